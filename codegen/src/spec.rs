@@ -725,3 +725,293 @@ mod event_tests {
         );
     }
 }
+
+/// A type spec (the project's extension of the format, `specs/types/<type>.md`): one JSON
+/// Schema named once so that many methods can refer to it with `{"$ref": "types/<type>"}`.
+/// Front-matter keys: `type` (`<scope>.<name>`, equal to the file stem), `scope`, `schema`
+/// (required), `docs`, `generated_by`, `import_hash`.
+#[derive(Debug, Clone)]
+pub struct TypeSpec {
+    /// The file it came from.
+    pub file: String,
+    /// The full name, `crm.multifield`.
+    pub name: String,
+    /// The permission scope (cargo feature) the type belongs to.
+    pub scope: String,
+    /// The schema, normalised.
+    pub schema: SchemaSet,
+    /// The official page (`docs`).
+    pub docs: Option<String>,
+    /// The line of each top-level front-matter key.
+    pub key_lines: BTreeMap<String, usize>,
+}
+
+const TYPE_KEYS: &[&str] = &[
+    "type",
+    "scope",
+    "schema",
+    "docs",
+    "generated_by",
+    "import_hash",
+];
+
+/// Whether `name` is a type spec's name: `[a-z][a-z0-9_]*` segments joined by `.`, at
+/// least two of them (the scope, then the type's own name).
+pub fn is_type_name(name: &str) -> bool {
+    name.contains('.') && is_scope(name)
+}
+
+/// The file stem of a display path: `specs/types/crm.multifield.md` → `crm.multifield`.
+fn file_stem(path: &str) -> &str {
+    let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    base.strip_suffix(".md").unwrap_or(base)
+}
+
+/// Parses one type spec; like [`parse`], every problem is a diagnostic with its line.
+pub fn parse_type(src: &SourceFile, diags: &mut Diagnostics) -> Option<TypeSpec> {
+    let file = src.path.as_str();
+    let split = match split(file, &src.text) {
+        Ok(s) => s,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let value: Value = match serde_yaml::from_str(&split.front.join("\n")) {
+        Ok(v) => v,
+        Err(e) => {
+            let line = e.location().map_or(split.front_line, |l| {
+                split.front_line + l.line().saturating_sub(1)
+            });
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+            diags.push(Diagnostic::error(
+                file,
+                line,
+                None,
+                format!("the front-matter is not valid YAML: {msg}"),
+            ));
+            return None;
+        }
+    };
+    let Value::Mapping(map) = value else {
+        diags.push(Diagnostic::error(
+            file,
+            1,
+            None,
+            "the front-matter must be a YAML mapping of keys",
+        ));
+        return None;
+    };
+    let key_lines = top_key_lines(&split.front, split.front_line);
+    let loc = Locator::new(split.front.clone(), split.front_line, key_lines.clone());
+    let line_of = |k: &str| key_lines.get(k).copied().unwrap_or(1);
+    let before = diags.0.iter().filter(|d| d.is_error()).count();
+    let mut fields: BTreeMap<String, Value> = BTreeMap::new();
+    for (k, v) in map {
+        match k.as_str() {
+            Some(k) if TYPE_KEYS.contains(&k) => {
+                fields.insert(k.to_owned(), v);
+            }
+            Some(k) => diags.push(Diagnostic::warning(
+                file,
+                line_of(k),
+                None,
+                format!("unknown front-matter key `{}` ignored", printable(k)),
+            )),
+            None => diags.push(Diagnostic::error(
+                file,
+                1,
+                None,
+                "front-matter keys must be strings",
+            )),
+        }
+    }
+    let mut text_key = |key: &str, valid: fn(&str) -> bool, what: &str| match fields.get(key) {
+        None => {
+            diags.push(Diagnostic::error(
+                file,
+                1,
+                None,
+                format!("the required key `{key}` is missing"),
+            ));
+            None
+        }
+        Some(Value::String(s)) if valid(s) => Some(s.clone()),
+        Some(v) => {
+            diags.push(type_error(file, line_of(key), key, what, v));
+            None
+        }
+    };
+    let name = text_key(
+        "type",
+        is_type_name,
+        "a type name (`<scope>.<name>`, [a-z][a-z0-9_]* segments joined by `.`)",
+    );
+    let scope = text_key(
+        "scope",
+        is_scope,
+        "a scope ([a-z][a-z0-9_]* segments joined by `.`)",
+    );
+    if let Some(n) = &name {
+        let stem = file_stem(file);
+        if n != stem {
+            diags.push(Diagnostic::error(
+                file,
+                line_of("type"),
+                Some("type".to_owned()),
+                format!(
+                    "the type `{}` differs from the file name `{}`; a type spec is named after its type",
+                    printable(n),
+                    printable(stem)
+                ),
+            ));
+        }
+        if let Some(s) = &scope {
+            let own = n.strip_prefix(s.as_str()).and_then(|r| r.strip_prefix('.'));
+            if !own.is_some_and(|r| !r.is_empty() && !r.contains('.')) {
+                diags.push(Diagnostic::error(
+                    file,
+                    line_of("type"),
+                    Some("type".to_owned()),
+                    format!(
+                        "the type `{}` must be its scope `{}` followed by one name segment",
+                        printable(n),
+                        printable(s)
+                    ),
+                ));
+            }
+        }
+    }
+    let docs = match fields.get("docs") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.starts_with("https://") || s.starts_with("http://") => {
+            Some(s.clone())
+        }
+        Some(v) => {
+            diags.push(type_error(
+                file,
+                line_of("docs"),
+                "docs",
+                "an http(s) URL string",
+                v,
+            ));
+            None
+        }
+    };
+    for key in ["generated_by", "import_hash"] {
+        match fields.get(key) {
+            None | Some(Value::String(_)) => {}
+            Some(v) => diags.push(type_error(file, line_of(key), key, "a string", v)),
+        }
+    }
+    let schema_value = fields.get("schema").cloned();
+    if schema_value.is_none() {
+        diags.push(Diagnostic::error(
+            file,
+            1,
+            None,
+            "the required key `schema` is missing",
+        ));
+    }
+    let mut sink = schema::Sink {
+        file,
+        loc: &loc,
+        diags,
+    };
+    let schema = schema_value.map(|v| schema::normalise_root(&v, "schema", &mut sink));
+    if diags.0.iter().filter(|d| d.is_error()).count() > before {
+        return None;
+    }
+    Some(TypeSpec {
+        file: file.to_owned(),
+        name: name?,
+        scope: scope?,
+        schema: schema?,
+        docs,
+        key_lines,
+    })
+}
+
+#[cfg(test)]
+mod type_tests {
+    use super::*;
+
+    fn parse_at(path: &str, text: &str) -> (Option<TypeSpec>, Vec<String>) {
+        let mut d = Diagnostics::default();
+        let s = parse_type(
+            &SourceFile {
+                path: path.into(),
+                text: text.into(),
+            },
+            &mut d,
+        );
+        d.sort();
+        (s, d.0.iter().map(|d| d.to_string()).collect())
+    }
+
+    #[test]
+    fn a_type_spec_parses() {
+        let (s, d) = parse_at(
+            "specs/types/crm.multifield.md",
+            "---\ntype: crm.multifield\nscope: crm\ndocs: \"https://x.y/z.html\"\nschema: {\"type\": \"object\", \"properties\": {\"ID\": {\"type\": \"integer\"}, \"VALUE\": {\"type\": \"string\"}}}\n---\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let s = s.unwrap();
+        assert_eq!(
+            (s.name.as_str(), s.scope.as_str(), s.docs.as_deref()),
+            ("crm.multifield", "crm", Some("https://x.y/z.html"))
+        );
+        let schema::Kind::Object(o) = &s.schema.root.kind else {
+            panic!("not an object: {:?}", s.schema.root.kind);
+        };
+        let names: Vec<&str> = o.properties.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["ID", "VALUE"]);
+    }
+
+    #[test]
+    fn bad_type_specs_name_file_and_line() {
+        let (s, d) = parse_at(
+            "specs/types/crm.multifield.md",
+            "---\ntype: crm.other\nscope: crm\nextra: 1\nschema: {\"type\": \"strng\"}\n---\n",
+        );
+        assert!(s.is_none());
+        assert_eq!(
+            d,
+            [
+                "specs/types/crm.multifield.md:2: error: type: the type `crm.other` differs from the file name `crm.multifield`; a type spec is named after its type",
+                "specs/types/crm.multifield.md:4: warning: unknown front-matter key `extra` ignored",
+                "specs/types/crm.multifield.md:5: error: schema.type: unknown type \"strng\"; expected object, array, string, integer, number, boolean or null",
+            ]
+        );
+        let (s, d) = parse_at("specs/types/Crm.md", "---\ntype: Crm\nscope: crm\n---\n");
+        assert!(s.is_none());
+        assert_eq!(
+            d,
+            [
+                "specs/types/Crm.md:1: error: the required key `schema` is missing",
+                "specs/types/Crm.md:2: error: type: expected a type name (`<scope>.<name>`, [a-z][a-z0-9_]* segments joined by `.`), found \"Crm\"",
+            ]
+        );
+        let (s, d) = parse_at(
+            "specs/types/sale.order.md",
+            "---\ntype: sale.order\nscope: crm\nschema: {}\n---\n",
+        );
+        assert!(s.is_none());
+        assert_eq!(
+            d,
+            [
+                "specs/types/sale.order.md:2: error: type: the type `sale.order` must be its scope `crm` followed by one name segment"
+            ]
+        );
+        let (s, d) = parse_at(
+            "specs/types/crm.x.md",
+            "---\ntype: crm.x\nschema: {}\n---\n",
+        );
+        assert!(s.is_none());
+        assert_eq!(
+            d,
+            ["specs/types/crm.x.md:1: error: the required key `scope` is missing"]
+        );
+    }
+}

@@ -2,7 +2,7 @@
 //! front-matter compared with its own body; `--fix` rewrites the front-matter from the body.
 
 use crate::generate::TARGETS;
-use crate::{EVENTS_DIR, read_event_specs, read_specs, write_file};
+use crate::{EVENTS_DIR, TYPES_DIR, read_event_specs, read_specs, read_type_specs, write_file};
 use codegen::SourceFile;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,15 +13,18 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let paths: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let mut sets: Vec<(String, Vec<SourceFile>)> = Vec::new();
     let mut event_files = Vec::new();
+    let mut type_files = Vec::new();
     if paths.is_empty() {
         for t in TARGETS {
             sets.push((t.specs.to_owned(), read_specs(root, &root.join(t.specs))?));
             event_files.extend(read_event_specs(root, &root.join(t.specs))?);
+            type_files.extend(read_type_specs(root, &root.join(t.specs))?);
         }
     } else {
         // A spec folder's `events/` holds event specs (as `generate` reads them): a path
         // inside it is linted as one, a spec folder given gets its `events/` too.
         let in_events = |p: &Path| p.file_name().is_some_and(|n| n == EVENTS_DIR);
+        let in_types = |p: &Path| p.file_name().is_some_and(|n| n == TYPES_DIR);
         let mut files = Vec::new();
         for p in &paths {
             let path = PathBuf::from(p);
@@ -30,9 +33,13 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                     Some(parent) if in_events(&path) => {
                         event_files.extend(read_event_specs(root, parent)?);
                     }
+                    Some(parent) if in_types(&path) => {
+                        type_files.extend(read_type_specs(root, parent)?);
+                    }
                     _ => {
                         files.extend(read_specs(root, &path)?);
                         event_files.extend(read_event_specs(root, &path)?);
+                        type_files.extend(read_type_specs(root, &path)?);
                     }
                 }
             } else {
@@ -44,12 +51,14 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                 };
                 if path.parent().is_some_and(in_events) {
                     event_files.push(file);
+                } else if path.parent().is_some_and(in_types) {
+                    type_files.push(file);
                 } else {
                     files.push(file);
                 }
             }
         }
-        if !files.is_empty() || event_files.is_empty() {
+        if !files.is_empty() || (event_files.is_empty() && type_files.is_empty()) {
             let names: Vec<&str> = paths.iter().map(|p| p.as_str()).collect();
             sets.push((names.join(" "), files));
         }
@@ -112,6 +121,21 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             diags.warnings().count()
         );
     }
+    if !type_files.is_empty() {
+        let mut diags = codegen::Diagnostics::default();
+        for f in &type_files {
+            codegen::spec::parse_type(f, &mut diags);
+        }
+        diags.sort();
+        eprint!("{diags}");
+        errors += diags.errors().count();
+        println!(
+            "type specs: {} spec(s) checked, {} error(s), {} warning(s)",
+            type_files.len(),
+            diags.errors().count(),
+            diags.warnings().count()
+        );
+    }
     if errors > 0 {
         Err(format!("lint failed with {errors} error(s)"))
     } else {
@@ -150,5 +174,41 @@ mod tests {
         // The spec folder: no method specs, its `events/` linted.
         assert_eq!(run(root, &[arg(&dir)]), Ok(()));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Type specs in a `types/` folder are linted as type specs (not as method specs), by
+    /// file, by folder and as part of their spec folder, whose method generation skips them.
+    #[test]
+    fn paths_inside_types_are_linted_as_type_specs() {
+        let dir = std::env::temp_dir().join(format!("xtask-lint-types-{}", std::process::id()));
+        let types = dir.join("types");
+        std::fs::create_dir_all(&types).unwrap();
+        let good = types.join("crm.multifield.md");
+        let bad = types.join("crm.other.md");
+        std::fs::write(
+            &good,
+            "---\ntype: crm.multifield\nscope: crm\nschema: {\"type\": \"object\"}\n---\n",
+        )
+        .unwrap();
+        std::fs::write(&bad, "---\ntype: crm.wrong\nscope: crm\nschema: {}\n---\n").unwrap();
+        let arg = |p: &Path| p.to_string_lossy().into_owned();
+        let root = Path::new("/");
+        let result = [
+            run(root, &[arg(&good)]),
+            run(root, &[arg(&bad)]),
+            run(root, &[arg(&types)]),
+        ];
+        std::fs::remove_file(&bad).unwrap();
+        let folder = run(root, &[arg(&dir)]);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            result,
+            [
+                Ok(()),
+                Err("lint failed with 1 error(s)".into()),
+                Err("lint failed with 1 error(s)".into()),
+            ]
+        );
+        assert_eq!(folder, Ok(()));
     }
 }

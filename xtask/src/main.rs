@@ -80,9 +80,23 @@ fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-/// Reads every `*.md` under `dir` (recursively, sorted), naming each by its path from `root`.
+/// Reads every `*.md` under `dir` (recursively, sorted), naming each by its path from `root`;
+/// the `events/` and `types/` folders are not method specs and are left out.
 fn read_specs(root: &Path, dir: &Path) -> Result<Vec<SourceFile>, String> {
-    read_md(root, dir, Some(&dir.join(EVENTS_DIR)))
+    read_md(root, dir, &[dir.join(EVENTS_DIR), dir.join(TYPES_DIR)])
+}
+
+/// The folder of type specs inside a spec folder (`specs/types/`): read by
+/// [`read_type_specs`], never as method specs.
+const TYPES_DIR: &str = "types";
+
+/// The type specs of a spec folder (`<dir>/types/**.md`); none when there is no such folder.
+fn read_type_specs(root: &Path, dir: &Path) -> Result<Vec<SourceFile>, String> {
+    let types = dir.join(TYPES_DIR);
+    if !types.is_dir() {
+        return Ok(Vec::new());
+    }
+    read_md(root, &types, &[])
 }
 
 /// The folder of event specs inside a spec folder (`specs/events/`): read by
@@ -95,10 +109,10 @@ fn read_event_specs(root: &Path, dir: &Path) -> Result<Vec<SourceFile>, String> 
     if !events.is_dir() {
         return Ok(Vec::new());
     }
-    read_md(root, &events, None)
+    read_md(root, &events, &[])
 }
 
-fn read_md(root: &Path, dir: &Path, skip: Option<&Path>) -> Result<Vec<SourceFile>, String> {
+fn read_md(root: &Path, dir: &Path, skip: &[PathBuf]) -> Result<Vec<SourceFile>, String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -111,7 +125,7 @@ fn read_md(root: &Path, dir: &Path, skip: Option<&Path>) -> Result<Vec<SourceFil
                 .file_type()
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             if ft.is_dir() {
-                if Some(path.as_path()) != skip {
+                if !skip.contains(&path) {
                     stack.push(path);
                 }
             } else if path.extension().is_some_and(|x| x == "md") {
