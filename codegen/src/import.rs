@@ -448,6 +448,24 @@ fn render(method: &str, scope: &str, api: ApiVersion, rel_path: &str, page: &Pag
     out
 }
 
+/// The text of a type spec the share pass made (`specs/types/<name>.md`, see
+/// [`crate::share`]): deterministic, `generated_by: import` and an `import_hash` like a method
+/// spec.
+pub fn render_type(name: &str, scope: &str, docs: Option<&str>, schema: &Value) -> String {
+    let mut out = String::from("---\n");
+    out.push_str(&format!("type: {name}\n"));
+    out.push_str(&format!("scope: {scope}\n"));
+    if let Some(d) = docs {
+        out.push_str(&format!("docs: {}\n", yaml_str(d)));
+    }
+    out.push_str(&format!("schema: {}\n", flow(schema)));
+    out.push_str("generated_by: import\n");
+    let hash = content_hash(&format!("{out}---\n"));
+    out.push_str(&format!("import_hash: \"{hash:016x}\"\n"));
+    out.push_str("---\n");
+    out
+}
+
 /// FNV-1a 64 of a spec's text without its `import_hash:` line.
 pub fn content_hash(text: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

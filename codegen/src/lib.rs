@@ -18,6 +18,7 @@ pub mod json;
 pub mod lint;
 pub mod naming;
 pub mod schema;
+pub mod share;
 pub mod spec;
 mod text;
 mod yaml;

@@ -1,0 +1,737 @@
+//! The importer's share pass: shapes that many specs use become type specs
+//! (`specs/types/<scope>.<name>.md`) and the specs refer to them with
+//! `{"$ref": "types/<scope>.<name>"}`. Pure functions over JSON values; xtask does the I/O.
+//!
+//! Rules (also in README "Importing the docs"):
+//!
+//! 1. **Docs-named shapes.** An object schema with properties and `x-bitrix-type: T` becomes the
+//!    type `<scope>.<n>`, `n` being `T` in snake case without a leading `<scope>_`
+//!    (`crm_multifield` in scope `crm` → `crm.multifield`). Every occurrence of one name in one
+//!    scope is one type: differing shapes are merged (union of properties; for a property whose
+//!    schemas differ the one that types more wins — properties before a bare `type` before
+//!    neither — ties to the smaller canonical JSON; `required` keeps only what all require).
+//! 2. **Identical unnamed shapes.** An object schema with at least 3 properties whose canonical
+//!    JSON ([`crate::json::sorted`]) occurs in two or more different specs of one scope becomes a
+//!    type named after the property key it appears under (snake case; an array's items take the
+//!    array's key without a trailing `s` when at least 3 characters remain; a key that is a
+//!    placeholder (`{id}`, `*`, `<n>`) or digits gives way to the parent's key; no key at all
+//!    gives `shape`). When different shapes of one scope want one name, the shape used by more
+//!    specs keeps the bare name and the others get `<name>_2`, `<name>_3`, … in order of
+//!    (users descending, canonical JSON ascending). This is the only case where adding a page
+//!    can rename a type. A name already taken by a type (say a docs-named one) also moves a
+//!    shape to the next free suffix.
+//!    Outermost shapes go first: a shared object becomes one type with its nested shapes inside;
+//!    then the rule runs again over the type schemas too, so a nested shape that several specs
+//!    or types use is shared in a later round (at most [`MAX_ROUNDS`] rounds). A shape that
+//!    already has a type is replaced by a reference to it wherever it occurs.
+//! 3. **Never shared:** the top-level schema itself (`params`, `returns`, `payload`, a type's
+//!    own schema), the shapes under `filter`, `order` and `select`, any JSON (no properties),
+//!    scalars and enums (the generator shares those), and shapes that use the spec's own
+//!    `#/…` definitions (they mean nothing outside it).
+//! 4. **Scopes:** types are per scope; a shape used in two scopes gives one type in each, so
+//!    import never writes a reference across scopes.
+//!
+//! The result does not depend on the order of the inputs.
+
+use crate::json::sorted;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Upper bound on sharing rounds (each round shares one more level of nesting).
+pub const MAX_ROUNDS: usize = 16;
+
+/// One schema of an imported spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    /// The method or event name (what counts as one user).
+    pub owner: String,
+    /// The spec's scope.
+    pub scope: String,
+    /// `params`, `returns` or `payload`.
+    pub field: String,
+    /// The schema (rewritten in the output).
+    pub schema: Value,
+}
+
+/// A type spec the pass creates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeSpec {
+    /// `<scope>.<name>`.
+    pub name: String,
+    /// The scope (the cargo feature).
+    pub scope: String,
+    /// Its schema.
+    pub schema: Value,
+}
+
+/// What the pass gives back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shared {
+    /// The inputs with shared shapes replaced, sorted by (scope, owner, field).
+    pub schemas: Vec<Input>,
+    /// The type specs, sorted by name.
+    pub types: Vec<TypeSpec>,
+    /// How many schema nodes were replaced by a reference (in specs and in type schemas).
+    pub replaced: usize,
+}
+
+/// Runs the pass (see the module docs).
+pub fn share(inputs: &[Input]) -> Shared {
+    let mut schemas: Vec<Input> = inputs.to_vec();
+    schemas.sort_by(|a, b| {
+        (&a.scope, &a.owner, &a.field, sorted(&a.schema).to_string()).cmp(&(
+            &b.scope,
+            &b.owner,
+            &b.field,
+            sorted(&b.schema).to_string(),
+        ))
+    });
+    let mut types: BTreeMap<String, TypeSpec> = BTreeMap::new();
+    let mut replaced = 0;
+    replaced += docs_named(&mut schemas, &mut types);
+    replaced += identical(&mut schemas, &mut types);
+    Shared {
+        schemas,
+        types: types.into_values().collect(),
+        replaced,
+    }
+}
+
+/// Whether an imported type spec that the new import no longer produces may be deleted: only
+/// when it is still exactly what import wrote.
+pub fn remove_stale(text: &str, still_produced: bool) -> bool {
+    !still_produced && crate::import::untouched(text)
+}
+
+fn type_ref(name: &str) -> Value {
+    json!({ "$ref": format!("types/{name}") })
+}
+
+fn snake_words(s: &str) -> String {
+    crate::naming::words(s).join("_")
+}
+
+/// `<scope>.<n>` for an `x-bitrix-type`, or `None` when nothing usable is left.
+fn docs_type_name(scope: &str, t: &str) -> Option<String> {
+    let s = snake_words(t);
+    let prefix = format!("{}_", snake_words(scope));
+    let s = s.strip_prefix(&prefix).map(str::to_owned).unwrap_or(s);
+    let s = s.trim_start_matches(|c: char| c.is_ascii_digit() || c == '_');
+    if s.is_empty() {
+        return None;
+    }
+    Some(format!("{scope}.{s}"))
+}
+
+fn props(v: &Value) -> Option<&Map<String, Value>> {
+    v.get("properties").and_then(Value::as_object)
+}
+
+fn is_object_shape(v: &Value) -> bool {
+    props(v).is_some_and(|p| !p.is_empty())
+        && v.get("type").is_none_or(|t| t == "object")
+        && v.get("$ref").is_none()
+}
+
+fn uses_local_defs(v: &Value) -> bool {
+    let text = v.to_string();
+    text.contains("\"#/")
+}
+
+/// Children of a schema node with the key that names them (`None` for a placeholder/absent key).
+/// `f` gets (child, its naming key, whether it may be shared).
+fn for_children(
+    v: &mut Value,
+    key: Option<&str>,
+    f: &mut dyn FnMut(&mut Value, Option<&str>, bool),
+) {
+    let Some(m) = v.as_object_mut() else { return };
+    for (k, child) in m.iter_mut() {
+        match k.as_str() {
+            "properties" | "$defs" | "definitions" => {
+                if let Some(pm) = child.as_object_mut() {
+                    for (pk, pv) in pm.iter_mut() {
+                        let name = if usable_key(pk) {
+                            Some(pk.as_str())
+                        } else {
+                            key
+                        };
+                        let open = matches!(pk.as_str(), "filter" | "order" | "select");
+                        f(pv, name, !open);
+                    }
+                }
+            }
+            "items" => {
+                let name = key.map(singular);
+                f(child, name.as_deref(), true);
+            }
+            "additionalProperties" | "not" => f(child, key, true),
+            "anyOf" | "oneOf" | "allOf" | "prefixItems" => {
+                if let Some(a) = child.as_array_mut() {
+                    for c in a {
+                        f(c, key, true);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn usable_key(k: &str) -> bool {
+    !k.contains(['{', '}', '<', '>', '*', '[', ']'])
+        && !snake_words(k).is_empty()
+        && !k
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+fn singular(k: &str) -> String {
+    let s = snake_words(k);
+    match s.strip_suffix('s') {
+        Some(t) if t.len() >= 3 => t.to_owned(),
+        _ => s,
+    }
+}
+
+/// Walks `v` outermost first; `visit` returns `Some(replacement)` to replace a node (its inside
+/// is then not walked).
+fn rewrite(
+    v: &mut Value,
+    key: Option<&str>,
+    visit: &mut dyn FnMut(&Value, Option<&str>) -> Option<Value>,
+    count: &mut usize,
+) {
+    for_children(v, key, &mut |child, k, shareable| {
+        if shareable && let Some(r) = visit(child, k) {
+            *child = r;
+            *count += 1;
+            return;
+        }
+        let key_owned = k.map(str::to_owned);
+        rewrite(child, key_owned.as_deref(), visit, count);
+    });
+}
+
+/// Walks `v` outermost first without changing it; `visit` returns true to stop at a node.
+fn walk(v: &Value, key: Option<&str>, visit: &mut dyn FnMut(&Value, Option<&str>) -> bool) {
+    let mut copy = v.clone();
+    let mut n = 0;
+    rewrite(
+        &mut copy,
+        key,
+        &mut |c, k| visit(c, k).then(|| Value::Null),
+        &mut n,
+    );
+}
+
+fn score(v: &Value) -> u8 {
+    if props(v).is_some() {
+        2
+    } else if v.get("type").is_some() {
+        1
+    } else {
+        0
+    }
+}
+
+/// Merges the occurrences of one docs-named type (rule 1).
+fn merge(shapes: &[Value]) -> Value {
+    let mut all: Vec<Value> = shapes.iter().map(sorted).collect();
+    all.sort_by_key(|v| v.to_string());
+    all.dedup();
+    let mut out = all[0].clone();
+    let mut properties: BTreeMap<String, Value> = BTreeMap::new();
+    let mut required: Option<BTreeSet<String>> = None;
+    for s in &all {
+        for (k, p) in props(s).into_iter().flatten() {
+            match properties.get(k) {
+                Some(old)
+                    if (score(old), std::cmp::Reverse(old.to_string()))
+                        >= (score(p), std::cmp::Reverse(p.to_string())) => {}
+                _ => {
+                    properties.insert(k.clone(), p.clone());
+                }
+            }
+        }
+        let req: BTreeSet<String> = s
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .collect();
+        required = Some(match required {
+            None => req,
+            Some(r) => r.intersection(&req).cloned().collect(),
+        });
+    }
+    if let Some(o) = out.as_object_mut() {
+        o.insert(
+            "properties".into(),
+            Value::Object(properties.into_iter().collect()),
+        );
+        match required {
+            Some(r) if !r.is_empty() => {
+                o.insert("required".into(), r.into_iter().map(Value::from).collect());
+            }
+            _ => {
+                o.remove("required");
+            }
+        }
+    }
+    sorted(&out)
+}
+
+fn docs_named(schemas: &mut [Input], types: &mut BTreeMap<String, TypeSpec>) -> usize {
+    let mut replaced = 0;
+    // Round 0 works on the specs; later rounds on the type schemas made by the round before.
+    let mut pending: Vec<String> = Vec::new();
+    for round in 0..MAX_ROUNDS {
+        let mut found: BTreeMap<String, (String, Vec<Value>)> = BTreeMap::new();
+        let mut collect = |scope: &str, v: &Value| {
+            walk(v, None, &mut |c, _| {
+                let name = named(scope, c);
+                if let Some(n) = &name {
+                    found
+                        .entry(n.clone())
+                        .or_insert_with(|| (scope.to_owned(), Vec::new()))
+                        .1
+                        .push(c.clone());
+                }
+                name.is_some()
+            });
+        };
+        if round == 0 {
+            for s in schemas.iter() {
+                collect(&s.scope, &s.schema);
+            }
+        } else {
+            for n in &pending {
+                let t = &types[n];
+                collect(&t.scope, &t.schema);
+            }
+        }
+        let new: Vec<String> = found
+            .keys()
+            .filter(|n| !types.contains_key(*n))
+            .cloned()
+            .collect();
+        for (n, (scope, shapes)) in &found {
+            if !types.contains_key(n) {
+                types.insert(
+                    n.clone(),
+                    TypeSpec {
+                        name: n.clone(),
+                        scope: scope.clone(),
+                        schema: merge(shapes),
+                    },
+                );
+            }
+        }
+        let visit = |scope: &str| {
+            let scope = scope.to_owned();
+            move |c: &Value, _: Option<&str>| named(&scope, c).map(|n| type_ref(&n))
+        };
+        if round == 0 {
+            for s in schemas.iter_mut() {
+                rewrite(&mut s.schema, None, &mut visit(&s.scope), &mut replaced);
+            }
+        } else {
+            for n in &pending {
+                if let Some(t) = types.get_mut(n) {
+                    let scope = t.scope.clone();
+                    rewrite(&mut t.schema, None, &mut visit(&scope), &mut replaced);
+                }
+            }
+        }
+        if new.is_empty() && round > 0 {
+            break;
+        }
+        pending = if round == 0 {
+            found.keys().cloned().collect()
+        } else {
+            new
+        };
+        if pending.is_empty() {
+            break;
+        }
+    }
+    replaced
+}
+
+fn named(scope: &str, v: &Value) -> Option<String> {
+    let t = v.get("x-bitrix-type")?.as_str()?;
+    if !is_object_shape(v) {
+        return None;
+    }
+    docs_type_name(scope, t)
+}
+
+fn candidate(v: &Value) -> bool {
+    is_object_shape(v)
+        && v.get("x-bitrix-type").is_none()
+        && props(v).is_some_and(|p| p.len() >= 3)
+        && !uses_local_defs(v)
+}
+
+/// One user of a shape: a spec's owner or a type.
+type User = String;
+
+fn identical(schemas: &mut [Input], types: &mut BTreeMap<String, TypeSpec>) -> usize {
+    let mut replaced = 0;
+    // (scope, canonical) -> type name, for unnamed shapes already made types.
+    let mut known: BTreeMap<(String, String), String> = BTreeMap::new();
+    for _ in 0..MAX_ROUNDS {
+        // (scope, canonical) -> (users, key name -> count)
+        type Seen = (BTreeSet<User>, BTreeMap<String, usize>);
+        let mut seen: BTreeMap<(String, String), Seen> = BTreeMap::new();
+        let mut collect = |scope: &str, user: &str, v: &Value| {
+            walk(v, None, &mut |c, k| {
+                if !candidate(c) {
+                    return false;
+                }
+                let e = seen
+                    .entry((scope.to_owned(), sorted(c).to_string()))
+                    .or_default();
+                e.0.insert(user.to_owned());
+                *e.1.entry(k.map_or("shape".to_owned(), snake_words))
+                    .or_default() += 1;
+                false
+            });
+        };
+        for s in schemas.iter() {
+            collect(&s.scope, &format!("spec {}", s.owner), &s.schema);
+        }
+        for t in types.values() {
+            collect(&t.scope, &format!("type {}", t.name), &t.schema);
+        }
+        // New shared shapes, grouped by wanted name.
+        let mut wants: BTreeMap<(String, String), Vec<(usize, String)>> = BTreeMap::new();
+        for ((scope, canon), (users, keys)) in &seen {
+            if users.len() < 2 || known.contains_key(&(scope.clone(), canon.clone())) {
+                continue;
+            }
+            let best = keys
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+                .map_or("shape".to_owned(), |(k, _)| k.clone());
+            wants
+                .entry((scope.clone(), best))
+                .or_default()
+                .push((users.len(), canon.clone()));
+        }
+        let mut new = 0;
+        for ((scope, base), mut shapes) in wants {
+            shapes.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            let mut i = 1;
+            for (_, canon) in shapes {
+                let name = loop {
+                    let n = if i == 1 {
+                        format!("{scope}.{base}")
+                    } else {
+                        format!("{scope}.{base}_{i}")
+                    };
+                    i += 1;
+                    if !types.contains_key(&n) {
+                        break n;
+                    }
+                };
+                let schema: Value = serde_json::from_str(&canon).unwrap_or(Value::Null);
+                types.insert(
+                    name.clone(),
+                    TypeSpec {
+                        name: name.clone(),
+                        scope: scope.clone(),
+                        schema,
+                    },
+                );
+                known.insert((scope.clone(), canon), name);
+                new += 1;
+            }
+        }
+        if new == 0 {
+            break;
+        }
+        let before = replaced;
+        for s in schemas.iter_mut() {
+            let scope = s.scope.clone();
+            rewrite(
+                &mut s.schema,
+                None,
+                &mut |c, _| lookup(&known, &scope, c),
+                &mut replaced,
+            );
+        }
+        let names: Vec<String> = types.keys().cloned().collect();
+        for n in names {
+            let Some(t) = types.get_mut(&n) else { continue };
+            let scope = t.scope.clone();
+            rewrite(
+                &mut t.schema,
+                None,
+                &mut |c, _| lookup(&known, &scope, c),
+                &mut replaced,
+            );
+        }
+        if replaced == before {
+            break;
+        }
+    }
+    replaced
+}
+
+fn lookup(known: &BTreeMap<(String, String), String>, scope: &str, c: &Value) -> Option<Value> {
+    if !candidate(c) {
+        return None;
+    }
+    known
+        .get(&(scope.to_owned(), sorted(c).to_string()))
+        .map(|n| type_ref(n))
+}
+
+/// A front-matter field of an imported spec written as JSON (`params: {` … up to the next
+/// unindented line), parsed; `None` when absent or not JSON.
+pub fn field(text: &str, key: &str) -> Option<Value> {
+    let (start, len) = field_span(text, key)?;
+    let body = &text[start..start + len];
+    let json = body.strip_prefix(&format!("{key}:"))?;
+    serde_json::from_str(json.trim()).ok()
+}
+
+fn field_span(text: &str, key: &str) -> Option<(usize, usize)> {
+    let mut pos = 0;
+    let mut start = None;
+    for line in text.split_inclusive('\n') {
+        match start {
+            None if line.starts_with(&format!("{key}:")) => start = Some(pos),
+            Some(s) if !line.starts_with(' ') => return Some((s, pos - s)),
+            _ => {}
+        }
+        pos += line.len();
+    }
+    start.map(|s| (s, pos - s))
+}
+
+/// `text` with the JSON fields replaced by `values` (keys in their place) and, when it has one,
+/// its `import_hash` recomputed. Fields not in the text are left out.
+pub fn with_fields(text: &str, values: &[(&str, &Value)]) -> String {
+    let mut out = text.to_owned();
+    for (key, v) in values {
+        if let Some((s, len)) = field_span(&out, key) {
+            out.replace_range(s..s + len, &format!("{key}: {}\n", crate::import::flow(v)));
+        }
+    }
+    if out.contains("\nimport_hash:") {
+        let hash = crate::import::content_hash(&out);
+        out = out
+            .split_inclusive('\n')
+            .map(|l| {
+                if l.starts_with("import_hash:") {
+                    format!("import_hash: \"{hash:016x}\"\n")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(owner: &str, scope: &str, schema: Value) -> Input {
+        Input {
+            owner: owner.into(),
+            scope: scope.into(),
+            field: "returns".into(),
+            schema,
+        }
+    }
+
+    fn row() -> Value {
+        json!({"type": "object", "properties": {"A": {"type": "integer"}, "B": {"type": "string"}, "C": {"type": "string"}}})
+    }
+
+    fn wrap(key: &str, v: Value) -> Value {
+        json!({"type": "object", "properties": {key: v}})
+    }
+
+    #[test]
+    fn two_methods_share_a_shape() {
+        let r = share(&[
+            input(
+                "x.a.get",
+                "x",
+                wrap("product_rows", json!({"type": "array", "items": row()})),
+            ),
+            input(
+                "x.b.get",
+                "x",
+                wrap("rows", json!({"type": "array", "items": row()})),
+            ),
+            input(
+                "x.c.get",
+                "x",
+                wrap("product_rows", json!({"type": "array", "items": row()})),
+            ),
+        ]);
+        assert_eq!(r.types.len(), 1);
+        assert_eq!(r.types[0].name, "x.product_row");
+        assert_eq!(r.types[0].schema, sorted(&row()));
+        assert_eq!(r.replaced, 3);
+        assert_eq!(
+            r.schemas[1].schema["properties"]["rows"]["items"],
+            json!({"$ref": "types/x.product_row"})
+        );
+    }
+
+    #[test]
+    fn no_sharing_of_small_single_use_or_cross_scope_shapes() {
+        let two = json!({"type": "object", "properties": {"A": {"type": "integer"}, "B": {"type": "string"}}});
+        let r = share(&[
+            input("x.a", "x", wrap("p", two.clone())),
+            input("x.b", "x", wrap("p", two)),
+            input("x.c", "x", wrap("q", row())),
+            input("y.c", "y", wrap("q", row())),
+            // One method using a shape twice is still one user.
+            input(
+                "x.d",
+                "x",
+                json!({"type": "object", "properties": {"r": row_b(), "s": row_b()}}),
+            ),
+        ]);
+        assert!(r.types.is_empty(), "{:?}", r.types);
+        assert_eq!(r.replaced, 0);
+    }
+
+    fn row_b() -> Value {
+        json!({"type": "object", "properties": {"D": {"type": "integer"}, "E": {"type": "string"}, "F": {"type": "string"}}})
+    }
+
+    #[test]
+    fn filter_and_top_level_are_never_shared() {
+        let r = share(&[
+            input("x.a", "x", row()),
+            input("x.b", "x", row()),
+            input("x.c", "x", wrap("filter", row())),
+            input("x.d", "x", wrap("filter", row())),
+        ]);
+        assert!(r.types.is_empty(), "{:?}", r.types);
+    }
+
+    #[test]
+    fn docs_named_types_merge_per_scope() {
+        let a = json!({"type": "object", "x-bitrix-type": "crm_multifield", "required": ["ID", "VALUE"],
+            "properties": {"ID": {"type": "integer"}, "VALUE": {}}});
+        let b = json!({"type": "object", "x-bitrix-type": "crm_multifield", "required": ["ID"],
+            "properties": {"VALUE": {"type": "string"}, "TYPE_ID": {"type": "string"}}});
+        let r = share(&[
+            input(
+                "crm.deal.get",
+                "crm",
+                wrap("PHONE", json!({"type": "array", "items": a.clone()})),
+            ),
+            input(
+                "crm.lead.get",
+                "crm",
+                wrap("EMAIL", json!({"type": "array", "items": b})),
+            ),
+            input("tasks.x", "tasks", wrap("PHONE", a)),
+        ]);
+        let names: Vec<&str> = r.types.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["crm.multifield", "tasks.crm_multifield"]);
+        let m = &r.types[0].schema;
+        assert_eq!(m["properties"]["VALUE"], json!({"type": "string"}));
+        assert_eq!(m["properties"]["TYPE_ID"], json!({"type": "string"}));
+        assert_eq!(m["properties"]["ID"], json!({"type": "integer"}));
+        assert_eq!(m["required"], json!(["ID"]));
+        assert_eq!(
+            r.schemas[0].schema["properties"]["PHONE"]["items"],
+            json!({"$ref": "types/crm.multifield"})
+        );
+        assert_eq!(r.replaced, 3);
+    }
+
+    #[test]
+    fn name_ties_go_by_users_then_canonical_json() {
+        let r = share(&[
+            input("x.a", "x", wrap("item", row())),
+            input("x.b", "x", wrap("item", row())),
+            input("x.c", "x", wrap("item", row_b())),
+            input("x.d", "x", wrap("item", row_b())),
+            input("x.e", "x", wrap("item", row_b())),
+        ]);
+        let got: Vec<(&str, &Value)> = r
+            .types
+            .iter()
+            .map(|t| (t.name.as_str(), &t.schema))
+            .collect();
+        assert_eq!(
+            got,
+            [("x.item", &sorted(&row_b())), ("x.item_2", &sorted(&row()))]
+        );
+    }
+
+    #[test]
+    fn outermost_first_then_nested_shapes_inside_types() {
+        let task = json!({"type": "object", "properties": {"ID": {"type": "integer"}, "TITLE": {"type": "string"}, "creator": row()}});
+        let r = share(&[
+            input("t.a", "t", wrap("task", task.clone())),
+            input("t.b", "t", wrap("task", task)),
+            input("t.c", "t", wrap("responsible", row())),
+        ]);
+        let names: Vec<&str> = r.types.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["t.creator", "t.task"]);
+        assert_eq!(
+            r.types[1].schema["properties"]["creator"],
+            json!({"$ref": "types/t.creator"})
+        );
+        assert_eq!(
+            r.schemas[2].schema["properties"]["responsible"],
+            json!({"$ref": "types/t.creator"})
+        );
+    }
+
+    #[test]
+    fn output_does_not_depend_on_input_order() {
+        let mut v = vec![
+            input("x.a", "x", wrap("item", row())),
+            input("x.b", "x", wrap("item", row())),
+            input("x.c", "x", wrap("item", row_b())),
+            input("x.d", "x", wrap("other", row_b())),
+        ];
+        let one = share(&v);
+        v.reverse();
+        assert_eq!(share(&v), one);
+    }
+
+    #[test]
+    fn placeholder_keys_give_way_to_the_parent() {
+        assert!(!usable_key("{id}") && !usable_key("0") && usable_key("ITEMS"));
+        assert_eq!(singular("ITEMS"), "item");
+        assert_eq!(singular("ids"), "ids");
+        assert_eq!(
+            docs_type_name("crm", "crm_multifield").as_deref(),
+            Some("crm.multifield")
+        );
+        assert_eq!(docs_type_name("crm", "___"), None);
+    }
+
+    #[test]
+    fn fields_are_read_and_rewritten_with_a_fresh_hash() {
+        let page = "# Получить x.thing.get\n\n> Scope: [`crm`](x)\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **id**\n[`integer`](x) | x ||\n|#\n";
+        let imp = crate::import::import_page("crm/x-thing-get.md", page).expect("imported");
+        let params = field(&imp.text, "params").expect("params");
+        assert_eq!(params["properties"]["id"]["type"], "integer");
+        let new = with_fields(&imp.text, &[("params", &json!({"type": "object"}))]);
+        assert!(crate::import::untouched(&new));
+        assert_eq!(field(&new, "params"), Some(json!({"type": "object"})));
+        assert_eq!(field(&new, "returns"), field(&imp.text, "returns"));
+        assert!(remove_stale(&new, false));
+        assert!(!remove_stale(&new, true));
+        assert!(!remove_stale(&new.replace("object", "array"), false));
+    }
+}
