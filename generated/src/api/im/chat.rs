@@ -437,9 +437,9 @@ pub struct MuteRequest {
     /// Wire name "CHAT_ID": integer, optional.
     #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
-    /// Wire name "DIALOG_ID": string, optional.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), optional.
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
-    pub dialog_id: Option<String>,
+    pub dialog_id: Option<::bitrix24_runtime::DialogId>,
     /// Wire name "MUTE": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -462,7 +462,7 @@ impl MuteRequest {
         self
     }
     /// Sets "DIALOG_ID".
-    pub fn dialog_id(mut self, value: impl Into<String>) -> Self {
+    pub fn dialog_id(mut self, value: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         self.dialog_id = Some(value.into());
         self
     }
@@ -546,9 +546,9 @@ pub struct SetOwnerRequest {
     /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
-    /// Wire name "DIALOG_ID": string, optional.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), optional.
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
-    pub dialog_id: Option<String>,
+    pub dialog_id: Option<::bitrix24_runtime::DialogId>,
     /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
@@ -569,7 +569,7 @@ impl SetOwnerRequest {
         }
     }
     /// Sets "DIALOG_ID".
-    pub fn dialog_id(mut self, value: impl Into<String>) -> Self {
+    pub fn dialog_id(mut self, value: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         self.dialog_id = Some(value.into());
         self
     }
@@ -653,9 +653,9 @@ pub struct UpdateAvatarRequest {
     /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
-    /// Wire name "DIALOG_ID": string, optional.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), optional.
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
-    pub dialog_id: Option<String>,
+    pub dialog_id: Option<::bitrix24_runtime::DialogId>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -673,7 +673,7 @@ impl UpdateAvatarRequest {
         }
     }
     /// Sets "DIALOG_ID".
-    pub fn dialog_id(mut self, value: impl Into<String>) -> Self {
+    pub fn dialog_id(mut self, value: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         self.dialog_id = Some(value.into());
         self
     }
@@ -760,9 +760,9 @@ pub struct UpdateColorRequest {
     /// Allowed values: "RED", "GREEN", "MINT", "LIGHT_BLUE", "DARK_BLUE", "PURPLE", "AQUA", "PINK", "LIME", "BROWN", "AZURE", "KHAKI", and 4 more.
     #[serde(rename = "COLOR")]
     pub color: UpdateColorRequestColor,
-    /// Wire name "DIALOG_ID": string, optional.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), optional.
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
-    pub dialog_id: Option<String>,
+    pub dialog_id: Option<::bitrix24_runtime::DialogId>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -783,7 +783,7 @@ impl UpdateColorRequest {
         }
     }
     /// Sets "DIALOG_ID".
-    pub fn dialog_id(mut self, value: impl Into<String>) -> Self {
+    pub fn dialog_id(mut self, value: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         self.dialog_id = Some(value.into());
         self
     }
@@ -866,9 +866,9 @@ pub struct UpdateTitleRequest {
     /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
-    /// Wire name "DIALOG_ID": string, optional.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), optional.
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
-    pub dialog_id: Option<String>,
+    pub dialog_id: Option<::bitrix24_runtime::DialogId>,
     /// Wire name "TITLE": string, required.
     #[serde(rename = "TITLE")]
     pub title: String,
@@ -889,7 +889,7 @@ impl UpdateTitleRequest {
         }
     }
     /// Sets "DIALOG_ID".
-    pub fn dialog_id(mut self, value: impl Into<String>) -> Self {
+    pub fn dialog_id(mut self, value: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         self.dialog_id = Some(value.into());
         self
     }

@@ -39,9 +39,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "DIALOG_ID": string, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -50,7 +50,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<String>) -> Self {
+    pub fn new(dialog_id: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             additional: Default::default(),
@@ -639,9 +639,9 @@ pub async fn read(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadRequest {
-    /// Wire name "DIALOG_ID": string, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "MESSAGE_ID": integer, optional.
     #[serde(rename = "MESSAGE_ID", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
@@ -653,7 +653,7 @@ pub struct ReadRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ReadRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<String>) -> Self {
+    pub fn new(dialog_id: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             message_id: Default::default(),
@@ -771,9 +771,9 @@ pub async fn unread(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UnreadRequest {
-    /// Wire name "DIALOG_ID": string, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "MESSAGE_ID": integer, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
@@ -785,7 +785,10 @@ pub struct UnreadRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnreadRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<String>, message_id: impl Into<i64>) -> Self {
+    pub fn new(
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
+        message_id: impl Into<i64>,
+    ) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             message_id: message_id.into(),
@@ -858,9 +861,9 @@ pub async fn writing(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct WritingRequest {
-    /// Wire name "DIALOG_ID": string, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -869,7 +872,7 @@ pub struct WritingRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl WritingRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<String>) -> Self {
+    pub fn new(dialog_id: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             additional: Default::default(),

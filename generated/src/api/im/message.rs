@@ -35,9 +35,9 @@ pub struct AddRequest {
     /// Wire name "ATTACH": any JSON, optional.
     #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
     pub attach: ::serde_json::Value,
-    /// Wire name "DIALOG_ID": string, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "KEYBOARD": any JSON, optional.
     #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
     pub keyboard: ::serde_json::Value,
@@ -68,7 +68,10 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             attach: Default::default(),
             dialog_id: dialog_id.into(),
@@ -504,9 +507,9 @@ pub async fn share(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShareRequest {
-    /// Wire name "DIALOG_ID": string, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "MESSAGE_ID": integer, required.
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
@@ -524,7 +527,7 @@ pub struct ShareRequest {
 impl ShareRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        dialog_id: impl Into<String>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
         message_id: impl Into<i64>,
         type_: impl Into<ShareRequestType>,
     ) -> Self {

@@ -931,9 +931,9 @@ pub async fn hide(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct HideRequest {
-    /// Wire name "DIALOG_ID": string, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -942,7 +942,7 @@ pub struct HideRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl HideRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<String>) -> Self {
+    pub fn new(dialog_id: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             additional: Default::default(),
@@ -2292,9 +2292,9 @@ pub async fn pin(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct PinRequest {
-    /// Wire name "DIALOG_ID": string, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "PIN": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -2308,7 +2308,7 @@ pub struct PinRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl PinRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<String>) -> Self {
+    pub fn new(dialog_id: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             pin: Default::default(),
@@ -2388,9 +2388,9 @@ pub struct UnreadRequest {
     /// Allowed values: "Y", "N".
     #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
     pub action: Option<UnreadRequestAction>,
-    /// Wire name "DIALOG_ID": string, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2399,7 +2399,7 @@ pub struct UnreadRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnreadRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<String>) -> Self {
+    pub fn new(dialog_id: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         Self {
             action: Default::default(),
             dialog_id: dialog_id.into(),

@@ -475,9 +475,9 @@ pub struct SendTypingRequest {
     /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    /// Wire name "DIALOG_ID": string, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -486,7 +486,7 @@ pub struct SendTypingRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendTypingRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<String>) -> Self {
+    pub fn new(dialog_id: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         Self {
             bot_id: Default::default(),
             client_id: Default::default(),

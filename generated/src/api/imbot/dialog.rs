@@ -28,9 +28,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "DIALOG_ID": string, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -39,7 +39,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<String>) -> Self {
+    pub fn new(dialog_id: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             additional: Default::default(),

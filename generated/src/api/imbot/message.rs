@@ -40,9 +40,9 @@ pub struct AddRequest {
     /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    /// Wire name "DIALOG_ID": string, optional.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), optional.
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
-    pub dialog_id: Option<String>,
+    pub dialog_id: Option<::bitrix24_runtime::DialogId>,
     /// Wire name "FROM_USER_ID": integer, optional.
     #[serde(rename = "FROM_USER_ID", skip_serializing_if = "Option::is_none")]
     pub from_user_id: Option<i64>,
@@ -114,7 +114,7 @@ impl AddRequest {
         self
     }
     /// Sets "DIALOG_ID".
-    pub fn dialog_id(mut self, value: impl Into<String>) -> Self {
+    pub fn dialog_id(mut self, value: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         self.dialog_id = Some(value.into());
         self
     }

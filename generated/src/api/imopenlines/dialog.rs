@@ -30,9 +30,9 @@ pub struct GetRequest {
     /// Wire name "CHAT_ID": integer, optional.
     #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
-    /// Wire name "DIALOG_ID": string, optional.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), optional.
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
-    pub dialog_id: Option<String>,
+    pub dialog_id: Option<::bitrix24_runtime::DialogId>,
     /// Wire name "SESSION_ID": integer, optional.
     #[serde(rename = "SESSION_ID", skip_serializing_if = "Option::is_none")]
     pub session_id: Option<i64>,
@@ -56,7 +56,7 @@ impl GetRequest {
         self
     }
     /// Sets "DIALOG_ID".
-    pub fn dialog_id(mut self, value: impl Into<String>) -> Self {
+    pub fn dialog_id(mut self, value: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         self.dialog_id = Some(value.into());
         self
     }

@@ -29,9 +29,9 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "DIALOG_ID": string, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "LAST_ID": integer, optional.
     #[serde(rename = "LAST_ID", skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
@@ -65,7 +65,7 @@ pub struct ListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<String>) -> Self {
+    pub fn new(dialog_id: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             last_id: Default::default(),

@@ -37,9 +37,9 @@ pub struct CommitRequest {
     /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
-    /// Wire name "DIALOG_ID": string, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "FILE_ID": integer, required.
     #[serde(rename = "FILE_ID")]
     pub file_id: i64,
@@ -64,7 +64,7 @@ impl CommitRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         chat_id: impl Into<i64>,
-        dialog_id: impl Into<String>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
         file_id: impl Into<i64>,
         upload_id: impl Into<i64>,
     ) -> Self {

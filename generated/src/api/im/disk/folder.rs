@@ -30,9 +30,9 @@ pub struct GetRequest {
     /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
-    /// Wire name "DIALOG_ID": string, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -41,7 +41,10 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(chat_id: impl Into<i64>, dialog_id: impl Into<String>) -> Self {
+    pub fn new(
+        chat_id: impl Into<i64>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
+    ) -> Self {
         Self {
             chat_id: chat_id.into(),
             dialog_id: dialog_id.into(),

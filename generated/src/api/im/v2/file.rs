@@ -28,9 +28,9 @@ pub async fn download(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DownloadRequest {
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "fileId": integer, required.
     #[serde(rename = "fileId")]
     pub file_id: i64,
@@ -42,7 +42,10 @@ pub struct DownloadRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DownloadRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dialog_id: impl Into<String>, file_id: impl Into<i64>) -> Self {
+    pub fn new(
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
+        file_id: impl Into<i64>,
+    ) -> Self {
         Self {
             dialog_id: dialog_id.into(),
             file_id: file_id.into(),
@@ -138,9 +141,9 @@ pub async fn upload(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadRequest {
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "fields": object, required.
     pub fields: UploadRequestFields,
     /// Keys not declared in the spec, kept as received.
@@ -152,7 +155,7 @@ pub struct UploadRequest {
 impl UploadRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        dialog_id: impl Into<String>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
         fields: impl Into<UploadRequestFields>,
     ) -> Self {
         Self {

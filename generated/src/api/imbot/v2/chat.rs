@@ -560,9 +560,9 @@ pub struct GetRequest {
     /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -571,7 +571,10 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(bot_id: impl Into<i64>, dialog_id: impl Into<String>) -> Self {
+    pub fn new(
+        bot_id: impl Into<i64>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
+    ) -> Self {
         Self {
             bot_id: bot_id.into(),
             bot_token: Default::default(),
@@ -939,9 +942,9 @@ pub struct LeaveRequest {
     /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -950,7 +953,10 @@ pub struct LeaveRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl LeaveRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(bot_id: impl Into<i64>, dialog_id: impl Into<String>) -> Self {
+    pub fn new(
+        bot_id: impl Into<i64>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
+    ) -> Self {
         Self {
             bot_id: bot_id.into(),
             bot_token: Default::default(),
@@ -1066,9 +1072,9 @@ pub struct SetOwnerRequest {
     /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "userId": integer, required.
     #[serde(rename = "userId")]
     pub user_id: i64,
@@ -1082,7 +1088,7 @@ impl SetOwnerRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         bot_id: impl Into<i64>,
-        dialog_id: impl Into<String>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
         user_id: impl Into<i64>,
     ) -> Self {
         Self {
@@ -1204,9 +1210,9 @@ pub struct UpdateRequest {
     /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
@@ -1219,7 +1225,7 @@ impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         bot_id: impl Into<i64>,
-        dialog_id: impl Into<String>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
         fields: impl Into<UpdateRequestFields>,
     ) -> Self {
         Self {

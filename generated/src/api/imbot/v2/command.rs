@@ -40,9 +40,9 @@ pub struct AnswerRequest {
     /// Wire name "commandId": integer, required.
     #[serde(rename = "commandId")]
     pub command_id: i64,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<AnswerRequestFields>,
@@ -60,7 +60,7 @@ impl AnswerRequest {
     pub fn new(
         bot_id: impl Into<i64>,
         command_id: impl Into<i64>,
-        dialog_id: impl Into<String>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
         message_id: impl Into<i64>,
     ) -> Self {
         Self {

@@ -162,9 +162,9 @@ pub struct UploadRequest {
     /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "fields": object, required.
     pub fields: UploadRequestFields,
     /// Keys not declared in the spec, kept as received.
@@ -177,7 +177,7 @@ impl UploadRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         bot_id: impl Into<i64>,
-        dialog_id: impl Into<String>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
         fields: impl Into<UploadRequestFields>,
     ) -> Self {
         Self {

@@ -33,9 +33,9 @@ pub struct NotifyRequest {
     /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "duration": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
@@ -50,7 +50,10 @@ pub struct NotifyRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl NotifyRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(bot_id: impl Into<i64>, dialog_id: impl Into<String>) -> Self {
+    pub fn new(
+        bot_id: impl Into<i64>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
+    ) -> Self {
         Self {
             bot_id: bot_id.into(),
             bot_token: Default::default(),

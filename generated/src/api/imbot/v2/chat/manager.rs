@@ -34,9 +34,9 @@ pub struct AddRequest {
     /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "userIds": array of integer, required.
     #[serde(rename = "userIds")]
     pub user_ids: Vec<i64>,
@@ -50,7 +50,7 @@ impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         bot_id: impl Into<i64>,
-        dialog_id: impl Into<String>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
         user_ids: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         Self {
@@ -173,9 +173,9 @@ pub struct DeleteRequest {
     /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "userIds": array of integer, required.
     #[serde(rename = "userIds")]
     pub user_ids: Vec<i64>,
@@ -189,7 +189,7 @@ impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         bot_id: impl Into<i64>,
-        dialog_id: impl Into<String>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
         user_ids: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         Self {

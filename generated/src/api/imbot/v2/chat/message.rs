@@ -603,9 +603,9 @@ pub struct ReadRequest {
     /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "messageId": integer, optional.
     #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
@@ -617,7 +617,10 @@ pub struct ReadRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ReadRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(bot_id: impl Into<i64>, dialog_id: impl Into<String>) -> Self {
+    pub fn new(
+        bot_id: impl Into<i64>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
+    ) -> Self {
         Self {
             bot_id: bot_id.into(),
             bot_token: Default::default(),
@@ -760,9 +763,9 @@ pub struct SendRequest {
     /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<SendRequestFields>,
@@ -774,7 +777,10 @@ pub struct SendRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(bot_id: impl Into<i64>, dialog_id: impl Into<String>) -> Self {
+    pub fn new(
+        bot_id: impl Into<i64>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
+    ) -> Self {
         Self {
             bot_id: bot_id.into(),
             bot_token: Default::default(),

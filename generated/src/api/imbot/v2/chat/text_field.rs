@@ -33,9 +33,9 @@ pub struct EnabledRequest {
     /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "enabled": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
@@ -47,7 +47,10 @@ pub struct EnabledRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl EnabledRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(bot_id: impl Into<i64>, dialog_id: impl Into<String>) -> Self {
+    pub fn new(
+        bot_id: impl Into<i64>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
+    ) -> Self {
         Self {
             bot_id: bot_id.into(),
             bot_token: Default::default(),

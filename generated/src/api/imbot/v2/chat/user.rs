@@ -35,9 +35,9 @@ pub struct AddRequest {
     /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "userIds": array of integer, required.
     #[serde(rename = "userIds")]
     pub user_ids: Vec<i64>,
@@ -51,7 +51,7 @@ impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         bot_id: impl Into<i64>,
-        dialog_id: impl Into<String>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
         user_ids: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         Self {
@@ -173,9 +173,9 @@ pub struct DeleteRequest {
     /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "userId": integer, required.
     #[serde(rename = "userId")]
     pub user_id: i64,
@@ -189,7 +189,7 @@ impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         bot_id: impl Into<i64>,
-        dialog_id: impl Into<String>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
         user_id: impl Into<i64>,
     ) -> Self {
         Self {
@@ -311,9 +311,9 @@ pub struct ListRequest {
     /// Wire name "botToken": string, optional.
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    /// Wire name "dialogId": string, required.
+    /// Wire name "dialogId": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "dialogId")]
-    pub dialog_id: String,
+    pub dialog_id: ::bitrix24_runtime::DialogId,
     /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
@@ -328,7 +328,10 @@ pub struct ListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(bot_id: impl Into<i64>, dialog_id: impl Into<String>) -> Self {
+    pub fn new(
+        bot_id: impl Into<i64>,
+        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
+    ) -> Self {
         Self {
             bot_id: bot_id.into(),
             bot_token: Default::default(),
