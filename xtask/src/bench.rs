@@ -55,7 +55,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         }
         None => println!("generated source (generated/src/api): {here} bytes"),
     }
-    for (label, args) in BUILDS {
+    // `--builds TEXT` times only the builds whose label contains TEXT (`all-features`, `crm`).
+    let only = crate::flag(args, "--builds");
+    for (label, args) in BUILDS
+        .iter()
+        .filter(|(label, _)| only.is_none_or(|o| label.contains(o)))
+    {
         // Baseline and this tree one after the other, so both see the same machine load.
         let mut trees: Vec<(&str, &Path)> = Vec::new();
         if let Some(b) = &baseline {
@@ -65,13 +70,23 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         let mut secs = Vec::new();
         for (name, tree) in trees {
             let t = time_build(tree, args)?;
-            println!("{label}: {name} {t:.1} s (dependencies already built)");
+            let cpu = t
+                .cpu
+                .map_or_else(|| "CPU n/a".to_owned(), |c| format!("{c:.1} s CPU"));
+            println!(
+                "{label}: {name} {:.1} s wall, {cpu} (dependencies already built)",
+                t.wall
+            );
             secs.push(t);
         }
-        if let [base, here] = secs[..] {
+        if let [base, here] = &secs[..] {
+            let cpu = match (base.cpu, here.cpu) {
+                (Some(b), Some(h)) => format!(", CPU {:.1} %", 100.0 * h / b),
+                _ => String::new(),
+            };
             println!(
-                "{label}: this tree / baseline = {:.1} %",
-                100.0 * here / base
+                "{label}: this tree / baseline = wall {:.1} %{cpu}",
+                100.0 * here.wall / base.wall
             );
         }
     }
@@ -114,10 +129,31 @@ const BUILDS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Wall and CPU seconds of one timed build.
+struct Timing {
+    wall: f64,
+    /// User + system time of the build's processes; `None` where it cannot be read.
+    cpu: Option<f64>,
+}
+
+/// User + system seconds used so far by this process's waited-for children (cargo and every
+/// compiler it ran), from `/proc/self/stat` (`cutime`, `cstime`); `None` off Linux. The wall
+/// time of a build on a shared machine depends on the load; the CPU time much less.
+fn children_cpu() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after its `)` are plain.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 16 and 17 of the file; `rest` starts at field 3.
+    let ticks = |i: usize| fields.get(i - 3)?.parse::<f64>().ok();
+    // Linux reports these in USER_HZ, which is 100 on every architecture it runs on.
+    Some((ticks(16)? + ticks(17)?) / 100.0)
+}
+
 /// Seconds to build `args` in `tree` after cleaning the generated crate and, where it is a
 /// crate of its own, the runtime (in older trees the runtime lives inside the generated crate,
 /// so both sides rebuild the same hand-written code).
-fn time_build(tree: &Path, args: &[&str]) -> Result<f64, String> {
+fn time_build(tree: &Path, args: &[&str]) -> Result<Timing, String> {
     let mut clean = vec!["clean", "-q", "-p", "bitrix24"];
     if tree.join("runtime/Cargo.toml").is_file() {
         clean.extend(["-p", "bitrix24-runtime"]);
@@ -130,6 +166,7 @@ fn time_build(tree: &Path, args: &[&str]) -> Result<f64, String> {
     if !status.success() {
         return Err(format!("{}: cargo clean failed", tree.display()));
     }
+    let cpu_before = children_cpu();
     let start = std::time::Instant::now();
     let status = std::process::Command::new("cargo")
         .current_dir(tree)
@@ -143,7 +180,9 @@ fn time_build(tree: &Path, args: &[&str]) -> Result<f64, String> {
             args.join(" ")
         ));
     }
-    Ok(start.elapsed().as_secs_f64())
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = children_cpu().zip(cpu_before).map(|(a, b)| a - b);
+    Ok(Timing { wall, cpu })
 }
 
 /// The bytes of every `.rs` file under `dir` (0 when it cannot be read).
