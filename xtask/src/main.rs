@@ -35,11 +35,12 @@ commands:
              over the docs' examples, the share of values that land in typed
              fields (results, requests, per method with --methods) and the
              methods whose result is still any JSON
-  bench [--baseline <dir>]
-             time generation and the generated crate's builds (run with --release:
-             `cargo run --release -p xtask -- bench`); with --baseline, the same builds
-             of another checkout (e.g. a worktree of an older commit) one after the
-             other, with the ratios";
+  bench [--baseline <dir>] [--builds <text>]
+             time generation and the generated crate's builds, wall and CPU (run with
+             --release: `cargo run --release -p xtask -- bench`); with --baseline, the
+             same builds of another checkout (e.g. a worktree of an older commit) one
+             after the other, with the ratios; --builds times only the builds whose
+             label contains <text> (`all-features`, `crm`, `disk`)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
