@@ -758,7 +758,7 @@ const TYPE_KEYS: &[&str] = &[
 /// Whether `name` is a type spec's name: `[a-z][a-z0-9_]*` segments joined by `.`, at
 /// least two of them (the scope, then the type's own name).
 pub fn is_type_name(name: &str) -> bool {
-    name.contains('.') && is_scope(name)
+    schema::is_type_name(name)
 }
 
 /// The file stem of a display path: `specs/types/crm.multifield.md` → `crm.multifield`.

@@ -284,7 +284,7 @@ fn external_ref() {
     let text = format!("{HEAD}returns: {{\"$ref\": \"other.json#/User\"}}\n---\n");
     assert_eq!(
         one_error(&text),
-        "specs/bad.md:4: error: returns.$ref: `other.json#/User` is not supported; only `#/$defs/Name` and `#/definitions/Name` of the same schema are"
+        "specs/bad.md:4: error: returns.$ref: `other.json#/User` is not supported; only `#/$defs/Name` and `#/definitions/Name` of the same schema and `types/<scope>.<name>` (a type spec) are"
     );
 }
 

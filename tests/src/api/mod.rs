@@ -9,6 +9,10 @@ pub mod enums;
 /// The method table and calls by wire name.
 pub mod registry;
 
+/// Types defined once in the type specs (`types/`), one module per scope.
+#[cfg(any(feature = "crm", feature = "im", feature = "user"))]
+pub mod types;
+
 #[cfg(feature = "bizproc")]
 pub mod bizproc;
 
