@@ -245,17 +245,19 @@ fn type_cycles<'a>(types: &'a [spec::TypeSpec], diags: &mut Diagnostics) {
         if !found {
             continue;
         }
-        let mut cycle = vec![t.name.as_str()];
+        // Back from `t` along `prev` to where the way started (also `t`).
+        let mut chain = Vec::new();
         let mut at = prev.get(t.name.as_str()).copied();
         while let Some(n) = at {
-            if n == t.name {
+            if n == t.name || chain.len() > types.len() {
                 break;
             }
-            cycle.push(n);
+            chain.push(n);
             at = prev.get(n).copied();
         }
+        let mut cycle = vec![t.name.as_str()];
+        cycle.extend(chain.into_iter().rev());
         cycle.push(&t.name);
-        cycle[1..].reverse();
         // `cycle` is now t, next, ..., t; the reference to `next` is where it is reported.
         let next = cycle[1];
         let Some(r) = t.schema.type_refs.iter().find(|r| r.name == next) else {

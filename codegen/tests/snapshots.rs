@@ -104,7 +104,13 @@ fn fixture_registry() {
 #[test]
 fn fixture_events() {
     let dir = "tests/fixtures/specs";
-    let text = generate_events(&read_event_specs(dir), &options("::bitrix24_runtime", dir));
+    let mut sources = read_event_specs(dir);
+    sources.extend(
+        read_specs(dir)
+            .into_iter()
+            .filter(|s| s.path.contains("/types/")),
+    );
+    let text = generate_events(&sources, &options("::bitrix24_runtime", dir));
     insta::assert_snapshot!("fixture_events", text);
 }
 
@@ -120,6 +126,11 @@ fn sample_of_event_specs() {
     let mut specs = read_event_specs("specs");
     specs.retain(|s| SAMPLE.contains(&s.path.as_str()));
     assert_eq!(specs.len(), SAMPLE.len(), "a sampled event spec is missing");
+    specs.extend(
+        read_specs("specs")
+            .into_iter()
+            .filter(|s| s.path.contains("/types/")),
+    );
     let text = generate_events(&specs, &options("::bitrix24_runtime", "specs"));
     insta::assert_snapshot!("specs_events_sample", text);
 }

@@ -5,7 +5,7 @@
 //! `crm.deal.update`'s `fields` (a request); `user.brief` (scope `user`) is the `users` of
 //! `im.dialog.messages.get` (scope `im`) and refers to `crm.multifield` itself.
 
-#![cfg(all(feature = "crm", feature = "im"))]
+#![cfg(all(feature = "crm", feature = "im", feature = "imbot"))]
 
 use bitrix24_tests::api::crm::{deal, lead};
 use bitrix24_tests::api::im::dialog::messages;
@@ -86,4 +86,26 @@ fn a_type_of_another_scope_is_used_through_its_path() {
     assert_eq!(users[0].id, Some(1));
     let phones: &Vec<Multifield> = users[0].phones.as_ref().unwrap();
     assert_eq!(phones[0].value, "+1");
+}
+
+/// An event's payload (`ONIMBOTMESSAGEADD`, scope `imbot`) refers to `user.brief` too: the
+/// same type as `im.dialog.messages.get`'s users, reached from `events` through `api::types`.
+#[test]
+fn an_event_payload_holds_the_same_type() {
+    use bitrix24_runtime::events::{EventPayload, RawEvent};
+    use bitrix24_tests::events::imbot;
+    let body = "event=ONIMBOTMESSAGEADD&data[PARAMS][MESSAGE_ID]=1\
+                &data[AUTHOR][id]=9&data[AUTHOR][phones][0][VALUE]=%2B2";
+    let e = imbot::Event::from_raw(RawEvent::from_form(body.as_bytes()).unwrap()).unwrap();
+    let imbot::Event::Imbotmessageadd(e) = e else {
+        panic!("{e:?}")
+    };
+    let author: Brief = e.data.author.clone().unwrap();
+    assert_eq!(author.id, Some(9));
+    assert_eq!(author.phones.unwrap()[0].value, "+2");
+    // Interchangeable with what the method decodes.
+    let r = messages::GetResponse::default();
+    let mut users = r.users.unwrap_or_default();
+    users.push(e.data.author.unwrap());
+    assert_eq!(users.len(), 1);
 }

@@ -162,7 +162,7 @@ impl Emitter<'_> {
                 let cfg = cfg_for(&scopes);
                 let id = ident(&api.types.wire);
                 items.extend(quote! {
-                    /// Types defined once in the type specs (`types/`), one module per scope.
+                    /// Types defined once by the type specs, one module per scope.
                     #cfg
                     pub mod #id;
                 });
@@ -243,7 +243,9 @@ impl Emitter<'_> {
         let api = self.api;
         let mut items = TokenStream::new();
         if m.path.len() < 2 {
-            items.extend(quote!(#![doc = " Types defined once in the type specs (`types/`), one module per scope."]));
+            items.extend(
+                quote!(#![doc = " Types defined once by the type specs, one module per scope."]),
+            );
             for (name, child) in &m.children {
                 let scopes: BTreeSet<String> = api
                     .shared

@@ -747,7 +747,7 @@ pub enum Phone {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::string_enum!(Phone { Phone = "PHONE" } Other);
 
-#[cfg(any(feature = "crm", feature = "im", feature = "user"))]
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PhoneEmailWebEtc {
@@ -765,7 +765,7 @@ pub enum PhoneEmailWebEtc {
     Other(String),
 }
 
-#[cfg(any(feature = "crm", feature = "im", feature = "user"))]
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 ::bitrix24_runtime::string_enum!(
     PhoneEmailWebEtc { Phone = "PHONE", Email = "EMAIL", Web = "WEB", Im = "IM", Link =
     "LINK" } Other
@@ -1012,7 +1012,7 @@ pub enum ValueValue2Value3Etc {
     "[link](http://x)", Value7 = " ", Empty = "" } Other
 );
 
-#[cfg(any(feature = "crm", feature = "im", feature = "user"))]
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum WorkMobileHomeEtc {
@@ -1034,7 +1034,7 @@ pub enum WorkMobileHomeEtc {
     Other(String),
 }
 
-#[cfg(any(feature = "crm", feature = "im", feature = "user"))]
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 ::bitrix24_runtime::string_enum!(
     WorkMobileHomeEtc { Work = "WORK", Mobile = "MOBILE", Home = "HOME", Fax = "FAX",
     Pager = "PAGER", Mailing = "MAILING", Other2 = "OTHER" } Other

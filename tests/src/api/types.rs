@@ -3,10 +3,10 @@
 //   tests/fixtures/specs/types/crm.multifield.md
 //   tests/fixtures/specs/types/user.brief.md
 
-//! Types defined once in the type specs (`types/`), one module per scope.
+//! Types defined once by the type specs, one module per scope.
 
-#[cfg(any(feature = "crm", feature = "im", feature = "user"))]
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 pub mod crm;
 
-#[cfg(any(feature = "im", feature = "user"))]
+#[cfg(any(feature = "im", feature = "imbot", feature = "user"))]
 pub mod user;

@@ -9,7 +9,7 @@
 /// A phone, e-mail, messenger or web address of a CRM entity.
 ///
 /// Official documentation: <https://apidocs.bitrix24.com/api-reference/crm/data-types.html>.
-#[cfg(any(feature = "crm", feature = "im", feature = "user"))]
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
@@ -32,7 +32,7 @@ pub struct Multifield {
     pub value_type: Option<MultifieldValueType>,
 }
 
-#[cfg(any(feature = "crm", feature = "im", feature = "user"))]
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl Multifield {
     /// A value with its required fields; the optional ones start unset.
@@ -61,7 +61,7 @@ impl Multifield {
     }
 }
 
-#[cfg(any(feature = "crm", feature = "im", feature = "user"))]
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 impl ::bitrix24_runtime::loose::Loose for Multifield {
     fn from_loose(
         v: &::serde_json::Value,
@@ -81,11 +81,11 @@ impl ::bitrix24_runtime::loose::Loose for Multifield {
     }
 }
 
-#[cfg(any(feature = "crm", feature = "im", feature = "user"))]
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 ::bitrix24_runtime::loose_deserialize!(Multifield);
 
-#[cfg(any(feature = "crm", feature = "im", feature = "user"))]
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 pub type MultifieldTypeId = super::super::enums::PhoneEmailWebEtc;
 
-#[cfg(any(feature = "crm", feature = "im", feature = "user"))]
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 pub type MultifieldValueType = super::super::enums::WorkMobileHomeEtc;

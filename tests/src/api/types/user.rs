@@ -5,7 +5,7 @@
 //! Types of the type specs of the scope `user`.
 
 /// The type `user.brief`, defined once for every spec that refers to it.
-#[cfg(any(feature = "im", feature = "user"))]
+#[cfg(any(feature = "im", feature = "imbot", feature = "user"))]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
@@ -24,7 +24,7 @@ pub struct Brief {
     pub phones: Option<Vec<super::super::types::crm::Multifield>>,
 }
 
-#[cfg(any(feature = "im", feature = "user"))]
+#[cfg(any(feature = "im", feature = "imbot", feature = "user"))]
 impl ::bitrix24_runtime::loose::Loose for Brief {
     fn from_loose(
         v: &::serde_json::Value,
@@ -38,5 +38,5 @@ impl ::bitrix24_runtime::loose::Loose for Brief {
     }
 }
 
-#[cfg(any(feature = "im", feature = "user"))]
+#[cfg(any(feature = "im", feature = "imbot", feature = "user"))]
 ::bitrix24_runtime::loose_deserialize!(Brief);
