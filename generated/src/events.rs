@@ -3564,7 +3564,7 @@ pub mod crm {
     pub struct CrmAddressRegisterData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: CrmAddressRegisterDataFields,
+        pub fields: super::super::api::types::crm::Fields10,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -3581,65 +3581,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmAddressRegisterData);
-    #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmAddressRegisterDataFields {
-        /// Wire name "ANCHOR_ID": integer, required.
-        #[serde(rename = "ANCHOR_ID")]
-        pub anchor_id: i64,
-        /// Wire name "ANCHOR_TYPE_ID": integer, required.
-        #[serde(rename = "ANCHOR_TYPE_ID")]
-        pub anchor_type_id: i64,
-        /// Wire name "ENTITY_ID": integer, required.
-        #[serde(rename = "ENTITY_ID")]
-        pub entity_id: i64,
-        /// Wire name "ENTITY_TYPE_ID": integer, required.
-        #[serde(rename = "ENTITY_TYPE_ID")]
-        pub entity_type_id: i64,
-        /// Wire name "TYPE_ID": integer, required.
-        #[serde(rename = "TYPE_ID")]
-        pub type_id: i64,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmAddressRegisterDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let anchor_id = o.req("ANCHOR_ID")?;
-            let anchor_type_id = o.req("ANCHOR_TYPE_ID")?;
-            let entity_id = o.req("ENTITY_ID")?;
-            let entity_type_id = o.req("ENTITY_TYPE_ID")?;
-            let type_id = o.req("TYPE_ID")?;
-            let additional = o
-                .rest(
-                    &[
-                        "ANCHOR_ID",
-                        "ANCHOR_TYPE_ID",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE_ID",
-                        "TYPE_ID",
-                    ],
-                )?;
-            let anchor_id = o.need(anchor_id, "ANCHOR_ID")?;
-            let anchor_type_id = o.need(anchor_type_id, "ANCHOR_TYPE_ID")?;
-            let entity_id = o.need(entity_id, "ENTITY_ID")?;
-            let entity_type_id = o.need(entity_type_id, "ENTITY_TYPE_ID")?;
-            let type_id = o.need(type_id, "TYPE_ID")?;
-            Ok(Self {
-                anchor_id,
-                anchor_type_id,
-                entity_id,
-                entity_type_id,
-                type_id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmAddressRegisterDataFields);
     /// The `data` of the event `onCrmAddressUnregister`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-address-unregister.html>.
@@ -3649,7 +3590,7 @@ pub mod crm {
     pub struct CrmAddressUnregisterData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: CrmAddressUnregisterDataFields,
+        pub fields: super::super::api::types::crm::Fields10,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -3666,65 +3607,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmAddressUnregisterData);
-    #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmAddressUnregisterDataFields {
-        /// Wire name "ANCHOR_ID": integer, required.
-        #[serde(rename = "ANCHOR_ID")]
-        pub anchor_id: i64,
-        /// Wire name "ANCHOR_TYPE_ID": integer, required.
-        #[serde(rename = "ANCHOR_TYPE_ID")]
-        pub anchor_type_id: i64,
-        /// Wire name "ENTITY_ID": integer, required.
-        #[serde(rename = "ENTITY_ID")]
-        pub entity_id: i64,
-        /// Wire name "ENTITY_TYPE_ID": integer, required.
-        #[serde(rename = "ENTITY_TYPE_ID")]
-        pub entity_type_id: i64,
-        /// Wire name "TYPE_ID": integer, required.
-        #[serde(rename = "TYPE_ID")]
-        pub type_id: i64,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmAddressUnregisterDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let anchor_id = o.req("ANCHOR_ID")?;
-            let anchor_type_id = o.req("ANCHOR_TYPE_ID")?;
-            let entity_id = o.req("ENTITY_ID")?;
-            let entity_type_id = o.req("ENTITY_TYPE_ID")?;
-            let type_id = o.req("TYPE_ID")?;
-            let additional = o
-                .rest(
-                    &[
-                        "ANCHOR_ID",
-                        "ANCHOR_TYPE_ID",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE_ID",
-                        "TYPE_ID",
-                    ],
-                )?;
-            let anchor_id = o.need(anchor_id, "ANCHOR_ID")?;
-            let anchor_type_id = o.need(anchor_type_id, "ANCHOR_TYPE_ID")?;
-            let entity_id = o.need(entity_id, "ENTITY_ID")?;
-            let entity_type_id = o.need(entity_type_id, "ENTITY_TYPE_ID")?;
-            let type_id = o.need(type_id, "TYPE_ID")?;
-            Ok(Self {
-                anchor_id,
-                anchor_type_id,
-                entity_id,
-                entity_type_id,
-                type_id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmAddressUnregisterDataFields);
     /// The `data` of the event `onCrmBankDetailAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-bank-detail-add.html>.
@@ -4022,7 +3904,7 @@ pub mod crm {
     pub struct CrmCompanyUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmCompanyUserFieldAddDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4038,41 +3920,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldAddData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmCompanyUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmCompanyUserFieldAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldAddDataFields);
     /// The `data` of the event `onCrmCompanyUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-delete.html>.
@@ -4082,7 +3929,7 @@ pub mod crm {
     pub struct CrmCompanyUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmCompanyUserFieldDeleteDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4098,41 +3945,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmCompanyUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmCompanyUserFieldDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldDeleteDataFields);
     /// The `data` of the event `onCrmCompanyUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-set-enum-values.html>.
@@ -4142,7 +3954,7 @@ pub mod crm {
     pub struct CrmCompanyUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmCompanyUserFieldSetEnumValuesDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4158,42 +3970,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldSetEnumValuesData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmCompanyUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose
-    for CrmCompanyUserFieldSetEnumValuesDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldSetEnumValuesDataFields);
     /// The `data` of the event `onCrmCompanyUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-update.html>.
@@ -4203,7 +3979,7 @@ pub mod crm {
     pub struct CrmCompanyUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmCompanyUserFieldUpdateDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4219,41 +3995,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmCompanyUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmCompanyUserFieldUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldUpdateDataFields);
     /// The `data` of the event `onCrmContactAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/events/on-crm-contact-add.html>.
@@ -4404,7 +4145,7 @@ pub mod crm {
     pub struct CrmContactUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmContactUserFieldAddDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4420,41 +4161,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldAddData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmContactUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmContactUserFieldAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldAddDataFields);
     /// The `data` of the event `onCrmContactUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-delete.html>.
@@ -4464,7 +4170,7 @@ pub mod crm {
     pub struct CrmContactUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmContactUserFieldDeleteDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4480,41 +4186,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmContactUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmContactUserFieldDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldDeleteDataFields);
     /// The `data` of the event `onCrmContactUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-set-enum-values.html>.
@@ -4524,7 +4195,7 @@ pub mod crm {
     pub struct CrmContactUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmContactUserFieldSetEnumValuesDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4540,42 +4211,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldSetEnumValuesData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmContactUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose
-    for CrmContactUserFieldSetEnumValuesDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldSetEnumValuesDataFields);
     /// The `data` of the event `onCrmContactUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-update.html>.
@@ -4585,7 +4220,7 @@ pub mod crm {
     pub struct CrmContactUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmContactUserFieldUpdateDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4601,41 +4236,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmContactUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmContactUserFieldUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldUpdateDataFields);
     /// The `data` of the event `onCrmCurrencyAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/events/on-crm-currency-add.html>.
@@ -5204,7 +4804,7 @@ pub mod crm {
     pub struct CrmDealUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmDealUserFieldAddDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5220,41 +4820,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldAddData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmDealUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmDealUserFieldAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldAddDataFields);
     /// The `data` of the event `onCrmDealUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-delete.html>.
@@ -5264,7 +4829,7 @@ pub mod crm {
     pub struct CrmDealUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmDealUserFieldDeleteDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5280,41 +4845,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmDealUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmDealUserFieldDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldDeleteDataFields);
     /// The `data` of the event `onCrmDealUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-set-enum-values.html>.
@@ -5324,7 +4854,7 @@ pub mod crm {
     pub struct CrmDealUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmDealUserFieldSetEnumValuesDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5340,41 +4870,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldSetEnumValuesData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmDealUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmDealUserFieldSetEnumValuesDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldSetEnumValuesDataFields);
     /// The `data` of the event `onCrmDealUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-update.html>.
@@ -5384,7 +4879,7 @@ pub mod crm {
     pub struct CrmDealUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmDealUserFieldUpdateDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5400,41 +4895,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmDealUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmDealUserFieldUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldUpdateDataFields);
     /// The `data` of the event `onCrmDocumentGeneratorDocumentAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-add.html>.
@@ -5444,7 +4904,7 @@ pub mod crm {
     pub struct CrmDocumentGeneratorDocumentAddData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmDocumentGeneratorDocumentAddDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields6>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5460,41 +4920,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentAddData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmDocumentGeneratorDocumentAddDataFields {
-        /// Wire name "ENTITY_ID": integer, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<i64>,
-        /// Wire name "ENTITY_TYPE_ID": integer, optional.
-        #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_type_id: Option<i64>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmDocumentGeneratorDocumentAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE_ID", "ID"])?;
-            Ok(Self {
-                entity_id,
-                entity_type_id,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentAddDataFields);
     /// The `data` of the event `onCrmDocumentGeneratorDocumentDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-delete.html>.
@@ -5504,7 +4929,7 @@ pub mod crm {
     pub struct CrmDocumentGeneratorDocumentDeleteData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmDocumentGeneratorDocumentDeleteDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields6>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5520,42 +4945,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmDocumentGeneratorDocumentDeleteDataFields {
-        /// Wire name "ENTITY_ID": integer, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<i64>,
-        /// Wire name "ENTITY_TYPE_ID": integer, optional.
-        #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_type_id: Option<i64>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose
-    for CrmDocumentGeneratorDocumentDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE_ID", "ID"])?;
-            Ok(Self {
-                entity_id,
-                entity_type_id,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentDeleteDataFields);
     /// The `data` of the event `onCrmDocumentGeneratorDocumentUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-update.html>.
@@ -5565,7 +4954,7 @@ pub mod crm {
     pub struct CrmDocumentGeneratorDocumentUpdateData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmDocumentGeneratorDocumentUpdateDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields6>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5581,42 +4970,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmDocumentGeneratorDocumentUpdateDataFields {
-        /// Wire name "ENTITY_ID": integer, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<i64>,
-        /// Wire name "ENTITY_TYPE_ID": integer, optional.
-        #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_type_id: Option<i64>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose
-    for CrmDocumentGeneratorDocumentUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE_ID", "ID"])?;
-            Ok(Self {
-                entity_id,
-                entity_type_id,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentUpdateDataFields);
     /// The `data` of the event `onCrmDynamicItemAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/on-crm-dynamic-item-add.html>.
@@ -5980,7 +5333,7 @@ pub mod crm {
     pub struct CrmLeadUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmLeadUserFieldAddDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5996,41 +5349,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldAddData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmLeadUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmLeadUserFieldAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldAddDataFields);
     /// The `data` of the event `onCrmLeadUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-delete.html>.
@@ -6040,7 +5358,7 @@ pub mod crm {
     pub struct CrmLeadUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmLeadUserFieldDeleteDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6056,41 +5374,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmLeadUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmLeadUserFieldDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldDeleteDataFields);
     /// The `data` of the event `onCrmLeadUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-set-enum-values.html>.
@@ -6100,7 +5383,7 @@ pub mod crm {
     pub struct CrmLeadUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmLeadUserFieldSetEnumValuesDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6116,41 +5399,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldSetEnumValuesData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmLeadUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmLeadUserFieldSetEnumValuesDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldSetEnumValuesDataFields);
     /// The `data` of the event `onCrmLeadUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-update.html>.
@@ -6160,7 +5408,7 @@ pub mod crm {
     pub struct CrmLeadUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmLeadUserFieldUpdateDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6176,41 +5424,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmLeadUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmLeadUserFieldUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldUpdateDataFields);
     /// The `data` of the event `onCrmMeasureAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/measure/events/on-crm-measure-add.html>.
@@ -6409,7 +5622,7 @@ pub mod crm {
     pub struct CrmQuoteUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmQuoteUserFieldAddDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6425,41 +5638,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldAddData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmQuoteUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmQuoteUserFieldAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldAddDataFields);
     /// The `data` of the event `onCrmQuoteUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-delete.html>.
@@ -6469,7 +5647,7 @@ pub mod crm {
     pub struct CrmQuoteUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmQuoteUserFieldDeleteDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6485,41 +5663,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmQuoteUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmQuoteUserFieldDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldDeleteDataFields);
     /// The `data` of the event `onCrmQuoteUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-set-enum-values.html>.
@@ -6529,7 +5672,7 @@ pub mod crm {
     pub struct CrmQuoteUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmQuoteUserFieldSetEnumValuesDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6545,41 +5688,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldSetEnumValuesData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmQuoteUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmQuoteUserFieldSetEnumValuesDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldSetEnumValuesDataFields);
     /// The `data` of the event `onCrmQuoteUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-update.html>.
@@ -6589,7 +5697,7 @@ pub mod crm {
     pub struct CrmQuoteUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmQuoteUserFieldUpdateDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6605,41 +5713,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmQuoteUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmQuoteUserFieldUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldUpdateDataFields);
     /// The `data` of the event `onCrmRequisiteAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-add.html>.
@@ -6796,7 +5869,7 @@ pub mod crm {
     pub struct CrmRequisiteUserFieldAddData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: CrmRequisiteUserFieldAddDataFields,
+        pub fields: super::super::api::types::crm::Fields5,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6813,44 +5886,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldAddData);
-    #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmRequisiteUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": string, required.
-        #[serde(rename = "ENTITY_ID")]
-        pub entity_id: String,
-        /// Wire name "FIELD_NAME": string, required.
-        #[serde(rename = "FIELD_NAME")]
-        pub field_name: String,
-        /// Wire name "ID": integer, required.
-        #[serde(rename = "ID")]
-        pub id: i64,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmRequisiteUserFieldAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.req("ENTITY_ID")?;
-            let field_name = o.req("FIELD_NAME")?;
-            let id = o.req("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            let entity_id = o.need(entity_id, "ENTITY_ID")?;
-            let field_name = o.need(field_name, "FIELD_NAME")?;
-            let id = o.need(id, "ID")?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldAddDataFields);
     /// The `data` of the event `onCrmRequisiteUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-delete.html>.
@@ -6860,7 +5895,7 @@ pub mod crm {
     pub struct CrmRequisiteUserFieldDeleteData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: CrmRequisiteUserFieldDeleteDataFields,
+        pub fields: super::super::api::types::crm::Fields5,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6877,44 +5912,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldDeleteData);
-    #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmRequisiteUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": string, required.
-        #[serde(rename = "ENTITY_ID")]
-        pub entity_id: String,
-        /// Wire name "FIELD_NAME": string, required.
-        #[serde(rename = "FIELD_NAME")]
-        pub field_name: String,
-        /// Wire name "ID": integer, required.
-        #[serde(rename = "ID")]
-        pub id: i64,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmRequisiteUserFieldDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.req("ENTITY_ID")?;
-            let field_name = o.req("FIELD_NAME")?;
-            let id = o.req("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            let entity_id = o.need(entity_id, "ENTITY_ID")?;
-            let field_name = o.need(field_name, "FIELD_NAME")?;
-            let id = o.need(id, "ID")?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldDeleteDataFields);
     /// The `data` of the event `onCrmRequisiteUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-set-enum-values.html>.
@@ -6924,7 +5921,7 @@ pub mod crm {
     pub struct CrmRequisiteUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: CrmRequisiteUserFieldSetEnumValuesDataFields,
+        pub fields: super::super::api::types::crm::Fields5,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6941,45 +5938,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldSetEnumValuesData);
-    #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmRequisiteUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": string, required.
-        #[serde(rename = "ENTITY_ID")]
-        pub entity_id: String,
-        /// Wire name "FIELD_NAME": string, required.
-        #[serde(rename = "FIELD_NAME")]
-        pub field_name: String,
-        /// Wire name "ID": integer, required.
-        #[serde(rename = "ID")]
-        pub id: i64,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose
-    for CrmRequisiteUserFieldSetEnumValuesDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.req("ENTITY_ID")?;
-            let field_name = o.req("FIELD_NAME")?;
-            let id = o.req("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            let entity_id = o.need(entity_id, "ENTITY_ID")?;
-            let field_name = o.need(field_name, "FIELD_NAME")?;
-            let id = o.need(id, "ID")?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldSetEnumValuesDataFields);
     /// The `data` of the event `onCrmRequisiteUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-update.html>.
@@ -6989,7 +5947,7 @@ pub mod crm {
     pub struct CrmRequisiteUserFieldUpdateData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: CrmRequisiteUserFieldUpdateDataFields,
+        pub fields: super::super::api::types::crm::Fields5,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -7006,44 +5964,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldUpdateData);
-    #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmRequisiteUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": string, required.
-        #[serde(rename = "ENTITY_ID")]
-        pub entity_id: String,
-        /// Wire name "FIELD_NAME": string, required.
-        #[serde(rename = "FIELD_NAME")]
-        pub field_name: String,
-        /// Wire name "ID": integer, required.
-        #[serde(rename = "ID")]
-        pub id: i64,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmRequisiteUserFieldUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.req("ENTITY_ID")?;
-            let field_name = o.req("FIELD_NAME")?;
-            let id = o.req("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            let entity_id = o.need(entity_id, "ENTITY_ID")?;
-            let field_name = o.need(field_name, "FIELD_NAME")?;
-            let id = o.need(id, "ID")?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldUpdateDataFields);
     /// The `data` of the event `onCrmTimelineCommentAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/comments/events/on-Crm-Timeline-Comment-Add.html>.
@@ -7272,7 +6192,7 @@ pub mod crm {
     pub struct CrmTypeUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmTypeUserFieldAddDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -7288,41 +6208,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldAddData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmTypeUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmTypeUserFieldAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldAddDataFields);
     /// The `data` of the event `onCrmTypeUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-delete.html>.
@@ -7332,7 +6217,7 @@ pub mod crm {
     pub struct CrmTypeUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmTypeUserFieldDeleteDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -7348,41 +6233,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmTypeUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmTypeUserFieldDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldDeleteDataFields);
     /// The `data` of the event `onCrmTypeUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-set-enum-values.html>.
@@ -7392,7 +6242,7 @@ pub mod crm {
     pub struct CrmTypeUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmTypeUserFieldSetEnumValuesDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -7408,41 +6258,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldSetEnumValuesData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmTypeUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmTypeUserFieldSetEnumValuesDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldSetEnumValuesDataFields);
     /// The `data` of the event `onCrmTypeUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-update.html>.
@@ -7452,7 +6267,7 @@ pub mod crm {
     pub struct CrmTypeUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<CrmTypeUserFieldUpdateDataFields>,
+        pub fields: Option<super::super::api::types::crm::Fields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -7468,41 +6283,6 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmTypeUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmTypeUserFieldUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldUpdateDataFields);
 }
 
 #[cfg(feature = "imbot")]
@@ -7869,7 +6649,7 @@ pub mod imbot {
         pub params: Option<ImbotmessageaddDataParams>,
         /// Wire name "USER": object, optional.
         #[serde(rename = "USER", skip_serializing_if = "Option::is_none")]
-        pub user: Option<ImbotmessageaddDataUser>,
+        pub user: Option<super::super::api::types::imbot::User>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -8195,90 +6975,6 @@ pub mod imbot {
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddDataParams);
     pub type ImbotmessageaddDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessageaddDataParamsMessageType = super::enums::PCOEtc;
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct ImbotmessageaddDataUser {
-        /// Wire name "FIRST_NAME": string, optional.
-        #[serde(rename = "FIRST_NAME", skip_serializing_if = "Option::is_none")]
-        pub first_name: Option<String>,
-        /// Wire name "GENDER": string, optional.
-        #[serde(rename = "GENDER", skip_serializing_if = "Option::is_none")]
-        pub gender: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Wire name "IS_BOT": string, optional.
-        #[serde(rename = "IS_BOT", skip_serializing_if = "Option::is_none")]
-        pub is_bot: Option<String>,
-        /// Wire name "IS_CONNECTOR": string, optional.
-        #[serde(rename = "IS_CONNECTOR", skip_serializing_if = "Option::is_none")]
-        pub is_connector: Option<String>,
-        /// Wire name "IS_EXTRANET": string, optional.
-        #[serde(rename = "IS_EXTRANET", skip_serializing_if = "Option::is_none")]
-        pub is_extranet: Option<String>,
-        /// Wire name "IS_NETWORK": string, optional.
-        #[serde(rename = "IS_NETWORK", skip_serializing_if = "Option::is_none")]
-        pub is_network: Option<String>,
-        /// Wire name "LAST_NAME": string, optional.
-        #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
-        pub last_name: Option<String>,
-        /// Wire name "NAME": string, optional.
-        #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-        pub name: Option<String>,
-        /// Wire name "WORK_POSITION": string, optional.
-        #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
-        pub work_position: Option<String>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for ImbotmessageaddDataUser {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let first_name = o.opt("FIRST_NAME")?;
-            let gender = o.opt("GENDER")?;
-            let id = o.opt("ID")?;
-            let is_bot = o.opt("IS_BOT")?;
-            let is_connector = o.opt("IS_CONNECTOR")?;
-            let is_extranet = o.opt("IS_EXTRANET")?;
-            let is_network = o.opt("IS_NETWORK")?;
-            let last_name = o.opt("LAST_NAME")?;
-            let name = o.opt("NAME")?;
-            let work_position = o.opt("WORK_POSITION")?;
-            let additional = o
-                .rest(
-                    &[
-                        "FIRST_NAME",
-                        "GENDER",
-                        "ID",
-                        "IS_BOT",
-                        "IS_CONNECTOR",
-                        "IS_EXTRANET",
-                        "IS_NETWORK",
-                        "LAST_NAME",
-                        "NAME",
-                        "WORK_POSITION",
-                    ],
-                )?;
-            Ok(Self {
-                first_name,
-                gender,
-                id,
-                is_bot,
-                is_connector,
-                is_extranet,
-                is_network,
-                last_name,
-                name,
-                work_position,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddDataUser);
     /// The `data` of the event `ONIMBOTMESSAGEDELETE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-delete.html>.
@@ -8294,7 +6990,7 @@ pub mod imbot {
         pub params: Option<ImbotmessagedeleteDataParams>,
         /// Wire name "USER": object, optional.
         #[serde(rename = "USER", skip_serializing_if = "Option::is_none")]
-        pub user: Option<ImbotmessagedeleteDataUser>,
+        pub user: Option<super::super::api::types::imbot::User>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -8437,90 +7133,6 @@ pub mod imbot {
     ::bitrix24_runtime::loose_deserialize!(ImbotmessagedeleteDataParams);
     pub type ImbotmessagedeleteDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessagedeleteDataParamsMessageType = super::enums::PCOEtc;
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct ImbotmessagedeleteDataUser {
-        /// Wire name "FIRST_NAME": string, optional.
-        #[serde(rename = "FIRST_NAME", skip_serializing_if = "Option::is_none")]
-        pub first_name: Option<String>,
-        /// Wire name "GENDER": string, optional.
-        #[serde(rename = "GENDER", skip_serializing_if = "Option::is_none")]
-        pub gender: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Wire name "IS_BOT": string, optional.
-        #[serde(rename = "IS_BOT", skip_serializing_if = "Option::is_none")]
-        pub is_bot: Option<String>,
-        /// Wire name "IS_CONNECTOR": string, optional.
-        #[serde(rename = "IS_CONNECTOR", skip_serializing_if = "Option::is_none")]
-        pub is_connector: Option<String>,
-        /// Wire name "IS_EXTRANET": string, optional.
-        #[serde(rename = "IS_EXTRANET", skip_serializing_if = "Option::is_none")]
-        pub is_extranet: Option<String>,
-        /// Wire name "IS_NETWORK": string, optional.
-        #[serde(rename = "IS_NETWORK", skip_serializing_if = "Option::is_none")]
-        pub is_network: Option<String>,
-        /// Wire name "LAST_NAME": string, optional.
-        #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
-        pub last_name: Option<String>,
-        /// Wire name "NAME": string, optional.
-        #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-        pub name: Option<String>,
-        /// Wire name "WORK_POSITION": string, optional.
-        #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
-        pub work_position: Option<String>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for ImbotmessagedeleteDataUser {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let first_name = o.opt("FIRST_NAME")?;
-            let gender = o.opt("GENDER")?;
-            let id = o.opt("ID")?;
-            let is_bot = o.opt("IS_BOT")?;
-            let is_connector = o.opt("IS_CONNECTOR")?;
-            let is_extranet = o.opt("IS_EXTRANET")?;
-            let is_network = o.opt("IS_NETWORK")?;
-            let last_name = o.opt("LAST_NAME")?;
-            let name = o.opt("NAME")?;
-            let work_position = o.opt("WORK_POSITION")?;
-            let additional = o
-                .rest(
-                    &[
-                        "FIRST_NAME",
-                        "GENDER",
-                        "ID",
-                        "IS_BOT",
-                        "IS_CONNECTOR",
-                        "IS_EXTRANET",
-                        "IS_NETWORK",
-                        "LAST_NAME",
-                        "NAME",
-                        "WORK_POSITION",
-                    ],
-                )?;
-            Ok(Self {
-                first_name,
-                gender,
-                id,
-                is_bot,
-                is_connector,
-                is_extranet,
-                is_network,
-                last_name,
-                name,
-                work_position,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(ImbotmessagedeleteDataUser);
     /// The `data` of the event `ONIMBOTMESSAGEUPDATE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-update.html>.
@@ -8536,7 +7148,7 @@ pub mod imbot {
         pub params: Option<ImbotmessageupdateDataParams>,
         /// Wire name "USER": object, optional.
         #[serde(rename = "USER", skip_serializing_if = "Option::is_none")]
-        pub user: Option<ImbotmessageupdateDataUser>,
+        pub user: Option<super::super::api::types::imbot::User>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -8718,90 +7330,6 @@ pub mod imbot {
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageupdateDataParams);
     pub type ImbotmessageupdateDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessageupdateDataParamsMessageType = super::enums::PCOEtc;
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct ImbotmessageupdateDataUser {
-        /// Wire name "FIRST_NAME": string, optional.
-        #[serde(rename = "FIRST_NAME", skip_serializing_if = "Option::is_none")]
-        pub first_name: Option<String>,
-        /// Wire name "GENDER": string, optional.
-        #[serde(rename = "GENDER", skip_serializing_if = "Option::is_none")]
-        pub gender: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Wire name "IS_BOT": string, optional.
-        #[serde(rename = "IS_BOT", skip_serializing_if = "Option::is_none")]
-        pub is_bot: Option<String>,
-        /// Wire name "IS_CONNECTOR": string, optional.
-        #[serde(rename = "IS_CONNECTOR", skip_serializing_if = "Option::is_none")]
-        pub is_connector: Option<String>,
-        /// Wire name "IS_EXTRANET": string, optional.
-        #[serde(rename = "IS_EXTRANET", skip_serializing_if = "Option::is_none")]
-        pub is_extranet: Option<String>,
-        /// Wire name "IS_NETWORK": string, optional.
-        #[serde(rename = "IS_NETWORK", skip_serializing_if = "Option::is_none")]
-        pub is_network: Option<String>,
-        /// Wire name "LAST_NAME": string, optional.
-        #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
-        pub last_name: Option<String>,
-        /// Wire name "NAME": string, optional.
-        #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-        pub name: Option<String>,
-        /// Wire name "WORK_POSITION": string, optional.
-        #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
-        pub work_position: Option<String>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for ImbotmessageupdateDataUser {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let first_name = o.opt("FIRST_NAME")?;
-            let gender = o.opt("GENDER")?;
-            let id = o.opt("ID")?;
-            let is_bot = o.opt("IS_BOT")?;
-            let is_connector = o.opt("IS_CONNECTOR")?;
-            let is_extranet = o.opt("IS_EXTRANET")?;
-            let is_network = o.opt("IS_NETWORK")?;
-            let last_name = o.opt("LAST_NAME")?;
-            let name = o.opt("NAME")?;
-            let work_position = o.opt("WORK_POSITION")?;
-            let additional = o
-                .rest(
-                    &[
-                        "FIRST_NAME",
-                        "GENDER",
-                        "ID",
-                        "IS_BOT",
-                        "IS_CONNECTOR",
-                        "IS_EXTRANET",
-                        "IS_NETWORK",
-                        "LAST_NAME",
-                        "NAME",
-                        "WORK_POSITION",
-                    ],
-                )?;
-            Ok(Self {
-                first_name,
-                gender,
-                id,
-                is_bot,
-                is_connector,
-                is_extranet,
-                is_network,
-                last_name,
-                name,
-                work_position,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(ImbotmessageupdateDataUser);
     /// The `data` of the event `ONIMCOMMANDADD`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/events/on-im-command-add.html>.
@@ -10503,7 +9031,7 @@ pub mod sale {
     pub struct SaleBeforeOrderDeleteData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: SaleBeforeOrderDeleteDataFields,
+        pub fields: super::super::api::types::sale::Fields,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -10520,41 +9048,6 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SaleBeforeOrderDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct SaleBeforeOrderDeleteDataFields {
-        /// Wire name "ACTION": string, optional.
-        #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
-        pub action: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Wire name "XML_ID": string, optional.
-        #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-        pub xml_id: Option<String>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for SaleBeforeOrderDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let action = o.opt("ACTION")?;
-            let id = o.opt("ID")?;
-            let xml_id = o.opt("XML_ID")?;
-            let additional = o.rest(&["ACTION", "ID", "XML_ID"])?;
-            Ok(Self {
-                action,
-                id,
-                xml_id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(SaleBeforeOrderDeleteDataFields);
     /// The `data` of the event `OnSaleOrderSaved`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-sale-order-saved.html>.
@@ -10564,7 +9057,7 @@ pub mod sale {
     pub struct SaleOrderSavedData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: SaleOrderSavedDataFields,
+        pub fields: super::super::api::types::sale::Fields,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -10581,41 +9074,6 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SaleOrderSavedData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct SaleOrderSavedDataFields {
-        /// Wire name "ACTION": string, optional.
-        #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
-        pub action: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Wire name "XML_ID": string, optional.
-        #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-        pub xml_id: Option<String>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for SaleOrderSavedDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let action = o.opt("ACTION")?;
-            let id = o.opt("ID")?;
-            let xml_id = o.opt("XML_ID")?;
-            let additional = o.rest(&["ACTION", "ID", "XML_ID"])?;
-            Ok(Self {
-                action,
-                id,
-                xml_id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(SaleOrderSavedDataFields);
     /// The `data` of the event `OnShipmentDeleted`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-shipment-deleted.html>.
@@ -11469,7 +9927,7 @@ pub mod task {
     pub struct TaskCommentDeleteData {
         /// Wire name "FIELDS_AFTER": object, optional.
         #[serde(rename = "FIELDS_AFTER", skip_serializing_if = "Option::is_none")]
-        pub fields_after: Option<TaskCommentDeleteDataFieldsAfter>,
+        pub fields_after: Option<super::super::api::types::task::FieldsAfter>,
         /// Wire name "FIELDS_BEFORE": object, optional.
         #[serde(rename = "FIELDS_BEFORE", skip_serializing_if = "Option::is_none")]
         pub fields_before: Option<TaskCommentDeleteDataFieldsBefore>,
@@ -11517,41 +9975,6 @@ pub mod task {
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
-    pub struct TaskCommentDeleteDataFieldsAfter {
-        /// Wire name "ACTION": string, optional.
-        #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
-        pub action: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Wire name "TASK_ID": integer, optional.
-        #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
-        pub task_id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for TaskCommentDeleteDataFieldsAfter {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let action = o.opt("ACTION")?;
-            let id = o.opt("ID")?;
-            let task_id = o.opt("TASK_ID")?;
-            let additional = o.rest(&["ACTION", "ID", "TASK_ID"])?;
-            Ok(Self {
-                action,
-                id,
-                task_id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(TaskCommentDeleteDataFieldsAfter);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
     pub struct TaskCommentDeleteDataFieldsBefore {
         /// Wire name "ID": integer, optional.
         #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
@@ -11584,7 +10007,7 @@ pub mod task {
     pub struct TaskCommentUpdateData {
         /// Wire name "FIELDS_AFTER": object, optional.
         #[serde(rename = "FIELDS_AFTER", skip_serializing_if = "Option::is_none")]
-        pub fields_after: Option<TaskCommentUpdateDataFieldsAfter>,
+        pub fields_after: Option<super::super::api::types::task::FieldsAfter>,
         /// Wire name "FIELDS_BEFORE": object, optional.
         #[serde(rename = "FIELDS_BEFORE", skip_serializing_if = "Option::is_none")]
         pub fields_before: Option<TaskCommentUpdateDataFieldsBefore>,
@@ -11629,41 +10052,6 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct TaskCommentUpdateDataFieldsAfter {
-        /// Wire name "ACTION": string, optional.
-        #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
-        pub action: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Wire name "TASK_ID": integer, optional.
-        #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
-        pub task_id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for TaskCommentUpdateDataFieldsAfter {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let action = o.opt("ACTION")?;
-            let id = o.opt("ID")?;
-            let task_id = o.opt("TASK_ID")?;
-            let additional = o.rest(&["ACTION", "ID", "TASK_ID"])?;
-            Ok(Self {
-                action,
-                id,
-                task_id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(TaskCommentUpdateDataFieldsAfter);
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]

@@ -44,7 +44,7 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<AddRequestFieldsItem>,
+    pub fields: Vec<super::types::lists::Field2>,
     /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
@@ -71,7 +71,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
+        fields: impl IntoIterator<Item = impl Into<super::types::lists::Field2>>,
         iblock_code: impl Into<String>,
         iblock_type_id: impl Into<AddRequestIblockTypeId>,
     ) -> Self {
@@ -150,104 +150,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsItem {
-    /// Wire name "BIZPROC": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "BIZPROC", skip_serializing_if = "Option::is_none")]
-    pub bizproc: Option<AddRequestFieldsItemBizproc>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Wire name "PICTURE": any JSON, optional.
-    #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub picture: ::serde_json::Value,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            bizproc: Default::default(),
-            description: Default::default(),
-            name: name.into(),
-            picture: Default::default(),
-            sort: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "BIZPROC".
-    pub fn bizproc(mut self, value: impl Into<AddRequestFieldsItemBizproc>) -> Self {
-        self.bizproc = Some(value.into());
-        self
-    }
-    /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "PICTURE".
-    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.picture = value.into();
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let bizproc = o.opt("BIZPROC")?;
-        let description = o.opt("DESCRIPTION")?;
-        let name = o.req("NAME")?;
-        let picture = o.opt("PICTURE")?;
-        let sort = o.opt("SORT")?;
-        let additional = o.rest(&["BIZPROC", "DESCRIPTION", "NAME", "PICTURE", "SORT"])?;
-        let name = o.need(name, "NAME")?;
-        Ok(Self {
-            bizproc,
-            description,
-            name,
-            picture,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
-
-pub type AddRequestFieldsItemBizproc = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
 
@@ -1022,7 +924,7 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<UpdateRequestFieldsItem>,
+    pub fields: Vec<super::types::lists::Field2>,
     /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
@@ -1052,7 +954,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
+        fields: impl IntoIterator<Item = impl Into<super::types::lists::Field2>>,
         iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
@@ -1137,104 +1039,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsItem {
-    /// Wire name "BIZPROC": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "BIZPROC", skip_serializing_if = "Option::is_none")]
-    pub bizproc: Option<UpdateRequestFieldsItemBizproc>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Wire name "PICTURE": any JSON, optional.
-    #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub picture: ::serde_json::Value,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            bizproc: Default::default(),
-            description: Default::default(),
-            name: name.into(),
-            picture: Default::default(),
-            sort: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "BIZPROC".
-    pub fn bizproc(mut self, value: impl Into<UpdateRequestFieldsItemBizproc>) -> Self {
-        self.bizproc = Some(value.into());
-        self
-    }
-    /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "PICTURE".
-    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.picture = value.into();
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let bizproc = o.opt("BIZPROC")?;
-        let description = o.opt("DESCRIPTION")?;
-        let name = o.req("NAME")?;
-        let picture = o.opt("PICTURE")?;
-        let sort = o.opt("SORT")?;
-        let additional = o.rest(&["BIZPROC", "DESCRIPTION", "NAME", "PICTURE", "SORT"])?;
-        let name = o.need(name, "NAME")?;
-        Ok(Self {
-            bizproc,
-            description,
-            name,
-            picture,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
-
-pub type UpdateRequestFieldsItemBizproc = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
 

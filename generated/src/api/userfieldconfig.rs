@@ -97,7 +97,7 @@ pub struct AddRequestField {
     pub entity_id: String,
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<AddRequestFieldEnumItem>>,
+    pub enum_: Option<Vec<super::types::userfieldconfig::UfEnumElement>>,
     /// Wire name "fieldName": string, required.
     #[serde(rename = "fieldName")]
     pub field_name: String,
@@ -172,7 +172,9 @@ impl AddRequestField {
     /// Sets "enum".
     pub fn enum_(
         mut self,
-        value: impl IntoIterator<Item = impl Into<AddRequestFieldEnumItem>>,
+        value: impl IntoIterator<
+            Item = impl Into<super::types::userfieldconfig::UfEnumElement>,
+        >,
     ) -> Self {
         self.enum_ = Some(value.into_iter().map(Into::into).collect());
         self
@@ -292,107 +294,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestField);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldEnumItem {
-    /// Wire name "DEF": string, optional.
-    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "DEL": string, optional.
-    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
-    pub del: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldEnumItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEF".
-    pub fn def(mut self, value: impl Into<String>) -> Self {
-        self.def = Some(value.into());
-        self
-    }
-    /// Sets "DEL".
-    pub fn del(mut self, value: impl Into<String>) -> Self {
-        self.del = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEnumItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("DEF")?;
-        let del = o.opt("DEL")?;
-        let id = o.opt("ID")?;
-        let sort = o.opt("SORT")?;
-        let value = o.opt("VALUE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
-        Ok(Self {
-            def,
-            del,
-            id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldEnumItem);
-
 /// The `result` of `userfieldconfig.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -434,7 +335,7 @@ pub struct AddResponseField {
     pub entity_id: String,
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<AddResponseFieldEnumItem>>,
+    pub enum_: Option<Vec<super::types::userfieldconfig::UfEnumElement>>,
     /// Wire name "fieldName": string, required.
     #[serde(rename = "fieldName")]
     pub field_name: String,
@@ -532,59 +433,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseField);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseFieldEnumItem {
-    /// Wire name "DEF": string, optional.
-    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "DEL": string, optional.
-    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
-    pub del: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseFieldEnumItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("DEF")?;
-        let del = o.opt("DEL")?;
-        let id = o.opt("ID")?;
-        let sort = o.opt("SORT")?;
-        let value = o.opt("VALUE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
-        Ok(Self {
-            def,
-            del,
-            id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseFieldEnumItem);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "userfieldconfig.add";
@@ -2191,7 +2039,7 @@ pub struct UpdateRequestField {
     pub edit_form_label: Option<UpdateRequestFieldEditFormLabel>,
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<UpdateRequestFieldEnumItem>>,
+    pub enum_: Option<Vec<super::types::userfieldconfig::UfEnumElement>>,
     /// Wire name "helpMessage": one of several shapes, optional.
     #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
     pub help_message: Option<UpdateRequestFieldHelpMessage>,
@@ -2238,7 +2086,9 @@ impl UpdateRequestField {
     /// Sets "enum".
     pub fn enum_(
         mut self,
-        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldEnumItem>>,
+        value: impl IntoIterator<
+            Item = impl Into<super::types::userfieldconfig::UfEnumElement>,
+        >,
     ) -> Self {
         self.enum_ = Some(value.into_iter().map(Into::into).collect());
         self
@@ -2380,107 +2230,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEditFormLabel {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldEditFormLabel);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldEnumItem {
-    /// Wire name "DEF": string, optional.
-    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "DEL": string, optional.
-    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
-    pub del: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldEnumItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEF".
-    pub fn def(mut self, value: impl Into<String>) -> Self {
-        self.def = Some(value.into());
-        self
-    }
-    /// Sets "DEL".
-    pub fn del(mut self, value: impl Into<String>) -> Self {
-        self.del = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEnumItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("DEF")?;
-        let del = o.opt("DEL")?;
-        let id = o.opt("ID")?;
-        let sort = o.opt("SORT")?;
-        let value = o.opt("VALUE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
-        Ok(Self {
-            def,
-            del,
-            id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldEnumItem);
-
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
@@ -2550,7 +2299,7 @@ pub struct UpdateResponseField {
     pub edit_form_label: Option<UpdateResponseFieldEditFormLabel>,
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<UpdateResponseFieldEnumItem>>,
+    pub enum_: Option<Vec<super::types::userfieldconfig::UfEnumElement>>,
     /// Wire name "helpMessage": one of several shapes, optional.
     #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
     pub help_message: Option<UpdateResponseFieldHelpMessage>,
@@ -2661,59 +2410,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEditFormLabel {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldEditFormLabel);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseFieldEnumItem {
-    /// Wire name "DEF": string, optional.
-    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "DEL": string, optional.
-    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
-    pub del: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEnumItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("DEF")?;
-        let del = o.opt("DEL")?;
-        let id = o.opt("ID")?;
-        let sort = o.opt("SORT")?;
-        let value = o.opt("VALUE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
-        Ok(Self {
-            def,
-            del,
-            id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldEnumItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -74,7 +74,7 @@ pub struct AddRequest {
     pub location: Option<String>,
     /// Wire name "meeting": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub meeting: Option<AddRequestMeeting>,
+    pub meeting: Option<super::super::types::calendar::Meeting>,
     /// Wire name "name": string, required.
     pub name: String,
     /// Wire name "ownerId": integer, required.
@@ -90,7 +90,7 @@ pub struct AddRequest {
     pub remind: Option<Vec<AddRequestRemindItem>>,
     /// Wire name "rrule": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rrule: Option<AddRequestRrule>,
+    pub rrule: Option<super::super::types::calendar::Rrule>,
     /// Wire name "section": integer, required.
     pub section: i64,
     /// Wire name "skip_time": string, optional.
@@ -216,7 +216,10 @@ impl AddRequest {
         self
     }
     /// Sets "meeting".
-    pub fn meeting(mut self, value: impl Into<AddRequestMeeting>) -> Self {
+    pub fn meeting(
+        mut self,
+        value: impl Into<super::super::types::calendar::Meeting>,
+    ) -> Self {
         self.meeting = Some(value.into());
         self
     }
@@ -234,7 +237,10 @@ impl AddRequest {
         self
     }
     /// Sets "rrule".
-    pub fn rrule(mut self, value: impl Into<AddRequestRrule>) -> Self {
+    pub fn rrule(
+        mut self,
+        value: impl Into<super::super::types::calendar::Rrule>,
+    ) -> Self {
         self.rrule = Some(value.into());
         self
     }
@@ -382,87 +388,6 @@ pub type AddRequestImportance = super::super::enums::HighNormalLow;
 
 pub type AddRequestIsMeeting = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestMeeting {
-    /// Wire name "allow_invite": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_invite: Option<bool>,
-    /// Wire name "hide_guests": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hide_guests: Option<bool>,
-    /// Wire name "notify": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notify: Option<bool>,
-    /// Wire name "reinvite": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reinvite: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestMeeting {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "allow_invite".
-    pub fn allow_invite(mut self, value: impl Into<bool>) -> Self {
-        self.allow_invite = Some(value.into());
-        self
-    }
-    /// Sets "hide_guests".
-    pub fn hide_guests(mut self, value: impl Into<bool>) -> Self {
-        self.hide_guests = Some(value.into());
-        self
-    }
-    /// Sets "notify".
-    pub fn notify(mut self, value: impl Into<bool>) -> Self {
-        self.notify = Some(value.into());
-        self
-    }
-    /// Sets "reinvite".
-    pub fn reinvite(mut self, value: impl Into<bool>) -> Self {
-        self.reinvite = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestMeeting {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let allow_invite = o.opt("allow_invite")?;
-        let hide_guests = o.opt("hide_guests")?;
-        let notify = o.opt("notify")?;
-        let reinvite = o.opt("reinvite")?;
-        let additional = o.rest(&["allow_invite", "hide_guests", "notify", "reinvite"])?;
-        Ok(Self {
-            allow_invite,
-            hide_guests,
-            notify,
-            reinvite,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestMeeting);
-
 pub type AddRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -525,101 +450,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRemindItem {
 ::bitrix24_runtime::loose_deserialize!(AddRequestRemindItem);
 
 pub type AddRequestRemindItemType = super::super::enums::MinHourDay;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestRrule {
-    /// Wire name "BYDAY": any JSON, optional.
-    #[serde(rename = "BYDAY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub byday: ::serde_json::Value,
-    /// Wire name "COUNT": integer, optional.
-    #[serde(rename = "COUNT", skip_serializing_if = "Option::is_none")]
-    pub count: Option<i64>,
-    /// Wire name "FREQ": string, optional.
-    ///
-    /// Allowed values: "DAILY", "WEEKLY", "MONTHLY", "YEARLY".
-    #[serde(rename = "FREQ", skip_serializing_if = "Option::is_none")]
-    pub freq: Option<AddRequestRruleFreq>,
-    /// Wire name "INTERVAL": integer, optional.
-    #[serde(rename = "INTERVAL", skip_serializing_if = "Option::is_none")]
-    pub interval: Option<i64>,
-    /// Wire name "UNTIL": string (`date`), optional.
-    #[serde(rename = "UNTIL", skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestRrule {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "BYDAY".
-    pub fn byday(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.byday = value.into();
-        self
-    }
-    /// Sets "COUNT".
-    pub fn count(mut self, value: impl Into<i64>) -> Self {
-        self.count = Some(value.into());
-        self
-    }
-    /// Sets "FREQ".
-    pub fn freq(mut self, value: impl Into<AddRequestRruleFreq>) -> Self {
-        self.freq = Some(value.into());
-        self
-    }
-    /// Sets "INTERVAL".
-    pub fn interval(mut self, value: impl Into<i64>) -> Self {
-        self.interval = Some(value.into());
-        self
-    }
-    /// Sets "UNTIL".
-    pub fn until(mut self, value: impl Into<String>) -> Self {
-        self.until = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestRrule {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let byday = o.opt("BYDAY")?;
-        let count = o.opt("COUNT")?;
-        let freq = o.opt("FREQ")?;
-        let interval = o.opt("INTERVAL")?;
-        let until = o.opt("UNTIL")?;
-        let additional = o.rest(&["BYDAY", "COUNT", "FREQ", "INTERVAL", "UNTIL"])?;
-        Ok(Self {
-            byday,
-            count,
-            freq,
-            interval,
-            until,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestRrule);
-
-pub type AddRequestRruleFreq = super::super::enums::DailyWeeklyMonthlyYearly;
 
 pub type AddRequestSkipTime = ::bitrix24_runtime::YesNo;
 
@@ -820,385 +650,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetRequestType = super::super::enums::UserGroupCompanyCalendar;
 
 /// The `result` of `calendar.event.get`.
-pub type GetResponse = Vec<GetResponseItem>;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItem {
-    /// Wire name "ACCESSIBILITY": string, optional.
-    #[serde(rename = "ACCESSIBILITY", skip_serializing_if = "Option::is_none")]
-    pub accessibility: Option<String>,
-    /// Wire name "ATTENDEES_CODES": array of any JSON, optional.
-    #[serde(rename = "ATTENDEES_CODES", skip_serializing_if = "Option::is_none")]
-    pub attendees_codes: Option<Vec<::serde_json::Value>>,
-    /// Wire name "ATTENDEE_LIST": array of any JSON, optional.
-    #[serde(rename = "ATTENDEE_LIST", skip_serializing_if = "Option::is_none")]
-    pub attendee_list: Option<Vec<::serde_json::Value>>,
-    /// Wire name "CAL_DAV_LABEL": string, optional.
-    #[serde(rename = "CAL_DAV_LABEL", skip_serializing_if = "Option::is_none")]
-    pub cal_dav_label: Option<String>,
-    /// Wire name "CAL_TYPE": string, optional.
-    #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
-    pub cal_type: Option<String>,
-    /// Wire name "COLLAB_ID": any JSON, optional.
-    #[serde(rename = "COLLAB_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub collab_id: ::serde_json::Value,
-    /// Wire name "COLOR": string, optional.
-    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
-    pub color: Option<String>,
-    /// Wire name "CREATED_BY": string, optional.
-    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-    /// Wire name "DATE_CREATE": string, optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "DATE_FROM": string, optional.
-    #[serde(rename = "DATE_FROM", skip_serializing_if = "Option::is_none")]
-    pub date_from: Option<String>,
-    /// Wire name "DATE_FROM_FORMATTED": string, optional.
-    #[serde(rename = "DATE_FROM_FORMATTED", skip_serializing_if = "Option::is_none")]
-    pub date_from_formatted: Option<String>,
-    /// Wire name "DATE_FROM_TS_UTC": string, optional.
-    #[serde(rename = "DATE_FROM_TS_UTC", skip_serializing_if = "Option::is_none")]
-    pub date_from_ts_utc: Option<String>,
-    /// Wire name "DATE_TO": string, optional.
-    #[serde(rename = "DATE_TO", skip_serializing_if = "Option::is_none")]
-    pub date_to: Option<String>,
-    /// Wire name "DATE_TO_FORMATTED": string, optional.
-    #[serde(rename = "DATE_TO_FORMATTED", skip_serializing_if = "Option::is_none")]
-    pub date_to_formatted: Option<String>,
-    /// Wire name "DATE_TO_TS_UTC": string, optional.
-    #[serde(rename = "DATE_TO_TS_UTC", skip_serializing_if = "Option::is_none")]
-    pub date_to_ts_utc: Option<String>,
-    /// Wire name "DAV_EXCH_LABEL": string, optional.
-    #[serde(rename = "DAV_EXCH_LABEL", skip_serializing_if = "Option::is_none")]
-    pub dav_exch_label: Option<String>,
-    /// Wire name "DAV_XML_ID": string, optional.
-    #[serde(rename = "DAV_XML_ID", skip_serializing_if = "Option::is_none")]
-    pub dav_xml_id: Option<String>,
-    /// Wire name "DELETED": string, optional.
-    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
-    pub deleted: Option<String>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "DT_LENGTH": integer, optional.
-    #[serde(rename = "DT_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub dt_length: Option<i64>,
-    /// Wire name "DT_SKIP_TIME": string, optional.
-    #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
-    pub dt_skip_time: Option<String>,
-    /// Wire name "EVENT_TYPE": any JSON, optional.
-    #[serde(rename = "EVENT_TYPE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub event_type: ::serde_json::Value,
-    /// Wire name "EXDATE": string, optional.
-    #[serde(rename = "EXDATE", skip_serializing_if = "Option::is_none")]
-    pub exdate: Option<String>,
-    /// Wire name "G_EVENT_ID": string, optional.
-    #[serde(rename = "G_EVENT_ID", skip_serializing_if = "Option::is_none")]
-    pub g_event_id: Option<String>,
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "IMPORTANCE": string, optional.
-    #[serde(rename = "IMPORTANCE", skip_serializing_if = "Option::is_none")]
-    pub importance: Option<String>,
-    /// Wire name "IS_MEETING": boolean, optional.
-    #[serde(rename = "IS_MEETING", skip_serializing_if = "Option::is_none")]
-    pub is_meeting: Option<bool>,
-    /// Wire name "LOCATION": string, optional.
-    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    /// Wire name "MEETING": object, optional.
-    #[serde(rename = "MEETING", skip_serializing_if = "Option::is_none")]
-    pub meeting: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "MEETING_HOST": string, optional.
-    #[serde(rename = "MEETING_HOST", skip_serializing_if = "Option::is_none")]
-    pub meeting_host: Option<String>,
-    /// Wire name "MEETING_STATUS": string, optional.
-    #[serde(rename = "MEETING_STATUS", skip_serializing_if = "Option::is_none")]
-    pub meeting_status: Option<String>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "ORIGINAL_DATE_FROM": any JSON, optional.
-    #[serde(
-        rename = "ORIGINAL_DATE_FROM",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub original_date_from: ::serde_json::Value,
-    /// Wire name "OWNER_ID": string, optional.
-    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<String>,
-    /// Wire name "PARENT_ID": string, optional.
-    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<String>,
-    /// Wire name "PRIVATE_EVENT": string, optional.
-    #[serde(rename = "PRIVATE_EVENT", skip_serializing_if = "Option::is_none")]
-    pub private_event: Option<String>,
-    /// Wire name "RECURRENCE_ID": integer, optional.
-    #[serde(rename = "RECURRENCE_ID", skip_serializing_if = "Option::is_none")]
-    pub recurrence_id: Option<i64>,
-    /// Wire name "RELATIONS": object, optional.
-    #[serde(rename = "RELATIONS", skip_serializing_if = "Option::is_none")]
-    pub relations: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "REMIND": array of any JSON, optional.
-    #[serde(rename = "REMIND", skip_serializing_if = "Option::is_none")]
-    pub remind: Option<Vec<::serde_json::Value>>,
-    /// Wire name "RRULE": object, optional.
-    #[serde(rename = "RRULE", skip_serializing_if = "Option::is_none")]
-    pub rrule: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "SECTION_DAV_XML_ID": any JSON, optional.
-    #[serde(
-        rename = "SECTION_DAV_XML_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub section_dav_xml_id: ::serde_json::Value,
-    /// Wire name "SECTION_ID": string, optional.
-    #[serde(rename = "SECTION_ID", skip_serializing_if = "Option::is_none")]
-    pub section_id: Option<String>,
-    /// Wire name "SECT_ID": string, optional.
-    #[serde(rename = "SECT_ID", skip_serializing_if = "Option::is_none")]
-    pub sect_id: Option<String>,
-    /// Wire name "SYNC_STATUS": any JSON, optional.
-    #[serde(
-        rename = "SYNC_STATUS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub sync_status: ::serde_json::Value,
-    /// Wire name "TIMESTAMP_X": string, optional.
-    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Wire name "TZ_FROM": string, optional.
-    #[serde(rename = "TZ_FROM", skip_serializing_if = "Option::is_none")]
-    pub tz_from: Option<String>,
-    /// Wire name "TZ_OFFSET_FROM": string, optional.
-    #[serde(rename = "TZ_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
-    pub tz_offset_from: Option<String>,
-    /// Wire name "TZ_OFFSET_TO": string, optional.
-    #[serde(rename = "TZ_OFFSET_TO", skip_serializing_if = "Option::is_none")]
-    pub tz_offset_to: Option<String>,
-    /// Wire name "TZ_TO": string, optional.
-    #[serde(rename = "TZ_TO", skip_serializing_if = "Option::is_none")]
-    pub tz_to: Option<String>,
-    /// Wire name "UF_CRM_CAL_EVENT": array of any JSON, optional.
-    #[serde(rename = "UF_CRM_CAL_EVENT", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_cal_event: Option<Vec<::serde_json::Value>>,
-    /// Wire name "UF_WEBDAV_CAL_EVENT": boolean, optional.
-    #[serde(rename = "UF_WEBDAV_CAL_EVENT", skip_serializing_if = "Option::is_none")]
-    pub uf_webdav_cal_event: Option<bool>,
-    /// Wire name "VERSION": string, optional.
-    #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    /// Wire name "attendeesEntityList": array of any JSON, optional.
-    #[serde(rename = "attendeesEntityList", skip_serializing_if = "Option::is_none")]
-    pub attendees_entity_list: Option<Vec<::serde_json::Value>>,
-    /// Wire name "\~DESCRIPTION": string, optional.
-    #[serde(rename = "~DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description_2: Option<String>,
-    /// Wire name "\~RRULE_DESCRIPTION": string, optional.
-    #[serde(rename = "~RRULE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub rrule_description: Option<String>,
-    /// Wire name "\~USER_OFFSET_FROM": integer, optional.
-    #[serde(rename = "~USER_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
-    pub user_offset_from: Option<i64>,
-    /// Wire name "\~USER_OFFSET_TO": integer, optional.
-    #[serde(rename = "~USER_OFFSET_TO", skip_serializing_if = "Option::is_none")]
-    pub user_offset_to: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let accessibility = o.opt("ACCESSIBILITY")?;
-        let attendees_codes = o.opt("ATTENDEES_CODES")?;
-        let attendee_list = o.opt("ATTENDEE_LIST")?;
-        let cal_dav_label = o.opt("CAL_DAV_LABEL")?;
-        let cal_type = o.opt("CAL_TYPE")?;
-        let collab_id = o.opt("COLLAB_ID")?;
-        let color = o.opt("COLOR")?;
-        let created_by = o.opt("CREATED_BY")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let date_from = o.opt("DATE_FROM")?;
-        let date_from_formatted = o.opt("DATE_FROM_FORMATTED")?;
-        let date_from_ts_utc = o.opt("DATE_FROM_TS_UTC")?;
-        let date_to = o.opt("DATE_TO")?;
-        let date_to_formatted = o.opt("DATE_TO_FORMATTED")?;
-        let date_to_ts_utc = o.opt("DATE_TO_TS_UTC")?;
-        let dav_exch_label = o.opt("DAV_EXCH_LABEL")?;
-        let dav_xml_id = o.opt("DAV_XML_ID")?;
-        let deleted = o.opt("DELETED")?;
-        let description = o.opt("DESCRIPTION")?;
-        let dt_length = o.opt("DT_LENGTH")?;
-        let dt_skip_time = o.opt("DT_SKIP_TIME")?;
-        let event_type = o.opt("EVENT_TYPE")?;
-        let exdate = o.opt("EXDATE")?;
-        let g_event_id = o.opt("G_EVENT_ID")?;
-        let id = o.opt("ID")?;
-        let importance = o.opt("IMPORTANCE")?;
-        let is_meeting = o.opt("IS_MEETING")?;
-        let location = o.opt("LOCATION")?;
-        let meeting = o.opt("MEETING")?;
-        let meeting_host = o.opt("MEETING_HOST")?;
-        let meeting_status = o.opt("MEETING_STATUS")?;
-        let name = o.opt("NAME")?;
-        let original_date_from = o.opt("ORIGINAL_DATE_FROM")?;
-        let owner_id = o.opt("OWNER_ID")?;
-        let parent_id = o.opt("PARENT_ID")?;
-        let private_event = o.opt("PRIVATE_EVENT")?;
-        let recurrence_id = o.opt("RECURRENCE_ID")?;
-        let relations = o.opt("RELATIONS")?;
-        let remind = o.opt("REMIND")?;
-        let rrule = o.opt("RRULE")?;
-        let section_dav_xml_id = o.opt("SECTION_DAV_XML_ID")?;
-        let section_id = o.opt("SECTION_ID")?;
-        let sect_id = o.opt("SECT_ID")?;
-        let sync_status = o.opt("SYNC_STATUS")?;
-        let timestamp_x = o.opt("TIMESTAMP_X")?;
-        let tz_from = o.opt("TZ_FROM")?;
-        let tz_offset_from = o.opt("TZ_OFFSET_FROM")?;
-        let tz_offset_to = o.opt("TZ_OFFSET_TO")?;
-        let tz_to = o.opt("TZ_TO")?;
-        let uf_crm_cal_event = o.opt("UF_CRM_CAL_EVENT")?;
-        let uf_webdav_cal_event = o.opt("UF_WEBDAV_CAL_EVENT")?;
-        let version = o.opt("VERSION")?;
-        let attendees_entity_list = o.opt("attendeesEntityList")?;
-        let description_2 = o.opt("~DESCRIPTION")?;
-        let rrule_description = o.opt("~RRULE_DESCRIPTION")?;
-        let user_offset_from = o.opt("~USER_OFFSET_FROM")?;
-        let user_offset_to = o.opt("~USER_OFFSET_TO")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACCESSIBILITY",
-                    "ATTENDEES_CODES",
-                    "ATTENDEE_LIST",
-                    "CAL_DAV_LABEL",
-                    "CAL_TYPE",
-                    "COLLAB_ID",
-                    "COLOR",
-                    "CREATED_BY",
-                    "DATE_CREATE",
-                    "DATE_FROM",
-                    "DATE_FROM_FORMATTED",
-                    "DATE_FROM_TS_UTC",
-                    "DATE_TO",
-                    "DATE_TO_FORMATTED",
-                    "DATE_TO_TS_UTC",
-                    "DAV_EXCH_LABEL",
-                    "DAV_XML_ID",
-                    "DELETED",
-                    "DESCRIPTION",
-                    "DT_LENGTH",
-                    "DT_SKIP_TIME",
-                    "EVENT_TYPE",
-                    "EXDATE",
-                    "G_EVENT_ID",
-                    "ID",
-                    "IMPORTANCE",
-                    "IS_MEETING",
-                    "LOCATION",
-                    "MEETING",
-                    "MEETING_HOST",
-                    "MEETING_STATUS",
-                    "NAME",
-                    "ORIGINAL_DATE_FROM",
-                    "OWNER_ID",
-                    "PARENT_ID",
-                    "PRIVATE_EVENT",
-                    "RECURRENCE_ID",
-                    "RELATIONS",
-                    "REMIND",
-                    "RRULE",
-                    "SECTION_DAV_XML_ID",
-                    "SECTION_ID",
-                    "SECT_ID",
-                    "SYNC_STATUS",
-                    "TIMESTAMP_X",
-                    "TZ_FROM",
-                    "TZ_OFFSET_FROM",
-                    "TZ_OFFSET_TO",
-                    "TZ_TO",
-                    "UF_CRM_CAL_EVENT",
-                    "UF_WEBDAV_CAL_EVENT",
-                    "VERSION",
-                    "attendeesEntityList",
-                    "~DESCRIPTION",
-                    "~RRULE_DESCRIPTION",
-                    "~USER_OFFSET_FROM",
-                    "~USER_OFFSET_TO",
-                ],
-            )?;
-        Ok(Self {
-            accessibility,
-            attendees_codes,
-            attendee_list,
-            cal_dav_label,
-            cal_type,
-            collab_id,
-            color,
-            created_by,
-            date_create,
-            date_from,
-            date_from_formatted,
-            date_from_ts_utc,
-            date_to,
-            date_to_formatted,
-            date_to_ts_utc,
-            dav_exch_label,
-            dav_xml_id,
-            deleted,
-            description,
-            dt_length,
-            dt_skip_time,
-            event_type,
-            exdate,
-            g_event_id,
-            id,
-            importance,
-            is_meeting,
-            location,
-            meeting,
-            meeting_host,
-            meeting_status,
-            name,
-            original_date_from,
-            owner_id,
-            parent_id,
-            private_event,
-            recurrence_id,
-            relations,
-            remind,
-            rrule,
-            section_dav_xml_id,
-            section_id,
-            sect_id,
-            sync_status,
-            timestamp_x,
-            tz_from,
-            tz_offset_from,
-            tz_offset_to,
-            tz_to,
-            uf_crm_cal_event,
-            uf_webdav_cal_event,
-            version,
-            attendees_entity_list,
-            description_2,
-            rrule_description,
-            user_offset_from,
-            user_offset_to,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+pub type GetResponse = Vec<super::super::types::calendar::Shape>;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "calendar.event.get";
@@ -1887,7 +1339,7 @@ pub struct UpdateRequest {
     pub location: Option<String>,
     /// Wire name "meeting": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub meeting: Option<UpdateRequestMeeting>,
+    pub meeting: Option<super::super::types::calendar::Meeting>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1909,7 +1361,7 @@ pub struct UpdateRequest {
     pub remind: Option<Vec<UpdateRequestRemindItem>>,
     /// Wire name "rrule": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rrule: Option<UpdateRequestRrule>,
+    pub rrule: Option<super::super::types::calendar::Rrule>,
     /// Wire name "section": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
@@ -2047,7 +1499,10 @@ impl UpdateRequest {
         self
     }
     /// Sets "meeting".
-    pub fn meeting(mut self, value: impl Into<UpdateRequestMeeting>) -> Self {
+    pub fn meeting(
+        mut self,
+        value: impl Into<super::super::types::calendar::Meeting>,
+    ) -> Self {
         self.meeting = Some(value.into());
         self
     }
@@ -2078,7 +1533,10 @@ impl UpdateRequest {
         self
     }
     /// Sets "rrule".
-    pub fn rrule(mut self, value: impl Into<UpdateRequestRrule>) -> Self {
+    pub fn rrule(
+        mut self,
+        value: impl Into<super::super::types::calendar::Rrule>,
+    ) -> Self {
         self.rrule = Some(value.into());
         self
     }
@@ -2240,87 +1698,6 @@ pub type UpdateRequestImportance = super::super::enums::HighNormalLow;
 
 pub type UpdateRequestIsMeeting = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestMeeting {
-    /// Wire name "allow_invite": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_invite: Option<bool>,
-    /// Wire name "hide_guests": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hide_guests: Option<bool>,
-    /// Wire name "notify": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notify: Option<bool>,
-    /// Wire name "reinvite": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reinvite: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestMeeting {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "allow_invite".
-    pub fn allow_invite(mut self, value: impl Into<bool>) -> Self {
-        self.allow_invite = Some(value.into());
-        self
-    }
-    /// Sets "hide_guests".
-    pub fn hide_guests(mut self, value: impl Into<bool>) -> Self {
-        self.hide_guests = Some(value.into());
-        self
-    }
-    /// Sets "notify".
-    pub fn notify(mut self, value: impl Into<bool>) -> Self {
-        self.notify = Some(value.into());
-        self
-    }
-    /// Sets "reinvite".
-    pub fn reinvite(mut self, value: impl Into<bool>) -> Self {
-        self.reinvite = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestMeeting {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let allow_invite = o.opt("allow_invite")?;
-        let hide_guests = o.opt("hide_guests")?;
-        let notify = o.opt("notify")?;
-        let reinvite = o.opt("reinvite")?;
-        let additional = o.rest(&["allow_invite", "hide_guests", "notify", "reinvite"])?;
-        Ok(Self {
-            allow_invite,
-            hide_guests,
-            notify,
-            reinvite,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestMeeting);
-
 pub type UpdateRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestRecurrenceMode = super::super::enums::ThisNextAll;
@@ -2385,101 +1762,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestRemindItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestRemindItem);
 
 pub type UpdateRequestRemindItemType = super::super::enums::MinHourDay;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestRrule {
-    /// Wire name "BYDAY": any JSON, optional.
-    #[serde(rename = "BYDAY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub byday: ::serde_json::Value,
-    /// Wire name "COUNT": integer, optional.
-    #[serde(rename = "COUNT", skip_serializing_if = "Option::is_none")]
-    pub count: Option<i64>,
-    /// Wire name "FREQ": string, optional.
-    ///
-    /// Allowed values: "DAILY", "WEEKLY", "MONTHLY", "YEARLY".
-    #[serde(rename = "FREQ", skip_serializing_if = "Option::is_none")]
-    pub freq: Option<UpdateRequestRruleFreq>,
-    /// Wire name "INTERVAL": integer, optional.
-    #[serde(rename = "INTERVAL", skip_serializing_if = "Option::is_none")]
-    pub interval: Option<i64>,
-    /// Wire name "UNTIL": string (`date`), optional.
-    #[serde(rename = "UNTIL", skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestRrule {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "BYDAY".
-    pub fn byday(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.byday = value.into();
-        self
-    }
-    /// Sets "COUNT".
-    pub fn count(mut self, value: impl Into<i64>) -> Self {
-        self.count = Some(value.into());
-        self
-    }
-    /// Sets "FREQ".
-    pub fn freq(mut self, value: impl Into<UpdateRequestRruleFreq>) -> Self {
-        self.freq = Some(value.into());
-        self
-    }
-    /// Sets "INTERVAL".
-    pub fn interval(mut self, value: impl Into<i64>) -> Self {
-        self.interval = Some(value.into());
-        self
-    }
-    /// Sets "UNTIL".
-    pub fn until(mut self, value: impl Into<String>) -> Self {
-        self.until = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestRrule {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let byday = o.opt("BYDAY")?;
-        let count = o.opt("COUNT")?;
-        let freq = o.opt("FREQ")?;
-        let interval = o.opt("INTERVAL")?;
-        let until = o.opt("UNTIL")?;
-        let additional = o.rest(&["BYDAY", "COUNT", "FREQ", "INTERVAL", "UNTIL"])?;
-        Ok(Self {
-            byday,
-            count,
-            freq,
-            interval,
-            until,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestRrule);
-
-pub type UpdateRequestRruleFreq = super::super::enums::DailyWeeklyMonthlyYearly;
 
 pub type UpdateRequestSkipTime = ::bitrix24_runtime::YesNo;
 

@@ -256,7 +256,7 @@ pub type AddRequestFieldsDocType = super::super::enums::ASMEtc;
 pub struct AddResponse {
     /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub document: Option<AddResponseDocument>,
+    pub document: Option<super::super::types::catalog::Document>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -274,138 +274,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseDocument {
-    /// Wire name "commentary": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commentary: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "currency": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    /// Wire name "dateCreate": string, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "dateDocument": any JSON, optional.
-    #[serde(
-        rename = "dateDocument",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_document: ::serde_json::Value,
-    /// Wire name "dateModify": string, optional.
-    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "dateStatus": string, optional.
-    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
-    pub date_status: Option<String>,
-    /// Wire name "docNumber": string, optional.
-    #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
-    pub doc_number: Option<String>,
-    /// Wire name "docType": string, optional.
-    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
-    pub doc_type: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "responsibleId": integer, optional.
-    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
-    pub responsible_id: Option<i64>,
-    /// Wire name "siteId": string, optional.
-    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
-    pub site_id: Option<String>,
-    /// Wire name "status": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// Wire name "statusBy": any JSON, optional.
-    #[serde(rename = "statusBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_by: ::serde_json::Value,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "total": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub total: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseDocument {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let commentary = o.opt("commentary")?;
-        let created_by = o.opt("createdBy")?;
-        let currency = o.opt("currency")?;
-        let date_create = o.opt("dateCreate")?;
-        let date_document = o.opt("dateDocument")?;
-        let date_modify = o.opt("dateModify")?;
-        let date_status = o.opt("dateStatus")?;
-        let doc_number = o.opt("docNumber")?;
-        let doc_type = o.opt("docType")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let responsible_id = o.opt("responsibleId")?;
-        let site_id = o.opt("siteId")?;
-        let status = o.opt("status")?;
-        let status_by = o.opt("statusBy")?;
-        let title = o.opt("title")?;
-        let total = o.opt("total")?;
-        let additional = o
-            .rest(
-                &[
-                    "commentary",
-                    "createdBy",
-                    "currency",
-                    "dateCreate",
-                    "dateDocument",
-                    "dateModify",
-                    "dateStatus",
-                    "docNumber",
-                    "docType",
-                    "id",
-                    "modifiedBy",
-                    "responsibleId",
-                    "siteId",
-                    "status",
-                    "statusBy",
-                    "title",
-                    "total",
-                ],
-            )?;
-        Ok(Self {
-            commentary,
-            created_by,
-            currency,
-            date_create,
-            date_document,
-            date_modify,
-            date_status,
-            doc_number,
-            doc_type,
-            id,
-            modified_by,
-            responsible_id,
-            site_id,
-            status,
-            status_by,
-            title,
-            total,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseDocument);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.document.add";
@@ -1087,7 +955,10 @@ pub struct GetFieldsResponse {
     /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<
-        ::std::collections::BTreeMap<String, GetFieldsResponseDocumentValue>,
+        ::std::collections::BTreeMap<
+            String,
+            super::super::types::catalog::FieldDescriptor,
+        >,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -1106,99 +977,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseDocumentValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDocumentValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDocumentValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.document.getFields";
@@ -1643,7 +1421,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub document: Option<UpdateResponseDocument>,
+    pub document: Option<super::super::types::catalog::Document>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1661,138 +1439,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseDocument {
-    /// Wire name "commentary": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commentary: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "currency": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    /// Wire name "dateCreate": string, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "dateDocument": any JSON, optional.
-    #[serde(
-        rename = "dateDocument",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_document: ::serde_json::Value,
-    /// Wire name "dateModify": string, optional.
-    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "dateStatus": string, optional.
-    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
-    pub date_status: Option<String>,
-    /// Wire name "docNumber": string, optional.
-    #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
-    pub doc_number: Option<String>,
-    /// Wire name "docType": string, optional.
-    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
-    pub doc_type: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "responsibleId": integer, optional.
-    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
-    pub responsible_id: Option<i64>,
-    /// Wire name "siteId": string, optional.
-    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
-    pub site_id: Option<String>,
-    /// Wire name "status": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// Wire name "statusBy": any JSON, optional.
-    #[serde(rename = "statusBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_by: ::serde_json::Value,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "total": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub total: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocument {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let commentary = o.opt("commentary")?;
-        let created_by = o.opt("createdBy")?;
-        let currency = o.opt("currency")?;
-        let date_create = o.opt("dateCreate")?;
-        let date_document = o.opt("dateDocument")?;
-        let date_modify = o.opt("dateModify")?;
-        let date_status = o.opt("dateStatus")?;
-        let doc_number = o.opt("docNumber")?;
-        let doc_type = o.opt("docType")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let responsible_id = o.opt("responsibleId")?;
-        let site_id = o.opt("siteId")?;
-        let status = o.opt("status")?;
-        let status_by = o.opt("statusBy")?;
-        let title = o.opt("title")?;
-        let total = o.opt("total")?;
-        let additional = o
-            .rest(
-                &[
-                    "commentary",
-                    "createdBy",
-                    "currency",
-                    "dateCreate",
-                    "dateDocument",
-                    "dateModify",
-                    "dateStatus",
-                    "docNumber",
-                    "docType",
-                    "id",
-                    "modifiedBy",
-                    "responsibleId",
-                    "siteId",
-                    "status",
-                    "statusBy",
-                    "title",
-                    "total",
-                ],
-            )?;
-        Ok(Self {
-            commentary,
-            created_by,
-            currency,
-            date_create,
-            date_document,
-            date_modify,
-            date_status,
-            doc_number,
-            doc_type,
-            id,
-            modified_by,
-            responsible_id,
-            site_id,
-            status,
-            status_by,
-            title,
-            total,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseDocument);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.document.update";

@@ -156,7 +156,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     /// Wire name "price": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<AddResponsePrice>,
+    pub price: Option<super::super::types::catalog::Price>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -174,90 +174,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponsePrice {
-    /// Wire name "catalogGroupId": integer, optional.
-    #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
-    pub catalog_group_id: Option<i64>,
-    /// Wire name "currency": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    /// Wire name "extraId": any JSON, optional.
-    #[serde(rename = "extraId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub extra_id: ::serde_json::Value,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "price": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<f64>,
-    /// Wire name "productId": integer, optional.
-    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// Wire name "quantityFrom": any JSON, optional.
-    #[serde(
-        rename = "quantityFrom",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub quantity_from: ::serde_json::Value,
-    /// Wire name "quantityTo": any JSON, optional.
-    #[serde(rename = "quantityTo", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub quantity_to: ::serde_json::Value,
-    /// Wire name "timestampX": string, optional.
-    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponsePrice {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let catalog_group_id = o.opt("catalogGroupId")?;
-        let currency = o.opt("currency")?;
-        let extra_id = o.opt("extraId")?;
-        let id = o.opt("id")?;
-        let price = o.opt("price")?;
-        let product_id = o.opt("productId")?;
-        let quantity_from = o.opt("quantityFrom")?;
-        let quantity_to = o.opt("quantityTo")?;
-        let timestamp_x = o.opt("timestampX")?;
-        let additional = o
-            .rest(
-                &[
-                    "catalogGroupId",
-                    "currency",
-                    "extraId",
-                    "id",
-                    "price",
-                    "productId",
-                    "quantityFrom",
-                    "quantityTo",
-                    "timestampX",
-                ],
-            )?;
-        Ok(Self {
-            catalog_group_id,
-            currency,
-            extra_id,
-            id,
-            price,
-            product_id,
-            quantity_from,
-            quantity_to,
-            timestamp_x,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponsePrice);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.price.add";
@@ -591,7 +507,12 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "price": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<::std::collections::BTreeMap<String, GetFieldsResponsePriceValue>>,
+    pub price: Option<
+        ::std::collections::BTreeMap<
+            String,
+            super::super::types::catalog::FieldDescriptor,
+        >,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -609,99 +530,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponsePriceValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePriceValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponsePriceValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.price.getFields";
@@ -1269,7 +1097,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "price": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<UpdateResponsePrice>,
+    pub price: Option<super::super::types::catalog::Price>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1287,90 +1115,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponsePrice {
-    /// Wire name "catalogGroupId": integer, optional.
-    #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
-    pub catalog_group_id: Option<i64>,
-    /// Wire name "currency": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    /// Wire name "extraId": any JSON, optional.
-    #[serde(rename = "extraId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub extra_id: ::serde_json::Value,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "price": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<f64>,
-    /// Wire name "productId": integer, optional.
-    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// Wire name "quantityFrom": any JSON, optional.
-    #[serde(
-        rename = "quantityFrom",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub quantity_from: ::serde_json::Value,
-    /// Wire name "quantityTo": any JSON, optional.
-    #[serde(rename = "quantityTo", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub quantity_to: ::serde_json::Value,
-    /// Wire name "timestampX": string, optional.
-    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponsePrice {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let catalog_group_id = o.opt("catalogGroupId")?;
-        let currency = o.opt("currency")?;
-        let extra_id = o.opt("extraId")?;
-        let id = o.opt("id")?;
-        let price = o.opt("price")?;
-        let product_id = o.opt("productId")?;
-        let quantity_from = o.opt("quantityFrom")?;
-        let quantity_to = o.opt("quantityTo")?;
-        let timestamp_x = o.opt("timestampX")?;
-        let additional = o
-            .rest(
-                &[
-                    "catalogGroupId",
-                    "currency",
-                    "extraId",
-                    "id",
-                    "price",
-                    "productId",
-                    "quantityFrom",
-                    "quantityTo",
-                    "timestampX",
-                ],
-            )?;
-        Ok(Self {
-            catalog_group_id,
-            currency,
-            extra_id,
-            id,
-            price,
-            product_id,
-            quantity_from,
-            quantity_to,
-            timestamp_x,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponsePrice);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.price.update";

@@ -33,7 +33,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: AddRequestFields,
+    pub fields: super::super::types::catalog::Fields4,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -42,7 +42,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+    pub fn new(fields: impl Into<super::super::types::catalog::Fields4>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -74,92 +74,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "base": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base: Option<AddRequestFieldsBase>,
-    /// Wire name "name": string, required.
-    pub name: String,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            base: Default::default(),
-            name: name.into(),
-            sort: Default::default(),
-            xml_id: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "base".
-    pub fn base(mut self, value: impl Into<AddRequestFieldsBase>) -> Self {
-        self.base = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "xmlId".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let base = o.opt("base")?;
-        let name = o.req("name")?;
-        let sort = o.opt("sort")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o.rest(&["base", "name", "sort", "xmlId"])?;
-        let name = o.need(name, "name")?;
-        Ok(Self {
-            base,
-            name,
-            sort,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
-
-pub type AddRequestFieldsBase = ::bitrix24_runtime::YesNo;
-
 /// The `result` of `catalog.priceType.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -167,7 +81,7 @@ pub type AddRequestFieldsBase = ::bitrix24_runtime::YesNo;
 pub struct AddResponse {
     /// Wire name "priceType": object, optional.
     #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
-    pub price_type: Option<AddResponsePriceType>,
+    pub price_type: Option<super::super::types::catalog::PriceType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -185,87 +99,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponsePriceType {
-    /// Wire name "base": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "dateCreate": string, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "timestampX": string, optional.
-    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponsePriceType {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let base = o.opt("base")?;
-        let created_by = o.opt("createdBy")?;
-        let date_create = o.opt("dateCreate")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let name = o.opt("name")?;
-        let sort = o.opt("sort")?;
-        let timestamp_x = o.opt("timestampX")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "base",
-                    "createdBy",
-                    "dateCreate",
-                    "id",
-                    "modifiedBy",
-                    "name",
-                    "sort",
-                    "timestampX",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            base,
-            created_by,
-            date_create,
-            id,
-            modified_by,
-            name,
-            sort,
-            timestamp_x,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponsePriceType);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.priceType.add";
@@ -429,7 +262,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "priceType": object, optional.
     #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
-    pub price_type: Option<GetResponsePriceType>,
+    pub price_type: Option<super::super::types::catalog::PriceType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -447,87 +280,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponsePriceType {
-    /// Wire name "base": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "dateCreate": string, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "timestampX": string, optional.
-    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponsePriceType {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let base = o.opt("base")?;
-        let created_by = o.opt("createdBy")?;
-        let date_create = o.opt("dateCreate")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let name = o.opt("name")?;
-        let sort = o.opt("sort")?;
-        let timestamp_x = o.opt("timestampX")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "base",
-                    "createdBy",
-                    "dateCreate",
-                    "id",
-                    "modifiedBy",
-                    "name",
-                    "sort",
-                    "timestampX",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            base,
-            created_by,
-            date_create,
-            id,
-            modified_by,
-            name,
-            sort,
-            timestamp_x,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponsePriceType);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.priceType.get";
@@ -608,7 +360,10 @@ pub struct GetFieldsResponse {
     /// Wire name "priceType": object, optional.
     #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
     pub price_type: Option<
-        ::std::collections::BTreeMap<String, GetFieldsResponsePriceTypeValue>,
+        ::std::collections::BTreeMap<
+            String,
+            super::super::types::catalog::FieldDescriptor,
+        >,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -627,99 +382,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponsePriceTypeValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePriceTypeValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponsePriceTypeValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.priceType.getFields";
@@ -866,7 +528,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: UpdateRequestFields,
+    pub fields: super::super::types::catalog::Fields4,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -877,7 +539,10 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+    pub fn new(
+        fields: impl Into<super::super::types::catalog::Fields4>,
+        id: impl Into<i64>,
+    ) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -912,92 +577,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "base": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base: Option<UpdateRequestFieldsBase>,
-    /// Wire name "name": string, required.
-    pub name: String,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            base: Default::default(),
-            name: name.into(),
-            sort: Default::default(),
-            xml_id: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "base".
-    pub fn base(mut self, value: impl Into<UpdateRequestFieldsBase>) -> Self {
-        self.base = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "xmlId".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let base = o.opt("base")?;
-        let name = o.req("name")?;
-        let sort = o.opt("sort")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o.rest(&["base", "name", "sort", "xmlId"])?;
-        let name = o.need(name, "name")?;
-        Ok(Self {
-            base,
-            name,
-            sort,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
-
-pub type UpdateRequestFieldsBase = ::bitrix24_runtime::YesNo;
-
 /// The `result` of `catalog.priceType.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1005,7 +584,7 @@ pub type UpdateRequestFieldsBase = ::bitrix24_runtime::YesNo;
 pub struct UpdateResponse {
     /// Wire name "priceType": object, optional.
     #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
-    pub price_type: Option<UpdateResponsePriceType>,
+    pub price_type: Option<super::super::types::catalog::PriceType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1023,87 +602,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponsePriceType {
-    /// Wire name "base": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "dateCreate": string, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "timestampX": string, optional.
-    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponsePriceType {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let base = o.opt("base")?;
-        let created_by = o.opt("createdBy")?;
-        let date_create = o.opt("dateCreate")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let name = o.opt("name")?;
-        let sort = o.opt("sort")?;
-        let timestamp_x = o.opt("timestampX")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "base",
-                    "createdBy",
-                    "dateCreate",
-                    "id",
-                    "modifiedBy",
-                    "name",
-                    "sort",
-                    "timestampX",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            base,
-            created_by,
-            date_create,
-            id,
-            modified_by,
-            name,
-            sort,
-            timestamp_x,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponsePriceType);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.priceType.update";

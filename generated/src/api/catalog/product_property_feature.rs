@@ -33,7 +33,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: AddRequestFields,
+    pub fields: super::super::types::catalog::Fields7,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -42,7 +42,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+    pub fn new(fields: impl Into<super::super::types::catalog::Fields7>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -74,86 +74,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "featureId": string, required.
-    #[serde(rename = "featureId")]
-    pub feature_id: String,
-    /// Wire name "isEnabled": string, required.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "isEnabled")]
-    pub is_enabled: AddRequestFieldsIsEnabled,
-    /// Wire name "moduleId": string, required.
-    #[serde(rename = "moduleId")]
-    pub module_id: String,
-    /// Wire name "propertyId": integer, required.
-    #[serde(rename = "propertyId")]
-    pub property_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        feature_id: impl Into<String>,
-        is_enabled: impl Into<AddRequestFieldsIsEnabled>,
-        module_id: impl Into<String>,
-        property_id: impl Into<i64>,
-    ) -> Self {
-        Self {
-            feature_id: feature_id.into(),
-            is_enabled: is_enabled.into(),
-            module_id: module_id.into(),
-            property_id: property_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let feature_id = o.req("featureId")?;
-        let is_enabled = o.req("isEnabled")?;
-        let module_id = o.req("moduleId")?;
-        let property_id = o.req("propertyId")?;
-        let additional = o.rest(&["featureId", "isEnabled", "moduleId", "propertyId"])?;
-        let feature_id = o.need(feature_id, "featureId")?;
-        let is_enabled = o.need(is_enabled, "isEnabled")?;
-        let module_id = o.need(module_id, "moduleId")?;
-        let property_id = o.need(property_id, "propertyId")?;
-        Ok(Self {
-            feature_id,
-            is_enabled,
-            module_id,
-            property_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
-
-pub type AddRequestFieldsIsEnabled = ::bitrix24_runtime::YesNo;
-
 /// The `result` of `catalog.productPropertyFeature.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -161,7 +81,9 @@ pub type AddRequestFieldsIsEnabled = ::bitrix24_runtime::YesNo;
 pub struct AddResponse {
     /// Wire name "productPropertyFeature": object, optional.
     #[serde(rename = "productPropertyFeature", skip_serializing_if = "Option::is_none")]
-    pub product_property_feature: Option<AddResponseProductPropertyFeature>,
+    pub product_property_feature: Option<
+        super::super::types::catalog::ProductPropertyFeature,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -182,55 +104,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseProductPropertyFeature {
-    /// Wire name "featureId": string, optional.
-    #[serde(rename = "featureId", skip_serializing_if = "Option::is_none")]
-    pub feature_id: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isEnabled": string, optional.
-    #[serde(rename = "isEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_enabled: Option<String>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "propertyId": integer, optional.
-    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
-    pub property_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseProductPropertyFeature {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let feature_id = o.opt("featureId")?;
-        let id = o.opt("id")?;
-        let is_enabled = o.opt("isEnabled")?;
-        let module_id = o.opt("moduleId")?;
-        let property_id = o.opt("propertyId")?;
-        let additional = o
-            .rest(&["featureId", "id", "isEnabled", "moduleId", "propertyId"])?;
-        Ok(Self {
-            feature_id,
-            id,
-            is_enabled,
-            module_id,
-            property_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseProductPropertyFeature);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.add";
@@ -312,7 +185,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "productPropertyFeature": object, optional.
     #[serde(rename = "productPropertyFeature", skip_serializing_if = "Option::is_none")]
-    pub product_property_feature: Option<GetResponseProductPropertyFeature>,
+    pub product_property_feature: Option<
+        super::super::types::catalog::ProductPropertyFeature,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -333,55 +208,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseProductPropertyFeature {
-    /// Wire name "featureId": string, optional.
-    #[serde(rename = "featureId", skip_serializing_if = "Option::is_none")]
-    pub feature_id: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isEnabled": string, optional.
-    #[serde(rename = "isEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_enabled: Option<String>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "propertyId": integer, optional.
-    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
-    pub property_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseProductPropertyFeature {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let feature_id = o.opt("featureId")?;
-        let id = o.opt("id")?;
-        let is_enabled = o.opt("isEnabled")?;
-        let module_id = o.opt("moduleId")?;
-        let property_id = o.opt("propertyId")?;
-        let additional = o
-            .rest(&["featureId", "id", "isEnabled", "moduleId", "propertyId"])?;
-        Ok(Self {
-            feature_id,
-            id,
-            is_enabled,
-            module_id,
-            property_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseProductPropertyFeature);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.get";
@@ -559,7 +385,7 @@ pub struct GetFieldsResponse {
     pub product_property_feature: Option<
         ::std::collections::BTreeMap<
             String,
-            GetFieldsResponseProductPropertyFeatureValue,
+            super::super::types::catalog::FieldDescriptor,
         >,
     >,
     /// Keys not declared in the spec, kept as received.
@@ -582,99 +408,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseProductPropertyFeatureValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseProductPropertyFeatureValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseProductPropertyFeatureValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.getFields";
@@ -858,7 +591,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: UpdateRequestFields,
+    pub fields: super::super::types::catalog::Fields7,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -869,7 +602,10 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+    pub fn new(
+        fields: impl Into<super::super::types::catalog::Fields7>,
+        id: impl Into<i64>,
+    ) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -904,86 +640,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "featureId": string, required.
-    #[serde(rename = "featureId")]
-    pub feature_id: String,
-    /// Wire name "isEnabled": string, required.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "isEnabled")]
-    pub is_enabled: UpdateRequestFieldsIsEnabled,
-    /// Wire name "moduleId": string, required.
-    #[serde(rename = "moduleId")]
-    pub module_id: String,
-    /// Wire name "propertyId": integer, required.
-    #[serde(rename = "propertyId")]
-    pub property_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        feature_id: impl Into<String>,
-        is_enabled: impl Into<UpdateRequestFieldsIsEnabled>,
-        module_id: impl Into<String>,
-        property_id: impl Into<i64>,
-    ) -> Self {
-        Self {
-            feature_id: feature_id.into(),
-            is_enabled: is_enabled.into(),
-            module_id: module_id.into(),
-            property_id: property_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let feature_id = o.req("featureId")?;
-        let is_enabled = o.req("isEnabled")?;
-        let module_id = o.req("moduleId")?;
-        let property_id = o.req("propertyId")?;
-        let additional = o.rest(&["featureId", "isEnabled", "moduleId", "propertyId"])?;
-        let feature_id = o.need(feature_id, "featureId")?;
-        let is_enabled = o.need(is_enabled, "isEnabled")?;
-        let module_id = o.need(module_id, "moduleId")?;
-        let property_id = o.need(property_id, "propertyId")?;
-        Ok(Self {
-            feature_id,
-            is_enabled,
-            module_id,
-            property_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
-
-pub type UpdateRequestFieldsIsEnabled = ::bitrix24_runtime::YesNo;
-
 /// The `result` of `catalog.productPropertyFeature.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -991,7 +647,9 @@ pub type UpdateRequestFieldsIsEnabled = ::bitrix24_runtime::YesNo;
 pub struct UpdateResponse {
     /// Wire name "productPropertyFeature": object, optional.
     #[serde(rename = "productPropertyFeature", skip_serializing_if = "Option::is_none")]
-    pub product_property_feature: Option<UpdateResponseProductPropertyFeature>,
+    pub product_property_feature: Option<
+        super::super::types::catalog::ProductPropertyFeature,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1012,55 +670,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseProductPropertyFeature {
-    /// Wire name "featureId": string, optional.
-    #[serde(rename = "featureId", skip_serializing_if = "Option::is_none")]
-    pub feature_id: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isEnabled": string, optional.
-    #[serde(rename = "isEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_enabled: Option<String>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "propertyId": integer, optional.
-    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
-    pub property_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseProductPropertyFeature {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let feature_id = o.opt("featureId")?;
-        let id = o.opt("id")?;
-        let is_enabled = o.opt("isEnabled")?;
-        let module_id = o.opt("moduleId")?;
-        let property_id = o.opt("propertyId")?;
-        let additional = o
-            .rest(&["featureId", "id", "isEnabled", "moduleId", "propertyId"])?;
-        Ok(Self {
-            feature_id,
-            id,
-            is_enabled,
-            module_id,
-            property_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseProductPropertyFeature);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.update";

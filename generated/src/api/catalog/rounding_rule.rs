@@ -33,7 +33,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: AddRequestFields,
+    pub fields: super::super::types::catalog::Fields5,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -42,7 +42,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+    pub fn new(fields: impl Into<super::super::types::catalog::Fields5>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -74,86 +74,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "catalogGroupId": integer, required.
-    #[serde(rename = "catalogGroupId")]
-    pub catalog_group_id: i64,
-    /// Wire name "price": number, required.
-    pub price: f64,
-    /// Wire name "roundPrecision": number, required.
-    #[serde(rename = "roundPrecision")]
-    pub round_precision: f64,
-    /// Wire name "roundType": integer, required.
-    ///
-    /// Allowed values: 1, 2, 4.
-    #[serde(rename = "roundType")]
-    pub round_type: AddRequestFieldsRoundType,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        catalog_group_id: impl Into<i64>,
-        price: impl Into<f64>,
-        round_precision: impl Into<f64>,
-        round_type: impl Into<AddRequestFieldsRoundType>,
-    ) -> Self {
-        Self {
-            catalog_group_id: catalog_group_id.into(),
-            price: price.into(),
-            round_precision: round_precision.into(),
-            round_type: round_type.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let catalog_group_id = o.req("catalogGroupId")?;
-        let price = o.req("price")?;
-        let round_precision = o.req("roundPrecision")?;
-        let round_type = o.req("roundType")?;
-        let additional = o
-            .rest(&["catalogGroupId", "price", "roundPrecision", "roundType"])?;
-        let catalog_group_id = o.need(catalog_group_id, "catalogGroupId")?;
-        let price = o.need(price, "price")?;
-        let round_precision = o.need(round_precision, "roundPrecision")?;
-        let round_type = o.need(round_type, "roundType")?;
-        Ok(Self {
-            catalog_group_id,
-            price,
-            round_precision,
-            round_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
-
-pub type AddRequestFieldsRoundType = super::super::enums::IntV1V2V4;
-
 /// The `result` of `catalog.roundingRule.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -161,7 +81,7 @@ pub type AddRequestFieldsRoundType = super::super::enums::IntV1V2V4;
 pub struct AddResponse {
     /// Wire name "roundingRule": object, optional.
     #[serde(rename = "roundingRule", skip_serializing_if = "Option::is_none")]
-    pub rounding_rule: Option<AddResponseRoundingRule>,
+    pub rounding_rule: Option<super::super::types::catalog::RoundingRule>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -179,87 +99,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseRoundingRule {
-    /// Wire name "catalogGroupId": integer, optional.
-    #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
-    pub catalog_group_id: Option<i64>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "dateCreate": string, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "dateModify": string, optional.
-    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "price": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<i64>,
-    /// Wire name "roundPrecision": integer, optional.
-    #[serde(rename = "roundPrecision", skip_serializing_if = "Option::is_none")]
-    pub round_precision: Option<i64>,
-    /// Wire name "roundType": integer, optional.
-    #[serde(rename = "roundType", skip_serializing_if = "Option::is_none")]
-    pub round_type: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseRoundingRule {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let catalog_group_id = o.opt("catalogGroupId")?;
-        let created_by = o.opt("createdBy")?;
-        let date_create = o.opt("dateCreate")?;
-        let date_modify = o.opt("dateModify")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let price = o.opt("price")?;
-        let round_precision = o.opt("roundPrecision")?;
-        let round_type = o.opt("roundType")?;
-        let additional = o
-            .rest(
-                &[
-                    "catalogGroupId",
-                    "createdBy",
-                    "dateCreate",
-                    "dateModify",
-                    "id",
-                    "modifiedBy",
-                    "price",
-                    "roundPrecision",
-                    "roundType",
-                ],
-            )?;
-        Ok(Self {
-            catalog_group_id,
-            created_by,
-            date_create,
-            date_modify,
-            id,
-            modified_by,
-            price,
-            round_precision,
-            round_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseRoundingRule);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.roundingRule.add";
@@ -422,7 +261,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "roundingRule": object, optional.
     #[serde(rename = "roundingRule", skip_serializing_if = "Option::is_none")]
-    pub rounding_rule: Option<GetResponseRoundingRule>,
+    pub rounding_rule: Option<super::super::types::catalog::RoundingRule>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -440,87 +279,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseRoundingRule {
-    /// Wire name "catalogGroupId": integer, optional.
-    #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
-    pub catalog_group_id: Option<i64>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "dateCreate": string, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "dateModify": string, optional.
-    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "price": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<i64>,
-    /// Wire name "roundPrecision": integer, optional.
-    #[serde(rename = "roundPrecision", skip_serializing_if = "Option::is_none")]
-    pub round_precision: Option<i64>,
-    /// Wire name "roundType": integer, optional.
-    #[serde(rename = "roundType", skip_serializing_if = "Option::is_none")]
-    pub round_type: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseRoundingRule {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let catalog_group_id = o.opt("catalogGroupId")?;
-        let created_by = o.opt("createdBy")?;
-        let date_create = o.opt("dateCreate")?;
-        let date_modify = o.opt("dateModify")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let price = o.opt("price")?;
-        let round_precision = o.opt("roundPrecision")?;
-        let round_type = o.opt("roundType")?;
-        let additional = o
-            .rest(
-                &[
-                    "catalogGroupId",
-                    "createdBy",
-                    "dateCreate",
-                    "dateModify",
-                    "id",
-                    "modifiedBy",
-                    "price",
-                    "roundPrecision",
-                    "roundType",
-                ],
-            )?;
-        Ok(Self {
-            catalog_group_id,
-            created_by,
-            date_create,
-            date_modify,
-            id,
-            modified_by,
-            price,
-            round_precision,
-            round_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseRoundingRule);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.roundingRule.get";
@@ -601,7 +359,10 @@ pub struct GetFieldsResponse {
     /// Wire name "roundingRule": object, optional.
     #[serde(rename = "roundingRule", skip_serializing_if = "Option::is_none")]
     pub rounding_rule: Option<
-        ::std::collections::BTreeMap<String, GetFieldsResponseRoundingRuleValue>,
+        ::std::collections::BTreeMap<
+            String,
+            super::super::types::catalog::FieldDescriptor,
+        >,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -620,99 +381,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseRoundingRuleValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseRoundingRuleValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseRoundingRuleValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.roundingRule.getFields";
@@ -862,7 +530,7 @@ pub struct UpdateRequest {
     #[serde(rename = "Id")]
     pub id: i64,
     /// Wire name "fields": object, required.
-    pub fields: UpdateRequestFields,
+    pub fields: super::super::types::catalog::Fields5,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -871,7 +539,10 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>, fields: impl Into<UpdateRequestFields>) -> Self {
+    pub fn new(
+        id: impl Into<i64>,
+        fields: impl Into<super::super::types::catalog::Fields5>,
+    ) -> Self {
         Self {
             id: id.into(),
             fields: fields.into(),
@@ -906,86 +577,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "catalogGroupId": integer, required.
-    #[serde(rename = "catalogGroupId")]
-    pub catalog_group_id: i64,
-    /// Wire name "price": number, required.
-    pub price: f64,
-    /// Wire name "roundPrecision": number, required.
-    #[serde(rename = "roundPrecision")]
-    pub round_precision: f64,
-    /// Wire name "roundType": integer, required.
-    ///
-    /// Allowed values: 1, 2, 4.
-    #[serde(rename = "roundType")]
-    pub round_type: UpdateRequestFieldsRoundType,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        catalog_group_id: impl Into<i64>,
-        price: impl Into<f64>,
-        round_precision: impl Into<f64>,
-        round_type: impl Into<UpdateRequestFieldsRoundType>,
-    ) -> Self {
-        Self {
-            catalog_group_id: catalog_group_id.into(),
-            price: price.into(),
-            round_precision: round_precision.into(),
-            round_type: round_type.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let catalog_group_id = o.req("catalogGroupId")?;
-        let price = o.req("price")?;
-        let round_precision = o.req("roundPrecision")?;
-        let round_type = o.req("roundType")?;
-        let additional = o
-            .rest(&["catalogGroupId", "price", "roundPrecision", "roundType"])?;
-        let catalog_group_id = o.need(catalog_group_id, "catalogGroupId")?;
-        let price = o.need(price, "price")?;
-        let round_precision = o.need(round_precision, "roundPrecision")?;
-        let round_type = o.need(round_type, "roundType")?;
-        Ok(Self {
-            catalog_group_id,
-            price,
-            round_precision,
-            round_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
-
-pub type UpdateRequestFieldsRoundType = super::super::enums::IntV1V2V4;
-
 /// The `result` of `catalog.roundingRule.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -993,7 +584,7 @@ pub type UpdateRequestFieldsRoundType = super::super::enums::IntV1V2V4;
 pub struct UpdateResponse {
     /// Wire name "roundingRule": object, optional.
     #[serde(rename = "roundingRule", skip_serializing_if = "Option::is_none")]
-    pub rounding_rule: Option<UpdateResponseRoundingRule>,
+    pub rounding_rule: Option<super::super::types::catalog::RoundingRule>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1011,87 +602,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseRoundingRule {
-    /// Wire name "catalogGroupId": integer, optional.
-    #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
-    pub catalog_group_id: Option<i64>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "dateCreate": string, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "dateModify": string, optional.
-    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "price": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<i64>,
-    /// Wire name "roundPrecision": integer, optional.
-    #[serde(rename = "roundPrecision", skip_serializing_if = "Option::is_none")]
-    pub round_precision: Option<i64>,
-    /// Wire name "roundType": integer, optional.
-    #[serde(rename = "roundType", skip_serializing_if = "Option::is_none")]
-    pub round_type: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseRoundingRule {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let catalog_group_id = o.opt("catalogGroupId")?;
-        let created_by = o.opt("createdBy")?;
-        let date_create = o.opt("dateCreate")?;
-        let date_modify = o.opt("dateModify")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let price = o.opt("price")?;
-        let round_precision = o.opt("roundPrecision")?;
-        let round_type = o.opt("roundType")?;
-        let additional = o
-            .rest(
-                &[
-                    "catalogGroupId",
-                    "createdBy",
-                    "dateCreate",
-                    "dateModify",
-                    "id",
-                    "modifiedBy",
-                    "price",
-                    "roundPrecision",
-                    "roundType",
-                ],
-            )?;
-        Ok(Self {
-            catalog_group_id,
-            created_by,
-            date_create,
-            date_modify,
-            id,
-            modified_by,
-            price,
-            round_precision,
-            round_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseRoundingRule);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.roundingRule.update";

@@ -33,7 +33,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: AddRequestFields,
+    pub fields: super::super::types::catalog::Fields2,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -42,7 +42,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+    pub fn new(fields: impl Into<super::super::types::catalog::Fields2>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -74,156 +74,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "active": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<AddRequestFieldsActive>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "descriptionType": string, optional.
-    #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
-    pub description_type: Option<String>,
-    /// Wire name "iblockId": integer, required.
-    #[serde(rename = "iblockId")]
-    pub iblock_id: i64,
-    /// Wire name "iblockSectionId": integer, optional.
-    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
-    pub iblock_section_id: Option<i64>,
-    /// Wire name "name": string, required.
-    pub name: String,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(iblock_id: impl Into<i64>, name: impl Into<String>) -> Self {
-        Self {
-            active: Default::default(),
-            code: Default::default(),
-            description: Default::default(),
-            description_type: Default::default(),
-            iblock_id: iblock_id.into(),
-            iblock_section_id: Default::default(),
-            name: name.into(),
-            sort: Default::default(),
-            xml_id: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "active".
-    pub fn active(mut self, value: impl Into<AddRequestFieldsActive>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "code".
-    pub fn code(mut self, value: impl Into<String>) -> Self {
-        self.code = Some(value.into());
-        self
-    }
-    /// Sets "description".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "descriptionType".
-    pub fn description_type(mut self, value: impl Into<String>) -> Self {
-        self.description_type = Some(value.into());
-        self
-    }
-    /// Sets "iblockSectionId".
-    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
-        self.iblock_section_id = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "xmlId".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let code = o.opt("code")?;
-        let description = o.opt("description")?;
-        let description_type = o.opt("descriptionType")?;
-        let iblock_id = o.req("iblockId")?;
-        let iblock_section_id = o.opt("iblockSectionId")?;
-        let name = o.req("name")?;
-        let sort = o.opt("sort")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "code",
-                    "description",
-                    "descriptionType",
-                    "iblockId",
-                    "iblockSectionId",
-                    "name",
-                    "sort",
-                    "xmlId",
-                ],
-            )?;
-        let iblock_id = o.need(iblock_id, "iblockId")?;
-        let name = o.need(name, "name")?;
-        Ok(Self {
-            active,
-            code,
-            description,
-            description_type,
-            iblock_id,
-            iblock_section_id,
-            name,
-            sort,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
-
-pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
-
 /// The `result` of `catalog.section.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -231,7 +81,7 @@ pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 pub struct AddResponse {
     /// Wire name "section": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub section: Option<AddResponseSection>,
+    pub section: Option<super::super::types::catalog::Section>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -249,93 +99,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseSection {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "descriptionType": string, optional.
-    #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
-    pub description_type: Option<String>,
-    /// Wire name "iblockId": integer, optional.
-    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
-    pub iblock_id: Option<i64>,
-    /// Wire name "iblockSectionId": integer, optional.
-    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
-    pub iblock_section_id: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseSection {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let code = o.opt("code")?;
-        let description = o.opt("description")?;
-        let description_type = o.opt("descriptionType")?;
-        let iblock_id = o.opt("iblockId")?;
-        let iblock_section_id = o.opt("iblockSectionId")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let sort = o.opt("sort")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "code",
-                    "description",
-                    "descriptionType",
-                    "iblockId",
-                    "iblockSectionId",
-                    "id",
-                    "name",
-                    "sort",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            code,
-            description,
-            description_type,
-            iblock_id,
-            iblock_section_id,
-            id,
-            name,
-            sort,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseSection);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.section.add";
@@ -506,7 +269,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "section": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub section: Option<GetResponseSection>,
+    pub section: Option<super::super::types::catalog::Section>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -524,93 +287,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseSection {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "descriptionType": string, optional.
-    #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
-    pub description_type: Option<String>,
-    /// Wire name "iblockId": integer, optional.
-    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
-    pub iblock_id: Option<i64>,
-    /// Wire name "iblockSectionId": integer, optional.
-    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
-    pub iblock_section_id: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseSection {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let code = o.opt("code")?;
-        let description = o.opt("description")?;
-        let description_type = o.opt("descriptionType")?;
-        let iblock_id = o.opt("iblockId")?;
-        let iblock_section_id = o.opt("iblockSectionId")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let sort = o.opt("sort")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "code",
-                    "description",
-                    "descriptionType",
-                    "iblockId",
-                    "iblockSectionId",
-                    "id",
-                    "name",
-                    "sort",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            code,
-            description,
-            description_type,
-            iblock_id,
-            iblock_section_id,
-            id,
-            name,
-            sort,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseSection);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.section.get";
@@ -691,7 +367,10 @@ pub struct GetFieldsResponse {
     /// Wire name "section": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<
-        ::std::collections::BTreeMap<String, GetFieldsResponseSectionValue>,
+        ::std::collections::BTreeMap<
+            String,
+            super::super::types::catalog::FieldDescriptor,
+        >,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -710,99 +389,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseSectionValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseSectionValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseSectionValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.section.getFields";
@@ -949,7 +535,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: UpdateRequestFields,
+    pub fields: super::super::types::catalog::Fields2,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -960,7 +546,10 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+    pub fn new(
+        fields: impl Into<super::super::types::catalog::Fields2>,
+        id: impl Into<i64>,
+    ) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -995,156 +584,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "active": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<UpdateRequestFieldsActive>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "descriptionType": string, optional.
-    #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
-    pub description_type: Option<String>,
-    /// Wire name "iblockId": integer, required.
-    #[serde(rename = "iblockId")]
-    pub iblock_id: i64,
-    /// Wire name "iblockSectionId": integer, optional.
-    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
-    pub iblock_section_id: Option<i64>,
-    /// Wire name "name": string, required.
-    pub name: String,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(iblock_id: impl Into<i64>, name: impl Into<String>) -> Self {
-        Self {
-            active: Default::default(),
-            code: Default::default(),
-            description: Default::default(),
-            description_type: Default::default(),
-            iblock_id: iblock_id.into(),
-            iblock_section_id: Default::default(),
-            name: name.into(),
-            sort: Default::default(),
-            xml_id: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "active".
-    pub fn active(mut self, value: impl Into<UpdateRequestFieldsActive>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "code".
-    pub fn code(mut self, value: impl Into<String>) -> Self {
-        self.code = Some(value.into());
-        self
-    }
-    /// Sets "description".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "descriptionType".
-    pub fn description_type(mut self, value: impl Into<String>) -> Self {
-        self.description_type = Some(value.into());
-        self
-    }
-    /// Sets "iblockSectionId".
-    pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
-        self.iblock_section_id = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "xmlId".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let code = o.opt("code")?;
-        let description = o.opt("description")?;
-        let description_type = o.opt("descriptionType")?;
-        let iblock_id = o.req("iblockId")?;
-        let iblock_section_id = o.opt("iblockSectionId")?;
-        let name = o.req("name")?;
-        let sort = o.opt("sort")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "code",
-                    "description",
-                    "descriptionType",
-                    "iblockId",
-                    "iblockSectionId",
-                    "name",
-                    "sort",
-                    "xmlId",
-                ],
-            )?;
-        let iblock_id = o.need(iblock_id, "iblockId")?;
-        let name = o.need(name, "name")?;
-        Ok(Self {
-            active,
-            code,
-            description,
-            description_type,
-            iblock_id,
-            iblock_section_id,
-            name,
-            sort,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
-
-pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
-
 /// The `result` of `catalog.section.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1152,7 +591,7 @@ pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 pub struct UpdateResponse {
     /// Wire name "section": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub section: Option<UpdateResponseSection>,
+    pub section: Option<super::super::types::catalog::Section>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1170,93 +609,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseSection {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "descriptionType": string, optional.
-    #[serde(rename = "descriptionType", skip_serializing_if = "Option::is_none")]
-    pub description_type: Option<String>,
-    /// Wire name "iblockId": integer, optional.
-    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
-    pub iblock_id: Option<i64>,
-    /// Wire name "iblockSectionId": integer, optional.
-    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
-    pub iblock_section_id: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseSection {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let code = o.opt("code")?;
-        let description = o.opt("description")?;
-        let description_type = o.opt("descriptionType")?;
-        let iblock_id = o.opt("iblockId")?;
-        let iblock_section_id = o.opt("iblockSectionId")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let sort = o.opt("sort")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "code",
-                    "description",
-                    "descriptionType",
-                    "iblockId",
-                    "iblockSectionId",
-                    "id",
-                    "name",
-                    "sort",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            code,
-            description,
-            description_type,
-            iblock_id,
-            iblock_section_id,
-            id,
-            name,
-            sort,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseSection);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.section.update";

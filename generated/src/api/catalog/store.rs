@@ -350,7 +350,7 @@ pub type AddRequestFieldsIssuingCenter = ::bitrix24_runtime::YesNo;
 pub struct AddResponse {
     /// Wire name "store": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub store: Option<AddResponseStore>,
+    pub store: Option<super::super::types::catalog::Store>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -368,147 +368,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseStore {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "address": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "dateCreate": string, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "dateModify": string, optional.
-    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "email": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Wire name "gpsN": number, optional.
-    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
-    pub gps_n: Option<f64>,
-    /// Wire name "gpsS": number, optional.
-    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
-    pub gps_s: Option<f64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "imageId": object, optional.
-    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
-    pub image_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "issuingCenter": string, optional.
-    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
-    pub issuing_center: Option<String>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "phone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    /// Wire name "schedule": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "userId": integer, optional.
-    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseStore {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let address = o.opt("address")?;
-        let code = o.opt("code")?;
-        let date_create = o.opt("dateCreate")?;
-        let date_modify = o.opt("dateModify")?;
-        let description = o.opt("description")?;
-        let email = o.opt("email")?;
-        let gps_n = o.opt("gpsN")?;
-        let gps_s = o.opt("gpsS")?;
-        let id = o.opt("id")?;
-        let image_id = o.opt("imageId")?;
-        let issuing_center = o.opt("issuingCenter")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let phone = o.opt("phone")?;
-        let schedule = o.opt("schedule")?;
-        let sort = o.opt("sort")?;
-        let title = o.opt("title")?;
-        let user_id = o.opt("userId")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "address",
-                    "code",
-                    "dateCreate",
-                    "dateModify",
-                    "description",
-                    "email",
-                    "gpsN",
-                    "gpsS",
-                    "id",
-                    "imageId",
-                    "issuingCenter",
-                    "modifiedBy",
-                    "phone",
-                    "schedule",
-                    "sort",
-                    "title",
-                    "userId",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            address,
-            code,
-            date_create,
-            date_modify,
-            description,
-            email,
-            gps_n,
-            gps_s,
-            id,
-            image_id,
-            issuing_center,
-            modified_by,
-            phone,
-            schedule,
-            sort,
-            title,
-            user_id,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseStore);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.store.add";
@@ -671,7 +530,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "store": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub store: Option<GetResponseStore>,
+    pub store: Option<super::super::types::catalog::Store>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -689,147 +548,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseStore {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "address": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "dateCreate": string, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "dateModify": string, optional.
-    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "email": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Wire name "gpsN": number, optional.
-    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
-    pub gps_n: Option<f64>,
-    /// Wire name "gpsS": number, optional.
-    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
-    pub gps_s: Option<f64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "imageId": object, optional.
-    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
-    pub image_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "issuingCenter": string, optional.
-    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
-    pub issuing_center: Option<String>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "phone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    /// Wire name "schedule": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "userId": integer, optional.
-    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseStore {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let address = o.opt("address")?;
-        let code = o.opt("code")?;
-        let date_create = o.opt("dateCreate")?;
-        let date_modify = o.opt("dateModify")?;
-        let description = o.opt("description")?;
-        let email = o.opt("email")?;
-        let gps_n = o.opt("gpsN")?;
-        let gps_s = o.opt("gpsS")?;
-        let id = o.opt("id")?;
-        let image_id = o.opt("imageId")?;
-        let issuing_center = o.opt("issuingCenter")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let phone = o.opt("phone")?;
-        let schedule = o.opt("schedule")?;
-        let sort = o.opt("sort")?;
-        let title = o.opt("title")?;
-        let user_id = o.opt("userId")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "address",
-                    "code",
-                    "dateCreate",
-                    "dateModify",
-                    "description",
-                    "email",
-                    "gpsN",
-                    "gpsS",
-                    "id",
-                    "imageId",
-                    "issuingCenter",
-                    "modifiedBy",
-                    "phone",
-                    "schedule",
-                    "sort",
-                    "title",
-                    "userId",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            address,
-            code,
-            date_create,
-            date_modify,
-            description,
-            email,
-            gps_n,
-            gps_s,
-            id,
-            image_id,
-            issuing_center,
-            modified_by,
-            phone,
-            schedule,
-            sort,
-            title,
-            user_id,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseStore);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.store.get";
@@ -909,7 +627,12 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "store": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub store: Option<::std::collections::BTreeMap<String, GetFieldsResponseStoreValue>>,
+    pub store: Option<
+        ::std::collections::BTreeMap<
+            String,
+            super::super::types::catalog::FieldDescriptor,
+        >,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -927,99 +650,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseStoreValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseStoreValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseStoreValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.store.getFields";
@@ -1505,7 +1135,7 @@ pub type UpdateRequestFieldsIssuingCenter = ::bitrix24_runtime::YesNo;
 pub struct UpdateResponse {
     /// Wire name "store": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub store: Option<UpdateResponseStore>,
+    pub store: Option<super::super::types::catalog::Store>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1523,147 +1153,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseStore {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "address": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "dateCreate": string, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "dateModify": string, optional.
-    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "email": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Wire name "gpsN": number, optional.
-    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
-    pub gps_n: Option<f64>,
-    /// Wire name "gpsS": number, optional.
-    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
-    pub gps_s: Option<f64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "imageId": object, optional.
-    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
-    pub image_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "issuingCenter": string, optional.
-    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
-    pub issuing_center: Option<String>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "phone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    /// Wire name "schedule": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "userId": integer, optional.
-    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseStore {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let address = o.opt("address")?;
-        let code = o.opt("code")?;
-        let date_create = o.opt("dateCreate")?;
-        let date_modify = o.opt("dateModify")?;
-        let description = o.opt("description")?;
-        let email = o.opt("email")?;
-        let gps_n = o.opt("gpsN")?;
-        let gps_s = o.opt("gpsS")?;
-        let id = o.opt("id")?;
-        let image_id = o.opt("imageId")?;
-        let issuing_center = o.opt("issuingCenter")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let phone = o.opt("phone")?;
-        let schedule = o.opt("schedule")?;
-        let sort = o.opt("sort")?;
-        let title = o.opt("title")?;
-        let user_id = o.opt("userId")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "address",
-                    "code",
-                    "dateCreate",
-                    "dateModify",
-                    "description",
-                    "email",
-                    "gpsN",
-                    "gpsS",
-                    "id",
-                    "imageId",
-                    "issuingCenter",
-                    "modifiedBy",
-                    "phone",
-                    "schedule",
-                    "sort",
-                    "title",
-                    "userId",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            address,
-            code,
-            date_create,
-            date_modify,
-            description,
-            email,
-            gps_n,
-            gps_s,
-            id,
-            image_id,
-            issuing_center,
-            modified_by,
-            phone,
-            schedule,
-            sort,
-            title,
-            user_id,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseStore);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.store.update";

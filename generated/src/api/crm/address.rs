@@ -30,7 +30,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: AddRequestFields,
+    pub fields: super::super::types::crm::Fields9,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -39,7 +39,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+    pub fn new(fields: impl Into<super::super::types::crm::Fields9>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -70,189 +70,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "ADDRESS_1": string, optional.
-    #[serde(rename = "ADDRESS_1", skip_serializing_if = "Option::is_none")]
-    pub address_1: Option<String>,
-    /// Wire name "ADDRESS_2": string, optional.
-    #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
-    pub address_2: Option<String>,
-    /// Wire name "CITY": string, optional.
-    #[serde(rename = "CITY", skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
-    /// Wire name "COUNTRY": string, optional.
-    #[serde(rename = "COUNTRY", skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
-    /// Wire name "COUNTRY_CODE": string, optional.
-    #[serde(rename = "COUNTRY_CODE", skip_serializing_if = "Option::is_none")]
-    pub country_code: Option<String>,
-    /// Wire name "ENTITY_ID": string, required.
-    #[serde(rename = "ENTITY_ID")]
-    pub entity_id: String,
-    /// Wire name "ENTITY_TYPE_ID": integer, required.
-    #[serde(rename = "ENTITY_TYPE_ID")]
-    pub entity_type_id: i64,
-    /// Wire name "LOC_ADDR_ID": integer, optional.
-    #[serde(rename = "LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
-    pub loc_addr_id: Option<i64>,
-    /// Wire name "POSTAL_CODE": string, optional.
-    #[serde(rename = "POSTAL_CODE", skip_serializing_if = "Option::is_none")]
-    pub postal_code: Option<String>,
-    /// Wire name "PROVINCE": string, optional.
-    #[serde(rename = "PROVINCE", skip_serializing_if = "Option::is_none")]
-    pub province: Option<String>,
-    /// Wire name "REGION": string, optional.
-    #[serde(rename = "REGION", skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Wire name "TYPE_ID": integer, required.
-    #[serde(rename = "TYPE_ID")]
-    pub type_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        entity_id: impl Into<String>,
-        entity_type_id: impl Into<i64>,
-        type_id: impl Into<i64>,
-    ) -> Self {
-        Self {
-            address_1: Default::default(),
-            address_2: Default::default(),
-            city: Default::default(),
-            country: Default::default(),
-            country_code: Default::default(),
-            entity_id: entity_id.into(),
-            entity_type_id: entity_type_id.into(),
-            loc_addr_id: Default::default(),
-            postal_code: Default::default(),
-            province: Default::default(),
-            region: Default::default(),
-            type_id: type_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "ADDRESS_1".
-    pub fn address_1(mut self, value: impl Into<String>) -> Self {
-        self.address_1 = Some(value.into());
-        self
-    }
-    /// Sets "ADDRESS_2".
-    pub fn address_2(mut self, value: impl Into<String>) -> Self {
-        self.address_2 = Some(value.into());
-        self
-    }
-    /// Sets "CITY".
-    pub fn city(mut self, value: impl Into<String>) -> Self {
-        self.city = Some(value.into());
-        self
-    }
-    /// Sets "COUNTRY".
-    pub fn country(mut self, value: impl Into<String>) -> Self {
-        self.country = Some(value.into());
-        self
-    }
-    /// Sets "COUNTRY_CODE".
-    pub fn country_code(mut self, value: impl Into<String>) -> Self {
-        self.country_code = Some(value.into());
-        self
-    }
-    /// Sets "LOC_ADDR_ID".
-    pub fn loc_addr_id(mut self, value: impl Into<i64>) -> Self {
-        self.loc_addr_id = Some(value.into());
-        self
-    }
-    /// Sets "POSTAL_CODE".
-    pub fn postal_code(mut self, value: impl Into<String>) -> Self {
-        self.postal_code = Some(value.into());
-        self
-    }
-    /// Sets "PROVINCE".
-    pub fn province(mut self, value: impl Into<String>) -> Self {
-        self.province = Some(value.into());
-        self
-    }
-    /// Sets "REGION".
-    pub fn region(mut self, value: impl Into<String>) -> Self {
-        self.region = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let address_1 = o.opt("ADDRESS_1")?;
-        let address_2 = o.opt("ADDRESS_2")?;
-        let city = o.opt("CITY")?;
-        let country = o.opt("COUNTRY")?;
-        let country_code = o.opt("COUNTRY_CODE")?;
-        let entity_id = o.req("ENTITY_ID")?;
-        let entity_type_id = o.req("ENTITY_TYPE_ID")?;
-        let loc_addr_id = o.opt("LOC_ADDR_ID")?;
-        let postal_code = o.opt("POSTAL_CODE")?;
-        let province = o.opt("PROVINCE")?;
-        let region = o.opt("REGION")?;
-        let type_id = o.req("TYPE_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ADDRESS_1",
-                    "ADDRESS_2",
-                    "CITY",
-                    "COUNTRY",
-                    "COUNTRY_CODE",
-                    "ENTITY_ID",
-                    "ENTITY_TYPE_ID",
-                    "LOC_ADDR_ID",
-                    "POSTAL_CODE",
-                    "PROVINCE",
-                    "REGION",
-                    "TYPE_ID",
-                ],
-            )?;
-        let entity_id = o.need(entity_id, "ENTITY_ID")?;
-        let entity_type_id = o.need(entity_type_id, "ENTITY_TYPE_ID")?;
-        let type_id = o.need(type_id, "TYPE_ID")?;
-        Ok(Self {
-            address_1,
-            address_2,
-            city,
-            country,
-            country_code,
-            entity_id,
-            entity_type_id,
-            loc_addr_id,
-            postal_code,
-            province,
-            region,
-            type_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `crm.address.add`.
 pub type AddResponse = bool;
@@ -462,100 +279,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.address.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct FieldsResponseValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
+pub type FieldsResponse = ::std::collections::BTreeMap<
+    String,
+    super::super::types::crm::FieldDescriptor,
+>;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.address.fields";
@@ -1053,7 +780,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: UpdateRequestFields,
+    pub fields: super::super::types::crm::Fields9,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1062,7 +789,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<UpdateRequestFields>) -> Self {
+    pub fn new(fields: impl Into<super::super::types::crm::Fields9>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -1093,189 +820,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "ADDRESS_1": string, optional.
-    #[serde(rename = "ADDRESS_1", skip_serializing_if = "Option::is_none")]
-    pub address_1: Option<String>,
-    /// Wire name "ADDRESS_2": string, optional.
-    #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
-    pub address_2: Option<String>,
-    /// Wire name "CITY": string, optional.
-    #[serde(rename = "CITY", skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
-    /// Wire name "COUNTRY": string, optional.
-    #[serde(rename = "COUNTRY", skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
-    /// Wire name "COUNTRY_CODE": string, optional.
-    #[serde(rename = "COUNTRY_CODE", skip_serializing_if = "Option::is_none")]
-    pub country_code: Option<String>,
-    /// Wire name "ENTITY_ID": string, required.
-    #[serde(rename = "ENTITY_ID")]
-    pub entity_id: String,
-    /// Wire name "ENTITY_TYPE_ID": integer, required.
-    #[serde(rename = "ENTITY_TYPE_ID")]
-    pub entity_type_id: i64,
-    /// Wire name "LOC_ADDR_ID": integer, optional.
-    #[serde(rename = "LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
-    pub loc_addr_id: Option<i64>,
-    /// Wire name "POSTAL_CODE": string, optional.
-    #[serde(rename = "POSTAL_CODE", skip_serializing_if = "Option::is_none")]
-    pub postal_code: Option<String>,
-    /// Wire name "PROVINCE": string, optional.
-    #[serde(rename = "PROVINCE", skip_serializing_if = "Option::is_none")]
-    pub province: Option<String>,
-    /// Wire name "REGION": string, optional.
-    #[serde(rename = "REGION", skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Wire name "TYPE_ID": integer, required.
-    #[serde(rename = "TYPE_ID")]
-    pub type_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        entity_id: impl Into<String>,
-        entity_type_id: impl Into<i64>,
-        type_id: impl Into<i64>,
-    ) -> Self {
-        Self {
-            address_1: Default::default(),
-            address_2: Default::default(),
-            city: Default::default(),
-            country: Default::default(),
-            country_code: Default::default(),
-            entity_id: entity_id.into(),
-            entity_type_id: entity_type_id.into(),
-            loc_addr_id: Default::default(),
-            postal_code: Default::default(),
-            province: Default::default(),
-            region: Default::default(),
-            type_id: type_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "ADDRESS_1".
-    pub fn address_1(mut self, value: impl Into<String>) -> Self {
-        self.address_1 = Some(value.into());
-        self
-    }
-    /// Sets "ADDRESS_2".
-    pub fn address_2(mut self, value: impl Into<String>) -> Self {
-        self.address_2 = Some(value.into());
-        self
-    }
-    /// Sets "CITY".
-    pub fn city(mut self, value: impl Into<String>) -> Self {
-        self.city = Some(value.into());
-        self
-    }
-    /// Sets "COUNTRY".
-    pub fn country(mut self, value: impl Into<String>) -> Self {
-        self.country = Some(value.into());
-        self
-    }
-    /// Sets "COUNTRY_CODE".
-    pub fn country_code(mut self, value: impl Into<String>) -> Self {
-        self.country_code = Some(value.into());
-        self
-    }
-    /// Sets "LOC_ADDR_ID".
-    pub fn loc_addr_id(mut self, value: impl Into<i64>) -> Self {
-        self.loc_addr_id = Some(value.into());
-        self
-    }
-    /// Sets "POSTAL_CODE".
-    pub fn postal_code(mut self, value: impl Into<String>) -> Self {
-        self.postal_code = Some(value.into());
-        self
-    }
-    /// Sets "PROVINCE".
-    pub fn province(mut self, value: impl Into<String>) -> Self {
-        self.province = Some(value.into());
-        self
-    }
-    /// Sets "REGION".
-    pub fn region(mut self, value: impl Into<String>) -> Self {
-        self.region = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let address_1 = o.opt("ADDRESS_1")?;
-        let address_2 = o.opt("ADDRESS_2")?;
-        let city = o.opt("CITY")?;
-        let country = o.opt("COUNTRY")?;
-        let country_code = o.opt("COUNTRY_CODE")?;
-        let entity_id = o.req("ENTITY_ID")?;
-        let entity_type_id = o.req("ENTITY_TYPE_ID")?;
-        let loc_addr_id = o.opt("LOC_ADDR_ID")?;
-        let postal_code = o.opt("POSTAL_CODE")?;
-        let province = o.opt("PROVINCE")?;
-        let region = o.opt("REGION")?;
-        let type_id = o.req("TYPE_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ADDRESS_1",
-                    "ADDRESS_2",
-                    "CITY",
-                    "COUNTRY",
-                    "COUNTRY_CODE",
-                    "ENTITY_ID",
-                    "ENTITY_TYPE_ID",
-                    "LOC_ADDR_ID",
-                    "POSTAL_CODE",
-                    "PROVINCE",
-                    "REGION",
-                    "TYPE_ID",
-                ],
-            )?;
-        let entity_id = o.need(entity_id, "ENTITY_ID")?;
-        let entity_type_id = o.need(entity_type_id, "ENTITY_TYPE_ID")?;
-        let type_id = o.need(type_id, "TYPE_ID")?;
-        Ok(Self {
-            address_1,
-            address_2,
-            city,
-            country,
-            country_code,
-            entity_id,
-            entity_type_id,
-            loc_addr_id,
-            postal_code,
-            province,
-            region,
-            type_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `crm.address.update`.
 pub type UpdateResponse = bool;

@@ -116,7 +116,7 @@ pub struct AddRequestFields {
     pub company_ids: Option<Vec<i64>>,
     /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<AddRequestFieldsEmailItem>>,
+    pub email: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "EXPORT": boolean, optional.
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
@@ -125,13 +125,13 @@ pub struct AddRequestFields {
     pub honorific: Option<String>,
     /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<AddRequestFieldsImItem>>,
+    pub im: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<AddRequestFieldsLinkItem>>,
+    pub link: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -140,7 +140,7 @@ pub struct AddRequestFields {
     pub opened: Option<bool>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<AddRequestFieldsPhoneItem>>,
+    pub phone: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
@@ -181,7 +181,7 @@ pub struct AddRequestFields {
     pub utm_term: Option<String>,
     /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<AddRequestFieldsWebItem>>,
+    pub web: Option<Vec<super::super::types::crm::Multifield>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -224,7 +224,7 @@ impl AddRequestFields {
     /// Sets "EMAIL".
     pub fn email(
         mut self,
-        value: impl IntoIterator<Item = impl Into<AddRequestFieldsEmailItem>>,
+        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
     ) -> Self {
         self.email = Some(value.into_iter().map(Into::into).collect());
         self
@@ -242,7 +242,7 @@ impl AddRequestFields {
     /// Sets "IM".
     pub fn im(
         mut self,
-        value: impl IntoIterator<Item = impl Into<AddRequestFieldsImItem>>,
+        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
     ) -> Self {
         self.im = Some(value.into_iter().map(Into::into).collect());
         self
@@ -255,7 +255,7 @@ impl AddRequestFields {
     /// Sets "LINK".
     pub fn link(
         mut self,
-        value: impl IntoIterator<Item = impl Into<AddRequestFieldsLinkItem>>,
+        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
     ) -> Self {
         self.link = Some(value.into_iter().map(Into::into).collect());
         self
@@ -273,7 +273,7 @@ impl AddRequestFields {
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<AddRequestFieldsPhoneItem>>,
+        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -341,7 +341,7 @@ impl AddRequestFields {
     /// Sets "WEB".
     pub fn web(
         mut self,
-        value: impl IntoIterator<Item = impl Into<AddRequestFieldsWebItem>>,
+        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
     ) -> Self {
         self.web = Some(value.into_iter().map(Into::into).collect());
         self
@@ -457,412 +457,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsEmailItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsEmailItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<String>) -> Self {
-        self.type_id = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "VALUE_TYPE".
-    pub fn value_type(mut self, value: impl Into<String>) -> Self {
-        self.value_type = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsEmailItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsEmailItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsImItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsImItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<String>) -> Self {
-        self.type_id = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "VALUE_TYPE".
-    pub fn value_type(mut self, value: impl Into<String>) -> Self {
-        self.value_type = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsImItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsImItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsLinkItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsLinkItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<String>) -> Self {
-        self.type_id = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "VALUE_TYPE".
-    pub fn value_type(mut self, value: impl Into<String>) -> Self {
-        self.value_type = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLinkItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsLinkItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsPhoneItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsPhoneItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<String>) -> Self {
-        self.type_id = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "VALUE_TYPE".
-    pub fn value_type(mut self, value: impl Into<String>) -> Self {
-        self.value_type = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPhoneItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPhoneItem);
-
 pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsWebItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsWebItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<String>) -> Self {
-        self.type_id = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "VALUE_TYPE".
-    pub fn value_type(mut self, value: impl Into<String>) -> Self {
-        self.value_type = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsWebItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsWebItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1071,100 +666,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.contact.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct FieldsResponseValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
+pub type FieldsResponse = ::std::collections::BTreeMap<
+    String,
+    super::super::types::crm::FieldDescriptor,
+>;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.contact.fields";
@@ -1265,7 +770,7 @@ pub struct GetResponse {
     pub date_modify: Option<String>,
     /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<GetResponseEmailItem>>,
+    pub email: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "EXPORT": boolean, optional.
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
@@ -1289,7 +794,7 @@ pub struct GetResponse {
     pub id: Option<i64>,
     /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<GetResponseImItem>>,
+    pub im: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "LAST_ACTIVITY_BY": integer, optional.
     #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<i64>,
@@ -1304,7 +809,7 @@ pub struct GetResponse {
     pub lead_id: Option<i64>,
     /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<GetResponseLinkItem>>,
+    pub link: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "MODIFY_BY_ID": integer, optional.
     #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modify_by_id: Option<i64>,
@@ -1316,7 +821,7 @@ pub struct GetResponse {
     pub opened: Option<bool>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<GetResponsePhoneItem>>,
+    pub phone: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
@@ -1354,7 +859,7 @@ pub struct GetResponse {
     pub utm_term: Option<String>,
     /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<GetResponseWebItem>>,
+    pub web: Option<Vec<super::super::types::crm::Multifield>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1489,222 +994,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseEmailItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseEmailItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseEmailItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseImItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseImItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseImItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseLinkItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseLinkItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseLinkItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponsePhoneItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponsePhoneItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponsePhoneItem);
-
 pub type GetResponseUtmMedium = super::super::enums::CpcCpm;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseWebItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseWebItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseWebItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.contact.get";
@@ -1844,7 +1134,7 @@ pub struct ListResponseItem {
     pub date_modify: Option<String>,
     /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<ListResponseItemEmailItem>>,
+    pub email: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "EXPORT": boolean, optional.
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
@@ -1868,7 +1158,7 @@ pub struct ListResponseItem {
     pub id: Option<i64>,
     /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<ListResponseItemImItem>>,
+    pub im: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "LAST_ACTIVITY_BY": integer, optional.
     #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<i64>,
@@ -1883,7 +1173,7 @@ pub struct ListResponseItem {
     pub lead_id: Option<i64>,
     /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<ListResponseItemLinkItem>>,
+    pub link: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "MODIFY_BY_ID": integer, optional.
     #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modify_by_id: Option<i64>,
@@ -1895,7 +1185,7 @@ pub struct ListResponseItem {
     pub opened: Option<bool>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<ListResponseItemPhoneItem>>,
+    pub phone: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
@@ -1933,7 +1223,7 @@ pub struct ListResponseItem {
     pub utm_term: Option<String>,
     /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<ListResponseItemWebItem>>,
+    pub web: Option<Vec<super::super::types::crm::Multifield>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2068,222 +1358,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseItemEmailItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemEmailItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseItemEmailItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseItemImItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemImItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseItemImItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseItemLinkItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemLinkItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseItemLinkItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseItemPhoneItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemPhoneItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseItemPhoneItem);
-
 pub type ListResponseItemUtmMedium = super::super::enums::CpcCpm;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseItemWebItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemWebItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseItemWebItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.contact.list";
@@ -2495,7 +1570,7 @@ pub struct UpdateRequestFields {
     pub company_ids: Option<Vec<i64>>,
     /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<UpdateRequestFieldsEmailItem>>,
+    pub email: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "EXPORT": boolean, optional.
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
@@ -2504,13 +1579,13 @@ pub struct UpdateRequestFields {
     pub honorific: Option<String>,
     /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<UpdateRequestFieldsImItem>>,
+    pub im: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<UpdateRequestFieldsLinkItem>>,
+    pub link: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -2519,7 +1594,7 @@ pub struct UpdateRequestFields {
     pub opened: Option<bool>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<UpdateRequestFieldsPhoneItem>>,
+    pub phone: Option<Vec<super::super::types::crm::Multifield>>,
     /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
@@ -2557,7 +1632,7 @@ pub struct UpdateRequestFields {
     pub utm_term: Option<String>,
     /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<UpdateRequestFieldsWebItem>>,
+    pub web: Option<Vec<super::super::types::crm::Multifield>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2600,7 +1675,7 @@ impl UpdateRequestFields {
     /// Sets "EMAIL".
     pub fn email(
         mut self,
-        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsEmailItem>>,
+        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
     ) -> Self {
         self.email = Some(value.into_iter().map(Into::into).collect());
         self
@@ -2618,7 +1693,7 @@ impl UpdateRequestFields {
     /// Sets "IM".
     pub fn im(
         mut self,
-        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsImItem>>,
+        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
     ) -> Self {
         self.im = Some(value.into_iter().map(Into::into).collect());
         self
@@ -2631,7 +1706,7 @@ impl UpdateRequestFields {
     /// Sets "LINK".
     pub fn link(
         mut self,
-        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsLinkItem>>,
+        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
     ) -> Self {
         self.link = Some(value.into_iter().map(Into::into).collect());
         self
@@ -2649,7 +1724,7 @@ impl UpdateRequestFields {
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsPhoneItem>>,
+        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -2712,7 +1787,7 @@ impl UpdateRequestFields {
     /// Sets "WEB".
     pub fn web(
         mut self,
-        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsWebItem>>,
+        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
     ) -> Self {
         self.web = Some(value.into_iter().map(Into::into).collect());
         self
@@ -2825,412 +1900,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsEmailItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsEmailItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<String>) -> Self {
-        self.type_id = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "VALUE_TYPE".
-    pub fn value_type(mut self, value: impl Into<String>) -> Self {
-        self.value_type = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsEmailItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsEmailItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsImItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsImItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<String>) -> Self {
-        self.type_id = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "VALUE_TYPE".
-    pub fn value_type(mut self, value: impl Into<String>) -> Self {
-        self.value_type = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsImItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsImItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsLinkItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsLinkItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<String>) -> Self {
-        self.type_id = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "VALUE_TYPE".
-    pub fn value_type(mut self, value: impl Into<String>) -> Self {
-        self.value_type = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLinkItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsLinkItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsPhoneItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsPhoneItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<String>) -> Self {
-        self.type_id = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "VALUE_TYPE".
-    pub fn value_type(mut self, value: impl Into<String>) -> Self {
-        self.value_type = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPhoneItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPhoneItem);
-
 pub type UpdateRequestFieldsUtmMedium = super::super::enums::CpcCpm;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsWebItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "VALUE_TYPE": string, optional.
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsWebItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<String>) -> Self {
-        self.type_id = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "VALUE_TYPE".
-    pub fn value_type(mut self, value: impl Into<String>) -> Self {
-        self.value_type = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsWebItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let value = o.opt("VALUE")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
-        Ok(Self {
-            id,
-            type_id,
-            value,
-            value_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsWebItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -100,7 +100,7 @@ pub struct AddRequestFields {
     pub currency: String,
     /// Wire name "LANG": object, optional.
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<AddRequestFieldsLang>,
+    pub lang: Option<super::super::types::crm::Lang>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -133,7 +133,7 @@ impl AddRequestFields {
         self
     }
     /// Sets "LANG".
-    pub fn lang(mut self, value: impl Into<AddRequestFieldsLang>) -> Self {
+    pub fn lang(mut self, value: impl Into<super::super::types::crm::Lang>) -> Self {
         self.lang = Some(value.into());
         self
     }
@@ -185,133 +185,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 pub type AddRequestFieldsBase = ::bitrix24_runtime::YesNo;
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsLang {
-    /// Wire name "DECIMALS": integer, required.
-    #[serde(rename = "DECIMALS")]
-    pub decimals: i64,
-    /// Wire name "DEC_POINT": string, optional.
-    #[serde(rename = "DEC_POINT", skip_serializing_if = "Option::is_none")]
-    pub dec_point: Option<String>,
-    /// Wire name "FORMAT_STRING": string, optional.
-    #[serde(rename = "FORMAT_STRING", skip_serializing_if = "Option::is_none")]
-    pub format_string: Option<String>,
-    /// Wire name "FULL_NAME": string, optional.
-    #[serde(rename = "FULL_NAME", skip_serializing_if = "Option::is_none")]
-    pub full_name: Option<String>,
-    /// Wire name "HIDE_ZERO": string, optional.
-    #[serde(rename = "HIDE_ZERO", skip_serializing_if = "Option::is_none")]
-    pub hide_zero: Option<String>,
-    /// Wire name "THOUSANDS_SEP": string, optional.
-    #[serde(rename = "THOUSANDS_SEP", skip_serializing_if = "Option::is_none")]
-    pub thousands_sep: Option<String>,
-    /// Wire name "THOUSANDS_VARIANT": string, optional.
-    #[serde(rename = "THOUSANDS_VARIANT", skip_serializing_if = "Option::is_none")]
-    pub thousands_variant: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsLang {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(decimals: impl Into<i64>) -> Self {
-        Self {
-            decimals: decimals.into(),
-            dec_point: Default::default(),
-            format_string: Default::default(),
-            full_name: Default::default(),
-            hide_zero: Default::default(),
-            thousands_sep: Default::default(),
-            thousands_variant: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "DEC_POINT".
-    pub fn dec_point(mut self, value: impl Into<String>) -> Self {
-        self.dec_point = Some(value.into());
-        self
-    }
-    /// Sets "FORMAT_STRING".
-    pub fn format_string(mut self, value: impl Into<String>) -> Self {
-        self.format_string = Some(value.into());
-        self
-    }
-    /// Sets "FULL_NAME".
-    pub fn full_name(mut self, value: impl Into<String>) -> Self {
-        self.full_name = Some(value.into());
-        self
-    }
-    /// Sets "HIDE_ZERO".
-    pub fn hide_zero(mut self, value: impl Into<String>) -> Self {
-        self.hide_zero = Some(value.into());
-        self
-    }
-    /// Sets "THOUSANDS_SEP".
-    pub fn thousands_sep(mut self, value: impl Into<String>) -> Self {
-        self.thousands_sep = Some(value.into());
-        self
-    }
-    /// Sets "THOUSANDS_VARIANT".
-    pub fn thousands_variant(mut self, value: impl Into<String>) -> Self {
-        self.thousands_variant = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLang {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let decimals = o.req("DECIMALS")?;
-        let dec_point = o.opt("DEC_POINT")?;
-        let format_string = o.opt("FORMAT_STRING")?;
-        let full_name = o.opt("FULL_NAME")?;
-        let hide_zero = o.opt("HIDE_ZERO")?;
-        let thousands_sep = o.opt("THOUSANDS_SEP")?;
-        let thousands_variant = o.opt("THOUSANDS_VARIANT")?;
-        let additional = o
-            .rest(
-                &[
-                    "DECIMALS",
-                    "DEC_POINT",
-                    "FORMAT_STRING",
-                    "FULL_NAME",
-                    "HIDE_ZERO",
-                    "THOUSANDS_SEP",
-                    "THOUSANDS_VARIANT",
-                ],
-            )?;
-        let decimals = o.need(decimals, "DECIMALS")?;
-        Ok(Self {
-            decimals,
-            dec_point,
-            format_string,
-            full_name,
-            hide_zero,
-            thousands_sep,
-            thousands_variant,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsLang);
 
 /// The `result` of `crm.currency.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -457,100 +330,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.currency.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct FieldsResponseValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
+pub type FieldsResponse = ::std::collections::BTreeMap<
+    String,
+    super::super::types::crm::FieldDescriptor,
+>;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.currency.fields";
@@ -1085,7 +868,7 @@ pub struct UpdateRequestFields {
     pub base: Option<UpdateRequestFieldsBase>,
     /// Wire name "LANG": object, optional.
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<UpdateRequestFieldsLang>,
+    pub lang: Option<super::super::types::crm::Lang>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -1113,7 +896,7 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "LANG".
-    pub fn lang(mut self, value: impl Into<UpdateRequestFieldsLang>) -> Self {
+    pub fn lang(mut self, value: impl Into<super::super::types::crm::Lang>) -> Self {
         self.lang = Some(value.into());
         self
     }
@@ -1161,133 +944,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 pub type UpdateRequestFieldsBase = ::bitrix24_runtime::YesNo;
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsLang {
-    /// Wire name "DECIMALS": integer, required.
-    #[serde(rename = "DECIMALS")]
-    pub decimals: i64,
-    /// Wire name "DEC_POINT": string, optional.
-    #[serde(rename = "DEC_POINT", skip_serializing_if = "Option::is_none")]
-    pub dec_point: Option<String>,
-    /// Wire name "FORMAT_STRING": string, optional.
-    #[serde(rename = "FORMAT_STRING", skip_serializing_if = "Option::is_none")]
-    pub format_string: Option<String>,
-    /// Wire name "FULL_NAME": string, optional.
-    #[serde(rename = "FULL_NAME", skip_serializing_if = "Option::is_none")]
-    pub full_name: Option<String>,
-    /// Wire name "HIDE_ZERO": string, optional.
-    #[serde(rename = "HIDE_ZERO", skip_serializing_if = "Option::is_none")]
-    pub hide_zero: Option<String>,
-    /// Wire name "THOUSANDS_SEP": string, optional.
-    #[serde(rename = "THOUSANDS_SEP", skip_serializing_if = "Option::is_none")]
-    pub thousands_sep: Option<String>,
-    /// Wire name "THOUSANDS_VARIANT": string, optional.
-    #[serde(rename = "THOUSANDS_VARIANT", skip_serializing_if = "Option::is_none")]
-    pub thousands_variant: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsLang {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(decimals: impl Into<i64>) -> Self {
-        Self {
-            decimals: decimals.into(),
-            dec_point: Default::default(),
-            format_string: Default::default(),
-            full_name: Default::default(),
-            hide_zero: Default::default(),
-            thousands_sep: Default::default(),
-            thousands_variant: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "DEC_POINT".
-    pub fn dec_point(mut self, value: impl Into<String>) -> Self {
-        self.dec_point = Some(value.into());
-        self
-    }
-    /// Sets "FORMAT_STRING".
-    pub fn format_string(mut self, value: impl Into<String>) -> Self {
-        self.format_string = Some(value.into());
-        self
-    }
-    /// Sets "FULL_NAME".
-    pub fn full_name(mut self, value: impl Into<String>) -> Self {
-        self.full_name = Some(value.into());
-        self
-    }
-    /// Sets "HIDE_ZERO".
-    pub fn hide_zero(mut self, value: impl Into<String>) -> Self {
-        self.hide_zero = Some(value.into());
-        self
-    }
-    /// Sets "THOUSANDS_SEP".
-    pub fn thousands_sep(mut self, value: impl Into<String>) -> Self {
-        self.thousands_sep = Some(value.into());
-        self
-    }
-    /// Sets "THOUSANDS_VARIANT".
-    pub fn thousands_variant(mut self, value: impl Into<String>) -> Self {
-        self.thousands_variant = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLang {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let decimals = o.req("DECIMALS")?;
-        let dec_point = o.opt("DEC_POINT")?;
-        let format_string = o.opt("FORMAT_STRING")?;
-        let full_name = o.opt("FULL_NAME")?;
-        let hide_zero = o.opt("HIDE_ZERO")?;
-        let thousands_sep = o.opt("THOUSANDS_SEP")?;
-        let thousands_variant = o.opt("THOUSANDS_VARIANT")?;
-        let additional = o
-            .rest(
-                &[
-                    "DECIMALS",
-                    "DEC_POINT",
-                    "FORMAT_STRING",
-                    "FULL_NAME",
-                    "HIDE_ZERO",
-                    "THOUSANDS_SEP",
-                    "THOUSANDS_VARIANT",
-                ],
-            )?;
-        let decimals = o.need(decimals, "DECIMALS")?;
-        Ok(Self {
-            decimals,
-            dec_point,
-            format_string,
-            full_name,
-            hide_zero,
-            thousands_sep,
-            thousands_variant,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsLang);
 
 /// The `result` of `crm.currency.update`.
 pub type UpdateResponse = bool;

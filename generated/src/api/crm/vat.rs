@@ -34,7 +34,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: AddRequestFields,
+    pub fields: super::super::types::crm::Fields7,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -43,7 +43,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+    pub fn new(fields: impl Into<super::super::types::crm::Fields7>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -74,89 +74,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "ACTIVE": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<AddRequestFieldsActive>,
-    /// Wire name "C_SORT": integer, optional.
-    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
-    pub c_sort: Option<i64>,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Wire name "RATE": number, required.
-    #[serde(rename = "RATE")]
-    pub rate: f64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>, rate: impl Into<f64>) -> Self {
-        Self {
-            active: Default::default(),
-            c_sort: Default::default(),
-            name: name.into(),
-            rate: rate.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "ACTIVE".
-    pub fn active(mut self, value: impl Into<AddRequestFieldsActive>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "C_SORT".
-    pub fn c_sort(mut self, value: impl Into<i64>) -> Self {
-        self.c_sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let c_sort = o.opt("C_SORT")?;
-        let name = o.req("NAME")?;
-        let rate = o.req("RATE")?;
-        let additional = o.rest(&["ACTIVE", "C_SORT", "NAME", "RATE"])?;
-        let name = o.need(name, "NAME")?;
-        let rate = o.need(rate, "RATE")?;
-        Ok(Self {
-            active,
-            c_sort,
-            name,
-            rate,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
-
-pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.vat.add`.
 pub type AddResponse = i64;
@@ -304,100 +221,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.vat.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct FieldsResponseValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
+pub type FieldsResponse = ::std::collections::BTreeMap<
+    String,
+    super::super::types::crm::FieldDescriptor,
+>;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.vat.fields";
@@ -719,7 +546,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: UpdateRequestFields,
+    pub fields: super::super::types::crm::Fields7,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -730,7 +557,10 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+    pub fn new(
+        fields: impl Into<super::super::types::crm::Fields7>,
+        id: impl Into<i64>,
+    ) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -764,89 +594,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "ACTIVE": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<UpdateRequestFieldsActive>,
-    /// Wire name "C_SORT": integer, optional.
-    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
-    pub c_sort: Option<i64>,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Wire name "RATE": number, required.
-    #[serde(rename = "RATE")]
-    pub rate: f64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>, rate: impl Into<f64>) -> Self {
-        Self {
-            active: Default::default(),
-            c_sort: Default::default(),
-            name: name.into(),
-            rate: rate.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "ACTIVE".
-    pub fn active(mut self, value: impl Into<UpdateRequestFieldsActive>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "C_SORT".
-    pub fn c_sort(mut self, value: impl Into<i64>) -> Self {
-        self.c_sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let c_sort = o.opt("C_SORT")?;
-        let name = o.req("NAME")?;
-        let rate = o.req("RATE")?;
-        let additional = o.rest(&["ACTIVE", "C_SORT", "NAME", "RATE"])?;
-        let name = o.need(name, "NAME")?;
-        let rate = o.need(rate, "RATE")?;
-        Ok(Self {
-            active,
-            c_sort,
-            name,
-            rate,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
-
-pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.vat.update`.
 pub type UpdateResponse = bool;

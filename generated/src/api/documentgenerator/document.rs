@@ -35,7 +35,7 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<AddRequestFields>,
+    pub fields: Option<super::super::types::documentgenerator::Fields>,
     /// Wire name "providerClassName": string, optional.
     #[serde(rename = "providerClassName", skip_serializing_if = "Option::is_none")]
     pub provider_class_name: Option<String>,
@@ -72,7 +72,10 @@ impl AddRequest {
         }
     }
     /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
+    pub fn fields(
+        mut self,
+        value: impl Into<super::super::types::documentgenerator::Fields>,
+    ) -> Self {
         self.fields = Some(value.into());
         self
     }
@@ -140,91 +143,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "FORMAT": any JSON, optional.
-    #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub format: ::serde_json::Value,
-    /// Wire name "PROVIDER": string, optional.
-    #[serde(rename = "PROVIDER", skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
-    /// Wire name "TITLE": string, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "TYPE": string, optional.
-    ///
-    /// Allowed values: "DATE", "NAME".
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<AddRequestFieldsType>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "FORMAT".
-    pub fn format(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.format = value.into();
-        self
-    }
-    /// Sets "PROVIDER".
-    pub fn provider(mut self, value: impl Into<String>) -> Self {
-        self.provider = Some(value.into());
-        self
-    }
-    /// Sets "TITLE".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Sets "TYPE".
-    pub fn type_(mut self, value: impl Into<AddRequestFieldsType>) -> Self {
-        self.type_ = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let format = o.opt("FORMAT")?;
-        let provider = o.opt("PROVIDER")?;
-        let title = o.opt("TITLE")?;
-        let type_ = o.opt("TYPE")?;
-        let additional = o.rest(&["FORMAT", "PROVIDER", "TITLE", "TYPE"])?;
-        Ok(Self {
-            format,
-            provider,
-            title,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
-
-pub type AddRequestFieldsType = super::super::enums::DateName;
 
 pub type AddRequestStampsEnabled = super::super::enums::IntV1V0;
 
@@ -1911,7 +1829,7 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<UpdateRequestFields>,
+    pub fields: Option<super::super::types::documentgenerator::Fields>,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Wire name "stampsEnabled": integer, optional.
@@ -1940,7 +1858,10 @@ impl UpdateRequest {
         }
     }
     /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
+    pub fn fields(
+        mut self,
+        value: impl Into<super::super::types::documentgenerator::Fields>,
+    ) -> Self {
         self.fields = Some(value.into());
         self
     }
@@ -1991,91 +1912,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "FORMAT": any JSON, optional.
-    #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub format: ::serde_json::Value,
-    /// Wire name "PROVIDER": string, optional.
-    #[serde(rename = "PROVIDER", skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
-    /// Wire name "TITLE": string, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "TYPE": string, optional.
-    ///
-    /// Allowed values: "DATE", "NAME".
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<UpdateRequestFieldsType>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "FORMAT".
-    pub fn format(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.format = value.into();
-        self
-    }
-    /// Sets "PROVIDER".
-    pub fn provider(mut self, value: impl Into<String>) -> Self {
-        self.provider = Some(value.into());
-        self
-    }
-    /// Sets "TITLE".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Sets "TYPE".
-    pub fn type_(mut self, value: impl Into<UpdateRequestFieldsType>) -> Self {
-        self.type_ = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let format = o.opt("FORMAT")?;
-        let provider = o.opt("PROVIDER")?;
-        let title = o.opt("TITLE")?;
-        let type_ = o.opt("TYPE")?;
-        let additional = o.rest(&["FORMAT", "PROVIDER", "TITLE", "TYPE"])?;
-        Ok(Self {
-            format,
-            provider,
-            title,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
-
-pub type UpdateRequestFieldsType = super::super::enums::DateName;
 
 pub type UpdateRequestStampsEnabled = super::super::enums::IntV1V0;
 

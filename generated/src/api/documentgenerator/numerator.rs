@@ -149,7 +149,7 @@ pub struct AddRequestFieldsSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
+        super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -166,7 +166,7 @@ impl AddRequestFieldsSettings {
     pub fn bitrix_main_numerator_generator_sequent_number_generator(
         mut self,
         value: impl Into<
-            AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
+            super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator,
         >,
     ) -> Self {
         self.bitrix_main_numerator_generator_sequent_number_generator = Some(
@@ -203,131 +203,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    /// Wire name "isDirectNumeration": boolean, optional.
-    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
-    pub is_direct_numeration: Option<bool>,
-    /// Wire name "length": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    /// Wire name "padString": string, optional.
-    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
-    pub pad_string: Option<String>,
-    /// Wire name "periodicBy": string, optional.
-    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
-    pub periodic_by: Option<String>,
-    /// Wire name "start": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    /// Wire name "step": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// Wire name "timezone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "isDirectNumeration".
-    pub fn is_direct_numeration(mut self, value: impl Into<bool>) -> Self {
-        self.is_direct_numeration = Some(value.into());
-        self
-    }
-    /// Sets "length".
-    pub fn length(mut self, value: impl Into<i64>) -> Self {
-        self.length = Some(value.into());
-        self
-    }
-    /// Sets "padString".
-    pub fn pad_string(mut self, value: impl Into<String>) -> Self {
-        self.pad_string = Some(value.into());
-        self
-    }
-    /// Sets "periodicBy".
-    pub fn periodic_by(mut self, value: impl Into<String>) -> Self {
-        self.periodic_by = Some(value.into());
-        self
-    }
-    /// Sets "start".
-    pub fn start(mut self, value: impl Into<i64>) -> Self {
-        self.start = Some(value.into());
-        self
-    }
-    /// Sets "step".
-    pub fn step(mut self, value: impl Into<i64>) -> Self {
-        self.step = Some(value.into());
-        self
-    }
-    /// Sets "timezone".
-    pub fn timezone(mut self, value: impl Into<String>) -> Self {
-        self.timezone = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_direct_numeration = o.opt("isDirectNumeration")?;
-        let length = o.opt("length")?;
-        let pad_string = o.opt("padString")?;
-        let periodic_by = o.opt("periodicBy")?;
-        let start = o.opt("start")?;
-        let step = o.opt("step")?;
-        let timezone = o.opt("timezone")?;
-        let additional = o
-            .rest(
-                &[
-                    "isDirectNumeration",
-                    "length",
-                    "padString",
-                    "periodicBy",
-                    "start",
-                    "step",
-                    "timezone",
-                ],
-            )?;
-        Ok(Self {
-            is_direct_numeration,
-            length,
-            pad_string,
-            periodic_by,
-            start,
-            step,
-            timezone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(
-    AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator
-);
 
 /// The `result` of `documentgenerator.numerator.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -413,7 +288,7 @@ pub struct AddResponseNumeratorSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
+        super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -437,78 +312,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseNumeratorSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseNumeratorSettings);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    /// Wire name "isDirectNumeration": boolean, optional.
-    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
-    pub is_direct_numeration: Option<bool>,
-    /// Wire name "length": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    /// Wire name "padString": string, optional.
-    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
-    pub pad_string: Option<String>,
-    /// Wire name "periodicBy": string, optional.
-    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
-    pub periodic_by: Option<String>,
-    /// Wire name "start": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    /// Wire name "step": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// Wire name "timezone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_direct_numeration = o.opt("isDirectNumeration")?;
-        let length = o.opt("length")?;
-        let pad_string = o.opt("padString")?;
-        let periodic_by = o.opt("periodicBy")?;
-        let start = o.opt("start")?;
-        let step = o.opt("step")?;
-        let timezone = o.opt("timezone")?;
-        let additional = o
-            .rest(
-                &[
-                    "isDirectNumeration",
-                    "length",
-                    "padString",
-                    "periodicBy",
-                    "start",
-                    "step",
-                    "timezone",
-                ],
-            )?;
-        Ok(Self {
-            is_direct_numeration,
-            length,
-            pad_string,
-            periodic_by,
-            start,
-            step,
-            timezone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(
-    AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator
-);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.numerator.add";
@@ -666,7 +469,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "numerator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub numerator: Option<GetResponseNumerator>,
+    pub numerator: Option<super::super::types::documentgenerator::Numerator>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -684,161 +487,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseNumerator {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "settings": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<GetResponseNumeratorSettings>,
-    /// Wire name "template": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseNumerator {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let settings = o.opt("settings")?;
-        let template = o.opt("template")?;
-        let additional = o.rest(&["code", "id", "name", "settings", "template"])?;
-        Ok(Self {
-            code,
-            id,
-            name,
-            settings,
-            template,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseNumerator);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseNumeratorSettings {
-    /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
-    #[serde(
-        rename = "Bitrix_Main_Numerator_Generator_SequentNumberGenerator",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
-    >,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseNumeratorSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let bitrix_main_numerator_generator_sequent_number_generator = o
-            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
-        let additional = o
-            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
-        Ok(Self {
-            bitrix_main_numerator_generator_sequent_number_generator,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseNumeratorSettings);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    /// Wire name "isDirectNumeration": boolean, optional.
-    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
-    pub is_direct_numeration: Option<bool>,
-    /// Wire name "length": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    /// Wire name "padString": string, optional.
-    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
-    pub pad_string: Option<String>,
-    /// Wire name "periodicBy": string, optional.
-    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
-    pub periodic_by: Option<String>,
-    /// Wire name "start": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    /// Wire name "step": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// Wire name "timezone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_direct_numeration = o.opt("isDirectNumeration")?;
-        let length = o.opt("length")?;
-        let pad_string = o.opt("padString")?;
-        let periodic_by = o.opt("periodicBy")?;
-        let start = o.opt("start")?;
-        let step = o.opt("step")?;
-        let timezone = o.opt("timezone")?;
-        let additional = o
-            .rest(
-                &[
-                    "isDirectNumeration",
-                    "length",
-                    "padString",
-                    "periodicBy",
-                    "start",
-                    "step",
-                    "timezone",
-                ],
-            )?;
-        Ok(Self {
-            is_direct_numeration,
-            length,
-            pad_string,
-            periodic_by,
-            start,
-            step,
-            timezone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(
-    GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator
-);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.numerator.get";
@@ -924,7 +572,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "numerators": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub numerators: Option<Vec<ListResponseNumeratorsItem>>,
+    pub numerators: Option<Vec<super::super::types::documentgenerator::Numerator>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -943,161 +591,6 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseNumeratorsItem {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "settings": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<ListResponseNumeratorsItemSettings>,
-    /// Wire name "template": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseNumeratorsItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let settings = o.opt("settings")?;
-        let template = o.opt("template")?;
-        let additional = o.rest(&["code", "id", "name", "settings", "template"])?;
-        Ok(Self {
-            code,
-            id,
-            name,
-            settings,
-            template,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseNumeratorsItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseNumeratorsItemSettings {
-    /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
-    #[serde(
-        rename = "Bitrix_Main_Numerator_Generator_SequentNumberGenerator",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
-    >,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseNumeratorsItemSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let bitrix_main_numerator_generator_sequent_number_generator = o
-            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
-        let additional = o
-            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
-        Ok(Self {
-            bitrix_main_numerator_generator_sequent_number_generator,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseNumeratorsItemSettings);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    /// Wire name "isDirectNumeration": boolean, optional.
-    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
-    pub is_direct_numeration: Option<bool>,
-    /// Wire name "length": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    /// Wire name "padString": string, optional.
-    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
-    pub pad_string: Option<String>,
-    /// Wire name "periodicBy": string, optional.
-    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
-    pub periodic_by: Option<String>,
-    /// Wire name "start": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    /// Wire name "step": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// Wire name "timezone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_direct_numeration = o.opt("isDirectNumeration")?;
-        let length = o.opt("length")?;
-        let pad_string = o.opt("padString")?;
-        let periodic_by = o.opt("periodicBy")?;
-        let start = o.opt("start")?;
-        let step = o.opt("step")?;
-        let timezone = o.opt("timezone")?;
-        let additional = o
-            .rest(
-                &[
-                    "isDirectNumeration",
-                    "length",
-                    "padString",
-                    "periodicBy",
-                    "start",
-                    "step",
-                    "timezone",
-                ],
-            )?;
-        Ok(Self {
-            is_direct_numeration,
-            length,
-            pad_string,
-            periodic_by,
-            start,
-            step,
-            timezone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(
-    ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator
-);
-
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.numerator.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1109,14 +602,16 @@ impl ::bitrix24_runtime::Method for ListRequest {
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ListResponseNumeratorsItem;
-    type IntoIter = ::std::vec::IntoIter<ListResponseNumeratorsItem>;
+    type Item = super::super::types::documentgenerator::Numerator;
+    type IntoIter = ::std::vec::IntoIter<
+        super::super::types::documentgenerator::Numerator,
+    >;
     fn into_iter(self) -> Self::IntoIter {
         self.numerators.unwrap_or_default().into_iter()
     }
 }
 
-/// The fields of `documentgenerator.numerator.list`'s rows (`ListResponseNumeratorsItem`), by wire name: for `Filter`, `Order` and `select`.
+/// The fields of `documentgenerator.numerator.list`'s rows (`Numerator`), by wire name: for `Filter`, `Order` and `select`.
 ///
 /// Fields the spec does not declare (user fields `UF_*`) go in as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1290,7 +785,7 @@ pub struct UpdateRequestFieldsSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
+        super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -1307,7 +802,7 @@ impl UpdateRequestFieldsSettings {
     pub fn bitrix_main_numerator_generator_sequent_number_generator(
         mut self,
         value: impl Into<
-            UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
+            super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator,
         >,
     ) -> Self {
         self.bitrix_main_numerator_generator_sequent_number_generator = Some(
@@ -1344,131 +839,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    /// Wire name "isDirectNumeration": boolean, optional.
-    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
-    pub is_direct_numeration: Option<bool>,
-    /// Wire name "length": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    /// Wire name "padString": string, optional.
-    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
-    pub pad_string: Option<String>,
-    /// Wire name "periodicBy": string, optional.
-    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
-    pub periodic_by: Option<String>,
-    /// Wire name "start": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    /// Wire name "step": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// Wire name "timezone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "isDirectNumeration".
-    pub fn is_direct_numeration(mut self, value: impl Into<bool>) -> Self {
-        self.is_direct_numeration = Some(value.into());
-        self
-    }
-    /// Sets "length".
-    pub fn length(mut self, value: impl Into<i64>) -> Self {
-        self.length = Some(value.into());
-        self
-    }
-    /// Sets "padString".
-    pub fn pad_string(mut self, value: impl Into<String>) -> Self {
-        self.pad_string = Some(value.into());
-        self
-    }
-    /// Sets "periodicBy".
-    pub fn periodic_by(mut self, value: impl Into<String>) -> Self {
-        self.periodic_by = Some(value.into());
-        self
-    }
-    /// Sets "start".
-    pub fn start(mut self, value: impl Into<i64>) -> Self {
-        self.start = Some(value.into());
-        self
-    }
-    /// Sets "step".
-    pub fn step(mut self, value: impl Into<i64>) -> Self {
-        self.step = Some(value.into());
-        self
-    }
-    /// Sets "timezone".
-    pub fn timezone(mut self, value: impl Into<String>) -> Self {
-        self.timezone = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_direct_numeration = o.opt("isDirectNumeration")?;
-        let length = o.opt("length")?;
-        let pad_string = o.opt("padString")?;
-        let periodic_by = o.opt("periodicBy")?;
-        let start = o.opt("start")?;
-        let step = o.opt("step")?;
-        let timezone = o.opt("timezone")?;
-        let additional = o
-            .rest(
-                &[
-                    "isDirectNumeration",
-                    "length",
-                    "padString",
-                    "periodicBy",
-                    "start",
-                    "step",
-                    "timezone",
-                ],
-            )?;
-        Ok(Self {
-            is_direct_numeration,
-            length,
-            pad_string,
-            periodic_by,
-            start,
-            step,
-            timezone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(
-    UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator
-);
 
 /// The `result` of `documentgenerator.numerator.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1529,7 +899,7 @@ pub struct UpdateResponseSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
+        super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -1553,78 +923,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseSettings);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    /// Wire name "isDirectNumeration": boolean, optional.
-    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
-    pub is_direct_numeration: Option<bool>,
-    /// Wire name "length": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    /// Wire name "padString": string, optional.
-    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
-    pub pad_string: Option<String>,
-    /// Wire name "periodicBy": string, optional.
-    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
-    pub periodic_by: Option<String>,
-    /// Wire name "start": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    /// Wire name "step": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// Wire name "timezone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_direct_numeration = o.opt("isDirectNumeration")?;
-        let length = o.opt("length")?;
-        let pad_string = o.opt("padString")?;
-        let periodic_by = o.opt("periodicBy")?;
-        let start = o.opt("start")?;
-        let step = o.opt("step")?;
-        let timezone = o.opt("timezone")?;
-        let additional = o
-            .rest(
-                &[
-                    "isDirectNumeration",
-                    "length",
-                    "padString",
-                    "periodicBy",
-                    "start",
-                    "step",
-                    "timezone",
-                ],
-            )?;
-        Ok(Self {
-            is_direct_numeration,
-            length,
-            pad_string,
-            periodic_by,
-            start,
-            step,
-            timezone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(
-    UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator
-);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.numerator.update";

@@ -96,7 +96,7 @@ pub struct AddRequest {
     pub type_: AddRequestType,
     /// Wire name "userIds": object, optional.
     #[serde(rename = "userIds", skip_serializing_if = "Option::is_none")]
-    pub user_ids: Option<AddRequestUserIds>,
+    pub user_ids: Option<super::super::types::humanresources::UserIds>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -179,7 +179,10 @@ impl AddRequest {
         self
     }
     /// Sets "userIds".
-    pub fn user_ids(mut self, value: impl Into<AddRequestUserIds>) -> Self {
+    pub fn user_ids(
+        mut self,
+        value: impl Into<super::super::types::humanresources::UserIds>,
+    ) -> Self {
         self.user_ids = Some(value.into());
         self
     }
@@ -331,141 +334,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
 pub type AddRequestType = super::super::enums::DepartmentTeam;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestUserIds {
-    /// Wire name "MEMBER_DEPUTY_HEAD": any JSON, optional.
-    #[serde(
-        rename = "MEMBER_DEPUTY_HEAD",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub member_deputy_head: ::serde_json::Value,
-    /// Wire name "MEMBER_EMPLOYEE": any JSON, optional.
-    #[serde(
-        rename = "MEMBER_EMPLOYEE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub member_employee: ::serde_json::Value,
-    /// Wire name "MEMBER_HEAD": any JSON, optional.
-    #[serde(
-        rename = "MEMBER_HEAD",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub member_head: ::serde_json::Value,
-    /// Wire name "MEMBER_TEAM_DEPUTY_HEAD": any JSON, optional.
-    #[serde(
-        rename = "MEMBER_TEAM_DEPUTY_HEAD",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub member_team_deputy_head: ::serde_json::Value,
-    /// Wire name "MEMBER_TEAM_EMPLOYEE": any JSON, optional.
-    #[serde(
-        rename = "MEMBER_TEAM_EMPLOYEE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub member_team_employee: ::serde_json::Value,
-    /// Wire name "MEMBER_TEAM_HEAD": any JSON, optional.
-    #[serde(
-        rename = "MEMBER_TEAM_HEAD",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub member_team_head: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestUserIds {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "MEMBER_DEPUTY_HEAD".
-    pub fn member_deputy_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.member_deputy_head = value.into();
-        self
-    }
-    /// Sets "MEMBER_EMPLOYEE".
-    pub fn member_employee(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.member_employee = value.into();
-        self
-    }
-    /// Sets "MEMBER_HEAD".
-    pub fn member_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.member_head = value.into();
-        self
-    }
-    /// Sets "MEMBER_TEAM_DEPUTY_HEAD".
-    pub fn member_team_deputy_head(
-        mut self,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.member_team_deputy_head = value.into();
-        self
-    }
-    /// Sets "MEMBER_TEAM_EMPLOYEE".
-    pub fn member_team_employee(
-        mut self,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.member_team_employee = value.into();
-        self
-    }
-    /// Sets "MEMBER_TEAM_HEAD".
-    pub fn member_team_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.member_team_head = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestUserIds {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let member_deputy_head = o.opt("MEMBER_DEPUTY_HEAD")?;
-        let member_employee = o.opt("MEMBER_EMPLOYEE")?;
-        let member_head = o.opt("MEMBER_HEAD")?;
-        let member_team_deputy_head = o.opt("MEMBER_TEAM_DEPUTY_HEAD")?;
-        let member_team_employee = o.opt("MEMBER_TEAM_EMPLOYEE")?;
-        let member_team_head = o.opt("MEMBER_TEAM_HEAD")?;
-        let additional = o
-            .rest(
-                &[
-                    "MEMBER_DEPUTY_HEAD",
-                    "MEMBER_EMPLOYEE",
-                    "MEMBER_HEAD",
-                    "MEMBER_TEAM_DEPUTY_HEAD",
-                    "MEMBER_TEAM_EMPLOYEE",
-                    "MEMBER_TEAM_HEAD",
-                ],
-            )?;
-        Ok(Self {
-            member_deputy_head,
-            member_employee,
-            member_head,
-            member_team_deputy_head,
-            member_team_employee,
-            member_team_head,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestUserIds);
 
 /// The `result` of `humanresources.node.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

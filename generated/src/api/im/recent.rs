@@ -188,7 +188,7 @@ pub struct GetResponseItem {
     pub last_id: Option<i64>,
     /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<GetResponseItemMessage>,
+    pub message: Option<super::super::types::im::Message>,
     /// Wire name "options": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
@@ -340,7 +340,7 @@ pub struct GetResponseItemChat {
     pub entity_id: Option<String>,
     /// Wire name "entity_link": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub entity_link: Option<GetResponseItemChatEntityLink>,
+    pub entity_link: Option<super::super::types::im::EntityLink>,
     /// Wire name "entity_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
@@ -373,13 +373,13 @@ pub struct GetResponseItemChat {
     pub parent_message_id: Option<i64>,
     /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<GetResponseItemChatPermissions>,
+    pub permissions: Option<super::super::types::im::Permissions>,
     /// Wire name "public": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<String>,
     /// Wire name "restrictions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub restrictions: Option<GetResponseItemChatRestrictions>,
+    pub restrictions: Option<super::super::types::im::Restrictions2>,
     /// Wire name "role": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -501,264 +501,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChat {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChat);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItemChatEntityLink {
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "url": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatEntityLink {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let type_ = o.opt("type")?;
-        let url = o.opt("url")?;
-        let additional = o.rest(&["id", "type", "url"])?;
-        Ok(Self { id, type_, url, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItemChatEntityLink);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItemChatPermissions {
-    /// Wire name "can_post": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub can_post: Option<String>,
-    /// Wire name "manage_messages": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_messages: Option<String>,
-    /// Wire name "manage_settings": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_settings: Option<String>,
-    /// Wire name "manage_ui": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_ui: Option<String>,
-    /// Wire name "manage_users_add": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_users_add: Option<String>,
-    /// Wire name "manage_users_delete": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_users_delete: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatPermissions {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let can_post = o.opt("can_post")?;
-        let manage_messages = o.opt("manage_messages")?;
-        let manage_settings = o.opt("manage_settings")?;
-        let manage_ui = o.opt("manage_ui")?;
-        let manage_users_add = o.opt("manage_users_add")?;
-        let manage_users_delete = o.opt("manage_users_delete")?;
-        let additional = o
-            .rest(
-                &[
-                    "can_post",
-                    "manage_messages",
-                    "manage_settings",
-                    "manage_ui",
-                    "manage_users_add",
-                    "manage_users_delete",
-                ],
-            )?;
-        Ok(Self {
-            can_post,
-            manage_messages,
-            manage_settings,
-            manage_ui,
-            manage_users_add,
-            manage_users_delete,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItemChatPermissions);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItemChatRestrictions {
-    /// Wire name "avatar": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub avatar: Option<bool>,
-    /// Wire name "call": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub call: Option<bool>,
-    /// Wire name "extend": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extend: Option<bool>,
-    /// Wire name "leave": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub leave: Option<bool>,
-    /// Wire name "leave_owner": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub leave_owner: Option<bool>,
-    /// Wire name "mute": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mute: Option<bool>,
-    /// Wire name "rename": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rename: Option<bool>,
-    /// Wire name "send": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub send: Option<bool>,
-    /// Wire name "user_list": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_list: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatRestrictions {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let avatar = o.opt("avatar")?;
-        let call = o.opt("call")?;
-        let extend = o.opt("extend")?;
-        let leave = o.opt("leave")?;
-        let leave_owner = o.opt("leave_owner")?;
-        let mute = o.opt("mute")?;
-        let rename = o.opt("rename")?;
-        let send = o.opt("send")?;
-        let user_list = o.opt("user_list")?;
-        let additional = o
-            .rest(
-                &[
-                    "avatar",
-                    "call",
-                    "extend",
-                    "leave",
-                    "leave_owner",
-                    "mute",
-                    "rename",
-                    "send",
-                    "user_list",
-                ],
-            )?;
-        Ok(Self {
-            avatar,
-            call,
-            extend,
-            leave,
-            leave_owner,
-            mute,
-            rename,
-            send,
-            user_list,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItemChatRestrictions);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItemMessage {
-    /// Wire name "attach": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attach: Option<bool>,
-    /// Wire name "author_id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author_id: Option<i64>,
-    /// Wire name "date": string (`date-time`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
-    /// Wire name "file": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<bool>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "status": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// Wire name "sticker": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sticker: Option<i64>,
-    /// Wire name "text": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// Wire name "uuid": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uuid: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemMessage {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let attach = o.opt("attach")?;
-        let author_id = o.opt("author_id")?;
-        let date = o.opt("date")?;
-        let file = o.opt("file")?;
-        let id = o.opt("id")?;
-        let status = o.opt("status")?;
-        let sticker = o.opt("sticker")?;
-        let text = o.opt("text")?;
-        let uuid = o.opt("uuid")?;
-        let additional = o
-            .rest(
-                &[
-                    "attach",
-                    "author_id",
-                    "date",
-                    "file",
-                    "id",
-                    "status",
-                    "sticker",
-                    "text",
-                    "uuid",
-                ],
-            )?;
-        Ok(Self {
-            attach,
-            author_id,
-            date,
-            file,
-            id,
-            status,
-            sticker,
-            text,
-            uuid,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItemMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1400,7 +1142,7 @@ pub struct ListResponseItemsItem {
     pub lines: Option<ListResponseItemsItemLines>,
     /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<ListResponseItemsItemMessage>,
+    pub message: Option<super::super::types::im::Message>,
     /// Wire name "options": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
@@ -1555,7 +1297,7 @@ pub struct ListResponseItemsItemChat {
     pub entity_id: Option<String>,
     /// Wire name "entity_link": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub entity_link: Option<ListResponseItemsItemChatEntityLink>,
+    pub entity_link: Option<super::super::types::im::EntityLink>,
     /// Wire name "entity_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
@@ -1588,13 +1330,13 @@ pub struct ListResponseItemsItemChat {
     pub parent_message_id: Option<i64>,
     /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<ListResponseItemsItemChatPermissions>,
+    pub permissions: Option<super::super::types::im::Permissions>,
     /// Wire name "public": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<String>,
     /// Wire name "restrictions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub restrictions: Option<ListResponseItemsItemChatRestrictions>,
+    pub restrictions: Option<super::super::types::im::Restrictions2>,
     /// Wire name "role": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -1714,183 +1456,6 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChat {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListResponseItemsItemChatEntityLink {
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "url": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatEntityLink {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let type_ = o.opt("type")?;
-        let url = o.opt("url")?;
-        let additional = o.rest(&["id", "type", "url"])?;
-        Ok(Self { id, type_, url, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemChatEntityLink);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseItemsItemChatPermissions {
-    /// Wire name "can_post": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub can_post: Option<String>,
-    /// Wire name "manage_messages": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_messages: Option<String>,
-    /// Wire name "manage_settings": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_settings: Option<String>,
-    /// Wire name "manage_ui": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_ui: Option<String>,
-    /// Wire name "manage_users_add": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_users_add: Option<String>,
-    /// Wire name "manage_users_delete": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_users_delete: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatPermissions {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let can_post = o.opt("can_post")?;
-        let manage_messages = o.opt("manage_messages")?;
-        let manage_settings = o.opt("manage_settings")?;
-        let manage_ui = o.opt("manage_ui")?;
-        let manage_users_add = o.opt("manage_users_add")?;
-        let manage_users_delete = o.opt("manage_users_delete")?;
-        let additional = o
-            .rest(
-                &[
-                    "can_post",
-                    "manage_messages",
-                    "manage_settings",
-                    "manage_ui",
-                    "manage_users_add",
-                    "manage_users_delete",
-                ],
-            )?;
-        Ok(Self {
-            can_post,
-            manage_messages,
-            manage_settings,
-            manage_ui,
-            manage_users_add,
-            manage_users_delete,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemChatPermissions);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseItemsItemChatRestrictions {
-    /// Wire name "avatar": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub avatar: Option<bool>,
-    /// Wire name "call": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub call: Option<bool>,
-    /// Wire name "extend": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extend: Option<bool>,
-    /// Wire name "leave": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub leave: Option<bool>,
-    /// Wire name "leave_owner": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub leave_owner: Option<bool>,
-    /// Wire name "mute": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mute: Option<bool>,
-    /// Wire name "rename": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rename: Option<bool>,
-    /// Wire name "send": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub send: Option<bool>,
-    /// Wire name "user_list": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_list: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatRestrictions {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let avatar = o.opt("avatar")?;
-        let call = o.opt("call")?;
-        let extend = o.opt("extend")?;
-        let leave = o.opt("leave")?;
-        let leave_owner = o.opt("leave_owner")?;
-        let mute = o.opt("mute")?;
-        let rename = o.opt("rename")?;
-        let send = o.opt("send")?;
-        let user_list = o.opt("user_list")?;
-        let additional = o
-            .rest(
-                &[
-                    "avatar",
-                    "call",
-                    "extend",
-                    "leave",
-                    "leave_owner",
-                    "mute",
-                    "rename",
-                    "send",
-                    "user_list",
-                ],
-            )?;
-        Ok(Self {
-            avatar,
-            call,
-            extend,
-            leave,
-            leave_owner,
-            mute,
-            rename,
-            send,
-            user_list,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemChatRestrictions);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
 pub struct ListResponseItemsItemLines {
     /// Wire name "date_create": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1925,87 +1490,6 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemLines {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemLines);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseItemsItemMessage {
-    /// Wire name "attach": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attach: Option<bool>,
-    /// Wire name "author_id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author_id: Option<i64>,
-    /// Wire name "date": string (`date-time`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
-    /// Wire name "file": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<bool>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "status": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// Wire name "sticker": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sticker: Option<i64>,
-    /// Wire name "text": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// Wire name "uuid": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uuid: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemMessage {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let attach = o.opt("attach")?;
-        let author_id = o.opt("author_id")?;
-        let date = o.opt("date")?;
-        let file = o.opt("file")?;
-        let id = o.opt("id")?;
-        let status = o.opt("status")?;
-        let sticker = o.opt("sticker")?;
-        let text = o.opt("text")?;
-        let uuid = o.opt("uuid")?;
-        let additional = o
-            .rest(
-                &[
-                    "attach",
-                    "author_id",
-                    "date",
-                    "file",
-                    "id",
-                    "status",
-                    "sticker",
-                    "text",
-                    "uuid",
-                ],
-            )?;
-        Ok(Self {
-            attach,
-            author_id,
-            date,
-            file,
-            id,
-            status,
-            sticker,
-            text,
-            uuid,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

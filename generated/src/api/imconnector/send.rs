@@ -38,7 +38,7 @@ pub struct MessagesRequest {
     pub line: i64,
     /// Wire name "MESSAGES": array of object, required.
     #[serde(rename = "MESSAGES")]
-    pub messages: Vec<MessagesRequestMessagesItem>,
+    pub messages: Vec<super::super::types::imopenlines::Message>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -50,7 +50,9 @@ impl MessagesRequest {
     pub fn new(
         connector: impl Into<String>,
         line: impl Into<i64>,
-        messages: impl IntoIterator<Item = impl Into<MessagesRequestMessagesItem>>,
+        messages: impl IntoIterator<
+            Item = impl Into<super::super::types::imopenlines::Message>,
+        >,
     ) -> Self {
         Self {
             connector: connector.into(),
@@ -93,398 +95,6 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MessagesRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct MessagesRequestMessagesItem {
-    /// Wire name "chat": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chat: Option<MessagesRequestMessagesItemChat>,
-    /// Wire name "message": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<MessagesRequestMessagesItemMessage>,
-    /// Wire name "user": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<MessagesRequestMessagesItemUser>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl MessagesRequestMessagesItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "chat".
-    pub fn chat(mut self, value: impl Into<MessagesRequestMessagesItemChat>) -> Self {
-        self.chat = Some(value.into());
-        self
-    }
-    /// Sets "message".
-    pub fn message(
-        mut self,
-        value: impl Into<MessagesRequestMessagesItemMessage>,
-    ) -> Self {
-        self.message = Some(value.into());
-        self
-    }
-    /// Sets "user".
-    pub fn user(mut self, value: impl Into<MessagesRequestMessagesItemUser>) -> Self {
-        self.user = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let chat = o.opt("chat")?;
-        let message = o.opt("message")?;
-        let user = o.opt("user")?;
-        let additional = o.rest(&["chat", "message", "user"])?;
-        Ok(Self {
-            chat,
-            message,
-            user,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItem);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct MessagesRequestMessagesItemChat {
-    /// Wire name "id": string, required.
-    pub id: String,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "url": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl MessagesRequestMessagesItemChat {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<String>) -> Self {
-        Self {
-            id: id.into(),
-            name: Default::default(),
-            url: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "url".
-    pub fn url(mut self, value: impl Into<String>) -> Self {
-        self.url = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
-        let name = o.opt("name")?;
-        let url = o.opt("url")?;
-        let additional = o.rest(&["id", "name", "url"])?;
-        let id = o.need(id, "id")?;
-        Ok(Self { id, name, url, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemChat);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct MessagesRequestMessagesItemMessage {
-    /// Wire name "date": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date: Option<i64>,
-    /// Wire name "disable_crm": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub disable_crm: Option<String>,
-    /// Wire name "files": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "text": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// Wire name "user_id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl MessagesRequestMessagesItemMessage {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "date".
-    pub fn date(mut self, value: impl Into<i64>) -> Self {
-        self.date = Some(value.into());
-        self
-    }
-    /// Sets "disable_crm".
-    pub fn disable_crm(mut self, value: impl Into<String>) -> Self {
-        self.disable_crm = Some(value.into());
-        self
-    }
-    /// Sets "files".
-    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.files = value.into();
-        self
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<String>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "text".
-    pub fn text(mut self, value: impl Into<String>) -> Self {
-        self.text = Some(value.into());
-        self
-    }
-    /// Sets "user_id".
-    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
-        self.user_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let date = o.opt("date")?;
-        let disable_crm = o.opt("disable_crm")?;
-        let files = o.opt("files")?;
-        let id = o.opt("id")?;
-        let text = o.opt("text")?;
-        let user_id = o.opt("user_id")?;
-        let additional = o
-            .rest(&["date", "disable_crm", "files", "id", "text", "user_id"])?;
-        Ok(Self {
-            date,
-            disable_crm,
-            files,
-            id,
-            text,
-            user_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemMessage);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct MessagesRequestMessagesItemUser {
-    /// Wire name "email": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Wire name "gender": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gender: Option<String>,
-    /// Wire name "id": string, required.
-    pub id: String,
-    /// Wire name "last_name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "phone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    /// Wire name "picture": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub picture: ::serde_json::Value,
-    /// Wire name "skip_phone_validate": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skip_phone_validate: Option<String>,
-    /// Wire name "url": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl MessagesRequestMessagesItemUser {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<String>) -> Self {
-        Self {
-            email: Default::default(),
-            gender: Default::default(),
-            id: id.into(),
-            last_name: Default::default(),
-            name: Default::default(),
-            phone: Default::default(),
-            picture: Default::default(),
-            skip_phone_validate: Default::default(),
-            url: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "email".
-    pub fn email(mut self, value: impl Into<String>) -> Self {
-        self.email = Some(value.into());
-        self
-    }
-    /// Sets "gender".
-    pub fn gender(mut self, value: impl Into<String>) -> Self {
-        self.gender = Some(value.into());
-        self
-    }
-    /// Sets "last_name".
-    pub fn last_name(mut self, value: impl Into<String>) -> Self {
-        self.last_name = Some(value.into());
-        self
-    }
-    /// Sets "name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "phone".
-    pub fn phone(mut self, value: impl Into<String>) -> Self {
-        self.phone = Some(value.into());
-        self
-    }
-    /// Sets "picture".
-    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.picture = value.into();
-        self
-    }
-    /// Sets "skip_phone_validate".
-    pub fn skip_phone_validate(mut self, value: impl Into<String>) -> Self {
-        self.skip_phone_validate = Some(value.into());
-        self
-    }
-    /// Sets "url".
-    pub fn url(mut self, value: impl Into<String>) -> Self {
-        self.url = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let email = o.opt("email")?;
-        let gender = o.opt("gender")?;
-        let id = o.req("id")?;
-        let last_name = o.opt("last_name")?;
-        let name = o.opt("name")?;
-        let phone = o.opt("phone")?;
-        let picture = o.opt("picture")?;
-        let skip_phone_validate = o.opt("skip_phone_validate")?;
-        let url = o.opt("url")?;
-        let additional = o
-            .rest(
-                &[
-                    "email",
-                    "gender",
-                    "id",
-                    "last_name",
-                    "name",
-                    "phone",
-                    "picture",
-                    "skip_phone_validate",
-                    "url",
-                ],
-            )?;
-        let id = o.need(id, "id")?;
-        Ok(Self {
-            email,
-            gender,
-            id,
-            last_name,
-            name,
-            phone,
-            picture,
-            skip_phone_validate,
-            url,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemUser);
 
 /// The `result` of `imconnector.send.messages`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -553,13 +163,13 @@ pub struct MessagesResponseDataResultItem {
     pub success: Option<bool>,
     /// Wire name "chat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub chat: Option<MessagesResponseDataResultItemChat>,
+    pub chat: Option<super::super::types::imopenlines::Chat>,
     /// Wire name "extra": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<MessagesResponseDataResultItemExtra>,
     /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<MessagesResponseDataResultItemMessage>,
+    pub message: Option<super::super::types::imopenlines::Message3>,
     /// Wire name "session": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<MessagesResponseDataResultItemSession>,
@@ -605,44 +215,6 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItem {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct MessagesResponseDataResultItemChat {
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemChat {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let description = o.opt("description")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let additional = o.rest(&["description", "id", "name"])?;
-        Ok(Self {
-            description,
-            id,
-            name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemChat);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
 pub struct MessagesResponseDataResultItemExtra {
     /// Wire name "disable_tracker": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -672,49 +244,6 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemExtra {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemExtra);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct MessagesResponseDataResultItemMessage {
-    /// Wire name "date": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub date: ::serde_json::Value,
-    /// Wire name "files": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "text": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemMessage {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let date = o.opt("date")?;
-        let files = o.opt("files")?;
-        let id = o.opt("id")?;
-        let text = o.opt("text")?;
-        let additional = o.rest(&["date", "files", "id", "text"])?;
-        Ok(Self {
-            date,
-            files,
-            id,
-            text,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

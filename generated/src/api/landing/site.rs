@@ -1678,7 +1678,7 @@ pub async fn get_list(
 pub struct GetListRequest {
     /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<GetListRequestParams>,
+    pub params: Option<super::super::types::landing::Params2>,
     /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -1694,7 +1694,10 @@ impl GetListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "params".
-    pub fn params(mut self, value: impl Into<GetListRequestParams>) -> Self {
+    pub fn params(
+        mut self,
+        value: impl Into<super::super::types::landing::Params2>,
+    ) -> Self {
         self.params = Some(value.into());
         self
     }
@@ -1728,108 +1731,6 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetListRequestParams {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
-    /// Wire name "group": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub group: ::serde_json::Value,
-    /// Wire name "limit": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i64>,
-    /// Wire name "offset": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub offset: Option<i64>,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
-    /// Wire name "select": array of string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<String>>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetListRequestParams {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
-        self
-    }
-    /// Sets "group".
-    pub fn group(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.group = value.into();
-        self
-    }
-    /// Sets "limit".
-    pub fn limit(mut self, value: impl Into<i64>) -> Self {
-        self.limit = Some(value.into());
-        self
-    }
-    /// Sets "offset".
-    pub fn offset(mut self, value: impl Into<i64>) -> Self {
-        self.offset = Some(value.into());
-        self
-    }
-    /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
-        self
-    }
-    /// Sets "select".
-    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.select = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter = o.opt("filter")?;
-        let group = o.opt("group")?;
-        let limit = o.opt("limit")?;
-        let offset = o.opt("offset")?;
-        let order = o.opt("order")?;
-        let select = o.opt("select")?;
-        let additional = o
-            .rest(&["filter", "group", "limit", "offset", "order", "select"])?;
-        Ok(Self {
-            filter,
-            group,
-            limit,
-            offset,
-            order,
-            select,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetListRequestParams);
 
 /// The `result` of `landing.site.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;

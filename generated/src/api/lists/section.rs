@@ -32,7 +32,7 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<AddRequestFieldsItem>,
+    pub fields: Vec<super::super::types::lists::Field>,
     /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
@@ -59,7 +59,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
+        fields: impl IntoIterator<Item = impl Into<super::super::types::lists::Field>>,
         iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<AddRequestIblockTypeId>,
@@ -132,186 +132,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsItem {
-    /// Wire name "ACTIVE": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<AddRequestFieldsItemActive>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "DESCRIPTION_TYPE": string, optional.
-    ///
-    /// Allowed values: "text", "html".
-    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
-    pub description_type: Option<AddRequestFieldsItemDescriptionType>,
-    /// Wire name "DETAIL_PICTURE": any JSON, optional.
-    #[serde(
-        rename = "DETAIL_PICTURE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub detail_picture: ::serde_json::Value,
-    /// Wire name "EXTERNAL_ID": string, optional.
-    #[serde(rename = "EXTERNAL_ID", skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Wire name "PICTURE": any JSON, optional.
-    #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub picture: ::serde_json::Value,
-    /// Wire name "SECTION_PROPERTY": any JSON, optional.
-    #[serde(
-        rename = "SECTION_PROPERTY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub section_property: ::serde_json::Value,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            active: Default::default(),
-            description: Default::default(),
-            description_type: Default::default(),
-            detail_picture: Default::default(),
-            external_id: Default::default(),
-            name: name.into(),
-            picture: Default::default(),
-            section_property: Default::default(),
-            sort: Default::default(),
-            xml_id: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "ACTIVE".
-    pub fn active(mut self, value: impl Into<AddRequestFieldsItemActive>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "DESCRIPTION_TYPE".
-    pub fn description_type(
-        mut self,
-        value: impl Into<AddRequestFieldsItemDescriptionType>,
-    ) -> Self {
-        self.description_type = Some(value.into());
-        self
-    }
-    /// Sets "DETAIL_PICTURE".
-    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.detail_picture = value.into();
-        self
-    }
-    /// Sets "EXTERNAL_ID".
-    pub fn external_id(mut self, value: impl Into<String>) -> Self {
-        self.external_id = Some(value.into());
-        self
-    }
-    /// Sets "PICTURE".
-    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.picture = value.into();
-        self
-    }
-    /// Sets "SECTION_PROPERTY".
-    pub fn section_property(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.section_property = value.into();
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let description = o.opt("DESCRIPTION")?;
-        let description_type = o.opt("DESCRIPTION_TYPE")?;
-        let detail_picture = o.opt("DETAIL_PICTURE")?;
-        let external_id = o.opt("EXTERNAL_ID")?;
-        let name = o.req("NAME")?;
-        let picture = o.opt("PICTURE")?;
-        let section_property = o.opt("SECTION_PROPERTY")?;
-        let sort = o.opt("SORT")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "DESCRIPTION",
-                    "DESCRIPTION_TYPE",
-                    "DETAIL_PICTURE",
-                    "EXTERNAL_ID",
-                    "NAME",
-                    "PICTURE",
-                    "SECTION_PROPERTY",
-                    "SORT",
-                    "XML_ID",
-                ],
-            )?;
-        let name = o.need(name, "NAME")?;
-        Ok(Self {
-            active,
-            description,
-            description_type,
-            detail_picture,
-            external_id,
-            name,
-            picture,
-            section_property,
-            sort,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
-
-pub type AddRequestFieldsItemActive = ::bitrix24_runtime::YesNo;
-
-pub type AddRequestFieldsItemDescriptionType = super::super::enums::TextHtml;
 
 pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
@@ -822,7 +642,7 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<UpdateRequestFieldsItem>,
+    pub fields: Vec<super::super::types::lists::Field>,
     /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
@@ -849,7 +669,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
+        fields: impl IntoIterator<Item = impl Into<super::super::types::lists::Field>>,
         iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
@@ -919,186 +739,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsItem {
-    /// Wire name "ACTIVE": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<UpdateRequestFieldsItemActive>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "DESCRIPTION_TYPE": string, optional.
-    ///
-    /// Allowed values: "text", "html".
-    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
-    pub description_type: Option<UpdateRequestFieldsItemDescriptionType>,
-    /// Wire name "DETAIL_PICTURE": any JSON, optional.
-    #[serde(
-        rename = "DETAIL_PICTURE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub detail_picture: ::serde_json::Value,
-    /// Wire name "EXTERNAL_ID": string, optional.
-    #[serde(rename = "EXTERNAL_ID", skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Wire name "PICTURE": any JSON, optional.
-    #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub picture: ::serde_json::Value,
-    /// Wire name "SECTION_PROPERTY": any JSON, optional.
-    #[serde(
-        rename = "SECTION_PROPERTY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub section_property: ::serde_json::Value,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            active: Default::default(),
-            description: Default::default(),
-            description_type: Default::default(),
-            detail_picture: Default::default(),
-            external_id: Default::default(),
-            name: name.into(),
-            picture: Default::default(),
-            section_property: Default::default(),
-            sort: Default::default(),
-            xml_id: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "ACTIVE".
-    pub fn active(mut self, value: impl Into<UpdateRequestFieldsItemActive>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "DESCRIPTION_TYPE".
-    pub fn description_type(
-        mut self,
-        value: impl Into<UpdateRequestFieldsItemDescriptionType>,
-    ) -> Self {
-        self.description_type = Some(value.into());
-        self
-    }
-    /// Sets "DETAIL_PICTURE".
-    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.detail_picture = value.into();
-        self
-    }
-    /// Sets "EXTERNAL_ID".
-    pub fn external_id(mut self, value: impl Into<String>) -> Self {
-        self.external_id = Some(value.into());
-        self
-    }
-    /// Sets "PICTURE".
-    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.picture = value.into();
-        self
-    }
-    /// Sets "SECTION_PROPERTY".
-    pub fn section_property(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.section_property = value.into();
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let description = o.opt("DESCRIPTION")?;
-        let description_type = o.opt("DESCRIPTION_TYPE")?;
-        let detail_picture = o.opt("DETAIL_PICTURE")?;
-        let external_id = o.opt("EXTERNAL_ID")?;
-        let name = o.req("NAME")?;
-        let picture = o.opt("PICTURE")?;
-        let section_property = o.opt("SECTION_PROPERTY")?;
-        let sort = o.opt("SORT")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "DESCRIPTION",
-                    "DESCRIPTION_TYPE",
-                    "DETAIL_PICTURE",
-                    "EXTERNAL_ID",
-                    "NAME",
-                    "PICTURE",
-                    "SECTION_PROPERTY",
-                    "SORT",
-                    "XML_ID",
-                ],
-            )?;
-        let name = o.need(name, "NAME")?;
-        Ok(Self {
-            active,
-            description,
-            description_type,
-            detail_picture,
-            external_id,
-            name,
-            picture,
-            section_property,
-            sort,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
-
-pub type UpdateRequestFieldsItemActive = ::bitrix24_runtime::YesNo;
-
-pub type UpdateRequestFieldsItemDescriptionType = super::super::enums::TextHtml;
 
 pub type UpdateRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 

@@ -167,7 +167,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<AddResponseItem>,
+    pub item: Option<super::super::types::note::Item2>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -185,93 +185,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseItem {
-    /// Wire name "collectionId": integer, optional.
-    #[serde(rename = "collectionId", skip_serializing_if = "Option::is_none")]
-    pub collection_id: Option<i64>,
-    /// Wire name "createdAt": string, optional.
-    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "markdown": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub markdown: Option<String>,
-    /// Wire name "parentId": integer, optional.
-    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<i64>,
-    /// Wire name "position": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub position: Option<i64>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "updatedAt": string, optional.
-    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<String>,
-    /// Wire name "updatedBy": integer, optional.
-    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let collection_id = o.opt("collectionId")?;
-        let created_at = o.opt("createdAt")?;
-        let created_by = o.opt("createdBy")?;
-        let id = o.opt("id")?;
-        let markdown = o.opt("markdown")?;
-        let parent_id = o.opt("parentId")?;
-        let position = o.opt("position")?;
-        let title = o.opt("title")?;
-        let updated_at = o.opt("updatedAt")?;
-        let updated_by = o.opt("updatedBy")?;
-        let additional = o
-            .rest(
-                &[
-                    "collectionId",
-                    "createdAt",
-                    "createdBy",
-                    "id",
-                    "markdown",
-                    "parentId",
-                    "position",
-                    "title",
-                    "updatedAt",
-                    "updatedBy",
-                ],
-            )?;
-        Ok(Self {
-            collection_id,
-            created_at,
-            created_by,
-            id,
-            markdown,
-            parent_id,
-            position,
-            title,
-            updated_at,
-            updated_by,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseItem);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "note.document.add";
@@ -569,7 +482,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<GetResponseItem>,
+    pub item: Option<super::super::types::note::Item2>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -587,93 +500,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItem {
-    /// Wire name "collectionId": integer, optional.
-    #[serde(rename = "collectionId", skip_serializing_if = "Option::is_none")]
-    pub collection_id: Option<i64>,
-    /// Wire name "createdAt": string, optional.
-    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "markdown": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub markdown: Option<String>,
-    /// Wire name "parentId": integer, optional.
-    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<i64>,
-    /// Wire name "position": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub position: Option<i64>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "updatedAt": string, optional.
-    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<String>,
-    /// Wire name "updatedBy": integer, optional.
-    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let collection_id = o.opt("collectionId")?;
-        let created_at = o.opt("createdAt")?;
-        let created_by = o.opt("createdBy")?;
-        let id = o.opt("id")?;
-        let markdown = o.opt("markdown")?;
-        let parent_id = o.opt("parentId")?;
-        let position = o.opt("position")?;
-        let title = o.opt("title")?;
-        let updated_at = o.opt("updatedAt")?;
-        let updated_by = o.opt("updatedBy")?;
-        let additional = o
-            .rest(
-                &[
-                    "collectionId",
-                    "createdAt",
-                    "createdBy",
-                    "id",
-                    "markdown",
-                    "parentId",
-                    "position",
-                    "title",
-                    "updatedAt",
-                    "updatedBy",
-                ],
-            )?;
-        Ok(Self {
-            collection_id,
-            created_at,
-            created_by,
-            id,
-            markdown,
-            parent_id,
-            position,
-            title,
-            updated_at,
-            updated_by,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "note.document.get";
@@ -841,7 +667,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<UpdateResponseItem>,
+    pub item: Option<super::super::types::note::Item2>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -859,93 +685,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseItem {
-    /// Wire name "collectionId": integer, optional.
-    #[serde(rename = "collectionId", skip_serializing_if = "Option::is_none")]
-    pub collection_id: Option<i64>,
-    /// Wire name "createdAt": string, optional.
-    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "markdown": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub markdown: Option<String>,
-    /// Wire name "parentId": integer, optional.
-    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<i64>,
-    /// Wire name "position": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub position: Option<i64>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "updatedAt": string, optional.
-    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<String>,
-    /// Wire name "updatedBy": integer, optional.
-    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let collection_id = o.opt("collectionId")?;
-        let created_at = o.opt("createdAt")?;
-        let created_by = o.opt("createdBy")?;
-        let id = o.opt("id")?;
-        let markdown = o.opt("markdown")?;
-        let parent_id = o.opt("parentId")?;
-        let position = o.opt("position")?;
-        let title = o.opt("title")?;
-        let updated_at = o.opt("updatedAt")?;
-        let updated_by = o.opt("updatedBy")?;
-        let additional = o
-            .rest(
-                &[
-                    "collectionId",
-                    "createdAt",
-                    "createdBy",
-                    "id",
-                    "markdown",
-                    "parentId",
-                    "position",
-                    "title",
-                    "updatedAt",
-                    "updatedBy",
-                ],
-            )?;
-        Ok(Self {
-            collection_id,
-            created_at,
-            created_by,
-            id,
-            markdown,
-            parent_id,
-            position,
-            title,
-            updated_at,
-            updated_by,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseItem);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "note.document.update";

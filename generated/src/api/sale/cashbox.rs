@@ -57,7 +57,7 @@ pub struct AddRequest {
     pub ofd: Option<AddRequestOfd>,
     /// Wire name "OFD_SETTINGS": object, optional.
     #[serde(rename = "OFD_SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub ofd_settings: Option<AddRequestOfdSettings>,
+    pub ofd_settings: Option<super::super::types::cashbox::OfdSettings>,
     /// Wire name "REST_CODE": any JSON, required.
     #[serde(rename = "REST_CODE")]
     pub rest_code: ::serde_json::Value,
@@ -115,7 +115,10 @@ impl AddRequest {
         self
     }
     /// Sets "OFD_SETTINGS".
-    pub fn ofd_settings(mut self, value: impl Into<AddRequestOfdSettings>) -> Self {
+    pub fn ofd_settings(
+        mut self,
+        value: impl Into<super::super::types::cashbox::OfdSettings>,
+    ) -> Self {
         self.ofd_settings = Some(value.into());
         self
     }
@@ -200,80 +203,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestOfdSettings {
-    /// Wire name "AUTH": any JSON, optional.
-    #[serde(rename = "AUTH", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub auth: ::serde_json::Value,
-    /// Wire name "OFD_MODE": any JSON, optional.
-    #[serde(rename = "OFD_MODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub ofd_mode: ::serde_json::Value,
-    /// Wire name "SELLER_INFO": any JSON, optional.
-    #[serde(
-        rename = "SELLER_INFO",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub seller_info: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestOfdSettings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "AUTH".
-    pub fn auth(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.auth = value.into();
-        self
-    }
-    /// Sets "OFD_MODE".
-    pub fn ofd_mode(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.ofd_mode = value.into();
-        self
-    }
-    /// Sets "SELLER_INFO".
-    pub fn seller_info(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.seller_info = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestOfdSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let auth = o.opt("AUTH")?;
-        let ofd_mode = o.opt("OFD_MODE")?;
-        let seller_info = o.opt("SELLER_INFO")?;
-        let additional = o.rest(&["AUTH", "OFD_MODE", "SELLER_INFO"])?;
-        Ok(Self {
-            auth,
-            ofd_mode,
-            seller_info,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestOfdSettings);
 
 pub type AddRequestUseOffline = ::bitrix24_runtime::YesNo;
 
@@ -572,7 +501,7 @@ pub struct UpdateRequestFields {
     pub ofd: Option<UpdateRequestFieldsOfd>,
     /// Wire name "OFD_SETTINGS": object, optional.
     #[serde(rename = "OFD_SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub ofd_settings: Option<UpdateRequestFieldsOfdSettings>,
+    pub ofd_settings: Option<super::super::types::cashbox::OfdSettings>,
     /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
@@ -623,7 +552,7 @@ impl UpdateRequestFields {
     /// Sets "OFD_SETTINGS".
     pub fn ofd_settings(
         mut self,
-        value: impl Into<UpdateRequestFieldsOfdSettings>,
+        value: impl Into<super::super::types::cashbox::OfdSettings>,
     ) -> Self {
         self.ofd_settings = Some(value.into());
         self
@@ -706,80 +635,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsOfdSettings {
-    /// Wire name "AUTH": any JSON, optional.
-    #[serde(rename = "AUTH", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub auth: ::serde_json::Value,
-    /// Wire name "OFD_MODE": any JSON, optional.
-    #[serde(rename = "OFD_MODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub ofd_mode: ::serde_json::Value,
-    /// Wire name "SELLER_INFO": any JSON, optional.
-    #[serde(
-        rename = "SELLER_INFO",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub seller_info: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsOfdSettings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "AUTH".
-    pub fn auth(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.auth = value.into();
-        self
-    }
-    /// Sets "OFD_MODE".
-    pub fn ofd_mode(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.ofd_mode = value.into();
-        self
-    }
-    /// Sets "SELLER_INFO".
-    pub fn seller_info(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.seller_info = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOfdSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let auth = o.opt("AUTH")?;
-        let ofd_mode = o.opt("OFD_MODE")?;
-        let seller_info = o.opt("SELLER_INFO")?;
-        let additional = o.rest(&["AUTH", "OFD_MODE", "SELLER_INFO"])?;
-        Ok(Self {
-            auth,
-            ofd_mode,
-            seller_info,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsOfdSettings);
 
 pub type UpdateRequestFieldsUseOffline = ::bitrix24_runtime::YesNo;
 

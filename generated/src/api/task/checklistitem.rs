@@ -456,7 +456,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "ATTACHMENTS": object, optional.
     #[serde(rename = "ATTACHMENTS", skip_serializing_if = "Option::is_none")]
-    pub attachments: Option<GetResponseAttachments>,
+    pub attachments: Option<super::super::types::task::Attachments>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -471,7 +471,7 @@ pub struct GetResponse {
     pub is_important: Option<bool>,
     /// Wire name "MEMBERS": array of object, optional.
     #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<GetResponseMembersItem>>,
+    pub members: Option<Vec<super::super::types::task::Member>>,
     /// Wire name "PARENT_ID": string, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
@@ -548,139 +548,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseAttachments {
-    /// Wire name "ATTACHMENT_ID": integer, optional.
-    #[serde(rename = "ATTACHMENT_ID", skip_serializing_if = "Option::is_none")]
-    pub attachment_id: Option<i64>,
-    /// Wire name "DOWNLOAD_URL": string, optional.
-    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
-    pub download_url: Option<String>,
-    /// Wire name "FILE_ID": string, optional.
-    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<String>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SIZE": string, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<String>,
-    /// Wire name "VIEW_URL": string, optional.
-    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
-    pub view_url: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseAttachments {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let attachment_id = o.opt("ATTACHMENT_ID")?;
-        let download_url = o.opt("DOWNLOAD_URL")?;
-        let file_id = o.opt("FILE_ID")?;
-        let name = o.opt("NAME")?;
-        let size = o.opt("SIZE")?;
-        let view_url = o.opt("VIEW_URL")?;
-        let additional = o
-            .rest(
-                &["ATTACHMENT_ID", "DOWNLOAD_URL", "FILE_ID", "NAME", "SIZE", "VIEW_URL"],
-            )?;
-        Ok(Self {
-            attachment_id,
-            download_url,
-            file_id,
-            name,
-            size,
-            view_url,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseAttachments);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseMembersItem {
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "IMAGE": string, optional.
-    #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-    /// Wire name "IS_COLLABER": boolean, optional.
-    #[serde(rename = "IS_COLLABER", skip_serializing_if = "Option::is_none")]
-    pub is_collaber: Option<bool>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PERSONAL_GENDER": string, optional.
-    ///
-    /// Allowed values: "M", "F".
-    #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
-    pub personal_gender: Option<GetResponseMembersItemPersonalGender>,
-    /// Wire name "PERSONAL_PHOTO": string, optional.
-    #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
-    pub personal_photo: Option<String>,
-    /// Wire name "TYPE": string, optional.
-    ///
-    /// Allowed values: "A", "U".
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<GetResponseMembersItemType>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let image = o.opt("IMAGE")?;
-        let is_collaber = o.opt("IS_COLLABER")?;
-        let name = o.opt("NAME")?;
-        let personal_gender = o.opt("PERSONAL_GENDER")?;
-        let personal_photo = o.opt("PERSONAL_PHOTO")?;
-        let type_ = o.opt("TYPE")?;
-        let additional = o
-            .rest(
-                &[
-                    "ID",
-                    "IMAGE",
-                    "IS_COLLABER",
-                    "NAME",
-                    "PERSONAL_GENDER",
-                    "PERSONAL_PHOTO",
-                    "TYPE",
-                ],
-            )?;
-        Ok(Self {
-            id,
-            image,
-            is_collaber,
-            name,
-            personal_gender,
-            personal_photo,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseMembersItem);
-
-pub type GetResponseMembersItemPersonalGender = super::super::enums::MF;
-
-pub type GetResponseMembersItemType = super::super::enums::AU;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "task.checklistitem.get";
@@ -775,7 +642,7 @@ pub type GetlistResponse = Vec<GetlistResponseItem>;
 pub struct GetlistResponseItem {
     /// Wire name "ATTACHMENTS": object, optional.
     #[serde(rename = "ATTACHMENTS", skip_serializing_if = "Option::is_none")]
-    pub attachments: Option<GetlistResponseItemAttachments>,
+    pub attachments: Option<super::super::types::task::Attachments>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -790,7 +657,7 @@ pub struct GetlistResponseItem {
     pub is_important: Option<bool>,
     /// Wire name "MEMBERS": array of object, optional.
     #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<GetlistResponseItemMembersItem>>,
+    pub members: Option<Vec<super::super::types::task::Member>>,
     /// Wire name "PARENT_ID": string, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
@@ -867,139 +734,6 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetlistResponseItemAttachments {
-    /// Wire name "ATTACHMENT_ID": integer, optional.
-    #[serde(rename = "ATTACHMENT_ID", skip_serializing_if = "Option::is_none")]
-    pub attachment_id: Option<i64>,
-    /// Wire name "DOWNLOAD_URL": string, optional.
-    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
-    pub download_url: Option<String>,
-    /// Wire name "FILE_ID": string, optional.
-    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<String>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SIZE": string, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<String>,
-    /// Wire name "VIEW_URL": string, optional.
-    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
-    pub view_url: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemAttachments {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let attachment_id = o.opt("ATTACHMENT_ID")?;
-        let download_url = o.opt("DOWNLOAD_URL")?;
-        let file_id = o.opt("FILE_ID")?;
-        let name = o.opt("NAME")?;
-        let size = o.opt("SIZE")?;
-        let view_url = o.opt("VIEW_URL")?;
-        let additional = o
-            .rest(
-                &["ATTACHMENT_ID", "DOWNLOAD_URL", "FILE_ID", "NAME", "SIZE", "VIEW_URL"],
-            )?;
-        Ok(Self {
-            attachment_id,
-            download_url,
-            file_id,
-            name,
-            size,
-            view_url,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetlistResponseItemAttachments);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetlistResponseItemMembersItem {
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "IMAGE": string, optional.
-    #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-    /// Wire name "IS_COLLABER": boolean, optional.
-    #[serde(rename = "IS_COLLABER", skip_serializing_if = "Option::is_none")]
-    pub is_collaber: Option<bool>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PERSONAL_GENDER": string, optional.
-    ///
-    /// Allowed values: "M", "F".
-    #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
-    pub personal_gender: Option<GetlistResponseItemMembersItemPersonalGender>,
-    /// Wire name "PERSONAL_PHOTO": string, optional.
-    #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
-    pub personal_photo: Option<String>,
-    /// Wire name "TYPE": string, optional.
-    ///
-    /// Allowed values: "A", "U".
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<GetlistResponseItemMembersItemType>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemMembersItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let image = o.opt("IMAGE")?;
-        let is_collaber = o.opt("IS_COLLABER")?;
-        let name = o.opt("NAME")?;
-        let personal_gender = o.opt("PERSONAL_GENDER")?;
-        let personal_photo = o.opt("PERSONAL_PHOTO")?;
-        let type_ = o.opt("TYPE")?;
-        let additional = o
-            .rest(
-                &[
-                    "ID",
-                    "IMAGE",
-                    "IS_COLLABER",
-                    "NAME",
-                    "PERSONAL_GENDER",
-                    "PERSONAL_PHOTO",
-                    "TYPE",
-                ],
-            )?;
-        Ok(Self {
-            id,
-            image,
-            is_collaber,
-            name,
-            personal_gender,
-            personal_photo,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetlistResponseItemMembersItem);
-
-pub type GetlistResponseItemMembersItemPersonalGender = super::super::enums::MF;
-
-pub type GetlistResponseItemMembersItemType = super::super::enums::AU;
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.checklistitem.getlist";
@@ -1558,7 +1292,7 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: UpdateRequestFields,
+    pub fields: super::super::types::task::Fields,
     /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
@@ -1574,7 +1308,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl Into<UpdateRequestFields>,
+        fields: impl Into<super::super::types::task::Fields>,
         itemid: impl Into<i64>,
         taskid: impl Into<i64>,
     ) -> Self {
@@ -1619,117 +1353,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "IS_COMPLETE": boolean, optional.
-    #[serde(rename = "IS_COMPLETE", skip_serializing_if = "Option::is_none")]
-    pub is_complete: Option<bool>,
-    /// Wire name "IS_IMPORTANT": boolean, optional.
-    #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
-    pub is_important: Option<bool>,
-    /// Wire name "MEMBERS": any JSON, optional.
-    #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub members: ::serde_json::Value,
-    /// Wire name "PARENT_ID": integer, optional.
-    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<i64>,
-    /// Wire name "SORT_INDEX": integer, optional.
-    #[serde(rename = "SORT_INDEX", skip_serializing_if = "Option::is_none")]
-    pub sort_index: Option<i64>,
-    /// Wire name "TITLE": string, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "IS_COMPLETE".
-    pub fn is_complete(mut self, value: impl Into<bool>) -> Self {
-        self.is_complete = Some(value.into());
-        self
-    }
-    /// Sets "IS_IMPORTANT".
-    pub fn is_important(mut self, value: impl Into<bool>) -> Self {
-        self.is_important = Some(value.into());
-        self
-    }
-    /// Sets "MEMBERS".
-    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.members = value.into();
-        self
-    }
-    /// Sets "PARENT_ID".
-    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
-        self.parent_id = Some(value.into());
-        self
-    }
-    /// Sets "SORT_INDEX".
-    pub fn sort_index(mut self, value: impl Into<i64>) -> Self {
-        self.sort_index = Some(value.into());
-        self
-    }
-    /// Sets "TITLE".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_complete = o.opt("IS_COMPLETE")?;
-        let is_important = o.opt("IS_IMPORTANT")?;
-        let members = o.opt("MEMBERS")?;
-        let parent_id = o.opt("PARENT_ID")?;
-        let sort_index = o.opt("SORT_INDEX")?;
-        let title = o.opt("TITLE")?;
-        let additional = o
-            .rest(
-                &[
-                    "IS_COMPLETE",
-                    "IS_IMPORTANT",
-                    "MEMBERS",
-                    "PARENT_ID",
-                    "SORT_INDEX",
-                    "TITLE",
-                ],
-            )?;
-        Ok(Self {
-            is_complete,
-            is_important,
-            members,
-            parent_id,
-            sort_index,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `task.checklistitem.update`.
 pub type UpdateResponse = ::serde_json::Value;

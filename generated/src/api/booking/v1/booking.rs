@@ -39,7 +39,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: AddRequestFields,
+    pub fields: super::super::super::types::booking::Fields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -48,7 +48,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+    pub fn new(fields: impl Into<super::super::super::types::booking::Fields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -79,142 +79,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "datePeriod": object, required.
-    #[serde(rename = "datePeriod")]
-    pub date_period: AddRequestFieldsDatePeriod,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "resourceIds": any JSON, required.
-    #[serde(rename = "resourceIds")]
-    pub resource_ids: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        date_period: impl Into<AddRequestFieldsDatePeriod>,
-        resource_ids: impl Into<::serde_json::Value>,
-    ) -> Self {
-        Self {
-            date_period: date_period.into(),
-            description: Default::default(),
-            name: Default::default(),
-            resource_ids: resource_ids.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "description".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let date_period = o.req("datePeriod")?;
-        let description = o.opt("description")?;
-        let name = o.opt("name")?;
-        let resource_ids = o.req("resourceIds")?;
-        let additional = o.rest(&["datePeriod", "description", "name", "resourceIds"])?;
-        let date_period = o.need(date_period, "datePeriod")?;
-        let resource_ids = o.need(resource_ids, "resourceIds")?;
-        Ok(Self {
-            date_period,
-            description,
-            name,
-            resource_ids,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsDatePeriod {
-    /// Wire name "from": any JSON, required.
-    pub from: ::serde_json::Value,
-    /// Wire name "to": any JSON, required.
-    pub to: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsDatePeriod {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        from: impl Into<::serde_json::Value>,
-        to: impl Into<::serde_json::Value>,
-    ) -> Self {
-        Self {
-            from: from.into(),
-            to: to.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDatePeriod {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let from = o.req("from")?;
-        let to = o.req("to")?;
-        let additional = o.rest(&["from", "to"])?;
-        let from = o.need(from, "from")?;
-        let to = o.need(to, "to")?;
-        Ok(Self { from, to, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDatePeriod);
 
 /// The `result` of `booking.v1.booking.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -275,7 +139,7 @@ pub async fn createfromwaitlist(
 pub struct CreatefromwaitlistRequest {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<CreatefromwaitlistRequestFields>,
+    pub fields: Option<super::super::super::types::booking::Fields>,
     /// Wire name "waitListId": integer, required.
     #[serde(rename = "waitListId")]
     pub wait_list_id: i64,
@@ -295,7 +159,10 @@ impl CreatefromwaitlistRequest {
         }
     }
     /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<CreatefromwaitlistRequestFields>) -> Self {
+    pub fn fields(
+        mut self,
+        value: impl Into<super::super::super::types::booking::Fields>,
+    ) -> Self {
         self.fields = Some(value.into());
         self
     }
@@ -329,142 +196,6 @@ impl ::bitrix24_runtime::loose::Loose for CreatefromwaitlistRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(CreatefromwaitlistRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct CreatefromwaitlistRequestFields {
-    /// Wire name "datePeriod": object, required.
-    #[serde(rename = "datePeriod")]
-    pub date_period: CreatefromwaitlistRequestFieldsDatePeriod,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "resourceIds": any JSON, required.
-    #[serde(rename = "resourceIds")]
-    pub resource_ids: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl CreatefromwaitlistRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        date_period: impl Into<CreatefromwaitlistRequestFieldsDatePeriod>,
-        resource_ids: impl Into<::serde_json::Value>,
-    ) -> Self {
-        Self {
-            date_period: date_period.into(),
-            description: Default::default(),
-            name: Default::default(),
-            resource_ids: resource_ids.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "description".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for CreatefromwaitlistRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let date_period = o.req("datePeriod")?;
-        let description = o.opt("description")?;
-        let name = o.opt("name")?;
-        let resource_ids = o.req("resourceIds")?;
-        let additional = o.rest(&["datePeriod", "description", "name", "resourceIds"])?;
-        let date_period = o.need(date_period, "datePeriod")?;
-        let resource_ids = o.need(resource_ids, "resourceIds")?;
-        Ok(Self {
-            date_period,
-            description,
-            name,
-            resource_ids,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(CreatefromwaitlistRequestFields);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct CreatefromwaitlistRequestFieldsDatePeriod {
-    /// Wire name "from": any JSON, required.
-    pub from: ::serde_json::Value,
-    /// Wire name "to": any JSON, required.
-    pub to: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl CreatefromwaitlistRequestFieldsDatePeriod {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        from: impl Into<::serde_json::Value>,
-        to: impl Into<::serde_json::Value>,
-    ) -> Self {
-        Self {
-            from: from.into(),
-            to: to.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for CreatefromwaitlistRequestFieldsDatePeriod {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let from = o.req("from")?;
-        let to = o.req("to")?;
-        let additional = o.rest(&["from", "to"])?;
-        let from = o.need(from, "from")?;
-        let to = o.need(to, "to")?;
-        Ok(Self { from, to, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(CreatefromwaitlistRequestFieldsDatePeriod);
 
 /// The `result` of `booking.v1.booking.createfromwaitlist`.
 pub type CreatefromwaitlistResponse = i64;

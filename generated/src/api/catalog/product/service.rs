@@ -430,7 +430,7 @@ pub type AddRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 pub struct AddResponse {
     /// Wire name "service": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<AddResponseService>,
+    pub service: Option<super::super::super::types::catalog::Service>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -448,186 +448,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseService {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "available": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub available: Option<String>,
-    /// Wire name "bundle": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bundle: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "dateActiveFrom": string, optional.
-    #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
-    pub date_active_from: Option<String>,
-    /// Wire name "dateActiveTo": string, optional.
-    #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
-    pub date_active_to: Option<String>,
-    /// Wire name "dateCreate": string, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "detailPicture": object, optional.
-    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailText": any JSON, optional.
-    #[serde(rename = "detailText", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub detail_text: ::serde_json::Value,
-    /// Wire name "detailTextType": string, optional.
-    #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
-    pub detail_text_type: Option<String>,
-    /// Wire name "iblockId": integer, optional.
-    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
-    pub iblock_id: Option<i64>,
-    /// Wire name "iblockSectionId": integer, optional.
-    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
-    pub iblock_section_id: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "previewPicture": object, optional.
-    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewText": any JSON, optional.
-    #[serde(
-        rename = "previewText",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub preview_text: ::serde_json::Value,
-    /// Wire name "previewTextType": string, optional.
-    #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
-    pub preview_text_type: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "timestampX": string, optional.
-    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Wire name "type": integer, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<i64>,
-    /// Wire name "vatId": integer, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
-    pub vat_id: Option<i64>,
-    /// Wire name "vatIncluded": string, optional.
-    #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
-    pub vat_included: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseService {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let available = o.opt("available")?;
-        let bundle = o.opt("bundle")?;
-        let code = o.opt("code")?;
-        let created_by = o.opt("createdBy")?;
-        let date_active_from = o.opt("dateActiveFrom")?;
-        let date_active_to = o.opt("dateActiveTo")?;
-        let date_create = o.opt("dateCreate")?;
-        let detail_picture = o.opt("detailPicture")?;
-        let detail_text = o.opt("detailText")?;
-        let detail_text_type = o.opt("detailTextType")?;
-        let iblock_id = o.opt("iblockId")?;
-        let iblock_section_id = o.opt("iblockSectionId")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let name = o.opt("name")?;
-        let preview_picture = o.opt("previewPicture")?;
-        let preview_text = o.opt("previewText")?;
-        let preview_text_type = o.opt("previewTextType")?;
-        let sort = o.opt("sort")?;
-        let timestamp_x = o.opt("timestampX")?;
-        let type_ = o.opt("type")?;
-        let vat_id = o.opt("vatId")?;
-        let vat_included = o.opt("vatIncluded")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "available",
-                    "bundle",
-                    "code",
-                    "createdBy",
-                    "dateActiveFrom",
-                    "dateActiveTo",
-                    "dateCreate",
-                    "detailPicture",
-                    "detailText",
-                    "detailTextType",
-                    "iblockId",
-                    "iblockSectionId",
-                    "id",
-                    "modifiedBy",
-                    "name",
-                    "previewPicture",
-                    "previewText",
-                    "previewTextType",
-                    "sort",
-                    "timestampX",
-                    "type",
-                    "vatId",
-                    "vatIncluded",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            available,
-            bundle,
-            code,
-            created_by,
-            date_active_from,
-            date_active_to,
-            date_create,
-            detail_picture,
-            detail_text,
-            detail_text_type,
-            iblock_id,
-            iblock_section_id,
-            id,
-            modified_by,
-            name,
-            preview_picture,
-            preview_text,
-            preview_text_type,
-            sort,
-            timestamp_x,
-            type_,
-            vat_id,
-            vat_included,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseService);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.product.service.add";
@@ -750,7 +570,7 @@ pub async fn download(
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "fields": object, required.
-    pub fields: DownloadRequestFields,
+    pub fields: super::super::super::types::catalog::Fields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -759,7 +579,7 @@ pub struct DownloadRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DownloadRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<DownloadRequestFields>) -> Self {
+    pub fn new(fields: impl Into<super::super::super::types::catalog::Fields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -790,78 +610,6 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct DownloadRequestFields {
-    /// Wire name "fieldName": string, required.
-    ///
-    /// Allowed values: "DETAIL_PICTURE", "PREVIEW_PICTURE", "PROPERTY_N".
-    #[serde(rename = "fieldName")]
-    pub field_name: DownloadRequestFieldsFieldName,
-    /// Wire name "fileId": integer, required.
-    #[serde(rename = "fileId")]
-    pub file_id: i64,
-    /// Wire name "productId": integer, required.
-    #[serde(rename = "productId")]
-    pub product_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl DownloadRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        field_name: impl Into<DownloadRequestFieldsFieldName>,
-        file_id: impl Into<i64>,
-        product_id: impl Into<i64>,
-    ) -> Self {
-        Self {
-            field_name: field_name.into(),
-            file_id: file_id.into(),
-            product_id: product_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for DownloadRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let field_name = o.req("fieldName")?;
-        let file_id = o.req("fileId")?;
-        let product_id = o.req("productId")?;
-        let additional = o.rest(&["fieldName", "fileId", "productId"])?;
-        let field_name = o.need(field_name, "fieldName")?;
-        let file_id = o.need(file_id, "fileId")?;
-        let product_id = o.need(product_id, "productId")?;
-        Ok(Self {
-            field_name,
-            file_id,
-            product_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(DownloadRequestFields);
-
-pub type DownloadRequestFieldsFieldName = super::super::super::enums::DetailPicturePreviewPicturePropertyN;
 
 /// The `result` of `catalog.product.service.download`.
 pub type DownloadResponse = ::serde_json::Value;
@@ -946,7 +694,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "service": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<GetResponseService>,
+    pub service: Option<super::super::super::types::catalog::Service>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -964,186 +712,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseService {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "available": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub available: Option<String>,
-    /// Wire name "bundle": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bundle: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "dateActiveFrom": string, optional.
-    #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
-    pub date_active_from: Option<String>,
-    /// Wire name "dateActiveTo": string, optional.
-    #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
-    pub date_active_to: Option<String>,
-    /// Wire name "dateCreate": string, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "detailPicture": object, optional.
-    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailText": any JSON, optional.
-    #[serde(rename = "detailText", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub detail_text: ::serde_json::Value,
-    /// Wire name "detailTextType": string, optional.
-    #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
-    pub detail_text_type: Option<String>,
-    /// Wire name "iblockId": integer, optional.
-    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
-    pub iblock_id: Option<i64>,
-    /// Wire name "iblockSectionId": integer, optional.
-    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
-    pub iblock_section_id: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "previewPicture": object, optional.
-    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewText": any JSON, optional.
-    #[serde(
-        rename = "previewText",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub preview_text: ::serde_json::Value,
-    /// Wire name "previewTextType": string, optional.
-    #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
-    pub preview_text_type: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "timestampX": string, optional.
-    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Wire name "type": integer, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<i64>,
-    /// Wire name "vatId": integer, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
-    pub vat_id: Option<i64>,
-    /// Wire name "vatIncluded": string, optional.
-    #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
-    pub vat_included: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseService {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let available = o.opt("available")?;
-        let bundle = o.opt("bundle")?;
-        let code = o.opt("code")?;
-        let created_by = o.opt("createdBy")?;
-        let date_active_from = o.opt("dateActiveFrom")?;
-        let date_active_to = o.opt("dateActiveTo")?;
-        let date_create = o.opt("dateCreate")?;
-        let detail_picture = o.opt("detailPicture")?;
-        let detail_text = o.opt("detailText")?;
-        let detail_text_type = o.opt("detailTextType")?;
-        let iblock_id = o.opt("iblockId")?;
-        let iblock_section_id = o.opt("iblockSectionId")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let name = o.opt("name")?;
-        let preview_picture = o.opt("previewPicture")?;
-        let preview_text = o.opt("previewText")?;
-        let preview_text_type = o.opt("previewTextType")?;
-        let sort = o.opt("sort")?;
-        let timestamp_x = o.opt("timestampX")?;
-        let type_ = o.opt("type")?;
-        let vat_id = o.opt("vatId")?;
-        let vat_included = o.opt("vatIncluded")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "available",
-                    "bundle",
-                    "code",
-                    "createdBy",
-                    "dateActiveFrom",
-                    "dateActiveTo",
-                    "dateCreate",
-                    "detailPicture",
-                    "detailText",
-                    "detailTextType",
-                    "iblockId",
-                    "iblockSectionId",
-                    "id",
-                    "modifiedBy",
-                    "name",
-                    "previewPicture",
-                    "previewText",
-                    "previewTextType",
-                    "sort",
-                    "timestampX",
-                    "type",
-                    "vatId",
-                    "vatIncluded",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            available,
-            bundle,
-            code,
-            created_by,
-            date_active_from,
-            date_active_to,
-            date_create,
-            detail_picture,
-            detail_text,
-            detail_text_type,
-            iblock_id,
-            iblock_section_id,
-            id,
-            modified_by,
-            name,
-            preview_picture,
-            preview_text,
-            preview_text_type,
-            sort,
-            timestamp_x,
-            type_,
-            vat_id,
-            vat_included,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseService);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.product.service.get";
@@ -1279,7 +847,10 @@ pub struct GetFieldsByFilterResponse {
     /// Wire name "service": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<
-        ::std::collections::BTreeMap<String, GetFieldsByFilterResponseServiceValue>,
+        ::std::collections::BTreeMap<
+            String,
+            super::super::super::types::catalog::FieldDescriptor,
+        >,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -1298,99 +869,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsByFilterResponseServiceValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseServiceValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponseServiceValue);
 
 impl ::bitrix24_runtime::Method for GetFieldsByFilterRequest {
     const NAME: &'static str = "catalog.product.service.getFieldsByFilter";
@@ -1943,7 +1421,7 @@ pub type UpdateRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 pub struct UpdateResponse {
     /// Wire name "service": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<UpdateResponseService>,
+    pub service: Option<super::super::super::types::catalog::Service>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1961,186 +1439,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseService {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "available": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub available: Option<String>,
-    /// Wire name "bundle": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bundle: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "dateActiveFrom": string, optional.
-    #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
-    pub date_active_from: Option<String>,
-    /// Wire name "dateActiveTo": string, optional.
-    #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
-    pub date_active_to: Option<String>,
-    /// Wire name "dateCreate": string, optional.
-    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "detailPicture": object, optional.
-    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailText": any JSON, optional.
-    #[serde(rename = "detailText", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub detail_text: ::serde_json::Value,
-    /// Wire name "detailTextType": string, optional.
-    #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
-    pub detail_text_type: Option<String>,
-    /// Wire name "iblockId": integer, optional.
-    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
-    pub iblock_id: Option<i64>,
-    /// Wire name "iblockSectionId": integer, optional.
-    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
-    pub iblock_section_id: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "previewPicture": object, optional.
-    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewText": any JSON, optional.
-    #[serde(
-        rename = "previewText",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub preview_text: ::serde_json::Value,
-    /// Wire name "previewTextType": string, optional.
-    #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
-    pub preview_text_type: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "timestampX": string, optional.
-    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Wire name "type": integer, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<i64>,
-    /// Wire name "vatId": integer, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
-    pub vat_id: Option<i64>,
-    /// Wire name "vatIncluded": string, optional.
-    #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
-    pub vat_included: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseService {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let available = o.opt("available")?;
-        let bundle = o.opt("bundle")?;
-        let code = o.opt("code")?;
-        let created_by = o.opt("createdBy")?;
-        let date_active_from = o.opt("dateActiveFrom")?;
-        let date_active_to = o.opt("dateActiveTo")?;
-        let date_create = o.opt("dateCreate")?;
-        let detail_picture = o.opt("detailPicture")?;
-        let detail_text = o.opt("detailText")?;
-        let detail_text_type = o.opt("detailTextType")?;
-        let iblock_id = o.opt("iblockId")?;
-        let iblock_section_id = o.opt("iblockSectionId")?;
-        let id = o.opt("id")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let name = o.opt("name")?;
-        let preview_picture = o.opt("previewPicture")?;
-        let preview_text = o.opt("previewText")?;
-        let preview_text_type = o.opt("previewTextType")?;
-        let sort = o.opt("sort")?;
-        let timestamp_x = o.opt("timestampX")?;
-        let type_ = o.opt("type")?;
-        let vat_id = o.opt("vatId")?;
-        let vat_included = o.opt("vatIncluded")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "available",
-                    "bundle",
-                    "code",
-                    "createdBy",
-                    "dateActiveFrom",
-                    "dateActiveTo",
-                    "dateCreate",
-                    "detailPicture",
-                    "detailText",
-                    "detailTextType",
-                    "iblockId",
-                    "iblockSectionId",
-                    "id",
-                    "modifiedBy",
-                    "name",
-                    "previewPicture",
-                    "previewText",
-                    "previewTextType",
-                    "sort",
-                    "timestampX",
-                    "type",
-                    "vatId",
-                    "vatIncluded",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            available,
-            bundle,
-            code,
-            created_by,
-            date_active_from,
-            date_active_to,
-            date_create,
-            detail_picture,
-            detail_text,
-            detail_text_type,
-            iblock_id,
-            iblock_section_id,
-            id,
-            modified_by,
-            name,
-            preview_picture,
-            preview_text,
-            preview_text_type,
-            sort,
-            timestamp_x,
-            type_,
-            vat_id,
-            vat_included,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseService);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.product.service.update";

@@ -288,100 +288,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.deal.recurring.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct FieldsResponseValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
+pub type FieldsResponse = ::std::collections::BTreeMap<
+    String,
+    super::super::super::types::crm::FieldDescriptor,
+>;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.deal.recurring.fields";
@@ -490,7 +400,7 @@ pub struct GetResponse {
     pub next_execution: Option<String>,
     /// Wire name "PARAMS": object, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
-    pub params: Option<GetResponseParams>,
+    pub params: Option<super::super::super::types::crm::Params>,
     /// Wire name "START_DATE": string (`date-time`), optional.
     #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
@@ -559,115 +469,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 pub type GetResponseActive = ::bitrix24_runtime::YesNo;
 
 pub type GetResponseIsLimit = super::super::super::enums::NDT;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseParams {
-    /// Wire name "MODE": string, optional.
-    ///
-    /// Allowed values: "single", "multiple".
-    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
-    pub mode: Option<GetResponseParamsMode>,
-    /// Wire name "MULTIPLE_INTERVAL": integer, optional.
-    #[serde(rename = "MULTIPLE_INTERVAL", skip_serializing_if = "Option::is_none")]
-    pub multiple_interval: Option<i64>,
-    /// Wire name "MULTIPLE_TYPE": string, optional.
-    ///
-    /// Allowed values: "day", "week", "month", "year".
-    #[serde(rename = "MULTIPLE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub multiple_type: Option<GetResponseParamsMultipleType>,
-    /// Wire name "OFFSET_BEGINDATE_TYPE": string, optional.
-    ///
-    /// Allowed values: "day", "week", "month", "year".
-    #[serde(rename = "OFFSET_BEGINDATE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub offset_begindate_type: Option<GetResponseParamsOffsetBegindateType>,
-    /// Wire name "OFFSET_BEGINDATE_VALUE": integer, optional.
-    #[serde(rename = "OFFSET_BEGINDATE_VALUE", skip_serializing_if = "Option::is_none")]
-    pub offset_begindate_value: Option<i64>,
-    /// Wire name "OFFSET_CLOSEDATE_TYPE": string, optional.
-    ///
-    /// Allowed values: "day", "week", "month", "year".
-    #[serde(rename = "OFFSET_CLOSEDATE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub offset_closedate_type: Option<GetResponseParamsOffsetClosedateType>,
-    /// Wire name "OFFSET_CLOSEDATE_VALUE": integer, optional.
-    #[serde(rename = "OFFSET_CLOSEDATE_VALUE", skip_serializing_if = "Option::is_none")]
-    pub offset_closedate_value: Option<i64>,
-    /// Wire name "SINGLE_BEFORE_START_DATE_TYPE": string, optional.
-    ///
-    /// Allowed values: "day", "week", "month", "year".
-    #[serde(
-        rename = "SINGLE_BEFORE_START_DATE_TYPE",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub single_before_start_date_type: Option<
-        GetResponseParamsSingleBeforeStartDateType,
-    >,
-    /// Wire name "SINGLE_BEFORE_START_DATE_VALUE": integer, optional.
-    #[serde(
-        rename = "SINGLE_BEFORE_START_DATE_VALUE",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub single_before_start_date_value: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseParams {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let mode = o.opt("MODE")?;
-        let multiple_interval = o.opt("MULTIPLE_INTERVAL")?;
-        let multiple_type = o.opt("MULTIPLE_TYPE")?;
-        let offset_begindate_type = o.opt("OFFSET_BEGINDATE_TYPE")?;
-        let offset_begindate_value = o.opt("OFFSET_BEGINDATE_VALUE")?;
-        let offset_closedate_type = o.opt("OFFSET_CLOSEDATE_TYPE")?;
-        let offset_closedate_value = o.opt("OFFSET_CLOSEDATE_VALUE")?;
-        let single_before_start_date_type = o.opt("SINGLE_BEFORE_START_DATE_TYPE")?;
-        let single_before_start_date_value = o.opt("SINGLE_BEFORE_START_DATE_VALUE")?;
-        let additional = o
-            .rest(
-                &[
-                    "MODE",
-                    "MULTIPLE_INTERVAL",
-                    "MULTIPLE_TYPE",
-                    "OFFSET_BEGINDATE_TYPE",
-                    "OFFSET_BEGINDATE_VALUE",
-                    "OFFSET_CLOSEDATE_TYPE",
-                    "OFFSET_CLOSEDATE_VALUE",
-                    "SINGLE_BEFORE_START_DATE_TYPE",
-                    "SINGLE_BEFORE_START_DATE_VALUE",
-                ],
-            )?;
-        Ok(Self {
-            mode,
-            multiple_interval,
-            multiple_type,
-            offset_begindate_type,
-            offset_begindate_value,
-            offset_closedate_type,
-            offset_closedate_value,
-            single_before_start_date_type,
-            single_before_start_date_value,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseParams);
-
-pub type GetResponseParamsMode = super::super::super::enums::SingleMultiple;
-
-pub type GetResponseParamsMultipleType = super::super::super::enums::DayWeekMonthYear;
-
-pub type GetResponseParamsOffsetBegindateType = super::super::super::enums::DayWeekMonthYear;
-
-pub type GetResponseParamsOffsetClosedateType = super::super::super::enums::DayWeekMonthYear;
-
-pub type GetResponseParamsSingleBeforeStartDateType = super::super::super::enums::DayWeekMonthYear;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.deal.recurring.get";
@@ -812,7 +613,7 @@ pub struct ListResponseItem {
     pub next_execution: Option<String>,
     /// Wire name "PARAMS": object, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
-    pub params: Option<ListResponseItemParams>,
+    pub params: Option<super::super::super::types::crm::Params>,
     /// Wire name "START_DATE": string (`date-time`), optional.
     #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
@@ -881,115 +682,6 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 pub type ListResponseItemActive = ::bitrix24_runtime::YesNo;
 
 pub type ListResponseItemIsLimit = super::super::super::enums::NDT;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseItemParams {
-    /// Wire name "MODE": string, optional.
-    ///
-    /// Allowed values: "single", "multiple".
-    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
-    pub mode: Option<ListResponseItemParamsMode>,
-    /// Wire name "MULTIPLE_INTERVAL": integer, optional.
-    #[serde(rename = "MULTIPLE_INTERVAL", skip_serializing_if = "Option::is_none")]
-    pub multiple_interval: Option<i64>,
-    /// Wire name "MULTIPLE_TYPE": string, optional.
-    ///
-    /// Allowed values: "day", "week", "month", "year".
-    #[serde(rename = "MULTIPLE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub multiple_type: Option<ListResponseItemParamsMultipleType>,
-    /// Wire name "OFFSET_BEGINDATE_TYPE": string, optional.
-    ///
-    /// Allowed values: "day", "week", "month", "year".
-    #[serde(rename = "OFFSET_BEGINDATE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub offset_begindate_type: Option<ListResponseItemParamsOffsetBegindateType>,
-    /// Wire name "OFFSET_BEGINDATE_VALUE": integer, optional.
-    #[serde(rename = "OFFSET_BEGINDATE_VALUE", skip_serializing_if = "Option::is_none")]
-    pub offset_begindate_value: Option<i64>,
-    /// Wire name "OFFSET_CLOSEDATE_TYPE": string, optional.
-    ///
-    /// Allowed values: "day", "week", "month", "year".
-    #[serde(rename = "OFFSET_CLOSEDATE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub offset_closedate_type: Option<ListResponseItemParamsOffsetClosedateType>,
-    /// Wire name "OFFSET_CLOSEDATE_VALUE": integer, optional.
-    #[serde(rename = "OFFSET_CLOSEDATE_VALUE", skip_serializing_if = "Option::is_none")]
-    pub offset_closedate_value: Option<i64>,
-    /// Wire name "SINGLE_BEFORE_START_DATE_TYPE": string, optional.
-    ///
-    /// Allowed values: "day", "week", "month", "year".
-    #[serde(
-        rename = "SINGLE_BEFORE_START_DATE_TYPE",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub single_before_start_date_type: Option<
-        ListResponseItemParamsSingleBeforeStartDateType,
-    >,
-    /// Wire name "SINGLE_BEFORE_START_DATE_VALUE": integer, optional.
-    #[serde(
-        rename = "SINGLE_BEFORE_START_DATE_VALUE",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub single_before_start_date_value: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemParams {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let mode = o.opt("MODE")?;
-        let multiple_interval = o.opt("MULTIPLE_INTERVAL")?;
-        let multiple_type = o.opt("MULTIPLE_TYPE")?;
-        let offset_begindate_type = o.opt("OFFSET_BEGINDATE_TYPE")?;
-        let offset_begindate_value = o.opt("OFFSET_BEGINDATE_VALUE")?;
-        let offset_closedate_type = o.opt("OFFSET_CLOSEDATE_TYPE")?;
-        let offset_closedate_value = o.opt("OFFSET_CLOSEDATE_VALUE")?;
-        let single_before_start_date_type = o.opt("SINGLE_BEFORE_START_DATE_TYPE")?;
-        let single_before_start_date_value = o.opt("SINGLE_BEFORE_START_DATE_VALUE")?;
-        let additional = o
-            .rest(
-                &[
-                    "MODE",
-                    "MULTIPLE_INTERVAL",
-                    "MULTIPLE_TYPE",
-                    "OFFSET_BEGINDATE_TYPE",
-                    "OFFSET_BEGINDATE_VALUE",
-                    "OFFSET_CLOSEDATE_TYPE",
-                    "OFFSET_CLOSEDATE_VALUE",
-                    "SINGLE_BEFORE_START_DATE_TYPE",
-                    "SINGLE_BEFORE_START_DATE_VALUE",
-                ],
-            )?;
-        Ok(Self {
-            mode,
-            multiple_interval,
-            multiple_type,
-            offset_begindate_type,
-            offset_begindate_value,
-            offset_closedate_type,
-            offset_closedate_value,
-            single_before_start_date_type,
-            single_before_start_date_value,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseItemParams);
-
-pub type ListResponseItemParamsMode = super::super::super::enums::SingleMultiple;
-
-pub type ListResponseItemParamsMultipleType = super::super::super::enums::DayWeekMonthYear;
-
-pub type ListResponseItemParamsOffsetBegindateType = super::super::super::enums::DayWeekMonthYear;
-
-pub type ListResponseItemParamsOffsetClosedateType = super::super::super::enums::DayWeekMonthYear;
-
-pub type ListResponseItemParamsSingleBeforeStartDateType = super::super::super::enums::DayWeekMonthYear;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.deal.recurring.list";
@@ -1130,7 +822,7 @@ pub struct UpdateRequestFields {
     pub limit_repeat: Option<i64>,
     /// Wire name "PARAMS": object, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
-    pub params: Option<UpdateRequestFieldsParams>,
+    pub params: Option<super::super::super::types::crm::Params>,
     /// Wire name "START_DATE": string (`date`), optional.
     #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
@@ -1171,7 +863,10 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "PARAMS".
-    pub fn params(mut self, value: impl Into<UpdateRequestFieldsParams>) -> Self {
+    pub fn params(
+        mut self,
+        value: impl Into<super::super::super::types::crm::Params>,
+    ) -> Self {
         self.params = Some(value.into());
         self
     }
@@ -1234,190 +929,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsIsLimit = super::super::super::enums::NDT;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsParams {
-    /// Wire name "MODE": string, optional.
-    ///
-    /// Allowed values: "single", "multiple".
-    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
-    pub mode: Option<UpdateRequestFieldsParamsMode>,
-    /// Wire name "MULTIPLE_INTERVAL": integer, optional.
-    #[serde(rename = "MULTIPLE_INTERVAL", skip_serializing_if = "Option::is_none")]
-    pub multiple_interval: Option<i64>,
-    /// Wire name "MULTIPLE_TYPE": string, optional.
-    ///
-    /// Allowed values: "day", "week", "month", "year".
-    #[serde(rename = "MULTIPLE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub multiple_type: Option<UpdateRequestFieldsParamsMultipleType>,
-    /// Wire name "OFFSET_BEGINDATE_TYPE": string, optional.
-    ///
-    /// Allowed values: "day", "week", "month", "year".
-    #[serde(rename = "OFFSET_BEGINDATE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub offset_begindate_type: Option<UpdateRequestFieldsParamsOffsetBegindateType>,
-    /// Wire name "OFFSET_BEGINDATE_VALUE": integer, optional.
-    #[serde(rename = "OFFSET_BEGINDATE_VALUE", skip_serializing_if = "Option::is_none")]
-    pub offset_begindate_value: Option<i64>,
-    /// Wire name "OFFSET_CLOSEDATE_TYPE": string, optional.
-    ///
-    /// Allowed values: "day", "week", "month", "year".
-    #[serde(rename = "OFFSET_CLOSEDATE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub offset_closedate_type: Option<UpdateRequestFieldsParamsOffsetClosedateType>,
-    /// Wire name "OFFSET_CLOSEDATE_VALUE": integer, optional.
-    #[serde(rename = "OFFSET_CLOSEDATE_VALUE", skip_serializing_if = "Option::is_none")]
-    pub offset_closedate_value: Option<i64>,
-    /// Wire name "SINGLE_BEFORE_START_DATE_TYPE": string, optional.
-    ///
-    /// Allowed values: "day", "week", "month", "year".
-    #[serde(
-        rename = "SINGLE_BEFORE_START_DATE_TYPE",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub single_before_start_date_type: Option<
-        UpdateRequestFieldsParamsSingleBeforeStartDateType,
-    >,
-    /// Wire name "SINGLE_BEFORE_START_DATE_VALUE": integer, optional.
-    #[serde(
-        rename = "SINGLE_BEFORE_START_DATE_VALUE",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub single_before_start_date_value: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsParams {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "MODE".
-    pub fn mode(mut self, value: impl Into<UpdateRequestFieldsParamsMode>) -> Self {
-        self.mode = Some(value.into());
-        self
-    }
-    /// Sets "MULTIPLE_INTERVAL".
-    pub fn multiple_interval(mut self, value: impl Into<i64>) -> Self {
-        self.multiple_interval = Some(value.into());
-        self
-    }
-    /// Sets "MULTIPLE_TYPE".
-    pub fn multiple_type(
-        mut self,
-        value: impl Into<UpdateRequestFieldsParamsMultipleType>,
-    ) -> Self {
-        self.multiple_type = Some(value.into());
-        self
-    }
-    /// Sets "OFFSET_BEGINDATE_TYPE".
-    pub fn offset_begindate_type(
-        mut self,
-        value: impl Into<UpdateRequestFieldsParamsOffsetBegindateType>,
-    ) -> Self {
-        self.offset_begindate_type = Some(value.into());
-        self
-    }
-    /// Sets "OFFSET_BEGINDATE_VALUE".
-    pub fn offset_begindate_value(mut self, value: impl Into<i64>) -> Self {
-        self.offset_begindate_value = Some(value.into());
-        self
-    }
-    /// Sets "OFFSET_CLOSEDATE_TYPE".
-    pub fn offset_closedate_type(
-        mut self,
-        value: impl Into<UpdateRequestFieldsParamsOffsetClosedateType>,
-    ) -> Self {
-        self.offset_closedate_type = Some(value.into());
-        self
-    }
-    /// Sets "OFFSET_CLOSEDATE_VALUE".
-    pub fn offset_closedate_value(mut self, value: impl Into<i64>) -> Self {
-        self.offset_closedate_value = Some(value.into());
-        self
-    }
-    /// Sets "SINGLE_BEFORE_START_DATE_TYPE".
-    pub fn single_before_start_date_type(
-        mut self,
-        value: impl Into<UpdateRequestFieldsParamsSingleBeforeStartDateType>,
-    ) -> Self {
-        self.single_before_start_date_type = Some(value.into());
-        self
-    }
-    /// Sets "SINGLE_BEFORE_START_DATE_VALUE".
-    pub fn single_before_start_date_value(mut self, value: impl Into<i64>) -> Self {
-        self.single_before_start_date_value = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsParams {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let mode = o.opt("MODE")?;
-        let multiple_interval = o.opt("MULTIPLE_INTERVAL")?;
-        let multiple_type = o.opt("MULTIPLE_TYPE")?;
-        let offset_begindate_type = o.opt("OFFSET_BEGINDATE_TYPE")?;
-        let offset_begindate_value = o.opt("OFFSET_BEGINDATE_VALUE")?;
-        let offset_closedate_type = o.opt("OFFSET_CLOSEDATE_TYPE")?;
-        let offset_closedate_value = o.opt("OFFSET_CLOSEDATE_VALUE")?;
-        let single_before_start_date_type = o.opt("SINGLE_BEFORE_START_DATE_TYPE")?;
-        let single_before_start_date_value = o.opt("SINGLE_BEFORE_START_DATE_VALUE")?;
-        let additional = o
-            .rest(
-                &[
-                    "MODE",
-                    "MULTIPLE_INTERVAL",
-                    "MULTIPLE_TYPE",
-                    "OFFSET_BEGINDATE_TYPE",
-                    "OFFSET_BEGINDATE_VALUE",
-                    "OFFSET_CLOSEDATE_TYPE",
-                    "OFFSET_CLOSEDATE_VALUE",
-                    "SINGLE_BEFORE_START_DATE_TYPE",
-                    "SINGLE_BEFORE_START_DATE_VALUE",
-                ],
-            )?;
-        Ok(Self {
-            mode,
-            multiple_interval,
-            multiple_type,
-            offset_begindate_type,
-            offset_begindate_value,
-            offset_closedate_type,
-            offset_closedate_value,
-            single_before_start_date_type,
-            single_before_start_date_value,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsParams);
-
-pub type UpdateRequestFieldsParamsMode = super::super::super::enums::SingleMultiple;
-
-pub type UpdateRequestFieldsParamsMultipleType = super::super::super::enums::DayWeekMonthYear;
-
-pub type UpdateRequestFieldsParamsOffsetBegindateType = super::super::super::enums::DayWeekMonthYear;
-
-pub type UpdateRequestFieldsParamsOffsetClosedateType = super::super::super::enums::DayWeekMonthYear;
-
-pub type UpdateRequestFieldsParamsSingleBeforeStartDateType = super::super::super::enums::DayWeekMonthYear;
 
 /// The `result` of `crm.deal.recurring.update`.
 pub type UpdateResponse = bool;

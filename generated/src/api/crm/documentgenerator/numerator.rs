@@ -149,7 +149,7 @@ pub struct AddRequestFieldsSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
+        super::super::super::types::crm::Settings2,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -165,9 +165,7 @@ impl AddRequestFieldsSettings {
     /// Sets "Bitrix_Main_Numerator_Generator_SequentNumberGenerator".
     pub fn bitrix_main_numerator_generator_sequent_number_generator(
         mut self,
-        value: impl Into<
-            AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
-        >,
+        value: impl Into<super::super::super::types::crm::Settings2>,
     ) -> Self {
         self.bitrix_main_numerator_generator_sequent_number_generator = Some(
             value.into(),
@@ -204,131 +202,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    /// Wire name "isDirectNumeration": boolean, optional.
-    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
-    pub is_direct_numeration: Option<bool>,
-    /// Wire name "length": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    /// Wire name "padString": string, optional.
-    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
-    pub pad_string: Option<String>,
-    /// Wire name "periodicBy": string, optional.
-    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
-    pub periodic_by: Option<String>,
-    /// Wire name "start": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    /// Wire name "step": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// Wire name "timezone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "isDirectNumeration".
-    pub fn is_direct_numeration(mut self, value: impl Into<bool>) -> Self {
-        self.is_direct_numeration = Some(value.into());
-        self
-    }
-    /// Sets "length".
-    pub fn length(mut self, value: impl Into<i64>) -> Self {
-        self.length = Some(value.into());
-        self
-    }
-    /// Sets "padString".
-    pub fn pad_string(mut self, value: impl Into<String>) -> Self {
-        self.pad_string = Some(value.into());
-        self
-    }
-    /// Sets "periodicBy".
-    pub fn periodic_by(mut self, value: impl Into<String>) -> Self {
-        self.periodic_by = Some(value.into());
-        self
-    }
-    /// Sets "start".
-    pub fn start(mut self, value: impl Into<i64>) -> Self {
-        self.start = Some(value.into());
-        self
-    }
-    /// Sets "step".
-    pub fn step(mut self, value: impl Into<i64>) -> Self {
-        self.step = Some(value.into());
-        self
-    }
-    /// Sets "timezone".
-    pub fn timezone(mut self, value: impl Into<String>) -> Self {
-        self.timezone = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_direct_numeration = o.opt("isDirectNumeration")?;
-        let length = o.opt("length")?;
-        let pad_string = o.opt("padString")?;
-        let periodic_by = o.opt("periodicBy")?;
-        let start = o.opt("start")?;
-        let step = o.opt("step")?;
-        let timezone = o.opt("timezone")?;
-        let additional = o
-            .rest(
-                &[
-                    "isDirectNumeration",
-                    "length",
-                    "padString",
-                    "periodicBy",
-                    "start",
-                    "step",
-                    "timezone",
-                ],
-            )?;
-        Ok(Self {
-            is_direct_numeration,
-            length,
-            pad_string,
-            periodic_by,
-            start,
-            step,
-            timezone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(
-    AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator
-);
-
 /// The `result` of `crm.documentgenerator.numerator.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -345,7 +218,7 @@ pub struct AddResponse {
     pub name: Option<String>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<AddResponseSettings>,
+    pub settings: Option<super::super::super::types::crm::Settings2>,
     /// Wire name "template": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
@@ -377,75 +250,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseSettings {
-    /// Wire name "isDirectNumeration": boolean, optional.
-    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
-    pub is_direct_numeration: Option<bool>,
-    /// Wire name "length": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    /// Wire name "padString": string, optional.
-    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
-    pub pad_string: Option<String>,
-    /// Wire name "periodicBy": string, optional.
-    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
-    pub periodic_by: Option<String>,
-    /// Wire name "start": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    /// Wire name "step": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// Wire name "timezone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_direct_numeration = o.opt("isDirectNumeration")?;
-        let length = o.opt("length")?;
-        let pad_string = o.opt("padString")?;
-        let periodic_by = o.opt("periodicBy")?;
-        let start = o.opt("start")?;
-        let step = o.opt("step")?;
-        let timezone = o.opt("timezone")?;
-        let additional = o
-            .rest(
-                &[
-                    "isDirectNumeration",
-                    "length",
-                    "padString",
-                    "periodicBy",
-                    "start",
-                    "step",
-                    "timezone",
-                ],
-            )?;
-        Ok(Self {
-            is_direct_numeration,
-            length,
-            pad_string,
-            periodic_by,
-            start,
-            step,
-            timezone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseSettings);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.add";
@@ -612,7 +416,7 @@ pub struct GetResponse {
     pub name: Option<String>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<GetResponseSettings>,
+    pub settings: Option<super::super::super::types::crm::Settings2>,
     /// Wire name "template": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
@@ -644,75 +448,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseSettings {
-    /// Wire name "isDirectNumeration": boolean, optional.
-    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
-    pub is_direct_numeration: Option<bool>,
-    /// Wire name "length": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    /// Wire name "padString": string, optional.
-    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
-    pub pad_string: Option<String>,
-    /// Wire name "periodicBy": string, optional.
-    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
-    pub periodic_by: Option<String>,
-    /// Wire name "start": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    /// Wire name "step": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// Wire name "timezone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_direct_numeration = o.opt("isDirectNumeration")?;
-        let length = o.opt("length")?;
-        let pad_string = o.opt("padString")?;
-        let periodic_by = o.opt("periodicBy")?;
-        let start = o.opt("start")?;
-        let step = o.opt("step")?;
-        let timezone = o.opt("timezone")?;
-        let additional = o
-            .rest(
-                &[
-                    "isDirectNumeration",
-                    "length",
-                    "padString",
-                    "periodicBy",
-                    "start",
-                    "step",
-                    "timezone",
-                ],
-            )?;
-        Ok(Self {
-            is_direct_numeration,
-            length,
-            pad_string,
-            periodic_by,
-            start,
-            step,
-            timezone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseSettings);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.get";
@@ -802,7 +537,7 @@ pub struct ListResponse {
     pub name: Option<String>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<ListResponseSettings>,
+    pub settings: Option<super::super::super::types::crm::Settings2>,
     /// Wire name "template": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
@@ -832,75 +567,6 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseSettings {
-    /// Wire name "isDirectNumeration": boolean, optional.
-    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
-    pub is_direct_numeration: Option<bool>,
-    /// Wire name "length": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    /// Wire name "padString": string, optional.
-    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
-    pub pad_string: Option<String>,
-    /// Wire name "periodicBy": string, optional.
-    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
-    pub periodic_by: Option<String>,
-    /// Wire name "start": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    /// Wire name "step": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// Wire name "timezone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_direct_numeration = o.opt("isDirectNumeration")?;
-        let length = o.opt("length")?;
-        let pad_string = o.opt("padString")?;
-        let periodic_by = o.opt("periodicBy")?;
-        let start = o.opt("start")?;
-        let step = o.opt("step")?;
-        let timezone = o.opt("timezone")?;
-        let additional = o
-            .rest(
-                &[
-                    "isDirectNumeration",
-                    "length",
-                    "padString",
-                    "periodicBy",
-                    "start",
-                    "step",
-                    "timezone",
-                ],
-            )?;
-        Ok(Self {
-            is_direct_numeration,
-            length,
-            pad_string,
-            periodic_by,
-            start,
-            step,
-            timezone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseSettings);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.list";
@@ -1060,7 +726,7 @@ pub struct UpdateRequestFieldsSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
+        super::super::super::types::crm::Settings2,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -1076,9 +742,7 @@ impl UpdateRequestFieldsSettings {
     /// Sets "Bitrix_Main_Numerator_Generator_SequentNumberGenerator".
     pub fn bitrix_main_numerator_generator_sequent_number_generator(
         mut self,
-        value: impl Into<
-            UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
-        >,
+        value: impl Into<super::super::super::types::crm::Settings2>,
     ) -> Self {
         self.bitrix_main_numerator_generator_sequent_number_generator = Some(
             value.into(),
@@ -1115,131 +779,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    /// Wire name "isDirectNumeration": boolean, optional.
-    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
-    pub is_direct_numeration: Option<bool>,
-    /// Wire name "length": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    /// Wire name "padString": string, optional.
-    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
-    pub pad_string: Option<String>,
-    /// Wire name "periodicBy": string, optional.
-    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
-    pub periodic_by: Option<String>,
-    /// Wire name "start": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    /// Wire name "step": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// Wire name "timezone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "isDirectNumeration".
-    pub fn is_direct_numeration(mut self, value: impl Into<bool>) -> Self {
-        self.is_direct_numeration = Some(value.into());
-        self
-    }
-    /// Sets "length".
-    pub fn length(mut self, value: impl Into<i64>) -> Self {
-        self.length = Some(value.into());
-        self
-    }
-    /// Sets "padString".
-    pub fn pad_string(mut self, value: impl Into<String>) -> Self {
-        self.pad_string = Some(value.into());
-        self
-    }
-    /// Sets "periodicBy".
-    pub fn periodic_by(mut self, value: impl Into<String>) -> Self {
-        self.periodic_by = Some(value.into());
-        self
-    }
-    /// Sets "start".
-    pub fn start(mut self, value: impl Into<i64>) -> Self {
-        self.start = Some(value.into());
-        self
-    }
-    /// Sets "step".
-    pub fn step(mut self, value: impl Into<i64>) -> Self {
-        self.step = Some(value.into());
-        self
-    }
-    /// Sets "timezone".
-    pub fn timezone(mut self, value: impl Into<String>) -> Self {
-        self.timezone = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_direct_numeration = o.opt("isDirectNumeration")?;
-        let length = o.opt("length")?;
-        let pad_string = o.opt("padString")?;
-        let periodic_by = o.opt("periodicBy")?;
-        let start = o.opt("start")?;
-        let step = o.opt("step")?;
-        let timezone = o.opt("timezone")?;
-        let additional = o
-            .rest(
-                &[
-                    "isDirectNumeration",
-                    "length",
-                    "padString",
-                    "periodicBy",
-                    "start",
-                    "step",
-                    "timezone",
-                ],
-            )?;
-        Ok(Self {
-            is_direct_numeration,
-            length,
-            pad_string,
-            periodic_by,
-            start,
-            step,
-            timezone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(
-    UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator
-);
-
 /// The `result` of `crm.documentgenerator.numerator.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1256,7 +795,7 @@ pub struct UpdateResponse {
     pub name: Option<String>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<UpdateResponseSettings>,
+    pub settings: Option<super::super::super::types::crm::Settings2>,
     /// Wire name "template": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
@@ -1288,75 +827,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseSettings {
-    /// Wire name "isDirectNumeration": boolean, optional.
-    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
-    pub is_direct_numeration: Option<bool>,
-    /// Wire name "length": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    /// Wire name "padString": string, optional.
-    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
-    pub pad_string: Option<String>,
-    /// Wire name "periodicBy": string, optional.
-    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
-    pub periodic_by: Option<String>,
-    /// Wire name "start": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    /// Wire name "step": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// Wire name "timezone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_direct_numeration = o.opt("isDirectNumeration")?;
-        let length = o.opt("length")?;
-        let pad_string = o.opt("padString")?;
-        let periodic_by = o.opt("periodicBy")?;
-        let start = o.opt("start")?;
-        let step = o.opt("step")?;
-        let timezone = o.opt("timezone")?;
-        let additional = o
-            .rest(
-                &[
-                    "isDirectNumeration",
-                    "length",
-                    "padString",
-                    "periodicBy",
-                    "start",
-                    "step",
-                    "timezone",
-                ],
-            )?;
-        Ok(Self {
-            is_direct_numeration,
-            length,
-            pad_string,
-            periodic_by,
-            start,
-            step,
-            timezone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseSettings);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.update";

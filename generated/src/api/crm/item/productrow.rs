@@ -634,7 +634,12 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<::std::collections::BTreeMap<String, FieldsResponseFieldsValue>>,
+    pub fields: Option<
+        ::std::collections::BTreeMap<
+            String,
+            super::super::super::types::crm::FieldDescriptor,
+        >,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -652,99 +657,6 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct FieldsResponseFieldsValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldsValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseFieldsValue);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.item.productrow.fields";
@@ -1305,7 +1217,7 @@ pub struct SetRequest {
     pub owner_type: String,
     /// Wire name "productRows": array of object, required.
     #[serde(rename = "productRows")]
-    pub product_rows: Vec<SetRequestProductRowsItem>,
+    pub product_rows: Vec<super::super::super::types::crm::Fields14>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1317,7 +1229,9 @@ impl SetRequest {
     pub fn new(
         owner_id: impl Into<i64>,
         owner_type: impl Into<String>,
-        product_rows: impl IntoIterator<Item = impl Into<SetRequestProductRowsItem>>,
+        product_rows: impl IntoIterator<
+            Item = impl Into<super::super::super::types::crm::Fields14>,
+        >,
     ) -> Self {
         Self {
             owner_id: owner_id.into(),
@@ -1360,189 +1274,6 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct SetRequestProductRowsItem {
-    /// Wire name "discountRate": number, optional.
-    #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
-    pub discount_rate: Option<f64>,
-    /// Wire name "discountSum": number, optional.
-    #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
-    pub discount_sum: Option<f64>,
-    /// Wire name "discountTypeId": integer, optional.
-    ///
-    /// Allowed values: 1, 2.
-    #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
-    pub discount_type_id: Option<SetRequestProductRowsItemDiscountTypeId>,
-    /// Wire name "measureCode": any JSON, optional.
-    #[serde(
-        rename = "measureCode",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_code: ::serde_json::Value,
-    /// Wire name "price": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<f64>,
-    /// Wire name "productId": integer, optional.
-    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// Wire name "productName": string, optional.
-    #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
-    pub product_name: Option<String>,
-    /// Wire name "quantity": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<f64>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "taxIncluded": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
-    pub tax_included: Option<SetRequestProductRowsItemTaxIncluded>,
-    /// Wire name "taxRate": number, optional.
-    #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
-    pub tax_rate: Option<f64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl SetRequestProductRowsItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "discountRate".
-    pub fn discount_rate(mut self, value: impl Into<f64>) -> Self {
-        self.discount_rate = Some(value.into());
-        self
-    }
-    /// Sets "discountSum".
-    pub fn discount_sum(mut self, value: impl Into<f64>) -> Self {
-        self.discount_sum = Some(value.into());
-        self
-    }
-    /// Sets "discountTypeId".
-    pub fn discount_type_id(
-        mut self,
-        value: impl Into<SetRequestProductRowsItemDiscountTypeId>,
-    ) -> Self {
-        self.discount_type_id = Some(value.into());
-        self
-    }
-    /// Sets "measureCode".
-    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_code = value.into();
-        self
-    }
-    /// Sets "price".
-    pub fn price(mut self, value: impl Into<f64>) -> Self {
-        self.price = Some(value.into());
-        self
-    }
-    /// Sets "productId".
-    pub fn product_id(mut self, value: impl Into<i64>) -> Self {
-        self.product_id = Some(value.into());
-        self
-    }
-    /// Sets "productName".
-    pub fn product_name(mut self, value: impl Into<String>) -> Self {
-        self.product_name = Some(value.into());
-        self
-    }
-    /// Sets "quantity".
-    pub fn quantity(mut self, value: impl Into<f64>) -> Self {
-        self.quantity = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "taxIncluded".
-    pub fn tax_included(
-        mut self,
-        value: impl Into<SetRequestProductRowsItemTaxIncluded>,
-    ) -> Self {
-        self.tax_included = Some(value.into());
-        self
-    }
-    /// Sets "taxRate".
-    pub fn tax_rate(mut self, value: impl Into<f64>) -> Self {
-        self.tax_rate = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SetRequestProductRowsItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let discount_rate = o.opt("discountRate")?;
-        let discount_sum = o.opt("discountSum")?;
-        let discount_type_id = o.opt("discountTypeId")?;
-        let measure_code = o.opt("measureCode")?;
-        let price = o.opt("price")?;
-        let product_id = o.opt("productId")?;
-        let product_name = o.opt("productName")?;
-        let quantity = o.opt("quantity")?;
-        let sort = o.opt("sort")?;
-        let tax_included = o.opt("taxIncluded")?;
-        let tax_rate = o.opt("taxRate")?;
-        let additional = o
-            .rest(
-                &[
-                    "discountRate",
-                    "discountSum",
-                    "discountTypeId",
-                    "measureCode",
-                    "price",
-                    "productId",
-                    "productName",
-                    "quantity",
-                    "sort",
-                    "taxIncluded",
-                    "taxRate",
-                ],
-            )?;
-        Ok(Self {
-            discount_rate,
-            discount_sum,
-            discount_type_id,
-            measure_code,
-            price,
-            product_id,
-            product_name,
-            quantity,
-            sort,
-            tax_included,
-            tax_rate,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(SetRequestProductRowsItem);
-
-pub type SetRequestProductRowsItemDiscountTypeId = super::super::super::enums::IntV1V2;
-
-pub type SetRequestProductRowsItemTaxIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.item.productrow.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1608,7 +1339,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: UpdateRequestFields,
+    pub fields: super::super::super::types::crm::Fields14,
     /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -1620,7 +1351,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl Into<UpdateRequestFields>,
+        fields: impl Into<super::super::super::types::crm::Fields14>,
         id: impl Into<::serde_json::Value>,
     ) -> Self {
         Self {
@@ -1656,189 +1387,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "discountRate": number, optional.
-    #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
-    pub discount_rate: Option<f64>,
-    /// Wire name "discountSum": number, optional.
-    #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
-    pub discount_sum: Option<f64>,
-    /// Wire name "discountTypeId": integer, optional.
-    ///
-    /// Allowed values: 1, 2.
-    #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
-    pub discount_type_id: Option<UpdateRequestFieldsDiscountTypeId>,
-    /// Wire name "measureCode": any JSON, optional.
-    #[serde(
-        rename = "measureCode",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_code: ::serde_json::Value,
-    /// Wire name "price": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<f64>,
-    /// Wire name "productId": integer, optional.
-    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// Wire name "productName": string, optional.
-    #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
-    pub product_name: Option<String>,
-    /// Wire name "quantity": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<f64>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "taxIncluded": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
-    pub tax_included: Option<UpdateRequestFieldsTaxIncluded>,
-    /// Wire name "taxRate": number, optional.
-    #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
-    pub tax_rate: Option<f64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "discountRate".
-    pub fn discount_rate(mut self, value: impl Into<f64>) -> Self {
-        self.discount_rate = Some(value.into());
-        self
-    }
-    /// Sets "discountSum".
-    pub fn discount_sum(mut self, value: impl Into<f64>) -> Self {
-        self.discount_sum = Some(value.into());
-        self
-    }
-    /// Sets "discountTypeId".
-    pub fn discount_type_id(
-        mut self,
-        value: impl Into<UpdateRequestFieldsDiscountTypeId>,
-    ) -> Self {
-        self.discount_type_id = Some(value.into());
-        self
-    }
-    /// Sets "measureCode".
-    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_code = value.into();
-        self
-    }
-    /// Sets "price".
-    pub fn price(mut self, value: impl Into<f64>) -> Self {
-        self.price = Some(value.into());
-        self
-    }
-    /// Sets "productId".
-    pub fn product_id(mut self, value: impl Into<i64>) -> Self {
-        self.product_id = Some(value.into());
-        self
-    }
-    /// Sets "productName".
-    pub fn product_name(mut self, value: impl Into<String>) -> Self {
-        self.product_name = Some(value.into());
-        self
-    }
-    /// Sets "quantity".
-    pub fn quantity(mut self, value: impl Into<f64>) -> Self {
-        self.quantity = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "taxIncluded".
-    pub fn tax_included(
-        mut self,
-        value: impl Into<UpdateRequestFieldsTaxIncluded>,
-    ) -> Self {
-        self.tax_included = Some(value.into());
-        self
-    }
-    /// Sets "taxRate".
-    pub fn tax_rate(mut self, value: impl Into<f64>) -> Self {
-        self.tax_rate = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let discount_rate = o.opt("discountRate")?;
-        let discount_sum = o.opt("discountSum")?;
-        let discount_type_id = o.opt("discountTypeId")?;
-        let measure_code = o.opt("measureCode")?;
-        let price = o.opt("price")?;
-        let product_id = o.opt("productId")?;
-        let product_name = o.opt("productName")?;
-        let quantity = o.opt("quantity")?;
-        let sort = o.opt("sort")?;
-        let tax_included = o.opt("taxIncluded")?;
-        let tax_rate = o.opt("taxRate")?;
-        let additional = o
-            .rest(
-                &[
-                    "discountRate",
-                    "discountSum",
-                    "discountTypeId",
-                    "measureCode",
-                    "price",
-                    "productId",
-                    "productName",
-                    "quantity",
-                    "sort",
-                    "taxIncluded",
-                    "taxRate",
-                ],
-            )?;
-        Ok(Self {
-            discount_rate,
-            discount_sum,
-            discount_type_id,
-            measure_code,
-            price,
-            product_id,
-            product_name,
-            quantity,
-            sort,
-            tax_included,
-            tax_rate,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
-
-pub type UpdateRequestFieldsDiscountTypeId = super::super::super::enums::IntV1V2;
-
-pub type UpdateRequestFieldsTaxIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.item.productrow.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

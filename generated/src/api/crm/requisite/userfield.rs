@@ -104,7 +104,7 @@ pub struct AddRequestFields {
     pub is_searchable: Option<AddRequestFieldsIsSearchable>,
     /// Wire name "LIST": object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<AddRequestFieldsList>,
+    pub list: Option<super::super::super::types::crm::UfEnumElement>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -207,7 +207,10 @@ impl AddRequestFields {
         self
     }
     /// Sets "LIST".
-    pub fn list(mut self, value: impl Into<AddRequestFieldsList>) -> Self {
+    pub fn list(
+        mut self,
+        value: impl Into<super::super::super::types::crm::UfEnumElement>,
+    ) -> Self {
         self.list = Some(value.into());
         self
     }
@@ -346,107 +349,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub type AddRequestFieldsEditInList = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsIsSearchable = ::bitrix24_runtime::YesNo;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsList {
-    /// Wire name "DEF": string, optional.
-    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "DEL": string, optional.
-    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
-    pub del: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsList {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEF".
-    pub fn def(mut self, value: impl Into<String>) -> Self {
-        self.def = Some(value.into());
-        self
-    }
-    /// Sets "DEL".
-    pub fn del(mut self, value: impl Into<String>) -> Self {
-        self.del = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsList {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("DEF")?;
-        let del = o.opt("DEL")?;
-        let id = o.opt("ID")?;
-        let sort = o.opt("SORT")?;
-        let value = o.opt("VALUE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
-        Ok(Self {
-            def,
-            del,
-            id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsList);
 
 pub type AddRequestFieldsMandatory = ::bitrix24_runtime::YesNo;
 
@@ -651,7 +553,7 @@ pub struct GetResponse {
     pub multiple: Option<String>,
     /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<GetResponseSettings>,
+    pub settings: Option<super::super::super::types::crm::Settings>,
     /// Wire name "SHOW_FILTER": string, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
@@ -889,62 +791,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabel {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabel);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseSettings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "MAX_LENGTH": integer, optional.
-    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub max_length: Option<i64>,
-    /// Wire name "MIN_LENGTH": integer, optional.
-    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
-    pub min_length: Option<i64>,
-    /// Wire name "REGEXP": string, optional.
-    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
-    pub regexp: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    /// Wire name "SIZE": integer, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let max_length = o.opt("MAX_LENGTH")?;
-        let min_length = o.opt("MIN_LENGTH")?;
-        let regexp = o.opt("REGEXP")?;
-        let rows = o.opt("ROWS")?;
-        let size = o.opt("SIZE")?;
-        let additional = o
-            .rest(
-                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
-            )?;
-        Ok(Self {
-            default_value,
-            max_length,
-            min_length,
-            regexp,
-            rows,
-            size,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseSettings);
-
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.requisite.userfield.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1076,7 +922,7 @@ pub struct ListRequestFilter {
     pub is_searchable: Option<ListRequestFilterIsSearchable>,
     /// Wire name "LIST": object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<ListRequestFilterList>,
+    pub list: Option<super::super::super::types::crm::UfEnumElement>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -1165,7 +1011,10 @@ impl ListRequestFilter {
         self
     }
     /// Sets "LIST".
-    pub fn list(mut self, value: impl Into<ListRequestFilterList>) -> Self {
+    pub fn list(
+        mut self,
+        value: impl Into<super::super::super::types::crm::UfEnumElement>,
+    ) -> Self {
         self.list = Some(value.into());
         self
     }
@@ -1302,107 +1151,6 @@ pub type ListRequestFilterEditInList = ::bitrix24_runtime::YesNo;
 
 pub type ListRequestFilterIsSearchable = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestFilterList {
-    /// Wire name "DEF": string, optional.
-    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "DEL": string, optional.
-    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
-    pub del: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestFilterList {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEF".
-    pub fn def(mut self, value: impl Into<String>) -> Self {
-        self.def = Some(value.into());
-        self
-    }
-    /// Sets "DEL".
-    pub fn del(mut self, value: impl Into<String>) -> Self {
-        self.del = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilterList {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("DEF")?;
-        let del = o.opt("DEL")?;
-        let id = o.opt("ID")?;
-        let sort = o.opt("SORT")?;
-        let value = o.opt("VALUE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
-        Ok(Self {
-            def,
-            del,
-            id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestFilterList);
-
 pub type ListRequestFilterMandatory = ::bitrix24_runtime::YesNo;
 
 pub type ListRequestFilterMultiple = ::bitrix24_runtime::YesNo;
@@ -1445,7 +1193,7 @@ pub struct ListResponseItem {
     pub is_searchable: Option<ListResponseItemIsSearchable>,
     /// Wire name "LIST": object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<ListResponseItemList>,
+    pub list: Option<super::super::super::types::crm::UfEnumElement>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -1558,59 +1306,6 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 pub type ListResponseItemEditInList = ::bitrix24_runtime::YesNo;
 
 pub type ListResponseItemIsSearchable = ::bitrix24_runtime::YesNo;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseItemList {
-    /// Wire name "DEF": string, optional.
-    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "DEL": string, optional.
-    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
-    pub del: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemList {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("DEF")?;
-        let del = o.opt("DEL")?;
-        let id = o.opt("ID")?;
-        let sort = o.opt("SORT")?;
-        let value = o.opt("VALUE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
-        Ok(Self {
-            def,
-            del,
-            id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseItemList);
 
 pub type ListResponseItemMandatory = ::bitrix24_runtime::YesNo;
 
@@ -1773,7 +1468,7 @@ pub struct UpdateRequestFields {
     pub is_searchable: Option<UpdateRequestFieldsIsSearchable>,
     /// Wire name "LIST": object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<UpdateRequestFieldsList>,
+    pub list: Option<super::super::super::types::crm::UfEnumElement>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -1852,7 +1547,10 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "LIST".
-    pub fn list(mut self, value: impl Into<UpdateRequestFieldsList>) -> Self {
+    pub fn list(
+        mut self,
+        value: impl Into<super::super::super::types::crm::UfEnumElement>,
+    ) -> Self {
         self.list = Some(value.into());
         self
     }
@@ -1985,107 +1683,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub type UpdateRequestFieldsEditInList = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsIsSearchable = ::bitrix24_runtime::YesNo;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsList {
-    /// Wire name "DEF": string, optional.
-    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "DEL": string, optional.
-    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
-    pub del: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsList {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEF".
-    pub fn def(mut self, value: impl Into<String>) -> Self {
-        self.def = Some(value.into());
-        self
-    }
-    /// Sets "DEL".
-    pub fn del(mut self, value: impl Into<String>) -> Self {
-        self.del = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsList {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("DEF")?;
-        let del = o.opt("DEL")?;
-        let id = o.opt("ID")?;
-        let sort = o.opt("SORT")?;
-        let value = o.opt("VALUE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
-        Ok(Self {
-            def,
-            del,
-            id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsList);
 
 pub type UpdateRequestFieldsMandatory = ::bitrix24_runtime::YesNo;
 

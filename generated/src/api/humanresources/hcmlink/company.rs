@@ -34,7 +34,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: AddRequestFields,
+    pub fields: super::super::super::types::humanresources_hcmlink::Fields2,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -43,7 +43,9 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
+    pub fn new(
+        fields: impl Into<super::super::super::types::humanresources_hcmlink::Fields2>,
+    ) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -74,91 +76,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "company": string, required.
-    pub company: String,
-    /// Wire name "crmCompanyId": integer, required.
-    #[serde(rename = "crmCompanyId")]
-    pub crm_company_id: i64,
-    /// Wire name "data": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub data: ::serde_json::Value,
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
-    /// Wire name "title": string, required.
-    pub title: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        company: impl Into<String>,
-        crm_company_id: impl Into<i64>,
-        fields: impl Into<::serde_json::Value>,
-        title: impl Into<String>,
-    ) -> Self {
-        Self {
-            company: company.into(),
-            crm_company_id: crm_company_id.into(),
-            data: Default::default(),
-            fields: fields.into(),
-            title: title.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "data".
-    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.data = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let company = o.req("company")?;
-        let crm_company_id = o.req("crmCompanyId")?;
-        let data = o.opt("data")?;
-        let fields = o.req("fields")?;
-        let title = o.req("title")?;
-        let additional = o
-            .rest(&["company", "crmCompanyId", "data", "fields", "title"])?;
-        let company = o.need(company, "company")?;
-        let crm_company_id = o.need(crm_company_id, "crmCompanyId")?;
-        let fields = o.need(fields, "fields")?;
-        let title = o.need(title, "title")?;
-        Ok(Self {
-            company,
-            crm_company_id,
-            data,
-            fields,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `humanresources.hcmlink.company.add`.
 pub type AddResponse = i64;
@@ -499,7 +416,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: UpdateRequestFields,
+    pub fields: super::super::super::types::humanresources_hcmlink::Fields2,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -510,7 +427,10 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+    pub fn new(
+        fields: impl Into<super::super::super::types::humanresources_hcmlink::Fields2>,
+        id: impl Into<i64>,
+    ) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -544,91 +464,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "company": string, required.
-    pub company: String,
-    /// Wire name "crmCompanyId": integer, required.
-    #[serde(rename = "crmCompanyId")]
-    pub crm_company_id: i64,
-    /// Wire name "data": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub data: ::serde_json::Value,
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
-    /// Wire name "title": string, required.
-    pub title: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        company: impl Into<String>,
-        crm_company_id: impl Into<i64>,
-        fields: impl Into<::serde_json::Value>,
-        title: impl Into<String>,
-    ) -> Self {
-        Self {
-            company: company.into(),
-            crm_company_id: crm_company_id.into(),
-            data: Default::default(),
-            fields: fields.into(),
-            title: title.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "data".
-    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.data = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let company = o.req("company")?;
-        let crm_company_id = o.req("crmCompanyId")?;
-        let data = o.opt("data")?;
-        let fields = o.req("fields")?;
-        let title = o.req("title")?;
-        let additional = o
-            .rest(&["company", "crmCompanyId", "data", "fields", "title"])?;
-        let company = o.need(company, "company")?;
-        let crm_company_id = o.need(crm_company_id, "crmCompanyId")?;
-        let fields = o.need(fields, "fields")?;
-        let title = o.need(title, "title")?;
-        Ok(Self {
-            company,
-            crm_company_id,
-            data,
-            fields,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `humanresources.hcmlink.company.update`.
 pub type UpdateResponse = bool;

@@ -429,7 +429,7 @@ pub struct SetRequest {
     pub node_id: i64,
     /// Wire name "userIds": object, required.
     #[serde(rename = "userIds")]
-    pub user_ids: SetRequestUserIds,
+    pub user_ids: super::super::super::types::humanresources::UserIds,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -438,7 +438,10 @@ pub struct SetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(node_id: impl Into<i64>, user_ids: impl Into<SetRequestUserIds>) -> Self {
+    pub fn new(
+        node_id: impl Into<i64>,
+        user_ids: impl Into<super::super::super::types::humanresources::UserIds>,
+    ) -> Self {
         Self {
             node_id: node_id.into(),
             user_ids: user_ids.into(),
@@ -476,141 +479,6 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct SetRequestUserIds {
-    /// Wire name "MEMBER_DEPUTY_HEAD": any JSON, optional.
-    #[serde(
-        rename = "MEMBER_DEPUTY_HEAD",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub member_deputy_head: ::serde_json::Value,
-    /// Wire name "MEMBER_EMPLOYEE": any JSON, optional.
-    #[serde(
-        rename = "MEMBER_EMPLOYEE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub member_employee: ::serde_json::Value,
-    /// Wire name "MEMBER_HEAD": any JSON, optional.
-    #[serde(
-        rename = "MEMBER_HEAD",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub member_head: ::serde_json::Value,
-    /// Wire name "MEMBER_TEAM_DEPUTY_HEAD": any JSON, optional.
-    #[serde(
-        rename = "MEMBER_TEAM_DEPUTY_HEAD",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub member_team_deputy_head: ::serde_json::Value,
-    /// Wire name "MEMBER_TEAM_EMPLOYEE": any JSON, optional.
-    #[serde(
-        rename = "MEMBER_TEAM_EMPLOYEE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub member_team_employee: ::serde_json::Value,
-    /// Wire name "MEMBER_TEAM_HEAD": any JSON, optional.
-    #[serde(
-        rename = "MEMBER_TEAM_HEAD",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub member_team_head: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl SetRequestUserIds {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "MEMBER_DEPUTY_HEAD".
-    pub fn member_deputy_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.member_deputy_head = value.into();
-        self
-    }
-    /// Sets "MEMBER_EMPLOYEE".
-    pub fn member_employee(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.member_employee = value.into();
-        self
-    }
-    /// Sets "MEMBER_HEAD".
-    pub fn member_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.member_head = value.into();
-        self
-    }
-    /// Sets "MEMBER_TEAM_DEPUTY_HEAD".
-    pub fn member_team_deputy_head(
-        mut self,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.member_team_deputy_head = value.into();
-        self
-    }
-    /// Sets "MEMBER_TEAM_EMPLOYEE".
-    pub fn member_team_employee(
-        mut self,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.member_team_employee = value.into();
-        self
-    }
-    /// Sets "MEMBER_TEAM_HEAD".
-    pub fn member_team_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.member_team_head = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SetRequestUserIds {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let member_deputy_head = o.opt("MEMBER_DEPUTY_HEAD")?;
-        let member_employee = o.opt("MEMBER_EMPLOYEE")?;
-        let member_head = o.opt("MEMBER_HEAD")?;
-        let member_team_deputy_head = o.opt("MEMBER_TEAM_DEPUTY_HEAD")?;
-        let member_team_employee = o.opt("MEMBER_TEAM_EMPLOYEE")?;
-        let member_team_head = o.opt("MEMBER_TEAM_HEAD")?;
-        let additional = o
-            .rest(
-                &[
-                    "MEMBER_DEPUTY_HEAD",
-                    "MEMBER_EMPLOYEE",
-                    "MEMBER_HEAD",
-                    "MEMBER_TEAM_DEPUTY_HEAD",
-                    "MEMBER_TEAM_EMPLOYEE",
-                    "MEMBER_TEAM_HEAD",
-                ],
-            )?;
-        Ok(Self {
-            member_deputy_head,
-            member_employee,
-            member_head,
-            member_team_deputy_head,
-            member_team_employee,
-            member_team_head,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(SetRequestUserIds);
 
 /// The `result` of `humanresources.node.member.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

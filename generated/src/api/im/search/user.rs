@@ -186,7 +186,7 @@ pub struct ListResponse {
     pub network: Option<bool>,
     /// Wire name "phones": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub phones: Option<ListResponsePhones>,
+    pub phones: Option<super::super::super::types::im::Phones>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -278,44 +278,6 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponsePhones {
-    /// Wire name "inner_phone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inner_phone: Option<String>,
-    /// Wire name "personal_mobile": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub personal_mobile: Option<String>,
-    /// Wire name "work_phone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub work_phone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponsePhones {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let inner_phone = o.opt("inner_phone")?;
-        let personal_mobile = o.opt("personal_mobile")?;
-        let work_phone = o.opt("work_phone")?;
-        let additional = o.rest(&["inner_phone", "personal_mobile", "work_phone"])?;
-        Ok(Self {
-            inner_phone,
-            personal_mobile,
-            work_phone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponsePhones);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.search.user.list";

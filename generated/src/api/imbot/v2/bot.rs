@@ -105,7 +105,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "bot": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot: Option<GetResponseBot>,
+    pub bot: Option<super::super::super::types::imbot::Bot>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
@@ -127,120 +127,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseBot {
-    /// Wire name "backgroundId": any JSON, optional.
-    #[serde(
-        rename = "backgroundId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub background_id: ::serde_json::Value,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "countChat": integer, optional.
-    #[serde(rename = "countChat", skip_serializing_if = "Option::is_none")]
-    pub count_chat: Option<i64>,
-    /// Wire name "countCommand": integer, optional.
-    #[serde(rename = "countCommand", skip_serializing_if = "Option::is_none")]
-    pub count_command: Option<i64>,
-    /// Wire name "countMessage": integer, optional.
-    #[serde(rename = "countMessage", skip_serializing_if = "Option::is_none")]
-    pub count_message: Option<i64>,
-    /// Wire name "countUser": integer, optional.
-    #[serde(rename = "countUser", skip_serializing_if = "Option::is_none")]
-    pub count_user: Option<i64>,
-    /// Wire name "eventMode": string, optional.
-    #[serde(rename = "eventMode", skip_serializing_if = "Option::is_none")]
-    pub event_mode: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isHidden": boolean, optional.
-    #[serde(rename = "isHidden", skip_serializing_if = "Option::is_none")]
-    pub is_hidden: Option<bool>,
-    /// Wire name "isReactionsEnabled": boolean, optional.
-    #[serde(rename = "isReactionsEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_reactions_enabled: Option<bool>,
-    /// Wire name "isSupportOpenline": boolean, optional.
-    #[serde(rename = "isSupportOpenline", skip_serializing_if = "Option::is_none")]
-    pub is_support_openline: Option<bool>,
-    /// Wire name "language": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseBot {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let background_id = o.opt("backgroundId")?;
-        let code = o.opt("code")?;
-        let count_chat = o.opt("countChat")?;
-        let count_command = o.opt("countCommand")?;
-        let count_message = o.opt("countMessage")?;
-        let count_user = o.opt("countUser")?;
-        let event_mode = o.opt("eventMode")?;
-        let id = o.opt("id")?;
-        let is_hidden = o.opt("isHidden")?;
-        let is_reactions_enabled = o.opt("isReactionsEnabled")?;
-        let is_support_openline = o.opt("isSupportOpenline")?;
-        let language = o.opt("language")?;
-        let module_id = o.opt("moduleId")?;
-        let type_ = o.opt("type")?;
-        let additional = o
-            .rest(
-                &[
-                    "backgroundId",
-                    "code",
-                    "countChat",
-                    "countCommand",
-                    "countMessage",
-                    "countUser",
-                    "eventMode",
-                    "id",
-                    "isHidden",
-                    "isReactionsEnabled",
-                    "isSupportOpenline",
-                    "language",
-                    "moduleId",
-                    "type",
-                ],
-            )?;
-        Ok(Self {
-            background_id,
-            code,
-            count_chat,
-            count_command,
-            count_message,
-            count_user,
-            event_mode,
-            id,
-            is_hidden,
-            is_reactions_enabled,
-            is_support_openline,
-            language,
-            module_id,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseBot);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imbot.v2.Bot.get";
@@ -745,7 +631,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFieldsProperties {
 pub struct RegisterResponse {
     /// Wire name "bot": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot: Option<RegisterResponseBot>,
+    pub bot: Option<super::super::super::types::imbot::Bot>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
@@ -767,120 +653,6 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RegisterResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct RegisterResponseBot {
-    /// Wire name "backgroundId": any JSON, optional.
-    #[serde(
-        rename = "backgroundId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub background_id: ::serde_json::Value,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "countChat": integer, optional.
-    #[serde(rename = "countChat", skip_serializing_if = "Option::is_none")]
-    pub count_chat: Option<i64>,
-    /// Wire name "countCommand": integer, optional.
-    #[serde(rename = "countCommand", skip_serializing_if = "Option::is_none")]
-    pub count_command: Option<i64>,
-    /// Wire name "countMessage": integer, optional.
-    #[serde(rename = "countMessage", skip_serializing_if = "Option::is_none")]
-    pub count_message: Option<i64>,
-    /// Wire name "countUser": integer, optional.
-    #[serde(rename = "countUser", skip_serializing_if = "Option::is_none")]
-    pub count_user: Option<i64>,
-    /// Wire name "eventMode": string, optional.
-    #[serde(rename = "eventMode", skip_serializing_if = "Option::is_none")]
-    pub event_mode: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isHidden": boolean, optional.
-    #[serde(rename = "isHidden", skip_serializing_if = "Option::is_none")]
-    pub is_hidden: Option<bool>,
-    /// Wire name "isReactionsEnabled": boolean, optional.
-    #[serde(rename = "isReactionsEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_reactions_enabled: Option<bool>,
-    /// Wire name "isSupportOpenline": boolean, optional.
-    #[serde(rename = "isSupportOpenline", skip_serializing_if = "Option::is_none")]
-    pub is_support_openline: Option<bool>,
-    /// Wire name "language": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterResponseBot {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let background_id = o.opt("backgroundId")?;
-        let code = o.opt("code")?;
-        let count_chat = o.opt("countChat")?;
-        let count_command = o.opt("countCommand")?;
-        let count_message = o.opt("countMessage")?;
-        let count_user = o.opt("countUser")?;
-        let event_mode = o.opt("eventMode")?;
-        let id = o.opt("id")?;
-        let is_hidden = o.opt("isHidden")?;
-        let is_reactions_enabled = o.opt("isReactionsEnabled")?;
-        let is_support_openline = o.opt("isSupportOpenline")?;
-        let language = o.opt("language")?;
-        let module_id = o.opt("moduleId")?;
-        let type_ = o.opt("type")?;
-        let additional = o
-            .rest(
-                &[
-                    "backgroundId",
-                    "code",
-                    "countChat",
-                    "countCommand",
-                    "countMessage",
-                    "countUser",
-                    "eventMode",
-                    "id",
-                    "isHidden",
-                    "isReactionsEnabled",
-                    "isSupportOpenline",
-                    "language",
-                    "moduleId",
-                    "type",
-                ],
-            )?;
-        Ok(Self {
-            background_id,
-            code,
-            count_chat,
-            count_command,
-            count_message,
-            count_user,
-            event_mode,
-            id,
-            is_hidden,
-            is_reactions_enabled,
-            is_support_openline,
-            language,
-            module_id,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(RegisterResponseBot);
 
 impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "imbot.v2.Bot.register";
@@ -1354,7 +1126,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsProperties {
 pub struct UpdateResponse {
     /// Wire name "bot": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot: Option<UpdateResponseBot>,
+    pub bot: Option<super::super::super::types::imbot::Bot>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
@@ -1376,120 +1148,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseBot {
-    /// Wire name "backgroundId": any JSON, optional.
-    #[serde(
-        rename = "backgroundId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub background_id: ::serde_json::Value,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "countChat": integer, optional.
-    #[serde(rename = "countChat", skip_serializing_if = "Option::is_none")]
-    pub count_chat: Option<i64>,
-    /// Wire name "countCommand": integer, optional.
-    #[serde(rename = "countCommand", skip_serializing_if = "Option::is_none")]
-    pub count_command: Option<i64>,
-    /// Wire name "countMessage": integer, optional.
-    #[serde(rename = "countMessage", skip_serializing_if = "Option::is_none")]
-    pub count_message: Option<i64>,
-    /// Wire name "countUser": integer, optional.
-    #[serde(rename = "countUser", skip_serializing_if = "Option::is_none")]
-    pub count_user: Option<i64>,
-    /// Wire name "eventMode": string, optional.
-    #[serde(rename = "eventMode", skip_serializing_if = "Option::is_none")]
-    pub event_mode: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isHidden": boolean, optional.
-    #[serde(rename = "isHidden", skip_serializing_if = "Option::is_none")]
-    pub is_hidden: Option<bool>,
-    /// Wire name "isReactionsEnabled": boolean, optional.
-    #[serde(rename = "isReactionsEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_reactions_enabled: Option<bool>,
-    /// Wire name "isSupportOpenline": boolean, optional.
-    #[serde(rename = "isSupportOpenline", skip_serializing_if = "Option::is_none")]
-    pub is_support_openline: Option<bool>,
-    /// Wire name "language": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseBot {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let background_id = o.opt("backgroundId")?;
-        let code = o.opt("code")?;
-        let count_chat = o.opt("countChat")?;
-        let count_command = o.opt("countCommand")?;
-        let count_message = o.opt("countMessage")?;
-        let count_user = o.opt("countUser")?;
-        let event_mode = o.opt("eventMode")?;
-        let id = o.opt("id")?;
-        let is_hidden = o.opt("isHidden")?;
-        let is_reactions_enabled = o.opt("isReactionsEnabled")?;
-        let is_support_openline = o.opt("isSupportOpenline")?;
-        let language = o.opt("language")?;
-        let module_id = o.opt("moduleId")?;
-        let type_ = o.opt("type")?;
-        let additional = o
-            .rest(
-                &[
-                    "backgroundId",
-                    "code",
-                    "countChat",
-                    "countCommand",
-                    "countMessage",
-                    "countUser",
-                    "eventMode",
-                    "id",
-                    "isHidden",
-                    "isReactionsEnabled",
-                    "isSupportOpenline",
-                    "language",
-                    "moduleId",
-                    "type",
-                ],
-            )?;
-        Ok(Self {
-            background_id,
-            code,
-            count_chat,
-            count_command,
-            count_message,
-            count_user,
-            event_mode,
-            id,
-            is_hidden,
-            is_reactions_enabled,
-            is_support_openline,
-            language,
-            module_id,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseBot);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.v2.Bot.update";

@@ -486,7 +486,9 @@ pub struct GetRequestParamsSelectItem {
     pub queue_type: Option<String>,
     /// Wire name "QUEUE_USERS_FIELDS": object, optional.
     #[serde(rename = "QUEUE_USERS_FIELDS", skip_serializing_if = "Option::is_none")]
-    pub queue_users_fields: Option<GetRequestParamsSelectItemQueueUsersFields>,
+    pub queue_users_fields: Option<
+        super::super::super::types::imopenlines::QueueUsersFields,
+    >,
     /// Wire name "QUICK_ANSWERS_IBLOCK_ID": string, optional.
     #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<String>,
@@ -977,7 +979,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "QUEUE_USERS_FIELDS".
     pub fn queue_users_fields(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemQueueUsersFields>,
+        value: impl Into<super::super::super::types::imopenlines::QueueUsersFields>,
     ) -> Self {
         self.queue_users_fields = Some(value.into());
         self
@@ -1606,113 +1608,6 @@ pub type GetRequestParamsSelectItemKpiFirstAnswerAlert = ::bitrix24_runtime::Yes
 
 pub type GetRequestParamsSelectItemKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetRequestParamsSelectItemQueueUsersFields {
-    /// Wire name "USER_AVATAR": string, optional.
-    ///
-    /// Allowed values: "string", "null".
-    #[serde(rename = "USER_AVATAR", skip_serializing_if = "Option::is_none")]
-    pub user_avatar: Option<GetRequestParamsSelectItemQueueUsersFieldsUserAvatar>,
-    /// Wire name "USER_AVATAR_ID": string, optional.
-    #[serde(rename = "USER_AVATAR_ID", skip_serializing_if = "Option::is_none")]
-    pub user_avatar_id: Option<String>,
-    /// Wire name "USER_NAME": string, optional.
-    ///
-    /// Allowed values: "string", "null".
-    #[serde(rename = "USER_NAME", skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<GetRequestParamsSelectItemQueueUsersFieldsUserName>,
-    /// Wire name "USER_WORK_POSITION": string, optional.
-    ///
-    /// Allowed values: "string", "null".
-    #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
-    pub user_work_position: Option<
-        GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition,
-    >,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetRequestParamsSelectItemQueueUsersFields {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "USER_AVATAR".
-    pub fn user_avatar(
-        mut self,
-        value: impl Into<GetRequestParamsSelectItemQueueUsersFieldsUserAvatar>,
-    ) -> Self {
-        self.user_avatar = Some(value.into());
-        self
-    }
-    /// Sets "USER_AVATAR_ID".
-    pub fn user_avatar_id(mut self, value: impl Into<String>) -> Self {
-        self.user_avatar_id = Some(value.into());
-        self
-    }
-    /// Sets "USER_NAME".
-    pub fn user_name(
-        mut self,
-        value: impl Into<GetRequestParamsSelectItemQueueUsersFieldsUserName>,
-    ) -> Self {
-        self.user_name = Some(value.into());
-        self
-    }
-    /// Sets "USER_WORK_POSITION".
-    pub fn user_work_position(
-        mut self,
-        value: impl Into<GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition>,
-    ) -> Self {
-        self.user_work_position = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemQueueUsersFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let user_avatar = o.opt("USER_AVATAR")?;
-        let user_avatar_id = o.opt("USER_AVATAR_ID")?;
-        let user_name = o.opt("USER_NAME")?;
-        let user_work_position = o.opt("USER_WORK_POSITION")?;
-        let additional = o
-            .rest(
-                &["USER_AVATAR", "USER_AVATAR_ID", "USER_NAME", "USER_WORK_POSITION"],
-            )?;
-        Ok(Self {
-            user_avatar,
-            user_avatar_id,
-            user_name,
-            user_work_position,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetRequestParamsSelectItemQueueUsersFields);
-
-pub type GetRequestParamsSelectItemQueueUsersFieldsUserAvatar = super::super::super::enums::StringNull;
-
-pub type GetRequestParamsSelectItemQueueUsersFieldsUserName = super::super::super::enums::StringNull;
-
-pub type GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition = super::super::super::enums::StringNull;
-
 pub type GetRequestParamsSelectItemSendNotificationEmptyQueue = ::bitrix24_runtime::YesNo;
 
 pub type GetRequestParamsSelectItemSendWelcomeEachSession = ::bitrix24_runtime::YesNo;
@@ -1964,7 +1859,9 @@ pub struct GetResponseItem {
     pub queue_type: Option<String>,
     /// Wire name "QUEUE_USERS_FIELDS": object, optional.
     #[serde(rename = "QUEUE_USERS_FIELDS", skip_serializing_if = "Option::is_none")]
-    pub queue_users_fields: Option<GetResponseItemQueueUsersFields>,
+    pub queue_users_fields: Option<
+        super::super::super::types::imopenlines::QueueUsersFields,
+    >,
     /// Wire name "QUICK_ANSWERS_IBLOCK_ID": string, optional.
     #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<String>,
@@ -2479,64 +2376,6 @@ pub type GetResponseItemKpiCheckOperatorActivity = ::bitrix24_runtime::YesNo;
 pub type GetResponseItemKpiFirstAnswerAlert = ::bitrix24_runtime::YesNo;
 
 pub type GetResponseItemKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItemQueueUsersFields {
-    /// Wire name "USER_AVATAR": string, optional.
-    ///
-    /// Allowed values: "string", "null".
-    #[serde(rename = "USER_AVATAR", skip_serializing_if = "Option::is_none")]
-    pub user_avatar: Option<GetResponseItemQueueUsersFieldsUserAvatar>,
-    /// Wire name "USER_AVATAR_ID": string, optional.
-    #[serde(rename = "USER_AVATAR_ID", skip_serializing_if = "Option::is_none")]
-    pub user_avatar_id: Option<String>,
-    /// Wire name "USER_NAME": string, optional.
-    ///
-    /// Allowed values: "string", "null".
-    #[serde(rename = "USER_NAME", skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<GetResponseItemQueueUsersFieldsUserName>,
-    /// Wire name "USER_WORK_POSITION": string, optional.
-    ///
-    /// Allowed values: "string", "null".
-    #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
-    pub user_work_position: Option<GetResponseItemQueueUsersFieldsUserWorkPosition>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemQueueUsersFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let user_avatar = o.opt("USER_AVATAR")?;
-        let user_avatar_id = o.opt("USER_AVATAR_ID")?;
-        let user_name = o.opt("USER_NAME")?;
-        let user_work_position = o.opt("USER_WORK_POSITION")?;
-        let additional = o
-            .rest(
-                &["USER_AVATAR", "USER_AVATAR_ID", "USER_NAME", "USER_WORK_POSITION"],
-            )?;
-        Ok(Self {
-            user_avatar,
-            user_avatar_id,
-            user_name,
-            user_work_position,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItemQueueUsersFields);
-
-pub type GetResponseItemQueueUsersFieldsUserAvatar = super::super::super::enums::StringNull;
-
-pub type GetResponseItemQueueUsersFieldsUserName = super::super::super::enums::StringNull;
-
-pub type GetResponseItemQueueUsersFieldsUserWorkPosition = super::super::super::enums::StringNull;
 
 pub type GetResponseItemSendNotificationEmptyQueue = ::bitrix24_runtime::YesNo;
 

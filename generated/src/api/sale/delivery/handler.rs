@@ -41,7 +41,7 @@ pub struct AddRequest {
     pub name: String,
     /// Wire name "PROFILES": array of object, required.
     #[serde(rename = "PROFILES")]
-    pub profiles: Vec<AddRequestProfilesItem>,
+    pub profiles: Vec<super::super::super::types::delivery::Profile>,
     /// Wire name "SETTINGS": object, required.
     #[serde(rename = "SETTINGS")]
     pub settings: AddRequestSettings,
@@ -59,7 +59,9 @@ impl AddRequest {
     pub fn new(
         code: impl Into<String>,
         name: impl Into<String>,
-        profiles: impl IntoIterator<Item = impl Into<AddRequestProfilesItem>>,
+        profiles: impl IntoIterator<
+            Item = impl Into<super::super::super::types::delivery::Profile>,
+        >,
         settings: impl Into<AddRequestSettings>,
     ) -> Self {
         Self {
@@ -128,74 +130,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestProfilesItem {
-    /// Wire name "CODE": string, required.
-    #[serde(rename = "CODE")]
-    pub code: String,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestProfilesItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(code: impl Into<String>, name: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            description: Default::default(),
-            name: name.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestProfilesItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("CODE")?;
-        let description = o.opt("DESCRIPTION")?;
-        let name = o.req("NAME")?;
-        let additional = o.rest(&["CODE", "DESCRIPTION", "NAME"])?;
-        let code = o.need(code, "CODE")?;
-        let name = o.need(name, "NAME")?;
-        Ok(Self {
-            code,
-            description,
-            name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestProfilesItem);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
 pub struct AddRequestSettings {
     /// Wire name "CALCULATE_URL": string, required.
     #[serde(rename = "CALCULATE_URL")]
@@ -208,7 +142,7 @@ pub struct AddRequestSettings {
     pub cancel_delivery_request_url: Option<String>,
     /// Wire name "CONFIG": array of object, optional.
     #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
-    pub config: Option<Vec<AddRequestSettingsConfigItem>>,
+    pub config: Option<Vec<super::super::super::types::delivery::Config>>,
     /// Wire name "CREATE_DELIVERY_REQUEST_URL": string, optional.
     #[serde(
         rename = "CREATE_DELIVERY_REQUEST_URL",
@@ -251,7 +185,9 @@ impl AddRequestSettings {
     /// Sets "CONFIG".
     pub fn config(
         mut self,
-        value: impl IntoIterator<Item = impl Into<AddRequestSettingsConfigItem>>,
+        value: impl IntoIterator<
+            Item = impl Into<super::super::super::types::delivery::Config>,
+        >,
     ) -> Self {
         self.config = Some(value.into_iter().map(Into::into).collect());
         self
@@ -314,89 +250,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestSettingsConfigItem {
-    /// Wire name "CODE": string, required.
-    #[serde(rename = "CODE")]
-    pub code: String,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Wire name "OPTIONS": any JSON, optional.
-    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
-    /// Wire name "TYPE": string, required.
-    ///
-    /// Allowed values: "STRING", "Y/N", "NUMBER", "ENUM", "DATE", "LOCATION".
-    #[serde(rename = "TYPE")]
-    pub type_: AddRequestSettingsConfigItemType,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsConfigItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        code: impl Into<String>,
-        name: impl Into<String>,
-        type_: impl Into<AddRequestSettingsConfigItemType>,
-    ) -> Self {
-        Self {
-            code: code.into(),
-            name: name.into(),
-            options: Default::default(),
-            type_: type_.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "OPTIONS".
-    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.options = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("CODE")?;
-        let name = o.req("NAME")?;
-        let options = o.opt("OPTIONS")?;
-        let type_ = o.req("TYPE")?;
-        let additional = o.rest(&["CODE", "NAME", "OPTIONS", "TYPE"])?;
-        let code = o.need(code, "CODE")?;
-        let name = o.need(name, "NAME")?;
-        let type_ = o.need(type_, "TYPE")?;
-        Ok(Self {
-            code,
-            name,
-            options,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigItem);
-
-pub type AddRequestSettingsConfigItemType = super::super::super::enums::StringYNNumberEtcHe6b4e3e9;
 
 pub type AddRequestSettingsHasCallbackTrackingSupport = ::bitrix24_runtime::YesNo;
 
@@ -604,7 +457,7 @@ pub struct UpdateRequest {
     pub name: Option<String>,
     /// Wire name "PROFILES": array of object, optional.
     #[serde(rename = "PROFILES", skip_serializing_if = "Option::is_none")]
-    pub profiles: Option<Vec<UpdateRequestProfilesItem>>,
+    pub profiles: Option<Vec<super::super::super::types::delivery::Profile>>,
     /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<UpdateRequestSettings>,
@@ -649,7 +502,9 @@ impl UpdateRequest {
     /// Sets "PROFILES".
     pub fn profiles(
         mut self,
-        value: impl IntoIterator<Item = impl Into<UpdateRequestProfilesItem>>,
+        value: impl IntoIterator<
+            Item = impl Into<super::super::super::types::delivery::Profile>,
+        >,
     ) -> Self {
         self.profiles = Some(value.into_iter().map(Into::into).collect());
         self
@@ -711,74 +566,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestProfilesItem {
-    /// Wire name "CODE": string, required.
-    #[serde(rename = "CODE")]
-    pub code: String,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestProfilesItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(code: impl Into<String>, name: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            description: Default::default(),
-            name: name.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestProfilesItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("CODE")?;
-        let description = o.opt("DESCRIPTION")?;
-        let name = o.req("NAME")?;
-        let additional = o.rest(&["CODE", "DESCRIPTION", "NAME"])?;
-        let code = o.need(code, "CODE")?;
-        let name = o.need(name, "NAME")?;
-        Ok(Self {
-            code,
-            description,
-            name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestProfilesItem);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
 pub struct UpdateRequestSettings {
     /// Wire name "CALCULATE_URL": string, required.
     #[serde(rename = "CALCULATE_URL")]
@@ -791,7 +578,7 @@ pub struct UpdateRequestSettings {
     pub cancel_delivery_request_url: Option<String>,
     /// Wire name "CONFIG": object, optional.
     #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
-    pub config: Option<UpdateRequestSettingsConfig>,
+    pub config: Option<super::super::super::types::delivery::Config>,
     /// Wire name "CREATE_DELIVERY_REQUEST_URL": string, optional.
     #[serde(
         rename = "CREATE_DELIVERY_REQUEST_URL",
@@ -832,7 +619,10 @@ impl UpdateRequestSettings {
         self
     }
     /// Sets "CONFIG".
-    pub fn config(mut self, value: impl Into<UpdateRequestSettingsConfig>) -> Self {
+    pub fn config(
+        mut self,
+        value: impl Into<super::super::super::types::delivery::Config>,
+    ) -> Self {
         self.config = Some(value.into());
         self
     }
@@ -894,89 +684,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestSettings);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestSettingsConfig {
-    /// Wire name "CODE": string, required.
-    #[serde(rename = "CODE")]
-    pub code: String,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Wire name "OPTIONS": any JSON, optional.
-    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
-    /// Wire name "TYPE": string, required.
-    ///
-    /// Allowed values: "STRING", "Y/N", "NUMBER", "ENUM", "DATE", "LOCATION".
-    #[serde(rename = "TYPE")]
-    pub type_: UpdateRequestSettingsConfigType,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestSettingsConfig {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        code: impl Into<String>,
-        name: impl Into<String>,
-        type_: impl Into<UpdateRequestSettingsConfigType>,
-    ) -> Self {
-        Self {
-            code: code.into(),
-            name: name.into(),
-            options: Default::default(),
-            type_: type_.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "OPTIONS".
-    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.options = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfig {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("CODE")?;
-        let name = o.req("NAME")?;
-        let options = o.opt("OPTIONS")?;
-        let type_ = o.req("TYPE")?;
-        let additional = o.rest(&["CODE", "NAME", "OPTIONS", "TYPE"])?;
-        let code = o.need(code, "CODE")?;
-        let name = o.need(name, "NAME")?;
-        let type_ = o.need(type_, "TYPE")?;
-        Ok(Self {
-            code,
-            name,
-            options,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestSettingsConfig);
-
-pub type UpdateRequestSettingsConfigType = super::super::super::enums::StringYNNumberEtcHe6b4e3e9;
 
 pub type UpdateRequestSettingsHasCallbackTrackingSupport = ::bitrix24_runtime::YesNo;
 

@@ -88,7 +88,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "members": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<GetResponseMembersItem>>,
+    pub members: Option<Vec<super::super::super::types::sign_b2e::Member>>,
     /// Wire name "state": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<GetResponseState>,
@@ -119,121 +119,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseMembersItem {
-    /// Wire name "party": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub party: Option<i64>,
-    /// Wire name "role": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// Wire name "state": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<GetResponseMembersItemState>,
-    /// Wire name "uid": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
-    /// Wire name "user": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<GetResponseMembersItemUser>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let party = o.opt("party")?;
-        let role = o.opt("role")?;
-        let state = o.opt("state")?;
-        let uid = o.opt("uid")?;
-        let user = o.opt("user")?;
-        let additional = o.rest(&["party", "role", "state", "uid", "user"])?;
-        Ok(Self {
-            party,
-            role,
-            state,
-            uid,
-            user,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseMembersItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseMembersItemState {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemState {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let name = o.opt("name")?;
-        let additional = o.rest(&["code", "name"])?;
-        Ok(Self { code, name, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseMembersItemState);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseMembersItemUser {
-    /// Wire name "employeeCode": string, optional.
-    #[serde(rename = "employeeCode", skip_serializing_if = "Option::is_none")]
-    pub employee_code: Option<String>,
-    /// Wire name "employeeId": integer, optional.
-    #[serde(rename = "employeeId", skip_serializing_if = "Option::is_none")]
-    pub employee_id: Option<i64>,
-    /// Wire name "userId": integer, optional.
-    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemUser {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let employee_code = o.opt("employeeCode")?;
-        let employee_id = o.opt("employeeId")?;
-        let user_id = o.opt("userId")?;
-        let additional = o.rest(&["employeeCode", "employeeId", "userId"])?;
-        Ok(Self {
-            employee_code,
-            employee_id,
-            user_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseMembersItemUser);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -824,7 +709,7 @@ pub type SendRequestFieldsResponsibleRole = super::super::super::enums::SignerAs
 pub struct SendResponse {
     /// Wire name "members": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<SendResponseMembersItem>>,
+    pub members: Option<Vec<super::super::super::types::sign_b2e::Member>>,
     /// Wire name "state": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<SendResponseState>,
@@ -855,121 +740,6 @@ impl ::bitrix24_runtime::loose::Loose for SendResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SendResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct SendResponseMembersItem {
-    /// Wire name "party": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub party: Option<i64>,
-    /// Wire name "role": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// Wire name "state": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<SendResponseMembersItemState>,
-    /// Wire name "uid": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
-    /// Wire name "user": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<SendResponseMembersItemUser>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let party = o.opt("party")?;
-        let role = o.opt("role")?;
-        let state = o.opt("state")?;
-        let uid = o.opt("uid")?;
-        let user = o.opt("user")?;
-        let additional = o.rest(&["party", "role", "state", "uid", "user"])?;
-        Ok(Self {
-            party,
-            role,
-            state,
-            uid,
-            user,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(SendResponseMembersItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct SendResponseMembersItemState {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItemState {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let name = o.opt("name")?;
-        let additional = o.rest(&["code", "name"])?;
-        Ok(Self { code, name, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(SendResponseMembersItemState);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct SendResponseMembersItemUser {
-    /// Wire name "employeeCode": string, optional.
-    #[serde(rename = "employeeCode", skip_serializing_if = "Option::is_none")]
-    pub employee_code: Option<String>,
-    /// Wire name "employeeId": integer, optional.
-    #[serde(rename = "employeeId", skip_serializing_if = "Option::is_none")]
-    pub employee_id: Option<i64>,
-    /// Wire name "userId": integer, optional.
-    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItemUser {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let employee_code = o.opt("employeeCode")?;
-        let employee_id = o.opt("employeeId")?;
-        let user_id = o.opt("userId")?;
-        let additional = o.rest(&["employeeCode", "employeeId", "userId"])?;
-        Ok(Self {
-            employee_code,
-            employee_id,
-            user_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(SendResponseMembersItemUser);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -87,7 +87,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<GetResponseItem>,
+    pub item: Option<super::super::super::types::tasks::Item>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -105,105 +105,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItem {
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "editable": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub editable: Option<bool>,
-    /// Wire name "elementType": any JSON, optional.
-    #[serde(
-        rename = "elementType",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub element_type: ::serde_json::Value,
-    /// Wire name "filterable": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filterable: Option<bool>,
-    /// Wire name "multiple": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<bool>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "requiredGroups": any JSON, optional.
-    #[serde(
-        rename = "requiredGroups",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub required_groups: ::serde_json::Value,
-    /// Wire name "sortable": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sortable: Option<bool>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "validationRules": array of any JSON, optional.
-    #[serde(rename = "validationRules", skip_serializing_if = "Option::is_none")]
-    pub validation_rules: Option<Vec<::serde_json::Value>>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let description = o.opt("description")?;
-        let editable = o.opt("editable")?;
-        let element_type = o.opt("elementType")?;
-        let filterable = o.opt("filterable")?;
-        let multiple = o.opt("multiple")?;
-        let name = o.opt("name")?;
-        let required_groups = o.opt("requiredGroups")?;
-        let sortable = o.opt("sortable")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let validation_rules = o.opt("validationRules")?;
-        let additional = o
-            .rest(
-                &[
-                    "description",
-                    "editable",
-                    "elementType",
-                    "filterable",
-                    "multiple",
-                    "name",
-                    "requiredGroups",
-                    "sortable",
-                    "title",
-                    "type",
-                    "validationRules",
-                ],
-            )?;
-        Ok(Self {
-            description,
-            editable,
-            element_type,
-            filterable,
-            multiple,
-            name,
-            required_groups,
-            sortable,
-            title,
-            type_,
-            validation_rules,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.task.field.get";

@@ -1547,7 +1547,7 @@ pub struct UpdateRequest {
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
     /// Wire name "fields": object, required.
-    pub fields: UpdateRequestFields,
+    pub fields: super::super::super::types::task::Fields,
     /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
@@ -1561,7 +1561,7 @@ impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         check_list_item_id: impl Into<i64>,
-        fields: impl Into<UpdateRequestFields>,
+        fields: impl Into<super::super::super::types::task::Fields>,
         template_id: impl Into<i64>,
     ) -> Self {
         Self {
@@ -1605,117 +1605,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "IS_COMPLETE": boolean, optional.
-    #[serde(rename = "IS_COMPLETE", skip_serializing_if = "Option::is_none")]
-    pub is_complete: Option<bool>,
-    /// Wire name "IS_IMPORTANT": boolean, optional.
-    #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
-    pub is_important: Option<bool>,
-    /// Wire name "MEMBERS": any JSON, optional.
-    #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub members: ::serde_json::Value,
-    /// Wire name "PARENT_ID": integer, optional.
-    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<i64>,
-    /// Wire name "SORT_INDEX": integer, optional.
-    #[serde(rename = "SORT_INDEX", skip_serializing_if = "Option::is_none")]
-    pub sort_index: Option<i64>,
-    /// Wire name "TITLE": string, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "IS_COMPLETE".
-    pub fn is_complete(mut self, value: impl Into<bool>) -> Self {
-        self.is_complete = Some(value.into());
-        self
-    }
-    /// Sets "IS_IMPORTANT".
-    pub fn is_important(mut self, value: impl Into<bool>) -> Self {
-        self.is_important = Some(value.into());
-        self
-    }
-    /// Sets "MEMBERS".
-    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.members = value.into();
-        self
-    }
-    /// Sets "PARENT_ID".
-    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
-        self.parent_id = Some(value.into());
-        self
-    }
-    /// Sets "SORT_INDEX".
-    pub fn sort_index(mut self, value: impl Into<i64>) -> Self {
-        self.sort_index = Some(value.into());
-        self
-    }
-    /// Sets "TITLE".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_complete = o.opt("IS_COMPLETE")?;
-        let is_important = o.opt("IS_IMPORTANT")?;
-        let members = o.opt("MEMBERS")?;
-        let parent_id = o.opt("PARENT_ID")?;
-        let sort_index = o.opt("SORT_INDEX")?;
-        let title = o.opt("TITLE")?;
-        let additional = o
-            .rest(
-                &[
-                    "IS_COMPLETE",
-                    "IS_IMPORTANT",
-                    "MEMBERS",
-                    "PARENT_ID",
-                    "SORT_INDEX",
-                    "TITLE",
-                ],
-            )?;
-        Ok(Self {
-            is_complete,
-            is_important,
-            members,
-            parent_id,
-            sort_index,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `tasks.template.checklist.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -282,92 +282,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
 pub type GetRequestScope = super::super::super::super::enums::PC;
 
 /// The `result` of `crm.deal.details.configuration.get`.
-pub type GetResponse = Vec<GetResponseItem>;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItem {
-    /// Wire name "elements": array of object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub elements: Option<Vec<GetResponseItemElementsItem>>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let elements = o.opt("elements")?;
-        let name = o.opt("name")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let additional = o.rest(&["elements", "name", "title", "type"])?;
-        Ok(Self {
-            elements,
-            name,
-            title,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItemElementsItem {
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "optionFlags": string, optional.
-    ///
-    /// Allowed values: "1", "0".
-    #[serde(rename = "optionFlags", skip_serializing_if = "Option::is_none")]
-    pub option_flags: Option<GetResponseItemElementsItemOptionFlags>,
-    /// Wire name "options": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemElementsItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let name = o.opt("name")?;
-        let option_flags = o.opt("optionFlags")?;
-        let options = o.opt("options")?;
-        let additional = o.rest(&["name", "optionFlags", "options"])?;
-        Ok(Self {
-            name,
-            option_flags,
-            options,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItemElementsItem);
-
-pub type GetResponseItemElementsItemOptionFlags = super::super::super::super::enums::V1V0;
+pub type GetResponse = Vec<super::super::super::super::types::crm::Shape4>;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.deal.details.configuration.get";
@@ -553,7 +468,7 @@ pub async fn set(
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "data": array of object, required.
-    pub data: Vec<SetRequestDataItem>,
+    pub data: Vec<super::super::super::super::types::crm::Data2>,
     /// Wire name "extras": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extras: Option<SetRequestExtras>,
@@ -573,7 +488,11 @@ pub struct SetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(data: impl IntoIterator<Item = impl Into<SetRequestDataItem>>) -> Self {
+    pub fn new(
+        data: impl IntoIterator<
+            Item = impl Into<super::super::super::super::types::crm::Data2>,
+        >,
+    ) -> Self {
         Self {
             data: data.into_iter().map(Into::into).collect(),
             extras: Default::default(),
@@ -631,164 +550,6 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct SetRequestDataItem {
-    /// Wire name "elements": array of object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub elements: Option<Vec<SetRequestDataItemElementsItem>>,
-    /// Wire name "name": string, required.
-    pub name: String,
-    /// Wire name "title": string, required.
-    pub title: String,
-    /// Wire name "type": string, required.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl SetRequestDataItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        name: impl Into<String>,
-        title: impl Into<String>,
-        type_: impl Into<String>,
-    ) -> Self {
-        Self {
-            elements: Default::default(),
-            name: name.into(),
-            title: title.into(),
-            type_: type_.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "elements".
-    pub fn elements(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<SetRequestDataItemElementsItem>>,
-    ) -> Self {
-        self.elements = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let elements = o.opt("elements")?;
-        let name = o.req("name")?;
-        let title = o.req("title")?;
-        let type_ = o.req("type")?;
-        let additional = o.rest(&["elements", "name", "title", "type"])?;
-        let name = o.need(name, "name")?;
-        let title = o.need(title, "title")?;
-        let type_ = o.need(type_, "type")?;
-        Ok(Self {
-            elements,
-            name,
-            title,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(SetRequestDataItem);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct SetRequestDataItemElementsItem {
-    /// Wire name "name": string, required.
-    pub name: String,
-    /// Wire name "optionFlags": integer, optional.
-    ///
-    /// Allowed values: 1, 0.
-    #[serde(rename = "optionFlags", skip_serializing_if = "Option::is_none")]
-    pub option_flags: Option<SetRequestDataItemElementsItemOptionFlags>,
-    /// Wire name "options": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl SetRequestDataItemElementsItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            option_flags: Default::default(),
-            options: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "optionFlags".
-    pub fn option_flags(
-        mut self,
-        value: impl Into<SetRequestDataItemElementsItemOptionFlags>,
-    ) -> Self {
-        self.option_flags = Some(value.into());
-        self
-    }
-    /// Sets "options".
-    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.options = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SetRequestDataItemElementsItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let name = o.req("name")?;
-        let option_flags = o.opt("optionFlags")?;
-        let options = o.opt("options")?;
-        let additional = o.rest(&["name", "optionFlags", "options"])?;
-        let name = o.need(name, "name")?;
-        Ok(Self {
-            name,
-            option_flags,
-            options,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(SetRequestDataItemElementsItem);
-
-pub type SetRequestDataItemElementsItemOptionFlags = super::super::super::super::enums::IntV1V0;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -32,7 +32,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: AddRequestFields,
+    pub fields: super::super::super::super::types::crm::Fields13,
     /// Wire name "preset": any JSON, required.
     pub preset: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -44,7 +44,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl Into<AddRequestFields>,
+        fields: impl Into<super::super::super::super::types::crm::Fields13>,
         preset: impl Into<::serde_json::Value>,
     ) -> Self {
         Self {
@@ -80,90 +80,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "FIELD_NAME": string, required.
-    #[serde(rename = "FIELD_NAME")]
-    pub field_name: String,
-    /// Wire name "FIELD_TITLE": string, optional.
-    #[serde(rename = "FIELD_TITLE", skip_serializing_if = "Option::is_none")]
-    pub field_title: Option<String>,
-    /// Wire name "IN_SHORT_LIST": string, optional.
-    #[serde(rename = "IN_SHORT_LIST", skip_serializing_if = "Option::is_none")]
-    pub in_short_list: Option<String>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(field_name: impl Into<String>) -> Self {
-        Self {
-            field_name: field_name.into(),
-            field_title: Default::default(),
-            in_short_list: Default::default(),
-            sort: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "FIELD_TITLE".
-    pub fn field_title(mut self, value: impl Into<String>) -> Self {
-        self.field_title = Some(value.into());
-        self
-    }
-    /// Sets "IN_SHORT_LIST".
-    pub fn in_short_list(mut self, value: impl Into<String>) -> Self {
-        self.in_short_list = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let field_name = o.req("FIELD_NAME")?;
-        let field_title = o.opt("FIELD_TITLE")?;
-        let in_short_list = o.opt("IN_SHORT_LIST")?;
-        let sort = o.opt("SORT")?;
-        let additional = o
-            .rest(&["FIELD_NAME", "FIELD_TITLE", "IN_SHORT_LIST", "SORT"])?;
-        let field_name = o.need(field_name, "FIELD_NAME")?;
-        Ok(Self {
-            field_name,
-            field_title,
-            in_short_list,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `crm.requisite.preset.field.add`.
 pub type AddResponse = i64;
@@ -383,100 +299,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.requisite.preset.field.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct FieldsResponseValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
+pub type FieldsResponse = ::std::collections::BTreeMap<
+    String,
+    super::super::super::super::types::crm::FieldDescriptor,
+>;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.requisite.preset.field.fields";
@@ -754,7 +580,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: UpdateRequestFields,
+    pub fields: super::super::super::super::types::crm::Fields13,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Wire name "preset": any JSON, required.
@@ -768,7 +594,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl Into<UpdateRequestFields>,
+        fields: impl Into<super::super::super::super::types::crm::Fields13>,
         id: impl Into<i64>,
         preset: impl Into<::serde_json::Value>,
     ) -> Self {
@@ -813,90 +639,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "FIELD_NAME": string, required.
-    #[serde(rename = "FIELD_NAME")]
-    pub field_name: String,
-    /// Wire name "FIELD_TITLE": string, optional.
-    #[serde(rename = "FIELD_TITLE", skip_serializing_if = "Option::is_none")]
-    pub field_title: Option<String>,
-    /// Wire name "IN_SHORT_LIST": string, optional.
-    #[serde(rename = "IN_SHORT_LIST", skip_serializing_if = "Option::is_none")]
-    pub in_short_list: Option<String>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(field_name: impl Into<String>) -> Self {
-        Self {
-            field_name: field_name.into(),
-            field_title: Default::default(),
-            in_short_list: Default::default(),
-            sort: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "FIELD_TITLE".
-    pub fn field_title(mut self, value: impl Into<String>) -> Self {
-        self.field_title = Some(value.into());
-        self
-    }
-    /// Sets "IN_SHORT_LIST".
-    pub fn in_short_list(mut self, value: impl Into<String>) -> Self {
-        self.in_short_list = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let field_name = o.req("FIELD_NAME")?;
-        let field_title = o.opt("FIELD_TITLE")?;
-        let in_short_list = o.opt("IN_SHORT_LIST")?;
-        let sort = o.opt("SORT")?;
-        let additional = o
-            .rest(&["FIELD_NAME", "FIELD_TITLE", "IN_SHORT_LIST", "SORT"])?;
-        let field_name = o.need(field_name, "FIELD_NAME")?;
-        Ok(Self {
-            field_name,
-            field_title,
-            in_short_list,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `crm.requisite.preset.field.update`.
 pub type UpdateResponse = bool;

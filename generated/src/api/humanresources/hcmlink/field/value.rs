@@ -162,7 +162,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
 #[non_exhaustive]
 pub struct SetRequestJob {
     /// Wire name "fields": object, required.
-    pub fields: SetRequestJobFields,
+    pub fields: super::super::super::super::types::humanresources_hcmlink::Fields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -173,7 +173,12 @@ pub struct SetRequestJob {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestJob {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<SetRequestJobFields>, id: impl Into<i64>) -> Self {
+    pub fn new(
+        fields: impl Into<
+            super::super::super::super::types::humanresources_hcmlink::Fields,
+        >,
+        id: impl Into<i64>,
+    ) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -207,92 +212,6 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJob {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestJob);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct SetRequestJobFields {
-    /// Wire name "data": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub data: ::serde_json::Value,
-    /// Wire name "sent": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sent: Option<i64>,
-    /// Wire name "status": string, required.
-    ///
-    /// Allowed values: "IN_PROGRESS", "DONE", "CANCELED".
-    pub status: SetRequestJobFieldsStatus,
-    /// Wire name "total": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl SetRequestJobFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(status: impl Into<SetRequestJobFieldsStatus>) -> Self {
-        Self {
-            data: Default::default(),
-            sent: Default::default(),
-            status: status.into(),
-            total: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "data".
-    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.data = value.into();
-        self
-    }
-    /// Sets "sent".
-    pub fn sent(mut self, value: impl Into<i64>) -> Self {
-        self.sent = Some(value.into());
-        self
-    }
-    /// Sets "total".
-    pub fn total(mut self, value: impl Into<i64>) -> Self {
-        self.total = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SetRequestJobFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let data = o.opt("data")?;
-        let sent = o.opt("sent")?;
-        let status = o.req("status")?;
-        let total = o.opt("total")?;
-        let additional = o.rest(&["data", "sent", "status", "total"])?;
-        let status = o.need(status, "status")?;
-        Ok(Self {
-            data,
-            sent,
-            status,
-            total,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(SetRequestJobFields);
-
-pub type SetRequestJobFieldsStatus = super::super::super::super::enums::InProgressDoneCanceled;
 
 /// The `result` of `humanresources.hcmlink.field.value.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
