@@ -376,13 +376,17 @@ fn hostile_type_specs_cannot_shadow_or_inject() {
     ] {
         assert!(defined.contains(want), "no {want} in {defined:?}");
     }
-    // The method's fields name the types by path.
+    // The method's fields name the types by path, through an alias named after the field.
     let method = g.files.get("hostile.rs").cloned().unwrap_or_default();
     syn::parse_file(&method).unwrap_or_else(|e| panic!("does not parse: {e}\n{method}"));
-    assert!(
-        method.contains("Option<super::types::hostile::String2>"),
-        "{method}"
-    );
+    for (alias, target) in [
+        ("String", "String2"),
+        ("SelfValue", "SelfValue"),
+        ("Option", "Option2"),
+    ] {
+        let line = format!("pub type CheckRequest{alias} = super::types::hostile::{target};");
+        assert!(method.contains(&line), "no `{line}` in\n{method}");
+    }
     for (path, text) in &g.files {
         for bad in ['\u{202E}', '\u{2066}', '\u{2069}', '\0', '\u{7}', '\r'] {
             assert!(!text.contains(bad), "{path} holds raw {:?}", bad);

@@ -278,7 +278,7 @@ pub mod imbot {
         pub user: Option<ImbotmessageaddDataUser>,
         /// Wire name "AUTHOR": object, optional.
         #[serde(rename = "AUTHOR", skip_serializing_if = "Option::is_none")]
-        pub author: Option<super::super::api::types::user::Brief>,
+        pub author: Option<ImbotmessageaddDataAuthor>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -399,4 +399,6 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddDataUser);
+    /// The type `user.brief`, defined once in `types`.
+    pub type ImbotmessageaddDataAuthor = super::super::api::types::user::Brief;
 }

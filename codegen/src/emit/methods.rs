@@ -144,7 +144,7 @@ impl Emitter<'_> {
             t => t,
         };
         let row_type = match elem {
-            Ty::Named(i) => m.types.get(*i),
+            Ty::Named(i) => m.types.get(*i).map(|t| through_alias(self.api, t)),
             Ty::Shared(i) => self.api.shared_def(*i).map(|(_, t)| t),
             _ => None,
         };
@@ -253,7 +253,7 @@ pub(super) fn list_shape<'a>(
             Ty::Vec(e) => Some((
                 e.as_ref().clone(),
                 match e.as_ref() {
-                    Ty::Named(n) => m.types.get(*n),
+                    Ty::Named(n) => m.types.get(*n).map(|t| through_alias(api, t)),
                     Ty::Shared(n) => api.shared_def(*n).map(|(_, t)| t),
                     _ => None,
                 },
@@ -291,6 +291,14 @@ pub(super) fn list_shape<'a>(
         elem,
         id_key,
     })
+}
+
+/// A type, or the type spec's type it is an alias of (a property's name for a shared type).
+fn through_alias<'a>(api: &'a Api, t: &'a TypeDef) -> &'a TypeDef {
+    match &t.body {
+        Body::Alias(Ty::Shared(i)) => api.shared_def(*i).map_or(t, |(_, s)| s),
+        _ => t,
+    }
 }
 
 fn deprecated(method: &Method) -> TokenStream {

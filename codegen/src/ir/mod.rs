@@ -646,6 +646,9 @@ impl Builder<'_> {
         match &s.kind {
             Kind::Object(o) if !o.properties.is_empty() => self.struct_body(s, name),
             Kind::Enum(values) => Body::Alias(self.shared_enum(values)),
+            Kind::Shared(n) => {
+                Body::Alias(self.shared.get(n).map_or(Ty::Value, |&i| Ty::Shared(i)))
+            }
             Kind::Union(vs) => self.union_body(vs, name),
             _ => {
                 let plain = Schema {
@@ -744,11 +747,10 @@ impl Builder<'_> {
             // Structs in a union are boxed so one large variant does not bloat the others
             // (a type spec's type too, whatever it is: it may be large).
             let ty = match ty {
-                Ty::Shared(i) => Ty::Box(Box::new(Ty::Shared(i))),
                 Ty::Named(i)
                     if matches!(
                         self.module.types[i].body,
-                        Body::Struct { .. } | Body::Pending
+                        Body::Struct { .. } | Body::Pending | Body::Alias(Ty::Shared(_))
                     ) =>
                 {
                     Ty::Box(Box::new(Ty::Named(i)))
@@ -820,9 +822,17 @@ impl Builder<'_> {
                 Ty::Named(idx)
             }
             Kind::Ref(i) => Ty::Named(self.defs.get(*i).copied().unwrap_or_default()),
-            // `check` refuses a name no type spec defines; any JSON if one slips through.
+            // A property's own name stays a type (as for enums of values): an alias of the
+            // type spec's type. `check` refuses a name no type spec defines; any JSON if one
+            // slips through.
             Kind::Shared(n) => match self.shared.get(n) {
-                Some(&i) => Ty::Shared(i),
+                Some(&i) => {
+                    let mut doc = vec![format!("The type `{n}`, defined once in `types`.")];
+                    doc.extend(doc_lines(s));
+                    let idx = self.new_type(name, doc);
+                    self.module.types[idx].body = Body::Alias(Ty::Shared(i));
+                    Ty::Named(idx)
+                }
                 None => Ty::Value,
             },
         };

@@ -625,7 +625,7 @@ pub struct UpdateRequestFields {
     pub crm_entity_type: Option<String>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<super::super::types::crm::Multifield>>,
+    pub phone: Option<Vec<UpdateRequestFieldsPhoneItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -688,7 +688,7 @@ impl UpdateRequestFields {
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsPhoneItem>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -787,6 +787,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOpportunity {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsOpportunity);
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type UpdateRequestFieldsPhoneItem = super::super::types::crm::Multifield;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -214,7 +214,7 @@ pub struct ListResponseItem {
     pub company_id: Option<i64>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<super::super::types::crm::Multifield>>,
+    pub phone: Option<Vec<ListResponseItemPhoneItem>>,
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
@@ -245,6 +245,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 pub type ListResponseItemStatusId = super::super::enums::NewInProcessProcessedEtc;
 
 pub type ListResponseItemHasEmail = ::bitrix24_runtime::YesNo;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type ListResponseItemPhoneItem = super::super::types::crm::Multifield;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.lead.list";

@@ -21,7 +21,7 @@ pub struct Brief {
     pub avatar: Option<String>,
     /// Wire name "phones": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub phones: Option<Vec<super::super::types::crm::Multifield>>,
+    pub phones: Option<Vec<BriefPhonesItem>>,
 }
 
 #[cfg(any(feature = "im", feature = "imbot", feature = "user"))]
@@ -40,3 +40,7 @@ impl ::bitrix24_runtime::loose::Loose for Brief {
 
 #[cfg(any(feature = "im", feature = "imbot", feature = "user"))]
 ::bitrix24_runtime::loose_deserialize!(Brief);
+
+/// The type `crm.multifield`, defined once in `types`.
+#[cfg(any(feature = "im", feature = "imbot", feature = "user"))]
+pub type BriefPhonesItem = super::super::types::crm::Multifield;

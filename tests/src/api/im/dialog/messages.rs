@@ -99,7 +99,7 @@ pub struct GetResponse {
     pub messages: Option<Vec<GetResponseMessagesItem>>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<super::super::super::types::user::Brief>>,
+    pub users: Option<Vec<GetResponseUsersItem>>,
     /// Wire name "files": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<::std::collections::BTreeMap<String, GetResponseFilesValue>>,
@@ -210,6 +210,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItemParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessagesItemParams);
+
+/// The type `user.brief`, defined once in `types`.
+pub type GetResponseUsersItem = super::super::super::types::user::Brief;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
