@@ -3564,7 +3564,7 @@ pub mod crm {
     pub struct CrmAddressRegisterData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: super::super::api::types::crm::Fields10,
+        pub fields: CrmAddressRegisterDataFields,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -3581,6 +3581,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmAddressRegisterData);
+    /// The type `crm.fields_10`, defined once in `types`.
+    pub type CrmAddressRegisterDataFields = super::super::api::types::crm::Fields10;
     /// The `data` of the event `onCrmAddressUnregister`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-address-unregister.html>.
@@ -3590,7 +3592,7 @@ pub mod crm {
     pub struct CrmAddressUnregisterData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: super::super::api::types::crm::Fields10,
+        pub fields: CrmAddressUnregisterDataFields,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -3607,6 +3609,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmAddressUnregisterData);
+    /// The type `crm.fields_10`, defined once in `types`.
+    pub type CrmAddressUnregisterDataFields = super::super::api::types::crm::Fields10;
     /// The `data` of the event `onCrmBankDetailAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-bank-detail-add.html>.
@@ -3904,7 +3908,7 @@ pub mod crm {
     pub struct CrmCompanyUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmCompanyUserFieldAddDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -3920,6 +3924,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldAddData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmCompanyUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmCompanyUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-delete.html>.
@@ -3929,7 +3935,7 @@ pub mod crm {
     pub struct CrmCompanyUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmCompanyUserFieldDeleteDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -3945,6 +3951,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldDeleteData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmCompanyUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmCompanyUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-set-enum-values.html>.
@@ -3954,7 +3962,7 @@ pub mod crm {
     pub struct CrmCompanyUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmCompanyUserFieldSetEnumValuesDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -3970,6 +3978,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldSetEnumValuesData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmCompanyUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmCompanyUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-update.html>.
@@ -3979,7 +3989,7 @@ pub mod crm {
     pub struct CrmCompanyUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmCompanyUserFieldUpdateDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -3995,6 +4005,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldUpdateData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmCompanyUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmContactAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/events/on-crm-contact-add.html>.
@@ -4145,7 +4157,7 @@ pub mod crm {
     pub struct CrmContactUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmContactUserFieldAddDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4161,6 +4173,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldAddData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmContactUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmContactUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-delete.html>.
@@ -4170,7 +4184,7 @@ pub mod crm {
     pub struct CrmContactUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmContactUserFieldDeleteDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4186,6 +4200,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldDeleteData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmContactUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmContactUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-set-enum-values.html>.
@@ -4195,7 +4211,7 @@ pub mod crm {
     pub struct CrmContactUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmContactUserFieldSetEnumValuesDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4211,6 +4227,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldSetEnumValuesData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmContactUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmContactUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-update.html>.
@@ -4220,7 +4238,7 @@ pub mod crm {
     pub struct CrmContactUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmContactUserFieldUpdateDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4236,6 +4254,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldUpdateData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmContactUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmCurrencyAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/events/on-crm-currency-add.html>.
@@ -4804,7 +4824,7 @@ pub mod crm {
     pub struct CrmDealUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmDealUserFieldAddDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4820,6 +4840,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldAddData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmDealUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmDealUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-delete.html>.
@@ -4829,7 +4851,7 @@ pub mod crm {
     pub struct CrmDealUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmDealUserFieldDeleteDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4845,6 +4867,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldDeleteData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmDealUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmDealUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-set-enum-values.html>.
@@ -4854,7 +4878,7 @@ pub mod crm {
     pub struct CrmDealUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmDealUserFieldSetEnumValuesDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4870,6 +4894,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldSetEnumValuesData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmDealUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmDealUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-update.html>.
@@ -4879,7 +4905,7 @@ pub mod crm {
     pub struct CrmDealUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmDealUserFieldUpdateDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4895,6 +4921,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldUpdateData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmDealUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmDocumentGeneratorDocumentAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-add.html>.
@@ -4904,7 +4932,7 @@ pub mod crm {
     pub struct CrmDocumentGeneratorDocumentAddData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields6>,
+        pub fields: Option<CrmDocumentGeneratorDocumentAddDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4920,6 +4948,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentAddData);
+    /// The type `crm.fields_6`, defined once in `types`.
+    pub type CrmDocumentGeneratorDocumentAddDataFields = super::super::api::types::crm::Fields6;
     /// The `data` of the event `onCrmDocumentGeneratorDocumentDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-delete.html>.
@@ -4929,7 +4959,7 @@ pub mod crm {
     pub struct CrmDocumentGeneratorDocumentDeleteData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields6>,
+        pub fields: Option<CrmDocumentGeneratorDocumentDeleteDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4945,6 +4975,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentDeleteData);
+    /// The type `crm.fields_6`, defined once in `types`.
+    pub type CrmDocumentGeneratorDocumentDeleteDataFields = super::super::api::types::crm::Fields6;
     /// The `data` of the event `onCrmDocumentGeneratorDocumentUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-update.html>.
@@ -4954,7 +4986,7 @@ pub mod crm {
     pub struct CrmDocumentGeneratorDocumentUpdateData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields6>,
+        pub fields: Option<CrmDocumentGeneratorDocumentUpdateDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4970,6 +5002,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentUpdateData);
+    /// The type `crm.fields_6`, defined once in `types`.
+    pub type CrmDocumentGeneratorDocumentUpdateDataFields = super::super::api::types::crm::Fields6;
     /// The `data` of the event `onCrmDynamicItemAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/on-crm-dynamic-item-add.html>.
@@ -5333,7 +5367,7 @@ pub mod crm {
     pub struct CrmLeadUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmLeadUserFieldAddDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5349,6 +5383,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldAddData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmLeadUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmLeadUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-delete.html>.
@@ -5358,7 +5394,7 @@ pub mod crm {
     pub struct CrmLeadUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmLeadUserFieldDeleteDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5374,6 +5410,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldDeleteData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmLeadUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmLeadUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-set-enum-values.html>.
@@ -5383,7 +5421,7 @@ pub mod crm {
     pub struct CrmLeadUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmLeadUserFieldSetEnumValuesDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5399,6 +5437,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldSetEnumValuesData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmLeadUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmLeadUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-update.html>.
@@ -5408,7 +5448,7 @@ pub mod crm {
     pub struct CrmLeadUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmLeadUserFieldUpdateDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5424,6 +5464,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldUpdateData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmLeadUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmMeasureAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/measure/events/on-crm-measure-add.html>.
@@ -5622,7 +5664,7 @@ pub mod crm {
     pub struct CrmQuoteUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmQuoteUserFieldAddDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5638,6 +5680,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldAddData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmQuoteUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmQuoteUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-delete.html>.
@@ -5647,7 +5691,7 @@ pub mod crm {
     pub struct CrmQuoteUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmQuoteUserFieldDeleteDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5663,6 +5707,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldDeleteData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmQuoteUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmQuoteUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-set-enum-values.html>.
@@ -5672,7 +5718,7 @@ pub mod crm {
     pub struct CrmQuoteUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmQuoteUserFieldSetEnumValuesDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5688,6 +5734,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldSetEnumValuesData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmQuoteUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmQuoteUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-update.html>.
@@ -5697,7 +5745,7 @@ pub mod crm {
     pub struct CrmQuoteUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmQuoteUserFieldUpdateDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5713,6 +5761,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldUpdateData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmQuoteUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmRequisiteAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-add.html>.
@@ -5869,7 +5919,7 @@ pub mod crm {
     pub struct CrmRequisiteUserFieldAddData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: super::super::api::types::crm::Fields5,
+        pub fields: CrmRequisiteUserFieldAddDataFields,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5886,6 +5936,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldAddData);
+    /// The type `crm.fields_5`, defined once in `types`.
+    pub type CrmRequisiteUserFieldAddDataFields = super::super::api::types::crm::Fields5;
     /// The `data` of the event `onCrmRequisiteUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-delete.html>.
@@ -5895,7 +5947,7 @@ pub mod crm {
     pub struct CrmRequisiteUserFieldDeleteData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: super::super::api::types::crm::Fields5,
+        pub fields: CrmRequisiteUserFieldDeleteDataFields,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5912,6 +5964,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldDeleteData);
+    /// The type `crm.fields_5`, defined once in `types`.
+    pub type CrmRequisiteUserFieldDeleteDataFields = super::super::api::types::crm::Fields5;
     /// The `data` of the event `onCrmRequisiteUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-set-enum-values.html>.
@@ -5921,7 +5975,7 @@ pub mod crm {
     pub struct CrmRequisiteUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: super::super::api::types::crm::Fields5,
+        pub fields: CrmRequisiteUserFieldSetEnumValuesDataFields,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5938,6 +5992,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldSetEnumValuesData);
+    /// The type `crm.fields_5`, defined once in `types`.
+    pub type CrmRequisiteUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields5;
     /// The `data` of the event `onCrmRequisiteUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-update.html>.
@@ -5947,7 +6003,7 @@ pub mod crm {
     pub struct CrmRequisiteUserFieldUpdateData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: super::super::api::types::crm::Fields5,
+        pub fields: CrmRequisiteUserFieldUpdateDataFields,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5964,6 +6020,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldUpdateData);
+    /// The type `crm.fields_5`, defined once in `types`.
+    pub type CrmRequisiteUserFieldUpdateDataFields = super::super::api::types::crm::Fields5;
     /// The `data` of the event `onCrmTimelineCommentAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/comments/events/on-Crm-Timeline-Comment-Add.html>.
@@ -6192,7 +6250,7 @@ pub mod crm {
     pub struct CrmTypeUserFieldAddData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmTypeUserFieldAddDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6208,6 +6266,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldAddData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmTypeUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmTypeUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-delete.html>.
@@ -6217,7 +6277,7 @@ pub mod crm {
     pub struct CrmTypeUserFieldDeleteData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmTypeUserFieldDeleteDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6233,6 +6293,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldDeleteData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmTypeUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmTypeUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-set-enum-values.html>.
@@ -6242,7 +6304,7 @@ pub mod crm {
     pub struct CrmTypeUserFieldSetEnumValuesData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmTypeUserFieldSetEnumValuesDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6258,6 +6320,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldSetEnumValuesData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmTypeUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmTypeUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-update.html>.
@@ -6267,7 +6331,7 @@ pub mod crm {
     pub struct CrmTypeUserFieldUpdateData {
         /// Wire name "FIELDS": object, optional.
         #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-        pub fields: Option<super::super::api::types::crm::Fields>,
+        pub fields: Option<CrmTypeUserFieldUpdateDataFields>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6283,6 +6347,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldUpdateData);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmTypeUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
 }
 
 #[cfg(feature = "imbot")]
@@ -6649,7 +6715,7 @@ pub mod imbot {
         pub params: Option<ImbotmessageaddDataParams>,
         /// Wire name "USER": object, optional.
         #[serde(rename = "USER", skip_serializing_if = "Option::is_none")]
-        pub user: Option<super::super::api::types::imbot::User>,
+        pub user: Option<ImbotmessageaddDataUser>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6975,6 +7041,8 @@ pub mod imbot {
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddDataParams);
     pub type ImbotmessageaddDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessageaddDataParamsMessageType = super::enums::PCOEtc;
+    /// The type `imbot.user`, defined once in `types`.
+    pub type ImbotmessageaddDataUser = super::super::api::types::imbot::User;
     /// The `data` of the event `ONIMBOTMESSAGEDELETE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-delete.html>.
@@ -6990,7 +7058,7 @@ pub mod imbot {
         pub params: Option<ImbotmessagedeleteDataParams>,
         /// Wire name "USER": object, optional.
         #[serde(rename = "USER", skip_serializing_if = "Option::is_none")]
-        pub user: Option<super::super::api::types::imbot::User>,
+        pub user: Option<ImbotmessagedeleteDataUser>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -7133,6 +7201,8 @@ pub mod imbot {
     ::bitrix24_runtime::loose_deserialize!(ImbotmessagedeleteDataParams);
     pub type ImbotmessagedeleteDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessagedeleteDataParamsMessageType = super::enums::PCOEtc;
+    /// The type `imbot.user`, defined once in `types`.
+    pub type ImbotmessagedeleteDataUser = super::super::api::types::imbot::User;
     /// The `data` of the event `ONIMBOTMESSAGEUPDATE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-update.html>.
@@ -7148,7 +7218,7 @@ pub mod imbot {
         pub params: Option<ImbotmessageupdateDataParams>,
         /// Wire name "USER": object, optional.
         #[serde(rename = "USER", skip_serializing_if = "Option::is_none")]
-        pub user: Option<super::super::api::types::imbot::User>,
+        pub user: Option<ImbotmessageupdateDataUser>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -7330,6 +7400,8 @@ pub mod imbot {
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageupdateDataParams);
     pub type ImbotmessageupdateDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessageupdateDataParamsMessageType = super::enums::PCOEtc;
+    /// The type `imbot.user`, defined once in `types`.
+    pub type ImbotmessageupdateDataUser = super::super::api::types::imbot::User;
     /// The `data` of the event `ONIMCOMMANDADD`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/events/on-im-command-add.html>.
@@ -9031,7 +9103,7 @@ pub mod sale {
     pub struct SaleBeforeOrderDeleteData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: super::super::api::types::sale::Fields,
+        pub fields: SaleBeforeOrderDeleteDataFields,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -9048,6 +9120,8 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SaleBeforeOrderDeleteData);
+    /// The type `sale.fields`, defined once in `types`.
+    pub type SaleBeforeOrderDeleteDataFields = super::super::api::types::sale::Fields;
     /// The `data` of the event `OnSaleOrderSaved`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-sale-order-saved.html>.
@@ -9057,7 +9131,7 @@ pub mod sale {
     pub struct SaleOrderSavedData {
         /// Wire name "FIELDS": object, required.
         #[serde(rename = "FIELDS")]
-        pub fields: super::super::api::types::sale::Fields,
+        pub fields: SaleOrderSavedDataFields,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -9074,6 +9148,8 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SaleOrderSavedData);
+    /// The type `sale.fields`, defined once in `types`.
+    pub type SaleOrderSavedDataFields = super::super::api::types::sale::Fields;
     /// The `data` of the event `OnShipmentDeleted`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-shipment-deleted.html>.
@@ -9927,7 +10003,7 @@ pub mod task {
     pub struct TaskCommentDeleteData {
         /// Wire name "FIELDS_AFTER": object, optional.
         #[serde(rename = "FIELDS_AFTER", skip_serializing_if = "Option::is_none")]
-        pub fields_after: Option<super::super::api::types::task::FieldsAfter>,
+        pub fields_after: Option<TaskCommentDeleteDataFieldsAfter>,
         /// Wire name "FIELDS_BEFORE": object, optional.
         #[serde(rename = "FIELDS_BEFORE", skip_serializing_if = "Option::is_none")]
         pub fields_before: Option<TaskCommentDeleteDataFieldsBefore>,
@@ -9972,6 +10048,8 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentDeleteData);
+    /// The type `task.fields_after`, defined once in `types`.
+    pub type TaskCommentDeleteDataFieldsAfter = super::super::api::types::task::FieldsAfter;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
@@ -10007,7 +10085,7 @@ pub mod task {
     pub struct TaskCommentUpdateData {
         /// Wire name "FIELDS_AFTER": object, optional.
         #[serde(rename = "FIELDS_AFTER", skip_serializing_if = "Option::is_none")]
-        pub fields_after: Option<super::super::api::types::task::FieldsAfter>,
+        pub fields_after: Option<TaskCommentUpdateDataFieldsAfter>,
         /// Wire name "FIELDS_BEFORE": object, optional.
         #[serde(rename = "FIELDS_BEFORE", skip_serializing_if = "Option::is_none")]
         pub fields_before: Option<TaskCommentUpdateDataFieldsBefore>,
@@ -10052,6 +10130,8 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentUpdateData);
+    /// The type `task.fields_after`, defined once in `types`.
+    pub type TaskCommentUpdateDataFieldsAfter = super::super::api::types::task::FieldsAfter;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]

@@ -44,7 +44,7 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<super::types::lists::Field2>,
+    pub fields: Vec<AddRequestFieldsItem>,
     /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
@@ -71,7 +71,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<super::types::lists::Field2>>,
+        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
         iblock_code: impl Into<String>,
         iblock_type_id: impl Into<AddRequestIblockTypeId>,
     ) -> Self {
@@ -150,6 +150,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `lists.field_2`, defined once in `types`.
+pub type AddRequestFieldsItem = super::types::lists::Field2;
 
 pub type AddRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
 
@@ -924,7 +927,7 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<super::types::lists::Field2>,
+    pub fields: Vec<UpdateRequestFieldsItem>,
     /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
@@ -954,7 +957,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<super::types::lists::Field2>>,
+        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
         iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
@@ -1039,6 +1042,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `lists.field_2`, defined once in `types`.
+pub type UpdateRequestFieldsItem = super::types::lists::Field2;
 
 pub type UpdateRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
 

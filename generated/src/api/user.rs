@@ -1274,7 +1274,11 @@ pub type GetRequestOrder = super::enums::AscDescHf7817ab9;
 
 /// The `result` of `user.get`.
 #[cfg(feature = "user")]
-pub type GetResponse = Vec<super::types::user::Shape>;
+pub type GetResponse = Vec<GetResponseItem>;
+
+/// The type `user.shape`, defined once in `types`.
+#[cfg(feature = "user")]
+pub type GetResponseItem = super::types::user::Shape;
 
 #[cfg(feature = "user")]
 impl ::bitrix24_runtime::Method for GetRequest {
@@ -1482,7 +1486,11 @@ pub type SearchRequestOrder = super::enums::AscDescHf7817ab9;
 
 /// The `result` of `user.search`.
 #[cfg(feature = "user")]
-pub type SearchResponse = Vec<super::types::user::Shape>;
+pub type SearchResponse = Vec<SearchResponseItem>;
+
+/// The type `user.shape`, defined once in `types`.
+#[cfg(feature = "user")]
+pub type SearchResponseItem = super::types::user::Shape;
 
 #[cfg(feature = "user")]
 impl ::bitrix24_runtime::Method for SearchRequest {

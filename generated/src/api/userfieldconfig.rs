@@ -97,7 +97,7 @@ pub struct AddRequestField {
     pub entity_id: String,
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<super::types::userfieldconfig::UfEnumElement>>,
+    pub enum_: Option<Vec<AddRequestFieldEnumItem>>,
     /// Wire name "fieldName": string, required.
     #[serde(rename = "fieldName")]
     pub field_name: String,
@@ -172,9 +172,7 @@ impl AddRequestField {
     /// Sets "enum".
     pub fn enum_(
         mut self,
-        value: impl IntoIterator<
-            Item = impl Into<super::types::userfieldconfig::UfEnumElement>,
-        >,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldEnumItem>>,
     ) -> Self {
         self.enum_ = Some(value.into_iter().map(Into::into).collect());
         self
@@ -294,6 +292,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestField);
 
+/// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
+pub type AddRequestFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
+
 /// The `result` of `userfieldconfig.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -335,7 +336,7 @@ pub struct AddResponseField {
     pub entity_id: String,
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<super::types::userfieldconfig::UfEnumElement>>,
+    pub enum_: Option<Vec<AddResponseFieldEnumItem>>,
     /// Wire name "fieldName": string, required.
     #[serde(rename = "fieldName")]
     pub field_name: String,
@@ -433,6 +434,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseField);
+
+/// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
+pub type AddResponseFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "userfieldconfig.add";
@@ -2039,7 +2043,7 @@ pub struct UpdateRequestField {
     pub edit_form_label: Option<UpdateRequestFieldEditFormLabel>,
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<super::types::userfieldconfig::UfEnumElement>>,
+    pub enum_: Option<Vec<UpdateRequestFieldEnumItem>>,
     /// Wire name "helpMessage": one of several shapes, optional.
     #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
     pub help_message: Option<UpdateRequestFieldHelpMessage>,
@@ -2086,9 +2090,7 @@ impl UpdateRequestField {
     /// Sets "enum".
     pub fn enum_(
         mut self,
-        value: impl IntoIterator<
-            Item = impl Into<super::types::userfieldconfig::UfEnumElement>,
-        >,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldEnumItem>>,
     ) -> Self {
         self.enum_ = Some(value.into_iter().map(Into::into).collect());
         self
@@ -2230,6 +2232,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEditFormLabel {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldEditFormLabel);
 
+/// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
+pub type UpdateRequestFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
@@ -2299,7 +2304,7 @@ pub struct UpdateResponseField {
     pub edit_form_label: Option<UpdateResponseFieldEditFormLabel>,
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<super::types::userfieldconfig::UfEnumElement>>,
+    pub enum_: Option<Vec<UpdateResponseFieldEnumItem>>,
     /// Wire name "helpMessage": one of several shapes, optional.
     #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
     pub help_message: Option<UpdateResponseFieldHelpMessage>,
@@ -2410,6 +2415,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEditFormLabel {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldEditFormLabel);
+
+/// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
+pub type UpdateResponseFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -59,7 +59,7 @@ pub struct AddRequest {
     pub placement_handler: Option<String>,
     /// Wire name "PROPERTIES": object, optional.
     #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
-    pub properties: Option<super::super::types::bizproc::Properties>,
+    pub properties: Option<AddRequestProperties>,
     /// Wire name "RETURN_PROPERTIES": any JSON, optional.
     #[serde(
         rename = "RETURN_PROPERTIES",
@@ -127,10 +127,7 @@ impl AddRequest {
         self
     }
     /// Sets "PROPERTIES".
-    pub fn properties(
-        mut self,
-        value: impl Into<super::super::types::bizproc::Properties>,
-    ) -> Self {
+    pub fn properties(mut self, value: impl Into<AddRequestProperties>) -> Self {
         self.properties = Some(value.into());
         self
     }
@@ -217,6 +214,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `bizproc.properties`, defined once in `types`.
+pub type AddRequestProperties = super::super::types::bizproc::Properties;
 
 /// The `result` of `bizproc.robot.add`.
 pub type AddResponse = bool;
@@ -414,7 +414,7 @@ pub struct UpdateRequest {
     pub code: String,
     /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: super::super::types::bizproc::Fields,
+    pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -423,10 +423,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        code: impl Into<String>,
-        fields: impl Into<super::super::types::bizproc::Fields>,
-    ) -> Self {
+    pub fn new(code: impl Into<String>, fields: impl Into<UpdateRequestFields>) -> Self {
         Self {
             code: code.into(),
             fields: fields.into(),
@@ -460,6 +457,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `bizproc.fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::bizproc::Fields;
 
 /// The `result` of `bizproc.robot.update`.
 pub type UpdateResponse = bool;

@@ -74,7 +74,7 @@ pub struct AddRequest {
     pub location: Option<String>,
     /// Wire name "meeting": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub meeting: Option<super::super::types::calendar::Meeting>,
+    pub meeting: Option<AddRequestMeeting>,
     /// Wire name "name": string, required.
     pub name: String,
     /// Wire name "ownerId": integer, required.
@@ -90,7 +90,7 @@ pub struct AddRequest {
     pub remind: Option<Vec<AddRequestRemindItem>>,
     /// Wire name "rrule": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rrule: Option<super::super::types::calendar::Rrule>,
+    pub rrule: Option<AddRequestRrule>,
     /// Wire name "section": integer, required.
     pub section: i64,
     /// Wire name "skip_time": string, optional.
@@ -216,10 +216,7 @@ impl AddRequest {
         self
     }
     /// Sets "meeting".
-    pub fn meeting(
-        mut self,
-        value: impl Into<super::super::types::calendar::Meeting>,
-    ) -> Self {
+    pub fn meeting(mut self, value: impl Into<AddRequestMeeting>) -> Self {
         self.meeting = Some(value.into());
         self
     }
@@ -237,10 +234,7 @@ impl AddRequest {
         self
     }
     /// Sets "rrule".
-    pub fn rrule(
-        mut self,
-        value: impl Into<super::super::types::calendar::Rrule>,
-    ) -> Self {
+    pub fn rrule(mut self, value: impl Into<AddRequestRrule>) -> Self {
         self.rrule = Some(value.into());
         self
     }
@@ -388,6 +382,9 @@ pub type AddRequestImportance = super::super::enums::HighNormalLow;
 
 pub type AddRequestIsMeeting = ::bitrix24_runtime::YesNo;
 
+/// The type `calendar.meeting`, defined once in `types`.
+pub type AddRequestMeeting = super::super::types::calendar::Meeting;
+
 pub type AddRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -450,6 +447,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRemindItem {
 ::bitrix24_runtime::loose_deserialize!(AddRequestRemindItem);
 
 pub type AddRequestRemindItemType = super::super::enums::MinHourDay;
+
+/// The type `calendar.rrule`, defined once in `types`.
+pub type AddRequestRrule = super::super::types::calendar::Rrule;
 
 pub type AddRequestSkipTime = ::bitrix24_runtime::YesNo;
 
@@ -650,7 +650,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetRequestType = super::super::enums::UserGroupCompanyCalendar;
 
 /// The `result` of `calendar.event.get`.
-pub type GetResponse = Vec<super::super::types::calendar::Shape>;
+pub type GetResponse = Vec<GetResponseItem>;
+
+/// The type `calendar.shape`, defined once in `types`.
+pub type GetResponseItem = super::super::types::calendar::Shape;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "calendar.event.get";
@@ -1339,7 +1342,7 @@ pub struct UpdateRequest {
     pub location: Option<String>,
     /// Wire name "meeting": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub meeting: Option<super::super::types::calendar::Meeting>,
+    pub meeting: Option<UpdateRequestMeeting>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1361,7 +1364,7 @@ pub struct UpdateRequest {
     pub remind: Option<Vec<UpdateRequestRemindItem>>,
     /// Wire name "rrule": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rrule: Option<super::super::types::calendar::Rrule>,
+    pub rrule: Option<UpdateRequestRrule>,
     /// Wire name "section": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
@@ -1499,10 +1502,7 @@ impl UpdateRequest {
         self
     }
     /// Sets "meeting".
-    pub fn meeting(
-        mut self,
-        value: impl Into<super::super::types::calendar::Meeting>,
-    ) -> Self {
+    pub fn meeting(mut self, value: impl Into<UpdateRequestMeeting>) -> Self {
         self.meeting = Some(value.into());
         self
     }
@@ -1533,10 +1533,7 @@ impl UpdateRequest {
         self
     }
     /// Sets "rrule".
-    pub fn rrule(
-        mut self,
-        value: impl Into<super::super::types::calendar::Rrule>,
-    ) -> Self {
+    pub fn rrule(mut self, value: impl Into<UpdateRequestRrule>) -> Self {
         self.rrule = Some(value.into());
         self
     }
@@ -1698,6 +1695,9 @@ pub type UpdateRequestImportance = super::super::enums::HighNormalLow;
 
 pub type UpdateRequestIsMeeting = ::bitrix24_runtime::YesNo;
 
+/// The type `calendar.meeting`, defined once in `types`.
+pub type UpdateRequestMeeting = super::super::types::calendar::Meeting;
+
 pub type UpdateRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestRecurrenceMode = super::super::enums::ThisNextAll;
@@ -1762,6 +1762,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestRemindItem {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestRemindItem);
 
 pub type UpdateRequestRemindItemType = super::super::enums::MinHourDay;
+
+/// The type `calendar.rrule`, defined once in `types`.
+pub type UpdateRequestRrule = super::super::types::calendar::Rrule;
 
 pub type UpdateRequestSkipTime = ::bitrix24_runtime::YesNo;
 

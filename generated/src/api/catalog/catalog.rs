@@ -264,10 +264,7 @@ pub struct GetFieldsResponse {
     /// Wire name "catalog": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub catalog: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::types::catalog::FieldDescriptor,
-        >,
+        ::std::collections::BTreeMap<String, GetFieldsResponseCatalogValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -286,6 +283,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseCatalogValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.catalog.getFields";

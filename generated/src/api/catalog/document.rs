@@ -256,7 +256,7 @@ pub type AddRequestFieldsDocType = super::super::enums::ASMEtc;
 pub struct AddResponse {
     /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub document: Option<super::super::types::catalog::Document>,
+    pub document: Option<AddResponseDocument>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -274,6 +274,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `catalog.document`, defined once in `types`.
+pub type AddResponseDocument = super::super::types::catalog::Document;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.document.add";
@@ -955,10 +958,7 @@ pub struct GetFieldsResponse {
     /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::types::catalog::FieldDescriptor,
-        >,
+        ::std::collections::BTreeMap<String, GetFieldsResponseDocumentValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -977,6 +977,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseDocumentValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.document.getFields";
@@ -1421,7 +1424,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub document: Option<super::super::types::catalog::Document>,
+    pub document: Option<UpdateResponseDocument>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1439,6 +1442,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `catalog.document`, defined once in `types`.
+pub type UpdateResponseDocument = super::super::types::catalog::Document;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.document.update";

@@ -213,12 +213,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "extra": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub extra: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::types::catalog::FieldDescriptor,
-        >,
-    >,
+    pub extra: Option<::std::collections::BTreeMap<String, GetFieldsResponseExtraValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -236,6 +231,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseExtraValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.extra.getFields";

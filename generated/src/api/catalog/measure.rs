@@ -195,7 +195,7 @@ pub type AddRequestFieldsIsDefault = ::bitrix24_runtime::YesNo;
 pub struct AddResponse {
     /// Wire name "measure": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub measure: Option<super::super::types::catalog::Measure>,
+    pub measure: Option<AddResponseMeasure>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -213,6 +213,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `catalog.measure`, defined once in `types`.
+pub type AddResponseMeasure = super::super::types::catalog::Measure;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.measure.add";
@@ -381,7 +384,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "measure": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub measure: Option<super::super::types::catalog::Measure>,
+    pub measure: Option<GetResponseMeasure>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -399,6 +402,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `catalog.measure`, defined once in `types`.
+pub type GetResponseMeasure = super::super::types::catalog::Measure;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.measure.get";
@@ -479,10 +485,7 @@ pub struct GetFieldsResponse {
     /// Wire name "measure": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::types::catalog::FieldDescriptor,
-        >,
+        ::std::collections::BTreeMap<String, GetFieldsResponseMeasureValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -501,6 +504,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseMeasureValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.measure.getFields";
@@ -816,7 +822,7 @@ pub type UpdateRequestFieldsIsDefault = ::bitrix24_runtime::YesNo;
 pub struct UpdateResponse {
     /// Wire name "measure": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub measure: Option<super::super::types::catalog::Measure>,
+    pub measure: Option<UpdateResponseMeasure>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -834,6 +840,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `catalog.measure`, defined once in `types`.
+pub type UpdateResponseMeasure = super::super::types::catalog::Measure;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.measure.update";

@@ -33,7 +33,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::catalog::Fields4,
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -42,7 +42,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::types::catalog::Fields4>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -74,6 +74,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+/// The type `catalog.fields_4`, defined once in `types`.
+pub type AddRequestFields = super::super::types::catalog::Fields4;
+
 /// The `result` of `catalog.priceType.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -81,7 +84,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub struct AddResponse {
     /// Wire name "priceType": object, optional.
     #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
-    pub price_type: Option<super::super::types::catalog::PriceType>,
+    pub price_type: Option<AddResponsePriceType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -99,6 +102,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `catalog.price_type`, defined once in `types`.
+pub type AddResponsePriceType = super::super::types::catalog::PriceType;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.priceType.add";
@@ -262,7 +268,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "priceType": object, optional.
     #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
-    pub price_type: Option<super::super::types::catalog::PriceType>,
+    pub price_type: Option<GetResponsePriceType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -280,6 +286,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `catalog.price_type`, defined once in `types`.
+pub type GetResponsePriceType = super::super::types::catalog::PriceType;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.priceType.get";
@@ -360,10 +369,7 @@ pub struct GetFieldsResponse {
     /// Wire name "priceType": object, optional.
     #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
     pub price_type: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::types::catalog::FieldDescriptor,
-        >,
+        ::std::collections::BTreeMap<String, GetFieldsResponsePriceTypeValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -382,6 +388,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponsePriceTypeValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.priceType.getFields";
@@ -528,7 +537,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::catalog::Fields4,
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -539,10 +548,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<super::super::types::catalog::Fields4>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -577,6 +583,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+/// The type `catalog.fields_4`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::catalog::Fields4;
+
 /// The `result` of `catalog.priceType.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -584,7 +593,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 pub struct UpdateResponse {
     /// Wire name "priceType": object, optional.
     #[serde(rename = "priceType", skip_serializing_if = "Option::is_none")]
-    pub price_type: Option<super::super::types::catalog::PriceType>,
+    pub price_type: Option<UpdateResponsePriceType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -602,6 +611,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `catalog.price_type`, defined once in `types`.
+pub type UpdateResponsePriceType = super::super::types::catalog::PriceType;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.priceType.update";

@@ -365,10 +365,7 @@ pub struct GetFieldsResponse {
     /// Wire name "priceTypeGroup": object, optional.
     #[serde(rename = "priceTypeGroup", skip_serializing_if = "Option::is_none")]
     pub price_type_group: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::types::catalog::FieldDescriptor,
-        >,
+        ::std::collections::BTreeMap<String, GetFieldsResponsePriceTypeGroupValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -390,6 +387,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponsePriceTypeGroupValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.priceTypeGroup.getFields";

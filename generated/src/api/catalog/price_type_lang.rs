@@ -148,7 +148,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     /// Wire name "priceTypeLang": object, optional.
     #[serde(rename = "priceTypeLang", skip_serializing_if = "Option::is_none")]
-    pub price_type_lang: Option<super::super::types::catalog::PriceTypeLang>,
+    pub price_type_lang: Option<AddResponsePriceTypeLang>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -169,6 +169,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `catalog.price_type_lang`, defined once in `types`.
+pub type AddResponsePriceTypeLang = super::super::types::catalog::PriceTypeLang;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.priceTypeLang.add";
@@ -338,7 +341,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "priceTypeLang": object, optional.
     #[serde(rename = "priceTypeLang", skip_serializing_if = "Option::is_none")]
-    pub price_type_lang: Option<super::super::types::catalog::PriceTypeLang>,
+    pub price_type_lang: Option<GetResponsePriceTypeLang>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -359,6 +362,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `catalog.price_type_lang`, defined once in `types`.
+pub type GetResponsePriceTypeLang = super::super::types::catalog::PriceTypeLang;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.priceTypeLang.get";
@@ -439,10 +445,7 @@ pub struct GetFieldsResponse {
     /// Wire name "priceTypeLang": object, optional.
     #[serde(rename = "priceTypeLang", skip_serializing_if = "Option::is_none")]
     pub price_type_lang: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::types::catalog::FieldDescriptor,
-        >,
+        ::std::collections::BTreeMap<String, GetFieldsResponsePriceTypeLangValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -464,6 +467,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponsePriceTypeLangValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.priceTypeLang.getFields";
@@ -887,7 +893,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "priceTypeLang": object, optional.
     #[serde(rename = "priceTypeLang", skip_serializing_if = "Option::is_none")]
-    pub price_type_lang: Option<super::super::types::catalog::PriceTypeLang>,
+    pub price_type_lang: Option<UpdateResponsePriceTypeLang>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -908,6 +914,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `catalog.price_type_lang`, defined once in `types`.
+pub type UpdateResponsePriceTypeLang = super::super::types::catalog::PriceTypeLang;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.priceTypeLang.update";

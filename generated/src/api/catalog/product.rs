@@ -667,7 +667,7 @@ pub type AddRequestFieldsWithoutOrder = ::bitrix24_runtime::YesNo;
 pub struct AddResponse {
     /// Wire name "element": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub element: Option<super::super::types::catalog::Element>,
+    pub element: Option<AddResponseElement>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -685,6 +685,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `catalog.element`, defined once in `types`.
+pub type AddResponseElement = super::super::types::catalog::Element;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.product.add";
@@ -807,7 +810,7 @@ pub async fn download(
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::catalog::Fields,
+    pub fields: DownloadRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -816,7 +819,7 @@ pub struct DownloadRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DownloadRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::types::catalog::Fields>) -> Self {
+    pub fn new(fields: impl Into<DownloadRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -847,6 +850,9 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
+
+/// The type `catalog.fields`, defined once in `types`.
+pub type DownloadRequestFields = super::super::types::catalog::Fields;
 
 /// The `result` of `catalog.product.download`.
 pub type DownloadResponse = ::serde_json::Value;
@@ -931,7 +937,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "product": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product: Option<super::super::types::catalog::Element>,
+    pub product: Option<GetResponseProduct>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -949,6 +955,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `catalog.element`, defined once in `types`.
+pub type GetResponseProduct = super::super::types::catalog::Element;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.product.get";
@@ -1084,10 +1093,7 @@ pub struct GetFieldsByFilterResponse {
     /// Wire name "product": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::types::catalog::FieldDescriptor,
-        >,
+        ::std::collections::BTreeMap<String, GetFieldsByFilterResponseProductValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -1106,6 +1112,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsByFilterResponseProductValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsByFilterRequest {
     const NAME: &'static str = "catalog.product.getFieldsByFilter";
@@ -1873,7 +1882,7 @@ pub type UpdateRequestFieldsWithoutOrder = ::bitrix24_runtime::YesNo;
 pub struct UpdateResponse {
     /// Wire name "element": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub element: Option<super::super::types::catalog::Element>,
+    pub element: Option<UpdateResponseElement>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1891,6 +1900,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `catalog.element`, defined once in `types`.
+pub type UpdateResponseElement = super::super::types::catalog::Element;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.product.update";

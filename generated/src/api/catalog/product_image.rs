@@ -158,7 +158,7 @@ pub type AddRequestFieldsType = super::super::enums::DetailPicturePreviewPicture
 pub struct AddResponse {
     /// Wire name "productImage": object, optional.
     #[serde(rename = "productImage", skip_serializing_if = "Option::is_none")]
-    pub product_image: Option<super::super::types::catalog::ProductImage>,
+    pub product_image: Option<AddResponseProductImage>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -176,6 +176,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `catalog.product_image`, defined once in `types`.
+pub type AddResponseProductImage = super::super::types::catalog::ProductImage;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.productImage.add";
@@ -345,7 +348,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "productImage": object, optional.
     #[serde(rename = "productImage", skip_serializing_if = "Option::is_none")]
-    pub product_image: Option<super::super::types::catalog::ProductImage>,
+    pub product_image: Option<GetResponseProductImage>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -363,6 +366,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `catalog.product_image`, defined once in `types`.
+pub type GetResponseProductImage = super::super::types::catalog::ProductImage;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.productImage.get";
@@ -438,10 +444,7 @@ pub struct GetFieldsResponse {
     /// Wire name "productImage": object, optional.
     #[serde(rename = "productImage", skip_serializing_if = "Option::is_none")]
     pub product_image: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::types::catalog::FieldDescriptor,
-        >,
+        ::std::collections::BTreeMap<String, GetFieldsResponseProductImageValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -460,6 +463,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseProductImageValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.productImage.getFields";

@@ -33,7 +33,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::catalog::Fields7,
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -42,7 +42,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::types::catalog::Fields7>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -74,6 +74,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+/// The type `catalog.fields_7`, defined once in `types`.
+pub type AddRequestFields = super::super::types::catalog::Fields7;
+
 /// The `result` of `catalog.productPropertyFeature.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -81,9 +84,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub struct AddResponse {
     /// Wire name "productPropertyFeature": object, optional.
     #[serde(rename = "productPropertyFeature", skip_serializing_if = "Option::is_none")]
-    pub product_property_feature: Option<
-        super::super::types::catalog::ProductPropertyFeature,
-    >,
+    pub product_property_feature: Option<AddResponseProductPropertyFeature>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -104,6 +105,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `catalog.product_property_feature`, defined once in `types`.
+pub type AddResponseProductPropertyFeature = super::super::types::catalog::ProductPropertyFeature;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.add";
@@ -185,9 +189,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "productPropertyFeature": object, optional.
     #[serde(rename = "productPropertyFeature", skip_serializing_if = "Option::is_none")]
-    pub product_property_feature: Option<
-        super::super::types::catalog::ProductPropertyFeature,
-    >,
+    pub product_property_feature: Option<GetResponseProductPropertyFeature>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -208,6 +210,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `catalog.product_property_feature`, defined once in `types`.
+pub type GetResponseProductPropertyFeature = super::super::types::catalog::ProductPropertyFeature;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.get";
@@ -385,7 +390,7 @@ pub struct GetFieldsResponse {
     pub product_property_feature: Option<
         ::std::collections::BTreeMap<
             String,
-            super::super::types::catalog::FieldDescriptor,
+            GetFieldsResponseProductPropertyFeatureValue,
         >,
     >,
     /// Keys not declared in the spec, kept as received.
@@ -408,6 +413,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseProductPropertyFeatureValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.getFields";
@@ -591,7 +599,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::catalog::Fields7,
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -602,10 +610,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<super::super::types::catalog::Fields7>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -640,6 +645,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+/// The type `catalog.fields_7`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::catalog::Fields7;
+
 /// The `result` of `catalog.productPropertyFeature.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -647,9 +655,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 pub struct UpdateResponse {
     /// Wire name "productPropertyFeature": object, optional.
     #[serde(rename = "productPropertyFeature", skip_serializing_if = "Option::is_none")]
-    pub product_property_feature: Option<
-        super::super::types::catalog::ProductPropertyFeature,
-    >,
+    pub product_property_feature: Option<UpdateResponseProductPropertyFeature>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -670,6 +676,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `catalog.product_property_feature`, defined once in `types`.
+pub type UpdateResponseProductPropertyFeature = super::super::types::catalog::ProductPropertyFeature;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.update";

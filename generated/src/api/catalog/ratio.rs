@@ -213,12 +213,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "ratio": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ratio: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::types::catalog::FieldDescriptor,
-        >,
-    >,
+    pub ratio: Option<::std::collections::BTreeMap<String, GetFieldsResponseRatioValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -236,6 +231,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseRatioValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.ratio.getFields";

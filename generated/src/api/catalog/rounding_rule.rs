@@ -33,7 +33,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::catalog::Fields5,
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -42,7 +42,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::types::catalog::Fields5>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -74,6 +74,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+/// The type `catalog.fields_5`, defined once in `types`.
+pub type AddRequestFields = super::super::types::catalog::Fields5;
+
 /// The `result` of `catalog.roundingRule.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -81,7 +84,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub struct AddResponse {
     /// Wire name "roundingRule": object, optional.
     #[serde(rename = "roundingRule", skip_serializing_if = "Option::is_none")]
-    pub rounding_rule: Option<super::super::types::catalog::RoundingRule>,
+    pub rounding_rule: Option<AddResponseRoundingRule>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -99,6 +102,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `catalog.rounding_rule`, defined once in `types`.
+pub type AddResponseRoundingRule = super::super::types::catalog::RoundingRule;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.roundingRule.add";
@@ -261,7 +267,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "roundingRule": object, optional.
     #[serde(rename = "roundingRule", skip_serializing_if = "Option::is_none")]
-    pub rounding_rule: Option<super::super::types::catalog::RoundingRule>,
+    pub rounding_rule: Option<GetResponseRoundingRule>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -279,6 +285,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `catalog.rounding_rule`, defined once in `types`.
+pub type GetResponseRoundingRule = super::super::types::catalog::RoundingRule;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.roundingRule.get";
@@ -359,10 +368,7 @@ pub struct GetFieldsResponse {
     /// Wire name "roundingRule": object, optional.
     #[serde(rename = "roundingRule", skip_serializing_if = "Option::is_none")]
     pub rounding_rule: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::types::catalog::FieldDescriptor,
-        >,
+        ::std::collections::BTreeMap<String, GetFieldsResponseRoundingRuleValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -381,6 +387,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseRoundingRuleValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.roundingRule.getFields";
@@ -530,7 +539,7 @@ pub struct UpdateRequest {
     #[serde(rename = "Id")]
     pub id: i64,
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::catalog::Fields5,
+    pub fields: UpdateRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -539,10 +548,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        id: impl Into<i64>,
-        fields: impl Into<super::super::types::catalog::Fields5>,
-    ) -> Self {
+    pub fn new(id: impl Into<i64>, fields: impl Into<UpdateRequestFields>) -> Self {
         Self {
             id: id.into(),
             fields: fields.into(),
@@ -577,6 +583,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+/// The type `catalog.fields_5`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::catalog::Fields5;
+
 /// The `result` of `catalog.roundingRule.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -584,7 +593,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 pub struct UpdateResponse {
     /// Wire name "roundingRule": object, optional.
     #[serde(rename = "roundingRule", skip_serializing_if = "Option::is_none")]
-    pub rounding_rule: Option<super::super::types::catalog::RoundingRule>,
+    pub rounding_rule: Option<UpdateResponseRoundingRule>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -602,6 +611,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `catalog.rounding_rule`, defined once in `types`.
+pub type UpdateResponseRoundingRule = super::super::types::catalog::RoundingRule;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.roundingRule.update";

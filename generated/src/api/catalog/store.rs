@@ -350,7 +350,7 @@ pub type AddRequestFieldsIssuingCenter = ::bitrix24_runtime::YesNo;
 pub struct AddResponse {
     /// Wire name "store": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub store: Option<super::super::types::catalog::Store>,
+    pub store: Option<AddResponseStore>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -368,6 +368,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `catalog.store`, defined once in `types`.
+pub type AddResponseStore = super::super::types::catalog::Store;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.store.add";
@@ -530,7 +533,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "store": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub store: Option<super::super::types::catalog::Store>,
+    pub store: Option<GetResponseStore>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -548,6 +551,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `catalog.store`, defined once in `types`.
+pub type GetResponseStore = super::super::types::catalog::Store;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.store.get";
@@ -627,12 +633,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "store": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub store: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::types::catalog::FieldDescriptor,
-        >,
-    >,
+    pub store: Option<::std::collections::BTreeMap<String, GetFieldsResponseStoreValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -650,6 +651,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseStoreValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.store.getFields";
@@ -1135,7 +1139,7 @@ pub type UpdateRequestFieldsIssuingCenter = ::bitrix24_runtime::YesNo;
 pub struct UpdateResponse {
     /// Wire name "store": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub store: Option<super::super::types::catalog::Store>,
+    pub store: Option<UpdateResponseStore>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1153,6 +1157,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `catalog.store`, defined once in `types`.
+pub type UpdateResponseStore = super::super::types::catalog::Store;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.store.update";

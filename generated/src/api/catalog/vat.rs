@@ -33,7 +33,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::catalog::Fields3,
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -42,7 +42,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::types::catalog::Fields3>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -74,6 +74,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+/// The type `catalog.fields_3`, defined once in `types`.
+pub type AddRequestFields = super::super::types::catalog::Fields3;
+
 /// The `result` of `catalog.vat.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -81,7 +84,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub struct AddResponse {
     /// Wire name "vat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vat: Option<super::super::types::catalog::Vat>,
+    pub vat: Option<AddResponseVat>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -99,6 +102,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `catalog.vat`, defined once in `types`.
+pub type AddResponseVat = super::super::types::catalog::Vat;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.vat.add";
@@ -335,12 +341,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "vat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vat: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::types::catalog::FieldDescriptor,
-        >,
-    >,
+    pub vat: Option<::std::collections::BTreeMap<String, GetFieldsResponseVatValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -358,6 +359,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseVatValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.vat.getFields";
@@ -504,7 +508,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::catalog::Fields3,
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -515,10 +519,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<super::super::types::catalog::Fields3>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -553,6 +554,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+/// The type `catalog.fields_3`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::catalog::Fields3;
+
 /// The `result` of `catalog.vat.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -560,7 +564,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 pub struct UpdateResponse {
     /// Wire name "vat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vat: Option<super::super::types::catalog::Vat>,
+    pub vat: Option<UpdateResponseVat>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -578,6 +582,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `catalog.vat`, defined once in `types`.
+pub type UpdateResponseVat = super::super::types::catalog::Vat;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.vat.update";

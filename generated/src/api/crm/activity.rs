@@ -56,7 +56,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": array of object, required.
-    pub fields: Vec<super::super::types::crm::Field>,
+    pub fields: Vec<AddRequestFieldsItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -66,7 +66,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<super::super::types::crm::Field>>,
+        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
     ) -> Self {
         Self {
             fields: fields.into_iter().map(Into::into).collect(),
@@ -98,6 +98,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `crm.field`, defined once in `types`.
+pub type AddRequestFieldsItem = super::super::types::crm::Field;
 
 /// The `result` of `crm.activity.add`.
 pub type AddResponse = i64;
@@ -239,10 +242,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.activity.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<
-    String,
-    super::super::types::crm::FieldDescriptor,
->;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.activity.fields";
@@ -1117,7 +1120,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": array of object, required.
-    pub fields: Vec<super::super::types::crm::Field>,
+    pub fields: Vec<UpdateRequestFieldsItem>,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -1129,7 +1132,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<super::super::types::crm::Field>>,
+        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
         id: impl Into<i64>,
     ) -> Self {
         Self {
@@ -1165,6 +1168,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `crm.field`, defined once in `types`.
+pub type UpdateRequestFieldsItem = super::super::types::crm::Field;
 
 /// The `result` of `crm.activity.update`.
 pub type UpdateResponse = bool;

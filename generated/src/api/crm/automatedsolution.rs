@@ -141,7 +141,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     /// Wire name "automatedSolution": object, optional.
     #[serde(rename = "automatedSolution", skip_serializing_if = "Option::is_none")]
-    pub automated_solution: Option<super::super::types::crm::AutomatedSolution>,
+    pub automated_solution: Option<AddResponseAutomatedSolution>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -162,6 +162,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `crm.automated_solution`, defined once in `types`.
+pub type AddResponseAutomatedSolution = super::super::types::crm::AutomatedSolution;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.automatedsolution.add";
@@ -308,10 +311,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.automatedsolution.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<
-    String,
-    super::super::types::crm::FieldDescriptor,
->;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.automatedsolution.fields";
@@ -392,7 +395,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "automatedSolution": object, optional.
     #[serde(rename = "automatedSolution", skip_serializing_if = "Option::is_none")]
-    pub automated_solution: Option<super::super::types::crm::AutomatedSolution>,
+    pub automated_solution: Option<GetResponseAutomatedSolution>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -413,6 +416,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `crm.automated_solution`, defined once in `types`.
+pub type GetResponseAutomatedSolution = super::super::types::crm::AutomatedSolution;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.automatedsolution.get";
@@ -698,7 +704,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "automatedSolution": object, optional.
     #[serde(rename = "automatedSolution", skip_serializing_if = "Option::is_none")]
-    pub automated_solution: Option<super::super::types::crm::AutomatedSolution>,
+    pub automated_solution: Option<UpdateResponseAutomatedSolution>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -719,6 +725,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `crm.automated_solution`, defined once in `types`.
+pub type UpdateResponseAutomatedSolution = super::super::types::crm::AutomatedSolution;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.automatedsolution.update";

@@ -165,7 +165,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     /// Wire name "category": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub category: Option<super::super::types::crm::Category>,
+    pub category: Option<AddResponseCategory>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -183,6 +183,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `crm.category`, defined once in `types`.
+pub type AddResponseCategory = super::super::types::crm::Category;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.category.add";
@@ -364,9 +367,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<
-        ::std::collections::BTreeMap<String, super::super::types::crm::FieldDescriptor>,
-    >,
+    pub fields: Option<::std::collections::BTreeMap<String, FieldsResponseFieldsValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -384,6 +385,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseFieldsValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.category.fields";
@@ -865,7 +869,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "category": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub category: Option<super::super::types::crm::Category>,
+    pub category: Option<UpdateResponseCategory>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -883,6 +887,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `crm.category`, defined once in `types`.
+pub type UpdateResponseCategory = super::super::types::crm::Category;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.category.update";

@@ -112,13 +112,13 @@ pub struct AddRequestFields {
     pub currency_id: Option<String>,
     /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<super::super::types::crm::Multifield>>,
+    pub email: Option<Vec<AddRequestFieldsEmailItem>>,
     /// Wire name "EMPLOYEES": string, optional.
     #[serde(rename = "EMPLOYEES", skip_serializing_if = "Option::is_none")]
     pub employees: Option<String>,
     /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<super::super::types::crm::Multifield>>,
+    pub im: Option<Vec<AddRequestFieldsImItem>>,
     /// Wire name "INDUSTRY": string, optional.
     #[serde(rename = "INDUSTRY", skip_serializing_if = "Option::is_none")]
     pub industry: Option<String>,
@@ -137,7 +137,7 @@ pub struct AddRequestFields {
     pub opened: Option<AddRequestFieldsOpened>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<super::super::types::crm::Multifield>>,
+    pub phone: Option<Vec<AddRequestFieldsPhoneItem>>,
     /// Wire name "REVENUE": number, optional.
     #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<f64>,
@@ -163,7 +163,7 @@ pub struct AddRequestFields {
     pub utm_term: Option<String>,
     /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<super::super::types::crm::Multifield>>,
+    pub web: Option<Vec<AddRequestFieldsWebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -198,7 +198,7 @@ impl AddRequestFields {
     /// Sets "EMAIL".
     pub fn email(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsEmailItem>>,
     ) -> Self {
         self.email = Some(value.into_iter().map(Into::into).collect());
         self
@@ -211,7 +211,7 @@ impl AddRequestFields {
     /// Sets "IM".
     pub fn im(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsImItem>>,
     ) -> Self {
         self.im = Some(value.into_iter().map(Into::into).collect());
         self
@@ -242,7 +242,7 @@ impl AddRequestFields {
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsPhoneItem>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -285,7 +285,7 @@ impl AddRequestFields {
     /// Sets "WEB".
     pub fn web(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsWebItem>>,
     ) -> Self {
         self.web = Some(value.into_iter().map(Into::into).collect());
         self
@@ -380,11 +380,23 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+/// The type `crm.multifield`, defined once in `types`.
+pub type AddRequestFieldsEmailItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type AddRequestFieldsImItem = super::super::types::crm::Multifield;
+
 pub type AddRequestFieldsIsMyCompany = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 
+/// The type `crm.multifield`, defined once in `types`.
+pub type AddRequestFieldsPhoneItem = super::super::types::crm::Multifield;
+
 pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type AddRequestFieldsWebItem = super::super::types::crm::Multifield;
 
 /// The `result` of `crm.company.add`.
 pub type AddResponse = i64;
@@ -529,10 +541,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.company.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<
-    String,
-    super::super::types::crm::FieldDescriptor,
->;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.company.fields";
@@ -1230,19 +1242,19 @@ pub struct UpdateRequestFields {
     pub currency_id: Option<String>,
     /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<super::super::types::crm::Multifield>>,
+    pub email: Option<Vec<UpdateRequestFieldsEmailItem>>,
     /// Wire name "EMPLOYEES": string, optional.
     #[serde(rename = "EMPLOYEES", skip_serializing_if = "Option::is_none")]
     pub employees: Option<String>,
     /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<super::super::types::crm::Multifield>>,
+    pub im: Option<Vec<UpdateRequestFieldsImItem>>,
     /// Wire name "INDUSTRY": string, optional.
     #[serde(rename = "INDUSTRY", skip_serializing_if = "Option::is_none")]
     pub industry: Option<String>,
     /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<super::super::types::crm::Multifield>>,
+    pub link: Option<Vec<UpdateRequestFieldsLinkItem>>,
     /// Wire name "LOGO": any JSON, optional.
     #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub logo: ::serde_json::Value,
@@ -1262,7 +1274,7 @@ pub struct UpdateRequestFields {
     pub origin_version: Option<String>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<super::super::types::crm::Multifield>>,
+    pub phone: Option<Vec<UpdateRequestFieldsPhoneItem>>,
     /// Wire name "REVENUE": number, optional.
     #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<f64>,
@@ -1288,7 +1300,7 @@ pub struct UpdateRequestFields {
     pub utm_term: Option<String>,
     /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<super::super::types::crm::Multifield>>,
+    pub web: Option<Vec<UpdateRequestFieldsWebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1328,7 +1340,7 @@ impl UpdateRequestFields {
     /// Sets "EMAIL".
     pub fn email(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsEmailItem>>,
     ) -> Self {
         self.email = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1341,7 +1353,7 @@ impl UpdateRequestFields {
     /// Sets "IM".
     pub fn im(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsImItem>>,
     ) -> Self {
         self.im = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1354,7 +1366,7 @@ impl UpdateRequestFields {
     /// Sets "LINK".
     pub fn link(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsLinkItem>>,
     ) -> Self {
         self.link = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1387,7 +1399,7 @@ impl UpdateRequestFields {
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsPhoneItem>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1430,7 +1442,7 @@ impl UpdateRequestFields {
     /// Sets "WEB".
     pub fn web(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsWebItem>>,
     ) -> Self {
         self.web = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1537,9 +1549,24 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+/// The type `crm.multifield`, defined once in `types`.
+pub type UpdateRequestFieldsEmailItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type UpdateRequestFieldsImItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type UpdateRequestFieldsLinkItem = super::super::types::crm::Multifield;
+
 pub type UpdateRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 
+/// The type `crm.multifield`, defined once in `types`.
+pub type UpdateRequestFieldsPhoneItem = super::super::types::crm::Multifield;
+
 pub type UpdateRequestFieldsUtmMedium = super::super::enums::CpcCpm;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type UpdateRequestFieldsWebItem = super::super::types::crm::Multifield;
 
 /// The `result` of `crm.company.update`.
 pub type UpdateResponse = bool;

@@ -116,7 +116,7 @@ pub struct AddRequestFields {
     pub company_ids: Option<Vec<i64>>,
     /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<super::super::types::crm::Multifield>>,
+    pub email: Option<Vec<AddRequestFieldsEmailItem>>,
     /// Wire name "EXPORT": boolean, optional.
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
@@ -125,13 +125,13 @@ pub struct AddRequestFields {
     pub honorific: Option<String>,
     /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<super::super::types::crm::Multifield>>,
+    pub im: Option<Vec<AddRequestFieldsImItem>>,
     /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<super::super::types::crm::Multifield>>,
+    pub link: Option<Vec<AddRequestFieldsLinkItem>>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -140,7 +140,7 @@ pub struct AddRequestFields {
     pub opened: Option<bool>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<super::super::types::crm::Multifield>>,
+    pub phone: Option<Vec<AddRequestFieldsPhoneItem>>,
     /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
@@ -181,7 +181,7 @@ pub struct AddRequestFields {
     pub utm_term: Option<String>,
     /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<super::super::types::crm::Multifield>>,
+    pub web: Option<Vec<AddRequestFieldsWebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -224,7 +224,7 @@ impl AddRequestFields {
     /// Sets "EMAIL".
     pub fn email(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsEmailItem>>,
     ) -> Self {
         self.email = Some(value.into_iter().map(Into::into).collect());
         self
@@ -242,7 +242,7 @@ impl AddRequestFields {
     /// Sets "IM".
     pub fn im(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsImItem>>,
     ) -> Self {
         self.im = Some(value.into_iter().map(Into::into).collect());
         self
@@ -255,7 +255,7 @@ impl AddRequestFields {
     /// Sets "LINK".
     pub fn link(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsLinkItem>>,
     ) -> Self {
         self.link = Some(value.into_iter().map(Into::into).collect());
         self
@@ -273,7 +273,7 @@ impl AddRequestFields {
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsPhoneItem>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -341,7 +341,7 @@ impl AddRequestFields {
     /// Sets "WEB".
     pub fn web(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsWebItem>>,
     ) -> Self {
         self.web = Some(value.into_iter().map(Into::into).collect());
         self
@@ -457,7 +457,22 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+/// The type `crm.multifield`, defined once in `types`.
+pub type AddRequestFieldsEmailItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type AddRequestFieldsImItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type AddRequestFieldsLinkItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type AddRequestFieldsPhoneItem = super::super::types::crm::Multifield;
+
 pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type AddRequestFieldsWebItem = super::super::types::crm::Multifield;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -666,10 +681,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.contact.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<
-    String,
-    super::super::types::crm::FieldDescriptor,
->;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.contact.fields";
@@ -770,7 +785,7 @@ pub struct GetResponse {
     pub date_modify: Option<String>,
     /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<super::super::types::crm::Multifield>>,
+    pub email: Option<Vec<GetResponseEmailItem>>,
     /// Wire name "EXPORT": boolean, optional.
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
@@ -794,7 +809,7 @@ pub struct GetResponse {
     pub id: Option<i64>,
     /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<super::super::types::crm::Multifield>>,
+    pub im: Option<Vec<GetResponseImItem>>,
     /// Wire name "LAST_ACTIVITY_BY": integer, optional.
     #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<i64>,
@@ -809,7 +824,7 @@ pub struct GetResponse {
     pub lead_id: Option<i64>,
     /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<super::super::types::crm::Multifield>>,
+    pub link: Option<Vec<GetResponseLinkItem>>,
     /// Wire name "MODIFY_BY_ID": integer, optional.
     #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modify_by_id: Option<i64>,
@@ -821,7 +836,7 @@ pub struct GetResponse {
     pub opened: Option<bool>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<super::super::types::crm::Multifield>>,
+    pub phone: Option<Vec<GetResponsePhoneItem>>,
     /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
@@ -859,7 +874,7 @@ pub struct GetResponse {
     pub utm_term: Option<String>,
     /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<super::super::types::crm::Multifield>>,
+    pub web: Option<Vec<GetResponseWebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -994,7 +1009,22 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+/// The type `crm.multifield`, defined once in `types`.
+pub type GetResponseEmailItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type GetResponseImItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type GetResponseLinkItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type GetResponsePhoneItem = super::super::types::crm::Multifield;
+
 pub type GetResponseUtmMedium = super::super::enums::CpcCpm;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type GetResponseWebItem = super::super::types::crm::Multifield;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.contact.get";
@@ -1134,7 +1164,7 @@ pub struct ListResponseItem {
     pub date_modify: Option<String>,
     /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<super::super::types::crm::Multifield>>,
+    pub email: Option<Vec<ListResponseItemEmailItem>>,
     /// Wire name "EXPORT": boolean, optional.
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
@@ -1158,7 +1188,7 @@ pub struct ListResponseItem {
     pub id: Option<i64>,
     /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<super::super::types::crm::Multifield>>,
+    pub im: Option<Vec<ListResponseItemImItem>>,
     /// Wire name "LAST_ACTIVITY_BY": integer, optional.
     #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<i64>,
@@ -1173,7 +1203,7 @@ pub struct ListResponseItem {
     pub lead_id: Option<i64>,
     /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<super::super::types::crm::Multifield>>,
+    pub link: Option<Vec<ListResponseItemLinkItem>>,
     /// Wire name "MODIFY_BY_ID": integer, optional.
     #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modify_by_id: Option<i64>,
@@ -1185,7 +1215,7 @@ pub struct ListResponseItem {
     pub opened: Option<bool>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<super::super::types::crm::Multifield>>,
+    pub phone: Option<Vec<ListResponseItemPhoneItem>>,
     /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
@@ -1223,7 +1253,7 @@ pub struct ListResponseItem {
     pub utm_term: Option<String>,
     /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<super::super::types::crm::Multifield>>,
+    pub web: Option<Vec<ListResponseItemWebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1358,7 +1388,22 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+/// The type `crm.multifield`, defined once in `types`.
+pub type ListResponseItemEmailItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type ListResponseItemImItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type ListResponseItemLinkItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type ListResponseItemPhoneItem = super::super::types::crm::Multifield;
+
 pub type ListResponseItemUtmMedium = super::super::enums::CpcCpm;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type ListResponseItemWebItem = super::super::types::crm::Multifield;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.contact.list";
@@ -1570,7 +1615,7 @@ pub struct UpdateRequestFields {
     pub company_ids: Option<Vec<i64>>,
     /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<super::super::types::crm::Multifield>>,
+    pub email: Option<Vec<UpdateRequestFieldsEmailItem>>,
     /// Wire name "EXPORT": boolean, optional.
     #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
     pub export: Option<bool>,
@@ -1579,13 +1624,13 @@ pub struct UpdateRequestFields {
     pub honorific: Option<String>,
     /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<super::super::types::crm::Multifield>>,
+    pub im: Option<Vec<UpdateRequestFieldsImItem>>,
     /// Wire name "LAST_NAME": string, optional.
     #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<super::super::types::crm::Multifield>>,
+    pub link: Option<Vec<UpdateRequestFieldsLinkItem>>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1594,7 +1639,7 @@ pub struct UpdateRequestFields {
     pub opened: Option<bool>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<super::super::types::crm::Multifield>>,
+    pub phone: Option<Vec<UpdateRequestFieldsPhoneItem>>,
     /// Wire name "PHOTO": any JSON, optional.
     #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
     pub photo: ::serde_json::Value,
@@ -1632,7 +1677,7 @@ pub struct UpdateRequestFields {
     pub utm_term: Option<String>,
     /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<super::super::types::crm::Multifield>>,
+    pub web: Option<Vec<UpdateRequestFieldsWebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1675,7 +1720,7 @@ impl UpdateRequestFields {
     /// Sets "EMAIL".
     pub fn email(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsEmailItem>>,
     ) -> Self {
         self.email = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1693,7 +1738,7 @@ impl UpdateRequestFields {
     /// Sets "IM".
     pub fn im(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsImItem>>,
     ) -> Self {
         self.im = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1706,7 +1751,7 @@ impl UpdateRequestFields {
     /// Sets "LINK".
     pub fn link(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsLinkItem>>,
     ) -> Self {
         self.link = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1724,7 +1769,7 @@ impl UpdateRequestFields {
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsPhoneItem>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1787,7 +1832,7 @@ impl UpdateRequestFields {
     /// Sets "WEB".
     pub fn web(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsWebItem>>,
     ) -> Self {
         self.web = Some(value.into_iter().map(Into::into).collect());
         self
@@ -1900,7 +1945,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+/// The type `crm.multifield`, defined once in `types`.
+pub type UpdateRequestFieldsEmailItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type UpdateRequestFieldsImItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type UpdateRequestFieldsLinkItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type UpdateRequestFieldsPhoneItem = super::super::types::crm::Multifield;
+
 pub type UpdateRequestFieldsUtmMedium = super::super::enums::CpcCpm;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type UpdateRequestFieldsWebItem = super::super::types::crm::Multifield;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -100,7 +100,7 @@ pub struct AddRequestFields {
     pub currency: String,
     /// Wire name "LANG": object, optional.
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<super::super::types::crm::Lang>,
+    pub lang: Option<AddRequestFieldsLang>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -133,7 +133,7 @@ impl AddRequestFields {
         self
     }
     /// Sets "LANG".
-    pub fn lang(mut self, value: impl Into<super::super::types::crm::Lang>) -> Self {
+    pub fn lang(mut self, value: impl Into<AddRequestFieldsLang>) -> Self {
         self.lang = Some(value.into());
         self
     }
@@ -185,6 +185,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 pub type AddRequestFieldsBase = ::bitrix24_runtime::YesNo;
+
+/// The type `crm.lang`, defined once in `types`.
+pub type AddRequestFieldsLang = super::super::types::crm::Lang;
 
 /// The `result` of `crm.currency.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -330,10 +333,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.currency.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<
-    String,
-    super::super::types::crm::FieldDescriptor,
->;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.currency.fields";
@@ -868,7 +871,7 @@ pub struct UpdateRequestFields {
     pub base: Option<UpdateRequestFieldsBase>,
     /// Wire name "LANG": object, optional.
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<super::super::types::crm::Lang>,
+    pub lang: Option<UpdateRequestFieldsLang>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -896,7 +899,7 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "LANG".
-    pub fn lang(mut self, value: impl Into<super::super::types::crm::Lang>) -> Self {
+    pub fn lang(mut self, value: impl Into<UpdateRequestFieldsLang>) -> Self {
         self.lang = Some(value.into());
         self
     }
@@ -944,6 +947,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 pub type UpdateRequestFieldsBase = ::bitrix24_runtime::YesNo;
+
+/// The type `crm.lang`, defined once in `types`.
+pub type UpdateRequestFieldsLang = super::super::types::crm::Lang;
 
 /// The `result` of `crm.currency.update`.
 pub type UpdateResponse = bool;

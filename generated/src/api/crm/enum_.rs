@@ -74,7 +74,10 @@ impl ::bitrix24_runtime::loose::Loose for ActivitydirectionRequest {
 ::bitrix24_runtime::loose_deserialize!(ActivitydirectionRequest);
 
 /// The `result` of `crm.enum.activitydirection`.
-pub type ActivitydirectionResponse = Vec<super::super::types::crm::Shape>;
+pub type ActivitydirectionResponse = Vec<ActivitydirectionResponseItem>;
+
+/// The type `crm.shape`, defined once in `types`.
+pub type ActivitydirectionResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for ActivitydirectionRequest {
     const NAME: &'static str = "crm.enum.activitydirection";
@@ -141,7 +144,10 @@ impl ::bitrix24_runtime::loose::Loose for ActivitynotifytypeRequest {
 ::bitrix24_runtime::loose_deserialize!(ActivitynotifytypeRequest);
 
 /// The `result` of `crm.enum.activitynotifytype`.
-pub type ActivitynotifytypeResponse = Vec<super::super::types::crm::Shape>;
+pub type ActivitynotifytypeResponse = Vec<ActivitynotifytypeResponseItem>;
+
+/// The type `crm.shape`, defined once in `types`.
+pub type ActivitynotifytypeResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for ActivitynotifytypeRequest {
     const NAME: &'static str = "crm.enum.activitynotifytype";
@@ -208,7 +214,10 @@ impl ::bitrix24_runtime::loose::Loose for ActivitypriorityRequest {
 ::bitrix24_runtime::loose_deserialize!(ActivitypriorityRequest);
 
 /// The `result` of `crm.enum.activitypriority`.
-pub type ActivitypriorityResponse = Vec<super::super::types::crm::Shape>;
+pub type ActivitypriorityResponse = Vec<ActivitypriorityResponseItem>;
+
+/// The type `crm.shape`, defined once in `types`.
+pub type ActivitypriorityResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for ActivitypriorityRequest {
     const NAME: &'static str = "crm.enum.activitypriority";
@@ -275,7 +284,10 @@ impl ::bitrix24_runtime::loose::Loose for ActivitystatusRequest {
 ::bitrix24_runtime::loose_deserialize!(ActivitystatusRequest);
 
 /// The `result` of `crm.enum.activitystatus`.
-pub type ActivitystatusResponse = Vec<super::super::types::crm::Shape>;
+pub type ActivitystatusResponse = Vec<ActivitystatusResponseItem>;
+
+/// The type `crm.shape`, defined once in `types`.
+pub type ActivitystatusResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for ActivitystatusRequest {
     const NAME: &'static str = "crm.enum.activitystatus";
@@ -342,7 +354,10 @@ impl ::bitrix24_runtime::loose::Loose for ActivitytypeRequest {
 ::bitrix24_runtime::loose_deserialize!(ActivitytypeRequest);
 
 /// The `result` of `crm.enum.activitytype`.
-pub type ActivitytypeResponse = Vec<super::super::types::crm::Shape>;
+pub type ActivitytypeResponse = Vec<ActivitytypeResponseItem>;
+
+/// The type `crm.shape`, defined once in `types`.
+pub type ActivitytypeResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for ActivitytypeRequest {
     const NAME: &'static str = "crm.enum.activitytype";
@@ -408,7 +423,10 @@ impl ::bitrix24_runtime::loose::Loose for AddresstypeRequest {
 ::bitrix24_runtime::loose_deserialize!(AddresstypeRequest);
 
 /// The `result` of `crm.enum.addresstype`.
-pub type AddresstypeResponse = Vec<super::super::types::crm::Shape>;
+pub type AddresstypeResponse = Vec<AddresstypeResponseItem>;
+
+/// The type `crm.shape`, defined once in `types`.
+pub type AddresstypeResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for AddresstypeRequest {
     const NAME: &'static str = "crm.enum.addresstype";
@@ -475,7 +493,10 @@ impl ::bitrix24_runtime::loose::Loose for ContenttypeRequest {
 ::bitrix24_runtime::loose_deserialize!(ContenttypeRequest);
 
 /// The `result` of `crm.enum.contenttype`.
-pub type ContenttypeResponse = Vec<super::super::types::crm::Shape>;
+pub type ContenttypeResponse = Vec<ContenttypeResponseItem>;
+
+/// The type `crm.shape`, defined once in `types`.
+pub type ContenttypeResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for ContenttypeRequest {
     const NAME: &'static str = "crm.enum.contenttype";
@@ -541,10 +562,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.enum.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<
-    String,
-    super::super::types::crm::FieldDescriptor,
->;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.enum.fields";
@@ -719,7 +740,10 @@ impl ::bitrix24_runtime::loose::Loose for OwnertypeRequest {
 ::bitrix24_runtime::loose_deserialize!(OwnertypeRequest);
 
 /// The `result` of `crm.enum.ownertype`.
-pub type OwnertypeResponse = Vec<super::super::types::crm::Shape>;
+pub type OwnertypeResponse = Vec<OwnertypeResponseItem>;
+
+/// The type `crm.shape`, defined once in `types`.
+pub type OwnertypeResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for OwnertypeRequest {
     const NAME: &'static str = "crm.enum.ownertype";

@@ -912,9 +912,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<
-        ::std::collections::BTreeMap<String, super::super::types::crm::FieldDescriptor>,
-    >,
+    pub fields: Option<::std::collections::BTreeMap<String, FieldsResponseFieldsValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -932,6 +930,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseFieldsValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.item.fields";

@@ -45,7 +45,7 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<super::super::types::crm::Fields8>,
+    pub fields: Option<AddRequestFields>,
     /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<AddRequestParams>,
@@ -61,10 +61,7 @@ impl AddRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "fields".
-    pub fn fields(
-        mut self,
-        value: impl Into<super::super::types::crm::Fields8>,
-    ) -> Self {
+    pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
         self.fields = Some(value.into());
         self
     }
@@ -98,6 +95,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `crm.fields_8`, defined once in `types`.
+pub type AddRequestFields = super::super::types::crm::Fields8;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -292,10 +292,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.lead.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<
-    String,
-    super::super::types::crm::FieldDescriptor,
->;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.lead.fields";
@@ -450,7 +450,7 @@ pub struct GetResponse {
     pub id: Option<i64>,
     /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<super::super::types::crm::Multifield>>,
+    pub im: Option<Vec<GetResponseImItem>>,
     /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
     #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
@@ -492,7 +492,7 @@ pub struct GetResponse {
     pub origin_id: Option<String>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<super::super::types::crm::Multifield>>,
+    pub phone: Option<Vec<GetResponsePhoneItem>>,
     /// Wire name "POST": string, optional.
     #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
@@ -714,6 +714,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+/// The type `crm.multifield`, defined once in `types`.
+pub type GetResponseImItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type GetResponsePhoneItem = super::super::types::crm::Multifield;
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.lead.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -856,7 +862,7 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<super::super::types::crm::Fields8>,
+    pub fields: Option<UpdateRequestFields>,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Wire name "params": object, optional.
@@ -879,10 +885,7 @@ impl UpdateRequest {
         }
     }
     /// Sets "fields".
-    pub fn fields(
-        mut self,
-        value: impl Into<super::super::types::crm::Fields8>,
-    ) -> Self {
+    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
         self.fields = Some(value.into());
         self
     }
@@ -923,6 +926,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `crm.fields_8`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::crm::Fields8;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

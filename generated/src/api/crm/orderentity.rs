@@ -31,7 +31,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::crm::Fields15,
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -40,7 +40,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::types::crm::Fields15>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -71,6 +71,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `crm.fields_15`, defined once in `types`.
+pub type AddRequestFields = super::super::types::crm::Fields15;
 
 /// The `result` of `crm.orderentity.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -173,7 +176,7 @@ pub async fn delete_by_filter(
 #[non_exhaustive]
 pub struct DeleteByFilterRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::crm::Fields15,
+    pub fields: DeleteByFilterRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -182,7 +185,7 @@ pub struct DeleteByFilterRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteByFilterRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::types::crm::Fields15>) -> Self {
+    pub fn new(fields: impl Into<DeleteByFilterRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -213,6 +216,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteByFilterRequest);
+
+/// The type `crm.fields_15`, defined once in `types`.
+pub type DeleteByFilterRequestFields = super::super::types::crm::Fields15;
 
 /// The `result` of `crm.orderentity.deleteByFilter`.
 pub type DeleteByFilterResponse = bool;
@@ -296,7 +302,7 @@ pub struct GetFieldsResponse {
     /// Wire name "orderEntity": object, optional.
     #[serde(rename = "orderEntity", skip_serializing_if = "Option::is_none")]
     pub order_entity: Option<
-        ::std::collections::BTreeMap<String, super::super::types::crm::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetFieldsResponseOrderEntityValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -315,6 +321,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseOrderEntityValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "crm.orderentity.getFields";

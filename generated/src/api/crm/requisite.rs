@@ -224,10 +224,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.requisite.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<
-    String,
-    super::super::types::crm::FieldDescriptor,
->;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.requisite.fields";

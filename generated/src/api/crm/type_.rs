@@ -1012,9 +1012,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<
-        ::std::collections::BTreeMap<String, super::super::types::crm::FieldDescriptor>,
-    >,
+    pub fields: Option<::std::collections::BTreeMap<String, FieldsResponseFieldsValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1032,6 +1030,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseFieldsValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.type.fields";
@@ -1116,7 +1117,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "type": object, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<super::super::types::crm::Type>,
+    pub type_: Option<GetResponseType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1134,6 +1135,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `crm.type`, defined once in `types`.
+pub type GetResponseType = super::super::types::crm::Type;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.type.get";
@@ -1220,7 +1224,7 @@ impl ::bitrix24_runtime::loose::Loose for GetByEntityTypeIdRequest {
 pub struct GetByEntityTypeIdResponse {
     /// Wire name "type": object, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<super::super::types::crm::Type>,
+    pub type_: Option<GetByEntityTypeIdResponseType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1238,6 +1242,9 @@ impl ::bitrix24_runtime::loose::Loose for GetByEntityTypeIdResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetByEntityTypeIdResponse);
+
+/// The type `crm.type`, defined once in `types`.
+pub type GetByEntityTypeIdResponseType = super::super::types::crm::Type;
 
 impl ::bitrix24_runtime::Method for GetByEntityTypeIdRequest {
     const NAME: &'static str = "crm.type.getByEntityTypeId";
@@ -1749,7 +1756,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "type": object, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<super::super::types::crm::Type>,
+    pub type_: Option<UpdateResponseType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1767,6 +1774,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `crm.type`, defined once in `types`.
+pub type UpdateResponseType = super::super::types::crm::Type;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.type.update";

@@ -815,7 +815,10 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
 ::bitrix24_runtime::loose_deserialize!(GetChildrenRequest);
 
 /// The `result` of `disk.folder.getChildren`.
-pub type GetChildrenResponse = Vec<super::super::types::disk::Shape>;
+pub type GetChildrenResponse = Vec<GetChildrenResponseItem>;
+
+/// The type `disk.shape`, defined once in `types`.
+pub type GetChildrenResponseItem = super::super::types::disk::Shape;
 
 impl ::bitrix24_runtime::Method for GetChildrenRequest {
     const NAME: &'static str = "disk.folder.getChildren";
@@ -1014,46 +1017,46 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "CODE": object, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
-    pub code: Option<super::super::types::disk::Code>,
+    pub code: Option<GetFieldsResponseCode>,
     /// Wire name "CREATED_BY": object, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<super::super::types::disk::Code>,
+    pub created_by: Option<GetFieldsResponseCreatedBy>,
     /// Wire name "CREATE_TIME": object, optional.
     #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<super::super::types::disk::Code>,
+    pub create_time: Option<GetFieldsResponseCreateTime>,
     /// Wire name "DELETED_BY": object, optional.
     #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
-    pub deleted_by: Option<super::super::types::disk::Code>,
+    pub deleted_by: Option<GetFieldsResponseDeletedBy>,
     /// Wire name "DELETED_TYPE": object, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
-    pub deleted_type: Option<super::super::types::disk::Code>,
+    pub deleted_type: Option<GetFieldsResponseDeletedType>,
     /// Wire name "DELETE_TIME": object, optional.
     #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
-    pub delete_time: Option<super::super::types::disk::Code>,
+    pub delete_time: Option<GetFieldsResponseDeleteTime>,
     /// Wire name "ID": object, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<super::super::types::disk::Code>,
+    pub id: Option<GetFieldsResponseId>,
     /// Wire name "NAME": object, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<super::super::types::disk::Code>,
+    pub name: Option<GetFieldsResponseName>,
     /// Wire name "PARENT_ID": object, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<super::super::types::disk::Code>,
+    pub parent_id: Option<GetFieldsResponseParentId>,
     /// Wire name "REAL_OBJECT_ID": object, optional.
     #[serde(rename = "REAL_OBJECT_ID", skip_serializing_if = "Option::is_none")]
-    pub real_object_id: Option<super::super::types::disk::Code>,
+    pub real_object_id: Option<GetFieldsResponseRealObjectId>,
     /// Wire name "STORAGE_ID": object, optional.
     #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
-    pub storage_id: Option<super::super::types::disk::Code>,
+    pub storage_id: Option<GetFieldsResponseStorageId>,
     /// Wire name "TYPE": object, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<super::super::types::disk::Code>,
+    pub type_: Option<GetFieldsResponseType>,
     /// Wire name "UPDATED_BY": object, optional.
     #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<super::super::types::disk::Code>,
+    pub updated_by: Option<GetFieldsResponseUpdatedBy>,
     /// Wire name "UPDATE_TIME": object, optional.
     #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<super::super::types::disk::Code>,
+    pub update_time: Option<GetFieldsResponseUpdateTime>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1118,6 +1121,48 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseCode = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseCreatedBy = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseCreateTime = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseDeletedBy = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseDeletedType = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseDeleteTime = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseId = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseName = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseParentId = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseRealObjectId = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseStorageId = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseType = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseUpdatedBy = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseUpdateTime = super::super::types::disk::Code;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "disk.folder.getFields";

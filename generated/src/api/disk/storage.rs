@@ -485,7 +485,10 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
 ::bitrix24_runtime::loose_deserialize!(GetChildrenRequest);
 
 /// The `result` of `disk.storage.getChildren`.
-pub type GetChildrenResponse = Vec<super::super::types::disk::Shape>;
+pub type GetChildrenResponse = Vec<GetChildrenResponseItem>;
+
+/// The type `disk.shape`, defined once in `types`.
+pub type GetChildrenResponseItem = super::super::types::disk::Shape;
 
 impl ::bitrix24_runtime::Method for GetChildrenRequest {
     const NAME: &'static str = "disk.storage.getChildren";
@@ -604,25 +607,25 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     /// Wire name "CODE": object, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
-    pub code: Option<super::super::types::disk::Code>,
+    pub code: Option<GetFieldsResponseCode>,
     /// Wire name "ENTITY_ID": object, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<super::super::types::disk::Code>,
+    pub entity_id: Option<GetFieldsResponseEntityId>,
     /// Wire name "ENTITY_TYPE": object, optional.
     #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
-    pub entity_type: Option<super::super::types::disk::Code>,
+    pub entity_type: Option<GetFieldsResponseEntityType>,
     /// Wire name "ID": object, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<super::super::types::disk::Code>,
+    pub id: Option<GetFieldsResponseId>,
     /// Wire name "MODULE_ID": object, optional.
     #[serde(rename = "MODULE_ID", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<super::super::types::disk::Code>,
+    pub module_id: Option<GetFieldsResponseModuleId>,
     /// Wire name "NAME": object, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<super::super::types::disk::Code>,
+    pub name: Option<GetFieldsResponseName>,
     /// Wire name "ROOT_OBJECT_ID": object, optional.
     #[serde(rename = "ROOT_OBJECT_ID", skip_serializing_if = "Option::is_none")]
-    pub root_object_id: Option<super::super::types::disk::Code>,
+    pub root_object_id: Option<GetFieldsResponseRootObjectId>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -666,6 +669,27 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseCode = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseEntityId = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseEntityType = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseId = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseModuleId = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseName = super::super::types::disk::Code;
+
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseRootObjectId = super::super::types::disk::Code;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "disk.storage.getFields";

@@ -35,7 +35,7 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<super::super::types::documentgenerator::Fields>,
+    pub fields: Option<AddRequestFields>,
     /// Wire name "providerClassName": string, optional.
     #[serde(rename = "providerClassName", skip_serializing_if = "Option::is_none")]
     pub provider_class_name: Option<String>,
@@ -72,10 +72,7 @@ impl AddRequest {
         }
     }
     /// Sets "fields".
-    pub fn fields(
-        mut self,
-        value: impl Into<super::super::types::documentgenerator::Fields>,
-    ) -> Self {
+    pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
         self.fields = Some(value.into());
         self
     }
@@ -143,6 +140,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `documentgenerator.fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::documentgenerator::Fields;
 
 pub type AddRequestStampsEnabled = super::super::enums::IntV1V0;
 
@@ -1829,7 +1829,7 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<super::super::types::documentgenerator::Fields>,
+    pub fields: Option<UpdateRequestFields>,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Wire name "stampsEnabled": integer, optional.
@@ -1858,10 +1858,7 @@ impl UpdateRequest {
         }
     }
     /// Sets "fields".
-    pub fn fields(
-        mut self,
-        value: impl Into<super::super::types::documentgenerator::Fields>,
-    ) -> Self {
+    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
         self.fields = Some(value.into());
         self
     }
@@ -1912,6 +1909,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `documentgenerator.fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::documentgenerator::Fields;
 
 pub type UpdateRequestStampsEnabled = super::super::enums::IntV1V0;
 

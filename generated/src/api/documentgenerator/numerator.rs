@@ -149,7 +149,7 @@ pub struct AddRequestFieldsSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator,
+        AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -166,7 +166,7 @@ impl AddRequestFieldsSettings {
     pub fn bitrix_main_numerator_generator_sequent_number_generator(
         mut self,
         value: impl Into<
-            super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator,
+            AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
         >,
     ) -> Self {
         self.bitrix_main_numerator_generator_sequent_number_generator = Some(
@@ -203,6 +203,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
+
+/// The type `documentgenerator.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
+pub type AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator;
 
 /// The `result` of `documentgenerator.numerator.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -288,7 +291,7 @@ pub struct AddResponseNumeratorSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator,
+        AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -312,6 +315,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseNumeratorSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseNumeratorSettings);
+
+/// The type `documentgenerator.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
+pub type AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.numerator.add";
@@ -469,7 +475,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "numerator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub numerator: Option<super::super::types::documentgenerator::Numerator>,
+    pub numerator: Option<GetResponseNumerator>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -487,6 +493,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `documentgenerator.numerator`, defined once in `types`.
+pub type GetResponseNumerator = super::super::types::documentgenerator::Numerator;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.numerator.get";
@@ -572,7 +581,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "numerators": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub numerators: Option<Vec<super::super::types::documentgenerator::Numerator>>,
+    pub numerators: Option<Vec<ListResponseNumeratorsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -591,6 +600,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `documentgenerator.numerator`, defined once in `types`.
+pub type ListResponseNumeratorsItem = super::super::types::documentgenerator::Numerator;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.numerator.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -602,10 +614,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = super::super::types::documentgenerator::Numerator;
-    type IntoIter = ::std::vec::IntoIter<
-        super::super::types::documentgenerator::Numerator,
-    >;
+    type Item = ListResponseNumeratorsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseNumeratorsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.numerators.unwrap_or_default().into_iter()
     }
@@ -785,7 +795,7 @@ pub struct UpdateRequestFieldsSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator,
+        UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -802,7 +812,7 @@ impl UpdateRequestFieldsSettings {
     pub fn bitrix_main_numerator_generator_sequent_number_generator(
         mut self,
         value: impl Into<
-            super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator,
+            UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
         >,
     ) -> Self {
         self.bitrix_main_numerator_generator_sequent_number_generator = Some(
@@ -839,6 +849,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
+
+/// The type `documentgenerator.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator;
 
 /// The `result` of `documentgenerator.numerator.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -899,7 +912,7 @@ pub struct UpdateResponseSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator,
+        UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -923,6 +936,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseSettings);
+
+/// The type `documentgenerator.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
+pub type UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.numerator.update";

@@ -194,7 +194,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     /// Wire name "region": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<super::super::types::documentgenerator::Region>,
+    pub region: Option<AddResponseRegion>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -212,6 +212,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `documentgenerator.region`, defined once in `types`.
+pub type AddResponseRegion = super::super::types::documentgenerator::Region;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.region.add";
@@ -369,7 +372,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "region": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<super::super::types::documentgenerator::Region>,
+    pub region: Option<GetResponseRegion>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -387,6 +390,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `documentgenerator.region`, defined once in `types`.
+pub type GetResponseRegion = super::super::types::documentgenerator::Region;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.region.get";
@@ -745,7 +751,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "region": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<super::super::types::documentgenerator::Region>,
+    pub region: Option<UpdateResponseRegion>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -763,6 +769,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `documentgenerator.region`, defined once in `types`.
+pub type UpdateResponseRegion = super::super::types::documentgenerator::Region;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.region.update";

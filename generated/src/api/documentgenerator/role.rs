@@ -85,7 +85,7 @@ pub struct AddRequestFields {
     pub name: String,
     /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<super::super::types::documentgenerator::Permissions>,
+    pub permissions: Option<AddRequestFieldsPermissions>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -108,10 +108,7 @@ impl AddRequestFields {
         self
     }
     /// Sets "permissions".
-    pub fn permissions(
-        mut self,
-        value: impl Into<super::super::types::documentgenerator::Permissions>,
-    ) -> Self {
+    pub fn permissions(mut self, value: impl Into<AddRequestFieldsPermissions>) -> Self {
         self.permissions = Some(value.into());
         self
     }
@@ -148,6 +145,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+/// The type `documentgenerator.permissions`, defined once in `types`.
+pub type AddRequestFieldsPermissions = super::super::types::documentgenerator::Permissions;
+
 /// The `result` of `documentgenerator.role.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -155,7 +155,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     /// Wire name "role": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<super::super::types::documentgenerator::Role>,
+    pub role: Option<AddResponseRole>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -173,6 +173,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `documentgenerator.role`, defined once in `types`.
+pub type AddResponseRole = super::super::types::documentgenerator::Role;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.role.add";
@@ -908,7 +911,7 @@ pub struct UpdateRequestFields {
     pub name: Option<String>,
     /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<super::super::types::documentgenerator::Permissions>,
+    pub permissions: Option<UpdateRequestFieldsPermissions>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -933,7 +936,7 @@ impl UpdateRequestFields {
     /// Sets "permissions".
     pub fn permissions(
         mut self,
-        value: impl Into<super::super::types::documentgenerator::Permissions>,
+        value: impl Into<UpdateRequestFieldsPermissions>,
     ) -> Self {
         self.permissions = Some(value.into());
         self
@@ -970,6 +973,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+/// The type `documentgenerator.permissions`, defined once in `types`.
+pub type UpdateRequestFieldsPermissions = super::super::types::documentgenerator::Permissions;
+
 /// The `result` of `documentgenerator.role.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -977,7 +983,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "role": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<super::super::types::documentgenerator::Role>,
+    pub role: Option<UpdateResponseRole>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -995,6 +1001,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `documentgenerator.role`, defined once in `types`.
+pub type UpdateResponseRole = super::super::types::documentgenerator::Role;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.role.update";

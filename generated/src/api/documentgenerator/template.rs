@@ -239,7 +239,7 @@ pub type AddRequestFieldsWithStamps = ::bitrix24_runtime::YesNo;
 pub struct AddResponse {
     /// Wire name "template": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<super::super::types::documentgenerator::Template>,
+    pub template: Option<AddResponseTemplate>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -257,6 +257,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `documentgenerator.template`, defined once in `types`.
+pub type AddResponseTemplate = super::super::types::documentgenerator::Template;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.template.add";
@@ -1480,7 +1483,7 @@ pub type UpdateRequestFieldsWithStamps = ::bitrix24_runtime::YesNo;
 pub struct UpdateResponse {
     /// Wire name "template": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<super::super::types::documentgenerator::Template>,
+    pub template: Option<UpdateResponseTemplate>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1498,6 +1501,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `documentgenerator.template`, defined once in `types`.
+pub type UpdateResponseTemplate = super::super::types::documentgenerator::Template;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.template.update";

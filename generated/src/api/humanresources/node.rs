@@ -96,7 +96,7 @@ pub struct AddRequest {
     pub type_: AddRequestType,
     /// Wire name "userIds": object, optional.
     #[serde(rename = "userIds", skip_serializing_if = "Option::is_none")]
-    pub user_ids: Option<super::super::types::humanresources::UserIds>,
+    pub user_ids: Option<AddRequestUserIds>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -179,10 +179,7 @@ impl AddRequest {
         self
     }
     /// Sets "userIds".
-    pub fn user_ids(
-        mut self,
-        value: impl Into<super::super::types::humanresources::UserIds>,
-    ) -> Self {
+    pub fn user_ids(mut self, value: impl Into<AddRequestUserIds>) -> Self {
         self.user_ids = Some(value.into());
         self
     }
@@ -334,6 +331,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
 pub type AddRequestType = super::super::enums::DepartmentTeam;
+
+/// The type `humanresources.user_ids`, defined once in `types`.
+pub type AddRequestUserIds = super::super::types::humanresources::UserIds;
 
 /// The `result` of `humanresources.node.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

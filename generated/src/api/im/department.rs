@@ -108,7 +108,7 @@ pub struct GetResponseItem {
     pub id: Option<i64>,
     /// Wire name "manager_user_data": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub manager_user_data: Option<super::super::types::im::ManagerUserData>,
+    pub manager_user_data: Option<GetResponseItemManagerUserData>,
     /// Wire name "manager_user_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manager_user_id: Option<i64>,
@@ -144,6 +144,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+/// The type `im.manager_user_data`, defined once in `types`.
+pub type GetResponseItemManagerUserData = super::super::types::im::ManagerUserData;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.department.get";

@@ -125,7 +125,7 @@ pub struct GetResponse {
     pub entity_id: Option<String>,
     /// Wire name "entity_link": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub entity_link: Option<super::super::types::im::EntityLink>,
+    pub entity_link: Option<GetResponseEntityLink>,
     /// Wire name "entity_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
@@ -176,7 +176,7 @@ pub struct GetResponse {
     pub parent_message_id: Option<i64>,
     /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<super::super::types::im::Permissions>,
+    pub permissions: Option<GetResponsePermissions>,
     /// Wire name "public": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<String>,
@@ -185,7 +185,7 @@ pub struct GetResponse {
     pub readed_list: Option<Vec<GetResponseReadedListItem>>,
     /// Wire name "restrictions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub restrictions: Option<super::super::types::im::Restrictions>,
+    pub restrictions: Option<GetResponseRestrictions>,
     /// Wire name "role": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -338,6 +338,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+/// The type `im.entity_link`, defined once in `types`.
+pub type GetResponseEntityLink = super::super::types::im::EntityLink;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
@@ -375,6 +378,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViews {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseLastMessageViews);
+
+/// The type `im.permissions`, defined once in `types`.
+pub type GetResponsePermissions = super::super::types::im::Permissions;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -418,6 +424,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReadedListItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseReadedListItem);
+
+/// The type `im.restrictions`, defined once in `types`.
+pub type GetResponseRestrictions = super::super::types::im::Restrictions;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.dialog.get";

@@ -468,7 +468,7 @@ pub struct GetResponse {
     pub chat_id: Option<i64>,
     /// Wire name "notifications": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub notifications: Option<Vec<super::super::types::im::Notification>>,
+    pub notifications: Option<Vec<GetResponseNotificationsItem>>,
     /// Wire name "total_count": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
@@ -477,7 +477,7 @@ pub struct GetResponse {
     pub total_unread_count: Option<i64>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<super::super::types::im::User>>,
+    pub users: Option<Vec<GetResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -515,6 +515,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `im.notification`, defined once in `types`.
+pub type GetResponseNotificationsItem = super::super::types::im::Notification;
+
+/// The type `im.user`, defined once in `types`.
+pub type GetResponseUsersItem = super::super::types::im::User;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.notify.get";

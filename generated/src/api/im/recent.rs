@@ -188,7 +188,7 @@ pub struct GetResponseItem {
     pub last_id: Option<i64>,
     /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<super::super::types::im::Message>,
+    pub message: Option<GetResponseItemMessage>,
     /// Wire name "options": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
@@ -340,7 +340,7 @@ pub struct GetResponseItemChat {
     pub entity_id: Option<String>,
     /// Wire name "entity_link": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub entity_link: Option<super::super::types::im::EntityLink>,
+    pub entity_link: Option<GetResponseItemChatEntityLink>,
     /// Wire name "entity_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
@@ -373,13 +373,13 @@ pub struct GetResponseItemChat {
     pub parent_message_id: Option<i64>,
     /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<super::super::types::im::Permissions>,
+    pub permissions: Option<GetResponseItemChatPermissions>,
     /// Wire name "public": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<String>,
     /// Wire name "restrictions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub restrictions: Option<super::super::types::im::Restrictions2>,
+    pub restrictions: Option<GetResponseItemChatRestrictions>,
     /// Wire name "role": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -501,6 +501,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChat {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChat);
+
+/// The type `im.entity_link`, defined once in `types`.
+pub type GetResponseItemChatEntityLink = super::super::types::im::EntityLink;
+
+/// The type `im.permissions`, defined once in `types`.
+pub type GetResponseItemChatPermissions = super::super::types::im::Permissions;
+
+/// The type `im.restrictions_2`, defined once in `types`.
+pub type GetResponseItemChatRestrictions = super::super::types::im::Restrictions2;
+
+/// The type `im.message`, defined once in `types`.
+pub type GetResponseItemMessage = super::super::types::im::Message;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1142,7 +1154,7 @@ pub struct ListResponseItemsItem {
     pub lines: Option<ListResponseItemsItemLines>,
     /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<super::super::types::im::Message>,
+    pub message: Option<ListResponseItemsItemMessage>,
     /// Wire name "options": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
@@ -1297,7 +1309,7 @@ pub struct ListResponseItemsItemChat {
     pub entity_id: Option<String>,
     /// Wire name "entity_link": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub entity_link: Option<super::super::types::im::EntityLink>,
+    pub entity_link: Option<ListResponseItemsItemChatEntityLink>,
     /// Wire name "entity_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
@@ -1330,13 +1342,13 @@ pub struct ListResponseItemsItemChat {
     pub parent_message_id: Option<i64>,
     /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<super::super::types::im::Permissions>,
+    pub permissions: Option<ListResponseItemsItemChatPermissions>,
     /// Wire name "public": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<String>,
     /// Wire name "restrictions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub restrictions: Option<super::super::types::im::Restrictions2>,
+    pub restrictions: Option<ListResponseItemsItemChatRestrictions>,
     /// Wire name "role": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -1453,6 +1465,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChat {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemChat);
 
+/// The type `im.entity_link`, defined once in `types`.
+pub type ListResponseItemsItemChatEntityLink = super::super::types::im::EntityLink;
+
+/// The type `im.permissions`, defined once in `types`.
+pub type ListResponseItemsItemChatPermissions = super::super::types::im::Permissions;
+
+/// The type `im.restrictions_2`, defined once in `types`.
+pub type ListResponseItemsItemChatRestrictions = super::super::types::im::Restrictions2;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
@@ -1490,6 +1511,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemLines {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemLines);
+
+/// The type `im.message`, defined once in `types`.
+pub type ListResponseItemsItemMessage = super::super::types::im::Message;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -162,7 +162,7 @@ pub struct GetResponse {
     pub network: Option<bool>,
     /// Wire name "phones": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub phones: Option<super::super::types::im::Phones>,
+    pub phones: Option<GetResponsePhones>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -281,6 +281,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `im.phones`, defined once in `types`.
+pub type GetResponsePhones = super::super::types::im::Phones;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.user.get";

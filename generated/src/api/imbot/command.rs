@@ -266,7 +266,7 @@ pub struct RegisterRequest {
     pub hidden: Option<RegisterRequestHidden>,
     /// Wire name "LANG": array of object, required.
     #[serde(rename = "LANG")]
-    pub lang: Vec<super::super::types::imbot::Lang>,
+    pub lang: Vec<RegisterRequestLangItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -279,7 +279,7 @@ impl RegisterRequest {
         bot_id: impl Into<i64>,
         command: impl Into<String>,
         event_command_add: impl Into<String>,
-        lang: impl IntoIterator<Item = impl Into<super::super::types::imbot::Lang>>,
+        lang: impl IntoIterator<Item = impl Into<RegisterRequestLangItem>>,
     ) -> Self {
         Self {
             bot_id: bot_id.into(),
@@ -379,6 +379,9 @@ pub type RegisterRequestCommon = ::bitrix24_runtime::YesNo;
 pub type RegisterRequestExtranetSupport = ::bitrix24_runtime::YesNo;
 
 pub type RegisterRequestHidden = ::bitrix24_runtime::YesNo;
+
+/// The type `imbot.lang`, defined once in `types`.
+pub type RegisterRequestLangItem = super::super::types::imbot::Lang;
 
 /// The `result` of `imbot.command.register`.
 pub type RegisterResponse = i64;
@@ -607,7 +610,7 @@ pub struct UpdateRequestFields {
     pub hidden: Option<UpdateRequestFieldsHidden>,
     /// Wire name "LANG": array of object, optional.
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<Vec<super::super::types::imbot::Lang>>,
+    pub lang: Option<Vec<UpdateRequestFieldsLangItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -645,7 +648,7 @@ impl UpdateRequestFields {
     /// Sets "LANG".
     pub fn lang(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::imbot::Lang>>,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsLangItem>>,
     ) -> Self {
         self.lang = Some(value.into_iter().map(Into::into).collect());
         self
@@ -692,6 +695,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub type UpdateRequestFieldsExtranetSupport = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsHidden = ::bitrix24_runtime::YesNo;
+
+/// The type `imbot.lang`, defined once in `types`.
+pub type UpdateRequestFieldsLangItem = super::super::types::imbot::Lang;
 
 /// The `result` of `imbot.command.update`.
 pub type UpdateResponse = bool;

@@ -38,7 +38,7 @@ pub struct MessagesRequest {
     pub line: i64,
     /// Wire name "MESSAGES": array of object, required.
     #[serde(rename = "MESSAGES")]
-    pub messages: Vec<super::super::types::imopenlines::Message>,
+    pub messages: Vec<MessagesRequestMessagesItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -50,9 +50,7 @@ impl MessagesRequest {
     pub fn new(
         connector: impl Into<String>,
         line: impl Into<i64>,
-        messages: impl IntoIterator<
-            Item = impl Into<super::super::types::imopenlines::Message>,
-        >,
+        messages: impl IntoIterator<Item = impl Into<MessagesRequestMessagesItem>>,
     ) -> Self {
         Self {
             connector: connector.into(),
@@ -95,6 +93,9 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MessagesRequest);
+
+/// The type `imopenlines.message`, defined once in `types`.
+pub type MessagesRequestMessagesItem = super::super::types::imopenlines::Message;
 
 /// The `result` of `imconnector.send.messages`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -163,13 +164,13 @@ pub struct MessagesResponseDataResultItem {
     pub success: Option<bool>,
     /// Wire name "chat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub chat: Option<super::super::types::imopenlines::Chat>,
+    pub chat: Option<MessagesResponseDataResultItemChat>,
     /// Wire name "extra": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<MessagesResponseDataResultItemExtra>,
     /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<super::super::types::imopenlines::Message3>,
+    pub message: Option<MessagesResponseDataResultItemMessage>,
     /// Wire name "session": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<MessagesResponseDataResultItemSession>,
@@ -212,6 +213,9 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItem {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItem);
 
+/// The type `imopenlines.chat`, defined once in `types`.
+pub type MessagesResponseDataResultItemChat = super::super::types::imopenlines::Chat;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
@@ -244,6 +248,9 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemExtra {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemExtra);
+
+/// The type `imopenlines.message_3`, defined once in `types`.
+pub type MessagesResponseDataResultItemMessage = super::super::types::imopenlines::Message3;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -1699,7 +1699,7 @@ pub struct GetResponse {
     pub queue_type: Option<String>,
     /// Wire name "QUEUE_USERS_FIELDS": object, optional.
     #[serde(rename = "QUEUE_USERS_FIELDS", skip_serializing_if = "Option::is_none")]
-    pub queue_users_fields: Option<super::super::types::imopenlines::QueueUsersFields>,
+    pub queue_users_fields: Option<GetResponseQueueUsersFields>,
     /// Wire name "QUICK_ANSWERS_IBLOCK_ID": string, optional.
     #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<String>,
@@ -2273,6 +2273,9 @@ pub type GetResponseQueueFullUserName = super::super::enums::StringNull;
 pub type GetResponseQueueFullUserWorkPosition = super::super::enums::StringNull;
 
 pub type GetResponseQueueOnline = ::bitrix24_runtime::YesNo;
+
+/// The type `imopenlines.queue_users_fields`, defined once in `types`.
+pub type GetResponseQueueUsersFields = super::super::types::imopenlines::QueueUsersFields;
 
 pub type GetResponseSendNotificationEmptyQueue = ::bitrix24_runtime::YesNo;
 

@@ -626,7 +626,7 @@ pub struct GetbyidRequest {
     pub block: i64,
     /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<super::super::types::landing::Params>,
+    pub params: Option<GetbyidRequestParams>,
     /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -647,10 +647,7 @@ impl GetbyidRequest {
         }
     }
     /// Sets "params".
-    pub fn params(
-        mut self,
-        value: impl Into<super::super::types::landing::Params>,
-    ) -> Self {
+    pub fn params(mut self, value: impl Into<GetbyidRequestParams>) -> Self {
         self.params = Some(value.into());
         self
     }
@@ -691,6 +688,9 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetbyidRequest);
+
+/// The type `landing.params`, defined once in `types`.
+pub type GetbyidRequestParams = super::super::types::landing::Params;
 
 /// The `result` of `landing.block.getbyid`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1224,7 +1224,7 @@ pub struct GetlistRequest {
     pub lid: i64,
     /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<super::super::types::landing::Params>,
+    pub params: Option<GetlistRequestParams>,
     /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -1245,10 +1245,7 @@ impl GetlistRequest {
         }
     }
     /// Sets "params".
-    pub fn params(
-        mut self,
-        value: impl Into<super::super::types::landing::Params>,
-    ) -> Self {
+    pub fn params(mut self, value: impl Into<GetlistRequestParams>) -> Self {
         self.params = Some(value.into());
         self
     }
@@ -1289,6 +1286,9 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
+
+/// The type `landing.params`, defined once in `types`.
+pub type GetlistRequestParams = super::super::types::landing::Params;
 
 /// The `result` of `landing.block.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;

@@ -1678,7 +1678,7 @@ pub async fn get_list(
 pub struct GetListRequest {
     /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<super::super::types::landing::Params2>,
+    pub params: Option<GetListRequestParams>,
     /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -1694,10 +1694,7 @@ impl GetListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "params".
-    pub fn params(
-        mut self,
-        value: impl Into<super::super::types::landing::Params2>,
-    ) -> Self {
+    pub fn params(mut self, value: impl Into<GetListRequestParams>) -> Self {
         self.params = Some(value.into());
         self
     }
@@ -1731,6 +1728,9 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
+
+/// The type `landing.params_2`, defined once in `types`.
+pub type GetListRequestParams = super::super::types::landing::Params2;
 
 /// The `result` of `landing.site.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;

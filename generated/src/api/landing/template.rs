@@ -193,7 +193,7 @@ pub async fn getlist(
 pub struct GetlistRequest {
     /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<super::super::types::landing::Params2>,
+    pub params: Option<GetlistRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -206,10 +206,7 @@ impl GetlistRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "params".
-    pub fn params(
-        mut self,
-        value: impl Into<super::super::types::landing::Params2>,
-    ) -> Self {
+    pub fn params(mut self, value: impl Into<GetlistRequestParams>) -> Self {
         self.params = Some(value.into());
         self
     }
@@ -237,6 +234,9 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
+
+/// The type `landing.params_2`, defined once in `types`.
+pub type GetlistRequestParams = super::super::types::landing::Params2;
 
 /// The `result` of `landing.template.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;

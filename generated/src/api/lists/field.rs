@@ -35,7 +35,7 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<super::super::types::lists::Field3>,
+    pub fields: Vec<AddRequestFieldsItem>,
     /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
@@ -56,7 +56,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<super::super::types::lists::Field3>>,
+        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
         iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<AddRequestIblockTypeId>,
@@ -107,6 +107,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `lists.field_3`, defined once in `types`.
+pub type AddRequestFieldsItem = super::super::types::lists::Field3;
 
 pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
@@ -542,7 +545,7 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<super::super::types::lists::Field3>,
+    pub fields: Vec<UpdateRequestFieldsItem>,
     /// Wire name "FIELD_ID": string, required.
     #[serde(rename = "FIELD_ID")]
     pub field_id: String,
@@ -566,7 +569,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<super::super::types::lists::Field3>>,
+        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
         field_id: impl Into<String>,
         iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
@@ -624,6 +627,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `lists.field_3`, defined once in `types`.
+pub type UpdateRequestFieldsItem = super::super::types::lists::Field3;
 
 pub type UpdateRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 

@@ -32,7 +32,7 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<super::super::types::lists::Field>,
+    pub fields: Vec<AddRequestFieldsItem>,
     /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
@@ -59,7 +59,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<super::super::types::lists::Field>>,
+        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
         iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<AddRequestIblockTypeId>,
@@ -132,6 +132,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `lists.field`, defined once in `types`.
+pub type AddRequestFieldsItem = super::super::types::lists::Field;
 
 pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
@@ -642,7 +645,7 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "FIELDS": array of object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<super::super::types::lists::Field>,
+    pub fields: Vec<UpdateRequestFieldsItem>,
     /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
@@ -669,7 +672,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<super::super::types::lists::Field>>,
+        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
         iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
@@ -739,6 +742,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `lists.field`, defined once in `types`.
+pub type UpdateRequestFieldsItem = super::super::types::lists::Field;
 
 pub type UpdateRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 

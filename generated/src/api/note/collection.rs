@@ -140,7 +140,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<super::super::types::note::Item3>,
+    pub item: Option<AddResponseItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -158,6 +158,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `note.item_3`, defined once in `types`.
+pub type AddResponseItem = super::super::types::note::Item3;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "note.collection.add";
@@ -453,7 +456,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<super::super::types::note::Item3>,
+    pub item: Option<GetResponseItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -471,6 +474,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `note.item_3`, defined once in `types`.
+pub type GetResponseItem = super::super::types::note::Item3;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "note.collection.get";
@@ -863,7 +869,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<super::super::types::note::Item3>,
+    pub item: Option<UpdateResponseItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -881,6 +887,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `note.item_3`, defined once in `types`.
+pub type UpdateResponseItem = super::super::types::note::Item3;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "note.collection.update";

@@ -167,7 +167,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<super::super::types::note::Item2>,
+    pub item: Option<AddResponseItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -185,6 +185,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `note.item_2`, defined once in `types`.
+pub type AddResponseItem = super::super::types::note::Item2;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "note.document.add";
@@ -482,7 +485,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<super::super::types::note::Item2>,
+    pub item: Option<GetResponseItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -500,6 +503,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `note.item_2`, defined once in `types`.
+pub type GetResponseItem = super::super::types::note::Item2;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "note.document.get";
@@ -667,7 +673,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<super::super::types::note::Item2>,
+    pub item: Option<UpdateResponseItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -685,6 +691,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `note.item_2`, defined once in `types`.
+pub type UpdateResponseItem = super::super::types::note::Item2;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "note.document.update";

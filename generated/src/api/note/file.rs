@@ -102,7 +102,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub struct AddResponse {
     /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<super::super::types::note::Item4>,
+    pub item: Option<AddResponseItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -120,6 +120,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `note.item_4`, defined once in `types`.
+pub type AddResponseItem = super::super::types::note::Item4;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "note.file.add";
@@ -218,7 +221,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<super::super::types::note::Item4>,
+    pub item: Option<GetResponseItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -236,6 +239,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `note.item_4`, defined once in `types`.
+pub type GetResponseItem = super::super::types::note::Item4;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "note.file.get";

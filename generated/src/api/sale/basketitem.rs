@@ -354,7 +354,7 @@ pub type AddRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 pub struct AddResponse {
     /// Wire name "basketItem": object, optional.
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
-    pub basket_item: Option<super::super::types::sale::BasketItem>,
+    pub basket_item: Option<AddResponseBasketItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -372,6 +372,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `sale.basket_item`, defined once in `types`.
+pub type AddResponseBasketItem = super::super::types::sale::BasketItem;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.basketitem.add";
@@ -1018,7 +1021,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "basketItem": object, optional.
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
-    pub basket_item: Option<super::super::types::sale::BasketItem>,
+    pub basket_item: Option<GetResponseBasketItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1036,6 +1039,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `sale.basket_item`, defined once in `types`.
+pub type GetResponseBasketItem = super::super::types::sale::BasketItem;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.basketitem.get";
@@ -1116,7 +1122,7 @@ pub struct GetFieldsResponse {
     /// Wire name "basketItem": object, optional.
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetFieldsResponseBasketItemValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -1135,6 +1141,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseBasketItemValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.basketitem.getFields";

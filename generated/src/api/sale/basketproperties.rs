@@ -420,7 +420,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "basketProperty": object, optional.
     #[serde(rename = "basketProperty", skip_serializing_if = "Option::is_none")]
-    pub basket_property: Option<super::super::types::sale::BasketProperty>,
+    pub basket_property: Option<GetResponseBasketProperty>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -441,6 +441,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `sale.basket_property`, defined once in `types`.
+pub type GetResponseBasketProperty = super::super::types::sale::BasketProperty;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.basketproperties.get";
@@ -521,7 +524,7 @@ pub struct GetFieldsResponse {
     /// Wire name "basketProperties": object, optional.
     #[serde(rename = "basketProperties", skip_serializing_if = "Option::is_none")]
     pub basket_properties: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetFieldsResponseBasketPropertiesValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -543,6 +546,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseBasketPropertiesValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.basketproperties.getFields";
@@ -887,7 +893,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "basketProperty": object, optional.
     #[serde(rename = "basketProperty", skip_serializing_if = "Option::is_none")]
-    pub basket_property: Option<super::super::types::sale::BasketProperty>,
+    pub basket_property: Option<UpdateResponseBasketProperty>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -908,6 +914,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `sale.basket_property`, defined once in `types`.
+pub type UpdateResponseBasketProperty = super::super::types::sale::BasketProperty;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.basketproperties.update";

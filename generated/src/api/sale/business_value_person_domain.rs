@@ -367,7 +367,10 @@ pub struct GetFieldsResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub business_value_person_domain: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
+        ::std::collections::BTreeMap<
+            String,
+            GetFieldsResponseBusinessValuePersonDomainValue,
+        >,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -389,6 +392,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseBusinessValuePersonDomainValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.businessValuePersonDomain.getFields";

@@ -57,7 +57,7 @@ pub struct AddRequest {
     pub ofd: Option<AddRequestOfd>,
     /// Wire name "OFD_SETTINGS": object, optional.
     #[serde(rename = "OFD_SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub ofd_settings: Option<super::super::types::cashbox::OfdSettings>,
+    pub ofd_settings: Option<AddRequestOfdSettings>,
     /// Wire name "REST_CODE": any JSON, required.
     #[serde(rename = "REST_CODE")]
     pub rest_code: ::serde_json::Value,
@@ -115,10 +115,7 @@ impl AddRequest {
         self
     }
     /// Sets "OFD_SETTINGS".
-    pub fn ofd_settings(
-        mut self,
-        value: impl Into<super::super::types::cashbox::OfdSettings>,
-    ) -> Self {
+    pub fn ofd_settings(mut self, value: impl Into<AddRequestOfdSettings>) -> Self {
         self.ofd_settings = Some(value.into());
         self
     }
@@ -203,6 +200,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
+
+/// The type `cashbox.ofd_settings`, defined once in `types`.
+pub type AddRequestOfdSettings = super::super::types::cashbox::OfdSettings;
 
 pub type AddRequestUseOffline = ::bitrix24_runtime::YesNo;
 
@@ -501,7 +501,7 @@ pub struct UpdateRequestFields {
     pub ofd: Option<UpdateRequestFieldsOfd>,
     /// Wire name "OFD_SETTINGS": object, optional.
     #[serde(rename = "OFD_SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub ofd_settings: Option<super::super::types::cashbox::OfdSettings>,
+    pub ofd_settings: Option<UpdateRequestFieldsOfdSettings>,
     /// Wire name "SETTINGS": any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub settings: ::serde_json::Value,
@@ -552,7 +552,7 @@ impl UpdateRequestFields {
     /// Sets "OFD_SETTINGS".
     pub fn ofd_settings(
         mut self,
-        value: impl Into<super::super::types::cashbox::OfdSettings>,
+        value: impl Into<UpdateRequestFieldsOfdSettings>,
     ) -> Self {
         self.ofd_settings = Some(value.into());
         self
@@ -635,6 +635,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
+
+/// The type `cashbox.ofd_settings`, defined once in `types`.
+pub type UpdateRequestFieldsOfdSettings = super::super::types::cashbox::OfdSettings;
 
 pub type UpdateRequestFieldsUseOffline = ::bitrix24_runtime::YesNo;
 

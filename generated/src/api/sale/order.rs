@@ -1400,9 +1400,7 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 pub struct GetfieldsResponse {
     /// Wire name "order": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
-    >,
+    pub order: Option<::std::collections::BTreeMap<String, GetfieldsResponseOrderValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1420,6 +1418,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetfieldsResponseOrderValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "sale.order.getfields";

@@ -591,7 +591,7 @@ pub type AddRequestFieldsUpdated1c = ::bitrix24_runtime::YesNo;
 pub struct AddResponse {
     /// Wire name "payment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub payment: Option<super::super::types::sale::Payment>,
+    pub payment: Option<AddResponsePayment>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -609,6 +609,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `sale.payment`, defined once in `types`.
+pub type AddResponsePayment = super::super::types::sale::Payment;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.payment.add";
@@ -1181,7 +1184,7 @@ pub struct GetFieldsResponse {
     /// Wire name "payment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetFieldsResponsePaymentValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -1200,6 +1203,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponsePaymentValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.payment.getFields";
@@ -1431,7 +1437,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 pub struct UpdateResponse {
     /// Wire name "payment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub payment: Option<super::super::types::sale::Payment>,
+    pub payment: Option<UpdateResponsePayment>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1449,6 +1455,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `sale.payment`, defined once in `types`.
+pub type UpdateResponsePayment = super::super::types::sale::Payment;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.payment.update";

@@ -149,7 +149,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     /// Wire name "paymentItemShipment": object, optional.
     #[serde(rename = "paymentItemShipment", skip_serializing_if = "Option::is_none")]
-    pub payment_item_shipment: Option<super::super::types::sale::PaymentItemShipment>,
+    pub payment_item_shipment: Option<AddResponsePaymentItemShipment>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -170,6 +170,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `sale.payment_item_shipment`, defined once in `types`.
+pub type AddResponsePaymentItemShipment = super::super::types::sale::PaymentItemShipment;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.paymentItemShipment.add";
@@ -339,7 +342,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "paymentItemShipment": object, optional.
     #[serde(rename = "paymentItemShipment", skip_serializing_if = "Option::is_none")]
-    pub payment_item_shipment: Option<super::super::types::sale::PaymentItemShipment>,
+    pub payment_item_shipment: Option<GetResponsePaymentItemShipment>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -360,6 +363,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `sale.payment_item_shipment`, defined once in `types`.
+pub type GetResponsePaymentItemShipment = super::super::types::sale::PaymentItemShipment;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.paymentItemShipment.get";
@@ -440,7 +446,7 @@ pub struct GetFieldsResponse {
     /// Wire name "paymentItemShipment": object, optional.
     #[serde(rename = "paymentItemShipment", skip_serializing_if = "Option::is_none")]
     pub payment_item_shipment: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetFieldsResponsePaymentItemShipmentValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -462,6 +468,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponsePaymentItemShipmentValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.paymentItemShipment.getFields";
@@ -746,7 +755,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "paymentItemShipment": object, optional.
     #[serde(rename = "paymentItemShipment", skip_serializing_if = "Option::is_none")]
-    pub payment_item_shipment: Option<super::super::types::sale::PaymentItemShipment>,
+    pub payment_item_shipment: Option<UpdateResponsePaymentItemShipment>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -767,6 +776,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `sale.payment_item_shipment`, defined once in `types`.
+pub type UpdateResponsePaymentItemShipment = super::super::types::sale::PaymentItemShipment;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.paymentItemShipment.update";

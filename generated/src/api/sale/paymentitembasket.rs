@@ -160,7 +160,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     /// Wire name "paymentItemBasket": object, optional.
     #[serde(rename = "paymentItemBasket", skip_serializing_if = "Option::is_none")]
-    pub payment_item_basket: Option<super::super::types::sale::PaymentItemBasket>,
+    pub payment_item_basket: Option<AddResponsePaymentItemBasket>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -181,6 +181,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `sale.payment_item_basket`, defined once in `types`.
+pub type AddResponsePaymentItemBasket = super::super::types::sale::PaymentItemBasket;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.paymentitembasket.add";
@@ -350,7 +353,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "paymentItemBasket": object, optional.
     #[serde(rename = "paymentItemBasket", skip_serializing_if = "Option::is_none")]
-    pub payment_item_basket: Option<super::super::types::sale::PaymentItemBasket>,
+    pub payment_item_basket: Option<GetResponsePaymentItemBasket>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -371,6 +374,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `sale.payment_item_basket`, defined once in `types`.
+pub type GetResponsePaymentItemBasket = super::super::types::sale::PaymentItemBasket;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.paymentitembasket.get";
@@ -451,7 +457,7 @@ pub struct GetfieldsResponse {
     /// Wire name "paymentItemBasket": object, optional.
     #[serde(rename = "paymentItemBasket", skip_serializing_if = "Option::is_none")]
     pub payment_item_basket: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetfieldsResponsePaymentItemBasketValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -473,6 +479,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetfieldsResponsePaymentItemBasketValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "sale.paymentitembasket.getfields";
@@ -769,7 +778,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "paymentItemBasket": object, optional.
     #[serde(rename = "paymentItemBasket", skip_serializing_if = "Option::is_none")]
-    pub payment_item_basket: Option<super::super::types::sale::PaymentItemBasket>,
+    pub payment_item_basket: Option<UpdateResponsePaymentItemBasket>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -790,6 +799,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `sale.payment_item_basket`, defined once in `types`.
+pub type UpdateResponsePaymentItemBasket = super::super::types::sale::PaymentItemBasket;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.paymentitembasket.update";

@@ -33,7 +33,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::sale::Fields4,
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -42,7 +42,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::types::sale::Fields4>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -74,6 +74,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+/// The type `sale.fields_4`, defined once in `types`.
+pub type AddRequestFields = super::super::types::sale::Fields4;
+
 /// The `result` of `sale.persontype.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -81,7 +84,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub struct AddResponse {
     /// Wire name "personType": object, optional.
     #[serde(rename = "personType", skip_serializing_if = "Option::is_none")]
-    pub person_type: Option<super::super::types::sale::PersonType>,
+    pub person_type: Option<AddResponsePersonType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -99,6 +102,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `sale.person_type`, defined once in `types`.
+pub type AddResponsePersonType = super::super::types::sale::PersonType;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.persontype.add";
@@ -420,7 +426,7 @@ pub struct GetFieldsResponse {
     /// Wire name "personType": object, optional.
     #[serde(rename = "personType", skip_serializing_if = "Option::is_none")]
     pub person_type: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetFieldsResponsePersonTypeValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -439,6 +445,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponsePersonTypeValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.persontype.getFields";
@@ -585,7 +594,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::sale::Fields4,
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -596,10 +605,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<super::super::types::sale::Fields4>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -634,6 +640,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+/// The type `sale.fields_4`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::sale::Fields4;
+
 /// The `result` of `sale.persontype.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -641,7 +650,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 pub struct UpdateResponse {
     /// Wire name "personType": object, optional.
     #[serde(rename = "personType", skip_serializing_if = "Option::is_none")]
-    pub person_type: Option<super::super::types::sale::PersonType>,
+    pub person_type: Option<UpdateResponsePersonType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -659,6 +668,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `sale.person_type`, defined once in `types`.
+pub type UpdateResponsePersonType = super::super::types::sale::PersonType;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.persontype.update";

@@ -31,7 +31,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::sale::Fields2,
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -40,7 +40,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::types::sale::Fields2>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -71,6 +71,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `sale.fields_2`, defined once in `types`.
+pub type AddRequestFields = super::super::types::sale::Fields2;
 
 /// The `result` of `sale.property.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -237,7 +240,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "property": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub property: Option<super::super::types::sale::Property2>,
+    pub property: Option<GetResponseProperty>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -255,6 +258,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `sale.property_2`, defined once in `types`.
+pub type GetResponseProperty = super::super::types::sale::Property2;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.property.get";
@@ -346,7 +352,7 @@ pub type GetfieldsbytypeRequestType = super::super::enums::StringYNNumberEtcH2d7
 pub struct GetfieldsbytypeResponse {
     /// Wire name "property": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub property: Option<super::super::types::sale::Property>,
+    pub property: Option<GetfieldsbytypeResponseProperty>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -364,6 +370,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponse);
+
+/// The type `sale.property`, defined once in `types`.
+pub type GetfieldsbytypeResponseProperty = super::super::types::sale::Property;
 
 impl ::bitrix24_runtime::Method for GetfieldsbytypeRequest {
     const NAME: &'static str = "sale.property.getfieldsbytype";
@@ -542,7 +551,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::sale::Fields3,
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -553,10 +562,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<super::super::types::sale::Fields3>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -591,6 +597,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+/// The type `sale.fields_3`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::sale::Fields3;
+
 /// The `result` of `sale.property.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -598,7 +607,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 pub struct UpdateResponse {
     /// Wire name "property": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub property: Option<super::super::types::sale::Property3>,
+    pub property: Option<UpdateResponseProperty>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -616,6 +625,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `sale.property_3`, defined once in `types`.
+pub type UpdateResponseProperty = super::super::types::sale::Property3;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.property.update";

@@ -31,7 +31,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::sale::Fields5,
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -40,7 +40,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::types::sale::Fields5>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -71,6 +71,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `sale.fields_5`, defined once in `types`.
+pub type AddRequestFields = super::super::types::sale::Fields5;
 
 /// The `result` of `sale.propertyRelation.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -177,7 +180,7 @@ pub async fn delete_by_filter(
 #[non_exhaustive]
 pub struct DeleteByFilterRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::types::sale::Fields5,
+    pub fields: DeleteByFilterRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -186,7 +189,7 @@ pub struct DeleteByFilterRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteByFilterRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::types::sale::Fields5>) -> Self {
+    pub fn new(fields: impl Into<DeleteByFilterRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -217,6 +220,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteByFilterRequest);
+
+/// The type `sale.fields_5`, defined once in `types`.
+pub type DeleteByFilterRequestFields = super::super::types::sale::Fields5;
 
 /// The `result` of `sale.propertyRelation.deleteByFilter`.
 pub type DeleteByFilterResponse = bool;
@@ -300,7 +306,7 @@ pub struct GetFieldsResponse {
     /// Wire name "propertyRelation": object, optional.
     #[serde(rename = "propertyRelation", skip_serializing_if = "Option::is_none")]
     pub property_relation: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetFieldsResponsePropertyRelationValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -322,6 +328,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponsePropertyRelationValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.propertyRelation.getFields";

@@ -148,7 +148,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     /// Wire name "propertyGroup": object, optional.
     #[serde(rename = "propertyGroup", skip_serializing_if = "Option::is_none")]
-    pub property_group: Option<super::super::types::sale::PropertyGroup>,
+    pub property_group: Option<AddResponsePropertyGroup>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -166,6 +166,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `sale.property_group`, defined once in `types`.
+pub type AddResponsePropertyGroup = super::super::types::sale::PropertyGroup;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.propertygroup.add";
@@ -333,7 +336,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "propertyGroup": object, optional.
     #[serde(rename = "propertyGroup", skip_serializing_if = "Option::is_none")]
-    pub property_group: Option<super::super::types::sale::PropertyGroup>,
+    pub property_group: Option<GetResponsePropertyGroup>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -351,6 +354,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `sale.property_group`, defined once in `types`.
+pub type GetResponsePropertyGroup = super::super::types::sale::PropertyGroup;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.propertygroup.get";
@@ -431,7 +437,7 @@ pub struct GetFieldsResponse {
     /// Wire name "propertyGroup": object, optional.
     #[serde(rename = "propertyGroup", skip_serializing_if = "Option::is_none")]
     pub property_group: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetFieldsResponsePropertyGroupValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -450,6 +456,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponsePropertyGroupValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.propertygroup.getFields";
@@ -686,7 +695,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 pub struct UpdateResponse {
     /// Wire name "propertyGroup": object, optional.
     #[serde(rename = "propertyGroup", skip_serializing_if = "Option::is_none")]
-    pub property_group: Option<super::super::types::sale::PropertyGroup>,
+    pub property_group: Option<UpdateResponsePropertyGroup>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -704,6 +713,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `sale.property_group`, defined once in `types`.
+pub type UpdateResponsePropertyGroup = super::super::types::sale::PropertyGroup;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.propertygroup.update";

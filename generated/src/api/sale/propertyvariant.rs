@@ -170,7 +170,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     /// Wire name "propertyVariant": object, optional.
     #[serde(rename = "propertyVariant", skip_serializing_if = "Option::is_none")]
-    pub property_variant: Option<super::super::types::sale::PropertyVariant>,
+    pub property_variant: Option<AddResponsePropertyVariant>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -191,6 +191,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `sale.property_variant`, defined once in `types`.
+pub type AddResponsePropertyVariant = super::super::types::sale::PropertyVariant;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.propertyvariant.add";
@@ -360,7 +363,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "propertyVariant": object, optional.
     #[serde(rename = "propertyVariant", skip_serializing_if = "Option::is_none")]
-    pub property_variant: Option<super::super::types::sale::PropertyVariant>,
+    pub property_variant: Option<GetResponsePropertyVariant>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -381,6 +384,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `sale.property_variant`, defined once in `types`.
+pub type GetResponsePropertyVariant = super::super::types::sale::PropertyVariant;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.propertyvariant.get";
@@ -461,7 +467,7 @@ pub struct GetFieldsResponse {
     /// Wire name "propertyVariant": object, optional.
     #[serde(rename = "propertyVariant", skip_serializing_if = "Option::is_none")]
     pub property_variant: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetFieldsResponsePropertyVariantValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -483,6 +489,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponsePropertyVariantValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.propertyvariant.getFields";
@@ -796,7 +805,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "propertyVariant": object, optional.
     #[serde(rename = "propertyVariant", skip_serializing_if = "Option::is_none")]
-    pub property_variant: Option<super::super::types::sale::PropertyVariant>,
+    pub property_variant: Option<UpdateResponsePropertyVariant>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -817,6 +826,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `sale.property_variant`, defined once in `types`.
+pub type UpdateResponsePropertyVariant = super::super::types::sale::PropertyVariant;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.propertyvariant.update";

@@ -1108,7 +1108,7 @@ pub struct GetFieldsResponse {
     /// Wire name "shipment": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shipment: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetFieldsResponseShipmentValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -1127,6 +1127,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseShipmentValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.shipment.getFields";

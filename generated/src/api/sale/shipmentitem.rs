@@ -159,7 +159,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     /// Wire name "shipmentItem": object, optional.
     #[serde(rename = "shipmentItem", skip_serializing_if = "Option::is_none")]
-    pub shipment_item: Option<super::super::types::sale::ShipmentItem>,
+    pub shipment_item: Option<AddResponseShipmentItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -177,6 +177,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `sale.shipment_item`, defined once in `types`.
+pub type AddResponseShipmentItem = super::super::types::sale::ShipmentItem;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.shipmentitem.add";
@@ -346,7 +349,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "shipmentItem": object, optional.
     #[serde(rename = "shipmentItem", skip_serializing_if = "Option::is_none")]
-    pub shipment_item: Option<super::super::types::sale::ShipmentItem>,
+    pub shipment_item: Option<GetResponseShipmentItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -364,6 +367,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `sale.shipment_item`, defined once in `types`.
+pub type GetResponseShipmentItem = super::super::types::sale::ShipmentItem;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.shipmentitem.get";
@@ -444,7 +450,7 @@ pub struct GetFieldsResponse {
     /// Wire name "shipmentItem": object, optional.
     #[serde(rename = "shipmentItem", skip_serializing_if = "Option::is_none")]
     pub shipment_item: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetFieldsResponseShipmentItemValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -463,6 +469,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseShipmentItemValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.shipmentitem.getFields";
@@ -754,7 +763,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "shipmentItem": object, optional.
     #[serde(rename = "shipmentItem", skip_serializing_if = "Option::is_none")]
-    pub shipment_item: Option<super::super::types::sale::ShipmentItem>,
+    pub shipment_item: Option<UpdateResponseShipmentItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -772,6 +781,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `sale.shipment_item`, defined once in `types`.
+pub type UpdateResponseShipmentItem = super::super::types::sale::ShipmentItem;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.shipmentitem.update";

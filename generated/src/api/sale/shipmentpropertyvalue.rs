@@ -307,7 +307,7 @@ pub struct GetFieldsResponse {
     /// Wire name "propertyValue": object, optional.
     #[serde(rename = "propertyValue", skip_serializing_if = "Option::is_none")]
     pub property_value: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetFieldsResponsePropertyValueValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -326,6 +326,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponsePropertyValueValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.shipmentpropertyvalue.getFields";

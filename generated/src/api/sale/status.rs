@@ -189,7 +189,7 @@ pub type AddRequestFieldsType = super::super::enums::OD;
 pub struct AddResponse {
     /// Wire name "status": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<super::super::types::sale::Status>,
+    pub status: Option<AddResponseStatus>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -207,6 +207,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `sale.status`, defined once in `types`.
+pub type AddResponseStatus = super::super::types::sale::Status;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.status.add";
@@ -529,7 +532,7 @@ pub struct GetFieldsResponse {
     /// Wire name "status": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<
-        ::std::collections::BTreeMap<String, super::super::types::sale::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetFieldsResponseStatusValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -548,6 +551,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseStatusValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.status.getFields";
@@ -881,7 +887,7 @@ pub type UpdateRequestFieldsType = super::super::enums::OD;
 pub struct UpdateResponse {
     /// Wire name "status": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<super::super::types::sale::Status>,
+    pub status: Option<UpdateResponseStatus>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -899,6 +905,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `sale.status`, defined once in `types`.
+pub type UpdateResponseStatus = super::super::types::sale::Status;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.status.update";

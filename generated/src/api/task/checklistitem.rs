@@ -456,7 +456,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "ATTACHMENTS": object, optional.
     #[serde(rename = "ATTACHMENTS", skip_serializing_if = "Option::is_none")]
-    pub attachments: Option<super::super::types::task::Attachments>,
+    pub attachments: Option<GetResponseAttachments>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -471,7 +471,7 @@ pub struct GetResponse {
     pub is_important: Option<bool>,
     /// Wire name "MEMBERS": array of object, optional.
     #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<super::super::types::task::Member>>,
+    pub members: Option<Vec<GetResponseMembersItem>>,
     /// Wire name "PARENT_ID": string, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
@@ -548,6 +548,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `task.attachments`, defined once in `types`.
+pub type GetResponseAttachments = super::super::types::task::Attachments;
+
+/// The type `task.member`, defined once in `types`.
+pub type GetResponseMembersItem = super::super::types::task::Member;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "task.checklistitem.get";
@@ -642,7 +648,7 @@ pub type GetlistResponse = Vec<GetlistResponseItem>;
 pub struct GetlistResponseItem {
     /// Wire name "ATTACHMENTS": object, optional.
     #[serde(rename = "ATTACHMENTS", skip_serializing_if = "Option::is_none")]
-    pub attachments: Option<super::super::types::task::Attachments>,
+    pub attachments: Option<GetlistResponseItemAttachments>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -657,7 +663,7 @@ pub struct GetlistResponseItem {
     pub is_important: Option<bool>,
     /// Wire name "MEMBERS": array of object, optional.
     #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<super::super::types::task::Member>>,
+    pub members: Option<Vec<GetlistResponseItemMembersItem>>,
     /// Wire name "PARENT_ID": string, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
@@ -734,6 +740,12 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
+
+/// The type `task.attachments`, defined once in `types`.
+pub type GetlistResponseItemAttachments = super::super::types::task::Attachments;
+
+/// The type `task.member`, defined once in `types`.
+pub type GetlistResponseItemMembersItem = super::super::types::task::Member;
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.checklistitem.getlist";
@@ -1292,7 +1304,7 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: super::super::types::task::Fields,
+    pub fields: UpdateRequestFields,
     /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
@@ -1308,7 +1320,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl Into<super::super::types::task::Fields>,
+        fields: impl Into<UpdateRequestFields>,
         itemid: impl Into<i64>,
         taskid: impl Into<i64>,
     ) -> Self {
@@ -1353,6 +1365,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `task.fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::task::Fields;
 
 /// The `result` of `task.checklistitem.update`.
 pub type UpdateResponse = ::serde_json::Value;

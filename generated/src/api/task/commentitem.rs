@@ -675,7 +675,7 @@ pub struct GetmanifestResponse {
     pub manifest_version: Option<String>,
     /// Wire name "REST: available methods": object, optional.
     #[serde(rename = "REST: available methods", skip_serializing_if = "Option::is_none")]
-    pub rest_available_methods: Option<super::super::types::task::RestAvailableMethods>,
+    pub rest_available_methods: Option<GetmanifestResponseRestAvailableMethods>,
     /// Wire name "REST: date fields": array of string, optional.
     #[serde(rename = "REST: date fields", skip_serializing_if = "Option::is_none")]
     pub rest_date_fields: Option<Vec<String>>,
@@ -765,6 +765,9 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
+
+/// The type `task.rest_available_methods`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethods = super::super::types::task::RestAvailableMethods;
 
 impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.commentitem.getmanifest";

@@ -35,7 +35,7 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "ARFIELDS": object, required.
     #[serde(rename = "ARFIELDS")]
-    pub arfields: super::super::types::task::Arfields,
+    pub arfields: AddRequestArfields,
     /// Wire name "TASKID": integer, required.
     #[serde(rename = "TASKID")]
     pub taskid: i64,
@@ -47,10 +47,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        arfields: impl Into<super::super::types::task::Arfields>,
-        taskid: impl Into<i64>,
-    ) -> Self {
+    pub fn new(arfields: impl Into<AddRequestArfields>, taskid: impl Into<i64>) -> Self {
         Self {
             arfields: arfields.into(),
             taskid: taskid.into(),
@@ -88,6 +85,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `task.arfields`, defined once in `types`.
+pub type AddRequestArfields = super::super::types::task::Arfields;
 
 /// The `result` of `task.elapseditem.add`.
 pub type AddResponse = i64;
@@ -266,7 +266,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `task.elapseditem.get`.
-pub type GetResponse = Vec<super::super::types::task::Shape>;
+pub type GetResponse = Vec<GetResponseItem>;
+
+/// The type `task.shape`, defined once in `types`.
+pub type GetResponseItem = super::super::types::task::Shape;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "task.elapseditem.get";
@@ -631,7 +634,10 @@ pub type GetlistRequestOrderSeconds = super::super::enums::AscDescH35027119;
 pub type GetlistRequestOrderUserId = super::super::enums::AscDescH35027119;
 
 /// The `result` of `task.elapseditem.getlist`.
-pub type GetlistResponse = Vec<super::super::types::task::Shape>;
+pub type GetlistResponse = Vec<GetlistResponseItem>;
+
+/// The type `task.shape`, defined once in `types`.
+pub type GetlistResponseItem = super::super::types::task::Shape;
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.elapseditem.getlist";
@@ -749,7 +755,7 @@ pub struct GetmanifestResponse {
     pub manifest_version: Option<String>,
     /// Wire name "REST: available methods": object, optional.
     #[serde(rename = "REST: available methods", skip_serializing_if = "Option::is_none")]
-    pub rest_available_methods: Option<super::super::types::task::RestAvailableMethods>,
+    pub rest_available_methods: Option<GetmanifestResponseRestAvailableMethods>,
     /// Wire name "REST: date fields": array of string, optional.
     #[serde(rename = "REST: date fields", skip_serializing_if = "Option::is_none")]
     pub rest_date_fields: Option<Vec<String>>,
@@ -842,6 +848,9 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
+
+/// The type `task.rest_available_methods`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethods = super::super::types::task::RestAvailableMethods;
 
 impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.elapseditem.getmanifest";
@@ -941,7 +950,7 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "ARFIELDS": object, required.
     #[serde(rename = "ARFIELDS")]
-    pub arfields: super::super::types::task::Arfields,
+    pub arfields: UpdateRequestArfields,
     /// Wire name "ITEMID": integer, required.
     #[serde(rename = "ITEMID")]
     pub itemid: i64,
@@ -957,7 +966,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        arfields: impl Into<super::super::types::task::Arfields>,
+        arfields: impl Into<UpdateRequestArfields>,
         itemid: impl Into<i64>,
         taskid: impl Into<i64>,
     ) -> Self {
@@ -1002,6 +1011,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `task.arfields`, defined once in `types`.
+pub type UpdateRequestArfields = super::super::types::task::Arfields;
 
 /// The `result` of `task.elapseditem.update`.
 pub type UpdateResponse = ::serde_json::Value;

@@ -1343,7 +1343,7 @@ pub struct ApproveResponse {
     pub task: Option<ApproveResponseTask>,
     /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<super::super::types::task::Time>,
+    pub time: Option<ApproveResponseTime>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1826,6 +1826,10 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(ApproveResponseTask);
+
+/// The type `task.time`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type ApproveResponseTime = super::super::types::task::Time;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for ApproveRequest {
@@ -2486,10 +2490,10 @@ impl ::bitrix24_runtime::loose::Loose for DeferRequest {
 pub struct DeferResponse {
     /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task: Option<super::super::types::task::Task>,
+    pub task: Option<DeferResponseTask>,
     /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<super::super::types::task::Time>,
+    pub time: Option<DeferResponseTime>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2510,6 +2514,14 @@ impl ::bitrix24_runtime::loose::Loose for DeferResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DeferResponse);
+
+/// The type `task.task`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DeferResponseTask = super::super::types::task::Task;
+
+/// The type `task.time`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DeferResponseTime = super::super::types::task::Time;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for DeferRequest {
@@ -2612,7 +2624,7 @@ pub struct DelegateResponse {
     pub task: Option<DelegateResponseTask>,
     /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<super::super::types::task::Time>,
+    pub time: Option<DelegateResponseTime>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -3096,6 +3108,10 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DelegateResponseTask);
 
+/// The type `task.time`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DelegateResponseTime = super::super::types::task::Time;
+
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for DelegateRequest {
     const NAME: &'static str = "tasks.task.delegate";
@@ -3408,7 +3424,7 @@ pub struct DisapproveResponse {
     pub task: Option<DisapproveResponseTask>,
     /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<super::super::types::task::Time>,
+    pub time: Option<DisapproveResponseTime>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -3891,6 +3907,10 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DisapproveResponseTask);
+
+/// The type `task.time`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DisapproveResponseTime = super::super::types::task::Time;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for DisapproveRequest {
@@ -4787,7 +4807,7 @@ pub struct GetFieldsResponse {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<
-        ::std::collections::BTreeMap<String, super::super::types::task::FieldDescriptor>,
+        ::std::collections::BTreeMap<String, GetFieldsResponseFieldsValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -4808,6 +4828,10 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `task.field_descriptor`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type GetFieldsResponseFieldsValue = super::super::types::task::FieldDescriptor;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
@@ -5331,10 +5355,10 @@ impl ::bitrix24_runtime::loose::Loose for MuteRequest {
 pub struct MuteResponse {
     /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task: Option<super::super::types::task::Task2>,
+    pub task: Option<MuteResponseTask>,
     /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<super::super::types::task::Time2>,
+    pub time: Option<MuteResponseTime>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5355,6 +5379,14 @@ impl ::bitrix24_runtime::loose::Loose for MuteResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(MuteResponse);
+
+/// The type `task.task_2`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type MuteResponseTask = super::super::types::task::Task2;
+
+/// The type `task.time_2`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type MuteResponseTime = super::super::types::task::Time2;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for MuteRequest {
@@ -5444,10 +5476,10 @@ impl ::bitrix24_runtime::loose::Loose for PauseRequest {
 pub struct PauseResponse {
     /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task: Option<super::super::types::task::Task>,
+    pub task: Option<PauseResponseTask>,
     /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<super::super::types::task::Time>,
+    pub time: Option<PauseResponseTime>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5468,6 +5500,14 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(PauseResponse);
+
+/// The type `task.task`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type PauseResponseTask = super::super::types::task::Task;
+
+/// The type `task.time`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type PauseResponseTime = super::super::types::task::Time;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for PauseRequest {
@@ -5556,7 +5596,7 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
 pub struct PinResponse {
     /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task: Option<super::super::types::task::Task3>,
+    pub task: Option<PinResponseTask>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5576,6 +5616,10 @@ impl ::bitrix24_runtime::loose::Loose for PinResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(PinResponse);
+
+/// The type `task.task_3`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type PinResponseTask = super::super::types::task::Task3;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for PinRequest {
@@ -5665,10 +5709,10 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
 pub struct RenewResponse {
     /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task: Option<super::super::types::task::Task>,
+    pub task: Option<RenewResponseTask>,
     /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<super::super::types::task::Time>,
+    pub time: Option<RenewResponseTime>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5689,6 +5733,14 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(RenewResponse);
+
+/// The type `task.task`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type RenewResponseTask = super::super::types::task::Task;
+
+/// The type `task.time`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type RenewResponseTime = super::super::types::task::Time;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for RenewRequest {
@@ -5778,10 +5830,10 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
 pub struct StartResponse {
     /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task: Option<super::super::types::task::Task>,
+    pub task: Option<StartResponseTask>,
     /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<super::super::types::task::Time>,
+    pub time: Option<StartResponseTime>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5802,6 +5854,14 @@ impl ::bitrix24_runtime::loose::Loose for StartResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(StartResponse);
+
+/// The type `task.task`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type StartResponseTask = super::super::types::task::Task;
+
+/// The type `task.time`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type StartResponseTime = super::super::types::task::Time;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for StartRequest {
@@ -5891,10 +5951,10 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchRequest {
 pub struct StartwatchResponse {
     /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task: Option<super::super::types::task::Task2>,
+    pub task: Option<StartwatchResponseTask>,
     /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<super::super::types::task::Time>,
+    pub time: Option<StartwatchResponseTime>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5915,6 +5975,14 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(StartwatchResponse);
+
+/// The type `task.task_2`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type StartwatchResponseTask = super::super::types::task::Task2;
+
+/// The type `task.time`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type StartwatchResponseTime = super::super::types::task::Time;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for StartwatchRequest {
@@ -6004,10 +6072,10 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchRequest {
 pub struct StopwatchResponse {
     /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task: Option<super::super::types::task::Task2>,
+    pub task: Option<StopwatchResponseTask>,
     /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<super::super::types::task::Time>,
+    pub time: Option<StopwatchResponseTime>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6028,6 +6096,14 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(StopwatchResponse);
+
+/// The type `task.task_2`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type StopwatchResponseTask = super::super::types::task::Task2;
+
+/// The type `task.time`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type StopwatchResponseTime = super::super::types::task::Time;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for StopwatchRequest {
@@ -6116,10 +6192,10 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteRequest {
 pub struct UnmuteResponse {
     /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task: Option<super::super::types::task::Task2>,
+    pub task: Option<UnmuteResponseTask>,
     /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<super::super::types::task::Time2>,
+    pub time: Option<UnmuteResponseTime>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6140,6 +6216,14 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(UnmuteResponse);
+
+/// The type `task.task_2`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type UnmuteResponseTask = super::super::types::task::Task2;
+
+/// The type `task.time_2`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type UnmuteResponseTime = super::super::types::task::Time2;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for UnmuteRequest {
@@ -6228,7 +6312,7 @@ impl ::bitrix24_runtime::loose::Loose for UnpinRequest {
 pub struct UnpinResponse {
     /// Wire name "task": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task: Option<super::super::types::task::Task3>,
+    pub task: Option<UnpinResponseTask>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6248,6 +6332,10 @@ impl ::bitrix24_runtime::loose::Loose for UnpinResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(UnpinResponse);
+
+/// The type `task.task_3`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type UnpinResponseTask = super::super::types::task::Task3;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for UnpinRequest {

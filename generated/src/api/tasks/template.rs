@@ -221,10 +221,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `tasks.template.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<
-    String,
-    super::super::types::task::FieldDescriptor,
->;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+/// The type `task.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::types::task::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "tasks.template.fields";

@@ -37,7 +37,7 @@ pub struct Fields {
     pub placement_handler: Option<String>,
     /// Wire name "PROPERTIES": object, optional.
     #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
-    pub properties: Option<super::super::types::bizproc::Properties>,
+    pub properties: Option<FieldsProperties>,
     /// Wire name "RETURN_PROPERTIES": any JSON, optional.
     #[serde(
         rename = "RETURN_PROPERTIES",
@@ -98,10 +98,7 @@ impl Fields {
         self
     }
     /// Sets "PROPERTIES".
-    pub fn properties(
-        mut self,
-        value: impl Into<super::super::types::bizproc::Properties>,
-    ) -> Self {
+    pub fn properties(mut self, value: impl Into<FieldsProperties>) -> Self {
         self.properties = Some(value.into());
         self
     }
@@ -184,6 +181,10 @@ impl ::bitrix24_runtime::loose::Loose for Fields {
 
 #[cfg(feature = "bizproc")]
 ::bitrix24_runtime::loose_deserialize!(Fields);
+
+/// The type `bizproc.properties`, defined once in `types`.
+#[cfg(feature = "bizproc")]
+pub type FieldsProperties = super::super::types::bizproc::Properties;
 
 /// The type `bizproc.properties`, defined once for every spec that refers to it.
 #[cfg(feature = "bizproc")]

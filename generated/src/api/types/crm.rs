@@ -198,7 +198,7 @@ impl ::bitrix24_runtime::loose::Loose for Category {
 pub struct Data {
     /// Wire name "elements": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub elements: Option<Vec<super::super::types::crm::Element2>>,
+    pub elements: Option<Vec<DataElementsItem>>,
     /// Wire name "name": string, required.
     pub name: String,
     /// Wire name "title": string, required.
@@ -231,7 +231,7 @@ impl Data {
     /// Sets "elements".
     pub fn elements(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Element2>>,
+        value: impl IntoIterator<Item = impl Into<DataElementsItem>>,
     ) -> Self {
         self.elements = Some(value.into_iter().map(Into::into).collect());
         self
@@ -275,6 +275,10 @@ impl ::bitrix24_runtime::loose::Loose for Data {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Data);
 
+/// The type `crm.element_2`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type DataElementsItem = super::super::types::crm::Element2;
+
 /// The type `crm.data_2`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
@@ -283,7 +287,7 @@ impl ::bitrix24_runtime::loose::Loose for Data {
 pub struct Data2 {
     /// Wire name "elements": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub elements: Option<Vec<super::super::types::crm::Element3>>,
+    pub elements: Option<Vec<Data2ElementsItem>>,
     /// Wire name "name": string, required.
     pub name: String,
     /// Wire name "title": string, required.
@@ -316,7 +320,7 @@ impl Data2 {
     /// Sets "elements".
     pub fn elements(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Element3>>,
+        value: impl IntoIterator<Item = impl Into<Data2ElementsItem>>,
     ) -> Self {
         self.elements = Some(value.into_iter().map(Into::into).collect());
         self
@@ -359,6 +363,10 @@ impl ::bitrix24_runtime::loose::Loose for Data2 {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Data2);
+
+/// The type `crm.element_3`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Data2ElementsItem = super::super::types::crm::Element3;
 
 /// The type `crm.diskfile`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -1145,7 +1153,7 @@ pub struct Element2 {
     pub option_flags: Option<Element2OptionFlags>,
     /// Wire name "options": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub options: Option<super::super::types::crm::Options>,
+    pub options: Option<Element2Options>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1169,10 +1177,7 @@ impl Element2 {
         self
     }
     /// Sets "options".
-    pub fn options(
-        mut self,
-        value: impl Into<super::super::types::crm::Options>,
-    ) -> Self {
+    pub fn options(mut self, value: impl Into<Element2Options>) -> Self {
         self.options = Some(value.into());
         self
     }
@@ -1213,6 +1218,10 @@ impl ::bitrix24_runtime::loose::Loose for Element2 {
 
 #[cfg(feature = "crm")]
 pub type Element2OptionFlags = super::super::enums::IntV1V0;
+
+/// The type `crm.options`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Element2Options = super::super::types::crm::Options;
 
 /// The type `crm.element_3`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -1324,7 +1333,7 @@ pub struct Field {
     pub end_time: Option<String>,
     /// Wire name "FILES": object, optional.
     #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
-    pub files: Option<super::super::types::crm::Diskfile>,
+    pub files: Option<FieldFiles>,
     /// Wire name "IS_INCOMING_CHANNEL": string, optional.
     #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
@@ -1390,7 +1399,7 @@ pub struct Field {
     pub type_id: i64,
     /// Wire name "WEBDAV_ELEMENTS": object, optional.
     #[serde(rename = "WEBDAV_ELEMENTS", skip_serializing_if = "Option::is_none")]
-    pub webdav_elements: Option<super::super::types::crm::Diskfile>,
+    pub webdav_elements: Option<FieldWebdavElements>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1471,10 +1480,7 @@ impl Field {
         self
     }
     /// Sets "FILES".
-    pub fn files(
-        mut self,
-        value: impl Into<super::super::types::crm::Diskfile>,
-    ) -> Self {
+    pub fn files(mut self, value: impl Into<FieldFiles>) -> Self {
         self.files = Some(value.into());
         self
     }
@@ -1559,10 +1565,7 @@ impl Field {
         self
     }
     /// Sets "WEBDAV_ELEMENTS".
-    pub fn webdav_elements(
-        mut self,
-        value: impl Into<super::super::types::crm::Diskfile>,
-    ) -> Self {
+    pub fn webdav_elements(mut self, value: impl Into<FieldWebdavElements>) -> Self {
         self.webdav_elements = Some(value.into());
         self
     }
@@ -1689,6 +1692,14 @@ impl ::bitrix24_runtime::loose::Loose for Field {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Field);
+
+/// The type `crm.diskfile`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type FieldFiles = super::super::types::crm::Diskfile;
+
+/// The type `crm.diskfile`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type FieldWebdavElements = super::super::types::crm::Diskfile;
 
 /// The type `crm.field_descriptor`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -2509,7 +2520,7 @@ pub struct Fields3 {
     pub label: Option<String>,
     /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<Vec<super::super::types::crm::UfEnumElement>>,
+    pub list: Option<Vec<Fields3ListItem>>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -2608,9 +2619,7 @@ impl Fields3 {
     /// Sets "LIST".
     pub fn list(
         mut self,
-        value: impl IntoIterator<
-            Item = impl Into<super::super::types::crm::UfEnumElement>,
-        >,
+        value: impl IntoIterator<Item = impl Into<Fields3ListItem>>,
     ) -> Self {
         self.list = Some(value.into_iter().map(Into::into).collect());
         self
@@ -2751,6 +2760,10 @@ impl ::bitrix24_runtime::loose::Loose for Fields3 {
 #[cfg(feature = "crm")]
 pub type Fields3FieldName = super::super::enums::ManagerNoteUfManagerNoteUfCrmManagerNote;
 
+/// The type `crm.uf_enum_element`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Fields3ListItem = super::super::types::crm::UfEnumElement;
+
 /// The type `crm.fields_4`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2774,7 +2787,7 @@ pub struct Fields4 {
     pub is_searchable: Option<bool>,
     /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<Vec<super::super::types::crm::UfEnumElement>>,
+    pub list: Option<Vec<Fields4ListItem>>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -2839,9 +2852,7 @@ impl Fields4 {
     /// Sets "LIST".
     pub fn list(
         mut self,
-        value: impl IntoIterator<
-            Item = impl Into<super::super::types::crm::UfEnumElement>,
-        >,
+        value: impl IntoIterator<Item = impl Into<Fields4ListItem>>,
     ) -> Self {
         self.list = Some(value.into_iter().map(Into::into).collect());
         self
@@ -2959,6 +2970,10 @@ impl ::bitrix24_runtime::loose::Loose for Fields4 {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields4);
+
+/// The type `crm.uf_enum_element`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Fields4ListItem = super::super::types::crm::UfEnumElement;
 
 /// The type `crm.fields_5`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -3192,13 +3207,13 @@ pub struct Fields8 {
     pub currency_id: Option<String>,
     /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<super::super::types::crm::Multifield>>,
+    pub email: Option<Vec<Fields8EmailItem>>,
     /// Wire name "HONORIFIC": string, optional.
     #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
     pub honorific: Option<String>,
     /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<super::super::types::crm::Multifield>>,
+    pub im: Option<Vec<Fields8ImItem>>,
     /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
     #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
@@ -3207,7 +3222,7 @@ pub struct Fields8 {
     pub last_name: Option<String>,
     /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<super::super::types::crm::Multifield>>,
+    pub link: Option<Vec<Fields8LinkItem>>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -3225,7 +3240,7 @@ pub struct Fields8 {
     pub origin_id: Option<String>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<super::super::types::crm::Multifield>>,
+    pub phone: Option<Vec<Fields8PhoneItem>>,
     /// Wire name "POST": string, optional.
     #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
@@ -3264,7 +3279,7 @@ pub struct Fields8 {
     pub utm_term: Option<String>,
     /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<super::super::types::crm::Multifield>>,
+    pub web: Option<Vec<Fields8WebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -3360,7 +3375,7 @@ impl Fields8 {
     /// Sets "EMAIL".
     pub fn email(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<Fields8EmailItem>>,
     ) -> Self {
         self.email = Some(value.into_iter().map(Into::into).collect());
         self
@@ -3373,7 +3388,7 @@ impl Fields8 {
     /// Sets "IM".
     pub fn im(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<Fields8ImItem>>,
     ) -> Self {
         self.im = Some(value.into_iter().map(Into::into).collect());
         self
@@ -3391,7 +3406,7 @@ impl Fields8 {
     /// Sets "LINK".
     pub fn link(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<Fields8LinkItem>>,
     ) -> Self {
         self.link = Some(value.into_iter().map(Into::into).collect());
         self
@@ -3424,7 +3439,7 @@ impl Fields8 {
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<Fields8PhoneItem>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -3492,7 +3507,7 @@ impl Fields8 {
     /// Sets "WEB".
     pub fn web(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::types::crm::Multifield>>,
+        value: impl IntoIterator<Item = impl Into<Fields8WebItem>>,
     ) -> Self {
         self.web = Some(value.into_iter().map(Into::into).collect());
         self
@@ -3651,6 +3666,26 @@ impl ::bitrix24_runtime::loose::Loose for Fields8 {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields8);
+
+/// The type `crm.multifield`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Fields8EmailItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Fields8ImItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Fields8LinkItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Fields8PhoneItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Fields8WebItem = super::super::types::crm::Multifield;
 
 /// The type `crm.fields_9`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -5111,7 +5146,7 @@ pub type Shape3IsPrimary = ::bitrix24_runtime::YesNo;
 pub struct Shape4 {
     /// Wire name "elements": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub elements: Option<Vec<super::super::types::crm::Element>>,
+    pub elements: Option<Vec<Shape4ElementsItem>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -5149,6 +5184,10 @@ impl ::bitrix24_runtime::loose::Loose for Shape4 {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Shape4);
+
+/// The type `crm.element`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Shape4ElementsItem = super::super::types::crm::Element;
 
 /// The type `crm.shape_5`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]

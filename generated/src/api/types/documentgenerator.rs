@@ -294,7 +294,7 @@ pub struct NumeratorSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator,
+        NumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -320,6 +320,10 @@ impl ::bitrix24_runtime::loose::Loose for NumeratorSettings {
 
 #[cfg(feature = "documentgenerator")]
 ::bitrix24_runtime::loose_deserialize!(NumeratorSettings);
+
+/// The type `documentgenerator.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
+#[cfg(feature = "documentgenerator")]
+pub type NumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::types::documentgenerator::BitrixMainNumeratorGeneratorSequentNumberGenerator;
 
 /// The type `documentgenerator.permissions`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]
@@ -652,7 +656,7 @@ pub struct Role {
     pub name: Option<String>,
     /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<super::super::types::documentgenerator::Permissions>,
+    pub permissions: Option<RolePermissions>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -681,6 +685,10 @@ impl ::bitrix24_runtime::loose::Loose for Role {
 
 #[cfg(feature = "documentgenerator")]
 ::bitrix24_runtime::loose_deserialize!(Role);
+
+/// The type `documentgenerator.permissions`, defined once in `types`.
+#[cfg(feature = "documentgenerator")]
+pub type RolePermissions = super::super::types::documentgenerator::Permissions;
 
 /// The type `documentgenerator.template`, defined once for every spec that refers to it.
 #[cfg(feature = "documentgenerator")]

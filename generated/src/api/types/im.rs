@@ -858,7 +858,7 @@ pub struct User {
     pub network: Option<bool>,
     /// Wire name "phones": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub phones: Option<super::super::types::im::Phones>,
+    pub phones: Option<UserPhones>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -979,3 +979,7 @@ impl ::bitrix24_runtime::loose::Loose for User {
 
 #[cfg(feature = "im")]
 ::bitrix24_runtime::loose_deserialize!(User);
+
+/// The type `im.phones`, defined once in `types`.
+#[cfg(feature = "im")]
+pub type UserPhones = super::super::types::im::Phones;

@@ -131,13 +131,13 @@ impl ::bitrix24_runtime::loose::Loose for Chat2 {
 pub struct Message {
     /// Wire name "chat": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub chat: Option<super::super::types::imopenlines::Chat2>,
+    pub chat: Option<MessageChat>,
     /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<super::super::types::imopenlines::Message2>,
+    pub message: Option<MessageMessage>,
     /// Wire name "user": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<super::super::types::imopenlines::User>,
+    pub user: Option<MessageUser>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -151,26 +151,17 @@ impl Message {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "chat".
-    pub fn chat(
-        mut self,
-        value: impl Into<super::super::types::imopenlines::Chat2>,
-    ) -> Self {
+    pub fn chat(mut self, value: impl Into<MessageChat>) -> Self {
         self.chat = Some(value.into());
         self
     }
     /// Sets "message".
-    pub fn message(
-        mut self,
-        value: impl Into<super::super::types::imopenlines::Message2>,
-    ) -> Self {
+    pub fn message(mut self, value: impl Into<MessageMessage>) -> Self {
         self.message = Some(value.into());
         self
     }
     /// Sets "user".
-    pub fn user(
-        mut self,
-        value: impl Into<super::super::types::imopenlines::User>,
-    ) -> Self {
+    pub fn user(mut self, value: impl Into<MessageUser>) -> Self {
         self.user = Some(value.into());
         self
     }
@@ -207,6 +198,18 @@ impl ::bitrix24_runtime::loose::Loose for Message {
 
 #[cfg(feature = "imopenlines")]
 ::bitrix24_runtime::loose_deserialize!(Message);
+
+/// The type `imopenlines.chat_2`, defined once in `types`.
+#[cfg(feature = "imopenlines")]
+pub type MessageChat = super::super::types::imopenlines::Chat2;
+
+/// The type `imopenlines.message_2`, defined once in `types`.
+#[cfg(feature = "imopenlines")]
+pub type MessageMessage = super::super::types::imopenlines::Message2;
+
+/// The type `imopenlines.user`, defined once in `types`.
+#[cfg(feature = "imopenlines")]
+pub type MessageUser = super::super::types::imopenlines::User;
 
 /// The type `imopenlines.message_2`, defined once for every spec that refers to it.
 #[cfg(feature = "imopenlines")]

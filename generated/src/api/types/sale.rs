@@ -454,7 +454,7 @@ pub struct Fields2 {
     pub required: Option<Fields2Required>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<super::super::types::sale::Settings>,
+    pub settings: Option<Fields2Settings>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -547,10 +547,7 @@ impl Fields2 {
         self
     }
     /// Sets "settings".
-    pub fn settings(
-        mut self,
-        value: impl Into<super::super::types::sale::Settings>,
-    ) -> Self {
+    pub fn settings(mut self, value: impl Into<Fields2Settings>) -> Self {
         self.settings = Some(value.into());
         self
     }
@@ -669,6 +666,10 @@ pub type Fields2Multiple = ::bitrix24_runtime::YesNo;
 
 #[cfg(feature = "sale")]
 pub type Fields2Required = ::bitrix24_runtime::YesNo;
+
+/// The type `sale.settings`, defined once in `types`.
+#[cfg(feature = "sale")]
+pub type Fields2Settings = super::super::types::sale::Settings;
 
 #[cfg(feature = "sale")]
 pub type Fields2Type = super::super::enums::StringYNNumberEtcH2d79b729;

@@ -25,7 +25,7 @@ pub struct Member {
     pub uid: Option<String>,
     /// Wire name "user": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<super::super::types::sign_b2e::User>,
+    pub user: Option<MemberUser>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -88,6 +88,10 @@ impl ::bitrix24_runtime::loose::Loose for MemberState {
 
 #[cfg(feature = "sign.b2e")]
 ::bitrix24_runtime::loose_deserialize!(MemberState);
+
+/// The type `sign.b2e.user`, defined once in `types`.
+#[cfg(feature = "sign.b2e")]
+pub type MemberUser = super::super::types::sign_b2e::User;
 
 /// The type `sign.b2e.user`, defined once for every spec that refers to it.
 #[cfg(feature = "sign.b2e")]

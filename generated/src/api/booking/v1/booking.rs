@@ -39,7 +39,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::types::booking::Fields,
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -48,7 +48,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::super::types::booking::Fields>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -79,6 +79,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `booking.fields`, defined once in `types`.
+pub type AddRequestFields = super::super::super::types::booking::Fields;
 
 /// The `result` of `booking.v1.booking.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -139,7 +142,7 @@ pub async fn createfromwaitlist(
 pub struct CreatefromwaitlistRequest {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<super::super::super::types::booking::Fields>,
+    pub fields: Option<CreatefromwaitlistRequestFields>,
     /// Wire name "waitListId": integer, required.
     #[serde(rename = "waitListId")]
     pub wait_list_id: i64,
@@ -159,10 +162,7 @@ impl CreatefromwaitlistRequest {
         }
     }
     /// Sets "fields".
-    pub fn fields(
-        mut self,
-        value: impl Into<super::super::super::types::booking::Fields>,
-    ) -> Self {
+    pub fn fields(mut self, value: impl Into<CreatefromwaitlistRequestFields>) -> Self {
         self.fields = Some(value.into());
         self
     }
@@ -196,6 +196,9 @@ impl ::bitrix24_runtime::loose::Loose for CreatefromwaitlistRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(CreatefromwaitlistRequest);
+
+/// The type `booking.fields`, defined once in `types`.
+pub type CreatefromwaitlistRequestFields = super::super::super::types::booking::Fields;
 
 /// The `result` of `booking.v1.booking.createfromwaitlist`.
 pub type CreatefromwaitlistResponse = i64;

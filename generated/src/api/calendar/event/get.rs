@@ -137,7 +137,10 @@ impl ::bitrix24_runtime::loose::Loose for NearestRequest {
 pub type NearestRequestType = super::super::super::enums::UserGroupCompanyCalendar;
 
 /// The `result` of `calendar.event.get.nearest`.
-pub type NearestResponse = Vec<super::super::super::types::calendar::Shape>;
+pub type NearestResponse = Vec<NearestResponseItem>;
+
+/// The type `calendar.shape`, defined once in `types`.
+pub type NearestResponseItem = super::super::super::types::calendar::Shape;
 
 impl ::bitrix24_runtime::Method for NearestRequest {
     const NAME: &'static str = "calendar.event.get.nearest";

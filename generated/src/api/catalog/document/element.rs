@@ -511,10 +511,7 @@ pub struct GetFieldsResponse {
     /// Wire name "documentElement": object, optional.
     #[serde(rename = "documentElement", skip_serializing_if = "Option::is_none")]
     pub document_element: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::super::types::catalog::FieldDescriptor,
-        >,
+        ::std::collections::BTreeMap<String, GetFieldsResponseDocumentElementValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -536,6 +533,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseDocumentElementValue = super::super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.document.element.getFields";

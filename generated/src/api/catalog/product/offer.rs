@@ -670,7 +670,7 @@ pub type AddRequestFieldsWithoutOrder = ::bitrix24_runtime::YesNo;
 pub struct AddResponse {
     /// Wire name "offer": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub offer: Option<super::super::super::types::catalog::Offer>,
+    pub offer: Option<AddResponseOffer>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -688,6 +688,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `catalog.offer`, defined once in `types`.
+pub type AddResponseOffer = super::super::super::types::catalog::Offer;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.product.offer.add";
@@ -810,7 +813,7 @@ pub async fn download(
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::types::catalog::Fields,
+    pub fields: DownloadRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -819,7 +822,7 @@ pub struct DownloadRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DownloadRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::super::types::catalog::Fields>) -> Self {
+    pub fn new(fields: impl Into<DownloadRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -850,6 +853,9 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
+
+/// The type `catalog.fields`, defined once in `types`.
+pub type DownloadRequestFields = super::super::super::types::catalog::Fields;
 
 /// The `result` of `catalog.product.offer.download`.
 pub type DownloadResponse = ::serde_json::Value;
@@ -934,7 +940,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "offer": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub offer: Option<super::super::super::types::catalog::Offer>,
+    pub offer: Option<GetResponseOffer>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -952,6 +958,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `catalog.offer`, defined once in `types`.
+pub type GetResponseOffer = super::super::super::types::catalog::Offer;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.product.offer.get";
@@ -1087,10 +1096,7 @@ pub struct GetFieldsByFilterResponse {
     /// Wire name "offer": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offer: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::super::types::catalog::FieldDescriptor,
-        >,
+        ::std::collections::BTreeMap<String, GetFieldsByFilterResponseOfferValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -1109,6 +1115,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsByFilterResponseOfferValue = super::super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsByFilterRequest {
     const NAME: &'static str = "catalog.product.offer.getFieldsByFilter";
@@ -1887,7 +1896,7 @@ pub type UpdateRequestFieldsWithoutOrder = ::bitrix24_runtime::YesNo;
 pub struct UpdateResponse {
     /// Wire name "offer": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub offer: Option<super::super::super::types::catalog::Offer>,
+    pub offer: Option<UpdateResponseOffer>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1905,6 +1914,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `catalog.offer`, defined once in `types`.
+pub type UpdateResponseOffer = super::super::super::types::catalog::Offer;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.product.offer.update";

@@ -430,7 +430,7 @@ pub type AddRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 pub struct AddResponse {
     /// Wire name "service": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<super::super::super::types::catalog::Service>,
+    pub service: Option<AddResponseService>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -448,6 +448,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `catalog.service`, defined once in `types`.
+pub type AddResponseService = super::super::super::types::catalog::Service;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.product.service.add";
@@ -570,7 +573,7 @@ pub async fn download(
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::types::catalog::Fields,
+    pub fields: DownloadRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -579,7 +582,7 @@ pub struct DownloadRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DownloadRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::super::types::catalog::Fields>) -> Self {
+    pub fn new(fields: impl Into<DownloadRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -610,6 +613,9 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
+
+/// The type `catalog.fields`, defined once in `types`.
+pub type DownloadRequestFields = super::super::super::types::catalog::Fields;
 
 /// The `result` of `catalog.product.service.download`.
 pub type DownloadResponse = ::serde_json::Value;
@@ -694,7 +700,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "service": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<super::super::super::types::catalog::Service>,
+    pub service: Option<GetResponseService>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -712,6 +718,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `catalog.service`, defined once in `types`.
+pub type GetResponseService = super::super::super::types::catalog::Service;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.product.service.get";
@@ -847,10 +856,7 @@ pub struct GetFieldsByFilterResponse {
     /// Wire name "service": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::super::types::catalog::FieldDescriptor,
-        >,
+        ::std::collections::BTreeMap<String, GetFieldsByFilterResponseServiceValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -869,6 +875,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsByFilterResponseServiceValue = super::super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsByFilterRequest {
     const NAME: &'static str = "catalog.product.service.getFieldsByFilter";
@@ -1421,7 +1430,7 @@ pub type UpdateRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 pub struct UpdateResponse {
     /// Wire name "service": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<super::super::super::types::catalog::Service>,
+    pub service: Option<UpdateResponseService>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1439,6 +1448,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `catalog.service`, defined once in `types`.
+pub type UpdateResponseService = super::super::super::types::catalog::Service;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.product.service.update";

@@ -546,7 +546,7 @@ pub type AddRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 pub struct AddResponse {
     /// Wire name "sku": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku: Option<super::super::super::types::catalog::Sku>,
+    pub sku: Option<AddResponseSku>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -564,6 +564,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `catalog.sku`, defined once in `types`.
+pub type AddResponseSku = super::super::super::types::catalog::Sku;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.product.sku.add";
@@ -686,7 +689,7 @@ pub async fn download(
 #[non_exhaustive]
 pub struct DownloadRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::types::catalog::Fields,
+    pub fields: DownloadRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -695,7 +698,7 @@ pub struct DownloadRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DownloadRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::super::types::catalog::Fields>) -> Self {
+    pub fn new(fields: impl Into<DownloadRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -726,6 +729,9 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DownloadRequest);
+
+/// The type `catalog.fields`, defined once in `types`.
+pub type DownloadRequestFields = super::super::super::types::catalog::Fields;
 
 /// The `result` of `catalog.product.sku.download`.
 pub type DownloadResponse = ::serde_json::Value;
@@ -810,7 +816,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "sku": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku: Option<super::super::super::types::catalog::Sku>,
+    pub sku: Option<GetResponseSku>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -828,6 +834,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `catalog.sku`, defined once in `types`.
+pub type GetResponseSku = super::super::super::types::catalog::Sku;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.product.sku.get";
@@ -963,10 +972,7 @@ pub struct GetFieldsByFilterResponse {
     /// Wire name "sku": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::super::types::catalog::FieldDescriptor,
-        >,
+        ::std::collections::BTreeMap<String, GetFieldsByFilterResponseSkuValue>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -985,6 +991,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterResponse);
+
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsByFilterResponseSkuValue = super::super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsByFilterRequest {
     const NAME: &'static str = "catalog.product.sku.getFieldsByFilter";
@@ -1647,7 +1656,7 @@ pub type UpdateRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 pub struct UpdateResponse {
     /// Wire name "sku": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sku: Option<super::super::super::types::catalog::Sku>,
+    pub sku: Option<UpdateResponseSku>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1665,6 +1674,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `catalog.sku`, defined once in `types`.
+pub type UpdateResponseSku = super::super::super::types::catalog::Sku;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.product.sku.update";

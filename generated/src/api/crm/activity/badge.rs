@@ -106,7 +106,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub struct AddResponse {
     /// Wire name "badge": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub badge: Option<super::super::super::types::crm::Badge>,
+    pub badge: Option<AddResponseBadge>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -124,6 +124,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `crm.badge`, defined once in `types`.
+pub type AddResponseBadge = super::super::super::types::crm::Badge;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.activity.badge.add";
@@ -281,7 +284,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "badge": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub badge: Option<super::super::super::types::crm::Badge>,
+    pub badge: Option<GetResponseBadge>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -299,6 +302,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `crm.badge`, defined once in `types`.
+pub type GetResponseBadge = super::super::super::types::crm::Badge;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.activity.badge.get";

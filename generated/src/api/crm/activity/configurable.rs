@@ -256,7 +256,7 @@ pub struct AddResponse {
     pub activity: Option<AddResponseActivity>,
     /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<super::super::super::types::crm::Time>,
+    pub time: Option<AddResponseTime>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -300,6 +300,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseActivity {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseActivity);
+
+/// The type `crm.time`, defined once in `types`.
+pub type AddResponseTime = super::super::super::types::crm::Time;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.activity.configurable.add";
@@ -497,7 +500,7 @@ pub struct UpdateResponse {
     pub activity: Option<UpdateResponseActivity>,
     /// Wire name "time": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<super::super::super::types::crm::Time>,
+    pub time: Option<UpdateResponseTime>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -541,6 +544,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseActivity {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseActivity);
+
+/// The type `crm.time`, defined once in `types`.
+pub type UpdateResponseTime = super::super::super::types::crm::Time;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.activity.configurable.update";

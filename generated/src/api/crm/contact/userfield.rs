@@ -30,7 +30,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::types::crm::Fields3,
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -39,7 +39,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::super::types::crm::Fields3>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -70,6 +70,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `crm.fields_3`, defined once in `types`.
+pub type AddRequestFields = super::super::super::types::crm::Fields3;
 
 /// The `result` of `crm.contact.userfield.add`.
 pub type AddResponse = i64;
@@ -253,7 +256,7 @@ pub struct GetResponse {
     pub is_searchable: Option<bool>,
     /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<Vec<super::super::super::types::crm::UfEnumElement>>,
+    pub list: Option<Vec<GetResponseListItem>>,
     /// Wire name "LIST_COLUMN_LABEL": one of several shapes, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<GetResponseListColumnLabel>,
@@ -473,6 +476,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessage {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseHelpMessage);
+
+/// The type `crm.uf_enum_element`, defined once in `types`.
+pub type GetResponseListItem = super::super::super::types::crm::UfEnumElement;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -862,7 +868,7 @@ pub struct ListResponseItem {
     pub is_searchable: Option<bool>,
     /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<Vec<super::super::super::types::crm::UfEnumElement>>,
+    pub list: Option<Vec<ListResponseItemListItem>>,
     /// Wire name "LIST_COLUMN_LABEL": one of several shapes, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<ListResponseItemListColumnLabel>,
@@ -1083,6 +1089,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemHelpMessage {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemHelpMessage);
 
+/// The type `crm.uf_enum_element`, defined once in `types`.
+pub type ListResponseItemListItem = super::super::super::types::crm::UfEnumElement;
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[serde(untagged)]
@@ -1242,7 +1251,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::types::crm::Fields4,
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -1253,10 +1262,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<super::super::super::types::crm::Fields4>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -1290,6 +1296,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `crm.fields_4`, defined once in `types`.
+pub type UpdateRequestFields = super::super::super::types::crm::Fields4;
 
 /// The `result` of `crm.contact.userfield.update`.
 pub type UpdateResponse = bool;

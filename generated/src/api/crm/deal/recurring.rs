@@ -288,10 +288,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.deal.recurring.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<
-    String,
-    super::super::super::types::crm::FieldDescriptor,
->;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.deal.recurring.fields";
@@ -400,7 +400,7 @@ pub struct GetResponse {
     pub next_execution: Option<String>,
     /// Wire name "PARAMS": object, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
-    pub params: Option<super::super::super::types::crm::Params>,
+    pub params: Option<GetResponseParams>,
     /// Wire name "START_DATE": string (`date-time`), optional.
     #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
@@ -469,6 +469,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 pub type GetResponseActive = ::bitrix24_runtime::YesNo;
 
 pub type GetResponseIsLimit = super::super::super::enums::NDT;
+
+/// The type `crm.params`, defined once in `types`.
+pub type GetResponseParams = super::super::super::types::crm::Params;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.deal.recurring.get";
@@ -613,7 +616,7 @@ pub struct ListResponseItem {
     pub next_execution: Option<String>,
     /// Wire name "PARAMS": object, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
-    pub params: Option<super::super::super::types::crm::Params>,
+    pub params: Option<ListResponseItemParams>,
     /// Wire name "START_DATE": string (`date-time`), optional.
     #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
@@ -682,6 +685,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 pub type ListResponseItemActive = ::bitrix24_runtime::YesNo;
 
 pub type ListResponseItemIsLimit = super::super::super::enums::NDT;
+
+/// The type `crm.params`, defined once in `types`.
+pub type ListResponseItemParams = super::super::super::types::crm::Params;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.deal.recurring.list";
@@ -822,7 +828,7 @@ pub struct UpdateRequestFields {
     pub limit_repeat: Option<i64>,
     /// Wire name "PARAMS": object, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
-    pub params: Option<super::super::super::types::crm::Params>,
+    pub params: Option<UpdateRequestFieldsParams>,
     /// Wire name "START_DATE": string (`date`), optional.
     #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
@@ -863,10 +869,7 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "PARAMS".
-    pub fn params(
-        mut self,
-        value: impl Into<super::super::super::types::crm::Params>,
-    ) -> Self {
+    pub fn params(mut self, value: impl Into<UpdateRequestFieldsParams>) -> Self {
         self.params = Some(value.into());
         self
     }
@@ -929,6 +932,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsIsLimit = super::super::super::enums::NDT;
+
+/// The type `crm.params`, defined once in `types`.
+pub type UpdateRequestFieldsParams = super::super::super::types::crm::Params;
 
 /// The `result` of `crm.deal.recurring.update`.
 pub type UpdateResponse = bool;

@@ -156,7 +156,7 @@ pub type AddRequestStampsEnabled = super::super::super::enums::IntV1V0;
 pub struct AddResponse {
     /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub document: Option<super::super::super::types::crm::Document2>,
+    pub document: Option<AddResponseDocument>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -174,6 +174,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `crm.document_2`, defined once in `types`.
+pub type AddResponseDocument = super::super::super::types::crm::Document2;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.documentgenerator.document.add";
@@ -449,7 +452,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub document: Option<super::super::super::types::crm::Document>,
+    pub document: Option<GetResponseDocument>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -467,6 +470,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `crm.document`, defined once in `types`.
+pub type GetResponseDocument = super::super::super::types::crm::Document;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.document.get";
@@ -1559,7 +1565,7 @@ pub type UpdateRequestStampsEnabled = super::super::super::enums::IntV1V0;
 pub struct UpdateResponse {
     /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub document: Option<super::super::super::types::crm::Document2>,
+    pub document: Option<UpdateResponseDocument>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1577,6 +1583,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `crm.document_2`, defined once in `types`.
+pub type UpdateResponseDocument = super::super::super::types::crm::Document2;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.documentgenerator.document.update";
@@ -1785,7 +1794,7 @@ pub type UploadRequestFieldsEntityTypeId = super::super::super::enums::IntV1V2V3
 pub struct UploadResponse {
     /// Wire name "document": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub document: Option<super::super::super::types::crm::Document>,
+    pub document: Option<UploadResponseDocument>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1803,6 +1812,9 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UploadResponse);
+
+/// The type `crm.document`, defined once in `types`.
+pub type UploadResponseDocument = super::super::super::types::crm::Document;
 
 impl ::bitrix24_runtime::Method for UploadRequest {
     const NAME: &'static str = "crm.documentgenerator.document.upload";

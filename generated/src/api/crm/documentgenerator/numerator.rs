@@ -149,7 +149,7 @@ pub struct AddRequestFieldsSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        super::super::super::types::crm::Settings2,
+        AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -165,7 +165,9 @@ impl AddRequestFieldsSettings {
     /// Sets "Bitrix_Main_Numerator_Generator_SequentNumberGenerator".
     pub fn bitrix_main_numerator_generator_sequent_number_generator(
         mut self,
-        value: impl Into<super::super::super::types::crm::Settings2>,
+        value: impl Into<
+            AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
+        >,
     ) -> Self {
         self.bitrix_main_numerator_generator_sequent_number_generator = Some(
             value.into(),
@@ -202,6 +204,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
 
+/// The type `crm.settings_2`, defined once in `types`.
+pub type AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::Settings2;
+
 /// The `result` of `crm.documentgenerator.numerator.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -218,7 +223,7 @@ pub struct AddResponse {
     pub name: Option<String>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<super::super::super::types::crm::Settings2>,
+    pub settings: Option<AddResponseSettings>,
     /// Wire name "template": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
@@ -250,6 +255,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `crm.settings_2`, defined once in `types`.
+pub type AddResponseSettings = super::super::super::types::crm::Settings2;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.add";
@@ -416,7 +424,7 @@ pub struct GetResponse {
     pub name: Option<String>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<super::super::super::types::crm::Settings2>,
+    pub settings: Option<GetResponseSettings>,
     /// Wire name "template": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
@@ -448,6 +456,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `crm.settings_2`, defined once in `types`.
+pub type GetResponseSettings = super::super::super::types::crm::Settings2;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.get";
@@ -537,7 +548,7 @@ pub struct ListResponse {
     pub name: Option<String>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<super::super::super::types::crm::Settings2>,
+    pub settings: Option<ListResponseSettings>,
     /// Wire name "template": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
@@ -567,6 +578,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+/// The type `crm.settings_2`, defined once in `types`.
+pub type ListResponseSettings = super::super::super::types::crm::Settings2;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.list";
@@ -726,7 +740,7 @@ pub struct UpdateRequestFieldsSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        super::super::super::types::crm::Settings2,
+        UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -742,7 +756,9 @@ impl UpdateRequestFieldsSettings {
     /// Sets "Bitrix_Main_Numerator_Generator_SequentNumberGenerator".
     pub fn bitrix_main_numerator_generator_sequent_number_generator(
         mut self,
-        value: impl Into<super::super::super::types::crm::Settings2>,
+        value: impl Into<
+            UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
+        >,
     ) -> Self {
         self.bitrix_main_numerator_generator_sequent_number_generator = Some(
             value.into(),
@@ -779,6 +795,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
+/// The type `crm.settings_2`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::Settings2;
+
 /// The `result` of `crm.documentgenerator.numerator.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -795,7 +814,7 @@ pub struct UpdateResponse {
     pub name: Option<String>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<super::super::super::types::crm::Settings2>,
+    pub settings: Option<UpdateResponseSettings>,
     /// Wire name "template": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
@@ -827,6 +846,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `crm.settings_2`, defined once in `types`.
+pub type UpdateResponseSettings = super::super::super::types::crm::Settings2;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.update";

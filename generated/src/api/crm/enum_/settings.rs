@@ -61,7 +61,10 @@ impl ::bitrix24_runtime::loose::Loose for ModeRequest {
 ::bitrix24_runtime::loose_deserialize!(ModeRequest);
 
 /// The `result` of `crm.enum.settings.mode`.
-pub type ModeResponse = Vec<super::super::super::types::crm::Shape>;
+pub type ModeResponse = Vec<ModeResponseItem>;
+
+/// The type `crm.shape`, defined once in `types`.
+pub type ModeResponseItem = super::super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for ModeRequest {
     const NAME: &'static str = "crm.enum.settings.mode";

@@ -634,12 +634,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<
-        ::std::collections::BTreeMap<
-            String,
-            super::super::super::types::crm::FieldDescriptor,
-        >,
-    >,
+    pub fields: Option<::std::collections::BTreeMap<String, FieldsResponseFieldsValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -657,6 +652,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseFieldsValue = super::super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.item.productrow.fields";
@@ -1217,7 +1215,7 @@ pub struct SetRequest {
     pub owner_type: String,
     /// Wire name "productRows": array of object, required.
     #[serde(rename = "productRows")]
-    pub product_rows: Vec<super::super::super::types::crm::Fields14>,
+    pub product_rows: Vec<SetRequestProductRowsItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1229,9 +1227,7 @@ impl SetRequest {
     pub fn new(
         owner_id: impl Into<i64>,
         owner_type: impl Into<String>,
-        product_rows: impl IntoIterator<
-            Item = impl Into<super::super::super::types::crm::Fields14>,
-        >,
+        product_rows: impl IntoIterator<Item = impl Into<SetRequestProductRowsItem>>,
     ) -> Self {
         Self {
             owner_id: owner_id.into(),
@@ -1274,6 +1270,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+/// The type `crm.fields_14`, defined once in `types`.
+pub type SetRequestProductRowsItem = super::super::super::types::crm::Fields14;
 
 /// The `result` of `crm.item.productrow.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1339,7 +1338,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::types::crm::Fields14,
+    pub fields: UpdateRequestFields,
     /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -1351,7 +1350,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl Into<super::super::super::types::crm::Fields14>,
+        fields: impl Into<UpdateRequestFields>,
         id: impl Into<::serde_json::Value>,
     ) -> Self {
         Self {
@@ -1387,6 +1386,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `crm.fields_14`, defined once in `types`.
+pub type UpdateRequestFields = super::super::super::types::crm::Fields14;
 
 /// The `result` of `crm.item.productrow.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -63,7 +63,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.lead.productrows.get`.
-pub type GetResponse = Vec<super::super::super::types::crm::Shape5>;
+pub type GetResponse = Vec<GetResponseItem>;
+
+/// The type `crm.shape_5`, defined once in `types`.
+pub type GetResponseItem = super::super::super::types::crm::Shape5;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.lead.productrows.get";
@@ -96,7 +99,7 @@ pub async fn set(
 pub struct SetRequest {
     /// Wire name "rows": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rows: Option<Vec<super::super::super::types::crm::Row>>,
+    pub rows: Option<Vec<SetRequestRowsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -111,7 +114,7 @@ impl SetRequest {
     /// Sets "rows".
     pub fn rows(
         mut self,
-        value: impl IntoIterator<Item = impl Into<super::super::super::types::crm::Row>>,
+        value: impl IntoIterator<Item = impl Into<SetRequestRowsItem>>,
     ) -> Self {
         self.rows = Some(value.into_iter().map(Into::into).collect());
         self
@@ -140,6 +143,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+/// The type `crm.row`, defined once in `types`.
+pub type SetRequestRowsItem = super::super::super::types::crm::Row;
 
 /// The `result` of `crm.lead.productrows.set`.
 pub type SetResponse = bool;

@@ -30,7 +30,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::types::crm::Fields3,
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -39,7 +39,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::super::types::crm::Fields3>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -70,6 +70,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `crm.fields_3`, defined once in `types`.
+pub type AddRequestFields = super::super::super::types::crm::Fields3;
 
 /// The `result` of `crm.lead.userfield.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -229,7 +232,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "EDIT_FORM_LABEL": object, optional.
     #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<super::super::super::types::crm::EditFormLabel>,
+    pub edit_form_label: Option<GetResponseEditFormLabel>,
     /// Wire name "EDIT_IN_LIST": string, optional.
     #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<String>,
@@ -238,13 +241,13 @@ pub struct GetResponse {
     pub entity_id: Option<String>,
     /// Wire name "ERROR_MESSAGE": object, optional.
     #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<super::super::super::types::crm::EditFormLabel>,
+    pub error_message: Option<GetResponseErrorMessage>,
     /// Wire name "FIELD_NAME": string, optional.
     #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
     /// Wire name "HELP_MESSAGE": object, optional.
     #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<super::super::super::types::crm::EditFormLabel>,
+    pub help_message: Option<GetResponseHelpMessage>,
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -253,10 +256,10 @@ pub struct GetResponse {
     pub is_searchable: Option<String>,
     /// Wire name "LIST_COLUMN_LABEL": object, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_column_label: Option<super::super::super::types::crm::EditFormLabel>,
+    pub list_column_label: Option<GetResponseListColumnLabel>,
     /// Wire name "LIST_FILTER_LABEL": object, optional.
     #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_filter_label: Option<super::super::super::types::crm::EditFormLabel>,
+    pub list_filter_label: Option<GetResponseListFilterLabel>,
     /// Wire name "MANDATORY": string, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<String>,
@@ -265,7 +268,7 @@ pub struct GetResponse {
     pub multiple: Option<String>,
     /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<super::super::super::types::crm::Settings>,
+    pub settings: Option<GetResponseSettings>,
     /// Wire name "SHOW_FILTER": string, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
@@ -357,6 +360,24 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `crm.edit_form_label`, defined once in `types`.
+pub type GetResponseEditFormLabel = super::super::super::types::crm::EditFormLabel;
+
+/// The type `crm.edit_form_label`, defined once in `types`.
+pub type GetResponseErrorMessage = super::super::super::types::crm::EditFormLabel;
+
+/// The type `crm.edit_form_label`, defined once in `types`.
+pub type GetResponseHelpMessage = super::super::super::types::crm::EditFormLabel;
+
+/// The type `crm.edit_form_label`, defined once in `types`.
+pub type GetResponseListColumnLabel = super::super::super::types::crm::EditFormLabel;
+
+/// The type `crm.edit_form_label`, defined once in `types`.
+pub type GetResponseListFilterLabel = super::super::super::types::crm::EditFormLabel;
+
+/// The type `crm.settings`, defined once in `types`.
+pub type GetResponseSettings = super::super::super::types::crm::Settings;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.lead.userfield.get";
@@ -646,7 +667,10 @@ pub type ListRequestFilterLang = super::super::super::enums::EditFormLabelListCo
 pub type ListRequestFilterShowFilter = super::super::super::enums::NIES;
 
 /// The `result` of `crm.lead.userfield.list`.
-pub type ListResponse = Vec<super::super::super::types::crm::Shape2>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+/// The type `crm.shape_2`, defined once in `types`.
+pub type ListResponseItem = super::super::super::types::crm::Shape2;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.lead.userfield.list";
@@ -733,7 +757,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::types::crm::Fields4,
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -744,10 +768,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<super::super::super::types::crm::Fields4>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -781,6 +802,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `crm.fields_4`, defined once in `types`.
+pub type UpdateRequestFields = super::super::super::types::crm::Fields4;
 
 /// The `result` of `crm.lead.userfield.update`.
 pub type UpdateResponse = bool;

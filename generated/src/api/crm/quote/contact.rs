@@ -33,7 +33,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::types::crm::Fields2,
+    pub fields: AddRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -44,10 +44,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<super::super::super::types::crm::Fields2>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -81,6 +78,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `crm.fields_2`, defined once in `types`.
+pub type AddRequestFields = super::super::super::types::crm::Fields2;
 
 /// The `result` of `crm.quote.contact.add`.
 pub type AddResponse = bool;
@@ -278,10 +278,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.quote.contact.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<
-    String,
-    super::super::super::types::crm::FieldDescriptor,
->;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.quote.contact.fields";

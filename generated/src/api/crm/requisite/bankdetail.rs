@@ -587,10 +587,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.requisite.bankdetail.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<
-    String,
-    super::super::super::types::crm::FieldDescriptor,
->;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.requisite.bankdetail.fields";

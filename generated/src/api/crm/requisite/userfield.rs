@@ -104,7 +104,7 @@ pub struct AddRequestFields {
     pub is_searchable: Option<AddRequestFieldsIsSearchable>,
     /// Wire name "LIST": object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<super::super::super::types::crm::UfEnumElement>,
+    pub list: Option<AddRequestFieldsList>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -207,10 +207,7 @@ impl AddRequestFields {
         self
     }
     /// Sets "LIST".
-    pub fn list(
-        mut self,
-        value: impl Into<super::super::super::types::crm::UfEnumElement>,
-    ) -> Self {
+    pub fn list(mut self, value: impl Into<AddRequestFieldsList>) -> Self {
         self.list = Some(value.into());
         self
     }
@@ -349,6 +346,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub type AddRequestFieldsEditInList = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsIsSearchable = ::bitrix24_runtime::YesNo;
+
+/// The type `crm.uf_enum_element`, defined once in `types`.
+pub type AddRequestFieldsList = super::super::super::types::crm::UfEnumElement;
 
 pub type AddRequestFieldsMandatory = ::bitrix24_runtime::YesNo;
 
@@ -553,7 +553,7 @@ pub struct GetResponse {
     pub multiple: Option<String>,
     /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<super::super::super::types::crm::Settings>,
+    pub settings: Option<GetResponseSettings>,
     /// Wire name "SHOW_FILTER": string, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
@@ -791,6 +791,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabel {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabel);
 
+/// The type `crm.settings`, defined once in `types`.
+pub type GetResponseSettings = super::super::super::types::crm::Settings;
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.requisite.userfield.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -922,7 +925,7 @@ pub struct ListRequestFilter {
     pub is_searchable: Option<ListRequestFilterIsSearchable>,
     /// Wire name "LIST": object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<super::super::super::types::crm::UfEnumElement>,
+    pub list: Option<ListRequestFilterList>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -1011,10 +1014,7 @@ impl ListRequestFilter {
         self
     }
     /// Sets "LIST".
-    pub fn list(
-        mut self,
-        value: impl Into<super::super::super::types::crm::UfEnumElement>,
-    ) -> Self {
+    pub fn list(mut self, value: impl Into<ListRequestFilterList>) -> Self {
         self.list = Some(value.into());
         self
     }
@@ -1151,6 +1151,9 @@ pub type ListRequestFilterEditInList = ::bitrix24_runtime::YesNo;
 
 pub type ListRequestFilterIsSearchable = ::bitrix24_runtime::YesNo;
 
+/// The type `crm.uf_enum_element`, defined once in `types`.
+pub type ListRequestFilterList = super::super::super::types::crm::UfEnumElement;
+
 pub type ListRequestFilterMandatory = ::bitrix24_runtime::YesNo;
 
 pub type ListRequestFilterMultiple = ::bitrix24_runtime::YesNo;
@@ -1193,7 +1196,7 @@ pub struct ListResponseItem {
     pub is_searchable: Option<ListResponseItemIsSearchable>,
     /// Wire name "LIST": object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<super::super::super::types::crm::UfEnumElement>,
+    pub list: Option<ListResponseItemList>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -1306,6 +1309,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 pub type ListResponseItemEditInList = ::bitrix24_runtime::YesNo;
 
 pub type ListResponseItemIsSearchable = ::bitrix24_runtime::YesNo;
+
+/// The type `crm.uf_enum_element`, defined once in `types`.
+pub type ListResponseItemList = super::super::super::types::crm::UfEnumElement;
 
 pub type ListResponseItemMandatory = ::bitrix24_runtime::YesNo;
 
@@ -1468,7 +1474,7 @@ pub struct UpdateRequestFields {
     pub is_searchable: Option<UpdateRequestFieldsIsSearchable>,
     /// Wire name "LIST": object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<super::super::super::types::crm::UfEnumElement>,
+    pub list: Option<UpdateRequestFieldsList>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -1547,10 +1553,7 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "LIST".
-    pub fn list(
-        mut self,
-        value: impl Into<super::super::super::types::crm::UfEnumElement>,
-    ) -> Self {
+    pub fn list(mut self, value: impl Into<UpdateRequestFieldsList>) -> Self {
         self.list = Some(value.into());
         self
     }
@@ -1683,6 +1686,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub type UpdateRequestFieldsEditInList = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsIsSearchable = ::bitrix24_runtime::YesNo;
+
+/// The type `crm.uf_enum_element`, defined once in `types`.
+pub type UpdateRequestFieldsList = super::super::super::types::crm::UfEnumElement;
 
 pub type UpdateRequestFieldsMandatory = ::bitrix24_runtime::YesNo;
 

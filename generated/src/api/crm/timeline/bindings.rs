@@ -29,7 +29,7 @@ pub async fn bind(
 #[non_exhaustive]
 pub struct BindRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::types::crm::Fields12,
+    pub fields: BindRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -38,7 +38,7 @@ pub struct BindRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl BindRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::super::types::crm::Fields12>) -> Self {
+    pub fn new(fields: impl Into<BindRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -69,6 +69,9 @@ impl ::bitrix24_runtime::loose::Loose for BindRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(BindRequest);
+
+/// The type `crm.fields_12`, defined once in `types`.
+pub type BindRequestFields = super::super::super::types::crm::Fields12;
 
 /// The `result` of `crm.timeline.bindings.bind`.
 pub type BindResponse = bool;
@@ -139,10 +142,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.timeline.bindings.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<
-    String,
-    super::super::super::types::crm::FieldDescriptor,
->;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.timeline.bindings.fields";
@@ -318,7 +321,7 @@ pub async fn unbind(
 #[non_exhaustive]
 pub struct UnbindRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::types::crm::Fields12,
+    pub fields: UnbindRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -327,7 +330,7 @@ pub struct UnbindRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UnbindRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<super::super::super::types::crm::Fields12>) -> Self {
+    pub fn new(fields: impl Into<UnbindRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -358,6 +361,9 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UnbindRequest);
+
+/// The type `crm.fields_12`, defined once in `types`.
+pub type UnbindRequestFields = super::super::super::types::crm::Fields12;
 
 /// The `result` of `crm.timeline.bindings.unbind`.
 pub type UnbindResponse = bool;

@@ -377,7 +377,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "logMessage": object, optional.
     #[serde(rename = "logMessage", skip_serializing_if = "Option::is_none")]
-    pub log_message: Option<super::super::super::types::crm::LogMessage>,
+    pub log_message: Option<GetResponseLogMessage>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -395,6 +395,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `crm.log_message`, defined once in `types`.
+pub type GetResponseLogMessage = super::super::super::types::crm::LogMessage;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.timeline.logmessage.get";
@@ -505,7 +508,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.timeline.logmessage.list`.
-pub type ListResponse = Vec<super::super::super::types::crm::LogMessage>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+/// The type `crm.log_message`, defined once in `types`.
+pub type ListResponseItem = super::super::super::types::crm::LogMessage;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.timeline.logmessage.list";

@@ -283,7 +283,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "logo": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub logo: Option<super::super::super::types::crm::Icon>,
+    pub logo: Option<GetResponseLogo>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -301,6 +301,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `crm.icon`, defined once in `types`.
+pub type GetResponseLogo = super::super::super::types::crm::Icon;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.timeline.logo.get";

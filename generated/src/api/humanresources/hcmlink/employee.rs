@@ -404,7 +404,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
 #[non_exhaustive]
 pub struct SetRequestJob {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::types::humanresources_hcmlink::Fields,
+    pub fields: SetRequestJobFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -415,10 +415,7 @@ pub struct SetRequestJob {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestJob {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<super::super::super::types::humanresources_hcmlink::Fields>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<SetRequestJobFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -452,6 +449,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJob {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestJob);
+
+/// The type `humanresources.hcmlink.fields`, defined once in `types`.
+pub type SetRequestJobFields = super::super::super::types::humanresources_hcmlink::Fields;
 
 /// The `result` of `humanresources.hcmlink.employee.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

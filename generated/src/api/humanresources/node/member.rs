@@ -429,7 +429,7 @@ pub struct SetRequest {
     pub node_id: i64,
     /// Wire name "userIds": object, required.
     #[serde(rename = "userIds")]
-    pub user_ids: super::super::super::types::humanresources::UserIds,
+    pub user_ids: SetRequestUserIds,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -438,10 +438,7 @@ pub struct SetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        node_id: impl Into<i64>,
-        user_ids: impl Into<super::super::super::types::humanresources::UserIds>,
-    ) -> Self {
+    pub fn new(node_id: impl Into<i64>, user_ids: impl Into<SetRequestUserIds>) -> Self {
         Self {
             node_id: node_id.into(),
             user_ids: user_ids.into(),
@@ -479,6 +476,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+/// The type `humanresources.user_ids`, defined once in `types`.
+pub type SetRequestUserIds = super::super::super::types::humanresources::UserIds;
 
 /// The `result` of `humanresources.node.member.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -113,7 +113,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListRequestUserData = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.department.colleagues.list`.
-pub type ListResponse = Vec<super::super::super::types::im::ManagerUserData>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+/// The type `im.manager_user_data`, defined once in `types`.
+pub type ListResponseItem = super::super::super::types::im::ManagerUserData;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.department.colleagues.list";

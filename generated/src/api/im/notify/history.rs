@@ -205,13 +205,13 @@ pub struct SearchResponse {
     pub chat_id: Option<i64>,
     /// Wire name "notifications": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub notifications: Option<Vec<super::super::super::types::im::Notification>>,
+    pub notifications: Option<Vec<SearchResponseNotificationsItem>>,
     /// Wire name "total_results": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_results: Option<i64>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<super::super::super::types::im::User>>,
+    pub users: Option<Vec<SearchResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -239,6 +239,12 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponse);
+
+/// The type `im.notification`, defined once in `types`.
+pub type SearchResponseNotificationsItem = super::super::super::types::im::Notification;
+
+/// The type `im.user`, defined once in `types`.
+pub type SearchResponseUsersItem = super::super::super::types::im::User;
 
 impl ::bitrix24_runtime::Method for SearchRequest {
     const NAME: &'static str = "im.notify.history.search";

@@ -160,7 +160,7 @@ pub struct ListResponseItem {
     pub entity_id: Option<String>,
     /// Wire name "entity_link": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub entity_link: Option<super::super::super::types::im::EntityLink>,
+    pub entity_link: Option<ListResponseItemEntityLink>,
     /// Wire name "entity_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
@@ -205,13 +205,13 @@ pub struct ListResponseItem {
     pub parent_message_id: Option<i64>,
     /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<super::super::super::types::im::Permissions>,
+    pub permissions: Option<ListResponseItemPermissions>,
     /// Wire name "public": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<ListResponseItemPublic>,
     /// Wire name "restrictions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub restrictions: Option<super::super::super::types::im::Restrictions>,
+    pub restrictions: Option<ListResponseItemRestrictions>,
     /// Wire name "role": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -352,6 +352,12 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
+/// The type `im.entity_link`, defined once in `types`.
+pub type ListResponseItemEntityLink = super::super::super::types::im::EntityLink;
+
+/// The type `im.permissions`, defined once in `types`.
+pub type ListResponseItemPermissions = super::super::super::types::im::Permissions;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
@@ -380,6 +386,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemPublic {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemPublic);
+
+/// The type `im.restrictions`, defined once in `types`.
+pub type ListResponseItemRestrictions = super::super::super::types::im::Restrictions;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.search.chat.list";

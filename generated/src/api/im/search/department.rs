@@ -140,7 +140,7 @@ pub struct ListResponseItem {
     pub id: Option<i64>,
     /// Wire name "manager_user_data": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub manager_user_data: Option<super::super::super::types::im::User>,
+    pub manager_user_data: Option<ListResponseItemManagerUserData>,
     /// Wire name "manager_user_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manager_user_id: Option<i64>,
@@ -176,6 +176,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+/// The type `im.user`, defined once in `types`.
+pub type ListResponseItemManagerUserData = super::super::super::types::im::User;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.search.department.list";

@@ -284,7 +284,7 @@ pub struct GetResponseItem {
     pub type_: Option<String>,
     /// Wire name "user": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<super::super::super::types::im::User>,
+    pub user: Option<GetResponseItemUser>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -461,6 +461,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChat {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItemChat);
+
+/// The type `im.user`, defined once in `types`.
+pub type GetResponseItemUser = super::super::super::types::im::User;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.search.last.get";

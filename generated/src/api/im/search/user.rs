@@ -186,7 +186,7 @@ pub struct ListResponse {
     pub network: Option<bool>,
     /// Wire name "phones": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub phones: Option<super::super::super::types::im::Phones>,
+    pub phones: Option<ListResponsePhones>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -278,6 +278,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+/// The type `im.phones`, defined once in `types`.
+pub type ListResponsePhones = super::super::super::types::im::Phones;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.search.user.list";

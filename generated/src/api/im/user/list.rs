@@ -96,7 +96,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `im.user.list.get`.
-pub type GetResponse = Vec<super::super::super::types::im::User>;
+pub type GetResponse = Vec<GetResponseItem>;
+
+/// The type `im.user`, defined once in `types`.
+pub type GetResponseItem = super::super::super::types::im::User;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.user.list.get";

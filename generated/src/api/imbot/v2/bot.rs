@@ -105,7 +105,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "bot": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot: Option<super::super::super::types::imbot::Bot>,
+    pub bot: Option<GetResponseBot>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
@@ -127,6 +127,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `imbot.bot`, defined once in `types`.
+pub type GetResponseBot = super::super::super::types::imbot::Bot;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imbot.v2.Bot.get";
@@ -631,7 +634,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFieldsProperties {
 pub struct RegisterResponse {
     /// Wire name "bot": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot: Option<super::super::super::types::imbot::Bot>,
+    pub bot: Option<RegisterResponseBot>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
@@ -653,6 +656,9 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RegisterResponse);
+
+/// The type `imbot.bot`, defined once in `types`.
+pub type RegisterResponseBot = super::super::super::types::imbot::Bot;
 
 impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "imbot.v2.Bot.register";
@@ -1126,7 +1132,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsProperties {
 pub struct UpdateResponse {
     /// Wire name "bot": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot: Option<super::super::super::types::imbot::Bot>,
+    pub bot: Option<UpdateResponseBot>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
@@ -1148,6 +1154,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `imbot.bot`, defined once in `types`.
+pub type UpdateResponseBot = super::super::super::types::imbot::Bot;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.v2.Bot.update";

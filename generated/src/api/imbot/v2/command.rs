@@ -582,7 +582,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
 pub struct RegisterResponse {
     /// Wire name "command": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<super::super::super::types::imbot::Command>,
+    pub command: Option<RegisterResponseCommand>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -600,6 +600,9 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RegisterResponse);
+
+/// The type `imbot.command`, defined once in `types`.
+pub type RegisterResponseCommand = super::super::super::types::imbot::Command;
 
 impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "imbot.v2.Command.register";
@@ -953,7 +956,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     /// Wire name "command": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<super::super::super::types::imbot::Command>,
+    pub command: Option<UpdateResponseCommand>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -971,6 +974,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `imbot.command`, defined once in `types`.
+pub type UpdateResponseCommand = super::super::super::types::imbot::Command;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.v2.Command.update";

@@ -486,9 +486,7 @@ pub struct GetRequestParamsSelectItem {
     pub queue_type: Option<String>,
     /// Wire name "QUEUE_USERS_FIELDS": object, optional.
     #[serde(rename = "QUEUE_USERS_FIELDS", skip_serializing_if = "Option::is_none")]
-    pub queue_users_fields: Option<
-        super::super::super::types::imopenlines::QueueUsersFields,
-    >,
+    pub queue_users_fields: Option<GetRequestParamsSelectItemQueueUsersFields>,
     /// Wire name "QUICK_ANSWERS_IBLOCK_ID": string, optional.
     #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<String>,
@@ -979,7 +977,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "QUEUE_USERS_FIELDS".
     pub fn queue_users_fields(
         mut self,
-        value: impl Into<super::super::super::types::imopenlines::QueueUsersFields>,
+        value: impl Into<GetRequestParamsSelectItemQueueUsersFields>,
     ) -> Self {
         self.queue_users_fields = Some(value.into());
         self
@@ -1608,6 +1606,9 @@ pub type GetRequestParamsSelectItemKpiFirstAnswerAlert = ::bitrix24_runtime::Yes
 
 pub type GetRequestParamsSelectItemKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
 
+/// The type `imopenlines.queue_users_fields`, defined once in `types`.
+pub type GetRequestParamsSelectItemQueueUsersFields = super::super::super::types::imopenlines::QueueUsersFields;
+
 pub type GetRequestParamsSelectItemSendNotificationEmptyQueue = ::bitrix24_runtime::YesNo;
 
 pub type GetRequestParamsSelectItemSendWelcomeEachSession = ::bitrix24_runtime::YesNo;
@@ -1859,9 +1860,7 @@ pub struct GetResponseItem {
     pub queue_type: Option<String>,
     /// Wire name "QUEUE_USERS_FIELDS": object, optional.
     #[serde(rename = "QUEUE_USERS_FIELDS", skip_serializing_if = "Option::is_none")]
-    pub queue_users_fields: Option<
-        super::super::super::types::imopenlines::QueueUsersFields,
-    >,
+    pub queue_users_fields: Option<GetResponseItemQueueUsersFields>,
     /// Wire name "QUICK_ANSWERS_IBLOCK_ID": string, optional.
     #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<String>,
@@ -2376,6 +2375,9 @@ pub type GetResponseItemKpiCheckOperatorActivity = ::bitrix24_runtime::YesNo;
 pub type GetResponseItemKpiFirstAnswerAlert = ::bitrix24_runtime::YesNo;
 
 pub type GetResponseItemKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
+
+/// The type `imopenlines.queue_users_fields`, defined once in `types`.
+pub type GetResponseItemQueueUsersFields = super::super::super::types::imopenlines::QueueUsersFields;
 
 pub type GetResponseItemSendNotificationEmptyQueue = ::bitrix24_runtime::YesNo;
 

@@ -41,7 +41,7 @@ pub struct AddRequest {
     pub name: String,
     /// Wire name "PROFILES": array of object, required.
     #[serde(rename = "PROFILES")]
-    pub profiles: Vec<super::super::super::types::delivery::Profile>,
+    pub profiles: Vec<AddRequestProfilesItem>,
     /// Wire name "SETTINGS": object, required.
     #[serde(rename = "SETTINGS")]
     pub settings: AddRequestSettings,
@@ -59,9 +59,7 @@ impl AddRequest {
     pub fn new(
         code: impl Into<String>,
         name: impl Into<String>,
-        profiles: impl IntoIterator<
-            Item = impl Into<super::super::super::types::delivery::Profile>,
-        >,
+        profiles: impl IntoIterator<Item = impl Into<AddRequestProfilesItem>>,
         settings: impl Into<AddRequestSettings>,
     ) -> Self {
         Self {
@@ -127,6 +125,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+/// The type `delivery.profile`, defined once in `types`.
+pub type AddRequestProfilesItem = super::super::super::types::delivery::Profile;
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
@@ -142,7 +143,7 @@ pub struct AddRequestSettings {
     pub cancel_delivery_request_url: Option<String>,
     /// Wire name "CONFIG": array of object, optional.
     #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
-    pub config: Option<Vec<super::super::super::types::delivery::Config>>,
+    pub config: Option<Vec<AddRequestSettingsConfigItem>>,
     /// Wire name "CREATE_DELIVERY_REQUEST_URL": string, optional.
     #[serde(
         rename = "CREATE_DELIVERY_REQUEST_URL",
@@ -185,9 +186,7 @@ impl AddRequestSettings {
     /// Sets "CONFIG".
     pub fn config(
         mut self,
-        value: impl IntoIterator<
-            Item = impl Into<super::super::super::types::delivery::Config>,
-        >,
+        value: impl IntoIterator<Item = impl Into<AddRequestSettingsConfigItem>>,
     ) -> Self {
         self.config = Some(value.into_iter().map(Into::into).collect());
         self
@@ -250,6 +249,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
+
+/// The type `delivery.config`, defined once in `types`.
+pub type AddRequestSettingsConfigItem = super::super::super::types::delivery::Config;
 
 pub type AddRequestSettingsHasCallbackTrackingSupport = ::bitrix24_runtime::YesNo;
 
@@ -457,7 +459,7 @@ pub struct UpdateRequest {
     pub name: Option<String>,
     /// Wire name "PROFILES": array of object, optional.
     #[serde(rename = "PROFILES", skip_serializing_if = "Option::is_none")]
-    pub profiles: Option<Vec<super::super::super::types::delivery::Profile>>,
+    pub profiles: Option<Vec<UpdateRequestProfilesItem>>,
     /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<UpdateRequestSettings>,
@@ -502,9 +504,7 @@ impl UpdateRequest {
     /// Sets "PROFILES".
     pub fn profiles(
         mut self,
-        value: impl IntoIterator<
-            Item = impl Into<super::super::super::types::delivery::Profile>,
-        >,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestProfilesItem>>,
     ) -> Self {
         self.profiles = Some(value.into_iter().map(Into::into).collect());
         self
@@ -563,6 +563,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
+/// The type `delivery.profile`, defined once in `types`.
+pub type UpdateRequestProfilesItem = super::super::super::types::delivery::Profile;
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
@@ -578,7 +581,7 @@ pub struct UpdateRequestSettings {
     pub cancel_delivery_request_url: Option<String>,
     /// Wire name "CONFIG": object, optional.
     #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
-    pub config: Option<super::super::super::types::delivery::Config>,
+    pub config: Option<UpdateRequestSettingsConfig>,
     /// Wire name "CREATE_DELIVERY_REQUEST_URL": string, optional.
     #[serde(
         rename = "CREATE_DELIVERY_REQUEST_URL",
@@ -619,10 +622,7 @@ impl UpdateRequestSettings {
         self
     }
     /// Sets "CONFIG".
-    pub fn config(
-        mut self,
-        value: impl Into<super::super::super::types::delivery::Config>,
-    ) -> Self {
+    pub fn config(mut self, value: impl Into<UpdateRequestSettingsConfig>) -> Self {
         self.config = Some(value.into());
         self
     }
@@ -684,6 +684,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestSettings);
+
+/// The type `delivery.config`, defined once in `types`.
+pub type UpdateRequestSettingsConfig = super::super::super::types::delivery::Config;
 
 pub type UpdateRequestSettingsHasCallbackTrackingSupport = ::bitrix24_runtime::YesNo;
 

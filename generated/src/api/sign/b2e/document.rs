@@ -88,7 +88,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "members": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<super::super::super::types::sign_b2e::Member>>,
+    pub members: Option<Vec<GetResponseMembersItem>>,
     /// Wire name "state": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<GetResponseState>,
@@ -119,6 +119,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `sign.b2e.member`, defined once in `types`.
+pub type GetResponseMembersItem = super::super::super::types::sign_b2e::Member;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -709,7 +712,7 @@ pub type SendRequestFieldsResponsibleRole = super::super::super::enums::SignerAs
 pub struct SendResponse {
     /// Wire name "members": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<super::super::super::types::sign_b2e::Member>>,
+    pub members: Option<Vec<SendResponseMembersItem>>,
     /// Wire name "state": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<SendResponseState>,
@@ -740,6 +743,9 @@ impl ::bitrix24_runtime::loose::Loose for SendResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SendResponse);
+
+/// The type `sign.b2e.member`, defined once in `types`.
+pub type SendResponseMembersItem = super::super::super::types::sign_b2e::Member;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

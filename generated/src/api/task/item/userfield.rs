@@ -761,8 +761,11 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 /// The `result` of `task.item.userfield.getfields`.
 pub type GetfieldsResponse = ::std::collections::BTreeMap<
     String,
-    super::super::super::types::task::FieldDescriptor,
+    GetfieldsResponseValue,
 >;
+
+/// The type `task.field_descriptor`, defined once in `types`.
+pub type GetfieldsResponseValue = super::super::super::types::task::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "task.item.userfield.getfields";

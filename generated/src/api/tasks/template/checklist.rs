@@ -1547,7 +1547,7 @@ pub struct UpdateRequest {
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::types::task::Fields,
+    pub fields: UpdateRequestFields,
     /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
@@ -1561,7 +1561,7 @@ impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         check_list_item_id: impl Into<i64>,
-        fields: impl Into<super::super::super::types::task::Fields>,
+        fields: impl Into<UpdateRequestFields>,
         template_id: impl Into<i64>,
     ) -> Self {
         Self {
@@ -1605,6 +1605,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `task.fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::super::types::task::Fields;
 
 /// The `result` of `tasks.template.checklist.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -147,7 +147,7 @@ pub struct SetRequest {
     pub booking_id: i64,
     /// Wire name "externalData": array of object, required.
     #[serde(rename = "externalData")]
-    pub external_data: Vec<super::super::super::super::types::booking::ExternalData>,
+    pub external_data: Vec<SetRequestExternalDataItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -158,9 +158,7 @@ impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         booking_id: impl Into<i64>,
-        external_data: impl IntoIterator<
-            Item = impl Into<super::super::super::super::types::booking::ExternalData>,
-        >,
+        external_data: impl IntoIterator<Item = impl Into<SetRequestExternalDataItem>>,
     ) -> Self {
         Self {
             booking_id: booking_id.into(),
@@ -199,6 +197,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+/// The type `booking.external_data`, defined once in `types`.
+pub type SetRequestExternalDataItem = super::super::super::super::types::booking::ExternalData;
 
 /// The `result` of `booking.v1.booking.externalData.set`.
 pub type SetResponse = bool;

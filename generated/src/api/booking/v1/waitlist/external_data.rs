@@ -144,7 +144,7 @@ pub async fn set(
 pub struct SetRequest {
     /// Wire name "externalData": array of object, required.
     #[serde(rename = "externalData")]
-    pub external_data: Vec<super::super::super::super::types::booking::ExternalData>,
+    pub external_data: Vec<SetRequestExternalDataItem>,
     /// Wire name "waitListId": integer, required.
     #[serde(rename = "waitListId")]
     pub wait_list_id: i64,
@@ -157,9 +157,7 @@ pub struct SetRequest {
 impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        external_data: impl IntoIterator<
-            Item = impl Into<super::super::super::super::types::booking::ExternalData>,
-        >,
+        external_data: impl IntoIterator<Item = impl Into<SetRequestExternalDataItem>>,
         wait_list_id: impl Into<i64>,
     ) -> Self {
         Self {
@@ -199,6 +197,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+/// The type `booking.external_data`, defined once in `types`.
+pub type SetRequestExternalDataItem = super::super::super::super::types::booking::ExternalData;
 
 /// The `result` of `booking.v1.waitlist.externalData.set`.
 pub type SetResponse = bool;

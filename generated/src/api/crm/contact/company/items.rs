@@ -227,7 +227,7 @@ pub struct SetRequest {
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Wire name "items": array of object, required.
-    pub items: Vec<super::super::super::super::types::crm::Fields11>,
+    pub items: Vec<SetRequestItemsItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -238,9 +238,7 @@ impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         id: impl Into<i64>,
-        items: impl IntoIterator<
-            Item = impl Into<super::super::super::super::types::crm::Fields11>,
-        >,
+        items: impl IntoIterator<Item = impl Into<SetRequestItemsItem>>,
     ) -> Self {
         Self {
             id: id.into(),
@@ -275,6 +273,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+/// The type `crm.fields_11`, defined once in `types`.
+pub type SetRequestItemsItem = super::super::super::super::types::crm::Fields11;
 
 /// The `result` of `crm.contact.company.items.set`.
 pub type SetResponse = bool;

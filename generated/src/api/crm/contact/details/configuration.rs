@@ -310,7 +310,7 @@ pub async fn set(
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "data": array of object, required.
-    pub data: Vec<super::super::super::super::types::crm::Data>,
+    pub data: Vec<SetRequestDataItem>,
     /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -325,11 +325,7 @@ pub struct SetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        data: impl IntoIterator<
-            Item = impl Into<super::super::super::super::types::crm::Data>,
-        >,
-    ) -> Self {
+    pub fn new(data: impl IntoIterator<Item = impl Into<SetRequestDataItem>>) -> Self {
         Self {
             data: data.into_iter().map(Into::into).collect(),
             scope: Default::default(),
@@ -379,6 +375,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+/// The type `crm.data`, defined once in `types`.
+pub type SetRequestDataItem = super::super::super::super::types::crm::Data;
 
 /// The `result` of `crm.contact.details.configuration.set`.
 pub type SetResponse = bool;

@@ -148,7 +148,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.deal.contact.items.get`.
-pub type GetResponse = Vec<super::super::super::super::types::crm::Shape3>;
+pub type GetResponse = Vec<GetResponseItem>;
+
+/// The type `crm.shape_3`, defined once in `types`.
+pub type GetResponseItem = super::super::super::super::types::crm::Shape3;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.deal.contact.items.get";
@@ -184,7 +187,7 @@ pub struct SetRequest {
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Wire name "items": array of object, required.
-    pub items: Vec<super::super::super::super::types::crm::Fields2>,
+    pub items: Vec<SetRequestItemsItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -195,9 +198,7 @@ impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         id: impl Into<i64>,
-        items: impl IntoIterator<
-            Item = impl Into<super::super::super::super::types::crm::Fields2>,
-        >,
+        items: impl IntoIterator<Item = impl Into<SetRequestItemsItem>>,
     ) -> Self {
         Self {
             id: id.into(),
@@ -232,6 +233,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+/// The type `crm.fields_2`, defined once in `types`.
+pub type SetRequestItemsItem = super::super::super::super::types::crm::Fields2;
 
 /// The `result` of `crm.deal.contact.items.set`.
 pub type SetResponse = bool;

@@ -200,7 +200,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetRequestScope = super::super::super::super::enums::PC;
 
 /// The `result` of `crm.item.details.configuration.get`.
-pub type GetResponse = Vec<super::super::super::super::types::crm::Shape4>;
+pub type GetResponse = Vec<GetResponseItem>;
+
+/// The type `crm.shape_4`, defined once in `types`.
+pub type GetResponseItem = super::super::super::super::types::crm::Shape4;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.item.details.configuration.get";
@@ -345,7 +348,7 @@ pub async fn set(
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "data": array of object, required.
-    pub data: Vec<super::super::super::super::types::crm::Data>,
+    pub data: Vec<SetRequestDataItem>,
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
@@ -369,9 +372,7 @@ pub struct SetRequest {
 impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        data: impl IntoIterator<
-            Item = impl Into<super::super::super::super::types::crm::Data>,
-        >,
+        data: impl IntoIterator<Item = impl Into<SetRequestDataItem>>,
         entity_type_id: impl Into<i64>,
     ) -> Self {
         Self {
@@ -435,6 +436,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+/// The type `crm.data`, defined once in `types`.
+pub type SetRequestDataItem = super::super::super::super::types::crm::Data;
 
 pub type SetRequestScope = super::super::super::super::enums::PC;
 

@@ -296,7 +296,10 @@ pub type GetRequestExtrasLeadCustomerType = super::super::super::super::enums::I
 pub type GetRequestScope = super::super::super::super::enums::PC;
 
 /// The `result` of `crm.lead.details.configuration.get`.
-pub type GetResponse = Vec<super::super::super::super::types::crm::Shape4>;
+pub type GetResponse = Vec<GetResponseItem>;
+
+/// The type `crm.shape_4`, defined once in `types`.
+pub type GetResponseItem = super::super::super::super::types::crm::Shape4;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.lead.details.configuration.get";
@@ -489,7 +492,7 @@ pub async fn set(
 #[non_exhaustive]
 pub struct SetRequest {
     /// Wire name "data": array of object, required.
-    pub data: Vec<super::super::super::super::types::crm::Data2>,
+    pub data: Vec<SetRequestDataItem>,
     /// Wire name "extras": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extras: Option<SetRequestExtras>,
@@ -509,11 +512,7 @@ pub struct SetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        data: impl IntoIterator<
-            Item = impl Into<super::super::super::super::types::crm::Data2>,
-        >,
-    ) -> Self {
+    pub fn new(data: impl IntoIterator<Item = impl Into<SetRequestDataItem>>) -> Self {
         Self {
             data: data.into_iter().map(Into::into).collect(),
             extras: Default::default(),
@@ -571,6 +570,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+/// The type `crm.data_2`, defined once in `types`.
+pub type SetRequestDataItem = super::super::super::super::types::crm::Data2;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -32,7 +32,7 @@ pub async fn add(
 #[non_exhaustive]
 pub struct AddRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::super::types::crm::Fields13,
+    pub fields: AddRequestFields,
     /// Wire name "preset": any JSON, required.
     pub preset: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -44,7 +44,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl Into<super::super::super::super::types::crm::Fields13>,
+        fields: impl Into<AddRequestFields>,
         preset: impl Into<::serde_json::Value>,
     ) -> Self {
         Self {
@@ -80,6 +80,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+/// The type `crm.fields_13`, defined once in `types`.
+pub type AddRequestFields = super::super::super::super::types::crm::Fields13;
 
 /// The `result` of `crm.requisite.preset.field.add`.
 pub type AddResponse = i64;
@@ -299,10 +302,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.requisite.preset.field.fields`.
-pub type FieldsResponse = ::std::collections::BTreeMap<
-    String,
-    super::super::super::super::types::crm::FieldDescriptor,
->;
+pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
+
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.requisite.preset.field.fields";
@@ -580,7 +583,7 @@ pub async fn update(
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
-    pub fields: super::super::super::super::types::crm::Fields13,
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Wire name "preset": any JSON, required.
@@ -594,7 +597,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl Into<super::super::super::super::types::crm::Fields13>,
+        fields: impl Into<UpdateRequestFields>,
         id: impl Into<i64>,
         preset: impl Into<::serde_json::Value>,
     ) -> Self {
@@ -639,6 +642,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `crm.fields_13`, defined once in `types`.
+pub type UpdateRequestFields = super::super::super::super::types::crm::Fields13;
 
 /// The `result` of `crm.requisite.preset.field.update`.
 pub type UpdateResponse = bool;

@@ -91,7 +91,7 @@ pub type GetRequestName = super::super::super::super::enums::UserIdNameWorkPosit
 pub struct GetResponse {
     /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<super::super::super::super::types::humanresources::Item>,
+    pub item: Option<GetResponseItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -109,6 +109,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `humanresources.item`, defined once in `types`.
+pub type GetResponseItem = super::super::super::super::types::humanresources::Item;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "humanresources.node.member.field.get";

@@ -46,7 +46,7 @@ pub struct AddRequest {
     pub description: Option<String>,
     /// Wire name "ITEMS": array of object, required.
     #[serde(rename = "ITEMS")]
-    pub items: Vec<super::super::super::super::types::delivery::Item>,
+    pub items: Vec<AddRequestItemsItem>,
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
@@ -71,9 +71,7 @@ impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         delivery_id: impl Into<i64>,
-        items: impl IntoIterator<
-            Item = impl Into<super::super::super::super::types::delivery::Item>,
-        >,
+        items: impl IntoIterator<Item = impl Into<AddRequestItemsItem>>,
         name: impl Into<String>,
         type_: impl Into<AddRequestType>,
     ) -> Self {
@@ -177,6 +175,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 pub type AddRequestActive = ::bitrix24_runtime::YesNo;
+
+/// The type `delivery.item`, defined once in `types`.
+pub type AddRequestItemsItem = super::super::super::super::types::delivery::Item;
 
 pub type AddRequestType = super::super::super::super::enums::EnumCheckboxQuantity;
 
@@ -398,7 +399,7 @@ pub struct UpdateRequest {
     pub id: i64,
     /// Wire name "ITEMS": array of object, optional.
     #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<super::super::super::super::types::delivery::Item>>,
+    pub items: Option<Vec<UpdateRequestItemsItem>>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -447,9 +448,7 @@ impl UpdateRequest {
     /// Sets "ITEMS".
     pub fn items(
         mut self,
-        value: impl IntoIterator<
-            Item = impl Into<super::super::super::super::types::delivery::Item>,
-        >,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestItemsItem>>,
     ) -> Self {
         self.items = Some(value.into_iter().map(Into::into).collect());
         self
@@ -525,6 +524,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 pub type UpdateRequestActive = ::bitrix24_runtime::YesNo;
+
+/// The type `delivery.item`, defined once in `types`.
+pub type UpdateRequestItemsItem = super::super::super::super::types::delivery::Item;
 
 /// The `result` of `sale.delivery.extra.service.update`.
 pub type UpdateResponse = bool;

@@ -87,7 +87,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "item": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<super::super::super::super::types::tasks::Item>,
+    pub item: Option<GetResponseItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -105,6 +105,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `tasks.item`, defined once in `types`.
+pub type GetResponseItem = super::super::super::super::types::tasks::Item;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.task.access.field.get";
