@@ -39,31 +39,63 @@ impl Tally {
     }
 }
 
+/// The schemas of the type specs (`specs/types/`) by name, which `{"$ref": "types/…"}`
+/// reaches; empty when a corpus has none.
+pub type Types = std::collections::BTreeMap<String, SchemaSet>;
+
 /// Counts the leaves of `value` and how many of them `set` types.
 pub fn tally(set: &SchemaSet, value: &Value) -> Tally {
+    tally_in(set, &Types::new(), value)
+}
+
+/// [`tally`], with references to type specs followed into `types`.
+pub fn tally_in(set: &SchemaSet, types: &Types, value: &Value) -> Tally {
     let mut t = Tally::default();
-    walk(set, &set.root, value, &mut t);
+    let at = At { set, types };
+    walk(at, &set.root, value, &mut t);
     t
 }
 
 /// Whether a schema is any JSON at its root (after following `$ref`s).
 pub fn is_any(set: &SchemaSet, schema: &Schema) -> bool {
-    matches!(resolve(set, schema).kind, Kind::Any)
+    is_any_in(set, &Types::new(), schema)
 }
 
-/// Follows `$ref`s to a schema that is not one; a loop of references (which `normalise`
-/// already reports) or a dangling index resolves to the last schema reached.
-fn resolve<'a>(set: &'a SchemaSet, mut schema: &'a Schema) -> &'a Schema {
-    for _ in 0..=set.defs.len() {
-        match schema.kind {
-            Kind::Ref(i) => match set.defs.get(i) {
+/// [`is_any`], with references to type specs followed into `types`.
+pub fn is_any_in(set: &SchemaSet, types: &Types, schema: &Schema) -> bool {
+    matches!(resolve(At { set, types }, schema).1.kind, Kind::Any)
+}
+
+/// The schema set a schema belongs to (its `#/$defs` indexes point there) and the type specs.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    set: &'a SchemaSet,
+    types: &'a Types,
+}
+
+/// Upper bound on `$ref` hops (a loop, which `normalise` and `check` already report, stops).
+const MAX_HOPS: usize = 64;
+
+/// Follows `$ref`s (to definitions and to type specs) to a schema that is not one; a loop of
+/// references or a dangling one resolves to the last schema reached.
+fn resolve<'a>(mut at: At<'a>, mut schema: &'a Schema) -> (At<'a>, &'a Schema) {
+    for _ in 0..MAX_HOPS {
+        match &schema.kind {
+            Kind::Ref(i) => match at.set.defs.get(*i) {
                 Some(def) => schema = &def.schema,
+                None => break,
+            },
+            Kind::Shared(name) => match at.types.get(name) {
+                Some(set) => {
+                    at.set = set;
+                    schema = &set.root;
+                }
                 None => break,
             },
             _ => break,
         }
     }
-    schema
+    (at, schema)
 }
 
 fn open(value: &Value, t: &mut Tally) {
@@ -78,8 +110,8 @@ fn leaves(value: &Value) -> u64 {
     }
 }
 
-fn walk(set: &SchemaSet, schema: &Schema, value: &Value, t: &mut Tally) {
-    let schema = resolve(set, schema);
+fn walk(at: At<'_>, schema: &Schema, value: &Value, t: &mut Tally) {
+    let (at, schema) = resolve(at, schema);
     if value.is_null() {
         t.total += 1;
         if schema.nullable || !matches!(schema.kind, Kind::Any) {
@@ -88,7 +120,7 @@ fn walk(set: &SchemaSet, schema: &Schema, value: &Value, t: &mut Tally) {
         return;
     }
     match (&schema.kind, value) {
-        (Kind::Any, _) | (Kind::Ref(_), _) => open(value, t),
+        (Kind::Any, _) | (Kind::Ref(_) | Kind::Shared(_), _) => open(value, t),
         (Kind::Bool | Kind::Integer | Kind::Number | Kind::String | Kind::Enum(_), v) => {
             t.total += 1;
             if !v.is_array() && !v.is_object() {
@@ -103,7 +135,7 @@ fn walk(set: &SchemaSet, schema: &Schema, value: &Value, t: &mut Tally) {
                 t.typed += 1;
             }
             for v in values {
-                walk(set, items, v, t);
+                walk(at, items, v, t);
             }
         }
         (Kind::Object(obj), Value::Object(map)) => {
@@ -113,9 +145,9 @@ fn walk(set: &SchemaSet, schema: &Schema, value: &Value, t: &mut Tally) {
             }
             for (key, v) in map {
                 match obj.properties.iter().find(|p| &p.name == key) {
-                    Some(p) => walk(set, &p.schema, v, t),
+                    Some(p) => walk(at, &p.schema, v, t),
                     None => match &obj.additional {
-                        Additional::Schema(s) => walk(set, s, v, t),
+                        Additional::Schema(s) => walk(at, s, v, t),
                         Additional::Unspecified | Additional::Any | Additional::Forbidden => {
                             open(v, t)
                         }
@@ -123,8 +155,8 @@ fn walk(set: &SchemaSet, schema: &Schema, value: &Value, t: &mut Tally) {
                 }
             }
         }
-        (Kind::Union(variants), v) => match variants.iter().find(|s| fits(set, s, v)) {
-            Some(s) => walk(set, s, v, t),
+        (Kind::Union(variants), v) => match variants.iter().find(|s| fits(at, s, v)) {
+            Some(s) => walk(at, s, v, t),
             None => open(v, t),
         },
         (Kind::Array(_) | Kind::Object(_), v) => open(v, t),
@@ -133,8 +165,8 @@ fn walk(set: &SchemaSet, schema: &Schema, value: &Value, t: &mut Tally) {
 
 /// Whether the JSON kind of `value` is one `schema` accepts (the union branch a decoder would
 /// take; scalars fit any scalar schema, as the loose decoder reads numbers from strings).
-fn fits(set: &SchemaSet, schema: &Schema, value: &Value) -> bool {
-    match (&resolve(set, schema).kind, value) {
+fn fits(at: At<'_>, schema: &Schema, value: &Value) -> bool {
+    match (&resolve(at, schema).1.kind, value) {
         (Kind::Any, _) => true,
         (Kind::Array(_), Value::Array(_)) | (Kind::Object(_), Value::Object(_)) => true,
         (Kind::Array(_) | Kind::Object(_), _) => false,
@@ -162,7 +194,11 @@ mod tests {
     }
 
     fn set(root: Schema, defs: Vec<Def>) -> SchemaSet {
-        SchemaSet { root, defs }
+        SchemaSet {
+            root,
+            defs,
+            type_refs: Vec::new(),
+        }
     }
 
     #[test]
@@ -230,5 +266,52 @@ mod tests {
         ];
         let t = tally(&set(s(Kind::Ref(0)), defs), &json!({"x": 1}));
         assert_eq!(t, Tally { typed: 0, total: 1 });
+        // A type spec that refers to itself (an error of `check`) stops too.
+        let mut types = Types::new();
+        types.insert(
+            "crm.a".to_owned(),
+            set(s(Kind::Shared("crm.a".into())), vec![]),
+        );
+        let t = tally_in(
+            &set(s(Kind::Shared("crm.a".into())), vec![]),
+            &types,
+            &json!(1),
+        );
+        assert_eq!(t, Tally { typed: 0, total: 1 });
+    }
+
+    #[test]
+    fn type_spec_references_are_followed_with_their_own_definitions() {
+        // The type's `#/$defs/0` is its own, not the method's.
+        let mut types = Types::new();
+        types.insert(
+            "crm.multifield".to_owned(),
+            set(
+                s(Kind::Object(Object {
+                    properties: vec![prop("VALUE", s(Kind::Ref(0)))],
+                    additional: Additional::Unspecified,
+                })),
+                vec![Def {
+                    name: "v".to_owned(),
+                    schema: s(Kind::String),
+                }],
+            ),
+        );
+        let method = set(
+            s(Kind::Array(Box::new(s(Kind::Shared(
+                "crm.multifield".into(),
+            ))))),
+            vec![Def {
+                name: "other".to_owned(),
+                schema: s(Kind::Any),
+            }],
+        );
+        let value = json!([{"VALUE": "x", "Y": 1}]);
+        assert_eq!(
+            tally_in(&method, &types, &value),
+            Tally { typed: 1, total: 2 }
+        );
+        // Without the type specs the reference types nothing.
+        assert_eq!(tally(&method, &value), Tally { typed: 0, total: 2 });
     }
 }

@@ -58,16 +58,94 @@ pub struct Generated {
     pub warnings: Diagnostics,
 }
 
+/// What kind of spec a source is, by the folder it is in: `…/types/x.md` is a type spec,
+/// `…/events/x.md` an event spec, anything else a method spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A method spec.
+    Method,
+    /// A type spec (`types/<scope>.<name>.md`).
+    Type,
+    /// An event spec (`events/<event>.md`).
+    Event,
+}
+
+/// The kind of a source by its display path (see [`SourceKind`]).
+pub fn source_kind(path: &str) -> SourceKind {
+    match path.rsplit(['/', '\\']).nth(1) {
+        Some("types") => SourceKind::Type,
+        Some("events") => SourceKind::Event,
+        _ => SourceKind::Method,
+    }
+}
+
+/// Every spec of a run, parsed and checked together.
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    /// Method specs, in wire-name order.
+    pub specs: Vec<Spec>,
+    /// Type specs, by name.
+    pub types: Vec<spec::TypeSpec>,
+    /// Event specs, in file order.
+    pub events: Vec<spec::EventSpec>,
+    /// Every diagnostic, sorted.
+    pub diags: Diagnostics,
+}
+
 /// Parses and checks every spec, including checks across files (duplicate names).
-/// Returns the specs in wire-name order and all diagnostics, sorted.
+/// Returns the specs in wire-name order and all diagnostics, sorted. Type specs and event
+/// specs among `sources` ([`source_kind`]) are checked too; see [`check_all`].
 pub fn check(sources: &[SourceFile]) -> (Vec<Spec>, Diagnostics) {
+    let c = check_all(sources);
+    (c.specs, c.diags)
+}
+
+/// Parses and checks every source by its kind ([`source_kind`]): method specs (a wire name
+/// or alias defined twice), type specs (a type defined twice, references between them that
+/// form a cycle) and event specs; every `{"$ref": "types/<name>"}` must name a type spec.
+pub fn check_all(sources: &[SourceFile]) -> Checked {
     let mut diags = Diagnostics::default();
     let mut sorted: Vec<&SourceFile> = sources.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.text.cmp(&b.text)));
     let mut specs = Vec::new();
+    let mut types: Vec<spec::TypeSpec> = Vec::new();
+    let mut events = Vec::new();
+    // Type names that exist, parsed or not (a type spec with errors is reported as such,
+    // not again at every reference to it).
+    let mut known: BTreeSet<String> = BTreeSet::new();
     for src in sorted {
-        if let Some(s) = spec::parse(src, &mut diags) {
-            specs.push(s);
+        match source_kind(&src.path) {
+            SourceKind::Method => {
+                if let Some(s) = spec::parse(src, &mut diags) {
+                    specs.push(s);
+                }
+            }
+            SourceKind::Type => {
+                let base = src.path.rsplit(['/', '\\']).next().unwrap_or(&src.path);
+                known.insert(base.strip_suffix(".md").unwrap_or(base).to_owned());
+                if let Some(t) = spec::parse_type(src, &mut diags) {
+                    match types.iter().find(|o| o.name == t.name) {
+                        Some(first) => diags.push(Diagnostic::error(
+                            &t.file,
+                            t.key_lines.get("type").copied().unwrap_or(1),
+                            Some("type".to_owned()),
+                            format!(
+                                "the type `{}` is already defined in {}; a type is defined once",
+                                t.name, first.file
+                            ),
+                        )),
+                        None => {
+                            known.insert(t.name.clone());
+                            types.push(t);
+                        }
+                    }
+                }
+            }
+            SourceKind::Event => {
+                if let Some(e) = spec::parse_event(src, &mut diags) {
+                    events.push(e);
+                }
+            }
         }
     }
     // Duplicate wire names (methods and aliases, ASCII case ignored as the portal does). The
@@ -97,21 +175,129 @@ pub fn check(sources: &[SourceFile]) -> (Vec<Spec>, Diagnostics) {
             }
         }
     }
+    // References to type specs.
+    let sets = specs
+        .iter()
+        .flat_map(|s| [(&s.file, &s.params), (&s.file, &s.returns)])
+        .chain(events.iter().map(|e| (&e.file, &e.payload)))
+        .chain(types.iter().map(|t| (&t.file, &t.schema)));
+    for (file, set) in sets {
+        for r in &set.type_refs {
+            if !known.contains(&r.name) {
+                diags.push(Diagnostic::error(
+                    file,
+                    r.line,
+                    Some(r.path.clone()),
+                    format!(
+                        "`types/{}` names no type spec; a reference names a file of `types/` (`types/{}.md`)",
+                        r.name, r.name
+                    ),
+                ));
+            }
+        }
+    }
+    type_cycles(&types, &mut diags);
     diags.sort();
     specs.sort_by(|a, b| a.method.cmp(&b.method).then_with(|| a.api.cmp(&b.api)));
-    (specs, diags)
+    types.sort_by(|a, b| a.name.cmp(&b.name));
+    Checked {
+        specs,
+        types,
+        events,
+        diags,
+    }
+}
+
+/// An error at every type spec that reaches itself through references to type specs (a
+/// type cannot contain itself): at its first reference on the shortest way back, naming the
+/// whole cycle.
+fn type_cycles<'a>(types: &'a [spec::TypeSpec], diags: &mut Diagnostics) {
+    let by_name: BTreeMap<&str, &spec::TypeSpec> =
+        types.iter().map(|t| (t.name.as_str(), t)).collect();
+    let edges = |t: &'a spec::TypeSpec| -> BTreeSet<&'a str> {
+        t.schema
+            .shared_names()
+            .into_iter()
+            .filter(|n| by_name.contains_key(n))
+            .collect()
+    };
+    for t in types {
+        // Breadth first from `t`: the shortest way back to it, in name order on ties.
+        let mut prev: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut queue: std::collections::VecDeque<&str> = edges(t).into_iter().collect();
+        for n in &queue {
+            prev.insert(n, &t.name);
+        }
+        let mut found = false;
+        while let Some(n) = queue.pop_front() {
+            if n == t.name {
+                found = true;
+                break;
+            }
+            let Some(nt) = by_name.get(n) else { continue };
+            for m in edges(nt) {
+                if !prev.contains_key(m) {
+                    prev.insert(m, n);
+                    queue.push_back(m);
+                }
+            }
+        }
+        if !found {
+            continue;
+        }
+        // Back from `t` along `prev` to where the way started (also `t`).
+        let mut chain = Vec::new();
+        let mut at = prev.get(t.name.as_str()).copied();
+        while let Some(n) = at {
+            if n == t.name || chain.len() > types.len() {
+                break;
+            }
+            chain.push(n);
+            at = prev.get(n).copied();
+        }
+        let mut cycle = vec![t.name.as_str()];
+        cycle.extend(chain.into_iter().rev());
+        cycle.push(&t.name);
+        // `cycle` is now t, next, ..., t; the reference to `next` is where it is reported.
+        let next = cycle[1];
+        let Some(r) = t.schema.type_refs.iter().find(|r| r.name == next) else {
+            continue;
+        };
+        let shown: Vec<String> = cycle.iter().map(|n| format!("`{n}`")).collect();
+        diags.push(Diagnostic::error(
+            &t.file,
+            r.line,
+            Some(r.path.clone()),
+            format!(
+                "the type `{}` contains itself through {}; references between type specs may not form a cycle",
+                t.name,
+                shown.join(" -> ")
+            ),
+        ));
+    }
 }
 
 /// Generates the `api` module tree from spec files.
 ///
 /// On any error, returns every diagnostic of the run (errors and warnings), sorted.
+/// Type specs among `sources` become `types.rs` and `types/<scope>.rs`; event specs are only
+/// read for which types they use (their code is [`generate_events`]'s).
 pub fn generate(sources: &[SourceFile], options: &Options) -> Result<Generated, Diagnostics> {
-    let (specs, diags) = check(sources);
+    let Checked {
+        specs,
+        types,
+        events,
+        diags,
+    } = check_all(sources);
     if diags.has_errors() {
         return Err(diags);
     }
-    let scopes: BTreeSet<String> = specs.iter().map(|s| s.scope.clone()).collect();
-    let api = ir::build(specs);
+    let scopes: BTreeSet<String> = specs
+        .iter()
+        .map(|s| s.scope.clone())
+        .chain(types.iter().map(|t| t.scope.clone()))
+        .collect();
+    let api = ir::build_with(specs, &types, &ir::event_usage(&events));
     let rt: proc_macro2::TokenStream = match options.runtime_path.parse() {
         Ok(t) => t,
         Err(_) => {
@@ -127,6 +313,9 @@ pub fn generate(sources: &[SourceFile], options: &Options) -> Result<Generated, 
     };
     let mut modules: Vec<&ir::Module> = Vec::new();
     let mut stack: Vec<&ir::Module> = vec![&api.root];
+    if !api.shared.is_empty() {
+        stack.push(&api.types);
+    }
     while let Some(m) = stack.pop() {
         modules.push(m);
         stack.extend(m.children.values());
@@ -223,9 +412,21 @@ fn render_module(
     } else {
         format!("{}.rs", m.path.join("/"))
     };
-    let own = m.own_files(api);
+    // `types` is reserved at the root: no namespace of methods has that name.
+    let is_types = !m.path.is_empty() && m.path.first() == api.types.path.first();
+    let (own, tokens) = if is_types {
+        let files: BTreeSet<String> = api
+            .shared
+            .iter()
+            .filter(|s| s.module.starts_with(&m.path))
+            .map(|s| s.file.clone())
+            .collect();
+        (files, emitter.types_module(m))
+    } else {
+        (m.own_files(api), emitter.module(m))
+    };
     let header = text::header(&own, spec_dir);
-    let r = text::render(emitter.module(m), &header).map_err(|e| {
+    let r = text::render(tokens, &header).map_err(|e| {
         Diagnostic::error(
             own.iter().next().map_or("<generated>", String::as_str),
             1,
@@ -243,15 +444,52 @@ fn render_module(
 /// payload types of its events (see [`ir::build_events`] and `emit::events`), or every
 /// diagnostic. `None` when there are no event specs. The output
 /// does not depend on the order of `sources`.
+/// Type specs among `sources` ([`source_kind`]) are what payloads' `types/…` references
+/// name (their types are in `api::types`, written by [`generate`]).
 pub fn generate_events(
     sources: &[SourceFile],
     options: &Options,
 ) -> Result<Option<String>, Diagnostics> {
-    let mut diags = Diagnostics::default();
-    let mut specs: Vec<spec::EventSpec> = sources
-        .iter()
-        .filter_map(|s| spec::parse_event(s, &mut diags))
-        .collect();
+    // Every source that is not a type spec is read as an event spec.
+    let (types, mut specs, diags) = {
+        let mut diags = Diagnostics::default();
+        let mut types_src = Vec::new();
+        let mut events = Vec::new();
+        for s in sources {
+            if source_kind(&s.path) == SourceKind::Type {
+                types_src.push(s.clone());
+            } else if let Some(e) = spec::parse_event(s, &mut diags) {
+                events.push(e);
+            }
+        }
+        let c = check_all(&types_src);
+        diags.0.extend(c.diags.0);
+        // References from payloads to types that do not exist.
+        let known: BTreeSet<&str> = types_src
+            .iter()
+            .map(|s| {
+                let base = s.path.rsplit(['/', '\\']).next().unwrap_or(&s.path);
+                base.strip_suffix(".md").unwrap_or(base)
+            })
+            .collect();
+        for e in &events {
+            for r in &e.payload.type_refs {
+                if !known.contains(r.name.as_str()) {
+                    diags.push(Diagnostic::error(
+                        &e.file,
+                        r.line,
+                        Some(r.path.clone()),
+                        format!(
+                            "`types/{}` names no type spec; a reference names a file of `types/` (`types/{}.md`)",
+                            r.name, r.name
+                        ),
+                    ));
+                }
+            }
+        }
+        (c.types, events, diags)
+    };
+    let mut diags = diags;
     if diags.has_errors() {
         diags.sort();
         return Err(diags);
@@ -276,7 +514,7 @@ pub fn generate_events(
         ));
         d
     })?;
-    let events = ir::build_events(&specs);
+    let events = ir::build_events_with(&specs, &types);
     let tokens = emit::events::events_file(&events, &rt);
     let header = text::header(&BTreeSet::new(), &format!("{}/events", options.spec_dir));
     text::render(tokens, &header).map(Some).map_err(|e| {

@@ -97,6 +97,82 @@ pub fn share(inputs: &[Input]) -> Shared {
     }
 }
 
+/// One imported spec file handed to [`share_texts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    /// What counts as one user, unique in a run (`method:crm.deal.get`, `event:onCrmDealAdd`).
+    pub owner: String,
+    /// The spec's text as import wrote it.
+    pub text: String,
+}
+
+/// The share pass over whole imported spec texts (method specs with `params`/`returns`,
+/// event specs with `payload`, each a JSON field as import writes them): the texts with the
+/// shared shapes replaced by references (a text without any keeps its bytes; a changed one
+/// gets a fresh `import_hash`), in the order given, and each type spec as a file: its name
+/// (`crm.multifield`, the file `types/crm.multifield.md`) and text ([`render_type`]).
+///
+/// [`render_type`]: crate::import::render_type
+pub fn share_texts(texts: &[Text]) -> (Vec<String>, Vec<(String, String)>) {
+    const FIELDS: &[&str] = &["params", "returns", "payload"];
+    let mut inputs = Vec::new();
+    for t in texts {
+        let Some(scope) = t
+            .text
+            .lines()
+            .skip(1)
+            .take_while(|l| l.trim_end() != "---")
+            .find_map(|l| l.strip_prefix("scope:"))
+            .map(|s| s.trim().trim_matches('"').to_owned())
+        else {
+            continue;
+        };
+        for f in FIELDS {
+            if let Some(schema) = field(&t.text, f) {
+                inputs.push(Input {
+                    owner: t.owner.clone(),
+                    scope: scope.clone(),
+                    field: (*f).to_owned(),
+                    schema,
+                });
+            }
+        }
+    }
+    let shared = share(&inputs);
+    let mut by_owner: BTreeMap<(&str, &str), &Value> = BTreeMap::new();
+    for i in &shared.schemas {
+        by_owner.insert((i.owner.as_str(), i.field.as_str()), &i.schema);
+    }
+    let out = texts
+        .iter()
+        .map(|t| {
+            let changed: Vec<(&str, &Value)> = FIELDS
+                .iter()
+                .filter_map(|f| {
+                    let new = by_owner.get(&(t.owner.as_str(), *f))?;
+                    (field(&t.text, f).as_ref() != Some(*new)).then_some((*f, *new))
+                })
+                .collect();
+            if changed.is_empty() {
+                t.text.clone()
+            } else {
+                with_fields(&t.text, &changed)
+            }
+        })
+        .collect();
+    let types = shared
+        .types
+        .iter()
+        .map(|t| {
+            (
+                t.name.clone(),
+                crate::import::render_type(&t.name, &t.scope, None, &t.schema),
+            )
+        })
+        .collect();
+    (out, types)
+}
+
 /// Whether an imported type spec that the new import no longer produces may be deleted: only
 /// when it is still exactly what import wrote.
 pub fn remove_stale(text: &str, still_produced: bool) -> bool {
@@ -718,6 +794,71 @@ mod tests {
             Some("crm.multifield")
         );
         assert_eq!(docs_type_name("crm", "___"), None);
+    }
+
+    #[test]
+    fn whole_texts_are_shared_and_unchanged_ones_keep_their_bytes() {
+        let spec_in = |scope: &str, name: &str, key: &str| {
+            let params = wrap(key, row());
+            // As import writes it: JSON fields, `generated_by`, a matching `import_hash`.
+            with_fields(
+                &format!(
+                    "---\nmethod: {name}\nscope: {scope}\nparams: {params}\nreturns: {{}}\ngenerated_by: import\nimport_hash: \"0\"\n---\n"
+                ),
+                &[],
+            )
+        };
+        let spec = |name: &str, key: &str| spec_in("crm", name, key);
+        let mut texts = Vec::new();
+        for (name, key) in [("x.a.get", "row"), ("x.b.get", "row"), ("x.c.get", "other")] {
+            texts.push(Text {
+                owner: format!("method:{name}"),
+                text: spec(name, key),
+            });
+        }
+        // x.c.get has the same shape under another key: three users, one type.
+        texts.push(Text {
+            owner: "method:y.d.get".into(),
+            text: spec_in("other", "y.d.get", "row"),
+        });
+        assert!(texts.iter().all(|t| crate::import::untouched(&t.text)));
+        let (out, types) = share_texts(&texts);
+        let shared_ref = json!({"$ref": "types/crm.row"});
+        assert_eq!(types.len(), 1, "{types:?}");
+        assert_eq!(types[0].0, "crm.row");
+        assert!(crate::import::untouched(&types[0].1));
+        for t in &out {
+            assert!(crate::import::untouched(t), "{t}");
+        }
+        assert_eq!(
+            field(&out[0], "params").unwrap()["properties"]["row"],
+            shared_ref
+        );
+        assert_eq!(
+            field(&out[1], "params").unwrap()["properties"]["row"],
+            shared_ref
+        );
+        assert_eq!(
+            field(&out[2], "params").unwrap()["properties"]["other"],
+            shared_ref
+        );
+        // The one of another scope is not shared: its text is unchanged, byte for byte.
+        assert_eq!(out[3], texts[3].text);
+        // The type spec parses and the specs refer to it without errors.
+        let mut sources: Vec<crate::SourceFile> = out
+            .iter()
+            .enumerate()
+            .map(|(i, t)| crate::SourceFile {
+                path: format!("specs/{i}.md"),
+                text: t.clone(),
+            })
+            .collect();
+        sources.push(crate::SourceFile {
+            path: "specs/types/crm.row.md".into(),
+            text: types[0].1.clone(),
+        });
+        let (_, d) = crate::check(&sources);
+        assert!(!d.has_errors(), "{d}");
     }
 
     #[test]

@@ -494,6 +494,141 @@ pub fn is_scope(s: &str) -> bool {
         })
 }
 
+/// The front-matter of an event or type spec read up to its keys: every key of `known`
+/// kept, others warned about, and the positions to report problems at.
+struct Front<'a> {
+    fields: BTreeMap<String, Value>,
+    key_lines: BTreeMap<String, usize>,
+    loc: Locator<'a>,
+    /// How many errors `diags` held before this file.
+    before: usize,
+}
+
+impl Front<'_> {
+    fn line_of(&self, key: &str) -> usize {
+        self.key_lines.get(key).copied().unwrap_or(1)
+    }
+
+    /// A required string key that must satisfy `valid` (`what` names the expected form).
+    fn text_key(
+        &self,
+        file: &str,
+        key: &str,
+        valid: fn(&str) -> bool,
+        what: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<String> {
+        match self.fields.get(key) {
+            None => {
+                diags.push(Diagnostic::error(
+                    file,
+                    1,
+                    None,
+                    format!("the required key `{key}` is missing"),
+                ));
+                None
+            }
+            Some(Value::String(s)) if valid(s) => Some(s.clone()),
+            Some(v) => {
+                diags.push(type_error(file, self.line_of(key), key, what, v));
+                None
+            }
+        }
+    }
+
+    /// The optional `docs` URL.
+    fn docs(&self, file: &str, diags: &mut Diagnostics) -> Option<String> {
+        match self.fields.get("docs") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.starts_with("https://") || s.starts_with("http://") => {
+                Some(s.clone())
+            }
+            Some(v) => {
+                diags.push(type_error(
+                    file,
+                    self.line_of("docs"),
+                    "docs",
+                    "an http(s) URL string",
+                    v,
+                ));
+                None
+            }
+        }
+    }
+}
+
+/// Splits and reads the front-matter of an event or type spec, keeping the keys of
+/// `known`; `None` (with the diagnostic) when there is no front-matter mapping to read.
+fn read_front<'a>(
+    src: &'a SourceFile,
+    known: &[&str],
+    diags: &mut Diagnostics,
+) -> Option<Front<'a>> {
+    let file = src.path.as_str();
+    let split = match split(file, &src.text) {
+        Ok(s) => s,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let value: Value = match serde_yaml::from_str(&split.front.join("\n")) {
+        Ok(v) => v,
+        Err(e) => {
+            let line = e.location().map_or(split.front_line, |l| {
+                split.front_line + l.line().saturating_sub(1)
+            });
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+            diags.push(Diagnostic::error(
+                file,
+                line,
+                None,
+                format!("the front-matter is not valid YAML: {msg}"),
+            ));
+            return None;
+        }
+    };
+    let Value::Mapping(map) = value else {
+        diags.push(Diagnostic::error(
+            file,
+            1,
+            None,
+            "the front-matter must be a YAML mapping of keys",
+        ));
+        return None;
+    };
+    let key_lines = top_key_lines(&split.front, split.front_line);
+    let loc = Locator::new(split.front.clone(), split.front_line, key_lines.clone());
+    let before = diags.0.iter().filter(|d| d.is_error()).count();
+    let mut fields: BTreeMap<String, Value> = BTreeMap::new();
+    for (k, v) in map {
+        match k.as_str() {
+            Some(k) if known.contains(&k) => {
+                fields.insert(k.to_owned(), v);
+            }
+            Some(k) => diags.push(Diagnostic::warning(
+                file,
+                key_lines.get(k).copied().unwrap_or(1),
+                None,
+                format!("unknown front-matter key `{}` ignored", printable(k)),
+            )),
+            None => diags.push(Diagnostic::error(
+                file,
+                1,
+                None,
+                "front-matter keys must be strings",
+            )),
+        }
+    }
+    Some(Front {
+        fields,
+        key_lines,
+        loc,
+        before,
+    })
+}
+
 /// An event spec (the project's extension of the format): one documented event a portal
 /// POSTs to handlers. Front-matter keys: `event` (the documented name, `onCrmDealAdd`;
 /// matched without regard to case, as the wire sends `ONCRMDEALADD`), `scope`, `payload`
@@ -538,96 +673,28 @@ pub fn is_event_name(name: &str) -> bool {
 /// Parses one event spec; like [`parse`], every problem is a diagnostic with its line.
 pub fn parse_event(src: &SourceFile, diags: &mut Diagnostics) -> Option<EventSpec> {
     let file = src.path.as_str();
-    let split = match split(file, &src.text) {
-        Ok(s) => s,
-        Err(d) => {
-            diags.push(d);
-            return None;
-        }
-    };
-    let value: Value = match serde_yaml::from_str(&split.front.join("\n")) {
-        Ok(v) => v,
-        Err(e) => {
-            let line = e.location().map_or(split.front_line, |l| {
-                split.front_line + l.line().saturating_sub(1)
-            });
-            let msg = e.to_string();
-            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
-            diags.push(Diagnostic::error(
-                file,
-                line,
-                None,
-                format!("the front-matter is not valid YAML: {msg}"),
-            ));
-            return None;
-        }
-    };
-    let Value::Mapping(map) = value else {
-        diags.push(Diagnostic::error(
-            file,
-            1,
-            None,
-            "the front-matter must be a YAML mapping of keys",
-        ));
-        return None;
-    };
-    let key_lines = top_key_lines(&split.front, split.front_line);
-    let loc = Locator::new(split.front.clone(), split.front_line, key_lines.clone());
-    let line_of = |k: &str| key_lines.get(k).copied().unwrap_or(1);
-    let before = diags.0.iter().filter(|d| d.is_error()).count();
-    let mut fields: BTreeMap<String, Value> = BTreeMap::new();
-    for (k, v) in map {
-        match k.as_str() {
-            Some(k) if EVENT_KEYS.contains(&k) => {
-                fields.insert(k.to_owned(), v);
-            }
-            Some(k) => diags.push(Diagnostic::warning(
-                file,
-                line_of(k),
-                None,
-                format!("unknown front-matter key `{}` ignored", printable(k)),
-            )),
-            None => diags.push(Diagnostic::error(
-                file,
-                1,
-                None,
-                "front-matter keys must be strings",
-            )),
-        }
-    }
-    let mut text_key = |key: &str, valid: fn(&str) -> bool, what: &str| match fields.get(key) {
-        None => {
-            diags.push(Diagnostic::error(
-                file,
-                1,
-                None,
-                format!("the required key `{key}` is missing"),
-            ));
-            None
-        }
-        Some(Value::String(s)) if valid(s) => Some(s.clone()),
-        Some(v) => {
-            diags.push(type_error(file, line_of(key), key, what, v));
-            None
-        }
-    };
-    let event = text_key(
+    let front = read_front(src, EVENT_KEYS, diags)?;
+    let event = front.text_key(
+        file,
         "event",
         is_event_name,
         "an event name (dot-separated segments of the form [A-Za-z][A-Za-z0-9_]*)",
+        diags,
     );
-    let scope = text_key(
+    let scope = front.text_key(
+        file,
         "scope",
         is_scope,
         "a scope ([a-z][a-z0-9_]* segments joined by `.`)",
+        diags,
     );
-    let deprecated = match fields.get("deprecated") {
+    let deprecated = match front.fields.get("deprecated") {
         None => false,
         Some(Value::Bool(b)) => *b,
         Some(v) => {
             diags.push(type_error(
                 file,
-                line_of("deprecated"),
+                front.line_of("deprecated"),
                 "deprecated",
                 "a boolean",
                 v,
@@ -635,32 +702,17 @@ pub fn parse_event(src: &SourceFile, diags: &mut Diagnostics) -> Option<EventSpe
             false
         }
     };
-    let docs = match fields.get("docs") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.starts_with("https://") || s.starts_with("http://") => {
-            Some(s.clone())
-        }
-        Some(v) => {
-            diags.push(type_error(
-                file,
-                line_of("docs"),
-                "docs",
-                "an http(s) URL string",
-                v,
-            ));
-            None
-        }
-    };
+    let docs = front.docs(file, diags);
     let mut sink = schema::Sink {
         file,
-        loc: &loc,
+        loc: &front.loc,
         diags,
     };
-    let payload = match fields.get("payload") {
+    let payload = match front.fields.get("payload") {
         None => SchemaSet::any(),
         Some(v) => schema::normalise_root(v, "payload", &mut sink),
     };
-    if diags.0.iter().filter(|d| d.is_error()).count() > before {
+    if diags.0.iter().filter(|d| d.is_error()).count() > front.before {
         return None;
     }
     Some(EventSpec {
@@ -758,7 +810,7 @@ const TYPE_KEYS: &[&str] = &[
 /// Whether `name` is a type spec's name: `[a-z][a-z0-9_]*` segments joined by `.`, at
 /// least two of them (the scope, then the type's own name).
 pub fn is_type_name(name: &str) -> bool {
-    name.contains('.') && is_scope(name)
+    schema::is_type_name(name)
 }
 
 /// The file stem of a display path: `specs/types/crm.multifield.md` → `crm.multifield`.
@@ -770,88 +822,21 @@ fn file_stem(path: &str) -> &str {
 /// Parses one type spec; like [`parse`], every problem is a diagnostic with its line.
 pub fn parse_type(src: &SourceFile, diags: &mut Diagnostics) -> Option<TypeSpec> {
     let file = src.path.as_str();
-    let split = match split(file, &src.text) {
-        Ok(s) => s,
-        Err(d) => {
-            diags.push(d);
-            return None;
-        }
-    };
-    let value: Value = match serde_yaml::from_str(&split.front.join("\n")) {
-        Ok(v) => v,
-        Err(e) => {
-            let line = e.location().map_or(split.front_line, |l| {
-                split.front_line + l.line().saturating_sub(1)
-            });
-            let msg = e.to_string();
-            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
-            diags.push(Diagnostic::error(
-                file,
-                line,
-                None,
-                format!("the front-matter is not valid YAML: {msg}"),
-            ));
-            return None;
-        }
-    };
-    let Value::Mapping(map) = value else {
-        diags.push(Diagnostic::error(
-            file,
-            1,
-            None,
-            "the front-matter must be a YAML mapping of keys",
-        ));
-        return None;
-    };
-    let key_lines = top_key_lines(&split.front, split.front_line);
-    let loc = Locator::new(split.front.clone(), split.front_line, key_lines.clone());
-    let line_of = |k: &str| key_lines.get(k).copied().unwrap_or(1);
-    let before = diags.0.iter().filter(|d| d.is_error()).count();
-    let mut fields: BTreeMap<String, Value> = BTreeMap::new();
-    for (k, v) in map {
-        match k.as_str() {
-            Some(k) if TYPE_KEYS.contains(&k) => {
-                fields.insert(k.to_owned(), v);
-            }
-            Some(k) => diags.push(Diagnostic::warning(
-                file,
-                line_of(k),
-                None,
-                format!("unknown front-matter key `{}` ignored", printable(k)),
-            )),
-            None => diags.push(Diagnostic::error(
-                file,
-                1,
-                None,
-                "front-matter keys must be strings",
-            )),
-        }
-    }
-    let mut text_key = |key: &str, valid: fn(&str) -> bool, what: &str| match fields.get(key) {
-        None => {
-            diags.push(Diagnostic::error(
-                file,
-                1,
-                None,
-                format!("the required key `{key}` is missing"),
-            ));
-            None
-        }
-        Some(Value::String(s)) if valid(s) => Some(s.clone()),
-        Some(v) => {
-            diags.push(type_error(file, line_of(key), key, what, v));
-            None
-        }
-    };
-    let name = text_key(
+    let front = read_front(src, TYPE_KEYS, diags)?;
+    let line_of = |k: &str| front.line_of(k);
+    let name = front.text_key(
+        file,
         "type",
         is_type_name,
         "a type name (`<scope>.<name>`, [a-z][a-z0-9_]* segments joined by `.`)",
+        diags,
     );
-    let scope = text_key(
+    let scope = front.text_key(
+        file,
         "scope",
         is_scope,
         "a scope ([a-z][a-z0-9_]* segments joined by `.`)",
+        diags,
     );
     if let Some(n) = &name {
         let stem = file_stem(file);
@@ -883,29 +868,14 @@ pub fn parse_type(src: &SourceFile, diags: &mut Diagnostics) -> Option<TypeSpec>
             }
         }
     }
-    let docs = match fields.get("docs") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.starts_with("https://") || s.starts_with("http://") => {
-            Some(s.clone())
-        }
-        Some(v) => {
-            diags.push(type_error(
-                file,
-                line_of("docs"),
-                "docs",
-                "an http(s) URL string",
-                v,
-            ));
-            None
-        }
-    };
+    let docs = front.docs(file, diags);
     for key in ["generated_by", "import_hash"] {
-        match fields.get(key) {
+        match front.fields.get(key) {
             None | Some(Value::String(_)) => {}
             Some(v) => diags.push(type_error(file, line_of(key), key, "a string", v)),
         }
     }
-    let schema_value = fields.get("schema").cloned();
+    let schema_value = front.fields.get("schema").cloned();
     if schema_value.is_none() {
         diags.push(Diagnostic::error(
             file,
@@ -916,11 +886,11 @@ pub fn parse_type(src: &SourceFile, diags: &mut Diagnostics) -> Option<TypeSpec>
     }
     let mut sink = schema::Sink {
         file,
-        loc: &loc,
+        loc: &front.loc,
         diags,
     };
     let schema = schema_value.map(|v| schema::normalise_root(&v, "schema", &mut sink));
-    if diags.0.iter().filter(|d| d.is_error()).count() > before {
+    if diags.0.iter().filter(|d| d.is_error()).count() > front.before {
         return None;
     }
     Some(TypeSpec {
@@ -929,7 +899,7 @@ pub fn parse_type(src: &SourceFile, diags: &mut Diagnostics) -> Option<TypeSpec>
         scope: scope?,
         schema: schema?,
         docs,
-        key_lines,
+        key_lines: front.key_lines.clone(),
     })
 }
 

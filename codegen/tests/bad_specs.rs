@@ -284,7 +284,7 @@ fn external_ref() {
     let text = format!("{HEAD}returns: {{\"$ref\": \"other.json#/User\"}}\n---\n");
     assert_eq!(
         one_error(&text),
-        "specs/bad.md:4: error: returns.$ref: `other.json#/User` is not supported; only `#/$defs/Name` and `#/definitions/Name` of the same schema are"
+        "specs/bad.md:4: error: returns.$ref: `other.json#/User` is not supported; only `#/$defs/Name` and `#/definitions/Name` of the same schema and `types/<scope>.<name>` (a type spec) are"
     );
 }
 
@@ -485,4 +485,120 @@ fn crlf_bom_and_a_body_starting_with_a_rule_are_accepted() {
     assert_eq!(specs[0].body_line, 5);
     assert_eq!(specs[0].rate_limit_per_sec, 2.0);
     assert!(!specs[0].deprecated && specs[0].aliases.is_empty());
+}
+
+/// Every diagnostic of a run over several files, as printed.
+fn all_diags(files: &[(&str, &str)]) -> Vec<String> {
+    let sources: Vec<SourceFile> = files.iter().map(|(p, t)| src(p, t)).collect();
+    let (_, d) = codegen::check(&sources);
+    d.0.iter().map(ToString::to_string).collect()
+}
+
+const MULTIFIELD: &str = "---\ntype: crm.multifield\nscope: crm\nschema:\n  type: object\n  properties:\n    VALUE: {type: string}\n---\n";
+
+#[test]
+fn a_reference_to_a_type_spec_that_does_not_exist() {
+    let method = format!(
+        "{HEAD}returns:\n  type: object\n  properties:\n    PHONE:\n      type: array\n      items:\n        $ref: \"types/crm.multifeld\"\n---\n"
+    );
+    assert_eq!(
+        all_diags(&[
+            ("specs/crm.deal.get.md", &method),
+            ("specs/types/crm.multifield.md", MULTIFIELD),
+        ]),
+        [
+            "specs/crm.deal.get.md:10: error: returns.properties.PHONE.items.$ref: `types/crm.multifeld` names no type spec; a reference names a file of `types/` (`types/crm.multifeld.md`)"
+        ]
+    );
+    // From an event's payload and from another type spec too, all reported together.
+    let event = "---\nevent: onCrmDealAdd\nscope: crm\npayload: {\"type\": \"object\", \"properties\": {\"X\": {\"$ref\": \"types/crm.nothing\"}}}\n---\n";
+    let other = "---\ntype: crm.other\nscope: crm\nschema: {\"$ref\": \"types/sale.order\"}\n---\n";
+    assert_eq!(
+        all_diags(&[
+            ("specs/events/onCrmDealAdd.md", event),
+            ("specs/types/crm.other.md", other),
+        ]),
+        [
+            "specs/events/onCrmDealAdd.md:4: error: payload.properties.X.$ref: `types/crm.nothing` names no type spec; a reference names a file of `types/` (`types/crm.nothing.md`)",
+            "specs/types/crm.other.md:4: error: schema.$ref: `types/sale.order` names no type spec; a reference names a file of `types/` (`types/sale.order.md`)",
+        ]
+    );
+}
+
+#[test]
+fn a_malformed_type_reference() {
+    for bad in [
+        "types/Crm.Multifield",
+        "types/multifield",
+        "types/",
+        "types/crm..x",
+    ] {
+        let text = format!("{HEAD}returns: {{\"$ref\": \"{bad}\"}}\n---\n");
+        assert_eq!(
+            one_error(&text),
+            format!(
+                "specs/bad.md:4: error: returns.$ref: `{bad}` is not a type reference; write `types/<scope>.<name>` ([a-z][a-z0-9_]* segments joined by `.`), the name of a file in `types/` without `.md`"
+            )
+        );
+    }
+}
+
+#[test]
+fn type_specs_that_contain_themselves() {
+    let a = "---\ntype: crm.a\nscope: crm\nschema:\n  type: object\n  properties:\n    B: {$ref: \"types/crm.b\"}\n---\n";
+    let b = "---\ntype: crm.b\nscope: crm\nschema:\n  type: object\n  properties:\n    LIST:\n      type: array\n      items: {$ref: \"types/crm.a\"}\n---\n";
+    let own = "---\ntype: crm.self\nscope: crm\nschema:\n  type: object\n  properties:\n    NEXT: {$ref: \"types/crm.self\"}\n---\n";
+    let fine = "---\ntype: crm.c\nscope: crm\nschema:\n  type: object\n  properties:\n    A: {$ref: \"types/crm.a\"}\n---\n";
+    let sources: Vec<SourceFile> = [
+        ("specs/types/crm.self.md", own),
+        ("specs/types/crm.b.md", b),
+        ("specs/types/crm.a.md", a),
+        ("specs/types/crm.c.md", fine),
+    ]
+    .iter()
+    .map(|(p, t)| src(p, t))
+    .collect();
+    let expected = [
+        "specs/types/crm.a.md:7: error: schema.properties.B.$ref: the type `crm.a` contains itself through `crm.a` -> `crm.b` -> `crm.a`; references between type specs may not form a cycle",
+        "specs/types/crm.b.md:9: error: schema.properties.LIST.items.$ref: the type `crm.b` contains itself through `crm.b` -> `crm.a` -> `crm.b`; references between type specs may not form a cycle",
+        "specs/types/crm.self.md:7: error: schema.properties.NEXT.$ref: the type `crm.self` contains itself through `crm.self` -> `crm.self`; references between type specs may not form a cycle",
+    ];
+    let (_, d) = codegen::check(&sources);
+    let got: Vec<String> = d.0.iter().map(ToString::to_string).collect();
+    assert_eq!(got, expected);
+    // `generate` refuses them the same way (and does not hang or panic).
+    let err = codegen::generate(&sources, &Options::default()).unwrap_err();
+    let got: Vec<String> = err.0.iter().map(ToString::to_string).collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn a_broken_type_spec_is_reported_once_and_breaks_nothing_else() {
+    // The type spec has its own error; the method referring to it gets no second one.
+    let broken = "---\ntype: crm.multifield\nscope: crm\nschema: {\"type\": \"strng\"}\n---\n";
+    let method = format!("{HEAD}returns: {{\"$ref\": \"types/crm.multifield\"}}\n---\n");
+    let files = [
+        ("specs/crm.deal.get.md", method.as_str()),
+        ("specs/types/crm.multifield.md", broken),
+    ];
+    assert_eq!(
+        all_diags(&files),
+        [
+            "specs/types/crm.multifield.md:4: error: schema.type: unknown type \"strng\"; expected object, array, string, integer, number, boolean or null"
+        ]
+    );
+    let sources: Vec<SourceFile> = files.iter().map(|(p, t)| src(p, t)).collect();
+    assert!(codegen::generate(&sources, &Options::default()).is_err());
+    assert!(codegen::generate_events(&sources[1..], &Options::default()).is_err());
+    // A type defined twice (two spec folders handed in together).
+    let twice = all_diags(&[
+        ("a/types/crm.multifield.md", MULTIFIELD),
+        ("b/types/crm.multifield.md", MULTIFIELD),
+    ]);
+    assert_eq!(
+        twice,
+        [
+            "b/types/crm.multifield.md:2: error: type: the type `crm.multifield` is already defined in a/types/crm.multifield.md; a type is defined once"
+        ]
+    );
 }

@@ -3,13 +3,17 @@
 mod common;
 use common::*;
 
-/// The fixtures and the corpus in one run. Both describe some of the same methods (the fixtures
-/// were written before the import); a method appears once, from the fixtures.
+/// The fixtures and the corpus in one run. Both describe some of the same methods and types
+/// (the fixtures were written before the import); a method or type appears once, from the
+/// fixtures.
 fn all_specs() -> Vec<codegen::SourceFile> {
     let method = |s: &codegen::SourceFile| {
         s.text
             .lines()
-            .find_map(|l| l.strip_prefix("method:"))
+            .find_map(|l| {
+                l.strip_prefix("method:")
+                    .or_else(|| l.strip_prefix("type:"))
+            })
             .map(|m| m.trim().to_ascii_lowercase())
     };
     let mut v = read_specs("tests/fixtures/specs");
@@ -68,8 +72,15 @@ fn output_holds_no_machine_specific_text() {
 
 #[test]
 fn event_output_does_not_depend_on_input_order() {
-    let specs = read_event_specs("specs");
-    assert!(specs.len() > 100, "{} event specs", specs.len());
+    let events = read_event_specs("specs");
+    assert!(events.len() > 100, "{} event specs", events.len());
+    // With the type specs the payloads refer to.
+    let mut specs = events.clone();
+    specs.extend(
+        read_specs("specs")
+            .into_iter()
+            .filter(|s| s.path.starts_with("specs/types/")),
+    );
     let opts = options("::bitrix24_runtime", "specs");
     let reference = generate_events(&specs, &opts);
     let mut reversed = specs.clone();
@@ -84,6 +95,6 @@ fn event_output_does_not_depend_on_input_order() {
         reference
             .matches("::bitrix24_runtime::events::TypedEvent<")
             .count(),
-        specs.len()
+        events.len()
     );
 }

@@ -296,3 +296,115 @@ fn enum_values_survive_as_string_literals() {
     let expected: BTreeSet<String> = distinct.iter().map(|s| (*s).to_owned()).collect();
     assert_eq!(found, expected);
 }
+
+/// Type specs whose names fold to what generated code names (`String`, `Option`, `Self`, …),
+/// with hostile docs, property names and a hostile `docs` URL: every type keeps a name of its
+/// own, the methods refer to it by its path, and no text reaches the output raw.
+#[test]
+fn hostile_type_specs_cannot_shadow_or_inject() {
+    let names = [
+        "string", "option", "vec", "box", "result", "into", "self", "some", "none", "ok", "err",
+        "default", "r_", "type_", "_x",
+    ];
+    let mut sources = Vec::new();
+    let mut props = serde_json::Map::new();
+    for (i, n) in names.iter().enumerate() {
+        let mut inner = serde_json::Map::new();
+        for h in HOSTILE {
+            inner.insert(
+                (*h).to_owned(),
+                serde_json::json!({"type": "string", "description": h}),
+            );
+        }
+        inner.insert("n".to_owned(), serde_json::json!({"type": "integer"}));
+        let schema = serde_json::json!({
+            "type": "object",
+            "description": HOSTILE[i % HOSTILE.len()],
+            "title": HOSTILE.join(" "),
+            "properties": inner,
+        });
+        let name = format!("hostile.{n}");
+        sources.push(SourceFile {
+            path: format!("specs/types/{name}.md"),
+            text: format!(
+                "---\ntype: {name}\nscope: hostile\ndocs: \"https://x.y/\\\"]fn evil(){{}}\"\nschema: {schema}\n---\n*/ ```\n"
+            ),
+        });
+        props.insert(
+            (*n).to_owned(),
+            serde_json::json!({"$ref": format!("types/{name}")}),
+        );
+    }
+    // `_x` is no type name (a segment starts with a letter): left out of the types.
+    sources.retain(|s| !s.path.ends_with("hostile._x.md"));
+    props.remove("_x");
+    let params = serde_json::json!({"type": "object", "properties": props});
+    sources.push(SourceFile {
+        path: "specs/hostile.check.md".to_owned(),
+        text: format!("---\nmethod: hostile.check\nscope: hostile\nparams: {params}\n---\n"),
+    });
+    let g = codegen::generate(&sources, &Options::default()).unwrap_or_else(|d| panic!("{d}"));
+    let types = g
+        .files
+        .get("types/hostile.rs")
+        .unwrap_or_else(|| panic!("no types/hostile.rs in {:?}", g.files.keys()));
+    let file = syn::parse_file(types).unwrap_or_else(|e| panic!("does not parse: {e}\n{types}"));
+    let defined: BTreeSet<String> = file
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            syn::Item::Struct(s) => Some(s.ident.to_string()),
+            syn::Item::Type(t) => Some(t.ident.to_string()),
+            syn::Item::Enum(e) => Some(e.ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    for taken in codegen::ir::SHARED_RESERVED_TYPES {
+        assert!(
+            !defined.contains(*taken),
+            "a type named {taken}: {defined:?}"
+        );
+    }
+    for want in [
+        "String2",
+        "Option2",
+        "Vec2",
+        "Box2",
+        "Result2",
+        "Into2",
+        "SelfValue",
+    ] {
+        assert!(defined.contains(want), "no {want} in {defined:?}");
+    }
+    // The method's fields name the types by path, through an alias named after the field.
+    let method = g.files.get("hostile.rs").cloned().unwrap_or_default();
+    syn::parse_file(&method).unwrap_or_else(|e| panic!("does not parse: {e}\n{method}"));
+    for (alias, target) in [
+        ("String", "String2"),
+        ("SelfValue", "SelfValue"),
+        ("Option", "Option2"),
+    ] {
+        let line = format!("pub type CheckRequest{alias} = super::types::hostile::{target};");
+        assert!(method.contains(&line), "no `{line}` in\n{method}");
+    }
+    for (path, text) in &g.files {
+        for bad in ['\u{202E}', '\u{2066}', '\u{2069}', '\0', '\u{7}', '\r'] {
+            assert!(!text.contains(bad), "{path} holds raw {:?}", bad);
+        }
+        // The unsafe `docs` URL is never written (not even as text).
+        assert!(!text.contains("fn evil(){}"), "{path}: {text}");
+        syn::parse_file(text).unwrap_or_else(|e| panic!("{path} does not parse: {e}"));
+        for line in text.lines() {
+            let t = line.trim_start();
+            if let Some(doc) = t.strip_prefix("///").or_else(|| t.strip_prefix("//!")) {
+                let doc = strip_safe_code_spans(doc);
+                for active in ["`", "~", "<", ">", "[", "]", "*"] {
+                    assert!(
+                        !unescaped(&doc, active),
+                        "{path}: unescaped {active} in doc: {line}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! `cargo xtask import` over the real docs: every page is read without a panic, the output is
-//! deterministic, carries no prose, and the committed corpus in `specs/` is what import writes
-//! (or was edited by hand, which import then leaves alone).
+//! deterministic, carries no prose, and the committed corpus in `specs/` (method specs, event
+//! specs and the type specs of the share pass) is what import writes (or was edited by hand,
+//! which import then leaves alone).
 //!
 //! Needs the official docs: `BITRIX24_DOCS` names the checkout (CI sets it to
 //! `../shared/bitrix24-docs`); without it the test says it is skipped and passes.
@@ -49,7 +50,9 @@ fn docs_pages() -> Option<Vec<(String, String)>> {
 fn the_committed_corpus_is_what_import_writes() {
     let Some(pages) = docs_pages() else { return };
     // By (API, method): a REST 3.0 page and a classic page of one name are two specs.
-    let mut imported: BTreeMap<(codegen::ApiVersion, String), String> = BTreeMap::new();
+    // Value: (page, text); an outdated copy of a method comes second, as in `cargo xtask import`.
+    let mut imported: BTreeMap<(codegen::ApiVersion, String), (String, String)> = BTreeMap::new();
+    let rank = |p: &str| usize::from(p.contains("outdated"));
     // Types linked on other pages are read from them, as `cargo xtask import` does.
     let by_path: BTreeMap<String, String> = pages.iter().cloned().collect();
     let lookup = |p: &str| by_path.get(p).cloned();
@@ -67,8 +70,49 @@ fn the_committed_corpus_is_what_import_writes() {
             "{rel}: imported spec carries Cyrillic text:\n{}",
             a.text
         );
-        imported.entry((a.api, a.method.clone())).or_insert(a.text);
+        let key = (a.api, a.method.to_ascii_lowercase());
+        match imported.get(&key) {
+            Some((other, _)) if rank(other) <= rank(rel) => {}
+            _ => {
+                imported.insert(key, (rel.clone(), a.text));
+            }
+        }
     }
+    // Event pages, the first page of a name (case ignored) winning, as import does.
+    let mut events: BTreeMap<String, String> = BTreeMap::new();
+    for (rel, text) in &pages {
+        if let Ok(e) = codegen::import_event::import_event_page(rel, text) {
+            events.entry(e.event.to_ascii_lowercase()).or_insert(e.text);
+        }
+    }
+    // The share pass over both, as `cargo xtask import` runs it.
+    let mut texts: Vec<codegen::share::Text> = imported
+        .iter()
+        .map(|((api, m), (_, text))| codegen::share::Text {
+            owner: format!("method:{api:?}:{m}"),
+            text: text.clone(),
+        })
+        .collect();
+    texts.extend(events.iter().map(|(e, text)| codegen::share::Text {
+        owner: format!("event:{e}"),
+        text: text.clone(),
+    }));
+    let (shared, types) = codegen::share::share_texts(&texts);
+    let again = codegen::share::share_texts(&texts);
+    assert!(
+        again == (shared.clone(), types.clone()),
+        "the share pass is not deterministic"
+    );
+    let imported: BTreeMap<(codegen::ApiVersion, String), String> = imported
+        .into_iter()
+        .zip(&shared)
+        .map(|((k, _), text)| (k, text.clone()))
+        .collect();
+    let events: BTreeMap<String, String> = events
+        .into_keys()
+        .zip(&shared[imported.len()..])
+        .map(|(k, text)| (k, text.clone()))
+        .collect();
     assert!(
         imported.len() > 1000,
         "only {} method pages imported",
@@ -84,7 +128,7 @@ fn the_committed_corpus_is_what_import_writes() {
             } else {
                 codegen::ApiVersion::Classic
             };
-            by_method.insert((api, m.trim().to_owned()), s);
+            by_method.insert((api, m.trim().to_ascii_lowercase()), s);
         }
     }
     let v3 = imported
@@ -106,5 +150,45 @@ fn the_committed_corpus_is_what_import_writes() {
                 spec.path
             );
         }
+    }
+    // Event specs.
+    for e in common::read_event_specs("specs") {
+        let Some(name) = e.text.lines().find_map(|l| l.strip_prefix("event: ")) else {
+            continue;
+        };
+        if let Some(text) = events.get(&name.trim().to_ascii_lowercase())
+            && codegen::import::untouched(&e.text)
+        {
+            assert_eq!(&e.text, text, "{}: stale; run cargo xtask import", e.path);
+        }
+    }
+    // Type specs: every one import makes is committed (as made, unless edited by hand), and
+    // no imported one is left that import no longer makes.
+    let committed: BTreeMap<String, codegen::SourceFile> = specs
+        .iter()
+        .filter(|s| s.path.starts_with("specs/types/"))
+        .map(|s| {
+            let stem = s.path["specs/types/".len()..].trim_end_matches(".md");
+            (stem.to_owned(), s.clone())
+        })
+        .collect();
+    for (name, text) in &types {
+        let Some(file) = committed.get(name) else {
+            panic!("specs/types/{name}.md: made by import but missing (run cargo xtask import)");
+        };
+        if codegen::import::untouched(&file.text) {
+            assert_eq!(
+                &file.text, text,
+                "{}: stale; run cargo xtask import",
+                file.path
+            );
+        }
+    }
+    for (name, file) in &committed {
+        assert!(
+            types.iter().any(|(n, _)| n == name) || !codegen::import::untouched(&file.text),
+            "{}: an imported type spec import no longer makes; run cargo xtask import",
+            file.path
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! snapshots cover the seed, one spec of each shape the importer produces, and every fixture.
 
 mod common;
+use codegen::SourceFile;
 use common::*;
 
 /// The sample of `specs/` that is snapshotted: the seed and one spec per shape the importer
@@ -36,9 +37,18 @@ fn snapshot_each(dir: &str, runtime: &str, prefix: &str) {
         specs.retain(|x| SAMPLE.contains(&x.path.as_str()));
     }
     assert!(!specs.is_empty(), "no specs in {dir}");
+    // Type specs (`types/`) are what the specs refer to: given with every spec, and each
+    // snapshotted on its own too (its `types/<scope>.rs`).
+    let types: Vec<SourceFile> = read_specs(dir)
+        .into_iter()
+        .filter(|s| s.path.contains("/types/"))
+        .collect();
     let opts = options(runtime, dir);
     for spec in &specs {
-        let g = generate(std::slice::from_ref(spec), &opts);
+        let is_type = spec.path.contains("/types/");
+        let mut given = vec![spec.clone()];
+        given.extend(types.iter().filter(|t| t.path != spec.path).cloned());
+        let g = generate(&given, &opts);
         let marker = format!("//   {}\n", spec.path);
         let text = concat(&g, |_, text| text.contains(&marker));
         assert!(
@@ -53,6 +63,11 @@ fn snapshot_each(dir: &str, runtime: &str, prefix: &str) {
             .unwrap_or(&spec.path)
             .trim_end_matches(".md")
             .replace('.', "_");
+        let stem = if is_type {
+            format!("types_{stem}")
+        } else {
+            stem
+        };
         insta::assert_snapshot!(format!("{prefix}__{stem}"), text);
     }
 }
@@ -89,7 +104,13 @@ fn fixture_registry() {
 #[test]
 fn fixture_events() {
     let dir = "tests/fixtures/specs";
-    let text = generate_events(&read_event_specs(dir), &options("::bitrix24_runtime", dir));
+    let mut sources = read_event_specs(dir);
+    sources.extend(
+        read_specs(dir)
+            .into_iter()
+            .filter(|s| s.path.contains("/types/")),
+    );
+    let text = generate_events(&sources, &options("::bitrix24_runtime", dir));
     insta::assert_snapshot!("fixture_events", text);
 }
 
@@ -105,6 +126,11 @@ fn sample_of_event_specs() {
     let mut specs = read_event_specs("specs");
     specs.retain(|s| SAMPLE.contains(&s.path.as_str()));
     assert_eq!(specs.len(), SAMPLE.len(), "a sampled event spec is missing");
+    specs.extend(
+        read_specs("specs")
+            .into_iter()
+            .filter(|s| s.path.contains("/types/")),
+    );
     let text = generate_events(&specs, &options("::bitrix24_runtime", "specs"));
     insta::assert_snapshot!("specs_events_sample", text);
 }

@@ -17,6 +17,7 @@
 mod common;
 
 use bitrix24::api::crm::lead;
+use bitrix24::api::types::crm::Multifield;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -52,12 +53,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
 
     // Declared fields through their setters; custom fields, which no spec can list, through
-    // `additional`: they go out beside the declared ones, as written.
+    // `additional`: they go out beside the declared ones, as written. A phone is a
+    // `crm.multifield`, one type (`api::types::crm::Multifield`) for every CRM method.
     let fields = lead::AddRequestFields::new()
         .title("Lead from the Rust SDK example")
         .name("Ada")
         .last_name("Lovelace")
-        .phone([lead::AddRequestFieldsPhoneItem::new()
+        .phone([Multifield::new()
             .value("+44 20 7946 0000")
             .value_type("WORK")])
         .additional(uf.clone(), "gold")

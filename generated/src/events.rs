@@ -3581,65 +3581,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmAddressRegisterData);
-    #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmAddressRegisterDataFields {
-        /// Wire name "ANCHOR_ID": integer, required.
-        #[serde(rename = "ANCHOR_ID")]
-        pub anchor_id: i64,
-        /// Wire name "ANCHOR_TYPE_ID": integer, required.
-        #[serde(rename = "ANCHOR_TYPE_ID")]
-        pub anchor_type_id: i64,
-        /// Wire name "ENTITY_ID": integer, required.
-        #[serde(rename = "ENTITY_ID")]
-        pub entity_id: i64,
-        /// Wire name "ENTITY_TYPE_ID": integer, required.
-        #[serde(rename = "ENTITY_TYPE_ID")]
-        pub entity_type_id: i64,
-        /// Wire name "TYPE_ID": integer, required.
-        #[serde(rename = "TYPE_ID")]
-        pub type_id: i64,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmAddressRegisterDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let anchor_id = o.req("ANCHOR_ID")?;
-            let anchor_type_id = o.req("ANCHOR_TYPE_ID")?;
-            let entity_id = o.req("ENTITY_ID")?;
-            let entity_type_id = o.req("ENTITY_TYPE_ID")?;
-            let type_id = o.req("TYPE_ID")?;
-            let additional = o
-                .rest(
-                    &[
-                        "ANCHOR_ID",
-                        "ANCHOR_TYPE_ID",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE_ID",
-                        "TYPE_ID",
-                    ],
-                )?;
-            let anchor_id = o.need(anchor_id, "ANCHOR_ID")?;
-            let anchor_type_id = o.need(anchor_type_id, "ANCHOR_TYPE_ID")?;
-            let entity_id = o.need(entity_id, "ENTITY_ID")?;
-            let entity_type_id = o.need(entity_type_id, "ENTITY_TYPE_ID")?;
-            let type_id = o.need(type_id, "TYPE_ID")?;
-            Ok(Self {
-                anchor_id,
-                anchor_type_id,
-                entity_id,
-                entity_type_id,
-                type_id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmAddressRegisterDataFields);
+    /// The type `crm.fields_10`, defined once in `types`.
+    pub type CrmAddressRegisterDataFields = super::super::api::types::crm::Fields10;
     /// The `data` of the event `onCrmAddressUnregister`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-address-unregister.html>.
@@ -3666,65 +3609,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmAddressUnregisterData);
-    #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmAddressUnregisterDataFields {
-        /// Wire name "ANCHOR_ID": integer, required.
-        #[serde(rename = "ANCHOR_ID")]
-        pub anchor_id: i64,
-        /// Wire name "ANCHOR_TYPE_ID": integer, required.
-        #[serde(rename = "ANCHOR_TYPE_ID")]
-        pub anchor_type_id: i64,
-        /// Wire name "ENTITY_ID": integer, required.
-        #[serde(rename = "ENTITY_ID")]
-        pub entity_id: i64,
-        /// Wire name "ENTITY_TYPE_ID": integer, required.
-        #[serde(rename = "ENTITY_TYPE_ID")]
-        pub entity_type_id: i64,
-        /// Wire name "TYPE_ID": integer, required.
-        #[serde(rename = "TYPE_ID")]
-        pub type_id: i64,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmAddressUnregisterDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let anchor_id = o.req("ANCHOR_ID")?;
-            let anchor_type_id = o.req("ANCHOR_TYPE_ID")?;
-            let entity_id = o.req("ENTITY_ID")?;
-            let entity_type_id = o.req("ENTITY_TYPE_ID")?;
-            let type_id = o.req("TYPE_ID")?;
-            let additional = o
-                .rest(
-                    &[
-                        "ANCHOR_ID",
-                        "ANCHOR_TYPE_ID",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE_ID",
-                        "TYPE_ID",
-                    ],
-                )?;
-            let anchor_id = o.need(anchor_id, "ANCHOR_ID")?;
-            let anchor_type_id = o.need(anchor_type_id, "ANCHOR_TYPE_ID")?;
-            let entity_id = o.need(entity_id, "ENTITY_ID")?;
-            let entity_type_id = o.need(entity_type_id, "ENTITY_TYPE_ID")?;
-            let type_id = o.need(type_id, "TYPE_ID")?;
-            Ok(Self {
-                anchor_id,
-                anchor_type_id,
-                entity_id,
-                entity_type_id,
-                type_id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmAddressUnregisterDataFields);
+    /// The type `crm.fields_10`, defined once in `types`.
+    pub type CrmAddressUnregisterDataFields = super::super::api::types::crm::Fields10;
     /// The `data` of the event `onCrmBankDetailAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-bank-detail-add.html>.
@@ -4038,41 +3924,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldAddData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmCompanyUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmCompanyUserFieldAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldAddDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmCompanyUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmCompanyUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-delete.html>.
@@ -4098,41 +3951,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmCompanyUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmCompanyUserFieldDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldDeleteDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmCompanyUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmCompanyUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-set-enum-values.html>.
@@ -4158,42 +3978,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldSetEnumValuesData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmCompanyUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose
-    for CrmCompanyUserFieldSetEnumValuesDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldSetEnumValuesDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmCompanyUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmCompanyUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/userfields/events/on-crm-company-user-field-update.html>.
@@ -4219,41 +4005,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmCompanyUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmCompanyUserFieldUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmCompanyUserFieldUpdateDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmCompanyUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmContactAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/events/on-crm-contact-add.html>.
@@ -4420,41 +4173,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldAddData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmContactUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmContactUserFieldAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldAddDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmContactUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmContactUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-delete.html>.
@@ -4480,41 +4200,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmContactUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmContactUserFieldDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldDeleteDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmContactUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmContactUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-set-enum-values.html>.
@@ -4540,42 +4227,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldSetEnumValuesData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmContactUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose
-    for CrmContactUserFieldSetEnumValuesDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldSetEnumValuesDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmContactUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmContactUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/userfield/events/on-crm-contact-user-field-update.html>.
@@ -4601,41 +4254,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmContactUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmContactUserFieldUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmContactUserFieldUpdateDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmContactUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmCurrencyAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/currency/events/on-crm-currency-add.html>.
@@ -5220,41 +4840,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldAddData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmDealUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmDealUserFieldAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldAddDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmDealUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmDealUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-delete.html>.
@@ -5280,41 +4867,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmDealUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmDealUserFieldDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldDeleteDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmDealUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmDealUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-set-enum-values.html>.
@@ -5340,41 +4894,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldSetEnumValuesData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmDealUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmDealUserFieldSetEnumValuesDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldSetEnumValuesDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmDealUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmDealUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/user-defined-fields/events/on-crm-deal-user-field-update.html>.
@@ -5400,41 +4921,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmDealUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmDealUserFieldUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmDealUserFieldUpdateDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmDealUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmDocumentGeneratorDocumentAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-add.html>.
@@ -5460,41 +4948,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentAddData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmDocumentGeneratorDocumentAddDataFields {
-        /// Wire name "ENTITY_ID": integer, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<i64>,
-        /// Wire name "ENTITY_TYPE_ID": integer, optional.
-        #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_type_id: Option<i64>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmDocumentGeneratorDocumentAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE_ID", "ID"])?;
-            Ok(Self {
-                entity_id,
-                entity_type_id,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentAddDataFields);
+    /// The type `crm.fields_6`, defined once in `types`.
+    pub type CrmDocumentGeneratorDocumentAddDataFields = super::super::api::types::crm::Fields6;
     /// The `data` of the event `onCrmDocumentGeneratorDocumentDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-delete.html>.
@@ -5520,42 +4975,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmDocumentGeneratorDocumentDeleteDataFields {
-        /// Wire name "ENTITY_ID": integer, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<i64>,
-        /// Wire name "ENTITY_TYPE_ID": integer, optional.
-        #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_type_id: Option<i64>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose
-    for CrmDocumentGeneratorDocumentDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE_ID", "ID"])?;
-            Ok(Self {
-                entity_id,
-                entity_type_id,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentDeleteDataFields);
+    /// The type `crm.fields_6`, defined once in `types`.
+    pub type CrmDocumentGeneratorDocumentDeleteDataFields = super::super::api::types::crm::Fields6;
     /// The `data` of the event `onCrmDocumentGeneratorDocumentUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/document-generator/documents/events/on-crm-document-generator-document-update.html>.
@@ -5581,42 +5002,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmDocumentGeneratorDocumentUpdateDataFields {
-        /// Wire name "ENTITY_ID": integer, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<i64>,
-        /// Wire name "ENTITY_TYPE_ID": integer, optional.
-        #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_type_id: Option<i64>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose
-    for CrmDocumentGeneratorDocumentUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE_ID", "ID"])?;
-            Ok(Self {
-                entity_id,
-                entity_type_id,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmDocumentGeneratorDocumentUpdateDataFields);
+    /// The type `crm.fields_6`, defined once in `types`.
+    pub type CrmDocumentGeneratorDocumentUpdateDataFields = super::super::api::types::crm::Fields6;
     /// The `data` of the event `onCrmDynamicItemAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/events/on-crm-dynamic-item-add.html>.
@@ -5996,41 +5383,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldAddData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmLeadUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmLeadUserFieldAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldAddDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmLeadUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmLeadUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-delete.html>.
@@ -6056,41 +5410,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmLeadUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmLeadUserFieldDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldDeleteDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmLeadUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmLeadUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-set-enum-values.html>.
@@ -6116,41 +5437,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldSetEnumValuesData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmLeadUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmLeadUserFieldSetEnumValuesDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldSetEnumValuesDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmLeadUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmLeadUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/userfield/events/on-crm-lead-user-field-update.html>.
@@ -6176,41 +5464,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmLeadUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmLeadUserFieldUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmLeadUserFieldUpdateDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmLeadUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmMeasureAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/measure/events/on-crm-measure-add.html>.
@@ -6425,41 +5680,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldAddData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmQuoteUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmQuoteUserFieldAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldAddDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmQuoteUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmQuoteUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-delete.html>.
@@ -6485,41 +5707,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmQuoteUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmQuoteUserFieldDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldDeleteDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmQuoteUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmQuoteUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-set-enum-values.html>.
@@ -6545,41 +5734,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldSetEnumValuesData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmQuoteUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmQuoteUserFieldSetEnumValuesDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldSetEnumValuesDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmQuoteUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmQuoteUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/user-field/events/on-crm-quote-user-field-update.html>.
@@ -6605,41 +5761,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmQuoteUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmQuoteUserFieldUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmQuoteUserFieldUpdateDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmQuoteUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmRequisiteAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-add.html>.
@@ -6813,44 +5936,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldAddData);
-    #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmRequisiteUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": string, required.
-        #[serde(rename = "ENTITY_ID")]
-        pub entity_id: String,
-        /// Wire name "FIELD_NAME": string, required.
-        #[serde(rename = "FIELD_NAME")]
-        pub field_name: String,
-        /// Wire name "ID": integer, required.
-        #[serde(rename = "ID")]
-        pub id: i64,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmRequisiteUserFieldAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.req("ENTITY_ID")?;
-            let field_name = o.req("FIELD_NAME")?;
-            let id = o.req("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            let entity_id = o.need(entity_id, "ENTITY_ID")?;
-            let field_name = o.need(field_name, "FIELD_NAME")?;
-            let id = o.need(id, "ID")?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldAddDataFields);
+    /// The type `crm.fields_5`, defined once in `types`.
+    pub type CrmRequisiteUserFieldAddDataFields = super::super::api::types::crm::Fields5;
     /// The `data` of the event `onCrmRequisiteUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-delete.html>.
@@ -6877,44 +5964,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldDeleteData);
-    #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmRequisiteUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": string, required.
-        #[serde(rename = "ENTITY_ID")]
-        pub entity_id: String,
-        /// Wire name "FIELD_NAME": string, required.
-        #[serde(rename = "FIELD_NAME")]
-        pub field_name: String,
-        /// Wire name "ID": integer, required.
-        #[serde(rename = "ID")]
-        pub id: i64,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmRequisiteUserFieldDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.req("ENTITY_ID")?;
-            let field_name = o.req("FIELD_NAME")?;
-            let id = o.req("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            let entity_id = o.need(entity_id, "ENTITY_ID")?;
-            let field_name = o.need(field_name, "FIELD_NAME")?;
-            let id = o.need(id, "ID")?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldDeleteDataFields);
+    /// The type `crm.fields_5`, defined once in `types`.
+    pub type CrmRequisiteUserFieldDeleteDataFields = super::super::api::types::crm::Fields5;
     /// The `data` of the event `onCrmRequisiteUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-set-enum-values.html>.
@@ -6941,45 +5992,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldSetEnumValuesData);
-    #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmRequisiteUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": string, required.
-        #[serde(rename = "ENTITY_ID")]
-        pub entity_id: String,
-        /// Wire name "FIELD_NAME": string, required.
-        #[serde(rename = "FIELD_NAME")]
-        pub field_name: String,
-        /// Wire name "ID": integer, required.
-        #[serde(rename = "ID")]
-        pub id: i64,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose
-    for CrmRequisiteUserFieldSetEnumValuesDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.req("ENTITY_ID")?;
-            let field_name = o.req("FIELD_NAME")?;
-            let id = o.req("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            let entity_id = o.need(entity_id, "ENTITY_ID")?;
-            let field_name = o.need(field_name, "FIELD_NAME")?;
-            let id = o.need(id, "ID")?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldSetEnumValuesDataFields);
+    /// The type `crm.fields_5`, defined once in `types`.
+    pub type CrmRequisiteUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields5;
     /// The `data` of the event `onCrmRequisiteUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-requisite-user-field-update.html>.
@@ -7006,44 +6020,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldUpdateData);
-    #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmRequisiteUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": string, required.
-        #[serde(rename = "ENTITY_ID")]
-        pub entity_id: String,
-        /// Wire name "FIELD_NAME": string, required.
-        #[serde(rename = "FIELD_NAME")]
-        pub field_name: String,
-        /// Wire name "ID": integer, required.
-        #[serde(rename = "ID")]
-        pub id: i64,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmRequisiteUserFieldUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.req("ENTITY_ID")?;
-            let field_name = o.req("FIELD_NAME")?;
-            let id = o.req("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            let entity_id = o.need(entity_id, "ENTITY_ID")?;
-            let field_name = o.need(field_name, "FIELD_NAME")?;
-            let id = o.need(id, "ID")?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmRequisiteUserFieldUpdateDataFields);
+    /// The type `crm.fields_5`, defined once in `types`.
+    pub type CrmRequisiteUserFieldUpdateDataFields = super::super::api::types::crm::Fields5;
     /// The `data` of the event `onCrmTimelineCommentAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/comments/events/on-Crm-Timeline-Comment-Add.html>.
@@ -7288,41 +6266,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldAddData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmTypeUserFieldAddDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmTypeUserFieldAddDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldAddDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmTypeUserFieldAddDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmTypeUserFieldDelete`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-delete.html>.
@@ -7348,41 +6293,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmTypeUserFieldDeleteDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmTypeUserFieldDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldDeleteDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmTypeUserFieldDeleteDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmTypeUserFieldSetEnumValues`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-set-enum-values.html>.
@@ -7408,41 +6320,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldSetEnumValuesData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmTypeUserFieldSetEnumValuesDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmTypeUserFieldSetEnumValuesDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldSetEnumValuesDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmTypeUserFieldSetEnumValuesDataFields = super::super::api::types::crm::Fields;
     /// The `data` of the event `onCrmTypeUserFieldUpdate`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/userfieldconfig/events/on-crm-type-user-field-update.html>.
@@ -7468,41 +6347,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct CrmTypeUserFieldUpdateDataFields {
-        /// Wire name "ENTITY_ID": string, optional.
-        #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-        pub entity_id: Option<String>,
-        /// Wire name "FIELD_NAME": string, optional.
-        #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-        pub field_name: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for CrmTypeUserFieldUpdateDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let entity_id = o.opt("ENTITY_ID")?;
-            let field_name = o.opt("FIELD_NAME")?;
-            let id = o.opt("ID")?;
-            let additional = o.rest(&["ENTITY_ID", "FIELD_NAME", "ID"])?;
-            Ok(Self {
-                entity_id,
-                field_name,
-                id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(CrmTypeUserFieldUpdateDataFields);
+    /// The type `crm.fields`, defined once in `types`.
+    pub type CrmTypeUserFieldUpdateDataFields = super::super::api::types::crm::Fields;
 }
 
 #[cfg(feature = "imbot")]
@@ -8195,90 +7041,8 @@ pub mod imbot {
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddDataParams);
     pub type ImbotmessageaddDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessageaddDataParamsMessageType = super::enums::PCOEtc;
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct ImbotmessageaddDataUser {
-        /// Wire name "FIRST_NAME": string, optional.
-        #[serde(rename = "FIRST_NAME", skip_serializing_if = "Option::is_none")]
-        pub first_name: Option<String>,
-        /// Wire name "GENDER": string, optional.
-        #[serde(rename = "GENDER", skip_serializing_if = "Option::is_none")]
-        pub gender: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Wire name "IS_BOT": string, optional.
-        #[serde(rename = "IS_BOT", skip_serializing_if = "Option::is_none")]
-        pub is_bot: Option<String>,
-        /// Wire name "IS_CONNECTOR": string, optional.
-        #[serde(rename = "IS_CONNECTOR", skip_serializing_if = "Option::is_none")]
-        pub is_connector: Option<String>,
-        /// Wire name "IS_EXTRANET": string, optional.
-        #[serde(rename = "IS_EXTRANET", skip_serializing_if = "Option::is_none")]
-        pub is_extranet: Option<String>,
-        /// Wire name "IS_NETWORK": string, optional.
-        #[serde(rename = "IS_NETWORK", skip_serializing_if = "Option::is_none")]
-        pub is_network: Option<String>,
-        /// Wire name "LAST_NAME": string, optional.
-        #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
-        pub last_name: Option<String>,
-        /// Wire name "NAME": string, optional.
-        #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-        pub name: Option<String>,
-        /// Wire name "WORK_POSITION": string, optional.
-        #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
-        pub work_position: Option<String>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for ImbotmessageaddDataUser {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let first_name = o.opt("FIRST_NAME")?;
-            let gender = o.opt("GENDER")?;
-            let id = o.opt("ID")?;
-            let is_bot = o.opt("IS_BOT")?;
-            let is_connector = o.opt("IS_CONNECTOR")?;
-            let is_extranet = o.opt("IS_EXTRANET")?;
-            let is_network = o.opt("IS_NETWORK")?;
-            let last_name = o.opt("LAST_NAME")?;
-            let name = o.opt("NAME")?;
-            let work_position = o.opt("WORK_POSITION")?;
-            let additional = o
-                .rest(
-                    &[
-                        "FIRST_NAME",
-                        "GENDER",
-                        "ID",
-                        "IS_BOT",
-                        "IS_CONNECTOR",
-                        "IS_EXTRANET",
-                        "IS_NETWORK",
-                        "LAST_NAME",
-                        "NAME",
-                        "WORK_POSITION",
-                    ],
-                )?;
-            Ok(Self {
-                first_name,
-                gender,
-                id,
-                is_bot,
-                is_connector,
-                is_extranet,
-                is_network,
-                last_name,
-                name,
-                work_position,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddDataUser);
+    /// The type `imbot.user`, defined once in `types`.
+    pub type ImbotmessageaddDataUser = super::super::api::types::imbot::User;
     /// The `data` of the event `ONIMBOTMESSAGEDELETE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-delete.html>.
@@ -8437,90 +7201,8 @@ pub mod imbot {
     ::bitrix24_runtime::loose_deserialize!(ImbotmessagedeleteDataParams);
     pub type ImbotmessagedeleteDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessagedeleteDataParamsMessageType = super::enums::PCOEtc;
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct ImbotmessagedeleteDataUser {
-        /// Wire name "FIRST_NAME": string, optional.
-        #[serde(rename = "FIRST_NAME", skip_serializing_if = "Option::is_none")]
-        pub first_name: Option<String>,
-        /// Wire name "GENDER": string, optional.
-        #[serde(rename = "GENDER", skip_serializing_if = "Option::is_none")]
-        pub gender: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Wire name "IS_BOT": string, optional.
-        #[serde(rename = "IS_BOT", skip_serializing_if = "Option::is_none")]
-        pub is_bot: Option<String>,
-        /// Wire name "IS_CONNECTOR": string, optional.
-        #[serde(rename = "IS_CONNECTOR", skip_serializing_if = "Option::is_none")]
-        pub is_connector: Option<String>,
-        /// Wire name "IS_EXTRANET": string, optional.
-        #[serde(rename = "IS_EXTRANET", skip_serializing_if = "Option::is_none")]
-        pub is_extranet: Option<String>,
-        /// Wire name "IS_NETWORK": string, optional.
-        #[serde(rename = "IS_NETWORK", skip_serializing_if = "Option::is_none")]
-        pub is_network: Option<String>,
-        /// Wire name "LAST_NAME": string, optional.
-        #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
-        pub last_name: Option<String>,
-        /// Wire name "NAME": string, optional.
-        #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-        pub name: Option<String>,
-        /// Wire name "WORK_POSITION": string, optional.
-        #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
-        pub work_position: Option<String>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for ImbotmessagedeleteDataUser {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let first_name = o.opt("FIRST_NAME")?;
-            let gender = o.opt("GENDER")?;
-            let id = o.opt("ID")?;
-            let is_bot = o.opt("IS_BOT")?;
-            let is_connector = o.opt("IS_CONNECTOR")?;
-            let is_extranet = o.opt("IS_EXTRANET")?;
-            let is_network = o.opt("IS_NETWORK")?;
-            let last_name = o.opt("LAST_NAME")?;
-            let name = o.opt("NAME")?;
-            let work_position = o.opt("WORK_POSITION")?;
-            let additional = o
-                .rest(
-                    &[
-                        "FIRST_NAME",
-                        "GENDER",
-                        "ID",
-                        "IS_BOT",
-                        "IS_CONNECTOR",
-                        "IS_EXTRANET",
-                        "IS_NETWORK",
-                        "LAST_NAME",
-                        "NAME",
-                        "WORK_POSITION",
-                    ],
-                )?;
-            Ok(Self {
-                first_name,
-                gender,
-                id,
-                is_bot,
-                is_connector,
-                is_extranet,
-                is_network,
-                last_name,
-                name,
-                work_position,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(ImbotmessagedeleteDataUser);
+    /// The type `imbot.user`, defined once in `types`.
+    pub type ImbotmessagedeleteDataUser = super::super::api::types::imbot::User;
     /// The `data` of the event `ONIMBOTMESSAGEUPDATE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-update.html>.
@@ -8718,90 +7400,8 @@ pub mod imbot {
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageupdateDataParams);
     pub type ImbotmessageupdateDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessageupdateDataParamsMessageType = super::enums::PCOEtc;
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct ImbotmessageupdateDataUser {
-        /// Wire name "FIRST_NAME": string, optional.
-        #[serde(rename = "FIRST_NAME", skip_serializing_if = "Option::is_none")]
-        pub first_name: Option<String>,
-        /// Wire name "GENDER": string, optional.
-        #[serde(rename = "GENDER", skip_serializing_if = "Option::is_none")]
-        pub gender: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Wire name "IS_BOT": string, optional.
-        #[serde(rename = "IS_BOT", skip_serializing_if = "Option::is_none")]
-        pub is_bot: Option<String>,
-        /// Wire name "IS_CONNECTOR": string, optional.
-        #[serde(rename = "IS_CONNECTOR", skip_serializing_if = "Option::is_none")]
-        pub is_connector: Option<String>,
-        /// Wire name "IS_EXTRANET": string, optional.
-        #[serde(rename = "IS_EXTRANET", skip_serializing_if = "Option::is_none")]
-        pub is_extranet: Option<String>,
-        /// Wire name "IS_NETWORK": string, optional.
-        #[serde(rename = "IS_NETWORK", skip_serializing_if = "Option::is_none")]
-        pub is_network: Option<String>,
-        /// Wire name "LAST_NAME": string, optional.
-        #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
-        pub last_name: Option<String>,
-        /// Wire name "NAME": string, optional.
-        #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-        pub name: Option<String>,
-        /// Wire name "WORK_POSITION": string, optional.
-        #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
-        pub work_position: Option<String>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for ImbotmessageupdateDataUser {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let first_name = o.opt("FIRST_NAME")?;
-            let gender = o.opt("GENDER")?;
-            let id = o.opt("ID")?;
-            let is_bot = o.opt("IS_BOT")?;
-            let is_connector = o.opt("IS_CONNECTOR")?;
-            let is_extranet = o.opt("IS_EXTRANET")?;
-            let is_network = o.opt("IS_NETWORK")?;
-            let last_name = o.opt("LAST_NAME")?;
-            let name = o.opt("NAME")?;
-            let work_position = o.opt("WORK_POSITION")?;
-            let additional = o
-                .rest(
-                    &[
-                        "FIRST_NAME",
-                        "GENDER",
-                        "ID",
-                        "IS_BOT",
-                        "IS_CONNECTOR",
-                        "IS_EXTRANET",
-                        "IS_NETWORK",
-                        "LAST_NAME",
-                        "NAME",
-                        "WORK_POSITION",
-                    ],
-                )?;
-            Ok(Self {
-                first_name,
-                gender,
-                id,
-                is_bot,
-                is_connector,
-                is_extranet,
-                is_network,
-                last_name,
-                name,
-                work_position,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(ImbotmessageupdateDataUser);
+    /// The type `imbot.user`, defined once in `types`.
+    pub type ImbotmessageupdateDataUser = super::super::api::types::imbot::User;
     /// The `data` of the event `ONIMCOMMANDADD`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/events/on-im-command-add.html>.
@@ -10520,41 +9120,8 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SaleBeforeOrderDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct SaleBeforeOrderDeleteDataFields {
-        /// Wire name "ACTION": string, optional.
-        #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
-        pub action: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Wire name "XML_ID": string, optional.
-        #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-        pub xml_id: Option<String>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for SaleBeforeOrderDeleteDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let action = o.opt("ACTION")?;
-            let id = o.opt("ID")?;
-            let xml_id = o.opt("XML_ID")?;
-            let additional = o.rest(&["ACTION", "ID", "XML_ID"])?;
-            Ok(Self {
-                action,
-                id,
-                xml_id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(SaleBeforeOrderDeleteDataFields);
+    /// The type `sale.fields`, defined once in `types`.
+    pub type SaleBeforeOrderDeleteDataFields = super::super::api::types::sale::Fields;
     /// The `data` of the event `OnSaleOrderSaved`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-sale-order-saved.html>.
@@ -10581,41 +9148,8 @@ pub mod sale {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(SaleOrderSavedData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct SaleOrderSavedDataFields {
-        /// Wire name "ACTION": string, optional.
-        #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
-        pub action: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Wire name "XML_ID": string, optional.
-        #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-        pub xml_id: Option<String>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for SaleOrderSavedDataFields {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let action = o.opt("ACTION")?;
-            let id = o.opt("ID")?;
-            let xml_id = o.opt("XML_ID")?;
-            let additional = o.rest(&["ACTION", "ID", "XML_ID"])?;
-            Ok(Self {
-                action,
-                id,
-                xml_id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(SaleOrderSavedDataFields);
+    /// The type `sale.fields`, defined once in `types`.
+    pub type SaleOrderSavedDataFields = super::super::api::types::sale::Fields;
     /// The `data` of the event `OnShipmentDeleted`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/events/on-shipment-deleted.html>.
@@ -11514,41 +10048,8 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentDeleteData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct TaskCommentDeleteDataFieldsAfter {
-        /// Wire name "ACTION": string, optional.
-        #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
-        pub action: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Wire name "TASK_ID": integer, optional.
-        #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
-        pub task_id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for TaskCommentDeleteDataFieldsAfter {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let action = o.opt("ACTION")?;
-            let id = o.opt("ID")?;
-            let task_id = o.opt("TASK_ID")?;
-            let additional = o.rest(&["ACTION", "ID", "TASK_ID"])?;
-            Ok(Self {
-                action,
-                id,
-                task_id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(TaskCommentDeleteDataFieldsAfter);
+    /// The type `task.fields_after`, defined once in `types`.
+    pub type TaskCommentDeleteDataFieldsAfter = super::super::api::types::task::FieldsAfter;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
@@ -11629,41 +10130,8 @@ pub mod task {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(TaskCommentUpdateData);
-    #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-    #[non_exhaustive]
-    pub struct TaskCommentUpdateDataFieldsAfter {
-        /// Wire name "ACTION": string, optional.
-        #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
-        pub action: Option<String>,
-        /// Wire name "ID": integer, optional.
-        #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-        pub id: Option<i64>,
-        /// Wire name "TASK_ID": integer, optional.
-        #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
-        pub task_id: Option<i64>,
-        /// Keys not declared in the spec, kept as received.
-        #[serde(flatten)]
-        pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    }
-    impl ::bitrix24_runtime::loose::Loose for TaskCommentUpdateDataFieldsAfter {
-        fn from_loose(
-            v: &::serde_json::Value,
-        ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-            let o = ::bitrix24_runtime::loose::Object::new(v)?;
-            let action = o.opt("ACTION")?;
-            let id = o.opt("ID")?;
-            let task_id = o.opt("TASK_ID")?;
-            let additional = o.rest(&["ACTION", "ID", "TASK_ID"])?;
-            Ok(Self {
-                action,
-                id,
-                task_id,
-                additional,
-            })
-        }
-    }
-    ::bitrix24_runtime::loose_deserialize!(TaskCommentUpdateDataFieldsAfter);
+    /// The type `task.fields_after`, defined once in `types`.
+    pub type TaskCommentUpdateDataFieldsAfter = super::super::api::types::task::FieldsAfter;
     #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]

@@ -276,6 +276,9 @@ pub mod imbot {
         /// Wire name "USER": object, optional.
         #[serde(rename = "USER", skip_serializing_if = "Option::is_none")]
         pub user: Option<ImbotmessageaddDataUser>,
+        /// Wire name "AUTHOR": object, optional.
+        #[serde(rename = "AUTHOR", skip_serializing_if = "Option::is_none")]
+        pub author: Option<ImbotmessageaddDataAuthor>,
         /// Keys not declared in the spec, kept as received.
         #[serde(flatten)]
         pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -285,11 +288,17 @@ pub mod imbot {
             v: &::serde_json::Value,
         ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
             let o = ::bitrix24_runtime::loose::Object::new(v)?;
+            let author = o.opt("AUTHOR")?;
             let params = o.req("PARAMS")?;
             let user = o.opt("USER")?;
-            let additional = o.rest(&["PARAMS", "USER"])?;
+            let additional = o.rest(&["PARAMS", "USER", "AUTHOR"])?;
             let params = o.need(params, "PARAMS")?;
-            Ok(Self { params, user, additional })
+            Ok(Self {
+                params,
+                user,
+                author,
+                additional,
+            })
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddData);
@@ -390,4 +399,6 @@ pub mod imbot {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddDataUser);
+    /// The type `user.brief`, defined once in `types`.
+    pub type ImbotmessageaddDataAuthor = super::super::api::types::user::Brief;
 }

@@ -6,8 +6,8 @@
 //! A leaf is counted by `codegen::coverage` against the spec's own schemas, the ones the
 //! generator turns into types; see that module for what "typed" means.
 
-use crate::{examples, read_specs};
-use codegen::coverage::{Tally, is_any, tally};
+use crate::{examples, read_specs, read_type_specs};
+use codegen::coverage::{Tally, is_any_in, tally_in};
 use codegen::{ApiVersion, Spec};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -35,8 +35,16 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             "coverage: unknown argument `{other}`; usage: cargo xtask coverage [--methods]"
         ));
     }
-    let sources = read_specs(root, &root.join("specs"))?;
-    let (specs, diags) = codegen::check(&sources);
+    let mut sources = read_specs(root, &root.join("specs"))?;
+    sources.extend(read_type_specs(root, &root.join("specs"))?);
+    let checked = codegen::check_all(&sources);
+    let (specs, diags) = (checked.specs, checked.diags);
+    // `{"$ref": "types/…"}` is followed into the type specs.
+    let types: codegen::coverage::Types = checked
+        .types
+        .into_iter()
+        .map(|t| (t.name, t.schema))
+        .collect();
     if diags.has_errors() {
         return Err(format!("{diags}specs have errors; run `cargo xtask lint`"));
     }
@@ -62,7 +70,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             continue;
         };
         let row = rows.entry(method.to_owned()).or_default();
-        row.any_result = is_any(&spec.returns, &spec.returns.root);
+        row.any_result = is_any_in(&spec.returns, &types, &spec.returns.root);
         for ex in page["examples"].as_array().into_iter().flatten() {
             let is_response = ex["at"]
                 .as_array()
@@ -71,10 +79,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                 .any(|at| at.as_str().is_some_and(|s| s.starts_with("response:")));
             let value = &ex["value"];
             if is_response {
-                row.result.add(tally(&spec.returns, value));
+                row.result.add(tally_in(&spec.returns, &types, value));
                 row.result_examples += 1;
             } else {
-                row.request.add(tally(&spec.params, value));
+                row.request.add(tally_in(&spec.params, &types, value));
             }
         }
     }

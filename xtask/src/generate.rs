@@ -2,7 +2,7 @@
 //! writes a file only when its content changed; `check` writes nothing and prints a unified
 //! diff of every file that is not up to date.
 
-use crate::{diff, display_path, read_event_specs, read_specs, write_file};
+use crate::{diff, display_path, read_event_specs, read_specs, read_type_specs, write_file};
 use codegen::{Diagnostics, Generated, Options};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -59,11 +59,17 @@ fn expected(
     root: &Path,
     t: &Target,
 ) -> Result<(Generated, usize, BTreeMap<PathBuf, String>), String> {
-    let sources = read_specs(root, &root.join(t.specs))?;
+    let mut sources = read_specs(root, &root.join(t.specs))?;
     let count = sources.len();
     if sources.is_empty() {
         return Err(format!("{}: no spec files (*.md) found", t.specs));
     }
+    // Type specs are generated with the methods (`api::types`); event specs are read too,
+    // for which types they use.
+    let type_sources = read_type_specs(root, &root.join(t.specs))?;
+    let event_sources = read_event_specs(root, &root.join(t.specs))?;
+    sources.extend(type_sources.iter().cloned());
+    sources.extend(event_sources.iter().cloned());
     let opts = Options {
         runtime_path: t.runtime.to_owned(),
         spec_dir: t.specs.to_owned(),
@@ -82,8 +88,9 @@ fn expected(
     }
     // Event specs (`<specs>/events/`): `<crate>/src/events.rs`, and their scopes as features.
     let mut scopes = generated.scopes.clone();
-    let event_sources = read_event_specs(root, &root.join(t.specs))?;
-    let events = codegen::generate_events(&event_sources, &opts).map_err(|d| {
+    let with_types: Vec<codegen::SourceFile> =
+        event_sources.iter().chain(&type_sources).cloned().collect();
+    let events = codegen::generate_events(&with_types, &opts).map_err(|d| {
         format!(
             "{d}{} error(s) in {}/events; nothing was written",
             d.errors().count(),

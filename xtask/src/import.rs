@@ -1,5 +1,8 @@
 //! `cargo xtask import --docs <dir> [--out specs] [--verbose]`: a fact-only spec for every
-//! method page of the official docs; a spec edited by hand is never overwritten.
+//! method page and event page of the official docs, then the share pass
+//! ([`codegen::share`]): shapes many specs use become type specs in `<out>/types/`, and the
+//! specs refer to them. A spec or type spec edited by hand is never overwritten; an imported
+//! type spec no longer produced is deleted (unless edited by hand or still referred to).
 
 use crate::{display_path, flag, read_specs, read_tree, write_file};
 use std::collections::BTreeMap;
@@ -81,8 +84,24 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             owner.insert((api, m), s.path.clone());
         }
     }
+    // The event specs, then the share pass over methods and events together: the texts
+    // written are the shared ones.
+    let (by_event, event_notes) = imported_events(Path::new(docs_dir))?;
+    let mut texts: Vec<codegen::share::Text> = by_method
+        .iter()
+        .map(|((api, m), (_, imp))| codegen::share::Text {
+            owner: format!("method:{api:?}:{m}"),
+            text: imp.text.clone(),
+        })
+        .collect();
+    texts.extend(by_event.iter().map(|(e, (_, imp))| codegen::share::Text {
+        owner: format!("event:{e}"),
+        text: imp.text.clone(),
+    }));
+    let (shared_texts, types) = codegen::share::share_texts(&texts);
+    let (method_texts, event_texts) = shared_texts.split_at(by_method.len());
     let (mut written, mut same, mut kept, mut problems) = (0, 0, 0, 0);
-    for (rel, imp) in by_method.values() {
+    for ((rel, imp), text) in by_method.values().zip(method_texts) {
         problems += imp.problems.len();
         if verbose {
             for p in &imp.problems {
@@ -100,7 +119,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             }
             None => out_dir.join(format!("{}.md", imp.method)),
         };
-        match write_unless_edited(root, &target, &imp.text)? {
+        match write_unless_edited(root, &target, text)? {
             Outcome::Same => same += 1,
             Outcome::Kept => kept += 1,
             Outcome::Written => written += 1,
@@ -115,21 +134,24 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         display_path(root, &out_dir),
         notes.len()
     );
-    import_events(root, Path::new(docs_dir), &out_dir, verbose)
+    import_events(
+        root,
+        &out_dir,
+        &by_event,
+        event_texts,
+        &event_notes,
+        verbose,
+    )?;
+    import_types(root, &out_dir, &types)
 }
 
-/// Event pages -> `<out>/events/<event>.md` (same hand-edit protection as method specs).
-fn import_events(
-    root: &Path,
-    docs_dir: &Path,
-    out_dir: &Path,
-    verbose: bool,
-) -> Result<(), String> {
+/// Imported event specs by lower-cased name (the wire is case-insensitive): (page, spec).
+type EventSet = BTreeMap<String, (String, codegen::import_event::ImportedEvent)>;
+
+/// The event pages of a docs checkout, read into event specs, and notes on pages skipped.
+fn imported_events(docs_dir: &Path) -> Result<(EventSet, Vec<String>), String> {
     let pages = read_tree(&docs_dir.join("api-reference"))?;
-    let events_dir = out_dir.join(crate::EVENTS_DIR);
-    // By lower-cased name (the wire is case-insensitive): (page, spec).
-    let mut by_event: BTreeMap<String, (String, codegen::import_event::ImportedEvent)> =
-        BTreeMap::new();
+    let mut by_event: EventSet = BTreeMap::new();
     let mut notes = Vec::new();
     for (rel, text) in &pages {
         match codegen::import_event::import_event_page(rel, text) {
@@ -150,8 +172,22 @@ fn import_events(
             }
         }
     }
+    Ok((by_event, notes))
+}
+
+/// Event specs -> `<out>/events/<event>.md` (same hand-edit protection as method specs);
+/// `texts` are their texts after the share pass, in the order of `by_event`.
+fn import_events(
+    root: &Path,
+    out_dir: &Path,
+    by_event: &EventSet,
+    texts: &[String],
+    notes: &[String],
+    verbose: bool,
+) -> Result<(), String> {
+    let events_dir = out_dir.join(crate::EVENTS_DIR);
     let (mut written, mut same, mut kept, mut problems) = (0, 0, 0, 0);
-    for (rel, imp) in by_event.values() {
+    for ((rel, imp), text) in by_event.values().zip(texts) {
         problems += imp.problems.len();
         if verbose {
             for p in &imp.problems {
@@ -159,13 +195,13 @@ fn import_events(
             }
         }
         let target = events_dir.join(format!("{}.md", imp.event));
-        match write_unless_edited(root, &target, &imp.text)? {
+        match write_unless_edited(root, &target, text)? {
             Outcome::Same => same += 1,
             Outcome::Kept => kept += 1,
             Outcome::Written => written += 1,
         }
     }
-    for n in &notes {
+    for n in notes {
         eprintln!("{n}");
     }
     println!(
@@ -175,6 +211,65 @@ fn import_events(
         notes.len()
     );
     Ok(())
+}
+
+/// The type specs of the share pass -> `<out>/types/<type>.md` (same hand-edit protection);
+/// an imported type spec no longer produced is deleted, unless it was edited by hand or a
+/// spec still refers to it.
+fn import_types(root: &Path, out_dir: &Path, types: &[(String, String)]) -> Result<(), String> {
+    let types_dir = out_dir.join(crate::TYPES_DIR);
+    let (mut written, mut same, mut kept, mut removed) = (0, 0, 0, 0);
+    for (name, text) in types {
+        match write_unless_edited(root, &types_dir.join(format!("{name}.md")), text)? {
+            Outcome::Same => same += 1,
+            Outcome::Kept => kept += 1,
+            Outcome::Written => written += 1,
+        }
+    }
+    let produced: std::collections::BTreeSet<&str> =
+        types.iter().map(|(n, _)| n.as_str()).collect();
+    let existing = crate::read_type_specs(root, out_dir)?;
+    if existing.iter().any(|f| {
+        let stem = type_stem(&f.path);
+        !produced.contains(stem) && codegen::share::remove_stale(&f.text, false)
+    }) {
+        // Every spec that might still refer to a type about to go.
+        let mut users = crate::read_specs(root, out_dir)?;
+        users.extend(crate::read_event_specs(root, out_dir)?);
+        users.extend(existing.iter().cloned());
+        for f in &existing {
+            let stem = type_stem(&f.path);
+            if produced.contains(stem) || !codegen::share::remove_stale(&f.text, false) {
+                continue;
+            }
+            let reference = format!("\"types/{stem}\"");
+            if let Some(user) = users
+                .iter()
+                .find(|u| u.path != f.path && u.text.contains(&reference))
+            {
+                eprintln!(
+                    "{}: not removed: no longer produced by import, but {} refers to it",
+                    f.path, user.path
+                );
+                continue;
+            }
+            let path = root.join(&f.path);
+            fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            removed += 1;
+        }
+    }
+    println!(
+        "{} type spec(s) -> {}: {written} written, {same} unchanged, {kept} kept (edited by hand), {removed} removed (no longer produced)",
+        types.len(),
+        display_path(root, &types_dir),
+    );
+    Ok(())
+}
+
+/// `specs/types/crm.multifield.md` -> `crm.multifield`.
+fn type_stem(path: &str) -> &str {
+    let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    base.strip_suffix(".md").unwrap_or(base)
 }
 
 /// What [`write_unless_edited`] did with one imported spec.

@@ -7,39 +7,62 @@ use codegen::SourceFile;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// One run of the engine's checks: the files linted, and others only read so that
+/// references resolve (the type specs of a linted method spec's folder).
+struct Set {
+    name: String,
+    methods: Vec<SourceFile>,
+    events: Vec<SourceFile>,
+    types: Vec<SourceFile>,
+    context: Vec<SourceFile>,
+}
+
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let fix = args.iter().any(|a| a == "--fix");
     let strict = args.iter().any(|a| a == "--strict");
     let paths: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
-    let mut sets: Vec<(String, Vec<SourceFile>)> = Vec::new();
-    let mut event_files = Vec::new();
-    let mut type_files = Vec::new();
+    let mut sets: Vec<Set> = Vec::new();
     if paths.is_empty() {
         for t in TARGETS {
-            sets.push((t.specs.to_owned(), read_specs(root, &root.join(t.specs))?));
-            event_files.extend(read_event_specs(root, &root.join(t.specs))?);
-            type_files.extend(read_type_specs(root, &root.join(t.specs))?);
+            sets.push(Set {
+                name: t.specs.to_owned(),
+                methods: read_specs(root, &root.join(t.specs))?,
+                events: read_event_specs(root, &root.join(t.specs))?,
+                types: read_type_specs(root, &root.join(t.specs))?,
+                context: Vec::new(),
+            });
         }
     } else {
-        // A spec folder's `events/` holds event specs (as `generate` reads them): a path
-        // inside it is linted as one, a spec folder given gets its `events/` too.
+        // A spec folder's `events/` holds event specs and `types/` type specs (as
+        // `generate` reads them): a path inside one is linted as such, a spec folder given
+        // gets both too.
         let in_events = |p: &Path| p.file_name().is_some_and(|n| n == EVENTS_DIR);
         let in_types = |p: &Path| p.file_name().is_some_and(|n| n == TYPES_DIR);
-        let mut files = Vec::new();
+        let names: Vec<&str> = paths.iter().map(|p| p.as_str()).collect();
+        let mut set = Set {
+            name: names.join(" "),
+            methods: Vec::new(),
+            events: Vec::new(),
+            types: Vec::new(),
+            context: Vec::new(),
+        };
+        // Folders whose `types/` the linted method and event specs may refer to.
+        let mut folders: Vec<PathBuf> = Vec::new();
         for p in &paths {
             let path = PathBuf::from(p);
             if path.is_dir() {
                 match path.parent() {
                     Some(parent) if in_events(&path) => {
-                        event_files.extend(read_event_specs(root, parent)?);
+                        set.events.extend(read_event_specs(root, parent)?);
+                        folders.push(parent.to_path_buf());
                     }
                     Some(parent) if in_types(&path) => {
-                        type_files.extend(read_type_specs(root, parent)?);
+                        set.types.extend(read_type_specs(root, parent)?);
                     }
                     _ => {
-                        files.extend(read_specs(root, &path)?);
-                        event_files.extend(read_event_specs(root, &path)?);
-                        type_files.extend(read_type_specs(root, &path)?);
+                        set.methods.extend(read_specs(root, &path)?);
+                        set.events.extend(read_event_specs(root, &path)?);
+                        set.types.extend(read_type_specs(root, &path)?);
                     }
                 }
             } else {
@@ -49,25 +72,42 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                     path: (*p).clone(),
                     text,
                 };
-                if path.parent().is_some_and(in_events) {
-                    event_files.push(file);
-                } else if path.parent().is_some_and(in_types) {
-                    type_files.push(file);
+                let parent = path.parent().unwrap_or(Path::new("."));
+                if in_events(parent) {
+                    set.events.push(file);
+                    folders.extend(parent.parent().map(Path::to_path_buf));
+                } else if in_types(parent) {
+                    set.types.push(file);
                 } else {
-                    files.push(file);
+                    set.methods.push(file);
+                    folders.push(parent.to_path_buf());
                 }
             }
         }
-        if !files.is_empty() || (event_files.is_empty() && type_files.is_empty()) {
-            let names: Vec<&str> = paths.iter().map(|p| p.as_str()).collect();
-            sets.push((names.join(" "), files));
+        folders.sort();
+        folders.dedup();
+        for f in folders {
+            for t in read_type_specs(root, &f)? {
+                if !set.types.iter().any(|o| o.path == t.path) {
+                    set.context.push(t);
+                }
+            }
         }
+        sets.push(set);
     }
     let mut errors = 0;
-    for (name, files) in sets {
-        let (_, mut diags) = codegen::check(&files);
+    for set in sets {
+        let all: Vec<SourceFile> = [&set.methods, &set.events, &set.types, &set.context]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        let context: std::collections::BTreeSet<&str> =
+            set.context.iter().map(|f| f.path.as_str()).collect();
+        let mut diags = codegen::check_all(&all).diags;
+        diags.0.retain(|d| !context.contains(d.file.as_str()));
         let mut fixed = 0;
-        for f in &files {
+        for f in &set.methods {
             let body = codegen::lint::compare(f, strict);
             if fix
                 && !body.0.is_empty()
@@ -95,8 +135,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         eprint!("{diags}");
         errors += diags.errors().count();
         println!(
-            "{name}: {} spec(s) checked, {} error(s), {} warning(s){}",
-            files.len(),
+            "{}: {} spec(s), {} event spec(s), {} type spec(s) checked, {} error(s), {} warning(s){}",
+            set.name,
+            set.methods.len(),
+            set.events.len(),
+            set.types.len(),
             diags.errors().count(),
             diags.warnings().count(),
             if fix {
@@ -104,36 +147,6 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             } else {
                 String::new()
             }
-        );
-    }
-    if !event_files.is_empty() {
-        let mut diags = codegen::Diagnostics::default();
-        for f in &event_files {
-            codegen::spec::parse_event(f, &mut diags);
-        }
-        diags.sort();
-        eprint!("{diags}");
-        errors += diags.errors().count();
-        println!(
-            "event specs: {} spec(s) checked, {} error(s), {} warning(s)",
-            event_files.len(),
-            diags.errors().count(),
-            diags.warnings().count()
-        );
-    }
-    if !type_files.is_empty() {
-        let mut diags = codegen::Diagnostics::default();
-        for f in &type_files {
-            codegen::spec::parse_type(f, &mut diags);
-        }
-        diags.sort();
-        eprint!("{diags}");
-        errors += diags.errors().count();
-        println!(
-            "type specs: {} spec(s) checked, {} error(s), {} warning(s)",
-            type_files.len(),
-            diags.errors().count(),
-            diags.warnings().count()
         );
     }
     if errors > 0 {

@@ -1,7 +1,7 @@
 //! Call functions, alias functions and `impl Method` of each method.
 
 use super::{Emitter, docs, ident};
-use crate::ir::{AliasFn, Body, Field, Method, Module, Ty};
+use crate::ir::{AliasFn, Api, Body, Field, Method, Module, Ty, TypeDef};
 use crate::spec::Pagination;
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
@@ -83,7 +83,7 @@ impl Emitter<'_> {
         });
         let mut list_consts = TokenStream::new();
         let mut rows = TokenStream::new();
-        if let Some(shape) = list_shape(method, m) {
+        if let Some(shape) = list_shape(self.api, method, m) {
             if let Some(f) = shape.field {
                 let key = &f.wire;
                 let field = ident(&f.ident);
@@ -136,18 +136,19 @@ impl Emitter<'_> {
         let Some(name) = &method.field_enum else {
             return TokenStream::new();
         };
-        let Some(shape) = list_shape(method, m) else {
+        let Some(shape) = list_shape(self.api, method, m) else {
             return TokenStream::new();
         };
-        let row = match &shape.elem {
-            Ty::Named(i) => *i,
-            Ty::Box(b) => match b.as_ref() {
-                Ty::Named(i) => *i,
-                _ => return TokenStream::new(),
-            },
-            _ => return TokenStream::new(),
+        let elem = match &shape.elem {
+            Ty::Box(b) => b.as_ref(),
+            t => t,
         };
-        let Some(row_type) = m.types.get(row) else {
+        let row_type = match elem {
+            Ty::Named(i) => m.types.get(*i).map(|t| through_alias(self.api, t)),
+            Ty::Shared(i) => self.api.shared_def(*i).map(|(_, t)| t),
+            _ => None,
+        };
+        let Some(row_type) = row_type else {
             return TokenStream::new();
         };
         let Body::Struct { fields, .. } = &row_type.body else {
@@ -237,9 +238,13 @@ pub(super) struct ListShape<'a> {
     pub id_key: &'static str,
 }
 
-pub(super) fn list_shape<'a>(method: &Method, m: &'a Module) -> Option<ListShape<'a>> {
-    // A `Vec<T>` (or `Option<Vec<T>>`): its element type, and the index of a named `T`.
-    let array = |t: &Ty| -> Option<(Ty, Option<usize>)> {
+pub(super) fn list_shape<'a>(
+    api: &'a Api,
+    method: &Method,
+    m: &'a Module,
+) -> Option<ListShape<'a>> {
+    // A `Vec<T>` (or `Option<Vec<T>>`): its element type, and the type of a named `T`.
+    let array = |t: &Ty| -> Option<(Ty, Option<&'a TypeDef>)> {
         let t = match t {
             Ty::Option(t) => t.as_ref(),
             t => t,
@@ -248,21 +253,22 @@ pub(super) fn list_shape<'a>(method: &Method, m: &'a Module) -> Option<ListShape
             Ty::Vec(e) => Some((
                 e.as_ref().clone(),
                 match e.as_ref() {
-                    Ty::Named(n) => Some(*n),
+                    Ty::Named(n) => m.types.get(*n).map(|t| through_alias(api, t)),
+                    Ty::Shared(n) => api.shared_def(*n).map(|(_, t)| t),
                     _ => None,
                 },
             )),
             _ => None,
         }
     };
-    let struct_fields = |i: usize| match m.types.get(i).map(|t| &t.body) {
-        Some(Body::Struct { fields, .. }) => Some(fields),
+    let struct_fields = |t: &'a TypeDef| match &t.body {
+        Body::Struct { fields, .. } => Some(fields),
         _ => None,
     };
     let (field, (elem, item)) = match (method.spec.pagination, &m.types[method.response].body) {
         (Pagination::Start, Body::Alias(t)) => (None, array(t)?),
         (Pagination::Start, Body::Struct { fields, .. }) => {
-            let arrays: Vec<(&Field, (Ty, Option<usize>))> = fields
+            let arrays: Vec<(&Field, (Ty, Option<&TypeDef>))> = fields
                 .iter()
                 .filter_map(|f| array(&f.ty).map(|a| (f, a)))
                 .collect();
@@ -273,8 +279,9 @@ pub(super) fn list_shape<'a>(method: &Method, m: &'a Module) -> Option<ListShape
         }
         _ => return None,
     };
-    let has =
-        |i: usize, key: &str| struct_fields(i).is_some_and(|f| f.iter().any(|f| f.wire == key));
+    let has = |t: &'a TypeDef, key: &str| {
+        struct_fields(t).is_some_and(|f| f.iter().any(|f| f.wire == key))
+    };
     let id_key = match item {
         Some(i) if !has(i, "ID") && has(i, "id") => "id",
         _ => "ID",
@@ -284,6 +291,14 @@ pub(super) fn list_shape<'a>(method: &Method, m: &'a Module) -> Option<ListShape
         elem,
         id_key,
     })
+}
+
+/// A type, or the type spec's type it is an alias of (a property's name for a shared type).
+fn through_alias<'a>(api: &'a Api, t: &'a TypeDef) -> &'a TypeDef {
+    match &t.body {
+        Body::Alias(Ty::Shared(i)) => api.shared_def(*i).map_or(t, |(_, s)| s),
+        _ => t,
+    }
 }
 
 fn deprecated(method: &Method) -> TokenStream {

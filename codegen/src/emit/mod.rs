@@ -101,6 +101,22 @@ impl Emitter<'_> {
                 let n = ident(m.types.get(*i).map_or("UnknownType", |t| t.name.as_str()));
                 quote!(#n)
             }
+            Ty::Shared(i) => {
+                let (Some(s), Some((_, t))) = (self.api.shared.get(*i), self.api.shared_def(*i))
+                else {
+                    return quote!(UnknownType);
+                };
+                let mut path = TokenStream::new();
+                for _ in 0..m.path.len() {
+                    path.extend(quote!(super::));
+                }
+                for seg in self.api.shared_prefix.iter().chain(&s.module) {
+                    let id = ident(seg);
+                    path.extend(quote!(#id::));
+                }
+                let n = ident(&t.name);
+                quote!(#path #n)
+            }
             Ty::Enum(i) => {
                 let Some(e) = self.api.enums.get(*i) else {
                     return quote!(UnknownType);
@@ -137,6 +153,20 @@ impl Emitter<'_> {
                 /// The method table and calls by wire name.
                 pub mod registry;
             });
+            if !api.shared.is_empty() {
+                let scopes: BTreeSet<String> = api
+                    .shared
+                    .iter()
+                    .flat_map(|s| s.scopes.iter().cloned())
+                    .collect();
+                let cfg = cfg_for(&scopes);
+                let id = ident(&api.types.wire);
+                items.extend(quote! {
+                    /// Types defined once by the type specs, one module per scope.
+                    #cfg
+                    pub mod #id;
+                });
+            }
         }
         for (name, child) in &m.children {
             let cfg = cfg_for(&child.subtree_scopes(api));
@@ -202,6 +232,50 @@ impl Emitter<'_> {
                     };
                     items.extend(self.alias_fn(a, method, m, &cfg));
                 }
+            }
+        }
+        items
+    }
+
+    /// A file of the `types` tree: `types.rs` (one module per scope) or `types/<scope>.rs`
+    /// (each type spec's type and its nested types, behind the features of its users).
+    pub fn types_module(&self, m: &Module) -> TokenStream {
+        let api = self.api;
+        let mut items = TokenStream::new();
+        if m.path.len() < 2 {
+            items.extend(
+                quote!(#![doc = " Types defined once by the type specs, one module per scope."]),
+            );
+            for (name, child) in &m.children {
+                let scopes: BTreeSet<String> = api
+                    .shared
+                    .iter()
+                    .filter(|s| s.module == child.path)
+                    .flat_map(|s| s.scopes.iter().cloned())
+                    .collect();
+                let cfg = cfg_for(&scopes);
+                let id = ident(name);
+                items.extend(quote!(#cfg pub mod #id;));
+            }
+            return items;
+        }
+        let doc = format!(" Types of the type specs of the scope `{}`.", m.wire);
+        items.extend(quote!(#![doc = #doc]));
+        let mine: Vec<&crate::ir::SharedType> =
+            api.shared.iter().filter(|s| s.module == m.path).collect();
+        for (k, s) in mine.iter().enumerate() {
+            let end = mine.get(k + 1).map_or(m.types.len(), |n| n.index);
+            let cfg = cfg_for(&s.scopes);
+            let link: Vec<String> = s
+                .docs
+                .as_deref()
+                .filter(|u| methods::safe_url(u))
+                .map(|u| format!("Official documentation: <{u}>."))
+                .into_iter()
+                .collect();
+            for (i, t) in m.types.get(s.index..end).unwrap_or(&[]).iter().enumerate() {
+                let extra: &[String] = if i == 0 { &link } else { &[] };
+                items.extend(self.type_def(t, m, &cfg, extra));
             }
         }
         items

@@ -32,7 +32,7 @@ impl Emitter<'_> {
                 crate::spec::ApiVersion::V3 => quote!(#rt::ApiVersion::V3),
             };
             let module = self.module_of(method);
-            let shape = list_shape(method, module);
+            let shape = list_shape(self.api, method, module);
             let items_key = match shape.as_ref().and_then(|l| l.field) {
                 Some(f) => {
                     let key = &f.wire;
@@ -45,11 +45,11 @@ impl Emitter<'_> {
                 Some(url) => quote!(Some(#url)),
                 None => quote!(None),
             };
-            let params = fields(&s.params, true)
+            let params = fields(&s.params, &self.api.type_schemas, true)
                 .into_iter()
                 .map(|f| self.field_info(&f));
-            let result = type_text(&s.returns.root, &s.returns, 0);
-            let result_fields = fields(&s.returns, false)
+            let result = type_text(&s.returns.root, &s.returns, &self.api.type_schemas, 0);
+            let result_fields = fields(&s.returns, &self.api.type_schemas, false)
                 .into_iter()
                 .map(|f| self.field_info(&f));
             infos.push(quote! {
@@ -192,27 +192,34 @@ const ENUM_VALUES: usize = 8;
 /// The fields of an object schema (through `$ref`s), or of the object items of an array
 /// schema: each property, and with `nested` the properties of an object-valued property
 /// too, named `outer.inner` (one level). Empty for anything else.
-fn fields(set: &SchemaSet, nested: bool) -> Vec<FieldText> {
+fn fields(set: &SchemaSet, types: &Types, nested: bool) -> Vec<FieldText> {
     let mut out = Vec::new();
-    let root = match &resolve(&set.root, set).kind {
-        Kind::Array(items) => resolve(items, set),
-        _ => resolve(&set.root, set),
+    let (set, root) = match resolve(&set.root, set, types) {
+        (
+            set,
+            Schema {
+                kind: Kind::Array(items),
+                ..
+            },
+        ) => resolve(items, set, types),
+        other => other,
     };
     if let Kind::Object(o) = &root.kind {
         for p in &o.properties {
             out.push(FieldText {
                 name: p.name.clone(),
-                ty: type_text(&p.schema, set, 0),
+                ty: type_text(&p.schema, set, types, 0),
                 required: p.required,
             });
             if !nested {
                 continue;
             }
-            if let Kind::Object(inner) = &resolve(&p.schema, set).kind {
+            let (inner_set, inner) = resolve(&p.schema, set, types);
+            if let Kind::Object(inner) = &inner.kind {
                 for q in &inner.properties {
                     out.push(FieldText {
                         name: format!("{}.{}", p.name, q.name),
-                        ty: type_text(&q.schema, set, 1),
+                        ty: type_text(&q.schema, inner_set, types, 1),
                         required: p.required && q.required,
                     });
                 }
@@ -222,19 +229,34 @@ fn fields(set: &SchemaSet, nested: bool) -> Vec<FieldText> {
     out
 }
 
-/// A schema with its `$ref`s followed (a bounded number of hops; a loop stays a `$ref`).
-fn resolve<'a>(schema: &'a Schema, set: &'a SchemaSet) -> &'a Schema {
-    let mut s = schema;
+/// The schemas of the type specs, by name.
+type Types = std::collections::BTreeMap<String, SchemaSet>;
+
+/// A schema with its `$ref`s (to definitions and type specs) followed, and the set it
+/// belongs to (a bounded number of hops; a loop stays a `$ref`).
+fn resolve<'a>(
+    schema: &'a Schema,
+    set: &'a SchemaSet,
+    types: &'a Types,
+) -> (&'a SchemaSet, &'a Schema) {
+    let (mut s, mut set) = (schema, set);
     for _ in 0..8 {
         match &s.kind {
             Kind::Ref(i) => match set.defs.get(*i) {
                 Some(d) => s = &d.schema,
                 None => break,
             },
+            Kind::Shared(name) => match types.get(name) {
+                Some(t) => {
+                    set = t;
+                    s = &t.root;
+                }
+                None => break,
+            },
             _ => break,
         }
     }
-    s
+    (set, s)
 }
 
 /// A choice of types in parentheses, so that `array of ("Y" | "N")` reads one way.
@@ -248,8 +270,8 @@ fn grouped(text: String) -> String {
 
 /// A short, one-line description of a schema's type for people: `integer`,
 /// `string (date)`, `array of string`, `"Y" | "N"`, `map of integer`.
-fn type_text(schema: &Schema, set: &SchemaSet, depth: usize) -> String {
-    let schema = resolve(schema, set);
+fn type_text(schema: &Schema, set: &SchemaSet, types: &Types, depth: usize) -> String {
+    let (set, schema) = resolve(schema, set, types);
     let mut text = match &schema.kind {
         Kind::Any => "any".to_owned(),
         Kind::Bool => "boolean".to_owned(),
@@ -257,12 +279,15 @@ fn type_text(schema: &Schema, set: &SchemaSet, depth: usize) -> String {
         Kind::Number => "number".to_owned(),
         Kind::String => "string".to_owned(),
         Kind::Array(items) if depth < TYPE_DEPTH => {
-            format!("array of {}", grouped(type_text(items, set, depth + 1)))
+            format!(
+                "array of {}",
+                grouped(type_text(items, set, types, depth + 1))
+            )
         }
         Kind::Array(_) => "array".to_owned(),
         Kind::Object(o) => match &o.additional {
             Additional::Schema(v) if o.properties.is_empty() && depth < TYPE_DEPTH => {
-                format!("map of {}", grouped(type_text(v, set, depth + 1)))
+                format!("map of {}", grouped(type_text(v, set, types, depth + 1)))
             }
             _ => "object".to_owned(),
         },
@@ -282,11 +307,11 @@ fn type_text(schema: &Schema, set: &SchemaSet, depth: usize) -> String {
         }
         Kind::Union(branches) if depth < TYPE_DEPTH => branches
             .iter()
-            .map(|b| type_text(b, set, depth + 1))
+            .map(|b| type_text(b, set, types, depth + 1))
             .collect::<Vec<_>>()
             .join(" | "),
         Kind::Union(_) => "one of several types".to_owned(),
-        Kind::Ref(_) => "object".to_owned(),
+        Kind::Ref(_) | Kind::Shared(_) => "object".to_owned(),
     };
     if let Some(f) = schema.format {
         text.push_str(&format!(" ({})", f.as_str()));

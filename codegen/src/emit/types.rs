@@ -367,6 +367,16 @@ impl Emitter<'_> {
                 Some(Body::Struct { .. }) => "object".into(),
                 _ => "one of several shapes".into(),
             },
+            Ty::Shared(i) => match self.api.shared_def(*i) {
+                Some((_, t)) if matches!(t.body, Body::Struct { .. }) => "object".into(),
+                // The events' tree knows the types only by name (not their enums).
+                Some((sm, t)) if self.api.shared_prefix.is_empty() => match &t.body {
+                    Body::Alias(a) | Body::Newtype(a) => self.wire_kind(a, sm),
+                    _ => "one of several shapes".into(),
+                },
+                Some((_, t)) => format!("a `{}`", t.name),
+                None => "any JSON".into(),
+            },
         }
     }
 
@@ -502,6 +512,7 @@ impl LooseConsts {
             | Ty::F64
             | Ty::Option(_)
             | Ty::Named(_)
+            | Ty::Shared(_)
             | Ty::Enum(_)
             | Ty::Query(_)
             | Ty::Runtime(_) => LooseConsts::default(),

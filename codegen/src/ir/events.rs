@@ -5,7 +5,7 @@
 //! [`Api::enums`] of that tree (emitted as `events::enums`).
 
 use super::*;
-use crate::spec::EventSpec;
+use crate::spec::{EventSpec, TypeSpec};
 
 /// Type names taken in every scope module before any payload is named.
 pub const EVENT_RESERVED_TYPES: &[&str] = &["Event"];
@@ -74,6 +74,33 @@ fn variant(event: &str, taken: &mut BTreeMap<String, usize>) -> String {
 /// Builds the event type space (any order of `specs`; the result does not depend on it).
 /// Two specs of one wire name in one scope (ASCII case ignored): the first by file name wins.
 pub fn build_events(specs: &[EventSpec]) -> EventApi {
+    build_events_with(specs, &[])
+}
+
+/// The users of each type spec among event specs (their `payload`s), by type name.
+pub fn event_usage(specs: &[EventSpec]) -> BTreeMap<String, Usage> {
+    let mut out: BTreeMap<String, Usage> = BTreeMap::new();
+    for s in specs {
+        for n in s.payload.shared_names() {
+            out.entry(n.to_owned())
+                .or_default()
+                .scopes
+                .insert(s.scope.clone());
+        }
+    }
+    out
+}
+
+/// [`build_events`] with the type specs the payloads refer to. Their types are generated in
+/// the methods' tree (`api::types`); this tree names them through `super::api::types` and
+/// knows them only to name them (its own enum table is not theirs).
+pub fn build_events_with(specs: &[EventSpec], types: &[TypeSpec]) -> EventApi {
+    let mut scratch = EnumTable::default();
+    let SharedSpace {
+        module: types_module,
+        list: shared,
+        by_name,
+    } = build_shared(types, &BTreeMap::new(), &mut scratch);
     let mut by_scope: BTreeMap<&str, BTreeMap<String, &EventSpec>> = BTreeMap::new();
     let mut sorted: Vec<&EventSpec> = specs.iter().collect();
     sorted.sort_by(|a, b| (&a.file, &a.event).cmp(&(&b.file, &b.event)));
@@ -116,6 +143,8 @@ pub fn build_events(specs: &[EventSpec]) -> EventApi {
                 side: Side::Response,
                 defs: Vec::new(),
                 enums: &mut enums,
+                shared: &by_name,
+                enum_scopes: BTreeSet::new(),
             };
             let shown = naming::doc_line(&spec.event, 120).unwrap_or_default();
             let idx = b.root_value(
@@ -147,6 +176,10 @@ pub fn build_events(specs: &[EventSpec]) -> EventApi {
             methods: Vec::new(),
             root,
             enums,
+            shared,
+            types: types_module,
+            shared_prefix: vec!["super".to_owned(), "api".to_owned()],
+            type_schemas: BTreeMap::new(),
         },
         scopes,
     }

@@ -4,17 +4,20 @@
 
 use crate::naming::{self, Names};
 use crate::schema::{Additional, EnumValue, Format, Kind, RuntimeType, Schema, SchemaSet};
-use crate::spec::{ApiVersion, Pagination, Spec};
+use crate::spec::{ApiVersion, Pagination, Spec, TypeSpec};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod cycles;
 mod enums;
 mod events;
+mod shared;
 
 use cycles::{box_cycles, newtype_alias_cycles};
 pub use enums::name_enums;
 use enums::{EnumTable, enum_variants};
-pub use events::{EventApi, EventDef, EventScope, build_events};
+pub use events::{EventApi, EventDef, EventScope, build_events, build_events_with, event_usage};
+pub use shared::{SHARED_RESERVED_TYPES, SharedType, TYPES_MODULE, Usage, usage};
+use shared::{SharedSpace, build_shared};
 
 /// A Rust type expression.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -45,6 +48,8 @@ pub enum Ty {
     Named(usize),
     /// A shared enum of values, by index into [`Api::enums`].
     Enum(usize),
+    /// A type spec's type (`api::types::<scope>::<Name>`), by index into [`Api::shared`].
+    Shared(usize),
     /// A builder of the runtime for a classic list's open `filter` or `order` parameter.
     Query(QueryParam),
     /// A hand-written type of the runtime named by the spec's `x-bitrix-type`.
@@ -228,6 +233,24 @@ pub struct Api {
     pub root: Module,
     /// Every enum of values, once per distinct list of values (see [`SharedEnum`]).
     pub enums: Vec<SharedEnum>,
+    /// The type specs' types, sorted by name (see `shared.rs`).
+    pub shared: Vec<SharedType>,
+    /// The `types` module (path `["types"]`), its children one per scope, holding them.
+    pub types: Module,
+    /// The path from this tree's root to the `api` root that holds `types` (empty for the
+    /// methods' tree, `super::api` for the events' one).
+    pub shared_prefix: Vec<String>,
+    /// The type specs' schemas by name (for the registry's type texts).
+    pub type_schemas: BTreeMap<String, SchemaSet>,
+}
+
+impl Api {
+    /// The module and the type of a type spec's type.
+    pub fn shared_def(&self, i: usize) -> Option<(&Module, &TypeDef)> {
+        let s = self.shared.get(i)?;
+        let m = self.types.children.get(s.module.get(1)?)?;
+        Some((m, m.types.get(s.index)?))
+    }
 }
 
 /// An enum of values (strings, integers or both) with a catch-all variant, defined once for
@@ -249,14 +272,39 @@ pub struct SharedEnum {
 }
 
 /// Module names taken at the root by the generator itself.
-pub const ROOT_RESERVED_MODULES: &[&str] = &["registry", "enums"];
+pub const ROOT_RESERVED_MODULES: &[&str] = &["registry", "enums", TYPES_MODULE];
 
 /// The name of the flattened map of undeclared keys; taken before any property is named, so
 /// a property `additional` is the one renamed (`additional_2`).
 pub const EXTRA_FIELD: &str = "additional";
 
 /// Builds the type space from parsed specs (any order; the result does not depend on it).
-pub fn build(mut specs: Vec<Spec>) -> Api {
+pub fn build(specs: Vec<Spec>) -> Api {
+    build_with(specs, &[], &BTreeMap::new())
+}
+
+/// The users of each type spec among `specs` (their `params` and `returns`), by type name.
+pub fn method_usage(specs: &[Spec]) -> BTreeMap<String, Usage> {
+    let mut out: BTreeMap<String, Usage> = BTreeMap::new();
+    for s in specs {
+        for (set, request) in [(&s.params, true), (&s.returns, false)] {
+            for n in set.shared_names() {
+                let u = out.entry(n.to_owned()).or_default();
+                u.scopes.insert(s.scope.clone());
+                u.request |= request;
+            }
+        }
+    }
+    out
+}
+
+/// [`build`] with the type specs (`types`) that the specs refer to, and the users of those
+/// types outside `specs` (`others`: the event specs), for each type's `cfg`.
+pub fn build_with(
+    mut specs: Vec<Spec>,
+    types: &[TypeSpec],
+    others: &BTreeMap<String, Usage>,
+) -> Api {
     specs.sort_by(|a, b| {
         a.method
             .cmp(&b.method)
@@ -347,9 +395,21 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
         }
     }
 
-    // 3. Type names: first every module's top-level request/response names, then the rest.
-    let mut methods: Vec<Method> = Vec::new();
+    // 3. The type specs' types, then every module's top-level request/response names, then
+    // the rest.
     let mut enums = EnumTable::default();
+    let mut direct = method_usage(&specs);
+    for (name, u) in others {
+        let d = direct.entry(name.clone()).or_default();
+        d.scopes.extend(u.scopes.iter().cloned());
+        d.request |= u.request;
+    }
+    let SharedSpace {
+        module: types_module,
+        list: shared,
+        by_name,
+    } = build_shared(types, &usage(types, &direct), &mut enums);
+    let mut methods: Vec<Method> = Vec::new();
     let mut type_names: BTreeMap<Vec<String>, Names> = BTreeMap::new();
     let mut tops: Vec<(String, String)> = Vec::new();
     for (i, s) in specs.iter().enumerate() {
@@ -385,6 +445,8 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
             side: Side::Request,
             defs: Vec::new(),
             enums: &mut enums,
+            shared: &by_name,
+            enum_scopes: BTreeSet::new(),
         };
         m.request = b.root_request(&req_name, &prefix, &m.spec);
         b.side = Side::Response;
@@ -404,12 +466,22 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
     }
     newtype_alias_cycles(&mut root);
     box_cycles(&mut root);
+    let mut types_module = types_module;
+    newtype_alias_cycles(&mut types_module);
+    box_cycles(&mut types_module);
     let mut enums = enums.list;
     name_enums(&mut enums);
     Api {
         methods,
         root,
         enums,
+        shared,
+        types: types_module,
+        shared_prefix: Vec::new(),
+        type_schemas: types
+            .iter()
+            .map(|t| (t.name.clone(), t.schema.clone()))
+            .collect(),
     }
 }
 
@@ -429,6 +501,10 @@ struct Builder<'a> {
     /// Type index of each definition of the schema set being converted.
     defs: Vec<usize>,
     enums: &'a mut EnumTable,
+    /// The type specs' indexes into [`Api::shared`], by name.
+    shared: &'a BTreeMap<String, usize>,
+    /// Scopes besides `scope` that the enums made here are used under (a type spec's users).
+    enum_scopes: BTreeSet<String>,
 }
 
 impl Builder<'_> {
@@ -467,6 +543,7 @@ impl Builder<'_> {
             }
         };
         t.list[i].scopes.insert(self.scope.clone());
+        t.list[i].scopes.extend(self.enum_scopes.iter().cloned());
         Ty::Enum(i)
     }
 
@@ -569,6 +646,9 @@ impl Builder<'_> {
         match &s.kind {
             Kind::Object(o) if !o.properties.is_empty() => self.struct_body(s, name),
             Kind::Enum(values) => Body::Alias(self.shared_enum(values)),
+            Kind::Shared(n) => {
+                Body::Alias(self.shared.get(n).map_or(Ty::Value, |&i| Ty::Shared(i)))
+            }
             Kind::Union(vs) => self.union_body(vs, name),
             _ => {
                 let plain = Schema {
@@ -657,16 +737,20 @@ impl Builder<'_> {
             let base = match (&v.kind, &v.title) {
                 (_, Some(t)) => naming::pascal(t, "Variant"),
                 (Kind::Ref(i), None) => self.def_name(*i),
+                (Kind::Shared(n), None) => {
+                    naming::pascal(n.rsplit('.').next().unwrap_or(n), "Variant")
+                }
                 (k, None) => kind_name(k).to_owned(),
             };
             let ident = local.take(&base);
             let ty = self.ty(v, &format!("{name}{ident}"));
-            // Structs in a union are boxed so one large variant does not bloat the others.
+            // Structs in a union are boxed so one large variant does not bloat the others
+            // (a type spec's type too, whatever it is: it may be large).
             let ty = match ty {
                 Ty::Named(i)
                     if matches!(
                         self.module.types[i].body,
-                        Body::Struct { .. } | Body::Pending
+                        Body::Struct { .. } | Body::Pending | Body::Alias(Ty::Shared(_))
                     ) =>
                 {
                     Ty::Box(Box::new(Ty::Named(i)))
@@ -738,6 +822,19 @@ impl Builder<'_> {
                 Ty::Named(idx)
             }
             Kind::Ref(i) => Ty::Named(self.defs.get(*i).copied().unwrap_or_default()),
+            // A property's own name stays a type (as for enums of values): an alias of the
+            // type spec's type. `check` refuses a name no type spec defines; any JSON if one
+            // slips through.
+            Kind::Shared(n) => match self.shared.get(n) {
+                Some(&i) => {
+                    let mut doc = vec![format!("The type `{n}`, defined once in `types`.")];
+                    doc.extend(doc_lines(s));
+                    let idx = self.new_type(name, doc);
+                    self.module.types[idx].body = Body::Alias(Ty::Shared(i));
+                    Ty::Named(idx)
+                }
+                None => Ty::Value,
+            },
         };
         if s.nullable { option(t) } else { t }
     }
@@ -788,6 +885,7 @@ fn kind_name(k: &Kind) -> &'static str {
         Kind::Enum(_) => "Enum",
         Kind::Union(_) => "Union",
         Kind::Ref(_) => "Ref",
+        Kind::Shared(_) => "Shared",
     }
 }
 

@@ -57,6 +57,9 @@ pub enum Kind {
     Union(Vec<Schema>),
     /// `$ref` to a definition: the index into [`SchemaSet::defs`].
     Ref(usize),
+    /// `{"$ref": "types/<scope>.<name>"}`: the type spec of that name (`specs/types/`),
+    /// resolved across files by `codegen::check` (see [`SchemaSet::type_refs`]).
+    Shared(String),
 }
 
 /// An object schema.
@@ -172,6 +175,27 @@ pub struct SchemaSet {
     pub root: Schema,
     /// `$defs` then `definitions`, in file order.
     pub defs: Vec<Def>,
+    /// Every `types/…` reference in it, in file order, with its place (for the checks
+    /// across files: a name no type spec defines, a cycle among type specs).
+    pub type_refs: Vec<TypeRef>,
+}
+
+/// One `{"$ref": "types/<name>"}` of a schema, where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeRef {
+    /// The type's name (`crm.multifield`).
+    pub name: String,
+    /// The JSON path of the `$ref` key (`params.properties.PHONE.items.$ref`).
+    pub path: String,
+    /// Its 1-based line in the file.
+    pub line: usize,
+}
+
+impl SchemaSet {
+    /// The names of the type specs it refers to, sorted, each once.
+    pub fn shared_names(&self) -> std::collections::BTreeSet<&str> {
+        self.type_refs.iter().map(|r| r.name.as_str()).collect()
+    }
 }
 
 impl Schema {
@@ -220,6 +244,7 @@ impl SchemaSet {
                 additional: Additional::Unspecified,
             })),
             defs: Vec::new(),
+            type_refs: Vec::new(),
         }
     }
 
@@ -227,6 +252,7 @@ impl SchemaSet {
         SchemaSet {
             root: Schema::of(Kind::Any),
             defs: Vec::new(),
+            type_refs: Vec::new(),
         }
     }
 }
@@ -257,6 +283,17 @@ impl Sink<'_> {
             msg,
         ));
     }
+}
+
+/// Whether `name` is a type spec's name: `[a-z][a-z0-9_]*` segments joined by `.`, at
+/// least two of them (the scope, then the type's own name).
+pub fn is_type_name(name: &str) -> bool {
+    name.contains('.')
+        && name.split('.').all(|seg| {
+            let mut c = seg.chars();
+            c.next().is_some_and(|f| f.is_ascii_lowercase())
+                && c.all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+        })
 }
 
 /// `["params","oneOf","[1]","type"]` -> `params.oneOf[1].type`.

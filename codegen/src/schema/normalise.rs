@@ -3,7 +3,10 @@
 //! `enum`/`const` read, `allOf` merged into one object, `$ref` resolved to a definition index.
 //! Every problem goes to the [`Sink`] with its JSON path and line.
 
-use super::{Additional, Def, EnumValue, Format, Kind, Object, Property, Schema, SchemaSet, Sink};
+use super::{
+    Additional, Def, EnumValue, Format, Kind, Object, Property, Schema, SchemaSet, Sink, TypeRef,
+    join_path,
+};
 use crate::yaml::{printable, yaml_kind, yaml_short};
 use serde_yaml::{Mapping, Value};
 use std::collections::BTreeSet;
@@ -47,7 +50,12 @@ struct Ctx<'s, 'a> {
     sink: &'s mut Sink<'a>,
     /// `#/$defs/Name` or `#/definitions/Name` -> index and raw value.
     def_refs: Vec<(String, Value)>,
+    /// The `types/…` references met so far.
+    type_refs: Vec<TypeRef>,
 }
+
+/// The prefix of a reference to a type spec: `types/<scope>.<name>`.
+pub(crate) const TYPES_REF: &str = "types/";
 
 /// Normalises `params` or `returns` (named by `root`).
 pub(crate) fn normalise_root(v: &Value, root: &str, sink: &mut Sink<'_>) -> SchemaSet {
@@ -81,7 +89,11 @@ pub(crate) fn normalise_root(v: &Value, root: &str, sink: &mut Sink<'_>) -> Sche
             }
         }
     }
-    let mut ctx = Ctx { sink, def_refs };
+    let mut ctx = Ctx {
+        sink,
+        def_refs,
+        type_refs: Vec::new(),
+    };
     let mut path = vec![root.to_owned()];
     let root_schema = ctx.norm(v, &mut path, 0, true);
     let mut defs = Vec::new();
@@ -94,6 +106,7 @@ pub(crate) fn normalise_root(v: &Value, root: &str, sink: &mut Sink<'_>) -> Sche
     SchemaSet {
         root: root_schema,
         defs,
+        type_refs: ctx.type_refs,
     }
 }
 
@@ -253,6 +266,26 @@ impl Ctx<'_, '_> {
         let kind = if let Some(r) = m.get("$ref") {
             path.push("$ref".to_owned());
             let kind = match r.as_str() {
+                Some(s) if s.starts_with(TYPES_REF) => {
+                    let name = &s[TYPES_REF.len()..];
+                    if super::is_type_name(name) {
+                        self.type_refs.push(TypeRef {
+                            name: name.to_owned(),
+                            path: join_path(path),
+                            line: self.sink.loc.line(path),
+                        });
+                        Kind::Shared(name.to_owned())
+                    } else {
+                        self.sink.error(
+                            path,
+                            format!(
+                                "`{}` is not a type reference; write `types/<scope>.<name>` ([a-z][a-z0-9_]* segments joined by `.`), the name of a file in `types/` without `.md`",
+                                printable(s)
+                            ),
+                        );
+                        Kind::Any
+                    }
+                }
                 Some(s) => match self.def_refs.iter().position(|(k, _)| k == s) {
                     Some(i) => Kind::Ref(i),
                     None => {
@@ -263,7 +296,7 @@ impl Ctx<'_, '_> {
                             )
                         } else {
                             format!(
-                                "`{}` is not supported; only `#/$defs/Name` and `#/definitions/Name` of the same schema are",
+                                "`{}` is not supported; only `#/$defs/Name` and `#/definitions/Name` of the same schema and `types/<scope>.<name>` (a type spec) are",
                                 printable(s)
                             )
                         };
@@ -671,6 +704,7 @@ impl Ctx<'_, '_> {
             let mut ctx = Ctx {
                 sink: &mut sink,
                 def_refs: self.def_refs.clone(),
+                type_refs: Vec::new(),
             };
             kind = ctx.norm(&raw, &mut p, depth + hops, false).kind;
             if scratch

@@ -13,6 +13,37 @@ pub mod enums;
 /// The method table and calls by wire name.
 pub mod registry;
 
+/// Types defined once by the type specs, one module per scope.
+#[cfg(
+    any(
+        feature = "bizproc",
+        feature = "booking",
+        feature = "calendar",
+        feature = "cashbox",
+        feature = "catalog",
+        feature = "crm",
+        feature = "delivery",
+        feature = "disk",
+        feature = "documentgenerator",
+        feature = "humanresources",
+        feature = "humanresources.hcmlink",
+        feature = "im",
+        feature = "imbot",
+        feature = "imopenlines",
+        feature = "landing",
+        feature = "lists",
+        feature = "mail",
+        feature = "note",
+        feature = "sale",
+        feature = "sign.b2e",
+        feature = "task",
+        feature = "tasks",
+        feature = "user",
+        feature = "userfieldconfig"
+    )
+)]
+pub mod types;
+
 #[cfg(feature = "basic")]
 pub mod access;
 

@@ -1276,167 +1276,9 @@ pub type GetRequestOrder = super::enums::AscDescHf7817ab9;
 #[cfg(feature = "user")]
 pub type GetResponse = Vec<GetResponseItem>;
 
+/// The type `user.shape`, defined once in `types`.
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItem {
-    /// Wire name "ACTIVE": boolean, optional.
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Wire name "DATE_REGISTER": string, optional.
-    #[serde(rename = "DATE_REGISTER", skip_serializing_if = "Option::is_none")]
-    pub date_register: Option<String>,
-    /// Wire name "EMAIL": string, optional.
-    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "IS_ONLINE": string, optional.
-    #[serde(rename = "IS_ONLINE", skip_serializing_if = "Option::is_none")]
-    pub is_online: Option<String>,
-    /// Wire name "LAST_ACTIVITY_DATE": object, optional.
-    #[serde(rename = "LAST_ACTIVITY_DATE", skip_serializing_if = "Option::is_none")]
-    pub last_activity_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "LAST_LOGIN": string, optional.
-    #[serde(rename = "LAST_LOGIN", skip_serializing_if = "Option::is_none")]
-    pub last_login: Option<String>,
-    /// Wire name "LAST_NAME": string, optional.
-    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PERSONAL_BIRTHDAY": string, optional.
-    #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
-    pub personal_birthday: Option<String>,
-    /// Wire name "PERSONAL_CITY": string, optional.
-    #[serde(rename = "PERSONAL_CITY", skip_serializing_if = "Option::is_none")]
-    pub personal_city: Option<String>,
-    /// Wire name "PERSONAL_GENDER": string, optional.
-    #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
-    pub personal_gender: Option<String>,
-    /// Wire name "PERSONAL_MOBILE": string, optional.
-    #[serde(rename = "PERSONAL_MOBILE", skip_serializing_if = "Option::is_none")]
-    pub personal_mobile: Option<String>,
-    /// Wire name "PERSONAL_WWW": string, optional.
-    #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
-    pub personal_www: Option<String>,
-    /// Wire name "SECOND_NAME": string, optional.
-    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
-    pub second_name: Option<String>,
-    /// Wire name "TIMESTAMP_X": object, optional.
-    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "TIME_ZONE": string, optional.
-    #[serde(rename = "TIME_ZONE", skip_serializing_if = "Option::is_none")]
-    pub time_zone: Option<String>,
-    /// Wire name "UF_DEPARTMENT": array of any JSON, optional.
-    #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
-    pub uf_department: Option<Vec<::serde_json::Value>>,
-    /// Wire name "UF_EMPLOYMENT_DATE": string, optional.
-    #[serde(rename = "UF_EMPLOYMENT_DATE", skip_serializing_if = "Option::is_none")]
-    pub uf_employment_date: Option<String>,
-    /// Wire name "USER_TYPE": string, optional.
-    #[serde(rename = "USER_TYPE", skip_serializing_if = "Option::is_none")]
-    pub user_type: Option<String>,
-    /// Wire name "WORK_PHONE": string, optional.
-    #[serde(rename = "WORK_PHONE", skip_serializing_if = "Option::is_none")]
-    pub work_phone: Option<String>,
-    /// Wire name "WORK_POSITION": string, optional.
-    #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
-    pub work_position: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let date_register = o.opt("DATE_REGISTER")?;
-        let email = o.opt("EMAIL")?;
-        let id = o.opt("ID")?;
-        let is_online = o.opt("IS_ONLINE")?;
-        let last_activity_date = o.opt("LAST_ACTIVITY_DATE")?;
-        let last_login = o.opt("LAST_LOGIN")?;
-        let last_name = o.opt("LAST_NAME")?;
-        let name = o.opt("NAME")?;
-        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
-        let personal_city = o.opt("PERSONAL_CITY")?;
-        let personal_gender = o.opt("PERSONAL_GENDER")?;
-        let personal_mobile = o.opt("PERSONAL_MOBILE")?;
-        let personal_www = o.opt("PERSONAL_WWW")?;
-        let second_name = o.opt("SECOND_NAME")?;
-        let timestamp_x = o.opt("TIMESTAMP_X")?;
-        let time_zone = o.opt("TIME_ZONE")?;
-        let uf_department = o.opt("UF_DEPARTMENT")?;
-        let uf_employment_date = o.opt("UF_EMPLOYMENT_DATE")?;
-        let user_type = o.opt("USER_TYPE")?;
-        let work_phone = o.opt("WORK_PHONE")?;
-        let work_position = o.opt("WORK_POSITION")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "DATE_REGISTER",
-                    "EMAIL",
-                    "ID",
-                    "IS_ONLINE",
-                    "LAST_ACTIVITY_DATE",
-                    "LAST_LOGIN",
-                    "LAST_NAME",
-                    "NAME",
-                    "PERSONAL_BIRTHDAY",
-                    "PERSONAL_CITY",
-                    "PERSONAL_GENDER",
-                    "PERSONAL_MOBILE",
-                    "PERSONAL_WWW",
-                    "SECOND_NAME",
-                    "TIMESTAMP_X",
-                    "TIME_ZONE",
-                    "UF_DEPARTMENT",
-                    "UF_EMPLOYMENT_DATE",
-                    "USER_TYPE",
-                    "WORK_PHONE",
-                    "WORK_POSITION",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            date_register,
-            email,
-            id,
-            is_online,
-            last_activity_date,
-            last_login,
-            last_name,
-            name,
-            personal_birthday,
-            personal_city,
-            personal_gender,
-            personal_mobile,
-            personal_www,
-            second_name,
-            timestamp_x,
-            time_zone,
-            uf_department,
-            uf_employment_date,
-            user_type,
-            work_phone,
-            work_position,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "user")]
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+pub type GetResponseItem = super::types::user::Shape;
 
 #[cfg(feature = "user")]
 impl ::bitrix24_runtime::Method for GetRequest {
@@ -1446,7 +1288,7 @@ impl ::bitrix24_runtime::Method for GetRequest {
     type Response = GetResponse;
 }
 
-/// The fields of `user.get`'s rows (`GetResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+/// The fields of `user.get`'s rows (`Shape`), by wire name: for `Filter`, `Order` and `select`.
 ///
 /// Fields the spec does not declare (user fields `UF_*`) go in as text.
 #[cfg(feature = "user")]
@@ -1646,167 +1488,9 @@ pub type SearchRequestOrder = super::enums::AscDescHf7817ab9;
 #[cfg(feature = "user")]
 pub type SearchResponse = Vec<SearchResponseItem>;
 
+/// The type `user.shape`, defined once in `types`.
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct SearchResponseItem {
-    /// Wire name "ACTIVE": boolean, optional.
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Wire name "DATE_REGISTER": string, optional.
-    #[serde(rename = "DATE_REGISTER", skip_serializing_if = "Option::is_none")]
-    pub date_register: Option<String>,
-    /// Wire name "EMAIL": string, optional.
-    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "IS_ONLINE": string, optional.
-    #[serde(rename = "IS_ONLINE", skip_serializing_if = "Option::is_none")]
-    pub is_online: Option<String>,
-    /// Wire name "LAST_ACTIVITY_DATE": object, optional.
-    #[serde(rename = "LAST_ACTIVITY_DATE", skip_serializing_if = "Option::is_none")]
-    pub last_activity_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "LAST_LOGIN": string, optional.
-    #[serde(rename = "LAST_LOGIN", skip_serializing_if = "Option::is_none")]
-    pub last_login: Option<String>,
-    /// Wire name "LAST_NAME": string, optional.
-    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PERSONAL_BIRTHDAY": string, optional.
-    #[serde(rename = "PERSONAL_BIRTHDAY", skip_serializing_if = "Option::is_none")]
-    pub personal_birthday: Option<String>,
-    /// Wire name "PERSONAL_CITY": string, optional.
-    #[serde(rename = "PERSONAL_CITY", skip_serializing_if = "Option::is_none")]
-    pub personal_city: Option<String>,
-    /// Wire name "PERSONAL_GENDER": string, optional.
-    #[serde(rename = "PERSONAL_GENDER", skip_serializing_if = "Option::is_none")]
-    pub personal_gender: Option<String>,
-    /// Wire name "PERSONAL_MOBILE": string, optional.
-    #[serde(rename = "PERSONAL_MOBILE", skip_serializing_if = "Option::is_none")]
-    pub personal_mobile: Option<String>,
-    /// Wire name "PERSONAL_WWW": string, optional.
-    #[serde(rename = "PERSONAL_WWW", skip_serializing_if = "Option::is_none")]
-    pub personal_www: Option<String>,
-    /// Wire name "SECOND_NAME": string, optional.
-    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
-    pub second_name: Option<String>,
-    /// Wire name "TIMESTAMP_X": object, optional.
-    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "TIME_ZONE": string, optional.
-    #[serde(rename = "TIME_ZONE", skip_serializing_if = "Option::is_none")]
-    pub time_zone: Option<String>,
-    /// Wire name "UF_DEPARTMENT": array of any JSON, optional.
-    #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
-    pub uf_department: Option<Vec<::serde_json::Value>>,
-    /// Wire name "UF_EMPLOYMENT_DATE": string, optional.
-    #[serde(rename = "UF_EMPLOYMENT_DATE", skip_serializing_if = "Option::is_none")]
-    pub uf_employment_date: Option<String>,
-    /// Wire name "USER_TYPE": string, optional.
-    #[serde(rename = "USER_TYPE", skip_serializing_if = "Option::is_none")]
-    pub user_type: Option<String>,
-    /// Wire name "WORK_PHONE": string, optional.
-    #[serde(rename = "WORK_PHONE", skip_serializing_if = "Option::is_none")]
-    pub work_phone: Option<String>,
-    /// Wire name "WORK_POSITION": string, optional.
-    #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
-    pub work_position: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for SearchResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let date_register = o.opt("DATE_REGISTER")?;
-        let email = o.opt("EMAIL")?;
-        let id = o.opt("ID")?;
-        let is_online = o.opt("IS_ONLINE")?;
-        let last_activity_date = o.opt("LAST_ACTIVITY_DATE")?;
-        let last_login = o.opt("LAST_LOGIN")?;
-        let last_name = o.opt("LAST_NAME")?;
-        let name = o.opt("NAME")?;
-        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
-        let personal_city = o.opt("PERSONAL_CITY")?;
-        let personal_gender = o.opt("PERSONAL_GENDER")?;
-        let personal_mobile = o.opt("PERSONAL_MOBILE")?;
-        let personal_www = o.opt("PERSONAL_WWW")?;
-        let second_name = o.opt("SECOND_NAME")?;
-        let timestamp_x = o.opt("TIMESTAMP_X")?;
-        let time_zone = o.opt("TIME_ZONE")?;
-        let uf_department = o.opt("UF_DEPARTMENT")?;
-        let uf_employment_date = o.opt("UF_EMPLOYMENT_DATE")?;
-        let user_type = o.opt("USER_TYPE")?;
-        let work_phone = o.opt("WORK_PHONE")?;
-        let work_position = o.opt("WORK_POSITION")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "DATE_REGISTER",
-                    "EMAIL",
-                    "ID",
-                    "IS_ONLINE",
-                    "LAST_ACTIVITY_DATE",
-                    "LAST_LOGIN",
-                    "LAST_NAME",
-                    "NAME",
-                    "PERSONAL_BIRTHDAY",
-                    "PERSONAL_CITY",
-                    "PERSONAL_GENDER",
-                    "PERSONAL_MOBILE",
-                    "PERSONAL_WWW",
-                    "SECOND_NAME",
-                    "TIMESTAMP_X",
-                    "TIME_ZONE",
-                    "UF_DEPARTMENT",
-                    "UF_EMPLOYMENT_DATE",
-                    "USER_TYPE",
-                    "WORK_PHONE",
-                    "WORK_POSITION",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            date_register,
-            email,
-            id,
-            is_online,
-            last_activity_date,
-            last_login,
-            last_name,
-            name,
-            personal_birthday,
-            personal_city,
-            personal_gender,
-            personal_mobile,
-            personal_www,
-            second_name,
-            timestamp_x,
-            time_zone,
-            uf_department,
-            uf_employment_date,
-            user_type,
-            work_phone,
-            work_position,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "user")]
-::bitrix24_runtime::loose_deserialize!(SearchResponseItem);
+pub type SearchResponseItem = super::types::user::Shape;
 
 #[cfg(feature = "user")]
 impl ::bitrix24_runtime::Method for SearchRequest {
@@ -1816,7 +1500,7 @@ impl ::bitrix24_runtime::Method for SearchRequest {
     type Response = SearchResponse;
 }
 
-/// The fields of `user.search`'s rows (`SearchResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+/// The fields of `user.search`'s rows (`Shape`), by wire name: for `Filter`, `Order` and `select`.
 ///
 /// Fields the spec does not declare (user fields `UF_*`) go in as text.
 #[cfg(feature = "user")]

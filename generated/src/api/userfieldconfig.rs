@@ -292,106 +292,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestField);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldEnumItem {
-    /// Wire name "DEF": string, optional.
-    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "DEL": string, optional.
-    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
-    pub del: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldEnumItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEF".
-    pub fn def(mut self, value: impl Into<String>) -> Self {
-        self.def = Some(value.into());
-        self
-    }
-    /// Sets "DEL".
-    pub fn del(mut self, value: impl Into<String>) -> Self {
-        self.del = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEnumItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("DEF")?;
-        let del = o.opt("DEL")?;
-        let id = o.opt("ID")?;
-        let sort = o.opt("SORT")?;
-        let value = o.opt("VALUE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
-        Ok(Self {
-            def,
-            del,
-            id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldEnumItem);
+/// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
+pub type AddRequestFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
 
 /// The `result` of `userfieldconfig.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -533,58 +435,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseField);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseFieldEnumItem {
-    /// Wire name "DEF": string, optional.
-    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "DEL": string, optional.
-    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
-    pub del: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseFieldEnumItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("DEF")?;
-        let del = o.opt("DEL")?;
-        let id = o.opt("ID")?;
-        let sort = o.opt("SORT")?;
-        let value = o.opt("VALUE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
-        Ok(Self {
-            def,
-            del,
-            id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseFieldEnumItem);
+/// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
+pub type AddResponseFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "userfieldconfig.add";
@@ -2380,106 +2232,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEditFormLabel {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldEditFormLabel);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldEnumItem {
-    /// Wire name "DEF": string, optional.
-    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "DEL": string, optional.
-    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
-    pub del: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldEnumItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEF".
-    pub fn def(mut self, value: impl Into<String>) -> Self {
-        self.def = Some(value.into());
-        self
-    }
-    /// Sets "DEL".
-    pub fn del(mut self, value: impl Into<String>) -> Self {
-        self.del = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEnumItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("DEF")?;
-        let del = o.opt("DEL")?;
-        let id = o.opt("ID")?;
-        let sort = o.opt("SORT")?;
-        let value = o.opt("VALUE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
-        Ok(Self {
-            def,
-            del,
-            id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldEnumItem);
+/// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
+pub type UpdateRequestFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -2662,58 +2416,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEditFormLabel {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldEditFormLabel);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseFieldEnumItem {
-    /// Wire name "DEF": string, optional.
-    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "DEL": string, optional.
-    #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
-    pub del: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEnumItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("DEF")?;
-        let del = o.opt("DEL")?;
-        let id = o.opt("ID")?;
-        let sort = o.opt("SORT")?;
-        let value = o.opt("VALUE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
-        Ok(Self {
-            def,
-            del,
-            id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldEnumItem);
+/// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
+pub type UpdateResponseFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -747,6 +747,30 @@ pub enum Phone {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::string_enum!(Phone { Phone = "PHONE" } Other);
 
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PhoneEmailWebEtc {
+    /// The value "PHONE".
+    Phone,
+    /// The value "EMAIL".
+    Email,
+    /// The value "WEB".
+    Web,
+    /// The value "IM".
+    Im,
+    /// The value "LINK".
+    Link,
+    /// A value the spec does not list, kept as received.
+    Other(String),
+}
+
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
+::bitrix24_runtime::string_enum!(
+    PhoneEmailWebEtc { Phone = "PHONE", Email = "EMAIL", Web = "WEB", Im = "IM", Link =
+    "LINK" } Other
+);
+
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -988,7 +1012,7 @@ pub enum ValueValue2Value3Etc {
     "[link](http://x)", Value7 = " ", Empty = "" } Other
 );
 
-#[cfg(feature = "crm")]
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum WorkMobileHomeEtc {
@@ -1010,7 +1034,7 @@ pub enum WorkMobileHomeEtc {
     Other(String),
 }
 
-#[cfg(feature = "crm")]
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
 ::bitrix24_runtime::string_enum!(
     WorkMobileHomeEtc { Work = "WORK", Mobile = "MOBILE", Home = "HOME", Fax = "FAX",
     Pager = "PAGER", Mailing = "MAILING", Other2 = "OTHER" } Other

@@ -9,6 +9,10 @@ pub mod enums;
 /// The method table and calls by wire name.
 pub mod registry;
 
+/// Types defined once by the type specs, one module per scope.
+#[cfg(any(feature = "crm", feature = "im", feature = "imbot", feature = "user"))]
+pub mod types;
+
 #[cfg(feature = "bizproc")]
 pub mod bizproc;
 

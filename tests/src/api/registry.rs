@@ -661,6 +661,11 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
                 required: false,
             },
             ::bitrix24_runtime::FieldInfo {
+                name: "fields.PHONE",
+                ty: "array of object",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
                 name: "params",
                 ty: "object",
                 required: false,
@@ -1520,6 +1525,11 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             ::bitrix24_runtime::FieldInfo {
                 name: "COMPANY_ID",
                 ty: "integer | null",
+                required: false,
+            },
+            ::bitrix24_runtime::FieldInfo {
+                name: "PHONE",
+                ty: "array of object",
                 required: false,
             },
         ],

@@ -214,74 +214,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseMeasure {
-    /// Wire name "code": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isDefault": string, optional.
-    #[serde(rename = "isDefault", skip_serializing_if = "Option::is_none")]
-    pub is_default: Option<String>,
-    /// Wire name "measureTitle": string, optional.
-    #[serde(rename = "measureTitle", skip_serializing_if = "Option::is_none")]
-    pub measure_title: Option<String>,
-    /// Wire name "symbol": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub symbol: Option<String>,
-    /// Wire name "symbolIntl": string, optional.
-    #[serde(rename = "symbolIntl", skip_serializing_if = "Option::is_none")]
-    pub symbol_intl: Option<String>,
-    /// Wire name "symbolLetterIntl": string, optional.
-    #[serde(rename = "symbolLetterIntl", skip_serializing_if = "Option::is_none")]
-    pub symbol_letter_intl: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseMeasure {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let id = o.opt("id")?;
-        let is_default = o.opt("isDefault")?;
-        let measure_title = o.opt("measureTitle")?;
-        let symbol = o.opt("symbol")?;
-        let symbol_intl = o.opt("symbolIntl")?;
-        let symbol_letter_intl = o.opt("symbolLetterIntl")?;
-        let additional = o
-            .rest(
-                &[
-                    "code",
-                    "id",
-                    "isDefault",
-                    "measureTitle",
-                    "symbol",
-                    "symbolIntl",
-                    "symbolLetterIntl",
-                ],
-            )?;
-        Ok(Self {
-            code,
-            id,
-            is_default,
-            measure_title,
-            symbol,
-            symbol_intl,
-            symbol_letter_intl,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseMeasure);
+/// The type `catalog.measure`, defined once in `types`.
+pub type AddResponseMeasure = super::super::types::catalog::Measure;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.measure.add";
@@ -469,74 +403,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseMeasure {
-    /// Wire name "code": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isDefault": string, optional.
-    #[serde(rename = "isDefault", skip_serializing_if = "Option::is_none")]
-    pub is_default: Option<String>,
-    /// Wire name "measureTitle": string, optional.
-    #[serde(rename = "measureTitle", skip_serializing_if = "Option::is_none")]
-    pub measure_title: Option<String>,
-    /// Wire name "symbol": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub symbol: Option<String>,
-    /// Wire name "symbolIntl": string, optional.
-    #[serde(rename = "symbolIntl", skip_serializing_if = "Option::is_none")]
-    pub symbol_intl: Option<String>,
-    /// Wire name "symbolLetterIntl": string, optional.
-    #[serde(rename = "symbolLetterIntl", skip_serializing_if = "Option::is_none")]
-    pub symbol_letter_intl: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseMeasure {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let id = o.opt("id")?;
-        let is_default = o.opt("isDefault")?;
-        let measure_title = o.opt("measureTitle")?;
-        let symbol = o.opt("symbol")?;
-        let symbol_intl = o.opt("symbolIntl")?;
-        let symbol_letter_intl = o.opt("symbolLetterIntl")?;
-        let additional = o
-            .rest(
-                &[
-                    "code",
-                    "id",
-                    "isDefault",
-                    "measureTitle",
-                    "symbol",
-                    "symbolIntl",
-                    "symbolLetterIntl",
-                ],
-            )?;
-        Ok(Self {
-            code,
-            id,
-            is_default,
-            measure_title,
-            symbol,
-            symbol_intl,
-            symbol_letter_intl,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseMeasure);
+/// The type `catalog.measure`, defined once in `types`.
+pub type GetResponseMeasure = super::super::types::catalog::Measure;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.measure.get";
@@ -637,98 +505,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseMeasureValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseMeasureValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseMeasureValue);
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseMeasureValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.measure.getFields";
@@ -1063,74 +841,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseMeasure {
-    /// Wire name "code": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isDefault": string, optional.
-    #[serde(rename = "isDefault", skip_serializing_if = "Option::is_none")]
-    pub is_default: Option<String>,
-    /// Wire name "measureTitle": string, optional.
-    #[serde(rename = "measureTitle", skip_serializing_if = "Option::is_none")]
-    pub measure_title: Option<String>,
-    /// Wire name "symbol": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub symbol: Option<String>,
-    /// Wire name "symbolIntl": string, optional.
-    #[serde(rename = "symbolIntl", skip_serializing_if = "Option::is_none")]
-    pub symbol_intl: Option<String>,
-    /// Wire name "symbolLetterIntl": string, optional.
-    #[serde(rename = "symbolLetterIntl", skip_serializing_if = "Option::is_none")]
-    pub symbol_letter_intl: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseMeasure {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let id = o.opt("id")?;
-        let is_default = o.opt("isDefault")?;
-        let measure_title = o.opt("measureTitle")?;
-        let symbol = o.opt("symbol")?;
-        let symbol_intl = o.opt("symbolIntl")?;
-        let symbol_letter_intl = o.opt("symbolLetterIntl")?;
-        let additional = o
-            .rest(
-                &[
-                    "code",
-                    "id",
-                    "isDefault",
-                    "measureTitle",
-                    "symbol",
-                    "symbolIntl",
-                    "symbolLetterIntl",
-                ],
-            )?;
-        Ok(Self {
-            code,
-            id,
-            is_default,
-            measure_title,
-            symbol,
-            symbol_intl,
-            symbol_letter_intl,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseMeasure);
+/// The type `catalog.measure`, defined once in `types`.
+pub type UpdateResponseMeasure = super::super::types::catalog::Measure;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.measure.update";

@@ -177,74 +177,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseProductImage {
-    /// Wire name "createTime": string, optional.
-    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// Wire name "detailUrl": string, optional.
-    #[serde(rename = "detailUrl", skip_serializing_if = "Option::is_none")]
-    pub detail_url: Option<String>,
-    /// Wire name "downloadUrl": string, optional.
-    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
-    pub download_url: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "productId": integer, optional.
-    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseProductImage {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let create_time = o.opt("createTime")?;
-        let detail_url = o.opt("detailUrl")?;
-        let download_url = o.opt("downloadUrl")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let product_id = o.opt("productId")?;
-        let type_ = o.opt("type")?;
-        let additional = o
-            .rest(
-                &[
-                    "createTime",
-                    "detailUrl",
-                    "downloadUrl",
-                    "id",
-                    "name",
-                    "productId",
-                    "type",
-                ],
-            )?;
-        Ok(Self {
-            create_time,
-            detail_url,
-            download_url,
-            id,
-            name,
-            product_id,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseProductImage);
+/// The type `catalog.product_image`, defined once in `types`.
+pub type AddResponseProductImage = super::super::types::catalog::ProductImage;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.productImage.add";
@@ -433,74 +367,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseProductImage {
-    /// Wire name "createTime": string, optional.
-    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// Wire name "detailUrl": string, optional.
-    #[serde(rename = "detailUrl", skip_serializing_if = "Option::is_none")]
-    pub detail_url: Option<String>,
-    /// Wire name "downloadUrl": string, optional.
-    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
-    pub download_url: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "productId": integer, optional.
-    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseProductImage {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let create_time = o.opt("createTime")?;
-        let detail_url = o.opt("detailUrl")?;
-        let download_url = o.opt("downloadUrl")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let product_id = o.opt("productId")?;
-        let type_ = o.opt("type")?;
-        let additional = o
-            .rest(
-                &[
-                    "createTime",
-                    "detailUrl",
-                    "downloadUrl",
-                    "id",
-                    "name",
-                    "productId",
-                    "type",
-                ],
-            )?;
-        Ok(Self {
-            create_time,
-            detail_url,
-            download_url,
-            id,
-            name,
-            product_id,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseProductImage);
+/// The type `catalog.product_image`, defined once in `types`.
+pub type GetResponseProductImage = super::super::types::catalog::ProductImage;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.productImage.get";
@@ -596,98 +464,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseProductImageValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseProductImageValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseProductImageValue);
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseProductImageValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.productImage.getFields";

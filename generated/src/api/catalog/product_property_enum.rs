@@ -74,98 +74,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "def": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub def: Option<AddRequestFieldsDef>,
-    /// Wire name "propertyId": integer, required.
-    #[serde(rename = "propertyId")]
-    pub property_id: i64,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "value": string, required.
-    pub value: String,
-    /// Wire name "xmlId": string, required.
-    #[serde(rename = "xmlId")]
-    pub xml_id: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        property_id: impl Into<i64>,
-        value: impl Into<String>,
-        xml_id: impl Into<String>,
-    ) -> Self {
-        Self {
-            def: Default::default(),
-            property_id: property_id.into(),
-            sort: Default::default(),
-            value: value.into(),
-            xml_id: xml_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "def".
-    pub fn def(mut self, value: impl Into<AddRequestFieldsDef>) -> Self {
-        self.def = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("def")?;
-        let property_id = o.req("propertyId")?;
-        let sort = o.opt("sort")?;
-        let value = o.req("value")?;
-        let xml_id = o.req("xmlId")?;
-        let additional = o.rest(&["def", "propertyId", "sort", "value", "xmlId"])?;
-        let property_id = o.need(property_id, "propertyId")?;
-        let value = o.need(value, "value")?;
-        let xml_id = o.need(xml_id, "xmlId")?;
-        Ok(Self {
-            def,
-            property_id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
-
-pub type AddRequestFieldsDef = ::bitrix24_runtime::YesNo;
+/// The type `catalog.fields_6`, defined once in `types`.
+pub type AddRequestFields = super::super::types::catalog::Fields6;
 
 /// The `result` of `catalog.productPropertyEnum.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -196,58 +106,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseProductPropertyEnum {
-    /// Wire name "def": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "propertyId": integer, optional.
-    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
-    pub property_id: Option<i64>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseProductPropertyEnum {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("def")?;
-        let id = o.opt("id")?;
-        let property_id = o.opt("propertyId")?;
-        let sort = o.opt("sort")?;
-        let value = o.opt("value")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o.rest(&["def", "id", "propertyId", "sort", "value", "xmlId"])?;
-        Ok(Self {
-            def,
-            id,
-            property_id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseProductPropertyEnum);
+/// The type `catalog.product_property_enum`, defined once in `types`.
+pub type AddResponseProductPropertyEnum = super::super::types::catalog::ProductPropertyEnum;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.productPropertyEnum.add";
@@ -427,58 +287,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseProductPropertyEnum {
-    /// Wire name "def": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "propertyId": integer, optional.
-    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
-    pub property_id: Option<i64>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseProductPropertyEnum {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("def")?;
-        let id = o.opt("id")?;
-        let property_id = o.opt("propertyId")?;
-        let sort = o.opt("sort")?;
-        let value = o.opt("value")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o.rest(&["def", "id", "propertyId", "sort", "value", "xmlId"])?;
-        Ok(Self {
-            def,
-            id,
-            property_id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseProductPropertyEnum);
+/// The type `catalog.product_property_enum`, defined once in `types`.
+pub type GetResponseProductPropertyEnum = super::super::types::catalog::ProductPropertyEnum;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.productPropertyEnum.get";
@@ -577,98 +387,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseProductPropertyEnumValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseProductPropertyEnumValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseProductPropertyEnumValue);
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseProductPropertyEnumValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.productPropertyEnum.getFields";
@@ -898,98 +618,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "def": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub def: Option<UpdateRequestFieldsDef>,
-    /// Wire name "propertyId": integer, required.
-    #[serde(rename = "propertyId")]
-    pub property_id: i64,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "value": string, required.
-    pub value: String,
-    /// Wire name "xmlId": string, required.
-    #[serde(rename = "xmlId")]
-    pub xml_id: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        property_id: impl Into<i64>,
-        value: impl Into<String>,
-        xml_id: impl Into<String>,
-    ) -> Self {
-        Self {
-            def: Default::default(),
-            property_id: property_id.into(),
-            sort: Default::default(),
-            value: value.into(),
-            xml_id: xml_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "def".
-    pub fn def(mut self, value: impl Into<UpdateRequestFieldsDef>) -> Self {
-        self.def = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("def")?;
-        let property_id = o.req("propertyId")?;
-        let sort = o.opt("sort")?;
-        let value = o.req("value")?;
-        let xml_id = o.req("xmlId")?;
-        let additional = o.rest(&["def", "propertyId", "sort", "value", "xmlId"])?;
-        let property_id = o.need(property_id, "propertyId")?;
-        let value = o.need(value, "value")?;
-        let xml_id = o.need(xml_id, "xmlId")?;
-        Ok(Self {
-            def,
-            property_id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
-
-pub type UpdateRequestFieldsDef = ::bitrix24_runtime::YesNo;
+/// The type `catalog.fields_6`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::catalog::Fields6;
 
 /// The `result` of `catalog.productPropertyEnum.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1020,58 +650,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseProductPropertyEnum {
-    /// Wire name "def": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "propertyId": integer, optional.
-    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
-    pub property_id: Option<i64>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseProductPropertyEnum {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("def")?;
-        let id = o.opt("id")?;
-        let property_id = o.opt("propertyId")?;
-        let sort = o.opt("sort")?;
-        let value = o.opt("value")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o.rest(&["def", "id", "propertyId", "sort", "value", "xmlId"])?;
-        Ok(Self {
-            def,
-            id,
-            property_id,
-            sort,
-            value,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseProductPropertyEnum);
+/// The type `catalog.product_property_enum`, defined once in `types`.
+pub type UpdateResponseProductPropertyEnum = super::super::types::catalog::ProductPropertyEnum;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.productPropertyEnum.update";

@@ -74,85 +74,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "featureId": string, required.
-    #[serde(rename = "featureId")]
-    pub feature_id: String,
-    /// Wire name "isEnabled": string, required.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "isEnabled")]
-    pub is_enabled: AddRequestFieldsIsEnabled,
-    /// Wire name "moduleId": string, required.
-    #[serde(rename = "moduleId")]
-    pub module_id: String,
-    /// Wire name "propertyId": integer, required.
-    #[serde(rename = "propertyId")]
-    pub property_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        feature_id: impl Into<String>,
-        is_enabled: impl Into<AddRequestFieldsIsEnabled>,
-        module_id: impl Into<String>,
-        property_id: impl Into<i64>,
-    ) -> Self {
-        Self {
-            feature_id: feature_id.into(),
-            is_enabled: is_enabled.into(),
-            module_id: module_id.into(),
-            property_id: property_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let feature_id = o.req("featureId")?;
-        let is_enabled = o.req("isEnabled")?;
-        let module_id = o.req("moduleId")?;
-        let property_id = o.req("propertyId")?;
-        let additional = o.rest(&["featureId", "isEnabled", "moduleId", "propertyId"])?;
-        let feature_id = o.need(feature_id, "featureId")?;
-        let is_enabled = o.need(is_enabled, "isEnabled")?;
-        let module_id = o.need(module_id, "moduleId")?;
-        let property_id = o.need(property_id, "propertyId")?;
-        Ok(Self {
-            feature_id,
-            is_enabled,
-            module_id,
-            property_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
-
-pub type AddRequestFieldsIsEnabled = ::bitrix24_runtime::YesNo;
+/// The type `catalog.fields_7`, defined once in `types`.
+pub type AddRequestFields = super::super::types::catalog::Fields7;
 
 /// The `result` of `catalog.productPropertyFeature.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -183,54 +106,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseProductPropertyFeature {
-    /// Wire name "featureId": string, optional.
-    #[serde(rename = "featureId", skip_serializing_if = "Option::is_none")]
-    pub feature_id: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isEnabled": string, optional.
-    #[serde(rename = "isEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_enabled: Option<String>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "propertyId": integer, optional.
-    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
-    pub property_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseProductPropertyFeature {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let feature_id = o.opt("featureId")?;
-        let id = o.opt("id")?;
-        let is_enabled = o.opt("isEnabled")?;
-        let module_id = o.opt("moduleId")?;
-        let property_id = o.opt("propertyId")?;
-        let additional = o
-            .rest(&["featureId", "id", "isEnabled", "moduleId", "propertyId"])?;
-        Ok(Self {
-            feature_id,
-            id,
-            is_enabled,
-            module_id,
-            property_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseProductPropertyFeature);
+/// The type `catalog.product_property_feature`, defined once in `types`.
+pub type AddResponseProductPropertyFeature = super::super::types::catalog::ProductPropertyFeature;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.add";
@@ -334,54 +211,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseProductPropertyFeature {
-    /// Wire name "featureId": string, optional.
-    #[serde(rename = "featureId", skip_serializing_if = "Option::is_none")]
-    pub feature_id: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isEnabled": string, optional.
-    #[serde(rename = "isEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_enabled: Option<String>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "propertyId": integer, optional.
-    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
-    pub property_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseProductPropertyFeature {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let feature_id = o.opt("featureId")?;
-        let id = o.opt("id")?;
-        let is_enabled = o.opt("isEnabled")?;
-        let module_id = o.opt("moduleId")?;
-        let property_id = o.opt("propertyId")?;
-        let additional = o
-            .rest(&["featureId", "id", "isEnabled", "moduleId", "propertyId"])?;
-        Ok(Self {
-            feature_id,
-            id,
-            is_enabled,
-            module_id,
-            property_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseProductPropertyFeature);
+/// The type `catalog.product_property_feature`, defined once in `types`.
+pub type GetResponseProductPropertyFeature = super::super::types::catalog::ProductPropertyFeature;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.get";
@@ -583,98 +414,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseProductPropertyFeatureValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseProductPropertyFeatureValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseProductPropertyFeatureValue);
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseProductPropertyFeatureValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.getFields";
@@ -904,85 +645,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "featureId": string, required.
-    #[serde(rename = "featureId")]
-    pub feature_id: String,
-    /// Wire name "isEnabled": string, required.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "isEnabled")]
-    pub is_enabled: UpdateRequestFieldsIsEnabled,
-    /// Wire name "moduleId": string, required.
-    #[serde(rename = "moduleId")]
-    pub module_id: String,
-    /// Wire name "propertyId": integer, required.
-    #[serde(rename = "propertyId")]
-    pub property_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        feature_id: impl Into<String>,
-        is_enabled: impl Into<UpdateRequestFieldsIsEnabled>,
-        module_id: impl Into<String>,
-        property_id: impl Into<i64>,
-    ) -> Self {
-        Self {
-            feature_id: feature_id.into(),
-            is_enabled: is_enabled.into(),
-            module_id: module_id.into(),
-            property_id: property_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let feature_id = o.req("featureId")?;
-        let is_enabled = o.req("isEnabled")?;
-        let module_id = o.req("moduleId")?;
-        let property_id = o.req("propertyId")?;
-        let additional = o.rest(&["featureId", "isEnabled", "moduleId", "propertyId"])?;
-        let feature_id = o.need(feature_id, "featureId")?;
-        let is_enabled = o.need(is_enabled, "isEnabled")?;
-        let module_id = o.need(module_id, "moduleId")?;
-        let property_id = o.need(property_id, "propertyId")?;
-        Ok(Self {
-            feature_id,
-            is_enabled,
-            module_id,
-            property_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
-
-pub type UpdateRequestFieldsIsEnabled = ::bitrix24_runtime::YesNo;
+/// The type `catalog.fields_7`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::catalog::Fields7;
 
 /// The `result` of `catalog.productPropertyFeature.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1013,54 +677,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseProductPropertyFeature {
-    /// Wire name "featureId": string, optional.
-    #[serde(rename = "featureId", skip_serializing_if = "Option::is_none")]
-    pub feature_id: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isEnabled": string, optional.
-    #[serde(rename = "isEnabled", skip_serializing_if = "Option::is_none")]
-    pub is_enabled: Option<String>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "propertyId": integer, optional.
-    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
-    pub property_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseProductPropertyFeature {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let feature_id = o.opt("featureId")?;
-        let id = o.opt("id")?;
-        let is_enabled = o.opt("isEnabled")?;
-        let module_id = o.opt("moduleId")?;
-        let property_id = o.opt("propertyId")?;
-        let additional = o
-            .rest(&["featureId", "id", "isEnabled", "moduleId", "propertyId"])?;
-        Ok(Self {
-            feature_id,
-            id,
-            is_enabled,
-            module_id,
-            property_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseProductPropertyFeature);
+/// The type `catalog.product_property_feature`, defined once in `types`.
+pub type UpdateResponseProductPropertyFeature = super::super::types::catalog::ProductPropertyFeature;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.update";

@@ -74,86 +74,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "active": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<AddRequestFieldsActive>,
-    /// Wire name "name": string, required.
-    pub name: String,
-    /// Wire name "rate": number, required.
-    pub rate: f64,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>, rate: impl Into<f64>) -> Self {
-        Self {
-            active: Default::default(),
-            name: name.into(),
-            rate: rate.into(),
-            sort: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "active".
-    pub fn active(mut self, value: impl Into<AddRequestFieldsActive>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let name = o.req("name")?;
-        let rate = o.req("rate")?;
-        let sort = o.opt("sort")?;
-        let additional = o.rest(&["active", "name", "rate", "sort"])?;
-        let name = o.need(name, "name")?;
-        let rate = o.need(rate, "rate")?;
-        Ok(Self {
-            active,
-            name,
-            rate,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
-
-pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
+/// The type `catalog.fields_3`, defined once in `types`.
+pub type AddRequestFields = super::super::types::catalog::Fields3;
 
 /// The `result` of `catalog.vat.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -181,59 +103,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseVat {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "rate": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rate: Option<i64>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "timestampX": string, optional.
-    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseVat {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let rate = o.opt("rate")?;
-        let sort = o.opt("sort")?;
-        let timestamp_x = o.opt("timestampX")?;
-        let additional = o
-            .rest(&["active", "id", "name", "rate", "sort", "timestampX"])?;
-        Ok(Self {
-            active,
-            id,
-            name,
-            rate,
-            sort,
-            timestamp_x,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseVat);
+/// The type `catalog.vat`, defined once in `types`.
+pub type AddResponseVat = super::super::types::catalog::Vat;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.vat.add";
@@ -489,98 +360,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseVatValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseVatValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseVatValue);
+/// The type `catalog.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseVatValue = super::super::types::catalog::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.vat.getFields";
@@ -773,86 +554,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "active": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<UpdateRequestFieldsActive>,
-    /// Wire name "name": string, required.
-    pub name: String,
-    /// Wire name "rate": number, required.
-    pub rate: f64,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>, rate: impl Into<f64>) -> Self {
-        Self {
-            active: Default::default(),
-            name: name.into(),
-            rate: rate.into(),
-            sort: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "active".
-    pub fn active(mut self, value: impl Into<UpdateRequestFieldsActive>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let name = o.req("name")?;
-        let rate = o.req("rate")?;
-        let sort = o.opt("sort")?;
-        let additional = o.rest(&["active", "name", "rate", "sort"])?;
-        let name = o.need(name, "name")?;
-        let rate = o.need(rate, "rate")?;
-        Ok(Self {
-            active,
-            name,
-            rate,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
-
-pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
+/// The type `catalog.fields_3`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::catalog::Fields3;
 
 /// The `result` of `catalog.vat.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -880,59 +583,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseVat {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "rate": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rate: Option<i64>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "timestampX": string, optional.
-    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseVat {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let rate = o.opt("rate")?;
-        let sort = o.opt("sort")?;
-        let timestamp_x = o.opt("timestampX")?;
-        let additional = o
-            .rest(&["active", "id", "name", "rate", "sort", "timestampX"])?;
-        Ok(Self {
-            active,
-            id,
-            name,
-            rate,
-            sort,
-            timestamp_x,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseVat);
+/// The type `catalog.vat`, defined once in `types`.
+pub type UpdateResponseVat = super::super::types::catalog::Vat;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.vat.update";

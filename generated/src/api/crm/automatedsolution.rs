@@ -163,43 +163,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseAutomatedSolution {
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "typeIds": array of any JSON, optional.
-    #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
-    pub type_ids: Option<Vec<::serde_json::Value>>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseAutomatedSolution {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let title = o.opt("title")?;
-        let type_ids = o.opt("typeIds")?;
-        let additional = o.rest(&["id", "title", "typeIds"])?;
-        Ok(Self {
-            id,
-            title,
-            type_ids,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseAutomatedSolution);
+/// The type `crm.automated_solution`, defined once in `types`.
+pub type AddResponseAutomatedSolution = super::super::types::crm::AutomatedSolution;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.automatedsolution.add";
@@ -348,98 +313,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 /// The `result` of `crm.automatedsolution.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct FieldsResponseValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.automatedsolution.fields";
@@ -542,43 +417,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseAutomatedSolution {
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "typeIds": array of any JSON, optional.
-    #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
-    pub type_ids: Option<Vec<::serde_json::Value>>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseAutomatedSolution {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let title = o.opt("title")?;
-        let type_ids = o.opt("typeIds")?;
-        let additional = o.rest(&["id", "title", "typeIds"])?;
-        Ok(Self {
-            id,
-            title,
-            type_ids,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseAutomatedSolution);
+/// The type `crm.automated_solution`, defined once in `types`.
+pub type GetResponseAutomatedSolution = super::super::types::crm::AutomatedSolution;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.automatedsolution.get";
@@ -886,43 +726,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseAutomatedSolution {
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "typeIds": array of any JSON, optional.
-    #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
-    pub type_ids: Option<Vec<::serde_json::Value>>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseAutomatedSolution {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let title = o.opt("title")?;
-        let type_ids = o.opt("typeIds")?;
-        let additional = o.rest(&["id", "title", "typeIds"])?;
-        Ok(Self {
-            id,
-            title,
-            type_ids,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseAutomatedSolution);
+/// The type `crm.automated_solution`, defined once in `types`.
+pub type UpdateResponseAutomatedSolution = super::super::types::crm::AutomatedSolution;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.automatedsolution.update";

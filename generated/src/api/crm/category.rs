@@ -184,53 +184,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseCategory {
-    /// Wire name "entityTypeId": integer, optional.
-    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isDefault": string, optional.
-    #[serde(rename = "isDefault", skip_serializing_if = "Option::is_none")]
-    pub is_default: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseCategory {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let entity_type_id = o.opt("entityTypeId")?;
-        let id = o.opt("id")?;
-        let is_default = o.opt("isDefault")?;
-        let name = o.opt("name")?;
-        let sort = o.opt("sort")?;
-        let additional = o.rest(&["entityTypeId", "id", "isDefault", "name", "sort"])?;
-        Ok(Self {
-            entity_type_id,
-            id,
-            is_default,
-            name,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseCategory);
+/// The type `crm.category`, defined once in `types`.
+pub type AddResponseCategory = super::super::types::crm::Category;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.category.add";
@@ -431,98 +386,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct FieldsResponseFieldsValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldsValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseFieldsValue);
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseFieldsValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.category.fields";
@@ -1023,53 +888,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseCategory {
-    /// Wire name "entityTypeId": integer, optional.
-    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isDefault": string, optional.
-    #[serde(rename = "isDefault", skip_serializing_if = "Option::is_none")]
-    pub is_default: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseCategory {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let entity_type_id = o.opt("entityTypeId")?;
-        let id = o.opt("id")?;
-        let is_default = o.opt("isDefault")?;
-        let name = o.opt("name")?;
-        let sort = o.opt("sort")?;
-        let additional = o.rest(&["entityTypeId", "id", "isDefault", "name", "sort"])?;
-        Ok(Self {
-            entity_type_id,
-            id,
-            is_default,
-            name,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseCategory);
+/// The type `crm.category`, defined once in `types`.
+pub type UpdateResponseCategory = super::super::types::crm::Category;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.category.update";

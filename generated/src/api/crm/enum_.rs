@@ -76,48 +76,8 @@ impl ::bitrix24_runtime::loose::Loose for ActivitydirectionRequest {
 /// The `result` of `crm.enum.activitydirection`.
 pub type ActivitydirectionResponse = Vec<ActivitydirectionResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ActivitydirectionResponseItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SYMBOL_CODE": string, optional.
-    #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
-    pub symbol_code: Option<String>,
-    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
-    #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
-    pub symbol_code_short: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ActivitydirectionResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let symbol_code = o.opt("SYMBOL_CODE")?;
-        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
-        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
-        Ok(Self {
-            id,
-            name,
-            symbol_code,
-            symbol_code_short,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ActivitydirectionResponseItem);
+/// The type `crm.shape`, defined once in `types`.
+pub type ActivitydirectionResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for ActivitydirectionRequest {
     const NAME: &'static str = "crm.enum.activitydirection";
@@ -186,48 +146,8 @@ impl ::bitrix24_runtime::loose::Loose for ActivitynotifytypeRequest {
 /// The `result` of `crm.enum.activitynotifytype`.
 pub type ActivitynotifytypeResponse = Vec<ActivitynotifytypeResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ActivitynotifytypeResponseItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SYMBOL_CODE": string, optional.
-    #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
-    pub symbol_code: Option<String>,
-    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
-    #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
-    pub symbol_code_short: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ActivitynotifytypeResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let symbol_code = o.opt("SYMBOL_CODE")?;
-        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
-        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
-        Ok(Self {
-            id,
-            name,
-            symbol_code,
-            symbol_code_short,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ActivitynotifytypeResponseItem);
+/// The type `crm.shape`, defined once in `types`.
+pub type ActivitynotifytypeResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for ActivitynotifytypeRequest {
     const NAME: &'static str = "crm.enum.activitynotifytype";
@@ -296,48 +216,8 @@ impl ::bitrix24_runtime::loose::Loose for ActivitypriorityRequest {
 /// The `result` of `crm.enum.activitypriority`.
 pub type ActivitypriorityResponse = Vec<ActivitypriorityResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ActivitypriorityResponseItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SYMBOL_CODE": string, optional.
-    #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
-    pub symbol_code: Option<String>,
-    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
-    #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
-    pub symbol_code_short: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ActivitypriorityResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let symbol_code = o.opt("SYMBOL_CODE")?;
-        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
-        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
-        Ok(Self {
-            id,
-            name,
-            symbol_code,
-            symbol_code_short,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ActivitypriorityResponseItem);
+/// The type `crm.shape`, defined once in `types`.
+pub type ActivitypriorityResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for ActivitypriorityRequest {
     const NAME: &'static str = "crm.enum.activitypriority";
@@ -406,48 +286,8 @@ impl ::bitrix24_runtime::loose::Loose for ActivitystatusRequest {
 /// The `result` of `crm.enum.activitystatus`.
 pub type ActivitystatusResponse = Vec<ActivitystatusResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ActivitystatusResponseItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SYMBOL_CODE": string, optional.
-    #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
-    pub symbol_code: Option<String>,
-    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
-    #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
-    pub symbol_code_short: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ActivitystatusResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let symbol_code = o.opt("SYMBOL_CODE")?;
-        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
-        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
-        Ok(Self {
-            id,
-            name,
-            symbol_code,
-            symbol_code_short,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ActivitystatusResponseItem);
+/// The type `crm.shape`, defined once in `types`.
+pub type ActivitystatusResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for ActivitystatusRequest {
     const NAME: &'static str = "crm.enum.activitystatus";
@@ -516,48 +356,8 @@ impl ::bitrix24_runtime::loose::Loose for ActivitytypeRequest {
 /// The `result` of `crm.enum.activitytype`.
 pub type ActivitytypeResponse = Vec<ActivitytypeResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ActivitytypeResponseItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SYMBOL_CODE": string, optional.
-    #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
-    pub symbol_code: Option<String>,
-    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
-    #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
-    pub symbol_code_short: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ActivitytypeResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let symbol_code = o.opt("SYMBOL_CODE")?;
-        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
-        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
-        Ok(Self {
-            id,
-            name,
-            symbol_code,
-            symbol_code_short,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ActivitytypeResponseItem);
+/// The type `crm.shape`, defined once in `types`.
+pub type ActivitytypeResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for ActivitytypeRequest {
     const NAME: &'static str = "crm.enum.activitytype";
@@ -625,48 +425,8 @@ impl ::bitrix24_runtime::loose::Loose for AddresstypeRequest {
 /// The `result` of `crm.enum.addresstype`.
 pub type AddresstypeResponse = Vec<AddresstypeResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddresstypeResponseItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SYMBOL_CODE": string, optional.
-    #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
-    pub symbol_code: Option<String>,
-    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
-    #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
-    pub symbol_code_short: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddresstypeResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let symbol_code = o.opt("SYMBOL_CODE")?;
-        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
-        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
-        Ok(Self {
-            id,
-            name,
-            symbol_code,
-            symbol_code_short,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddresstypeResponseItem);
+/// The type `crm.shape`, defined once in `types`.
+pub type AddresstypeResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for AddresstypeRequest {
     const NAME: &'static str = "crm.enum.addresstype";
@@ -735,48 +495,8 @@ impl ::bitrix24_runtime::loose::Loose for ContenttypeRequest {
 /// The `result` of `crm.enum.contenttype`.
 pub type ContenttypeResponse = Vec<ContenttypeResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ContenttypeResponseItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SYMBOL_CODE": string, optional.
-    #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
-    pub symbol_code: Option<String>,
-    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
-    #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
-    pub symbol_code_short: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ContenttypeResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let symbol_code = o.opt("SYMBOL_CODE")?;
-        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
-        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
-        Ok(Self {
-            id,
-            name,
-            symbol_code,
-            symbol_code_short,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ContenttypeResponseItem);
+/// The type `crm.shape`, defined once in `types`.
+pub type ContenttypeResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for ContenttypeRequest {
     const NAME: &'static str = "crm.enum.contenttype";
@@ -844,98 +564,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 /// The `result` of `crm.enum.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct FieldsResponseValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.enum.fields";
@@ -1112,48 +742,8 @@ impl ::bitrix24_runtime::loose::Loose for OwnertypeRequest {
 /// The `result` of `crm.enum.ownertype`.
 pub type OwnertypeResponse = Vec<OwnertypeResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct OwnertypeResponseItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SYMBOL_CODE": string, optional.
-    #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
-    pub symbol_code: Option<String>,
-    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
-    #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
-    pub symbol_code_short: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for OwnertypeResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let symbol_code = o.opt("SYMBOL_CODE")?;
-        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
-        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
-        Ok(Self {
-            id,
-            name,
-            symbol_code,
-            symbol_code_short,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(OwnertypeResponseItem);
+/// The type `crm.shape`, defined once in `types`.
+pub type OwnertypeResponseItem = super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for OwnertypeRequest {
     const NAME: &'static str = "crm.enum.ownertype";

@@ -487,125 +487,8 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
 /// The `result` of `disk.storage.getChildren`.
 pub type GetChildrenResponse = Vec<GetChildrenResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetChildrenResponseItem {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
-    /// Wire name "CREATED_BY": string, optional.
-    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-    /// Wire name "CREATE_TIME": string, optional.
-    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// Wire name "DELETED_BY": string, optional.
-    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
-    pub deleted_by: Option<String>,
-    /// Wire name "DELETED_TYPE": string, optional.
-    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
-    pub deleted_type: Option<String>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
-    /// Wire name "DETAIL_URL": string, optional.
-    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
-    pub detail_url: Option<String>,
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PARENT_ID": string, optional.
-    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<String>,
-    /// Wire name "REAL_OBJECT_ID": string, optional.
-    #[serde(rename = "REAL_OBJECT_ID", skip_serializing_if = "Option::is_none")]
-    pub real_object_id: Option<String>,
-    /// Wire name "STORAGE_ID": string, optional.
-    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
-    pub storage_id: Option<String>,
-    /// Wire name "TYPE": string, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "UPDATED_BY": string, optional.
-    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<String>,
-    /// Wire name "UPDATE_TIME": string, optional.
-    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetChildrenResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("CODE")?;
-        let created_by = o.opt("CREATED_BY")?;
-        let create_time = o.opt("CREATE_TIME")?;
-        let deleted_by = o.opt("DELETED_BY")?;
-        let deleted_type = o.opt("DELETED_TYPE")?;
-        let delete_time = o.opt("DELETE_TIME")?;
-        let detail_url = o.opt("DETAIL_URL")?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let parent_id = o.opt("PARENT_ID")?;
-        let real_object_id = o.opt("REAL_OBJECT_ID")?;
-        let storage_id = o.opt("STORAGE_ID")?;
-        let type_ = o.opt("TYPE")?;
-        let updated_by = o.opt("UPDATED_BY")?;
-        let update_time = o.opt("UPDATE_TIME")?;
-        let additional = o
-            .rest(
-                &[
-                    "CODE",
-                    "CREATED_BY",
-                    "CREATE_TIME",
-                    "DELETED_BY",
-                    "DELETED_TYPE",
-                    "DELETE_TIME",
-                    "DETAIL_URL",
-                    "ID",
-                    "NAME",
-                    "PARENT_ID",
-                    "REAL_OBJECT_ID",
-                    "STORAGE_ID",
-                    "TYPE",
-                    "UPDATED_BY",
-                    "UPDATE_TIME",
-                ],
-            )?;
-        Ok(Self {
-            code,
-            created_by,
-            create_time,
-            deleted_by,
-            deleted_type,
-            delete_time,
-            detail_url,
-            id,
-            name,
-            parent_id,
-            real_object_id,
-            storage_id,
-            type_,
-            updated_by,
-            update_time,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetChildrenResponseItem);
+/// The type `disk.shape`, defined once in `types`.
+pub type GetChildrenResponseItem = super::super::types::disk::Shape;
 
 impl ::bitrix24_runtime::Method for GetChildrenRequest {
     const NAME: &'static str = "disk.storage.getChildren";
@@ -615,7 +498,7 @@ impl ::bitrix24_runtime::Method for GetChildrenRequest {
     type Response = GetChildrenResponse;
 }
 
-/// The fields of `disk.storage.getChildren`'s rows (`GetChildrenResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+/// The fields of `disk.storage.getChildren`'s rows (`Shape`), by wire name: for `Filter`, `Order` and `select`.
 ///
 /// Fields the spec does not declare (user fields `UF_*`) go in as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -787,271 +670,26 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseCode {
-    /// Wire name "TYPE": string, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "USE_IN_FILTER": boolean, optional.
-    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
-    pub use_in_filter: Option<bool>,
-    /// Wire name "USE_IN_SHOW": boolean, optional.
-    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
-    pub use_in_show: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseCode = super::super::types::disk::Code;
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCode {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let type_ = o.opt("TYPE")?;
-        let use_in_filter = o.opt("USE_IN_FILTER")?;
-        let use_in_show = o.opt("USE_IN_SHOW")?;
-        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
-        Ok(Self {
-            type_,
-            use_in_filter,
-            use_in_show,
-            additional,
-        })
-    }
-}
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseEntityId = super::super::types::disk::Code;
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCode);
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseEntityType = super::super::types::disk::Code;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseEntityId {
-    /// Wire name "TYPE": string, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "USE_IN_FILTER": boolean, optional.
-    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
-    pub use_in_filter: Option<bool>,
-    /// Wire name "USE_IN_SHOW": boolean, optional.
-    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
-    pub use_in_show: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseId = super::super::types::disk::Code;
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseEntityId {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let type_ = o.opt("TYPE")?;
-        let use_in_filter = o.opt("USE_IN_FILTER")?;
-        let use_in_show = o.opt("USE_IN_SHOW")?;
-        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
-        Ok(Self {
-            type_,
-            use_in_filter,
-            use_in_show,
-            additional,
-        })
-    }
-}
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseModuleId = super::super::types::disk::Code;
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseEntityId);
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseName = super::super::types::disk::Code;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseEntityType {
-    /// Wire name "TYPE": string, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "USE_IN_FILTER": boolean, optional.
-    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
-    pub use_in_filter: Option<bool>,
-    /// Wire name "USE_IN_SHOW": boolean, optional.
-    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
-    pub use_in_show: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseEntityType {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let type_ = o.opt("TYPE")?;
-        let use_in_filter = o.opt("USE_IN_FILTER")?;
-        let use_in_show = o.opt("USE_IN_SHOW")?;
-        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
-        Ok(Self {
-            type_,
-            use_in_filter,
-            use_in_show,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseEntityType);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseId {
-    /// Wire name "TYPE": string, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "USE_IN_FILTER": boolean, optional.
-    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
-    pub use_in_filter: Option<bool>,
-    /// Wire name "USE_IN_SHOW": boolean, optional.
-    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
-    pub use_in_show: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseId {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let type_ = o.opt("TYPE")?;
-        let use_in_filter = o.opt("USE_IN_FILTER")?;
-        let use_in_show = o.opt("USE_IN_SHOW")?;
-        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
-        Ok(Self {
-            type_,
-            use_in_filter,
-            use_in_show,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseId);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseModuleId {
-    /// Wire name "TYPE": string, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "USE_IN_FILTER": boolean, optional.
-    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
-    pub use_in_filter: Option<bool>,
-    /// Wire name "USE_IN_SHOW": boolean, optional.
-    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
-    pub use_in_show: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseModuleId {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let type_ = o.opt("TYPE")?;
-        let use_in_filter = o.opt("USE_IN_FILTER")?;
-        let use_in_show = o.opt("USE_IN_SHOW")?;
-        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
-        Ok(Self {
-            type_,
-            use_in_filter,
-            use_in_show,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseModuleId);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseName {
-    /// Wire name "TYPE": string, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "USE_IN_FILTER": boolean, optional.
-    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
-    pub use_in_filter: Option<bool>,
-    /// Wire name "USE_IN_SHOW": boolean, optional.
-    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
-    pub use_in_show: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseName {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let type_ = o.opt("TYPE")?;
-        let use_in_filter = o.opt("USE_IN_FILTER")?;
-        let use_in_show = o.opt("USE_IN_SHOW")?;
-        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
-        Ok(Self {
-            type_,
-            use_in_filter,
-            use_in_show,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseName);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseRootObjectId {
-    /// Wire name "TYPE": string, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "USE_IN_FILTER": boolean, optional.
-    #[serde(rename = "USE_IN_FILTER", skip_serializing_if = "Option::is_none")]
-    pub use_in_filter: Option<bool>,
-    /// Wire name "USE_IN_SHOW": boolean, optional.
-    #[serde(rename = "USE_IN_SHOW", skip_serializing_if = "Option::is_none")]
-    pub use_in_show: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseRootObjectId {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let type_ = o.opt("TYPE")?;
-        let use_in_filter = o.opt("USE_IN_FILTER")?;
-        let use_in_show = o.opt("USE_IN_SHOW")?;
-        let additional = o.rest(&["TYPE", "USE_IN_FILTER", "USE_IN_SHOW"])?;
-        Ok(Self {
-            type_,
-            use_in_filter,
-            use_in_show,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseRootObjectId);
+/// The type `disk.code`, defined once in `types`.
+pub type GetFieldsResponseRootObjectId = super::super::types::disk::Code;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "disk.storage.getFields";

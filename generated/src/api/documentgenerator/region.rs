@@ -213,74 +213,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseRegion {
-    /// Wire name "formatDate": string, optional.
-    #[serde(rename = "formatDate", skip_serializing_if = "Option::is_none")]
-    pub format_date: Option<String>,
-    /// Wire name "formatDatetime": string, optional.
-    #[serde(rename = "formatDatetime", skip_serializing_if = "Option::is_none")]
-    pub format_datetime: Option<String>,
-    /// Wire name "formatName": string, optional.
-    #[serde(rename = "formatName", skip_serializing_if = "Option::is_none")]
-    pub format_name: Option<String>,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "languageId": string, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "phrases": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub phrases: ::serde_json::Value,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseRegion {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let format_date = o.opt("formatDate")?;
-        let format_datetime = o.opt("formatDatetime")?;
-        let format_name = o.opt("formatName")?;
-        let id = o.opt("id")?;
-        let language_id = o.opt("languageId")?;
-        let phrases = o.opt("phrases")?;
-        let title = o.opt("title")?;
-        let additional = o
-            .rest(
-                &[
-                    "formatDate",
-                    "formatDatetime",
-                    "formatName",
-                    "id",
-                    "languageId",
-                    "phrases",
-                    "title",
-                ],
-            )?;
-        Ok(Self {
-            format_date,
-            format_datetime,
-            format_name,
-            id,
-            language_id,
-            phrases,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseRegion);
+/// The type `documentgenerator.region`, defined once in `types`.
+pub type AddResponseRegion = super::super::types::documentgenerator::Region;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.region.add";
@@ -457,74 +391,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseRegion {
-    /// Wire name "formatDate": string, optional.
-    #[serde(rename = "formatDate", skip_serializing_if = "Option::is_none")]
-    pub format_date: Option<String>,
-    /// Wire name "formatDatetime": string, optional.
-    #[serde(rename = "formatDatetime", skip_serializing_if = "Option::is_none")]
-    pub format_datetime: Option<String>,
-    /// Wire name "formatName": string, optional.
-    #[serde(rename = "formatName", skip_serializing_if = "Option::is_none")]
-    pub format_name: Option<String>,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "languageId": string, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "phrases": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub phrases: ::serde_json::Value,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseRegion {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let format_date = o.opt("formatDate")?;
-        let format_datetime = o.opt("formatDatetime")?;
-        let format_name = o.opt("formatName")?;
-        let id = o.opt("id")?;
-        let language_id = o.opt("languageId")?;
-        let phrases = o.opt("phrases")?;
-        let title = o.opt("title")?;
-        let additional = o
-            .rest(
-                &[
-                    "formatDate",
-                    "formatDatetime",
-                    "formatName",
-                    "id",
-                    "languageId",
-                    "phrases",
-                    "title",
-                ],
-            )?;
-        Ok(Self {
-            format_date,
-            format_datetime,
-            format_name,
-            id,
-            language_id,
-            phrases,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseRegion);
+/// The type `documentgenerator.region`, defined once in `types`.
+pub type GetResponseRegion = super::super::types::documentgenerator::Region;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.region.get";
@@ -902,74 +770,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseRegion {
-    /// Wire name "formatDate": string, optional.
-    #[serde(rename = "formatDate", skip_serializing_if = "Option::is_none")]
-    pub format_date: Option<String>,
-    /// Wire name "formatDatetime": string, optional.
-    #[serde(rename = "formatDatetime", skip_serializing_if = "Option::is_none")]
-    pub format_datetime: Option<String>,
-    /// Wire name "formatName": string, optional.
-    #[serde(rename = "formatName", skip_serializing_if = "Option::is_none")]
-    pub format_name: Option<String>,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "languageId": string, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "phrases": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub phrases: ::serde_json::Value,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseRegion {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let format_date = o.opt("formatDate")?;
-        let format_datetime = o.opt("formatDatetime")?;
-        let format_name = o.opt("formatName")?;
-        let id = o.opt("id")?;
-        let language_id = o.opt("languageId")?;
-        let phrases = o.opt("phrases")?;
-        let title = o.opt("title")?;
-        let additional = o
-            .rest(
-                &[
-                    "formatDate",
-                    "formatDatetime",
-                    "formatName",
-                    "id",
-                    "languageId",
-                    "phrases",
-                    "title",
-                ],
-            )?;
-        Ok(Self {
-            format_date,
-            format_datetime,
-            format_name,
-            id,
-            language_id,
-            phrases,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseRegion);
+/// The type `documentgenerator.region`, defined once in `types`.
+pub type UpdateResponseRegion = super::super::types::documentgenerator::Region;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.region.update";

@@ -338,38 +338,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseEntityLink {
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "url": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseEntityLink {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let type_ = o.opt("type")?;
-        let url = o.opt("url")?;
-        let additional = o.rest(&["id", "type", "url"])?;
-        Ok(Self { id, type_, url, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseEntityLink);
+/// The type `im.entity_link`, defined once in `types`.
+pub type GetResponseEntityLink = super::super::types::im::EntityLink;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -409,68 +379,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViews {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseLastMessageViews);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponsePermissions {
-    /// Wire name "can_post": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub can_post: Option<String>,
-    /// Wire name "manage_messages": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_messages: Option<String>,
-    /// Wire name "manage_settings": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_settings: Option<String>,
-    /// Wire name "manage_ui": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_ui: Option<String>,
-    /// Wire name "manage_users_add": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_users_add: Option<String>,
-    /// Wire name "manage_users_delete": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manage_users_delete: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponsePermissions {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let can_post = o.opt("can_post")?;
-        let manage_messages = o.opt("manage_messages")?;
-        let manage_settings = o.opt("manage_settings")?;
-        let manage_ui = o.opt("manage_ui")?;
-        let manage_users_add = o.opt("manage_users_add")?;
-        let manage_users_delete = o.opt("manage_users_delete")?;
-        let additional = o
-            .rest(
-                &[
-                    "can_post",
-                    "manage_messages",
-                    "manage_settings",
-                    "manage_ui",
-                    "manage_users_add",
-                    "manage_users_delete",
-                ],
-            )?;
-        Ok(Self {
-            can_post,
-            manage_messages,
-            manage_settings,
-            manage_ui,
-            manage_users_add,
-            manage_users_delete,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponsePermissions);
+/// The type `im.permissions`, defined once in `types`.
+pub type GetResponsePermissions = super::super::types::im::Permissions;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -515,98 +425,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReadedListItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseReadedListItem);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseRestrictions {
-    /// Wire name "avatar": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub avatar: Option<bool>,
-    /// Wire name "call": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub call: Option<bool>,
-    /// Wire name "extend": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extend: Option<bool>,
-    /// Wire name "leave": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub leave: Option<bool>,
-    /// Wire name "leave_owner": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub leave_owner: Option<bool>,
-    /// Wire name "mute": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mute: Option<bool>,
-    /// Wire name "path": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// Wire name "path_title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path_title: Option<String>,
-    /// Wire name "rename": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rename: Option<bool>,
-    /// Wire name "send": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub send: Option<bool>,
-    /// Wire name "user_list": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_list: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseRestrictions {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let avatar = o.opt("avatar")?;
-        let call = o.opt("call")?;
-        let extend = o.opt("extend")?;
-        let leave = o.opt("leave")?;
-        let leave_owner = o.opt("leave_owner")?;
-        let mute = o.opt("mute")?;
-        let path = o.opt("path")?;
-        let path_title = o.opt("path_title")?;
-        let rename = o.opt("rename")?;
-        let send = o.opt("send")?;
-        let user_list = o.opt("user_list")?;
-        let additional = o
-            .rest(
-                &[
-                    "avatar",
-                    "call",
-                    "extend",
-                    "leave",
-                    "leave_owner",
-                    "mute",
-                    "path",
-                    "path_title",
-                    "rename",
-                    "send",
-                    "user_list",
-                ],
-            )?;
-        Ok(Self {
-            avatar,
-            call,
-            extend,
-            leave,
-            leave_owner,
-            mute,
-            path,
-            path_title,
-            rename,
-            send,
-            user_list,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseRestrictions);
+/// The type `im.restrictions`, defined once in `types`.
+pub type GetResponseRestrictions = super::super::types::im::Restrictions;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.dialog.get";

@@ -282,43 +282,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponsePhones {
-    /// Wire name "inner_phone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inner_phone: Option<String>,
-    /// Wire name "personal_mobile": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub personal_mobile: Option<String>,
-    /// Wire name "work_phone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub work_phone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponsePhones {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let inner_phone = o.opt("inner_phone")?;
-        let personal_mobile = o.opt("personal_mobile")?;
-        let work_phone = o.opt("work_phone")?;
-        let additional = o.rest(&["inner_phone", "personal_mobile", "work_phone"])?;
-        Ok(Self {
-            inner_phone,
-            personal_mobile,
-            work_phone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponsePhones);
+/// The type `im.phones`, defined once in `types`.
+pub type GetResponsePhones = super::super::types::im::Phones;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.user.get";

@@ -380,73 +380,8 @@ pub type RegisterRequestExtranetSupport = ::bitrix24_runtime::YesNo;
 
 pub type RegisterRequestHidden = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct RegisterRequestLangItem {
-    /// Wire name "LANGUAGE_ID": string, required.
-    #[serde(rename = "LANGUAGE_ID")]
-    pub language_id: String,
-    /// Wire name "PARAMS": string, optional.
-    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
-    pub params: Option<String>,
-    /// Wire name "TITLE": string, required.
-    #[serde(rename = "TITLE")]
-    pub title: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl RegisterRequestLangItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(language_id: impl Into<String>, title: impl Into<String>) -> Self {
-        Self {
-            language_id: language_id.into(),
-            params: Default::default(),
-            title: title.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "PARAMS".
-    pub fn params(mut self, value: impl Into<String>) -> Self {
-        self.params = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestLangItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let language_id = o.req("LANGUAGE_ID")?;
-        let params = o.opt("PARAMS")?;
-        let title = o.req("TITLE")?;
-        let additional = o.rest(&["LANGUAGE_ID", "PARAMS", "TITLE"])?;
-        let language_id = o.need(language_id, "LANGUAGE_ID")?;
-        let title = o.need(title, "TITLE")?;
-        Ok(Self {
-            language_id,
-            params,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(RegisterRequestLangItem);
+/// The type `imbot.lang`, defined once in `types`.
+pub type RegisterRequestLangItem = super::super::types::imbot::Lang;
 
 /// The `result` of `imbot.command.register`.
 pub type RegisterResponse = i64;
@@ -761,73 +696,8 @@ pub type UpdateRequestFieldsExtranetSupport = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsHidden = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsLangItem {
-    /// Wire name "LANGUAGE_ID": string, required.
-    #[serde(rename = "LANGUAGE_ID")]
-    pub language_id: String,
-    /// Wire name "PARAMS": string, optional.
-    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
-    pub params: Option<String>,
-    /// Wire name "TITLE": string, required.
-    #[serde(rename = "TITLE")]
-    pub title: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsLangItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(language_id: impl Into<String>, title: impl Into<String>) -> Self {
-        Self {
-            language_id: language_id.into(),
-            params: Default::default(),
-            title: title.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "PARAMS".
-    pub fn params(mut self, value: impl Into<String>) -> Self {
-        self.params = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLangItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let language_id = o.req("LANGUAGE_ID")?;
-        let params = o.opt("PARAMS")?;
-        let title = o.req("TITLE")?;
-        let additional = o.rest(&["LANGUAGE_ID", "PARAMS", "TITLE"])?;
-        let language_id = o.need(language_id, "LANGUAGE_ID")?;
-        let title = o.need(title, "TITLE")?;
-        Ok(Self {
-            language_id,
-            params,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsLangItem);
+/// The type `imbot.lang`, defined once in `types`.
+pub type UpdateRequestFieldsLangItem = super::super::types::imbot::Lang;
 
 /// The `result` of `imbot.command.update`.
 pub type UpdateResponse = bool;

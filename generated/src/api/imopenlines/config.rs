@@ -2274,63 +2274,8 @@ pub type GetResponseQueueFullUserWorkPosition = super::super::enums::StringNull;
 
 pub type GetResponseQueueOnline = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseQueueUsersFields {
-    /// Wire name "USER_AVATAR": string, optional.
-    ///
-    /// Allowed values: "string", "null".
-    #[serde(rename = "USER_AVATAR", skip_serializing_if = "Option::is_none")]
-    pub user_avatar: Option<GetResponseQueueUsersFieldsUserAvatar>,
-    /// Wire name "USER_AVATAR_ID": string, optional.
-    #[serde(rename = "USER_AVATAR_ID", skip_serializing_if = "Option::is_none")]
-    pub user_avatar_id: Option<String>,
-    /// Wire name "USER_NAME": string, optional.
-    ///
-    /// Allowed values: "string", "null".
-    #[serde(rename = "USER_NAME", skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<GetResponseQueueUsersFieldsUserName>,
-    /// Wire name "USER_WORK_POSITION": string, optional.
-    ///
-    /// Allowed values: "string", "null".
-    #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
-    pub user_work_position: Option<GetResponseQueueUsersFieldsUserWorkPosition>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseQueueUsersFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let user_avatar = o.opt("USER_AVATAR")?;
-        let user_avatar_id = o.opt("USER_AVATAR_ID")?;
-        let user_name = o.opt("USER_NAME")?;
-        let user_work_position = o.opt("USER_WORK_POSITION")?;
-        let additional = o
-            .rest(
-                &["USER_AVATAR", "USER_AVATAR_ID", "USER_NAME", "USER_WORK_POSITION"],
-            )?;
-        Ok(Self {
-            user_avatar,
-            user_avatar_id,
-            user_name,
-            user_work_position,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseQueueUsersFields);
-
-pub type GetResponseQueueUsersFieldsUserAvatar = super::super::enums::StringNull;
-
-pub type GetResponseQueueUsersFieldsUserName = super::super::enums::StringNull;
-
-pub type GetResponseQueueUsersFieldsUserWorkPosition = super::super::enums::StringNull;
+/// The type `imopenlines.queue_users_fields`, defined once in `types`.
+pub type GetResponseQueueUsersFields = super::super::types::imopenlines::QueueUsersFields;
 
 pub type GetResponseSendNotificationEmptyQueue = ::bitrix24_runtime::YesNo;
 

@@ -689,76 +689,8 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetbyidRequest);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetbyidRequestParams {
-    /// Wire name "deleted": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deleted: Option<bool>,
-    /// Wire name "edit_mode": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub edit_mode: Option<bool>,
-    /// Wire name "get_content": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub get_content: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetbyidRequestParams {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "deleted".
-    pub fn deleted(mut self, value: impl Into<bool>) -> Self {
-        self.deleted = Some(value.into());
-        self
-    }
-    /// Sets "edit_mode".
-    pub fn edit_mode(mut self, value: impl Into<bool>) -> Self {
-        self.edit_mode = Some(value.into());
-        self
-    }
-    /// Sets "get_content".
-    pub fn get_content(mut self, value: impl Into<bool>) -> Self {
-        self.get_content = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetbyidRequestParams {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let deleted = o.opt("deleted")?;
-        let edit_mode = o.opt("edit_mode")?;
-        let get_content = o.opt("get_content")?;
-        let additional = o.rest(&["deleted", "edit_mode", "get_content"])?;
-        Ok(Self {
-            deleted,
-            edit_mode,
-            get_content,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetbyidRequestParams);
+/// The type `landing.params`, defined once in `types`.
+pub type GetbyidRequestParams = super::super::types::landing::Params;
 
 /// The `result` of `landing.block.getbyid`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1355,76 +1287,8 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetlistRequestParams {
-    /// Wire name "deleted": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deleted: Option<bool>,
-    /// Wire name "edit_mode": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub edit_mode: Option<bool>,
-    /// Wire name "get_content": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub get_content: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetlistRequestParams {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "deleted".
-    pub fn deleted(mut self, value: impl Into<bool>) -> Self {
-        self.deleted = Some(value.into());
-        self
-    }
-    /// Sets "edit_mode".
-    pub fn edit_mode(mut self, value: impl Into<bool>) -> Self {
-        self.edit_mode = Some(value.into());
-        self
-    }
-    /// Sets "get_content".
-    pub fn get_content(mut self, value: impl Into<bool>) -> Self {
-        self.get_content = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let deleted = o.opt("deleted")?;
-        let edit_mode = o.opt("edit_mode")?;
-        let get_content = o.opt("get_content")?;
-        let additional = o.rest(&["deleted", "edit_mode", "get_content"])?;
-        Ok(Self {
-            deleted,
-            edit_mode,
-            get_content,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetlistRequestParams);
+/// The type `landing.params`, defined once in `types`.
+pub type GetlistRequestParams = super::super::types::landing::Params;
 
 /// The `result` of `landing.block.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;

@@ -121,74 +121,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseItem {
-    /// Wire name "assetMarkdown": string, optional.
-    #[serde(rename = "assetMarkdown", skip_serializing_if = "Option::is_none")]
-    pub asset_markdown: Option<String>,
-    /// Wire name "assetType": string, optional.
-    #[serde(rename = "assetType", skip_serializing_if = "Option::is_none")]
-    pub asset_type: Option<String>,
-    /// Wire name "documentId": integer, optional.
-    #[serde(rename = "documentId", skip_serializing_if = "Option::is_none")]
-    pub document_id: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "mimeType": string, optional.
-    #[serde(rename = "mimeType", skip_serializing_if = "Option::is_none")]
-    pub mime_type: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "size": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let asset_markdown = o.opt("assetMarkdown")?;
-        let asset_type = o.opt("assetType")?;
-        let document_id = o.opt("documentId")?;
-        let id = o.opt("id")?;
-        let mime_type = o.opt("mimeType")?;
-        let name = o.opt("name")?;
-        let size = o.opt("size")?;
-        let additional = o
-            .rest(
-                &[
-                    "assetMarkdown",
-                    "assetType",
-                    "documentId",
-                    "id",
-                    "mimeType",
-                    "name",
-                    "size",
-                ],
-            )?;
-        Ok(Self {
-            asset_markdown,
-            asset_type,
-            document_id,
-            id,
-            mime_type,
-            name,
-            size,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseItem);
+/// The type `note.item_4`, defined once in `types`.
+pub type AddResponseItem = super::super::types::note::Item4;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "note.file.add";
@@ -306,74 +240,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItem {
-    /// Wire name "assetMarkdown": string, optional.
-    #[serde(rename = "assetMarkdown", skip_serializing_if = "Option::is_none")]
-    pub asset_markdown: Option<String>,
-    /// Wire name "assetType": string, optional.
-    #[serde(rename = "assetType", skip_serializing_if = "Option::is_none")]
-    pub asset_type: Option<String>,
-    /// Wire name "documentId": integer, optional.
-    #[serde(rename = "documentId", skip_serializing_if = "Option::is_none")]
-    pub document_id: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "mimeType": string, optional.
-    #[serde(rename = "mimeType", skip_serializing_if = "Option::is_none")]
-    pub mime_type: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "size": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let asset_markdown = o.opt("assetMarkdown")?;
-        let asset_type = o.opt("assetType")?;
-        let document_id = o.opt("documentId")?;
-        let id = o.opt("id")?;
-        let mime_type = o.opt("mimeType")?;
-        let name = o.opt("name")?;
-        let size = o.opt("size")?;
-        let additional = o
-            .rest(
-                &[
-                    "assetMarkdown",
-                    "assetType",
-                    "documentId",
-                    "id",
-                    "mimeType",
-                    "name",
-                    "size",
-                ],
-            )?;
-        Ok(Self {
-            asset_markdown,
-            asset_type,
-            document_id,
-            id,
-            mime_type,
-            name,
-            size,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+/// The type `note.item_4`, defined once in `types`.
+pub type GetResponseItem = super::super::types::note::Item4;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "note.file.get";

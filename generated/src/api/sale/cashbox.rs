@@ -201,79 +201,8 @@ pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestOfdSettings {
-    /// Wire name "AUTH": any JSON, optional.
-    #[serde(rename = "AUTH", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub auth: ::serde_json::Value,
-    /// Wire name "OFD_MODE": any JSON, optional.
-    #[serde(rename = "OFD_MODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub ofd_mode: ::serde_json::Value,
-    /// Wire name "SELLER_INFO": any JSON, optional.
-    #[serde(
-        rename = "SELLER_INFO",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub seller_info: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestOfdSettings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "AUTH".
-    pub fn auth(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.auth = value.into();
-        self
-    }
-    /// Sets "OFD_MODE".
-    pub fn ofd_mode(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.ofd_mode = value.into();
-        self
-    }
-    /// Sets "SELLER_INFO".
-    pub fn seller_info(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.seller_info = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestOfdSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let auth = o.opt("AUTH")?;
-        let ofd_mode = o.opt("OFD_MODE")?;
-        let seller_info = o.opt("SELLER_INFO")?;
-        let additional = o.rest(&["AUTH", "OFD_MODE", "SELLER_INFO"])?;
-        Ok(Self {
-            auth,
-            ofd_mode,
-            seller_info,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestOfdSettings);
+/// The type `cashbox.ofd_settings`, defined once in `types`.
+pub type AddRequestOfdSettings = super::super::types::cashbox::OfdSettings;
 
 pub type AddRequestUseOffline = ::bitrix24_runtime::YesNo;
 
@@ -707,79 +636,8 @@ pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsOfdSettings {
-    /// Wire name "AUTH": any JSON, optional.
-    #[serde(rename = "AUTH", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub auth: ::serde_json::Value,
-    /// Wire name "OFD_MODE": any JSON, optional.
-    #[serde(rename = "OFD_MODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub ofd_mode: ::serde_json::Value,
-    /// Wire name "SELLER_INFO": any JSON, optional.
-    #[serde(
-        rename = "SELLER_INFO",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub seller_info: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsOfdSettings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "AUTH".
-    pub fn auth(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.auth = value.into();
-        self
-    }
-    /// Sets "OFD_MODE".
-    pub fn ofd_mode(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.ofd_mode = value.into();
-        self
-    }
-    /// Sets "SELLER_INFO".
-    pub fn seller_info(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.seller_info = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOfdSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let auth = o.opt("AUTH")?;
-        let ofd_mode = o.opt("OFD_MODE")?;
-        let seller_info = o.opt("SELLER_INFO")?;
-        let additional = o.rest(&["AUTH", "OFD_MODE", "SELLER_INFO"])?;
-        Ok(Self {
-            auth,
-            ofd_mode,
-            seller_info,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsOfdSettings);
+/// The type `cashbox.ofd_settings`, defined once in `types`.
+pub type UpdateRequestFieldsOfdSettings = super::super::types::cashbox::OfdSettings;
 
 pub type UpdateRequestFieldsUseOffline = ::bitrix24_runtime::YesNo;
 

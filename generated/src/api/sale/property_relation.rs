@@ -72,77 +72,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "entityId": integer, required.
-    #[serde(rename = "entityId")]
-    pub entity_id: i64,
-    /// Wire name "entityType": string, required.
-    ///
-    /// Allowed values: "P", "D", "L", "T".
-    #[serde(rename = "entityType")]
-    pub entity_type: AddRequestFieldsEntityType,
-    /// Wire name "propertyId": integer, required.
-    #[serde(rename = "propertyId")]
-    pub property_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        entity_id: impl Into<i64>,
-        entity_type: impl Into<AddRequestFieldsEntityType>,
-        property_id: impl Into<i64>,
-    ) -> Self {
-        Self {
-            entity_id: entity_id.into(),
-            entity_type: entity_type.into(),
-            property_id: property_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let entity_id = o.req("entityId")?;
-        let entity_type = o.req("entityType")?;
-        let property_id = o.req("propertyId")?;
-        let additional = o.rest(&["entityId", "entityType", "propertyId"])?;
-        let entity_id = o.need(entity_id, "entityId")?;
-        let entity_type = o.need(entity_type, "entityType")?;
-        let property_id = o.need(property_id, "propertyId")?;
-        Ok(Self {
-            entity_id,
-            entity_type,
-            property_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
-
-pub type AddRequestFieldsEntityType = super::super::enums::PDLT;
+/// The type `sale.fields_5`, defined once in `types`.
+pub type AddRequestFields = super::super::types::sale::Fields5;
 
 /// The `result` of `sale.propertyRelation.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -290,77 +221,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteByFilterRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct DeleteByFilterRequestFields {
-    /// Wire name "entityId": integer, required.
-    #[serde(rename = "entityId")]
-    pub entity_id: i64,
-    /// Wire name "entityType": string, required.
-    ///
-    /// Allowed values: "P", "D", "L", "T".
-    #[serde(rename = "entityType")]
-    pub entity_type: DeleteByFilterRequestFieldsEntityType,
-    /// Wire name "propertyId": integer, required.
-    #[serde(rename = "propertyId")]
-    pub property_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl DeleteByFilterRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        entity_id: impl Into<i64>,
-        entity_type: impl Into<DeleteByFilterRequestFieldsEntityType>,
-        property_id: impl Into<i64>,
-    ) -> Self {
-        Self {
-            entity_id: entity_id.into(),
-            entity_type: entity_type.into(),
-            property_id: property_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let entity_id = o.req("entityId")?;
-        let entity_type = o.req("entityType")?;
-        let property_id = o.req("propertyId")?;
-        let additional = o.rest(&["entityId", "entityType", "propertyId"])?;
-        let entity_id = o.need(entity_id, "entityId")?;
-        let entity_type = o.need(entity_type, "entityType")?;
-        let property_id = o.need(property_id, "propertyId")?;
-        Ok(Self {
-            entity_id,
-            entity_type,
-            property_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(DeleteByFilterRequestFields);
-
-pub type DeleteByFilterRequestFieldsEntityType = super::super::enums::PDLT;
+/// The type `sale.fields_5`, defined once in `types`.
+pub type DeleteByFilterRequestFields = super::super::types::sale::Fields5;
 
 /// The `result` of `sale.propertyRelation.deleteByFilter`.
 pub type DeleteByFilterResponse = bool;
@@ -467,98 +329,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponsePropertyRelationValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePropertyRelationValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponsePropertyRelationValue);
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponsePropertyRelationValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.propertyRelation.getFields";

@@ -192,59 +192,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponsePropertyVariant {
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "orderPropsId": integer, optional.
-    #[serde(rename = "orderPropsId", skip_serializing_if = "Option::is_none")]
-    pub order_props_id: Option<i64>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponsePropertyVariant {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let description = o.opt("description")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let order_props_id = o.opt("orderPropsId")?;
-        let sort = o.opt("sort")?;
-        let value = o.opt("value")?;
-        let additional = o
-            .rest(&["description", "id", "name", "orderPropsId", "sort", "value"])?;
-        Ok(Self {
-            description,
-            id,
-            name,
-            order_props_id,
-            sort,
-            value,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponsePropertyVariant);
+/// The type `sale.property_variant`, defined once in `types`.
+pub type AddResponsePropertyVariant = super::super::types::sale::PropertyVariant;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.propertyvariant.add";
@@ -436,59 +385,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponsePropertyVariant {
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "orderPropsId": integer, optional.
-    #[serde(rename = "orderPropsId", skip_serializing_if = "Option::is_none")]
-    pub order_props_id: Option<i64>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponsePropertyVariant {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let description = o.opt("description")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let order_props_id = o.opt("orderPropsId")?;
-        let sort = o.opt("sort")?;
-        let value = o.opt("value")?;
-        let additional = o
-            .rest(&["description", "id", "name", "orderPropsId", "sort", "value"])?;
-        Ok(Self {
-            description,
-            id,
-            name,
-            order_props_id,
-            sort,
-            value,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponsePropertyVariant);
+/// The type `sale.property_variant`, defined once in `types`.
+pub type GetResponsePropertyVariant = super::super::types::sale::PropertyVariant;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.propertyvariant.get";
@@ -592,98 +490,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponsePropertyVariantValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePropertyVariantValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponsePropertyVariantValue);
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponsePropertyVariantValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.propertyvariant.getFields";
@@ -1019,59 +827,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponsePropertyVariant {
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "orderPropsId": integer, optional.
-    #[serde(rename = "orderPropsId", skip_serializing_if = "Option::is_none")]
-    pub order_props_id: Option<i64>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponsePropertyVariant {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let description = o.opt("description")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let order_props_id = o.opt("orderPropsId")?;
-        let sort = o.opt("sort")?;
-        let value = o.opt("value")?;
-        let additional = o
-            .rest(&["description", "id", "name", "orderPropsId", "sort", "value"])?;
-        Ok(Self {
-            description,
-            id,
-            name,
-            order_props_id,
-            sort,
-            value,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponsePropertyVariant);
+/// The type `sale.property_variant`, defined once in `types`.
+pub type UpdateResponsePropertyVariant = super::super::types::sale::PropertyVariant;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.propertyvariant.update";

@@ -178,74 +178,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseShipmentItem {
-    /// Wire name "basketId": integer, optional.
-    #[serde(rename = "basketId", skip_serializing_if = "Option::is_none")]
-    pub basket_id: Option<i64>,
-    /// Wire name "dateInsert": string, optional.
-    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
-    pub date_insert: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "orderDeliveryId": integer, optional.
-    #[serde(rename = "orderDeliveryId", skip_serializing_if = "Option::is_none")]
-    pub order_delivery_id: Option<i64>,
-    /// Wire name "quantity": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<i64>,
-    /// Wire name "reservedQuantity": integer, optional.
-    #[serde(rename = "reservedQuantity", skip_serializing_if = "Option::is_none")]
-    pub reserved_quantity: Option<i64>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseShipmentItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let basket_id = o.opt("basketId")?;
-        let date_insert = o.opt("dateInsert")?;
-        let id = o.opt("id")?;
-        let order_delivery_id = o.opt("orderDeliveryId")?;
-        let quantity = o.opt("quantity")?;
-        let reserved_quantity = o.opt("reservedQuantity")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "basketId",
-                    "dateInsert",
-                    "id",
-                    "orderDeliveryId",
-                    "quantity",
-                    "reservedQuantity",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            basket_id,
-            date_insert,
-            id,
-            order_delivery_id,
-            quantity,
-            reserved_quantity,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseShipmentItem);
+/// The type `sale.shipment_item`, defined once in `types`.
+pub type AddResponseShipmentItem = super::super::types::sale::ShipmentItem;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.shipmentitem.add";
@@ -434,74 +368,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseShipmentItem {
-    /// Wire name "basketId": integer, optional.
-    #[serde(rename = "basketId", skip_serializing_if = "Option::is_none")]
-    pub basket_id: Option<i64>,
-    /// Wire name "dateInsert": string, optional.
-    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
-    pub date_insert: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "orderDeliveryId": integer, optional.
-    #[serde(rename = "orderDeliveryId", skip_serializing_if = "Option::is_none")]
-    pub order_delivery_id: Option<i64>,
-    /// Wire name "quantity": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<i64>,
-    /// Wire name "reservedQuantity": integer, optional.
-    #[serde(rename = "reservedQuantity", skip_serializing_if = "Option::is_none")]
-    pub reserved_quantity: Option<i64>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseShipmentItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let basket_id = o.opt("basketId")?;
-        let date_insert = o.opt("dateInsert")?;
-        let id = o.opt("id")?;
-        let order_delivery_id = o.opt("orderDeliveryId")?;
-        let quantity = o.opt("quantity")?;
-        let reserved_quantity = o.opt("reservedQuantity")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "basketId",
-                    "dateInsert",
-                    "id",
-                    "orderDeliveryId",
-                    "quantity",
-                    "reservedQuantity",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            basket_id,
-            date_insert,
-            id,
-            order_delivery_id,
-            quantity,
-            reserved_quantity,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseShipmentItem);
+/// The type `sale.shipment_item`, defined once in `types`.
+pub type GetResponseShipmentItem = super::super::types::sale::ShipmentItem;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.shipmentitem.get";
@@ -602,98 +470,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseShipmentItemValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseShipmentItemValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseShipmentItemValue);
+/// The type `sale.field_descriptor`, defined once in `types`.
+pub type GetFieldsResponseShipmentItemValue = super::super::types::sale::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.shipmentitem.getFields";
@@ -1004,74 +782,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseShipmentItem {
-    /// Wire name "basketId": integer, optional.
-    #[serde(rename = "basketId", skip_serializing_if = "Option::is_none")]
-    pub basket_id: Option<i64>,
-    /// Wire name "dateInsert": string, optional.
-    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
-    pub date_insert: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "orderDeliveryId": integer, optional.
-    #[serde(rename = "orderDeliveryId", skip_serializing_if = "Option::is_none")]
-    pub order_delivery_id: Option<i64>,
-    /// Wire name "quantity": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<i64>,
-    /// Wire name "reservedQuantity": integer, optional.
-    #[serde(rename = "reservedQuantity", skip_serializing_if = "Option::is_none")]
-    pub reserved_quantity: Option<i64>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseShipmentItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let basket_id = o.opt("basketId")?;
-        let date_insert = o.opt("dateInsert")?;
-        let id = o.opt("id")?;
-        let order_delivery_id = o.opt("orderDeliveryId")?;
-        let quantity = o.opt("quantity")?;
-        let reserved_quantity = o.opt("reservedQuantity")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "basketId",
-                    "dateInsert",
-                    "id",
-                    "orderDeliveryId",
-                    "quantity",
-                    "reservedQuantity",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            basket_id,
-            date_insert,
-            id,
-            order_delivery_id,
-            quantity,
-            reserved_quantity,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseShipmentItem);
+/// The type `sale.shipment_item`, defined once in `types`.
+pub type UpdateResponseShipmentItem = super::super::types::sale::ShipmentItem;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.shipmentitem.update";

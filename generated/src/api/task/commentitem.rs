@@ -766,74 +766,8 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetmanifestResponseRestAvailableMethods {
-    /// Wire name "add": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub add: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "delete": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delete: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "get": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub get: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "getlist": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub getlist: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "getmanifest": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub getmanifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isactionallowed": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub isactionallowed: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "update": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub update: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethods {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let add = o.opt("add")?;
-        let delete = o.opt("delete")?;
-        let get = o.opt("get")?;
-        let getlist = o.opt("getlist")?;
-        let getmanifest = o.opt("getmanifest")?;
-        let isactionallowed = o.opt("isactionallowed")?;
-        let update = o.opt("update")?;
-        let additional = o
-            .rest(
-                &[
-                    "add",
-                    "delete",
-                    "get",
-                    "getlist",
-                    "getmanifest",
-                    "isactionallowed",
-                    "update",
-                ],
-            )?;
-        Ok(Self {
-            add,
-            delete,
-            get,
-            getlist,
-            getmanifest,
-            isactionallowed,
-            update,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethods);
+/// The type `task.rest_available_methods`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethods = super::super::types::task::RestAvailableMethods;
 
 impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.commentitem.getmanifest";

@@ -86,73 +86,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestArfields {
-    /// Wire name "COMMENT_TEXT": string, required.
-    #[serde(rename = "COMMENT_TEXT")]
-    pub comment_text: String,
-    /// Wire name "SECONDS": integer, required.
-    #[serde(rename = "SECONDS")]
-    pub seconds: i64,
-    /// Wire name "USER_ID": integer, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestArfields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(comment_text: impl Into<String>, seconds: impl Into<i64>) -> Self {
-        Self {
-            comment_text: comment_text.into(),
-            seconds: seconds.into(),
-            user_id: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "USER_ID".
-    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
-        self.user_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestArfields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let comment_text = o.req("COMMENT_TEXT")?;
-        let seconds = o.req("SECONDS")?;
-        let user_id = o.opt("USER_ID")?;
-        let additional = o.rest(&["COMMENT_TEXT", "SECONDS", "USER_ID"])?;
-        let comment_text = o.need(comment_text, "COMMENT_TEXT")?;
-        let seconds = o.need(seconds, "SECONDS")?;
-        Ok(Self {
-            comment_text,
-            seconds,
-            user_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestArfields);
+/// The type `task.arfields`, defined once in `types`.
+pub type AddRequestArfields = super::super::types::task::Arfields;
 
 /// The `result` of `task.elapseditem.add`.
 pub type AddResponse = i64;
@@ -333,92 +268,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 /// The `result` of `task.elapseditem.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItem {
-    /// Wire name "COMMENT_TEXT": string, optional.
-    #[serde(rename = "COMMENT_TEXT", skip_serializing_if = "Option::is_none")]
-    pub comment_text: Option<String>,
-    /// Wire name "CREATED_DATE": string, optional.
-    #[serde(rename = "CREATED_DATE", skip_serializing_if = "Option::is_none")]
-    pub created_date: Option<String>,
-    /// Wire name "DATE_START": string, optional.
-    #[serde(rename = "DATE_START", skip_serializing_if = "Option::is_none")]
-    pub date_start: Option<String>,
-    /// Wire name "DATE_STOP": string, optional.
-    #[serde(rename = "DATE_STOP", skip_serializing_if = "Option::is_none")]
-    pub date_stop: Option<String>,
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "MINUTES": string, optional.
-    #[serde(rename = "MINUTES", skip_serializing_if = "Option::is_none")]
-    pub minutes: Option<String>,
-    /// Wire name "SECONDS": string, optional.
-    #[serde(rename = "SECONDS", skip_serializing_if = "Option::is_none")]
-    pub seconds: Option<String>,
-    /// Wire name "SOURCE": string, optional.
-    #[serde(rename = "SOURCE", skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// Wire name "TASK_ID": string, optional.
-    #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
-    pub task_id: Option<String>,
-    /// Wire name "USER_ID": string, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let comment_text = o.opt("COMMENT_TEXT")?;
-        let created_date = o.opt("CREATED_DATE")?;
-        let date_start = o.opt("DATE_START")?;
-        let date_stop = o.opt("DATE_STOP")?;
-        let id = o.opt("ID")?;
-        let minutes = o.opt("MINUTES")?;
-        let seconds = o.opt("SECONDS")?;
-        let source = o.opt("SOURCE")?;
-        let task_id = o.opt("TASK_ID")?;
-        let user_id = o.opt("USER_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "COMMENT_TEXT",
-                    "CREATED_DATE",
-                    "DATE_START",
-                    "DATE_STOP",
-                    "ID",
-                    "MINUTES",
-                    "SECONDS",
-                    "SOURCE",
-                    "TASK_ID",
-                    "USER_ID",
-                ],
-            )?;
-        Ok(Self {
-            comment_text,
-            created_date,
-            date_start,
-            date_stop,
-            id,
-            minutes,
-            seconds,
-            source,
-            task_id,
-            user_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+/// The type `task.shape`, defined once in `types`.
+pub type GetResponseItem = super::super::types::task::Shape;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "task.elapseditem.get";
@@ -785,92 +636,8 @@ pub type GetlistRequestOrderUserId = super::super::enums::AscDescH35027119;
 /// The `result` of `task.elapseditem.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetlistResponseItem {
-    /// Wire name "COMMENT_TEXT": string, optional.
-    #[serde(rename = "COMMENT_TEXT", skip_serializing_if = "Option::is_none")]
-    pub comment_text: Option<String>,
-    /// Wire name "CREATED_DATE": string, optional.
-    #[serde(rename = "CREATED_DATE", skip_serializing_if = "Option::is_none")]
-    pub created_date: Option<String>,
-    /// Wire name "DATE_START": string, optional.
-    #[serde(rename = "DATE_START", skip_serializing_if = "Option::is_none")]
-    pub date_start: Option<String>,
-    /// Wire name "DATE_STOP": string, optional.
-    #[serde(rename = "DATE_STOP", skip_serializing_if = "Option::is_none")]
-    pub date_stop: Option<String>,
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "MINUTES": string, optional.
-    #[serde(rename = "MINUTES", skip_serializing_if = "Option::is_none")]
-    pub minutes: Option<String>,
-    /// Wire name "SECONDS": string, optional.
-    #[serde(rename = "SECONDS", skip_serializing_if = "Option::is_none")]
-    pub seconds: Option<String>,
-    /// Wire name "SOURCE": string, optional.
-    #[serde(rename = "SOURCE", skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// Wire name "TASK_ID": string, optional.
-    #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
-    pub task_id: Option<String>,
-    /// Wire name "USER_ID": string, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let comment_text = o.opt("COMMENT_TEXT")?;
-        let created_date = o.opt("CREATED_DATE")?;
-        let date_start = o.opt("DATE_START")?;
-        let date_stop = o.opt("DATE_STOP")?;
-        let id = o.opt("ID")?;
-        let minutes = o.opt("MINUTES")?;
-        let seconds = o.opt("SECONDS")?;
-        let source = o.opt("SOURCE")?;
-        let task_id = o.opt("TASK_ID")?;
-        let user_id = o.opt("USER_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "COMMENT_TEXT",
-                    "CREATED_DATE",
-                    "DATE_START",
-                    "DATE_STOP",
-                    "ID",
-                    "MINUTES",
-                    "SECONDS",
-                    "SOURCE",
-                    "TASK_ID",
-                    "USER_ID",
-                ],
-            )?;
-        Ok(Self {
-            comment_text,
-            created_date,
-            date_start,
-            date_stop,
-            id,
-            minutes,
-            seconds,
-            source,
-            task_id,
-            user_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
+/// The type `task.shape`, defined once in `types`.
+pub type GetlistResponseItem = super::super::types::task::Shape;
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.elapseditem.getlist";
@@ -885,7 +652,7 @@ impl ::bitrix24_runtime::Method for GetlistRequest {
     type Response = GetlistResponse;
 }
 
-/// The fields of `task.elapseditem.getlist`'s rows (`GetlistResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+/// The fields of `task.elapseditem.getlist`'s rows (`Shape`), by wire name: for `Filter`, `Order` and `select`.
 ///
 /// Fields the spec does not declare (user fields `UF_*`) go in as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1082,74 +849,8 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetmanifestResponseRestAvailableMethods {
-    /// Wire name "add": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub add: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "delete": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delete: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "get": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub get: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "getlist": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub getlist: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "getmanifest": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub getmanifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "isactionallowed": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub isactionallowed: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "update": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub update: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethods {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let add = o.opt("add")?;
-        let delete = o.opt("delete")?;
-        let get = o.opt("get")?;
-        let getlist = o.opt("getlist")?;
-        let getmanifest = o.opt("getmanifest")?;
-        let isactionallowed = o.opt("isactionallowed")?;
-        let update = o.opt("update")?;
-        let additional = o
-            .rest(
-                &[
-                    "add",
-                    "delete",
-                    "get",
-                    "getlist",
-                    "getmanifest",
-                    "isactionallowed",
-                    "update",
-                ],
-            )?;
-        Ok(Self {
-            add,
-            delete,
-            get,
-            getlist,
-            getmanifest,
-            isactionallowed,
-            update,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethods);
+/// The type `task.rest_available_methods`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethods = super::super::types::task::RestAvailableMethods;
 
 impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.elapseditem.getmanifest";
@@ -1311,73 +1012,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestArfields {
-    /// Wire name "COMMENT_TEXT": string, required.
-    #[serde(rename = "COMMENT_TEXT")]
-    pub comment_text: String,
-    /// Wire name "SECONDS": integer, required.
-    #[serde(rename = "SECONDS")]
-    pub seconds: i64,
-    /// Wire name "USER_ID": integer, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestArfields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(comment_text: impl Into<String>, seconds: impl Into<i64>) -> Self {
-        Self {
-            comment_text: comment_text.into(),
-            seconds: seconds.into(),
-            user_id: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "USER_ID".
-    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
-        self.user_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestArfields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let comment_text = o.req("COMMENT_TEXT")?;
-        let seconds = o.req("SECONDS")?;
-        let user_id = o.opt("USER_ID")?;
-        let additional = o.rest(&["COMMENT_TEXT", "SECONDS", "USER_ID"])?;
-        let comment_text = o.need(comment_text, "COMMENT_TEXT")?;
-        let seconds = o.need(seconds, "SECONDS")?;
-        Ok(Self {
-            comment_text,
-            seconds,
-            user_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestArfields);
+/// The type `task.arfields`, defined once in `types`.
+pub type UpdateRequestArfields = super::super::types::task::Arfields;
 
 /// The `result` of `task.elapseditem.update`.
 pub type UpdateResponse = ::serde_json::Value;

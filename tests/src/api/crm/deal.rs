@@ -623,6 +623,9 @@ pub struct UpdateRequestFields {
     /// Wire name "CRM_ENTITY_TYPE": string, optional.
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<String>,
+    /// Wire name "PHONE": array of object, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Vec<UpdateRequestFieldsPhoneItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -682,6 +685,14 @@ impl UpdateRequestFields {
         self.crm_entity_type = Some(value.into());
         self
     }
+    /// Sets "PHONE".
+    pub fn phone(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsPhoneItem>>,
+    ) -> Self {
+        self.phone = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -701,6 +712,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
         let opportunity = o.opt("OPPORTUNITY")?;
+        let phone = o.opt("PHONE")?;
         let title = o.opt("TITLE")?;
         let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
         let user_id_3 = o.opt("USER_ID")?;
@@ -720,6 +732,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "OPPORTUNITY",
                     "UF_CRM_1712345678",
                     "CRM_ENTITY_TYPE",
+                    "PHONE",
                 ],
             )?;
         Ok(Self {
@@ -732,6 +745,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             opportunity,
             uf_crm_1712345678,
             crm_entity_type,
+            phone,
             additional,
         })
     }
@@ -773,6 +787,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOpportunity {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsOpportunity);
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type UpdateRequestFieldsPhoneItem = super::super::types::crm::Multifield;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -212,6 +212,9 @@ pub struct ListResponseItem {
     /// Wire name "COMPANY_ID": integer, optional.
     #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
+    /// Wire name "PHONE": array of object, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Vec<ListResponseItemPhoneItem>>,
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
@@ -222,6 +225,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         let company_id = o.opt("COMPANY_ID")?;
         let has_email = o.opt("HAS_EMAIL")?;
         let id = o.req("ID")?;
+        let phone = o.opt("PHONE")?;
         let status_id = o.opt("STATUS_ID")?;
         let title = o.opt("TITLE")?;
         let id = o.need(id, "ID")?;
@@ -231,6 +235,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
             status_id,
             has_email,
             company_id,
+            phone,
         })
     }
 }
@@ -240,6 +245,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 pub type ListResponseItemStatusId = super::super::enums::NewInProcessProcessedEtc;
 
 pub type ListResponseItemHasEmail = ::bitrix24_runtime::YesNo;
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type ListResponseItemPhoneItem = super::super::types::crm::Multifield;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.lead.list";
@@ -264,9 +272,11 @@ pub enum ListField {
     HasEmail,
     /// The field "COMPANY_ID".
     CompanyId,
+    /// The field "PHONE".
+    Phone,
 }
 
 ::bitrix24_runtime::field_names!(
     ListField { Id = "ID", Title = "TITLE", StatusId = "STATUS_ID", HasEmail =
-    "HAS_EMAIL", CompanyId = "COMPANY_ID" }
+    "HAS_EMAIL", CompanyId = "COMPANY_ID", Phone = "PHONE" }
 );

@@ -125,48 +125,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseBadge {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseBadge {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let value = o.opt("value")?;
-        let additional = o.rest(&["code", "title", "type", "value"])?;
-        Ok(Self {
-            code,
-            title,
-            type_,
-            value,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseBadge);
+/// The type `crm.badge`, defined once in `types`.
+pub type AddResponseBadge = super::super::super::types::crm::Badge;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.activity.badge.add";
@@ -343,48 +303,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseBadge {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseBadge {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let value = o.opt("value")?;
-        let additional = o.rest(&["code", "title", "type", "value"])?;
-        Ok(Self {
-            code,
-            title,
-            type_,
-            value,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseBadge);
+/// The type `crm.badge`, defined once in `types`.
+pub type GetResponseBadge = super::super::super::types::crm::Badge;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.activity.badge.get";

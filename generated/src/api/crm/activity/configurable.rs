@@ -301,74 +301,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseActivity {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseActivity);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseTime {
-    /// Wire name "date_finish": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date_finish: Option<String>,
-    /// Wire name "date_start": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date_start: Option<String>,
-    /// Wire name "duration": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration: Option<f64>,
-    /// Wire name "finish": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub finish: Option<f64>,
-    /// Wire name "operating": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub operating: Option<i64>,
-    /// Wire name "processing": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub processing: Option<f64>,
-    /// Wire name "start": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<f64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseTime {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let date_finish = o.opt("date_finish")?;
-        let date_start = o.opt("date_start")?;
-        let duration = o.opt("duration")?;
-        let finish = o.opt("finish")?;
-        let operating = o.opt("operating")?;
-        let processing = o.opt("processing")?;
-        let start = o.opt("start")?;
-        let additional = o
-            .rest(
-                &[
-                    "date_finish",
-                    "date_start",
-                    "duration",
-                    "finish",
-                    "operating",
-                    "processing",
-                    "start",
-                ],
-            )?;
-        Ok(Self {
-            date_finish,
-            date_start,
-            duration,
-            finish,
-            operating,
-            processing,
-            start,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseTime);
+/// The type `crm.time`, defined once in `types`.
+pub type AddResponseTime = super::super::super::types::crm::Time;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.activity.configurable.add";
@@ -611,74 +545,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseActivity {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseActivity);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseTime {
-    /// Wire name "date_finish": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date_finish: Option<String>,
-    /// Wire name "date_start": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date_start: Option<String>,
-    /// Wire name "duration": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration: Option<f64>,
-    /// Wire name "finish": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub finish: Option<f64>,
-    /// Wire name "operating": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub operating: Option<i64>,
-    /// Wire name "processing": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub processing: Option<f64>,
-    /// Wire name "start": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<f64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseTime {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let date_finish = o.opt("date_finish")?;
-        let date_start = o.opt("date_start")?;
-        let duration = o.opt("duration")?;
-        let finish = o.opt("finish")?;
-        let operating = o.opt("operating")?;
-        let processing = o.opt("processing")?;
-        let start = o.opt("start")?;
-        let additional = o
-            .rest(
-                &[
-                    "date_finish",
-                    "date_start",
-                    "duration",
-                    "finish",
-                    "operating",
-                    "processing",
-                    "start",
-                ],
-            )?;
-        Ok(Self {
-            date_finish,
-            date_start,
-            duration,
-            finish,
-            operating,
-            processing,
-            start,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseTime);
+/// The type `crm.time`, defined once in `types`.
+pub type UpdateResponseTime = super::super::super::types::crm::Time;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.activity.configurable.update";

@@ -63,48 +63,8 @@ impl ::bitrix24_runtime::loose::Loose for ModeRequest {
 /// The `result` of `crm.enum.settings.mode`.
 pub type ModeResponse = Vec<ModeResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ModeResponseItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SYMBOL_CODE": string, optional.
-    #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
-    pub symbol_code: Option<String>,
-    /// Wire name "SYMBOL_CODE_SHORT": string, optional.
-    #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
-    pub symbol_code_short: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ModeResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let symbol_code = o.opt("SYMBOL_CODE")?;
-        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
-        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
-        Ok(Self {
-            id,
-            name,
-            symbol_code,
-            symbol_code_short,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ModeResponseItem);
+/// The type `crm.shape`, defined once in `types`.
+pub type ModeResponseItem = super::super::super::types::crm::Shape;
 
 impl ::bitrix24_runtime::Method for ModeRequest {
     const NAME: &'static str = "crm.enum.settings.mode";

@@ -70,77 +70,8 @@ impl ::bitrix24_runtime::loose::Loose for BindRequest {
 
 ::bitrix24_runtime::loose_deserialize!(BindRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct BindRequestFields {
-    /// Wire name "ENTITY_ID": integer, required.
-    #[serde(rename = "ENTITY_ID")]
-    pub entity_id: i64,
-    /// Wire name "ENTITY_TYPE": string, required.
-    ///
-    /// Allowed values: "lead", "deal", "contact", "company", "order".
-    #[serde(rename = "ENTITY_TYPE")]
-    pub entity_type: BindRequestFieldsEntityType,
-    /// Wire name "OWNER_ID": integer, required.
-    #[serde(rename = "OWNER_ID")]
-    pub owner_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl BindRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        entity_id: impl Into<i64>,
-        entity_type: impl Into<BindRequestFieldsEntityType>,
-        owner_id: impl Into<i64>,
-    ) -> Self {
-        Self {
-            entity_id: entity_id.into(),
-            entity_type: entity_type.into(),
-            owner_id: owner_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for BindRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let entity_id = o.req("ENTITY_ID")?;
-        let entity_type = o.req("ENTITY_TYPE")?;
-        let owner_id = o.req("OWNER_ID")?;
-        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE", "OWNER_ID"])?;
-        let entity_id = o.need(entity_id, "ENTITY_ID")?;
-        let entity_type = o.need(entity_type, "ENTITY_TYPE")?;
-        let owner_id = o.need(owner_id, "OWNER_ID")?;
-        Ok(Self {
-            entity_id,
-            entity_type,
-            owner_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(BindRequestFields);
-
-pub type BindRequestFieldsEntityType = super::super::super::enums::LeadDealContactEtc;
+/// The type `crm.fields_12`, defined once in `types`.
+pub type BindRequestFields = super::super::super::types::crm::Fields12;
 
 /// The `result` of `crm.timeline.bindings.bind`.
 pub type BindResponse = bool;
@@ -213,98 +144,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 /// The `result` of `crm.timeline.bindings.fields`.
 pub type FieldsResponse = ::std::collections::BTreeMap<String, FieldsResponseValue>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct FieldsResponseValue {
-    /// Wire name "filterLabel": string, optional.
-    #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
-    pub filter_label: Option<String>,
-    /// Wire name "formLabel": string, optional.
-    #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
-    pub form_label: Option<String>,
-    /// Wire name "isDynamic": boolean, optional.
-    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
-    pub is_dynamic: Option<bool>,
-    /// Wire name "isImmutable": boolean, optional.
-    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
-    pub is_immutable: Option<bool>,
-    /// Wire name "isMultiple": boolean, optional.
-    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
-    pub is_multiple: Option<bool>,
-    /// Wire name "isReadOnly": boolean, optional.
-    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
-    pub is_read_only: Option<bool>,
-    /// Wire name "isRequired": boolean, optional.
-    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<bool>,
-    /// Wire name "listLabel": string, optional.
-    #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
-    pub list_label: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "upperName": string, optional.
-    #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
-    pub upper_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter_label = o.opt("filterLabel")?;
-        let form_label = o.opt("formLabel")?;
-        let is_dynamic = o.opt("isDynamic")?;
-        let is_immutable = o.opt("isImmutable")?;
-        let is_multiple = o.opt("isMultiple")?;
-        let is_read_only = o.opt("isReadOnly")?;
-        let is_required = o.opt("isRequired")?;
-        let list_label = o.opt("listLabel")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let upper_name = o.opt("upperName")?;
-        let additional = o
-            .rest(
-                &[
-                    "filterLabel",
-                    "formLabel",
-                    "isDynamic",
-                    "isImmutable",
-                    "isMultiple",
-                    "isReadOnly",
-                    "isRequired",
-                    "listLabel",
-                    "title",
-                    "type",
-                    "upperName",
-                ],
-            )?;
-        Ok(Self {
-            filter_label,
-            form_label,
-            is_dynamic,
-            is_immutable,
-            is_multiple,
-            is_read_only,
-            is_required,
-            list_label,
-            title,
-            type_,
-            upper_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
+/// The type `crm.field_descriptor`, defined once in `types`.
+pub type FieldsResponseValue = super::super::super::types::crm::FieldDescriptor;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.timeline.bindings.fields";
@@ -521,77 +362,8 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnbindRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UnbindRequestFields {
-    /// Wire name "ENTITY_ID": integer, required.
-    #[serde(rename = "ENTITY_ID")]
-    pub entity_id: i64,
-    /// Wire name "ENTITY_TYPE": string, required.
-    ///
-    /// Allowed values: "lead", "deal", "contact", "company", "order".
-    #[serde(rename = "ENTITY_TYPE")]
-    pub entity_type: UnbindRequestFieldsEntityType,
-    /// Wire name "OWNER_ID": integer, required.
-    #[serde(rename = "OWNER_ID")]
-    pub owner_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UnbindRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        entity_id: impl Into<i64>,
-        entity_type: impl Into<UnbindRequestFieldsEntityType>,
-        owner_id: impl Into<i64>,
-    ) -> Self {
-        Self {
-            entity_id: entity_id.into(),
-            entity_type: entity_type.into(),
-            owner_id: owner_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UnbindRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let entity_id = o.req("ENTITY_ID")?;
-        let entity_type = o.req("ENTITY_TYPE")?;
-        let owner_id = o.req("OWNER_ID")?;
-        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE", "OWNER_ID"])?;
-        let entity_id = o.need(entity_id, "ENTITY_ID")?;
-        let entity_type = o.need(entity_type, "ENTITY_TYPE")?;
-        let owner_id = o.need(owner_id, "OWNER_ID")?;
-        Ok(Self {
-            entity_id,
-            entity_type,
-            owner_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UnbindRequestFields);
-
-pub type UnbindRequestFieldsEntityType = super::super::super::enums::LeadDealContactEtc;
+/// The type `crm.fields_12`, defined once in `types`.
+pub type UnbindRequestFields = super::super::super::types::crm::Fields12;
 
 /// The `result` of `crm.timeline.bindings.unbind`.
 pub type UnbindResponse = bool;

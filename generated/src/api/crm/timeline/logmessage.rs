@@ -396,59 +396,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseLogMessage {
-    /// Wire name "authorId": integer, optional.
-    #[serde(rename = "authorId", skip_serializing_if = "Option::is_none")]
-    pub author_id: Option<i64>,
-    /// Wire name "created": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    /// Wire name "iconCode": string, optional.
-    #[serde(rename = "iconCode", skip_serializing_if = "Option::is_none")]
-    pub icon_code: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "text": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseLogMessage {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let author_id = o.opt("authorId")?;
-        let created = o.opt("created")?;
-        let icon_code = o.opt("iconCode")?;
-        let id = o.opt("id")?;
-        let text = o.opt("text")?;
-        let title = o.opt("title")?;
-        let additional = o
-            .rest(&["authorId", "created", "iconCode", "id", "text", "title"])?;
-        Ok(Self {
-            author_id,
-            created,
-            icon_code,
-            id,
-            text,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseLogMessage);
+/// The type `crm.log_message`, defined once in `types`.
+pub type GetResponseLogMessage = super::super::super::types::crm::LogMessage;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.timeline.logmessage.get";
@@ -561,59 +510,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 /// The `result` of `crm.timeline.logmessage.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseItem {
-    /// Wire name "authorId": integer, optional.
-    #[serde(rename = "authorId", skip_serializing_if = "Option::is_none")]
-    pub author_id: Option<i64>,
-    /// Wire name "created": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    /// Wire name "iconCode": string, optional.
-    #[serde(rename = "iconCode", skip_serializing_if = "Option::is_none")]
-    pub icon_code: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "text": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let author_id = o.opt("authorId")?;
-        let created = o.opt("created")?;
-        let icon_code = o.opt("iconCode")?;
-        let id = o.opt("id")?;
-        let text = o.opt("text")?;
-        let title = o.opt("title")?;
-        let additional = o
-            .rest(&["authorId", "created", "iconCode", "id", "text", "title"])?;
-        Ok(Self {
-            author_id,
-            created,
-            icon_code,
-            id,
-            text,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+/// The type `crm.log_message`, defined once in `types`.
+pub type ListResponseItem = super::super::super::types::crm::LogMessage;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.timeline.logmessage.list";
@@ -624,7 +522,7 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
-/// The fields of `crm.timeline.logmessage.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+/// The fields of `crm.timeline.logmessage.list`'s rows (`LogMessage`), by wire name: for `Filter`, `Order` and `select`.
 ///
 /// Fields the spec does not declare (user fields `UF_*`) go in as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -302,43 +302,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseLogo {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "fileUri": string, optional.
-    #[serde(rename = "fileUri", skip_serializing_if = "Option::is_none")]
-    pub file_uri: Option<String>,
-    /// Wire name "isSystem": boolean, optional.
-    #[serde(rename = "isSystem", skip_serializing_if = "Option::is_none")]
-    pub is_system: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseLogo {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let file_uri = o.opt("fileUri")?;
-        let is_system = o.opt("isSystem")?;
-        let additional = o.rest(&["code", "fileUri", "isSystem"])?;
-        Ok(Self {
-            code,
-            file_uri,
-            is_system,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseLogo);
+/// The type `crm.icon`, defined once in `types`.
+pub type GetResponseLogo = super::super::super::types::crm::Icon;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.timeline.logo.get";

@@ -601,59 +601,8 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct RegisterResponseCommand {
-    /// Wire name "botId": integer, optional.
-    #[serde(rename = "botId", skip_serializing_if = "Option::is_none")]
-    pub bot_id: Option<i64>,
-    /// Wire name "command": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
-    /// Wire name "common": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub common: Option<bool>,
-    /// Wire name "extranetSupport": boolean, optional.
-    #[serde(rename = "extranetSupport", skip_serializing_if = "Option::is_none")]
-    pub extranet_support: Option<bool>,
-    /// Wire name "hidden": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hidden: Option<bool>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterResponseCommand {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let bot_id = o.opt("botId")?;
-        let command = o.opt("command")?;
-        let common = o.opt("common")?;
-        let extranet_support = o.opt("extranetSupport")?;
-        let hidden = o.opt("hidden")?;
-        let id = o.opt("id")?;
-        let additional = o
-            .rest(&["botId", "command", "common", "extranetSupport", "hidden", "id"])?;
-        Ok(Self {
-            bot_id,
-            command,
-            common,
-            extranet_support,
-            hidden,
-            id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(RegisterResponseCommand);
+/// The type `imbot.command`, defined once in `types`.
+pub type RegisterResponseCommand = super::super::super::types::imbot::Command;
 
 impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "imbot.v2.Command.register";
@@ -1026,59 +975,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseCommand {
-    /// Wire name "botId": integer, optional.
-    #[serde(rename = "botId", skip_serializing_if = "Option::is_none")]
-    pub bot_id: Option<i64>,
-    /// Wire name "command": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
-    /// Wire name "common": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub common: Option<bool>,
-    /// Wire name "extranetSupport": boolean, optional.
-    #[serde(rename = "extranetSupport", skip_serializing_if = "Option::is_none")]
-    pub extranet_support: Option<bool>,
-    /// Wire name "hidden": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hidden: Option<bool>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseCommand {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let bot_id = o.opt("botId")?;
-        let command = o.opt("command")?;
-        let common = o.opt("common")?;
-        let extranet_support = o.opt("extranetSupport")?;
-        let hidden = o.opt("hidden")?;
-        let id = o.opt("id")?;
-        let additional = o
-            .rest(&["botId", "command", "common", "extranetSupport", "hidden", "id"])?;
-        Ok(Self {
-            bot_id,
-            command,
-            common,
-            extranet_support,
-            hidden,
-            id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseCommand);
+/// The type `imbot.command`, defined once in `types`.
+pub type UpdateResponseCommand = super::super::super::types::imbot::Command;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.v2.Command.update";

@@ -110,43 +110,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItem {
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let name = o.opt("name")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let additional = o.rest(&["name", "title", "type"])?;
-        Ok(Self {
-            name,
-            title,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+/// The type `mail.item`, defined once in `types`.
+pub type GetResponseItem = super::super::super::types::mail::Item;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "mail.message.field.get";

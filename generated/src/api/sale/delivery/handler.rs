@@ -125,73 +125,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestProfilesItem {
-    /// Wire name "CODE": string, required.
-    #[serde(rename = "CODE")]
-    pub code: String,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestProfilesItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(code: impl Into<String>, name: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            description: Default::default(),
-            name: name.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestProfilesItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("CODE")?;
-        let description = o.opt("DESCRIPTION")?;
-        let name = o.req("NAME")?;
-        let additional = o.rest(&["CODE", "DESCRIPTION", "NAME"])?;
-        let code = o.need(code, "CODE")?;
-        let name = o.need(name, "NAME")?;
-        Ok(Self {
-            code,
-            description,
-            name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestProfilesItem);
+/// The type `delivery.profile`, defined once in `types`.
+pub type AddRequestProfilesItem = super::super::super::types::delivery::Profile;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -315,88 +250,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestSettingsConfigItem {
-    /// Wire name "CODE": string, required.
-    #[serde(rename = "CODE")]
-    pub code: String,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Wire name "OPTIONS": any JSON, optional.
-    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
-    /// Wire name "TYPE": string, required.
-    ///
-    /// Allowed values: "STRING", "Y/N", "NUMBER", "ENUM", "DATE", "LOCATION".
-    #[serde(rename = "TYPE")]
-    pub type_: AddRequestSettingsConfigItemType,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsConfigItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        code: impl Into<String>,
-        name: impl Into<String>,
-        type_: impl Into<AddRequestSettingsConfigItemType>,
-    ) -> Self {
-        Self {
-            code: code.into(),
-            name: name.into(),
-            options: Default::default(),
-            type_: type_.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "OPTIONS".
-    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.options = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("CODE")?;
-        let name = o.req("NAME")?;
-        let options = o.opt("OPTIONS")?;
-        let type_ = o.req("TYPE")?;
-        let additional = o.rest(&["CODE", "NAME", "OPTIONS", "TYPE"])?;
-        let code = o.need(code, "CODE")?;
-        let name = o.need(name, "NAME")?;
-        let type_ = o.need(type_, "TYPE")?;
-        Ok(Self {
-            code,
-            name,
-            options,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigItem);
-
-pub type AddRequestSettingsConfigItemType = super::super::super::enums::StringYNNumberEtcHe6b4e3e9;
+/// The type `delivery.config`, defined once in `types`.
+pub type AddRequestSettingsConfigItem = super::super::super::types::delivery::Config;
 
 pub type AddRequestSettingsHasCallbackTrackingSupport = ::bitrix24_runtime::YesNo;
 
@@ -708,73 +563,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestProfilesItem {
-    /// Wire name "CODE": string, required.
-    #[serde(rename = "CODE")]
-    pub code: String,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestProfilesItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(code: impl Into<String>, name: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            description: Default::default(),
-            name: name.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestProfilesItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("CODE")?;
-        let description = o.opt("DESCRIPTION")?;
-        let name = o.req("NAME")?;
-        let additional = o.rest(&["CODE", "DESCRIPTION", "NAME"])?;
-        let code = o.need(code, "CODE")?;
-        let name = o.need(name, "NAME")?;
-        Ok(Self {
-            code,
-            description,
-            name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestProfilesItem);
+/// The type `delivery.profile`, defined once in `types`.
+pub type UpdateRequestProfilesItem = super::super::super::types::delivery::Profile;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -895,88 +685,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestSettings);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestSettingsConfig {
-    /// Wire name "CODE": string, required.
-    #[serde(rename = "CODE")]
-    pub code: String,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Wire name "OPTIONS": any JSON, optional.
-    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
-    /// Wire name "TYPE": string, required.
-    ///
-    /// Allowed values: "STRING", "Y/N", "NUMBER", "ENUM", "DATE", "LOCATION".
-    #[serde(rename = "TYPE")]
-    pub type_: UpdateRequestSettingsConfigType,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestSettingsConfig {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        code: impl Into<String>,
-        name: impl Into<String>,
-        type_: impl Into<UpdateRequestSettingsConfigType>,
-    ) -> Self {
-        Self {
-            code: code.into(),
-            name: name.into(),
-            options: Default::default(),
-            type_: type_.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "OPTIONS".
-    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.options = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfig {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("CODE")?;
-        let name = o.req("NAME")?;
-        let options = o.opt("OPTIONS")?;
-        let type_ = o.req("TYPE")?;
-        let additional = o.rest(&["CODE", "NAME", "OPTIONS", "TYPE"])?;
-        let code = o.need(code, "CODE")?;
-        let name = o.need(name, "NAME")?;
-        let type_ = o.need(type_, "TYPE")?;
-        Ok(Self {
-            code,
-            name,
-            options,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestSettingsConfig);
-
-pub type UpdateRequestSettingsConfigType = super::super::super::enums::StringYNNumberEtcHe6b4e3e9;
+/// The type `delivery.config`, defined once in `types`.
+pub type UpdateRequestSettingsConfig = super::super::super::types::delivery::Config;
 
 pub type UpdateRequestSettingsHasCallbackTrackingSupport = ::bitrix24_runtime::YesNo;
 

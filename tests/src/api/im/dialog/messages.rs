@@ -211,34 +211,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItemParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessagesItemParams);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseUsersItem {
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "avatar": string (`uri`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub avatar: Option<String>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseUsersItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let avatar = o.opt("avatar")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        Ok(Self { id, name, avatar })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseUsersItem);
+/// The type `user.brief`, defined once in `types`.
+pub type GetResponseUsersItem = super::super::super::types::user::Brief;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

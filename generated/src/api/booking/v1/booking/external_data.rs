@@ -198,72 +198,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct SetRequestExternalDataItem {
-    /// Wire name "entityTypeId": string, required.
-    #[serde(rename = "entityTypeId")]
-    pub entity_type_id: String,
-    /// Wire name "moduleId": string, required.
-    #[serde(rename = "moduleId")]
-    pub module_id: String,
-    /// Wire name "value": string, required.
-    pub value: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl SetRequestExternalDataItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        entity_type_id: impl Into<String>,
-        module_id: impl Into<String>,
-        value: impl Into<String>,
-    ) -> Self {
-        Self {
-            entity_type_id: entity_type_id.into(),
-            module_id: module_id.into(),
-            value: value.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SetRequestExternalDataItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let entity_type_id = o.req("entityTypeId")?;
-        let module_id = o.req("moduleId")?;
-        let value = o.req("value")?;
-        let additional = o.rest(&["entityTypeId", "moduleId", "value"])?;
-        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
-        let module_id = o.need(module_id, "moduleId")?;
-        let value = o.need(value, "value")?;
-        Ok(Self {
-            entity_type_id,
-            module_id,
-            value,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(SetRequestExternalDataItem);
+/// The type `booking.external_data`, defined once in `types`.
+pub type SetRequestExternalDataItem = super::super::super::super::types::booking::ExternalData;
 
 /// The `result` of `booking.v1.booking.externalData.set`.
 pub type SetResponse = bool;

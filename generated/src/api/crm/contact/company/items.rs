@@ -274,77 +274,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct SetRequestItemsItem {
-    /// Wire name "COMPANY_ID": integer, required.
-    #[serde(rename = "COMPANY_ID")]
-    pub company_id: i64,
-    /// Wire name "IS_PRIMARY": boolean, optional.
-    #[serde(rename = "IS_PRIMARY", skip_serializing_if = "Option::is_none")]
-    pub is_primary: Option<bool>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl SetRequestItemsItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(company_id: impl Into<i64>) -> Self {
-        Self {
-            company_id: company_id.into(),
-            is_primary: Default::default(),
-            sort: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "IS_PRIMARY".
-    pub fn is_primary(mut self, value: impl Into<bool>) -> Self {
-        self.is_primary = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SetRequestItemsItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let company_id = o.req("COMPANY_ID")?;
-        let is_primary = o.opt("IS_PRIMARY")?;
-        let sort = o.opt("SORT")?;
-        let additional = o.rest(&["COMPANY_ID", "IS_PRIMARY", "SORT"])?;
-        let company_id = o.need(company_id, "COMPANY_ID")?;
-        Ok(Self {
-            company_id,
-            is_primary,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(SetRequestItemsItem);
+/// The type `crm.fields_11`, defined once in `types`.
+pub type SetRequestItemsItem = super::super::super::super::types::crm::Fields11;
 
 /// The `result` of `crm.contact.company.items.set`.
 pub type SetResponse = bool;

@@ -150,52 +150,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 /// The `result` of `crm.deal.contact.items.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItem {
-    /// Wire name "CONTACT_ID": integer, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<i64>,
-    /// Wire name "IS_PRIMARY": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "IS_PRIMARY", skip_serializing_if = "Option::is_none")]
-    pub is_primary: Option<GetResponseItemIsPrimary>,
-    /// Wire name "ROLE_ID": integer, optional.
-    #[serde(rename = "ROLE_ID", skip_serializing_if = "Option::is_none")]
-    pub role_id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let contact_id = o.opt("CONTACT_ID")?;
-        let is_primary = o.opt("IS_PRIMARY")?;
-        let role_id = o.opt("ROLE_ID")?;
-        let sort = o.opt("SORT")?;
-        let additional = o.rest(&["CONTACT_ID", "IS_PRIMARY", "ROLE_ID", "SORT"])?;
-        Ok(Self {
-            contact_id,
-            is_primary,
-            role_id,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
-
-pub type GetResponseItemIsPrimary = ::bitrix24_runtime::YesNo;
+/// The type `crm.shape_3`, defined once in `types`.
+pub type GetResponseItem = super::super::super::super::types::crm::Shape3;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.deal.contact.items.get";
@@ -278,81 +234,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct SetRequestItemsItem {
-    /// Wire name "CONTACT_ID": integer, required.
-    #[serde(rename = "CONTACT_ID")]
-    pub contact_id: i64,
-    /// Wire name "IS_PRIMARY": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "IS_PRIMARY", skip_serializing_if = "Option::is_none")]
-    pub is_primary: Option<SetRequestItemsItemIsPrimary>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl SetRequestItemsItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(contact_id: impl Into<i64>) -> Self {
-        Self {
-            contact_id: contact_id.into(),
-            is_primary: Default::default(),
-            sort: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "IS_PRIMARY".
-    pub fn is_primary(mut self, value: impl Into<SetRequestItemsItemIsPrimary>) -> Self {
-        self.is_primary = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SetRequestItemsItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let contact_id = o.req("CONTACT_ID")?;
-        let is_primary = o.opt("IS_PRIMARY")?;
-        let sort = o.opt("SORT")?;
-        let additional = o.rest(&["CONTACT_ID", "IS_PRIMARY", "SORT"])?;
-        let contact_id = o.need(contact_id, "CONTACT_ID")?;
-        Ok(Self {
-            contact_id,
-            is_primary,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(SetRequestItemsItem);
-
-pub type SetRequestItemsItemIsPrimary = ::bitrix24_runtime::YesNo;
+/// The type `crm.fields_2`, defined once in `types`.
+pub type SetRequestItemsItem = super::super::super::super::types::crm::Fields2;
 
 /// The `result` of `crm.deal.contact.items.set`.
 pub type SetResponse = bool;

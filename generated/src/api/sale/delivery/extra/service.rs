@@ -176,73 +176,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestItemsItem {
-    /// Wire name "CODE": string, required.
-    #[serde(rename = "CODE")]
-    pub code: String,
-    /// Wire name "PRICE": number, optional.
-    #[serde(rename = "PRICE", skip_serializing_if = "Option::is_none")]
-    pub price: Option<f64>,
-    /// Wire name "TITLE": string, required.
-    #[serde(rename = "TITLE")]
-    pub title: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestItemsItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(code: impl Into<String>, title: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            price: Default::default(),
-            title: title.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "PRICE".
-    pub fn price(mut self, value: impl Into<f64>) -> Self {
-        self.price = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestItemsItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("CODE")?;
-        let price = o.opt("PRICE")?;
-        let title = o.req("TITLE")?;
-        let additional = o.rest(&["CODE", "PRICE", "TITLE"])?;
-        let code = o.need(code, "CODE")?;
-        let title = o.need(title, "TITLE")?;
-        Ok(Self {
-            code,
-            price,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestItemsItem);
+/// The type `delivery.item`, defined once in `types`.
+pub type AddRequestItemsItem = super::super::super::super::types::delivery::Item;
 
 pub type AddRequestType = super::super::super::super::enums::EnumCheckboxQuantity;
 
@@ -590,73 +525,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 pub type UpdateRequestActive = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestItemsItem {
-    /// Wire name "CODE": string, required.
-    #[serde(rename = "CODE")]
-    pub code: String,
-    /// Wire name "PRICE": number, optional.
-    #[serde(rename = "PRICE", skip_serializing_if = "Option::is_none")]
-    pub price: Option<f64>,
-    /// Wire name "TITLE": string, required.
-    #[serde(rename = "TITLE")]
-    pub title: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestItemsItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(code: impl Into<String>, title: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            price: Default::default(),
-            title: title.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "PRICE".
-    pub fn price(mut self, value: impl Into<f64>) -> Self {
-        self.price = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestItemsItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("CODE")?;
-        let price = o.opt("PRICE")?;
-        let title = o.req("TITLE")?;
-        let additional = o.rest(&["CODE", "PRICE", "TITLE"])?;
-        let code = o.need(code, "CODE")?;
-        let title = o.need(title, "TITLE")?;
-        Ok(Self {
-            code,
-            price,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestItemsItem);
+/// The type `delivery.item`, defined once in `types`.
+pub type UpdateRequestItemsItem = super::super::super::super::types::delivery::Item;
 
 /// The `result` of `sale.delivery.extra.service.update`.
 pub type UpdateResponse = bool;

@@ -106,74 +106,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItem {
-    /// Wire name "description": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub description: ::serde_json::Value,
-    /// Wire name "filterable": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filterable: Option<bool>,
-    /// Wire name "multiple": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<bool>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "sortable": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sortable: Option<bool>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let description = o.opt("description")?;
-        let filterable = o.opt("filterable")?;
-        let multiple = o.opt("multiple")?;
-        let name = o.opt("name")?;
-        let sortable = o.opt("sortable")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let additional = o
-            .rest(
-                &[
-                    "description",
-                    "filterable",
-                    "multiple",
-                    "name",
-                    "sortable",
-                    "title",
-                    "type",
-                ],
-            )?;
-        Ok(Self {
-            description,
-            filterable,
-            multiple,
-            name,
-            sortable,
-            title,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+/// The type `tasks.item_2`, defined once in `types`.
+pub type GetResponseItem = super::super::super::super::super::types::tasks::Item2;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.task.chat.message.field.get";
