@@ -219,8 +219,10 @@ pub fn evidence_of<'a>(texts: impl IntoIterator<Item = &'a str>) -> Evidence {
     ev
 }
 
-/// The result the page's response example shows.
-fn shown_result(page: &Page) -> Option<Value> {
+/// The result the page's response example shows: its `result`; nothing for an error
+/// envelope; the example itself when the page leaves the envelope out, without the envelope's
+/// `time` when it sits beside the result's keys.
+pub fn shown_result(page: &Page) -> Option<Value> {
     match page.response.as_ref().map(|e| &e.value) {
         Some(Value::Object(m)) if m.contains_key("result") => m.get("result").cloned(),
         // An error envelope shows no result.

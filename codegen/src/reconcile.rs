@@ -9,45 +9,59 @@
 //! 1. **Open places take the examples' shape.** Where the schema says nothing (any JSON, a
 //!    bare named type the importer could not resolve, an object without properties, an array
 //!    without items), the merged shape of every value seen there replaces it (`nullable` kept).
+//!    A bare `array` / `object` of the docs beside only empty ones is a list / map of any JSON.
 //! 2. **Shapes merge over all values.** Objects: the union of their keys, every key optional;
 //!    arrays: the shape of all their items (of all arrays); scalars by kind (`boolean`,
 //!    `integer`, `number` when any is fractional, `string` when any is text, since the loose
-//!    decoder reads numbers from strings, not the reverse; a whole number under a key named for
-//!    money, a quantity or a rate, `PRICE`, `taxRate`, is a `number`). `null` says nothing; a lone `[]` or
-//!    `{}` says nothing (PHP writes both for an empty map and an empty list); `false` and `""`
-//!    beside values of another kind are PHP's "absent" for an optional key. Kinds that no one
-//!    type reads (a number and an object) leave the place any JSON.
+//!    decoder reads numbers from strings, not the reverse; a whole number under a key named
+//!    for money, a quantity or a rate, `PRICE`, `taxRate`, is a `number`). `null` and a lone
+//!    `[]` or `{}` say nothing (PHP writes `[]` for an empty map and an empty list); `false`
+//!    and `""` beside values of another kind are PHP's "absent" for an optional key; a list's
+//!    item that is sometimes `[]` is a union of a list and its scalar. Kinds that no one type
+//!    reads (a number and an object) leave the place any JSON.
 //! 3. **Names only from wire names.** An object key becomes a property only when it is a name
-//!    (letters, digits, `_`, `.`, `-`, `~`; not starting with a digit, `.` or `-`) and not a
-//!    placeholder or one portal's custom field ([`docs::is_placeholder_key`]: `UF_CRM_…`,
+//!    (letters, digits, `_`, `.`, `-`, `~`, inner spaces, a colon only before a space; not
+//!    starting with a digit, `.` or `-`), not an access code (`U503`) and not a placeholder or
+//!    one portal's custom field ([`docs::is_placeholder_key`]: `UF_CRM_…`,
 //!    `UF_CRM_1720019876534`, `PARENT_ID_1222`). Other keys (filter operators `>=ID`, CSS
-//!    selectors, user fields) stay in the open map: every object made from an example keeps
-//!    `additionalProperties: true`. An object whose keys are all integers is a map
-//!    (`additionalProperties` of its values' merged shape), never a struct. Values are never
-//!    turned into enum variants: an enum only comes from the docs' literal list.
+//!    selectors, `bitrix:catalog.section`, user fields) stay in the open map: every object
+//!    made from an example keeps `additionalProperties: true`. An object whose keys are all
+//!    integers, access codes (`U503`, `D15`, `AU`), languages (`ru`, `en`) or generated names
+//!    holding objects (`upload5249`), or that is also sent as a list, is a map
+//!    (`additionalProperties` of its values' merged shape), never a struct. Values never
+//!    become enum variants: an enum only comes from the docs' literal list.
 //! 4. **What the tables declare is kept when the examples agree:** types, enums, formats,
 //!    names, nested tables. Missing keys are added beside the declared ones. Where they
 //!    disagree, the example is the wire's evidence and the fix is the narrowest type that
 //!    reads both:
 //!    - a scalar kind that the loose decoder cannot read the example as is widened
-//!      (`integer` → `number` → `string`), dropping its enum and format; a `boolean` or
-//!      `string` beside values only the other reads becomes a union of the two;
+//!      (`integer` → `number` → `string`), dropping its enum and format; a `string` beside
+//!      flags becomes a `boolean` (which reads `Y`/`N`); otherwise two scalar kinds become a
+//!      union;
 //!    - a declared object or list beside scalar examples, or a declared scalar beside an
 //!      object or list, becomes a union of the example's shape and the declared type;
 //!    - an object beside a list of such objects becomes a list of it; a list beside an object
-//!      with integer keys becomes a map of its items (a map also reads a list); a list
-//!      beside an object with named keys becomes the object (the docs wrote `object[]` for
-//!      one object);
-//!    - a declared object beside objects keyed by integers becomes a map of it;
+//!      keyed by ids becomes a map of its items (a map also reads a list); a list beside an
+//!      object with named keys becomes the object (the docs wrote `object[]` for one object);
+//!    - a declared object beside objects keyed by ids or codes becomes a map of it;
 //!    - a key marked required that an example leaves out, sends as `null` or as a PHP
-//!      "absent" the type does not read, is no longer required; a required key that an
-//!      example spells in another case (`ID` for `id`) gets the twin as a property too and
+//!      "absent" the type does not read, is no longer required; a key that an example spells
+//!      in another case than the table (`ID` for `id`) gets the twin as a property too, and
 //!      neither is required.
 //! 5. **Queries stay open.** A request's top-level `filter` and `order` are never given a
-//!    shape (the generator makes them the runtime's `Filter` / `Order`); when the table types
-//!    them as something the example does not fit (a list for a map), or leaves them out, they
-//!    become open objects. `select` is typed only as a list of names, never a struct.
-//! 6. **Nothing is loosened to any JSON**: a place the tables type is never made any JSON;
+//!    shape (the generator makes them the runtime's `Filter` / `Order`) unless the table
+//!    types them (fields of their own, a direction `ASC`/`DESC` that the examples fit); when
+//!    the table types them as something the example does not fit (a list for a map), or
+//!    leaves them out, they become open objects. `select` is typed only as a list of names,
+//!    never a struct.
+//! 6. **What a page shows only as `null`** (or `[]`) is typed from the other pages
+//!    ([`Evidence`]): the kind the examples of the method's scope show for that key under the
+//!    same parent key, else anywhere in the scope, when one type reads them all (a list or map
+//!    of any JSON when they show lists or maps); a map's values, when that holds for every
+//!    key. Without evidence, a key whose last word names a scalar on every page of the docs
+//!    (`…_ID`, `…By`, `…_DATE`, `…Time`, `COMMENT`, `…Text`, `…Code`) is a nullable string
+//!    (which reads numbers too); any other such key stays in the open map.
+//! 7. **Nothing is loosened to any JSON**: a place the tables type is never made any JSON;
 //!    places the walk does not reach (deeper than [`MAX_DEPTH`], `$ref`, `oneOf`) are left as
 //!    they are.
 
@@ -65,6 +79,8 @@ const NULL_ONLY: &str = "x-reconcile-null-only";
 /// Beside [`NULL_ONLY`]: the values include an empty `[]` or `{}` (so only a list or a map
 /// can type the place).
 const EMPTY_SEEN: &str = "x-reconcile-empty";
+/// Beside [`NULL_ONLY`] on a map's values: the map's keys on the page.
+const MAP_KEYS: &str = "x-reconcile-keys";
 
 /// The `returns` schema reconciled with the response example's `result` (`None`: no example).
 /// `scope` is the method's first segment, where `evidence` (the other pages' results) is
@@ -195,10 +211,9 @@ fn settle(mut schema: Value, scope: &str, evidence: Option<&Evidence>) -> Value 
 
 fn unmark(s: &mut Value) {
     if let Some(before) = s.get(NULL_ONLY).cloned() {
-        *s = if before.is_object() {
-            before
-        } else {
-            json!({})
+        *s = match before {
+            Value::Object(_) | Value::Bool(true) => before,
+            _ => json!({}),
         };
     }
 }
@@ -223,7 +238,12 @@ fn settle_at(s: &mut Value, parent: &str, scope: &str, ev: Option<&Evidence>, de
                 continue;
             };
             let empty = p.get(EMPTY_SEEN).is_some();
-            match ev.and_then(|e| e.kind(scope, parent, &k, empty)) {
+            let by_name =
+                (!empty && names_a_scalar(&k)).then(|| json!({"type": "string", "nullable": true}));
+            match ev
+                .and_then(|e| e.kind(scope, parent, &k, empty))
+                .or(by_name)
+            {
                 Some(t) => *p = t,
                 None => {
                     unmark(p);
@@ -236,6 +256,26 @@ fn settle_at(s: &mut Value, parent: &str, scope: &str, ev: Option<&Evidence>, de
         for (k, p) in props.iter_mut() {
             let next = if is_name_key(k) { k.as_str() } else { parent };
             settle_at(p, next, scope, ev, depth + 1);
+        }
+    }
+    // A map's values the page shows only as `null`: typed when the other pages show one type
+    // for every key the page gives.
+    if let Some(a) = obj.get_mut("additionalProperties")
+        && a.get(NULL_ONLY).is_some()
+    {
+        let empty = a.get(EMPTY_SEEN).is_some();
+        let keys: Vec<&str> = a
+            .get(MAP_KEYS)
+            .and_then(Value::as_array)
+            .map(|k| k.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let kinds: Vec<Option<Value>> = keys
+            .iter()
+            .map(|k| ev.and_then(|e| e.kind(scope, parent, k, empty)))
+            .collect();
+        match kinds.first() {
+            Some(Some(t)) if kinds.iter().all(|k| k.as_ref() == Some(t)) => *a = t.clone(),
+            _ => unmark(a),
         }
     }
     for key in ["items", "additionalProperties"] {
@@ -287,7 +327,44 @@ pub fn is_name_key(k: &str) -> bool {
         && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '~' | ' ' | ':'))
         && !k.ends_with(' ')
+        // A colon only as in `REST: available methods`, not `bitrix:catalog.section`.
+        && k.match_indices(':').all(|(i, _)| k[i + 1..].starts_with(' '))
+        && !is_code_key(k)
         && !docs::is_placeholder_key(k)
+}
+
+/// An access code or another record's code: one or two capitals and an id (`U503`, `D15`,
+/// `SG12`).
+fn is_code_key(k: &str) -> bool {
+    let letters = k.bytes().take_while(u8::is_ascii_uppercase).count();
+    (1..=2).contains(&letters)
+        && k.len() > letters
+        && k.bytes().skip(letters).all(|b| b.is_ascii_digit())
+}
+
+/// An access code without an id (`AU`: every authorised user, `CR`: the creator).
+fn is_group_code(k: &str) -> bool {
+    matches!(k, "AU" | "CR")
+}
+
+/// Languages the portals are localised in, as the docs' language maps key them.
+const LANGUAGES: &[&str] = &[
+    "ru", "en", "de", "ua", "uk", "by", "kz", "la", "br", "fr", "pl", "it", "tr", "ja", "vn", "id",
+    "ms", "th", "ar", "sp", "es", "mx", "cn", "sc", "tc", "tw", "pt", "zh", "hi", "he",
+];
+
+/// An object keyed by ids, access codes or languages: a map, never a struct.
+fn keyed_by_ids(m: &Map<String, Value>) -> bool {
+    !m.is_empty()
+        && (m
+            .keys()
+            .all(|k| is_int_key(k) || is_code_key(k) || is_group_code(k))
+            && m.keys().any(|k| !is_group_code(k))
+            || m.iter()
+                .all(|(k, v)| (is_int_key(k) || docs::is_placeholder_key(k)) && v.is_object())
+            || m.keys().all(|k| LANGUAGES.contains(&k.as_str()))
+                && m.keys()
+                    .any(|k| matches!(k.as_str(), "ru" | "en" | "de" | "ua")))
 }
 
 fn is_int_key(k: &str) -> bool {
@@ -367,16 +444,19 @@ fn shape_of(vals: &[&Value], depth: usize) -> Value {
         let items: Vec<&Value> = lists.iter().copied().flatten().collect();
         return list_of(shape_at(&items, depth + 1, Place::Item));
     }
-    // Keyed by ids (integers, or generated names holding objects), or sent as a list too
-    // (a PHP array): a map of the merged values, which also reads a list.
-    let keyed_by_ids = maps.iter().all(|m| m.keys().all(|k| is_int_key(k)))
-        || maps.iter().all(|m| {
-            m.iter()
-                .all(|(k, v)| (is_int_key(k) || docs::is_placeholder_key(k)) && v.is_object())
-        });
-    if keyed_by_ids || !lists.is_empty() {
+    // Keyed by ids (integers, access codes, generated names holding objects, languages), or
+    // sent as a list too (a PHP array): a map of the merged values, which also reads a list.
+    if maps.iter().all(|m| keyed_by_ids(m)) || !lists.is_empty() {
         let mut inner: Vec<&Value> = maps.iter().flat_map(|m| m.values()).collect();
         inner.extend(lists.iter().copied().flatten());
+        if let Some(mut mark) = unsaid(&inner, Value::Bool(true)) {
+            // Only `null`s: the other pages may say what its keys hold.
+            let mut keys: Vec<&String> = maps.iter().flat_map(|m| m.keys()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            mark[MAP_KEYS] = json!(keys);
+            return json!({"type": "object", "additionalProperties": mark});
+        }
         return map_of(shape_at(&inner, depth + 1, Place::Item));
     }
     let mut props = Map::new();
@@ -427,7 +507,46 @@ fn is_measure(key: &str) -> bool {
         "percent",
         "coefficient",
     ];
-    // The key's words: split at `_`, `.`, `-`, spaces and lower-to-upper case steps.
+    words(key).iter().any(|w| {
+        let w = w.strip_suffix('s').unwrap_or(w);
+        WORDS.contains(&w)
+    })
+}
+
+/// A key whose last word names a scalar on every page of the docs (`DELETED_BY`,
+/// `DELETE_TIME`, `xmlId`, `COMMENT`, `previewText`): a place shown only as `null` there is a
+/// (nullable) string, which the loose decoder also reads numbers into.
+fn names_a_scalar(key: &str) -> bool {
+    const LAST: &[&str] = &[
+        "id",
+        "by",
+        "date",
+        "time",
+        "until",
+        "at",
+        "duration",
+        "delay",
+        "comment",
+        "description",
+        "keywords",
+        "url",
+        "code",
+        "attempt",
+        "text",
+        "number",
+        "count",
+        "login",
+        "hash",
+        "token",
+        "version",
+    ];
+    words(key)
+        .last()
+        .is_some_and(|w| LAST.contains(&w.as_str()))
+}
+
+/// A key's words, lower-cased: split at `_`, `.`, `-`, spaces and lower-to-upper case steps.
+fn words(key: &str) -> Vec<String> {
     let mut words: Vec<String> = vec![String::new()];
     let mut prev_lower = false;
     for c in key.chars() {
@@ -444,10 +563,8 @@ fn is_measure(key: &str) -> bool {
             w.push(c.to_ascii_lowercase());
         }
     }
-    words.iter().any(|w| {
-        let w = w.strip_suffix('s').unwrap_or(w);
-        WORDS.contains(&w)
-    })
+    words.retain(|w| !w.is_empty());
+    words
 }
 
 fn map_of(inner: Value) -> Value {
@@ -808,8 +925,10 @@ fn fit_object(s: Value, vals: &[&Value], depth: usize, place: Place) -> Value {
     } else if has_props
         && place != Place::Params
         && maps.iter().any(|m| !m.is_empty())
-        && maps.iter().all(|m| m.keys().all(|k| is_int_key(k)))
-        && !declared.keys().any(|k| is_int_key(k))
+        && maps.iter().all(|m| m.is_empty() || keyed_by_ids(m))
+        && !declared
+            .keys()
+            .any(|k| is_int_key(k) || is_code_key(k) || is_group_code(k))
     {
         // Objects keyed by ids, each the declared object.
         let inner: Vec<&Value> = maps.iter().flat_map(|m| m.values()).collect();
@@ -1124,6 +1243,22 @@ mod tests {
                 "id": {"type": "string"}, "n": {"type": "integer"}
             }))})
         );
+        // So are access codes and language maps.
+        assert_eq!(
+            res(json!({}), json!({"U503": "R", "D15": "W"})),
+            json!({"type": "object", "additionalProperties": {"type": "string"}})
+        );
+        assert_eq!(
+            res(json!({}), json!({"ru": "a", "en": "b", "de": "c"})),
+            json!({"type": "object", "additionalProperties": {"type": "string"}})
+        );
+        // Not a component's name either.
+        assert!(!is_name_key("bitrix:catalog.section") && !is_name_key("U1271"));
+        assert_eq!(
+            res(json!({}), json!({"AU": "R", "U1": "W"})),
+            json!({"type": "object", "additionalProperties": {"type": "string"}})
+        );
+        assert!(is_name_key("REST: date fields") && is_name_key("B24BUTTON_COLOR"));
         // Generated keys holding objects are a map too.
         assert_eq!(
             res(
@@ -1184,11 +1319,11 @@ mod tests {
         // A declared scalar beside an object: the object or the scalar.
         let s = res(
             obj(json!({"L": {"type": "string"}})),
-            json!({"L": {"en": "x"}}),
+            json!({"L": {"text": "x"}}),
         );
         assert_eq!(
             s["properties"]["L"],
-            json!({"oneOf": [obj(json!({"en": {"type": "string"}})), {"type": "string"}]})
+            json!({"oneOf": [obj(json!({"text": {"type": "string"}})), {"type": "string"}]})
         );
         // A declared object beside a list of them: a list of it.
         let item = obj(json!({"ID": {"type": "integer"}}));
@@ -1198,9 +1333,13 @@ mod tests {
                 "ID": {"type": "integer"}, "X": {"type": "string"}
             }))})
         );
-        // A declared object beside objects keyed by ids: a map of it.
+        // A declared object beside objects keyed by ids or codes: a map of it.
         assert_eq!(
             res(item.clone(), json!({"5": {"ID": 5}})),
+            json!({"type": "object", "additionalProperties": item.clone()})
+        );
+        assert_eq!(
+            res(item.clone(), json!({"AU": {"ID": 5}, "G2": {"ID": 6}})),
             json!({"type": "object", "additionalProperties": item.clone()})
         );
         // A declared list beside an object keyed by positions: a map of the items.
@@ -1332,6 +1471,18 @@ mod tests {
         for k in ["mixed", "note", "gone"] {
             assert!(props.get(k).is_none(), "{k}: {s}");
         }
+        // Without evidence, a name that says scalar: a nullable string; `[]` is no scalar.
+        let s4 = result(
+            json!({}),
+            Some(&json!([{"DELETED_BY": null, "xmlId": null, "params": null, "EDIT_DATE": []}])),
+            "sale",
+            Some(&ev),
+        );
+        assert_eq!(
+            s4["items"],
+            obj(json!({"DELETED_BY": {"type": "string", "nullable": true},
+                "xmlId": {"type": "string", "nullable": true}}))
+        );
         // A declared open place keeps what it was without evidence.
         let declared = obj(json!({"x": {"x-bitrix-type": "user"}}));
         assert_eq!(
@@ -1342,6 +1493,29 @@ mod tests {
                 Some(&ev)
             ),
             declared
+        );
+        // A map's values shown only as `null`: typed when every key's evidence agrees.
+        let mut ev2 = ev.clone();
+        ev2.add("sale", &json!({"label": {"en": "a", "ru": "b"}}));
+        let s2 = result(
+            json!({}),
+            Some(&json!({"label": {"en": null, "ru": null}})),
+            "sale",
+            Some(&ev2),
+        );
+        assert_eq!(
+            s2["properties"]["label"],
+            json!({"type": "object", "additionalProperties": {"type": "string", "nullable": true}})
+        );
+        let s3 = result(
+            json!({}),
+            Some(&json!({"label": {"en": null, "de": null}})),
+            "sale",
+            Some(&ev2),
+        );
+        assert_eq!(
+            s3["properties"]["label"],
+            json!({"type": "object", "additionalProperties": true})
         );
         // No mark ever reaches the output.
         assert!(!s.to_string().contains("x-reconcile"), "{s}");

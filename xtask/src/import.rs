@@ -22,7 +22,7 @@ fn imported_specs(docs_dir: &Path) -> Result<(ImportedSet, Vec<String>), String>
         .map(|(r, t)| (r.as_str(), t.as_str()))
         .collect();
     let lookup = |p: &str| by_path.get(p).map(|t| (*t).to_owned());
-    // What every page's result example shows, for keys a page shows only as `null`.
+    // What every page's examples show, for keys a page shows only as `null`.
     let evidence = codegen::import::evidence_of(pages.iter().map(|(_, t)| t.as_str()));
     for (rel, text) in &pages {
         match codegen::import::import_page_with(rel, text, Some(&lookup), Some(&evidence)) {
