@@ -209,8 +209,13 @@ pub fn evidence_of<'a>(texts: impl IntoIterator<Item = &'a str>) -> Evidence {
             continue;
         };
         let scope = method.split('.').next().unwrap_or("");
-        if let Some(r) = shown_result(&page) {
-            ev.add(scope, &r);
+        // A `*.fields` / `*.getFields` result is keyed by the entity's field names, holding
+        // their descriptors, not their values: what it says is the fields' types.
+        let last = method.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+        match shown_result(&page) {
+            Some(r) if last.contains("fields") => ev.add_fields(scope, &r),
+            Some(r) => ev.add(scope, &r),
+            None => {}
         }
         for r in &page.requests {
             ev.add(scope, &r.value);

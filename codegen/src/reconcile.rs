@@ -8,7 +8,8 @@
 //!
 //! 1. **Open places take the examples' shape.** Where the schema says nothing (any JSON, a
 //!    bare named type the importer could not resolve, an object without properties, an array
-//!    without items), the merged shape of every value seen there replaces it (`nullable` kept).
+//!    without items), the merged shape of every value seen there replaces it (`nullable` kept,
+//!    and the docs' name of the type, `x-bitrix-type: user.id`, when the shape is a scalar).
 //!    A bare `array` / `object` of the docs beside only empty ones is a list / map of any JSON.
 //! 2. **Shapes merge over all values.** Objects: the union of their keys, every key optional;
 //!    arrays: the shape of all their items (of all arrays); scalars by kind (`boolean`,
@@ -45,9 +46,10 @@
 //!      object with named keys becomes the object (the docs wrote `object[]` for one object);
 //!    - a declared object beside objects keyed by ids or codes becomes a map of it;
 //!    - a key marked required that an example leaves out, sends as `null` or as a PHP
-//!      "absent" the type does not read, is no longer required; a key that an example spells
-//!      in another case than the table (`ID` for `id`) gets the twin as a property too, and
-//!      neither is required.
+//!      "absent" the type does not read, or spells in another case (`ID` for `id`), is no
+//!      longer required; the other spelling becomes a property of the declared type only
+//!      where its Rust field sorts after the declared one's (`id` beside `ID`: `id_2`), else
+//!      it stays in the open map (it would rename the declared field, `fields` → `fields_2`).
 //! 5. **Queries stay open.** A request's top-level `filter` and `order` are never given a
 //!    shape (the generator makes them the runtime's `Filter` / `Order`) unless the table
 //!    types them (fields of their own, a direction `ASC`/`DESC` that the examples fit); when
@@ -58,7 +60,9 @@
 //!    ([`Evidence`]): the kind the examples of the method's scope show for that key under the
 //!    same parent key, else anywhere in the scope, when one type reads them all (a list or map
 //!    of any JSON when they show lists or maps); a map's values, when that holds for every
-//!    key. Without evidence, a key whose last word names a scalar on every page of the docs
+//!    key. A `*.fields` example counts too: each field's descriptor `type` (`string`,
+//!    `datetime`, `integer`, `user`, `double`, …; a list when `isMultiple`) anywhere in the
+//!    scope; its own keys (field names holding descriptors) are no values. Without evidence, a key whose last word names a scalar on every page of the docs
 //!    (`…_ID`, `…By`, `…_DATE`, `…Time`, `COMMENT`, `…Text`, `…Code`) is a nullable string
 //!    (which reads numbers too); any other such key stays in the open map.
 //! 7. **Nothing is loosened to any JSON**: a place the tables type is never made any JSON;
@@ -133,6 +137,48 @@ impl Evidence {
     /// `scope`.
     pub fn add(&mut self, scope: &str, example: &Value) {
         self.record(scope, "", example, 0);
+    }
+
+    /// Records what a `*.fields` example says of the entity's fields: a map of field names to
+    /// descriptors (`{"type": "string", "isMultiple": false, …}`), or such a map under one
+    /// key. Each field with a descriptor type that names a scalar (`string`, `char`,
+    /// `datetime`, `integer`, `user`, `double`, `boolean`, …) counts, anywhere in the scope,
+    /// as a value of that kind; a multiple one as a list. Other types say nothing.
+    pub fn add_fields(&mut self, scope: &str, result: &Value) {
+        let Some(m) = result.as_object() else {
+            return;
+        };
+        let descriptors = |m: &Map<String, Value>| {
+            m.values()
+                .all(|d| d.get("type").is_some_and(Value::is_string))
+        };
+        let map = if !m.is_empty() && descriptors(m) {
+            m
+        } else {
+            match m.values().next() {
+                Some(Value::Object(inner)) if m.len() == 1 && descriptors(inner) => inner,
+                _ => return,
+            }
+        };
+        for (field, d) in map {
+            let multiple = d.get("isMultiple").and_then(Value::as_bool) == Some(true);
+            let bit = match d.get("type").and_then(Value::as_str).unwrap_or("") {
+                _ if multiple => LIST,
+                "string" | "char" | "text" | "date" | "datetime" | "crm_status"
+                | "crm_currency" | "enum" | "enumeration" => TEXT,
+                "integer" | "int" | "user" | "employee" | "crm_company" | "crm_contact"
+                | "crm_lead" | "crm_deal" => INT,
+                "double" | "float" | "number" => FLOAT,
+                "boolean" | "bool" => BOOL,
+                _ => continue,
+            };
+            if is_name_key(field) {
+                *self
+                    .kinds
+                    .entry((scope.to_owned(), ANYWHERE.to_owned(), field.clone()))
+                    .or_default() |= bit;
+            }
+        }
     }
 
     fn record(&mut self, scope: &str, parent: &str, v: &Value, depth: usize) {
@@ -705,6 +751,16 @@ fn take_shape(s: Value, vals: &[&Value], depth: usize, place: Place) -> Value {
     if s.get("nullable") == Some(&Value::Bool(true)) {
         out["nullable"] = Value::Bool(true);
     }
+    // The docs' name of a scalar type (`user.id`) stays beside the kind the examples show;
+    // an object's would make one shared type of every page's shape (see `share`).
+    if is_scalar(&out)
+        && let Some(name) = s.get("x-bitrix-type").filter(|n| {
+            n.as_str()
+                .is_some_and(|n| n != "object" && n != "array" && !n.contains(['|', ',']))
+        })
+    {
+        out["x-bitrix-type"] = name.clone();
+    }
     out
 }
 
@@ -986,12 +1042,11 @@ fn fit_properties(s: &mut Value, maps: &[&Map<String, Value>], depth: usize, pla
         let inner: Vec<&Value> = maps.iter().filter_map(|m| m.get(k)).collect();
         if top && is_query(k) {
             // Rule 5: open unless the table types it (fields of its own, or a direction).
-            let declared = props.get(k.as_str()).cloned().or_else(|| {
-                props
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(k))
-                    .map(|(_, p)| p.clone())
-            });
+            // Another spelling of a declared one is left to the open map.
+            if !props.contains_key(k.as_str()) && props.keys().any(|n| n.eq_ignore_ascii_case(k)) {
+                continue;
+            }
+            let declared = props.get(k.as_str()).cloned();
             let containers = inner.iter().all(|v| is_container(v) || v.is_null());
             let q = match declared {
                 Some(p) if is_open(&p) => p,
@@ -1042,14 +1097,24 @@ fn fit_properties(s: &mut Value, maps: &[&Map<String, Value>], depth: usize, pla
             props.insert(k.clone(), fitted);
             continue;
         }
-        // A key spelt in another case than a declared one: the twin, neither required.
+        // A key spelt in another case than a declared one: the same parameter (the portal
+        // reads both). The declared one is not required; the other spelling is a property of
+        // the declared one's type only where its field sorts after the declared one's (`ID`
+        // declared, `id` sent: `id_2`), else it stays in the open map (it would rename the
+        // declared field: `fields` → `fields_2`) and its values are fitted into the declared
+        // one.
         let twin = props
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(k))
             .map(|(n, p)| (n.clone(), p.clone()));
         if let Some((name, p)) = twin {
             required.retain(|r| *r != name);
-            props.insert(k.clone(), fit(p, &inner, depth + 1, Place::Property));
+            if k.as_str() > name.as_str() {
+                props.insert(k.clone(), fit(p, &inner, depth + 1, Place::Property));
+            } else {
+                // What it shows still types the declared spelling.
+                props.insert(name, fit(p, &inner, depth + 1, Place::Property));
+            }
             continue;
         }
         if typed_rest {
@@ -1146,6 +1211,11 @@ mod tests {
         let ex = json!({"ID": 1, "NAME": "a"});
         assert_eq!(res(json!({}), ex.clone()), want);
         assert_eq!(res(json!({"x-bitrix-type": "deal"}), ex.clone()), want);
+        // A scalar keeps the docs' name of its type.
+        assert_eq!(
+            res(json!({"x-bitrix-type": "user.id"}), json!(5)),
+            json!({"type": "integer", "x-bitrix-type": "user.id"})
+        );
         assert_eq!(res(json!({"type": "object"}), ex.clone()), want);
         assert_eq!(
             res(json!({"type": "array"}), json!([ex.clone()])),
@@ -1377,8 +1447,9 @@ mod tests {
             },
             "additionalProperties": true,
         });
-        // `ID` for `id`: both properties, neither required; `N` sent as "" is not required;
-        // `fields` is in every example and stays required.
+        // `ID` for `id`: `id` is not required and `ID` stays in the open map (as a property
+        // it would take the field `id`); `N` sent as "" is not required; `fields` is in every
+        // example and stays required.
         let s = req(
             declared.clone(),
             &[
@@ -1387,17 +1458,26 @@ mod tests {
             ],
         );
         assert_eq!(s["required"], json!(["fields"]));
-        assert_eq!(s["properties"]["ID"], json!({"type": "integer"}));
+        assert!(s["properties"].get("ID").is_none(), "{s}");
+        // What `ID` shows still types `id` (here: it agrees).
+        assert_eq!(s["properties"]["id"], json!({"type": "integer"}));
+        let s = req(
+            declared.clone(),
+            &[json!({"ID": "x5", "fields": {}, "N": 1})],
+        );
+        assert_eq!(s["properties"]["id"], json!({"type": "string"}));
         assert_eq!(s["properties"]["N"], json!({"type": "integer"}));
         // A key some example leaves out is not required.
         let s = req(
             declared,
             &[
                 json!({"id": 1, "fields": {}, "N": 1}),
-                json!({"id": 2, "N": 1}),
+                json!({"id": 2, "N": 1, "n": "x"}),
             ],
         );
-        assert_eq!(s["required"], json!(["id", "N"]));
+        assert_eq!(s["required"], json!(["id"]));
+        // `n` beside a declared `N` sorts after it: a property of `N`'s type, widened.
+        assert_eq!(s["properties"]["n"], json!({"type": "string"}));
     }
 
     #[test]
@@ -1420,12 +1500,12 @@ mod tests {
             s["properties"]["filter"],
             json!({"x-bitrix-type": "object"})
         );
-        // The direction the table types is kept; its twin in capitals too.
+        // The direction the table types is kept; its spelling in capitals stays in the open map.
         assert_eq!(
             s["properties"]["order"],
             json!({"type": "string", "enum": ["ASC", "DESC"]})
         );
-        assert_eq!(s["properties"]["ORDER"], s["properties"]["order"]);
+        assert!(s["properties"].get("ORDER").is_none(), "{s}");
         assert_eq!(
             s["properties"]["select"],
             json!({"type": "array", "items": {"type": "string"}})
@@ -1516,6 +1596,24 @@ mod tests {
         assert_eq!(
             s3["properties"]["label"],
             json!({"type": "object", "additionalProperties": true})
+        );
+        // A `*.fields` example's descriptors count anywhere in the scope.
+        let mut ev3 = Evidence::default();
+        ev3.add_fields(
+            "crm",
+            &json!({"ADDRESS": {"type": "string", "isMultiple": false},
+                "PHONE": {"type": "crm_multifield", "isMultiple": true},
+                "ASSIGNED_BY_ID": {"type": "user"}, "X": {"type": "file"}}),
+        );
+        let page = json!({"ADDRESS": null, "PHONE": null, "ASSIGNED_BY_ID": null, "X": null});
+        let s5 = result(json!({}), Some(&page), "crm", Some(&ev3));
+        assert_eq!(
+            s5,
+            obj(json!({
+                "ADDRESS": {"type": "string", "nullable": true},
+                "PHONE": {"type": "array", "nullable": true},
+                "ASSIGNED_BY_ID": {"type": "integer", "nullable": true},
+            }))
         );
         // No mark ever reaches the output.
         assert!(!s.to_string().contains("x-reconcile"), "{s}");
