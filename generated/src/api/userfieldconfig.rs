@@ -86,9 +86,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestField {
-    /// Wire name "editFormLabel": string, optional.
+    /// Wire name "editFormLabel": one of several shapes, optional.
     #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<String>,
+    pub edit_form_label: Option<AddRequestFieldEditFormLabel>,
     /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
@@ -160,7 +160,10 @@ impl AddRequestField {
         }
     }
     /// Sets "editFormLabel".
-    pub fn edit_form_label(mut self, value: impl Into<String>) -> Self {
+    pub fn edit_form_label(
+        mut self,
+        value: impl Into<AddRequestFieldEditFormLabel>,
+    ) -> Self {
         self.edit_form_label = Some(value.into());
         self
     }
@@ -292,6 +295,40 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestField);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestFieldEditFormLabel {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestFieldEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldEditFormLabel);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
@@ -314,6 +351,15 @@ pub struct AddRequestFieldEnumItem {
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Wire name "def": string, optional.
+    #[serde(rename = "def", skip_serializing_if = "Option::is_none")]
+    pub def_2: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(rename = "sort", skip_serializing_if = "Option::is_none")]
+    pub sort_2: Option<i64>,
+    /// Wire name "value": string, optional.
+    #[serde(rename = "value", skip_serializing_if = "Option::is_none")]
+    pub value_2: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -355,6 +401,21 @@ impl AddRequestFieldEnumItem {
         self.xml_id = Some(value.into());
         self
     }
+    /// Sets "def".
+    pub fn def_2(mut self, value: impl Into<String>) -> Self {
+        self.def_2 = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort_2(mut self, value: impl Into<i64>) -> Self {
+        self.sort_2 = Some(value.into());
+        self
+    }
+    /// Sets "value".
+    pub fn value_2(mut self, value: impl Into<String>) -> Self {
+        self.value_2 = Some(value.into());
+        self
+    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -378,7 +439,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEnumItem {
         let sort = o.opt("SORT")?;
         let value = o.opt("VALUE")?;
         let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
+        let def_2 = o.opt("def")?;
+        let sort_2 = o.opt("sort")?;
+        let value_2 = o.opt("value")?;
+        let additional = o
+            .rest(
+                &["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID", "def", "sort", "value"],
+            )?;
         Ok(Self {
             def,
             del,
@@ -386,6 +453,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEnumItem {
             sort,
             value,
             xml_id,
+            def_2,
+            sort_2,
+            value_2,
             additional,
         })
     }
@@ -423,9 +493,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseField {
-    /// Wire name "editFormLabel": string, optional.
+    /// Wire name "editFormLabel": one of several shapes, optional.
     #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<String>,
+    pub edit_form_label: Option<AddResponseFieldEditFormLabel>,
     /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
@@ -435,27 +505,45 @@ pub struct AddResponseField {
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<AddResponseFieldEnumItem>>,
+    /// Wire name "errorMessage": object, optional.
+    #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<::std::collections::BTreeMap<String, Option<String>>>,
     /// Wire name "fieldName": string, required.
     #[serde(rename = "fieldName")]
     pub field_name: String,
-    /// Wire name "helpMessage": string, optional.
+    /// Wire name "helpMessage": one of several shapes, optional.
     #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<String>,
+    pub help_message: Option<AddResponseFieldHelpMessage>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
+    /// Wire name "languageId": object, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "listColumnLabel": object, optional.
+    #[serde(rename = "listColumnLabel", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<::std::collections::BTreeMap<String, Option<String>>>,
+    /// Wire name "listFilterLabel": object, optional.
+    #[serde(rename = "listFilterLabel", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<::std::collections::BTreeMap<String, Option<String>>>,
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
     /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddResponseFieldSettings>,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
+    /// Wire name "showInList": string, optional.
+    #[serde(rename = "showInList", skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<String>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -479,13 +567,19 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
         let edit_in_list = o.opt("editInList")?;
         let entity_id = o.req("entityId")?;
         let enum_ = o.opt("enum")?;
+        let error_message = o.opt("errorMessage")?;
         let field_name = o.req("fieldName")?;
         let help_message = o.opt("helpMessage")?;
+        let id = o.opt("id")?;
         let is_searchable = o.opt("isSearchable")?;
+        let language_id = o.opt("languageId")?;
+        let list_column_label = o.opt("listColumnLabel")?;
+        let list_filter_label = o.opt("listFilterLabel")?;
         let mandatory = o.opt("mandatory")?;
         let multiple = o.opt("multiple")?;
         let settings = o.opt("settings")?;
         let show_filter = o.opt("showFilter")?;
+        let show_in_list = o.opt("showInList")?;
         let sort = o.opt("sort")?;
         let user_type_id = o.req("userTypeId")?;
         let xml_id = o.opt("xmlId")?;
@@ -496,13 +590,19 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
                     "editInList",
                     "entityId",
                     "enum",
+                    "errorMessage",
                     "fieldName",
                     "helpMessage",
+                    "id",
                     "isSearchable",
+                    "languageId",
+                    "listColumnLabel",
+                    "listFilterLabel",
                     "mandatory",
                     "multiple",
                     "settings",
                     "showFilter",
+                    "showInList",
                     "sort",
                     "userTypeId",
                     "xmlId",
@@ -516,13 +616,19 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
             edit_in_list,
             entity_id,
             enum_,
+            error_message,
             field_name,
             help_message,
+            id,
             is_searchable,
+            language_id,
+            list_column_label,
+            list_filter_label,
             mandatory,
             multiple,
             settings,
             show_filter,
+            show_in_list,
             sort,
             user_type_id,
             xml_id,
@@ -532,6 +638,40 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseField);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddResponseFieldEditFormLabel {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseFieldEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddResponseFieldEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseFieldEditFormLabel);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -555,6 +695,24 @@ pub struct AddResponseFieldEnumItem {
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Wire name "def": string, optional.
+    #[serde(rename = "def", skip_serializing_if = "Option::is_none")]
+    pub def_2: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
+    pub id_2: Option<i64>,
+    /// Wire name "sort": integer, optional.
+    #[serde(rename = "sort", skip_serializing_if = "Option::is_none")]
+    pub sort_2: Option<i64>,
+    /// Wire name "userFieldId": string, optional.
+    #[serde(rename = "userFieldId", skip_serializing_if = "Option::is_none")]
+    pub user_field_id: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(rename = "value", skip_serializing_if = "Option::is_none")]
+    pub value_2: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id_2: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -571,7 +729,29 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseFieldEnumItem {
         let sort = o.opt("SORT")?;
         let value = o.opt("VALUE")?;
         let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
+        let def_2 = o.opt("def")?;
+        let id_2 = o.opt("id")?;
+        let sort_2 = o.opt("sort")?;
+        let user_field_id = o.opt("userFieldId")?;
+        let value_2 = o.opt("value")?;
+        let xml_id_2 = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "DEF",
+                    "DEL",
+                    "ID",
+                    "SORT",
+                    "VALUE",
+                    "XML_ID",
+                    "def",
+                    "id",
+                    "sort",
+                    "userFieldId",
+                    "value",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
             def,
             del,
@@ -579,12 +759,96 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseFieldEnumItem {
             sort,
             value,
             xml_id,
+            def_2,
+            id_2,
+            sort_2,
+            user_field_id,
+            value_2,
+            xml_id_2,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseFieldEnumItem);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddResponseFieldHelpMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseFieldHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddResponseFieldHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseFieldHelpMessage);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseFieldSettings {
+    /// Wire name "CAPTION_NO_VALUE": string, optional.
+    #[serde(rename = "CAPTION_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub caption_no_value: Option<String>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "LIST_HEIGHT": integer, optional.
+    #[serde(rename = "LIST_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub list_height: Option<i64>,
+    /// Wire name "SHOW_NO_VALUE": string, optional.
+    #[serde(rename = "SHOW_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub show_no_value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseFieldSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let caption_no_value = o.opt("CAPTION_NO_VALUE")?;
+        let display = o.opt("DISPLAY")?;
+        let list_height = o.opt("LIST_HEIGHT")?;
+        let show_no_value = o.opt("SHOW_NO_VALUE")?;
+        let additional = o
+            .rest(&["CAPTION_NO_VALUE", "DISPLAY", "LIST_HEIGHT", "SHOW_NO_VALUE"])?;
+        Ok(Self {
+            caption_no_value,
+            display,
+            list_height,
+            show_no_value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseFieldSettings);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "userfieldconfig.add";
@@ -780,9 +1044,9 @@ pub struct GetResponseField {
     /// Wire name "entityId": string, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    /// Wire name "enum": array of any JSON, optional.
+    /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<::serde_json::Value>>,
+    pub enum_: Option<Vec<GetResponseFieldEnumItem>>,
     /// Wire name "errorMessage": one of several shapes, optional.
     #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
     pub error_message: Option<GetResponseFieldErrorMessage>,
@@ -798,9 +1062,9 @@ pub struct GetResponseField {
     /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
-    /// Wire name "languageId": any JSON, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub language_id: ::serde_json::Value,
+    /// Wire name "languageId": object, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "listColumnLabel": one of several shapes, optional.
     #[serde(rename = "listColumnLabel", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<GetResponseFieldListColumnLabel>,
@@ -813,9 +1077,9 @@ pub struct GetResponseField {
     /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<GetResponseFieldSettings>,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -947,6 +1211,60 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldEditFormLabel {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFieldEditFormLabel);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseFieldEnumItem {
+    /// Wire name "def": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "sort": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "userFieldId": string, optional.
+    #[serde(rename = "userFieldId", skip_serializing_if = "Option::is_none")]
+    pub user_field_id: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFieldEnumItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("def")?;
+        let id = o.opt("id")?;
+        let sort = o.opt("sort")?;
+        let user_field_id = o.opt("userFieldId")?;
+        let value = o.opt("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["def", "id", "sort", "userFieldId", "value", "xmlId"])?;
+        Ok(Self {
+            def,
+            id,
+            sort,
+            user_field_id,
+            value,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFieldEnumItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1084,6 +1402,50 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldListFilterLabel {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFieldListFilterLabel);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseFieldSettings {
+    /// Wire name "CAPTION_NO_VALUE": string, optional.
+    #[serde(rename = "CAPTION_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub caption_no_value: Option<String>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "LIST_HEIGHT": integer, optional.
+    #[serde(rename = "LIST_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub list_height: Option<i64>,
+    /// Wire name "SHOW_NO_VALUE": string, optional.
+    #[serde(rename = "SHOW_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub show_no_value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFieldSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let caption_no_value = o.opt("CAPTION_NO_VALUE")?;
+        let display = o.opt("DISPLAY")?;
+        let list_height = o.opt("LIST_HEIGHT")?;
+        let show_no_value = o.opt("SHOW_NO_VALUE")?;
+        let additional = o
+            .rest(&["CAPTION_NO_VALUE", "DISPLAY", "LIST_HEIGHT", "SHOW_NO_VALUE"])?;
+        Ok(Self {
+            caption_no_value,
+            display,
+            list_height,
+            show_no_value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFieldSettings);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "userfieldconfig.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1160,9 +1522,9 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponse {
-    /// Wire name "types": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub types: ::serde_json::Value,
+    /// Wire name "types": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub types: Option<GetTypesResponseTypes>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1180,6 +1542,696 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypes {
+    /// Wire name "address": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<GetTypesResponseTypesAddress>,
+    /// Wire name "boolean": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boolean: Option<GetTypesResponseTypesBoolean>,
+    /// Wire name "crm": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm: Option<GetTypesResponseTypesCrm>,
+    /// Wire name "crm_status": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm_status: Option<GetTypesResponseTypesCrmStatus>,
+    /// Wire name "date": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<GetTypesResponseTypesDate>,
+    /// Wire name "datetime": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datetime: Option<GetTypesResponseTypesDatetime>,
+    /// Wire name "double": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub double: Option<GetTypesResponseTypesDouble>,
+    /// Wire name "employee": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employee: Option<GetTypesResponseTypesEmployee>,
+    /// Wire name "enumeration": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enumeration: Option<GetTypesResponseTypesEnumeration>,
+    /// Wire name "file": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<GetTypesResponseTypesFile>,
+    /// Wire name "iblock_element": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iblock_element: Option<GetTypesResponseTypesIblockElement>,
+    /// Wire name "iblock_section": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iblock_section: Option<GetTypesResponseTypesIblockSection>,
+    /// Wire name "integer": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integer: Option<GetTypesResponseTypesInteger>,
+    /// Wire name "money": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub money: Option<GetTypesResponseTypesMoney>,
+    /// Wire name "rest_219_test": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_219_test: Option<GetTypesResponseTypesRest219Test>,
+    /// Wire name "string": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub string: Option<GetTypesResponseTypesString>,
+    /// Wire name "url": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<GetTypesResponseTypesUrl>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypes {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("address")?;
+        let boolean = o.opt("boolean")?;
+        let crm = o.opt("crm")?;
+        let crm_status = o.opt("crm_status")?;
+        let date = o.opt("date")?;
+        let datetime = o.opt("datetime")?;
+        let double = o.opt("double")?;
+        let employee = o.opt("employee")?;
+        let enumeration = o.opt("enumeration")?;
+        let file = o.opt("file")?;
+        let iblock_element = o.opt("iblock_element")?;
+        let iblock_section = o.opt("iblock_section")?;
+        let integer = o.opt("integer")?;
+        let money = o.opt("money")?;
+        let rest_219_test = o.opt("rest_219_test")?;
+        let string = o.opt("string")?;
+        let url = o.opt("url")?;
+        let additional = o
+            .rest(
+                &[
+                    "address",
+                    "boolean",
+                    "crm",
+                    "crm_status",
+                    "date",
+                    "datetime",
+                    "double",
+                    "employee",
+                    "enumeration",
+                    "file",
+                    "iblock_element",
+                    "iblock_section",
+                    "integer",
+                    "money",
+                    "rest_219_test",
+                    "string",
+                    "url",
+                ],
+            )?;
+        Ok(Self {
+            address,
+            boolean,
+            crm,
+            crm_status,
+            date,
+            datetime,
+            double,
+            employee,
+            enumeration,
+            file,
+            iblock_element,
+            iblock_section,
+            integer,
+            money,
+            rest_219_test,
+            string,
+            url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypes);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesAddress {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesAddress {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesAddress);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesBoolean {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesBoolean {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesBoolean);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesCrm {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesCrm {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesCrm);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesCrmStatus {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesCrmStatus {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesCrmStatus);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesDate {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesDate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesDate);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesDatetime {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesDatetime {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesDatetime);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesDouble {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesDouble {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesDouble);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesEmployee {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesEmployee {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesEmployee);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesEnumeration {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesEnumeration {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesEnumeration);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesFile {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesFile {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesFile);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesIblockElement {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesIblockElement {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesIblockElement);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesIblockSection {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesIblockSection {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesIblockSection);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesInteger {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesInteger {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesInteger);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesMoney {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesMoney {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesMoney);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesRest219Test {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesRest219Test {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesRest219Test);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesString {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesString {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesString);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesUrl {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesUrl {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesUrl);
 
 impl ::bitrix24_runtime::Method for GetTypesRequest {
     const NAME: &'static str = "userfieldconfig.getTypes";
@@ -1738,9 +2790,9 @@ pub struct ListResponseFieldsItem {
     /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
-    /// Wire name "languageId": any JSON, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub language_id: ::serde_json::Value,
+    /// Wire name "languageId": object, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "listColumnLabel": one of several shapes, optional.
     #[serde(rename = "listColumnLabel", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<ListResponseFieldsItemListColumnLabel>,
@@ -1753,9 +2805,9 @@ pub struct ListResponseFieldsItem {
     /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<ListResponseFieldsItemSettings>,
     /// Wire name "showFilter": string, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
@@ -2023,6 +3075,50 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemListFilterLabel 
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemListFilterLabel);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseFieldsItemSettings {
+    /// Wire name "CAPTION_NO_VALUE": string, optional.
+    #[serde(rename = "CAPTION_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub caption_no_value: Option<String>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "LIST_HEIGHT": integer, optional.
+    #[serde(rename = "LIST_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub list_height: Option<i64>,
+    /// Wire name "SHOW_NO_VALUE": string, optional.
+    #[serde(rename = "SHOW_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub show_no_value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let caption_no_value = o.opt("CAPTION_NO_VALUE")?;
+        let display = o.opt("DISPLAY")?;
+        let list_height = o.opt("LIST_HEIGHT")?;
+        let show_no_value = o.opt("SHOW_NO_VALUE")?;
+        let additional = o
+            .rest(&["CAPTION_NO_VALUE", "DISPLAY", "LIST_HEIGHT", "SHOW_NO_VALUE"])?;
+        Ok(Self {
+            caption_no_value,
+            display,
+            list_height,
+            show_no_value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemSettings);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "userfieldconfig.list";
@@ -2548,24 +3644,54 @@ pub struct UpdateResponseField {
     /// Wire name "editFormLabel": one of several shapes, optional.
     #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
     pub edit_form_label: Option<UpdateResponseFieldEditFormLabel>,
+    /// Wire name "editInList": string, optional.
+    #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
+    pub edit_in_list: Option<String>,
+    /// Wire name "entityId": string, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<UpdateResponseFieldEnumItem>>,
+    /// Wire name "errorMessage": object, optional.
+    #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<::std::collections::BTreeMap<String, Option<String>>>,
+    /// Wire name "fieldName": string, optional.
+    #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
     /// Wire name "helpMessage": one of several shapes, optional.
     #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
     pub help_message: Option<UpdateResponseFieldHelpMessage>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
+    /// Wire name "languageId": object, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "listColumnLabel": object, optional.
+    #[serde(rename = "listColumnLabel", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<::std::collections::BTreeMap<String, Option<String>>>,
+    /// Wire name "listFilterLabel": object, optional.
+    #[serde(rename = "listFilterLabel", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<::std::collections::BTreeMap<String, Option<String>>>,
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "multiple": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<String>,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateResponseFieldSettings>,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
+    /// Wire name "showInList": string, optional.
+    #[serde(rename = "showInList", skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<String>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -2586,12 +3712,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let edit_form_label = o.opt("editFormLabel")?;
+        let edit_in_list = o.opt("editInList")?;
+        let entity_id = o.opt("entityId")?;
         let enum_ = o.opt("enum")?;
+        let error_message = o.opt("errorMessage")?;
+        let field_name = o.opt("fieldName")?;
         let help_message = o.opt("helpMessage")?;
+        let id = o.opt("id")?;
         let is_searchable = o.opt("isSearchable")?;
+        let language_id = o.opt("languageId")?;
+        let list_column_label = o.opt("listColumnLabel")?;
+        let list_filter_label = o.opt("listFilterLabel")?;
         let mandatory = o.opt("mandatory")?;
+        let multiple = o.opt("multiple")?;
         let settings = o.opt("settings")?;
         let show_filter = o.opt("showFilter")?;
+        let show_in_list = o.opt("showInList")?;
         let sort = o.opt("sort")?;
         let user_type_id = o.opt("userTypeId")?;
         let xml_id = o.opt("xmlId")?;
@@ -2599,12 +3735,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
             .rest(
                 &[
                     "editFormLabel",
+                    "editInList",
+                    "entityId",
                     "enum",
+                    "errorMessage",
+                    "fieldName",
                     "helpMessage",
+                    "id",
                     "isSearchable",
+                    "languageId",
+                    "listColumnLabel",
+                    "listFilterLabel",
                     "mandatory",
+                    "multiple",
                     "settings",
                     "showFilter",
+                    "showInList",
                     "sort",
                     "userTypeId",
                     "xmlId",
@@ -2612,12 +3758,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
             )?;
         Ok(Self {
             edit_form_label,
+            edit_in_list,
+            entity_id,
             enum_,
+            error_message,
+            field_name,
             help_message,
+            id,
             is_searchable,
+            language_id,
+            list_column_label,
+            list_filter_label,
             mandatory,
+            multiple,
             settings,
             show_filter,
+            show_in_list,
             sort,
             user_type_id,
             xml_id,
@@ -2684,6 +3840,24 @@ pub struct UpdateResponseFieldEnumItem {
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Wire name "def": string, optional.
+    #[serde(rename = "def", skip_serializing_if = "Option::is_none")]
+    pub def_2: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
+    pub id_2: Option<i64>,
+    /// Wire name "sort": integer, optional.
+    #[serde(rename = "sort", skip_serializing_if = "Option::is_none")]
+    pub sort_2: Option<i64>,
+    /// Wire name "userFieldId": string, optional.
+    #[serde(rename = "userFieldId", skip_serializing_if = "Option::is_none")]
+    pub user_field_id: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(rename = "value", skip_serializing_if = "Option::is_none")]
+    pub value_2: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id_2: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2700,7 +3874,29 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEnumItem {
         let sort = o.opt("SORT")?;
         let value = o.opt("VALUE")?;
         let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
+        let def_2 = o.opt("def")?;
+        let id_2 = o.opt("id")?;
+        let sort_2 = o.opt("sort")?;
+        let user_field_id = o.opt("userFieldId")?;
+        let value_2 = o.opt("value")?;
+        let xml_id_2 = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "DEF",
+                    "DEL",
+                    "ID",
+                    "SORT",
+                    "VALUE",
+                    "XML_ID",
+                    "def",
+                    "id",
+                    "sort",
+                    "userFieldId",
+                    "value",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
             def,
             del,
@@ -2708,6 +3904,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEnumItem {
             sort,
             value,
             xml_id,
+            def_2,
+            id_2,
+            sort_2,
+            user_field_id,
+            value_2,
+            xml_id_2,
             additional,
         })
     }
@@ -2748,6 +3950,50 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldHelpMessage {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldHelpMessage);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponseFieldSettings {
+    /// Wire name "CAPTION_NO_VALUE": string, optional.
+    #[serde(rename = "CAPTION_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub caption_no_value: Option<String>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "LIST_HEIGHT": integer, optional.
+    #[serde(rename = "LIST_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub list_height: Option<i64>,
+    /// Wire name "SHOW_NO_VALUE": string, optional.
+    #[serde(rename = "SHOW_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub show_no_value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let caption_no_value = o.opt("CAPTION_NO_VALUE")?;
+        let display = o.opt("DISPLAY")?;
+        let list_height = o.opt("LIST_HEIGHT")?;
+        let show_no_value = o.opt("SHOW_NO_VALUE")?;
+        let additional = o
+            .rest(&["CAPTION_NO_VALUE", "DISPLAY", "LIST_HEIGHT", "SHOW_NO_VALUE"])?;
+        Ok(Self {
+            caption_no_value,
+            display,
+            list_height,
+            show_no_value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldSettings);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "userfieldconfig.update";

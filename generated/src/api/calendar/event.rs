@@ -37,9 +37,9 @@ pub struct AddRequest {
     /// Allowed values: "busy", "absent", "quest", "free".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<AddRequestAccessibility>,
-    /// Wire name "attendees": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub attendees: ::serde_json::Value,
+    /// Wire name "attendees": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendees: Option<Vec<i64>>,
     /// Wire name "auto_detect_section": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -48,9 +48,9 @@ pub struct AddRequest {
     /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    /// Wire name "crm_fields": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub crm_fields: ::serde_json::Value,
+    /// Wire name "crm_fields": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm_fields: Option<Vec<String>>,
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -77,9 +77,9 @@ pub struct AddRequest {
     pub meeting: Option<AddRequestMeeting>,
     /// Wire name "name": string, required.
     pub name: String,
-    /// Wire name "ownerId": integer, required.
-    #[serde(rename = "ownerId")]
-    pub owner_id: i64,
+    /// Wire name "ownerId": integer, optional.
+    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
     /// Wire name "private_event": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -128,7 +128,6 @@ impl AddRequest {
     pub fn new(
         from: impl Into<String>,
         name: impl Into<String>,
-        owner_id: impl Into<i64>,
         section: impl Into<i64>,
         to: impl Into<String>,
         type_: impl Into<AddRequestType>,
@@ -147,7 +146,7 @@ impl AddRequest {
             location: Default::default(),
             meeting: Default::default(),
             name: name.into(),
-            owner_id: owner_id.into(),
+            owner_id: Default::default(),
             private_event: Default::default(),
             remind: Default::default(),
             rrule: Default::default(),
@@ -168,8 +167,8 @@ impl AddRequest {
         self
     }
     /// Sets "attendees".
-    pub fn attendees(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.attendees = value.into();
+    pub fn attendees(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.attendees = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "auto_detect_section".
@@ -186,8 +185,11 @@ impl AddRequest {
         self
     }
     /// Sets "crm_fields".
-    pub fn crm_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.crm_fields = value.into();
+    pub fn crm_fields(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.crm_fields = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "description".
@@ -218,6 +220,11 @@ impl AddRequest {
     /// Sets "meeting".
     pub fn meeting(mut self, value: impl Into<AddRequestMeeting>) -> Self {
         self.meeting = Some(value.into());
+        self
+    }
+    /// Sets "ownerId".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
         self
     }
     /// Sets "private_event".
@@ -293,7 +300,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let location = o.opt("location")?;
         let meeting = o.opt("meeting")?;
         let name = o.req("name")?;
-        let owner_id = o.req("ownerId")?;
+        let owner_id = o.opt("ownerId")?;
         let private_event = o.opt("private_event")?;
         let remind = o.opt("remind")?;
         let rrule = o.opt("rrule")?;
@@ -337,7 +344,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
             )?;
         let from = o.need(from, "from")?;
         let name = o.need(name, "name")?;
-        let owner_id = o.need(owner_id, "ownerId")?;
         let section = o.need(section, "section")?;
         let to = o.need(to, "to")?;
         let type_ = o.need(type_, "type")?;
@@ -530,9 +536,9 @@ pub type AddRequestRemindItemType = super::super::enums::MinHourDay;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestRrule {
-    /// Wire name "BYDAY": any JSON, optional.
-    #[serde(rename = "BYDAY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub byday: ::serde_json::Value,
+    /// Wire name "BYDAY": array of string, optional.
+    #[serde(rename = "BYDAY", skip_serializing_if = "Option::is_none")]
+    pub byday: Option<Vec<String>>,
     /// Wire name "COUNT": integer, optional.
     #[serde(rename = "COUNT", skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
@@ -559,8 +565,8 @@ impl AddRequestRrule {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "BYDAY".
-    pub fn byday(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.byday = value.into();
+    pub fn byday(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.byday = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "COUNT".
@@ -732,12 +738,12 @@ pub struct GetRequest {
     /// Wire name "from": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    /// Wire name "ownerId": integer, required.
-    #[serde(rename = "ownerId")]
-    pub owner_id: i64,
-    /// Wire name "section": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub section: ::serde_json::Value,
+    /// Wire name "ownerId": integer, optional.
+    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    /// Wire name "section": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<Vec<i64>>,
     /// Wire name "to": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
@@ -754,10 +760,10 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(owner_id: impl Into<i64>, type_: impl Into<GetRequestType>) -> Self {
+    pub fn new(type_: impl Into<GetRequestType>) -> Self {
         Self {
             from: Default::default(),
-            owner_id: owner_id.into(),
+            owner_id: Default::default(),
             section: Default::default(),
             to: Default::default(),
             type_: type_.into(),
@@ -769,9 +775,14 @@ impl GetRequest {
         self.from = Some(value.into());
         self
     }
+    /// Sets "ownerId".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
+        self
+    }
     /// Sets "section".
-    pub fn section(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.section = value.into();
+    pub fn section(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.section = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "to".
@@ -797,12 +808,11 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let from = o.opt("from")?;
-        let owner_id = o.req("ownerId")?;
+        let owner_id = o.opt("ownerId")?;
         let section = o.opt("section")?;
         let to = o.opt("to")?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["from", "ownerId", "section", "to", "type"])?;
-        let owner_id = o.need(owner_id, "ownerId")?;
         let type_ = o.need(type_, "type")?;
         Ok(Self {
             from,
@@ -829,21 +839,21 @@ pub struct GetResponseItem {
     /// Wire name "ACCESSIBILITY": string, optional.
     #[serde(rename = "ACCESSIBILITY", skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<String>,
-    /// Wire name "ATTENDEES_CODES": array of any JSON, optional.
+    /// Wire name "ATTENDEES_CODES": array of string, optional.
     #[serde(rename = "ATTENDEES_CODES", skip_serializing_if = "Option::is_none")]
-    pub attendees_codes: Option<Vec<::serde_json::Value>>,
-    /// Wire name "ATTENDEE_LIST": array of any JSON, optional.
+    pub attendees_codes: Option<Vec<String>>,
+    /// Wire name "ATTENDEE_LIST": array of object, optional.
     #[serde(rename = "ATTENDEE_LIST", skip_serializing_if = "Option::is_none")]
-    pub attendee_list: Option<Vec<::serde_json::Value>>,
+    pub attendee_list: Option<Vec<GetResponseItemAttendeeListItem>>,
     /// Wire name "CAL_DAV_LABEL": string, optional.
     #[serde(rename = "CAL_DAV_LABEL", skip_serializing_if = "Option::is_none")]
     pub cal_dav_label: Option<String>,
     /// Wire name "CAL_TYPE": string, optional.
     #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
     pub cal_type: Option<String>,
-    /// Wire name "COLLAB_ID": any JSON, optional.
-    #[serde(rename = "COLLAB_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub collab_id: ::serde_json::Value,
+    /// Wire name "COLLAB_ID": string, optional.
+    #[serde(rename = "COLLAB_ID", skip_serializing_if = "Option::is_none")]
+    pub collab_id: Option<String>,
     /// Wire name "COLOR": string, optional.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -889,9 +899,9 @@ pub struct GetResponseItem {
     /// Wire name "DT_SKIP_TIME": string, optional.
     #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
     pub dt_skip_time: Option<String>,
-    /// Wire name "EVENT_TYPE": any JSON, optional.
-    #[serde(rename = "EVENT_TYPE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub event_type: ::serde_json::Value,
+    /// Wire name "EVENT_TYPE": string, optional.
+    #[serde(rename = "EVENT_TYPE", skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
     /// Wire name "EXDATE": string, optional.
     #[serde(rename = "EXDATE", skip_serializing_if = "Option::is_none")]
     pub exdate: Option<String>,
@@ -912,7 +922,7 @@ pub struct GetResponseItem {
     pub location: Option<String>,
     /// Wire name "MEETING": object, optional.
     #[serde(rename = "MEETING", skip_serializing_if = "Option::is_none")]
-    pub meeting: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub meeting: Option<GetResponseItemMeeting>,
     /// Wire name "MEETING_HOST": string, optional.
     #[serde(rename = "MEETING_HOST", skip_serializing_if = "Option::is_none")]
     pub meeting_host: Option<String>,
@@ -922,12 +932,6 @@ pub struct GetResponseItem {
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "ORIGINAL_DATE_FROM": any JSON, optional.
-    #[serde(
-        rename = "ORIGINAL_DATE_FROM",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub original_date_from: ::serde_json::Value,
     /// Wire name "OWNER_ID": string, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
@@ -942,31 +946,22 @@ pub struct GetResponseItem {
     pub recurrence_id: Option<i64>,
     /// Wire name "RELATIONS": object, optional.
     #[serde(rename = "RELATIONS", skip_serializing_if = "Option::is_none")]
-    pub relations: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "REMIND": array of any JSON, optional.
+    pub relations: Option<GetResponseItemRelations>,
+    /// Wire name "REMIND": array of object, optional.
     #[serde(rename = "REMIND", skip_serializing_if = "Option::is_none")]
-    pub remind: Option<Vec<::serde_json::Value>>,
+    pub remind: Option<Vec<GetResponseItemRemindItem>>,
     /// Wire name "RRULE": object, optional.
     #[serde(rename = "RRULE", skip_serializing_if = "Option::is_none")]
-    pub rrule: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "SECTION_DAV_XML_ID": any JSON, optional.
-    #[serde(
-        rename = "SECTION_DAV_XML_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub section_dav_xml_id: ::serde_json::Value,
+    pub rrule: Option<GetResponseItemRrule>,
+    /// Wire name "SECTION_DAV_XML_ID": string, optional.
+    #[serde(rename = "SECTION_DAV_XML_ID", skip_serializing_if = "Option::is_none")]
+    pub section_dav_xml_id: Option<String>,
     /// Wire name "SECTION_ID": string, optional.
     #[serde(rename = "SECTION_ID", skip_serializing_if = "Option::is_none")]
     pub section_id: Option<String>,
     /// Wire name "SECT_ID": string, optional.
     #[serde(rename = "SECT_ID", skip_serializing_if = "Option::is_none")]
     pub sect_id: Option<String>,
-    /// Wire name "SYNC_STATUS": any JSON, optional.
-    #[serde(
-        rename = "SYNC_STATUS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub sync_status: ::serde_json::Value,
     /// Wire name "TIMESTAMP_X": string, optional.
     #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
@@ -982,18 +977,18 @@ pub struct GetResponseItem {
     /// Wire name "TZ_TO": string, optional.
     #[serde(rename = "TZ_TO", skip_serializing_if = "Option::is_none")]
     pub tz_to: Option<String>,
-    /// Wire name "UF_CRM_CAL_EVENT": array of any JSON, optional.
+    /// Wire name "UF_CRM_CAL_EVENT": array of string, optional.
     #[serde(rename = "UF_CRM_CAL_EVENT", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_cal_event: Option<Vec<::serde_json::Value>>,
+    pub uf_crm_cal_event: Option<Vec<String>>,
     /// Wire name "UF_WEBDAV_CAL_EVENT": boolean, optional.
     #[serde(rename = "UF_WEBDAV_CAL_EVENT", skip_serializing_if = "Option::is_none")]
     pub uf_webdav_cal_event: Option<bool>,
     /// Wire name "VERSION": string, optional.
     #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    /// Wire name "attendeesEntityList": array of any JSON, optional.
+    /// Wire name "attendeesEntityList": array of object, optional.
     #[serde(rename = "attendeesEntityList", skip_serializing_if = "Option::is_none")]
-    pub attendees_entity_list: Option<Vec<::serde_json::Value>>,
+    pub attendees_entity_list: Option<Vec<GetResponseItemAttendeesEntityListItem>>,
     /// Wire name "\~DESCRIPTION": string, optional.
     #[serde(rename = "~DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description_2: Option<String>,
@@ -1048,7 +1043,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let meeting_host = o.opt("MEETING_HOST")?;
         let meeting_status = o.opt("MEETING_STATUS")?;
         let name = o.opt("NAME")?;
-        let original_date_from = o.opt("ORIGINAL_DATE_FROM")?;
         let owner_id = o.opt("OWNER_ID")?;
         let parent_id = o.opt("PARENT_ID")?;
         let private_event = o.opt("PRIVATE_EVENT")?;
@@ -1059,7 +1053,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let section_dav_xml_id = o.opt("SECTION_DAV_XML_ID")?;
         let section_id = o.opt("SECTION_ID")?;
         let sect_id = o.opt("SECT_ID")?;
-        let sync_status = o.opt("SYNC_STATUS")?;
         let timestamp_x = o.opt("TIMESTAMP_X")?;
         let tz_from = o.opt("TZ_FROM")?;
         let tz_offset_from = o.opt("TZ_OFFSET_FROM")?;
@@ -1108,7 +1101,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "MEETING_HOST",
                     "MEETING_STATUS",
                     "NAME",
-                    "ORIGINAL_DATE_FROM",
                     "OWNER_ID",
                     "PARENT_ID",
                     "PRIVATE_EVENT",
@@ -1119,7 +1111,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "SECTION_DAV_XML_ID",
                     "SECTION_ID",
                     "SECT_ID",
-                    "SYNC_STATUS",
                     "TIMESTAMP_X",
                     "TZ_FROM",
                     "TZ_OFFSET_FROM",
@@ -1168,7 +1159,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             meeting_host,
             meeting_status,
             name,
-            original_date_from,
             owner_id,
             parent_id,
             private_event,
@@ -1179,7 +1169,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             section_dav_xml_id,
             section_id,
             sect_id,
-            sync_status,
             timestamp_x,
             tz_from,
             tz_offset_from,
@@ -1199,6 +1188,293 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemAttendeeListItem {
+    /// Wire name "entryId": string, optional.
+    #[serde(rename = "entryId", skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemAttendeeListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entry_id = o.opt("entryId")?;
+        let id = o.opt("id")?;
+        let status = o.opt("status")?;
+        let additional = o.rest(&["entryId", "id", "status"])?;
+        Ok(Self {
+            entry_id,
+            id,
+            status,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemAttendeeListItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemMeeting {
+    /// Wire name "ALLOW_INVITE": boolean, optional.
+    #[serde(rename = "ALLOW_INVITE", skip_serializing_if = "Option::is_none")]
+    pub allow_invite: Option<bool>,
+    /// Wire name "HIDE_GUESTS": boolean, optional.
+    #[serde(rename = "HIDE_GUESTS", skip_serializing_if = "Option::is_none")]
+    pub hide_guests: Option<bool>,
+    /// Wire name "HOST_NAME": string, optional.
+    #[serde(rename = "HOST_NAME", skip_serializing_if = "Option::is_none")]
+    pub host_name: Option<String>,
+    /// Wire name "LANGUAGE_ID": string, optional.
+    #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
+    /// Wire name "MAIL_FROM": string, optional.
+    #[serde(rename = "MAIL_FROM", skip_serializing_if = "Option::is_none")]
+    pub mail_from: Option<String>,
+    /// Wire name "MEETING_CREATOR": integer, optional.
+    #[serde(rename = "MEETING_CREATOR", skip_serializing_if = "Option::is_none")]
+    pub meeting_creator: Option<i64>,
+    /// Wire name "NOTIFY": boolean, optional.
+    #[serde(rename = "NOTIFY", skip_serializing_if = "Option::is_none")]
+    pub notify: Option<bool>,
+    /// Wire name "REINVITE": boolean, optional.
+    #[serde(rename = "REINVITE", skip_serializing_if = "Option::is_none")]
+    pub reinvite: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemMeeting {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allow_invite = o.opt("ALLOW_INVITE")?;
+        let hide_guests = o.opt("HIDE_GUESTS")?;
+        let host_name = o.opt("HOST_NAME")?;
+        let language_id = o.opt("LANGUAGE_ID")?;
+        let mail_from = o.opt("MAIL_FROM")?;
+        let meeting_creator = o.opt("MEETING_CREATOR")?;
+        let notify = o.opt("NOTIFY")?;
+        let reinvite = o.opt("REINVITE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ALLOW_INVITE",
+                    "HIDE_GUESTS",
+                    "HOST_NAME",
+                    "LANGUAGE_ID",
+                    "MAIL_FROM",
+                    "MEETING_CREATOR",
+                    "NOTIFY",
+                    "REINVITE",
+                ],
+            )?;
+        Ok(Self {
+            allow_invite,
+            hide_guests,
+            host_name,
+            language_id,
+            mail_from,
+            meeting_creator,
+            notify,
+            reinvite,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemMeeting);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemRelations {
+    /// Wire name "COMMENT_XML_ID": string, optional.
+    #[serde(rename = "COMMENT_XML_ID", skip_serializing_if = "Option::is_none")]
+    pub comment_xml_id: Option<String>,
+    /// Wire name "ORIGINAL_RECURSION_ID": integer, optional.
+    #[serde(rename = "ORIGINAL_RECURSION_ID", skip_serializing_if = "Option::is_none")]
+    pub original_recursion_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemRelations {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_xml_id = o.opt("COMMENT_XML_ID")?;
+        let original_recursion_id = o.opt("ORIGINAL_RECURSION_ID")?;
+        let additional = o.rest(&["COMMENT_XML_ID", "ORIGINAL_RECURSION_ID"])?;
+        Ok(Self {
+            comment_xml_id,
+            original_recursion_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemRelations);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemRemindItem {
+    /// Wire name "count": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemRemindItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let count = o.opt("count")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["count", "type"])?;
+        Ok(Self { count, type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemRemindItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemRrule {
+    /// Wire name "BYDAY": object, optional.
+    #[serde(rename = "BYDAY", skip_serializing_if = "Option::is_none")]
+    pub byday: Option<GetResponseItemRruleByday>,
+    /// Wire name "FREQ": string, optional.
+    #[serde(rename = "FREQ", skip_serializing_if = "Option::is_none")]
+    pub freq: Option<String>,
+    /// Wire name "INTERVAL": integer, optional.
+    #[serde(rename = "INTERVAL", skip_serializing_if = "Option::is_none")]
+    pub interval: Option<i64>,
+    /// Wire name "UNTIL": string, optional.
+    #[serde(rename = "UNTIL", skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Wire name "UNTIL_TS": integer, optional.
+    #[serde(rename = "UNTIL_TS", skip_serializing_if = "Option::is_none")]
+    pub until_ts: Option<i64>,
+    /// Wire name "\~UNTIL": string, optional.
+    #[serde(rename = "~UNTIL", skip_serializing_if = "Option::is_none")]
+    pub until_2: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemRrule {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let byday = o.opt("BYDAY")?;
+        let freq = o.opt("FREQ")?;
+        let interval = o.opt("INTERVAL")?;
+        let until = o.opt("UNTIL")?;
+        let until_ts = o.opt("UNTIL_TS")?;
+        let until_2 = o.opt("~UNTIL")?;
+        let additional = o
+            .rest(&["BYDAY", "FREQ", "INTERVAL", "UNTIL", "UNTIL_TS", "~UNTIL"])?;
+        Ok(Self {
+            byday,
+            freq,
+            interval,
+            until,
+            until_ts,
+            until_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemRrule);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemRruleByday {
+    /// Wire name "MO": string, optional.
+    #[serde(rename = "MO", skip_serializing_if = "Option::is_none")]
+    pub mo: Option<String>,
+    /// Wire name "WE": string, optional.
+    #[serde(rename = "WE", skip_serializing_if = "Option::is_none")]
+    pub we: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemRruleByday {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mo = o.opt("MO")?;
+        let we = o.opt("WE")?;
+        let additional = o.rest(&["MO", "WE"])?;
+        Ok(Self { mo, we, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemRruleByday);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemAttendeesEntityListItem {
+    /// Wire name "entityId": string, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemAttendeesEntityListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["entityId", "id"])?;
+        Ok(Self { entity_id, id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemAttendeesEntityListItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "calendar.event.get";
@@ -1283,16 +1559,16 @@ pub struct GetbyidResponse {
     pub attendees_codes: Option<Vec<String>>,
     /// Wire name "ATTENDEE_LIST": array of object, optional.
     #[serde(rename = "ATTENDEE_LIST", skip_serializing_if = "Option::is_none")]
-    pub attendee_list: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub attendee_list: Option<Vec<GetbyidResponseAttendeeListItem>>,
     /// Wire name "CAL_DAV_LABEL": string, optional.
     #[serde(rename = "CAL_DAV_LABEL", skip_serializing_if = "Option::is_none")]
     pub cal_dav_label: Option<String>,
     /// Wire name "CAL_TYPE": string, optional.
     #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
     pub cal_type: Option<String>,
-    /// Wire name "COLLAB_ID": any JSON, optional.
-    #[serde(rename = "COLLAB_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub collab_id: ::serde_json::Value,
+    /// Wire name "COLLAB_ID": string, optional.
+    #[serde(rename = "COLLAB_ID", skip_serializing_if = "Option::is_none")]
+    pub collab_id: Option<String>,
     /// Wire name "COLOR": string, optional.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -1338,9 +1614,9 @@ pub struct GetbyidResponse {
     /// Wire name "DT_SKIP_TIME": string, optional.
     #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
     pub dt_skip_time: Option<String>,
-    /// Wire name "EVENT_TYPE": any JSON, optional.
-    #[serde(rename = "EVENT_TYPE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub event_type: ::serde_json::Value,
+    /// Wire name "EVENT_TYPE": string, optional.
+    #[serde(rename = "EVENT_TYPE", skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
     /// Wire name "EXDATE": string, optional.
     #[serde(rename = "EXDATE", skip_serializing_if = "Option::is_none")]
     pub exdate: Option<String>,
@@ -1371,12 +1647,6 @@ pub struct GetbyidResponse {
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "ORIGINAL_DATE_FROM": any JSON, optional.
-    #[serde(
-        rename = "ORIGINAL_DATE_FROM",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub original_date_from: ::serde_json::Value,
     /// Wire name "OWNER_ID": string, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
@@ -1394,28 +1664,19 @@ pub struct GetbyidResponse {
     pub relations: Option<GetbyidResponseRelations>,
     /// Wire name "REMIND": array of object, optional.
     #[serde(rename = "REMIND", skip_serializing_if = "Option::is_none")]
-    pub remind: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub remind: Option<Vec<GetbyidResponseRemindItem>>,
     /// Wire name "RRULE": object, optional.
     #[serde(rename = "RRULE", skip_serializing_if = "Option::is_none")]
     pub rrule: Option<GetbyidResponseRrule>,
-    /// Wire name "SECTION_DAV_XML_ID": any JSON, optional.
-    #[serde(
-        rename = "SECTION_DAV_XML_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub section_dav_xml_id: ::serde_json::Value,
+    /// Wire name "SECTION_DAV_XML_ID": string, optional.
+    #[serde(rename = "SECTION_DAV_XML_ID", skip_serializing_if = "Option::is_none")]
+    pub section_dav_xml_id: Option<String>,
     /// Wire name "SECTION_ID": string, optional.
     #[serde(rename = "SECTION_ID", skip_serializing_if = "Option::is_none")]
     pub section_id: Option<String>,
     /// Wire name "SECT_ID": string, optional.
     #[serde(rename = "SECT_ID", skip_serializing_if = "Option::is_none")]
     pub sect_id: Option<String>,
-    /// Wire name "SYNC_STATUS": any JSON, optional.
-    #[serde(
-        rename = "SYNC_STATUS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub sync_status: ::serde_json::Value,
     /// Wire name "TIMESTAMP_X": string, optional.
     #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
@@ -1442,9 +1703,7 @@ pub struct GetbyidResponse {
     pub version: Option<String>,
     /// Wire name "attendeesEntityList": array of object, optional.
     #[serde(rename = "attendeesEntityList", skip_serializing_if = "Option::is_none")]
-    pub attendees_entity_list: Option<
-        Vec<::serde_json::Map<String, ::serde_json::Value>>,
-    >,
+    pub attendees_entity_list: Option<Vec<GetbyidResponseAttendeesEntityListItem>>,
     /// Wire name "\~DESCRIPTION": string, optional.
     #[serde(rename = "~DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description_2: Option<String>,
@@ -1499,7 +1758,6 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
         let meeting_host = o.opt("MEETING_HOST")?;
         let meeting_status = o.opt("MEETING_STATUS")?;
         let name = o.opt("NAME")?;
-        let original_date_from = o.opt("ORIGINAL_DATE_FROM")?;
         let owner_id = o.opt("OWNER_ID")?;
         let parent_id = o.opt("PARENT_ID")?;
         let private_event = o.opt("PRIVATE_EVENT")?;
@@ -1510,7 +1768,6 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
         let section_dav_xml_id = o.opt("SECTION_DAV_XML_ID")?;
         let section_id = o.opt("SECTION_ID")?;
         let sect_id = o.opt("SECT_ID")?;
-        let sync_status = o.opt("SYNC_STATUS")?;
         let timestamp_x = o.opt("TIMESTAMP_X")?;
         let tz_from = o.opt("TZ_FROM")?;
         let tz_offset_from = o.opt("TZ_OFFSET_FROM")?;
@@ -1559,7 +1816,6 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
                     "MEETING_HOST",
                     "MEETING_STATUS",
                     "NAME",
-                    "ORIGINAL_DATE_FROM",
                     "OWNER_ID",
                     "PARENT_ID",
                     "PRIVATE_EVENT",
@@ -1570,7 +1826,6 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
                     "SECTION_DAV_XML_ID",
                     "SECTION_ID",
                     "SECT_ID",
-                    "SYNC_STATUS",
                     "TIMESTAMP_X",
                     "TZ_FROM",
                     "TZ_OFFSET_FROM",
@@ -1619,7 +1874,6 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
             meeting_host,
             meeting_status,
             name,
-            original_date_from,
             owner_id,
             parent_id,
             private_event,
@@ -1630,7 +1884,6 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
             section_dav_xml_id,
             section_id,
             sect_id,
-            sync_status,
             timestamp_x,
             tz_from,
             tz_offset_from,
@@ -1650,6 +1903,44 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetbyidResponseAttendeeListItem {
+    /// Wire name "entryId": string, optional.
+    #[serde(rename = "entryId", skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseAttendeeListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entry_id = o.opt("entryId")?;
+        let id = o.opt("id")?;
+        let status = o.opt("status")?;
+        let additional = o.rest(&["entryId", "id", "status"])?;
+        Ok(Self {
+            entry_id,
+            id,
+            status,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetbyidResponseAttendeeListItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1762,10 +2053,39 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRelations {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
+pub struct GetbyidResponseRemindItem {
+    /// Wire name "count": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRemindItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let count = o.opt("count")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["count", "type"])?;
+        Ok(Self { count, type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetbyidResponseRemindItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct GetbyidResponseRrule {
     /// Wire name "BYDAY": object, optional.
     #[serde(rename = "BYDAY", skip_serializing_if = "Option::is_none")]
-    pub byday: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub byday: Option<GetbyidResponseRruleByday>,
     /// Wire name "FREQ": string, optional.
     #[serde(rename = "FREQ", skip_serializing_if = "Option::is_none")]
     pub freq: Option<String>,
@@ -1813,6 +2133,64 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRrule {
 
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponseRrule);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetbyidResponseRruleByday {
+    /// Wire name "MO": string, optional.
+    #[serde(rename = "MO", skip_serializing_if = "Option::is_none")]
+    pub mo: Option<String>,
+    /// Wire name "WE": string, optional.
+    #[serde(rename = "WE", skip_serializing_if = "Option::is_none")]
+    pub we: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRruleByday {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mo = o.opt("MO")?;
+        let we = o.opt("WE")?;
+        let additional = o.rest(&["MO", "WE"])?;
+        Ok(Self { mo, we, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetbyidResponseRruleByday);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetbyidResponseAttendeesEntityListItem {
+    /// Wire name "entityId": string, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseAttendeesEntityListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["entityId", "id"])?;
+        Ok(Self { entity_id, id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetbyidResponseAttendeesEntityListItem);
+
 impl ::bitrix24_runtime::Method for GetbyidRequest {
     const NAME: &'static str = "calendar.event.getbyid";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1846,15 +2224,15 @@ pub struct UpdateRequest {
     /// Allowed values: "busy", "absent", "quest", "free".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<UpdateRequestAccessibility>,
-    /// Wire name "attendees": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub attendees: ::serde_json::Value,
+    /// Wire name "attendees": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendees: Option<Vec<i64>>,
     /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    /// Wire name "crm_fields": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub crm_fields: ::serde_json::Value,
+    /// Wire name "crm_fields": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm_fields: Option<Vec<String>>,
     /// Wire name "current_date_from": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_date_from: Option<String>,
@@ -1992,8 +2370,8 @@ impl UpdateRequest {
         self
     }
     /// Sets "attendees".
-    pub fn attendees(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.attendees = value.into();
+    pub fn attendees(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.attendees = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "color".
@@ -2002,8 +2380,11 @@ impl UpdateRequest {
         self
     }
     /// Sets "crm_fields".
-    pub fn crm_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.crm_fields = value.into();
+    pub fn crm_fields(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.crm_fields = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "current_date_from".
@@ -2390,9 +2771,9 @@ pub type UpdateRequestRemindItemType = super::super::enums::MinHourDay;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestRrule {
-    /// Wire name "BYDAY": any JSON, optional.
-    #[serde(rename = "BYDAY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub byday: ::serde_json::Value,
+    /// Wire name "BYDAY": array of string, optional.
+    #[serde(rename = "BYDAY", skip_serializing_if = "Option::is_none")]
+    pub byday: Option<Vec<String>>,
     /// Wire name "COUNT": integer, optional.
     #[serde(rename = "COUNT", skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
@@ -2419,8 +2800,8 @@ impl UpdateRequestRrule {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "BYDAY".
-    pub fn byday(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.byday = value.into();
+    pub fn byday(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.byday = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "COUNT".

@@ -97,8 +97,8 @@ pub struct AddRequestFields {
     /// Wire name "createdBy": any JSON, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub created_by: ::serde_json::Value,
-    /// Wire name "currency": any JSON, required.
-    pub currency: ::serde_json::Value,
+    /// Wire name "currency": string, required.
+    pub currency: String,
     /// Wire name "dateDocument": string (`date-time`), optional.
     #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
     pub date_document: Option<String>,
@@ -110,9 +110,9 @@ pub struct AddRequestFields {
     /// Allowed values: "A", "S", "M", "R", "D".
     #[serde(rename = "docType")]
     pub doc_type: AddRequestFieldsDocType,
-    /// Wire name "responsibleId": any JSON, required.
+    /// Wire name "responsibleId": integer, required.
     #[serde(rename = "responsibleId")]
-    pub responsible_id: ::serde_json::Value,
+    pub responsible_id: i64,
     /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
@@ -131,9 +131,9 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        currency: impl Into<::serde_json::Value>,
+        currency: impl Into<String>,
         doc_type: impl Into<AddRequestFieldsDocType>,
-        responsible_id: impl Into<::serde_json::Value>,
+        responsible_id: impl Into<i64>,
     ) -> Self {
         Self {
             commentary: Default::default(),
@@ -291,12 +291,9 @@ pub struct AddResponseDocument {
     /// Wire name "dateCreate": string, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Wire name "dateDocument": any JSON, optional.
-    #[serde(
-        rename = "dateDocument",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_document: ::serde_json::Value,
+    /// Wire name "dateDocument": string, optional.
+    #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
+    pub date_document: Option<String>,
     /// Wire name "dateModify": string, optional.
     #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
@@ -324,15 +321,15 @@ pub struct AddResponseDocument {
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Wire name "statusBy": any JSON, optional.
-    #[serde(rename = "statusBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_by: ::serde_json::Value,
+    /// Wire name "statusBy": integer, optional.
+    #[serde(rename = "statusBy", skip_serializing_if = "Option::is_none")]
+    pub status_by: Option<i64>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "total": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub total: ::serde_json::Value,
+    /// Wire name "total": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1011,7 +1008,101 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `catalog.document.fields`.
-pub type FieldsResponse = Vec<::serde_json::Value>;
+pub type FieldsResponse = Vec<FieldsResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldsResponseItem {
+    /// Wire name "id": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<FieldsResponseItemId>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldsResponseItemId {
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseItemId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseItemId);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "catalog.document.fields";
@@ -1239,9 +1330,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1267,8 +1358,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1317,7 +1408,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "documents": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub documents: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub documents: Option<Vec<ListResponseDocumentsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1336,22 +1427,86 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseDocumentsItem {
+    /// Wire name "docType": string, optional.
+    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
+    pub doc_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let status = o.opt("status")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["docType", "id", "status", "title"])?;
+        Ok(Self {
+            doc_type,
+            id,
+            status,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseDocumentsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.document.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     const ITEMS_KEY: Option<&'static str> = Some("documents");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseDocumentsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseDocumentsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.documents.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.document.list`'s rows (`ListResponseDocumentsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "docType".
+    DocType,
+    /// The field "id".
+    Id,
+    /// The field "status".
+    Status,
+    /// The field "title".
+    Title,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { DocType = "docType", Id = "id", Status = "status", Title = "title" }
+);
 
 /// Calls `catalog.document.unconfirm`.
 ///
@@ -1519,12 +1674,9 @@ pub struct UpdateRequestFields {
     /// Wire name "modifiedBy": any JSON, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
-    /// Wire name "responsibleId": any JSON, optional.
-    #[serde(
-        rename = "responsibleId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub responsible_id: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -1568,8 +1720,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "responsibleId".
-    pub fn responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.responsible_id = value.into();
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
         self
     }
     /// Sets "title".
@@ -1678,12 +1830,9 @@ pub struct UpdateResponseDocument {
     /// Wire name "dateCreate": string, optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Wire name "dateDocument": any JSON, optional.
-    #[serde(
-        rename = "dateDocument",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_document: ::serde_json::Value,
+    /// Wire name "dateDocument": string, optional.
+    #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
+    pub date_document: Option<String>,
     /// Wire name "dateModify": string, optional.
     #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
@@ -1711,15 +1860,15 @@ pub struct UpdateResponseDocument {
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Wire name "statusBy": any JSON, optional.
-    #[serde(rename = "statusBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub status_by: ::serde_json::Value,
+    /// Wire name "statusBy": integer, optional.
+    #[serde(rename = "statusBy", skip_serializing_if = "Option::is_none")]
+    pub status_by: Option<i64>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "total": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub total: ::serde_json::Value,
+    /// Wire name "total": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,

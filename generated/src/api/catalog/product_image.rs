@@ -33,9 +33,9 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
-    /// Wire name "fileContent": any JSON, required.
+    /// Wire name "fileContent": array of string, required.
     #[serde(rename = "fileContent")]
-    pub file_content: ::serde_json::Value,
+    pub file_content: Vec<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -46,11 +46,11 @@ impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<AddRequestFields>,
-        file_content: impl Into<::serde_json::Value>,
+        file_content: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             fields: fields.into(),
-            file_content: file_content.into(),
+            file_content: file_content.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -725,9 +725,9 @@ pub struct ListRequest {
     /// Wire name "productId": integer, required.
     #[serde(rename = "productId")]
     pub product_id: i64,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -750,8 +750,8 @@ impl ListRequest {
         }
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -799,7 +799,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "productImages": array of object, optional.
     #[serde(rename = "productImages", skip_serializing_if = "Option::is_none")]
-    pub product_images: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub product_images: Option<Vec<ListResponseProductImagesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -818,19 +818,116 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseProductImagesItem {
+    /// Wire name "createTime": string, optional.
+    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "detailUrl": string, optional.
+    #[serde(rename = "detailUrl", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "downloadUrl": string, optional.
+    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseProductImagesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let create_time = o.opt("createTime")?;
+        let detail_url = o.opt("detailUrl")?;
+        let download_url = o.opt("downloadUrl")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let product_id = o.opt("productId")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "createTime",
+                    "detailUrl",
+                    "downloadUrl",
+                    "id",
+                    "name",
+                    "productId",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            create_time,
+            detail_url,
+            download_url,
+            id,
+            name,
+            product_id,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseProductImagesItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.productImage.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "100", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("productImages");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseProductImagesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseProductImagesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.product_images.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.productImage.list`'s rows (`ListResponseProductImagesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "createTime".
+    CreateTime,
+    /// The field "detailUrl".
+    DetailUrl,
+    /// The field "downloadUrl".
+    DownloadUrl,
+    /// The field "id".
+    Id,
+    /// The field "name".
+    Name,
+    /// The field "productId".
+    ProductId,
+    /// The field "type".
+    Type,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { CreateTime = "createTime", DetailUrl = "detailUrl", DownloadUrl =
+    "downloadUrl", Id = "id", Name = "name", ProductId = "productId", Type = "type" }
+);

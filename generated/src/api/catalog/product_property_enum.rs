@@ -709,9 +709,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -737,8 +737,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -787,9 +787,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "productPropertyEnums": array of object, optional.
     #[serde(rename = "productPropertyEnums", skip_serializing_if = "Option::is_none")]
-    pub product_property_enums: Option<
-        Vec<::serde_json::Map<String, ::serde_json::Value>>,
-    >,
+    pub product_property_enums: Option<Vec<ListResponseProductPropertyEnumsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -811,22 +809,101 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseProductPropertyEnumsItem {
+    /// Wire name "def": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "propertyId": integer, optional.
+    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
+    pub property_id: Option<i64>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseProductPropertyEnumsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("def")?;
+        let id = o.opt("id")?;
+        let property_id = o.opt("propertyId")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["def", "id", "propertyId", "sort", "value", "xmlId"])?;
+        Ok(Self {
+            def,
+            id,
+            property_id,
+            sort,
+            value,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseProductPropertyEnumsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.productPropertyEnum.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100"];
     const ITEMS_KEY: Option<&'static str> = Some("productPropertyEnums");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseProductPropertyEnumsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseProductPropertyEnumsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.product_property_enums.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.productPropertyEnum.list`'s rows (`ListResponseProductPropertyEnumsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "def".
+    Def,
+    /// The field "id".
+    Id,
+    /// The field "propertyId".
+    PropertyId,
+    /// The field "sort".
+    Sort,
+    /// The field "value".
+    Value,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Def = "def", Id = "id", PropertyId = "propertyId", Sort = "sort", Value =
+    "value", XmlId = "xmlId" }
+);
 
 /// Calls `catalog.productPropertyEnum.update`.
 ///

@@ -106,17 +106,17 @@ pub struct AddRequestFields {
     /// Wire name "gpsS": number, optional.
     #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
     pub gps_s: Option<f64>,
-    /// Wire name "imageId": any JSON, optional.
-    #[serde(rename = "imageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub image_id: ::serde_json::Value,
+    /// Wire name "imageId": object, optional.
+    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<AddRequestFieldsImageId>,
     /// Wire name "issuingCenter": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<AddRequestFieldsIssuingCenter>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
@@ -129,9 +129,9 @@ pub struct AddRequestFields {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -207,8 +207,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "imageId".
-    pub fn image_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.image_id = value.into();
+    pub fn image_id(mut self, value: impl Into<AddRequestFieldsImageId>) -> Self {
+        self.image_id = Some(value.into());
         self
     }
     /// Sets "issuingCenter".
@@ -220,8 +220,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "phone".
@@ -245,8 +245,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Sets "xmlId".
@@ -341,6 +341,57 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsImageId {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsImageId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsImageId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsImageId);
+
 pub type AddRequestFieldsIssuingCenter = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.store.add`.
@@ -405,7 +456,7 @@ pub struct AddResponseStore {
     pub id: Option<i64>,
     /// Wire name "imageId": object, optional.
     #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
-    pub image_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub image_id: Option<AddResponseStoreImageId>,
     /// Wire name "issuingCenter": string, optional.
     #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<String>,
@@ -427,9 +478,9 @@ pub struct AddResponseStore {
     /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -509,6 +560,35 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseStore {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseStore);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseStoreImageId {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseStoreImageId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["id", "url"])?;
+        Ok(Self { id, url, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseStoreImageId);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.store.add";
@@ -726,7 +806,7 @@ pub struct GetResponseStore {
     pub id: Option<i64>,
     /// Wire name "imageId": object, optional.
     #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
-    pub image_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub image_id: Option<GetResponseStoreImageId>,
     /// Wire name "issuingCenter": string, optional.
     #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<String>,
@@ -748,9 +828,9 @@ pub struct GetResponseStore {
     /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -830,6 +910,35 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseStore {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseStore);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseStoreImageId {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseStoreImageId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["id", "url"])?;
+        Ok(Self { id, url, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseStoreImageId);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.store.get";
@@ -1060,9 +1169,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1088,8 +1197,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1138,7 +1247,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "stores": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stores: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub stores: Option<Vec<ListResponseStoresItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1157,22 +1266,247 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseStoresItem {
+    /// Wire name "active": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "address": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "dateCreate": string, optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateModify": string, optional.
+    #[serde(rename = "dateModify", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "email": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "gpsN": number, optional.
+    #[serde(rename = "gpsN", skip_serializing_if = "Option::is_none")]
+    pub gps_n: Option<f64>,
+    /// Wire name "gpsS": number, optional.
+    #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
+    pub gps_s: Option<f64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "imageId": object, optional.
+    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<ListResponseStoresItemImageId>,
+    /// Wire name "issuingCenter": string, optional.
+    #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
+    pub issuing_center: Option<String>,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "phone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Wire name "schedule": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseStoresItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseStoresItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseStoresItemImageId {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseStoresItemImageId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["id", "url"])?;
+        Ok(Self { id, url, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseStoresItemImageId);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.store.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("stores");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseStoresItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseStoresItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.stores.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.store.list`'s rows (`ListResponseStoresItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "active".
+    Active,
+    /// The field "address".
+    Address,
+    /// The field "code".
+    Code,
+    /// The field "dateCreate".
+    DateCreate,
+    /// The field "dateModify".
+    DateModify,
+    /// The field "description".
+    Description,
+    /// The field "email".
+    Email,
+    /// The field "gpsN".
+    GpsN,
+    /// The field "gpsS".
+    GpsS,
+    /// The field "id".
+    Id,
+    /// The field "imageId".
+    ImageId,
+    /// The field "issuingCenter".
+    IssuingCenter,
+    /// The field "modifiedBy".
+    ModifiedBy,
+    /// The field "phone".
+    Phone,
+    /// The field "schedule".
+    Schedule,
+    /// The field "sort".
+    Sort,
+    /// The field "title".
+    Title,
+    /// The field "userId".
+    UserId,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Active = "active", Address = "address", Code = "code", DateCreate =
+    "dateCreate", DateModify = "dateModify", Description = "description", Email =
+    "email", GpsN = "gpsN", GpsS = "gpsS", Id = "id", ImageId = "imageId", IssuingCenter
+    = "issuingCenter", ModifiedBy = "modifiedBy", Phone = "phone", Schedule = "schedule",
+    Sort = "sort", Title = "title", UserId = "userId", XmlId = "xmlId" }
+);
 
 /// Calls `catalog.store.update`.
 ///
@@ -1277,17 +1611,17 @@ pub struct UpdateRequestFields {
     /// Wire name "gpsS": number, optional.
     #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
     pub gps_s: Option<f64>,
-    /// Wire name "imageId": any JSON, optional.
-    #[serde(rename = "imageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub image_id: ::serde_json::Value,
+    /// Wire name "imageId": object, optional.
+    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<UpdateRequestFieldsImageId>,
     /// Wire name "issuingCenter": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<UpdateRequestFieldsIssuingCenter>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
@@ -1300,9 +1634,9 @@ pub struct UpdateRequestFields {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -1363,8 +1697,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "imageId".
-    pub fn image_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.image_id = value.into();
+    pub fn image_id(mut self, value: impl Into<UpdateRequestFieldsImageId>) -> Self {
+        self.image_id = Some(value.into());
         self
     }
     /// Sets "issuingCenter".
@@ -1376,8 +1710,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "phone".
@@ -1401,8 +1735,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Sets "xmlId".
@@ -1496,6 +1830,57 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsImageId {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsImageId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsImageId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsImageId);
+
 pub type UpdateRequestFieldsIssuingCenter = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.store.update`.
@@ -1560,7 +1945,7 @@ pub struct UpdateResponseStore {
     pub id: Option<i64>,
     /// Wire name "imageId": object, optional.
     #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
-    pub image_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub image_id: Option<UpdateResponseStoreImageId>,
     /// Wire name "issuingCenter": string, optional.
     #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<String>,
@@ -1582,9 +1967,9 @@ pub struct UpdateResponseStore {
     /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1664,6 +2049,35 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseStore {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseStore);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponseStoreImageId {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseStoreImageId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["id", "url"])?;
+        Ok(Self { id, url, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseStoreImageId);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.store.update";

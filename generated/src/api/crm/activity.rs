@@ -55,8 +55,8 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "fields": array of object, required.
-    pub fields: Vec<AddRequestFieldsItem>,
+    /// Wire name "fields": object, required.
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -65,11 +65,9 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
-    ) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             additional: Default::default(),
         }
     }
@@ -102,13 +100,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsItem {
+pub struct AddRequestFields {
     /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
     #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub associated_entity_id: Option<i64>,
-    /// Wire name "COMMUNICATIONS": any JSON, required.
+    /// Wire name "COMMUNICATIONS": array of object, required.
     #[serde(rename = "COMMUNICATIONS")]
-    pub communications: ::serde_json::Value,
+    pub communications: Vec<AddRequestFieldsCommunicationsItem>,
+    /// Wire name "COMPLETED": string, optional.
+    #[serde(rename = "COMPLETED", skip_serializing_if = "Option::is_none")]
+    pub completed: Option<String>,
     /// Wire name "DEADLINE": string (`date-time`), optional.
     #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
@@ -124,9 +125,9 @@ pub struct AddRequestFieldsItem {
     /// Wire name "END_TIME": string (`date-time`), optional.
     #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    /// Wire name "FILES": object, optional.
+    /// Wire name "FILES": array of object, optional.
     #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
-    pub files: Option<AddRequestFieldsItemFiles>,
+    pub files: Option<Vec<AddRequestFieldsFilesItem>>,
     /// Wire name "IS_INCOMING_CHANNEL": string, optional.
     #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
@@ -192,17 +193,19 @@ pub struct AddRequestFieldsItem {
     pub type_id: i64,
     /// Wire name "WEBDAV_ELEMENTS": object, optional.
     #[serde(rename = "WEBDAV_ELEMENTS", skip_serializing_if = "Option::is_none")]
-    pub webdav_elements: Option<AddRequestFieldsItemWebdavElements>,
+    pub webdav_elements: Option<AddRequestFieldsWebdavElements>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItem {
+impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        communications: impl Into<::serde_json::Value>,
+        communications: impl IntoIterator<
+            Item = impl Into<AddRequestFieldsCommunicationsItem>,
+        >,
         owner_id: impl Into<i64>,
         owner_type_id: impl Into<i64>,
         responsible_id: impl Into<i64>,
@@ -210,7 +213,8 @@ impl AddRequestFieldsItem {
     ) -> Self {
         Self {
             associated_entity_id: Default::default(),
-            communications: communications.into(),
+            communications: communications.into_iter().map(Into::into).collect(),
+            completed: Default::default(),
             deadline: Default::default(),
             description: Default::default(),
             description_type: Default::default(),
@@ -246,6 +250,11 @@ impl AddRequestFieldsItem {
         self.associated_entity_id = Some(value.into());
         self
     }
+    /// Sets "COMPLETED".
+    pub fn completed(mut self, value: impl Into<String>) -> Self {
+        self.completed = Some(value.into());
+        self
+    }
     /// Sets "DEADLINE".
     pub fn deadline(mut self, value: impl Into<String>) -> Self {
         self.deadline = Some(value.into());
@@ -272,8 +281,11 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "FILES".
-    pub fn files(mut self, value: impl Into<AddRequestFieldsItemFiles>) -> Self {
-        self.files = Some(value.into());
+    pub fn files(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsFilesItem>>,
+    ) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "IS_INCOMING_CHANNEL".
@@ -359,7 +371,7 @@ impl AddRequestFieldsItem {
     /// Sets "WEBDAV_ELEMENTS".
     pub fn webdav_elements(
         mut self,
-        value: impl Into<AddRequestFieldsItemWebdavElements>,
+        value: impl Into<AddRequestFieldsWebdavElements>,
     ) -> Self {
         self.webdav_elements = Some(value.into());
         self
@@ -376,13 +388,14 @@ impl AddRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
         let communications = o.req("COMMUNICATIONS")?;
+        let completed = o.opt("COMPLETED")?;
         let deadline = o.opt("DEADLINE")?;
         let description = o.opt("DESCRIPTION")?;
         let description_type = o.opt("DESCRIPTION_TYPE")?;
@@ -415,6 +428,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
                 &[
                     "ASSOCIATED_ENTITY_ID",
                     "COMMUNICATIONS",
+                    "COMPLETED",
                     "DEADLINE",
                     "DESCRIPTION",
                     "DESCRIPTION_TYPE",
@@ -452,6 +466,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
         Ok(Self {
             associated_entity_id,
             communications,
+            completed,
             deadline,
             description,
             description_type,
@@ -484,12 +499,230 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsItemFiles {
+pub struct AddRequestFieldsCommunicationsItem {
+    /// Wire name "ENTITY_ID": integer, optional.
+    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "ENTITY_TYPE_ID": integer, optional.
+    #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<i64>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsCommunicationsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ENTITY_ID".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE_ID".
+    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCommunicationsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE_ID", "VALUE"])?;
+        Ok(Self {
+            entity_id,
+            entity_type_id,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCommunicationsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsFilesItem {
+    /// Wire name "BYTES": integer, optional.
+    #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+    /// Wire name "CAN_READ": boolean, optional.
+    #[serde(rename = "CAN_READ", skip_serializing_if = "Option::is_none")]
+    pub can_read: Option<bool>,
+    /// Wire name "FILE_ID": integer, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PREVIEW_URL": string, optional.
+    #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
+    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub view_url: Option<String>,
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsFilesItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BYTES".
+    pub fn bytes(mut self, value: impl Into<i64>) -> Self {
+        self.bytes = Some(value.into());
+        self
+    }
+    /// Sets "CAN_READ".
+    pub fn can_read(mut self, value: impl Into<bool>) -> Self {
+        self.can_read = Some(value.into());
+        self
+    }
+    /// Sets "FILE_ID".
+    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
+        self.file_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW_URL".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<String>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "VIEW_URL".
+    pub fn view_url(mut self, value: impl Into<String>) -> Self {
+        self.view_url = Some(value.into());
+        self
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsFilesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bytes = o.opt("BYTES")?;
+        let can_read = o.opt("CAN_READ")?;
+        let file_id = o.opt("FILE_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let file_data = o.opt("fileData")?;
+        let additional = o
+            .rest(
+                &[
+                    "BYTES",
+                    "CAN_READ",
+                    "FILE_ID",
+                    "ID",
+                    "NAME",
+                    "PREVIEW_URL",
+                    "SIZE",
+                    "VIEW_URL",
+                    "fileData",
+                ],
+            )?;
+        Ok(Self {
+            bytes,
+            can_read,
+            file_id,
+            id,
+            name,
+            preview_url,
+            size,
+            view_url,
+            file_data,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsFilesItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsWebdavElements {
     /// Wire name "BYTES": integer, optional.
     #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
     pub bytes: Option<i64>,
@@ -520,7 +753,7 @@ pub struct AddRequestFieldsItemFiles {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItemFiles {
+impl AddRequestFieldsWebdavElements {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -577,7 +810,7 @@ impl AddRequestFieldsItemFiles {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItemFiles {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsWebdavElements {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -617,140 +850,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItemFiles {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItemFiles);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsItemWebdavElements {
-    /// Wire name "BYTES": integer, optional.
-    #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
-    pub bytes: Option<i64>,
-    /// Wire name "CAN_READ": boolean, optional.
-    #[serde(rename = "CAN_READ", skip_serializing_if = "Option::is_none")]
-    pub can_read: Option<bool>,
-    /// Wire name "FILE_ID": integer, optional.
-    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<i64>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PREVIEW_URL": string, optional.
-    #[serde(rename = "PREVIEW_URL", skip_serializing_if = "Option::is_none")]
-    pub preview_url: Option<String>,
-    /// Wire name "SIZE": string, optional.
-    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
-    pub size: Option<String>,
-    /// Wire name "VIEW_URL": string, optional.
-    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
-    pub view_url: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItemWebdavElements {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "BYTES".
-    pub fn bytes(mut self, value: impl Into<i64>) -> Self {
-        self.bytes = Some(value.into());
-        self
-    }
-    /// Sets "CAN_READ".
-    pub fn can_read(mut self, value: impl Into<bool>) -> Self {
-        self.can_read = Some(value.into());
-        self
-    }
-    /// Sets "FILE_ID".
-    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
-        self.file_id = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "NAME".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "PREVIEW_URL".
-    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
-        self.preview_url = Some(value.into());
-        self
-    }
-    /// Sets "SIZE".
-    pub fn size(mut self, value: impl Into<String>) -> Self {
-        self.size = Some(value.into());
-        self
-    }
-    /// Sets "VIEW_URL".
-    pub fn view_url(mut self, value: impl Into<String>) -> Self {
-        self.view_url = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItemWebdavElements {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let bytes = o.opt("BYTES")?;
-        let can_read = o.opt("CAN_READ")?;
-        let file_id = o.opt("FILE_ID")?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let preview_url = o.opt("PREVIEW_URL")?;
-        let size = o.opt("SIZE")?;
-        let view_url = o.opt("VIEW_URL")?;
-        let additional = o
-            .rest(
-                &[
-                    "BYTES",
-                    "CAN_READ",
-                    "FILE_ID",
-                    "ID",
-                    "NAME",
-                    "PREVIEW_URL",
-                    "SIZE",
-                    "VIEW_URL",
-                ],
-            )?;
-        Ok(Self {
-            bytes,
-            can_read,
-            file_id,
-            id,
-            name,
-            preview_url,
-            size,
-            view_url,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItemWebdavElements);
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsWebdavElements);
 
 /// The `result` of `crm.activity.add`.
 pub type AddResponse = i64;
@@ -904,6 +1004,9 @@ pub struct FieldsResponseValue {
     /// Wire name "formLabel": string, optional.
     #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
     pub form_label: Option<String>,
+    /// Wire name "isDeprecated": boolean, optional.
+    #[serde(rename = "isDeprecated", skip_serializing_if = "Option::is_none")]
+    pub is_deprecated: Option<bool>,
     /// Wire name "isDynamic": boolean, optional.
     #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
     pub is_dynamic: Option<bool>,
@@ -943,6 +1046,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let filter_label = o.opt("filterLabel")?;
         let form_label = o.opt("formLabel")?;
+        let is_deprecated = o.opt("isDeprecated")?;
         let is_dynamic = o.opt("isDynamic")?;
         let is_immutable = o.opt("isImmutable")?;
         let is_multiple = o.opt("isMultiple")?;
@@ -957,6 +1061,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
                 &[
                     "filterLabel",
                     "formLabel",
+                    "isDeprecated",
                     "isDynamic",
                     "isImmutable",
                     "isMultiple",
@@ -971,6 +1076,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
         Ok(Self {
             filter_label,
             form_label,
+            is_deprecated,
             is_dynamic,
             is_immutable,
             is_multiple,
@@ -1110,15 +1216,12 @@ pub struct GetResponse {
     /// Wire name "NOTIFY_VALUE": string, optional.
     #[serde(rename = "NOTIFY_VALUE", skip_serializing_if = "Option::is_none")]
     pub notify_value: Option<String>,
-    /// Wire name "ORIGINATOR_ID": any JSON, optional.
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub originator_id: ::serde_json::Value,
-    /// Wire name "ORIGIN_ID": any JSON, optional.
-    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub origin_id: ::serde_json::Value,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
     /// Wire name "OWNER_ID": string, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
@@ -1128,18 +1231,12 @@ pub struct GetResponse {
     /// Wire name "PRIORITY": string, optional.
     #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
-    /// Wire name "PROVIDER_DATA": any JSON, optional.
-    #[serde(
-        rename = "PROVIDER_DATA",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub provider_data: ::serde_json::Value,
-    /// Wire name "PROVIDER_GROUP_ID": any JSON, optional.
-    #[serde(
-        rename = "PROVIDER_GROUP_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub provider_group_id: ::serde_json::Value,
+    /// Wire name "PROVIDER_DATA": string, optional.
+    #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
+    pub provider_data: Option<String>,
+    /// Wire name "PROVIDER_GROUP_ID": string, optional.
+    #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
+    pub provider_group_id: Option<String>,
     /// Wire name "PROVIDER_ID": string, optional.
     #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
@@ -1152,36 +1249,27 @@ pub struct GetResponse {
     /// Wire name "RESPONSIBLE_ID": string, optional.
     #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
-    /// Wire name "RESULT_CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "RESULT_CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub result_currency_id: ::serde_json::Value,
+    /// Wire name "RESULT_CURRENCY_ID": string, optional.
+    #[serde(rename = "RESULT_CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub result_currency_id: Option<String>,
     /// Wire name "RESULT_MARK": string, optional.
     #[serde(rename = "RESULT_MARK", skip_serializing_if = "Option::is_none")]
     pub result_mark: Option<String>,
-    /// Wire name "RESULT_SOURCE_ID": any JSON, optional.
-    #[serde(
-        rename = "RESULT_SOURCE_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub result_source_id: ::serde_json::Value,
+    /// Wire name "RESULT_SOURCE_ID": string, optional.
+    #[serde(rename = "RESULT_SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub result_source_id: Option<String>,
     /// Wire name "RESULT_STATUS": string, optional.
     #[serde(rename = "RESULT_STATUS", skip_serializing_if = "Option::is_none")]
     pub result_status: Option<String>,
     /// Wire name "RESULT_STREAM": string, optional.
     #[serde(rename = "RESULT_STREAM", skip_serializing_if = "Option::is_none")]
     pub result_stream: Option<String>,
-    /// Wire name "RESULT_SUM": any JSON, optional.
-    #[serde(rename = "RESULT_SUM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub result_sum: ::serde_json::Value,
-    /// Wire name "RESULT_VALUE": any JSON, optional.
-    #[serde(
-        rename = "RESULT_VALUE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub result_value: ::serde_json::Value,
+    /// Wire name "RESULT_SUM": number, optional.
+    #[serde(rename = "RESULT_SUM", skip_serializing_if = "Option::is_none")]
+    pub result_sum: Option<f64>,
+    /// Wire name "RESULT_VALUE": number, optional.
+    #[serde(rename = "RESULT_VALUE", skip_serializing_if = "Option::is_none")]
+    pub result_value: Option<f64>,
     /// Wire name "SETTINGS": array of any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<Vec<::serde_json::Value>>,
@@ -1373,9 +1461,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1401,8 +1489,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1499,15 +1587,12 @@ pub struct ListResponseItem {
     /// Wire name "NOTIFY_VALUE": string, optional.
     #[serde(rename = "NOTIFY_VALUE", skip_serializing_if = "Option::is_none")]
     pub notify_value: Option<String>,
-    /// Wire name "ORIGINATOR_ID": any JSON, optional.
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub originator_id: ::serde_json::Value,
-    /// Wire name "ORIGIN_ID": any JSON, optional.
-    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub origin_id: ::serde_json::Value,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
     /// Wire name "OWNER_ID": string, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
@@ -1517,18 +1602,12 @@ pub struct ListResponseItem {
     /// Wire name "PRIORITY": string, optional.
     #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
-    /// Wire name "PROVIDER_DATA": any JSON, optional.
-    #[serde(
-        rename = "PROVIDER_DATA",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub provider_data: ::serde_json::Value,
-    /// Wire name "PROVIDER_GROUP_ID": any JSON, optional.
-    #[serde(
-        rename = "PROVIDER_GROUP_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub provider_group_id: ::serde_json::Value,
+    /// Wire name "PROVIDER_DATA": string, optional.
+    #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
+    pub provider_data: Option<String>,
+    /// Wire name "PROVIDER_GROUP_ID": string, optional.
+    #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
+    pub provider_group_id: Option<String>,
     /// Wire name "PROVIDER_ID": string, optional.
     #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
@@ -1541,36 +1620,27 @@ pub struct ListResponseItem {
     /// Wire name "RESPONSIBLE_ID": string, optional.
     #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
-    /// Wire name "RESULT_CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "RESULT_CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub result_currency_id: ::serde_json::Value,
+    /// Wire name "RESULT_CURRENCY_ID": string, optional.
+    #[serde(rename = "RESULT_CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub result_currency_id: Option<String>,
     /// Wire name "RESULT_MARK": string, optional.
     #[serde(rename = "RESULT_MARK", skip_serializing_if = "Option::is_none")]
     pub result_mark: Option<String>,
-    /// Wire name "RESULT_SOURCE_ID": any JSON, optional.
-    #[serde(
-        rename = "RESULT_SOURCE_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub result_source_id: ::serde_json::Value,
+    /// Wire name "RESULT_SOURCE_ID": string, optional.
+    #[serde(rename = "RESULT_SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub result_source_id: Option<String>,
     /// Wire name "RESULT_STATUS": string, optional.
     #[serde(rename = "RESULT_STATUS", skip_serializing_if = "Option::is_none")]
     pub result_status: Option<String>,
     /// Wire name "RESULT_STREAM": string, optional.
     #[serde(rename = "RESULT_STREAM", skip_serializing_if = "Option::is_none")]
     pub result_stream: Option<String>,
-    /// Wire name "RESULT_SUM": any JSON, optional.
-    #[serde(rename = "RESULT_SUM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub result_sum: ::serde_json::Value,
-    /// Wire name "RESULT_VALUE": any JSON, optional.
-    #[serde(
-        rename = "RESULT_VALUE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub result_value: ::serde_json::Value,
+    /// Wire name "RESULT_SUM": number, optional.
+    #[serde(rename = "RESULT_SUM", skip_serializing_if = "Option::is_none")]
+    pub result_sum: Option<f64>,
+    /// Wire name "RESULT_VALUE": number, optional.
+    #[serde(rename = "RESULT_VALUE", skip_serializing_if = "Option::is_none")]
+    pub result_value: Option<f64>,
     /// Wire name "SETTINGS": array of any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<Vec<::serde_json::Value>>,
@@ -1859,8 +1929,8 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": array of object, required.
-    pub fields: Vec<UpdateRequestFieldsItem>,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -1871,12 +1941,9 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             id: id.into(),
             additional: Default::default(),
         }
@@ -1912,12 +1979,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItem {
+pub struct UpdateRequestFields {
     /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
     #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub associated_entity_id: Option<i64>,
-    /// Wire name "COMMUNICATIONS": any JSON, required.
-    #[serde(rename = "COMMUNICATIONS")]
+    /// Wire name "COMMUNICATIONS": any JSON, optional.
+    #[serde(
+        rename = "COMMUNICATIONS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
     pub communications: ::serde_json::Value,
     /// Wire name "DEADLINE": string (`date-time`), optional.
     #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
@@ -1936,7 +2006,7 @@ pub struct UpdateRequestFieldsItem {
     pub end_time: Option<String>,
     /// Wire name "FILES": object, optional.
     #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
-    pub files: Option<UpdateRequestFieldsItemFiles>,
+    pub files: Option<UpdateRequestFieldsFiles>,
     /// Wire name "IS_INCOMING_CHANNEL": string, optional.
     #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
@@ -1955,12 +2025,12 @@ pub struct UpdateRequestFieldsItem {
     /// Wire name "ORIGIN_VERSION": string, optional.
     #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
-    /// Wire name "OWNER_ID": integer, required.
-    #[serde(rename = "OWNER_ID")]
-    pub owner_id: i64,
-    /// Wire name "OWNER_TYPE_ID": integer, required.
-    #[serde(rename = "OWNER_TYPE_ID")]
-    pub owner_type_id: i64,
+    /// Wire name "OWNER_ID": integer, optional.
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    /// Wire name "OWNER_TYPE_ID": integer, optional.
+    #[serde(rename = "OWNER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_type_id: Option<i64>,
     /// Wire name "PRIORITY": integer, optional.
     #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
     pub priority: Option<i64>,
@@ -1997,30 +2067,24 @@ pub struct UpdateRequestFieldsItem {
     /// Wire name "SUBJECT": string, optional.
     #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// Wire name "TYPE_ID": integer, required.
-    #[serde(rename = "TYPE_ID")]
-    pub type_id: i64,
+    /// Wire name "TYPE_ID": integer, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<i64>,
     /// Wire name "WEBDAV_ELEMENTS": object, optional.
     #[serde(rename = "WEBDAV_ELEMENTS", skip_serializing_if = "Option::is_none")]
-    pub webdav_elements: Option<UpdateRequestFieldsItemWebdavElements>,
+    pub webdav_elements: Option<UpdateRequestFieldsWebdavElements>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItem {
+impl UpdateRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        communications: impl Into<::serde_json::Value>,
-        owner_id: impl Into<i64>,
-        owner_type_id: impl Into<i64>,
-        responsible_id: impl Into<i64>,
-        type_id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(responsible_id: impl Into<i64>) -> Self {
         Self {
             associated_entity_id: Default::default(),
-            communications: communications.into(),
+            communications: Default::default(),
             deadline: Default::default(),
             description: Default::default(),
             description_type: Default::default(),
@@ -2033,8 +2097,8 @@ impl UpdateRequestFieldsItem {
             originator_id: Default::default(),
             origin_id: Default::default(),
             origin_version: Default::default(),
-            owner_id: owner_id.into(),
-            owner_type_id: owner_type_id.into(),
+            owner_id: Default::default(),
+            owner_type_id: Default::default(),
             priority: Default::default(),
             provider_data: Default::default(),
             provider_group_id: Default::default(),
@@ -2046,7 +2110,7 @@ impl UpdateRequestFieldsItem {
             start_time: Default::default(),
             status: Default::default(),
             subject: Default::default(),
-            type_id: type_id.into(),
+            type_id: Default::default(),
             webdav_elements: Default::default(),
             additional: Default::default(),
         }
@@ -2054,6 +2118,11 @@ impl UpdateRequestFieldsItem {
     /// Sets "ASSOCIATED_ENTITY_ID".
     pub fn associated_entity_id(mut self, value: impl Into<i64>) -> Self {
         self.associated_entity_id = Some(value.into());
+        self
+    }
+    /// Sets "COMMUNICATIONS".
+    pub fn communications(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.communications = value.into();
         self
     }
     /// Sets "DEADLINE".
@@ -2082,7 +2151,7 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "FILES".
-    pub fn files(mut self, value: impl Into<UpdateRequestFieldsItemFiles>) -> Self {
+    pub fn files(mut self, value: impl Into<UpdateRequestFieldsFiles>) -> Self {
         self.files = Some(value.into());
         self
     }
@@ -2114,6 +2183,16 @@ impl UpdateRequestFieldsItem {
     /// Sets "ORIGIN_VERSION".
     pub fn origin_version(mut self, value: impl Into<String>) -> Self {
         self.origin_version = Some(value.into());
+        self
+    }
+    /// Sets "OWNER_ID".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
+        self
+    }
+    /// Sets "OWNER_TYPE_ID".
+    pub fn owner_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_type_id = Some(value.into());
         self
     }
     /// Sets "PRIORITY".
@@ -2166,10 +2245,15 @@ impl UpdateRequestFieldsItem {
         self.subject = Some(value.into());
         self
     }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<i64>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
     /// Sets "WEBDAV_ELEMENTS".
     pub fn webdav_elements(
         mut self,
-        value: impl Into<UpdateRequestFieldsItemWebdavElements>,
+        value: impl Into<UpdateRequestFieldsWebdavElements>,
     ) -> Self {
         self.webdav_elements = Some(value.into());
         self
@@ -2186,13 +2270,13 @@ impl UpdateRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
-        let communications = o.req("COMMUNICATIONS")?;
+        let communications = o.opt("COMMUNICATIONS")?;
         let deadline = o.opt("DEADLINE")?;
         let description = o.opt("DESCRIPTION")?;
         let description_type = o.opt("DESCRIPTION_TYPE")?;
@@ -2205,8 +2289,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         let originator_id = o.opt("ORIGINATOR_ID")?;
         let origin_id = o.opt("ORIGIN_ID")?;
         let origin_version = o.opt("ORIGIN_VERSION")?;
-        let owner_id = o.req("OWNER_ID")?;
-        let owner_type_id = o.req("OWNER_TYPE_ID")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let owner_type_id = o.opt("OWNER_TYPE_ID")?;
         let priority = o.opt("PRIORITY")?;
         let provider_data = o.opt("PROVIDER_DATA")?;
         let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
@@ -2218,7 +2302,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         let start_time = o.opt("START_TIME")?;
         let status = o.opt("STATUS")?;
         let subject = o.opt("SUBJECT")?;
-        let type_id = o.req("TYPE_ID")?;
+        let type_id = o.opt("TYPE_ID")?;
         let webdav_elements = o.opt("WEBDAV_ELEMENTS")?;
         let additional = o
             .rest(
@@ -2254,11 +2338,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
                     "WEBDAV_ELEMENTS",
                 ],
             )?;
-        let communications = o.need(communications, "COMMUNICATIONS")?;
-        let owner_id = o.need(owner_id, "OWNER_ID")?;
-        let owner_type_id = o.need(owner_type_id, "OWNER_TYPE_ID")?;
         let responsible_id = o.need(responsible_id, "RESPONSIBLE_ID")?;
-        let type_id = o.need(type_id, "TYPE_ID")?;
         Ok(Self {
             associated_entity_id,
             communications,
@@ -2294,12 +2374,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItemFiles {
+pub struct UpdateRequestFieldsFiles {
     /// Wire name "BYTES": integer, optional.
     #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
     pub bytes: Option<i64>,
@@ -2330,7 +2410,7 @@ pub struct UpdateRequestFieldsItemFiles {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItemFiles {
+impl UpdateRequestFieldsFiles {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -2387,7 +2467,7 @@ impl UpdateRequestFieldsItemFiles {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItemFiles {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsFiles {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -2427,12 +2507,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItemFiles {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItemFiles);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsFiles);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItemWebdavElements {
+pub struct UpdateRequestFieldsWebdavElements {
     /// Wire name "BYTES": integer, optional.
     #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
     pub bytes: Option<i64>,
@@ -2463,7 +2543,7 @@ pub struct UpdateRequestFieldsItemWebdavElements {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItemWebdavElements {
+impl UpdateRequestFieldsWebdavElements {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -2520,7 +2600,7 @@ impl UpdateRequestFieldsItemWebdavElements {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItemWebdavElements {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsWebdavElements {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -2560,7 +2640,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItemWebdavElements 
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItemWebdavElements);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsWebdavElements);
 
 /// The `result` of `crm.activity.update`.
 pub type UpdateResponse = bool;

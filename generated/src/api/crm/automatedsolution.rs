@@ -173,9 +173,9 @@ pub struct AddResponseAutomatedSolution {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "typeIds": array of any JSON, optional.
+    /// Wire name "typeIds": array of integer, optional.
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
-    pub type_ids: Option<Vec<::serde_json::Value>>,
+    pub type_ids: Option<Vec<i64>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -552,9 +552,9 @@ pub struct GetResponseAutomatedSolution {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "typeIds": array of any JSON, optional.
+    /// Wire name "typeIds": array of integer, optional.
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
-    pub type_ids: Option<Vec<::serde_json::Value>>,
+    pub type_ids: Option<Vec<i64>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -687,7 +687,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "automatedSolutions": array of object, optional.
     #[serde(rename = "automatedSolutions", skip_serializing_if = "Option::is_none")]
-    pub automated_solutions: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub automated_solutions: Option<Vec<ListResponseAutomatedSolutionsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -709,22 +709,79 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseAutomatedSolutionsItem {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "typeIds": array of integer, optional.
+    #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
+    pub type_ids: Option<Vec<i64>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseAutomatedSolutionsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let type_ids = o.opt("typeIds")?;
+        let additional = o.rest(&["id", "title", "typeIds"])?;
+        Ok(Self {
+            id,
+            title,
+            type_ids,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseAutomatedSolutionsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.automatedsolution.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "INVALID_ARG_VALUE"];
     const ITEMS_KEY: Option<&'static str> = Some("automatedSolutions");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseAutomatedSolutionsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseAutomatedSolutionsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.automated_solutions.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.automatedsolution.list`'s rows (`ListResponseAutomatedSolutionsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "id".
+    Id,
+    /// The field "title".
+    Title,
+    /// The field "typeIds".
+    TypeIds,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Id = "id", Title = "title", TypeIds = "typeIds" }
+);
 
 /// Calls `crm.automatedsolution.update`.
 ///
@@ -896,9 +953,9 @@ pub struct UpdateResponseAutomatedSolution {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "typeIds": array of any JSON, optional.
+    /// Wire name "typeIds": array of integer, optional.
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
-    pub type_ids: Option<Vec<::serde_json::Value>>,
+    pub type_ids: Option<Vec<i64>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,

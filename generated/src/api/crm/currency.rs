@@ -100,7 +100,7 @@ pub struct AddRequestFields {
     pub currency: String,
     /// Wire name "LANG": object, optional.
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<AddRequestFieldsLang>,
+    pub lang: Option<::std::collections::BTreeMap<String, AddRequestFieldsLangValue>>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -133,7 +133,10 @@ impl AddRequestFields {
         self
     }
     /// Sets "LANG".
-    pub fn lang(mut self, value: impl Into<AddRequestFieldsLang>) -> Self {
+    pub fn lang(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, AddRequestFieldsLangValue>>,
+    ) -> Self {
         self.lang = Some(value.into());
         self
     }
@@ -186,13 +189,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 pub type AddRequestFieldsBase = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsLang {
-    /// Wire name "DECIMALS": integer, required.
-    #[serde(rename = "DECIMALS")]
-    pub decimals: i64,
+pub struct AddRequestFieldsLangValue {
+    /// Wire name "DECIMALS": integer, optional.
+    #[serde(rename = "DECIMALS", skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<i64>,
     /// Wire name "DEC_POINT": string, optional.
     #[serde(rename = "DEC_POINT", skip_serializing_if = "Option::is_none")]
     pub dec_point: Option<String>,
@@ -217,19 +220,15 @@ pub struct AddRequestFieldsLang {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsLang {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(decimals: impl Into<i64>) -> Self {
-        Self {
-            decimals: decimals.into(),
-            dec_point: Default::default(),
-            format_string: Default::default(),
-            full_name: Default::default(),
-            hide_zero: Default::default(),
-            thousands_sep: Default::default(),
-            thousands_variant: Default::default(),
-            additional: Default::default(),
-        }
+impl AddRequestFieldsLangValue {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DECIMALS".
+    pub fn decimals(mut self, value: impl Into<i64>) -> Self {
+        self.decimals = Some(value.into());
+        self
     }
     /// Sets "DEC_POINT".
     pub fn dec_point(mut self, value: impl Into<String>) -> Self {
@@ -273,12 +272,12 @@ impl AddRequestFieldsLang {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLang {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLangValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let decimals = o.req("DECIMALS")?;
+        let decimals = o.opt("DECIMALS")?;
         let dec_point = o.opt("DEC_POINT")?;
         let format_string = o.opt("FORMAT_STRING")?;
         let full_name = o.opt("FULL_NAME")?;
@@ -297,7 +296,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLang {
                     "THOUSANDS_VARIANT",
                 ],
             )?;
-        let decimals = o.need(decimals, "DECIMALS")?;
         Ok(Self {
             decimals,
             dec_point,
@@ -311,10 +309,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLang {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsLang);
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsLangValue);
 
 /// The `result` of `crm.currency.add`.
-pub type AddResponse = ::serde_json::Value;
+pub type AddResponse = String;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.currency.add";
@@ -390,7 +388,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `crm.currency.delete`.
-pub type DeleteResponse = ::serde_json::Value;
+pub type DeleteResponse = bool;
 
 impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.currency.delete";
@@ -580,9 +578,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -595,8 +593,8 @@ impl GetRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
-    pub fn id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.id = value.into();
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -658,7 +656,7 @@ pub struct GetResponse {
     pub full_name: Option<String>,
     /// Wire name "LANG": object, optional.
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<GetResponseLang>,
+    pub lang: Option<::std::collections::BTreeMap<String, GetResponseLangValue>>,
     /// Wire name "LID": string, optional.
     #[serde(rename = "LID", skip_serializing_if = "Option::is_none")]
     pub lid: Option<String>,
@@ -733,7 +731,28 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseLang {
+pub struct GetResponseLangValue {
+    /// Wire name "DECIMALS": string, optional.
+    #[serde(rename = "DECIMALS", skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<String>,
+    /// Wire name "DEC_POINT": string, optional.
+    #[serde(rename = "DEC_POINT", skip_serializing_if = "Option::is_none")]
+    pub dec_point: Option<String>,
+    /// Wire name "FORMAT_STRING": string, optional.
+    #[serde(rename = "FORMAT_STRING", skip_serializing_if = "Option::is_none")]
+    pub format_string: Option<String>,
+    /// Wire name "FULL_NAME": string, optional.
+    #[serde(rename = "FULL_NAME", skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    /// Wire name "HIDE_ZERO": string, optional.
+    #[serde(rename = "HIDE_ZERO", skip_serializing_if = "Option::is_none")]
+    pub hide_zero: Option<String>,
+    /// Wire name "THOUSANDS_SEP": string, optional.
+    #[serde(rename = "THOUSANDS_SEP", skip_serializing_if = "Option::is_none")]
+    pub thousands_sep: Option<String>,
+    /// Wire name "THOUSANDS_VARIANT": string, optional.
+    #[serde(rename = "THOUSANDS_VARIANT", skip_serializing_if = "Option::is_none")]
+    pub thousands_variant: Option<String>,
     /// Wire name "en": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub en: Option<::serde_json::Map<String, ::serde_json::Value>>,
@@ -745,19 +764,50 @@ pub struct GetResponseLang {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseLang {
+impl ::bitrix24_runtime::loose::Loose for GetResponseLangValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let decimals = o.opt("DECIMALS")?;
+        let dec_point = o.opt("DEC_POINT")?;
+        let format_string = o.opt("FORMAT_STRING")?;
+        let full_name = o.opt("FULL_NAME")?;
+        let hide_zero = o.opt("HIDE_ZERO")?;
+        let thousands_sep = o.opt("THOUSANDS_SEP")?;
+        let thousands_variant = o.opt("THOUSANDS_VARIANT")?;
         let en = o.opt("en")?;
         let ru = o.opt("ru")?;
-        let additional = o.rest(&["en", "ru"])?;
-        Ok(Self { en, ru, additional })
+        let additional = o
+            .rest(
+                &[
+                    "DECIMALS",
+                    "DEC_POINT",
+                    "FORMAT_STRING",
+                    "FULL_NAME",
+                    "HIDE_ZERO",
+                    "THOUSANDS_SEP",
+                    "THOUSANDS_VARIANT",
+                    "en",
+                    "ru",
+                ],
+            )?;
+        Ok(Self {
+            decimals,
+            dec_point,
+            format_string,
+            full_name,
+            hide_zero,
+            thousands_sep,
+            thousands_variant,
+            en,
+            ru,
+            additional,
+        })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseLang);
+::bitrix24_runtime::loose_deserialize!(GetResponseLangValue);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.currency.get";
@@ -1068,16 +1118,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "AMOUNT": number, required.
-    #[serde(rename = "AMOUNT")]
-    pub amount: f64,
-    /// Wire name "AMOUNT_CNT": integer, required.
-    #[serde(rename = "AMOUNT_CNT")]
-    pub amount_cnt: i64,
+    /// Wire name "AMOUNT": number, optional.
+    #[serde(rename = "AMOUNT", skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    /// Wire name "AMOUNT_CNT": integer, optional.
+    #[serde(rename = "AMOUNT_CNT", skip_serializing_if = "Option::is_none")]
+    pub amount_cnt: Option<i64>,
     /// Wire name "BASE": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -1085,7 +1135,7 @@ pub struct UpdateRequestFields {
     pub base: Option<UpdateRequestFieldsBase>,
     /// Wire name "LANG": object, optional.
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<UpdateRequestFieldsLang>,
+    pub lang: Option<::std::collections::BTreeMap<String, UpdateRequestFieldsLangValue>>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -1096,16 +1146,19 @@ pub struct UpdateRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(amount: impl Into<f64>, amount_cnt: impl Into<i64>) -> Self {
-        Self {
-            amount: amount.into(),
-            amount_cnt: amount_cnt.into(),
-            base: Default::default(),
-            lang: Default::default(),
-            sort: Default::default(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "AMOUNT".
+    pub fn amount(mut self, value: impl Into<f64>) -> Self {
+        self.amount = Some(value.into());
+        self
+    }
+    /// Sets "AMOUNT_CNT".
+    pub fn amount_cnt(mut self, value: impl Into<i64>) -> Self {
+        self.amount_cnt = Some(value.into());
+        self
     }
     /// Sets "BASE".
     pub fn base(mut self, value: impl Into<UpdateRequestFieldsBase>) -> Self {
@@ -1113,7 +1166,12 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "LANG".
-    pub fn lang(mut self, value: impl Into<UpdateRequestFieldsLang>) -> Self {
+    pub fn lang(
+        mut self,
+        value: impl Into<
+            ::std::collections::BTreeMap<String, UpdateRequestFieldsLangValue>,
+        >,
+    ) -> Self {
         self.lang = Some(value.into());
         self
     }
@@ -1139,14 +1197,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let amount = o.req("AMOUNT")?;
-        let amount_cnt = o.req("AMOUNT_CNT")?;
+        let amount = o.opt("AMOUNT")?;
+        let amount_cnt = o.opt("AMOUNT_CNT")?;
         let base = o.opt("BASE")?;
         let lang = o.opt("LANG")?;
         let sort = o.opt("SORT")?;
         let additional = o.rest(&["AMOUNT", "AMOUNT_CNT", "BASE", "LANG", "SORT"])?;
-        let amount = o.need(amount, "AMOUNT")?;
-        let amount_cnt = o.need(amount_cnt, "AMOUNT_CNT")?;
         Ok(Self {
             amount,
             amount_cnt,
@@ -1162,13 +1218,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 pub type UpdateRequestFieldsBase = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsLang {
-    /// Wire name "DECIMALS": integer, required.
-    #[serde(rename = "DECIMALS")]
-    pub decimals: i64,
+pub struct UpdateRequestFieldsLangValue {
+    /// Wire name "DECIMALS": integer, optional.
+    #[serde(rename = "DECIMALS", skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<i64>,
     /// Wire name "DEC_POINT": string, optional.
     #[serde(rename = "DEC_POINT", skip_serializing_if = "Option::is_none")]
     pub dec_point: Option<String>,
@@ -1193,19 +1249,15 @@ pub struct UpdateRequestFieldsLang {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsLang {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(decimals: impl Into<i64>) -> Self {
-        Self {
-            decimals: decimals.into(),
-            dec_point: Default::default(),
-            format_string: Default::default(),
-            full_name: Default::default(),
-            hide_zero: Default::default(),
-            thousands_sep: Default::default(),
-            thousands_variant: Default::default(),
-            additional: Default::default(),
-        }
+impl UpdateRequestFieldsLangValue {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DECIMALS".
+    pub fn decimals(mut self, value: impl Into<i64>) -> Self {
+        self.decimals = Some(value.into());
+        self
     }
     /// Sets "DEC_POINT".
     pub fn dec_point(mut self, value: impl Into<String>) -> Self {
@@ -1249,12 +1301,12 @@ impl UpdateRequestFieldsLang {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLang {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLangValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let decimals = o.req("DECIMALS")?;
+        let decimals = o.opt("DECIMALS")?;
         let dec_point = o.opt("DEC_POINT")?;
         let format_string = o.opt("FORMAT_STRING")?;
         let full_name = o.opt("FULL_NAME")?;
@@ -1273,7 +1325,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLang {
                     "THOUSANDS_VARIANT",
                 ],
             )?;
-        let decimals = o.need(decimals, "DECIMALS")?;
         Ok(Self {
             decimals,
             dec_point,
@@ -1287,7 +1338,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLang {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsLang);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsLangValue);
 
 /// The `result` of `crm.currency.update`.
 pub type UpdateResponse = bool;

@@ -49,8 +49,8 @@ pub struct AddRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: AddRequestFields,
     /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
@@ -64,7 +64,7 @@ impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_type_id: impl Into<i64>,
-        fields: impl Into<::serde_json::Value>,
+        fields: impl Into<AddRequestFields>,
     ) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
@@ -112,6 +112,340 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "additionalInfo": string, optional.
+    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
+    pub additional_info: Option<String>,
+    /// Wire name "assignedById": integer, optional.
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
+    /// Wire name "begindate": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub begindate: Option<String>,
+    /// Wire name "categoryId": integer, optional.
+    #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// Wire name "closedate": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closedate: Option<String>,
+    /// Wire name "comments": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "contactId": integer, optional.
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "contactIds": array of integer, optional.
+    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "isManualOpportunity": string, optional.
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<String>,
+    /// Wire name "isReccurring": string, optional.
+    #[serde(rename = "isReccurring", skip_serializing_if = "Option::is_none")]
+    pub is_reccurring: Option<String>,
+    /// Wire name "leadId": integer, optional.
+    #[serde(rename = "leadId", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "observers": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observers: Option<Vec<i64>>,
+    /// Wire name "opened": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened: Option<String>,
+    /// Wire name "opportunity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "probability": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability: Option<i64>,
+    /// Wire name "quoteId": integer, optional.
+    #[serde(rename = "quoteId", skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<i64>,
+    /// Wire name "sourceDescription": string, optional.
+    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "sourceId": string, optional.
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "taxValue": number, optional.
+    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
+    pub tax_value: Option<f64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "typeId": string, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "utmMedium": string, optional.
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "utmSource": string, optional.
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "additionalInfo".
+    pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        self.additional_info = Some(value.into());
+        self
+    }
+    /// Sets "assignedById".
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
+        self
+    }
+    /// Sets "begindate".
+    pub fn begindate(mut self, value: impl Into<String>) -> Self {
+        self.begindate = Some(value.into());
+        self
+    }
+    /// Sets "categoryId".
+    pub fn category_id(mut self, value: impl Into<i64>) -> Self {
+        self.category_id = Some(value.into());
+        self
+    }
+    /// Sets "closedate".
+    pub fn closedate(mut self, value: impl Into<String>) -> Self {
+        self.closedate = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
+        self
+    }
+    /// Sets "contactId".
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
+        self
+    }
+    /// Sets "contactIds".
+    pub fn contact_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "currencyId".
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
+        self
+    }
+    /// Sets "isManualOpportunity".
+    pub fn is_manual_opportunity(mut self, value: impl Into<String>) -> Self {
+        self.is_manual_opportunity = Some(value.into());
+        self
+    }
+    /// Sets "isReccurring".
+    pub fn is_reccurring(mut self, value: impl Into<String>) -> Self {
+        self.is_reccurring = Some(value.into());
+        self
+    }
+    /// Sets "leadId".
+    pub fn lead_id(mut self, value: impl Into<i64>) -> Self {
+        self.lead_id = Some(value.into());
+        self
+    }
+    /// Sets "observers".
+    pub fn observers(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.observers = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "opened".
+    pub fn opened(mut self, value: impl Into<String>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "opportunity".
+    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
+        self.opportunity = Some(value.into());
+        self
+    }
+    /// Sets "probability".
+    pub fn probability(mut self, value: impl Into<i64>) -> Self {
+        self.probability = Some(value.into());
+        self
+    }
+    /// Sets "quoteId".
+    pub fn quote_id(mut self, value: impl Into<i64>) -> Self {
+        self.quote_id = Some(value.into());
+        self
+    }
+    /// Sets "sourceDescription".
+    pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        self.source_description = Some(value.into());
+        self
+    }
+    /// Sets "sourceId".
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "taxValue".
+    pub fn tax_value(mut self, value: impl Into<f64>) -> Self {
+        self.tax_value = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "utmMedium".
+    pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        self.utm_medium = Some(value.into());
+        self
+    }
+    /// Sets "utmSource".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("additionalInfo")?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let begindate = o.opt("begindate")?;
+        let category_id = o.opt("categoryId")?;
+        let closedate = o.opt("closedate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let currency_id = o.opt("currencyId")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let is_reccurring = o.opt("isReccurring")?;
+        let lead_id = o.opt("leadId")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let probability = o.opt("probability")?;
+        let quote_id = o.opt("quoteId")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let tax_value = o.opt("taxValue")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalInfo",
+                    "assignedById",
+                    "begindate",
+                    "categoryId",
+                    "closedate",
+                    "comments",
+                    "companyId",
+                    "contactId",
+                    "contactIds",
+                    "currencyId",
+                    "isManualOpportunity",
+                    "isReccurring",
+                    "leadId",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "probability",
+                    "quoteId",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "taxValue",
+                    "title",
+                    "typeId",
+                    "utmMedium",
+                    "utmSource",
+                ],
+            )?;
+        Ok(Self {
+            additional_info,
+            assigned_by_id,
+            begindate,
+            category_id,
+            closedate,
+            comments,
+            company_id,
+            contact_id,
+            contact_ids,
+            currency_id,
+            is_manual_opportunity,
+            is_reccurring,
+            lead_id,
+            observers,
+            opened,
+            opportunity,
+            probability,
+            quote_id,
+            source_description,
+            source_id,
+            stage_id,
+            tax_value,
+            title,
+            type_id,
+            utm_medium,
+            utm_source,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
 /// The `result` of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -151,12 +485,6 @@ pub struct AddResponseItem {
     /// Wire name "begindate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
-    /// Wire name "begindateShort": any JSON, optional.
-    #[serde(
-        rename = "begindateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub begindate_short: ::serde_json::Value,
     /// Wire name "categoryId": integer, optional.
     #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
@@ -166,12 +494,6 @@ pub struct AddResponseItem {
     /// Wire name "closedate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closedate: Option<String>,
-    /// Wire name "closedateShort": any JSON, optional.
-    #[serde(
-        rename = "closedateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub closedate_short: ::serde_json::Value,
     /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
@@ -181,9 +503,9 @@ pub struct AddResponseItem {
     /// Wire name "contactId": integer, optional.
     #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<i64>,
-    /// Wire name "contactIds": array of any JSON, optional.
+    /// Wire name "contactIds": array of integer, optional.
     #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<::serde_json::Value>>,
+    pub contact_ids: Option<Vec<i64>>,
     /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
@@ -193,51 +515,21 @@ pub struct AddResponseItem {
     /// Wire name "currencyId": string, optional.
     #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
-    /// Wire name "dateCreateShort": any JSON, optional.
-    #[serde(
-        rename = "dateCreateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_create_short: ::serde_json::Value,
-    /// Wire name "dateModifyShort": any JSON, optional.
-    #[serde(
-        rename = "dateModifyShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_modify_short: ::serde_json::Value,
     /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
-    /// Wire name "eventDate": any JSON, optional.
-    #[serde(rename = "eventDate", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub event_date: ::serde_json::Value,
-    /// Wire name "eventDateShort": any JSON, optional.
-    #[serde(
-        rename = "eventDateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub event_date_short: ::serde_json::Value,
-    /// Wire name "eventDescription": any JSON, optional.
-    #[serde(
-        rename = "eventDescription",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub event_description: ::serde_json::Value,
-    /// Wire name "eventId": any JSON, optional.
-    #[serde(rename = "eventId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub event_id: ::serde_json::Value,
-    /// Wire name "hasProducts": any JSON, optional.
-    #[serde(
-        rename = "hasProducts",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub has_products: ::serde_json::Value,
+    /// Wire name "eventDate": string, optional.
+    #[serde(rename = "eventDate", skip_serializing_if = "Option::is_none")]
+    pub event_date: Option<String>,
+    /// Wire name "eventDescription": string, optional.
+    #[serde(rename = "eventDescription", skip_serializing_if = "Option::is_none")]
+    pub event_description: Option<String>,
+    /// Wire name "eventId": string, optional.
+    #[serde(rename = "eventId", skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "isLose": any JSON, optional.
-    #[serde(rename = "isLose", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_lose: ::serde_json::Value,
     /// Wire name "isManualOpportunity": string, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
@@ -253,12 +545,6 @@ pub struct AddResponseItem {
     /// Wire name "isReturnCustomer": string, optional.
     #[serde(rename = "isReturnCustomer", skip_serializing_if = "Option::is_none")]
     pub is_return_customer: Option<String>,
-    /// Wire name "isWon": any JSON, optional.
-    #[serde(rename = "isWon", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_won: ::serde_json::Value,
-    /// Wire name "isWork": any JSON, optional.
-    #[serde(rename = "isWork", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_work: ::serde_json::Value,
     /// Wire name "lastActivityBy": integer, optional.
     #[serde(rename = "lastActivityBy", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<i64>,
@@ -268,60 +554,42 @@ pub struct AddResponseItem {
     /// Wire name "leadId": integer, optional.
     #[serde(rename = "leadId", skip_serializing_if = "Option::is_none")]
     pub lead_id: Option<i64>,
-    /// Wire name "locationId": any JSON, optional.
-    #[serde(rename = "locationId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub location_id: ::serde_json::Value,
-    /// Wire name "lostAmount": any JSON, optional.
-    #[serde(rename = "lostAmount", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lost_amount: ::serde_json::Value,
+    /// Wire name "locationId": string, optional.
+    #[serde(rename = "locationId", skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<String>,
     /// Wire name "movedBy": integer, optional.
     #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<i64>,
     /// Wire name "movedTime": string, optional.
     #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<String>,
-    /// Wire name "observers": array of any JSON, optional.
+    /// Wire name "observers": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub observers: Option<Vec<::serde_json::Value>>,
+    pub observers: Option<Vec<i64>>,
     /// Wire name "opened": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
     /// Wire name "opportunity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
-    /// Wire name "orderStage": any JSON, optional.
-    #[serde(rename = "orderStage", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order_stage: ::serde_json::Value,
-    /// Wire name "originId": any JSON, optional.
-    #[serde(rename = "originId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub origin_id: ::serde_json::Value,
-    /// Wire name "originatorId": any JSON, optional.
-    #[serde(
-        rename = "originatorId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub originator_id: ::serde_json::Value,
+    /// Wire name "originId": string, optional.
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "originatorId": string, optional.
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
     /// Wire name "probability": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probability: Option<i64>,
-    /// Wire name "productId": any JSON, optional.
-    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub product_id: ::serde_json::Value,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
     /// Wire name "quoteId": integer, optional.
     #[serde(rename = "quoteId", skip_serializing_if = "Option::is_none")]
     pub quote_id: Option<i64>,
-    /// Wire name "receivedAmount": any JSON, optional.
-    #[serde(
-        rename = "receivedAmount",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub received_amount: ::serde_json::Value,
-    /// Wire name "searchContent": any JSON, optional.
-    #[serde(
-        rename = "searchContent",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub search_content: ::serde_json::Value,
+    /// Wire name "searchContent": string, optional.
+    #[serde(rename = "searchContent", skip_serializing_if = "Option::is_none")]
+    pub search_content: Option<String>,
     /// Wire name "sourceDescription": string, optional.
     #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
@@ -349,27 +617,15 @@ pub struct AddResponseItem {
     /// Wire name "updatedTime": string, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
-    /// Wire name "utmCampaign": any JSON, optional.
-    #[serde(
-        rename = "utmCampaign",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub utm_campaign: ::serde_json::Value,
-    /// Wire name "utmContent": any JSON, optional.
-    #[serde(rename = "utmContent", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_content: ::serde_json::Value,
     /// Wire name "utmMedium": string, optional.
     #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<String>,
     /// Wire name "utmSource": string, optional.
     #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    /// Wire name "utmTerm": any JSON, optional.
-    #[serde(rename = "utmTerm", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_term: ::serde_json::Value,
-    /// Wire name "webformId": any JSON, optional.
-    #[serde(rename = "webformId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub webform_id: ::serde_json::Value,
+    /// Wire name "webformId": integer, optional.
+    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
+    pub webform_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -383,11 +639,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         let additional_info = o.opt("additionalInfo")?;
         let assigned_by_id = o.opt("assignedById")?;
         let begindate = o.opt("begindate")?;
-        let begindate_short = o.opt("begindateShort")?;
         let category_id = o.opt("categoryId")?;
         let closed = o.opt("closed")?;
         let closedate = o.opt("closedate")?;
-        let closedate_short = o.opt("closedateShort")?;
         let comments = o.opt("comments")?;
         let company_id = o.opt("companyId")?;
         let contact_id = o.opt("contactId")?;
@@ -395,40 +649,30 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         let created_by = o.opt("createdBy")?;
         let created_time = o.opt("createdTime")?;
         let currency_id = o.opt("currencyId")?;
-        let date_create_short = o.opt("dateCreateShort")?;
-        let date_modify_short = o.opt("dateModifyShort")?;
         let entity_type_id = o.opt("entityTypeId")?;
         let event_date = o.opt("eventDate")?;
-        let event_date_short = o.opt("eventDateShort")?;
         let event_description = o.opt("eventDescription")?;
         let event_id = o.opt("eventId")?;
-        let has_products = o.opt("hasProducts")?;
         let id = o.opt("id")?;
-        let is_lose = o.opt("isLose")?;
         let is_manual_opportunity = o.opt("isManualOpportunity")?;
         let is_new = o.opt("isNew")?;
         let is_recurring = o.opt("isRecurring")?;
         let is_repeated_approach = o.opt("isRepeatedApproach")?;
         let is_return_customer = o.opt("isReturnCustomer")?;
-        let is_won = o.opt("isWon")?;
-        let is_work = o.opt("isWork")?;
         let last_activity_by = o.opt("lastActivityBy")?;
         let last_activity_time = o.opt("lastActivityTime")?;
         let lead_id = o.opt("leadId")?;
         let location_id = o.opt("locationId")?;
-        let lost_amount = o.opt("lostAmount")?;
         let moved_by = o.opt("movedBy")?;
         let moved_time = o.opt("movedTime")?;
         let observers = o.opt("observers")?;
         let opened = o.opt("opened")?;
         let opportunity = o.opt("opportunity")?;
-        let order_stage = o.opt("orderStage")?;
         let origin_id = o.opt("originId")?;
         let originator_id = o.opt("originatorId")?;
         let probability = o.opt("probability")?;
         let product_id = o.opt("productId")?;
         let quote_id = o.opt("quoteId")?;
-        let received_amount = o.opt("receivedAmount")?;
         let search_content = o.opt("searchContent")?;
         let source_description = o.opt("sourceDescription")?;
         let source_id = o.opt("sourceId")?;
@@ -439,11 +683,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         let type_id = o.opt("typeId")?;
         let updated_by = o.opt("updatedBy")?;
         let updated_time = o.opt("updatedTime")?;
-        let utm_campaign = o.opt("utmCampaign")?;
-        let utm_content = o.opt("utmContent")?;
         let utm_medium = o.opt("utmMedium")?;
         let utm_source = o.opt("utmSource")?;
-        let utm_term = o.opt("utmTerm")?;
         let webform_id = o.opt("webformId")?;
         let additional = o
             .rest(
@@ -451,11 +692,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
                     "additionalInfo",
                     "assignedById",
                     "begindate",
-                    "begindateShort",
                     "categoryId",
                     "closed",
                     "closedate",
-                    "closedateShort",
                     "comments",
                     "companyId",
                     "contactId",
@@ -463,40 +702,30 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
                     "createdBy",
                     "createdTime",
                     "currencyId",
-                    "dateCreateShort",
-                    "dateModifyShort",
                     "entityTypeId",
                     "eventDate",
-                    "eventDateShort",
                     "eventDescription",
                     "eventId",
-                    "hasProducts",
                     "id",
-                    "isLose",
                     "isManualOpportunity",
                     "isNew",
                     "isRecurring",
                     "isRepeatedApproach",
                     "isReturnCustomer",
-                    "isWon",
-                    "isWork",
                     "lastActivityBy",
                     "lastActivityTime",
                     "leadId",
                     "locationId",
-                    "lostAmount",
                     "movedBy",
                     "movedTime",
                     "observers",
                     "opened",
                     "opportunity",
-                    "orderStage",
                     "originId",
                     "originatorId",
                     "probability",
                     "productId",
                     "quoteId",
-                    "receivedAmount",
                     "searchContent",
                     "sourceDescription",
                     "sourceId",
@@ -507,11 +736,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
                     "typeId",
                     "updatedBy",
                     "updatedTime",
-                    "utmCampaign",
-                    "utmContent",
                     "utmMedium",
                     "utmSource",
-                    "utmTerm",
                     "webformId",
                 ],
             )?;
@@ -519,11 +745,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
             additional_info,
             assigned_by_id,
             begindate,
-            begindate_short,
             category_id,
             closed,
             closedate,
-            closedate_short,
             comments,
             company_id,
             contact_id,
@@ -531,40 +755,30 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
             created_by,
             created_time,
             currency_id,
-            date_create_short,
-            date_modify_short,
             entity_type_id,
             event_date,
-            event_date_short,
             event_description,
             event_id,
-            has_products,
             id,
-            is_lose,
             is_manual_opportunity,
             is_new,
             is_recurring,
             is_repeated_approach,
             is_return_customer,
-            is_won,
-            is_work,
             last_activity_by,
             last_activity_time,
             lead_id,
             location_id,
-            lost_amount,
             moved_by,
             moved_time,
             observers,
             opened,
             opportunity,
-            order_stage,
             origin_id,
             originator_id,
             probability,
             product_id,
             quote_id,
-            received_amount,
             search_content,
             source_description,
             source_id,
@@ -575,11 +789,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
             type_id,
             updated_by,
             updated_time,
-            utm_campaign,
-            utm_content,
             utm_medium,
             utm_source,
-            utm_term,
             webform_id,
             additional,
         })
@@ -626,8 +837,8 @@ pub async fn batch_import(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BatchImportRequest {
-    /// Wire name "data": any JSON, required.
-    pub data: ::serde_json::Value,
+    /// Wire name "data": array of object, required.
+    pub data: Vec<BatchImportRequestDataItem>,
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
@@ -643,11 +854,11 @@ pub struct BatchImportRequest {
 impl BatchImportRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        data: impl Into<::serde_json::Value>,
+        data: impl IntoIterator<Item = impl Into<BatchImportRequestDataItem>>,
         entity_type_id: impl Into<i64>,
     ) -> Self {
         Self {
-            data: data.into(),
+            data: data.into_iter().map(Into::into).collect(),
             entity_type_id: entity_type_id.into(),
             use_original_uf_names: Default::default(),
             additional: Default::default(),
@@ -692,6 +903,340 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportRequest {
 
 ::bitrix24_runtime::loose_deserialize!(BatchImportRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BatchImportRequestDataItem {
+    /// Wire name "additionalInfo": string, optional.
+    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
+    pub additional_info: Option<String>,
+    /// Wire name "assignedById": integer, optional.
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
+    /// Wire name "begindate": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub begindate: Option<String>,
+    /// Wire name "categoryId": integer, optional.
+    #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// Wire name "closedate": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closedate: Option<String>,
+    /// Wire name "comments": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "contactId": integer, optional.
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "contactIds": array of integer, optional.
+    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "isManualOpportunity": string, optional.
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<String>,
+    /// Wire name "isReccurring": string, optional.
+    #[serde(rename = "isReccurring", skip_serializing_if = "Option::is_none")]
+    pub is_reccurring: Option<String>,
+    /// Wire name "leadId": integer, optional.
+    #[serde(rename = "leadId", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "observers": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observers: Option<Vec<i64>>,
+    /// Wire name "opened": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened: Option<String>,
+    /// Wire name "opportunity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "probability": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability: Option<i64>,
+    /// Wire name "quoteId": integer, optional.
+    #[serde(rename = "quoteId", skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<i64>,
+    /// Wire name "sourceDescription": string, optional.
+    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "sourceId": string, optional.
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "taxValue": number, optional.
+    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
+    pub tax_value: Option<f64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "typeId": string, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "utmMedium": string, optional.
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "utmSource": string, optional.
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BatchImportRequestDataItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "additionalInfo".
+    pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        self.additional_info = Some(value.into());
+        self
+    }
+    /// Sets "assignedById".
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
+        self
+    }
+    /// Sets "begindate".
+    pub fn begindate(mut self, value: impl Into<String>) -> Self {
+        self.begindate = Some(value.into());
+        self
+    }
+    /// Sets "categoryId".
+    pub fn category_id(mut self, value: impl Into<i64>) -> Self {
+        self.category_id = Some(value.into());
+        self
+    }
+    /// Sets "closedate".
+    pub fn closedate(mut self, value: impl Into<String>) -> Self {
+        self.closedate = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
+        self
+    }
+    /// Sets "contactId".
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
+        self
+    }
+    /// Sets "contactIds".
+    pub fn contact_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "currencyId".
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
+        self
+    }
+    /// Sets "isManualOpportunity".
+    pub fn is_manual_opportunity(mut self, value: impl Into<String>) -> Self {
+        self.is_manual_opportunity = Some(value.into());
+        self
+    }
+    /// Sets "isReccurring".
+    pub fn is_reccurring(mut self, value: impl Into<String>) -> Self {
+        self.is_reccurring = Some(value.into());
+        self
+    }
+    /// Sets "leadId".
+    pub fn lead_id(mut self, value: impl Into<i64>) -> Self {
+        self.lead_id = Some(value.into());
+        self
+    }
+    /// Sets "observers".
+    pub fn observers(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.observers = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "opened".
+    pub fn opened(mut self, value: impl Into<String>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "opportunity".
+    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
+        self.opportunity = Some(value.into());
+        self
+    }
+    /// Sets "probability".
+    pub fn probability(mut self, value: impl Into<i64>) -> Self {
+        self.probability = Some(value.into());
+        self
+    }
+    /// Sets "quoteId".
+    pub fn quote_id(mut self, value: impl Into<i64>) -> Self {
+        self.quote_id = Some(value.into());
+        self
+    }
+    /// Sets "sourceDescription".
+    pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        self.source_description = Some(value.into());
+        self
+    }
+    /// Sets "sourceId".
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "taxValue".
+    pub fn tax_value(mut self, value: impl Into<f64>) -> Self {
+        self.tax_value = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "utmMedium".
+    pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        self.utm_medium = Some(value.into());
+        self
+    }
+    /// Sets "utmSource".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for BatchImportRequestDataItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("additionalInfo")?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let begindate = o.opt("begindate")?;
+        let category_id = o.opt("categoryId")?;
+        let closedate = o.opt("closedate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let currency_id = o.opt("currencyId")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let is_reccurring = o.opt("isReccurring")?;
+        let lead_id = o.opt("leadId")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let probability = o.opt("probability")?;
+        let quote_id = o.opt("quoteId")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let tax_value = o.opt("taxValue")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalInfo",
+                    "assignedById",
+                    "begindate",
+                    "categoryId",
+                    "closedate",
+                    "comments",
+                    "companyId",
+                    "contactId",
+                    "contactIds",
+                    "currencyId",
+                    "isManualOpportunity",
+                    "isReccurring",
+                    "leadId",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "probability",
+                    "quoteId",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "taxValue",
+                    "title",
+                    "typeId",
+                    "utmMedium",
+                    "utmSource",
+                ],
+            )?;
+        Ok(Self {
+            additional_info,
+            assigned_by_id,
+            begindate,
+            category_id,
+            closedate,
+            comments,
+            company_id,
+            contact_id,
+            contact_ids,
+            currency_id,
+            is_manual_opportunity,
+            is_reccurring,
+            lead_id,
+            observers,
+            opened,
+            opportunity,
+            probability,
+            quote_id,
+            source_description,
+            source_id,
+            stage_id,
+            tax_value,
+            title,
+            type_id,
+            utm_medium,
+            utm_source,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(BatchImportRequestDataItem);
+
 /// The `result` of `crm.item.batchImport`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -699,7 +1244,7 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportRequest {
 pub struct BatchImportResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<BatchImportResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -717,6 +1262,69 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(BatchImportResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BatchImportResponseItemsItem {
+    /// Wire name "error": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Wire name "error_description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+    /// Wire name "item": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<BatchImportResponseItemsItemItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for BatchImportResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let error = o.opt("error")?;
+        let error_description = o.opt("error_description")?;
+        let item = o.opt("item")?;
+        let additional = o.rest(&["error", "error_description", "item"])?;
+        Ok(Self {
+            error,
+            error_description,
+            item,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(BatchImportResponseItemsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BatchImportResponseItemsItemItem {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for BatchImportResponseItemsItemItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(BatchImportResponseItemsItemItem);
 
 impl ::bitrix24_runtime::Method for BatchImportRequest {
     const NAME: &'static str = "crm.item.batchImport";
@@ -941,6 +1549,9 @@ pub struct FieldsResponseFieldsValue {
     /// Wire name "formLabel": string, optional.
     #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
     pub form_label: Option<String>,
+    /// Wire name "isDeprecated": boolean, optional.
+    #[serde(rename = "isDeprecated", skip_serializing_if = "Option::is_none")]
+    pub is_deprecated: Option<bool>,
     /// Wire name "isDynamic": boolean, optional.
     #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
     pub is_dynamic: Option<bool>,
@@ -959,6 +1570,12 @@ pub struct FieldsResponseFieldsValue {
     /// Wire name "listLabel": string, optional.
     #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
     pub list_label: Option<String>,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<FieldsResponseFieldsValueSettings>,
+    /// Wire name "statusType": string, optional.
+    #[serde(rename = "statusType", skip_serializing_if = "Option::is_none")]
+    pub status_type: Option<String>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -980,12 +1597,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldsValue {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let filter_label = o.opt("filterLabel")?;
         let form_label = o.opt("formLabel")?;
+        let is_deprecated = o.opt("isDeprecated")?;
         let is_dynamic = o.opt("isDynamic")?;
         let is_immutable = o.opt("isImmutable")?;
         let is_multiple = o.opt("isMultiple")?;
         let is_read_only = o.opt("isReadOnly")?;
         let is_required = o.opt("isRequired")?;
         let list_label = o.opt("listLabel")?;
+        let settings = o.opt("settings")?;
+        let status_type = o.opt("statusType")?;
         let title = o.opt("title")?;
         let type_ = o.opt("type")?;
         let upper_name = o.opt("upperName")?;
@@ -994,12 +1614,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldsValue {
                 &[
                     "filterLabel",
                     "formLabel",
+                    "isDeprecated",
                     "isDynamic",
                     "isImmutable",
                     "isMultiple",
                     "isReadOnly",
                     "isRequired",
                     "listLabel",
+                    "settings",
+                    "statusType",
                     "title",
                     "type",
                     "upperName",
@@ -1008,12 +1631,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldsValue {
         Ok(Self {
             filter_label,
             form_label,
+            is_deprecated,
             is_dynamic,
             is_immutable,
             is_multiple,
             is_read_only,
             is_required,
             list_label,
+            settings,
+            status_type,
             title,
             type_,
             upper_name,
@@ -1023,6 +1649,45 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldsValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseFieldsValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldsResponseFieldsValueSettings {
+    /// Wire name "isEmbeddedEditorEnabled": boolean, optional.
+    #[serde(rename = "isEmbeddedEditorEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_embedded_editor_enabled: Option<bool>,
+    /// Wire name "isMyCompany": boolean, optional.
+    #[serde(rename = "isMyCompany", skip_serializing_if = "Option::is_none")]
+    pub is_my_company: Option<bool>,
+    /// Wire name "parentEntityTypeId": integer, optional.
+    #[serde(rename = "parentEntityTypeId", skip_serializing_if = "Option::is_none")]
+    pub parent_entity_type_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldsValueSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_embedded_editor_enabled = o.opt("isEmbeddedEditorEnabled")?;
+        let is_my_company = o.opt("isMyCompany")?;
+        let parent_entity_type_id = o.opt("parentEntityTypeId")?;
+        let additional = o
+            .rest(&["isEmbeddedEditorEnabled", "isMyCompany", "parentEntityTypeId"])?;
+        Ok(Self {
+            is_embedded_editor_enabled,
+            is_my_company,
+            parent_entity_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseFieldsValueSettings);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.item.fields";
@@ -1152,9 +1817,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
-    /// Wire name "address": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub address: ::serde_json::Value,
     /// Wire name "assignedById": integer, optional.
     #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<i64>,
@@ -1185,21 +1847,6 @@ pub struct GetResponseItem {
     /// Wire name "currencyId": string, optional.
     #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
-    /// Wire name "dateClosed": any JSON, optional.
-    #[serde(rename = "dateClosed", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub date_closed: ::serde_json::Value,
-    /// Wire name "dateCreateShort": any JSON, optional.
-    #[serde(
-        rename = "dateCreateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_create_short: ::serde_json::Value,
-    /// Wire name "dateModifyShort": any JSON, optional.
-    #[serde(
-        rename = "dateModifyShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_modify_short: ::serde_json::Value,
     /// Wire name "email": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -1215,9 +1862,9 @@ pub struct GetResponseItem {
     /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
-    /// Wire name "fm": array of any JSON, optional.
+    /// Wire name "fm": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fm: Option<Vec<::serde_json::Value>>,
+    pub fm: Option<Vec<GetResponseItemFmItem>>,
     /// Wire name "hasEmail": string, optional.
     #[serde(rename = "hasEmail", skip_serializing_if = "Option::is_none")]
     pub has_email: Option<String>,
@@ -1230,18 +1877,12 @@ pub struct GetResponseItem {
     /// Wire name "honorific": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub honorific: Option<String>,
-    /// Wire name "icq": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub icq: ::serde_json::Value,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Wire name "imol": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub imol: Option<String>,
-    /// Wire name "isConvert": any JSON, optional.
-    #[serde(rename = "isConvert", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_convert: ::serde_json::Value,
     /// Wire name "isManualOpportunity": string, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
@@ -1257,9 +1898,9 @@ pub struct GetResponseItem {
     /// Wire name "lastName": string, optional.
     #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Wire name "login": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub login: ::serde_json::Value,
+    /// Wire name "login": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
     /// Wire name "movedBy": integer, optional.
     #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<i64>,
@@ -1278,15 +1919,12 @@ pub struct GetResponseItem {
     /// Wire name "opportunity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
-    /// Wire name "originId": any JSON, optional.
-    #[serde(rename = "originId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub origin_id: ::serde_json::Value,
-    /// Wire name "originatorId": any JSON, optional.
-    #[serde(
-        rename = "originatorId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub originator_id: ::serde_json::Value,
+    /// Wire name "originId": string, optional.
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "originatorId": string, optional.
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
     /// Wire name "phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
@@ -1302,21 +1940,15 @@ pub struct GetResponseItem {
     /// Wire name "post": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
-    /// Wire name "productId": any JSON, optional.
-    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub product_id: ::serde_json::Value,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
     /// Wire name "searchContent": string, optional.
     #[serde(rename = "searchContent", skip_serializing_if = "Option::is_none")]
     pub search_content: Option<String>,
     /// Wire name "secondName": string, optional.
     #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    /// Wire name "shortName": any JSON, optional.
-    #[serde(rename = "shortName", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub short_name: ::serde_json::Value,
-    /// Wire name "skype": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub skype: ::serde_json::Value,
     /// Wire name "sourceDescription": string, optional.
     #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
@@ -1329,12 +1961,9 @@ pub struct GetResponseItem {
     /// Wire name "stageSemanticId": string, optional.
     #[serde(rename = "stageSemanticId", skip_serializing_if = "Option::is_none")]
     pub stage_semantic_id: Option<String>,
-    /// Wire name "statusDescription": any JSON, optional.
-    #[serde(
-        rename = "statusDescription",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub status_description: ::serde_json::Value,
+    /// Wire name "statusDescription": string, optional.
+    #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
+    pub status_description: Option<String>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -1344,24 +1973,12 @@ pub struct GetResponseItem {
     /// Wire name "updatedTime": string, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
-    /// Wire name "utmCampaign": any JSON, optional.
-    #[serde(
-        rename = "utmCampaign",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub utm_campaign: ::serde_json::Value,
-    /// Wire name "utmContent": any JSON, optional.
-    #[serde(rename = "utmContent", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_content: ::serde_json::Value,
-    /// Wire name "utmMedium": any JSON, optional.
-    #[serde(rename = "utmMedium", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_medium: ::serde_json::Value,
-    /// Wire name "utmSource": any JSON, optional.
-    #[serde(rename = "utmSource", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_source: ::serde_json::Value,
-    /// Wire name "utmTerm": any JSON, optional.
-    #[serde(rename = "utmTerm", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_term: ::serde_json::Value,
+    /// Wire name "utmMedium": string, optional.
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "utmSource": string, optional.
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
     /// Wire name "webformId": integer, optional.
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
@@ -1375,7 +1992,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let address = o.opt("address")?;
         let assigned_by_id = o.opt("assignedById")?;
         let birthdate = o.opt("birthdate")?;
         let comments = o.opt("comments")?;
@@ -1386,9 +2002,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let created_by = o.opt("createdBy")?;
         let created_time = o.opt("createdTime")?;
         let currency_id = o.opt("currencyId")?;
-        let date_closed = o.opt("dateClosed")?;
-        let date_create_short = o.opt("dateCreateShort")?;
-        let date_modify_short = o.opt("dateModifyShort")?;
         let email = o.opt("email")?;
         let email_home = o.opt("emailHome")?;
         let email_mailing = o.opt("emailMailing")?;
@@ -1399,10 +2012,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let has_imol = o.opt("hasImol")?;
         let has_phone = o.opt("hasPhone")?;
         let honorific = o.opt("honorific")?;
-        let icq = o.opt("icq")?;
         let id = o.opt("id")?;
         let imol = o.opt("imol")?;
-        let is_convert = o.opt("isConvert")?;
         let is_manual_opportunity = o.opt("isManualOpportunity")?;
         let is_return_customer = o.opt("isReturnCustomer")?;
         let last_activity_by = o.opt("lastActivityBy")?;
@@ -1425,8 +2036,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let product_id = o.opt("productId")?;
         let search_content = o.opt("searchContent")?;
         let second_name = o.opt("secondName")?;
-        let short_name = o.opt("shortName")?;
-        let skype = o.opt("skype")?;
         let source_description = o.opt("sourceDescription")?;
         let source_id = o.opt("sourceId")?;
         let stage_id = o.opt("stageId")?;
@@ -1435,16 +2044,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let title = o.opt("title")?;
         let updated_by = o.opt("updatedBy")?;
         let updated_time = o.opt("updatedTime")?;
-        let utm_campaign = o.opt("utmCampaign")?;
-        let utm_content = o.opt("utmContent")?;
         let utm_medium = o.opt("utmMedium")?;
         let utm_source = o.opt("utmSource")?;
-        let utm_term = o.opt("utmTerm")?;
         let webform_id = o.opt("webformId")?;
         let additional = o
             .rest(
                 &[
-                    "address",
                     "assignedById",
                     "birthdate",
                     "comments",
@@ -1455,9 +2060,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "createdBy",
                     "createdTime",
                     "currencyId",
-                    "dateClosed",
-                    "dateCreateShort",
-                    "dateModifyShort",
                     "email",
                     "emailHome",
                     "emailMailing",
@@ -1468,10 +2070,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "hasImol",
                     "hasPhone",
                     "honorific",
-                    "icq",
                     "id",
                     "imol",
-                    "isConvert",
                     "isManualOpportunity",
                     "isReturnCustomer",
                     "lastActivityBy",
@@ -1494,8 +2094,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "productId",
                     "searchContent",
                     "secondName",
-                    "shortName",
-                    "skype",
                     "sourceDescription",
                     "sourceId",
                     "stageId",
@@ -1504,16 +2102,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "title",
                     "updatedBy",
                     "updatedTime",
-                    "utmCampaign",
-                    "utmContent",
                     "utmMedium",
                     "utmSource",
-                    "utmTerm",
                     "webformId",
                 ],
             )?;
         Ok(Self {
-            address,
             assigned_by_id,
             birthdate,
             comments,
@@ -1524,9 +2118,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             created_by,
             created_time,
             currency_id,
-            date_closed,
-            date_create_short,
-            date_modify_short,
             email,
             email_home,
             email_mailing,
@@ -1537,10 +2128,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             has_imol,
             has_phone,
             honorific,
-            icq,
             id,
             imol,
-            is_convert,
             is_manual_opportunity,
             is_return_customer,
             last_activity_by,
@@ -1563,8 +2152,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             product_id,
             search_content,
             second_name,
-            short_name,
-            skype,
             source_description,
             source_id,
             stage_id,
@@ -1573,11 +2160,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             title,
             updated_by,
             updated_time,
-            utm_campaign,
-            utm_content,
             utm_medium,
             utm_source,
-            utm_term,
             webform_id,
             additional,
         })
@@ -1585,6 +2169,49 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemFmItem {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "typeId": string, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "valueType": string, optional.
+    #[serde(rename = "valueType", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemFmItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let type_id = o.opt("typeId")?;
+        let value = o.opt("value")?;
+        let value_type = o.opt("valueType")?;
+        let additional = o.rest(&["id", "typeId", "value", "valueType"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemFmItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.item.get";
@@ -1624,8 +2251,8 @@ pub struct ImportRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: ImportRequestFields,
     /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
@@ -1639,7 +2266,7 @@ impl ImportRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_type_id: impl Into<i64>,
-        fields: impl Into<::serde_json::Value>,
+        fields: impl Into<ImportRequestFields>,
     ) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
@@ -1686,6 +2313,340 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ImportRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ImportRequestFields {
+    /// Wire name "additionalInfo": string, optional.
+    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
+    pub additional_info: Option<String>,
+    /// Wire name "assignedById": integer, optional.
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
+    /// Wire name "begindate": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub begindate: Option<String>,
+    /// Wire name "categoryId": integer, optional.
+    #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// Wire name "closedate": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closedate: Option<String>,
+    /// Wire name "comments": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "contactId": integer, optional.
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "contactIds": array of integer, optional.
+    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "isManualOpportunity": string, optional.
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<String>,
+    /// Wire name "isReccurring": string, optional.
+    #[serde(rename = "isReccurring", skip_serializing_if = "Option::is_none")]
+    pub is_reccurring: Option<String>,
+    /// Wire name "leadId": integer, optional.
+    #[serde(rename = "leadId", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "observers": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observers: Option<Vec<i64>>,
+    /// Wire name "opened": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened: Option<String>,
+    /// Wire name "opportunity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "probability": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability: Option<i64>,
+    /// Wire name "quoteId": integer, optional.
+    #[serde(rename = "quoteId", skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<i64>,
+    /// Wire name "sourceDescription": string, optional.
+    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "sourceId": string, optional.
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "taxValue": number, optional.
+    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
+    pub tax_value: Option<f64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "typeId": string, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "utmMedium": string, optional.
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "utmSource": string, optional.
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ImportRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "additionalInfo".
+    pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        self.additional_info = Some(value.into());
+        self
+    }
+    /// Sets "assignedById".
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
+        self
+    }
+    /// Sets "begindate".
+    pub fn begindate(mut self, value: impl Into<String>) -> Self {
+        self.begindate = Some(value.into());
+        self
+    }
+    /// Sets "categoryId".
+    pub fn category_id(mut self, value: impl Into<i64>) -> Self {
+        self.category_id = Some(value.into());
+        self
+    }
+    /// Sets "closedate".
+    pub fn closedate(mut self, value: impl Into<String>) -> Self {
+        self.closedate = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
+        self
+    }
+    /// Sets "contactId".
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
+        self
+    }
+    /// Sets "contactIds".
+    pub fn contact_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "currencyId".
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
+        self
+    }
+    /// Sets "isManualOpportunity".
+    pub fn is_manual_opportunity(mut self, value: impl Into<String>) -> Self {
+        self.is_manual_opportunity = Some(value.into());
+        self
+    }
+    /// Sets "isReccurring".
+    pub fn is_reccurring(mut self, value: impl Into<String>) -> Self {
+        self.is_reccurring = Some(value.into());
+        self
+    }
+    /// Sets "leadId".
+    pub fn lead_id(mut self, value: impl Into<i64>) -> Self {
+        self.lead_id = Some(value.into());
+        self
+    }
+    /// Sets "observers".
+    pub fn observers(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.observers = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "opened".
+    pub fn opened(mut self, value: impl Into<String>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "opportunity".
+    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
+        self.opportunity = Some(value.into());
+        self
+    }
+    /// Sets "probability".
+    pub fn probability(mut self, value: impl Into<i64>) -> Self {
+        self.probability = Some(value.into());
+        self
+    }
+    /// Sets "quoteId".
+    pub fn quote_id(mut self, value: impl Into<i64>) -> Self {
+        self.quote_id = Some(value.into());
+        self
+    }
+    /// Sets "sourceDescription".
+    pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        self.source_description = Some(value.into());
+        self
+    }
+    /// Sets "sourceId".
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "taxValue".
+    pub fn tax_value(mut self, value: impl Into<f64>) -> Self {
+        self.tax_value = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "utmMedium".
+    pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        self.utm_medium = Some(value.into());
+        self
+    }
+    /// Sets "utmSource".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for ImportRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("additionalInfo")?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let begindate = o.opt("begindate")?;
+        let category_id = o.opt("categoryId")?;
+        let closedate = o.opt("closedate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let currency_id = o.opt("currencyId")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let is_reccurring = o.opt("isReccurring")?;
+        let lead_id = o.opt("leadId")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let probability = o.opt("probability")?;
+        let quote_id = o.opt("quoteId")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let tax_value = o.opt("taxValue")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalInfo",
+                    "assignedById",
+                    "begindate",
+                    "categoryId",
+                    "closedate",
+                    "comments",
+                    "companyId",
+                    "contactId",
+                    "contactIds",
+                    "currencyId",
+                    "isManualOpportunity",
+                    "isReccurring",
+                    "leadId",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "probability",
+                    "quoteId",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "taxValue",
+                    "title",
+                    "typeId",
+                    "utmMedium",
+                    "utmSource",
+                ],
+            )?;
+        Ok(Self {
+            additional_info,
+            assigned_by_id,
+            begindate,
+            category_id,
+            closedate,
+            comments,
+            company_id,
+            contact_id,
+            contact_ids,
+            currency_id,
+            is_manual_opportunity,
+            is_reccurring,
+            lead_id,
+            observers,
+            opened,
+            opportunity,
+            probability,
+            quote_id,
+            source_description,
+            source_id,
+            stage_id,
+            tax_value,
+            title,
+            type_id,
+            utm_medium,
+            utm_source,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ImportRequestFields);
 
 /// The `result` of `crm.item.import`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1788,9 +2749,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1827,8 +2788,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1897,7 +2858,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<ListResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1916,6 +2877,87 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemsItem {
+    /// Wire name "assignedById": integer, optional.
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isManualOpportunity": string, optional.
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<String>,
+    /// Wire name "lastName": string, optional.
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "opportunity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "sourceId": string, optional.
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let id = o.opt("id")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let last_name = o.opt("lastName")?;
+        let name = o.opt("name")?;
+        let opportunity = o.opt("opportunity")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "assignedById",
+                    "id",
+                    "isManualOpportunity",
+                    "lastName",
+                    "name",
+                    "opportunity",
+                    "sourceId",
+                    "stageId",
+                    "title",
+                ],
+            )?;
+        Ok(Self {
+            assigned_by_id,
+            id,
+            is_manual_opportunity,
+            last_name,
+            name,
+            opportunity,
+            source_id,
+            stage_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1926,16 +2968,49 @@ impl ::bitrix24_runtime::Method for ListRequest {
         "INVALID_ARG_VALUE",
     ];
     const ITEMS_KEY: Option<&'static str> = Some("items");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseItemsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseItemsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.items.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.item.list`'s rows (`ListResponseItemsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "assignedById".
+    AssignedById,
+    /// The field "id".
+    Id,
+    /// The field "isManualOpportunity".
+    IsManualOpportunity,
+    /// The field "lastName".
+    LastName,
+    /// The field "name".
+    Name,
+    /// The field "opportunity".
+    Opportunity,
+    /// The field "sourceId".
+    SourceId,
+    /// The field "stageId".
+    StageId,
+    /// The field "title".
+    Title,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { AssignedById = "assignedById", Id = "id", IsManualOpportunity =
+    "isManualOpportunity", LastName = "lastName", Name = "name", Opportunity =
+    "opportunity", SourceId = "sourceId", StageId = "stageId", Title = "title" }
+);
 
 /// Calls `crm.item.update`.
 ///
@@ -1963,8 +3038,11 @@ pub struct UpdateRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
@@ -1978,14 +3056,20 @@ impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_type_id: impl Into<i64>,
-        fields: impl Into<::serde_json::Value>,
+        fields: impl Into<UpdateRequestFields>,
     ) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
             fields: fields.into(),
+            id: Default::default(),
             use_original_uf_names: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Sets "useOriginalUfNames".
     pub fn use_original_uf_names(mut self, value: impl Into<bool>) -> Self {
@@ -2011,13 +3095,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let entity_type_id = o.req("entityTypeId")?;
         let fields = o.req("fields")?;
+        let id = o.opt("id")?;
         let use_original_uf_names = o.opt("useOriginalUfNames")?;
-        let additional = o.rest(&["entityTypeId", "fields", "useOriginalUfNames"])?;
+        let additional = o
+            .rest(&["entityTypeId", "fields", "id", "useOriginalUfNames"])?;
         let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         let fields = o.need(fields, "fields")?;
         Ok(Self {
             entity_type_id,
             fields,
+            id,
             use_original_uf_names,
             additional,
         })
@@ -2025,6 +3112,172 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "additionalInfo": string, optional.
+    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
+    pub additional_info: Option<String>,
+    /// Wire name "assignedById": integer, optional.
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "isManualOpportunity": string, optional.
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<String>,
+    /// Wire name "observers": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observers: Option<Vec<i64>>,
+    /// Wire name "opened": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened: Option<String>,
+    /// Wire name "opportunity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "typeId": string, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "utmSource": string, optional.
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "additionalInfo".
+    pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        self.additional_info = Some(value.into());
+        self
+    }
+    /// Sets "assignedById".
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
+        self
+    }
+    /// Sets "currencyId".
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
+        self
+    }
+    /// Sets "isManualOpportunity".
+    pub fn is_manual_opportunity(mut self, value: impl Into<String>) -> Self {
+        self.is_manual_opportunity = Some(value.into());
+        self
+    }
+    /// Sets "observers".
+    pub fn observers(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.observers = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "opened".
+    pub fn opened(mut self, value: impl Into<String>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "opportunity".
+    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
+        self.opportunity = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "utmSource".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("additionalInfo")?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let currency_id = o.opt("currencyId")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let stage_id = o.opt("stageId")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let utm_source = o.opt("utmSource")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalInfo",
+                    "assignedById",
+                    "currencyId",
+                    "isManualOpportunity",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "stageId",
+                    "title",
+                    "typeId",
+                    "utmSource",
+                ],
+            )?;
+        Ok(Self {
+            additional_info,
+            assigned_by_id,
+            currency_id,
+            is_manual_opportunity,
+            observers,
+            opened,
+            opportunity,
+            stage_id,
+            title,
+            type_id,
+            utm_source,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `crm.item.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2065,12 +3318,6 @@ pub struct UpdateResponseItem {
     /// Wire name "begindate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
-    /// Wire name "begindateShort": any JSON, optional.
-    #[serde(
-        rename = "begindateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub begindate_short: ::serde_json::Value,
     /// Wire name "categoryId": integer, optional.
     #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
@@ -2080,12 +3327,6 @@ pub struct UpdateResponseItem {
     /// Wire name "closedate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closedate: Option<String>,
-    /// Wire name "closedateShort": any JSON, optional.
-    #[serde(
-        rename = "closedateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub closedate_short: ::serde_json::Value,
     /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
@@ -2107,51 +3348,21 @@ pub struct UpdateResponseItem {
     /// Wire name "currencyId": string, optional.
     #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
-    /// Wire name "dateCreateShort": any JSON, optional.
-    #[serde(
-        rename = "dateCreateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_create_short: ::serde_json::Value,
-    /// Wire name "dateModifyShort": any JSON, optional.
-    #[serde(
-        rename = "dateModifyShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_modify_short: ::serde_json::Value,
     /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
-    /// Wire name "eventDate": any JSON, optional.
-    #[serde(rename = "eventDate", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub event_date: ::serde_json::Value,
-    /// Wire name "eventDateShort": any JSON, optional.
-    #[serde(
-        rename = "eventDateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub event_date_short: ::serde_json::Value,
-    /// Wire name "eventDescription": any JSON, optional.
-    #[serde(
-        rename = "eventDescription",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub event_description: ::serde_json::Value,
-    /// Wire name "eventId": any JSON, optional.
-    #[serde(rename = "eventId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub event_id: ::serde_json::Value,
-    /// Wire name "hasProducts": any JSON, optional.
-    #[serde(
-        rename = "hasProducts",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub has_products: ::serde_json::Value,
+    /// Wire name "eventDate": string, optional.
+    #[serde(rename = "eventDate", skip_serializing_if = "Option::is_none")]
+    pub event_date: Option<String>,
+    /// Wire name "eventDescription": string, optional.
+    #[serde(rename = "eventDescription", skip_serializing_if = "Option::is_none")]
+    pub event_description: Option<String>,
+    /// Wire name "eventId": string, optional.
+    #[serde(rename = "eventId", skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "isLose": any JSON, optional.
-    #[serde(rename = "isLose", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_lose: ::serde_json::Value,
     /// Wire name "isManualOpportunity": string, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
@@ -2167,69 +3378,48 @@ pub struct UpdateResponseItem {
     /// Wire name "isReturnCustomer": string, optional.
     #[serde(rename = "isReturnCustomer", skip_serializing_if = "Option::is_none")]
     pub is_return_customer: Option<String>,
-    /// Wire name "isWon": any JSON, optional.
-    #[serde(rename = "isWon", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_won: ::serde_json::Value,
-    /// Wire name "isWork": any JSON, optional.
-    #[serde(rename = "isWork", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_work: ::serde_json::Value,
     /// Wire name "lastActivityBy": integer, optional.
     #[serde(rename = "lastActivityBy", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<i64>,
     /// Wire name "lastActivityTime": string, optional.
     #[serde(rename = "lastActivityTime", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
-    /// Wire name "leadId": any JSON, optional.
-    #[serde(rename = "leadId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lead_id: ::serde_json::Value,
-    /// Wire name "locationId": any JSON, optional.
-    #[serde(rename = "locationId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub location_id: ::serde_json::Value,
-    /// Wire name "lostAmount": any JSON, optional.
-    #[serde(rename = "lostAmount", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lost_amount: ::serde_json::Value,
+    /// Wire name "leadId": integer, optional.
+    #[serde(rename = "leadId", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "locationId": string, optional.
+    #[serde(rename = "locationId", skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<String>,
     /// Wire name "movedBy": integer, optional.
     #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<i64>,
     /// Wire name "movedTime": string, optional.
     #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<String>,
-    /// Wire name "observers": array of any JSON, optional.
+    /// Wire name "observers": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub observers: Option<Vec<::serde_json::Value>>,
+    pub observers: Option<Vec<i64>>,
     /// Wire name "opened": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
     /// Wire name "opportunity": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<i64>,
-    /// Wire name "orderStage": any JSON, optional.
-    #[serde(rename = "orderStage", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order_stage: ::serde_json::Value,
-    /// Wire name "originId": any JSON, optional.
-    #[serde(rename = "originId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub origin_id: ::serde_json::Value,
-    /// Wire name "originatorId": any JSON, optional.
-    #[serde(
-        rename = "originatorId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub originator_id: ::serde_json::Value,
-    /// Wire name "probability": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub probability: ::serde_json::Value,
-    /// Wire name "productId": any JSON, optional.
-    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub product_id: ::serde_json::Value,
-    /// Wire name "quoteId": any JSON, optional.
-    #[serde(rename = "quoteId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub quote_id: ::serde_json::Value,
-    /// Wire name "receivedAmount": any JSON, optional.
-    #[serde(
-        rename = "receivedAmount",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub received_amount: ::serde_json::Value,
+    /// Wire name "originId": string, optional.
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "originatorId": string, optional.
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "probability": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability: Option<i64>,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// Wire name "quoteId": integer, optional.
+    #[serde(rename = "quoteId", skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<i64>,
     /// Wire name "searchContent": string, optional.
     #[serde(rename = "searchContent", skip_serializing_if = "Option::is_none")]
     pub search_content: Option<String>,
@@ -2260,24 +3450,12 @@ pub struct UpdateResponseItem {
     /// Wire name "updatedTime": string, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
-    /// Wire name "utmCampaign": any JSON, optional.
-    #[serde(
-        rename = "utmCampaign",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub utm_campaign: ::serde_json::Value,
-    /// Wire name "utmContent": any JSON, optional.
-    #[serde(rename = "utmContent", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_content: ::serde_json::Value,
-    /// Wire name "utmMedium": any JSON, optional.
-    #[serde(rename = "utmMedium", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_medium: ::serde_json::Value,
+    /// Wire name "utmMedium": string, optional.
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
     /// Wire name "utmSource": string, optional.
     #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    /// Wire name "utmTerm": any JSON, optional.
-    #[serde(rename = "utmTerm", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_term: ::serde_json::Value,
     /// Wire name "webformId": integer, optional.
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
@@ -2294,11 +3472,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
         let additional_info = o.opt("additionalInfo")?;
         let assigned_by_id = o.opt("assignedById")?;
         let begindate = o.opt("begindate")?;
-        let begindate_short = o.opt("begindateShort")?;
         let category_id = o.opt("categoryId")?;
         let closed = o.opt("closed")?;
         let closedate = o.opt("closedate")?;
-        let closedate_short = o.opt("closedateShort")?;
         let comments = o.opt("comments")?;
         let company_id = o.opt("companyId")?;
         let contact_id = o.opt("contactId")?;
@@ -2306,40 +3482,30 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
         let created_by = o.opt("createdBy")?;
         let created_time = o.opt("createdTime")?;
         let currency_id = o.opt("currencyId")?;
-        let date_create_short = o.opt("dateCreateShort")?;
-        let date_modify_short = o.opt("dateModifyShort")?;
         let entity_type_id = o.opt("entityTypeId")?;
         let event_date = o.opt("eventDate")?;
-        let event_date_short = o.opt("eventDateShort")?;
         let event_description = o.opt("eventDescription")?;
         let event_id = o.opt("eventId")?;
-        let has_products = o.opt("hasProducts")?;
         let id = o.opt("id")?;
-        let is_lose = o.opt("isLose")?;
         let is_manual_opportunity = o.opt("isManualOpportunity")?;
         let is_new = o.opt("isNew")?;
         let is_recurring = o.opt("isRecurring")?;
         let is_repeated_approach = o.opt("isRepeatedApproach")?;
         let is_return_customer = o.opt("isReturnCustomer")?;
-        let is_won = o.opt("isWon")?;
-        let is_work = o.opt("isWork")?;
         let last_activity_by = o.opt("lastActivityBy")?;
         let last_activity_time = o.opt("lastActivityTime")?;
         let lead_id = o.opt("leadId")?;
         let location_id = o.opt("locationId")?;
-        let lost_amount = o.opt("lostAmount")?;
         let moved_by = o.opt("movedBy")?;
         let moved_time = o.opt("movedTime")?;
         let observers = o.opt("observers")?;
         let opened = o.opt("opened")?;
         let opportunity = o.opt("opportunity")?;
-        let order_stage = o.opt("orderStage")?;
         let origin_id = o.opt("originId")?;
         let originator_id = o.opt("originatorId")?;
         let probability = o.opt("probability")?;
         let product_id = o.opt("productId")?;
         let quote_id = o.opt("quoteId")?;
-        let received_amount = o.opt("receivedAmount")?;
         let search_content = o.opt("searchContent")?;
         let source_description = o.opt("sourceDescription")?;
         let source_id = o.opt("sourceId")?;
@@ -2350,11 +3516,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
         let type_id = o.opt("typeId")?;
         let updated_by = o.opt("updatedBy")?;
         let updated_time = o.opt("updatedTime")?;
-        let utm_campaign = o.opt("utmCampaign")?;
-        let utm_content = o.opt("utmContent")?;
         let utm_medium = o.opt("utmMedium")?;
         let utm_source = o.opt("utmSource")?;
-        let utm_term = o.opt("utmTerm")?;
         let webform_id = o.opt("webformId")?;
         let additional = o
             .rest(
@@ -2362,11 +3525,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
                     "additionalInfo",
                     "assignedById",
                     "begindate",
-                    "begindateShort",
                     "categoryId",
                     "closed",
                     "closedate",
-                    "closedateShort",
                     "comments",
                     "companyId",
                     "contactId",
@@ -2374,40 +3535,30 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
                     "createdBy",
                     "createdTime",
                     "currencyId",
-                    "dateCreateShort",
-                    "dateModifyShort",
                     "entityTypeId",
                     "eventDate",
-                    "eventDateShort",
                     "eventDescription",
                     "eventId",
-                    "hasProducts",
                     "id",
-                    "isLose",
                     "isManualOpportunity",
                     "isNew",
                     "isRecurring",
                     "isRepeatedApproach",
                     "isReturnCustomer",
-                    "isWon",
-                    "isWork",
                     "lastActivityBy",
                     "lastActivityTime",
                     "leadId",
                     "locationId",
-                    "lostAmount",
                     "movedBy",
                     "movedTime",
                     "observers",
                     "opened",
                     "opportunity",
-                    "orderStage",
                     "originId",
                     "originatorId",
                     "probability",
                     "productId",
                     "quoteId",
-                    "receivedAmount",
                     "searchContent",
                     "sourceDescription",
                     "sourceId",
@@ -2418,11 +3569,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
                     "typeId",
                     "updatedBy",
                     "updatedTime",
-                    "utmCampaign",
-                    "utmContent",
                     "utmMedium",
                     "utmSource",
-                    "utmTerm",
                     "webformId",
                 ],
             )?;
@@ -2430,11 +3578,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
             additional_info,
             assigned_by_id,
             begindate,
-            begindate_short,
             category_id,
             closed,
             closedate,
-            closedate_short,
             comments,
             company_id,
             contact_id,
@@ -2442,40 +3588,30 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
             created_by,
             created_time,
             currency_id,
-            date_create_short,
-            date_modify_short,
             entity_type_id,
             event_date,
-            event_date_short,
             event_description,
             event_id,
-            has_products,
             id,
-            is_lose,
             is_manual_opportunity,
             is_new,
             is_recurring,
             is_repeated_approach,
             is_return_customer,
-            is_won,
-            is_work,
             last_activity_by,
             last_activity_time,
             lead_id,
             location_id,
-            lost_amount,
             moved_by,
             moved_time,
             observers,
             opened,
             opportunity,
-            order_stage,
             origin_id,
             originator_id,
             probability,
             product_id,
             quote_id,
-            received_amount,
             search_content,
             source_description,
             source_id,
@@ -2486,11 +3622,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
             type_id,
             updated_by,
             updated_time,
-            utm_campaign,
-            utm_content,
             utm_medium,
             utm_source,
-            utm_term,
             webform_id,
             additional,
         })

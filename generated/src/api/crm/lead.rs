@@ -1217,6 +1217,9 @@ pub struct FieldsResponseValue {
     /// Wire name "formLabel": string, optional.
     #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
     pub form_label: Option<String>,
+    /// Wire name "isDeprecated": boolean, optional.
+    #[serde(rename = "isDeprecated", skip_serializing_if = "Option::is_none")]
+    pub is_deprecated: Option<bool>,
     /// Wire name "isDynamic": boolean, optional.
     #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
     pub is_dynamic: Option<bool>,
@@ -1235,6 +1238,12 @@ pub struct FieldsResponseValue {
     /// Wire name "listLabel": string, optional.
     #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
     pub list_label: Option<String>,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<FieldsResponseValueSettings>,
+    /// Wire name "statusType": string, optional.
+    #[serde(rename = "statusType", skip_serializing_if = "Option::is_none")]
+    pub status_type: Option<String>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -1256,12 +1265,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let filter_label = o.opt("filterLabel")?;
         let form_label = o.opt("formLabel")?;
+        let is_deprecated = o.opt("isDeprecated")?;
         let is_dynamic = o.opt("isDynamic")?;
         let is_immutable = o.opt("isImmutable")?;
         let is_multiple = o.opt("isMultiple")?;
         let is_read_only = o.opt("isReadOnly")?;
         let is_required = o.opt("isRequired")?;
         let list_label = o.opt("listLabel")?;
+        let settings = o.opt("settings")?;
+        let status_type = o.opt("statusType")?;
         let title = o.opt("title")?;
         let type_ = o.opt("type")?;
         let upper_name = o.opt("upperName")?;
@@ -1270,12 +1282,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
                 &[
                     "filterLabel",
                     "formLabel",
+                    "isDeprecated",
                     "isDynamic",
                     "isImmutable",
                     "isMultiple",
                     "isReadOnly",
                     "isRequired",
                     "listLabel",
+                    "settings",
+                    "statusType",
                     "title",
                     "type",
                     "upperName",
@@ -1284,12 +1299,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
         Ok(Self {
             filter_label,
             form_label,
+            is_deprecated,
             is_dynamic,
             is_immutable,
             is_multiple,
             is_read_only,
             is_required,
             list_label,
+            settings,
+            status_type,
             title,
             type_,
             upper_name,
@@ -1299,6 +1317,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponseValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldsResponseValueSettings {
+    /// Wire name "parentEntityTypeId": integer, optional.
+    #[serde(rename = "parentEntityTypeId", skip_serializing_if = "Option::is_none")]
+    pub parent_entity_type_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseValueSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let parent_entity_type_id = o.opt("parentEntityTypeId")?;
+        let additional = o.rest(&["parentEntityTypeId"])?;
+        Ok(Self {
+            parent_entity_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseValueSettings);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.lead.fields";
@@ -1325,12 +1371,13 @@ pub async fn get(
 /// Parameters of `crm.lead.get`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-get.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": integer, required.
-    pub id: i64,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1338,12 +1385,14 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>) -> Self {
-        Self {
-            id: id.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -1362,9 +1411,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
+        let id = o.opt("id")?;
         let additional = o.rest(&["id"])?;
-        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -1840,9 +1888,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1868,8 +1916,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".

@@ -334,6 +334,9 @@ pub struct FieldsResponseValue {
     /// Wire name "listLabel": string, optional.
     #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
     pub list_label: Option<String>,
+    /// Wire name "size": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -361,6 +364,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
         let is_read_only = o.opt("isReadOnly")?;
         let is_required = o.opt("isRequired")?;
         let list_label = o.opt("listLabel")?;
+        let size = o.opt("size")?;
         let title = o.opt("title")?;
         let type_ = o.opt("type")?;
         let upper_name = o.opt("upperName")?;
@@ -375,6 +379,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
                     "isReadOnly",
                     "isRequired",
                     "listLabel",
+                    "size",
                     "title",
                     "type",
                     "upperName",
@@ -389,6 +394,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseValue {
             is_read_only,
             is_required,
             list_label,
+            size,
             title,
             type_,
             upper_name,
@@ -561,9 +567,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -591,8 +597,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -647,9 +653,9 @@ pub struct ListResponseItem {
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "RATE": any JSON, optional.
-    #[serde(rename = "RATE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rate: ::serde_json::Value,
+    /// Wire name "RATE": string, optional.
+    #[serde(rename = "RATE", skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -780,9 +786,9 @@ pub struct UpdateRequestFields {
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
-    /// Wire name "RATE": number, required.
-    #[serde(rename = "RATE")]
-    pub rate: f64,
+    /// Wire name "RATE": number, optional.
+    #[serde(rename = "RATE", skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -791,12 +797,12 @@ pub struct UpdateRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>, rate: impl Into<f64>) -> Self {
+    pub fn new(name: impl Into<String>) -> Self {
         Self {
             active: Default::default(),
             c_sort: Default::default(),
             name: name.into(),
-            rate: rate.into(),
+            rate: Default::default(),
             additional: Default::default(),
         }
     }
@@ -808,6 +814,11 @@ impl UpdateRequestFields {
     /// Sets "C_SORT".
     pub fn c_sort(mut self, value: impl Into<i64>) -> Self {
         self.c_sort = Some(value.into());
+        self
+    }
+    /// Sets "RATE".
+    pub fn rate(mut self, value: impl Into<f64>) -> Self {
+        self.rate = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -830,10 +841,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let active = o.opt("ACTIVE")?;
         let c_sort = o.opt("C_SORT")?;
         let name = o.req("NAME")?;
-        let rate = o.req("RATE")?;
+        let rate = o.opt("RATE")?;
         let additional = o.rest(&["ACTIVE", "C_SORT", "NAME", "RATE"])?;
         let name = o.need(name, "NAME")?;
-        let rate = o.need(rate, "RATE")?;
         Ok(Self {
             active,
             c_sort,
@@ -849,7 +859,35 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.vat.update`.
-pub type UpdateResponse = bool;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateResponse {
+    Bool(bool),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
+    const FALSE_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <bool as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Bool(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateResponse",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.vat.update";

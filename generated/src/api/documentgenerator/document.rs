@@ -145,6 +145,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "CurrentDate": object, optional.
+    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
+    pub current_date: Option<AddRequestFieldsCurrentDate>,
     /// Wire name "FORMAT": any JSON, optional.
     #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub format: ::serde_json::Value,
@@ -169,6 +172,14 @@ impl AddRequestFields {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CurrentDate".
+    pub fn current_date(
+        mut self,
+        value: impl Into<AddRequestFieldsCurrentDate>,
+    ) -> Self {
+        self.current_date = Some(value.into());
+        self
     }
     /// Sets "FORMAT".
     pub fn format(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -207,12 +218,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let current_date = o.opt("CurrentDate")?;
         let format = o.opt("FORMAT")?;
         let provider = o.opt("PROVIDER")?;
         let title = o.opt("TITLE")?;
         let type_ = o.opt("TYPE")?;
-        let additional = o.rest(&["FORMAT", "PROVIDER", "TITLE", "TYPE"])?;
+        let additional = o
+            .rest(&["CurrentDate", "FORMAT", "PROVIDER", "TITLE", "TYPE"])?;
         Ok(Self {
+            current_date,
             format,
             provider,
             title,
@@ -224,6 +238,128 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsCurrentDate {
+    /// Wire name "FORMAT": object, optional.
+    #[serde(rename = "FORMAT", skip_serializing_if = "Option::is_none")]
+    pub format: Option<AddRequestFieldsCurrentDateFormat>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsCurrentDate {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "FORMAT".
+    pub fn format(
+        mut self,
+        value: impl Into<AddRequestFieldsCurrentDateFormat>,
+    ) -> Self {
+        self.format = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCurrentDate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let format = o.opt("FORMAT")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["FORMAT", "TITLE", "TYPE"])?;
+        Ok(Self {
+            format,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCurrentDate);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsCurrentDateFormat {
+    /// Wire name "format": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsCurrentDateFormat {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "format".
+    pub fn format(mut self, value: impl Into<String>) -> Self {
+        self.format = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCurrentDateFormat {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let format = o.opt("format")?;
+        let additional = o.rest(&["format"])?;
+        Ok(Self { format, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCurrentDateFormat);
+
 pub type AddRequestFieldsType = super::super::enums::DateName;
 
 pub type AddRequestStampsEnabled = super::super::enums::IntV1V0;
@@ -232,6 +368,27 @@ pub type AddRequestStampsEnabled = super::super::enums::IntV1V0;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestValues {
+    /// Wire name "ClientName": string, optional.
+    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Wire name "ClientPhone": string, optional.
+    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
+    pub client_phone: Option<String>,
+    /// Wire name "Comment": string, optional.
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Wire name "CurrentDate": string, optional.
+    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
+    pub current_date: Option<String>,
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Wire name "Total": string, optional.
+    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    /// Wire name "UserName": string, optional.
+    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
@@ -248,6 +405,41 @@ impl AddRequestValues {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ClientName".
+    pub fn client_name(mut self, value: impl Into<String>) -> Self {
+        self.client_name = Some(value.into());
+        self
+    }
+    /// Sets "ClientPhone".
+    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
+        self.client_phone = Some(value.into());
+        self
+    }
+    /// Sets "Comment".
+    pub fn comment(mut self, value: impl Into<String>) -> Self {
+        self.comment = Some(value.into());
+        self
+    }
+    /// Sets "CurrentDate".
+    pub fn current_date(mut self, value: impl Into<String>) -> Self {
+        self.current_date = Some(value.into());
+        self
+    }
+    /// Sets "DocumentNumber".
+    pub fn document_number(mut self, value: impl Into<String>) -> Self {
+        self.document_number = Some(value.into());
+        self
+    }
+    /// Sets "Total".
+    pub fn total(mut self, value: impl Into<String>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Sets "UserName".
+    pub fn user_name(mut self, value: impl Into<String>) -> Self {
+        self.user_name = Some(value.into());
+        self
     }
     /// Sets "_creationMethod".
     pub fn creation_method(mut self, value: impl Into<String>) -> Self {
@@ -276,10 +468,37 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_name = o.opt("ClientName")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let comment = o.opt("Comment")?;
+        let current_date = o.opt("CurrentDate")?;
+        let document_number = o.opt("DocumentNumber")?;
+        let total = o.opt("Total")?;
+        let user_name = o.opt("UserName")?;
         let creation_method = o.opt("_creationMethod")?;
         let stamps_enabled = o.opt("stampsEnabled")?;
-        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
+        let additional = o
+            .rest(
+                &[
+                    "ClientName",
+                    "ClientPhone",
+                    "Comment",
+                    "CurrentDate",
+                    "DocumentNumber",
+                    "Total",
+                    "UserName",
+                    "_creationMethod",
+                    "stampsEnabled",
+                ],
+            )?;
         Ok(Self {
+            client_name,
+            client_phone,
+            comment,
+            current_date,
+            document_number,
+            total,
+            user_name,
             creation_method,
             stamps_enabled,
             additional,
@@ -454,9 +673,33 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseDocument {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseDocumentValues {
+    /// Wire name "ClientName": string, optional.
+    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Wire name "ClientPhone": string, optional.
+    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
+    pub client_phone: Option<String>,
+    /// Wire name "Comment": string, optional.
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Wire name "CurrentDate": string, optional.
+    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
+    pub current_date: Option<String>,
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Wire name "Total": string, optional.
+    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    /// Wire name "UserName": string, optional.
+    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
+    /// Wire name "productsTableVariant": string, optional.
+    #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
+    pub products_table_variant: Option<String>,
     /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
@@ -470,11 +713,41 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseDocumentValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_name = o.opt("ClientName")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let comment = o.opt("Comment")?;
+        let current_date = o.opt("CurrentDate")?;
+        let document_number = o.opt("DocumentNumber")?;
+        let total = o.opt("Total")?;
+        let user_name = o.opt("UserName")?;
         let creation_method = o.opt("_creationMethod")?;
+        let products_table_variant = o.opt("productsTableVariant")?;
         let stamps_enabled = o.opt("stampsEnabled")?;
-        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
+        let additional = o
+            .rest(
+                &[
+                    "ClientName",
+                    "ClientPhone",
+                    "Comment",
+                    "CurrentDate",
+                    "DocumentNumber",
+                    "Total",
+                    "UserName",
+                    "_creationMethod",
+                    "productsTableVariant",
+                    "stampsEnabled",
+                ],
+            )?;
         Ok(Self {
+            client_name,
+            client_phone,
+            comment,
+            current_date,
+            document_number,
+            total,
+            user_name,
             creation_method,
+            products_table_variant,
             stamps_enabled,
             additional,
         })
@@ -1019,9 +1292,30 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentPublicUrlView {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseDocumentValues {
+    /// Wire name "ClientName": string, optional.
+    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Wire name "ClientPhone": string, optional.
+    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
+    pub client_phone: Option<String>,
+    /// Wire name "Comment": string, optional.
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Wire name "CurrentDate": string, optional.
+    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
+    pub current_date: Option<String>,
+    /// Wire name "Total": string, optional.
+    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    /// Wire name "UserName": string, optional.
+    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
+    /// Wire name "productsTableVariant": string, optional.
+    #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
+    pub products_table_variant: Option<String>,
     /// Wire name "stampsEnabled": boolean, optional.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
@@ -1035,11 +1329,38 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_name = o.opt("ClientName")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let comment = o.opt("Comment")?;
+        let current_date = o.opt("CurrentDate")?;
+        let total = o.opt("Total")?;
+        let user_name = o.opt("UserName")?;
         let creation_method = o.opt("_creationMethod")?;
+        let products_table_variant = o.opt("productsTableVariant")?;
         let stamps_enabled = o.opt("stampsEnabled")?;
-        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
+        let additional = o
+            .rest(
+                &[
+                    "ClientName",
+                    "ClientPhone",
+                    "Comment",
+                    "CurrentDate",
+                    "Total",
+                    "UserName",
+                    "_creationMethod",
+                    "productsTableVariant",
+                    "stampsEnabled",
+                ],
+            )?;
         Ok(Self {
+            client_name,
+            client_phone,
+            comment,
+            current_date,
+            total,
+            user_name,
             creation_method,
+            products_table_variant,
             stamps_enabled,
             additional,
         })
@@ -1081,9 +1402,9 @@ pub async fn getfields(
 pub struct GetfieldsRequest {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<GetfieldsRequestValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1100,8 +1421,8 @@ impl GetfieldsRequest {
         }
     }
     /// Sets "values".
-    pub fn values(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.values = value.into();
+    pub fn values(mut self, value: impl Into<GetfieldsRequestValues>) -> Self {
+        self.values = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1130,6 +1451,128 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsRequestValues {
+    /// Wire name "ClientName": string, optional.
+    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Wire name "ClientPhone": string, optional.
+    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
+    pub client_phone: Option<String>,
+    /// Wire name "Comment": string, optional.
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Wire name "CurrentDate": string, optional.
+    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
+    pub current_date: Option<String>,
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Wire name "Total": string, optional.
+    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    /// Wire name "UserName": string, optional.
+    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetfieldsRequestValues {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ClientName".
+    pub fn client_name(mut self, value: impl Into<String>) -> Self {
+        self.client_name = Some(value.into());
+        self
+    }
+    /// Sets "ClientPhone".
+    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
+        self.client_phone = Some(value.into());
+        self
+    }
+    /// Sets "Comment".
+    pub fn comment(mut self, value: impl Into<String>) -> Self {
+        self.comment = Some(value.into());
+        self
+    }
+    /// Sets "CurrentDate".
+    pub fn current_date(mut self, value: impl Into<String>) -> Self {
+        self.current_date = Some(value.into());
+        self
+    }
+    /// Sets "DocumentNumber".
+    pub fn document_number(mut self, value: impl Into<String>) -> Self {
+        self.document_number = Some(value.into());
+        self
+    }
+    /// Sets "Total".
+    pub fn total(mut self, value: impl Into<String>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Sets "UserName".
+    pub fn user_name(mut self, value: impl Into<String>) -> Self {
+        self.user_name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_name = o.opt("ClientName")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let comment = o.opt("Comment")?;
+        let current_date = o.opt("CurrentDate")?;
+        let document_number = o.opt("DocumentNumber")?;
+        let total = o.opt("Total")?;
+        let user_name = o.opt("UserName")?;
+        let additional = o
+            .rest(
+                &[
+                    "ClientName",
+                    "ClientPhone",
+                    "Comment",
+                    "CurrentDate",
+                    "DocumentNumber",
+                    "Total",
+                    "UserName",
+                ],
+            )?;
+        Ok(Self {
+            client_name,
+            client_phone,
+            comment,
+            current_date,
+            document_number,
+            total,
+            user_name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsRequestValues);
 
 /// The `result` of `documentgenerator.document.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1164,6 +1607,30 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponseDocumentFields {
+    /// Wire name "ClientName": object, optional.
+    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<GetfieldsResponseDocumentFieldsClientName>,
+    /// Wire name "ClientPhone": object, optional.
+    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
+    pub client_phone: Option<GetfieldsResponseDocumentFieldsClientPhone>,
+    /// Wire name "Comment": object, optional.
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<GetfieldsResponseDocumentFieldsComment>,
+    /// Wire name "CurrentDate": object, optional.
+    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
+    pub current_date: Option<GetfieldsResponseDocumentFieldsCurrentDate>,
+    /// Wire name "DocumentNumber": object, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<GetfieldsResponseDocumentFieldsDocumentNumber>,
+    /// Wire name "DocumentTitle": object, optional.
+    #[serde(rename = "DocumentTitle", skip_serializing_if = "Option::is_none")]
+    pub document_title: Option<GetfieldsResponseDocumentFieldsDocumentTitle>,
+    /// Wire name "Total": object, optional.
+    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
+    pub total: Option<GetfieldsResponseDocumentFieldsTotal>,
+    /// Wire name "UserName": object, optional.
+    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<GetfieldsResponseDocumentFieldsUserName>,
     /// Wire name "chain": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
@@ -1197,6 +1664,14 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_name = o.opt("ClientName")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let comment = o.opt("Comment")?;
+        let current_date = o.opt("CurrentDate")?;
+        let document_number = o.opt("DocumentNumber")?;
+        let document_title = o.opt("DocumentTitle")?;
+        let total = o.opt("Total")?;
+        let user_name = o.opt("UserName")?;
         let chain = o.opt("chain")?;
         let default = o.opt("default")?;
         let group = o.opt("group")?;
@@ -1205,8 +1680,34 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
         let type_ = o.opt("type")?;
         let value = o.opt("value")?;
         let additional = o
-            .rest(&["chain", "default", "group", "required", "title", "type", "value"])?;
+            .rest(
+                &[
+                    "ClientName",
+                    "ClientPhone",
+                    "Comment",
+                    "CurrentDate",
+                    "DocumentNumber",
+                    "DocumentTitle",
+                    "Total",
+                    "UserName",
+                    "chain",
+                    "default",
+                    "group",
+                    "required",
+                    "title",
+                    "type",
+                    "value",
+                ],
+            )?;
         Ok(Self {
+            client_name,
+            client_phone,
+            comment,
+            current_date,
+            document_number,
+            document_title,
+            total,
+            user_name,
             chain,
             default,
             group,
@@ -1220,6 +1721,324 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsClientName {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsClientName {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsClientName);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsClientPhone {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsClientPhone {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsClientPhone);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsComment {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsComment {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsComment);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsCurrentDate {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsCurrentDate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsCurrentDate);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsDocumentNumber {
+    /// Wire name "chain": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "group": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<String>>,
+    /// Wire name "required": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsDocumentNumber {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chain = o.opt("chain")?;
+        let default = o.opt("default")?;
+        let group = o.opt("group")?;
+        let required = o.opt("required")?;
+        let title = o.opt("title")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(&["chain", "default", "group", "required", "title", "value"])?;
+        Ok(Self {
+            chain,
+            default,
+            group,
+            required,
+            title,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsDocumentNumber);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsDocumentTitle {
+    /// Wire name "chain": array of one of several shapes, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Vec<GetfieldsResponseDocumentFieldsDocumentTitleChainItem>>,
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "group": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<String>>,
+    /// Wire name "required": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsDocumentTitle {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chain = o.opt("chain")?;
+        let default = o.opt("default")?;
+        let group = o.opt("group")?;
+        let required = o.opt("required")?;
+        let title = o.opt("title")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(&["chain", "default", "group", "required", "title", "value"])?;
+        Ok(Self {
+            chain,
+            default,
+            group,
+            required,
+            title,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsDocumentTitle);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetfieldsResponseDocumentFieldsDocumentTitleChainItem {
+    Array(Vec<::serde_json::Value>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetfieldsResponseDocumentFieldsDocumentTitleChainItem {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<
+            ::serde_json::Value,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetfieldsResponseDocumentFieldsDocumentTitleChainItem",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetfieldsResponseDocumentFieldsDocumentTitleChainItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsTotal {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsTotal {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsTotal);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsUserName {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsUserName {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsUserName);
 
 pub type GetfieldsResponseDocumentFieldsRequired = ::bitrix24_runtime::YesNo;
 
@@ -1262,7 +2081,7 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": array of object, optional.
+    /// Wire name "select": array of one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
     /// Wire name "start": integer, optional.
@@ -1336,10 +2155,42 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListRequestSelectItem {
+    Object(Box<ListRequestSelectItemObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            ListRequestSelectItemObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListRequestSelectItem",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListRequestSelectItem {
+pub struct ListRequestSelectItemObject {
     /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
@@ -1381,14 +2232,14 @@ pub struct ListRequestSelectItem {
     pub value: Option<String>,
     /// Wire name "values": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<ListRequestSelectItemValues>,
+    pub values: Option<ListRequestSelectItemObjectValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItem {
+impl ListRequestSelectItemObject {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -1459,7 +2310,10 @@ impl ListRequestSelectItem {
         self
     }
     /// Sets "values".
-    pub fn values(mut self, value: impl Into<ListRequestSelectItemValues>) -> Self {
+    pub fn values(
+        mut self,
+        value: impl Into<ListRequestSelectItemObjectValues>,
+    ) -> Self {
         self.values = Some(value.into());
         self
     }
@@ -1475,7 +2329,7 @@ impl ListRequestSelectItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1533,12 +2387,12 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemObject);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListRequestSelectItemValues {
+pub struct ListRequestSelectItemObjectValues {
     /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
@@ -1551,7 +2405,7 @@ pub struct ListRequestSelectItemValues {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItemValues {
+impl ListRequestSelectItemObjectValues {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -1578,7 +2432,7 @@ impl ListRequestSelectItemValues {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemValues {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemObjectValues {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1594,7 +2448,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemValues {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemValues);
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemObjectValues);
 
 /// The `result` of `documentgenerator.document.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2083,6 +2937,27 @@ pub type UpdateRequestStampsEnabled = super::super::enums::IntV1V0;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestValues {
+    /// Wire name "ClientName": string, optional.
+    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Wire name "ClientPhone": string, optional.
+    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
+    pub client_phone: Option<String>,
+    /// Wire name "Comment": string, optional.
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Wire name "CurrentDate": string, optional.
+    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
+    pub current_date: Option<String>,
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Wire name "Total": string, optional.
+    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    /// Wire name "UserName": string, optional.
+    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
@@ -2102,6 +2977,41 @@ impl UpdateRequestValues {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ClientName".
+    pub fn client_name(mut self, value: impl Into<String>) -> Self {
+        self.client_name = Some(value.into());
+        self
+    }
+    /// Sets "ClientPhone".
+    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
+        self.client_phone = Some(value.into());
+        self
+    }
+    /// Sets "Comment".
+    pub fn comment(mut self, value: impl Into<String>) -> Self {
+        self.comment = Some(value.into());
+        self
+    }
+    /// Sets "CurrentDate".
+    pub fn current_date(mut self, value: impl Into<String>) -> Self {
+        self.current_date = Some(value.into());
+        self
+    }
+    /// Sets "DocumentNumber".
+    pub fn document_number(mut self, value: impl Into<String>) -> Self {
+        self.document_number = Some(value.into());
+        self
+    }
+    /// Sets "Total".
+    pub fn total(mut self, value: impl Into<String>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Sets "UserName".
+    pub fn user_name(mut self, value: impl Into<String>) -> Self {
+        self.user_name = Some(value.into());
+        self
     }
     /// Sets "_creationMethod".
     pub fn creation_method(mut self, value: impl Into<String>) -> Self {
@@ -2135,12 +3045,39 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_name = o.opt("ClientName")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let comment = o.opt("Comment")?;
+        let current_date = o.opt("CurrentDate")?;
+        let document_number = o.opt("DocumentNumber")?;
+        let total = o.opt("Total")?;
+        let user_name = o.opt("UserName")?;
         let creation_method = o.opt("_creationMethod")?;
         let products_table_variant = o.opt("productsTableVariant")?;
         let stamps_enabled = o.opt("stampsEnabled")?;
         let additional = o
-            .rest(&["_creationMethod", "productsTableVariant", "stampsEnabled"])?;
+            .rest(
+                &[
+                    "ClientName",
+                    "ClientPhone",
+                    "Comment",
+                    "CurrentDate",
+                    "DocumentNumber",
+                    "Total",
+                    "UserName",
+                    "_creationMethod",
+                    "productsTableVariant",
+                    "stampsEnabled",
+                ],
+            )?;
         Ok(Self {
+            client_name,
+            client_phone,
+            comment,
+            current_date,
+            document_number,
+            total,
+            user_name,
             creation_method,
             products_table_variant,
             stamps_enabled,
@@ -2401,6 +3338,24 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentPublicUrlView {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseDocumentValues {
+    /// Wire name "ClientName": string, optional.
+    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Wire name "ClientPhone": string, optional.
+    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
+    pub client_phone: Option<String>,
+    /// Wire name "Comment": string, optional.
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Wire name "CurrentDate": string, optional.
+    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
+    pub current_date: Option<String>,
+    /// Wire name "Total": string, optional.
+    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    /// Wire name "UserName": string, optional.
+    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
@@ -2420,12 +3375,36 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_name = o.opt("ClientName")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let comment = o.opt("Comment")?;
+        let current_date = o.opt("CurrentDate")?;
+        let total = o.opt("Total")?;
+        let user_name = o.opt("UserName")?;
         let creation_method = o.opt("_creationMethod")?;
         let products_table_variant = o.opt("productsTableVariant")?;
         let stamps_enabled = o.opt("stampsEnabled")?;
         let additional = o
-            .rest(&["_creationMethod", "productsTableVariant", "stampsEnabled"])?;
+            .rest(
+                &[
+                    "ClientName",
+                    "ClientPhone",
+                    "Comment",
+                    "CurrentDate",
+                    "Total",
+                    "UserName",
+                    "_creationMethod",
+                    "productsTableVariant",
+                    "stampsEnabled",
+                ],
+            )?;
         Ok(Self {
+            client_name,
+            client_phone,
+            comment,
+            current_date,
+            total,
+            user_name,
             creation_method,
             products_table_variant,
             stamps_enabled,

@@ -460,6 +460,15 @@ pub struct AddResponseRolePermissions {
     /// Wire name "TEMPLATES": object, optional.
     #[serde(rename = "TEMPLATES", skip_serializing_if = "Option::is_none")]
     pub templates: Option<AddResponseRolePermissionsTemplates>,
+    /// Wire name "documents": object, optional.
+    #[serde(rename = "documents", skip_serializing_if = "Option::is_none")]
+    pub documents_2: Option<AddResponseRolePermissionsDocuments2>,
+    /// Wire name "settings": object, optional.
+    #[serde(rename = "settings", skip_serializing_if = "Option::is_none")]
+    pub settings_2: Option<AddResponseRolePermissionsSettings2>,
+    /// Wire name "templates": object, optional.
+    #[serde(rename = "templates", skip_serializing_if = "Option::is_none")]
+    pub templates_2: Option<AddResponseRolePermissionsTemplates2>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -473,11 +482,27 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissions {
         let documents = o.opt("DOCUMENTS")?;
         let settings = o.opt("SETTINGS")?;
         let templates = o.opt("TEMPLATES")?;
-        let additional = o.rest(&["DOCUMENTS", "SETTINGS", "TEMPLATES"])?;
+        let documents_2 = o.opt("documents")?;
+        let settings_2 = o.opt("settings")?;
+        let templates_2 = o.opt("templates")?;
+        let additional = o
+            .rest(
+                &[
+                    "DOCUMENTS",
+                    "SETTINGS",
+                    "TEMPLATES",
+                    "documents",
+                    "settings",
+                    "templates",
+                ],
+            )?;
         Ok(Self {
             documents,
             settings,
             templates,
+            documents_2,
+            settings_2,
+            templates_2,
             additional,
         })
     }
@@ -563,6 +588,118 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissionsTemplates {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseRolePermissionsTemplates);
+
+/// Wire name "documents" (a property of `AddResponseRolePermissions`).
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseRolePermissionsDocuments2 {
+    /// Wire name "MODIFY": string, optional.
+    #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
+    pub modify: Option<String>,
+    /// Wire name "VIEW": string, optional.
+    #[serde(rename = "VIEW", skip_serializing_if = "Option::is_none")]
+    pub view: Option<String>,
+    /// Wire name "modify": string, optional.
+    #[serde(rename = "modify", skip_serializing_if = "Option::is_none")]
+    pub modify_2: Option<String>,
+    /// Wire name "view": string, optional.
+    #[serde(rename = "view", skip_serializing_if = "Option::is_none")]
+    pub view_2: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissionsDocuments2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let modify = o.opt("MODIFY")?;
+        let view = o.opt("VIEW")?;
+        let modify_2 = o.opt("modify")?;
+        let view_2 = o.opt("view")?;
+        let additional = o.rest(&["MODIFY", "VIEW", "modify", "view"])?;
+        Ok(Self {
+            modify,
+            view,
+            modify_2,
+            view_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseRolePermissionsDocuments2);
+
+/// Wire name "settings" (a property of `AddResponseRolePermissions`).
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseRolePermissionsSettings2 {
+    /// Wire name "MODIFY": string, optional.
+    #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
+    pub modify: Option<String>,
+    /// Wire name "modify": string, optional.
+    #[serde(rename = "modify", skip_serializing_if = "Option::is_none")]
+    pub modify_2: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissionsSettings2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let modify = o.opt("MODIFY")?;
+        let modify_2 = o.opt("modify")?;
+        let additional = o.rest(&["MODIFY", "modify"])?;
+        Ok(Self {
+            modify,
+            modify_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseRolePermissionsSettings2);
+
+/// Wire name "templates" (a property of `AddResponseRolePermissions`).
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseRolePermissionsTemplates2 {
+    /// Wire name "MODIFY": string, optional.
+    #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
+    pub modify: Option<String>,
+    /// Wire name "modify": string, optional.
+    #[serde(rename = "modify", skip_serializing_if = "Option::is_none")]
+    pub modify_2: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissionsTemplates2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let modify = o.opt("MODIFY")?;
+        let modify_2 = o.opt("modify")?;
+        let additional = o.rest(&["MODIFY", "modify"])?;
+        Ok(Self {
+            modify,
+            modify_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseRolePermissionsTemplates2);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.role.add";
@@ -1675,6 +1812,15 @@ pub struct UpdateResponseRolePermissions {
     /// Wire name "TEMPLATES": object, optional.
     #[serde(rename = "TEMPLATES", skip_serializing_if = "Option::is_none")]
     pub templates: Option<UpdateResponseRolePermissionsTemplates>,
+    /// Wire name "documents": object, optional.
+    #[serde(rename = "documents", skip_serializing_if = "Option::is_none")]
+    pub documents_2: Option<UpdateResponseRolePermissionsDocuments2>,
+    /// Wire name "settings": object, optional.
+    #[serde(rename = "settings", skip_serializing_if = "Option::is_none")]
+    pub settings_2: Option<UpdateResponseRolePermissionsSettings2>,
+    /// Wire name "templates": object, optional.
+    #[serde(rename = "templates", skip_serializing_if = "Option::is_none")]
+    pub templates_2: Option<UpdateResponseRolePermissionsTemplates2>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1688,11 +1834,27 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissions {
         let documents = o.opt("DOCUMENTS")?;
         let settings = o.opt("SETTINGS")?;
         let templates = o.opt("TEMPLATES")?;
-        let additional = o.rest(&["DOCUMENTS", "SETTINGS", "TEMPLATES"])?;
+        let documents_2 = o.opt("documents")?;
+        let settings_2 = o.opt("settings")?;
+        let templates_2 = o.opt("templates")?;
+        let additional = o
+            .rest(
+                &[
+                    "DOCUMENTS",
+                    "SETTINGS",
+                    "TEMPLATES",
+                    "documents",
+                    "settings",
+                    "templates",
+                ],
+            )?;
         Ok(Self {
             documents,
             settings,
             templates,
+            documents_2,
+            settings_2,
+            templates_2,
             additional,
         })
     }
@@ -1778,6 +1940,118 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissionsTemplates
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseRolePermissionsTemplates);
+
+/// Wire name "documents" (a property of `UpdateResponseRolePermissions`).
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponseRolePermissionsDocuments2 {
+    /// Wire name "MODIFY": string, optional.
+    #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
+    pub modify: Option<String>,
+    /// Wire name "VIEW": string, optional.
+    #[serde(rename = "VIEW", skip_serializing_if = "Option::is_none")]
+    pub view: Option<String>,
+    /// Wire name "modify": string, optional.
+    #[serde(rename = "modify", skip_serializing_if = "Option::is_none")]
+    pub modify_2: Option<String>,
+    /// Wire name "view": string, optional.
+    #[serde(rename = "view", skip_serializing_if = "Option::is_none")]
+    pub view_2: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissionsDocuments2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let modify = o.opt("MODIFY")?;
+        let view = o.opt("VIEW")?;
+        let modify_2 = o.opt("modify")?;
+        let view_2 = o.opt("view")?;
+        let additional = o.rest(&["MODIFY", "VIEW", "modify", "view"])?;
+        Ok(Self {
+            modify,
+            view,
+            modify_2,
+            view_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseRolePermissionsDocuments2);
+
+/// Wire name "settings" (a property of `UpdateResponseRolePermissions`).
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponseRolePermissionsSettings2 {
+    /// Wire name "MODIFY": string, optional.
+    #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
+    pub modify: Option<String>,
+    /// Wire name "modify": string, optional.
+    #[serde(rename = "modify", skip_serializing_if = "Option::is_none")]
+    pub modify_2: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissionsSettings2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let modify = o.opt("MODIFY")?;
+        let modify_2 = o.opt("modify")?;
+        let additional = o.rest(&["MODIFY", "modify"])?;
+        Ok(Self {
+            modify,
+            modify_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseRolePermissionsSettings2);
+
+/// Wire name "templates" (a property of `UpdateResponseRolePermissions`).
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponseRolePermissionsTemplates2 {
+    /// Wire name "MODIFY": string, optional.
+    #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
+    pub modify: Option<String>,
+    /// Wire name "modify": string, optional.
+    #[serde(rename = "modify", skip_serializing_if = "Option::is_none")]
+    pub modify_2: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissionsTemplates2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let modify = o.opt("MODIFY")?;
+        let modify_2 = o.opt("modify")?;
+        let additional = o.rest(&["MODIFY", "modify"])?;
+        Ok(Self {
+            modify,
+            modify_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseRolePermissionsTemplates2);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.role.update";

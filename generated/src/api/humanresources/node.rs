@@ -49,12 +49,9 @@ pub struct AddRequest {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub binding_channel_ids: ::serde_json::Value,
-    /// Wire name "bindingChatIds": any JSON, optional.
-    #[serde(
-        rename = "bindingChatIds",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub binding_chat_ids: ::serde_json::Value,
+    /// Wire name "bindingChatIds": array of integer, optional.
+    #[serde(rename = "bindingChatIds", skip_serializing_if = "Option::is_none")]
+    pub binding_chat_ids: Option<Vec<i64>>,
     /// Wire name "bindingCollabIds": any JSON, optional.
     #[serde(
         rename = "bindingCollabIds",
@@ -134,8 +131,11 @@ impl AddRequest {
         self
     }
     /// Sets "bindingChatIds".
-    pub fn binding_chat_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.binding_chat_ids = value.into();
+    pub fn binding_chat_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.binding_chat_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "bindingCollabIds".
@@ -264,18 +264,12 @@ pub type AddRequestColorName = super::super::enums::BlueGreenCyanEtc;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettings {
-    /// Wire name "BUSINESS_PROC_AUTHORITY": any JSON, optional.
-    #[serde(
-        rename = "BUSINESS_PROC_AUTHORITY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub business_proc_authority: ::serde_json::Value,
-    /// Wire name "REPORTS_AUTHORITY": any JSON, optional.
-    #[serde(
-        rename = "REPORTS_AUTHORITY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub reports_authority: ::serde_json::Value,
+    /// Wire name "BUSINESS_PROC_AUTHORITY": array of string, optional.
+    #[serde(rename = "BUSINESS_PROC_AUTHORITY", skip_serializing_if = "Option::is_none")]
+    pub business_proc_authority: Option<Vec<String>>,
+    /// Wire name "REPORTS_AUTHORITY": array of string, optional.
+    #[serde(rename = "REPORTS_AUTHORITY", skip_serializing_if = "Option::is_none")]
+    pub reports_authority: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -290,14 +284,17 @@ impl AddRequestSettings {
     /// Sets "BUSINESS_PROC_AUTHORITY".
     pub fn business_proc_authority(
         mut self,
-        value: impl Into<::serde_json::Value>,
+        value: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
-        self.business_proc_authority = value.into();
+        self.business_proc_authority = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "REPORTS_AUTHORITY".
-    pub fn reports_authority(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.reports_authority = value.into();
+    pub fn reports_authority(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.reports_authority = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -342,18 +339,12 @@ pub struct AddRequestUserIds {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub member_deputy_head: ::serde_json::Value,
-    /// Wire name "MEMBER_EMPLOYEE": any JSON, optional.
-    #[serde(
-        rename = "MEMBER_EMPLOYEE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub member_employee: ::serde_json::Value,
-    /// Wire name "MEMBER_HEAD": any JSON, optional.
-    #[serde(
-        rename = "MEMBER_HEAD",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub member_head: ::serde_json::Value,
+    /// Wire name "MEMBER_EMPLOYEE": array of integer, optional.
+    #[serde(rename = "MEMBER_EMPLOYEE", skip_serializing_if = "Option::is_none")]
+    pub member_employee: Option<Vec<i64>>,
+    /// Wire name "MEMBER_HEAD": array of integer, optional.
+    #[serde(rename = "MEMBER_HEAD", skip_serializing_if = "Option::is_none")]
+    pub member_head: Option<Vec<i64>>,
     /// Wire name "MEMBER_TEAM_DEPUTY_HEAD": any JSON, optional.
     #[serde(
         rename = "MEMBER_TEAM_DEPUTY_HEAD",
@@ -389,13 +380,19 @@ impl AddRequestUserIds {
         self
     }
     /// Sets "MEMBER_EMPLOYEE".
-    pub fn member_employee(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.member_employee = value.into();
+    pub fn member_employee(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.member_employee = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "MEMBER_HEAD".
-    pub fn member_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.member_head = value.into();
+    pub fn member_head(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.member_head = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "MEMBER_TEAM_DEPUTY_HEAD".
@@ -475,9 +472,6 @@ pub struct AddResponse {
     /// Wire name "accessCode": string, optional.
     #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
-    /// Wire name "colorName": any JSON, optional.
-    #[serde(rename = "colorName", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub color_name: ::serde_json::Value,
     /// Wire name "createdAt": string, optional.
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -489,7 +483,7 @@ pub struct AddResponse {
     pub id: Option<i64>,
     /// Wire name "members": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub members: Option<Vec<AddResponseMembersItem>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -508,9 +502,9 @@ pub struct AddResponse {
     /// Wire name "userCount": integer, optional.
     #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i64>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -522,7 +516,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let access_code = o.opt("accessCode")?;
-        let color_name = o.opt("colorName")?;
         let created_at = o.opt("createdAt")?;
         let description = o.opt("description")?;
         let id = o.opt("id")?;
@@ -538,7 +531,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
             .rest(
                 &[
                     "accessCode",
-                    "colorName",
                     "createdAt",
                     "description",
                     "id",
@@ -554,7 +546,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
             )?;
         Ok(Self {
             access_code,
-            color_name,
             created_at,
             description,
             id,
@@ -572,6 +563,60 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseMembersItem {
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "role": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Wire name "workPosition": string, optional.
+    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseMembersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let name = o.opt("name")?;
+        let role = o.opt("role")?;
+        let url = o.opt("url")?;
+        let user_id = o.opt("userId")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o
+            .rest(&["avatar", "name", "role", "url", "userId", "workPosition"])?;
+        Ok(Self {
+            avatar,
+            name,
+            role,
+            url,
+            user_id,
+            work_position,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseMembersItem);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "humanresources.node.add";
@@ -611,9 +656,9 @@ pub async fn children(
 pub struct ChildrenRequest {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -630,8 +675,8 @@ impl ChildrenRequest {
         }
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -668,7 +713,7 @@ impl ::bitrix24_runtime::loose::Loose for ChildrenRequest {
 pub struct ChildrenResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<ChildrenResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -686,6 +731,99 @@ impl ::bitrix24_runtime::loose::Loose for ChildrenResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ChildrenResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ChildrenResponseItemsItem {
+    /// Wire name "accessCode": string, optional.
+    #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
+    pub access_code: Option<String>,
+    /// Wire name "createdAt": string, optional.
+    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "structureId": integer, optional.
+    #[serde(rename = "structureId", skip_serializing_if = "Option::is_none")]
+    pub structure_id: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "updatedAt": string, optional.
+    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Wire name "userCount": integer, optional.
+    #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
+    pub user_count: Option<i64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ChildrenResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access_code = o.opt("accessCode")?;
+        let created_at = o.opt("createdAt")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let parent_id = o.opt("parentId")?;
+        let structure_id = o.opt("structureId")?;
+        let type_ = o.opt("type")?;
+        let updated_at = o.opt("updatedAt")?;
+        let user_count = o.opt("userCount")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accessCode",
+                    "createdAt",
+                    "description",
+                    "id",
+                    "name",
+                    "parentId",
+                    "structureId",
+                    "type",
+                    "updatedAt",
+                    "userCount",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            access_code,
+            created_at,
+            description,
+            id,
+            name,
+            parent_id,
+            structure_id,
+            type_,
+            updated_at,
+            user_count,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ChildrenResponseItemsItem);
 
 impl ::bitrix24_runtime::Method for ChildrenRequest {
     const NAME: &'static str = "humanresources.node.children";
@@ -917,9 +1055,6 @@ pub struct EditResponse {
     /// Wire name "accessCode": string, optional.
     #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
-    /// Wire name "colorName": any JSON, optional.
-    #[serde(rename = "colorName", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub color_name: ::serde_json::Value,
     /// Wire name "createdAt": string, optional.
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -947,9 +1082,9 @@ pub struct EditResponse {
     /// Wire name "userCount": integer, optional.
     #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i64>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -961,7 +1096,6 @@ impl ::bitrix24_runtime::loose::Loose for EditResponse {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let access_code = o.opt("accessCode")?;
-        let color_name = o.opt("colorName")?;
         let created_at = o.opt("createdAt")?;
         let description = o.opt("description")?;
         let id = o.opt("id")?;
@@ -976,7 +1110,6 @@ impl ::bitrix24_runtime::loose::Loose for EditResponse {
             .rest(
                 &[
                     "accessCode",
-                    "colorName",
                     "createdAt",
                     "description",
                     "id",
@@ -991,7 +1124,6 @@ impl ::bitrix24_runtime::loose::Loose for EditResponse {
             )?;
         Ok(Self {
             access_code,
-            color_name,
             created_at,
             description,
             id,
@@ -1047,9 +1179,9 @@ pub async fn get(
 pub struct GetRequest {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1066,8 +1198,8 @@ impl GetRequest {
         }
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1130,9 +1262,6 @@ pub struct GetResponseItem {
     /// Wire name "accessCode": string, optional.
     #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
-    /// Wire name "colorName": any JSON, optional.
-    #[serde(rename = "colorName", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub color_name: ::serde_json::Value,
     /// Wire name "createdAt": string, optional.
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -1142,15 +1271,15 @@ pub struct GetResponseItem {
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "members": array of any JSON, optional.
+    /// Wire name "members": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<::serde_json::Value>>,
+    pub members: Option<Vec<GetResponseItemMembersItem>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "parentId": any JSON, optional.
-    #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub parent_id: ::serde_json::Value,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
     /// Wire name "structureId": integer, optional.
     #[serde(rename = "structureId", skip_serializing_if = "Option::is_none")]
     pub structure_id: Option<i64>,
@@ -1163,9 +1292,9 @@ pub struct GetResponseItem {
     /// Wire name "userCount": integer, optional.
     #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i64>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1177,7 +1306,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let access_code = o.opt("accessCode")?;
-        let color_name = o.opt("colorName")?;
         let created_at = o.opt("createdAt")?;
         let description = o.opt("description")?;
         let id = o.opt("id")?;
@@ -1193,7 +1321,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             .rest(
                 &[
                     "accessCode",
-                    "colorName",
                     "createdAt",
                     "description",
                     "id",
@@ -1209,7 +1336,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             )?;
         Ok(Self {
             access_code,
-            color_name,
             created_at,
             description,
             id,
@@ -1227,6 +1353,60 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemMembersItem {
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "role": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Wire name "workPosition": string, optional.
+    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemMembersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let name = o.opt("name")?;
+        let role = o.opt("role")?;
+        let url = o.opt("url")?;
+        let user_id = o.opt("userId")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o
+            .rest(&["avatar", "name", "role", "url", "userId", "workPosition"])?;
+        Ok(Self {
+            avatar,
+            name,
+            role,
+            url,
+            user_id,
+            work_position,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemMembersItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "humanresources.node.get";
@@ -1267,12 +1447,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "pagination": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub pagination: ::serde_json::Value,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "pagination": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<ListRequestPagination>,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "type": string, required.
     ///
     /// Allowed values: "DEPARTMENT", "TEAM".
@@ -1295,13 +1475,13 @@ impl ListRequest {
         }
     }
     /// Sets "pagination".
-    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.pagination = value.into();
+    pub fn pagination(mut self, value: impl Into<ListRequestPagination>) -> Self {
+        self.pagination = Some(value.into());
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1337,6 +1517,77 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListRequestPagination {
+    /// Wire name "limit": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+    /// Wire name "page": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestPagination {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Sets "page".
+    pub fn page(mut self, value: impl Into<i64>) -> Self {
+        self.page = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListRequestPagination {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let page = o.opt("page")?;
+        let additional = o.rest(&["limit", "offset", "page"])?;
+        Ok(Self {
+            limit,
+            offset,
+            page,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListRequestPagination);
+
 pub type ListRequestType = super::super::enums::DepartmentTeam;
 
 /// The `result` of `humanresources.node.list`.
@@ -1346,7 +1597,7 @@ pub type ListRequestType = super::super::enums::DepartmentTeam;
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<ListResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1364,6 +1615,99 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemsItem {
+    /// Wire name "accessCode": string, optional.
+    #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
+    pub access_code: Option<String>,
+    /// Wire name "createdAt": string, optional.
+    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "structureId": integer, optional.
+    #[serde(rename = "structureId", skip_serializing_if = "Option::is_none")]
+    pub structure_id: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "updatedAt": string, optional.
+    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Wire name "userCount": integer, optional.
+    #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
+    pub user_count: Option<i64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access_code = o.opt("accessCode")?;
+        let created_at = o.opt("createdAt")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let parent_id = o.opt("parentId")?;
+        let structure_id = o.opt("structureId")?;
+        let type_ = o.opt("type")?;
+        let updated_at = o.opt("updatedAt")?;
+        let user_count = o.opt("userCount")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accessCode",
+                    "createdAt",
+                    "description",
+                    "id",
+                    "name",
+                    "parentId",
+                    "structureId",
+                    "type",
+                    "updatedAt",
+                    "userCount",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            access_code,
+            created_at,
+            description,
+            id,
+            name,
+            parent_id,
+            structure_id,
+            type_,
+            updated_at,
+            user_count,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.node.list";
@@ -1460,9 +1804,6 @@ pub struct MoveResponse {
     /// Wire name "accessCode": string, optional.
     #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
-    /// Wire name "colorName": any JSON, optional.
-    #[serde(rename = "colorName", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub color_name: ::serde_json::Value,
     /// Wire name "createdAt": string, optional.
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -1490,9 +1831,9 @@ pub struct MoveResponse {
     /// Wire name "userCount": integer, optional.
     #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i64>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1504,7 +1845,6 @@ impl ::bitrix24_runtime::loose::Loose for MoveResponse {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let access_code = o.opt("accessCode")?;
-        let color_name = o.opt("colorName")?;
         let created_at = o.opt("createdAt")?;
         let description = o.opt("description")?;
         let id = o.opt("id")?;
@@ -1519,7 +1859,6 @@ impl ::bitrix24_runtime::loose::Loose for MoveResponse {
             .rest(
                 &[
                     "accessCode",
-                    "colorName",
                     "createdAt",
                     "description",
                     "id",
@@ -1534,7 +1873,6 @@ impl ::bitrix24_runtime::loose::Loose for MoveResponse {
             )?;
         Ok(Self {
             access_code,
-            color_name,
             created_at,
             description,
             id,
@@ -1590,9 +1928,9 @@ pub async fn search(
 pub struct SearchRequest {
     /// Wire name "name": string, required.
     pub name: String,
-    /// Wire name "pagination": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub pagination: ::serde_json::Value,
+    /// Wire name "pagination": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<SearchRequestPagination>,
     /// Wire name "parentId": integer, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
@@ -1619,8 +1957,8 @@ impl SearchRequest {
         }
     }
     /// Sets "pagination".
-    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.pagination = value.into();
+    pub fn pagination(mut self, value: impl Into<SearchRequestPagination>) -> Self {
+        self.pagination = Some(value.into());
         self
     }
     /// Sets "parentId".
@@ -1664,6 +2002,54 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SearchRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SearchRequestPagination {
+    /// Wire name "limit": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SearchRequestPagination {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SearchRequestPagination {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let limit = o.opt("limit")?;
+        let additional = o.rest(&["limit"])?;
+        Ok(Self { limit, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SearchRequestPagination);
+
 pub type SearchRequestType = super::super::enums::DepartmentTeam;
 
 /// The `result` of `humanresources.node.search`.
@@ -1673,7 +2059,7 @@ pub type SearchRequestType = super::super::enums::DepartmentTeam;
 pub struct SearchResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<SearchResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1691,6 +2077,99 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SearchResponseItemsItem {
+    /// Wire name "accessCode": string, optional.
+    #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
+    pub access_code: Option<String>,
+    /// Wire name "createdAt": string, optional.
+    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "structureId": integer, optional.
+    #[serde(rename = "structureId", skip_serializing_if = "Option::is_none")]
+    pub structure_id: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "updatedAt": string, optional.
+    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Wire name "userCount": integer, optional.
+    #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
+    pub user_count: Option<i64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for SearchResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access_code = o.opt("accessCode")?;
+        let created_at = o.opt("createdAt")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let parent_id = o.opt("parentId")?;
+        let structure_id = o.opt("structureId")?;
+        let type_ = o.opt("type")?;
+        let updated_at = o.opt("updatedAt")?;
+        let user_count = o.opt("userCount")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accessCode",
+                    "createdAt",
+                    "description",
+                    "id",
+                    "name",
+                    "parentId",
+                    "structureId",
+                    "type",
+                    "updatedAt",
+                    "userCount",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            access_code,
+            created_at,
+            description,
+            id,
+            name,
+            parent_id,
+            structure_id,
+            type_,
+            updated_at,
+            user_count,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SearchResponseItemsItem);
 
 impl ::bitrix24_runtime::Method for SearchRequest {
     const NAME: &'static str = "humanresources.node.search";

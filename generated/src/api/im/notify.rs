@@ -104,9 +104,9 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerResponse {
-    /// Wire name "result_message": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub result_message: ::serde_json::Value,
+    /// Wire name "result_message": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_message: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -214,9 +214,9 @@ impl ::bitrix24_runtime::loose::Loose for ConfirmRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConfirmResponse {
-    /// Wire name "result_message": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub result_message: ::serde_json::Value,
+    /// Wire name "result_message": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_message: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -556,9 +556,9 @@ pub struct GetResponseNotificationsItem {
     /// Wire name "notify_type": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_type: Option<i64>,
-    /// Wire name "params": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub params: ::serde_json::Value,
+    /// Wire name "params": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "setting_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setting_name: Option<String>,
@@ -664,9 +664,9 @@ pub struct GetResponseUsersItem {
     /// Wire name "connector": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    /// Wire name "departments": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub departments: ::serde_json::Value,
+    /// Wire name "departments": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<i64>>,
     /// Wire name "desktop_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,

@@ -244,9 +244,9 @@ pub struct MessagesRequestMessagesItemMessage {
     /// Wire name "disable_crm": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disable_crm: Option<String>,
-    /// Wire name "files": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    /// Wire name "files": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<MessagesRequestMessagesItemMessageFilesItem>>,
     /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -278,8 +278,13 @@ impl MessagesRequestMessagesItemMessage {
         self
     }
     /// Sets "files".
-    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.files = value.into();
+    pub fn files(
+        mut self,
+        value: impl IntoIterator<
+            Item = impl Into<MessagesRequestMessagesItemMessageFilesItem>,
+        >,
+    ) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "id".
@@ -336,6 +341,63 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemMessage);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MessagesRequestMessagesItemMessageFilesItem {
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequestMessagesItemMessageFilesItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "url".
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessageFilesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["name", "url"])?;
+        Ok(Self { name, url, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemMessageFilesItem);
+
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
@@ -357,9 +419,9 @@ pub struct MessagesRequestMessagesItemUser {
     /// Wire name "phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    /// Wire name "picture": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub picture: ::serde_json::Value,
+    /// Wire name "picture": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<MessagesRequestMessagesItemUserPicture>,
     /// Wire name "skip_phone_validate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_phone_validate: Option<String>,
@@ -414,8 +476,11 @@ impl MessagesRequestMessagesItemUser {
         self
     }
     /// Sets "picture".
-    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.picture = value.into();
+    pub fn picture(
+        mut self,
+        value: impl Into<MessagesRequestMessagesItemUserPicture>,
+    ) -> Self {
+        self.picture = Some(value.into());
         self
     }
     /// Sets "skip_phone_validate".
@@ -485,6 +550,54 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemUser);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MessagesRequestMessagesItemUserPicture {
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequestMessagesItemUserPicture {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "url".
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUserPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["url"])?;
+        Ok(Self { url, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemUserPicture);
 
 /// The `result` of `imconnector.send.messages`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -677,12 +790,12 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemExtra {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MessagesResponseDataResultItemMessage {
-    /// Wire name "date": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub date: ::serde_json::Value,
-    /// Wire name "files": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    /// Wire name "date": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "files": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<::serde_json::Value>>,
     /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,

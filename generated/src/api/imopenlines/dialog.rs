@@ -169,9 +169,9 @@ pub struct GetResponse {
     /// Wire name "last_message_views": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_views: Option<GetResponseLastMessageViews>,
-    /// Wire name "manager_list": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub manager_list: ::serde_json::Value,
+    /// Wire name "manager_list": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager_list: Option<Vec<i64>>,
     /// Wire name "marked_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked_id: Option<i64>,
@@ -181,9 +181,9 @@ pub struct GetResponse {
     /// Wire name "message_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    /// Wire name "mute_list": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub mute_list: ::serde_json::Value,
+    /// Wire name "mute_list": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute_list: Option<Vec<::serde_json::Value>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

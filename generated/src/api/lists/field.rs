@@ -33,12 +33,12 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<AddRequestFieldsItem>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    pub fields: AddRequestFields,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -56,18 +56,22 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
-        iblock_code: impl Into<String>,
+        fields: impl Into<AddRequestFields>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<AddRequestIblockTypeId>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
-            iblock_code: iblock_code.into(),
+            fields: fields.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -87,13 +91,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("FIELDS")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
             .rest(&["FIELDS", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
         let fields = o.need(fields, "FIELDS")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -111,7 +114,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsItem {
+pub struct AddRequestFields {
     /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -128,13 +131,13 @@ pub struct AddRequestFieldsItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "IS_REQUIRED", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<AddRequestFieldsItemIsRequired>,
+    pub is_required: Option<AddRequestFieldsIsRequired>,
     /// Wire name "LINK_IBLOCK_ID": integer, optional.
     #[serde(rename = "LINK_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub link_iblock_id: Option<i64>,
-    /// Wire name "LIST": any JSON, optional.
-    #[serde(rename = "LIST", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub list: ::serde_json::Value,
+    /// Wire name "LIST": object, optional.
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
+    pub list: Option<::std::collections::BTreeMap<String, AddRequestFieldsListValue>>,
     /// Wire name "LIST_DEF": any JSON, optional.
     #[serde(rename = "LIST_DEF", skip_serializing_if = "::serde_json::Value::is_null")]
     pub list_def: ::serde_json::Value,
@@ -145,16 +148,16 @@ pub struct AddRequestFieldsItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<AddRequestFieldsItemMultiple>,
+    pub multiple: Option<AddRequestFieldsMultiple>,
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
     /// Wire name "ROW_COUNT": integer, optional.
     #[serde(rename = "ROW_COUNT", skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddRequestFieldsSettings>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -162,7 +165,7 @@ pub struct AddRequestFieldsItem {
     ///
     /// Allowed values: "S", "N", "L", "F", "G", "E", "S:Date", "S:DateTime", "S:HTML", "E:EList", "N:Sequence", "S:ECrm", and 4 more.
     #[serde(rename = "TYPE")]
-    pub type_: AddRequestFieldsItemType,
+    pub type_: AddRequestFieldsType,
     /// Wire name "USER_TYPE_SETTINGS": any JSON, optional.
     #[serde(
         rename = "USER_TYPE_SETTINGS",
@@ -175,12 +178,9 @@ pub struct AddRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItem {
+impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        name: impl Into<String>,
-        type_: impl Into<AddRequestFieldsItemType>,
-    ) -> Self {
+    pub fn new(name: impl Into<String>, type_: impl Into<AddRequestFieldsType>) -> Self {
         Self {
             code: Default::default(),
             col_count: Default::default(),
@@ -216,10 +216,7 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "IS_REQUIRED".
-    pub fn is_required(
-        mut self,
-        value: impl Into<AddRequestFieldsItemIsRequired>,
-    ) -> Self {
+    pub fn is_required(mut self, value: impl Into<AddRequestFieldsIsRequired>) -> Self {
         self.is_required = Some(value.into());
         self
     }
@@ -229,8 +226,11 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "LIST".
-    pub fn list(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.list = value.into();
+    pub fn list(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, AddRequestFieldsListValue>>,
+    ) -> Self {
+        self.list = Some(value.into());
         self
     }
     /// Sets "LIST_DEF".
@@ -244,7 +244,7 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "MULTIPLE".
-    pub fn multiple(mut self, value: impl Into<AddRequestFieldsItemMultiple>) -> Self {
+    pub fn multiple(mut self, value: impl Into<AddRequestFieldsMultiple>) -> Self {
         self.multiple = Some(value.into());
         self
     }
@@ -254,8 +254,8 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<AddRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -280,7 +280,7 @@ impl AddRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -343,13 +343,184 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-pub type AddRequestFieldsItemIsRequired = ::bitrix24_runtime::YesNo;
+pub type AddRequestFieldsIsRequired = ::bitrix24_runtime::YesNo;
 
-pub type AddRequestFieldsItemMultiple = ::bitrix24_runtime::YesNo;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsListValue {
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
-pub type AddRequestFieldsItemType = super::super::enums::SNLEtc;
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsListValue {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DEF".
+    pub fn def(mut self, value: impl Into<String>) -> Self {
+        self.def = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("DEF")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["DEF", "SORT", "VALUE"])?;
+        Ok(Self {
+            def,
+            sort,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsListValue);
+
+pub type AddRequestFieldsMultiple = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsSettings {
+    /// Wire name "ADD_READ_ONLY_FIELD": string, optional.
+    #[serde(rename = "ADD_READ_ONLY_FIELD", skip_serializing_if = "Option::is_none")]
+    pub add_read_only_field: Option<String>,
+    /// Wire name "EDIT_READ_ONLY_FIELD": string, optional.
+    #[serde(rename = "EDIT_READ_ONLY_FIELD", skip_serializing_if = "Option::is_none")]
+    pub edit_read_only_field: Option<String>,
+    /// Wire name "SHOW_ADD_FORM": string, optional.
+    #[serde(rename = "SHOW_ADD_FORM", skip_serializing_if = "Option::is_none")]
+    pub show_add_form: Option<String>,
+    /// Wire name "SHOW_EDIT_FORM": string, optional.
+    #[serde(rename = "SHOW_EDIT_FORM", skip_serializing_if = "Option::is_none")]
+    pub show_edit_form: Option<String>,
+    /// Wire name "SHOW_FIELD_PREVIEW": string, optional.
+    #[serde(rename = "SHOW_FIELD_PREVIEW", skip_serializing_if = "Option::is_none")]
+    pub show_field_preview: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ADD_READ_ONLY_FIELD".
+    pub fn add_read_only_field(mut self, value: impl Into<String>) -> Self {
+        self.add_read_only_field = Some(value.into());
+        self
+    }
+    /// Sets "EDIT_READ_ONLY_FIELD".
+    pub fn edit_read_only_field(mut self, value: impl Into<String>) -> Self {
+        self.edit_read_only_field = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_ADD_FORM".
+    pub fn show_add_form(mut self, value: impl Into<String>) -> Self {
+        self.show_add_form = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_EDIT_FORM".
+    pub fn show_edit_form(mut self, value: impl Into<String>) -> Self {
+        self.show_edit_form = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_FIELD_PREVIEW".
+    pub fn show_field_preview(mut self, value: impl Into<String>) -> Self {
+        self.show_field_preview = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add_read_only_field = o.opt("ADD_READ_ONLY_FIELD")?;
+        let edit_read_only_field = o.opt("EDIT_READ_ONLY_FIELD")?;
+        let show_add_form = o.opt("SHOW_ADD_FORM")?;
+        let show_edit_form = o.opt("SHOW_EDIT_FORM")?;
+        let show_field_preview = o.opt("SHOW_FIELD_PREVIEW")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADD_READ_ONLY_FIELD",
+                    "EDIT_READ_ONLY_FIELD",
+                    "SHOW_ADD_FORM",
+                    "SHOW_EDIT_FORM",
+                    "SHOW_FIELD_PREVIEW",
+                ],
+            )?;
+        Ok(Self {
+            add_read_only_field,
+            edit_read_only_field,
+            show_add_form,
+            show_edit_form,
+            show_field_preview,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
+
+pub type AddRequestFieldsType = super::super::enums::SNLEtc;
 
 pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
@@ -395,9 +566,9 @@ pub struct DeleteRequest {
     /// Wire name "FIELD_ID": string, required.
     #[serde(rename = "FIELD_ID")]
     pub field_id: String,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -416,17 +587,21 @@ impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         field_id: impl Into<String>,
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<DeleteRequestIblockTypeId>,
     ) -> Self {
         Self {
             field_id: field_id.into(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -446,13 +621,12 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let field_id = o.req("FIELD_ID")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
             .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
         let field_id = o.need(field_id, "FIELD_ID")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -510,9 +684,9 @@ pub struct GetRequest {
     /// Wire name "FIELD_ID": string, optional.
     #[serde(rename = "FIELD_ID", skip_serializing_if = "Option::is_none")]
     pub field_id: Option<String>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -530,13 +704,12 @@ pub struct GetRequest {
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<GetRequestIblockTypeId>,
     ) -> Self {
         Self {
             field_id: Default::default(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
@@ -545,6 +718,11 @@ impl GetRequest {
     /// Sets "FIELD_ID".
     pub fn field_id(mut self, value: impl Into<String>) -> Self {
         self.field_id = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -565,12 +743,11 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let field_id = o.opt("FIELD_ID")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
             .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -628,7 +805,7 @@ pub struct GetResponseL {
     pub default_value: Option<String>,
     /// Wire name "DISPLAY_VALUES_FORM": object, optional.
     #[serde(rename = "DISPLAY_VALUES_FORM", skip_serializing_if = "Option::is_none")]
-    pub display_values_form: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub display_values_form: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "FIELD_ID": string, optional.
     #[serde(rename = "FIELD_ID", skip_serializing_if = "Option::is_none")]
     pub field_id: Option<String>,
@@ -638,12 +815,9 @@ pub struct GetResponseL {
     /// Wire name "IS_REQUIRED": string, optional.
     #[serde(rename = "IS_REQUIRED", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<String>,
-    /// Wire name "LINK_IBLOCK_ID": any JSON, optional.
-    #[serde(
-        rename = "LINK_IBLOCK_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub link_iblock_id: ::serde_json::Value,
+    /// Wire name "LINK_IBLOCK_ID": string, optional.
+    #[serde(rename = "LINK_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
+    pub link_iblock_id: Option<String>,
     /// Wire name "MULTIPLE": string, optional.
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<String>,
@@ -661,19 +835,13 @@ pub struct GetResponseL {
     pub row_count: Option<String>,
     /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub settings: Option<GetResponseLSettings>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// Wire name "TYPE": string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Wire name "USER_TYPE_SETTINGS": any JSON, optional.
-    #[serde(
-        rename = "USER_TYPE_SETTINGS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub user_type_settings: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -700,7 +868,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseL {
         let settings = o.opt("SETTINGS")?;
         let sort = o.opt("SORT")?;
         let type_ = o.opt("TYPE")?;
-        let user_type_settings = o.opt("USER_TYPE_SETTINGS")?;
         let additional = o
             .rest(
                 &[
@@ -720,7 +887,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseL {
                     "SETTINGS",
                     "SORT",
                     "TYPE",
-                    "USER_TYPE_SETTINGS",
                 ],
             )?;
         Ok(Self {
@@ -740,13 +906,69 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseL {
             settings,
             sort,
             type_,
-            user_type_settings,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseL);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLSettings {
+    /// Wire name "ADD_READ_ONLY_FIELD": string, optional.
+    #[serde(rename = "ADD_READ_ONLY_FIELD", skip_serializing_if = "Option::is_none")]
+    pub add_read_only_field: Option<String>,
+    /// Wire name "EDIT_READ_ONLY_FIELD": string, optional.
+    #[serde(rename = "EDIT_READ_ONLY_FIELD", skip_serializing_if = "Option::is_none")]
+    pub edit_read_only_field: Option<String>,
+    /// Wire name "SHOW_ADD_FORM": string, optional.
+    #[serde(rename = "SHOW_ADD_FORM", skip_serializing_if = "Option::is_none")]
+    pub show_add_form: Option<String>,
+    /// Wire name "SHOW_EDIT_FORM": string, optional.
+    #[serde(rename = "SHOW_EDIT_FORM", skip_serializing_if = "Option::is_none")]
+    pub show_edit_form: Option<String>,
+    /// Wire name "SHOW_FIELD_PREVIEW": string, optional.
+    #[serde(rename = "SHOW_FIELD_PREVIEW", skip_serializing_if = "Option::is_none")]
+    pub show_field_preview: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add_read_only_field = o.opt("ADD_READ_ONLY_FIELD")?;
+        let edit_read_only_field = o.opt("EDIT_READ_ONLY_FIELD")?;
+        let show_add_form = o.opt("SHOW_ADD_FORM")?;
+        let show_edit_form = o.opt("SHOW_EDIT_FORM")?;
+        let show_field_preview = o.opt("SHOW_FIELD_PREVIEW")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADD_READ_ONLY_FIELD",
+                    "EDIT_READ_ONLY_FIELD",
+                    "SHOW_ADD_FORM",
+                    "SHOW_EDIT_FORM",
+                    "SHOW_FIELD_PREVIEW",
+                ],
+            )?;
+        Ok(Self {
+            add_read_only_field,
+            edit_read_only_field,
+            show_add_form,
+            show_edit_form,
+            show_field_preview,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLSettings);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "lists.field.get";
@@ -783,15 +1005,15 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<UpdateRequestFieldsItem>,
+    pub fields: UpdateRequestFields,
     /// Wire name "FIELD_ID": string, required.
     #[serde(rename = "FIELD_ID")]
     pub field_id: String,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -809,20 +1031,24 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
+        fields: impl Into<UpdateRequestFields>,
         field_id: impl Into<String>,
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             field_id: field_id.into(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -843,7 +1069,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("FIELDS")?;
         let field_id = o.req("FIELD_ID")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
@@ -852,7 +1078,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
             )?;
         let fields = o.need(fields, "FIELDS")?;
         let field_id = o.need(field_id, "FIELD_ID")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -871,7 +1096,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItem {
+pub struct UpdateRequestFields {
     /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -888,16 +1113,16 @@ pub struct UpdateRequestFieldsItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "IS_REQUIRED", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<UpdateRequestFieldsItemIsRequired>,
+    pub is_required: Option<UpdateRequestFieldsIsRequired>,
     /// Wire name "LINK_IBLOCK_ID": integer, optional.
     #[serde(rename = "LINK_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub link_iblock_id: Option<i64>,
-    /// Wire name "LIST": any JSON, optional.
-    #[serde(rename = "LIST", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub list: ::serde_json::Value,
-    /// Wire name "LIST_DEF": any JSON, optional.
-    #[serde(rename = "LIST_DEF", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub list_def: ::serde_json::Value,
+    /// Wire name "LIST": object, optional.
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
+    pub list: Option<::std::collections::BTreeMap<String, UpdateRequestFieldsListValue>>,
+    /// Wire name "LIST_DEF": array of string, optional.
+    #[serde(rename = "LIST_DEF", skip_serializing_if = "Option::is_none")]
+    pub list_def: Option<Vec<String>>,
     /// Wire name "LIST_TEXT_VALUES": string, optional.
     #[serde(rename = "LIST_TEXT_VALUES", skip_serializing_if = "Option::is_none")]
     pub list_text_values: Option<String>,
@@ -905,16 +1130,16 @@ pub struct UpdateRequestFieldsItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<UpdateRequestFieldsItemMultiple>,
+    pub multiple: Option<UpdateRequestFieldsMultiple>,
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
     /// Wire name "ROW_COUNT": integer, optional.
     #[serde(rename = "ROW_COUNT", skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -922,7 +1147,7 @@ pub struct UpdateRequestFieldsItem {
     ///
     /// Allowed values: "S", "N", "L", "F", "G", "E", "S:Date", "S:DateTime", "S:HTML", "E:EList", "N:Sequence", "S:ECrm", and 4 more.
     #[serde(rename = "TYPE")]
-    pub type_: UpdateRequestFieldsItemType,
+    pub type_: UpdateRequestFieldsType,
     /// Wire name "USER_TYPE_SETTINGS": any JSON, optional.
     #[serde(
         rename = "USER_TYPE_SETTINGS",
@@ -935,11 +1160,11 @@ pub struct UpdateRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItem {
+impl UpdateRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         name: impl Into<String>,
-        type_: impl Into<UpdateRequestFieldsItemType>,
+        type_: impl Into<UpdateRequestFieldsType>,
     ) -> Self {
         Self {
             code: Default::default(),
@@ -978,7 +1203,7 @@ impl UpdateRequestFieldsItem {
     /// Sets "IS_REQUIRED".
     pub fn is_required(
         mut self,
-        value: impl Into<UpdateRequestFieldsItemIsRequired>,
+        value: impl Into<UpdateRequestFieldsIsRequired>,
     ) -> Self {
         self.is_required = Some(value.into());
         self
@@ -989,13 +1214,21 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "LIST".
-    pub fn list(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.list = value.into();
+    pub fn list(
+        mut self,
+        value: impl Into<
+            ::std::collections::BTreeMap<String, UpdateRequestFieldsListValue>,
+        >,
+    ) -> Self {
+        self.list = Some(value.into());
         self
     }
     /// Sets "LIST_DEF".
-    pub fn list_def(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.list_def = value.into();
+    pub fn list_def(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.list_def = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "LIST_TEXT_VALUES".
@@ -1004,10 +1237,7 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "MULTIPLE".
-    pub fn multiple(
-        mut self,
-        value: impl Into<UpdateRequestFieldsItemMultiple>,
-    ) -> Self {
+    pub fn multiple(mut self, value: impl Into<UpdateRequestFieldsMultiple>) -> Self {
         self.multiple = Some(value.into());
         self
     }
@@ -1017,8 +1247,8 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -1043,7 +1273,7 @@ impl UpdateRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1106,13 +1336,170 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
-pub type UpdateRequestFieldsItemIsRequired = ::bitrix24_runtime::YesNo;
+pub type UpdateRequestFieldsIsRequired = ::bitrix24_runtime::YesNo;
 
-pub type UpdateRequestFieldsItemMultiple = ::bitrix24_runtime::YesNo;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsListValue {
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
-pub type UpdateRequestFieldsItemType = super::super::enums::SNLEtc;
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsListValue {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsListValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["SORT", "VALUE"])?;
+        Ok(Self { sort, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsListValue);
+
+pub type UpdateRequestFieldsMultiple = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettings {
+    /// Wire name "ADD_READ_ONLY_FIELD": string, optional.
+    #[serde(rename = "ADD_READ_ONLY_FIELD", skip_serializing_if = "Option::is_none")]
+    pub add_read_only_field: Option<String>,
+    /// Wire name "EDIT_READ_ONLY_FIELD": string, optional.
+    #[serde(rename = "EDIT_READ_ONLY_FIELD", skip_serializing_if = "Option::is_none")]
+    pub edit_read_only_field: Option<String>,
+    /// Wire name "SHOW_ADD_FORM": string, optional.
+    #[serde(rename = "SHOW_ADD_FORM", skip_serializing_if = "Option::is_none")]
+    pub show_add_form: Option<String>,
+    /// Wire name "SHOW_EDIT_FORM": string, optional.
+    #[serde(rename = "SHOW_EDIT_FORM", skip_serializing_if = "Option::is_none")]
+    pub show_edit_form: Option<String>,
+    /// Wire name "SHOW_FIELD_PREVIEW": string, optional.
+    #[serde(rename = "SHOW_FIELD_PREVIEW", skip_serializing_if = "Option::is_none")]
+    pub show_field_preview: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ADD_READ_ONLY_FIELD".
+    pub fn add_read_only_field(mut self, value: impl Into<String>) -> Self {
+        self.add_read_only_field = Some(value.into());
+        self
+    }
+    /// Sets "EDIT_READ_ONLY_FIELD".
+    pub fn edit_read_only_field(mut self, value: impl Into<String>) -> Self {
+        self.edit_read_only_field = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_ADD_FORM".
+    pub fn show_add_form(mut self, value: impl Into<String>) -> Self {
+        self.show_add_form = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_EDIT_FORM".
+    pub fn show_edit_form(mut self, value: impl Into<String>) -> Self {
+        self.show_edit_form = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_FIELD_PREVIEW".
+    pub fn show_field_preview(mut self, value: impl Into<String>) -> Self {
+        self.show_field_preview = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add_read_only_field = o.opt("ADD_READ_ONLY_FIELD")?;
+        let edit_read_only_field = o.opt("EDIT_READ_ONLY_FIELD")?;
+        let show_add_form = o.opt("SHOW_ADD_FORM")?;
+        let show_edit_form = o.opt("SHOW_EDIT_FORM")?;
+        let show_field_preview = o.opt("SHOW_FIELD_PREVIEW")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADD_READ_ONLY_FIELD",
+                    "EDIT_READ_ONLY_FIELD",
+                    "SHOW_ADD_FORM",
+                    "SHOW_EDIT_FORM",
+                    "SHOW_FIELD_PREVIEW",
+                ],
+            )?;
+        Ok(Self {
+            add_read_only_field,
+            edit_read_only_field,
+            show_add_form,
+            show_edit_form,
+            show_field_preview,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
+
+pub type UpdateRequestFieldsType = super::super::enums::SNLEtc;
 
 pub type UpdateRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 

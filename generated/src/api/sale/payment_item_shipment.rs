@@ -771,9 +771,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "paymentItemsShipment": array of object, optional.
     #[serde(rename = "paymentItemsShipment", skip_serializing_if = "Option::is_none")]
-    pub payment_items_shipment: Option<
-        Vec<::serde_json::Map<String, ::serde_json::Value>>,
-    >,
+    pub payment_items_shipment: Option<Vec<ListResponsePaymentItemsShipmentItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -795,22 +793,95 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponsePaymentItemsShipmentItem {
+    /// Wire name "dateInsert": string, optional.
+    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
+    pub date_insert: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "paymentId": integer, optional.
+    #[serde(rename = "paymentId", skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<i64>,
+    /// Wire name "shipmentId": integer, optional.
+    #[serde(rename = "shipmentId", skip_serializing_if = "Option::is_none")]
+    pub shipment_id: Option<i64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponsePaymentItemsShipmentItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_insert = o.opt("dateInsert")?;
+        let id = o.opt("id")?;
+        let payment_id = o.opt("paymentId")?;
+        let shipment_id = o.opt("shipmentId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["dateInsert", "id", "paymentId", "shipmentId", "xmlId"])?;
+        Ok(Self {
+            date_insert,
+            id,
+            payment_id,
+            shipment_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponsePaymentItemsShipmentItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.paymentItemShipment.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("paymentItemsShipment");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponsePaymentItemsShipmentItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponsePaymentItemsShipmentItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.payment_items_shipment.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.paymentItemShipment.list`'s rows (`ListResponsePaymentItemsShipmentItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "dateInsert".
+    DateInsert,
+    /// The field "id".
+    Id,
+    /// The field "paymentId".
+    PaymentId,
+    /// The field "shipmentId".
+    ShipmentId,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { DateInsert = "dateInsert", Id = "id", PaymentId = "paymentId", ShipmentId
+    = "shipmentId", XmlId = "xmlId" }
+);
 
 /// Calls `sale.paymentItemShipment.update`.
 ///

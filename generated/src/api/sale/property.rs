@@ -899,55 +899,55 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponse {
 pub struct GetfieldsbytypeResponseProperty {
     /// Wire name "active": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub active: Option<GetfieldsbytypeResponsePropertyActive>,
     /// Wire name "code": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub code: Option<GetfieldsbytypeResponsePropertyCode>,
     /// Wire name "defaultValue": object, optional.
     #[serde(rename = "defaultValue", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub default_value: Option<GetfieldsbytypeResponsePropertyDefaultValue>,
     /// Wire name "description": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub description: Option<GetfieldsbytypeResponsePropertyDescription>,
     /// Wire name "id": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub id: Option<GetfieldsbytypeResponsePropertyId>,
     /// Wire name "isFiltered": object, optional.
     #[serde(rename = "isFiltered", skip_serializing_if = "Option::is_none")]
-    pub is_filtered: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub is_filtered: Option<GetfieldsbytypeResponsePropertyIsFiltered>,
     /// Wire name "multiple": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub multiple: Option<GetfieldsbytypeResponsePropertyMultiple>,
     /// Wire name "name": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub name: Option<GetfieldsbytypeResponsePropertyName>,
     /// Wire name "personTypeId": object, optional.
     #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
-    pub person_type_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub person_type_id: Option<GetfieldsbytypeResponsePropertyPersonTypeId>,
     /// Wire name "propsGroupId": object, optional.
     #[serde(rename = "propsGroupId", skip_serializing_if = "Option::is_none")]
-    pub props_group_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub props_group_id: Option<GetfieldsbytypeResponsePropertyPropsGroupId>,
     /// Wire name "required": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub required: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub required: Option<GetfieldsbytypeResponsePropertyRequired>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub settings: Option<GetfieldsbytypeResponsePropertySettings>,
     /// Wire name "sort": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub sort: Option<GetfieldsbytypeResponsePropertySort>,
     /// Wire name "type": object, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub type_: Option<GetfieldsbytypeResponsePropertyType>,
     /// Wire name "userProps": object, optional.
     #[serde(rename = "userProps", skip_serializing_if = "Option::is_none")]
-    pub user_props: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub user_props: Option<GetfieldsbytypeResponsePropertyUserProps>,
     /// Wire name "util": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub util: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub util: Option<GetfieldsbytypeResponsePropertyUtil>,
     /// Wire name "xmlId": object, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub xml_id: Option<GetfieldsbytypeResponsePropertyXmlId>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1022,6 +1022,910 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponseProperty {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponseProperty);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyActive {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyActive {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyActive);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyCode {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyCode {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyCode);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyDefaultValue {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyDefaultValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyDefaultValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyDescription {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyDescription {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyDescription);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyId {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyIsFiltered {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyIsFiltered {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyIsFiltered);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyMultiple {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyMultiple {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyMultiple);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyName {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyName {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyName);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyPersonTypeId {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyPersonTypeId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyPersonTypeId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyPropsGroupId {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyPropsGroupId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyPropsGroupId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyRequired {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyRequired {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyRequired);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertySettings {
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<GetfieldsbytypeResponsePropertySettingsFields>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertySettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(&["fields", "isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            fields,
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertySettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertySettingsFields {
+    /// Wire name "max": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<GetfieldsbytypeResponsePropertySettingsFieldsMax>,
+    /// Wire name "min": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<GetfieldsbytypeResponsePropertySettingsFieldsMin>,
+    /// Wire name "step": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<GetfieldsbytypeResponsePropertySettingsFieldsStep>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertySettingsFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let max = o.opt("max")?;
+        let min = o.opt("min")?;
+        let step = o.opt("step")?;
+        let additional = o.rest(&["max", "min", "step"])?;
+        Ok(Self { max, min, step, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertySettingsFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertySettingsFieldsMax {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetfieldsbytypeResponsePropertySettingsFieldsMax {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertySettingsFieldsMax);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertySettingsFieldsMin {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetfieldsbytypeResponsePropertySettingsFieldsMin {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertySettingsFieldsMin);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertySettingsFieldsStep {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetfieldsbytypeResponsePropertySettingsFieldsStep {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetfieldsbytypeResponsePropertySettingsFieldsStep
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertySort {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertySort {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertySort);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyType {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyType);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyUserProps {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyUserProps {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyUserProps);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyUtil {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyUtil {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyUtil);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsbytypeResponsePropertyXmlId {
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponsePropertyXmlId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["isImmutable", "isReadOnly", "isRequired", "type"])?;
+        Ok(Self {
+            is_immutable,
+            is_read_only,
+            is_required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsbytypeResponsePropertyXmlId);
+
 impl ::bitrix24_runtime::Method for GetfieldsbytypeRequest {
     const NAME: &'static str = "sale.property.getfieldsbytype";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1061,9 +1965,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1089,8 +1993,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1139,7 +2043,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "properties": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub properties: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub properties: Option<Vec<ListResponsePropertiesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1158,22 +2062,311 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponsePropertiesItem {
+    /// Wire name "active": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "defaultValue": string, optional.
+    #[serde(rename = "defaultValue", skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "inputFieldLocation": string, optional.
+    #[serde(rename = "inputFieldLocation", skip_serializing_if = "Option::is_none")]
+    pub input_field_location: Option<String>,
+    /// Wire name "isAddress": string, optional.
+    #[serde(rename = "isAddress", skip_serializing_if = "Option::is_none")]
+    pub is_address: Option<String>,
+    /// Wire name "isAddressFrom": string, optional.
+    #[serde(rename = "isAddressFrom", skip_serializing_if = "Option::is_none")]
+    pub is_address_from: Option<String>,
+    /// Wire name "isAddressTo": string, optional.
+    #[serde(rename = "isAddressTo", skip_serializing_if = "Option::is_none")]
+    pub is_address_to: Option<String>,
+    /// Wire name "isEmail": string, optional.
+    #[serde(rename = "isEmail", skip_serializing_if = "Option::is_none")]
+    pub is_email: Option<String>,
+    /// Wire name "isFiltered": string, optional.
+    #[serde(rename = "isFiltered", skip_serializing_if = "Option::is_none")]
+    pub is_filtered: Option<String>,
+    /// Wire name "isLocation": string, optional.
+    #[serde(rename = "isLocation", skip_serializing_if = "Option::is_none")]
+    pub is_location: Option<String>,
+    /// Wire name "isPayer": string, optional.
+    #[serde(rename = "isPayer", skip_serializing_if = "Option::is_none")]
+    pub is_payer: Option<String>,
+    /// Wire name "isPhone": string, optional.
+    #[serde(rename = "isPhone", skip_serializing_if = "Option::is_none")]
+    pub is_phone: Option<String>,
+    /// Wire name "isProfileName": string, optional.
+    #[serde(rename = "isProfileName", skip_serializing_if = "Option::is_none")]
+    pub is_profile_name: Option<String>,
+    /// Wire name "isZip": string, optional.
+    #[serde(rename = "isZip", skip_serializing_if = "Option::is_none")]
+    pub is_zip: Option<String>,
+    /// Wire name "multiple": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "personTypeId": integer, optional.
+    #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
+    pub person_type_id: Option<i64>,
+    /// Wire name "propsGroupId": integer, optional.
+    #[serde(rename = "propsGroupId", skip_serializing_if = "Option::is_none")]
+    pub props_group_id: Option<i64>,
+    /// Wire name "required": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<ListResponsePropertiesItemSettings>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "userProps": string, optional.
+    #[serde(rename = "userProps", skip_serializing_if = "Option::is_none")]
+    pub user_props: Option<String>,
+    /// Wire name "util": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub util: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponsePropertiesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let default_value = o.opt("defaultValue")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let input_field_location = o.opt("inputFieldLocation")?;
+        let is_address = o.opt("isAddress")?;
+        let is_address_from = o.opt("isAddressFrom")?;
+        let is_address_to = o.opt("isAddressTo")?;
+        let is_email = o.opt("isEmail")?;
+        let is_filtered = o.opt("isFiltered")?;
+        let is_location = o.opt("isLocation")?;
+        let is_payer = o.opt("isPayer")?;
+        let is_phone = o.opt("isPhone")?;
+        let is_profile_name = o.opt("isProfileName")?;
+        let is_zip = o.opt("isZip")?;
+        let multiple = o.opt("multiple")?;
+        let name = o.opt("name")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let props_group_id = o.opt("propsGroupId")?;
+        let required = o.opt("required")?;
+        let settings = o.opt("settings")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.opt("type")?;
+        let user_props = o.opt("userProps")?;
+        let util = o.opt("util")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "defaultValue",
+                    "description",
+                    "id",
+                    "inputFieldLocation",
+                    "isAddress",
+                    "isAddressFrom",
+                    "isAddressTo",
+                    "isEmail",
+                    "isFiltered",
+                    "isLocation",
+                    "isPayer",
+                    "isPhone",
+                    "isProfileName",
+                    "isZip",
+                    "multiple",
+                    "name",
+                    "personTypeId",
+                    "propsGroupId",
+                    "required",
+                    "settings",
+                    "sort",
+                    "type",
+                    "userProps",
+                    "util",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            code,
+            default_value,
+            description,
+            id,
+            input_field_location,
+            is_address,
+            is_address_from,
+            is_address_to,
+            is_email,
+            is_filtered,
+            is_location,
+            is_payer,
+            is_phone,
+            is_profile_name,
+            is_zip,
+            multiple,
+            name,
+            person_type_id,
+            props_group_id,
+            required,
+            settings,
+            sort,
+            type_,
+            user_props,
+            util,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponsePropertiesItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponsePropertiesItemSettings {
+    /// Wire name "size": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponsePropertiesItemSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let size = o.opt("size")?;
+        let additional = o.rest(&["size"])?;
+        Ok(Self { size, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponsePropertiesItemSettings);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.property.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("properties");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponsePropertiesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponsePropertiesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.properties.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.property.list`'s rows (`ListResponsePropertiesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "active".
+    Active,
+    /// The field "code".
+    Code,
+    /// The field "defaultValue".
+    DefaultValue,
+    /// The field "description".
+    Description,
+    /// The field "id".
+    Id,
+    /// The field "inputFieldLocation".
+    InputFieldLocation,
+    /// The field "isAddress".
+    IsAddress,
+    /// The field "isAddressFrom".
+    IsAddressFrom,
+    /// The field "isAddressTo".
+    IsAddressTo,
+    /// The field "isEmail".
+    IsEmail,
+    /// The field "isFiltered".
+    IsFiltered,
+    /// The field "isLocation".
+    IsLocation,
+    /// The field "isPayer".
+    IsPayer,
+    /// The field "isPhone".
+    IsPhone,
+    /// The field "isProfileName".
+    IsProfileName,
+    /// The field "isZip".
+    IsZip,
+    /// The field "multiple".
+    Multiple,
+    /// The field "name".
+    Name,
+    /// The field "personTypeId".
+    PersonTypeId,
+    /// The field "propsGroupId".
+    PropsGroupId,
+    /// The field "required".
+    Required,
+    /// The field "settings".
+    Settings,
+    /// The field "sort".
+    Sort,
+    /// The field "type".
+    Type,
+    /// The field "userProps".
+    UserProps,
+    /// The field "util".
+    Util,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Active = "active", Code = "code", DefaultValue = "defaultValue",
+    Description = "description", Id = "id", InputFieldLocation = "inputFieldLocation",
+    IsAddress = "isAddress", IsAddressFrom = "isAddressFrom", IsAddressTo =
+    "isAddressTo", IsEmail = "isEmail", IsFiltered = "isFiltered", IsLocation =
+    "isLocation", IsPayer = "isPayer", IsPhone = "isPhone", IsProfileName =
+    "isProfileName", IsZip = "isZip", Multiple = "multiple", Name = "name", PersonTypeId
+    = "personTypeId", PropsGroupId = "propsGroupId", Required = "required", Settings =
+    "settings", Sort = "sort", Type = "type", UserProps = "userProps", Util = "util",
+    XmlId = "xmlId" }
+);
 
 /// Calls `sale.property.update`.
 ///
@@ -1257,20 +2450,35 @@ pub struct UpdateRequestFields {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "defaultValue": any JSON, optional.
-    #[serde(
-        rename = "defaultValue",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub default_value: ::serde_json::Value,
+    /// Wire name "defaultValue": string, optional.
+    #[serde(rename = "defaultValue", skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "isAddress": string, optional.
+    #[serde(rename = "isAddress", skip_serializing_if = "Option::is_none")]
+    pub is_address: Option<String>,
+    /// Wire name "isEmail": string, optional.
+    #[serde(rename = "isEmail", skip_serializing_if = "Option::is_none")]
+    pub is_email: Option<String>,
     /// Wire name "isFiltered": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "isFiltered", skip_serializing_if = "Option::is_none")]
     pub is_filtered: Option<UpdateRequestFieldsIsFiltered>,
+    /// Wire name "isPayer": string, optional.
+    #[serde(rename = "isPayer", skip_serializing_if = "Option::is_none")]
+    pub is_payer: Option<String>,
+    /// Wire name "isPhone": string, optional.
+    #[serde(rename = "isPhone", skip_serializing_if = "Option::is_none")]
+    pub is_phone: Option<String>,
+    /// Wire name "isProfileName": string, optional.
+    #[serde(rename = "isProfileName", skip_serializing_if = "Option::is_none")]
+    pub is_profile_name: Option<String>,
+    /// Wire name "isZip": string, optional.
+    #[serde(rename = "isZip", skip_serializing_if = "Option::is_none")]
+    pub is_zip: Option<String>,
     /// Wire name "multiple": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -1278,17 +2486,26 @@ pub struct UpdateRequestFields {
     pub multiple: Option<UpdateRequestFieldsMultiple>,
     /// Wire name "name": string, required.
     pub name: String,
+    /// Wire name "personTypeId": integer, optional.
+    #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
+    pub person_type_id: Option<i64>,
+    /// Wire name "propsGroupId": integer, optional.
+    #[serde(rename = "propsGroupId", skip_serializing_if = "Option::is_none")]
+    pub props_group_id: Option<i64>,
     /// Wire name "required": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<UpdateRequestFieldsRequired>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
     /// Wire name "userProps": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -1316,12 +2533,21 @@ impl UpdateRequestFields {
             code: Default::default(),
             default_value: Default::default(),
             description: Default::default(),
+            is_address: Default::default(),
+            is_email: Default::default(),
             is_filtered: Default::default(),
+            is_payer: Default::default(),
+            is_phone: Default::default(),
+            is_profile_name: Default::default(),
+            is_zip: Default::default(),
             multiple: Default::default(),
             name: name.into(),
+            person_type_id: Default::default(),
+            props_group_id: Default::default(),
             required: Default::default(),
             settings: Default::default(),
             sort: Default::default(),
+            type_: Default::default(),
             user_props: Default::default(),
             util: Default::default(),
             xml_id: Default::default(),
@@ -1339,13 +2565,23 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "defaultValue".
-    pub fn default_value(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.default_value = value.into();
+    pub fn default_value(mut self, value: impl Into<String>) -> Self {
+        self.default_value = Some(value.into());
         self
     }
     /// Sets "description".
     pub fn description(mut self, value: impl Into<String>) -> Self {
         self.description = Some(value.into());
+        self
+    }
+    /// Sets "isAddress".
+    pub fn is_address(mut self, value: impl Into<String>) -> Self {
+        self.is_address = Some(value.into());
+        self
+    }
+    /// Sets "isEmail".
+    pub fn is_email(mut self, value: impl Into<String>) -> Self {
+        self.is_email = Some(value.into());
         self
     }
     /// Sets "isFiltered".
@@ -1356,9 +2592,39 @@ impl UpdateRequestFields {
         self.is_filtered = Some(value.into());
         self
     }
+    /// Sets "isPayer".
+    pub fn is_payer(mut self, value: impl Into<String>) -> Self {
+        self.is_payer = Some(value.into());
+        self
+    }
+    /// Sets "isPhone".
+    pub fn is_phone(mut self, value: impl Into<String>) -> Self {
+        self.is_phone = Some(value.into());
+        self
+    }
+    /// Sets "isProfileName".
+    pub fn is_profile_name(mut self, value: impl Into<String>) -> Self {
+        self.is_profile_name = Some(value.into());
+        self
+    }
+    /// Sets "isZip".
+    pub fn is_zip(mut self, value: impl Into<String>) -> Self {
+        self.is_zip = Some(value.into());
+        self
+    }
     /// Sets "multiple".
     pub fn multiple(mut self, value: impl Into<UpdateRequestFieldsMultiple>) -> Self {
         self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "personTypeId".
+    pub fn person_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.person_type_id = Some(value.into());
+        self
+    }
+    /// Sets "propsGroupId".
+    pub fn props_group_id(mut self, value: impl Into<i64>) -> Self {
+        self.props_group_id = Some(value.into());
         self
     }
     /// Sets "required".
@@ -1367,13 +2633,18 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "sort".
     pub fn sort(mut self, value: impl Into<i64>) -> Self {
         self.sort = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
         self
     }
     /// Sets "userProps".
@@ -1412,12 +2683,21 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let code = o.opt("code")?;
         let default_value = o.opt("defaultValue")?;
         let description = o.opt("description")?;
+        let is_address = o.opt("isAddress")?;
+        let is_email = o.opt("isEmail")?;
         let is_filtered = o.opt("isFiltered")?;
+        let is_payer = o.opt("isPayer")?;
+        let is_phone = o.opt("isPhone")?;
+        let is_profile_name = o.opt("isProfileName")?;
+        let is_zip = o.opt("isZip")?;
         let multiple = o.opt("multiple")?;
         let name = o.req("name")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let props_group_id = o.opt("propsGroupId")?;
         let required = o.opt("required")?;
         let settings = o.opt("settings")?;
         let sort = o.opt("sort")?;
+        let type_ = o.opt("type")?;
         let user_props = o.opt("userProps")?;
         let util = o.opt("util")?;
         let xml_id = o.opt("xmlId")?;
@@ -1428,12 +2708,21 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "code",
                     "defaultValue",
                     "description",
+                    "isAddress",
+                    "isEmail",
                     "isFiltered",
+                    "isPayer",
+                    "isPhone",
+                    "isProfileName",
+                    "isZip",
                     "multiple",
                     "name",
+                    "personTypeId",
+                    "propsGroupId",
                     "required",
                     "settings",
                     "sort",
+                    "type",
                     "userProps",
                     "util",
                     "xmlId",
@@ -1445,12 +2734,21 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             code,
             default_value,
             description,
+            is_address,
+            is_email,
             is_filtered,
+            is_payer,
+            is_phone,
+            is_profile_name,
+            is_zip,
             multiple,
             name,
+            person_type_id,
+            props_group_id,
             required,
             settings,
             sort,
+            type_,
             user_props,
             util,
             xml_id,
@@ -1468,6 +2766,67 @@ pub type UpdateRequestFieldsIsFiltered = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestFieldsMultiple = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsRequired = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettings {
+    /// Wire name "maxlength": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxlength: Option<i64>,
+    /// Wire name "multiline": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiline: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "maxlength".
+    pub fn maxlength(mut self, value: impl Into<i64>) -> Self {
+        self.maxlength = Some(value.into());
+        self
+    }
+    /// Sets "multiline".
+    pub fn multiline(mut self, value: impl Into<String>) -> Self {
+        self.multiline = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let maxlength = o.opt("maxlength")?;
+        let multiline = o.opt("multiline")?;
+        let additional = o.rest(&["maxlength", "multiline"])?;
+        Ok(Self {
+            maxlength,
+            multiline,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
 pub type UpdateRequestFieldsUserProps = ::bitrix24_runtime::YesNo;
 
@@ -1571,7 +2930,7 @@ pub struct UpdateResponseProperty {
     pub required: Option<String>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub settings: Option<UpdateResponsePropertySettings>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -1693,6 +3052,39 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseProperty {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseProperty);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponsePropertySettings {
+    /// Wire name "maxlength": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxlength: Option<String>,
+    /// Wire name "multiline": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiline: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponsePropertySettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let maxlength = o.opt("maxlength")?;
+        let multiline = o.opt("multiline")?;
+        let additional = o.rest(&["maxlength", "multiline"])?;
+        Ok(Self {
+            maxlength,
+            multiline,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponsePropertySettings);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.property.update";

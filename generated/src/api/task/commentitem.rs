@@ -96,12 +96,9 @@ pub struct AddRequestFields {
     /// Wire name "POST_MESSAGE": string, required.
     #[serde(rename = "POST_MESSAGE")]
     pub post_message: String,
-    /// Wire name "UF_FORUM_MESSAGE_DOC": any JSON, optional.
-    #[serde(
-        rename = "UF_FORUM_MESSAGE_DOC",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub uf_forum_message_doc: ::serde_json::Value,
+    /// Wire name "UF_FORUM_MESSAGE_DOC": array of string, optional.
+    #[serde(rename = "UF_FORUM_MESSAGE_DOC", skip_serializing_if = "Option::is_none")]
+    pub uf_forum_message_doc: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -132,9 +129,9 @@ impl AddRequestFields {
     /// Sets "UF_FORUM_MESSAGE_DOC".
     pub fn uf_forum_message_doc(
         mut self,
-        value: impl Into<::serde_json::Value>,
+        value: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
-        self.uf_forum_message_doc = value.into();
+        self.uf_forum_message_doc = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -348,7 +345,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "ATTACHED_OBJECTS": object, optional.
     #[serde(rename = "ATTACHED_OBJECTS", skip_serializing_if = "Option::is_none")]
-    pub attached_objects: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub attached_objects: Option<
+        ::std::collections::BTreeMap<String, GetResponseAttachedObjectsValue>,
+    >,
     /// Wire name "AUTHOR_EMAIL": string, optional.
     #[serde(rename = "AUTHOR_EMAIL", skip_serializing_if = "Option::is_none")]
     pub author_email: Option<String>,
@@ -367,12 +366,6 @@ pub struct GetResponse {
     /// Wire name "POST_MESSAGE": string, optional.
     #[serde(rename = "POST_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub post_message: Option<String>,
-    /// Wire name "POST_MESSAGE_HTML": any JSON, optional.
-    #[serde(
-        rename = "POST_MESSAGE_HTML",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub post_message_html: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -390,7 +383,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let id = o.opt("ID")?;
         let post_date = o.opt("POST_DATE")?;
         let post_message = o.opt("POST_MESSAGE")?;
-        let post_message_html = o.opt("POST_MESSAGE_HTML")?;
         let additional = o
             .rest(
                 &[
@@ -401,7 +393,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "ID",
                     "POST_DATE",
                     "POST_MESSAGE",
-                    "POST_MESSAGE_HTML",
                 ],
             )?;
         Ok(Self {
@@ -412,13 +403,68 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             id,
             post_date,
             post_message,
-            post_message_html,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseAttachedObjectsValue {
+    /// Wire name "ATTACHMENT_ID": string, optional.
+    #[serde(rename = "ATTACHMENT_ID", skip_serializing_if = "Option::is_none")]
+    pub attachment_id: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
+    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "FILE_ID": string, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
+    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub view_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseAttachedObjectsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachment_id = o.opt("ATTACHMENT_ID")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let name = o.opt("NAME")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &["ATTACHMENT_ID", "DOWNLOAD_URL", "FILE_ID", "NAME", "SIZE", "VIEW_URL"],
+            )?;
+        Ok(Self {
+            attachment_id,
+            download_url,
+            file_id,
+            name,
+            size,
+            view_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseAttachedObjectsValue);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "task.commentitem.get";
@@ -529,7 +575,9 @@ pub type GetlistResponse = Vec<GetlistResponseItem>;
 pub struct GetlistResponseItem {
     /// Wire name "ATTACHED_OBJECTS": object, optional.
     #[serde(rename = "ATTACHED_OBJECTS", skip_serializing_if = "Option::is_none")]
-    pub attached_objects: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub attached_objects: Option<
+        ::std::collections::BTreeMap<String, GetlistResponseItemAttachedObjectsValue>,
+    >,
     /// Wire name "AUTHOR_EMAIL": string, optional.
     #[serde(rename = "AUTHOR_EMAIL", skip_serializing_if = "Option::is_none")]
     pub author_email: Option<String>,
@@ -548,12 +596,6 @@ pub struct GetlistResponseItem {
     /// Wire name "POST_MESSAGE": string, optional.
     #[serde(rename = "POST_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub post_message: Option<String>,
-    /// Wire name "POST_MESSAGE_HTML": any JSON, optional.
-    #[serde(
-        rename = "POST_MESSAGE_HTML",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub post_message_html: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -571,7 +613,6 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
         let id = o.opt("ID")?;
         let post_date = o.opt("POST_DATE")?;
         let post_message = o.opt("POST_MESSAGE")?;
-        let post_message_html = o.opt("POST_MESSAGE_HTML")?;
         let additional = o
             .rest(
                 &[
@@ -582,7 +623,6 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
                     "ID",
                     "POST_DATE",
                     "POST_MESSAGE",
-                    "POST_MESSAGE_HTML",
                 ],
             )?;
         Ok(Self {
@@ -593,13 +633,68 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
             id,
             post_date,
             post_message,
-            post_message_html,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetlistResponseItemAttachedObjectsValue {
+    /// Wire name "ATTACHMENT_ID": string, optional.
+    #[serde(rename = "ATTACHMENT_ID", skip_serializing_if = "Option::is_none")]
+    pub attachment_id: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
+    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "FILE_ID": string, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "VIEW_URL": string, optional.
+    #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
+    pub view_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemAttachedObjectsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachment_id = o.opt("ATTACHMENT_ID")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let name = o.opt("NAME")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &["ATTACHMENT_ID", "DOWNLOAD_URL", "FILE_ID", "NAME", "SIZE", "VIEW_URL"],
+            )?;
+        Ok(Self {
+            attachment_id,
+            download_url,
+            file_id,
+            name,
+            size,
+            view_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItemAttachedObjectsValue);
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.commentitem.getlist";
@@ -772,25 +867,25 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 pub struct GetmanifestResponseRestAvailableMethods {
     /// Wire name "add": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub add: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub add: Option<GetmanifestResponseRestAvailableMethodsAdd>,
     /// Wire name "delete": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub delete: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub delete: Option<GetmanifestResponseRestAvailableMethodsDelete>,
     /// Wire name "get": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub get: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub get: Option<GetmanifestResponseRestAvailableMethodsGet>,
     /// Wire name "getlist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub getlist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub getlist: Option<GetmanifestResponseRestAvailableMethodsGetlist>,
     /// Wire name "getmanifest": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub getmanifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub getmanifest: Option<GetmanifestResponseRestAvailableMethodsGetmanifest>,
     /// Wire name "isactionallowed": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub isactionallowed: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub isactionallowed: Option<GetmanifestResponseRestAvailableMethodsIsactionallowed>,
     /// Wire name "update": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub update: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub update: Option<GetmanifestResponseRestAvailableMethodsUpdate>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -834,6 +929,531 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethod
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethods);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsAdd {
+    /// Wire name "mandatoryParamsCount": integer, optional.
+    #[serde(rename = "mandatoryParamsCount", skip_serializing_if = "Option::is_none")]
+    pub mandatory_params_count: Option<i64>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<GetmanifestResponseRestAvailableMethodsAddParamsItem>>,
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethodsAdd {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mandatory_params_count = o.opt("mandatoryParamsCount")?;
+        let params = o.opt("params")?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o.rest(&["mandatoryParamsCount", "params", "staticMethod"])?;
+        Ok(Self {
+            mandatory_params_count,
+            params,
+            static_method,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsAdd);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsAddParamsItem {
+    /// Wire name "allowedKeys": array of string, optional.
+    #[serde(rename = "allowedKeys", skip_serializing_if = "Option::is_none")]
+    pub allowed_keys: Option<Vec<String>>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsAddParamsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_keys = o.opt("allowedKeys")?;
+        let description = o.opt("description")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["allowedKeys", "description", "type"])?;
+        Ok(Self {
+            allowed_keys,
+            description,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsAddParamsItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsDelete {
+    /// Wire name "mandatoryParamsCount": integer, optional.
+    #[serde(rename = "mandatoryParamsCount", skip_serializing_if = "Option::is_none")]
+    pub mandatory_params_count: Option<i64>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<GetmanifestResponseRestAvailableMethodsDeleteParamsItem>>,
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethodsDelete {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mandatory_params_count = o.opt("mandatoryParamsCount")?;
+        let params = o.opt("params")?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o.rest(&["mandatoryParamsCount", "params", "staticMethod"])?;
+        Ok(Self {
+            mandatory_params_count,
+            params,
+            static_method,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsDelete);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsDeleteParamsItem {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsDeleteParamsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["description", "type"])?;
+        Ok(Self {
+            description,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsDeleteParamsItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGet {
+    /// Wire name "allowedKeysInReturnValue": array of string, optional.
+    #[serde(
+        rename = "allowedKeysInReturnValue",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_keys_in_return_value: Option<Vec<String>>,
+    /// Wire name "mandatoryParamsCount": integer, optional.
+    #[serde(rename = "mandatoryParamsCount", skip_serializing_if = "Option::is_none")]
+    pub mandatory_params_count: Option<i64>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<GetmanifestResponseRestAvailableMethodsGetParamsItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethodsGet {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_keys_in_return_value = o.opt("allowedKeysInReturnValue")?;
+        let mandatory_params_count = o.opt("mandatoryParamsCount")?;
+        let params = o.opt("params")?;
+        let additional = o
+            .rest(&["allowedKeysInReturnValue", "mandatoryParamsCount", "params"])?;
+        Ok(Self {
+            allowed_keys_in_return_value,
+            mandatory_params_count,
+            params,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsGet);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetParamsItem {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetParamsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["description", "type"])?;
+        Ok(Self {
+            description,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsGetParamsItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetlist {
+    /// Wire name "allowedKeysInReturnValue": array of string, optional.
+    #[serde(
+        rename = "allowedKeysInReturnValue",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_keys_in_return_value: Option<Vec<String>>,
+    /// Wire name "collectionInReturnValue": boolean, optional.
+    #[serde(rename = "collectionInReturnValue", skip_serializing_if = "Option::is_none")]
+    pub collection_in_return_value: Option<bool>,
+    /// Wire name "mandatoryParamsCount": integer, optional.
+    #[serde(rename = "mandatoryParamsCount", skip_serializing_if = "Option::is_none")]
+    pub mandatory_params_count: Option<i64>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<GetmanifestResponseRestAvailableMethodsGetlistParamsItem>>,
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetlist {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_keys_in_return_value = o.opt("allowedKeysInReturnValue")?;
+        let collection_in_return_value = o.opt("collectionInReturnValue")?;
+        let mandatory_params_count = o.opt("mandatoryParamsCount")?;
+        let params = o.opt("params")?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o
+            .rest(
+                &[
+                    "allowedKeysInReturnValue",
+                    "collectionInReturnValue",
+                    "mandatoryParamsCount",
+                    "params",
+                    "staticMethod",
+                ],
+            )?;
+        Ok(Self {
+            allowed_keys_in_return_value,
+            collection_in_return_value,
+            mandatory_params_count,
+            params,
+            static_method,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsGetlist);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetlistParamsItem {
+    /// Wire name "allowedKeyPrefixes": array of string, optional.
+    #[serde(rename = "allowedKeyPrefixes", skip_serializing_if = "Option::is_none")]
+    pub allowed_key_prefixes: Option<Vec<String>>,
+    /// Wire name "allowedKeys": array of string, optional.
+    #[serde(rename = "allowedKeys", skip_serializing_if = "Option::is_none")]
+    pub allowed_keys: Option<Vec<String>>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetlistParamsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_key_prefixes = o.opt("allowedKeyPrefixes")?;
+        let allowed_keys = o.opt("allowedKeys")?;
+        let description = o.opt("description")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(&["allowedKeyPrefixes", "allowedKeys", "description", "type"])?;
+        Ok(Self {
+            allowed_key_prefixes,
+            allowed_keys,
+            description,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsGetlistParamsItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetmanifest {
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetmanifest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o.rest(&["staticMethod"])?;
+        Ok(Self { static_method, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsGetmanifest
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsIsactionallowed {
+    /// Wire name "mandatoryParamsCount": integer, optional.
+    #[serde(rename = "mandatoryParamsCount", skip_serializing_if = "Option::is_none")]
+    pub mandatory_params_count: Option<i64>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<
+        Vec<GetmanifestResponseRestAvailableMethodsIsactionallowedParamsItem>,
+    >,
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsIsactionallowed {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mandatory_params_count = o.opt("mandatoryParamsCount")?;
+        let params = o.opt("params")?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o.rest(&["mandatoryParamsCount", "params", "staticMethod"])?;
+        Ok(Self {
+            mandatory_params_count,
+            params,
+            static_method,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsIsactionallowed
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsIsactionallowedParamsItem {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsIsactionallowedParamsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["description", "type"])?;
+        Ok(Self {
+            description,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsIsactionallowedParamsItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsUpdate {
+    /// Wire name "mandatoryParamsCount": integer, optional.
+    #[serde(rename = "mandatoryParamsCount", skip_serializing_if = "Option::is_none")]
+    pub mandatory_params_count: Option<i64>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<GetmanifestResponseRestAvailableMethodsUpdateParamsItem>>,
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethodsUpdate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mandatory_params_count = o.opt("mandatoryParamsCount")?;
+        let params = o.opt("params")?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o.rest(&["mandatoryParamsCount", "params", "staticMethod"])?;
+        Ok(Self {
+            mandatory_params_count,
+            params,
+            static_method,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsUpdate);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsUpdateParamsItem {
+    /// Wire name "allowedKeys": array of string, optional.
+    #[serde(rename = "allowedKeys", skip_serializing_if = "Option::is_none")]
+    pub allowed_keys: Option<Vec<String>>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsUpdateParamsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_keys = o.opt("allowedKeys")?;
+        let description = o.opt("description")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["allowedKeys", "description", "type"])?;
+        Ok(Self {
+            allowed_keys,
+            description,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsUpdateParamsItem
+);
 
 impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.commentitem.getmanifest";
@@ -934,7 +1554,7 @@ impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
 pub type IsactionallowedRequestActionid = super::super::enums::IntV1V2V3;
 
 /// The `result` of `task.commentitem.isactionallowed`.
-pub type IsactionallowedResponse = ::serde_json::Value;
+pub type IsactionallowedResponse = bool;
 
 impl ::bitrix24_runtime::Method for IsactionallowedRequest {
     const NAME: &'static str = "task.commentitem.isactionallowed";
@@ -1039,12 +1659,9 @@ pub struct UpdateRequestFields {
     /// Wire name "POST_MESSAGE": string, required.
     #[serde(rename = "POST_MESSAGE")]
     pub post_message: String,
-    /// Wire name "UF_FORUM_MESSAGE_DOC": any JSON, optional.
-    #[serde(
-        rename = "UF_FORUM_MESSAGE_DOC",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub uf_forum_message_doc: ::serde_json::Value,
+    /// Wire name "UF_FORUM_MESSAGE_DOC": array of string, optional.
+    #[serde(rename = "UF_FORUM_MESSAGE_DOC", skip_serializing_if = "Option::is_none")]
+    pub uf_forum_message_doc: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1063,9 +1680,9 @@ impl UpdateRequestFields {
     /// Sets "UF_FORUM_MESSAGE_DOC".
     pub fn uf_forum_message_doc(
         mut self,
-        value: impl Into<::serde_json::Value>,
+        value: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
-        self.uf_forum_message_doc = value.into();
+        self.uf_forum_message_doc = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

@@ -1088,25 +1088,25 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 pub struct GetmanifestResponseRestAvailableMethods {
     /// Wire name "add": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub add: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub add: Option<GetmanifestResponseRestAvailableMethodsAdd>,
     /// Wire name "delete": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub delete: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub delete: Option<GetmanifestResponseRestAvailableMethodsDelete>,
     /// Wire name "get": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub get: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub get: Option<GetmanifestResponseRestAvailableMethodsGet>,
     /// Wire name "getlist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub getlist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub getlist: Option<GetmanifestResponseRestAvailableMethodsGetlist>,
     /// Wire name "getmanifest": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub getmanifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub getmanifest: Option<GetmanifestResponseRestAvailableMethodsGetmanifest>,
     /// Wire name "isactionallowed": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub isactionallowed: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub isactionallowed: Option<GetmanifestResponseRestAvailableMethodsIsactionallowed>,
     /// Wire name "update": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub update: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub update: Option<GetmanifestResponseRestAvailableMethodsUpdate>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1150,6 +1150,559 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethod
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethods);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsAdd {
+    /// Wire name "mandatoryParamsCount": integer, optional.
+    #[serde(rename = "mandatoryParamsCount", skip_serializing_if = "Option::is_none")]
+    pub mandatory_params_count: Option<i64>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<GetmanifestResponseRestAvailableMethodsAddParamsItem>>,
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethodsAdd {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mandatory_params_count = o.opt("mandatoryParamsCount")?;
+        let params = o.opt("params")?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o.rest(&["mandatoryParamsCount", "params", "staticMethod"])?;
+        Ok(Self {
+            mandatory_params_count,
+            params,
+            static_method,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsAdd);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsAddParamsItem {
+    /// Wire name "allowedKeys": array of string, optional.
+    #[serde(rename = "allowedKeys", skip_serializing_if = "Option::is_none")]
+    pub allowed_keys: Option<Vec<String>>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsAddParamsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_keys = o.opt("allowedKeys")?;
+        let description = o.opt("description")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["allowedKeys", "description", "type"])?;
+        Ok(Self {
+            allowed_keys,
+            description,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsAddParamsItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsDelete {
+    /// Wire name "mandatoryParamsCount": integer, optional.
+    #[serde(rename = "mandatoryParamsCount", skip_serializing_if = "Option::is_none")]
+    pub mandatory_params_count: Option<i64>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<GetmanifestResponseRestAvailableMethodsDeleteParamsItem>>,
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethodsDelete {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mandatory_params_count = o.opt("mandatoryParamsCount")?;
+        let params = o.opt("params")?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o.rest(&["mandatoryParamsCount", "params", "staticMethod"])?;
+        Ok(Self {
+            mandatory_params_count,
+            params,
+            static_method,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsDelete);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsDeleteParamsItem {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsDeleteParamsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["description", "type"])?;
+        Ok(Self {
+            description,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsDeleteParamsItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGet {
+    /// Wire name "allowedKeysInReturnValue": array of string, optional.
+    #[serde(
+        rename = "allowedKeysInReturnValue",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_keys_in_return_value: Option<Vec<String>>,
+    /// Wire name "mandatoryParamsCount": integer, optional.
+    #[serde(rename = "mandatoryParamsCount", skip_serializing_if = "Option::is_none")]
+    pub mandatory_params_count: Option<i64>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<GetmanifestResponseRestAvailableMethodsGetParamsItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethodsGet {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_keys_in_return_value = o.opt("allowedKeysInReturnValue")?;
+        let mandatory_params_count = o.opt("mandatoryParamsCount")?;
+        let params = o.opt("params")?;
+        let additional = o
+            .rest(&["allowedKeysInReturnValue", "mandatoryParamsCount", "params"])?;
+        Ok(Self {
+            allowed_keys_in_return_value,
+            mandatory_params_count,
+            params,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsGet);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetParamsItem {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetParamsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["description", "type"])?;
+        Ok(Self {
+            description,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsGetParamsItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetlist {
+    /// Wire name "allowedAggregations": array of string, optional.
+    #[serde(rename = "allowedAggregations", skip_serializing_if = "Option::is_none")]
+    pub allowed_aggregations: Option<Vec<String>>,
+    /// Wire name "allowedKeysInReturnValue": array of string, optional.
+    #[serde(
+        rename = "allowedKeysInReturnValue",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_keys_in_return_value: Option<Vec<String>>,
+    /// Wire name "collectionInReturnValue": boolean, optional.
+    #[serde(rename = "collectionInReturnValue", skip_serializing_if = "Option::is_none")]
+    pub collection_in_return_value: Option<bool>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<GetmanifestResponseRestAvailableMethodsGetlistParamsItem>>,
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetlist {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_aggregations = o.opt("allowedAggregations")?;
+        let allowed_keys_in_return_value = o.opt("allowedKeysInReturnValue")?;
+        let collection_in_return_value = o.opt("collectionInReturnValue")?;
+        let params = o.opt("params")?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o
+            .rest(
+                &[
+                    "allowedAggregations",
+                    "allowedKeysInReturnValue",
+                    "collectionInReturnValue",
+                    "params",
+                    "staticMethod",
+                ],
+            )?;
+        Ok(Self {
+            allowed_aggregations,
+            allowed_keys_in_return_value,
+            collection_in_return_value,
+            params,
+            static_method,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsGetlist);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetlistParamsItem {
+    /// Wire name "allowedAggregations": array of string, optional.
+    #[serde(rename = "allowedAggregations", skip_serializing_if = "Option::is_none")]
+    pub allowed_aggregations: Option<Vec<String>>,
+    /// Wire name "allowedKeyPrefixes": array of string, optional.
+    #[serde(rename = "allowedKeyPrefixes", skip_serializing_if = "Option::is_none")]
+    pub allowed_key_prefixes: Option<Vec<String>>,
+    /// Wire name "allowedKeys": array of string, optional.
+    #[serde(rename = "allowedKeys", skip_serializing_if = "Option::is_none")]
+    pub allowed_keys: Option<Vec<String>>,
+    /// Wire name "allowedValues": array of string, optional.
+    #[serde(rename = "allowedValues", skip_serializing_if = "Option::is_none")]
+    pub allowed_values: Option<Vec<String>>,
+    /// Wire name "allowedValuesInAggregation": array of string, optional.
+    #[serde(
+        rename = "allowedValuesInAggregation",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_values_in_aggregation: Option<Vec<String>>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetlistParamsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_aggregations = o.opt("allowedAggregations")?;
+        let allowed_key_prefixes = o.opt("allowedKeyPrefixes")?;
+        let allowed_keys = o.opt("allowedKeys")?;
+        let allowed_values = o.opt("allowedValues")?;
+        let allowed_values_in_aggregation = o.opt("allowedValuesInAggregation")?;
+        let description = o.opt("description")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "allowedAggregations",
+                    "allowedKeyPrefixes",
+                    "allowedKeys",
+                    "allowedValues",
+                    "allowedValuesInAggregation",
+                    "description",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            allowed_aggregations,
+            allowed_key_prefixes,
+            allowed_keys,
+            allowed_values,
+            allowed_values_in_aggregation,
+            description,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsGetlistParamsItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetmanifest {
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetmanifest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o.rest(&["staticMethod"])?;
+        Ok(Self { static_method, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsGetmanifest
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsIsactionallowed {
+    /// Wire name "mandatoryParamsCount": integer, optional.
+    #[serde(rename = "mandatoryParamsCount", skip_serializing_if = "Option::is_none")]
+    pub mandatory_params_count: Option<i64>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<
+        Vec<GetmanifestResponseRestAvailableMethodsIsactionallowedParamsItem>,
+    >,
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsIsactionallowed {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mandatory_params_count = o.opt("mandatoryParamsCount")?;
+        let params = o.opt("params")?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o.rest(&["mandatoryParamsCount", "params", "staticMethod"])?;
+        Ok(Self {
+            mandatory_params_count,
+            params,
+            static_method,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsIsactionallowed
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsIsactionallowedParamsItem {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsIsactionallowedParamsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["description", "type"])?;
+        Ok(Self {
+            description,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsIsactionallowedParamsItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsUpdate {
+    /// Wire name "mandatoryParamsCount": integer, optional.
+    #[serde(rename = "mandatoryParamsCount", skip_serializing_if = "Option::is_none")]
+    pub mandatory_params_count: Option<i64>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<GetmanifestResponseRestAvailableMethodsUpdateParamsItem>>,
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethodsUpdate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mandatory_params_count = o.opt("mandatoryParamsCount")?;
+        let params = o.opt("params")?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o.rest(&["mandatoryParamsCount", "params", "staticMethod"])?;
+        Ok(Self {
+            mandatory_params_count,
+            params,
+            static_method,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsUpdate);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsUpdateParamsItem {
+    /// Wire name "allowedKeys": array of string, optional.
+    #[serde(rename = "allowedKeys", skip_serializing_if = "Option::is_none")]
+    pub allowed_keys: Option<Vec<String>>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsUpdateParamsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_keys = o.opt("allowedKeys")?;
+        let description = o.opt("description")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["allowedKeys", "description", "type"])?;
+        Ok(Self {
+            allowed_keys,
+            description,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsUpdateParamsItem
+);
 
 impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.elapseditem.getmanifest";

@@ -112,13 +112,22 @@ pub async fn get(
 /// Parameters of `vote.AttachedVote.get`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.get.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "attachId": integer, required.
-    #[serde(rename = "attachId")]
-    pub attach_id: i64,
+    /// Wire name "attachId": integer, optional.
+    #[serde(rename = "attachId", skip_serializing_if = "Option::is_none")]
+    pub attach_id: Option<i64>,
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "entityType": string, optional.
+    #[serde(rename = "entityType", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "moduleId": string, optional.
+    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
+    pub module_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -126,12 +135,29 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(attach_id: impl Into<i64>) -> Self {
-        Self {
-            attach_id: attach_id.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "attachId".
+    pub fn attach_id(mut self, value: impl Into<i64>) -> Self {
+        self.attach_id = Some(value.into());
+        self
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "entityType".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "moduleId".
+    pub fn module_id(mut self, value: impl Into<String>) -> Self {
+        self.module_id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -150,10 +176,18 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let attach_id = o.req("attachId")?;
-        let additional = o.rest(&["attachId"])?;
-        let attach_id = o.need(attach_id, "attachId")?;
-        Ok(Self { attach_id, additional })
+        let attach_id = o.opt("attachId")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type = o.opt("entityType")?;
+        let module_id = o.opt("moduleId")?;
+        let additional = o.rest(&["attachId", "entityId", "entityType", "moduleId"])?;
+        Ok(Self {
+            attach_id,
+            entity_id,
+            entity_type,
+            module_id,
+            additional,
+        })
     }
 }
 
@@ -182,6 +216,9 @@ pub struct GetResponse {
     /// Wire name "VOTE_ID": integer, optional.
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
+    /// Wire name "attach": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach: Option<GetResponseAttach>,
     /// Wire name "canEdit": boolean, optional.
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
     pub can_edit: Option<bool>,
@@ -221,6 +258,142 @@ pub struct GetResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let attach = o.opt("attach")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "attach",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
+        Ok(Self {
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            attach,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseAttach {
+    /// Wire name "ANONYMITY": integer, optional.
+    #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
+    pub anonymity: Option<i64>,
+    /// Wire name "COUNTER": integer, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "OPTIONS": integer, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<i64>,
+    /// Wire name "QUESTIONS": object, optional.
+    #[serde(rename = "QUESTIONS", skip_serializing_if = "Option::is_none")]
+    pub questions: Option<
+        ::std::collections::BTreeMap<String, GetResponseAttachQuestionsValue>,
+    >,
+    /// Wire name "VOTE_ID": integer, optional.
+    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub vote_id: Option<i64>,
+    /// Wire name "canEdit": boolean, optional.
+    #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
+    pub can_edit: Option<bool>,
+    /// Wire name "canRevote": boolean, optional.
+    #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
+    pub can_revote: Option<bool>,
+    /// Wire name "canVote": boolean, optional.
+    #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
+    pub can_vote: Option<bool>,
+    /// Wire name "downloadUrl": string, optional.
+    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "isFinished": boolean, optional.
+    #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
+    pub is_finished: Option<bool>,
+    /// Wire name "isVoted": boolean, optional.
+    #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
+    pub is_voted: Option<bool>,
+    /// Wire name "resultUrl": string, optional.
+    #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
+    pub result_url: Option<String>,
+    /// Wire name "signedAttachId": string, optional.
+    #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
+    pub signed_attach_id: Option<String>,
+    /// Wire name "userAnswerMap": object, optional.
+    #[serde(rename = "userAnswerMap", skip_serializing_if = "Option::is_none")]
+    pub user_answer_map: Option<
+        ::std::collections::BTreeMap<
+            String,
+            ::std::collections::BTreeMap<
+                String,
+                GetResponseAttachUserAnswerMapValueValue,
+            >,
+        >,
+    >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseAttach {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -284,7 +457,323 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponse);
+::bitrix24_runtime::loose_deserialize!(GetResponseAttach);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseAttachQuestionsValue {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "ANSWERS": object, optional.
+    #[serde(rename = "ANSWERS", skip_serializing_if = "Option::is_none")]
+    pub answers: Option<
+        ::std::collections::BTreeMap<String, GetResponseAttachQuestionsValueAnswersValue>,
+    >,
+    /// Wire name "COUNTER": string, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<String>,
+    /// Wire name "C_SORT": string, optional.
+    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
+    pub c_sort: Option<String>,
+    /// Wire name "DIAGRAM": string, optional.
+    #[serde(rename = "DIAGRAM", skip_serializing_if = "Option::is_none")]
+    pub diagram: Option<String>,
+    /// Wire name "DIAGRAM_TYPE": string, optional.
+    #[serde(rename = "DIAGRAM_TYPE", skip_serializing_if = "Option::is_none")]
+    pub diagram_type: Option<String>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "FIELD_TYPE": string, optional.
+    #[serde(rename = "FIELD_TYPE", skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IMAGE": string, optional.
+    #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Wire name "IMAGE_ID": string, optional.
+    #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// Wire name "QUESTION": string, optional.
+    #[serde(rename = "QUESTION", skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// Wire name "QUESTION_TYPE": string, optional.
+    #[serde(rename = "QUESTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub question_type: Option<String>,
+    /// Wire name "REQUIRED": string, optional.
+    #[serde(rename = "REQUIRED", skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "VOTE_ID": string, optional.
+    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub vote_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseAttachQuestionsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let answers = o.opt("ANSWERS")?;
+        let counter = o.opt("COUNTER")?;
+        let c_sort = o.opt("C_SORT")?;
+        let diagram = o.opt("DIAGRAM")?;
+        let diagram_type = o.opt("DIAGRAM_TYPE")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let field_type = o.opt("FIELD_TYPE")?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let image_id = o.opt("IMAGE_ID")?;
+        let question = o.opt("QUESTION")?;
+        let question_type = o.opt("QUESTION_TYPE")?;
+        let required = o.opt("REQUIRED")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "ANSWERS",
+                    "COUNTER",
+                    "C_SORT",
+                    "DIAGRAM",
+                    "DIAGRAM_TYPE",
+                    "FIELD_NAME",
+                    "FIELD_TYPE",
+                    "ID",
+                    "IMAGE",
+                    "IMAGE_ID",
+                    "QUESTION",
+                    "QUESTION_TYPE",
+                    "REQUIRED",
+                    "TIMESTAMP_X",
+                    "VOTE_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            answers,
+            counter,
+            c_sort,
+            diagram,
+            diagram_type,
+            field_name,
+            field_type,
+            id,
+            image,
+            image_id,
+            question,
+            question_type,
+            required,
+            timestamp_x,
+            vote_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseAttachQuestionsValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseAttachQuestionsValueAnswersValue {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "COLOR": string, optional.
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "COUNTER": string, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<String>,
+    /// Wire name "C_SORT": string, optional.
+    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
+    pub c_sort: Option<String>,
+    /// Wire name "FIELD_HEIGHT": string, optional.
+    #[serde(rename = "FIELD_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub field_height: Option<String>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "FIELD_TYPE": string, optional.
+    #[serde(rename = "FIELD_TYPE", skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<String>,
+    /// Wire name "FIELD_WIDTH": string, optional.
+    #[serde(rename = "FIELD_WIDTH", skip_serializing_if = "Option::is_none")]
+    pub field_width: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IMAGE_ID": string, optional.
+    #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// Wire name "MESSAGE": string, optional.
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Wire name "MESSAGE_FIELD_NAME": string, optional.
+    #[serde(rename = "MESSAGE_FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub message_field_name: Option<String>,
+    /// Wire name "MESSAGE_TYPE": string, optional.
+    #[serde(rename = "MESSAGE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub message_type: Option<String>,
+    /// Wire name "PERCENT": number, optional.
+    #[serde(rename = "PERCENT", skip_serializing_if = "Option::is_none")]
+    pub percent: Option<f64>,
+    /// Wire name "QUESTION_ID": string, optional.
+    #[serde(rename = "QUESTION_ID", skip_serializing_if = "Option::is_none")]
+    pub question_id: Option<String>,
+    /// Wire name "REACTION": string, optional.
+    #[serde(rename = "REACTION", skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "\~FIELD_NAME": string, optional.
+    #[serde(rename = "~FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name_2: Option<String>,
+    /// Wire name "\~PERCENT": integer, optional.
+    #[serde(rename = "~PERCENT", skip_serializing_if = "Option::is_none")]
+    pub percent_2: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseAttachQuestionsValueAnswersValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let color = o.opt("COLOR")?;
+        let counter = o.opt("COUNTER")?;
+        let c_sort = o.opt("C_SORT")?;
+        let field_height = o.opt("FIELD_HEIGHT")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let field_type = o.opt("FIELD_TYPE")?;
+        let field_width = o.opt("FIELD_WIDTH")?;
+        let id = o.opt("ID")?;
+        let image_id = o.opt("IMAGE_ID")?;
+        let message = o.opt("MESSAGE")?;
+        let message_field_name = o.opt("MESSAGE_FIELD_NAME")?;
+        let message_type = o.opt("MESSAGE_TYPE")?;
+        let percent = o.opt("PERCENT")?;
+        let question_id = o.opt("QUESTION_ID")?;
+        let reaction = o.opt("REACTION")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let field_name_2 = o.opt("~FIELD_NAME")?;
+        let percent_2 = o.opt("~PERCENT")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "COLOR",
+                    "COUNTER",
+                    "C_SORT",
+                    "FIELD_HEIGHT",
+                    "FIELD_NAME",
+                    "FIELD_TYPE",
+                    "FIELD_WIDTH",
+                    "ID",
+                    "IMAGE_ID",
+                    "MESSAGE",
+                    "MESSAGE_FIELD_NAME",
+                    "MESSAGE_TYPE",
+                    "PERCENT",
+                    "QUESTION_ID",
+                    "REACTION",
+                    "TIMESTAMP_X",
+                    "~FIELD_NAME",
+                    "~PERCENT",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            color,
+            counter,
+            c_sort,
+            field_height,
+            field_name,
+            field_type,
+            field_width,
+            id,
+            image_id,
+            message,
+            message_field_name,
+            message_type,
+            percent,
+            question_id,
+            reaction,
+            timestamp_x,
+            field_name_2,
+            percent_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseAttachQuestionsValueAnswersValue);
+
+/// Wire name "userAnswerMap" (a property of `GetResponseAttach`).
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseAttachUserAnswerMapValueValue {
+    /// Wire name "ANSWER_ID": string, optional.
+    #[serde(rename = "ANSWER_ID", skip_serializing_if = "Option::is_none")]
+    pub answer_id: Option<String>,
+    /// Wire name "EVENT_ID": string, optional.
+    #[serde(rename = "EVENT_ID", skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// Wire name "EVENT_QUESTION_ID": string, optional.
+    #[serde(rename = "EVENT_QUESTION_ID", skip_serializing_if = "Option::is_none")]
+    pub event_question_id: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "MESSAGE": string, optional.
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseAttachUserAnswerMapValueValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let answer_id = o.opt("ANSWER_ID")?;
+        let event_id = o.opt("EVENT_ID")?;
+        let event_question_id = o.opt("EVENT_QUESTION_ID")?;
+        let id = o.opt("ID")?;
+        let message = o.opt("MESSAGE")?;
+        let additional = o
+            .rest(&["ANSWER_ID", "EVENT_ID", "EVENT_QUESTION_ID", "ID", "MESSAGE"])?;
+        Ok(Self {
+            answer_id,
+            event_id,
+            event_question_id,
+            id,
+            message,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseAttachUserAnswerMapValueValue);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "vote.AttachedVote.get";
@@ -443,12 +932,60 @@ pub struct GetAnswerVotedResponse {
     /// Wire name "WORK_POSITION": string, optional.
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Wire name "items": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<GetAnswerVotedResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let name = o.opt("NAME")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let items = o.opt("items")?;
+        let additional = o.rest(&["ID", "IMAGE", "NAME", "WORK_POSITION", "items"])?;
+        Ok(Self {
+            id,
+            image,
+            name,
+            work_position,
+            items,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetAnswerVotedResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetAnswerVotedResponseItemsItem {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IMAGE": string, optional.
+    #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "WORK_POSITION": string, optional.
+    #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedResponseItemsItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -468,7 +1005,7 @@ impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetAnswerVotedResponse);
+::bitrix24_runtime::loose_deserialize!(GetAnswerVotedResponseItemsItem);
 
 impl ::bitrix24_runtime::Method for GetAnswerVotedRequest {
     const NAME: &'static str = "vote.AttachedVote.getAnswerVoted";
@@ -479,8 +1016,38 @@ impl ::bitrix24_runtime::Method for GetAnswerVotedRequest {
         "ATTACH_NOT_FOUND",
         "ATTACH_READ_ACCESS_DENIED",
     ];
+    const ITEMS_KEY: Option<&'static str> = Some("items");
     type Response = GetAnswerVotedResponse;
 }
+
+impl ::std::iter::IntoIterator for GetAnswerVotedResponse {
+    type Item = GetAnswerVotedResponseItemsItem;
+    type IntoIter = ::std::vec::IntoIter<GetAnswerVotedResponseItemsItem>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.unwrap_or_default().into_iter()
+    }
+}
+
+/// The fields of `vote.AttachedVote.getAnswerVoted`'s rows (`GetAnswerVotedResponseItemsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetAnswerVotedField {
+    /// The field "ID".
+    Id,
+    /// The field "IMAGE".
+    Image,
+    /// The field "NAME".
+    Name,
+    /// The field "WORK_POSITION".
+    WorkPosition,
+}
+
+::bitrix24_runtime::field_names!(
+    GetAnswerVotedField { Id = "ID", Image = "IMAGE", Name = "NAME", WorkPosition =
+    "WORK_POSITION" }
+);
 
 /// Calls `vote.AttachedVote.getMany`.
 ///
@@ -503,9 +1070,12 @@ pub async fn get_many(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetManyRequest {
-    /// Wire name "entityId": integer, required.
-    #[serde(rename = "entityId")]
-    pub entity_id: i64,
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "entityIds": array of integer, optional.
+    #[serde(rename = "entityIds", skip_serializing_if = "Option::is_none")]
+    pub entity_ids: Option<Vec<i64>>,
     /// Wire name "entityType": string, required.
     #[serde(rename = "entityType")]
     pub entity_type: String,
@@ -523,16 +1093,29 @@ pub struct GetManyRequest {
 impl GetManyRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        entity_id: impl Into<i64>,
         entity_type: impl Into<String>,
         module_id: impl Into<GetManyRequestModuleId>,
     ) -> Self {
         Self {
-            entity_id: entity_id.into(),
+            entity_id: Default::default(),
+            entity_ids: Default::default(),
             entity_type: entity_type.into(),
             module_id: module_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "entityIds".
+    pub fn entity_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.entity_ids = Some(value.into_iter().map(Into::into).collect());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -551,15 +1134,16 @@ impl ::bitrix24_runtime::loose::Loose for GetManyRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let entity_id = o.req("entityId")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_ids = o.opt("entityIds")?;
         let entity_type = o.req("entityType")?;
         let module_id = o.req("moduleId")?;
-        let additional = o.rest(&["entityId", "entityType", "moduleId"])?;
-        let entity_id = o.need(entity_id, "entityId")?;
+        let additional = o.rest(&["entityId", "entityIds", "entityType", "moduleId"])?;
         let entity_type = o.need(entity_type, "entityType")?;
         let module_id = o.need(module_id, "moduleId")?;
         Ok(Self {
             entity_id,
+            entity_ids,
             entity_type,
             module_id,
             additional,
@@ -615,6 +1199,9 @@ pub struct GetManyResponse {
     /// Wire name "isVoted": boolean, optional.
     #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
     pub is_voted: Option<bool>,
+    /// Wire name "items": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<GetManyResponseItemsItem>>,
     /// Wire name "resultUrl": string, optional.
     #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
     pub result_url: Option<String>,
@@ -633,6 +1220,142 @@ pub struct GetManyResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetManyResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let items = o.opt("items")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "items",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
+        Ok(Self {
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            items,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetManyResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetManyResponseItemsItem {
+    /// Wire name "ANONYMITY": integer, optional.
+    #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
+    pub anonymity: Option<i64>,
+    /// Wire name "COUNTER": integer, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "OPTIONS": integer, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<i64>,
+    /// Wire name "QUESTIONS": object, optional.
+    #[serde(rename = "QUESTIONS", skip_serializing_if = "Option::is_none")]
+    pub questions: Option<
+        ::std::collections::BTreeMap<String, GetManyResponseItemsItemQuestionsValue>,
+    >,
+    /// Wire name "VOTE_ID": integer, optional.
+    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub vote_id: Option<i64>,
+    /// Wire name "canEdit": boolean, optional.
+    #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
+    pub can_edit: Option<bool>,
+    /// Wire name "canRevote": boolean, optional.
+    #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
+    pub can_revote: Option<bool>,
+    /// Wire name "canVote": boolean, optional.
+    #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
+    pub can_vote: Option<bool>,
+    /// Wire name "downloadUrl": string, optional.
+    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "isFinished": boolean, optional.
+    #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
+    pub is_finished: Option<bool>,
+    /// Wire name "isVoted": boolean, optional.
+    #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
+    pub is_voted: Option<bool>,
+    /// Wire name "resultUrl": string, optional.
+    #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
+    pub result_url: Option<String>,
+    /// Wire name "signedAttachId": string, optional.
+    #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
+    pub signed_attach_id: Option<String>,
+    /// Wire name "userAnswerMap": object, optional.
+    #[serde(rename = "userAnswerMap", skip_serializing_if = "Option::is_none")]
+    pub user_answer_map: Option<
+        ::std::collections::BTreeMap<
+            String,
+            ::std::collections::BTreeMap<
+                String,
+                GetManyResponseItemsItemUserAnswerMapValueValue,
+            >,
+        >,
+    >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetManyResponseItemsItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -696,7 +1419,330 @@ impl ::bitrix24_runtime::loose::Loose for GetManyResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetManyResponse);
+::bitrix24_runtime::loose_deserialize!(GetManyResponseItemsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetManyResponseItemsItemQuestionsValue {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "ANSWERS": object, optional.
+    #[serde(rename = "ANSWERS", skip_serializing_if = "Option::is_none")]
+    pub answers: Option<
+        ::std::collections::BTreeMap<
+            String,
+            GetManyResponseItemsItemQuestionsValueAnswersValue,
+        >,
+    >,
+    /// Wire name "COUNTER": string, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<String>,
+    /// Wire name "C_SORT": string, optional.
+    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
+    pub c_sort: Option<String>,
+    /// Wire name "DIAGRAM": string, optional.
+    #[serde(rename = "DIAGRAM", skip_serializing_if = "Option::is_none")]
+    pub diagram: Option<String>,
+    /// Wire name "DIAGRAM_TYPE": string, optional.
+    #[serde(rename = "DIAGRAM_TYPE", skip_serializing_if = "Option::is_none")]
+    pub diagram_type: Option<String>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "FIELD_TYPE": string, optional.
+    #[serde(rename = "FIELD_TYPE", skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IMAGE": string, optional.
+    #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Wire name "IMAGE_ID": string, optional.
+    #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// Wire name "QUESTION": string, optional.
+    #[serde(rename = "QUESTION", skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// Wire name "QUESTION_TYPE": string, optional.
+    #[serde(rename = "QUESTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub question_type: Option<String>,
+    /// Wire name "REQUIRED": string, optional.
+    #[serde(rename = "REQUIRED", skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "VOTE_ID": string, optional.
+    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub vote_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetManyResponseItemsItemQuestionsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let answers = o.opt("ANSWERS")?;
+        let counter = o.opt("COUNTER")?;
+        let c_sort = o.opt("C_SORT")?;
+        let diagram = o.opt("DIAGRAM")?;
+        let diagram_type = o.opt("DIAGRAM_TYPE")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let field_type = o.opt("FIELD_TYPE")?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let image_id = o.opt("IMAGE_ID")?;
+        let question = o.opt("QUESTION")?;
+        let question_type = o.opt("QUESTION_TYPE")?;
+        let required = o.opt("REQUIRED")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "ANSWERS",
+                    "COUNTER",
+                    "C_SORT",
+                    "DIAGRAM",
+                    "DIAGRAM_TYPE",
+                    "FIELD_NAME",
+                    "FIELD_TYPE",
+                    "ID",
+                    "IMAGE",
+                    "IMAGE_ID",
+                    "QUESTION",
+                    "QUESTION_TYPE",
+                    "REQUIRED",
+                    "TIMESTAMP_X",
+                    "VOTE_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            answers,
+            counter,
+            c_sort,
+            diagram,
+            diagram_type,
+            field_name,
+            field_type,
+            id,
+            image,
+            image_id,
+            question,
+            question_type,
+            required,
+            timestamp_x,
+            vote_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetManyResponseItemsItemQuestionsValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetManyResponseItemsItemQuestionsValueAnswersValue {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "COLOR": string, optional.
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "COUNTER": string, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<String>,
+    /// Wire name "C_SORT": string, optional.
+    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
+    pub c_sort: Option<String>,
+    /// Wire name "FIELD_HEIGHT": string, optional.
+    #[serde(rename = "FIELD_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub field_height: Option<String>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "FIELD_TYPE": string, optional.
+    #[serde(rename = "FIELD_TYPE", skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<String>,
+    /// Wire name "FIELD_WIDTH": string, optional.
+    #[serde(rename = "FIELD_WIDTH", skip_serializing_if = "Option::is_none")]
+    pub field_width: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IMAGE_ID": string, optional.
+    #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// Wire name "MESSAGE": string, optional.
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Wire name "MESSAGE_FIELD_NAME": string, optional.
+    #[serde(rename = "MESSAGE_FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub message_field_name: Option<String>,
+    /// Wire name "MESSAGE_TYPE": string, optional.
+    #[serde(rename = "MESSAGE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub message_type: Option<String>,
+    /// Wire name "PERCENT": number, optional.
+    #[serde(rename = "PERCENT", skip_serializing_if = "Option::is_none")]
+    pub percent: Option<f64>,
+    /// Wire name "QUESTION_ID": string, optional.
+    #[serde(rename = "QUESTION_ID", skip_serializing_if = "Option::is_none")]
+    pub question_id: Option<String>,
+    /// Wire name "REACTION": string, optional.
+    #[serde(rename = "REACTION", skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "\~FIELD_NAME": string, optional.
+    #[serde(rename = "~FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name_2: Option<String>,
+    /// Wire name "\~PERCENT": integer, optional.
+    #[serde(rename = "~PERCENT", skip_serializing_if = "Option::is_none")]
+    pub percent_2: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetManyResponseItemsItemQuestionsValueAnswersValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let color = o.opt("COLOR")?;
+        let counter = o.opt("COUNTER")?;
+        let c_sort = o.opt("C_SORT")?;
+        let field_height = o.opt("FIELD_HEIGHT")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let field_type = o.opt("FIELD_TYPE")?;
+        let field_width = o.opt("FIELD_WIDTH")?;
+        let id = o.opt("ID")?;
+        let image_id = o.opt("IMAGE_ID")?;
+        let message = o.opt("MESSAGE")?;
+        let message_field_name = o.opt("MESSAGE_FIELD_NAME")?;
+        let message_type = o.opt("MESSAGE_TYPE")?;
+        let percent = o.opt("PERCENT")?;
+        let question_id = o.opt("QUESTION_ID")?;
+        let reaction = o.opt("REACTION")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let field_name_2 = o.opt("~FIELD_NAME")?;
+        let percent_2 = o.opt("~PERCENT")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "COLOR",
+                    "COUNTER",
+                    "C_SORT",
+                    "FIELD_HEIGHT",
+                    "FIELD_NAME",
+                    "FIELD_TYPE",
+                    "FIELD_WIDTH",
+                    "ID",
+                    "IMAGE_ID",
+                    "MESSAGE",
+                    "MESSAGE_FIELD_NAME",
+                    "MESSAGE_TYPE",
+                    "PERCENT",
+                    "QUESTION_ID",
+                    "REACTION",
+                    "TIMESTAMP_X",
+                    "~FIELD_NAME",
+                    "~PERCENT",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            color,
+            counter,
+            c_sort,
+            field_height,
+            field_name,
+            field_type,
+            field_width,
+            id,
+            image_id,
+            message,
+            message_field_name,
+            message_type,
+            percent,
+            question_id,
+            reaction,
+            timestamp_x,
+            field_name_2,
+            percent_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetManyResponseItemsItemQuestionsValueAnswersValue
+);
+
+/// Wire name "userAnswerMap" (a property of `GetManyResponseItemsItem`).
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetManyResponseItemsItemUserAnswerMapValueValue {
+    /// Wire name "ANSWER_ID": string, optional.
+    #[serde(rename = "ANSWER_ID", skip_serializing_if = "Option::is_none")]
+    pub answer_id: Option<String>,
+    /// Wire name "EVENT_ID": string, optional.
+    #[serde(rename = "EVENT_ID", skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// Wire name "EVENT_QUESTION_ID": string, optional.
+    #[serde(rename = "EVENT_QUESTION_ID", skip_serializing_if = "Option::is_none")]
+    pub event_question_id: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "MESSAGE": string, optional.
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetManyResponseItemsItemUserAnswerMapValueValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let answer_id = o.opt("ANSWER_ID")?;
+        let event_id = o.opt("EVENT_ID")?;
+        let event_question_id = o.opt("EVENT_QUESTION_ID")?;
+        let id = o.opt("ID")?;
+        let message = o.opt("MESSAGE")?;
+        let additional = o
+            .rest(&["ANSWER_ID", "EVENT_ID", "EVENT_QUESTION_ID", "ID", "MESSAGE"])?;
+        Ok(Self {
+            answer_id,
+            event_id,
+            event_question_id,
+            id,
+            message,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetManyResponseItemsItemUserAnswerMapValueValue);
 
 impl ::bitrix24_runtime::Method for GetManyRequest {
     const NAME: &'static str = "vote.AttachedVote.getMany";
@@ -806,7 +1852,9 @@ pub struct GetWithVotedResponse {
     pub attach: Option<GetWithVotedResponseAttach>,
     /// Wire name "voted": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub voted: Option<GetWithVotedResponseVoted>,
+    pub voted: Option<
+        ::std::collections::BTreeMap<String, Vec<GetWithVotedResponseVotedValueItem>>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -842,9 +1890,11 @@ pub struct GetWithVotedResponseAttach {
     /// Wire name "OPTIONS": integer, optional.
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<i64>,
-    /// Wire name "QUESTIONS": any JSON, optional.
-    #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub questions: ::serde_json::Value,
+    /// Wire name "QUESTIONS": object, optional.
+    #[serde(rename = "QUESTIONS", skip_serializing_if = "Option::is_none")]
+    pub questions: Option<
+        ::std::collections::BTreeMap<String, GetWithVotedResponseAttachQuestionsValue>,
+    >,
     /// Wire name "VOTE_ID": integer, optional.
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
@@ -875,12 +1925,17 @@ pub struct GetWithVotedResponseAttach {
     /// Wire name "signedAttachId": string, optional.
     #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
     pub signed_attach_id: Option<String>,
-    /// Wire name "userAnswerMap": any JSON, optional.
-    #[serde(
-        rename = "userAnswerMap",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub user_answer_map: ::serde_json::Value,
+    /// Wire name "userAnswerMap": object, optional.
+    #[serde(rename = "userAnswerMap", skip_serializing_if = "Option::is_none")]
+    pub user_answer_map: Option<
+        ::std::collections::BTreeMap<
+            String,
+            ::std::collections::BTreeMap<
+                String,
+                GetWithVotedResponseAttachUserAnswerMapValueValue,
+            >,
+        >,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -955,7 +2010,333 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseAttach {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetWithVotedResponseVoted {
+pub struct GetWithVotedResponseAttachQuestionsValue {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "ANSWERS": object, optional.
+    #[serde(rename = "ANSWERS", skip_serializing_if = "Option::is_none")]
+    pub answers: Option<
+        ::std::collections::BTreeMap<
+            String,
+            GetWithVotedResponseAttachQuestionsValueAnswersValue,
+        >,
+    >,
+    /// Wire name "COUNTER": string, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<String>,
+    /// Wire name "C_SORT": string, optional.
+    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
+    pub c_sort: Option<String>,
+    /// Wire name "DIAGRAM": string, optional.
+    #[serde(rename = "DIAGRAM", skip_serializing_if = "Option::is_none")]
+    pub diagram: Option<String>,
+    /// Wire name "DIAGRAM_TYPE": string, optional.
+    #[serde(rename = "DIAGRAM_TYPE", skip_serializing_if = "Option::is_none")]
+    pub diagram_type: Option<String>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "FIELD_TYPE": string, optional.
+    #[serde(rename = "FIELD_TYPE", skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IMAGE": string, optional.
+    #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Wire name "IMAGE_ID": string, optional.
+    #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// Wire name "QUESTION": string, optional.
+    #[serde(rename = "QUESTION", skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// Wire name "QUESTION_TYPE": string, optional.
+    #[serde(rename = "QUESTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub question_type: Option<String>,
+    /// Wire name "REQUIRED": string, optional.
+    #[serde(rename = "REQUIRED", skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "VOTE_ID": string, optional.
+    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub vote_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseAttachQuestionsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let answers = o.opt("ANSWERS")?;
+        let counter = o.opt("COUNTER")?;
+        let c_sort = o.opt("C_SORT")?;
+        let diagram = o.opt("DIAGRAM")?;
+        let diagram_type = o.opt("DIAGRAM_TYPE")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let field_type = o.opt("FIELD_TYPE")?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let image_id = o.opt("IMAGE_ID")?;
+        let question = o.opt("QUESTION")?;
+        let question_type = o.opt("QUESTION_TYPE")?;
+        let required = o.opt("REQUIRED")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "ANSWERS",
+                    "COUNTER",
+                    "C_SORT",
+                    "DIAGRAM",
+                    "DIAGRAM_TYPE",
+                    "FIELD_NAME",
+                    "FIELD_TYPE",
+                    "ID",
+                    "IMAGE",
+                    "IMAGE_ID",
+                    "QUESTION",
+                    "QUESTION_TYPE",
+                    "REQUIRED",
+                    "TIMESTAMP_X",
+                    "VOTE_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            answers,
+            counter,
+            c_sort,
+            diagram,
+            diagram_type,
+            field_name,
+            field_type,
+            id,
+            image,
+            image_id,
+            question,
+            question_type,
+            required,
+            timestamp_x,
+            vote_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetWithVotedResponseAttachQuestionsValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetWithVotedResponseAttachQuestionsValueAnswersValue {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "COLOR": string, optional.
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "COUNTER": string, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<String>,
+    /// Wire name "C_SORT": string, optional.
+    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
+    pub c_sort: Option<String>,
+    /// Wire name "FIELD_HEIGHT": string, optional.
+    #[serde(rename = "FIELD_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub field_height: Option<String>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "FIELD_TYPE": string, optional.
+    #[serde(rename = "FIELD_TYPE", skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<String>,
+    /// Wire name "FIELD_WIDTH": string, optional.
+    #[serde(rename = "FIELD_WIDTH", skip_serializing_if = "Option::is_none")]
+    pub field_width: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IMAGE_ID": string, optional.
+    #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// Wire name "MESSAGE": string, optional.
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Wire name "MESSAGE_FIELD_NAME": string, optional.
+    #[serde(rename = "MESSAGE_FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub message_field_name: Option<String>,
+    /// Wire name "MESSAGE_TYPE": string, optional.
+    #[serde(rename = "MESSAGE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub message_type: Option<String>,
+    /// Wire name "PERCENT": number, optional.
+    #[serde(rename = "PERCENT", skip_serializing_if = "Option::is_none")]
+    pub percent: Option<f64>,
+    /// Wire name "QUESTION_ID": string, optional.
+    #[serde(rename = "QUESTION_ID", skip_serializing_if = "Option::is_none")]
+    pub question_id: Option<String>,
+    /// Wire name "REACTION": string, optional.
+    #[serde(rename = "REACTION", skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "\~FIELD_NAME": string, optional.
+    #[serde(rename = "~FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name_2: Option<String>,
+    /// Wire name "\~PERCENT": integer, optional.
+    #[serde(rename = "~PERCENT", skip_serializing_if = "Option::is_none")]
+    pub percent_2: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetWithVotedResponseAttachQuestionsValueAnswersValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let color = o.opt("COLOR")?;
+        let counter = o.opt("COUNTER")?;
+        let c_sort = o.opt("C_SORT")?;
+        let field_height = o.opt("FIELD_HEIGHT")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let field_type = o.opt("FIELD_TYPE")?;
+        let field_width = o.opt("FIELD_WIDTH")?;
+        let id = o.opt("ID")?;
+        let image_id = o.opt("IMAGE_ID")?;
+        let message = o.opt("MESSAGE")?;
+        let message_field_name = o.opt("MESSAGE_FIELD_NAME")?;
+        let message_type = o.opt("MESSAGE_TYPE")?;
+        let percent = o.opt("PERCENT")?;
+        let question_id = o.opt("QUESTION_ID")?;
+        let reaction = o.opt("REACTION")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let field_name_2 = o.opt("~FIELD_NAME")?;
+        let percent_2 = o.opt("~PERCENT")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "COLOR",
+                    "COUNTER",
+                    "C_SORT",
+                    "FIELD_HEIGHT",
+                    "FIELD_NAME",
+                    "FIELD_TYPE",
+                    "FIELD_WIDTH",
+                    "ID",
+                    "IMAGE_ID",
+                    "MESSAGE",
+                    "MESSAGE_FIELD_NAME",
+                    "MESSAGE_TYPE",
+                    "PERCENT",
+                    "QUESTION_ID",
+                    "REACTION",
+                    "TIMESTAMP_X",
+                    "~FIELD_NAME",
+                    "~PERCENT",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            color,
+            counter,
+            c_sort,
+            field_height,
+            field_name,
+            field_type,
+            field_width,
+            id,
+            image_id,
+            message,
+            message_field_name,
+            message_type,
+            percent,
+            question_id,
+            reaction,
+            timestamp_x,
+            field_name_2,
+            percent_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetWithVotedResponseAttachQuestionsValueAnswersValue
+);
+
+/// Wire name "userAnswerMap" (a property of `GetWithVotedResponseAttach`).
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetWithVotedResponseAttachUserAnswerMapValueValue {
+    /// Wire name "ANSWER_ID": string, optional.
+    #[serde(rename = "ANSWER_ID", skip_serializing_if = "Option::is_none")]
+    pub answer_id: Option<String>,
+    /// Wire name "EVENT_ID": string, optional.
+    #[serde(rename = "EVENT_ID", skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// Wire name "EVENT_QUESTION_ID": string, optional.
+    #[serde(rename = "EVENT_QUESTION_ID", skip_serializing_if = "Option::is_none")]
+    pub event_question_id: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "MESSAGE": string, optional.
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetWithVotedResponseAttachUserAnswerMapValueValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let answer_id = o.opt("ANSWER_ID")?;
+        let event_id = o.opt("EVENT_ID")?;
+        let event_question_id = o.opt("EVENT_QUESTION_ID")?;
+        let id = o.opt("ID")?;
+        let message = o.opt("MESSAGE")?;
+        let additional = o
+            .rest(&["ANSWER_ID", "EVENT_ID", "EVENT_QUESTION_ID", "ID", "MESSAGE"])?;
+        Ok(Self {
+            answer_id,
+            event_id,
+            event_question_id,
+            id,
+            message,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetWithVotedResponseAttachUserAnswerMapValueValue
+);
+
+/// Wire name "voted" (a property of `GetWithVotedResponse`).
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetWithVotedResponseVotedValueItem {
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -973,7 +2354,7 @@ pub struct GetWithVotedResponseVoted {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseVoted {
+impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseVotedValueItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -993,7 +2374,7 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseVoted {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetWithVotedResponseVoted);
+::bitrix24_runtime::loose_deserialize!(GetWithVotedResponseVotedValueItem);
 
 impl ::bitrix24_runtime::Method for GetWithVotedRequest {
     const NAME: &'static str = "vote.AttachedVote.getWithVoted";
@@ -1030,9 +2411,9 @@ pub async fn recall(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RecallRequest {
-    /// Wire name "attachId": integer, required.
+    /// Wire name "attachId": string, required.
     #[serde(rename = "attachId")]
-    pub attach_id: i64,
+    pub attach_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1041,7 +2422,7 @@ pub struct RecallRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RecallRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(attach_id: impl Into<i64>) -> Self {
+    pub fn new(attach_id: impl Into<String>) -> Self {
         Self {
             attach_id: attach_id.into(),
             additional: Default::default(),
@@ -1096,6 +2477,9 @@ pub struct RecallResponse {
     /// Wire name "VOTE_ID": integer, optional.
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
+    /// Wire name "attach": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach: Option<RecallResponseAttach>,
     /// Wire name "canEdit": boolean, optional.
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
     pub can_edit: Option<bool>,
@@ -1135,6 +2519,134 @@ pub struct RecallResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for RecallResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let attach = o.opt("attach")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "attach",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
+        Ok(Self {
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            attach,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RecallResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RecallResponseAttach {
+    /// Wire name "ANONYMITY": integer, optional.
+    #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
+    pub anonymity: Option<i64>,
+    /// Wire name "COUNTER": integer, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "OPTIONS": integer, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<i64>,
+    /// Wire name "QUESTIONS": object, optional.
+    #[serde(rename = "QUESTIONS", skip_serializing_if = "Option::is_none")]
+    pub questions: Option<
+        ::std::collections::BTreeMap<String, RecallResponseAttachQuestionsValue>,
+    >,
+    /// Wire name "VOTE_ID": integer, optional.
+    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub vote_id: Option<i64>,
+    /// Wire name "canEdit": boolean, optional.
+    #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
+    pub can_edit: Option<bool>,
+    /// Wire name "canRevote": boolean, optional.
+    #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
+    pub can_revote: Option<bool>,
+    /// Wire name "canVote": boolean, optional.
+    #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
+    pub can_vote: Option<bool>,
+    /// Wire name "downloadUrl": string, optional.
+    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "isFinished": boolean, optional.
+    #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
+    pub is_finished: Option<bool>,
+    /// Wire name "isVoted": boolean, optional.
+    #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
+    pub is_voted: Option<bool>,
+    /// Wire name "resultUrl": string, optional.
+    #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
+    pub result_url: Option<String>,
+    /// Wire name "signedAttachId": string, optional.
+    #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
+    pub signed_attach_id: Option<String>,
+    /// Wire name "userAnswerMap": object, optional.
+    #[serde(rename = "userAnswerMap", skip_serializing_if = "Option::is_none")]
+    pub user_answer_map: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for RecallResponseAttach {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1198,7 +2710,277 @@ impl ::bitrix24_runtime::loose::Loose for RecallResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(RecallResponse);
+::bitrix24_runtime::loose_deserialize!(RecallResponseAttach);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RecallResponseAttachQuestionsValue {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "ANSWERS": object, optional.
+    #[serde(rename = "ANSWERS", skip_serializing_if = "Option::is_none")]
+    pub answers: Option<
+        ::std::collections::BTreeMap<
+            String,
+            RecallResponseAttachQuestionsValueAnswersValue,
+        >,
+    >,
+    /// Wire name "COUNTER": integer, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<i64>,
+    /// Wire name "C_SORT": string, optional.
+    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
+    pub c_sort: Option<String>,
+    /// Wire name "DIAGRAM": string, optional.
+    #[serde(rename = "DIAGRAM", skip_serializing_if = "Option::is_none")]
+    pub diagram: Option<String>,
+    /// Wire name "DIAGRAM_TYPE": string, optional.
+    #[serde(rename = "DIAGRAM_TYPE", skip_serializing_if = "Option::is_none")]
+    pub diagram_type: Option<String>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "FIELD_TYPE": string, optional.
+    #[serde(rename = "FIELD_TYPE", skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IMAGE": string, optional.
+    #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Wire name "IMAGE_ID": string, optional.
+    #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// Wire name "QUESTION": string, optional.
+    #[serde(rename = "QUESTION", skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// Wire name "QUESTION_TYPE": string, optional.
+    #[serde(rename = "QUESTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub question_type: Option<String>,
+    /// Wire name "REQUIRED": string, optional.
+    #[serde(rename = "REQUIRED", skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "VOTE_ID": string, optional.
+    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub vote_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for RecallResponseAttachQuestionsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let answers = o.opt("ANSWERS")?;
+        let counter = o.opt("COUNTER")?;
+        let c_sort = o.opt("C_SORT")?;
+        let diagram = o.opt("DIAGRAM")?;
+        let diagram_type = o.opt("DIAGRAM_TYPE")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let field_type = o.opt("FIELD_TYPE")?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let image_id = o.opt("IMAGE_ID")?;
+        let question = o.opt("QUESTION")?;
+        let question_type = o.opt("QUESTION_TYPE")?;
+        let required = o.opt("REQUIRED")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "ANSWERS",
+                    "COUNTER",
+                    "C_SORT",
+                    "DIAGRAM",
+                    "DIAGRAM_TYPE",
+                    "FIELD_NAME",
+                    "FIELD_TYPE",
+                    "ID",
+                    "IMAGE",
+                    "IMAGE_ID",
+                    "QUESTION",
+                    "QUESTION_TYPE",
+                    "REQUIRED",
+                    "TIMESTAMP_X",
+                    "VOTE_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            answers,
+            counter,
+            c_sort,
+            diagram,
+            diagram_type,
+            field_name,
+            field_type,
+            id,
+            image,
+            image_id,
+            question,
+            question_type,
+            required,
+            timestamp_x,
+            vote_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RecallResponseAttachQuestionsValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RecallResponseAttachQuestionsValueAnswersValue {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "COLOR": string, optional.
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "COUNTER": string, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<String>,
+    /// Wire name "C_SORT": string, optional.
+    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
+    pub c_sort: Option<String>,
+    /// Wire name "FIELD_HEIGHT": string, optional.
+    #[serde(rename = "FIELD_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub field_height: Option<String>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "FIELD_TYPE": string, optional.
+    #[serde(rename = "FIELD_TYPE", skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<String>,
+    /// Wire name "FIELD_WIDTH": string, optional.
+    #[serde(rename = "FIELD_WIDTH", skip_serializing_if = "Option::is_none")]
+    pub field_width: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IMAGE_ID": string, optional.
+    #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// Wire name "MESSAGE": string, optional.
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Wire name "MESSAGE_FIELD_NAME": string, optional.
+    #[serde(rename = "MESSAGE_FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub message_field_name: Option<String>,
+    /// Wire name "MESSAGE_TYPE": string, optional.
+    #[serde(rename = "MESSAGE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub message_type: Option<String>,
+    /// Wire name "PERCENT": number, optional.
+    #[serde(rename = "PERCENT", skip_serializing_if = "Option::is_none")]
+    pub percent: Option<f64>,
+    /// Wire name "QUESTION_ID": string, optional.
+    #[serde(rename = "QUESTION_ID", skip_serializing_if = "Option::is_none")]
+    pub question_id: Option<String>,
+    /// Wire name "REACTION": string, optional.
+    #[serde(rename = "REACTION", skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "\~FIELD_NAME": string, optional.
+    #[serde(rename = "~FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name_2: Option<String>,
+    /// Wire name "\~PERCENT": integer, optional.
+    #[serde(rename = "~PERCENT", skip_serializing_if = "Option::is_none")]
+    pub percent_2: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for RecallResponseAttachQuestionsValueAnswersValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let color = o.opt("COLOR")?;
+        let counter = o.opt("COUNTER")?;
+        let c_sort = o.opt("C_SORT")?;
+        let field_height = o.opt("FIELD_HEIGHT")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let field_type = o.opt("FIELD_TYPE")?;
+        let field_width = o.opt("FIELD_WIDTH")?;
+        let id = o.opt("ID")?;
+        let image_id = o.opt("IMAGE_ID")?;
+        let message = o.opt("MESSAGE")?;
+        let message_field_name = o.opt("MESSAGE_FIELD_NAME")?;
+        let message_type = o.opt("MESSAGE_TYPE")?;
+        let percent = o.opt("PERCENT")?;
+        let question_id = o.opt("QUESTION_ID")?;
+        let reaction = o.opt("REACTION")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let field_name_2 = o.opt("~FIELD_NAME")?;
+        let percent_2 = o.opt("~PERCENT")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "COLOR",
+                    "COUNTER",
+                    "C_SORT",
+                    "FIELD_HEIGHT",
+                    "FIELD_NAME",
+                    "FIELD_TYPE",
+                    "FIELD_WIDTH",
+                    "ID",
+                    "IMAGE_ID",
+                    "MESSAGE",
+                    "MESSAGE_FIELD_NAME",
+                    "MESSAGE_TYPE",
+                    "PERCENT",
+                    "QUESTION_ID",
+                    "REACTION",
+                    "TIMESTAMP_X",
+                    "~FIELD_NAME",
+                    "~PERCENT",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            color,
+            counter,
+            c_sort,
+            field_height,
+            field_name,
+            field_type,
+            field_width,
+            id,
+            image_id,
+            message,
+            message_field_name,
+            message_type,
+            percent,
+            question_id,
+            reaction,
+            timestamp_x,
+            field_name_2,
+            percent_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RecallResponseAttachQuestionsValueAnswersValue);
 
 impl ::bitrix24_runtime::Method for RecallRequest {
     const NAME: &'static str = "vote.AttachedVote.recall";
@@ -1475,6 +3257,9 @@ pub struct VoteResponse {
     /// Wire name "VOTE_ID": integer, optional.
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
+    /// Wire name "attach": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach: Option<VoteResponseAttach>,
     /// Wire name "canEdit": boolean, optional.
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
     pub can_edit: Option<bool>,
@@ -1514,6 +3299,142 @@ pub struct VoteResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for VoteResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let attach = o.opt("attach")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "attach",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
+        Ok(Self {
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            attach,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(VoteResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct VoteResponseAttach {
+    /// Wire name "ANONYMITY": integer, optional.
+    #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
+    pub anonymity: Option<i64>,
+    /// Wire name "COUNTER": integer, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "OPTIONS": integer, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<i64>,
+    /// Wire name "QUESTIONS": object, optional.
+    #[serde(rename = "QUESTIONS", skip_serializing_if = "Option::is_none")]
+    pub questions: Option<
+        ::std::collections::BTreeMap<String, VoteResponseAttachQuestionsValue>,
+    >,
+    /// Wire name "VOTE_ID": integer, optional.
+    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub vote_id: Option<i64>,
+    /// Wire name "canEdit": boolean, optional.
+    #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
+    pub can_edit: Option<bool>,
+    /// Wire name "canRevote": boolean, optional.
+    #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
+    pub can_revote: Option<bool>,
+    /// Wire name "canVote": boolean, optional.
+    #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
+    pub can_vote: Option<bool>,
+    /// Wire name "downloadUrl": string, optional.
+    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "isFinished": boolean, optional.
+    #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
+    pub is_finished: Option<bool>,
+    /// Wire name "isVoted": boolean, optional.
+    #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
+    pub is_voted: Option<bool>,
+    /// Wire name "resultUrl": string, optional.
+    #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
+    pub result_url: Option<String>,
+    /// Wire name "signedAttachId": string, optional.
+    #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
+    pub signed_attach_id: Option<String>,
+    /// Wire name "userAnswerMap": object, optional.
+    #[serde(rename = "userAnswerMap", skip_serializing_if = "Option::is_none")]
+    pub user_answer_map: Option<
+        ::std::collections::BTreeMap<
+            String,
+            ::std::collections::BTreeMap<
+                String,
+                VoteResponseAttachUserAnswerMapValueValue,
+            >,
+        >,
+    >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for VoteResponseAttach {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1577,7 +3498,326 @@ impl ::bitrix24_runtime::loose::Loose for VoteResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(VoteResponse);
+::bitrix24_runtime::loose_deserialize!(VoteResponseAttach);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct VoteResponseAttachQuestionsValue {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "ANSWERS": object, optional.
+    #[serde(rename = "ANSWERS", skip_serializing_if = "Option::is_none")]
+    pub answers: Option<
+        ::std::collections::BTreeMap<
+            String,
+            VoteResponseAttachQuestionsValueAnswersValue,
+        >,
+    >,
+    /// Wire name "COUNTER": integer, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<i64>,
+    /// Wire name "C_SORT": string, optional.
+    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
+    pub c_sort: Option<String>,
+    /// Wire name "DIAGRAM": string, optional.
+    #[serde(rename = "DIAGRAM", skip_serializing_if = "Option::is_none")]
+    pub diagram: Option<String>,
+    /// Wire name "DIAGRAM_TYPE": string, optional.
+    #[serde(rename = "DIAGRAM_TYPE", skip_serializing_if = "Option::is_none")]
+    pub diagram_type: Option<String>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "FIELD_TYPE": string, optional.
+    #[serde(rename = "FIELD_TYPE", skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IMAGE": string, optional.
+    #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Wire name "IMAGE_ID": string, optional.
+    #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// Wire name "QUESTION": string, optional.
+    #[serde(rename = "QUESTION", skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// Wire name "QUESTION_TYPE": string, optional.
+    #[serde(rename = "QUESTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub question_type: Option<String>,
+    /// Wire name "REQUIRED": string, optional.
+    #[serde(rename = "REQUIRED", skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "VOTE_ID": string, optional.
+    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub vote_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for VoteResponseAttachQuestionsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let answers = o.opt("ANSWERS")?;
+        let counter = o.opt("COUNTER")?;
+        let c_sort = o.opt("C_SORT")?;
+        let diagram = o.opt("DIAGRAM")?;
+        let diagram_type = o.opt("DIAGRAM_TYPE")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let field_type = o.opt("FIELD_TYPE")?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let image_id = o.opt("IMAGE_ID")?;
+        let question = o.opt("QUESTION")?;
+        let question_type = o.opt("QUESTION_TYPE")?;
+        let required = o.opt("REQUIRED")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "ANSWERS",
+                    "COUNTER",
+                    "C_SORT",
+                    "DIAGRAM",
+                    "DIAGRAM_TYPE",
+                    "FIELD_NAME",
+                    "FIELD_TYPE",
+                    "ID",
+                    "IMAGE",
+                    "IMAGE_ID",
+                    "QUESTION",
+                    "QUESTION_TYPE",
+                    "REQUIRED",
+                    "TIMESTAMP_X",
+                    "VOTE_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            answers,
+            counter,
+            c_sort,
+            diagram,
+            diagram_type,
+            field_name,
+            field_type,
+            id,
+            image,
+            image_id,
+            question,
+            question_type,
+            required,
+            timestamp_x,
+            vote_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(VoteResponseAttachQuestionsValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct VoteResponseAttachQuestionsValueAnswersValue {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "COLOR": string, optional.
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "COUNTER": string, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<String>,
+    /// Wire name "C_SORT": string, optional.
+    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
+    pub c_sort: Option<String>,
+    /// Wire name "FIELD_HEIGHT": string, optional.
+    #[serde(rename = "FIELD_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub field_height: Option<String>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "FIELD_TYPE": string, optional.
+    #[serde(rename = "FIELD_TYPE", skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<String>,
+    /// Wire name "FIELD_WIDTH": string, optional.
+    #[serde(rename = "FIELD_WIDTH", skip_serializing_if = "Option::is_none")]
+    pub field_width: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IMAGE_ID": string, optional.
+    #[serde(rename = "IMAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// Wire name "MESSAGE": string, optional.
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Wire name "MESSAGE_FIELD_NAME": string, optional.
+    #[serde(rename = "MESSAGE_FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub message_field_name: Option<String>,
+    /// Wire name "MESSAGE_TYPE": string, optional.
+    #[serde(rename = "MESSAGE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub message_type: Option<String>,
+    /// Wire name "PERCENT": number, optional.
+    #[serde(rename = "PERCENT", skip_serializing_if = "Option::is_none")]
+    pub percent: Option<f64>,
+    /// Wire name "QUESTION_ID": string, optional.
+    #[serde(rename = "QUESTION_ID", skip_serializing_if = "Option::is_none")]
+    pub question_id: Option<String>,
+    /// Wire name "REACTION": string, optional.
+    #[serde(rename = "REACTION", skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "\~FIELD_NAME": string, optional.
+    #[serde(rename = "~FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name_2: Option<String>,
+    /// Wire name "\~PERCENT": integer, optional.
+    #[serde(rename = "~PERCENT", skip_serializing_if = "Option::is_none")]
+    pub percent_2: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for VoteResponseAttachQuestionsValueAnswersValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let color = o.opt("COLOR")?;
+        let counter = o.opt("COUNTER")?;
+        let c_sort = o.opt("C_SORT")?;
+        let field_height = o.opt("FIELD_HEIGHT")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let field_type = o.opt("FIELD_TYPE")?;
+        let field_width = o.opt("FIELD_WIDTH")?;
+        let id = o.opt("ID")?;
+        let image_id = o.opt("IMAGE_ID")?;
+        let message = o.opt("MESSAGE")?;
+        let message_field_name = o.opt("MESSAGE_FIELD_NAME")?;
+        let message_type = o.opt("MESSAGE_TYPE")?;
+        let percent = o.opt("PERCENT")?;
+        let question_id = o.opt("QUESTION_ID")?;
+        let reaction = o.opt("REACTION")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let field_name_2 = o.opt("~FIELD_NAME")?;
+        let percent_2 = o.opt("~PERCENT")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "COLOR",
+                    "COUNTER",
+                    "C_SORT",
+                    "FIELD_HEIGHT",
+                    "FIELD_NAME",
+                    "FIELD_TYPE",
+                    "FIELD_WIDTH",
+                    "ID",
+                    "IMAGE_ID",
+                    "MESSAGE",
+                    "MESSAGE_FIELD_NAME",
+                    "MESSAGE_TYPE",
+                    "PERCENT",
+                    "QUESTION_ID",
+                    "REACTION",
+                    "TIMESTAMP_X",
+                    "~FIELD_NAME",
+                    "~PERCENT",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            color,
+            counter,
+            c_sort,
+            field_height,
+            field_name,
+            field_type,
+            field_width,
+            id,
+            image_id,
+            message,
+            message_field_name,
+            message_type,
+            percent,
+            question_id,
+            reaction,
+            timestamp_x,
+            field_name_2,
+            percent_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(VoteResponseAttachQuestionsValueAnswersValue);
+
+/// Wire name "userAnswerMap" (a property of `VoteResponseAttach`).
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct VoteResponseAttachUserAnswerMapValueValue {
+    /// Wire name "ANSWER_ID": string, optional.
+    #[serde(rename = "ANSWER_ID", skip_serializing_if = "Option::is_none")]
+    pub answer_id: Option<String>,
+    /// Wire name "EVENT_ID": string, optional.
+    #[serde(rename = "EVENT_ID", skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// Wire name "EVENT_QUESTION_ID": string, optional.
+    #[serde(rename = "EVENT_QUESTION_ID", skip_serializing_if = "Option::is_none")]
+    pub event_question_id: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "MESSAGE": string, optional.
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for VoteResponseAttachUserAnswerMapValueValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let answer_id = o.opt("ANSWER_ID")?;
+        let event_id = o.opt("EVENT_ID")?;
+        let event_question_id = o.opt("EVENT_QUESTION_ID")?;
+        let id = o.opt("ID")?;
+        let message = o.opt("MESSAGE")?;
+        let additional = o
+            .rest(&["ANSWER_ID", "EVENT_ID", "EVENT_QUESTION_ID", "ID", "MESSAGE"])?;
+        Ok(Self {
+            answer_id,
+            event_id,
+            event_question_id,
+            id,
+            message,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(VoteResponseAttachUserAnswerMapValueValue);
 
 impl ::bitrix24_runtime::Method for VoteRequest {
     const NAME: &'static str = "vote.AttachedVote.vote";

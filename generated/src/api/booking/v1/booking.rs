@@ -93,9 +93,9 @@ pub struct AddRequestFields {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "resourceIds": any JSON, required.
+    /// Wire name "resourceIds": array of integer, required.
     #[serde(rename = "resourceIds")]
-    pub resource_ids: ::serde_json::Value,
+    pub resource_ids: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -106,13 +106,13 @@ impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         date_period: impl Into<AddRequestFieldsDatePeriod>,
-        resource_ids: impl Into<::serde_json::Value>,
+        resource_ids: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         Self {
             date_period: date_period.into(),
             description: Default::default(),
             name: Default::default(),
-            resource_ids: resource_ids.into(),
+            resource_ids: resource_ids.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -166,10 +166,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldsDatePeriod {
-    /// Wire name "from": any JSON, required.
-    pub from: ::serde_json::Value,
-    /// Wire name "to": any JSON, required.
-    pub to: ::serde_json::Value,
+    /// Wire name "from": object, required.
+    pub from: AddRequestFieldsDatePeriodFrom,
+    /// Wire name "to": object, required.
+    pub to: AddRequestFieldsDatePeriodTo,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -179,8 +179,8 @@ pub struct AddRequestFieldsDatePeriod {
 impl AddRequestFieldsDatePeriod {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        from: impl Into<::serde_json::Value>,
-        to: impl Into<::serde_json::Value>,
+        from: impl Into<AddRequestFieldsDatePeriodFrom>,
+        to: impl Into<AddRequestFieldsDatePeriodTo>,
     ) -> Self {
         Self {
             from: from.into(),
@@ -215,6 +215,128 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDatePeriod {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDatePeriod);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsDatePeriodFrom {
+    /// Wire name "timestamp": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsDatePeriodFrom {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "timestamp".
+    pub fn timestamp(mut self, value: impl Into<i64>) -> Self {
+        self.timestamp = Some(value.into());
+        self
+    }
+    /// Sets "timezone".
+    pub fn timezone(mut self, value: impl Into<String>) -> Self {
+        self.timezone = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDatePeriodFrom {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let timestamp = o.opt("timestamp")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o.rest(&["timestamp", "timezone"])?;
+        Ok(Self {
+            timestamp,
+            timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDatePeriodFrom);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsDatePeriodTo {
+    /// Wire name "timestamp": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsDatePeriodTo {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "timestamp".
+    pub fn timestamp(mut self, value: impl Into<i64>) -> Self {
+        self.timestamp = Some(value.into());
+        self
+    }
+    /// Sets "timezone".
+    pub fn timezone(mut self, value: impl Into<String>) -> Self {
+        self.timezone = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDatePeriodTo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let timestamp = o.opt("timestamp")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o.rest(&["timestamp", "timezone"])?;
+        Ok(Self {
+            timestamp,
+            timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDatePeriodTo);
 
 /// The `result` of `booking.v1.booking.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -343,9 +465,9 @@ pub struct CreatefromwaitlistRequestFields {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "resourceIds": any JSON, required.
+    /// Wire name "resourceIds": array of integer, required.
     #[serde(rename = "resourceIds")]
-    pub resource_ids: ::serde_json::Value,
+    pub resource_ids: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -356,13 +478,13 @@ impl CreatefromwaitlistRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         date_period: impl Into<CreatefromwaitlistRequestFieldsDatePeriod>,
-        resource_ids: impl Into<::serde_json::Value>,
+        resource_ids: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         Self {
             date_period: date_period.into(),
             description: Default::default(),
             name: Default::default(),
-            resource_ids: resource_ids.into(),
+            resource_ids: resource_ids.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -416,10 +538,10 @@ impl ::bitrix24_runtime::loose::Loose for CreatefromwaitlistRequestFields {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CreatefromwaitlistRequestFieldsDatePeriod {
-    /// Wire name "from": any JSON, required.
-    pub from: ::serde_json::Value,
-    /// Wire name "to": any JSON, required.
-    pub to: ::serde_json::Value,
+    /// Wire name "from": object, required.
+    pub from: CreatefromwaitlistRequestFieldsDatePeriodFrom,
+    /// Wire name "to": object, required.
+    pub to: CreatefromwaitlistRequestFieldsDatePeriodTo,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -429,8 +551,8 @@ pub struct CreatefromwaitlistRequestFieldsDatePeriod {
 impl CreatefromwaitlistRequestFieldsDatePeriod {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        from: impl Into<::serde_json::Value>,
-        to: impl Into<::serde_json::Value>,
+        from: impl Into<CreatefromwaitlistRequestFieldsDatePeriodFrom>,
+        to: impl Into<CreatefromwaitlistRequestFieldsDatePeriodTo>,
     ) -> Self {
         Self {
             from: from.into(),
@@ -465,6 +587,128 @@ impl ::bitrix24_runtime::loose::Loose for CreatefromwaitlistRequestFieldsDatePer
 }
 
 ::bitrix24_runtime::loose_deserialize!(CreatefromwaitlistRequestFieldsDatePeriod);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct CreatefromwaitlistRequestFieldsDatePeriodFrom {
+    /// Wire name "timestamp": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CreatefromwaitlistRequestFieldsDatePeriodFrom {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "timestamp".
+    pub fn timestamp(mut self, value: impl Into<i64>) -> Self {
+        self.timestamp = Some(value.into());
+        self
+    }
+    /// Sets "timezone".
+    pub fn timezone(mut self, value: impl Into<String>) -> Self {
+        self.timezone = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for CreatefromwaitlistRequestFieldsDatePeriodFrom {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let timestamp = o.opt("timestamp")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o.rest(&["timestamp", "timezone"])?;
+        Ok(Self {
+            timestamp,
+            timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CreatefromwaitlistRequestFieldsDatePeriodFrom);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct CreatefromwaitlistRequestFieldsDatePeriodTo {
+    /// Wire name "timestamp": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CreatefromwaitlistRequestFieldsDatePeriodTo {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "timestamp".
+    pub fn timestamp(mut self, value: impl Into<i64>) -> Self {
+        self.timestamp = Some(value.into());
+        self
+    }
+    /// Sets "timezone".
+    pub fn timezone(mut self, value: impl Into<String>) -> Self {
+        self.timezone = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for CreatefromwaitlistRequestFieldsDatePeriodTo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let timestamp = o.opt("timestamp")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o.rest(&["timestamp", "timezone"])?;
+        Ok(Self {
+            timestamp,
+            timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CreatefromwaitlistRequestFieldsDatePeriodTo);
 
 /// The `result` of `booking.v1.booking.createfromwaitlist`.
 pub type CreatefromwaitlistResponse = i64;
@@ -650,19 +894,19 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 pub struct GetResponseBooking {
     /// Wire name "datePeriod": object, optional.
     #[serde(rename = "datePeriod", skip_serializing_if = "Option::is_none")]
-    pub date_period: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "description": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub description: ::serde_json::Value,
+    pub date_period: Option<GetResponseBookingDatePeriod>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "resourceIds": array of any JSON, optional.
+    /// Wire name "resourceIds": array of integer, optional.
     #[serde(rename = "resourceIds", skip_serializing_if = "Option::is_none")]
-    pub resource_ids: Option<Vec<::serde_json::Value>>,
+    pub resource_ids: Option<Vec<i64>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -692,6 +936,101 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseBooking {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseBooking);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseBookingDatePeriod {
+    /// Wire name "from": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<GetResponseBookingDatePeriodFrom>,
+    /// Wire name "to": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<GetResponseBookingDatePeriodTo>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseBookingDatePeriod {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from = o.opt("from")?;
+        let to = o.opt("to")?;
+        let additional = o.rest(&["from", "to"])?;
+        Ok(Self { from, to, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseBookingDatePeriod);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseBookingDatePeriodFrom {
+    /// Wire name "timestamp": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseBookingDatePeriodFrom {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let timestamp = o.opt("timestamp")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o.rest(&["timestamp", "timezone"])?;
+        Ok(Self {
+            timestamp,
+            timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseBookingDatePeriodFrom);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseBookingDatePeriodTo {
+    /// Wire name "timestamp": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseBookingDatePeriodTo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let timestamp = o.opt("timestamp")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o.rest(&["timestamp", "timezone"])?;
+        Ok(Self {
+            timestamp,
+            timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseBookingDatePeriodTo);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "booking.v1.booking.get";
@@ -727,6 +1066,12 @@ pub struct ListRequest {
     /// Wire name "client": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub client: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "within": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub within: ::serde_json::Value,
@@ -744,6 +1089,16 @@ impl ListRequest {
     /// Sets "client".
     pub fn client(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.client = value.into();
+        self
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "within".
@@ -769,9 +1124,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let client = o.opt("client")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
         let within = o.opt("within")?;
-        let additional = o.rest(&["client", "within"])?;
-        Ok(Self { client, within, additional })
+        let additional = o.rest(&["client", "filter", "order", "within"])?;
+        Ok(Self {
+            client,
+            filter,
+            order,
+            within,
+            additional,
+        })
     }
 }
 
@@ -784,7 +1147,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "booking": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub booking: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub booking: Option<Vec<ListResponseBookingItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -802,6 +1165,150 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseBookingItem {
+    /// Wire name "datePeriod": object, optional.
+    #[serde(rename = "datePeriod", skip_serializing_if = "Option::is_none")]
+    pub date_period: Option<ListResponseBookingItemDatePeriod>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "resourceIds": array of integer, optional.
+    #[serde(rename = "resourceIds", skip_serializing_if = "Option::is_none")]
+    pub resource_ids: Option<Vec<i64>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseBookingItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_period = o.opt("datePeriod")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let resource_ids = o.opt("resourceIds")?;
+        let additional = o
+            .rest(&["datePeriod", "description", "id", "name", "resourceIds"])?;
+        Ok(Self {
+            date_period,
+            description,
+            id,
+            name,
+            resource_ids,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseBookingItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseBookingItemDatePeriod {
+    /// Wire name "from": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<ListResponseBookingItemDatePeriodFrom>,
+    /// Wire name "to": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<ListResponseBookingItemDatePeriodTo>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseBookingItemDatePeriod {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from = o.opt("from")?;
+        let to = o.opt("to")?;
+        let additional = o.rest(&["from", "to"])?;
+        Ok(Self { from, to, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseBookingItemDatePeriod);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseBookingItemDatePeriodFrom {
+    /// Wire name "timestamp": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseBookingItemDatePeriodFrom {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let timestamp = o.opt("timestamp")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o.rest(&["timestamp", "timezone"])?;
+        Ok(Self {
+            timestamp,
+            timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseBookingItemDatePeriodFrom);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseBookingItemDatePeriodTo {
+    /// Wire name "timestamp": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseBookingItemDatePeriodTo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let timestamp = o.opt("timestamp")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o.rest(&["timestamp", "timezone"])?;
+        Ok(Self {
+            timestamp,
+            timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseBookingItemDatePeriodTo);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.booking.list";
@@ -894,12 +1401,9 @@ pub struct UpdateRequestFields {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "resourceIds": any JSON, optional.
-    #[serde(
-        rename = "resourceIds",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub resource_ids: ::serde_json::Value,
+    /// Wire name "resourceIds": array of integer, optional.
+    #[serde(rename = "resourceIds", skip_serializing_if = "Option::is_none")]
+    pub resource_ids: Option<Vec<i64>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -930,8 +1434,11 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "resourceIds".
-    pub fn resource_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.resource_ids = value.into();
+    pub fn resource_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.resource_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -972,10 +1479,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsDatePeriod {
-    /// Wire name "from": any JSON, required.
-    pub from: ::serde_json::Value,
-    /// Wire name "to": any JSON, required.
-    pub to: ::serde_json::Value,
+    /// Wire name "from": object, required.
+    pub from: UpdateRequestFieldsDatePeriodFrom,
+    /// Wire name "to": object, required.
+    pub to: UpdateRequestFieldsDatePeriodTo,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -985,8 +1492,8 @@ pub struct UpdateRequestFieldsDatePeriod {
 impl UpdateRequestFieldsDatePeriod {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        from: impl Into<::serde_json::Value>,
-        to: impl Into<::serde_json::Value>,
+        from: impl Into<UpdateRequestFieldsDatePeriodFrom>,
+        to: impl Into<UpdateRequestFieldsDatePeriodTo>,
     ) -> Self {
         Self {
             from: from.into(),
@@ -1021,6 +1528,128 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDatePeriod {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsDatePeriod);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsDatePeriodFrom {
+    /// Wire name "timestamp": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsDatePeriodFrom {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "timestamp".
+    pub fn timestamp(mut self, value: impl Into<i64>) -> Self {
+        self.timestamp = Some(value.into());
+        self
+    }
+    /// Sets "timezone".
+    pub fn timezone(mut self, value: impl Into<String>) -> Self {
+        self.timezone = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDatePeriodFrom {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let timestamp = o.opt("timestamp")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o.rest(&["timestamp", "timezone"])?;
+        Ok(Self {
+            timestamp,
+            timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsDatePeriodFrom);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsDatePeriodTo {
+    /// Wire name "timestamp": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsDatePeriodTo {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "timestamp".
+    pub fn timestamp(mut self, value: impl Into<i64>) -> Self {
+        self.timestamp = Some(value.into());
+        self
+    }
+    /// Sets "timezone".
+    pub fn timezone(mut self, value: impl Into<String>) -> Self {
+        self.timezone = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDatePeriodTo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let timestamp = o.opt("timestamp")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o.rest(&["timestamp", "timezone"])?;
+        Ok(Self {
+            timestamp,
+            timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsDatePeriodTo);
 
 /// The `result` of `booking.v1.booking.update`.
 pub type UpdateResponse = bool;

@@ -146,21 +146,21 @@ pub struct NearestResponseItem {
     /// Wire name "ACCESSIBILITY": string, optional.
     #[serde(rename = "ACCESSIBILITY", skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<String>,
-    /// Wire name "ATTENDEES_CODES": array of any JSON, optional.
+    /// Wire name "ATTENDEES_CODES": array of string, optional.
     #[serde(rename = "ATTENDEES_CODES", skip_serializing_if = "Option::is_none")]
-    pub attendees_codes: Option<Vec<::serde_json::Value>>,
-    /// Wire name "ATTENDEE_LIST": array of any JSON, optional.
+    pub attendees_codes: Option<Vec<String>>,
+    /// Wire name "ATTENDEE_LIST": array of object, optional.
     #[serde(rename = "ATTENDEE_LIST", skip_serializing_if = "Option::is_none")]
-    pub attendee_list: Option<Vec<::serde_json::Value>>,
+    pub attendee_list: Option<Vec<NearestResponseItemAttendeeListItem>>,
     /// Wire name "CAL_DAV_LABEL": string, optional.
     #[serde(rename = "CAL_DAV_LABEL", skip_serializing_if = "Option::is_none")]
     pub cal_dav_label: Option<String>,
     /// Wire name "CAL_TYPE": string, optional.
     #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
     pub cal_type: Option<String>,
-    /// Wire name "COLLAB_ID": any JSON, optional.
-    #[serde(rename = "COLLAB_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub collab_id: ::serde_json::Value,
+    /// Wire name "COLLAB_ID": string, optional.
+    #[serde(rename = "COLLAB_ID", skip_serializing_if = "Option::is_none")]
+    pub collab_id: Option<String>,
     /// Wire name "COLOR": string, optional.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -206,9 +206,9 @@ pub struct NearestResponseItem {
     /// Wire name "DT_SKIP_TIME": string, optional.
     #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
     pub dt_skip_time: Option<String>,
-    /// Wire name "EVENT_TYPE": any JSON, optional.
-    #[serde(rename = "EVENT_TYPE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub event_type: ::serde_json::Value,
+    /// Wire name "EVENT_TYPE": string, optional.
+    #[serde(rename = "EVENT_TYPE", skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
     /// Wire name "EXDATE": string, optional.
     #[serde(rename = "EXDATE", skip_serializing_if = "Option::is_none")]
     pub exdate: Option<String>,
@@ -229,7 +229,7 @@ pub struct NearestResponseItem {
     pub location: Option<String>,
     /// Wire name "MEETING": object, optional.
     #[serde(rename = "MEETING", skip_serializing_if = "Option::is_none")]
-    pub meeting: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub meeting: Option<NearestResponseItemMeeting>,
     /// Wire name "MEETING_HOST": string, optional.
     #[serde(rename = "MEETING_HOST", skip_serializing_if = "Option::is_none")]
     pub meeting_host: Option<String>,
@@ -239,12 +239,6 @@ pub struct NearestResponseItem {
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "ORIGINAL_DATE_FROM": any JSON, optional.
-    #[serde(
-        rename = "ORIGINAL_DATE_FROM",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub original_date_from: ::serde_json::Value,
     /// Wire name "OWNER_ID": string, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
@@ -259,31 +253,22 @@ pub struct NearestResponseItem {
     pub recurrence_id: Option<i64>,
     /// Wire name "RELATIONS": object, optional.
     #[serde(rename = "RELATIONS", skip_serializing_if = "Option::is_none")]
-    pub relations: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "REMIND": array of any JSON, optional.
+    pub relations: Option<NearestResponseItemRelations>,
+    /// Wire name "REMIND": array of object, optional.
     #[serde(rename = "REMIND", skip_serializing_if = "Option::is_none")]
-    pub remind: Option<Vec<::serde_json::Value>>,
+    pub remind: Option<Vec<NearestResponseItemRemindItem>>,
     /// Wire name "RRULE": object, optional.
     #[serde(rename = "RRULE", skip_serializing_if = "Option::is_none")]
-    pub rrule: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "SECTION_DAV_XML_ID": any JSON, optional.
-    #[serde(
-        rename = "SECTION_DAV_XML_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub section_dav_xml_id: ::serde_json::Value,
+    pub rrule: Option<NearestResponseItemRrule>,
+    /// Wire name "SECTION_DAV_XML_ID": string, optional.
+    #[serde(rename = "SECTION_DAV_XML_ID", skip_serializing_if = "Option::is_none")]
+    pub section_dav_xml_id: Option<String>,
     /// Wire name "SECTION_ID": string, optional.
     #[serde(rename = "SECTION_ID", skip_serializing_if = "Option::is_none")]
     pub section_id: Option<String>,
     /// Wire name "SECT_ID": string, optional.
     #[serde(rename = "SECT_ID", skip_serializing_if = "Option::is_none")]
     pub sect_id: Option<String>,
-    /// Wire name "SYNC_STATUS": any JSON, optional.
-    #[serde(
-        rename = "SYNC_STATUS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub sync_status: ::serde_json::Value,
     /// Wire name "TIMESTAMP_X": string, optional.
     #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
@@ -299,18 +284,18 @@ pub struct NearestResponseItem {
     /// Wire name "TZ_TO": string, optional.
     #[serde(rename = "TZ_TO", skip_serializing_if = "Option::is_none")]
     pub tz_to: Option<String>,
-    /// Wire name "UF_CRM_CAL_EVENT": array of any JSON, optional.
+    /// Wire name "UF_CRM_CAL_EVENT": array of string, optional.
     #[serde(rename = "UF_CRM_CAL_EVENT", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_cal_event: Option<Vec<::serde_json::Value>>,
+    pub uf_crm_cal_event: Option<Vec<String>>,
     /// Wire name "UF_WEBDAV_CAL_EVENT": boolean, optional.
     #[serde(rename = "UF_WEBDAV_CAL_EVENT", skip_serializing_if = "Option::is_none")]
     pub uf_webdav_cal_event: Option<bool>,
     /// Wire name "VERSION": string, optional.
     #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    /// Wire name "attendeesEntityList": array of any JSON, optional.
+    /// Wire name "attendeesEntityList": array of object, optional.
     #[serde(rename = "attendeesEntityList", skip_serializing_if = "Option::is_none")]
-    pub attendees_entity_list: Option<Vec<::serde_json::Value>>,
+    pub attendees_entity_list: Option<Vec<NearestResponseItemAttendeesEntityListItem>>,
     /// Wire name "\~DESCRIPTION": string, optional.
     #[serde(rename = "~DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description_2: Option<String>,
@@ -365,7 +350,6 @@ impl ::bitrix24_runtime::loose::Loose for NearestResponseItem {
         let meeting_host = o.opt("MEETING_HOST")?;
         let meeting_status = o.opt("MEETING_STATUS")?;
         let name = o.opt("NAME")?;
-        let original_date_from = o.opt("ORIGINAL_DATE_FROM")?;
         let owner_id = o.opt("OWNER_ID")?;
         let parent_id = o.opt("PARENT_ID")?;
         let private_event = o.opt("PRIVATE_EVENT")?;
@@ -376,7 +360,6 @@ impl ::bitrix24_runtime::loose::Loose for NearestResponseItem {
         let section_dav_xml_id = o.opt("SECTION_DAV_XML_ID")?;
         let section_id = o.opt("SECTION_ID")?;
         let sect_id = o.opt("SECT_ID")?;
-        let sync_status = o.opt("SYNC_STATUS")?;
         let timestamp_x = o.opt("TIMESTAMP_X")?;
         let tz_from = o.opt("TZ_FROM")?;
         let tz_offset_from = o.opt("TZ_OFFSET_FROM")?;
@@ -425,7 +408,6 @@ impl ::bitrix24_runtime::loose::Loose for NearestResponseItem {
                     "MEETING_HOST",
                     "MEETING_STATUS",
                     "NAME",
-                    "ORIGINAL_DATE_FROM",
                     "OWNER_ID",
                     "PARENT_ID",
                     "PRIVATE_EVENT",
@@ -436,7 +418,6 @@ impl ::bitrix24_runtime::loose::Loose for NearestResponseItem {
                     "SECTION_DAV_XML_ID",
                     "SECTION_ID",
                     "SECT_ID",
-                    "SYNC_STATUS",
                     "TIMESTAMP_X",
                     "TZ_FROM",
                     "TZ_OFFSET_FROM",
@@ -485,7 +466,6 @@ impl ::bitrix24_runtime::loose::Loose for NearestResponseItem {
             meeting_host,
             meeting_status,
             name,
-            original_date_from,
             owner_id,
             parent_id,
             private_event,
@@ -496,7 +476,6 @@ impl ::bitrix24_runtime::loose::Loose for NearestResponseItem {
             section_dav_xml_id,
             section_id,
             sect_id,
-            sync_status,
             timestamp_x,
             tz_from,
             tz_offset_from,
@@ -516,6 +495,293 @@ impl ::bitrix24_runtime::loose::Loose for NearestResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(NearestResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct NearestResponseItemAttendeeListItem {
+    /// Wire name "entryId": string, optional.
+    #[serde(rename = "entryId", skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for NearestResponseItemAttendeeListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entry_id = o.opt("entryId")?;
+        let id = o.opt("id")?;
+        let status = o.opt("status")?;
+        let additional = o.rest(&["entryId", "id", "status"])?;
+        Ok(Self {
+            entry_id,
+            id,
+            status,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(NearestResponseItemAttendeeListItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct NearestResponseItemMeeting {
+    /// Wire name "ALLOW_INVITE": boolean, optional.
+    #[serde(rename = "ALLOW_INVITE", skip_serializing_if = "Option::is_none")]
+    pub allow_invite: Option<bool>,
+    /// Wire name "HIDE_GUESTS": boolean, optional.
+    #[serde(rename = "HIDE_GUESTS", skip_serializing_if = "Option::is_none")]
+    pub hide_guests: Option<bool>,
+    /// Wire name "HOST_NAME": string, optional.
+    #[serde(rename = "HOST_NAME", skip_serializing_if = "Option::is_none")]
+    pub host_name: Option<String>,
+    /// Wire name "LANGUAGE_ID": string, optional.
+    #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
+    /// Wire name "MAIL_FROM": string, optional.
+    #[serde(rename = "MAIL_FROM", skip_serializing_if = "Option::is_none")]
+    pub mail_from: Option<String>,
+    /// Wire name "MEETING_CREATOR": integer, optional.
+    #[serde(rename = "MEETING_CREATOR", skip_serializing_if = "Option::is_none")]
+    pub meeting_creator: Option<i64>,
+    /// Wire name "NOTIFY": boolean, optional.
+    #[serde(rename = "NOTIFY", skip_serializing_if = "Option::is_none")]
+    pub notify: Option<bool>,
+    /// Wire name "REINVITE": boolean, optional.
+    #[serde(rename = "REINVITE", skip_serializing_if = "Option::is_none")]
+    pub reinvite: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for NearestResponseItemMeeting {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allow_invite = o.opt("ALLOW_INVITE")?;
+        let hide_guests = o.opt("HIDE_GUESTS")?;
+        let host_name = o.opt("HOST_NAME")?;
+        let language_id = o.opt("LANGUAGE_ID")?;
+        let mail_from = o.opt("MAIL_FROM")?;
+        let meeting_creator = o.opt("MEETING_CREATOR")?;
+        let notify = o.opt("NOTIFY")?;
+        let reinvite = o.opt("REINVITE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ALLOW_INVITE",
+                    "HIDE_GUESTS",
+                    "HOST_NAME",
+                    "LANGUAGE_ID",
+                    "MAIL_FROM",
+                    "MEETING_CREATOR",
+                    "NOTIFY",
+                    "REINVITE",
+                ],
+            )?;
+        Ok(Self {
+            allow_invite,
+            hide_guests,
+            host_name,
+            language_id,
+            mail_from,
+            meeting_creator,
+            notify,
+            reinvite,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(NearestResponseItemMeeting);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct NearestResponseItemRelations {
+    /// Wire name "COMMENT_XML_ID": string, optional.
+    #[serde(rename = "COMMENT_XML_ID", skip_serializing_if = "Option::is_none")]
+    pub comment_xml_id: Option<String>,
+    /// Wire name "ORIGINAL_RECURSION_ID": integer, optional.
+    #[serde(rename = "ORIGINAL_RECURSION_ID", skip_serializing_if = "Option::is_none")]
+    pub original_recursion_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for NearestResponseItemRelations {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_xml_id = o.opt("COMMENT_XML_ID")?;
+        let original_recursion_id = o.opt("ORIGINAL_RECURSION_ID")?;
+        let additional = o.rest(&["COMMENT_XML_ID", "ORIGINAL_RECURSION_ID"])?;
+        Ok(Self {
+            comment_xml_id,
+            original_recursion_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(NearestResponseItemRelations);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct NearestResponseItemRemindItem {
+    /// Wire name "count": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for NearestResponseItemRemindItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let count = o.opt("count")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["count", "type"])?;
+        Ok(Self { count, type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(NearestResponseItemRemindItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct NearestResponseItemRrule {
+    /// Wire name "BYDAY": object, optional.
+    #[serde(rename = "BYDAY", skip_serializing_if = "Option::is_none")]
+    pub byday: Option<NearestResponseItemRruleByday>,
+    /// Wire name "FREQ": string, optional.
+    #[serde(rename = "FREQ", skip_serializing_if = "Option::is_none")]
+    pub freq: Option<String>,
+    /// Wire name "INTERVAL": integer, optional.
+    #[serde(rename = "INTERVAL", skip_serializing_if = "Option::is_none")]
+    pub interval: Option<i64>,
+    /// Wire name "UNTIL": string, optional.
+    #[serde(rename = "UNTIL", skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Wire name "UNTIL_TS": integer, optional.
+    #[serde(rename = "UNTIL_TS", skip_serializing_if = "Option::is_none")]
+    pub until_ts: Option<i64>,
+    /// Wire name "\~UNTIL": string, optional.
+    #[serde(rename = "~UNTIL", skip_serializing_if = "Option::is_none")]
+    pub until_2: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for NearestResponseItemRrule {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let byday = o.opt("BYDAY")?;
+        let freq = o.opt("FREQ")?;
+        let interval = o.opt("INTERVAL")?;
+        let until = o.opt("UNTIL")?;
+        let until_ts = o.opt("UNTIL_TS")?;
+        let until_2 = o.opt("~UNTIL")?;
+        let additional = o
+            .rest(&["BYDAY", "FREQ", "INTERVAL", "UNTIL", "UNTIL_TS", "~UNTIL"])?;
+        Ok(Self {
+            byday,
+            freq,
+            interval,
+            until,
+            until_ts,
+            until_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(NearestResponseItemRrule);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct NearestResponseItemRruleByday {
+    /// Wire name "MO": string, optional.
+    #[serde(rename = "MO", skip_serializing_if = "Option::is_none")]
+    pub mo: Option<String>,
+    /// Wire name "WE": string, optional.
+    #[serde(rename = "WE", skip_serializing_if = "Option::is_none")]
+    pub we: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for NearestResponseItemRruleByday {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mo = o.opt("MO")?;
+        let we = o.opt("WE")?;
+        let additional = o.rest(&["MO", "WE"])?;
+        Ok(Self { mo, we, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(NearestResponseItemRruleByday);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct NearestResponseItemAttendeesEntityListItem {
+    /// Wire name "entityId": string, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for NearestResponseItemAttendeesEntityListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["entityId", "id"])?;
+        Ok(Self { entity_id, id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(NearestResponseItemAttendeesEntityListItem);
 
 impl ::bitrix24_runtime::Method for NearestRequest {
     const NAME: &'static str = "calendar.event.get.nearest";

@@ -93,9 +93,9 @@ pub struct AddRequestFields {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "createdBy": any JSON, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub created_by: ::serde_json::Value,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
     /// Wire name "dateActiveFrom": string (`date-time`), optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
@@ -105,12 +105,9 @@ pub struct AddRequestFields {
     /// Wire name "dateCreate": string (`date-time`), optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Wire name "detailPicture": any JSON, optional.
-    #[serde(
-        rename = "detailPicture",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub detail_picture: ::serde_json::Value,
+    /// Wire name "detailPicture": object, optional.
+    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
+    pub detail_picture: Option<AddRequestFieldsDetailPicture>,
     /// Wire name "detailText": string, optional.
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
@@ -128,17 +125,14 @@ pub struct AddRequestFields {
     /// Wire name "measure": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<i64>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "name": string, required.
     pub name: String,
-    /// Wire name "previewPicture": any JSON, optional.
-    #[serde(
-        rename = "previewPicture",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub preview_picture: ::serde_json::Value,
+    /// Wire name "previewPicture": object, optional.
+    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
+    pub preview_picture: Option<AddRequestFieldsPreviewPicture>,
     /// Wire name "previewText": string, optional.
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
@@ -216,8 +210,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "createdBy".
-    pub fn created_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.created_by = value.into();
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
         self
     }
     /// Sets "dateActiveFrom".
@@ -236,8 +230,11 @@ impl AddRequestFields {
         self
     }
     /// Sets "detailPicture".
-    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.detail_picture = value.into();
+    pub fn detail_picture(
+        mut self,
+        value: impl Into<AddRequestFieldsDetailPicture>,
+    ) -> Self {
+        self.detail_picture = Some(value.into());
         self
     }
     /// Sets "detailText".
@@ -264,13 +261,16 @@ impl AddRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "previewPicture".
-    pub fn preview_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.preview_picture = value.into();
+    pub fn preview_picture(
+        mut self,
+        value: impl Into<AddRequestFieldsPreviewPicture>,
+    ) -> Self {
+        self.preview_picture = Some(value.into());
         self
     }
     /// Sets "previewText".
@@ -417,7 +417,109 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsDetailPicture {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsDetailPicture {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDetailPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDetailPicture);
+
 pub type AddRequestFieldsDetailTextType = super::super::super::enums::TextHtml;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsPreviewPicture {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsPreviewPicture {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPreviewPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPreviewPicture);
 
 pub type AddRequestFieldsPreviewTextType = super::super::super::enums::TextHtml;
 
@@ -479,10 +581,10 @@ pub struct AddResponseService {
     pub date_create: Option<String>,
     /// Wire name "detailPicture": object, optional.
     #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailText": any JSON, optional.
-    #[serde(rename = "detailText", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub detail_text: ::serde_json::Value,
+    pub detail_picture: Option<AddResponseServiceDetailPicture>,
+    /// Wire name "detailText": string, optional.
+    #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
+    pub detail_text: Option<String>,
     /// Wire name "detailTextType": string, optional.
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<String>,
@@ -503,13 +605,10 @@ pub struct AddResponseService {
     pub name: Option<String>,
     /// Wire name "previewPicture": object, optional.
     #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewText": any JSON, optional.
-    #[serde(
-        rename = "previewText",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub preview_text: ::serde_json::Value,
+    pub preview_picture: Option<AddResponseServicePreviewPicture>,
+    /// Wire name "previewText": string, optional.
+    #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
+    pub preview_text: Option<String>,
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
@@ -628,6 +727,82 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseService {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseService);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseServiceDetailPicture {
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Wire name "urlMachine": string, optional.
+    #[serde(rename = "urlMachine", skip_serializing_if = "Option::is_none")]
+    pub url_machine: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseServiceDetailPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let url = o.opt("url")?;
+        let url_machine = o.opt("urlMachine")?;
+        let additional = o.rest(&["id", "url", "urlMachine"])?;
+        Ok(Self {
+            id,
+            url,
+            url_machine,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseServiceDetailPicture);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseServicePreviewPicture {
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Wire name "urlMachine": string, optional.
+    #[serde(rename = "urlMachine", skip_serializing_if = "Option::is_none")]
+    pub url_machine: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseServicePreviewPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let url = o.opt("url")?;
+        let url_machine = o.opt("urlMachine")?;
+        let additional = o.rest(&["id", "url", "urlMachine"])?;
+        Ok(Self {
+            id,
+            url,
+            url_machine,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseServicePreviewPicture);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.product.service.add";
@@ -995,10 +1170,10 @@ pub struct GetResponseService {
     pub date_create: Option<String>,
     /// Wire name "detailPicture": object, optional.
     #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailText": any JSON, optional.
-    #[serde(rename = "detailText", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub detail_text: ::serde_json::Value,
+    pub detail_picture: Option<GetResponseServiceDetailPicture>,
+    /// Wire name "detailText": string, optional.
+    #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
+    pub detail_text: Option<String>,
     /// Wire name "detailTextType": string, optional.
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<String>,
@@ -1019,13 +1194,10 @@ pub struct GetResponseService {
     pub name: Option<String>,
     /// Wire name "previewPicture": object, optional.
     #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewText": any JSON, optional.
-    #[serde(
-        rename = "previewText",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub preview_text: ::serde_json::Value,
+    pub preview_picture: Option<GetResponseServicePreviewPicture>,
+    /// Wire name "previewText": string, optional.
+    #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
+    pub preview_text: Option<String>,
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
@@ -1144,6 +1316,82 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseService {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseService);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseServiceDetailPicture {
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Wire name "urlMachine": string, optional.
+    #[serde(rename = "urlMachine", skip_serializing_if = "Option::is_none")]
+    pub url_machine: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseServiceDetailPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let url = o.opt("url")?;
+        let url_machine = o.opt("urlMachine")?;
+        let additional = o.rest(&["id", "url", "urlMachine"])?;
+        Ok(Self {
+            id,
+            url,
+            url_machine,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseServiceDetailPicture);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseServicePreviewPicture {
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Wire name "urlMachine": string, optional.
+    #[serde(rename = "urlMachine", skip_serializing_if = "Option::is_none")]
+    pub url_machine: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseServicePreviewPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let url = o.opt("url")?;
+        let url_machine = o.opt("urlMachine")?;
+        let additional = o.rest(&["id", "url", "urlMachine"])?;
+        Ok(Self {
+            id,
+            url,
+            url_machine,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseServicePreviewPicture);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.product.service.get";
@@ -1327,6 +1575,12 @@ pub struct GetFieldsByFilterResponseServiceValue {
     /// Wire name "listLabel": string, optional.
     #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
     pub list_label: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "propertyType": string, optional.
+    #[serde(rename = "propertyType", skip_serializing_if = "Option::is_none")]
+    pub property_type: Option<String>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -1336,6 +1590,9 @@ pub struct GetFieldsByFilterResponseServiceValue {
     /// Wire name "upperName": string, optional.
     #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
     pub upper_name: Option<String>,
+    /// Wire name "userType": string, optional.
+    #[serde(rename = "userType", skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1354,9 +1611,12 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseServiceValue 
         let is_read_only = o.opt("isReadOnly")?;
         let is_required = o.opt("isRequired")?;
         let list_label = o.opt("listLabel")?;
+        let name = o.opt("name")?;
+        let property_type = o.opt("propertyType")?;
         let title = o.opt("title")?;
         let type_ = o.opt("type")?;
         let upper_name = o.opt("upperName")?;
+        let user_type = o.opt("userType")?;
         let additional = o
             .rest(
                 &[
@@ -1368,9 +1628,12 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseServiceValue 
                     "isReadOnly",
                     "isRequired",
                     "listLabel",
+                    "name",
+                    "propertyType",
                     "title",
                     "type",
                     "upperName",
+                    "userType",
                 ],
             )?;
         Ok(Self {
@@ -1382,9 +1645,12 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseServiceValue 
             is_read_only,
             is_required,
             list_label,
+            name,
+            property_type,
             title,
             type_,
             upper_name,
+            user_type,
             additional,
         })
     }
@@ -1431,9 +1697,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1459,8 +1725,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1509,7 +1775,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "services": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub services: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub services: Option<Vec<ListResponseServicesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1528,22 +1794,345 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseServicesItem {
+    /// Wire name "active": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "available": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<String>,
+    /// Wire name "bundle": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "dateActiveFrom": string, optional.
+    #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
+    pub date_active_from: Option<String>,
+    /// Wire name "dateActiveTo": string, optional.
+    #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
+    pub date_active_to: Option<String>,
+    /// Wire name "dateCreate": string, optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "detailPicture": object, optional.
+    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
+    pub detail_picture: Option<ListResponseServicesItemDetailPicture>,
+    /// Wire name "detailText": string, optional.
+    #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
+    pub detail_text: Option<String>,
+    /// Wire name "detailTextType": string, optional.
+    #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
+    pub detail_text_type: Option<String>,
+    /// Wire name "iblockId": integer, optional.
+    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
+    pub iblock_id: Option<i64>,
+    /// Wire name "iblockSectionId": integer, optional.
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "previewPicture": object, optional.
+    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
+    pub preview_picture: Option<ListResponseServicesItemPreviewPicture>,
+    /// Wire name "previewText": string, optional.
+    #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
+    pub preview_text: Option<String>,
+    /// Wire name "previewTextType": string, optional.
+    #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
+    pub preview_text_type: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "timestampX": string, optional.
+    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "type": integer, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<i64>,
+    /// Wire name "vatId": number, optional.
+    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<f64>,
+    /// Wire name "vatIncluded": string, optional.
+    #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
+    pub vat_included: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseServicesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "sort",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            available,
+            bundle,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            iblock_id,
+            iblock_section_id,
+            id,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            sort,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseServicesItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseServicesItemDetailPicture {
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Wire name "urlMachine": string, optional.
+    #[serde(rename = "urlMachine", skip_serializing_if = "Option::is_none")]
+    pub url_machine: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseServicesItemDetailPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let url = o.opt("url")?;
+        let url_machine = o.opt("urlMachine")?;
+        let additional = o.rest(&["id", "url", "urlMachine"])?;
+        Ok(Self {
+            id,
+            url,
+            url_machine,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseServicesItemDetailPicture);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseServicesItemPreviewPicture {
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Wire name "urlMachine": string, optional.
+    #[serde(rename = "urlMachine", skip_serializing_if = "Option::is_none")]
+    pub url_machine: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseServicesItemPreviewPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let url = o.opt("url")?;
+        let url_machine = o.opt("urlMachine")?;
+        let additional = o.rest(&["id", "url", "urlMachine"])?;
+        Ok(Self {
+            id,
+            url,
+            url_machine,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseServicesItemPreviewPicture);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.product.service.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("services");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseServicesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseServicesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.services.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.product.service.list`'s rows (`ListResponseServicesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "active".
+    Active,
+    /// The field "available".
+    Available,
+    /// The field "bundle".
+    Bundle,
+    /// The field "code".
+    Code,
+    /// The field "createdBy".
+    CreatedBy,
+    /// The field "dateActiveFrom".
+    DateActiveFrom,
+    /// The field "dateActiveTo".
+    DateActiveTo,
+    /// The field "dateCreate".
+    DateCreate,
+    /// The field "detailPicture".
+    DetailPicture,
+    /// The field "detailText".
+    DetailText,
+    /// The field "detailTextType".
+    DetailTextType,
+    /// The field "iblockId".
+    IblockId,
+    /// The field "iblockSectionId".
+    IblockSectionId,
+    /// The field "id".
+    Id,
+    /// The field "modifiedBy".
+    ModifiedBy,
+    /// The field "name".
+    Name,
+    /// The field "previewPicture".
+    PreviewPicture,
+    /// The field "previewText".
+    PreviewText,
+    /// The field "previewTextType".
+    PreviewTextType,
+    /// The field "sort".
+    Sort,
+    /// The field "timestampX".
+    TimestampX,
+    /// The field "type".
+    Type,
+    /// The field "vatId".
+    VatId,
+    /// The field "vatIncluded".
+    VatIncluded,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Active = "active", Available = "available", Bundle = "bundle", Code =
+    "code", CreatedBy = "createdBy", DateActiveFrom = "dateActiveFrom", DateActiveTo =
+    "dateActiveTo", DateCreate = "dateCreate", DetailPicture = "detailPicture",
+    DetailText = "detailText", DetailTextType = "detailTextType", IblockId = "iblockId",
+    IblockSectionId = "iblockSectionId", Id = "id", ModifiedBy = "modifiedBy", Name =
+    "name", PreviewPicture = "previewPicture", PreviewText = "previewText",
+    PreviewTextType = "previewTextType", Sort = "sort", TimestampX = "timestampX", Type =
+    "type", VatId = "vatId", VatIncluded = "vatIncluded", XmlId = "xmlId" }
+);
 
 /// Calls `catalog.product.service.update`.
 ///
@@ -1633,9 +2222,9 @@ pub struct UpdateRequestFields {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "createdBy": any JSON, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub created_by: ::serde_json::Value,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
     /// Wire name "dateActiveFrom": string (`date-time`), optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
@@ -1645,12 +2234,9 @@ pub struct UpdateRequestFields {
     /// Wire name "dateCreate": string (`date-time`), optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Wire name "detailPicture": any JSON, optional.
-    #[serde(
-        rename = "detailPicture",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub detail_picture: ::serde_json::Value,
+    /// Wire name "detailPicture": object, optional.
+    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
+    pub detail_picture: Option<UpdateRequestFieldsDetailPicture>,
     /// Wire name "detailText": string, optional.
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
@@ -1665,18 +2251,15 @@ pub struct UpdateRequestFields {
     /// Wire name "measure": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<i64>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "previewPicture": any JSON, optional.
-    #[serde(
-        rename = "previewPicture",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub preview_picture: ::serde_json::Value,
+    /// Wire name "previewPicture": object, optional.
+    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
+    pub preview_picture: Option<UpdateRequestFieldsPreviewPicture>,
     /// Wire name "previewText": string, optional.
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
@@ -1729,8 +2312,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "createdBy".
-    pub fn created_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.created_by = value.into();
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
         self
     }
     /// Sets "dateActiveFrom".
@@ -1749,8 +2332,11 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "detailPicture".
-    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.detail_picture = value.into();
+    pub fn detail_picture(
+        mut self,
+        value: impl Into<UpdateRequestFieldsDetailPicture>,
+    ) -> Self {
+        self.detail_picture = Some(value.into());
         self
     }
     /// Sets "detailText".
@@ -1777,8 +2363,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "name".
@@ -1787,8 +2373,11 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "previewPicture".
-    pub fn preview_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.preview_picture = value.into();
+    pub fn preview_picture(
+        mut self,
+        value: impl Into<UpdateRequestFieldsPreviewPicture>,
+    ) -> Self {
+        self.preview_picture = Some(value.into());
         self
     }
     /// Sets "previewText".
@@ -1930,7 +2519,109 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsDetailPicture {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsDetailPicture {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDetailPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsDetailPicture);
+
 pub type UpdateRequestFieldsDetailTextType = super::super::super::enums::TextHtml;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsPreviewPicture {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsPreviewPicture {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPreviewPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPreviewPicture);
 
 pub type UpdateRequestFieldsPreviewTextType = super::super::super::enums::TextHtml;
 
@@ -1992,10 +2683,10 @@ pub struct UpdateResponseService {
     pub date_create: Option<String>,
     /// Wire name "detailPicture": object, optional.
     #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "detailText": any JSON, optional.
-    #[serde(rename = "detailText", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub detail_text: ::serde_json::Value,
+    pub detail_picture: Option<UpdateResponseServiceDetailPicture>,
+    /// Wire name "detailText": string, optional.
+    #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
+    pub detail_text: Option<String>,
     /// Wire name "detailTextType": string, optional.
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
     pub detail_text_type: Option<String>,
@@ -2016,13 +2707,10 @@ pub struct UpdateResponseService {
     pub name: Option<String>,
     /// Wire name "previewPicture": object, optional.
     #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "previewText": any JSON, optional.
-    #[serde(
-        rename = "previewText",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub preview_text: ::serde_json::Value,
+    pub preview_picture: Option<UpdateResponseServicePreviewPicture>,
+    /// Wire name "previewText": string, optional.
+    #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
+    pub preview_text: Option<String>,
     /// Wire name "previewTextType": string, optional.
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<String>,
@@ -2141,6 +2829,82 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseService {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseService);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponseServiceDetailPicture {
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Wire name "urlMachine": string, optional.
+    #[serde(rename = "urlMachine", skip_serializing_if = "Option::is_none")]
+    pub url_machine: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseServiceDetailPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let url = o.opt("url")?;
+        let url_machine = o.opt("urlMachine")?;
+        let additional = o.rest(&["id", "url", "urlMachine"])?;
+        Ok(Self {
+            id,
+            url,
+            url_machine,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseServiceDetailPicture);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponseServicePreviewPicture {
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Wire name "urlMachine": string, optional.
+    #[serde(rename = "urlMachine", skip_serializing_if = "Option::is_none")]
+    pub url_machine: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseServicePreviewPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let url = o.opt("url")?;
+        let url_machine = o.opt("urlMachine")?;
+        let additional = o.rest(&["id", "url", "urlMachine"])?;
+        Ok(Self {
+            id,
+            url,
+            url_machine,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseServicePreviewPicture);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.product.service.update";

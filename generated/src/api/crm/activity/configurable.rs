@@ -29,10 +29,10 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "fields": array of object, required.
-    pub fields: Vec<AddRequestFieldsItem>,
-    /// Wire name "layout": any JSON, required.
-    pub layout: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: AddRequestFields,
+    /// Wire name "layout": object, required.
+    pub layout: AddRequestLayout,
     /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
@@ -48,13 +48,13 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
-        layout: impl Into<::serde_json::Value>,
+        fields: impl Into<AddRequestFields>,
+        layout: impl Into<AddRequestLayout>,
         owner_id: impl Into<i64>,
         owner_type_id: impl Into<i64>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             layout: layout.into(),
             owner_id: owner_id.into(),
             owner_type_id: owner_type_id.into(),
@@ -102,7 +102,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsItem {
+pub struct AddRequestFields {
     /// Wire name "badgeCode": string, optional.
     #[serde(rename = "badgeCode", skip_serializing_if = "Option::is_none")]
     pub badge_code: Option<String>,
@@ -121,12 +121,9 @@ pub struct AddRequestFieldsItem {
     /// Wire name "originatorId": string, optional.
     #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
-    /// Wire name "pingOffsets": any JSON, optional.
-    #[serde(
-        rename = "pingOffsets",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub ping_offsets: ::serde_json::Value,
+    /// Wire name "pingOffsets": array of integer, optional.
+    #[serde(rename = "pingOffsets", skip_serializing_if = "Option::is_none")]
+    pub ping_offsets: Option<Vec<i64>>,
     /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
@@ -139,7 +136,7 @@ pub struct AddRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItem {
+impl AddRequestFields {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -175,8 +172,11 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "pingOffsets".
-    pub fn ping_offsets(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.ping_offsets = value.into();
+    pub fn ping_offsets(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.ping_offsets = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "responsibleId".
@@ -201,7 +201,7 @@ impl AddRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -244,7 +244,1144 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayout {
+    /// Wire name "body": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<AddRequestLayoutBody>,
+    /// Wire name "footer": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub footer: Option<AddRequestLayoutFooter>,
+    /// Wire name "header": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<AddRequestLayoutHeader>,
+    /// Wire name "icon": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icon: Option<AddRequestLayoutIcon>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayout {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "body".
+    pub fn body(mut self, value: impl Into<AddRequestLayoutBody>) -> Self {
+        self.body = Some(value.into());
+        self
+    }
+    /// Sets "footer".
+    pub fn footer(mut self, value: impl Into<AddRequestLayoutFooter>) -> Self {
+        self.footer = Some(value.into());
+        self
+    }
+    /// Sets "header".
+    pub fn header(mut self, value: impl Into<AddRequestLayoutHeader>) -> Self {
+        self.header = Some(value.into());
+        self
+    }
+    /// Sets "icon".
+    pub fn icon(mut self, value: impl Into<AddRequestLayoutIcon>) -> Self {
+        self.icon = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestLayout {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let body = o.opt("body")?;
+        let footer = o.opt("footer")?;
+        let header = o.opt("header")?;
+        let icon = o.opt("icon")?;
+        let additional = o.rest(&["body", "footer", "header", "icon"])?;
+        Ok(Self {
+            body,
+            footer,
+            header,
+            icon,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestLayout);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutBody {
+    /// Wire name "blocks": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<AddRequestLayoutBodyBlocks>,
+    /// Wire name "logo": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo: Option<AddRequestLayoutBodyLogo>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutBody {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "blocks".
+    pub fn blocks(mut self, value: impl Into<AddRequestLayoutBodyBlocks>) -> Self {
+        self.blocks = Some(value.into());
+        self
+    }
+    /// Sets "logo".
+    pub fn logo(mut self, value: impl Into<AddRequestLayoutBodyLogo>) -> Self {
+        self.logo = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestLayoutBody {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("blocks")?;
+        let logo = o.opt("logo")?;
+        let additional = o.rest(&["blocks", "logo"])?;
+        Ok(Self { blocks, logo, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestLayoutBody);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutBodyBlocks {
+    /// Wire name "responsible": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responsible: Option<AddRequestLayoutBodyBlocksResponsible>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutBodyBlocks {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "responsible".
+    pub fn responsible(
+        mut self,
+        value: impl Into<AddRequestLayoutBodyBlocksResponsible>,
+    ) -> Self {
+        self.responsible = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestLayoutBodyBlocks {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let responsible = o.opt("responsible")?;
+        let additional = o.rest(&["responsible"])?;
+        Ok(Self { responsible, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestLayoutBodyBlocks);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutBodyBlocksResponsible {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<AddRequestLayoutBodyBlocksResponsibleProperties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutBodyBlocksResponsible {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<AddRequestLayoutBodyBlocksResponsibleProperties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestLayoutBodyBlocksResponsible {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestLayoutBodyBlocksResponsible);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutBodyBlocksResponsibleProperties {
+    /// Wire name "blocks": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<AddRequestLayoutBodyBlocksResponsiblePropertiesBlocks>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutBodyBlocksResponsibleProperties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "blocks".
+    pub fn blocks(
+        mut self,
+        value: impl Into<AddRequestLayoutBodyBlocksResponsiblePropertiesBlocks>,
+    ) -> Self {
+        self.blocks = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for AddRequestLayoutBodyBlocksResponsibleProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("blocks")?;
+        let additional = o.rest(&["blocks"])?;
+        Ok(Self { blocks, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestLayoutBodyBlocksResponsibleProperties);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutBodyBlocksResponsiblePropertiesBlocks {
+    /// Wire name "client": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClient>,
+    /// Wire name "phone": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhone>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutBodyBlocksResponsiblePropertiesBlocks {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "client".
+    pub fn client(
+        mut self,
+        value: impl Into<AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClient>,
+    ) -> Self {
+        self.client = Some(value.into());
+        self
+    }
+    /// Sets "phone".
+    pub fn phone(
+        mut self,
+        value: impl Into<AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhone>,
+    ) -> Self {
+        self.phone = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for AddRequestLayoutBodyBlocksResponsiblePropertiesBlocks {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client = o.opt("client")?;
+        let phone = o.opt("phone")?;
+        let additional = o.rest(&["client", "phone"])?;
+        Ok(Self { client, phone, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    AddRequestLayoutBodyBlocksResponsiblePropertiesBlocks
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClient {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<
+        AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientProperties,
+    >,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClient {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<
+            AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientProperties,
+        >,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClient {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClient
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientProperties {
+    /// Wire name "action": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<
+        AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientPropertiesAction,
+    >,
+    /// Wire name "bold": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bold: Option<bool>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientProperties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "action".
+    pub fn action(
+        mut self,
+        value: impl Into<
+            AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientPropertiesAction,
+        >,
+    ) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Sets "bold".
+    pub fn bold(mut self, value: impl Into<bool>) -> Self {
+        self.bold = Some(value.into());
+        self
+    }
+    /// Sets "text".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let bold = o.opt("bold")?;
+        let text = o.opt("text")?;
+        let additional = o.rest(&["action", "bold", "text"])?;
+        Ok(Self {
+            action,
+            bold,
+            text,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientProperties
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientPropertiesAction {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "uri": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientPropertiesAction {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "uri".
+    pub fn uri(mut self, value: impl Into<String>) -> Self {
+        self.uri = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientPropertiesAction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let uri = o.opt("uri")?;
+        let additional = o.rest(&["type", "uri"])?;
+        Ok(Self { type_, uri, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientPropertiesAction
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhone {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<
+        AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties,
+    >,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhone {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<
+            AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties,
+        >,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhone {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhone
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties {
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "value".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["value"])?;
+        Ok(Self { value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    AddRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutBodyLogo {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutBodyLogo {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestLayoutBodyLogo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestLayoutBodyLogo);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutFooter {
+    /// Wire name "buttons": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buttons: Option<AddRequestLayoutFooterButtons>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutFooter {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "buttons".
+    pub fn buttons(mut self, value: impl Into<AddRequestLayoutFooterButtons>) -> Self {
+        self.buttons = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestLayoutFooter {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let buttons = o.opt("buttons")?;
+        let additional = o.rest(&["buttons"])?;
+        Ok(Self { buttons, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestLayoutFooter);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutFooterButtons {
+    /// Wire name "startCall": object, optional.
+    #[serde(rename = "startCall", skip_serializing_if = "Option::is_none")]
+    pub start_call: Option<AddRequestLayoutFooterButtonsStartCall>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutFooterButtons {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "startCall".
+    pub fn start_call(
+        mut self,
+        value: impl Into<AddRequestLayoutFooterButtonsStartCall>,
+    ) -> Self {
+        self.start_call = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestLayoutFooterButtons {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let start_call = o.opt("startCall")?;
+        let additional = o.rest(&["startCall"])?;
+        Ok(Self { start_call, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestLayoutFooterButtons);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutFooterButtonsStartCall {
+    /// Wire name "action": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<AddRequestLayoutFooterButtonsStartCallAction>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutFooterButtonsStartCall {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "action".
+    pub fn action(
+        mut self,
+        value: impl Into<AddRequestLayoutFooterButtonsStartCallAction>,
+    ) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestLayoutFooterButtonsStartCall {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["action", "title", "type"])?;
+        Ok(Self {
+            action,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestLayoutFooterButtonsStartCall);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutFooterButtonsStartCallAction {
+    /// Wire name "actionParams": object, optional.
+    #[serde(rename = "actionParams", skip_serializing_if = "Option::is_none")]
+    pub action_params: Option<AddRequestLayoutFooterButtonsStartCallActionActionParams>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutFooterButtonsStartCallAction {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "actionParams".
+    pub fn action_params(
+        mut self,
+        value: impl Into<AddRequestLayoutFooterButtonsStartCallActionActionParams>,
+    ) -> Self {
+        self.action_params = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestLayoutFooterButtonsStartCallAction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action_params = o.opt("actionParams")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["actionParams", "type"])?;
+        Ok(Self {
+            action_params,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestLayoutFooterButtonsStartCallAction);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutFooterButtonsStartCallActionActionParams {
+    /// Wire name "clientId": integer, optional.
+    #[serde(rename = "clientId", skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutFooterButtonsStartCallActionActionParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "clientId".
+    pub fn client_id(mut self, value: impl Into<i64>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for AddRequestLayoutFooterButtonsStartCallActionActionParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_id = o.opt("clientId")?;
+        let additional = o.rest(&["clientId"])?;
+        Ok(Self { client_id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    AddRequestLayoutFooterButtonsStartCallActionActionParams
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutHeader {
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutHeader {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestLayoutHeader {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["title"])?;
+        Ok(Self { title, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestLayoutHeader);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestLayoutIcon {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestLayoutIcon {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestLayoutIcon {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestLayoutIcon);
 
 /// The `result` of `crm.activity.configurable.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -495,12 +1632,12 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "layout": any JSON, required.
-    pub layout: ::serde_json::Value,
+    /// Wire name "layout": object, required.
+    pub layout: UpdateRequestLayout,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -510,9 +1647,9 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl Into<::serde_json::Value>,
+        fields: impl Into<UpdateRequestFields>,
         id: impl Into<i64>,
-        layout: impl Into<::serde_json::Value>,
+        layout: impl Into<UpdateRequestLayout>,
     ) -> Self {
         Self {
             fields: fields.into(),
@@ -555,6 +1692,1276 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "badgeCode": string, optional.
+    #[serde(rename = "badgeCode", skip_serializing_if = "Option::is_none")]
+    pub badge_code: Option<String>,
+    /// Wire name "completed": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed: Option<bool>,
+    /// Wire name "deadline": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "isIncomingChannel": string, optional.
+    #[serde(rename = "isIncomingChannel", skip_serializing_if = "Option::is_none")]
+    pub is_incoming_channel: Option<String>,
+    /// Wire name "pingOffsets": array of integer, optional.
+    #[serde(rename = "pingOffsets", skip_serializing_if = "Option::is_none")]
+    pub ping_offsets: Option<Vec<i64>>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "typeId": string, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "badgeCode".
+    pub fn badge_code(mut self, value: impl Into<String>) -> Self {
+        self.badge_code = Some(value.into());
+        self
+    }
+    /// Sets "completed".
+    pub fn completed(mut self, value: impl Into<bool>) -> Self {
+        self.completed = Some(value.into());
+        self
+    }
+    /// Sets "deadline".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "isIncomingChannel".
+    pub fn is_incoming_channel(mut self, value: impl Into<String>) -> Self {
+        self.is_incoming_channel = Some(value.into());
+        self
+    }
+    /// Sets "pingOffsets".
+    pub fn ping_offsets(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.ping_offsets = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let badge_code = o.opt("badgeCode")?;
+        let completed = o.opt("completed")?;
+        let deadline = o.opt("deadline")?;
+        let is_incoming_channel = o.opt("isIncomingChannel")?;
+        let ping_offsets = o.opt("pingOffsets")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o
+            .rest(
+                &[
+                    "badgeCode",
+                    "completed",
+                    "deadline",
+                    "isIncomingChannel",
+                    "pingOffsets",
+                    "responsibleId",
+                    "typeId",
+                ],
+            )?;
+        Ok(Self {
+            badge_code,
+            completed,
+            deadline,
+            is_incoming_channel,
+            ping_offsets,
+            responsible_id,
+            type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayout {
+    /// Wire name "body": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<UpdateRequestLayoutBody>,
+    /// Wire name "footer": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub footer: Option<UpdateRequestLayoutFooter>,
+    /// Wire name "header": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<UpdateRequestLayoutHeader>,
+    /// Wire name "icon": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icon: Option<UpdateRequestLayoutIcon>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayout {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "body".
+    pub fn body(mut self, value: impl Into<UpdateRequestLayoutBody>) -> Self {
+        self.body = Some(value.into());
+        self
+    }
+    /// Sets "footer".
+    pub fn footer(mut self, value: impl Into<UpdateRequestLayoutFooter>) -> Self {
+        self.footer = Some(value.into());
+        self
+    }
+    /// Sets "header".
+    pub fn header(mut self, value: impl Into<UpdateRequestLayoutHeader>) -> Self {
+        self.header = Some(value.into());
+        self
+    }
+    /// Sets "icon".
+    pub fn icon(mut self, value: impl Into<UpdateRequestLayoutIcon>) -> Self {
+        self.icon = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestLayout {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let body = o.opt("body")?;
+        let footer = o.opt("footer")?;
+        let header = o.opt("header")?;
+        let icon = o.opt("icon")?;
+        let additional = o.rest(&["body", "footer", "header", "icon"])?;
+        Ok(Self {
+            body,
+            footer,
+            header,
+            icon,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestLayout);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutBody {
+    /// Wire name "blocks": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<UpdateRequestLayoutBodyBlocks>,
+    /// Wire name "logo": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo: Option<UpdateRequestLayoutBodyLogo>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutBody {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "blocks".
+    pub fn blocks(mut self, value: impl Into<UpdateRequestLayoutBodyBlocks>) -> Self {
+        self.blocks = Some(value.into());
+        self
+    }
+    /// Sets "logo".
+    pub fn logo(mut self, value: impl Into<UpdateRequestLayoutBodyLogo>) -> Self {
+        self.logo = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestLayoutBody {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("blocks")?;
+        let logo = o.opt("logo")?;
+        let additional = o.rest(&["blocks", "logo"])?;
+        Ok(Self { blocks, logo, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestLayoutBody);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutBodyBlocks {
+    /// Wire name "responsible": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responsible: Option<UpdateRequestLayoutBodyBlocksResponsible>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutBodyBlocks {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "responsible".
+    pub fn responsible(
+        mut self,
+        value: impl Into<UpdateRequestLayoutBodyBlocksResponsible>,
+    ) -> Self {
+        self.responsible = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestLayoutBodyBlocks {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let responsible = o.opt("responsible")?;
+        let additional = o.rest(&["responsible"])?;
+        Ok(Self { responsible, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestLayoutBodyBlocks);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutBodyBlocksResponsible {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<UpdateRequestLayoutBodyBlocksResponsibleProperties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutBodyBlocksResponsible {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<UpdateRequestLayoutBodyBlocksResponsibleProperties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestLayoutBodyBlocksResponsible {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestLayoutBodyBlocksResponsible);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutBodyBlocksResponsibleProperties {
+    /// Wire name "blocks": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocks>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutBodyBlocksResponsibleProperties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "blocks".
+    pub fn blocks(
+        mut self,
+        value: impl Into<UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocks>,
+    ) -> Self {
+        self.blocks = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for UpdateRequestLayoutBodyBlocksResponsibleProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("blocks")?;
+        let additional = o.rest(&["blocks"])?;
+        Ok(Self { blocks, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    UpdateRequestLayoutBodyBlocksResponsibleProperties
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocks {
+    /// Wire name "client": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClient>,
+    /// Wire name "phone": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhone>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocks {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "client".
+    pub fn client(
+        mut self,
+        value: impl Into<UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClient>,
+    ) -> Self {
+        self.client = Some(value.into());
+        self
+    }
+    /// Sets "phone".
+    pub fn phone(
+        mut self,
+        value: impl Into<UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhone>,
+    ) -> Self {
+        self.phone = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocks {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client = o.opt("client")?;
+        let phone = o.opt("phone")?;
+        let additional = o.rest(&["client", "phone"])?;
+        Ok(Self { client, phone, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocks
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClient {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<
+        UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientProperties,
+    >,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClient {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<
+            UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientProperties,
+        >,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClient {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClient
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientProperties {
+    /// Wire name "action": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<
+        UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientPropertiesAction,
+    >,
+    /// Wire name "bold": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bold: Option<bool>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientProperties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "action".
+    pub fn action(
+        mut self,
+        value: impl Into<
+            UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientPropertiesAction,
+        >,
+    ) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Sets "bold".
+    pub fn bold(mut self, value: impl Into<bool>) -> Self {
+        self.bold = Some(value.into());
+        self
+    }
+    /// Sets "text".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let bold = o.opt("bold")?;
+        let text = o.opt("text")?;
+        let additional = o.rest(&["action", "bold", "text"])?;
+        Ok(Self {
+            action,
+            bold,
+            text,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientProperties
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientPropertiesAction {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "uri": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientPropertiesAction {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "uri".
+    pub fn uri(mut self, value: impl Into<String>) -> Self {
+        self.uri = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientPropertiesAction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let uri = o.opt("uri")?;
+        let additional = o.rest(&["type", "uri"])?;
+        Ok(Self { type_, uri, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksClientPropertiesAction
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhone {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<
+        UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties,
+    >,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhone {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<
+            UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties,
+        >,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhone {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhone
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties {
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "value".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["value"])?;
+        Ok(Self { value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    UpdateRequestLayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutBodyLogo {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutBodyLogo {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestLayoutBodyLogo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestLayoutBodyLogo);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutFooter {
+    /// Wire name "buttons": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buttons: Option<UpdateRequestLayoutFooterButtons>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutFooter {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "buttons".
+    pub fn buttons(
+        mut self,
+        value: impl Into<UpdateRequestLayoutFooterButtons>,
+    ) -> Self {
+        self.buttons = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestLayoutFooter {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let buttons = o.opt("buttons")?;
+        let additional = o.rest(&["buttons"])?;
+        Ok(Self { buttons, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestLayoutFooter);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutFooterButtons {
+    /// Wire name "startCall": object, optional.
+    #[serde(rename = "startCall", skip_serializing_if = "Option::is_none")]
+    pub start_call: Option<UpdateRequestLayoutFooterButtonsStartCall>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutFooterButtons {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "startCall".
+    pub fn start_call(
+        mut self,
+        value: impl Into<UpdateRequestLayoutFooterButtonsStartCall>,
+    ) -> Self {
+        self.start_call = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestLayoutFooterButtons {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let start_call = o.opt("startCall")?;
+        let additional = o.rest(&["startCall"])?;
+        Ok(Self { start_call, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestLayoutFooterButtons);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutFooterButtonsStartCall {
+    /// Wire name "action": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<UpdateRequestLayoutFooterButtonsStartCallAction>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutFooterButtonsStartCall {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "action".
+    pub fn action(
+        mut self,
+        value: impl Into<UpdateRequestLayoutFooterButtonsStartCallAction>,
+    ) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestLayoutFooterButtonsStartCall {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["action", "title", "type"])?;
+        Ok(Self {
+            action,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestLayoutFooterButtonsStartCall);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutFooterButtonsStartCallAction {
+    /// Wire name "actionParams": object, optional.
+    #[serde(rename = "actionParams", skip_serializing_if = "Option::is_none")]
+    pub action_params: Option<
+        UpdateRequestLayoutFooterButtonsStartCallActionActionParams,
+    >,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutFooterButtonsStartCallAction {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "actionParams".
+    pub fn action_params(
+        mut self,
+        value: impl Into<UpdateRequestLayoutFooterButtonsStartCallActionActionParams>,
+    ) -> Self {
+        self.action_params = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for UpdateRequestLayoutFooterButtonsStartCallAction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action_params = o.opt("actionParams")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["actionParams", "type"])?;
+        Ok(Self {
+            action_params,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestLayoutFooterButtonsStartCallAction);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutFooterButtonsStartCallActionActionParams {
+    /// Wire name "clientId": integer, optional.
+    #[serde(rename = "clientId", skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutFooterButtonsStartCallActionActionParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "clientId".
+    pub fn client_id(mut self, value: impl Into<i64>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for UpdateRequestLayoutFooterButtonsStartCallActionActionParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_id = o.opt("clientId")?;
+        let additional = o.rest(&["clientId"])?;
+        Ok(Self { client_id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    UpdateRequestLayoutFooterButtonsStartCallActionActionParams
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutHeader {
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutHeader {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestLayoutHeader {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["title"])?;
+        Ok(Self { title, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestLayoutHeader);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestLayoutIcon {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestLayoutIcon {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestLayoutIcon {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestLayoutIcon);
 
 /// The `result` of `crm.activity.configurable.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -42,9 +42,9 @@ pub struct AddRequest {
     /// Allowed values: 1, 2, 3, 4, 5, 7, 31.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: AddRequestEntityTypeId,
-    /// Wire name "fields": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<AddRequestFields>,
     /// Wire name "stampsEnabled": integer, optional.
     ///
     /// Allowed values: 1, 0.
@@ -53,9 +53,9 @@ pub struct AddRequest {
     /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<AddRequestValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -80,8 +80,8 @@ impl AddRequest {
         }
     }
     /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.fields = value.into();
+    pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
+        self.fields = Some(value.into());
         self
     }
     /// Sets "stampsEnabled".
@@ -90,8 +90,8 @@ impl AddRequest {
         self
     }
     /// Sets "values".
-    pub fn values(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.values = value.into();
+    pub fn values(mut self, value: impl Into<AddRequestValues>) -> Self {
+        self.values = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -147,7 +147,249 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 pub type AddRequestEntityTypeId = super::super::super::enums::IntV1V2V3EtcHa6e5af5e;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "DocumentTitle": object, optional.
+    #[serde(rename = "DocumentTitle", skip_serializing_if = "Option::is_none")]
+    pub document_title: Option<AddRequestFieldsDocumentTitle>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DocumentTitle".
+    pub fn document_title(
+        mut self,
+        value: impl Into<AddRequestFieldsDocumentTitle>,
+    ) -> Self {
+        self.document_title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_title = o.opt("DocumentTitle")?;
+        let additional = o.rest(&["DocumentTitle"])?;
+        Ok(Self { document_title, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsDocumentTitle {
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "chain": array of one of several shapes, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Vec<AddRequestFieldsDocumentTitleChainItem>>,
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "required": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(rename = "value", skip_serializing_if = "Option::is_none")]
+    pub value_2: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsDocumentTitle {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "chain".
+    pub fn chain(
+        mut self,
+        value: impl IntoIterator<
+            Item = impl Into<AddRequestFieldsDocumentTitleChainItem>,
+        >,
+    ) -> Self {
+        self.chain = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "default".
+    pub fn default(mut self, value: impl Into<String>) -> Self {
+        self.default = Some(value.into());
+        self
+    }
+    /// Sets "required".
+    pub fn required(mut self, value: impl Into<String>) -> Self {
+        self.required = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "value".
+    pub fn value_2(mut self, value: impl Into<String>) -> Self {
+        self.value_2 = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDocumentTitle {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let value = o.opt("VALUE")?;
+        let chain = o.opt("chain")?;
+        let default = o.opt("default")?;
+        let required = o.opt("required")?;
+        let title = o.opt("title")?;
+        let value_2 = o.opt("value")?;
+        let additional = o
+            .rest(&["VALUE", "chain", "default", "required", "title", "value"])?;
+        Ok(Self {
+            value,
+            chain,
+            default,
+            required,
+            title,
+            value_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDocumentTitle);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestFieldsDocumentTitleChainItem {
+    Array(Vec<::serde_json::Value>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDocumentTitleChainItem {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<
+            ::serde_json::Value,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestFieldsDocumentTitleChainItem",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDocumentTitleChainItem);
+
 pub type AddRequestStampsEnabled = super::super::super::enums::IntV1V0;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestValues {
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestValues {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DocumentNumber".
+    pub fn document_number(mut self, value: impl Into<String>) -> Self {
+        self.document_number = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_number = o.opt("DocumentNumber")?;
+        let additional = o.rest(&["DocumentNumber"])?;
+        Ok(Self {
+            document_number,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestValues);
 
 /// The `result` of `crm.documentgenerator.document.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -233,9 +475,9 @@ pub struct AddResponseDocument {
     /// Wire name "pdfUrl": string, optional.
     #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
-    /// Wire name "products": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub products: ::serde_json::Value,
+    /// Wire name "products": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub products: Option<AddResponseDocumentProducts>,
     /// Wire name "publicUrl": string, optional.
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
@@ -269,9 +511,9 @@ pub struct AddResponseDocument {
     /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<AddResponseDocumentValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -378,6 +620,95 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseDocument {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseDocument);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseDocumentProducts {
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "totalRows": integer, optional.
+    #[serde(rename = "totalRows", skip_serializing_if = "Option::is_none")]
+    pub total_rows: Option<i64>,
+    /// Wire name "totalSum": string, optional.
+    #[serde(rename = "totalSum", skip_serializing_if = "Option::is_none")]
+    pub total_sum: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseDocumentProducts {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let currency_id = o.opt("currencyId")?;
+        let total_rows = o.opt("totalRows")?;
+        let total_sum = o.opt("totalSum")?;
+        let additional = o.rest(&["currencyId", "totalRows", "totalSum"])?;
+        Ok(Self {
+            currency_id,
+            total_rows,
+            total_sum,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseDocumentProducts);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseDocumentValues {
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Wire name "_creationMethod": string, optional.
+    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
+    pub creation_method: Option<String>,
+    /// Wire name "productsTableVariant": string, optional.
+    #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
+    pub products_table_variant: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
+    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
+    pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseDocumentValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_number = o.opt("DocumentNumber")?;
+        let creation_method = o.opt("_creationMethod")?;
+        let products_table_variant = o.opt("productsTableVariant")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o
+            .rest(
+                &[
+                    "DocumentNumber",
+                    "_creationMethod",
+                    "productsTableVariant",
+                    "stampsEnabled",
+                ],
+            )?;
+        Ok(Self {
+            document_number,
+            creation_method,
+            products_table_variant,
+            stamps_enabled,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseDocumentValues);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.documentgenerator.document.add";
@@ -736,9 +1067,9 @@ pub struct GetResponseDocument {
     /// Wire name "pdfUrlMachine": string, optional.
     #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
     pub pdf_url_machine: Option<String>,
-    /// Wire name "products": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub products: ::serde_json::Value,
+    /// Wire name "products": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub products: Option<GetResponseDocumentProducts>,
     /// Wire name "publicUrl": string, optional.
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
@@ -772,9 +1103,9 @@ pub struct GetResponseDocument {
     /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<GetResponseDocumentValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -887,6 +1218,83 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocument {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseDocument);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseDocumentProducts {
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "totalRows": integer, optional.
+    #[serde(rename = "totalRows", skip_serializing_if = "Option::is_none")]
+    pub total_rows: Option<i64>,
+    /// Wire name "totalSum": string, optional.
+    #[serde(rename = "totalSum", skip_serializing_if = "Option::is_none")]
+    pub total_sum: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentProducts {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let currency_id = o.opt("currencyId")?;
+        let total_rows = o.opt("totalRows")?;
+        let total_sum = o.opt("totalSum")?;
+        let additional = o.rest(&["currencyId", "totalRows", "totalSum"])?;
+        Ok(Self {
+            currency_id,
+            total_rows,
+            total_sum,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseDocumentProducts);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseDocumentValues {
+    /// Wire name "_creationMethod": string, optional.
+    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
+    pub creation_method: Option<String>,
+    /// Wire name "productsTableVariant": string, optional.
+    #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
+    pub products_table_variant: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
+    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
+    pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creation_method = o.opt("_creationMethod")?;
+        let products_table_variant = o.opt("productsTableVariant")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o
+            .rest(&["_creationMethod", "productsTableVariant", "stampsEnabled"])?;
+        Ok(Self {
+            creation_method,
+            products_table_variant,
+            stamps_enabled,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseDocumentValues);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.document.get";
@@ -1149,6 +1557,15 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponseDocumentFields {
+    /// Wire name "DocumentNumber": object, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<GetfieldsResponseDocumentFieldsDocumentNumber>,
+    /// Wire name "MY_COMPANY": object, optional.
+    #[serde(rename = "MY_COMPANY", skip_serializing_if = "Option::is_none")]
+    pub my_company: Option<GetfieldsResponseDocumentFieldsMyCompany>,
+    /// Wire name "MyCompanyUfLogo": object, optional.
+    #[serde(rename = "MyCompanyUfLogo", skip_serializing_if = "Option::is_none")]
+    pub my_company_uf_logo: Option<GetfieldsResponseDocumentFieldsMyCompanyUfLogo>,
     /// Wire name "chain": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
@@ -1189,6 +1606,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_number = o.opt("DocumentNumber")?;
+        let my_company = o.opt("MY_COMPANY")?;
+        let my_company_uf_logo = o.opt("MyCompanyUfLogo")?;
         let chain = o.opt("chain")?;
         let default = o.opt("default")?;
         let format = o.opt("format")?;
@@ -1202,6 +1622,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
         let additional = o
             .rest(
                 &[
+                    "DocumentNumber",
+                    "MY_COMPANY",
+                    "MyCompanyUfLogo",
                     "chain",
                     "default",
                     "format",
@@ -1215,6 +1638,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
                 ],
             )?;
         Ok(Self {
+            document_number,
+            my_company,
+            my_company_uf_logo,
             chain,
             default,
             format,
@@ -1231,6 +1657,194 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsDocumentNumber {
+    /// Wire name "chain": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "group": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<String>>,
+    /// Wire name "required": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsDocumentNumber {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chain = o.opt("chain")?;
+        let default = o.opt("default")?;
+        let group = o.opt("group")?;
+        let required = o.opt("required")?;
+        let title = o.opt("title")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(&["chain", "default", "group", "required", "title", "value"])?;
+        Ok(Self {
+            chain,
+            default,
+            group,
+            required,
+            title,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsDocumentNumber);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsMyCompany {
+    /// Wire name "group": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<String>>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "value": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Vec<GetfieldsResponseDocumentFieldsMyCompanyValueItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsMyCompany {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group = o.opt("group")?;
+        let title = o.opt("title")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["group", "title", "value"])?;
+        Ok(Self {
+            group,
+            title,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsMyCompany);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsMyCompanyValueItem {
+    /// Wire name "selected": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selected: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetfieldsResponseDocumentFieldsMyCompanyValueItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let selected = o.opt("selected")?;
+        let title = o.opt("title")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["selected", "title", "value"])?;
+        Ok(Self {
+            selected,
+            title,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetfieldsResponseDocumentFieldsMyCompanyValueItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsMyCompanyUfLogo {
+    /// Wire name "chain": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "group": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<String>>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetfieldsResponseDocumentFieldsMyCompanyUfLogo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chain = o.opt("chain")?;
+        let default = o.opt("default")?;
+        let group = o.opt("group")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(&["chain", "default", "group", "title", "type", "value"])?;
+        Ok(Self {
+            chain,
+            default,
+            group,
+            title,
+            type_,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsMyCompanyUfLogo);
 
 impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "crm.documentgenerator.document.getfields";
@@ -1708,9 +2322,9 @@ pub struct ListResponseDocumentsItem {
     /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<ListResponseDocumentsItemValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1796,6 +2410,39 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseDocumentsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseDocumentsItemValues {
+    /// Wire name "_creationMethod": string, optional.
+    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
+    pub creation_method: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
+    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
+    pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItemValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creation_method = o.opt("_creationMethod")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
+        Ok(Self {
+            creation_method,
+            stamps_enabled,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseDocumentsItemValues);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.documentgenerator.document.list";
@@ -1905,9 +2552,9 @@ pub struct UpdateRequest {
     /// Allowed values: 1, 0.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<UpdateRequestStampsEnabled>,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<UpdateRequestValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1933,8 +2580,8 @@ impl UpdateRequest {
         self
     }
     /// Sets "values".
-    pub fn values(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.values = value.into();
+    pub fn values(mut self, value: impl Into<UpdateRequestValues>) -> Self {
+        self.values = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1971,6 +2618,57 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 pub type UpdateRequestStampsEnabled = super::super::super::enums::IntV1V0;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestValues {
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestValues {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DocumentNumber".
+    pub fn document_number(mut self, value: impl Into<String>) -> Self {
+        self.document_number = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_number = o.opt("DocumentNumber")?;
+        let additional = o.rest(&["DocumentNumber"])?;
+        Ok(Self {
+            document_number,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestValues);
 
 /// The `result` of `crm.documentgenerator.document.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2056,9 +2754,9 @@ pub struct UpdateResponseDocument {
     /// Wire name "pdfUrl": string, optional.
     #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
-    /// Wire name "products": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub products: ::serde_json::Value,
+    /// Wire name "products": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub products: Option<UpdateResponseDocumentProducts>,
     /// Wire name "publicUrl": string, optional.
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
@@ -2092,9 +2790,9 @@ pub struct UpdateResponseDocument {
     /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<UpdateResponseDocumentValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2201,6 +2899,95 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocument {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseDocument);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponseDocumentProducts {
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "totalRows": integer, optional.
+    #[serde(rename = "totalRows", skip_serializing_if = "Option::is_none")]
+    pub total_rows: Option<i64>,
+    /// Wire name "totalSum": string, optional.
+    #[serde(rename = "totalSum", skip_serializing_if = "Option::is_none")]
+    pub total_sum: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentProducts {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let currency_id = o.opt("currencyId")?;
+        let total_rows = o.opt("totalRows")?;
+        let total_sum = o.opt("totalSum")?;
+        let additional = o.rest(&["currencyId", "totalRows", "totalSum"])?;
+        Ok(Self {
+            currency_id,
+            total_rows,
+            total_sum,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseDocumentProducts);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponseDocumentValues {
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Wire name "_creationMethod": string, optional.
+    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
+    pub creation_method: Option<String>,
+    /// Wire name "productsTableVariant": string, optional.
+    #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
+    pub products_table_variant: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
+    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
+    pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_number = o.opt("DocumentNumber")?;
+        let creation_method = o.opt("_creationMethod")?;
+        let products_table_variant = o.opt("productsTableVariant")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o
+            .rest(
+                &[
+                    "DocumentNumber",
+                    "_creationMethod",
+                    "productsTableVariant",
+                    "stampsEnabled",
+                ],
+            )?;
+        Ok(Self {
+            document_number,
+            creation_method,
+            products_table_variant,
+            stamps_enabled,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseDocumentValues);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.documentgenerator.document.update";
@@ -2492,9 +3279,9 @@ pub struct UploadResponseDocument {
     /// Wire name "pdfUrlMachine": string, optional.
     #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
     pub pdf_url_machine: Option<String>,
-    /// Wire name "products": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub products: ::serde_json::Value,
+    /// Wire name "products": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub products: Option<UploadResponseDocumentProducts>,
     /// Wire name "publicUrl": string, optional.
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
@@ -2528,9 +3315,9 @@ pub struct UploadResponseDocument {
     /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<UploadResponseDocumentValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2643,6 +3430,77 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponseDocument {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UploadResponseDocument);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UploadResponseDocumentProducts {
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "totalRows": integer, optional.
+    #[serde(rename = "totalRows", skip_serializing_if = "Option::is_none")]
+    pub total_rows: Option<i64>,
+    /// Wire name "totalSum": string, optional.
+    #[serde(rename = "totalSum", skip_serializing_if = "Option::is_none")]
+    pub total_sum: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UploadResponseDocumentProducts {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let currency_id = o.opt("currencyId")?;
+        let total_rows = o.opt("totalRows")?;
+        let total_sum = o.opt("totalSum")?;
+        let additional = o.rest(&["currencyId", "totalRows", "totalSum"])?;
+        Ok(Self {
+            currency_id,
+            total_rows,
+            total_sum,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UploadResponseDocumentProducts);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UploadResponseDocumentValues {
+    /// Wire name "_creationMethod": string, optional.
+    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
+    pub creation_method: Option<String>,
+    /// Wire name "productsTableVariant": string, optional.
+    #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
+    pub products_table_variant: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UploadResponseDocumentValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creation_method = o.opt("_creationMethod")?;
+        let products_table_variant = o.opt("productsTableVariant")?;
+        let additional = o.rest(&["_creationMethod", "productsTableVariant"])?;
+        Ok(Self {
+            creation_method,
+            products_table_variant,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UploadResponseDocumentValues);
 
 impl ::bitrix24_runtime::Method for UploadRequest {
     const NAME: &'static str = "crm.documentgenerator.document.upload";

@@ -644,9 +644,9 @@ pub struct GetResponse {
     /// Wire name "USER_TYPE_ID": string, optional.
     #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub user_type_id: Option<String>,
-    /// Wire name "XML_ID": any JSON, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1848,27 +1848,24 @@ pub struct ListResponseItem {
     /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    /// Wire name "ERROR_MESSAGE": any JSON, optional.
-    #[serde(
-        rename = "ERROR_MESSAGE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub error_message: ::serde_json::Value,
+    /// Wire name "ERROR_MESSAGE": string, optional.
+    #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
     /// Wire name "FIELD_NAME": string, optional.
     #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    /// Wire name "HELP_MESSAGE": any JSON, optional.
-    #[serde(
-        rename = "HELP_MESSAGE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub help_message: ::serde_json::Value,
+    /// Wire name "HELP_MESSAGE": string, optional.
+    #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<String>,
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Wire name "IS_SEARCHABLE": string, optional.
     #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<String>,
+    /// Wire name "LIST": array of object, optional.
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
+    pub list: Option<Vec<ListResponseItemListItem>>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -1883,7 +1880,7 @@ pub struct ListResponseItem {
     pub multiple: Option<String>,
     /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub settings: Option<ListResponseItemSettings>,
     /// Wire name "SHOW_FILTER": string, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
@@ -1896,9 +1893,9 @@ pub struct ListResponseItem {
     /// Wire name "USER_TYPE_ID": string, optional.
     #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub user_type_id: Option<String>,
-    /// Wire name "XML_ID": any JSON, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1917,6 +1914,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         let help_message = o.opt("HELP_MESSAGE")?;
         let id = o.opt("ID")?;
         let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list = o.opt("LIST")?;
         let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
         let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
         let mandatory = o.opt("MANDATORY")?;
@@ -1938,6 +1936,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
                     "HELP_MESSAGE",
                     "ID",
                     "IS_SEARCHABLE",
+                    "LIST",
                     "LIST_COLUMN_LABEL",
                     "LIST_FILTER_LABEL",
                     "MANDATORY",
@@ -1959,6 +1958,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
             help_message,
             id,
             is_searchable,
+            list,
             list_column_label,
             list_filter_label,
             mandatory,
@@ -1975,6 +1975,408 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemListItem {
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("DEF")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "ID", "SORT", "VALUE", "XML_ID"])?;
+        Ok(Self {
+            def,
+            id,
+            sort,
+            value,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemListItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettings {
+    /// Wire name "ALLOW_OVERBOOKING": string, optional.
+    #[serde(rename = "ALLOW_OVERBOOKING", skip_serializing_if = "Option::is_none")]
+    pub allow_overbooking: Option<String>,
+    /// Wire name "CAPTION_NO_VALUE": string, optional.
+    #[serde(rename = "CAPTION_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub caption_no_value: Option<String>,
+    /// Wire name "DEFAULT_VALUE": string, optional.
+    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "FULL_DAY": string, optional.
+    #[serde(rename = "FULL_DAY", skip_serializing_if = "Option::is_none")]
+    pub full_day: Option<String>,
+    /// Wire name "LIST_HEIGHT": integer, optional.
+    #[serde(rename = "LIST_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub list_height: Option<i64>,
+    /// Wire name "LIST_WIDTH": integer, optional.
+    #[serde(rename = "LIST_WIDTH", skip_serializing_if = "Option::is_none")]
+    pub list_width: Option<i64>,
+    /// Wire name "MAX_ALLOWED_SIZE": integer, optional.
+    #[serde(rename = "MAX_ALLOWED_SIZE", skip_serializing_if = "Option::is_none")]
+    pub max_allowed_size: Option<i64>,
+    /// Wire name "MAX_LENGTH": integer, optional.
+    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<i64>,
+    /// Wire name "MAX_SHOW_SIZE": integer, optional.
+    #[serde(rename = "MAX_SHOW_SIZE", skip_serializing_if = "Option::is_none")]
+    pub max_show_size: Option<i64>,
+    /// Wire name "MIN_LENGTH": integer, optional.
+    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<i64>,
+    /// Wire name "REGEXP": string, optional.
+    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
+    pub regexp: Option<String>,
+    /// Wire name "RESOURCES": object, optional.
+    #[serde(rename = "RESOURCES", skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ListResponseItemSettingsResources>,
+    /// Wire name "RESOURCE_LIMIT": integer, optional.
+    #[serde(rename = "RESOURCE_LIMIT", skip_serializing_if = "Option::is_none")]
+    pub resource_limit: Option<i64>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Wire name "SELECTED_RESOURCES": array of object, optional.
+    #[serde(rename = "SELECTED_RESOURCES", skip_serializing_if = "Option::is_none")]
+    pub selected_resources: Option<Vec<ListResponseItemSettingsSelectedResourcesItem>>,
+    /// Wire name "SERVICE_LIST": array of object, optional.
+    #[serde(rename = "SERVICE_LIST", skip_serializing_if = "Option::is_none")]
+    pub service_list: Option<Vec<ListResponseItemSettingsServiceListItem>>,
+    /// Wire name "SHOW_NO_VALUE": string, optional.
+    #[serde(rename = "SHOW_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub show_no_value: Option<String>,
+    /// Wire name "SIZE": integer, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "TARGET_BLANK": string, optional.
+    #[serde(rename = "TARGET_BLANK", skip_serializing_if = "Option::is_none")]
+    pub target_blank: Option<String>,
+    /// Wire name "TIMEZONE": string, optional.
+    #[serde(rename = "TIMEZONE", skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Wire name "USE_RESOURCES": string, optional.
+    #[serde(rename = "USE_RESOURCES", skip_serializing_if = "Option::is_none")]
+    pub use_resources: Option<String>,
+    /// Wire name "USE_SERVICES": string, optional.
+    #[serde(rename = "USE_SERVICES", skip_serializing_if = "Option::is_none")]
+    pub use_services: Option<String>,
+    /// Wire name "USE_USERS": string, optional.
+    #[serde(rename = "USE_USERS", skip_serializing_if = "Option::is_none")]
+    pub use_users: Option<String>,
+    /// Wire name "USE_USER_TIMEZONE": string, optional.
+    #[serde(rename = "USE_USER_TIMEZONE", skip_serializing_if = "Option::is_none")]
+    pub use_user_timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allow_overbooking = o.opt("ALLOW_OVERBOOKING")?;
+        let caption_no_value = o.opt("CAPTION_NO_VALUE")?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let display = o.opt("DISPLAY")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let full_day = o.opt("FULL_DAY")?;
+        let list_height = o.opt("LIST_HEIGHT")?;
+        let list_width = o.opt("LIST_WIDTH")?;
+        let max_allowed_size = o.opt("MAX_ALLOWED_SIZE")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let max_show_size = o.opt("MAX_SHOW_SIZE")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let regexp = o.opt("REGEXP")?;
+        let resources = o.opt("RESOURCES")?;
+        let resource_limit = o.opt("RESOURCE_LIMIT")?;
+        let rows = o.opt("ROWS")?;
+        let selected_resources = o.opt("SELECTED_RESOURCES")?;
+        let service_list = o.opt("SERVICE_LIST")?;
+        let show_no_value = o.opt("SHOW_NO_VALUE")?;
+        let size = o.opt("SIZE")?;
+        let target_blank = o.opt("TARGET_BLANK")?;
+        let timezone = o.opt("TIMEZONE")?;
+        let use_resources = o.opt("USE_RESOURCES")?;
+        let use_services = o.opt("USE_SERVICES")?;
+        let use_users = o.opt("USE_USERS")?;
+        let use_user_timezone = o.opt("USE_USER_TIMEZONE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ALLOW_OVERBOOKING",
+                    "CAPTION_NO_VALUE",
+                    "DEFAULT_VALUE",
+                    "DISPLAY",
+                    "ENTITY_TYPE",
+                    "FULL_DAY",
+                    "LIST_HEIGHT",
+                    "LIST_WIDTH",
+                    "MAX_ALLOWED_SIZE",
+                    "MAX_LENGTH",
+                    "MAX_SHOW_SIZE",
+                    "MIN_LENGTH",
+                    "REGEXP",
+                    "RESOURCES",
+                    "RESOURCE_LIMIT",
+                    "ROWS",
+                    "SELECTED_RESOURCES",
+                    "SERVICE_LIST",
+                    "SHOW_NO_VALUE",
+                    "SIZE",
+                    "TARGET_BLANK",
+                    "TIMEZONE",
+                    "USE_RESOURCES",
+                    "USE_SERVICES",
+                    "USE_USERS",
+                    "USE_USER_TIMEZONE",
+                ],
+            )?;
+        Ok(Self {
+            allow_overbooking,
+            caption_no_value,
+            default_value,
+            display,
+            entity_type,
+            full_day,
+            list_height,
+            list_width,
+            max_allowed_size,
+            max_length,
+            max_show_size,
+            min_length,
+            regexp,
+            resources,
+            resource_limit,
+            rows,
+            selected_resources,
+            service_list,
+            show_no_value,
+            size,
+            target_blank,
+            timezone,
+            use_resources,
+            use_services,
+            use_users,
+            use_user_timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsResources {
+    /// Wire name "resource": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ListResponseItemSettingsResourcesResource>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsResources {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let resource = o.opt("resource")?;
+        let additional = o.rest(&["resource"])?;
+        Ok(Self { resource, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsResources);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsResourcesResource {
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SECTIONS": array of object, optional.
+    #[serde(rename = "SECTIONS", skip_serializing_if = "Option::is_none")]
+    pub sections: Option<Vec<ListResponseItemSettingsResourcesResourceSectionsItem>>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsResourcesResource {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("NAME")?;
+        let sections = o.opt("SECTIONS")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["NAME", "SECTIONS", "XML_ID"])?;
+        Ok(Self {
+            name,
+            sections,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsResourcesResource);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsResourcesResourceSectionsItem {
+    /// Wire name "CAL_TYPE": string, optional.
+    #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
+    pub cal_type: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for ListResponseItemSettingsResourcesResourceSectionsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let cal_type = o.opt("CAL_TYPE")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["CAL_TYPE", "ID", "NAME"])?;
+        Ok(Self {
+            cal_type,
+            id,
+            name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    ListResponseItemSettingsResourcesResourceSectionsItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsSelectedResourcesItem {
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsSelectedResourcesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["id", "title", "type"])?;
+        Ok(Self {
+            id,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsSelectedResourcesItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsServiceListItem {
+    /// Wire name "duration": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsServiceListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let duration = o.opt("duration")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["duration", "name"])?;
+        Ok(Self { duration, name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsServiceListItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.lead.userfield.list";
@@ -2006,6 +2408,8 @@ pub enum ListField {
     Id,
     /// The field "IS_SEARCHABLE".
     IsSearchable,
+    /// The field "LIST".
+    List,
     /// The field "LIST_COLUMN_LABEL".
     ListColumnLabel,
     /// The field "LIST_FILTER_LABEL".
@@ -2031,10 +2435,11 @@ pub enum ListField {
 ::bitrix24_runtime::field_names!(
     ListField { EditFormLabel = "EDIT_FORM_LABEL", EditInList = "EDIT_IN_LIST", EntityId
     = "ENTITY_ID", ErrorMessage = "ERROR_MESSAGE", FieldName = "FIELD_NAME", HelpMessage
-    = "HELP_MESSAGE", Id = "ID", IsSearchable = "IS_SEARCHABLE", ListColumnLabel =
-    "LIST_COLUMN_LABEL", ListFilterLabel = "LIST_FILTER_LABEL", Mandatory = "MANDATORY",
-    Multiple = "MULTIPLE", Settings = "SETTINGS", ShowFilter = "SHOW_FILTER", ShowInList
-    = "SHOW_IN_LIST", Sort = "SORT", UserTypeId = "USER_TYPE_ID", XmlId = "XML_ID" }
+    = "HELP_MESSAGE", Id = "ID", IsSearchable = "IS_SEARCHABLE", List = "LIST",
+    ListColumnLabel = "LIST_COLUMN_LABEL", ListFilterLabel = "LIST_FILTER_LABEL",
+    Mandatory = "MANDATORY", Multiple = "MULTIPLE", Settings = "SETTINGS", ShowFilter =
+    "SHOW_FILTER", ShowInList = "SHOW_IN_LIST", Sort = "SORT", UserTypeId =
+    "USER_TYPE_ID", XmlId = "XML_ID" }
 );
 
 /// Calls `crm.lead.userfield.update`.
@@ -2111,36 +2516,36 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "EDIT_FORM_LABEL": string, optional.
+    /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
     #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<String>,
+    pub edit_form_label: Option<UpdateRequestFieldsEditFormLabel>,
     /// Wire name "EDIT_IN_LIST": boolean, optional.
     #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
-    /// Wire name "ERROR_MESSAGE": string, optional.
+    /// Wire name "ERROR_MESSAGE": one of several shapes, optional.
     #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-    /// Wire name "HELP_MESSAGE": string, optional.
+    pub error_message: Option<UpdateRequestFieldsErrorMessage>,
+    /// Wire name "HELP_MESSAGE": one of several shapes, optional.
     #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<String>,
+    pub help_message: Option<UpdateRequestFieldsHelpMessage>,
     /// Wire name "IS_SEARCHABLE": boolean, optional.
     #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
     /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<UpdateRequestFieldsListItem>>,
-    /// Wire name "LIST_COLUMN_LABEL": string, optional.
+    /// Wire name "LIST_COLUMN_LABEL": one of several shapes, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_column_label: Option<String>,
+    pub list_column_label: Option<UpdateRequestFieldsListColumnLabel>,
     /// Wire name "LIST_FILTER_LABEL": string, optional.
     #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_filter_label: Option<String>,
     /// Wire name "MANDATORY": boolean, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
     /// Wire name "SHOW_FILTER": boolean, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -2165,7 +2570,10 @@ impl UpdateRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "EDIT_FORM_LABEL".
-    pub fn edit_form_label(mut self, value: impl Into<String>) -> Self {
+    pub fn edit_form_label(
+        mut self,
+        value: impl Into<UpdateRequestFieldsEditFormLabel>,
+    ) -> Self {
         self.edit_form_label = Some(value.into());
         self
     }
@@ -2175,12 +2583,18 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "ERROR_MESSAGE".
-    pub fn error_message(mut self, value: impl Into<String>) -> Self {
+    pub fn error_message(
+        mut self,
+        value: impl Into<UpdateRequestFieldsErrorMessage>,
+    ) -> Self {
         self.error_message = Some(value.into());
         self
     }
     /// Sets "HELP_MESSAGE".
-    pub fn help_message(mut self, value: impl Into<String>) -> Self {
+    pub fn help_message(
+        mut self,
+        value: impl Into<UpdateRequestFieldsHelpMessage>,
+    ) -> Self {
         self.help_message = Some(value.into());
         self
     }
@@ -2198,7 +2612,10 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "LIST_COLUMN_LABEL".
-    pub fn list_column_label(mut self, value: impl Into<String>) -> Self {
+    pub fn list_column_label(
+        mut self,
+        value: impl Into<UpdateRequestFieldsListColumnLabel>,
+    ) -> Self {
         self.list_column_label = Some(value.into());
         self
     }
@@ -2213,8 +2630,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SHOW_FILTER".
@@ -2308,6 +2725,108 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldsEditFormLabel {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldsEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsEditFormLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldsErrorMessage {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsErrorMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldsErrorMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsErrorMessage);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldsHelpMessage {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldsHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsHelpMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -2409,6 +2928,101 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsListItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsListItem);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldsListColumnLabel {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsListColumnLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldsListColumnLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsListColumnLabel);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettings {
+    /// Wire name "DEFAULT_VALUE": string, optional.
+    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DEFAULT_VALUE".
+    pub fn default_value(mut self, value: impl Into<String>) -> Self {
+        self.default_value = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
+        Ok(Self {
+            default_value,
+            rows,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
 /// The `result` of `crm.lead.userfield.update`.
 pub type UpdateResponse = bool;

@@ -615,7 +615,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "EDIT_FORM_LABEL": object, optional.
     #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<GetResponseEditFormLabel>,
+    pub edit_form_label: Option<
+        ::std::collections::BTreeMap<String, GetResponseEditFormLabelValue>,
+    >,
     /// Wire name "EDIT_IN_LIST": string, optional.
     #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<String>,
@@ -624,13 +626,17 @@ pub struct GetResponse {
     pub entity_id: Option<String>,
     /// Wire name "ERROR_MESSAGE": object, optional.
     #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<GetResponseErrorMessage>,
+    pub error_message: Option<
+        ::std::collections::BTreeMap<String, GetResponseErrorMessageValue>,
+    >,
     /// Wire name "FIELD_NAME": string, optional.
     #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
     /// Wire name "HELP_MESSAGE": object, optional.
     #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<GetResponseHelpMessage>,
+    pub help_message: Option<
+        ::std::collections::BTreeMap<String, GetResponseHelpMessageValue>,
+    >,
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -639,10 +645,14 @@ pub struct GetResponse {
     pub is_searchable: Option<String>,
     /// Wire name "LIST_COLUMN_LABEL": object, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_column_label: Option<GetResponseListColumnLabel>,
+    pub list_column_label: Option<
+        ::std::collections::BTreeMap<String, GetResponseListColumnLabelValue>,
+    >,
     /// Wire name "LIST_FILTER_LABEL": object, optional.
     #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_filter_label: Option<GetResponseListFilterLabel>,
+    pub list_filter_label: Option<
+        ::std::collections::BTreeMap<String, GetResponseListFilterLabelValue>,
+    >,
     /// Wire name "MANDATORY": string, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<String>,
@@ -664,9 +674,9 @@ pub struct GetResponse {
     /// Wire name "USER_TYPE_ID": string, optional.
     #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub user_type_id: Option<String>,
-    /// Wire name "XML_ID": any JSON, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -744,10 +754,42 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseEditFormLabelValue {
+    Object(Box<GetResponseEditFormLabelValueObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabelValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetResponseEditFormLabelValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseEditFormLabelValue",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseEditFormLabelValue);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseEditFormLabel {
+pub struct GetResponseEditFormLabelValueObject {
     /// Wire name "en": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
@@ -759,7 +801,7 @@ pub struct GetResponseEditFormLabel {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabel {
+impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabelValueObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -771,12 +813,44 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabel {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseEditFormLabel);
+::bitrix24_runtime::loose_deserialize!(GetResponseEditFormLabelValueObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseErrorMessageValue {
+    Object(Box<GetResponseErrorMessageValueObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessageValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetResponseErrorMessageValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseErrorMessageValue",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseErrorMessageValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseErrorMessage {
+pub struct GetResponseErrorMessageValueObject {
     /// Wire name "en": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
@@ -788,7 +862,7 @@ pub struct GetResponseErrorMessage {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessage {
+impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessageValueObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -800,12 +874,44 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessage {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseErrorMessage);
+::bitrix24_runtime::loose_deserialize!(GetResponseErrorMessageValueObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseHelpMessageValue {
+    Object(Box<GetResponseHelpMessageValueObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessageValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetResponseHelpMessageValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseHelpMessageValue",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseHelpMessageValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseHelpMessage {
+pub struct GetResponseHelpMessageValueObject {
     /// Wire name "en": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
@@ -817,7 +923,7 @@ pub struct GetResponseHelpMessage {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessage {
+impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessageValueObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -829,12 +935,44 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessage {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseHelpMessage);
+::bitrix24_runtime::loose_deserialize!(GetResponseHelpMessageValueObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseListColumnLabelValue {
+    Object(Box<GetResponseListColumnLabelValueObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabelValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetResponseListColumnLabelValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseListColumnLabelValue",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseListColumnLabelValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseListColumnLabel {
+pub struct GetResponseListColumnLabelValueObject {
     /// Wire name "en": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
@@ -846,7 +984,7 @@ pub struct GetResponseListColumnLabel {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabel {
+impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabelValueObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -858,12 +996,44 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabel {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseListColumnLabel);
+::bitrix24_runtime::loose_deserialize!(GetResponseListColumnLabelValueObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseListFilterLabelValue {
+    Object(Box<GetResponseListFilterLabelValueObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabelValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetResponseListFilterLabelValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseListFilterLabelValue",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabelValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseListFilterLabel {
+pub struct GetResponseListFilterLabelValueObject {
     /// Wire name "en": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
@@ -875,7 +1045,7 @@ pub struct GetResponseListFilterLabel {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabel {
+impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabelValueObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -887,7 +1057,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabel {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabel);
+::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabelValueObject);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1074,6 +1244,9 @@ pub struct ListRequestFilter {
     /// Allowed values: "Y", "N".
     #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<ListRequestFilterIsSearchable>,
+    /// Wire name "LANG": string, optional.
+    #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
     /// Wire name "LIST": object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
     pub list: Option<ListRequestFilterList>,
@@ -1164,6 +1337,11 @@ impl ListRequestFilter {
         self.is_searchable = Some(value.into());
         self
     }
+    /// Sets "LANG".
+    pub fn lang(mut self, value: impl Into<String>) -> Self {
+        self.lang = Some(value.into());
+        self
+    }
     /// Sets "LIST".
     pub fn list(mut self, value: impl Into<ListRequestFilterList>) -> Self {
         self.list = Some(value.into());
@@ -1241,6 +1419,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         let help_message = o.opt("HELP_MESSAGE")?;
         let id = o.opt("ID")?;
         let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let lang = o.opt("LANG")?;
         let list = o.opt("LIST")?;
         let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
         let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
@@ -1261,6 +1440,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
                     "HELP_MESSAGE",
                     "ID",
                     "IS_SEARCHABLE",
+                    "LANG",
                     "LIST",
                     "LIST_COLUMN_LABEL",
                     "LIST_FILTER_LABEL",
@@ -1281,6 +1461,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
             help_message,
             id,
             is_searchable,
+            lang,
             list,
             list_column_label,
             list_filter_label,
@@ -1432,6 +1613,9 @@ pub struct ListResponseItem {
     /// Wire name "ERROR_MESSAGE": string, optional.
     #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
     /// Wire name "HELP_MESSAGE": string, optional.
     #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub help_message: Option<String>,
@@ -1462,9 +1646,9 @@ pub struct ListResponseItem {
     /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<ListResponseItemMultiple>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<ListResponseItemSettings>,
     /// Wire name "SHOW_FILTER": string, optional.
     ///
     /// Allowed values: "N", "I", "E", "S".
@@ -1478,6 +1662,9 @@ pub struct ListResponseItem {
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "USER_TYPE_ID": string, optional.
+    #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -1495,6 +1682,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         let edit_in_list = o.opt("EDIT_IN_LIST")?;
         let entity_id = o.opt("ENTITY_ID")?;
         let error_message = o.opt("ERROR_MESSAGE")?;
+        let field_name = o.opt("FIELD_NAME")?;
         let help_message = o.opt("HELP_MESSAGE")?;
         let id = o.opt("ID")?;
         let is_searchable = o.opt("IS_SEARCHABLE")?;
@@ -1507,6 +1695,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         let show_filter = o.opt("SHOW_FILTER")?;
         let show_in_list = o.opt("SHOW_IN_LIST")?;
         let sort = o.opt("SORT")?;
+        let user_type_id = o.opt("USER_TYPE_ID")?;
         let xml_id = o.opt("XML_ID")?;
         let additional = o
             .rest(
@@ -1515,6 +1704,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
                     "EDIT_IN_LIST",
                     "ENTITY_ID",
                     "ERROR_MESSAGE",
+                    "FIELD_NAME",
                     "HELP_MESSAGE",
                     "ID",
                     "IS_SEARCHABLE",
@@ -1527,6 +1717,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
                     "SHOW_FILTER",
                     "SHOW_IN_LIST",
                     "SORT",
+                    "USER_TYPE_ID",
                     "XML_ID",
                 ],
             )?;
@@ -1535,6 +1726,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
             edit_in_list,
             entity_id,
             error_message,
+            field_name,
             help_message,
             id,
             is_searchable,
@@ -1547,6 +1739,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
             show_filter,
             show_in_list,
             sort,
+            user_type_id,
             xml_id,
             additional,
         })
@@ -1616,6 +1809,111 @@ pub type ListResponseItemMandatory = ::bitrix24_runtime::YesNo;
 
 pub type ListResponseItemMultiple = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettings {
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "LABEL": array of string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<Vec<String>>,
+    /// Wire name "LABEL_CHECKBOX": string, optional.
+    #[serde(rename = "LABEL_CHECKBOX", skip_serializing_if = "Option::is_none")]
+    pub label_checkbox: Option<String>,
+    /// Wire name "MAX_LENGTH": integer, optional.
+    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<i64>,
+    /// Wire name "MAX_VALUE": integer, optional.
+    #[serde(rename = "MAX_VALUE", skip_serializing_if = "Option::is_none")]
+    pub max_value: Option<i64>,
+    /// Wire name "MIN_LENGTH": integer, optional.
+    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<i64>,
+    /// Wire name "MIN_VALUE": integer, optional.
+    #[serde(rename = "MIN_VALUE", skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<i64>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
+    /// Wire name "REGEXP": string, optional.
+    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
+    pub regexp: Option<String>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Wire name "SIZE": integer, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "USE_SECOND": string, optional.
+    #[serde(rename = "USE_SECOND", skip_serializing_if = "Option::is_none")]
+    pub use_second: Option<String>,
+    /// Wire name "USE_TIMEZONE": string, optional.
+    #[serde(rename = "USE_TIMEZONE", skip_serializing_if = "Option::is_none")]
+    pub use_timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let display = o.opt("DISPLAY")?;
+        let label = o.opt("LABEL")?;
+        let label_checkbox = o.opt("LABEL_CHECKBOX")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let max_value = o.opt("MAX_VALUE")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let min_value = o.opt("MIN_VALUE")?;
+        let precision = o.opt("PRECISION")?;
+        let regexp = o.opt("REGEXP")?;
+        let rows = o.opt("ROWS")?;
+        let size = o.opt("SIZE")?;
+        let use_second = o.opt("USE_SECOND")?;
+        let use_timezone = o.opt("USE_TIMEZONE")?;
+        let additional = o
+            .rest(
+                &[
+                    "DISPLAY",
+                    "LABEL",
+                    "LABEL_CHECKBOX",
+                    "MAX_LENGTH",
+                    "MAX_VALUE",
+                    "MIN_LENGTH",
+                    "MIN_VALUE",
+                    "PRECISION",
+                    "REGEXP",
+                    "ROWS",
+                    "SIZE",
+                    "USE_SECOND",
+                    "USE_TIMEZONE",
+                ],
+            )?;
+        Ok(Self {
+            display,
+            label,
+            label_checkbox,
+            max_length,
+            max_value,
+            min_length,
+            min_value,
+            precision,
+            regexp,
+            rows,
+            size,
+            use_second,
+            use_timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
+
 pub type ListResponseItemShowFilter = super::super::super::enums::NIES;
 
 pub type ListResponseItemShowInList = ::bitrix24_runtime::YesNo;
@@ -1641,6 +1939,8 @@ pub enum ListField {
     EntityId,
     /// The field "ERROR_MESSAGE".
     ErrorMessage,
+    /// The field "FIELD_NAME".
+    FieldName,
     /// The field "HELP_MESSAGE".
     HelpMessage,
     /// The field "ID".
@@ -1665,17 +1965,20 @@ pub enum ListField {
     ShowInList,
     /// The field "SORT".
     Sort,
+    /// The field "USER_TYPE_ID".
+    UserTypeId,
     /// The field "XML_ID".
     XmlId,
 }
 
 ::bitrix24_runtime::field_names!(
     ListField { EditFormLabel = "EDIT_FORM_LABEL", EditInList = "EDIT_IN_LIST", EntityId
-    = "ENTITY_ID", ErrorMessage = "ERROR_MESSAGE", HelpMessage = "HELP_MESSAGE", Id =
-    "ID", IsSearchable = "IS_SEARCHABLE", List = "LIST", ListColumnLabel =
-    "LIST_COLUMN_LABEL", ListFilterLabel = "LIST_FILTER_LABEL", Mandatory = "MANDATORY",
-    Multiple = "MULTIPLE", Settings = "SETTINGS", ShowFilter = "SHOW_FILTER", ShowInList
-    = "SHOW_IN_LIST", Sort = "SORT", XmlId = "XML_ID" }
+    = "ENTITY_ID", ErrorMessage = "ERROR_MESSAGE", FieldName = "FIELD_NAME", HelpMessage
+    = "HELP_MESSAGE", Id = "ID", IsSearchable = "IS_SEARCHABLE", List = "LIST",
+    ListColumnLabel = "LIST_COLUMN_LABEL", ListFilterLabel = "LIST_FILTER_LABEL",
+    Mandatory = "MANDATORY", Multiple = "MULTIPLE", Settings = "SETTINGS", ShowFilter =
+    "SHOW_FILTER", ShowInList = "SHOW_IN_LIST", Sort = "SORT", UserTypeId =
+    "USER_TYPE_ID", XmlId = "XML_ID" }
 );
 
 /// Calls `crm.requisite.userfield.update`.

@@ -93,6 +93,9 @@ pub struct AddResponse {
     /// Wire name "fileUri": any JSON, optional.
     #[serde(rename = "fileUri", skip_serializing_if = "::serde_json::Value::is_null")]
     pub file_uri: ::serde_json::Value,
+    /// Wire name "icon": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icon: Option<AddResponseIcon>,
     /// Wire name "isSystem": any JSON, optional.
     #[serde(rename = "isSystem", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_system: ::serde_json::Value,
@@ -102,6 +105,46 @@ pub struct AddResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let file_uri = o.opt("fileUri")?;
+        let icon = o.opt("icon")?;
+        let is_system = o.opt("isSystem")?;
+        let additional = o.rest(&["code", "fileUri", "icon", "isSystem"])?;
+        Ok(Self {
+            code,
+            file_uri,
+            icon,
+            is_system,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseIcon {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "fileUri": string, optional.
+    #[serde(rename = "fileUri", skip_serializing_if = "Option::is_none")]
+    pub file_uri: Option<String>,
+    /// Wire name "isSystem": boolean, optional.
+    #[serde(rename = "isSystem", skip_serializing_if = "Option::is_none")]
+    pub is_system: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseIcon {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -119,7 +162,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddResponse);
+::bitrix24_runtime::loose_deserialize!(AddResponseIcon);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.timeline.icon.add";
@@ -426,7 +469,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "icons": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub icons: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub icons: Option<Vec<ListResponseIconsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -445,6 +488,44 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseIconsItem {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "fileUri": string, optional.
+    #[serde(rename = "fileUri", skip_serializing_if = "Option::is_none")]
+    pub file_uri: Option<String>,
+    /// Wire name "isSystem": boolean, optional.
+    #[serde(rename = "isSystem", skip_serializing_if = "Option::is_none")]
+    pub is_system: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseIconsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let file_uri = o.opt("fileUri")?;
+        let is_system = o.opt("isSystem")?;
+        let additional = o.rest(&["code", "fileUri", "isSystem"])?;
+        Ok(Self {
+            code,
+            file_uri,
+            is_system,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseIconsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.timeline.icon.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -455,9 +536,27 @@ impl ::bitrix24_runtime::Method for ListRequest {
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseIconsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseIconsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.icons.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.timeline.icon.list`'s rows (`ListResponseIconsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "code".
+    Code,
+    /// The field "fileUri".
+    FileUri,
+    /// The field "isSystem".
+    IsSystem,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Code = "code", FileUri = "fileUri", IsSystem = "isSystem" }
+);

@@ -172,6 +172,9 @@ pub struct AddResponse {
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "logMessage": object, optional.
+    #[serde(rename = "logMessage", skip_serializing_if = "Option::is_none")]
+    pub log_message: Option<AddResponseLogMessage>,
     /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
@@ -184,6 +187,64 @@ pub struct AddResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let created = o.opt("created")?;
+        let icon_code = o.opt("iconCode")?;
+        let id = o.opt("id")?;
+        let log_message = o.opt("logMessage")?;
+        let text = o.opt("text")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &["authorId", "created", "iconCode", "id", "logMessage", "text", "title"],
+            )?;
+        Ok(Self {
+            author_id,
+            created,
+            icon_code,
+            id,
+            log_message,
+            text,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseLogMessage {
+    /// Wire name "authorId": integer, optional.
+    #[serde(rename = "authorId", skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<i64>,
+    /// Wire name "created": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Wire name "iconCode": string, optional.
+    #[serde(rename = "iconCode", skip_serializing_if = "Option::is_none")]
+    pub icon_code: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseLogMessage {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -208,7 +269,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddResponse);
+::bitrix24_runtime::loose_deserialize!(AddResponseLogMessage);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.timeline.logmessage.add";

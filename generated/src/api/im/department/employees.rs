@@ -27,9 +27,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": array of integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
+    pub id: Vec<i64>,
     /// Wire name "USER_DATA": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -43,9 +43,9 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl IntoIterator<Item = impl Into<i64>>) -> Self {
         Self {
-            id: id.into(),
+            id: id.into_iter().map(Into::into).collect(),
             user_data: Default::default(),
             additional: Default::default(),
         }
@@ -85,10 +85,44 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetRequestUserData = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.department.employees.get`.
+pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseValue {
+    Object(Box<GetResponseValueObject>),
+    Array(Vec<i64>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetResponseValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseValue",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseValue);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponse {
+pub struct GetResponseValueObject {
     /// Wire name "absent": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub absent: Option<String>,
@@ -160,7 +194,7 @@ pub struct GetResponse {
     pub network: Option<bool>,
     /// Wire name "phones": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub phones: Option<GetResponsePhones>,
+    pub phones: Option<GetResponseValueObjectPhones>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -178,7 +212,7 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValueObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -278,12 +312,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponse);
+::bitrix24_runtime::loose_deserialize!(GetResponseValueObject);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponsePhones {
+pub struct GetResponseValueObjectPhones {
     /// Wire name "inner_phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inner_phone: Option<String>,
@@ -295,7 +329,7 @@ pub struct GetResponsePhones {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponsePhones {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValueObjectPhones {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -311,7 +345,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePhones {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponsePhones);
+::bitrix24_runtime::loose_deserialize!(GetResponseValueObjectPhones);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.department.employees.get";

@@ -280,9 +280,9 @@ pub struct SearchResponseNotificationsItem {
     /// Wire name "notify_type": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_type: Option<i64>,
-    /// Wire name "params": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub params: ::serde_json::Value,
+    /// Wire name "params": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "setting_name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setting_name: Option<String>,
@@ -388,9 +388,9 @@ pub struct SearchResponseUsersItem {
     /// Wire name "connector": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    /// Wire name "departments": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub departments: ::serde_json::Value,
+    /// Wire name "departments": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<i64>>,
     /// Wire name "desktop_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,

@@ -108,7 +108,7 @@ pub struct GetResponse {
     pub bot: Option<GetResponseBot>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub users: Option<Vec<GetResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -132,12 +132,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseBot {
-    /// Wire name "backgroundId": any JSON, optional.
-    #[serde(
-        rename = "backgroundId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub background_id: ::serde_json::Value,
+    /// Wire name "backgroundId": string, optional.
+    #[serde(rename = "backgroundId", skip_serializing_if = "Option::is_none")]
+    pub background_id: Option<String>,
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -241,6 +238,54 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseBot {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseBot);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseUsersItem {
+    /// Wire name "active": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "bot": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot: Option<bool>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseUsersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let bot = o.opt("bot")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["active", "bot", "id", "name", "type"])?;
+        Ok(Self {
+            active,
+            bot,
+            id,
+            name,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseUsersItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imbot.v2.Bot.get";
@@ -361,13 +406,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "bots": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub bots: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub bots: Option<Vec<ListResponseBotsItem>>,
     /// Wire name "hasNextPage": boolean, optional.
     #[serde(rename = "hasNextPage", skip_serializing_if = "Option::is_none")]
     pub has_next_page: Option<bool>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub users: Option<Vec<ListResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -392,6 +437,165 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseBotsItem {
+    /// Wire name "backgroundId": string, optional.
+    #[serde(rename = "backgroundId", skip_serializing_if = "Option::is_none")]
+    pub background_id: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "countChat": integer, optional.
+    #[serde(rename = "countChat", skip_serializing_if = "Option::is_none")]
+    pub count_chat: Option<i64>,
+    /// Wire name "countCommand": integer, optional.
+    #[serde(rename = "countCommand", skip_serializing_if = "Option::is_none")]
+    pub count_command: Option<i64>,
+    /// Wire name "countMessage": integer, optional.
+    #[serde(rename = "countMessage", skip_serializing_if = "Option::is_none")]
+    pub count_message: Option<i64>,
+    /// Wire name "countUser": integer, optional.
+    #[serde(rename = "countUser", skip_serializing_if = "Option::is_none")]
+    pub count_user: Option<i64>,
+    /// Wire name "eventMode": string, optional.
+    #[serde(rename = "eventMode", skip_serializing_if = "Option::is_none")]
+    pub event_mode: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isHidden": boolean, optional.
+    #[serde(rename = "isHidden", skip_serializing_if = "Option::is_none")]
+    pub is_hidden: Option<bool>,
+    /// Wire name "isReactionsEnabled": boolean, optional.
+    #[serde(rename = "isReactionsEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_reactions_enabled: Option<bool>,
+    /// Wire name "isSupportOpenline": boolean, optional.
+    #[serde(rename = "isSupportOpenline", skip_serializing_if = "Option::is_none")]
+    pub is_support_openline: Option<bool>,
+    /// Wire name "language": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Wire name "moduleId": string, optional.
+    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
+    pub module_id: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseBotsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let background_id = o.opt("backgroundId")?;
+        let code = o.opt("code")?;
+        let count_chat = o.opt("countChat")?;
+        let count_command = o.opt("countCommand")?;
+        let count_message = o.opt("countMessage")?;
+        let count_user = o.opt("countUser")?;
+        let event_mode = o.opt("eventMode")?;
+        let id = o.opt("id")?;
+        let is_hidden = o.opt("isHidden")?;
+        let is_reactions_enabled = o.opt("isReactionsEnabled")?;
+        let is_support_openline = o.opt("isSupportOpenline")?;
+        let language = o.opt("language")?;
+        let module_id = o.opt("moduleId")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "backgroundId",
+                    "code",
+                    "countChat",
+                    "countCommand",
+                    "countMessage",
+                    "countUser",
+                    "eventMode",
+                    "id",
+                    "isHidden",
+                    "isReactionsEnabled",
+                    "isSupportOpenline",
+                    "language",
+                    "moduleId",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            background_id,
+            code,
+            count_chat,
+            count_command,
+            count_message,
+            count_user,
+            event_mode,
+            id,
+            is_hidden,
+            is_reactions_enabled,
+            is_support_openline,
+            language,
+            module_id,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseBotsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseUsersItem {
+    /// Wire name "active": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "bot": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot: Option<bool>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseUsersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let bot = o.opt("bot")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["active", "bot", "id", "name", "type"])?;
+        Ok(Self {
+            active,
+            bot,
+            id,
+            name,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseUsersItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "imbot.v2.Bot.list";
@@ -748,7 +952,7 @@ pub struct RegisterResponse {
     pub bot: Option<RegisterResponseBot>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub users: Option<Vec<RegisterResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -772,12 +976,9 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterResponseBot {
-    /// Wire name "backgroundId": any JSON, optional.
-    #[serde(
-        rename = "backgroundId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub background_id: ::serde_json::Value,
+    /// Wire name "backgroundId": string, optional.
+    #[serde(rename = "backgroundId", skip_serializing_if = "Option::is_none")]
+    pub background_id: Option<String>,
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -881,6 +1082,159 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponseBot {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RegisterResponseBot);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RegisterResponseUsersItem {
+    /// Wire name "absent": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub absent: Option<bool>,
+    /// Wire name "active": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "birthday": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birthday: Option<String>,
+    /// Wire name "bot": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot: Option<bool>,
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "connector": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector: Option<bool>,
+    /// Wire name "departments": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<i64>>,
+    /// Wire name "externalAuthId": string, optional.
+    #[serde(rename = "externalAuthId", skip_serializing_if = "Option::is_none")]
+    pub external_auth_id: Option<String>,
+    /// Wire name "extranet": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extranet: Option<bool>,
+    /// Wire name "firstName": string, optional.
+    #[serde(rename = "firstName", skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Wire name "gender": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "idle": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle: Option<bool>,
+    /// Wire name "lastActivityDate": string, optional.
+    #[serde(rename = "lastActivityDate", skip_serializing_if = "Option::is_none")]
+    pub last_activity_date: Option<String>,
+    /// Wire name "lastName": string, optional.
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "phones": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phones: Option<bool>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "workPosition": string, optional.
+    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for RegisterResponseUsersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let absent = o.opt("absent")?;
+        let active = o.opt("active")?;
+        let avatar = o.opt("avatar")?;
+        let birthday = o.opt("birthday")?;
+        let bot = o.opt("bot")?;
+        let color = o.opt("color")?;
+        let connector = o.opt("connector")?;
+        let departments = o.opt("departments")?;
+        let external_auth_id = o.opt("externalAuthId")?;
+        let extranet = o.opt("extranet")?;
+        let first_name = o.opt("firstName")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let idle = o.opt("idle")?;
+        let last_activity_date = o.opt("lastActivityDate")?;
+        let last_name = o.opt("lastName")?;
+        let name = o.opt("name")?;
+        let phones = o.opt("phones")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o
+            .rest(
+                &[
+                    "absent",
+                    "active",
+                    "avatar",
+                    "birthday",
+                    "bot",
+                    "color",
+                    "connector",
+                    "departments",
+                    "externalAuthId",
+                    "extranet",
+                    "firstName",
+                    "gender",
+                    "id",
+                    "idle",
+                    "lastActivityDate",
+                    "lastName",
+                    "name",
+                    "phones",
+                    "status",
+                    "type",
+                    "workPosition",
+                ],
+            )?;
+        Ok(Self {
+            absent,
+            active,
+            avatar,
+            birthday,
+            bot,
+            color,
+            connector,
+            departments,
+            external_auth_id,
+            extranet,
+            first_name,
+            gender,
+            id,
+            idle,
+            last_activity_date,
+            last_name,
+            name,
+            phones,
+            status,
+            type_,
+            work_position,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RegisterResponseUsersItem);
 
 impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "imbot.v2.Bot.register";
@@ -1357,7 +1711,7 @@ pub struct UpdateResponse {
     pub bot: Option<UpdateResponseBot>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub users: Option<Vec<UpdateResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1381,12 +1735,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponseBot {
-    /// Wire name "backgroundId": any JSON, optional.
-    #[serde(
-        rename = "backgroundId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub background_id: ::serde_json::Value,
+    /// Wire name "backgroundId": string, optional.
+    #[serde(rename = "backgroundId", skip_serializing_if = "Option::is_none")]
+    pub background_id: Option<String>,
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -1490,6 +1841,54 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseBot {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseBot);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponseUsersItem {
+    /// Wire name "active": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "bot": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot: Option<bool>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseUsersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let bot = o.opt("bot")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["active", "bot", "id", "name", "type"])?;
+        Ok(Self {
+            active,
+            bot,
+            id,
+            name,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseUsersItem);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.v2.Bot.update";

@@ -246,7 +246,7 @@ pub struct AddResponse {
     pub chat: Option<AddResponseChat>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub users: Option<Vec<AddResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -273,12 +273,9 @@ pub struct AddResponseChat {
     /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
-    /// Wire name "backgroundId": any JSON, optional.
-    #[serde(
-        rename = "backgroundId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub background_id: ::serde_json::Value,
+    /// Wire name "backgroundId": string, optional.
+    #[serde(rename = "backgroundId", skip_serializing_if = "Option::is_none")]
+    pub background_id: Option<String>,
     /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -324,9 +321,9 @@ pub struct AddResponseChat {
     /// Wire name "isNew": boolean, optional.
     #[serde(rename = "isNew", skip_serializing_if = "Option::is_none")]
     pub is_new: Option<bool>,
-    /// Wire name "lastId": any JSON, optional.
-    #[serde(rename = "lastId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub last_id: ::serde_json::Value,
+    /// Wire name "lastId": integer, optional.
+    #[serde(rename = "lastId", skip_serializing_if = "Option::is_none")]
+    pub last_id: Option<i64>,
     /// Wire name "lastMessageId": integer, optional.
     #[serde(rename = "lastMessageId", skip_serializing_if = "Option::is_none")]
     pub last_message_id: Option<i64>,
@@ -336,9 +333,9 @@ pub struct AddResponseChat {
     /// Wire name "managerList": array of any JSON, optional.
     #[serde(rename = "managerList", skip_serializing_if = "Option::is_none")]
     pub manager_list: Option<Vec<::serde_json::Value>>,
-    /// Wire name "markedId": any JSON, optional.
-    #[serde(rename = "markedId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub marked_id: ::serde_json::Value,
+    /// Wire name "markedId": string, optional.
+    #[serde(rename = "markedId", skip_serializing_if = "Option::is_none")]
+    pub marked_id: Option<String>,
     /// Wire name "messageCount": integer, optional.
     #[serde(rename = "messageCount", skip_serializing_if = "Option::is_none")]
     pub message_count: Option<i64>,
@@ -354,18 +351,12 @@ pub struct AddResponseChat {
     /// Wire name "owner": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<i64>,
-    /// Wire name "parentChatId": any JSON, optional.
-    #[serde(
-        rename = "parentChatId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_chat_id: ::serde_json::Value,
-    /// Wire name "parentMessageId": any JSON, optional.
-    #[serde(
-        rename = "parentMessageId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_message_id: ::serde_json::Value,
+    /// Wire name "parentChatId": string, optional.
+    #[serde(rename = "parentChatId", skip_serializing_if = "Option::is_none")]
+    pub parent_chat_id: Option<String>,
+    /// Wire name "parentMessageId": string, optional.
+    #[serde(rename = "parentMessageId", skip_serializing_if = "Option::is_none")]
+    pub parent_message_id: Option<String>,
     /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<::serde_json::Map<String, ::serde_json::Value>>,
@@ -381,9 +372,9 @@ pub struct AddResponseChat {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Wire name "unreadId": any JSON, optional.
-    #[serde(rename = "unreadId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub unread_id: ::serde_json::Value,
+    /// Wire name "unreadId": string, optional.
+    #[serde(rename = "unreadId", skip_serializing_if = "Option::is_none")]
+    pub unread_id: Option<String>,
     /// Wire name "userCounter": integer, optional.
     #[serde(rename = "userCounter", skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
@@ -517,6 +508,159 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseChat {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseChat);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseUsersItem {
+    /// Wire name "absent": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub absent: Option<bool>,
+    /// Wire name "active": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "birthday": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birthday: Option<String>,
+    /// Wire name "bot": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot: Option<bool>,
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "connector": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector: Option<bool>,
+    /// Wire name "departments": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<i64>>,
+    /// Wire name "externalAuthId": string, optional.
+    #[serde(rename = "externalAuthId", skip_serializing_if = "Option::is_none")]
+    pub external_auth_id: Option<String>,
+    /// Wire name "extranet": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extranet: Option<bool>,
+    /// Wire name "firstName": string, optional.
+    #[serde(rename = "firstName", skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Wire name "gender": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "idle": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle: Option<bool>,
+    /// Wire name "lastActivityDate": string, optional.
+    #[serde(rename = "lastActivityDate", skip_serializing_if = "Option::is_none")]
+    pub last_activity_date: Option<String>,
+    /// Wire name "lastName": string, optional.
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "phones": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phones: Option<bool>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "workPosition": string, optional.
+    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseUsersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let absent = o.opt("absent")?;
+        let active = o.opt("active")?;
+        let avatar = o.opt("avatar")?;
+        let birthday = o.opt("birthday")?;
+        let bot = o.opt("bot")?;
+        let color = o.opt("color")?;
+        let connector = o.opt("connector")?;
+        let departments = o.opt("departments")?;
+        let external_auth_id = o.opt("externalAuthId")?;
+        let extranet = o.opt("extranet")?;
+        let first_name = o.opt("firstName")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let idle = o.opt("idle")?;
+        let last_activity_date = o.opt("lastActivityDate")?;
+        let last_name = o.opt("lastName")?;
+        let name = o.opt("name")?;
+        let phones = o.opt("phones")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o
+            .rest(
+                &[
+                    "absent",
+                    "active",
+                    "avatar",
+                    "birthday",
+                    "bot",
+                    "color",
+                    "connector",
+                    "departments",
+                    "externalAuthId",
+                    "extranet",
+                    "firstName",
+                    "gender",
+                    "id",
+                    "idle",
+                    "lastActivityDate",
+                    "lastName",
+                    "name",
+                    "phones",
+                    "status",
+                    "type",
+                    "workPosition",
+                ],
+            )?;
+        Ok(Self {
+            absent,
+            active,
+            avatar,
+            birthday,
+            bot,
+            color,
+            connector,
+            departments,
+            external_auth_id,
+            extranet,
+            first_name,
+            gender,
+            id,
+            idle,
+            last_activity_date,
+            last_name,
+            name,
+            phones,
+            status,
+            type_,
+            work_position,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseUsersItem);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "imbot.v2.Chat.add";
@@ -654,12 +798,9 @@ pub struct GetResponseChat {
     /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
-    /// Wire name "backgroundId": any JSON, optional.
-    #[serde(
-        rename = "backgroundId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub background_id: ::serde_json::Value,
+    /// Wire name "backgroundId": string, optional.
+    #[serde(rename = "backgroundId", skip_serializing_if = "Option::is_none")]
+    pub background_id: Option<String>,
     /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -717,9 +858,9 @@ pub struct GetResponseChat {
     /// Wire name "managerList": array of any JSON, optional.
     #[serde(rename = "managerList", skip_serializing_if = "Option::is_none")]
     pub manager_list: Option<Vec<::serde_json::Value>>,
-    /// Wire name "markedId": any JSON, optional.
-    #[serde(rename = "markedId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub marked_id: ::serde_json::Value,
+    /// Wire name "markedId": string, optional.
+    #[serde(rename = "markedId", skip_serializing_if = "Option::is_none")]
+    pub marked_id: Option<String>,
     /// Wire name "messageCount": integer, optional.
     #[serde(rename = "messageCount", skip_serializing_if = "Option::is_none")]
     pub message_count: Option<i64>,
@@ -735,18 +876,12 @@ pub struct GetResponseChat {
     /// Wire name "owner": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<i64>,
-    /// Wire name "parentChatId": any JSON, optional.
-    #[serde(
-        rename = "parentChatId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_chat_id: ::serde_json::Value,
-    /// Wire name "parentMessageId": any JSON, optional.
-    #[serde(
-        rename = "parentMessageId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_message_id: ::serde_json::Value,
+    /// Wire name "parentChatId": string, optional.
+    #[serde(rename = "parentChatId", skip_serializing_if = "Option::is_none")]
+    pub parent_chat_id: Option<String>,
+    /// Wire name "parentMessageId": string, optional.
+    #[serde(rename = "parentMessageId", skip_serializing_if = "Option::is_none")]
+    pub parent_message_id: Option<String>,
     /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<::serde_json::Map<String, ::serde_json::Value>>,
@@ -762,9 +897,9 @@ pub struct GetResponseChat {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Wire name "unreadId": any JSON, optional.
-    #[serde(rename = "unreadId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub unread_id: ::serde_json::Value,
+    /// Wire name "unreadId": string, optional.
+    #[serde(rename = "unreadId", skip_serializing_if = "Option::is_none")]
+    pub unread_id: Option<String>,
     /// Wire name "userCounter": integer, optional.
     #[serde(rename = "userCounter", skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,

@@ -33,9 +33,9 @@ pub struct AddRequest {
     /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
-    /// Wire name "DESCRIPTION": integer, optional.
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<i64>,
+    pub description: Option<String>,
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
@@ -73,7 +73,7 @@ impl AddRequest {
         }
     }
     /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<i64>) -> Self {
+    pub fn description(mut self, value: impl Into<String>) -> Self {
         self.description = Some(value.into());
         self
     }
@@ -325,9 +325,9 @@ pub struct AddRequestSettingsConfigItem {
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
-    /// Wire name "OPTIONS": any JSON, optional.
-    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
+    /// Wire name "OPTIONS": object, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<AddRequestSettingsConfigItemOptions>,
     /// Wire name "TYPE": string, required.
     ///
     /// Allowed values: "STRING", "Y/N", "NUMBER", "ENUM", "DATE", "LOCATION".
@@ -355,8 +355,11 @@ impl AddRequestSettingsConfigItem {
         }
     }
     /// Sets "OPTIONS".
-    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.options = value.into();
+    pub fn options(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigItemOptions>,
+    ) -> Self {
+        self.options = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -395,6 +398,106 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsConfigItemOptions {
+    /// Wire name "Option1Code": string, optional.
+    #[serde(rename = "Option1Code", skip_serializing_if = "Option::is_none")]
+    pub option1code: Option<String>,
+    /// Wire name "Option2Code": string, optional.
+    #[serde(rename = "Option2Code", skip_serializing_if = "Option::is_none")]
+    pub option2code: Option<String>,
+    /// Wire name "Option3Code": string, optional.
+    #[serde(rename = "Option3Code", skip_serializing_if = "Option::is_none")]
+    pub option3code: Option<String>,
+    /// Wire name "Option4Code": string, optional.
+    #[serde(rename = "Option4Code", skip_serializing_if = "Option::is_none")]
+    pub option4code: Option<String>,
+    /// Wire name "Option5Code": string, optional.
+    #[serde(rename = "Option5Code", skip_serializing_if = "Option::is_none")]
+    pub option5code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfigItemOptions {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "Option1Code".
+    pub fn option1code(mut self, value: impl Into<String>) -> Self {
+        self.option1code = Some(value.into());
+        self
+    }
+    /// Sets "Option2Code".
+    pub fn option2code(mut self, value: impl Into<String>) -> Self {
+        self.option2code = Some(value.into());
+        self
+    }
+    /// Sets "Option3Code".
+    pub fn option3code(mut self, value: impl Into<String>) -> Self {
+        self.option3code = Some(value.into());
+        self
+    }
+    /// Sets "Option4Code".
+    pub fn option4code(mut self, value: impl Into<String>) -> Self {
+        self.option4code = Some(value.into());
+        self
+    }
+    /// Sets "Option5Code".
+    pub fn option5code(mut self, value: impl Into<String>) -> Self {
+        self.option5code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItemOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let option1code = o.opt("Option1Code")?;
+        let option2code = o.opt("Option2Code")?;
+        let option3code = o.opt("Option3Code")?;
+        let option4code = o.opt("Option4Code")?;
+        let option5code = o.opt("Option5Code")?;
+        let additional = o
+            .rest(
+                &[
+                    "Option1Code",
+                    "Option2Code",
+                    "Option3Code",
+                    "Option4Code",
+                    "Option5Code",
+                ],
+            )?;
+        Ok(Self {
+            option1code,
+            option2code,
+            option3code,
+            option4code,
+            option5code,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigItemOptions);
 
 pub type AddRequestSettingsConfigItemType = super::super::super::enums::StringYNNumberEtcHe6b4e3e9;
 
@@ -557,7 +660,272 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `sale.delivery.handler.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PROFILES": array of object, optional.
+    #[serde(rename = "PROFILES", skip_serializing_if = "Option::is_none")]
+    pub profiles: Option<Vec<ListResponseItemProfilesItem>>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<ListResponseItemSettings>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let profiles = o.opt("PROFILES")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(
+                &["CODE", "DESCRIPTION", "ID", "NAME", "PROFILES", "SETTINGS", "SORT"],
+            )?;
+        Ok(Self {
+            code,
+            description,
+            id,
+            name,
+            profiles,
+            settings,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemProfilesItem {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemProfilesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["CODE", "DESCRIPTION", "NAME"])?;
+        Ok(Self {
+            code,
+            description,
+            name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemProfilesItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettings {
+    /// Wire name "CALCULATE_URL": string, optional.
+    #[serde(rename = "CALCULATE_URL", skip_serializing_if = "Option::is_none")]
+    pub calculate_url: Option<String>,
+    /// Wire name "CANCEL_DELIVERY_REQUEST_URL": string, optional.
+    #[serde(
+        rename = "CANCEL_DELIVERY_REQUEST_URL",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cancel_delivery_request_url: Option<String>,
+    /// Wire name "CONFIG": array of object, optional.
+    #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
+    pub config: Option<Vec<ListResponseItemSettingsConfigItem>>,
+    /// Wire name "CREATE_DELIVERY_REQUEST_URL": string, optional.
+    #[serde(
+        rename = "CREATE_DELIVERY_REQUEST_URL",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub create_delivery_request_url: Option<String>,
+    /// Wire name "HAS_CALLBACK_TRACKING_SUPPORT": string, optional.
+    #[serde(
+        rename = "HAS_CALLBACK_TRACKING_SUPPORT",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub has_callback_tracking_support: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let calculate_url = o.opt("CALCULATE_URL")?;
+        let cancel_delivery_request_url = o.opt("CANCEL_DELIVERY_REQUEST_URL")?;
+        let config = o.opt("CONFIG")?;
+        let create_delivery_request_url = o.opt("CREATE_DELIVERY_REQUEST_URL")?;
+        let has_callback_tracking_support = o.opt("HAS_CALLBACK_TRACKING_SUPPORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "CALCULATE_URL",
+                    "CANCEL_DELIVERY_REQUEST_URL",
+                    "CONFIG",
+                    "CREATE_DELIVERY_REQUEST_URL",
+                    "HAS_CALLBACK_TRACKING_SUPPORT",
+                ],
+            )?;
+        Ok(Self {
+            calculate_url,
+            cancel_delivery_request_url,
+            config,
+            create_delivery_request_url,
+            has_callback_tracking_support,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsConfigItem {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "OPTIONS": object, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<ListResponseItemSettingsConfigItemOptions>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsConfigItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let name = o.opt("NAME")?;
+        let options = o.opt("OPTIONS")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["CODE", "NAME", "OPTIONS", "TYPE"])?;
+        Ok(Self {
+            code,
+            name,
+            options,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsConfigItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsConfigItemOptions {
+    /// Wire name "Option1Code": string, optional.
+    #[serde(rename = "Option1Code", skip_serializing_if = "Option::is_none")]
+    pub option1code: Option<String>,
+    /// Wire name "Option2Code": string, optional.
+    #[serde(rename = "Option2Code", skip_serializing_if = "Option::is_none")]
+    pub option2code: Option<String>,
+    /// Wire name "Option3Code": string, optional.
+    #[serde(rename = "Option3Code", skip_serializing_if = "Option::is_none")]
+    pub option3code: Option<String>,
+    /// Wire name "Option4Code": string, optional.
+    #[serde(rename = "Option4Code", skip_serializing_if = "Option::is_none")]
+    pub option4code: Option<String>,
+    /// Wire name "Option5Code": string, optional.
+    #[serde(rename = "Option5Code", skip_serializing_if = "Option::is_none")]
+    pub option5code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsConfigItemOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let option1code = o.opt("Option1Code")?;
+        let option2code = o.opt("Option2Code")?;
+        let option3code = o.opt("Option3Code")?;
+        let option4code = o.opt("Option4Code")?;
+        let option5code = o.opt("Option5Code")?;
+        let additional = o
+            .rest(
+                &[
+                    "Option1Code",
+                    "Option2Code",
+                    "Option3Code",
+                    "Option4Code",
+                    "Option5Code",
+                ],
+            )?;
+        Ok(Self {
+            option1code,
+            option2code,
+            option3code,
+            option4code,
+            option5code,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsConfigItemOptions);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.delivery.handler.list";
@@ -789,9 +1157,9 @@ pub struct UpdateRequestSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub cancel_delivery_request_url: Option<String>,
-    /// Wire name "CONFIG": object, optional.
+    /// Wire name "CONFIG": array of object, optional.
     #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
-    pub config: Option<UpdateRequestSettingsConfig>,
+    pub config: Option<Vec<UpdateRequestSettingsConfigItem>>,
     /// Wire name "CREATE_DELIVERY_REQUEST_URL": string, optional.
     #[serde(
         rename = "CREATE_DELIVERY_REQUEST_URL",
@@ -832,8 +1200,11 @@ impl UpdateRequestSettings {
         self
     }
     /// Sets "CONFIG".
-    pub fn config(mut self, value: impl Into<UpdateRequestSettingsConfig>) -> Self {
-        self.config = Some(value.into());
+    pub fn config(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestSettingsConfigItem>>,
+    ) -> Self {
+        self.config = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "CREATE_DELIVERY_REQUEST_URL".
@@ -898,33 +1269,33 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestSettingsConfig {
+pub struct UpdateRequestSettingsConfigItem {
     /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
-    /// Wire name "OPTIONS": any JSON, optional.
-    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
+    /// Wire name "OPTIONS": object, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<UpdateRequestSettingsConfigItemOptions>,
     /// Wire name "TYPE": string, required.
     ///
     /// Allowed values: "STRING", "Y/N", "NUMBER", "ENUM", "DATE", "LOCATION".
     #[serde(rename = "TYPE")]
-    pub type_: UpdateRequestSettingsConfigType,
+    pub type_: UpdateRequestSettingsConfigItemType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestSettingsConfig {
+impl UpdateRequestSettingsConfigItem {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         code: impl Into<String>,
         name: impl Into<String>,
-        type_: impl Into<UpdateRequestSettingsConfigType>,
+        type_: impl Into<UpdateRequestSettingsConfigItemType>,
     ) -> Self {
         Self {
             code: code.into(),
@@ -935,8 +1306,11 @@ impl UpdateRequestSettingsConfig {
         }
     }
     /// Sets "OPTIONS".
-    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.options = value.into();
+    pub fn options(
+        mut self,
+        value: impl Into<UpdateRequestSettingsConfigItemOptions>,
+    ) -> Self {
+        self.options = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -951,7 +1325,7 @@ impl UpdateRequestSettingsConfig {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfig {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfigItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -974,9 +1348,109 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfig {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestSettingsConfig);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestSettingsConfigItem);
 
-pub type UpdateRequestSettingsConfigType = super::super::super::enums::StringYNNumberEtcHe6b4e3e9;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestSettingsConfigItemOptions {
+    /// Wire name "Option1Code": string, optional.
+    #[serde(rename = "Option1Code", skip_serializing_if = "Option::is_none")]
+    pub option1code: Option<String>,
+    /// Wire name "Option2Code": string, optional.
+    #[serde(rename = "Option2Code", skip_serializing_if = "Option::is_none")]
+    pub option2code: Option<String>,
+    /// Wire name "Option3Code": string, optional.
+    #[serde(rename = "Option3Code", skip_serializing_if = "Option::is_none")]
+    pub option3code: Option<String>,
+    /// Wire name "Option4Code": string, optional.
+    #[serde(rename = "Option4Code", skip_serializing_if = "Option::is_none")]
+    pub option4code: Option<String>,
+    /// Wire name "Option5Code": string, optional.
+    #[serde(rename = "Option5Code", skip_serializing_if = "Option::is_none")]
+    pub option5code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestSettingsConfigItemOptions {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "Option1Code".
+    pub fn option1code(mut self, value: impl Into<String>) -> Self {
+        self.option1code = Some(value.into());
+        self
+    }
+    /// Sets "Option2Code".
+    pub fn option2code(mut self, value: impl Into<String>) -> Self {
+        self.option2code = Some(value.into());
+        self
+    }
+    /// Sets "Option3Code".
+    pub fn option3code(mut self, value: impl Into<String>) -> Self {
+        self.option3code = Some(value.into());
+        self
+    }
+    /// Sets "Option4Code".
+    pub fn option4code(mut self, value: impl Into<String>) -> Self {
+        self.option4code = Some(value.into());
+        self
+    }
+    /// Sets "Option5Code".
+    pub fn option5code(mut self, value: impl Into<String>) -> Self {
+        self.option5code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfigItemOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let option1code = o.opt("Option1Code")?;
+        let option2code = o.opt("Option2Code")?;
+        let option3code = o.opt("Option3Code")?;
+        let option4code = o.opt("Option4Code")?;
+        let option5code = o.opt("Option5Code")?;
+        let additional = o
+            .rest(
+                &[
+                    "Option1Code",
+                    "Option2Code",
+                    "Option3Code",
+                    "Option4Code",
+                    "Option5Code",
+                ],
+            )?;
+        Ok(Self {
+            option1code,
+            option2code,
+            option3code,
+            option4code,
+            option5code,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestSettingsConfigItemOptions);
+
+pub type UpdateRequestSettingsConfigItemType = super::super::super::enums::StringYNNumberEtcHe6b4e3e9;
 
 pub type UpdateRequestSettingsHasCallbackTrackingSupport = ::bitrix24_runtime::YesNo;
 

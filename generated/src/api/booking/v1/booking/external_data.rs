@@ -80,6 +80,9 @@ pub struct ListResponse {
     /// Wire name "entityTypeId": string, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<String>,
+    /// Wire name "externalData": array of object, optional.
+    #[serde(rename = "externalData", skip_serializing_if = "Option::is_none")]
+    pub external_data: Option<Vec<ListResponseExternalDataItem>>,
     /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
@@ -97,6 +100,46 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let entity_type_id = o.opt("entityTypeId")?;
+        let external_data = o.opt("externalData")?;
+        let module_id = o.opt("moduleId")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["entityTypeId", "externalData", "moduleId", "value"])?;
+        Ok(Self {
+            entity_type_id,
+            external_data,
+            module_id,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseExternalDataItem {
+    /// Wire name "entityTypeId": string, optional.
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<String>,
+    /// Wire name "moduleId": string, optional.
+    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
+    pub module_id: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseExternalDataItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
         let module_id = o.opt("moduleId")?;
         let value = o.opt("value")?;
         let additional = o.rest(&["entityTypeId", "moduleId", "value"])?;
@@ -109,7 +152,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponse);
+::bitrix24_runtime::loose_deserialize!(ListResponseExternalDataItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.booking.externalData.list";

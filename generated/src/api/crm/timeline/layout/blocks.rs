@@ -224,9 +224,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "layout": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub layout: ::serde_json::Value,
+    /// Wire name "layout": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<GetResponseLayout>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -244,6 +244,431 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayout {
+    /// Wire name "blocks": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<GetResponseLayoutBlocks>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLayout {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("blocks")?;
+        let additional = o.rest(&["blocks"])?;
+        Ok(Self { blocks, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLayout);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayoutBlocks {
+    /// Wire name "block_1": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_1: Option<GetResponseLayoutBlocksBlock1>,
+    /// Wire name "block_2": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_2: Option<GetResponseLayoutBlocksBlock2>,
+    /// Wire name "block_3": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_3: Option<GetResponseLayoutBlocksBlock3>,
+    /// Wire name "block_4": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_4: Option<GetResponseLayoutBlocksBlock4>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLayoutBlocks {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block_1 = o.opt("block_1")?;
+        let block_2 = o.opt("block_2")?;
+        let block_3 = o.opt("block_3")?;
+        let block_4 = o.opt("block_4")?;
+        let additional = o.rest(&["block_1", "block_2", "block_3", "block_4"])?;
+        Ok(Self {
+            block_1,
+            block_2,
+            block_3,
+            block_4,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLayoutBlocks);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayoutBlocksBlock1 {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<GetResponseLayoutBlocksBlock1Properties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLayoutBlocksBlock1 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLayoutBlocksBlock1);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayoutBlocksBlock1Properties {
+    /// Wire name "bold": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bold: Option<bool>,
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "multiline": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiline: Option<bool>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLayoutBlocksBlock1Properties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bold = o.opt("bold")?;
+        let color = o.opt("color")?;
+        let multiline = o.opt("multiline")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["bold", "color", "multiline", "value"])?;
+        Ok(Self {
+            bold,
+            color,
+            multiline,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLayoutBlocksBlock1Properties);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayoutBlocksBlock2 {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<GetResponseLayoutBlocksBlock2Properties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLayoutBlocksBlock2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLayoutBlocksBlock2);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayoutBlocksBlock2Properties {
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLayoutBlocksBlock2Properties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["value"])?;
+        Ok(Self { value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLayoutBlocksBlock2Properties);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayoutBlocksBlock3 {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<GetResponseLayoutBlocksBlock3Properties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLayoutBlocksBlock3 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLayoutBlocksBlock3);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayoutBlocksBlock3Properties {
+    /// Wire name "action": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<GetResponseLayoutBlocksBlock3PropertiesAction>,
+    /// Wire name "bold": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bold: Option<bool>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLayoutBlocksBlock3Properties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let bold = o.opt("bold")?;
+        let text = o.opt("text")?;
+        let additional = o.rest(&["action", "bold", "text"])?;
+        Ok(Self {
+            action,
+            bold,
+            text,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLayoutBlocksBlock3Properties);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayoutBlocksBlock3PropertiesAction {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "uri": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLayoutBlocksBlock3PropertiesAction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let uri = o.opt("uri")?;
+        let additional = o.rest(&["type", "uri"])?;
+        Ok(Self { type_, uri, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLayoutBlocksBlock3PropertiesAction);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayoutBlocksBlock4 {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<GetResponseLayoutBlocksBlock4Properties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLayoutBlocksBlock4 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLayoutBlocksBlock4);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayoutBlocksBlock4Properties {
+    /// Wire name "block": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<GetResponseLayoutBlocksBlock4PropertiesBlock>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLayoutBlocksBlock4Properties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.opt("block")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["block", "title"])?;
+        Ok(Self { block, title, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLayoutBlocksBlock4Properties);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayoutBlocksBlock4PropertiesBlock {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<GetResponseLayoutBlocksBlock4PropertiesBlockProperties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLayoutBlocksBlock4PropertiesBlock {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLayoutBlocksBlock4PropertiesBlock);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayoutBlocksBlock4PropertiesBlockProperties {
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetResponseLayoutBlocksBlock4PropertiesBlockProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["value"])?;
+        Ok(Self { value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetResponseLayoutBlocksBlock4PropertiesBlockProperties
+);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.timeline.layout.blocks.get";
@@ -287,8 +712,8 @@ pub struct SetRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "layout": any JSON, required.
-    pub layout: ::serde_json::Value,
+    /// Wire name "layout": object, required.
+    pub layout: SetRequestLayout,
     /// Wire name "timelineId": integer, required.
     #[serde(rename = "timelineId")]
     pub timeline_id: i64,
@@ -303,7 +728,7 @@ impl SetRequest {
     pub fn new(
         entity_id: impl Into<i64>,
         entity_type_id: impl Into<i64>,
-        layout: impl Into<::serde_json::Value>,
+        layout: impl Into<SetRequestLayout>,
         timeline_id: impl Into<i64>,
     ) -> Self {
         Self {
@@ -351,6 +776,826 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayout {
+    /// Wire name "blocks": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<SetRequestLayoutBlocks>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayout {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "blocks".
+    pub fn blocks(mut self, value: impl Into<SetRequestLayoutBlocks>) -> Self {
+        self.blocks = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLayout {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("blocks")?;
+        let additional = o.rest(&["blocks"])?;
+        Ok(Self { blocks, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLayout);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayoutBlocks {
+    /// Wire name "block_1": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_1: Option<SetRequestLayoutBlocksBlock1>,
+    /// Wire name "block_2": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_2: Option<SetRequestLayoutBlocksBlock2>,
+    /// Wire name "block_3": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_3: Option<SetRequestLayoutBlocksBlock3>,
+    /// Wire name "block_4": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_4: Option<SetRequestLayoutBlocksBlock4>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayoutBlocks {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "block_1".
+    pub fn block_1(mut self, value: impl Into<SetRequestLayoutBlocksBlock1>) -> Self {
+        self.block_1 = Some(value.into());
+        self
+    }
+    /// Sets "block_2".
+    pub fn block_2(mut self, value: impl Into<SetRequestLayoutBlocksBlock2>) -> Self {
+        self.block_2 = Some(value.into());
+        self
+    }
+    /// Sets "block_3".
+    pub fn block_3(mut self, value: impl Into<SetRequestLayoutBlocksBlock3>) -> Self {
+        self.block_3 = Some(value.into());
+        self
+    }
+    /// Sets "block_4".
+    pub fn block_4(mut self, value: impl Into<SetRequestLayoutBlocksBlock4>) -> Self {
+        self.block_4 = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLayoutBlocks {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block_1 = o.opt("block_1")?;
+        let block_2 = o.opt("block_2")?;
+        let block_3 = o.opt("block_3")?;
+        let block_4 = o.opt("block_4")?;
+        let additional = o.rest(&["block_1", "block_2", "block_3", "block_4"])?;
+        Ok(Self {
+            block_1,
+            block_2,
+            block_3,
+            block_4,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLayoutBlocks);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayoutBlocksBlock1 {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<SetRequestLayoutBlocksBlock1Properties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayoutBlocksBlock1 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<SetRequestLayoutBlocksBlock1Properties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLayoutBlocksBlock1 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLayoutBlocksBlock1);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayoutBlocksBlock1Properties {
+    /// Wire name "bold": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bold: Option<bool>,
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "multiline": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiline: Option<bool>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayoutBlocksBlock1Properties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "bold".
+    pub fn bold(mut self, value: impl Into<bool>) -> Self {
+        self.bold = Some(value.into());
+        self
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "multiline".
+    pub fn multiline(mut self, value: impl Into<bool>) -> Self {
+        self.multiline = Some(value.into());
+        self
+    }
+    /// Sets "value".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLayoutBlocksBlock1Properties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bold = o.opt("bold")?;
+        let color = o.opt("color")?;
+        let multiline = o.opt("multiline")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["bold", "color", "multiline", "value"])?;
+        Ok(Self {
+            bold,
+            color,
+            multiline,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLayoutBlocksBlock1Properties);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayoutBlocksBlock2 {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<SetRequestLayoutBlocksBlock2Properties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayoutBlocksBlock2 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<SetRequestLayoutBlocksBlock2Properties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLayoutBlocksBlock2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLayoutBlocksBlock2);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayoutBlocksBlock2Properties {
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayoutBlocksBlock2Properties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "value".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLayoutBlocksBlock2Properties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["value"])?;
+        Ok(Self { value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLayoutBlocksBlock2Properties);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayoutBlocksBlock3 {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<SetRequestLayoutBlocksBlock3Properties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayoutBlocksBlock3 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<SetRequestLayoutBlocksBlock3Properties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLayoutBlocksBlock3 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLayoutBlocksBlock3);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayoutBlocksBlock3Properties {
+    /// Wire name "action": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<SetRequestLayoutBlocksBlock3PropertiesAction>,
+    /// Wire name "bold": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bold: Option<bool>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayoutBlocksBlock3Properties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "action".
+    pub fn action(
+        mut self,
+        value: impl Into<SetRequestLayoutBlocksBlock3PropertiesAction>,
+    ) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Sets "bold".
+    pub fn bold(mut self, value: impl Into<bool>) -> Self {
+        self.bold = Some(value.into());
+        self
+    }
+    /// Sets "text".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLayoutBlocksBlock3Properties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let bold = o.opt("bold")?;
+        let text = o.opt("text")?;
+        let additional = o.rest(&["action", "bold", "text"])?;
+        Ok(Self {
+            action,
+            bold,
+            text,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLayoutBlocksBlock3Properties);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayoutBlocksBlock3PropertiesAction {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "uri": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayoutBlocksBlock3PropertiesAction {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "uri".
+    pub fn uri(mut self, value: impl Into<String>) -> Self {
+        self.uri = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLayoutBlocksBlock3PropertiesAction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let uri = o.opt("uri")?;
+        let additional = o.rest(&["type", "uri"])?;
+        Ok(Self { type_, uri, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLayoutBlocksBlock3PropertiesAction);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayoutBlocksBlock4 {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<SetRequestLayoutBlocksBlock4Properties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayoutBlocksBlock4 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<SetRequestLayoutBlocksBlock4Properties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLayoutBlocksBlock4 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLayoutBlocksBlock4);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayoutBlocksBlock4Properties {
+    /// Wire name "block": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<SetRequestLayoutBlocksBlock4PropertiesBlock>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayoutBlocksBlock4Properties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "block".
+    pub fn block(
+        mut self,
+        value: impl Into<SetRequestLayoutBlocksBlock4PropertiesBlock>,
+    ) -> Self {
+        self.block = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLayoutBlocksBlock4Properties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.opt("block")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["block", "title"])?;
+        Ok(Self { block, title, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLayoutBlocksBlock4Properties);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayoutBlocksBlock4PropertiesBlock {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<SetRequestLayoutBlocksBlock4PropertiesBlockProperties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayoutBlocksBlock4PropertiesBlock {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<SetRequestLayoutBlocksBlock4PropertiesBlockProperties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLayoutBlocksBlock4PropertiesBlock {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLayoutBlocksBlock4PropertiesBlock);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayoutBlocksBlock4PropertiesBlockProperties {
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayoutBlocksBlock4PropertiesBlockProperties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "value".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for SetRequestLayoutBlocksBlock4PropertiesBlockProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["value"])?;
+        Ok(Self { value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    SetRequestLayoutBlocksBlock4PropertiesBlockProperties
+);
 
 /// The `result` of `crm.timeline.layout.blocks.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

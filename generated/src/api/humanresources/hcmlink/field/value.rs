@@ -299,9 +299,9 @@ pub type SetRequestJobFieldsStatus = super::super::super::super::enums::InProgre
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
-    /// Wire name "errors": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub errors: ::serde_json::Value,
+    /// Wire name "errors": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<::serde_json::Value>>,
     /// Wire name "status": string, optional.
     ///
     /// Allowed values: "ok", "error".

@@ -422,9 +422,9 @@ pub struct ListResponseItem {
     /// Wire name "connector": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    /// Wire name "departments": array of any JSON, optional.
+    /// Wire name "departments": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Vec<::serde_json::Value>>,
+    pub departments: Option<Vec<i64>>,
     /// Wire name "externalAuthId": string, optional.
     #[serde(rename = "externalAuthId", skip_serializing_if = "Option::is_none")]
     pub external_auth_id: Option<String>,
