@@ -5,7 +5,9 @@
 //! of its own (a bool, number, string, enum), and *open* when it lands in a
 //! `serde_json::Value`: under an any-JSON schema, or as an undeclared key of an object whose
 //! other keys go to the catch-all map. A scalar where the schema wants an object or array,
-//! or the reverse, is counted open: it would not decode into the typed field.
+//! or the reverse, is counted open: it would not decode into the typed field. PHP's empty
+//! array is typed where either is wanted: the loose decoder reads `[]` as an empty object
+//! and `{}` as an empty list.
 //!
 //! Pure: no I/O, never panics, bounded by the value's depth (a `$ref` only moves within the
 //! schema while the value goes one level down).
@@ -159,7 +161,21 @@ fn walk(at: At<'_>, schema: &Schema, value: &Value, t: &mut Tally) {
             Some(s) => walk(at, s, v, t),
             None => open(v, t),
         },
+        // PHP's empty array: the loose decoder reads `[]` as an empty object and `{}` as an
+        // empty list.
+        (Kind::Array(_) | Kind::Object(_), v) if is_empty_container(v) => {
+            t.total += 1;
+            t.typed += 1;
+        }
         (Kind::Array(_) | Kind::Object(_), v) => open(v, t),
+    }
+}
+
+fn is_empty_container(v: &Value) -> bool {
+    match v {
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        _ => false,
     }
 }
 
@@ -250,6 +266,22 @@ mod tests {
         let u = set(union, vec![]);
         assert_eq!(tally(&u, &json!([1, 2])), Tally { typed: 2, total: 2 });
         assert_eq!(tally(&u, &json!({"k": 1})), Tally { typed: 0, total: 1 });
+    }
+
+    #[test]
+    fn php_empty_arrays_fit_objects_and_lists() {
+        let obj = s(Kind::Object(Object {
+            properties: vec![prop("ID", s(Kind::Integer))],
+            additional: Additional::Any,
+        }));
+        let list = s(Kind::Array(Box::new(s(Kind::Integer))));
+        let t = |schema: Schema, v: Value| tally(&set(schema, vec![]), &v);
+        // `[]` is read as an empty object, `{}` as an empty list: typed.
+        assert_eq!(t(obj.clone(), json!([])), Tally { typed: 1, total: 1 });
+        assert_eq!(t(list.clone(), json!({})), Tally { typed: 1, total: 1 });
+        // A non-empty one is not.
+        assert_eq!(t(obj, json!([1, 2])), Tally { typed: 0, total: 2 });
+        assert_eq!(t(list, json!({"a": 1})), Tally { typed: 0, total: 1 });
     }
 
     #[test]

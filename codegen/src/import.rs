@@ -9,6 +9,7 @@
 //! by hand, like the seed) is never overwritten.
 
 use crate::docs::{self, Page, Param};
+pub use crate::reconcile::Evidence;
 use crate::spec::ApiVersion;
 use serde_json::{Map, Value, json};
 
@@ -48,6 +49,17 @@ pub fn import_page_in(
     rel_path: &str,
     text: &str,
     pages: Option<docs::Pages>,
+) -> Result<Imported, Skip> {
+    import_page_with(rel_path, text, pages, None)
+}
+
+/// [`import_page_in`], typing keys the page shows only as `null` from the other pages'
+/// examples ([`evidence_of`]).
+pub fn import_page_with(
+    rel_path: &str,
+    text: &str,
+    pages: Option<docs::Pages>,
+    evidence: Option<&Evidence>,
 ) -> Result<Imported, Skip> {
     let mut page = docs::read_page_in(text, rel_path, pages);
     // The `event.*` method pages (`events/event-bind.md`, …) have no `Scope:` line; the
@@ -123,7 +135,7 @@ pub fn import_page_in(
     } else {
         ApiVersion::Classic
     };
-    let text = render(&method, &scope, api, rel_path, &page);
+    let text = render(&method, &scope, api, rel_path, &page, evidence);
     Ok(Imported {
         method,
         api,
@@ -162,6 +174,74 @@ pub fn params_schema(page: &Page) -> Value {
         mark_dialog_ids(&mut s, 0);
     }
     s
+}
+
+/// [`params_schema`] reconciled with every request example of the page
+/// ([`crate::reconcile`]); the spec's `params`.
+pub fn params_reconciled(page: &Page) -> Value {
+    let examples: Vec<&Value> = page.requests.iter().map(|e| &e.value).collect();
+    let mut s = crate::reconcile::request(params_schema(page), &examples);
+    if is_messenger_page(page) {
+        mark_dialog_ids(&mut s, 0);
+    }
+    s
+}
+
+/// [`returns_schema`] reconciled with the response example's `result`
+/// ([`crate::reconcile`]); the spec's `returns`.
+pub fn returns_reconciled(page: &Page, evidence: Option<&Evidence>) -> Value {
+    let scope = page
+        .method
+        .as_deref()
+        .and_then(|m| m.split('.').next())
+        .unwrap_or("");
+    let result = shown_result(page);
+    crate::reconcile::result(returns_schema(page), result.as_ref(), scope, evidence)
+}
+
+/// The evidence of every method page's examples (see [`Evidence`]), for
+/// [`import_page_with`]: `texts` are the pages' texts, in any order.
+pub fn evidence_of<'a>(texts: impl IntoIterator<Item = &'a str>) -> Evidence {
+    let mut ev = Evidence::default();
+    for t in texts {
+        let page = docs::read_page(t);
+        let Some(method) = page.method.as_deref() else {
+            continue;
+        };
+        let scope = method.split('.').next().unwrap_or("");
+        // A `*.fields` / `*.getFields` result is keyed by the entity's field names, holding
+        // their descriptors, not their values: what it says is the fields' types.
+        let last = method.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+        match shown_result(&page) {
+            Some(r) if last.contains("fields") => ev.add_fields(scope, &r),
+            Some(r) => ev.add(scope, &r),
+            None => {}
+        }
+        for r in &page.requests {
+            ev.add(scope, &r.value);
+        }
+    }
+    ev
+}
+
+/// The result the page's response example shows: its `result`; nothing for an error
+/// envelope; the example itself when the page leaves the envelope out, without the envelope's
+/// `time` when it sits beside the result's keys.
+pub fn shown_result(page: &Page) -> Option<Value> {
+    match page.response.as_ref().map(|e| &e.value) {
+        Some(Value::Object(m)) if m.contains_key("result") => m.get("result").cloned(),
+        // An error envelope shows no result.
+        Some(Value::Object(m)) if m.contains_key("error") => None,
+        // A page that leaves the envelope out shows the result itself, at most beside `time`.
+        Some(Value::Object(m)) => {
+            let mut m = m.clone();
+            if m.get("time").is_some_and(|t| t.get("start").is_some()) {
+                m.remove("time");
+            }
+            Some(Value::Object(m))
+        }
+        other => other.cloned(),
+    }
 }
 
 /// A page of the messenger's methods (`im.*`, `imbot.*`, `imopenlines.*`, by its method or its
@@ -380,7 +460,7 @@ pub(crate) fn infer(v: &Value, depth: usize) -> Value {
             }
             let mut props = Map::new();
             // Placeholders and one portal's custom fields stay in the open map.
-            for (k, x) in m.iter().filter(|(k, _)| !docs::is_placeholder_key(k)) {
+            for (k, x) in m.iter().filter(|(k, _)| crate::reconcile::is_name_key(k)) {
                 props.insert(k.clone(), infer(x, depth + 1));
             }
             json!({"type": "object", "properties": props, "additionalProperties": true})
@@ -413,7 +493,14 @@ pub(crate) fn yaml_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
-fn render(method: &str, scope: &str, api: ApiVersion, rel_path: &str, page: &Page) -> String {
+fn render(
+    method: &str,
+    scope: &str,
+    api: ApiVersion,
+    rel_path: &str,
+    page: &Page,
+    evidence: Option<&Evidence>,
+) -> String {
     let mut out = String::from("---\n");
     out.push_str(&format!("method: {method}\n"));
     out.push_str(&format!("scope: {scope}\n"));
@@ -439,8 +526,11 @@ fn render(method: &str, scope: &str, api: ApiVersion, rel_path: &str, page: &Pag
     ));
     let errors: Vec<String> = page.errors.iter().map(|e| yaml_str(e)).collect();
     out.push_str(&format!("errors: [{}]\n", errors.join(", ")));
-    out.push_str(&format!("params: {}\n", flow(&params_schema(page))));
-    out.push_str(&format!("returns: {}\n", flow(&returns_schema(page))));
+    out.push_str(&format!("params: {}\n", flow(&params_reconciled(page))));
+    out.push_str(&format!(
+        "returns: {}\n",
+        flow(&returns_reconciled(page, evidence))
+    ));
     out.push_str("generated_by: import\n");
     let hash = content_hash(&format!("{out}---\n"));
     out.push_str(&format!("import_hash: \"{hash:016x}\"\n"));

@@ -17,6 +17,7 @@ pub mod ir;
 pub mod json;
 pub mod lint;
 pub mod naming;
+pub mod reconcile;
 pub mod schema;
 pub mod share;
 pub mod spec;

@@ -7041,8 +7041,8 @@ pub mod imbot {
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageaddDataParams);
     pub type ImbotmessageaddDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessageaddDataParamsMessageType = super::enums::PCOEtc;
-    /// The type `imbot.user`, defined once in `types`.
-    pub type ImbotmessageaddDataUser = super::super::api::types::imbot::User;
+    /// The type `imbot.user_2`, defined once in `types`.
+    pub type ImbotmessageaddDataUser = super::super::api::types::imbot::User2;
     /// The `data` of the event `ONIMBOTMESSAGEDELETE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-delete.html>.
@@ -7201,8 +7201,8 @@ pub mod imbot {
     ::bitrix24_runtime::loose_deserialize!(ImbotmessagedeleteDataParams);
     pub type ImbotmessagedeleteDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessagedeleteDataParamsMessageType = super::enums::PCOEtc;
-    /// The type `imbot.user`, defined once in `types`.
-    pub type ImbotmessagedeleteDataUser = super::super::api::types::imbot::User;
+    /// The type `imbot.user_2`, defined once in `types`.
+    pub type ImbotmessagedeleteDataUser = super::super::api::types::imbot::User2;
     /// The `data` of the event `ONIMBOTMESSAGEUPDATE`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/messages/events/on-imbot-message-update.html>.
@@ -7400,8 +7400,8 @@ pub mod imbot {
     ::bitrix24_runtime::loose_deserialize!(ImbotmessageupdateDataParams);
     pub type ImbotmessageupdateDataParamsChatType = super::enums::PCOEtc;
     pub type ImbotmessageupdateDataParamsMessageType = super::enums::PCOEtc;
-    /// The type `imbot.user`, defined once in `types`.
-    pub type ImbotmessageupdateDataUser = super::super::api::types::imbot::User;
+    /// The type `imbot.user_2`, defined once in `types`.
+    pub type ImbotmessageupdateDataUser = super::super::api::types::imbot::User2;
     /// The `data` of the event `ONIMCOMMANDADD`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/events/on-im-command-add.html>.

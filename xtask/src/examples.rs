@@ -97,18 +97,14 @@ pub fn extract(pages: &[(String, String)]) -> (String, usize) {
         };
         let page = codegen::docs::read_page(text);
         let mut entries = Vec::new();
-        if let Some(ex) = &page.response {
-            let is_error = ex
-                .value
-                .as_object()
-                .is_some_and(|o| o.contains_key("error") && !o.contains_key("result"));
-            if !is_error {
-                entries.push(Entry {
-                    line: ex.line,
-                    kind: ex.kind,
-                    value: codegen::lint::result_of(&ex.value).clone(),
-                });
-            }
+        // The `result` the importer reconciles `returns` with: none for an error envelope,
+        // and without the envelope's `time` on a page that leaves the envelope out.
+        if let (Some(ex), Some(value)) = (&page.response, codegen::import::shown_result(&page)) {
+            entries.push(Entry {
+                line: ex.line,
+                kind: ex.kind,
+                value,
+            });
         }
         for ex in &page.requests {
             entries.push(Entry {

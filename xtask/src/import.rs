@@ -25,8 +25,10 @@ fn imported_specs(docs_dir: &Path) -> Result<(ImportedSet, Vec<String>), String>
         .map(|(r, t)| (r.as_str(), t.as_str()))
         .collect();
     let lookup = |p: &str| by_path.get(p).map(|t| (*t).to_owned());
+    // What every page's examples show, for keys a page shows only as `null`.
+    let evidence = codegen::import::evidence_of(pages.iter().map(|(_, t)| t.as_str()));
     for (rel, text) in &pages {
-        match codegen::import::import_page_in(rel, text, Some(&lookup)) {
+        match codegen::import::import_page_with(rel, text, Some(&lookup), Some(&evidence)) {
             Ok(imp) => {
                 let key = (imp.api, imp.method.to_ascii_lowercase());
                 // Outdated copies of a method come second.
@@ -229,30 +231,45 @@ fn import_types(root: &Path, out_dir: &Path, types: &[(String, String)]) -> Resu
     let produced: std::collections::BTreeSet<&str> =
         types.iter().map(|(n, _)| n.as_str()).collect();
     let existing = crate::read_type_specs(root, out_dir)?;
-    if existing.iter().any(|f| {
-        let stem = type_stem(&f.path);
-        !produced.contains(stem) && codegen::share::remove_stale(&f.text, false)
-    }) {
-        // Every spec that might still refer to a type about to go.
-        let mut users = crate::read_specs(root, out_dir)?;
-        users.extend(crate::read_event_specs(root, out_dir)?);
-        users.extend(existing.iter().cloned());
-        for f in &existing {
-            let stem = type_stem(&f.path);
-            if produced.contains(stem) || !codegen::share::remove_stale(&f.text, false) {
-                continue;
-            }
-            let reference = format!("\"types/{stem}\"");
-            if let Some(user) = users
+    // The stale candidates: imported type specs import no longer produces.
+    let mut going: Vec<&codegen::SourceFile> = existing
+        .iter()
+        .filter(|f| {
+            !produced.contains(type_stem(&f.path)) && codegen::share::remove_stale(&f.text, false)
+        })
+        .collect();
+    if !going.is_empty() {
+        // What stays may still refer to a candidate: method and event specs, and the type
+        // specs that are not going. A candidate referred to stays too, and may in turn keep
+        // others, so this runs to a fixed point (each round keeps at least one, or ends).
+        let mut staying = crate::read_specs(root, out_dir)?;
+        staying.extend(crate::read_event_specs(root, out_dir)?);
+        staying.extend(
+            existing
                 .iter()
-                .find(|u| u.path != f.path && u.text.contains(&reference))
-            {
-                eprintln!(
-                    "{}: not removed: no longer produced by import, but {} refers to it",
-                    f.path, user.path
-                );
-                continue;
+                .filter(|f| !going.iter().any(|g| g.path == f.path))
+                .cloned(),
+        );
+        loop {
+            let held = going.iter().position(|f| {
+                let reference = format!("\"types/{}\"", type_stem(&f.path));
+                staying.iter().any(|u| {
+                    let user_holds = u.text.contains(&reference);
+                    if user_holds {
+                        eprintln!(
+                            "{}: not removed: no longer produced by import, but {} refers to it",
+                            f.path, u.path
+                        );
+                    }
+                    user_holds
+                })
+            });
+            match held {
+                Some(i) => staying.push(going.remove(i).clone()),
+                None => break,
             }
+        }
+        for f in &going {
             let path = root.join(&f.path);
             fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             removed += 1;
@@ -297,5 +314,68 @@ fn write_unless_edited(root: &Path, target: &Path, text: &str) -> Result<Outcome
             write_file(target, text)?;
             Ok(Outcome::Written)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A folder under the system temp dir, removed when dropped.
+    struct Dir(std::path::PathBuf);
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn type_text(name: &str, refers_to: Option<&str>) -> String {
+        let schema = match refers_to {
+            Some(other) => json!({"type": "object", "properties": {
+                "ID": {"type": "integer"}, "INNER": {"$ref": format!("types/{other}")}}}),
+            None => json!({"type": "object", "properties": {"ID": {"type": "integer"}}}),
+        };
+        codegen::import::render_type(name, "crm", None, &schema)
+    }
+
+    /// Stale imported types `crm.a` (which refers to `crm.b`) and `crm.b`; a method spec that
+    /// refers to `crm.a` when `held` is set. Returns which of the two are left after import.
+    fn left_after_import(held: bool, tag: &str) -> Vec<String> {
+        let root =
+            std::env::temp_dir().join(format!("xtask-import-types-{tag}-{}", std::process::id()));
+        let dir = Dir(root.clone());
+        let specs = root.join("specs");
+        fs::create_dir_all(specs.join(crate::TYPES_DIR)).unwrap();
+        let types = specs.join(crate::TYPES_DIR);
+        fs::write(types.join("crm.a.md"), type_text("crm.a", Some("crm.b"))).unwrap();
+        fs::write(types.join("crm.b.md"), type_text("crm.b", None)).unwrap();
+        let returns = if held {
+            r#"{"$ref": "types/crm.a"}"#
+        } else {
+            r#"{"type": "object"}"#
+        };
+        fs::write(
+            specs.join("crm.x.get.md"),
+            format!("---\nmethod: crm.x.get\nscope: crm\nreturns: {returns}\n---\n"),
+        )
+        .unwrap();
+        import_types(&root, &specs, &[]).unwrap();
+        let mut left: Vec<String> = fs::read_dir(&types)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        drop(dir);
+        left
+    }
+
+    #[test]
+    fn stale_types_go_in_one_run_unless_something_staying_refers_to_them() {
+        // crm.a goes, so its reference to crm.b keeps nothing: both go at once.
+        assert_eq!(left_after_import(false, "free"), Vec::<String>::new());
+        // A method spec keeps crm.a, and crm.a keeps crm.b.
+        assert_eq!(left_after_import(true, "held"), ["crm.a.md", "crm.b.md"]);
     }
 }

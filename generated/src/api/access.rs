@@ -25,9 +25,9 @@ pub async fn name(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct NameRequest {
-    /// Wire name "ACCESS": any JSON, required.
+    /// Wire name "ACCESS": array of string, required.
     #[serde(rename = "ACCESS")]
-    pub access: ::serde_json::Value,
+    pub access: Vec<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -36,9 +36,9 @@ pub struct NameRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl NameRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(access: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(access: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
-            access: access.into(),
+            access: access.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -69,10 +69,12 @@ impl ::bitrix24_runtime::loose::Loose for NameRequest {
 ::bitrix24_runtime::loose_deserialize!(NameRequest);
 
 /// The `result` of `access.name`.
+pub type NameResponse = ::std::collections::BTreeMap<String, NameResponseValue>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct NameResponse {
+pub struct NameResponseValue {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -87,7 +89,7 @@ pub struct NameResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for NameResponse {
+impl ::bitrix24_runtime::loose::Loose for NameResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -105,7 +107,7 @@ impl ::bitrix24_runtime::loose::Loose for NameResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(NameResponse);
+::bitrix24_runtime::loose_deserialize!(NameResponseValue);
 
 impl ::bitrix24_runtime::Method for NameRequest {
     const NAME: &'static str = "access.name";

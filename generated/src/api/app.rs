@@ -73,9 +73,6 @@ pub struct InfoResponse {
     /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "DAYS": any JSON, optional.
-    #[serde(rename = "DAYS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub days: ::serde_json::Value,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -114,7 +111,6 @@ impl ::bitrix24_runtime::loose::Loose for InfoResponse {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.opt("CODE")?;
-        let days = o.opt("DAYS")?;
         let id = o.opt("ID")?;
         let installed = o.opt("INSTALLED")?;
         let language_id = o.opt("LANGUAGE_ID")?;
@@ -128,7 +124,6 @@ impl ::bitrix24_runtime::loose::Loose for InfoResponse {
             .rest(
                 &[
                     "CODE",
-                    "DAYS",
                     "ID",
                     "INSTALLED",
                     "LANGUAGE_ID",
@@ -142,7 +137,6 @@ impl ::bitrix24_runtime::loose::Loose for InfoResponse {
             )?;
         Ok(Self {
             code,
-            days,
             id,
             installed,
             language_id,

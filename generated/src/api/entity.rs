@@ -37,9 +37,9 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "ACCESS": any JSON, optional.
-    #[serde(rename = "ACCESS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub access: ::serde_json::Value,
+    /// Wire name "ACCESS": object, optional.
+    #[serde(rename = "ACCESS", skip_serializing_if = "Option::is_none")]
+    pub access: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
@@ -63,8 +63,11 @@ impl AddRequest {
         }
     }
     /// Sets "ACCESS".
-    pub fn access(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.access = value.into();
+    pub fn access(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.access = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -267,7 +270,48 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `entity.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "ENTITY": string, optional.
+    #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// Wire name "IBLOCK_TYPE_ID": string, optional.
+    #[serde(rename = "IBLOCK_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_type_id: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity = o.opt("ENTITY")?;
+        let iblock_type_id = o.opt("IBLOCK_TYPE_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["ENTITY", "IBLOCK_TYPE_ID", "ID", "NAME"])?;
+        Ok(Self {
+            entity,
+            iblock_type_id,
+            id,
+            name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "entity.get";
@@ -304,9 +348,9 @@ pub async fn rights(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RightsRequest {
-    /// Wire name "ACCESS": any JSON, optional.
-    #[serde(rename = "ACCESS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub access: ::serde_json::Value,
+    /// Wire name "ACCESS": object, optional.
+    #[serde(rename = "ACCESS", skip_serializing_if = "Option::is_none")]
+    pub access: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
@@ -326,8 +370,11 @@ impl RightsRequest {
         }
     }
     /// Sets "ACCESS".
-    pub fn access(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.access = value.into();
+    pub fn access(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.access = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -358,7 +405,7 @@ impl ::bitrix24_runtime::loose::Loose for RightsRequest {
 ::bitrix24_runtime::loose_deserialize!(RightsRequest);
 
 /// The `result` of `entity.rights`.
-pub type RightsResponse = ::serde_json::Value;
+pub type RightsResponse = ::std::collections::BTreeMap<String, String>;
 
 impl ::bitrix24_runtime::Method for RightsRequest {
     const NAME: &'static str = "entity.rights";
@@ -391,9 +438,9 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "ACCESS": any JSON, optional.
-    #[serde(rename = "ACCESS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub access: ::serde_json::Value,
+    /// Wire name "ACCESS": object, optional.
+    #[serde(rename = "ACCESS", skip_serializing_if = "Option::is_none")]
+    pub access: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
@@ -421,8 +468,11 @@ impl UpdateRequest {
         }
     }
     /// Sets "ACCESS".
-    pub fn access(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.access = value.into();
+    pub fn access(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.access = Some(value.into());
         self
     }
     /// Sets "ENTITY_NEW".

@@ -1148,44 +1148,6 @@ pub enum IdEmailName {
     IdEmailName { Id = "id", Email = "email", Name = "name" } Other
 );
 
-#[cfg(feature = "user.userfield")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum IdFieldNameUserTypeIdEtc {
-    /// The value "ID".
-    Id,
-    /// The value "FIELD_NAME".
-    FieldName,
-    /// The value "USER_TYPE_ID".
-    UserTypeId,
-    /// The value "XML_ID".
-    XmlId,
-    /// The value "SORT".
-    Sort,
-    /// The value "MULTIPLE".
-    Multiple,
-    /// The value "MANDATORY".
-    Mandatory,
-    /// The value "SHOW_FILTER".
-    ShowFilter,
-    /// The value "SHOW_IN_LIST".
-    ShowInList,
-    /// The value "EDIT_IN_LIST".
-    EditInList,
-    /// The value "IS_SEARCHABLE".
-    IsSearchable,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "user.userfield")]
-::bitrix24_runtime::string_enum!(
-    IdFieldNameUserTypeIdEtc { Id = "ID", FieldName = "FIELD_NAME", UserTypeId =
-    "USER_TYPE_ID", XmlId = "XML_ID", Sort = "SORT", Multiple = "MULTIPLE", Mandatory =
-    "MANDATORY", ShowFilter = "SHOW_FILTER", ShowInList = "SHOW_IN_LIST", EditInList =
-    "EDIT_IN_LIST", IsSearchable = "IS_SEARCHABLE" } Other
-);
-
 #[cfg(feature = "mail")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -42,9 +42,9 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<AddRequestFieldsItem>,
+    pub fields: AddRequestFields,
     /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
@@ -53,12 +53,12 @@ pub struct AddRequest {
     /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: AddRequestIblockTypeId,
-    /// Wire name "MESSAGES": any JSON, optional.
-    #[serde(rename = "MESSAGES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub messages: ::serde_json::Value,
-    /// Wire name "RIGHTS": any JSON, optional.
-    #[serde(rename = "RIGHTS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rights: ::serde_json::Value,
+    /// Wire name "MESSAGES": object, optional.
+    #[serde(rename = "MESSAGES", skip_serializing_if = "Option::is_none")]
+    pub messages: Option<AddRequestMessages>,
+    /// Wire name "RIGHTS": object, optional.
+    #[serde(rename = "RIGHTS", skip_serializing_if = "Option::is_none")]
+    pub rights: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "SOCNET_GROUP_ID": integer, optional.
     #[serde(rename = "SOCNET_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub socnet_group_id: Option<i64>,
@@ -71,12 +71,12 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
+        fields: impl Into<AddRequestFields>,
         iblock_code: impl Into<String>,
         iblock_type_id: impl Into<AddRequestIblockTypeId>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             iblock_code: iblock_code.into(),
             iblock_type_id: iblock_type_id.into(),
             messages: Default::default(),
@@ -86,13 +86,16 @@ impl AddRequest {
         }
     }
     /// Sets "MESSAGES".
-    pub fn messages(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.messages = value.into();
+    pub fn messages(mut self, value: impl Into<AddRequestMessages>) -> Self {
+        self.messages = Some(value.into());
         self
     }
     /// Sets "RIGHTS".
-    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.rights = value.into();
+    pub fn rights(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.rights = Some(value.into());
         self
     }
     /// Sets "SOCNET_GROUP_ID".
@@ -151,10 +154,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `lists.field_2`, defined once in `types`.
-pub type AddRequestFieldsItem = super::types::lists::Field2;
+/// The type `lists.fields_2`, defined once in `types`.
+pub type AddRequestFields = super::types::lists::Fields2;
 
 pub type AddRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
+
+/// The type `lists.messages`, defined once in `types`.
+pub type AddRequestMessages = super::types::lists::Messages;
 
 /// The `result` of `lists.add`.
 pub type AddResponse = i64;
@@ -195,9 +201,9 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -215,16 +221,20 @@ pub struct DeleteRequest {
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<DeleteRequestIblockTypeId>,
     ) -> Self {
         Self {
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -243,11 +253,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o.rest(&["IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -309,12 +318,9 @@ pub struct GetRequest {
     /// Wire name "IBLOCK_ID": integer, optional.
     #[serde(rename = "IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
-    /// Wire name "IBLOCK_ORDER": any JSON, optional.
-    #[serde(
-        rename = "IBLOCK_ORDER",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub iblock_order: ::serde_json::Value,
+    /// Wire name "IBLOCK_ORDER": object, optional.
+    #[serde(rename = "IBLOCK_ORDER", skip_serializing_if = "Option::is_none")]
+    pub iblock_order: Option<GetRequestIblockOrder>,
     /// Wire name "IBLOCK_TYPE_ID": string, required.
     ///
     /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
@@ -356,8 +362,8 @@ impl GetRequest {
         self
     }
     /// Sets "IBLOCK_ORDER".
-    pub fn iblock_order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.iblock_order = value.into();
+    pub fn iblock_order(mut self, value: impl Into<GetRequestIblockOrder>) -> Self {
+        self.iblock_order = Some(value.into());
         self
     }
     /// Sets "SOCNET_GROUP_ID".
@@ -419,6 +425,63 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestIblockOrder {
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestIblockOrder {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<String>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestIblockOrder {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["NAME", "SORT"])?;
+        Ok(Self { name, sort, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestIblockOrder);
+
 pub type GetRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.get`.
@@ -431,57 +494,36 @@ pub struct GetResponseItem {
     /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    /// Wire name "API_CODE": any JSON, optional.
-    #[serde(rename = "API_CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub api_code: ::serde_json::Value,
+    /// Wire name "API_CODE": string, optional.
+    #[serde(rename = "API_CODE", skip_serializing_if = "Option::is_none")]
+    pub api_code: Option<String>,
     /// Wire name "BIZPROC": string, optional.
     #[serde(rename = "BIZPROC", skip_serializing_if = "Option::is_none")]
     pub bizproc: Option<String>,
-    /// Wire name "CANONICAL_PAGE_URL": any JSON, optional.
-    #[serde(
-        rename = "CANONICAL_PAGE_URL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub canonical_page_url: ::serde_json::Value,
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CANONICAL_PAGE_URL": string, optional.
+    #[serde(rename = "CANONICAL_PAGE_URL", skip_serializing_if = "Option::is_none")]
+    pub canonical_page_url: Option<String>,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Wire name "DESCRIPTION_TYPE": string, optional.
     #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<String>,
-    /// Wire name "DETAIL_PAGE_URL": any JSON, optional.
-    #[serde(
-        rename = "DETAIL_PAGE_URL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub detail_page_url: ::serde_json::Value,
-    /// Wire name "EDIT_FILE_AFTER": any JSON, optional.
-    #[serde(
-        rename = "EDIT_FILE_AFTER",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub edit_file_after: ::serde_json::Value,
-    /// Wire name "EDIT_FILE_BEFORE": any JSON, optional.
-    #[serde(
-        rename = "EDIT_FILE_BEFORE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub edit_file_before: ::serde_json::Value,
+    /// Wire name "DETAIL_PAGE_URL": string, optional.
+    #[serde(rename = "DETAIL_PAGE_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_page_url: Option<String>,
     /// Wire name "ELEMENTS_NAME": string, optional.
     #[serde(rename = "ELEMENTS_NAME", skip_serializing_if = "Option::is_none")]
     pub elements_name: Option<String>,
     /// Wire name "ELEMENT_NAME": string, optional.
     #[serde(rename = "ELEMENT_NAME", skip_serializing_if = "Option::is_none")]
     pub element_name: Option<String>,
-    /// Wire name "EXTERNAL_ID": any JSON, optional.
-    #[serde(
-        rename = "EXTERNAL_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub external_id: ::serde_json::Value,
+    /// Wire name "EXTERNAL_ID": string, optional.
+    #[serde(rename = "EXTERNAL_ID", skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
     /// Wire name "FULLTEXT_INDEX": string, optional.
     #[serde(rename = "FULLTEXT_INDEX", skip_serializing_if = "Option::is_none")]
     pub fulltext_index: Option<String>,
@@ -506,27 +548,12 @@ pub struct GetResponseItem {
     /// Wire name "LID": string, optional.
     #[serde(rename = "LID", skip_serializing_if = "Option::is_none")]
     pub lid: Option<String>,
-    /// Wire name "LIST_MODE": any JSON, optional.
-    #[serde(rename = "LIST_MODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub list_mode: ::serde_json::Value,
-    /// Wire name "LIST_PAGE_URL": any JSON, optional.
-    #[serde(
-        rename = "LIST_PAGE_URL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_page_url: ::serde_json::Value,
+    /// Wire name "LIST_PAGE_URL": string, optional.
+    #[serde(rename = "LIST_PAGE_URL", skip_serializing_if = "Option::is_none")]
+    pub list_page_url: Option<String>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "PICTURE": any JSON, optional.
-    #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub picture: ::serde_json::Value,
-    /// Wire name "PROPERTY_INDEX": any JSON, optional.
-    #[serde(
-        rename = "PROPERTY_INDEX",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub property_index: ::serde_json::Value,
     /// Wire name "REST_ON": string, optional.
     #[serde(rename = "REST_ON", skip_serializing_if = "Option::is_none")]
     pub rest_on: Option<String>,
@@ -539,18 +566,6 @@ pub struct GetResponseItem {
     /// Wire name "RSS_FILE_ACTIVE": string, optional.
     #[serde(rename = "RSS_FILE_ACTIVE", skip_serializing_if = "Option::is_none")]
     pub rss_file_active: Option<String>,
-    /// Wire name "RSS_FILE_DAYS": any JSON, optional.
-    #[serde(
-        rename = "RSS_FILE_DAYS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rss_file_days: ::serde_json::Value,
-    /// Wire name "RSS_FILE_LIMIT": any JSON, optional.
-    #[serde(
-        rename = "RSS_FILE_LIMIT",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rss_file_limit: ::serde_json::Value,
     /// Wire name "RSS_TTL": string, optional.
     #[serde(rename = "RSS_TTL", skip_serializing_if = "Option::is_none")]
     pub rss_ttl: Option<String>,
@@ -566,24 +581,9 @@ pub struct GetResponseItem {
     /// Wire name "SECTION_NAME": string, optional.
     #[serde(rename = "SECTION_NAME", skip_serializing_if = "Option::is_none")]
     pub section_name: Option<String>,
-    /// Wire name "SECTION_PAGE_URL": any JSON, optional.
-    #[serde(
-        rename = "SECTION_PAGE_URL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub section_page_url: ::serde_json::Value,
-    /// Wire name "SECTION_PROPERTY": any JSON, optional.
-    #[serde(
-        rename = "SECTION_PROPERTY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub section_property: ::serde_json::Value,
-    /// Wire name "SERVER_NAME": any JSON, optional.
-    #[serde(
-        rename = "SERVER_NAME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub server_name: ::serde_json::Value,
+    /// Wire name "SECTION_PAGE_URL": string, optional.
+    #[serde(rename = "SECTION_PAGE_URL", skip_serializing_if = "Option::is_none")]
+    pub section_page_url: Option<String>,
     /// Wire name "SOCNET_GROUP_ID": string, optional.
     #[serde(rename = "SOCNET_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub socnet_group_id: Option<String>,
@@ -593,18 +593,18 @@ pub struct GetResponseItem {
     /// Wire name "TIMESTAMP_X": string, optional.
     #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
-    /// Wire name "TMP_ID": any JSON, optional.
-    #[serde(rename = "TMP_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub tmp_id: ::serde_json::Value,
+    /// Wire name "TMP_ID": string, optional.
+    #[serde(rename = "TMP_ID", skip_serializing_if = "Option::is_none")]
+    pub tmp_id: Option<String>,
     /// Wire name "VERSION": string, optional.
     #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Wire name "WORKFLOW": string, optional.
     #[serde(rename = "WORKFLOW", skip_serializing_if = "Option::is_none")]
     pub workflow: Option<String>,
-    /// Wire name "XML_ID": any JSON, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -623,8 +623,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let description = o.opt("DESCRIPTION")?;
         let description_type = o.opt("DESCRIPTION_TYPE")?;
         let detail_page_url = o.opt("DETAIL_PAGE_URL")?;
-        let edit_file_after = o.opt("EDIT_FILE_AFTER")?;
-        let edit_file_before = o.opt("EDIT_FILE_BEFORE")?;
         let elements_name = o.opt("ELEMENTS_NAME")?;
         let element_name = o.opt("ELEMENT_NAME")?;
         let external_id = o.opt("EXTERNAL_ID")?;
@@ -636,25 +634,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let lang_dir = o.opt("LANG_DIR")?;
         let last_conv_element = o.opt("LAST_CONV_ELEMENT")?;
         let lid = o.opt("LID")?;
-        let list_mode = o.opt("LIST_MODE")?;
         let list_page_url = o.opt("LIST_PAGE_URL")?;
         let name = o.opt("NAME")?;
-        let picture = o.opt("PICTURE")?;
-        let property_index = o.opt("PROPERTY_INDEX")?;
         let rest_on = o.opt("REST_ON")?;
         let rights_mode = o.opt("RIGHTS_MODE")?;
         let rss_active = o.opt("RSS_ACTIVE")?;
         let rss_file_active = o.opt("RSS_FILE_ACTIVE")?;
-        let rss_file_days = o.opt("RSS_FILE_DAYS")?;
-        let rss_file_limit = o.opt("RSS_FILE_LIMIT")?;
         let rss_ttl = o.opt("RSS_TTL")?;
         let rss_yandex_active = o.opt("RSS_YANDEX_ACTIVE")?;
         let sections_name = o.opt("SECTIONS_NAME")?;
         let section_chooser = o.opt("SECTION_CHOOSER")?;
         let section_name = o.opt("SECTION_NAME")?;
         let section_page_url = o.opt("SECTION_PAGE_URL")?;
-        let section_property = o.opt("SECTION_PROPERTY")?;
-        let server_name = o.opt("SERVER_NAME")?;
         let socnet_group_id = o.opt("SOCNET_GROUP_ID")?;
         let sort = o.opt("SORT")?;
         let timestamp_x = o.opt("TIMESTAMP_X")?;
@@ -673,8 +664,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "DESCRIPTION",
                     "DESCRIPTION_TYPE",
                     "DETAIL_PAGE_URL",
-                    "EDIT_FILE_AFTER",
-                    "EDIT_FILE_BEFORE",
                     "ELEMENTS_NAME",
                     "ELEMENT_NAME",
                     "EXTERNAL_ID",
@@ -686,25 +675,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "LANG_DIR",
                     "LAST_CONV_ELEMENT",
                     "LID",
-                    "LIST_MODE",
                     "LIST_PAGE_URL",
                     "NAME",
-                    "PICTURE",
-                    "PROPERTY_INDEX",
                     "REST_ON",
                     "RIGHTS_MODE",
                     "RSS_ACTIVE",
                     "RSS_FILE_ACTIVE",
-                    "RSS_FILE_DAYS",
-                    "RSS_FILE_LIMIT",
                     "RSS_TTL",
                     "RSS_YANDEX_ACTIVE",
                     "SECTIONS_NAME",
                     "SECTION_CHOOSER",
                     "SECTION_NAME",
                     "SECTION_PAGE_URL",
-                    "SECTION_PROPERTY",
-                    "SERVER_NAME",
                     "SOCNET_GROUP_ID",
                     "SORT",
                     "TIMESTAMP_X",
@@ -723,8 +705,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             description,
             description_type,
             detail_page_url,
-            edit_file_after,
-            edit_file_before,
             elements_name,
             element_name,
             external_id,
@@ -736,25 +716,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             lang_dir,
             last_conv_element,
             lid,
-            list_mode,
             list_page_url,
             name,
-            picture,
-            property_index,
             rest_on,
             rights_mode,
             rss_active,
             rss_file_active,
-            rss_file_days,
-            rss_file_limit,
             rss_ttl,
             rss_yandex_active,
             sections_name,
             section_chooser,
             section_name,
             section_page_url,
-            section_property,
-            server_name,
             socnet_group_id,
             sort,
             timestamp_x,
@@ -802,10 +775,6 @@ pub enum GetField {
     DescriptionType,
     /// The field "DETAIL_PAGE_URL".
     DetailPageUrl,
-    /// The field "EDIT_FILE_AFTER".
-    EditFileAfter,
-    /// The field "EDIT_FILE_BEFORE".
-    EditFileBefore,
     /// The field "ELEMENTS_NAME".
     ElementsName,
     /// The field "ELEMENT_NAME".
@@ -828,16 +797,10 @@ pub enum GetField {
     LastConvElement,
     /// The field "LID".
     Lid,
-    /// The field "LIST_MODE".
-    ListMode,
     /// The field "LIST_PAGE_URL".
     ListPageUrl,
     /// The field "NAME".
     Name,
-    /// The field "PICTURE".
-    Picture,
-    /// The field "PROPERTY_INDEX".
-    PropertyIndex,
     /// The field "REST_ON".
     RestOn,
     /// The field "RIGHTS_MODE".
@@ -846,10 +809,6 @@ pub enum GetField {
     RssActive,
     /// The field "RSS_FILE_ACTIVE".
     RssFileActive,
-    /// The field "RSS_FILE_DAYS".
-    RssFileDays,
-    /// The field "RSS_FILE_LIMIT".
-    RssFileLimit,
     /// The field "RSS_TTL".
     RssTtl,
     /// The field "RSS_YANDEX_ACTIVE".
@@ -862,10 +821,6 @@ pub enum GetField {
     SectionName,
     /// The field "SECTION_PAGE_URL".
     SectionPageUrl,
-    /// The field "SECTION_PROPERTY".
-    SectionProperty,
-    /// The field "SERVER_NAME".
-    ServerName,
     /// The field "SOCNET_GROUP_ID".
     SocnetGroupId,
     /// The field "SORT".
@@ -885,21 +840,17 @@ pub enum GetField {
 ::bitrix24_runtime::field_names!(
     GetField { Active = "ACTIVE", ApiCode = "API_CODE", Bizproc = "BIZPROC",
     CanonicalPageUrl = "CANONICAL_PAGE_URL", Code = "CODE", Description = "DESCRIPTION",
-    DescriptionType = "DESCRIPTION_TYPE", DetailPageUrl = "DETAIL_PAGE_URL",
-    EditFileAfter = "EDIT_FILE_AFTER", EditFileBefore = "EDIT_FILE_BEFORE", ElementsName
+    DescriptionType = "DESCRIPTION_TYPE", DetailPageUrl = "DETAIL_PAGE_URL", ElementsName
     = "ELEMENTS_NAME", ElementName = "ELEMENT_NAME", ExternalId = "EXTERNAL_ID",
     FulltextIndex = "FULLTEXT_INDEX", IblockTypeId = "IBLOCK_TYPE_ID", Id = "ID",
     IndexElement = "INDEX_ELEMENT", IndexSection = "INDEX_SECTION", LangDir = "LANG_DIR",
-    LastConvElement = "LAST_CONV_ELEMENT", Lid = "LID", ListMode = "LIST_MODE",
-    ListPageUrl = "LIST_PAGE_URL", Name = "NAME", Picture = "PICTURE", PropertyIndex =
-    "PROPERTY_INDEX", RestOn = "REST_ON", RightsMode = "RIGHTS_MODE", RssActive =
-    "RSS_ACTIVE", RssFileActive = "RSS_FILE_ACTIVE", RssFileDays = "RSS_FILE_DAYS",
-    RssFileLimit = "RSS_FILE_LIMIT", RssTtl = "RSS_TTL", RssYandexActive =
-    "RSS_YANDEX_ACTIVE", SectionsName = "SECTIONS_NAME", SectionChooser =
+    LastConvElement = "LAST_CONV_ELEMENT", Lid = "LID", ListPageUrl = "LIST_PAGE_URL",
+    Name = "NAME", RestOn = "REST_ON", RightsMode = "RIGHTS_MODE", RssActive =
+    "RSS_ACTIVE", RssFileActive = "RSS_FILE_ACTIVE", RssTtl = "RSS_TTL", RssYandexActive
+    = "RSS_YANDEX_ACTIVE", SectionsName = "SECTIONS_NAME", SectionChooser =
     "SECTION_CHOOSER", SectionName = "SECTION_NAME", SectionPageUrl = "SECTION_PAGE_URL",
-    SectionProperty = "SECTION_PROPERTY", ServerName = "SERVER_NAME", SocnetGroupId =
-    "SOCNET_GROUP_ID", Sort = "SORT", TimestampX = "TIMESTAMP_X", TmpId = "TMP_ID",
-    Version = "VERSION", Workflow = "WORKFLOW", XmlId = "XML_ID" }
+    SocnetGroupId = "SOCNET_GROUP_ID", Sort = "SORT", TimestampX = "TIMESTAMP_X", TmpId =
+    "TMP_ID", Version = "VERSION", Workflow = "WORKFLOW", XmlId = "XML_ID" }
 );
 
 /// Calls `lists.update`.
@@ -925,12 +876,12 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<UpdateRequestFieldsItem>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    pub fields: UpdateRequestFields,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -939,12 +890,12 @@ pub struct UpdateRequest {
     /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UpdateRequestIblockTypeId,
-    /// Wire name "MESSAGES": any JSON, optional.
-    #[serde(rename = "MESSAGES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub messages: ::serde_json::Value,
-    /// Wire name "RIGHTS": any JSON, optional.
-    #[serde(rename = "RIGHTS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rights: ::serde_json::Value,
+    /// Wire name "MESSAGES": object, optional.
+    #[serde(rename = "MESSAGES", skip_serializing_if = "Option::is_none")]
+    pub messages: Option<UpdateRequestMessages>,
+    /// Wire name "RIGHTS": object, optional.
+    #[serde(rename = "RIGHTS", skip_serializing_if = "Option::is_none")]
+    pub rights: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "SOCNET_GROUP_ID": integer, optional.
     #[serde(rename = "SOCNET_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub socnet_group_id: Option<i64>,
@@ -957,14 +908,13 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
-        iblock_code: impl Into<String>,
+        fields: impl Into<UpdateRequestFields>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
-            iblock_code: iblock_code.into(),
+            fields: fields.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             messages: Default::default(),
@@ -973,14 +923,22 @@ impl UpdateRequest {
             additional: Default::default(),
         }
     }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
+    }
     /// Sets "MESSAGES".
-    pub fn messages(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.messages = value.into();
+    pub fn messages(mut self, value: impl Into<UpdateRequestMessages>) -> Self {
+        self.messages = Some(value.into());
         self
     }
     /// Sets "RIGHTS".
-    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.rights = value.into();
+    pub fn rights(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.rights = Some(value.into());
         self
     }
     /// Sets "SOCNET_GROUP_ID".
@@ -1006,7 +964,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("FIELDS")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let messages = o.opt("MESSAGES")?;
@@ -1025,7 +983,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                 ],
             )?;
         let fields = o.need(fields, "FIELDS")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -1043,10 +1000,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `lists.field_2`, defined once in `types`.
-pub type UpdateRequestFieldsItem = super::types::lists::Field2;
+/// The type `lists.fields_2`, defined once in `types`.
+pub type UpdateRequestFields = super::types::lists::Fields2;
 
 pub type UpdateRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
+
+/// The type `lists.messages`, defined once in `types`.
+pub type UpdateRequestMessages = super::types::lists::Messages;
 
 /// The `result` of `lists.update`.
 pub type UpdateResponse = bool;

@@ -16,6 +16,7 @@ pub mod registry;
 /// Types defined once by the type specs, one module per scope.
 #[cfg(
     any(
+        feature = "biconnector",
         feature = "bizproc",
         feature = "booking",
         feature = "calendar",
@@ -33,13 +34,19 @@ pub mod registry;
         feature = "landing",
         feature = "lists",
         feature = "mail",
+        feature = "main",
         feature = "note",
+        feature = "pay_system",
+        feature = "placement",
+        feature = "rpa",
         feature = "sale",
         feature = "sign.b2e",
         feature = "task",
         feature = "tasks",
+        feature = "timeman",
         feature = "user",
-        feature = "userfieldconfig"
+        feature = "userfieldconfig",
+        feature = "vote"
     )
 )]
 pub mod types;

@@ -39,12 +39,12 @@ pub struct BindRequest {
     /// Wire name "HANDLER": string, required.
     #[serde(rename = "HANDLER")]
     pub handler: String,
-    /// Wire name "LANG_ALL": any JSON, optional.
-    #[serde(rename = "LANG_ALL", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lang_all: ::serde_json::Value,
-    /// Wire name "OPTIONS": any JSON, optional.
-    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
+    /// Wire name "LANG_ALL": object, optional.
+    #[serde(rename = "LANG_ALL", skip_serializing_if = "Option::is_none")]
+    pub lang_all: Option<::std::collections::BTreeMap<String, BindRequestLangAllValue>>,
+    /// Wire name "OPTIONS": object, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<BindRequestOptions>,
     /// Wire name "PLACEMENT": string, required.
     #[serde(rename = "PLACEMENT")]
     pub placement: String,
@@ -86,13 +86,16 @@ impl BindRequest {
         self
     }
     /// Sets "LANG_ALL".
-    pub fn lang_all(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.lang_all = value.into();
+    pub fn lang_all(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, BindRequestLangAllValue>>,
+    ) -> Self {
+        self.lang_all = Some(value.into());
         self
     }
     /// Sets "OPTIONS".
-    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.options = value.into();
+    pub fn options(mut self, value: impl Into<BindRequestOptions>) -> Self {
+        self.options = Some(value.into());
         self
     }
     /// Sets "TITLE".
@@ -160,6 +163,60 @@ impl ::bitrix24_runtime::loose::Loose for BindRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(BindRequest);
+
+/// The type `placement.lang_all`, defined once in `types`.
+pub type BindRequestLangAllValue = super::types::placement::LangAll;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BindRequestOptions {
+    /// Wire name "errorHandlerUrl": string, optional.
+    #[serde(rename = "errorHandlerUrl", skip_serializing_if = "Option::is_none")]
+    pub error_handler_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BindRequestOptions {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "errorHandlerUrl".
+    pub fn error_handler_url(mut self, value: impl Into<String>) -> Self {
+        self.error_handler_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for BindRequestOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let error_handler_url = o.opt("errorHandlerUrl")?;
+        let additional = o.rest(&["errorHandlerUrl"])?;
+        Ok(Self {
+            error_handler_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(BindRequestOptions);
 
 /// The `result` of `placement.bind`.
 pub type BindResponse = bool;
@@ -251,10 +308,12 @@ pub struct GetResponseItem {
     pub handler: Option<String>,
     /// Wire name "langAll": object, optional.
     #[serde(rename = "langAll", skip_serializing_if = "Option::is_none")]
-    pub lang_all: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "options": array of any JSON, optional.
+    pub lang_all: Option<
+        ::std::collections::BTreeMap<String, GetResponseItemLangAllValue>,
+    >,
+    /// Wire name "options": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<::serde_json::Value>>,
+    pub options: Option<GetResponseItemOptions>,
     /// Wire name "placement": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub placement: Option<String>,
@@ -307,6 +366,52 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+/// The type `placement.lang_all`, defined once in `types`.
+pub type GetResponseItemLangAllValue = super::types::placement::LangAll;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemOptions {
+    /// Wire name "context": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// Wire name "errorHandlerUrl": string, optional.
+    #[serde(rename = "errorHandlerUrl", skip_serializing_if = "Option::is_none")]
+    pub error_handler_url: Option<String>,
+    /// Wire name "extranet": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extranet: Option<String>,
+    /// Wire name "role": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let context = o.opt("context")?;
+        let error_handler_url = o.opt("errorHandlerUrl")?;
+        let extranet = o.opt("extranet")?;
+        let role = o.opt("role")?;
+        let additional = o.rest(&["context", "errorHandlerUrl", "extranet", "role"])?;
+        Ok(Self {
+            context,
+            error_handler_url,
+            extranet,
+            role,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemOptions);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "placement.get";

@@ -45,9 +45,9 @@ pub struct CreateRequest {
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "IMAGE": any JSON, optional.
-    #[serde(rename = "IMAGE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub image: ::serde_json::Value,
+    /// Wire name "IMAGE": array of string, optional.
+    #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
+    pub image: Option<Vec<String>>,
     /// Wire name "IMAGE_FILE_ID": integer, optional.
     #[serde(rename = "IMAGE_FILE_ID", skip_serializing_if = "Option::is_none")]
     pub image_file_id: Option<i64>,
@@ -135,8 +135,8 @@ impl CreateRequest {
         self
     }
     /// Sets "IMAGE".
-    pub fn image(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.image = value.into();
+    pub fn image(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.image = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "IMAGE_FILE_ID".
@@ -694,21 +694,18 @@ pub struct GetResponseItem {
     /// Wire name "DATE_UPDATE": string, optional.
     #[serde(rename = "DATE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
-    /// Wire name "DESCRIPTION": any JSON, optional.
-    #[serde(
-        rename = "DESCRIPTION",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub description: ::serde_json::Value,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Wire name "IS_EXTRANET": string, optional.
     #[serde(rename = "IS_EXTRANET", skip_serializing_if = "Option::is_none")]
     pub is_extranet: Option<String>,
-    /// Wire name "KEYWORDS": any JSON, optional.
-    #[serde(rename = "KEYWORDS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub keywords: ::serde_json::Value,
+    /// Wire name "KEYWORDS": string, optional.
+    #[serde(rename = "KEYWORDS", skip_serializing_if = "Option::is_none")]
+    pub keywords: Option<String>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

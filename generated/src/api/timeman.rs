@@ -386,12 +386,9 @@ pub struct OpenResponse {
     /// Wire name "STATUS": string, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Wire name "TIME_FINISH": any JSON, optional.
-    #[serde(
-        rename = "TIME_FINISH",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub time_finish: ::serde_json::Value,
+    /// Wire name "TIME_FINISH": string, optional.
+    #[serde(rename = "TIME_FINISH", skip_serializing_if = "Option::is_none")]
+    pub time_finish: Option<String>,
     /// Wire name "TIME_LEAKS": string, optional.
     #[serde(rename = "TIME_LEAKS", skip_serializing_if = "Option::is_none")]
     pub time_leaks: Option<String>,
@@ -568,12 +565,9 @@ pub struct PauseResponse {
     /// Wire name "STATUS": string, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Wire name "TIME_FINISH": any JSON, optional.
-    #[serde(
-        rename = "TIME_FINISH",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub time_finish: ::serde_json::Value,
+    /// Wire name "TIME_FINISH": string, optional.
+    #[serde(rename = "TIME_FINISH", skip_serializing_if = "Option::is_none")]
+    pub time_finish: Option<String>,
     /// Wire name "TIME_LEAKS": string, optional.
     #[serde(rename = "TIME_LEAKS", skip_serializing_if = "Option::is_none")]
     pub time_leaks: Option<String>,
@@ -891,12 +885,9 @@ pub struct StatusResponse {
     /// Wire name "STATUS": string, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Wire name "TIME_FINISH": any JSON, optional.
-    #[serde(
-        rename = "TIME_FINISH",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub time_finish: ::serde_json::Value,
+    /// Wire name "TIME_FINISH": string, optional.
+    #[serde(rename = "TIME_FINISH", skip_serializing_if = "Option::is_none")]
+    pub time_finish: Option<String>,
     /// Wire name "TIME_FINISH_DEFAULT": string, optional.
     #[serde(rename = "TIME_FINISH_DEFAULT", skip_serializing_if = "Option::is_none")]
     pub time_finish_default: Option<String>,

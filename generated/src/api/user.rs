@@ -40,9 +40,9 @@ pub async fn access(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AccessRequest {
-    /// Wire name "ACCESS": any JSON, required.
+    /// Wire name "ACCESS": array of string, required.
     #[serde(rename = "ACCESS")]
-    pub access: ::serde_json::Value,
+    pub access: Vec<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -52,9 +52,9 @@ pub struct AccessRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AccessRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(access: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(access: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
-            access: access.into(),
+            access: access.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -189,9 +189,9 @@ pub struct AddRequest {
     /// Wire name "SECOND_NAME": string, optional.
     #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    /// Wire name "UF_DEPARTMENT": string, optional.
+    /// Wire name "UF_DEPARTMENT": one of several shapes, optional.
     #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
-    pub uf_department: Option<String>,
+    pub uf_department: Option<AddRequestUfDepartment>,
     /// Wire name "UF_DISTRICT": string, optional.
     #[serde(rename = "UF_DISTRICT", skip_serializing_if = "Option::is_none")]
     pub uf_district: Option<String>,
@@ -441,7 +441,7 @@ impl AddRequest {
         self
     }
     /// Sets "UF_DEPARTMENT".
-    pub fn uf_department(mut self, value: impl Into<String>) -> Self {
+    pub fn uf_department(mut self, value: impl Into<AddRequestUfDepartment>) -> Self {
         self.uf_department = Some(value.into());
         self
     }
@@ -767,6 +767,40 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 #[cfg(feature = "user")]
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[cfg(feature = "user")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestUfDepartment {
+    Array(Vec<i64>),
+    String(String),
+}
+
+#[cfg(feature = "user")]
+impl ::bitrix24_runtime::loose::Loose for AddRequestUfDepartment {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestUfDepartment",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "user")]
+::bitrix24_runtime::loose_deserialize!(AddRequestUfDepartment);
 
 /// The `result` of `user.add`.
 #[cfg(feature = "user")]
@@ -1152,6 +1186,9 @@ pub struct GetRequest {
     /// Allowed values: "small", "medium", "large".
     #[serde(rename = "IMAGE_RESIZE", skip_serializing_if = "Option::is_none")]
     pub image_resize: Option<GetRequestImageResize>,
+    /// Wire name "UF_DEPARTMENT": integer, optional.
+    #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
+    pub uf_department: Option<i64>,
     /// Wire name "order": string, optional.
     ///
     /// Allowed values: "ASC", "DESC".
@@ -1191,6 +1228,11 @@ impl GetRequest {
     /// Sets "IMAGE_RESIZE".
     pub fn image_resize(mut self, value: impl Into<GetRequestImageResize>) -> Self {
         self.image_resize = Some(value.into());
+        self
+    }
+    /// Sets "UF_DEPARTMENT".
+    pub fn uf_department(mut self, value: impl Into<i64>) -> Self {
+        self.uf_department = Some(value.into());
         self
     }
     /// Sets "order".
@@ -1234,6 +1276,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let admin_mode = o.opt("ADMIN_MODE")?;
         let filter = o.opt("FILTER")?;
         let image_resize = o.opt("IMAGE_RESIZE")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
         let order = o.opt("order")?;
         let select = o.opt("select")?;
         let sort = o.opt("sort")?;
@@ -1244,6 +1287,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
                     "ADMIN_MODE",
                     "FILTER",
                     "IMAGE_RESIZE",
+                    "UF_DEPARTMENT",
                     "order",
                     "select",
                     "sort",
@@ -1254,6 +1298,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
             admin_mode,
             filter,
             image_resize,
+            uf_department,
             order,
             select,
             sort,
@@ -1384,6 +1429,9 @@ pub struct SearchRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "UF_DEPARTMENT": integer, optional.
+    #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
+    pub uf_department: Option<i64>,
     /// Wire name "order": string, optional.
     ///
     /// Allowed values: "ASC", "DESC".
@@ -1418,6 +1466,11 @@ impl SearchRequest {
     /// Sets "FILTER".
     pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
+        self
+    }
+    /// Sets "UF_DEPARTMENT".
+    pub fn uf_department(mut self, value: impl Into<i64>) -> Self {
+        self.uf_department = Some(value.into());
         self
     }
     /// Sets "order".
@@ -1460,15 +1513,27 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let admin_mode = o.opt("ADMIN_MODE")?;
         let filter = o.opt("FILTER")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
         let order = o.opt("order")?;
         let select = o.opt("select")?;
         let sort = o.opt("sort")?;
         let start = o.opt("start")?;
         let additional = o
-            .rest(&["ADMIN_MODE", "FILTER", "order", "select", "sort", "start"])?;
+            .rest(
+                &[
+                    "ADMIN_MODE",
+                    "FILTER",
+                    "UF_DEPARTMENT",
+                    "order",
+                    "select",
+                    "sort",
+                    "start",
+                ],
+            )?;
         Ok(Self {
             admin_mode,
             filter,
+            uf_department,
             order,
             select,
             sort,

@@ -86,9 +86,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestField {
-    /// Wire name "editFormLabel": string, optional.
+    /// Wire name "editFormLabel": one of several shapes, optional.
     #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<String>,
+    pub edit_form_label: Option<AddRequestFieldEditFormLabel>,
     /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
@@ -160,7 +160,10 @@ impl AddRequestField {
         }
     }
     /// Sets "editFormLabel".
-    pub fn edit_form_label(mut self, value: impl Into<String>) -> Self {
+    pub fn edit_form_label(
+        mut self,
+        value: impl Into<AddRequestFieldEditFormLabel>,
+    ) -> Self {
         self.edit_form_label = Some(value.into());
         self
     }
@@ -292,6 +295,40 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestField);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestFieldEditFormLabel {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestFieldEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldEditFormLabel);
+
 /// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
 pub type AddRequestFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
 
@@ -325,9 +362,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponseField {
-    /// Wire name "editFormLabel": string, optional.
+    /// Wire name "editFormLabel": one of several shapes, optional.
     #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<String>,
+    pub edit_form_label: Option<AddResponseFieldEditFormLabel>,
     /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
@@ -337,27 +374,45 @@ pub struct AddResponseField {
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<AddResponseFieldEnumItem>>,
+    /// Wire name "errorMessage": object, optional.
+    #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<::std::collections::BTreeMap<String, Option<String>>>,
     /// Wire name "fieldName": string, required.
     #[serde(rename = "fieldName")]
     pub field_name: String,
-    /// Wire name "helpMessage": string, optional.
+    /// Wire name "helpMessage": one of several shapes, optional.
     #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<String>,
+    pub help_message: Option<AddResponseFieldHelpMessage>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
+    /// Wire name "languageId": object, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "listColumnLabel": object, optional.
+    #[serde(rename = "listColumnLabel", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<::std::collections::BTreeMap<String, Option<String>>>,
+    /// Wire name "listFilterLabel": object, optional.
+    #[serde(rename = "listFilterLabel", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<::std::collections::BTreeMap<String, Option<String>>>,
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
     /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddResponseFieldSettings>,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
+    /// Wire name "showInList": string, optional.
+    #[serde(rename = "showInList", skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<String>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -381,13 +436,19 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
         let edit_in_list = o.opt("editInList")?;
         let entity_id = o.req("entityId")?;
         let enum_ = o.opt("enum")?;
+        let error_message = o.opt("errorMessage")?;
         let field_name = o.req("fieldName")?;
         let help_message = o.opt("helpMessage")?;
+        let id = o.opt("id")?;
         let is_searchable = o.opt("isSearchable")?;
+        let language_id = o.opt("languageId")?;
+        let list_column_label = o.opt("listColumnLabel")?;
+        let list_filter_label = o.opt("listFilterLabel")?;
         let mandatory = o.opt("mandatory")?;
         let multiple = o.opt("multiple")?;
         let settings = o.opt("settings")?;
         let show_filter = o.opt("showFilter")?;
+        let show_in_list = o.opt("showInList")?;
         let sort = o.opt("sort")?;
         let user_type_id = o.req("userTypeId")?;
         let xml_id = o.opt("xmlId")?;
@@ -398,13 +459,19 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
                     "editInList",
                     "entityId",
                     "enum",
+                    "errorMessage",
                     "fieldName",
                     "helpMessage",
+                    "id",
                     "isSearchable",
+                    "languageId",
+                    "listColumnLabel",
+                    "listFilterLabel",
                     "mandatory",
                     "multiple",
                     "settings",
                     "showFilter",
+                    "showInList",
                     "sort",
                     "userTypeId",
                     "xmlId",
@@ -418,13 +485,19 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
             edit_in_list,
             entity_id,
             enum_,
+            error_message,
             field_name,
             help_message,
+            id,
             is_searchable,
+            language_id,
+            list_column_label,
+            list_filter_label,
             mandatory,
             multiple,
             settings,
             show_filter,
+            show_in_list,
             sort,
             user_type_id,
             xml_id,
@@ -435,8 +508,79 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseField);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddResponseFieldEditFormLabel {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseFieldEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddResponseFieldEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseFieldEditFormLabel);
+
 /// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
 pub type AddResponseFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddResponseFieldHelpMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseFieldHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddResponseFieldHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseFieldHelpMessage);
+
+/// The type `userfieldconfig.settings`, defined once in `types`.
+pub type AddResponseFieldSettings = super::types::userfieldconfig::Settings;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "userfieldconfig.add";
@@ -632,9 +776,9 @@ pub struct GetResponseField {
     /// Wire name "entityId": string, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    /// Wire name "enum": array of any JSON, optional.
+    /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<::serde_json::Value>>,
+    pub enum_: Option<Vec<GetResponseFieldEnumItem>>,
     /// Wire name "errorMessage": one of several shapes, optional.
     #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
     pub error_message: Option<GetResponseFieldErrorMessage>,
@@ -650,9 +794,9 @@ pub struct GetResponseField {
     /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
-    /// Wire name "languageId": any JSON, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub language_id: ::serde_json::Value,
+    /// Wire name "languageId": object, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "listColumnLabel": one of several shapes, optional.
     #[serde(rename = "listColumnLabel", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<GetResponseFieldListColumnLabel>,
@@ -665,9 +809,9 @@ pub struct GetResponseField {
     /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<GetResponseFieldSettings>,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -799,6 +943,60 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldEditFormLabel {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFieldEditFormLabel);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseFieldEnumItem {
+    /// Wire name "def": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "sort": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "userFieldId": string, optional.
+    #[serde(rename = "userFieldId", skip_serializing_if = "Option::is_none")]
+    pub user_field_id: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFieldEnumItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("def")?;
+        let id = o.opt("id")?;
+        let sort = o.opt("sort")?;
+        let user_field_id = o.opt("userFieldId")?;
+        let value = o.opt("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["def", "id", "sort", "userFieldId", "value", "xmlId"])?;
+        Ok(Self {
+            def,
+            id,
+            sort,
+            user_field_id,
+            value,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFieldEnumItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -936,6 +1134,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldListFilterLabel {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFieldListFilterLabel);
 
+/// The type `userfieldconfig.settings`, defined once in `types`.
+pub type GetResponseFieldSettings = super::types::userfieldconfig::Settings;
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "userfieldconfig.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1012,9 +1213,9 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetTypesResponse {
-    /// Wire name "types": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub types: ::serde_json::Value,
+    /// Wire name "types": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub types: Option<GetTypesResponseTypes>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1032,6 +1233,696 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetTypesResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypes {
+    /// Wire name "address": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<GetTypesResponseTypesAddress>,
+    /// Wire name "boolean": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boolean: Option<GetTypesResponseTypesBoolean>,
+    /// Wire name "crm": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm: Option<GetTypesResponseTypesCrm>,
+    /// Wire name "crm_status": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm_status: Option<GetTypesResponseTypesCrmStatus>,
+    /// Wire name "date": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<GetTypesResponseTypesDate>,
+    /// Wire name "datetime": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datetime: Option<GetTypesResponseTypesDatetime>,
+    /// Wire name "double": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub double: Option<GetTypesResponseTypesDouble>,
+    /// Wire name "employee": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employee: Option<GetTypesResponseTypesEmployee>,
+    /// Wire name "enumeration": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enumeration: Option<GetTypesResponseTypesEnumeration>,
+    /// Wire name "file": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<GetTypesResponseTypesFile>,
+    /// Wire name "iblock_element": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iblock_element: Option<GetTypesResponseTypesIblockElement>,
+    /// Wire name "iblock_section": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iblock_section: Option<GetTypesResponseTypesIblockSection>,
+    /// Wire name "integer": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integer: Option<GetTypesResponseTypesInteger>,
+    /// Wire name "money": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub money: Option<GetTypesResponseTypesMoney>,
+    /// Wire name "rest_219_test": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_219_test: Option<GetTypesResponseTypesRest219Test>,
+    /// Wire name "string": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub string: Option<GetTypesResponseTypesString>,
+    /// Wire name "url": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<GetTypesResponseTypesUrl>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypes {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("address")?;
+        let boolean = o.opt("boolean")?;
+        let crm = o.opt("crm")?;
+        let crm_status = o.opt("crm_status")?;
+        let date = o.opt("date")?;
+        let datetime = o.opt("datetime")?;
+        let double = o.opt("double")?;
+        let employee = o.opt("employee")?;
+        let enumeration = o.opt("enumeration")?;
+        let file = o.opt("file")?;
+        let iblock_element = o.opt("iblock_element")?;
+        let iblock_section = o.opt("iblock_section")?;
+        let integer = o.opt("integer")?;
+        let money = o.opt("money")?;
+        let rest_219_test = o.opt("rest_219_test")?;
+        let string = o.opt("string")?;
+        let url = o.opt("url")?;
+        let additional = o
+            .rest(
+                &[
+                    "address",
+                    "boolean",
+                    "crm",
+                    "crm_status",
+                    "date",
+                    "datetime",
+                    "double",
+                    "employee",
+                    "enumeration",
+                    "file",
+                    "iblock_element",
+                    "iblock_section",
+                    "integer",
+                    "money",
+                    "rest_219_test",
+                    "string",
+                    "url",
+                ],
+            )?;
+        Ok(Self {
+            address,
+            boolean,
+            crm,
+            crm_status,
+            date,
+            datetime,
+            double,
+            employee,
+            enumeration,
+            file,
+            iblock_element,
+            iblock_section,
+            integer,
+            money,
+            rest_219_test,
+            string,
+            url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypes);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesAddress {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesAddress {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesAddress);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesBoolean {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesBoolean {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesBoolean);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesCrm {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesCrm {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesCrm);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesCrmStatus {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesCrmStatus {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesCrmStatus);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesDate {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesDate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesDate);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesDatetime {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesDatetime {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesDatetime);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesDouble {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesDouble {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesDouble);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesEmployee {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesEmployee {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesEmployee);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesEnumeration {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesEnumeration {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesEnumeration);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesFile {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesFile {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesFile);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesIblockElement {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesIblockElement {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesIblockElement);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesIblockSection {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesIblockSection {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesIblockSection);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesInteger {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesInteger {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesInteger);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesMoney {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesMoney {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesMoney);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesRest219Test {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesRest219Test {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesRest219Test);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesString {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesString {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesString);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTypesResponseTypesUrl {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "userTypeId": string, optional.
+    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTypesResponseTypesUrl {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let additional = o.rest(&["description", "userTypeId"])?;
+        Ok(Self {
+            description,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTypesResponseTypesUrl);
 
 impl ::bitrix24_runtime::Method for GetTypesRequest {
     const NAME: &'static str = "userfieldconfig.getTypes";
@@ -1590,9 +2481,9 @@ pub struct ListResponseFieldsItem {
     /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
-    /// Wire name "languageId": any JSON, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub language_id: ::serde_json::Value,
+    /// Wire name "languageId": object, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "listColumnLabel": one of several shapes, optional.
     #[serde(rename = "listColumnLabel", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<ListResponseFieldsItemListColumnLabel>,
@@ -1605,9 +2496,9 @@ pub struct ListResponseFieldsItem {
     /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<ListResponseFieldsItemSettings>,
     /// Wire name "showFilter": string, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
@@ -1875,6 +2766,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemListFilterLabel 
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseFieldsItemListFilterLabel);
+
+/// The type `userfieldconfig.settings`, defined once in `types`.
+pub type ListResponseFieldsItemSettings = super::types::userfieldconfig::Settings;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "userfieldconfig.list";
@@ -2302,24 +3196,54 @@ pub struct UpdateResponseField {
     /// Wire name "editFormLabel": one of several shapes, optional.
     #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
     pub edit_form_label: Option<UpdateResponseFieldEditFormLabel>,
+    /// Wire name "editInList": string, optional.
+    #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
+    pub edit_in_list: Option<String>,
+    /// Wire name "entityId": string, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<UpdateResponseFieldEnumItem>>,
+    /// Wire name "errorMessage": object, optional.
+    #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<::std::collections::BTreeMap<String, Option<String>>>,
+    /// Wire name "fieldName": string, optional.
+    #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
     /// Wire name "helpMessage": one of several shapes, optional.
     #[serde(rename = "helpMessage", skip_serializing_if = "Option::is_none")]
     pub help_message: Option<UpdateResponseFieldHelpMessage>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Wire name "isSearchable": boolean, optional.
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
+    /// Wire name "languageId": object, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "listColumnLabel": object, optional.
+    #[serde(rename = "listColumnLabel", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<::std::collections::BTreeMap<String, Option<String>>>,
+    /// Wire name "listFilterLabel": object, optional.
+    #[serde(rename = "listFilterLabel", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<::std::collections::BTreeMap<String, Option<String>>>,
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "multiple": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<String>,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateResponseFieldSettings>,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
+    /// Wire name "showInList": string, optional.
+    #[serde(rename = "showInList", skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<String>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -2340,12 +3264,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let edit_form_label = o.opt("editFormLabel")?;
+        let edit_in_list = o.opt("editInList")?;
+        let entity_id = o.opt("entityId")?;
         let enum_ = o.opt("enum")?;
+        let error_message = o.opt("errorMessage")?;
+        let field_name = o.opt("fieldName")?;
         let help_message = o.opt("helpMessage")?;
+        let id = o.opt("id")?;
         let is_searchable = o.opt("isSearchable")?;
+        let language_id = o.opt("languageId")?;
+        let list_column_label = o.opt("listColumnLabel")?;
+        let list_filter_label = o.opt("listFilterLabel")?;
         let mandatory = o.opt("mandatory")?;
+        let multiple = o.opt("multiple")?;
         let settings = o.opt("settings")?;
         let show_filter = o.opt("showFilter")?;
+        let show_in_list = o.opt("showInList")?;
         let sort = o.opt("sort")?;
         let user_type_id = o.opt("userTypeId")?;
         let xml_id = o.opt("xmlId")?;
@@ -2353,12 +3287,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
             .rest(
                 &[
                     "editFormLabel",
+                    "editInList",
+                    "entityId",
                     "enum",
+                    "errorMessage",
+                    "fieldName",
                     "helpMessage",
+                    "id",
                     "isSearchable",
+                    "languageId",
+                    "listColumnLabel",
+                    "listFilterLabel",
                     "mandatory",
+                    "multiple",
                     "settings",
                     "showFilter",
+                    "showInList",
                     "sort",
                     "userTypeId",
                     "xmlId",
@@ -2366,12 +3310,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
             )?;
         Ok(Self {
             edit_form_label,
+            edit_in_list,
+            entity_id,
             enum_,
+            error_message,
+            field_name,
             help_message,
+            id,
             is_searchable,
+            language_id,
+            list_column_label,
+            list_filter_label,
             mandatory,
+            multiple,
             settings,
             show_filter,
+            show_in_list,
             sort,
             user_type_id,
             xml_id,
@@ -2452,6 +3406,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldHelpMessage {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseFieldHelpMessage);
+
+/// The type `userfieldconfig.settings`, defined once in `types`.
+pub type UpdateResponseFieldSettings = super::types::userfieldconfig::Settings;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "userfieldconfig.update";

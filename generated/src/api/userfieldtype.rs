@@ -36,9 +36,9 @@ pub struct AddRequest {
     /// Wire name "HANDLER": string, required.
     #[serde(rename = "HANDLER")]
     pub handler: String,
-    /// Wire name "OPTIONS": any JSON, optional.
-    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
+    /// Wire name "OPTIONS": object, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<AddRequestOptions>,
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -69,8 +69,8 @@ impl AddRequest {
         self
     }
     /// Sets "OPTIONS".
-    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.options = value.into();
+    pub fn options(mut self, value: impl Into<AddRequestOptions>) -> Self {
+        self.options = Some(value.into());
         self
     }
     /// Sets "TITLE".
@@ -116,6 +116,54 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestOptions {
+    /// Wire name "height": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestOptions {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "height".
+    pub fn height(mut self, value: impl Into<i64>) -> Self {
+        self.height = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let height = o.opt("height")?;
+        let additional = o.rest(&["height"])?;
+        Ok(Self { height, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestOptions);
 
 /// The `result` of `userfieldtype.add`.
 pub type AddResponse = bool;
@@ -377,9 +425,9 @@ pub struct UpdateRequest {
     /// Wire name "HANDLER": string, required.
     #[serde(rename = "HANDLER")]
     pub handler: String,
-    /// Wire name "OPTIONS": any JSON, optional.
-    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
+    /// Wire name "OPTIONS": object, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<UpdateRequestOptions>,
     /// Wire name "TITLE": string, required.
     #[serde(rename = "TITLE")]
     pub title: String,
@@ -414,8 +462,8 @@ impl UpdateRequest {
         self
     }
     /// Sets "OPTIONS".
-    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.options = value.into();
+    pub fn options(mut self, value: impl Into<UpdateRequestOptions>) -> Self {
+        self.options = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -457,6 +505,54 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestOptions {
+    /// Wire name "height": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestOptions {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "height".
+    pub fn height(mut self, value: impl Into<i64>) -> Self {
+        self.height = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let height = o.opt("height")?;
+        let additional = o.rest(&["height"])?;
+        Ok(Self { height, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestOptions);
 
 /// The `result` of `userfieldtype.update`.
 pub type UpdateResponse = bool;

@@ -133,8 +133,8 @@ pub async fn set(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
-    /// Wire name "options": any JSON, required.
-    pub options: ::serde_json::Value,
+    /// Wire name "options": object, required.
+    pub options: SetRequestOptions,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -143,7 +143,7 @@ pub struct SetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(options: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(options: impl Into<SetRequestOptions>) -> Self {
         Self {
             options: options.into(),
             additional: Default::default(),
@@ -174,6 +174,63 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestOptions {
+    /// Wire name "data": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// Wire name "data2": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data2: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestOptions {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<String>) -> Self {
+        self.data = Some(value.into());
+        self
+    }
+    /// Sets "data2".
+    pub fn data2(mut self, value: impl Into<String>) -> Self {
+        self.data2 = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.opt("data")?;
+        let data2 = o.opt("data2")?;
+        let additional = o.rest(&["data", "data2"])?;
+        Ok(Self { data, data2, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestOptions);
 
 /// The `result` of `app.option.set`.
 pub type SetResponse = bool;

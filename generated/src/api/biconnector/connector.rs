@@ -83,8 +83,8 @@ pub struct AddRequestFields {
     pub description: Option<String>,
     /// Wire name "logo": string, required.
     pub logo: String,
-    /// Wire name "settings": any JSON, required.
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": array of object, required.
+    pub settings: Vec<AddRequestFieldsSettingsItem>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -112,7 +112,7 @@ impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         logo: impl Into<String>,
-        settings: impl Into<::serde_json::Value>,
+        settings: impl IntoIterator<Item = impl Into<AddRequestFieldsSettingsItem>>,
         title: impl Into<String>,
         url_check: impl Into<String>,
         url_data: impl Into<String>,
@@ -122,7 +122,7 @@ impl AddRequestFields {
         Self {
             description: Default::default(),
             logo: logo.into(),
-            settings: settings.into(),
+            settings: settings.into_iter().map(Into::into).collect(),
             sort: Default::default(),
             title: title.into(),
             url_check: url_check.into(),
@@ -206,6 +206,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+/// The type `biconnector.setting`, defined once in `types`.
+pub type AddRequestFieldsSettingsItem = super::super::types::biconnector::Setting;
 
 /// The `result` of `biconnector.connector.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -396,7 +399,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     /// Wire name "fields": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub fields: Option<Vec<FieldsResponseFieldsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -414,6 +417,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+
+/// The type `biconnector.field`, defined once in `types`.
+pub type FieldsResponseFieldsItem = super::super::types::biconnector::Field;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "biconnector.connector.fields";
@@ -529,9 +535,9 @@ pub struct GetResponseItem {
     /// Wire name "logo": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
-    /// Wire name "settings": array of any JSON, optional.
+    /// Wire name "settings": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<Vec<::serde_json::Value>>,
+    pub settings: Option<Vec<GetResponseItemSettingsItem>>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -605,6 +611,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+/// The type `biconnector.setting`, defined once in `types`.
+pub type GetResponseItemSettingsItem = super::super::types::biconnector::Setting;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "biconnector.connector.get";
@@ -860,9 +869,9 @@ pub struct UpdateRequestFields {
     /// Wire name "logo": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Vec<UpdateRequestFieldsSettingsItem>>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -903,8 +912,11 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsSettingsItem>>,
+    ) -> Self {
+        self.settings = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "sort".
@@ -993,6 +1005,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+/// The type `biconnector.setting`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsItem = super::super::types::biconnector::Setting;
 
 /// The `result` of `biconnector.connector.update`.
 pub type UpdateResponse = bool;

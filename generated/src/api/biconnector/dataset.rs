@@ -90,8 +90,8 @@ pub struct AddRequestFields {
     /// Wire name "externalName": string, required.
     #[serde(rename = "externalName")]
     pub external_name: String,
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": array of object, required.
+    pub fields: Vec<AddRequestFieldsFieldsItem>,
     /// Wire name "name": string, required.
     pub name: String,
     /// Wire name "sourceId": integer, required.
@@ -108,7 +108,7 @@ impl AddRequestFields {
     pub fn new(
         external_code: impl Into<String>,
         external_name: impl Into<String>,
-        fields: impl Into<::serde_json::Value>,
+        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsFieldsItem>>,
         name: impl Into<String>,
         source_id: impl Into<i64>,
     ) -> Self {
@@ -116,7 +116,7 @@ impl AddRequestFields {
             description: Default::default(),
             external_code: external_code.into(),
             external_name: external_name.into(),
-            fields: fields.into(),
+            fields: fields.into_iter().map(Into::into).collect(),
             name: name.into(),
             source_id: source_id.into(),
             additional: Default::default(),
@@ -179,6 +179,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+/// The type `biconnector.add`, defined once in `types`.
+pub type AddRequestFieldsFieldsItem = super::super::types::biconnector::Add;
 
 /// The `result` of `biconnector.dataset.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -376,7 +379,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     /// Wire name "fields": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub fields: Option<Vec<FieldsResponseFieldsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -394,6 +397,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+
+/// The type `biconnector.field`, defined once in `types`.
+pub type FieldsResponseFieldsItem = super::super::types::biconnector::Field;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "biconnector.dataset.fields";
@@ -518,9 +524,9 @@ pub struct GetResponseItem {
     /// Wire name "externalName": string, optional.
     #[serde(rename = "externalName", skip_serializing_if = "Option::is_none")]
     pub external_name: Option<String>,
-    /// Wire name "fields": array of any JSON, optional.
+    /// Wire name "fields": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<::serde_json::Value>>,
+    pub fields: Option<Vec<GetResponseItemFieldsItem>>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -591,6 +597,60 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemFieldsItem {
+    /// Wire name "datasetId": integer, optional.
+    #[serde(rename = "datasetId", skip_serializing_if = "Option::is_none")]
+    pub dataset_id: Option<i64>,
+    /// Wire name "externalCode": string, optional.
+    #[serde(rename = "externalCode", skip_serializing_if = "Option::is_none")]
+    pub external_code: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "visible": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visible: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemFieldsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dataset_id = o.opt("datasetId")?;
+        let external_code = o.opt("externalCode")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let type_ = o.opt("type")?;
+        let visible = o.opt("visible")?;
+        let additional = o
+            .rest(&["datasetId", "externalCode", "id", "name", "type", "visible"])?;
+        Ok(Self {
+            dataset_id,
+            external_code,
+            id,
+            name,
+            type_,
+            visible,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemFieldsItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "biconnector.dataset.get";

@@ -87,8 +87,8 @@ pub struct AddRequestFields {
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "settings": any JSON, required.
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, required.
+    pub settings: AddRequestFieldsSettings,
     /// Wire name "title": string, required.
     pub title: String,
     /// Keys not declared in the spec, kept as received.
@@ -101,7 +101,7 @@ impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         connector_id: impl Into<i64>,
-        settings: impl Into<::serde_json::Value>,
+        settings: impl Into<AddRequestFieldsSettings>,
         title: impl Into<String>,
     ) -> Self {
         Self {
@@ -162,6 +162,67 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsSettings {
+    /// Wire name "login": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    /// Wire name "password": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "login".
+    pub fn login(mut self, value: impl Into<String>) -> Self {
+        self.login = Some(value.into());
+        self
+    }
+    /// Sets "password".
+    pub fn password(mut self, value: impl Into<String>) -> Self {
+        self.password = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let login = o.opt("login")?;
+        let password = o.opt("password")?;
+        let additional = o.rest(&["login", "password"])?;
+        Ok(Self {
+            login,
+            password,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
 
 /// The `result` of `biconnector.source.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -352,7 +413,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     /// Wire name "fields": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub fields: Option<Vec<FieldsResponseFieldsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -370,6 +431,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FieldsResponse);
+
+/// The type `biconnector.field`, defined once in `types`.
+pub type FieldsResponseFieldsItem = super::super::types::biconnector::Field;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "biconnector.source.fields";
@@ -475,13 +539,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 pub struct GetResponseItem {
     /// Wire name "connection": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub connection: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub connection: Option<GetResponseItemConnection>,
     /// Wire name "connectorId": integer, optional.
     #[serde(rename = "connectorId", skip_serializing_if = "Option::is_none")]
     pub connector_id: Option<i64>,
-    /// Wire name "settings": array of any JSON, optional.
+    /// Wire name "settings": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<Vec<::serde_json::Value>>,
+    pub settings: Option<Vec<GetResponseItemSettingsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -506,6 +570,141 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemConnection {
+    /// Wire name "active": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "createdById": integer, optional.
+    #[serde(rename = "createdById", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
+    /// Wire name "dateCreate": string, optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "dateUpdate": string, optional.
+    #[serde(rename = "dateUpdate", skip_serializing_if = "Option::is_none")]
+    pub date_update: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "updatedById": integer, optional.
+    #[serde(rename = "updatedById", skip_serializing_if = "Option::is_none")]
+    pub updated_by_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemConnection {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let created_by_id = o.opt("createdById")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_update = o.opt("dateUpdate")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let updated_by_id = o.opt("updatedById")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "createdById",
+                    "dateCreate",
+                    "dateUpdate",
+                    "description",
+                    "id",
+                    "title",
+                    "type",
+                    "updatedById",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            code,
+            created_by_id,
+            date_create,
+            date_update,
+            description,
+            id,
+            title,
+            type_,
+            updated_by_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemConnection);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemSettingsItem {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemSettingsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let type_ = o.opt("type")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["code", "id", "name", "type", "value"])?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            type_,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemSettingsItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "biconnector.source.get";
@@ -760,9 +959,9 @@ pub struct UpdateRequestFields {
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -788,8 +987,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "title".
@@ -830,6 +1029,67 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettings {
+    /// Wire name "login": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    /// Wire name "password": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "login".
+    pub fn login(mut self, value: impl Into<String>) -> Self {
+        self.login = Some(value.into());
+        self
+    }
+    /// Sets "password".
+    pub fn password(mut self, value: impl Into<String>) -> Self {
+        self.password = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let login = o.opt("login")?;
+        let password = o.opt("password")?;
+        let additional = o.rest(&["login", "password"])?;
+        Ok(Self {
+            login,
+            password,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
 /// The `result` of `biconnector.source.update`.
 pub type UpdateResponse = bool;

@@ -37,36 +37,30 @@ pub struct AddRequest {
     /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
-    /// Wire name "DESCRIPTION": string, optional.
+    /// Wire name "DESCRIPTION": one of several shapes, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "DOCUMENT_TYPE": any JSON, optional.
-    #[serde(
-        rename = "DOCUMENT_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub document_type: ::serde_json::Value,
+    pub description: Option<AddRequestDescription>,
+    /// Wire name "DOCUMENT_TYPE": array of string, optional.
+    #[serde(rename = "DOCUMENT_TYPE", skip_serializing_if = "Option::is_none")]
+    pub document_type: Option<Vec<String>>,
     /// Wire name "FILTER": object (a `Filter`), optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "HANDLER": string, required.
     #[serde(rename = "HANDLER")]
     pub handler: String,
-    /// Wire name "NAME": string, required.
+    /// Wire name "NAME": one of several shapes, required.
     #[serde(rename = "NAME")]
-    pub name: String,
+    pub name: AddRequestName,
     /// Wire name "PLACEMENT_HANDLER": string, optional.
     #[serde(rename = "PLACEMENT_HANDLER", skip_serializing_if = "Option::is_none")]
     pub placement_handler: Option<String>,
     /// Wire name "PROPERTIES": object, optional.
     #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub properties: Option<AddRequestProperties>,
-    /// Wire name "RETURN_PROPERTIES": any JSON, optional.
-    #[serde(
-        rename = "RETURN_PROPERTIES",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub return_properties: ::serde_json::Value,
+    /// Wire name "RETURN_PROPERTIES": object, optional.
+    #[serde(rename = "RETURN_PROPERTIES", skip_serializing_if = "Option::is_none")]
+    pub return_properties: Option<AddRequestReturnProperties>,
     /// Wire name "USE_PLACEMENT": boolean, optional.
     #[serde(rename = "USE_PLACEMENT", skip_serializing_if = "Option::is_none")]
     pub use_placement: Option<bool>,
@@ -84,7 +78,7 @@ impl AddRequest {
     pub fn new(
         code: impl Into<String>,
         handler: impl Into<String>,
-        name: impl Into<String>,
+        name: impl Into<AddRequestName>,
     ) -> Self {
         Self {
             auth_user_id: Default::default(),
@@ -108,13 +102,16 @@ impl AddRequest {
         self
     }
     /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
+    pub fn description(mut self, value: impl Into<AddRequestDescription>) -> Self {
         self.description = Some(value.into());
         self
     }
     /// Sets "DOCUMENT_TYPE".
-    pub fn document_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.document_type = value.into();
+    pub fn document_type(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.document_type = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "FILTER".
@@ -133,8 +130,11 @@ impl AddRequest {
         self
     }
     /// Sets "RETURN_PROPERTIES".
-    pub fn return_properties(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.return_properties = value.into();
+    pub fn return_properties(
+        mut self,
+        value: impl Into<AddRequestReturnProperties>,
+    ) -> Self {
+        self.return_properties = Some(value.into());
         self
     }
     /// Sets "USE_PLACEMENT".
@@ -216,8 +216,442 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `bizproc.properties`, defined once in `types`.
-pub type AddRequestProperties = super::super::types::bizproc::Properties;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestDescription {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestDescription {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestDescription",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestDescription);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestName {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestName {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestName",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestName);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestProperties {
+    /// Wire name "Default": any JSON, optional.
+    #[serde(rename = "Default", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub default: ::serde_json::Value,
+    /// Wire name "Description": string, optional.
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "Multiple": boolean, optional.
+    #[serde(rename = "Multiple", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<bool>,
+    /// Wire name "Name": string, optional.
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "Options": any JSON, optional.
+    #[serde(rename = "Options", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub options: ::serde_json::Value,
+    /// Wire name "Required": boolean, optional.
+    #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// Wire name "Type": string, optional.
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "inputString": object, optional.
+    #[serde(rename = "inputString", skip_serializing_if = "Option::is_none")]
+    pub input_string: Option<AddRequestPropertiesInputString>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestProperties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "Default".
+    pub fn default(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.default = value.into();
+        self
+    }
+    /// Sets "Description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "Multiple".
+    pub fn multiple(mut self, value: impl Into<bool>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "Name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "Options".
+    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.options = value.into();
+        self
+    }
+    /// Sets "Required".
+    pub fn required(mut self, value: impl Into<bool>) -> Self {
+        self.required = Some(value.into());
+        self
+    }
+    /// Sets "Type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "inputString".
+    pub fn input_string(
+        mut self,
+        value: impl Into<AddRequestPropertiesInputString>,
+    ) -> Self {
+        self.input_string = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("Default")?;
+        let description = o.opt("Description")?;
+        let multiple = o.opt("Multiple")?;
+        let name = o.opt("Name")?;
+        let options = o.opt("Options")?;
+        let required = o.opt("Required")?;
+        let type_ = o.opt("Type")?;
+        let input_string = o.opt("inputString")?;
+        let additional = o
+            .rest(
+                &[
+                    "Default",
+                    "Description",
+                    "Multiple",
+                    "Name",
+                    "Options",
+                    "Required",
+                    "Type",
+                    "inputString",
+                ],
+            )?;
+        Ok(Self {
+            default,
+            description,
+            multiple,
+            name,
+            options,
+            required,
+            type_,
+            input_string,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestProperties);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestPropertiesInputString {
+    /// Wire name "Default": string, optional.
+    #[serde(rename = "Default", skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "Description": object, optional.
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    pub description: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "Multiple": string, optional.
+    #[serde(rename = "Multiple", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<String>,
+    /// Wire name "Name": object, optional.
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "Required": string, optional.
+    #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "Type": string, optional.
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestPropertiesInputString {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "Default".
+    pub fn default(mut self, value: impl Into<String>) -> Self {
+        self.default = Some(value.into());
+        self
+    }
+    /// Sets "Description".
+    pub fn description(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "Multiple".
+    pub fn multiple(mut self, value: impl Into<String>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "Name".
+    pub fn name(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "Required".
+    pub fn required(mut self, value: impl Into<String>) -> Self {
+        self.required = Some(value.into());
+        self
+    }
+    /// Sets "Type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesInputString {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("Default")?;
+        let description = o.opt("Description")?;
+        let multiple = o.opt("Multiple")?;
+        let name = o.opt("Name")?;
+        let required = o.opt("Required")?;
+        let type_ = o.opt("Type")?;
+        let additional = o
+            .rest(&["Default", "Description", "Multiple", "Name", "Required", "Type"])?;
+        Ok(Self {
+            default,
+            description,
+            multiple,
+            name,
+            required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesInputString);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestReturnProperties {
+    /// Wire name "outputString": object, optional.
+    #[serde(rename = "outputString", skip_serializing_if = "Option::is_none")]
+    pub output_string: Option<AddRequestReturnPropertiesOutputString>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestReturnProperties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "outputString".
+    pub fn output_string(
+        mut self,
+        value: impl Into<AddRequestReturnPropertiesOutputString>,
+    ) -> Self {
+        self.output_string = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestReturnProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let output_string = o.opt("outputString")?;
+        let additional = o.rest(&["outputString"])?;
+        Ok(Self { output_string, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestReturnProperties);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestReturnPropertiesOutputString {
+    /// Wire name "Multiple": string, optional.
+    #[serde(rename = "Multiple", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<String>,
+    /// Wire name "Name": object, optional.
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "Type": string, optional.
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestReturnPropertiesOutputString {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "Multiple".
+    pub fn multiple(mut self, value: impl Into<String>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "Name".
+    pub fn name(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "Type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestReturnPropertiesOutputString {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let multiple = o.opt("Multiple")?;
+        let name = o.opt("Name")?;
+        let type_ = o.opt("Type")?;
+        let additional = o.rest(&["Multiple", "Name", "Type"])?;
+        Ok(Self {
+            multiple,
+            name,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestReturnPropertiesOutputString);
 
 /// The `result` of `bizproc.activity.add`.
 pub type AddResponse = bool;
@@ -256,13 +690,16 @@ pub async fn delete(
 /// Parameters of `bizproc.activity.delete`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-delete.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "CODE": string, required.
-    #[serde(rename = "CODE")]
-    pub code: String,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(rename = "code", skip_serializing_if = "Option::is_none")]
+    pub code_2: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -270,12 +707,19 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(code: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code_2(mut self, value: impl Into<String>) -> Self {
+        self.code_2 = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -294,10 +738,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("CODE")?;
-        let additional = o.rest(&["CODE"])?;
-        let code = o.need(code, "CODE")?;
-        Ok(Self { code, additional })
+        let code = o.opt("CODE")?;
+        let code_2 = o.opt("code")?;
+        let additional = o.rest(&["CODE", "code"])?;
+        Ok(Self { code, code_2, additional })
     }
 }
 
@@ -406,16 +850,22 @@ pub async fn log(
 /// Parameters of `bizproc.activity.log`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-log.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LogRequest {
-    /// Wire name "EVENT_TOKEN": string, required.
-    #[serde(rename = "EVENT_TOKEN")]
-    pub event_token: String,
-    /// Wire name "LOG_MESSAGE": string, required.
-    #[serde(rename = "LOG_MESSAGE")]
-    pub log_message: String,
+    /// Wire name "EVENT_TOKEN": string, optional.
+    #[serde(rename = "EVENT_TOKEN", skip_serializing_if = "Option::is_none")]
+    pub event_token: Option<String>,
+    /// Wire name "LOG_MESSAGE": string, optional.
+    #[serde(rename = "LOG_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub log_message: Option<String>,
+    /// Wire name "event_token": string, optional.
+    #[serde(rename = "event_token", skip_serializing_if = "Option::is_none")]
+    pub event_token_2: Option<String>,
+    /// Wire name "log_message": string, optional.
+    #[serde(rename = "log_message", skip_serializing_if = "Option::is_none")]
+    pub log_message_2: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -423,13 +873,29 @@ pub struct LogRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl LogRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(event_token: impl Into<String>, log_message: impl Into<String>) -> Self {
-        Self {
-            event_token: event_token.into(),
-            log_message: log_message.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "EVENT_TOKEN".
+    pub fn event_token(mut self, value: impl Into<String>) -> Self {
+        self.event_token = Some(value.into());
+        self
+    }
+    /// Sets "LOG_MESSAGE".
+    pub fn log_message(mut self, value: impl Into<String>) -> Self {
+        self.log_message = Some(value.into());
+        self
+    }
+    /// Sets "event_token".
+    pub fn event_token_2(mut self, value: impl Into<String>) -> Self {
+        self.event_token_2 = Some(value.into());
+        self
+    }
+    /// Sets "log_message".
+    pub fn log_message_2(mut self, value: impl Into<String>) -> Self {
+        self.log_message_2 = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -448,14 +914,17 @@ impl ::bitrix24_runtime::loose::Loose for LogRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let event_token = o.req("EVENT_TOKEN")?;
-        let log_message = o.req("LOG_MESSAGE")?;
-        let additional = o.rest(&["EVENT_TOKEN", "LOG_MESSAGE"])?;
-        let event_token = o.need(event_token, "EVENT_TOKEN")?;
-        let log_message = o.need(log_message, "LOG_MESSAGE")?;
+        let event_token = o.opt("EVENT_TOKEN")?;
+        let log_message = o.opt("LOG_MESSAGE")?;
+        let event_token_2 = o.opt("event_token")?;
+        let log_message_2 = o.opt("log_message")?;
+        let additional = o
+            .rest(&["EVENT_TOKEN", "LOG_MESSAGE", "event_token", "log_message"])?;
         Ok(Self {
             event_token,
             log_message,
+            event_token_2,
+            log_message_2,
             additional,
         })
     }

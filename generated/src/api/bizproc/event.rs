@@ -23,13 +23,13 @@ pub async fn send(
 /// Parameters of `bizproc.event.send`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-event-send.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequest {
-    /// Wire name "EVENT_TOKEN": string, required.
-    #[serde(rename = "EVENT_TOKEN")]
-    pub event_token: String,
+    /// Wire name "EVENT_TOKEN": string, optional.
+    #[serde(rename = "EVENT_TOKEN", skip_serializing_if = "Option::is_none")]
+    pub event_token: Option<String>,
     /// Wire name "LOG_MESSAGE": string, optional.
     #[serde(rename = "LOG_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub log_message: Option<String>,
@@ -39,6 +39,12 @@ pub struct SendRequest {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub return_values: ::serde_json::Value,
+    /// Wire name "event_token": string, optional.
+    #[serde(rename = "event_token", skip_serializing_if = "Option::is_none")]
+    pub event_token_2: Option<String>,
+    /// Wire name "return_values": object, optional.
+    #[serde(rename = "return_values", skip_serializing_if = "Option::is_none")]
+    pub return_values_2: Option<SendRequestReturnValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -46,14 +52,14 @@ pub struct SendRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(event_token: impl Into<String>) -> Self {
-        Self {
-            event_token: event_token.into(),
-            log_message: Default::default(),
-            return_values: Default::default(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "EVENT_TOKEN".
+    pub fn event_token(mut self, value: impl Into<String>) -> Self {
+        self.event_token = Some(value.into());
+        self
     }
     /// Sets "LOG_MESSAGE".
     pub fn log_message(mut self, value: impl Into<String>) -> Self {
@@ -63,6 +69,16 @@ impl SendRequest {
     /// Sets "RETURN_VALUES".
     pub fn return_values(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.return_values = value.into();
+        self
+    }
+    /// Sets "event_token".
+    pub fn event_token_2(mut self, value: impl Into<String>) -> Self {
+        self.event_token_2 = Some(value.into());
+        self
+    }
+    /// Sets "return_values".
+    pub fn return_values_2(mut self, value: impl Into<SendRequestReturnValues>) -> Self {
+        self.return_values_2 = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -82,21 +98,81 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let event_token = o.req("EVENT_TOKEN")?;
+        let event_token = o.opt("EVENT_TOKEN")?;
         let log_message = o.opt("LOG_MESSAGE")?;
         let return_values = o.opt("RETURN_VALUES")?;
-        let additional = o.rest(&["EVENT_TOKEN", "LOG_MESSAGE", "RETURN_VALUES"])?;
-        let event_token = o.need(event_token, "EVENT_TOKEN")?;
+        let event_token_2 = o.opt("event_token")?;
+        let return_values_2 = o.opt("return_values")?;
+        let additional = o
+            .rest(
+                &[
+                    "EVENT_TOKEN",
+                    "LOG_MESSAGE",
+                    "RETURN_VALUES",
+                    "event_token",
+                    "return_values",
+                ],
+            )?;
         Ok(Self {
             event_token,
             log_message,
             return_values,
+            event_token_2,
+            return_values_2,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(SendRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SendRequestReturnValues {
+    /// Wire name "outputString": string, optional.
+    #[serde(rename = "outputString", skip_serializing_if = "Option::is_none")]
+    pub output_string: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequestReturnValues {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "outputString".
+    pub fn output_string(mut self, value: impl Into<String>) -> Self {
+        self.output_string = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SendRequestReturnValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let output_string = o.opt("outputString")?;
+        let additional = o.rest(&["outputString"])?;
+        Ok(Self { output_string, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SendRequestReturnValues);
 
 /// The `result` of `bizproc.event.send`.
 pub type SendResponse = bool;

@@ -215,8 +215,345 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `bizproc.properties`, defined once in `types`.
-pub type AddRequestProperties = super::super::types::bizproc::Properties;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestProperties {
+    /// Wire name "Default": any JSON, optional.
+    #[serde(rename = "Default", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub default: ::serde_json::Value,
+    /// Wire name "Description": string, optional.
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "Multiple": boolean, optional.
+    #[serde(rename = "Multiple", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<bool>,
+    /// Wire name "Name": string, optional.
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "Options": any JSON, optional.
+    #[serde(rename = "Options", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub options: ::serde_json::Value,
+    /// Wire name "Required": boolean, optional.
+    #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// Wire name "Type": string, optional.
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "datetime": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datetime: Option<AddRequestPropertiesDatetime>,
+    /// Wire name "text": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<AddRequestPropertiesText>,
+    /// Wire name "user": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<AddRequestPropertiesUser>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestProperties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "Default".
+    pub fn default(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.default = value.into();
+        self
+    }
+    /// Sets "Description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "Multiple".
+    pub fn multiple(mut self, value: impl Into<bool>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "Name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "Options".
+    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.options = value.into();
+        self
+    }
+    /// Sets "Required".
+    pub fn required(mut self, value: impl Into<bool>) -> Self {
+        self.required = Some(value.into());
+        self
+    }
+    /// Sets "Type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "datetime".
+    pub fn datetime(mut self, value: impl Into<AddRequestPropertiesDatetime>) -> Self {
+        self.datetime = Some(value.into());
+        self
+    }
+    /// Sets "text".
+    pub fn text(mut self, value: impl Into<AddRequestPropertiesText>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Sets "user".
+    pub fn user(mut self, value: impl Into<AddRequestPropertiesUser>) -> Self {
+        self.user = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("Default")?;
+        let description = o.opt("Description")?;
+        let multiple = o.opt("Multiple")?;
+        let name = o.opt("Name")?;
+        let options = o.opt("Options")?;
+        let required = o.opt("Required")?;
+        let type_ = o.opt("Type")?;
+        let datetime = o.opt("datetime")?;
+        let text = o.opt("text")?;
+        let user = o.opt("user")?;
+        let additional = o
+            .rest(
+                &[
+                    "Default",
+                    "Description",
+                    "Multiple",
+                    "Name",
+                    "Options",
+                    "Required",
+                    "Type",
+                    "datetime",
+                    "text",
+                    "user",
+                ],
+            )?;
+        Ok(Self {
+            default,
+            description,
+            multiple,
+            name,
+            options,
+            required,
+            type_,
+            datetime,
+            text,
+            user,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestProperties);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestPropertiesDatetime {
+    /// Wire name "Name": string, optional.
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "Type": string, optional.
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestPropertiesDatetime {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "Name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "Type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesDatetime {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("Name")?;
+        let type_ = o.opt("Type")?;
+        let additional = o.rest(&["Name", "Type"])?;
+        Ok(Self { name, type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesDatetime);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestPropertiesText {
+    /// Wire name "Name": string, optional.
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "Type": string, optional.
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestPropertiesText {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "Name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "Type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesText {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("Name")?;
+        let type_ = o.opt("Type")?;
+        let additional = o.rest(&["Name", "Type"])?;
+        Ok(Self { name, type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesText);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestPropertiesUser {
+    /// Wire name "Default": string, optional.
+    #[serde(rename = "Default", skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "Name": string, optional.
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "Type": string, optional.
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestPropertiesUser {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "Default".
+    pub fn default(mut self, value: impl Into<String>) -> Self {
+        self.default = Some(value.into());
+        self
+    }
+    /// Sets "Name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "Type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesUser {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("Default")?;
+        let name = o.opt("Name")?;
+        let type_ = o.opt("Type")?;
+        let additional = o.rest(&["Default", "Name", "Type"])?;
+        Ok(Self {
+            default,
+            name,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesUser);
 
 /// The `result` of `bizproc.robot.add`.
 pub type AddResponse = bool;

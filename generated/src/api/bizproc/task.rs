@@ -32,9 +32,9 @@ pub struct CompleteRequest {
     /// Wire name "COMMENT": string, optional.
     #[serde(rename = "COMMENT", skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    /// Wire name "FIELDS": any JSON, optional.
-    #[serde(rename = "FIELDS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub fields: ::serde_json::Value,
+    /// Wire name "FIELDS": object, optional.
+    #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
+    pub fields: Option<CompleteRequestFields>,
     /// Wire name "STATUS": integer, required.
     ///
     /// Allowed values: 1, 2, 3, 4.
@@ -69,8 +69,8 @@ impl CompleteRequest {
         self
     }
     /// Sets "FIELDS".
-    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.fields = value.into();
+    pub fn fields(mut self, value: impl Into<CompleteRequestFields>) -> Self {
+        self.fields = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -108,6 +108,67 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(CompleteRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct CompleteRequestFields {
+    /// Wire name "contractor": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contractor: Option<String>,
+    /// Wire name "phone_number": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CompleteRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "contractor".
+    pub fn contractor(mut self, value: impl Into<String>) -> Self {
+        self.contractor = Some(value.into());
+        self
+    }
+    /// Sets "phone_number".
+    pub fn phone_number(mut self, value: impl Into<String>) -> Self {
+        self.phone_number = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for CompleteRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let contractor = o.opt("contractor")?;
+        let phone_number = o.opt("phone_number")?;
+        let additional = o.rest(&["contractor", "phone_number"])?;
+        Ok(Self {
+            contractor,
+            phone_number,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CompleteRequestFields);
 
 pub type CompleteRequestStatus = super::super::enums::IntV1V2V3V4;
 
@@ -154,9 +215,9 @@ pub struct DelegateRequest {
     /// Wire name "FROM_USER_ID": integer, required.
     #[serde(rename = "FROM_USER_ID")]
     pub from_user_id: i64,
-    /// Wire name "TASK_IDS": any JSON, required.
+    /// Wire name "TASK_IDS": array of integer, required.
     #[serde(rename = "TASK_IDS")]
-    pub task_ids: ::serde_json::Value,
+    pub task_ids: Vec<i64>,
     /// Wire name "TO_USER_ID": integer, required.
     #[serde(rename = "TO_USER_ID")]
     pub to_user_id: i64,
@@ -170,12 +231,12 @@ impl DelegateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         from_user_id: impl Into<i64>,
-        task_ids: impl Into<::serde_json::Value>,
+        task_ids: impl IntoIterator<Item = impl Into<i64>>,
         to_user_id: impl Into<i64>,
     ) -> Self {
         Self {
             from_user_id: from_user_id.into(),
-            task_ids: task_ids.into(),
+            task_ids: task_ids.into_iter().map(Into::into).collect(),
             to_user_id: to_user_id.into(),
             additional: Default::default(),
         }
@@ -267,6 +328,9 @@ pub struct ListRequest {
     /// Wire name "START": integer, optional.
     #[serde(rename = "START", skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Wire name "select": array of string, optional.
+    #[serde(rename = "select", skip_serializing_if = "Option::is_none")]
+    pub select_2: Option<Vec<String>>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -306,6 +370,14 @@ impl ListRequest {
         self.start = Some(value.into());
         self
     }
+    /// Sets "select".
+    pub fn select_2(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.select_2 = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
     /// Sets "start".
     pub fn start_2(mut self, value: impl Into<i64>) -> Self {
         self.start_2 = Some(value.into());
@@ -332,13 +404,16 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let order = o.opt("ORDER")?;
         let select = o.opt("SELECT")?;
         let start = o.opt("START")?;
+        let select_2 = o.opt("select")?;
         let start_2 = o.opt("start")?;
-        let additional = o.rest(&["FILTER", "ORDER", "SELECT", "START", "start"])?;
+        let additional = o
+            .rest(&["FILTER", "ORDER", "SELECT", "START", "select", "start"])?;
         Ok(Self {
             filter,
             order,
             select,
             start,
+            select_2,
             start_2,
             additional,
         })
@@ -963,9 +1038,9 @@ pub struct ListResponseItemParameters {
     /// Allowed values: "N", "Y", "YA", "YR".
     #[serde(rename = "CommentRequired", skip_serializing_if = "Option::is_none")]
     pub comment_required: Option<ListResponseItemParametersCommentRequired>,
-    /// Wire name "Fields": any JSON, optional.
-    #[serde(rename = "Fields", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub fields: ::serde_json::Value,
+    /// Wire name "Fields": array of object, optional.
+    #[serde(rename = "Fields", skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<ListResponseItemParametersFieldsItem>>,
     /// Wire name "ShowComment": boolean, optional.
     #[serde(rename = "ShowComment", skip_serializing_if = "Option::is_none")]
     pub show_comment: Option<bool>,
@@ -1023,6 +1098,130 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemParameters {
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemParameters);
 
 pub type ListResponseItemParametersCommentRequired = super::super::enums::NYYaYr;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemParametersFieldsItem {
+    /// Wire name "Default": array of string, optional.
+    #[serde(rename = "Default", skip_serializing_if = "Option::is_none")]
+    pub default: Option<Vec<String>>,
+    /// Wire name "Description": string, optional.
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "Id": string, optional.
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "Multiple": boolean, optional.
+    #[serde(rename = "Multiple", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<bool>,
+    /// Wire name "Name": string, optional.
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "Options": object, optional.
+    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
+    pub options: Option<ListResponseItemParametersFieldsItemOptions>,
+    /// Wire name "Required": boolean, optional.
+    #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// Wire name "Type": string, optional.
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemParametersFieldsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("Default")?;
+        let description = o.opt("Description")?;
+        let id = o.opt("Id")?;
+        let multiple = o.opt("Multiple")?;
+        let name = o.opt("Name")?;
+        let options = o.opt("Options")?;
+        let required = o.opt("Required")?;
+        let type_ = o.opt("Type")?;
+        let additional = o
+            .rest(
+                &[
+                    "Default",
+                    "Description",
+                    "Id",
+                    "Multiple",
+                    "Name",
+                    "Options",
+                    "Required",
+                    "Type",
+                ],
+            )?;
+        Ok(Self {
+            default,
+            description,
+            id,
+            multiple,
+            name,
+            options,
+            required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemParametersFieldsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemParametersFieldsItemOptions {
+    /// Wire name "COMPANY": string, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    /// Wire name "CONTACT": string, optional.
+    #[serde(rename = "CONTACT", skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// Wire name "DEAL": string, optional.
+    #[serde(rename = "DEAL", skip_serializing_if = "Option::is_none")]
+    pub deal: Option<String>,
+    /// Wire name "LEAD": string, optional.
+    #[serde(rename = "LEAD", skip_serializing_if = "Option::is_none")]
+    pub lead: Option<String>,
+    /// Wire name "SMART_INVOICE": string, optional.
+    #[serde(rename = "SMART_INVOICE", skip_serializing_if = "Option::is_none")]
+    pub smart_invoice: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemParametersFieldsItemOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.opt("COMPANY")?;
+        let contact = o.opt("CONTACT")?;
+        let deal = o.opt("DEAL")?;
+        let lead = o.opt("LEAD")?;
+        let smart_invoice = o.opt("SMART_INVOICE")?;
+        let additional = o
+            .rest(&["COMPANY", "CONTACT", "DEAL", "LEAD", "SMART_INVOICE"])?;
+        Ok(Self {
+            company,
+            contact,
+            deal,
+            lead,
+            smart_invoice,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemParametersFieldsItemOptions);
 
 pub type ListResponseItemStatus = super::super::enums::IntV0V1V2Etc;
 

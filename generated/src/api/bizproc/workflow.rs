@@ -49,6 +49,9 @@ pub struct InstancesRequest {
     /// Wire name "SELECT": any JSON, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(rename = "select", skip_serializing_if = "Option::is_none")]
+    pub select_2: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -78,6 +81,14 @@ impl InstancesRequest {
         self.select = value.into();
         self
     }
+    /// Sets "select".
+    pub fn select_2(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.select_2 = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
     /// Sets "start".
     pub fn start(mut self, value: impl Into<i64>) -> Self {
         self.start = Some(value.into());
@@ -103,12 +114,14 @@ impl ::bitrix24_runtime::loose::Loose for InstancesRequest {
         let filter = o.opt("FILTER")?;
         let order = o.opt("ORDER")?;
         let select = o.opt("SELECT")?;
+        let select_2 = o.opt("select")?;
         let start = o.opt("start")?;
-        let additional = o.rest(&["FILTER", "ORDER", "SELECT", "start"])?;
+        let additional = o.rest(&["FILTER", "ORDER", "SELECT", "select", "start"])?;
         Ok(Self {
             filter,
             order,
             select,
+            select_2,
             start,
             additional,
         })
@@ -136,12 +149,9 @@ pub struct InstancesResponseItem {
     /// Wire name "MODULE_ID": string, optional.
     #[serde(rename = "MODULE_ID", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
-    /// Wire name "OWNED_UNTIL": any JSON, optional.
-    #[serde(
-        rename = "OWNED_UNTIL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub owned_until: ::serde_json::Value,
+    /// Wire name "OWNED_UNTIL": string, optional.
+    #[serde(rename = "OWNED_UNTIL", skip_serializing_if = "Option::is_none")]
+    pub owned_until: Option<String>,
     /// Wire name "STARTED": string, optional.
     #[serde(rename = "STARTED", skip_serializing_if = "Option::is_none")]
     pub started: Option<String>,
@@ -259,9 +269,9 @@ pub async fn kill(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct KillRequest {
-    /// Wire name "ID": integer, required.
+    /// Wire name "ID": string, required.
     #[serde(rename = "ID")]
-    pub id: i64,
+    pub id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -270,7 +280,7 @@ pub struct KillRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl KillRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>) -> Self {
+    pub fn new(id: impl Into<String>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -339,12 +349,12 @@ pub async fn start(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartRequest {
-    /// Wire name "DOCUMENT_ID": any JSON, required.
+    /// Wire name "DOCUMENT_ID": array of string, required.
     #[serde(rename = "DOCUMENT_ID")]
-    pub document_id: ::serde_json::Value,
-    /// Wire name "PARAMETERS": any JSON, optional.
-    #[serde(rename = "PARAMETERS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub parameters: ::serde_json::Value,
+    pub document_id: Vec<String>,
+    /// Wire name "PARAMETERS": object, optional.
+    #[serde(rename = "PARAMETERS", skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<StartRequestParameters>,
     /// Wire name "TEMPLATE_ID": integer, required.
     #[serde(rename = "TEMPLATE_ID")]
     pub template_id: i64,
@@ -357,19 +367,19 @@ pub struct StartRequest {
 impl StartRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        document_id: impl Into<::serde_json::Value>,
+        document_id: impl IntoIterator<Item = impl Into<String>>,
         template_id: impl Into<i64>,
     ) -> Self {
         Self {
-            document_id: document_id.into(),
+            document_id: document_id.into_iter().map(Into::into).collect(),
             parameters: Default::default(),
             template_id: template_id.into(),
             additional: Default::default(),
         }
     }
     /// Sets "PARAMETERS".
-    pub fn parameters(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parameters = value.into();
+    pub fn parameters(mut self, value: impl Into<StartRequestParameters>) -> Self {
+        self.parameters = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -405,6 +415,54 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(StartRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct StartRequestParameters {
+    /// Wire name "Parameter1": string, optional.
+    #[serde(rename = "Parameter1", skip_serializing_if = "Option::is_none")]
+    pub parameter1: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StartRequestParameters {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "Parameter1".
+    pub fn parameter1(mut self, value: impl Into<String>) -> Self {
+        self.parameter1 = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for StartRequestParameters {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let parameter1 = o.opt("Parameter1")?;
+        let additional = o.rest(&["Parameter1"])?;
+        Ok(Self { parameter1, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(StartRequestParameters);
 
 /// The `result` of `bizproc.workflow.start`.
 pub type StartResponse = String;

@@ -29,8 +29,8 @@ pub struct GetRequest {
     pub from: String,
     /// Wire name "to": string (`date`), required.
     pub to: String,
-    /// Wire name "users": any JSON, required.
-    pub users: ::serde_json::Value,
+    /// Wire name "users": array of integer, required.
+    pub users: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -42,12 +42,12 @@ impl GetRequest {
     pub fn new(
         from: impl Into<String>,
         to: impl Into<String>,
-        users: impl Into<::serde_json::Value>,
+        users: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         Self {
             from: from.into(),
             to: to.into(),
-            users: users.into(),
+            users: users.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -87,13 +87,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `calendar.accessibility.get`.
+pub type GetResponse = ::std::collections::BTreeMap<String, Vec<GetResponseValueItem>>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponse {
-    /// Wire name "ACCESSIBILITY": integer, optional.
+pub struct GetResponseValueItem {
+    /// Wire name "ACCESSIBILITY": string, optional.
     #[serde(rename = "ACCESSIBILITY", skip_serializing_if = "Option::is_none")]
-    pub accessibility: Option<i64>,
+    pub accessibility: Option<String>,
     /// Wire name "DATE_FROM": string (`date-time`), optional.
     #[serde(rename = "DATE_FROM", skip_serializing_if = "Option::is_none")]
     pub date_from: Option<String>,
@@ -106,9 +108,9 @@ pub struct GetResponse {
     /// Wire name "DATE_TO_TS_UTC": string, optional.
     #[serde(rename = "DATE_TO_TS_UTC", skip_serializing_if = "Option::is_none")]
     pub date_to_ts_utc: Option<String>,
-    /// Wire name "DT_SKIP_TIME": integer, optional.
+    /// Wire name "DT_SKIP_TIME": string, optional.
     #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
-    pub dt_skip_time: Option<i64>,
+    pub dt_skip_time: Option<String>,
     /// Wire name "EVENT_TYPE": string, optional.
     #[serde(rename = "EVENT_TYPE", skip_serializing_if = "Option::is_none")]
     pub event_type: Option<String>,
@@ -119,22 +121,28 @@ pub struct GetResponse {
     ///
     /// Allowed values: "high", "normal", "low".
     #[serde(rename = "IMPORTANCE", skip_serializing_if = "Option::is_none")]
-    pub importance: Option<GetResponseImportance>,
+    pub importance: Option<GetResponseValueItemImportance>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "TZ_FROM": integer, optional.
+    /// Wire name "TZ_FROM": string, optional.
     #[serde(rename = "TZ_FROM", skip_serializing_if = "Option::is_none")]
-    pub tz_from: Option<i64>,
-    /// Wire name "TZ_TO": integer, optional.
+    pub tz_from: Option<String>,
+    /// Wire name "TZ_TO": string, optional.
     #[serde(rename = "TZ_TO", skip_serializing_if = "Option::is_none")]
-    pub tz_to: Option<i64>,
+    pub tz_to: Option<String>,
+    /// Wire name "\~USER_OFFSET_FROM": integer, optional.
+    #[serde(rename = "~USER_OFFSET_FROM", skip_serializing_if = "Option::is_none")]
+    pub user_offset_from: Option<i64>,
+    /// Wire name "\~USER_OFFSET_TO": integer, optional.
+    #[serde(rename = "~USER_OFFSET_TO", skip_serializing_if = "Option::is_none")]
+    pub user_offset_to: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValueItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -151,6 +159,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let name = o.opt("NAME")?;
         let tz_from = o.opt("TZ_FROM")?;
         let tz_to = o.opt("TZ_TO")?;
+        let user_offset_from = o.opt("~USER_OFFSET_FROM")?;
+        let user_offset_to = o.opt("~USER_OFFSET_TO")?;
         let additional = o
             .rest(
                 &[
@@ -166,6 +176,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "NAME",
                     "TZ_FROM",
                     "TZ_TO",
+                    "~USER_OFFSET_FROM",
+                    "~USER_OFFSET_TO",
                 ],
             )?;
         Ok(Self {
@@ -181,14 +193,16 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             name,
             tz_from,
             tz_to,
+            user_offset_from,
+            user_offset_to,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponse);
+::bitrix24_runtime::loose_deserialize!(GetResponseValueItem);
 
-pub type GetResponseImportance = super::super::enums::HighNormalLow;
+pub type GetResponseValueItemImportance = super::super::enums::HighNormalLow;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "calendar.accessibility.get";

@@ -37,9 +37,9 @@ pub struct AddRequest {
     /// Allowed values: "busy", "absent", "quest", "free".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<AddRequestAccessibility>,
-    /// Wire name "attendees": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub attendees: ::serde_json::Value,
+    /// Wire name "attendees": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendees: Option<Vec<i64>>,
     /// Wire name "auto_detect_section": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -48,9 +48,9 @@ pub struct AddRequest {
     /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    /// Wire name "crm_fields": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub crm_fields: ::serde_json::Value,
+    /// Wire name "crm_fields": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm_fields: Option<Vec<String>>,
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -77,9 +77,9 @@ pub struct AddRequest {
     pub meeting: Option<AddRequestMeeting>,
     /// Wire name "name": string, required.
     pub name: String,
-    /// Wire name "ownerId": integer, required.
-    #[serde(rename = "ownerId")]
-    pub owner_id: i64,
+    /// Wire name "ownerId": integer, optional.
+    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
     /// Wire name "private_event": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -128,7 +128,6 @@ impl AddRequest {
     pub fn new(
         from: impl Into<String>,
         name: impl Into<String>,
-        owner_id: impl Into<i64>,
         section: impl Into<i64>,
         to: impl Into<String>,
         type_: impl Into<AddRequestType>,
@@ -147,7 +146,7 @@ impl AddRequest {
             location: Default::default(),
             meeting: Default::default(),
             name: name.into(),
-            owner_id: owner_id.into(),
+            owner_id: Default::default(),
             private_event: Default::default(),
             remind: Default::default(),
             rrule: Default::default(),
@@ -168,8 +167,8 @@ impl AddRequest {
         self
     }
     /// Sets "attendees".
-    pub fn attendees(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.attendees = value.into();
+    pub fn attendees(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.attendees = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "auto_detect_section".
@@ -186,8 +185,11 @@ impl AddRequest {
         self
     }
     /// Sets "crm_fields".
-    pub fn crm_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.crm_fields = value.into();
+    pub fn crm_fields(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.crm_fields = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "description".
@@ -218,6 +220,11 @@ impl AddRequest {
     /// Sets "meeting".
     pub fn meeting(mut self, value: impl Into<AddRequestMeeting>) -> Self {
         self.meeting = Some(value.into());
+        self
+    }
+    /// Sets "ownerId".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
         self
     }
     /// Sets "private_event".
@@ -293,7 +300,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let location = o.opt("location")?;
         let meeting = o.opt("meeting")?;
         let name = o.req("name")?;
-        let owner_id = o.req("ownerId")?;
+        let owner_id = o.opt("ownerId")?;
         let private_event = o.opt("private_event")?;
         let remind = o.opt("remind")?;
         let rrule = o.opt("rrule")?;
@@ -337,7 +344,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
             )?;
         let from = o.need(from, "from")?;
         let name = o.need(name, "name")?;
-        let owner_id = o.need(owner_id, "ownerId")?;
         let section = o.need(section, "section")?;
         let to = o.need(to, "to")?;
         let type_ = o.need(type_, "type")?;
@@ -382,8 +388,8 @@ pub type AddRequestImportance = super::super::enums::HighNormalLow;
 
 pub type AddRequestIsMeeting = ::bitrix24_runtime::YesNo;
 
-/// The type `calendar.meeting`, defined once in `types`.
-pub type AddRequestMeeting = super::super::types::calendar::Meeting;
+/// The type `calendar.meeting_2`, defined once in `types`.
+pub type AddRequestMeeting = super::super::types::calendar::Meeting2;
 
 pub type AddRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 
@@ -448,8 +454,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRemindItem {
 
 pub type AddRequestRemindItemType = super::super::enums::MinHourDay;
 
-/// The type `calendar.rrule`, defined once in `types`.
-pub type AddRequestRrule = super::super::types::calendar::Rrule;
+/// The type `calendar.rrule_2`, defined once in `types`.
+pub type AddRequestRrule = super::super::types::calendar::Rrule2;
 
 pub type AddRequestSkipTime = ::bitrix24_runtime::YesNo;
 
@@ -562,12 +568,12 @@ pub struct GetRequest {
     /// Wire name "from": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    /// Wire name "ownerId": integer, required.
-    #[serde(rename = "ownerId")]
-    pub owner_id: i64,
-    /// Wire name "section": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub section: ::serde_json::Value,
+    /// Wire name "ownerId": integer, optional.
+    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    /// Wire name "section": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<Vec<i64>>,
     /// Wire name "to": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
@@ -584,10 +590,10 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(owner_id: impl Into<i64>, type_: impl Into<GetRequestType>) -> Self {
+    pub fn new(type_: impl Into<GetRequestType>) -> Self {
         Self {
             from: Default::default(),
-            owner_id: owner_id.into(),
+            owner_id: Default::default(),
             section: Default::default(),
             to: Default::default(),
             type_: type_.into(),
@@ -599,9 +605,14 @@ impl GetRequest {
         self.from = Some(value.into());
         self
     }
+    /// Sets "ownerId".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
+        self
+    }
     /// Sets "section".
-    pub fn section(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.section = value.into();
+    pub fn section(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.section = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "to".
@@ -627,12 +638,11 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let from = o.opt("from")?;
-        let owner_id = o.req("ownerId")?;
+        let owner_id = o.opt("ownerId")?;
         let section = o.opt("section")?;
         let to = o.opt("to")?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["from", "ownerId", "section", "to", "type"])?;
-        let owner_id = o.need(owner_id, "ownerId")?;
         let type_ = o.need(type_, "type")?;
         Ok(Self {
             from,
@@ -738,16 +748,16 @@ pub struct GetbyidResponse {
     pub attendees_codes: Option<Vec<String>>,
     /// Wire name "ATTENDEE_LIST": array of object, optional.
     #[serde(rename = "ATTENDEE_LIST", skip_serializing_if = "Option::is_none")]
-    pub attendee_list: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub attendee_list: Option<Vec<GetbyidResponseAttendeeListItem>>,
     /// Wire name "CAL_DAV_LABEL": string, optional.
     #[serde(rename = "CAL_DAV_LABEL", skip_serializing_if = "Option::is_none")]
     pub cal_dav_label: Option<String>,
     /// Wire name "CAL_TYPE": string, optional.
     #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
     pub cal_type: Option<String>,
-    /// Wire name "COLLAB_ID": any JSON, optional.
-    #[serde(rename = "COLLAB_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub collab_id: ::serde_json::Value,
+    /// Wire name "COLLAB_ID": string, optional.
+    #[serde(rename = "COLLAB_ID", skip_serializing_if = "Option::is_none")]
+    pub collab_id: Option<String>,
     /// Wire name "COLOR": string, optional.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -793,9 +803,9 @@ pub struct GetbyidResponse {
     /// Wire name "DT_SKIP_TIME": string, optional.
     #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
     pub dt_skip_time: Option<String>,
-    /// Wire name "EVENT_TYPE": any JSON, optional.
-    #[serde(rename = "EVENT_TYPE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub event_type: ::serde_json::Value,
+    /// Wire name "EVENT_TYPE": string, optional.
+    #[serde(rename = "EVENT_TYPE", skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
     /// Wire name "EXDATE": string, optional.
     #[serde(rename = "EXDATE", skip_serializing_if = "Option::is_none")]
     pub exdate: Option<String>,
@@ -826,12 +836,6 @@ pub struct GetbyidResponse {
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "ORIGINAL_DATE_FROM": any JSON, optional.
-    #[serde(
-        rename = "ORIGINAL_DATE_FROM",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub original_date_from: ::serde_json::Value,
     /// Wire name "OWNER_ID": string, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
@@ -849,28 +853,19 @@ pub struct GetbyidResponse {
     pub relations: Option<GetbyidResponseRelations>,
     /// Wire name "REMIND": array of object, optional.
     #[serde(rename = "REMIND", skip_serializing_if = "Option::is_none")]
-    pub remind: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub remind: Option<Vec<GetbyidResponseRemindItem>>,
     /// Wire name "RRULE": object, optional.
     #[serde(rename = "RRULE", skip_serializing_if = "Option::is_none")]
     pub rrule: Option<GetbyidResponseRrule>,
-    /// Wire name "SECTION_DAV_XML_ID": any JSON, optional.
-    #[serde(
-        rename = "SECTION_DAV_XML_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub section_dav_xml_id: ::serde_json::Value,
+    /// Wire name "SECTION_DAV_XML_ID": string, optional.
+    #[serde(rename = "SECTION_DAV_XML_ID", skip_serializing_if = "Option::is_none")]
+    pub section_dav_xml_id: Option<String>,
     /// Wire name "SECTION_ID": string, optional.
     #[serde(rename = "SECTION_ID", skip_serializing_if = "Option::is_none")]
     pub section_id: Option<String>,
     /// Wire name "SECT_ID": string, optional.
     #[serde(rename = "SECT_ID", skip_serializing_if = "Option::is_none")]
     pub sect_id: Option<String>,
-    /// Wire name "SYNC_STATUS": any JSON, optional.
-    #[serde(
-        rename = "SYNC_STATUS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub sync_status: ::serde_json::Value,
     /// Wire name "TIMESTAMP_X": string, optional.
     #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
@@ -897,9 +892,7 @@ pub struct GetbyidResponse {
     pub version: Option<String>,
     /// Wire name "attendeesEntityList": array of object, optional.
     #[serde(rename = "attendeesEntityList", skip_serializing_if = "Option::is_none")]
-    pub attendees_entity_list: Option<
-        Vec<::serde_json::Map<String, ::serde_json::Value>>,
-    >,
+    pub attendees_entity_list: Option<Vec<GetbyidResponseAttendeesEntityListItem>>,
     /// Wire name "\~DESCRIPTION": string, optional.
     #[serde(rename = "~DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description_2: Option<String>,
@@ -954,7 +947,6 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
         let meeting_host = o.opt("MEETING_HOST")?;
         let meeting_status = o.opt("MEETING_STATUS")?;
         let name = o.opt("NAME")?;
-        let original_date_from = o.opt("ORIGINAL_DATE_FROM")?;
         let owner_id = o.opt("OWNER_ID")?;
         let parent_id = o.opt("PARENT_ID")?;
         let private_event = o.opt("PRIVATE_EVENT")?;
@@ -965,7 +957,6 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
         let section_dav_xml_id = o.opt("SECTION_DAV_XML_ID")?;
         let section_id = o.opt("SECTION_ID")?;
         let sect_id = o.opt("SECT_ID")?;
-        let sync_status = o.opt("SYNC_STATUS")?;
         let timestamp_x = o.opt("TIMESTAMP_X")?;
         let tz_from = o.opt("TZ_FROM")?;
         let tz_offset_from = o.opt("TZ_OFFSET_FROM")?;
@@ -1014,7 +1005,6 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
                     "MEETING_HOST",
                     "MEETING_STATUS",
                     "NAME",
-                    "ORIGINAL_DATE_FROM",
                     "OWNER_ID",
                     "PARENT_ID",
                     "PRIVATE_EVENT",
@@ -1025,7 +1015,6 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
                     "SECTION_DAV_XML_ID",
                     "SECTION_ID",
                     "SECT_ID",
-                    "SYNC_STATUS",
                     "TIMESTAMP_X",
                     "TZ_FROM",
                     "TZ_OFFSET_FROM",
@@ -1074,7 +1063,6 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
             meeting_host,
             meeting_status,
             name,
-            original_date_from,
             owner_id,
             parent_id,
             private_event,
@@ -1085,7 +1073,6 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
             section_dav_xml_id,
             section_id,
             sect_id,
-            sync_status,
             timestamp_x,
             tz_from,
             tz_offset_from,
@@ -1106,80 +1093,11 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetbyidResponseMeeting {
-    /// Wire name "ALLOW_INVITE": boolean, optional.
-    #[serde(rename = "ALLOW_INVITE", skip_serializing_if = "Option::is_none")]
-    pub allow_invite: Option<bool>,
-    /// Wire name "HIDE_GUESTS": boolean, optional.
-    #[serde(rename = "HIDE_GUESTS", skip_serializing_if = "Option::is_none")]
-    pub hide_guests: Option<bool>,
-    /// Wire name "HOST_NAME": string, optional.
-    #[serde(rename = "HOST_NAME", skip_serializing_if = "Option::is_none")]
-    pub host_name: Option<String>,
-    /// Wire name "LANGUAGE_ID": string, optional.
-    #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "MAIL_FROM": string, optional.
-    #[serde(rename = "MAIL_FROM", skip_serializing_if = "Option::is_none")]
-    pub mail_from: Option<String>,
-    /// Wire name "MEETING_CREATOR": integer, optional.
-    #[serde(rename = "MEETING_CREATOR", skip_serializing_if = "Option::is_none")]
-    pub meeting_creator: Option<i64>,
-    /// Wire name "NOTIFY": boolean, optional.
-    #[serde(rename = "NOTIFY", skip_serializing_if = "Option::is_none")]
-    pub notify: Option<bool>,
-    /// Wire name "REINVITE": boolean, optional.
-    #[serde(rename = "REINVITE", skip_serializing_if = "Option::is_none")]
-    pub reinvite: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
+/// The type `calendar.attendee_list`, defined once in `types`.
+pub type GetbyidResponseAttendeeListItem = super::super::types::calendar::AttendeeList;
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidResponseMeeting {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let allow_invite = o.opt("ALLOW_INVITE")?;
-        let hide_guests = o.opt("HIDE_GUESTS")?;
-        let host_name = o.opt("HOST_NAME")?;
-        let language_id = o.opt("LANGUAGE_ID")?;
-        let mail_from = o.opt("MAIL_FROM")?;
-        let meeting_creator = o.opt("MEETING_CREATOR")?;
-        let notify = o.opt("NOTIFY")?;
-        let reinvite = o.opt("REINVITE")?;
-        let additional = o
-            .rest(
-                &[
-                    "ALLOW_INVITE",
-                    "HIDE_GUESTS",
-                    "HOST_NAME",
-                    "LANGUAGE_ID",
-                    "MAIL_FROM",
-                    "MEETING_CREATOR",
-                    "NOTIFY",
-                    "REINVITE",
-                ],
-            )?;
-        Ok(Self {
-            allow_invite,
-            hide_guests,
-            host_name,
-            language_id,
-            mail_from,
-            meeting_creator,
-            notify,
-            reinvite,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetbyidResponseMeeting);
+/// The type `calendar.meeting`, defined once in `types`.
+pub type GetbyidResponseMeeting = super::super::types::calendar::Meeting;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1217,56 +1135,63 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRelations {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetbyidResponseRrule {
-    /// Wire name "BYDAY": object, optional.
-    #[serde(rename = "BYDAY", skip_serializing_if = "Option::is_none")]
-    pub byday: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "FREQ": string, optional.
-    #[serde(rename = "FREQ", skip_serializing_if = "Option::is_none")]
-    pub freq: Option<String>,
-    /// Wire name "INTERVAL": integer, optional.
-    #[serde(rename = "INTERVAL", skip_serializing_if = "Option::is_none")]
-    pub interval: Option<i64>,
-    /// Wire name "UNTIL": string, optional.
-    #[serde(rename = "UNTIL", skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
-    /// Wire name "UNTIL_TS": integer, optional.
-    #[serde(rename = "UNTIL_TS", skip_serializing_if = "Option::is_none")]
-    pub until_ts: Option<i64>,
-    /// Wire name "\~UNTIL": string, optional.
-    #[serde(rename = "~UNTIL", skip_serializing_if = "Option::is_none")]
-    pub until_2: Option<String>,
+pub struct GetbyidResponseRemindItem {
+    /// Wire name "count": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRrule {
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRemindItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let byday = o.opt("BYDAY")?;
-        let freq = o.opt("FREQ")?;
-        let interval = o.opt("INTERVAL")?;
-        let until = o.opt("UNTIL")?;
-        let until_ts = o.opt("UNTIL_TS")?;
-        let until_2 = o.opt("~UNTIL")?;
-        let additional = o
-            .rest(&["BYDAY", "FREQ", "INTERVAL", "UNTIL", "UNTIL_TS", "~UNTIL"])?;
-        Ok(Self {
-            byday,
-            freq,
-            interval,
-            until,
-            until_ts,
-            until_2,
-            additional,
-        })
+        let count = o.opt("count")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["count", "type"])?;
+        Ok(Self { count, type_, additional })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetbyidResponseRrule);
+::bitrix24_runtime::loose_deserialize!(GetbyidResponseRemindItem);
+
+/// The type `calendar.rrule`, defined once in `types`.
+pub type GetbyidResponseRrule = super::super::types::calendar::Rrule;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetbyidResponseAttendeesEntityListItem {
+    /// Wire name "entityId": string, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseAttendeesEntityListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["entityId", "id"])?;
+        Ok(Self { entity_id, id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetbyidResponseAttendeesEntityListItem);
 
 impl ::bitrix24_runtime::Method for GetbyidRequest {
     const NAME: &'static str = "calendar.event.getbyid";
@@ -1301,15 +1226,15 @@ pub struct UpdateRequest {
     /// Allowed values: "busy", "absent", "quest", "free".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<UpdateRequestAccessibility>,
-    /// Wire name "attendees": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub attendees: ::serde_json::Value,
+    /// Wire name "attendees": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendees: Option<Vec<i64>>,
     /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    /// Wire name "crm_fields": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub crm_fields: ::serde_json::Value,
+    /// Wire name "crm_fields": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm_fields: Option<Vec<String>>,
     /// Wire name "current_date_from": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_date_from: Option<String>,
@@ -1447,8 +1372,8 @@ impl UpdateRequest {
         self
     }
     /// Sets "attendees".
-    pub fn attendees(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.attendees = value.into();
+    pub fn attendees(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.attendees = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "color".
@@ -1457,8 +1382,11 @@ impl UpdateRequest {
         self
     }
     /// Sets "crm_fields".
-    pub fn crm_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.crm_fields = value.into();
+    pub fn crm_fields(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.crm_fields = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "current_date_from".
@@ -1695,8 +1623,8 @@ pub type UpdateRequestImportance = super::super::enums::HighNormalLow;
 
 pub type UpdateRequestIsMeeting = ::bitrix24_runtime::YesNo;
 
-/// The type `calendar.meeting`, defined once in `types`.
-pub type UpdateRequestMeeting = super::super::types::calendar::Meeting;
+/// The type `calendar.meeting_2`, defined once in `types`.
+pub type UpdateRequestMeeting = super::super::types::calendar::Meeting2;
 
 pub type UpdateRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 
@@ -1763,8 +1691,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestRemindItem {
 
 pub type UpdateRequestRemindItemType = super::super::enums::MinHourDay;
 
-/// The type `calendar.rrule`, defined once in `types`.
-pub type UpdateRequestRrule = super::super::types::calendar::Rrule;
+/// The type `calendar.rrule_2`, defined once in `types`.
+pub type UpdateRequestRrule = super::super::types::calendar::Rrule2;
 
 pub type UpdateRequestSkipTime = ::bitrix24_runtime::YesNo;
 

@@ -104,9 +104,9 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "resourceId": any JSON, required.
+    /// Wire name "resourceId": integer, required.
     #[serde(rename = "resourceId")]
-    pub resource_id: ::serde_json::Value,
+    pub resource_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -115,7 +115,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(resource_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(resource_id: impl Into<i64>) -> Self {
         Self {
             resource_id: resource_id.into(),
             additional: Default::default(),

@@ -157,9 +157,9 @@ pub struct ListRequest {
     /// Wire name "pagination": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<ListRequestPagination>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -194,8 +194,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -531,7 +531,7 @@ pub struct ListResponse {
     pub has_more: Option<bool>,
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<ListResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -585,6 +585,158 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseAfterCursor {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseAfterCursor);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemsItem {
+    /// Wire name "callId": integer, optional.
+    #[serde(rename = "callId", skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<i64>,
+    /// Wire name "overview": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overview: Option<ListResponseItemsItemOverview>,
+    /// Wire name "participants": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participants: Option<Vec<ListResponseItemsItemParticipantsItem>>,
+    /// Wire name "startDate": string, optional.
+    #[serde(rename = "startDate", skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.opt("callId")?;
+        let overview = o.opt("overview")?;
+        let participants = o.opt("participants")?;
+        let start_date = o.opt("startDate")?;
+        let additional = o.rest(&["callId", "overview", "participants", "startDate"])?;
+        Ok(Self {
+            call_id,
+            overview,
+            participants,
+            start_date,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemsItemOverview {
+    /// Wire name "actionItems": array of object, optional.
+    #[serde(rename = "actionItems", skip_serializing_if = "Option::is_none")]
+    pub action_items: Option<Vec<ListResponseItemsItemOverviewActionItemsItem>>,
+    /// Wire name "topic": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemOverview {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action_items = o.opt("actionItems")?;
+        let topic = o.opt("topic")?;
+        let additional = o.rest(&["actionItems", "topic"])?;
+        Ok(Self {
+            action_items,
+            topic,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemOverview);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemsItemOverviewActionItemsItem {
+    /// Wire name "actionItem": string, optional.
+    #[serde(rename = "actionItem", skip_serializing_if = "Option::is_none")]
+    pub action_item: Option<String>,
+    /// Wire name "quote": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemOverviewActionItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action_item = o.opt("actionItem")?;
+        let quote = o.opt("quote")?;
+        let additional = o.rest(&["actionItem", "quote"])?;
+        Ok(Self {
+            action_item,
+            quote,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemOverviewActionItemsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemsItemParticipantsItem {
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "talkedSeconds": integer, optional.
+    #[serde(rename = "talkedSeconds", skip_serializing_if = "Option::is_none")]
+    pub talked_seconds: Option<i64>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemParticipantsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let name = o.opt("name")?;
+        let talked_seconds = o.opt("talkedSeconds")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["avatar", "name", "talkedSeconds", "userId"])?;
+        Ok(Self {
+            avatar,
+            name,
+            talked_seconds,
+            user_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemsItemParticipantsItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "call.followup.list";

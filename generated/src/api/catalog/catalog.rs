@@ -117,24 +117,18 @@ pub struct GetResponseCatalog {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "productIblockId": any JSON, optional.
-    #[serde(
-        rename = "productIblockId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub product_iblock_id: ::serde_json::Value,
-    /// Wire name "skuPropertyId": any JSON, optional.
-    #[serde(
-        rename = "skuPropertyId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub sku_property_id: ::serde_json::Value,
+    /// Wire name "productIblockId": integer, optional.
+    #[serde(rename = "productIblockId", skip_serializing_if = "Option::is_none")]
+    pub product_iblock_id: Option<i64>,
+    /// Wire name "skuPropertyId": integer, optional.
+    #[serde(rename = "skuPropertyId", skip_serializing_if = "Option::is_none")]
+    pub sku_property_id: Option<i64>,
     /// Wire name "subscription": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription: Option<String>,
-    /// Wire name "vatId": any JSON, optional.
-    #[serde(rename = "vatId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub vat_id: ::serde_json::Value,
+    /// Wire name "vatId": string, optional.
+    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -407,9 +401,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -435,8 +429,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -485,7 +479,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "catalogs": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub catalogs: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub catalogs: Option<Vec<ListResponseCatalogsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -504,19 +498,133 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseCatalogsItem {
+    /// Wire name "iblockId": integer, optional.
+    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
+    pub iblock_id: Option<i64>,
+    /// Wire name "iblockTypeId": integer, optional.
+    #[serde(rename = "iblockTypeId", skip_serializing_if = "Option::is_none")]
+    pub iblock_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "lid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lid: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "productIblockId": integer, optional.
+    #[serde(rename = "productIblockId", skip_serializing_if = "Option::is_none")]
+    pub product_iblock_id: Option<i64>,
+    /// Wire name "skuPropertyId": integer, optional.
+    #[serde(rename = "skuPropertyId", skip_serializing_if = "Option::is_none")]
+    pub sku_property_id: Option<i64>,
+    /// Wire name "subscription": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<String>,
+    /// Wire name "vatId": number, optional.
+    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseCatalogsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_type_id = o.opt("iblockTypeId")?;
+        let id = o.opt("id")?;
+        let lid = o.opt("lid")?;
+        let name = o.opt("name")?;
+        let product_iblock_id = o.opt("productIblockId")?;
+        let sku_property_id = o.opt("skuPropertyId")?;
+        let subscription = o.opt("subscription")?;
+        let vat_id = o.opt("vatId")?;
+        let additional = o
+            .rest(
+                &[
+                    "iblockId",
+                    "iblockTypeId",
+                    "id",
+                    "lid",
+                    "name",
+                    "productIblockId",
+                    "skuPropertyId",
+                    "subscription",
+                    "vatId",
+                ],
+            )?;
+        Ok(Self {
+            iblock_id,
+            iblock_type_id,
+            id,
+            lid,
+            name,
+            product_iblock_id,
+            sku_property_id,
+            subscription,
+            vat_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseCatalogsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.catalog.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "200040300030", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("catalogs");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseCatalogsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseCatalogsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.catalogs.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.catalog.list`'s rows (`ListResponseCatalogsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "iblockId".
+    IblockId,
+    /// The field "iblockTypeId".
+    IblockTypeId,
+    /// The field "id".
+    Id,
+    /// The field "lid".
+    Lid,
+    /// The field "name".
+    Name,
+    /// The field "productIblockId".
+    ProductIblockId,
+    /// The field "skuPropertyId".
+    SkuPropertyId,
+    /// The field "subscription".
+    Subscription,
+    /// The field "vatId".
+    VatId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { IblockId = "iblockId", IblockTypeId = "iblockTypeId", Id = "id", Lid =
+    "lid", Name = "name", ProductIblockId = "productIblockId", SkuPropertyId =
+    "skuPropertyId", Subscription = "subscription", VatId = "vatId" }
+);

@@ -97,8 +97,8 @@ pub struct AddRequestFields {
     /// Wire name "createdBy": any JSON, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub created_by: ::serde_json::Value,
-    /// Wire name "currency": any JSON, required.
-    pub currency: ::serde_json::Value,
+    /// Wire name "currency": string, required.
+    pub currency: String,
     /// Wire name "dateDocument": string (`date-time`), optional.
     #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
     pub date_document: Option<String>,
@@ -110,9 +110,9 @@ pub struct AddRequestFields {
     /// Allowed values: "A", "S", "M", "R", "D".
     #[serde(rename = "docType")]
     pub doc_type: AddRequestFieldsDocType,
-    /// Wire name "responsibleId": any JSON, required.
+    /// Wire name "responsibleId": integer, required.
     #[serde(rename = "responsibleId")]
-    pub responsible_id: ::serde_json::Value,
+    pub responsible_id: i64,
     /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
@@ -131,9 +131,9 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        currency: impl Into<::serde_json::Value>,
+        currency: impl Into<String>,
         doc_type: impl Into<AddRequestFieldsDocType>,
-        responsible_id: impl Into<::serde_json::Value>,
+        responsible_id: impl Into<i64>,
     ) -> Self {
         Self {
             commentary: Default::default(),
@@ -882,7 +882,35 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `catalog.document.fields`.
-pub type FieldsResponse = Vec<::serde_json::Value>;
+pub type FieldsResponse = Vec<FieldsResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldsResponseItem {
+    /// Wire name "id": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<FieldsResponseItemId>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseItem);
+
+/// The type `catalog.id`, defined once in `types`.
+pub type FieldsResponseItemId = super::super::types::catalog::Id;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "catalog.document.fields";
@@ -1020,9 +1048,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1048,8 +1076,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1098,7 +1126,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "documents": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub documents: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub documents: Option<Vec<ListResponseDocumentsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1117,22 +1145,86 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseDocumentsItem {
+    /// Wire name "docType": string, optional.
+    #[serde(rename = "docType", skip_serializing_if = "Option::is_none")]
+    pub doc_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let status = o.opt("status")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["docType", "id", "status", "title"])?;
+        Ok(Self {
+            doc_type,
+            id,
+            status,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseDocumentsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.document.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     const ITEMS_KEY: Option<&'static str> = Some("documents");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseDocumentsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseDocumentsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.documents.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.document.list`'s rows (`ListResponseDocumentsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "docType".
+    DocType,
+    /// The field "id".
+    Id,
+    /// The field "status".
+    Status,
+    /// The field "title".
+    Title,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { DocType = "docType", Id = "id", Status = "status", Title = "title" }
+);
 
 /// Calls `catalog.document.unconfirm`.
 ///
@@ -1300,12 +1392,9 @@ pub struct UpdateRequestFields {
     /// Wire name "modifiedBy": any JSON, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
-    /// Wire name "responsibleId": any JSON, optional.
-    #[serde(
-        rename = "responsibleId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub responsible_id: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -1349,8 +1438,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "responsibleId".
-    pub fn responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.responsible_id = value.into();
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
         self
     }
     /// Sets "title".

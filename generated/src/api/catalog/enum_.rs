@@ -68,7 +68,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRoundTypesRequest {
 pub struct GetRoundTypesResponse {
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub enum_: Option<Vec<GetRoundTypesResponseEnumItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -86,6 +86,35 @@ impl ::bitrix24_runtime::loose::Loose for GetRoundTypesResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetRoundTypesResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRoundTypesResponseEnumItem {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRoundTypesResponseEnumItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["id", "name"])?;
+        Ok(Self { id, name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRoundTypesResponseEnumItem);
 
 impl ::bitrix24_runtime::Method for GetRoundTypesRequest {
     const NAME: &'static str = "catalog.enum.getRoundTypes";
@@ -157,7 +186,7 @@ impl ::bitrix24_runtime::loose::Loose for GetStoreDocumentTypesRequest {
 pub struct GetStoreDocumentTypesResponse {
     /// Wire name "enum": array of object, optional.
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub enum_: Option<Vec<GetStoreDocumentTypesResponseEnumItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -175,6 +204,35 @@ impl ::bitrix24_runtime::loose::Loose for GetStoreDocumentTypesResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetStoreDocumentTypesResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetStoreDocumentTypesResponseEnumItem {
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetStoreDocumentTypesResponseEnumItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["id", "name"])?;
+        Ok(Self { id, name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetStoreDocumentTypesResponseEnumItem);
 
 impl ::bitrix24_runtime::Method for GetStoreDocumentTypesRequest {
     const NAME: &'static str = "catalog.enum.getStoreDocumentTypes";

@@ -547,9 +547,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -575,8 +575,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -619,15 +619,112 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `catalog.measure.list`.
-pub type ListResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponse {
+    /// Wire name "measures": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measures: Option<Vec<ListResponseMeasuresItem>>,
+    /// Wire name "total": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let measures = o.opt("measures")?;
+        let total = o.opt("total")?;
+        let additional = o.rest(&["measures", "total"])?;
+        Ok(Self {
+            measures,
+            total,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseMeasuresItem {
+    /// Wire name "code": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "symbolIntl": string, optional.
+    #[serde(rename = "symbolIntl", skip_serializing_if = "Option::is_none")]
+    pub symbol_intl: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseMeasuresItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let symbol_intl = o.opt("symbolIntl")?;
+        let additional = o.rest(&["code", "id", "symbolIntl"])?;
+        Ok(Self {
+            code,
+            id,
+            symbol_intl,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseMeasuresItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.measure.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
+    const ITEMS_KEY: Option<&'static str> = Some("measures");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ListResponseMeasuresItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseMeasuresItem>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.measures.unwrap_or_default().into_iter()
+    }
+}
+
+/// The fields of `catalog.measure.list`'s rows (`ListResponseMeasuresItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "code".
+    Code,
+    /// The field "id".
+    Id,
+    /// The field "symbolIntl".
+    SymbolIntl,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Code = "code", Id = "id", SymbolIntl = "symbolIntl" }
+);
 
 /// Calls `catalog.measure.update`.
 ///
@@ -652,11 +749,14 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "Id": integer, required.
-    #[serde(rename = "Id")]
-    pub id: i64,
+    /// Wire name "Id": integer, optional.
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, optional.
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
+    pub id_2: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -665,12 +765,23 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>, fields: impl Into<UpdateRequestFields>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>) -> Self {
         Self {
-            id: id.into(),
+            id: Default::default(),
             fields: fields.into(),
+            id_2: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "Id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id_2(mut self, value: impl Into<i64>) -> Self {
+        self.id_2 = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -689,12 +800,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("Id")?;
+        let id = o.opt("Id")?;
         let fields = o.req("fields")?;
-        let additional = o.rest(&["Id", "fields"])?;
-        let id = o.need(id, "Id")?;
+        let id_2 = o.opt("id")?;
+        let additional = o.rest(&["Id", "fields", "id"])?;
         let fields = o.need(fields, "fields")?;
-        Ok(Self { id, fields, additional })
+        Ok(Self {
+            id,
+            fields,
+            id_2,
+            additional,
+        })
     }
 }
 

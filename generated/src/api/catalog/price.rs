@@ -363,9 +363,9 @@ pub struct GetResponsePrice {
     /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
-    /// Wire name "extraId": any JSON, optional.
-    #[serde(rename = "extraId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub extra_id: ::serde_json::Value,
+    /// Wire name "extraId": integer, optional.
+    #[serde(rename = "extraId", skip_serializing_if = "Option::is_none")]
+    pub extra_id: Option<i64>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -375,15 +375,12 @@ pub struct GetResponsePrice {
     /// Wire name "productId": integer, optional.
     #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// Wire name "quantityFrom": any JSON, optional.
-    #[serde(
-        rename = "quantityFrom",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub quantity_from: ::serde_json::Value,
-    /// Wire name "quantityTo": any JSON, optional.
-    #[serde(rename = "quantityTo", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub quantity_to: ::serde_json::Value,
+    /// Wire name "quantityFrom": integer, optional.
+    #[serde(rename = "quantityFrom", skip_serializing_if = "Option::is_none")]
+    pub quantity_from: Option<i64>,
+    /// Wire name "quantityTo": integer, optional.
+    #[serde(rename = "quantityTo", skip_serializing_if = "Option::is_none")]
+    pub quantity_to: Option<i64>,
     /// Wire name "timestampX": string, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
@@ -571,9 +568,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -599,8 +596,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -649,7 +646,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "prices": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prices: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub prices: Option<Vec<ListResponsePricesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -668,22 +665,95 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponsePricesItem {
+    /// Wire name "catalogGroupId": integer, optional.
+    #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
+    pub catalog_group_id: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "price": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponsePricesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let currency = o.opt("currency")?;
+        let id = o.opt("id")?;
+        let price = o.opt("price")?;
+        let product_id = o.opt("productId")?;
+        let additional = o
+            .rest(&["catalogGroupId", "currency", "id", "price", "productId"])?;
+        Ok(Self {
+            catalog_group_id,
+            currency,
+            id,
+            price,
+            product_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponsePricesItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.price.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("prices");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponsePricesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponsePricesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.prices.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.price.list`'s rows (`ListResponsePricesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "catalogGroupId".
+    CatalogGroupId,
+    /// The field "currency".
+    Currency,
+    /// The field "id".
+    Id,
+    /// The field "price".
+    Price,
+    /// The field "productId".
+    ProductId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { CatalogGroupId = "catalogGroupId", Currency = "currency", Id = "id",
+    Price = "price", ProductId = "productId" }
+);
 
 /// Calls `catalog.price.modify`.
 ///
@@ -934,7 +1004,7 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsProductPricesItem {
 pub struct ModifyResponse {
     /// Wire name "prices": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prices: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub prices: Option<Vec<ModifyResponsePricesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -952,6 +1022,93 @@ impl ::bitrix24_runtime::loose::Loose for ModifyResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ModifyResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ModifyResponsePricesItem {
+    /// Wire name "catalogGroupId": integer, optional.
+    #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
+    pub catalog_group_id: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "extraId": integer, optional.
+    #[serde(rename = "extraId", skip_serializing_if = "Option::is_none")]
+    pub extra_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "price": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "priceScale": number, optional.
+    #[serde(rename = "priceScale", skip_serializing_if = "Option::is_none")]
+    pub price_scale: Option<f64>,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// Wire name "quantityFrom": integer, optional.
+    #[serde(rename = "quantityFrom", skip_serializing_if = "Option::is_none")]
+    pub quantity_from: Option<i64>,
+    /// Wire name "quantityTo": integer, optional.
+    #[serde(rename = "quantityTo", skip_serializing_if = "Option::is_none")]
+    pub quantity_to: Option<i64>,
+    /// Wire name "timestampX": string, optional.
+    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ModifyResponsePricesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let currency = o.opt("currency")?;
+        let extra_id = o.opt("extraId")?;
+        let id = o.opt("id")?;
+        let price = o.opt("price")?;
+        let price_scale = o.opt("priceScale")?;
+        let product_id = o.opt("productId")?;
+        let quantity_from = o.opt("quantityFrom")?;
+        let quantity_to = o.opt("quantityTo")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let additional = o
+            .rest(
+                &[
+                    "catalogGroupId",
+                    "currency",
+                    "extraId",
+                    "id",
+                    "price",
+                    "priceScale",
+                    "productId",
+                    "quantityFrom",
+                    "quantityTo",
+                    "timestampX",
+                ],
+            )?;
+        Ok(Self {
+            catalog_group_id,
+            currency,
+            extra_id,
+            id,
+            price,
+            price_scale,
+            product_id,
+            quantity_from,
+            quantity_to,
+            timestamp_x,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ModifyResponsePricesItem);
 
 impl ::bitrix24_runtime::Method for ModifyRequest {
     const NAME: &'static str = "catalog.price.modify";

@@ -172,48 +172,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponsePriceTypeGroup {
-    /// Wire name "access": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub access: Option<String>,
-    /// Wire name "catalogGroupId": integer, optional.
-    #[serde(rename = "catalogGroupId", skip_serializing_if = "Option::is_none")]
-    pub catalog_group_id: Option<i64>,
-    /// Wire name "groupId": integer, optional.
-    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponsePriceTypeGroup {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let access = o.opt("access")?;
-        let catalog_group_id = o.opt("catalogGroupId")?;
-        let group_id = o.opt("groupId")?;
-        let id = o.opt("id")?;
-        let additional = o.rest(&["access", "catalogGroupId", "groupId", "id"])?;
-        Ok(Self {
-            access,
-            catalog_group_id,
-            group_id,
-            id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponsePriceTypeGroup);
+/// The type `catalog.price_type_group`, defined once in `types`.
+pub type AddResponsePriceTypeGroup = super::super::types::catalog::PriceTypeGroup;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.priceTypeGroup.add";
@@ -430,9 +390,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -458,8 +418,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -508,7 +468,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "priceTypeGroups": array of object, optional.
     #[serde(rename = "priceTypeGroups", skip_serializing_if = "Option::is_none")]
-    pub price_type_groups: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub price_type_groups: Option<Vec<ListResponsePriceTypeGroupsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -530,19 +490,44 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `catalog.price_type_group`, defined once in `types`.
+pub type ListResponsePriceTypeGroupsItem = super::super::types::catalog::PriceTypeGroup;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.priceTypeGroup.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010"];
     const ITEMS_KEY: Option<&'static str> = Some("priceTypeGroups");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponsePriceTypeGroupsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponsePriceTypeGroupsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.price_type_groups.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.priceTypeGroup.list`'s rows (`PriceTypeGroup`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "access".
+    Access,
+    /// The field "catalogGroupId".
+    CatalogGroupId,
+    /// The field "groupId".
+    GroupId,
+    /// The field "id".
+    Id,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Access = "access", CatalogGroupId = "catalogGroupId", GroupId =
+    "groupId", Id = "id" }
+);

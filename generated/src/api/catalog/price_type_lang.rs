@@ -560,7 +560,7 @@ impl ::bitrix24_runtime::loose::Loose for GetLanguagesRequest {
 pub struct GetLanguagesResponse {
     /// Wire name "languages": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub languages: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub languages: Option<Vec<GetLanguagesResponseLanguagesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -579,6 +579,44 @@ impl ::bitrix24_runtime::loose::Loose for GetLanguagesResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetLanguagesResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetLanguagesResponseLanguagesItem {
+    /// Wire name "active": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "lid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lid: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetLanguagesResponseLanguagesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let lid = o.opt("lid")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["active", "lid", "name"])?;
+        Ok(Self {
+            active,
+            lid,
+            name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetLanguagesResponseLanguagesItem);
+
 impl ::bitrix24_runtime::Method for GetLanguagesRequest {
     const NAME: &'static str = "catalog.priceTypeLang.getLanguages";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -589,12 +627,30 @@ impl ::bitrix24_runtime::Method for GetLanguagesRequest {
 }
 
 impl ::std::iter::IntoIterator for GetLanguagesResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = GetLanguagesResponseLanguagesItem;
+    type IntoIter = ::std::vec::IntoIter<GetLanguagesResponseLanguagesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.languages.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.priceTypeLang.getLanguages`'s rows (`GetLanguagesResponseLanguagesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetLanguagesField {
+    /// The field "active".
+    Active,
+    /// The field "lid".
+    Lid,
+    /// The field "name".
+    Name,
+}
+
+::bitrix24_runtime::field_names!(
+    GetLanguagesField { Active = "active", Lid = "lid", Name = "name" }
+);
 
 /// Calls `catalog.priceTypeLang.list`.
 ///
@@ -627,9 +683,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -655,8 +711,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -705,7 +761,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "priceTypeLangs": array of object, optional.
     #[serde(rename = "priceTypeLangs", skip_serializing_if = "Option::is_none")]
-    pub price_type_langs: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub price_type_langs: Option<Vec<ListResponsePriceTypeLangsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -727,6 +783,35 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponsePriceTypeLangsItem {
+    /// Wire name "lang": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponsePriceTypeLangsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lang = o.opt("lang")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["lang", "name"])?;
+        Ok(Self { lang, name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponsePriceTypeLangsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.priceTypeLang.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -737,12 +822,26 @@ impl ::bitrix24_runtime::Method for ListRequest {
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponsePriceTypeLangsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponsePriceTypeLangsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.price_type_langs.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.priceTypeLang.list`'s rows (`ListResponsePriceTypeLangsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "lang".
+    Lang,
+    /// The field "name".
+    Name,
+}
+
+::bitrix24_runtime::field_names!(ListField { Lang = "lang", Name = "name" });
 
 /// Calls `catalog.priceTypeLang.update`.
 ///
@@ -767,11 +866,14 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "Id": integer, required.
-    #[serde(rename = "Id")]
-    pub id: i64,
+    /// Wire name "Id": integer, optional.
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, optional.
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
+    pub id_2: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -780,12 +882,23 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>, fields: impl Into<UpdateRequestFields>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>) -> Self {
         Self {
-            id: id.into(),
+            id: Default::default(),
             fields: fields.into(),
+            id_2: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "Id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id_2(mut self, value: impl Into<i64>) -> Self {
+        self.id_2 = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -804,12 +917,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("Id")?;
+        let id = o.opt("Id")?;
         let fields = o.req("fields")?;
-        let additional = o.rest(&["Id", "fields"])?;
-        let id = o.need(id, "Id")?;
+        let id_2 = o.opt("id")?;
+        let additional = o.rest(&["Id", "fields", "id"])?;
         let fields = o.need(fields, "fields")?;
-        Ok(Self { id, fields, additional })
+        Ok(Self {
+            id,
+            fields,
+            id_2,
+            additional,
+        })
     }
 }
 

@@ -33,9 +33,9 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
-    /// Wire name "fileContent": any JSON, required.
+    /// Wire name "fileContent": array of string, required.
     #[serde(rename = "fileContent")]
-    pub file_content: ::serde_json::Value,
+    pub file_content: Vec<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -46,11 +46,11 @@ impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<AddRequestFields>,
-        file_content: impl Into<::serde_json::Value>,
+        file_content: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             fields: fields.into(),
-            file_content: file_content.into(),
+            file_content: file_content.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -503,9 +503,9 @@ pub struct ListRequest {
     /// Wire name "productId": integer, required.
     #[serde(rename = "productId")]
     pub product_id: i64,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -528,8 +528,8 @@ impl ListRequest {
         }
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -577,7 +577,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "productImages": array of object, optional.
     #[serde(rename = "productImages", skip_serializing_if = "Option::is_none")]
-    pub product_images: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub product_images: Option<Vec<ListResponseProductImagesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -596,19 +596,50 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `catalog.product_image`, defined once in `types`.
+pub type ListResponseProductImagesItem = super::super::types::catalog::ProductImage;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.productImage.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "100", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("productImages");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseProductImagesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseProductImagesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.product_images.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.productImage.list`'s rows (`ProductImage`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "createTime".
+    CreateTime,
+    /// The field "detailUrl".
+    DetailUrl,
+    /// The field "downloadUrl".
+    DownloadUrl,
+    /// The field "id".
+    Id,
+    /// The field "name".
+    Name,
+    /// The field "productId".
+    ProductId,
+    /// The field "type".
+    Type,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { CreateTime = "createTime", DetailUrl = "detailUrl", DownloadUrl =
+    "downloadUrl", Id = "id", Name = "name", ProductId = "productId", Type = "type" }
+);

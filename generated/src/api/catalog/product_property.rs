@@ -150,12 +150,9 @@ pub struct AddRequestFields {
     /// Allowed values: "DateTime", "Money", "SKU", "directory", "employee", "UserID", "EList", "EAutocomplete", "SectionAuto", "HTML", "map_google", "map_yandex", and 3 more.
     #[serde(rename = "userType", skip_serializing_if = "Option::is_none")]
     pub user_type: Option<AddRequestFieldsUserType>,
-    /// Wire name "userTypeSettings": any JSON, optional.
-    #[serde(
-        rename = "userTypeSettings",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub user_type_settings: ::serde_json::Value,
+    /// Wire name "userTypeSettings": object, optional.
+    #[serde(rename = "userTypeSettings", skip_serializing_if = "Option::is_none")]
+    pub user_type_settings: Option<AddRequestFieldsUserTypeSettings>,
     /// Wire name "withDescription": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -284,8 +281,11 @@ impl AddRequestFields {
         self
     }
     /// Sets "userTypeSettings".
-    pub fn user_type_settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_type_settings = value.into();
+    pub fn user_type_settings(
+        mut self,
+        value: impl Into<AddRequestFieldsUserTypeSettings>,
+    ) -> Self {
+        self.user_type_settings = Some(value.into());
         self
     }
     /// Sets "withDescription".
@@ -416,6 +416,54 @@ pub type AddRequestFieldsSearchable = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsUserType = super::super::enums::DateTimeMoneySkuEtc;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsUserTypeSettings {
+    /// Wire name "tableName": string, optional.
+    #[serde(rename = "tableName", skip_serializing_if = "Option::is_none")]
+    pub table_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsUserTypeSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "tableName".
+    pub fn table_name(mut self, value: impl Into<String>) -> Self {
+        self.table_name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsUserTypeSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let table_name = o.opt("tableName")?;
+        let additional = o.rest(&["tableName"])?;
+        Ok(Self { table_name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsUserTypeSettings);
+
 pub type AddRequestFieldsWithDescription = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.productProperty.add`.
@@ -460,21 +508,9 @@ pub struct AddResponseProductProperty {
     /// Wire name "colCount": integer, optional.
     #[serde(rename = "colCount", skip_serializing_if = "Option::is_none")]
     pub col_count: Option<i64>,
-    /// Wire name "defaultValue": any JSON, optional.
-    #[serde(
-        rename = "defaultValue",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub default_value: ::serde_json::Value,
-    /// Wire name "fileType": any JSON, optional.
-    #[serde(rename = "fileType", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub file_type: ::serde_json::Value,
     /// Wire name "filtrable": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtrable: Option<String>,
-    /// Wire name "hint": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub hint: ::serde_json::Value,
     /// Wire name "iblockId": integer, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
@@ -484,24 +520,15 @@ pub struct AddResponseProductProperty {
     /// Wire name "isRequired": string, optional.
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<String>,
-    /// Wire name "linkIblockId": any JSON, optional.
-    #[serde(
-        rename = "linkIblockId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub link_iblock_id: ::serde_json::Value,
+    /// Wire name "linkIblockId": string, optional.
+    #[serde(rename = "linkIblockId", skip_serializing_if = "Option::is_none")]
+    pub link_iblock_id: Option<String>,
     /// Wire name "listType": string, optional.
     #[serde(rename = "listType", skip_serializing_if = "Option::is_none")]
     pub list_type: Option<String>,
     /// Wire name "multiple": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<String>,
-    /// Wire name "multipleCnt": any JSON, optional.
-    #[serde(
-        rename = "multipleCnt",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub multiple_cnt: ::serde_json::Value,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -525,16 +552,13 @@ pub struct AddResponseProductProperty {
     pub user_type: Option<String>,
     /// Wire name "userTypeSettings": object, optional.
     #[serde(rename = "userTypeSettings", skip_serializing_if = "Option::is_none")]
-    pub user_type_settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "withDescription": any JSON, optional.
-    #[serde(
-        rename = "withDescription",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub with_description: ::serde_json::Value,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    pub user_type_settings: Option<AddResponseProductPropertyUserTypeSettings>,
+    /// Wire name "withDescription": string, optional.
+    #[serde(rename = "withDescription", skip_serializing_if = "Option::is_none")]
+    pub with_description: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -548,17 +572,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseProductProperty {
         let active = o.opt("active")?;
         let code = o.opt("code")?;
         let col_count = o.opt("colCount")?;
-        let default_value = o.opt("defaultValue")?;
-        let file_type = o.opt("fileType")?;
         let filtrable = o.opt("filtrable")?;
-        let hint = o.opt("hint")?;
         let iblock_id = o.opt("iblockId")?;
         let id = o.opt("id")?;
         let is_required = o.opt("isRequired")?;
         let link_iblock_id = o.opt("linkIblockId")?;
         let list_type = o.opt("listType")?;
         let multiple = o.opt("multiple")?;
-        let multiple_cnt = o.opt("multipleCnt")?;
         let name = o.opt("name")?;
         let property_type = o.opt("propertyType")?;
         let row_count = o.opt("rowCount")?;
@@ -575,17 +595,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseProductProperty {
                     "active",
                     "code",
                     "colCount",
-                    "defaultValue",
-                    "fileType",
                     "filtrable",
-                    "hint",
                     "iblockId",
                     "id",
                     "isRequired",
                     "linkIblockId",
                     "listType",
                     "multiple",
-                    "multipleCnt",
                     "name",
                     "propertyType",
                     "rowCount",
@@ -602,17 +618,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseProductProperty {
             active,
             code,
             col_count,
-            default_value,
-            file_type,
             filtrable,
-            hint,
             iblock_id,
             id,
             is_required,
             link_iblock_id,
             list_type,
             multiple,
-            multiple_cnt,
             name,
             property_type,
             row_count,
@@ -629,6 +641,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseProductProperty {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseProductProperty);
+
+/// The type `catalog.user_type_settings`, defined once in `types`.
+pub type AddResponseProductPropertyUserTypeSettings = super::super::types::catalog::UserTypeSettings;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.productProperty.add";
@@ -821,21 +836,9 @@ pub struct GetResponseProductProperty {
     /// Wire name "colCount": integer, optional.
     #[serde(rename = "colCount", skip_serializing_if = "Option::is_none")]
     pub col_count: Option<i64>,
-    /// Wire name "defaultValue": any JSON, optional.
-    #[serde(
-        rename = "defaultValue",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub default_value: ::serde_json::Value,
-    /// Wire name "fileType": any JSON, optional.
-    #[serde(rename = "fileType", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub file_type: ::serde_json::Value,
     /// Wire name "filtrable": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtrable: Option<String>,
-    /// Wire name "hint": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub hint: ::serde_json::Value,
     /// Wire name "iblockId": integer, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
@@ -845,24 +848,15 @@ pub struct GetResponseProductProperty {
     /// Wire name "isRequired": string, optional.
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<String>,
-    /// Wire name "linkIblockId": any JSON, optional.
-    #[serde(
-        rename = "linkIblockId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub link_iblock_id: ::serde_json::Value,
+    /// Wire name "linkIblockId": string, optional.
+    #[serde(rename = "linkIblockId", skip_serializing_if = "Option::is_none")]
+    pub link_iblock_id: Option<String>,
     /// Wire name "listType": string, optional.
     #[serde(rename = "listType", skip_serializing_if = "Option::is_none")]
     pub list_type: Option<String>,
     /// Wire name "multiple": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<String>,
-    /// Wire name "multipleCnt": any JSON, optional.
-    #[serde(
-        rename = "multipleCnt",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub multiple_cnt: ::serde_json::Value,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -875,9 +869,9 @@ pub struct GetResponseProductProperty {
     /// Wire name "searchable": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub searchable: Option<String>,
-    /// Wire name "sort": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub sort: ::serde_json::Value,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
     /// Wire name "timestampX": string, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
@@ -886,16 +880,13 @@ pub struct GetResponseProductProperty {
     pub user_type: Option<String>,
     /// Wire name "userTypeSettings": object, optional.
     #[serde(rename = "userTypeSettings", skip_serializing_if = "Option::is_none")]
-    pub user_type_settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "withDescription": any JSON, optional.
-    #[serde(
-        rename = "withDescription",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub with_description: ::serde_json::Value,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    pub user_type_settings: Option<GetResponseProductPropertyUserTypeSettings>,
+    /// Wire name "withDescription": string, optional.
+    #[serde(rename = "withDescription", skip_serializing_if = "Option::is_none")]
+    pub with_description: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -909,17 +900,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProductProperty {
         let active = o.opt("active")?;
         let code = o.opt("code")?;
         let col_count = o.opt("colCount")?;
-        let default_value = o.opt("defaultValue")?;
-        let file_type = o.opt("fileType")?;
         let filtrable = o.opt("filtrable")?;
-        let hint = o.opt("hint")?;
         let iblock_id = o.opt("iblockId")?;
         let id = o.opt("id")?;
         let is_required = o.opt("isRequired")?;
         let link_iblock_id = o.opt("linkIblockId")?;
         let list_type = o.opt("listType")?;
         let multiple = o.opt("multiple")?;
-        let multiple_cnt = o.opt("multipleCnt")?;
         let name = o.opt("name")?;
         let property_type = o.opt("propertyType")?;
         let row_count = o.opt("rowCount")?;
@@ -936,17 +923,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProductProperty {
                     "active",
                     "code",
                     "colCount",
-                    "defaultValue",
-                    "fileType",
                     "filtrable",
-                    "hint",
                     "iblockId",
                     "id",
                     "isRequired",
                     "linkIblockId",
                     "listType",
                     "multiple",
-                    "multipleCnt",
                     "name",
                     "propertyType",
                     "rowCount",
@@ -963,17 +946,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProductProperty {
             active,
             code,
             col_count,
-            default_value,
-            file_type,
             filtrable,
-            hint,
             iblock_id,
             id,
             is_required,
             link_iblock_id,
             list_type,
             multiple,
-            multiple_cnt,
             name,
             property_type,
             row_count,
@@ -990,6 +969,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProductProperty {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseProductProperty);
+
+/// The type `catalog.user_type_settings`, defined once in `types`.
+pub type GetResponseProductPropertyUserTypeSettings = super::super::types::catalog::UserTypeSettings;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.productProperty.get";
@@ -1130,9 +1112,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1158,8 +1140,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1208,7 +1190,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "productProperties": array of object, optional.
     #[serde(rename = "productProperties", skip_serializing_if = "Option::is_none")]
-    pub product_properties: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub product_properties: Option<Vec<ListResponseProductPropertiesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1230,22 +1212,87 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseProductPropertiesItem {
+    /// Wire name "iblockId": integer, optional.
+    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
+    pub iblock_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "propertyType": string, optional.
+    #[serde(rename = "propertyType", skip_serializing_if = "Option::is_none")]
+    pub property_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseProductPropertiesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_id = o.opt("iblockId")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let property_type = o.opt("propertyType")?;
+        let additional = o.rest(&["iblockId", "id", "name", "propertyType"])?;
+        Ok(Self {
+            iblock_id,
+            id,
+            name,
+            property_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseProductPropertiesItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.productProperty.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100"];
     const ITEMS_KEY: Option<&'static str> = Some("productProperties");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseProductPropertiesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseProductPropertiesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.product_properties.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.productProperty.list`'s rows (`ListResponseProductPropertiesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "iblockId".
+    IblockId,
+    /// The field "id".
+    Id,
+    /// The field "name".
+    Name,
+    /// The field "propertyType".
+    PropertyType,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { IblockId = "iblockId", Id = "id", Name = "name", PropertyType =
+    "propertyType" }
+);
 
 /// Calls `catalog.productProperty.update`.
 ///
@@ -1700,27 +1747,15 @@ pub struct UpdateResponseProductProperty {
     /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    /// Wire name "code": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "colCount": integer, optional.
     #[serde(rename = "colCount", skip_serializing_if = "Option::is_none")]
     pub col_count: Option<i64>,
-    /// Wire name "defaultValue": any JSON, optional.
-    #[serde(
-        rename = "defaultValue",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub default_value: ::serde_json::Value,
-    /// Wire name "fileType": any JSON, optional.
-    #[serde(rename = "fileType", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub file_type: ::serde_json::Value,
     /// Wire name "filtrable": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtrable: Option<String>,
-    /// Wire name "hint": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub hint: ::serde_json::Value,
     /// Wire name "iblockId": integer, optional.
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
@@ -1730,24 +1765,15 @@ pub struct UpdateResponseProductProperty {
     /// Wire name "isRequired": string, optional.
     #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<String>,
-    /// Wire name "linkIblockId": any JSON, optional.
-    #[serde(
-        rename = "linkIblockId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub link_iblock_id: ::serde_json::Value,
+    /// Wire name "linkIblockId": string, optional.
+    #[serde(rename = "linkIblockId", skip_serializing_if = "Option::is_none")]
+    pub link_iblock_id: Option<String>,
     /// Wire name "listType": string, optional.
     #[serde(rename = "listType", skip_serializing_if = "Option::is_none")]
     pub list_type: Option<String>,
     /// Wire name "multiple": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<String>,
-    /// Wire name "multipleCnt": any JSON, optional.
-    #[serde(
-        rename = "multipleCnt",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub multiple_cnt: ::serde_json::Value,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1766,24 +1792,18 @@ pub struct UpdateResponseProductProperty {
     /// Wire name "timestampX": string, optional.
     #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
-    /// Wire name "userType": any JSON, optional.
-    #[serde(rename = "userType", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_type: ::serde_json::Value,
-    /// Wire name "userTypeSettings": any JSON, optional.
-    #[serde(
-        rename = "userTypeSettings",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub user_type_settings: ::serde_json::Value,
-    /// Wire name "withDescription": any JSON, optional.
-    #[serde(
-        rename = "withDescription",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub with_description: ::serde_json::Value,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "userType": string, optional.
+    #[serde(rename = "userType", skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
+    /// Wire name "userTypeSettings": object, optional.
+    #[serde(rename = "userTypeSettings", skip_serializing_if = "Option::is_none")]
+    pub user_type_settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "withDescription": string, optional.
+    #[serde(rename = "withDescription", skip_serializing_if = "Option::is_none")]
+    pub with_description: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1797,17 +1817,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseProductProperty {
         let active = o.opt("active")?;
         let code = o.opt("code")?;
         let col_count = o.opt("colCount")?;
-        let default_value = o.opt("defaultValue")?;
-        let file_type = o.opt("fileType")?;
         let filtrable = o.opt("filtrable")?;
-        let hint = o.opt("hint")?;
         let iblock_id = o.opt("iblockId")?;
         let id = o.opt("id")?;
         let is_required = o.opt("isRequired")?;
         let link_iblock_id = o.opt("linkIblockId")?;
         let list_type = o.opt("listType")?;
         let multiple = o.opt("multiple")?;
-        let multiple_cnt = o.opt("multipleCnt")?;
         let name = o.opt("name")?;
         let property_type = o.opt("propertyType")?;
         let row_count = o.opt("rowCount")?;
@@ -1824,17 +1840,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseProductProperty {
                     "active",
                     "code",
                     "colCount",
-                    "defaultValue",
-                    "fileType",
                     "filtrable",
-                    "hint",
                     "iblockId",
                     "id",
                     "isRequired",
                     "linkIblockId",
                     "listType",
                     "multiple",
-                    "multipleCnt",
                     "name",
                     "propertyType",
                     "rowCount",
@@ -1851,17 +1863,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseProductProperty {
             active,
             code,
             col_count,
-            default_value,
-            file_type,
             filtrable,
-            hint,
             iblock_id,
             id,
             is_required,
             link_iblock_id,
             list_type,
             multiple,
-            multiple_cnt,
             name,
             property_type,
             row_count,

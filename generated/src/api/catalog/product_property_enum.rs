@@ -429,9 +429,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -457,8 +457,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -507,9 +507,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "productPropertyEnums": array of object, optional.
     #[serde(rename = "productPropertyEnums", skip_serializing_if = "Option::is_none")]
-    pub product_property_enums: Option<
-        Vec<::serde_json::Map<String, ::serde_json::Value>>,
-    >,
+    pub product_property_enums: Option<Vec<ListResponseProductPropertyEnumsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -531,22 +529,51 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `catalog.product_property_enum`, defined once in `types`.
+pub type ListResponseProductPropertyEnumsItem = super::super::types::catalog::ProductPropertyEnum;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.productPropertyEnum.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100"];
     const ITEMS_KEY: Option<&'static str> = Some("productPropertyEnums");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseProductPropertyEnumsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseProductPropertyEnumsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.product_property_enums.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.productPropertyEnum.list`'s rows (`ProductPropertyEnum`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "def".
+    Def,
+    /// The field "id".
+    Id,
+    /// The field "propertyId".
+    PropertyId,
+    /// The field "sort".
+    Sort,
+    /// The field "value".
+    Value,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Def = "def", Id = "id", PropertyId = "propertyId", Sort = "sort", Value =
+    "value", XmlId = "xmlId" }
+);
 
 /// Calls `catalog.productPropertyEnum.update`.
 ///

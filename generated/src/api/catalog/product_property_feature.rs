@@ -295,7 +295,7 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableFeaturesByPropertyRequest 
 pub struct GetAvailableFeaturesByPropertyResponse {
     /// Wire name "features": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub features: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub features: Option<Vec<GetAvailableFeaturesByPropertyResponseFeaturesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -313,6 +313,47 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableFeaturesByPropertyResponse
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetAvailableFeaturesByPropertyResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetAvailableFeaturesByPropertyResponseFeaturesItem {
+    /// Wire name "featureId": string, optional.
+    #[serde(rename = "featureId", skip_serializing_if = "Option::is_none")]
+    pub feature_id: Option<String>,
+    /// Wire name "featureName": string, optional.
+    #[serde(rename = "featureName", skip_serializing_if = "Option::is_none")]
+    pub feature_name: Option<String>,
+    /// Wire name "moduleId": string, optional.
+    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
+    pub module_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetAvailableFeaturesByPropertyResponseFeaturesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let feature_id = o.opt("featureId")?;
+        let feature_name = o.opt("featureName")?;
+        let module_id = o.opt("moduleId")?;
+        let additional = o.rest(&["featureId", "featureName", "moduleId"])?;
+        Ok(Self {
+            feature_id,
+            feature_name,
+            module_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetAvailableFeaturesByPropertyResponseFeaturesItem
+);
 
 impl ::bitrix24_runtime::Method for GetAvailableFeaturesByPropertyRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.getAvailableFeaturesByProperty";
@@ -456,9 +497,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -484,8 +525,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -534,9 +575,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "productPropertyFeatures": array of object, optional.
     #[serde(rename = "productPropertyFeatures", skip_serializing_if = "Option::is_none")]
-    pub product_property_features: Option<
-        Vec<::serde_json::Map<String, ::serde_json::Value>>,
-    >,
+    pub product_property_features: Option<Vec<ListResponseProductPropertyFeaturesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -558,22 +597,49 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `catalog.product_property_feature`, defined once in `types`.
+pub type ListResponseProductPropertyFeaturesItem = super::super::types::catalog::ProductPropertyFeature;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100"];
     const ITEMS_KEY: Option<&'static str> = Some("productPropertyFeatures");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseProductPropertyFeaturesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseProductPropertyFeaturesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.product_property_features.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.productPropertyFeature.list`'s rows (`ProductPropertyFeature`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "featureId".
+    FeatureId,
+    /// The field "id".
+    Id,
+    /// The field "isEnabled".
+    IsEnabled,
+    /// The field "moduleId".
+    ModuleId,
+    /// The field "propertyId".
+    PropertyId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { FeatureId = "featureId", Id = "id", IsEnabled = "isEnabled", ModuleId =
+    "moduleId", PropertyId = "propertyId" }
+);
 
 /// Calls `catalog.productPropertyFeature.update`.
 ///

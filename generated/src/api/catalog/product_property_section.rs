@@ -101,62 +101,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseProductPropertySection {
-    /// Wire name "displayExpanded": string, optional.
-    #[serde(rename = "displayExpanded", skip_serializing_if = "Option::is_none")]
-    pub display_expanded: Option<String>,
-    /// Wire name "displayType": string, optional.
-    #[serde(rename = "displayType", skip_serializing_if = "Option::is_none")]
-    pub display_type: Option<String>,
-    /// Wire name "filterHint": string, optional.
-    #[serde(rename = "filterHint", skip_serializing_if = "Option::is_none")]
-    pub filter_hint: Option<String>,
-    /// Wire name "propertyId": integer, optional.
-    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
-    pub property_id: Option<i64>,
-    /// Wire name "smartFilter": string, optional.
-    #[serde(rename = "smartFilter", skip_serializing_if = "Option::is_none")]
-    pub smart_filter: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseProductPropertySection {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let display_expanded = o.opt("displayExpanded")?;
-        let display_type = o.opt("displayType")?;
-        let filter_hint = o.opt("filterHint")?;
-        let property_id = o.opt("propertyId")?;
-        let smart_filter = o.opt("smartFilter")?;
-        let additional = o
-            .rest(
-                &[
-                    "displayExpanded",
-                    "displayType",
-                    "filterHint",
-                    "propertyId",
-                    "smartFilter",
-                ],
-            )?;
-        Ok(Self {
-            display_expanded,
-            display_type,
-            filter_hint,
-            property_id,
-            smart_filter,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseProductPropertySection);
+/// The type `catalog.product_property_section`, defined once in `types`.
+pub type GetResponseProductPropertySection = super::super::types::catalog::ProductPropertySection;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.productPropertySection.get";
@@ -197,9 +143,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -225,8 +171,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -275,9 +221,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "productPropertySections": array of object, optional.
     #[serde(rename = "productPropertySections", skip_serializing_if = "Option::is_none")]
-    pub product_property_sections: Option<
-        Vec<::serde_json::Map<String, ::serde_json::Value>>,
-    >,
+    pub product_property_sections: Option<Vec<ListResponseProductPropertySectionsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -299,6 +243,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `catalog.product_property_section`, defined once in `types`.
+pub type ListResponseProductPropertySectionsItem = super::super::types::catalog::ProductPropertySection;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.productPropertySection.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -309,12 +256,35 @@ impl ::bitrix24_runtime::Method for ListRequest {
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseProductPropertySectionsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseProductPropertySectionsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.product_property_sections.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.productPropertySection.list`'s rows (`ProductPropertySection`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "displayExpanded".
+    DisplayExpanded,
+    /// The field "displayType".
+    DisplayType,
+    /// The field "filterHint".
+    FilterHint,
+    /// The field "propertyId".
+    PropertyId,
+    /// The field "smartFilter".
+    SmartFilter,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { DisplayExpanded = "displayExpanded", DisplayType = "displayType",
+    FilterHint = "filterHint", PropertyId = "propertyId", SmartFilter = "smartFilter" }
+);
 
 /// Calls `catalog.productPropertySection.set`.
 ///

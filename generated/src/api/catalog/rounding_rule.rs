@@ -502,15 +502,112 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `catalog.roundingRule.list`.
-pub type ListResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponse {
+    /// Wire name "roundingRules": array of object, optional.
+    #[serde(rename = "roundingRules", skip_serializing_if = "Option::is_none")]
+    pub rounding_rules: Option<Vec<ListResponseRoundingRulesItem>>,
+    /// Wire name "total": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let rounding_rules = o.opt("roundingRules")?;
+        let total = o.opt("total")?;
+        let additional = o.rest(&["roundingRules", "total"])?;
+        Ok(Self {
+            rounding_rules,
+            total,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseRoundingRulesItem {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "price": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "roundType": integer, optional.
+    #[serde(rename = "roundType", skip_serializing_if = "Option::is_none")]
+    pub round_type: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseRoundingRulesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let price = o.opt("price")?;
+        let round_type = o.opt("roundType")?;
+        let additional = o.rest(&["id", "price", "roundType"])?;
+        Ok(Self {
+            id,
+            price,
+            round_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseRoundingRulesItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.roundingRule.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
+    const ITEMS_KEY: Option<&'static str> = Some("roundingRules");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ListResponseRoundingRulesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseRoundingRulesItem>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.rounding_rules.unwrap_or_default().into_iter()
+    }
+}
+
+/// The fields of `catalog.roundingRule.list`'s rows (`ListResponseRoundingRulesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "id".
+    Id,
+    /// The field "price".
+    Price,
+    /// The field "roundType".
+    RoundType,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Id = "id", Price = "price", RoundType = "roundType" }
+);
 
 /// Calls `catalog.roundingRule.update`.
 ///
@@ -535,11 +632,14 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "Id": integer, required.
-    #[serde(rename = "Id")]
-    pub id: i64,
+    /// Wire name "Id": integer, optional.
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, optional.
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
+    pub id_2: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -548,12 +648,23 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>, fields: impl Into<UpdateRequestFields>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>) -> Self {
         Self {
-            id: id.into(),
+            id: Default::default(),
             fields: fields.into(),
+            id_2: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "Id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id_2(mut self, value: impl Into<i64>) -> Self {
+        self.id_2 = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -572,12 +683,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("Id")?;
+        let id = o.opt("Id")?;
         let fields = o.req("fields")?;
-        let additional = o.rest(&["Id", "fields"])?;
-        let id = o.need(id, "Id")?;
+        let id_2 = o.opt("id")?;
+        let additional = o.rest(&["Id", "fields", "id"])?;
         let fields = o.need(fields, "fields")?;
-        Ok(Self { id, fields, additional })
+        Ok(Self {
+            id,
+            fields,
+            id_2,
+            additional,
+        })
     }
 }
 

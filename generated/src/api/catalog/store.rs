@@ -106,17 +106,17 @@ pub struct AddRequestFields {
     /// Wire name "gpsS": number, optional.
     #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
     pub gps_s: Option<f64>,
-    /// Wire name "imageId": any JSON, optional.
-    #[serde(rename = "imageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub image_id: ::serde_json::Value,
+    /// Wire name "imageId": object, optional.
+    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<AddRequestFieldsImageId>,
     /// Wire name "issuingCenter": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<AddRequestFieldsIssuingCenter>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
@@ -129,9 +129,9 @@ pub struct AddRequestFields {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -207,8 +207,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "imageId".
-    pub fn image_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.image_id = value.into();
+    pub fn image_id(mut self, value: impl Into<AddRequestFieldsImageId>) -> Self {
+        self.image_id = Some(value.into());
         self
     }
     /// Sets "issuingCenter".
@@ -220,8 +220,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "phone".
@@ -245,8 +245,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Sets "xmlId".
@@ -340,6 +340,57 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsImageId {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsImageId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsImageId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsImageId);
 
 pub type AddRequestFieldsIssuingCenter = ::bitrix24_runtime::YesNo;
 
@@ -694,9 +745,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -722,8 +773,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -772,7 +823,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "stores": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stores: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub stores: Option<Vec<ListResponseStoresItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -791,22 +842,80 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `catalog.store`, defined once in `types`.
+pub type ListResponseStoresItem = super::super::types::catalog::Store;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.store.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("stores");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseStoresItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseStoresItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.stores.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.store.list`'s rows (`Store`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "active".
+    Active,
+    /// The field "address".
+    Address,
+    /// The field "code".
+    Code,
+    /// The field "dateCreate".
+    DateCreate,
+    /// The field "dateModify".
+    DateModify,
+    /// The field "description".
+    Description,
+    /// The field "email".
+    Email,
+    /// The field "gpsN".
+    GpsN,
+    /// The field "gpsS".
+    GpsS,
+    /// The field "id".
+    Id,
+    /// The field "imageId".
+    ImageId,
+    /// The field "issuingCenter".
+    IssuingCenter,
+    /// The field "modifiedBy".
+    ModifiedBy,
+    /// The field "phone".
+    Phone,
+    /// The field "schedule".
+    Schedule,
+    /// The field "sort".
+    Sort,
+    /// The field "title".
+    Title,
+    /// The field "userId".
+    UserId,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Active = "active", Address = "address", Code = "code", DateCreate =
+    "dateCreate", DateModify = "dateModify", Description = "description", Email =
+    "email", GpsN = "gpsN", GpsS = "gpsS", Id = "id", ImageId = "imageId", IssuingCenter
+    = "issuingCenter", ModifiedBy = "modifiedBy", Phone = "phone", Schedule = "schedule",
+    Sort = "sort", Title = "title", UserId = "userId", XmlId = "xmlId" }
+);
 
 /// Calls `catalog.store.update`.
 ///
@@ -911,17 +1020,17 @@ pub struct UpdateRequestFields {
     /// Wire name "gpsS": number, optional.
     #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
     pub gps_s: Option<f64>,
-    /// Wire name "imageId": any JSON, optional.
-    #[serde(rename = "imageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub image_id: ::serde_json::Value,
+    /// Wire name "imageId": object, optional.
+    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<UpdateRequestFieldsImageId>,
     /// Wire name "issuingCenter": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<UpdateRequestFieldsIssuingCenter>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
@@ -934,9 +1043,9 @@ pub struct UpdateRequestFields {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -997,8 +1106,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "imageId".
-    pub fn image_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.image_id = value.into();
+    pub fn image_id(mut self, value: impl Into<UpdateRequestFieldsImageId>) -> Self {
+        self.image_id = Some(value.into());
         self
     }
     /// Sets "issuingCenter".
@@ -1010,8 +1119,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "phone".
@@ -1035,8 +1144,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Sets "xmlId".
@@ -1129,6 +1238,57 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsImageId {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsImageId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsImageId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsImageId);
 
 pub type UpdateRequestFieldsIssuingCenter = ::bitrix24_runtime::YesNo;
 

@@ -110,12 +110,9 @@ pub struct GetResponseStoreProduct {
     /// Wire name "productId": integer, optional.
     #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// Wire name "quantityReserved": any JSON, optional.
-    #[serde(
-        rename = "quantityReserved",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub quantity_reserved: ::serde_json::Value,
+    /// Wire name "quantityReserved": number, optional.
+    #[serde(rename = "quantityReserved", skip_serializing_if = "Option::is_none")]
+    pub quantity_reserved: Option<f64>,
     /// Wire name "storeId": integer, optional.
     #[serde(rename = "storeId", skip_serializing_if = "Option::is_none")]
     pub store_id: Option<i64>,
@@ -285,9 +282,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -313,8 +310,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -363,7 +360,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "storeProducts": array of object, optional.
     #[serde(rename = "storeProducts", skip_serializing_if = "Option::is_none")]
-    pub store_products: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub store_products: Option<Vec<ListResponseStoreProductsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -382,19 +379,84 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseStoreProductsItem {
+    /// Wire name "amount": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// Wire name "storeId": integer, optional.
+    #[serde(rename = "storeId", skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseStoreProductsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let amount = o.opt("amount")?;
+        let id = o.opt("id")?;
+        let product_id = o.opt("productId")?;
+        let store_id = o.opt("storeId")?;
+        let additional = o.rest(&["amount", "id", "productId", "storeId"])?;
+        Ok(Self {
+            amount,
+            id,
+            product_id,
+            store_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseStoreProductsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.storeproduct.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("storeProducts");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseStoreProductsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseStoreProductsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.store_products.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.storeproduct.list`'s rows (`ListResponseStoreProductsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "amount".
+    Amount,
+    /// The field "id".
+    Id,
+    /// The field "productId".
+    ProductId,
+    /// The field "storeId".
+    StoreId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Amount = "amount", Id = "id", ProductId = "productId", StoreId =
+    "storeId" }
+);

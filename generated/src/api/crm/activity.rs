@@ -55,8 +55,8 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "fields": array of object, required.
-    pub fields: Vec<AddRequestFieldsItem>,
+    /// Wire name "fields": object, required.
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -65,11 +65,9 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
-    ) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             additional: Default::default(),
         }
     }
@@ -99,8 +97,486 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `crm.field`, defined once in `types`.
-pub type AddRequestFieldsItem = super::super::types::crm::Field;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
+    #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub associated_entity_id: Option<i64>,
+    /// Wire name "COMMUNICATIONS": array of object, required.
+    #[serde(rename = "COMMUNICATIONS")]
+    pub communications: Vec<AddRequestFieldsCommunicationsItem>,
+    /// Wire name "COMPLETED": string, optional.
+    #[serde(rename = "COMPLETED", skip_serializing_if = "Option::is_none")]
+    pub completed: Option<String>,
+    /// Wire name "DEADLINE": string (`date-time`), optional.
+    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "DESCRIPTION_TYPE": integer, optional.
+    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub description_type: Option<i64>,
+    /// Wire name "DIRECTION": integer, optional.
+    #[serde(rename = "DIRECTION", skip_serializing_if = "Option::is_none")]
+    pub direction: Option<i64>,
+    /// Wire name "END_TIME": string (`date-time`), optional.
+    #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// Wire name "FILES": array of object, optional.
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<AddRequestFieldsFilesItem>>,
+    /// Wire name "IS_INCOMING_CHANNEL": string, optional.
+    #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
+    pub is_incoming_channel: Option<String>,
+    /// Wire name "LOCATION": string, optional.
+    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Wire name "NOTIFY_TYPE": integer, optional.
+    #[serde(rename = "NOTIFY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub notify_type: Option<i64>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "ORIGIN_VERSION": string, optional.
+    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
+    pub origin_version: Option<String>,
+    /// Wire name "OWNER_ID": integer, required.
+    #[serde(rename = "OWNER_ID")]
+    pub owner_id: i64,
+    /// Wire name "OWNER_TYPE_ID": integer, required.
+    #[serde(rename = "OWNER_TYPE_ID")]
+    pub owner_type_id: i64,
+    /// Wire name "PRIORITY": integer, optional.
+    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// Wire name "PROVIDER_DATA": string, optional.
+    #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
+    pub provider_data: Option<String>,
+    /// Wire name "PROVIDER_GROUP_ID": string, optional.
+    #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
+    pub provider_group_id: Option<String>,
+    /// Wire name "PROVIDER_ID": string, optional.
+    #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    /// Wire name "PROVIDER_PARAMS": any JSON, optional.
+    #[serde(
+        rename = "PROVIDER_PARAMS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub provider_params: ::serde_json::Value,
+    /// Wire name "PROVIDER_TYPE_ID": string, optional.
+    #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub provider_type_id: Option<String>,
+    /// Wire name "RESPONSIBLE_ID": integer, required.
+    #[serde(rename = "RESPONSIBLE_ID")]
+    pub responsible_id: i64,
+    /// Wire name "SETTINGS": any JSON, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
+    /// Wire name "START_TIME": string (`date-time`), optional.
+    #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// Wire name "STATUS": integer, optional.
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+    /// Wire name "SUBJECT": string, optional.
+    #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Wire name "TYPE_ID": integer, required.
+    #[serde(rename = "TYPE_ID")]
+    pub type_id: i64,
+    /// Wire name "WEBDAV_ELEMENTS": object, optional.
+    #[serde(rename = "WEBDAV_ELEMENTS", skip_serializing_if = "Option::is_none")]
+    pub webdav_elements: Option<AddRequestFieldsWebdavElements>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        communications: impl IntoIterator<
+            Item = impl Into<AddRequestFieldsCommunicationsItem>,
+        >,
+        owner_id: impl Into<i64>,
+        owner_type_id: impl Into<i64>,
+        responsible_id: impl Into<i64>,
+        type_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            associated_entity_id: Default::default(),
+            communications: communications.into_iter().map(Into::into).collect(),
+            completed: Default::default(),
+            deadline: Default::default(),
+            description: Default::default(),
+            description_type: Default::default(),
+            direction: Default::default(),
+            end_time: Default::default(),
+            files: Default::default(),
+            is_incoming_channel: Default::default(),
+            location: Default::default(),
+            notify_type: Default::default(),
+            originator_id: Default::default(),
+            origin_id: Default::default(),
+            origin_version: Default::default(),
+            owner_id: owner_id.into(),
+            owner_type_id: owner_type_id.into(),
+            priority: Default::default(),
+            provider_data: Default::default(),
+            provider_group_id: Default::default(),
+            provider_id: Default::default(),
+            provider_params: Default::default(),
+            provider_type_id: Default::default(),
+            responsible_id: responsible_id.into(),
+            settings: Default::default(),
+            start_time: Default::default(),
+            status: Default::default(),
+            subject: Default::default(),
+            type_id: type_id.into(),
+            webdav_elements: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ASSOCIATED_ENTITY_ID".
+    pub fn associated_entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.associated_entity_id = Some(value.into());
+        self
+    }
+    /// Sets "COMPLETED".
+    pub fn completed(mut self, value: impl Into<String>) -> Self {
+        self.completed = Some(value.into());
+        self
+    }
+    /// Sets "DEADLINE".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION_TYPE".
+    pub fn description_type(mut self, value: impl Into<i64>) -> Self {
+        self.description_type = Some(value.into());
+        self
+    }
+    /// Sets "DIRECTION".
+    pub fn direction(mut self, value: impl Into<i64>) -> Self {
+        self.direction = Some(value.into());
+        self
+    }
+    /// Sets "END_TIME".
+    pub fn end_time(mut self, value: impl Into<String>) -> Self {
+        self.end_time = Some(value.into());
+        self
+    }
+    /// Sets "FILES".
+    pub fn files(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsFilesItem>>,
+    ) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "IS_INCOMING_CHANNEL".
+    pub fn is_incoming_channel(mut self, value: impl Into<String>) -> Self {
+        self.is_incoming_channel = Some(value.into());
+        self
+    }
+    /// Sets "LOCATION".
+    pub fn location(mut self, value: impl Into<String>) -> Self {
+        self.location = Some(value.into());
+        self
+    }
+    /// Sets "NOTIFY_TYPE".
+    pub fn notify_type(mut self, value: impl Into<i64>) -> Self {
+        self.notify_type = Some(value.into());
+        self
+    }
+    /// Sets "ORIGINATOR_ID".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "ORIGIN_ID".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "ORIGIN_VERSION".
+    pub fn origin_version(mut self, value: impl Into<String>) -> Self {
+        self.origin_version = Some(value.into());
+        self
+    }
+    /// Sets "PRIORITY".
+    pub fn priority(mut self, value: impl Into<i64>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_DATA".
+    pub fn provider_data(mut self, value: impl Into<String>) -> Self {
+        self.provider_data = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_GROUP_ID".
+    pub fn provider_group_id(mut self, value: impl Into<String>) -> Self {
+        self.provider_group_id = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_ID".
+    pub fn provider_id(mut self, value: impl Into<String>) -> Self {
+        self.provider_id = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_PARAMS".
+    pub fn provider_params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.provider_params = value.into();
+        self
+    }
+    /// Sets "PROVIDER_TYPE_ID".
+    pub fn provider_type_id(mut self, value: impl Into<String>) -> Self {
+        self.provider_type_id = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
+        self
+    }
+    /// Sets "START_TIME".
+    pub fn start_time(mut self, value: impl Into<String>) -> Self {
+        self.start_time = Some(value.into());
+        self
+    }
+    /// Sets "STATUS".
+    pub fn status(mut self, value: impl Into<i64>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "SUBJECT".
+    pub fn subject(mut self, value: impl Into<String>) -> Self {
+        self.subject = Some(value.into());
+        self
+    }
+    /// Sets "WEBDAV_ELEMENTS".
+    pub fn webdav_elements(
+        mut self,
+        value: impl Into<AddRequestFieldsWebdavElements>,
+    ) -> Self {
+        self.webdav_elements = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
+        let communications = o.req("COMMUNICATIONS")?;
+        let completed = o.opt("COMPLETED")?;
+        let deadline = o.opt("DEADLINE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let direction = o.opt("DIRECTION")?;
+        let end_time = o.opt("END_TIME")?;
+        let files = o.opt("FILES")?;
+        let is_incoming_channel = o.opt("IS_INCOMING_CHANNEL")?;
+        let location = o.opt("LOCATION")?;
+        let notify_type = o.opt("NOTIFY_TYPE")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let owner_id = o.req("OWNER_ID")?;
+        let owner_type_id = o.req("OWNER_TYPE_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let provider_data = o.opt("PROVIDER_DATA")?;
+        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
+        let provider_id = o.opt("PROVIDER_ID")?;
+        let provider_params = o.opt("PROVIDER_PARAMS")?;
+        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
+        let responsible_id = o.req("RESPONSIBLE_ID")?;
+        let settings = o.opt("SETTINGS")?;
+        let start_time = o.opt("START_TIME")?;
+        let status = o.opt("STATUS")?;
+        let subject = o.opt("SUBJECT")?;
+        let type_id = o.req("TYPE_ID")?;
+        let webdav_elements = o.opt("WEBDAV_ELEMENTS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSOCIATED_ENTITY_ID",
+                    "COMMUNICATIONS",
+                    "COMPLETED",
+                    "DEADLINE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DIRECTION",
+                    "END_TIME",
+                    "FILES",
+                    "IS_INCOMING_CHANNEL",
+                    "LOCATION",
+                    "NOTIFY_TYPE",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "OWNER_ID",
+                    "OWNER_TYPE_ID",
+                    "PRIORITY",
+                    "PROVIDER_DATA",
+                    "PROVIDER_GROUP_ID",
+                    "PROVIDER_ID",
+                    "PROVIDER_PARAMS",
+                    "PROVIDER_TYPE_ID",
+                    "RESPONSIBLE_ID",
+                    "SETTINGS",
+                    "START_TIME",
+                    "STATUS",
+                    "SUBJECT",
+                    "TYPE_ID",
+                    "WEBDAV_ELEMENTS",
+                ],
+            )?;
+        let communications = o.need(communications, "COMMUNICATIONS")?;
+        let owner_id = o.need(owner_id, "OWNER_ID")?;
+        let owner_type_id = o.need(owner_type_id, "OWNER_TYPE_ID")?;
+        let responsible_id = o.need(responsible_id, "RESPONSIBLE_ID")?;
+        let type_id = o.need(type_id, "TYPE_ID")?;
+        Ok(Self {
+            associated_entity_id,
+            communications,
+            completed,
+            deadline,
+            description,
+            description_type,
+            direction,
+            end_time,
+            files,
+            is_incoming_channel,
+            location,
+            notify_type,
+            originator_id,
+            origin_id,
+            origin_version,
+            owner_id,
+            owner_type_id,
+            priority,
+            provider_data,
+            provider_group_id,
+            provider_id,
+            provider_params,
+            provider_type_id,
+            responsible_id,
+            settings,
+            start_time,
+            status,
+            subject,
+            type_id,
+            webdav_elements,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsCommunicationsItem {
+    /// Wire name "ENTITY_ID": integer, optional.
+    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "ENTITY_TYPE_ID": integer, optional.
+    #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<i64>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsCommunicationsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ENTITY_ID".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE_ID".
+    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_type_id = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCommunicationsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE_ID", "VALUE"])?;
+        Ok(Self {
+            entity_id,
+            entity_type_id,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCommunicationsItem);
+
+/// The type `crm.diskfile`, defined once in `types`.
+pub type AddRequestFieldsFilesItem = super::super::types::crm::Diskfile;
+
+/// The type `crm.diskfile`, defined once in `types`.
+pub type AddRequestFieldsWebdavElements = super::super::types::crm::Diskfile;
 
 /// The `result` of `crm.activity.add`.
 pub type AddResponse = i64;
@@ -370,15 +846,12 @@ pub struct GetResponse {
     /// Wire name "NOTIFY_VALUE": string, optional.
     #[serde(rename = "NOTIFY_VALUE", skip_serializing_if = "Option::is_none")]
     pub notify_value: Option<String>,
-    /// Wire name "ORIGINATOR_ID": any JSON, optional.
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub originator_id: ::serde_json::Value,
-    /// Wire name "ORIGIN_ID": any JSON, optional.
-    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub origin_id: ::serde_json::Value,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
     /// Wire name "OWNER_ID": string, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
@@ -388,18 +861,12 @@ pub struct GetResponse {
     /// Wire name "PRIORITY": string, optional.
     #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
-    /// Wire name "PROVIDER_DATA": any JSON, optional.
-    #[serde(
-        rename = "PROVIDER_DATA",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub provider_data: ::serde_json::Value,
-    /// Wire name "PROVIDER_GROUP_ID": any JSON, optional.
-    #[serde(
-        rename = "PROVIDER_GROUP_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub provider_group_id: ::serde_json::Value,
+    /// Wire name "PROVIDER_DATA": string, optional.
+    #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
+    pub provider_data: Option<String>,
+    /// Wire name "PROVIDER_GROUP_ID": string, optional.
+    #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
+    pub provider_group_id: Option<String>,
     /// Wire name "PROVIDER_ID": string, optional.
     #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
@@ -412,36 +879,27 @@ pub struct GetResponse {
     /// Wire name "RESPONSIBLE_ID": string, optional.
     #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
-    /// Wire name "RESULT_CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "RESULT_CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub result_currency_id: ::serde_json::Value,
+    /// Wire name "RESULT_CURRENCY_ID": string, optional.
+    #[serde(rename = "RESULT_CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub result_currency_id: Option<String>,
     /// Wire name "RESULT_MARK": string, optional.
     #[serde(rename = "RESULT_MARK", skip_serializing_if = "Option::is_none")]
     pub result_mark: Option<String>,
-    /// Wire name "RESULT_SOURCE_ID": any JSON, optional.
-    #[serde(
-        rename = "RESULT_SOURCE_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub result_source_id: ::serde_json::Value,
+    /// Wire name "RESULT_SOURCE_ID": string, optional.
+    #[serde(rename = "RESULT_SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub result_source_id: Option<String>,
     /// Wire name "RESULT_STATUS": string, optional.
     #[serde(rename = "RESULT_STATUS", skip_serializing_if = "Option::is_none")]
     pub result_status: Option<String>,
     /// Wire name "RESULT_STREAM": string, optional.
     #[serde(rename = "RESULT_STREAM", skip_serializing_if = "Option::is_none")]
     pub result_stream: Option<String>,
-    /// Wire name "RESULT_SUM": any JSON, optional.
-    #[serde(rename = "RESULT_SUM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub result_sum: ::serde_json::Value,
-    /// Wire name "RESULT_VALUE": any JSON, optional.
-    #[serde(
-        rename = "RESULT_VALUE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub result_value: ::serde_json::Value,
+    /// Wire name "RESULT_SUM": number, optional.
+    #[serde(rename = "RESULT_SUM", skip_serializing_if = "Option::is_none")]
+    pub result_sum: Option<f64>,
+    /// Wire name "RESULT_VALUE": number, optional.
+    #[serde(rename = "RESULT_VALUE", skip_serializing_if = "Option::is_none")]
+    pub result_value: Option<f64>,
     /// Wire name "SETTINGS": array of any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<Vec<::serde_json::Value>>,
@@ -633,9 +1091,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -661,8 +1119,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -759,15 +1217,12 @@ pub struct ListResponseItem {
     /// Wire name "NOTIFY_VALUE": string, optional.
     #[serde(rename = "NOTIFY_VALUE", skip_serializing_if = "Option::is_none")]
     pub notify_value: Option<String>,
-    /// Wire name "ORIGINATOR_ID": any JSON, optional.
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub originator_id: ::serde_json::Value,
-    /// Wire name "ORIGIN_ID": any JSON, optional.
-    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub origin_id: ::serde_json::Value,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
     /// Wire name "OWNER_ID": string, optional.
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
@@ -777,18 +1232,12 @@ pub struct ListResponseItem {
     /// Wire name "PRIORITY": string, optional.
     #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
-    /// Wire name "PROVIDER_DATA": any JSON, optional.
-    #[serde(
-        rename = "PROVIDER_DATA",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub provider_data: ::serde_json::Value,
-    /// Wire name "PROVIDER_GROUP_ID": any JSON, optional.
-    #[serde(
-        rename = "PROVIDER_GROUP_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub provider_group_id: ::serde_json::Value,
+    /// Wire name "PROVIDER_DATA": string, optional.
+    #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
+    pub provider_data: Option<String>,
+    /// Wire name "PROVIDER_GROUP_ID": string, optional.
+    #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
+    pub provider_group_id: Option<String>,
     /// Wire name "PROVIDER_ID": string, optional.
     #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
@@ -801,36 +1250,27 @@ pub struct ListResponseItem {
     /// Wire name "RESPONSIBLE_ID": string, optional.
     #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
-    /// Wire name "RESULT_CURRENCY_ID": any JSON, optional.
-    #[serde(
-        rename = "RESULT_CURRENCY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub result_currency_id: ::serde_json::Value,
+    /// Wire name "RESULT_CURRENCY_ID": string, optional.
+    #[serde(rename = "RESULT_CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub result_currency_id: Option<String>,
     /// Wire name "RESULT_MARK": string, optional.
     #[serde(rename = "RESULT_MARK", skip_serializing_if = "Option::is_none")]
     pub result_mark: Option<String>,
-    /// Wire name "RESULT_SOURCE_ID": any JSON, optional.
-    #[serde(
-        rename = "RESULT_SOURCE_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub result_source_id: ::serde_json::Value,
+    /// Wire name "RESULT_SOURCE_ID": string, optional.
+    #[serde(rename = "RESULT_SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub result_source_id: Option<String>,
     /// Wire name "RESULT_STATUS": string, optional.
     #[serde(rename = "RESULT_STATUS", skip_serializing_if = "Option::is_none")]
     pub result_status: Option<String>,
     /// Wire name "RESULT_STREAM": string, optional.
     #[serde(rename = "RESULT_STREAM", skip_serializing_if = "Option::is_none")]
     pub result_stream: Option<String>,
-    /// Wire name "RESULT_SUM": any JSON, optional.
-    #[serde(rename = "RESULT_SUM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub result_sum: ::serde_json::Value,
-    /// Wire name "RESULT_VALUE": any JSON, optional.
-    #[serde(
-        rename = "RESULT_VALUE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub result_value: ::serde_json::Value,
+    /// Wire name "RESULT_SUM": number, optional.
+    #[serde(rename = "RESULT_SUM", skip_serializing_if = "Option::is_none")]
+    pub result_sum: Option<f64>,
+    /// Wire name "RESULT_VALUE": number, optional.
+    #[serde(rename = "RESULT_VALUE", skip_serializing_if = "Option::is_none")]
+    pub result_value: Option<f64>,
     /// Wire name "SETTINGS": array of any JSON, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<Vec<::serde_json::Value>>,
@@ -1119,8 +1559,8 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": array of object, required.
-    pub fields: Vec<UpdateRequestFieldsItem>,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -1131,12 +1571,9 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             id: id.into(),
             additional: Default::default(),
         }
@@ -1169,8 +1606,411 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `crm.field`, defined once in `types`.
-pub type UpdateRequestFieldsItem = super::super::types::crm::Field;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
+    #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub associated_entity_id: Option<i64>,
+    /// Wire name "COMMUNICATIONS": any JSON, optional.
+    #[serde(
+        rename = "COMMUNICATIONS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub communications: ::serde_json::Value,
+    /// Wire name "DEADLINE": string (`date-time`), optional.
+    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "DESCRIPTION_TYPE": integer, optional.
+    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
+    pub description_type: Option<i64>,
+    /// Wire name "DIRECTION": integer, optional.
+    #[serde(rename = "DIRECTION", skip_serializing_if = "Option::is_none")]
+    pub direction: Option<i64>,
+    /// Wire name "END_TIME": string (`date-time`), optional.
+    #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// Wire name "FILES": object, optional.
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
+    pub files: Option<UpdateRequestFieldsFiles>,
+    /// Wire name "IS_INCOMING_CHANNEL": string, optional.
+    #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
+    pub is_incoming_channel: Option<String>,
+    /// Wire name "LOCATION": string, optional.
+    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Wire name "NOTIFY_TYPE": integer, optional.
+    #[serde(rename = "NOTIFY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub notify_type: Option<i64>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "ORIGIN_VERSION": string, optional.
+    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
+    pub origin_version: Option<String>,
+    /// Wire name "OWNER_ID": integer, optional.
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    /// Wire name "OWNER_TYPE_ID": integer, optional.
+    #[serde(rename = "OWNER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_type_id: Option<i64>,
+    /// Wire name "PRIORITY": integer, optional.
+    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// Wire name "PROVIDER_DATA": string, optional.
+    #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
+    pub provider_data: Option<String>,
+    /// Wire name "PROVIDER_GROUP_ID": string, optional.
+    #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
+    pub provider_group_id: Option<String>,
+    /// Wire name "PROVIDER_ID": string, optional.
+    #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    /// Wire name "PROVIDER_PARAMS": any JSON, optional.
+    #[serde(
+        rename = "PROVIDER_PARAMS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub provider_params: ::serde_json::Value,
+    /// Wire name "PROVIDER_TYPE_ID": string, optional.
+    #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub provider_type_id: Option<String>,
+    /// Wire name "RESPONSIBLE_ID": integer, required.
+    #[serde(rename = "RESPONSIBLE_ID")]
+    pub responsible_id: i64,
+    /// Wire name "SETTINGS": any JSON, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
+    /// Wire name "START_TIME": string (`date-time`), optional.
+    #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// Wire name "STATUS": integer, optional.
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+    /// Wire name "SUBJECT": string, optional.
+    #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Wire name "TYPE_ID": integer, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<i64>,
+    /// Wire name "WEBDAV_ELEMENTS": object, optional.
+    #[serde(rename = "WEBDAV_ELEMENTS", skip_serializing_if = "Option::is_none")]
+    pub webdav_elements: Option<UpdateRequestFieldsWebdavElements>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(responsible_id: impl Into<i64>) -> Self {
+        Self {
+            associated_entity_id: Default::default(),
+            communications: Default::default(),
+            deadline: Default::default(),
+            description: Default::default(),
+            description_type: Default::default(),
+            direction: Default::default(),
+            end_time: Default::default(),
+            files: Default::default(),
+            is_incoming_channel: Default::default(),
+            location: Default::default(),
+            notify_type: Default::default(),
+            originator_id: Default::default(),
+            origin_id: Default::default(),
+            origin_version: Default::default(),
+            owner_id: Default::default(),
+            owner_type_id: Default::default(),
+            priority: Default::default(),
+            provider_data: Default::default(),
+            provider_group_id: Default::default(),
+            provider_id: Default::default(),
+            provider_params: Default::default(),
+            provider_type_id: Default::default(),
+            responsible_id: responsible_id.into(),
+            settings: Default::default(),
+            start_time: Default::default(),
+            status: Default::default(),
+            subject: Default::default(),
+            type_id: Default::default(),
+            webdav_elements: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ASSOCIATED_ENTITY_ID".
+    pub fn associated_entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.associated_entity_id = Some(value.into());
+        self
+    }
+    /// Sets "COMMUNICATIONS".
+    pub fn communications(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.communications = value.into();
+        self
+    }
+    /// Sets "DEADLINE".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION_TYPE".
+    pub fn description_type(mut self, value: impl Into<i64>) -> Self {
+        self.description_type = Some(value.into());
+        self
+    }
+    /// Sets "DIRECTION".
+    pub fn direction(mut self, value: impl Into<i64>) -> Self {
+        self.direction = Some(value.into());
+        self
+    }
+    /// Sets "END_TIME".
+    pub fn end_time(mut self, value: impl Into<String>) -> Self {
+        self.end_time = Some(value.into());
+        self
+    }
+    /// Sets "FILES".
+    pub fn files(mut self, value: impl Into<UpdateRequestFieldsFiles>) -> Self {
+        self.files = Some(value.into());
+        self
+    }
+    /// Sets "IS_INCOMING_CHANNEL".
+    pub fn is_incoming_channel(mut self, value: impl Into<String>) -> Self {
+        self.is_incoming_channel = Some(value.into());
+        self
+    }
+    /// Sets "LOCATION".
+    pub fn location(mut self, value: impl Into<String>) -> Self {
+        self.location = Some(value.into());
+        self
+    }
+    /// Sets "NOTIFY_TYPE".
+    pub fn notify_type(mut self, value: impl Into<i64>) -> Self {
+        self.notify_type = Some(value.into());
+        self
+    }
+    /// Sets "ORIGINATOR_ID".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "ORIGIN_ID".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "ORIGIN_VERSION".
+    pub fn origin_version(mut self, value: impl Into<String>) -> Self {
+        self.origin_version = Some(value.into());
+        self
+    }
+    /// Sets "OWNER_ID".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
+        self
+    }
+    /// Sets "OWNER_TYPE_ID".
+    pub fn owner_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_type_id = Some(value.into());
+        self
+    }
+    /// Sets "PRIORITY".
+    pub fn priority(mut self, value: impl Into<i64>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_DATA".
+    pub fn provider_data(mut self, value: impl Into<String>) -> Self {
+        self.provider_data = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_GROUP_ID".
+    pub fn provider_group_id(mut self, value: impl Into<String>) -> Self {
+        self.provider_group_id = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_ID".
+    pub fn provider_id(mut self, value: impl Into<String>) -> Self {
+        self.provider_id = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_PARAMS".
+    pub fn provider_params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.provider_params = value.into();
+        self
+    }
+    /// Sets "PROVIDER_TYPE_ID".
+    pub fn provider_type_id(mut self, value: impl Into<String>) -> Self {
+        self.provider_type_id = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
+        self
+    }
+    /// Sets "START_TIME".
+    pub fn start_time(mut self, value: impl Into<String>) -> Self {
+        self.start_time = Some(value.into());
+        self
+    }
+    /// Sets "STATUS".
+    pub fn status(mut self, value: impl Into<i64>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "SUBJECT".
+    pub fn subject(mut self, value: impl Into<String>) -> Self {
+        self.subject = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<i64>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "WEBDAV_ELEMENTS".
+    pub fn webdav_elements(
+        mut self,
+        value: impl Into<UpdateRequestFieldsWebdavElements>,
+    ) -> Self {
+        self.webdav_elements = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
+        let communications = o.opt("COMMUNICATIONS")?;
+        let deadline = o.opt("DEADLINE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let direction = o.opt("DIRECTION")?;
+        let end_time = o.opt("END_TIME")?;
+        let files = o.opt("FILES")?;
+        let is_incoming_channel = o.opt("IS_INCOMING_CHANNEL")?;
+        let location = o.opt("LOCATION")?;
+        let notify_type = o.opt("NOTIFY_TYPE")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let owner_type_id = o.opt("OWNER_TYPE_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let provider_data = o.opt("PROVIDER_DATA")?;
+        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
+        let provider_id = o.opt("PROVIDER_ID")?;
+        let provider_params = o.opt("PROVIDER_PARAMS")?;
+        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
+        let responsible_id = o.req("RESPONSIBLE_ID")?;
+        let settings = o.opt("SETTINGS")?;
+        let start_time = o.opt("START_TIME")?;
+        let status = o.opt("STATUS")?;
+        let subject = o.opt("SUBJECT")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let webdav_elements = o.opt("WEBDAV_ELEMENTS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSOCIATED_ENTITY_ID",
+                    "COMMUNICATIONS",
+                    "DEADLINE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DIRECTION",
+                    "END_TIME",
+                    "FILES",
+                    "IS_INCOMING_CHANNEL",
+                    "LOCATION",
+                    "NOTIFY_TYPE",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "OWNER_ID",
+                    "OWNER_TYPE_ID",
+                    "PRIORITY",
+                    "PROVIDER_DATA",
+                    "PROVIDER_GROUP_ID",
+                    "PROVIDER_ID",
+                    "PROVIDER_PARAMS",
+                    "PROVIDER_TYPE_ID",
+                    "RESPONSIBLE_ID",
+                    "SETTINGS",
+                    "START_TIME",
+                    "STATUS",
+                    "SUBJECT",
+                    "TYPE_ID",
+                    "WEBDAV_ELEMENTS",
+                ],
+            )?;
+        let responsible_id = o.need(responsible_id, "RESPONSIBLE_ID")?;
+        Ok(Self {
+            associated_entity_id,
+            communications,
+            deadline,
+            description,
+            description_type,
+            direction,
+            end_time,
+            files,
+            is_incoming_channel,
+            location,
+            notify_type,
+            originator_id,
+            origin_id,
+            origin_version,
+            owner_id,
+            owner_type_id,
+            priority,
+            provider_data,
+            provider_group_id,
+            provider_id,
+            provider_params,
+            provider_type_id,
+            responsible_id,
+            settings,
+            start_time,
+            status,
+            subject,
+            type_id,
+            webdav_elements,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+/// The type `crm.diskfile`, defined once in `types`.
+pub type UpdateRequestFieldsFiles = super::super::types::crm::Diskfile;
+
+/// The type `crm.diskfile`, defined once in `types`.
+pub type UpdateRequestFieldsWebdavElements = super::super::types::crm::Diskfile;
 
 /// The `result` of `crm.activity.update`.
 pub type UpdateResponse = bool;

@@ -320,6 +320,9 @@ pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "limit": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
@@ -343,6 +346,11 @@ impl ListRequest {
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
+        self
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
         self
     }
     /// Sets "order".
@@ -381,12 +389,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let filter = o.opt("filter")?;
+        let limit = o.opt("limit")?;
         let order = o.opt("order")?;
         let select = o.opt("select")?;
         let start = o.opt("start")?;
-        let additional = o.rest(&["filter", "order", "select", "start"])?;
+        let additional = o.rest(&["filter", "limit", "order", "select", "start"])?;
         Ok(Self {
             filter,
+            limit,
             order,
             select,
             start,

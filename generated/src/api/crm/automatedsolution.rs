@@ -527,7 +527,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "automatedSolutions": array of object, optional.
     #[serde(rename = "automatedSolutions", skip_serializing_if = "Option::is_none")]
-    pub automated_solutions: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub automated_solutions: Option<Vec<ListResponseAutomatedSolutionsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -549,22 +549,44 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `crm.automated_solution`, defined once in `types`.
+pub type ListResponseAutomatedSolutionsItem = super::super::types::crm::AutomatedSolution;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.automatedsolution.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "INVALID_ARG_VALUE"];
     const ITEMS_KEY: Option<&'static str> = Some("automatedSolutions");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseAutomatedSolutionsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseAutomatedSolutionsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.automated_solutions.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.automatedsolution.list`'s rows (`AutomatedSolution`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "id".
+    Id,
+    /// The field "title".
+    Title,
+    /// The field "typeIds".
+    TypeIds,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Id = "id", Title = "title", TypeIds = "typeIds" }
+);
 
 /// Calls `crm.automatedsolution.update`.
 ///

@@ -498,74 +498,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseCategory {
-    /// Wire name "entityTypeId": integer, optional.
-    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isDefault": string, optional.
-    #[serde(rename = "isDefault", skip_serializing_if = "Option::is_none")]
-    pub is_default: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "originId": string, optional.
-    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
-    pub origin_id: Option<String>,
-    /// Wire name "originatorId": string, optional.
-    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
-    pub originator_id: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseCategory {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let entity_type_id = o.opt("entityTypeId")?;
-        let id = o.opt("id")?;
-        let is_default = o.opt("isDefault")?;
-        let name = o.opt("name")?;
-        let origin_id = o.opt("originId")?;
-        let originator_id = o.opt("originatorId")?;
-        let sort = o.opt("sort")?;
-        let additional = o
-            .rest(
-                &[
-                    "entityTypeId",
-                    "id",
-                    "isDefault",
-                    "name",
-                    "originId",
-                    "originatorId",
-                    "sort",
-                ],
-            )?;
-        Ok(Self {
-            entity_type_id,
-            id,
-            is_default,
-            name,
-            origin_id,
-            originator_id,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseCategory);
+/// The type `crm.categorie`, defined once in `types`.
+pub type GetResponseCategory = super::super::types::crm::Categorie;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.category.get";
@@ -670,7 +604,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "categories": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub categories: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub categories: Option<Vec<ListResponseCategoriesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -689,22 +623,53 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `crm.categorie`, defined once in `types`.
+pub type ListResponseCategoriesItem = super::super::types::crm::Categorie;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.category.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["NOT_FOUND", "ENTITY_TYPE_NOT_SUPPORTED"];
     const ITEMS_KEY: Option<&'static str> = Some("categories");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseCategoriesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseCategoriesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.categories.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.category.list`'s rows (`Categorie`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "entityTypeId".
+    EntityTypeId,
+    /// The field "id".
+    Id,
+    /// The field "isDefault".
+    IsDefault,
+    /// The field "name".
+    Name,
+    /// The field "originId".
+    OriginId,
+    /// The field "originatorId".
+    OriginatorId,
+    /// The field "sort".
+    Sort,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { EntityTypeId = "entityTypeId", Id = "id", IsDefault = "isDefault", Name =
+    "name", OriginId = "originId", OriginatorId = "originatorId", Sort = "sort" }
+);
 
 /// Calls `crm.category.update`.
 ///

@@ -44,9 +44,9 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
-    /// Wire name "params": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub params: ::serde_json::Value,
+    /// Wire name "params": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<AddRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -63,8 +63,8 @@ impl AddRequest {
         }
     }
     /// Sets "params".
-    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.params = value.into();
+    pub fn params(mut self, value: impl Into<AddRequestParams>) -> Self {
+        self.params = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -398,6 +398,57 @@ pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 /// The type `crm.multifield`, defined once in `types`.
 pub type AddRequestFieldsWebItem = super::super::types::crm::Multifield;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestParams {
+    /// Wire name "REGISTER_SONET_EVENT": string, optional.
+    #[serde(rename = "REGISTER_SONET_EVENT", skip_serializing_if = "Option::is_none")]
+    pub register_sonet_event: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "REGISTER_SONET_EVENT".
+    pub fn register_sonet_event(mut self, value: impl Into<String>) -> Self {
+        self.register_sonet_event = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let register_sonet_event = o.opt("REGISTER_SONET_EVENT")?;
+        let additional = o.rest(&["REGISTER_SONET_EVENT"])?;
+        Ok(Self {
+            register_sonet_event,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestParams);
+
 /// The `result` of `crm.company.add`.
 pub type AddResponse = i64;
 
@@ -427,12 +478,13 @@ pub async fn delete(
 /// Parameters of `crm.company.delete`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-delete.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": integer, required.
-    pub id: i64,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -440,12 +492,14 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>) -> Self {
-        Self {
-            id: id.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -464,9 +518,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
+        let id = o.opt("id")?;
         let additional = o.rest(&["id"])?;
-        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -571,12 +624,13 @@ pub async fn get(
 /// Parameters of `crm.company.get`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-get.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": integer, required.
-    pub id: i64,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -584,12 +638,14 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>) -> Self {
-        Self {
-            id: id.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -608,9 +664,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
+        let id = o.opt("id")?;
         let additional = o.rest(&["id"])?;
-        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -622,60 +677,36 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "ADDRESS": any JSON, optional.
-    #[serde(rename = "ADDRESS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub address: ::serde_json::Value,
-    /// Wire name "ADDRESS_2": any JSON, optional.
-    #[serde(rename = "ADDRESS_2", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub address_2: ::serde_json::Value,
-    /// Wire name "ADDRESS_CITY": any JSON, optional.
-    #[serde(
-        rename = "ADDRESS_CITY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub address_city: ::serde_json::Value,
-    /// Wire name "ADDRESS_COUNTRY": any JSON, optional.
-    #[serde(
-        rename = "ADDRESS_COUNTRY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub address_country: ::serde_json::Value,
-    /// Wire name "ADDRESS_COUNTRY_CODE": any JSON, optional.
-    #[serde(
-        rename = "ADDRESS_COUNTRY_CODE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub address_country_code: ::serde_json::Value,
-    /// Wire name "ADDRESS_LEGAL": any JSON, optional.
-    #[serde(
-        rename = "ADDRESS_LEGAL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub address_legal: ::serde_json::Value,
-    /// Wire name "ADDRESS_LOC_ADDR_ID": any JSON, optional.
-    #[serde(
-        rename = "ADDRESS_LOC_ADDR_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub address_loc_addr_id: ::serde_json::Value,
-    /// Wire name "ADDRESS_POSTAL_CODE": any JSON, optional.
-    #[serde(
-        rename = "ADDRESS_POSTAL_CODE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub address_postal_code: ::serde_json::Value,
-    /// Wire name "ADDRESS_PROVINCE": any JSON, optional.
-    #[serde(
-        rename = "ADDRESS_PROVINCE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub address_province: ::serde_json::Value,
-    /// Wire name "ADDRESS_REGION": any JSON, optional.
-    #[serde(
-        rename = "ADDRESS_REGION",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub address_region: ::serde_json::Value,
+    /// Wire name "ADDRESS": string, optional.
+    #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Wire name "ADDRESS_2": string, optional.
+    #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
+    pub address_2: Option<String>,
+    /// Wire name "ADDRESS_CITY": string, optional.
+    #[serde(rename = "ADDRESS_CITY", skip_serializing_if = "Option::is_none")]
+    pub address_city: Option<String>,
+    /// Wire name "ADDRESS_COUNTRY": string, optional.
+    #[serde(rename = "ADDRESS_COUNTRY", skip_serializing_if = "Option::is_none")]
+    pub address_country: Option<String>,
+    /// Wire name "ADDRESS_COUNTRY_CODE": string, optional.
+    #[serde(rename = "ADDRESS_COUNTRY_CODE", skip_serializing_if = "Option::is_none")]
+    pub address_country_code: Option<String>,
+    /// Wire name "ADDRESS_LEGAL": string, optional.
+    #[serde(rename = "ADDRESS_LEGAL", skip_serializing_if = "Option::is_none")]
+    pub address_legal: Option<String>,
+    /// Wire name "ADDRESS_LOC_ADDR_ID": integer, optional.
+    #[serde(rename = "ADDRESS_LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
+    pub address_loc_addr_id: Option<i64>,
+    /// Wire name "ADDRESS_POSTAL_CODE": string, optional.
+    #[serde(rename = "ADDRESS_POSTAL_CODE", skip_serializing_if = "Option::is_none")]
+    pub address_postal_code: Option<String>,
+    /// Wire name "ADDRESS_PROVINCE": string, optional.
+    #[serde(rename = "ADDRESS_PROVINCE", skip_serializing_if = "Option::is_none")]
+    pub address_province: Option<String>,
+    /// Wire name "ADDRESS_REGION": string, optional.
+    #[serde(rename = "ADDRESS_REGION", skip_serializing_if = "Option::is_none")]
+    pub address_region: Option<String>,
     /// Wire name "ASSIGNED_BY_ID": string, optional.
     #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<String>,
@@ -727,120 +758,78 @@ pub struct GetResponse {
     /// Wire name "LAST_ACTIVITY_TIME": string, optional.
     #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
-    /// Wire name "LAST_COMMUNICATION_TIME": any JSON, optional.
-    #[serde(
-        rename = "LAST_COMMUNICATION_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub last_communication_time: ::serde_json::Value,
-    /// Wire name "LEAD_ID": any JSON, optional.
-    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lead_id: ::serde_json::Value,
-    /// Wire name "LOGO": any JSON, optional.
-    #[serde(rename = "LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub logo: ::serde_json::Value,
+    /// Wire name "LAST_COMMUNICATION_TIME": string, optional.
+    #[serde(rename = "LAST_COMMUNICATION_TIME", skip_serializing_if = "Option::is_none")]
+    pub last_communication_time: Option<String>,
+    /// Wire name "LEAD_ID": integer, optional.
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
     /// Wire name "MODIFY_BY_ID": string, optional.
     #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modify_by_id: Option<String>,
     /// Wire name "OPENED": string, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
-    /// Wire name "ORIGINATOR_ID": any JSON, optional.
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub originator_id: ::serde_json::Value,
-    /// Wire name "ORIGIN_ID": any JSON, optional.
-    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub origin_id: ::serde_json::Value,
-    /// Wire name "ORIGIN_VERSION": any JSON, optional.
-    #[serde(
-        rename = "ORIGIN_VERSION",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub origin_version: ::serde_json::Value,
-    /// Wire name "REG_ADDRESS": any JSON, optional.
-    #[serde(
-        rename = "REG_ADDRESS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub reg_address: ::serde_json::Value,
-    /// Wire name "REG_ADDRESS_2": any JSON, optional.
-    #[serde(
-        rename = "REG_ADDRESS_2",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub reg_address_2: ::serde_json::Value,
-    /// Wire name "REG_ADDRESS_CITY": any JSON, optional.
-    #[serde(
-        rename = "REG_ADDRESS_CITY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub reg_address_city: ::serde_json::Value,
-    /// Wire name "REG_ADDRESS_COUNTRY": any JSON, optional.
-    #[serde(
-        rename = "REG_ADDRESS_COUNTRY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub reg_address_country: ::serde_json::Value,
-    /// Wire name "REG_ADDRESS_COUNTRY_CODE": any JSON, optional.
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "ORIGIN_VERSION": string, optional.
+    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
+    pub origin_version: Option<String>,
+    /// Wire name "REG_ADDRESS": string, optional.
+    #[serde(rename = "REG_ADDRESS", skip_serializing_if = "Option::is_none")]
+    pub reg_address: Option<String>,
+    /// Wire name "REG_ADDRESS_2": string, optional.
+    #[serde(rename = "REG_ADDRESS_2", skip_serializing_if = "Option::is_none")]
+    pub reg_address_2: Option<String>,
+    /// Wire name "REG_ADDRESS_CITY": string, optional.
+    #[serde(rename = "REG_ADDRESS_CITY", skip_serializing_if = "Option::is_none")]
+    pub reg_address_city: Option<String>,
+    /// Wire name "REG_ADDRESS_COUNTRY": string, optional.
+    #[serde(rename = "REG_ADDRESS_COUNTRY", skip_serializing_if = "Option::is_none")]
+    pub reg_address_country: Option<String>,
+    /// Wire name "REG_ADDRESS_COUNTRY_CODE": string, optional.
     #[serde(
         rename = "REG_ADDRESS_COUNTRY_CODE",
-        skip_serializing_if = "::serde_json::Value::is_null"
+        skip_serializing_if = "Option::is_none"
     )]
-    pub reg_address_country_code: ::serde_json::Value,
-    /// Wire name "REG_ADDRESS_LOC_ADDR_ID": any JSON, optional.
-    #[serde(
-        rename = "REG_ADDRESS_LOC_ADDR_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub reg_address_loc_addr_id: ::serde_json::Value,
-    /// Wire name "REG_ADDRESS_POSTAL_CODE": any JSON, optional.
-    #[serde(
-        rename = "REG_ADDRESS_POSTAL_CODE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub reg_address_postal_code: ::serde_json::Value,
-    /// Wire name "REG_ADDRESS_PROVINCE": any JSON, optional.
-    #[serde(
-        rename = "REG_ADDRESS_PROVINCE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub reg_address_province: ::serde_json::Value,
-    /// Wire name "REG_ADDRESS_REGION": any JSON, optional.
-    #[serde(
-        rename = "REG_ADDRESS_REGION",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub reg_address_region: ::serde_json::Value,
+    pub reg_address_country_code: Option<String>,
+    /// Wire name "REG_ADDRESS_LOC_ADDR_ID": integer, optional.
+    #[serde(rename = "REG_ADDRESS_LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
+    pub reg_address_loc_addr_id: Option<i64>,
+    /// Wire name "REG_ADDRESS_POSTAL_CODE": string, optional.
+    #[serde(rename = "REG_ADDRESS_POSTAL_CODE", skip_serializing_if = "Option::is_none")]
+    pub reg_address_postal_code: Option<String>,
+    /// Wire name "REG_ADDRESS_PROVINCE": string, optional.
+    #[serde(rename = "REG_ADDRESS_PROVINCE", skip_serializing_if = "Option::is_none")]
+    pub reg_address_province: Option<String>,
+    /// Wire name "REG_ADDRESS_REGION": string, optional.
+    #[serde(rename = "REG_ADDRESS_REGION", skip_serializing_if = "Option::is_none")]
+    pub reg_address_region: Option<String>,
     /// Wire name "REVENUE": string, optional.
     #[serde(rename = "REVENUE", skip_serializing_if = "Option::is_none")]
     pub revenue: Option<String>,
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UTM_CAMPAIGN": any JSON, optional.
-    #[serde(
-        rename = "UTM_CAMPAIGN",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub utm_campaign: ::serde_json::Value,
-    /// Wire name "UTM_CONTENT": any JSON, optional.
-    #[serde(
-        rename = "UTM_CONTENT",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub utm_content: ::serde_json::Value,
-    /// Wire name "UTM_MEDIUM": any JSON, optional.
-    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_medium: ::serde_json::Value,
-    /// Wire name "UTM_SOURCE": any JSON, optional.
-    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_source: ::serde_json::Value,
-    /// Wire name "UTM_TERM": any JSON, optional.
-    #[serde(rename = "UTM_TERM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_term: ::serde_json::Value,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "UTM_SOURCE": string, optional.
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -880,7 +869,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
         let last_communication_time = o.opt("LAST_COMMUNICATION_TIME")?;
         let lead_id = o.opt("LEAD_ID")?;
-        let logo = o.opt("LOGO")?;
         let modify_by_id = o.opt("MODIFY_BY_ID")?;
         let opened = o.opt("OPENED")?;
         let originator_id = o.opt("ORIGINATOR_ID")?;
@@ -934,7 +922,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "LAST_ACTIVITY_TIME",
                     "LAST_COMMUNICATION_TIME",
                     "LEAD_ID",
-                    "LOGO",
                     "MODIFY_BY_ID",
                     "OPENED",
                     "ORIGINATOR_ID",
@@ -988,7 +975,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             last_activity_time,
             last_communication_time,
             lead_id,
-            logo,
             modify_by_id,
             opened,
             originator_id,
@@ -1048,6 +1034,9 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
@@ -1055,8 +1044,8 @@ pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": array of string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<String>>,
+    #[serde(rename = "select", skip_serializing_if = "Option::is_none")]
+    pub select_2: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1071,6 +1060,11 @@ impl ListRequest {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
+    /// Sets "SELECT".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
@@ -1082,8 +1076,11 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.select = Some(value.into_iter().map(Into::into).collect());
+    pub fn select_2(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.select_2 = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1108,15 +1105,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let select = o.opt("SELECT")?;
         let filter = o.opt("filter")?;
         let order = o.opt("order")?;
-        let select = o.opt("select")?;
+        let select_2 = o.opt("select")?;
         let start = o.opt("start")?;
-        let additional = o.rest(&["filter", "order", "select", "start"])?;
+        let additional = o.rest(&["SELECT", "filter", "order", "select", "start"])?;
         Ok(Self {
+            select,
             filter,
             order,
-            select,
+            select_2,
             start,
             additional,
         })
@@ -1126,7 +1125,93 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.company.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "ASSIGNED_BY_ID": string, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "PHONE": array of object, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Vec<ListResponseItemPhoneItem>>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let id = o.opt("ID")?;
+        let phone = o.opt("PHONE")?;
+        let title = o.opt("TITLE")?;
+        let additional = o.rest(&["ASSIGNED_BY_ID", "ID", "PHONE", "TITLE"])?;
+        Ok(Self {
+            assigned_by_id,
+            id,
+            phone,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemPhoneItem {
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "VALUE_TYPE": string, optional.
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemPhoneItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemPhoneItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.company.list";
@@ -1134,6 +1219,27 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
+
+/// The fields of `crm.company.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ASSIGNED_BY_ID".
+    AssignedById,
+    /// The field "ID".
+    Id,
+    /// The field "PHONE".
+    Phone,
+    /// The field "TITLE".
+    Title,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { AssignedById = "ASSIGNED_BY_ID", Id = "ID", Phone = "PHONE", Title =
+    "TITLE" }
+);
 
 /// Calls `crm.company.update`.
 ///
@@ -1155,17 +1261,19 @@ pub async fn update(
 /// Parameters of `crm.company.update`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-update.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": object, required.
-    pub fields: UpdateRequestFields,
-    /// Wire name "id": integer, required.
-    pub id: i64,
-    /// Wire name "params": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub params: ::serde_json::Value,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<UpdateRequestFields>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "params": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<UpdateRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1173,18 +1281,23 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
-        Self {
-            fields: fields.into(),
-            id: id.into(),
-            params: Default::default(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Sets "params".
-    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.params = value.into();
+    pub fn params(mut self, value: impl Into<UpdateRequestParams>) -> Self {
+        self.params = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1204,12 +1317,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let fields = o.req("fields")?;
-        let id = o.req("id")?;
+        let fields = o.opt("fields")?;
+        let id = o.opt("id")?;
         let params = o.opt("params")?;
         let additional = o.rest(&["fields", "id", "params"])?;
-        let fields = o.need(fields, "fields")?;
-        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             id,
@@ -1567,6 +1678,67 @@ pub type UpdateRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 
 /// The type `crm.multifield`, defined once in `types`.
 pub type UpdateRequestFieldsWebItem = super::super::types::crm::Multifield;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestParams {
+    /// Wire name "REGISTER_HISTORY_EVENT": string, optional.
+    #[serde(rename = "REGISTER_HISTORY_EVENT", skip_serializing_if = "Option::is_none")]
+    pub register_history_event: Option<String>,
+    /// Wire name "REGISTER_SONET_EVENT": string, optional.
+    #[serde(rename = "REGISTER_SONET_EVENT", skip_serializing_if = "Option::is_none")]
+    pub register_sonet_event: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "REGISTER_HISTORY_EVENT".
+    pub fn register_history_event(mut self, value: impl Into<String>) -> Self {
+        self.register_history_event = Some(value.into());
+        self
+    }
+    /// Sets "REGISTER_SONET_EVENT".
+    pub fn register_sonet_event(mut self, value: impl Into<String>) -> Self {
+        self.register_sonet_event = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let register_history_event = o.opt("REGISTER_HISTORY_EVENT")?;
+        let register_sonet_event = o.opt("REGISTER_SONET_EVENT")?;
+        let additional = o.rest(&["REGISTER_HISTORY_EVENT", "REGISTER_SONET_EVENT"])?;
+        Ok(Self {
+            register_history_event,
+            register_sonet_event,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestParams);
 
 /// The `result` of `crm.company.update`.
 pub type UpdateResponse = bool;

@@ -141,9 +141,9 @@ pub struct AddRequestFields {
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<Vec<AddRequestFieldsPhoneItem>>,
-    /// Wire name "PHOTO": any JSON, optional.
-    #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub photo: ::serde_json::Value,
+    /// Wire name "PHOTO": object, optional.
+    #[serde(rename = "PHOTO", skip_serializing_if = "Option::is_none")]
+    pub photo: Option<AddRequestFieldsPhoto>,
     /// Wire name "POST": string, optional.
     #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
@@ -279,8 +279,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "PHOTO".
-    pub fn photo(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.photo = value.into();
+    pub fn photo(mut self, value: impl Into<AddRequestFieldsPhoto>) -> Self {
+        self.photo = Some(value.into());
         self
     }
     /// Sets "POST".
@@ -469,6 +469,54 @@ pub type AddRequestFieldsLinkItem = super::super::types::crm::Multifield;
 /// The type `crm.multifield`, defined once in `types`.
 pub type AddRequestFieldsPhoneItem = super::super::types::crm::Multifield;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsPhoto {
+    /// Wire name "fileData": string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsPhoto {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(mut self, value: impl Into<String>) -> Self {
+        self.file_data = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPhoto {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPhoto);
+
 pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 
 /// The type `crm.multifield`, defined once in `types`.
@@ -566,12 +614,13 @@ pub async fn delete(
 /// Parameters of `crm.contact.delete`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-delete.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": integer, required.
-    pub id: i64,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -579,12 +628,14 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>) -> Self {
-        Self {
-            id: id.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -603,9 +654,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
+        let id = o.opt("id")?;
         let additional = o.rest(&["id"])?;
-        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -711,12 +761,13 @@ pub async fn get(
 /// Parameters of `crm.contact.get`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-get.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": integer, required.
-    pub id: i64,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -724,12 +775,14 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>) -> Self {
-        Self {
-            id: id.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -748,9 +801,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
+        let id = o.opt("id")?;
         let additional = o.rest(&["id"])?;
-        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -762,6 +814,30 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
+    /// Wire name "ADDRESS": string, optional.
+    #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Wire name "ADDRESS_2": string, optional.
+    #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
+    pub address_2: Option<String>,
+    /// Wire name "ADDRESS_CITY": string, optional.
+    #[serde(rename = "ADDRESS_CITY", skip_serializing_if = "Option::is_none")]
+    pub address_city: Option<String>,
+    /// Wire name "ADDRESS_COUNTRY": string, optional.
+    #[serde(rename = "ADDRESS_COUNTRY", skip_serializing_if = "Option::is_none")]
+    pub address_country: Option<String>,
+    /// Wire name "ADDRESS_LOC_ADDR_ID": integer, optional.
+    #[serde(rename = "ADDRESS_LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
+    pub address_loc_addr_id: Option<i64>,
+    /// Wire name "ADDRESS_POSTAL_CODE": string, optional.
+    #[serde(rename = "ADDRESS_POSTAL_CODE", skip_serializing_if = "Option::is_none")]
+    pub address_postal_code: Option<String>,
+    /// Wire name "ADDRESS_PROVINCE": string, optional.
+    #[serde(rename = "ADDRESS_PROVINCE", skip_serializing_if = "Option::is_none")]
+    pub address_province: Option<String>,
+    /// Wire name "ADDRESS_REGION": string, optional.
+    #[serde(rename = "ADDRESS_REGION", skip_serializing_if = "Option::is_none")]
+    pub address_region: Option<String>,
     /// Wire name "ASSIGNED_BY_ID": integer, optional.
     #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<i64>,
@@ -834,12 +910,21 @@ pub struct GetResponse {
     /// Wire name "OPENED": boolean, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "ORIGIN_VERSION": string, optional.
+    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
+    pub origin_version: Option<String>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
     pub phone: Option<Vec<GetResponsePhoneItem>>,
-    /// Wire name "PHOTO": any JSON, optional.
-    #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub photo: ::serde_json::Value,
+    /// Wire name "PHOTO": object, optional.
+    #[serde(rename = "PHOTO", skip_serializing_if = "Option::is_none")]
+    pub photo: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "POST": string, optional.
     #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
@@ -885,6 +970,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("ADDRESS")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let address_city = o.opt("ADDRESS_CITY")?;
+        let address_country = o.opt("ADDRESS_COUNTRY")?;
+        let address_loc_addr_id = o.opt("ADDRESS_LOC_ADDR_ID")?;
+        let address_postal_code = o.opt("ADDRESS_POSTAL_CODE")?;
+        let address_province = o.opt("ADDRESS_PROVINCE")?;
+        let address_region = o.opt("ADDRESS_REGION")?;
         let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
         let birthdate = o.opt("BIRTHDATE")?;
         let comments = o.opt("COMMENTS")?;
@@ -909,6 +1002,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let modify_by_id = o.opt("MODIFY_BY_ID")?;
         let name = o.opt("NAME")?;
         let opened = o.opt("OPENED")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
         let phone = o.opt("PHONE")?;
         let photo = o.opt("PHOTO")?;
         let post = o.opt("POST")?;
@@ -925,6 +1021,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let additional = o
             .rest(
                 &[
+                    "ADDRESS",
+                    "ADDRESS_2",
+                    "ADDRESS_CITY",
+                    "ADDRESS_COUNTRY",
+                    "ADDRESS_LOC_ADDR_ID",
+                    "ADDRESS_POSTAL_CODE",
+                    "ADDRESS_PROVINCE",
+                    "ADDRESS_REGION",
                     "ASSIGNED_BY_ID",
                     "BIRTHDATE",
                     "COMMENTS",
@@ -949,6 +1053,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "MODIFY_BY_ID",
                     "NAME",
                     "OPENED",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
                     "PHONE",
                     "PHOTO",
                     "POST",
@@ -965,6 +1072,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                 ],
             )?;
         Ok(Self {
+            address,
+            address_2,
+            address_city,
+            address_country,
+            address_loc_addr_id,
+            address_postal_code,
+            address_province,
+            address_region,
             assigned_by_id,
             birthdate,
             comments,
@@ -989,6 +1104,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             modify_by_id,
             name,
             opened,
+            originator_id,
+            origin_id,
+            origin_version,
             phone,
             photo,
             post,
@@ -1057,6 +1175,9 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
@@ -1064,8 +1185,8 @@ pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": array of string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<String>>,
+    #[serde(rename = "select", skip_serializing_if = "Option::is_none")]
+    pub select_2: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1080,6 +1201,11 @@ impl ListRequest {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
+    /// Sets "SELECT".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
     /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
@@ -1091,8 +1217,11 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.select = Some(value.into_iter().map(Into::into).collect());
+    pub fn select_2(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.select_2 = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1117,15 +1246,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let select = o.opt("SELECT")?;
         let filter = o.opt("filter")?;
         let order = o.opt("order")?;
-        let select = o.opt("select")?;
+        let select_2 = o.opt("select")?;
         let start = o.opt("start")?;
-        let additional = o.rest(&["filter", "order", "select", "start"])?;
+        let additional = o.rest(&["SELECT", "filter", "order", "select", "start"])?;
         Ok(Self {
+            select,
             filter,
             order,
-            select,
+            select_2,
             start,
             additional,
         })
@@ -1528,14 +1659,16 @@ pub async fn update(
 /// Parameters of `crm.contact.update`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/crm-contact-update.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": object, required.
-    pub fields: UpdateRequestFields,
-    /// Wire name "id": integer, required.
-    pub id: i64,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<UpdateRequestFields>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<UpdateRequestParams>,
@@ -1546,14 +1679,19 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
-        Self {
-            fields: fields.into(),
-            id: id.into(),
-            params: Default::default(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Sets "params".
     pub fn params(mut self, value: impl Into<UpdateRequestParams>) -> Self {
@@ -1577,12 +1715,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let fields = o.req("fields")?;
-        let id = o.req("id")?;
+        let fields = o.opt("fields")?;
+        let id = o.opt("id")?;
         let params = o.opt("params")?;
         let additional = o.rest(&["fields", "id", "params"])?;
-        let fields = o.need(fields, "fields")?;
-        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             id,

@@ -100,7 +100,7 @@ pub struct AddRequestFields {
     pub currency: String,
     /// Wire name "LANG": object, optional.
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<AddRequestFieldsLang>,
+    pub lang: Option<::std::collections::BTreeMap<String, AddRequestFieldsLangValue>>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -133,7 +133,10 @@ impl AddRequestFields {
         self
     }
     /// Sets "LANG".
-    pub fn lang(mut self, value: impl Into<AddRequestFieldsLang>) -> Self {
+    pub fn lang(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, AddRequestFieldsLangValue>>,
+    ) -> Self {
         self.lang = Some(value.into());
         self
     }
@@ -187,10 +190,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub type AddRequestFieldsBase = ::bitrix24_runtime::YesNo;
 
 /// The type `crm.lang`, defined once in `types`.
-pub type AddRequestFieldsLang = super::super::types::crm::Lang;
+pub type AddRequestFieldsLangValue = super::super::types::crm::Lang;
 
 /// The `result` of `crm.currency.add`.
-pub type AddResponse = ::serde_json::Value;
+pub type AddResponse = String;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.currency.add";
@@ -266,7 +269,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `crm.currency.delete`.
-pub type DeleteResponse = ::serde_json::Value;
+pub type DeleteResponse = bool;
 
 impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.currency.delete";
@@ -366,9 +369,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -381,8 +384,8 @@ impl GetRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
-    pub fn id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.id = value.into();
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -444,7 +447,7 @@ pub struct GetResponse {
     pub full_name: Option<String>,
     /// Wire name "LANG": object, optional.
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<GetResponseLang>,
+    pub lang: Option<::std::collections::BTreeMap<String, GetResponseLangValue>>,
     /// Wire name "LID": string, optional.
     #[serde(rename = "LID", skip_serializing_if = "Option::is_none")]
     pub lid: Option<String>,
@@ -519,7 +522,28 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseLang {
+pub struct GetResponseLangValue {
+    /// Wire name "DECIMALS": string, optional.
+    #[serde(rename = "DECIMALS", skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<String>,
+    /// Wire name "DEC_POINT": string, optional.
+    #[serde(rename = "DEC_POINT", skip_serializing_if = "Option::is_none")]
+    pub dec_point: Option<String>,
+    /// Wire name "FORMAT_STRING": string, optional.
+    #[serde(rename = "FORMAT_STRING", skip_serializing_if = "Option::is_none")]
+    pub format_string: Option<String>,
+    /// Wire name "FULL_NAME": string, optional.
+    #[serde(rename = "FULL_NAME", skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    /// Wire name "HIDE_ZERO": string, optional.
+    #[serde(rename = "HIDE_ZERO", skip_serializing_if = "Option::is_none")]
+    pub hide_zero: Option<String>,
+    /// Wire name "THOUSANDS_SEP": string, optional.
+    #[serde(rename = "THOUSANDS_SEP", skip_serializing_if = "Option::is_none")]
+    pub thousands_sep: Option<String>,
+    /// Wire name "THOUSANDS_VARIANT": string, optional.
+    #[serde(rename = "THOUSANDS_VARIANT", skip_serializing_if = "Option::is_none")]
+    pub thousands_variant: Option<String>,
     /// Wire name "en": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub en: Option<::serde_json::Map<String, ::serde_json::Value>>,
@@ -531,19 +555,50 @@ pub struct GetResponseLang {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseLang {
+impl ::bitrix24_runtime::loose::Loose for GetResponseLangValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let decimals = o.opt("DECIMALS")?;
+        let dec_point = o.opt("DEC_POINT")?;
+        let format_string = o.opt("FORMAT_STRING")?;
+        let full_name = o.opt("FULL_NAME")?;
+        let hide_zero = o.opt("HIDE_ZERO")?;
+        let thousands_sep = o.opt("THOUSANDS_SEP")?;
+        let thousands_variant = o.opt("THOUSANDS_VARIANT")?;
         let en = o.opt("en")?;
         let ru = o.opt("ru")?;
-        let additional = o.rest(&["en", "ru"])?;
-        Ok(Self { en, ru, additional })
+        let additional = o
+            .rest(
+                &[
+                    "DECIMALS",
+                    "DEC_POINT",
+                    "FORMAT_STRING",
+                    "FULL_NAME",
+                    "HIDE_ZERO",
+                    "THOUSANDS_SEP",
+                    "THOUSANDS_VARIANT",
+                    "en",
+                    "ru",
+                ],
+            )?;
+        Ok(Self {
+            decimals,
+            dec_point,
+            format_string,
+            full_name,
+            hide_zero,
+            thousands_sep,
+            thousands_variant,
+            en,
+            ru,
+            additional,
+        })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseLang);
+::bitrix24_runtime::loose_deserialize!(GetResponseLangValue);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.currency.get";
@@ -854,16 +909,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "AMOUNT": number, required.
-    #[serde(rename = "AMOUNT")]
-    pub amount: f64,
-    /// Wire name "AMOUNT_CNT": integer, required.
-    #[serde(rename = "AMOUNT_CNT")]
-    pub amount_cnt: i64,
+    /// Wire name "AMOUNT": number, optional.
+    #[serde(rename = "AMOUNT", skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    /// Wire name "AMOUNT_CNT": integer, optional.
+    #[serde(rename = "AMOUNT_CNT", skip_serializing_if = "Option::is_none")]
+    pub amount_cnt: Option<i64>,
     /// Wire name "BASE": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -871,7 +926,7 @@ pub struct UpdateRequestFields {
     pub base: Option<UpdateRequestFieldsBase>,
     /// Wire name "LANG": object, optional.
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<UpdateRequestFieldsLang>,
+    pub lang: Option<::std::collections::BTreeMap<String, UpdateRequestFieldsLangValue>>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -882,16 +937,19 @@ pub struct UpdateRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(amount: impl Into<f64>, amount_cnt: impl Into<i64>) -> Self {
-        Self {
-            amount: amount.into(),
-            amount_cnt: amount_cnt.into(),
-            base: Default::default(),
-            lang: Default::default(),
-            sort: Default::default(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "AMOUNT".
+    pub fn amount(mut self, value: impl Into<f64>) -> Self {
+        self.amount = Some(value.into());
+        self
+    }
+    /// Sets "AMOUNT_CNT".
+    pub fn amount_cnt(mut self, value: impl Into<i64>) -> Self {
+        self.amount_cnt = Some(value.into());
+        self
     }
     /// Sets "BASE".
     pub fn base(mut self, value: impl Into<UpdateRequestFieldsBase>) -> Self {
@@ -899,7 +957,12 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "LANG".
-    pub fn lang(mut self, value: impl Into<UpdateRequestFieldsLang>) -> Self {
+    pub fn lang(
+        mut self,
+        value: impl Into<
+            ::std::collections::BTreeMap<String, UpdateRequestFieldsLangValue>,
+        >,
+    ) -> Self {
         self.lang = Some(value.into());
         self
     }
@@ -925,14 +988,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let amount = o.req("AMOUNT")?;
-        let amount_cnt = o.req("AMOUNT_CNT")?;
+        let amount = o.opt("AMOUNT")?;
+        let amount_cnt = o.opt("AMOUNT_CNT")?;
         let base = o.opt("BASE")?;
         let lang = o.opt("LANG")?;
         let sort = o.opt("SORT")?;
         let additional = o.rest(&["AMOUNT", "AMOUNT_CNT", "BASE", "LANG", "SORT"])?;
-        let amount = o.need(amount, "AMOUNT")?;
-        let amount_cnt = o.need(amount_cnt, "AMOUNT_CNT")?;
         Ok(Self {
             amount,
             amount_cnt,
@@ -949,7 +1010,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 pub type UpdateRequestFieldsBase = ::bitrix24_runtime::YesNo;
 
 /// The type `crm.lang`, defined once in `types`.
-pub type UpdateRequestFieldsLang = super::super::types::crm::Lang;
+pub type UpdateRequestFieldsLangValue = super::super::types::crm::Lang;
 
 /// The `result` of `crm.currency.update`.
 pub type UpdateResponse = bool;

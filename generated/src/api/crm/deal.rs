@@ -629,12 +629,13 @@ pub async fn delete(
 /// Parameters of `crm.deal.delete`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-delete.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": integer, required.
-    pub id: i64,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -642,12 +643,14 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>) -> Self {
-        Self {
-            id: id.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -666,9 +669,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
+        let id = o.opt("id")?;
         let additional = o.rest(&["id"])?;
-        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -773,12 +775,13 @@ pub async fn get(
 /// Parameters of `crm.deal.get`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-get.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": integer, required.
-    pub id: i64,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -786,12 +789,14 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>) -> Self {
-        Self {
-            id: id.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -810,9 +815,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
+        let id = o.opt("id")?;
         let additional = o.rest(&["id"])?;
-        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -1717,15 +1721,16 @@ pub async fn update(
 /// Parameters of `crm.deal.update`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/deals/crm-deal-update.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<UpdateRequestFields>,
-    /// Wire name "id": integer, required.
-    pub id: i64,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<UpdateRequestParams>,
@@ -1736,18 +1741,18 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>) -> Self {
-        Self {
-            fields: Default::default(),
-            id: id.into(),
-            params: Default::default(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "fields".
     pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
         self.fields = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
         self
     }
     /// Sets "params".
@@ -1773,10 +1778,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.opt("fields")?;
-        let id = o.req("id")?;
+        let id = o.opt("id")?;
         let params = o.opt("params")?;
         let additional = o.rest(&["fields", "id", "params"])?;
-        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             id,
@@ -1829,6 +1833,9 @@ pub struct UpdateRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<UpdateRequestFieldsIsManualOpportunity>,
+    /// Wire name "IS_RECCURING": string, optional.
+    #[serde(rename = "IS_RECCURING", skip_serializing_if = "Option::is_none")]
+    pub is_reccuring: Option<String>,
     /// Wire name "IS_RECURRING": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -1971,6 +1978,11 @@ impl UpdateRequestFields {
         self.is_manual_opportunity = Some(value.into());
         self
     }
+    /// Sets "IS_RECCURING".
+    pub fn is_reccuring(mut self, value: impl Into<String>) -> Self {
+        self.is_reccuring = Some(value.into());
+        self
+    }
     /// Sets "IS_RECURRING".
     pub fn is_recurring(
         mut self,
@@ -2108,6 +2120,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let contact_ids = o.opt("CONTACT_IDS")?;
         let currency_id = o.opt("CURRENCY_ID")?;
         let is_manual_opportunity = o.opt("IS_MANUAL_OPPORTUNITY")?;
+        let is_reccuring = o.opt("IS_RECCURING")?;
         let is_recurring = o.opt("IS_RECURRING")?;
         let is_repeated_approach = o.opt("IS_REPEATED_APPROACH")?;
         let is_return_customer = o.opt("IS_RETURN_CUSTOMER")?;
@@ -2142,6 +2155,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "CONTACT_IDS",
                     "CURRENCY_ID",
                     "IS_MANUAL_OPPORTUNITY",
+                    "IS_RECCURING",
                     "IS_RECURRING",
                     "IS_REPEATED_APPROACH",
                     "IS_RETURN_CUSTOMER",
@@ -2176,6 +2190,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
             contact_ids,
             currency_id,
             is_manual_opportunity,
+            is_reccuring,
             is_recurring,
             is_repeated_approach,
             is_return_customer,

@@ -49,8 +49,8 @@ pub struct AddRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: AddRequestFields,
     /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
@@ -64,7 +64,7 @@ impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_type_id: impl Into<i64>,
-        fields: impl Into<::serde_json::Value>,
+        fields: impl Into<AddRequestFields>,
     ) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
@@ -112,6 +112,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+/// The type `crm.fields_7`, defined once in `types`.
+pub type AddRequestFields = super::super::types::crm::Fields7;
+
 /// The `result` of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -151,12 +154,6 @@ pub struct AddResponseItem {
     /// Wire name "begindate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
-    /// Wire name "begindateShort": any JSON, optional.
-    #[serde(
-        rename = "begindateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub begindate_short: ::serde_json::Value,
     /// Wire name "categoryId": integer, optional.
     #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
@@ -166,12 +163,6 @@ pub struct AddResponseItem {
     /// Wire name "closedate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closedate: Option<String>,
-    /// Wire name "closedateShort": any JSON, optional.
-    #[serde(
-        rename = "closedateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub closedate_short: ::serde_json::Value,
     /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
@@ -181,9 +172,9 @@ pub struct AddResponseItem {
     /// Wire name "contactId": integer, optional.
     #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<i64>,
-    /// Wire name "contactIds": array of any JSON, optional.
+    /// Wire name "contactIds": array of integer, optional.
     #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<::serde_json::Value>>,
+    pub contact_ids: Option<Vec<i64>>,
     /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
@@ -193,51 +184,21 @@ pub struct AddResponseItem {
     /// Wire name "currencyId": string, optional.
     #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
-    /// Wire name "dateCreateShort": any JSON, optional.
-    #[serde(
-        rename = "dateCreateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_create_short: ::serde_json::Value,
-    /// Wire name "dateModifyShort": any JSON, optional.
-    #[serde(
-        rename = "dateModifyShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_modify_short: ::serde_json::Value,
     /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
-    /// Wire name "eventDate": any JSON, optional.
-    #[serde(rename = "eventDate", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub event_date: ::serde_json::Value,
-    /// Wire name "eventDateShort": any JSON, optional.
-    #[serde(
-        rename = "eventDateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub event_date_short: ::serde_json::Value,
-    /// Wire name "eventDescription": any JSON, optional.
-    #[serde(
-        rename = "eventDescription",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub event_description: ::serde_json::Value,
-    /// Wire name "eventId": any JSON, optional.
-    #[serde(rename = "eventId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub event_id: ::serde_json::Value,
-    /// Wire name "hasProducts": any JSON, optional.
-    #[serde(
-        rename = "hasProducts",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub has_products: ::serde_json::Value,
+    /// Wire name "eventDate": string, optional.
+    #[serde(rename = "eventDate", skip_serializing_if = "Option::is_none")]
+    pub event_date: Option<String>,
+    /// Wire name "eventDescription": string, optional.
+    #[serde(rename = "eventDescription", skip_serializing_if = "Option::is_none")]
+    pub event_description: Option<String>,
+    /// Wire name "eventId": string, optional.
+    #[serde(rename = "eventId", skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "isLose": any JSON, optional.
-    #[serde(rename = "isLose", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_lose: ::serde_json::Value,
     /// Wire name "isManualOpportunity": string, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
@@ -253,12 +214,6 @@ pub struct AddResponseItem {
     /// Wire name "isReturnCustomer": string, optional.
     #[serde(rename = "isReturnCustomer", skip_serializing_if = "Option::is_none")]
     pub is_return_customer: Option<String>,
-    /// Wire name "isWon": any JSON, optional.
-    #[serde(rename = "isWon", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_won: ::serde_json::Value,
-    /// Wire name "isWork": any JSON, optional.
-    #[serde(rename = "isWork", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_work: ::serde_json::Value,
     /// Wire name "lastActivityBy": integer, optional.
     #[serde(rename = "lastActivityBy", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<i64>,
@@ -268,60 +223,42 @@ pub struct AddResponseItem {
     /// Wire name "leadId": integer, optional.
     #[serde(rename = "leadId", skip_serializing_if = "Option::is_none")]
     pub lead_id: Option<i64>,
-    /// Wire name "locationId": any JSON, optional.
-    #[serde(rename = "locationId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub location_id: ::serde_json::Value,
-    /// Wire name "lostAmount": any JSON, optional.
-    #[serde(rename = "lostAmount", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lost_amount: ::serde_json::Value,
+    /// Wire name "locationId": string, optional.
+    #[serde(rename = "locationId", skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<String>,
     /// Wire name "movedBy": integer, optional.
     #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<i64>,
     /// Wire name "movedTime": string, optional.
     #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<String>,
-    /// Wire name "observers": array of any JSON, optional.
+    /// Wire name "observers": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub observers: Option<Vec<::serde_json::Value>>,
+    pub observers: Option<Vec<i64>>,
     /// Wire name "opened": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
     /// Wire name "opportunity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
-    /// Wire name "orderStage": any JSON, optional.
-    #[serde(rename = "orderStage", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order_stage: ::serde_json::Value,
-    /// Wire name "originId": any JSON, optional.
-    #[serde(rename = "originId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub origin_id: ::serde_json::Value,
-    /// Wire name "originatorId": any JSON, optional.
-    #[serde(
-        rename = "originatorId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub originator_id: ::serde_json::Value,
+    /// Wire name "originId": string, optional.
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "originatorId": string, optional.
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
     /// Wire name "probability": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probability: Option<i64>,
-    /// Wire name "productId": any JSON, optional.
-    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub product_id: ::serde_json::Value,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
     /// Wire name "quoteId": integer, optional.
     #[serde(rename = "quoteId", skip_serializing_if = "Option::is_none")]
     pub quote_id: Option<i64>,
-    /// Wire name "receivedAmount": any JSON, optional.
-    #[serde(
-        rename = "receivedAmount",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub received_amount: ::serde_json::Value,
-    /// Wire name "searchContent": any JSON, optional.
-    #[serde(
-        rename = "searchContent",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub search_content: ::serde_json::Value,
+    /// Wire name "searchContent": string, optional.
+    #[serde(rename = "searchContent", skip_serializing_if = "Option::is_none")]
+    pub search_content: Option<String>,
     /// Wire name "sourceDescription": string, optional.
     #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
@@ -349,27 +286,15 @@ pub struct AddResponseItem {
     /// Wire name "updatedTime": string, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
-    /// Wire name "utmCampaign": any JSON, optional.
-    #[serde(
-        rename = "utmCampaign",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub utm_campaign: ::serde_json::Value,
-    /// Wire name "utmContent": any JSON, optional.
-    #[serde(rename = "utmContent", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_content: ::serde_json::Value,
     /// Wire name "utmMedium": string, optional.
     #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
     pub utm_medium: Option<String>,
     /// Wire name "utmSource": string, optional.
     #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    /// Wire name "utmTerm": any JSON, optional.
-    #[serde(rename = "utmTerm", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_term: ::serde_json::Value,
-    /// Wire name "webformId": any JSON, optional.
-    #[serde(rename = "webformId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub webform_id: ::serde_json::Value,
+    /// Wire name "webformId": integer, optional.
+    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
+    pub webform_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -383,11 +308,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         let additional_info = o.opt("additionalInfo")?;
         let assigned_by_id = o.opt("assignedById")?;
         let begindate = o.opt("begindate")?;
-        let begindate_short = o.opt("begindateShort")?;
         let category_id = o.opt("categoryId")?;
         let closed = o.opt("closed")?;
         let closedate = o.opt("closedate")?;
-        let closedate_short = o.opt("closedateShort")?;
         let comments = o.opt("comments")?;
         let company_id = o.opt("companyId")?;
         let contact_id = o.opt("contactId")?;
@@ -395,40 +318,30 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         let created_by = o.opt("createdBy")?;
         let created_time = o.opt("createdTime")?;
         let currency_id = o.opt("currencyId")?;
-        let date_create_short = o.opt("dateCreateShort")?;
-        let date_modify_short = o.opt("dateModifyShort")?;
         let entity_type_id = o.opt("entityTypeId")?;
         let event_date = o.opt("eventDate")?;
-        let event_date_short = o.opt("eventDateShort")?;
         let event_description = o.opt("eventDescription")?;
         let event_id = o.opt("eventId")?;
-        let has_products = o.opt("hasProducts")?;
         let id = o.opt("id")?;
-        let is_lose = o.opt("isLose")?;
         let is_manual_opportunity = o.opt("isManualOpportunity")?;
         let is_new = o.opt("isNew")?;
         let is_recurring = o.opt("isRecurring")?;
         let is_repeated_approach = o.opt("isRepeatedApproach")?;
         let is_return_customer = o.opt("isReturnCustomer")?;
-        let is_won = o.opt("isWon")?;
-        let is_work = o.opt("isWork")?;
         let last_activity_by = o.opt("lastActivityBy")?;
         let last_activity_time = o.opt("lastActivityTime")?;
         let lead_id = o.opt("leadId")?;
         let location_id = o.opt("locationId")?;
-        let lost_amount = o.opt("lostAmount")?;
         let moved_by = o.opt("movedBy")?;
         let moved_time = o.opt("movedTime")?;
         let observers = o.opt("observers")?;
         let opened = o.opt("opened")?;
         let opportunity = o.opt("opportunity")?;
-        let order_stage = o.opt("orderStage")?;
         let origin_id = o.opt("originId")?;
         let originator_id = o.opt("originatorId")?;
         let probability = o.opt("probability")?;
         let product_id = o.opt("productId")?;
         let quote_id = o.opt("quoteId")?;
-        let received_amount = o.opt("receivedAmount")?;
         let search_content = o.opt("searchContent")?;
         let source_description = o.opt("sourceDescription")?;
         let source_id = o.opt("sourceId")?;
@@ -439,11 +352,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         let type_id = o.opt("typeId")?;
         let updated_by = o.opt("updatedBy")?;
         let updated_time = o.opt("updatedTime")?;
-        let utm_campaign = o.opt("utmCampaign")?;
-        let utm_content = o.opt("utmContent")?;
         let utm_medium = o.opt("utmMedium")?;
         let utm_source = o.opt("utmSource")?;
-        let utm_term = o.opt("utmTerm")?;
         let webform_id = o.opt("webformId")?;
         let additional = o
             .rest(
@@ -451,11 +361,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
                     "additionalInfo",
                     "assignedById",
                     "begindate",
-                    "begindateShort",
                     "categoryId",
                     "closed",
                     "closedate",
-                    "closedateShort",
                     "comments",
                     "companyId",
                     "contactId",
@@ -463,40 +371,30 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
                     "createdBy",
                     "createdTime",
                     "currencyId",
-                    "dateCreateShort",
-                    "dateModifyShort",
                     "entityTypeId",
                     "eventDate",
-                    "eventDateShort",
                     "eventDescription",
                     "eventId",
-                    "hasProducts",
                     "id",
-                    "isLose",
                     "isManualOpportunity",
                     "isNew",
                     "isRecurring",
                     "isRepeatedApproach",
                     "isReturnCustomer",
-                    "isWon",
-                    "isWork",
                     "lastActivityBy",
                     "lastActivityTime",
                     "leadId",
                     "locationId",
-                    "lostAmount",
                     "movedBy",
                     "movedTime",
                     "observers",
                     "opened",
                     "opportunity",
-                    "orderStage",
                     "originId",
                     "originatorId",
                     "probability",
                     "productId",
                     "quoteId",
-                    "receivedAmount",
                     "searchContent",
                     "sourceDescription",
                     "sourceId",
@@ -507,11 +405,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
                     "typeId",
                     "updatedBy",
                     "updatedTime",
-                    "utmCampaign",
-                    "utmContent",
                     "utmMedium",
                     "utmSource",
-                    "utmTerm",
                     "webformId",
                 ],
             )?;
@@ -519,11 +414,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
             additional_info,
             assigned_by_id,
             begindate,
-            begindate_short,
             category_id,
             closed,
             closedate,
-            closedate_short,
             comments,
             company_id,
             contact_id,
@@ -531,40 +424,30 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
             created_by,
             created_time,
             currency_id,
-            date_create_short,
-            date_modify_short,
             entity_type_id,
             event_date,
-            event_date_short,
             event_description,
             event_id,
-            has_products,
             id,
-            is_lose,
             is_manual_opportunity,
             is_new,
             is_recurring,
             is_repeated_approach,
             is_return_customer,
-            is_won,
-            is_work,
             last_activity_by,
             last_activity_time,
             lead_id,
             location_id,
-            lost_amount,
             moved_by,
             moved_time,
             observers,
             opened,
             opportunity,
-            order_stage,
             origin_id,
             originator_id,
             probability,
             product_id,
             quote_id,
-            received_amount,
             search_content,
             source_description,
             source_id,
@@ -575,11 +458,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
             type_id,
             updated_by,
             updated_time,
-            utm_campaign,
-            utm_content,
             utm_medium,
             utm_source,
-            utm_term,
             webform_id,
             additional,
         })
@@ -626,8 +506,8 @@ pub async fn batch_import(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct BatchImportRequest {
-    /// Wire name "data": any JSON, required.
-    pub data: ::serde_json::Value,
+    /// Wire name "data": array of object, required.
+    pub data: Vec<BatchImportRequestDataItem>,
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
@@ -643,11 +523,11 @@ pub struct BatchImportRequest {
 impl BatchImportRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        data: impl Into<::serde_json::Value>,
+        data: impl IntoIterator<Item = impl Into<BatchImportRequestDataItem>>,
         entity_type_id: impl Into<i64>,
     ) -> Self {
         Self {
-            data: data.into(),
+            data: data.into_iter().map(Into::into).collect(),
             entity_type_id: entity_type_id.into(),
             use_original_uf_names: Default::default(),
             additional: Default::default(),
@@ -692,6 +572,9 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportRequest {
 
 ::bitrix24_runtime::loose_deserialize!(BatchImportRequest);
 
+/// The type `crm.fields_7`, defined once in `types`.
+pub type BatchImportRequestDataItem = super::super::types::crm::Fields7;
+
 /// The `result` of `crm.item.batchImport`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -699,7 +582,7 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportRequest {
 pub struct BatchImportResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<BatchImportResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -717,6 +600,69 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(BatchImportResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BatchImportResponseItemsItem {
+    /// Wire name "error": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Wire name "error_description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+    /// Wire name "item": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<BatchImportResponseItemsItemItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for BatchImportResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let error = o.opt("error")?;
+        let error_description = o.opt("error_description")?;
+        let item = o.opt("item")?;
+        let additional = o.rest(&["error", "error_description", "item"])?;
+        Ok(Self {
+            error,
+            error_description,
+            item,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(BatchImportResponseItemsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BatchImportResponseItemsItemItem {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for BatchImportResponseItemsItemItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(BatchImportResponseItemsItemItem);
 
 impl ::bitrix24_runtime::Method for BatchImportRequest {
     const NAME: &'static str = "crm.item.batchImport";
@@ -1062,9 +1008,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
-    /// Wire name "address": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub address: ::serde_json::Value,
     /// Wire name "assignedById": integer, optional.
     #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<i64>,
@@ -1095,21 +1038,6 @@ pub struct GetResponseItem {
     /// Wire name "currencyId": string, optional.
     #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
-    /// Wire name "dateClosed": any JSON, optional.
-    #[serde(rename = "dateClosed", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub date_closed: ::serde_json::Value,
-    /// Wire name "dateCreateShort": any JSON, optional.
-    #[serde(
-        rename = "dateCreateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_create_short: ::serde_json::Value,
-    /// Wire name "dateModifyShort": any JSON, optional.
-    #[serde(
-        rename = "dateModifyShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_modify_short: ::serde_json::Value,
     /// Wire name "email": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -1125,9 +1053,9 @@ pub struct GetResponseItem {
     /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
-    /// Wire name "fm": array of any JSON, optional.
+    /// Wire name "fm": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fm: Option<Vec<::serde_json::Value>>,
+    pub fm: Option<Vec<GetResponseItemFmItem>>,
     /// Wire name "hasEmail": string, optional.
     #[serde(rename = "hasEmail", skip_serializing_if = "Option::is_none")]
     pub has_email: Option<String>,
@@ -1140,18 +1068,12 @@ pub struct GetResponseItem {
     /// Wire name "honorific": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub honorific: Option<String>,
-    /// Wire name "icq": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub icq: ::serde_json::Value,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Wire name "imol": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub imol: Option<String>,
-    /// Wire name "isConvert": any JSON, optional.
-    #[serde(rename = "isConvert", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_convert: ::serde_json::Value,
     /// Wire name "isManualOpportunity": string, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
@@ -1167,9 +1089,9 @@ pub struct GetResponseItem {
     /// Wire name "lastName": string, optional.
     #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// Wire name "login": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub login: ::serde_json::Value,
+    /// Wire name "login": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
     /// Wire name "movedBy": integer, optional.
     #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<i64>,
@@ -1188,15 +1110,12 @@ pub struct GetResponseItem {
     /// Wire name "opportunity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
-    /// Wire name "originId": any JSON, optional.
-    #[serde(rename = "originId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub origin_id: ::serde_json::Value,
-    /// Wire name "originatorId": any JSON, optional.
-    #[serde(
-        rename = "originatorId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub originator_id: ::serde_json::Value,
+    /// Wire name "originId": string, optional.
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "originatorId": string, optional.
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
     /// Wire name "phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
@@ -1212,21 +1131,15 @@ pub struct GetResponseItem {
     /// Wire name "post": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
-    /// Wire name "productId": any JSON, optional.
-    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub product_id: ::serde_json::Value,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
     /// Wire name "searchContent": string, optional.
     #[serde(rename = "searchContent", skip_serializing_if = "Option::is_none")]
     pub search_content: Option<String>,
     /// Wire name "secondName": string, optional.
     #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    /// Wire name "shortName": any JSON, optional.
-    #[serde(rename = "shortName", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub short_name: ::serde_json::Value,
-    /// Wire name "skype": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub skype: ::serde_json::Value,
     /// Wire name "sourceDescription": string, optional.
     #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
     pub source_description: Option<String>,
@@ -1239,12 +1152,9 @@ pub struct GetResponseItem {
     /// Wire name "stageSemanticId": string, optional.
     #[serde(rename = "stageSemanticId", skip_serializing_if = "Option::is_none")]
     pub stage_semantic_id: Option<String>,
-    /// Wire name "statusDescription": any JSON, optional.
-    #[serde(
-        rename = "statusDescription",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub status_description: ::serde_json::Value,
+    /// Wire name "statusDescription": string, optional.
+    #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
+    pub status_description: Option<String>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -1254,24 +1164,12 @@ pub struct GetResponseItem {
     /// Wire name "updatedTime": string, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
-    /// Wire name "utmCampaign": any JSON, optional.
-    #[serde(
-        rename = "utmCampaign",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub utm_campaign: ::serde_json::Value,
-    /// Wire name "utmContent": any JSON, optional.
-    #[serde(rename = "utmContent", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_content: ::serde_json::Value,
-    /// Wire name "utmMedium": any JSON, optional.
-    #[serde(rename = "utmMedium", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_medium: ::serde_json::Value,
-    /// Wire name "utmSource": any JSON, optional.
-    #[serde(rename = "utmSource", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_source: ::serde_json::Value,
-    /// Wire name "utmTerm": any JSON, optional.
-    #[serde(rename = "utmTerm", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_term: ::serde_json::Value,
+    /// Wire name "utmMedium": string, optional.
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "utmSource": string, optional.
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
     /// Wire name "webformId": integer, optional.
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
@@ -1285,7 +1183,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let address = o.opt("address")?;
         let assigned_by_id = o.opt("assignedById")?;
         let birthdate = o.opt("birthdate")?;
         let comments = o.opt("comments")?;
@@ -1296,9 +1193,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let created_by = o.opt("createdBy")?;
         let created_time = o.opt("createdTime")?;
         let currency_id = o.opt("currencyId")?;
-        let date_closed = o.opt("dateClosed")?;
-        let date_create_short = o.opt("dateCreateShort")?;
-        let date_modify_short = o.opt("dateModifyShort")?;
         let email = o.opt("email")?;
         let email_home = o.opt("emailHome")?;
         let email_mailing = o.opt("emailMailing")?;
@@ -1309,10 +1203,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let has_imol = o.opt("hasImol")?;
         let has_phone = o.opt("hasPhone")?;
         let honorific = o.opt("honorific")?;
-        let icq = o.opt("icq")?;
         let id = o.opt("id")?;
         let imol = o.opt("imol")?;
-        let is_convert = o.opt("isConvert")?;
         let is_manual_opportunity = o.opt("isManualOpportunity")?;
         let is_return_customer = o.opt("isReturnCustomer")?;
         let last_activity_by = o.opt("lastActivityBy")?;
@@ -1335,8 +1227,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let product_id = o.opt("productId")?;
         let search_content = o.opt("searchContent")?;
         let second_name = o.opt("secondName")?;
-        let short_name = o.opt("shortName")?;
-        let skype = o.opt("skype")?;
         let source_description = o.opt("sourceDescription")?;
         let source_id = o.opt("sourceId")?;
         let stage_id = o.opt("stageId")?;
@@ -1345,16 +1235,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let title = o.opt("title")?;
         let updated_by = o.opt("updatedBy")?;
         let updated_time = o.opt("updatedTime")?;
-        let utm_campaign = o.opt("utmCampaign")?;
-        let utm_content = o.opt("utmContent")?;
         let utm_medium = o.opt("utmMedium")?;
         let utm_source = o.opt("utmSource")?;
-        let utm_term = o.opt("utmTerm")?;
         let webform_id = o.opt("webformId")?;
         let additional = o
             .rest(
                 &[
-                    "address",
                     "assignedById",
                     "birthdate",
                     "comments",
@@ -1365,9 +1251,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "createdBy",
                     "createdTime",
                     "currencyId",
-                    "dateClosed",
-                    "dateCreateShort",
-                    "dateModifyShort",
                     "email",
                     "emailHome",
                     "emailMailing",
@@ -1378,10 +1261,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "hasImol",
                     "hasPhone",
                     "honorific",
-                    "icq",
                     "id",
                     "imol",
-                    "isConvert",
                     "isManualOpportunity",
                     "isReturnCustomer",
                     "lastActivityBy",
@@ -1404,8 +1285,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "productId",
                     "searchContent",
                     "secondName",
-                    "shortName",
-                    "skype",
                     "sourceDescription",
                     "sourceId",
                     "stageId",
@@ -1414,16 +1293,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                     "title",
                     "updatedBy",
                     "updatedTime",
-                    "utmCampaign",
-                    "utmContent",
                     "utmMedium",
                     "utmSource",
-                    "utmTerm",
                     "webformId",
                 ],
             )?;
         Ok(Self {
-            address,
             assigned_by_id,
             birthdate,
             comments,
@@ -1434,9 +1309,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             created_by,
             created_time,
             currency_id,
-            date_closed,
-            date_create_short,
-            date_modify_short,
             email,
             email_home,
             email_mailing,
@@ -1447,10 +1319,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             has_imol,
             has_phone,
             honorific,
-            icq,
             id,
             imol,
-            is_convert,
             is_manual_opportunity,
             is_return_customer,
             last_activity_by,
@@ -1473,8 +1343,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             product_id,
             search_content,
             second_name,
-            short_name,
-            skype,
             source_description,
             source_id,
             stage_id,
@@ -1483,11 +1351,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             title,
             updated_by,
             updated_time,
-            utm_campaign,
-            utm_content,
             utm_medium,
             utm_source,
-            utm_term,
             webform_id,
             additional,
         })
@@ -1495,6 +1360,49 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemFmItem {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "typeId": string, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "valueType": string, optional.
+    #[serde(rename = "valueType", skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemFmItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let type_id = o.opt("typeId")?;
+        let value = o.opt("value")?;
+        let value_type = o.opt("valueType")?;
+        let additional = o.rest(&["id", "typeId", "value", "valueType"])?;
+        Ok(Self {
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemFmItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.item.get";
@@ -1534,8 +1442,8 @@ pub struct ImportRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: ImportRequestFields,
     /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
@@ -1549,7 +1457,7 @@ impl ImportRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_type_id: impl Into<i64>,
-        fields: impl Into<::serde_json::Value>,
+        fields: impl Into<ImportRequestFields>,
     ) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
@@ -1596,6 +1504,9 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ImportRequest);
+
+/// The type `crm.fields_7`, defined once in `types`.
+pub type ImportRequestFields = super::super::types::crm::Fields7;
 
 /// The `result` of `crm.item.import`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1698,9 +1609,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1737,8 +1648,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1807,7 +1718,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<ListResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1826,6 +1737,87 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemsItem {
+    /// Wire name "assignedById": integer, optional.
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isManualOpportunity": string, optional.
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<String>,
+    /// Wire name "lastName": string, optional.
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "opportunity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "sourceId": string, optional.
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let id = o.opt("id")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let last_name = o.opt("lastName")?;
+        let name = o.opt("name")?;
+        let opportunity = o.opt("opportunity")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "assignedById",
+                    "id",
+                    "isManualOpportunity",
+                    "lastName",
+                    "name",
+                    "opportunity",
+                    "sourceId",
+                    "stageId",
+                    "title",
+                ],
+            )?;
+        Ok(Self {
+            assigned_by_id,
+            id,
+            is_manual_opportunity,
+            last_name,
+            name,
+            opportunity,
+            source_id,
+            stage_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1836,16 +1828,49 @@ impl ::bitrix24_runtime::Method for ListRequest {
         "INVALID_ARG_VALUE",
     ];
     const ITEMS_KEY: Option<&'static str> = Some("items");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseItemsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseItemsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.items.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.item.list`'s rows (`ListResponseItemsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "assignedById".
+    AssignedById,
+    /// The field "id".
+    Id,
+    /// The field "isManualOpportunity".
+    IsManualOpportunity,
+    /// The field "lastName".
+    LastName,
+    /// The field "name".
+    Name,
+    /// The field "opportunity".
+    Opportunity,
+    /// The field "sourceId".
+    SourceId,
+    /// The field "stageId".
+    StageId,
+    /// The field "title".
+    Title,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { AssignedById = "assignedById", Id = "id", IsManualOpportunity =
+    "isManualOpportunity", LastName = "lastName", Name = "name", Opportunity =
+    "opportunity", SourceId = "sourceId", StageId = "stageId", Title = "title" }
+);
 
 /// Calls `crm.item.update`.
 ///
@@ -1873,8 +1898,11 @@ pub struct UpdateRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "useOriginalUfNames": boolean, optional.
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
@@ -1888,14 +1916,20 @@ impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_type_id: impl Into<i64>,
-        fields: impl Into<::serde_json::Value>,
+        fields: impl Into<UpdateRequestFields>,
     ) -> Self {
         Self {
             entity_type_id: entity_type_id.into(),
             fields: fields.into(),
+            id: Default::default(),
             use_original_uf_names: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Sets "useOriginalUfNames".
     pub fn use_original_uf_names(mut self, value: impl Into<bool>) -> Self {
@@ -1921,13 +1955,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let entity_type_id = o.req("entityTypeId")?;
         let fields = o.req("fields")?;
+        let id = o.opt("id")?;
         let use_original_uf_names = o.opt("useOriginalUfNames")?;
-        let additional = o.rest(&["entityTypeId", "fields", "useOriginalUfNames"])?;
+        let additional = o
+            .rest(&["entityTypeId", "fields", "id", "useOriginalUfNames"])?;
         let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         let fields = o.need(fields, "fields")?;
         Ok(Self {
             entity_type_id,
             fields,
+            id,
             use_original_uf_names,
             additional,
         })
@@ -1935,6 +1972,172 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "additionalInfo": string, optional.
+    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
+    pub additional_info: Option<String>,
+    /// Wire name "assignedById": integer, optional.
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "isManualOpportunity": string, optional.
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<String>,
+    /// Wire name "observers": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observers: Option<Vec<i64>>,
+    /// Wire name "opened": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened: Option<String>,
+    /// Wire name "opportunity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "typeId": string, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "utmSource": string, optional.
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "additionalInfo".
+    pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        self.additional_info = Some(value.into());
+        self
+    }
+    /// Sets "assignedById".
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
+        self
+    }
+    /// Sets "currencyId".
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
+        self
+    }
+    /// Sets "isManualOpportunity".
+    pub fn is_manual_opportunity(mut self, value: impl Into<String>) -> Self {
+        self.is_manual_opportunity = Some(value.into());
+        self
+    }
+    /// Sets "observers".
+    pub fn observers(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.observers = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "opened".
+    pub fn opened(mut self, value: impl Into<String>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "opportunity".
+    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
+        self.opportunity = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "utmSource".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("additionalInfo")?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let currency_id = o.opt("currencyId")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let stage_id = o.opt("stageId")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let utm_source = o.opt("utmSource")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalInfo",
+                    "assignedById",
+                    "currencyId",
+                    "isManualOpportunity",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "stageId",
+                    "title",
+                    "typeId",
+                    "utmSource",
+                ],
+            )?;
+        Ok(Self {
+            additional_info,
+            assigned_by_id,
+            currency_id,
+            is_manual_opportunity,
+            observers,
+            opened,
+            opportunity,
+            stage_id,
+            title,
+            type_id,
+            utm_source,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `crm.item.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1975,12 +2178,6 @@ pub struct UpdateResponseItem {
     /// Wire name "begindate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
-    /// Wire name "begindateShort": any JSON, optional.
-    #[serde(
-        rename = "begindateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub begindate_short: ::serde_json::Value,
     /// Wire name "categoryId": integer, optional.
     #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
@@ -1990,12 +2187,6 @@ pub struct UpdateResponseItem {
     /// Wire name "closedate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closedate: Option<String>,
-    /// Wire name "closedateShort": any JSON, optional.
-    #[serde(
-        rename = "closedateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub closedate_short: ::serde_json::Value,
     /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
@@ -2017,51 +2208,21 @@ pub struct UpdateResponseItem {
     /// Wire name "currencyId": string, optional.
     #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
-    /// Wire name "dateCreateShort": any JSON, optional.
-    #[serde(
-        rename = "dateCreateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_create_short: ::serde_json::Value,
-    /// Wire name "dateModifyShort": any JSON, optional.
-    #[serde(
-        rename = "dateModifyShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_modify_short: ::serde_json::Value,
     /// Wire name "entityTypeId": integer, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
-    /// Wire name "eventDate": any JSON, optional.
-    #[serde(rename = "eventDate", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub event_date: ::serde_json::Value,
-    /// Wire name "eventDateShort": any JSON, optional.
-    #[serde(
-        rename = "eventDateShort",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub event_date_short: ::serde_json::Value,
-    /// Wire name "eventDescription": any JSON, optional.
-    #[serde(
-        rename = "eventDescription",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub event_description: ::serde_json::Value,
-    /// Wire name "eventId": any JSON, optional.
-    #[serde(rename = "eventId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub event_id: ::serde_json::Value,
-    /// Wire name "hasProducts": any JSON, optional.
-    #[serde(
-        rename = "hasProducts",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub has_products: ::serde_json::Value,
+    /// Wire name "eventDate": string, optional.
+    #[serde(rename = "eventDate", skip_serializing_if = "Option::is_none")]
+    pub event_date: Option<String>,
+    /// Wire name "eventDescription": string, optional.
+    #[serde(rename = "eventDescription", skip_serializing_if = "Option::is_none")]
+    pub event_description: Option<String>,
+    /// Wire name "eventId": string, optional.
+    #[serde(rename = "eventId", skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "isLose": any JSON, optional.
-    #[serde(rename = "isLose", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_lose: ::serde_json::Value,
     /// Wire name "isManualOpportunity": string, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
@@ -2077,69 +2238,48 @@ pub struct UpdateResponseItem {
     /// Wire name "isReturnCustomer": string, optional.
     #[serde(rename = "isReturnCustomer", skip_serializing_if = "Option::is_none")]
     pub is_return_customer: Option<String>,
-    /// Wire name "isWon": any JSON, optional.
-    #[serde(rename = "isWon", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_won: ::serde_json::Value,
-    /// Wire name "isWork": any JSON, optional.
-    #[serde(rename = "isWork", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_work: ::serde_json::Value,
     /// Wire name "lastActivityBy": integer, optional.
     #[serde(rename = "lastActivityBy", skip_serializing_if = "Option::is_none")]
     pub last_activity_by: Option<i64>,
     /// Wire name "lastActivityTime": string, optional.
     #[serde(rename = "lastActivityTime", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
-    /// Wire name "leadId": any JSON, optional.
-    #[serde(rename = "leadId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lead_id: ::serde_json::Value,
-    /// Wire name "locationId": any JSON, optional.
-    #[serde(rename = "locationId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub location_id: ::serde_json::Value,
-    /// Wire name "lostAmount": any JSON, optional.
-    #[serde(rename = "lostAmount", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lost_amount: ::serde_json::Value,
+    /// Wire name "leadId": integer, optional.
+    #[serde(rename = "leadId", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "locationId": string, optional.
+    #[serde(rename = "locationId", skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<String>,
     /// Wire name "movedBy": integer, optional.
     #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
     pub moved_by: Option<i64>,
     /// Wire name "movedTime": string, optional.
     #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
     pub moved_time: Option<String>,
-    /// Wire name "observers": array of any JSON, optional.
+    /// Wire name "observers": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub observers: Option<Vec<::serde_json::Value>>,
+    pub observers: Option<Vec<i64>>,
     /// Wire name "opened": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opened: Option<String>,
     /// Wire name "opportunity": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<i64>,
-    /// Wire name "orderStage": any JSON, optional.
-    #[serde(rename = "orderStage", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order_stage: ::serde_json::Value,
-    /// Wire name "originId": any JSON, optional.
-    #[serde(rename = "originId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub origin_id: ::serde_json::Value,
-    /// Wire name "originatorId": any JSON, optional.
-    #[serde(
-        rename = "originatorId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub originator_id: ::serde_json::Value,
-    /// Wire name "probability": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub probability: ::serde_json::Value,
-    /// Wire name "productId": any JSON, optional.
-    #[serde(rename = "productId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub product_id: ::serde_json::Value,
-    /// Wire name "quoteId": any JSON, optional.
-    #[serde(rename = "quoteId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub quote_id: ::serde_json::Value,
-    /// Wire name "receivedAmount": any JSON, optional.
-    #[serde(
-        rename = "receivedAmount",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub received_amount: ::serde_json::Value,
+    /// Wire name "originId": string, optional.
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "originatorId": string, optional.
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "probability": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability: Option<i64>,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// Wire name "quoteId": integer, optional.
+    #[serde(rename = "quoteId", skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<i64>,
     /// Wire name "searchContent": string, optional.
     #[serde(rename = "searchContent", skip_serializing_if = "Option::is_none")]
     pub search_content: Option<String>,
@@ -2170,24 +2310,12 @@ pub struct UpdateResponseItem {
     /// Wire name "updatedTime": string, optional.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
-    /// Wire name "utmCampaign": any JSON, optional.
-    #[serde(
-        rename = "utmCampaign",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub utm_campaign: ::serde_json::Value,
-    /// Wire name "utmContent": any JSON, optional.
-    #[serde(rename = "utmContent", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_content: ::serde_json::Value,
-    /// Wire name "utmMedium": any JSON, optional.
-    #[serde(rename = "utmMedium", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_medium: ::serde_json::Value,
+    /// Wire name "utmMedium": string, optional.
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
     /// Wire name "utmSource": string, optional.
     #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
-    /// Wire name "utmTerm": any JSON, optional.
-    #[serde(rename = "utmTerm", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_term: ::serde_json::Value,
     /// Wire name "webformId": integer, optional.
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
@@ -2204,11 +2332,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
         let additional_info = o.opt("additionalInfo")?;
         let assigned_by_id = o.opt("assignedById")?;
         let begindate = o.opt("begindate")?;
-        let begindate_short = o.opt("begindateShort")?;
         let category_id = o.opt("categoryId")?;
         let closed = o.opt("closed")?;
         let closedate = o.opt("closedate")?;
-        let closedate_short = o.opt("closedateShort")?;
         let comments = o.opt("comments")?;
         let company_id = o.opt("companyId")?;
         let contact_id = o.opt("contactId")?;
@@ -2216,40 +2342,30 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
         let created_by = o.opt("createdBy")?;
         let created_time = o.opt("createdTime")?;
         let currency_id = o.opt("currencyId")?;
-        let date_create_short = o.opt("dateCreateShort")?;
-        let date_modify_short = o.opt("dateModifyShort")?;
         let entity_type_id = o.opt("entityTypeId")?;
         let event_date = o.opt("eventDate")?;
-        let event_date_short = o.opt("eventDateShort")?;
         let event_description = o.opt("eventDescription")?;
         let event_id = o.opt("eventId")?;
-        let has_products = o.opt("hasProducts")?;
         let id = o.opt("id")?;
-        let is_lose = o.opt("isLose")?;
         let is_manual_opportunity = o.opt("isManualOpportunity")?;
         let is_new = o.opt("isNew")?;
         let is_recurring = o.opt("isRecurring")?;
         let is_repeated_approach = o.opt("isRepeatedApproach")?;
         let is_return_customer = o.opt("isReturnCustomer")?;
-        let is_won = o.opt("isWon")?;
-        let is_work = o.opt("isWork")?;
         let last_activity_by = o.opt("lastActivityBy")?;
         let last_activity_time = o.opt("lastActivityTime")?;
         let lead_id = o.opt("leadId")?;
         let location_id = o.opt("locationId")?;
-        let lost_amount = o.opt("lostAmount")?;
         let moved_by = o.opt("movedBy")?;
         let moved_time = o.opt("movedTime")?;
         let observers = o.opt("observers")?;
         let opened = o.opt("opened")?;
         let opportunity = o.opt("opportunity")?;
-        let order_stage = o.opt("orderStage")?;
         let origin_id = o.opt("originId")?;
         let originator_id = o.opt("originatorId")?;
         let probability = o.opt("probability")?;
         let product_id = o.opt("productId")?;
         let quote_id = o.opt("quoteId")?;
-        let received_amount = o.opt("receivedAmount")?;
         let search_content = o.opt("searchContent")?;
         let source_description = o.opt("sourceDescription")?;
         let source_id = o.opt("sourceId")?;
@@ -2260,11 +2376,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
         let type_id = o.opt("typeId")?;
         let updated_by = o.opt("updatedBy")?;
         let updated_time = o.opt("updatedTime")?;
-        let utm_campaign = o.opt("utmCampaign")?;
-        let utm_content = o.opt("utmContent")?;
         let utm_medium = o.opt("utmMedium")?;
         let utm_source = o.opt("utmSource")?;
-        let utm_term = o.opt("utmTerm")?;
         let webform_id = o.opt("webformId")?;
         let additional = o
             .rest(
@@ -2272,11 +2385,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
                     "additionalInfo",
                     "assignedById",
                     "begindate",
-                    "begindateShort",
                     "categoryId",
                     "closed",
                     "closedate",
-                    "closedateShort",
                     "comments",
                     "companyId",
                     "contactId",
@@ -2284,40 +2395,30 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
                     "createdBy",
                     "createdTime",
                     "currencyId",
-                    "dateCreateShort",
-                    "dateModifyShort",
                     "entityTypeId",
                     "eventDate",
-                    "eventDateShort",
                     "eventDescription",
                     "eventId",
-                    "hasProducts",
                     "id",
-                    "isLose",
                     "isManualOpportunity",
                     "isNew",
                     "isRecurring",
                     "isRepeatedApproach",
                     "isReturnCustomer",
-                    "isWon",
-                    "isWork",
                     "lastActivityBy",
                     "lastActivityTime",
                     "leadId",
                     "locationId",
-                    "lostAmount",
                     "movedBy",
                     "movedTime",
                     "observers",
                     "opened",
                     "opportunity",
-                    "orderStage",
                     "originId",
                     "originatorId",
                     "probability",
                     "productId",
                     "quoteId",
-                    "receivedAmount",
                     "searchContent",
                     "sourceDescription",
                     "sourceId",
@@ -2328,11 +2429,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
                     "typeId",
                     "updatedBy",
                     "updatedTime",
-                    "utmCampaign",
-                    "utmContent",
                     "utmMedium",
                     "utmSource",
-                    "utmTerm",
                     "webformId",
                 ],
             )?;
@@ -2340,11 +2438,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
             additional_info,
             assigned_by_id,
             begindate,
-            begindate_short,
             category_id,
             closed,
             closedate,
-            closedate_short,
             comments,
             company_id,
             contact_id,
@@ -2352,40 +2448,30 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
             created_by,
             created_time,
             currency_id,
-            date_create_short,
-            date_modify_short,
             entity_type_id,
             event_date,
-            event_date_short,
             event_description,
             event_id,
-            has_products,
             id,
-            is_lose,
             is_manual_opportunity,
             is_new,
             is_recurring,
             is_repeated_approach,
             is_return_customer,
-            is_won,
-            is_work,
             last_activity_by,
             last_activity_time,
             lead_id,
             location_id,
-            lost_amount,
             moved_by,
             moved_time,
             observers,
             opened,
             opportunity,
-            order_stage,
             origin_id,
             originator_id,
             probability,
             product_id,
             quote_id,
-            received_amount,
             search_content,
             source_description,
             source_id,
@@ -2396,11 +2482,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
             type_id,
             updated_by,
             updated_time,
-            utm_campaign,
-            utm_content,
             utm_medium,
             utm_source,
-            utm_term,
             webform_id,
             additional,
         })

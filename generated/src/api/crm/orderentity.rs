@@ -72,8 +72,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `crm.fields_15`, defined once in `types`.
-pub type AddRequestFields = super::super::types::crm::Fields15;
+/// The type `crm.fields_14`, defined once in `types`.
+pub type AddRequestFields = super::super::types::crm::Fields14;
 
 /// The `result` of `crm.orderentity.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -217,8 +217,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteByFilterRequest);
 
-/// The type `crm.fields_15`, defined once in `types`.
-pub type DeleteByFilterRequestFields = super::super::types::crm::Fields15;
+/// The type `crm.fields_14`, defined once in `types`.
+pub type DeleteByFilterRequestFields = super::super::types::crm::Fields14;
 
 /// The `result` of `crm.orderentity.deleteByFilter`.
 pub type DeleteByFilterResponse = bool;
@@ -364,9 +364,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -392,8 +392,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -442,7 +442,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "orderEntity": array of object, optional.
     #[serde(rename = "orderEntity", skip_serializing_if = "Option::is_none")]
-    pub order_entity: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub order_entity: Option<Vec<ListResponseOrderEntityItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -461,6 +461,39 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseOrderEntityItem {
+    /// Wire name "orderId": integer, optional.
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<i64>,
+    /// Wire name "ownerId": integer, optional.
+    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseOrderEntityItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order_id = o.opt("orderId")?;
+        let owner_id = o.opt("ownerId")?;
+        let additional = o.rest(&["orderId", "ownerId"])?;
+        Ok(Self {
+            order_id,
+            owner_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseOrderEntityItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.orderentity.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -471,9 +504,23 @@ impl ::bitrix24_runtime::Method for ListRequest {
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseOrderEntityItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseOrderEntityItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.order_entity.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.orderentity.list`'s rows (`ListResponseOrderEntityItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "orderId".
+    OrderId,
+    /// The field "ownerId".
+    OwnerId,
+}
+
+::bitrix24_runtime::field_names!(ListField { OrderId = "orderId", OwnerId = "ownerId" });

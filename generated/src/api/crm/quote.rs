@@ -629,48 +629,27 @@ pub struct GetResponse {
     /// Wire name "BEGINDATE": string, optional.
     #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
     pub begindate: Option<String>,
-    /// Wire name "CLIENT_ADDR": any JSON, optional.
-    #[serde(
-        rename = "CLIENT_ADDR",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub client_addr: ::serde_json::Value,
-    /// Wire name "CLIENT_CONTACT": any JSON, optional.
-    #[serde(
-        rename = "CLIENT_CONTACT",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub client_contact: ::serde_json::Value,
-    /// Wire name "CLIENT_EMAIL": any JSON, optional.
-    #[serde(
-        rename = "CLIENT_EMAIL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub client_email: ::serde_json::Value,
-    /// Wire name "CLIENT_PHONE": any JSON, optional.
-    #[serde(
-        rename = "CLIENT_PHONE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub client_phone: ::serde_json::Value,
-    /// Wire name "CLIENT_TITLE": any JSON, optional.
-    #[serde(
-        rename = "CLIENT_TITLE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub client_title: ::serde_json::Value,
-    /// Wire name "CLIENT_TPA_ID": any JSON, optional.
-    #[serde(
-        rename = "CLIENT_TPA_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub client_tpa_id: ::serde_json::Value,
-    /// Wire name "CLIENT_TP_ID": any JSON, optional.
-    #[serde(
-        rename = "CLIENT_TP_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub client_tp_id: ::serde_json::Value,
+    /// Wire name "CLIENT_ADDR": string, optional.
+    #[serde(rename = "CLIENT_ADDR", skip_serializing_if = "Option::is_none")]
+    pub client_addr: Option<String>,
+    /// Wire name "CLIENT_CONTACT": string, optional.
+    #[serde(rename = "CLIENT_CONTACT", skip_serializing_if = "Option::is_none")]
+    pub client_contact: Option<String>,
+    /// Wire name "CLIENT_EMAIL": string, optional.
+    #[serde(rename = "CLIENT_EMAIL", skip_serializing_if = "Option::is_none")]
+    pub client_email: Option<String>,
+    /// Wire name "CLIENT_PHONE": string, optional.
+    #[serde(rename = "CLIENT_PHONE", skip_serializing_if = "Option::is_none")]
+    pub client_phone: Option<String>,
+    /// Wire name "CLIENT_TITLE": string, optional.
+    #[serde(rename = "CLIENT_TITLE", skip_serializing_if = "Option::is_none")]
+    pub client_title: Option<String>,
+    /// Wire name "CLIENT_TPA_ID": string, optional.
+    #[serde(rename = "CLIENT_TPA_ID", skip_serializing_if = "Option::is_none")]
+    pub client_tpa_id: Option<String>,
+    /// Wire name "CLIENT_TP_ID": string, optional.
+    #[serde(rename = "CLIENT_TP_ID", skip_serializing_if = "Option::is_none")]
+    pub client_tp_id: Option<String>,
     /// Wire name "CLOSED": string, optional.
     #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
     pub closed: Option<String>,
@@ -683,12 +662,12 @@ pub struct GetResponse {
     /// Wire name "COMPANY_ID": string, optional.
     #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<String>,
-    /// Wire name "CONTACT_ID": any JSON, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub contact_id: ::serde_json::Value,
-    /// Wire name "CONTENT": any JSON, optional.
-    #[serde(rename = "CONTENT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub content: ::serde_json::Value,
+    /// Wire name "CONTACT_ID": string, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
+    /// Wire name "CONTENT": string, optional.
+    #[serde(rename = "CONTENT", skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
     /// Wire name "CREATED_BY_ID": string, optional.
     #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<String>,
@@ -701,9 +680,9 @@ pub struct GetResponse {
     /// Wire name "DATE_MODIFY": string, optional.
     #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
     pub date_modify: Option<String>,
-    /// Wire name "DEAL_ID": any JSON, optional.
-    #[serde(rename = "DEAL_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub deal_id: ::serde_json::Value,
+    /// Wire name "DEAL_ID": string, optional.
+    #[serde(rename = "DEAL_ID", skip_serializing_if = "Option::is_none")]
+    pub deal_id: Option<String>,
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -713,21 +692,15 @@ pub struct GetResponse {
     /// Wire name "LAST_ACTIVITY_TIME": string, optional.
     #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
     pub last_activity_time: Option<String>,
-    /// Wire name "LAST_COMMUNICATION_TIME": any JSON, optional.
-    #[serde(
-        rename = "LAST_COMMUNICATION_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub last_communication_time: ::serde_json::Value,
-    /// Wire name "LEAD_ID": any JSON, optional.
-    #[serde(rename = "LEAD_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lead_id: ::serde_json::Value,
-    /// Wire name "LOCATION_ID": any JSON, optional.
-    #[serde(
-        rename = "LOCATION_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub location_id: ::serde_json::Value,
+    /// Wire name "LAST_COMMUNICATION_TIME": string, optional.
+    #[serde(rename = "LAST_COMMUNICATION_TIME", skip_serializing_if = "Option::is_none")]
+    pub last_communication_time: Option<String>,
+    /// Wire name "LEAD_ID": integer, optional.
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "LOCATION_ID": string, optional.
+    #[serde(rename = "LOCATION_ID", skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<String>,
     /// Wire name "MODIFY_BY_ID": string, optional.
     #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modify_by_id: Option<String>,
@@ -752,33 +725,27 @@ pub struct GetResponse {
     /// Wire name "TAX_VALUE": string, optional.
     #[serde(rename = "TAX_VALUE", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<String>,
-    /// Wire name "TERMS": any JSON, optional.
-    #[serde(rename = "TERMS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub terms: ::serde_json::Value,
+    /// Wire name "TERMS": string, optional.
+    #[serde(rename = "TERMS", skip_serializing_if = "Option::is_none")]
+    pub terms: Option<String>,
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "UTM_CAMPAIGN": any JSON, optional.
-    #[serde(
-        rename = "UTM_CAMPAIGN",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub utm_campaign: ::serde_json::Value,
-    /// Wire name "UTM_CONTENT": any JSON, optional.
-    #[serde(
-        rename = "UTM_CONTENT",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub utm_content: ::serde_json::Value,
-    /// Wire name "UTM_MEDIUM": any JSON, optional.
-    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_medium: ::serde_json::Value,
-    /// Wire name "UTM_SOURCE": any JSON, optional.
-    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_source: ::serde_json::Value,
-    /// Wire name "UTM_TERM": any JSON, optional.
-    #[serde(rename = "UTM_TERM", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub utm_term: ::serde_json::Value,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "UTM_SOURCE": string, optional.
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1037,7 +1004,70 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.quote.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "ASSIGNED_BY_ID": string, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<String>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "OPPORTUNITY": string, optional.
+    #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<String>,
+    /// Wire name "STATUS_ID": string, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let id = o.opt("ID")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY_ID",
+                    "CURRENCY_ID",
+                    "ID",
+                    "OPPORTUNITY",
+                    "STATUS_ID",
+                    "TITLE",
+                ],
+            )?;
+        Ok(Self {
+            assigned_by_id,
+            currency_id,
+            id,
+            opportunity,
+            status_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.quote.list";
@@ -1045,6 +1075,31 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
+
+/// The fields of `crm.quote.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "ASSIGNED_BY_ID".
+    AssignedById,
+    /// The field "CURRENCY_ID".
+    CurrencyId,
+    /// The field "ID".
+    Id,
+    /// The field "OPPORTUNITY".
+    Opportunity,
+    /// The field "STATUS_ID".
+    StatusId,
+    /// The field "TITLE".
+    Title,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { AssignedById = "ASSIGNED_BY_ID", CurrencyId = "CURRENCY_ID", Id = "ID",
+    Opportunity = "OPPORTUNITY", StatusId = "STATUS_ID", Title = "TITLE" }
+);
 
 /// Calls `crm.quote.update`.
 ///

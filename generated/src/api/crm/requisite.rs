@@ -42,8 +42,8 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -52,7 +52,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -83,6 +83,216 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "ADDRESS_ONLY": string, optional.
+    #[serde(rename = "ADDRESS_ONLY", skip_serializing_if = "Option::is_none")]
+    pub address_only: Option<String>,
+    /// Wire name "ENTITY_ID": integer, optional.
+    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "ENTITY_TYPE_ID": integer, optional.
+    #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PRESET_ID": integer, optional.
+    #[serde(rename = "PRESET_ID", skip_serializing_if = "Option::is_none")]
+    pub preset_id: Option<i64>,
+    /// Wire name "RQ_COMPANY_FULL_NAME": string, optional.
+    #[serde(rename = "RQ_COMPANY_FULL_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_company_full_name: Option<String>,
+    /// Wire name "RQ_COMPANY_NAME": string, optional.
+    #[serde(rename = "RQ_COMPANY_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_company_name: Option<String>,
+    /// Wire name "RQ_COMPANY_REG_DATE": string, optional.
+    #[serde(rename = "RQ_COMPANY_REG_DATE", skip_serializing_if = "Option::is_none")]
+    pub rq_company_reg_date: Option<String>,
+    /// Wire name "RQ_DIRECTOR": string, optional.
+    #[serde(rename = "RQ_DIRECTOR", skip_serializing_if = "Option::is_none")]
+    pub rq_director: Option<String>,
+    /// Wire name "RQ_INN": string, optional.
+    #[serde(rename = "RQ_INN", skip_serializing_if = "Option::is_none")]
+    pub rq_inn: Option<String>,
+    /// Wire name "RQ_KPP": string, optional.
+    #[serde(rename = "RQ_KPP", skip_serializing_if = "Option::is_none")]
+    pub rq_kpp: Option<String>,
+    /// Wire name "RQ_OGRN": string, optional.
+    #[serde(rename = "RQ_OGRN", skip_serializing_if = "Option::is_none")]
+    pub rq_ogrn: Option<String>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "ADDRESS_ONLY".
+    pub fn address_only(mut self, value: impl Into<String>) -> Self {
+        self.address_only = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_ID".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE_ID".
+    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_type_id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PRESET_ID".
+    pub fn preset_id(mut self, value: impl Into<i64>) -> Self {
+        self.preset_id = Some(value.into());
+        self
+    }
+    /// Sets "RQ_COMPANY_FULL_NAME".
+    pub fn rq_company_full_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_company_full_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_COMPANY_NAME".
+    pub fn rq_company_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_company_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_COMPANY_REG_DATE".
+    pub fn rq_company_reg_date(mut self, value: impl Into<String>) -> Self {
+        self.rq_company_reg_date = Some(value.into());
+        self
+    }
+    /// Sets "RQ_DIRECTOR".
+    pub fn rq_director(mut self, value: impl Into<String>) -> Self {
+        self.rq_director = Some(value.into());
+        self
+    }
+    /// Sets "RQ_INN".
+    pub fn rq_inn(mut self, value: impl Into<String>) -> Self {
+        self.rq_inn = Some(value.into());
+        self
+    }
+    /// Sets "RQ_KPP".
+    pub fn rq_kpp(mut self, value: impl Into<String>) -> Self {
+        self.rq_kpp = Some(value.into());
+        self
+    }
+    /// Sets "RQ_OGRN".
+    pub fn rq_ogrn(mut self, value: impl Into<String>) -> Self {
+        self.rq_ogrn = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let address_only = o.opt("ADDRESS_ONLY")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let name = o.opt("NAME")?;
+        let preset_id = o.opt("PRESET_ID")?;
+        let rq_company_full_name = o.opt("RQ_COMPANY_FULL_NAME")?;
+        let rq_company_name = o.opt("RQ_COMPANY_NAME")?;
+        let rq_company_reg_date = o.opt("RQ_COMPANY_REG_DATE")?;
+        let rq_director = o.opt("RQ_DIRECTOR")?;
+        let rq_inn = o.opt("RQ_INN")?;
+        let rq_kpp = o.opt("RQ_KPP")?;
+        let rq_ogrn = o.opt("RQ_OGRN")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "ADDRESS_ONLY",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE_ID",
+                    "NAME",
+                    "PRESET_ID",
+                    "RQ_COMPANY_FULL_NAME",
+                    "RQ_COMPANY_NAME",
+                    "RQ_COMPANY_REG_DATE",
+                    "RQ_DIRECTOR",
+                    "RQ_INN",
+                    "RQ_KPP",
+                    "RQ_OGRN",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            address_only,
+            entity_id,
+            entity_type_id,
+            name,
+            preset_id,
+            rq_company_full_name,
+            rq_company_name,
+            rq_company_reg_date,
+            rq_director,
+            rq_inn,
+            rq_kpp,
+            rq_ogrn,
+            sort,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `crm.requisite.add`.
 pub type AddResponse = i64;
@@ -310,9 +520,9 @@ pub struct GetResponse {
     /// Wire name "ADDRESS_ONLY": string, optional.
     #[serde(rename = "ADDRESS_ONLY", skip_serializing_if = "Option::is_none")]
     pub address_only: Option<String>,
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY_ID": string, optional.
     #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<String>,
@@ -331,279 +541,195 @@ pub struct GetResponse {
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Wire name "MODIFY_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MODIFY_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub modify_by_id: ::serde_json::Value,
+    /// Wire name "MODIFY_BY_ID": string, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<String>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "ORIGINATOR_ID": any JSON, optional.
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub originator_id: ::serde_json::Value,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
     /// Wire name "PRESET_ID": string, optional.
     #[serde(rename = "PRESET_ID", skip_serializing_if = "Option::is_none")]
     pub preset_id: Option<String>,
-    /// Wire name "RQ_ACCOUNTANT": any JSON, optional.
-    #[serde(
-        rename = "RQ_ACCOUNTANT",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_accountant: ::serde_json::Value,
-    /// Wire name "RQ_BASE_DOC": any JSON, optional.
-    #[serde(
-        rename = "RQ_BASE_DOC",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_base_doc: ::serde_json::Value,
-    /// Wire name "RQ_BIN": any JSON, optional.
-    #[serde(rename = "RQ_BIN", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_bin: ::serde_json::Value,
-    /// Wire name "RQ_CAPITAL": any JSON, optional.
-    #[serde(rename = "RQ_CAPITAL", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_capital: ::serde_json::Value,
-    /// Wire name "RQ_CEO_NAME": any JSON, optional.
-    #[serde(
-        rename = "RQ_CEO_NAME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_ceo_name: ::serde_json::Value,
-    /// Wire name "RQ_CEO_WORK_POS": any JSON, optional.
-    #[serde(
-        rename = "RQ_CEO_WORK_POS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_ceo_work_pos: ::serde_json::Value,
-    /// Wire name "RQ_CNPJ": any JSON, optional.
-    #[serde(rename = "RQ_CNPJ", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_cnpj: ::serde_json::Value,
+    /// Wire name "RQ_ACCOUNTANT": string, optional.
+    #[serde(rename = "RQ_ACCOUNTANT", skip_serializing_if = "Option::is_none")]
+    pub rq_accountant: Option<String>,
+    /// Wire name "RQ_BASE_DOC": string, optional.
+    #[serde(rename = "RQ_BASE_DOC", skip_serializing_if = "Option::is_none")]
+    pub rq_base_doc: Option<String>,
+    /// Wire name "RQ_BIN": string, optional.
+    #[serde(rename = "RQ_BIN", skip_serializing_if = "Option::is_none")]
+    pub rq_bin: Option<String>,
+    /// Wire name "RQ_CAPITAL": string, optional.
+    #[serde(rename = "RQ_CAPITAL", skip_serializing_if = "Option::is_none")]
+    pub rq_capital: Option<String>,
+    /// Wire name "RQ_CEO_NAME": string, optional.
+    #[serde(rename = "RQ_CEO_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_ceo_name: Option<String>,
+    /// Wire name "RQ_CEO_WORK_POS": string, optional.
+    #[serde(rename = "RQ_CEO_WORK_POS", skip_serializing_if = "Option::is_none")]
+    pub rq_ceo_work_pos: Option<String>,
+    /// Wire name "RQ_CNPJ": string, optional.
+    #[serde(rename = "RQ_CNPJ", skip_serializing_if = "Option::is_none")]
+    pub rq_cnpj: Option<String>,
     /// Wire name "RQ_COMPANY_FULL_NAME": string, optional.
     #[serde(rename = "RQ_COMPANY_FULL_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_company_full_name: Option<String>,
-    /// Wire name "RQ_COMPANY_ID": any JSON, optional.
-    #[serde(
-        rename = "RQ_COMPANY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_company_id: ::serde_json::Value,
+    /// Wire name "RQ_COMPANY_ID": string, optional.
+    #[serde(rename = "RQ_COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub rq_company_id: Option<String>,
     /// Wire name "RQ_COMPANY_NAME": string, optional.
     #[serde(rename = "RQ_COMPANY_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_company_name: Option<String>,
     /// Wire name "RQ_COMPANY_REG_DATE": string, optional.
     #[serde(rename = "RQ_COMPANY_REG_DATE", skip_serializing_if = "Option::is_none")]
     pub rq_company_reg_date: Option<String>,
-    /// Wire name "RQ_CONTACT": any JSON, optional.
-    #[serde(rename = "RQ_CONTACT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_contact: ::serde_json::Value,
-    /// Wire name "RQ_CPF": any JSON, optional.
-    #[serde(rename = "RQ_CPF", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_cpf: ::serde_json::Value,
+    /// Wire name "RQ_CONTACT": string, optional.
+    #[serde(rename = "RQ_CONTACT", skip_serializing_if = "Option::is_none")]
+    pub rq_contact: Option<String>,
+    /// Wire name "RQ_CPF": string, optional.
+    #[serde(rename = "RQ_CPF", skip_serializing_if = "Option::is_none")]
+    pub rq_cpf: Option<String>,
     /// Wire name "RQ_DIRECTOR": string, optional.
     #[serde(rename = "RQ_DIRECTOR", skip_serializing_if = "Option::is_none")]
     pub rq_director: Option<String>,
-    /// Wire name "RQ_DRFO": any JSON, optional.
-    #[serde(rename = "RQ_DRFO", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_drfo: ::serde_json::Value,
-    /// Wire name "RQ_EDRPOU": any JSON, optional.
-    #[serde(rename = "RQ_EDRPOU", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_edrpou: ::serde_json::Value,
-    /// Wire name "RQ_EMAIL": any JSON, optional.
-    #[serde(rename = "RQ_EMAIL", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_email: ::serde_json::Value,
-    /// Wire name "RQ_FAX": any JSON, optional.
-    #[serde(rename = "RQ_FAX", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_fax: ::serde_json::Value,
-    /// Wire name "RQ_FIRST_NAME": any JSON, optional.
-    #[serde(
-        rename = "RQ_FIRST_NAME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_first_name: ::serde_json::Value,
-    /// Wire name "RQ_IDENT_DOC": any JSON, optional.
-    #[serde(
-        rename = "RQ_IDENT_DOC",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_ident_doc: ::serde_json::Value,
-    /// Wire name "RQ_IDENT_DOC_DATE": any JSON, optional.
-    #[serde(
-        rename = "RQ_IDENT_DOC_DATE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_ident_doc_date: ::serde_json::Value,
-    /// Wire name "RQ_IDENT_DOC_DEP_CODE": any JSON, optional.
-    #[serde(
-        rename = "RQ_IDENT_DOC_DEP_CODE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_ident_doc_dep_code: ::serde_json::Value,
-    /// Wire name "RQ_IDENT_DOC_ISSUED_BY": any JSON, optional.
-    #[serde(
-        rename = "RQ_IDENT_DOC_ISSUED_BY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_ident_doc_issued_by: ::serde_json::Value,
-    /// Wire name "RQ_IDENT_DOC_NUM": any JSON, optional.
-    #[serde(
-        rename = "RQ_IDENT_DOC_NUM",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_ident_doc_num: ::serde_json::Value,
-    /// Wire name "RQ_IDENT_DOC_PERS_NUM": any JSON, optional.
-    #[serde(
-        rename = "RQ_IDENT_DOC_PERS_NUM",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_ident_doc_pers_num: ::serde_json::Value,
-    /// Wire name "RQ_IDENT_DOC_SER": any JSON, optional.
-    #[serde(
-        rename = "RQ_IDENT_DOC_SER",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_ident_doc_ser: ::serde_json::Value,
-    /// Wire name "RQ_IDENT_TYPE": any JSON, optional.
-    #[serde(
-        rename = "RQ_IDENT_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_ident_type: ::serde_json::Value,
-    /// Wire name "RQ_IFNS": any JSON, optional.
-    #[serde(rename = "RQ_IFNS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_ifns: ::serde_json::Value,
-    /// Wire name "RQ_IIN": any JSON, optional.
-    #[serde(rename = "RQ_IIN", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_iin: ::serde_json::Value,
+    /// Wire name "RQ_DRFO": string, optional.
+    #[serde(rename = "RQ_DRFO", skip_serializing_if = "Option::is_none")]
+    pub rq_drfo: Option<String>,
+    /// Wire name "RQ_EDRPOU": string, optional.
+    #[serde(rename = "RQ_EDRPOU", skip_serializing_if = "Option::is_none")]
+    pub rq_edrpou: Option<String>,
+    /// Wire name "RQ_EMAIL": string, optional.
+    #[serde(rename = "RQ_EMAIL", skip_serializing_if = "Option::is_none")]
+    pub rq_email: Option<String>,
+    /// Wire name "RQ_FAX": string, optional.
+    #[serde(rename = "RQ_FAX", skip_serializing_if = "Option::is_none")]
+    pub rq_fax: Option<String>,
+    /// Wire name "RQ_FIRST_NAME": string, optional.
+    #[serde(rename = "RQ_FIRST_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_first_name: Option<String>,
+    /// Wire name "RQ_IDENT_DOC": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_DATE": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_DATE", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_date: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_DEP_CODE": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_DEP_CODE", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_dep_code: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_ISSUED_BY": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_ISSUED_BY", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_issued_by: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_NUM": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_NUM", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_num: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_PERS_NUM": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_PERS_NUM", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_pers_num: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_SER": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_SER", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_ser: Option<String>,
+    /// Wire name "RQ_IDENT_TYPE": string, optional.
+    #[serde(rename = "RQ_IDENT_TYPE", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_type: Option<String>,
+    /// Wire name "RQ_IFNS": string, optional.
+    #[serde(rename = "RQ_IFNS", skip_serializing_if = "Option::is_none")]
+    pub rq_ifns: Option<String>,
+    /// Wire name "RQ_IIN": string, optional.
+    #[serde(rename = "RQ_IIN", skip_serializing_if = "Option::is_none")]
+    pub rq_iin: Option<String>,
     /// Wire name "RQ_INN": string, optional.
     #[serde(rename = "RQ_INN", skip_serializing_if = "Option::is_none")]
     pub rq_inn: Option<String>,
-    /// Wire name "RQ_KBE": any JSON, optional.
-    #[serde(rename = "RQ_KBE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_kbe: ::serde_json::Value,
+    /// Wire name "RQ_KBE": string, optional.
+    #[serde(rename = "RQ_KBE", skip_serializing_if = "Option::is_none")]
+    pub rq_kbe: Option<String>,
     /// Wire name "RQ_KPP": string, optional.
     #[serde(rename = "RQ_KPP", skip_serializing_if = "Option::is_none")]
     pub rq_kpp: Option<String>,
-    /// Wire name "RQ_KRS": any JSON, optional.
-    #[serde(rename = "RQ_KRS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_krs: ::serde_json::Value,
-    /// Wire name "RQ_LAST_NAME": any JSON, optional.
-    #[serde(
-        rename = "RQ_LAST_NAME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_last_name: ::serde_json::Value,
-    /// Wire name "RQ_LEGAL_FORM": any JSON, optional.
-    #[serde(
-        rename = "RQ_LEGAL_FORM",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_legal_form: ::serde_json::Value,
-    /// Wire name "RQ_MNPL_REG": any JSON, optional.
-    #[serde(
-        rename = "RQ_MNPL_REG",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_mnpl_reg: ::serde_json::Value,
-    /// Wire name "RQ_NAME": any JSON, optional.
-    #[serde(rename = "RQ_NAME", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_name: ::serde_json::Value,
+    /// Wire name "RQ_KRS": string, optional.
+    #[serde(rename = "RQ_KRS", skip_serializing_if = "Option::is_none")]
+    pub rq_krs: Option<String>,
+    /// Wire name "RQ_LAST_NAME": string, optional.
+    #[serde(rename = "RQ_LAST_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_last_name: Option<String>,
+    /// Wire name "RQ_LEGAL_FORM": string, optional.
+    #[serde(rename = "RQ_LEGAL_FORM", skip_serializing_if = "Option::is_none")]
+    pub rq_legal_form: Option<String>,
+    /// Wire name "RQ_MNPL_REG": string, optional.
+    #[serde(rename = "RQ_MNPL_REG", skip_serializing_if = "Option::is_none")]
+    pub rq_mnpl_reg: Option<String>,
+    /// Wire name "RQ_NAME": string, optional.
+    #[serde(rename = "RQ_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_name: Option<String>,
     /// Wire name "RQ_OGRN": string, optional.
     #[serde(rename = "RQ_OGRN", skip_serializing_if = "Option::is_none")]
     pub rq_ogrn: Option<String>,
-    /// Wire name "RQ_OGRNIP": any JSON, optional.
-    #[serde(rename = "RQ_OGRNIP", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_ogrnip: ::serde_json::Value,
-    /// Wire name "RQ_OKPO": any JSON, optional.
-    #[serde(rename = "RQ_OKPO", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_okpo: ::serde_json::Value,
-    /// Wire name "RQ_OKTMO": any JSON, optional.
-    #[serde(rename = "RQ_OKTMO", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_oktmo: ::serde_json::Value,
-    /// Wire name "RQ_OKVED": any JSON, optional.
-    #[serde(rename = "RQ_OKVED", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_okved: ::serde_json::Value,
-    /// Wire name "RQ_PESEL": any JSON, optional.
-    #[serde(rename = "RQ_PESEL", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_pesel: ::serde_json::Value,
-    /// Wire name "RQ_PHONE": any JSON, optional.
-    #[serde(rename = "RQ_PHONE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_phone: ::serde_json::Value,
-    /// Wire name "RQ_RCS": any JSON, optional.
-    #[serde(rename = "RQ_RCS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_rcs: ::serde_json::Value,
-    /// Wire name "RQ_REGON": any JSON, optional.
-    #[serde(rename = "RQ_REGON", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_regon: ::serde_json::Value,
-    /// Wire name "RQ_RESIDENCE_COUNTRY": any JSON, optional.
-    #[serde(
-        rename = "RQ_RESIDENCE_COUNTRY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_residence_country: ::serde_json::Value,
-    /// Wire name "RQ_SECOND_NAME": any JSON, optional.
-    #[serde(
-        rename = "RQ_SECOND_NAME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_second_name: ::serde_json::Value,
-    /// Wire name "RQ_SIREN": any JSON, optional.
-    #[serde(rename = "RQ_SIREN", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_siren: ::serde_json::Value,
-    /// Wire name "RQ_SIRET": any JSON, optional.
-    #[serde(rename = "RQ_SIRET", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_siret: ::serde_json::Value,
-    /// Wire name "RQ_STATE_REG": any JSON, optional.
-    #[serde(
-        rename = "RQ_STATE_REG",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_state_reg: ::serde_json::Value,
-    /// Wire name "RQ_ST_CERT_DATE": any JSON, optional.
-    #[serde(
-        rename = "RQ_ST_CERT_DATE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_st_cert_date: ::serde_json::Value,
-    /// Wire name "RQ_ST_CERT_NUM": any JSON, optional.
-    #[serde(
-        rename = "RQ_ST_CERT_NUM",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_st_cert_num: ::serde_json::Value,
-    /// Wire name "RQ_ST_CERT_SER": any JSON, optional.
-    #[serde(
-        rename = "RQ_ST_CERT_SER",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_st_cert_ser: ::serde_json::Value,
-    /// Wire name "RQ_USRLE": any JSON, optional.
-    #[serde(rename = "RQ_USRLE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_usrle: ::serde_json::Value,
-    /// Wire name "RQ_VAT_CERT_DATE": any JSON, optional.
-    #[serde(
-        rename = "RQ_VAT_CERT_DATE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_vat_cert_date: ::serde_json::Value,
-    /// Wire name "RQ_VAT_CERT_NUM": any JSON, optional.
-    #[serde(
-        rename = "RQ_VAT_CERT_NUM",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_vat_cert_num: ::serde_json::Value,
-    /// Wire name "RQ_VAT_CERT_SER": any JSON, optional.
-    #[serde(
-        rename = "RQ_VAT_CERT_SER",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_vat_cert_ser: ::serde_json::Value,
-    /// Wire name "RQ_VAT_ID": any JSON, optional.
-    #[serde(rename = "RQ_VAT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_vat_id: ::serde_json::Value,
+    /// Wire name "RQ_OGRNIP": string, optional.
+    #[serde(rename = "RQ_OGRNIP", skip_serializing_if = "Option::is_none")]
+    pub rq_ogrnip: Option<String>,
+    /// Wire name "RQ_OKPO": string, optional.
+    #[serde(rename = "RQ_OKPO", skip_serializing_if = "Option::is_none")]
+    pub rq_okpo: Option<String>,
+    /// Wire name "RQ_OKTMO": string, optional.
+    #[serde(rename = "RQ_OKTMO", skip_serializing_if = "Option::is_none")]
+    pub rq_oktmo: Option<String>,
+    /// Wire name "RQ_OKVED": string, optional.
+    #[serde(rename = "RQ_OKVED", skip_serializing_if = "Option::is_none")]
+    pub rq_okved: Option<String>,
+    /// Wire name "RQ_PESEL": string, optional.
+    #[serde(rename = "RQ_PESEL", skip_serializing_if = "Option::is_none")]
+    pub rq_pesel: Option<String>,
+    /// Wire name "RQ_PHONE": string, optional.
+    #[serde(rename = "RQ_PHONE", skip_serializing_if = "Option::is_none")]
+    pub rq_phone: Option<String>,
+    /// Wire name "RQ_RCS": string, optional.
+    #[serde(rename = "RQ_RCS", skip_serializing_if = "Option::is_none")]
+    pub rq_rcs: Option<String>,
+    /// Wire name "RQ_REGON": string, optional.
+    #[serde(rename = "RQ_REGON", skip_serializing_if = "Option::is_none")]
+    pub rq_regon: Option<String>,
+    /// Wire name "RQ_RESIDENCE_COUNTRY": string, optional.
+    #[serde(rename = "RQ_RESIDENCE_COUNTRY", skip_serializing_if = "Option::is_none")]
+    pub rq_residence_country: Option<String>,
+    /// Wire name "RQ_SECOND_NAME": string, optional.
+    #[serde(rename = "RQ_SECOND_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_second_name: Option<String>,
+    /// Wire name "RQ_SIREN": string, optional.
+    #[serde(rename = "RQ_SIREN", skip_serializing_if = "Option::is_none")]
+    pub rq_siren: Option<String>,
+    /// Wire name "RQ_SIRET": string, optional.
+    #[serde(rename = "RQ_SIRET", skip_serializing_if = "Option::is_none")]
+    pub rq_siret: Option<String>,
+    /// Wire name "RQ_STATE_REG": string, optional.
+    #[serde(rename = "RQ_STATE_REG", skip_serializing_if = "Option::is_none")]
+    pub rq_state_reg: Option<String>,
+    /// Wire name "RQ_ST_CERT_DATE": string, optional.
+    #[serde(rename = "RQ_ST_CERT_DATE", skip_serializing_if = "Option::is_none")]
+    pub rq_st_cert_date: Option<String>,
+    /// Wire name "RQ_ST_CERT_NUM": string, optional.
+    #[serde(rename = "RQ_ST_CERT_NUM", skip_serializing_if = "Option::is_none")]
+    pub rq_st_cert_num: Option<String>,
+    /// Wire name "RQ_ST_CERT_SER": string, optional.
+    #[serde(rename = "RQ_ST_CERT_SER", skip_serializing_if = "Option::is_none")]
+    pub rq_st_cert_ser: Option<String>,
+    /// Wire name "RQ_USRLE": string, optional.
+    #[serde(rename = "RQ_USRLE", skip_serializing_if = "Option::is_none")]
+    pub rq_usrle: Option<String>,
+    /// Wire name "RQ_VAT_CERT_DATE": string, optional.
+    #[serde(rename = "RQ_VAT_CERT_DATE", skip_serializing_if = "Option::is_none")]
+    pub rq_vat_cert_date: Option<String>,
+    /// Wire name "RQ_VAT_CERT_NUM": string, optional.
+    #[serde(rename = "RQ_VAT_CERT_NUM", skip_serializing_if = "Option::is_none")]
+    pub rq_vat_cert_num: Option<String>,
+    /// Wire name "RQ_VAT_CERT_SER": string, optional.
+    #[serde(rename = "RQ_VAT_CERT_SER", skip_serializing_if = "Option::is_none")]
+    pub rq_vat_cert_ser: Option<String>,
+    /// Wire name "RQ_VAT_ID": string, optional.
+    #[serde(rename = "RQ_VAT_ID", skip_serializing_if = "Option::is_none")]
+    pub rq_vat_id: Option<String>,
     /// Wire name "RQ_VAT_PAYER": string, optional.
     #[serde(rename = "RQ_VAT_PAYER", skip_serializing_if = "Option::is_none")]
     pub rq_vat_payer: Option<String>,
@@ -899,9 +1025,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -927,8 +1053,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1066,8 +1192,8 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -1078,7 +1204,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -1112,6 +1238,67 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "RQ_OKPO": string, optional.
+    #[serde(rename = "RQ_OKPO", skip_serializing_if = "Option::is_none")]
+    pub rq_okpo: Option<String>,
+    /// Wire name "RQ_OKTMO": string, optional.
+    #[serde(rename = "RQ_OKTMO", skip_serializing_if = "Option::is_none")]
+    pub rq_oktmo: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "RQ_OKPO".
+    pub fn rq_okpo(mut self, value: impl Into<String>) -> Self {
+        self.rq_okpo = Some(value.into());
+        self
+    }
+    /// Sets "RQ_OKTMO".
+    pub fn rq_oktmo(mut self, value: impl Into<String>) -> Self {
+        self.rq_oktmo = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let rq_okpo = o.opt("RQ_OKPO")?;
+        let rq_oktmo = o.opt("RQ_OKTMO")?;
+        let additional = o.rest(&["RQ_OKPO", "RQ_OKTMO"])?;
+        Ok(Self {
+            rq_okpo,
+            rq_oktmo,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `crm.requisite.update`.
 pub type UpdateResponse = bool;

@@ -38,9 +38,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -71,8 +71,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -124,7 +124,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<ListResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -143,6 +143,75 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemsItem {
+    /// Wire name "CATEGORY_ID": integer, optional.
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// Wire name "CREATED_TIME": string, optional.
+    #[serde(rename = "CREATED_TIME", skip_serializing_if = "Option::is_none")]
+    pub created_time: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "OWNER_ID": integer, optional.
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    /// Wire name "STAGE_ID": string, optional.
+    #[serde(rename = "STAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "STAGE_SEMANTIC_ID": string, optional.
+    #[serde(rename = "STAGE_SEMANTIC_ID", skip_serializing_if = "Option::is_none")]
+    pub stage_semantic_id: Option<String>,
+    /// Wire name "TYPE_ID": integer, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let created_time = o.opt("CREATED_TIME")?;
+        let id = o.opt("ID")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let stage_id = o.opt("STAGE_ID")?;
+        let stage_semantic_id = o.opt("STAGE_SEMANTIC_ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "CATEGORY_ID",
+                    "CREATED_TIME",
+                    "ID",
+                    "OWNER_ID",
+                    "STAGE_ID",
+                    "STAGE_SEMANTIC_ID",
+                    "TYPE_ID",
+                ],
+            )?;
+        Ok(Self {
+            category_id,
+            created_time,
+            id,
+            owner_id,
+            stage_id,
+            stage_semantic_id,
+            type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.stagehistory.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -157,9 +226,37 @@ impl ::bitrix24_runtime::Method for ListRequest {
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseItemsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseItemsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.items.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.stagehistory.list`'s rows (`ListResponseItemsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "CATEGORY_ID".
+    CategoryId,
+    /// The field "CREATED_TIME".
+    CreatedTime,
+    /// The field "ID".
+    Id,
+    /// The field "OWNER_ID".
+    OwnerId,
+    /// The field "STAGE_ID".
+    StageId,
+    /// The field "STAGE_SEMANTIC_ID".
+    StageSemanticId,
+    /// The field "TYPE_ID".
+    TypeId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { CategoryId = "CATEGORY_ID", CreatedTime = "CREATED_TIME", Id = "ID",
+    OwnerId = "OWNER_ID", StageId = "STAGE_ID", StageSemanticId = "STAGE_SEMANTIC_ID",
+    TypeId = "TYPE_ID" }
+);

@@ -215,9 +215,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "params": string, optional.
+    /// Wire name "params": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<String>,
+    pub params: Option<DeleteRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -234,7 +234,7 @@ impl DeleteRequest {
         }
     }
     /// Sets "params".
-    pub fn params(mut self, value: impl Into<String>) -> Self {
+    pub fn params(mut self, value: impl Into<DeleteRequestParams>) -> Self {
         self.params = Some(value.into());
         self
     }
@@ -264,6 +264,86 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum DeleteRequestParams {
+    Object(Box<DeleteRequestParamsObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for DeleteRequestParams {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            DeleteRequestParamsObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum DeleteRequestParams",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(DeleteRequestParams);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct DeleteRequestParamsObject {
+    /// Wire name "FORCED": string, optional.
+    #[serde(rename = "FORCED", skip_serializing_if = "Option::is_none")]
+    pub forced: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequestParamsObject {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "FORCED".
+    pub fn forced(mut self, value: impl Into<String>) -> Self {
+        self.forced = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for DeleteRequestParamsObject {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let forced = o.opt("FORCED")?;
+        let additional = o.rest(&["FORCED"])?;
+        Ok(Self { forced, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(DeleteRequestParamsObject);
 
 /// The `result` of `crm.status.delete`.
 pub type DeleteResponse = bool;
@@ -607,12 +687,9 @@ pub type ListResponse = Vec<ListResponseItem>;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseItem {
-    /// Wire name "CATEGORY_ID": any JSON, optional.
-    #[serde(
-        rename = "CATEGORY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub category_id: ::serde_json::Value,
+    /// Wire name "CATEGORY_ID": string, optional.
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<String>,
     /// Wire name "COLOR": string, optional.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -621,7 +698,7 @@ pub struct ListResponseItem {
     pub entity_id: Option<String>,
     /// Wire name "EXTRA": object, optional.
     #[serde(rename = "EXTRA", skip_serializing_if = "Option::is_none")]
-    pub extra: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub extra: Option<ListResponseItemExtra>,
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -631,9 +708,9 @@ pub struct ListResponseItem {
     /// Wire name "NAME_INIT": string, optional.
     #[serde(rename = "NAME_INIT", skip_serializing_if = "Option::is_none")]
     pub name_init: Option<String>,
-    /// Wire name "SEMANTICS": any JSON, optional.
-    #[serde(rename = "SEMANTICS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub semantics: ::serde_json::Value,
+    /// Wire name "SEMANTICS": string, optional.
+    #[serde(rename = "SEMANTICS", skip_serializing_if = "Option::is_none")]
+    pub semantics: Option<String>,
     /// Wire name "SORT": string, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
@@ -698,6 +775,39 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemExtra {
+    /// Wire name "COLOR": string, optional.
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "SEMANTICS": string, optional.
+    #[serde(rename = "SEMANTICS", skip_serializing_if = "Option::is_none")]
+    pub semantics: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemExtra {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("COLOR")?;
+        let semantics = o.opt("SEMANTICS")?;
+        let additional = o.rest(&["COLOR", "SEMANTICS"])?;
+        Ok(Self {
+            color,
+            semantics,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemExtra);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.status.list";

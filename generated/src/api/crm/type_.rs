@@ -663,12 +663,9 @@ pub struct AddResponseType {
     /// Wire name "createdTime": string, optional.
     #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
-    /// Wire name "customSectionId": any JSON, optional.
-    #[serde(
-        rename = "customSectionId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub custom_section_id: ::serde_json::Value,
+    /// Wire name "customSectionId": integer, optional.
+    #[serde(rename = "customSectionId", skip_serializing_if = "Option::is_none")]
+    pub custom_section_id: Option<i64>,
     /// Wire name "customSections": array of any JSON, optional.
     #[serde(rename = "customSections", skip_serializing_if = "Option::is_none")]
     pub custom_sections: Option<Vec<::serde_json::Value>>,
@@ -737,7 +734,7 @@ pub struct AddResponseType {
     pub linked_user_fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "relations": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub relations: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub relations: Option<AddResponseTypeRelations>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -850,6 +847,41 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseType {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseType);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseTypeRelations {
+    /// Wire name "child": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child: Option<Vec<AddResponseTypeRelationsChildItem>>,
+    /// Wire name "parent": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Vec<AddResponseTypeRelationsParentItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseTypeRelations {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let child = o.opt("child")?;
+        let parent = o.opt("parent")?;
+        let additional = o.rest(&["child", "parent"])?;
+        Ok(Self { child, parent, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseTypeRelations);
+
+/// The type `crm.child`, defined once in `types`.
+pub type AddResponseTypeRelationsChildItem = super::super::types::crm::Child;
+
+/// The type `crm.child`, defined once in `types`.
+pub type AddResponseTypeRelationsParentItem = super::super::types::crm::Child;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.type.add";
@@ -1357,7 +1389,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "types": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub types: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub types: Option<Vec<ListResponseTypesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1376,6 +1408,189 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseTypesItem {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "createdTime": string, optional.
+    #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
+    pub created_time: Option<String>,
+    /// Wire name "customSectionId": integer, optional.
+    #[serde(rename = "customSectionId", skip_serializing_if = "Option::is_none")]
+    pub custom_section_id: Option<i64>,
+    /// Wire name "entityTypeId": integer, optional.
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isAutomationEnabled": string, optional.
+    #[serde(rename = "isAutomationEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_automation_enabled: Option<String>,
+    /// Wire name "isBeginCloseDatesEnabled": string, optional.
+    #[serde(
+        rename = "isBeginCloseDatesEnabled",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub is_begin_close_dates_enabled: Option<String>,
+    /// Wire name "isBizProcEnabled": string, optional.
+    #[serde(rename = "isBizProcEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_biz_proc_enabled: Option<String>,
+    /// Wire name "isCategoriesEnabled": string, optional.
+    #[serde(rename = "isCategoriesEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_categories_enabled: Option<String>,
+    /// Wire name "isClientEnabled": string, optional.
+    #[serde(rename = "isClientEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_client_enabled: Option<String>,
+    /// Wire name "isCountersEnabled": string, optional.
+    #[serde(rename = "isCountersEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_counters_enabled: Option<String>,
+    /// Wire name "isDocumentsEnabled": string, optional.
+    #[serde(rename = "isDocumentsEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_documents_enabled: Option<String>,
+    /// Wire name "isLinkWithProductsEnabled": string, optional.
+    #[serde(
+        rename = "isLinkWithProductsEnabled",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub is_link_with_products_enabled: Option<String>,
+    /// Wire name "isMycompanyEnabled": string, optional.
+    #[serde(rename = "isMycompanyEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_mycompany_enabled: Option<String>,
+    /// Wire name "isObserversEnabled": string, optional.
+    #[serde(rename = "isObserversEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_observers_enabled: Option<String>,
+    /// Wire name "isPaymentsEnabled": string, optional.
+    #[serde(rename = "isPaymentsEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_payments_enabled: Option<String>,
+    /// Wire name "isRecyclebinEnabled": string, optional.
+    #[serde(rename = "isRecyclebinEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_recyclebin_enabled: Option<String>,
+    /// Wire name "isSetOpenPermissions": string, optional.
+    #[serde(rename = "isSetOpenPermissions", skip_serializing_if = "Option::is_none")]
+    pub is_set_open_permissions: Option<String>,
+    /// Wire name "isSourceEnabled": string, optional.
+    #[serde(rename = "isSourceEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_source_enabled: Option<String>,
+    /// Wire name "isStagesEnabled": string, optional.
+    #[serde(rename = "isStagesEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_stages_enabled: Option<String>,
+    /// Wire name "isUseInUserfieldEnabled": string, optional.
+    #[serde(rename = "isUseInUserfieldEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_use_in_userfield_enabled: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
+    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<i64>,
+    /// Wire name "updatedTime": string, optional.
+    #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
+    pub updated_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseTypesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let custom_section_id = o.opt("customSectionId")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_automation_enabled = o.opt("isAutomationEnabled")?;
+        let is_begin_close_dates_enabled = o.opt("isBeginCloseDatesEnabled")?;
+        let is_biz_proc_enabled = o.opt("isBizProcEnabled")?;
+        let is_categories_enabled = o.opt("isCategoriesEnabled")?;
+        let is_client_enabled = o.opt("isClientEnabled")?;
+        let is_counters_enabled = o.opt("isCountersEnabled")?;
+        let is_documents_enabled = o.opt("isDocumentsEnabled")?;
+        let is_link_with_products_enabled = o.opt("isLinkWithProductsEnabled")?;
+        let is_mycompany_enabled = o.opt("isMycompanyEnabled")?;
+        let is_observers_enabled = o.opt("isObserversEnabled")?;
+        let is_payments_enabled = o.opt("isPaymentsEnabled")?;
+        let is_recyclebin_enabled = o.opt("isRecyclebinEnabled")?;
+        let is_set_open_permissions = o.opt("isSetOpenPermissions")?;
+        let is_source_enabled = o.opt("isSourceEnabled")?;
+        let is_stages_enabled = o.opt("isStagesEnabled")?;
+        let is_use_in_userfield_enabled = o.opt("isUseInUserfieldEnabled")?;
+        let title = o.opt("title")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "createdBy",
+                    "createdTime",
+                    "customSectionId",
+                    "entityTypeId",
+                    "id",
+                    "isAutomationEnabled",
+                    "isBeginCloseDatesEnabled",
+                    "isBizProcEnabled",
+                    "isCategoriesEnabled",
+                    "isClientEnabled",
+                    "isCountersEnabled",
+                    "isDocumentsEnabled",
+                    "isLinkWithProductsEnabled",
+                    "isMycompanyEnabled",
+                    "isObserversEnabled",
+                    "isPaymentsEnabled",
+                    "isRecyclebinEnabled",
+                    "isSetOpenPermissions",
+                    "isSourceEnabled",
+                    "isStagesEnabled",
+                    "isUseInUserfieldEnabled",
+                    "title",
+                    "updatedBy",
+                    "updatedTime",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            created_time,
+            custom_section_id,
+            entity_type_id,
+            id,
+            is_automation_enabled,
+            is_begin_close_dates_enabled,
+            is_biz_proc_enabled,
+            is_categories_enabled,
+            is_client_enabled,
+            is_counters_enabled,
+            is_documents_enabled,
+            is_link_with_products_enabled,
+            is_mycompany_enabled,
+            is_observers_enabled,
+            is_payments_enabled,
+            is_recyclebin_enabled,
+            is_set_open_permissions,
+            is_source_enabled,
+            is_stages_enabled,
+            is_use_in_userfield_enabled,
+            title,
+            updated_by,
+            updated_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseTypesItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.type.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1386,16 +1601,91 @@ impl ::bitrix24_runtime::Method for ListRequest {
         "INVALID_ARG_VALUE",
     ];
     const ITEMS_KEY: Option<&'static str> = Some("types");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseTypesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseTypesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.types.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.type.list`'s rows (`ListResponseTypesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "code".
+    Code,
+    /// The field "createdBy".
+    CreatedBy,
+    /// The field "createdTime".
+    CreatedTime,
+    /// The field "customSectionId".
+    CustomSectionId,
+    /// The field "entityTypeId".
+    EntityTypeId,
+    /// The field "id".
+    Id,
+    /// The field "isAutomationEnabled".
+    IsAutomationEnabled,
+    /// The field "isBeginCloseDatesEnabled".
+    IsBeginCloseDatesEnabled,
+    /// The field "isBizProcEnabled".
+    IsBizProcEnabled,
+    /// The field "isCategoriesEnabled".
+    IsCategoriesEnabled,
+    /// The field "isClientEnabled".
+    IsClientEnabled,
+    /// The field "isCountersEnabled".
+    IsCountersEnabled,
+    /// The field "isDocumentsEnabled".
+    IsDocumentsEnabled,
+    /// The field "isLinkWithProductsEnabled".
+    IsLinkWithProductsEnabled,
+    /// The field "isMycompanyEnabled".
+    IsMycompanyEnabled,
+    /// The field "isObserversEnabled".
+    IsObserversEnabled,
+    /// The field "isPaymentsEnabled".
+    IsPaymentsEnabled,
+    /// The field "isRecyclebinEnabled".
+    IsRecyclebinEnabled,
+    /// The field "isSetOpenPermissions".
+    IsSetOpenPermissions,
+    /// The field "isSourceEnabled".
+    IsSourceEnabled,
+    /// The field "isStagesEnabled".
+    IsStagesEnabled,
+    /// The field "isUseInUserfieldEnabled".
+    IsUseInUserfieldEnabled,
+    /// The field "title".
+    Title,
+    /// The field "updatedBy".
+    UpdatedBy,
+    /// The field "updatedTime".
+    UpdatedTime,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Code = "code", CreatedBy = "createdBy", CreatedTime = "createdTime",
+    CustomSectionId = "customSectionId", EntityTypeId = "entityTypeId", Id = "id",
+    IsAutomationEnabled = "isAutomationEnabled", IsBeginCloseDatesEnabled =
+    "isBeginCloseDatesEnabled", IsBizProcEnabled = "isBizProcEnabled",
+    IsCategoriesEnabled = "isCategoriesEnabled", IsClientEnabled = "isClientEnabled",
+    IsCountersEnabled = "isCountersEnabled", IsDocumentsEnabled = "isDocumentsEnabled",
+    IsLinkWithProductsEnabled = "isLinkWithProductsEnabled", IsMycompanyEnabled =
+    "isMycompanyEnabled", IsObserversEnabled = "isObserversEnabled", IsPaymentsEnabled =
+    "isPaymentsEnabled", IsRecyclebinEnabled = "isRecyclebinEnabled",
+    IsSetOpenPermissions = "isSetOpenPermissions", IsSourceEnabled = "isSourceEnabled",
+    IsStagesEnabled = "isStagesEnabled", IsUseInUserfieldEnabled =
+    "isUseInUserfieldEnabled", Title = "title", UpdatedBy = "updatedBy", UpdatedTime =
+    "updatedTime" }
+);
 
 /// Calls `crm.type.update`.
 ///
@@ -1536,15 +1826,12 @@ pub struct UpdateRequestFields {
     /// Wire name "isUseInUserfieldEnabled": boolean, optional.
     #[serde(rename = "isUseInUserfieldEnabled", skip_serializing_if = "Option::is_none")]
     pub is_use_in_userfield_enabled: Option<bool>,
-    /// Wire name "linkedUserFields": any JSON, optional.
-    #[serde(
-        rename = "linkedUserFields",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub linked_user_fields: ::serde_json::Value,
-    /// Wire name "relations": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub relations: ::serde_json::Value,
+    /// Wire name "linkedUserFields": object, optional.
+    #[serde(rename = "linkedUserFields", skip_serializing_if = "Option::is_none")]
+    pub linked_user_fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "relations": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relations: Option<UpdateRequestFieldsRelations>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -1645,13 +1932,16 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "linkedUserFields".
-    pub fn linked_user_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.linked_user_fields = value.into();
+    pub fn linked_user_fields(
+        mut self,
+        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        self.linked_user_fields = Some(value.into());
         self
     }
     /// Sets "relations".
-    pub fn relations(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.relations = value.into();
+    pub fn relations(mut self, value: impl Into<UpdateRequestFieldsRelations>) -> Self {
+        self.relations = Some(value.into());
         self
     }
     /// Sets "title".
@@ -1749,6 +2039,118 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsRelations {
+    /// Wire name "child": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child: Option<Vec<UpdateRequestFieldsRelationsChildItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsRelations {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "child".
+    pub fn child(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsRelationsChildItem>>,
+    ) -> Self {
+        self.child = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsRelations {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let child = o.opt("child")?;
+        let additional = o.rest(&["child"])?;
+        Ok(Self { child, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsRelations);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsRelationsChildItem {
+    /// Wire name "entityTypeId": integer, optional.
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<i64>,
+    /// Wire name "isChildrenListEnabled": string, optional.
+    #[serde(rename = "isChildrenListEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_children_list_enabled: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsRelationsChildItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "entityTypeId".
+    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_type_id = Some(value.into());
+        self
+    }
+    /// Sets "isChildrenListEnabled".
+    pub fn is_children_list_enabled(mut self, value: impl Into<String>) -> Self {
+        self.is_children_list_enabled = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsRelationsChildItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let is_children_list_enabled = o.opt("isChildrenListEnabled")?;
+        let additional = o.rest(&["entityTypeId", "isChildrenListEnabled"])?;
+        Ok(Self {
+            entity_type_id,
+            is_children_list_enabled,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsRelationsChildItem);
+
 /// The `result` of `crm.type.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1775,8 +2177,238 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-/// The type `crm.type`, defined once in `types`.
-pub type UpdateResponseType = super::super::types::crm::Type;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponseType {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "createdTime": string, optional.
+    #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
+    pub created_time: Option<String>,
+    /// Wire name "customSectionId": integer, optional.
+    #[serde(rename = "customSectionId", skip_serializing_if = "Option::is_none")]
+    pub custom_section_id: Option<i64>,
+    /// Wire name "customSections": array of any JSON, optional.
+    #[serde(rename = "customSections", skip_serializing_if = "Option::is_none")]
+    pub custom_sections: Option<Vec<::serde_json::Value>>,
+    /// Wire name "entityTypeId": integer, optional.
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isAutomationEnabled": string, optional.
+    #[serde(rename = "isAutomationEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_automation_enabled: Option<String>,
+    /// Wire name "isBeginCloseDatesEnabled": string, optional.
+    #[serde(
+        rename = "isBeginCloseDatesEnabled",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub is_begin_close_dates_enabled: Option<String>,
+    /// Wire name "isBizProcEnabled": string, optional.
+    #[serde(rename = "isBizProcEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_biz_proc_enabled: Option<String>,
+    /// Wire name "isCategoriesEnabled": string, optional.
+    #[serde(rename = "isCategoriesEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_categories_enabled: Option<String>,
+    /// Wire name "isClientEnabled": string, optional.
+    #[serde(rename = "isClientEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_client_enabled: Option<String>,
+    /// Wire name "isCountersEnabled": string, optional.
+    #[serde(rename = "isCountersEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_counters_enabled: Option<String>,
+    /// Wire name "isDocumentsEnabled": string, optional.
+    #[serde(rename = "isDocumentsEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_documents_enabled: Option<String>,
+    /// Wire name "isLinkWithProductsEnabled": string, optional.
+    #[serde(
+        rename = "isLinkWithProductsEnabled",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub is_link_with_products_enabled: Option<String>,
+    /// Wire name "isMycompanyEnabled": string, optional.
+    #[serde(rename = "isMycompanyEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_mycompany_enabled: Option<String>,
+    /// Wire name "isObserversEnabled": string, optional.
+    #[serde(rename = "isObserversEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_observers_enabled: Option<String>,
+    /// Wire name "isPaymentsEnabled": string, optional.
+    #[serde(rename = "isPaymentsEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_payments_enabled: Option<String>,
+    /// Wire name "isRecyclebinEnabled": string, optional.
+    #[serde(rename = "isRecyclebinEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_recyclebin_enabled: Option<String>,
+    /// Wire name "isSetOpenPermissions": string, optional.
+    #[serde(rename = "isSetOpenPermissions", skip_serializing_if = "Option::is_none")]
+    pub is_set_open_permissions: Option<String>,
+    /// Wire name "isSourceEnabled": string, optional.
+    #[serde(rename = "isSourceEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_source_enabled: Option<String>,
+    /// Wire name "isStagesEnabled": string, optional.
+    #[serde(rename = "isStagesEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_stages_enabled: Option<String>,
+    /// Wire name "isUseInUserfieldEnabled": string, optional.
+    #[serde(rename = "isUseInUserfieldEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_use_in_userfield_enabled: Option<String>,
+    /// Wire name "linkedUserFields": object, optional.
+    #[serde(rename = "linkedUserFields", skip_serializing_if = "Option::is_none")]
+    pub linked_user_fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "relations": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relations: Option<UpdateResponseTypeRelations>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
+    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<i64>,
+    /// Wire name "updatedTime": string, optional.
+    #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
+    pub updated_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let custom_section_id = o.opt("customSectionId")?;
+        let custom_sections = o.opt("customSections")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_automation_enabled = o.opt("isAutomationEnabled")?;
+        let is_begin_close_dates_enabled = o.opt("isBeginCloseDatesEnabled")?;
+        let is_biz_proc_enabled = o.opt("isBizProcEnabled")?;
+        let is_categories_enabled = o.opt("isCategoriesEnabled")?;
+        let is_client_enabled = o.opt("isClientEnabled")?;
+        let is_counters_enabled = o.opt("isCountersEnabled")?;
+        let is_documents_enabled = o.opt("isDocumentsEnabled")?;
+        let is_link_with_products_enabled = o.opt("isLinkWithProductsEnabled")?;
+        let is_mycompany_enabled = o.opt("isMycompanyEnabled")?;
+        let is_observers_enabled = o.opt("isObserversEnabled")?;
+        let is_payments_enabled = o.opt("isPaymentsEnabled")?;
+        let is_recyclebin_enabled = o.opt("isRecyclebinEnabled")?;
+        let is_set_open_permissions = o.opt("isSetOpenPermissions")?;
+        let is_source_enabled = o.opt("isSourceEnabled")?;
+        let is_stages_enabled = o.opt("isStagesEnabled")?;
+        let is_use_in_userfield_enabled = o.opt("isUseInUserfieldEnabled")?;
+        let linked_user_fields = o.opt("linkedUserFields")?;
+        let relations = o.opt("relations")?;
+        let title = o.opt("title")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "createdBy",
+                    "createdTime",
+                    "customSectionId",
+                    "customSections",
+                    "entityTypeId",
+                    "id",
+                    "isAutomationEnabled",
+                    "isBeginCloseDatesEnabled",
+                    "isBizProcEnabled",
+                    "isCategoriesEnabled",
+                    "isClientEnabled",
+                    "isCountersEnabled",
+                    "isDocumentsEnabled",
+                    "isLinkWithProductsEnabled",
+                    "isMycompanyEnabled",
+                    "isObserversEnabled",
+                    "isPaymentsEnabled",
+                    "isRecyclebinEnabled",
+                    "isSetOpenPermissions",
+                    "isSourceEnabled",
+                    "isStagesEnabled",
+                    "isUseInUserfieldEnabled",
+                    "linkedUserFields",
+                    "relations",
+                    "title",
+                    "updatedBy",
+                    "updatedTime",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            created_time,
+            custom_section_id,
+            custom_sections,
+            entity_type_id,
+            id,
+            is_automation_enabled,
+            is_begin_close_dates_enabled,
+            is_biz_proc_enabled,
+            is_categories_enabled,
+            is_client_enabled,
+            is_counters_enabled,
+            is_documents_enabled,
+            is_link_with_products_enabled,
+            is_mycompany_enabled,
+            is_observers_enabled,
+            is_payments_enabled,
+            is_recyclebin_enabled,
+            is_set_open_permissions,
+            is_source_enabled,
+            is_stages_enabled,
+            is_use_in_userfield_enabled,
+            linked_user_fields,
+            relations,
+            title,
+            updated_by,
+            updated_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseType);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponseTypeRelations {
+    /// Wire name "child": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child: Option<Vec<UpdateResponseTypeRelationsChildItem>>,
+    /// Wire name "parent": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseTypeRelations {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let child = o.opt("child")?;
+        let parent = o.opt("parent")?;
+        let additional = o.rest(&["child", "parent"])?;
+        Ok(Self { child, parent, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseTypeRelations);
+
+/// The type `crm.child`, defined once in `types`.
+pub type UpdateResponseTypeRelationsChildItem = super::super::types::crm::Child;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.type.update";

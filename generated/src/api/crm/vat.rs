@@ -75,8 +75,88 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `crm.fields_7`, defined once in `types`.
-pub type AddRequestFields = super::super::types::crm::Fields7;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<AddRequestFieldsActive>,
+    /// Wire name "C_SORT": integer, optional.
+    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
+    pub c_sort: Option<i64>,
+    /// Wire name "NAME": string, required.
+    #[serde(rename = "NAME")]
+    pub name: String,
+    /// Wire name "RATE": number, required.
+    #[serde(rename = "RATE")]
+    pub rate: f64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(name: impl Into<String>, rate: impl Into<f64>) -> Self {
+        Self {
+            active: Default::default(),
+            c_sort: Default::default(),
+            name: name.into(),
+            rate: rate.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<AddRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "C_SORT".
+    pub fn c_sort(mut self, value: impl Into<i64>) -> Self {
+        self.c_sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let c_sort = o.opt("C_SORT")?;
+        let name = o.req("NAME")?;
+        let rate = o.req("RATE")?;
+        let additional = o.rest(&["ACTIVE", "C_SORT", "NAME", "RATE"])?;
+        let name = o.need(name, "NAME")?;
+        let rate = o.need(rate, "RATE")?;
+        Ok(Self {
+            active,
+            c_sort,
+            name,
+            rate,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.vat.add`.
 pub type AddResponse = i64;
@@ -391,9 +471,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -421,8 +501,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -477,9 +557,9 @@ pub struct ListResponseItem {
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "RATE": any JSON, optional.
-    #[serde(rename = "RATE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rate: ::serde_json::Value,
+    /// Wire name "RATE": string, optional.
+    #[serde(rename = "RATE", skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -595,11 +675,123 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `crm.fields_7`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::crm::Fields7;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<UpdateRequestFieldsActive>,
+    /// Wire name "C_SORT": integer, optional.
+    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
+    pub c_sort: Option<i64>,
+    /// Wire name "NAME": string, required.
+    #[serde(rename = "NAME")]
+    pub name: String,
+    /// Wire name "RATE": number, optional.
+    #[serde(rename = "RATE", skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            active: Default::default(),
+            c_sort: Default::default(),
+            name: name.into(),
+            rate: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<UpdateRequestFieldsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "C_SORT".
+    pub fn c_sort(mut self, value: impl Into<i64>) -> Self {
+        self.c_sort = Some(value.into());
+        self
+    }
+    /// Sets "RATE".
+    pub fn rate(mut self, value: impl Into<f64>) -> Self {
+        self.rate = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let c_sort = o.opt("C_SORT")?;
+        let name = o.req("NAME")?;
+        let rate = o.opt("RATE")?;
+        let additional = o.rest(&["ACTIVE", "C_SORT", "NAME", "RATE"])?;
+        let name = o.need(name, "NAME")?;
+        Ok(Self {
+            active,
+            c_sort,
+            name,
+            rate,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.vat.update`.
-pub type UpdateResponse = bool;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateResponse {
+    Bool(bool),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
+    const FALSE_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <bool as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Bool(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateResponse",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.vat.update";

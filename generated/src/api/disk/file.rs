@@ -96,27 +96,24 @@ impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyToResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Wire name "CREATE_TIME": string, optional.
     #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
-    /// Wire name "DELETED_BY": any JSON, optional.
-    #[serde(rename = "DELETED_BY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub deleted_by: ::serde_json::Value,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
     /// Wire name "DELETED_TYPE": integer, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<i64>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
     /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
@@ -395,9 +392,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -410,12 +407,9 @@ pub struct GetResponse {
     /// Wire name "DELETED_TYPE": string, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<String>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
     /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
@@ -1141,9 +1135,9 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeletedResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -1364,9 +1358,9 @@ impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveToResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -1379,12 +1373,9 @@ pub struct MoveToResponse {
     /// Wire name "DELETED_TYPE": string, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<String>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
     /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
@@ -1588,9 +1579,9 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -1603,12 +1594,9 @@ pub struct RenameResponse {
     /// Wire name "DELETED_TYPE": string, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<String>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
     /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
@@ -1806,9 +1794,9 @@ impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -2025,9 +2013,9 @@ impl ::bitrix24_runtime::loose::Loose for RestoreFromVersionRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreFromVersionResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -2040,12 +2028,9 @@ pub struct RestoreFromVersionResponse {
     /// Wire name "DELETED_TYPE": string, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<String>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
     /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
@@ -2579,9 +2564,9 @@ pub async fn upload_version(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadVersionRequest {
-    /// Wire name "fileContent": any JSON, required.
+    /// Wire name "fileContent": array of string, required.
     #[serde(rename = "fileContent")]
-    pub file_content: ::serde_json::Value,
+    pub file_content: Vec<String>,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -2593,11 +2578,11 @@ pub struct UploadVersionRequest {
 impl UploadVersionRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        file_content: impl Into<::serde_json::Value>,
+        file_content: impl IntoIterator<Item = impl Into<String>>,
         id: impl Into<i64>,
     ) -> Self {
         Self {
-            file_content: file_content.into(),
+            file_content: file_content.into_iter().map(Into::into).collect(),
             id: id.into(),
             additional: Default::default(),
         }
@@ -2639,9 +2624,9 @@ impl ::bitrix24_runtime::loose::Loose for UploadVersionRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadVersionResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -2654,12 +2639,9 @@ pub struct UploadVersionResponse {
     /// Wire name "DELETED_TYPE": string, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<String>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
     /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,

@@ -39,8 +39,8 @@ pub async fn add_sub_folder(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddSubFolderRequest {
-    /// Wire name "data": any JSON, required.
-    pub data: ::serde_json::Value,
+    /// Wire name "data": object, required.
+    pub data: AddSubFolderRequestData,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -51,7 +51,7 @@ pub struct AddSubFolderRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddSubFolderRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(data: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(data: impl Into<AddSubFolderRequestData>, id: impl Into<i64>) -> Self {
         Self {
             data: data.into(),
             id: id.into(),
@@ -86,32 +86,77 @@ impl ::bitrix24_runtime::loose::Loose for AddSubFolderRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddSubFolderRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddSubFolderRequestData {
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddSubFolderRequestData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddSubFolderRequestData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["NAME"])?;
+        Ok(Self { name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddSubFolderRequestData);
+
 /// The `result` of `disk.folder.addSubFolder`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddSubFolderResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Wire name "CREATE_TIME": string, optional.
     #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
-    /// Wire name "DELETED_BY": any JSON, optional.
-    #[serde(rename = "DELETED_BY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub deleted_by: ::serde_json::Value,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
     /// Wire name "DELETED_TYPE": integer, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<i64>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
     /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
@@ -300,27 +345,24 @@ impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CopyToResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Wire name "CREATE_TIME": string, optional.
     #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
-    /// Wire name "DELETED_BY": any JSON, optional.
-    #[serde(rename = "DELETED_BY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub deleted_by: ::serde_json::Value,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
     /// Wire name "DELETED_TYPE": integer, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<i64>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
     /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
@@ -580,9 +622,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -595,12 +637,9 @@ pub struct GetResponse {
     /// Wire name "DELETED_TYPE": string, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<String>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
     /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
@@ -817,8 +856,146 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
 /// The `result` of `disk.folder.getChildren`.
 pub type GetChildrenResponse = Vec<GetChildrenResponseItem>;
 
-/// The type `disk.shape`, defined once in `types`.
-pub type GetChildrenResponseItem = super::super::types::disk::Shape;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetChildrenResponseItem {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": string, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<String>,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "DOWNLOAD_URL": string, optional.
+    #[serde(rename = "DOWNLOAD_URL", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "FILE_ID": string, optional.
+    #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// Wire name "GLOBAL_CONTENT_VERSION": string, optional.
+    #[serde(rename = "GLOBAL_CONTENT_VERSION", skip_serializing_if = "Option::is_none")]
+    pub global_content_version: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "REAL_OBJECT_ID": string, optional.
+    #[serde(rename = "REAL_OBJECT_ID", skip_serializing_if = "Option::is_none")]
+    pub real_object_id: Option<String>,
+    /// Wire name "SIZE": string, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetChildrenResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let global_content_version = o.opt("GLOBAL_CONTENT_VERSION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let real_object_id = o.opt("REAL_OBJECT_ID")?;
+        let size = o.opt("SIZE")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "DOWNLOAD_URL",
+                    "FILE_ID",
+                    "GLOBAL_CONTENT_VERSION",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "REAL_OBJECT_ID",
+                    "SIZE",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            download_url,
+            file_id,
+            global_content_version,
+            id,
+            name,
+            parent_id,
+            real_object_id,
+            size,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetChildrenResponseItem);
 
 impl ::bitrix24_runtime::Method for GetChildrenRequest {
     const NAME: &'static str = "disk.folder.getChildren";
@@ -828,7 +1005,7 @@ impl ::bitrix24_runtime::Method for GetChildrenRequest {
     type Response = GetChildrenResponse;
 }
 
-/// The fields of `disk.folder.getChildren`'s rows (`Shape`), by wire name: for `Filter`, `Order` and `select`.
+/// The fields of `disk.folder.getChildren`'s rows (`GetChildrenResponseItem`), by wire name: for `Filter`, `Order` and `select`.
 ///
 /// Fields the spec does not declare (user fields `UF_*`) go in as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -848,6 +1025,12 @@ pub enum GetChildrenField {
     DeleteTime,
     /// The field "DETAIL_URL".
     DetailUrl,
+    /// The field "DOWNLOAD_URL".
+    DownloadUrl,
+    /// The field "FILE_ID".
+    FileId,
+    /// The field "GLOBAL_CONTENT_VERSION".
+    GlobalContentVersion,
     /// The field "ID".
     Id,
     /// The field "NAME".
@@ -856,6 +1039,8 @@ pub enum GetChildrenField {
     ParentId,
     /// The field "REAL_OBJECT_ID".
     RealObjectId,
+    /// The field "SIZE".
+    Size,
     /// The field "STORAGE_ID".
     StorageId,
     /// The field "TYPE".
@@ -869,9 +1054,10 @@ pub enum GetChildrenField {
 ::bitrix24_runtime::field_names!(
     GetChildrenField { Code = "CODE", CreatedBy = "CREATED_BY", CreateTime =
     "CREATE_TIME", DeletedBy = "DELETED_BY", DeletedType = "DELETED_TYPE", DeleteTime =
-    "DELETE_TIME", DetailUrl = "DETAIL_URL", Id = "ID", Name = "NAME", ParentId =
-    "PARENT_ID", RealObjectId = "REAL_OBJECT_ID", StorageId = "STORAGE_ID", Type =
-    "TYPE", UpdatedBy = "UPDATED_BY", UpdateTime = "UPDATE_TIME" }
+    "DELETE_TIME", DetailUrl = "DETAIL_URL", DownloadUrl = "DOWNLOAD_URL", FileId =
+    "FILE_ID", GlobalContentVersion = "GLOBAL_CONTENT_VERSION", Id = "ID", Name = "NAME",
+    ParentId = "PARENT_ID", RealObjectId = "REAL_OBJECT_ID", Size = "SIZE", StorageId =
+    "STORAGE_ID", Type = "TYPE", UpdatedBy = "UPDATED_BY", UpdateTime = "UPDATE_TIME" }
 );
 
 /// Calls `disk.folder.getExternalLink`.
@@ -1241,9 +1427,9 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MarkDeletedResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -1447,9 +1633,9 @@ impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveToResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -1462,12 +1648,9 @@ pub struct MoveToResponse {
     /// Wire name "DELETED_TYPE": string, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<String>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
     /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
@@ -1652,9 +1835,9 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -1667,12 +1850,9 @@ pub struct RenameResponse {
     /// Wire name "DELETED_TYPE": string, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<String>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
     /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
@@ -1850,9 +2030,9 @@ impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RestoreResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -2103,22 +2283,20 @@ pub async fn upload_file(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileRequest {
-    /// Wire name "data": any JSON, required.
-    pub data: ::serde_json::Value,
-    /// Wire name "fileContent": any JSON, optional.
-    #[serde(
-        rename = "fileContent",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub file_content: ::serde_json::Value,
+    /// Wire name "data": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<UploadFileRequestData>,
+    /// Wire name "fileContent": array of string, optional.
+    #[serde(rename = "fileContent", skip_serializing_if = "Option::is_none")]
+    pub file_content: Option<Vec<String>>,
     /// Wire name "generateUniqueName": boolean, optional.
     #[serde(rename = "generateUniqueName", skip_serializing_if = "Option::is_none")]
     pub generate_unique_name: Option<bool>,
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "rights": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rights: ::serde_json::Value,
+    /// Wire name "rights": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rights: Option<Vec<UploadFileRequestRightsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2127,9 +2305,9 @@ pub struct UploadFileRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UploadFileRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(data: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
-            data: data.into(),
+            data: Default::default(),
             file_content: Default::default(),
             generate_unique_name: Default::default(),
             id: id.into(),
@@ -2137,9 +2315,17 @@ impl UploadFileRequest {
             additional: Default::default(),
         }
     }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<UploadFileRequestData>) -> Self {
+        self.data = Some(value.into());
+        self
+    }
     /// Sets "fileContent".
-    pub fn file_content(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.file_content = value.into();
+    pub fn file_content(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_content = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "generateUniqueName".
@@ -2148,8 +2334,11 @@ impl UploadFileRequest {
         self
     }
     /// Sets "rights".
-    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.rights = value.into();
+    pub fn rights(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UploadFileRequestRightsItem>>,
+    ) -> Self {
+        self.rights = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -2169,14 +2358,13 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let data = o.req("data")?;
+        let data = o.opt("data")?;
         let file_content = o.opt("fileContent")?;
         let generate_unique_name = o.opt("generateUniqueName")?;
         let id = o.req("id")?;
         let rights = o.opt("rights")?;
         let additional = o
             .rest(&["data", "fileContent", "generateUniqueName", "id", "rights"])?;
-        let data = o.need(data, "data")?;
         let id = o.need(id, "id")?;
         Ok(Self {
             data,
@@ -2191,32 +2379,138 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UploadFileRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UploadFileRequestData {
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadFileRequestData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UploadFileRequestData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["NAME"])?;
+        Ok(Self { name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UploadFileRequestData);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UploadFileRequestRightsItem {
+    /// Wire name "ACCESS_CODE": string, optional.
+    #[serde(rename = "ACCESS_CODE", skip_serializing_if = "Option::is_none")]
+    pub access_code: Option<String>,
+    /// Wire name "TASK_ID": integer, optional.
+    #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadFileRequestRightsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACCESS_CODE".
+    pub fn access_code(mut self, value: impl Into<String>) -> Self {
+        self.access_code = Some(value.into());
+        self
+    }
+    /// Sets "TASK_ID".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UploadFileRequestRightsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access_code = o.opt("ACCESS_CODE")?;
+        let task_id = o.opt("TASK_ID")?;
+        let additional = o.rest(&["ACCESS_CODE", "TASK_ID"])?;
+        Ok(Self {
+            access_code,
+            task_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UploadFileRequestRightsItem);
+
 /// The `result` of `disk.folder.uploadFile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Wire name "CREATE_TIME": string, optional.
     #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
-    /// Wire name "DELETED_BY": any JSON, optional.
-    #[serde(rename = "DELETED_BY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub deleted_by: ::serde_json::Value,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
     /// Wire name "DELETED_TYPE": integer, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<i64>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
     /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,

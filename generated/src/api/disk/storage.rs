@@ -35,13 +35,13 @@ pub async fn add_folder(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderRequest {
-    /// Wire name "data": any JSON, required.
-    pub data: ::serde_json::Value,
+    /// Wire name "data": object, required.
+    pub data: AddFolderRequestData,
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "rights": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rights: ::serde_json::Value,
+    /// Wire name "rights": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rights: Option<Vec<AddFolderRequestRightsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -50,7 +50,7 @@ pub struct AddFolderRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddFolderRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(data: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(data: impl Into<AddFolderRequestData>, id: impl Into<i64>) -> Self {
         Self {
             data: data.into(),
             id: id.into(),
@@ -59,8 +59,11 @@ impl AddFolderRequest {
         }
     }
     /// Sets "rights".
-    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.rights = value.into();
+    pub fn rights(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddFolderRequestRightsItem>>,
+    ) -> Self {
+        self.rights = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -97,32 +100,138 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddFolderRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddFolderRequestData {
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddFolderRequestData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddFolderRequestData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["NAME"])?;
+        Ok(Self { name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddFolderRequestData);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddFolderRequestRightsItem {
+    /// Wire name "ACCESS_CODE": string, optional.
+    #[serde(rename = "ACCESS_CODE", skip_serializing_if = "Option::is_none")]
+    pub access_code: Option<String>,
+    /// Wire name "TASK_ID": integer, optional.
+    #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddFolderRequestRightsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACCESS_CODE".
+    pub fn access_code(mut self, value: impl Into<String>) -> Self {
+        self.access_code = Some(value.into());
+        self
+    }
+    /// Sets "TASK_ID".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddFolderRequestRightsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access_code = o.opt("ACCESS_CODE")?;
+        let task_id = o.opt("TASK_ID")?;
+        let additional = o.rest(&["ACCESS_CODE", "TASK_ID"])?;
+        Ok(Self {
+            access_code,
+            task_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddFolderRequestRightsItem);
+
 /// The `result` of `disk.storage.addFolder`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddFolderResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Wire name "CREATE_TIME": string, optional.
     #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
-    /// Wire name "DELETED_BY": any JSON, optional.
-    #[serde(rename = "DELETED_BY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub deleted_by: ::serde_json::Value,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
     /// Wire name "DELETED_TYPE": integer, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<i64>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
     /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,
@@ -301,9 +410,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
@@ -487,8 +596,122 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
 /// The `result` of `disk.storage.getChildren`.
 pub type GetChildrenResponse = Vec<GetChildrenResponseItem>;
 
-/// The type `disk.shape`, defined once in `types`.
-pub type GetChildrenResponseItem = super::super::types::disk::Shape;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetChildrenResponseItem {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "CREATE_TIME": string, optional.
+    #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "DELETED_TYPE": string, optional.
+    #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<String>,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
+    /// Wire name "DETAIL_URL": string, optional.
+    #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": string, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "REAL_OBJECT_ID": string, optional.
+    #[serde(rename = "REAL_OBJECT_ID", skip_serializing_if = "Option::is_none")]
+    pub real_object_id: Option<String>,
+    /// Wire name "STORAGE_ID": string, optional.
+    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "UPDATED_BY": string, optional.
+    #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "UPDATE_TIME": string, optional.
+    #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetChildrenResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let real_object_id = o.opt("REAL_OBJECT_ID")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "REAL_OBJECT_ID",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            id,
+            name,
+            parent_id,
+            real_object_id,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetChildrenResponseItem);
 
 impl ::bitrix24_runtime::Method for GetChildrenRequest {
     const NAME: &'static str = "disk.storage.getChildren";
@@ -498,7 +721,7 @@ impl ::bitrix24_runtime::Method for GetChildrenRequest {
     type Response = GetChildrenResponse;
 }
 
-/// The fields of `disk.storage.getChildren`'s rows (`Shape`), by wire name: for `Filter`, `Order` and `select`.
+/// The fields of `disk.storage.getChildren`'s rows (`GetChildrenResponseItem`), by wire name: for `Filter`, `Order` and `select`.
 ///
 /// Fields the spec does not declare (user fields `UF_*`) go in as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -761,9 +984,9 @@ impl ::bitrix24_runtime::loose::Loose for GetForAppRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetForAppResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
@@ -931,9 +1154,9 @@ pub type GetListResponse = Vec<GetListResponseItem>;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
@@ -1172,9 +1395,9 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenameResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
@@ -1268,19 +1491,19 @@ pub async fn upload_file(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileRequest {
-    /// Wire name "data": any JSON, required.
-    pub data: ::serde_json::Value,
-    /// Wire name "fileContent": any JSON, required.
+    /// Wire name "data": object, required.
+    pub data: UploadFileRequestData,
+    /// Wire name "fileContent": array of string, required.
     #[serde(rename = "fileContent")]
-    pub file_content: ::serde_json::Value,
+    pub file_content: Vec<String>,
     /// Wire name "generateUniqueName": boolean, optional.
     #[serde(rename = "generateUniqueName", skip_serializing_if = "Option::is_none")]
     pub generate_unique_name: Option<bool>,
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "rights": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rights: ::serde_json::Value,
+    /// Wire name "rights": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rights: Option<Vec<UploadFileRequestRightsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1290,13 +1513,13 @@ pub struct UploadFileRequest {
 impl UploadFileRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        data: impl Into<::serde_json::Value>,
-        file_content: impl Into<::serde_json::Value>,
+        data: impl Into<UploadFileRequestData>,
+        file_content: impl IntoIterator<Item = impl Into<String>>,
         id: impl Into<i64>,
     ) -> Self {
         Self {
             data: data.into(),
-            file_content: file_content.into(),
+            file_content: file_content.into_iter().map(Into::into).collect(),
             generate_unique_name: Default::default(),
             id: id.into(),
             rights: Default::default(),
@@ -1309,8 +1532,11 @@ impl UploadFileRequest {
         self
     }
     /// Sets "rights".
-    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.rights = value.into();
+    pub fn rights(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UploadFileRequestRightsItem>>,
+    ) -> Self {
+        self.rights = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1353,32 +1579,138 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UploadFileRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UploadFileRequestData {
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadFileRequestData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UploadFileRequestData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["NAME"])?;
+        Ok(Self { name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UploadFileRequestData);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UploadFileRequestRightsItem {
+    /// Wire name "ACCESS_CODE": string, optional.
+    #[serde(rename = "ACCESS_CODE", skip_serializing_if = "Option::is_none")]
+    pub access_code: Option<String>,
+    /// Wire name "TASK_ID": integer, optional.
+    #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UploadFileRequestRightsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACCESS_CODE".
+    pub fn access_code(mut self, value: impl Into<String>) -> Self {
+        self.access_code = Some(value.into());
+        self
+    }
+    /// Sets "TASK_ID".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UploadFileRequestRightsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access_code = o.opt("ACCESS_CODE")?;
+        let task_id = o.opt("TASK_ID")?;
+        let additional = o.rest(&["ACCESS_CODE", "TASK_ID"])?;
+        Ok(Self {
+            access_code,
+            task_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UploadFileRequestRightsItem);
+
 /// The `result` of `disk.storage.uploadFile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileResponse {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Wire name "CREATE_TIME": string, optional.
     #[serde(rename = "CREATE_TIME", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
-    /// Wire name "DELETED_BY": any JSON, optional.
-    #[serde(rename = "DELETED_BY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub deleted_by: ::serde_json::Value,
+    /// Wire name "DELETED_BY": string, optional.
+    #[serde(rename = "DELETED_BY", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
     /// Wire name "DELETED_TYPE": integer, optional.
     #[serde(rename = "DELETED_TYPE", skip_serializing_if = "Option::is_none")]
     pub deleted_type: Option<i64>,
-    /// Wire name "DELETE_TIME": any JSON, optional.
-    #[serde(
-        rename = "DELETE_TIME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delete_time: ::serde_json::Value,
+    /// Wire name "DELETE_TIME": string, optional.
+    #[serde(rename = "DELETE_TIME", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
     /// Wire name "DETAIL_URL": string, optional.
     #[serde(rename = "DETAIL_URL", skip_serializing_if = "Option::is_none")]
     pub detail_url: Option<String>,

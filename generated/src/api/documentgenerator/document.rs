@@ -141,8 +141,226 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `documentgenerator.fields`, defined once in `types`.
-pub type AddRequestFields = super::super::types::documentgenerator::Fields;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "CurrentDate": object, optional.
+    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
+    pub current_date: Option<AddRequestFieldsCurrentDate>,
+    /// Wire name "FORMAT": any JSON, optional.
+    #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub format: ::serde_json::Value,
+    /// Wire name "PROVIDER": string, optional.
+    #[serde(rename = "PROVIDER", skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "DATE", "NAME".
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<AddRequestFieldsType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CurrentDate".
+    pub fn current_date(
+        mut self,
+        value: impl Into<AddRequestFieldsCurrentDate>,
+    ) -> Self {
+        self.current_date = Some(value.into());
+        self
+    }
+    /// Sets "FORMAT".
+    pub fn format(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.format = value.into();
+        self
+    }
+    /// Sets "PROVIDER".
+    pub fn provider(mut self, value: impl Into<String>) -> Self {
+        self.provider = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<AddRequestFieldsType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let current_date = o.opt("CurrentDate")?;
+        let format = o.opt("FORMAT")?;
+        let provider = o.opt("PROVIDER")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(&["CurrentDate", "FORMAT", "PROVIDER", "TITLE", "TYPE"])?;
+        Ok(Self {
+            current_date,
+            format,
+            provider,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsCurrentDate {
+    /// Wire name "FORMAT": object, optional.
+    #[serde(rename = "FORMAT", skip_serializing_if = "Option::is_none")]
+    pub format: Option<AddRequestFieldsCurrentDateFormat>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsCurrentDate {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "FORMAT".
+    pub fn format(
+        mut self,
+        value: impl Into<AddRequestFieldsCurrentDateFormat>,
+    ) -> Self {
+        self.format = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCurrentDate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let format = o.opt("FORMAT")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["FORMAT", "TITLE", "TYPE"])?;
+        Ok(Self {
+            format,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCurrentDate);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsCurrentDateFormat {
+    /// Wire name "format": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsCurrentDateFormat {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "format".
+    pub fn format(mut self, value: impl Into<String>) -> Self {
+        self.format = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCurrentDateFormat {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let format = o.opt("format")?;
+        let additional = o.rest(&["format"])?;
+        Ok(Self { format, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCurrentDateFormat);
+
+pub type AddRequestFieldsType = super::super::enums::DateName;
 
 pub type AddRequestStampsEnabled = super::super::enums::IntV1V0;
 
@@ -150,6 +368,27 @@ pub type AddRequestStampsEnabled = super::super::enums::IntV1V0;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestValues {
+    /// Wire name "ClientName": string, optional.
+    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Wire name "ClientPhone": string, optional.
+    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
+    pub client_phone: Option<String>,
+    /// Wire name "Comment": string, optional.
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Wire name "CurrentDate": string, optional.
+    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
+    pub current_date: Option<String>,
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Wire name "Total": string, optional.
+    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    /// Wire name "UserName": string, optional.
+    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
@@ -166,6 +405,41 @@ impl AddRequestValues {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ClientName".
+    pub fn client_name(mut self, value: impl Into<String>) -> Self {
+        self.client_name = Some(value.into());
+        self
+    }
+    /// Sets "ClientPhone".
+    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
+        self.client_phone = Some(value.into());
+        self
+    }
+    /// Sets "Comment".
+    pub fn comment(mut self, value: impl Into<String>) -> Self {
+        self.comment = Some(value.into());
+        self
+    }
+    /// Sets "CurrentDate".
+    pub fn current_date(mut self, value: impl Into<String>) -> Self {
+        self.current_date = Some(value.into());
+        self
+    }
+    /// Sets "DocumentNumber".
+    pub fn document_number(mut self, value: impl Into<String>) -> Self {
+        self.document_number = Some(value.into());
+        self
+    }
+    /// Sets "Total".
+    pub fn total(mut self, value: impl Into<String>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Sets "UserName".
+    pub fn user_name(mut self, value: impl Into<String>) -> Self {
+        self.user_name = Some(value.into());
+        self
     }
     /// Sets "_creationMethod".
     pub fn creation_method(mut self, value: impl Into<String>) -> Self {
@@ -194,10 +468,37 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_name = o.opt("ClientName")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let comment = o.opt("Comment")?;
+        let current_date = o.opt("CurrentDate")?;
+        let document_number = o.opt("DocumentNumber")?;
+        let total = o.opt("Total")?;
+        let user_name = o.opt("UserName")?;
         let creation_method = o.opt("_creationMethod")?;
         let stamps_enabled = o.opt("stampsEnabled")?;
-        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
+        let additional = o
+            .rest(
+                &[
+                    "ClientName",
+                    "ClientPhone",
+                    "Comment",
+                    "CurrentDate",
+                    "DocumentNumber",
+                    "Total",
+                    "UserName",
+                    "_creationMethod",
+                    "stampsEnabled",
+                ],
+            )?;
         Ok(Self {
+            client_name,
+            client_phone,
+            comment,
+            current_date,
+            document_number,
+            total,
+            user_name,
             creation_method,
             stamps_enabled,
             additional,
@@ -368,38 +669,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseDocument {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseDocument);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseDocumentValues {
-    /// Wire name "_creationMethod": string, optional.
-    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
-    pub creation_method: Option<String>,
-    /// Wire name "stampsEnabled": boolean, optional.
-    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
-    pub stamps_enabled: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseDocumentValues {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let creation_method = o.opt("_creationMethod")?;
-        let stamps_enabled = o.opt("stampsEnabled")?;
-        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
-        Ok(Self {
-            creation_method,
-            stamps_enabled,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseDocumentValues);
+/// The type `documentgenerator.values`, defined once in `types`.
+pub type AddResponseDocumentValues = super::super::types::documentgenerator::Values;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.document.add";
@@ -933,38 +1204,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentPublicUrlView {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseDocumentPublicUrlView);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseDocumentValues {
-    /// Wire name "_creationMethod": string, optional.
-    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
-    pub creation_method: Option<String>,
-    /// Wire name "stampsEnabled": boolean, optional.
-    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
-    pub stamps_enabled: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentValues {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let creation_method = o.opt("_creationMethod")?;
-        let stamps_enabled = o.opt("stampsEnabled")?;
-        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
-        Ok(Self {
-            creation_method,
-            stamps_enabled,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseDocumentValues);
+/// The type `documentgenerator.values_2`, defined once in `types`.
+pub type GetResponseDocumentValues = super::super::types::documentgenerator::Values2;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.document.get";
@@ -999,9 +1240,9 @@ pub async fn getfields(
 pub struct GetfieldsRequest {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<GetfieldsRequestValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1018,8 +1259,8 @@ impl GetfieldsRequest {
         }
     }
     /// Sets "values".
-    pub fn values(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.values = value.into();
+    pub fn values(mut self, value: impl Into<GetfieldsRequestValues>) -> Self {
+        self.values = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1048,6 +1289,128 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsRequestValues {
+    /// Wire name "ClientName": string, optional.
+    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Wire name "ClientPhone": string, optional.
+    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
+    pub client_phone: Option<String>,
+    /// Wire name "Comment": string, optional.
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Wire name "CurrentDate": string, optional.
+    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
+    pub current_date: Option<String>,
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Wire name "Total": string, optional.
+    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    /// Wire name "UserName": string, optional.
+    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetfieldsRequestValues {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ClientName".
+    pub fn client_name(mut self, value: impl Into<String>) -> Self {
+        self.client_name = Some(value.into());
+        self
+    }
+    /// Sets "ClientPhone".
+    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
+        self.client_phone = Some(value.into());
+        self
+    }
+    /// Sets "Comment".
+    pub fn comment(mut self, value: impl Into<String>) -> Self {
+        self.comment = Some(value.into());
+        self
+    }
+    /// Sets "CurrentDate".
+    pub fn current_date(mut self, value: impl Into<String>) -> Self {
+        self.current_date = Some(value.into());
+        self
+    }
+    /// Sets "DocumentNumber".
+    pub fn document_number(mut self, value: impl Into<String>) -> Self {
+        self.document_number = Some(value.into());
+        self
+    }
+    /// Sets "Total".
+    pub fn total(mut self, value: impl Into<String>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Sets "UserName".
+    pub fn user_name(mut self, value: impl Into<String>) -> Self {
+        self.user_name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_name = o.opt("ClientName")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let comment = o.opt("Comment")?;
+        let current_date = o.opt("CurrentDate")?;
+        let document_number = o.opt("DocumentNumber")?;
+        let total = o.opt("Total")?;
+        let user_name = o.opt("UserName")?;
+        let additional = o
+            .rest(
+                &[
+                    "ClientName",
+                    "ClientPhone",
+                    "Comment",
+                    "CurrentDate",
+                    "DocumentNumber",
+                    "Total",
+                    "UserName",
+                ],
+            )?;
+        Ok(Self {
+            client_name,
+            client_phone,
+            comment,
+            current_date,
+            document_number,
+            total,
+            user_name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsRequestValues);
 
 /// The `result` of `documentgenerator.document.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1082,6 +1445,30 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponseDocumentFields {
+    /// Wire name "ClientName": object, optional.
+    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<GetfieldsResponseDocumentFieldsClientName>,
+    /// Wire name "ClientPhone": object, optional.
+    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
+    pub client_phone: Option<GetfieldsResponseDocumentFieldsClientPhone>,
+    /// Wire name "Comment": object, optional.
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<GetfieldsResponseDocumentFieldsComment>,
+    /// Wire name "CurrentDate": object, optional.
+    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
+    pub current_date: Option<GetfieldsResponseDocumentFieldsCurrentDate>,
+    /// Wire name "DocumentNumber": object, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<GetfieldsResponseDocumentFieldsDocumentNumber>,
+    /// Wire name "DocumentTitle": object, optional.
+    #[serde(rename = "DocumentTitle", skip_serializing_if = "Option::is_none")]
+    pub document_title: Option<GetfieldsResponseDocumentFieldsDocumentTitle>,
+    /// Wire name "Total": object, optional.
+    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
+    pub total: Option<GetfieldsResponseDocumentFieldsTotal>,
+    /// Wire name "UserName": object, optional.
+    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<GetfieldsResponseDocumentFieldsUserName>,
     /// Wire name "chain": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
@@ -1115,6 +1502,14 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_name = o.opt("ClientName")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let comment = o.opt("Comment")?;
+        let current_date = o.opt("CurrentDate")?;
+        let document_number = o.opt("DocumentNumber")?;
+        let document_title = o.opt("DocumentTitle")?;
+        let total = o.opt("Total")?;
+        let user_name = o.opt("UserName")?;
         let chain = o.opt("chain")?;
         let default = o.opt("default")?;
         let group = o.opt("group")?;
@@ -1123,8 +1518,34 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
         let type_ = o.opt("type")?;
         let value = o.opt("value")?;
         let additional = o
-            .rest(&["chain", "default", "group", "required", "title", "type", "value"])?;
+            .rest(
+                &[
+                    "ClientName",
+                    "ClientPhone",
+                    "Comment",
+                    "CurrentDate",
+                    "DocumentNumber",
+                    "DocumentTitle",
+                    "Total",
+                    "UserName",
+                    "chain",
+                    "default",
+                    "group",
+                    "required",
+                    "title",
+                    "type",
+                    "value",
+                ],
+            )?;
         Ok(Self {
+            client_name,
+            client_phone,
+            comment,
+            current_date,
+            document_number,
+            document_title,
+            total,
+            user_name,
             chain,
             default,
             group,
@@ -1138,6 +1559,186 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsClientName {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsClientName {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsClientName);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsClientPhone {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsClientPhone {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsClientPhone);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsComment {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsComment {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsComment);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsCurrentDate {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsCurrentDate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsCurrentDate);
+
+/// The type `documentgenerator.document_number`, defined once in `types`.
+pub type GetfieldsResponseDocumentFieldsDocumentNumber = super::super::types::documentgenerator::DocumentNumber;
+
+/// The type `documentgenerator.document_title`, defined once in `types`.
+pub type GetfieldsResponseDocumentFieldsDocumentTitle = super::super::types::documentgenerator::DocumentTitle;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsTotal {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsTotal {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsTotal);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseDocumentFieldsUserName {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsUserName {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsUserName);
 
 pub type GetfieldsResponseDocumentFieldsRequired = ::bitrix24_runtime::YesNo;
 
@@ -1180,7 +1781,7 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": array of object, optional.
+    /// Wire name "select": array of one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
     /// Wire name "start": integer, optional.
@@ -1254,10 +1855,42 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListRequestSelectItem {
+    Object(Box<ListRequestSelectItemObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            ListRequestSelectItemObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListRequestSelectItem",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListRequestSelectItem {
+pub struct ListRequestSelectItemObject {
     /// Wire name "createTime": string (`date-time`), optional.
     #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
@@ -1299,14 +1932,14 @@ pub struct ListRequestSelectItem {
     pub value: Option<String>,
     /// Wire name "values": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<ListRequestSelectItemValues>,
+    pub values: Option<ListRequestSelectItemObjectValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItem {
+impl ListRequestSelectItemObject {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -1377,7 +2010,10 @@ impl ListRequestSelectItem {
         self
     }
     /// Sets "values".
-    pub fn values(mut self, value: impl Into<ListRequestSelectItemValues>) -> Self {
+    pub fn values(
+        mut self,
+        value: impl Into<ListRequestSelectItemObjectValues>,
+    ) -> Self {
         self.values = Some(value.into());
         self
     }
@@ -1393,7 +2029,7 @@ impl ListRequestSelectItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1451,12 +2087,12 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemObject);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListRequestSelectItemValues {
+pub struct ListRequestSelectItemObjectValues {
     /// Wire name "_creationMethod": string, optional.
     #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
     pub creation_method: Option<String>,
@@ -1469,7 +2105,7 @@ pub struct ListRequestSelectItemValues {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItemValues {
+impl ListRequestSelectItemObjectValues {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -1496,7 +2132,7 @@ impl ListRequestSelectItemValues {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemValues {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemObjectValues {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1512,7 +2148,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemValues {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemValues);
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemObjectValues);
 
 /// The `result` of `documentgenerator.document.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1910,48 +2546,53 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `documentgenerator.fields`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::documentgenerator::Fields;
-
-pub type UpdateRequestStampsEnabled = super::super::enums::IntV1V0;
-
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestValues {
-    /// Wire name "_creationMethod": string, optional.
-    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
-    pub creation_method: Option<String>,
-    /// Wire name "productsTableVariant": string, optional.
-    #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
-    pub products_table_variant: Option<String>,
-    /// Wire name "stampsEnabled": boolean, optional.
-    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
-    pub stamps_enabled: Option<bool>,
+pub struct UpdateRequestFields {
+    /// Wire name "FORMAT": any JSON, optional.
+    #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub format: ::serde_json::Value,
+    /// Wire name "PROVIDER": string, optional.
+    #[serde(rename = "PROVIDER", skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "DATE", "NAME".
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<UpdateRequestFieldsType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestValues {
+impl UpdateRequestFields {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "_creationMethod".
-    pub fn creation_method(mut self, value: impl Into<String>) -> Self {
-        self.creation_method = Some(value.into());
+    /// Sets "FORMAT".
+    pub fn format(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.format = value.into();
         self
     }
-    /// Sets "productsTableVariant".
-    pub fn products_table_variant(mut self, value: impl Into<String>) -> Self {
-        self.products_table_variant = Some(value.into());
+    /// Sets "PROVIDER".
+    pub fn provider(mut self, value: impl Into<String>) -> Self {
+        self.provider = Some(value.into());
         self
     }
-    /// Sets "stampsEnabled".
-    pub fn stamps_enabled(mut self, value: impl Into<bool>) -> Self {
-        self.stamps_enabled = Some(value.into());
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<UpdateRequestFieldsType>) -> Self {
+        self.type_ = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1966,26 +2607,34 @@ impl UpdateRequestValues {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestValues {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let creation_method = o.opt("_creationMethod")?;
-        let products_table_variant = o.opt("productsTableVariant")?;
-        let stamps_enabled = o.opt("stampsEnabled")?;
-        let additional = o
-            .rest(&["_creationMethod", "productsTableVariant", "stampsEnabled"])?;
+        let format = o.opt("FORMAT")?;
+        let provider = o.opt("PROVIDER")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["FORMAT", "PROVIDER", "TITLE", "TYPE"])?;
         Ok(Self {
-            creation_method,
-            products_table_variant,
-            stamps_enabled,
+            format,
+            provider,
+            title,
+            type_,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestValues);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+pub type UpdateRequestFieldsType = super::super::enums::DateName;
+
+pub type UpdateRequestStampsEnabled = super::super::enums::IntV1V0;
+
+/// The type `documentgenerator.values`, defined once in `types`.
+pub type UpdateRequestValues = super::super::types::documentgenerator::Values;
 
 /// The `result` of `documentgenerator.document.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2233,44 +2882,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentPublicUrlView {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseDocumentPublicUrlView);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseDocumentValues {
-    /// Wire name "_creationMethod": string, optional.
-    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
-    pub creation_method: Option<String>,
-    /// Wire name "productsTableVariant": string, optional.
-    #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
-    pub products_table_variant: Option<String>,
-    /// Wire name "stampsEnabled": boolean, optional.
-    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
-    pub stamps_enabled: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentValues {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let creation_method = o.opt("_creationMethod")?;
-        let products_table_variant = o.opt("productsTableVariant")?;
-        let stamps_enabled = o.opt("stampsEnabled")?;
-        let additional = o
-            .rest(&["_creationMethod", "productsTableVariant", "stampsEnabled"])?;
-        Ok(Self {
-            creation_method,
-            products_table_variant,
-            stamps_enabled,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseDocumentValues);
+/// The type `documentgenerator.values_2`, defined once in `types`.
+pub type UpdateResponseDocumentValues = super::super::types::documentgenerator::Values2;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.document.update";

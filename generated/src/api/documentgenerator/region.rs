@@ -89,9 +89,9 @@ pub struct AddRequestFields {
     /// Wire name "languageId": string, optional.
     #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
-    /// Wire name "phrases": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub phrases: ::serde_json::Value,
+    /// Wire name "phrases": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phrases: Option<AddRequestFieldsPhrases>,
     /// Wire name "title": string, required.
     pub title: String,
     /// Keys not declared in the spec, kept as received.
@@ -134,8 +134,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "phrases".
-    pub fn phrases(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.phrases = value.into();
+    pub fn phrases(mut self, value: impl Into<AddRequestFieldsPhrases>) -> Self {
+        self.phrases = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -186,6 +186,67 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsPhrases {
+    /// Wire name "TAX_INCLUDED": string, optional.
+    #[serde(rename = "TAX_INCLUDED", skip_serializing_if = "Option::is_none")]
+    pub tax_included: Option<String>,
+    /// Wire name "TAX_NOT_INCLUDED": string, optional.
+    #[serde(rename = "TAX_NOT_INCLUDED", skip_serializing_if = "Option::is_none")]
+    pub tax_not_included: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsPhrases {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "TAX_INCLUDED".
+    pub fn tax_included(mut self, value: impl Into<String>) -> Self {
+        self.tax_included = Some(value.into());
+        self
+    }
+    /// Sets "TAX_NOT_INCLUDED".
+    pub fn tax_not_included(mut self, value: impl Into<String>) -> Self {
+        self.tax_not_included = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPhrases {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let tax_included = o.opt("TAX_INCLUDED")?;
+        let tax_not_included = o.opt("TAX_NOT_INCLUDED")?;
+        let additional = o.rest(&["TAX_INCLUDED", "TAX_NOT_INCLUDED"])?;
+        Ok(Self {
+            tax_included,
+            tax_not_included,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPhrases);
 
 /// The `result` of `documentgenerator.region.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -490,9 +551,18 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponseRegions {
+    /// Wire name "br": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub br: Option<ListResponseRegionsBr>,
+    /// Wire name "by": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<ListResponseRegionsBy>,
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Wire name "de": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub de: Option<ListResponseRegionsDe>,
     /// Wire name "formatDate": string, optional.
     #[serde(rename = "formatDate", skip_serializing_if = "Option::is_none")]
     pub format_date: Option<String>,
@@ -502,9 +572,123 @@ pub struct ListResponseRegions {
     /// Wire name "formatName": string, optional.
     #[serde(rename = "formatName", skip_serializing_if = "Option::is_none")]
     pub format_name: Option<String>,
+    /// Wire name "fr": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fr: Option<ListResponseRegionsFr>,
     /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "kz": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kz: Option<ListResponseRegionsKz>,
+    /// Wire name "languageId": string, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
+    /// Wire name "mx": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mx: Option<ListResponseRegionsMx>,
+    /// Wire name "pl": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pl: Option<ListResponseRegionsPl>,
+    /// Wire name "ru": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ru: Option<ListResponseRegionsRu>,
+    /// Wire name "sp": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sp: Option<ListResponseRegionsSp>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "ua": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ua: Option<ListResponseRegionsUa>,
+    /// Wire name "uk": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uk: Option<ListResponseRegionsUk>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseRegions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let br = o.opt("br")?;
+        let by = o.opt("by")?;
+        let code = o.opt("code")?;
+        let de = o.opt("de")?;
+        let format_date = o.opt("formatDate")?;
+        let format_datetime = o.opt("formatDatetime")?;
+        let format_name = o.opt("formatName")?;
+        let fr = o.opt("fr")?;
+        let id = o.opt("id")?;
+        let kz = o.opt("kz")?;
+        let language_id = o.opt("languageId")?;
+        let mx = o.opt("mx")?;
+        let pl = o.opt("pl")?;
+        let ru = o.opt("ru")?;
+        let sp = o.opt("sp")?;
+        let title = o.opt("title")?;
+        let ua = o.opt("ua")?;
+        let uk = o.opt("uk")?;
+        let additional = o
+            .rest(
+                &[
+                    "br",
+                    "by",
+                    "code",
+                    "de",
+                    "formatDate",
+                    "formatDatetime",
+                    "formatName",
+                    "fr",
+                    "id",
+                    "kz",
+                    "languageId",
+                    "mx",
+                    "pl",
+                    "ru",
+                    "sp",
+                    "title",
+                    "ua",
+                    "uk",
+                ],
+            )?;
+        Ok(Self {
+            br,
+            by,
+            code,
+            de,
+            format_date,
+            format_datetime,
+            format_name,
+            fr,
+            id,
+            kz,
+            language_id,
+            mx,
+            pl,
+            ru,
+            sp,
+            title,
+            ua,
+            uk,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseRegions);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseRegionsBr {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "languageId": string, optional.
     #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
@@ -516,36 +700,17 @@ pub struct ListResponseRegions {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponseRegions {
+impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsBr {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.opt("code")?;
-        let format_date = o.opt("formatDate")?;
-        let format_datetime = o.opt("formatDatetime")?;
-        let format_name = o.opt("formatName")?;
-        let id = o.opt("id")?;
         let language_id = o.opt("languageId")?;
         let title = o.opt("title")?;
-        let additional = o
-            .rest(
-                &[
-                    "code",
-                    "formatDate",
-                    "formatDatetime",
-                    "formatName",
-                    "id",
-                    "languageId",
-                    "title",
-                ],
-            )?;
+        let additional = o.rest(&["code", "languageId", "title"])?;
         Ok(Self {
             code,
-            format_date,
-            format_datetime,
-            format_name,
-            id,
             language_id,
             title,
             additional,
@@ -553,7 +718,387 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseRegions {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponseRegions);
+::bitrix24_runtime::loose_deserialize!(ListResponseRegionsBr);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseRegionsBy {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "languageId": string, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let language_id = o.opt("languageId")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["code", "languageId", "title"])?;
+        Ok(Self {
+            code,
+            language_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseRegionsBy);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseRegionsDe {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "languageId": string, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsDe {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let language_id = o.opt("languageId")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["code", "languageId", "title"])?;
+        Ok(Self {
+            code,
+            language_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseRegionsDe);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseRegionsFr {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "languageId": string, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsFr {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let language_id = o.opt("languageId")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["code", "languageId", "title"])?;
+        Ok(Self {
+            code,
+            language_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseRegionsFr);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseRegionsKz {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "languageId": string, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsKz {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let language_id = o.opt("languageId")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["code", "languageId", "title"])?;
+        Ok(Self {
+            code,
+            language_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseRegionsKz);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseRegionsMx {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "languageId": string, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsMx {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let language_id = o.opt("languageId")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["code", "languageId", "title"])?;
+        Ok(Self {
+            code,
+            language_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseRegionsMx);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseRegionsPl {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "languageId": string, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsPl {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let language_id = o.opt("languageId")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["code", "languageId", "title"])?;
+        Ok(Self {
+            code,
+            language_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseRegionsPl);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseRegionsRu {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "languageId": string, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsRu {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let language_id = o.opt("languageId")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["code", "languageId", "title"])?;
+        Ok(Self {
+            code,
+            language_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseRegionsRu);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseRegionsSp {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "languageId": string, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsSp {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let language_id = o.opt("languageId")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["code", "languageId", "title"])?;
+        Ok(Self {
+            code,
+            language_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseRegionsSp);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseRegionsUa {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "languageId": string, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsUa {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let language_id = o.opt("languageId")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["code", "languageId", "title"])?;
+        Ok(Self {
+            code,
+            language_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseRegionsUa);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseRegionsUk {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "languageId": string, optional.
+    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsUk {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let language_id = o.opt("languageId")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["code", "languageId", "title"])?;
+        Ok(Self {
+            code,
+            language_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseRegionsUk);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.region.list";
@@ -649,9 +1194,9 @@ pub struct UpdateRequestFields {
     /// Wire name "languageId": string, optional.
     #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
-    /// Wire name "phrases": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub phrases: ::serde_json::Value,
+    /// Wire name "phrases": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phrases: Option<UpdateRequestFieldsPhrases>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -687,8 +1232,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "phrases".
-    pub fn phrases(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.phrases = value.into();
+    pub fn phrases(mut self, value: impl Into<UpdateRequestFieldsPhrases>) -> Self {
+        self.phrases = Some(value.into());
         self
     }
     /// Sets "title".
@@ -743,6 +1288,54 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsPhrases {
+    /// Wire name "TAX_INCLUDED": string, optional.
+    #[serde(rename = "TAX_INCLUDED", skip_serializing_if = "Option::is_none")]
+    pub tax_included: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsPhrases {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "TAX_INCLUDED".
+    pub fn tax_included(mut self, value: impl Into<String>) -> Self {
+        self.tax_included = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPhrases {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let tax_included = o.opt("TAX_INCLUDED")?;
+        let additional = o.rest(&["TAX_INCLUDED"])?;
+        Ok(Self { tax_included, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPhrases);
 
 /// The `result` of `documentgenerator.region.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

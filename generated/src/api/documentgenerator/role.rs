@@ -145,8 +145,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-/// The type `documentgenerator.permissions`, defined once in `types`.
-pub type AddRequestFieldsPermissions = super::super::types::documentgenerator::Permissions;
+/// The type `documentgenerator.permissions_2`, defined once in `types`.
+pub type AddRequestFieldsPermissions = super::super::types::documentgenerator::Permissions2;
 
 /// The `result` of `documentgenerator.role.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -973,8 +973,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
-/// The type `documentgenerator.permissions`, defined once in `types`.
-pub type UpdateRequestFieldsPermissions = super::super::types::documentgenerator::Permissions;
+/// The type `documentgenerator.permissions_2`, defined once in `types`.
+pub type UpdateRequestFieldsPermissions = super::super::types::documentgenerator::Permissions2;
 
 /// The `result` of `documentgenerator.role.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

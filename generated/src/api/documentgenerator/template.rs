@@ -86,7 +86,8 @@ pub struct AddRequestFields {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "file": any JSON, required.
+    /// Wire name "file": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub file: ::serde_json::Value,
     /// Wire name "fileId": integer, required.
     #[serde(rename = "fileId")]
@@ -101,9 +102,9 @@ pub struct AddRequestFields {
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "users": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
+    /// Wire name "users": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<String>>,
     /// Wire name "withStamps": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -118,7 +119,6 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        file: impl Into<::serde_json::Value>,
         file_id: impl Into<i64>,
         name: impl Into<String>,
         numerator_id: impl Into<i64>,
@@ -127,7 +127,7 @@ impl AddRequestFields {
         Self {
             active: Default::default(),
             code: Default::default(),
-            file: file.into(),
+            file: Default::default(),
             file_id: file_id.into(),
             name: name.into(),
             numerator_id: numerator_id.into(),
@@ -148,14 +148,19 @@ impl AddRequestFields {
         self.code = Some(value.into());
         self
     }
+    /// Sets "file".
+    pub fn file(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.file = value.into();
+        self
+    }
     /// Sets "sort".
     pub fn sort(mut self, value: impl Into<i64>) -> Self {
         self.sort = Some(value.into());
         self
     }
     /// Sets "users".
-    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.users = value.into();
+    pub fn users(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.users = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "withStamps".
@@ -182,7 +187,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let active = o.opt("active")?;
         let code = o.opt("code")?;
-        let file = o.req("file")?;
+        let file = o.opt("file")?;
         let file_id = o.req("fileId")?;
         let name = o.req("name")?;
         let numerator_id = o.req("numeratorId")?;
@@ -205,7 +210,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "withStamps",
                 ],
             )?;
-        let file = o.need(file, "file")?;
         let file_id = o.need(file_id, "fileId")?;
         let name = o.need(name, "name")?;
         let numerator_id = o.need(numerator_id, "numeratorId")?;
@@ -258,8 +262,165 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-/// The type `documentgenerator.template`, defined once in `types`.
-pub type AddResponseTemplate = super::super::types::documentgenerator::Template;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseTemplate {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<AddResponseTemplateActive>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "createTime": string (`date-time`), optional.
+    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "download": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download: Option<String>,
+    /// Wire name "downloadMachine": string, optional.
+    #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
+    pub download_machine: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isDeleted": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
+    pub is_deleted: Option<AddResponseTemplateIsDeleted>,
+    /// Wire name "moduleId": string, optional.
+    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
+    pub module_id: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "numeratorId": string, optional.
+    #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
+    pub numerator_id: Option<String>,
+    /// Wire name "providers": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub providers: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "region": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Wire name "sort": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "updateTime": string (`date-time`), optional.
+    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Wire name "users": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<AddResponseTemplateUsers>,
+    /// Wire name "withStamps": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
+    pub with_stamps: Option<AddResponseTemplateWithStamps>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseTemplate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let create_time = o.opt("createTime")?;
+        let download = o.opt("download")?;
+        let download_machine = o.opt("downloadMachine")?;
+        let id = o.opt("id")?;
+        let is_deleted = o.opt("isDeleted")?;
+        let module_id = o.opt("moduleId")?;
+        let name = o.opt("name")?;
+        let numerator_id = o.opt("numeratorId")?;
+        let providers = o.opt("providers")?;
+        let region = o.opt("region")?;
+        let sort = o.opt("sort")?;
+        let update_time = o.opt("updateTime")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "createTime",
+                    "download",
+                    "downloadMachine",
+                    "id",
+                    "isDeleted",
+                    "moduleId",
+                    "name",
+                    "numeratorId",
+                    "providers",
+                    "region",
+                    "sort",
+                    "updateTime",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            code,
+            create_time,
+            download,
+            download_machine,
+            id,
+            is_deleted,
+            module_id,
+            name,
+            numerator_id,
+            providers,
+            region,
+            sort,
+            update_time,
+            users,
+            with_stamps,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseTemplate);
+
+pub type AddResponseTemplateActive = ::bitrix24_runtime::YesNo;
+
+pub type AddResponseTemplateIsDeleted = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseTemplateUsers {
+    /// Wire name "UA": string, optional.
+    #[serde(rename = "UA", skip_serializing_if = "Option::is_none")]
+    pub ua: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseTemplateUsers {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ua = o.opt("UA")?;
+        let additional = o.rest(&["UA"])?;
+        Ok(Self { ua, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseTemplateUsers);
+
+pub type AddResponseTemplateWithStamps = ::bitrix24_runtime::YesNo;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.template.add";
@@ -436,134 +597,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseTemplate {
-    /// Wire name "active": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<GetResponseTemplateActive>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "createTime": string (`date-time`), optional.
-    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// Wire name "download": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub download: Option<String>,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "isDeleted": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<GetResponseTemplateIsDeleted>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "numeratorId": string, optional.
-    #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
-    pub numerator_id: Option<String>,
-    /// Wire name "providers": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub providers: ::serde_json::Value,
-    /// Wire name "region": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Wire name "sort": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<String>,
-    /// Wire name "updateTime": string (`date-time`), optional.
-    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
-    /// Wire name "users": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
-    /// Wire name "withStamps": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
-    pub with_stamps: Option<GetResponseTemplateWithStamps>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseTemplate {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let code = o.opt("code")?;
-        let create_time = o.opt("createTime")?;
-        let download = o.opt("download")?;
-        let id = o.opt("id")?;
-        let is_deleted = o.opt("isDeleted")?;
-        let module_id = o.opt("moduleId")?;
-        let name = o.opt("name")?;
-        let numerator_id = o.opt("numeratorId")?;
-        let providers = o.opt("providers")?;
-        let region = o.opt("region")?;
-        let sort = o.opt("sort")?;
-        let update_time = o.opt("updateTime")?;
-        let users = o.opt("users")?;
-        let with_stamps = o.opt("withStamps")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "code",
-                    "createTime",
-                    "download",
-                    "id",
-                    "isDeleted",
-                    "moduleId",
-                    "name",
-                    "numeratorId",
-                    "providers",
-                    "region",
-                    "sort",
-                    "updateTime",
-                    "users",
-                    "withStamps",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            code,
-            create_time,
-            download,
-            id,
-            is_deleted,
-            module_id,
-            name,
-            numerator_id,
-            providers,
-            region,
-            sort,
-            update_time,
-            users,
-            with_stamps,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseTemplate);
-
-pub type GetResponseTemplateActive = ::bitrix24_runtime::YesNo;
-
-pub type GetResponseTemplateIsDeleted = ::bitrix24_runtime::YesNo;
-
-pub type GetResponseTemplateWithStamps = ::bitrix24_runtime::YesNo;
+/// The type `documentgenerator.template`, defined once in `types`.
+pub type GetResponseTemplate = super::super::types::documentgenerator::Template;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.template.get";
@@ -671,6 +706,30 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponseTemplateFields {
+    /// Wire name "ClientName": object, optional.
+    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<GetfieldsResponseTemplateFieldsClientName>,
+    /// Wire name "ClientPhone": object, optional.
+    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
+    pub client_phone: Option<GetfieldsResponseTemplateFieldsClientPhone>,
+    /// Wire name "Comment": object, optional.
+    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<GetfieldsResponseTemplateFieldsComment>,
+    /// Wire name "CurrentDate": object, optional.
+    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
+    pub current_date: Option<GetfieldsResponseTemplateFieldsCurrentDate>,
+    /// Wire name "DocumentNumber": object, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<GetfieldsResponseTemplateFieldsDocumentNumber>,
+    /// Wire name "DocumentTitle": object, optional.
+    #[serde(rename = "DocumentTitle", skip_serializing_if = "Option::is_none")]
+    pub document_title: Option<GetfieldsResponseTemplateFieldsDocumentTitle>,
+    /// Wire name "Total": object, optional.
+    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
+    pub total: Option<GetfieldsResponseTemplateFieldsTotal>,
+    /// Wire name "UserName": object, optional.
+    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<GetfieldsResponseTemplateFieldsUserName>,
     /// Wire name "chain": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
@@ -704,6 +763,14 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_name = o.opt("ClientName")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let comment = o.opt("Comment")?;
+        let current_date = o.opt("CurrentDate")?;
+        let document_number = o.opt("DocumentNumber")?;
+        let document_title = o.opt("DocumentTitle")?;
+        let total = o.opt("Total")?;
+        let user_name = o.opt("UserName")?;
         let chain = o.opt("chain")?;
         let default = o.opt("default")?;
         let group = o.opt("group")?;
@@ -712,8 +779,34 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFields {
         let type_ = o.opt("type")?;
         let value = o.opt("value")?;
         let additional = o
-            .rest(&["chain", "default", "group", "required", "title", "type", "value"])?;
+            .rest(
+                &[
+                    "ClientName",
+                    "ClientPhone",
+                    "Comment",
+                    "CurrentDate",
+                    "DocumentNumber",
+                    "DocumentTitle",
+                    "Total",
+                    "UserName",
+                    "chain",
+                    "default",
+                    "group",
+                    "required",
+                    "title",
+                    "type",
+                    "value",
+                ],
+            )?;
         Ok(Self {
+            client_name,
+            client_phone,
+            comment,
+            current_date,
+            document_number,
+            document_title,
+            total,
+            user_name,
             chain,
             default,
             group,
@@ -727,6 +820,186 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponseTemplateFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseTemplateFieldsClientName {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFieldsClientName {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseTemplateFieldsClientName);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseTemplateFieldsClientPhone {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFieldsClientPhone {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseTemplateFieldsClientPhone);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseTemplateFieldsComment {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFieldsComment {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseTemplateFieldsComment);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseTemplateFieldsCurrentDate {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFieldsCurrentDate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseTemplateFieldsCurrentDate);
+
+/// The type `documentgenerator.document_number`, defined once in `types`.
+pub type GetfieldsResponseTemplateFieldsDocumentNumber = super::super::types::documentgenerator::DocumentNumber;
+
+/// The type `documentgenerator.document_title`, defined once in `types`.
+pub type GetfieldsResponseTemplateFieldsDocumentTitle = super::super::types::documentgenerator::DocumentTitle;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseTemplateFieldsTotal {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFieldsTotal {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseTemplateFieldsTotal);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsResponseTemplateFieldsUserName {
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFieldsUserName {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["default", "value"])?;
+        Ok(Self { default, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseTemplateFieldsUserName);
 
 pub type GetfieldsResponseTemplateFieldsRequired = ::bitrix24_runtime::YesNo;
 
@@ -769,7 +1042,7 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": array of object, optional.
+    /// Wire name "select": array of one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
     /// Wire name "start": integer, optional.
@@ -843,15 +1116,47 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListRequestSelectItem {
+    Object(Box<ListRequestSelectItemObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            ListRequestSelectItemObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListRequestSelectItem",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListRequestSelectItem {
+pub struct ListRequestSelectItemObject {
     /// Wire name "active": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<ListRequestSelectItemActive>,
+    pub active: Option<ListRequestSelectItemObjectActive>,
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -886,20 +1191,23 @@ pub struct ListRequestSelectItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
-    pub with_stamps: Option<ListRequestSelectItemWithStamps>,
+    pub with_stamps: Option<ListRequestSelectItemObjectWithStamps>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItem {
+impl ListRequestSelectItemObject {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "active".
-    pub fn active(mut self, value: impl Into<ListRequestSelectItemActive>) -> Self {
+    pub fn active(
+        mut self,
+        value: impl Into<ListRequestSelectItemObjectActive>,
+    ) -> Self {
         self.active = Some(value.into());
         self
     }
@@ -956,7 +1264,7 @@ impl ListRequestSelectItem {
     /// Sets "withStamps".
     pub fn with_stamps(
         mut self,
-        value: impl Into<ListRequestSelectItemWithStamps>,
+        value: impl Into<ListRequestSelectItemObjectWithStamps>,
     ) -> Self {
         self.with_stamps = Some(value.into());
         self
@@ -973,7 +1281,7 @@ impl ListRequestSelectItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1025,11 +1333,11 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemObject);
 
-pub type ListRequestSelectItemActive = ::bitrix24_runtime::YesNo;
+pub type ListRequestSelectItemObjectActive = ::bitrix24_runtime::YesNo;
 
-pub type ListRequestSelectItemWithStamps = ::bitrix24_runtime::YesNo;
+pub type ListRequestSelectItemObjectWithStamps = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `documentgenerator.template.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1038,7 +1346,9 @@ pub type ListRequestSelectItemWithStamps = ::bitrix24_runtime::YesNo;
 pub struct ListResponse {
     /// Wire name "templates": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub templates: Option<ListResponseTemplates>,
+    pub templates: Option<
+        ::std::collections::BTreeMap<String, ListResponseTemplatesValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1060,12 +1370,12 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListResponseTemplates {
+pub struct ListResponseTemplatesValue {
     /// Wire name "active": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<ListResponseTemplatesActive>,
+    pub active: Option<ListResponseTemplatesValueActive>,
     /// Wire name "bodyType": string, optional.
     #[serde(rename = "bodyType", skip_serializing_if = "Option::is_none")]
     pub body_type: Option<String>,
@@ -1094,12 +1404,12 @@ pub struct ListResponseTemplates {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "isDefault", skip_serializing_if = "Option::is_none")]
-    pub is_default: Option<ListResponseTemplatesIsDefault>,
+    pub is_default: Option<ListResponseTemplatesValueIsDefault>,
     /// Wire name "isDeleted": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<ListResponseTemplatesIsDeleted>,
+    pub is_deleted: Option<ListResponseTemplatesValueIsDeleted>,
     /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
@@ -1112,9 +1422,9 @@ pub struct ListResponseTemplates {
     /// Wire name "productsTableVariant": string, optional.
     #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
     pub products_table_variant: Option<String>,
-    /// Wire name "providers": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub providers: ::serde_json::Value,
+    /// Wire name "providers": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub providers: Option<Vec<String>>,
     /// Wire name "region": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -1127,20 +1437,20 @@ pub struct ListResponseTemplates {
     /// Wire name "updatedBy": string, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<String>,
-    /// Wire name "users": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
+    /// Wire name "users": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<String>>,
     /// Wire name "withStamps": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
-    pub with_stamps: Option<ListResponseTemplatesWithStamps>,
+    pub with_stamps: Option<ListResponseTemplatesValueWithStamps>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponseTemplates {
+impl ::bitrix24_runtime::loose::Loose for ListResponseTemplatesValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1222,15 +1532,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTemplates {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponseTemplates);
+::bitrix24_runtime::loose_deserialize!(ListResponseTemplatesValue);
 
-pub type ListResponseTemplatesActive = ::bitrix24_runtime::YesNo;
+pub type ListResponseTemplatesValueActive = ::bitrix24_runtime::YesNo;
 
-pub type ListResponseTemplatesIsDefault = ::bitrix24_runtime::YesNo;
+pub type ListResponseTemplatesValueIsDefault = ::bitrix24_runtime::YesNo;
 
-pub type ListResponseTemplatesIsDeleted = ::bitrix24_runtime::YesNo;
+pub type ListResponseTemplatesValueIsDeleted = ::bitrix24_runtime::YesNo;
 
-pub type ListResponseTemplatesWithStamps = ::bitrix24_runtime::YesNo;
+pub type ListResponseTemplatesValueWithStamps = ::bitrix24_runtime::YesNo;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.template.list";
@@ -1340,9 +1650,9 @@ pub struct UpdateRequestFields {
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "users": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
+    /// Wire name "users": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<String>>,
     /// Wire name "withStamps": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -1400,8 +1710,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "users".
-    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.users = value.into();
+    pub fn users(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.users = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "withStamps".

@@ -57,12 +57,9 @@ pub struct AddRequest {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_picture: ::serde_json::Value,
-    /// Wire name "PROPERTY_VALUES": any JSON, optional.
-    #[serde(
-        rename = "PROPERTY_VALUES",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub property_values: ::serde_json::Value,
+    /// Wire name "PROPERTY_VALUES": object, optional.
+    #[serde(rename = "PROPERTY_VALUES", skip_serializing_if = "Option::is_none")]
+    pub property_values: Option<AddRequestPropertyValues>,
     /// Wire name "SECTION": integer, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
@@ -117,8 +114,11 @@ impl AddRequest {
         self
     }
     /// Sets "PROPERTY_VALUES".
-    pub fn property_values(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.property_values = value.into();
+    pub fn property_values(
+        mut self,
+        value: impl Into<AddRequestPropertyValues>,
+    ) -> Self {
+        self.property_values = Some(value.into());
         self
     }
     /// Sets "SECTION".
@@ -188,6 +188,63 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestPropertyValues {
+    /// Wire name "test": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<i64>,
+    /// Wire name "test1": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test1: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestPropertyValues {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "test".
+    pub fn test(mut self, value: impl Into<i64>) -> Self {
+        self.test = Some(value.into());
+        self
+    }
+    /// Sets "test1".
+    pub fn test1(mut self, value: impl Into<i64>) -> Self {
+        self.test1 = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestPropertyValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let test = o.opt("test")?;
+        let test1 = o.opt("test1")?;
+        let additional = o.rest(&["test", "test1"])?;
+        Ok(Self { test, test1, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestPropertyValues);
 
 /// The `result` of `entity.item.add`.
 pub type AddResponse = i64;
@@ -429,9 +486,9 @@ pub struct GetRequestSort {
     /// Wire name "ENTITY": string, optional.
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
-    /// Wire name "ID": integer, optional.
+    /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
+    pub id: Option<String>,
     /// Wire name "MODIFIED_BY": integer, optional.
     #[serde(rename = "MODIFIED_BY", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
@@ -516,7 +573,7 @@ impl GetRequestSort {
         self
     }
     /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
+    pub fn id(mut self, value: impl Into<String>) -> Self {
         self.id = Some(value.into());
         self
     }
@@ -900,12 +957,9 @@ pub struct UpdateRequest {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_picture: ::serde_json::Value,
-    /// Wire name "PROPERTY_VALUES": any JSON, optional.
-    #[serde(
-        rename = "PROPERTY_VALUES",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub property_values: ::serde_json::Value,
+    /// Wire name "PROPERTY_VALUES": object, optional.
+    #[serde(rename = "PROPERTY_VALUES", skip_serializing_if = "Option::is_none")]
+    pub property_values: Option<UpdateRequestPropertyValues>,
     /// Wire name "SECTION": integer, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
@@ -961,8 +1015,11 @@ impl UpdateRequest {
         self
     }
     /// Sets "PROPERTY_VALUES".
-    pub fn property_values(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.property_values = value.into();
+    pub fn property_values(
+        mut self,
+        value: impl Into<UpdateRequestPropertyValues>,
+    ) -> Self {
+        self.property_values = Some(value.into());
         self
     }
     /// Sets "SECTION".
@@ -1036,6 +1093,63 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestPropertyValues {
+    /// Wire name "test": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<i64>,
+    /// Wire name "test1": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test1: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestPropertyValues {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "test".
+    pub fn test(mut self, value: impl Into<i64>) -> Self {
+        self.test = Some(value.into());
+        self
+    }
+    /// Sets "test1".
+    pub fn test1(mut self, value: impl Into<i64>) -> Self {
+        self.test1 = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestPropertyValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let test = o.opt("test")?;
+        let test1 = o.opt("test1")?;
+        let additional = o.rest(&["test", "test1"])?;
+        Ok(Self { test, test1, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestPropertyValues);
 
 /// The `result` of `entity.item.update`.
 pub type UpdateResponse = bool;

@@ -41,21 +41,18 @@ pub struct AddRequest {
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "DETAIL_PICTURE": any JSON, optional.
-    #[serde(
-        rename = "DETAIL_PICTURE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub detail_picture: ::serde_json::Value,
+    /// Wire name "DETAIL_PICTURE": array of string, optional.
+    #[serde(rename = "DETAIL_PICTURE", skip_serializing_if = "Option::is_none")]
+    pub detail_picture: Option<Vec<String>>,
     /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
-    /// Wire name "PICTURE": any JSON, optional.
-    #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub picture: ::serde_json::Value,
+    /// Wire name "PICTURE": array of string, optional.
+    #[serde(rename = "PICTURE", skip_serializing_if = "Option::is_none")]
+    pub picture: Option<Vec<String>>,
     /// Wire name "SECTION": integer, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
@@ -104,13 +101,19 @@ impl AddRequest {
         self
     }
     /// Sets "DETAIL_PICTURE".
-    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.detail_picture = value.into();
+    pub fn detail_picture(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.detail_picture = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "PICTURE".
-    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.picture = value.into();
+    pub fn picture(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.picture = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "SECTION".
@@ -860,12 +863,9 @@ pub struct UpdateRequest {
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "DETAIL_PICTURE": any JSON, optional.
-    #[serde(
-        rename = "DETAIL_PICTURE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub detail_picture: ::serde_json::Value,
+    /// Wire name "DETAIL_PICTURE": array of string, optional.
+    #[serde(rename = "DETAIL_PICTURE", skip_serializing_if = "Option::is_none")]
+    pub detail_picture: Option<Vec<String>>,
     /// Wire name "ENTITY": string, required.
     #[serde(rename = "ENTITY")]
     pub entity: String,
@@ -875,9 +875,9 @@ pub struct UpdateRequest {
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "PICTURE": any JSON, optional.
-    #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub picture: ::serde_json::Value,
+    /// Wire name "PICTURE": array of string, optional.
+    #[serde(rename = "PICTURE", skip_serializing_if = "Option::is_none")]
+    pub picture: Option<Vec<String>>,
     /// Wire name "SECTION": integer, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
@@ -887,6 +887,9 @@ pub struct UpdateRequest {
     /// Wire name "UF_": any JSON, optional.
     #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
+    /// Wire name "UF_COLOR": string, optional.
+    #[serde(rename = "UF_COLOR", skip_serializing_if = "Option::is_none")]
+    pub uf_color: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -908,6 +911,7 @@ impl UpdateRequest {
             section: Default::default(),
             sort: Default::default(),
             uf: Default::default(),
+            uf_color: Default::default(),
             additional: Default::default(),
         }
     }
@@ -927,8 +931,11 @@ impl UpdateRequest {
         self
     }
     /// Sets "DETAIL_PICTURE".
-    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.detail_picture = value.into();
+    pub fn detail_picture(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.detail_picture = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "NAME".
@@ -937,8 +944,11 @@ impl UpdateRequest {
         self
     }
     /// Sets "PICTURE".
-    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.picture = value.into();
+    pub fn picture(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.picture = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "SECTION".
@@ -954,6 +964,11 @@ impl UpdateRequest {
     /// Sets "UF_".
     pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.uf = value.into();
+        self
+    }
+    /// Sets "UF_COLOR".
+    pub fn uf_color(mut self, value: impl Into<String>) -> Self {
+        self.uf_color = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -984,6 +999,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let section = o.opt("SECTION")?;
         let sort = o.opt("SORT")?;
         let uf = o.opt("UF_")?;
+        let uf_color = o.opt("UF_COLOR")?;
         let additional = o
             .rest(
                 &[
@@ -998,6 +1014,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "SECTION",
                     "SORT",
                     "UF_",
+                    "UF_COLOR",
                 ],
             )?;
         let entity = o.need(entity, "ENTITY")?;
@@ -1014,6 +1031,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
             section,
             sort,
             uf,
+            uf_color,
             additional,
         })
     }

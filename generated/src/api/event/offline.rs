@@ -30,9 +30,9 @@ pub async fn clear(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ClearRequest {
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Vec<i64>>,
     /// Wire name "message_id": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub message_id: ::serde_json::Value,
@@ -55,8 +55,8 @@ impl ClearRequest {
         }
     }
     /// Sets "id".
-    pub fn id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.id = value.into();
+    pub fn id(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.id = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "message_id".
@@ -131,9 +131,9 @@ pub async fn error(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ErrorRequest {
-    /// Wire name "message_id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub message_id: ::serde_json::Value,
+    /// Wire name "message_id": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<Vec<i64>>,
     /// Wire name "process_id": string, required.
     pub process_id: String,
     /// Keys not declared in the spec, kept as received.
@@ -152,8 +152,11 @@ impl ErrorRequest {
         }
     }
     /// Sets "message_id".
-    pub fn message_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.message_id = value.into();
+    pub fn message_id(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.message_id = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -346,10 +349,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "events": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub events: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-    /// Wire name "process_id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub process_id: ::serde_json::Value,
+    pub events: Option<Vec<GetResponseEventsItem>>,
+    /// Wire name "process_id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -372,6 +375,69 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseEventsItem {
+    /// Wire name "EVENT_ADDITIONAL": boolean, optional.
+    #[serde(rename = "EVENT_ADDITIONAL", skip_serializing_if = "Option::is_none")]
+    pub event_additional: Option<bool>,
+    /// Wire name "EVENT_DATA": boolean, optional.
+    #[serde(rename = "EVENT_DATA", skip_serializing_if = "Option::is_none")]
+    pub event_data: Option<bool>,
+    /// Wire name "EVENT_NAME": string, optional.
+    #[serde(rename = "EVENT_NAME", skip_serializing_if = "Option::is_none")]
+    pub event_name: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "MESSAGE_ID": string, optional.
+    #[serde(rename = "MESSAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Wire name "TIMESTAMP_X": string, optional.
+    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseEventsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let event_additional = o.opt("EVENT_ADDITIONAL")?;
+        let event_data = o.opt("EVENT_DATA")?;
+        let event_name = o.opt("EVENT_NAME")?;
+        let id = o.opt("ID")?;
+        let message_id = o.opt("MESSAGE_ID")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let additional = o
+            .rest(
+                &[
+                    "EVENT_ADDITIONAL",
+                    "EVENT_DATA",
+                    "EVENT_NAME",
+                    "ID",
+                    "MESSAGE_ID",
+                    "TIMESTAMP_X",
+                ],
+            )?;
+        Ok(Self {
+            event_additional,
+            event_data,
+            event_name,
+            id,
+            message_id,
+            timestamp_x,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseEventsItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "event.offline.get";

@@ -170,7 +170,7 @@ impl ::bitrix24_runtime::loose::Loose for MultidepartmentRequest {
 pub struct MultidepartmentResponse {
     /// Wire name "employees": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub employees: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub employees: Option<Vec<MultidepartmentResponseEmployeesItem>>,
     /// Wire name "total": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
@@ -196,6 +196,81 @@ impl ::bitrix24_runtime::loose::Loose for MultidepartmentResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MultidepartmentResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MultidepartmentResponseEmployeesItem {
+    /// Wire name "departments": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<MultidepartmentResponseEmployeesItemDepartmentsItem>>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Wire name "workPosition": string, optional.
+    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for MultidepartmentResponseEmployeesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let departments = o.opt("departments")?;
+        let name = o.opt("name")?;
+        let user_id = o.opt("userId")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o.rest(&["departments", "name", "userId", "workPosition"])?;
+        Ok(Self {
+            departments,
+            name,
+            user_id,
+            work_position,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MultidepartmentResponseEmployeesItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MultidepartmentResponseEmployeesItemDepartmentsItem {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for MultidepartmentResponseEmployeesItemDepartmentsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["id", "name"])?;
+        Ok(Self { id, name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    MultidepartmentResponseEmployeesItemDepartmentsItem
+);
 
 impl ::bitrix24_runtime::Method for MultidepartmentRequest {
     const NAME: &'static str = "humanresources.employee.multidepartment";
@@ -236,9 +311,9 @@ pub struct SearchRequest {
     /// Wire name "nodeId": integer, optional.
     #[serde(rename = "nodeId", skip_serializing_if = "Option::is_none")]
     pub node_id: Option<i64>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -261,8 +336,8 @@ impl SearchRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -305,7 +380,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 pub struct SearchResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<SearchResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -323,6 +398,89 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SearchResponseItemsItem {
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "departments": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<SearchResponseItemsItemDepartmentsItem>>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Wire name "workPosition": string, optional.
+    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for SearchResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let departments = o.opt("departments")?;
+        let name = o.opt("name")?;
+        let url = o.opt("url")?;
+        let user_id = o.opt("userId")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o
+            .rest(&["avatar", "departments", "name", "url", "userId", "workPosition"])?;
+        Ok(Self {
+            avatar,
+            departments,
+            name,
+            url,
+            user_id,
+            work_position,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SearchResponseItemsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SearchResponseItemsItemDepartmentsItem {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for SearchResponseItemsItemDepartmentsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["id", "name"])?;
+        Ok(Self { id, name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SearchResponseItemsItemDepartmentsItem);
 
 impl ::bitrix24_runtime::Method for SearchRequest {
     const NAME: &'static str = "humanresources.employee.search";
@@ -410,7 +568,7 @@ impl ::bitrix24_runtime::loose::Loose for SubordinatesRequest {
 pub struct SubordinatesResponse {
     /// Wire name "departments": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub departments: Option<Vec<SubordinatesResponseDepartmentsItem>>,
     /// Wire name "userId": integer, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
@@ -436,6 +594,49 @@ impl ::bitrix24_runtime::loose::Loose for SubordinatesResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SubordinatesResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SubordinatesResponseDepartmentsItem {
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "nodeId": integer, optional.
+    #[serde(rename = "nodeId", skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<i64>,
+    /// Wire name "role": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Wire name "subordinatesCount": integer, optional.
+    #[serde(rename = "subordinatesCount", skip_serializing_if = "Option::is_none")]
+    pub subordinates_count: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for SubordinatesResponseDepartmentsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let node_id = o.opt("nodeId")?;
+        let role = o.opt("role")?;
+        let subordinates_count = o.opt("subordinatesCount")?;
+        let additional = o.rest(&["name", "nodeId", "role", "subordinatesCount"])?;
+        Ok(Self {
+            name,
+            node_id,
+            role,
+            subordinates_count,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SubordinatesResponseDepartmentsItem);
 
 impl ::bitrix24_runtime::Method for SubordinatesRequest {
     const NAME: &'static str = "humanresources.employee.subordinates";

@@ -49,12 +49,9 @@ pub struct AddRequest {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub binding_channel_ids: ::serde_json::Value,
-    /// Wire name "bindingChatIds": any JSON, optional.
-    #[serde(
-        rename = "bindingChatIds",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub binding_chat_ids: ::serde_json::Value,
+    /// Wire name "bindingChatIds": array of integer, optional.
+    #[serde(rename = "bindingChatIds", skip_serializing_if = "Option::is_none")]
+    pub binding_chat_ids: Option<Vec<i64>>,
     /// Wire name "bindingCollabIds": any JSON, optional.
     #[serde(
         rename = "bindingCollabIds",
@@ -134,8 +131,11 @@ impl AddRequest {
         self
     }
     /// Sets "bindingChatIds".
-    pub fn binding_chat_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.binding_chat_ids = value.into();
+    pub fn binding_chat_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.binding_chat_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "bindingCollabIds".
@@ -264,18 +264,12 @@ pub type AddRequestColorName = super::super::enums::BlueGreenCyanEtc;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettings {
-    /// Wire name "BUSINESS_PROC_AUTHORITY": any JSON, optional.
-    #[serde(
-        rename = "BUSINESS_PROC_AUTHORITY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub business_proc_authority: ::serde_json::Value,
-    /// Wire name "REPORTS_AUTHORITY": any JSON, optional.
-    #[serde(
-        rename = "REPORTS_AUTHORITY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub reports_authority: ::serde_json::Value,
+    /// Wire name "BUSINESS_PROC_AUTHORITY": array of string, optional.
+    #[serde(rename = "BUSINESS_PROC_AUTHORITY", skip_serializing_if = "Option::is_none")]
+    pub business_proc_authority: Option<Vec<String>>,
+    /// Wire name "REPORTS_AUTHORITY": array of string, optional.
+    #[serde(rename = "REPORTS_AUTHORITY", skip_serializing_if = "Option::is_none")]
+    pub reports_authority: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -290,14 +284,17 @@ impl AddRequestSettings {
     /// Sets "BUSINESS_PROC_AUTHORITY".
     pub fn business_proc_authority(
         mut self,
-        value: impl Into<::serde_json::Value>,
+        value: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
-        self.business_proc_authority = value.into();
+        self.business_proc_authority = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "REPORTS_AUTHORITY".
-    pub fn reports_authority(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.reports_authority = value.into();
+    pub fn reports_authority(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.reports_authority = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -332,8 +329,140 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 
 pub type AddRequestType = super::super::enums::DepartmentTeam;
 
-/// The type `humanresources.user_ids`, defined once in `types`.
-pub type AddRequestUserIds = super::super::types::humanresources::UserIds;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestUserIds {
+    /// Wire name "MEMBER_DEPUTY_HEAD": any JSON, optional.
+    #[serde(
+        rename = "MEMBER_DEPUTY_HEAD",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_deputy_head: ::serde_json::Value,
+    /// Wire name "MEMBER_EMPLOYEE": array of integer, optional.
+    #[serde(rename = "MEMBER_EMPLOYEE", skip_serializing_if = "Option::is_none")]
+    pub member_employee: Option<Vec<i64>>,
+    /// Wire name "MEMBER_HEAD": array of integer, optional.
+    #[serde(rename = "MEMBER_HEAD", skip_serializing_if = "Option::is_none")]
+    pub member_head: Option<Vec<i64>>,
+    /// Wire name "MEMBER_TEAM_DEPUTY_HEAD": any JSON, optional.
+    #[serde(
+        rename = "MEMBER_TEAM_DEPUTY_HEAD",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_team_deputy_head: ::serde_json::Value,
+    /// Wire name "MEMBER_TEAM_EMPLOYEE": any JSON, optional.
+    #[serde(
+        rename = "MEMBER_TEAM_EMPLOYEE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_team_employee: ::serde_json::Value,
+    /// Wire name "MEMBER_TEAM_HEAD": any JSON, optional.
+    #[serde(
+        rename = "MEMBER_TEAM_HEAD",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_team_head: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestUserIds {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "MEMBER_DEPUTY_HEAD".
+    pub fn member_deputy_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.member_deputy_head = value.into();
+        self
+    }
+    /// Sets "MEMBER_EMPLOYEE".
+    pub fn member_employee(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.member_employee = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "MEMBER_HEAD".
+    pub fn member_head(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.member_head = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "MEMBER_TEAM_DEPUTY_HEAD".
+    pub fn member_team_deputy_head(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.member_team_deputy_head = value.into();
+        self
+    }
+    /// Sets "MEMBER_TEAM_EMPLOYEE".
+    pub fn member_team_employee(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.member_team_employee = value.into();
+        self
+    }
+    /// Sets "MEMBER_TEAM_HEAD".
+    pub fn member_team_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.member_team_head = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestUserIds {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let member_deputy_head = o.opt("MEMBER_DEPUTY_HEAD")?;
+        let member_employee = o.opt("MEMBER_EMPLOYEE")?;
+        let member_head = o.opt("MEMBER_HEAD")?;
+        let member_team_deputy_head = o.opt("MEMBER_TEAM_DEPUTY_HEAD")?;
+        let member_team_employee = o.opt("MEMBER_TEAM_EMPLOYEE")?;
+        let member_team_head = o.opt("MEMBER_TEAM_HEAD")?;
+        let additional = o
+            .rest(
+                &[
+                    "MEMBER_DEPUTY_HEAD",
+                    "MEMBER_EMPLOYEE",
+                    "MEMBER_HEAD",
+                    "MEMBER_TEAM_DEPUTY_HEAD",
+                    "MEMBER_TEAM_EMPLOYEE",
+                    "MEMBER_TEAM_HEAD",
+                ],
+            )?;
+        Ok(Self {
+            member_deputy_head,
+            member_employee,
+            member_head,
+            member_team_deputy_head,
+            member_team_employee,
+            member_team_head,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestUserIds);
 
 /// The `result` of `humanresources.node.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -343,9 +472,6 @@ pub struct AddResponse {
     /// Wire name "accessCode": string, optional.
     #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
-    /// Wire name "colorName": any JSON, optional.
-    #[serde(rename = "colorName", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub color_name: ::serde_json::Value,
     /// Wire name "createdAt": string, optional.
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -357,7 +483,7 @@ pub struct AddResponse {
     pub id: Option<i64>,
     /// Wire name "members": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub members: Option<Vec<AddResponseMembersItem>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -376,9 +502,9 @@ pub struct AddResponse {
     /// Wire name "userCount": integer, optional.
     #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i64>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -390,7 +516,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let access_code = o.opt("accessCode")?;
-        let color_name = o.opt("colorName")?;
         let created_at = o.opt("createdAt")?;
         let description = o.opt("description")?;
         let id = o.opt("id")?;
@@ -406,7 +531,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
             .rest(
                 &[
                     "accessCode",
-                    "colorName",
                     "createdAt",
                     "description",
                     "id",
@@ -422,7 +546,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
             )?;
         Ok(Self {
             access_code,
-            color_name,
             created_at,
             description,
             id,
@@ -440,6 +563,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `humanresources.member`, defined once in `types`.
+pub type AddResponseMembersItem = super::super::types::humanresources::Member;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "humanresources.node.add";
@@ -479,9 +605,9 @@ pub async fn children(
 pub struct ChildrenRequest {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -498,8 +624,8 @@ impl ChildrenRequest {
         }
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -536,7 +662,7 @@ impl ::bitrix24_runtime::loose::Loose for ChildrenRequest {
 pub struct ChildrenResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<ChildrenResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -554,6 +680,9 @@ impl ::bitrix24_runtime::loose::Loose for ChildrenResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ChildrenResponse);
+
+/// The type `humanresources.item`, defined once in `types`.
+pub type ChildrenResponseItemsItem = super::super::types::humanresources::Item;
 
 impl ::bitrix24_runtime::Method for ChildrenRequest {
     const NAME: &'static str = "humanresources.node.children";
@@ -785,9 +914,6 @@ pub struct EditResponse {
     /// Wire name "accessCode": string, optional.
     #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
-    /// Wire name "colorName": any JSON, optional.
-    #[serde(rename = "colorName", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub color_name: ::serde_json::Value,
     /// Wire name "createdAt": string, optional.
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -815,9 +941,9 @@ pub struct EditResponse {
     /// Wire name "userCount": integer, optional.
     #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i64>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -829,7 +955,6 @@ impl ::bitrix24_runtime::loose::Loose for EditResponse {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let access_code = o.opt("accessCode")?;
-        let color_name = o.opt("colorName")?;
         let created_at = o.opt("createdAt")?;
         let description = o.opt("description")?;
         let id = o.opt("id")?;
@@ -844,7 +969,6 @@ impl ::bitrix24_runtime::loose::Loose for EditResponse {
             .rest(
                 &[
                     "accessCode",
-                    "colorName",
                     "createdAt",
                     "description",
                     "id",
@@ -859,7 +983,6 @@ impl ::bitrix24_runtime::loose::Loose for EditResponse {
             )?;
         Ok(Self {
             access_code,
-            color_name,
             created_at,
             description,
             id,
@@ -915,9 +1038,9 @@ pub async fn get(
 pub struct GetRequest {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -934,8 +1057,8 @@ impl GetRequest {
         }
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -998,9 +1121,6 @@ pub struct GetResponseItem {
     /// Wire name "accessCode": string, optional.
     #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
-    /// Wire name "colorName": any JSON, optional.
-    #[serde(rename = "colorName", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub color_name: ::serde_json::Value,
     /// Wire name "createdAt": string, optional.
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -1010,15 +1130,15 @@ pub struct GetResponseItem {
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "members": array of any JSON, optional.
+    /// Wire name "members": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<::serde_json::Value>>,
+    pub members: Option<Vec<GetResponseItemMembersItem>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "parentId": any JSON, optional.
-    #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub parent_id: ::serde_json::Value,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
     /// Wire name "structureId": integer, optional.
     #[serde(rename = "structureId", skip_serializing_if = "Option::is_none")]
     pub structure_id: Option<i64>,
@@ -1031,9 +1151,9 @@ pub struct GetResponseItem {
     /// Wire name "userCount": integer, optional.
     #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i64>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1045,7 +1165,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let access_code = o.opt("accessCode")?;
-        let color_name = o.opt("colorName")?;
         let created_at = o.opt("createdAt")?;
         let description = o.opt("description")?;
         let id = o.opt("id")?;
@@ -1061,7 +1180,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             .rest(
                 &[
                     "accessCode",
-                    "colorName",
                     "createdAt",
                     "description",
                     "id",
@@ -1077,7 +1195,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
             )?;
         Ok(Self {
             access_code,
-            color_name,
             created_at,
             description,
             id,
@@ -1095,6 +1212,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+/// The type `humanresources.member`, defined once in `types`.
+pub type GetResponseItemMembersItem = super::super::types::humanresources::Member;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "humanresources.node.get";
@@ -1135,12 +1255,12 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "pagination": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub pagination: ::serde_json::Value,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "pagination": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<ListRequestPagination>,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "type": string, required.
     ///
     /// Allowed values: "DEPARTMENT", "TEAM".
@@ -1163,13 +1283,13 @@ impl ListRequest {
         }
     }
     /// Sets "pagination".
-    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.pagination = value.into();
+    pub fn pagination(mut self, value: impl Into<ListRequestPagination>) -> Self {
+        self.pagination = Some(value.into());
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1205,6 +1325,77 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListRequestPagination {
+    /// Wire name "limit": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+    /// Wire name "page": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestPagination {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Sets "page".
+    pub fn page(mut self, value: impl Into<i64>) -> Self {
+        self.page = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListRequestPagination {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let page = o.opt("page")?;
+        let additional = o.rest(&["limit", "offset", "page"])?;
+        Ok(Self {
+            limit,
+            offset,
+            page,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListRequestPagination);
+
 pub type ListRequestType = super::super::enums::DepartmentTeam;
 
 /// The `result` of `humanresources.node.list`.
@@ -1214,7 +1405,7 @@ pub type ListRequestType = super::super::enums::DepartmentTeam;
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<ListResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1232,6 +1423,99 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemsItem {
+    /// Wire name "accessCode": string, optional.
+    #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
+    pub access_code: Option<String>,
+    /// Wire name "createdAt": string, optional.
+    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "structureId": integer, optional.
+    #[serde(rename = "structureId", skip_serializing_if = "Option::is_none")]
+    pub structure_id: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "updatedAt": string, optional.
+    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Wire name "userCount": integer, optional.
+    #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
+    pub user_count: Option<i64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access_code = o.opt("accessCode")?;
+        let created_at = o.opt("createdAt")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let parent_id = o.opt("parentId")?;
+        let structure_id = o.opt("structureId")?;
+        let type_ = o.opt("type")?;
+        let updated_at = o.opt("updatedAt")?;
+        let user_count = o.opt("userCount")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accessCode",
+                    "createdAt",
+                    "description",
+                    "id",
+                    "name",
+                    "parentId",
+                    "structureId",
+                    "type",
+                    "updatedAt",
+                    "userCount",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            access_code,
+            created_at,
+            description,
+            id,
+            name,
+            parent_id,
+            structure_id,
+            type_,
+            updated_at,
+            user_count,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.node.list";
@@ -1328,9 +1612,6 @@ pub struct MoveResponse {
     /// Wire name "accessCode": string, optional.
     #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
-    /// Wire name "colorName": any JSON, optional.
-    #[serde(rename = "colorName", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub color_name: ::serde_json::Value,
     /// Wire name "createdAt": string, optional.
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -1358,9 +1639,9 @@ pub struct MoveResponse {
     /// Wire name "userCount": integer, optional.
     #[serde(rename = "userCount", skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i64>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1372,7 +1653,6 @@ impl ::bitrix24_runtime::loose::Loose for MoveResponse {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let access_code = o.opt("accessCode")?;
-        let color_name = o.opt("colorName")?;
         let created_at = o.opt("createdAt")?;
         let description = o.opt("description")?;
         let id = o.opt("id")?;
@@ -1387,7 +1667,6 @@ impl ::bitrix24_runtime::loose::Loose for MoveResponse {
             .rest(
                 &[
                     "accessCode",
-                    "colorName",
                     "createdAt",
                     "description",
                     "id",
@@ -1402,7 +1681,6 @@ impl ::bitrix24_runtime::loose::Loose for MoveResponse {
             )?;
         Ok(Self {
             access_code,
-            color_name,
             created_at,
             description,
             id,
@@ -1458,9 +1736,9 @@ pub async fn search(
 pub struct SearchRequest {
     /// Wire name "name": string, required.
     pub name: String,
-    /// Wire name "pagination": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub pagination: ::serde_json::Value,
+    /// Wire name "pagination": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<SearchRequestPagination>,
     /// Wire name "parentId": integer, optional.
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
@@ -1487,8 +1765,8 @@ impl SearchRequest {
         }
     }
     /// Sets "pagination".
-    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.pagination = value.into();
+    pub fn pagination(mut self, value: impl Into<SearchRequestPagination>) -> Self {
+        self.pagination = Some(value.into());
         self
     }
     /// Sets "parentId".
@@ -1532,6 +1810,54 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SearchRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SearchRequestPagination {
+    /// Wire name "limit": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SearchRequestPagination {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SearchRequestPagination {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let limit = o.opt("limit")?;
+        let additional = o.rest(&["limit"])?;
+        Ok(Self { limit, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SearchRequestPagination);
+
 pub type SearchRequestType = super::super::enums::DepartmentTeam;
 
 /// The `result` of `humanresources.node.search`.
@@ -1541,7 +1867,7 @@ pub type SearchRequestType = super::super::enums::DepartmentTeam;
 pub struct SearchResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<SearchResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1559,6 +1885,9 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponse);
+
+/// The type `humanresources.item`, defined once in `types`.
+pub type SearchResponseItemsItem = super::super::types::humanresources::Item;
 
 impl ::bitrix24_runtime::Method for SearchRequest {
     const NAME: &'static str = "humanresources.node.search";

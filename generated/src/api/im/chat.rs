@@ -70,9 +70,9 @@ pub struct AddRequest {
     /// Allowed values: "OPEN", "CHAT".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestType>,
-    /// Wire name "USERS": any JSON, optional.
-    #[serde(rename = "USERS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
+    /// Wire name "USERS": array of integer, optional.
+    #[serde(rename = "USERS", skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<i64>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -130,8 +130,8 @@ impl AddRequest {
         self
     }
     /// Sets "USERS".
-    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.users = value.into();
+    pub fn users(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.users = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

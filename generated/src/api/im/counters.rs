@@ -70,13 +70,13 @@ pub struct GetResponse {
     pub chat: Option<Vec<::serde_json::Value>>,
     /// Wire name "CHAT_MUTED": object, optional.
     #[serde(rename = "CHAT_MUTED", skip_serializing_if = "Option::is_none")]
-    pub chat_muted: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub chat_muted: Option<::std::collections::BTreeMap<String, i64>>,
     /// Wire name "CHAT_UNREAD": array of any JSON, optional.
     #[serde(rename = "CHAT_UNREAD", skip_serializing_if = "Option::is_none")]
     pub chat_unread: Option<Vec<::serde_json::Value>>,
     /// Wire name "DIALOG": object, optional.
     #[serde(rename = "DIALOG", skip_serializing_if = "Option::is_none")]
-    pub dialog: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub dialog: Option<::std::collections::BTreeMap<String, i64>>,
     /// Wire name "DIALOG_UNREAD": array of any JSON, optional.
     #[serde(rename = "DIALOG_UNREAD", skip_serializing_if = "Option::is_none")]
     pub dialog_unread: Option<Vec<::serde_json::Value>>,

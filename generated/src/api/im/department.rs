@@ -36,9 +36,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": array of integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
+    pub id: Vec<i64>,
     /// Wire name "USER_DATA": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -52,9 +52,9 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl IntoIterator<Item = impl Into<i64>>) -> Self {
         Self {
-            id: id.into(),
+            id: id.into_iter().map(Into::into).collect(),
             user_data: Default::default(),
             additional: Default::default(),
         }
@@ -145,8 +145,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
-/// The type `im.manager_user_data`, defined once in `types`.
-pub type GetResponseItemManagerUserData = super::super::types::im::ManagerUserData;
+/// The type `im.shape`, defined once in `types`.
+pub type GetResponseItemManagerUserData = super::super::types::im::Shape;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.department.get";

@@ -147,9 +147,9 @@ pub struct GetResponse {
     /// Wire name "last_message_views": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_views: Option<GetResponseLastMessageViews>,
-    /// Wire name "manager_list": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub manager_list: ::serde_json::Value,
+    /// Wire name "manager_list": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager_list: Option<Vec<i64>>,
     /// Wire name "marked_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked_id: Option<i64>,
@@ -159,9 +159,9 @@ pub struct GetResponse {
     /// Wire name "message_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    /// Wire name "mute_list": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub mute_list: ::serde_json::Value,
+    /// Wire name "mute_list": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute_list: Option<Vec<::serde_json::Value>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -348,9 +348,9 @@ pub struct GetResponseLastMessageViews {
     /// Wire name "count_of_viewers": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count_of_viewers: Option<i64>,
-    /// Wire name "first_viewers": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub first_viewers: ::serde_json::Value,
+    /// Wire name "first_viewers": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_viewers: Option<Vec<::serde_json::Value>>,
     /// Wire name "message_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,

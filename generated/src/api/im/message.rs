@@ -622,9 +622,9 @@ pub struct UpdateRequest {
     /// Allowed values: "Y", "N".
     #[serde(rename = "IS_EDITED", skip_serializing_if = "Option::is_none")]
     pub is_edited: Option<UpdateRequestIsEdited>,
-    /// Wire name "KEYBOARD": any JSON, optional.
-    #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub keyboard: ::serde_json::Value,
+    /// Wire name "KEYBOARD": string, optional.
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
+    pub keyboard: Option<String>,
     /// Wire name "MENU": any JSON, optional.
     #[serde(rename = "MENU", skip_serializing_if = "::serde_json::Value::is_null")]
     pub menu: ::serde_json::Value,
@@ -670,8 +670,8 @@ impl UpdateRequest {
         self
     }
     /// Sets "KEYBOARD".
-    pub fn keyboard(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.keyboard = value.into();
+    pub fn keyboard(mut self, value: impl Into<String>) -> Self {
+        self.keyboard = Some(value.into());
         self
     }
     /// Sets "MENU".

@@ -104,9 +104,9 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerResponse {
-    /// Wire name "result_message": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub result_message: ::serde_json::Value,
+    /// Wire name "result_message": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_message: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -214,9 +214,9 @@ impl ::bitrix24_runtime::loose::Loose for ConfirmRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ConfirmResponse {
-    /// Wire name "result_message": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub result_message: ::serde_json::Value,
+    /// Wire name "result_message": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_message: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,

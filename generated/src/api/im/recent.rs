@@ -189,9 +189,9 @@ pub struct GetResponseItem {
     /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<GetResponseItemMessage>,
-    /// Wire name "options": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
+    /// Wire name "options": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<::serde_json::Value>>,
     /// Wire name "pinned": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pinned: Option<bool>,
@@ -350,15 +350,15 @@ pub struct GetResponseItemChat {
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "manager_list": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub manager_list: ::serde_json::Value,
+    /// Wire name "manager_list": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager_list: Option<Vec<i64>>,
     /// Wire name "message_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    /// Wire name "mute_list": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub mute_list: ::serde_json::Value,
+    /// Wire name "mute_list": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute_list: Option<Vec<::serde_json::Value>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1028,12 +1028,12 @@ pub struct ListResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ListResponseItemsItem>>,
-    /// Wire name "messagesAutoDeleteConfigs": any JSON, optional.
+    /// Wire name "messagesAutoDeleteConfigs": array of any JSON, optional.
     #[serde(
         rename = "messagesAutoDeleteConfigs",
-        skip_serializing_if = "::serde_json::Value::is_null"
+        skip_serializing_if = "Option::is_none"
     )]
-    pub messages_auto_delete_configs: ::serde_json::Value,
+    pub messages_auto_delete_configs: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1079,18 +1079,15 @@ pub struct ListResponseCopilot {
     /// Wire name "chats": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub chats: ::serde_json::Value,
-    /// Wire name "messages": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub messages: ::serde_json::Value,
-    /// Wire name "recommendedRoles": any JSON, optional.
-    #[serde(
-        rename = "recommendedRoles",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub recommended_roles: ::serde_json::Value,
-    /// Wire name "roles": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub roles: ::serde_json::Value,
+    /// Wire name "messages": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<::serde_json::Value>>,
+    /// Wire name "recommendedRoles": array of string, optional.
+    #[serde(rename = "recommendedRoles", skip_serializing_if = "Option::is_none")]
+    pub recommended_roles: Option<Vec<String>>,
+    /// Wire name "roles": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<ListResponseCopilotRoles>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1117,6 +1114,178 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseCopilot {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseCopilot);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseCopilotRoles {
+    /// Wire name "copilot_assistant": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copilot_assistant: Option<ListResponseCopilotRolesCopilotAssistant>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseCopilotRoles {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let copilot_assistant = o.opt("copilot_assistant")?;
+        let additional = o.rest(&["copilot_assistant"])?;
+        Ok(Self {
+            copilot_assistant,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseCopilotRoles);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseCopilotRolesCopilotAssistant {
+    /// Wire name "avatar": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<ListResponseCopilotRolesCopilotAssistantAvatar>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "default": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<bool>,
+    /// Wire name "desc": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "prompts": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompts: Option<Vec<ListResponseCopilotRolesCopilotAssistantPromptsItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseCopilotRolesCopilotAssistant {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let code = o.opt("code")?;
+        let default = o.opt("default")?;
+        let desc = o.opt("desc")?;
+        let name = o.opt("name")?;
+        let prompts = o.opt("prompts")?;
+        let additional = o
+            .rest(&["avatar", "code", "default", "desc", "name", "prompts"])?;
+        Ok(Self {
+            avatar,
+            code,
+            default,
+            desc,
+            name,
+            prompts,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseCopilotRolesCopilotAssistant);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseCopilotRolesCopilotAssistantAvatar {
+    /// Wire name "large": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub large: Option<String>,
+    /// Wire name "medium": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    /// Wire name "small": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub small: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for ListResponseCopilotRolesCopilotAssistantAvatar {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let large = o.opt("large")?;
+        let medium = o.opt("medium")?;
+        let small = o.opt("small")?;
+        let additional = o.rest(&["large", "medium", "small"])?;
+        Ok(Self {
+            large,
+            medium,
+            small,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseCopilotRolesCopilotAssistantAvatar);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseCopilotRolesCopilotAssistantPromptsItem {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "isNew": boolean, optional.
+    #[serde(rename = "isNew", skip_serializing_if = "Option::is_none")]
+    pub is_new: Option<bool>,
+    /// Wire name "promptType": string, optional.
+    #[serde(rename = "promptType", skip_serializing_if = "Option::is_none")]
+    pub prompt_type: Option<String>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for ListResponseCopilotRolesCopilotAssistantPromptsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let is_new = o.opt("isNew")?;
+        let prompt_type = o.opt("promptType")?;
+        let text = o.opt("text")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["code", "isNew", "promptType", "text", "title"])?;
+        Ok(Self {
+            code,
+            is_new,
+            prompt_type,
+            text,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    ListResponseCopilotRolesCopilotAssistantPromptsItem
+);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1155,9 +1324,9 @@ pub struct ListResponseItemsItem {
     /// Wire name "message": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<ListResponseItemsItemMessage>,
-    /// Wire name "options": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
+    /// Wire name "options": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<::serde_json::Value>>,
     /// Wire name "pinned": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pinned: Option<bool>,
@@ -1319,15 +1488,15 @@ pub struct ListResponseItemsItemChat {
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "manager_list": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub manager_list: ::serde_json::Value,
+    /// Wire name "manager_list": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager_list: Option<Vec<::serde_json::Value>>,
     /// Wire name "message_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    /// Wire name "mute_list": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub mute_list: ::serde_json::Value,
+    /// Wire name "mute_list": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute_list: Option<::std::collections::BTreeMap<String, bool>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1546,9 +1715,9 @@ pub struct ListResponseItemsItemUser {
     /// Wire name "connector": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    /// Wire name "departments": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub departments: ::serde_json::Value,
+    /// Wire name "departments": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<i64>>,
     /// Wire name "desktop_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
@@ -1588,9 +1757,9 @@ pub struct ListResponseItemsItemUser {
     /// Wire name "network": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
-    /// Wire name "phones": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub phones: ::serde_json::Value,
+    /// Wire name "phones": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phones: Option<bool>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -1714,68 +1883,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.recent.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
-    const ITEMS_KEY: Option<&'static str> = Some("items");
-    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
-
-impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ListResponseItemsItem;
-    type IntoIter = ::std::vec::IntoIter<ListResponseItemsItem>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.items.unwrap_or_default().into_iter()
-    }
-}
-
-/// The fields of `im.recent.list`'s rows (`ListResponseItemsItem`), by wire name: for `Filter`, `Order` and `select`.
-///
-/// Fields the spec does not declare (user fields `UF_*`) go in as text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ListField {
-    /// The field "avatar".
-    Avatar,
-    /// The field "chat".
-    Chat,
-    /// The field "chat_id".
-    ChatId,
-    /// The field "counter".
-    Counter,
-    /// The field "date_last_activity".
-    DateLastActivity,
-    /// The field "date_update".
-    DateUpdate,
-    /// The field "has_reminder".
-    HasReminder,
-    /// The field "id".
-    Id,
-    /// The field "last_id".
-    LastId,
-    /// The field "lines".
-    Lines,
-    /// The field "message".
-    Message,
-    /// The field "options".
-    Options,
-    /// The field "pinned".
-    Pinned,
-    /// The field "title".
-    Title,
-    /// The field "type".
-    Type,
-    /// The field "unread".
-    Unread,
-    /// The field "user".
-    User,
-}
-
-::bitrix24_runtime::field_names!(
-    ListField { Avatar = "avatar", Chat = "chat", ChatId = "chat_id", Counter =
-    "counter", DateLastActivity = "date_last_activity", DateUpdate = "date_update",
-    HasReminder = "has_reminder", Id = "id", LastId = "last_id", Lines = "lines", Message
-    = "message", Options = "options", Pinned = "pinned", Title = "title", Type = "type",
-    Unread = "unread", User = "user" }
-);
 
 /// Calls `im.recent.pin`.
 ///

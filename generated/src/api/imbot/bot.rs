@@ -64,10 +64,12 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `imbot.bot.list`.
+pub type ListResponse = ::std::collections::BTreeMap<String, ListResponseValue>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListResponse {
+pub struct ListResponseValue {
     /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -85,7 +87,7 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -105,7 +107,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponse);
+::bitrix24_runtime::loose_deserialize!(ListResponseValue);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "imbot.bot.list";

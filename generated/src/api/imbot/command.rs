@@ -31,24 +31,24 @@ pub async fn answer(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AnswerRequest {
-    /// Wire name "ATTACH": any JSON, optional.
-    #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub attach: ::serde_json::Value,
+    /// Wire name "ATTACH": object, optional.
+    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
+    pub attach: Option<AnswerRequestAttach>,
     /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    /// Wire name "COMMAND": string, required.
-    #[serde(rename = "COMMAND")]
-    pub command: String,
+    /// Wire name "COMMAND": string, optional.
+    #[serde(rename = "COMMAND", skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
     /// Wire name "COMMAND_ID": integer, required.
     #[serde(rename = "COMMAND_ID")]
     pub command_id: i64,
-    /// Wire name "KEYBOARD": any JSON, optional.
-    #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub keyboard: ::serde_json::Value,
-    /// Wire name "MENU": any JSON, optional.
-    #[serde(rename = "MENU", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub menu: ::serde_json::Value,
+    /// Wire name "KEYBOARD": object, optional.
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
+    pub keyboard: Option<AnswerRequestKeyboard>,
+    /// Wire name "MENU": array of object, optional.
+    #[serde(rename = "MENU", skip_serializing_if = "Option::is_none")]
+    pub menu: Option<Vec<AnswerRequestMenuItem>>,
     /// Wire name "MESSAGE": string, required.
     #[serde(rename = "MESSAGE")]
     pub message: String,
@@ -74,7 +74,6 @@ pub struct AnswerRequest {
 impl AnswerRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        command: impl Into<String>,
         command_id: impl Into<i64>,
         message: impl Into<String>,
         message_id: impl Into<i64>,
@@ -82,7 +81,7 @@ impl AnswerRequest {
         Self {
             attach: Default::default(),
             client_id: Default::default(),
-            command: command.into(),
+            command: Default::default(),
             command_id: command_id.into(),
             keyboard: Default::default(),
             menu: Default::default(),
@@ -94,8 +93,8 @@ impl AnswerRequest {
         }
     }
     /// Sets "ATTACH".
-    pub fn attach(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.attach = value.into();
+    pub fn attach(mut self, value: impl Into<AnswerRequestAttach>) -> Self {
+        self.attach = Some(value.into());
         self
     }
     /// Sets "CLIENT_ID".
@@ -103,14 +102,22 @@ impl AnswerRequest {
         self.client_id = Some(value.into());
         self
     }
+    /// Sets "COMMAND".
+    pub fn command(mut self, value: impl Into<String>) -> Self {
+        self.command = Some(value.into());
+        self
+    }
     /// Sets "KEYBOARD".
-    pub fn keyboard(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.keyboard = value.into();
+    pub fn keyboard(mut self, value: impl Into<AnswerRequestKeyboard>) -> Self {
+        self.keyboard = Some(value.into());
         self
     }
     /// Sets "MENU".
-    pub fn menu(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.menu = value.into();
+    pub fn menu(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AnswerRequestMenuItem>>,
+    ) -> Self {
+        self.menu = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "SYSTEM".
@@ -142,7 +149,7 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let attach = o.opt("ATTACH")?;
         let client_id = o.opt("CLIENT_ID")?;
-        let command = o.req("COMMAND")?;
+        let command = o.opt("COMMAND")?;
         let command_id = o.req("COMMAND_ID")?;
         let keyboard = o.opt("KEYBOARD")?;
         let menu = o.opt("MENU")?;
@@ -165,7 +172,6 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
                     "URL_PREVIEW",
                 ],
             )?;
-        let command = o.need(command, "COMMAND")?;
         let command_id = o.need(command_id, "COMMAND_ID")?;
         let message = o.need(message, "MESSAGE")?;
         let message_id = o.need(message_id, "MESSAGE_ID")?;
@@ -186,6 +192,350 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AnswerRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AnswerRequestAttach {
+    /// Wire name "BLOCKS": array of object, optional.
+    #[serde(rename = "BLOCKS", skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<Vec<AnswerRequestAttachBlocksItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AnswerRequestAttach {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BLOCKS".
+    pub fn blocks(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AnswerRequestAttachBlocksItem>>,
+    ) -> Self {
+        self.blocks = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AnswerRequestAttach {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("BLOCKS")?;
+        let additional = o.rest(&["BLOCKS"])?;
+        Ok(Self { blocks, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AnswerRequestAttach);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AnswerRequestAttachBlocksItem {
+    /// Wire name "DELIMITER": boolean, optional.
+    #[serde(rename = "DELIMITER", skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<bool>,
+    /// Wire name "LINK": object, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<AnswerRequestAttachBlocksItemLink>,
+    /// Wire name "MESSAGE": string, optional.
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AnswerRequestAttachBlocksItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DELIMITER".
+    pub fn delimiter(mut self, value: impl Into<bool>) -> Self {
+        self.delimiter = Some(value.into());
+        self
+    }
+    /// Sets "LINK".
+    pub fn link(mut self, value: impl Into<AnswerRequestAttachBlocksItemLink>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "MESSAGE".
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AnswerRequestAttachBlocksItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let delimiter = o.opt("DELIMITER")?;
+        let link = o.opt("LINK")?;
+        let message = o.opt("MESSAGE")?;
+        let additional = o.rest(&["DELIMITER", "LINK", "MESSAGE"])?;
+        Ok(Self {
+            delimiter,
+            link,
+            message,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AnswerRequestAttachBlocksItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AnswerRequestAttachBlocksItemLink {
+    /// Wire name "LINK": string, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AnswerRequestAttachBlocksItemLink {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "LINK".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AnswerRequestAttachBlocksItemLink {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let link = o.opt("LINK")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["LINK", "NAME"])?;
+        Ok(Self { link, name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AnswerRequestAttachBlocksItemLink);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AnswerRequestKeyboard {
+    /// Wire name "BUTTONS": array of object, optional.
+    #[serde(rename = "BUTTONS", skip_serializing_if = "Option::is_none")]
+    pub buttons: Option<Vec<AnswerRequestKeyboardButtonsItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AnswerRequestKeyboard {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BUTTONS".
+    pub fn buttons(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AnswerRequestKeyboardButtonsItem>>,
+    ) -> Self {
+        self.buttons = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AnswerRequestKeyboard {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let buttons = o.opt("BUTTONS")?;
+        let additional = o.rest(&["BUTTONS"])?;
+        Ok(Self { buttons, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AnswerRequestKeyboard);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AnswerRequestKeyboardButtonsItem {
+    /// Wire name "COMMAND": string, optional.
+    #[serde(rename = "COMMAND", skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Wire name "TEXT": string, optional.
+    #[serde(rename = "TEXT", skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AnswerRequestKeyboardButtonsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "COMMAND".
+    pub fn command(mut self, value: impl Into<String>) -> Self {
+        self.command = Some(value.into());
+        self
+    }
+    /// Sets "TEXT".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AnswerRequestKeyboardButtonsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let command = o.opt("COMMAND")?;
+        let text = o.opt("TEXT")?;
+        let additional = o.rest(&["COMMAND", "TEXT"])?;
+        Ok(Self { command, text, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AnswerRequestKeyboardButtonsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AnswerRequestMenuItem {
+    /// Wire name "LINK": string, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "TEXT": string, optional.
+    #[serde(rename = "TEXT", skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AnswerRequestMenuItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "LINK".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "TEXT".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AnswerRequestMenuItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let link = o.opt("LINK")?;
+        let text = o.opt("TEXT")?;
+        let additional = o.rest(&["LINK", "TEXT"])?;
+        Ok(Self { link, text, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AnswerRequestMenuItem);
 
 pub type AnswerRequestSystem = ::bitrix24_runtime::YesNo;
 

@@ -79,9 +79,9 @@ pub struct GetResponse {
     /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
-    /// Wire name "background_id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub background_id: ::serde_json::Value,
+    /// Wire name "background_id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background_id: Option<String>,
     /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -171,7 +171,7 @@ pub struct GetResponse {
     pub public: Option<String>,
     /// Wire name "readed_list": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub readed_list: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub readed_list: Option<Vec<GetResponseReadedListItem>>,
     /// Wire name "restrictions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restrictions: Option<GetResponseRestrictions>,
@@ -367,9 +367,9 @@ pub struct GetResponseLastMessageViews {
     /// Wire name "count_of_viewers": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count_of_viewers: Option<i64>,
-    /// Wire name "first_viewers": array of any JSON, optional.
+    /// Wire name "first_viewers": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_viewers: Option<Vec<::serde_json::Value>>,
+    pub first_viewers: Option<Vec<GetResponseLastMessageViewsFirstViewersItem>>,
     /// Wire name "message_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
@@ -397,6 +397,44 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViews {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseLastMessageViews);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLastMessageViewsFirstViewersItem {
+    /// Wire name "date": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Wire name "user_id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Wire name "user_name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViewsFirstViewersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date = o.opt("date")?;
+        let user_id = o.opt("user_id")?;
+        let user_name = o.opt("user_name")?;
+        let additional = o.rest(&["date", "user_id", "user_name"])?;
+        Ok(Self {
+            date,
+            user_id,
+            user_name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLastMessageViewsFirstViewersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -460,6 +498,49 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePermissions {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponsePermissions);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseReadedListItem {
+    /// Wire name "date": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Wire name "message_id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<i64>,
+    /// Wire name "user_id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Wire name "user_name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseReadedListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date = o.opt("date")?;
+        let message_id = o.opt("message_id")?;
+        let user_id = o.opt("user_id")?;
+        let user_name = o.opt("user_name")?;
+        let additional = o.rest(&["date", "message_id", "user_id", "user_name"])?;
+        Ok(Self {
+            date,
+            message_id,
+            user_id,
+            user_name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseReadedListItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

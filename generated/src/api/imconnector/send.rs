@@ -94,8 +94,249 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesRequest);
 
-/// The type `imopenlines.message`, defined once in `types`.
-pub type MessagesRequestMessagesItem = super::super::types::imopenlines::Message;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MessagesRequestMessagesItem {
+    /// Wire name "chat": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat: Option<MessagesRequestMessagesItemChat>,
+    /// Wire name "message": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<MessagesRequestMessagesItemMessage>,
+    /// Wire name "user": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<MessagesRequestMessagesItemUser>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequestMessagesItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "chat".
+    pub fn chat(mut self, value: impl Into<MessagesRequestMessagesItemChat>) -> Self {
+        self.chat = Some(value.into());
+        self
+    }
+    /// Sets "message".
+    pub fn message(
+        mut self,
+        value: impl Into<MessagesRequestMessagesItemMessage>,
+    ) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Sets "user".
+    pub fn user(mut self, value: impl Into<MessagesRequestMessagesItemUser>) -> Self {
+        self.user = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat = o.opt("chat")?;
+        let message = o.opt("message")?;
+        let user = o.opt("user")?;
+        let additional = o.rest(&["chat", "message", "user"])?;
+        Ok(Self {
+            chat,
+            message,
+            user,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItem);
+
+/// The type `imopenlines.chat_2`, defined once in `types`.
+pub type MessagesRequestMessagesItemChat = super::super::types::imopenlines::Chat2;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MessagesRequestMessagesItemMessage {
+    /// Wire name "date": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<i64>,
+    /// Wire name "disable_crm": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disable_crm: Option<String>,
+    /// Wire name "files": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<MessagesRequestMessagesItemMessageFilesItem>>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Wire name "user_id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequestMessagesItemMessage {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "date".
+    pub fn date(mut self, value: impl Into<i64>) -> Self {
+        self.date = Some(value.into());
+        self
+    }
+    /// Sets "disable_crm".
+    pub fn disable_crm(mut self, value: impl Into<String>) -> Self {
+        self.disable_crm = Some(value.into());
+        self
+    }
+    /// Sets "files".
+    pub fn files(
+        mut self,
+        value: impl IntoIterator<
+            Item = impl Into<MessagesRequestMessagesItemMessageFilesItem>,
+        >,
+    ) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "text".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Sets "user_id".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date = o.opt("date")?;
+        let disable_crm = o.opt("disable_crm")?;
+        let files = o.opt("files")?;
+        let id = o.opt("id")?;
+        let text = o.opt("text")?;
+        let user_id = o.opt("user_id")?;
+        let additional = o
+            .rest(&["date", "disable_crm", "files", "id", "text", "user_id"])?;
+        Ok(Self {
+            date,
+            disable_crm,
+            files,
+            id,
+            text,
+            user_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemMessage);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MessagesRequestMessagesItemMessageFilesItem {
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl MessagesRequestMessagesItemMessageFilesItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "url".
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessageFilesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["name", "url"])?;
+        Ok(Self { name, url, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MessagesRequestMessagesItemMessageFilesItem);
+
+/// The type `imopenlines.user`, defined once in `types`.
+pub type MessagesRequestMessagesItemUser = super::super::types::imopenlines::User;
 
 /// The `result` of `imconnector.send.messages`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -249,8 +490,48 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemExtra {
 
 ::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemExtra);
 
-/// The type `imopenlines.message_3`, defined once in `types`.
-pub type MessagesResponseDataResultItemMessage = super::super::types::imopenlines::Message3;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MessagesResponseDataResultItemMessage {
+    /// Wire name "date": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "files": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<::serde_json::Value>>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemMessage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date = o.opt("date")?;
+        let files = o.opt("files")?;
+        let id = o.opt("id")?;
+        let text = o.opt("text")?;
+        let additional = o.rest(&["date", "files", "id", "text"])?;
+        Ok(Self {
+            date,
+            files,
+            id,
+            text,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MessagesResponseDataResultItemMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

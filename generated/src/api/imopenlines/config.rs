@@ -268,9 +268,9 @@ pub struct AddRequestParams {
     /// Allowed values: "profile", "queue", "hide".
     #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<AddRequestParamsOperatorData>,
-    /// Wire name "QUEUE": any JSON, optional.
-    #[serde(rename = "QUEUE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub queue: ::serde_json::Value,
+    /// Wire name "QUEUE": array of object, optional.
+    #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Vec<AddRequestParamsQueueItem>>,
     /// Wire name "QUEUE_TIME": integer, optional.
     #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<i64>,
@@ -386,12 +386,9 @@ pub struct AddRequestParams {
     /// Wire name "WELCOME_MESSAGE_TEXT": string, optional.
     #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
-    /// Wire name "WORKTIME_DAYOFF": any JSON, optional.
-    #[serde(
-        rename = "WORKTIME_DAYOFF",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub worktime_dayoff: ::serde_json::Value,
+    /// Wire name "WORKTIME_DAYOFF": array of string, optional.
+    #[serde(rename = "WORKTIME_DAYOFF", skip_serializing_if = "Option::is_none")]
+    pub worktime_dayoff: Option<Vec<String>>,
     /// Wire name "WORKTIME_DAYOFF_BOT_ID": integer, optional.
     #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_bot_id: Option<i64>,
@@ -703,8 +700,11 @@ impl AddRequestParams {
         self
     }
     /// Sets "QUEUE".
-    pub fn queue(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.queue = value.into();
+    pub fn queue(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestParamsQueueItem>>,
+    ) -> Self {
+        self.queue = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "QUEUE_TIME".
@@ -884,8 +884,11 @@ impl AddRequestParams {
         self
     }
     /// Sets "WORKTIME_DAYOFF".
-    pub fn worktime_dayoff(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.worktime_dayoff = value.into();
+    pub fn worktime_dayoff(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.worktime_dayoff = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "WORKTIME_DAYOFF_BOT_ID".
@@ -1252,6 +1255,67 @@ pub type AddRequestParamsNoAnswerRule = super::super::enums::NoneText;
 
 pub type AddRequestParamsOperatorData = super::super::enums::ProfileQueueHide;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestParamsQueueItem {
+    /// Wire name "ENTITY_ID": string, optional.
+    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestParamsQueueItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ENTITY_ID".
+    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsQueueItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?;
+        Ok(Self {
+            entity_id,
+            entity_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestParamsQueueItem);
+
 pub type AddRequestParamsQueueType = super::super::enums::EvenlyStrictlyAll;
 
 pub type AddRequestParamsSendWelcomeEachSession = ::bitrix24_runtime::YesNo;
@@ -1573,24 +1637,15 @@ pub struct GetResponse {
     /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
     pub crm_transfer_change: Option<GetResponseCrmTransferChange>,
-    /// Wire name "DATE_CREATE": any JSON, optional.
-    #[serde(
-        rename = "DATE_CREATE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_create: ::serde_json::Value,
-    /// Wire name "DATE_MODIFY": any JSON, optional.
-    #[serde(
-        rename = "DATE_MODIFY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_modify: ::serde_json::Value,
-    /// Wire name "DEFAULT_OPERATOR_DATA": any JSON, optional.
-    #[serde(
-        rename = "DEFAULT_OPERATOR_DATA",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub default_operator_data: ::serde_json::Value,
+    /// Wire name "DATE_CREATE": object, optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "DATE_MODIFY": object, optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "DEFAULT_OPERATOR_DATA": array of any JSON, optional.
+    #[serde(rename = "DEFAULT_OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
+    pub default_operator_data: Option<Vec<::serde_json::Value>>,
     /// Wire name "FULL_CLOSE_TIME": string, optional.
     #[serde(rename = "FULL_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub full_close_time: Option<String>,
@@ -1680,12 +1735,14 @@ pub struct GetResponse {
     /// Wire name "OPERATOR_DATA": string, optional.
     #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<String>,
-    /// Wire name "QUEUE": any JSON, optional.
-    #[serde(rename = "QUEUE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub queue: ::serde_json::Value,
+    /// Wire name "QUEUE": array of string, optional.
+    #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Vec<String>>,
     /// Wire name "QUEUE_FULL": object, optional.
     #[serde(rename = "QUEUE_FULL", skip_serializing_if = "Option::is_none")]
-    pub queue_full: Option<GetResponseQueueFull>,
+    pub queue_full: Option<
+        ::std::collections::BTreeMap<String, GetResponseQueueFullValue>,
+    >,
     /// Wire name "QUEUE_ONLINE": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -1699,7 +1756,9 @@ pub struct GetResponse {
     pub queue_type: Option<String>,
     /// Wire name "QUEUE_USERS_FIELDS": object, optional.
     #[serde(rename = "QUEUE_USERS_FIELDS", skip_serializing_if = "Option::is_none")]
-    pub queue_users_fields: Option<GetResponseQueueUsersFields>,
+    pub queue_users_fields: Option<
+        ::std::collections::BTreeMap<String, GetResponseQueueUsersFieldsValue>,
+    >,
     /// Wire name "QUICK_ANSWERS_IBLOCK_ID": string, optional.
     #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<String>,
@@ -1809,12 +1868,9 @@ pub struct GetResponse {
     /// Wire name "WELCOME_MESSAGE_TEXT": string, optional.
     #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
-    /// Wire name "WORKTIME_DAYOFF": any JSON, optional.
-    #[serde(
-        rename = "WORKTIME_DAYOFF",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub worktime_dayoff: ::serde_json::Value,
+    /// Wire name "WORKTIME_DAYOFF": array of string, optional.
+    #[serde(rename = "WORKTIME_DAYOFF", skip_serializing_if = "Option::is_none")]
+    pub worktime_dayoff: Option<Vec<String>>,
     /// Wire name "WORKTIME_DAYOFF_BOT_ID": string, optional.
     #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_bot_id: Option<String>,
@@ -1835,12 +1891,9 @@ pub struct GetResponse {
     /// Wire name "WORKTIME_FROM": string, optional.
     #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
     pub worktime_from: Option<String>,
-    /// Wire name "WORKTIME_HOLIDAYS": any JSON, optional.
-    #[serde(
-        rename = "WORKTIME_HOLIDAYS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub worktime_holidays: ::serde_json::Value,
+    /// Wire name "WORKTIME_HOLIDAYS": array of string, optional.
+    #[serde(rename = "WORKTIME_HOLIDAYS", skip_serializing_if = "Option::is_none")]
+    pub worktime_holidays: Option<Vec<String>>,
     /// Wire name "WORKTIME_TIMEZONE": string, optional.
     #[serde(rename = "WORKTIME_TIMEZONE", skip_serializing_if = "Option::is_none")]
     pub worktime_timezone: Option<String>,
@@ -2188,7 +2241,7 @@ pub type GetResponseKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseQueueFull {
+pub struct GetResponseQueueFullValue {
     /// Wire name "DEPARTMENT_ID": string, optional.
     #[serde(rename = "DEPARTMENT_ID", skip_serializing_if = "Option::is_none")]
     pub department_id: Option<String>,
@@ -2202,7 +2255,7 @@ pub struct GetResponseQueueFull {
     ///
     /// Allowed values: "string", "null".
     #[serde(rename = "USER_AVATAR", skip_serializing_if = "Option::is_none")]
-    pub user_avatar: Option<GetResponseQueueFullUserAvatar>,
+    pub user_avatar: Option<GetResponseQueueFullValueUserAvatar>,
     /// Wire name "USER_AVATAR_ID": string, optional.
     #[serde(rename = "USER_AVATAR_ID", skip_serializing_if = "Option::is_none")]
     pub user_avatar_id: Option<String>,
@@ -2213,18 +2266,18 @@ pub struct GetResponseQueueFull {
     ///
     /// Allowed values: "string", "null".
     #[serde(rename = "USER_NAME", skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<GetResponseQueueFullUserName>,
+    pub user_name: Option<GetResponseQueueFullValueUserName>,
     /// Wire name "USER_WORK_POSITION": string, optional.
     ///
     /// Allowed values: "string", "null".
     #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
-    pub user_work_position: Option<GetResponseQueueFullUserWorkPosition>,
+    pub user_work_position: Option<GetResponseQueueFullValueUserWorkPosition>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseQueueFull {
+impl ::bitrix24_runtime::loose::Loose for GetResponseQueueFullValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -2264,18 +2317,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseQueueFull {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseQueueFull);
+::bitrix24_runtime::loose_deserialize!(GetResponseQueueFullValue);
 
-pub type GetResponseQueueFullUserAvatar = super::super::enums::StringNull;
+pub type GetResponseQueueFullValueUserAvatar = super::super::enums::StringNull;
 
-pub type GetResponseQueueFullUserName = super::super::enums::StringNull;
+pub type GetResponseQueueFullValueUserName = super::super::enums::StringNull;
 
-pub type GetResponseQueueFullUserWorkPosition = super::super::enums::StringNull;
+pub type GetResponseQueueFullValueUserWorkPosition = super::super::enums::StringNull;
 
 pub type GetResponseQueueOnline = ::bitrix24_runtime::YesNo;
 
 /// The type `imopenlines.queue_users_fields`, defined once in `types`.
-pub type GetResponseQueueUsersFields = super::super::types::imopenlines::QueueUsersFields;
+pub type GetResponseQueueUsersFieldsValue = super::super::types::imopenlines::QueueUsersFields;
 
 pub type GetResponseSendNotificationEmptyQueue = ::bitrix24_runtime::YesNo;
 
@@ -2337,9 +2390,9 @@ pub struct UpdateRequest {
     /// Wire name "CONFIG_ID": integer, required.
     #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
-    /// Wire name "PARAMS": any JSON, optional.
-    #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub params: ::serde_json::Value,
+    /// Wire name "PARAMS": object, optional.
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
+    pub params: Option<UpdateRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2356,8 +2409,8 @@ impl UpdateRequest {
         }
     }
     /// Sets "PARAMS".
-    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.params = value.into();
+    pub fn params(mut self, value: impl Into<UpdateRequestParams>) -> Self {
+        self.params = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -2390,6 +2443,236 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestParams {
+    /// Wire name "LINE_NAME": string, optional.
+    #[serde(rename = "LINE_NAME", skip_serializing_if = "Option::is_none")]
+    pub line_name: Option<String>,
+    /// Wire name "NO_ANSWER_TIME": integer, optional.
+    #[serde(rename = "NO_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
+    pub no_answer_time: Option<i64>,
+    /// Wire name "QUEUE": array of object, optional.
+    #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Vec<UpdateRequestParamsQueueItem>>,
+    /// Wire name "QUEUE_TIME": integer, optional.
+    #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
+    pub queue_time: Option<i64>,
+    /// Wire name "QUEUE_TYPE": string, optional.
+    #[serde(rename = "QUEUE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub queue_type: Option<String>,
+    /// Wire name "WELCOME_MESSAGE": string, optional.
+    #[serde(rename = "WELCOME_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub welcome_message: Option<String>,
+    /// Wire name "WELCOME_MESSAGE_TEXT": string, optional.
+    #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
+    pub welcome_message_text: Option<String>,
+    /// Wire name "WORKTIME_ENABLE": string, optional.
+    #[serde(rename = "WORKTIME_ENABLE", skip_serializing_if = "Option::is_none")]
+    pub worktime_enable: Option<String>,
+    /// Wire name "WORKTIME_FROM": string, optional.
+    #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
+    pub worktime_from: Option<String>,
+    /// Wire name "WORKTIME_TIMEZONE": string, optional.
+    #[serde(rename = "WORKTIME_TIMEZONE", skip_serializing_if = "Option::is_none")]
+    pub worktime_timezone: Option<String>,
+    /// Wire name "WORKTIME_TO": string, optional.
+    #[serde(rename = "WORKTIME_TO", skip_serializing_if = "Option::is_none")]
+    pub worktime_to: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "LINE_NAME".
+    pub fn line_name(mut self, value: impl Into<String>) -> Self {
+        self.line_name = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_TIME".
+    pub fn no_answer_time(mut self, value: impl Into<i64>) -> Self {
+        self.no_answer_time = Some(value.into());
+        self
+    }
+    /// Sets "QUEUE".
+    pub fn queue(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestParamsQueueItem>>,
+    ) -> Self {
+        self.queue = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "QUEUE_TIME".
+    pub fn queue_time(mut self, value: impl Into<i64>) -> Self {
+        self.queue_time = Some(value.into());
+        self
+    }
+    /// Sets "QUEUE_TYPE".
+    pub fn queue_type(mut self, value: impl Into<String>) -> Self {
+        self.queue_type = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_MESSAGE".
+    pub fn welcome_message(mut self, value: impl Into<String>) -> Self {
+        self.welcome_message = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_MESSAGE_TEXT".
+    pub fn welcome_message_text(mut self, value: impl Into<String>) -> Self {
+        self.welcome_message_text = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_ENABLE".
+    pub fn worktime_enable(mut self, value: impl Into<String>) -> Self {
+        self.worktime_enable = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_FROM".
+    pub fn worktime_from(mut self, value: impl Into<String>) -> Self {
+        self.worktime_from = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_TIMEZONE".
+    pub fn worktime_timezone(mut self, value: impl Into<String>) -> Self {
+        self.worktime_timezone = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_TO".
+    pub fn worktime_to(mut self, value: impl Into<String>) -> Self {
+        self.worktime_to = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let line_name = o.opt("LINE_NAME")?;
+        let no_answer_time = o.opt("NO_ANSWER_TIME")?;
+        let queue = o.opt("QUEUE")?;
+        let queue_time = o.opt("QUEUE_TIME")?;
+        let queue_type = o.opt("QUEUE_TYPE")?;
+        let welcome_message = o.opt("WELCOME_MESSAGE")?;
+        let welcome_message_text = o.opt("WELCOME_MESSAGE_TEXT")?;
+        let worktime_enable = o.opt("WORKTIME_ENABLE")?;
+        let worktime_from = o.opt("WORKTIME_FROM")?;
+        let worktime_timezone = o.opt("WORKTIME_TIMEZONE")?;
+        let worktime_to = o.opt("WORKTIME_TO")?;
+        let additional = o
+            .rest(
+                &[
+                    "LINE_NAME",
+                    "NO_ANSWER_TIME",
+                    "QUEUE",
+                    "QUEUE_TIME",
+                    "QUEUE_TYPE",
+                    "WELCOME_MESSAGE",
+                    "WELCOME_MESSAGE_TEXT",
+                    "WORKTIME_ENABLE",
+                    "WORKTIME_FROM",
+                    "WORKTIME_TIMEZONE",
+                    "WORKTIME_TO",
+                ],
+            )?;
+        Ok(Self {
+            line_name,
+            no_answer_time,
+            queue,
+            queue_time,
+            queue_type,
+            welcome_message,
+            welcome_message_text,
+            worktime_enable,
+            worktime_from,
+            worktime_timezone,
+            worktime_to,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestParams);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestParamsQueueItem {
+    /// Wire name "ENTITY_ID": string, optional.
+    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestParamsQueueItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ENTITY_ID".
+    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestParamsQueueItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?;
+        Ok(Self {
+            entity_id,
+            entity_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestParamsQueueItem);
 
 /// The `result` of `imopenlines.config.update`.
 pub type UpdateResponse = bool;

@@ -169,9 +169,9 @@ pub struct GetResponse {
     /// Wire name "last_message_views": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_views: Option<GetResponseLastMessageViews>,
-    /// Wire name "manager_list": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub manager_list: ::serde_json::Value,
+    /// Wire name "manager_list": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager_list: Option<Vec<i64>>,
     /// Wire name "marked_id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked_id: Option<i64>,
@@ -181,9 +181,9 @@ pub struct GetResponse {
     /// Wire name "message_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    /// Wire name "mute_list": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub mute_list: ::serde_json::Value,
+    /// Wire name "mute_list": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute_list: Option<Vec<::serde_json::Value>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -360,38 +360,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseEntityLink {
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "url": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseEntityLink {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let type_ = o.opt("type")?;
-        let url = o.opt("url")?;
-        let additional = o.rest(&["id", "type", "url"])?;
-        Ok(Self { id, type_, url, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseEntityLink);
+/// The type `imopenlines.entity_link`, defined once in `types`.
+pub type GetResponseEntityLink = super::super::types::imopenlines::EntityLink;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

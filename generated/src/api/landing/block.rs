@@ -300,8 +300,8 @@ pub async fn change_node_name(
 pub struct ChangeNodeNameRequest {
     /// Wire name "block": integer, required.
     pub block: i64,
-    /// Wire name "data": any JSON, required.
-    pub data: ::serde_json::Value,
+    /// Wire name "data": object, required.
+    pub data: ::serde_json::Map<String, ::serde_json::Value>,
     /// Wire name "lid": integer, required.
     pub lid: i64,
     /// Wire name "preventHistory": boolean, optional.
@@ -320,7 +320,7 @@ impl ChangeNodeNameRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
-        data: impl Into<::serde_json::Value>,
+        data: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
         lid: impl Into<i64>,
     ) -> Self {
         Self {
@@ -764,104 +764,8 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetbyidResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetbyidResponseMeta {
-    /// Wire name "CREATED_BY_ID": string, optional.
-    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub created_by_id: Option<String>,
-    /// Wire name "DATE_CREATE": string, optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "DATE_MODIFY": string, optional.
-    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "DESIGNER_MODE": string, optional.
-    #[serde(rename = "DESIGNER_MODE", skip_serializing_if = "Option::is_none")]
-    pub designer_mode: Option<String>,
-    /// Wire name "FAVORITE_META": string, optional.
-    #[serde(rename = "FAVORITE_META", skip_serializing_if = "Option::is_none")]
-    pub favorite_meta: Option<String>,
-    /// Wire name "LANDING_TITLE": string, optional.
-    #[serde(rename = "LANDING_TITLE", skip_serializing_if = "Option::is_none")]
-    pub landing_title: Option<String>,
-    /// Wire name "LANDING_TPL_CODE": string, optional.
-    #[serde(rename = "LANDING_TPL_CODE", skip_serializing_if = "Option::is_none")]
-    pub landing_tpl_code: Option<String>,
-    /// Wire name "LID": string, optional.
-    #[serde(rename = "LID", skip_serializing_if = "Option::is_none")]
-    pub lid: Option<String>,
-    /// Wire name "MODIFIED_BY_ID": string, optional.
-    #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub modified_by_id: Option<String>,
-    /// Wire name "SITE_TPL_CODE": string, optional.
-    #[serde(rename = "SITE_TPL_CODE", skip_serializing_if = "Option::is_none")]
-    pub site_tpl_code: Option<String>,
-    /// Wire name "SITE_TYPE": string, optional.
-    #[serde(rename = "SITE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub site_type: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetbyidResponseMeta {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let created_by_id = o.opt("CREATED_BY_ID")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let date_modify = o.opt("DATE_MODIFY")?;
-        let designer_mode = o.opt("DESIGNER_MODE")?;
-        let favorite_meta = o.opt("FAVORITE_META")?;
-        let landing_title = o.opt("LANDING_TITLE")?;
-        let landing_tpl_code = o.opt("LANDING_TPL_CODE")?;
-        let lid = o.opt("LID")?;
-        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
-        let site_tpl_code = o.opt("SITE_TPL_CODE")?;
-        let site_type = o.opt("SITE_TYPE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "CREATED_BY_ID",
-                    "DATE_CREATE",
-                    "DATE_MODIFY",
-                    "DESIGNER_MODE",
-                    "FAVORITE_META",
-                    "LANDING_TITLE",
-                    "LANDING_TPL_CODE",
-                    "LID",
-                    "MODIFIED_BY_ID",
-                    "SITE_TPL_CODE",
-                    "SITE_TYPE",
-                    "XML_ID",
-                ],
-            )?;
-        Ok(Self {
-            created_by_id,
-            date_create,
-            date_modify,
-            designer_mode,
-            favorite_meta,
-            landing_title,
-            landing_tpl_code,
-            lid,
-            modified_by_id,
-            site_tpl_code,
-            site_type,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetbyidResponseMeta);
+/// The type `landing.meta`, defined once in `types`.
+pub type GetbyidResponseMeta = super::super::types::landing::Meta;
 
 impl ::bitrix24_runtime::Method for GetbyidRequest {
     const NAME: &'static str = "landing.block.getbyid";
@@ -1059,42 +963,36 @@ pub struct GetcontentResponse {
     /// Wire name "anchor": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor: Option<String>,
-    /// Wire name "assetStrings": any JSON, optional.
-    #[serde(
-        rename = "assetStrings",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub asset_strings: ::serde_json::Value,
+    /// Wire name "assetStrings": array of any JSON, optional.
+    #[serde(rename = "assetStrings", skip_serializing_if = "Option::is_none")]
+    pub asset_strings: Option<Vec<::serde_json::Value>>,
     /// Wire name "content": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// Wire name "content_ext": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_ext: Option<String>,
-    /// Wire name "css": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub css: ::serde_json::Value,
+    /// Wire name "css": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub css: Option<Vec<::serde_json::Value>>,
     /// Wire name "designed": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub designed: Option<bool>,
-    /// Wire name "dynamicParams": any JSON, optional.
-    #[serde(
-        rename = "dynamicParams",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub dynamic_params: ::serde_json::Value,
+    /// Wire name "dynamicParams": array of any JSON, optional.
+    #[serde(rename = "dynamicParams", skip_serializing_if = "Option::is_none")]
+    pub dynamic_params: Option<Vec<::serde_json::Value>>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "js": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub js: ::serde_json::Value,
-    /// Wire name "lang": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub lang: ::serde_json::Value,
-    /// Wire name "manifest": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub manifest: ::serde_json::Value,
+    /// Wire name "js": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub js: Option<Vec<String>>,
+    /// Wire name "lang": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<Vec<::serde_json::Value>>,
+    /// Wire name "manifest": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<GetcontentResponseManifest>,
     /// Wire name "php": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub php: Option<bool>,
@@ -1183,6 +1081,64 @@ impl ::bitrix24_runtime::loose::Loose for GetcontentResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetcontentResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetcontentResponseManifest {
+    /// Wire name "block": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<GetcontentResponseManifestBlock>,
+    /// Wire name "cards": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cards: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetcontentResponseManifest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.opt("block")?;
+        let cards = o.opt("cards")?;
+        let additional = o.rest(&["block", "cards"])?;
+        Ok(Self { block, cards, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetcontentResponseManifest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetcontentResponseManifestBlock {
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "section": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetcontentResponseManifestBlock {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let section = o.opt("section")?;
+        let additional = o.rest(&["name", "section"])?;
+        Ok(Self { name, section, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetcontentResponseManifestBlock);
 
 impl ::bitrix24_runtime::Method for GetcontentRequest {
     const NAME: &'static str = "landing.block.getcontent";
@@ -1364,92 +1320,8 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetlistResponseItemMeta {
-    /// Wire name "CREATED_BY_ID": string, optional.
-    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub created_by_id: Option<String>,
-    /// Wire name "DATE_CREATE": string, optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "DATE_MODIFY": string, optional.
-    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "LANDING_TITLE": string, optional.
-    #[serde(rename = "LANDING_TITLE", skip_serializing_if = "Option::is_none")]
-    pub landing_title: Option<String>,
-    /// Wire name "LANDING_TPL_CODE": string, optional.
-    #[serde(rename = "LANDING_TPL_CODE", skip_serializing_if = "Option::is_none")]
-    pub landing_tpl_code: Option<String>,
-    /// Wire name "LID": string, optional.
-    #[serde(rename = "LID", skip_serializing_if = "Option::is_none")]
-    pub lid: Option<String>,
-    /// Wire name "MODIFIED_BY_ID": string, optional.
-    #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub modified_by_id: Option<String>,
-    /// Wire name "SITE_TPL_CODE": string, optional.
-    #[serde(rename = "SITE_TPL_CODE", skip_serializing_if = "Option::is_none")]
-    pub site_tpl_code: Option<String>,
-    /// Wire name "SITE_TYPE": string, optional.
-    #[serde(rename = "SITE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub site_type: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemMeta {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let created_by_id = o.opt("CREATED_BY_ID")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let date_modify = o.opt("DATE_MODIFY")?;
-        let landing_title = o.opt("LANDING_TITLE")?;
-        let landing_tpl_code = o.opt("LANDING_TPL_CODE")?;
-        let lid = o.opt("LID")?;
-        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
-        let site_tpl_code = o.opt("SITE_TPL_CODE")?;
-        let site_type = o.opt("SITE_TYPE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "CREATED_BY_ID",
-                    "DATE_CREATE",
-                    "DATE_MODIFY",
-                    "LANDING_TITLE",
-                    "LANDING_TPL_CODE",
-                    "LID",
-                    "MODIFIED_BY_ID",
-                    "SITE_TPL_CODE",
-                    "SITE_TYPE",
-                    "XML_ID",
-                ],
-            )?;
-        Ok(Self {
-            created_by_id,
-            date_create,
-            date_modify,
-            landing_title,
-            landing_tpl_code,
-            lid,
-            modified_by_id,
-            site_tpl_code,
-            site_type,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetlistResponseItemMeta);
+/// The type `landing.meta`, defined once in `types`.
+pub type GetlistResponseItemMeta = super::super::types::landing::Meta;
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "landing.block.getlist";
@@ -1617,36 +1489,36 @@ pub struct GetmanifestResponse {
     /// Wire name "assets": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assets: Option<GetmanifestResponseAssets>,
-    /// Wire name "attrs": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub attrs: ::serde_json::Value,
+    /// Wire name "attrs": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attrs: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "block": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block: Option<GetmanifestResponseBlock>,
-    /// Wire name "callbacks": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub callbacks: ::serde_json::Value,
-    /// Wire name "cards": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub cards: ::serde_json::Value,
+    /// Wire name "callbacks": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callbacks: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "cards": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cards: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "menu": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub menu: ::serde_json::Value,
+    /// Wire name "menu": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub menu: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "namespace": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    /// Wire name "nodes": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub nodes: ::serde_json::Value,
+    /// Wire name "nodes": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "preview": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
-    /// Wire name "style": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub style: ::serde_json::Value,
+    /// Wire name "style": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<GetmanifestResponseStyle>,
     /// Wire name "timestamp": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<i64>,
@@ -1713,9 +1585,9 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseAssets {
-    /// Wire name "callbacks": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub callbacks: ::serde_json::Value,
+    /// Wire name "callbacks": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callbacks: Option<Vec<::serde_json::Value>>,
     /// Wire name "class": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class: Option<Vec<String>>,
@@ -1761,6 +1633,9 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseAssets {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestResponseBlock {
+    /// Wire name "attrsFormDescription": string, optional.
+    #[serde(rename = "attrsFormDescription", skip_serializing_if = "Option::is_none")]
+    pub attrs_form_description: Option<String>,
     /// Wire name "dynamic": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dynamic: Option<bool>,
@@ -1783,12 +1658,15 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseBlock {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attrs_form_description = o.opt("attrsFormDescription")?;
         let dynamic = o.opt("dynamic")?;
         let name = o.opt("name")?;
         let section = o.opt("section")?;
         let subtype = o.opt("subtype")?;
-        let additional = o.rest(&["dynamic", "name", "section", "subtype"])?;
+        let additional = o
+            .rest(&["attrsFormDescription", "dynamic", "name", "section", "subtype"])?;
         Ok(Self {
+            attrs_form_description,
             dynamic,
             name,
             section,
@@ -1799,6 +1677,60 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseBlock {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseBlock);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseStyle {
+    /// Wire name "block": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<GetmanifestResponseStyleBlock>,
+    /// Wire name "nodes": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseStyle {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.opt("block")?;
+        let nodes = o.opt("nodes")?;
+        let additional = o.rest(&["block", "nodes"])?;
+        Ok(Self { block, nodes, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseStyle);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseStyleBlock {
+    /// Wire name "type": array of string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseStyleBlock {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseStyleBlock);
 
 impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "landing.block.getmanifest";
@@ -1883,27 +1815,27 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestfileRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetmanifestfileResponse {
-    /// Wire name "assets": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub assets: ::serde_json::Value,
+    /// Wire name "assets": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assets: Option<GetmanifestfileResponseAssets>,
     /// Wire name "attrs": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub attrs: ::serde_json::Value,
-    /// Wire name "block": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub block: ::serde_json::Value,
-    /// Wire name "cards": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub cards: ::serde_json::Value,
+    /// Wire name "block": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<GetmanifestfileResponseBlock>,
+    /// Wire name "cards": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cards: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "menu": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub menu: ::serde_json::Value,
-    /// Wire name "nodes": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub nodes: ::serde_json::Value,
-    /// Wire name "style": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub style: ::serde_json::Value,
+    /// Wire name "nodes": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "style": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<GetmanifestfileResponseStyle>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1937,6 +1869,164 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestfileResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestfileResponseAssets {
+    /// Wire name "ext": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponseAssets {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ext = o.opt("ext")?;
+        let additional = o.rest(&["ext"])?;
+        Ok(Self { ext, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestfileResponseAssets);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestfileResponseBlock {
+    /// Wire name "dynamic": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<bool>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "section": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponseBlock {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dynamic = o.opt("dynamic")?;
+        let name = o.opt("name")?;
+        let section = o.opt("section")?;
+        let additional = o.rest(&["dynamic", "name", "section"])?;
+        Ok(Self {
+            dynamic,
+            name,
+            section,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestfileResponseBlock);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestfileResponseStyle {
+    /// Wire name "block": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<GetmanifestfileResponseStyleBlock>,
+    /// Wire name "nodes": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponseStyle {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.opt("block")?;
+        let nodes = o.opt("nodes")?;
+        let additional = o.rest(&["block", "nodes"])?;
+        Ok(Self { block, nodes, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestfileResponseStyle);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestfileResponseStyleBlock {
+    /// Wire name "additional": object, optional.
+    #[serde(rename = "additional", skip_serializing_if = "Option::is_none")]
+    pub additional_2: Option<GetmanifestfileResponseStyleBlockAdditional>,
+    /// Wire name "type": array of string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponseStyleBlock {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_2 = o.opt("additional")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["additional", "type"])?;
+        Ok(Self {
+            additional_2,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestfileResponseStyleBlock);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestfileResponseStyleBlockAdditional {
+    /// Wire name "attrsType": array of string, optional.
+    #[serde(rename = "attrsType", skip_serializing_if = "Option::is_none")]
+    pub attrs_type: Option<Vec<String>>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponseStyleBlockAdditional {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attrs_type = o.opt("attrsType")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["attrsType", "name"])?;
+        Ok(Self {
+            attrs_type,
+            name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestfileResponseStyleBlockAdditional);
 
 impl ::bitrix24_runtime::Method for GetmanifestfileRequest {
     const NAME: &'static str = "landing.block.getmanifestfile";
@@ -2033,9 +2123,9 @@ pub struct GetrepositoryResponse {
     /// Wire name "items": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<GetrepositoryResponseItems>,
-    /// Wire name "meta": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub meta: ::serde_json::Value,
+    /// Wire name "meta": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<GetrepositoryResponseMeta>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -2233,6 +2323,39 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseItems {
 
 ::bitrix24_runtime::loose_deserialize!(GetrepositoryResponseItems);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetrepositoryResponseMeta {
+    /// Wire name "ai_text_max_tokens": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ai_text_max_tokens: Option<i64>,
+    /// Wire name "ai_text_placeholder": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ai_text_placeholder: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseMeta {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ai_text_max_tokens = o.opt("ai_text_max_tokens")?;
+        let ai_text_placeholder = o.opt("ai_text_placeholder")?;
+        let additional = o.rest(&["ai_text_max_tokens", "ai_text_placeholder"])?;
+        Ok(Self {
+            ai_text_max_tokens,
+            ai_text_placeholder,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetrepositoryResponseMeta);
+
 impl ::bitrix24_runtime::Method for GetrepositoryRequest {
     const NAME: &'static str = "landing.block.getrepository";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -2390,8 +2513,8 @@ pub async fn update_cards(
 pub struct UpdateCardsRequest {
     /// Wire name "block": integer, required.
     pub block: i64,
-    /// Wire name "data": any JSON, required.
-    pub data: ::serde_json::Value,
+    /// Wire name "data": object, required.
+    pub data: ::serde_json::Map<String, ::serde_json::Value>,
     /// Wire name "lid": integer, required.
     pub lid: i64,
     /// Wire name "scope": string, optional.
@@ -2407,7 +2530,7 @@ impl UpdateCardsRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
-        data: impl Into<::serde_json::Value>,
+        data: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
         lid: impl Into<i64>,
     ) -> Self {
         Self {
@@ -2502,8 +2625,8 @@ pub async fn update_styles(
 pub struct UpdateStylesRequest {
     /// Wire name "block": integer, required.
     pub block: i64,
-    /// Wire name "data": any JSON, required.
-    pub data: ::serde_json::Value,
+    /// Wire name "data": object, required.
+    pub data: ::serde_json::Map<String, ::serde_json::Value>,
     /// Wire name "lid": integer, required.
     pub lid: i64,
     /// Wire name "preventHistory": boolean, optional.
@@ -2522,7 +2645,7 @@ impl UpdateStylesRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
-        data: impl Into<::serde_json::Value>,
+        data: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
         lid: impl Into<i64>,
     ) -> Self {
         Self {
@@ -2625,8 +2748,8 @@ pub async fn updateattrs(
 pub struct UpdateattrsRequest {
     /// Wire name "block": integer, required.
     pub block: i64,
-    /// Wire name "data": any JSON, required.
-    pub data: ::serde_json::Value,
+    /// Wire name "data": object, required.
+    pub data: ::serde_json::Map<String, ::serde_json::Value>,
     /// Wire name "lid": integer, required.
     pub lid: i64,
     /// Wire name "scope": string, optional.
@@ -2642,7 +2765,7 @@ impl UpdateattrsRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
-        data: impl Into<::serde_json::Value>,
+        data: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
         lid: impl Into<i64>,
     ) -> Self {
         Self {
@@ -2873,8 +2996,8 @@ pub struct UpdatenodesRequest {
     pub additional_2: Option<UpdatenodesRequestAdditional>,
     /// Wire name "block": integer, required.
     pub block: i64,
-    /// Wire name "data": any JSON, required.
-    pub data: ::serde_json::Value,
+    /// Wire name "data": object, required.
+    pub data: ::serde_json::Map<String, ::serde_json::Value>,
     /// Wire name "lid": integer, required.
     pub lid: i64,
     /// Wire name "preventHistory": boolean, optional.
@@ -2893,7 +3016,7 @@ impl UpdatenodesRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         block: impl Into<i64>,
-        data: impl Into<::serde_json::Value>,
+        data: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
         lid: impl Into<i64>,
     ) -> Self {
         Self {
@@ -3064,8 +3187,8 @@ pub struct UploadfileRequest {
     /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<UploadfileRequestParams>,
-    /// Wire name "picture": string, required.
-    pub picture: String,
+    /// Wire name "picture": one of several shapes, required.
+    pub picture: UploadfileRequestPicture,
     /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -3080,7 +3203,10 @@ pub struct UploadfileRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UploadfileRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(block: impl Into<i64>, picture: impl Into<String>) -> Self {
+    pub fn new(
+        block: impl Into<i64>,
+        picture: impl Into<UploadfileRequestPicture>,
+    ) -> Self {
         Self {
             block: block.into(),
             ext: Default::default(),
@@ -3222,6 +3348,37 @@ impl ::bitrix24_runtime::loose::Loose for UploadfileRequestParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UploadfileRequestParams);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UploadfileRequestPicture {
+    Array(Vec<String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UploadfileRequestPicture {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<String> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UploadfileRequestPicture",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UploadfileRequestPicture);
 
 /// The `result` of `landing.block.uploadfile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

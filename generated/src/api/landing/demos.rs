@@ -82,18 +82,18 @@ pub struct GetListRequestParams {
     /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetListRequestParamsFilter>,
-    /// Wire name "group": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub group: ::serde_json::Value,
+    /// Wire name "group": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<String>>,
     /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Wire name "offset": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "order": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<GetListRequestParamsOrder>,
     /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
@@ -114,8 +114,8 @@ impl GetListRequestParams {
         self
     }
     /// Sets "group".
-    pub fn group(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.group = value.into();
+    pub fn group(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.group = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "limit".
@@ -129,8 +129,8 @@ impl GetListRequestParams {
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<GetListRequestParamsOrder>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -453,6 +453,54 @@ pub type GetListRequestParamsFilterTplType = super::super::enums::SP;
 
 pub type GetListRequestParamsFilterType = super::super::enums::PageStoreKnowledgeEtc;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetListRequestParamsOrder {
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequestParamsOrder {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsOrder {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetListRequestParamsOrder);
+
 /// The `result` of `landing.demos.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;
 
@@ -484,9 +532,9 @@ pub struct GetListResponseItem {
     /// Wire name "LANG": any JSON, optional.
     #[serde(rename = "LANG", skip_serializing_if = "::serde_json::Value::is_null")]
     pub lang: ::serde_json::Value,
-    /// Wire name "MANIFEST": any JSON, optional.
-    #[serde(rename = "MANIFEST", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub manifest: ::serde_json::Value,
+    /// Wire name "MANIFEST": boolean, optional.
+    #[serde(rename = "MANIFEST", skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<bool>,
     /// Wire name "MODIFIED_BY_ID": integer, optional.
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<i64>,
@@ -751,9 +799,9 @@ pub struct GetPageListRequestFilter {
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE": array of string, optional.
+    /// Wire name "TYPE": one of several shapes, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<Vec<String>>,
+    pub type_: Option<GetPageListRequestFilterType>,
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -847,8 +895,8 @@ impl GetPageListRequestFilter {
         self
     }
     /// Sets "TYPE".
-    pub fn type_(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.type_ = Some(value.into_iter().map(Into::into).collect());
+    pub fn type_(mut self, value: impl Into<GetPageListRequestFilterType>) -> Self {
+        self.type_ = Some(value.into());
         self
     }
     /// Sets "XML_ID".
@@ -1293,6 +1341,37 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilterData {
 
 ::bitrix24_runtime::loose_deserialize!(GetPageListRequestFilterData);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetPageListRequestFilterType {
+    Array(Vec<String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilterType {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<String> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetPageListRequestFilterType",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetPageListRequestFilterType);
+
 pub type GetPageListRequestType = super::super::enums::PageStoreKnowledgeEtc;
 
 /// The `result` of `landing.demos.getPageList`.
@@ -1351,6 +1430,12 @@ pub struct GetPageListResponse {
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Wire name "empty": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub empty: Option<GetPageListResponseEmpty>,
+    /// Wire name "search-result": object, optional.
+    #[serde(rename = "search-result", skip_serializing_if = "Option::is_none")]
+    pub search_result: Option<GetPageListResponseSearchResult>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1378,6 +1463,8 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponse {
         let title = o.opt("TITLE")?;
         let type_ = o.opt("TYPE")?;
         let xml_id = o.opt("XML_ID")?;
+        let empty = o.opt("empty")?;
+        let search_result = o.opt("search-result")?;
         let additional = o
             .rest(
                 &[
@@ -1398,6 +1485,8 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponse {
                     "TITLE",
                     "TYPE",
                     "XML_ID",
+                    "empty",
+                    "search-result",
                 ],
             )?;
         Ok(Self {
@@ -1418,6 +1507,8 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponse {
             title,
             type_,
             xml_id,
+            empty,
+            search_result,
             additional,
         })
     }
@@ -1620,6 +1711,363 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponseData {
 
 ::bitrix24_runtime::loose_deserialize!(GetPageListResponseData);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetPageListResponseEmpty {
+    /// Wire name "ACTIVE": boolean, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "APP_CODE": string, optional.
+    #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
+    pub app_code: Option<String>,
+    /// Wire name "AVAILABLE": boolean, optional.
+    #[serde(rename = "AVAILABLE", skip_serializing_if = "Option::is_none")]
+    pub available: Option<bool>,
+    /// Wire name "DATA": object, optional.
+    #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
+    pub data: Option<GetPageListResponseEmptyData>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "LOCK_DELETE": boolean, optional.
+    #[serde(rename = "LOCK_DELETE", skip_serializing_if = "Option::is_none")]
+    pub lock_delete: Option<bool>,
+    /// Wire name "PREVIEW": string, optional.
+    #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// Wire name "PREVIEW2X": string, optional.
+    #[serde(rename = "PREVIEW2X", skip_serializing_if = "Option::is_none")]
+    pub preview2x: Option<String>,
+    /// Wire name "PREVIEW3X": string, optional.
+    #[serde(rename = "PREVIEW3X", skip_serializing_if = "Option::is_none")]
+    pub preview3x: Option<String>,
+    /// Wire name "PUBLICATION": boolean, optional.
+    #[serde(rename = "PUBLICATION", skip_serializing_if = "Option::is_none")]
+    pub publication: Option<bool>,
+    /// Wire name "REST": integer, optional.
+    #[serde(rename = "REST", skip_serializing_if = "Option::is_none")]
+    pub rest: Option<i64>,
+    /// Wire name "SINGLETON": boolean, optional.
+    #[serde(rename = "SINGLETON", skip_serializing_if = "Option::is_none")]
+    pub singleton: Option<bool>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": array of string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<Vec<String>>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetPageListResponseEmpty {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let available = o.opt("AVAILABLE")?;
+        let data = o.opt("DATA")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let lock_delete = o.opt("LOCK_DELETE")?;
+        let preview = o.opt("PREVIEW")?;
+        let preview2x = o.opt("PREVIEW2X")?;
+        let preview3x = o.opt("PREVIEW3X")?;
+        let publication = o.opt("PUBLICATION")?;
+        let rest = o.opt("REST")?;
+        let singleton = o.opt("SINGLETON")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "AVAILABLE",
+                    "DATA",
+                    "DESCRIPTION",
+                    "ID",
+                    "LOCK_DELETE",
+                    "PREVIEW",
+                    "PREVIEW2X",
+                    "PREVIEW3X",
+                    "PUBLICATION",
+                    "REST",
+                    "SINGLETON",
+                    "TITLE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            app_code,
+            available,
+            data,
+            description,
+            id,
+            lock_delete,
+            preview,
+            preview2x,
+            preview3x,
+            publication,
+            rest,
+            singleton,
+            title,
+            type_,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetPageListResponseEmpty);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetPageListResponseEmptyData {
+    /// Wire name "active": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "charset": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charset: Option<String>,
+    /// Wire name "encoded": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoded: Option<bool>,
+    /// Wire name "items": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "old_id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_id: Option<i64>,
+    /// Wire name "type": array of string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<Vec<String>>,
+    /// Wire name "version": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetPageListResponseEmptyData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let charset = o.opt("charset")?;
+        let encoded = o.opt("encoded")?;
+        let items = o.opt("items")?;
+        let name = o.opt("name")?;
+        let old_id = o.opt("old_id")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "charset",
+                    "encoded",
+                    "items",
+                    "name",
+                    "old_id",
+                    "type",
+                    "version",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            charset,
+            encoded,
+            items,
+            name,
+            old_id,
+            type_,
+            version,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetPageListResponseEmptyData);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetPageListResponseSearchResult {
+    /// Wire name "ACTIVE": boolean, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "DATA": object, optional.
+    #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
+    pub data: Option<GetPageListResponseSearchResultData>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "PUBLICATION": boolean, optional.
+    #[serde(rename = "PUBLICATION", skip_serializing_if = "Option::is_none")]
+    pub publication: Option<bool>,
+    /// Wire name "SECTION": array of string, optional.
+    #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
+    pub section: Option<Vec<String>>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": array of string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<Vec<String>>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetPageListResponseSearchResult {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let data = o.opt("DATA")?;
+        let id = o.opt("ID")?;
+        let publication = o.opt("PUBLICATION")?;
+        let section = o.opt("SECTION")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DATA",
+                    "ID",
+                    "PUBLICATION",
+                    "SECTION",
+                    "TITLE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            data,
+            id,
+            publication,
+            section,
+            title,
+            type_,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetPageListResponseSearchResult);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetPageListResponseSearchResultData {
+    /// Wire name "charset": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charset: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "encoded": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoded: Option<bool>,
+    /// Wire name "items": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<
+        ::std::collections::BTreeMap<
+            String,
+            GetPageListResponseSearchResultDataItemsValue,
+        >,
+    >,
+    /// Wire name "publication": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publication: Option<bool>,
+    /// Wire name "section": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetPageListResponseSearchResultData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let charset = o.opt("charset")?;
+        let code = o.opt("code")?;
+        let encoded = o.opt("encoded")?;
+        let items = o.opt("items")?;
+        let publication = o.opt("publication")?;
+        let section = o.opt("section")?;
+        let additional = o
+            .rest(&["charset", "code", "encoded", "items", "publication", "section"])?;
+        Ok(Self {
+            charset,
+            code,
+            encoded,
+            items,
+            publication,
+            section,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetPageListResponseSearchResultData);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetPageListResponseSearchResultDataItemsValue {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetPageListResponseSearchResultDataItemsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetPageListResponseSearchResultDataItemsValue);
+
 impl ::bitrix24_runtime::Method for GetPageListRequest {
     const NAME: &'static str = "landing.demos.getPageList";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1761,9 +2209,9 @@ pub struct GetSiteListRequestFilter {
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "TYPE": array of string, optional.
+    /// Wire name "TYPE": one of several shapes, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<Vec<String>>,
+    pub type_: Option<GetSiteListRequestFilterType>,
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -1857,8 +2305,8 @@ impl GetSiteListRequestFilter {
         self
     }
     /// Sets "TYPE".
-    pub fn type_(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.type_ = Some(value.into_iter().map(Into::into).collect());
+    pub fn type_(mut self, value: impl Into<GetSiteListRequestFilterType>) -> Self {
+        self.type_ = Some(value.into());
         self
     }
     /// Sets "XML_ID".
@@ -2245,6 +2693,37 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilterData {
 
 ::bitrix24_runtime::loose_deserialize!(GetSiteListRequestFilterData);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetSiteListRequestFilterType {
+    Array(Vec<String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilterType {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<String> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetSiteListRequestFilterType",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetSiteListRequestFilterType);
+
 pub type GetSiteListRequestType = super::super::enums::PageStoreKnowledgeEtc;
 
 /// The `result` of `landing.demos.getSiteList`.
@@ -2303,6 +2782,9 @@ pub struct GetSiteListResponse {
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Wire name "empty": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub empty: Option<GetSiteListResponseEmpty>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2330,6 +2812,7 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListResponse {
         let title = o.opt("TITLE")?;
         let type_ = o.opt("TYPE")?;
         let xml_id = o.opt("XML_ID")?;
+        let empty = o.opt("empty")?;
         let additional = o
             .rest(
                 &[
@@ -2350,6 +2833,7 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListResponse {
                     "TITLE",
                     "TYPE",
                     "XML_ID",
+                    "empty",
                 ],
             )?;
         Ok(Self {
@@ -2370,6 +2854,7 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListResponse {
             title,
             type_,
             xml_id,
+            empty,
             additional,
         })
     }
@@ -2542,6 +3027,172 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseData {
 
 ::bitrix24_runtime::loose_deserialize!(GetSiteListResponseData);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetSiteListResponseEmpty {
+    /// Wire name "ACTIVE": boolean, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "APP_CODE": string, optional.
+    #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
+    pub app_code: Option<String>,
+    /// Wire name "AVAILABLE": boolean, optional.
+    #[serde(rename = "AVAILABLE", skip_serializing_if = "Option::is_none")]
+    pub available: Option<bool>,
+    /// Wire name "DATA": object, optional.
+    #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
+    pub data: Option<GetSiteListResponseEmptyData>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "LOCK_DELETE": boolean, optional.
+    #[serde(rename = "LOCK_DELETE", skip_serializing_if = "Option::is_none")]
+    pub lock_delete: Option<bool>,
+    /// Wire name "PREVIEW": string, optional.
+    #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// Wire name "PREVIEW2X": string, optional.
+    #[serde(rename = "PREVIEW2X", skip_serializing_if = "Option::is_none")]
+    pub preview2x: Option<String>,
+    /// Wire name "PREVIEW3X": string, optional.
+    #[serde(rename = "PREVIEW3X", skip_serializing_if = "Option::is_none")]
+    pub preview3x: Option<String>,
+    /// Wire name "PUBLICATION": boolean, optional.
+    #[serde(rename = "PUBLICATION", skip_serializing_if = "Option::is_none")]
+    pub publication: Option<bool>,
+    /// Wire name "REST": integer, optional.
+    #[serde(rename = "REST", skip_serializing_if = "Option::is_none")]
+    pub rest: Option<i64>,
+    /// Wire name "SINGLETON": boolean, optional.
+    #[serde(rename = "SINGLETON", skip_serializing_if = "Option::is_none")]
+    pub singleton: Option<bool>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": array of string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<Vec<String>>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseEmpty {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let available = o.opt("AVAILABLE")?;
+        let data = o.opt("DATA")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let lock_delete = o.opt("LOCK_DELETE")?;
+        let preview = o.opt("PREVIEW")?;
+        let preview2x = o.opt("PREVIEW2X")?;
+        let preview3x = o.opt("PREVIEW3X")?;
+        let publication = o.opt("PUBLICATION")?;
+        let rest = o.opt("REST")?;
+        let singleton = o.opt("SINGLETON")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "AVAILABLE",
+                    "DATA",
+                    "DESCRIPTION",
+                    "ID",
+                    "LOCK_DELETE",
+                    "PREVIEW",
+                    "PREVIEW2X",
+                    "PREVIEW3X",
+                    "PUBLICATION",
+                    "REST",
+                    "SINGLETON",
+                    "TITLE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            app_code,
+            available,
+            data,
+            description,
+            id,
+            lock_delete,
+            preview,
+            preview2x,
+            preview3x,
+            publication,
+            rest,
+            singleton,
+            title,
+            type_,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetSiteListResponseEmpty);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetSiteListResponseEmptyData {
+    /// Wire name "charset": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charset: Option<String>,
+    /// Wire name "encoded": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoded: Option<bool>,
+    /// Wire name "items": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseEmptyData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let charset = o.opt("charset")?;
+        let encoded = o.opt("encoded")?;
+        let items = o.opt("items")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["charset", "encoded", "items", "name"])?;
+        Ok(Self {
+            charset,
+            encoded,
+            items,
+            name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetSiteListResponseEmptyData);
+
 impl ::bitrix24_runtime::Method for GetSiteListRequest {
     const NAME: &'static str = "landing.demos.getSiteList";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -2643,18 +3294,18 @@ pub struct RegisterRequestData {
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "fields": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub fields: ::serde_json::Value,
-    /// Wire name "folders": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub folders: ::serde_json::Value,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<RegisterRequestDataFields>,
+    /// Wire name "folders": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folders: Option<Vec<::serde_json::Value>>,
     /// Wire name "items": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<RegisterRequestDataItems>,
-    /// Wire name "layout": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub layout: ::serde_json::Value,
+    /// Wire name "layout": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<Vec<::serde_json::Value>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -2676,9 +3327,9 @@ pub struct RegisterRequestData {
     /// Wire name "site_code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site_code: Option<String>,
-    /// Wire name "syspages": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub syspages: ::serde_json::Value,
+    /// Wire name "syspages": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syspages: Option<Vec<::serde_json::Value>>,
     /// Wire name "tpl_type": string, optional.
     ///
     /// Allowed values: "S", "P".
@@ -2734,13 +3385,16 @@ impl RegisterRequestData {
         self
     }
     /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.fields = value.into();
+    pub fn fields(mut self, value: impl Into<RegisterRequestDataFields>) -> Self {
+        self.fields = Some(value.into());
         self
     }
     /// Sets "folders".
-    pub fn folders(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.folders = value.into();
+    pub fn folders(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.folders = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "items".
@@ -2749,8 +3403,11 @@ impl RegisterRequestData {
         self
     }
     /// Sets "layout".
-    pub fn layout(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.layout = value.into();
+    pub fn layout(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.layout = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "name".
@@ -2789,8 +3446,11 @@ impl RegisterRequestData {
         self
     }
     /// Sets "syspages".
-    pub fn syspages(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.syspages = value.into();
+    pub fn syspages(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.syspages = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "tpl_type".
@@ -2893,18 +3553,83 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestData {
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestData);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RegisterRequestDataFields {
+    /// Wire name "LANDING_ID_INDEX": string, optional.
+    #[serde(rename = "LANDING_ID_INDEX", skip_serializing_if = "Option::is_none")]
+    pub landing_id_index: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestDataFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "LANDING_ID_INDEX".
+    pub fn landing_id_index(mut self, value: impl Into<String>) -> Self {
+        self.landing_id_index = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let landing_id_index = o.opt("LANDING_ID_INDEX")?;
+        let title = o.opt("TITLE")?;
+        let additional = o.rest(&["LANDING_ID_INDEX", "TITLE"])?;
+        Ok(Self {
+            landing_id_index,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataItems {
-    /// Wire name "code": string, required.
-    pub code: String,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Wire name "fields": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub fields: ::serde_json::Value,
+    /// Wire name "ftmlt": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ftmlt: Option<RegisterRequestDataItemsFtmlt>,
     /// Wire name "items": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<RegisterRequestDataItemsItems>,
@@ -2952,26 +3677,14 @@ pub struct RegisterRequestDataItems {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RegisterRequestDataItems {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(code: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            description: Default::default(),
-            fields: Default::default(),
-            items: Default::default(),
-            layout: Default::default(),
-            name: Default::default(),
-            old_id: Default::default(),
-            preview: Default::default(),
-            preview2x: Default::default(),
-            preview3x: Default::default(),
-            preview_url: Default::default(),
-            show_in_list: Default::default(),
-            tpl_type: Default::default(),
-            type_: Default::default(),
-            version: Default::default(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
     }
     /// Sets "description".
     pub fn description(mut self, value: impl Into<String>) -> Self {
@@ -2981,6 +3694,11 @@ impl RegisterRequestDataItems {
     /// Sets "fields".
     pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.fields = value.into();
+        self
+    }
+    /// Sets "ftmlt".
+    pub fn ftmlt(mut self, value: impl Into<RegisterRequestDataItemsFtmlt>) -> Self {
+        self.ftmlt = Some(value.into());
         self
     }
     /// Sets "items".
@@ -3063,9 +3781,10 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("code")?;
+        let code = o.opt("code")?;
         let description = o.opt("description")?;
         let fields = o.opt("fields")?;
+        let ftmlt = o.opt("ftmlt")?;
         let items = o.opt("items")?;
         let layout = o.opt("layout")?;
         let name = o.opt("name")?;
@@ -3084,6 +3803,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
                     "code",
                     "description",
                     "fields",
+                    "ftmlt",
                     "items",
                     "layout",
                     "name",
@@ -3098,11 +3818,11 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
                     "version",
                 ],
             )?;
-        let code = o.need(code, "code")?;
         Ok(Self {
             code,
             description,
             fields,
+            ftmlt,
             items,
             layout,
             name,
@@ -3121,6 +3841,234 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItems);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RegisterRequestDataItemsFtmlt {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<RegisterRequestDataItemsFtmltFields>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "old_id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_id: Option<String>,
+    /// Wire name "preview": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// Wire name "preview2x": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview2x: Option<String>,
+    /// Wire name "preview3x": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview3x: Option<String>,
+    /// Wire name "preview_url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "show_in_list": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "version": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestDataItemsFtmlt {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(
+        mut self,
+        value: impl Into<RegisterRequestDataItemsFtmltFields>,
+    ) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "old_id".
+    pub fn old_id(mut self, value: impl Into<String>) -> Self {
+        self.old_id = Some(value.into());
+        self
+    }
+    /// Sets "preview".
+    pub fn preview(mut self, value: impl Into<String>) -> Self {
+        self.preview = Some(value.into());
+        self
+    }
+    /// Sets "preview2x".
+    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
+        self.preview2x = Some(value.into());
+        self
+    }
+    /// Sets "preview3x".
+    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
+        self.preview3x = Some(value.into());
+        self
+    }
+    /// Sets "preview_url".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "show_in_list".
+    pub fn show_in_list(mut self, value: impl Into<String>) -> Self {
+        self.show_in_list = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "version".
+    pub fn version(mut self, value: impl Into<i64>) -> Self {
+        self.version = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsFtmlt {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let fields = o.opt("fields")?;
+        let name = o.opt("name")?;
+        let old_id = o.opt("old_id")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "description",
+                    "fields",
+                    "name",
+                    "old_id",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "show_in_list",
+                    "type",
+                    "version",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            description,
+            fields,
+            name,
+            old_id,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            type_,
+            version,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItemsFtmlt);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RegisterRequestDataItemsFtmltFields {
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestDataItemsFtmltFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsFtmltFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let title = o.opt("TITLE")?;
+        let additional = o.rest(&["TITLE"])?;
+        Ok(Self { title, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItemsFtmltFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -110,12 +110,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
-    #[serde(
-        rename = "ADDITIONAL_FIELDS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub additional_fields: ::serde_json::Value,
+    /// Wire name "ADDITIONAL_FIELDS": object, optional.
+    #[serde(rename = "ADDITIONAL_FIELDS", skip_serializing_if = "Option::is_none")]
+    pub additional_fields: Option<AddRequestFieldsAdditionalFields>,
     /// Wire name "BLOCK_ID": integer, optional.
     #[serde(rename = "BLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub block_id: Option<i64>,
@@ -175,8 +172,11 @@ impl AddRequestFields {
         }
     }
     /// Sets "ADDITIONAL_FIELDS".
-    pub fn additional_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.additional_fields = value.into();
+    pub fn additional_fields(
+        mut self,
+        value: impl Into<AddRequestFieldsAdditionalFields>,
+    ) -> Self {
+        self.additional_fields = Some(value.into());
         self
     }
     /// Sets "BLOCK_ID".
@@ -291,6 +291,54 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsAdditionalFields {
+    /// Wire name "THEME_CODE": string, optional.
+    #[serde(rename = "THEME_CODE", skip_serializing_if = "Option::is_none")]
+    pub theme_code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsAdditionalFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "THEME_CODE".
+    pub fn theme_code(mut self, value: impl Into<String>) -> Self {
+        self.theme_code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsAdditionalFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let theme_code = o.opt("THEME_CODE")?;
+        let additional = o.rest(&["THEME_CODE"])?;
+        Ok(Self { theme_code, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsAdditionalFields);
 
 /// The `result` of `landing.landing.add`.
 pub type AddResponse = i64;
@@ -1568,9 +1616,9 @@ pub struct FavoriteBlockRequestMeta {
     /// Wire name "preview": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<i64>,
-    /// Wire name "section": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub section: ::serde_json::Value,
+    /// Wire name "section": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<Vec<String>>,
     /// Wire name "tpl_code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tpl_code: Option<String>,
@@ -1596,8 +1644,11 @@ impl FavoriteBlockRequestMeta {
         self
     }
     /// Sets "section".
-    pub fn section(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.section = value.into();
+    pub fn section(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.section = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "tpl_code".
@@ -1741,9 +1792,9 @@ pub struct GetListRequestParams {
     /// Wire name "check_area": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check_area: Option<bool>,
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "filter": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<GetListRequestParamsFilter>,
     /// Wire name "get_preview": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub get_preview: Option<bool>,
@@ -1759,9 +1810,9 @@ pub struct GetListRequestParams {
     /// Wire name "offset": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "order": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<GetListRequestParamsOrder>,
     /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
@@ -1782,8 +1833,8 @@ impl GetListRequestParams {
         self
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<GetListRequestParamsFilter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "get_preview".
@@ -1812,8 +1863,8 @@ impl GetListRequestParams {
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<GetListRequestParamsOrder>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -1878,6 +1929,102 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParams);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetListRequestParamsFilter {
+    /// Wire name "SITE_ID": integer, optional.
+    #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequestParamsFilter {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "SITE_ID".
+    pub fn site_id(mut self, value: impl Into<i64>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let site_id = o.opt("SITE_ID")?;
+        let additional = o.rest(&["SITE_ID"])?;
+        Ok(Self { site_id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetListRequestParamsFilter);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetListRequestParamsOrder {
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequestParamsOrder {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsOrder {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetListRequestParamsOrder);
+
 /// The `result` of `landing.landing.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;
 
@@ -1885,12 +2032,18 @@ pub type GetListResponse = Vec<GetListResponseItem>;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListResponseItem {
+    /// Wire name "DATE_MODIFY": string, optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
     /// Wire name "DOMAIN_ID": string, optional.
     #[serde(rename = "DOMAIN_ID", skip_serializing_if = "Option::is_none")]
     pub domain_id: Option<String>,
     /// Wire name "FIELD": string, optional.
     #[serde(rename = "FIELD", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Wire name "IS_AREA": boolean, optional.
     #[serde(rename = "IS_AREA", skip_serializing_if = "Option::is_none")]
     pub is_area: Option<bool>,
@@ -1900,6 +2053,12 @@ pub struct GetListResponseItem {
     /// Wire name "PUBLIC_URL": string, optional.
     #[serde(rename = "PUBLIC_URL", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Wire name "SITE_ID": string, optional.
+    #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1910,19 +2069,39 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_modify = o.opt("DATE_MODIFY")?;
         let domain_id = o.opt("DOMAIN_ID")?;
         let field = o.opt("FIELD")?;
+        let id = o.opt("ID")?;
         let is_area = o.opt("IS_AREA")?;
         let preview = o.opt("PREVIEW")?;
         let public_url = o.opt("PUBLIC_URL")?;
+        let site_id = o.opt("SITE_ID")?;
+        let title = o.opt("TITLE")?;
         let additional = o
-            .rest(&["DOMAIN_ID", "FIELD", "IS_AREA", "PREVIEW", "PUBLIC_URL"])?;
+            .rest(
+                &[
+                    "DATE_MODIFY",
+                    "DOMAIN_ID",
+                    "FIELD",
+                    "ID",
+                    "IS_AREA",
+                    "PREVIEW",
+                    "PUBLIC_URL",
+                    "SITE_ID",
+                    "TITLE",
+                ],
+            )?;
         Ok(Self {
+            date_modify,
             domain_id,
             field,
+            id,
             is_area,
             preview,
             public_url,
+            site_id,
+            title,
             additional,
         })
     }
@@ -3176,21 +3355,21 @@ pub struct MoveblockResponseContent {
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "js": array of any JSON, optional.
+    /// Wire name "js": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub js: Option<Vec<::serde_json::Value>>,
+    pub js: Option<Vec<String>>,
     /// Wire name "lang": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lang: Option<Vec<::serde_json::Value>>,
     /// Wire name "manifest": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub manifest: Option<MoveblockResponseContentManifest>,
     /// Wire name "php": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub php: Option<bool>,
-    /// Wire name "repoId": any JSON, optional.
-    #[serde(rename = "repoId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub repo_id: ::serde_json::Value,
+    /// Wire name "repoId": string, optional.
+    #[serde(rename = "repoId", skip_serializing_if = "Option::is_none")]
+    pub repo_id: Option<String>,
     /// Wire name "sections": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sections: Option<String>,
@@ -3264,6 +3443,93 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockResponseContent {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MoveblockResponseContent);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MoveblockResponseContentManifest {
+    /// Wire name "block": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<MoveblockResponseContentManifestBlock>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "namespace": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Wire name "preview": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// Wire name "timestamp": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for MoveblockResponseContentManifest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.opt("block")?;
+        let code = o.opt("code")?;
+        let namespace = o.opt("namespace")?;
+        let preview = o.opt("preview")?;
+        let timestamp = o.opt("timestamp")?;
+        let additional = o
+            .rest(&["block", "code", "namespace", "preview", "timestamp"])?;
+        Ok(Self {
+            block,
+            code,
+            namespace,
+            preview,
+            timestamp,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MoveblockResponseContentManifest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MoveblockResponseContentManifestBlock {
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "section": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<Vec<String>>,
+    /// Wire name "type": array of string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for MoveblockResponseContentManifestBlock {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let section = o.opt("section")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["name", "section", "type"])?;
+        Ok(Self {
+            name,
+            section,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(MoveblockResponseContentManifestBlock);
 
 impl ::bitrix24_runtime::Method for MoveblockRequest {
     const NAME: &'static str = "landing.landing.moveblock";

@@ -208,18 +208,18 @@ pub struct GetListRequestParams {
     /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetListRequestParamsFilter>,
-    /// Wire name "group": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub group: ::serde_json::Value,
+    /// Wire name "group": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<String>>,
     /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Wire name "offset": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "order": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<GetListRequestParamsOrder>,
     /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
@@ -240,8 +240,8 @@ impl GetListRequestParams {
         self
     }
     /// Sets "group".
-    pub fn group(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.group = value.into();
+    pub fn group(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.group = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "limit".
@@ -255,8 +255,8 @@ impl GetListRequestParams {
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<GetListRequestParamsOrder>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -513,6 +513,54 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParamsFilter);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetListRequestParamsOrder {
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequestParamsOrder {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsOrder {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetListRequestParamsOrder);
+
 /// The `result` of `landing.repo.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;
 
@@ -544,9 +592,9 @@ pub struct GetListResponseItem {
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Wire name "MANIFEST": any JSON, optional.
-    #[serde(rename = "MANIFEST", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub manifest: ::serde_json::Value,
+    /// Wire name "MANIFEST": object, optional.
+    #[serde(rename = "MANIFEST", skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<GetListResponseItemManifest>,
     /// Wire name "MODIFIED_BY_ID": string, optional.
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<String>,
@@ -633,6 +681,60 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(GetListResponseItem);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetListResponseItemManifest {
+    /// Wire name "block": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<GetListResponseItemManifestBlock>,
+    /// Wire name "nodes": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetListResponseItemManifest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.opt("block")?;
+        let nodes = o.opt("nodes")?;
+        let additional = o.rest(&["block", "nodes"])?;
+        Ok(Self { block, nodes, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetListResponseItemManifest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetListResponseItemManifestBlock {
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetListResponseItemManifestBlock {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["name"])?;
+        Ok(Self { name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetListResponseItemManifestBlock);
+
 impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.repo.getList";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -673,9 +775,9 @@ pub struct RegisterRequest {
     pub code: String,
     /// Wire name "fields": object, required.
     pub fields: RegisterRequestFields,
-    /// Wire name "manifest": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub manifest: ::serde_json::Value,
+    /// Wire name "manifest": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<RegisterRequestManifest>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -696,8 +798,8 @@ impl RegisterRequest {
         }
     }
     /// Sets "manifest".
-    pub fn manifest(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.manifest = value.into();
+    pub fn manifest(mut self, value: impl Into<RegisterRequestManifest>) -> Self {
+        self.manifest = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -865,6 +967,114 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RegisterRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RegisterRequestManifest {
+    /// Wire name "block": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<RegisterRequestManifestBlock>,
+    /// Wire name "nodes": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestManifest {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "block".
+    pub fn block(mut self, value: impl Into<RegisterRequestManifestBlock>) -> Self {
+        self.block = Some(value.into());
+        self
+    }
+    /// Sets "nodes".
+    pub fn nodes(
+        mut self,
+        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        self.nodes = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestManifest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.opt("block")?;
+        let nodes = o.opt("nodes")?;
+        let additional = o.rest(&["block", "nodes"])?;
+        Ok(Self { block, nodes, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RegisterRequestManifest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RegisterRequestManifestBlock {
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestManifestBlock {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestManifestBlock {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["name"])?;
+        Ok(Self { name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RegisterRequestManifestBlock);
 
 /// The `result` of `landing.repo.register`.
 pub type RegisterResponse = i64;

@@ -152,16 +152,16 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequestParams {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "filter": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "group": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub group: ::serde_json::Value,
     /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
-    /// Wire name "select": array of object, optional.
+    /// Wire name "select": array of one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<GetlistRequestParamsSelectItem>>,
     /// Keys not declared in the spec, kept as received.
@@ -176,8 +176,11 @@ impl GetlistRequestParams {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(
+        mut self,
+        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "group".
@@ -232,15 +235,47 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequestParams);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetlistRequestParamsSelectItem {
+    Object(Box<GetlistRequestParamsSelectItemObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestParamsSelectItem {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetlistRequestParamsSelectItemObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetlistRequestParamsSelectItem",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetlistRequestParamsSelectItem);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetlistRequestParamsSelectItem {
+pub struct GetlistRequestParamsSelectItemObject {
     /// Wire name "ACTIVE": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<GetlistRequestParamsSelectItemActive>,
+    pub active: Option<GetlistRequestParamsSelectItemObjectActive>,
     /// Wire name "APP_CODE": string, optional.
     #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
@@ -295,7 +330,7 @@ pub struct GetlistRequestParamsSelectItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetlistRequestParamsSelectItem {
+impl GetlistRequestParamsSelectItemObject {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -303,7 +338,7 @@ impl GetlistRequestParamsSelectItem {
     /// Sets "ACTIVE".
     pub fn active(
         mut self,
-        value: impl Into<GetlistRequestParamsSelectItemActive>,
+        value: impl Into<GetlistRequestParamsSelectItemObjectActive>,
     ) -> Self {
         self.active = Some(value.into());
         self
@@ -395,7 +430,7 @@ impl GetlistRequestParamsSelectItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetlistRequestParamsSelectItem {
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestParamsSelectItemObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -459,9 +494,9 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParamsSelectItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetlistRequestParamsSelectItem);
+::bitrix24_runtime::loose_deserialize!(GetlistRequestParamsSelectItemObject);
 
-pub type GetlistRequestParamsSelectItemActive = ::bitrix24_runtime::YesNo;
+pub type GetlistRequestParamsSelectItemObjectActive = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `landing.repowidget.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;
@@ -496,9 +531,9 @@ pub struct GetlistResponseItem {
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "MANIFEST": any JSON, optional.
-    #[serde(rename = "MANIFEST", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub manifest: ::serde_json::Value,
+    /// Wire name "MANIFEST": object, optional.
+    #[serde(rename = "MANIFEST", skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<GetlistResponseItemManifest>,
     /// Wire name "MODIFIED_BY_ID": integer, optional.
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<i64>,
@@ -596,6 +631,190 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 
 pub type GetlistResponseItemActive = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetlistResponseItemManifest {
+    /// Wire name "block": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<GetlistResponseItemManifestBlock>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemManifest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.opt("block")?;
+        let additional = o.rest(&["block"])?;
+        Ok(Self { block, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItemManifest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetlistResponseItemManifestBlock {
+    /// Wire name "subtype": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subtype: Option<Vec<String>>,
+    /// Wire name "subtype_params": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subtype_params: Option<GetlistResponseItemManifestBlockSubtypeParams>,
+    /// Wire name "type": array of string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemManifestBlock {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let subtype = o.opt("subtype")?;
+        let subtype_params = o.opt("subtype_params")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["subtype", "subtype_params", "type"])?;
+        Ok(Self {
+            subtype,
+            subtype_params,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItemManifestBlock);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetlistResponseItemManifestBlockSubtypeParams {
+    /// Wire name "demoData": object, optional.
+    #[serde(rename = "demoData", skip_serializing_if = "Option::is_none")]
+    pub demo_data: Option<GetlistResponseItemManifestBlockSubtypeParamsDemoData>,
+    /// Wire name "handler": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+    /// Wire name "lang": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<
+        ::std::collections::BTreeMap<
+            String,
+            GetlistResponseItemManifestBlockSubtypeParamsLangValue,
+        >,
+    >,
+    /// Wire name "rootNode": string, optional.
+    #[serde(rename = "rootNode", skip_serializing_if = "Option::is_none")]
+    pub root_node: Option<String>,
+    /// Wire name "style": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemManifestBlockSubtypeParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let demo_data = o.opt("demoData")?;
+        let handler = o.opt("handler")?;
+        let lang = o.opt("lang")?;
+        let root_node = o.opt("rootNode")?;
+        let style = o.opt("style")?;
+        let additional = o.rest(&["demoData", "handler", "lang", "rootNode", "style"])?;
+        Ok(Self {
+            demo_data,
+            handler,
+            lang,
+            root_node,
+            style,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItemManifestBlockSubtypeParams);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetlistResponseItemManifestBlockSubtypeParamsDemoData {
+    /// Wire name "count": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<String>,
+    /// Wire name "desc": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetlistResponseItemManifestBlockSubtypeParamsDemoData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let count = o.opt("count")?;
+        let desc = o.opt("desc")?;
+        let additional = o.rest(&["count", "desc"])?;
+        Ok(Self { count, desc, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetlistResponseItemManifestBlockSubtypeParamsDemoData
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetlistResponseItemManifestBlockSubtypeParamsLangValue {
+    /// Wire name "W_EMPTY": string, optional.
+    #[serde(rename = "W_EMPTY", skip_serializing_if = "Option::is_none")]
+    pub w_empty: Option<String>,
+    /// Wire name "W_TITLE": string, optional.
+    #[serde(rename = "W_TITLE", skip_serializing_if = "Option::is_none")]
+    pub w_title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetlistResponseItemManifestBlockSubtypeParamsLangValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let w_empty = o.opt("W_EMPTY")?;
+        let w_title = o.opt("W_TITLE")?;
+        let additional = o.rest(&["W_EMPTY", "W_TITLE"])?;
+        Ok(Self {
+            w_empty,
+            w_title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetlistResponseItemManifestBlockSubtypeParamsLangValue
+);
+
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "landing.repowidget.getlist";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -622,14 +841,16 @@ pub async fn register(
 /// Parameters of `landing.repowidget.register`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-register.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
-    /// Wire name "code": string, required.
-    pub code: String,
-    /// Wire name "fields": object, required.
-    pub fields: RegisterRequestFields,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<RegisterRequestFields>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -637,16 +858,19 @@ pub struct RegisterRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RegisterRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        code: impl Into<String>,
-        fields: impl Into<RegisterRequestFields>,
-    ) -> Self {
-        Self {
-            code: code.into(),
-            fields: fields.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<RegisterRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -665,11 +889,9 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("code")?;
-        let fields = o.req("fields")?;
+        let code = o.opt("code")?;
+        let fields = o.opt("fields")?;
         let additional = o.rest(&["code", "fields"])?;
-        let code = o.need(code, "code")?;
-        let fields = o.need(fields, "fields")?;
         Ok(Self { code, fields, additional })
     }
 }

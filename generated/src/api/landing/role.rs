@@ -296,12 +296,47 @@ impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRightsRequest);
 
 /// The `result` of `landing.role.getRights`.
-pub type GetRightsResponse = Vec<GetRightsResponseItem>;
+pub type GetRightsResponse = ::std::collections::BTreeMap<
+    String,
+    GetRightsResponseValue,
+>;
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetRightsResponseValue {
+    Object(Box<GetRightsResponseValueObject>),
+    Array(Vec<String>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRightsResponseValue {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetRightsResponseValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <Vec<String> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetRightsResponseValue",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRightsResponseValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetRightsResponseItem {
+pub struct GetRightsResponseValueObject {
     /// Wire name "0": array of string, optional.
     #[serde(rename = "0", skip_serializing_if = "Option::is_none")]
     pub _0: Option<Vec<String>>,
@@ -310,7 +345,7 @@ pub struct GetRightsResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRightsResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetRightsResponseValueObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -321,7 +356,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRightsResponseItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetRightsResponseItem);
+::bitrix24_runtime::loose_deserialize!(GetRightsResponseValueObject);
 
 impl ::bitrix24_runtime::Method for GetRightsRequest {
     const NAME: &'static str = "landing.role.getRights";

@@ -957,12 +957,14 @@ pub struct FullExportResponse {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<FullExportResponseFields>,
-    /// Wire name "folders": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub folders: ::serde_json::Value,
-    /// Wire name "items": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub items: ::serde_json::Value,
+    /// Wire name "folders": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folders: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "items": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<
+        ::std::collections::BTreeMap<String, FullExportResponseItemsValue>,
+    >,
     /// Wire name "layout": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layout: Option<FullExportResponseLayout>,
@@ -987,9 +989,9 @@ pub struct FullExportResponse {
     /// Wire name "site_code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site_code: Option<String>,
-    /// Wire name "syspages": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub syspages: ::serde_json::Value,
+    /// Wire name "syspages": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syspages: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -1074,12 +1076,9 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FullExportResponseFields {
-    /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
-    #[serde(
-        rename = "ADDITIONAL_FIELDS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub additional_fields: ::serde_json::Value,
+    /// Wire name "ADDITIONAL_FIELDS": object, optional.
+    #[serde(rename = "ADDITIONAL_FIELDS", skip_serializing_if = "Option::is_none")]
+    pub additional_fields: Option<FullExportResponseFieldsAdditionalFields>,
     /// Wire name "LANDING_ID_INDEX": string, optional.
     #[serde(rename = "LANDING_ID_INDEX", skip_serializing_if = "Option::is_none")]
     pub landing_id_index: Option<String>,
@@ -1110,6 +1109,292 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponseFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(FullExportResponseFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FullExportResponseFieldsAdditionalFields {
+    /// Wire name "B24BUTTON_COLOR": string, optional.
+    #[serde(rename = "B24BUTTON_COLOR", skip_serializing_if = "Option::is_none")]
+    pub b24button_color: Option<String>,
+    /// Wire name "BACKGROUND_PICTURE": string, optional.
+    #[serde(rename = "BACKGROUND_PICTURE", skip_serializing_if = "Option::is_none")]
+    pub background_picture: Option<String>,
+    /// Wire name "COOKIES_USE": string, optional.
+    #[serde(rename = "COOKIES_USE", skip_serializing_if = "Option::is_none")]
+    pub cookies_use: Option<String>,
+    /// Wire name "THEME_USE": string, optional.
+    #[serde(rename = "THEME_USE", skip_serializing_if = "Option::is_none")]
+    pub theme_use: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FullExportResponseFieldsAdditionalFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let b24button_color = o.opt("B24BUTTON_COLOR")?;
+        let background_picture = o.opt("BACKGROUND_PICTURE")?;
+        let cookies_use = o.opt("COOKIES_USE")?;
+        let theme_use = o.opt("THEME_USE")?;
+        let additional = o
+            .rest(
+                &["B24BUTTON_COLOR", "BACKGROUND_PICTURE", "COOKIES_USE", "THEME_USE"],
+            )?;
+        Ok(Self {
+            b24button_color,
+            background_picture,
+            cookies_use,
+            theme_use,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FullExportResponseFieldsAdditionalFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FullExportResponseItemsValue {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<FullExportResponseItemsValueFields>,
+    /// Wire name "items": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<
+        ::std::collections::BTreeMap<String, FullExportResponseItemsValueItemsValue>,
+    >,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "old_id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_id: Option<String>,
+    /// Wire name "preview": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// Wire name "preview2x": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview2x: Option<String>,
+    /// Wire name "preview3x": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview3x: Option<String>,
+    /// Wire name "preview_url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "show_in_list": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "version": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FullExportResponseItemsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let fields = o.opt("fields")?;
+        let items = o.opt("items")?;
+        let name = o.opt("name")?;
+        let old_id = o.opt("old_id")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "description",
+                    "fields",
+                    "items",
+                    "name",
+                    "old_id",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "show_in_list",
+                    "type",
+                    "version",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            description,
+            fields,
+            items,
+            name,
+            old_id,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            type_,
+            version,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FullExportResponseItemsValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FullExportResponseItemsValueFields {
+    /// Wire name "ADDITIONAL_FIELDS": object, optional.
+    #[serde(rename = "ADDITIONAL_FIELDS", skip_serializing_if = "Option::is_none")]
+    pub additional_fields: Option<FullExportResponseItemsValueFieldsAdditionalFields>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FullExportResponseItemsValueFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_fields = o.opt("ADDITIONAL_FIELDS")?;
+        let title = o.opt("TITLE")?;
+        let additional = o.rest(&["ADDITIONAL_FIELDS", "TITLE"])?;
+        Ok(Self {
+            additional_fields,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FullExportResponseItemsValueFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FullExportResponseItemsValueFieldsAdditionalFields {
+    /// Wire name "B24BUTTON_USE": string, optional.
+    #[serde(rename = "B24BUTTON_USE", skip_serializing_if = "Option::is_none")]
+    pub b24button_use: Option<String>,
+    /// Wire name "METAOG_TITLE": string, optional.
+    #[serde(rename = "METAOG_TITLE", skip_serializing_if = "Option::is_none")]
+    pub metaog_title: Option<String>,
+    /// Wire name "THEME_USE": string, optional.
+    #[serde(rename = "THEME_USE", skip_serializing_if = "Option::is_none")]
+    pub theme_use: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for FullExportResponseItemsValueFieldsAdditionalFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let b24button_use = o.opt("B24BUTTON_USE")?;
+        let metaog_title = o.opt("METAOG_TITLE")?;
+        let theme_use = o.opt("THEME_USE")?;
+        let additional = o.rest(&["B24BUTTON_USE", "METAOG_TITLE", "THEME_USE"])?;
+        Ok(Self {
+            b24button_use,
+            metaog_title,
+            theme_use,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    FullExportResponseItemsValueFieldsAdditionalFields
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FullExportResponseItemsValueItemsValue {
+    /// Wire name "access": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
+    /// Wire name "anchor": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
+    /// Wire name "attrs": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attrs: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "nodes": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "old_id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_id: Option<i64>,
+    /// Wire name "style": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FullExportResponseItemsValueItemsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access = o.opt("access")?;
+        let anchor = o.opt("anchor")?;
+        let attrs = o.opt("attrs")?;
+        let code = o.opt("code")?;
+        let nodes = o.opt("nodes")?;
+        let old_id = o.opt("old_id")?;
+        let style = o.opt("style")?;
+        let additional = o
+            .rest(&["access", "anchor", "attrs", "code", "nodes", "old_id", "style"])?;
+        Ok(Self {
+            access,
+            anchor,
+            attrs,
+            code,
+            nodes,
+            old_id,
+            style,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FullExportResponseItemsValueItemsValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1729,8 +2014,158 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
-/// The type `landing.params_2`, defined once in `types`.
-pub type GetListRequestParams = super::super::types::landing::Params2;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetListRequestParams {
+    /// Wire name "filter": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "group": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
+    /// Wire name "limit": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+    /// Wire name "order": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<GetListRequestParamsOrder>,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequestParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "filter".
+    pub fn filter(
+        mut self,
+        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.group = value.into();
+        self
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<GetListRequestParamsOrder>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let group = o.opt("group")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let additional = o
+            .rest(&["filter", "group", "limit", "offset", "order", "select"])?;
+        Ok(Self {
+            filter,
+            group,
+            limit,
+            offset,
+            order,
+            select,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetListRequestParams);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetListRequestParamsOrder {
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequestParamsOrder {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsOrder {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetListRequestParamsOrder);
 
 /// The `result` of `landing.site.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;
@@ -1763,6 +2198,9 @@ pub struct GetListResponseItem {
     /// Wire name "PUBLIC_URL": string, optional.
     #[serde(rename = "PUBLIC_URL", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// Wire name "TYPE": string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -1784,6 +2222,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
         let phone = o.opt("PHONE")?;
         let preview_picture = o.opt("PREVIEW_PICTURE")?;
         let public_url = o.opt("PUBLIC_URL")?;
+        let title = o.opt("TITLE")?;
         let type_ = o.opt("TYPE")?;
         let additional = o
             .rest(
@@ -1796,6 +2235,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
                     "PHONE",
                     "PREVIEW_PICTURE",
                     "PUBLIC_URL",
+                    "TITLE",
                     "TYPE",
                 ],
             )?;
@@ -1808,6 +2248,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
             phone,
             preview_picture,
             public_url,
+            title,
             type_,
             additional,
         })
@@ -2068,8 +2509,8 @@ pub async fn get_public_url(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPublicUrlRequest {
-    /// Wire name "id": integer, required.
-    pub id: i64,
+    /// Wire name "id": one of several shapes, required.
+    pub id: GetPublicUrlRequestId,
     /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -2081,7 +2522,7 @@ pub struct GetPublicUrlRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetPublicUrlRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>) -> Self {
+    pub fn new(id: impl Into<GetPublicUrlRequestId>) -> Self {
         Self {
             id: id.into(),
             scope: Default::default(),
@@ -2120,8 +2561,38 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetPublicUrlRequest);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetPublicUrlRequestId {
+    Array(Vec<i64>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequestId {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetPublicUrlRequestId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetPublicUrlRequestId);
+
 /// The `result` of `landing.site.getPublicUrl`.
-pub type GetPublicUrlResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type GetPublicUrlResponse = ::std::collections::BTreeMap<String, String>;
 
 impl ::bitrix24_runtime::Method for GetPublicUrlRequest {
     const NAME: &'static str = "landing.site.getPublicUrl";
@@ -3102,9 +3573,9 @@ pub async fn set_rights(
 pub struct SetRightsRequest {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "rights": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rights: ::serde_json::Value,
+    /// Wire name "rights": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rights: Option<::std::collections::BTreeMap<String, Vec<String>>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -3121,8 +3592,11 @@ impl SetRightsRequest {
         }
     }
     /// Sets "rights".
-    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.rights = value.into();
+    pub fn rights(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, Vec<String>>>,
+    ) -> Self {
+        self.rights = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

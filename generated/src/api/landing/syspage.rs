@@ -246,7 +246,410 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `landing.syspage.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "cart": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cart: Option<GetResponseCart>,
+    /// Wire name "catalog": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<GetResponseCatalog>,
+    /// Wire name "compare": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compare: Option<GetResponseCompare>,
+    /// Wire name "mainpage": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mainpage: Option<GetResponseMainpage>,
+    /// Wire name "order": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<GetResponseOrder>,
+    /// Wire name "payment": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<GetResponsePayment>,
+    /// Wire name "personal": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub personal: Option<GetResponsePersonal>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let cart = o.opt("cart")?;
+        let catalog = o.opt("catalog")?;
+        let compare = o.opt("compare")?;
+        let mainpage = o.opt("mainpage")?;
+        let order = o.opt("order")?;
+        let payment = o.opt("payment")?;
+        let personal = o.opt("personal")?;
+        let additional = o
+            .rest(
+                &[
+                    "cart",
+                    "catalog",
+                    "compare",
+                    "mainpage",
+                    "order",
+                    "payment",
+                    "personal",
+                ],
+            )?;
+        Ok(Self {
+            cart,
+            catalog,
+            compare,
+            mainpage,
+            order,
+            payment,
+            personal,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseCart {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "DELETED": string, optional.
+    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<String>,
+    /// Wire name "LANDING_ID": string, optional.
+    #[serde(rename = "LANDING_ID", skip_serializing_if = "Option::is_none")]
+    pub landing_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseCart {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let deleted = o.opt("DELETED")?;
+        let landing_id = o.opt("LANDING_ID")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["ACTIVE", "DELETED", "LANDING_ID", "TITLE", "TYPE"])?;
+        Ok(Self {
+            active,
+            deleted,
+            landing_id,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseCart);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseCatalog {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "DELETED": string, optional.
+    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<String>,
+    /// Wire name "LANDING_ID": string, optional.
+    #[serde(rename = "LANDING_ID", skip_serializing_if = "Option::is_none")]
+    pub landing_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseCatalog {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let deleted = o.opt("DELETED")?;
+        let landing_id = o.opt("LANDING_ID")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["ACTIVE", "DELETED", "LANDING_ID", "TITLE", "TYPE"])?;
+        Ok(Self {
+            active,
+            deleted,
+            landing_id,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseCatalog);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseCompare {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "DELETED": string, optional.
+    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<String>,
+    /// Wire name "LANDING_ID": string, optional.
+    #[serde(rename = "LANDING_ID", skip_serializing_if = "Option::is_none")]
+    pub landing_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseCompare {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let deleted = o.opt("DELETED")?;
+        let landing_id = o.opt("LANDING_ID")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["ACTIVE", "DELETED", "LANDING_ID", "TITLE", "TYPE"])?;
+        Ok(Self {
+            active,
+            deleted,
+            landing_id,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseCompare);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseMainpage {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "DELETED": string, optional.
+    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<String>,
+    /// Wire name "LANDING_ID": string, optional.
+    #[serde(rename = "LANDING_ID", skip_serializing_if = "Option::is_none")]
+    pub landing_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseMainpage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let deleted = o.opt("DELETED")?;
+        let landing_id = o.opt("LANDING_ID")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["ACTIVE", "DELETED", "LANDING_ID", "TITLE", "TYPE"])?;
+        Ok(Self {
+            active,
+            deleted,
+            landing_id,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseMainpage);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseOrder {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "DELETED": string, optional.
+    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<String>,
+    /// Wire name "LANDING_ID": string, optional.
+    #[serde(rename = "LANDING_ID", skip_serializing_if = "Option::is_none")]
+    pub landing_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseOrder {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let deleted = o.opt("DELETED")?;
+        let landing_id = o.opt("LANDING_ID")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["ACTIVE", "DELETED", "LANDING_ID", "TITLE", "TYPE"])?;
+        Ok(Self {
+            active,
+            deleted,
+            landing_id,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseOrder);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponsePayment {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "DELETED": string, optional.
+    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<String>,
+    /// Wire name "LANDING_ID": string, optional.
+    #[serde(rename = "LANDING_ID", skip_serializing_if = "Option::is_none")]
+    pub landing_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponsePayment {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let deleted = o.opt("DELETED")?;
+        let landing_id = o.opt("LANDING_ID")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["ACTIVE", "DELETED", "LANDING_ID", "TITLE", "TYPE"])?;
+        Ok(Self {
+            active,
+            deleted,
+            landing_id,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponsePayment);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponsePersonal {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "DELETED": string, optional.
+    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<String>,
+    /// Wire name "LANDING_ID": string, optional.
+    #[serde(rename = "LANDING_ID", skip_serializing_if = "Option::is_none")]
+    pub landing_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponsePersonal {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let deleted = o.opt("DELETED")?;
+        let landing_id = o.opt("LANDING_ID")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["ACTIVE", "DELETED", "LANDING_ID", "TITLE", "TYPE"])?;
+        Ok(Self {
+            active,
+            deleted,
+            landing_id,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponsePersonal);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "landing.syspage.get";
@@ -284,9 +687,9 @@ pub async fn get_special_page(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSpecialPageRequest {
-    /// Wire name "additional": any JSON, optional.
-    #[serde(rename = "additional", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub additional_2: ::serde_json::Value,
+    /// Wire name "additional": object, optional.
+    #[serde(rename = "additional", skip_serializing_if = "Option::is_none")]
+    pub additional_2: Option<GetSpecialPageRequestAdditional>,
     /// Wire name "siteId": integer, required.
     #[serde(rename = "siteId")]
     pub site_id: i64,
@@ -315,8 +718,11 @@ impl GetSpecialPageRequest {
         }
     }
     /// Sets "additional".
-    pub fn additional_2(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.additional_2 = value.into();
+    pub fn additional_2(
+        mut self,
+        value: impl Into<GetSpecialPageRequestAdditional>,
+    ) -> Self {
+        self.additional_2 = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -352,6 +758,54 @@ impl ::bitrix24_runtime::loose::Loose for GetSpecialPageRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetSpecialPageRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetSpecialPageRequestAdditional {
+    /// Wire name "SECTION": string, optional.
+    #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetSpecialPageRequestAdditional {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "SECTION".
+    pub fn section(mut self, value: impl Into<String>) -> Self {
+        self.section = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetSpecialPageRequestAdditional {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let section = o.opt("SECTION")?;
+        let additional = o.rest(&["SECTION"])?;
+        Ok(Self { section, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetSpecialPageRequestAdditional);
 
 pub type GetSpecialPageRequestType = super::super::enums::MainpageCatalogPersonalEtc;
 

@@ -74,7 +74,7 @@ impl ::bitrix24_runtime::loose::Loose for GetLandingRefRequest {
 ::bitrix24_runtime::loose_deserialize!(GetLandingRefRequest);
 
 /// The `result` of `landing.template.getLandingRef`.
-pub type GetLandingRefResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type GetLandingRefResponse = ::std::collections::BTreeMap<String, i64>;
 
 impl ::bitrix24_runtime::Method for GetLandingRefRequest {
     const NAME: &'static str = "landing.template.getLandingRef";
@@ -154,7 +154,7 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteRefRequest {
 ::bitrix24_runtime::loose_deserialize!(GetSiteRefRequest);
 
 /// The `result` of `landing.template.getSiteRef`.
-pub type GetSiteRefResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type GetSiteRefResponse = ::std::collections::BTreeMap<String, i64>;
 
 impl ::bitrix24_runtime::Method for GetSiteRefRequest {
     const NAME: &'static str = "landing.template.getSiteRef";
@@ -235,8 +235,167 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
-/// The type `landing.params_2`, defined once in `types`.
-pub type GetlistRequestParams = super::super::types::landing::Params2;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetlistRequestParams {
+    /// Wire name "filter": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "group": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
+    /// Wire name "limit": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+    /// Wire name "order": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<GetlistRequestParamsOrder>,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequestParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "filter".
+    pub fn filter(
+        mut self,
+        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.group = value.into();
+        self
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<GetlistRequestParamsOrder>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let group = o.opt("group")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let additional = o
+            .rest(&["filter", "group", "limit", "offset", "order", "select"])?;
+        Ok(Self {
+            filter,
+            group,
+            limit,
+            offset,
+            order,
+            select,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetlistRequestParams);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetlistRequestParamsOrder {
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequestParamsOrder {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<String>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestParamsOrder {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["ID", "SORT"])?;
+        Ok(Self { id, sort, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetlistRequestParamsOrder);
 
 /// The `result` of `landing.template.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;
@@ -245,9 +404,27 @@ pub type GetlistResponse = Vec<GetlistResponseItem>;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistResponseItem {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "DATE_MODIFY": string, optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
     /// Wire name "FIELD": string, optional.
     #[serde(rename = "FIELD", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -258,9 +435,25 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
         let field = o.opt("FIELD")?;
-        let additional = o.rest(&["FIELD"])?;
-        Ok(Self { field, additional })
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let title = o.opt("TITLE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(&["ACTIVE", "DATE_MODIFY", "FIELD", "ID", "SORT", "TITLE", "XML_ID"])?;
+        Ok(Self {
+            active,
+            date_modify,
+            field,
+            id,
+            sort,
+            title,
+            xml_id,
+            additional,
+        })
     }
 }
 
@@ -301,9 +494,9 @@ pub async fn set_landing_ref(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetLandingRefRequest {
-    /// Wire name "data": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub data: ::serde_json::Value,
+    /// Wire name "data": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<::std::collections::BTreeMap<String, i64>>,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -322,8 +515,11 @@ impl SetLandingRefRequest {
         }
     }
     /// Sets "data".
-    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.data = value.into();
+    pub fn data(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, i64>>,
+    ) -> Self {
+        self.data = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -391,9 +587,9 @@ pub async fn set_site_ref(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetSiteRefRequest {
-    /// Wire name "data": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub data: ::serde_json::Value,
+    /// Wire name "data": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<::std::collections::BTreeMap<String, i64>>,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -412,8 +608,11 @@ impl SetSiteRefRequest {
         }
     }
     /// Sets "data".
-    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.data = value.into();
+    pub fn data(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, i64>>,
+    ) -> Self {
+        self.data = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

@@ -33,12 +33,12 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<AddRequestFieldsItem>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    pub fields: AddRequestFields,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -56,18 +56,22 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
-        iblock_code: impl Into<String>,
+        fields: impl Into<AddRequestFields>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<AddRequestIblockTypeId>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
-            iblock_code: iblock_code.into(),
+            fields: fields.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -87,13 +91,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("FIELDS")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
             .rest(&["FIELDS", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
         let fields = o.need(fields, "FIELDS")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -108,8 +111,319 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `lists.field_3`, defined once in `types`.
-pub type AddRequestFieldsItem = super::super::types::lists::Field3;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "COL_COUNT": integer, optional.
+    #[serde(rename = "COL_COUNT", skip_serializing_if = "Option::is_none")]
+    pub col_count: Option<i64>,
+    /// Wire name "DEFAULT_VALUE": any JSON, optional.
+    #[serde(
+        rename = "DEFAULT_VALUE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub default_value: ::serde_json::Value,
+    /// Wire name "IS_REQUIRED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_REQUIRED", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<AddRequestFieldsIsRequired>,
+    /// Wire name "LINK_IBLOCK_ID": integer, optional.
+    #[serde(rename = "LINK_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
+    pub link_iblock_id: Option<i64>,
+    /// Wire name "LIST": object, optional.
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
+    pub list: Option<::std::collections::BTreeMap<String, AddRequestFieldsListValue>>,
+    /// Wire name "LIST_DEF": any JSON, optional.
+    #[serde(rename = "LIST_DEF", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub list_def: ::serde_json::Value,
+    /// Wire name "LIST_TEXT_VALUES": string, optional.
+    #[serde(rename = "LIST_TEXT_VALUES", skip_serializing_if = "Option::is_none")]
+    pub list_text_values: Option<String>,
+    /// Wire name "MULTIPLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<AddRequestFieldsMultiple>,
+    /// Wire name "NAME": string, required.
+    #[serde(rename = "NAME")]
+    pub name: String,
+    /// Wire name "ROW_COUNT": integer, optional.
+    #[serde(rename = "ROW_COUNT", skip_serializing_if = "Option::is_none")]
+    pub row_count: Option<i64>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddRequestFieldsSettings>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "TYPE": string, required.
+    ///
+    /// Allowed values: "S", "N", "L", "F", "G", "E", "S:Date", "S:DateTime", "S:HTML", "E:EList", "N:Sequence", "S:ECrm", and 4 more.
+    #[serde(rename = "TYPE")]
+    pub type_: AddRequestFieldsType,
+    /// Wire name "USER_TYPE_SETTINGS": any JSON, optional.
+    #[serde(
+        rename = "USER_TYPE_SETTINGS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub user_type_settings: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(name: impl Into<String>, type_: impl Into<AddRequestFieldsType>) -> Self {
+        Self {
+            code: Default::default(),
+            col_count: Default::default(),
+            default_value: Default::default(),
+            is_required: Default::default(),
+            link_iblock_id: Default::default(),
+            list: Default::default(),
+            list_def: Default::default(),
+            list_text_values: Default::default(),
+            multiple: Default::default(),
+            name: name.into(),
+            row_count: Default::default(),
+            settings: Default::default(),
+            sort: Default::default(),
+            type_: type_.into(),
+            user_type_settings: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "COL_COUNT".
+    pub fn col_count(mut self, value: impl Into<i64>) -> Self {
+        self.col_count = Some(value.into());
+        self
+    }
+    /// Sets "DEFAULT_VALUE".
+    pub fn default_value(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.default_value = value.into();
+        self
+    }
+    /// Sets "IS_REQUIRED".
+    pub fn is_required(mut self, value: impl Into<AddRequestFieldsIsRequired>) -> Self {
+        self.is_required = Some(value.into());
+        self
+    }
+    /// Sets "LINK_IBLOCK_ID".
+    pub fn link_iblock_id(mut self, value: impl Into<i64>) -> Self {
+        self.link_iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "LIST".
+    pub fn list(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, AddRequestFieldsListValue>>,
+    ) -> Self {
+        self.list = Some(value.into());
+        self
+    }
+    /// Sets "LIST_DEF".
+    pub fn list_def(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.list_def = value.into();
+        self
+    }
+    /// Sets "LIST_TEXT_VALUES".
+    pub fn list_text_values(mut self, value: impl Into<String>) -> Self {
+        self.list_text_values = Some(value.into());
+        self
+    }
+    /// Sets "MULTIPLE".
+    pub fn multiple(mut self, value: impl Into<AddRequestFieldsMultiple>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "ROW_COUNT".
+    pub fn row_count(mut self, value: impl Into<i64>) -> Self {
+        self.row_count = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<AddRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "USER_TYPE_SETTINGS".
+    pub fn user_type_settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_type_settings = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let col_count = o.opt("COL_COUNT")?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let is_required = o.opt("IS_REQUIRED")?;
+        let link_iblock_id = o.opt("LINK_IBLOCK_ID")?;
+        let list = o.opt("LIST")?;
+        let list_def = o.opt("LIST_DEF")?;
+        let list_text_values = o.opt("LIST_TEXT_VALUES")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let name = o.req("NAME")?;
+        let row_count = o.opt("ROW_COUNT")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let type_ = o.req("TYPE")?;
+        let user_type_settings = o.opt("USER_TYPE_SETTINGS")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "COL_COUNT",
+                    "DEFAULT_VALUE",
+                    "IS_REQUIRED",
+                    "LINK_IBLOCK_ID",
+                    "LIST",
+                    "LIST_DEF",
+                    "LIST_TEXT_VALUES",
+                    "MULTIPLE",
+                    "NAME",
+                    "ROW_COUNT",
+                    "SETTINGS",
+                    "SORT",
+                    "TYPE",
+                    "USER_TYPE_SETTINGS",
+                ],
+            )?;
+        let name = o.need(name, "NAME")?;
+        let type_ = o.need(type_, "TYPE")?;
+        Ok(Self {
+            code,
+            col_count,
+            default_value,
+            is_required,
+            link_iblock_id,
+            list,
+            list_def,
+            list_text_values,
+            multiple,
+            name,
+            row_count,
+            settings,
+            sort,
+            type_,
+            user_type_settings,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+pub type AddRequestFieldsIsRequired = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsListValue {
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsListValue {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DEF".
+    pub fn def(mut self, value: impl Into<String>) -> Self {
+        self.def = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("DEF")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["DEF", "SORT", "VALUE"])?;
+        Ok(Self {
+            def,
+            sort,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsListValue);
+
+pub type AddRequestFieldsMultiple = ::bitrix24_runtime::YesNo;
+
+/// The type `lists.settings`, defined once in `types`.
+pub type AddRequestFieldsSettings = super::super::types::lists::Settings;
+
+pub type AddRequestFieldsType = super::super::enums::SNLEtc;
 
 pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
@@ -155,9 +469,9 @@ pub struct DeleteRequest {
     /// Wire name "FIELD_ID": string, required.
     #[serde(rename = "FIELD_ID")]
     pub field_id: String,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -176,17 +490,21 @@ impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         field_id: impl Into<String>,
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<DeleteRequestIblockTypeId>,
     ) -> Self {
         Self {
             field_id: field_id.into(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -206,13 +524,12 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let field_id = o.req("FIELD_ID")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
             .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
         let field_id = o.need(field_id, "FIELD_ID")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -270,9 +587,9 @@ pub struct GetRequest {
     /// Wire name "FIELD_ID": string, optional.
     #[serde(rename = "FIELD_ID", skip_serializing_if = "Option::is_none")]
     pub field_id: Option<String>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -290,13 +607,12 @@ pub struct GetRequest {
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<GetRequestIblockTypeId>,
     ) -> Self {
         Self {
             field_id: Default::default(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
@@ -305,6 +621,11 @@ impl GetRequest {
     /// Sets "FIELD_ID".
     pub fn field_id(mut self, value: impl Into<String>) -> Self {
         self.field_id = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -325,12 +646,11 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let field_id = o.opt("FIELD_ID")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
             .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -388,7 +708,7 @@ pub struct GetResponseL {
     pub default_value: Option<String>,
     /// Wire name "DISPLAY_VALUES_FORM": object, optional.
     #[serde(rename = "DISPLAY_VALUES_FORM", skip_serializing_if = "Option::is_none")]
-    pub display_values_form: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub display_values_form: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "FIELD_ID": string, optional.
     #[serde(rename = "FIELD_ID", skip_serializing_if = "Option::is_none")]
     pub field_id: Option<String>,
@@ -398,12 +718,9 @@ pub struct GetResponseL {
     /// Wire name "IS_REQUIRED": string, optional.
     #[serde(rename = "IS_REQUIRED", skip_serializing_if = "Option::is_none")]
     pub is_required: Option<String>,
-    /// Wire name "LINK_IBLOCK_ID": any JSON, optional.
-    #[serde(
-        rename = "LINK_IBLOCK_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub link_iblock_id: ::serde_json::Value,
+    /// Wire name "LINK_IBLOCK_ID": string, optional.
+    #[serde(rename = "LINK_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
+    pub link_iblock_id: Option<String>,
     /// Wire name "MULTIPLE": string, optional.
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<String>,
@@ -421,19 +738,13 @@ pub struct GetResponseL {
     pub row_count: Option<String>,
     /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub settings: Option<GetResponseLSettings>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     /// Wire name "TYPE": string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Wire name "USER_TYPE_SETTINGS": any JSON, optional.
-    #[serde(
-        rename = "USER_TYPE_SETTINGS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub user_type_settings: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -460,7 +771,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseL {
         let settings = o.opt("SETTINGS")?;
         let sort = o.opt("SORT")?;
         let type_ = o.opt("TYPE")?;
-        let user_type_settings = o.opt("USER_TYPE_SETTINGS")?;
         let additional = o
             .rest(
                 &[
@@ -480,7 +790,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseL {
                     "SETTINGS",
                     "SORT",
                     "TYPE",
-                    "USER_TYPE_SETTINGS",
                 ],
             )?;
         Ok(Self {
@@ -500,13 +809,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseL {
             settings,
             sort,
             type_,
-            user_type_settings,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseL);
+
+/// The type `lists.settings`, defined once in `types`.
+pub type GetResponseLSettings = super::super::types::lists::Settings;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "lists.field.get";
@@ -543,15 +854,15 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<UpdateRequestFieldsItem>,
+    pub fields: UpdateRequestFields,
     /// Wire name "FIELD_ID": string, required.
     #[serde(rename = "FIELD_ID")]
     pub field_id: String,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -569,20 +880,24 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
+        fields: impl Into<UpdateRequestFields>,
         field_id: impl Into<String>,
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             field_id: field_id.into(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -603,7 +918,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("FIELDS")?;
         let field_id = o.req("FIELD_ID")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
@@ -612,7 +927,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
             )?;
         let fields = o.need(fields, "FIELDS")?;
         let field_id = o.need(field_id, "FIELD_ID")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -628,8 +942,316 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `lists.field_3`, defined once in `types`.
-pub type UpdateRequestFieldsItem = super::super::types::lists::Field3;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "COL_COUNT": integer, optional.
+    #[serde(rename = "COL_COUNT", skip_serializing_if = "Option::is_none")]
+    pub col_count: Option<i64>,
+    /// Wire name "DEFAULT_VALUE": any JSON, optional.
+    #[serde(
+        rename = "DEFAULT_VALUE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub default_value: ::serde_json::Value,
+    /// Wire name "IS_REQUIRED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_REQUIRED", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<UpdateRequestFieldsIsRequired>,
+    /// Wire name "LINK_IBLOCK_ID": integer, optional.
+    #[serde(rename = "LINK_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
+    pub link_iblock_id: Option<i64>,
+    /// Wire name "LIST": object, optional.
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
+    pub list: Option<::std::collections::BTreeMap<String, UpdateRequestFieldsListValue>>,
+    /// Wire name "LIST_DEF": array of string, optional.
+    #[serde(rename = "LIST_DEF", skip_serializing_if = "Option::is_none")]
+    pub list_def: Option<Vec<String>>,
+    /// Wire name "LIST_TEXT_VALUES": string, optional.
+    #[serde(rename = "LIST_TEXT_VALUES", skip_serializing_if = "Option::is_none")]
+    pub list_text_values: Option<String>,
+    /// Wire name "MULTIPLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<UpdateRequestFieldsMultiple>,
+    /// Wire name "NAME": string, required.
+    #[serde(rename = "NAME")]
+    pub name: String,
+    /// Wire name "ROW_COUNT": integer, optional.
+    #[serde(rename = "ROW_COUNT", skip_serializing_if = "Option::is_none")]
+    pub row_count: Option<i64>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "TYPE": string, required.
+    ///
+    /// Allowed values: "S", "N", "L", "F", "G", "E", "S:Date", "S:DateTime", "S:HTML", "E:EList", "N:Sequence", "S:ECrm", and 4 more.
+    #[serde(rename = "TYPE")]
+    pub type_: UpdateRequestFieldsType,
+    /// Wire name "USER_TYPE_SETTINGS": any JSON, optional.
+    #[serde(
+        rename = "USER_TYPE_SETTINGS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub user_type_settings: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        name: impl Into<String>,
+        type_: impl Into<UpdateRequestFieldsType>,
+    ) -> Self {
+        Self {
+            code: Default::default(),
+            col_count: Default::default(),
+            default_value: Default::default(),
+            is_required: Default::default(),
+            link_iblock_id: Default::default(),
+            list: Default::default(),
+            list_def: Default::default(),
+            list_text_values: Default::default(),
+            multiple: Default::default(),
+            name: name.into(),
+            row_count: Default::default(),
+            settings: Default::default(),
+            sort: Default::default(),
+            type_: type_.into(),
+            user_type_settings: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "COL_COUNT".
+    pub fn col_count(mut self, value: impl Into<i64>) -> Self {
+        self.col_count = Some(value.into());
+        self
+    }
+    /// Sets "DEFAULT_VALUE".
+    pub fn default_value(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.default_value = value.into();
+        self
+    }
+    /// Sets "IS_REQUIRED".
+    pub fn is_required(
+        mut self,
+        value: impl Into<UpdateRequestFieldsIsRequired>,
+    ) -> Self {
+        self.is_required = Some(value.into());
+        self
+    }
+    /// Sets "LINK_IBLOCK_ID".
+    pub fn link_iblock_id(mut self, value: impl Into<i64>) -> Self {
+        self.link_iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "LIST".
+    pub fn list(
+        mut self,
+        value: impl Into<
+            ::std::collections::BTreeMap<String, UpdateRequestFieldsListValue>,
+        >,
+    ) -> Self {
+        self.list = Some(value.into());
+        self
+    }
+    /// Sets "LIST_DEF".
+    pub fn list_def(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.list_def = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "LIST_TEXT_VALUES".
+    pub fn list_text_values(mut self, value: impl Into<String>) -> Self {
+        self.list_text_values = Some(value.into());
+        self
+    }
+    /// Sets "MULTIPLE".
+    pub fn multiple(mut self, value: impl Into<UpdateRequestFieldsMultiple>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "ROW_COUNT".
+    pub fn row_count(mut self, value: impl Into<i64>) -> Self {
+        self.row_count = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "USER_TYPE_SETTINGS".
+    pub fn user_type_settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.user_type_settings = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let col_count = o.opt("COL_COUNT")?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let is_required = o.opt("IS_REQUIRED")?;
+        let link_iblock_id = o.opt("LINK_IBLOCK_ID")?;
+        let list = o.opt("LIST")?;
+        let list_def = o.opt("LIST_DEF")?;
+        let list_text_values = o.opt("LIST_TEXT_VALUES")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let name = o.req("NAME")?;
+        let row_count = o.opt("ROW_COUNT")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let type_ = o.req("TYPE")?;
+        let user_type_settings = o.opt("USER_TYPE_SETTINGS")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "COL_COUNT",
+                    "DEFAULT_VALUE",
+                    "IS_REQUIRED",
+                    "LINK_IBLOCK_ID",
+                    "LIST",
+                    "LIST_DEF",
+                    "LIST_TEXT_VALUES",
+                    "MULTIPLE",
+                    "NAME",
+                    "ROW_COUNT",
+                    "SETTINGS",
+                    "SORT",
+                    "TYPE",
+                    "USER_TYPE_SETTINGS",
+                ],
+            )?;
+        let name = o.need(name, "NAME")?;
+        let type_ = o.need(type_, "TYPE")?;
+        Ok(Self {
+            code,
+            col_count,
+            default_value,
+            is_required,
+            link_iblock_id,
+            list,
+            list_def,
+            list_text_values,
+            multiple,
+            name,
+            row_count,
+            settings,
+            sort,
+            type_,
+            user_type_settings,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+pub type UpdateRequestFieldsIsRequired = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsListValue {
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsListValue {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsListValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["SORT", "VALUE"])?;
+        Ok(Self { sort, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsListValue);
+
+pub type UpdateRequestFieldsMultiple = ::bitrix24_runtime::YesNo;
+
+/// The type `lists.settings`, defined once in `types`.
+pub type UpdateRequestFieldsSettings = super::super::types::lists::Settings;
+
+pub type UpdateRequestFieldsType = super::super::enums::SNLEtc;
 
 pub type UpdateRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 

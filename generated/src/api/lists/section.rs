@@ -30,12 +30,12 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<AddRequestFieldsItem>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    pub fields: AddRequestFields,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -59,21 +59,25 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
-        iblock_code: impl Into<String>,
+        fields: impl Into<AddRequestFields>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<AddRequestIblockTypeId>,
         section_code: impl Into<String>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
-            iblock_code: iblock_code.into(),
+            fields: fields.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_section_id: Default::default(),
             iblock_type_id: iblock_type_id.into(),
             section_code: section_code.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Sets "IBLOCK_SECTION_ID".
     pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
@@ -98,7 +102,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("FIELDS")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_section_id = o.opt("IBLOCK_SECTION_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
@@ -115,7 +119,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                 ],
             )?;
         let fields = o.need(fields, "FIELDS")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         let section_code = o.need(section_code, "SECTION_CODE")?;
@@ -133,8 +136,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `lists.field`, defined once in `types`.
-pub type AddRequestFieldsItem = super::super::types::lists::Field;
+/// The type `lists.fields`, defined once in `types`.
+pub type AddRequestFields = super::super::types::lists::Fields;
 
 pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
@@ -176,9 +179,9 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -187,9 +190,9 @@ pub struct DeleteRequest {
     /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: DeleteRequestIblockTypeId,
-    /// Wire name "SECTION_CODE": string, required.
-    #[serde(rename = "SECTION_CODE")]
-    pub section_code: String,
+    /// Wire name "SECTION_CODE": string, optional.
+    #[serde(rename = "SECTION_CODE", skip_serializing_if = "Option::is_none")]
+    pub section_code: Option<String>,
     /// Wire name "SECTION_ID": integer, required.
     #[serde(rename = "SECTION_ID")]
     pub section_id: i64,
@@ -202,20 +205,28 @@ pub struct DeleteRequest {
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<DeleteRequestIblockTypeId>,
-        section_code: impl Into<String>,
         section_id: impl Into<i64>,
     ) -> Self {
         Self {
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
-            section_code: section_code.into(),
+            section_code: Default::default(),
             section_id: section_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
+    }
+    /// Sets "SECTION_CODE".
+    pub fn section_code(mut self, value: impl Into<String>) -> Self {
+        self.section_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -234,10 +245,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
-        let section_code = o.req("SECTION_CODE")?;
+        let section_code = o.opt("SECTION_CODE")?;
         let section_id = o.req("SECTION_ID")?;
         let additional = o
             .rest(
@@ -249,10 +260,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
                     "SECTION_ID",
                 ],
             )?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
-        let section_code = o.need(section_code, "SECTION_CODE")?;
         let section_id = o.need(section_id, "SECTION_ID")?;
         Ok(Self {
             iblock_code,
@@ -313,9 +322,9 @@ pub struct GetRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -324,9 +333,9 @@ pub struct GetRequest {
     /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
-    /// Wire name "SELECT": any JSON, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -341,13 +350,12 @@ pub struct GetRequest {
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<GetRequestIblockTypeId>,
     ) -> Self {
         Self {
             filter: Default::default(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             select: Default::default(),
@@ -360,9 +368,14 @@ impl GetRequest {
         self.filter = Some(value.into());
         self
     }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
+    }
     /// Sets "SELECT".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -388,7 +401,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let filter = o.opt("FILTER")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let select = o.opt("SELECT")?;
@@ -404,7 +417,6 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
                     "start",
                 ],
             )?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -451,12 +463,9 @@ pub struct GetResponseItem {
     /// Wire name "GLOBAL_ACTIVE": string, optional.
     #[serde(rename = "GLOBAL_ACTIVE", skip_serializing_if = "Option::is_none")]
     pub global_active: Option<String>,
-    /// Wire name "IBLOCK_SECTION_ID": any JSON, optional.
-    #[serde(
-        rename = "IBLOCK_SECTION_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub iblock_section_id: ::serde_json::Value,
+    /// Wire name "IBLOCK_SECTION_ID": integer, optional.
+    #[serde(rename = "IBLOCK_SECTION_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -643,12 +652,12 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<UpdateRequestFieldsItem>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    pub fields: UpdateRequestFields,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -657,9 +666,9 @@ pub struct UpdateRequest {
     /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UpdateRequestIblockTypeId,
-    /// Wire name "SECTION_CODE": string, required.
-    #[serde(rename = "SECTION_CODE")]
-    pub section_code: String,
+    /// Wire name "SECTION_CODE": string, optional.
+    #[serde(rename = "SECTION_CODE", skip_serializing_if = "Option::is_none")]
+    pub section_code: Option<String>,
     /// Wire name "SECTION_ID": integer, required.
     #[serde(rename = "SECTION_ID")]
     pub section_id: i64,
@@ -672,22 +681,30 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
-        iblock_code: impl Into<String>,
+        fields: impl Into<UpdateRequestFields>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
-        section_code: impl Into<String>,
         section_id: impl Into<i64>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
-            iblock_code: iblock_code.into(),
+            fields: fields.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
-            section_code: section_code.into(),
+            section_code: Default::default(),
             section_id: section_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
+    }
+    /// Sets "SECTION_CODE".
+    pub fn section_code(mut self, value: impl Into<String>) -> Self {
+        self.section_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -707,10 +724,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("FIELDS")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
-        let section_code = o.req("SECTION_CODE")?;
+        let section_code = o.opt("SECTION_CODE")?;
         let section_id = o.req("SECTION_ID")?;
         let additional = o
             .rest(
@@ -724,10 +741,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                 ],
             )?;
         let fields = o.need(fields, "FIELDS")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
-        let section_code = o.need(section_code, "SECTION_CODE")?;
         let section_id = o.need(section_id, "SECTION_ID")?;
         Ok(Self {
             fields,
@@ -743,8 +758,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `lists.field`, defined once in `types`.
-pub type UpdateRequestFieldsItem = super::super::types::lists::Field;
+/// The type `lists.fields`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::lists::Fields;
 
 pub type UpdateRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 

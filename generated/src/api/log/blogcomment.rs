@@ -31,9 +31,9 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "FILES": any JSON, optional.
-    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    /// Wire name "FILES": array of array of string, optional.
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<Vec<String>>>,
     /// Wire name "POST_ID": integer, required.
     #[serde(rename = "POST_ID")]
     pub post_id: i64,
@@ -61,8 +61,11 @@ impl AddRequest {
         }
     }
     /// Sets "FILES".
-    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.files = value.into();
+    pub fn files(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Vec<String>>>,
+    ) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "USER_ID".

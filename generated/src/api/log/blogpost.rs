@@ -37,12 +37,12 @@ pub struct AddRequest {
     /// Wire name "BACKGROUND_CODE": string, optional.
     #[serde(rename = "BACKGROUND_CODE", skip_serializing_if = "Option::is_none")]
     pub background_code: Option<String>,
-    /// Wire name "DEST": any JSON, optional.
-    #[serde(rename = "DEST", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub dest: ::serde_json::Value,
-    /// Wire name "FILES": any JSON, optional.
-    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    /// Wire name "DEST": array of string, optional.
+    #[serde(rename = "DEST", skip_serializing_if = "Option::is_none")]
+    pub dest: Option<Vec<String>>,
+    /// Wire name "FILES": array of array of string, optional.
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<Vec<String>>>,
     /// Wire name "IMPORTANT": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -71,8 +71,8 @@ pub struct AddRequest {
     /// Wire name "TAGS": string, optional.
     #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
-    /// Wire name "UF_": any JSON, required.
-    #[serde(rename = "UF_")]
+    /// Wire name "UF_": any JSON, optional.
+    #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
     /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
@@ -85,10 +85,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        post_message: impl Into<String>,
-        uf: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(post_message: impl Into<String>) -> Self {
         Self {
             background_code: Default::default(),
             dest: Default::default(),
@@ -101,7 +98,7 @@ impl AddRequest {
             site_id: Default::default(),
             sperm: Default::default(),
             tags: Default::default(),
-            uf: uf.into(),
+            uf: Default::default(),
             user_id: Default::default(),
             additional: Default::default(),
         }
@@ -112,13 +109,16 @@ impl AddRequest {
         self
     }
     /// Sets "DEST".
-    pub fn dest(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.dest = value.into();
+    pub fn dest(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.dest = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "FILES".
-    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.files = value.into();
+    pub fn files(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Vec<String>>>,
+    ) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "IMPORTANT".
@@ -156,6 +156,11 @@ impl AddRequest {
         self.tags = Some(value.into());
         self
     }
+    /// Sets "UF_".
+    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf = value.into();
+        self
+    }
     /// Sets "USER_ID".
     pub fn user_id(mut self, value: impl Into<i64>) -> Self {
         self.user_id = Some(value.into());
@@ -189,7 +194,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let site_id = o.opt("SITE_ID")?;
         let sperm = o.opt("SPERM")?;
         let tags = o.opt("TAGS")?;
-        let uf = o.req("UF_")?;
+        let uf = o.opt("UF_")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o
             .rest(
@@ -210,7 +215,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                 ],
             )?;
         let post_message = o.need(post_message, "POST_MESSAGE")?;
-        let uf = o.need(uf, "UF_")?;
         Ok(Self {
             background_code,
             dest,
@@ -511,9 +515,9 @@ pub async fn share(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ShareRequest {
-    /// Wire name "DEST": any JSON, required.
+    /// Wire name "DEST": array of string, required.
     #[serde(rename = "DEST")]
-    pub dest: ::serde_json::Value,
+    pub dest: Vec<String>,
     /// Wire name "POST_ID": integer, required.
     #[serde(rename = "POST_ID")]
     pub post_id: i64,
@@ -528,9 +532,12 @@ pub struct ShareRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ShareRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(dest: impl Into<::serde_json::Value>, post_id: impl Into<i64>) -> Self {
+    pub fn new(
+        dest: impl IntoIterator<Item = impl Into<String>>,
+        post_id: impl Into<i64>,
+    ) -> Self {
         Self {
-            dest: dest.into(),
+            dest: dest.into_iter().map(Into::into).collect(),
             post_id: post_id.into(),
             user_id: Default::default(),
             additional: Default::default(),
@@ -611,9 +618,9 @@ pub struct UpdateRequest {
     /// Wire name "DEST": any JSON, optional.
     #[serde(rename = "DEST", skip_serializing_if = "::serde_json::Value::is_null")]
     pub dest: ::serde_json::Value,
-    /// Wire name "FILES": any JSON, optional.
-    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    /// Wire name "FILES": object, optional.
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
+    pub files: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "IMPORTANT": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -637,8 +644,8 @@ pub struct UpdateRequest {
     /// Wire name "SPERM": any JSON, optional.
     #[serde(rename = "SPERM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sperm: ::serde_json::Value,
-    /// Wire name "UF_": any JSON, required.
-    #[serde(rename = "UF_")]
+    /// Wire name "UF_": any JSON, optional.
+    #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
     /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
@@ -651,7 +658,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(post_id: impl Into<i64>, uf: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(post_id: impl Into<i64>) -> Self {
         Self {
             dest: Default::default(),
             files: Default::default(),
@@ -662,7 +669,7 @@ impl UpdateRequest {
             post_title: Default::default(),
             site_id: Default::default(),
             sperm: Default::default(),
-            uf: uf.into(),
+            uf: Default::default(),
             user_id: Default::default(),
             additional: Default::default(),
         }
@@ -673,8 +680,11 @@ impl UpdateRequest {
         self
     }
     /// Sets "FILES".
-    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.files = value.into();
+    pub fn files(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.files = Some(value.into());
         self
     }
     /// Sets "IMPORTANT".
@@ -705,6 +715,11 @@ impl UpdateRequest {
     /// Sets "SPERM".
     pub fn sperm(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.sperm = value.into();
+        self
+    }
+    /// Sets "UF_".
+    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf = value.into();
         self
     }
     /// Sets "USER_ID".
@@ -738,7 +753,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let post_title = o.opt("POST_TITLE")?;
         let site_id = o.opt("SITE_ID")?;
         let sperm = o.opt("SPERM")?;
-        let uf = o.req("UF_")?;
+        let uf = o.opt("UF_")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o
             .rest(
@@ -757,7 +772,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                 ],
             )?;
         let post_id = o.need(post_id, "POST_ID")?;
-        let uf = o.need(uf, "UF_")?;
         Ok(Self {
             dest,
             files,

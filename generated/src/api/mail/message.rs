@@ -706,8 +706,8 @@ pub struct ForwardRequest {
     pub from: String,
     /// Wire name "subject": string, required.
     pub subject: String,
-    /// Wire name "to": any JSON, required.
-    pub to: ::serde_json::Value,
+    /// Wire name "to": array of string, required.
+    pub to: Vec<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -721,7 +721,7 @@ impl ForwardRequest {
         forward_message_id: impl Into<i64>,
         from: impl Into<String>,
         subject: impl Into<String>,
-        to: impl Into<::serde_json::Value>,
+        to: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             bcc: Default::default(),
@@ -730,7 +730,7 @@ impl ForwardRequest {
             forward_message_id: forward_message_id.into(),
             from: from.into(),
             subject: subject.into(),
-            to: to.into(),
+            to: to.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -857,9 +857,9 @@ pub async fn get(
 pub struct GetRequest {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -876,8 +876,8 @@ impl GetRequest {
         }
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -943,9 +943,9 @@ pub struct GetResponseItem {
     /// Wire name "body": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
-    /// Wire name "cc": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub cc: ::serde_json::Value,
+    /// Wire name "cc": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cc: Option<String>,
     /// Wire name "date": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
@@ -1092,9 +1092,9 @@ pub struct ListRequest {
     /// Wire name "mailboxId": integer, optional.
     #[serde(rename = "mailboxId", skip_serializing_if = "Option::is_none")]
     pub mailbox_id: Option<i64>,
-    /// Wire name "pagination": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub pagination: ::serde_json::Value,
+    /// Wire name "pagination": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<ListRequestPagination>,
     /// Wire name "searchQuery": string, optional.
     #[serde(rename = "searchQuery", skip_serializing_if = "Option::is_none")]
     pub search_query: Option<String>,
@@ -1140,8 +1140,8 @@ impl ListRequest {
         self
     }
     /// Sets "pagination".
-    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.pagination = value.into();
+    pub fn pagination(mut self, value: impl Into<ListRequestPagination>) -> Self {
+        self.pagination = Some(value.into());
         self
     }
     /// Sets "searchQuery".
@@ -1203,6 +1203,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+/// The type `mail.pagination`, defined once in `types`.
+pub type ListRequestPagination = super::super::types::mail::Pagination;
+
 /// The `result` of `mail.message.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1210,7 +1213,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<ListResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1228,6 +1231,105 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemsItem {
+    /// Wire name "body": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Wire name "cc": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cc: Option<String>,
+    /// Wire name "date": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Wire name "from": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Wire name "hasAttachments": boolean, optional.
+    #[serde(rename = "hasAttachments", skip_serializing_if = "Option::is_none")]
+    pub has_attachments: Option<bool>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isSeen": boolean, optional.
+    #[serde(rename = "isSeen", skip_serializing_if = "Option::is_none")]
+    pub is_seen: Option<bool>,
+    /// Wire name "mailboxEmail": string, optional.
+    #[serde(rename = "mailboxEmail", skip_serializing_if = "Option::is_none")]
+    pub mailbox_email: Option<String>,
+    /// Wire name "mailboxId": integer, optional.
+    #[serde(rename = "mailboxId", skip_serializing_if = "Option::is_none")]
+    pub mailbox_id: Option<i64>,
+    /// Wire name "subject": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Wire name "to": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let body = o.opt("body")?;
+        let cc = o.opt("cc")?;
+        let date = o.opt("date")?;
+        let from = o.opt("from")?;
+        let has_attachments = o.opt("hasAttachments")?;
+        let id = o.opt("id")?;
+        let is_seen = o.opt("isSeen")?;
+        let mailbox_email = o.opt("mailboxEmail")?;
+        let mailbox_id = o.opt("mailboxId")?;
+        let subject = o.opt("subject")?;
+        let to = o.opt("to")?;
+        let url = o.opt("url")?;
+        let additional = o
+            .rest(
+                &[
+                    "body",
+                    "cc",
+                    "date",
+                    "from",
+                    "hasAttachments",
+                    "id",
+                    "isSeen",
+                    "mailboxEmail",
+                    "mailboxId",
+                    "subject",
+                    "to",
+                    "url",
+                ],
+            )?;
+        Ok(Self {
+            body,
+            cc,
+            date,
+            from,
+            has_attachments,
+            id,
+            is_seen,
+            mailbox_email,
+            mailbox_id,
+            subject,
+            to,
+            url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "mail.message.list";
@@ -1272,9 +1374,9 @@ pub struct MovetofolderRequest {
     /// Wire name "folder": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
-    /// Wire name "messageIds": any JSON, required.
+    /// Wire name "messageIds": array of integer, required.
     #[serde(rename = "messageIds")]
-    pub message_ids: ::serde_json::Value,
+    pub message_ids: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1285,12 +1387,12 @@ impl MovetofolderRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         action: impl Into<MovetofolderRequestAction>,
-        message_ids: impl Into<::serde_json::Value>,
+        message_ids: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         Self {
             action: action.into(),
             folder: Default::default(),
-            message_ids: message_ids.into(),
+            message_ids: message_ids.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -1505,8 +1607,8 @@ pub struct ReplyRequest {
     pub reply_to_message_id: i64,
     /// Wire name "subject": string, required.
     pub subject: String,
-    /// Wire name "to": any JSON, required.
-    pub to: ::serde_json::Value,
+    /// Wire name "to": array of string, required.
+    pub to: Vec<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1520,7 +1622,7 @@ impl ReplyRequest {
         from: impl Into<String>,
         reply_to_message_id: impl Into<i64>,
         subject: impl Into<String>,
-        to: impl Into<::serde_json::Value>,
+        to: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             bcc: Default::default(),
@@ -1529,7 +1631,7 @@ impl ReplyRequest {
             from: from.into(),
             reply_to_message_id: reply_to_message_id.into(),
             subject: subject.into(),
-            to: to.into(),
+            to: to.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -1666,8 +1768,8 @@ pub struct SendRequest {
     pub from: String,
     /// Wire name "subject": string, required.
     pub subject: String,
-    /// Wire name "to": any JSON, required.
-    pub to: ::serde_json::Value,
+    /// Wire name "to": array of string, required.
+    pub to: Vec<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1680,7 +1782,7 @@ impl SendRequest {
         body: impl Into<String>,
         from: impl Into<String>,
         subject: impl Into<String>,
-        to: impl Into<::serde_json::Value>,
+        to: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             bcc: Default::default(),
@@ -1688,7 +1790,7 @@ impl SendRequest {
             cc: Default::default(),
             from: from.into(),
             subject: subject.into(),
-            to: to.into(),
+            to: to.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }

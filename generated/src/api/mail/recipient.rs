@@ -31,9 +31,9 @@ pub async fn listcontacts(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListcontactsRequest {
-    /// Wire name "pagination": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub pagination: ::serde_json::Value,
+    /// Wire name "pagination": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<ListcontactsRequestPagination>,
     /// Wire name "query": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
@@ -49,8 +49,11 @@ impl ListcontactsRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "pagination".
-    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.pagination = value.into();
+    pub fn pagination(
+        mut self,
+        value: impl Into<ListcontactsRequestPagination>,
+    ) -> Self {
+        self.pagination = Some(value.into());
         self
     }
     /// Sets "query".
@@ -88,6 +91,9 @@ impl ::bitrix24_runtime::loose::Loose for ListcontactsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListcontactsRequest);
 
+/// The type `mail.pagination`, defined once in `types`.
+pub type ListcontactsRequestPagination = super::super::types::mail::Pagination;
+
 /// The `result` of `mail.recipient.listcontacts`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -95,7 +101,7 @@ impl ::bitrix24_runtime::loose::Loose for ListcontactsRequest {
 pub struct ListcontactsResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<ListcontactsResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -113,6 +119,9 @@ impl ::bitrix24_runtime::loose::Loose for ListcontactsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListcontactsResponse);
+
+/// The type `mail.item_4`, defined once in `types`.
+pub type ListcontactsResponseItemsItem = super::super::types::mail::Item4;
 
 impl ::bitrix24_runtime::Method for ListcontactsRequest {
     const NAME: &'static str = "mail.recipient.listcontacts";
@@ -149,9 +158,9 @@ pub async fn listemployees(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListemployeesRequest {
-    /// Wire name "pagination": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub pagination: ::serde_json::Value,
+    /// Wire name "pagination": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<ListemployeesRequestPagination>,
     /// Wire name "query": string, required.
     pub query: String,
     /// Keys not declared in the spec, kept as received.
@@ -170,8 +179,11 @@ impl ListemployeesRequest {
         }
     }
     /// Sets "pagination".
-    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.pagination = value.into();
+    pub fn pagination(
+        mut self,
+        value: impl Into<ListemployeesRequestPagination>,
+    ) -> Self {
+        self.pagination = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -205,6 +217,9 @@ impl ::bitrix24_runtime::loose::Loose for ListemployeesRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListemployeesRequest);
 
+/// The type `mail.pagination`, defined once in `types`.
+pub type ListemployeesRequestPagination = super::super::types::mail::Pagination;
+
 /// The `result` of `mail.recipient.listemployees`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -212,7 +227,7 @@ impl ::bitrix24_runtime::loose::Loose for ListemployeesRequest {
 pub struct ListemployeesResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<ListemployeesResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -230,6 +245,9 @@ impl ::bitrix24_runtime::loose::Loose for ListemployeesResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListemployeesResponse);
+
+/// The type `mail.item_4`, defined once in `types`.
+pub type ListemployeesResponseItemsItem = super::super::types::mail::Item4;
 
 impl ::bitrix24_runtime::Method for ListemployeesRequest {
     const NAME: &'static str = "mail.recipient.listemployees";

@@ -186,8 +186,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-/// The type `note.item_2`, defined once in `types`.
-pub type AddResponseItem = super::super::types::note::Item2;
+/// The type `note.item_4`, defined once in `types`.
+pub type AddResponseItem = super::super::types::note::Item4;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "note.document.add";
@@ -504,8 +504,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-/// The type `note.item_2`, defined once in `types`.
-pub type GetResponseItem = super::super::types::note::Item2;
+/// The type `note.item_4`, defined once in `types`.
+pub type GetResponseItem = super::super::types::note::Item4;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "note.document.get";
@@ -692,8 +692,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-/// The type `note.item_2`, defined once in `types`.
-pub type UpdateResponseItem = super::super::types::note::Item2;
+/// The type `note.item_4`, defined once in `types`.
+pub type UpdateResponseItem = super::super::types::note::Item4;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "note.document.update";

@@ -121,8 +121,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-/// The type `note.item_4`, defined once in `types`.
-pub type AddResponseItem = super::super::types::note::Item4;
+/// The type `note.item_5`, defined once in `types`.
+pub type AddResponseItem = super::super::types::note::Item5;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "note.file.add";
@@ -240,8 +240,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-/// The type `note.item_4`, defined once in `types`.
-pub type GetResponseItem = super::super::types::note::Item4;
+/// The type `note.item_5`, defined once in `types`.
+pub type GetResponseItem = super::super::types::note::Item5;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "note.file.get";

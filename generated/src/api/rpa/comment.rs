@@ -31,9 +31,18 @@ pub struct AddRequest {
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<AddRequestFields>,
     /// Wire name "files": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
+    /// Wire name "itemId": integer, optional.
+    #[serde(rename = "itemId", skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<i64>,
+    /// Wire name "typeId": integer, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -50,9 +59,24 @@ impl AddRequest {
         self.description = Some(value.into());
         self
     }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
     /// Sets "files".
     pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.files = value.into();
+        self
+    }
+    /// Sets "itemId".
+    pub fn item_id(mut self, value: impl Into<i64>) -> Self {
+        self.item_id = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<i64>) -> Self {
+        self.type_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -73,6 +97,77 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let description = o.opt("description")?;
+        let fields = o.opt("fields")?;
+        let files = o.opt("files")?;
+        let item_id = o.opt("itemId")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o
+            .rest(&["description", "fields", "files", "itemId", "typeId"])?;
+        Ok(Self {
+            description,
+            fields,
+            files,
+            item_id,
+            type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "files": array of array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<Vec<String>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "files".
+    pub fn files(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Vec<String>>>,
+    ) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
         let files = o.opt("files")?;
         let additional = o.rest(&["description", "files"])?;
         Ok(Self {
@@ -83,10 +178,174 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequest);
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `rpa.comment.add`.
-pub type AddResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponse {
+    /// Wire name "comment": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<AddResponseComment>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment = o.opt("comment")?;
+        let additional = o.rest(&["comment"])?;
+        Ok(Self { comment, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseComment {
+    /// Wire name "action": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Wire name "createdTime": string, optional.
+    #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
+    pub created_time: Option<String>,
+    /// Wire name "createdTimestamp": integer, optional.
+    #[serde(rename = "createdTimestamp", skip_serializing_if = "Option::is_none")]
+    pub created_timestamp: Option<i64>,
+    /// Wire name "data": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<AddResponseCommentData>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "htmlDescription": string, optional.
+    #[serde(rename = "htmlDescription", skip_serializing_if = "Option::is_none")]
+    pub html_description: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isFixed": boolean, optional.
+    #[serde(rename = "isFixed", skip_serializing_if = "Option::is_none")]
+    pub is_fixed: Option<bool>,
+    /// Wire name "itemId": integer, optional.
+    #[serde(rename = "itemId", skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<i64>,
+    /// Wire name "textDescription": string, optional.
+    #[serde(rename = "textDescription", skip_serializing_if = "Option::is_none")]
+    pub text_description: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "typeId": integer, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<i64>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Wire name "users": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<
+        ::std::collections::BTreeMap<String, AddResponseCommentUsersValue>,
+    >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseComment {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let created_time = o.opt("createdTime")?;
+        let created_timestamp = o.opt("createdTimestamp")?;
+        let data = o.opt("data")?;
+        let description = o.opt("description")?;
+        let html_description = o.opt("htmlDescription")?;
+        let id = o.opt("id")?;
+        let is_fixed = o.opt("isFixed")?;
+        let item_id = o.opt("itemId")?;
+        let text_description = o.opt("textDescription")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let user_id = o.opt("userId")?;
+        let users = o.opt("users")?;
+        let additional = o
+            .rest(
+                &[
+                    "action",
+                    "createdTime",
+                    "createdTimestamp",
+                    "data",
+                    "description",
+                    "htmlDescription",
+                    "id",
+                    "isFixed",
+                    "itemId",
+                    "textDescription",
+                    "title",
+                    "typeId",
+                    "userId",
+                    "users",
+                ],
+            )?;
+        Ok(Self {
+            action,
+            created_time,
+            created_timestamp,
+            data,
+            description,
+            html_description,
+            id,
+            is_fixed,
+            item_id,
+            text_description,
+            title,
+            type_id,
+            user_id,
+            users,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseComment);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseCommentData {
+    /// Wire name "files": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<i64>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseCommentData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let files = o.opt("files")?;
+        let additional = o.rest(&["files"])?;
+        Ok(Self { files, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseCommentData);
+
+/// The type `rpa.users`, defined once in `types`.
+pub type AddResponseCommentUsersValue = super::super::types::rpa::Users;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "rpa.comment.add";

@@ -86,7 +86,117 @@ impl ::bitrix24_runtime::loose::Loose for GetSettingsRequest {
 ::bitrix24_runtime::loose_deserialize!(GetSettingsRequest);
 
 /// The `result` of `rpa.fields.getSettings`.
-pub type GetSettingsResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetSettingsResponse {
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<GetSettingsResponseFields>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetSettingsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetSettingsResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetSettingsResponseFields {
+    /// Wire name "create": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create: Option<GetSettingsResponseFieldsCreate>,
+    /// Wire name "kanban": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kanban: Option<GetSettingsResponseFieldsKanban>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetSettingsResponseFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let create = o.opt("create")?;
+        let kanban = o.opt("kanban")?;
+        let additional = o.rest(&["create", "kanban"])?;
+        Ok(Self { create, kanban, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetSettingsResponseFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetSettingsResponseFieldsCreate {
+    /// Wire name "UF_RPA_1_NAME": boolean, optional.
+    #[serde(rename = "UF_RPA_1_NAME", skip_serializing_if = "Option::is_none")]
+    pub uf_rpa_1_name: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetSettingsResponseFieldsCreate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let uf_rpa_1_name = o.opt("UF_RPA_1_NAME")?;
+        let additional = o.rest(&["UF_RPA_1_NAME"])?;
+        Ok(Self { uf_rpa_1_name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetSettingsResponseFieldsCreate);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetSettingsResponseFieldsKanban {
+    /// Wire name "UF_RPA_1_NAME": boolean, optional.
+    #[serde(rename = "UF_RPA_1_NAME", skip_serializing_if = "Option::is_none")]
+    pub uf_rpa_1_name: Option<bool>,
+    /// Wire name "id": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetSettingsResponseFieldsKanban {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let uf_rpa_1_name = o.opt("UF_RPA_1_NAME")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["UF_RPA_1_NAME", "id"])?;
+        Ok(Self {
+            uf_rpa_1_name,
+            id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetSettingsResponseFieldsKanban);
 
 impl ::bitrix24_runtime::Method for GetSettingsRequest {
     const NAME: &'static str = "rpa.fields.getSettings";

@@ -270,6 +270,9 @@ pub struct GetResponse {
     /// Wire name "detailUrl": any JSON, optional.
     #[serde(rename = "detailUrl", skip_serializing_if = "::serde_json::Value::is_null")]
     pub detail_url: ::serde_json::Value,
+    /// Wire name "item": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<GetResponseItem>,
     /// Wire name "movedBy": any JSON, optional.
     #[serde(rename = "movedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub moved_by: ::serde_json::Value,
@@ -325,6 +328,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let created_by = o.opt("createdBy")?;
         let created_time = o.opt("createdTime")?;
         let detail_url = o.opt("detailUrl")?;
+        let item = o.opt("item")?;
         let moved_by = o.opt("movedBy")?;
         let moved_time = o.opt("movedTime")?;
         let name = o.opt("name")?;
@@ -342,6 +346,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "createdBy",
                     "createdTime",
                     "detailUrl",
+                    "item",
                     "movedBy",
                     "movedTime",
                     "name",
@@ -359,6 +364,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             created_by,
             created_time,
             detail_url,
+            item,
             moved_by,
             moved_time,
             name,
@@ -376,6 +382,233 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "UF_RPA_1_NAME": string, optional.
+    #[serde(rename = "UF_RPA_1_NAME", skip_serializing_if = "Option::is_none")]
+    pub uf_rpa_1_name: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "createdTime": string, optional.
+    #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
+    pub created_time: Option<String>,
+    /// Wire name "detailUrl": string, optional.
+    #[serde(rename = "detailUrl", skip_serializing_if = "Option::is_none")]
+    pub detail_url: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "movedBy": integer, optional.
+    #[serde(rename = "movedBy", skip_serializing_if = "Option::is_none")]
+    pub moved_by: Option<i64>,
+    /// Wire name "movedTime": string, optional.
+    #[serde(rename = "movedTime", skip_serializing_if = "Option::is_none")]
+    pub moved_time: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "previousStageId": integer, optional.
+    #[serde(rename = "previousStageId", skip_serializing_if = "Option::is_none")]
+    pub previous_stage_id: Option<i64>,
+    /// Wire name "stageId": integer, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<i64>,
+    /// Wire name "tasksCounter": integer, optional.
+    #[serde(rename = "tasksCounter", skip_serializing_if = "Option::is_none")]
+    pub tasks_counter: Option<i64>,
+    /// Wire name "tasksFaces": object, optional.
+    #[serde(rename = "tasksFaces", skip_serializing_if = "Option::is_none")]
+    pub tasks_faces: Option<GetResponseItemTasksFaces>,
+    /// Wire name "typeId": integer, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<i64>,
+    /// Wire name "updatedBy": integer, optional.
+    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<i64>,
+    /// Wire name "updatedTime": string, optional.
+    #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
+    pub updated_time: Option<String>,
+    /// Wire name "users": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<::std::collections::BTreeMap<String, GetResponseItemUsersValue>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let uf_rpa_1_name = o.opt("UF_RPA_1_NAME")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let detail_url = o.opt("detailUrl")?;
+        let id = o.opt("id")?;
+        let moved_by = o.opt("movedBy")?;
+        let moved_time = o.opt("movedTime")?;
+        let name = o.opt("name")?;
+        let previous_stage_id = o.opt("previousStageId")?;
+        let stage_id = o.opt("stageId")?;
+        let tasks_counter = o.opt("tasksCounter")?;
+        let tasks_faces = o.opt("tasksFaces")?;
+        let type_id = o.opt("typeId")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let users = o.opt("users")?;
+        let additional = o
+            .rest(
+                &[
+                    "UF_RPA_1_NAME",
+                    "createdBy",
+                    "createdTime",
+                    "detailUrl",
+                    "id",
+                    "movedBy",
+                    "movedTime",
+                    "name",
+                    "previousStageId",
+                    "stageId",
+                    "tasksCounter",
+                    "tasksFaces",
+                    "typeId",
+                    "updatedBy",
+                    "updatedTime",
+                    "users",
+                ],
+            )?;
+        Ok(Self {
+            uf_rpa_1_name,
+            created_by,
+            created_time,
+            detail_url,
+            id,
+            moved_by,
+            moved_time,
+            name,
+            previous_stage_id,
+            stage_id,
+            tasks_counter,
+            tasks_faces,
+            type_id,
+            updated_by,
+            updated_time,
+            users,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemTasksFaces {
+    /// Wire name "all": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub all: Option<Vec<i64>>,
+    /// Wire name "completed": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed: Option<Vec<i64>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemTasksFaces {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let all = o.opt("all")?;
+        let completed = o.opt("completed")?;
+        let additional = o.rest(&["all", "completed"])?;
+        Ok(Self { all, completed, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemTasksFaces);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemUsersValue {
+    /// Wire name "fullName": string, optional.
+    #[serde(rename = "fullName", skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "lastName": string, optional.
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "secondName": string, optional.
+    #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "workPosition": string, optional.
+    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemUsersValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let full_name = o.opt("fullName")?;
+        let id = o.opt("id")?;
+        let last_name = o.opt("lastName")?;
+        let link = o.opt("link")?;
+        let name = o.opt("name")?;
+        let second_name = o.opt("secondName")?;
+        let title = o.opt("title")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o
+            .rest(
+                &[
+                    "fullName",
+                    "id",
+                    "lastName",
+                    "link",
+                    "name",
+                    "secondName",
+                    "title",
+                    "workPosition",
+                ],
+            )?;
+        Ok(Self {
+            full_name,
+            id,
+            last_name,
+            link,
+            name,
+            second_name,
+            title,
+            work_position,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemUsersValue);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "rpa.item.get";
@@ -460,7 +693,282 @@ impl ::bitrix24_runtime::loose::Loose for GetTasksRequest {
 ::bitrix24_runtime::loose_deserialize!(GetTasksRequest);
 
 /// The `result` of `rpa.item.getTasks`.
-pub type GetTasksResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTasksResponse {
+    /// Wire name "tasks": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<GetTasksResponseTasksItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTasksResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let tasks = o.opt("tasks")?;
+        let additional = o.rest(&["tasks"])?;
+        Ok(Self { tasks, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTasksResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTasksResponseTasksItem {
+    /// Wire name "data": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<GetTasksResponseTasksItemData>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "itemClassName": string, optional.
+    #[serde(rename = "itemClassName", skip_serializing_if = "Option::is_none")]
+    pub item_class_name: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Wire name "users": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<
+        ::std::collections::BTreeMap<String, GetTasksResponseTasksItemUsersValue>,
+    >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTasksResponseTasksItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.opt("data")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let item_class_name = o.opt("itemClassName")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let users = o.opt("users")?;
+        let additional = o
+            .rest(
+                &[
+                    "data",
+                    "description",
+                    "id",
+                    "itemClassName",
+                    "title",
+                    "userId",
+                    "users",
+                ],
+            )?;
+        Ok(Self {
+            data,
+            description,
+            id,
+            item_class_name,
+            title,
+            user_id,
+            users,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTasksResponseTasksItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTasksResponseTasksItemData {
+    /// Wire name "controls": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controls: Option<GetTasksResponseTasksItemDataControls>,
+    /// Wire name "fieldsToSet": array of string, optional.
+    #[serde(rename = "fieldsToSet", skip_serializing_if = "Option::is_none")]
+    pub fields_to_set: Option<Vec<String>>,
+    /// Wire name "isMine": boolean, optional.
+    #[serde(rename = "isMine", skip_serializing_if = "Option::is_none")]
+    pub is_mine: Option<bool>,
+    /// Wire name "participantJoint": string, optional.
+    #[serde(rename = "participantJoint", skip_serializing_if = "Option::is_none")]
+    pub participant_joint: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Wire name "users": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<GetTasksResponseTasksItemDataUsersItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTasksResponseTasksItemData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let controls = o.opt("controls")?;
+        let fields_to_set = o.opt("fieldsToSet")?;
+        let is_mine = o.opt("isMine")?;
+        let participant_joint = o.opt("participantJoint")?;
+        let type_ = o.opt("type")?;
+        let url = o.opt("url")?;
+        let users = o.opt("users")?;
+        let additional = o
+            .rest(
+                &[
+                    "controls",
+                    "fieldsToSet",
+                    "isMine",
+                    "participantJoint",
+                    "type",
+                    "url",
+                    "users",
+                ],
+            )?;
+        Ok(Self {
+            controls,
+            fields_to_set,
+            is_mine,
+            participant_joint,
+            type_,
+            url,
+            users,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTasksResponseTasksItemData);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTasksResponseTasksItemDataControls {
+    /// Wire name "BUTTONS": array of object, optional.
+    #[serde(rename = "BUTTONS", skip_serializing_if = "Option::is_none")]
+    pub buttons: Option<Vec<GetTasksResponseTasksItemDataControlsButtonsItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTasksResponseTasksItemDataControls {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let buttons = o.opt("BUTTONS")?;
+        let additional = o.rest(&["BUTTONS"])?;
+        Ok(Self { buttons, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTasksResponseTasksItemDataControls);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTasksResponseTasksItemDataControlsButtonsItem {
+    /// Wire name "COLOR": string, optional.
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "TARGET_USER_STATUS": integer, optional.
+    #[serde(rename = "TARGET_USER_STATUS", skip_serializing_if = "Option::is_none")]
+    pub target_user_status: Option<i64>,
+    /// Wire name "TEXT": string, optional.
+    #[serde(rename = "TEXT", skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetTasksResponseTasksItemDataControlsButtonsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("COLOR")?;
+        let name = o.opt("NAME")?;
+        let target_user_status = o.opt("TARGET_USER_STATUS")?;
+        let text = o.opt("TEXT")?;
+        let type_ = o.opt("TYPE")?;
+        let value = o.opt("VALUE")?;
+        let additional = o
+            .rest(&["COLOR", "NAME", "TARGET_USER_STATUS", "TEXT", "TYPE", "VALUE"])?;
+        Ok(Self {
+            color,
+            name,
+            target_user_status,
+            text,
+            type_,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTasksResponseTasksItemDataControlsButtonsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetTasksResponseTasksItemDataUsersItem {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "status": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetTasksResponseTasksItemDataUsersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let status = o.opt("status")?;
+        let additional = o.rest(&["id", "status"])?;
+        Ok(Self { id, status, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetTasksResponseTasksItemDataUsersItem);
+
+/// The type `rpa.users`, defined once in `types`.
+pub type GetTasksResponseTasksItemUsersValue = super::super::types::rpa::Users;
 
 impl ::bitrix24_runtime::Method for GetTasksRequest {
     const NAME: &'static str = "rpa.item.getTasks";
@@ -571,13 +1079,45 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `rpa.item.list`.
-pub type ListResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponse {
+    /// Wire name "items": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "rpa.item.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ITEMS_KEY: Option<&'static str> = Some("items");
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ::serde_json::Value;
+    type IntoIter = ::std::vec::IntoIter<::serde_json::Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.unwrap_or_default().into_iter()
+    }
 }
 
 /// Calls `rpa.item.update`.

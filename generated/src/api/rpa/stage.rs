@@ -329,51 +329,45 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "code": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
-    /// Wire name "color": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub color: ::serde_json::Value,
-    /// Wire name "isFail": any JSON, optional.
-    #[serde(rename = "isFail", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_fail: ::serde_json::Value,
-    /// Wire name "isFirst": any JSON, optional.
-    #[serde(rename = "isFirst", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_first: ::serde_json::Value,
-    /// Wire name "isSuccess": any JSON, optional.
-    #[serde(rename = "isSuccess", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_success: ::serde_json::Value,
-    /// Wire name "name": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub name: ::serde_json::Value,
-    /// Wire name "permissions": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub permissions: ::serde_json::Value,
-    /// Wire name "possibleNextStages": any JSON, optional.
-    #[serde(
-        rename = "possibleNextStages",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub possible_next_stages: ::serde_json::Value,
-    /// Wire name "robotsCount": any JSON, optional.
-    #[serde(
-        rename = "robotsCount",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub robots_count: ::serde_json::Value,
-    /// Wire name "semantic": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub semantic: ::serde_json::Value,
-    /// Wire name "sort": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub sort: ::serde_json::Value,
-    /// Wire name "tasks": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub tasks: ::serde_json::Value,
-    /// Wire name "typeId": any JSON, optional.
-    #[serde(rename = "typeId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub type_id: ::serde_json::Value,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isFail": boolean, optional.
+    #[serde(rename = "isFail", skip_serializing_if = "Option::is_none")]
+    pub is_fail: Option<bool>,
+    /// Wire name "isFirst": boolean, optional.
+    #[serde(rename = "isFirst", skip_serializing_if = "Option::is_none")]
+    pub is_first: Option<bool>,
+    /// Wire name "isSuccess": boolean, optional.
+    #[serde(rename = "isSuccess", skip_serializing_if = "Option::is_none")]
+    pub is_success: Option<bool>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "permissions": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<GetResponsePermissions>,
+    /// Wire name "possibleNextStages": array of integer, optional.
+    #[serde(rename = "possibleNextStages", skip_serializing_if = "Option::is_none")]
+    pub possible_next_stages: Option<Vec<i64>>,
+    /// Wire name "robotsCount": integer, optional.
+    #[serde(rename = "robotsCount", skip_serializing_if = "Option::is_none")]
+    pub robots_count: Option<i64>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "tasks": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<GetResponseTasksItem>>,
+    /// Wire name "typeId": integer, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -386,6 +380,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.opt("code")?;
         let color = o.opt("color")?;
+        let id = o.opt("id")?;
         let is_fail = o.opt("isFail")?;
         let is_first = o.opt("isFirst")?;
         let is_success = o.opt("isSuccess")?;
@@ -393,7 +388,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let permissions = o.opt("permissions")?;
         let possible_next_stages = o.opt("possibleNextStages")?;
         let robots_count = o.opt("robotsCount")?;
-        let semantic = o.opt("semantic")?;
         let sort = o.opt("sort")?;
         let tasks = o.opt("tasks")?;
         let type_id = o.opt("typeId")?;
@@ -402,6 +396,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                 &[
                     "code",
                     "color",
+                    "id",
                     "isFail",
                     "isFirst",
                     "isSuccess",
@@ -409,7 +404,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "permissions",
                     "possibleNextStages",
                     "robotsCount",
-                    "semantic",
                     "sort",
                     "tasks",
                     "typeId",
@@ -418,6 +412,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         Ok(Self {
             code,
             color,
+            id,
             is_fail,
             is_first,
             is_success,
@@ -425,7 +420,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             permissions,
             possible_next_stages,
             robots_count,
-            semantic,
             sort,
             tasks,
             type_id,
@@ -435,6 +429,144 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponsePermissions {
+    /// Wire name "canMoveFrom": boolean, optional.
+    #[serde(rename = "canMoveFrom", skip_serializing_if = "Option::is_none")]
+    pub can_move_from: Option<bool>,
+    /// Wire name "droppable": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub droppable: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponsePermissions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let can_move_from = o.opt("canMoveFrom")?;
+        let droppable = o.opt("droppable")?;
+        let additional = o.rest(&["canMoveFrom", "droppable"])?;
+        Ok(Self {
+            can_move_from,
+            droppable,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponsePermissions);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseTasksItem {
+    /// Wire name "canAppendResponsibles": boolean, optional.
+    #[serde(rename = "canAppendResponsibles", skip_serializing_if = "Option::is_none")]
+    pub can_append_responsibles: Option<bool>,
+    /// Wire name "robotName": string, optional.
+    #[serde(rename = "robotName", skip_serializing_if = "Option::is_none")]
+    pub robot_name: Option<String>,
+    /// Wire name "robotType": string, optional.
+    #[serde(rename = "robotType", skip_serializing_if = "Option::is_none")]
+    pub robot_type: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "users": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<GetResponseTasksItemUsersItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseTasksItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let can_append_responsibles = o.opt("canAppendResponsibles")?;
+        let robot_name = o.opt("robotName")?;
+        let robot_type = o.opt("robotType")?;
+        let title = o.opt("title")?;
+        let users = o.opt("users")?;
+        let additional = o
+            .rest(
+                &["canAppendResponsibles", "robotName", "robotType", "title", "users"],
+            )?;
+        Ok(Self {
+            can_append_responsibles,
+            robot_name,
+            robot_type,
+            title,
+            users,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseTasksItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseTasksItemUsersItem {
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "entityType": string, optional.
+    #[serde(rename = "entityType", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "photoSrc": string, optional.
+    #[serde(rename = "photoSrc", skip_serializing_if = "Option::is_none")]
+    pub photo_src: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseTasksItemUsersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type = o.opt("entityType")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let photo_src = o.opt("photoSrc")?;
+        let url = o.opt("url")?;
+        let additional = o
+            .rest(&["entityId", "entityType", "id", "name", "photoSrc", "url"])?;
+        Ok(Self {
+            entity_id,
+            entity_type,
+            id,
+            name,
+            photo_src,
+            url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseTasksItemUsersItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "rpa.stage.get";
@@ -524,14 +656,160 @@ impl ::bitrix24_runtime::loose::Loose for ListForTypeRequest {
 ::bitrix24_runtime::loose_deserialize!(ListForTypeRequest);
 
 /// The `result` of `rpa.stage.listForType`.
-pub type ListForTypeResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListForTypeResponse {
+    /// Wire name "stages": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stages: Option<Vec<ListForTypeResponseStagesItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListForTypeResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let stages = o.opt("stages")?;
+        let additional = o.rest(&["stages"])?;
+        Ok(Self { stages, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListForTypeResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListForTypeResponseStagesItem {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isFail": boolean, optional.
+    #[serde(rename = "isFail", skip_serializing_if = "Option::is_none")]
+    pub is_fail: Option<bool>,
+    /// Wire name "isFirst": boolean, optional.
+    #[serde(rename = "isFirst", skip_serializing_if = "Option::is_none")]
+    pub is_first: Option<bool>,
+    /// Wire name "isSuccess": boolean, optional.
+    #[serde(rename = "isSuccess", skip_serializing_if = "Option::is_none")]
+    pub is_success: Option<bool>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "typeId": integer, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListForTypeResponseStagesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let color = o.opt("color")?;
+        let id = o.opt("id")?;
+        let is_fail = o.opt("isFail")?;
+        let is_first = o.opt("isFirst")?;
+        let is_success = o.opt("isSuccess")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "color",
+                    "id",
+                    "isFail",
+                    "isFirst",
+                    "isSuccess",
+                    "name",
+                    "sort",
+                    "typeId",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            color,
+            id,
+            is_fail,
+            is_first,
+            is_success,
+            name,
+            sort,
+            type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListForTypeResponseStagesItem);
 
 impl ::bitrix24_runtime::Method for ListForTypeRequest {
     const NAME: &'static str = "rpa.stage.listForType";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ITEMS_KEY: Option<&'static str> = Some("stages");
+    const ID_KEY: &'static str = "id";
     type Response = ListForTypeResponse;
 }
+
+impl ::std::iter::IntoIterator for ListForTypeResponse {
+    type Item = ListForTypeResponseStagesItem;
+    type IntoIter = ::std::vec::IntoIter<ListForTypeResponseStagesItem>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.stages.unwrap_or_default().into_iter()
+    }
+}
+
+/// The fields of `rpa.stage.listForType`'s rows (`ListForTypeResponseStagesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListForTypeField {
+    /// The field "code".
+    Code,
+    /// The field "color".
+    Color,
+    /// The field "id".
+    Id,
+    /// The field "isFail".
+    IsFail,
+    /// The field "isFirst".
+    IsFirst,
+    /// The field "isSuccess".
+    IsSuccess,
+    /// The field "name".
+    Name,
+    /// The field "sort".
+    Sort,
+    /// The field "typeId".
+    TypeId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListForTypeField { Code = "code", Color = "color", Id = "id", IsFail = "isFail",
+    IsFirst = "isFirst", IsSuccess = "isSuccess", Name = "name", Sort = "sort", TypeId =
+    "typeId" }
+);
 
 /// Calls `rpa.stage.update`.
 ///

@@ -159,7 +159,159 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `rpa.timeline.add`.
-pub type AddResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponse {
+    /// Wire name "timeline": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<AddResponseTimeline>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let timeline = o.opt("timeline")?;
+        let additional = o.rest(&["timeline"])?;
+        Ok(Self { timeline, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseTimeline {
+    /// Wire name "action": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<bool>,
+    /// Wire name "createdTime": string, optional.
+    #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
+    pub created_time: Option<String>,
+    /// Wire name "createdTimestamp": integer, optional.
+    #[serde(rename = "createdTimestamp", skip_serializing_if = "Option::is_none")]
+    pub created_timestamp: Option<i64>,
+    /// Wire name "data": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<AddResponseTimelineData>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isFixed": boolean, optional.
+    #[serde(rename = "isFixed", skip_serializing_if = "Option::is_none")]
+    pub is_fixed: Option<bool>,
+    /// Wire name "itemId": integer, optional.
+    #[serde(rename = "itemId", skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "typeId": integer, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<i64>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Wire name "users": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<
+        ::std::collections::BTreeMap<String, AddResponseTimelineUsersValue>,
+    >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseTimeline {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let created_time = o.opt("createdTime")?;
+        let created_timestamp = o.opt("createdTimestamp")?;
+        let data = o.opt("data")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let is_fixed = o.opt("isFixed")?;
+        let item_id = o.opt("itemId")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let user_id = o.opt("userId")?;
+        let users = o.opt("users")?;
+        let additional = o
+            .rest(
+                &[
+                    "action",
+                    "createdTime",
+                    "createdTimestamp",
+                    "data",
+                    "description",
+                    "id",
+                    "isFixed",
+                    "itemId",
+                    "title",
+                    "typeId",
+                    "userId",
+                    "users",
+                ],
+            )?;
+        Ok(Self {
+            action,
+            created_time,
+            created_timestamp,
+            data,
+            description,
+            id,
+            is_fixed,
+            item_id,
+            title,
+            type_id,
+            user_id,
+            users,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseTimeline);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseTimelineData {
+    /// Wire name "scope": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseTimelineData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["scope"])?;
+        Ok(Self { scope, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseTimelineData);
+
+/// The type `rpa.users`, defined once in `types`.
+pub type AddResponseTimelineUsersValue = super::super::types::rpa::Users;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "rpa.timeline.add";
@@ -365,6 +517,9 @@ pub struct ListForItemResponse {
     /// Wire name "itemId": any JSON, optional.
     #[serde(rename = "itemId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub item_id: ::serde_json::Value,
+    /// Wire name "timeline": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<ListForItemResponseTimelineItem>>,
     /// Wire name "title": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub title: ::serde_json::Value,
@@ -391,6 +546,7 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemResponse {
         let id = o.opt("id")?;
         let is_fixed = o.opt("isFixed")?;
         let item_id = o.opt("itemId")?;
+        let timeline = o.opt("timeline")?;
         let title = o.opt("title")?;
         let type_id = o.opt("typeId")?;
         let user_id = o.opt("userId")?;
@@ -404,6 +560,7 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemResponse {
                     "id",
                     "isFixed",
                     "itemId",
+                    "timeline",
                     "title",
                     "typeId",
                     "userId",
@@ -417,6 +574,7 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemResponse {
             id,
             is_fixed,
             item_id,
+            timeline,
             title,
             type_id,
             user_id,
@@ -427,12 +585,515 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListForItemResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListForItemResponseTimelineItem {
+    /// Wire name "action": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Wire name "createdTime": string, optional.
+    #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
+    pub created_time: Option<String>,
+    /// Wire name "createdTimestamp": integer, optional.
+    #[serde(rename = "createdTimestamp", skip_serializing_if = "Option::is_none")]
+    pub created_timestamp: Option<i64>,
+    /// Wire name "data": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<ListForItemResponseTimelineItemData>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isFixed": boolean, optional.
+    #[serde(rename = "isFixed", skip_serializing_if = "Option::is_none")]
+    pub is_fixed: Option<bool>,
+    /// Wire name "itemId": integer, optional.
+    #[serde(rename = "itemId", skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "typeId": integer, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<i64>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Wire name "users": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<
+        ::std::collections::BTreeMap<String, ListForItemResponseTimelineItemUsersValue>,
+    >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListForItemResponseTimelineItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let created_time = o.opt("createdTime")?;
+        let created_timestamp = o.opt("createdTimestamp")?;
+        let data = o.opt("data")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let is_fixed = o.opt("isFixed")?;
+        let item_id = o.opt("itemId")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let user_id = o.opt("userId")?;
+        let users = o.opt("users")?;
+        let additional = o
+            .rest(
+                &[
+                    "action",
+                    "createdTime",
+                    "createdTimestamp",
+                    "data",
+                    "description",
+                    "id",
+                    "isFixed",
+                    "itemId",
+                    "title",
+                    "typeId",
+                    "userId",
+                    "users",
+                ],
+            )?;
+        Ok(Self {
+            action,
+            created_time,
+            created_timestamp,
+            data,
+            description,
+            id,
+            is_fixed,
+            item_id,
+            title,
+            type_id,
+            user_id,
+            users,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListForItemResponseTimelineItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListForItemResponseTimelineItemData {
+    /// Wire name "fields": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<ListForItemResponseTimelineItemDataFieldsItem>>,
+    /// Wire name "item": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<ListForItemResponseTimelineItemDataItem>,
+    /// Wire name "scope": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Wire name "stageFrom": object, optional.
+    #[serde(rename = "stageFrom", skip_serializing_if = "Option::is_none")]
+    pub stage_from: Option<ListForItemResponseTimelineItemDataStageFrom>,
+    /// Wire name "stageTo": object, optional.
+    #[serde(rename = "stageTo", skip_serializing_if = "Option::is_none")]
+    pub stage_to: Option<ListForItemResponseTimelineItemDataStageTo>,
+    /// Wire name "task": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<ListForItemResponseTimelineItemDataTask>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListForItemResponseTimelineItemData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let item = o.opt("item")?;
+        let scope = o.opt("scope")?;
+        let stage_from = o.opt("stageFrom")?;
+        let stage_to = o.opt("stageTo")?;
+        let task = o.opt("task")?;
+        let additional = o
+            .rest(&["fields", "item", "scope", "stageFrom", "stageTo", "task"])?;
+        Ok(Self {
+            fields,
+            item,
+            scope,
+            stage_from,
+            stage_to,
+            task,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListForItemResponseTimelineItemData);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListForItemResponseTimelineItemDataFieldsItem {
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListForItemResponseTimelineItemDataFieldsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["name", "title"])?;
+        Ok(Self { name, title, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListForItemResponseTimelineItemDataFieldsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListForItemResponseTimelineItemDataItem {
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListForItemResponseTimelineItemDataItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["name"])?;
+        Ok(Self { name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListForItemResponseTimelineItemDataItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListForItemResponseTimelineItemDataStageFrom {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListForItemResponseTimelineItemDataStageFrom {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["id", "name"])?;
+        Ok(Self { id, name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListForItemResponseTimelineItemDataStageFrom);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListForItemResponseTimelineItemDataStageTo {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListForItemResponseTimelineItemDataStageTo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["id", "name"])?;
+        Ok(Self { id, name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListForItemResponseTimelineItemDataStageTo);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListForItemResponseTimelineItemDataTask {
+    /// Wire name "ACTIVITY": string, optional.
+    #[serde(rename = "ACTIVITY", skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
+    /// Wire name "ACTIVITY_NAME": string, optional.
+    #[serde(rename = "ACTIVITY_NAME", skip_serializing_if = "Option::is_none")]
+    pub activity_name: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARAMETERS": object, optional.
+    #[serde(rename = "PARAMETERS", skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<ListForItemResponseTimelineItemDataTaskParameters>,
+    /// Wire name "USERS": array of integer, optional.
+    #[serde(rename = "USERS", skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<i64>>,
+    /// Wire name "USER_ID": string, optional.
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Wire name "WORKFLOW_ID": string, optional.
+    #[serde(rename = "WORKFLOW_ID", skip_serializing_if = "Option::is_none")]
+    pub workflow_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListForItemResponseTimelineItemDataTask {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let activity = o.opt("ACTIVITY")?;
+        let activity_name = o.opt("ACTIVITY_NAME")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parameters = o.opt("PARAMETERS")?;
+        let users = o.opt("USERS")?;
+        let user_id = o.opt("USER_ID")?;
+        let workflow_id = o.opt("WORKFLOW_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVITY",
+                    "ACTIVITY_NAME",
+                    "DESCRIPTION",
+                    "ID",
+                    "NAME",
+                    "PARAMETERS",
+                    "USERS",
+                    "USER_ID",
+                    "WORKFLOW_ID",
+                ],
+            )?;
+        Ok(Self {
+            activity,
+            activity_name,
+            description,
+            id,
+            name,
+            parameters,
+            users,
+            user_id,
+            workflow_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListForItemResponseTimelineItemDataTask);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListForItemResponseTimelineItemDataTaskParameters {
+    /// Wire name "ACTIONS": array of object, optional.
+    #[serde(rename = "ACTIONS", skip_serializing_if = "Option::is_none")]
+    pub actions: Option<
+        Vec<ListForItemResponseTimelineItemDataTaskParametersActionsItem>,
+    >,
+    /// Wire name "DOCUMENT_ID": array of string, optional.
+    #[serde(rename = "DOCUMENT_ID", skip_serializing_if = "Option::is_none")]
+    pub document_id: Option<Vec<String>>,
+    /// Wire name "FIELDS_TO_SET": array of string, optional.
+    #[serde(rename = "FIELDS_TO_SET", skip_serializing_if = "Option::is_none")]
+    pub fields_to_set: Option<Vec<String>>,
+    /// Wire name "FIELDS_TO_SHOW": array of string, optional.
+    #[serde(rename = "FIELDS_TO_SHOW", skip_serializing_if = "Option::is_none")]
+    pub fields_to_show: Option<Vec<String>>,
+    /// Wire name "TASK_EDIT_URL": string, optional.
+    #[serde(rename = "TASK_EDIT_URL", skip_serializing_if = "Option::is_none")]
+    pub task_edit_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for ListForItemResponseTimelineItemDataTaskParameters {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actions = o.opt("ACTIONS")?;
+        let document_id = o.opt("DOCUMENT_ID")?;
+        let fields_to_set = o.opt("FIELDS_TO_SET")?;
+        let fields_to_show = o.opt("FIELDS_TO_SHOW")?;
+        let task_edit_url = o.opt("TASK_EDIT_URL")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIONS",
+                    "DOCUMENT_ID",
+                    "FIELDS_TO_SET",
+                    "FIELDS_TO_SHOW",
+                    "TASK_EDIT_URL",
+                ],
+            )?;
+        Ok(Self {
+            actions,
+            document_id,
+            fields_to_set,
+            fields_to_show,
+            task_edit_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    ListForItemResponseTimelineItemDataTaskParameters
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListForItemResponseTimelineItemDataTaskParametersActionsItem {
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "label": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for ListForItemResponseTimelineItemDataTaskParametersActionsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let label = o.opt("label")?;
+        let stage_id = o.opt("stageId")?;
+        let additional = o.rest(&["color", "label", "stageId"])?;
+        Ok(Self {
+            color,
+            label,
+            stage_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    ListForItemResponseTimelineItemDataTaskParametersActionsItem
+);
+
+/// The type `rpa.users`, defined once in `types`.
+pub type ListForItemResponseTimelineItemUsersValue = super::super::types::rpa::Users;
+
 impl ::bitrix24_runtime::Method for ListForItemRequest {
     const NAME: &'static str = "rpa.timeline.listForItem";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ITEMS_KEY: Option<&'static str> = Some("timeline");
+    const ID_KEY: &'static str = "id";
     type Response = ListForItemResponse;
 }
+
+impl ::std::iter::IntoIterator for ListForItemResponse {
+    type Item = ListForItemResponseTimelineItem;
+    type IntoIter = ::std::vec::IntoIter<ListForItemResponseTimelineItem>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.timeline.unwrap_or_default().into_iter()
+    }
+}
+
+/// The fields of `rpa.timeline.listForItem`'s rows (`ListForItemResponseTimelineItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListForItemField {
+    /// The field "action".
+    Action,
+    /// The field "createdTime".
+    CreatedTime,
+    /// The field "createdTimestamp".
+    CreatedTimestamp,
+    /// The field "data".
+    Data,
+    /// The field "description".
+    Description,
+    /// The field "id".
+    Id,
+    /// The field "isFixed".
+    IsFixed,
+    /// The field "itemId".
+    ItemId,
+    /// The field "title".
+    Title,
+    /// The field "typeId".
+    TypeId,
+    /// The field "userId".
+    UserId,
+    /// The field "users".
+    Users,
+}
+
+::bitrix24_runtime::field_names!(
+    ListForItemField { Action = "action", CreatedTime = "createdTime", CreatedTimestamp =
+    "createdTimestamp", Data = "data", Description = "description", Id = "id", IsFixed =
+    "isFixed", ItemId = "itemId", Title = "title", TypeId = "typeId", UserId = "userId",
+    Users = "users" }
+);
 
 /// Calls `rpa.timeline.update`.
 ///
@@ -660,7 +1321,55 @@ impl ::bitrix24_runtime::loose::Loose for UpdateIsFixedRequest {
 pub type UpdateIsFixedRequestIsFixed = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `rpa.timeline.updateIsFixed`.
-pub type UpdateIsFixedResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateIsFixedResponse {
+    /// Wire name "timeline": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<UpdateIsFixedResponseTimeline>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateIsFixedResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let timeline = o.opt("timeline")?;
+        let additional = o.rest(&["timeline"])?;
+        Ok(Self { timeline, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateIsFixedResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateIsFixedResponseTimeline {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateIsFixedResponseTimeline {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateIsFixedResponseTimeline);
 
 impl ::bitrix24_runtime::Method for UpdateIsFixedRequest {
     const NAME: &'static str = "rpa.timeline.updateIsFixed";

@@ -327,6 +327,9 @@ pub struct GetResponse {
     /// Wire name "title": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub title: ::serde_json::Value,
+    /// Wire name "type": object, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<GetResponseType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -343,8 +346,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let permissions = o.opt("permissions")?;
         let settings = o.opt("settings")?;
         let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
         let additional = o
-            .rest(&["createdBy", "id", "image", "permissions", "settings", "title"])?;
+            .rest(
+                &["createdBy", "id", "image", "permissions", "settings", "title", "type"],
+            )?;
         Ok(Self {
             created_by,
             id,
@@ -352,12 +358,115 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             permissions,
             settings,
             title,
+            type_,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseType {
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "image": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Wire name "permissions": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<GetResponseTypePermissionsItem>>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let permissions = o.opt("permissions")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["createdBy", "id", "image", "permissions", "title"])?;
+        Ok(Self {
+            created_by,
+            id,
+            image,
+            permissions,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseType);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseTypePermissionsItem {
+    /// Wire name "accessCode": string, optional.
+    #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
+    pub access_code: Option<String>,
+    /// Wire name "action": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Wire name "entity": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// Wire name "entityId": string, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "permission": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseTypePermissionsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access_code = o.opt("accessCode")?;
+        let action = o.opt("action")?;
+        let entity = o.opt("entity")?;
+        let entity_id = o.opt("entityId")?;
+        let id = o.opt("id")?;
+        let permission = o.opt("permission")?;
+        let additional = o
+            .rest(&["accessCode", "action", "entity", "entityId", "id", "permission"])?;
+        Ok(Self {
+            access_code,
+            action,
+            entity,
+            entity_id,
+            id,
+            permission,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseTypePermissionsItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "rpa.type.get";
@@ -468,13 +577,45 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `rpa.type.list`.
-pub type ListResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponse {
+    /// Wire name "types": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub types: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let types = o.opt("types")?;
+        let additional = o.rest(&["types"])?;
+        Ok(Self { types, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "rpa.type.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ITEMS_KEY: Option<&'static str> = Some("types");
     type Response = ListResponse;
+}
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ::serde_json::Value;
+    type IntoIter = ::std::vec::IntoIter<::serde_json::Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.types.unwrap_or_default().into_iter()
+    }
 }
 
 /// Calls `rpa.type.update`.

@@ -589,9 +589,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -617,8 +617,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -667,7 +667,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "basketProperties": array of object, optional.
     #[serde(rename = "basketProperties", skip_serializing_if = "Option::is_none")]
-    pub basket_properties: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub basket_properties: Option<Vec<ListResponseBasketPropertiesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -689,22 +689,94 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseBasketPropertiesItem {
+    /// Wire name "basketId": integer, optional.
+    #[serde(rename = "basketId", skip_serializing_if = "Option::is_none")]
+    pub basket_id: Option<i64>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseBasketPropertiesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["basketId", "code", "id", "name", "value"])?;
+        Ok(Self {
+            basket_id,
+            code,
+            id,
+            name,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseBasketPropertiesItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.basketproperties.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("basketProperties");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseBasketPropertiesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseBasketPropertiesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.basket_properties.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.basketproperties.list`'s rows (`ListResponseBasketPropertiesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "basketId".
+    BasketId,
+    /// The field "code".
+    Code,
+    /// The field "id".
+    Id,
+    /// The field "name".
+    Name,
+    /// The field "value".
+    Value,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { BasketId = "basketId", Code = "code", Id = "id", Name = "name", Value =
+    "value" }
+);
 
 /// Calls `sale.basketproperties.update`.
 ///

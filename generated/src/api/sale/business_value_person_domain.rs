@@ -136,7 +136,69 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 pub type AddRequestFieldsDomain = super::super::enums::IE;
 
 /// The `result` of `sale.businessValuePersonDomain.add`.
-pub type AddResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponse {
+    /// Wire name "businessValuePersonDomain": object, optional.
+    #[serde(
+        rename = "businessValuePersonDomain",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub business_value_person_domain: Option<AddResponseBusinessValuePersonDomain>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let business_value_person_domain = o.opt("businessValuePersonDomain")?;
+        let additional = o.rest(&["businessValuePersonDomain"])?;
+        Ok(Self {
+            business_value_person_domain,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseBusinessValuePersonDomain {
+    /// Wire name "domain": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// Wire name "personTypeId": integer, optional.
+    #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
+    pub person_type_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseBusinessValuePersonDomain {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let domain = o.opt("domain")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let additional = o.rest(&["domain", "personTypeId"])?;
+        Ok(Self {
+            domain,
+            person_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseBusinessValuePersonDomain);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.businessValuePersonDomain.add";
@@ -435,9 +497,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -463,8 +525,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -517,7 +579,7 @@ pub struct ListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub business_value_person_domains: Option<
-        Vec<::serde_json::Map<String, ::serde_json::Value>>,
+        Vec<ListResponseBusinessValuePersonDomainsItem>,
     >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -540,6 +602,31 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseBusinessValuePersonDomainsItem {
+    /// Wire name "personTypeId": integer, optional.
+    #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
+    pub person_type_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseBusinessValuePersonDomainsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let person_type_id = o.opt("personTypeId")?;
+        let additional = o.rest(&["personTypeId"])?;
+        Ok(Self { person_type_id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseBusinessValuePersonDomainsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.businessValuePersonDomain.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -550,9 +637,21 @@ impl ::bitrix24_runtime::Method for ListRequest {
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseBusinessValuePersonDomainsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseBusinessValuePersonDomainsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.business_value_person_domains.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.businessValuePersonDomain.list`'s rows (`ListResponseBusinessValuePersonDomainsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "personTypeId".
+    PersonTypeId,
+}
+
+::bitrix24_runtime::field_names!(ListField { PersonTypeId = "personTypeId" });

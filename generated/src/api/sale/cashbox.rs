@@ -58,12 +58,12 @@ pub struct AddRequest {
     /// Wire name "OFD_SETTINGS": object, optional.
     #[serde(rename = "OFD_SETTINGS", skip_serializing_if = "Option::is_none")]
     pub ofd_settings: Option<AddRequestOfdSettings>,
-    /// Wire name "REST_CODE": any JSON, required.
+    /// Wire name "REST_CODE": string, required.
     #[serde(rename = "REST_CODE")]
-    pub rest_code: ::serde_json::Value,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    pub rest_code: String,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddRequestSettings>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -83,7 +83,7 @@ impl AddRequest {
     pub fn new(
         email: impl Into<String>,
         name: impl Into<String>,
-        rest_code: impl Into<::serde_json::Value>,
+        rest_code: impl Into<String>,
     ) -> Self {
         Self {
             active: Default::default(),
@@ -120,8 +120,8 @@ impl AddRequest {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<AddRequestSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -201,8 +201,300 @@ pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
 
-/// The type `cashbox.ofd_settings`, defined once in `types`.
-pub type AddRequestOfdSettings = super::super::types::cashbox::OfdSettings;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestOfdSettings {
+    /// Wire name "AUTH": any JSON, optional.
+    #[serde(rename = "AUTH", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub auth: ::serde_json::Value,
+    /// Wire name "OFD_MODE": object, optional.
+    #[serde(rename = "OFD_MODE", skip_serializing_if = "Option::is_none")]
+    pub ofd_mode: Option<AddRequestOfdSettingsOfdMode>,
+    /// Wire name "SELLER_INFO": any JSON, optional.
+    #[serde(
+        rename = "SELLER_INFO",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub seller_info: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestOfdSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "AUTH".
+    pub fn auth(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auth = value.into();
+        self
+    }
+    /// Sets "OFD_MODE".
+    pub fn ofd_mode(mut self, value: impl Into<AddRequestOfdSettingsOfdMode>) -> Self {
+        self.ofd_mode = Some(value.into());
+        self
+    }
+    /// Sets "SELLER_INFO".
+    pub fn seller_info(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.seller_info = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestOfdSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth = o.opt("AUTH")?;
+        let ofd_mode = o.opt("OFD_MODE")?;
+        let seller_info = o.opt("SELLER_INFO")?;
+        let additional = o.rest(&["AUTH", "OFD_MODE", "SELLER_INFO"])?;
+        Ok(Self {
+            auth,
+            ofd_mode,
+            seller_info,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestOfdSettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestOfdSettingsOfdMode {
+    /// Wire name "IS_TEST": string, optional.
+    #[serde(rename = "IS_TEST", skip_serializing_if = "Option::is_none")]
+    pub is_test: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestOfdSettingsOfdMode {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "IS_TEST".
+    pub fn is_test(mut self, value: impl Into<String>) -> Self {
+        self.is_test = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestOfdSettingsOfdMode {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_test = o.opt("IS_TEST")?;
+        let additional = o.rest(&["IS_TEST"])?;
+        Ok(Self { is_test, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestOfdSettingsOfdMode);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettings {
+    /// Wire name "AUTH": object, optional.
+    #[serde(rename = "AUTH", skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AddRequestSettingsAuth>,
+    /// Wire name "INTERACTION": object, optional.
+    #[serde(rename = "INTERACTION", skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<AddRequestSettingsInteraction>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "AUTH".
+    pub fn auth(mut self, value: impl Into<AddRequestSettingsAuth>) -> Self {
+        self.auth = Some(value.into());
+        self
+    }
+    /// Sets "INTERACTION".
+    pub fn interaction(
+        mut self,
+        value: impl Into<AddRequestSettingsInteraction>,
+    ) -> Self {
+        self.interaction = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth = o.opt("AUTH")?;
+        let interaction = o.opt("INTERACTION")?;
+        let additional = o.rest(&["AUTH", "INTERACTION"])?;
+        Ok(Self {
+            auth,
+            interaction,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsAuth {
+    /// Wire name "KEYWORD": string, optional.
+    #[serde(rename = "KEYWORD", skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<String>,
+    /// Wire name "PREFERENCE": string, optional.
+    #[serde(rename = "PREFERENCE", skip_serializing_if = "Option::is_none")]
+    pub preference: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsAuth {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "KEYWORD".
+    pub fn keyword(mut self, value: impl Into<String>) -> Self {
+        self.keyword = Some(value.into());
+        self
+    }
+    /// Sets "PREFERENCE".
+    pub fn preference(mut self, value: impl Into<String>) -> Self {
+        self.preference = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsAuth {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let keyword = o.opt("KEYWORD")?;
+        let preference = o.opt("PREFERENCE")?;
+        let additional = o.rest(&["KEYWORD", "PREFERENCE"])?;
+        Ok(Self {
+            keyword,
+            preference,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsAuth);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsInteraction {
+    /// Wire name "MODE": string, optional.
+    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsInteraction {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "MODE".
+    pub fn mode(mut self, value: impl Into<String>) -> Self {
+        self.mode = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsInteraction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mode = o.opt("MODE")?;
+        let additional = o.rest(&["MODE"])?;
+        Ok(Self { mode, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsInteraction);
 
 pub type AddRequestUseOffline = ::bitrix24_runtime::YesNo;
 
@@ -332,9 +624,9 @@ pub struct ListRequest {
     /// Wire name "ORDER": object (an `Order`), optional.
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "SELECT": any JSON, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -357,8 +649,8 @@ impl ListRequest {
         self
     }
     /// Sets "SELECT".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -394,7 +686,94 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `sale.cashbox.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "EMAIL": string, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "ENABLED": string, optional.
+    #[serde(rename = "ENABLED", skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "KKM_ID": string, optional.
+    #[serde(rename = "KKM_ID", skip_serializing_if = "Option::is_none")]
+    pub kkm_id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "NUMBER_KKM": string, optional.
+    #[serde(rename = "NUMBER_KKM", skip_serializing_if = "Option::is_none")]
+    pub number_kkm: Option<String>,
+    /// Wire name "OFD": string, optional.
+    #[serde(rename = "OFD", skip_serializing_if = "Option::is_none")]
+    pub ofd: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "USE_OFFLINE": string, optional.
+    #[serde(rename = "USE_OFFLINE", skip_serializing_if = "Option::is_none")]
+    pub use_offline: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let email = o.opt("EMAIL")?;
+        let enabled = o.opt("ENABLED")?;
+        let id = o.opt("ID")?;
+        let kkm_id = o.opt("KKM_ID")?;
+        let name = o.opt("NAME")?;
+        let number_kkm = o.opt("NUMBER_KKM")?;
+        let ofd = o.opt("OFD")?;
+        let sort = o.opt("SORT")?;
+        let use_offline = o.opt("USE_OFFLINE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "EMAIL",
+                    "ENABLED",
+                    "ID",
+                    "KKM_ID",
+                    "NAME",
+                    "NUMBER_KKM",
+                    "OFD",
+                    "SORT",
+                    "USE_OFFLINE",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            email,
+            enabled,
+            id,
+            kkm_id,
+            name,
+            number_kkm,
+            ofd,
+            sort,
+            use_offline,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.cashbox.list";
@@ -636,8 +1015,79 @@ pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
 
-/// The type `cashbox.ofd_settings`, defined once in `types`.
-pub type UpdateRequestFieldsOfdSettings = super::super::types::cashbox::OfdSettings;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsOfdSettings {
+    /// Wire name "AUTH": any JSON, optional.
+    #[serde(rename = "AUTH", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub auth: ::serde_json::Value,
+    /// Wire name "OFD_MODE": any JSON, optional.
+    #[serde(rename = "OFD_MODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub ofd_mode: ::serde_json::Value,
+    /// Wire name "SELLER_INFO": any JSON, optional.
+    #[serde(
+        rename = "SELLER_INFO",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub seller_info: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsOfdSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "AUTH".
+    pub fn auth(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auth = value.into();
+        self
+    }
+    /// Sets "OFD_MODE".
+    pub fn ofd_mode(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.ofd_mode = value.into();
+        self
+    }
+    /// Sets "SELLER_INFO".
+    pub fn seller_info(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.seller_info = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOfdSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth = o.opt("AUTH")?;
+        let ofd_mode = o.opt("OFD_MODE")?;
+        let seller_info = o.opt("SELLER_INFO")?;
+        let additional = o.rest(&["AUTH", "OFD_MODE", "SELLER_INFO"])?;
+        Ok(Self {
+            auth,
+            ofd_mode,
+            seller_info,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsOfdSettings);
 
 pub type UpdateRequestFieldsUseOffline = ::bitrix24_runtime::YesNo;
 

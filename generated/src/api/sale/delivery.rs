@@ -50,9 +50,9 @@ pub struct AddRequest {
     /// Wire name "CONFIG": array of object, optional.
     #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<AddRequestConfigItem>>,
-    /// Wire name "CURRENCY": any JSON, required.
+    /// Wire name "CURRENCY": string, required.
     #[serde(rename = "CURRENCY")]
-    pub currency: ::serde_json::Value,
+    pub currency: String,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -77,7 +77,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        currency: impl Into<::serde_json::Value>,
+        currency: impl Into<String>,
         name: impl Into<String>,
         rest_code: impl Into<String>,
     ) -> Self {
@@ -187,9 +187,9 @@ pub struct AddRequestConfigItem {
     /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
-    /// Wire name "VALUE": any JSON, required.
+    /// Wire name "VALUE": string, required.
     #[serde(rename = "VALUE")]
-    pub value: ::serde_json::Value,
+    pub value: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -198,7 +198,7 @@ pub struct AddRequestConfigItem {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestConfigItem {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(code: impl Into<String>, value: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(code: impl Into<String>, value: impl Into<String>) -> Self {
         Self {
             code: code.into(),
             value: value.into(),
@@ -243,7 +243,7 @@ pub struct AddResponse {
     pub parent: Option<AddResponseParent>,
     /// Wire name "profiles": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub profiles: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub profiles: Option<Vec<AddResponseProfilesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -289,9 +289,9 @@ pub struct AddResponseParent {
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "PARENT_ID": any JSON, optional.
-    #[serde(rename = "PARENT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub parent_id: ::serde_json::Value,
+    /// Wire name "PARENT_ID": integer, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -341,6 +341,81 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseParent {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseParent);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseProfilesItem {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "CURRENCY": string, optional.
+    #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "LOGOTYPE": string, optional.
+    #[serde(rename = "LOGOTYPE", skip_serializing_if = "Option::is_none")]
+    pub logotype: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": integer, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseProfilesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let currency = o.opt("CURRENCY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let logotype = o.opt("LOGOTYPE")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CURRENCY",
+                    "DESCRIPTION",
+                    "ID",
+                    "LOGOTYPE",
+                    "NAME",
+                    "PARENT_ID",
+                    "SORT",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            currency,
+            description,
+            id,
+            logotype,
+            name,
+            parent_id,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseProfilesItem);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.delivery.add";
@@ -466,9 +541,9 @@ pub struct GetlistRequest {
     /// Wire name "ORDER": object (an `Order`), optional.
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "SELECT": any JSON, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -491,8 +566,8 @@ impl GetlistRequest {
         self
     }
     /// Sets "SELECT".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -528,7 +603,68 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
 /// The `result` of `sale.delivery.getlist`.
-pub type GetlistResponse = Vec<::serde_json::Value>;
+pub type GetlistResponse = Vec<GetlistResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetlistResponseItem {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "CURRENCY": string, optional.
+    #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PARENT_ID": integer, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let currency = o.opt("CURRENCY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(
+                &["ACTIVE", "CURRENCY", "DESCRIPTION", "ID", "NAME", "PARENT_ID", "SORT"],
+            )?;
+        Ok(Self {
+            active,
+            currency,
+            description,
+            id,
+            name,
+            parent_id,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "sale.delivery.getlist";
@@ -566,12 +702,15 @@ pub struct UpdateRequest {
     /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestActive>,
-    /// Wire name "CURRENCY": any JSON, optional.
-    #[serde(rename = "CURRENCY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub currency: ::serde_json::Value,
+    /// Wire name "CURRENCY": string, optional.
+    #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "FIELDS": object, optional.
+    #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
+    pub fields: Option<UpdateRequestFields>,
     /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
@@ -597,6 +736,7 @@ impl UpdateRequest {
             active: Default::default(),
             currency: Default::default(),
             description: Default::default(),
+            fields: Default::default(),
             id: id.into(),
             logotype: Default::default(),
             name: Default::default(),
@@ -610,13 +750,18 @@ impl UpdateRequest {
         self
     }
     /// Sets "CURRENCY".
-    pub fn currency(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency = value.into();
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
         self
     }
     /// Sets "DESCRIPTION".
     pub fn description(mut self, value: impl Into<String>) -> Self {
         self.description = Some(value.into());
+        self
+    }
+    /// Sets "FIELDS".
+    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
+        self.fields = Some(value.into());
         self
     }
     /// Sets "LOGOTYPE".
@@ -654,19 +799,30 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let active = o.opt("ACTIVE")?;
         let currency = o.opt("CURRENCY")?;
         let description = o.opt("DESCRIPTION")?;
+        let fields = o.opt("FIELDS")?;
         let id = o.req("ID")?;
         let logotype = o.opt("LOGOTYPE")?;
         let name = o.opt("NAME")?;
         let sort = o.opt("SORT")?;
         let additional = o
             .rest(
-                &["ACTIVE", "CURRENCY", "DESCRIPTION", "ID", "LOGOTYPE", "NAME", "SORT"],
+                &[
+                    "ACTIVE",
+                    "CURRENCY",
+                    "DESCRIPTION",
+                    "FIELDS",
+                    "ID",
+                    "LOGOTYPE",
+                    "NAME",
+                    "SORT",
+                ],
             )?;
         let id = o.need(id, "ID")?;
         Ok(Self {
             active,
             currency,
             description,
+            fields,
             id,
             logotype,
             name,
@@ -679,6 +835,108 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 pub type UpdateRequestActive = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "CURRENCY": string, optional.
+    #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "LOGOTYPE": string, optional.
+    #[serde(rename = "LOGOTYPE", skip_serializing_if = "Option::is_none")]
+    pub logotype: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CURRENCY".
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "LOGOTYPE".
+    pub fn logotype(mut self, value: impl Into<String>) -> Self {
+        self.logotype = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<String>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let currency = o.opt("CURRENCY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let logotype = o.opt("LOGOTYPE")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(&["ACTIVE", "CURRENCY", "DESCRIPTION", "LOGOTYPE", "NAME", "SORT"])?;
+        Ok(Self {
+            active,
+            currency,
+            description,
+            logotype,
+            name,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `sale.delivery.update`.
 pub type UpdateResponse = bool;

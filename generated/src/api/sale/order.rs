@@ -92,6 +92,9 @@ pub struct AddRequestFields {
     /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
     /// Wire name "currency": string, required.
     pub currency: String,
     /// Wire name "dateInsert": string (`date-time`), optional.
@@ -100,24 +103,15 @@ pub struct AddRequestFields {
     /// Wire name "discountValue": number, optional.
     #[serde(rename = "discountValue", skip_serializing_if = "Option::is_none")]
     pub discount_value: Option<f64>,
-    /// Wire name "empCanceledId": any JSON, optional.
-    #[serde(
-        rename = "empCanceledId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_canceled_id: ::serde_json::Value,
-    /// Wire name "empMarkedId": any JSON, optional.
-    #[serde(
-        rename = "empMarkedId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_marked_id: ::serde_json::Value,
-    /// Wire name "empStatusId": any JSON, optional.
-    #[serde(
-        rename = "empStatusId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_status_id: ::serde_json::Value,
+    /// Wire name "empCanceledId": integer, optional.
+    #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
+    pub emp_canceled_id: Option<i64>,
+    /// Wire name "empMarkedId": integer, optional.
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
+    pub emp_marked_id: Option<i64>,
+    /// Wire name "empStatusId": integer, optional.
+    #[serde(rename = "empStatusId", skip_serializing_if = "Option::is_none")]
+    pub emp_status_id: Option<i64>,
     /// Wire name "externalOrder": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -128,9 +122,9 @@ pub struct AddRequestFields {
     pub id1c: Option<String>,
     /// Wire name "lid": string, required.
     pub lid: String,
-    /// Wire name "lockedBy": any JSON, optional.
-    #[serde(rename = "lockedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub locked_by: ::serde_json::Value,
+    /// Wire name "lockedBy": integer, optional.
+    #[serde(rename = "lockedBy", skip_serializing_if = "Option::is_none")]
+    pub locked_by: Option<i64>,
     /// Wire name "marked": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -159,12 +153,9 @@ pub struct AddRequestFields {
     /// Wire name "recurringId": integer, optional.
     #[serde(rename = "recurringId", skip_serializing_if = "Option::is_none")]
     pub recurring_id: Option<i64>,
-    /// Wire name "responsibleId": any JSON, optional.
-    #[serde(
-        rename = "responsibleId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub responsible_id: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
     /// Wire name "statusId": string, optional.
     #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
@@ -176,9 +167,9 @@ pub struct AddRequestFields {
     /// Wire name "userDescription": string, optional.
     #[serde(rename = "userDescription", skip_serializing_if = "Option::is_none")]
     pub user_description: Option<String>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Wire name "version1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
@@ -203,6 +194,7 @@ impl AddRequestFields {
             affiliate_id: Default::default(),
             canceled: Default::default(),
             comments: Default::default(),
+            company_id: Default::default(),
             currency: currency.into(),
             date_insert: Default::default(),
             discount_value: Default::default(),
@@ -251,6 +243,11 @@ impl AddRequestFields {
         self.comments = Some(value.into());
         self
     }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
+        self
+    }
     /// Sets "dateInsert".
     pub fn date_insert(mut self, value: impl Into<String>) -> Self {
         self.date_insert = Some(value.into());
@@ -262,18 +259,18 @@ impl AddRequestFields {
         self
     }
     /// Sets "empCanceledId".
-    pub fn emp_canceled_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.emp_canceled_id = value.into();
+    pub fn emp_canceled_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_canceled_id = Some(value.into());
         self
     }
     /// Sets "empMarkedId".
-    pub fn emp_marked_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.emp_marked_id = value.into();
+    pub fn emp_marked_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_marked_id = Some(value.into());
         self
     }
     /// Sets "empStatusId".
-    pub fn emp_status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.emp_status_id = value.into();
+    pub fn emp_status_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_status_id = Some(value.into());
         self
     }
     /// Sets "externalOrder".
@@ -290,8 +287,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "lockedBy".
-    pub fn locked_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.locked_by = value.into();
+    pub fn locked_by(mut self, value: impl Into<i64>) -> Self {
+        self.locked_by = Some(value.into());
         self
     }
     /// Sets "marked".
@@ -333,8 +330,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "responsibleId".
-    pub fn responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.responsible_id = value.into();
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
         self
     }
     /// Sets "statusId".
@@ -353,8 +350,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Sets "version1c".
@@ -388,6 +385,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let affiliate_id = o.opt("affiliateId")?;
         let canceled = o.opt("canceled")?;
         let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
         let currency = o.req("currency")?;
         let date_insert = o.opt("dateInsert")?;
         let discount_value = o.opt("discountValue")?;
@@ -420,6 +418,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "affiliateId",
                     "canceled",
                     "comments",
+                    "companyId",
                     "currency",
                     "dateInsert",
                     "discountValue",
@@ -455,6 +454,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             affiliate_id,
             canceled,
             comments,
+            company_id,
             currency,
             date_insert,
             discount_value,
@@ -993,21 +993,18 @@ pub struct GetResponseOrder {
     /// Wire name "additionalInfo": string, optional.
     #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
-    /// Wire name "affiliateId": any JSON, optional.
-    #[serde(
-        rename = "affiliateId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub affiliate_id: ::serde_json::Value,
-    /// Wire name "basketItems": array of any JSON, optional.
+    /// Wire name "affiliateId": integer, optional.
+    #[serde(rename = "affiliateId", skip_serializing_if = "Option::is_none")]
+    pub affiliate_id: Option<i64>,
+    /// Wire name "basketItems": array of object, optional.
     #[serde(rename = "basketItems", skip_serializing_if = "Option::is_none")]
-    pub basket_items: Option<Vec<::serde_json::Value>>,
+    pub basket_items: Option<Vec<GetResponseOrderBasketItemsItem>>,
     /// Wire name "canceled": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canceled: Option<String>,
-    /// Wire name "clients": array of any JSON, optional.
+    /// Wire name "clients": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub clients: Option<Vec<::serde_json::Value>>,
+    pub clients: Option<Vec<GetResponseOrderClientsItem>>,
     /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
@@ -1017,21 +1014,18 @@ pub struct GetResponseOrder {
     /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
-    /// Wire name "dateCanceled": any JSON, optional.
-    #[serde(
-        rename = "dateCanceled",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_canceled: ::serde_json::Value,
+    /// Wire name "dateCanceled": string, optional.
+    #[serde(rename = "dateCanceled", skip_serializing_if = "Option::is_none")]
+    pub date_canceled: Option<String>,
     /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
-    /// Wire name "dateLock": any JSON, optional.
-    #[serde(rename = "dateLock", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub date_lock: ::serde_json::Value,
-    /// Wire name "dateMarked": any JSON, optional.
-    #[serde(rename = "dateMarked", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub date_marked: ::serde_json::Value,
+    /// Wire name "dateLock": string, optional.
+    #[serde(rename = "dateLock", skip_serializing_if = "Option::is_none")]
+    pub date_lock: Option<String>,
+    /// Wire name "dateMarked": string, optional.
+    #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
+    pub date_marked: Option<String>,
     /// Wire name "dateStatus": string, optional.
     #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
     pub date_status: Option<String>,
@@ -1044,18 +1038,12 @@ pub struct GetResponseOrder {
     /// Wire name "discountValue": integer, optional.
     #[serde(rename = "discountValue", skip_serializing_if = "Option::is_none")]
     pub discount_value: Option<i64>,
-    /// Wire name "empCanceledId": any JSON, optional.
-    #[serde(
-        rename = "empCanceledId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_canceled_id: ::serde_json::Value,
-    /// Wire name "empMarkedId": any JSON, optional.
-    #[serde(
-        rename = "empMarkedId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_marked_id: ::serde_json::Value,
+    /// Wire name "empCanceledId": integer, optional.
+    #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
+    pub emp_canceled_id: Option<i64>,
+    /// Wire name "empMarkedId": integer, optional.
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
+    pub emp_marked_id: Option<i64>,
     /// Wire name "empStatusId": integer, optional.
     #[serde(rename = "empStatusId", skip_serializing_if = "Option::is_none")]
     pub emp_status_id: Option<i64>,
@@ -1083,9 +1071,9 @@ pub struct GetResponseOrder {
     /// Wire name "payed": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payed: Option<String>,
-    /// Wire name "payments": array of any JSON, optional.
+    /// Wire name "payments": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub payments: Option<Vec<::serde_json::Value>>,
+    pub payments: Option<Vec<GetResponseOrderPaymentsItem>>,
     /// Wire name "personTypeId": integer, optional.
     #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
     pub person_type_id: Option<i64>,
@@ -1095,9 +1083,9 @@ pub struct GetResponseOrder {
     /// Wire name "price": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
-    /// Wire name "propertyValues": array of any JSON, optional.
+    /// Wire name "propertyValues": array of object, optional.
     #[serde(rename = "propertyValues", skip_serializing_if = "Option::is_none")]
-    pub property_values: Option<Vec<::serde_json::Value>>,
+    pub property_values: Option<Vec<GetResponseOrderPropertyValuesItem>>,
     /// Wire name "reasonCanceled": string, optional.
     #[serde(rename = "reasonCanceled", skip_serializing_if = "Option::is_none")]
     pub reason_canceled: Option<String>,
@@ -1112,13 +1100,13 @@ pub struct GetResponseOrder {
     pub recurring_id: Option<String>,
     /// Wire name "requisiteLink": object, optional.
     #[serde(rename = "requisiteLink", skip_serializing_if = "Option::is_none")]
-    pub requisite_link: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub requisite_link: Option<GetResponseOrderRequisiteLink>,
     /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
-    /// Wire name "shipments": array of any JSON, optional.
+    /// Wire name "shipments": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shipments: Option<Vec<::serde_json::Value>>,
+    pub shipments: Option<Vec<GetResponseOrderShipmentsItem>>,
     /// Wire name "statusId": string, optional.
     #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
@@ -1128,9 +1116,9 @@ pub struct GetResponseOrder {
     /// Wire name "taxValue": number, optional.
     #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
     pub tax_value: Option<f64>,
-    /// Wire name "tradeBindings": array of any JSON, optional.
+    /// Wire name "tradeBindings": array of object, optional.
     #[serde(rename = "tradeBindings", skip_serializing_if = "Option::is_none")]
-    pub trade_bindings: Option<Vec<::serde_json::Value>>,
+    pub trade_bindings: Option<Vec<GetResponseOrderTradeBindingsItem>>,
     /// Wire name "updated1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,
@@ -1322,6 +1310,1179 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOrder {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseOrder);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseOrderBasketItemsItem {
+    /// Wire name "barcodeMulti": string, optional.
+    #[serde(rename = "barcodeMulti", skip_serializing_if = "Option::is_none")]
+    pub barcode_multi: Option<String>,
+    /// Wire name "basePrice": number, optional.
+    #[serde(rename = "basePrice", skip_serializing_if = "Option::is_none")]
+    pub base_price: Option<f64>,
+    /// Wire name "canBuy": string, optional.
+    #[serde(rename = "canBuy", skip_serializing_if = "Option::is_none")]
+    pub can_buy: Option<String>,
+    /// Wire name "catalogXmlId": string, optional.
+    #[serde(rename = "catalogXmlId", skip_serializing_if = "Option::is_none")]
+    pub catalog_xml_id: Option<String>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "customPrice": string, optional.
+    #[serde(rename = "customPrice", skip_serializing_if = "Option::is_none")]
+    pub custom_price: Option<String>,
+    /// Wire name "dateInsert": string, optional.
+    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
+    pub date_insert: Option<String>,
+    /// Wire name "dateUpdate": string, optional.
+    #[serde(rename = "dateUpdate", skip_serializing_if = "Option::is_none")]
+    pub date_update: Option<String>,
+    /// Wire name "detailPageUrl": string, optional.
+    #[serde(rename = "detailPageUrl", skip_serializing_if = "Option::is_none")]
+    pub detail_page_url: Option<String>,
+    /// Wire name "dimensions": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<String>,
+    /// Wire name "discountCoupon": string, optional.
+    #[serde(rename = "discountCoupon", skip_serializing_if = "Option::is_none")]
+    pub discount_coupon: Option<String>,
+    /// Wire name "discountName": string, optional.
+    #[serde(rename = "discountName", skip_serializing_if = "Option::is_none")]
+    pub discount_name: Option<String>,
+    /// Wire name "discountPrice": number, optional.
+    #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
+    pub discount_price: Option<f64>,
+    /// Wire name "discountValue": string, optional.
+    #[serde(rename = "discountValue", skip_serializing_if = "Option::is_none")]
+    pub discount_value: Option<String>,
+    /// Wire name "fuserId": integer, optional.
+    #[serde(rename = "fuserId", skip_serializing_if = "Option::is_none")]
+    pub fuser_id: Option<i64>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "lid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lid: Option<String>,
+    /// Wire name "measureCode": string, optional.
+    #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<String>,
+    /// Wire name "measureName": string, optional.
+    #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
+    pub measure_name: Option<String>,
+    /// Wire name "module": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "notes": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// Wire name "orderId": string, optional.
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// Wire name "price": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "priceTypeId": number, optional.
+    #[serde(rename = "priceTypeId", skip_serializing_if = "Option::is_none")]
+    pub price_type_id: Option<f64>,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// Wire name "productPriceId": number, optional.
+    #[serde(rename = "productPriceId", skip_serializing_if = "Option::is_none")]
+    pub product_price_id: Option<f64>,
+    /// Wire name "productProviderClass": string, optional.
+    #[serde(rename = "productProviderClass", skip_serializing_if = "Option::is_none")]
+    pub product_provider_class: Option<String>,
+    /// Wire name "productXmlId": string, optional.
+    #[serde(rename = "productXmlId", skip_serializing_if = "Option::is_none")]
+    pub product_xml_id: Option<String>,
+    /// Wire name "properties": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Vec<GetResponseOrderBasketItemsItemPropertiesItem>>,
+    /// Wire name "quantity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    /// Wire name "recommendation": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recommendation: Option<String>,
+    /// Wire name "reservations": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reservations: Option<Vec<GetResponseOrderBasketItemsItemReservationsItem>>,
+    /// Wire name "setParentId": string, optional.
+    #[serde(rename = "setParentId", skip_serializing_if = "Option::is_none")]
+    pub set_parent_id: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "subscribe": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscribe: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "vatIncluded": string, optional.
+    #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
+    pub vat_included: Option<String>,
+    /// Wire name "vatRate": number, optional.
+    #[serde(rename = "vatRate", skip_serializing_if = "Option::is_none")]
+    pub vat_rate: Option<f64>,
+    /// Wire name "weight": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseOrderBasketItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let barcode_multi = o.opt("barcodeMulti")?;
+        let base_price = o.opt("basePrice")?;
+        let can_buy = o.opt("canBuy")?;
+        let catalog_xml_id = o.opt("catalogXmlId")?;
+        let currency = o.opt("currency")?;
+        let custom_price = o.opt("customPrice")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_update = o.opt("dateUpdate")?;
+        let detail_page_url = o.opt("detailPageUrl")?;
+        let dimensions = o.opt("dimensions")?;
+        let discount_coupon = o.opt("discountCoupon")?;
+        let discount_name = o.opt("discountName")?;
+        let discount_price = o.opt("discountPrice")?;
+        let discount_value = o.opt("discountValue")?;
+        let fuser_id = o.opt("fuserId")?;
+        let id = o.opt("id")?;
+        let lid = o.opt("lid")?;
+        let measure_code = o.opt("measureCode")?;
+        let measure_name = o.opt("measureName")?;
+        let module = o.opt("module")?;
+        let name = o.opt("name")?;
+        let notes = o.opt("notes")?;
+        let order_id = o.opt("orderId")?;
+        let price = o.opt("price")?;
+        let price_type_id = o.opt("priceTypeId")?;
+        let product_id = o.opt("productId")?;
+        let product_price_id = o.opt("productPriceId")?;
+        let product_provider_class = o.opt("productProviderClass")?;
+        let product_xml_id = o.opt("productXmlId")?;
+        let properties = o.opt("properties")?;
+        let quantity = o.opt("quantity")?;
+        let recommendation = o.opt("recommendation")?;
+        let reservations = o.opt("reservations")?;
+        let set_parent_id = o.opt("setParentId")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let type_ = o.opt("type")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let vat_rate = o.opt("vatRate")?;
+        let weight = o.opt("weight")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "barcodeMulti",
+                    "basePrice",
+                    "canBuy",
+                    "catalogXmlId",
+                    "currency",
+                    "customPrice",
+                    "dateInsert",
+                    "dateUpdate",
+                    "detailPageUrl",
+                    "dimensions",
+                    "discountCoupon",
+                    "discountName",
+                    "discountPrice",
+                    "discountValue",
+                    "fuserId",
+                    "id",
+                    "lid",
+                    "measureCode",
+                    "measureName",
+                    "module",
+                    "name",
+                    "notes",
+                    "orderId",
+                    "price",
+                    "priceTypeId",
+                    "productId",
+                    "productPriceId",
+                    "productProviderClass",
+                    "productXmlId",
+                    "properties",
+                    "quantity",
+                    "recommendation",
+                    "reservations",
+                    "setParentId",
+                    "sort",
+                    "subscribe",
+                    "type",
+                    "vatIncluded",
+                    "vatRate",
+                    "weight",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            barcode_multi,
+            base_price,
+            can_buy,
+            catalog_xml_id,
+            currency,
+            custom_price,
+            date_insert,
+            date_update,
+            detail_page_url,
+            dimensions,
+            discount_coupon,
+            discount_name,
+            discount_price,
+            discount_value,
+            fuser_id,
+            id,
+            lid,
+            measure_code,
+            measure_name,
+            module,
+            name,
+            notes,
+            order_id,
+            price,
+            price_type_id,
+            product_id,
+            product_price_id,
+            product_provider_class,
+            product_xml_id,
+            properties,
+            quantity,
+            recommendation,
+            reservations,
+            set_parent_id,
+            sort,
+            subscribe,
+            type_,
+            vat_included,
+            vat_rate,
+            weight,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseOrderBasketItemsItem);
+
+/// The type `sale.basket_property`, defined once in `types`.
+pub type GetResponseOrderBasketItemsItemPropertiesItem = super::super::types::sale::BasketProperty;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseOrderBasketItemsItemReservationsItem {
+    /// Wire name "basketId": integer, optional.
+    #[serde(rename = "basketId", skip_serializing_if = "Option::is_none")]
+    pub basket_id: Option<i64>,
+    /// Wire name "dateReserve": string, optional.
+    #[serde(rename = "dateReserve", skip_serializing_if = "Option::is_none")]
+    pub date_reserve: Option<String>,
+    /// Wire name "dateReserveEnd": string, optional.
+    #[serde(rename = "dateReserveEnd", skip_serializing_if = "Option::is_none")]
+    pub date_reserve_end: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "quantity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    /// Wire name "reservedBy": string, optional.
+    #[serde(rename = "reservedBy", skip_serializing_if = "Option::is_none")]
+    pub reserved_by: Option<String>,
+    /// Wire name "storeId": integer, optional.
+    #[serde(rename = "storeId", skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetResponseOrderBasketItemsItemReservationsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let date_reserve = o.opt("dateReserve")?;
+        let date_reserve_end = o.opt("dateReserveEnd")?;
+        let id = o.opt("id")?;
+        let quantity = o.opt("quantity")?;
+        let reserved_by = o.opt("reservedBy")?;
+        let store_id = o.opt("storeId")?;
+        let additional = o
+            .rest(
+                &[
+                    "basketId",
+                    "dateReserve",
+                    "dateReserveEnd",
+                    "id",
+                    "quantity",
+                    "reservedBy",
+                    "storeId",
+                ],
+            )?;
+        Ok(Self {
+            basket_id,
+            date_reserve,
+            date_reserve_end,
+            id,
+            quantity,
+            reserved_by,
+            store_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseOrderBasketItemsItemReservationsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseOrderClientsItem {
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "entityTypeId": integer, optional.
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isPrimary": string, optional.
+    #[serde(rename = "isPrimary", skip_serializing_if = "Option::is_none")]
+    pub is_primary: Option<String>,
+    /// Wire name "orderId": integer, optional.
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<i64>,
+    /// Wire name "roleId": integer, optional.
+    #[serde(rename = "roleId", skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<i64>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseOrderClientsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_primary = o.opt("isPrimary")?;
+        let order_id = o.opt("orderId")?;
+        let role_id = o.opt("roleId")?;
+        let sort = o.opt("sort")?;
+        let additional = o
+            .rest(
+                &[
+                    "entityId",
+                    "entityTypeId",
+                    "id",
+                    "isPrimary",
+                    "orderId",
+                    "roleId",
+                    "sort",
+                ],
+            )?;
+        Ok(Self {
+            entity_id,
+            entity_type_id,
+            id,
+            is_primary,
+            order_id,
+            role_id,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseOrderClientsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseOrderPaymentsItem {
+    /// Wire name "accountNumber": string, optional.
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<String>,
+    /// Wire name "comments": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "dateBill": string, optional.
+    #[serde(rename = "dateBill", skip_serializing_if = "Option::is_none")]
+    pub date_bill: Option<String>,
+    /// Wire name "dateMarked": string, optional.
+    #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
+    pub date_marked: Option<String>,
+    /// Wire name "datePaid": string, optional.
+    #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
+    pub date_paid: Option<String>,
+    /// Wire name "datePayBefore": string, optional.
+    #[serde(rename = "datePayBefore", skip_serializing_if = "Option::is_none")]
+    pub date_pay_before: Option<String>,
+    /// Wire name "dateResponsibleId": string, optional.
+    #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
+    pub date_responsible_id: Option<String>,
+    /// Wire name "empMarkedId": integer, optional.
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
+    pub emp_marked_id: Option<i64>,
+    /// Wire name "empPaidId": integer, optional.
+    #[serde(rename = "empPaidId", skip_serializing_if = "Option::is_none")]
+    pub emp_paid_id: Option<i64>,
+    /// Wire name "empResponsibleId": integer, optional.
+    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
+    pub emp_responsible_id: Option<i64>,
+    /// Wire name "empReturnId": integer, optional.
+    #[serde(rename = "empReturnId", skip_serializing_if = "Option::is_none")]
+    pub emp_return_id: Option<i64>,
+    /// Wire name "externalPayment": string, optional.
+    #[serde(rename = "externalPayment", skip_serializing_if = "Option::is_none")]
+    pub external_payment: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "id1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id1c: Option<String>,
+    /// Wire name "isReturn": string, optional.
+    #[serde(rename = "isReturn", skip_serializing_if = "Option::is_none")]
+    pub is_return: Option<String>,
+    /// Wire name "marked": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marked: Option<String>,
+    /// Wire name "orderId": integer, optional.
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<i64>,
+    /// Wire name "paid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid: Option<String>,
+    /// Wire name "payReturnComment": string, optional.
+    #[serde(rename = "payReturnComment", skip_serializing_if = "Option::is_none")]
+    pub pay_return_comment: Option<String>,
+    /// Wire name "payReturnDate": string, optional.
+    #[serde(rename = "payReturnDate", skip_serializing_if = "Option::is_none")]
+    pub pay_return_date: Option<String>,
+    /// Wire name "payReturnNum": string, optional.
+    #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
+    pub pay_return_num: Option<String>,
+    /// Wire name "paySystemId": integer, optional.
+    #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
+    pub pay_system_id: Option<i64>,
+    /// Wire name "paySystemIsCash": string, optional.
+    #[serde(rename = "paySystemIsCash", skip_serializing_if = "Option::is_none")]
+    pub pay_system_is_cash: Option<String>,
+    /// Wire name "paySystemName": string, optional.
+    #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
+    pub pay_system_name: Option<String>,
+    /// Wire name "paySystemXmlId": string, optional.
+    #[serde(rename = "paySystemXmlId", skip_serializing_if = "Option::is_none")]
+    pub pay_system_xml_id: Option<String>,
+    /// Wire name "payVoucherDate": string, optional.
+    #[serde(rename = "payVoucherDate", skip_serializing_if = "Option::is_none")]
+    pub pay_voucher_date: Option<String>,
+    /// Wire name "payVoucherNum": string, optional.
+    #[serde(rename = "payVoucherNum", skip_serializing_if = "Option::is_none")]
+    pub pay_voucher_num: Option<String>,
+    /// Wire name "priceCod": string, optional.
+    #[serde(rename = "priceCod", skip_serializing_if = "Option::is_none")]
+    pub price_cod: Option<String>,
+    /// Wire name "psCurrency": string, optional.
+    #[serde(rename = "psCurrency", skip_serializing_if = "Option::is_none")]
+    pub ps_currency: Option<String>,
+    /// Wire name "psInvoiceId": integer, optional.
+    #[serde(rename = "psInvoiceId", skip_serializing_if = "Option::is_none")]
+    pub ps_invoice_id: Option<i64>,
+    /// Wire name "psResponseDate": string, optional.
+    #[serde(rename = "psResponseDate", skip_serializing_if = "Option::is_none")]
+    pub ps_response_date: Option<String>,
+    /// Wire name "psStatus": string, optional.
+    #[serde(rename = "psStatus", skip_serializing_if = "Option::is_none")]
+    pub ps_status: Option<String>,
+    /// Wire name "psStatusCode": string, optional.
+    #[serde(rename = "psStatusCode", skip_serializing_if = "Option::is_none")]
+    pub ps_status_code: Option<String>,
+    /// Wire name "psStatusDescription": string, optional.
+    #[serde(rename = "psStatusDescription", skip_serializing_if = "Option::is_none")]
+    pub ps_status_description: Option<String>,
+    /// Wire name "psStatusMessage": string, optional.
+    #[serde(rename = "psStatusMessage", skip_serializing_if = "Option::is_none")]
+    pub ps_status_message: Option<String>,
+    /// Wire name "psSum": number, optional.
+    #[serde(rename = "psSum", skip_serializing_if = "Option::is_none")]
+    pub ps_sum: Option<f64>,
+    /// Wire name "reasonMarked": string, optional.
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
+    pub reason_marked: Option<String>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "sum": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum: Option<f64>,
+    /// Wire name "updated1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated1c: Option<String>,
+    /// Wire name "version1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseOrderPaymentsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let date_bill = o.opt("dateBill")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_paid = o.opt("datePaid")?;
+        let date_pay_before = o.opt("datePayBefore")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_paid_id = o.opt("empPaidId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let emp_return_id = o.opt("empReturnId")?;
+        let external_payment = o.opt("externalPayment")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let is_return = o.opt("isReturn")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let paid = o.opt("paid")?;
+        let pay_return_comment = o.opt("payReturnComment")?;
+        let pay_return_date = o.opt("payReturnDate")?;
+        let pay_return_num = o.opt("payReturnNum")?;
+        let pay_system_id = o.opt("paySystemId")?;
+        let pay_system_is_cash = o.opt("paySystemIsCash")?;
+        let pay_system_name = o.opt("paySystemName")?;
+        let pay_system_xml_id = o.opt("paySystemXmlId")?;
+        let pay_voucher_date = o.opt("payVoucherDate")?;
+        let pay_voucher_num = o.opt("payVoucherNum")?;
+        let price_cod = o.opt("priceCod")?;
+        let ps_currency = o.opt("psCurrency")?;
+        let ps_invoice_id = o.opt("psInvoiceId")?;
+        let ps_response_date = o.opt("psResponseDate")?;
+        let ps_status = o.opt("psStatus")?;
+        let ps_status_code = o.opt("psStatusCode")?;
+        let ps_status_description = o.opt("psStatusDescription")?;
+        let ps_status_message = o.opt("psStatusMessage")?;
+        let ps_sum = o.opt("psSum")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let sum = o.opt("sum")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "dateBill",
+                    "dateMarked",
+                    "datePaid",
+                    "datePayBefore",
+                    "dateResponsibleId",
+                    "empMarkedId",
+                    "empPaidId",
+                    "empResponsibleId",
+                    "empReturnId",
+                    "externalPayment",
+                    "id",
+                    "id1c",
+                    "isReturn",
+                    "marked",
+                    "orderId",
+                    "paid",
+                    "payReturnComment",
+                    "payReturnDate",
+                    "payReturnNum",
+                    "paySystemId",
+                    "paySystemIsCash",
+                    "paySystemName",
+                    "paySystemXmlId",
+                    "payVoucherDate",
+                    "payVoucherNum",
+                    "priceCod",
+                    "psCurrency",
+                    "psInvoiceId",
+                    "psResponseDate",
+                    "psStatus",
+                    "psStatusCode",
+                    "psStatusDescription",
+                    "psStatusMessage",
+                    "psSum",
+                    "reasonMarked",
+                    "responsibleId",
+                    "sum",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            account_number,
+            comments,
+            company_id,
+            currency,
+            date_bill,
+            date_marked,
+            date_paid,
+            date_pay_before,
+            date_responsible_id,
+            emp_marked_id,
+            emp_paid_id,
+            emp_responsible_id,
+            emp_return_id,
+            external_payment,
+            id,
+            id1c,
+            is_return,
+            marked,
+            order_id,
+            paid,
+            pay_return_comment,
+            pay_return_date,
+            pay_return_num,
+            pay_system_id,
+            pay_system_is_cash,
+            pay_system_name,
+            pay_system_xml_id,
+            pay_voucher_date,
+            pay_voucher_num,
+            price_cod,
+            ps_currency,
+            ps_invoice_id,
+            ps_response_date,
+            ps_status,
+            ps_status_code,
+            ps_status_description,
+            ps_status_message,
+            ps_sum,
+            reason_marked,
+            responsible_id,
+            sum,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseOrderPaymentsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseOrderPropertyValuesItem {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "orderPropsId": integer, optional.
+    #[serde(rename = "orderPropsId", skip_serializing_if = "Option::is_none")]
+    pub order_props_id: Option<i64>,
+    /// Wire name "orderPropsXmlId": string, optional.
+    #[serde(rename = "orderPropsXmlId", skip_serializing_if = "Option::is_none")]
+    pub order_props_xml_id: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseOrderPropertyValuesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let order_props_id = o.opt("orderPropsId")?;
+        let order_props_xml_id = o.opt("orderPropsXmlId")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(&["code", "id", "name", "orderPropsId", "orderPropsXmlId", "value"])?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            order_props_id,
+            order_props_xml_id,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseOrderPropertyValuesItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseOrderRequisiteLink {
+    /// Wire name "bankDetailId": integer, optional.
+    #[serde(rename = "bankDetailId", skip_serializing_if = "Option::is_none")]
+    pub bank_detail_id: Option<i64>,
+    /// Wire name "mcBankDetailId": integer, optional.
+    #[serde(rename = "mcBankDetailId", skip_serializing_if = "Option::is_none")]
+    pub mc_bank_detail_id: Option<i64>,
+    /// Wire name "mcRequisiteId": integer, optional.
+    #[serde(rename = "mcRequisiteId", skip_serializing_if = "Option::is_none")]
+    pub mc_requisite_id: Option<i64>,
+    /// Wire name "requisiteId": integer, optional.
+    #[serde(rename = "requisiteId", skip_serializing_if = "Option::is_none")]
+    pub requisite_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseOrderRequisiteLink {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bank_detail_id = o.opt("bankDetailId")?;
+        let mc_bank_detail_id = o.opt("mcBankDetailId")?;
+        let mc_requisite_id = o.opt("mcRequisiteId")?;
+        let requisite_id = o.opt("requisiteId")?;
+        let additional = o
+            .rest(&["bankDetailId", "mcBankDetailId", "mcRequisiteId", "requisiteId"])?;
+        Ok(Self {
+            bank_detail_id,
+            mc_bank_detail_id,
+            mc_requisite_id,
+            requisite_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseOrderRequisiteLink);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseOrderShipmentsItem {
+    /// Wire name "accountNumber": string, optional.
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<String>,
+    /// Wire name "allowDelivery": string, optional.
+    #[serde(rename = "allowDelivery", skip_serializing_if = "Option::is_none")]
+    pub allow_delivery: Option<String>,
+    /// Wire name "basePriceDelivery": number, optional.
+    #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
+    pub base_price_delivery: Option<f64>,
+    /// Wire name "canceled": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canceled: Option<String>,
+    /// Wire name "comments": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "customPriceDelivery": string, optional.
+    #[serde(rename = "customPriceDelivery", skip_serializing_if = "Option::is_none")]
+    pub custom_price_delivery: Option<String>,
+    /// Wire name "dateAllowDelivery": string, optional.
+    #[serde(rename = "dateAllowDelivery", skip_serializing_if = "Option::is_none")]
+    pub date_allow_delivery: Option<String>,
+    /// Wire name "dateCanceled": string, optional.
+    #[serde(rename = "dateCanceled", skip_serializing_if = "Option::is_none")]
+    pub date_canceled: Option<String>,
+    /// Wire name "dateDeducted": string, optional.
+    #[serde(rename = "dateDeducted", skip_serializing_if = "Option::is_none")]
+    pub date_deducted: Option<String>,
+    /// Wire name "dateInsert": string, optional.
+    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
+    pub date_insert: Option<String>,
+    /// Wire name "dateMarked": string, optional.
+    #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
+    pub date_marked: Option<String>,
+    /// Wire name "dateResponsibleId": string, optional.
+    #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
+    pub date_responsible_id: Option<String>,
+    /// Wire name "deducted": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deducted: Option<String>,
+    /// Wire name "deliveryDocDate": string, optional.
+    #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
+    pub delivery_doc_date: Option<String>,
+    /// Wire name "deliveryDocNum": string, optional.
+    #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
+    pub delivery_doc_num: Option<String>,
+    /// Wire name "deliveryId": integer, optional.
+    #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<i64>,
+    /// Wire name "deliveryName": string, optional.
+    #[serde(rename = "deliveryName", skip_serializing_if = "Option::is_none")]
+    pub delivery_name: Option<String>,
+    /// Wire name "deliveryXmlId": string, optional.
+    #[serde(rename = "deliveryXmlId", skip_serializing_if = "Option::is_none")]
+    pub delivery_xml_id: Option<String>,
+    /// Wire name "discountPrice": number, optional.
+    #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
+    pub discount_price: Option<f64>,
+    /// Wire name "empAllowDeliveryId": integer, optional.
+    #[serde(rename = "empAllowDeliveryId", skip_serializing_if = "Option::is_none")]
+    pub emp_allow_delivery_id: Option<i64>,
+    /// Wire name "empCanceledId": integer, optional.
+    #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
+    pub emp_canceled_id: Option<i64>,
+    /// Wire name "empDeductedId": integer, optional.
+    #[serde(rename = "empDeductedId", skip_serializing_if = "Option::is_none")]
+    pub emp_deducted_id: Option<i64>,
+    /// Wire name "empMarkedId": integer, optional.
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
+    pub emp_marked_id: Option<i64>,
+    /// Wire name "empResponsibleId": integer, optional.
+    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
+    pub emp_responsible_id: Option<i64>,
+    /// Wire name "externalDelivery": string, optional.
+    #[serde(rename = "externalDelivery", skip_serializing_if = "Option::is_none")]
+    pub external_delivery: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "id1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id1c: Option<String>,
+    /// Wire name "marked": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marked: Option<String>,
+    /// Wire name "orderId": integer, optional.
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<i64>,
+    /// Wire name "priceDelivery": number, optional.
+    #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
+    pub price_delivery: Option<f64>,
+    /// Wire name "reasonMarked": string, optional.
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
+    pub reason_marked: Option<String>,
+    /// Wire name "reasonUndoDeducted": string, optional.
+    #[serde(rename = "reasonUndoDeducted", skip_serializing_if = "Option::is_none")]
+    pub reason_undo_deducted: Option<String>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "shipmentItems": array of object, optional.
+    #[serde(rename = "shipmentItems", skip_serializing_if = "Option::is_none")]
+    pub shipment_items: Option<Vec<GetResponseOrderShipmentsItemShipmentItemsItem>>,
+    /// Wire name "statusId": string, optional.
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
+    /// Wire name "statusXmlId": string, optional.
+    #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
+    pub status_xml_id: Option<String>,
+    /// Wire name "system": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// Wire name "trackingDescription": string, optional.
+    #[serde(rename = "trackingDescription", skip_serializing_if = "Option::is_none")]
+    pub tracking_description: Option<String>,
+    /// Wire name "trackingLastCheck": string, optional.
+    #[serde(rename = "trackingLastCheck", skip_serializing_if = "Option::is_none")]
+    pub tracking_last_check: Option<String>,
+    /// Wire name "trackingNumber": string, optional.
+    #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
+    /// Wire name "trackingStatus": string, optional.
+    #[serde(rename = "trackingStatus", skip_serializing_if = "Option::is_none")]
+    pub tracking_status: Option<String>,
+    /// Wire name "updated1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated1c: Option<String>,
+    /// Wire name "version1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseOrderShipmentsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let allow_delivery = o.opt("allowDelivery")?;
+        let base_price_delivery = o.opt("basePriceDelivery")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let custom_price_delivery = o.opt("customPriceDelivery")?;
+        let date_allow_delivery = o.opt("dateAllowDelivery")?;
+        let date_canceled = o.opt("dateCanceled")?;
+        let date_deducted = o.opt("dateDeducted")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let deducted = o.opt("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_doc_num = o.opt("deliveryDocNum")?;
+        let delivery_id = o.opt("deliveryId")?;
+        let delivery_name = o.opt("deliveryName")?;
+        let delivery_xml_id = o.opt("deliveryXmlId")?;
+        let discount_price = o.opt("discountPrice")?;
+        let emp_allow_delivery_id = o.opt("empAllowDeliveryId")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_deducted_id = o.opt("empDeductedId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let external_delivery = o.opt("externalDelivery")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let price_delivery = o.opt("priceDelivery")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let reason_undo_deducted = o.opt("reasonUndoDeducted")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let shipment_items = o.opt("shipmentItems")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let system = o.opt("system")?;
+        let tracking_description = o.opt("trackingDescription")?;
+        let tracking_last_check = o.opt("trackingLastCheck")?;
+        let tracking_number = o.opt("trackingNumber")?;
+        let tracking_status = o.opt("trackingStatus")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "allowDelivery",
+                    "basePriceDelivery",
+                    "canceled",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "customPriceDelivery",
+                    "dateAllowDelivery",
+                    "dateCanceled",
+                    "dateDeducted",
+                    "dateInsert",
+                    "dateMarked",
+                    "dateResponsibleId",
+                    "deducted",
+                    "deliveryDocDate",
+                    "deliveryDocNum",
+                    "deliveryId",
+                    "deliveryName",
+                    "deliveryXmlId",
+                    "discountPrice",
+                    "empAllowDeliveryId",
+                    "empCanceledId",
+                    "empDeductedId",
+                    "empMarkedId",
+                    "empResponsibleId",
+                    "externalDelivery",
+                    "id",
+                    "id1c",
+                    "marked",
+                    "orderId",
+                    "priceDelivery",
+                    "reasonMarked",
+                    "reasonUndoDeducted",
+                    "responsibleId",
+                    "shipmentItems",
+                    "statusId",
+                    "statusXmlId",
+                    "system",
+                    "trackingDescription",
+                    "trackingLastCheck",
+                    "trackingNumber",
+                    "trackingStatus",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            account_number,
+            allow_delivery,
+            base_price_delivery,
+            canceled,
+            comments,
+            company_id,
+            currency,
+            custom_price_delivery,
+            date_allow_delivery,
+            date_canceled,
+            date_deducted,
+            date_insert,
+            date_marked,
+            date_responsible_id,
+            deducted,
+            delivery_doc_date,
+            delivery_doc_num,
+            delivery_id,
+            delivery_name,
+            delivery_xml_id,
+            discount_price,
+            emp_allow_delivery_id,
+            emp_canceled_id,
+            emp_deducted_id,
+            emp_marked_id,
+            emp_responsible_id,
+            external_delivery,
+            id,
+            id1c,
+            marked,
+            order_id,
+            price_delivery,
+            reason_marked,
+            reason_undo_deducted,
+            responsible_id,
+            shipment_items,
+            status_id,
+            status_xml_id,
+            system,
+            tracking_description,
+            tracking_last_check,
+            tracking_number,
+            tracking_status,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseOrderShipmentsItem);
+
+/// The type `sale.shipment_item_2`, defined once in `types`.
+pub type GetResponseOrderShipmentsItemShipmentItemsItem = super::super::types::sale::ShipmentItem2;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseOrderTradeBindingsItem {
+    /// Wire name "externalOrderId": string, optional.
+    #[serde(rename = "externalOrderId", skip_serializing_if = "Option::is_none")]
+    pub external_order_id: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "orderId": integer, optional.
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<i64>,
+    /// Wire name "tradingPlatformId": string, optional.
+    #[serde(rename = "tradingPlatformId", skip_serializing_if = "Option::is_none")]
+    pub trading_platform_id: Option<String>,
+    /// Wire name "tradingPlatformXmlId": string, optional.
+    #[serde(rename = "tradingPlatformXmlId", skip_serializing_if = "Option::is_none")]
+    pub trading_platform_xml_id: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseOrderTradeBindingsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let external_order_id = o.opt("externalOrderId")?;
+        let id = o.opt("id")?;
+        let order_id = o.opt("orderId")?;
+        let trading_platform_id = o.opt("tradingPlatformId")?;
+        let trading_platform_xml_id = o.opt("tradingPlatformXmlId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "externalOrderId",
+                    "id",
+                    "orderId",
+                    "tradingPlatformId",
+                    "tradingPlatformXmlId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            external_order_id,
+            id,
+            order_id,
+            trading_platform_id,
+            trading_platform_xml_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseOrderTradeBindingsItem);
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.order.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1461,9 +2622,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1489,8 +2650,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1539,7 +2700,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "orders": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub orders: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub orders: Option<Vec<ListResponseOrdersItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1558,22 +2719,419 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseOrdersItem {
+    /// Wire name "accountNumber": string, optional.
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<String>,
+    /// Wire name "additionalInfo": string, optional.
+    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
+    pub additional_info: Option<String>,
+    /// Wire name "affiliateId": integer, optional.
+    #[serde(rename = "affiliateId", skip_serializing_if = "Option::is_none")]
+    pub affiliate_id: Option<i64>,
+    /// Wire name "canceled": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canceled: Option<String>,
+    /// Wire name "comments": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "dateCanceled": string, optional.
+    #[serde(rename = "dateCanceled", skip_serializing_if = "Option::is_none")]
+    pub date_canceled: Option<String>,
+    /// Wire name "dateInsert": string, optional.
+    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
+    pub date_insert: Option<String>,
+    /// Wire name "dateLock": string, optional.
+    #[serde(rename = "dateLock", skip_serializing_if = "Option::is_none")]
+    pub date_lock: Option<String>,
+    /// Wire name "dateMarked": string, optional.
+    #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
+    pub date_marked: Option<String>,
+    /// Wire name "dateStatus": string, optional.
+    #[serde(rename = "dateStatus", skip_serializing_if = "Option::is_none")]
+    pub date_status: Option<String>,
+    /// Wire name "dateUpdate": string, optional.
+    #[serde(rename = "dateUpdate", skip_serializing_if = "Option::is_none")]
+    pub date_update: Option<String>,
+    /// Wire name "deducted": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deducted: Option<String>,
+    /// Wire name "discountValue": number, optional.
+    #[serde(rename = "discountValue", skip_serializing_if = "Option::is_none")]
+    pub discount_value: Option<f64>,
+    /// Wire name "empCanceledId": integer, optional.
+    #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
+    pub emp_canceled_id: Option<i64>,
+    /// Wire name "empMarkedId": integer, optional.
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
+    pub emp_marked_id: Option<i64>,
+    /// Wire name "empStatusId": integer, optional.
+    #[serde(rename = "empStatusId", skip_serializing_if = "Option::is_none")]
+    pub emp_status_id: Option<i64>,
+    /// Wire name "externalOrder": string, optional.
+    #[serde(rename = "externalOrder", skip_serializing_if = "Option::is_none")]
+    pub external_order: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "id1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id1c: Option<String>,
+    /// Wire name "lid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lid: Option<String>,
+    /// Wire name "lockedBy": string, optional.
+    #[serde(rename = "lockedBy", skip_serializing_if = "Option::is_none")]
+    pub locked_by: Option<String>,
+    /// Wire name "marked": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marked: Option<String>,
+    /// Wire name "orderTopic": string, optional.
+    #[serde(rename = "orderTopic", skip_serializing_if = "Option::is_none")]
+    pub order_topic: Option<String>,
+    /// Wire name "payed": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payed: Option<String>,
+    /// Wire name "personTypeId": integer, optional.
+    #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
+    pub person_type_id: Option<i64>,
+    /// Wire name "personTypeXmlId": string, optional.
+    #[serde(rename = "personTypeXmlId", skip_serializing_if = "Option::is_none")]
+    pub person_type_xml_id: Option<String>,
+    /// Wire name "price": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "reasonCanceled": string, optional.
+    #[serde(rename = "reasonCanceled", skip_serializing_if = "Option::is_none")]
+    pub reason_canceled: Option<String>,
+    /// Wire name "reasonMarked": string, optional.
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
+    pub reason_marked: Option<String>,
+    /// Wire name "recountFlag": string, optional.
+    #[serde(rename = "recountFlag", skip_serializing_if = "Option::is_none")]
+    pub recount_flag: Option<String>,
+    /// Wire name "recurringId": string, optional.
+    #[serde(rename = "recurringId", skip_serializing_if = "Option::is_none")]
+    pub recurring_id: Option<String>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "statusId": string, optional.
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
+    /// Wire name "statusXmlId": string, optional.
+    #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
+    pub status_xml_id: Option<String>,
+    /// Wire name "taxValue": number, optional.
+    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
+    pub tax_value: Option<f64>,
+    /// Wire name "updated1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated1c: Option<String>,
+    /// Wire name "userDescription": string, optional.
+    #[serde(rename = "userDescription", skip_serializing_if = "Option::is_none")]
+    pub user_description: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Wire name "version": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// Wire name "version1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseOrdersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let additional_info = o.opt("additionalInfo")?;
+        let affiliate_id = o.opt("affiliateId")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let date_canceled = o.opt("dateCanceled")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_lock = o.opt("dateLock")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_status = o.opt("dateStatus")?;
+        let date_update = o.opt("dateUpdate")?;
+        let deducted = o.opt("deducted")?;
+        let discount_value = o.opt("discountValue")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_status_id = o.opt("empStatusId")?;
+        let external_order = o.opt("externalOrder")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let lid = o.opt("lid")?;
+        let locked_by = o.opt("lockedBy")?;
+        let marked = o.opt("marked")?;
+        let order_topic = o.opt("orderTopic")?;
+        let payed = o.opt("payed")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let person_type_xml_id = o.opt("personTypeXmlId")?;
+        let price = o.opt("price")?;
+        let reason_canceled = o.opt("reasonCanceled")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let recount_flag = o.opt("recountFlag")?;
+        let recurring_id = o.opt("recurringId")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let tax_value = o.opt("taxValue")?;
+        let updated1c = o.opt("updated1c")?;
+        let user_description = o.opt("userDescription")?;
+        let user_id = o.opt("userId")?;
+        let version = o.opt("version")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "additionalInfo",
+                    "affiliateId",
+                    "canceled",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "dateCanceled",
+                    "dateInsert",
+                    "dateLock",
+                    "dateMarked",
+                    "dateStatus",
+                    "dateUpdate",
+                    "deducted",
+                    "discountValue",
+                    "empCanceledId",
+                    "empMarkedId",
+                    "empStatusId",
+                    "externalOrder",
+                    "id",
+                    "id1c",
+                    "lid",
+                    "lockedBy",
+                    "marked",
+                    "orderTopic",
+                    "payed",
+                    "personTypeId",
+                    "personTypeXmlId",
+                    "price",
+                    "reasonCanceled",
+                    "reasonMarked",
+                    "recountFlag",
+                    "recurringId",
+                    "responsibleId",
+                    "statusId",
+                    "statusXmlId",
+                    "taxValue",
+                    "updated1c",
+                    "userDescription",
+                    "userId",
+                    "version",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            account_number,
+            additional_info,
+            affiliate_id,
+            canceled,
+            comments,
+            company_id,
+            currency,
+            date_canceled,
+            date_insert,
+            date_lock,
+            date_marked,
+            date_status,
+            date_update,
+            deducted,
+            discount_value,
+            emp_canceled_id,
+            emp_marked_id,
+            emp_status_id,
+            external_order,
+            id,
+            id1c,
+            lid,
+            locked_by,
+            marked,
+            order_topic,
+            payed,
+            person_type_id,
+            person_type_xml_id,
+            price,
+            reason_canceled,
+            reason_marked,
+            recount_flag,
+            recurring_id,
+            responsible_id,
+            status_id,
+            status_xml_id,
+            tax_value,
+            updated1c,
+            user_description,
+            user_id,
+            version,
+            version1c,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseOrdersItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.order.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("orders");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseOrdersItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseOrdersItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.orders.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.order.list`'s rows (`ListResponseOrdersItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "accountNumber".
+    AccountNumber,
+    /// The field "additionalInfo".
+    AdditionalInfo,
+    /// The field "affiliateId".
+    AffiliateId,
+    /// The field "canceled".
+    Canceled,
+    /// The field "comments".
+    Comments,
+    /// The field "companyId".
+    CompanyId,
+    /// The field "currency".
+    Currency,
+    /// The field "dateCanceled".
+    DateCanceled,
+    /// The field "dateInsert".
+    DateInsert,
+    /// The field "dateLock".
+    DateLock,
+    /// The field "dateMarked".
+    DateMarked,
+    /// The field "dateStatus".
+    DateStatus,
+    /// The field "dateUpdate".
+    DateUpdate,
+    /// The field "deducted".
+    Deducted,
+    /// The field "discountValue".
+    DiscountValue,
+    /// The field "empCanceledId".
+    EmpCanceledId,
+    /// The field "empMarkedId".
+    EmpMarkedId,
+    /// The field "empStatusId".
+    EmpStatusId,
+    /// The field "externalOrder".
+    ExternalOrder,
+    /// The field "id".
+    Id,
+    /// The field "id1c".
+    Id1c,
+    /// The field "lid".
+    Lid,
+    /// The field "lockedBy".
+    LockedBy,
+    /// The field "marked".
+    Marked,
+    /// The field "orderTopic".
+    OrderTopic,
+    /// The field "payed".
+    Payed,
+    /// The field "personTypeId".
+    PersonTypeId,
+    /// The field "personTypeXmlId".
+    PersonTypeXmlId,
+    /// The field "price".
+    Price,
+    /// The field "reasonCanceled".
+    ReasonCanceled,
+    /// The field "reasonMarked".
+    ReasonMarked,
+    /// The field "recountFlag".
+    RecountFlag,
+    /// The field "recurringId".
+    RecurringId,
+    /// The field "responsibleId".
+    ResponsibleId,
+    /// The field "statusId".
+    StatusId,
+    /// The field "statusXmlId".
+    StatusXmlId,
+    /// The field "taxValue".
+    TaxValue,
+    /// The field "updated1c".
+    Updated1c,
+    /// The field "userDescription".
+    UserDescription,
+    /// The field "userId".
+    UserId,
+    /// The field "version".
+    Version,
+    /// The field "version1c".
+    Version1c,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { AccountNumber = "accountNumber", AdditionalInfo = "additionalInfo",
+    AffiliateId = "affiliateId", Canceled = "canceled", Comments = "comments", CompanyId
+    = "companyId", Currency = "currency", DateCanceled = "dateCanceled", DateInsert =
+    "dateInsert", DateLock = "dateLock", DateMarked = "dateMarked", DateStatus =
+    "dateStatus", DateUpdate = "dateUpdate", Deducted = "deducted", DiscountValue =
+    "discountValue", EmpCanceledId = "empCanceledId", EmpMarkedId = "empMarkedId",
+    EmpStatusId = "empStatusId", ExternalOrder = "externalOrder", Id = "id", Id1c =
+    "id1c", Lid = "lid", LockedBy = "lockedBy", Marked = "marked", OrderTopic =
+    "orderTopic", Payed = "payed", PersonTypeId = "personTypeId", PersonTypeXmlId =
+    "personTypeXmlId", Price = "price", ReasonCanceled = "reasonCanceled", ReasonMarked =
+    "reasonMarked", RecountFlag = "recountFlag", RecurringId = "recurringId",
+    ResponsibleId = "responsibleId", StatusId = "statusId", StatusXmlId = "statusXmlId",
+    TaxValue = "taxValue", Updated1c = "updated1c", UserDescription = "userDescription",
+    UserId = "userId", Version = "version", Version1c = "version1c", XmlId = "xmlId" }
+);
 
 /// Calls `sale.order.update`.
 ///
@@ -1598,8 +3156,8 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -1610,7 +3168,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -1644,6 +3202,337 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "additionalInfo": string, optional.
+    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
+    pub additional_info: Option<String>,
+    /// Wire name "affiliateId": integer, optional.
+    #[serde(rename = "affiliateId", skip_serializing_if = "Option::is_none")]
+    pub affiliate_id: Option<i64>,
+    /// Wire name "canceled": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canceled: Option<String>,
+    /// Wire name "comments": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "dateInsert": string, optional.
+    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
+    pub date_insert: Option<String>,
+    /// Wire name "discountValue": number, optional.
+    #[serde(rename = "discountValue", skip_serializing_if = "Option::is_none")]
+    pub discount_value: Option<f64>,
+    /// Wire name "empCanceledId": integer, optional.
+    #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
+    pub emp_canceled_id: Option<i64>,
+    /// Wire name "empMarkedId": integer, optional.
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
+    pub emp_marked_id: Option<i64>,
+    /// Wire name "empStatusId": integer, optional.
+    #[serde(rename = "empStatusId", skip_serializing_if = "Option::is_none")]
+    pub emp_status_id: Option<i64>,
+    /// Wire name "externalOrder": string, optional.
+    #[serde(rename = "externalOrder", skip_serializing_if = "Option::is_none")]
+    pub external_order: Option<String>,
+    /// Wire name "id1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id1c: Option<String>,
+    /// Wire name "lockedBy": integer, optional.
+    #[serde(rename = "lockedBy", skip_serializing_if = "Option::is_none")]
+    pub locked_by: Option<i64>,
+    /// Wire name "marked": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marked: Option<String>,
+    /// Wire name "orderTopic": string, optional.
+    #[serde(rename = "orderTopic", skip_serializing_if = "Option::is_none")]
+    pub order_topic: Option<String>,
+    /// Wire name "price": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "reasonCanceled": string, optional.
+    #[serde(rename = "reasonCanceled", skip_serializing_if = "Option::is_none")]
+    pub reason_canceled: Option<String>,
+    /// Wire name "reasonMarked": string, optional.
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
+    pub reason_marked: Option<String>,
+    /// Wire name "recountFlag": string, optional.
+    #[serde(rename = "recountFlag", skip_serializing_if = "Option::is_none")]
+    pub recount_flag: Option<String>,
+    /// Wire name "recurringId": integer, optional.
+    #[serde(rename = "recurringId", skip_serializing_if = "Option::is_none")]
+    pub recurring_id: Option<i64>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "statusId": string, optional.
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
+    /// Wire name "updated1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated1c: Option<String>,
+    /// Wire name "userDescription": string, optional.
+    #[serde(rename = "userDescription", skip_serializing_if = "Option::is_none")]
+    pub user_description: Option<String>,
+    /// Wire name "version1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "additionalInfo".
+    pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        self.additional_info = Some(value.into());
+        self
+    }
+    /// Sets "affiliateId".
+    pub fn affiliate_id(mut self, value: impl Into<i64>) -> Self {
+        self.affiliate_id = Some(value.into());
+        self
+    }
+    /// Sets "canceled".
+    pub fn canceled(mut self, value: impl Into<String>) -> Self {
+        self.canceled = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
+        self
+    }
+    /// Sets "dateInsert".
+    pub fn date_insert(mut self, value: impl Into<String>) -> Self {
+        self.date_insert = Some(value.into());
+        self
+    }
+    /// Sets "discountValue".
+    pub fn discount_value(mut self, value: impl Into<f64>) -> Self {
+        self.discount_value = Some(value.into());
+        self
+    }
+    /// Sets "empCanceledId".
+    pub fn emp_canceled_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_canceled_id = Some(value.into());
+        self
+    }
+    /// Sets "empMarkedId".
+    pub fn emp_marked_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_marked_id = Some(value.into());
+        self
+    }
+    /// Sets "empStatusId".
+    pub fn emp_status_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_status_id = Some(value.into());
+        self
+    }
+    /// Sets "externalOrder".
+    pub fn external_order(mut self, value: impl Into<String>) -> Self {
+        self.external_order = Some(value.into());
+        self
+    }
+    /// Sets "id1c".
+    pub fn id1c(mut self, value: impl Into<String>) -> Self {
+        self.id1c = Some(value.into());
+        self
+    }
+    /// Sets "lockedBy".
+    pub fn locked_by(mut self, value: impl Into<i64>) -> Self {
+        self.locked_by = Some(value.into());
+        self
+    }
+    /// Sets "marked".
+    pub fn marked(mut self, value: impl Into<String>) -> Self {
+        self.marked = Some(value.into());
+        self
+    }
+    /// Sets "orderTopic".
+    pub fn order_topic(mut self, value: impl Into<String>) -> Self {
+        self.order_topic = Some(value.into());
+        self
+    }
+    /// Sets "price".
+    pub fn price(mut self, value: impl Into<f64>) -> Self {
+        self.price = Some(value.into());
+        self
+    }
+    /// Sets "reasonCanceled".
+    pub fn reason_canceled(mut self, value: impl Into<String>) -> Self {
+        self.reason_canceled = Some(value.into());
+        self
+    }
+    /// Sets "reasonMarked".
+    pub fn reason_marked(mut self, value: impl Into<String>) -> Self {
+        self.reason_marked = Some(value.into());
+        self
+    }
+    /// Sets "recountFlag".
+    pub fn recount_flag(mut self, value: impl Into<String>) -> Self {
+        self.recount_flag = Some(value.into());
+        self
+    }
+    /// Sets "recurringId".
+    pub fn recurring_id(mut self, value: impl Into<i64>) -> Self {
+        self.recurring_id = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "statusId".
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
+        self
+    }
+    /// Sets "updated1c".
+    pub fn updated1c(mut self, value: impl Into<String>) -> Self {
+        self.updated1c = Some(value.into());
+        self
+    }
+    /// Sets "userDescription".
+    pub fn user_description(mut self, value: impl Into<String>) -> Self {
+        self.user_description = Some(value.into());
+        self
+    }
+    /// Sets "version1c".
+    pub fn version1c(mut self, value: impl Into<String>) -> Self {
+        self.version1c = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("additionalInfo")?;
+        let affiliate_id = o.opt("affiliateId")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let date_insert = o.opt("dateInsert")?;
+        let discount_value = o.opt("discountValue")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_status_id = o.opt("empStatusId")?;
+        let external_order = o.opt("externalOrder")?;
+        let id1c = o.opt("id1c")?;
+        let locked_by = o.opt("lockedBy")?;
+        let marked = o.opt("marked")?;
+        let order_topic = o.opt("orderTopic")?;
+        let price = o.opt("price")?;
+        let reason_canceled = o.opt("reasonCanceled")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let recount_flag = o.opt("recountFlag")?;
+        let recurring_id = o.opt("recurringId")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status_id = o.opt("statusId")?;
+        let updated1c = o.opt("updated1c")?;
+        let user_description = o.opt("userDescription")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalInfo",
+                    "affiliateId",
+                    "canceled",
+                    "comments",
+                    "companyId",
+                    "dateInsert",
+                    "discountValue",
+                    "empCanceledId",
+                    "empMarkedId",
+                    "empStatusId",
+                    "externalOrder",
+                    "id1c",
+                    "lockedBy",
+                    "marked",
+                    "orderTopic",
+                    "price",
+                    "reasonCanceled",
+                    "reasonMarked",
+                    "recountFlag",
+                    "recurringId",
+                    "responsibleId",
+                    "statusId",
+                    "updated1c",
+                    "userDescription",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            additional_info,
+            affiliate_id,
+            canceled,
+            comments,
+            company_id,
+            date_insert,
+            discount_value,
+            emp_canceled_id,
+            emp_marked_id,
+            emp_status_id,
+            external_order,
+            id1c,
+            locked_by,
+            marked,
+            order_topic,
+            price,
+            reason_canceled,
+            reason_marked,
+            recount_flag,
+            recurring_id,
+            responsible_id,
+            status_id,
+            updated1c,
+            user_description,
+            version1c,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `sale.order.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1705,9 +3594,9 @@ pub struct UpdateResponseOrder {
     /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
-    /// Wire name "dateLock": any JSON, optional.
-    #[serde(rename = "dateLock", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub date_lock: ::serde_json::Value,
+    /// Wire name "dateLock": string, optional.
+    #[serde(rename = "dateLock", skip_serializing_if = "Option::is_none")]
+    pub date_lock: Option<String>,
     /// Wire name "dateMarked": string, optional.
     #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
     pub date_marked: Option<String>,
@@ -1789,9 +3678,9 @@ pub struct UpdateResponseOrder {
     /// Wire name "statusXmlId": string, optional.
     #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
     pub status_xml_id: Option<String>,
-    /// Wire name "taxValue": any JSON, optional.
-    #[serde(rename = "taxValue", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub tax_value: ::serde_json::Value,
+    /// Wire name "taxValue": number, optional.
+    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
+    pub tax_value: Option<f64>,
     /// Wire name "updated1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated1c: Option<String>,

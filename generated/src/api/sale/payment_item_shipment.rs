@@ -589,9 +589,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "paymentItemsShipment": array of object, optional.
     #[serde(rename = "paymentItemsShipment", skip_serializing_if = "Option::is_none")]
-    pub payment_items_shipment: Option<
-        Vec<::serde_json::Map<String, ::serde_json::Value>>,
-    >,
+    pub payment_items_shipment: Option<Vec<ListResponsePaymentItemsShipmentItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -613,22 +611,49 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `sale.payment_item_shipment`, defined once in `types`.
+pub type ListResponsePaymentItemsShipmentItem = super::super::types::sale::PaymentItemShipment;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.paymentItemShipment.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("paymentItemsShipment");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponsePaymentItemsShipmentItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponsePaymentItemsShipmentItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.payment_items_shipment.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.paymentItemShipment.list`'s rows (`PaymentItemShipment`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "dateInsert".
+    DateInsert,
+    /// The field "id".
+    Id,
+    /// The field "paymentId".
+    PaymentId,
+    /// The field "shipmentId".
+    ShipmentId,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { DateInsert = "dateInsert", Id = "id", PaymentId = "paymentId", ShipmentId
+    = "shipmentId", XmlId = "xmlId" }
+);
 
 /// Calls `sale.paymentItemShipment.update`.
 ///

@@ -522,9 +522,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -550,8 +550,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -600,9 +600,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "paymentItemsBasket": array of object, optional.
     #[serde(rename = "paymentItemsBasket", skip_serializing_if = "Option::is_none")]
-    pub payment_items_basket: Option<
-        Vec<::serde_json::Map<String, ::serde_json::Value>>,
-    >,
+    pub payment_items_basket: Option<Vec<ListResponsePaymentItemsBasketItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -624,22 +622,102 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponsePaymentItemsBasketItem {
+    /// Wire name "basketId": integer, optional.
+    #[serde(rename = "basketId", skip_serializing_if = "Option::is_none")]
+    pub basket_id: Option<i64>,
+    /// Wire name "dateInsert": string, optional.
+    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
+    pub date_insert: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "paymentId": integer, optional.
+    #[serde(rename = "paymentId", skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<i64>,
+    /// Wire name "quantity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponsePaymentItemsBasketItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let date_insert = o.opt("dateInsert")?;
+        let id = o.opt("id")?;
+        let payment_id = o.opt("paymentId")?;
+        let quantity = o.opt("quantity")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["basketId", "dateInsert", "id", "paymentId", "quantity", "xmlId"])?;
+        Ok(Self {
+            basket_id,
+            date_insert,
+            id,
+            payment_id,
+            quantity,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponsePaymentItemsBasketItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.paymentitembasket.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("paymentItemsBasket");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponsePaymentItemsBasketItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponsePaymentItemsBasketItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.payment_items_basket.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.paymentitembasket.list`'s rows (`ListResponsePaymentItemsBasketItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "basketId".
+    BasketId,
+    /// The field "dateInsert".
+    DateInsert,
+    /// The field "id".
+    Id,
+    /// The field "paymentId".
+    PaymentId,
+    /// The field "quantity".
+    Quantity,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { BasketId = "basketId", DateInsert = "dateInsert", Id = "id", PaymentId =
+    "paymentId", Quantity = "quantity", XmlId = "xmlId" }
+);
 
 /// Calls `sale.paymentitembasket.update`.
 ///

@@ -44,9 +44,9 @@ pub struct AddRequest {
     /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestActive>,
-    /// Wire name "BX_REST_HANDLER": any JSON, required.
+    /// Wire name "BX_REST_HANDLER": string, required.
     #[serde(rename = "BX_REST_HANDLER")]
-    pub bx_rest_handler: ::serde_json::Value,
+    pub bx_rest_handler: String,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -69,9 +69,9 @@ pub struct AddRequest {
     /// Wire name "PERSON_TYPE_ID": integer, required.
     #[serde(rename = "PERSON_TYPE_ID")]
     pub person_type_id: i64,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddRequestSettings>,
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -84,7 +84,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        bx_rest_handler: impl Into<::serde_json::Value>,
+        bx_rest_handler: impl Into<String>,
         name: impl Into<String>,
         person_type_id: impl Into<i64>,
     ) -> Self {
@@ -131,8 +131,8 @@ impl AddRequest {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<AddRequestSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "XML_ID".
@@ -208,6 +208,254 @@ pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 pub type AddRequestEntityRegistryType = super::super::enums::OrderCrmInvoiceCrmQuote;
 
 pub type AddRequestNewWindow = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettings {
+    /// Wire name "PAYMENT_ID": object, optional.
+    #[serde(rename = "PAYMENT_ID", skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<AddRequestSettingsPaymentId>,
+    /// Wire name "REST_SERVICE_ID": object, optional.
+    #[serde(rename = "REST_SERVICE_ID", skip_serializing_if = "Option::is_none")]
+    pub rest_service_id: Option<AddRequestSettingsRestServiceId>,
+    /// Wire name "REST_SERVICE_KEY": object, optional.
+    #[serde(rename = "REST_SERVICE_KEY", skip_serializing_if = "Option::is_none")]
+    pub rest_service_key: Option<AddRequestSettingsRestServiceKey>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "PAYMENT_ID".
+    pub fn payment_id(mut self, value: impl Into<AddRequestSettingsPaymentId>) -> Self {
+        self.payment_id = Some(value.into());
+        self
+    }
+    /// Sets "REST_SERVICE_ID".
+    pub fn rest_service_id(
+        mut self,
+        value: impl Into<AddRequestSettingsRestServiceId>,
+    ) -> Self {
+        self.rest_service_id = Some(value.into());
+        self
+    }
+    /// Sets "REST_SERVICE_KEY".
+    pub fn rest_service_key(
+        mut self,
+        value: impl Into<AddRequestSettingsRestServiceKey>,
+    ) -> Self {
+        self.rest_service_key = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_id = o.opt("PAYMENT_ID")?;
+        let rest_service_id = o.opt("REST_SERVICE_ID")?;
+        let rest_service_key = o.opt("REST_SERVICE_KEY")?;
+        let additional = o.rest(&["PAYMENT_ID", "REST_SERVICE_ID", "REST_SERVICE_KEY"])?;
+        Ok(Self {
+            payment_id,
+            rest_service_id,
+            rest_service_key,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsPaymentId {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsPaymentId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsPaymentId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["TYPE", "VALUE"])?;
+        Ok(Self { type_, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsPaymentId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsRestServiceId {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsRestServiceId {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsRestServiceId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["TYPE", "VALUE"])?;
+        Ok(Self { type_, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsRestServiceId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsRestServiceKey {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsRestServiceKey {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsRestServiceKey {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["TYPE", "VALUE"])?;
+        Ok(Self { type_, value, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsRestServiceKey);
 
 /// The `result` of `sale.paysystem.add`.
 pub type AddResponse = i64;
@@ -336,9 +584,9 @@ pub struct ListRequest {
     /// Wire name "ORDER": object (an `Order`), optional.
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "SELECT": any JSON, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -361,8 +609,8 @@ impl ListRequest {
         self
     }
     /// Sets "SELECT".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -398,7 +646,172 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `sale.paysystem.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "ACTION_FILE": string, optional.
+    #[serde(rename = "ACTION_FILE", skip_serializing_if = "Option::is_none")]
+    pub action_file: Option<String>,
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "ALLOW_EDIT_PAYMENT": string, optional.
+    #[serde(rename = "ALLOW_EDIT_PAYMENT", skip_serializing_if = "Option::is_none")]
+    pub allow_edit_payment: Option<String>,
+    /// Wire name "AUTO_CHANGE_1C": string, optional.
+    #[serde(rename = "AUTO_CHANGE_1C", skip_serializing_if = "Option::is_none")]
+    pub auto_change_1c: Option<String>,
+    /// Wire name "CAN_PRINT_CHECK": string, optional.
+    #[serde(rename = "CAN_PRINT_CHECK", skip_serializing_if = "Option::is_none")]
+    pub can_print_check: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "ENCODING": string, optional.
+    #[serde(rename = "ENCODING", skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// Wire name "ENTITY_REGISTRY_TYPE": string, optional.
+    #[serde(rename = "ENTITY_REGISTRY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub entity_registry_type: Option<String>,
+    /// Wire name "HAVE_ACTION": string, optional.
+    #[serde(rename = "HAVE_ACTION", skip_serializing_if = "Option::is_none")]
+    pub have_action: Option<String>,
+    /// Wire name "HAVE_PAYMENT": string, optional.
+    #[serde(rename = "HAVE_PAYMENT", skip_serializing_if = "Option::is_none")]
+    pub have_payment: Option<String>,
+    /// Wire name "HAVE_PREPAY": string, optional.
+    #[serde(rename = "HAVE_PREPAY", skip_serializing_if = "Option::is_none")]
+    pub have_prepay: Option<String>,
+    /// Wire name "HAVE_PRICE": string, optional.
+    #[serde(rename = "HAVE_PRICE", skip_serializing_if = "Option::is_none")]
+    pub have_price: Option<String>,
+    /// Wire name "HAVE_RESULT": string, optional.
+    #[serde(rename = "HAVE_RESULT", skip_serializing_if = "Option::is_none")]
+    pub have_result: Option<String>,
+    /// Wire name "HAVE_RESULT_RECEIVE": string, optional.
+    #[serde(rename = "HAVE_RESULT_RECEIVE", skip_serializing_if = "Option::is_none")]
+    pub have_result_receive: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IS_CASH": string, optional.
+    #[serde(rename = "IS_CASH", skip_serializing_if = "Option::is_none")]
+    pub is_cash: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "NEW_WINDOW": string, optional.
+    #[serde(rename = "NEW_WINDOW", skip_serializing_if = "Option::is_none")]
+    pub new_window: Option<String>,
+    /// Wire name "PERSON_TYPE_ID": integer, optional.
+    #[serde(rename = "PERSON_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub person_type_id: Option<i64>,
+    /// Wire name "PSA_NAME": string, optional.
+    #[serde(rename = "PSA_NAME", skip_serializing_if = "Option::is_none")]
+    pub psa_name: Option<String>,
+    /// Wire name "PS_MODE": string, optional.
+    #[serde(rename = "PS_MODE", skip_serializing_if = "Option::is_none")]
+    pub ps_mode: Option<String>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action_file = o.opt("ACTION_FILE")?;
+        let active = o.opt("ACTIVE")?;
+        let allow_edit_payment = o.opt("ALLOW_EDIT_PAYMENT")?;
+        let auto_change_1c = o.opt("AUTO_CHANGE_1C")?;
+        let can_print_check = o.opt("CAN_PRINT_CHECK")?;
+        let description = o.opt("DESCRIPTION")?;
+        let encoding = o.opt("ENCODING")?;
+        let entity_registry_type = o.opt("ENTITY_REGISTRY_TYPE")?;
+        let have_action = o.opt("HAVE_ACTION")?;
+        let have_payment = o.opt("HAVE_PAYMENT")?;
+        let have_prepay = o.opt("HAVE_PREPAY")?;
+        let have_price = o.opt("HAVE_PRICE")?;
+        let have_result = o.opt("HAVE_RESULT")?;
+        let have_result_receive = o.opt("HAVE_RESULT_RECEIVE")?;
+        let id = o.opt("ID")?;
+        let is_cash = o.opt("IS_CASH")?;
+        let name = o.opt("NAME")?;
+        let new_window = o.opt("NEW_WINDOW")?;
+        let person_type_id = o.opt("PERSON_TYPE_ID")?;
+        let psa_name = o.opt("PSA_NAME")?;
+        let ps_mode = o.opt("PS_MODE")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTION_FILE",
+                    "ACTIVE",
+                    "ALLOW_EDIT_PAYMENT",
+                    "AUTO_CHANGE_1C",
+                    "CAN_PRINT_CHECK",
+                    "DESCRIPTION",
+                    "ENCODING",
+                    "ENTITY_REGISTRY_TYPE",
+                    "HAVE_ACTION",
+                    "HAVE_PAYMENT",
+                    "HAVE_PREPAY",
+                    "HAVE_PRICE",
+                    "HAVE_RESULT",
+                    "HAVE_RESULT_RECEIVE",
+                    "ID",
+                    "IS_CASH",
+                    "NAME",
+                    "NEW_WINDOW",
+                    "PERSON_TYPE_ID",
+                    "PSA_NAME",
+                    "PS_MODE",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            action_file,
+            active,
+            allow_edit_payment,
+            auto_change_1c,
+            can_print_check,
+            description,
+            encoding,
+            entity_registry_type,
+            have_action,
+            have_payment,
+            have_prepay,
+            have_price,
+            have_result,
+            have_result_receive,
+            id,
+            is_cash,
+            name,
+            new_window,
+            person_type_id,
+            psa_name,
+            ps_mode,
+            sort,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.paysystem.list";
@@ -493,12 +906,9 @@ pub struct UpdateRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
-    /// Wire name "BX_REST_HANDLER": any JSON, optional.
-    #[serde(
-        rename = "BX_REST_HANDLER",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub bx_rest_handler: ::serde_json::Value,
+    /// Wire name "BX_REST_HANDLER": string, optional.
+    #[serde(rename = "BX_REST_HANDLER", skip_serializing_if = "Option::is_none")]
+    pub bx_rest_handler: Option<String>,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -536,8 +946,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "BX_REST_HANDLER".
-    pub fn bx_rest_handler(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.bx_rest_handler = value.into();
+    pub fn bx_rest_handler(mut self, value: impl Into<String>) -> Self {
+        self.bx_rest_handler = Some(value.into());
         self
     }
     /// Sets "DESCRIPTION".

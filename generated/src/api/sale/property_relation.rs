@@ -104,43 +104,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponsePropertyRelation {
-    /// Wire name "entityId": integer, optional.
-    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<i64>,
-    /// Wire name "entityType": string, optional.
-    #[serde(rename = "entityType", skip_serializing_if = "Option::is_none")]
-    pub entity_type: Option<String>,
-    /// Wire name "propertyId": integer, optional.
-    #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
-    pub property_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponsePropertyRelation {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let entity_id = o.opt("entityId")?;
-        let entity_type = o.opt("entityType")?;
-        let property_id = o.opt("propertyId")?;
-        let additional = o.rest(&["entityId", "entityType", "propertyId"])?;
-        Ok(Self {
-            entity_id,
-            entity_type,
-            property_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponsePropertyRelation);
+/// The type `sale.property_relation`, defined once in `types`.
+pub type AddResponsePropertyRelation = super::super::types::sale::PropertyRelation;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.propertyRelation.add";
@@ -371,9 +336,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -399,8 +364,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -449,7 +414,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "propertyRelations": array of object, optional.
     #[serde(rename = "propertyRelations", skip_serializing_if = "Option::is_none")]
-    pub property_relations: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub property_relations: Option<Vec<ListResponsePropertyRelationsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -471,6 +436,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `sale.property_relation`, defined once in `types`.
+pub type ListResponsePropertyRelationsItem = super::super::types::sale::PropertyRelation;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.propertyRelation.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -481,9 +449,28 @@ impl ::bitrix24_runtime::Method for ListRequest {
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponsePropertyRelationsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponsePropertyRelationsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.property_relations.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.propertyRelation.list`'s rows (`PropertyRelation`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "entityId".
+    EntityId,
+    /// The field "entityType".
+    EntityType,
+    /// The field "propertyId".
+    PropertyId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { EntityId = "entityId", EntityType = "entityType", PropertyId =
+    "propertyId" }
+);

@@ -369,9 +369,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -397,8 +397,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -447,7 +447,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "propertyValues": array of object, optional.
     #[serde(rename = "propertyValues", skip_serializing_if = "Option::is_none")]
-    pub property_values: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub property_values: Option<Vec<ListResponsePropertyValuesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -469,22 +469,119 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponsePropertyValuesItem {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "orderId": integer, optional.
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<i64>,
+    /// Wire name "orderPropsId": integer, optional.
+    #[serde(rename = "orderPropsId", skip_serializing_if = "Option::is_none")]
+    pub order_props_id: Option<i64>,
+    /// Wire name "orderPropsXmlId": string, optional.
+    #[serde(rename = "orderPropsXmlId", skip_serializing_if = "Option::is_none")]
+    pub order_props_xml_id: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponsePropertyValuesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let order_id = o.opt("orderId")?;
+        let order_props_id = o.opt("orderPropsId")?;
+        let order_props_xml_id = o.opt("orderPropsXmlId")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "id",
+                    "name",
+                    "orderId",
+                    "orderPropsId",
+                    "orderPropsXmlId",
+                    "value",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            order_id,
+            order_props_id,
+            order_props_xml_id,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponsePropertyValuesItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.propertyvalue.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("propertyValues");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponsePropertyValuesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponsePropertyValuesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.property_values.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.propertyvalue.list`'s rows (`ListResponsePropertyValuesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "code".
+    Code,
+    /// The field "id".
+    Id,
+    /// The field "name".
+    Name,
+    /// The field "orderId".
+    OrderId,
+    /// The field "orderPropsId".
+    OrderPropsId,
+    /// The field "orderPropsXmlId".
+    OrderPropsXmlId,
+    /// The field "value".
+    Value,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Code = "code", Id = "id", Name = "name", OrderId = "orderId",
+    OrderPropsId = "orderPropsId", OrderPropsXmlId = "orderPropsXmlId", Value = "value" }
+);
 
 /// Calls `sale.propertyvalue.modify`.
 ///
@@ -603,9 +700,9 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
 pub struct ModifyRequestFieldsOrder {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "propertyValues": array of any JSON, required.
+    /// Wire name "propertyValues": array of object, required.
     #[serde(rename = "propertyValues")]
-    pub property_values: Vec<::serde_json::Value>,
+    pub property_values: Vec<ModifyRequestFieldsOrderPropertyValuesItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -616,7 +713,9 @@ impl ModifyRequestFieldsOrder {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         id: impl Into<i64>,
-        property_values: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        property_values: impl IntoIterator<
+            Item = impl Into<ModifyRequestFieldsOrderPropertyValuesItem>,
+        >,
     ) -> Self {
         Self {
             id: id.into(),
@@ -656,6 +755,67 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsOrder {
 
 ::bitrix24_runtime::loose_deserialize!(ModifyRequestFieldsOrder);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ModifyRequestFieldsOrderPropertyValuesItem {
+    /// Wire name "orderPropsId": integer, optional.
+    #[serde(rename = "orderPropsId", skip_serializing_if = "Option::is_none")]
+    pub order_props_id: Option<i64>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ModifyRequestFieldsOrderPropertyValuesItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "orderPropsId".
+    pub fn order_props_id(mut self, value: impl Into<i64>) -> Self {
+        self.order_props_id = Some(value.into());
+        self
+    }
+    /// Sets "value".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsOrderPropertyValuesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order_props_id = o.opt("orderPropsId")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["orderPropsId", "value"])?;
+        Ok(Self {
+            order_props_id,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ModifyRequestFieldsOrderPropertyValuesItem);
+
 /// The `result` of `sale.propertyvalue.modify`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -663,7 +823,7 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsOrder {
 pub struct ModifyResponse {
     /// Wire name "propertyValues": array of object, optional.
     #[serde(rename = "propertyValues", skip_serializing_if = "Option::is_none")]
-    pub property_values: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub property_values: Option<Vec<ModifyResponsePropertyValuesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -684,6 +844,55 @@ impl ::bitrix24_runtime::loose::Loose for ModifyResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ModifyResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ModifyResponsePropertyValuesItem {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "orderPropsId": integer, optional.
+    #[serde(rename = "orderPropsId", skip_serializing_if = "Option::is_none")]
+    pub order_props_id: Option<i64>,
+    /// Wire name "orderPropsXmlId": string, optional.
+    #[serde(rename = "orderPropsXmlId", skip_serializing_if = "Option::is_none")]
+    pub order_props_xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ModifyResponsePropertyValuesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let order_props_id = o.opt("orderPropsId")?;
+        let order_props_xml_id = o.opt("orderPropsXmlId")?;
+        let additional = o
+            .rest(&["code", "id", "name", "orderPropsId", "orderPropsXmlId"])?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            order_props_id,
+            order_props_xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ModifyResponsePropertyValuesItem);
 
 impl ::bitrix24_runtime::Method for ModifyRequest {
     const NAME: &'static str = "sale.propertyvalue.modify";

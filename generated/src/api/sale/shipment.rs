@@ -727,42 +727,30 @@ pub struct GetResponseShipment {
     /// Wire name "customPriceDelivery": string, optional.
     #[serde(rename = "customPriceDelivery", skip_serializing_if = "Option::is_none")]
     pub custom_price_delivery: Option<String>,
-    /// Wire name "dateAllowDelivery": any JSON, optional.
-    #[serde(
-        rename = "dateAllowDelivery",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_allow_delivery: ::serde_json::Value,
-    /// Wire name "dateCanceled": any JSON, optional.
-    #[serde(
-        rename = "dateCanceled",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_canceled: ::serde_json::Value,
-    /// Wire name "dateDeducted": any JSON, optional.
-    #[serde(
-        rename = "dateDeducted",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_deducted: ::serde_json::Value,
+    /// Wire name "dateAllowDelivery": string, optional.
+    #[serde(rename = "dateAllowDelivery", skip_serializing_if = "Option::is_none")]
+    pub date_allow_delivery: Option<String>,
+    /// Wire name "dateCanceled": string, optional.
+    #[serde(rename = "dateCanceled", skip_serializing_if = "Option::is_none")]
+    pub date_canceled: Option<String>,
+    /// Wire name "dateDeducted": string, optional.
+    #[serde(rename = "dateDeducted", skip_serializing_if = "Option::is_none")]
+    pub date_deducted: Option<String>,
     /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
-    /// Wire name "dateMarked": any JSON, optional.
-    #[serde(rename = "dateMarked", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub date_marked: ::serde_json::Value,
+    /// Wire name "dateMarked": string, optional.
+    #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
+    pub date_marked: Option<String>,
     /// Wire name "dateResponsibleId": string, optional.
     #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<String>,
     /// Wire name "deducted": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deducted: Option<String>,
-    /// Wire name "deliveryDocDate": any JSON, optional.
-    #[serde(
-        rename = "deliveryDocDate",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub delivery_doc_date: ::serde_json::Value,
+    /// Wire name "deliveryDocDate": string, optional.
+    #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
+    pub delivery_doc_date: Option<String>,
     /// Wire name "deliveryDocNum": string, optional.
     #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<String>,
@@ -778,36 +766,21 @@ pub struct GetResponseShipment {
     /// Wire name "discountPrice": integer, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<i64>,
-    /// Wire name "empAllowDeliveryId": any JSON, optional.
-    #[serde(
-        rename = "empAllowDeliveryId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_allow_delivery_id: ::serde_json::Value,
-    /// Wire name "empCanceledId": any JSON, optional.
-    #[serde(
-        rename = "empCanceledId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_canceled_id: ::serde_json::Value,
-    /// Wire name "empDeductedId": any JSON, optional.
-    #[serde(
-        rename = "empDeductedId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_deducted_id: ::serde_json::Value,
-    /// Wire name "empMarkedId": any JSON, optional.
-    #[serde(
-        rename = "empMarkedId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_marked_id: ::serde_json::Value,
-    /// Wire name "empResponsibleId": any JSON, optional.
-    #[serde(
-        rename = "empResponsibleId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_responsible_id: ::serde_json::Value,
+    /// Wire name "empAllowDeliveryId": integer, optional.
+    #[serde(rename = "empAllowDeliveryId", skip_serializing_if = "Option::is_none")]
+    pub emp_allow_delivery_id: Option<i64>,
+    /// Wire name "empCanceledId": integer, optional.
+    #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
+    pub emp_canceled_id: Option<i64>,
+    /// Wire name "empDeductedId": integer, optional.
+    #[serde(rename = "empDeductedId", skip_serializing_if = "Option::is_none")]
+    pub emp_deducted_id: Option<i64>,
+    /// Wire name "empMarkedId": integer, optional.
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
+    pub emp_marked_id: Option<i64>,
+    /// Wire name "empResponsibleId": integer, optional.
+    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
+    pub emp_responsible_id: Option<i64>,
     /// Wire name "externalDelivery": string, optional.
     #[serde(rename = "externalDelivery", skip_serializing_if = "Option::is_none")]
     pub external_delivery: Option<String>,
@@ -835,9 +808,9 @@ pub struct GetResponseShipment {
     /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
-    /// Wire name "shipmentItems": array of any JSON, optional.
+    /// Wire name "shipmentItems": array of object, optional.
     #[serde(rename = "shipmentItems", skip_serializing_if = "Option::is_none")]
-    pub shipment_items: Option<Vec<::serde_json::Value>>,
+    pub shipment_items: Option<Vec<GetResponseShipmentShipmentItemsItem>>,
     /// Wire name "statusId": string, optional.
     #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
@@ -1029,6 +1002,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseShipment {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseShipment);
 
+/// The type `sale.shipment_item_2`, defined once in `types`.
+pub type GetResponseShipmentShipmentItemsItem = super::super::types::sale::ShipmentItem2;
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.shipment.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1170,9 +1146,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1198,8 +1174,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1248,7 +1224,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "shipments": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shipments: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub shipments: Option<Vec<ListResponseShipmentsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1267,22 +1243,439 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseShipmentsItem {
+    /// Wire name "accountNumber": string, optional.
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<String>,
+    /// Wire name "allowDelivery": string, optional.
+    #[serde(rename = "allowDelivery", skip_serializing_if = "Option::is_none")]
+    pub allow_delivery: Option<String>,
+    /// Wire name "basePriceDelivery": number, optional.
+    #[serde(rename = "basePriceDelivery", skip_serializing_if = "Option::is_none")]
+    pub base_price_delivery: Option<f64>,
+    /// Wire name "canceled": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canceled: Option<String>,
+    /// Wire name "comments": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "customPriceDelivery": string, optional.
+    #[serde(rename = "customPriceDelivery", skip_serializing_if = "Option::is_none")]
+    pub custom_price_delivery: Option<String>,
+    /// Wire name "dateAllowDelivery": string, optional.
+    #[serde(rename = "dateAllowDelivery", skip_serializing_if = "Option::is_none")]
+    pub date_allow_delivery: Option<String>,
+    /// Wire name "dateCanceled": string, optional.
+    #[serde(rename = "dateCanceled", skip_serializing_if = "Option::is_none")]
+    pub date_canceled: Option<String>,
+    /// Wire name "dateDeducted": string, optional.
+    #[serde(rename = "dateDeducted", skip_serializing_if = "Option::is_none")]
+    pub date_deducted: Option<String>,
+    /// Wire name "dateInsert": string, optional.
+    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
+    pub date_insert: Option<String>,
+    /// Wire name "dateMarked": string, optional.
+    #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
+    pub date_marked: Option<String>,
+    /// Wire name "dateResponsibleId": string, optional.
+    #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
+    pub date_responsible_id: Option<String>,
+    /// Wire name "deducted": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deducted: Option<String>,
+    /// Wire name "deliveryDocDate": string, optional.
+    #[serde(rename = "deliveryDocDate", skip_serializing_if = "Option::is_none")]
+    pub delivery_doc_date: Option<String>,
+    /// Wire name "deliveryDocNum": string, optional.
+    #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
+    pub delivery_doc_num: Option<String>,
+    /// Wire name "deliveryId": integer, optional.
+    #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<i64>,
+    /// Wire name "deliveryName": string, optional.
+    #[serde(rename = "deliveryName", skip_serializing_if = "Option::is_none")]
+    pub delivery_name: Option<String>,
+    /// Wire name "deliveryXmlId": string, optional.
+    #[serde(rename = "deliveryXmlId", skip_serializing_if = "Option::is_none")]
+    pub delivery_xml_id: Option<String>,
+    /// Wire name "discountPrice": integer, optional.
+    #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
+    pub discount_price: Option<i64>,
+    /// Wire name "empAllowDeliveryId": integer, optional.
+    #[serde(rename = "empAllowDeliveryId", skip_serializing_if = "Option::is_none")]
+    pub emp_allow_delivery_id: Option<i64>,
+    /// Wire name "empCanceledId": integer, optional.
+    #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
+    pub emp_canceled_id: Option<i64>,
+    /// Wire name "empDeductedId": integer, optional.
+    #[serde(rename = "empDeductedId", skip_serializing_if = "Option::is_none")]
+    pub emp_deducted_id: Option<i64>,
+    /// Wire name "empMarkedId": integer, optional.
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
+    pub emp_marked_id: Option<i64>,
+    /// Wire name "empResponsibleId": integer, optional.
+    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
+    pub emp_responsible_id: Option<i64>,
+    /// Wire name "externalDelivery": string, optional.
+    #[serde(rename = "externalDelivery", skip_serializing_if = "Option::is_none")]
+    pub external_delivery: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "id1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id1c: Option<String>,
+    /// Wire name "marked": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marked: Option<String>,
+    /// Wire name "orderId": integer, optional.
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<i64>,
+    /// Wire name "priceDelivery": number, optional.
+    #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
+    pub price_delivery: Option<f64>,
+    /// Wire name "reasonMarked": string, optional.
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
+    pub reason_marked: Option<String>,
+    /// Wire name "reasonUndoDeducted": string, optional.
+    #[serde(rename = "reasonUndoDeducted", skip_serializing_if = "Option::is_none")]
+    pub reason_undo_deducted: Option<String>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "statusId": string, optional.
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
+    /// Wire name "statusXmlId": string, optional.
+    #[serde(rename = "statusXmlId", skip_serializing_if = "Option::is_none")]
+    pub status_xml_id: Option<String>,
+    /// Wire name "system": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// Wire name "trackingDescription": string, optional.
+    #[serde(rename = "trackingDescription", skip_serializing_if = "Option::is_none")]
+    pub tracking_description: Option<String>,
+    /// Wire name "trackingLastCheck": string, optional.
+    #[serde(rename = "trackingLastCheck", skip_serializing_if = "Option::is_none")]
+    pub tracking_last_check: Option<String>,
+    /// Wire name "trackingNumber": string, optional.
+    #[serde(rename = "trackingNumber", skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
+    /// Wire name "trackingStatus": string, optional.
+    #[serde(rename = "trackingStatus", skip_serializing_if = "Option::is_none")]
+    pub tracking_status: Option<String>,
+    /// Wire name "updated1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated1c: Option<String>,
+    /// Wire name "version1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseShipmentsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let allow_delivery = o.opt("allowDelivery")?;
+        let base_price_delivery = o.opt("basePriceDelivery")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let custom_price_delivery = o.opt("customPriceDelivery")?;
+        let date_allow_delivery = o.opt("dateAllowDelivery")?;
+        let date_canceled = o.opt("dateCanceled")?;
+        let date_deducted = o.opt("dateDeducted")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let deducted = o.opt("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_doc_num = o.opt("deliveryDocNum")?;
+        let delivery_id = o.opt("deliveryId")?;
+        let delivery_name = o.opt("deliveryName")?;
+        let delivery_xml_id = o.opt("deliveryXmlId")?;
+        let discount_price = o.opt("discountPrice")?;
+        let emp_allow_delivery_id = o.opt("empAllowDeliveryId")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_deducted_id = o.opt("empDeductedId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let external_delivery = o.opt("externalDelivery")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let price_delivery = o.opt("priceDelivery")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let reason_undo_deducted = o.opt("reasonUndoDeducted")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let system = o.opt("system")?;
+        let tracking_description = o.opt("trackingDescription")?;
+        let tracking_last_check = o.opt("trackingLastCheck")?;
+        let tracking_number = o.opt("trackingNumber")?;
+        let tracking_status = o.opt("trackingStatus")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "allowDelivery",
+                    "basePriceDelivery",
+                    "canceled",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "customPriceDelivery",
+                    "dateAllowDelivery",
+                    "dateCanceled",
+                    "dateDeducted",
+                    "dateInsert",
+                    "dateMarked",
+                    "dateResponsibleId",
+                    "deducted",
+                    "deliveryDocDate",
+                    "deliveryDocNum",
+                    "deliveryId",
+                    "deliveryName",
+                    "deliveryXmlId",
+                    "discountPrice",
+                    "empAllowDeliveryId",
+                    "empCanceledId",
+                    "empDeductedId",
+                    "empMarkedId",
+                    "empResponsibleId",
+                    "externalDelivery",
+                    "id",
+                    "id1c",
+                    "marked",
+                    "orderId",
+                    "priceDelivery",
+                    "reasonMarked",
+                    "reasonUndoDeducted",
+                    "responsibleId",
+                    "statusId",
+                    "statusXmlId",
+                    "system",
+                    "trackingDescription",
+                    "trackingLastCheck",
+                    "trackingNumber",
+                    "trackingStatus",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            account_number,
+            allow_delivery,
+            base_price_delivery,
+            canceled,
+            comments,
+            company_id,
+            currency,
+            custom_price_delivery,
+            date_allow_delivery,
+            date_canceled,
+            date_deducted,
+            date_insert,
+            date_marked,
+            date_responsible_id,
+            deducted,
+            delivery_doc_date,
+            delivery_doc_num,
+            delivery_id,
+            delivery_name,
+            delivery_xml_id,
+            discount_price,
+            emp_allow_delivery_id,
+            emp_canceled_id,
+            emp_deducted_id,
+            emp_marked_id,
+            emp_responsible_id,
+            external_delivery,
+            id,
+            id1c,
+            marked,
+            order_id,
+            price_delivery,
+            reason_marked,
+            reason_undo_deducted,
+            responsible_id,
+            status_id,
+            status_xml_id,
+            system,
+            tracking_description,
+            tracking_last_check,
+            tracking_number,
+            tracking_status,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseShipmentsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.shipment.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("shipments");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseShipmentsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseShipmentsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.shipments.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.shipment.list`'s rows (`ListResponseShipmentsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "accountNumber".
+    AccountNumber,
+    /// The field "allowDelivery".
+    AllowDelivery,
+    /// The field "basePriceDelivery".
+    BasePriceDelivery,
+    /// The field "canceled".
+    Canceled,
+    /// The field "comments".
+    Comments,
+    /// The field "companyId".
+    CompanyId,
+    /// The field "currency".
+    Currency,
+    /// The field "customPriceDelivery".
+    CustomPriceDelivery,
+    /// The field "dateAllowDelivery".
+    DateAllowDelivery,
+    /// The field "dateCanceled".
+    DateCanceled,
+    /// The field "dateDeducted".
+    DateDeducted,
+    /// The field "dateInsert".
+    DateInsert,
+    /// The field "dateMarked".
+    DateMarked,
+    /// The field "dateResponsibleId".
+    DateResponsibleId,
+    /// The field "deducted".
+    Deducted,
+    /// The field "deliveryDocDate".
+    DeliveryDocDate,
+    /// The field "deliveryDocNum".
+    DeliveryDocNum,
+    /// The field "deliveryId".
+    DeliveryId,
+    /// The field "deliveryName".
+    DeliveryName,
+    /// The field "deliveryXmlId".
+    DeliveryXmlId,
+    /// The field "discountPrice".
+    DiscountPrice,
+    /// The field "empAllowDeliveryId".
+    EmpAllowDeliveryId,
+    /// The field "empCanceledId".
+    EmpCanceledId,
+    /// The field "empDeductedId".
+    EmpDeductedId,
+    /// The field "empMarkedId".
+    EmpMarkedId,
+    /// The field "empResponsibleId".
+    EmpResponsibleId,
+    /// The field "externalDelivery".
+    ExternalDelivery,
+    /// The field "id".
+    Id,
+    /// The field "id1c".
+    Id1c,
+    /// The field "marked".
+    Marked,
+    /// The field "orderId".
+    OrderId,
+    /// The field "priceDelivery".
+    PriceDelivery,
+    /// The field "reasonMarked".
+    ReasonMarked,
+    /// The field "reasonUndoDeducted".
+    ReasonUndoDeducted,
+    /// The field "responsibleId".
+    ResponsibleId,
+    /// The field "statusId".
+    StatusId,
+    /// The field "statusXmlId".
+    StatusXmlId,
+    /// The field "system".
+    System,
+    /// The field "trackingDescription".
+    TrackingDescription,
+    /// The field "trackingLastCheck".
+    TrackingLastCheck,
+    /// The field "trackingNumber".
+    TrackingNumber,
+    /// The field "trackingStatus".
+    TrackingStatus,
+    /// The field "updated1c".
+    Updated1c,
+    /// The field "version1c".
+    Version1c,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { AccountNumber = "accountNumber", AllowDelivery = "allowDelivery",
+    BasePriceDelivery = "basePriceDelivery", Canceled = "canceled", Comments =
+    "comments", CompanyId = "companyId", Currency = "currency", CustomPriceDelivery =
+    "customPriceDelivery", DateAllowDelivery = "dateAllowDelivery", DateCanceled =
+    "dateCanceled", DateDeducted = "dateDeducted", DateInsert = "dateInsert", DateMarked
+    = "dateMarked", DateResponsibleId = "dateResponsibleId", Deducted = "deducted",
+    DeliveryDocDate = "deliveryDocDate", DeliveryDocNum = "deliveryDocNum", DeliveryId =
+    "deliveryId", DeliveryName = "deliveryName", DeliveryXmlId = "deliveryXmlId",
+    DiscountPrice = "discountPrice", EmpAllowDeliveryId = "empAllowDeliveryId",
+    EmpCanceledId = "empCanceledId", EmpDeductedId = "empDeductedId", EmpMarkedId =
+    "empMarkedId", EmpResponsibleId = "empResponsibleId", ExternalDelivery =
+    "externalDelivery", Id = "id", Id1c = "id1c", Marked = "marked", OrderId = "orderId",
+    PriceDelivery = "priceDelivery", ReasonMarked = "reasonMarked", ReasonUndoDeducted =
+    "reasonUndoDeducted", ResponsibleId = "responsibleId", StatusId = "statusId",
+    StatusXmlId = "statusXmlId", System = "system", TrackingDescription =
+    "trackingDescription", TrackingLastCheck = "trackingLastCheck", TrackingNumber =
+    "trackingNumber", TrackingStatus = "trackingStatus", Updated1c = "updated1c",
+    Version1c = "version1c", XmlId = "xmlId" }
+);
 
 /// Calls `sale.shipment.update`.
 ///
@@ -1382,9 +1775,9 @@ pub struct UpdateRequestFields {
     /// Wire name "deliveryDocNum": string, optional.
     #[serde(rename = "deliveryDocNum", skip_serializing_if = "Option::is_none")]
     pub delivery_doc_num: Option<String>,
-    /// Wire name "deliveryId": any JSON, required.
+    /// Wire name "deliveryId": integer, required.
     #[serde(rename = "deliveryId")]
-    pub delivery_id: ::serde_json::Value,
+    pub delivery_id: i64,
     /// Wire name "priceDelivery": number, optional.
     #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
     pub price_delivery: Option<f64>,
@@ -1411,7 +1804,7 @@ impl UpdateRequestFields {
     pub fn new(
         allow_delivery: impl Into<UpdateRequestFieldsAllowDelivery>,
         deducted: impl Into<UpdateRequestFieldsDeducted>,
-        delivery_id: impl Into<::serde_json::Value>,
+        delivery_id: impl Into<i64>,
     ) -> Self {
         Self {
             allow_delivery: allow_delivery.into(),
@@ -1601,9 +1994,9 @@ pub struct UpdateResponseShipment {
     /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
-    /// Wire name "companyId": any JSON, optional.
-    #[serde(rename = "companyId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub company_id: ::serde_json::Value,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
     /// Wire name "currency": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
@@ -1613,21 +2006,18 @@ pub struct UpdateResponseShipment {
     /// Wire name "dateAllowDelivery": string, optional.
     #[serde(rename = "dateAllowDelivery", skip_serializing_if = "Option::is_none")]
     pub date_allow_delivery: Option<String>,
-    /// Wire name "dateCanceled": any JSON, optional.
-    #[serde(
-        rename = "dateCanceled",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub date_canceled: ::serde_json::Value,
+    /// Wire name "dateCanceled": string, optional.
+    #[serde(rename = "dateCanceled", skip_serializing_if = "Option::is_none")]
+    pub date_canceled: Option<String>,
     /// Wire name "dateDeducted": string, optional.
     #[serde(rename = "dateDeducted", skip_serializing_if = "Option::is_none")]
     pub date_deducted: Option<String>,
     /// Wire name "dateInsert": string, optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
-    /// Wire name "dateMarked": any JSON, optional.
-    #[serde(rename = "dateMarked", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub date_marked: ::serde_json::Value,
+    /// Wire name "dateMarked": string, optional.
+    #[serde(rename = "dateMarked", skip_serializing_if = "Option::is_none")]
+    pub date_marked: Option<String>,
     /// Wire name "dateResponsibleId": string, optional.
     #[serde(rename = "dateResponsibleId", skip_serializing_if = "Option::is_none")]
     pub date_responsible_id: Option<String>,
@@ -1655,21 +2045,15 @@ pub struct UpdateResponseShipment {
     /// Wire name "empAllowDeliveryId": integer, optional.
     #[serde(rename = "empAllowDeliveryId", skip_serializing_if = "Option::is_none")]
     pub emp_allow_delivery_id: Option<i64>,
-    /// Wire name "empCanceledId": any JSON, optional.
-    #[serde(
-        rename = "empCanceledId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_canceled_id: ::serde_json::Value,
+    /// Wire name "empCanceledId": integer, optional.
+    #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
+    pub emp_canceled_id: Option<i64>,
     /// Wire name "empDeductedId": integer, optional.
     #[serde(rename = "empDeductedId", skip_serializing_if = "Option::is_none")]
     pub emp_deducted_id: Option<i64>,
-    /// Wire name "empMarkedId": any JSON, optional.
-    #[serde(
-        rename = "empMarkedId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_marked_id: ::serde_json::Value,
+    /// Wire name "empMarkedId": integer, optional.
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
+    pub emp_marked_id: Option<i64>,
     /// Wire name "empResponsibleId": integer, optional.
     #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
     pub emp_responsible_id: Option<i64>,

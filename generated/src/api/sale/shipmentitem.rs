@@ -512,9 +512,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -540,8 +540,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -590,7 +590,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "shipmentItems": array of object, optional.
     #[serde(rename = "shipmentItems", skip_serializing_if = "Option::is_none")]
-    pub shipment_items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub shipment_items: Option<Vec<ListResponseShipmentItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -609,22 +609,54 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `sale.shipment_item_2`, defined once in `types`.
+pub type ListResponseShipmentItemsItem = super::super::types::sale::ShipmentItem2;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.shipmentitem.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("shipmentItems");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseShipmentItemsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseShipmentItemsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.shipment_items.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.shipmentitem.list`'s rows (`ShipmentItem2`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "basketId".
+    BasketId,
+    /// The field "dateInsert".
+    DateInsert,
+    /// The field "id".
+    Id,
+    /// The field "orderDeliveryId".
+    OrderDeliveryId,
+    /// The field "quantity".
+    Quantity,
+    /// The field "reservedQuantity".
+    ReservedQuantity,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { BasketId = "basketId", DateInsert = "dateInsert", Id = "id",
+    OrderDeliveryId = "orderDeliveryId", Quantity = "quantity", ReservedQuantity =
+    "reservedQuantity", XmlId = "xmlId" }
+);
 
 /// Calls `sale.shipmentitem.update`.
 ///

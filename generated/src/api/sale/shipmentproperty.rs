@@ -72,8 +72,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `sale.fields_2`, defined once in `types`.
-pub type AddRequestFields = super::super::types::sale::Fields2;
+/// The type `sale.fields_3`, defined once in `types`.
+pub type AddRequestFields = super::super::types::sale::Fields3;
 
 /// The `result` of `sale.shipmentproperty.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -259,8 +259,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-/// The type `sale.property_2`, defined once in `types`.
-pub type GetResponseProperty = super::super::types::sale::Property2;
+/// The type `sale.property_3`, defined once in `types`.
+pub type GetResponseProperty = super::super::types::sale::Property3;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.shipmentproperty.get";
@@ -409,9 +409,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -437,8 +437,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -487,7 +487,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "properties": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub properties: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub properties: Option<Vec<ListResponsePropertiesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -506,22 +506,100 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `sale.propertie`, defined once in `types`.
+pub type ListResponsePropertiesItem = super::super::types::sale::Propertie;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.shipmentproperty.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("properties");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponsePropertiesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponsePropertiesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.properties.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.shipmentproperty.list`'s rows (`Propertie`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "active".
+    Active,
+    /// The field "code".
+    Code,
+    /// The field "defaultValue".
+    DefaultValue,
+    /// The field "description".
+    Description,
+    /// The field "id".
+    Id,
+    /// The field "inputFieldLocation".
+    InputFieldLocation,
+    /// The field "isAddress".
+    IsAddress,
+    /// The field "isAddressFrom".
+    IsAddressFrom,
+    /// The field "isAddressTo".
+    IsAddressTo,
+    /// The field "isEmail".
+    IsEmail,
+    /// The field "isFiltered".
+    IsFiltered,
+    /// The field "isLocation".
+    IsLocation,
+    /// The field "isPayer".
+    IsPayer,
+    /// The field "isPhone".
+    IsPhone,
+    /// The field "isProfileName".
+    IsProfileName,
+    /// The field "isZip".
+    IsZip,
+    /// The field "multiple".
+    Multiple,
+    /// The field "name".
+    Name,
+    /// The field "personTypeId".
+    PersonTypeId,
+    /// The field "propsGroupId".
+    PropsGroupId,
+    /// The field "required".
+    Required,
+    /// The field "settings".
+    Settings,
+    /// The field "sort".
+    Sort,
+    /// The field "type".
+    Type,
+    /// The field "userProps".
+    UserProps,
+    /// The field "util".
+    Util,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Active = "active", Code = "code", DefaultValue = "defaultValue",
+    Description = "description", Id = "id", InputFieldLocation = "inputFieldLocation",
+    IsAddress = "isAddress", IsAddressFrom = "isAddressFrom", IsAddressTo =
+    "isAddressTo", IsEmail = "isEmail", IsFiltered = "isFiltered", IsLocation =
+    "isLocation", IsPayer = "isPayer", IsPhone = "isPhone", IsProfileName =
+    "isProfileName", IsZip = "isZip", Multiple = "multiple", Name = "name", PersonTypeId
+    = "personTypeId", PropsGroupId = "propsGroupId", Required = "required", Settings =
+    "settings", Sort = "sort", Type = "type", UserProps = "userProps", Util = "util",
+    XmlId = "xmlId" }
+);
 
 /// Calls `sale.shipmentproperty.update`.
 ///
@@ -593,8 +671,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `sale.fields_3`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::sale::Fields3;
+/// The type `sale.fields_2`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::sale::Fields2;
 
 /// The `result` of `sale.shipmentproperty.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -622,8 +700,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-/// The type `sale.property_3`, defined once in `types`.
-pub type UpdateResponseProperty = super::super::types::sale::Property3;
+/// The type `sale.property_2`, defined once in `types`.
+pub type UpdateResponseProperty = super::super::types::sale::Property2;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.shipmentproperty.update";

@@ -184,9 +184,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponsePropertyValue {
-    /// Wire name "code": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -369,9 +369,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -397,8 +397,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -447,7 +447,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "propertyValues": array of object, optional.
     #[serde(rename = "propertyValues", skip_serializing_if = "Option::is_none")]
-    pub property_values: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub property_values: Option<Vec<ListResponsePropertyValuesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -469,22 +469,120 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponsePropertyValuesItem {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "shipmentId": integer, optional.
+    #[serde(rename = "shipmentId", skip_serializing_if = "Option::is_none")]
+    pub shipment_id: Option<i64>,
+    /// Wire name "shipmentPropsId": integer, optional.
+    #[serde(rename = "shipmentPropsId", skip_serializing_if = "Option::is_none")]
+    pub shipment_props_id: Option<i64>,
+    /// Wire name "shipmentPropsXmlId": string, optional.
+    #[serde(rename = "shipmentPropsXmlId", skip_serializing_if = "Option::is_none")]
+    pub shipment_props_xml_id: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponsePropertyValuesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let shipment_id = o.opt("shipmentId")?;
+        let shipment_props_id = o.opt("shipmentPropsId")?;
+        let shipment_props_xml_id = o.opt("shipmentPropsXmlId")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "id",
+                    "name",
+                    "shipmentId",
+                    "shipmentPropsId",
+                    "shipmentPropsXmlId",
+                    "value",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            shipment_id,
+            shipment_props_id,
+            shipment_props_xml_id,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponsePropertyValuesItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.shipmentpropertyvalue.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("propertyValues");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponsePropertyValuesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponsePropertyValuesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.property_values.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.shipmentpropertyvalue.list`'s rows (`ListResponsePropertyValuesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "code".
+    Code,
+    /// The field "id".
+    Id,
+    /// The field "name".
+    Name,
+    /// The field "shipmentId".
+    ShipmentId,
+    /// The field "shipmentPropsId".
+    ShipmentPropsId,
+    /// The field "shipmentPropsXmlId".
+    ShipmentPropsXmlId,
+    /// The field "value".
+    Value,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Code = "code", Id = "id", Name = "name", ShipmentId = "shipmentId",
+    ShipmentPropsId = "shipmentPropsId", ShipmentPropsXmlId = "shipmentPropsXmlId", Value
+    = "value" }
+);
 
 /// Calls `sale.shipmentpropertyvalue.modify`.
 ///
@@ -721,7 +819,7 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsShipmentPropertyVal
 pub struct ModifyResponse {
     /// Wire name "propertyValues": array of object, optional.
     #[serde(rename = "propertyValues", skip_serializing_if = "Option::is_none")]
-    pub property_values: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub property_values: Option<Vec<ModifyResponsePropertyValuesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -742,6 +840,49 @@ impl ::bitrix24_runtime::loose::Loose for ModifyResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ModifyResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ModifyResponsePropertyValuesItem {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ModifyResponsePropertyValuesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["code", "id", "name", "value"])?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ModifyResponsePropertyValuesItem);
 
 impl ::bitrix24_runtime::Method for ModifyRequest {
     const NAME: &'static str = "sale.shipmentpropertyvalue.modify";

@@ -208,8 +208,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-/// The type `sale.status`, defined once in `types`.
-pub type AddResponseStatus = super::super::types::sale::Status;
+/// The type `sale.status_2`, defined once in `types`.
+pub type AddResponseStatus = super::super::types::sale::Status2;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.status.add";
@@ -400,58 +400,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseStatus {
-    /// Wire name "color": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub color: Option<String>,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "notify": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notify: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseStatus {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let color = o.opt("color")?;
-        let id = o.opt("id")?;
-        let notify = o.opt("notify")?;
-        let sort = o.opt("sort")?;
-        let type_ = o.opt("type")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o.rest(&["color", "id", "notify", "sort", "type", "xmlId"])?;
-        Ok(Self {
-            color,
-            id,
-            notify,
-            sort,
-            type_,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseStatus);
+/// The type `sale.status`, defined once in `types`.
+pub type GetResponseStatus = super::super::types::sale::Status;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.status.get";
@@ -594,9 +544,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -622,8 +572,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -672,7 +622,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "statuses": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub statuses: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub statuses: Option<Vec<ListResponseStatusesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -691,22 +641,51 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `sale.status`, defined once in `types`.
+pub type ListResponseStatusesItem = super::super::types::sale::Status;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.status.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("statuses");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseStatusesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseStatusesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.statuses.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.status.list`'s rows (`Status`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "color".
+    Color,
+    /// The field "id".
+    Id,
+    /// The field "notify".
+    Notify,
+    /// The field "sort".
+    Sort,
+    /// The field "type".
+    Type,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Color = "color", Id = "id", Notify = "notify", Sort = "sort", Type =
+    "type", XmlId = "xmlId" }
+);
 
 /// Calls `sale.status.update`.
 ///
@@ -906,8 +885,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-/// The type `sale.status`, defined once in `types`.
-pub type UpdateResponseStatus = super::super::types::sale::Status;
+/// The type `sale.status_2`, defined once in `types`.
+pub type UpdateResponseStatus = super::super::types::sale::Status2;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.status.update";

@@ -80,8 +80,8 @@ pub struct AddRequestFields {
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "lid": any JSON, required.
-    pub lid: ::serde_json::Value,
+    /// Wire name "lid": string, required.
+    pub lid: String,
     /// Wire name "name": string, required.
     pub name: String,
     /// Wire name "statusId": string, required.
@@ -96,7 +96,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        lid: impl Into<::serde_json::Value>,
+        lid: impl Into<String>,
         name: impl Into<String>,
         status_id: impl Into<String>,
     ) -> Self {
@@ -176,48 +176,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseStatusLang {
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "lid": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lid: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "statusId": string, optional.
-    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
-    pub status_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseStatusLang {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let description = o.opt("description")?;
-        let lid = o.opt("lid")?;
-        let name = o.opt("name")?;
-        let status_id = o.opt("statusId")?;
-        let additional = o.rest(&["description", "lid", "name", "statusId"])?;
-        Ok(Self {
-            description,
-            lid,
-            name,
-            status_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseStatusLang);
+/// The type `sale.status_lang`, defined once in `types`.
+pub type AddResponseStatusLang = super::super::types::sale::StatusLang;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.statusLang.add";
@@ -302,8 +262,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteByFilterRequestFields {
-    /// Wire name "lid": any JSON, required.
-    pub lid: ::serde_json::Value,
+    /// Wire name "lid": string, required.
+    pub lid: String,
     /// Wire name "name": string, required.
     pub name: String,
     /// Wire name "statusId": string, required.
@@ -318,7 +278,7 @@ pub struct DeleteByFilterRequestFields {
 impl DeleteByFilterRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        lid: impl Into<::serde_json::Value>,
+        lid: impl Into<String>,
         name: impl Into<String>,
         status_id: impl Into<String>,
     ) -> Self {
@@ -559,7 +519,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListLangsRequest {
 pub struct GetListLangsResponse {
     /// Wire name "langs": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub langs: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub langs: Option<Vec<GetListLangsResponseLangsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -578,6 +538,44 @@ impl ::bitrix24_runtime::loose::Loose for GetListLangsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetListLangsResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetListLangsResponseLangsItem {
+    /// Wire name "active": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "lid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lid: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetListLangsResponseLangsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let lid = o.opt("lid")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["active", "lid", "name"])?;
+        Ok(Self {
+            active,
+            lid,
+            name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetListLangsResponseLangsItem);
+
 impl ::bitrix24_runtime::Method for GetListLangsRequest {
     const NAME: &'static str = "sale.statusLang.getListLangs";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -588,12 +586,30 @@ impl ::bitrix24_runtime::Method for GetListLangsRequest {
 }
 
 impl ::std::iter::IntoIterator for GetListLangsResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = GetListLangsResponseLangsItem;
+    type IntoIter = ::std::vec::IntoIter<GetListLangsResponseLangsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.langs.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.statusLang.getListLangs`'s rows (`GetListLangsResponseLangsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetListLangsField {
+    /// The field "active".
+    Active,
+    /// The field "lid".
+    Lid,
+    /// The field "name".
+    Name,
+}
+
+::bitrix24_runtime::field_names!(
+    GetListLangsField { Active = "active", Lid = "lid", Name = "name" }
+);
 
 /// Calls `sale.statusLang.list`.
 ///
@@ -626,9 +642,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -654,8 +670,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -704,7 +720,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "statusLangs": array of object, optional.
     #[serde(rename = "statusLangs", skip_serializing_if = "Option::is_none")]
-    pub status_langs: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub status_langs: Option<Vec<ListResponseStatusLangsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -723,6 +739,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `sale.status_lang`, defined once in `types`.
+pub type ListResponseStatusLangsItem = super::super::types::sale::StatusLang;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.statusLang.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -733,9 +752,30 @@ impl ::bitrix24_runtime::Method for ListRequest {
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseStatusLangsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseStatusLangsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.status_langs.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.statusLang.list`'s rows (`StatusLang`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "description".
+    Description,
+    /// The field "lid".
+    Lid,
+    /// The field "name".
+    Name,
+    /// The field "statusId".
+    StatusId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Description = "description", Lid = "lid", Name = "name", StatusId =
+    "statusId" }
+);

@@ -133,9 +133,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -161,8 +161,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -211,7 +211,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "tradeBindings": array of object, optional.
     #[serde(rename = "tradeBindings", skip_serializing_if = "Option::is_none")]
-    pub trade_bindings: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub trade_bindings: Option<Vec<ListResponseTradeBindingsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -230,6 +230,39 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseTradeBindingsItem {
+    /// Wire name "orderId": integer, optional.
+    #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<i64>,
+    /// Wire name "tradingPlatformId": string, optional.
+    #[serde(rename = "tradingPlatformId", skip_serializing_if = "Option::is_none")]
+    pub trading_platform_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseTradeBindingsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order_id = o.opt("orderId")?;
+        let trading_platform_id = o.opt("tradingPlatformId")?;
+        let additional = o.rest(&["orderId", "tradingPlatformId"])?;
+        Ok(Self {
+            order_id,
+            trading_platform_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseTradeBindingsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.tradeBinding.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -240,9 +273,25 @@ impl ::bitrix24_runtime::Method for ListRequest {
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseTradeBindingsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseTradeBindingsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.trade_bindings.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `sale.tradeBinding.list`'s rows (`ListResponseTradeBindingsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "orderId".
+    OrderId,
+    /// The field "tradingPlatformId".
+    TradingPlatformId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { OrderId = "orderId", TradingPlatformId = "tradingPlatformId" }
+);

@@ -34,9 +34,9 @@ pub struct AddRequest {
     /// Wire name "GROUP_ID": integer, required.
     #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
-    /// Wire name "USER_ID": any JSON, required.
+    /// Wire name "USER_ID": array of integer, required.
     #[serde(rename = "USER_ID")]
-    pub user_id: ::serde_json::Value,
+    pub user_id: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -47,11 +47,11 @@ impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         group_id: impl Into<i64>,
-        user_id: impl Into<::serde_json::Value>,
+        user_id: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         Self {
             group_id: group_id.into(),
-            user_id: user_id.into(),
+            user_id: user_id.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -121,9 +121,9 @@ pub struct DeleteRequest {
     /// Wire name "GROUP_ID": integer, required.
     #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
-    /// Wire name "USER_ID": any JSON, required.
+    /// Wire name "USER_ID": array of integer, required.
     #[serde(rename = "USER_ID")]
-    pub user_id: ::serde_json::Value,
+    pub user_id: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -134,11 +134,11 @@ impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         group_id: impl Into<i64>,
-        user_id: impl Into<::serde_json::Value>,
+        user_id: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         Self {
             group_id: group_id.into(),
-            user_id: user_id.into(),
+            user_id: user_id.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -356,12 +356,9 @@ pub struct GroupsResponseItem {
     /// Wire name "GROUP_IMAGE": string, optional.
     #[serde(rename = "GROUP_IMAGE", skip_serializing_if = "Option::is_none")]
     pub group_image: Option<String>,
-    /// Wire name "GROUP_IMAGE_ID": any JSON, optional.
-    #[serde(
-        rename = "GROUP_IMAGE_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub group_image_id: ::serde_json::Value,
+    /// Wire name "GROUP_IMAGE_ID": string, optional.
+    #[serde(rename = "GROUP_IMAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub group_image_id: Option<String>,
     /// Wire name "GROUP_NAME": string, optional.
     #[serde(rename = "GROUP_NAME", skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
@@ -432,9 +429,9 @@ pub struct InviteRequest {
     /// Wire name "MESSAGE": string, optional.
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// Wire name "USER_ID": any JSON, required.
+    /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
-    pub user_id: ::serde_json::Value,
+    pub user_id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -443,10 +440,7 @@ pub struct InviteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl InviteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        group_id: impl Into<i64>,
-        user_id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(group_id: impl Into<i64>, user_id: impl Into<i64>) -> Self {
         Self {
             group_id: group_id.into(),
             message: Default::default(),
@@ -620,9 +614,9 @@ pub struct UpdateRequest {
     /// Allowed values: "E", "K".
     #[serde(rename = "ROLE")]
     pub role: UpdateRequestRole,
-    /// Wire name "USER_ID": any JSON, required.
+    /// Wire name "USER_ID": array of integer, required.
     #[serde(rename = "USER_ID")]
-    pub user_id: ::serde_json::Value,
+    pub user_id: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -634,12 +628,12 @@ impl UpdateRequest {
     pub fn new(
         group_id: impl Into<i64>,
         role: impl Into<UpdateRequestRole>,
-        user_id: impl Into<::serde_json::Value>,
+        user_id: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         Self {
             group_id: group_id.into(),
             role: role.into(),
-            user_id: user_id.into(),
+            user_id: user_id.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }

@@ -95,9 +95,11 @@ pub struct AddRequestFields {
     /// Wire name "IS_IMPORTANT": boolean, optional.
     #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub is_important: Option<bool>,
-    /// Wire name "MEMBERS": any JSON, optional.
-    #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub members: ::serde_json::Value,
+    /// Wire name "MEMBERS": object, optional.
+    #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
+    pub members: Option<
+        ::std::collections::BTreeMap<String, AddRequestFieldsMembersValue>,
+    >,
     /// Wire name "PARENT_ID": integer, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
@@ -137,8 +139,13 @@ impl AddRequestFields {
         self
     }
     /// Sets "MEMBERS".
-    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.members = value.into();
+    pub fn members(
+        mut self,
+        value: impl Into<
+            ::std::collections::BTreeMap<String, AddRequestFieldsMembersValue>,
+        >,
+    ) -> Self {
+        self.members = Some(value.into());
         self
     }
     /// Sets "PARENT_ID".
@@ -199,6 +206,54 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsMembersValue {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsMembersValue {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsMembersValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["TYPE"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsMembersValue);
 
 /// The `result` of `task.checklistitem.add`.
 pub type AddResponse = i64;
@@ -456,7 +511,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "ATTACHMENTS": object, optional.
     #[serde(rename = "ATTACHMENTS", skip_serializing_if = "Option::is_none")]
-    pub attachments: Option<GetResponseAttachments>,
+    pub attachments: Option<
+        ::std::collections::BTreeMap<String, GetResponseAttachmentsValue>,
+    >,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -550,10 +607,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 /// The type `task.attachments`, defined once in `types`.
-pub type GetResponseAttachments = super::super::types::task::Attachments;
+pub type GetResponseAttachmentsValue = super::super::types::task::Attachments;
 
-/// The type `task.member`, defined once in `types`.
-pub type GetResponseMembersItem = super::super::types::task::Member;
+/// The type `task.member_2`, defined once in `types`.
+pub type GetResponseMembersItem = super::super::types::task::Member2;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "task.checklistitem.get";
@@ -648,7 +705,9 @@ pub type GetlistResponse = Vec<GetlistResponseItem>;
 pub struct GetlistResponseItem {
     /// Wire name "ATTACHMENTS": object, optional.
     #[serde(rename = "ATTACHMENTS", skip_serializing_if = "Option::is_none")]
-    pub attachments: Option<GetlistResponseItemAttachments>,
+    pub attachments: Option<
+        ::std::collections::BTreeMap<String, GetlistResponseItemAttachmentsValue>,
+    >,
     /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -742,10 +801,10 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
 /// The type `task.attachments`, defined once in `types`.
-pub type GetlistResponseItemAttachments = super::super::types::task::Attachments;
+pub type GetlistResponseItemAttachmentsValue = super::super::types::task::Attachments;
 
-/// The type `task.member`, defined once in `types`.
-pub type GetlistResponseItemMembersItem = super::super::types::task::Member;
+/// The type `task.member_2`, defined once in `types`.
+pub type GetlistResponseItemMembersItem = super::super::types::task::Member2;
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.checklistitem.getlist";
@@ -908,34 +967,34 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 pub struct GetmanifestResponseRestAvailableMethods {
     /// Wire name "add": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub add: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub add: Option<GetmanifestResponseRestAvailableMethodsAdd>,
     /// Wire name "complete": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub complete: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub complete: Option<GetmanifestResponseRestAvailableMethodsComplete>,
     /// Wire name "delete": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub delete: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub delete: Option<GetmanifestResponseRestAvailableMethodsDelete>,
     /// Wire name "get": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub get: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub get: Option<GetmanifestResponseRestAvailableMethodsGet>,
     /// Wire name "getlist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub getlist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub getlist: Option<GetmanifestResponseRestAvailableMethodsGetlist>,
     /// Wire name "getmanifest": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub getmanifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub getmanifest: Option<GetmanifestResponseRestAvailableMethodsGetmanifest>,
     /// Wire name "isactionallowed": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub isactionallowed: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub isactionallowed: Option<GetmanifestResponseRestAvailableMethodsIsactionallowed>,
     /// Wire name "moveafteritem": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub moveafteritem: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub moveafteritem: Option<GetmanifestResponseRestAvailableMethodsMoveafteritem>,
     /// Wire name "renew": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub renew: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub renew: Option<GetmanifestResponseRestAvailableMethodsRenew>,
     /// Wire name "update": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub update: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub update: Option<GetmanifestResponseRestAvailableMethodsUpdate>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -988,6 +1047,122 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethod
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethods);
+
+/// The type `task.add`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsAdd = super::super::types::task::Add;
+
+/// The type `task.delete`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsComplete = super::super::types::task::Delete;
+
+/// The type `task.delete`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsDelete = super::super::types::task::Delete;
+
+/// The type `task.get`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsGet = super::super::types::task::Get;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetlist {
+    /// Wire name "allowedKeysInReturnValue": array of string, optional.
+    #[serde(
+        rename = "allowedKeysInReturnValue",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_keys_in_return_value: Option<Vec<String>>,
+    /// Wire name "collectionInReturnValue": boolean, optional.
+    #[serde(rename = "collectionInReturnValue", skip_serializing_if = "Option::is_none")]
+    pub collection_in_return_value: Option<bool>,
+    /// Wire name "mandatoryParamsCount": integer, optional.
+    #[serde(rename = "mandatoryParamsCount", skip_serializing_if = "Option::is_none")]
+    pub mandatory_params_count: Option<i64>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<GetmanifestResponseRestAvailableMethodsGetlistParamsItem>>,
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetlist {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_keys_in_return_value = o.opt("allowedKeysInReturnValue")?;
+        let collection_in_return_value = o.opt("collectionInReturnValue")?;
+        let mandatory_params_count = o.opt("mandatoryParamsCount")?;
+        let params = o.opt("params")?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o
+            .rest(
+                &[
+                    "allowedKeysInReturnValue",
+                    "collectionInReturnValue",
+                    "mandatoryParamsCount",
+                    "params",
+                    "staticMethod",
+                ],
+            )?;
+        Ok(Self {
+            allowed_keys_in_return_value,
+            collection_in_return_value,
+            mandatory_params_count,
+            params,
+            static_method,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsGetlist);
+
+/// The type `task.param`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsGetlistParamsItem = super::super::types::task::Param;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetmanifest {
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetmanifest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o.rest(&["staticMethod"])?;
+        Ok(Self { static_method, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsGetmanifest
+);
+
+/// The type `task.delete`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsIsactionallowed = super::super::types::task::Delete;
+
+/// The type `task.delete`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsMoveafteritem = super::super::types::task::Delete;
+
+/// The type `task.delete`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsRenew = super::super::types::task::Delete;
+
+/// The type `task.add`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsUpdate = super::super::types::task::Add;
 
 impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.checklistitem.getmanifest";
@@ -1366,8 +1541,171 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `task.fields`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::task::Fields;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "IS_COMPLETE": boolean, optional.
+    #[serde(rename = "IS_COMPLETE", skip_serializing_if = "Option::is_none")]
+    pub is_complete: Option<bool>,
+    /// Wire name "IS_IMPORTANT": boolean, optional.
+    #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
+    pub is_important: Option<bool>,
+    /// Wire name "MEMBERS": object, optional.
+    #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
+    pub members: Option<
+        ::std::collections::BTreeMap<String, UpdateRequestFieldsMembersValue>,
+    >,
+    /// Wire name "PARENT_ID": integer, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "SORT_INDEX": integer, optional.
+    #[serde(rename = "SORT_INDEX", skip_serializing_if = "Option::is_none")]
+    pub sort_index: Option<i64>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "IS_COMPLETE".
+    pub fn is_complete(mut self, value: impl Into<bool>) -> Self {
+        self.is_complete = Some(value.into());
+        self
+    }
+    /// Sets "IS_IMPORTANT".
+    pub fn is_important(mut self, value: impl Into<bool>) -> Self {
+        self.is_important = Some(value.into());
+        self
+    }
+    /// Sets "MEMBERS".
+    pub fn members(
+        mut self,
+        value: impl Into<
+            ::std::collections::BTreeMap<String, UpdateRequestFieldsMembersValue>,
+        >,
+    ) -> Self {
+        self.members = Some(value.into());
+        self
+    }
+    /// Sets "PARENT_ID".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "SORT_INDEX".
+    pub fn sort_index(mut self, value: impl Into<i64>) -> Self {
+        self.sort_index = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_complete = o.opt("IS_COMPLETE")?;
+        let is_important = o.opt("IS_IMPORTANT")?;
+        let members = o.opt("MEMBERS")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let sort_index = o.opt("SORT_INDEX")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "IS_COMPLETE",
+                    "IS_IMPORTANT",
+                    "MEMBERS",
+                    "PARENT_ID",
+                    "SORT_INDEX",
+                    "TITLE",
+                ],
+            )?;
+        Ok(Self {
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsMembersValue {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsMembersValue {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsMembersValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["TYPE"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsMembersValue);
 
 /// The `result` of `task.checklistitem.update`.
 pub type UpdateResponse = ::serde_json::Value;

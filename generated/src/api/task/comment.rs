@@ -32,9 +32,12 @@ pub struct AddRequest {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub commenttext: ::serde_json::Value,
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "FIELDS": object, optional.
+    #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
+    pub fields: Option<AddRequestFields>,
+    /// Wire name "TASKID": integer, optional.
+    #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
+    pub taskid: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -51,9 +54,14 @@ impl AddRequest {
         self.commenttext = value.into();
         self
     }
+    /// Sets "FIELDS".
+    pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
     /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    pub fn taskid(mut self, value: impl Into<i64>) -> Self {
+        self.taskid = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -74,10 +82,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let commenttext = o.opt("COMMENTTEXT")?;
+        let fields = o.opt("FIELDS")?;
         let taskid = o.opt("TASKID")?;
-        let additional = o.rest(&["COMMENTTEXT", "TASKID"])?;
+        let additional = o.rest(&["COMMENTTEXT", "FIELDS", "TASKID"])?;
         Ok(Self {
             commenttext,
+            fields,
             taskid,
             additional,
         })
@@ -85,6 +95,54 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "POST_MESSAGE": string, optional.
+    #[serde(rename = "POST_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub post_message: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "POST_MESSAGE".
+    pub fn post_message(mut self, value: impl Into<String>) -> Self {
+        self.post_message = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let post_message = o.opt("POST_MESSAGE")?;
+        let additional = o.rest(&["POST_MESSAGE"])?;
+        Ok(Self { post_message, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `task.comment.add`.
 pub type AddResponse = ::serde_json::Value;

@@ -96,12 +96,9 @@ pub struct AddRequestFields {
     /// Wire name "POST_MESSAGE": string, required.
     #[serde(rename = "POST_MESSAGE")]
     pub post_message: String,
-    /// Wire name "UF_FORUM_MESSAGE_DOC": any JSON, optional.
-    #[serde(
-        rename = "UF_FORUM_MESSAGE_DOC",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub uf_forum_message_doc: ::serde_json::Value,
+    /// Wire name "UF_FORUM_MESSAGE_DOC": array of string, optional.
+    #[serde(rename = "UF_FORUM_MESSAGE_DOC", skip_serializing_if = "Option::is_none")]
+    pub uf_forum_message_doc: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -132,9 +129,9 @@ impl AddRequestFields {
     /// Sets "UF_FORUM_MESSAGE_DOC".
     pub fn uf_forum_message_doc(
         mut self,
-        value: impl Into<::serde_json::Value>,
+        value: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
-        self.uf_forum_message_doc = value.into();
+        self.uf_forum_message_doc = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -348,7 +345,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "ATTACHED_OBJECTS": object, optional.
     #[serde(rename = "ATTACHED_OBJECTS", skip_serializing_if = "Option::is_none")]
-    pub attached_objects: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub attached_objects: Option<
+        ::std::collections::BTreeMap<String, GetResponseAttachedObjectsValue>,
+    >,
     /// Wire name "AUTHOR_EMAIL": string, optional.
     #[serde(rename = "AUTHOR_EMAIL", skip_serializing_if = "Option::is_none")]
     pub author_email: Option<String>,
@@ -367,12 +366,6 @@ pub struct GetResponse {
     /// Wire name "POST_MESSAGE": string, optional.
     #[serde(rename = "POST_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub post_message: Option<String>,
-    /// Wire name "POST_MESSAGE_HTML": any JSON, optional.
-    #[serde(
-        rename = "POST_MESSAGE_HTML",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub post_message_html: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -390,7 +383,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let id = o.opt("ID")?;
         let post_date = o.opt("POST_DATE")?;
         let post_message = o.opt("POST_MESSAGE")?;
-        let post_message_html = o.opt("POST_MESSAGE_HTML")?;
         let additional = o
             .rest(
                 &[
@@ -401,7 +393,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "ID",
                     "POST_DATE",
                     "POST_MESSAGE",
-                    "POST_MESSAGE_HTML",
                 ],
             )?;
         Ok(Self {
@@ -412,13 +403,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             id,
             post_date,
             post_message,
-            post_message_html,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `task.attached_objects`, defined once in `types`.
+pub type GetResponseAttachedObjectsValue = super::super::types::task::AttachedObjects;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "task.commentitem.get";
@@ -529,7 +522,9 @@ pub type GetlistResponse = Vec<GetlistResponseItem>;
 pub struct GetlistResponseItem {
     /// Wire name "ATTACHED_OBJECTS": object, optional.
     #[serde(rename = "ATTACHED_OBJECTS", skip_serializing_if = "Option::is_none")]
-    pub attached_objects: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub attached_objects: Option<
+        ::std::collections::BTreeMap<String, GetlistResponseItemAttachedObjectsValue>,
+    >,
     /// Wire name "AUTHOR_EMAIL": string, optional.
     #[serde(rename = "AUTHOR_EMAIL", skip_serializing_if = "Option::is_none")]
     pub author_email: Option<String>,
@@ -548,12 +543,6 @@ pub struct GetlistResponseItem {
     /// Wire name "POST_MESSAGE": string, optional.
     #[serde(rename = "POST_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub post_message: Option<String>,
-    /// Wire name "POST_MESSAGE_HTML": any JSON, optional.
-    #[serde(
-        rename = "POST_MESSAGE_HTML",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub post_message_html: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -571,7 +560,6 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
         let id = o.opt("ID")?;
         let post_date = o.opt("POST_DATE")?;
         let post_message = o.opt("POST_MESSAGE")?;
-        let post_message_html = o.opt("POST_MESSAGE_HTML")?;
         let additional = o
             .rest(
                 &[
@@ -582,7 +570,6 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
                     "ID",
                     "POST_DATE",
                     "POST_MESSAGE",
-                    "POST_MESSAGE_HTML",
                 ],
             )?;
         Ok(Self {
@@ -593,13 +580,15 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
             id,
             post_date,
             post_message,
-            post_message_html,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
+
+/// The type `task.attached_objects`, defined once in `types`.
+pub type GetlistResponseItemAttachedObjectsValue = super::super::types::task::AttachedObjects;
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.commentitem.getlist";
@@ -766,8 +755,225 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
-/// The type `task.rest_available_methods`, defined once in `types`.
-pub type GetmanifestResponseRestAvailableMethods = super::super::types::task::RestAvailableMethods;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethods {
+    /// Wire name "add": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub add: Option<GetmanifestResponseRestAvailableMethodsAdd>,
+    /// Wire name "delete": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete: Option<GetmanifestResponseRestAvailableMethodsDelete>,
+    /// Wire name "get": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub get: Option<GetmanifestResponseRestAvailableMethodsGet>,
+    /// Wire name "getlist": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub getlist: Option<GetmanifestResponseRestAvailableMethodsGetlist>,
+    /// Wire name "getmanifest": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub getmanifest: Option<GetmanifestResponseRestAvailableMethodsGetmanifest>,
+    /// Wire name "isactionallowed": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isactionallowed: Option<GetmanifestResponseRestAvailableMethodsIsactionallowed>,
+    /// Wire name "update": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update: Option<GetmanifestResponseRestAvailableMethodsUpdate>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethods {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add = o.opt("add")?;
+        let delete = o.opt("delete")?;
+        let get = o.opt("get")?;
+        let getlist = o.opt("getlist")?;
+        let getmanifest = o.opt("getmanifest")?;
+        let isactionallowed = o.opt("isactionallowed")?;
+        let update = o.opt("update")?;
+        let additional = o
+            .rest(
+                &[
+                    "add",
+                    "delete",
+                    "get",
+                    "getlist",
+                    "getmanifest",
+                    "isactionallowed",
+                    "update",
+                ],
+            )?;
+        Ok(Self {
+            add,
+            delete,
+            get,
+            getlist,
+            getmanifest,
+            isactionallowed,
+            update,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethods);
+
+/// The type `task.add`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsAdd = super::super::types::task::Add;
+
+/// The type `task.delete`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsDelete = super::super::types::task::Delete;
+
+/// The type `task.get`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsGet = super::super::types::task::Get;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetlist {
+    /// Wire name "allowedKeysInReturnValue": array of string, optional.
+    #[serde(
+        rename = "allowedKeysInReturnValue",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_keys_in_return_value: Option<Vec<String>>,
+    /// Wire name "collectionInReturnValue": boolean, optional.
+    #[serde(rename = "collectionInReturnValue", skip_serializing_if = "Option::is_none")]
+    pub collection_in_return_value: Option<bool>,
+    /// Wire name "mandatoryParamsCount": integer, optional.
+    #[serde(rename = "mandatoryParamsCount", skip_serializing_if = "Option::is_none")]
+    pub mandatory_params_count: Option<i64>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<GetmanifestResponseRestAvailableMethodsGetlistParamsItem>>,
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetlist {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_keys_in_return_value = o.opt("allowedKeysInReturnValue")?;
+        let collection_in_return_value = o.opt("collectionInReturnValue")?;
+        let mandatory_params_count = o.opt("mandatoryParamsCount")?;
+        let params = o.opt("params")?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o
+            .rest(
+                &[
+                    "allowedKeysInReturnValue",
+                    "collectionInReturnValue",
+                    "mandatoryParamsCount",
+                    "params",
+                    "staticMethod",
+                ],
+            )?;
+        Ok(Self {
+            allowed_keys_in_return_value,
+            collection_in_return_value,
+            mandatory_params_count,
+            params,
+            static_method,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsGetlist);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetlistParamsItem {
+    /// Wire name "allowedKeyPrefixes": array of string, optional.
+    #[serde(rename = "allowedKeyPrefixes", skip_serializing_if = "Option::is_none")]
+    pub allowed_key_prefixes: Option<Vec<String>>,
+    /// Wire name "allowedKeys": array of string, optional.
+    #[serde(rename = "allowedKeys", skip_serializing_if = "Option::is_none")]
+    pub allowed_keys: Option<Vec<String>>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetlistParamsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_key_prefixes = o.opt("allowedKeyPrefixes")?;
+        let allowed_keys = o.opt("allowedKeys")?;
+        let description = o.opt("description")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(&["allowedKeyPrefixes", "allowedKeys", "description", "type"])?;
+        Ok(Self {
+            allowed_key_prefixes,
+            allowed_keys,
+            description,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsGetlistParamsItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetmanifest {
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetmanifest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o.rest(&["staticMethod"])?;
+        Ok(Self { static_method, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsGetmanifest
+);
+
+/// The type `task.delete`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsIsactionallowed = super::super::types::task::Delete;
+
+/// The type `task.add`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsUpdate = super::super::types::task::Add;
 
 impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.commentitem.getmanifest";
@@ -868,7 +1074,7 @@ impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
 pub type IsactionallowedRequestActionid = super::super::enums::IntV1V2V3;
 
 /// The `result` of `task.commentitem.isactionallowed`.
-pub type IsactionallowedResponse = ::serde_json::Value;
+pub type IsactionallowedResponse = bool;
 
 impl ::bitrix24_runtime::Method for IsactionallowedRequest {
     const NAME: &'static str = "task.commentitem.isactionallowed";
@@ -973,12 +1179,9 @@ pub struct UpdateRequestFields {
     /// Wire name "POST_MESSAGE": string, required.
     #[serde(rename = "POST_MESSAGE")]
     pub post_message: String,
-    /// Wire name "UF_FORUM_MESSAGE_DOC": any JSON, optional.
-    #[serde(
-        rename = "UF_FORUM_MESSAGE_DOC",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub uf_forum_message_doc: ::serde_json::Value,
+    /// Wire name "UF_FORUM_MESSAGE_DOC": array of string, optional.
+    #[serde(rename = "UF_FORUM_MESSAGE_DOC", skip_serializing_if = "Option::is_none")]
+    pub uf_forum_message_doc: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -997,9 +1200,9 @@ impl UpdateRequestFields {
     /// Sets "UF_FORUM_MESSAGE_DOC".
     pub fn uf_forum_message_doc(
         mut self,
-        value: impl Into<::serde_json::Value>,
+        value: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
-        self.uf_forum_message_doc = value.into();
+        self.uf_forum_message_doc = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

@@ -849,8 +849,253 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
-/// The type `task.rest_available_methods`, defined once in `types`.
-pub type GetmanifestResponseRestAvailableMethods = super::super::types::task::RestAvailableMethods;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethods {
+    /// Wire name "add": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub add: Option<GetmanifestResponseRestAvailableMethodsAdd>,
+    /// Wire name "delete": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete: Option<GetmanifestResponseRestAvailableMethodsDelete>,
+    /// Wire name "get": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub get: Option<GetmanifestResponseRestAvailableMethodsGet>,
+    /// Wire name "getlist": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub getlist: Option<GetmanifestResponseRestAvailableMethodsGetlist>,
+    /// Wire name "getmanifest": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub getmanifest: Option<GetmanifestResponseRestAvailableMethodsGetmanifest>,
+    /// Wire name "isactionallowed": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isactionallowed: Option<GetmanifestResponseRestAvailableMethodsIsactionallowed>,
+    /// Wire name "update": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update: Option<GetmanifestResponseRestAvailableMethodsUpdate>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethods {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add = o.opt("add")?;
+        let delete = o.opt("delete")?;
+        let get = o.opt("get")?;
+        let getlist = o.opt("getlist")?;
+        let getmanifest = o.opt("getmanifest")?;
+        let isactionallowed = o.opt("isactionallowed")?;
+        let update = o.opt("update")?;
+        let additional = o
+            .rest(
+                &[
+                    "add",
+                    "delete",
+                    "get",
+                    "getlist",
+                    "getmanifest",
+                    "isactionallowed",
+                    "update",
+                ],
+            )?;
+        Ok(Self {
+            add,
+            delete,
+            get,
+            getlist,
+            getmanifest,
+            isactionallowed,
+            update,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethods);
+
+/// The type `task.add`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsAdd = super::super::types::task::Add;
+
+/// The type `task.delete`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsDelete = super::super::types::task::Delete;
+
+/// The type `task.get`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsGet = super::super::types::task::Get;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetlist {
+    /// Wire name "allowedAggregations": array of string, optional.
+    #[serde(rename = "allowedAggregations", skip_serializing_if = "Option::is_none")]
+    pub allowed_aggregations: Option<Vec<String>>,
+    /// Wire name "allowedKeysInReturnValue": array of string, optional.
+    #[serde(
+        rename = "allowedKeysInReturnValue",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_keys_in_return_value: Option<Vec<String>>,
+    /// Wire name "collectionInReturnValue": boolean, optional.
+    #[serde(rename = "collectionInReturnValue", skip_serializing_if = "Option::is_none")]
+    pub collection_in_return_value: Option<bool>,
+    /// Wire name "params": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<GetmanifestResponseRestAvailableMethodsGetlistParamsItem>>,
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetlist {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_aggregations = o.opt("allowedAggregations")?;
+        let allowed_keys_in_return_value = o.opt("allowedKeysInReturnValue")?;
+        let collection_in_return_value = o.opt("collectionInReturnValue")?;
+        let params = o.opt("params")?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o
+            .rest(
+                &[
+                    "allowedAggregations",
+                    "allowedKeysInReturnValue",
+                    "collectionInReturnValue",
+                    "params",
+                    "staticMethod",
+                ],
+            )?;
+        Ok(Self {
+            allowed_aggregations,
+            allowed_keys_in_return_value,
+            collection_in_return_value,
+            params,
+            static_method,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethodsGetlist);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetlistParamsItem {
+    /// Wire name "allowedAggregations": array of string, optional.
+    #[serde(rename = "allowedAggregations", skip_serializing_if = "Option::is_none")]
+    pub allowed_aggregations: Option<Vec<String>>,
+    /// Wire name "allowedKeyPrefixes": array of string, optional.
+    #[serde(rename = "allowedKeyPrefixes", skip_serializing_if = "Option::is_none")]
+    pub allowed_key_prefixes: Option<Vec<String>>,
+    /// Wire name "allowedKeys": array of string, optional.
+    #[serde(rename = "allowedKeys", skip_serializing_if = "Option::is_none")]
+    pub allowed_keys: Option<Vec<String>>,
+    /// Wire name "allowedValues": array of string, optional.
+    #[serde(rename = "allowedValues", skip_serializing_if = "Option::is_none")]
+    pub allowed_values: Option<Vec<String>>,
+    /// Wire name "allowedValuesInAggregation": array of string, optional.
+    #[serde(
+        rename = "allowedValuesInAggregation",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_values_in_aggregation: Option<Vec<String>>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetlistParamsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_aggregations = o.opt("allowedAggregations")?;
+        let allowed_key_prefixes = o.opt("allowedKeyPrefixes")?;
+        let allowed_keys = o.opt("allowedKeys")?;
+        let allowed_values = o.opt("allowedValues")?;
+        let allowed_values_in_aggregation = o.opt("allowedValuesInAggregation")?;
+        let description = o.opt("description")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "allowedAggregations",
+                    "allowedKeyPrefixes",
+                    "allowedKeys",
+                    "allowedValues",
+                    "allowedValuesInAggregation",
+                    "description",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            allowed_aggregations,
+            allowed_key_prefixes,
+            allowed_keys,
+            allowed_values,
+            allowed_values_in_aggregation,
+            description,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsGetlistParamsItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetmanifestResponseRestAvailableMethodsGetmanifest {
+    /// Wire name "staticMethod": boolean, optional.
+    #[serde(rename = "staticMethod", skip_serializing_if = "Option::is_none")]
+    pub static_method: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetmanifestResponseRestAvailableMethodsGetmanifest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let static_method = o.opt("staticMethod")?;
+        let additional = o.rest(&["staticMethod"])?;
+        Ok(Self { static_method, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetmanifestResponseRestAvailableMethodsGetmanifest
+);
+
+/// The type `task.delete`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsIsactionallowed = super::super::types::task::Delete;
+
+/// The type `task.add`, defined once in `types`.
+pub type GetmanifestResponseRestAvailableMethodsUpdate = super::super::types::task::Add;
 
 impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.elapseditem.getmanifest";

@@ -54,6 +54,9 @@ pub struct AddRequest {
     /// Wire name "TASKDATA": any JSON, optional.
     #[serde(rename = "TASKDATA", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskdata: ::serde_json::Value,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<AddRequestFields>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -68,6 +71,11 @@ impl AddRequest {
     /// Sets "TASKDATA".
     pub fn taskdata(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.taskdata = value.into();
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
+        self.fields = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -88,12 +96,88 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let taskdata = o.opt("TASKDATA")?;
-        let additional = o.rest(&["TASKDATA"])?;
-        Ok(Self { taskdata, additional })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["TASKDATA", "fields"])?;
+        Ok(Self {
+            taskdata,
+            fields,
+            additional,
+        })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "DEADLINE": string, optional.
+    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "RESPONSIBLE_ID": integer, optional.
+    #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DEADLINE".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "RESPONSIBLE_ID".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let deadline = o.opt("DEADLINE")?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let title = o.opt("TITLE")?;
+        let additional = o.rest(&["DEADLINE", "RESPONSIBLE_ID", "TITLE"])?;
+        Ok(Self {
+            deadline,
+            responsible_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `task.item.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -130,12 +214,15 @@ pub struct AddfileRequest {
     /// Wire name "CONTENT": any JSON, optional.
     #[serde(rename = "CONTENT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub content: ::serde_json::Value,
+    /// Wire name "FILE": object, optional.
+    #[serde(rename = "FILE", skip_serializing_if = "Option::is_none")]
+    pub file: Option<AddfileRequestFile>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "TASK_ID": any JSON, optional.
-    #[serde(rename = "TASK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub task_id: ::serde_json::Value,
+    /// Wire name "TASK_ID": string, optional.
+    #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -152,14 +239,19 @@ impl AddfileRequest {
         self.content = value.into();
         self
     }
+    /// Sets "FILE".
+    pub fn file(mut self, value: impl Into<AddfileRequestFile>) -> Self {
+        self.file = Some(value.into());
+        self
+    }
     /// Sets "NAME".
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
     /// Sets "TASK_ID".
-    pub fn task_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.task_id = value.into();
+    pub fn task_id(mut self, value: impl Into<String>) -> Self {
+        self.task_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -180,11 +272,13 @@ impl ::bitrix24_runtime::loose::Loose for AddfileRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let content = o.opt("CONTENT")?;
+        let file = o.opt("FILE")?;
         let name = o.opt("NAME")?;
         let task_id = o.opt("TASK_ID")?;
-        let additional = o.rest(&["CONTENT", "NAME", "TASK_ID"])?;
+        let additional = o.rest(&["CONTENT", "FILE", "NAME", "TASK_ID"])?;
         Ok(Self {
             content,
+            file,
             name,
             task_id,
             additional,
@@ -193,6 +287,63 @@ impl ::bitrix24_runtime::loose::Loose for AddfileRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddfileRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddfileRequestFile {
+    /// Wire name "CONTENT": string, optional.
+    #[serde(rename = "CONTENT", skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddfileRequestFile {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CONTENT".
+    pub fn content(mut self, value: impl Into<String>) -> Self {
+        self.content = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddfileRequestFile {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let content = o.opt("CONTENT")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["CONTENT", "NAME"])?;
+        Ok(Self { content, name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddfileRequestFile);
 
 /// The `result` of `task.item.addfile`.
 pub type AddfileResponse = ::serde_json::Value;
@@ -226,12 +377,12 @@ pub async fn addtofavorite(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddtofavoriteRequest {
-    /// Wire name "PARAMS": any JSON, optional.
-    #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub params: ::serde_json::Value,
-    /// Wire name "TASK_ID": any JSON, optional.
-    #[serde(rename = "TASK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub task_id: ::serde_json::Value,
+    /// Wire name "PARAMS": object, optional.
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
+    pub params: Option<AddtofavoriteRequestParams>,
+    /// Wire name "TASK_ID": integer, optional.
+    #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
     /// Wire name "auth": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth: ::serde_json::Value,
@@ -247,13 +398,13 @@ impl AddtofavoriteRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "PARAMS".
-    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.params = value.into();
+    pub fn params(mut self, value: impl Into<AddtofavoriteRequestParams>) -> Self {
+        self.params = Some(value.into());
         self
     }
     /// Sets "TASK_ID".
-    pub fn task_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.task_id = value.into();
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
         self
     }
     /// Sets "auth".
@@ -293,6 +444,57 @@ impl ::bitrix24_runtime::loose::Loose for AddtofavoriteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddtofavoriteRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddtofavoriteRequestParams {
+    /// Wire name "AFFECT_CHILDREN": string, optional.
+    #[serde(rename = "AFFECT_CHILDREN", skip_serializing_if = "Option::is_none")]
+    pub affect_children: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddtofavoriteRequestParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "AFFECT_CHILDREN".
+    pub fn affect_children(mut self, value: impl Into<String>) -> Self {
+        self.affect_children = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddtofavoriteRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let affect_children = o.opt("AFFECT_CHILDREN")?;
+        let additional = o.rest(&["AFFECT_CHILDREN"])?;
+        Ok(Self {
+            affect_children,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddtofavoriteRequestParams);
+
 /// The `result` of `task.item.addtofavorite`.
 pub type AddtofavoriteResponse = ::serde_json::Value;
 
@@ -325,9 +527,9 @@ pub async fn approve(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ApproveRequest {
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "TASKID": integer, optional.
+    #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
+    pub taskid: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -340,8 +542,8 @@ impl ApproveRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    pub fn taskid(mut self, value: impl Into<i64>) -> Self {
+        self.taskid = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -401,9 +603,9 @@ pub async fn complete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteRequest {
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "TASKID": integer, optional.
+    #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
+    pub taskid: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -416,8 +618,8 @@ impl CompleteRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    pub fn taskid(mut self, value: impl Into<i64>) -> Self {
+        self.taskid = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -477,9 +679,9 @@ pub async fn defer(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeferRequest {
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "TASKID": integer, optional.
+    #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
+    pub taskid: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -492,8 +694,8 @@ impl DeferRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    pub fn taskid(mut self, value: impl Into<i64>) -> Self {
+        self.taskid = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -553,12 +755,12 @@ pub async fn delegate(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateRequest {
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
-    /// Wire name "USERID": any JSON, optional.
-    #[serde(rename = "USERID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub userid: ::serde_json::Value,
+    /// Wire name "TASKID": integer, optional.
+    #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
+    pub taskid: Option<i64>,
+    /// Wire name "USERID": integer, optional.
+    #[serde(rename = "USERID", skip_serializing_if = "Option::is_none")]
+    pub userid: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -571,13 +773,13 @@ impl DelegateRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    pub fn taskid(mut self, value: impl Into<i64>) -> Self {
+        self.taskid = Some(value.into());
         self
     }
     /// Sets "USERID".
-    pub fn userid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.userid = value.into();
+    pub fn userid(mut self, value: impl Into<i64>) -> Self {
+        self.userid = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -638,9 +840,9 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "TASKID": integer, optional.
+    #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
+    pub taskid: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -653,8 +855,8 @@ impl DeleteRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    pub fn taskid(mut self, value: impl Into<i64>) -> Self {
+        self.taskid = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -714,15 +916,12 @@ pub async fn deletefile(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeletefileRequest {
-    /// Wire name "ATTACHMENT_ID": any JSON, optional.
-    #[serde(
-        rename = "ATTACHMENT_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub attachment_id: ::serde_json::Value,
-    /// Wire name "TASK_ID": any JSON, optional.
-    #[serde(rename = "TASK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub task_id: ::serde_json::Value,
+    /// Wire name "ATTACHMENT_ID": integer, optional.
+    #[serde(rename = "ATTACHMENT_ID", skip_serializing_if = "Option::is_none")]
+    pub attachment_id: Option<i64>,
+    /// Wire name "TASK_ID": integer, optional.
+    #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
     /// Wire name "auth": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth: ::serde_json::Value,
@@ -738,13 +937,13 @@ impl DeletefileRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "ATTACHMENT_ID".
-    pub fn attachment_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.attachment_id = value.into();
+    pub fn attachment_id(mut self, value: impl Into<i64>) -> Self {
+        self.attachment_id = Some(value.into());
         self
     }
     /// Sets "TASK_ID".
-    pub fn task_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.task_id = value.into();
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
         self
     }
     /// Sets "auth".
@@ -816,12 +1015,12 @@ pub async fn deletefromfavorite(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeletefromfavoriteRequest {
-    /// Wire name "PARAMS": any JSON, optional.
-    #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub params: ::serde_json::Value,
-    /// Wire name "TASK_ID": any JSON, optional.
-    #[serde(rename = "TASK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub task_id: ::serde_json::Value,
+    /// Wire name "PARAMS": object, optional.
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
+    pub params: Option<DeletefromfavoriteRequestParams>,
+    /// Wire name "TASK_ID": integer, optional.
+    #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
     /// Wire name "auth": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth: ::serde_json::Value,
@@ -837,13 +1036,13 @@ impl DeletefromfavoriteRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "PARAMS".
-    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.params = value.into();
+    pub fn params(mut self, value: impl Into<DeletefromfavoriteRequestParams>) -> Self {
+        self.params = Some(value.into());
         self
     }
     /// Sets "TASK_ID".
-    pub fn task_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.task_id = value.into();
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
         self
     }
     /// Sets "auth".
@@ -883,6 +1082,57 @@ impl ::bitrix24_runtime::loose::Loose for DeletefromfavoriteRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeletefromfavoriteRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct DeletefromfavoriteRequestParams {
+    /// Wire name "AFFECT_CHILDREN": string, optional.
+    #[serde(rename = "AFFECT_CHILDREN", skip_serializing_if = "Option::is_none")]
+    pub affect_children: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeletefromfavoriteRequestParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "AFFECT_CHILDREN".
+    pub fn affect_children(mut self, value: impl Into<String>) -> Self {
+        self.affect_children = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for DeletefromfavoriteRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let affect_children = o.opt("AFFECT_CHILDREN")?;
+        let additional = o.rest(&["AFFECT_CHILDREN"])?;
+        Ok(Self {
+            affect_children,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(DeletefromfavoriteRequestParams);
+
 /// The `result` of `task.item.deletefromfavorite`.
 pub type DeletefromfavoriteResponse = ::serde_json::Value;
 
@@ -915,9 +1165,9 @@ pub async fn disapprove(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DisapproveRequest {
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "TASKID": integer, optional.
+    #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
+    pub taskid: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -930,8 +1180,8 @@ impl DisapproveRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    pub fn taskid(mut self, value: impl Into<i64>) -> Self {
+        self.taskid = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -991,9 +1241,9 @@ pub async fn getallowedactions(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetallowedactionsRequest {
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "TASKID": integer, optional.
+    #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
+    pub taskid: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1006,8 +1256,8 @@ impl GetallowedactionsRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    pub fn taskid(mut self, value: impl Into<i64>) -> Self {
+        self.taskid = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1067,9 +1317,9 @@ pub async fn getallowedtaskactionsasstrings(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetallowedtaskactionsasstringsRequest {
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "TASKID": integer, optional.
+    #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
+    pub taskid: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1082,8 +1332,8 @@ impl GetallowedtaskactionsasstringsRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    pub fn taskid(mut self, value: impl Into<i64>) -> Self {
+        self.taskid = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1143,9 +1393,9 @@ pub async fn getdata(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetdataRequest {
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "TASKID": integer, optional.
+    #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
+    pub taskid: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1158,8 +1408,8 @@ impl GetdataRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    pub fn taskid(mut self, value: impl Into<i64>) -> Self {
+        self.taskid = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1219,9 +1469,9 @@ pub async fn getdependson(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetdependsonRequest {
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "TASKID": integer, optional.
+    #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
+    pub taskid: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1234,8 +1484,8 @@ impl GetdependsonRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    pub fn taskid(mut self, value: impl Into<i64>) -> Self {
+        self.taskid = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1298,9 +1548,12 @@ pub struct GetdescriptionRequest {
     /// Wire name "FORMAT": any JSON, optional.
     #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub format: ::serde_json::Value,
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "TASKID": integer, optional.
+    #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
+    pub taskid: Option<i64>,
+    /// Wire name "USERID": integer, optional.
+    #[serde(rename = "USERID", skip_serializing_if = "Option::is_none")]
+    pub userid: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1318,8 +1571,13 @@ impl GetdescriptionRequest {
         self
     }
     /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    pub fn taskid(mut self, value: impl Into<i64>) -> Self {
+        self.taskid = Some(value.into());
+        self
+    }
+    /// Sets "USERID".
+    pub fn userid(mut self, value: impl Into<i64>) -> Self {
+        self.userid = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1341,8 +1599,14 @@ impl ::bitrix24_runtime::loose::Loose for GetdescriptionRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let format = o.opt("FORMAT")?;
         let taskid = o.opt("TASKID")?;
-        let additional = o.rest(&["FORMAT", "TASKID"])?;
-        Ok(Self { format, taskid, additional })
+        let userid = o.opt("USERID")?;
+        let additional = o.rest(&["FORMAT", "TASKID", "USERID"])?;
+        Ok(Self {
+            format,
+            taskid,
+            userid,
+            additional,
+        })
     }
 }
 
@@ -1523,12 +1787,15 @@ pub async fn isactionallowed(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsactionallowedRequest {
+    /// Wire name "ACTION": integer, optional.
+    #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
+    pub action: Option<i64>,
     /// Wire name "ACTIONID": any JSON, optional.
     #[serde(rename = "ACTIONID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub actionid: ::serde_json::Value,
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "TASKID": integer, optional.
+    #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
+    pub taskid: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1540,14 +1807,19 @@ impl IsactionallowedRequest {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
+    /// Sets "ACTION".
+    pub fn action(mut self, value: impl Into<i64>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
     /// Sets "ACTIONID".
     pub fn actionid(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.actionid = value.into();
         self
     }
     /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    pub fn taskid(mut self, value: impl Into<i64>) -> Self {
+        self.taskid = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1567,10 +1839,12 @@ impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("ACTION")?;
         let actionid = o.opt("ACTIONID")?;
         let taskid = o.opt("TASKID")?;
-        let additional = o.rest(&["ACTIONID", "TASKID"])?;
+        let additional = o.rest(&["ACTION", "ACTIONID", "TASKID"])?;
         Ok(Self {
+            action,
             actionid,
             taskid,
             additional,
@@ -1624,6 +1898,9 @@ pub struct ListRequest {
     /// Wire name "SELECT": any JSON, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub select: ::serde_json::Value,
+    /// Wire name "params": object, optional.
+    #[serde(rename = "params", skip_serializing_if = "Option::is_none")]
+    pub params_2: Option<ListRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1655,6 +1932,11 @@ impl ListRequest {
         self.select = value.into();
         self
     }
+    /// Sets "params".
+    pub fn params_2(mut self, value: impl Into<ListRequestParams>) -> Self {
+        self.params_2 = Some(value.into());
+        self
+    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -1676,18 +1958,129 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let order = o.opt("ORDER")?;
         let params = o.opt("PARAMS")?;
         let select = o.opt("SELECT")?;
-        let additional = o.rest(&["FILTER", "ORDER", "PARAMS", "SELECT"])?;
+        let params_2 = o.opt("params")?;
+        let additional = o.rest(&["FILTER", "ORDER", "PARAMS", "SELECT", "params"])?;
         Ok(Self {
             filter,
             order,
             params,
             select,
+            params_2,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListRequestParams {
+    /// Wire name "NAV_PARAMS": object, optional.
+    #[serde(rename = "NAV_PARAMS", skip_serializing_if = "Option::is_none")]
+    pub nav_params: Option<ListRequestParamsNavParams>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "NAV_PARAMS".
+    pub fn nav_params(mut self, value: impl Into<ListRequestParamsNavParams>) -> Self {
+        self.nav_params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let nav_params = o.opt("NAV_PARAMS")?;
+        let additional = o.rest(&["NAV_PARAMS"])?;
+        Ok(Self { nav_params, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListRequestParams);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListRequestParamsNavParams {
+    /// Wire name "iNumPage": integer, optional.
+    #[serde(rename = "iNumPage", skip_serializing_if = "Option::is_none")]
+    pub i_num_page: Option<i64>,
+    /// Wire name "nPageSize": integer, optional.
+    #[serde(rename = "nPageSize", skip_serializing_if = "Option::is_none")]
+    pub n_page_size: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestParamsNavParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "iNumPage".
+    pub fn i_num_page(mut self, value: impl Into<i64>) -> Self {
+        self.i_num_page = Some(value.into());
+        self
+    }
+    /// Sets "nPageSize".
+    pub fn n_page_size(mut self, value: impl Into<i64>) -> Self {
+        self.n_page_size = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListRequestParamsNavParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let i_num_page = o.opt("iNumPage")?;
+        let n_page_size = o.opt("nPageSize")?;
+        let additional = o.rest(&["iNumPage", "nPageSize"])?;
+        Ok(Self {
+            i_num_page,
+            n_page_size,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListRequestParamsNavParams);
 
 /// The `result` of `task.item.list`.
 pub type ListResponse = ::serde_json::Value;
@@ -1724,6 +2117,9 @@ pub struct RenewRequest {
     /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Wire name "taskId": integer, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1738,6 +2134,11 @@ impl RenewRequest {
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.taskid = value.into();
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1758,8 +2159,13 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let taskid = o.opt("TASKID")?;
-        let additional = o.rest(&["TASKID"])?;
-        Ok(Self { taskid, additional })
+        let task_id = o.opt("taskId")?;
+        let additional = o.rest(&["TASKID", "taskId"])?;
+        Ok(Self {
+            taskid,
+            task_id,
+            additional,
+        })
     }
 }
 
@@ -1800,6 +2206,9 @@ pub struct StartexecutionRequest {
     /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Wire name "taskId": integer, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1814,6 +2223,11 @@ impl StartexecutionRequest {
     /// Sets "TASKID".
     pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.taskid = value.into();
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1834,8 +2248,13 @@ impl ::bitrix24_runtime::loose::Loose for StartexecutionRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let taskid = o.opt("TASKID")?;
-        let additional = o.rest(&["TASKID"])?;
-        Ok(Self { taskid, additional })
+        let task_id = o.opt("taskId")?;
+        let additional = o.rest(&["TASKID", "taskId"])?;
+        Ok(Self {
+            taskid,
+            task_id,
+            additional,
+        })
     }
 }
 
@@ -1879,6 +2298,12 @@ pub struct UpdateRequest {
     /// Wire name "TASKID": any JSON, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<UpdateRequestFields>,
+    /// Wire name "taskId": integer, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1900,6 +2325,16 @@ impl UpdateRequest {
         self.taskid = value.into();
         self
     }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -1919,16 +2354,84 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let taskdata = o.opt("TASKDATA")?;
         let taskid = o.opt("TASKID")?;
-        let additional = o.rest(&["TASKDATA", "TASKID"])?;
+        let fields = o.opt("fields")?;
+        let task_id = o.opt("taskId")?;
+        let additional = o.rest(&["TASKDATA", "TASKID", "fields", "taskId"])?;
         Ok(Self {
             taskdata,
             taskid,
+            fields,
+            task_id,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "TIME_ESTIMATE": integer, optional.
+    #[serde(rename = "TIME_ESTIMATE", skip_serializing_if = "Option::is_none")]
+    pub time_estimate: Option<i64>,
+    /// Wire name "UF_CRM_TASK": array of string, optional.
+    #[serde(rename = "UF_CRM_TASK", skip_serializing_if = "Option::is_none")]
+    pub uf_crm_task: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "TIME_ESTIMATE".
+    pub fn time_estimate(mut self, value: impl Into<i64>) -> Self {
+        self.time_estimate = Some(value.into());
+        self
+    }
+    /// Sets "UF_CRM_TASK".
+    pub fn uf_crm_task(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.uf_crm_task = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let time_estimate = o.opt("TIME_ESTIMATE")?;
+        let uf_crm_task = o.opt("UF_CRM_TASK")?;
+        let additional = o.rest(&["TIME_ESTIMATE", "UF_CRM_TASK"])?;
+        Ok(Self {
+            time_estimate,
+            uf_crm_task,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `task.item.update`.
 pub type UpdateResponse = ::serde_json::Value;

@@ -29,15 +29,18 @@ pub struct GetlistRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
-    /// Wire name "NAV_PARAMS": any JSON, optional.
-    #[serde(rename = "NAV_PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub nav_params: ::serde_json::Value,
+    /// Wire name "NAV_PARAMS": object, optional.
+    #[serde(rename = "NAV_PARAMS", skip_serializing_if = "Option::is_none")]
+    pub nav_params: Option<GetlistRequestNavParams>,
     /// Wire name "ORDER": object (an `Order`), optional.
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "TASKDATA": any JSON, optional.
     #[serde(rename = "TASKDATA", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskdata: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -55,8 +58,8 @@ impl GetlistRequest {
         self
     }
     /// Sets "NAV_PARAMS".
-    pub fn nav_params(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.nav_params = value.into();
+    pub fn nav_params(mut self, value: impl Into<GetlistRequestNavParams>) -> Self {
+        self.nav_params = Some(value.into());
         self
     }
     /// Sets "ORDER".
@@ -67,6 +70,11 @@ impl GetlistRequest {
     /// Sets "TASKDATA".
     pub fn taskdata(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.taskdata = value.into();
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -90,18 +98,69 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         let nav_params = o.opt("NAV_PARAMS")?;
         let order = o.opt("ORDER")?;
         let taskdata = o.opt("TASKDATA")?;
-        let additional = o.rest(&["FILTER", "NAV_PARAMS", "ORDER", "TASKDATA"])?;
+        let select = o.opt("select")?;
+        let additional = o
+            .rest(&["FILTER", "NAV_PARAMS", "ORDER", "TASKDATA", "select"])?;
         Ok(Self {
             filter,
             nav_params,
             order,
             taskdata,
+            select,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetlistRequestNavParams {
+    /// Wire name "iNumPage": integer, optional.
+    #[serde(rename = "iNumPage", skip_serializing_if = "Option::is_none")]
+    pub i_num_page: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequestNavParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "iNumPage".
+    pub fn i_num_page(mut self, value: impl Into<i64>) -> Self {
+        self.i_num_page = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestNavParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let i_num_page = o.opt("iNumPage")?;
+        let additional = o.rest(&["iNumPage"])?;
+        Ok(Self { i_num_page, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetlistRequestNavParams);
 
 /// The `result` of `task.items.getlist`.
 pub type GetlistResponse = ::serde_json::Value;

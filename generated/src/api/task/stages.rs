@@ -445,7 +445,76 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `task.stages.get`.
-pub type GetResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseValue {
+    /// Wire name "COLOR": string, optional.
+    #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "ENTITY_ID": string, optional.
+    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "SYSTEM_TYPE": string, optional.
+    #[serde(rename = "SYSTEM_TYPE", skip_serializing_if = "Option::is_none")]
+    pub system_type: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("COLOR")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let system_type = o.opt("SYSTEM_TYPE")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "COLOR",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE",
+                    "ID",
+                    "SORT",
+                    "SYSTEM_TYPE",
+                    "TITLE",
+                ],
+            )?;
+        Ok(Self {
+            color,
+            entity_id,
+            entity_type,
+            id,
+            sort,
+            system_type,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseValue);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "task.stages.get";
@@ -590,8 +659,8 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": array of object, required.
-    pub fields: Vec<UpdateRequestFieldsItem>,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Wire name "isAdmin": boolean, optional.
@@ -605,12 +674,9 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             id: id.into(),
             is_admin: Default::default(),
             additional: Default::default(),
@@ -658,13 +724,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItem {
+pub struct UpdateRequestFields {
     /// Wire name "AFTER_ID": integer, optional.
     #[serde(rename = "AFTER_ID", skip_serializing_if = "Option::is_none")]
     pub after_id: Option<i64>,
     /// Wire name "COLOR": string, optional.
     #[serde(rename = "COLOR", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -674,7 +743,7 @@ pub struct UpdateRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItem {
+impl UpdateRequestFields {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -687,6 +756,11 @@ impl UpdateRequestFieldsItem {
     /// Sets "COLOR".
     pub fn color(mut self, value: impl Into<String>) -> Self {
         self.color = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
         self
     }
     /// Sets "TITLE".
@@ -706,25 +780,27 @@ impl UpdateRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let after_id = o.opt("AFTER_ID")?;
         let color = o.opt("COLOR")?;
+        let sort = o.opt("SORT")?;
         let title = o.opt("TITLE")?;
-        let additional = o.rest(&["AFTER_ID", "COLOR", "TITLE"])?;
+        let additional = o.rest(&["AFTER_ID", "COLOR", "SORT", "TITLE"])?;
         Ok(Self {
             after_id,
             color,
+            sort,
             title,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `task.stages.update`.
 pub type UpdateResponse = bool;

@@ -81,8 +81,8 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -92,7 +92,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -125,6 +125,127 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "CREATED_BY": integer, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "DEADLINE": string, optional.
+    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "RESPONSIBLE_ID": integer, optional.
+    #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "UF_CRM_TASK": array of string, optional.
+    #[serde(rename = "UF_CRM_TASK", skip_serializing_if = "Option::is_none")]
+    pub uf_crm_task: Option<Vec<String>>,
+    /// Wire name "UF_TASK_WEBDAV_FILES": array of string, optional.
+    #[serde(rename = "UF_TASK_WEBDAV_FILES", skip_serializing_if = "Option::is_none")]
+    pub uf_task_webdav_files: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CREATED_BY".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "DEADLINE".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "RESPONSIBLE_ID".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "UF_CRM_TASK".
+    pub fn uf_crm_task(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.uf_crm_task = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "UF_TASK_WEBDAV_FILES".
+    pub fn uf_task_webdav_files(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.uf_task_webdav_files = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("CREATED_BY")?;
+        let deadline = o.opt("DEADLINE")?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let title = o.opt("TITLE")?;
+        let uf_crm_task = o.opt("UF_CRM_TASK")?;
+        let uf_task_webdav_files = o.opt("UF_TASK_WEBDAV_FILES")?;
+        let additional = o
+            .rest(
+                &[
+                    "CREATED_BY",
+                    "DEADLINE",
+                    "RESPONSIBLE_ID",
+                    "TITLE",
+                    "UF_CRM_TASK",
+                    "UF_TASK_WEBDAV_FILES",
+                ],
+            )?;
+        Ok(Self {
+            created_by,
+            deadline,
+            responsible_id,
+            title,
+            uf_crm_task,
+            uf_task_webdav_files,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `tasks.task.add`.
 #[cfg(feature = "task")]
@@ -168,7 +289,7 @@ pub struct AddResponseTask {
     pub accomplices_data: Option<Vec<::serde_json::Value>>,
     /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub action: Option<AddResponseTaskAction>,
     /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
@@ -198,22 +319,19 @@ pub struct AddResponseTask {
     pub check_list_can_add: Option<bool>,
     /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
-    pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub check_list_tree: Option<AddResponseTaskCheckListTree>,
     /// Wire name "checklist": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<Vec<::serde_json::Value>>,
-    /// Wire name "closedBy": any JSON, optional.
-    #[serde(rename = "closedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub closed_by: ::serde_json::Value,
-    /// Wire name "closedDate": any JSON, optional.
-    #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub closed_date: ::serde_json::Value,
-    /// Wire name "commentsCount": any JSON, optional.
-    #[serde(
-        rename = "commentsCount",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub comments_count: ::serde_json::Value,
+    /// Wire name "closedBy": string, optional.
+    #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
+    pub closed_by: Option<String>,
+    /// Wire name "closedDate": string, optional.
+    #[serde(rename = "closedDate", skip_serializing_if = "Option::is_none")]
+    pub closed_date: Option<String>,
+    /// Wire name "commentsCount": string, optional.
+    #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
+    pub comments_count: Option<String>,
     /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
@@ -222,70 +340,49 @@ pub struct AddResponseTask {
     pub created_date: Option<String>,
     /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateStart": any JSON, optional.
-    #[serde(rename = "dateStart", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub date_start: ::serde_json::Value,
-    /// Wire name "deadline": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub deadline: ::serde_json::Value,
+    pub creator: Option<AddResponseTaskCreator>,
+    /// Wire name "dateStart": string, optional.
+    #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
+    pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
-    /// Wire name "durationFact": any JSON, optional.
-    #[serde(
-        rename = "durationFact",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub duration_fact: ::serde_json::Value,
-    /// Wire name "durationPlan": any JSON, optional.
-    #[serde(
-        rename = "durationPlan",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub duration_plan: ::serde_json::Value,
+    /// Wire name "durationFact": string, optional.
+    #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
+    pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
+    #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
+    pub duration_plan: Option<String>,
     /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
-    /// Wire name "endDatePlan": any JSON, optional.
-    #[serde(
-        rename = "endDatePlan",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub end_date_plan: ::serde_json::Value,
-    /// Wire name "exchangeId": any JSON, optional.
-    #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub exchange_id: ::serde_json::Value,
-    /// Wire name "exchangeModified": any JSON, optional.
-    #[serde(
-        rename = "exchangeModified",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub exchange_modified: ::serde_json::Value,
+    /// Wire name "endDatePlan": string, optional.
+    #[serde(rename = "endDatePlan", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan: Option<String>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
     /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
-    /// Wire name "flowId": any JSON, optional.
-    #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub flow_id: ::serde_json::Value,
-    /// Wire name "forkedByTemplateId": any JSON, optional.
-    #[serde(
-        rename = "forkedByTemplateId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub forked_by_template_id: ::serde_json::Value,
-    /// Wire name "forumId": any JSON, optional.
-    #[serde(rename = "forumId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub forum_id: ::serde_json::Value,
-    /// Wire name "forumTopicId": any JSON, optional.
-    #[serde(
-        rename = "forumTopicId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub forum_topic_id: ::serde_json::Value,
+    /// Wire name "flowId": string, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<String>,
+    /// Wire name "forkedByTemplateId": string, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<String>,
+    /// Wire name "forumId": string, optional.
+    #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
+    pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
+    #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
+    pub forum_topic_id: Option<String>,
     /// Wire name "group": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<Vec<::serde_json::Value>>,
@@ -307,9 +404,9 @@ pub struct AddResponseTask {
     /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
-    /// Wire name "mark": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub mark: ::serde_json::Value,
+    /// Wire name "mark": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
     /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
@@ -325,9 +422,9 @@ pub struct AddResponseTask {
     /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
-    /// Wire name "parentId": any JSON, optional.
-    #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub parent_id: ::serde_json::Value,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
     /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
@@ -336,40 +433,28 @@ pub struct AddResponseTask {
     pub replicate: Option<String>,
     /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub responsible: Option<AddResponseTaskResponsible>,
     /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
-    /// Wire name "serviceCommentsCount": any JSON, optional.
-    #[serde(
-        rename = "serviceCommentsCount",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub service_comments_count: ::serde_json::Value,
+    /// Wire name "serviceCommentsCount": string, optional.
+    #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
+    pub service_comments_count: Option<String>,
     /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    /// Wire name "sorting": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub sorting: ::serde_json::Value,
     /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
-    /// Wire name "startDatePlan": any JSON, optional.
-    #[serde(
-        rename = "startDatePlan",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub start_date_plan: ::serde_json::Value,
+    /// Wire name "startDatePlan": string, optional.
+    #[serde(rename = "startDatePlan", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan: Option<String>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Wire name "statusChangedBy": any JSON, optional.
-    #[serde(
-        rename = "statusChangedBy",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub status_changed_by: ::serde_json::Value,
+    /// Wire name "statusChangedBy": string, optional.
+    #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
+    pub status_changed_by: Option<String>,
     /// Wire name "statusChangedDate": string, optional.
     #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
     pub status_changed_date: Option<String>,
@@ -382,21 +467,18 @@ pub struct AddResponseTask {
     /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
-    /// Wire name "timeSpentInLogs": any JSON, optional.
-    #[serde(
-        rename = "timeSpentInLogs",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub time_spent_in_logs: ::serde_json::Value,
+    /// Wire name "timeSpentInLogs": string, optional.
+    #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
+    pub time_spent_in_logs: Option<String>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "viewedDate": any JSON, optional.
-    #[serde(rename = "viewedDate", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub viewed_date: ::serde_json::Value,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "viewedDate": string, optional.
+    #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
+    pub viewed_date: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -437,7 +519,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTask {
         let duration_type = o.opt("durationType")?;
         let end_date_plan = o.opt("endDatePlan")?;
         let exchange_id = o.opt("exchangeId")?;
-        let exchange_modified = o.opt("exchangeModified")?;
         let favorite = o.opt("favorite")?;
         let flow_id = o.opt("flowId")?;
         let forked_by_template_id = o.opt("forkedByTemplateId")?;
@@ -463,7 +544,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTask {
         let responsible_id = o.opt("responsibleId")?;
         let service_comments_count = o.opt("serviceCommentsCount")?;
         let site_id = o.opt("siteId")?;
-        let sorting = o.opt("sorting")?;
         let stage_id = o.opt("stageId")?;
         let start_date_plan = o.opt("startDatePlan")?;
         let status = o.opt("status")?;
@@ -508,7 +588,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTask {
                     "durationType",
                     "endDatePlan",
                     "exchangeId",
-                    "exchangeModified",
                     "favorite",
                     "flowId",
                     "forkedByTemplateId",
@@ -534,7 +613,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTask {
                     "responsibleId",
                     "serviceCommentsCount",
                     "siteId",
-                    "sorting",
                     "stageId",
                     "startDatePlan",
                     "status",
@@ -579,7 +657,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTask {
             duration_type,
             end_date_plan,
             exchange_id,
-            exchange_modified,
             favorite,
             flow_id,
             forked_by_template_id,
@@ -605,7 +682,6 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTask {
             responsible_id,
             service_comments_count,
             site_id,
-            sorting,
             stage_id,
             start_date_plan,
             status,
@@ -625,6 +701,360 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTask {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(AddResponseTask);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseTaskAction {
+    /// Wire name "accept": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept: Option<bool>,
+    /// Wire name "addFavorite": boolean, optional.
+    #[serde(rename = "addFavorite", skip_serializing_if = "Option::is_none")]
+    pub add_favorite: Option<bool>,
+    /// Wire name "approve": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approve: Option<bool>,
+    /// Wire name "changeDeadline": boolean, optional.
+    #[serde(rename = "changeDeadline", skip_serializing_if = "Option::is_none")]
+    pub change_deadline: Option<bool>,
+    /// Wire name "checklist.add": boolean, optional.
+    #[serde(rename = "checklist.add", skip_serializing_if = "Option::is_none")]
+    pub checklist_add: Option<bool>,
+    /// Wire name "checklist.reorder": boolean, optional.
+    #[serde(rename = "checklist.reorder", skip_serializing_if = "Option::is_none")]
+    pub checklist_reorder: Option<bool>,
+    /// Wire name "checklistAddItems": boolean, optional.
+    #[serde(rename = "checklistAddItems", skip_serializing_if = "Option::is_none")]
+    pub checklist_add_items: Option<bool>,
+    /// Wire name "complete": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub complete: Option<bool>,
+    /// Wire name "create": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create: Option<bool>,
+    /// Wire name "dayplan.timer.toggle": boolean, optional.
+    #[serde(rename = "dayplan.timer.toggle", skip_serializing_if = "Option::is_none")]
+    pub dayplan_timer_toggle: Option<bool>,
+    /// Wire name "decline": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decline: Option<bool>,
+    /// Wire name "defer": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub defer: Option<bool>,
+    /// Wire name "delegate": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegate: Option<bool>,
+    /// Wire name "deleteFavorite": boolean, optional.
+    #[serde(rename = "deleteFavorite", skip_serializing_if = "Option::is_none")]
+    pub delete_favorite: Option<bool>,
+    /// Wire name "disapprove": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disapprove: Option<bool>,
+    /// Wire name "edit": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit: Option<bool>,
+    /// Wire name "edit.originator": boolean, optional.
+    #[serde(rename = "edit.originator", skip_serializing_if = "Option::is_none")]
+    pub edit_originator: Option<bool>,
+    /// Wire name "edit.plan": boolean, optional.
+    #[serde(rename = "edit.plan", skip_serializing_if = "Option::is_none")]
+    pub edit_plan: Option<bool>,
+    /// Wire name "elapsedtime.add": boolean, optional.
+    #[serde(rename = "elapsedtime.add", skip_serializing_if = "Option::is_none")]
+    pub elapsedtime_add: Option<bool>,
+    /// Wire name "favorite.add": boolean, optional.
+    #[serde(rename = "favorite.add", skip_serializing_if = "Option::is_none")]
+    pub favorite_add: Option<bool>,
+    /// Wire name "favorite.delete": boolean, optional.
+    #[serde(rename = "favorite.delete", skip_serializing_if = "Option::is_none")]
+    pub favorite_delete: Option<bool>,
+    /// Wire name "pause": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pause: Option<bool>,
+    /// Wire name "rate": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<bool>,
+    /// Wire name "remove": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove: Option<bool>,
+    /// Wire name "renew": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renew: Option<bool>,
+    /// Wire name "start": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for AddResponseTaskAction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accept = o.opt("accept")?;
+        let add_favorite = o.opt("addFavorite")?;
+        let approve = o.opt("approve")?;
+        let change_deadline = o.opt("changeDeadline")?;
+        let checklist_add = o.opt("checklist.add")?;
+        let checklist_reorder = o.opt("checklist.reorder")?;
+        let checklist_add_items = o.opt("checklistAddItems")?;
+        let complete = o.opt("complete")?;
+        let create = o.opt("create")?;
+        let dayplan_timer_toggle = o.opt("dayplan.timer.toggle")?;
+        let decline = o.opt("decline")?;
+        let defer = o.opt("defer")?;
+        let delegate = o.opt("delegate")?;
+        let delete_favorite = o.opt("deleteFavorite")?;
+        let disapprove = o.opt("disapprove")?;
+        let edit = o.opt("edit")?;
+        let edit_originator = o.opt("edit.originator")?;
+        let edit_plan = o.opt("edit.plan")?;
+        let elapsedtime_add = o.opt("elapsedtime.add")?;
+        let favorite_add = o.opt("favorite.add")?;
+        let favorite_delete = o.opt("favorite.delete")?;
+        let pause = o.opt("pause")?;
+        let rate = o.opt("rate")?;
+        let remove = o.opt("remove")?;
+        let renew = o.opt("renew")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "accept",
+                    "addFavorite",
+                    "approve",
+                    "changeDeadline",
+                    "checklist.add",
+                    "checklist.reorder",
+                    "checklistAddItems",
+                    "complete",
+                    "create",
+                    "dayplan.timer.toggle",
+                    "decline",
+                    "defer",
+                    "delegate",
+                    "deleteFavorite",
+                    "disapprove",
+                    "edit",
+                    "edit.originator",
+                    "edit.plan",
+                    "elapsedtime.add",
+                    "favorite.add",
+                    "favorite.delete",
+                    "pause",
+                    "rate",
+                    "remove",
+                    "renew",
+                    "start",
+                ],
+            )?;
+        Ok(Self {
+            accept,
+            add_favorite,
+            approve,
+            change_deadline,
+            checklist_add,
+            checklist_reorder,
+            checklist_add_items,
+            complete,
+            create,
+            dayplan_timer_toggle,
+            decline,
+            defer,
+            delegate,
+            delete_favorite,
+            disapprove,
+            edit,
+            edit_originator,
+            edit_plan,
+            elapsedtime_add,
+            favorite_add,
+            favorite_delete,
+            pause,
+            rate,
+            remove,
+            renew,
+            start,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(AddResponseTaskAction);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseTaskCheckListTree {
+    /// Wire name "action": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "descendants": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub descendants: Option<Vec<::serde_json::Value>>,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<AddResponseTaskCheckListTreeFields>,
+    /// Wire name "nodeId": integer, optional.
+    #[serde(rename = "nodeId", skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for AddResponseTaskCheckListTree {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let descendants = o.opt("descendants")?;
+        let fields = o.opt("fields")?;
+        let node_id = o.opt("nodeId")?;
+        let additional = o.rest(&["action", "descendants", "fields", "nodeId"])?;
+        Ok(Self {
+            action,
+            descendants,
+            fields,
+            node_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(AddResponseTaskCheckListTree);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseTaskCheckListTreeFields {
+    /// Wire name "attachments": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "completedCount": integer, optional.
+    #[serde(rename = "completedCount", skip_serializing_if = "Option::is_none")]
+    pub completed_count: Option<i64>,
+    /// Wire name "copiedId": string, optional.
+    #[serde(rename = "copiedId", skip_serializing_if = "Option::is_none")]
+    pub copied_id: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "displaySortIndex": string, optional.
+    #[serde(rename = "displaySortIndex", skip_serializing_if = "Option::is_none")]
+    pub display_sort_index: Option<String>,
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isComplete": boolean, optional.
+    #[serde(rename = "isComplete", skip_serializing_if = "Option::is_none")]
+    pub is_complete: Option<bool>,
+    /// Wire name "isImportant": boolean, optional.
+    #[serde(rename = "isImportant", skip_serializing_if = "Option::is_none")]
+    pub is_important: Option<bool>,
+    /// Wire name "members": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<::serde_json::Value>>,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "sortIndex": integer, optional.
+    #[serde(rename = "sortIndex", skip_serializing_if = "Option::is_none")]
+    pub sort_index: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for AddResponseTaskCheckListTreeFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachments = o.opt("attachments")?;
+        let completed_count = o.opt("completedCount")?;
+        let copied_id = o.opt("copiedId")?;
+        let created_by = o.opt("createdBy")?;
+        let display_sort_index = o.opt("displaySortIndex")?;
+        let entity_id = o.opt("entityId")?;
+        let id = o.opt("id")?;
+        let is_complete = o.opt("isComplete")?;
+        let is_important = o.opt("isImportant")?;
+        let members = o.opt("members")?;
+        let parent_id = o.opt("parentId")?;
+        let sort_index = o.opt("sortIndex")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let additional = o
+            .rest(
+                &[
+                    "attachments",
+                    "completedCount",
+                    "copiedId",
+                    "createdBy",
+                    "displaySortIndex",
+                    "entityId",
+                    "id",
+                    "isComplete",
+                    "isImportant",
+                    "members",
+                    "parentId",
+                    "sortIndex",
+                    "title",
+                    "userId",
+                ],
+            )?;
+        Ok(Self {
+            attachments,
+            completed_count,
+            copied_id,
+            created_by,
+            display_sort_index,
+            entity_id,
+            id,
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            title,
+            user_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(AddResponseTaskCheckListTreeFields);
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type AddResponseTaskCreator = super::super::types::task::Responsible;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type AddResponseTaskResponsible = super::super::types::task::Responsible;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for AddRequest {
@@ -713,6 +1143,12 @@ pub struct AddV3RequestFields {
     /// Wire name "creatorId": integer, required.
     #[serde(rename = "creatorId")]
     pub creator_id: i64,
+    /// Wire name "crmItemIds": array of string, optional.
+    #[serde(rename = "crmItemIds", skip_serializing_if = "Option::is_none")]
+    pub crm_item_ids: Option<Vec<String>>,
+    /// Wire name "deadline": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
     /// Wire name "responsibleId": integer, required.
     #[serde(rename = "responsibleId")]
     pub responsible_id: i64,
@@ -734,10 +1170,25 @@ impl AddV3RequestFields {
     ) -> Self {
         Self {
             creator_id: creator_id.into(),
+            crm_item_ids: Default::default(),
+            deadline: Default::default(),
             responsible_id: responsible_id.into(),
             title: title.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "crmItemIds".
+    pub fn crm_item_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.crm_item_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "deadline".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -758,14 +1209,19 @@ impl ::bitrix24_runtime::loose::Loose for AddV3RequestFields {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let creator_id = o.req("creatorId")?;
+        let crm_item_ids = o.opt("crmItemIds")?;
+        let deadline = o.opt("deadline")?;
         let responsible_id = o.req("responsibleId")?;
         let title = o.req("title")?;
-        let additional = o.rest(&["creatorId", "responsibleId", "title"])?;
+        let additional = o
+            .rest(&["creatorId", "crmItemIds", "deadline", "responsibleId", "title"])?;
         let creator_id = o.need(creator_id, "creatorId")?;
         let responsible_id = o.need(responsible_id, "responsibleId")?;
         let title = o.need(title, "title")?;
         Ok(Self {
             creator_id,
+            crm_item_ids,
+            deadline,
             responsible_id,
             title,
             additional,
@@ -816,12 +1272,9 @@ pub struct AddV3ResponseItem {
     /// Wire name "actualDuration": integer, optional.
     #[serde(rename = "actualDuration", skip_serializing_if = "Option::is_none")]
     pub actual_duration: Option<i64>,
-    /// Wire name "addInReport": any JSON, optional.
-    #[serde(
-        rename = "addInReport",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub add_in_report: ::serde_json::Value,
+    /// Wire name "addInReport": string, optional.
+    #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
+    pub add_in_report: Option<String>,
     /// Wire name "allowsChangeDatePlan": boolean, optional.
     #[serde(rename = "allowsChangeDatePlan", skip_serializing_if = "Option::is_none")]
     pub allows_change_date_plan: Option<bool>,
@@ -846,9 +1299,6 @@ pub struct AddV3ResponseItem {
     /// Wire name "checklist": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<Vec<::serde_json::Value>>,
-    /// Wire name "closed": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub closed: ::serde_json::Value,
     /// Wire name "containsChecklist": boolean, optional.
     #[serde(rename = "containsChecklist", skip_serializing_if = "Option::is_none")]
     pub contains_checklist: Option<bool>,
@@ -867,24 +1317,15 @@ pub struct AddV3ResponseItem {
     /// Wire name "containsSubTasks": boolean, optional.
     #[serde(rename = "containsSubTasks", skip_serializing_if = "Option::is_none")]
     pub contains_sub_tasks: Option<bool>,
-    /// Wire name "crmItemIds": array of any JSON, optional.
+    /// Wire name "crmItemIds": array of string, optional.
     #[serde(rename = "crmItemIds", skip_serializing_if = "Option::is_none")]
-    pub crm_item_ids: Option<Vec<::serde_json::Value>>,
+    pub crm_item_ids: Option<Vec<String>>,
     /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
-    /// Wire name "deadlineCount": any JSON, optional.
-    #[serde(
-        rename = "deadlineCount",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub deadline_count: ::serde_json::Value,
-    /// Wire name "declineReason": any JSON, optional.
-    #[serde(
-        rename = "declineReason",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub decline_reason: ::serde_json::Value,
+    /// Wire name "deadlineCount": string, optional.
+    #[serde(rename = "deadlineCount", skip_serializing_if = "Option::is_none")]
+    pub deadline_count: Option<String>,
     /// Wire name "dependsOn": array of any JSON, optional.
     #[serde(rename = "dependsOn", skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<::serde_json::Value>>,
@@ -894,33 +1335,21 @@ pub struct AddV3ResponseItem {
     /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
-    /// Wire name "endPlan": any JSON, optional.
-    #[serde(rename = "endPlan", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub end_plan: ::serde_json::Value,
-    /// Wire name "epicId": any JSON, optional.
-    #[serde(rename = "epicId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub epic_id: ::serde_json::Value,
+    /// Wire name "epicId": integer, optional.
+    #[serde(rename = "epicId", skip_serializing_if = "Option::is_none")]
+    pub epic_id: Option<i64>,
     /// Wire name "estimatedTime": integer, optional.
     #[serde(rename = "estimatedTime", skip_serializing_if = "Option::is_none")]
     pub estimated_time: Option<i64>,
-    /// Wire name "exchangeId": any JSON, optional.
-    #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub exchange_id: ::serde_json::Value,
-    /// Wire name "exchangeModified": any JSON, optional.
-    #[serde(
-        rename = "exchangeModified",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub exchange_modified: ::serde_json::Value,
-    /// Wire name "fileIds": any JSON, optional.
-    #[serde(rename = "fileIds", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub file_ids: ::serde_json::Value,
-    /// Wire name "forumTopicId": any JSON, optional.
-    #[serde(
-        rename = "forumTopicId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub forum_topic_id: ::serde_json::Value,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
+    /// Wire name "fileIds": array of any JSON, optional.
+    #[serde(rename = "fileIds", skip_serializing_if = "Option::is_none")]
+    pub file_ids: Option<Vec<::serde_json::Value>>,
+    /// Wire name "forumTopicId": string, optional.
+    #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
+    pub forum_topic_id: Option<String>,
     /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
@@ -954,18 +1383,9 @@ pub struct AddV3ResponseItem {
     /// Wire name "matchesWorkTime": boolean, optional.
     #[serde(rename = "matchesWorkTime", skip_serializing_if = "Option::is_none")]
     pub matches_work_time: Option<bool>,
-    /// Wire name "maxDeadlineChangeDate": any JSON, optional.
-    #[serde(
-        rename = "maxDeadlineChangeDate",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub max_deadline_change_date: ::serde_json::Value,
-    /// Wire name "maxDeadlineChanges": any JSON, optional.
-    #[serde(
-        rename = "maxDeadlineChanges",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub max_deadline_changes: ::serde_json::Value,
+    /// Wire name "maxDeadlineChangeDate": string, optional.
+    #[serde(rename = "maxDeadlineChangeDate", skip_serializing_if = "Option::is_none")]
+    pub max_deadline_change_date: Option<String>,
     /// Wire name "needsControl": boolean, optional.
     #[serde(rename = "needsControl", skip_serializing_if = "Option::is_none")]
     pub needs_control: Option<bool>,
@@ -975,9 +1395,9 @@ pub struct AddV3ResponseItem {
     /// Wire name "outlookVersion": integer, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<i64>,
-    /// Wire name "parentId": any JSON, optional.
-    #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub parent_id: ::serde_json::Value,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
     /// Wire name "plannedDuration": integer, optional.
     #[serde(rename = "plannedDuration", skip_serializing_if = "Option::is_none")]
     pub planned_duration: Option<i64>,
@@ -998,40 +1418,28 @@ pub struct AddV3ResponseItem {
     pub require_result: Option<bool>,
     /// Wire name "rights": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rights: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "scenarios": array of any JSON, optional.
+    pub rights: Option<AddV3ResponseItemRights>,
+    /// Wire name "scenarios": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scenarios: Option<Vec<::serde_json::Value>>,
+    pub scenarios: Option<Vec<String>>,
     /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    /// Wire name "startPlan": any JSON, optional.
-    #[serde(rename = "startPlan", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub start_plan: ::serde_json::Value,
-    /// Wire name "started": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub started: ::serde_json::Value,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Wire name "statusChanged": any JSON, optional.
-    #[serde(
-        rename = "statusChanged",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub status_changed: ::serde_json::Value,
-    /// Wire name "storyPoints": any JSON, optional.
-    #[serde(
-        rename = "storyPoints",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub story_points: ::serde_json::Value,
+    /// Wire name "statusChanged": string, optional.
+    #[serde(rename = "statusChanged", skip_serializing_if = "Option::is_none")]
+    pub status_changed: Option<String>,
+    /// Wire name "storyPoints": string, optional.
+    #[serde(rename = "storyPoints", skip_serializing_if = "Option::is_none")]
+    pub story_points: Option<String>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1054,7 +1462,6 @@ impl ::bitrix24_runtime::loose::Loose for AddV3ResponseItem {
         let changed = o.opt("changed")?;
         let chat_id = o.opt("chatId")?;
         let checklist = o.opt("checklist")?;
-        let closed = o.opt("closed")?;
         let contains_checklist = o.opt("containsChecklist")?;
         let contains_gantt_links = o.opt("containsGanttLinks")?;
         let contains_placements = o.opt("containsPlacements")?;
@@ -1064,15 +1471,12 @@ impl ::bitrix24_runtime::loose::Loose for AddV3ResponseItem {
         let crm_item_ids = o.opt("crmItemIds")?;
         let deadline = o.opt("deadline")?;
         let deadline_count = o.opt("deadlineCount")?;
-        let decline_reason = o.opt("declineReason")?;
         let depends_on = o.opt("dependsOn")?;
         let description = o.opt("description")?;
         let duration_type = o.opt("durationType")?;
-        let end_plan = o.opt("endPlan")?;
         let epic_id = o.opt("epicId")?;
         let estimated_time = o.opt("estimatedTime")?;
         let exchange_id = o.opt("exchangeId")?;
-        let exchange_modified = o.opt("exchangeModified")?;
         let file_ids = o.opt("fileIds")?;
         let forum_topic_id = o.opt("forumTopicId")?;
         let guid = o.opt("guid")?;
@@ -1087,7 +1491,6 @@ impl ::bitrix24_runtime::loose::Loose for AddV3ResponseItem {
         let matches_sub_tasks_time = o.opt("matchesSubTasksTime")?;
         let matches_work_time = o.opt("matchesWorkTime")?;
         let max_deadline_change_date = o.opt("maxDeadlineChangeDate")?;
-        let max_deadline_changes = o.opt("maxDeadlineChanges")?;
         let needs_control = o.opt("needsControl")?;
         let number_of_reminders = o.opt("numberOfReminders")?;
         let outlook_version = o.opt("outlookVersion")?;
@@ -1100,8 +1503,6 @@ impl ::bitrix24_runtime::loose::Loose for AddV3ResponseItem {
         let rights = o.opt("rights")?;
         let scenarios = o.opt("scenarios")?;
         let site_id = o.opt("siteId")?;
-        let start_plan = o.opt("startPlan")?;
-        let started = o.opt("started")?;
         let status = o.opt("status")?;
         let status_changed = o.opt("statusChanged")?;
         let story_points = o.opt("storyPoints")?;
@@ -1121,7 +1522,6 @@ impl ::bitrix24_runtime::loose::Loose for AddV3ResponseItem {
                     "changed",
                     "chatId",
                     "checklist",
-                    "closed",
                     "containsChecklist",
                     "containsGanttLinks",
                     "containsPlacements",
@@ -1131,15 +1531,12 @@ impl ::bitrix24_runtime::loose::Loose for AddV3ResponseItem {
                     "crmItemIds",
                     "deadline",
                     "deadlineCount",
-                    "declineReason",
                     "dependsOn",
                     "description",
                     "durationType",
-                    "endPlan",
                     "epicId",
                     "estimatedTime",
                     "exchangeId",
-                    "exchangeModified",
                     "fileIds",
                     "forumTopicId",
                     "guid",
@@ -1154,7 +1551,6 @@ impl ::bitrix24_runtime::loose::Loose for AddV3ResponseItem {
                     "matchesSubTasksTime",
                     "matchesWorkTime",
                     "maxDeadlineChangeDate",
-                    "maxDeadlineChanges",
                     "needsControl",
                     "numberOfReminders",
                     "outlookVersion",
@@ -1167,8 +1563,6 @@ impl ::bitrix24_runtime::loose::Loose for AddV3ResponseItem {
                     "rights",
                     "scenarios",
                     "siteId",
-                    "startPlan",
-                    "started",
                     "status",
                     "statusChanged",
                     "storyPoints",
@@ -1188,7 +1582,6 @@ impl ::bitrix24_runtime::loose::Loose for AddV3ResponseItem {
             changed,
             chat_id,
             checklist,
-            closed,
             contains_checklist,
             contains_gantt_links,
             contains_placements,
@@ -1198,15 +1591,12 @@ impl ::bitrix24_runtime::loose::Loose for AddV3ResponseItem {
             crm_item_ids,
             deadline,
             deadline_count,
-            decline_reason,
             depends_on,
             description,
             duration_type,
-            end_plan,
             epic_id,
             estimated_time,
             exchange_id,
-            exchange_modified,
             file_ids,
             forum_topic_id,
             guid,
@@ -1221,7 +1611,6 @@ impl ::bitrix24_runtime::loose::Loose for AddV3ResponseItem {
             matches_sub_tasks_time,
             matches_work_time,
             max_deadline_change_date,
-            max_deadline_changes,
             needs_control,
             number_of_reminders,
             outlook_version,
@@ -1234,8 +1623,6 @@ impl ::bitrix24_runtime::loose::Loose for AddV3ResponseItem {
             rights,
             scenarios,
             site_id,
-            start_plan,
-            started,
             status,
             status_changed,
             story_points,
@@ -1248,6 +1635,10 @@ impl ::bitrix24_runtime::loose::Loose for AddV3ResponseItem {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(AddV3ResponseItem);
+
+/// The type `tasks.rights`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type AddV3ResponseItemRights = super::super::types::tasks::Rights;
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for AddV3Request {
@@ -1378,7 +1769,7 @@ pub struct ApproveResponseTask {
     pub accomplices_data: Option<Vec<::serde_json::Value>>,
     /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub action: Option<ApproveResponseTaskAction>,
     /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
@@ -1391,15 +1782,17 @@ pub struct ApproveResponseTask {
     /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
-    /// Wire name "auditors": array of any JSON, optional.
+    /// Wire name "auditors": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auditors: Option<Vec<::serde_json::Value>>,
+    pub auditors: Option<Vec<String>>,
     /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
-    pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "backlogId": any JSON, optional.
-    #[serde(rename = "backlogId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub backlog_id: ::serde_json::Value,
+    pub auditors_data: Option<
+        ::std::collections::BTreeMap<String, ApproveResponseTaskAuditorsDataValue>,
+    >,
+    /// Wire name "backlogId": string, optional.
+    #[serde(rename = "backlogId", skip_serializing_if = "Option::is_none")]
+    pub backlog_id: Option<String>,
     /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
@@ -1411,10 +1804,12 @@ pub struct ApproveResponseTask {
     pub check_list_can_add: Option<bool>,
     /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
-    pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub check_list_tree: Option<ApproveResponseTaskCheckListTree>,
     /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub checklist: Option<
+        ::std::collections::BTreeMap<String, ApproveResponseTaskChecklistValue>,
+    >,
     /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
@@ -1432,7 +1827,7 @@ pub struct ApproveResponseTask {
     pub created_date: Option<String>,
     /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub creator: Option<ApproveResponseTaskCreator>,
     /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
@@ -1454,33 +1849,21 @@ pub struct ApproveResponseTask {
     /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
-    /// Wire name "endDatePlan": any JSON, optional.
-    #[serde(
-        rename = "endDatePlan",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub end_date_plan: ::serde_json::Value,
-    /// Wire name "exchangeId": any JSON, optional.
-    #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub exchange_id: ::serde_json::Value,
-    /// Wire name "exchangeModified": any JSON, optional.
-    #[serde(
-        rename = "exchangeModified",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub exchange_modified: ::serde_json::Value,
+    /// Wire name "endDatePlan": string, optional.
+    #[serde(rename = "endDatePlan", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan: Option<String>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
     /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
-    /// Wire name "flowId": any JSON, optional.
-    #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub flow_id: ::serde_json::Value,
-    /// Wire name "forkedByTemplateId": any JSON, optional.
-    #[serde(
-        rename = "forkedByTemplateId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "flowId": string, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<String>,
+    /// Wire name "forkedByTemplateId": string, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<String>,
     /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
@@ -1489,7 +1872,7 @@ pub struct ApproveResponseTask {
     pub forum_topic_id: Option<String>,
     /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub group: Option<ApproveResponseTaskGroup>,
     /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
@@ -1526,9 +1909,9 @@ pub struct ApproveResponseTask {
     /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
-    /// Wire name "parentId": any JSON, optional.
-    #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub parent_id: ::serde_json::Value,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
     /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
@@ -1537,7 +1920,7 @@ pub struct ApproveResponseTask {
     pub replicate: Option<String>,
     /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub responsible: Option<ApproveResponseTaskResponsible>,
     /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
@@ -1547,21 +1930,15 @@ pub struct ApproveResponseTask {
     /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    /// Wire name "sorting": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub sorting: ::serde_json::Value,
-    /// Wire name "sprintId": any JSON, optional.
-    #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub sprint_id: ::serde_json::Value,
+    /// Wire name "sprintId": string, optional.
+    #[serde(rename = "sprintId", skip_serializing_if = "Option::is_none")]
+    pub sprint_id: Option<String>,
     /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
-    /// Wire name "startDatePlan": any JSON, optional.
-    #[serde(
-        rename = "startDatePlan",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub start_date_plan: ::serde_json::Value,
+    /// Wire name "startDatePlan": string, optional.
+    #[serde(rename = "startDatePlan", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan: Option<String>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -1589,9 +1966,9 @@ pub struct ApproveResponseTask {
     /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1633,7 +2010,6 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
         let duration_type = o.opt("durationType")?;
         let end_date_plan = o.opt("endDatePlan")?;
         let exchange_id = o.opt("exchangeId")?;
-        let exchange_modified = o.opt("exchangeModified")?;
         let favorite = o.opt("favorite")?;
         let flow_id = o.opt("flowId")?;
         let forked_by_template_id = o.opt("forkedByTemplateId")?;
@@ -1659,7 +2035,6 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
         let responsible_id = o.opt("responsibleId")?;
         let service_comments_count = o.opt("serviceCommentsCount")?;
         let site_id = o.opt("siteId")?;
-        let sorting = o.opt("sorting")?;
         let sprint_id = o.opt("sprintId")?;
         let stage_id = o.opt("stageId")?;
         let start_date_plan = o.opt("startDatePlan")?;
@@ -1706,7 +2081,6 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
                     "durationType",
                     "endDatePlan",
                     "exchangeId",
-                    "exchangeModified",
                     "favorite",
                     "flowId",
                     "forkedByTemplateId",
@@ -1732,7 +2106,6 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
                     "responsibleId",
                     "serviceCommentsCount",
                     "siteId",
-                    "sorting",
                     "sprintId",
                     "stageId",
                     "startDatePlan",
@@ -1779,7 +2152,6 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
             duration_type,
             end_date_plan,
             exchange_id,
-            exchange_modified,
             favorite,
             flow_id,
             forked_by_template_id,
@@ -1805,7 +2177,6 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
             responsible_id,
             service_comments_count,
             site_id,
-            sorting,
             sprint_id,
             stage_id,
             start_date_plan,
@@ -1826,6 +2197,34 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(ApproveResponseTask);
+
+/// The type `task.action`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type ApproveResponseTaskAction = super::super::types::task::Action;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type ApproveResponseTaskAuditorsDataValue = super::super::types::task::Responsible;
+
+/// The type `task.check_list_tree`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type ApproveResponseTaskCheckListTree = super::super::types::task::CheckListTree;
+
+/// The type `task.checklist`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type ApproveResponseTaskChecklistValue = super::super::types::task::Checklist;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type ApproveResponseTaskCreator = super::super::types::task::Responsible;
+
+/// The type `task.group`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type ApproveResponseTaskGroup = super::super::types::task::Group;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type ApproveResponseTaskResponsible = super::super::types::task::Responsible;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -1945,15 +2344,17 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteResponseTask {
-    /// Wire name "accomplices": array of any JSON, optional.
+    /// Wire name "accomplices": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub accomplices: Option<Vec<::serde_json::Value>>,
+    pub accomplices: Option<Vec<String>>,
     /// Wire name "accomplicesData": object, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
-    pub accomplices_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub accomplices_data: Option<
+        ::std::collections::BTreeMap<String, CompleteResponseTaskAccomplicesDataValue>,
+    >,
     /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub action: Option<CompleteResponseTaskAction>,
     /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
@@ -1966,12 +2367,14 @@ pub struct CompleteResponseTask {
     /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
-    /// Wire name "auditors": array of any JSON, optional.
+    /// Wire name "auditors": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auditors: Option<Vec<::serde_json::Value>>,
+    pub auditors: Option<Vec<String>>,
     /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
-    pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub auditors_data: Option<
+        ::std::collections::BTreeMap<String, CompleteResponseTaskAuditorsDataValue>,
+    >,
     /// Wire name "backlogId": string, optional.
     #[serde(rename = "backlogId", skip_serializing_if = "Option::is_none")]
     pub backlog_id: Option<String>,
@@ -1986,10 +2389,12 @@ pub struct CompleteResponseTask {
     pub check_list_can_add: Option<bool>,
     /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
-    pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub check_list_tree: Option<CompleteResponseTaskCheckListTree>,
     /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub checklist: Option<
+        ::std::collections::BTreeMap<String, CompleteResponseTaskChecklistValue>,
+    >,
     /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
@@ -2007,7 +2412,7 @@ pub struct CompleteResponseTask {
     pub created_date: Option<String>,
     /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub creator: Option<CompleteResponseTaskCreator>,
     /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
@@ -2029,33 +2434,21 @@ pub struct CompleteResponseTask {
     /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
-    /// Wire name "endDatePlan": any JSON, optional.
-    #[serde(
-        rename = "endDatePlan",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub end_date_plan: ::serde_json::Value,
-    /// Wire name "exchangeId": any JSON, optional.
-    #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub exchange_id: ::serde_json::Value,
-    /// Wire name "exchangeModified": any JSON, optional.
-    #[serde(
-        rename = "exchangeModified",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub exchange_modified: ::serde_json::Value,
+    /// Wire name "endDatePlan": string, optional.
+    #[serde(rename = "endDatePlan", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan: Option<String>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
     /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
-    /// Wire name "flowId": any JSON, optional.
-    #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub flow_id: ::serde_json::Value,
-    /// Wire name "forkedByTemplateId": any JSON, optional.
-    #[serde(
-        rename = "forkedByTemplateId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "flowId": string, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<String>,
+    /// Wire name "forkedByTemplateId": string, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<String>,
     /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
@@ -2064,7 +2457,7 @@ pub struct CompleteResponseTask {
     pub forum_topic_id: Option<String>,
     /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub group: Option<CompleteResponseTaskGroup>,
     /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
@@ -2112,7 +2505,7 @@ pub struct CompleteResponseTask {
     pub replicate: Option<String>,
     /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub responsible: Option<CompleteResponseTaskResponsible>,
     /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
@@ -2122,21 +2515,15 @@ pub struct CompleteResponseTask {
     /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    /// Wire name "sorting": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub sorting: ::serde_json::Value,
-    /// Wire name "sprintId": any JSON, optional.
-    #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub sprint_id: ::serde_json::Value,
+    /// Wire name "sprintId": string, optional.
+    #[serde(rename = "sprintId", skip_serializing_if = "Option::is_none")]
+    pub sprint_id: Option<String>,
     /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
-    /// Wire name "startDatePlan": any JSON, optional.
-    #[serde(
-        rename = "startDatePlan",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub start_date_plan: ::serde_json::Value,
+    /// Wire name "startDatePlan": string, optional.
+    #[serde(rename = "startDatePlan", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan: Option<String>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -2164,9 +2551,9 @@ pub struct CompleteResponseTask {
     /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2208,7 +2595,6 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponseTask {
         let duration_type = o.opt("durationType")?;
         let end_date_plan = o.opt("endDatePlan")?;
         let exchange_id = o.opt("exchangeId")?;
-        let exchange_modified = o.opt("exchangeModified")?;
         let favorite = o.opt("favorite")?;
         let flow_id = o.opt("flowId")?;
         let forked_by_template_id = o.opt("forkedByTemplateId")?;
@@ -2234,7 +2620,6 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponseTask {
         let responsible_id = o.opt("responsibleId")?;
         let service_comments_count = o.opt("serviceCommentsCount")?;
         let site_id = o.opt("siteId")?;
-        let sorting = o.opt("sorting")?;
         let sprint_id = o.opt("sprintId")?;
         let stage_id = o.opt("stageId")?;
         let start_date_plan = o.opt("startDatePlan")?;
@@ -2281,7 +2666,6 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponseTask {
                     "durationType",
                     "endDatePlan",
                     "exchangeId",
-                    "exchangeModified",
                     "favorite",
                     "flowId",
                     "forkedByTemplateId",
@@ -2307,7 +2691,6 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponseTask {
                     "responsibleId",
                     "serviceCommentsCount",
                     "siteId",
-                    "sorting",
                     "sprintId",
                     "stageId",
                     "startDatePlan",
@@ -2354,7 +2737,6 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponseTask {
             duration_type,
             end_date_plan,
             exchange_id,
-            exchange_modified,
             favorite,
             flow_id,
             forked_by_template_id,
@@ -2380,7 +2762,6 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponseTask {
             responsible_id,
             service_comments_count,
             site_id,
-            sorting,
             sprint_id,
             stage_id,
             start_date_plan,
@@ -2401,6 +2782,38 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponseTask {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(CompleteResponseTask);
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type CompleteResponseTaskAccomplicesDataValue = super::super::types::task::Responsible;
+
+/// The type `task.action`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type CompleteResponseTaskAction = super::super::types::task::Action;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type CompleteResponseTaskAuditorsDataValue = super::super::types::task::Responsible;
+
+/// The type `task.check_list_tree`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type CompleteResponseTaskCheckListTree = super::super::types::task::CheckListTree;
+
+/// The type `task.checklist`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type CompleteResponseTaskChecklistValue = super::super::types::task::Checklist;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type CompleteResponseTaskCreator = super::super::types::task::Responsible;
+
+/// The type `task.group`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type CompleteResponseTaskGroup = super::super::types::task::Group;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type CompleteResponseTaskResponsible = super::super::types::task::Responsible;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for CompleteRequest {
@@ -2515,9 +2928,9 @@ impl ::bitrix24_runtime::loose::Loose for DeferResponse {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DeferResponse);
 
-/// The type `task.task`, defined once in `types`.
+/// The type `task.task_2`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type DeferResponseTask = super::super::types::task::Task;
+pub type DeferResponseTask = super::super::types::task::Task2;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -2651,15 +3064,17 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DelegateResponseTask {
-    /// Wire name "accomplices": array of any JSON, optional.
+    /// Wire name "accomplices": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub accomplices: Option<Vec<::serde_json::Value>>,
+    pub accomplices: Option<Vec<String>>,
     /// Wire name "accomplicesData": object, optional.
     #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
-    pub accomplices_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub accomplices_data: Option<
+        ::std::collections::BTreeMap<String, DelegateResponseTaskAccomplicesDataValue>,
+    >,
     /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub action: Option<DelegateResponseTaskAction>,
     /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
@@ -2672,15 +3087,17 @@ pub struct DelegateResponseTask {
     /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
-    /// Wire name "auditors": array of any JSON, optional.
+    /// Wire name "auditors": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auditors: Option<Vec<::serde_json::Value>>,
+    pub auditors: Option<Vec<String>>,
     /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
-    pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "backlogId": any JSON, optional.
-    #[serde(rename = "backlogId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub backlog_id: ::serde_json::Value,
+    pub auditors_data: Option<
+        ::std::collections::BTreeMap<String, DelegateResponseTaskAuditorsDataValue>,
+    >,
+    /// Wire name "backlogId": string, optional.
+    #[serde(rename = "backlogId", skip_serializing_if = "Option::is_none")]
+    pub backlog_id: Option<String>,
     /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
@@ -2692,16 +3109,18 @@ pub struct DelegateResponseTask {
     pub check_list_can_add: Option<bool>,
     /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
-    pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub check_list_tree: Option<DelegateResponseTaskCheckListTree>,
     /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub checklist: Option<
+        ::std::collections::BTreeMap<String, DelegateResponseTaskChecklistValue>,
+    >,
     /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
-    /// Wire name "closedDate": any JSON, optional.
-    #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub closed_date: ::serde_json::Value,
+    /// Wire name "closedDate": string, optional.
+    #[serde(rename = "closedDate", skip_serializing_if = "Option::is_none")]
+    pub closed_date: Option<String>,
     /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
@@ -2713,7 +3132,7 @@ pub struct DelegateResponseTask {
     pub created_date: Option<String>,
     /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub creator: Option<DelegateResponseTaskCreator>,
     /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
@@ -2735,33 +3154,21 @@ pub struct DelegateResponseTask {
     /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
-    /// Wire name "endDatePlan": any JSON, optional.
-    #[serde(
-        rename = "endDatePlan",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub end_date_plan: ::serde_json::Value,
-    /// Wire name "exchangeId": any JSON, optional.
-    #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub exchange_id: ::serde_json::Value,
-    /// Wire name "exchangeModified": any JSON, optional.
-    #[serde(
-        rename = "exchangeModified",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub exchange_modified: ::serde_json::Value,
+    /// Wire name "endDatePlan": string, optional.
+    #[serde(rename = "endDatePlan", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan: Option<String>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
     /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
     /// Wire name "flowId": string, optional.
     #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
-    /// Wire name "forkedByTemplateId": any JSON, optional.
-    #[serde(
-        rename = "forkedByTemplateId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "forkedByTemplateId": string, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<String>,
     /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
@@ -2770,7 +3177,7 @@ pub struct DelegateResponseTask {
     pub forum_topic_id: Option<String>,
     /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub group: Option<DelegateResponseTaskGroup>,
     /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
@@ -2807,9 +3214,9 @@ pub struct DelegateResponseTask {
     /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
-    /// Wire name "parentId": any JSON, optional.
-    #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub parent_id: ::serde_json::Value,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
     /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
@@ -2818,7 +3225,7 @@ pub struct DelegateResponseTask {
     pub replicate: Option<String>,
     /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub responsible: Option<DelegateResponseTaskResponsible>,
     /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
@@ -2828,21 +3235,15 @@ pub struct DelegateResponseTask {
     /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    /// Wire name "sorting": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub sorting: ::serde_json::Value,
-    /// Wire name "sprintId": any JSON, optional.
-    #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub sprint_id: ::serde_json::Value,
+    /// Wire name "sprintId": string, optional.
+    #[serde(rename = "sprintId", skip_serializing_if = "Option::is_none")]
+    pub sprint_id: Option<String>,
     /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
-    /// Wire name "startDatePlan": any JSON, optional.
-    #[serde(
-        rename = "startDatePlan",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub start_date_plan: ::serde_json::Value,
+    /// Wire name "startDatePlan": string, optional.
+    #[serde(rename = "startDatePlan", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan: Option<String>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -2870,9 +3271,9 @@ pub struct DelegateResponseTask {
     /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2914,7 +3315,6 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
         let duration_type = o.opt("durationType")?;
         let end_date_plan = o.opt("endDatePlan")?;
         let exchange_id = o.opt("exchangeId")?;
-        let exchange_modified = o.opt("exchangeModified")?;
         let favorite = o.opt("favorite")?;
         let flow_id = o.opt("flowId")?;
         let forked_by_template_id = o.opt("forkedByTemplateId")?;
@@ -2940,7 +3340,6 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
         let responsible_id = o.opt("responsibleId")?;
         let service_comments_count = o.opt("serviceCommentsCount")?;
         let site_id = o.opt("siteId")?;
-        let sorting = o.opt("sorting")?;
         let sprint_id = o.opt("sprintId")?;
         let stage_id = o.opt("stageId")?;
         let start_date_plan = o.opt("startDatePlan")?;
@@ -2987,7 +3386,6 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
                     "durationType",
                     "endDatePlan",
                     "exchangeId",
-                    "exchangeModified",
                     "favorite",
                     "flowId",
                     "forkedByTemplateId",
@@ -3013,7 +3411,6 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
                     "responsibleId",
                     "serviceCommentsCount",
                     "siteId",
-                    "sorting",
                     "sprintId",
                     "stageId",
                     "startDatePlan",
@@ -3060,7 +3457,6 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
             duration_type,
             end_date_plan,
             exchange_id,
-            exchange_modified,
             favorite,
             flow_id,
             forked_by_template_id,
@@ -3086,7 +3482,6 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
             responsible_id,
             service_comments_count,
             site_id,
-            sorting,
             sprint_id,
             stage_id,
             start_date_plan,
@@ -3107,6 +3502,38 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DelegateResponseTask);
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DelegateResponseTaskAccomplicesDataValue = super::super::types::task::Responsible;
+
+/// The type `task.action`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DelegateResponseTaskAction = super::super::types::task::Action;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DelegateResponseTaskAuditorsDataValue = super::super::types::task::Responsible;
+
+/// The type `task.check_list_tree`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DelegateResponseTaskCheckListTree = super::super::types::task::CheckListTree;
+
+/// The type `task.checklist`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DelegateResponseTaskChecklistValue = super::super::types::task::Checklist;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DelegateResponseTaskCreator = super::super::types::task::Responsible;
+
+/// The type `task.group`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DelegateResponseTaskGroup = super::super::types::task::Group;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DelegateResponseTaskResponsible = super::super::types::task::Responsible;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -3459,7 +3886,7 @@ pub struct DisapproveResponseTask {
     pub accomplices_data: Option<Vec<::serde_json::Value>>,
     /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub action: Option<DisapproveResponseTaskAction>,
     /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
@@ -3472,15 +3899,17 @@ pub struct DisapproveResponseTask {
     /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
-    /// Wire name "auditors": array of any JSON, optional.
+    /// Wire name "auditors": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auditors: Option<Vec<::serde_json::Value>>,
+    pub auditors: Option<Vec<String>>,
     /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
-    pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "backlogId": any JSON, optional.
-    #[serde(rename = "backlogId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub backlog_id: ::serde_json::Value,
+    pub auditors_data: Option<
+        ::std::collections::BTreeMap<String, DisapproveResponseTaskAuditorsDataValue>,
+    >,
+    /// Wire name "backlogId": string, optional.
+    #[serde(rename = "backlogId", skip_serializing_if = "Option::is_none")]
+    pub backlog_id: Option<String>,
     /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
@@ -3492,16 +3921,18 @@ pub struct DisapproveResponseTask {
     pub check_list_can_add: Option<bool>,
     /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
-    pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub check_list_tree: Option<DisapproveResponseTaskCheckListTree>,
     /// Wire name "checklist": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub checklist: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub checklist: Option<
+        ::std::collections::BTreeMap<String, DisapproveResponseTaskChecklistValue>,
+    >,
     /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
-    /// Wire name "closedDate": any JSON, optional.
-    #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub closed_date: ::serde_json::Value,
+    /// Wire name "closedDate": string, optional.
+    #[serde(rename = "closedDate", skip_serializing_if = "Option::is_none")]
+    pub closed_date: Option<String>,
     /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
@@ -3513,7 +3944,7 @@ pub struct DisapproveResponseTask {
     pub created_date: Option<String>,
     /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub creator: Option<DisapproveResponseTaskCreator>,
     /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
@@ -3535,33 +3966,21 @@ pub struct DisapproveResponseTask {
     /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
-    /// Wire name "endDatePlan": any JSON, optional.
-    #[serde(
-        rename = "endDatePlan",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub end_date_plan: ::serde_json::Value,
-    /// Wire name "exchangeId": any JSON, optional.
-    #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub exchange_id: ::serde_json::Value,
-    /// Wire name "exchangeModified": any JSON, optional.
-    #[serde(
-        rename = "exchangeModified",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub exchange_modified: ::serde_json::Value,
+    /// Wire name "endDatePlan": string, optional.
+    #[serde(rename = "endDatePlan", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan: Option<String>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
     /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
-    /// Wire name "flowId": any JSON, optional.
-    #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub flow_id: ::serde_json::Value,
-    /// Wire name "forkedByTemplateId": any JSON, optional.
-    #[serde(
-        rename = "forkedByTemplateId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "flowId": string, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<String>,
+    /// Wire name "forkedByTemplateId": string, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<String>,
     /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
@@ -3570,7 +3989,7 @@ pub struct DisapproveResponseTask {
     pub forum_topic_id: Option<String>,
     /// Wire name "group": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub group: Option<DisapproveResponseTaskGroup>,
     /// Wire name "groupId": string, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
@@ -3607,9 +4026,9 @@ pub struct DisapproveResponseTask {
     /// Wire name "outlookVersion": string, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<String>,
-    /// Wire name "parentId": any JSON, optional.
-    #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub parent_id: ::serde_json::Value,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
     /// Wire name "priority": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<String>,
@@ -3618,7 +4037,7 @@ pub struct DisapproveResponseTask {
     pub replicate: Option<String>,
     /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub responsible: Option<DisapproveResponseTaskResponsible>,
     /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
@@ -3628,21 +4047,15 @@ pub struct DisapproveResponseTask {
     /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    /// Wire name "sorting": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub sorting: ::serde_json::Value,
-    /// Wire name "sprintId": any JSON, optional.
-    #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub sprint_id: ::serde_json::Value,
+    /// Wire name "sprintId": string, optional.
+    #[serde(rename = "sprintId", skip_serializing_if = "Option::is_none")]
+    pub sprint_id: Option<String>,
     /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
-    /// Wire name "startDatePlan": any JSON, optional.
-    #[serde(
-        rename = "startDatePlan",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub start_date_plan: ::serde_json::Value,
+    /// Wire name "startDatePlan": string, optional.
+    #[serde(rename = "startDatePlan", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan: Option<String>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -3670,9 +4083,9 @@ pub struct DisapproveResponseTask {
     /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -3714,7 +4127,6 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
         let duration_type = o.opt("durationType")?;
         let end_date_plan = o.opt("endDatePlan")?;
         let exchange_id = o.opt("exchangeId")?;
-        let exchange_modified = o.opt("exchangeModified")?;
         let favorite = o.opt("favorite")?;
         let flow_id = o.opt("flowId")?;
         let forked_by_template_id = o.opt("forkedByTemplateId")?;
@@ -3740,7 +4152,6 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
         let responsible_id = o.opt("responsibleId")?;
         let service_comments_count = o.opt("serviceCommentsCount")?;
         let site_id = o.opt("siteId")?;
-        let sorting = o.opt("sorting")?;
         let sprint_id = o.opt("sprintId")?;
         let stage_id = o.opt("stageId")?;
         let start_date_plan = o.opt("startDatePlan")?;
@@ -3787,7 +4198,6 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
                     "durationType",
                     "endDatePlan",
                     "exchangeId",
-                    "exchangeModified",
                     "favorite",
                     "flowId",
                     "forkedByTemplateId",
@@ -3813,7 +4223,6 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
                     "responsibleId",
                     "serviceCommentsCount",
                     "siteId",
-                    "sorting",
                     "sprintId",
                     "stageId",
                     "startDatePlan",
@@ -3860,7 +4269,6 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
             duration_type,
             end_date_plan,
             exchange_id,
-            exchange_modified,
             favorite,
             flow_id,
             forked_by_template_id,
@@ -3886,7 +4294,6 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
             responsible_id,
             service_comments_count,
             site_id,
-            sorting,
             sprint_id,
             stage_id,
             start_date_plan,
@@ -3907,6 +4314,34 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DisapproveResponseTask);
+
+/// The type `task.action`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DisapproveResponseTaskAction = super::super::types::task::Action;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DisapproveResponseTaskAuditorsDataValue = super::super::types::task::Responsible;
+
+/// The type `task.check_list_tree`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DisapproveResponseTaskCheckListTree = super::super::types::task::CheckListTree;
+
+/// The type `task.checklist`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DisapproveResponseTaskChecklistValue = super::super::types::task::Checklist;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DisapproveResponseTaskCreator = super::super::types::task::Responsible;
+
+/// The type `task.group`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DisapproveResponseTaskGroup = super::super::types::task::Group;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type DisapproveResponseTaskResponsible = super::super::types::task::Responsible;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -3946,9 +4381,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "taskId": integer, optional.
     #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
     pub task_id: Option<i64>,
@@ -3965,8 +4400,8 @@ impl GetRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "taskId".
@@ -4042,13 +4477,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 pub struct GetResponseTask {
     /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub action: Option<GetResponseTaskAction>,
     /// Wire name "createdBy": string, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub creator: Option<GetResponseTaskCreator>,
     /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
@@ -4069,25 +4504,19 @@ pub struct GetResponseTask {
     pub id: Option<String>,
     /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub responsible: Option<GetResponseTaskResponsible>,
     /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "ufCrmTask": array of any JSON, optional.
+    /// Wire name "ufCrmTask": array of string, optional.
     #[serde(rename = "ufCrmTask", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_task: Option<Vec<::serde_json::Value>>,
-    /// Wire name "ufMailMessage": any JSON, optional.
-    #[serde(
-        rename = "ufMailMessage",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub uf_mail_message: ::serde_json::Value,
-    /// Wire name "ufTaskWebdavFiles": array of any JSON, optional.
+    pub uf_crm_task: Option<Vec<String>>,
+    /// Wire name "ufTaskWebdavFiles": array of integer, optional.
     #[serde(rename = "ufTaskWebdavFiles", skip_serializing_if = "Option::is_none")]
-    pub uf_task_webdav_files: Option<Vec<::serde_json::Value>>,
+    pub uf_task_webdav_files: Option<Vec<i64>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4112,7 +4541,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTask {
         let responsible_id = o.opt("responsibleId")?;
         let title = o.opt("title")?;
         let uf_crm_task = o.opt("ufCrmTask")?;
-        let uf_mail_message = o.opt("ufMailMessage")?;
         let uf_task_webdav_files = o.opt("ufTaskWebdavFiles")?;
         let additional = o
             .rest(
@@ -4130,7 +4558,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTask {
                     "responsibleId",
                     "title",
                     "ufCrmTask",
-                    "ufMailMessage",
                     "ufTaskWebdavFiles",
                 ],
             )?;
@@ -4148,7 +4575,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTask {
             responsible_id,
             title,
             uf_crm_task,
-            uf_mail_message,
             uf_task_webdav_files,
             additional,
         })
@@ -4157,6 +4583,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTask {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(GetResponseTask);
+
+/// The type `task.action`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type GetResponseTaskAction = super::super::types::task::Action;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type GetResponseTaskCreator = super::super::types::task::Responsible;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type GetResponseTaskResponsible = super::super::types::task::Responsible;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for GetRequest {
@@ -4194,9 +4632,9 @@ pub async fn get_v3(
 pub struct GetV3Request {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4214,8 +4652,8 @@ impl GetV3Request {
         }
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -4287,12 +4725,9 @@ pub struct GetV3ResponseItem {
     /// Wire name "actualDuration": integer, optional.
     #[serde(rename = "actualDuration", skip_serializing_if = "Option::is_none")]
     pub actual_duration: Option<i64>,
-    /// Wire name "addInReport": any JSON, optional.
-    #[serde(
-        rename = "addInReport",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub add_in_report: ::serde_json::Value,
+    /// Wire name "addInReport": string, optional.
+    #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
+    pub add_in_report: Option<String>,
     /// Wire name "allowsChangeDatePlan": boolean, optional.
     #[serde(rename = "allowsChangeDatePlan", skip_serializing_if = "Option::is_none")]
     pub allows_change_date_plan: Option<bool>,
@@ -4314,12 +4749,9 @@ pub struct GetV3ResponseItem {
     /// Wire name "chatId": integer, optional.
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
-    /// Wire name "checklist": array of any JSON, optional.
+    /// Wire name "checklist": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub checklist: Option<Vec<::serde_json::Value>>,
-    /// Wire name "closed": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub closed: ::serde_json::Value,
+    pub checklist: Option<Vec<i64>>,
     /// Wire name "containsChecklist": boolean, optional.
     #[serde(rename = "containsChecklist", skip_serializing_if = "Option::is_none")]
     pub contains_checklist: Option<bool>,
@@ -4338,24 +4770,15 @@ pub struct GetV3ResponseItem {
     /// Wire name "containsSubTasks": boolean, optional.
     #[serde(rename = "containsSubTasks", skip_serializing_if = "Option::is_none")]
     pub contains_sub_tasks: Option<bool>,
-    /// Wire name "crmItemIds": array of any JSON, optional.
+    /// Wire name "crmItemIds": array of string, optional.
     #[serde(rename = "crmItemIds", skip_serializing_if = "Option::is_none")]
-    pub crm_item_ids: Option<Vec<::serde_json::Value>>,
+    pub crm_item_ids: Option<Vec<String>>,
     /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
-    /// Wire name "deadlineCount": any JSON, optional.
-    #[serde(
-        rename = "deadlineCount",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub deadline_count: ::serde_json::Value,
-    /// Wire name "declineReason": any JSON, optional.
-    #[serde(
-        rename = "declineReason",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub decline_reason: ::serde_json::Value,
+    /// Wire name "deadlineCount": string, optional.
+    #[serde(rename = "deadlineCount", skip_serializing_if = "Option::is_none")]
+    pub deadline_count: Option<String>,
     /// Wire name "dependsOn": array of any JSON, optional.
     #[serde(rename = "dependsOn", skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<::serde_json::Value>>,
@@ -4365,33 +4788,21 @@ pub struct GetV3ResponseItem {
     /// Wire name "durationType": string, optional.
     #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<String>,
-    /// Wire name "endPlan": any JSON, optional.
-    #[serde(rename = "endPlan", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub end_plan: ::serde_json::Value,
-    /// Wire name "epicId": any JSON, optional.
-    #[serde(rename = "epicId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub epic_id: ::serde_json::Value,
+    /// Wire name "epicId": integer, optional.
+    #[serde(rename = "epicId", skip_serializing_if = "Option::is_none")]
+    pub epic_id: Option<i64>,
     /// Wire name "estimatedTime": integer, optional.
     #[serde(rename = "estimatedTime", skip_serializing_if = "Option::is_none")]
     pub estimated_time: Option<i64>,
-    /// Wire name "exchangeId": any JSON, optional.
-    #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub exchange_id: ::serde_json::Value,
-    /// Wire name "exchangeModified": any JSON, optional.
-    #[serde(
-        rename = "exchangeModified",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub exchange_modified: ::serde_json::Value,
-    /// Wire name "fileIds": any JSON, optional.
-    #[serde(rename = "fileIds", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub file_ids: ::serde_json::Value,
-    /// Wire name "forumTopicId": any JSON, optional.
-    #[serde(
-        rename = "forumTopicId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub forum_topic_id: ::serde_json::Value,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
+    /// Wire name "fileIds": array of any JSON, optional.
+    #[serde(rename = "fileIds", skip_serializing_if = "Option::is_none")]
+    pub file_ids: Option<Vec<::serde_json::Value>>,
+    /// Wire name "forumTopicId": string, optional.
+    #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
+    pub forum_topic_id: Option<String>,
     /// Wire name "guid": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
@@ -4425,18 +4836,9 @@ pub struct GetV3ResponseItem {
     /// Wire name "matchesWorkTime": boolean, optional.
     #[serde(rename = "matchesWorkTime", skip_serializing_if = "Option::is_none")]
     pub matches_work_time: Option<bool>,
-    /// Wire name "maxDeadlineChangeDate": any JSON, optional.
-    #[serde(
-        rename = "maxDeadlineChangeDate",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub max_deadline_change_date: ::serde_json::Value,
-    /// Wire name "maxDeadlineChanges": any JSON, optional.
-    #[serde(
-        rename = "maxDeadlineChanges",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub max_deadline_changes: ::serde_json::Value,
+    /// Wire name "maxDeadlineChangeDate": string, optional.
+    #[serde(rename = "maxDeadlineChangeDate", skip_serializing_if = "Option::is_none")]
+    pub max_deadline_change_date: Option<String>,
     /// Wire name "needsControl": boolean, optional.
     #[serde(rename = "needsControl", skip_serializing_if = "Option::is_none")]
     pub needs_control: Option<bool>,
@@ -4446,9 +4848,9 @@ pub struct GetV3ResponseItem {
     /// Wire name "outlookVersion": integer, optional.
     #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
     pub outlook_version: Option<i64>,
-    /// Wire name "parentId": any JSON, optional.
-    #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub parent_id: ::serde_json::Value,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
     /// Wire name "plannedDuration": integer, optional.
     #[serde(rename = "plannedDuration", skip_serializing_if = "Option::is_none")]
     pub planned_duration: Option<i64>,
@@ -4469,40 +4871,31 @@ pub struct GetV3ResponseItem {
     pub require_result: Option<bool>,
     /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub responsible: Option<GetV3ResponseItemResponsible>,
     /// Wire name "rights": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rights: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "scenarios": array of any JSON, optional.
+    pub rights: Option<GetV3ResponseItemRights>,
+    /// Wire name "scenarios": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scenarios: Option<Vec<::serde_json::Value>>,
+    pub scenarios: Option<Vec<String>>,
     /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    /// Wire name "startPlan": any JSON, optional.
-    #[serde(rename = "startPlan", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub start_plan: ::serde_json::Value,
-    /// Wire name "started": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub started: ::serde_json::Value,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Wire name "statusChanged": string, optional.
     #[serde(rename = "statusChanged", skip_serializing_if = "Option::is_none")]
     pub status_changed: Option<String>,
-    /// Wire name "storyPoints": any JSON, optional.
-    #[serde(
-        rename = "storyPoints",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub story_points: ::serde_json::Value,
+    /// Wire name "storyPoints": string, optional.
+    #[serde(rename = "storyPoints", skip_serializing_if = "Option::is_none")]
+    pub story_points: Option<String>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4525,7 +4918,6 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItem {
         let changed = o.opt("changed")?;
         let chat_id = o.opt("chatId")?;
         let checklist = o.opt("checklist")?;
-        let closed = o.opt("closed")?;
         let contains_checklist = o.opt("containsChecklist")?;
         let contains_gantt_links = o.opt("containsGanttLinks")?;
         let contains_placements = o.opt("containsPlacements")?;
@@ -4535,15 +4927,12 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItem {
         let crm_item_ids = o.opt("crmItemIds")?;
         let deadline = o.opt("deadline")?;
         let deadline_count = o.opt("deadlineCount")?;
-        let decline_reason = o.opt("declineReason")?;
         let depends_on = o.opt("dependsOn")?;
         let description = o.opt("description")?;
         let duration_type = o.opt("durationType")?;
-        let end_plan = o.opt("endPlan")?;
         let epic_id = o.opt("epicId")?;
         let estimated_time = o.opt("estimatedTime")?;
         let exchange_id = o.opt("exchangeId")?;
-        let exchange_modified = o.opt("exchangeModified")?;
         let file_ids = o.opt("fileIds")?;
         let forum_topic_id = o.opt("forumTopicId")?;
         let guid = o.opt("guid")?;
@@ -4558,7 +4947,6 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItem {
         let matches_sub_tasks_time = o.opt("matchesSubTasksTime")?;
         let matches_work_time = o.opt("matchesWorkTime")?;
         let max_deadline_change_date = o.opt("maxDeadlineChangeDate")?;
-        let max_deadline_changes = o.opt("maxDeadlineChanges")?;
         let needs_control = o.opt("needsControl")?;
         let number_of_reminders = o.opt("numberOfReminders")?;
         let outlook_version = o.opt("outlookVersion")?;
@@ -4572,8 +4960,6 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItem {
         let rights = o.opt("rights")?;
         let scenarios = o.opt("scenarios")?;
         let site_id = o.opt("siteId")?;
-        let start_plan = o.opt("startPlan")?;
-        let started = o.opt("started")?;
         let status = o.opt("status")?;
         let status_changed = o.opt("statusChanged")?;
         let story_points = o.opt("storyPoints")?;
@@ -4593,7 +4979,6 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItem {
                     "changed",
                     "chatId",
                     "checklist",
-                    "closed",
                     "containsChecklist",
                     "containsGanttLinks",
                     "containsPlacements",
@@ -4603,15 +4988,12 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItem {
                     "crmItemIds",
                     "deadline",
                     "deadlineCount",
-                    "declineReason",
                     "dependsOn",
                     "description",
                     "durationType",
-                    "endPlan",
                     "epicId",
                     "estimatedTime",
                     "exchangeId",
-                    "exchangeModified",
                     "fileIds",
                     "forumTopicId",
                     "guid",
@@ -4626,7 +5008,6 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItem {
                     "matchesSubTasksTime",
                     "matchesWorkTime",
                     "maxDeadlineChangeDate",
-                    "maxDeadlineChanges",
                     "needsControl",
                     "numberOfReminders",
                     "outlookVersion",
@@ -4640,8 +5021,6 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItem {
                     "rights",
                     "scenarios",
                     "siteId",
-                    "startPlan",
-                    "started",
                     "status",
                     "statusChanged",
                     "storyPoints",
@@ -4661,7 +5040,6 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItem {
             changed,
             chat_id,
             checklist,
-            closed,
             contains_checklist,
             contains_gantt_links,
             contains_placements,
@@ -4671,15 +5049,12 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItem {
             crm_item_ids,
             deadline,
             deadline_count,
-            decline_reason,
             depends_on,
             description,
             duration_type,
-            end_plan,
             epic_id,
             estimated_time,
             exchange_id,
-            exchange_modified,
             file_ids,
             forum_topic_id,
             guid,
@@ -4694,7 +5069,6 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItem {
             matches_sub_tasks_time,
             matches_work_time,
             max_deadline_change_date,
-            max_deadline_changes,
             needs_control,
             number_of_reminders,
             outlook_version,
@@ -4708,8 +5082,6 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItem {
             rights,
             scenarios,
             site_id,
-            start_plan,
-            started,
             status,
             status_changed,
             story_points,
@@ -4722,6 +5094,42 @@ impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItem {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(GetV3ResponseItem);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetV3ResponseItemResponsible {
+    /// Wire name "email": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for GetV3ResponseItemResponsible {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let email = o.opt("email")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["email", "name"])?;
+        Ok(Self { email, name, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(GetV3ResponseItemResponsible);
+
+/// The type `tasks.rights`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type GetV3ResponseItemRights = super::super::types::tasks::Rights;
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for GetV3Request {
@@ -4869,9 +5277,9 @@ pub struct GetaccessRequest {
     /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
-    /// Wire name "users": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
+    /// Wire name "users": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<i64>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4889,8 +5297,8 @@ impl GetaccessRequest {
         }
     }
     /// Sets "users".
-    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.users = value.into();
+    pub fn users(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.users = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -4930,7 +5338,9 @@ impl ::bitrix24_runtime::loose::Loose for GetaccessRequest {
 pub struct GetaccessResponse {
     /// Wire name "allowedActions": object, optional.
     #[serde(rename = "allowedActions", skip_serializing_if = "Option::is_none")]
-    pub allowed_actions: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub allowed_actions: Option<
+        ::std::collections::BTreeMap<String, GetaccessResponseAllowedActionsValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4953,6 +5363,198 @@ impl ::bitrix24_runtime::loose::Loose for GetaccessResponse {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(GetaccessResponse);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetaccessResponseAllowedActionsValue {
+    /// Wire name "ACCEPT": boolean, optional.
+    #[serde(rename = "ACCEPT", skip_serializing_if = "Option::is_none")]
+    pub accept: Option<bool>,
+    /// Wire name "ADD_FAVORITE": boolean, optional.
+    #[serde(rename = "ADD_FAVORITE", skip_serializing_if = "Option::is_none")]
+    pub add_favorite: Option<bool>,
+    /// Wire name "APPROVE": boolean, optional.
+    #[serde(rename = "APPROVE", skip_serializing_if = "Option::is_none")]
+    pub approve: Option<bool>,
+    /// Wire name "CHANGE_DEADLINE": boolean, optional.
+    #[serde(rename = "CHANGE_DEADLINE", skip_serializing_if = "Option::is_none")]
+    pub change_deadline: Option<bool>,
+    /// Wire name "CHECKLIST.ADD": boolean, optional.
+    #[serde(rename = "CHECKLIST.ADD", skip_serializing_if = "Option::is_none")]
+    pub checklist_add: Option<bool>,
+    /// Wire name "CHECKLIST.REORDER": boolean, optional.
+    #[serde(rename = "CHECKLIST.REORDER", skip_serializing_if = "Option::is_none")]
+    pub checklist_reorder: Option<bool>,
+    /// Wire name "CHECKLIST_ADD_ITEMS": boolean, optional.
+    #[serde(rename = "CHECKLIST_ADD_ITEMS", skip_serializing_if = "Option::is_none")]
+    pub checklist_add_items: Option<bool>,
+    /// Wire name "COMPLETE": boolean, optional.
+    #[serde(rename = "COMPLETE", skip_serializing_if = "Option::is_none")]
+    pub complete: Option<bool>,
+    /// Wire name "CREATE": boolean, optional.
+    #[serde(rename = "CREATE", skip_serializing_if = "Option::is_none")]
+    pub create: Option<bool>,
+    /// Wire name "DAYPLAN.TIMER.TOGGLE": boolean, optional.
+    #[serde(rename = "DAYPLAN.TIMER.TOGGLE", skip_serializing_if = "Option::is_none")]
+    pub dayplan_timer_toggle: Option<bool>,
+    /// Wire name "DECLINE": boolean, optional.
+    #[serde(rename = "DECLINE", skip_serializing_if = "Option::is_none")]
+    pub decline: Option<bool>,
+    /// Wire name "DEFER": boolean, optional.
+    #[serde(rename = "DEFER", skip_serializing_if = "Option::is_none")]
+    pub defer: Option<bool>,
+    /// Wire name "DELEGATE": boolean, optional.
+    #[serde(rename = "DELEGATE", skip_serializing_if = "Option::is_none")]
+    pub delegate: Option<bool>,
+    /// Wire name "DELETE_FAVORITE": boolean, optional.
+    #[serde(rename = "DELETE_FAVORITE", skip_serializing_if = "Option::is_none")]
+    pub delete_favorite: Option<bool>,
+    /// Wire name "DISAPPROVE": boolean, optional.
+    #[serde(rename = "DISAPPROVE", skip_serializing_if = "Option::is_none")]
+    pub disapprove: Option<bool>,
+    /// Wire name "EDIT": boolean, optional.
+    #[serde(rename = "EDIT", skip_serializing_if = "Option::is_none")]
+    pub edit: Option<bool>,
+    /// Wire name "EDIT.ORIGINATOR": boolean, optional.
+    #[serde(rename = "EDIT.ORIGINATOR", skip_serializing_if = "Option::is_none")]
+    pub edit_originator: Option<bool>,
+    /// Wire name "EDIT.PLAN": boolean, optional.
+    #[serde(rename = "EDIT.PLAN", skip_serializing_if = "Option::is_none")]
+    pub edit_plan: Option<bool>,
+    /// Wire name "ELAPSEDTIME.ADD": boolean, optional.
+    #[serde(rename = "ELAPSEDTIME.ADD", skip_serializing_if = "Option::is_none")]
+    pub elapsedtime_add: Option<bool>,
+    /// Wire name "FAVORITE.ADD": boolean, optional.
+    #[serde(rename = "FAVORITE.ADD", skip_serializing_if = "Option::is_none")]
+    pub favorite_add: Option<bool>,
+    /// Wire name "FAVORITE.DELETE": boolean, optional.
+    #[serde(rename = "FAVORITE.DELETE", skip_serializing_if = "Option::is_none")]
+    pub favorite_delete: Option<bool>,
+    /// Wire name "PAUSE": boolean, optional.
+    #[serde(rename = "PAUSE", skip_serializing_if = "Option::is_none")]
+    pub pause: Option<bool>,
+    /// Wire name "RATE": boolean, optional.
+    #[serde(rename = "RATE", skip_serializing_if = "Option::is_none")]
+    pub rate: Option<bool>,
+    /// Wire name "REMOVE": boolean, optional.
+    #[serde(rename = "REMOVE", skip_serializing_if = "Option::is_none")]
+    pub remove: Option<bool>,
+    /// Wire name "RENEW": boolean, optional.
+    #[serde(rename = "RENEW", skip_serializing_if = "Option::is_none")]
+    pub renew: Option<bool>,
+    /// Wire name "START": boolean, optional.
+    #[serde(rename = "START", skip_serializing_if = "Option::is_none")]
+    pub start: Option<bool>,
+    /// Wire name "TAKE": boolean, optional.
+    #[serde(rename = "TAKE", skip_serializing_if = "Option::is_none")]
+    pub take: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for GetaccessResponseAllowedActionsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accept = o.opt("ACCEPT")?;
+        let add_favorite = o.opt("ADD_FAVORITE")?;
+        let approve = o.opt("APPROVE")?;
+        let change_deadline = o.opt("CHANGE_DEADLINE")?;
+        let checklist_add = o.opt("CHECKLIST.ADD")?;
+        let checklist_reorder = o.opt("CHECKLIST.REORDER")?;
+        let checklist_add_items = o.opt("CHECKLIST_ADD_ITEMS")?;
+        let complete = o.opt("COMPLETE")?;
+        let create = o.opt("CREATE")?;
+        let dayplan_timer_toggle = o.opt("DAYPLAN.TIMER.TOGGLE")?;
+        let decline = o.opt("DECLINE")?;
+        let defer = o.opt("DEFER")?;
+        let delegate = o.opt("DELEGATE")?;
+        let delete_favorite = o.opt("DELETE_FAVORITE")?;
+        let disapprove = o.opt("DISAPPROVE")?;
+        let edit = o.opt("EDIT")?;
+        let edit_originator = o.opt("EDIT.ORIGINATOR")?;
+        let edit_plan = o.opt("EDIT.PLAN")?;
+        let elapsedtime_add = o.opt("ELAPSEDTIME.ADD")?;
+        let favorite_add = o.opt("FAVORITE.ADD")?;
+        let favorite_delete = o.opt("FAVORITE.DELETE")?;
+        let pause = o.opt("PAUSE")?;
+        let rate = o.opt("RATE")?;
+        let remove = o.opt("REMOVE")?;
+        let renew = o.opt("RENEW")?;
+        let start = o.opt("START")?;
+        let take = o.opt("TAKE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACCEPT",
+                    "ADD_FAVORITE",
+                    "APPROVE",
+                    "CHANGE_DEADLINE",
+                    "CHECKLIST.ADD",
+                    "CHECKLIST.REORDER",
+                    "CHECKLIST_ADD_ITEMS",
+                    "COMPLETE",
+                    "CREATE",
+                    "DAYPLAN.TIMER.TOGGLE",
+                    "DECLINE",
+                    "DEFER",
+                    "DELEGATE",
+                    "DELETE_FAVORITE",
+                    "DISAPPROVE",
+                    "EDIT",
+                    "EDIT.ORIGINATOR",
+                    "EDIT.PLAN",
+                    "ELAPSEDTIME.ADD",
+                    "FAVORITE.ADD",
+                    "FAVORITE.DELETE",
+                    "PAUSE",
+                    "RATE",
+                    "REMOVE",
+                    "RENEW",
+                    "START",
+                    "TAKE",
+                ],
+            )?;
+        Ok(Self {
+            accept,
+            add_favorite,
+            approve,
+            change_deadline,
+            checklist_add,
+            checklist_reorder,
+            checklist_add_items,
+            complete,
+            create,
+            dayplan_timer_toggle,
+            decline,
+            defer,
+            delegate,
+            delete_favorite,
+            disapprove,
+            edit,
+            edit_originator,
+            edit_plan,
+            elapsedtime_add,
+            favorite_add,
+            favorite_delete,
+            pause,
+            rate,
+            remove,
+            renew,
+            start,
+            take,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(GetaccessResponseAllowedActionsValue);
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for GetaccessRequest {
@@ -4996,12 +5598,12 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "params": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub params: ::serde_json::Value,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "params": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<ListRequestParams>,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -5028,13 +5630,13 @@ impl ListRequest {
         self
     }
     /// Sets "params".
-    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.params = value.into();
+    pub fn params(mut self, value: impl Into<ListRequestParams>) -> Self {
+        self.params = Some(value.into());
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -5080,6 +5682,82 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListRequestParams {
+    /// Wire name "WITH_PARSED_DESCRIPTION": boolean, optional.
+    #[serde(rename = "WITH_PARSED_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub with_parsed_description: Option<bool>,
+    /// Wire name "WITH_RESULT_INFO": boolean, optional.
+    #[serde(rename = "WITH_RESULT_INFO", skip_serializing_if = "Option::is_none")]
+    pub with_result_info: Option<bool>,
+    /// Wire name "WITH_TIMER_INFO": boolean, optional.
+    #[serde(rename = "WITH_TIMER_INFO", skip_serializing_if = "Option::is_none")]
+    pub with_timer_info: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "WITH_PARSED_DESCRIPTION".
+    pub fn with_parsed_description(mut self, value: impl Into<bool>) -> Self {
+        self.with_parsed_description = Some(value.into());
+        self
+    }
+    /// Sets "WITH_RESULT_INFO".
+    pub fn with_result_info(mut self, value: impl Into<bool>) -> Self {
+        self.with_result_info = Some(value.into());
+        self
+    }
+    /// Sets "WITH_TIMER_INFO".
+    pub fn with_timer_info(mut self, value: impl Into<bool>) -> Self {
+        self.with_timer_info = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let with_parsed_description = o.opt("WITH_PARSED_DESCRIPTION")?;
+        let with_result_info = o.opt("WITH_RESULT_INFO")?;
+        let with_timer_info = o.opt("WITH_TIMER_INFO")?;
+        let additional = o
+            .rest(&["WITH_PARSED_DESCRIPTION", "WITH_RESULT_INFO", "WITH_TIMER_INFO"])?;
+        Ok(Self {
+            with_parsed_description,
+            with_result_info,
+            with_timer_info,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(ListRequestParams);
+
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -5088,7 +5766,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "tasks": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tasks: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub tasks: Option<Vec<ListResponseTasksItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5110,23 +5788,431 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseTasksItem {
+    /// Wire name "accomplices": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "accomplicesData": object, optional.
+    #[serde(rename = "accomplicesData", skip_serializing_if = "Option::is_none")]
+    pub accomplices_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "auditors": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auditors: Option<Vec<String>>,
+    /// Wire name "auditorsData": object, optional.
+    #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
+    pub auditors_data: Option<
+        ::std::collections::BTreeMap<String, ListResponseTasksItemAuditorsDataValue>,
+    >,
+    /// Wire name "counter": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counter: Option<ListResponseTasksItemCounter>,
+    /// Wire name "createdDate": string, optional.
+    #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<String>,
+    /// Wire name "deadline": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
+    #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
+    pub description_in_bbcode: Option<String>,
+    /// Wire name "group": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "lengthDeadline": string, optional.
+    #[serde(rename = "lengthDeadline", skip_serializing_if = "Option::is_none")]
+    pub length_deadline: Option<String>,
+    /// Wire name "mark": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+    /// Wire name "parsedDescription": string, optional.
+    #[serde(rename = "parsedDescription", skip_serializing_if = "Option::is_none")]
+    pub parsed_description: Option<String>,
+    /// Wire name "priority": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// Wire name "responsible": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responsible: Option<ListResponseTasksItemResponsible>,
+    /// Wire name "responsibleId": string, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<String>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "subStatus": string, optional.
+    #[serde(rename = "subStatus", skip_serializing_if = "Option::is_none")]
+    pub sub_status: Option<String>,
+    /// Wire name "tags": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<
+        ::std::collections::BTreeMap<String, ListResponseTasksItemTagsValue>,
+    >,
+    /// Wire name "taskHasOpenResult": string, optional.
+    #[serde(rename = "taskHasOpenResult", skip_serializing_if = "Option::is_none")]
+    pub task_has_open_result: Option<String>,
+    /// Wire name "taskHasResult": string, optional.
+    #[serde(rename = "taskHasResult", skip_serializing_if = "Option::is_none")]
+    pub task_has_result: Option<String>,
+    /// Wire name "taskRequireResult": string, optional.
+    #[serde(rename = "taskRequireResult", skip_serializing_if = "Option::is_none")]
+    pub task_require_result: Option<String>,
+    /// Wire name "timerIsRunningForCurrentUser": string, optional.
+    #[serde(
+        rename = "timerIsRunningForCurrentUser",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timer_is_running_for_current_user: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let counter = o.opt("counter")?;
+        let created_date = o.opt("createdDate")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let group = o.opt("group")?;
+        let id = o.opt("id")?;
+        let length_deadline = o.opt("lengthDeadline")?;
+        let mark = o.opt("mark")?;
+        let parsed_description = o.opt("parsedDescription")?;
+        let priority = o.opt("priority")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status = o.opt("status")?;
+        let sub_status = o.opt("subStatus")?;
+        let tags = o.opt("tags")?;
+        let task_has_open_result = o.opt("taskHasOpenResult")?;
+        let task_has_result = o.opt("taskHasResult")?;
+        let task_require_result = o.opt("taskRequireResult")?;
+        let timer_is_running_for_current_user = o.opt("timerIsRunningForCurrentUser")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "auditors",
+                    "auditorsData",
+                    "counter",
+                    "createdDate",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "group",
+                    "id",
+                    "lengthDeadline",
+                    "mark",
+                    "parsedDescription",
+                    "priority",
+                    "responsible",
+                    "responsibleId",
+                    "status",
+                    "subStatus",
+                    "tags",
+                    "taskHasOpenResult",
+                    "taskHasResult",
+                    "taskRequireResult",
+                    "timerIsRunningForCurrentUser",
+                    "title",
+                ],
+            )?;
+        Ok(Self {
+            accomplices,
+            accomplices_data,
+            auditors,
+            auditors_data,
+            counter,
+            created_date,
+            deadline,
+            description,
+            description_in_bbcode,
+            group,
+            id,
+            length_deadline,
+            mark,
+            parsed_description,
+            priority,
+            responsible,
+            responsible_id,
+            status,
+            sub_status,
+            tags,
+            task_has_open_result,
+            task_has_result,
+            task_require_result,
+            timer_is_running_for_current_user,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(ListResponseTasksItem);
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type ListResponseTasksItemAuditorsDataValue = super::super::types::task::Responsible;
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseTasksItemCounter {
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "counters": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counters: Option<ListResponseTasksItemCounterCounters>,
+    /// Wire name "value": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItemCounter {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let counters = o.opt("counters")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["color", "counters", "value"])?;
+        Ok(Self {
+            color,
+            counters,
+            value,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(ListResponseTasksItemCounter);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseTasksItemCounterCounters {
+    /// Wire name "expired": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expired: Option<i64>,
+    /// Wire name "mutedExpired": integer, optional.
+    #[serde(rename = "mutedExpired", skip_serializing_if = "Option::is_none")]
+    pub muted_expired: Option<i64>,
+    /// Wire name "mutedNewComments": integer, optional.
+    #[serde(rename = "mutedNewComments", skip_serializing_if = "Option::is_none")]
+    pub muted_new_comments: Option<i64>,
+    /// Wire name "newComments": integer, optional.
+    #[serde(rename = "newComments", skip_serializing_if = "Option::is_none")]
+    pub new_comments: Option<i64>,
+    /// Wire name "projectExpired": integer, optional.
+    #[serde(rename = "projectExpired", skip_serializing_if = "Option::is_none")]
+    pub project_expired: Option<i64>,
+    /// Wire name "projectNewComments": integer, optional.
+    #[serde(rename = "projectNewComments", skip_serializing_if = "Option::is_none")]
+    pub project_new_comments: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItemCounterCounters {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let expired = o.opt("expired")?;
+        let muted_expired = o.opt("mutedExpired")?;
+        let muted_new_comments = o.opt("mutedNewComments")?;
+        let new_comments = o.opt("newComments")?;
+        let project_expired = o.opt("projectExpired")?;
+        let project_new_comments = o.opt("projectNewComments")?;
+        let additional = o
+            .rest(
+                &[
+                    "expired",
+                    "mutedExpired",
+                    "mutedNewComments",
+                    "newComments",
+                    "projectExpired",
+                    "projectNewComments",
+                ],
+            )?;
+        Ok(Self {
+            expired,
+            muted_expired,
+            muted_new_comments,
+            new_comments,
+            project_expired,
+            project_new_comments,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(ListResponseTasksItemCounterCounters);
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type ListResponseTasksItemResponsible = super::super::types::task::Responsible;
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseTasksItemTagsValue {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItemTagsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["id", "title"])?;
+        Ok(Self { id, title, additional })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(ListResponseTasksItemTagsValue);
+
+#[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.task.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
     const ITEMS_KEY: Option<&'static str> = Some("tasks");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 #[cfg(feature = "task")]
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseTasksItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseTasksItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.tasks.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `tasks.task.list`'s rows (`ListResponseTasksItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "accomplices".
+    Accomplices,
+    /// The field "accomplicesData".
+    AccomplicesData,
+    /// The field "auditors".
+    Auditors,
+    /// The field "auditorsData".
+    AuditorsData,
+    /// The field "counter".
+    Counter,
+    /// The field "createdDate".
+    CreatedDate,
+    /// The field "deadline".
+    Deadline,
+    /// The field "description".
+    Description,
+    /// The field "descriptionInBbcode".
+    DescriptionInBbcode,
+    /// The field "group".
+    Group,
+    /// The field "id".
+    Id,
+    /// The field "lengthDeadline".
+    LengthDeadline,
+    /// The field "mark".
+    Mark,
+    /// The field "parsedDescription".
+    ParsedDescription,
+    /// The field "priority".
+    Priority,
+    /// The field "responsible".
+    Responsible,
+    /// The field "responsibleId".
+    ResponsibleId,
+    /// The field "status".
+    Status,
+    /// The field "subStatus".
+    SubStatus,
+    /// The field "tags".
+    Tags,
+    /// The field "taskHasOpenResult".
+    TaskHasOpenResult,
+    /// The field "taskHasResult".
+    TaskHasResult,
+    /// The field "taskRequireResult".
+    TaskRequireResult,
+    /// The field "timerIsRunningForCurrentUser".
+    TimerIsRunningForCurrentUser,
+    /// The field "title".
+    Title,
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::field_names!(
+    ListField { Accomplices = "accomplices", AccomplicesData = "accomplicesData",
+    Auditors = "auditors", AuditorsData = "auditorsData", Counter = "counter",
+    CreatedDate = "createdDate", Deadline = "deadline", Description = "description",
+    DescriptionInBbcode = "descriptionInBbcode", Group = "group", Id = "id",
+    LengthDeadline = "lengthDeadline", Mark = "mark", ParsedDescription =
+    "parsedDescription", Priority = "priority", Responsible = "responsible",
+    ResponsibleId = "responsibleId", Status = "status", SubStatus = "subStatus", Tags =
+    "tags", TaskHasOpenResult = "taskHasOpenResult", TaskHasResult = "taskHasResult",
+    TaskRequireResult = "taskRequireResult", TimerIsRunningForCurrentUser =
+    "timerIsRunningForCurrentUser", Title = "title" }
+);
 
 /// Calls `tasks.task.list`.
 ///
@@ -5159,12 +6245,12 @@ pub struct ListV3Request {
     /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
-    /// Wire name "pagination": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub pagination: ::serde_json::Value,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "pagination": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<ListV3RequestPagination>,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5188,13 +6274,13 @@ impl ListV3Request {
         self
     }
     /// Sets "pagination".
-    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.pagination = value.into();
+    pub fn pagination(mut self, value: impl Into<ListV3RequestPagination>) -> Self {
+        self.pagination = Some(value.into());
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -5233,6 +6319,81 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Request {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ListV3Request);
 
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestPagination {
+    /// Wire name "limit": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+    /// Wire name "page": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestPagination {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Sets "page".
+    pub fn page(mut self, value: impl Into<i64>) -> Self {
+        self.page = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestPagination {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let page = o.opt("page")?;
+        let additional = o.rest(&["limit", "offset", "page"])?;
+        Ok(Self {
+            limit,
+            offset,
+            page,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestPagination);
+
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -5241,7 +6402,7 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Request {
 pub struct ListV3Response {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<ListV3ResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5261,6 +6422,58 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Response {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ListV3Response);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3ResponseItemsItem {
+    /// Wire name "deadline": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3ResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let deadline = o.opt("deadline")?;
+        let id = o.opt("id")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status = o.opt("status")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(&["deadline", "id", "responsibleId", "status", "title"])?;
+        Ok(Self {
+            deadline,
+            id,
+            responsible_id,
+            status,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3ResponseItemsItem);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for ListV3Request {
@@ -5380,9 +6593,9 @@ impl ::bitrix24_runtime::loose::Loose for MuteResponse {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(MuteResponse);
 
-/// The type `task.task_2`, defined once in `types`.
+/// The type `task.task`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type MuteResponseTask = super::super::types::task::Task2;
+pub type MuteResponseTask = super::super::types::task::Task;
 
 /// The type `task.time_2`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -5501,9 +6714,9 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponse {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(PauseResponse);
 
-/// The type `task.task`, defined once in `types`.
+/// The type `task.task_2`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type PauseResponseTask = super::super::types::task::Task;
+pub type PauseResponseTask = super::super::types::task::Task2;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -5734,9 +6947,9 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponse {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(RenewResponse);
 
-/// The type `task.task`, defined once in `types`.
+/// The type `task.task_2`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type RenewResponseTask = super::super::types::task::Task;
+pub type RenewResponseTask = super::super::types::task::Task2;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -5855,9 +7068,9 @@ impl ::bitrix24_runtime::loose::Loose for StartResponse {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(StartResponse);
 
-/// The type `task.task`, defined once in `types`.
+/// The type `task.task_2`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type StartResponseTask = super::super::types::task::Task;
+pub type StartResponseTask = super::super::types::task::Task2;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -5976,9 +7189,9 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchResponse {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(StartwatchResponse);
 
-/// The type `task.task_2`, defined once in `types`.
+/// The type `task.task`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type StartwatchResponseTask = super::super::types::task::Task2;
+pub type StartwatchResponseTask = super::super::types::task::Task;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -6097,9 +7310,9 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchResponse {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(StopwatchResponse);
 
-/// The type `task.task_2`, defined once in `types`.
+/// The type `task.task`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type StopwatchResponseTask = super::super::types::task::Task2;
+pub type StopwatchResponseTask = super::super::types::task::Task;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -6217,9 +7430,9 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteResponse {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(UnmuteResponse);
 
-/// The type `task.task_2`, defined once in `types`.
+/// The type `task.task`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type UnmuteResponseTask = super::super::types::task::Task2;
+pub type UnmuteResponseTask = super::super::types::task::Task;
 
 /// The type `task.time_2`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -6371,8 +7584,8 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
@@ -6385,7 +7598,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>, task_id: impl Into<i64>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, task_id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             task_id: task_id.into(),
@@ -6425,6 +7638,88 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "RESPONSIBLE_ID": integer, optional.
+    #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "UF_CRM_TASK": array of string, optional.
+    #[serde(rename = "UF_CRM_TASK", skip_serializing_if = "Option::is_none")]
+    pub uf_crm_task: Option<Vec<String>>,
+    /// Wire name "UF_TASK_WEBDAV_FILES": array of string, optional.
+    #[serde(rename = "UF_TASK_WEBDAV_FILES", skip_serializing_if = "Option::is_none")]
+    pub uf_task_webdav_files: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "RESPONSIBLE_ID".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "UF_CRM_TASK".
+    pub fn uf_crm_task(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.uf_crm_task = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "UF_TASK_WEBDAV_FILES".
+    pub fn uf_task_webdav_files(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.uf_task_webdav_files = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let uf_crm_task = o.opt("UF_CRM_TASK")?;
+        let uf_task_webdav_files = o.opt("UF_TASK_WEBDAV_FILES")?;
+        let additional = o
+            .rest(&["RESPONSIBLE_ID", "UF_CRM_TASK", "UF_TASK_WEBDAV_FILES"])?;
+        Ok(Self {
+            responsible_id,
+            uf_crm_task,
+            uf_task_webdav_files,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `tasks.task.update`.
 #[cfg(feature = "task")]
@@ -6468,7 +7763,7 @@ pub struct UpdateResponseTask {
     pub accomplices_data: Option<Vec<::serde_json::Value>>,
     /// Wire name "action": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub action: Option<UpdateResponseTaskAction>,
     /// Wire name "activityDate": string, optional.
     #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
@@ -6481,15 +7776,17 @@ pub struct UpdateResponseTask {
     /// Wire name "allowTimeTracking": string, optional.
     #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
     pub allow_time_tracking: Option<String>,
-    /// Wire name "auditors": array of any JSON, optional.
+    /// Wire name "auditors": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auditors: Option<Vec<::serde_json::Value>>,
+    pub auditors: Option<Vec<String>>,
     /// Wire name "auditorsData": object, optional.
     #[serde(rename = "auditorsData", skip_serializing_if = "Option::is_none")]
-    pub auditors_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "backlogId": any JSON, optional.
-    #[serde(rename = "backlogId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub backlog_id: ::serde_json::Value,
+    pub auditors_data: Option<
+        ::std::collections::BTreeMap<String, UpdateResponseTaskAuditorsDataValue>,
+    >,
+    /// Wire name "backlogId": string, optional.
+    #[serde(rename = "backlogId", skip_serializing_if = "Option::is_none")]
+    pub backlog_id: Option<String>,
     /// Wire name "changedBy": string, optional.
     #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
@@ -6501,16 +7798,16 @@ pub struct UpdateResponseTask {
     pub check_list_can_add: Option<bool>,
     /// Wire name "checkListTree": object, optional.
     #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
-    pub check_list_tree: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub check_list_tree: Option<UpdateResponseTaskCheckListTree>,
     /// Wire name "checklist": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checklist: Option<Vec<::serde_json::Value>>,
     /// Wire name "closedBy": string, optional.
     #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<String>,
-    /// Wire name "closedDate": any JSON, optional.
-    #[serde(rename = "closedDate", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub closed_date: ::serde_json::Value,
+    /// Wire name "closedDate": string, optional.
+    #[serde(rename = "closedDate", skip_serializing_if = "Option::is_none")]
+    pub closed_date: Option<String>,
     /// Wire name "commentsCount": string, optional.
     #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
     pub comments_count: Option<String>,
@@ -6522,10 +7819,10 @@ pub struct UpdateResponseTask {
     pub created_date: Option<String>,
     /// Wire name "creator": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub creator: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "dateStart": any JSON, optional.
-    #[serde(rename = "dateStart", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub date_start: ::serde_json::Value,
+    pub creator: Option<UpdateResponseTaskCreator>,
+    /// Wire name "dateStart": string, optional.
+    #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
+    pub date_start: Option<String>,
     /// Wire name "deadline": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
@@ -6535,12 +7832,9 @@ pub struct UpdateResponseTask {
     /// Wire name "descriptionInBbcode": string, optional.
     #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
-    /// Wire name "durationFact": any JSON, optional.
-    #[serde(
-        rename = "durationFact",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub duration_fact: ::serde_json::Value,
+    /// Wire name "durationFact": string, optional.
+    #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
+    pub duration_fact: Option<String>,
     /// Wire name "durationPlan": string, optional.
     #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
     pub duration_plan: Option<String>,
@@ -6550,27 +7844,18 @@ pub struct UpdateResponseTask {
     /// Wire name "endDatePlan": string, optional.
     #[serde(rename = "endDatePlan", skip_serializing_if = "Option::is_none")]
     pub end_date_plan: Option<String>,
-    /// Wire name "exchangeId": any JSON, optional.
-    #[serde(rename = "exchangeId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub exchange_id: ::serde_json::Value,
-    /// Wire name "exchangeModified": any JSON, optional.
-    #[serde(
-        rename = "exchangeModified",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub exchange_modified: ::serde_json::Value,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
     /// Wire name "favorite": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub favorite: Option<String>,
-    /// Wire name "flowId": any JSON, optional.
-    #[serde(rename = "flowId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub flow_id: ::serde_json::Value,
-    /// Wire name "forkedByTemplateId": any JSON, optional.
-    #[serde(
-        rename = "forkedByTemplateId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub forked_by_template_id: ::serde_json::Value,
+    /// Wire name "flowId": string, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<String>,
+    /// Wire name "forkedByTemplateId": string, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<String>,
     /// Wire name "forumId": string, optional.
     #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
     pub forum_id: Option<String>,
@@ -6598,9 +7883,9 @@ pub struct UpdateResponseTask {
     /// Wire name "isPinnedInGroup": string, optional.
     #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
     pub is_pinned_in_group: Option<String>,
-    /// Wire name "mark": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub mark: ::serde_json::Value,
+    /// Wire name "mark": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
     /// Wire name "matchWorkTime": string, optional.
     #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
     pub match_work_time: Option<String>,
@@ -6624,7 +7909,7 @@ pub struct UpdateResponseTask {
     pub replicate: Option<String>,
     /// Wire name "responsible": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub responsible: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub responsible: Option<UpdateResponseTaskResponsible>,
     /// Wire name "responsibleId": string, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<String>,
@@ -6634,12 +7919,9 @@ pub struct UpdateResponseTask {
     /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    /// Wire name "sorting": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub sorting: ::serde_json::Value,
-    /// Wire name "sprintId": any JSON, optional.
-    #[serde(rename = "sprintId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub sprint_id: ::serde_json::Value,
+    /// Wire name "sprintId": string, optional.
+    #[serde(rename = "sprintId", skip_serializing_if = "Option::is_none")]
+    pub sprint_id: Option<String>,
     /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
@@ -6664,21 +7946,18 @@ pub struct UpdateResponseTask {
     /// Wire name "timeEstimate": string, optional.
     #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
     pub time_estimate: Option<String>,
-    /// Wire name "timeSpentInLogs": any JSON, optional.
-    #[serde(
-        rename = "timeSpentInLogs",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub time_spent_in_logs: ::serde_json::Value,
+    /// Wire name "timeSpentInLogs": string, optional.
+    #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
+    pub time_spent_in_logs: Option<String>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Wire name "viewedDate": string, optional.
     #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
     pub viewed_date: Option<String>,
-    /// Wire name "xmlId": any JSON, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6720,7 +7999,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseTask {
         let duration_type = o.opt("durationType")?;
         let end_date_plan = o.opt("endDatePlan")?;
         let exchange_id = o.opt("exchangeId")?;
-        let exchange_modified = o.opt("exchangeModified")?;
         let favorite = o.opt("favorite")?;
         let flow_id = o.opt("flowId")?;
         let forked_by_template_id = o.opt("forkedByTemplateId")?;
@@ -6745,7 +8023,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseTask {
         let responsible_id = o.opt("responsibleId")?;
         let service_comments_count = o.opt("serviceCommentsCount")?;
         let site_id = o.opt("siteId")?;
-        let sorting = o.opt("sorting")?;
         let sprint_id = o.opt("sprintId")?;
         let stage_id = o.opt("stageId")?;
         let start_date_plan = o.opt("startDatePlan")?;
@@ -6792,7 +8069,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseTask {
                     "durationType",
                     "endDatePlan",
                     "exchangeId",
-                    "exchangeModified",
                     "favorite",
                     "flowId",
                     "forkedByTemplateId",
@@ -6817,7 +8093,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseTask {
                     "responsibleId",
                     "serviceCommentsCount",
                     "siteId",
-                    "sorting",
                     "sprintId",
                     "stageId",
                     "startDatePlan",
@@ -6864,7 +8139,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseTask {
             duration_type,
             end_date_plan,
             exchange_id,
-            exchange_modified,
             favorite,
             flow_id,
             forked_by_template_id,
@@ -6889,7 +8163,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseTask {
             responsible_id,
             service_comments_count,
             site_id,
-            sorting,
             sprint_id,
             stage_id,
             start_date_plan,
@@ -6910,6 +8183,26 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseTask {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseTask);
+
+/// The type `task.action`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type UpdateResponseTaskAction = super::super::types::task::Action;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type UpdateResponseTaskAuditorsDataValue = super::super::types::task::Responsible;
+
+/// The type `task.check_list_tree_2`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type UpdateResponseTaskCheckListTree = super::super::types::task::CheckListTree2;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type UpdateResponseTaskCreator = super::super::types::task::Responsible;
+
+/// The type `task.responsible`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type UpdateResponseTaskResponsible = super::super::types::task::Responsible;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for UpdateRequest {
@@ -6945,8 +8238,8 @@ pub async fn update_v3(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateV3Request {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateV3RequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -6958,7 +8251,7 @@ pub struct UpdateV3Request {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateV3Request {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(fields: impl Into<UpdateV3RequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -6994,6 +8287,105 @@ impl ::bitrix24_runtime::loose::Loose for UpdateV3Request {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(UpdateV3Request);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFields {
+    /// Wire name "creatorId": integer, optional.
+    #[serde(rename = "creatorId", skip_serializing_if = "Option::is_none")]
+    pub creator_id: Option<i64>,
+    /// Wire name "crmItemIds": array of string, optional.
+    #[serde(rename = "crmItemIds", skip_serializing_if = "Option::is_none")]
+    pub crm_item_ids: Option<Vec<String>>,
+    /// Wire name "deadline": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "creatorId".
+    pub fn creator_id(mut self, value: impl Into<i64>) -> Self {
+        self.creator_id = Some(value.into());
+        self
+    }
+    /// Sets "crmItemIds".
+    pub fn crm_item_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.crm_item_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "deadline".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creator_id = o.opt("creatorId")?;
+        let crm_item_ids = o.opt("crmItemIds")?;
+        let deadline = o.opt("deadline")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(&["creatorId", "crmItemIds", "deadline", "responsibleId", "title"])?;
+        Ok(Self {
+            creator_id,
+            crm_item_ids,
+            deadline,
+            responsible_id,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFields);
 
 /// The `result` of `tasks.task.update`.
 #[cfg(feature = "tasks")]

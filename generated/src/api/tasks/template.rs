@@ -34,8 +34,8 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -44,7 +44,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -75,6 +75,289 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "CREATED_BY": integer, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "END_DATE_PLAN_AFTER": string, optional.
+    #[serde(rename = "END_DATE_PLAN_AFTER", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan_after: Option<String>,
+    /// Wire name "PARENT_ID": integer, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "PRIORITY": integer, optional.
+    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// Wire name "REPLICATE": string, optional.
+    #[serde(rename = "REPLICATE", skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<String>,
+    /// Wire name "REPLICATE_PARAMS": object, optional.
+    #[serde(rename = "REPLICATE_PARAMS", skip_serializing_if = "Option::is_none")]
+    pub replicate_params: Option<AddRequestFieldsReplicateParams>,
+    /// Wire name "RESPONSIBLE_ID": integer, optional.
+    #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "START_DATE_PLAN_AFTER": string, optional.
+    #[serde(rename = "START_DATE_PLAN_AFTER", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan_after: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "UF_CRM_TASK": array of string, optional.
+    #[serde(rename = "UF_CRM_TASK", skip_serializing_if = "Option::is_none")]
+    pub uf_crm_task: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CREATED_BY".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "END_DATE_PLAN_AFTER".
+    pub fn end_date_plan_after(mut self, value: impl Into<String>) -> Self {
+        self.end_date_plan_after = Some(value.into());
+        self
+    }
+    /// Sets "PARENT_ID".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "PRIORITY".
+    pub fn priority(mut self, value: impl Into<i64>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "REPLICATE".
+    pub fn replicate(mut self, value: impl Into<String>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "REPLICATE_PARAMS".
+    pub fn replicate_params(
+        mut self,
+        value: impl Into<AddRequestFieldsReplicateParams>,
+    ) -> Self {
+        self.replicate_params = Some(value.into());
+        self
+    }
+    /// Sets "RESPONSIBLE_ID".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "START_DATE_PLAN_AFTER".
+    pub fn start_date_plan_after(mut self, value: impl Into<String>) -> Self {
+        self.start_date_plan_after = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "UF_CRM_TASK".
+    pub fn uf_crm_task(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.uf_crm_task = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("CREATED_BY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let end_date_plan_after = o.opt("END_DATE_PLAN_AFTER")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let replicate = o.opt("REPLICATE")?;
+        let replicate_params = o.opt("REPLICATE_PARAMS")?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let start_date_plan_after = o.opt("START_DATE_PLAN_AFTER")?;
+        let title = o.opt("TITLE")?;
+        let uf_crm_task = o.opt("UF_CRM_TASK")?;
+        let additional = o
+            .rest(
+                &[
+                    "CREATED_BY",
+                    "DESCRIPTION",
+                    "END_DATE_PLAN_AFTER",
+                    "PARENT_ID",
+                    "PRIORITY",
+                    "REPLICATE",
+                    "REPLICATE_PARAMS",
+                    "RESPONSIBLE_ID",
+                    "START_DATE_PLAN_AFTER",
+                    "TITLE",
+                    "UF_CRM_TASK",
+                ],
+            )?;
+        Ok(Self {
+            created_by,
+            description,
+            end_date_plan_after,
+            parent_id,
+            priority,
+            replicate,
+            replicate_params,
+            responsible_id,
+            start_date_plan_after,
+            title,
+            uf_crm_task,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsReplicateParams {
+    /// Wire name "EVERY_WEEK": integer, optional.
+    #[serde(rename = "EVERY_WEEK", skip_serializing_if = "Option::is_none")]
+    pub every_week: Option<i64>,
+    /// Wire name "PERIOD": string, optional.
+    #[serde(rename = "PERIOD", skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+    /// Wire name "REPEAT_TILL": string, optional.
+    #[serde(rename = "REPEAT_TILL", skip_serializing_if = "Option::is_none")]
+    pub repeat_till: Option<String>,
+    /// Wire name "START_DATE": string, optional.
+    #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// Wire name "TIME": string, optional.
+    #[serde(rename = "TIME", skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Wire name "WEEK_DAYS": array of integer, optional.
+    #[serde(rename = "WEEK_DAYS", skip_serializing_if = "Option::is_none")]
+    pub week_days: Option<Vec<i64>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsReplicateParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "EVERY_WEEK".
+    pub fn every_week(mut self, value: impl Into<i64>) -> Self {
+        self.every_week = Some(value.into());
+        self
+    }
+    /// Sets "PERIOD".
+    pub fn period(mut self, value: impl Into<String>) -> Self {
+        self.period = Some(value.into());
+        self
+    }
+    /// Sets "REPEAT_TILL".
+    pub fn repeat_till(mut self, value: impl Into<String>) -> Self {
+        self.repeat_till = Some(value.into());
+        self
+    }
+    /// Sets "START_DATE".
+    pub fn start_date(mut self, value: impl Into<String>) -> Self {
+        self.start_date = Some(value.into());
+        self
+    }
+    /// Sets "TIME".
+    pub fn time(mut self, value: impl Into<String>) -> Self {
+        self.time = Some(value.into());
+        self
+    }
+    /// Sets "WEEK_DAYS".
+    pub fn week_days(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.week_days = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsReplicateParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let every_week = o.opt("EVERY_WEEK")?;
+        let period = o.opt("PERIOD")?;
+        let repeat_till = o.opt("REPEAT_TILL")?;
+        let start_date = o.opt("START_DATE")?;
+        let time = o.opt("TIME")?;
+        let week_days = o.opt("WEEK_DAYS")?;
+        let additional = o
+            .rest(
+                &[
+                    "EVERY_WEEK",
+                    "PERIOD",
+                    "REPEAT_TILL",
+                    "START_DATE",
+                    "TIME",
+                    "WEEK_DAYS",
+                ],
+            )?;
+        Ok(Self {
+            every_week,
+            period,
+            repeat_till,
+            start_date,
+            time,
+            week_days,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsReplicateParams);
 
 /// The `result` of `tasks.template.add`.
 pub type AddResponse = i64;
@@ -411,9 +694,9 @@ pub struct GetResponse {
     /// Wire name "DEADLINE_AFTER": string (`date-time`), optional.
     #[serde(rename = "DEADLINE_AFTER", skip_serializing_if = "Option::is_none")]
     pub deadline_after: Option<String>,
-    /// Wire name "DEPENDS_ON": any JSON, optional.
-    #[serde(rename = "DEPENDS_ON", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub depends_on: ::serde_json::Value,
+    /// Wire name "DEPENDS_ON": integer, optional.
+    #[serde(rename = "DEPENDS_ON", skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<i64>,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -516,18 +799,12 @@ pub struct GetResponse {
     /// Wire name "TPARAM_TYPE": integer, optional.
     #[serde(rename = "TPARAM_TYPE", skip_serializing_if = "Option::is_none")]
     pub tparam_type: Option<i64>,
-    /// Wire name "UF_CRM_TASK": any JSON, optional.
-    #[serde(
-        rename = "UF_CRM_TASK",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub uf_crm_task: ::serde_json::Value,
-    /// Wire name "UF_TASK_WEBDAV_FILES": any JSON, optional.
-    #[serde(
-        rename = "UF_TASK_WEBDAV_FILES",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub uf_task_webdav_files: ::serde_json::Value,
+    /// Wire name "UF_CRM_TASK": array of string, optional.
+    #[serde(rename = "UF_CRM_TASK", skip_serializing_if = "Option::is_none")]
+    pub uf_crm_task: Option<Vec<String>>,
+    /// Wire name "UF_TASK_WEBDAV_FILES": array of integer, optional.
+    #[serde(rename = "UF_TASK_WEBDAV_FILES", skip_serializing_if = "Option::is_none")]
+    pub uf_task_webdav_files: Option<Vec<i64>>,
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -735,8 +1012,8 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
@@ -749,7 +1026,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl Into<::serde_json::Value>,
+        fields: impl Into<UpdateRequestFields>,
         template_id: impl Into<i64>,
     ) -> Self {
         Self {
@@ -789,6 +1066,120 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "ADD_IN_REPORT": string, optional.
+    #[serde(rename = "ADD_IN_REPORT", skip_serializing_if = "Option::is_none")]
+    pub add_in_report: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "PRIORITY": integer, optional.
+    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// Wire name "TASK_CONTROL": string, optional.
+    #[serde(rename = "TASK_CONTROL", skip_serializing_if = "Option::is_none")]
+    pub task_control: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "UF_CRM_TASK": array of string, optional.
+    #[serde(rename = "UF_CRM_TASK", skip_serializing_if = "Option::is_none")]
+    pub uf_crm_task: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ADD_IN_REPORT".
+    pub fn add_in_report(mut self, value: impl Into<String>) -> Self {
+        self.add_in_report = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "PRIORITY".
+    pub fn priority(mut self, value: impl Into<i64>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "TASK_CONTROL".
+    pub fn task_control(mut self, value: impl Into<String>) -> Self {
+        self.task_control = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "UF_CRM_TASK".
+    pub fn uf_crm_task(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.uf_crm_task = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add_in_report = o.opt("ADD_IN_REPORT")?;
+        let description = o.opt("DESCRIPTION")?;
+        let priority = o.opt("PRIORITY")?;
+        let task_control = o.opt("TASK_CONTROL")?;
+        let title = o.opt("TITLE")?;
+        let uf_crm_task = o.opt("UF_CRM_TASK")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADD_IN_REPORT",
+                    "DESCRIPTION",
+                    "PRIORITY",
+                    "TASK_CONTROL",
+                    "TITLE",
+                    "UF_CRM_TASK",
+                ],
+            )?;
+        Ok(Self {
+            add_in_report,
+            description,
+            priority,
+            task_control,
+            title,
+            uf_crm_task,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `tasks.template.update`.
 pub type UpdateResponse = bool;

@@ -203,9 +203,9 @@ pub struct FinishRequest {
     /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
-    /// Wire name "USER_PHONE_INNER": string, required.
-    #[serde(rename = "USER_PHONE_INNER")]
-    pub user_phone_inner: String,
+    /// Wire name "USER_PHONE_INNER": string, optional.
+    #[serde(rename = "USER_PHONE_INNER", skip_serializing_if = "Option::is_none")]
+    pub user_phone_inner: Option<String>,
     /// Wire name "VOTE": integer, optional.
     #[serde(rename = "VOTE", skip_serializing_if = "Option::is_none")]
     pub vote: Option<i64>,
@@ -217,11 +217,7 @@ pub struct FinishRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl FinishRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        call_id: impl Into<String>,
-        user_id: impl Into<i64>,
-        user_phone_inner: impl Into<String>,
-    ) -> Self {
+    pub fn new(call_id: impl Into<String>, user_id: impl Into<i64>) -> Self {
         Self {
             add_to_chat: Default::default(),
             call_id: call_id.into(),
@@ -232,7 +228,7 @@ impl FinishRequest {
             record_url: Default::default(),
             status_code: Default::default(),
             user_id: user_id.into(),
-            user_phone_inner: user_phone_inner.into(),
+            user_phone_inner: Default::default(),
             vote: Default::default(),
             additional: Default::default(),
         }
@@ -272,6 +268,11 @@ impl FinishRequest {
         self.status_code = Some(value.into());
         self
     }
+    /// Sets "USER_PHONE_INNER".
+    pub fn user_phone_inner(mut self, value: impl Into<String>) -> Self {
+        self.user_phone_inner = Some(value.into());
+        self
+    }
     /// Sets "VOTE".
     pub fn vote(mut self, value: impl Into<i64>) -> Self {
         self.vote = Some(value.into());
@@ -303,7 +304,7 @@ impl ::bitrix24_runtime::loose::Loose for FinishRequest {
         let record_url = o.opt("RECORD_URL")?;
         let status_code = o.opt("STATUS_CODE")?;
         let user_id = o.req("USER_ID")?;
-        let user_phone_inner = o.req("USER_PHONE_INNER")?;
+        let user_phone_inner = o.opt("USER_PHONE_INNER")?;
         let vote = o.opt("VOTE")?;
         let additional = o
             .rest(
@@ -323,7 +324,6 @@ impl ::bitrix24_runtime::loose::Loose for FinishRequest {
             )?;
         let call_id = o.need(call_id, "CALL_ID")?;
         let user_id = o.need(user_id, "USER_ID")?;
-        let user_phone_inner = o.need(user_phone_inner, "USER_PHONE_INNER")?;
         Ok(Self {
             add_to_chat,
             call_id,
@@ -373,9 +373,9 @@ pub struct FinishResponse {
     /// Wire name "CALL_VOTE": integer, optional.
     #[serde(rename = "CALL_VOTE", skip_serializing_if = "Option::is_none")]
     pub call_vote: Option<i64>,
-    /// Wire name "COMMENT": any JSON, optional.
-    #[serde(rename = "COMMENT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub comment: ::serde_json::Value,
+    /// Wire name "COMMENT": string, optional.
+    #[serde(rename = "COMMENT", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
     /// Wire name "COST": integer, optional.
     #[serde(rename = "COST", skip_serializing_if = "Option::is_none")]
     pub cost: Option<i64>,
@@ -391,12 +391,9 @@ pub struct FinishResponse {
     /// Wire name "CRM_ENTITY_TYPE": string, optional.
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<String>,
-    /// Wire name "EXTERNAL_CALL_ID": any JSON, optional.
-    #[serde(
-        rename = "EXTERNAL_CALL_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub external_call_id: ::serde_json::Value,
+    /// Wire name "EXTERNAL_CALL_ID": string, optional.
+    #[serde(rename = "EXTERNAL_CALL_ID", skip_serializing_if = "Option::is_none")]
+    pub external_call_id: Option<String>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -540,9 +537,9 @@ pub struct HideRequest {
     /// Wire name "CALL_ID": string, required.
     #[serde(rename = "CALL_ID")]
     pub call_id: String,
-    /// Wire name "USER_ID": any JSON, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "USER_ID": integer, optional.
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -559,8 +556,8 @@ impl HideRequest {
         }
     }
     /// Sets "USER_ID".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -676,9 +673,9 @@ pub struct RegisterRequest {
     /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
-    /// Wire name "USER_PHONE_INNER": string, required.
-    #[serde(rename = "USER_PHONE_INNER")]
-    pub user_phone_inner: String,
+    /// Wire name "USER_PHONE_INNER": string, optional.
+    #[serde(rename = "USER_PHONE_INNER", skip_serializing_if = "Option::is_none")]
+    pub user_phone_inner: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -691,7 +688,6 @@ impl RegisterRequest {
         phone_number: impl Into<String>,
         type_: impl Into<RegisterRequestType>,
         user_id: impl Into<i64>,
-        user_phone_inner: impl Into<String>,
     ) -> Self {
         Self {
             add_to_chat: Default::default(),
@@ -707,7 +703,7 @@ impl RegisterRequest {
             show: Default::default(),
             type_: type_.into(),
             user_id: user_id.into(),
-            user_phone_inner: user_phone_inner.into(),
+            user_phone_inner: Default::default(),
             additional: Default::default(),
         }
     }
@@ -764,6 +760,11 @@ impl RegisterRequest {
         self.show = Some(value.into());
         self
     }
+    /// Sets "USER_PHONE_INNER".
+    pub fn user_phone_inner(mut self, value: impl Into<String>) -> Self {
+        self.user_phone_inner = Some(value.into());
+        self
+    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -794,7 +795,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         let show = o.opt("SHOW")?;
         let type_ = o.req("TYPE")?;
         let user_id = o.req("USER_ID")?;
-        let user_phone_inner = o.req("USER_PHONE_INNER")?;
+        let user_phone_inner = o.opt("USER_PHONE_INNER")?;
         let additional = o
             .rest(
                 &[
@@ -817,7 +818,6 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         let phone_number = o.need(phone_number, "PHONE_NUMBER")?;
         let type_ = o.need(type_, "TYPE")?;
         let user_id = o.need(user_id, "USER_ID")?;
-        let user_phone_inner = o.need(user_phone_inner, "USER_PHONE_INNER")?;
         Ok(Self {
             add_to_chat,
             call_list_id,
@@ -861,12 +861,6 @@ pub struct RegisterResponse {
     /// Wire name "CRM_CREATED_ENTITIES": array of any JSON, optional.
     #[serde(rename = "CRM_CREATED_ENTITIES", skip_serializing_if = "Option::is_none")]
     pub crm_created_entities: Option<Vec<::serde_json::Value>>,
-    /// Wire name "CRM_CREATED_LEAD": any JSON, optional.
-    #[serde(
-        rename = "CRM_CREATED_LEAD",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub crm_created_lead: ::serde_json::Value,
     /// Wire name "CRM_ENTITY_ID": integer, optional.
     #[serde(rename = "CRM_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub crm_entity_id: Option<i64>,
@@ -885,23 +879,15 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let call_id = o.opt("CALL_ID")?;
         let crm_created_entities = o.opt("CRM_CREATED_ENTITIES")?;
-        let crm_created_lead = o.opt("CRM_CREATED_LEAD")?;
         let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
         let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
         let additional = o
             .rest(
-                &[
-                    "CALL_ID",
-                    "CRM_CREATED_ENTITIES",
-                    "CRM_CREATED_LEAD",
-                    "CRM_ENTITY_ID",
-                    "CRM_ENTITY_TYPE",
-                ],
+                &["CALL_ID", "CRM_CREATED_ENTITIES", "CRM_ENTITY_ID", "CRM_ENTITY_TYPE"],
             )?;
         Ok(Self {
             call_id,
             crm_created_entities,
-            crm_created_lead,
             crm_entity_id,
             crm_entity_type,
             additional,
@@ -994,7 +980,7 @@ pub type SearchCrmEntitiesResponse = Vec<SearchCrmEntitiesResponseItem>;
 pub struct SearchCrmEntitiesResponseItem {
     /// Wire name "ASSIGNED_BY": object, optional.
     #[serde(rename = "ASSIGNED_BY", skip_serializing_if = "Option::is_none")]
-    pub assigned_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub assigned_by: Option<SearchCrmEntitiesResponseItemAssignedBy>,
     /// Wire name "ASSIGNED_BY_ID": integer, optional.
     #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<i64>,
@@ -1045,6 +1031,44 @@ impl ::bitrix24_runtime::loose::Loose for SearchCrmEntitiesResponseItem {
 
 ::bitrix24_runtime::loose_deserialize!(SearchCrmEntitiesResponseItem);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SearchCrmEntitiesResponseItemAssignedBy {
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "PERSONAL_MOBILE": string, optional.
+    #[serde(rename = "PERSONAL_MOBILE", skip_serializing_if = "Option::is_none")]
+    pub personal_mobile: Option<String>,
+    /// Wire name "TIMEMAN_STATUS": string, optional.
+    #[serde(rename = "TIMEMAN_STATUS", skip_serializing_if = "Option::is_none")]
+    pub timeman_status: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for SearchCrmEntitiesResponseItemAssignedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let personal_mobile = o.opt("PERSONAL_MOBILE")?;
+        let timeman_status = o.opt("TIMEMAN_STATUS")?;
+        let additional = o.rest(&["ID", "PERSONAL_MOBILE", "TIMEMAN_STATUS"])?;
+        Ok(Self {
+            id,
+            personal_mobile,
+            timeman_status,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SearchCrmEntitiesResponseItemAssignedBy);
+
 impl ::bitrix24_runtime::Method for SearchCrmEntitiesRequest {
     const NAME: &'static str = "telephony.externalCall.searchCrmEntities";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -1077,9 +1101,9 @@ pub struct ShowRequest {
     /// Wire name "CALL_ID": string, required.
     #[serde(rename = "CALL_ID")]
     pub call_id: String,
-    /// Wire name "USER_ID": any JSON, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "USER_ID": integer, optional.
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1096,8 +1120,8 @@ impl ShowRequest {
         }
     }
     /// Sets "USER_ID".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

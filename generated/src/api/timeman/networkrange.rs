@@ -237,13 +237,16 @@ pub async fn set(
 /// Parameters of `timeman.networkrange.set`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/networkrange/timeman-networkrange-set.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
-    /// Wire name "RANGES": string, required.
-    #[serde(rename = "RANGES")]
-    pub ranges: String,
+    /// Wire name "RANGES": string, optional.
+    #[serde(rename = "RANGES", skip_serializing_if = "Option::is_none")]
+    pub ranges: Option<String>,
+    /// Wire name "ranges": one of several shapes, optional.
+    #[serde(rename = "ranges", skip_serializing_if = "Option::is_none")]
+    pub ranges_2: Option<SetRequestRanges>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -251,12 +254,19 @@ pub struct SetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(ranges: impl Into<String>) -> Self {
-        Self {
-            ranges: ranges.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "RANGES".
+    pub fn ranges(mut self, value: impl Into<String>) -> Self {
+        self.ranges = Some(value.into());
+        self
+    }
+    /// Sets "ranges".
+    pub fn ranges_2(mut self, value: impl Into<SetRequestRanges>) -> Self {
+        self.ranges_2 = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -275,14 +285,108 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let ranges = o.req("RANGES")?;
-        let additional = o.rest(&["RANGES"])?;
-        let ranges = o.need(ranges, "RANGES")?;
-        Ok(Self { ranges, additional })
+        let ranges = o.opt("RANGES")?;
+        let ranges_2 = o.opt("ranges")?;
+        let additional = o.rest(&["RANGES", "ranges"])?;
+        Ok(Self {
+            ranges,
+            ranges_2,
+            additional,
+        })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum SetRequestRanges {
+    Array(Vec<SetRequestRangesArrayItem>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestRanges {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<
+            SetRequestRangesArrayItem,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum SetRequestRanges",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestRanges);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestRangesArrayItem {
+    /// Wire name "ip_range": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestRangesArrayItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ip_range".
+    pub fn ip_range(mut self, value: impl Into<String>) -> Self {
+        self.ip_range = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestRangesArrayItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ip_range = o.opt("ip_range")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["ip_range", "name"])?;
+        Ok(Self { ip_range, name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestRangesArrayItem);
 
 /// The `result` of `timeman.networkrange.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

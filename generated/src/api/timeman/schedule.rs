@@ -127,7 +127,7 @@ pub struct GetResponse {
     pub schedule_violation_rules: Option<GetResponseScheduleViolationRules>,
     /// Wire name "SHIFTS": array of object, optional.
     #[serde(rename = "SHIFTS", skip_serializing_if = "Option::is_none")]
-    pub shifts: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub shifts: Option<Vec<GetResponseShiftsItem>>,
     /// Wire name "UPDATED_BY": integer, optional.
     #[serde(rename = "UPDATED_BY", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
@@ -379,7 +379,7 @@ pub struct GetResponseScheduleViolationRules {
     pub schedule_id: Option<i64>,
     /// Wire name "USERS_TO_NOTIFY": object, optional.
     #[serde(rename = "USERS_TO_NOTIFY", skip_serializing_if = "Option::is_none")]
-    pub users_to_notify: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub users_to_notify: Option<GetResponseScheduleViolationRulesUsersToNotify>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -456,6 +456,133 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseScheduleViolationRules {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseScheduleViolationRules);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseScheduleViolationRulesUsersToNotify {
+    /// Wire name "FIXED_EDIT_WORKTIME": array of string, optional.
+    #[serde(rename = "FIXED_EDIT_WORKTIME", skip_serializing_if = "Option::is_none")]
+    pub fixed_edit_worktime: Option<Vec<String>>,
+    /// Wire name "FIXED_PERIODIC": array of string, optional.
+    #[serde(rename = "FIXED_PERIODIC", skip_serializing_if = "Option::is_none")]
+    pub fixed_periodic: Option<Vec<String>>,
+    /// Wire name "FIXED_PER_RECORD": array of string, optional.
+    #[serde(rename = "FIXED_PER_RECORD", skip_serializing_if = "Option::is_none")]
+    pub fixed_per_record: Option<Vec<String>>,
+    /// Wire name "FIXED_START_END": array of string, optional.
+    #[serde(rename = "FIXED_START_END", skip_serializing_if = "Option::is_none")]
+    pub fixed_start_end: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetResponseScheduleViolationRulesUsersToNotify {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fixed_edit_worktime = o.opt("FIXED_EDIT_WORKTIME")?;
+        let fixed_periodic = o.opt("FIXED_PERIODIC")?;
+        let fixed_per_record = o.opt("FIXED_PER_RECORD")?;
+        let fixed_start_end = o.opt("FIXED_START_END")?;
+        let additional = o
+            .rest(
+                &[
+                    "FIXED_EDIT_WORKTIME",
+                    "FIXED_PERIODIC",
+                    "FIXED_PER_RECORD",
+                    "FIXED_START_END",
+                ],
+            )?;
+        Ok(Self {
+            fixed_edit_worktime,
+            fixed_periodic,
+            fixed_per_record,
+            fixed_start_end,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseScheduleViolationRulesUsersToNotify);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseShiftsItem {
+    /// Wire name "BREAK_DURATION": integer, optional.
+    #[serde(rename = "BREAK_DURATION", skip_serializing_if = "Option::is_none")]
+    pub break_duration: Option<i64>,
+    /// Wire name "DELETED": boolean, optional.
+    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<bool>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SCHEDULE_ID": integer, optional.
+    #[serde(rename = "SCHEDULE_ID", skip_serializing_if = "Option::is_none")]
+    pub schedule_id: Option<i64>,
+    /// Wire name "WORK_DAYS": string, optional.
+    #[serde(rename = "WORK_DAYS", skip_serializing_if = "Option::is_none")]
+    pub work_days: Option<String>,
+    /// Wire name "WORK_TIME_END": integer, optional.
+    #[serde(rename = "WORK_TIME_END", skip_serializing_if = "Option::is_none")]
+    pub work_time_end: Option<i64>,
+    /// Wire name "WORK_TIME_START": integer, optional.
+    #[serde(rename = "WORK_TIME_START", skip_serializing_if = "Option::is_none")]
+    pub work_time_start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseShiftsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let break_duration = o.opt("BREAK_DURATION")?;
+        let deleted = o.opt("DELETED")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let schedule_id = o.opt("SCHEDULE_ID")?;
+        let work_days = o.opt("WORK_DAYS")?;
+        let work_time_end = o.opt("WORK_TIME_END")?;
+        let work_time_start = o.opt("WORK_TIME_START")?;
+        let additional = o
+            .rest(
+                &[
+                    "BREAK_DURATION",
+                    "DELETED",
+                    "ID",
+                    "NAME",
+                    "SCHEDULE_ID",
+                    "WORK_DAYS",
+                    "WORK_TIME_END",
+                    "WORK_TIME_START",
+                ],
+            )?;
+        Ok(Self {
+            break_duration,
+            deleted,
+            id,
+            name,
+            schedule_id,
+            work_days,
+            work_time_end,
+            work_time_start,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseShiftsItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "timeman.schedule.get";

@@ -23,9 +23,9 @@ pub struct Fields {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub document_type: ::serde_json::Value,
-    /// Wire name "FILTER": any JSON, optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "FILTER": object, optional.
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<FieldsFilter>,
     /// Wire name "HANDLER": string, optional.
     #[serde(rename = "HANDLER", skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
@@ -78,8 +78,8 @@ impl Fields {
         self
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<FieldsFilter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "HANDLER".
@@ -181,6 +181,61 @@ impl ::bitrix24_runtime::loose::Loose for Fields {
 
 #[cfg(feature = "bizproc")]
 ::bitrix24_runtime::loose_deserialize!(Fields);
+
+#[cfg(feature = "bizproc")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldsFilter {
+    /// Wire name "INCLUDE": array of array of string, optional.
+    #[serde(rename = "INCLUDE", skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<Vec<String>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "bizproc")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl FieldsFilter {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "INCLUDE".
+    pub fn include(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Vec<String>>>,
+    ) -> Self {
+        self.include = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "bizproc")]
+impl ::bitrix24_runtime::loose::Loose for FieldsFilter {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let include = o.opt("INCLUDE")?;
+        let additional = o.rest(&["INCLUDE"])?;
+        Ok(Self { include, additional })
+    }
+}
+
+#[cfg(feature = "bizproc")]
+::bitrix24_runtime::loose_deserialize!(FieldsFilter);
 
 /// The type `bizproc.properties`, defined once in `types`.
 #[cfg(feature = "bizproc")]

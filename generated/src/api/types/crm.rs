@@ -2,17 +2,20 @@
 // Source:
 //   specs/types/crm.automated_solution.md
 //   specs/types/crm.badge.md
+//   specs/types/crm.bitrix_main_numerator_generator_sequent_number_generator.md
+//   specs/types/crm.blocks.md
+//   specs/types/crm.categorie.md
 //   specs/types/crm.category.md
+//   specs/types/crm.child.md
 //   specs/types/crm.data.md
 //   specs/types/crm.data_2.md
 //   specs/types/crm.diskfile.md
 //   specs/types/crm.document.md
-//   specs/types/crm.document_2.md
+//   specs/types/crm.document_number.md
 //   specs/types/crm.edit_form_label.md
 //   specs/types/crm.element.md
 //   specs/types/crm.element_2.md
 //   specs/types/crm.element_3.md
-//   specs/types/crm.field.md
 //   specs/types/crm.field_descriptor.md
 //   specs/types/crm.fields.md
 //   specs/types/crm.fields_10.md
@@ -20,7 +23,6 @@
 //   specs/types/crm.fields_12.md
 //   specs/types/crm.fields_13.md
 //   specs/types/crm.fields_14.md
-//   specs/types/crm.fields_15.md
 //   specs/types/crm.fields_2.md
 //   specs/types/crm.fields_3.md
 //   specs/types/crm.fields_4.md
@@ -29,23 +31,41 @@
 //   specs/types/crm.fields_7.md
 //   specs/types/crm.fields_8.md
 //   specs/types/crm.fields_9.md
+//   specs/types/crm.files.md
 //   specs/types/crm.icon.md
 //   specs/types/crm.lang.md
+//   specs/types/crm.layout.md
+//   specs/types/crm.list.md
 //   specs/types/crm.log_message.md
 //   specs/types/crm.multifield.md
+//   specs/types/crm.my_company.md
+//   specs/types/crm.my_company_uf_logo.md
 //   specs/types/crm.options.md
 //   specs/types/crm.params.md
+//   specs/types/crm.product_row.md
+//   specs/types/crm.products.md
+//   specs/types/crm.properties.md
+//   specs/types/crm.properties_2.md
+//   specs/types/crm.resource.md
 //   specs/types/crm.row.md
+//   specs/types/crm.section.md
+//   specs/types/crm.selected_resource.md
 //   specs/types/crm.settings.md
 //   specs/types/crm.settings_2.md
+//   specs/types/crm.settings_3.md
+//   specs/types/crm.settings_4.md
 //   specs/types/crm.shape.md
 //   specs/types/crm.shape_2.md
 //   specs/types/crm.shape_3.md
 //   specs/types/crm.shape_4.md
 //   specs/types/crm.shape_5.md
+//   specs/types/crm.start_call.md
+//   specs/types/crm.template.md
 //   specs/types/crm.time.md
 //   specs/types/crm.type.md
 //   specs/types/crm.uf_enum_element.md
+//   specs/types/crm.value.md
+//   specs/types/crm.values.md
 
 //! Types of the type specs of the scope `crm`.
 
@@ -61,9 +81,9 @@ pub struct AutomatedSolution {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "typeIds": array of any JSON, optional.
+    /// Wire name "typeIds": array of integer, optional.
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
-    pub type_ids: Option<Vec<::serde_json::Value>>,
+    pub type_ids: Option<Vec<i64>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -138,6 +158,742 @@ impl ::bitrix24_runtime::loose::Loose for Badge {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Badge);
 
+/// The type `crm.bitrix_main_numerator_generator_sequent_number_generator`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BitrixMainNumeratorGeneratorSequentNumberGenerator {
+    /// Wire name "isDirectNumeration": boolean, optional.
+    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
+    pub is_direct_numeration: Option<bool>,
+    /// Wire name "length": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<i64>,
+    /// Wire name "padString": string, optional.
+    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
+    pub pad_string: Option<String>,
+    /// Wire name "periodicBy": string, optional.
+    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
+    pub periodic_by: Option<String>,
+    /// Wire name "start": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<i64>,
+    /// Wire name "step": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose
+for BitrixMainNumeratorGeneratorSequentNumberGenerator {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
+        Ok(Self {
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(
+    BitrixMainNumeratorGeneratorSequentNumberGenerator
+);
+
+/// The type `crm.blocks`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Blocks {
+    /// Wire name "block_1": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_1: Option<BlocksBlock1>,
+    /// Wire name "block_2": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_2: Option<BlocksBlock2>,
+    /// Wire name "block_3": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_3: Option<BlocksBlock3>,
+    /// Wire name "block_4": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_4: Option<BlocksBlock4>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Blocks {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "block_1".
+    pub fn block_1(mut self, value: impl Into<BlocksBlock1>) -> Self {
+        self.block_1 = Some(value.into());
+        self
+    }
+    /// Sets "block_2".
+    pub fn block_2(mut self, value: impl Into<BlocksBlock2>) -> Self {
+        self.block_2 = Some(value.into());
+        self
+    }
+    /// Sets "block_3".
+    pub fn block_3(mut self, value: impl Into<BlocksBlock3>) -> Self {
+        self.block_3 = Some(value.into());
+        self
+    }
+    /// Sets "block_4".
+    pub fn block_4(mut self, value: impl Into<BlocksBlock4>) -> Self {
+        self.block_4 = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Blocks {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block_1 = o.opt("block_1")?;
+        let block_2 = o.opt("block_2")?;
+        let block_3 = o.opt("block_3")?;
+        let block_4 = o.opt("block_4")?;
+        let additional = o.rest(&["block_1", "block_2", "block_3", "block_4"])?;
+        Ok(Self {
+            block_1,
+            block_2,
+            block_3,
+            block_4,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Blocks);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BlocksBlock1 {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<BlocksBlock1Properties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BlocksBlock1 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(mut self, value: impl Into<BlocksBlock1Properties>) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for BlocksBlock1 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(BlocksBlock1);
+
+/// The type `crm.properties_2`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type BlocksBlock1Properties = super::super::types::crm::Properties2;
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BlocksBlock2 {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<BlocksBlock2Properties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BlocksBlock2 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(mut self, value: impl Into<BlocksBlock2Properties>) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for BlocksBlock2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(BlocksBlock2);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BlocksBlock2Properties {
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BlocksBlock2Properties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "value".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for BlocksBlock2Properties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["value"])?;
+        Ok(Self { value, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(BlocksBlock2Properties);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BlocksBlock3 {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<BlocksBlock3Properties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BlocksBlock3 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(mut self, value: impl Into<BlocksBlock3Properties>) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for BlocksBlock3 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(BlocksBlock3);
+
+/// The type `crm.properties`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type BlocksBlock3Properties = super::super::types::crm::Properties;
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BlocksBlock4 {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<BlocksBlock4Properties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BlocksBlock4 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(mut self, value: impl Into<BlocksBlock4Properties>) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for BlocksBlock4 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(BlocksBlock4);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BlocksBlock4Properties {
+    /// Wire name "block": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<BlocksBlock4PropertiesBlock>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BlocksBlock4Properties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "block".
+    pub fn block(mut self, value: impl Into<BlocksBlock4PropertiesBlock>) -> Self {
+        self.block = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for BlocksBlock4Properties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.opt("block")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["block", "title"])?;
+        Ok(Self { block, title, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(BlocksBlock4Properties);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BlocksBlock4PropertiesBlock {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<BlocksBlock4PropertiesBlockProperties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BlocksBlock4PropertiesBlock {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<BlocksBlock4PropertiesBlockProperties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for BlocksBlock4PropertiesBlock {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(BlocksBlock4PropertiesBlock);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct BlocksBlock4PropertiesBlockProperties {
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl BlocksBlock4PropertiesBlockProperties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "value".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for BlocksBlock4PropertiesBlockProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["value"])?;
+        Ok(Self { value, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(BlocksBlock4PropertiesBlockProperties);
+
+/// The type `crm.categorie`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Categorie {
+    /// Wire name "entityTypeId": integer, optional.
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isDefault": string, optional.
+    #[serde(rename = "isDefault", skip_serializing_if = "Option::is_none")]
+    pub is_default: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "originId": string, optional.
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "originatorId": string, optional.
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Categorie {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_default = o.opt("isDefault")?;
+        let name = o.opt("name")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let sort = o.opt("sort")?;
+        let additional = o
+            .rest(
+                &[
+                    "entityTypeId",
+                    "id",
+                    "isDefault",
+                    "name",
+                    "originId",
+                    "originatorId",
+                    "sort",
+                ],
+            )?;
+        Ok(Self {
+            entity_type_id,
+            id,
+            is_default,
+            name,
+            origin_id,
+            originator_id,
+            sort,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Categorie);
+
 /// The type `crm.category`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -189,6 +945,49 @@ impl ::bitrix24_runtime::loose::Loose for Category {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Category);
+
+/// The type `crm.child`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Child {
+    /// Wire name "entityTypeId": integer, optional.
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<i64>,
+    /// Wire name "isChildrenListEnabled": string, optional.
+    #[serde(rename = "isChildrenListEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_children_list_enabled: Option<String>,
+    /// Wire name "isPredefined": string, optional.
+    #[serde(rename = "isPredefined", skip_serializing_if = "Option::is_none")]
+    pub is_predefined: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Child {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let is_children_list_enabled = o.opt("isChildrenListEnabled")?;
+        let is_predefined = o.opt("isPredefined")?;
+        let additional = o
+            .rest(&["entityTypeId", "isChildrenListEnabled", "isPredefined"])?;
+        Ok(Self {
+            entity_type_id,
+            is_children_list_enabled,
+            is_predefined,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Child);
 
 /// The type `crm.data`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -398,6 +1197,9 @@ pub struct Diskfile {
     /// Wire name "VIEW_URL": string, optional.
     #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
     pub view_url: Option<String>,
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -450,6 +1252,14 @@ impl Diskfile {
         self.view_url = Some(value.into());
         self
     }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -476,6 +1286,7 @@ impl ::bitrix24_runtime::loose::Loose for Diskfile {
         let preview_url = o.opt("PREVIEW_URL")?;
         let size = o.opt("SIZE")?;
         let view_url = o.opt("VIEW_URL")?;
+        let file_data = o.opt("fileData")?;
         let additional = o
             .rest(
                 &[
@@ -487,6 +1298,7 @@ impl ::bitrix24_runtime::loose::Loose for Diskfile {
                     "PREVIEW_URL",
                     "SIZE",
                     "VIEW_URL",
+                    "fileData",
                 ],
             )?;
         Ok(Self {
@@ -498,6 +1310,7 @@ impl ::bitrix24_runtime::loose::Loose for Diskfile {
             preview_url,
             size,
             view_url,
+            file_data,
             additional,
         })
     }
@@ -557,9 +1370,6 @@ pub struct Document {
     /// Wire name "imageUrl": string, optional.
     #[serde(rename = "imageUrl", skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
-    /// Wire name "imageUrlMachine": string, optional.
-    #[serde(rename = "imageUrlMachine", skip_serializing_if = "Option::is_none")]
-    pub image_url_machine: Option<String>,
     /// Wire name "isTransformationError": boolean, optional.
     #[serde(rename = "isTransformationError", skip_serializing_if = "Option::is_none")]
     pub is_transformation_error: Option<bool>,
@@ -569,12 +1379,9 @@ pub struct Document {
     /// Wire name "pdfUrl": string, optional.
     #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
-    /// Wire name "pdfUrlMachine": string, optional.
-    #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
-    pub pdf_url_machine: Option<String>,
-    /// Wire name "products": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub products: ::serde_json::Value,
+    /// Wire name "products": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub products: Option<DocumentProducts>,
     /// Wire name "publicUrl": string, optional.
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
@@ -608,9 +1415,9 @@ pub struct Document {
     /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<DocumentValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -635,11 +1442,9 @@ impl ::bitrix24_runtime::loose::Loose for Document {
         let entity_type_id = o.opt("entityTypeId")?;
         let id = o.opt("id")?;
         let image_url = o.opt("imageUrl")?;
-        let image_url_machine = o.opt("imageUrlMachine")?;
         let is_transformation_error = o.opt("isTransformationError")?;
         let number = o.opt("number")?;
         let pdf_url = o.opt("pdfUrl")?;
-        let pdf_url_machine = o.opt("pdfUrlMachine")?;
         let products = o.opt("products")?;
         let public_url = o.opt("publicUrl")?;
         let pull_tag = o.opt("pullTag")?;
@@ -668,11 +1473,9 @@ impl ::bitrix24_runtime::loose::Loose for Document {
                     "entityTypeId",
                     "id",
                     "imageUrl",
-                    "imageUrlMachine",
                     "isTransformationError",
                     "number",
                     "pdfUrl",
-                    "pdfUrlMachine",
                     "products",
                     "publicUrl",
                     "pullTag",
@@ -701,11 +1504,9 @@ impl ::bitrix24_runtime::loose::Loose for Document {
             entity_type_id,
             id,
             image_url,
-            image_url_machine,
             is_transformation_error,
             number,
             pdf_url,
-            pdf_url_machine,
             products,
             public_url,
             pull_tag,
@@ -726,213 +1527,71 @@ impl ::bitrix24_runtime::loose::Loose for Document {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Document);
 
-/// The type `crm.document_2`, defined once for every spec that refers to it.
+/// The type `crm.products`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type DocumentProducts = super::super::types::crm::Products;
+
+/// The type `crm.values`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type DocumentValues = super::super::types::crm::Values;
+
+/// The type `crm.document_number`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct Document2 {
-    /// Wire name "changeQrCodeDisabledReason": string, optional.
-    #[serde(
-        rename = "changeQrCodeDisabledReason",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub change_qr_code_disabled_reason: Option<String>,
-    /// Wire name "changeQrCodeEnabled": boolean, optional.
-    #[serde(rename = "changeQrCodeEnabled", skip_serializing_if = "Option::is_none")]
-    pub change_qr_code_enabled: Option<bool>,
-    /// Wire name "changeStampsDisabledReason": string, optional.
-    #[serde(
-        rename = "changeStampsDisabledReason",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub change_stamps_disabled_reason: Option<String>,
-    /// Wire name "changeStampsEnabled": boolean, optional.
-    #[serde(rename = "changeStampsEnabled", skip_serializing_if = "Option::is_none")]
-    pub change_stamps_enabled: Option<bool>,
-    /// Wire name "createTime": string (`date-time`), optional.
-    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "downloadUrl": string, optional.
-    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
-    pub download_url: Option<String>,
-    /// Wire name "downloadUrlMachine": string, optional.
-    #[serde(rename = "downloadUrlMachine", skip_serializing_if = "Option::is_none")]
-    pub download_url_machine: Option<String>,
-    /// Wire name "emailDiskFile": integer, optional.
-    #[serde(rename = "emailDiskFile", skip_serializing_if = "Option::is_none")]
-    pub email_disk_file: Option<i64>,
-    /// Wire name "entityId": integer, optional.
-    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<i64>,
-    /// Wire name "entityTypeId": integer, optional.
-    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<i64>,
-    /// Wire name "id": integer, optional.
+pub struct DocumentNumber {
+    /// Wire name "chain": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "imageUrl": string, optional.
-    #[serde(rename = "imageUrl", skip_serializing_if = "Option::is_none")]
-    pub image_url: Option<String>,
-    /// Wire name "isTransformationError": boolean, optional.
-    #[serde(rename = "isTransformationError", skip_serializing_if = "Option::is_none")]
-    pub is_transformation_error: Option<bool>,
-    /// Wire name "number": string, optional.
+    pub chain: Option<String>,
+    /// Wire name "default": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub number: Option<String>,
-    /// Wire name "pdfUrl": string, optional.
-    #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
-    pub pdf_url: Option<String>,
-    /// Wire name "products": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub products: ::serde_json::Value,
-    /// Wire name "publicUrl": string, optional.
-    #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
-    pub public_url: Option<String>,
-    /// Wire name "pullTag": string, optional.
-    #[serde(rename = "pullTag", skip_serializing_if = "Option::is_none")]
-    pub pull_tag: Option<String>,
-    /// Wire name "qrCodeEnabled": boolean, optional.
-    #[serde(rename = "qrCodeEnabled", skip_serializing_if = "Option::is_none")]
-    pub qr_code_enabled: Option<bool>,
-    /// Wire name "stampsEnabled": boolean, optional.
-    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
-    pub stamps_enabled: Option<bool>,
-    /// Wire name "templateId": integer, optional.
-    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
-    pub template_id: Option<i64>,
+    pub default: Option<String>,
+    /// Wire name "group": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<String>>,
+    /// Wire name "required": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "transformationErrorCode": string, optional.
-    #[serde(rename = "transformationErrorCode", skip_serializing_if = "Option::is_none")]
-    pub transformation_error_code: Option<String>,
-    /// Wire name "transformationErrorMessage": string, optional.
-    #[serde(
-        rename = "transformationErrorMessage",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub transformation_error_message: Option<String>,
-    /// Wire name "updateTime": string (`date-time`), optional.
-    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
-    /// Wire name "updatedBy": integer, optional.
-    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<i64>,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Document2 {
+impl ::bitrix24_runtime::loose::Loose for DocumentNumber {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let change_qr_code_disabled_reason = o.opt("changeQrCodeDisabledReason")?;
-        let change_qr_code_enabled = o.opt("changeQrCodeEnabled")?;
-        let change_stamps_disabled_reason = o.opt("changeStampsDisabledReason")?;
-        let change_stamps_enabled = o.opt("changeStampsEnabled")?;
-        let create_time = o.opt("createTime")?;
-        let created_by = o.opt("createdBy")?;
-        let download_url = o.opt("downloadUrl")?;
-        let download_url_machine = o.opt("downloadUrlMachine")?;
-        let email_disk_file = o.opt("emailDiskFile")?;
-        let entity_id = o.opt("entityId")?;
-        let entity_type_id = o.opt("entityTypeId")?;
-        let id = o.opt("id")?;
-        let image_url = o.opt("imageUrl")?;
-        let is_transformation_error = o.opt("isTransformationError")?;
-        let number = o.opt("number")?;
-        let pdf_url = o.opt("pdfUrl")?;
-        let products = o.opt("products")?;
-        let public_url = o.opt("publicUrl")?;
-        let pull_tag = o.opt("pullTag")?;
-        let qr_code_enabled = o.opt("qrCodeEnabled")?;
-        let stamps_enabled = o.opt("stampsEnabled")?;
-        let template_id = o.opt("templateId")?;
+        let chain = o.opt("chain")?;
+        let default = o.opt("default")?;
+        let group = o.opt("group")?;
+        let required = o.opt("required")?;
         let title = o.opt("title")?;
-        let transformation_error_code = o.opt("transformationErrorCode")?;
-        let transformation_error_message = o.opt("transformationErrorMessage")?;
-        let update_time = o.opt("updateTime")?;
-        let updated_by = o.opt("updatedBy")?;
-        let values = o.opt("values")?;
+        let value = o.opt("value")?;
         let additional = o
-            .rest(
-                &[
-                    "changeQrCodeDisabledReason",
-                    "changeQrCodeEnabled",
-                    "changeStampsDisabledReason",
-                    "changeStampsEnabled",
-                    "createTime",
-                    "createdBy",
-                    "downloadUrl",
-                    "downloadUrlMachine",
-                    "emailDiskFile",
-                    "entityId",
-                    "entityTypeId",
-                    "id",
-                    "imageUrl",
-                    "isTransformationError",
-                    "number",
-                    "pdfUrl",
-                    "products",
-                    "publicUrl",
-                    "pullTag",
-                    "qrCodeEnabled",
-                    "stampsEnabled",
-                    "templateId",
-                    "title",
-                    "transformationErrorCode",
-                    "transformationErrorMessage",
-                    "updateTime",
-                    "updatedBy",
-                    "values",
-                ],
-            )?;
+            .rest(&["chain", "default", "group", "required", "title", "value"])?;
         Ok(Self {
-            change_qr_code_disabled_reason,
-            change_qr_code_enabled,
-            change_stamps_disabled_reason,
-            change_stamps_enabled,
-            create_time,
-            created_by,
-            download_url,
-            download_url_machine,
-            email_disk_file,
-            entity_id,
-            entity_type_id,
-            id,
-            image_url,
-            is_transformation_error,
-            number,
-            pdf_url,
-            products,
-            public_url,
-            pull_tag,
-            qr_code_enabled,
-            stamps_enabled,
-            template_id,
+            chain,
+            default,
+            group,
+            required,
             title,
-            transformation_error_code,
-            transformation_error_message,
-            update_time,
-            updated_by,
-            values,
+            value,
             additional,
         })
     }
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Document2);
+::bitrix24_runtime::loose_deserialize!(DocumentNumber);
 
 /// The type `crm.edit_form_label`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -1304,415 +1963,24 @@ impl ::bitrix24_runtime::loose::Loose for Element3 {
 #[cfg(feature = "crm")]
 pub type Element3OptionFlags = super::super::enums::IntV1V0;
 
-/// The type `crm.field`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Field {
-    /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
-    #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
-    pub associated_entity_id: Option<i64>,
-    /// Wire name "COMMUNICATIONS": any JSON, required.
-    #[serde(rename = "COMMUNICATIONS")]
-    pub communications: ::serde_json::Value,
-    /// Wire name "DEADLINE": string (`date-time`), optional.
-    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
-    pub deadline: Option<String>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "DESCRIPTION_TYPE": integer, optional.
-    #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
-    pub description_type: Option<i64>,
-    /// Wire name "DIRECTION": integer, optional.
-    #[serde(rename = "DIRECTION", skip_serializing_if = "Option::is_none")]
-    pub direction: Option<i64>,
-    /// Wire name "END_TIME": string (`date-time`), optional.
-    #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<String>,
-    /// Wire name "FILES": object, optional.
-    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
-    pub files: Option<FieldFiles>,
-    /// Wire name "IS_INCOMING_CHANNEL": string, optional.
-    #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
-    pub is_incoming_channel: Option<String>,
-    /// Wire name "LOCATION": string, optional.
-    #[serde(rename = "LOCATION", skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    /// Wire name "NOTIFY_TYPE": integer, optional.
-    #[serde(rename = "NOTIFY_TYPE", skip_serializing_if = "Option::is_none")]
-    pub notify_type: Option<i64>,
-    /// Wire name "ORIGINATOR_ID": string, optional.
-    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
-    pub originator_id: Option<String>,
-    /// Wire name "ORIGIN_ID": string, optional.
-    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
-    pub origin_id: Option<String>,
-    /// Wire name "ORIGIN_VERSION": string, optional.
-    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
-    pub origin_version: Option<String>,
-    /// Wire name "OWNER_ID": integer, required.
-    #[serde(rename = "OWNER_ID")]
-    pub owner_id: i64,
-    /// Wire name "OWNER_TYPE_ID": integer, required.
-    #[serde(rename = "OWNER_TYPE_ID")]
-    pub owner_type_id: i64,
-    /// Wire name "PRIORITY": integer, optional.
-    #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
-    pub priority: Option<i64>,
-    /// Wire name "PROVIDER_DATA": string, optional.
-    #[serde(rename = "PROVIDER_DATA", skip_serializing_if = "Option::is_none")]
-    pub provider_data: Option<String>,
-    /// Wire name "PROVIDER_GROUP_ID": string, optional.
-    #[serde(rename = "PROVIDER_GROUP_ID", skip_serializing_if = "Option::is_none")]
-    pub provider_group_id: Option<String>,
-    /// Wire name "PROVIDER_ID": string, optional.
-    #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
-    pub provider_id: Option<String>,
-    /// Wire name "PROVIDER_PARAMS": any JSON, optional.
-    #[serde(
-        rename = "PROVIDER_PARAMS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub provider_params: ::serde_json::Value,
-    /// Wire name "PROVIDER_TYPE_ID": string, optional.
-    #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub provider_type_id: Option<String>,
-    /// Wire name "RESPONSIBLE_ID": integer, required.
-    #[serde(rename = "RESPONSIBLE_ID")]
-    pub responsible_id: i64,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
-    /// Wire name "START_TIME": string (`date-time`), optional.
-    #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<String>,
-    /// Wire name "STATUS": integer, optional.
-    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
-    pub status: Option<i64>,
-    /// Wire name "SUBJECT": string, optional.
-    #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// Wire name "TYPE_ID": integer, required.
-    #[serde(rename = "TYPE_ID")]
-    pub type_id: i64,
-    /// Wire name "WEBDAV_ELEMENTS": object, optional.
-    #[serde(rename = "WEBDAV_ELEMENTS", skip_serializing_if = "Option::is_none")]
-    pub webdav_elements: Option<FieldWebdavElements>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Field {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        communications: impl Into<::serde_json::Value>,
-        owner_id: impl Into<i64>,
-        owner_type_id: impl Into<i64>,
-        responsible_id: impl Into<i64>,
-        type_id: impl Into<i64>,
-    ) -> Self {
-        Self {
-            associated_entity_id: Default::default(),
-            communications: communications.into(),
-            deadline: Default::default(),
-            description: Default::default(),
-            description_type: Default::default(),
-            direction: Default::default(),
-            end_time: Default::default(),
-            files: Default::default(),
-            is_incoming_channel: Default::default(),
-            location: Default::default(),
-            notify_type: Default::default(),
-            originator_id: Default::default(),
-            origin_id: Default::default(),
-            origin_version: Default::default(),
-            owner_id: owner_id.into(),
-            owner_type_id: owner_type_id.into(),
-            priority: Default::default(),
-            provider_data: Default::default(),
-            provider_group_id: Default::default(),
-            provider_id: Default::default(),
-            provider_params: Default::default(),
-            provider_type_id: Default::default(),
-            responsible_id: responsible_id.into(),
-            settings: Default::default(),
-            start_time: Default::default(),
-            status: Default::default(),
-            subject: Default::default(),
-            type_id: type_id.into(),
-            webdav_elements: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "ASSOCIATED_ENTITY_ID".
-    pub fn associated_entity_id(mut self, value: impl Into<i64>) -> Self {
-        self.associated_entity_id = Some(value.into());
-        self
-    }
-    /// Sets "DEADLINE".
-    pub fn deadline(mut self, value: impl Into<String>) -> Self {
-        self.deadline = Some(value.into());
-        self
-    }
-    /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "DESCRIPTION_TYPE".
-    pub fn description_type(mut self, value: impl Into<i64>) -> Self {
-        self.description_type = Some(value.into());
-        self
-    }
-    /// Sets "DIRECTION".
-    pub fn direction(mut self, value: impl Into<i64>) -> Self {
-        self.direction = Some(value.into());
-        self
-    }
-    /// Sets "END_TIME".
-    pub fn end_time(mut self, value: impl Into<String>) -> Self {
-        self.end_time = Some(value.into());
-        self
-    }
-    /// Sets "FILES".
-    pub fn files(mut self, value: impl Into<FieldFiles>) -> Self {
-        self.files = Some(value.into());
-        self
-    }
-    /// Sets "IS_INCOMING_CHANNEL".
-    pub fn is_incoming_channel(mut self, value: impl Into<String>) -> Self {
-        self.is_incoming_channel = Some(value.into());
-        self
-    }
-    /// Sets "LOCATION".
-    pub fn location(mut self, value: impl Into<String>) -> Self {
-        self.location = Some(value.into());
-        self
-    }
-    /// Sets "NOTIFY_TYPE".
-    pub fn notify_type(mut self, value: impl Into<i64>) -> Self {
-        self.notify_type = Some(value.into());
-        self
-    }
-    /// Sets "ORIGINATOR_ID".
-    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
-        self.originator_id = Some(value.into());
-        self
-    }
-    /// Sets "ORIGIN_ID".
-    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
-        self.origin_id = Some(value.into());
-        self
-    }
-    /// Sets "ORIGIN_VERSION".
-    pub fn origin_version(mut self, value: impl Into<String>) -> Self {
-        self.origin_version = Some(value.into());
-        self
-    }
-    /// Sets "PRIORITY".
-    pub fn priority(mut self, value: impl Into<i64>) -> Self {
-        self.priority = Some(value.into());
-        self
-    }
-    /// Sets "PROVIDER_DATA".
-    pub fn provider_data(mut self, value: impl Into<String>) -> Self {
-        self.provider_data = Some(value.into());
-        self
-    }
-    /// Sets "PROVIDER_GROUP_ID".
-    pub fn provider_group_id(mut self, value: impl Into<String>) -> Self {
-        self.provider_group_id = Some(value.into());
-        self
-    }
-    /// Sets "PROVIDER_ID".
-    pub fn provider_id(mut self, value: impl Into<String>) -> Self {
-        self.provider_id = Some(value.into());
-        self
-    }
-    /// Sets "PROVIDER_PARAMS".
-    pub fn provider_params(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.provider_params = value.into();
-        self
-    }
-    /// Sets "PROVIDER_TYPE_ID".
-    pub fn provider_type_id(mut self, value: impl Into<String>) -> Self {
-        self.provider_type_id = Some(value.into());
-        self
-    }
-    /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
-        self
-    }
-    /// Sets "START_TIME".
-    pub fn start_time(mut self, value: impl Into<String>) -> Self {
-        self.start_time = Some(value.into());
-        self
-    }
-    /// Sets "STATUS".
-    pub fn status(mut self, value: impl Into<i64>) -> Self {
-        self.status = Some(value.into());
-        self
-    }
-    /// Sets "SUBJECT".
-    pub fn subject(mut self, value: impl Into<String>) -> Self {
-        self.subject = Some(value.into());
-        self
-    }
-    /// Sets "WEBDAV_ELEMENTS".
-    pub fn webdav_elements(mut self, value: impl Into<FieldWebdavElements>) -> Self {
-        self.webdav_elements = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Field {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
-        let communications = o.req("COMMUNICATIONS")?;
-        let deadline = o.opt("DEADLINE")?;
-        let description = o.opt("DESCRIPTION")?;
-        let description_type = o.opt("DESCRIPTION_TYPE")?;
-        let direction = o.opt("DIRECTION")?;
-        let end_time = o.opt("END_TIME")?;
-        let files = o.opt("FILES")?;
-        let is_incoming_channel = o.opt("IS_INCOMING_CHANNEL")?;
-        let location = o.opt("LOCATION")?;
-        let notify_type = o.opt("NOTIFY_TYPE")?;
-        let originator_id = o.opt("ORIGINATOR_ID")?;
-        let origin_id = o.opt("ORIGIN_ID")?;
-        let origin_version = o.opt("ORIGIN_VERSION")?;
-        let owner_id = o.req("OWNER_ID")?;
-        let owner_type_id = o.req("OWNER_TYPE_ID")?;
-        let priority = o.opt("PRIORITY")?;
-        let provider_data = o.opt("PROVIDER_DATA")?;
-        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
-        let provider_id = o.opt("PROVIDER_ID")?;
-        let provider_params = o.opt("PROVIDER_PARAMS")?;
-        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
-        let responsible_id = o.req("RESPONSIBLE_ID")?;
-        let settings = o.opt("SETTINGS")?;
-        let start_time = o.opt("START_TIME")?;
-        let status = o.opt("STATUS")?;
-        let subject = o.opt("SUBJECT")?;
-        let type_id = o.req("TYPE_ID")?;
-        let webdav_elements = o.opt("WEBDAV_ELEMENTS")?;
-        let additional = o
-            .rest(
-                &[
-                    "ASSOCIATED_ENTITY_ID",
-                    "COMMUNICATIONS",
-                    "DEADLINE",
-                    "DESCRIPTION",
-                    "DESCRIPTION_TYPE",
-                    "DIRECTION",
-                    "END_TIME",
-                    "FILES",
-                    "IS_INCOMING_CHANNEL",
-                    "LOCATION",
-                    "NOTIFY_TYPE",
-                    "ORIGINATOR_ID",
-                    "ORIGIN_ID",
-                    "ORIGIN_VERSION",
-                    "OWNER_ID",
-                    "OWNER_TYPE_ID",
-                    "PRIORITY",
-                    "PROVIDER_DATA",
-                    "PROVIDER_GROUP_ID",
-                    "PROVIDER_ID",
-                    "PROVIDER_PARAMS",
-                    "PROVIDER_TYPE_ID",
-                    "RESPONSIBLE_ID",
-                    "SETTINGS",
-                    "START_TIME",
-                    "STATUS",
-                    "SUBJECT",
-                    "TYPE_ID",
-                    "WEBDAV_ELEMENTS",
-                ],
-            )?;
-        let communications = o.need(communications, "COMMUNICATIONS")?;
-        let owner_id = o.need(owner_id, "OWNER_ID")?;
-        let owner_type_id = o.need(owner_type_id, "OWNER_TYPE_ID")?;
-        let responsible_id = o.need(responsible_id, "RESPONSIBLE_ID")?;
-        let type_id = o.need(type_id, "TYPE_ID")?;
-        Ok(Self {
-            associated_entity_id,
-            communications,
-            deadline,
-            description,
-            description_type,
-            direction,
-            end_time,
-            files,
-            is_incoming_channel,
-            location,
-            notify_type,
-            originator_id,
-            origin_id,
-            origin_version,
-            owner_id,
-            owner_type_id,
-            priority,
-            provider_data,
-            provider_group_id,
-            provider_id,
-            provider_params,
-            provider_type_id,
-            responsible_id,
-            settings,
-            start_time,
-            status,
-            subject,
-            type_id,
-            webdav_elements,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Field);
-
-/// The type `crm.diskfile`, defined once in `types`.
-#[cfg(feature = "crm")]
-pub type FieldFiles = super::super::types::crm::Diskfile;
-
-/// The type `crm.diskfile`, defined once in `types`.
-#[cfg(feature = "crm")]
-pub type FieldWebdavElements = super::super::types::crm::Diskfile;
-
 /// The type `crm.field_descriptor`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldDescriptor {
+    /// Wire name "definition": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub definition: Option<FieldDescriptorDefinition>,
     /// Wire name "filterLabel": string, optional.
     #[serde(rename = "filterLabel", skip_serializing_if = "Option::is_none")]
     pub filter_label: Option<String>,
     /// Wire name "formLabel": string, optional.
     #[serde(rename = "formLabel", skip_serializing_if = "Option::is_none")]
     pub form_label: Option<String>,
+    /// Wire name "isDeprecated": boolean, optional.
+    #[serde(rename = "isDeprecated", skip_serializing_if = "Option::is_none")]
+    pub is_deprecated: Option<bool>,
     /// Wire name "isDynamic": boolean, optional.
     #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
     pub is_dynamic: Option<bool>,
@@ -1731,6 +1999,15 @@ pub struct FieldDescriptor {
     /// Wire name "listLabel": string, optional.
     #[serde(rename = "listLabel", skip_serializing_if = "Option::is_none")]
     pub list_label: Option<String>,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<FieldDescriptorSettings>,
+    /// Wire name "size": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Wire name "statusType": array of string, optional.
+    #[serde(rename = "statusType", skip_serializing_if = "Option::is_none")]
+    pub status_type: Option<Vec<String>>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -1751,42 +2028,57 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptor {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let definition = o.opt("definition")?;
         let filter_label = o.opt("filterLabel")?;
         let form_label = o.opt("formLabel")?;
+        let is_deprecated = o.opt("isDeprecated")?;
         let is_dynamic = o.opt("isDynamic")?;
         let is_immutable = o.opt("isImmutable")?;
         let is_multiple = o.opt("isMultiple")?;
         let is_read_only = o.opt("isReadOnly")?;
         let is_required = o.opt("isRequired")?;
         let list_label = o.opt("listLabel")?;
+        let settings = o.opt("settings")?;
+        let size = o.opt("size")?;
+        let status_type = o.opt("statusType")?;
         let title = o.opt("title")?;
         let type_ = o.opt("type")?;
         let upper_name = o.opt("upperName")?;
         let additional = o
             .rest(
                 &[
+                    "definition",
                     "filterLabel",
                     "formLabel",
+                    "isDeprecated",
                     "isDynamic",
                     "isImmutable",
                     "isMultiple",
                     "isReadOnly",
                     "isRequired",
                     "listLabel",
+                    "settings",
+                    "size",
+                    "statusType",
                     "title",
                     "type",
                     "upperName",
                 ],
             )?;
         Ok(Self {
+            definition,
             filter_label,
             form_label,
+            is_deprecated,
             is_dynamic,
             is_immutable,
             is_multiple,
             is_read_only,
             is_required,
             list_label,
+            settings,
+            size,
+            status_type,
             title,
             type_,
             upper_name,
@@ -1797,6 +2089,832 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptor {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptor);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldDescriptorDefinition {
+    /// Wire name "MODE": object, optional.
+    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
+    pub mode: Option<FieldDescriptorDefinitionMode>,
+    /// Wire name "MULTIPLE_INTERVAL": object, optional.
+    #[serde(rename = "MULTIPLE_INTERVAL", skip_serializing_if = "Option::is_none")]
+    pub multiple_interval: Option<FieldDescriptorDefinitionMultipleInterval>,
+    /// Wire name "MULTIPLE_TYPE": object, optional.
+    #[serde(rename = "MULTIPLE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub multiple_type: Option<FieldDescriptorDefinitionMultipleType>,
+    /// Wire name "OFFSET_BEGINDATE_TYPE": object, optional.
+    #[serde(rename = "OFFSET_BEGINDATE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub offset_begindate_type: Option<FieldDescriptorDefinitionOffsetBegindateType>,
+    /// Wire name "OFFSET_BEGINDATE_VALUE": object, optional.
+    #[serde(rename = "OFFSET_BEGINDATE_VALUE", skip_serializing_if = "Option::is_none")]
+    pub offset_begindate_value: Option<FieldDescriptorDefinitionOffsetBegindateValue>,
+    /// Wire name "OFFSET_CLOSEDATE_TYPE": object, optional.
+    #[serde(rename = "OFFSET_CLOSEDATE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub offset_closedate_type: Option<FieldDescriptorDefinitionOffsetClosedateType>,
+    /// Wire name "OFFSET_CLOSEDATE_VALUE": object, optional.
+    #[serde(rename = "OFFSET_CLOSEDATE_VALUE", skip_serializing_if = "Option::is_none")]
+    pub offset_closedate_value: Option<FieldDescriptorDefinitionOffsetClosedateValue>,
+    /// Wire name "SINGLE_BEFORE_START_DATE_TYPE": object, optional.
+    #[serde(
+        rename = "SINGLE_BEFORE_START_DATE_TYPE",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub single_before_start_date_type: Option<
+        FieldDescriptorDefinitionSingleBeforeStartDateType,
+    >,
+    /// Wire name "SINGLE_BEFORE_START_DATE_VALUE": object, optional.
+    #[serde(
+        rename = "SINGLE_BEFORE_START_DATE_VALUE",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub single_before_start_date_value: Option<
+        FieldDescriptorDefinitionSingleBeforeStartDateValue,
+    >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinition {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mode = o.opt("MODE")?;
+        let multiple_interval = o.opt("MULTIPLE_INTERVAL")?;
+        let multiple_type = o.opt("MULTIPLE_TYPE")?;
+        let offset_begindate_type = o.opt("OFFSET_BEGINDATE_TYPE")?;
+        let offset_begindate_value = o.opt("OFFSET_BEGINDATE_VALUE")?;
+        let offset_closedate_type = o.opt("OFFSET_CLOSEDATE_TYPE")?;
+        let offset_closedate_value = o.opt("OFFSET_CLOSEDATE_VALUE")?;
+        let single_before_start_date_type = o.opt("SINGLE_BEFORE_START_DATE_TYPE")?;
+        let single_before_start_date_value = o.opt("SINGLE_BEFORE_START_DATE_VALUE")?;
+        let additional = o
+            .rest(
+                &[
+                    "MODE",
+                    "MULTIPLE_INTERVAL",
+                    "MULTIPLE_TYPE",
+                    "OFFSET_BEGINDATE_TYPE",
+                    "OFFSET_BEGINDATE_VALUE",
+                    "OFFSET_CLOSEDATE_TYPE",
+                    "OFFSET_CLOSEDATE_VALUE",
+                    "SINGLE_BEFORE_START_DATE_TYPE",
+                    "SINGLE_BEFORE_START_DATE_VALUE",
+                ],
+            )?;
+        Ok(Self {
+            mode,
+            multiple_interval,
+            multiple_type,
+            offset_begindate_type,
+            offset_begindate_value,
+            offset_closedate_type,
+            offset_closedate_value,
+            single_before_start_date_type,
+            single_before_start_date_value,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinition);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldDescriptorDefinitionMode {
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinitionMode {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinitionMode);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldDescriptorDefinitionMultipleInterval {
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinitionMultipleInterval {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinitionMultipleInterval);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldDescriptorDefinitionMultipleType {
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinitionMultipleType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinitionMultipleType);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldDescriptorDefinitionOffsetBegindateType {
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinitionOffsetBegindateType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinitionOffsetBegindateType);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldDescriptorDefinitionOffsetBegindateValue {
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinitionOffsetBegindateValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinitionOffsetBegindateValue);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldDescriptorDefinitionOffsetClosedateType {
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinitionOffsetClosedateType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinitionOffsetClosedateType);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldDescriptorDefinitionOffsetClosedateValue {
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for FieldDescriptorDefinitionOffsetClosedateValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(FieldDescriptorDefinitionOffsetClosedateValue);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldDescriptorDefinitionSingleBeforeStartDateType {
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose
+for FieldDescriptorDefinitionSingleBeforeStartDateType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(
+    FieldDescriptorDefinitionSingleBeforeStartDateType
+);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldDescriptorDefinitionSingleBeforeStartDateValue {
+    /// Wire name "isDynamic": boolean, optional.
+    #[serde(rename = "isDynamic", skip_serializing_if = "Option::is_none")]
+    pub is_dynamic: Option<bool>,
+    /// Wire name "isImmutable": boolean, optional.
+    #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
+    pub is_immutable: Option<bool>,
+    /// Wire name "isMultiple": boolean, optional.
+    #[serde(rename = "isMultiple", skip_serializing_if = "Option::is_none")]
+    pub is_multiple: Option<bool>,
+    /// Wire name "isReadOnly": boolean, optional.
+    #[serde(rename = "isReadOnly", skip_serializing_if = "Option::is_none")]
+    pub is_read_only: Option<bool>,
+    /// Wire name "isRequired": boolean, optional.
+    #[serde(rename = "isRequired", skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose
+for FieldDescriptorDefinitionSingleBeforeStartDateValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(
+    FieldDescriptorDefinitionSingleBeforeStartDateValue
+);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldDescriptorSettings {
+    /// Wire name "COMPANY": string, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    /// Wire name "DEFAULT_VALUE": string, optional.
+    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    /// Wire name "MAX_LENGTH": integer, optional.
+    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<i64>,
+    /// Wire name "MIN_LENGTH": integer, optional.
+    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<i64>,
+    /// Wire name "REGEXP": string, optional.
+    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
+    pub regexp: Option<String>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Wire name "SIZE": integer, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "parentEntityTypeId": integer, optional.
+    #[serde(rename = "parentEntityTypeId", skip_serializing_if = "Option::is_none")]
+    pub parent_entity_type_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for FieldDescriptorSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.opt("COMPANY")?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let regexp = o.opt("REGEXP")?;
+        let rows = o.opt("ROWS")?;
+        let size = o.opt("SIZE")?;
+        let parent_entity_type_id = o.opt("parentEntityTypeId")?;
+        let additional = o
+            .rest(
+                &[
+                    "COMPANY",
+                    "DEFAULT_VALUE",
+                    "MAX_LENGTH",
+                    "MIN_LENGTH",
+                    "REGEXP",
+                    "ROWS",
+                    "SIZE",
+                    "parentEntityTypeId",
+                ],
+            )?;
+        Ok(Self {
+            company,
+            default_value,
+            max_length,
+            min_length,
+            regexp,
+            rows,
+            size,
+            parent_entity_type_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(FieldDescriptorSettings);
 
 /// The type `crm.fields`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -2152,194 +3270,10 @@ impl ::bitrix24_runtime::loose::Loose for Fields13 {
 
 /// The type `crm.fields_14`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Fields14 {
-    /// Wire name "discountRate": number, optional.
-    #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
-    pub discount_rate: Option<f64>,
-    /// Wire name "discountSum": number, optional.
-    #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
-    pub discount_sum: Option<f64>,
-    /// Wire name "discountTypeId": integer, optional.
-    ///
-    /// Allowed values: 1, 2.
-    #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
-    pub discount_type_id: Option<Fields14DiscountTypeId>,
-    /// Wire name "measureCode": any JSON, optional.
-    #[serde(
-        rename = "measureCode",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_code: ::serde_json::Value,
-    /// Wire name "price": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<f64>,
-    /// Wire name "productId": integer, optional.
-    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// Wire name "productName": string, optional.
-    #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
-    pub product_name: Option<String>,
-    /// Wire name "quantity": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<f64>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "taxIncluded": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
-    pub tax_included: Option<Fields14TaxIncluded>,
-    /// Wire name "taxRate": number, optional.
-    #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
-    pub tax_rate: Option<f64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields14 {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "discountRate".
-    pub fn discount_rate(mut self, value: impl Into<f64>) -> Self {
-        self.discount_rate = Some(value.into());
-        self
-    }
-    /// Sets "discountSum".
-    pub fn discount_sum(mut self, value: impl Into<f64>) -> Self {
-        self.discount_sum = Some(value.into());
-        self
-    }
-    /// Sets "discountTypeId".
-    pub fn discount_type_id(mut self, value: impl Into<Fields14DiscountTypeId>) -> Self {
-        self.discount_type_id = Some(value.into());
-        self
-    }
-    /// Sets "measureCode".
-    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_code = value.into();
-        self
-    }
-    /// Sets "price".
-    pub fn price(mut self, value: impl Into<f64>) -> Self {
-        self.price = Some(value.into());
-        self
-    }
-    /// Sets "productId".
-    pub fn product_id(mut self, value: impl Into<i64>) -> Self {
-        self.product_id = Some(value.into());
-        self
-    }
-    /// Sets "productName".
-    pub fn product_name(mut self, value: impl Into<String>) -> Self {
-        self.product_name = Some(value.into());
-        self
-    }
-    /// Sets "quantity".
-    pub fn quantity(mut self, value: impl Into<f64>) -> Self {
-        self.quantity = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "taxIncluded".
-    pub fn tax_included(mut self, value: impl Into<Fields14TaxIncluded>) -> Self {
-        self.tax_included = Some(value.into());
-        self
-    }
-    /// Sets "taxRate".
-    pub fn tax_rate(mut self, value: impl Into<f64>) -> Self {
-        self.tax_rate = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Fields14 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let discount_rate = o.opt("discountRate")?;
-        let discount_sum = o.opt("discountSum")?;
-        let discount_type_id = o.opt("discountTypeId")?;
-        let measure_code = o.opt("measureCode")?;
-        let price = o.opt("price")?;
-        let product_id = o.opt("productId")?;
-        let product_name = o.opt("productName")?;
-        let quantity = o.opt("quantity")?;
-        let sort = o.opt("sort")?;
-        let tax_included = o.opt("taxIncluded")?;
-        let tax_rate = o.opt("taxRate")?;
-        let additional = o
-            .rest(
-                &[
-                    "discountRate",
-                    "discountSum",
-                    "discountTypeId",
-                    "measureCode",
-                    "price",
-                    "productId",
-                    "productName",
-                    "quantity",
-                    "sort",
-                    "taxIncluded",
-                    "taxRate",
-                ],
-            )?;
-        Ok(Self {
-            discount_rate,
-            discount_sum,
-            discount_type_id,
-            measure_code,
-            price,
-            product_id,
-            product_name,
-            quantity,
-            sort,
-            tax_included,
-            tax_rate,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Fields14);
-
-#[cfg(feature = "crm")]
-pub type Fields14DiscountTypeId = super::super::enums::IntV1V2;
-
-#[cfg(feature = "crm")]
-pub type Fields14TaxIncluded = ::bitrix24_runtime::YesNo;
-
-/// The type `crm.fields_15`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct Fields15 {
+pub struct Fields14 {
     /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
     pub order_id: i64,
@@ -2356,7 +3290,7 @@ pub struct Fields15 {
 
 #[cfg(feature = "crm")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields15 {
+impl Fields14 {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         order_id: impl Into<i64>,
@@ -2383,7 +3317,7 @@ impl Fields15 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Fields15 {
+impl ::bitrix24_runtime::loose::Loose for Fields14 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -2405,7 +3339,7 @@ impl ::bitrix24_runtime::loose::Loose for Fields15 {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Fields15);
+::bitrix24_runtime::loose_deserialize!(Fields14);
 
 /// The type `crm.fields_2`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -2491,10 +3425,437 @@ pub type Fields2IsPrimary = ::bitrix24_runtime::YesNo;
 
 /// The type `crm.fields_3`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields3 {
+    /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
+    #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<Fields3EditFormLabel>,
+    /// Wire name "EDIT_IN_LIST": boolean, optional.
+    #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub edit_in_list: Option<bool>,
+    /// Wire name "ERROR_MESSAGE": one of several shapes, optional.
+    #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<Fields3ErrorMessage>,
+    /// Wire name "HELP_MESSAGE": one of several shapes, optional.
+    #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<Fields3HelpMessage>,
+    /// Wire name "IS_SEARCHABLE": boolean, optional.
+    #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
+    pub is_searchable: Option<bool>,
+    /// Wire name "LIST": array of object, optional.
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
+    pub list: Option<Vec<Fields3ListItem>>,
+    /// Wire name "LIST_COLUMN_LABEL": one of several shapes, optional.
+    #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<Fields3ListColumnLabel>,
+    /// Wire name "LIST_FILTER_LABEL": string, optional.
+    #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<String>,
+    /// Wire name "MANDATORY": boolean, optional.
+    #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
+    pub mandatory: Option<bool>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Fields3Settings>,
+    /// Wire name "SHOW_FILTER": boolean, optional.
+    #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
+    pub show_filter: Option<bool>,
+    /// Wire name "SHOW_IN_LIST": boolean, optional.
+    #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<bool>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Fields3 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "EDIT_FORM_LABEL".
+    pub fn edit_form_label(mut self, value: impl Into<Fields3EditFormLabel>) -> Self {
+        self.edit_form_label = Some(value.into());
+        self
+    }
+    /// Sets "EDIT_IN_LIST".
+    pub fn edit_in_list(mut self, value: impl Into<bool>) -> Self {
+        self.edit_in_list = Some(value.into());
+        self
+    }
+    /// Sets "ERROR_MESSAGE".
+    pub fn error_message(mut self, value: impl Into<Fields3ErrorMessage>) -> Self {
+        self.error_message = Some(value.into());
+        self
+    }
+    /// Sets "HELP_MESSAGE".
+    pub fn help_message(mut self, value: impl Into<Fields3HelpMessage>) -> Self {
+        self.help_message = Some(value.into());
+        self
+    }
+    /// Sets "IS_SEARCHABLE".
+    pub fn is_searchable(mut self, value: impl Into<bool>) -> Self {
+        self.is_searchable = Some(value.into());
+        self
+    }
+    /// Sets "LIST".
+    pub fn list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Fields3ListItem>>,
+    ) -> Self {
+        self.list = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "LIST_COLUMN_LABEL".
+    pub fn list_column_label(
+        mut self,
+        value: impl Into<Fields3ListColumnLabel>,
+    ) -> Self {
+        self.list_column_label = Some(value.into());
+        self
+    }
+    /// Sets "LIST_FILTER_LABEL".
+    pub fn list_filter_label(mut self, value: impl Into<String>) -> Self {
+        self.list_filter_label = Some(value.into());
+        self
+    }
+    /// Sets "MANDATORY".
+    pub fn mandatory(mut self, value: impl Into<bool>) -> Self {
+        self.mandatory = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<Fields3Settings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_FILTER".
+    pub fn show_filter(mut self, value: impl Into<bool>) -> Self {
+        self.show_filter = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_IN_LIST".
+    pub fn show_in_list(mut self, value: impl Into<bool>) -> Self {
+        self.show_in_list = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Fields3 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list = o.opt("LIST")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ERROR_MESSAGE",
+                    "HELP_MESSAGE",
+                    "IS_SEARCHABLE",
+                    "LIST",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            edit_form_label,
+            edit_in_list,
+            error_message,
+            help_message,
+            is_searchable,
+            list,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Fields3);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Fields3EditFormLabel {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Fields3EditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum Fields3EditFormLabel",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Fields3EditFormLabel);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Fields3ErrorMessage {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Fields3ErrorMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum Fields3ErrorMessage",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Fields3ErrorMessage);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Fields3HelpMessage {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Fields3HelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum Fields3HelpMessage",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Fields3HelpMessage);
+
+/// The type `crm.uf_enum_element`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Fields3ListItem = super::super::types::crm::UfEnumElement;
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Fields3ListColumnLabel {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Fields3ListColumnLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum Fields3ListColumnLabel",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Fields3ListColumnLabel);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Fields3Settings {
+    /// Wire name "DEFAULT_VALUE": string, optional.
+    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Fields3Settings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DEFAULT_VALUE".
+    pub fn default_value(mut self, value: impl Into<String>) -> Self {
+        self.default_value = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Fields3Settings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
+        Ok(Self {
+            default_value,
+            rows,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Fields3Settings);
+
+/// The type `crm.fields_4`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Fields4 {
     /// Wire name "EDIT_FORM_LABEL": string, optional.
     #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
     pub edit_form_label: Option<String>,
@@ -2508,7 +3869,7 @@ pub struct Fields3 {
     ///
     /// Allowed values: "MANAGER_NOTE", "UF_MANAGER_NOTE", "UF_CRM_MANAGER_NOTE".
     #[serde(rename = "FIELD_NAME")]
-    pub field_name: Fields3FieldName,
+    pub field_name: Fields4FieldName,
     /// Wire name "HELP_MESSAGE": string, optional.
     #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub help_message: Option<String>,
@@ -2520,7 +3881,7 @@ pub struct Fields3 {
     pub label: Option<String>,
     /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<Vec<Fields3ListItem>>,
+    pub list: Option<Vec<Fields4ListItem>>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -2558,10 +3919,10 @@ pub struct Fields3 {
 
 #[cfg(feature = "crm")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields3 {
+impl Fields4 {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        field_name: impl Into<Fields3FieldName>,
+        field_name: impl Into<Fields4FieldName>,
         user_type_id: impl Into<String>,
     ) -> Self {
         Self {
@@ -2619,7 +3980,7 @@ impl Fields3 {
     /// Sets "LIST".
     pub fn list(
         mut self,
-        value: impl IntoIterator<Item = impl Into<Fields3ListItem>>,
+        value: impl IntoIterator<Item = impl Into<Fields4ListItem>>,
     ) -> Self {
         self.list = Some(value.into_iter().map(Into::into).collect());
         self
@@ -2682,7 +4043,7 @@ impl Fields3 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Fields3 {
+impl ::bitrix24_runtime::loose::Loose for Fields4 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -2755,221 +4116,10 @@ impl ::bitrix24_runtime::loose::Loose for Fields3 {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Fields3);
-
-#[cfg(feature = "crm")]
-pub type Fields3FieldName = super::super::enums::ManagerNoteUfManagerNoteUfCrmManagerNote;
-
-/// The type `crm.uf_enum_element`, defined once in `types`.
-#[cfg(feature = "crm")]
-pub type Fields3ListItem = super::super::types::crm::UfEnumElement;
-
-/// The type `crm.fields_4`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Fields4 {
-    /// Wire name "EDIT_FORM_LABEL": string, optional.
-    #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<String>,
-    /// Wire name "EDIT_IN_LIST": boolean, optional.
-    #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
-    pub edit_in_list: Option<bool>,
-    /// Wire name "ERROR_MESSAGE": string, optional.
-    #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-    /// Wire name "HELP_MESSAGE": string, optional.
-    #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<String>,
-    /// Wire name "IS_SEARCHABLE": boolean, optional.
-    #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
-    pub is_searchable: Option<bool>,
-    /// Wire name "LIST": array of object, optional.
-    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<Vec<Fields4ListItem>>,
-    /// Wire name "LIST_COLUMN_LABEL": string, optional.
-    #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_column_label: Option<String>,
-    /// Wire name "LIST_FILTER_LABEL": string, optional.
-    #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_filter_label: Option<String>,
-    /// Wire name "MANDATORY": boolean, optional.
-    #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
-    pub mandatory: Option<bool>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
-    /// Wire name "SHOW_FILTER": boolean, optional.
-    #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
-    pub show_filter: Option<bool>,
-    /// Wire name "SHOW_IN_LIST": boolean, optional.
-    #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
-    pub show_in_list: Option<bool>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields4 {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "EDIT_FORM_LABEL".
-    pub fn edit_form_label(mut self, value: impl Into<String>) -> Self {
-        self.edit_form_label = Some(value.into());
-        self
-    }
-    /// Sets "EDIT_IN_LIST".
-    pub fn edit_in_list(mut self, value: impl Into<bool>) -> Self {
-        self.edit_in_list = Some(value.into());
-        self
-    }
-    /// Sets "ERROR_MESSAGE".
-    pub fn error_message(mut self, value: impl Into<String>) -> Self {
-        self.error_message = Some(value.into());
-        self
-    }
-    /// Sets "HELP_MESSAGE".
-    pub fn help_message(mut self, value: impl Into<String>) -> Self {
-        self.help_message = Some(value.into());
-        self
-    }
-    /// Sets "IS_SEARCHABLE".
-    pub fn is_searchable(mut self, value: impl Into<bool>) -> Self {
-        self.is_searchable = Some(value.into());
-        self
-    }
-    /// Sets "LIST".
-    pub fn list(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<Fields4ListItem>>,
-    ) -> Self {
-        self.list = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "LIST_COLUMN_LABEL".
-    pub fn list_column_label(mut self, value: impl Into<String>) -> Self {
-        self.list_column_label = Some(value.into());
-        self
-    }
-    /// Sets "LIST_FILTER_LABEL".
-    pub fn list_filter_label(mut self, value: impl Into<String>) -> Self {
-        self.list_filter_label = Some(value.into());
-        self
-    }
-    /// Sets "MANDATORY".
-    pub fn mandatory(mut self, value: impl Into<bool>) -> Self {
-        self.mandatory = Some(value.into());
-        self
-    }
-    /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
-        self
-    }
-    /// Sets "SHOW_FILTER".
-    pub fn show_filter(mut self, value: impl Into<bool>) -> Self {
-        self.show_filter = Some(value.into());
-        self
-    }
-    /// Sets "SHOW_IN_LIST".
-    pub fn show_in_list(mut self, value: impl Into<bool>) -> Self {
-        self.show_in_list = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Fields4 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
-        let edit_in_list = o.opt("EDIT_IN_LIST")?;
-        let error_message = o.opt("ERROR_MESSAGE")?;
-        let help_message = o.opt("HELP_MESSAGE")?;
-        let is_searchable = o.opt("IS_SEARCHABLE")?;
-        let list = o.opt("LIST")?;
-        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
-        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
-        let mandatory = o.opt("MANDATORY")?;
-        let settings = o.opt("SETTINGS")?;
-        let show_filter = o.opt("SHOW_FILTER")?;
-        let show_in_list = o.opt("SHOW_IN_LIST")?;
-        let sort = o.opt("SORT")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "EDIT_FORM_LABEL",
-                    "EDIT_IN_LIST",
-                    "ERROR_MESSAGE",
-                    "HELP_MESSAGE",
-                    "IS_SEARCHABLE",
-                    "LIST",
-                    "LIST_COLUMN_LABEL",
-                    "LIST_FILTER_LABEL",
-                    "MANDATORY",
-                    "SETTINGS",
-                    "SHOW_FILTER",
-                    "SHOW_IN_LIST",
-                    "SORT",
-                    "XML_ID",
-                ],
-            )?;
-        Ok(Self {
-            edit_form_label,
-            edit_in_list,
-            error_message,
-            help_message,
-            is_searchable,
-            list,
-            list_column_label,
-            list_filter_label,
-            mandatory,
-            settings,
-            show_filter,
-            show_in_list,
-            sort,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields4);
+
+#[cfg(feature = "crm")]
+pub type Fields4FieldName = super::super::enums::ManagerNoteUfManagerNoteUfCrmManagerNote;
 
 /// The type `crm.uf_enum_element`, defined once in `types`.
 #[cfg(feature = "crm")]
@@ -3064,24 +4214,88 @@ impl ::bitrix24_runtime::loose::Loose for Fields6 {
 
 /// The type `crm.fields_7`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields7 {
-    /// Wire name "ACTIVE": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<Fields7Active>,
-    /// Wire name "C_SORT": integer, optional.
-    #[serde(rename = "C_SORT", skip_serializing_if = "Option::is_none")]
-    pub c_sort: Option<i64>,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
-    /// Wire name "RATE": number, required.
-    #[serde(rename = "RATE")]
-    pub rate: f64,
+    /// Wire name "additionalInfo": string, optional.
+    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
+    pub additional_info: Option<String>,
+    /// Wire name "assignedById": integer, optional.
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
+    /// Wire name "begindate": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub begindate: Option<String>,
+    /// Wire name "categoryId": integer, optional.
+    #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// Wire name "closedate": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closedate: Option<String>,
+    /// Wire name "comments": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "contactId": integer, optional.
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "contactIds": array of integer, optional.
+    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "isManualOpportunity": string, optional.
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<String>,
+    /// Wire name "isReccurring": string, optional.
+    #[serde(rename = "isReccurring", skip_serializing_if = "Option::is_none")]
+    pub is_reccurring: Option<String>,
+    /// Wire name "leadId": integer, optional.
+    #[serde(rename = "leadId", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "observers": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observers: Option<Vec<i64>>,
+    /// Wire name "opened": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened: Option<String>,
+    /// Wire name "opportunity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "probability": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability: Option<i64>,
+    /// Wire name "quoteId": integer, optional.
+    #[serde(rename = "quoteId", skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<i64>,
+    /// Wire name "sourceDescription": string, optional.
+    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "sourceId": string, optional.
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "taxValue": number, optional.
+    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
+    pub tax_value: Option<f64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "typeId": string, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "utmMedium": string, optional.
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "utmSource": string, optional.
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -3090,24 +4304,141 @@ pub struct Fields7 {
 #[cfg(feature = "crm")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl Fields7 {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>, rate: impl Into<f64>) -> Self {
-        Self {
-            active: Default::default(),
-            c_sort: Default::default(),
-            name: name.into(),
-            rate: rate.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
     }
-    /// Sets "ACTIVE".
-    pub fn active(mut self, value: impl Into<Fields7Active>) -> Self {
-        self.active = Some(value.into());
+    /// Sets "additionalInfo".
+    pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        self.additional_info = Some(value.into());
         self
     }
-    /// Sets "C_SORT".
-    pub fn c_sort(mut self, value: impl Into<i64>) -> Self {
-        self.c_sort = Some(value.into());
+    /// Sets "assignedById".
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
+        self
+    }
+    /// Sets "begindate".
+    pub fn begindate(mut self, value: impl Into<String>) -> Self {
+        self.begindate = Some(value.into());
+        self
+    }
+    /// Sets "categoryId".
+    pub fn category_id(mut self, value: impl Into<i64>) -> Self {
+        self.category_id = Some(value.into());
+        self
+    }
+    /// Sets "closedate".
+    pub fn closedate(mut self, value: impl Into<String>) -> Self {
+        self.closedate = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
+        self
+    }
+    /// Sets "contactId".
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
+        self
+    }
+    /// Sets "contactIds".
+    pub fn contact_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "currencyId".
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
+        self
+    }
+    /// Sets "isManualOpportunity".
+    pub fn is_manual_opportunity(mut self, value: impl Into<String>) -> Self {
+        self.is_manual_opportunity = Some(value.into());
+        self
+    }
+    /// Sets "isReccurring".
+    pub fn is_reccurring(mut self, value: impl Into<String>) -> Self {
+        self.is_reccurring = Some(value.into());
+        self
+    }
+    /// Sets "leadId".
+    pub fn lead_id(mut self, value: impl Into<i64>) -> Self {
+        self.lead_id = Some(value.into());
+        self
+    }
+    /// Sets "observers".
+    pub fn observers(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.observers = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "opened".
+    pub fn opened(mut self, value: impl Into<String>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "opportunity".
+    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
+        self.opportunity = Some(value.into());
+        self
+    }
+    /// Sets "probability".
+    pub fn probability(mut self, value: impl Into<i64>) -> Self {
+        self.probability = Some(value.into());
+        self
+    }
+    /// Sets "quoteId".
+    pub fn quote_id(mut self, value: impl Into<i64>) -> Self {
+        self.quote_id = Some(value.into());
+        self
+    }
+    /// Sets "sourceDescription".
+    pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        self.source_description = Some(value.into());
+        self
+    }
+    /// Sets "sourceId".
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "taxValue".
+    pub fn tax_value(mut self, value: impl Into<f64>) -> Self {
+        self.tax_value = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "utmMedium".
+    pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        self.utm_medium = Some(value.into());
+        self
+    }
+    /// Sets "utmSource".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -3128,18 +4459,90 @@ impl ::bitrix24_runtime::loose::Loose for Fields7 {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let c_sort = o.opt("C_SORT")?;
-        let name = o.req("NAME")?;
-        let rate = o.req("RATE")?;
-        let additional = o.rest(&["ACTIVE", "C_SORT", "NAME", "RATE"])?;
-        let name = o.need(name, "NAME")?;
-        let rate = o.need(rate, "RATE")?;
+        let additional_info = o.opt("additionalInfo")?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let begindate = o.opt("begindate")?;
+        let category_id = o.opt("categoryId")?;
+        let closedate = o.opt("closedate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let currency_id = o.opt("currencyId")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let is_reccurring = o.opt("isReccurring")?;
+        let lead_id = o.opt("leadId")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let probability = o.opt("probability")?;
+        let quote_id = o.opt("quoteId")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let tax_value = o.opt("taxValue")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalInfo",
+                    "assignedById",
+                    "begindate",
+                    "categoryId",
+                    "closedate",
+                    "comments",
+                    "companyId",
+                    "contactId",
+                    "contactIds",
+                    "currencyId",
+                    "isManualOpportunity",
+                    "isReccurring",
+                    "leadId",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "probability",
+                    "quoteId",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "taxValue",
+                    "title",
+                    "typeId",
+                    "utmMedium",
+                    "utmSource",
+                ],
+            )?;
         Ok(Self {
-            active,
-            c_sort,
-            name,
-            rate,
+            additional_info,
+            assigned_by_id,
+            begindate,
+            category_id,
+            closedate,
+            comments,
+            company_id,
+            contact_id,
+            contact_ids,
+            currency_id,
+            is_manual_opportunity,
+            is_reccurring,
+            lead_id,
+            observers,
+            opened,
+            opportunity,
+            probability,
+            quote_id,
+            source_description,
+            source_id,
+            stage_id,
+            tax_value,
+            title,
+            type_id,
+            utm_medium,
+            utm_source,
             additional,
         })
     }
@@ -3147,9 +4550,6 @@ impl ::bitrix24_runtime::loose::Loose for Fields7 {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields7);
-
-#[cfg(feature = "crm")]
-pub type Fields7Active = ::bitrix24_runtime::YesNo;
 
 /// The type `crm.fields_8`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -3875,6 +5275,135 @@ impl ::bitrix24_runtime::loose::Loose for Fields9 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields9);
 
+/// The type `crm.files`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Files {
+    /// Wire name "authorId": integer, optional.
+    #[serde(rename = "authorId", skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<i64>,
+    /// Wire name "authorName": string, optional.
+    #[serde(rename = "authorName", skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
+    /// Wire name "date": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "image": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<FilesImage>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "size": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "urlDownload": string, optional.
+    #[serde(rename = "urlDownload", skip_serializing_if = "Option::is_none")]
+    pub url_download: Option<String>,
+    /// Wire name "urlPreview": string, optional.
+    #[serde(rename = "urlPreview", skip_serializing_if = "Option::is_none")]
+    pub url_preview: Option<String>,
+    /// Wire name "urlShow": string, optional.
+    #[serde(rename = "urlShow", skip_serializing_if = "Option::is_none")]
+    pub url_show: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Files {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let author_name = o.opt("authorName")?;
+        let date = o.opt("date")?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let name = o.opt("name")?;
+        let size = o.opt("size")?;
+        let type_ = o.opt("type")?;
+        let url_download = o.opt("urlDownload")?;
+        let url_preview = o.opt("urlPreview")?;
+        let url_show = o.opt("urlShow")?;
+        let additional = o
+            .rest(
+                &[
+                    "authorId",
+                    "authorName",
+                    "date",
+                    "id",
+                    "image",
+                    "name",
+                    "size",
+                    "type",
+                    "urlDownload",
+                    "urlPreview",
+                    "urlShow",
+                ],
+            )?;
+        Ok(Self {
+            author_id,
+            author_name,
+            date,
+            id,
+            image,
+            name,
+            size,
+            type_,
+            url_download,
+            url_preview,
+            url_show,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Files);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FilesImage {
+    /// Wire name "height": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// Wire name "width": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for FilesImage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let height = o.opt("height")?;
+        let width = o.opt("width")?;
+        let additional = o.rest(&["height", "width"])?;
+        Ok(Self { height, width, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(FilesImage);
+
 /// The type `crm.icon`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -3919,13 +5448,13 @@ impl ::bitrix24_runtime::loose::Loose for Icon {
 
 /// The type `crm.lang`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Lang {
-    /// Wire name "DECIMALS": integer, required.
-    #[serde(rename = "DECIMALS")]
-    pub decimals: i64,
+    /// Wire name "DECIMALS": integer, optional.
+    #[serde(rename = "DECIMALS", skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<i64>,
     /// Wire name "DEC_POINT": string, optional.
     #[serde(rename = "DEC_POINT", skip_serializing_if = "Option::is_none")]
     pub dec_point: Option<String>,
@@ -3952,18 +5481,14 @@ pub struct Lang {
 #[cfg(feature = "crm")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl Lang {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(decimals: impl Into<i64>) -> Self {
-        Self {
-            decimals: decimals.into(),
-            dec_point: Default::default(),
-            format_string: Default::default(),
-            full_name: Default::default(),
-            hide_zero: Default::default(),
-            thousands_sep: Default::default(),
-            thousands_variant: Default::default(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DECIMALS".
+    pub fn decimals(mut self, value: impl Into<i64>) -> Self {
+        self.decimals = Some(value.into());
+        self
     }
     /// Sets "DEC_POINT".
     pub fn dec_point(mut self, value: impl Into<String>) -> Self {
@@ -4013,7 +5538,7 @@ impl ::bitrix24_runtime::loose::Loose for Lang {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let decimals = o.req("DECIMALS")?;
+        let decimals = o.opt("DECIMALS")?;
         let dec_point = o.opt("DEC_POINT")?;
         let format_string = o.opt("FORMAT_STRING")?;
         let full_name = o.opt("FULL_NAME")?;
@@ -4032,7 +5557,6 @@ impl ::bitrix24_runtime::loose::Loose for Lang {
                     "THOUSANDS_VARIANT",
                 ],
             )?;
-        let decimals = o.need(decimals, "DECIMALS")?;
         Ok(Self {
             decimals,
             dec_point,
@@ -4048,6 +5572,910 @@ impl ::bitrix24_runtime::loose::Loose for Lang {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Lang);
+
+/// The type `crm.layout`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Layout {
+    /// Wire name "body": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<LayoutBody>,
+    /// Wire name "footer": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub footer: Option<LayoutFooter>,
+    /// Wire name "header": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<LayoutHeader>,
+    /// Wire name "icon": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icon: Option<LayoutIcon>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Layout {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "body".
+    pub fn body(mut self, value: impl Into<LayoutBody>) -> Self {
+        self.body = Some(value.into());
+        self
+    }
+    /// Sets "footer".
+    pub fn footer(mut self, value: impl Into<LayoutFooter>) -> Self {
+        self.footer = Some(value.into());
+        self
+    }
+    /// Sets "header".
+    pub fn header(mut self, value: impl Into<LayoutHeader>) -> Self {
+        self.header = Some(value.into());
+        self
+    }
+    /// Sets "icon".
+    pub fn icon(mut self, value: impl Into<LayoutIcon>) -> Self {
+        self.icon = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Layout {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let body = o.opt("body")?;
+        let footer = o.opt("footer")?;
+        let header = o.opt("header")?;
+        let icon = o.opt("icon")?;
+        let additional = o.rest(&["body", "footer", "header", "icon"])?;
+        Ok(Self {
+            body,
+            footer,
+            header,
+            icon,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Layout);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct LayoutBody {
+    /// Wire name "blocks": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<LayoutBodyBlocks>,
+    /// Wire name "logo": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo: Option<LayoutBodyLogo>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LayoutBody {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "blocks".
+    pub fn blocks(mut self, value: impl Into<LayoutBodyBlocks>) -> Self {
+        self.blocks = Some(value.into());
+        self
+    }
+    /// Sets "logo".
+    pub fn logo(mut self, value: impl Into<LayoutBodyLogo>) -> Self {
+        self.logo = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for LayoutBody {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("blocks")?;
+        let logo = o.opt("logo")?;
+        let additional = o.rest(&["blocks", "logo"])?;
+        Ok(Self { blocks, logo, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(LayoutBody);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct LayoutBodyBlocks {
+    /// Wire name "responsible": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responsible: Option<LayoutBodyBlocksResponsible>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LayoutBodyBlocks {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "responsible".
+    pub fn responsible(mut self, value: impl Into<LayoutBodyBlocksResponsible>) -> Self {
+        self.responsible = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for LayoutBodyBlocks {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let responsible = o.opt("responsible")?;
+        let additional = o.rest(&["responsible"])?;
+        Ok(Self { responsible, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(LayoutBodyBlocks);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct LayoutBodyBlocksResponsible {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<LayoutBodyBlocksResponsibleProperties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LayoutBodyBlocksResponsible {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<LayoutBodyBlocksResponsibleProperties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for LayoutBodyBlocksResponsible {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(LayoutBodyBlocksResponsible);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct LayoutBodyBlocksResponsibleProperties {
+    /// Wire name "blocks": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<LayoutBodyBlocksResponsiblePropertiesBlocks>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LayoutBodyBlocksResponsibleProperties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "blocks".
+    pub fn blocks(
+        mut self,
+        value: impl Into<LayoutBodyBlocksResponsiblePropertiesBlocks>,
+    ) -> Self {
+        self.blocks = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for LayoutBodyBlocksResponsibleProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("blocks")?;
+        let additional = o.rest(&["blocks"])?;
+        Ok(Self { blocks, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(LayoutBodyBlocksResponsibleProperties);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct LayoutBodyBlocksResponsiblePropertiesBlocks {
+    /// Wire name "client": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<LayoutBodyBlocksResponsiblePropertiesBlocksClient>,
+    /// Wire name "phone": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<LayoutBodyBlocksResponsiblePropertiesBlocksPhone>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LayoutBodyBlocksResponsiblePropertiesBlocks {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "client".
+    pub fn client(
+        mut self,
+        value: impl Into<LayoutBodyBlocksResponsiblePropertiesBlocksClient>,
+    ) -> Self {
+        self.client = Some(value.into());
+        self
+    }
+    /// Sets "phone".
+    pub fn phone(
+        mut self,
+        value: impl Into<LayoutBodyBlocksResponsiblePropertiesBlocksPhone>,
+    ) -> Self {
+        self.phone = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for LayoutBodyBlocksResponsiblePropertiesBlocks {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client = o.opt("client")?;
+        let phone = o.opt("phone")?;
+        let additional = o.rest(&["client", "phone"])?;
+        Ok(Self { client, phone, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(LayoutBodyBlocksResponsiblePropertiesBlocks);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct LayoutBodyBlocksResponsiblePropertiesBlocksClient {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<LayoutBodyBlocksResponsiblePropertiesBlocksClientProperties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LayoutBodyBlocksResponsiblePropertiesBlocksClient {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<LayoutBodyBlocksResponsiblePropertiesBlocksClientProperties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose
+for LayoutBodyBlocksResponsiblePropertiesBlocksClient {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(
+    LayoutBodyBlocksResponsiblePropertiesBlocksClient
+);
+
+/// The type `crm.properties`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type LayoutBodyBlocksResponsiblePropertiesBlocksClientProperties = super::super::types::crm::Properties;
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct LayoutBodyBlocksResponsiblePropertiesBlocksPhone {
+    /// Wire name "properties": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<LayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LayoutBodyBlocksResponsiblePropertiesBlocksPhone {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "properties".
+    pub fn properties(
+        mut self,
+        value: impl Into<LayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose
+for LayoutBodyBlocksResponsiblePropertiesBlocksPhone {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let properties = o.opt("properties")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["properties", "type"])?;
+        Ok(Self {
+            properties,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(LayoutBodyBlocksResponsiblePropertiesBlocksPhone);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct LayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties {
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "value".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose
+for LayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["value"])?;
+        Ok(Self { value, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(
+    LayoutBodyBlocksResponsiblePropertiesBlocksPhoneProperties
+);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct LayoutBodyLogo {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LayoutBodyLogo {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for LayoutBodyLogo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(LayoutBodyLogo);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct LayoutFooter {
+    /// Wire name "buttons": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buttons: Option<LayoutFooterButtons>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LayoutFooter {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "buttons".
+    pub fn buttons(mut self, value: impl Into<LayoutFooterButtons>) -> Self {
+        self.buttons = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for LayoutFooter {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let buttons = o.opt("buttons")?;
+        let additional = o.rest(&["buttons"])?;
+        Ok(Self { buttons, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(LayoutFooter);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct LayoutFooterButtons {
+    /// Wire name "startCall": object, optional.
+    #[serde(rename = "startCall", skip_serializing_if = "Option::is_none")]
+    pub start_call: Option<LayoutFooterButtonsStartCall>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LayoutFooterButtons {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "startCall".
+    pub fn start_call(mut self, value: impl Into<LayoutFooterButtonsStartCall>) -> Self {
+        self.start_call = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for LayoutFooterButtons {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let start_call = o.opt("startCall")?;
+        let additional = o.rest(&["startCall"])?;
+        Ok(Self { start_call, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(LayoutFooterButtons);
+
+/// The type `crm.start_call`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type LayoutFooterButtonsStartCall = super::super::types::crm::StartCall;
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct LayoutHeader {
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LayoutHeader {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for LayoutHeader {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["title"])?;
+        Ok(Self { title, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(LayoutHeader);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct LayoutIcon {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl LayoutIcon {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for LayoutIcon {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(LayoutIcon);
+
+/// The type `crm.list`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct List {
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for List {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("DEF")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "ID", "SORT", "VALUE", "XML_ID"])?;
+        Ok(Self {
+            def,
+            id,
+            sort,
+            value,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(List);
 
 /// The type `crm.log_message`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -4192,6 +6620,110 @@ impl ::bitrix24_runtime::loose::Loose for Multifield {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Multifield);
+
+/// The type `crm.my_company`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MyCompany {
+    /// Wire name "group": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<String>>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "value": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Vec<MyCompanyValueItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for MyCompany {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group = o.opt("group")?;
+        let title = o.opt("title")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["group", "title", "value"])?;
+        Ok(Self {
+            group,
+            title,
+            value,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(MyCompany);
+
+/// The type `crm.value`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type MyCompanyValueItem = super::super::types::crm::Value;
+
+/// The type `crm.my_company_uf_logo`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct MyCompanyUfLogo {
+    /// Wire name "chain": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "group": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<String>>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for MyCompanyUfLogo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chain = o.opt("chain")?;
+        let default = o.opt("default")?;
+        let group = o.opt("group")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(&["chain", "default", "group", "title", "type", "value"])?;
+        Ok(Self {
+            chain,
+            default,
+            group,
+            title,
+            type_,
+            value,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(MyCompanyUfLogo);
 
 /// The type `crm.options`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -4479,6 +7011,480 @@ pub type ParamsOffsetClosedateType = super::super::enums::DayWeekMonthYear;
 #[cfg(feature = "crm")]
 pub type ParamsSingleBeforeStartDateType = super::super::enums::DayWeekMonthYear;
 
+/// The type `crm.product_row`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ProductRow {
+    /// Wire name "customized": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customized: Option<String>,
+    /// Wire name "discountRate": number, optional.
+    #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
+    pub discount_rate: Option<f64>,
+    /// Wire name "discountSum": number, optional.
+    #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
+    pub discount_sum: Option<f64>,
+    /// Wire name "discountTypeId": number, optional.
+    #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
+    pub discount_type_id: Option<f64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "measureCode": integer, optional.
+    #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
+    /// Wire name "measureName": string, optional.
+    #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
+    pub measure_name: Option<String>,
+    /// Wire name "ownerId": integer, optional.
+    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    /// Wire name "ownerType": string, optional.
+    #[serde(rename = "ownerType", skip_serializing_if = "Option::is_none")]
+    pub owner_type: Option<String>,
+    /// Wire name "price": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "priceAccount": number, optional.
+    #[serde(rename = "priceAccount", skip_serializing_if = "Option::is_none")]
+    pub price_account: Option<f64>,
+    /// Wire name "priceBrutto": number, optional.
+    #[serde(rename = "priceBrutto", skip_serializing_if = "Option::is_none")]
+    pub price_brutto: Option<f64>,
+    /// Wire name "priceExclusive": number, optional.
+    #[serde(rename = "priceExclusive", skip_serializing_if = "Option::is_none")]
+    pub price_exclusive: Option<f64>,
+    /// Wire name "priceNetto": number, optional.
+    #[serde(rename = "priceNetto", skip_serializing_if = "Option::is_none")]
+    pub price_netto: Option<f64>,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// Wire name "productName": string, optional.
+    #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// Wire name "quantity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "taxIncluded": string, optional.
+    #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
+    pub tax_included: Option<String>,
+    /// Wire name "taxRate": integer, optional.
+    #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
+    pub tax_rate: Option<i64>,
+    /// Wire name "type": integer, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<i64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for ProductRow {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let customized = o.opt("customized")?;
+        let discount_rate = o.opt("discountRate")?;
+        let discount_sum = o.opt("discountSum")?;
+        let discount_type_id = o.opt("discountTypeId")?;
+        let id = o.opt("id")?;
+        let measure_code = o.opt("measureCode")?;
+        let measure_name = o.opt("measureName")?;
+        let owner_id = o.opt("ownerId")?;
+        let owner_type = o.opt("ownerType")?;
+        let price = o.opt("price")?;
+        let price_account = o.opt("priceAccount")?;
+        let price_brutto = o.opt("priceBrutto")?;
+        let price_exclusive = o.opt("priceExclusive")?;
+        let price_netto = o.opt("priceNetto")?;
+        let product_id = o.opt("productId")?;
+        let product_name = o.opt("productName")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let tax_included = o.opt("taxIncluded")?;
+        let tax_rate = o.opt("taxRate")?;
+        let type_ = o.opt("type")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "customized",
+                    "discountRate",
+                    "discountSum",
+                    "discountTypeId",
+                    "id",
+                    "measureCode",
+                    "measureName",
+                    "ownerId",
+                    "ownerType",
+                    "price",
+                    "priceAccount",
+                    "priceBrutto",
+                    "priceExclusive",
+                    "priceNetto",
+                    "productId",
+                    "productName",
+                    "quantity",
+                    "sort",
+                    "taxIncluded",
+                    "taxRate",
+                    "type",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            customized,
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            id,
+            measure_code,
+            measure_name,
+            owner_id,
+            owner_type,
+            price,
+            price_account,
+            price_brutto,
+            price_exclusive,
+            price_netto,
+            product_id,
+            product_name,
+            quantity,
+            sort,
+            tax_included,
+            tax_rate,
+            type_,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(ProductRow);
+
+/// The type `crm.products`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Products {
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "totalRows": integer, optional.
+    #[serde(rename = "totalRows", skip_serializing_if = "Option::is_none")]
+    pub total_rows: Option<i64>,
+    /// Wire name "totalSum": string, optional.
+    #[serde(rename = "totalSum", skip_serializing_if = "Option::is_none")]
+    pub total_sum: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Products {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let currency_id = o.opt("currencyId")?;
+        let total_rows = o.opt("totalRows")?;
+        let total_sum = o.opt("totalSum")?;
+        let additional = o.rest(&["currencyId", "totalRows", "totalSum"])?;
+        Ok(Self {
+            currency_id,
+            total_rows,
+            total_sum,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Products);
+
+/// The type `crm.properties`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Properties {
+    /// Wire name "action": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<PropertiesAction>,
+    /// Wire name "bold": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bold: Option<bool>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Properties {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "action".
+    pub fn action(mut self, value: impl Into<PropertiesAction>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Sets "bold".
+    pub fn bold(mut self, value: impl Into<bool>) -> Self {
+        self.bold = Some(value.into());
+        self
+    }
+    /// Sets "text".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Properties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let bold = o.opt("bold")?;
+        let text = o.opt("text")?;
+        let additional = o.rest(&["action", "bold", "text"])?;
+        Ok(Self {
+            action,
+            bold,
+            text,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Properties);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct PropertiesAction {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "uri": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl PropertiesAction {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "uri".
+    pub fn uri(mut self, value: impl Into<String>) -> Self {
+        self.uri = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for PropertiesAction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let uri = o.opt("uri")?;
+        let additional = o.rest(&["type", "uri"])?;
+        Ok(Self { type_, uri, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(PropertiesAction);
+
+/// The type `crm.properties_2`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Properties2 {
+    /// Wire name "bold": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bold: Option<bool>,
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "multiline": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiline: Option<bool>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Properties2 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "bold".
+    pub fn bold(mut self, value: impl Into<bool>) -> Self {
+        self.bold = Some(value.into());
+        self
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "multiline".
+    pub fn multiline(mut self, value: impl Into<bool>) -> Self {
+        self.multiline = Some(value.into());
+        self
+    }
+    /// Sets "value".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Properties2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bold = o.opt("bold")?;
+        let color = o.opt("color")?;
+        let multiline = o.opt("multiline")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["bold", "color", "multiline", "value"])?;
+        Ok(Self {
+            bold,
+            color,
+            multiline,
+            value,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Properties2);
+
+/// The type `crm.resource`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Resource {
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SECTIONS": array of object, optional.
+    #[serde(rename = "SECTIONS", skip_serializing_if = "Option::is_none")]
+    pub sections: Option<Vec<ResourceSectionsItem>>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Resource {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("NAME")?;
+        let sections = o.opt("SECTIONS")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["NAME", "SECTIONS", "XML_ID"])?;
+        Ok(Self {
+            name,
+            sections,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Resource);
+
+/// The type `crm.section`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type ResourceSectionsItem = super::super::types::crm::Section;
+
 /// The type `crm.row`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -4496,12 +7502,9 @@ pub struct Row {
     /// Allowed values: 1, 2.
     #[serde(rename = "DISCOUNT_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<RowDiscountTypeId>,
-    /// Wire name "MEASURE_CODE": any JSON, optional.
-    #[serde(
-        rename = "MEASURE_CODE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_code: ::serde_json::Value,
+    /// Wire name "MEASURE_CODE": integer, optional.
+    #[serde(rename = "MEASURE_CODE", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
     /// Wire name "MEASURE_NAME": string, optional.
     #[serde(rename = "MEASURE_NAME", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
@@ -4565,8 +7568,8 @@ impl Row {
         self
     }
     /// Sets "MEASURE_CODE".
-    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_code = value.into();
+    pub fn measure_code(mut self, value: impl Into<i64>) -> Self {
+        self.measure_code = Some(value.into());
         self
     }
     /// Sets "MEASURE_NAME".
@@ -4707,6 +7710,90 @@ pub type RowDiscountTypeId = super::super::enums::IntV1V2;
 #[cfg(feature = "crm")]
 pub type RowTaxIncluded = ::bitrix24_runtime::YesNo;
 
+/// The type `crm.section`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Section {
+    /// Wire name "CAL_TYPE": string, optional.
+    #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
+    pub cal_type: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Section {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let cal_type = o.opt("CAL_TYPE")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["CAL_TYPE", "ID", "NAME"])?;
+        Ok(Self {
+            cal_type,
+            id,
+            name,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Section);
+
+/// The type `crm.selected_resource`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SelectedResource {
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for SelectedResource {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["id", "title", "type"])?;
+        Ok(Self {
+            id,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(SelectedResource);
+
 /// The type `crm.settings`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -4773,6 +7860,261 @@ impl ::bitrix24_runtime::loose::Loose for Settings {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings2 {
+    /// Wire name "ALLOW_OVERBOOKING": string, optional.
+    #[serde(rename = "ALLOW_OVERBOOKING", skip_serializing_if = "Option::is_none")]
+    pub allow_overbooking: Option<String>,
+    /// Wire name "CAPTION_NO_VALUE": string, optional.
+    #[serde(rename = "CAPTION_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub caption_no_value: Option<String>,
+    /// Wire name "DEFAULT_VALUE": string, optional.
+    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "FULL_DAY": string, optional.
+    #[serde(rename = "FULL_DAY", skip_serializing_if = "Option::is_none")]
+    pub full_day: Option<String>,
+    /// Wire name "LIST_HEIGHT": integer, optional.
+    #[serde(rename = "LIST_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub list_height: Option<i64>,
+    /// Wire name "LIST_WIDTH": integer, optional.
+    #[serde(rename = "LIST_WIDTH", skip_serializing_if = "Option::is_none")]
+    pub list_width: Option<i64>,
+    /// Wire name "MAX_ALLOWED_SIZE": integer, optional.
+    #[serde(rename = "MAX_ALLOWED_SIZE", skip_serializing_if = "Option::is_none")]
+    pub max_allowed_size: Option<i64>,
+    /// Wire name "MAX_LENGTH": integer, optional.
+    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<i64>,
+    /// Wire name "MAX_SHOW_SIZE": integer, optional.
+    #[serde(rename = "MAX_SHOW_SIZE", skip_serializing_if = "Option::is_none")]
+    pub max_show_size: Option<i64>,
+    /// Wire name "MIN_LENGTH": integer, optional.
+    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<i64>,
+    /// Wire name "REGEXP": string, optional.
+    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
+    pub regexp: Option<String>,
+    /// Wire name "RESOURCES": object, optional.
+    #[serde(rename = "RESOURCES", skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Settings2Resources>,
+    /// Wire name "RESOURCE_LIMIT": integer, optional.
+    #[serde(rename = "RESOURCE_LIMIT", skip_serializing_if = "Option::is_none")]
+    pub resource_limit: Option<i64>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Wire name "SELECTED_RESOURCES": array of object, optional.
+    #[serde(rename = "SELECTED_RESOURCES", skip_serializing_if = "Option::is_none")]
+    pub selected_resources: Option<Vec<Settings2SelectedResourcesItem>>,
+    /// Wire name "SERVICE_LIST": array of object, optional.
+    #[serde(rename = "SERVICE_LIST", skip_serializing_if = "Option::is_none")]
+    pub service_list: Option<Vec<Settings2ServiceListItem>>,
+    /// Wire name "SHOW_NO_VALUE": string, optional.
+    #[serde(rename = "SHOW_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub show_no_value: Option<String>,
+    /// Wire name "SIZE": integer, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "TARGET_BLANK": string, optional.
+    #[serde(rename = "TARGET_BLANK", skip_serializing_if = "Option::is_none")]
+    pub target_blank: Option<String>,
+    /// Wire name "TIMEZONE": string, optional.
+    #[serde(rename = "TIMEZONE", skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Wire name "USE_RESOURCES": string, optional.
+    #[serde(rename = "USE_RESOURCES", skip_serializing_if = "Option::is_none")]
+    pub use_resources: Option<String>,
+    /// Wire name "USE_SERVICES": string, optional.
+    #[serde(rename = "USE_SERVICES", skip_serializing_if = "Option::is_none")]
+    pub use_services: Option<String>,
+    /// Wire name "USE_USERS": string, optional.
+    #[serde(rename = "USE_USERS", skip_serializing_if = "Option::is_none")]
+    pub use_users: Option<String>,
+    /// Wire name "USE_USER_TIMEZONE": string, optional.
+    #[serde(rename = "USE_USER_TIMEZONE", skip_serializing_if = "Option::is_none")]
+    pub use_user_timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Settings2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allow_overbooking = o.opt("ALLOW_OVERBOOKING")?;
+        let caption_no_value = o.opt("CAPTION_NO_VALUE")?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let display = o.opt("DISPLAY")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let full_day = o.opt("FULL_DAY")?;
+        let list_height = o.opt("LIST_HEIGHT")?;
+        let list_width = o.opt("LIST_WIDTH")?;
+        let max_allowed_size = o.opt("MAX_ALLOWED_SIZE")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let max_show_size = o.opt("MAX_SHOW_SIZE")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let regexp = o.opt("REGEXP")?;
+        let resources = o.opt("RESOURCES")?;
+        let resource_limit = o.opt("RESOURCE_LIMIT")?;
+        let rows = o.opt("ROWS")?;
+        let selected_resources = o.opt("SELECTED_RESOURCES")?;
+        let service_list = o.opt("SERVICE_LIST")?;
+        let show_no_value = o.opt("SHOW_NO_VALUE")?;
+        let size = o.opt("SIZE")?;
+        let target_blank = o.opt("TARGET_BLANK")?;
+        let timezone = o.opt("TIMEZONE")?;
+        let use_resources = o.opt("USE_RESOURCES")?;
+        let use_services = o.opt("USE_SERVICES")?;
+        let use_users = o.opt("USE_USERS")?;
+        let use_user_timezone = o.opt("USE_USER_TIMEZONE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ALLOW_OVERBOOKING",
+                    "CAPTION_NO_VALUE",
+                    "DEFAULT_VALUE",
+                    "DISPLAY",
+                    "ENTITY_TYPE",
+                    "FULL_DAY",
+                    "LIST_HEIGHT",
+                    "LIST_WIDTH",
+                    "MAX_ALLOWED_SIZE",
+                    "MAX_LENGTH",
+                    "MAX_SHOW_SIZE",
+                    "MIN_LENGTH",
+                    "REGEXP",
+                    "RESOURCES",
+                    "RESOURCE_LIMIT",
+                    "ROWS",
+                    "SELECTED_RESOURCES",
+                    "SERVICE_LIST",
+                    "SHOW_NO_VALUE",
+                    "SIZE",
+                    "TARGET_BLANK",
+                    "TIMEZONE",
+                    "USE_RESOURCES",
+                    "USE_SERVICES",
+                    "USE_USERS",
+                    "USE_USER_TIMEZONE",
+                ],
+            )?;
+        Ok(Self {
+            allow_overbooking,
+            caption_no_value,
+            default_value,
+            display,
+            entity_type,
+            full_day,
+            list_height,
+            list_width,
+            max_allowed_size,
+            max_length,
+            max_show_size,
+            min_length,
+            regexp,
+            resources,
+            resource_limit,
+            rows,
+            selected_resources,
+            service_list,
+            show_no_value,
+            size,
+            target_blank,
+            timezone,
+            use_resources,
+            use_services,
+            use_users,
+            use_user_timezone,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Settings2);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Settings2Resources {
+    /// Wire name "resource": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<Settings2ResourcesResource>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Settings2Resources {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let resource = o.opt("resource")?;
+        let additional = o.rest(&["resource"])?;
+        Ok(Self { resource, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Settings2Resources);
+
+/// The type `crm.resource`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Settings2ResourcesResource = super::super::types::crm::Resource;
+
+/// The type `crm.selected_resource`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Settings2SelectedResourcesItem = super::super::types::crm::SelectedResource;
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Settings2ServiceListItem {
+    /// Wire name "duration": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Settings2ServiceListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let duration = o.opt("duration")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["duration", "name"])?;
+        Ok(Self { duration, name, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Settings2ServiceListItem);
+
+/// The type `crm.settings_3`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Settings3 {
     /// Wire name "isDirectNumeration": boolean, optional.
     #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
     pub is_direct_numeration: Option<bool>,
@@ -4801,7 +8143,7 @@ pub struct Settings2 {
 
 #[cfg(feature = "crm")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Settings2 {
+impl Settings3 {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -4854,7 +8196,7 @@ impl Settings2 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Settings2 {
+impl ::bitrix24_runtime::loose::Loose for Settings3 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -4892,7 +8234,93 @@ impl ::bitrix24_runtime::loose::Loose for Settings2 {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Settings2);
+::bitrix24_runtime::loose_deserialize!(Settings3);
+
+/// The type `crm.settings_4`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Settings4 {
+    /// Wire name "DEFAULT_VALUE": string, optional.
+    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "LIST_HEIGHT": integer, optional.
+    #[serde(rename = "LIST_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub list_height: Option<i64>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Settings4 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DEFAULT_VALUE".
+    pub fn default_value(mut self, value: impl Into<String>) -> Self {
+        self.default_value = Some(value.into());
+        self
+    }
+    /// Sets "DISPLAY".
+    pub fn display(mut self, value: impl Into<String>) -> Self {
+        self.display = Some(value.into());
+        self
+    }
+    /// Sets "LIST_HEIGHT".
+    pub fn list_height(mut self, value: impl Into<i64>) -> Self {
+        self.list_height = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Settings4 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let display = o.opt("DISPLAY")?;
+        let list_height = o.opt("LIST_HEIGHT")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o.rest(&["DEFAULT_VALUE", "DISPLAY", "LIST_HEIGHT", "ROWS"])?;
+        Ok(Self {
+            default_value,
+            display,
+            list_height,
+            rows,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Settings4);
 
 /// The type `crm.shape`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -4956,27 +8384,24 @@ pub struct Shape2 {
     /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    /// Wire name "ERROR_MESSAGE": any JSON, optional.
-    #[serde(
-        rename = "ERROR_MESSAGE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub error_message: ::serde_json::Value,
+    /// Wire name "ERROR_MESSAGE": string, optional.
+    #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
     /// Wire name "FIELD_NAME": string, optional.
     #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    /// Wire name "HELP_MESSAGE": any JSON, optional.
-    #[serde(
-        rename = "HELP_MESSAGE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub help_message: ::serde_json::Value,
+    /// Wire name "HELP_MESSAGE": string, optional.
+    #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<String>,
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Wire name "IS_SEARCHABLE": string, optional.
     #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<String>,
+    /// Wire name "LIST": array of object, optional.
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
+    pub list: Option<Vec<Shape2ListItem>>,
     /// Wire name "LIST_COLUMN_LABEL": string, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_column_label: Option<String>,
@@ -4991,7 +8416,7 @@ pub struct Shape2 {
     pub multiple: Option<String>,
     /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub settings: Option<Shape2Settings>,
     /// Wire name "SHOW_FILTER": string, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
@@ -5004,9 +8429,9 @@ pub struct Shape2 {
     /// Wire name "USER_TYPE_ID": string, optional.
     #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub user_type_id: Option<String>,
-    /// Wire name "XML_ID": any JSON, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -5026,6 +8451,7 @@ impl ::bitrix24_runtime::loose::Loose for Shape2 {
         let help_message = o.opt("HELP_MESSAGE")?;
         let id = o.opt("ID")?;
         let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list = o.opt("LIST")?;
         let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
         let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
         let mandatory = o.opt("MANDATORY")?;
@@ -5047,6 +8473,7 @@ impl ::bitrix24_runtime::loose::Loose for Shape2 {
                     "HELP_MESSAGE",
                     "ID",
                     "IS_SEARCHABLE",
+                    "LIST",
                     "LIST_COLUMN_LABEL",
                     "LIST_FILTER_LABEL",
                     "MANDATORY",
@@ -5068,6 +8495,7 @@ impl ::bitrix24_runtime::loose::Loose for Shape2 {
             help_message,
             id,
             is_searchable,
+            list,
             list_column_label,
             list_filter_label,
             mandatory,
@@ -5085,6 +8513,14 @@ impl ::bitrix24_runtime::loose::Loose for Shape2 {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Shape2);
+
+/// The type `crm.list`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Shape2ListItem = super::super::types::crm::List;
+
+/// The type `crm.settings_2`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Shape2Settings = super::super::types::crm::Settings2;
 
 /// The type `crm.shape_3`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -5144,62 +8580,11 @@ pub type Shape3IsPrimary = ::bitrix24_runtime::YesNo;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Shape4 {
-    /// Wire name "elements": array of object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub elements: Option<Vec<Shape4ElementsItem>>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Shape4 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let elements = o.opt("elements")?;
-        let name = o.opt("name")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let additional = o.rest(&["elements", "name", "title", "type"])?;
-        Ok(Self {
-            elements,
-            name,
-            title,
-            type_,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Shape4);
-
-/// The type `crm.element`, defined once in `types`.
-#[cfg(feature = "crm")]
-pub type Shape4ElementsItem = super::super::types::crm::Element;
-
-/// The type `crm.shape_5`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Shape5 {
     /// Wire name "CUSTOMIZED": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "CUSTOMIZED", skip_serializing_if = "Option::is_none")]
-    pub customized: Option<Shape5Customized>,
+    pub customized: Option<Shape4Customized>,
     /// Wire name "DATE_RESERVE_END": string (`date`), optional.
     #[serde(rename = "DATE_RESERVE_END", skip_serializing_if = "Option::is_none")]
     pub date_reserve_end: Option<String>,
@@ -5213,16 +8598,13 @@ pub struct Shape5 {
     ///
     /// Allowed values: 1, 2.
     #[serde(rename = "DISCOUNT_TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub discount_type_id: Option<Shape5DiscountTypeId>,
+    pub discount_type_id: Option<Shape4DiscountTypeId>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "MEASURE_CODE": any JSON, optional.
-    #[serde(
-        rename = "MEASURE_CODE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_code: ::serde_json::Value,
+    /// Wire name "MEASURE_CODE": integer, optional.
+    #[serde(rename = "MEASURE_CODE", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
     /// Wire name "MEASURE_NAME": string, optional.
     #[serde(rename = "MEASURE_NAME", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
@@ -5278,7 +8660,7 @@ pub struct Shape5 {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "TAX_INCLUDED", skip_serializing_if = "Option::is_none")]
-    pub tax_included: Option<Shape5TaxIncluded>,
+    pub tax_included: Option<Shape4TaxIncluded>,
     /// Wire name "TAX_RATE": number, optional.
     #[serde(rename = "TAX_RATE", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<f64>,
@@ -5286,7 +8668,7 @@ pub struct Shape5 {
     ///
     /// Allowed values: 1, 4, 7.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<Shape5Type>,
+    pub type_: Option<Shape4Type>,
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -5296,7 +8678,7 @@ pub struct Shape5 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Shape5 {
+impl ::bitrix24_runtime::loose::Loose for Shape4 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -5397,19 +8779,421 @@ impl ::bitrix24_runtime::loose::Loose for Shape5 {
 }
 
 #[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Shape4);
+
+#[cfg(feature = "crm")]
+pub type Shape4Customized = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "crm")]
+pub type Shape4DiscountTypeId = super::super::enums::IntV1V2;
+
+#[cfg(feature = "crm")]
+pub type Shape4TaxIncluded = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "crm")]
+pub type Shape4Type = super::super::enums::IntV1V4V7;
+
+/// The type `crm.shape_5`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Shape5 {
+    /// Wire name "elements": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements: Option<Vec<Shape5ElementsItem>>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Shape5 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let elements = o.opt("elements")?;
+        let name = o.opt("name")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["elements", "name", "title", "type"])?;
+        Ok(Self {
+            elements,
+            name,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Shape5);
 
+/// The type `crm.element`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type Shape5Customized = ::bitrix24_runtime::YesNo;
+pub type Shape5ElementsItem = super::super::types::crm::Element;
+
+/// The type `crm.start_call`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct StartCall {
+    /// Wire name "action": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<StartCallAction>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 #[cfg(feature = "crm")]
-pub type Shape5DiscountTypeId = super::super::enums::IntV1V2;
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StartCall {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "action".
+    pub fn action(mut self, value: impl Into<StartCallAction>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
 
 #[cfg(feature = "crm")]
-pub type Shape5TaxIncluded = ::bitrix24_runtime::YesNo;
+impl ::bitrix24_runtime::loose::Loose for StartCall {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["action", "title", "type"])?;
+        Ok(Self {
+            action,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
 
 #[cfg(feature = "crm")]
-pub type Shape5Type = super::super::enums::IntV1V4V7;
+::bitrix24_runtime::loose_deserialize!(StartCall);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct StartCallAction {
+    /// Wire name "actionParams": object, optional.
+    #[serde(rename = "actionParams", skip_serializing_if = "Option::is_none")]
+    pub action_params: Option<StartCallActionActionParams>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StartCallAction {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "actionParams".
+    pub fn action_params(
+        mut self,
+        value: impl Into<StartCallActionActionParams>,
+    ) -> Self {
+        self.action_params = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for StartCallAction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action_params = o.opt("actionParams")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["actionParams", "type"])?;
+        Ok(Self {
+            action_params,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(StartCallAction);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct StartCallActionActionParams {
+    /// Wire name "clientId": integer, optional.
+    #[serde(rename = "clientId", skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl StartCallActionActionParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "clientId".
+    pub fn client_id(mut self, value: impl Into<i64>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for StartCallActionActionParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_id = o.opt("clientId")?;
+        let additional = o.rest(&["clientId"])?;
+        Ok(Self { client_id, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(StartCallActionActionParams);
+
+/// The type `crm.template`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Template {
+    /// Wire name "active": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "createTime": string, optional.
+    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "download": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download: Option<String>,
+    /// Wire name "downloadMachine": string, optional.
+    #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
+    pub download_machine: Option<String>,
+    /// Wire name "entityTypeId": array of string, optional.
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<Vec<String>>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isDeleted": string, optional.
+    #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
+    pub is_deleted: Option<String>,
+    /// Wire name "moduleId": string, optional.
+    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
+    pub module_id: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "numeratorId": string, optional.
+    #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
+    pub numerator_id: Option<String>,
+    /// Wire name "region": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Wire name "sort": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "updateTime": string, optional.
+    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Wire name "users": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<TemplateUsers>,
+    /// Wire name "withStamps": string, optional.
+    #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
+    pub with_stamps: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Template {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let create_time = o.opt("createTime")?;
+        let download = o.opt("download")?;
+        let download_machine = o.opt("downloadMachine")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_deleted = o.opt("isDeleted")?;
+        let module_id = o.opt("moduleId")?;
+        let name = o.opt("name")?;
+        let numerator_id = o.opt("numeratorId")?;
+        let region = o.opt("region")?;
+        let sort = o.opt("sort")?;
+        let update_time = o.opt("updateTime")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "createTime",
+                    "download",
+                    "downloadMachine",
+                    "entityTypeId",
+                    "id",
+                    "isDeleted",
+                    "moduleId",
+                    "name",
+                    "numeratorId",
+                    "region",
+                    "sort",
+                    "updateTime",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            code,
+            create_time,
+            download,
+            download_machine,
+            entity_type_id,
+            id,
+            is_deleted,
+            module_id,
+            name,
+            numerator_id,
+            region,
+            sort,
+            update_time,
+            users,
+            with_stamps,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Template);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct TemplateUsers {
+    /// Wire name "UA": string, optional.
+    #[serde(rename = "UA", skip_serializing_if = "Option::is_none")]
+    pub ua: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for TemplateUsers {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ua = o.opt("UA")?;
+        let additional = o.rest(&["UA"])?;
+        Ok(Self { ua, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(TemplateUsers);
 
 /// The type `crm.time`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -5499,12 +9283,9 @@ pub struct Type {
     /// Wire name "createdTime": string, optional.
     #[serde(rename = "createdTime", skip_serializing_if = "Option::is_none")]
     pub created_time: Option<String>,
-    /// Wire name "customSectionId": any JSON, optional.
-    #[serde(
-        rename = "customSectionId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub custom_section_id: ::serde_json::Value,
+    /// Wire name "customSectionId": integer, optional.
+    #[serde(rename = "customSectionId", skip_serializing_if = "Option::is_none")]
+    pub custom_section_id: Option<i64>,
     /// Wire name "customSections": array of any JSON, optional.
     #[serde(rename = "customSections", skip_serializing_if = "Option::is_none")]
     pub custom_sections: Option<Vec<::serde_json::Value>>,
@@ -5573,7 +9354,7 @@ pub struct Type {
     pub linked_user_fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "relations": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub relations: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub relations: Option<TypeRelations>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -5692,6 +9473,46 @@ impl ::bitrix24_runtime::loose::Loose for Type {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Type);
 
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct TypeRelations {
+    /// Wire name "child": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child: Option<Vec<TypeRelationsChildItem>>,
+    /// Wire name "parent": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Vec<TypeRelationsParentItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for TypeRelations {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let child = o.opt("child")?;
+        let parent = o.opt("parent")?;
+        let additional = o.rest(&["child", "parent"])?;
+        Ok(Self { child, parent, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(TypeRelations);
+
+/// The type `crm.child`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type TypeRelationsChildItem = super::super::types::crm::Child;
+
+/// The type `crm.child`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type TypeRelationsParentItem = super::super::types::crm::Child;
+
 /// The type `crm.uf_enum_element`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -5797,3 +9618,100 @@ impl ::bitrix24_runtime::loose::Loose for UfEnumElement {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(UfEnumElement);
+
+/// The type `crm.value`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Value {
+    /// Wire name "selected": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selected: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Value {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let selected = o.opt("selected")?;
+        let title = o.opt("title")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["selected", "title", "value"])?;
+        Ok(Self {
+            selected,
+            title,
+            value,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Value);
+
+/// The type `crm.values`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Values {
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Wire name "_creationMethod": string, optional.
+    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
+    pub creation_method: Option<String>,
+    /// Wire name "productsTableVariant": string, optional.
+    #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
+    pub products_table_variant: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
+    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
+    pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Values {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_number = o.opt("DocumentNumber")?;
+        let creation_method = o.opt("_creationMethod")?;
+        let products_table_variant = o.opt("productsTableVariant")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o
+            .rest(
+                &[
+                    "DocumentNumber",
+                    "_creationMethod",
+                    "productsTableVariant",
+                    "stampsEnabled",
+                ],
+            )?;
+        Ok(Self {
+            document_number,
+            creation_method,
+            products_table_variant,
+            stamps_enabled,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Values);

@@ -2,7 +2,9 @@
 // Source:
 //   specs/types/delivery.config.md
 //   specs/types/delivery.item.md
+//   specs/types/delivery.options.md
 //   specs/types/delivery.profile.md
+//   specs/types/delivery.settings.md
 
 //! Types of the type specs of the scope `delivery`.
 
@@ -18,9 +20,9 @@ pub struct Config {
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
-    /// Wire name "OPTIONS": any JSON, optional.
-    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
+    /// Wire name "OPTIONS": object, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<ConfigOptions>,
     /// Wire name "TYPE": string, required.
     ///
     /// Allowed values: "STRING", "Y/N", "NUMBER", "ENUM", "DATE", "LOCATION".
@@ -49,8 +51,8 @@ impl Config {
         }
     }
     /// Sets "OPTIONS".
-    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.options = value.into();
+    pub fn options(mut self, value: impl Into<ConfigOptions>) -> Self {
+        self.options = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -91,6 +93,10 @@ impl ::bitrix24_runtime::loose::Loose for Config {
 
 #[cfg(feature = "delivery")]
 ::bitrix24_runtime::loose_deserialize!(Config);
+
+/// The type `delivery.options`, defined once in `types`.
+#[cfg(feature = "delivery")]
+pub type ConfigOptions = super::super::types::delivery::Options;
 
 #[cfg(feature = "delivery")]
 pub type ConfigType = super::super::enums::StringYNNumberEtcHe6b4e3e9;
@@ -168,6 +174,111 @@ impl ::bitrix24_runtime::loose::Loose for Item {
 #[cfg(feature = "delivery")]
 ::bitrix24_runtime::loose_deserialize!(Item);
 
+/// The type `delivery.options`, defined once for every spec that refers to it.
+#[cfg(feature = "delivery")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Options {
+    /// Wire name "Option1Code": string, optional.
+    #[serde(rename = "Option1Code", skip_serializing_if = "Option::is_none")]
+    pub option1code: Option<String>,
+    /// Wire name "Option2Code": string, optional.
+    #[serde(rename = "Option2Code", skip_serializing_if = "Option::is_none")]
+    pub option2code: Option<String>,
+    /// Wire name "Option3Code": string, optional.
+    #[serde(rename = "Option3Code", skip_serializing_if = "Option::is_none")]
+    pub option3code: Option<String>,
+    /// Wire name "Option4Code": string, optional.
+    #[serde(rename = "Option4Code", skip_serializing_if = "Option::is_none")]
+    pub option4code: Option<String>,
+    /// Wire name "Option5Code": string, optional.
+    #[serde(rename = "Option5Code", skip_serializing_if = "Option::is_none")]
+    pub option5code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "delivery")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Options {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "Option1Code".
+    pub fn option1code(mut self, value: impl Into<String>) -> Self {
+        self.option1code = Some(value.into());
+        self
+    }
+    /// Sets "Option2Code".
+    pub fn option2code(mut self, value: impl Into<String>) -> Self {
+        self.option2code = Some(value.into());
+        self
+    }
+    /// Sets "Option3Code".
+    pub fn option3code(mut self, value: impl Into<String>) -> Self {
+        self.option3code = Some(value.into());
+        self
+    }
+    /// Sets "Option4Code".
+    pub fn option4code(mut self, value: impl Into<String>) -> Self {
+        self.option4code = Some(value.into());
+        self
+    }
+    /// Sets "Option5Code".
+    pub fn option5code(mut self, value: impl Into<String>) -> Self {
+        self.option5code = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "delivery")]
+impl ::bitrix24_runtime::loose::Loose for Options {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let option1code = o.opt("Option1Code")?;
+        let option2code = o.opt("Option2Code")?;
+        let option3code = o.opt("Option3Code")?;
+        let option4code = o.opt("Option4Code")?;
+        let option5code = o.opt("Option5Code")?;
+        let additional = o
+            .rest(
+                &[
+                    "Option1Code",
+                    "Option2Code",
+                    "Option3Code",
+                    "Option4Code",
+                    "Option5Code",
+                ],
+            )?;
+        Ok(Self {
+            option1code,
+            option2code,
+            option3code,
+            option4code,
+            option5code,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "delivery")]
+::bitrix24_runtime::loose_deserialize!(Options);
+
 /// The type `delivery.profile`, defined once for every spec that refers to it.
 #[cfg(feature = "delivery")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
@@ -240,3 +351,135 @@ impl ::bitrix24_runtime::loose::Loose for Profile {
 
 #[cfg(feature = "delivery")]
 ::bitrix24_runtime::loose_deserialize!(Profile);
+
+/// The type `delivery.settings`, defined once for every spec that refers to it.
+#[cfg(feature = "delivery")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Settings {
+    /// Wire name "CALCULATE_URL": string, required.
+    #[serde(rename = "CALCULATE_URL")]
+    pub calculate_url: String,
+    /// Wire name "CANCEL_DELIVERY_REQUEST_URL": string, optional.
+    #[serde(
+        rename = "CANCEL_DELIVERY_REQUEST_URL",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cancel_delivery_request_url: Option<String>,
+    /// Wire name "CONFIG": array of object, optional.
+    #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
+    pub config: Option<Vec<SettingsConfigItem>>,
+    /// Wire name "CREATE_DELIVERY_REQUEST_URL": string, optional.
+    #[serde(
+        rename = "CREATE_DELIVERY_REQUEST_URL",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub create_delivery_request_url: Option<String>,
+    /// Wire name "HAS_CALLBACK_TRACKING_SUPPORT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(
+        rename = "HAS_CALLBACK_TRACKING_SUPPORT",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub has_callback_tracking_support: Option<SettingsHasCallbackTrackingSupport>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "delivery")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Settings {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(calculate_url: impl Into<String>) -> Self {
+        Self {
+            calculate_url: calculate_url.into(),
+            cancel_delivery_request_url: Default::default(),
+            config: Default::default(),
+            create_delivery_request_url: Default::default(),
+            has_callback_tracking_support: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CANCEL_DELIVERY_REQUEST_URL".
+    pub fn cancel_delivery_request_url(mut self, value: impl Into<String>) -> Self {
+        self.cancel_delivery_request_url = Some(value.into());
+        self
+    }
+    /// Sets "CONFIG".
+    pub fn config(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<SettingsConfigItem>>,
+    ) -> Self {
+        self.config = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "CREATE_DELIVERY_REQUEST_URL".
+    pub fn create_delivery_request_url(mut self, value: impl Into<String>) -> Self {
+        self.create_delivery_request_url = Some(value.into());
+        self
+    }
+    /// Sets "HAS_CALLBACK_TRACKING_SUPPORT".
+    pub fn has_callback_tracking_support(
+        mut self,
+        value: impl Into<SettingsHasCallbackTrackingSupport>,
+    ) -> Self {
+        self.has_callback_tracking_support = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "delivery")]
+impl ::bitrix24_runtime::loose::Loose for Settings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let calculate_url = o.req("CALCULATE_URL")?;
+        let cancel_delivery_request_url = o.opt("CANCEL_DELIVERY_REQUEST_URL")?;
+        let config = o.opt("CONFIG")?;
+        let create_delivery_request_url = o.opt("CREATE_DELIVERY_REQUEST_URL")?;
+        let has_callback_tracking_support = o.opt("HAS_CALLBACK_TRACKING_SUPPORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "CALCULATE_URL",
+                    "CANCEL_DELIVERY_REQUEST_URL",
+                    "CONFIG",
+                    "CREATE_DELIVERY_REQUEST_URL",
+                    "HAS_CALLBACK_TRACKING_SUPPORT",
+                ],
+            )?;
+        let calculate_url = o.need(calculate_url, "CALCULATE_URL")?;
+        Ok(Self {
+            calculate_url,
+            cancel_delivery_request_url,
+            config,
+            create_delivery_request_url,
+            has_callback_tracking_support,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "delivery")]
+::bitrix24_runtime::loose_deserialize!(Settings);
+
+/// The type `delivery.config`, defined once in `types`.
+#[cfg(feature = "delivery")]
+pub type SettingsConfigItem = super::super::types::delivery::Config;
+
+#[cfg(feature = "delivery")]
+pub type SettingsHasCallbackTrackingSupport = ::bitrix24_runtime::YesNo;

@@ -4,6 +4,8 @@
 //   specs/types/imbot.command.md
 //   specs/types/imbot.lang.md
 //   specs/types/imbot.user.md
+//   specs/types/imbot.user_2.md
+//   specs/types/imbot.user_3.md
 
 //! Types of the type specs of the scope `imbot`.
 
@@ -13,12 +15,9 @@
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Bot {
-    /// Wire name "backgroundId": any JSON, optional.
-    #[serde(
-        rename = "backgroundId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub background_id: ::serde_json::Value,
+    /// Wire name "backgroundId": string, optional.
+    #[serde(rename = "backgroundId", skip_serializing_if = "Option::is_none")]
+    pub background_id: Option<String>,
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -262,6 +261,58 @@ impl ::bitrix24_runtime::loose::Loose for Lang {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct User {
+    /// Wire name "active": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "bot": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot: Option<bool>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "imbot")]
+impl ::bitrix24_runtime::loose::Loose for User {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let bot = o.opt("bot")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["active", "bot", "id", "name", "type"])?;
+        Ok(Self {
+            active,
+            bot,
+            id,
+            name,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "imbot")]
+::bitrix24_runtime::loose_deserialize!(User);
+
+/// The type `imbot.user_2`, defined once for every spec that refers to it.
+#[cfg(feature = "imbot")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct User2 {
     /// Wire name "FIRST_NAME": string, optional.
     #[serde(rename = "FIRST_NAME", skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
@@ -298,7 +349,7 @@ pub struct User {
 }
 
 #[cfg(feature = "imbot")]
-impl ::bitrix24_runtime::loose::Loose for User {
+impl ::bitrix24_runtime::loose::Loose for User2 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -345,4 +396,161 @@ impl ::bitrix24_runtime::loose::Loose for User {
 }
 
 #[cfg(feature = "imbot")]
-::bitrix24_runtime::loose_deserialize!(User);
+::bitrix24_runtime::loose_deserialize!(User2);
+
+/// The type `imbot.user_3`, defined once for every spec that refers to it.
+#[cfg(feature = "imbot")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct User3 {
+    /// Wire name "absent": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub absent: Option<bool>,
+    /// Wire name "active": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "birthday": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birthday: Option<String>,
+    /// Wire name "bot": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot: Option<bool>,
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "connector": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector: Option<bool>,
+    /// Wire name "departments": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<i64>>,
+    /// Wire name "externalAuthId": string, optional.
+    #[serde(rename = "externalAuthId", skip_serializing_if = "Option::is_none")]
+    pub external_auth_id: Option<String>,
+    /// Wire name "extranet": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extranet: Option<bool>,
+    /// Wire name "firstName": string, optional.
+    #[serde(rename = "firstName", skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Wire name "gender": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "idle": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle: Option<bool>,
+    /// Wire name "lastActivityDate": string, optional.
+    #[serde(rename = "lastActivityDate", skip_serializing_if = "Option::is_none")]
+    pub last_activity_date: Option<String>,
+    /// Wire name "lastName": string, optional.
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "phones": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phones: Option<bool>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "workPosition": string, optional.
+    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "imbot")]
+impl ::bitrix24_runtime::loose::Loose for User3 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let absent = o.opt("absent")?;
+        let active = o.opt("active")?;
+        let avatar = o.opt("avatar")?;
+        let birthday = o.opt("birthday")?;
+        let bot = o.opt("bot")?;
+        let color = o.opt("color")?;
+        let connector = o.opt("connector")?;
+        let departments = o.opt("departments")?;
+        let external_auth_id = o.opt("externalAuthId")?;
+        let extranet = o.opt("extranet")?;
+        let first_name = o.opt("firstName")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let idle = o.opt("idle")?;
+        let last_activity_date = o.opt("lastActivityDate")?;
+        let last_name = o.opt("lastName")?;
+        let name = o.opt("name")?;
+        let phones = o.opt("phones")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o
+            .rest(
+                &[
+                    "absent",
+                    "active",
+                    "avatar",
+                    "birthday",
+                    "bot",
+                    "color",
+                    "connector",
+                    "departments",
+                    "externalAuthId",
+                    "extranet",
+                    "firstName",
+                    "gender",
+                    "id",
+                    "idle",
+                    "lastActivityDate",
+                    "lastName",
+                    "name",
+                    "phones",
+                    "status",
+                    "type",
+                    "workPosition",
+                ],
+            )?;
+        Ok(Self {
+            absent,
+            active,
+            avatar,
+            birthday,
+            bot,
+            color,
+            connector,
+            departments,
+            external_auth_id,
+            extranet,
+            first_name,
+            gender,
+            id,
+            idle,
+            last_activity_date,
+            last_name,
+            name,
+            phones,
+            status,
+            type_,
+            work_position,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "imbot")]
+::bitrix24_runtime::loose_deserialize!(User3);

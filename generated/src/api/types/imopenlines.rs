@@ -2,9 +2,7 @@
 // Source:
 //   specs/types/imopenlines.chat.md
 //   specs/types/imopenlines.chat_2.md
-//   specs/types/imopenlines.message.md
-//   specs/types/imopenlines.message_2.md
-//   specs/types/imopenlines.message_3.md
+//   specs/types/imopenlines.entity_link.md
 //   specs/types/imopenlines.queue_users_fields.md
 //   specs/types/imopenlines.user.md
 
@@ -123,247 +121,42 @@ impl ::bitrix24_runtime::loose::Loose for Chat2 {
 #[cfg(feature = "imopenlines")]
 ::bitrix24_runtime::loose_deserialize!(Chat2);
 
-/// The type `imopenlines.message`, defined once for every spec that refers to it.
+/// The type `imopenlines.entity_link`, defined once for every spec that refers to it.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct Message {
-    /// Wire name "chat": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chat: Option<MessageChat>,
-    /// Wire name "message": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<MessageMessage>,
-    /// Wire name "user": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<MessageUser>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "imopenlines")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Message {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "chat".
-    pub fn chat(mut self, value: impl Into<MessageChat>) -> Self {
-        self.chat = Some(value.into());
-        self
-    }
-    /// Sets "message".
-    pub fn message(mut self, value: impl Into<MessageMessage>) -> Self {
-        self.message = Some(value.into());
-        self
-    }
-    /// Sets "user".
-    pub fn user(mut self, value: impl Into<MessageUser>) -> Self {
-        self.user = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "imopenlines")]
-impl ::bitrix24_runtime::loose::Loose for Message {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let chat = o.opt("chat")?;
-        let message = o.opt("message")?;
-        let user = o.opt("user")?;
-        let additional = o.rest(&["chat", "message", "user"])?;
-        Ok(Self {
-            chat,
-            message,
-            user,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "imopenlines")]
-::bitrix24_runtime::loose_deserialize!(Message);
-
-/// The type `imopenlines.chat_2`, defined once in `types`.
-#[cfg(feature = "imopenlines")]
-pub type MessageChat = super::super::types::imopenlines::Chat2;
-
-/// The type `imopenlines.message_2`, defined once in `types`.
-#[cfg(feature = "imopenlines")]
-pub type MessageMessage = super::super::types::imopenlines::Message2;
-
-/// The type `imopenlines.user`, defined once in `types`.
-#[cfg(feature = "imopenlines")]
-pub type MessageUser = super::super::types::imopenlines::User;
-
-/// The type `imopenlines.message_2`, defined once for every spec that refers to it.
-#[cfg(feature = "imopenlines")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Message2 {
-    /// Wire name "date": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date: Option<i64>,
-    /// Wire name "disable_crm": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub disable_crm: Option<String>,
-    /// Wire name "files": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+pub struct EntityLink {
     /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Wire name "text": string, optional.
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "url": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// Wire name "user_id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
+    pub url: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "imopenlines")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Message2 {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "date".
-    pub fn date(mut self, value: impl Into<i64>) -> Self {
-        self.date = Some(value.into());
-        self
-    }
-    /// Sets "disable_crm".
-    pub fn disable_crm(mut self, value: impl Into<String>) -> Self {
-        self.disable_crm = Some(value.into());
-        self
-    }
-    /// Sets "files".
-    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.files = value.into();
-        self
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<String>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "text".
-    pub fn text(mut self, value: impl Into<String>) -> Self {
-        self.text = Some(value.into());
-        self
-    }
-    /// Sets "user_id".
-    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
-        self.user_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "imopenlines")]
-impl ::bitrix24_runtime::loose::Loose for Message2 {
+impl ::bitrix24_runtime::loose::Loose for EntityLink {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let date = o.opt("date")?;
-        let disable_crm = o.opt("disable_crm")?;
-        let files = o.opt("files")?;
         let id = o.opt("id")?;
-        let text = o.opt("text")?;
-        let user_id = o.opt("user_id")?;
-        let additional = o
-            .rest(&["date", "disable_crm", "files", "id", "text", "user_id"])?;
-        Ok(Self {
-            date,
-            disable_crm,
-            files,
-            id,
-            text,
-            user_id,
-            additional,
-        })
+        let type_ = o.opt("type")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["id", "type", "url"])?;
+        Ok(Self { id, type_, url, additional })
     }
 }
 
 #[cfg(feature = "imopenlines")]
-::bitrix24_runtime::loose_deserialize!(Message2);
-
-/// The type `imopenlines.message_3`, defined once for every spec that refers to it.
-#[cfg(feature = "imopenlines")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Message3 {
-    /// Wire name "date": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub date: ::serde_json::Value,
-    /// Wire name "files": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "text": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "imopenlines")]
-impl ::bitrix24_runtime::loose::Loose for Message3 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let date = o.opt("date")?;
-        let files = o.opt("files")?;
-        let id = o.opt("id")?;
-        let text = o.opt("text")?;
-        let additional = o.rest(&["date", "files", "id", "text"])?;
-        Ok(Self {
-            date,
-            files,
-            id,
-            text,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "imopenlines")]
-::bitrix24_runtime::loose_deserialize!(Message3);
+::bitrix24_runtime::loose_deserialize!(EntityLink);
 
 /// The type `imopenlines.queue_users_fields`, defined once for every spec that refers to it.
 #[cfg(feature = "imopenlines")]
@@ -495,9 +288,9 @@ pub struct User {
     /// Wire name "phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    /// Wire name "picture": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub picture: ::serde_json::Value,
+    /// Wire name "picture": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<UserPicture>,
     /// Wire name "skip_phone_validate": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_phone_validate: Option<String>,
@@ -553,8 +346,8 @@ impl User {
         self
     }
     /// Sets "picture".
-    pub fn picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.picture = value.into();
+    pub fn picture(mut self, value: impl Into<UserPicture>) -> Self {
+        self.picture = Some(value.into());
         self
     }
     /// Sets "skip_phone_validate".
@@ -626,3 +419,55 @@ impl ::bitrix24_runtime::loose::Loose for User {
 
 #[cfg(feature = "imopenlines")]
 ::bitrix24_runtime::loose_deserialize!(User);
+
+#[cfg(feature = "imopenlines")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UserPicture {
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "imopenlines")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UserPicture {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "url".
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "imopenlines")]
+impl ::bitrix24_runtime::loose::Loose for UserPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["url"])?;
+        Ok(Self { url, additional })
+    }
+}
+
+#[cfg(feature = "imopenlines")]
+::bitrix24_runtime::loose_deserialize!(UserPicture);

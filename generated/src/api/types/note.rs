@@ -4,6 +4,7 @@
 //   specs/types/note.item_2.md
 //   specs/types/note.item_3.md
 //   specs/types/note.item_4.md
+//   specs/types/note.item_5.md
 
 //! Types of the type specs of the scope `note`.
 
@@ -13,9 +14,15 @@
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item {
+    /// Wire name "filterable": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filterable: Option<bool>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "sortable": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sortable: Option<bool>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -33,12 +40,16 @@ impl ::bitrix24_runtime::loose::Loose for Item {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filterable = o.opt("filterable")?;
         let name = o.opt("name")?;
+        let sortable = o.opt("sortable")?;
         let title = o.opt("title")?;
         let type_ = o.opt("type")?;
-        let additional = o.rest(&["name", "title", "type"])?;
+        let additional = o.rest(&["filterable", "name", "sortable", "title", "type"])?;
         Ok(Self {
+            filterable,
             name,
+            sortable,
             title,
             type_,
             additional,
@@ -55,36 +66,15 @@ impl ::bitrix24_runtime::loose::Loose for Item {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item2 {
-    /// Wire name "collectionId": integer, optional.
-    #[serde(rename = "collectionId", skip_serializing_if = "Option::is_none")]
-    pub collection_id: Option<i64>,
-    /// Wire name "createdAt": string, optional.
-    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "id": integer, optional.
+    /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "markdown": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub markdown: Option<String>,
-    /// Wire name "parentId": integer, optional.
-    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<i64>,
-    /// Wire name "position": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub position: Option<i64>,
+    pub name: Option<String>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "updatedAt": string, optional.
-    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<String>,
-    /// Wire name "updatedBy": integer, optional.
-    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -96,42 +86,14 @@ impl ::bitrix24_runtime::loose::Loose for Item2 {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let collection_id = o.opt("collectionId")?;
-        let created_at = o.opt("createdAt")?;
-        let created_by = o.opt("createdBy")?;
-        let id = o.opt("id")?;
-        let markdown = o.opt("markdown")?;
-        let parent_id = o.opt("parentId")?;
-        let position = o.opt("position")?;
+        let name = o.opt("name")?;
         let title = o.opt("title")?;
-        let updated_at = o.opt("updatedAt")?;
-        let updated_by = o.opt("updatedBy")?;
-        let additional = o
-            .rest(
-                &[
-                    "collectionId",
-                    "createdAt",
-                    "createdBy",
-                    "id",
-                    "markdown",
-                    "parentId",
-                    "position",
-                    "title",
-                    "updatedAt",
-                    "updatedBy",
-                ],
-            )?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["name", "title", "type"])?;
         Ok(Self {
-            collection_id,
-            created_at,
-            created_by,
-            id,
-            markdown,
-            parent_id,
-            position,
+            name,
             title,
-            updated_at,
-            updated_by,
+            type_,
             additional,
         })
     }
@@ -225,6 +187,97 @@ impl ::bitrix24_runtime::loose::Loose for Item3 {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Item4 {
+    /// Wire name "collectionId": integer, optional.
+    #[serde(rename = "collectionId", skip_serializing_if = "Option::is_none")]
+    pub collection_id: Option<i64>,
+    /// Wire name "createdAt": string, optional.
+    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "markdown": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub markdown: Option<String>,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "position": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "updatedAt": string, optional.
+    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
+    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "note")]
+impl ::bitrix24_runtime::loose::Loose for Item4 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let collection_id = o.opt("collectionId")?;
+        let created_at = o.opt("createdAt")?;
+        let created_by = o.opt("createdBy")?;
+        let id = o.opt("id")?;
+        let markdown = o.opt("markdown")?;
+        let parent_id = o.opt("parentId")?;
+        let position = o.opt("position")?;
+        let title = o.opt("title")?;
+        let updated_at = o.opt("updatedAt")?;
+        let updated_by = o.opt("updatedBy")?;
+        let additional = o
+            .rest(
+                &[
+                    "collectionId",
+                    "createdAt",
+                    "createdBy",
+                    "id",
+                    "markdown",
+                    "parentId",
+                    "position",
+                    "title",
+                    "updatedAt",
+                    "updatedBy",
+                ],
+            )?;
+        Ok(Self {
+            collection_id,
+            created_at,
+            created_by,
+            id,
+            markdown,
+            parent_id,
+            position,
+            title,
+            updated_at,
+            updated_by,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "note")]
+::bitrix24_runtime::loose_deserialize!(Item4);
+
+/// The type `note.item_5`, defined once for every spec that refers to it.
+#[cfg(feature = "note")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Item5 {
     /// Wire name "assetMarkdown": string, optional.
     #[serde(rename = "assetMarkdown", skip_serializing_if = "Option::is_none")]
     pub asset_markdown: Option<String>,
@@ -252,7 +305,7 @@ pub struct Item4 {
 }
 
 #[cfg(feature = "note")]
-impl ::bitrix24_runtime::loose::Loose for Item4 {
+impl ::bitrix24_runtime::loose::Loose for Item5 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -290,4 +343,4 @@ impl ::bitrix24_runtime::loose::Loose for Item4 {
 }
 
 #[cfg(feature = "note")]
-::bitrix24_runtime::loose_deserialize!(Item4);
+::bitrix24_runtime::loose_deserialize!(Item5);

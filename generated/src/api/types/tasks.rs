@@ -2,6 +2,7 @@
 // Source:
 //   specs/types/tasks.item.md
 //   specs/types/tasks.item_2.md
+//   specs/types/tasks.rights.md
 
 //! Types of the type specs of the scope `tasks`.
 
@@ -14,15 +15,6 @@ pub struct Item {
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "editable": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub editable: Option<bool>,
-    /// Wire name "elementType": any JSON, optional.
-    #[serde(
-        rename = "elementType",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub element_type: ::serde_json::Value,
     /// Wire name "filterable": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filterable: Option<bool>,
@@ -32,12 +24,82 @@ pub struct Item {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "requiredGroups": any JSON, optional.
-    #[serde(
-        rename = "requiredGroups",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub required_groups: ::serde_json::Value,
+    /// Wire name "sortable": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sortable: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for Item {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let filterable = o.opt("filterable")?;
+        let multiple = o.opt("multiple")?;
+        let name = o.opt("name")?;
+        let sortable = o.opt("sortable")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "description",
+                    "filterable",
+                    "multiple",
+                    "name",
+                    "sortable",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            description,
+            filterable,
+            multiple,
+            name,
+            sortable,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(Item);
+
+/// The type `tasks.item_2`, defined once for every spec that refers to it.
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Item2 {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "editable": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub editable: Option<bool>,
+    /// Wire name "filterable": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filterable: Option<bool>,
+    /// Wire name "multiple": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<bool>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Wire name "sortable": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sortable: Option<bool>,
@@ -56,18 +118,16 @@ pub struct Item {
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for Item {
+impl ::bitrix24_runtime::loose::Loose for Item2 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let description = o.opt("description")?;
         let editable = o.opt("editable")?;
-        let element_type = o.opt("elementType")?;
         let filterable = o.opt("filterable")?;
         let multiple = o.opt("multiple")?;
         let name = o.opt("name")?;
-        let required_groups = o.opt("requiredGroups")?;
         let sortable = o.opt("sortable")?;
         let title = o.opt("title")?;
         let type_ = o.opt("type")?;
@@ -77,11 +137,9 @@ impl ::bitrix24_runtime::loose::Loose for Item {
                 &[
                     "description",
                     "editable",
-                    "elementType",
                     "filterable",
                     "multiple",
                     "name",
-                    "requiredGroups",
                     "sortable",
                     "title",
                     "type",
@@ -91,11 +149,9 @@ impl ::bitrix24_runtime::loose::Loose for Item {
         Ok(Self {
             description,
             editable,
-            element_type,
             filterable,
             multiple,
             name,
-            required_groups,
             sortable,
             title,
             type_,
@@ -106,77 +162,305 @@ impl ::bitrix24_runtime::loose::Loose for Item {
 }
 
 #[cfg(feature = "tasks")]
-::bitrix24_runtime::loose_deserialize!(Item);
+::bitrix24_runtime::loose_deserialize!(Item2);
 
-/// The type `tasks.item_2`, defined once for every spec that refers to it.
+/// The type `tasks.rights`, defined once for every spec that refers to it.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct Item2 {
-    /// Wire name "description": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub description: ::serde_json::Value,
-    /// Wire name "filterable": boolean, optional.
+pub struct Rights {
+    /// Wire name "addAuditors": boolean, optional.
+    #[serde(rename = "addAuditors", skip_serializing_if = "Option::is_none")]
+    pub add_auditors: Option<bool>,
+    /// Wire name "admin": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filterable: Option<bool>,
-    /// Wire name "multiple": boolean, optional.
+    pub admin: Option<bool>,
+    /// Wire name "approve": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<bool>,
-    /// Wire name "name": string, optional.
+    pub approve: Option<bool>,
+    /// Wire name "attachFile": boolean, optional.
+    #[serde(rename = "attachFile", skip_serializing_if = "Option::is_none")]
+    pub attach_file: Option<bool>,
+    /// Wire name "automate": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "sortable": boolean, optional.
+    pub automate: Option<bool>,
+    /// Wire name "changeAccomplices": boolean, optional.
+    #[serde(rename = "changeAccomplices", skip_serializing_if = "Option::is_none")]
+    pub change_accomplices: Option<bool>,
+    /// Wire name "changeDirector": boolean, optional.
+    #[serde(rename = "changeDirector", skip_serializing_if = "Option::is_none")]
+    pub change_director: Option<bool>,
+    /// Wire name "changeResponsible": boolean, optional.
+    #[serde(rename = "changeResponsible", skip_serializing_if = "Option::is_none")]
+    pub change_responsible: Option<bool>,
+    /// Wire name "changeStatus": boolean, optional.
+    #[serde(rename = "changeStatus", skip_serializing_if = "Option::is_none")]
+    pub change_status: Option<bool>,
+    /// Wire name "checklistAdd": boolean, optional.
+    #[serde(rename = "checklistAdd", skip_serializing_if = "Option::is_none")]
+    pub checklist_add: Option<bool>,
+    /// Wire name "checklistEdit": boolean, optional.
+    #[serde(rename = "checklistEdit", skip_serializing_if = "Option::is_none")]
+    pub checklist_edit: Option<bool>,
+    /// Wire name "checklistSave": boolean, optional.
+    #[serde(rename = "checklistSave", skip_serializing_if = "Option::is_none")]
+    pub checklist_save: Option<bool>,
+    /// Wire name "checklistToggle": boolean, optional.
+    #[serde(rename = "checklistToggle", skip_serializing_if = "Option::is_none")]
+    pub checklist_toggle: Option<bool>,
+    /// Wire name "complete": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sortable: Option<bool>,
-    /// Wire name "title": string, optional.
+    pub complete: Option<bool>,
+    /// Wire name "completeResult": boolean, optional.
+    #[serde(rename = "completeResult", skip_serializing_if = "Option::is_none")]
+    pub complete_result: Option<bool>,
+    /// Wire name "copy": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub copy: Option<bool>,
+    /// Wire name "createGanttDependence": boolean, optional.
+    #[serde(rename = "createGanttDependence", skip_serializing_if = "Option::is_none")]
+    pub create_gantt_dependence: Option<bool>,
+    /// Wire name "createResult": boolean, optional.
+    #[serde(rename = "createResult", skip_serializing_if = "Option::is_none")]
+    pub create_result: Option<bool>,
+    /// Wire name "createSubtask": boolean, optional.
+    #[serde(rename = "createSubtask", skip_serializing_if = "Option::is_none")]
+    pub create_subtask: Option<bool>,
+    /// Wire name "datePlan": boolean, optional.
+    #[serde(rename = "datePlan", skip_serializing_if = "Option::is_none")]
+    pub date_plan: Option<bool>,
+    /// Wire name "deadline": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<bool>,
+    /// Wire name "defer": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub defer: Option<bool>,
+    /// Wire name "delegate": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegate: Option<bool>,
+    /// Wire name "detachFile": boolean, optional.
+    #[serde(rename = "detachFile", skip_serializing_if = "Option::is_none")]
+    pub detach_file: Option<bool>,
+    /// Wire name "detachParent": boolean, optional.
+    #[serde(rename = "detachParent", skip_serializing_if = "Option::is_none")]
+    pub detach_parent: Option<bool>,
+    /// Wire name "disapprove": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disapprove: Option<bool>,
+    /// Wire name "edit": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit: Option<bool>,
+    /// Wire name "elapsedTime": boolean, optional.
+    #[serde(rename = "elapsedTime", skip_serializing_if = "Option::is_none")]
+    pub elapsed_time: Option<bool>,
+    /// Wire name "favorite": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub favorite: Option<bool>,
+    /// Wire name "mark": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<bool>,
+    /// Wire name "mute": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute: Option<bool>,
+    /// Wire name "pause": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pause: Option<bool>,
+    /// Wire name "read": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read: Option<bool>,
+    /// Wire name "reminder": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<bool>,
+    /// Wire name "remove": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove: Option<bool>,
+    /// Wire name "removeResult": boolean, optional.
+    #[serde(rename = "removeResult", skip_serializing_if = "Option::is_none")]
+    pub remove_result: Option<bool>,
+    /// Wire name "renew": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renew: Option<bool>,
+    /// Wire name "resultEdit": boolean, optional.
+    #[serde(rename = "resultEdit", skip_serializing_if = "Option::is_none")]
+    pub result_edit: Option<bool>,
+    /// Wire name "resultRead": boolean, optional.
+    #[serde(rename = "resultRead", skip_serializing_if = "Option::is_none")]
+    pub result_read: Option<bool>,
+    /// Wire name "saveAsTemplate": boolean, optional.
+    #[serde(rename = "saveAsTemplate", skip_serializing_if = "Option::is_none")]
+    pub save_as_template: Option<bool>,
+    /// Wire name "sort": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<bool>,
+    /// Wire name "start": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<bool>,
+    /// Wire name "take": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub take: Option<bool>,
+    /// Wire name "timeTracking": boolean, optional.
+    #[serde(rename = "timeTracking", skip_serializing_if = "Option::is_none")]
+    pub time_tracking: Option<bool>,
+    /// Wire name "watch": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch: Option<bool>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
-impl ::bitrix24_runtime::loose::Loose for Item2 {
+impl ::bitrix24_runtime::loose::Loose for Rights {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let description = o.opt("description")?;
-        let filterable = o.opt("filterable")?;
-        let multiple = o.opt("multiple")?;
-        let name = o.opt("name")?;
-        let sortable = o.opt("sortable")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
+        let add_auditors = o.opt("addAuditors")?;
+        let admin = o.opt("admin")?;
+        let approve = o.opt("approve")?;
+        let attach_file = o.opt("attachFile")?;
+        let automate = o.opt("automate")?;
+        let change_accomplices = o.opt("changeAccomplices")?;
+        let change_director = o.opt("changeDirector")?;
+        let change_responsible = o.opt("changeResponsible")?;
+        let change_status = o.opt("changeStatus")?;
+        let checklist_add = o.opt("checklistAdd")?;
+        let checklist_edit = o.opt("checklistEdit")?;
+        let checklist_save = o.opt("checklistSave")?;
+        let checklist_toggle = o.opt("checklistToggle")?;
+        let complete = o.opt("complete")?;
+        let complete_result = o.opt("completeResult")?;
+        let copy = o.opt("copy")?;
+        let create_gantt_dependence = o.opt("createGanttDependence")?;
+        let create_result = o.opt("createResult")?;
+        let create_subtask = o.opt("createSubtask")?;
+        let date_plan = o.opt("datePlan")?;
+        let deadline = o.opt("deadline")?;
+        let defer = o.opt("defer")?;
+        let delegate = o.opt("delegate")?;
+        let detach_file = o.opt("detachFile")?;
+        let detach_parent = o.opt("detachParent")?;
+        let disapprove = o.opt("disapprove")?;
+        let edit = o.opt("edit")?;
+        let elapsed_time = o.opt("elapsedTime")?;
+        let favorite = o.opt("favorite")?;
+        let mark = o.opt("mark")?;
+        let mute = o.opt("mute")?;
+        let pause = o.opt("pause")?;
+        let read = o.opt("read")?;
+        let reminder = o.opt("reminder")?;
+        let remove = o.opt("remove")?;
+        let remove_result = o.opt("removeResult")?;
+        let renew = o.opt("renew")?;
+        let result_edit = o.opt("resultEdit")?;
+        let result_read = o.opt("resultRead")?;
+        let save_as_template = o.opt("saveAsTemplate")?;
+        let sort = o.opt("sort")?;
+        let start = o.opt("start")?;
+        let take = o.opt("take")?;
+        let time_tracking = o.opt("timeTracking")?;
+        let watch = o.opt("watch")?;
         let additional = o
             .rest(
                 &[
-                    "description",
-                    "filterable",
-                    "multiple",
-                    "name",
-                    "sortable",
-                    "title",
-                    "type",
+                    "addAuditors",
+                    "admin",
+                    "approve",
+                    "attachFile",
+                    "automate",
+                    "changeAccomplices",
+                    "changeDirector",
+                    "changeResponsible",
+                    "changeStatus",
+                    "checklistAdd",
+                    "checklistEdit",
+                    "checklistSave",
+                    "checklistToggle",
+                    "complete",
+                    "completeResult",
+                    "copy",
+                    "createGanttDependence",
+                    "createResult",
+                    "createSubtask",
+                    "datePlan",
+                    "deadline",
+                    "defer",
+                    "delegate",
+                    "detachFile",
+                    "detachParent",
+                    "disapprove",
+                    "edit",
+                    "elapsedTime",
+                    "favorite",
+                    "mark",
+                    "mute",
+                    "pause",
+                    "read",
+                    "reminder",
+                    "remove",
+                    "removeResult",
+                    "renew",
+                    "resultEdit",
+                    "resultRead",
+                    "saveAsTemplate",
+                    "sort",
+                    "start",
+                    "take",
+                    "timeTracking",
+                    "watch",
                 ],
             )?;
         Ok(Self {
-            description,
-            filterable,
-            multiple,
-            name,
-            sortable,
-            title,
-            type_,
+            add_auditors,
+            admin,
+            approve,
+            attach_file,
+            automate,
+            change_accomplices,
+            change_director,
+            change_responsible,
+            change_status,
+            checklist_add,
+            checklist_edit,
+            checklist_save,
+            checklist_toggle,
+            complete,
+            complete_result,
+            copy,
+            create_gantt_dependence,
+            create_result,
+            create_subtask,
+            date_plan,
+            deadline,
+            defer,
+            delegate,
+            detach_file,
+            detach_parent,
+            disapprove,
+            edit,
+            elapsed_time,
+            favorite,
+            mark,
+            mute,
+            pause,
+            read,
+            reminder,
+            remove,
+            remove_result,
+            renew,
+            result_edit,
+            result_read,
+            save_as_template,
+            sort,
+            start,
+            take,
+            time_tracking,
+            watch,
             additional,
         })
     }
 }
 
 #[cfg(feature = "tasks")]
-::bitrix24_runtime::loose_deserialize!(Item2);
+::bitrix24_runtime::loose_deserialize!(Rights);

@@ -61,9 +61,9 @@ pub struct Shape {
     /// Wire name "TIME_ZONE": string, optional.
     #[serde(rename = "TIME_ZONE", skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
-    /// Wire name "UF_DEPARTMENT": array of any JSON, optional.
+    /// Wire name "UF_DEPARTMENT": array of integer, optional.
     #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
-    pub uf_department: Option<Vec<::serde_json::Value>>,
+    pub uf_department: Option<Vec<i64>>,
     /// Wire name "UF_EMPLOYMENT_DATE": string, optional.
     #[serde(rename = "UF_EMPLOYMENT_DATE", skip_serializing_if = "Option::is_none")]
     pub uf_employment_date: Option<String>,

@@ -79,9 +79,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "EDIT_FORM_LABEL": string, optional.
+    /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
     #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<String>,
+    pub edit_form_label: Option<AddRequestFieldsEditFormLabel>,
+    /// Wire name "EDIT_IN_LIST": string, optional.
+    #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub edit_in_list: Option<String>,
     /// Wire name "ERROR_MESSAGE": string, optional.
     #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
@@ -108,9 +111,9 @@ pub struct AddRequestFields {
     /// Wire name "MULTIPLE": boolean, optional.
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddRequestFieldsSettings>,
     /// Wire name "SHOW_FILTER": boolean, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -142,6 +145,7 @@ impl AddRequestFields {
     ) -> Self {
         Self {
             edit_form_label: Default::default(),
+            edit_in_list: Default::default(),
             error_message: Default::default(),
             field_name: field_name.into(),
             help_message: Default::default(),
@@ -160,8 +164,16 @@ impl AddRequestFields {
         }
     }
     /// Sets "EDIT_FORM_LABEL".
-    pub fn edit_form_label(mut self, value: impl Into<String>) -> Self {
+    pub fn edit_form_label(
+        mut self,
+        value: impl Into<AddRequestFieldsEditFormLabel>,
+    ) -> Self {
         self.edit_form_label = Some(value.into());
+        self
+    }
+    /// Sets "EDIT_IN_LIST".
+    pub fn edit_in_list(mut self, value: impl Into<String>) -> Self {
+        self.edit_in_list = Some(value.into());
         self
     }
     /// Sets "ERROR_MESSAGE".
@@ -200,8 +212,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<AddRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SHOW_FILTER".
@@ -242,6 +254,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
         let error_message = o.opt("ERROR_MESSAGE")?;
         let field_name = o.req("FIELD_NAME")?;
         let help_message = o.opt("HELP_MESSAGE")?;
@@ -260,6 +273,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             .rest(
                 &[
                     "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
                     "ERROR_MESSAGE",
                     "FIELD_NAME",
                     "HELP_MESSAGE",
@@ -280,6 +294,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let user_type_id = o.need(user_type_id, "USER_TYPE_ID")?;
         Ok(Self {
             edit_form_label,
+            edit_in_list,
             error_message,
             field_name,
             help_message,
@@ -301,7 +316,89 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestFieldsEditFormLabel {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestFieldsEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsEditFormLabel);
+
 pub type AddRequestFieldsFieldName = super::super::enums::DealsUfUsrDeals;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsSettings {
+    /// Wire name "DEAL": string, optional.
+    #[serde(rename = "DEAL", skip_serializing_if = "Option::is_none")]
+    pub deal: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DEAL".
+    pub fn deal(mut self, value: impl Into<String>) -> Self {
+        self.deal = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let deal = o.opt("DEAL")?;
+        let additional = o.rest(&["DEAL"])?;
+        Ok(Self { deal, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
 
 pub type AddRequestFieldsUserTypeId = super::super::enums::StringIntegerDoubleEtc;
 
@@ -415,11 +512,9 @@ pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
-    /// Wire name "order": string, optional.
-    ///
-    /// Allowed values: "ID", "FIELD_NAME", "USER_TYPE_ID", "XML_ID", "SORT", "MULTIPLE", "MANDATORY", "SHOW_FILTER", "SHOW_IN_LIST", "EDIT_IN_LIST", "IS_SEARCHABLE".
+    /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListRequestOrder>,
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -442,7 +537,7 @@ impl ListRequest {
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<ListRequestOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
         self.order = Some(value.into());
         self
     }
@@ -483,8 +578,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
-pub type ListRequestOrder = super::super::enums::IdFieldNameUserTypeIdEtc;
-
 /// The `result` of `user.userfield.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
@@ -507,9 +600,9 @@ pub struct ListResponseItem {
     /// Wire name "IS_SEARCHABLE": string, optional.
     #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<String>,
-    /// Wire name "LIST": array of any JSON, optional.
+    /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<Vec<::serde_json::Value>>,
+    pub list: Option<Vec<ListResponseItemListItem>>,
     /// Wire name "MANDATORY": string, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<String>,
@@ -518,7 +611,7 @@ pub struct ListResponseItem {
     pub multiple: Option<String>,
     /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub settings: Option<ListResponseItemSettings>,
     /// Wire name "SHOW_FILTER": string, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
@@ -531,9 +624,9 @@ pub struct ListResponseItem {
     /// Wire name "USER_TYPE_ID": string, optional.
     #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub user_type_id: Option<String>,
-    /// Wire name "XML_ID": any JSON, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -598,6 +691,111 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemListItem {
+    /// Wire name "DEF": string, optional.
+    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("DEF")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["DEF", "ID", "SORT", "VALUE", "XML_ID"])?;
+        Ok(Self {
+            def,
+            id,
+            sort,
+            value,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemListItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettings {
+    /// Wire name "CAPTION_NO_VALUE": string, optional.
+    #[serde(rename = "CAPTION_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub caption_no_value: Option<String>,
+    /// Wire name "DEFAULT_VALUE": string, optional.
+    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "LIST_HEIGHT": integer, optional.
+    #[serde(rename = "LIST_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub list_height: Option<i64>,
+    /// Wire name "SHOW_NO_VALUE": string, optional.
+    #[serde(rename = "SHOW_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub show_no_value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let caption_no_value = o.opt("CAPTION_NO_VALUE")?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let display = o.opt("DISPLAY")?;
+        let list_height = o.opt("LIST_HEIGHT")?;
+        let show_no_value = o.opt("SHOW_NO_VALUE")?;
+        let additional = o
+            .rest(
+                &[
+                    "CAPTION_NO_VALUE",
+                    "DEFAULT_VALUE",
+                    "DISPLAY",
+                    "LIST_HEIGHT",
+                    "SHOW_NO_VALUE",
+                ],
+            )?;
+        Ok(Self {
+            caption_no_value,
+            default_value,
+            display,
+            list_height,
+            show_no_value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "user.userfield.list";

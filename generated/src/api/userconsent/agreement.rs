@@ -208,6 +208,12 @@ pub struct TextRequestReplace {
     /// Wire name "THIRD_PARTIES": string, optional.
     #[serde(rename = "THIRD_PARTIES", skip_serializing_if = "Option::is_none")]
     pub third_parties: Option<String>,
+    /// Wire name "button_caption": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub button_caption: Option<String>,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<TextRequestReplaceFields>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -215,6 +221,122 @@ pub struct TextRequestReplace {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl TextRequestReplace {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "COMPANY_ADDRESS".
+    pub fn company_address(mut self, value: impl Into<String>) -> Self {
+        self.company_address = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY_NAME".
+    pub fn company_name(mut self, value: impl Into<String>) -> Self {
+        self.company_name = Some(value.into());
+        self
+    }
+    /// Sets "EMAIL".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "PURPOSES".
+    pub fn purposes(mut self, value: impl Into<String>) -> Self {
+        self.purposes = Some(value.into());
+        self
+    }
+    /// Sets "THIRD_PARTIES".
+    pub fn third_parties(mut self, value: impl Into<String>) -> Self {
+        self.third_parties = Some(value.into());
+        self
+    }
+    /// Sets "button_caption".
+    pub fn button_caption(mut self, value: impl Into<String>) -> Self {
+        self.button_caption = Some(value.into());
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<TextRequestReplaceFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for TextRequestReplace {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company_address = o.opt("COMPANY_ADDRESS")?;
+        let company_name = o.opt("COMPANY_NAME")?;
+        let email = o.opt("EMAIL")?;
+        let purposes = o.opt("PURPOSES")?;
+        let third_parties = o.opt("THIRD_PARTIES")?;
+        let button_caption = o.opt("button_caption")?;
+        let fields = o.opt("fields")?;
+        let additional = o
+            .rest(
+                &[
+                    "COMPANY_ADDRESS",
+                    "COMPANY_NAME",
+                    "EMAIL",
+                    "PURPOSES",
+                    "THIRD_PARTIES",
+                    "button_caption",
+                    "fields",
+                ],
+            )?;
+        Ok(Self {
+            company_address,
+            company_name,
+            email,
+            purposes,
+            third_parties,
+            button_caption,
+            fields,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(TextRequestReplace);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct TextRequestReplaceFields {
+    /// Wire name "COMPANY_ADDRESS": string, optional.
+    #[serde(rename = "COMPANY_ADDRESS", skip_serializing_if = "Option::is_none")]
+    pub company_address: Option<String>,
+    /// Wire name "COMPANY_NAME": string, optional.
+    #[serde(rename = "COMPANY_NAME", skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    /// Wire name "EMAIL": string, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "PURPOSES": string, optional.
+    #[serde(rename = "PURPOSES", skip_serializing_if = "Option::is_none")]
+    pub purposes: Option<String>,
+    /// Wire name "THIRD_PARTIES": string, optional.
+    #[serde(rename = "THIRD_PARTIES", skip_serializing_if = "Option::is_none")]
+    pub third_parties: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl TextRequestReplaceFields {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -256,7 +378,7 @@ impl TextRequestReplace {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for TextRequestReplace {
+impl ::bitrix24_runtime::loose::Loose for TextRequestReplaceFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -287,7 +409,7 @@ impl ::bitrix24_runtime::loose::Loose for TextRequestReplace {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(TextRequestReplace);
+::bitrix24_runtime::loose_deserialize!(TextRequestReplaceFields);
 
 /// The `result` of `userconsent.agreement.text`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

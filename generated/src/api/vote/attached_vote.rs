@@ -112,13 +112,22 @@ pub async fn get(
 /// Parameters of `vote.AttachedVote.get`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.get.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "attachId": integer, required.
-    #[serde(rename = "attachId")]
-    pub attach_id: i64,
+    /// Wire name "attachId": integer, optional.
+    #[serde(rename = "attachId", skip_serializing_if = "Option::is_none")]
+    pub attach_id: Option<i64>,
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "entityType": string, optional.
+    #[serde(rename = "entityType", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "moduleId": string, optional.
+    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
+    pub module_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -126,12 +135,29 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(attach_id: impl Into<i64>) -> Self {
-        Self {
-            attach_id: attach_id.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "attachId".
+    pub fn attach_id(mut self, value: impl Into<i64>) -> Self {
+        self.attach_id = Some(value.into());
+        self
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "entityType".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "moduleId".
+    pub fn module_id(mut self, value: impl Into<String>) -> Self {
+        self.module_id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -150,10 +176,18 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let attach_id = o.req("attachId")?;
-        let additional = o.rest(&["attachId"])?;
-        let attach_id = o.need(attach_id, "attachId")?;
-        Ok(Self { attach_id, additional })
+        let attach_id = o.opt("attachId")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type = o.opt("entityType")?;
+        let module_id = o.opt("moduleId")?;
+        let additional = o.rest(&["attachId", "entityId", "entityType", "moduleId"])?;
+        Ok(Self {
+            attach_id,
+            entity_id,
+            entity_type,
+            module_id,
+            additional,
+        })
     }
 }
 
@@ -182,6 +216,9 @@ pub struct GetResponse {
     /// Wire name "VOTE_ID": integer, optional.
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
+    /// Wire name "attach": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach: Option<GetResponseAttach>,
     /// Wire name "canEdit": boolean, optional.
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
     pub can_edit: Option<bool>,
@@ -231,6 +268,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let options = o.opt("OPTIONS")?;
         let questions = o.opt("QUESTIONS")?;
         let vote_id = o.opt("VOTE_ID")?;
+        let attach = o.opt("attach")?;
         let can_edit = o.opt("canEdit")?;
         let can_revote = o.opt("canRevote")?;
         let can_vote = o.opt("canVote")?;
@@ -250,6 +288,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "OPTIONS",
                     "QUESTIONS",
                     "VOTE_ID",
+                    "attach",
                     "canEdit",
                     "canRevote",
                     "canVote",
@@ -269,6 +308,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             options,
             questions,
             vote_id,
+            attach,
             can_edit,
             can_revote,
             can_vote,
@@ -285,6 +325,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `vote.attach`, defined once in `types`.
+pub type GetResponseAttach = super::super::types::vote::Attach;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "vote.AttachedVote.get";
@@ -443,6 +486,9 @@ pub struct GetAnswerVotedResponse {
     /// Wire name "WORK_POSITION": string, optional.
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Wire name "items": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<GetAnswerVotedResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -457,18 +503,23 @@ impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedResponse {
         let image = o.opt("IMAGE")?;
         let name = o.opt("NAME")?;
         let work_position = o.opt("WORK_POSITION")?;
-        let additional = o.rest(&["ID", "IMAGE", "NAME", "WORK_POSITION"])?;
+        let items = o.opt("items")?;
+        let additional = o.rest(&["ID", "IMAGE", "NAME", "WORK_POSITION", "items"])?;
         Ok(Self {
             id,
             image,
             name,
             work_position,
+            items,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetAnswerVotedResponse);
+
+/// The type `vote.item`, defined once in `types`.
+pub type GetAnswerVotedResponseItemsItem = super::super::types::vote::Item;
 
 impl ::bitrix24_runtime::Method for GetAnswerVotedRequest {
     const NAME: &'static str = "vote.AttachedVote.getAnswerVoted";
@@ -479,8 +530,38 @@ impl ::bitrix24_runtime::Method for GetAnswerVotedRequest {
         "ATTACH_NOT_FOUND",
         "ATTACH_READ_ACCESS_DENIED",
     ];
+    const ITEMS_KEY: Option<&'static str> = Some("items");
     type Response = GetAnswerVotedResponse;
 }
+
+impl ::std::iter::IntoIterator for GetAnswerVotedResponse {
+    type Item = GetAnswerVotedResponseItemsItem;
+    type IntoIter = ::std::vec::IntoIter<GetAnswerVotedResponseItemsItem>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.unwrap_or_default().into_iter()
+    }
+}
+
+/// The fields of `vote.AttachedVote.getAnswerVoted`'s rows (`Item`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetAnswerVotedField {
+    /// The field "ID".
+    Id,
+    /// The field "IMAGE".
+    Image,
+    /// The field "NAME".
+    Name,
+    /// The field "WORK_POSITION".
+    WorkPosition,
+}
+
+::bitrix24_runtime::field_names!(
+    GetAnswerVotedField { Id = "ID", Image = "IMAGE", Name = "NAME", WorkPosition =
+    "WORK_POSITION" }
+);
 
 /// Calls `vote.AttachedVote.getMany`.
 ///
@@ -503,9 +584,12 @@ pub async fn get_many(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetManyRequest {
-    /// Wire name "entityId": integer, required.
-    #[serde(rename = "entityId")]
-    pub entity_id: i64,
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "entityIds": array of integer, optional.
+    #[serde(rename = "entityIds", skip_serializing_if = "Option::is_none")]
+    pub entity_ids: Option<Vec<i64>>,
     /// Wire name "entityType": string, required.
     #[serde(rename = "entityType")]
     pub entity_type: String,
@@ -523,16 +607,29 @@ pub struct GetManyRequest {
 impl GetManyRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        entity_id: impl Into<i64>,
         entity_type: impl Into<String>,
         module_id: impl Into<GetManyRequestModuleId>,
     ) -> Self {
         Self {
-            entity_id: entity_id.into(),
+            entity_id: Default::default(),
+            entity_ids: Default::default(),
             entity_type: entity_type.into(),
             module_id: module_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "entityIds".
+    pub fn entity_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.entity_ids = Some(value.into_iter().map(Into::into).collect());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -551,15 +648,16 @@ impl ::bitrix24_runtime::loose::Loose for GetManyRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let entity_id = o.req("entityId")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_ids = o.opt("entityIds")?;
         let entity_type = o.req("entityType")?;
         let module_id = o.req("moduleId")?;
-        let additional = o.rest(&["entityId", "entityType", "moduleId"])?;
-        let entity_id = o.need(entity_id, "entityId")?;
+        let additional = o.rest(&["entityId", "entityIds", "entityType", "moduleId"])?;
         let entity_type = o.need(entity_type, "entityType")?;
         let module_id = o.need(module_id, "moduleId")?;
         Ok(Self {
             entity_id,
+            entity_ids,
             entity_type,
             module_id,
             additional,
@@ -615,6 +713,9 @@ pub struct GetManyResponse {
     /// Wire name "isVoted": boolean, optional.
     #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
     pub is_voted: Option<bool>,
+    /// Wire name "items": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<GetManyResponseItemsItem>>,
     /// Wire name "resultUrl": string, optional.
     #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
     pub result_url: Option<String>,
@@ -650,6 +751,7 @@ impl ::bitrix24_runtime::loose::Loose for GetManyResponse {
         let entity_id = o.opt("entityId")?;
         let is_finished = o.opt("isFinished")?;
         let is_voted = o.opt("isVoted")?;
+        let items = o.opt("items")?;
         let result_url = o.opt("resultUrl")?;
         let signed_attach_id = o.opt("signedAttachId")?;
         let user_answer_map = o.opt("userAnswerMap")?;
@@ -669,6 +771,7 @@ impl ::bitrix24_runtime::loose::Loose for GetManyResponse {
                     "entityId",
                     "isFinished",
                     "isVoted",
+                    "items",
                     "resultUrl",
                     "signedAttachId",
                     "userAnswerMap",
@@ -688,6 +791,7 @@ impl ::bitrix24_runtime::loose::Loose for GetManyResponse {
             entity_id,
             is_finished,
             is_voted,
+            items,
             result_url,
             signed_attach_id,
             user_answer_map,
@@ -697,6 +801,9 @@ impl ::bitrix24_runtime::loose::Loose for GetManyResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetManyResponse);
+
+/// The type `vote.attach`, defined once in `types`.
+pub type GetManyResponseItemsItem = super::super::types::vote::Attach;
 
 impl ::bitrix24_runtime::Method for GetManyRequest {
     const NAME: &'static str = "vote.AttachedVote.getMany";
@@ -806,7 +913,9 @@ pub struct GetWithVotedResponse {
     pub attach: Option<GetWithVotedResponseAttach>,
     /// Wire name "voted": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub voted: Option<GetWithVotedResponseVoted>,
+    pub voted: Option<
+        ::std::collections::BTreeMap<String, Vec<GetWithVotedResponseVotedValueItem>>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -826,174 +935,13 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetWithVotedResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetWithVotedResponseAttach {
-    /// Wire name "ANONYMITY": integer, optional.
-    #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
-    pub anonymity: Option<i64>,
-    /// Wire name "COUNTER": integer, optional.
-    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
-    pub counter: Option<i64>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "OPTIONS": integer, optional.
-    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
-    pub options: Option<i64>,
-    /// Wire name "QUESTIONS": any JSON, optional.
-    #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub questions: ::serde_json::Value,
-    /// Wire name "VOTE_ID": integer, optional.
-    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
-    pub vote_id: Option<i64>,
-    /// Wire name "canEdit": boolean, optional.
-    #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
-    pub can_edit: Option<bool>,
-    /// Wire name "canRevote": boolean, optional.
-    #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
-    pub can_revote: Option<bool>,
-    /// Wire name "canVote": boolean, optional.
-    #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
-    pub can_vote: Option<bool>,
-    /// Wire name "downloadUrl": string, optional.
-    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
-    pub download_url: Option<String>,
-    /// Wire name "entityId": integer, optional.
-    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<i64>,
-    /// Wire name "isFinished": boolean, optional.
-    #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
-    pub is_finished: Option<bool>,
-    /// Wire name "isVoted": boolean, optional.
-    #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
-    pub is_voted: Option<bool>,
-    /// Wire name "resultUrl": string, optional.
-    #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
-    pub result_url: Option<String>,
-    /// Wire name "signedAttachId": string, optional.
-    #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
-    pub signed_attach_id: Option<String>,
-    /// Wire name "userAnswerMap": any JSON, optional.
-    #[serde(
-        rename = "userAnswerMap",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub user_answer_map: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
+/// The type `vote.attach`, defined once in `types`.
+pub type GetWithVotedResponseAttach = super::super::types::vote::Attach;
 
-impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseAttach {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let anonymity = o.opt("ANONYMITY")?;
-        let counter = o.opt("COUNTER")?;
-        let id = o.opt("ID")?;
-        let options = o.opt("OPTIONS")?;
-        let questions = o.opt("QUESTIONS")?;
-        let vote_id = o.opt("VOTE_ID")?;
-        let can_edit = o.opt("canEdit")?;
-        let can_revote = o.opt("canRevote")?;
-        let can_vote = o.opt("canVote")?;
-        let download_url = o.opt("downloadUrl")?;
-        let entity_id = o.opt("entityId")?;
-        let is_finished = o.opt("isFinished")?;
-        let is_voted = o.opt("isVoted")?;
-        let result_url = o.opt("resultUrl")?;
-        let signed_attach_id = o.opt("signedAttachId")?;
-        let user_answer_map = o.opt("userAnswerMap")?;
-        let additional = o
-            .rest(
-                &[
-                    "ANONYMITY",
-                    "COUNTER",
-                    "ID",
-                    "OPTIONS",
-                    "QUESTIONS",
-                    "VOTE_ID",
-                    "canEdit",
-                    "canRevote",
-                    "canVote",
-                    "downloadUrl",
-                    "entityId",
-                    "isFinished",
-                    "isVoted",
-                    "resultUrl",
-                    "signedAttachId",
-                    "userAnswerMap",
-                ],
-            )?;
-        Ok(Self {
-            anonymity,
-            counter,
-            id,
-            options,
-            questions,
-            vote_id,
-            can_edit,
-            can_revote,
-            can_vote,
-            download_url,
-            entity_id,
-            is_finished,
-            is_voted,
-            result_url,
-            signed_attach_id,
-            user_answer_map,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetWithVotedResponseAttach);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetWithVotedResponseVoted {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "IMAGE": string, optional.
-    #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "WORK_POSITION": string, optional.
-    #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
-    pub work_position: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseVoted {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let image = o.opt("IMAGE")?;
-        let name = o.opt("NAME")?;
-        let work_position = o.opt("WORK_POSITION")?;
-        let additional = o.rest(&["ID", "IMAGE", "NAME", "WORK_POSITION"])?;
-        Ok(Self {
-            id,
-            image,
-            name,
-            work_position,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetWithVotedResponseVoted);
+/// The type `vote.item`, defined once in `types`.
+///
+/// Wire name "voted" (a property of `GetWithVotedResponse`).
+pub type GetWithVotedResponseVotedValueItem = super::super::types::vote::Item;
 
 impl ::bitrix24_runtime::Method for GetWithVotedRequest {
     const NAME: &'static str = "vote.AttachedVote.getWithVoted";
@@ -1030,9 +978,9 @@ pub async fn recall(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RecallRequest {
-    /// Wire name "attachId": integer, required.
+    /// Wire name "attachId": string, required.
     #[serde(rename = "attachId")]
-    pub attach_id: i64,
+    pub attach_id: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1041,7 +989,7 @@ pub struct RecallRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RecallRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(attach_id: impl Into<i64>) -> Self {
+    pub fn new(attach_id: impl Into<String>) -> Self {
         Self {
             attach_id: attach_id.into(),
             additional: Default::default(),
@@ -1096,6 +1044,9 @@ pub struct RecallResponse {
     /// Wire name "VOTE_ID": integer, optional.
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
+    /// Wire name "attach": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach: Option<RecallResponseAttach>,
     /// Wire name "canEdit": boolean, optional.
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
     pub can_edit: Option<bool>,
@@ -1135,6 +1086,134 @@ pub struct RecallResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for RecallResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let attach = o.opt("attach")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "attach",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
+        Ok(Self {
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            attach,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RecallResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RecallResponseAttach {
+    /// Wire name "ANONYMITY": integer, optional.
+    #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
+    pub anonymity: Option<i64>,
+    /// Wire name "COUNTER": integer, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "OPTIONS": integer, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<i64>,
+    /// Wire name "QUESTIONS": object, optional.
+    #[serde(rename = "QUESTIONS", skip_serializing_if = "Option::is_none")]
+    pub questions: Option<
+        ::std::collections::BTreeMap<String, RecallResponseAttachQuestionsValue>,
+    >,
+    /// Wire name "VOTE_ID": integer, optional.
+    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub vote_id: Option<i64>,
+    /// Wire name "canEdit": boolean, optional.
+    #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
+    pub can_edit: Option<bool>,
+    /// Wire name "canRevote": boolean, optional.
+    #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
+    pub can_revote: Option<bool>,
+    /// Wire name "canVote": boolean, optional.
+    #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
+    pub can_vote: Option<bool>,
+    /// Wire name "downloadUrl": string, optional.
+    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "isFinished": boolean, optional.
+    #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
+    pub is_finished: Option<bool>,
+    /// Wire name "isVoted": boolean, optional.
+    #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
+    pub is_voted: Option<bool>,
+    /// Wire name "resultUrl": string, optional.
+    #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
+    pub result_url: Option<String>,
+    /// Wire name "signedAttachId": string, optional.
+    #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
+    pub signed_attach_id: Option<String>,
+    /// Wire name "userAnswerMap": object, optional.
+    #[serde(rename = "userAnswerMap", skip_serializing_if = "Option::is_none")]
+    pub user_answer_map: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for RecallResponseAttach {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1198,7 +1277,10 @@ impl ::bitrix24_runtime::loose::Loose for RecallResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(RecallResponse);
+::bitrix24_runtime::loose_deserialize!(RecallResponseAttach);
+
+/// The type `vote.questions_2`, defined once in `types`.
+pub type RecallResponseAttachQuestionsValue = super::super::types::vote::Questions2;
 
 impl ::bitrix24_runtime::Method for RecallRequest {
     const NAME: &'static str = "vote.AttachedVote.recall";
@@ -1475,6 +1557,9 @@ pub struct VoteResponse {
     /// Wire name "VOTE_ID": integer, optional.
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
+    /// Wire name "attach": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach: Option<VoteResponseAttach>,
     /// Wire name "canEdit": boolean, optional.
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
     pub can_edit: Option<bool>,
@@ -1514,6 +1599,142 @@ pub struct VoteResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for VoteResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let attach = o.opt("attach")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "attach",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
+        Ok(Self {
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            attach,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(VoteResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct VoteResponseAttach {
+    /// Wire name "ANONYMITY": integer, optional.
+    #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
+    pub anonymity: Option<i64>,
+    /// Wire name "COUNTER": integer, optional.
+    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
+    pub counter: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "OPTIONS": integer, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<i64>,
+    /// Wire name "QUESTIONS": object, optional.
+    #[serde(rename = "QUESTIONS", skip_serializing_if = "Option::is_none")]
+    pub questions: Option<
+        ::std::collections::BTreeMap<String, VoteResponseAttachQuestionsValue>,
+    >,
+    /// Wire name "VOTE_ID": integer, optional.
+    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub vote_id: Option<i64>,
+    /// Wire name "canEdit": boolean, optional.
+    #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
+    pub can_edit: Option<bool>,
+    /// Wire name "canRevote": boolean, optional.
+    #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
+    pub can_revote: Option<bool>,
+    /// Wire name "canVote": boolean, optional.
+    #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
+    pub can_vote: Option<bool>,
+    /// Wire name "downloadUrl": string, optional.
+    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "isFinished": boolean, optional.
+    #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
+    pub is_finished: Option<bool>,
+    /// Wire name "isVoted": boolean, optional.
+    #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
+    pub is_voted: Option<bool>,
+    /// Wire name "resultUrl": string, optional.
+    #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
+    pub result_url: Option<String>,
+    /// Wire name "signedAttachId": string, optional.
+    #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
+    pub signed_attach_id: Option<String>,
+    /// Wire name "userAnswerMap": object, optional.
+    #[serde(rename = "userAnswerMap", skip_serializing_if = "Option::is_none")]
+    pub user_answer_map: Option<
+        ::std::collections::BTreeMap<
+            String,
+            ::std::collections::BTreeMap<
+                String,
+                VoteResponseAttachUserAnswerMapValueValue,
+            >,
+        >,
+    >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for VoteResponseAttach {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1577,7 +1798,15 @@ impl ::bitrix24_runtime::loose::Loose for VoteResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(VoteResponse);
+::bitrix24_runtime::loose_deserialize!(VoteResponseAttach);
+
+/// The type `vote.questions_2`, defined once in `types`.
+pub type VoteResponseAttachQuestionsValue = super::super::types::vote::Questions2;
+
+/// The type `vote.user_answer_map`, defined once in `types`.
+///
+/// Wire name "userAnswerMap" (a property of `VoteResponseAttach`).
+pub type VoteResponseAttachUserAnswerMapValueValue = super::super::types::vote::UserAnswerMap;
 
 impl ::bitrix24_runtime::Method for VoteRequest {
     const NAME: &'static str = "vote.AttachedVote.vote";

@@ -129,9 +129,9 @@ pub type AddRequestType = super::super::enums::CloudOffice;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
-    /// Wire name "AUTH_USER": any JSON, optional.
-    #[serde(rename = "AUTH_USER", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub auth_user: ::serde_json::Value,
+    /// Wire name "AUTH_USER": string, optional.
+    #[serde(rename = "AUTH_USER", skip_serializing_if = "Option::is_none")]
+    pub auth_user: Option<String>,
     /// Wire name "CONFIG_ID": string, optional.
     #[serde(rename = "CONFIG_ID", skip_serializing_if = "Option::is_none")]
     pub config_id: Option<String>,
@@ -150,27 +150,24 @@ pub struct AddResponse {
     /// Wire name "LOGIN": string, optional.
     #[serde(rename = "LOGIN", skip_serializing_if = "Option::is_none")]
     pub login: Option<String>,
-    /// Wire name "OUTBOUND_PROXY": any JSON, optional.
-    #[serde(
-        rename = "OUTBOUND_PROXY",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub outbound_proxy: ::serde_json::Value,
+    /// Wire name "OUTBOUND_PROXY": string, optional.
+    #[serde(rename = "OUTBOUND_PROXY", skip_serializing_if = "Option::is_none")]
+    pub outbound_proxy: Option<String>,
     /// Wire name "PASSWORD": string, optional.
     #[serde(rename = "PASSWORD", skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
-    /// Wire name "REGISTRATION_ERROR_MESSAGE": any JSON, optional.
+    /// Wire name "REGISTRATION_ERROR_MESSAGE": string, optional.
     #[serde(
         rename = "REGISTRATION_ERROR_MESSAGE",
-        skip_serializing_if = "::serde_json::Value::is_null"
+        skip_serializing_if = "Option::is_none"
     )]
-    pub registration_error_message: ::serde_json::Value,
-    /// Wire name "REGISTRATION_STATUS_CODE": any JSON, optional.
+    pub registration_error_message: Option<String>,
+    /// Wire name "REGISTRATION_STATUS_CODE": string, optional.
     #[serde(
         rename = "REGISTRATION_STATUS_CODE",
-        skip_serializing_if = "::serde_json::Value::is_null"
+        skip_serializing_if = "Option::is_none"
     )]
-    pub registration_status_code: ::serde_json::Value,
+    pub registration_status_code: Option<String>,
     /// Wire name "REG_ID": integer, optional.
     #[serde(rename = "REG_ID", skip_serializing_if = "Option::is_none")]
     pub reg_id: Option<i64>,
@@ -456,9 +453,9 @@ pub struct GetRequestFilter {
     /// Wire name "AUTH_USER": string, optional.
     #[serde(rename = "AUTH_USER", skip_serializing_if = "Option::is_none")]
     pub auth_user: Option<String>,
-    /// Wire name "CONFIG_ID": integer, optional.
+    /// Wire name "CONFIG_ID": one of several shapes, optional.
     #[serde(rename = "CONFIG_ID", skip_serializing_if = "Option::is_none")]
-    pub config_id: Option<i64>,
+    pub config_id: Option<GetRequestFilterConfigId>,
     /// Wire name "DETECT_LINE_NUMBER": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -539,7 +536,7 @@ impl GetRequestFilter {
         self
     }
     /// Sets "CONFIG_ID".
-    pub fn config_id(mut self, value: impl Into<i64>) -> Self {
+    pub fn config_id(mut self, value: impl Into<GetRequestFilterConfigId>) -> Self {
         self.config_id = Some(value.into());
         self
     }
@@ -705,6 +702,36 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestFilter);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetRequestFilterConfigId {
+    Array(Vec<i64>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestFilterConfigId {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetRequestFilterConfigId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestFilterConfigId);
+
 pub type GetRequestFilterDetectLineNumber = ::bitrix24_runtime::YesNo;
 
 pub type GetRequestFilterType = super::super::enums::CloudOffice;
@@ -712,7 +739,139 @@ pub type GetRequestFilterType = super::super::enums::CloudOffice;
 pub type GetRequestOrder = super::super::enums::AscDescHf7817ab9;
 
 /// The `result` of `voximplant.sip.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "AUTH_USER": string, optional.
+    #[serde(rename = "AUTH_USER", skip_serializing_if = "Option::is_none")]
+    pub auth_user: Option<String>,
+    /// Wire name "CONFIG_ID": string, optional.
+    #[serde(rename = "CONFIG_ID", skip_serializing_if = "Option::is_none")]
+    pub config_id: Option<String>,
+    /// Wire name "DETECT_LINE_NUMBER": string, optional.
+    #[serde(rename = "DETECT_LINE_NUMBER", skip_serializing_if = "Option::is_none")]
+    pub detect_line_number: Option<String>,
+    /// Wire name "INCOMING_LOGIN": string, optional.
+    #[serde(rename = "INCOMING_LOGIN", skip_serializing_if = "Option::is_none")]
+    pub incoming_login: Option<String>,
+    /// Wire name "INCOMING_PASSWORD": string, optional.
+    #[serde(rename = "INCOMING_PASSWORD", skip_serializing_if = "Option::is_none")]
+    pub incoming_password: Option<String>,
+    /// Wire name "INCOMING_SERVER": string, optional.
+    #[serde(rename = "INCOMING_SERVER", skip_serializing_if = "Option::is_none")]
+    pub incoming_server: Option<String>,
+    /// Wire name "LINE_DETECT_HEADER_ORDER": string, optional.
+    #[serde(
+        rename = "LINE_DETECT_HEADER_ORDER",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub line_detect_header_order: Option<String>,
+    /// Wire name "LOGIN": string, optional.
+    #[serde(rename = "LOGIN", skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    /// Wire name "OUTBOUND_PROXY": string, optional.
+    #[serde(rename = "OUTBOUND_PROXY", skip_serializing_if = "Option::is_none")]
+    pub outbound_proxy: Option<String>,
+    /// Wire name "PASSWORD": string, optional.
+    #[serde(rename = "PASSWORD", skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Wire name "REGISTRATION_ERROR_MESSAGE": string, optional.
+    #[serde(
+        rename = "REGISTRATION_ERROR_MESSAGE",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub registration_error_message: Option<String>,
+    /// Wire name "REGISTRATION_STATUS_CODE": string, optional.
+    #[serde(
+        rename = "REGISTRATION_STATUS_CODE",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub registration_status_code: Option<String>,
+    /// Wire name "REG_ID": string, optional.
+    #[serde(rename = "REG_ID", skip_serializing_if = "Option::is_none")]
+    pub reg_id: Option<String>,
+    /// Wire name "SERVER": string, optional.
+    #[serde(rename = "SERVER", skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth_user = o.opt("AUTH_USER")?;
+        let config_id = o.opt("CONFIG_ID")?;
+        let detect_line_number = o.opt("DETECT_LINE_NUMBER")?;
+        let incoming_login = o.opt("INCOMING_LOGIN")?;
+        let incoming_password = o.opt("INCOMING_PASSWORD")?;
+        let incoming_server = o.opt("INCOMING_SERVER")?;
+        let line_detect_header_order = o.opt("LINE_DETECT_HEADER_ORDER")?;
+        let login = o.opt("LOGIN")?;
+        let outbound_proxy = o.opt("OUTBOUND_PROXY")?;
+        let password = o.opt("PASSWORD")?;
+        let registration_error_message = o.opt("REGISTRATION_ERROR_MESSAGE")?;
+        let registration_status_code = o.opt("REGISTRATION_STATUS_CODE")?;
+        let reg_id = o.opt("REG_ID")?;
+        let server = o.opt("SERVER")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "AUTH_USER",
+                    "CONFIG_ID",
+                    "DETECT_LINE_NUMBER",
+                    "INCOMING_LOGIN",
+                    "INCOMING_PASSWORD",
+                    "INCOMING_SERVER",
+                    "LINE_DETECT_HEADER_ORDER",
+                    "LOGIN",
+                    "OUTBOUND_PROXY",
+                    "PASSWORD",
+                    "REGISTRATION_ERROR_MESSAGE",
+                    "REGISTRATION_STATUS_CODE",
+                    "REG_ID",
+                    "SERVER",
+                    "TITLE",
+                    "TYPE",
+                ],
+            )?;
+        Ok(Self {
+            auth_user,
+            config_id,
+            detect_line_number,
+            incoming_login,
+            incoming_password,
+            incoming_server,
+            line_detect_header_order,
+            login,
+            outbound_proxy,
+            password,
+            registration_error_message,
+            registration_status_code,
+            reg_id,
+            server,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.sip.get";
@@ -721,6 +880,56 @@ impl ::bitrix24_runtime::Method for GetRequest {
     const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = GetResponse;
 }
+
+/// The fields of `voximplant.sip.get`'s rows (`GetResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GetField {
+    /// The field "AUTH_USER".
+    AuthUser,
+    /// The field "CONFIG_ID".
+    ConfigId,
+    /// The field "DETECT_LINE_NUMBER".
+    DetectLineNumber,
+    /// The field "INCOMING_LOGIN".
+    IncomingLogin,
+    /// The field "INCOMING_PASSWORD".
+    IncomingPassword,
+    /// The field "INCOMING_SERVER".
+    IncomingServer,
+    /// The field "LINE_DETECT_HEADER_ORDER".
+    LineDetectHeaderOrder,
+    /// The field "LOGIN".
+    Login,
+    /// The field "OUTBOUND_PROXY".
+    OutboundProxy,
+    /// The field "PASSWORD".
+    Password,
+    /// The field "REGISTRATION_ERROR_MESSAGE".
+    RegistrationErrorMessage,
+    /// The field "REGISTRATION_STATUS_CODE".
+    RegistrationStatusCode,
+    /// The field "REG_ID".
+    RegId,
+    /// The field "SERVER".
+    Server,
+    /// The field "TITLE".
+    Title,
+    /// The field "TYPE".
+    Type,
+}
+
+::bitrix24_runtime::field_names!(
+    GetField { AuthUser = "AUTH_USER", ConfigId = "CONFIG_ID", DetectLineNumber =
+    "DETECT_LINE_NUMBER", IncomingLogin = "INCOMING_LOGIN", IncomingPassword =
+    "INCOMING_PASSWORD", IncomingServer = "INCOMING_SERVER", LineDetectHeaderOrder =
+    "LINE_DETECT_HEADER_ORDER", Login = "LOGIN", OutboundProxy = "OUTBOUND_PROXY",
+    Password = "PASSWORD", RegistrationErrorMessage = "REGISTRATION_ERROR_MESSAGE",
+    RegistrationStatusCode = "REGISTRATION_STATUS_CODE", RegId = "REG_ID", Server =
+    "SERVER", Title = "TITLE", Type = "TYPE" }
+);
 
 /// Calls `voximplant.sip.status`.
 ///

@@ -169,9 +169,9 @@ pub struct GetRequestFilter {
     /// Wire name "EXTERNAL_CALL_ID": string, optional.
     #[serde(rename = "EXTERNAL_CALL_ID", skip_serializing_if = "Option::is_none")]
     pub external_call_id: Option<String>,
-    /// Wire name "ID": integer, optional.
+    /// Wire name "ID": one of several shapes, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
+    pub id: Option<GetRequestFilterId>,
     /// Wire name "PHONE_NUMBER": string, optional.
     #[serde(rename = "PHONE_NUMBER", skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
@@ -307,7 +307,7 @@ impl GetRequestFilter {
         self
     }
     /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
+    pub fn id(mut self, value: impl Into<GetRequestFilterId>) -> Self {
         self.id = Some(value.into());
         self
     }
@@ -484,6 +484,36 @@ pub type GetRequestFilterCallType = super::super::enums::IntV1V2V3EtcHd3671c35;
 
 pub type GetRequestFilterCrmEntityType = super::super::enums::ContactCompanyLead;
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetRequestFilterId {
+    Array(Vec<i64>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestFilterId {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetRequestFilterId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestFilterId);
+
 pub type GetRequestFilterTranscriptPending = ::bitrix24_runtime::YesNo;
 
 pub type GetRequestOrder = super::super::enums::AscDescHf7817ab9;
@@ -522,12 +552,12 @@ pub struct GetResponseItem {
     /// Wire name "CALL_TYPE": string, optional.
     #[serde(rename = "CALL_TYPE", skip_serializing_if = "Option::is_none")]
     pub call_type: Option<String>,
-    /// Wire name "CALL_VOTE": any JSON, optional.
-    #[serde(rename = "CALL_VOTE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub call_vote: ::serde_json::Value,
-    /// Wire name "COMMENT": any JSON, optional.
-    #[serde(rename = "COMMENT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub comment: ::serde_json::Value,
+    /// Wire name "CALL_VOTE": string, optional.
+    #[serde(rename = "CALL_VOTE", skip_serializing_if = "Option::is_none")]
+    pub call_vote: Option<String>,
+    /// Wire name "COMMENT": string, optional.
+    #[serde(rename = "COMMENT", skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
     /// Wire name "COST": string, optional.
     #[serde(rename = "COST", skip_serializing_if = "Option::is_none")]
     pub cost: Option<String>,
@@ -543,12 +573,9 @@ pub struct GetResponseItem {
     /// Wire name "CRM_ENTITY_TYPE": string, optional.
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<String>,
-    /// Wire name "EXTERNAL_CALL_ID": any JSON, optional.
-    #[serde(
-        rename = "EXTERNAL_CALL_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub external_call_id: ::serde_json::Value,
+    /// Wire name "EXTERNAL_CALL_ID": string, optional.
+    #[serde(rename = "EXTERNAL_CALL_ID", skip_serializing_if = "Option::is_none")]
+    pub external_call_id: Option<String>,
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -561,45 +588,27 @@ pub struct GetResponseItem {
     /// Wire name "PORTAL_USER_ID": string, optional.
     #[serde(rename = "PORTAL_USER_ID", skip_serializing_if = "Option::is_none")]
     pub portal_user_id: Option<String>,
-    /// Wire name "RECORD_DURATION": any JSON, optional.
-    #[serde(
-        rename = "RECORD_DURATION",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub record_duration: ::serde_json::Value,
-    /// Wire name "RECORD_FILE_ID": any JSON, optional.
-    #[serde(
-        rename = "RECORD_FILE_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub record_file_id: ::serde_json::Value,
-    /// Wire name "REDIAL_ATTEMPT": any JSON, optional.
-    #[serde(
-        rename = "REDIAL_ATTEMPT",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub redial_attempt: ::serde_json::Value,
-    /// Wire name "REST_APP_ID": any JSON, optional.
-    #[serde(
-        rename = "REST_APP_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rest_app_id: ::serde_json::Value,
-    /// Wire name "REST_APP_NAME": any JSON, optional.
-    #[serde(
-        rename = "REST_APP_NAME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rest_app_name: ::serde_json::Value,
+    /// Wire name "RECORD_DURATION": string, optional.
+    #[serde(rename = "RECORD_DURATION", skip_serializing_if = "Option::is_none")]
+    pub record_duration: Option<String>,
+    /// Wire name "RECORD_FILE_ID": integer, optional.
+    #[serde(rename = "RECORD_FILE_ID", skip_serializing_if = "Option::is_none")]
+    pub record_file_id: Option<i64>,
+    /// Wire name "REDIAL_ATTEMPT": string, optional.
+    #[serde(rename = "REDIAL_ATTEMPT", skip_serializing_if = "Option::is_none")]
+    pub redial_attempt: Option<String>,
+    /// Wire name "REST_APP_ID": string, optional.
+    #[serde(rename = "REST_APP_ID", skip_serializing_if = "Option::is_none")]
+    pub rest_app_id: Option<String>,
+    /// Wire name "REST_APP_NAME": string, optional.
+    #[serde(rename = "REST_APP_NAME", skip_serializing_if = "Option::is_none")]
+    pub rest_app_name: Option<String>,
     /// Wire name "SESSION_ID": string, optional.
     #[serde(rename = "SESSION_ID", skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
-    /// Wire name "TRANSCRIPT_ID": any JSON, optional.
-    #[serde(
-        rename = "TRANSCRIPT_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub transcript_id: ::serde_json::Value,
+    /// Wire name "TRANSCRIPT_ID": string, optional.
+    #[serde(rename = "TRANSCRIPT_ID", skip_serializing_if = "Option::is_none")]
+    pub transcript_id: Option<String>,
     /// Wire name "TRANSCRIPT_PENDING": string, optional.
     #[serde(rename = "TRANSCRIPT_PENDING", skip_serializing_if = "Option::is_none")]
     pub transcript_pending: Option<String>,

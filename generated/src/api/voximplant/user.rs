@@ -177,9 +177,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "USER_ID": any JSON, required.
+    /// Wire name "USER_ID": array of integer, required.
     #[serde(rename = "USER_ID")]
-    pub user_id: ::serde_json::Value,
+    pub user_id: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -188,9 +188,9 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(user_id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(user_id: impl IntoIterator<Item = impl Into<i64>>) -> Self {
         Self {
-            user_id: user_id.into(),
+            user_id: user_id.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -227,21 +227,12 @@ pub type GetResponse = Vec<GetResponseItem>;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
-    /// Wire name "DEFAULT_LINE": any JSON, optional.
-    #[serde(
-        rename = "DEFAULT_LINE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub default_line: ::serde_json::Value,
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Wire name "INNER_NUMBER": any JSON, optional.
-    #[serde(
-        rename = "INNER_NUMBER",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub inner_number: ::serde_json::Value,
+    /// Wire name "INNER_NUMBER": string, optional.
+    #[serde(rename = "INNER_NUMBER", skip_serializing_if = "Option::is_none")]
+    pub inner_number: Option<String>,
     /// Wire name "PHONE_ENABLED": string, optional.
     #[serde(rename = "PHONE_ENABLED", skip_serializing_if = "Option::is_none")]
     pub phone_enabled: Option<String>,
@@ -264,7 +255,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_line = o.opt("DEFAULT_LINE")?;
         let id = o.opt("ID")?;
         let inner_number = o.opt("INNER_NUMBER")?;
         let phone_enabled = o.opt("PHONE_ENABLED")?;
@@ -274,7 +264,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let additional = o
             .rest(
                 &[
-                    "DEFAULT_LINE",
                     "ID",
                     "INNER_NUMBER",
                     "PHONE_ENABLED",
@@ -284,7 +273,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                 ],
             )?;
         Ok(Self {
-            default_line,
             id,
             inner_number,
             phone_enabled,

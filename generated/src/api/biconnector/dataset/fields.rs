@@ -27,17 +27,17 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "add": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub add: ::serde_json::Value,
+    /// Wire name "add": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub add: Option<Vec<UpdateRequestAddItem>>,
     /// Wire name "delete": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete: Option<Vec<i64>>,
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "update": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub update: ::serde_json::Value,
+    /// Wire name "update": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update: Option<Vec<UpdateRequestUpdateItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -56,8 +56,11 @@ impl UpdateRequest {
         }
     }
     /// Sets "add".
-    pub fn add(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.add = value.into();
+    pub fn add(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestAddItem>>,
+    ) -> Self {
+        self.add = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "delete".
@@ -66,8 +69,11 @@ impl UpdateRequest {
         self
     }
     /// Sets "update".
-    pub fn update(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.update = value.into();
+    pub fn update(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestUpdateItem>>,
+    ) -> Self {
+        self.update = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -104,6 +110,66 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `biconnector.add`, defined once in `types`.
+pub type UpdateRequestAddItem = super::super::super::types::biconnector::Add;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestUpdateItem {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "visible": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visible: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestUpdateItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "visible".
+    pub fn visible(mut self, value: impl Into<bool>) -> Self {
+        self.visible = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestUpdateItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let visible = o.opt("visible")?;
+        let additional = o.rest(&["id", "visible"])?;
+        Ok(Self { id, visible, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestUpdateItem);
 
 /// The `result` of `biconnector.dataset.fields.update`.
 pub type UpdateResponse = bool;

@@ -38,15 +38,15 @@ pub struct AddRequest {
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "DOCUMENT_TYPE": any JSON, required.
+    /// Wire name "DOCUMENT_TYPE": array of string, required.
     #[serde(rename = "DOCUMENT_TYPE")]
-    pub document_type: ::serde_json::Value,
+    pub document_type: Vec<String>,
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
-    /// Wire name "TEMPLATE_DATA": any JSON, required.
+    /// Wire name "TEMPLATE_DATA": array of string, required.
     #[serde(rename = "TEMPLATE_DATA")]
-    pub template_data: ::serde_json::Value,
+    pub template_data: Vec<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -56,16 +56,16 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        document_type: impl Into<::serde_json::Value>,
+        document_type: impl IntoIterator<Item = impl Into<String>>,
         name: impl Into<String>,
-        template_data: impl Into<::serde_json::Value>,
+        template_data: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             auto_execute: Default::default(),
             description: Default::default(),
-            document_type: document_type.into(),
+            document_type: document_type.into_iter().map(Into::into).collect(),
             name: name.into(),
-            template_data: template_data.into(),
+            template_data: template_data.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -257,6 +257,9 @@ pub struct ListRequest {
     /// Wire name "SELECT": array of object, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
+    /// Wire name "select": array of string, optional.
+    #[serde(rename = "select", skip_serializing_if = "Option::is_none")]
+    pub select_2: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -289,6 +292,14 @@ impl ListRequest {
         self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
+    /// Sets "select".
+    pub fn select_2(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.select_2 = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
     /// Sets "start".
     pub fn start(mut self, value: impl Into<i64>) -> Self {
         self.start = Some(value.into());
@@ -314,12 +325,14 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let filter = o.opt("FILTER")?;
         let order = o.opt("ORDER")?;
         let select = o.opt("SELECT")?;
+        let select_2 = o.opt("select")?;
         let start = o.opt("start")?;
-        let additional = o.rest(&["FILTER", "ORDER", "SELECT", "start"])?;
+        let additional = o.rest(&["FILTER", "ORDER", "SELECT", "select", "start"])?;
         Ok(Self {
             filter,
             order,
             select,
+            select_2,
             start,
             additional,
         })

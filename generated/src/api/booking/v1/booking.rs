@@ -378,54 +378,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseBooking {
-    /// Wire name "datePeriod": object, optional.
-    #[serde(rename = "datePeriod", skip_serializing_if = "Option::is_none")]
-    pub date_period: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "description": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub description: ::serde_json::Value,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "resourceIds": array of any JSON, optional.
-    #[serde(rename = "resourceIds", skip_serializing_if = "Option::is_none")]
-    pub resource_ids: Option<Vec<::serde_json::Value>>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseBooking {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let date_period = o.opt("datePeriod")?;
-        let description = o.opt("description")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let resource_ids = o.opt("resourceIds")?;
-        let additional = o
-            .rest(&["datePeriod", "description", "id", "name", "resourceIds"])?;
-        Ok(Self {
-            date_period,
-            description,
-            id,
-            name,
-            resource_ids,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseBooking);
+/// The type `booking.booking`, defined once in `types`.
+pub type GetResponseBooking = super::super::super::types::booking::Booking;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "booking.v1.booking.get";
@@ -461,6 +415,12 @@ pub struct ListRequest {
     /// Wire name "client": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub client: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "within": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub within: ::serde_json::Value,
@@ -478,6 +438,16 @@ impl ListRequest {
     /// Sets "client".
     pub fn client(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.client = value.into();
+        self
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "within".
@@ -503,9 +473,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let client = o.opt("client")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
         let within = o.opt("within")?;
-        let additional = o.rest(&["client", "within"])?;
-        Ok(Self { client, within, additional })
+        let additional = o.rest(&["client", "filter", "order", "within"])?;
+        Ok(Self {
+            client,
+            filter,
+            order,
+            within,
+            additional,
+        })
     }
 }
 
@@ -518,7 +496,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "booking": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub booking: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub booking: Option<Vec<ListResponseBookingItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -536,6 +514,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+/// The type `booking.booking`, defined once in `types`.
+pub type ListResponseBookingItem = super::super::super::types::booking::Booking;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.booking.list";
@@ -628,12 +609,9 @@ pub struct UpdateRequestFields {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "resourceIds": any JSON, optional.
-    #[serde(
-        rename = "resourceIds",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub resource_ids: ::serde_json::Value,
+    /// Wire name "resourceIds": array of integer, optional.
+    #[serde(rename = "resourceIds", skip_serializing_if = "Option::is_none")]
+    pub resource_ids: Option<Vec<i64>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -664,8 +642,11 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "resourceIds".
-    pub fn resource_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.resource_ids = value.into();
+    pub fn resource_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.resource_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -706,10 +687,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsDatePeriod {
-    /// Wire name "from": any JSON, required.
-    pub from: ::serde_json::Value,
-    /// Wire name "to": any JSON, required.
-    pub to: ::serde_json::Value,
+    /// Wire name "from": object, required.
+    pub from: UpdateRequestFieldsDatePeriodFrom,
+    /// Wire name "to": object, required.
+    pub to: UpdateRequestFieldsDatePeriodTo,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -719,8 +700,8 @@ pub struct UpdateRequestFieldsDatePeriod {
 impl UpdateRequestFieldsDatePeriod {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        from: impl Into<::serde_json::Value>,
-        to: impl Into<::serde_json::Value>,
+        from: impl Into<UpdateRequestFieldsDatePeriodFrom>,
+        to: impl Into<UpdateRequestFieldsDatePeriodTo>,
     ) -> Self {
         Self {
             from: from.into(),
@@ -755,6 +736,128 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDatePeriod {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsDatePeriod);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsDatePeriodFrom {
+    /// Wire name "timestamp": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsDatePeriodFrom {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "timestamp".
+    pub fn timestamp(mut self, value: impl Into<i64>) -> Self {
+        self.timestamp = Some(value.into());
+        self
+    }
+    /// Sets "timezone".
+    pub fn timezone(mut self, value: impl Into<String>) -> Self {
+        self.timezone = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDatePeriodFrom {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let timestamp = o.opt("timestamp")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o.rest(&["timestamp", "timezone"])?;
+        Ok(Self {
+            timestamp,
+            timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsDatePeriodFrom);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsDatePeriodTo {
+    /// Wire name "timestamp": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsDatePeriodTo {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "timestamp".
+    pub fn timestamp(mut self, value: impl Into<i64>) -> Self {
+        self.timestamp = Some(value.into());
+        self
+    }
+    /// Sets "timezone".
+    pub fn timezone(mut self, value: impl Into<String>) -> Self {
+        self.timezone = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDatePeriodTo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let timestamp = o.opt("timestamp")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o.rest(&["timestamp", "timezone"])?;
+        Ok(Self {
+            timestamp,
+            timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsDatePeriodTo);
 
 /// The `result` of `booking.v1.booking.update`.
 pub type UpdateResponse = bool;

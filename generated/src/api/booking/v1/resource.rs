@@ -667,205 +667,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseResource {
-    /// Wire name "confirmationCounterDelay": integer, optional.
-    #[serde(
-        rename = "confirmationCounterDelay",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub confirmation_counter_delay: Option<i64>,
-    /// Wire name "confirmationNotificationDelay": integer, optional.
-    #[serde(
-        rename = "confirmationNotificationDelay",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub confirmation_notification_delay: Option<i64>,
-    /// Wire name "confirmationNotificationRepetitions": any JSON, optional.
-    #[serde(
-        rename = "confirmationNotificationRepetitions",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub confirmation_notification_repetitions: ::serde_json::Value,
-    /// Wire name "confirmationNotificationRepetitionsInterval": integer, optional.
-    #[serde(
-        rename = "confirmationNotificationRepetitionsInterval",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub confirmation_notification_repetitions_interval: Option<i64>,
-    /// Wire name "delayedCounterDelay": integer, optional.
-    #[serde(rename = "delayedCounterDelay", skip_serializing_if = "Option::is_none")]
-    pub delayed_counter_delay: Option<i64>,
-    /// Wire name "delayedNotificationDelay": integer, optional.
-    #[serde(
-        rename = "delayedNotificationDelay",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub delayed_notification_delay: Option<i64>,
-    /// Wire name "description": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub description: ::serde_json::Value,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "infoNotificationDelay": any JSON, optional.
-    #[serde(
-        rename = "infoNotificationDelay",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub info_notification_delay: ::serde_json::Value,
-    /// Wire name "isConfirmationNotificationOn": string, optional.
-    #[serde(
-        rename = "isConfirmationNotificationOn",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub is_confirmation_notification_on: Option<String>,
-    /// Wire name "isDelayedNotificationOn": string, optional.
-    #[serde(rename = "isDelayedNotificationOn", skip_serializing_if = "Option::is_none")]
-    pub is_delayed_notification_on: Option<String>,
-    /// Wire name "isFeedbackNotificationOn": string, optional.
-    #[serde(
-        rename = "isFeedbackNotificationOn",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub is_feedback_notification_on: Option<String>,
-    /// Wire name "isInfoNotificationOn": string, optional.
-    #[serde(rename = "isInfoNotificationOn", skip_serializing_if = "Option::is_none")]
-    pub is_info_notification_on: Option<String>,
-    /// Wire name "isMain": string, optional.
-    #[serde(rename = "isMain", skip_serializing_if = "Option::is_none")]
-    pub is_main: Option<String>,
-    /// Wire name "isReminderNotificationOn": string, optional.
-    #[serde(
-        rename = "isReminderNotificationOn",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub is_reminder_notification_on: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "reminderNotificationDelay": integer, optional.
-    #[serde(
-        rename = "reminderNotificationDelay",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub reminder_notification_delay: Option<i64>,
-    /// Wire name "templateTypeConfirmation": string, optional.
-    #[serde(
-        rename = "templateTypeConfirmation",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub template_type_confirmation: Option<String>,
-    /// Wire name "templateTypeDelayed": string, optional.
-    #[serde(rename = "templateTypeDelayed", skip_serializing_if = "Option::is_none")]
-    pub template_type_delayed: Option<String>,
-    /// Wire name "templateTypeFeedback": string, optional.
-    #[serde(rename = "templateTypeFeedback", skip_serializing_if = "Option::is_none")]
-    pub template_type_feedback: Option<String>,
-    /// Wire name "templateTypeInfo": string, optional.
-    #[serde(rename = "templateTypeInfo", skip_serializing_if = "Option::is_none")]
-    pub template_type_info: Option<String>,
-    /// Wire name "templateTypeReminder": string, optional.
-    #[serde(rename = "templateTypeReminder", skip_serializing_if = "Option::is_none")]
-    pub template_type_reminder: Option<String>,
-    /// Wire name "typeId": integer, optional.
-    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseResource {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let confirmation_counter_delay = o.opt("confirmationCounterDelay")?;
-        let confirmation_notification_delay = o.opt("confirmationNotificationDelay")?;
-        let confirmation_notification_repetitions = o
-            .opt("confirmationNotificationRepetitions")?;
-        let confirmation_notification_repetitions_interval = o
-            .opt("confirmationNotificationRepetitionsInterval")?;
-        let delayed_counter_delay = o.opt("delayedCounterDelay")?;
-        let delayed_notification_delay = o.opt("delayedNotificationDelay")?;
-        let description = o.opt("description")?;
-        let id = o.opt("id")?;
-        let info_notification_delay = o.opt("infoNotificationDelay")?;
-        let is_confirmation_notification_on = o.opt("isConfirmationNotificationOn")?;
-        let is_delayed_notification_on = o.opt("isDelayedNotificationOn")?;
-        let is_feedback_notification_on = o.opt("isFeedbackNotificationOn")?;
-        let is_info_notification_on = o.opt("isInfoNotificationOn")?;
-        let is_main = o.opt("isMain")?;
-        let is_reminder_notification_on = o.opt("isReminderNotificationOn")?;
-        let name = o.opt("name")?;
-        let reminder_notification_delay = o.opt("reminderNotificationDelay")?;
-        let template_type_confirmation = o.opt("templateTypeConfirmation")?;
-        let template_type_delayed = o.opt("templateTypeDelayed")?;
-        let template_type_feedback = o.opt("templateTypeFeedback")?;
-        let template_type_info = o.opt("templateTypeInfo")?;
-        let template_type_reminder = o.opt("templateTypeReminder")?;
-        let type_id = o.opt("typeId")?;
-        let additional = o
-            .rest(
-                &[
-                    "confirmationCounterDelay",
-                    "confirmationNotificationDelay",
-                    "confirmationNotificationRepetitions",
-                    "confirmationNotificationRepetitionsInterval",
-                    "delayedCounterDelay",
-                    "delayedNotificationDelay",
-                    "description",
-                    "id",
-                    "infoNotificationDelay",
-                    "isConfirmationNotificationOn",
-                    "isDelayedNotificationOn",
-                    "isFeedbackNotificationOn",
-                    "isInfoNotificationOn",
-                    "isMain",
-                    "isReminderNotificationOn",
-                    "name",
-                    "reminderNotificationDelay",
-                    "templateTypeConfirmation",
-                    "templateTypeDelayed",
-                    "templateTypeFeedback",
-                    "templateTypeInfo",
-                    "templateTypeReminder",
-                    "typeId",
-                ],
-            )?;
-        Ok(Self {
-            confirmation_counter_delay,
-            confirmation_notification_delay,
-            confirmation_notification_repetitions,
-            confirmation_notification_repetitions_interval,
-            delayed_counter_delay,
-            delayed_notification_delay,
-            description,
-            id,
-            info_notification_delay,
-            is_confirmation_notification_on,
-            is_delayed_notification_on,
-            is_feedback_notification_on,
-            is_info_notification_on,
-            is_main,
-            is_reminder_notification_on,
-            name,
-            reminder_notification_delay,
-            template_type_confirmation,
-            template_type_delayed,
-            template_type_feedback,
-            template_type_info,
-            template_type_reminder,
-            type_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseResource);
+/// The type `booking.resource_2`, defined once in `types`.
+pub type GetResponseResource = super::super::super::types::booking::Resource2;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "booking.v1.resource.get";
@@ -901,6 +704,9 @@ pub struct ListRequest {
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "isMain": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -909,6 +715,9 @@ pub struct ListRequest {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "searchQuery": string, optional.
     #[serde(rename = "searchQuery", skip_serializing_if = "Option::is_none")]
     pub search_query: Option<String>,
@@ -931,6 +740,11 @@ impl ListRequest {
         self.description = Some(value.into());
         self
     }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
     /// Sets "isMain".
     pub fn is_main(mut self, value: impl Into<ListRequestIsMain>) -> Self {
         self.is_main = Some(value.into());
@@ -939,6 +753,11 @@ impl ListRequest {
     /// Sets "name".
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "searchQuery".
@@ -969,16 +788,30 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let description = o.opt("description")?;
+        let filter = o.opt("filter")?;
         let is_main = o.opt("isMain")?;
         let name = o.opt("name")?;
+        let order = o.opt("order")?;
         let search_query = o.opt("searchQuery")?;
         let type_id = o.opt("typeId")?;
         let additional = o
-            .rest(&["description", "isMain", "name", "searchQuery", "typeId"])?;
+            .rest(
+                &[
+                    "description",
+                    "filter",
+                    "isMain",
+                    "name",
+                    "order",
+                    "searchQuery",
+                    "typeId",
+                ],
+            )?;
         Ok(Self {
             description,
+            filter,
             is_main,
             name,
+            order,
             search_query,
             type_id,
             additional,
@@ -997,7 +830,7 @@ pub type ListRequestIsMain = ::bitrix24_runtime::YesNo;
 pub struct ListResponse {
     /// Wire name "resource": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub resource: Option<Vec<ListResponseResourceItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1015,6 +848,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+/// The type `booking.resource_2`, defined once in `types`.
+pub type ListResponseResourceItem = super::super::super::types::booking::Resource2;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.resource.list";

@@ -67,19 +67,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequestFilter {
     /// Wire name "from": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    /// Wire name "resourceIdList": any JSON, required.
-    #[serde(rename = "resourceIdList")]
-    pub resource_id_list: ::serde_json::Value,
-    /// Wire name "resourceTypeIdList": any JSON, required.
-    #[serde(rename = "resourceTypeIdList")]
-    pub resource_type_id_list: ::serde_json::Value,
+    /// Wire name "resourceIdList": array of integer, optional.
+    #[serde(rename = "resourceIdList", skip_serializing_if = "Option::is_none")]
+    pub resource_id_list: Option<Vec<i64>>,
+    /// Wire name "resourceTypeIdList": array of integer, optional.
+    #[serde(rename = "resourceTypeIdList", skip_serializing_if = "Option::is_none")]
+    pub resource_type_id_list: Option<Vec<i64>>,
     /// Wire name "to": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
@@ -90,22 +90,29 @@ pub struct ListRequestFilter {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequestFilter {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        resource_id_list: impl Into<::serde_json::Value>,
-        resource_type_id_list: impl Into<::serde_json::Value>,
-    ) -> Self {
-        Self {
-            from: Default::default(),
-            resource_id_list: resource_id_list.into(),
-            resource_type_id_list: resource_type_id_list.into(),
-            to: Default::default(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "from".
     pub fn from(mut self, value: impl Into<String>) -> Self {
         self.from = Some(value.into());
+        self
+    }
+    /// Sets "resourceIdList".
+    pub fn resource_id_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.resource_id_list = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "resourceTypeIdList".
+    pub fn resource_type_id_list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.resource_type_id_list = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "to".
@@ -131,13 +138,11 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let from = o.opt("from")?;
-        let resource_id_list = o.req("resourceIdList")?;
-        let resource_type_id_list = o.req("resourceTypeIdList")?;
+        let resource_id_list = o.opt("resourceIdList")?;
+        let resource_type_id_list = o.opt("resourceTypeIdList")?;
         let to = o.opt("to")?;
         let additional = o
             .rest(&["from", "resourceIdList", "resourceTypeIdList", "to"])?;
-        let resource_id_list = o.need(resource_id_list, "resourceIdList")?;
-        let resource_type_id_list = o.need(resource_type_id_list, "resourceTypeIdList")?;
         Ok(Self {
             from,
             resource_id_list,

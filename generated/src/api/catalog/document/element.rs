@@ -233,9 +233,9 @@ pub struct AddResponseDocumentElement {
     /// Wire name "purchasingPrice": number, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<f64>,
-    /// Wire name "storeFrom": any JSON, optional.
-    #[serde(rename = "storeFrom", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub store_from: ::serde_json::Value,
+    /// Wire name "storeFrom": integer, optional.
+    #[serde(rename = "storeFrom", skip_serializing_if = "Option::is_none")]
+    pub store_from: Option<i64>,
     /// Wire name "storeTo": integer, optional.
     #[serde(rename = "storeTo", skip_serializing_if = "Option::is_none")]
     pub store_to: Option<i64>,
@@ -435,7 +435,35 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `catalog.document.element.fields`.
-pub type FieldsResponse = Vec<::serde_json::Value>;
+pub type FieldsResponse = Vec<FieldsResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldsResponseItem {
+    /// Wire name "id": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<FieldsResponseItemId>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(FieldsResponseItem);
+
+/// The type `catalog.id`, defined once in `types`.
+pub type FieldsResponseItemId = super::super::super::types::catalog::Id;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "catalog.document.element.fields";
@@ -576,9 +604,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -604,8 +632,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -654,7 +682,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "documentElements": array of object, optional.
     #[serde(rename = "documentElements", skip_serializing_if = "Option::is_none")]
-    pub document_elements: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub document_elements: Option<Vec<ListResponseDocumentElementsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -676,22 +704,119 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseDocumentElementsItem {
+    /// Wire name "amount": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    /// Wire name "docId": integer, optional.
+    #[serde(rename = "docId", skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<i64>,
+    /// Wire name "elementId": integer, optional.
+    #[serde(rename = "elementId", skip_serializing_if = "Option::is_none")]
+    pub element_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "purchasingPrice": number, optional.
+    #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
+    pub purchasing_price: Option<f64>,
+    /// Wire name "storeFrom": integer, optional.
+    #[serde(rename = "storeFrom", skip_serializing_if = "Option::is_none")]
+    pub store_from: Option<i64>,
+    /// Wire name "storeTo": integer, optional.
+    #[serde(rename = "storeTo", skip_serializing_if = "Option::is_none")]
+    pub store_to: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentElementsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let amount = o.opt("amount")?;
+        let doc_id = o.opt("docId")?;
+        let element_id = o.opt("elementId")?;
+        let id = o.opt("id")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let store_from = o.opt("storeFrom")?;
+        let store_to = o.opt("storeTo")?;
+        let additional = o
+            .rest(
+                &[
+                    "amount",
+                    "docId",
+                    "elementId",
+                    "id",
+                    "purchasingPrice",
+                    "storeFrom",
+                    "storeTo",
+                ],
+            )?;
+        Ok(Self {
+            amount,
+            doc_id,
+            element_id,
+            id,
+            purchasing_price,
+            store_from,
+            store_to,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseDocumentElementsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.document.element.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ERROR_DOCUMENT_RIGHTS", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("documentElements");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseDocumentElementsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseDocumentElementsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.document_elements.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.document.element.list`'s rows (`ListResponseDocumentElementsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "amount".
+    Amount,
+    /// The field "docId".
+    DocId,
+    /// The field "elementId".
+    ElementId,
+    /// The field "id".
+    Id,
+    /// The field "purchasingPrice".
+    PurchasingPrice,
+    /// The field "storeFrom".
+    StoreFrom,
+    /// The field "storeTo".
+    StoreTo,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Amount = "amount", DocId = "docId", ElementId = "elementId", Id = "id",
+    PurchasingPrice = "purchasingPrice", StoreFrom = "storeFrom", StoreTo = "storeTo" }
+);
 
 /// Calls `catalog.document.element.update`.
 ///
@@ -892,9 +1017,9 @@ pub struct UpdateResponseDocumentElement {
     /// Wire name "purchasingPrice": integer, optional.
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
     pub purchasing_price: Option<i64>,
-    /// Wire name "storeFrom": any JSON, optional.
-    #[serde(rename = "storeFrom", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub store_from: ::serde_json::Value,
+    /// Wire name "storeFrom": integer, optional.
+    #[serde(rename = "storeFrom", skip_serializing_if = "Option::is_none")]
+    pub store_from: Option<i64>,
     /// Wire name "storeTo": integer, optional.
     #[serde(rename = "storeTo", skip_serializing_if = "Option::is_none")]
     pub store_to: Option<i64>,

@@ -93,9 +93,9 @@ pub struct AddRequestFields {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "createdBy": any JSON, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub created_by: ::serde_json::Value,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
     /// Wire name "dateActiveFrom": string (`date-time`), optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
@@ -105,12 +105,9 @@ pub struct AddRequestFields {
     /// Wire name "dateCreate": string (`date-time`), optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Wire name "detailPicture": any JSON, optional.
-    #[serde(
-        rename = "detailPicture",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub detail_picture: ::serde_json::Value,
+    /// Wire name "detailPicture": object, optional.
+    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
+    pub detail_picture: Option<AddRequestFieldsDetailPicture>,
     /// Wire name "detailText": string, optional.
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
@@ -128,17 +125,14 @@ pub struct AddRequestFields {
     /// Wire name "measure": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<i64>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "name": string, required.
     pub name: String,
-    /// Wire name "previewPicture": any JSON, optional.
-    #[serde(
-        rename = "previewPicture",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub preview_picture: ::serde_json::Value,
+    /// Wire name "previewPicture": object, optional.
+    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
+    pub preview_picture: Option<AddRequestFieldsPreviewPicture>,
     /// Wire name "previewText": string, optional.
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
@@ -216,8 +210,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "createdBy".
-    pub fn created_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.created_by = value.into();
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
         self
     }
     /// Sets "dateActiveFrom".
@@ -236,8 +230,11 @@ impl AddRequestFields {
         self
     }
     /// Sets "detailPicture".
-    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.detail_picture = value.into();
+    pub fn detail_picture(
+        mut self,
+        value: impl Into<AddRequestFieldsDetailPicture>,
+    ) -> Self {
+        self.detail_picture = Some(value.into());
         self
     }
     /// Sets "detailText".
@@ -264,13 +261,16 @@ impl AddRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "previewPicture".
-    pub fn preview_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.preview_picture = value.into();
+    pub fn preview_picture(
+        mut self,
+        value: impl Into<AddRequestFieldsPreviewPicture>,
+    ) -> Self {
+        self.preview_picture = Some(value.into());
         self
     }
     /// Sets "previewText".
@@ -417,7 +417,109 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsDetailPicture {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsDetailPicture {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDetailPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDetailPicture);
+
 pub type AddRequestFieldsDetailTextType = super::super::super::enums::TextHtml;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsPreviewPicture {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsPreviewPicture {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPreviewPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPreviewPicture);
 
 pub type AddRequestFieldsPreviewTextType = super::super::super::enums::TextHtml;
 
@@ -918,9 +1020,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -946,8 +1048,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -996,7 +1098,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "services": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub services: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub services: Option<Vec<ListResponseServicesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1015,22 +1117,275 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseServicesItem {
+    /// Wire name "active": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "available": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<String>,
+    /// Wire name "bundle": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "dateActiveFrom": string, optional.
+    #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
+    pub date_active_from: Option<String>,
+    /// Wire name "dateActiveTo": string, optional.
+    #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
+    pub date_active_to: Option<String>,
+    /// Wire name "dateCreate": string, optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "detailPicture": object, optional.
+    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
+    pub detail_picture: Option<ListResponseServicesItemDetailPicture>,
+    /// Wire name "detailText": string, optional.
+    #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
+    pub detail_text: Option<String>,
+    /// Wire name "detailTextType": string, optional.
+    #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
+    pub detail_text_type: Option<String>,
+    /// Wire name "iblockId": integer, optional.
+    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
+    pub iblock_id: Option<i64>,
+    /// Wire name "iblockSectionId": integer, optional.
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "previewPicture": object, optional.
+    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
+    pub preview_picture: Option<ListResponseServicesItemPreviewPicture>,
+    /// Wire name "previewText": string, optional.
+    #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
+    pub preview_text: Option<String>,
+    /// Wire name "previewTextType": string, optional.
+    #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
+    pub preview_text_type: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "timestampX": string, optional.
+    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "type": integer, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<i64>,
+    /// Wire name "vatId": number, optional.
+    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<f64>,
+    /// Wire name "vatIncluded": string, optional.
+    #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
+    pub vat_included: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseServicesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "sort",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            available,
+            bundle,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            iblock_id,
+            iblock_section_id,
+            id,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            sort,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseServicesItem);
+
+/// The type `catalog.detail_picture`, defined once in `types`.
+pub type ListResponseServicesItemDetailPicture = super::super::super::types::catalog::DetailPicture;
+
+/// The type `catalog.detail_picture`, defined once in `types`.
+pub type ListResponseServicesItemPreviewPicture = super::super::super::types::catalog::DetailPicture;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.product.service.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("services");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseServicesItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseServicesItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.services.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.product.service.list`'s rows (`ListResponseServicesItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "active".
+    Active,
+    /// The field "available".
+    Available,
+    /// The field "bundle".
+    Bundle,
+    /// The field "code".
+    Code,
+    /// The field "createdBy".
+    CreatedBy,
+    /// The field "dateActiveFrom".
+    DateActiveFrom,
+    /// The field "dateActiveTo".
+    DateActiveTo,
+    /// The field "dateCreate".
+    DateCreate,
+    /// The field "detailPicture".
+    DetailPicture,
+    /// The field "detailText".
+    DetailText,
+    /// The field "detailTextType".
+    DetailTextType,
+    /// The field "iblockId".
+    IblockId,
+    /// The field "iblockSectionId".
+    IblockSectionId,
+    /// The field "id".
+    Id,
+    /// The field "modifiedBy".
+    ModifiedBy,
+    /// The field "name".
+    Name,
+    /// The field "previewPicture".
+    PreviewPicture,
+    /// The field "previewText".
+    PreviewText,
+    /// The field "previewTextType".
+    PreviewTextType,
+    /// The field "sort".
+    Sort,
+    /// The field "timestampX".
+    TimestampX,
+    /// The field "type".
+    Type,
+    /// The field "vatId".
+    VatId,
+    /// The field "vatIncluded".
+    VatIncluded,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Active = "active", Available = "available", Bundle = "bundle", Code =
+    "code", CreatedBy = "createdBy", DateActiveFrom = "dateActiveFrom", DateActiveTo =
+    "dateActiveTo", DateCreate = "dateCreate", DetailPicture = "detailPicture",
+    DetailText = "detailText", DetailTextType = "detailTextType", IblockId = "iblockId",
+    IblockSectionId = "iblockSectionId", Id = "id", ModifiedBy = "modifiedBy", Name =
+    "name", PreviewPicture = "previewPicture", PreviewText = "previewText",
+    PreviewTextType = "previewTextType", Sort = "sort", TimestampX = "timestampX", Type =
+    "type", VatId = "vatId", VatIncluded = "vatIncluded", XmlId = "xmlId" }
+);
 
 /// Calls `catalog.product.service.update`.
 ///
@@ -1120,9 +1475,9 @@ pub struct UpdateRequestFields {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "createdBy": any JSON, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub created_by: ::serde_json::Value,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
     /// Wire name "dateActiveFrom": string (`date-time`), optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
@@ -1132,12 +1487,9 @@ pub struct UpdateRequestFields {
     /// Wire name "dateCreate": string (`date-time`), optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Wire name "detailPicture": any JSON, optional.
-    #[serde(
-        rename = "detailPicture",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub detail_picture: ::serde_json::Value,
+    /// Wire name "detailPicture": object, optional.
+    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
+    pub detail_picture: Option<UpdateRequestFieldsDetailPicture>,
     /// Wire name "detailText": string, optional.
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
@@ -1152,18 +1504,15 @@ pub struct UpdateRequestFields {
     /// Wire name "measure": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<i64>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "previewPicture": any JSON, optional.
-    #[serde(
-        rename = "previewPicture",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub preview_picture: ::serde_json::Value,
+    /// Wire name "previewPicture": object, optional.
+    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
+    pub preview_picture: Option<UpdateRequestFieldsPreviewPicture>,
     /// Wire name "previewText": string, optional.
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
@@ -1216,8 +1565,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "createdBy".
-    pub fn created_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.created_by = value.into();
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
         self
     }
     /// Sets "dateActiveFrom".
@@ -1236,8 +1585,11 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "detailPicture".
-    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.detail_picture = value.into();
+    pub fn detail_picture(
+        mut self,
+        value: impl Into<UpdateRequestFieldsDetailPicture>,
+    ) -> Self {
+        self.detail_picture = Some(value.into());
         self
     }
     /// Sets "detailText".
@@ -1264,8 +1616,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "name".
@@ -1274,8 +1626,11 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "previewPicture".
-    pub fn preview_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.preview_picture = value.into();
+    pub fn preview_picture(
+        mut self,
+        value: impl Into<UpdateRequestFieldsPreviewPicture>,
+    ) -> Self {
+        self.preview_picture = Some(value.into());
         self
     }
     /// Sets "previewText".
@@ -1417,7 +1772,109 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsDetailPicture {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsDetailPicture {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDetailPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsDetailPicture);
+
 pub type UpdateRequestFieldsDetailTextType = super::super::super::enums::TextHtml;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsPreviewPicture {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsPreviewPicture {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPreviewPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPreviewPicture);
 
 pub type UpdateRequestFieldsPreviewTextType = super::super::super::enums::TextHtml;
 

@@ -98,9 +98,9 @@ pub struct AddRequestFields {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "createdBy": any JSON, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub created_by: ::serde_json::Value,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
     /// Wire name "dateActiveFrom": string (`date-time`), optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
@@ -110,12 +110,9 @@ pub struct AddRequestFields {
     /// Wire name "dateCreate": string (`date-time`), optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Wire name "detailPicture": any JSON, optional.
-    #[serde(
-        rename = "detailPicture",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub detail_picture: ::serde_json::Value,
+    /// Wire name "detailPicture": object, optional.
+    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
+    pub detail_picture: Option<AddRequestFieldsDetailPicture>,
     /// Wire name "detailText": string, optional.
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
@@ -139,17 +136,14 @@ pub struct AddRequestFields {
     /// Wire name "measure": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<i64>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "name": string, required.
     pub name: String,
-    /// Wire name "previewPicture": any JSON, optional.
-    #[serde(
-        rename = "previewPicture",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub preview_picture: ::serde_json::Value,
+    /// Wire name "previewPicture": object, optional.
+    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
+    pub preview_picture: Option<AddRequestFieldsPreviewPicture>,
     /// Wire name "previewText": string, optional.
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
@@ -261,8 +255,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "createdBy".
-    pub fn created_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.created_by = value.into();
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
         self
     }
     /// Sets "dateActiveFrom".
@@ -281,8 +275,11 @@ impl AddRequestFields {
         self
     }
     /// Sets "detailPicture".
-    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.detail_picture = value.into();
+    pub fn detail_picture(
+        mut self,
+        value: impl Into<AddRequestFieldsDetailPicture>,
+    ) -> Self {
+        self.detail_picture = Some(value.into());
         self
     }
     /// Sets "detailText".
@@ -319,13 +316,16 @@ impl AddRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "previewPicture".
-    pub fn preview_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.preview_picture = value.into();
+    pub fn preview_picture(
+        mut self,
+        value: impl Into<AddRequestFieldsPreviewPicture>,
+    ) -> Self {
+        self.preview_picture = Some(value.into());
         self
     }
     /// Sets "previewText".
@@ -531,7 +531,109 @@ pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestFieldsCanBuyZero = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsDetailPicture {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsDetailPicture {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDetailPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDetailPicture);
+
 pub type AddRequestFieldsDetailTextType = super::super::super::enums::TextHtml;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsPreviewPicture {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsPreviewPicture {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPreviewPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPreviewPicture);
 
 pub type AddRequestFieldsPreviewTextType = super::super::super::enums::TextHtml;
 
@@ -1034,9 +1136,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1062,8 +1164,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1112,7 +1214,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "units": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub units: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub units: Option<Vec<ListResponseUnitsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1131,22 +1233,350 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseUnitsItem {
+    /// Wire name "active": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "available": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<String>,
+    /// Wire name "bundle": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
+    /// Wire name "canBuyZero": string, optional.
+    #[serde(rename = "canBuyZero", skip_serializing_if = "Option::is_none")]
+    pub can_buy_zero: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "dateActiveFrom": string, optional.
+    #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
+    pub date_active_from: Option<String>,
+    /// Wire name "dateActiveTo": string, optional.
+    #[serde(rename = "dateActiveTo", skip_serializing_if = "Option::is_none")]
+    pub date_active_to: Option<String>,
+    /// Wire name "dateCreate": string, optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "detailPicture": object, optional.
+    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
+    pub detail_picture: Option<ListResponseUnitsItemDetailPicture>,
+    /// Wire name "detailText": string, optional.
+    #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
+    pub detail_text: Option<String>,
+    /// Wire name "detailTextType": string, optional.
+    #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
+    pub detail_text_type: Option<String>,
+    /// Wire name "height": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<f64>,
+    /// Wire name "iblockId": integer, optional.
+    #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
+    pub iblock_id: Option<i64>,
+    /// Wire name "iblockSectionId": integer, optional.
+    #[serde(rename = "iblockSectionId", skip_serializing_if = "Option::is_none")]
+    pub iblock_section_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "length": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<f64>,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "previewPicture": object, optional.
+    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
+    pub preview_picture: Option<ListResponseUnitsItemPreviewPicture>,
+    /// Wire name "previewText": string, optional.
+    #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
+    pub preview_text: Option<String>,
+    /// Wire name "previewTextType": string, optional.
+    #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
+    pub preview_text_type: Option<String>,
+    /// Wire name "purchasingCurrency": string, optional.
+    #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
+    pub purchasing_currency: Option<String>,
+    /// Wire name "purchasingPrice": string, optional.
+    #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
+    pub purchasing_price: Option<String>,
+    /// Wire name "quantity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "subscribe": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscribe: Option<String>,
+    /// Wire name "timestampX": string, optional.
+    #[serde(rename = "timestampX", skip_serializing_if = "Option::is_none")]
+    pub timestamp_x: Option<String>,
+    /// Wire name "type": integer, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<i64>,
+    /// Wire name "vatId": string, optional.
+    #[serde(rename = "vatId", skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<String>,
+    /// Wire name "vatIncluded": string, optional.
+    #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
+    pub vat_included: Option<String>,
+    /// Wire name "weight": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
+    /// Wire name "width": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<f64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseUnitsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let length = o.opt("length")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "length",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "sort",
+                    "subscribe",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            available,
+            bundle,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            id,
+            length,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            sort,
+            subscribe,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseUnitsItem);
+
+/// The type `catalog.detail_picture`, defined once in `types`.
+pub type ListResponseUnitsItemDetailPicture = super::super::super::types::catalog::DetailPicture;
+
+/// The type `catalog.detail_picture`, defined once in `types`.
+pub type ListResponseUnitsItemPreviewPicture = super::super::super::types::catalog::DetailPicture;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.product.sku.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     const ITEMS_KEY: Option<&'static str> = Some("units");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseUnitsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseUnitsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.units.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.product.sku.list`'s rows (`ListResponseUnitsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "active".
+    Active,
+    /// The field "available".
+    Available,
+    /// The field "bundle".
+    Bundle,
+    /// The field "canBuyZero".
+    CanBuyZero,
+    /// The field "code".
+    Code,
+    /// The field "createdBy".
+    CreatedBy,
+    /// The field "dateActiveFrom".
+    DateActiveFrom,
+    /// The field "dateActiveTo".
+    DateActiveTo,
+    /// The field "dateCreate".
+    DateCreate,
+    /// The field "detailPicture".
+    DetailPicture,
+    /// The field "detailText".
+    DetailText,
+    /// The field "detailTextType".
+    DetailTextType,
+    /// The field "height".
+    Height,
+    /// The field "iblockId".
+    IblockId,
+    /// The field "iblockSectionId".
+    IblockSectionId,
+    /// The field "id".
+    Id,
+    /// The field "length".
+    Length,
+    /// The field "modifiedBy".
+    ModifiedBy,
+    /// The field "name".
+    Name,
+    /// The field "previewPicture".
+    PreviewPicture,
+    /// The field "previewText".
+    PreviewText,
+    /// The field "previewTextType".
+    PreviewTextType,
+    /// The field "purchasingCurrency".
+    PurchasingCurrency,
+    /// The field "purchasingPrice".
+    PurchasingPrice,
+    /// The field "quantity".
+    Quantity,
+    /// The field "sort".
+    Sort,
+    /// The field "subscribe".
+    Subscribe,
+    /// The field "timestampX".
+    TimestampX,
+    /// The field "type".
+    Type,
+    /// The field "vatId".
+    VatId,
+    /// The field "vatIncluded".
+    VatIncluded,
+    /// The field "weight".
+    Weight,
+    /// The field "width".
+    Width,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Active = "active", Available = "available", Bundle = "bundle", CanBuyZero
+    = "canBuyZero", Code = "code", CreatedBy = "createdBy", DateActiveFrom =
+    "dateActiveFrom", DateActiveTo = "dateActiveTo", DateCreate = "dateCreate",
+    DetailPicture = "detailPicture", DetailText = "detailText", DetailTextType =
+    "detailTextType", Height = "height", IblockId = "iblockId", IblockSectionId =
+    "iblockSectionId", Id = "id", Length = "length", ModifiedBy = "modifiedBy", Name =
+    "name", PreviewPicture = "previewPicture", PreviewText = "previewText",
+    PreviewTextType = "previewTextType", PurchasingCurrency = "purchasingCurrency",
+    PurchasingPrice = "purchasingPrice", Quantity = "quantity", Sort = "sort", Subscribe
+    = "subscribe", TimestampX = "timestampX", Type = "type", VatId = "vatId", VatIncluded
+    = "vatIncluded", Weight = "weight", Width = "width", XmlId = "xmlId" }
+);
 
 /// Calls `catalog.product.sku.update`.
 ///
@@ -1241,9 +1671,9 @@ pub struct UpdateRequestFields {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "createdBy": any JSON, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub created_by: ::serde_json::Value,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
     /// Wire name "dateActiveFrom": string (`date-time`), optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
@@ -1253,12 +1683,9 @@ pub struct UpdateRequestFields {
     /// Wire name "dateCreate": string (`date-time`), optional.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    /// Wire name "detailPicture": any JSON, optional.
-    #[serde(
-        rename = "detailPicture",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub detail_picture: ::serde_json::Value,
+    /// Wire name "detailPicture": object, optional.
+    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
+    pub detail_picture: Option<UpdateRequestFieldsDetailPicture>,
     /// Wire name "detailText": string, optional.
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
@@ -1279,18 +1706,15 @@ pub struct UpdateRequestFields {
     /// Wire name "measure": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<i64>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "previewPicture": any JSON, optional.
-    #[serde(
-        rename = "previewPicture",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub preview_picture: ::serde_json::Value,
+    /// Wire name "previewPicture": object, optional.
+    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
+    pub preview_picture: Option<UpdateRequestFieldsPreviewPicture>,
     /// Wire name "previewText": string, optional.
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
@@ -1371,8 +1795,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "createdBy".
-    pub fn created_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.created_by = value.into();
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
         self
     }
     /// Sets "dateActiveFrom".
@@ -1391,8 +1815,11 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "detailPicture".
-    pub fn detail_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.detail_picture = value.into();
+    pub fn detail_picture(
+        mut self,
+        value: impl Into<UpdateRequestFieldsDetailPicture>,
+    ) -> Self {
+        self.detail_picture = Some(value.into());
         self
     }
     /// Sets "detailText".
@@ -1429,8 +1856,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "name".
@@ -1439,8 +1866,11 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "previewPicture".
-    pub fn preview_picture(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.preview_picture = value.into();
+    pub fn preview_picture(
+        mut self,
+        value: impl Into<UpdateRequestFieldsPreviewPicture>,
+    ) -> Self {
+        self.preview_picture = Some(value.into());
         self
     }
     /// Sets "previewText".
@@ -1641,7 +2071,109 @@ pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsCanBuyZero = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsDetailPicture {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsDetailPicture {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDetailPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsDetailPicture);
+
 pub type UpdateRequestFieldsDetailTextType = super::super::super::enums::TextHtml;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsPreviewPicture {
+    /// Wire name "fileData": array of string, optional.
+    #[serde(rename = "fileData", skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsPreviewPicture {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fileData".
+    pub fn file_data(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.file_data = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPreviewPicture {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_data = o.opt("fileData")?;
+        let additional = o.rest(&["fileData"])?;
+        Ok(Self { file_data, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsPreviewPicture);
 
 pub type UpdateRequestFieldsPreviewTextType = super::super::super::enums::TextHtml;
 

@@ -35,8 +35,8 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, required.
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, required.
+    pub select: Vec<String>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -50,12 +50,12 @@ impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         filter: impl Into<::bitrix24_runtime::Filter>,
-        select: impl Into<::serde_json::Value>,
+        select: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             filter: filter.into(),
             order: Default::default(),
-            select: select.into(),
+            select: select.into_iter().map(Into::into).collect(),
             start: Default::default(),
             additional: Default::default(),
         }
@@ -113,7 +113,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "documents": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub documents: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub documents: Option<Vec<ListResponseDocumentsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -132,6 +132,39 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseDocumentsItem {
+    /// Wire name "documentId": integer, optional.
+    #[serde(rename = "documentId", skip_serializing_if = "Option::is_none")]
+    pub document_id: Option<i64>,
+    /// Wire name "documentType": string, optional.
+    #[serde(rename = "documentType", skip_serializing_if = "Option::is_none")]
+    pub document_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_id = o.opt("documentId")?;
+        let document_type = o.opt("documentType")?;
+        let additional = o.rest(&["documentId", "documentType"])?;
+        Ok(Self {
+            document_id,
+            document_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseDocumentsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.userfield.document.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -142,12 +175,28 @@ impl ::bitrix24_runtime::Method for ListRequest {
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseDocumentsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseDocumentsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.documents.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `catalog.userfield.document.list`'s rows (`ListResponseDocumentsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "documentId".
+    DocumentId,
+    /// The field "documentType".
+    DocumentType,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { DocumentId = "documentId", DocumentType = "documentType" }
+);
 
 /// Calls `catalog.userfield.document.update`.
 ///

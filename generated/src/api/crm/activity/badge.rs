@@ -379,7 +379,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "badges": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub badges: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub badges: Option<Vec<ListResponseBadgesItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -397,6 +397,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+/// The type `crm.badge`, defined once in `types`.
+pub type ListResponseBadgesItem = super::super::super::types::crm::Badge;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.activity.badge.list";

@@ -49,12 +49,9 @@ pub struct AddRequest {
     /// Wire name "parentActivityId": integer, optional.
     #[serde(rename = "parentActivityId", skip_serializing_if = "Option::is_none")]
     pub parent_activity_id: Option<i64>,
-    /// Wire name "pingOffsets": any JSON, optional.
-    #[serde(
-        rename = "pingOffsets",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub ping_offsets: ::serde_json::Value,
+    /// Wire name "pingOffsets": array of integer, optional.
+    #[serde(rename = "pingOffsets", skip_serializing_if = "Option::is_none")]
+    pub ping_offsets: Option<Vec<i64>>,
     /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
@@ -103,8 +100,11 @@ impl AddRequest {
         self
     }
     /// Sets "pingOffsets".
-    pub fn ping_offsets(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.ping_offsets = value.into();
+    pub fn ping_offsets(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.ping_offsets = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "responsibleId".
@@ -259,12 +259,9 @@ pub struct UpdateRequest {
     /// Wire name "parentActivityId": integer, optional.
     #[serde(rename = "parentActivityId", skip_serializing_if = "Option::is_none")]
     pub parent_activity_id: Option<i64>,
-    /// Wire name "pingOffsets": any JSON, optional.
-    #[serde(
-        rename = "pingOffsets",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub ping_offsets: ::serde_json::Value,
+    /// Wire name "pingOffsets": array of integer, optional.
+    #[serde(rename = "pingOffsets", skip_serializing_if = "Option::is_none")]
+    pub ping_offsets: Option<Vec<i64>>,
     /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
@@ -315,8 +312,11 @@ impl UpdateRequest {
         self
     }
     /// Sets "pingOffsets".
-    pub fn ping_offsets(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.ping_offsets = value.into();
+    pub fn ping_offsets(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.ping_offsets = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "responsibleId".

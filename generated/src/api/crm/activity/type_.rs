@@ -75,9 +75,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "ICON_FILE": any JSON, optional.
-    #[serde(rename = "ICON_FILE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub icon_file: ::serde_json::Value,
+    /// Wire name "ICON_FILE": string, optional.
+    #[serde(rename = "ICON_FILE", skip_serializing_if = "Option::is_none")]
+    pub icon_file: Option<String>,
     /// Wire name "IS_CONFIGURABLE_TYPE": string, optional.
     #[serde(rename = "IS_CONFIGURABLE_TYPE", skip_serializing_if = "Option::is_none")]
     pub is_configurable_type: Option<String>,
@@ -105,8 +105,8 @@ impl AddRequestFields {
         }
     }
     /// Sets "ICON_FILE".
-    pub fn icon_file(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.icon_file = value.into();
+    pub fn icon_file(mut self, value: impl Into<String>) -> Self {
+        self.icon_file = Some(value.into());
         self
     }
     /// Sets "IS_CONFIGURABLE_TYPE".

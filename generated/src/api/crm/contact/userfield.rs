@@ -71,8 +71,424 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `crm.fields_3`, defined once in `types`.
-pub type AddRequestFields = super::super::super::types::crm::Fields3;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
+    #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<AddRequestFieldsEditFormLabel>,
+    /// Wire name "EDIT_IN_LIST": boolean, optional.
+    #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub edit_in_list: Option<bool>,
+    /// Wire name "ERROR_MESSAGE": one of several shapes, optional.
+    #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<AddRequestFieldsErrorMessage>,
+    /// Wire name "FIELD_NAME": string, required.
+    ///
+    /// Allowed values: "MANAGER_NOTE", "UF_MANAGER_NOTE", "UF_CRM_MANAGER_NOTE".
+    #[serde(rename = "FIELD_NAME")]
+    pub field_name: AddRequestFieldsFieldName,
+    /// Wire name "HELP_MESSAGE": one of several shapes, optional.
+    #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<AddRequestFieldsHelpMessage>,
+    /// Wire name "IS_SEARCHABLE": boolean, optional.
+    #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
+    pub is_searchable: Option<bool>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Wire name "LIST": array of object, optional.
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
+    pub list: Option<Vec<AddRequestFieldsListItem>>,
+    /// Wire name "LIST_COLUMN_LABEL": one of several shapes, optional.
+    #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<AddRequestFieldsListColumnLabel>,
+    /// Wire name "LIST_FILTER_LABEL": string, optional.
+    #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<String>,
+    /// Wire name "MANDATORY": boolean, optional.
+    #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
+    pub mandatory: Option<bool>,
+    /// Wire name "MULTIPLE": boolean, optional.
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<bool>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddRequestFieldsSettings>,
+    /// Wire name "SHOW_FILTER": boolean, optional.
+    #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
+    pub show_filter: Option<bool>,
+    /// Wire name "SHOW_IN_LIST": boolean, optional.
+    #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<bool>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "USER_TYPE_ID": string, required.
+    #[serde(rename = "USER_TYPE_ID")]
+    pub user_type_id: String,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        field_name: impl Into<AddRequestFieldsFieldName>,
+        user_type_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            edit_form_label: Default::default(),
+            edit_in_list: Default::default(),
+            error_message: Default::default(),
+            field_name: field_name.into(),
+            help_message: Default::default(),
+            is_searchable: Default::default(),
+            label: Default::default(),
+            list: Default::default(),
+            list_column_label: Default::default(),
+            list_filter_label: Default::default(),
+            mandatory: Default::default(),
+            multiple: Default::default(),
+            settings: Default::default(),
+            show_filter: Default::default(),
+            show_in_list: Default::default(),
+            sort: Default::default(),
+            user_type_id: user_type_id.into(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "EDIT_FORM_LABEL".
+    pub fn edit_form_label(
+        mut self,
+        value: impl Into<AddRequestFieldsEditFormLabel>,
+    ) -> Self {
+        self.edit_form_label = Some(value.into());
+        self
+    }
+    /// Sets "EDIT_IN_LIST".
+    pub fn edit_in_list(mut self, value: impl Into<bool>) -> Self {
+        self.edit_in_list = Some(value.into());
+        self
+    }
+    /// Sets "ERROR_MESSAGE".
+    pub fn error_message(
+        mut self,
+        value: impl Into<AddRequestFieldsErrorMessage>,
+    ) -> Self {
+        self.error_message = Some(value.into());
+        self
+    }
+    /// Sets "HELP_MESSAGE".
+    pub fn help_message(
+        mut self,
+        value: impl Into<AddRequestFieldsHelpMessage>,
+    ) -> Self {
+        self.help_message = Some(value.into());
+        self
+    }
+    /// Sets "IS_SEARCHABLE".
+    pub fn is_searchable(mut self, value: impl Into<bool>) -> Self {
+        self.is_searchable = Some(value.into());
+        self
+    }
+    /// Sets "LABEL".
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
+    /// Sets "LIST".
+    pub fn list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsListItem>>,
+    ) -> Self {
+        self.list = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "LIST_COLUMN_LABEL".
+    pub fn list_column_label(
+        mut self,
+        value: impl Into<AddRequestFieldsListColumnLabel>,
+    ) -> Self {
+        self.list_column_label = Some(value.into());
+        self
+    }
+    /// Sets "LIST_FILTER_LABEL".
+    pub fn list_filter_label(mut self, value: impl Into<String>) -> Self {
+        self.list_filter_label = Some(value.into());
+        self
+    }
+    /// Sets "MANDATORY".
+    pub fn mandatory(mut self, value: impl Into<bool>) -> Self {
+        self.mandatory = Some(value.into());
+        self
+    }
+    /// Sets "MULTIPLE".
+    pub fn multiple(mut self, value: impl Into<bool>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<AddRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_FILTER".
+    pub fn show_filter(mut self, value: impl Into<bool>) -> Self {
+        self.show_filter = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_IN_LIST".
+    pub fn show_in_list(mut self, value: impl Into<bool>) -> Self {
+        self.show_in_list = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let field_name = o.req("FIELD_NAME")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let label = o.opt("LABEL")?;
+        let list = o.opt("LIST")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let user_type_id = o.req("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ERROR_MESSAGE",
+                    "FIELD_NAME",
+                    "HELP_MESSAGE",
+                    "IS_SEARCHABLE",
+                    "LABEL",
+                    "LIST",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "USER_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
+        let field_name = o.need(field_name, "FIELD_NAME")?;
+        let user_type_id = o.need(user_type_id, "USER_TYPE_ID")?;
+        Ok(Self {
+            edit_form_label,
+            edit_in_list,
+            error_message,
+            field_name,
+            help_message,
+            is_searchable,
+            label,
+            list,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestFieldsEditFormLabel {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestFieldsEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsEditFormLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestFieldsErrorMessage {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsErrorMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestFieldsErrorMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsErrorMessage);
+
+pub type AddRequestFieldsFieldName = super::super::super::enums::ManagerNoteUfManagerNoteUfCrmManagerNote;
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestFieldsHelpMessage {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestFieldsHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsHelpMessage);
+
+/// The type `crm.uf_enum_element`, defined once in `types`.
+pub type AddRequestFieldsListItem = super::super::super::types::crm::UfEnumElement;
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestFieldsListColumnLabel {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListColumnLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestFieldsListColumnLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsListColumnLabel);
+
+/// The type `crm.settings_4`, defined once in `types`.
+pub type AddRequestFieldsSettings = super::super::super::types::crm::Settings4;
 
 /// The `result` of `crm.contact.userfield.add`.
 pub type AddResponse = i64;
@@ -881,9 +1297,9 @@ pub struct ListResponseItem {
     /// Wire name "MULTIPLE": boolean, optional.
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<ListResponseItemSettings>,
     /// Wire name "SHOW_FILTER": string, optional.
     ///
     /// Allowed values: "N", "I", "E", "S".
@@ -1160,6 +1576,105 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemListFilterLabel {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemListFilterLabel);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettings {
+    /// Wire name "COMPANY": string, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    /// Wire name "CONTACT": string, optional.
+    #[serde(rename = "CONTACT", skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// Wire name "LIST_HEIGHT": integer, optional.
+    #[serde(rename = "LIST_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub list_height: Option<i64>,
+    /// Wire name "LIST_WIDTH": integer, optional.
+    #[serde(rename = "LIST_WIDTH", skip_serializing_if = "Option::is_none")]
+    pub list_width: Option<i64>,
+    /// Wire name "MAX_ALLOWED_SIZE": integer, optional.
+    #[serde(rename = "MAX_ALLOWED_SIZE", skip_serializing_if = "Option::is_none")]
+    pub max_allowed_size: Option<i64>,
+    /// Wire name "MAX_SHOW_SIZE": integer, optional.
+    #[serde(rename = "MAX_SHOW_SIZE", skip_serializing_if = "Option::is_none")]
+    pub max_show_size: Option<i64>,
+    /// Wire name "MAX_VALUE": integer, optional.
+    #[serde(rename = "MAX_VALUE", skip_serializing_if = "Option::is_none")]
+    pub max_value: Option<i64>,
+    /// Wire name "MIN_VALUE": integer, optional.
+    #[serde(rename = "MIN_VALUE", skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<i64>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
+    /// Wire name "SHOW_MAP": string, optional.
+    #[serde(rename = "SHOW_MAP", skip_serializing_if = "Option::is_none")]
+    pub show_map: Option<String>,
+    /// Wire name "SIZE": integer, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "TARGET_BLANK": string, optional.
+    #[serde(rename = "TARGET_BLANK", skip_serializing_if = "Option::is_none")]
+    pub target_blank: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.opt("COMPANY")?;
+        let contact = o.opt("CONTACT")?;
+        let list_height = o.opt("LIST_HEIGHT")?;
+        let list_width = o.opt("LIST_WIDTH")?;
+        let max_allowed_size = o.opt("MAX_ALLOWED_SIZE")?;
+        let max_show_size = o.opt("MAX_SHOW_SIZE")?;
+        let max_value = o.opt("MAX_VALUE")?;
+        let min_value = o.opt("MIN_VALUE")?;
+        let precision = o.opt("PRECISION")?;
+        let show_map = o.opt("SHOW_MAP")?;
+        let size = o.opt("SIZE")?;
+        let target_blank = o.opt("TARGET_BLANK")?;
+        let additional = o
+            .rest(
+                &[
+                    "COMPANY",
+                    "CONTACT",
+                    "LIST_HEIGHT",
+                    "LIST_WIDTH",
+                    "MAX_ALLOWED_SIZE",
+                    "MAX_SHOW_SIZE",
+                    "MAX_VALUE",
+                    "MIN_VALUE",
+                    "PRECISION",
+                    "SHOW_MAP",
+                    "SIZE",
+                    "TARGET_BLANK",
+                ],
+            )?;
+        Ok(Self {
+            company,
+            contact,
+            list_height,
+            list_width,
+            max_allowed_size,
+            max_show_size,
+            max_value,
+            min_value,
+            precision,
+            show_map,
+            size,
+            target_blank,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
+
 pub type ListResponseItemShowFilter = super::super::super::enums::NIES;
 
 impl ::bitrix24_runtime::Method for ListRequest {
@@ -1252,8 +1767,9 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": integer, required.
-    pub id: i64,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1262,12 +1778,17 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>) -> Self {
         Self {
             fields: fields.into(),
-            id: id.into(),
+            id: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -1287,18 +1808,370 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
-        let id = o.req("id")?;
+        let id = o.opt("id")?;
         let additional = o.rest(&["fields", "id"])?;
         let fields = o.need(fields, "fields")?;
-        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `crm.fields_4`, defined once in `types`.
-pub type UpdateRequestFields = super::super::super::types::crm::Fields4;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
+    #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<UpdateRequestFieldsEditFormLabel>,
+    /// Wire name "EDIT_IN_LIST": boolean, optional.
+    #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub edit_in_list: Option<bool>,
+    /// Wire name "ERROR_MESSAGE": one of several shapes, optional.
+    #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<UpdateRequestFieldsErrorMessage>,
+    /// Wire name "HELP_MESSAGE": one of several shapes, optional.
+    #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<UpdateRequestFieldsHelpMessage>,
+    /// Wire name "IS_SEARCHABLE": boolean, optional.
+    #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
+    pub is_searchable: Option<bool>,
+    /// Wire name "LIST": array of object, optional.
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
+    pub list: Option<Vec<UpdateRequestFieldsListItem>>,
+    /// Wire name "LIST_COLUMN_LABEL": one of several shapes, optional.
+    #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<UpdateRequestFieldsListColumnLabel>,
+    /// Wire name "LIST_FILTER_LABEL": string, optional.
+    #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<String>,
+    /// Wire name "MANDATORY": boolean, optional.
+    #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
+    pub mandatory: Option<bool>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
+    /// Wire name "SHOW_FILTER": boolean, optional.
+    #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
+    pub show_filter: Option<bool>,
+    /// Wire name "SHOW_IN_LIST": boolean, optional.
+    #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<bool>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "EDIT_FORM_LABEL".
+    pub fn edit_form_label(
+        mut self,
+        value: impl Into<UpdateRequestFieldsEditFormLabel>,
+    ) -> Self {
+        self.edit_form_label = Some(value.into());
+        self
+    }
+    /// Sets "EDIT_IN_LIST".
+    pub fn edit_in_list(mut self, value: impl Into<bool>) -> Self {
+        self.edit_in_list = Some(value.into());
+        self
+    }
+    /// Sets "ERROR_MESSAGE".
+    pub fn error_message(
+        mut self,
+        value: impl Into<UpdateRequestFieldsErrorMessage>,
+    ) -> Self {
+        self.error_message = Some(value.into());
+        self
+    }
+    /// Sets "HELP_MESSAGE".
+    pub fn help_message(
+        mut self,
+        value: impl Into<UpdateRequestFieldsHelpMessage>,
+    ) -> Self {
+        self.help_message = Some(value.into());
+        self
+    }
+    /// Sets "IS_SEARCHABLE".
+    pub fn is_searchable(mut self, value: impl Into<bool>) -> Self {
+        self.is_searchable = Some(value.into());
+        self
+    }
+    /// Sets "LIST".
+    pub fn list(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsListItem>>,
+    ) -> Self {
+        self.list = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "LIST_COLUMN_LABEL".
+    pub fn list_column_label(
+        mut self,
+        value: impl Into<UpdateRequestFieldsListColumnLabel>,
+    ) -> Self {
+        self.list_column_label = Some(value.into());
+        self
+    }
+    /// Sets "LIST_FILTER_LABEL".
+    pub fn list_filter_label(mut self, value: impl Into<String>) -> Self {
+        self.list_filter_label = Some(value.into());
+        self
+    }
+    /// Sets "MANDATORY".
+    pub fn mandatory(mut self, value: impl Into<bool>) -> Self {
+        self.mandatory = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_FILTER".
+    pub fn show_filter(mut self, value: impl Into<bool>) -> Self {
+        self.show_filter = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_IN_LIST".
+    pub fn show_in_list(mut self, value: impl Into<bool>) -> Self {
+        self.show_in_list = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list = o.opt("LIST")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ERROR_MESSAGE",
+                    "HELP_MESSAGE",
+                    "IS_SEARCHABLE",
+                    "LIST",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            edit_form_label,
+            edit_in_list,
+            error_message,
+            help_message,
+            is_searchable,
+            list,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldsEditFormLabel {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldsEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsEditFormLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldsErrorMessage {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsErrorMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldsErrorMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsErrorMessage);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldsHelpMessage {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldsHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsHelpMessage);
+
+/// The type `crm.uf_enum_element`, defined once in `types`.
+pub type UpdateRequestFieldsListItem = super::super::super::types::crm::UfEnumElement;
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldsListColumnLabel {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsListColumnLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldsListColumnLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsListColumnLabel);
+
+/// The type `crm.settings_4`, defined once in `types`.
+pub type UpdateRequestFieldsSettings = super::super::super::types::crm::Settings4;
 
 /// The `result` of `crm.contact.userfield.update`.
 pub type UpdateResponse = bool;

@@ -30,8 +30,8 @@ pub async fn delete(
 pub struct DeleteRequest {
     /// Wire name "id": string, required.
     pub id: String,
-    /// Wire name "lids": any JSON, required.
-    pub lids: ::serde_json::Value,
+    /// Wire name "lids": array of string, required.
+    pub lids: Vec<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -40,10 +40,13 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<String>, lids: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        lids: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         Self {
             id: id.into(),
-            lids: lids.into(),
+            lids: lids.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -220,39 +223,93 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.currency.localizations.get`.
+pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponse {
+pub struct GetResponseValue {
+    /// Wire name "DECIMALS": string, optional.
+    #[serde(rename = "DECIMALS", skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<String>,
+    /// Wire name "DEC_POINT": string, optional.
+    #[serde(rename = "DEC_POINT", skip_serializing_if = "Option::is_none")]
+    pub dec_point: Option<String>,
+    /// Wire name "FORMAT_STRING": string, optional.
+    #[serde(rename = "FORMAT_STRING", skip_serializing_if = "Option::is_none")]
+    pub format_string: Option<String>,
+    /// Wire name "FULL_NAME": string, optional.
+    #[serde(rename = "FULL_NAME", skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    /// Wire name "HIDE_ZERO": string, optional.
+    #[serde(rename = "HIDE_ZERO", skip_serializing_if = "Option::is_none")]
+    pub hide_zero: Option<String>,
+    /// Wire name "THOUSANDS_SEP": string, optional.
+    #[serde(rename = "THOUSANDS_SEP", skip_serializing_if = "Option::is_none")]
+    pub thousands_sep: Option<String>,
+    /// Wire name "THOUSANDS_VARIANT": string, optional.
+    #[serde(rename = "THOUSANDS_VARIANT", skip_serializing_if = "Option::is_none")]
+    pub thousands_variant: Option<String>,
     /// Wire name "en": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub en: Option<GetResponseEn>,
+    pub en: Option<GetResponseValueEn>,
     /// Wire name "ru": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ru: Option<GetResponseRu>,
+    pub ru: Option<GetResponseValueRu>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let decimals = o.opt("DECIMALS")?;
+        let dec_point = o.opt("DEC_POINT")?;
+        let format_string = o.opt("FORMAT_STRING")?;
+        let full_name = o.opt("FULL_NAME")?;
+        let hide_zero = o.opt("HIDE_ZERO")?;
+        let thousands_sep = o.opt("THOUSANDS_SEP")?;
+        let thousands_variant = o.opt("THOUSANDS_VARIANT")?;
         let en = o.opt("en")?;
         let ru = o.opt("ru")?;
-        let additional = o.rest(&["en", "ru"])?;
-        Ok(Self { en, ru, additional })
+        let additional = o
+            .rest(
+                &[
+                    "DECIMALS",
+                    "DEC_POINT",
+                    "FORMAT_STRING",
+                    "FULL_NAME",
+                    "HIDE_ZERO",
+                    "THOUSANDS_SEP",
+                    "THOUSANDS_VARIANT",
+                    "en",
+                    "ru",
+                ],
+            )?;
+        Ok(Self {
+            decimals,
+            dec_point,
+            format_string,
+            full_name,
+            hide_zero,
+            thousands_sep,
+            thousands_variant,
+            en,
+            ru,
+            additional,
+        })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponse);
+::bitrix24_runtime::loose_deserialize!(GetResponseValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseEn {
+pub struct GetResponseValueEn {
     /// Wire name "DECIMALS": string, optional.
     #[serde(rename = "DECIMALS", skip_serializing_if = "Option::is_none")]
     pub decimals: Option<String>,
@@ -282,7 +339,7 @@ pub struct GetResponseEn {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseEn {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValueEn {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -319,12 +376,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEn {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseEn);
+::bitrix24_runtime::loose_deserialize!(GetResponseValueEn);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseRu {
+pub struct GetResponseValueRu {
     /// Wire name "DECIMALS": string, optional.
     #[serde(rename = "DECIMALS", skip_serializing_if = "Option::is_none")]
     pub decimals: Option<String>,
@@ -351,7 +408,7 @@ pub struct GetResponseRu {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseRu {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValueRu {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -388,7 +445,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRu {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseRu);
+::bitrix24_runtime::loose_deserialize!(GetResponseValueRu);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.currency.localizations.get";
@@ -420,8 +477,11 @@ pub async fn set(
 pub struct SetRequest {
     /// Wire name "id": string, required.
     pub id: String,
-    /// Wire name "localizations": any JSON, required.
-    pub localizations: ::serde_json::Value,
+    /// Wire name "localizations": object, required.
+    pub localizations: ::std::collections::BTreeMap<
+        String,
+        SetRequestLocalizationsValue,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -432,7 +492,9 @@ impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         id: impl Into<String>,
-        localizations: impl Into<::serde_json::Value>,
+        localizations: impl Into<
+            ::std::collections::BTreeMap<String, SetRequestLocalizationsValue>,
+        >,
     ) -> Self {
         Self {
             id: id.into(),
@@ -471,6 +533,106 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLocalizationsValue {
+    /// Wire name "DECIMALS": integer, optional.
+    #[serde(rename = "DECIMALS", skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<i64>,
+    /// Wire name "DEC_POINT": string, optional.
+    #[serde(rename = "DEC_POINT", skip_serializing_if = "Option::is_none")]
+    pub dec_point: Option<String>,
+    /// Wire name "FORMAT_STRING": string, optional.
+    #[serde(rename = "FORMAT_STRING", skip_serializing_if = "Option::is_none")]
+    pub format_string: Option<String>,
+    /// Wire name "FULL_NAME": string, optional.
+    #[serde(rename = "FULL_NAME", skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    /// Wire name "THOUSANDS_VARIANT": string, optional.
+    #[serde(rename = "THOUSANDS_VARIANT", skip_serializing_if = "Option::is_none")]
+    pub thousands_variant: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLocalizationsValue {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DECIMALS".
+    pub fn decimals(mut self, value: impl Into<i64>) -> Self {
+        self.decimals = Some(value.into());
+        self
+    }
+    /// Sets "DEC_POINT".
+    pub fn dec_point(mut self, value: impl Into<String>) -> Self {
+        self.dec_point = Some(value.into());
+        self
+    }
+    /// Sets "FORMAT_STRING".
+    pub fn format_string(mut self, value: impl Into<String>) -> Self {
+        self.format_string = Some(value.into());
+        self
+    }
+    /// Sets "FULL_NAME".
+    pub fn full_name(mut self, value: impl Into<String>) -> Self {
+        self.full_name = Some(value.into());
+        self
+    }
+    /// Sets "THOUSANDS_VARIANT".
+    pub fn thousands_variant(mut self, value: impl Into<String>) -> Self {
+        self.thousands_variant = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLocalizationsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let decimals = o.opt("DECIMALS")?;
+        let dec_point = o.opt("DEC_POINT")?;
+        let format_string = o.opt("FORMAT_STRING")?;
+        let full_name = o.opt("FULL_NAME")?;
+        let thousands_variant = o.opt("THOUSANDS_VARIANT")?;
+        let additional = o
+            .rest(
+                &[
+                    "DECIMALS",
+                    "DEC_POINT",
+                    "FORMAT_STRING",
+                    "FULL_NAME",
+                    "THOUSANDS_VARIANT",
+                ],
+            )?;
+        Ok(Self {
+            decimals,
+            dec_point,
+            format_string,
+            full_name,
+            thousands_variant,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLocalizationsValue);
 
 /// The `result` of `crm.currency.localizations.set`.
 pub type SetResponse = bool;

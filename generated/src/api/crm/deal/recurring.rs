@@ -31,6 +31,9 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<AddRequestFields>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -41,6 +44,11 @@ impl AddRequest {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -59,12 +67,246 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let additional = o.rest(&[])?;
-        Ok(Self { additional })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "CATEGORY_ID": string, optional.
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<String>,
+    /// Wire name "DEAL_ID": integer, optional.
+    #[serde(rename = "DEAL_ID", skip_serializing_if = "Option::is_none")]
+    pub deal_id: Option<i64>,
+    /// Wire name "IS_LIMIT": string, optional.
+    #[serde(rename = "IS_LIMIT", skip_serializing_if = "Option::is_none")]
+    pub is_limit: Option<String>,
+    /// Wire name "LIMIT_DATE": string, optional.
+    #[serde(rename = "LIMIT_DATE", skip_serializing_if = "Option::is_none")]
+    pub limit_date: Option<String>,
+    /// Wire name "PARAMS": object, optional.
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
+    pub params: Option<AddRequestFieldsParams>,
+    /// Wire name "START_DATE": string, optional.
+    #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CATEGORY_ID".
+    pub fn category_id(mut self, value: impl Into<String>) -> Self {
+        self.category_id = Some(value.into());
+        self
+    }
+    /// Sets "DEAL_ID".
+    pub fn deal_id(mut self, value: impl Into<i64>) -> Self {
+        self.deal_id = Some(value.into());
+        self
+    }
+    /// Sets "IS_LIMIT".
+    pub fn is_limit(mut self, value: impl Into<String>) -> Self {
+        self.is_limit = Some(value.into());
+        self
+    }
+    /// Sets "LIMIT_DATE".
+    pub fn limit_date(mut self, value: impl Into<String>) -> Self {
+        self.limit_date = Some(value.into());
+        self
+    }
+    /// Sets "PARAMS".
+    pub fn params(mut self, value: impl Into<AddRequestFieldsParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "START_DATE".
+    pub fn start_date(mut self, value: impl Into<String>) -> Self {
+        self.start_date = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let deal_id = o.opt("DEAL_ID")?;
+        let is_limit = o.opt("IS_LIMIT")?;
+        let limit_date = o.opt("LIMIT_DATE")?;
+        let params = o.opt("PARAMS")?;
+        let start_date = o.opt("START_DATE")?;
+        let additional = o
+            .rest(
+                &[
+                    "CATEGORY_ID",
+                    "DEAL_ID",
+                    "IS_LIMIT",
+                    "LIMIT_DATE",
+                    "PARAMS",
+                    "START_DATE",
+                ],
+            )?;
+        Ok(Self {
+            category_id,
+            deal_id,
+            is_limit,
+            limit_date,
+            params,
+            start_date,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsParams {
+    /// Wire name "MODE": string, optional.
+    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Wire name "MULTIPLE_INTERVAL": integer, optional.
+    #[serde(rename = "MULTIPLE_INTERVAL", skip_serializing_if = "Option::is_none")]
+    pub multiple_interval: Option<i64>,
+    /// Wire name "MULTIPLE_TYPE": string, optional.
+    #[serde(rename = "MULTIPLE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub multiple_type: Option<String>,
+    /// Wire name "OFFSET_BEGINDATE_TYPE": string, optional.
+    #[serde(rename = "OFFSET_BEGINDATE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub offset_begindate_type: Option<String>,
+    /// Wire name "OFFSET_BEGINDATE_VALUE": integer, optional.
+    #[serde(rename = "OFFSET_BEGINDATE_VALUE", skip_serializing_if = "Option::is_none")]
+    pub offset_begindate_value: Option<i64>,
+    /// Wire name "OFFSET_CLOSEDATE_TYPE": string, optional.
+    #[serde(rename = "OFFSET_CLOSEDATE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub offset_closedate_type: Option<String>,
+    /// Wire name "OFFSET_CLOSEDATE_VALUE": integer, optional.
+    #[serde(rename = "OFFSET_CLOSEDATE_VALUE", skip_serializing_if = "Option::is_none")]
+    pub offset_closedate_value: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "MODE".
+    pub fn mode(mut self, value: impl Into<String>) -> Self {
+        self.mode = Some(value.into());
+        self
+    }
+    /// Sets "MULTIPLE_INTERVAL".
+    pub fn multiple_interval(mut self, value: impl Into<i64>) -> Self {
+        self.multiple_interval = Some(value.into());
+        self
+    }
+    /// Sets "MULTIPLE_TYPE".
+    pub fn multiple_type(mut self, value: impl Into<String>) -> Self {
+        self.multiple_type = Some(value.into());
+        self
+    }
+    /// Sets "OFFSET_BEGINDATE_TYPE".
+    pub fn offset_begindate_type(mut self, value: impl Into<String>) -> Self {
+        self.offset_begindate_type = Some(value.into());
+        self
+    }
+    /// Sets "OFFSET_BEGINDATE_VALUE".
+    pub fn offset_begindate_value(mut self, value: impl Into<i64>) -> Self {
+        self.offset_begindate_value = Some(value.into());
+        self
+    }
+    /// Sets "OFFSET_CLOSEDATE_TYPE".
+    pub fn offset_closedate_type(mut self, value: impl Into<String>) -> Self {
+        self.offset_closedate_type = Some(value.into());
+        self
+    }
+    /// Sets "OFFSET_CLOSEDATE_VALUE".
+    pub fn offset_closedate_value(mut self, value: impl Into<i64>) -> Self {
+        self.offset_closedate_value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mode = o.opt("MODE")?;
+        let multiple_interval = o.opt("MULTIPLE_INTERVAL")?;
+        let multiple_type = o.opt("MULTIPLE_TYPE")?;
+        let offset_begindate_type = o.opt("OFFSET_BEGINDATE_TYPE")?;
+        let offset_begindate_value = o.opt("OFFSET_BEGINDATE_VALUE")?;
+        let offset_closedate_type = o.opt("OFFSET_CLOSEDATE_TYPE")?;
+        let offset_closedate_value = o.opt("OFFSET_CLOSEDATE_VALUE")?;
+        let additional = o
+            .rest(
+                &[
+                    "MODE",
+                    "MULTIPLE_INTERVAL",
+                    "MULTIPLE_TYPE",
+                    "OFFSET_BEGINDATE_TYPE",
+                    "OFFSET_BEGINDATE_VALUE",
+                    "OFFSET_CLOSEDATE_TYPE",
+                    "OFFSET_CLOSEDATE_VALUE",
+                ],
+            )?;
+        Ok(Self {
+            mode,
+            multiple_interval,
+            multiple_type,
+            offset_begindate_type,
+            offset_begindate_value,
+            offset_closedate_type,
+            offset_closedate_value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsParams);
 
 /// The `result` of `crm.deal.recurring.add`.
 pub type AddResponse = i64;
@@ -97,6 +339,9 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -107,6 +352,11 @@ impl DeleteRequest {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -125,8 +375,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let additional = o.rest(&[])?;
-        Ok(Self { additional })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -163,6 +414,9 @@ pub async fn expose(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ExposeRequest {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -173,6 +427,11 @@ impl ExposeRequest {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -191,8 +450,9 @@ impl ::bitrix24_runtime::loose::Loose for ExposeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let additional = o.rest(&[])?;
-        Ok(Self { additional })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -321,6 +581,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -331,6 +594,11 @@ impl GetRequest {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -349,8 +617,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let additional = o.rest(&[])?;
-        Ok(Self { additional })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -620,6 +889,18 @@ pub struct ListResponseItem {
     /// Wire name "START_DATE": string (`date-time`), optional.
     #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
+    /// Wire name "based_id": integer, optional.
+    #[serde(rename = "based_id", skip_serializing_if = "Option::is_none")]
+    pub based_id_2: Option<i64>,
+    /// Wire name "category_id": string, optional.
+    #[serde(rename = "category_id", skip_serializing_if = "Option::is_none")]
+    pub category_id_2: Option<String>,
+    /// Wire name "deal_id": integer, optional.
+    #[serde(rename = "deal_id", skip_serializing_if = "Option::is_none")]
+    pub deal_id_2: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
+    pub id_2: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -643,6 +924,10 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         let next_execution = o.opt("NEXT_EXECUTION")?;
         let params = o.opt("PARAMS")?;
         let start_date = o.opt("START_DATE")?;
+        let based_id_2 = o.opt("based_id")?;
+        let category_id_2 = o.opt("category_id")?;
+        let deal_id_2 = o.opt("deal_id")?;
+        let id_2 = o.opt("id")?;
         let additional = o
             .rest(
                 &[
@@ -659,6 +944,10 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
                     "NEXT_EXECUTION",
                     "PARAMS",
                     "START_DATE",
+                    "based_id",
+                    "category_id",
+                    "deal_id",
+                    "id",
                 ],
             )?;
         Ok(Self {
@@ -675,6 +964,10 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
             next_execution,
             params,
             start_date,
+            based_id_2,
+            category_id_2,
+            deal_id_2,
+            id_2,
             additional,
         })
     }
@@ -728,6 +1021,14 @@ pub enum ListField {
     Params,
     /// The field "START_DATE".
     StartDate,
+    /// The field "based_id".
+    BasedId2,
+    /// The field "category_id".
+    CategoryId2,
+    /// The field "deal_id".
+    DealId2,
+    /// The field "id".
+    Id2,
 }
 
 ::bitrix24_runtime::field_names!(
@@ -735,7 +1036,8 @@ pub enum ListField {
     CounterRepeat = "COUNTER_REPEAT", DealId = "DEAL_ID", Id = "ID", IsLimit =
     "IS_LIMIT", LastExecution = "LAST_EXECUTION", LimitDate = "LIMIT_DATE", LimitRepeat =
     "LIMIT_REPEAT", NextExecution = "NEXT_EXECUTION", Params = "PARAMS", StartDate =
-    "START_DATE" }
+    "START_DATE", BasedId2 = "based_id", CategoryId2 = "category_id", DealId2 =
+    "deal_id", Id2 = "id" }
 );
 
 /// Calls `crm.deal.recurring.update`.
@@ -762,6 +1064,9 @@ pub struct UpdateRequest {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<UpdateRequestFields>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -776,6 +1081,11 @@ impl UpdateRequest {
     /// Sets "fields".
     pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
         self.fields = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -796,8 +1106,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.opt("fields")?;
-        let additional = o.rest(&["fields"])?;
-        Ok(Self { fields, additional })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 

@@ -42,9 +42,9 @@ pub struct AddRequest {
     /// Allowed values: 1, 2, 3, 4, 5, 7, 31.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: AddRequestEntityTypeId,
-    /// Wire name "fields": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<AddRequestFields>,
     /// Wire name "stampsEnabled": integer, optional.
     ///
     /// Allowed values: 1, 0.
@@ -53,9 +53,9 @@ pub struct AddRequest {
     /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<AddRequestValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -80,8 +80,8 @@ impl AddRequest {
         }
     }
     /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.fields = value.into();
+    pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
+        self.fields = Some(value.into());
         self
     }
     /// Sets "stampsEnabled".
@@ -90,8 +90,8 @@ impl AddRequest {
         self
     }
     /// Sets "values".
-    pub fn values(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.values = value.into();
+    pub fn values(mut self, value: impl Into<AddRequestValues>) -> Self {
+        self.values = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -147,7 +147,249 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 pub type AddRequestEntityTypeId = super::super::super::enums::IntV1V2V3EtcHa6e5af5e;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "DocumentTitle": object, optional.
+    #[serde(rename = "DocumentTitle", skip_serializing_if = "Option::is_none")]
+    pub document_title: Option<AddRequestFieldsDocumentTitle>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DocumentTitle".
+    pub fn document_title(
+        mut self,
+        value: impl Into<AddRequestFieldsDocumentTitle>,
+    ) -> Self {
+        self.document_title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_title = o.opt("DocumentTitle")?;
+        let additional = o.rest(&["DocumentTitle"])?;
+        Ok(Self { document_title, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsDocumentTitle {
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Wire name "chain": array of one of several shapes, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Vec<AddRequestFieldsDocumentTitleChainItem>>,
+    /// Wire name "default": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "required": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(rename = "value", skip_serializing_if = "Option::is_none")]
+    pub value_2: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsDocumentTitle {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Sets "chain".
+    pub fn chain(
+        mut self,
+        value: impl IntoIterator<
+            Item = impl Into<AddRequestFieldsDocumentTitleChainItem>,
+        >,
+    ) -> Self {
+        self.chain = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "default".
+    pub fn default(mut self, value: impl Into<String>) -> Self {
+        self.default = Some(value.into());
+        self
+    }
+    /// Sets "required".
+    pub fn required(mut self, value: impl Into<String>) -> Self {
+        self.required = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "value".
+    pub fn value_2(mut self, value: impl Into<String>) -> Self {
+        self.value_2 = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDocumentTitle {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let value = o.opt("VALUE")?;
+        let chain = o.opt("chain")?;
+        let default = o.opt("default")?;
+        let required = o.opt("required")?;
+        let title = o.opt("title")?;
+        let value_2 = o.opt("value")?;
+        let additional = o
+            .rest(&["VALUE", "chain", "default", "required", "title", "value"])?;
+        Ok(Self {
+            value,
+            chain,
+            default,
+            required,
+            title,
+            value_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDocumentTitle);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestFieldsDocumentTitleChainItem {
+    Array(Vec<::serde_json::Value>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDocumentTitleChainItem {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<
+            ::serde_json::Value,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestFieldsDocumentTitleChainItem",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsDocumentTitleChainItem);
+
 pub type AddRequestStampsEnabled = super::super::super::enums::IntV1V0;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestValues {
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestValues {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DocumentNumber".
+    pub fn document_number(mut self, value: impl Into<String>) -> Self {
+        self.document_number = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_number = o.opt("DocumentNumber")?;
+        let additional = o.rest(&["DocumentNumber"])?;
+        Ok(Self {
+            document_number,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestValues);
 
 /// The `result` of `crm.documentgenerator.document.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -175,8 +417,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
 
-/// The type `crm.document_2`, defined once in `types`.
-pub type AddResponseDocument = super::super::super::types::crm::Document2;
+/// The type `crm.document`, defined once in `types`.
+pub type AddResponseDocument = super::super::super::types::crm::Document;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.documentgenerator.document.add";
@@ -471,8 +713,263 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
-/// The type `crm.document`, defined once in `types`.
-pub type GetResponseDocument = super::super::super::types::crm::Document;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseDocument {
+    /// Wire name "changeQrCodeDisabledReason": string, optional.
+    #[serde(
+        rename = "changeQrCodeDisabledReason",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub change_qr_code_disabled_reason: Option<String>,
+    /// Wire name "changeQrCodeEnabled": boolean, optional.
+    #[serde(rename = "changeQrCodeEnabled", skip_serializing_if = "Option::is_none")]
+    pub change_qr_code_enabled: Option<bool>,
+    /// Wire name "changeStampsDisabledReason": string, optional.
+    #[serde(
+        rename = "changeStampsDisabledReason",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub change_stamps_disabled_reason: Option<String>,
+    /// Wire name "changeStampsEnabled": boolean, optional.
+    #[serde(rename = "changeStampsEnabled", skip_serializing_if = "Option::is_none")]
+    pub change_stamps_enabled: Option<bool>,
+    /// Wire name "createTime": string (`date-time`), optional.
+    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "downloadUrl": string, optional.
+    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "downloadUrlMachine": string, optional.
+    #[serde(rename = "downloadUrlMachine", skip_serializing_if = "Option::is_none")]
+    pub download_url_machine: Option<String>,
+    /// Wire name "emailDiskFile": integer, optional.
+    #[serde(rename = "emailDiskFile", skip_serializing_if = "Option::is_none")]
+    pub email_disk_file: Option<i64>,
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "entityTypeId": integer, optional.
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "imageUrl": string, optional.
+    #[serde(rename = "imageUrl", skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    /// Wire name "imageUrlMachine": string, optional.
+    #[serde(rename = "imageUrlMachine", skip_serializing_if = "Option::is_none")]
+    pub image_url_machine: Option<String>,
+    /// Wire name "isTransformationError": boolean, optional.
+    #[serde(rename = "isTransformationError", skip_serializing_if = "Option::is_none")]
+    pub is_transformation_error: Option<bool>,
+    /// Wire name "number": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// Wire name "pdfUrl": string, optional.
+    #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
+    pub pdf_url: Option<String>,
+    /// Wire name "pdfUrlMachine": string, optional.
+    #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
+    pub pdf_url_machine: Option<String>,
+    /// Wire name "products": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub products: Option<GetResponseDocumentProducts>,
+    /// Wire name "publicUrl": string, optional.
+    #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// Wire name "pullTag": string, optional.
+    #[serde(rename = "pullTag", skip_serializing_if = "Option::is_none")]
+    pub pull_tag: Option<String>,
+    /// Wire name "qrCodeEnabled": boolean, optional.
+    #[serde(rename = "qrCodeEnabled", skip_serializing_if = "Option::is_none")]
+    pub qr_code_enabled: Option<bool>,
+    /// Wire name "stampsEnabled": boolean, optional.
+    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
+    pub stamps_enabled: Option<bool>,
+    /// Wire name "templateId": integer, optional.
+    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "transformationErrorCode": string, optional.
+    #[serde(rename = "transformationErrorCode", skip_serializing_if = "Option::is_none")]
+    pub transformation_error_code: Option<String>,
+    /// Wire name "transformationErrorMessage": string, optional.
+    #[serde(
+        rename = "transformationErrorMessage",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub transformation_error_message: Option<String>,
+    /// Wire name "updateTime": string (`date-time`), optional.
+    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
+    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<i64>,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<GetResponseDocumentValues>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseDocument {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let change_qr_code_disabled_reason = o.opt("changeQrCodeDisabledReason")?;
+        let change_qr_code_enabled = o.opt("changeQrCodeEnabled")?;
+        let change_stamps_disabled_reason = o.opt("changeStampsDisabledReason")?;
+        let change_stamps_enabled = o.opt("changeStampsEnabled")?;
+        let create_time = o.opt("createTime")?;
+        let created_by = o.opt("createdBy")?;
+        let download_url = o.opt("downloadUrl")?;
+        let download_url_machine = o.opt("downloadUrlMachine")?;
+        let email_disk_file = o.opt("emailDiskFile")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let image_url = o.opt("imageUrl")?;
+        let image_url_machine = o.opt("imageUrlMachine")?;
+        let is_transformation_error = o.opt("isTransformationError")?;
+        let number = o.opt("number")?;
+        let pdf_url = o.opt("pdfUrl")?;
+        let pdf_url_machine = o.opt("pdfUrlMachine")?;
+        let products = o.opt("products")?;
+        let public_url = o.opt("publicUrl")?;
+        let pull_tag = o.opt("pullTag")?;
+        let qr_code_enabled = o.opt("qrCodeEnabled")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let transformation_error_code = o.opt("transformationErrorCode")?;
+        let transformation_error_message = o.opt("transformationErrorMessage")?;
+        let update_time = o.opt("updateTime")?;
+        let updated_by = o.opt("updatedBy")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "changeQrCodeDisabledReason",
+                    "changeQrCodeEnabled",
+                    "changeStampsDisabledReason",
+                    "changeStampsEnabled",
+                    "createTime",
+                    "createdBy",
+                    "downloadUrl",
+                    "downloadUrlMachine",
+                    "emailDiskFile",
+                    "entityId",
+                    "entityTypeId",
+                    "id",
+                    "imageUrl",
+                    "imageUrlMachine",
+                    "isTransformationError",
+                    "number",
+                    "pdfUrl",
+                    "pdfUrlMachine",
+                    "products",
+                    "publicUrl",
+                    "pullTag",
+                    "qrCodeEnabled",
+                    "stampsEnabled",
+                    "templateId",
+                    "title",
+                    "transformationErrorCode",
+                    "transformationErrorMessage",
+                    "updateTime",
+                    "updatedBy",
+                    "values",
+                ],
+            )?;
+        Ok(Self {
+            change_qr_code_disabled_reason,
+            change_qr_code_enabled,
+            change_stamps_disabled_reason,
+            change_stamps_enabled,
+            create_time,
+            created_by,
+            download_url,
+            download_url_machine,
+            email_disk_file,
+            entity_id,
+            entity_type_id,
+            id,
+            image_url,
+            image_url_machine,
+            is_transformation_error,
+            number,
+            pdf_url,
+            pdf_url_machine,
+            products,
+            public_url,
+            pull_tag,
+            qr_code_enabled,
+            stamps_enabled,
+            template_id,
+            title,
+            transformation_error_code,
+            transformation_error_message,
+            update_time,
+            updated_by,
+            values,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseDocument);
+
+/// The type `crm.products`, defined once in `types`.
+pub type GetResponseDocumentProducts = super::super::super::types::crm::Products;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseDocumentValues {
+    /// Wire name "_creationMethod": string, optional.
+    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
+    pub creation_method: Option<String>,
+    /// Wire name "productsTableVariant": string, optional.
+    #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
+    pub products_table_variant: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
+    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
+    pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creation_method = o.opt("_creationMethod")?;
+        let products_table_variant = o.opt("productsTableVariant")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o
+            .rest(&["_creationMethod", "productsTableVariant", "stampsEnabled"])?;
+        Ok(Self {
+            creation_method,
+            products_table_variant,
+            stamps_enabled,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseDocumentValues);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.document.get";
@@ -735,6 +1232,15 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponseDocumentFields {
+    /// Wire name "DocumentNumber": object, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<GetfieldsResponseDocumentFieldsDocumentNumber>,
+    /// Wire name "MY_COMPANY": object, optional.
+    #[serde(rename = "MY_COMPANY", skip_serializing_if = "Option::is_none")]
+    pub my_company: Option<GetfieldsResponseDocumentFieldsMyCompany>,
+    /// Wire name "MyCompanyUfLogo": object, optional.
+    #[serde(rename = "MyCompanyUfLogo", skip_serializing_if = "Option::is_none")]
+    pub my_company_uf_logo: Option<GetfieldsResponseDocumentFieldsMyCompanyUfLogo>,
     /// Wire name "chain": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
@@ -775,6 +1281,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_number = o.opt("DocumentNumber")?;
+        let my_company = o.opt("MY_COMPANY")?;
+        let my_company_uf_logo = o.opt("MyCompanyUfLogo")?;
         let chain = o.opt("chain")?;
         let default = o.opt("default")?;
         let format = o.opt("format")?;
@@ -788,6 +1297,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
         let additional = o
             .rest(
                 &[
+                    "DocumentNumber",
+                    "MY_COMPANY",
+                    "MyCompanyUfLogo",
                     "chain",
                     "default",
                     "format",
@@ -801,6 +1313,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
                 ],
             )?;
         Ok(Self {
+            document_number,
+            my_company,
+            my_company_uf_logo,
             chain,
             default,
             format,
@@ -817,6 +1332,15 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFields);
+
+/// The type `crm.document_number`, defined once in `types`.
+pub type GetfieldsResponseDocumentFieldsDocumentNumber = super::super::super::types::crm::DocumentNumber;
+
+/// The type `crm.my_company`, defined once in `types`.
+pub type GetfieldsResponseDocumentFieldsMyCompany = super::super::super::types::crm::MyCompany;
+
+/// The type `crm.my_company_uf_logo`, defined once in `types`.
+pub type GetfieldsResponseDocumentFieldsMyCompanyUfLogo = super::super::super::types::crm::MyCompanyUfLogo;
 
 impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "crm.documentgenerator.document.getfields";
@@ -1294,9 +1818,9 @@ pub struct ListResponseDocumentsItem {
     /// Wire name "updatedBy": integer, optional.
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<ListResponseDocumentsItemValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1382,6 +1906,39 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseDocumentsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseDocumentsItemValues {
+    /// Wire name "_creationMethod": string, optional.
+    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
+    pub creation_method: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
+    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
+    pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItemValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creation_method = o.opt("_creationMethod")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
+        Ok(Self {
+            creation_method,
+            stamps_enabled,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseDocumentsItemValues);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.documentgenerator.document.list";
@@ -1491,9 +2048,9 @@ pub struct UpdateRequest {
     /// Allowed values: 1, 0.
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<UpdateRequestStampsEnabled>,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<UpdateRequestValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1519,8 +2076,8 @@ impl UpdateRequest {
         self
     }
     /// Sets "values".
-    pub fn values(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.values = value.into();
+    pub fn values(mut self, value: impl Into<UpdateRequestValues>) -> Self {
+        self.values = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1558,6 +2115,57 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 pub type UpdateRequestStampsEnabled = super::super::super::enums::IntV1V0;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestValues {
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestValues {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DocumentNumber".
+    pub fn document_number(mut self, value: impl Into<String>) -> Self {
+        self.document_number = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_number = o.opt("DocumentNumber")?;
+        let additional = o.rest(&["DocumentNumber"])?;
+        Ok(Self {
+            document_number,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestValues);
+
 /// The `result` of `crm.documentgenerator.document.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1584,8 +2192,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-/// The type `crm.document_2`, defined once in `types`.
-pub type UpdateResponseDocument = super::super::super::types::crm::Document2;
+/// The type `crm.document`, defined once in `types`.
+pub type UpdateResponseDocument = super::super::super::types::crm::Document;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.documentgenerator.document.update";
@@ -1813,8 +2421,257 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UploadResponse);
 
-/// The type `crm.document`, defined once in `types`.
-pub type UploadResponseDocument = super::super::super::types::crm::Document;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UploadResponseDocument {
+    /// Wire name "changeQrCodeDisabledReason": string, optional.
+    #[serde(
+        rename = "changeQrCodeDisabledReason",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub change_qr_code_disabled_reason: Option<String>,
+    /// Wire name "changeQrCodeEnabled": boolean, optional.
+    #[serde(rename = "changeQrCodeEnabled", skip_serializing_if = "Option::is_none")]
+    pub change_qr_code_enabled: Option<bool>,
+    /// Wire name "changeStampsDisabledReason": string, optional.
+    #[serde(
+        rename = "changeStampsDisabledReason",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub change_stamps_disabled_reason: Option<String>,
+    /// Wire name "changeStampsEnabled": boolean, optional.
+    #[serde(rename = "changeStampsEnabled", skip_serializing_if = "Option::is_none")]
+    pub change_stamps_enabled: Option<bool>,
+    /// Wire name "createTime": string (`date-time`), optional.
+    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "downloadUrl": string, optional.
+    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Wire name "downloadUrlMachine": string, optional.
+    #[serde(rename = "downloadUrlMachine", skip_serializing_if = "Option::is_none")]
+    pub download_url_machine: Option<String>,
+    /// Wire name "emailDiskFile": integer, optional.
+    #[serde(rename = "emailDiskFile", skip_serializing_if = "Option::is_none")]
+    pub email_disk_file: Option<i64>,
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "entityTypeId": integer, optional.
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "imageUrl": string, optional.
+    #[serde(rename = "imageUrl", skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    /// Wire name "imageUrlMachine": string, optional.
+    #[serde(rename = "imageUrlMachine", skip_serializing_if = "Option::is_none")]
+    pub image_url_machine: Option<String>,
+    /// Wire name "isTransformationError": boolean, optional.
+    #[serde(rename = "isTransformationError", skip_serializing_if = "Option::is_none")]
+    pub is_transformation_error: Option<bool>,
+    /// Wire name "number": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// Wire name "pdfUrl": string, optional.
+    #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
+    pub pdf_url: Option<String>,
+    /// Wire name "pdfUrlMachine": string, optional.
+    #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
+    pub pdf_url_machine: Option<String>,
+    /// Wire name "products": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub products: Option<UploadResponseDocumentProducts>,
+    /// Wire name "publicUrl": string, optional.
+    #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// Wire name "pullTag": string, optional.
+    #[serde(rename = "pullTag", skip_serializing_if = "Option::is_none")]
+    pub pull_tag: Option<String>,
+    /// Wire name "qrCodeEnabled": boolean, optional.
+    #[serde(rename = "qrCodeEnabled", skip_serializing_if = "Option::is_none")]
+    pub qr_code_enabled: Option<bool>,
+    /// Wire name "stampsEnabled": boolean, optional.
+    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
+    pub stamps_enabled: Option<bool>,
+    /// Wire name "templateId": integer, optional.
+    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "transformationErrorCode": string, optional.
+    #[serde(rename = "transformationErrorCode", skip_serializing_if = "Option::is_none")]
+    pub transformation_error_code: Option<String>,
+    /// Wire name "transformationErrorMessage": string, optional.
+    #[serde(
+        rename = "transformationErrorMessage",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub transformation_error_message: Option<String>,
+    /// Wire name "updateTime": string (`date-time`), optional.
+    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Wire name "updatedBy": integer, optional.
+    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<i64>,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<UploadResponseDocumentValues>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UploadResponseDocument {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let change_qr_code_disabled_reason = o.opt("changeQrCodeDisabledReason")?;
+        let change_qr_code_enabled = o.opt("changeQrCodeEnabled")?;
+        let change_stamps_disabled_reason = o.opt("changeStampsDisabledReason")?;
+        let change_stamps_enabled = o.opt("changeStampsEnabled")?;
+        let create_time = o.opt("createTime")?;
+        let created_by = o.opt("createdBy")?;
+        let download_url = o.opt("downloadUrl")?;
+        let download_url_machine = o.opt("downloadUrlMachine")?;
+        let email_disk_file = o.opt("emailDiskFile")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let image_url = o.opt("imageUrl")?;
+        let image_url_machine = o.opt("imageUrlMachine")?;
+        let is_transformation_error = o.opt("isTransformationError")?;
+        let number = o.opt("number")?;
+        let pdf_url = o.opt("pdfUrl")?;
+        let pdf_url_machine = o.opt("pdfUrlMachine")?;
+        let products = o.opt("products")?;
+        let public_url = o.opt("publicUrl")?;
+        let pull_tag = o.opt("pullTag")?;
+        let qr_code_enabled = o.opt("qrCodeEnabled")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let transformation_error_code = o.opt("transformationErrorCode")?;
+        let transformation_error_message = o.opt("transformationErrorMessage")?;
+        let update_time = o.opt("updateTime")?;
+        let updated_by = o.opt("updatedBy")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "changeQrCodeDisabledReason",
+                    "changeQrCodeEnabled",
+                    "changeStampsDisabledReason",
+                    "changeStampsEnabled",
+                    "createTime",
+                    "createdBy",
+                    "downloadUrl",
+                    "downloadUrlMachine",
+                    "emailDiskFile",
+                    "entityId",
+                    "entityTypeId",
+                    "id",
+                    "imageUrl",
+                    "imageUrlMachine",
+                    "isTransformationError",
+                    "number",
+                    "pdfUrl",
+                    "pdfUrlMachine",
+                    "products",
+                    "publicUrl",
+                    "pullTag",
+                    "qrCodeEnabled",
+                    "stampsEnabled",
+                    "templateId",
+                    "title",
+                    "transformationErrorCode",
+                    "transformationErrorMessage",
+                    "updateTime",
+                    "updatedBy",
+                    "values",
+                ],
+            )?;
+        Ok(Self {
+            change_qr_code_disabled_reason,
+            change_qr_code_enabled,
+            change_stamps_disabled_reason,
+            change_stamps_enabled,
+            create_time,
+            created_by,
+            download_url,
+            download_url_machine,
+            email_disk_file,
+            entity_id,
+            entity_type_id,
+            id,
+            image_url,
+            image_url_machine,
+            is_transformation_error,
+            number,
+            pdf_url,
+            pdf_url_machine,
+            products,
+            public_url,
+            pull_tag,
+            qr_code_enabled,
+            stamps_enabled,
+            template_id,
+            title,
+            transformation_error_code,
+            transformation_error_message,
+            update_time,
+            updated_by,
+            values,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UploadResponseDocument);
+
+/// The type `crm.products`, defined once in `types`.
+pub type UploadResponseDocumentProducts = super::super::super::types::crm::Products;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UploadResponseDocumentValues {
+    /// Wire name "_creationMethod": string, optional.
+    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
+    pub creation_method: Option<String>,
+    /// Wire name "productsTableVariant": string, optional.
+    #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
+    pub products_table_variant: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UploadResponseDocumentValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creation_method = o.opt("_creationMethod")?;
+        let products_table_variant = o.opt("productsTableVariant")?;
+        let additional = o.rest(&["_creationMethod", "productsTableVariant"])?;
+        Ok(Self {
+            creation_method,
+            products_table_variant,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UploadResponseDocumentValues);
 
 impl ::bitrix24_runtime::Method for UploadRequest {
     const NAME: &'static str = "crm.documentgenerator.document.upload";

@@ -204,8 +204,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
 
-/// The type `crm.settings_2`, defined once in `types`.
-pub type AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::Settings2;
+/// The type `crm.settings_3`, defined once in `types`.
+pub type AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::Settings3;
 
 /// The `result` of `crm.documentgenerator.numerator.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -221,6 +221,9 @@ pub struct AddResponse {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "numerator": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub numerator: Option<AddResponseNumerator>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<AddResponseSettings>,
@@ -233,6 +236,57 @@ pub struct AddResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let numerator = o.opt("numerator")?;
+        let settings = o.opt("settings")?;
+        let template = o.opt("template")?;
+        let additional = o
+            .rest(&["code", "id", "name", "numerator", "settings", "template"])?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            numerator,
+            settings,
+            template,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseNumerator {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddResponseNumeratorSettings>,
+    /// Wire name "template": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseNumerator {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -254,10 +308,48 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddResponse);
+::bitrix24_runtime::loose_deserialize!(AddResponseNumerator);
 
-/// The type `crm.settings_2`, defined once in `types`.
-pub type AddResponseSettings = super::super::super::types::crm::Settings2;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseNumeratorSettings {
+    /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
+    #[serde(
+        rename = "Bitrix_Main_Numerator_Generator_SequentNumberGenerator",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub bitrix_main_numerator_generator_sequent_number_generator: Option<
+        AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
+    >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseNumeratorSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bitrix_main_numerator_generator_sequent_number_generator = o
+            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
+        let additional = o
+            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
+        Ok(Self {
+            bitrix_main_numerator_generator_sequent_number_generator,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseNumeratorSettings);
+
+/// The type `crm.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
+pub type AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::BitrixMainNumeratorGeneratorSequentNumberGenerator;
+
+/// The type `crm.settings_3`, defined once in `types`.
+pub type AddResponseSettings = super::super::super::types::crm::Settings3;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.add";
@@ -422,6 +514,9 @@ pub struct GetResponse {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "numerator": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub numerator: Option<GetResponseNumerator>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<GetResponseSettings>,
@@ -434,6 +529,57 @@ pub struct GetResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let numerator = o.opt("numerator")?;
+        let settings = o.opt("settings")?;
+        let template = o.opt("template")?;
+        let additional = o
+            .rest(&["code", "id", "name", "numerator", "settings", "template"])?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            numerator,
+            settings,
+            template,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseNumerator {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<GetResponseNumeratorSettings>,
+    /// Wire name "template": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseNumerator {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -455,10 +601,48 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponse);
+::bitrix24_runtime::loose_deserialize!(GetResponseNumerator);
 
-/// The type `crm.settings_2`, defined once in `types`.
-pub type GetResponseSettings = super::super::super::types::crm::Settings2;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseNumeratorSettings {
+    /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
+    #[serde(
+        rename = "Bitrix_Main_Numerator_Generator_SequentNumberGenerator",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub bitrix_main_numerator_generator_sequent_number_generator: Option<
+        GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
+    >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseNumeratorSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bitrix_main_numerator_generator_sequent_number_generator = o
+            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
+        let additional = o
+            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
+        Ok(Self {
+            bitrix_main_numerator_generator_sequent_number_generator,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseNumeratorSettings);
+
+/// The type `crm.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
+pub type GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::BitrixMainNumeratorGeneratorSequentNumberGenerator;
+
+/// The type `crm.settings_3`, defined once in `types`.
+pub type GetResponseSettings = super::super::super::types::crm::Settings3;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.get";
@@ -546,6 +730,9 @@ pub struct ListResponse {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "numerators": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub numerators: Option<Vec<ListResponseNumeratorsItem>>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<ListResponseSettings>,
@@ -558,6 +745,51 @@ pub struct ListResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let numerators = o.opt("numerators")?;
+        let settings = o.opt("settings")?;
+        let template = o.opt("template")?;
+        let additional = o.rest(&["id", "name", "numerators", "settings", "template"])?;
+        Ok(Self {
+            id,
+            name,
+            numerators,
+            settings,
+            template,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseNumeratorsItem {
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<ListResponseNumeratorsItemSettings>,
+    /// Wire name "template": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseNumeratorsItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -577,17 +809,85 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponse);
+::bitrix24_runtime::loose_deserialize!(ListResponseNumeratorsItem);
 
-/// The type `crm.settings_2`, defined once in `types`.
-pub type ListResponseSettings = super::super::super::types::crm::Settings2;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseNumeratorsItemSettings {
+    /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
+    #[serde(
+        rename = "Bitrix_Main_Numerator_Generator_SequentNumberGenerator",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub bitrix_main_numerator_generator_sequent_number_generator: Option<
+        ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
+    >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseNumeratorsItemSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bitrix_main_numerator_generator_sequent_number_generator = o
+            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
+        let additional = o
+            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
+        Ok(Self {
+            bitrix_main_numerator_generator_sequent_number_generator,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseNumeratorsItemSettings);
+
+/// The type `crm.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
+pub type ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::BitrixMainNumeratorGeneratorSequentNumberGenerator;
+
+/// The type `crm.settings_3`, defined once in `types`.
+pub type ListResponseSettings = super::super::super::types::crm::Settings3;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ITEMS_KEY: Option<&'static str> = Some("numerators");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
+
+impl ::std::iter::IntoIterator for ListResponse {
+    type Item = ListResponseNumeratorsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseNumeratorsItem>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.numerators.unwrap_or_default().into_iter()
+    }
+}
+
+/// The fields of `crm.documentgenerator.numerator.list`'s rows (`ListResponseNumeratorsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "id".
+    Id,
+    /// The field "name".
+    Name,
+    /// The field "settings".
+    Settings,
+    /// The field "template".
+    Template,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Id = "id", Name = "name", Settings = "settings", Template = "template" }
+);
 
 /// Calls `crm.documentgenerator.numerator.update`.
 ///
@@ -795,8 +1095,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
-/// The type `crm.settings_2`, defined once in `types`.
-pub type UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::Settings2;
+/// The type `crm.settings_3`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::Settings3;
 
 /// The `result` of `crm.documentgenerator.numerator.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -847,8 +1147,89 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-/// The type `crm.settings_2`, defined once in `types`.
-pub type UpdateResponseSettings = super::super::super::types::crm::Settings2;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponseSettings {
+    /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
+    #[serde(
+        rename = "Bitrix_Main_Numerator_Generator_SequentNumberGenerator",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub bitrix_main_numerator_generator_sequent_number_generator: Option<
+        UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
+    >,
+    /// Wire name "isDirectNumeration": boolean, optional.
+    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
+    pub is_direct_numeration: Option<bool>,
+    /// Wire name "length": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<i64>,
+    /// Wire name "padString": string, optional.
+    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
+    pub pad_string: Option<String>,
+    /// Wire name "periodicBy": string, optional.
+    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
+    pub periodic_by: Option<String>,
+    /// Wire name "start": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<i64>,
+    /// Wire name "step": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bitrix_main_numerator_generator_sequent_number_generator = o
+            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "Bitrix_Main_Numerator_Generator_SequentNumberGenerator",
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
+        Ok(Self {
+            bitrix_main_numerator_generator_sequent_number_generator,
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateResponseSettings);
+
+/// The type `crm.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
+pub type UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::BitrixMainNumeratorGeneratorSequentNumberGenerator;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.update";

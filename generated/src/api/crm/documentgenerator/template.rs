@@ -81,11 +81,11 @@ pub struct AddRequestFields {
     /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    /// Wire name "entityTypeId": any JSON, required.
+    /// Wire name "entityTypeId": array of string, required.
     #[serde(rename = "entityTypeId")]
-    pub entity_type_id: ::serde_json::Value,
-    /// Wire name "file": any JSON, required.
-    pub file: ::serde_json::Value,
+    pub entity_type_id: Vec<String>,
+    /// Wire name "file": array of string, required.
+    pub file: Vec<String>,
     /// Wire name "name": string, required.
     pub name: String,
     /// Wire name "numeratorId": integer, required.
@@ -96,9 +96,9 @@ pub struct AddRequestFields {
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "users": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
+    /// Wire name "users": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<String>>,
     /// Wire name "withStamps": string, optional.
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
@@ -111,16 +111,16 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        entity_type_id: impl Into<::serde_json::Value>,
-        file: impl Into<::serde_json::Value>,
+        entity_type_id: impl IntoIterator<Item = impl Into<String>>,
+        file: impl IntoIterator<Item = impl Into<String>>,
         name: impl Into<String>,
         numerator_id: impl Into<i64>,
         region: impl Into<String>,
     ) -> Self {
         Self {
             active: Default::default(),
-            entity_type_id: entity_type_id.into(),
-            file: file.into(),
+            entity_type_id: entity_type_id.into_iter().map(Into::into).collect(),
+            file: file.into_iter().map(Into::into).collect(),
             name: name.into(),
             numerator_id: numerator_id.into(),
             region: region.into(),
@@ -141,8 +141,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "users".
-    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.users = value.into();
+    pub fn users(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.users = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "withStamps".
@@ -259,6 +259,9 @@ pub struct AddResponse {
     /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Wire name "template": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<AddResponseTemplate>,
     /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
@@ -291,6 +294,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         let numerator_id = o.opt("numeratorId")?;
         let region = o.opt("region")?;
         let sort = o.opt("sort")?;
+        let template = o.opt("template")?;
         let update_time = o.opt("updateTime")?;
         let users = o.opt("users")?;
         let with_stamps = o.opt("withStamps")?;
@@ -310,6 +314,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
                     "numeratorId",
                     "region",
                     "sort",
+                    "template",
                     "updateTime",
                     "users",
                     "withStamps",
@@ -329,6 +334,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
             numerator_id,
             region,
             sort,
+            template,
             update_time,
             users,
             with_stamps,
@@ -338,6 +344,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `crm.template`, defined once in `types`.
+pub type AddResponseTemplate = super::super::super::types::crm::Template;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.documentgenerator.template.add";
@@ -535,6 +544,9 @@ pub struct GetResponse {
     /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Wire name "template": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<GetResponseTemplate>,
     /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
@@ -567,6 +579,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let numerator_id = o.opt("numeratorId")?;
         let region = o.opt("region")?;
         let sort = o.opt("sort")?;
+        let template = o.opt("template")?;
         let update_time = o.opt("updateTime")?;
         let users = o.opt("users")?;
         let with_stamps = o.opt("withStamps")?;
@@ -586,6 +599,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "numeratorId",
                     "region",
                     "sort",
+                    "template",
                     "updateTime",
                     "users",
                     "withStamps",
@@ -605,6 +619,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             numerator_id,
             region,
             sort,
+            template,
             update_time,
             users,
             with_stamps,
@@ -614,6 +629,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `crm.template`, defined once in `types`.
+pub type GetResponseTemplate = super::super::super::types::crm::Template;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.template.get";
@@ -1197,6 +1215,15 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetfieldsResponseTemplateFields {
+    /// Wire name "DocumentNumber": object, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<GetfieldsResponseTemplateFieldsDocumentNumber>,
+    /// Wire name "MY_COMPANY": object, optional.
+    #[serde(rename = "MY_COMPANY", skip_serializing_if = "Option::is_none")]
+    pub my_company: Option<GetfieldsResponseTemplateFieldsMyCompany>,
+    /// Wire name "MyCompanyUfLogo": object, optional.
+    #[serde(rename = "MyCompanyUfLogo", skip_serializing_if = "Option::is_none")]
+    pub my_company_uf_logo: Option<GetfieldsResponseTemplateFieldsMyCompanyUfLogo>,
     /// Wire name "chain": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
@@ -1228,6 +1255,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_number = o.opt("DocumentNumber")?;
+        let my_company = o.opt("MY_COMPANY")?;
+        let my_company_uf_logo = o.opt("MyCompanyUfLogo")?;
         let chain = o.opt("chain")?;
         let default = o.opt("default")?;
         let group = o.opt("group")?;
@@ -1236,8 +1266,24 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFields {
         let type_ = o.opt("type")?;
         let value = o.opt("value")?;
         let additional = o
-            .rest(&["chain", "default", "group", "required", "title", "type", "value"])?;
+            .rest(
+                &[
+                    "DocumentNumber",
+                    "MY_COMPANY",
+                    "MyCompanyUfLogo",
+                    "chain",
+                    "default",
+                    "group",
+                    "required",
+                    "title",
+                    "type",
+                    "value",
+                ],
+            )?;
         Ok(Self {
+            document_number,
+            my_company,
+            my_company_uf_logo,
             chain,
             default,
             group,
@@ -1251,6 +1297,15 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponseTemplateFields);
+
+/// The type `crm.document_number`, defined once in `types`.
+pub type GetfieldsResponseTemplateFieldsDocumentNumber = super::super::super::types::crm::DocumentNumber;
+
+/// The type `crm.my_company`, defined once in `types`.
+pub type GetfieldsResponseTemplateFieldsMyCompany = super::super::super::types::crm::MyCompany;
+
+/// The type `crm.my_company_uf_logo`, defined once in `types`.
+pub type GetfieldsResponseTemplateFieldsMyCompanyUfLogo = super::super::super::types::crm::MyCompanyUfLogo;
 
 impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "crm.documentgenerator.template.getfields";
@@ -1291,7 +1346,7 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": array of object, optional.
+    /// Wire name "select": array of one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
     /// Wire name "start": integer, optional.
@@ -1365,10 +1420,42 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListRequestSelectItem {
+    Object(Box<ListRequestSelectItemObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            ListRequestSelectItemObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListRequestSelectItem",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListRequestSelectItem {
+pub struct ListRequestSelectItemObject {
     /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
@@ -1426,7 +1513,7 @@ pub struct ListRequestSelectItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItem {
+impl ListRequestSelectItemObject {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -1523,7 +1610,7 @@ impl ListRequestSelectItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1587,7 +1674,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemObject);
 
 /// The `result` of `crm.documentgenerator.template.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1596,7 +1683,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
 pub struct ListResponse {
     /// Wire name "templates": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub templates: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub templates: Option<
+        ::std::collections::BTreeMap<String, ListResponseTemplatesValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1614,6 +1703,75 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseTemplatesValue {
+    /// Wire name "download": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download: Option<String>,
+    /// Wire name "downloadMachine": string, optional.
+    #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
+    pub download_machine: Option<String>,
+    /// Wire name "entityTypeId": array of string, optional.
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<Vec<String>>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "region": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Wire name "users": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseTemplatesValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let download = o.opt("download")?;
+        let download_machine = o.opt("downloadMachine")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let region = o.opt("region")?;
+        let users = o.opt("users")?;
+        let additional = o
+            .rest(
+                &[
+                    "download",
+                    "downloadMachine",
+                    "entityTypeId",
+                    "id",
+                    "name",
+                    "region",
+                    "users",
+                ],
+            )?;
+        Ok(Self {
+            download,
+            download_machine,
+            entity_type_id,
+            id,
+            name,
+            region,
+            users,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseTemplatesValue);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.documentgenerator.template.list";
@@ -1700,15 +1858,12 @@ pub struct UpdateRequestFields {
     /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    /// Wire name "entityTypeId": any JSON, optional.
-    #[serde(
-        rename = "entityTypeId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub entity_type_id: ::serde_json::Value,
-    /// Wire name "file": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub file: ::serde_json::Value,
+    /// Wire name "entityTypeId": array of string, optional.
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<Vec<String>>,
+    /// Wire name "file": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<Vec<String>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1721,9 +1876,9 @@ pub struct UpdateRequestFields {
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "users": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
+    /// Wire name "users": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<String>>,
     /// Wire name "withStamps": string, optional.
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
@@ -1744,13 +1899,16 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "entityTypeId".
-    pub fn entity_type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.entity_type_id = value.into();
+    pub fn entity_type_id(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.entity_type_id = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "file".
-    pub fn file(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.file = value.into();
+    pub fn file(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.file = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "name".
@@ -1774,8 +1932,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "users".
-    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.users = value.into();
+    pub fn users(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.users = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "withStamps".
@@ -1887,6 +2045,9 @@ pub struct UpdateResponse {
     /// Wire name "sort": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Wire name "template": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<UpdateResponseTemplate>,
     /// Wire name "updateTime": string (`date-time`), optional.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
@@ -1919,6 +2080,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         let numerator_id = o.opt("numeratorId")?;
         let region = o.opt("region")?;
         let sort = o.opt("sort")?;
+        let template = o.opt("template")?;
         let update_time = o.opt("updateTime")?;
         let users = o.opt("users")?;
         let with_stamps = o.opt("withStamps")?;
@@ -1938,6 +2100,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
                     "numeratorId",
                     "region",
                     "sort",
+                    "template",
                     "updateTime",
                     "users",
                     "withStamps",
@@ -1957,6 +2120,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
             numerator_id,
             region,
             sort,
+            template,
             update_time,
             users,
             with_stamps,
@@ -1966,6 +2130,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `crm.template`, defined once in `types`.
+pub type UpdateResponseTemplate = super::super::super::types::crm::Template;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.documentgenerator.template.update";

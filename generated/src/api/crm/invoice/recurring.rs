@@ -108,9 +108,9 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": integer, optional.
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
+    pub id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -123,7 +123,7 @@ impl DeleteRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
+    pub fn id(mut self, value: impl Into<String>) -> Self {
         self.id = Some(value.into());
         self
     }
@@ -184,9 +184,9 @@ pub async fn expose(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ExposeRequest {
-    /// Wire name "id": integer, optional.
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
+    pub id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -199,7 +199,7 @@ impl ExposeRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
+    pub fn id(mut self, value: impl Into<String>) -> Self {
         self.id = Some(value.into());
         self
     }
@@ -430,9 +430,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": integer, optional.
+    /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
+    pub id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -445,7 +445,7 @@ impl GetRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
+    pub fn id(mut self, value: impl Into<String>) -> Self {
         self.id = Some(value.into());
         self
     }
@@ -506,6 +506,15 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -516,6 +525,21 @@ impl ListRequest {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -534,8 +558,16 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let additional = o.rest(&[])?;
-        Ok(Self { additional })
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["filter", "order", "select"])?;
+        Ok(Self {
+            filter,
+            order,
+            select,
+            additional,
+        })
     }
 }
 
@@ -573,12 +605,12 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub fields: ::serde_json::Value,
-    /// Wire name "id": integer, optional.
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
+    pub fields: Option<UpdateRequestFields>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -591,12 +623,12 @@ impl UpdateRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.fields = value.into();
+    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
+        self.fields = Some(value.into());
         self
     }
     /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
+    pub fn id(mut self, value: impl Into<String>) -> Self {
         self.id = Some(value.into());
         self
     }
@@ -625,6 +657,205 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "EMAIL_ID": integer, optional.
+    #[serde(rename = "EMAIL_ID", skip_serializing_if = "Option::is_none")]
+    pub email_id: Option<i64>,
+    /// Wire name "PARAMS": object, optional.
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
+    pub params: Option<UpdateRequestFieldsParams>,
+    /// Wire name "SEND_BILL": string, optional.
+    #[serde(rename = "SEND_BILL", skip_serializing_if = "Option::is_none")]
+    pub send_bill: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "EMAIL_ID".
+    pub fn email_id(mut self, value: impl Into<i64>) -> Self {
+        self.email_id = Some(value.into());
+        self
+    }
+    /// Sets "PARAMS".
+    pub fn params(mut self, value: impl Into<UpdateRequestFieldsParams>) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Sets "SEND_BILL".
+    pub fn send_bill(mut self, value: impl Into<String>) -> Self {
+        self.send_bill = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let email_id = o.opt("EMAIL_ID")?;
+        let params = o.opt("PARAMS")?;
+        let send_bill = o.opt("SEND_BILL")?;
+        let additional = o.rest(&["EMAIL_ID", "PARAMS", "SEND_BILL"])?;
+        Ok(Self {
+            email_id,
+            params,
+            send_bill,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsParams {
+    /// Wire name "DATE_PAY_BEFORE_OFFSET_TYPE": string, optional.
+    #[serde(
+        rename = "DATE_PAY_BEFORE_OFFSET_TYPE",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub date_pay_before_offset_type: Option<String>,
+    /// Wire name "DATE_PAY_BEFORE_OFFSET_VALUE": integer, optional.
+    #[serde(
+        rename = "DATE_PAY_BEFORE_OFFSET_VALUE",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub date_pay_before_offset_value: Option<i64>,
+    /// Wire name "INTERVAL": integer, optional.
+    #[serde(rename = "INTERVAL", skip_serializing_if = "Option::is_none")]
+    pub interval: Option<i64>,
+    /// Wire name "MODE": string, optional.
+    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Wire name "NUM_WEEKDAY_IN_MONTH": integer, optional.
+    #[serde(rename = "NUM_WEEKDAY_IN_MONTH", skip_serializing_if = "Option::is_none")]
+    pub num_weekday_in_month: Option<i64>,
+    /// Wire name "TYPE": integer, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<i64>,
+    /// Wire name "WEEKDAY": string, optional.
+    #[serde(rename = "WEEKDAY", skip_serializing_if = "Option::is_none")]
+    pub weekday: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DATE_PAY_BEFORE_OFFSET_TYPE".
+    pub fn date_pay_before_offset_type(mut self, value: impl Into<String>) -> Self {
+        self.date_pay_before_offset_type = Some(value.into());
+        self
+    }
+    /// Sets "DATE_PAY_BEFORE_OFFSET_VALUE".
+    pub fn date_pay_before_offset_value(mut self, value: impl Into<i64>) -> Self {
+        self.date_pay_before_offset_value = Some(value.into());
+        self
+    }
+    /// Sets "INTERVAL".
+    pub fn interval(mut self, value: impl Into<i64>) -> Self {
+        self.interval = Some(value.into());
+        self
+    }
+    /// Sets "MODE".
+    pub fn mode(mut self, value: impl Into<String>) -> Self {
+        self.mode = Some(value.into());
+        self
+    }
+    /// Sets "NUM_WEEKDAY_IN_MONTH".
+    pub fn num_weekday_in_month(mut self, value: impl Into<i64>) -> Self {
+        self.num_weekday_in_month = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<i64>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "WEEKDAY".
+    pub fn weekday(mut self, value: impl Into<String>) -> Self {
+        self.weekday = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_pay_before_offset_type = o.opt("DATE_PAY_BEFORE_OFFSET_TYPE")?;
+        let date_pay_before_offset_value = o.opt("DATE_PAY_BEFORE_OFFSET_VALUE")?;
+        let interval = o.opt("INTERVAL")?;
+        let mode = o.opt("MODE")?;
+        let num_weekday_in_month = o.opt("NUM_WEEKDAY_IN_MONTH")?;
+        let type_ = o.opt("TYPE")?;
+        let weekday = o.opt("WEEKDAY")?;
+        let additional = o
+            .rest(
+                &[
+                    "DATE_PAY_BEFORE_OFFSET_TYPE",
+                    "DATE_PAY_BEFORE_OFFSET_VALUE",
+                    "INTERVAL",
+                    "MODE",
+                    "NUM_WEEKDAY_IN_MONTH",
+                    "TYPE",
+                    "WEEKDAY",
+                ],
+            )?;
+        Ok(Self {
+            date_pay_before_offset_type,
+            date_pay_before_offset_value,
+            interval,
+            mode,
+            num_weekday_in_month,
+            type_,
+            weekday,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsParams);
 
 /// The `result` of `crm.invoice.recurring.update`.
 pub type UpdateResponse = ::serde_json::Value;

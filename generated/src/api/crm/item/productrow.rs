@@ -91,12 +91,9 @@ pub struct AddRequestFields {
     /// Allowed values: 1, 2.
     #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<AddRequestFieldsDiscountTypeId>,
-    /// Wire name "measureCode": any JSON, optional.
-    #[serde(
-        rename = "measureCode",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_code: ::serde_json::Value,
+    /// Wire name "measureCode": integer, optional.
+    #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
     /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
@@ -171,8 +168,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "measureCode".
-    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_code = value.into();
+    pub fn measure_code(mut self, value: impl Into<i64>) -> Self {
+        self.measure_code = Some(value.into());
         self
     }
     /// Sets "price".
@@ -510,8 +507,8 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -520,7 +517,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -687,8 +684,8 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -697,7 +694,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -819,9 +816,9 @@ pub struct GetResponseProductRow {
     /// Wire name "taxIncluded": string, optional.
     #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
     pub tax_included: Option<String>,
-    /// Wire name "taxRate": any JSON, optional.
-    #[serde(rename = "taxRate", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub tax_rate: ::serde_json::Value,
+    /// Wire name "taxRate": integer, optional.
+    #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
+    pub tax_rate: Option<i64>,
     /// Wire name "type": integer, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<i64>,
@@ -1017,7 +1014,7 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentRequest {
 pub struct GetAvailableForPaymentResponse {
     /// Wire name "productRows": array of object, optional.
     #[serde(rename = "productRows", skip_serializing_if = "Option::is_none")]
-    pub product_rows: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub product_rows: Option<Vec<GetAvailableForPaymentResponseProductRowsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1035,6 +1032,9 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetAvailableForPaymentResponse);
+
+/// The type `crm.product_row`, defined once in `types`.
+pub type GetAvailableForPaymentResponseProductRowsItem = super::super::super::types::crm::ProductRow;
 
 impl ::bitrix24_runtime::Method for GetAvailableForPaymentRequest {
     const NAME: &'static str = "crm.item.productrow.getAvailableForPayment";
@@ -1143,7 +1143,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "productRows": array of object, optional.
     #[serde(rename = "productRows", skip_serializing_if = "Option::is_none")]
-    pub product_rows: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub product_rows: Option<Vec<ListResponseProductRowsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1162,6 +1162,171 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseProductRowsItem {
+    /// Wire name "customized": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customized: Option<String>,
+    /// Wire name "discountRate": number, optional.
+    #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
+    pub discount_rate: Option<f64>,
+    /// Wire name "discountSum": number, optional.
+    #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
+    pub discount_sum: Option<f64>,
+    /// Wire name "discountTypeId": number, optional.
+    #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
+    pub discount_type_id: Option<f64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "measureCode": integer, optional.
+    #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
+    /// Wire name "measureName": string, optional.
+    #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
+    pub measure_name: Option<String>,
+    /// Wire name "ownerId": integer, optional.
+    #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    /// Wire name "ownerType": string, optional.
+    #[serde(rename = "ownerType", skip_serializing_if = "Option::is_none")]
+    pub owner_type: Option<String>,
+    /// Wire name "price": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "priceAccount": number, optional.
+    #[serde(rename = "priceAccount", skip_serializing_if = "Option::is_none")]
+    pub price_account: Option<f64>,
+    /// Wire name "priceBrutto": number, optional.
+    #[serde(rename = "priceBrutto", skip_serializing_if = "Option::is_none")]
+    pub price_brutto: Option<f64>,
+    /// Wire name "priceExclusive": number, optional.
+    #[serde(rename = "priceExclusive", skip_serializing_if = "Option::is_none")]
+    pub price_exclusive: Option<f64>,
+    /// Wire name "priceNetto": number, optional.
+    #[serde(rename = "priceNetto", skip_serializing_if = "Option::is_none")]
+    pub price_netto: Option<f64>,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// Wire name "productName": string, optional.
+    #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// Wire name "quantity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "storeId": integer, optional.
+    #[serde(rename = "storeId", skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// Wire name "taxIncluded": string, optional.
+    #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
+    pub tax_included: Option<String>,
+    /// Wire name "taxRate": number, optional.
+    #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
+    pub tax_rate: Option<f64>,
+    /// Wire name "type": integer, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<i64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseProductRowsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let customized = o.opt("customized")?;
+        let discount_rate = o.opt("discountRate")?;
+        let discount_sum = o.opt("discountSum")?;
+        let discount_type_id = o.opt("discountTypeId")?;
+        let id = o.opt("id")?;
+        let measure_code = o.opt("measureCode")?;
+        let measure_name = o.opt("measureName")?;
+        let owner_id = o.opt("ownerId")?;
+        let owner_type = o.opt("ownerType")?;
+        let price = o.opt("price")?;
+        let price_account = o.opt("priceAccount")?;
+        let price_brutto = o.opt("priceBrutto")?;
+        let price_exclusive = o.opt("priceExclusive")?;
+        let price_netto = o.opt("priceNetto")?;
+        let product_id = o.opt("productId")?;
+        let product_name = o.opt("productName")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let store_id = o.opt("storeId")?;
+        let tax_included = o.opt("taxIncluded")?;
+        let tax_rate = o.opt("taxRate")?;
+        let type_ = o.opt("type")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "customized",
+                    "discountRate",
+                    "discountSum",
+                    "discountTypeId",
+                    "id",
+                    "measureCode",
+                    "measureName",
+                    "ownerId",
+                    "ownerType",
+                    "price",
+                    "priceAccount",
+                    "priceBrutto",
+                    "priceExclusive",
+                    "priceNetto",
+                    "productId",
+                    "productName",
+                    "quantity",
+                    "sort",
+                    "storeId",
+                    "taxIncluded",
+                    "taxRate",
+                    "type",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            customized,
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            id,
+            measure_code,
+            measure_name,
+            owner_id,
+            owner_type,
+            price,
+            price_account,
+            price_brutto,
+            price_exclusive,
+            price_netto,
+            product_id,
+            product_name,
+            quantity,
+            sort,
+            store_id,
+            tax_included,
+            tax_rate,
+            type_,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseProductRowsItem);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.productrow.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -1173,16 +1338,82 @@ impl ::bitrix24_runtime::Method for ListRequest {
         "0",
     ];
     const ITEMS_KEY: Option<&'static str> = Some("productRows");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseProductRowsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseProductRowsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.product_rows.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.item.productrow.list`'s rows (`ListResponseProductRowsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "customized".
+    Customized,
+    /// The field "discountRate".
+    DiscountRate,
+    /// The field "discountSum".
+    DiscountSum,
+    /// The field "discountTypeId".
+    DiscountTypeId,
+    /// The field "id".
+    Id,
+    /// The field "measureCode".
+    MeasureCode,
+    /// The field "measureName".
+    MeasureName,
+    /// The field "ownerId".
+    OwnerId,
+    /// The field "ownerType".
+    OwnerType,
+    /// The field "price".
+    Price,
+    /// The field "priceAccount".
+    PriceAccount,
+    /// The field "priceBrutto".
+    PriceBrutto,
+    /// The field "priceExclusive".
+    PriceExclusive,
+    /// The field "priceNetto".
+    PriceNetto,
+    /// The field "productId".
+    ProductId,
+    /// The field "productName".
+    ProductName,
+    /// The field "quantity".
+    Quantity,
+    /// The field "sort".
+    Sort,
+    /// The field "storeId".
+    StoreId,
+    /// The field "taxIncluded".
+    TaxIncluded,
+    /// The field "taxRate".
+    TaxRate,
+    /// The field "type".
+    Type,
+    /// The field "xmlId".
+    XmlId,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Customized = "customized", DiscountRate = "discountRate", DiscountSum =
+    "discountSum", DiscountTypeId = "discountTypeId", Id = "id", MeasureCode =
+    "measureCode", MeasureName = "measureName", OwnerId = "ownerId", OwnerType =
+    "ownerType", Price = "price", PriceAccount = "priceAccount", PriceBrutto =
+    "priceBrutto", PriceExclusive = "priceExclusive", PriceNetto = "priceNetto",
+    ProductId = "productId", ProductName = "productName", Quantity = "quantity", Sort =
+    "sort", StoreId = "storeId", TaxIncluded = "taxIncluded", TaxRate = "taxRate", Type =
+    "type", XmlId = "xmlId" }
+);
 
 /// Calls `crm.item.productrow.set`.
 ///
@@ -1271,8 +1502,188 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
-/// The type `crm.fields_14`, defined once in `types`.
-pub type SetRequestProductRowsItem = super::super::super::types::crm::Fields14;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestProductRowsItem {
+    /// Wire name "discountRate": number, optional.
+    #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
+    pub discount_rate: Option<f64>,
+    /// Wire name "discountSum": number, optional.
+    #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
+    pub discount_sum: Option<f64>,
+    /// Wire name "discountTypeId": integer, optional.
+    ///
+    /// Allowed values: 1, 2.
+    #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
+    pub discount_type_id: Option<SetRequestProductRowsItemDiscountTypeId>,
+    /// Wire name "measureCode": any JSON, optional.
+    #[serde(
+        rename = "measureCode",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub measure_code: ::serde_json::Value,
+    /// Wire name "price": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// Wire name "productName": string, optional.
+    #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// Wire name "quantity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "taxIncluded": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
+    pub tax_included: Option<SetRequestProductRowsItemTaxIncluded>,
+    /// Wire name "taxRate": number, optional.
+    #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
+    pub tax_rate: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestProductRowsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "discountRate".
+    pub fn discount_rate(mut self, value: impl Into<f64>) -> Self {
+        self.discount_rate = Some(value.into());
+        self
+    }
+    /// Sets "discountSum".
+    pub fn discount_sum(mut self, value: impl Into<f64>) -> Self {
+        self.discount_sum = Some(value.into());
+        self
+    }
+    /// Sets "discountTypeId".
+    pub fn discount_type_id(
+        mut self,
+        value: impl Into<SetRequestProductRowsItemDiscountTypeId>,
+    ) -> Self {
+        self.discount_type_id = Some(value.into());
+        self
+    }
+    /// Sets "measureCode".
+    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.measure_code = value.into();
+        self
+    }
+    /// Sets "price".
+    pub fn price(mut self, value: impl Into<f64>) -> Self {
+        self.price = Some(value.into());
+        self
+    }
+    /// Sets "productId".
+    pub fn product_id(mut self, value: impl Into<i64>) -> Self {
+        self.product_id = Some(value.into());
+        self
+    }
+    /// Sets "productName".
+    pub fn product_name(mut self, value: impl Into<String>) -> Self {
+        self.product_name = Some(value.into());
+        self
+    }
+    /// Sets "quantity".
+    pub fn quantity(mut self, value: impl Into<f64>) -> Self {
+        self.quantity = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "taxIncluded".
+    pub fn tax_included(
+        mut self,
+        value: impl Into<SetRequestProductRowsItemTaxIncluded>,
+    ) -> Self {
+        self.tax_included = Some(value.into());
+        self
+    }
+    /// Sets "taxRate".
+    pub fn tax_rate(mut self, value: impl Into<f64>) -> Self {
+        self.tax_rate = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestProductRowsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let discount_rate = o.opt("discountRate")?;
+        let discount_sum = o.opt("discountSum")?;
+        let discount_type_id = o.opt("discountTypeId")?;
+        let measure_code = o.opt("measureCode")?;
+        let price = o.opt("price")?;
+        let product_id = o.opt("productId")?;
+        let product_name = o.opt("productName")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let tax_included = o.opt("taxIncluded")?;
+        let tax_rate = o.opt("taxRate")?;
+        let additional = o
+            .rest(
+                &[
+                    "discountRate",
+                    "discountSum",
+                    "discountTypeId",
+                    "measureCode",
+                    "price",
+                    "productId",
+                    "productName",
+                    "quantity",
+                    "sort",
+                    "taxIncluded",
+                    "taxRate",
+                ],
+            )?;
+        Ok(Self {
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            measure_code,
+            price,
+            product_id,
+            product_name,
+            quantity,
+            sort,
+            tax_included,
+            tax_rate,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestProductRowsItem);
+
+pub type SetRequestProductRowsItemDiscountTypeId = super::super::super::enums::IntV1V2;
+
+pub type SetRequestProductRowsItemTaxIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.item.productrow.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1281,7 +1692,7 @@ pub type SetRequestProductRowsItem = super::super::super::types::crm::Fields14;
 pub struct SetResponse {
     /// Wire name "productRows": array of object, optional.
     #[serde(rename = "productRows", skip_serializing_if = "Option::is_none")]
-    pub product_rows: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub product_rows: Option<Vec<SetResponseProductRowsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1299,6 +1710,9 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetResponse);
+
+/// The type `crm.product_row`, defined once in `types`.
+pub type SetResponseProductRowsItem = super::super::super::types::crm::ProductRow;
 
 impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "crm.item.productrow.set";
@@ -1339,8 +1753,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1349,10 +1763,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -1387,8 +1798,185 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `crm.fields_14`, defined once in `types`.
-pub type UpdateRequestFields = super::super::super::types::crm::Fields14;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "discountRate": number, optional.
+    #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
+    pub discount_rate: Option<f64>,
+    /// Wire name "discountSum": number, optional.
+    #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
+    pub discount_sum: Option<f64>,
+    /// Wire name "discountTypeId": integer, optional.
+    ///
+    /// Allowed values: 1, 2.
+    #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
+    pub discount_type_id: Option<UpdateRequestFieldsDiscountTypeId>,
+    /// Wire name "measureCode": integer, optional.
+    #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
+    /// Wire name "price": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// Wire name "productName": string, optional.
+    #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// Wire name "quantity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "taxIncluded": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
+    pub tax_included: Option<UpdateRequestFieldsTaxIncluded>,
+    /// Wire name "taxRate": number, optional.
+    #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
+    pub tax_rate: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "discountRate".
+    pub fn discount_rate(mut self, value: impl Into<f64>) -> Self {
+        self.discount_rate = Some(value.into());
+        self
+    }
+    /// Sets "discountSum".
+    pub fn discount_sum(mut self, value: impl Into<f64>) -> Self {
+        self.discount_sum = Some(value.into());
+        self
+    }
+    /// Sets "discountTypeId".
+    pub fn discount_type_id(
+        mut self,
+        value: impl Into<UpdateRequestFieldsDiscountTypeId>,
+    ) -> Self {
+        self.discount_type_id = Some(value.into());
+        self
+    }
+    /// Sets "measureCode".
+    pub fn measure_code(mut self, value: impl Into<i64>) -> Self {
+        self.measure_code = Some(value.into());
+        self
+    }
+    /// Sets "price".
+    pub fn price(mut self, value: impl Into<f64>) -> Self {
+        self.price = Some(value.into());
+        self
+    }
+    /// Sets "productId".
+    pub fn product_id(mut self, value: impl Into<i64>) -> Self {
+        self.product_id = Some(value.into());
+        self
+    }
+    /// Sets "productName".
+    pub fn product_name(mut self, value: impl Into<String>) -> Self {
+        self.product_name = Some(value.into());
+        self
+    }
+    /// Sets "quantity".
+    pub fn quantity(mut self, value: impl Into<f64>) -> Self {
+        self.quantity = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "taxIncluded".
+    pub fn tax_included(
+        mut self,
+        value: impl Into<UpdateRequestFieldsTaxIncluded>,
+    ) -> Self {
+        self.tax_included = Some(value.into());
+        self
+    }
+    /// Sets "taxRate".
+    pub fn tax_rate(mut self, value: impl Into<f64>) -> Self {
+        self.tax_rate = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let discount_rate = o.opt("discountRate")?;
+        let discount_sum = o.opt("discountSum")?;
+        let discount_type_id = o.opt("discountTypeId")?;
+        let measure_code = o.opt("measureCode")?;
+        let price = o.opt("price")?;
+        let product_id = o.opt("productId")?;
+        let product_name = o.opt("productName")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let tax_included = o.opt("taxIncluded")?;
+        let tax_rate = o.opt("taxRate")?;
+        let additional = o
+            .rest(
+                &[
+                    "discountRate",
+                    "discountSum",
+                    "discountTypeId",
+                    "measureCode",
+                    "price",
+                    "productId",
+                    "productName",
+                    "quantity",
+                    "sort",
+                    "taxIncluded",
+                    "taxRate",
+                ],
+            )?;
+        Ok(Self {
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            measure_code,
+            price,
+            product_id,
+            product_name,
+            quantity,
+            sort,
+            tax_included,
+            tax_rate,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+pub type UpdateRequestFieldsDiscountTypeId = super::super::super::enums::IntV1V2;
+
+pub type UpdateRequestFieldsTaxIncluded = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.item.productrow.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -27,6 +27,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -37,6 +40,11 @@ impl GetRequest {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -55,8 +63,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let additional = o.rest(&[])?;
-        Ok(Self { additional })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -65,8 +74,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 /// The `result` of `crm.lead.productrows.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-/// The type `crm.shape_5`, defined once in `types`.
-pub type GetResponseItem = super::super::super::types::crm::Shape5;
+/// The type `crm.shape_4`, defined once in `types`.
+pub type GetResponseItem = super::super::super::types::crm::Shape4;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.lead.productrows.get";
@@ -97,6 +106,9 @@ pub async fn set(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Wire name "rows": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<Vec<SetRequestRowsItem>>,
@@ -110,6 +122,11 @@ impl SetRequest {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Sets "rows".
     pub fn rows(
@@ -136,9 +153,10 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
         let rows = o.opt("rows")?;
-        let additional = o.rest(&["rows"])?;
-        Ok(Self { rows, additional })
+        let additional = o.rest(&["id", "rows"])?;
+        Ok(Self { id, rows, additional })
     }
 }
 

@@ -71,8 +71,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `crm.fields_3`, defined once in `types`.
-pub type AddRequestFields = super::super::super::types::crm::Fields3;
+/// The type `crm.fields_4`, defined once in `types`.
+pub type AddRequestFields = super::super::super::types::crm::Fields4;
 
 /// The `result` of `crm.quote.userfield.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -281,9 +281,9 @@ pub struct GetResponse {
     /// Wire name "USER_TYPE_ID": string, optional.
     #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub user_type_id: Option<String>,
-    /// Wire name "XML_ID": any JSON, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -702,6 +702,8 @@ pub enum ListField {
     Id,
     /// The field "IS_SEARCHABLE".
     IsSearchable,
+    /// The field "LIST".
+    List,
     /// The field "LIST_COLUMN_LABEL".
     ListColumnLabel,
     /// The field "LIST_FILTER_LABEL".
@@ -727,10 +729,11 @@ pub enum ListField {
 ::bitrix24_runtime::field_names!(
     ListField { EditFormLabel = "EDIT_FORM_LABEL", EditInList = "EDIT_IN_LIST", EntityId
     = "ENTITY_ID", ErrorMessage = "ERROR_MESSAGE", FieldName = "FIELD_NAME", HelpMessage
-    = "HELP_MESSAGE", Id = "ID", IsSearchable = "IS_SEARCHABLE", ListColumnLabel =
-    "LIST_COLUMN_LABEL", ListFilterLabel = "LIST_FILTER_LABEL", Mandatory = "MANDATORY",
-    Multiple = "MULTIPLE", Settings = "SETTINGS", ShowFilter = "SHOW_FILTER", ShowInList
-    = "SHOW_IN_LIST", Sort = "SORT", UserTypeId = "USER_TYPE_ID", XmlId = "XML_ID" }
+    = "HELP_MESSAGE", Id = "ID", IsSearchable = "IS_SEARCHABLE", List = "LIST",
+    ListColumnLabel = "LIST_COLUMN_LABEL", ListFilterLabel = "LIST_FILTER_LABEL",
+    Mandatory = "MANDATORY", Multiple = "MULTIPLE", Settings = "SETTINGS", ShowFilter =
+    "SHOW_FILTER", ShowInList = "SHOW_IN_LIST", Sort = "SORT", UserTypeId =
+    "USER_TYPE_ID", XmlId = "XML_ID" }
 );
 
 /// Calls `crm.quote.userfield.update`.
@@ -803,8 +806,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `crm.fields_4`, defined once in `types`.
-pub type UpdateRequestFields = super::super::super::types::crm::Fields4;
+/// The type `crm.fields_3`, defined once in `types`.
+pub type UpdateRequestFields = super::super::super::types::crm::Fields3;
 
 /// The `result` of `crm.quote.userfield.update`.
 pub type UpdateResponse = bool;

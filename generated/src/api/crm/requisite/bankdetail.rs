@@ -670,12 +670,12 @@ pub struct GetResponse {
     /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
-    /// Wire name "COMMENTS": any JSON, optional.
-    #[serde(rename = "COMMENTS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub comments: ::serde_json::Value,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
     /// Wire name "COUNTRY_ID": string, optional.
     #[serde(rename = "COUNTRY_ID", skip_serializing_if = "Option::is_none")]
     pub country_id: Option<String>,
@@ -694,93 +694,72 @@ pub struct GetResponse {
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Wire name "MODIFY_BY_ID": any JSON, optional.
-    #[serde(
-        rename = "MODIFY_BY_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub modify_by_id: ::serde_json::Value,
+    /// Wire name "MODIFY_BY_ID": string, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<String>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "ORIGINATOR_ID": any JSON, optional.
-    #[serde(
-        rename = "ORIGINATOR_ID",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub originator_id: ::serde_json::Value,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
     /// Wire name "RQ_ACC_CURRENCY": string, optional.
     #[serde(rename = "RQ_ACC_CURRENCY", skip_serializing_if = "Option::is_none")]
     pub rq_acc_currency: Option<String>,
-    /// Wire name "RQ_ACC_NAME": any JSON, optional.
-    #[serde(
-        rename = "RQ_ACC_NAME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_acc_name: ::serde_json::Value,
+    /// Wire name "RQ_ACC_NAME": string, optional.
+    #[serde(rename = "RQ_ACC_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_acc_name: Option<String>,
     /// Wire name "RQ_ACC_NUM": string, optional.
     #[serde(rename = "RQ_ACC_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_acc_num: Option<String>,
-    /// Wire name "RQ_ACC_TYPE": any JSON, optional.
-    #[serde(
-        rename = "RQ_ACC_TYPE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_acc_type: ::serde_json::Value,
-    /// Wire name "RQ_AGENCY_NAME": any JSON, optional.
-    #[serde(
-        rename = "RQ_AGENCY_NAME",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_agency_name: ::serde_json::Value,
+    /// Wire name "RQ_ACC_TYPE": string, optional.
+    #[serde(rename = "RQ_ACC_TYPE", skip_serializing_if = "Option::is_none")]
+    pub rq_acc_type: Option<String>,
+    /// Wire name "RQ_AGENCY_NAME": string, optional.
+    #[serde(rename = "RQ_AGENCY_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_agency_name: Option<String>,
     /// Wire name "RQ_BANK_ADDR": string, optional.
     #[serde(rename = "RQ_BANK_ADDR", skip_serializing_if = "Option::is_none")]
     pub rq_bank_addr: Option<String>,
-    /// Wire name "RQ_BANK_CODE": any JSON, optional.
-    #[serde(
-        rename = "RQ_BANK_CODE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_bank_code: ::serde_json::Value,
+    /// Wire name "RQ_BANK_CODE": string, optional.
+    #[serde(rename = "RQ_BANK_CODE", skip_serializing_if = "Option::is_none")]
+    pub rq_bank_code: Option<String>,
     /// Wire name "RQ_BANK_NAME": string, optional.
     #[serde(rename = "RQ_BANK_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_bank_name: Option<String>,
-    /// Wire name "RQ_BANK_ROUTE_NUM": any JSON, optional.
-    #[serde(
-        rename = "RQ_BANK_ROUTE_NUM",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub rq_bank_route_num: ::serde_json::Value,
-    /// Wire name "RQ_BIC": any JSON, optional.
-    #[serde(rename = "RQ_BIC", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_bic: ::serde_json::Value,
+    /// Wire name "RQ_BANK_ROUTE_NUM": string, optional.
+    #[serde(rename = "RQ_BANK_ROUTE_NUM", skip_serializing_if = "Option::is_none")]
+    pub rq_bank_route_num: Option<String>,
+    /// Wire name "RQ_BIC": string, optional.
+    #[serde(rename = "RQ_BIC", skip_serializing_if = "Option::is_none")]
+    pub rq_bic: Option<String>,
     /// Wire name "RQ_BIK": string, optional.
     #[serde(rename = "RQ_BIK", skip_serializing_if = "Option::is_none")]
     pub rq_bik: Option<String>,
-    /// Wire name "RQ_CODEB": any JSON, optional.
-    #[serde(rename = "RQ_CODEB", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_codeb: ::serde_json::Value,
-    /// Wire name "RQ_CODEG": any JSON, optional.
-    #[serde(rename = "RQ_CODEG", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_codeg: ::serde_json::Value,
+    /// Wire name "RQ_CODEB": string, optional.
+    #[serde(rename = "RQ_CODEB", skip_serializing_if = "Option::is_none")]
+    pub rq_codeb: Option<String>,
+    /// Wire name "RQ_CODEG": string, optional.
+    #[serde(rename = "RQ_CODEG", skip_serializing_if = "Option::is_none")]
+    pub rq_codeg: Option<String>,
     /// Wire name "RQ_COR_ACC_NUM": string, optional.
     #[serde(rename = "RQ_COR_ACC_NUM", skip_serializing_if = "Option::is_none")]
     pub rq_cor_acc_num: Option<String>,
-    /// Wire name "RQ_IBAN": any JSON, optional.
-    #[serde(rename = "RQ_IBAN", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_iban: ::serde_json::Value,
-    /// Wire name "RQ_IIK": any JSON, optional.
-    #[serde(rename = "RQ_IIK", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_iik: ::serde_json::Value,
-    /// Wire name "RQ_MFO": any JSON, optional.
-    #[serde(rename = "RQ_MFO", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_mfo: ::serde_json::Value,
-    /// Wire name "RQ_RIB": any JSON, optional.
-    #[serde(rename = "RQ_RIB", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_rib: ::serde_json::Value,
-    /// Wire name "RQ_SWIFT": any JSON, optional.
-    #[serde(rename = "RQ_SWIFT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub rq_swift: ::serde_json::Value,
+    /// Wire name "RQ_IBAN": string, optional.
+    #[serde(rename = "RQ_IBAN", skip_serializing_if = "Option::is_none")]
+    pub rq_iban: Option<String>,
+    /// Wire name "RQ_IIK": string, optional.
+    #[serde(rename = "RQ_IIK", skip_serializing_if = "Option::is_none")]
+    pub rq_iik: Option<String>,
+    /// Wire name "RQ_MFO": string, optional.
+    #[serde(rename = "RQ_MFO", skip_serializing_if = "Option::is_none")]
+    pub rq_mfo: Option<String>,
+    /// Wire name "RQ_RIB": string, optional.
+    #[serde(rename = "RQ_RIB", skip_serializing_if = "Option::is_none")]
+    pub rq_rib: Option<String>,
+    /// Wire name "RQ_SWIFT": string, optional.
+    #[serde(rename = "RQ_SWIFT", skip_serializing_if = "Option::is_none")]
+    pub rq_swift: Option<String>,
     /// Wire name "SORT": string, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
@@ -945,7 +924,7 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": array of object, optional.
+    /// Wire name "select": array of one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
     /// Wire name "start": integer, optional.
@@ -1019,10 +998,42 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListRequestSelectItem {
+    Object(Box<ListRequestSelectItemObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            ListRequestSelectItemObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListRequestSelectItem",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListRequestSelectItem {
+pub struct ListRequestSelectItemObject {
     /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
@@ -1128,7 +1139,7 @@ pub struct ListRequestSelectItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItem {
+impl ListRequestSelectItemObject {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -1310,7 +1321,7 @@ impl ListRequestSelectItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1425,7 +1436,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemObject);
 
 /// The `result` of `crm.requisite.bankdetail.list`.
 pub type ListResponse = Vec<ListResponseItem>;

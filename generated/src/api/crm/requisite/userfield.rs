@@ -517,7 +517,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     /// Wire name "EDIT_FORM_LABEL": object, optional.
     #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<GetResponseEditFormLabel>,
+    pub edit_form_label: Option<
+        ::std::collections::BTreeMap<String, GetResponseEditFormLabelValue>,
+    >,
     /// Wire name "EDIT_IN_LIST": string, optional.
     #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<String>,
@@ -526,13 +528,17 @@ pub struct GetResponse {
     pub entity_id: Option<String>,
     /// Wire name "ERROR_MESSAGE": object, optional.
     #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<GetResponseErrorMessage>,
+    pub error_message: Option<
+        ::std::collections::BTreeMap<String, GetResponseErrorMessageValue>,
+    >,
     /// Wire name "FIELD_NAME": string, optional.
     #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
     /// Wire name "HELP_MESSAGE": object, optional.
     #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<GetResponseHelpMessage>,
+    pub help_message: Option<
+        ::std::collections::BTreeMap<String, GetResponseHelpMessageValue>,
+    >,
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -541,10 +547,14 @@ pub struct GetResponse {
     pub is_searchable: Option<String>,
     /// Wire name "LIST_COLUMN_LABEL": object, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_column_label: Option<GetResponseListColumnLabel>,
+    pub list_column_label: Option<
+        ::std::collections::BTreeMap<String, GetResponseListColumnLabelValue>,
+    >,
     /// Wire name "LIST_FILTER_LABEL": object, optional.
     #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_filter_label: Option<GetResponseListFilterLabel>,
+    pub list_filter_label: Option<
+        ::std::collections::BTreeMap<String, GetResponseListFilterLabelValue>,
+    >,
     /// Wire name "MANDATORY": string, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<String>,
@@ -566,9 +576,9 @@ pub struct GetResponse {
     /// Wire name "USER_TYPE_ID": string, optional.
     #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub user_type_id: Option<String>,
-    /// Wire name "XML_ID": any JSON, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub xml_id: ::serde_json::Value,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -646,10 +656,42 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseEditFormLabelValue {
+    Object(Box<GetResponseEditFormLabelValueObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabelValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetResponseEditFormLabelValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseEditFormLabelValue",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseEditFormLabelValue);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseEditFormLabel {
+pub struct GetResponseEditFormLabelValueObject {
     /// Wire name "en": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
@@ -661,7 +703,7 @@ pub struct GetResponseEditFormLabel {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabel {
+impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabelValueObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -673,12 +715,44 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabel {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseEditFormLabel);
+::bitrix24_runtime::loose_deserialize!(GetResponseEditFormLabelValueObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseErrorMessageValue {
+    Object(Box<GetResponseErrorMessageValueObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessageValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetResponseErrorMessageValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseErrorMessageValue",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseErrorMessageValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseErrorMessage {
+pub struct GetResponseErrorMessageValueObject {
     /// Wire name "en": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
@@ -690,7 +764,7 @@ pub struct GetResponseErrorMessage {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessage {
+impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessageValueObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -702,12 +776,44 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessage {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseErrorMessage);
+::bitrix24_runtime::loose_deserialize!(GetResponseErrorMessageValueObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseHelpMessageValue {
+    Object(Box<GetResponseHelpMessageValueObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessageValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetResponseHelpMessageValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseHelpMessageValue",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseHelpMessageValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseHelpMessage {
+pub struct GetResponseHelpMessageValueObject {
     /// Wire name "en": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
@@ -719,7 +825,7 @@ pub struct GetResponseHelpMessage {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessage {
+impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessageValueObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -731,12 +837,44 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessage {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseHelpMessage);
+::bitrix24_runtime::loose_deserialize!(GetResponseHelpMessageValueObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseListColumnLabelValue {
+    Object(Box<GetResponseListColumnLabelValueObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabelValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetResponseListColumnLabelValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseListColumnLabelValue",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseListColumnLabelValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseListColumnLabel {
+pub struct GetResponseListColumnLabelValueObject {
     /// Wire name "en": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
@@ -748,7 +886,7 @@ pub struct GetResponseListColumnLabel {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabel {
+impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabelValueObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -760,12 +898,44 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabel {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseListColumnLabel);
+::bitrix24_runtime::loose_deserialize!(GetResponseListColumnLabelValueObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetResponseListFilterLabelValue {
+    Object(Box<GetResponseListFilterLabelValueObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabelValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetResponseListFilterLabelValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseListFilterLabelValue",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabelValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseListFilterLabel {
+pub struct GetResponseListFilterLabelValueObject {
     /// Wire name "en": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
@@ -777,7 +947,7 @@ pub struct GetResponseListFilterLabel {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabel {
+impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabelValueObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -789,7 +959,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabel {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabel);
+::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabelValueObject);
 
 /// The type `crm.settings`, defined once in `types`.
 pub type GetResponseSettings = super::super::super::types::crm::Settings;
@@ -923,6 +1093,9 @@ pub struct ListRequestFilter {
     /// Allowed values: "Y", "N".
     #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<ListRequestFilterIsSearchable>,
+    /// Wire name "LANG": string, optional.
+    #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
     /// Wire name "LIST": object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
     pub list: Option<ListRequestFilterList>,
@@ -1013,6 +1186,11 @@ impl ListRequestFilter {
         self.is_searchable = Some(value.into());
         self
     }
+    /// Sets "LANG".
+    pub fn lang(mut self, value: impl Into<String>) -> Self {
+        self.lang = Some(value.into());
+        self
+    }
     /// Sets "LIST".
     pub fn list(mut self, value: impl Into<ListRequestFilterList>) -> Self {
         self.list = Some(value.into());
@@ -1090,6 +1268,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         let help_message = o.opt("HELP_MESSAGE")?;
         let id = o.opt("ID")?;
         let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let lang = o.opt("LANG")?;
         let list = o.opt("LIST")?;
         let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
         let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
@@ -1110,6 +1289,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
                     "HELP_MESSAGE",
                     "ID",
                     "IS_SEARCHABLE",
+                    "LANG",
                     "LIST",
                     "LIST_COLUMN_LABEL",
                     "LIST_FILTER_LABEL",
@@ -1130,6 +1310,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
             help_message,
             id,
             is_searchable,
+            lang,
             list,
             list_column_label,
             list_filter_label,
@@ -1183,6 +1364,9 @@ pub struct ListResponseItem {
     /// Wire name "ERROR_MESSAGE": string, optional.
     #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
     /// Wire name "HELP_MESSAGE": string, optional.
     #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub help_message: Option<String>,
@@ -1213,9 +1397,9 @@ pub struct ListResponseItem {
     /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<ListResponseItemMultiple>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<ListResponseItemSettings>,
     /// Wire name "SHOW_FILTER": string, optional.
     ///
     /// Allowed values: "N", "I", "E", "S".
@@ -1229,6 +1413,9 @@ pub struct ListResponseItem {
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "USER_TYPE_ID": string, optional.
+    #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -1246,6 +1433,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         let edit_in_list = o.opt("EDIT_IN_LIST")?;
         let entity_id = o.opt("ENTITY_ID")?;
         let error_message = o.opt("ERROR_MESSAGE")?;
+        let field_name = o.opt("FIELD_NAME")?;
         let help_message = o.opt("HELP_MESSAGE")?;
         let id = o.opt("ID")?;
         let is_searchable = o.opt("IS_SEARCHABLE")?;
@@ -1258,6 +1446,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         let show_filter = o.opt("SHOW_FILTER")?;
         let show_in_list = o.opt("SHOW_IN_LIST")?;
         let sort = o.opt("SORT")?;
+        let user_type_id = o.opt("USER_TYPE_ID")?;
         let xml_id = o.opt("XML_ID")?;
         let additional = o
             .rest(
@@ -1266,6 +1455,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
                     "EDIT_IN_LIST",
                     "ENTITY_ID",
                     "ERROR_MESSAGE",
+                    "FIELD_NAME",
                     "HELP_MESSAGE",
                     "ID",
                     "IS_SEARCHABLE",
@@ -1278,6 +1468,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
                     "SHOW_FILTER",
                     "SHOW_IN_LIST",
                     "SORT",
+                    "USER_TYPE_ID",
                     "XML_ID",
                 ],
             )?;
@@ -1286,6 +1477,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
             edit_in_list,
             entity_id,
             error_message,
+            field_name,
             help_message,
             id,
             is_searchable,
@@ -1298,6 +1490,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
             show_filter,
             show_in_list,
             sort,
+            user_type_id,
             xml_id,
             additional,
         })
@@ -1316,6 +1509,111 @@ pub type ListResponseItemList = super::super::super::types::crm::UfEnumElement;
 pub type ListResponseItemMandatory = ::bitrix24_runtime::YesNo;
 
 pub type ListResponseItemMultiple = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettings {
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "LABEL": array of string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<Vec<String>>,
+    /// Wire name "LABEL_CHECKBOX": string, optional.
+    #[serde(rename = "LABEL_CHECKBOX", skip_serializing_if = "Option::is_none")]
+    pub label_checkbox: Option<String>,
+    /// Wire name "MAX_LENGTH": integer, optional.
+    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<i64>,
+    /// Wire name "MAX_VALUE": integer, optional.
+    #[serde(rename = "MAX_VALUE", skip_serializing_if = "Option::is_none")]
+    pub max_value: Option<i64>,
+    /// Wire name "MIN_LENGTH": integer, optional.
+    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<i64>,
+    /// Wire name "MIN_VALUE": integer, optional.
+    #[serde(rename = "MIN_VALUE", skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<i64>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
+    /// Wire name "REGEXP": string, optional.
+    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
+    pub regexp: Option<String>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Wire name "SIZE": integer, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "USE_SECOND": string, optional.
+    #[serde(rename = "USE_SECOND", skip_serializing_if = "Option::is_none")]
+    pub use_second: Option<String>,
+    /// Wire name "USE_TIMEZONE": string, optional.
+    #[serde(rename = "USE_TIMEZONE", skip_serializing_if = "Option::is_none")]
+    pub use_timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let display = o.opt("DISPLAY")?;
+        let label = o.opt("LABEL")?;
+        let label_checkbox = o.opt("LABEL_CHECKBOX")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let max_value = o.opt("MAX_VALUE")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let min_value = o.opt("MIN_VALUE")?;
+        let precision = o.opt("PRECISION")?;
+        let regexp = o.opt("REGEXP")?;
+        let rows = o.opt("ROWS")?;
+        let size = o.opt("SIZE")?;
+        let use_second = o.opt("USE_SECOND")?;
+        let use_timezone = o.opt("USE_TIMEZONE")?;
+        let additional = o
+            .rest(
+                &[
+                    "DISPLAY",
+                    "LABEL",
+                    "LABEL_CHECKBOX",
+                    "MAX_LENGTH",
+                    "MAX_VALUE",
+                    "MIN_LENGTH",
+                    "MIN_VALUE",
+                    "PRECISION",
+                    "REGEXP",
+                    "ROWS",
+                    "SIZE",
+                    "USE_SECOND",
+                    "USE_TIMEZONE",
+                ],
+            )?;
+        Ok(Self {
+            display,
+            label,
+            label_checkbox,
+            max_length,
+            max_value,
+            min_length,
+            min_value,
+            precision,
+            regexp,
+            rows,
+            size,
+            use_second,
+            use_timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
 
 pub type ListResponseItemShowFilter = super::super::super::enums::NIES;
 
@@ -1342,6 +1640,8 @@ pub enum ListField {
     EntityId,
     /// The field "ERROR_MESSAGE".
     ErrorMessage,
+    /// The field "FIELD_NAME".
+    FieldName,
     /// The field "HELP_MESSAGE".
     HelpMessage,
     /// The field "ID".
@@ -1366,17 +1666,20 @@ pub enum ListField {
     ShowInList,
     /// The field "SORT".
     Sort,
+    /// The field "USER_TYPE_ID".
+    UserTypeId,
     /// The field "XML_ID".
     XmlId,
 }
 
 ::bitrix24_runtime::field_names!(
     ListField { EditFormLabel = "EDIT_FORM_LABEL", EditInList = "EDIT_IN_LIST", EntityId
-    = "ENTITY_ID", ErrorMessage = "ERROR_MESSAGE", HelpMessage = "HELP_MESSAGE", Id =
-    "ID", IsSearchable = "IS_SEARCHABLE", List = "LIST", ListColumnLabel =
-    "LIST_COLUMN_LABEL", ListFilterLabel = "LIST_FILTER_LABEL", Mandatory = "MANDATORY",
-    Multiple = "MULTIPLE", Settings = "SETTINGS", ShowFilter = "SHOW_FILTER", ShowInList
-    = "SHOW_IN_LIST", Sort = "SORT", XmlId = "XML_ID" }
+    = "ENTITY_ID", ErrorMessage = "ERROR_MESSAGE", FieldName = "FIELD_NAME", HelpMessage
+    = "HELP_MESSAGE", Id = "ID", IsSearchable = "IS_SEARCHABLE", List = "LIST",
+    ListColumnLabel = "LIST_COLUMN_LABEL", ListFilterLabel = "LIST_FILTER_LABEL",
+    Mandatory = "MANDATORY", Multiple = "MULTIPLE", Settings = "SETTINGS", ShowFilter =
+    "SHOW_FILTER", ShowInList = "SHOW_IN_LIST", Sort = "SORT", UserTypeId =
+    "USER_TYPE_ID", XmlId = "XML_ID" }
 );
 
 /// Calls `crm.requisite.userfield.update`.

@@ -216,12 +216,9 @@ pub struct TypesResponseItem {
     /// Wire name "PREFIX": string, optional.
     #[serde(rename = "PREFIX", skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
-    /// Wire name "SEMANTIC_INFO": any JSON, optional.
-    #[serde(
-        rename = "SEMANTIC_INFO",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub semantic_info: ::serde_json::Value,
+    /// Wire name "SEMANTIC_INFO": object, optional.
+    #[serde(rename = "SEMANTIC_INFO", skip_serializing_if = "Option::is_none")]
+    pub semantic_info: Option<TypesResponseItemSemanticInfo>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -280,6 +277,57 @@ impl ::bitrix24_runtime::loose::Loose for TypesResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(TypesResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct TypesResponseItemSemanticInfo {
+    /// Wire name "FINAL_SORT": integer, optional.
+    #[serde(rename = "FINAL_SORT", skip_serializing_if = "Option::is_none")]
+    pub final_sort: Option<i64>,
+    /// Wire name "FINAL_SUCCESS_FIELD": string, optional.
+    #[serde(rename = "FINAL_SUCCESS_FIELD", skip_serializing_if = "Option::is_none")]
+    pub final_success_field: Option<String>,
+    /// Wire name "FINAL_UNSUCCESS_FIELD": string, optional.
+    #[serde(rename = "FINAL_UNSUCCESS_FIELD", skip_serializing_if = "Option::is_none")]
+    pub final_unsuccess_field: Option<String>,
+    /// Wire name "START_FIELD": string, optional.
+    #[serde(rename = "START_FIELD", skip_serializing_if = "Option::is_none")]
+    pub start_field: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for TypesResponseItemSemanticInfo {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let final_sort = o.opt("FINAL_SORT")?;
+        let final_success_field = o.opt("FINAL_SUCCESS_FIELD")?;
+        let final_unsuccess_field = o.opt("FINAL_UNSUCCESS_FIELD")?;
+        let start_field = o.opt("START_FIELD")?;
+        let additional = o
+            .rest(
+                &[
+                    "FINAL_SORT",
+                    "FINAL_SUCCESS_FIELD",
+                    "FINAL_UNSUCCESS_FIELD",
+                    "START_FIELD",
+                ],
+            )?;
+        Ok(Self {
+            final_sort,
+            final_success_field,
+            final_unsuccess_field,
+            start_field,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(TypesResponseItemSemanticInfo);
 
 impl ::bitrix24_runtime::Method for TypesRequest {
     const NAME: &'static str = "crm.status.entity.types";

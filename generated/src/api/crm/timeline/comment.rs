@@ -87,9 +87,9 @@ pub struct AddRequestFields {
     /// Wire name "ENTITY_TYPE": string, required.
     #[serde(rename = "ENTITY_TYPE")]
     pub entity_type: String,
-    /// Wire name "FILES": any JSON, optional.
-    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    /// Wire name "FILES": array of array of string, optional.
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<Vec<String>>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -112,8 +112,11 @@ impl AddRequestFields {
         }
     }
     /// Sets "FILES".
-    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.files = value.into();
+    pub fn files(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Vec<String>>>,
+    ) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -434,7 +437,7 @@ pub struct GetResponse {
     pub entity_type: Option<String>,
     /// Wire name "FILES": object, optional.
     #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
-    pub files: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub files: Option<::std::collections::BTreeMap<String, GetResponseFilesValue>>,
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -482,6 +485,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
 
+/// The type `crm.files`, defined once in `types`.
+pub type GetResponseFilesValue = super::super::super::types::crm::Files;
+
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.timeline.comment.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
@@ -517,9 +523,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -546,8 +552,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -614,7 +620,7 @@ pub struct ListResponseItem {
     pub entity_type: Option<String>,
     /// Wire name "FILES": object, optional.
     #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
-    pub files: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub files: Option<::std::collections::BTreeMap<String, ListResponseItemFilesValue>>,
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -661,6 +667,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+/// The type `crm.files`, defined once in `types`.
+pub type ListResponseItemFilesValue = super::super::super::types::crm::Files;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.timeline.comment.list";
@@ -799,9 +808,9 @@ pub struct UpdateRequestFields {
     /// Wire name "COMMENT": string, optional.
     #[serde(rename = "COMMENT", skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    /// Wire name "FILES": any JSON, optional.
-    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    /// Wire name "FILES": array of array of string, optional.
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<Vec<String>>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -819,8 +828,11 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "FILES".
-    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.files = value.into();
+    pub fn files(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Vec<String>>>,
+    ) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

@@ -93,6 +93,9 @@ pub struct AddResponse {
     /// Wire name "fileUri": any JSON, optional.
     #[serde(rename = "fileUri", skip_serializing_if = "::serde_json::Value::is_null")]
     pub file_uri: ::serde_json::Value,
+    /// Wire name "icon": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icon: Option<AddResponseIcon>,
     /// Wire name "isSystem": any JSON, optional.
     #[serde(rename = "isSystem", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_system: ::serde_json::Value,
@@ -108,11 +111,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.opt("code")?;
         let file_uri = o.opt("fileUri")?;
+        let icon = o.opt("icon")?;
         let is_system = o.opt("isSystem")?;
-        let additional = o.rest(&["code", "fileUri", "isSystem"])?;
+        let additional = o.rest(&["code", "fileUri", "icon", "isSystem"])?;
         Ok(Self {
             code,
             file_uri,
+            icon,
             is_system,
             additional,
         })
@@ -120,6 +125,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `crm.icon`, defined once in `types`.
+pub type AddResponseIcon = super::super::super::types::crm::Icon;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.timeline.icon.add";
@@ -391,7 +399,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "icons": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub icons: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub icons: Option<Vec<ListResponseIconsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -410,6 +418,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `crm.icon`, defined once in `types`.
+pub type ListResponseIconsItem = super::super::super::types::crm::Icon;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.timeline.icon.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -420,9 +431,27 @@ impl ::bitrix24_runtime::Method for ListRequest {
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseIconsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseIconsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.icons.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.timeline.icon.list`'s rows (`Icon`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "code".
+    Code,
+    /// The field "fileUri".
+    FileUri,
+    /// The field "isSystem".
+    IsSystem,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Code = "code", FileUri = "fileUri", IsSystem = "isSystem" }
+);

@@ -172,6 +172,9 @@ pub struct AddResponse {
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "logMessage": object, optional.
+    #[serde(rename = "logMessage", skip_serializing_if = "Option::is_none")]
+    pub log_message: Option<AddResponseLogMessage>,
     /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
@@ -192,15 +195,19 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         let created = o.opt("created")?;
         let icon_code = o.opt("iconCode")?;
         let id = o.opt("id")?;
+        let log_message = o.opt("logMessage")?;
         let text = o.opt("text")?;
         let title = o.opt("title")?;
         let additional = o
-            .rest(&["authorId", "created", "iconCode", "id", "text", "title"])?;
+            .rest(
+                &["authorId", "created", "iconCode", "id", "logMessage", "text", "title"],
+            )?;
         Ok(Self {
             author_id,
             created,
             icon_code,
             id,
+            log_message,
             text,
             title,
             additional,
@@ -209,6 +216,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `crm.log_message`, defined once in `types`.
+pub type AddResponseLogMessage = super::super::super::types::crm::LogMessage;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.timeline.logmessage.add";

@@ -96,6 +96,9 @@ pub struct AddResponse {
     /// Wire name "isSystem": any JSON, optional.
     #[serde(rename = "isSystem", skip_serializing_if = "::serde_json::Value::is_null")]
     pub is_system: ::serde_json::Value,
+    /// Wire name "logo": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo: Option<AddResponseLogo>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -109,17 +112,22 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         let code = o.opt("code")?;
         let file_uri = o.opt("fileUri")?;
         let is_system = o.opt("isSystem")?;
-        let additional = o.rest(&["code", "fileUri", "isSystem"])?;
+        let logo = o.opt("logo")?;
+        let additional = o.rest(&["code", "fileUri", "isSystem", "logo"])?;
         Ok(Self {
             code,
             file_uri,
             is_system,
+            logo,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+/// The type `crm.icon`, defined once in `types`.
+pub type AddResponseLogo = super::super::super::types::crm::Icon;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.timeline.logo.add";
@@ -391,7 +399,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "logos": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub logos: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub logos: Option<Vec<ListResponseLogosItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -410,6 +418,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+/// The type `crm.icon`, defined once in `types`.
+pub type ListResponseLogosItem = super::super::super::types::crm::Icon;
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.timeline.logo.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
@@ -420,9 +431,27 @@ impl ::bitrix24_runtime::Method for ListRequest {
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseLogosItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseLogosItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.logos.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `crm.timeline.logo.list`'s rows (`Icon`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "code".
+    Code,
+    /// The field "fileUri".
+    FileUri,
+    /// The field "isSystem".
+    IsSystem,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Code = "code", FileUri = "fileUri", IsSystem = "isSystem" }
+);

@@ -32,9 +32,9 @@ pub struct GetRequest {
     ///
     /// Allowed values: "userId", "name", "workPosition", "avatar", "url", "departments", "teams".
     pub name: GetRequestName,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -51,8 +51,8 @@ impl GetRequest {
         }
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -114,18 +114,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
-    /// Wire name "description": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub description: ::serde_json::Value,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Wire name "editable": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub editable: Option<bool>,
-    /// Wire name "elementType": any JSON, optional.
-    #[serde(
-        rename = "elementType",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub element_type: ::serde_json::Value,
     /// Wire name "filterable": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filterable: Option<bool>,
@@ -135,12 +129,6 @@ pub struct GetResponseItem {
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "requiredGroups": any JSON, optional.
-    #[serde(
-        rename = "requiredGroups",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub required_groups: ::serde_json::Value,
     /// Wire name "sortable": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sortable: Option<bool>,
@@ -165,11 +153,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let description = o.opt("description")?;
         let editable = o.opt("editable")?;
-        let element_type = o.opt("elementType")?;
         let filterable = o.opt("filterable")?;
         let multiple = o.opt("multiple")?;
         let name = o.opt("name")?;
-        let required_groups = o.opt("requiredGroups")?;
         let sortable = o.opt("sortable")?;
         let title = o.opt("title")?;
         let type_ = o.opt("type")?;
@@ -179,11 +165,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
                 &[
                     "description",
                     "editable",
-                    "elementType",
                     "filterable",
                     "multiple",
                     "name",
-                    "requiredGroups",
                     "sortable",
                     "title",
                     "type",
@@ -193,11 +177,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         Ok(Self {
             description,
             editable,
-            element_type,
             filterable,
             multiple,
             name,
-            required_groups,
             sortable,
             title,
             type_,
@@ -246,9 +228,9 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -261,8 +243,8 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -297,7 +279,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<ListResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -315,6 +297,81 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemsItem {
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "editable": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub editable: Option<bool>,
+    /// Wire name "filterable": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filterable: Option<bool>,
+    /// Wire name "multiple": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<bool>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "sortable": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sortable: Option<bool>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let editable = o.opt("editable")?;
+        let filterable = o.opt("filterable")?;
+        let multiple = o.opt("multiple")?;
+        let name = o.opt("name")?;
+        let sortable = o.opt("sortable")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "description",
+                    "editable",
+                    "filterable",
+                    "multiple",
+                    "name",
+                    "sortable",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            description,
+            editable,
+            filterable,
+            multiple,
+            name,
+            sortable,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.employee.field.list";

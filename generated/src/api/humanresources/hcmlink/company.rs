@@ -75,8 +75,229 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `humanresources.hcmlink.fields_2`, defined once in `types`.
-pub type AddRequestFields = super::super::super::types::humanresources_hcmlink::Fields2;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "company": string, required.
+    pub company: String,
+    /// Wire name "crmCompanyId": integer, required.
+    #[serde(rename = "crmCompanyId")]
+    pub crm_company_id: i64,
+    /// Wire name "data": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<AddRequestFieldsData>,
+    /// Wire name "fields": array of object, required.
+    pub fields: Vec<AddRequestFieldsFieldsItem>,
+    /// Wire name "title": string, required.
+    pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        company: impl Into<String>,
+        crm_company_id: impl Into<i64>,
+        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsFieldsItem>>,
+        title: impl Into<String>,
+    ) -> Self {
+        Self {
+            company: company.into(),
+            crm_company_id: crm_company_id.into(),
+            data: Default::default(),
+            fields: fields.into_iter().map(Into::into).collect(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<AddRequestFieldsData>) -> Self {
+        self.data = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.req("company")?;
+        let crm_company_id = o.req("crmCompanyId")?;
+        let data = o.opt("data")?;
+        let fields = o.req("fields")?;
+        let title = o.req("title")?;
+        let additional = o
+            .rest(&["company", "crmCompanyId", "data", "fields", "title"])?;
+        let company = o.need(company, "company")?;
+        let crm_company_id = o.need(crm_company_id, "crmCompanyId")?;
+        let fields = o.need(fields, "fields")?;
+        let title = o.need(title, "title")?;
+        Ok(Self {
+            company,
+            crm_company_id,
+            data,
+            fields,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsData {
+    /// Wire name "inn": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inn: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "inn".
+    pub fn inn(mut self, value: impl Into<String>) -> Self {
+        self.inn = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let inn = o.opt("inn")?;
+        let additional = o.rest(&["inn"])?;
+        Ok(Self { inn, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsData);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsFieldsItem {
+    /// Wire name "entityType": string, optional.
+    #[serde(rename = "entityType", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "field": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "ttl": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsFieldsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "entityType".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "field".
+    pub fn field(mut self, value: impl Into<String>) -> Self {
+        self.field = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "ttl".
+    pub fn ttl(mut self, value: impl Into<i64>) -> Self {
+        self.ttl = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsFieldsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type = o.opt("entityType")?;
+        let field = o.opt("field")?;
+        let title = o.opt("title")?;
+        let ttl = o.opt("ttl")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["entityType", "field", "title", "ttl", "type"])?;
+        Ok(Self {
+            entity_type,
+            field,
+            title,
+            ttl,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsFieldsItem);
 
 /// The `result` of `humanresources.hcmlink.company.add`.
 pub type AddResponse = i64;
@@ -276,9 +497,9 @@ pub struct ListResponseItem {
     /// Wire name "crmCompanyId": integer, optional.
     #[serde(rename = "crmCompanyId", skip_serializing_if = "Option::is_none")]
     pub crm_company_id: Option<i64>,
-    /// Wire name "data": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub data: ::serde_json::Value,
+    /// Wire name "data": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<ListResponseItemData>,
     /// Wire name "fields": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<ListResponseItemFieldsItem>>,
@@ -337,6 +558,31 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemData {
+    /// Wire name "inn": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inn: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let inn = o.opt("inn")?;
+        let additional = o.rest(&["inn"])?;
+        Ok(Self { inn, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -463,8 +709,171 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `humanresources.hcmlink.fields_2`, defined once in `types`.
-pub type UpdateRequestFields = super::super::super::types::humanresources_hcmlink::Fields2;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "company": string, required.
+    pub company: String,
+    /// Wire name "crmCompanyId": integer, required.
+    #[serde(rename = "crmCompanyId")]
+    pub crm_company_id: i64,
+    /// Wire name "data": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
+    /// Wire name "fields": array of object, required.
+    pub fields: Vec<UpdateRequestFieldsFieldsItem>,
+    /// Wire name "title": string, required.
+    pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        company: impl Into<String>,
+        crm_company_id: impl Into<i64>,
+        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsFieldsItem>>,
+        title: impl Into<String>,
+    ) -> Self {
+        Self {
+            company: company.into(),
+            crm_company_id: crm_company_id.into(),
+            data: Default::default(),
+            fields: fields.into_iter().map(Into::into).collect(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.data = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.req("company")?;
+        let crm_company_id = o.req("crmCompanyId")?;
+        let data = o.opt("data")?;
+        let fields = o.req("fields")?;
+        let title = o.req("title")?;
+        let additional = o
+            .rest(&["company", "crmCompanyId", "data", "fields", "title"])?;
+        let company = o.need(company, "company")?;
+        let crm_company_id = o.need(crm_company_id, "crmCompanyId")?;
+        let fields = o.need(fields, "fields")?;
+        let title = o.need(title, "title")?;
+        Ok(Self {
+            company,
+            crm_company_id,
+            data,
+            fields,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsFieldsItem {
+    /// Wire name "entityType": string, optional.
+    #[serde(rename = "entityType", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "field": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsFieldsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "entityType".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "field".
+    pub fn field(mut self, value: impl Into<String>) -> Self {
+        self.field = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsFieldsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type = o.opt("entityType")?;
+        let field = o.opt("field")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["entityType", "field", "title", "type"])?;
+        Ok(Self {
+            entity_type,
+            field,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsFieldsItem);
 
 /// The `result` of `humanresources.hcmlink.company.update`.
 pub type UpdateResponse = bool;

@@ -191,9 +191,9 @@ pub struct ListResponseItemEmployeesItem {
     /// Wire name "createdAt": string, optional.
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    /// Wire name "data": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub data: ::serde_json::Value,
+    /// Wire name "data": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<ListResponseItemEmployeesItemData>,
     /// Wire name "employee": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub employee: Option<String>,
@@ -226,6 +226,31 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemEmployeesItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemEmployeesItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemEmployeesItemData {
+    /// Wire name "position": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemEmployeesItemData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let position = o.opt("position")?;
+        let additional = o.rest(&["position"])?;
+        Ok(Self { position, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemEmployeesItemData);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.hcmlink.employee.list";
@@ -327,8 +352,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequestDataItem {
-    /// Wire name "data": any JSON, required.
-    pub data: ::serde_json::Value,
+    /// Wire name "data": object, required.
+    pub data: SetRequestDataItemData,
     /// Wire name "employee": string, required.
     pub employee: String,
     /// Wire name "person": string, required.
@@ -345,7 +370,7 @@ pub struct SetRequestDataItem {
 impl SetRequestDataItem {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        data: impl Into<::serde_json::Value>,
+        data: impl Into<SetRequestDataItemData>,
         employee: impl Into<String>,
         person: impl Into<String>,
     ) -> Self {
@@ -398,6 +423,88 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestDataItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestDataItemData {
+    /// Wire name "firstName": string, optional.
+    #[serde(rename = "firstName", skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Wire name "lastName": string, optional.
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "patronymicName": string, optional.
+    #[serde(rename = "patronymicName", skip_serializing_if = "Option::is_none")]
+    pub patronymic_name: Option<String>,
+    /// Wire name "position": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestDataItemData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "firstName".
+    pub fn first_name(mut self, value: impl Into<String>) -> Self {
+        self.first_name = Some(value.into());
+        self
+    }
+    /// Sets "lastName".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "patronymicName".
+    pub fn patronymic_name(mut self, value: impl Into<String>) -> Self {
+        self.patronymic_name = Some(value.into());
+        self
+    }
+    /// Sets "position".
+    pub fn position(mut self, value: impl Into<String>) -> Self {
+        self.position = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestDataItemData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let first_name = o.opt("firstName")?;
+        let last_name = o.opt("lastName")?;
+        let patronymic_name = o.opt("patronymicName")?;
+        let position = o.opt("position")?;
+        let additional = o
+            .rest(&["firstName", "lastName", "patronymicName", "position"])?;
+        Ok(Self {
+            first_name,
+            last_name,
+            patronymic_name,
+            position,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestDataItemData);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -458,9 +565,9 @@ pub type SetRequestJobFields = super::super::super::types::humanresources_hcmlin
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
-    /// Wire name "errors": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub errors: ::serde_json::Value,
+    /// Wire name "errors": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<::serde_json::Value>>,
     /// Wire name "status": string, optional.
     ///
     /// Allowed values: "ok", "error".

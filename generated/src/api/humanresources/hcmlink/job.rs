@@ -77,8 +77,139 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `humanresources.hcmlink.fields`, defined once in `types`.
-pub type UpdateRequestFields = super::super::super::types::humanresources_hcmlink::Fields;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "data": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<UpdateRequestFieldsData>,
+    /// Wire name "sent": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent: Option<i64>,
+    /// Wire name "status": string, required.
+    ///
+    /// Allowed values: "IN_PROGRESS", "DONE", "CANCELED".
+    pub status: UpdateRequestFieldsStatus,
+    /// Wire name "total": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(status: impl Into<UpdateRequestFieldsStatus>) -> Self {
+        Self {
+            data: Default::default(),
+            sent: Default::default(),
+            status: status.into(),
+            total: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<UpdateRequestFieldsData>) -> Self {
+        self.data = Some(value.into());
+        self
+    }
+    /// Sets "sent".
+    pub fn sent(mut self, value: impl Into<i64>) -> Self {
+        self.sent = Some(value.into());
+        self
+    }
+    /// Sets "total".
+    pub fn total(mut self, value: impl Into<i64>) -> Self {
+        self.total = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.opt("data")?;
+        let sent = o.opt("sent")?;
+        let status = o.req("status")?;
+        let total = o.opt("total")?;
+        let additional = o.rest(&["data", "sent", "status", "total"])?;
+        let status = o.need(status, "status")?;
+        Ok(Self {
+            data,
+            sent,
+            status,
+            total,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsData {
+    /// Wire name "batch": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "batch".
+    pub fn batch(mut self, value: impl Into<String>) -> Self {
+        self.batch = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let batch = o.opt("batch")?;
+        let additional = o.rest(&["batch"])?;
+        Ok(Self { batch, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsData);
+
+pub type UpdateRequestFieldsStatus = super::super::super::enums::InProgressDoneCanceled;
 
 /// The `result` of `humanresources.hcmlink.job.update`.
 pub type UpdateResponse = bool;

@@ -36,15 +36,15 @@ pub struct EditRequest {
     /// Wire name "createDefault": boolean, optional.
     #[serde(rename = "createDefault", skip_serializing_if = "Option::is_none")]
     pub create_default: Option<bool>,
-    /// Wire name "ids": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub ids: ::serde_json::Value,
+    /// Wire name "ids": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<i64>>,
     /// Wire name "nodeId": integer, required.
     #[serde(rename = "nodeId")]
     pub node_id: i64,
-    /// Wire name "removeIds": any JSON, optional.
-    #[serde(rename = "removeIds", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub remove_ids: ::serde_json::Value,
+    /// Wire name "removeIds": array of integer, optional.
+    #[serde(rename = "removeIds", skip_serializing_if = "Option::is_none")]
+    pub remove_ids: Option<Vec<i64>>,
     /// Wire name "withChildren": boolean, optional.
     #[serde(rename = "withChildren", skip_serializing_if = "Option::is_none")]
     pub with_children: Option<bool>,
@@ -76,13 +76,16 @@ impl EditRequest {
         self
     }
     /// Sets "ids".
-    pub fn ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.ids = value.into();
+    pub fn ids(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "removeIds".
-    pub fn remove_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.remove_ids = value.into();
+    pub fn remove_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.remove_ids = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "withChildren".
@@ -253,19 +256,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "channels": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub channels: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub channels: Option<Vec<ListResponseChannelsItem>>,
     /// Wire name "channelsNoAccess": integer, optional.
     #[serde(rename = "channelsNoAccess", skip_serializing_if = "Option::is_none")]
     pub channels_no_access: Option<i64>,
     /// Wire name "chats": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub chats: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub chats: Option<Vec<ListResponseChatsItem>>,
     /// Wire name "chatsNoAccess": integer, optional.
     #[serde(rename = "chatsNoAccess", skip_serializing_if = "Option::is_none")]
     pub chats_no_access: Option<i64>,
     /// Wire name "collabs": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub collabs: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub collabs: Option<Vec<ListResponseCollabsItem>>,
     /// Wire name "collabsNoAccess": integer, optional.
     #[serde(rename = "collabsNoAccess", skip_serializing_if = "Option::is_none")]
     pub collabs_no_access: Option<i64>,
@@ -309,6 +312,255 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseChannelsItem {
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "dialogId": string, optional.
+    #[serde(rename = "dialogId", skip_serializing_if = "Option::is_none")]
+    pub dialog_id: Option<String>,
+    /// Wire name "hasAccess": boolean, optional.
+    #[serde(rename = "hasAccess", skip_serializing_if = "Option::is_none")]
+    pub has_access: Option<bool>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isExtranet": boolean, optional.
+    #[serde(rename = "isExtranet", skip_serializing_if = "Option::is_none")]
+    pub is_extranet: Option<bool>,
+    /// Wire name "originalNodeId": string, optional.
+    #[serde(rename = "originalNodeId", skip_serializing_if = "Option::is_none")]
+    pub original_node_id: Option<String>,
+    /// Wire name "subtitle": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subtitle: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseChannelsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let color = o.opt("color")?;
+        let dialog_id = o.opt("dialogId")?;
+        let has_access = o.opt("hasAccess")?;
+        let id = o.opt("id")?;
+        let is_extranet = o.opt("isExtranet")?;
+        let original_node_id = o.opt("originalNodeId")?;
+        let subtitle = o.opt("subtitle")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "color",
+                    "dialogId",
+                    "hasAccess",
+                    "id",
+                    "isExtranet",
+                    "originalNodeId",
+                    "subtitle",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            avatar,
+            color,
+            dialog_id,
+            has_access,
+            id,
+            is_extranet,
+            original_node_id,
+            subtitle,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseChannelsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseChatsItem {
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "dialogId": string, optional.
+    #[serde(rename = "dialogId", skip_serializing_if = "Option::is_none")]
+    pub dialog_id: Option<String>,
+    /// Wire name "hasAccess": boolean, optional.
+    #[serde(rename = "hasAccess", skip_serializing_if = "Option::is_none")]
+    pub has_access: Option<bool>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isExtranet": boolean, optional.
+    #[serde(rename = "isExtranet", skip_serializing_if = "Option::is_none")]
+    pub is_extranet: Option<bool>,
+    /// Wire name "originalNodeId": string, optional.
+    #[serde(rename = "originalNodeId", skip_serializing_if = "Option::is_none")]
+    pub original_node_id: Option<String>,
+    /// Wire name "subtitle": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subtitle: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseChatsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let color = o.opt("color")?;
+        let dialog_id = o.opt("dialogId")?;
+        let has_access = o.opt("hasAccess")?;
+        let id = o.opt("id")?;
+        let is_extranet = o.opt("isExtranet")?;
+        let original_node_id = o.opt("originalNodeId")?;
+        let subtitle = o.opt("subtitle")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "color",
+                    "dialogId",
+                    "hasAccess",
+                    "id",
+                    "isExtranet",
+                    "originalNodeId",
+                    "subtitle",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            avatar,
+            color,
+            dialog_id,
+            has_access,
+            id,
+            is_extranet,
+            original_node_id,
+            subtitle,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseChatsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseCollabsItem {
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "dialogId": string, optional.
+    #[serde(rename = "dialogId", skip_serializing_if = "Option::is_none")]
+    pub dialog_id: Option<String>,
+    /// Wire name "hasAccess": boolean, optional.
+    #[serde(rename = "hasAccess", skip_serializing_if = "Option::is_none")]
+    pub has_access: Option<bool>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "originalNodeId": string, optional.
+    #[serde(rename = "originalNodeId", skip_serializing_if = "Option::is_none")]
+    pub original_node_id: Option<String>,
+    /// Wire name "subtitle": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subtitle: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseCollabsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let dialog_id = o.opt("dialogId")?;
+        let has_access = o.opt("hasAccess")?;
+        let id = o.opt("id")?;
+        let original_node_id = o.opt("originalNodeId")?;
+        let subtitle = o.opt("subtitle")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "dialogId",
+                    "hasAccess",
+                    "id",
+                    "originalNodeId",
+                    "subtitle",
+                    "title",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            avatar,
+            dialog_id,
+            has_access,
+            id,
+            original_node_id,
+            subtitle,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseCollabsItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.node.communication.list";

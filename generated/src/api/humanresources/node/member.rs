@@ -40,9 +40,9 @@ pub struct AddRequest {
     ///
     /// Allowed values: "MEMBER_HEAD", "MEMBER_DEPUTY_HEAD", "MEMBER_EMPLOYEE".
     pub role: AddRequestRole,
-    /// Wire name "userIds": any JSON, required.
+    /// Wire name "userIds": array of integer, required.
     #[serde(rename = "userIds")]
-    pub user_ids: ::serde_json::Value,
+    pub user_ids: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -54,12 +54,12 @@ impl AddRequest {
     pub fn new(
         node_id: impl Into<i64>,
         role: impl Into<AddRequestRole>,
-        user_ids: impl Into<::serde_json::Value>,
+        user_ids: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         Self {
             node_id: node_id.into(),
             role: role.into(),
-            user_ids: user_ids.into(),
+            user_ids: user_ids.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -171,9 +171,9 @@ pub struct MoveRequest {
     /// Allowed values: "MEMBER_HEAD", "MEMBER_DEPUTY_HEAD", "MEMBER_EMPLOYEE".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<MoveRequestRole>,
-    /// Wire name "userIds": any JSON, required.
+    /// Wire name "userIds": array of integer, required.
     #[serde(rename = "userIds")]
-    pub user_ids: ::serde_json::Value,
+    pub user_ids: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -184,12 +184,12 @@ impl MoveRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         node_id: impl Into<i64>,
-        user_ids: impl Into<::serde_json::Value>,
+        user_ids: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         Self {
             node_id: node_id.into(),
             role: Default::default(),
-            user_ids: user_ids.into(),
+            user_ids: user_ids.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -300,9 +300,9 @@ pub struct RemoveRequest {
     /// Wire name "nodeId": integer, required.
     #[serde(rename = "nodeId")]
     pub node_id: i64,
-    /// Wire name "userIds": any JSON, required.
+    /// Wire name "userIds": array of integer, required.
     #[serde(rename = "userIds")]
-    pub user_ids: ::serde_json::Value,
+    pub user_ids: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -313,11 +313,11 @@ impl RemoveRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         node_id: impl Into<i64>,
-        user_ids: impl Into<::serde_json::Value>,
+        user_ids: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
         Self {
             node_id: node_id.into(),
-            user_ids: user_ids.into(),
+            user_ids: user_ids.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -360,7 +360,7 @@ impl ::bitrix24_runtime::loose::Loose for RemoveRequest {
 pub struct RemoveResponse {
     /// Wire name "failed": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub failed: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub failed: Option<Vec<RemoveResponseFailedItem>>,
     /// Wire name "removed": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub removed: Option<Vec<i64>>,
@@ -386,6 +386,39 @@ impl ::bitrix24_runtime::loose::Loose for RemoveResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RemoveResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RemoveResponseFailedItem {
+    /// Wire name "reason": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for RemoveResponseFailedItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let reason = o.opt("reason")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["reason", "userId"])?;
+        Ok(Self {
+            reason,
+            user_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RemoveResponseFailedItem);
 
 impl ::bitrix24_runtime::Method for RemoveRequest {
     const NAME: &'static str = "humanresources.node.member.remove";
@@ -477,8 +510,140 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
-/// The type `humanresources.user_ids`, defined once in `types`.
-pub type SetRequestUserIds = super::super::super::types::humanresources::UserIds;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestUserIds {
+    /// Wire name "MEMBER_DEPUTY_HEAD": array of integer, optional.
+    #[serde(rename = "MEMBER_DEPUTY_HEAD", skip_serializing_if = "Option::is_none")]
+    pub member_deputy_head: Option<Vec<i64>>,
+    /// Wire name "MEMBER_EMPLOYEE": array of integer, optional.
+    #[serde(rename = "MEMBER_EMPLOYEE", skip_serializing_if = "Option::is_none")]
+    pub member_employee: Option<Vec<i64>>,
+    /// Wire name "MEMBER_HEAD": array of integer, optional.
+    #[serde(rename = "MEMBER_HEAD", skip_serializing_if = "Option::is_none")]
+    pub member_head: Option<Vec<i64>>,
+    /// Wire name "MEMBER_TEAM_DEPUTY_HEAD": any JSON, optional.
+    #[serde(
+        rename = "MEMBER_TEAM_DEPUTY_HEAD",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_team_deputy_head: ::serde_json::Value,
+    /// Wire name "MEMBER_TEAM_EMPLOYEE": any JSON, optional.
+    #[serde(
+        rename = "MEMBER_TEAM_EMPLOYEE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_team_employee: ::serde_json::Value,
+    /// Wire name "MEMBER_TEAM_HEAD": any JSON, optional.
+    #[serde(
+        rename = "MEMBER_TEAM_HEAD",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_team_head: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestUserIds {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "MEMBER_DEPUTY_HEAD".
+    pub fn member_deputy_head(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.member_deputy_head = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "MEMBER_EMPLOYEE".
+    pub fn member_employee(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.member_employee = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "MEMBER_HEAD".
+    pub fn member_head(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.member_head = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "MEMBER_TEAM_DEPUTY_HEAD".
+    pub fn member_team_deputy_head(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.member_team_deputy_head = value.into();
+        self
+    }
+    /// Sets "MEMBER_TEAM_EMPLOYEE".
+    pub fn member_team_employee(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.member_team_employee = value.into();
+        self
+    }
+    /// Sets "MEMBER_TEAM_HEAD".
+    pub fn member_team_head(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.member_team_head = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestUserIds {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let member_deputy_head = o.opt("MEMBER_DEPUTY_HEAD")?;
+        let member_employee = o.opt("MEMBER_EMPLOYEE")?;
+        let member_head = o.opt("MEMBER_HEAD")?;
+        let member_team_deputy_head = o.opt("MEMBER_TEAM_DEPUTY_HEAD")?;
+        let member_team_employee = o.opt("MEMBER_TEAM_EMPLOYEE")?;
+        let member_team_head = o.opt("MEMBER_TEAM_HEAD")?;
+        let additional = o
+            .rest(
+                &[
+                    "MEMBER_DEPUTY_HEAD",
+                    "MEMBER_EMPLOYEE",
+                    "MEMBER_HEAD",
+                    "MEMBER_TEAM_DEPUTY_HEAD",
+                    "MEMBER_TEAM_EMPLOYEE",
+                    "MEMBER_TEAM_HEAD",
+                ],
+            )?;
+        Ok(Self {
+            member_deputy_head,
+            member_employee,
+            member_head,
+            member_team_deputy_head,
+            member_team_employee,
+            member_team_head,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestUserIds);
 
 /// The `result` of `humanresources.node.member.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

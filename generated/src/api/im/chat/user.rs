@@ -37,9 +37,9 @@ pub struct AddRequest {
     /// Allowed values: "Y", "N".
     #[serde(rename = "HIDE_HISTORY", skip_serializing_if = "Option::is_none")]
     pub hide_history: Option<AddRequestHideHistory>,
-    /// Wire name "USERS": any JSON, required.
+    /// Wire name "USERS": array of integer, required.
     #[serde(rename = "USERS")]
-    pub users: ::serde_json::Value,
+    pub users: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -48,11 +48,14 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(chat_id: impl Into<i64>, users: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(
+        chat_id: impl Into<i64>,
+        users: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
         Self {
             chat_id: chat_id.into(),
             hide_history: Default::default(),
-            users: users.into(),
+            users: users.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }

@@ -115,89 +115,44 @@ pub type ListRequestUserData = ::bitrix24_runtime::YesNo;
 /// The `result` of `im.department.colleagues.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
-/// The type `im.manager_user_data`, defined once in `types`.
-pub type ListResponseItem = super::super::super::types::im::ManagerUserData;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListResponseItem {
+    Shape(Box<ListResponseItemShape>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            ListResponseItemShape,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Shape(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseItem",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+/// The type `im.shape`, defined once in `types`.
+pub type ListResponseItemShape = super::super::super::types::im::Shape;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.department.colleagues.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["ACCESS_ERROR"];
-    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
-
-/// The fields of `im.department.colleagues.list`'s rows (`ManagerUserData`), by wire name: for `Filter`, `Order` and `select`.
-///
-/// Fields the spec does not declare (user fields `UF_*`) go in as text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ListField {
-    /// The field "absent".
-    Absent,
-    /// The field "active".
-    Active,
-    /// The field "avatar".
-    Avatar,
-    /// The field "avatar_hr".
-    AvatarHr,
-    /// The field "birthday".
-    Birthday,
-    /// The field "bot".
-    Bot,
-    /// The field "bot_data".
-    BotData,
-    /// The field "color".
-    Color,
-    /// The field "connector".
-    Connector,
-    /// The field "departments".
-    Departments,
-    /// The field "desktop_last_date".
-    DesktopLastDate,
-    /// The field "email".
-    Email,
-    /// The field "external_auth_id".
-    ExternalAuthId,
-    /// The field "extranet".
-    Extranet,
-    /// The field "first_name".
-    FirstName,
-    /// The field "gender".
-    Gender,
-    /// The field "id".
-    Id,
-    /// The field "idle".
-    Idle,
-    /// The field "last_activity_date".
-    LastActivityDate,
-    /// The field "last_name".
-    LastName,
-    /// The field "mobile_last_date".
-    MobileLastDate,
-    /// The field "name".
-    Name,
-    /// The field "network".
-    Network,
-    /// The field "phones".
-    Phones,
-    /// The field "status".
-    Status,
-    /// The field "type".
-    Type,
-    /// The field "website".
-    Website,
-    /// The field "work_position".
-    WorkPosition,
-}
-
-::bitrix24_runtime::field_names!(
-    ListField { Absent = "absent", Active = "active", Avatar = "avatar", AvatarHr =
-    "avatar_hr", Birthday = "birthday", Bot = "bot", BotData = "bot_data", Color =
-    "color", Connector = "connector", Departments = "departments", DesktopLastDate =
-    "desktop_last_date", Email = "email", ExternalAuthId = "external_auth_id", Extranet =
-    "extranet", FirstName = "first_name", Gender = "gender", Id = "id", Idle = "idle",
-    LastActivityDate = "last_activity_date", LastName = "last_name", MobileLastDate =
-    "mobile_last_date", Name = "name", Network = "network", Phones = "phones", Status =
-    "status", Type = "type", Website = "website", WorkPosition = "work_position" }
-);

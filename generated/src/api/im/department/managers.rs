@@ -27,9 +27,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": array of integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
+    pub id: Vec<i64>,
     /// Wire name "USER_DATA": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -43,9 +43,9 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl IntoIterator<Item = impl Into<i64>>) -> Self {
         Self {
-            id: id.into(),
+            id: id.into_iter().map(Into::into).collect(),
             user_data: Default::default(),
             additional: Default::default(),
         }
@@ -85,233 +85,42 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetRequestUserData = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.department.managers.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
 #[non_exhaustive]
-pub struct GetResponse {
-    /// Wire name "absent": string (`date-time`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub absent: Option<String>,
-    /// Wire name "active": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Wire name "avatar": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub avatar: Option<String>,
-    /// Wire name "avatar_hr": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub avatar_hr: Option<String>,
-    /// Wire name "birthday": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub birthday: Option<String>,
-    /// Wire name "bot": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot: Option<bool>,
-    /// Wire name "bot_data": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub bot_data: ::serde_json::Value,
-    /// Wire name "color": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub color: Option<String>,
-    /// Wire name "connector": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub connector: Option<bool>,
-    /// Wire name "departments": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub departments: ::serde_json::Value,
-    /// Wire name "desktop_last_date": string (`date-time`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub desktop_last_date: Option<String>,
-    /// Wire name "email": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Wire name "external_auth_id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_auth_id: Option<String>,
-    /// Wire name "extranet": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extranet: Option<bool>,
-    /// Wire name "first_name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
-    /// Wire name "gender": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gender: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "idle": string (`date-time`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub idle: Option<String>,
-    /// Wire name "last_activity_date": string (`date-time`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_activity_date: Option<String>,
-    /// Wire name "last_name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Wire name "mobile_last_date": string (`date-time`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mobile_last_date: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "network": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub network: Option<bool>,
-    /// Wire name "phones": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phones: Option<GetResponsePhones>,
-    /// Wire name "status": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "website": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub website: Option<String>,
-    /// Wire name "work_position": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub work_position: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+pub enum GetResponseValue {
+    Shape(Box<GetResponseValueShape>),
+    Array(Vec<i64>),
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let absent = o.opt("absent")?;
-        let active = o.opt("active")?;
-        let avatar = o.opt("avatar")?;
-        let avatar_hr = o.opt("avatar_hr")?;
-        let birthday = o.opt("birthday")?;
-        let bot = o.opt("bot")?;
-        let bot_data = o.opt("bot_data")?;
-        let color = o.opt("color")?;
-        let connector = o.opt("connector")?;
-        let departments = o.opt("departments")?;
-        let desktop_last_date = o.opt("desktop_last_date")?;
-        let email = o.opt("email")?;
-        let external_auth_id = o.opt("external_auth_id")?;
-        let extranet = o.opt("extranet")?;
-        let first_name = o.opt("first_name")?;
-        let gender = o.opt("gender")?;
-        let id = o.opt("id")?;
-        let idle = o.opt("idle")?;
-        let last_activity_date = o.opt("last_activity_date")?;
-        let last_name = o.opt("last_name")?;
-        let mobile_last_date = o.opt("mobile_last_date")?;
-        let name = o.opt("name")?;
-        let network = o.opt("network")?;
-        let phones = o.opt("phones")?;
-        let status = o.opt("status")?;
-        let type_ = o.opt("type")?;
-        let website = o.opt("website")?;
-        let work_position = o.opt("work_position")?;
-        let additional = o
-            .rest(
-                &[
-                    "absent",
-                    "active",
-                    "avatar",
-                    "avatar_hr",
-                    "birthday",
-                    "bot",
-                    "bot_data",
-                    "color",
-                    "connector",
-                    "departments",
-                    "desktop_last_date",
-                    "email",
-                    "external_auth_id",
-                    "extranet",
-                    "first_name",
-                    "gender",
-                    "id",
-                    "idle",
-                    "last_activity_date",
-                    "last_name",
-                    "mobile_last_date",
-                    "name",
-                    "network",
-                    "phones",
-                    "status",
-                    "type",
-                    "website",
-                    "work_position",
-                ],
-            )?;
-        Ok(Self {
-            absent,
-            active,
-            avatar,
-            avatar_hr,
-            birthday,
-            bot,
-            bot_data,
-            color,
-            connector,
-            departments,
-            desktop_last_date,
-            email,
-            external_auth_id,
-            extranet,
-            first_name,
-            gender,
-            id,
-            idle,
-            last_activity_date,
-            last_name,
-            mobile_last_date,
-            name,
-            network,
-            phones,
-            status,
-            type_,
-            website,
-            work_position,
-            additional,
-        })
+        if let Ok(x) = <Box<
+            GetResponseValueShape,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Shape(x));
+        }
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseValue",
+            ),
+        )
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponse);
+::bitrix24_runtime::loose_deserialize!(GetResponseValue);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponsePhones {
-    /// Wire name "inner_phone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub inner_phone: Option<String>,
-    /// Wire name "personal_mobile": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub personal_mobile: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponsePhones {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let inner_phone = o.opt("inner_phone")?;
-        let personal_mobile = o.opt("personal_mobile")?;
-        let additional = o.rest(&["inner_phone", "personal_mobile"])?;
-        Ok(Self {
-            inner_phone,
-            personal_mobile,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponsePhones);
+/// The type `im.shape`, defined once in `types`.
+pub type GetResponseValueShape = super::super::super::types::im::Shape;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.department.managers.get";

@@ -331,9 +331,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemImage {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseFilesItemMediaUrl {
-    /// Wire name "preview": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub preview: ::serde_json::Value,
+    /// Wire name "preview": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<::std::collections::BTreeMap<String, String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -352,86 +352,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemMediaUrl {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseFilesItemMediaUrl);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseFilesItemViewerAttrs {
-    /// Wire name "actions": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub actions: Option<String>,
-    /// Wire name "imChatId": integer, optional.
-    #[serde(rename = "imChatId", skip_serializing_if = "Option::is_none")]
-    pub im_chat_id: Option<i64>,
-    /// Wire name "objectId": string, optional.
-    #[serde(rename = "objectId", skip_serializing_if = "Option::is_none")]
-    pub object_id: Option<String>,
-    /// Wire name "src": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub src: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "viewer": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub viewer: Option<String>,
-    /// Wire name "viewerGroupBy": string, optional.
-    #[serde(rename = "viewerGroupBy", skip_serializing_if = "Option::is_none")]
-    pub viewer_group_by: Option<String>,
-    /// Wire name "viewerResized": string, optional.
-    #[serde(rename = "viewerResized", skip_serializing_if = "Option::is_none")]
-    pub viewer_resized: Option<String>,
-    /// Wire name "viewerType": string, optional.
-    #[serde(rename = "viewerType", skip_serializing_if = "Option::is_none")]
-    pub viewer_type: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemViewerAttrs {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let actions = o.opt("actions")?;
-        let im_chat_id = o.opt("imChatId")?;
-        let object_id = o.opt("objectId")?;
-        let src = o.opt("src")?;
-        let title = o.opt("title")?;
-        let viewer = o.opt("viewer")?;
-        let viewer_group_by = o.opt("viewerGroupBy")?;
-        let viewer_resized = o.opt("viewerResized")?;
-        let viewer_type = o.opt("viewerType")?;
-        let additional = o
-            .rest(
-                &[
-                    "actions",
-                    "imChatId",
-                    "objectId",
-                    "src",
-                    "title",
-                    "viewer",
-                    "viewerGroupBy",
-                    "viewerResized",
-                    "viewerType",
-                ],
-            )?;
-        Ok(Self {
-            actions,
-            im_chat_id,
-            object_id,
-            src,
-            title,
-            viewer,
-            viewer_group_by,
-            viewer_resized,
-            viewer_type,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseFilesItemViewerAttrs);
+/// The type `im.viewer_attrs`, defined once in `types`.
+pub type GetResponseFilesItemViewerAttrs = super::super::super::types::im::ViewerAttrs;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -455,9 +377,9 @@ pub struct GetResponseMessagesItem {
     /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetResponseMessagesItemParams>,
-    /// Wire name "replaces": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub replaces: ::serde_json::Value,
+    /// Wire name "replaces": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Vec<::serde_json::Value>>,
     /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
@@ -524,12 +446,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItem {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseMessagesItemParams {
-    /// Wire name "CODE": any JSON, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
-    /// Wire name "LIKE": any JSON, optional.
-    #[serde(rename = "LIKE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub like: ::serde_json::Value,
+    /// Wire name "CODE": array of string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<Vec<String>>,
+    /// Wire name "LIKE": array of integer, optional.
+    #[serde(rename = "LIKE", skip_serializing_if = "Option::is_none")]
+    pub like: Option<Vec<i64>>,
     /// Wire name "NOTIFY": string, optional.
     #[serde(rename = "NOTIFY", skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
@@ -589,9 +511,9 @@ pub struct GetResponseUsersItem {
     /// Wire name "connector": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    /// Wire name "departments": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub departments: ::serde_json::Value,
+    /// Wire name "departments": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<i64>>,
     /// Wire name "desktop_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
@@ -633,9 +555,9 @@ pub struct GetResponseUsersItem {
     /// Wire name "network": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
-    /// Wire name "phones": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub phones: ::serde_json::Value,
+    /// Wire name "phones": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phones: Option<bool>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -793,6 +715,9 @@ pub async fn search(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
+    /// Wire name "CHAT_ID": integer, optional.
+    #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
     /// Wire name "DATE": string (`date-time`), optional.
     #[serde(rename = "DATE", skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
@@ -824,6 +749,11 @@ impl SearchRequest {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CHAT_ID".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
     }
     /// Sets "DATE".
     pub fn date(mut self, value: impl Into<String>) -> Self {
@@ -877,6 +807,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("CHAT_ID")?;
         let date = o.opt("DATE")?;
         let date_from = o.opt("DATE_FROM")?;
         let date_to = o.opt("DATE_TO")?;
@@ -887,6 +818,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
         let additional = o
             .rest(
                 &[
+                    "CHAT_ID",
                     "DATE",
                     "DATE_FROM",
                     "DATE_TO",
@@ -897,6 +829,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
                 ],
             )?;
         Ok(Self {
+            chat_id,
             date,
             date_from,
             date_to,
@@ -919,15 +852,15 @@ pub struct SearchResponse {
     /// Wire name "additionalMessages": array of any JSON, optional.
     #[serde(rename = "additionalMessages", skip_serializing_if = "Option::is_none")]
     pub additional_messages: Option<Vec<::serde_json::Value>>,
-    /// Wire name "copilot": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub copilot: ::serde_json::Value,
+    /// Wire name "copilot": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copilot: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "files": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<::serde_json::Value>>,
     /// Wire name "messages": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub messages: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub messages: Option<Vec<SearchResponseMessagesItem>>,
     /// Wire name "reactions": array of any JSON, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reactions: Option<Vec<::serde_json::Value>>,
@@ -939,7 +872,7 @@ pub struct SearchResponse {
     pub tariff_restrictions: Option<SearchResponseTariffRestrictions>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub users: Option<Vec<SearchResponseUsersItem>>,
     /// Wire name "usersShort": array of any JSON, optional.
     #[serde(rename = "usersShort", skip_serializing_if = "Option::is_none")]
     pub users_short: Option<Vec<::serde_json::Value>>,
@@ -996,6 +929,117 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
+pub struct SearchResponseMessagesItem {
+    /// Wire name "authorId": integer, optional.
+    #[serde(rename = "authorId", skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<i64>,
+    /// Wire name "author_id": integer, optional.
+    #[serde(rename = "author_id", skip_serializing_if = "Option::is_none")]
+    pub author_id_2: Option<i64>,
+    /// Wire name "chatId": integer, optional.
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+    /// Wire name "chat_id": integer, optional.
+    #[serde(rename = "chat_id", skip_serializing_if = "Option::is_none")]
+    pub chat_id_2: Option<i64>,
+    /// Wire name "date": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isSystem": boolean, optional.
+    #[serde(rename = "isSystem", skip_serializing_if = "Option::is_none")]
+    pub is_system: Option<bool>,
+    /// Wire name "params": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Wire name "unread": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread: Option<bool>,
+    /// Wire name "uuid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    /// Wire name "viewed": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewed: Option<bool>,
+    /// Wire name "viewedByOthers": boolean, optional.
+    #[serde(rename = "viewedByOthers", skip_serializing_if = "Option::is_none")]
+    pub viewed_by_others: Option<bool>,
+    /// Wire name "viewedCount": integer, optional.
+    #[serde(rename = "viewedCount", skip_serializing_if = "Option::is_none")]
+    pub viewed_count: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for SearchResponseMessagesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let author_id_2 = o.opt("author_id")?;
+        let chat_id = o.opt("chatId")?;
+        let chat_id_2 = o.opt("chat_id")?;
+        let date = o.opt("date")?;
+        let id = o.opt("id")?;
+        let is_system = o.opt("isSystem")?;
+        let params = o.opt("params")?;
+        let text = o.opt("text")?;
+        let unread = o.opt("unread")?;
+        let uuid = o.opt("uuid")?;
+        let viewed = o.opt("viewed")?;
+        let viewed_by_others = o.opt("viewedByOthers")?;
+        let viewed_count = o.opt("viewedCount")?;
+        let additional = o
+            .rest(
+                &[
+                    "authorId",
+                    "author_id",
+                    "chatId",
+                    "chat_id",
+                    "date",
+                    "id",
+                    "isSystem",
+                    "params",
+                    "text",
+                    "unread",
+                    "uuid",
+                    "viewed",
+                    "viewedByOthers",
+                    "viewedCount",
+                ],
+            )?;
+        Ok(Self {
+            author_id,
+            author_id_2,
+            chat_id,
+            chat_id_2,
+            date,
+            id,
+            is_system,
+            params,
+            text,
+            unread,
+            uuid,
+            viewed,
+            viewed_by_others,
+            viewed_count,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SearchResponseMessagesItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct SearchResponseTariffRestrictions {
     /// Wire name "isHistoryLimitExceeded": boolean, optional.
     #[serde(rename = "isHistoryLimitExceeded", skip_serializing_if = "Option::is_none")]
@@ -1020,6 +1064,228 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseTariffRestrictions {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SearchResponseTariffRestrictions);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SearchResponseUsersItem {
+    /// Wire name "absent": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub absent: Option<bool>,
+    /// Wire name "active": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "avatarHr": string, optional.
+    #[serde(rename = "avatarHr", skip_serializing_if = "Option::is_none")]
+    pub avatar_hr: Option<String>,
+    /// Wire name "birthday": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birthday: Option<String>,
+    /// Wire name "bot": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot: Option<bool>,
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "connector": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector: Option<bool>,
+    /// Wire name "departments": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<i64>>,
+    /// Wire name "desktopLastDate": boolean, optional.
+    #[serde(rename = "desktopLastDate", skip_serializing_if = "Option::is_none")]
+    pub desktop_last_date: Option<bool>,
+    /// Wire name "email": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "externalAuthId": string, optional.
+    #[serde(rename = "externalAuthId", skip_serializing_if = "Option::is_none")]
+    pub external_auth_id: Option<String>,
+    /// Wire name "extranet": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extranet: Option<bool>,
+    /// Wire name "firstName": string, optional.
+    #[serde(rename = "firstName", skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Wire name "gender": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "idle": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle: Option<bool>,
+    /// Wire name "lastActivityDate": string, optional.
+    #[serde(rename = "lastActivityDate", skip_serializing_if = "Option::is_none")]
+    pub last_activity_date: Option<String>,
+    /// Wire name "lastName": string, optional.
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "mobileLastDate": boolean, optional.
+    #[serde(rename = "mobileLastDate", skip_serializing_if = "Option::is_none")]
+    pub mobile_last_date: Option<bool>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "network": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<bool>,
+    /// Wire name "phones": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phones: Option<SearchResponseUsersItemPhones>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "website": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    /// Wire name "workPosition": string, optional.
+    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for SearchResponseUsersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let absent = o.opt("absent")?;
+        let active = o.opt("active")?;
+        let avatar = o.opt("avatar")?;
+        let avatar_hr = o.opt("avatarHr")?;
+        let birthday = o.opt("birthday")?;
+        let bot = o.opt("bot")?;
+        let color = o.opt("color")?;
+        let connector = o.opt("connector")?;
+        let departments = o.opt("departments")?;
+        let desktop_last_date = o.opt("desktopLastDate")?;
+        let email = o.opt("email")?;
+        let external_auth_id = o.opt("externalAuthId")?;
+        let extranet = o.opt("extranet")?;
+        let first_name = o.opt("firstName")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let idle = o.opt("idle")?;
+        let last_activity_date = o.opt("lastActivityDate")?;
+        let last_name = o.opt("lastName")?;
+        let mobile_last_date = o.opt("mobileLastDate")?;
+        let name = o.opt("name")?;
+        let network = o.opt("network")?;
+        let phones = o.opt("phones")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let website = o.opt("website")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o
+            .rest(
+                &[
+                    "absent",
+                    "active",
+                    "avatar",
+                    "avatarHr",
+                    "birthday",
+                    "bot",
+                    "color",
+                    "connector",
+                    "departments",
+                    "desktopLastDate",
+                    "email",
+                    "externalAuthId",
+                    "extranet",
+                    "firstName",
+                    "gender",
+                    "id",
+                    "idle",
+                    "lastActivityDate",
+                    "lastName",
+                    "mobileLastDate",
+                    "name",
+                    "network",
+                    "phones",
+                    "status",
+                    "type",
+                    "website",
+                    "workPosition",
+                ],
+            )?;
+        Ok(Self {
+            absent,
+            active,
+            avatar,
+            avatar_hr,
+            birthday,
+            bot,
+            color,
+            connector,
+            departments,
+            desktop_last_date,
+            email,
+            external_auth_id,
+            extranet,
+            first_name,
+            gender,
+            id,
+            idle,
+            last_activity_date,
+            last_name,
+            mobile_last_date,
+            name,
+            network,
+            phones,
+            status,
+            type_,
+            website,
+            work_position,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SearchResponseUsersItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SearchResponseUsersItemPhones {
+    /// Wire name "inner_phone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inner_phone: Option<String>,
+    /// Wire name "personal_mobile": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub personal_mobile: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for SearchResponseUsersItemPhones {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let inner_phone = o.opt("inner_phone")?;
+        let personal_mobile = o.opt("personal_mobile")?;
+        let additional = o.rest(&["inner_phone", "personal_mobile"])?;
+        Ok(Self {
+            inner_phone,
+            personal_mobile,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SearchResponseUsersItemPhones);
 
 impl ::bitrix24_runtime::Method for SearchRequest {
     const NAME: &'static str = "im.dialog.messages.search";

@@ -195,9 +195,9 @@ pub struct ListResponseItem {
     /// Wire name "connector": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    /// Wire name "departments": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub departments: ::serde_json::Value,
+    /// Wire name "departments": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<i64>>,
     /// Wire name "desktop_last_date": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,

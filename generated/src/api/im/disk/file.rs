@@ -37,12 +37,12 @@ pub struct CommitRequest {
     /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
-    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
-    #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: ::bitrix24_runtime::DialogId,
-    /// Wire name "FILE_ID": integer, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), optional.
+    #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
+    pub dialog_id: Option<::bitrix24_runtime::DialogId>,
+    /// Wire name "FILE_ID": one of several shapes, required.
     #[serde(rename = "FILE_ID")]
-    pub file_id: i64,
+    pub file_id: CommitRequestFileId,
     /// Wire name "MESSAGE": string, optional.
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -51,9 +51,9 @@ pub struct CommitRequest {
     /// Allowed values: "Y", "N".
     #[serde(rename = "SILENT_MODE", skip_serializing_if = "Option::is_none")]
     pub silent_mode: Option<CommitRequestSilentMode>,
-    /// Wire name "UPLOAD_ID": integer, required.
-    #[serde(rename = "UPLOAD_ID")]
-    pub upload_id: i64,
+    /// Wire name "UPLOAD_ID": integer, optional.
+    #[serde(rename = "UPLOAD_ID", skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -64,24 +64,27 @@ impl CommitRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         chat_id: impl Into<i64>,
-        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
-        file_id: impl Into<i64>,
-        upload_id: impl Into<i64>,
+        file_id: impl Into<CommitRequestFileId>,
     ) -> Self {
         Self {
             as_file: Default::default(),
             chat_id: chat_id.into(),
-            dialog_id: dialog_id.into(),
+            dialog_id: Default::default(),
             file_id: file_id.into(),
             message: Default::default(),
             silent_mode: Default::default(),
-            upload_id: upload_id.into(),
+            upload_id: Default::default(),
             additional: Default::default(),
         }
     }
     /// Sets "AS_FILE".
     pub fn as_file(mut self, value: impl Into<CommitRequestAsFile>) -> Self {
         self.as_file = Some(value.into());
+        self
+    }
+    /// Sets "DIALOG_ID".
+    pub fn dialog_id(mut self, value: impl Into<::bitrix24_runtime::DialogId>) -> Self {
+        self.dialog_id = Some(value.into());
         self
     }
     /// Sets "MESSAGE".
@@ -92,6 +95,11 @@ impl CommitRequest {
     /// Sets "SILENT_MODE".
     pub fn silent_mode(mut self, value: impl Into<CommitRequestSilentMode>) -> Self {
         self.silent_mode = Some(value.into());
+        self
+    }
+    /// Sets "UPLOAD_ID".
+    pub fn upload_id(mut self, value: impl Into<i64>) -> Self {
+        self.upload_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -113,11 +121,11 @@ impl ::bitrix24_runtime::loose::Loose for CommitRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let as_file = o.opt("AS_FILE")?;
         let chat_id = o.req("CHAT_ID")?;
-        let dialog_id = o.req("DIALOG_ID")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
         let file_id = o.req("FILE_ID")?;
         let message = o.opt("MESSAGE")?;
         let silent_mode = o.opt("SILENT_MODE")?;
-        let upload_id = o.req("UPLOAD_ID")?;
+        let upload_id = o.opt("UPLOAD_ID")?;
         let additional = o
             .rest(
                 &[
@@ -131,9 +139,7 @@ impl ::bitrix24_runtime::loose::Loose for CommitRequest {
                 ],
             )?;
         let chat_id = o.need(chat_id, "CHAT_ID")?;
-        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
         let file_id = o.need(file_id, "FILE_ID")?;
-        let upload_id = o.need(upload_id, "UPLOAD_ID")?;
         Ok(Self {
             as_file,
             chat_id,
@@ -151,6 +157,36 @@ impl ::bitrix24_runtime::loose::Loose for CommitRequest {
 
 pub type CommitRequestAsFile = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum CommitRequestFileId {
+    Array(Vec<i64>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for CommitRequestFileId {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum CommitRequestFileId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CommitRequestFileId);
+
 pub type CommitRequestSilentMode = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.disk.file.commit`.
@@ -158,18 +194,17 @@ pub type CommitRequestSilentMode = ::bitrix24_runtime::YesNo;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CommitResponse {
-    /// Wire name "DISK_ID": any JSON, optional.
-    #[serde(rename = "DISK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub disk_id: ::serde_json::Value,
-    /// Wire name "FILES": any JSON, optional.
-    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
-    /// Wire name "FILE_MODELS": any JSON, optional.
-    #[serde(
-        rename = "FILE_MODELS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub file_models: ::serde_json::Value,
+    /// Wire name "DISK_ID": array of string, optional.
+    #[serde(rename = "DISK_ID", skip_serializing_if = "Option::is_none")]
+    pub disk_id: Option<Vec<String>>,
+    /// Wire name "FILES": object, optional.
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
+    pub files: Option<::std::collections::BTreeMap<String, CommitResponseFilesValue>>,
+    /// Wire name "FILE_MODELS": object, optional.
+    #[serde(rename = "FILE_MODELS", skip_serializing_if = "Option::is_none")]
+    pub file_models: Option<
+        ::std::collections::BTreeMap<String, CommitResponseFileModelsValue>,
+    >,
     /// Wire name "MESSAGE_ID": integer, optional.
     #[serde(rename = "MESSAGE_ID", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
@@ -199,6 +234,383 @@ impl ::bitrix24_runtime::loose::Loose for CommitResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(CommitResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct CommitResponseFilesValue {
+    /// Wire name "authorId": integer, optional.
+    #[serde(rename = "authorId", skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<i64>,
+    /// Wire name "authorName": string, optional.
+    #[serde(rename = "authorName", skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
+    /// Wire name "chatId": integer, optional.
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+    /// Wire name "extension": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "image": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<CommitResponseFilesValueImage>,
+    /// Wire name "isTranscribable": boolean, optional.
+    #[serde(rename = "isTranscribable", skip_serializing_if = "Option::is_none")]
+    pub is_transcribable: Option<bool>,
+    /// Wire name "isVideoNote": boolean, optional.
+    #[serde(rename = "isVideoNote", skip_serializing_if = "Option::is_none")]
+    pub is_video_note: Option<bool>,
+    /// Wire name "isVoiceNote": boolean, optional.
+    #[serde(rename = "isVoiceNote", skip_serializing_if = "Option::is_none")]
+    pub is_voice_note: Option<bool>,
+    /// Wire name "mediaUrl": object, optional.
+    #[serde(rename = "mediaUrl", skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<CommitResponseFilesValueMediaUrl>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "progress": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<i64>,
+    /// Wire name "size": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "urlDownload": string, optional.
+    #[serde(rename = "urlDownload", skip_serializing_if = "Option::is_none")]
+    pub url_download: Option<String>,
+    /// Wire name "urlPreview": string, optional.
+    #[serde(rename = "urlPreview", skip_serializing_if = "Option::is_none")]
+    pub url_preview: Option<String>,
+    /// Wire name "urlShow": string, optional.
+    #[serde(rename = "urlShow", skip_serializing_if = "Option::is_none")]
+    pub url_show: Option<String>,
+    /// Wire name "viewerAttrs": object, optional.
+    #[serde(rename = "viewerAttrs", skip_serializing_if = "Option::is_none")]
+    pub viewer_attrs: Option<CommitResponseFilesValueViewerAttrs>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for CommitResponseFilesValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let author_name = o.opt("authorName")?;
+        let chat_id = o.opt("chatId")?;
+        let extension = o.opt("extension")?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let is_transcribable = o.opt("isTranscribable")?;
+        let is_video_note = o.opt("isVideoNote")?;
+        let is_voice_note = o.opt("isVoiceNote")?;
+        let media_url = o.opt("mediaUrl")?;
+        let name = o.opt("name")?;
+        let progress = o.opt("progress")?;
+        let size = o.opt("size")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let url_download = o.opt("urlDownload")?;
+        let url_preview = o.opt("urlPreview")?;
+        let url_show = o.opt("urlShow")?;
+        let viewer_attrs = o.opt("viewerAttrs")?;
+        let additional = o
+            .rest(
+                &[
+                    "authorId",
+                    "authorName",
+                    "chatId",
+                    "extension",
+                    "id",
+                    "image",
+                    "isTranscribable",
+                    "isVideoNote",
+                    "isVoiceNote",
+                    "mediaUrl",
+                    "name",
+                    "progress",
+                    "size",
+                    "status",
+                    "type",
+                    "urlDownload",
+                    "urlPreview",
+                    "urlShow",
+                    "viewerAttrs",
+                ],
+            )?;
+        Ok(Self {
+            author_id,
+            author_name,
+            chat_id,
+            extension,
+            id,
+            image,
+            is_transcribable,
+            is_video_note,
+            is_voice_note,
+            media_url,
+            name,
+            progress,
+            size,
+            status,
+            type_,
+            url_download,
+            url_preview,
+            url_show,
+            viewer_attrs,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CommitResponseFilesValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct CommitResponseFilesValueImage {
+    /// Wire name "height": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// Wire name "width": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for CommitResponseFilesValueImage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let height = o.opt("height")?;
+        let width = o.opt("width")?;
+        let additional = o.rest(&["height", "width"])?;
+        Ok(Self { height, width, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CommitResponseFilesValueImage);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct CommitResponseFilesValueMediaUrl {
+    /// Wire name "preview": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<::std::collections::BTreeMap<String, String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for CommitResponseFilesValueMediaUrl {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let preview = o.opt("preview")?;
+        let additional = o.rest(&["preview"])?;
+        Ok(Self { preview, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CommitResponseFilesValueMediaUrl);
+
+/// The type `im.viewer_attrs`, defined once in `types`.
+pub type CommitResponseFilesValueViewerAttrs = super::super::super::types::im::ViewerAttrs;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct CommitResponseFileModelsValue {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "createdBy": string, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "deleteTime": string, optional.
+    #[serde(rename = "deleteTime", skip_serializing_if = "Option::is_none")]
+    pub delete_time: Option<String>,
+    /// Wire name "deletedBy": string, optional.
+    #[serde(rename = "deletedBy", skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    /// Wire name "deletedType": integer, optional.
+    #[serde(rename = "deletedType", skip_serializing_if = "Option::is_none")]
+    pub deleted_type: Option<i64>,
+    /// Wire name "etag": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// Wire name "fileId": integer, optional.
+    #[serde(rename = "fileId", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "globalContentVersion": integer, optional.
+    #[serde(rename = "globalContentVersion", skip_serializing_if = "Option::is_none")]
+    pub global_content_version: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "links": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<CommitResponseFileModelsValueLinks>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "realObjectId": integer, optional.
+    #[serde(rename = "realObjectId", skip_serializing_if = "Option::is_none")]
+    pub real_object_id: Option<i64>,
+    /// Wire name "size": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "storageId": integer, optional.
+    #[serde(rename = "storageId", skip_serializing_if = "Option::is_none")]
+    pub storage_id: Option<i64>,
+    /// Wire name "typeFile": integer, optional.
+    #[serde(rename = "typeFile", skip_serializing_if = "Option::is_none")]
+    pub type_file: Option<i64>,
+    /// Wire name "uniqueCode": string, optional.
+    #[serde(rename = "uniqueCode", skip_serializing_if = "Option::is_none")]
+    pub unique_code: Option<String>,
+    /// Wire name "updatedBy": string, optional.
+    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for CommitResponseFileModelsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let delete_time = o.opt("deleteTime")?;
+        let deleted_by = o.opt("deletedBy")?;
+        let deleted_type = o.opt("deletedType")?;
+        let etag = o.opt("etag")?;
+        let file_id = o.opt("fileId")?;
+        let global_content_version = o.opt("globalContentVersion")?;
+        let id = o.opt("id")?;
+        let links = o.opt("links")?;
+        let name = o.opt("name")?;
+        let parent_id = o.opt("parentId")?;
+        let real_object_id = o.opt("realObjectId")?;
+        let size = o.opt("size")?;
+        let storage_id = o.opt("storageId")?;
+        let type_file = o.opt("typeFile")?;
+        let unique_code = o.opt("uniqueCode")?;
+        let updated_by = o.opt("updatedBy")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "createdBy",
+                    "deleteTime",
+                    "deletedBy",
+                    "deletedType",
+                    "etag",
+                    "fileId",
+                    "globalContentVersion",
+                    "id",
+                    "links",
+                    "name",
+                    "parentId",
+                    "realObjectId",
+                    "size",
+                    "storageId",
+                    "typeFile",
+                    "uniqueCode",
+                    "updatedBy",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            created_by,
+            delete_time,
+            deleted_by,
+            deleted_type,
+            etag,
+            file_id,
+            global_content_version,
+            id,
+            links,
+            name,
+            parent_id,
+            real_object_id,
+            size,
+            storage_id,
+            type_file,
+            unique_code,
+            updated_by,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CommitResponseFileModelsValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct CommitResponseFileModelsValueLinks {
+    /// Wire name "download": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download: Option<String>,
+    /// Wire name "preview": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// Wire name "showInGrid": string, optional.
+    #[serde(rename = "showInGrid", skip_serializing_if = "Option::is_none")]
+    pub show_in_grid: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for CommitResponseFileModelsValueLinks {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let download = o.opt("download")?;
+        let preview = o.opt("preview")?;
+        let show_in_grid = o.opt("showInGrid")?;
+        let additional = o.rest(&["download", "preview", "showInGrid"])?;
+        Ok(Self {
+            download,
+            preview,
+            show_in_grid,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CommitResponseFileModelsValueLinks);
 
 impl ::bitrix24_runtime::Method for CommitRequest {
     const NAME: &'static str = "im.disk.file.commit";

@@ -130,9 +130,9 @@ pub struct ListRequest {
     /// Allowed values: "Y", "N".
     #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
     pub action: Option<ListRequestAction>,
-    /// Wire name "IDS": any JSON, required.
+    /// Wire name "IDS": array of integer, required.
     #[serde(rename = "IDS")]
-    pub ids: ::serde_json::Value,
+    pub ids: Vec<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -141,10 +141,10 @@ pub struct ListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(ids: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(ids: impl IntoIterator<Item = impl Into<i64>>) -> Self {
         Self {
             action: Default::default(),
-            ids: ids.into(),
+            ids: ids.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }

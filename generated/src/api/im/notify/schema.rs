@@ -74,6 +74,9 @@ pub struct GetResponse {
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Wire name "tasks": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<GetResponseTasks>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -87,11 +90,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let list = o.opt("LIST")?;
         let module_id = o.opt("MODULE_ID")?;
         let name = o.opt("NAME")?;
-        let additional = o.rest(&["LIST", "MODULE_ID", "NAME"])?;
+        let tasks = o.opt("tasks")?;
+        let additional = o.rest(&["LIST", "MODULE_ID", "NAME", "tasks"])?;
         Ok(Self {
             list,
             module_id,
             name,
+            tasks,
             additional,
         })
     }
@@ -127,6 +132,73 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseListItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseTasks {
+    /// Wire name "LIST": array of object, optional.
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
+    pub list: Option<Vec<GetResponseTasksListItem>>,
+    /// Wire name "MODULE_ID": string, optional.
+    #[serde(rename = "MODULE_ID", skip_serializing_if = "Option::is_none")]
+    pub module_id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseTasks {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let list = o.opt("LIST")?;
+        let module_id = o.opt("MODULE_ID")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["LIST", "MODULE_ID", "NAME"])?;
+        Ok(Self {
+            list,
+            module_id,
+            name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseTasks);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseTasksListItem {
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseTasksListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["ID", "NAME"])?;
+        Ok(Self { id, name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseTasksListItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.notify.schema.get";

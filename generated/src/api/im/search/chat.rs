@@ -188,9 +188,9 @@ pub struct ListResponseItem {
     /// Wire name "message_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    /// Wire name "mute_list": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub mute_list: ::serde_json::Value,
+    /// Wire name "mute_list": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute_list: Option<Vec<::serde_json::Value>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

@@ -382,9 +382,9 @@ pub struct GetResponseItemChat {
     /// Wire name "message_type": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    /// Wire name "mute_list": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub mute_list: ::serde_json::Value,
+    /// Wire name "mute_list": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute_list: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

@@ -126,10 +126,12 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub type ListRequestBusiness = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.search.user.list`.
+pub type ListResponse = ::std::collections::BTreeMap<String, ListResponseValue>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListResponse {
+pub struct ListResponseValue {
     /// Wire name "absent": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub absent: Option<String>,
@@ -148,9 +150,9 @@ pub struct ListResponse {
     /// Wire name "connector": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    /// Wire name "departments": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub departments: ::serde_json::Value,
+    /// Wire name "departments": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<i64>>,
     /// Wire name "external_auth_id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_auth_id: Option<String>,
@@ -186,7 +188,7 @@ pub struct ListResponse {
     pub network: Option<bool>,
     /// Wire name "phones": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub phones: Option<ListResponsePhones>,
+    pub phones: Option<ListResponseValuePhones>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -198,7 +200,7 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -277,10 +279,10 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponse);
+::bitrix24_runtime::loose_deserialize!(ListResponseValue);
 
 /// The type `im.phones`, defined once in `types`.
-pub type ListResponsePhones = super::super::super::types::im::Phones;
+pub type ListResponseValuePhones = super::super::super::types::im::Phones;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "im.search.user.list";

@@ -30,9 +30,9 @@ pub struct GetRequest {
     /// Wire name "AVATAR_HR": string, optional.
     #[serde(rename = "AVATAR_HR", skip_serializing_if = "Option::is_none")]
     pub avatar_hr: Option<String>,
-    /// Wire name "ID": any JSON, required.
+    /// Wire name "ID": array of integer, required.
     #[serde(rename = "ID")]
-    pub id: ::serde_json::Value,
+    pub id: Vec<i64>,
     /// Wire name "RESULT_TYPE": string, optional.
     #[serde(rename = "RESULT_TYPE", skip_serializing_if = "Option::is_none")]
     pub result_type: Option<String>,
@@ -44,10 +44,10 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl IntoIterator<Item = impl Into<i64>>) -> Self {
         Self {
             avatar_hr: Default::default(),
-            id: id.into(),
+            id: id.into_iter().map(Into::into).collect(),
             result_type: Default::default(),
             additional: Default::default(),
         }

@@ -342,7 +342,7 @@ pub struct UploadResponseFile {
     pub is_voice_note: Option<bool>,
     /// Wire name "mediaUrl": object, optional.
     #[serde(rename = "mediaUrl", skip_serializing_if = "Option::is_none")]
-    pub media_url: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub media_url: Option<UploadResponseFileMediaUrl>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -369,7 +369,7 @@ pub struct UploadResponseFile {
     pub url_show: Option<String>,
     /// Wire name "viewerAttrs": object, optional.
     #[serde(rename = "viewerAttrs", skip_serializing_if = "Option::is_none")]
-    pub viewer_attrs: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub viewer_attrs: Option<UploadResponseFileViewerAttrs>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -452,6 +452,112 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponseFile {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UploadResponseFile);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UploadResponseFileMediaUrl {
+    /// Wire name "preview": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<::std::collections::BTreeMap<String, String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UploadResponseFileMediaUrl {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let preview = o.opt("preview")?;
+        let additional = o.rest(&["preview"])?;
+        Ok(Self { preview, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UploadResponseFileMediaUrl);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UploadResponseFileViewerAttrs {
+    /// Wire name "actions": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<String>,
+    /// Wire name "imChatId": integer, optional.
+    #[serde(rename = "imChatId", skip_serializing_if = "Option::is_none")]
+    pub im_chat_id: Option<i64>,
+    /// Wire name "objectId": string, optional.
+    #[serde(rename = "objectId", skip_serializing_if = "Option::is_none")]
+    pub object_id: Option<String>,
+    /// Wire name "src": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "unifiedLink": string, optional.
+    #[serde(rename = "unifiedLink", skip_serializing_if = "Option::is_none")]
+    pub unified_link: Option<String>,
+    /// Wire name "viewer": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewer: Option<String>,
+    /// Wire name "viewerGroupBy": string, optional.
+    #[serde(rename = "viewerGroupBy", skip_serializing_if = "Option::is_none")]
+    pub viewer_group_by: Option<String>,
+    /// Wire name "viewerType": string, optional.
+    #[serde(rename = "viewerType", skip_serializing_if = "Option::is_none")]
+    pub viewer_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for UploadResponseFileViewerAttrs {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actions = o.opt("actions")?;
+        let im_chat_id = o.opt("imChatId")?;
+        let object_id = o.opt("objectId")?;
+        let src = o.opt("src")?;
+        let title = o.opt("title")?;
+        let unified_link = o.opt("unifiedLink")?;
+        let viewer = o.opt("viewer")?;
+        let viewer_group_by = o.opt("viewerGroupBy")?;
+        let viewer_type = o.opt("viewerType")?;
+        let additional = o
+            .rest(
+                &[
+                    "actions",
+                    "imChatId",
+                    "objectId",
+                    "src",
+                    "title",
+                    "unifiedLink",
+                    "viewer",
+                    "viewerGroupBy",
+                    "viewerType",
+                ],
+            )?;
+        Ok(Self {
+            actions,
+            im_chat_id,
+            object_id,
+            src,
+            title,
+            unified_link,
+            viewer,
+            viewer_group_by,
+            viewer_type,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UploadResponseFileViewerAttrs);
 
 impl ::bitrix24_runtime::Method for UploadRequest {
     const NAME: &'static str = "im.v2.File.upload";

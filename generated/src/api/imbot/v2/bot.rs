@@ -108,7 +108,7 @@ pub struct GetResponse {
     pub bot: Option<GetResponseBot>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub users: Option<Vec<GetResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -130,6 +130,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 
 /// The type `imbot.bot`, defined once in `types`.
 pub type GetResponseBot = super::super::super::types::imbot::Bot;
+
+/// The type `imbot.user`, defined once in `types`.
+pub type GetResponseUsersItem = super::super::super::types::imbot::User;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imbot.v2.Bot.get";
@@ -250,13 +253,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "bots": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub bots: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub bots: Option<Vec<ListResponseBotsItem>>,
     /// Wire name "hasNextPage": boolean, optional.
     #[serde(rename = "hasNextPage", skip_serializing_if = "Option::is_none")]
     pub has_next_page: Option<bool>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub users: Option<Vec<ListResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -281,6 +284,12 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+/// The type `imbot.bot`, defined once in `types`.
+pub type ListResponseBotsItem = super::super::super::types::imbot::Bot;
+
+/// The type `imbot.user`, defined once in `types`.
+pub type ListResponseUsersItem = super::super::super::types::imbot::User;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "imbot.v2.Bot.list";
@@ -637,7 +646,7 @@ pub struct RegisterResponse {
     pub bot: Option<RegisterResponseBot>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub users: Option<Vec<RegisterResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -659,6 +668,9 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
 
 /// The type `imbot.bot`, defined once in `types`.
 pub type RegisterResponseBot = super::super::super::types::imbot::Bot;
+
+/// The type `imbot.user_3`, defined once in `types`.
+pub type RegisterResponseUsersItem = super::super::super::types::imbot::User3;
 
 impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "imbot.v2.Bot.register";
@@ -1135,7 +1147,7 @@ pub struct UpdateResponse {
     pub bot: Option<UpdateResponseBot>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub users: Option<Vec<UpdateResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1157,6 +1169,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 /// The type `imbot.bot`, defined once in `types`.
 pub type UpdateResponseBot = super::super::super::types::imbot::Bot;
+
+/// The type `imbot.user`, defined once in `types`.
+pub type UpdateResponseUsersItem = super::super::super::types::imbot::User;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.v2.Bot.update";

@@ -246,7 +246,7 @@ pub struct AddResponse {
     pub chat: Option<AddResponseChat>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub users: Option<Vec<AddResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -273,12 +273,9 @@ pub struct AddResponseChat {
     /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
-    /// Wire name "backgroundId": any JSON, optional.
-    #[serde(
-        rename = "backgroundId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub background_id: ::serde_json::Value,
+    /// Wire name "backgroundId": string, optional.
+    #[serde(rename = "backgroundId", skip_serializing_if = "Option::is_none")]
+    pub background_id: Option<String>,
     /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -324,9 +321,9 @@ pub struct AddResponseChat {
     /// Wire name "isNew": boolean, optional.
     #[serde(rename = "isNew", skip_serializing_if = "Option::is_none")]
     pub is_new: Option<bool>,
-    /// Wire name "lastId": any JSON, optional.
-    #[serde(rename = "lastId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub last_id: ::serde_json::Value,
+    /// Wire name "lastId": integer, optional.
+    #[serde(rename = "lastId", skip_serializing_if = "Option::is_none")]
+    pub last_id: Option<i64>,
     /// Wire name "lastMessageId": integer, optional.
     #[serde(rename = "lastMessageId", skip_serializing_if = "Option::is_none")]
     pub last_message_id: Option<i64>,
@@ -336,9 +333,9 @@ pub struct AddResponseChat {
     /// Wire name "managerList": array of any JSON, optional.
     #[serde(rename = "managerList", skip_serializing_if = "Option::is_none")]
     pub manager_list: Option<Vec<::serde_json::Value>>,
-    /// Wire name "markedId": any JSON, optional.
-    #[serde(rename = "markedId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub marked_id: ::serde_json::Value,
+    /// Wire name "markedId": string, optional.
+    #[serde(rename = "markedId", skip_serializing_if = "Option::is_none")]
+    pub marked_id: Option<String>,
     /// Wire name "messageCount": integer, optional.
     #[serde(rename = "messageCount", skip_serializing_if = "Option::is_none")]
     pub message_count: Option<i64>,
@@ -354,18 +351,12 @@ pub struct AddResponseChat {
     /// Wire name "owner": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<i64>,
-    /// Wire name "parentChatId": any JSON, optional.
-    #[serde(
-        rename = "parentChatId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_chat_id: ::serde_json::Value,
-    /// Wire name "parentMessageId": any JSON, optional.
-    #[serde(
-        rename = "parentMessageId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_message_id: ::serde_json::Value,
+    /// Wire name "parentChatId": string, optional.
+    #[serde(rename = "parentChatId", skip_serializing_if = "Option::is_none")]
+    pub parent_chat_id: Option<String>,
+    /// Wire name "parentMessageId": string, optional.
+    #[serde(rename = "parentMessageId", skip_serializing_if = "Option::is_none")]
+    pub parent_message_id: Option<String>,
     /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<::serde_json::Map<String, ::serde_json::Value>>,
@@ -381,9 +372,9 @@ pub struct AddResponseChat {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Wire name "unreadId": any JSON, optional.
-    #[serde(rename = "unreadId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub unread_id: ::serde_json::Value,
+    /// Wire name "unreadId": string, optional.
+    #[serde(rename = "unreadId", skip_serializing_if = "Option::is_none")]
+    pub unread_id: Option<String>,
     /// Wire name "userCounter": integer, optional.
     #[serde(rename = "userCounter", skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
@@ -517,6 +508,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseChat {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponseChat);
+
+/// The type `imbot.user_3`, defined once in `types`.
+pub type AddResponseUsersItem = super::super::super::types::imbot::User3;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "imbot.v2.Chat.add";
@@ -654,12 +648,9 @@ pub struct GetResponseChat {
     /// Wire name "avatar": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
-    /// Wire name "backgroundId": any JSON, optional.
-    #[serde(
-        rename = "backgroundId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub background_id: ::serde_json::Value,
+    /// Wire name "backgroundId": string, optional.
+    #[serde(rename = "backgroundId", skip_serializing_if = "Option::is_none")]
+    pub background_id: Option<String>,
     /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -717,9 +708,9 @@ pub struct GetResponseChat {
     /// Wire name "managerList": array of any JSON, optional.
     #[serde(rename = "managerList", skip_serializing_if = "Option::is_none")]
     pub manager_list: Option<Vec<::serde_json::Value>>,
-    /// Wire name "markedId": any JSON, optional.
-    #[serde(rename = "markedId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub marked_id: ::serde_json::Value,
+    /// Wire name "markedId": string, optional.
+    #[serde(rename = "markedId", skip_serializing_if = "Option::is_none")]
+    pub marked_id: Option<String>,
     /// Wire name "messageCount": integer, optional.
     #[serde(rename = "messageCount", skip_serializing_if = "Option::is_none")]
     pub message_count: Option<i64>,
@@ -735,18 +726,12 @@ pub struct GetResponseChat {
     /// Wire name "owner": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<i64>,
-    /// Wire name "parentChatId": any JSON, optional.
-    #[serde(
-        rename = "parentChatId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_chat_id: ::serde_json::Value,
-    /// Wire name "parentMessageId": any JSON, optional.
-    #[serde(
-        rename = "parentMessageId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub parent_message_id: ::serde_json::Value,
+    /// Wire name "parentChatId": string, optional.
+    #[serde(rename = "parentChatId", skip_serializing_if = "Option::is_none")]
+    pub parent_chat_id: Option<String>,
+    /// Wire name "parentMessageId": string, optional.
+    #[serde(rename = "parentMessageId", skip_serializing_if = "Option::is_none")]
+    pub parent_message_id: Option<String>,
     /// Wire name "permissions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<::serde_json::Map<String, ::serde_json::Value>>,
@@ -762,9 +747,9 @@ pub struct GetResponseChat {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Wire name "unreadId": any JSON, optional.
-    #[serde(rename = "unreadId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub unread_id: ::serde_json::Value,
+    /// Wire name "unreadId": string, optional.
+    #[serde(rename = "unreadId", skip_serializing_if = "Option::is_none")]
+    pub unread_id: Option<String>,
     /// Wire name "userCounter": integer, optional.
     #[serde(rename = "userCounter", skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,

@@ -347,7 +347,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "commands": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub commands: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub commands: Option<Vec<ListResponseCommandsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -365,6 +365,93 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseCommandsItem {
+    /// Wire name "botId": integer, optional.
+    #[serde(rename = "botId", skip_serializing_if = "Option::is_none")]
+    pub bot_id: Option<i64>,
+    /// Wire name "category": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Wire name "command": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Wire name "common": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub common: Option<bool>,
+    /// Wire name "context": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// Wire name "extranetSupport": boolean, optional.
+    #[serde(rename = "extranetSupport", skip_serializing_if = "Option::is_none")]
+    pub extranet_support: Option<bool>,
+    /// Wire name "hidden": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<bool>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "params": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseCommandsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("botId")?;
+        let category = o.opt("category")?;
+        let command = o.opt("command")?;
+        let common = o.opt("common")?;
+        let context = o.opt("context")?;
+        let extranet_support = o.opt("extranetSupport")?;
+        let hidden = o.opt("hidden")?;
+        let id = o.opt("id")?;
+        let params = o.opt("params")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "botId",
+                    "category",
+                    "command",
+                    "common",
+                    "context",
+                    "extranetSupport",
+                    "hidden",
+                    "id",
+                    "params",
+                    "title",
+                ],
+            )?;
+        Ok(Self {
+            bot_id,
+            category,
+            command,
+            common,
+            context,
+            extranet_support,
+            hidden,
+            id,
+            params,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseCommandsItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "imbot.v2.Command.list";
@@ -483,12 +570,12 @@ pub struct RegisterRequestFields {
     /// Wire name "hidden": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hidden: Option<bool>,
-    /// Wire name "params": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub params: ::serde_json::Value,
-    /// Wire name "title": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub title: ::serde_json::Value,
+    /// Wire name "params": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<::std::collections::BTreeMap<String, String>>,
+    /// Wire name "title": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<::std::collections::BTreeMap<String, String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -524,13 +611,19 @@ impl RegisterRequestFields {
         self
     }
     /// Sets "params".
-    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.params = value.into();
+    pub fn params(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.params = Some(value.into());
         self
     }
     /// Sets "title".
-    pub fn title(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.title = value.into();
+    pub fn title(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.title = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -864,9 +957,9 @@ pub struct UpdateRequestFields {
     /// Wire name "params": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
-    /// Wire name "title": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub title: ::serde_json::Value,
+    /// Wire name "title": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<::std::collections::BTreeMap<String, Option<String>>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -904,8 +997,11 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "title".
-    pub fn title(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.title = value.into();
+    pub fn title(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, Option<String>>>,
+    ) -> Self {
+        self.title = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

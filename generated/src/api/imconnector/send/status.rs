@@ -282,9 +282,9 @@ pub struct DeliveryRequestMessagesItemMessage {
     /// Wire name "date": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<i64>,
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -302,8 +302,8 @@ impl DeliveryRequestMessagesItemMessage {
         self
     }
     /// Sets "id".
-    pub fn id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.id = value.into();
+    pub fn id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.id = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -337,9 +337,9 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemMessage {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeliveryResponse {
-    /// Wire name "DATA": any JSON, optional.
-    #[serde(rename = "DATA", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub data: ::serde_json::Value,
+    /// Wire name "DATA": array of any JSON, optional.
+    #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
+    pub data: Option<Vec<::serde_json::Value>>,
     /// Wire name "SUCCESS": boolean, optional.
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
@@ -648,9 +648,9 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemIm {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadingRequestMessagesItemMessage {
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -663,8 +663,8 @@ impl ReadingRequestMessagesItemMessage {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
-    pub fn id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.id = value.into();
+    pub fn id(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.id = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -697,9 +697,9 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemMessage {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ReadingResponse {
-    /// Wire name "DATA": any JSON, optional.
-    #[serde(rename = "DATA", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub data: ::serde_json::Value,
+    /// Wire name "DATA": array of any JSON, optional.
+    #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
+    pub data: Option<Vec<::serde_json::Value>>,
     /// Wire name "SUCCESS": boolean, optional.
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,

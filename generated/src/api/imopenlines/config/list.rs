@@ -170,19 +170,19 @@ pub type GetRequestOptionsQueue = ::bitrix24_runtime::YesNo;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestParams {
-    /// Wire name "filter": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub filter: ::serde_json::Value,
+    /// Wire name "filter": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<GetRequestParamsFilter>,
     /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Wire name "offset": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
-    /// Wire name "select": array of object, optional.
+    /// Wire name "order": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<GetRequestParamsOrder>,
+    /// Wire name "select": array of one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<GetRequestParamsSelectItem>>,
     /// Keys not declared in the spec, kept as received.
@@ -197,8 +197,8 @@ impl GetRequestParams {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.filter = value.into();
+    pub fn filter(mut self, value: impl Into<GetRequestParamsFilter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "limit".
@@ -212,8 +212,8 @@ impl GetRequestParams {
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<GetRequestParamsOrder>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -263,12 +263,140 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetRequestParamsSelectItem {
+pub struct GetRequestParamsFilter {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestParamsFilter {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsFilter {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let additional = o.rest(&["ACTIVE"])?;
+        Ok(Self { active, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestParamsFilter);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestParamsOrder {
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestParamsOrder {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsOrder {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestParamsOrder);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetRequestParamsSelectItem {
+    Object(Box<GetRequestParamsSelectItemObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItem {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetRequestParamsSelectItemObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetRequestParamsSelectItem",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestParamsSelectItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestParamsSelectItemObject {
     /// Wire name "ACTIVE": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<GetRequestParamsSelectItemActive>,
+    pub active: Option<GetRequestParamsSelectItemObjectActive>,
     /// Wire name "AGREEMENT_ID": string, optional.
     #[serde(rename = "AGREEMENT_ID", skip_serializing_if = "Option::is_none")]
     pub agreement_id: Option<String>,
@@ -276,7 +404,7 @@ pub struct GetRequestParamsSelectItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "AGREEMENT_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub agreement_message: Option<GetRequestParamsSelectItemAgreementMessage>,
+    pub agreement_message: Option<GetRequestParamsSelectItemObjectAgreementMessage>,
     /// Wire name "AUTO_CLOSE_BOT_ID": string, optional.
     #[serde(rename = "AUTO_CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub auto_close_bot_id: Option<String>,
@@ -299,7 +427,7 @@ pub struct GetRequestParamsSelectItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "CATEGORY_ENABLE", skip_serializing_if = "Option::is_none")]
-    pub category_enable: Option<GetRequestParamsSelectItemCategoryEnable>,
+    pub category_enable: Option<GetRequestParamsSelectItemObjectCategoryEnable>,
     /// Wire name "CATEGORY_ID": string, optional.
     #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<String>,
@@ -307,7 +435,7 @@ pub struct GetRequestParamsSelectItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "CHECK_AVAILABLE", skip_serializing_if = "Option::is_none")]
-    pub check_available: Option<GetRequestParamsSelectItemCheckAvailable>,
+    pub check_available: Option<GetRequestParamsSelectItemObjectCheckAvailable>,
     /// Wire name "CLOSE_BOT_ID": string, optional.
     #[serde(rename = "CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub close_bot_id: Option<String>,
@@ -322,22 +450,22 @@ pub struct GetRequestParamsSelectItem {
     pub close_text: Option<String>,
     /// Wire name "CONFIG_QUEUE": array of object, optional.
     #[serde(rename = "CONFIG_QUEUE", skip_serializing_if = "Option::is_none")]
-    pub config_queue: Option<Vec<GetRequestParamsSelectItemConfigQueueItem>>,
+    pub config_queue: Option<Vec<GetRequestParamsSelectItemObjectConfigQueueItem>>,
     /// Wire name "CONFIRM_CLOSE": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "CONFIRM_CLOSE", skip_serializing_if = "Option::is_none")]
-    pub confirm_close: Option<GetRequestParamsSelectItemConfirmClose>,
+    pub confirm_close: Option<GetRequestParamsSelectItemObjectConfirmClose>,
     /// Wire name "CRM": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "CRM", skip_serializing_if = "Option::is_none")]
-    pub crm: Option<GetRequestParamsSelectItemCrm>,
+    pub crm: Option<GetRequestParamsSelectItemObjectCrm>,
     /// Wire name "CRM_CHAT_TRACKER": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_CHAT_TRACKER", skip_serializing_if = "Option::is_none")]
-    pub crm_chat_tracker: Option<GetRequestParamsSelectItemCrmChatTracker>,
+    pub crm_chat_tracker: Option<GetRequestParamsSelectItemObjectCrmChatTracker>,
     /// Wire name "CRM_CREATE": string, optional.
     #[serde(rename = "CRM_CREATE", skip_serializing_if = "Option::is_none")]
     pub crm_create: Option<String>,
@@ -348,12 +476,12 @@ pub struct GetRequestParamsSelectItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_CREATE_THIRD", skip_serializing_if = "Option::is_none")]
-    pub crm_create_third: Option<GetRequestParamsSelectItemCrmCreateThird>,
+    pub crm_create_third: Option<GetRequestParamsSelectItemObjectCrmCreateThird>,
     /// Wire name "CRM_FORWARD": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_FORWARD", skip_serializing_if = "Option::is_none")]
-    pub crm_forward: Option<GetRequestParamsSelectItemCrmForward>,
+    pub crm_forward: Option<GetRequestParamsSelectItemObjectCrmForward>,
     /// Wire name "CRM_SOURCE": string, optional.
     #[serde(rename = "CRM_SOURCE", skip_serializing_if = "Option::is_none")]
     pub crm_source: Option<String>,
@@ -361,7 +489,7 @@ pub struct GetRequestParamsSelectItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
-    pub crm_transfer_change: Option<GetRequestParamsSelectItemCrmTransferChange>,
+    pub crm_transfer_change: Option<GetRequestParamsSelectItemObjectCrmTransferChange>,
     /// Wire name "DATE_CREATE": any JSON, optional.
     #[serde(
         rename = "DATE_CREATE",
@@ -394,7 +522,7 @@ pub struct GetRequestParamsSelectItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub ignore_welcome_form_responsible: Option<
-        GetRequestParamsSelectItemIgnoreWelcomeFormResponsible,
+        GetRequestParamsSelectItemObjectIgnoreWelcomeFormResponsible,
     >,
     /// Wire name "KPI_CHECK_OPERATOR_ACTIVITY": string, optional.
     ///
@@ -404,13 +532,15 @@ pub struct GetRequestParamsSelectItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_check_operator_activity: Option<
-        GetRequestParamsSelectItemKpiCheckOperatorActivity,
+        GetRequestParamsSelectItemObjectKpiCheckOperatorActivity,
     >,
     /// Wire name "KPI_FIRST_ANSWER_ALERT": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "KPI_FIRST_ANSWER_ALERT", skip_serializing_if = "Option::is_none")]
-    pub kpi_first_answer_alert: Option<GetRequestParamsSelectItemKpiFirstAnswerAlert>,
+    pub kpi_first_answer_alert: Option<
+        GetRequestParamsSelectItemObjectKpiFirstAnswerAlert,
+    >,
     /// Wire name "KPI_FIRST_ANSWER_LIST": any JSON, optional.
     #[serde(
         rename = "KPI_FIRST_ANSWER_LIST",
@@ -431,7 +561,7 @@ pub struct GetRequestParamsSelectItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_further_answer_alert: Option<
-        GetRequestParamsSelectItemKpiFurtherAnswerAlert,
+        GetRequestParamsSelectItemObjectKpiFurtherAnswerAlert,
     >,
     /// Wire name "KPI_FURTHER_ANSWER_LIST": any JSON, optional.
     #[serde(
@@ -486,7 +616,7 @@ pub struct GetRequestParamsSelectItem {
     pub queue_type: Option<String>,
     /// Wire name "QUEUE_USERS_FIELDS": object, optional.
     #[serde(rename = "QUEUE_USERS_FIELDS", skip_serializing_if = "Option::is_none")]
-    pub queue_users_fields: Option<GetRequestParamsSelectItemQueueUsersFields>,
+    pub queue_users_fields: Option<GetRequestParamsSelectItemObjectQueueUsersFields>,
     /// Wire name "QUICK_ANSWERS_IBLOCK_ID": string, optional.
     #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<String>,
@@ -498,7 +628,7 @@ pub struct GetRequestParamsSelectItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub send_notification_empty_queue: Option<
-        GetRequestParamsSelectItemSendNotificationEmptyQueue,
+        GetRequestParamsSelectItemObjectSendNotificationEmptyQueue,
     >,
     /// Wire name "SEND_WELCOME_EACH_SESSION": string, optional.
     ///
@@ -508,7 +638,7 @@ pub struct GetRequestParamsSelectItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub send_welcome_each_session: Option<
-        GetRequestParamsSelectItemSendWelcomeEachSession,
+        GetRequestParamsSelectItemObjectSendWelcomeEachSession,
     >,
     /// Wire name "SESSION_PRIORITY": string, optional.
     #[serde(rename = "SESSION_PRIORITY", skip_serializing_if = "Option::is_none")]
@@ -517,7 +647,7 @@ pub struct GetRequestParamsSelectItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "TEMPORARY", skip_serializing_if = "Option::is_none")]
-    pub temporary: Option<GetRequestParamsSelectItemTemporary>,
+    pub temporary: Option<GetRequestParamsSelectItemObjectTemporary>,
     /// Wire name "TYPE_MAX_CHAT": string, optional.
     #[serde(rename = "TYPE_MAX_CHAT", skip_serializing_if = "Option::is_none")]
     pub type_max_chat: Option<String>,
@@ -525,22 +655,22 @@ pub struct GetRequestParamsSelectItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "USE_WELCOME_FORM", skip_serializing_if = "Option::is_none")]
-    pub use_welcome_form: Option<GetRequestParamsSelectItemUseWelcomeForm>,
+    pub use_welcome_form: Option<GetRequestParamsSelectItemObjectUseWelcomeForm>,
     /// Wire name "VOTE_BEFORE_FINISH": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_BEFORE_FINISH", skip_serializing_if = "Option::is_none")]
-    pub vote_before_finish: Option<GetRequestParamsSelectItemVoteBeforeFinish>,
+    pub vote_before_finish: Option<GetRequestParamsSelectItemObjectVoteBeforeFinish>,
     /// Wire name "VOTE_CLOSING_DELAY": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_CLOSING_DELAY", skip_serializing_if = "Option::is_none")]
-    pub vote_closing_delay: Option<GetRequestParamsSelectItemVoteClosingDelay>,
+    pub vote_closing_delay: Option<GetRequestParamsSelectItemObjectVoteClosingDelay>,
     /// Wire name "VOTE_MESSAGE": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "VOTE_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub vote_message: Option<GetRequestParamsSelectItemVoteMessage>,
+    pub vote_message: Option<GetRequestParamsSelectItemObjectVoteMessage>,
     /// Wire name "VOTE_MESSAGE_1_DISLIKE": string, optional.
     #[serde(rename = "VOTE_MESSAGE_1_DISLIKE", skip_serializing_if = "Option::is_none")]
     pub vote_message_1_dislike: Option<String>,
@@ -566,12 +696,12 @@ pub struct GetRequestParamsSelectItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "WATCH_TYPING", skip_serializing_if = "Option::is_none")]
-    pub watch_typing: Option<GetRequestParamsSelectItemWatchTyping>,
+    pub watch_typing: Option<GetRequestParamsSelectItemObjectWatchTyping>,
     /// Wire name "WELCOME_BOT_ENABLE": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_BOT_ENABLE", skip_serializing_if = "Option::is_none")]
-    pub welcome_bot_enable: Option<GetRequestParamsSelectItemWelcomeBotEnable>,
+    pub welcome_bot_enable: Option<GetRequestParamsSelectItemObjectWelcomeBotEnable>,
     /// Wire name "WELCOME_BOT_ID": string, optional.
     #[serde(rename = "WELCOME_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_bot_id: Option<String>,
@@ -588,7 +718,7 @@ pub struct GetRequestParamsSelectItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_FORM_DELAY", skip_serializing_if = "Option::is_none")]
-    pub welcome_form_delay: Option<GetRequestParamsSelectItemWelcomeFormDelay>,
+    pub welcome_form_delay: Option<GetRequestParamsSelectItemObjectWelcomeFormDelay>,
     /// Wire name "WELCOME_FORM_ID": string, optional.
     #[serde(rename = "WELCOME_FORM_ID", skip_serializing_if = "Option::is_none")]
     pub welcome_form_id: Option<String>,
@@ -596,7 +726,7 @@ pub struct GetRequestParamsSelectItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub welcome_message: Option<GetRequestParamsSelectItemWelcomeMessage>,
+    pub welcome_message: Option<GetRequestParamsSelectItemObjectWelcomeMessage>,
     /// Wire name "WELCOME_MESSAGE_TEXT": string, optional.
     #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
@@ -622,7 +752,7 @@ pub struct GetRequestParamsSelectItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "WORKTIME_ENABLE", skip_serializing_if = "Option::is_none")]
-    pub worktime_enable: Option<GetRequestParamsSelectItemWorktimeEnable>,
+    pub worktime_enable: Option<GetRequestParamsSelectItemObjectWorktimeEnable>,
     /// Wire name "WORKTIME_FROM": string, optional.
     #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
     pub worktime_from: Option<String>,
@@ -642,20 +772,23 @@ pub struct GetRequestParamsSelectItem {
     ///
     /// Allowed values: "string", "null".
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<GetRequestParamsSelectItemXmlId>,
+    pub xml_id: Option<GetRequestParamsSelectItemObjectXmlId>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetRequestParamsSelectItem {
+impl GetRequestParamsSelectItemObject {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "ACTIVE".
-    pub fn active(mut self, value: impl Into<GetRequestParamsSelectItemActive>) -> Self {
+    pub fn active(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemObjectActive>,
+    ) -> Self {
         self.active = Some(value.into());
         self
     }
@@ -667,7 +800,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "AGREEMENT_MESSAGE".
     pub fn agreement_message(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemAgreementMessage>,
+        value: impl Into<GetRequestParamsSelectItemObjectAgreementMessage>,
     ) -> Self {
         self.agreement_message = Some(value.into());
         self
@@ -705,7 +838,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "CATEGORY_ENABLE".
     pub fn category_enable(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemCategoryEnable>,
+        value: impl Into<GetRequestParamsSelectItemObjectCategoryEnable>,
     ) -> Self {
         self.category_enable = Some(value.into());
         self
@@ -718,7 +851,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "CHECK_AVAILABLE".
     pub fn check_available(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemCheckAvailable>,
+        value: impl Into<GetRequestParamsSelectItemObjectCheckAvailable>,
     ) -> Self {
         self.check_available = Some(value.into());
         self
@@ -747,7 +880,7 @@ impl GetRequestParamsSelectItem {
     pub fn config_queue(
         mut self,
         value: impl IntoIterator<
-            Item = impl Into<GetRequestParamsSelectItemConfigQueueItem>,
+            Item = impl Into<GetRequestParamsSelectItemObjectConfigQueueItem>,
         >,
     ) -> Self {
         self.config_queue = Some(value.into_iter().map(Into::into).collect());
@@ -756,20 +889,20 @@ impl GetRequestParamsSelectItem {
     /// Sets "CONFIRM_CLOSE".
     pub fn confirm_close(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemConfirmClose>,
+        value: impl Into<GetRequestParamsSelectItemObjectConfirmClose>,
     ) -> Self {
         self.confirm_close = Some(value.into());
         self
     }
     /// Sets "CRM".
-    pub fn crm(mut self, value: impl Into<GetRequestParamsSelectItemCrm>) -> Self {
+    pub fn crm(mut self, value: impl Into<GetRequestParamsSelectItemObjectCrm>) -> Self {
         self.crm = Some(value.into());
         self
     }
     /// Sets "CRM_CHAT_TRACKER".
     pub fn crm_chat_tracker(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemCrmChatTracker>,
+        value: impl Into<GetRequestParamsSelectItemObjectCrmChatTracker>,
     ) -> Self {
         self.crm_chat_tracker = Some(value.into());
         self
@@ -787,7 +920,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "CRM_CREATE_THIRD".
     pub fn crm_create_third(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemCrmCreateThird>,
+        value: impl Into<GetRequestParamsSelectItemObjectCrmCreateThird>,
     ) -> Self {
         self.crm_create_third = Some(value.into());
         self
@@ -795,7 +928,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "CRM_FORWARD".
     pub fn crm_forward(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemCrmForward>,
+        value: impl Into<GetRequestParamsSelectItemObjectCrmForward>,
     ) -> Self {
         self.crm_forward = Some(value.into());
         self
@@ -808,7 +941,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "CRM_TRANSFER_CHANGE".
     pub fn crm_transfer_change(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemCrmTransferChange>,
+        value: impl Into<GetRequestParamsSelectItemObjectCrmTransferChange>,
     ) -> Self {
         self.crm_transfer_change = Some(value.into());
         self
@@ -844,7 +977,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "IGNORE_WELCOME_FORM_RESPONSIBLE".
     pub fn ignore_welcome_form_responsible(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemIgnoreWelcomeFormResponsible>,
+        value: impl Into<GetRequestParamsSelectItemObjectIgnoreWelcomeFormResponsible>,
     ) -> Self {
         self.ignore_welcome_form_responsible = Some(value.into());
         self
@@ -852,7 +985,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "KPI_CHECK_OPERATOR_ACTIVITY".
     pub fn kpi_check_operator_activity(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemKpiCheckOperatorActivity>,
+        value: impl Into<GetRequestParamsSelectItemObjectKpiCheckOperatorActivity>,
     ) -> Self {
         self.kpi_check_operator_activity = Some(value.into());
         self
@@ -860,7 +993,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "KPI_FIRST_ANSWER_ALERT".
     pub fn kpi_first_answer_alert(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemKpiFirstAnswerAlert>,
+        value: impl Into<GetRequestParamsSelectItemObjectKpiFirstAnswerAlert>,
     ) -> Self {
         self.kpi_first_answer_alert = Some(value.into());
         self
@@ -886,7 +1019,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "KPI_FURTHER_ANSWER_ALERT".
     pub fn kpi_further_answer_alert(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemKpiFurtherAnswerAlert>,
+        value: impl Into<GetRequestParamsSelectItemObjectKpiFurtherAnswerAlert>,
     ) -> Self {
         self.kpi_further_answer_alert = Some(value.into());
         self
@@ -977,7 +1110,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "QUEUE_USERS_FIELDS".
     pub fn queue_users_fields(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemQueueUsersFields>,
+        value: impl Into<GetRequestParamsSelectItemObjectQueueUsersFields>,
     ) -> Self {
         self.queue_users_fields = Some(value.into());
         self
@@ -990,7 +1123,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "SEND_NOTIFICATION_EMPTY_QUEUE".
     pub fn send_notification_empty_queue(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemSendNotificationEmptyQueue>,
+        value: impl Into<GetRequestParamsSelectItemObjectSendNotificationEmptyQueue>,
     ) -> Self {
         self.send_notification_empty_queue = Some(value.into());
         self
@@ -998,7 +1131,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "SEND_WELCOME_EACH_SESSION".
     pub fn send_welcome_each_session(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemSendWelcomeEachSession>,
+        value: impl Into<GetRequestParamsSelectItemObjectSendWelcomeEachSession>,
     ) -> Self {
         self.send_welcome_each_session = Some(value.into());
         self
@@ -1011,7 +1144,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "TEMPORARY".
     pub fn temporary(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemTemporary>,
+        value: impl Into<GetRequestParamsSelectItemObjectTemporary>,
     ) -> Self {
         self.temporary = Some(value.into());
         self
@@ -1024,7 +1157,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "USE_WELCOME_FORM".
     pub fn use_welcome_form(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemUseWelcomeForm>,
+        value: impl Into<GetRequestParamsSelectItemObjectUseWelcomeForm>,
     ) -> Self {
         self.use_welcome_form = Some(value.into());
         self
@@ -1032,7 +1165,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "VOTE_BEFORE_FINISH".
     pub fn vote_before_finish(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemVoteBeforeFinish>,
+        value: impl Into<GetRequestParamsSelectItemObjectVoteBeforeFinish>,
     ) -> Self {
         self.vote_before_finish = Some(value.into());
         self
@@ -1040,7 +1173,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "VOTE_CLOSING_DELAY".
     pub fn vote_closing_delay(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemVoteClosingDelay>,
+        value: impl Into<GetRequestParamsSelectItemObjectVoteClosingDelay>,
     ) -> Self {
         self.vote_closing_delay = Some(value.into());
         self
@@ -1048,7 +1181,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "VOTE_MESSAGE".
     pub fn vote_message(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemVoteMessage>,
+        value: impl Into<GetRequestParamsSelectItemObjectVoteMessage>,
     ) -> Self {
         self.vote_message = Some(value.into());
         self
@@ -1091,7 +1224,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "WATCH_TYPING".
     pub fn watch_typing(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemWatchTyping>,
+        value: impl Into<GetRequestParamsSelectItemObjectWatchTyping>,
     ) -> Self {
         self.watch_typing = Some(value.into());
         self
@@ -1099,7 +1232,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "WELCOME_BOT_ENABLE".
     pub fn welcome_bot_enable(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemWelcomeBotEnable>,
+        value: impl Into<GetRequestParamsSelectItemObjectWelcomeBotEnable>,
     ) -> Self {
         self.welcome_bot_enable = Some(value.into());
         self
@@ -1127,7 +1260,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "WELCOME_FORM_DELAY".
     pub fn welcome_form_delay(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemWelcomeFormDelay>,
+        value: impl Into<GetRequestParamsSelectItemObjectWelcomeFormDelay>,
     ) -> Self {
         self.welcome_form_delay = Some(value.into());
         self
@@ -1140,7 +1273,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "WELCOME_MESSAGE".
     pub fn welcome_message(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemWelcomeMessage>,
+        value: impl Into<GetRequestParamsSelectItemObjectWelcomeMessage>,
     ) -> Self {
         self.welcome_message = Some(value.into());
         self
@@ -1178,7 +1311,7 @@ impl GetRequestParamsSelectItem {
     /// Sets "WORKTIME_ENABLE".
     pub fn worktime_enable(
         mut self,
-        value: impl Into<GetRequestParamsSelectItemWorktimeEnable>,
+        value: impl Into<GetRequestParamsSelectItemObjectWorktimeEnable>,
     ) -> Self {
         self.worktime_enable = Some(value.into());
         self
@@ -1204,7 +1337,10 @@ impl GetRequestParamsSelectItem {
         self
     }
     /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<GetRequestParamsSelectItemXmlId>) -> Self {
+    pub fn xml_id(
+        mut self,
+        value: impl Into<GetRequestParamsSelectItemObjectXmlId>,
+    ) -> Self {
         self.xml_id = Some(value.into());
         self
     }
@@ -1220,7 +1356,7 @@ impl GetRequestParamsSelectItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItem {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1515,20 +1651,20 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetRequestParamsSelectItem);
+::bitrix24_runtime::loose_deserialize!(GetRequestParamsSelectItemObject);
 
-pub type GetRequestParamsSelectItemActive = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectActive = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemAgreementMessage = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectAgreementMessage = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemCategoryEnable = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectCategoryEnable = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemCheckAvailable = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectCheckAvailable = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetRequestParamsSelectItemConfigQueueItem {
+pub struct GetRequestParamsSelectItemObjectConfigQueueItem {
     /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
@@ -1541,7 +1677,7 @@ pub struct GetRequestParamsSelectItemConfigQueueItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetRequestParamsSelectItemConfigQueueItem {
+impl GetRequestParamsSelectItemObjectConfigQueueItem {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -1568,7 +1704,8 @@ impl GetRequestParamsSelectItemConfigQueueItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemConfigQueueItem {
+impl ::bitrix24_runtime::loose::Loose
+for GetRequestParamsSelectItemObjectConfigQueueItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1584,56 +1721,56 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemConfigQueueI
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetRequestParamsSelectItemConfigQueueItem);
+::bitrix24_runtime::loose_deserialize!(GetRequestParamsSelectItemObjectConfigQueueItem);
 
-pub type GetRequestParamsSelectItemConfirmClose = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectConfirmClose = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemCrm = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectCrm = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemCrmChatTracker = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectCrmChatTracker = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemCrmCreateThird = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectCrmCreateThird = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemCrmForward = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectCrmForward = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemCrmTransferChange = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectCrmTransferChange = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemIgnoreWelcomeFormResponsible = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectIgnoreWelcomeFormResponsible = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemKpiCheckOperatorActivity = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectKpiCheckOperatorActivity = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemKpiFirstAnswerAlert = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectKpiFirstAnswerAlert = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
 
 /// The type `imopenlines.queue_users_fields`, defined once in `types`.
-pub type GetRequestParamsSelectItemQueueUsersFields = super::super::super::types::imopenlines::QueueUsersFields;
+pub type GetRequestParamsSelectItemObjectQueueUsersFields = super::super::super::types::imopenlines::QueueUsersFields;
 
-pub type GetRequestParamsSelectItemSendNotificationEmptyQueue = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectSendNotificationEmptyQueue = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemSendWelcomeEachSession = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectSendWelcomeEachSession = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemTemporary = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectTemporary = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemUseWelcomeForm = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectUseWelcomeForm = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemVoteBeforeFinish = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectVoteBeforeFinish = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemVoteClosingDelay = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectVoteClosingDelay = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemVoteMessage = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectVoteMessage = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemWatchTyping = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectWatchTyping = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemWelcomeBotEnable = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectWelcomeBotEnable = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemWelcomeFormDelay = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectWelcomeFormDelay = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemWelcomeMessage = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectWelcomeMessage = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemWorktimeEnable = ::bitrix24_runtime::YesNo;
+pub type GetRequestParamsSelectItemObjectWorktimeEnable = ::bitrix24_runtime::YesNo;
 
-pub type GetRequestParamsSelectItemXmlId = super::super::super::enums::StringNull;
+pub type GetRequestParamsSelectItemObjectXmlId = super::super::super::enums::StringNull;
 
 /// The `result` of `imopenlines.config.list.get`.
 pub type GetResponse = Vec<GetResponseItem>;
@@ -1849,9 +1986,9 @@ pub struct GetResponseItem {
     /// Wire name "OPERATOR_DATA": string, optional.
     #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<String>,
-    /// Wire name "QUEUE": any JSON, optional.
-    #[serde(rename = "QUEUE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub queue: ::serde_json::Value,
+    /// Wire name "QUEUE": array of integer, optional.
+    #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Vec<i64>>,
     /// Wire name "QUEUE_TIME": string, optional.
     #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<String>,
@@ -1860,7 +1997,9 @@ pub struct GetResponseItem {
     pub queue_type: Option<String>,
     /// Wire name "QUEUE_USERS_FIELDS": object, optional.
     #[serde(rename = "QUEUE_USERS_FIELDS", skip_serializing_if = "Option::is_none")]
-    pub queue_users_fields: Option<GetResponseItemQueueUsersFields>,
+    pub queue_users_fields: Option<
+        ::std::collections::BTreeMap<String, GetResponseItemQueueUsersFieldsValue>,
+    >,
     /// Wire name "QUICK_ANSWERS_IBLOCK_ID": string, optional.
     #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub quick_answers_iblock_id: Option<String>,
@@ -2377,7 +2516,7 @@ pub type GetResponseItemKpiFirstAnswerAlert = ::bitrix24_runtime::YesNo;
 pub type GetResponseItemKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
 
 /// The type `imopenlines.queue_users_fields`, defined once in `types`.
-pub type GetResponseItemQueueUsersFields = super::super::super::types::imopenlines::QueueUsersFields;
+pub type GetResponseItemQueueUsersFieldsValue = super::super::super::types::imopenlines::QueueUsersFields;
 
 pub type GetResponseItemSendNotificationEmptyQueue = ::bitrix24_runtime::YesNo;
 

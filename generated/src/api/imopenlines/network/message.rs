@@ -27,15 +27,15 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "ATTACH": any JSON, optional.
-    #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub attach: ::serde_json::Value,
+    /// Wire name "ATTACH": object, optional.
+    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
+    pub attach: Option<AddRequestAttach>,
     /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
-    /// Wire name "KEYBOARD": any JSON, optional.
-    #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub keyboard: ::serde_json::Value,
+    /// Wire name "KEYBOARD": object, optional.
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
+    pub keyboard: Option<AddRequestKeyboard>,
     /// Wire name "MESSAGE": string, required.
     #[serde(rename = "MESSAGE")]
     pub message: String,
@@ -69,13 +69,13 @@ impl AddRequest {
         }
     }
     /// Sets "ATTACH".
-    pub fn attach(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.attach = value.into();
+    pub fn attach(mut self, value: impl Into<AddRequestAttach>) -> Self {
+        self.attach = Some(value.into());
         self
     }
     /// Sets "KEYBOARD".
-    pub fn keyboard(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.keyboard = value.into();
+    pub fn keyboard(mut self, value: impl Into<AddRequestKeyboard>) -> Self {
+        self.keyboard = Some(value.into());
         self
     }
     /// Sets "URL_PREVIEW".
@@ -124,6 +124,451 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestAttach {
+    /// Wire name "BLOCKS": array of object, optional.
+    #[serde(rename = "BLOCKS", skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<Vec<AddRequestAttachBlocksItem>>,
+    /// Wire name "COLOR_TOKEN": string, optional.
+    #[serde(rename = "COLOR_TOKEN", skip_serializing_if = "Option::is_none")]
+    pub color_token: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestAttach {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BLOCKS".
+    pub fn blocks(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestAttachBlocksItem>>,
+    ) -> Self {
+        self.blocks = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "COLOR_TOKEN".
+    pub fn color_token(mut self, value: impl Into<String>) -> Self {
+        self.color_token = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestAttach {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("BLOCKS")?;
+        let color_token = o.opt("COLOR_TOKEN")?;
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["BLOCKS", "COLOR_TOKEN", "ID"])?;
+        Ok(Self {
+            blocks,
+            color_token,
+            id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestAttach);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestAttachBlocksItem {
+    /// Wire name "FILE": array of object, optional.
+    #[serde(rename = "FILE", skip_serializing_if = "Option::is_none")]
+    pub file: Option<Vec<AddRequestAttachBlocksItemFileItem>>,
+    /// Wire name "IMAGE": array of object, optional.
+    #[serde(rename = "IMAGE", skip_serializing_if = "Option::is_none")]
+    pub image: Option<Vec<AddRequestAttachBlocksItemImageItem>>,
+    /// Wire name "MESSAGE": string, optional.
+    #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestAttachBlocksItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "FILE".
+    pub fn file(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestAttachBlocksItemFileItem>>,
+    ) -> Self {
+        self.file = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "IMAGE".
+    pub fn image(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestAttachBlocksItemImageItem>>,
+    ) -> Self {
+        self.image = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "MESSAGE".
+    pub fn message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestAttachBlocksItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file = o.opt("FILE")?;
+        let image = o.opt("IMAGE")?;
+        let message = o.opt("MESSAGE")?;
+        let additional = o.rest(&["FILE", "IMAGE", "MESSAGE"])?;
+        Ok(Self {
+            file,
+            image,
+            message,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestAttachBlocksItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestAttachBlocksItemFileItem {
+    /// Wire name "LINK": string, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SIZE": integer, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestAttachBlocksItemFileItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "LINK".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<i64>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestAttachBlocksItemFileItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let link = o.opt("LINK")?;
+        let name = o.opt("NAME")?;
+        let size = o.opt("SIZE")?;
+        let additional = o.rest(&["LINK", "NAME", "SIZE"])?;
+        Ok(Self {
+            link,
+            name,
+            size,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestAttachBlocksItemFileItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestAttachBlocksItemImageItem {
+    /// Wire name "HEIGHT": integer, optional.
+    #[serde(rename = "HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// Wire name "LINK": string, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PREVIEW": string, optional.
+    #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// Wire name "WIDTH": integer, optional.
+    #[serde(rename = "WIDTH", skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestAttachBlocksItemImageItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "HEIGHT".
+    pub fn height(mut self, value: impl Into<i64>) -> Self {
+        self.height = Some(value.into());
+        self
+    }
+    /// Sets "LINK".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PREVIEW".
+    pub fn preview(mut self, value: impl Into<String>) -> Self {
+        self.preview = Some(value.into());
+        self
+    }
+    /// Sets "WIDTH".
+    pub fn width(mut self, value: impl Into<i64>) -> Self {
+        self.width = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestAttachBlocksItemImageItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let height = o.opt("HEIGHT")?;
+        let link = o.opt("LINK")?;
+        let name = o.opt("NAME")?;
+        let preview = o.opt("PREVIEW")?;
+        let width = o.opt("WIDTH")?;
+        let additional = o.rest(&["HEIGHT", "LINK", "NAME", "PREVIEW", "WIDTH"])?;
+        Ok(Self {
+            height,
+            link,
+            name,
+            preview,
+            width,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestAttachBlocksItemImageItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestKeyboard {
+    /// Wire name "BUTTONS": array of object, optional.
+    #[serde(rename = "BUTTONS", skip_serializing_if = "Option::is_none")]
+    pub buttons: Option<Vec<AddRequestKeyboardButtonsItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestKeyboard {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BUTTONS".
+    pub fn buttons(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestKeyboardButtonsItem>>,
+    ) -> Self {
+        self.buttons = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestKeyboard {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let buttons = o.opt("BUTTONS")?;
+        let additional = o.rest(&["BUTTONS"])?;
+        Ok(Self { buttons, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestKeyboard);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestKeyboardButtonsItem {
+    /// Wire name "BG_COLOR_TOKEN": string, optional.
+    #[serde(rename = "BG_COLOR_TOKEN", skip_serializing_if = "Option::is_none")]
+    pub bg_color_token: Option<String>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "LINK": string, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "TEXT": string, optional.
+    #[serde(rename = "TEXT", skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestKeyboardButtonsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BG_COLOR_TOKEN".
+    pub fn bg_color_token(mut self, value: impl Into<String>) -> Self {
+        self.bg_color_token = Some(value.into());
+        self
+    }
+    /// Sets "DISPLAY".
+    pub fn display(mut self, value: impl Into<String>) -> Self {
+        self.display = Some(value.into());
+        self
+    }
+    /// Sets "LINK".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "TEXT".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestKeyboardButtonsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bg_color_token = o.opt("BG_COLOR_TOKEN")?;
+        let display = o.opt("DISPLAY")?;
+        let link = o.opt("LINK")?;
+        let text = o.opt("TEXT")?;
+        let additional = o.rest(&["BG_COLOR_TOKEN", "DISPLAY", "LINK", "TEXT"])?;
+        Ok(Self {
+            bg_color_token,
+            display,
+            link,
+            text,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestKeyboardButtonsItem);
 
 /// The `result` of `imopenlines.network.message.add`.
 pub type AddResponse = bool;

@@ -95,18 +95,18 @@ pub struct GetResponse {
     /// Wire name "canVoteHead": string, optional.
     #[serde(rename = "canVoteHead", skip_serializing_if = "Option::is_none")]
     pub can_vote_head: Option<String>,
-    /// Wire name "chat": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub chat: ::serde_json::Value,
+    /// Wire name "chat": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat: Option<::std::collections::BTreeMap<String, GetResponseChatValue>>,
     /// Wire name "chatId": integer, optional.
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
-    /// Wire name "files": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
-    /// Wire name "message": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub message: ::serde_json::Value,
+    /// Wire name "files": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<::std::collections::BTreeMap<String, GetResponseFilesValue>>,
+    /// Wire name "message": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<::std::collections::BTreeMap<String, GetResponseMessageValue>>,
     /// Wire name "openlines": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub openlines: Option<GetResponseOpenlines>,
@@ -119,39 +119,31 @@ pub struct GetResponse {
     /// Wire name "sessionVoteHead": integer, optional.
     #[serde(rename = "sessionVoteHead", skip_serializing_if = "Option::is_none")]
     pub session_vote_head: Option<i64>,
-    /// Wire name "userBlockChat": any JSON, optional.
-    #[serde(
-        rename = "userBlockChat",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub user_block_chat: ::serde_json::Value,
+    /// Wire name "userBlockChat": object, optional.
+    #[serde(rename = "userBlockChat", skip_serializing_if = "Option::is_none")]
+    pub user_block_chat: Option<
+        ::std::collections::BTreeMap<String, ::std::collections::BTreeMap<String, bool>>,
+    >,
     /// Wire name "userId": string, optional.
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Wire name "userInChat": any JSON, optional.
-    #[serde(rename = "userInChat", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_in_chat: ::serde_json::Value,
-    /// Wire name "userInGroup": any JSON, optional.
-    #[serde(
-        rename = "userInGroup",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub user_in_group: ::serde_json::Value,
-    /// Wire name "users": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
-    /// Wire name "usersMessage": any JSON, optional.
-    #[serde(
-        rename = "usersMessage",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub users_message: ::serde_json::Value,
-    /// Wire name "woUserInGroup": any JSON, optional.
-    #[serde(
-        rename = "woUserInGroup",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub wo_user_in_group: ::serde_json::Value,
+    /// Wire name "userInChat": object, optional.
+    #[serde(rename = "userInChat", skip_serializing_if = "Option::is_none")]
+    pub user_in_chat: Option<::std::collections::BTreeMap<String, Vec<i64>>>,
+    /// Wire name "userInGroup": object, optional.
+    #[serde(rename = "userInGroup", skip_serializing_if = "Option::is_none")]
+    pub user_in_group: Option<
+        ::std::collections::BTreeMap<String, GetResponseUserInGroupValue>,
+    >,
+    /// Wire name "users": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<::std::collections::BTreeMap<String, GetResponseUsersValue>>,
+    /// Wire name "usersMessage": object, optional.
+    #[serde(rename = "usersMessage", skip_serializing_if = "Option::is_none")]
+    pub users_message: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "woUserInGroup": array of any JSON, optional.
+    #[serde(rename = "woUserInGroup", skip_serializing_if = "Option::is_none")]
+    pub wo_user_in_group: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -229,10 +221,818 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
+pub struct GetResponseChatValue {
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "backgroundId": string, optional.
+    #[serde(rename = "backgroundId", skip_serializing_if = "Option::is_none")]
+    pub background_id: Option<String>,
+    /// Wire name "call": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
+    /// Wire name "callNumber": string, optional.
+    #[serde(rename = "callNumber", skip_serializing_if = "Option::is_none")]
+    pub call_number: Option<String>,
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "dateCreate": string, optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "entityData1": string, optional.
+    #[serde(rename = "entityData1", skip_serializing_if = "Option::is_none")]
+    pub entity_data1: Option<String>,
+    /// Wire name "entityData2": string, optional.
+    #[serde(rename = "entityData2", skip_serializing_if = "Option::is_none")]
+    pub entity_data2: Option<String>,
+    /// Wire name "entityData3": string, optional.
+    #[serde(rename = "entityData3", skip_serializing_if = "Option::is_none")]
+    pub entity_data3: Option<String>,
+    /// Wire name "entityId": string, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "entityLink": object, optional.
+    #[serde(rename = "entityLink", skip_serializing_if = "Option::is_none")]
+    pub entity_link: Option<GetResponseChatValueEntityLink>,
+    /// Wire name "entityType": string, optional.
+    #[serde(rename = "entityType", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "extranet": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extranet: Option<bool>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isNew": boolean, optional.
+    #[serde(rename = "isNew", skip_serializing_if = "Option::is_none")]
+    pub is_new: Option<bool>,
+    /// Wire name "managerList": array of integer, optional.
+    #[serde(rename = "managerList", skip_serializing_if = "Option::is_none")]
+    pub manager_list: Option<Vec<i64>>,
+    /// Wire name "messageCount": integer, optional.
+    #[serde(rename = "messageCount", skip_serializing_if = "Option::is_none")]
+    pub message_count: Option<i64>,
+    /// Wire name "messageType": string, optional.
+    #[serde(rename = "messageType", skip_serializing_if = "Option::is_none")]
+    pub message_type: Option<String>,
+    /// Wire name "muteList": object, optional.
+    #[serde(rename = "muteList", skip_serializing_if = "Option::is_none")]
+    pub mute_list: Option<::std::collections::BTreeMap<String, bool>>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "owner": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Wire name "parentChatId": integer, optional.
+    #[serde(rename = "parentChatId", skip_serializing_if = "Option::is_none")]
+    pub parent_chat_id: Option<i64>,
+    /// Wire name "parentMessageId": integer, optional.
+    #[serde(rename = "parentMessageId", skip_serializing_if = "Option::is_none")]
+    pub parent_message_id: Option<i64>,
+    /// Wire name "permissions": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<GetResponseChatValuePermissions>,
+    /// Wire name "public": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public: Option<String>,
+    /// Wire name "textFieldEnabled": boolean, optional.
+    #[serde(rename = "textFieldEnabled", skip_serializing_if = "Option::is_none")]
+    pub text_field_enabled: Option<bool>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseChatValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let background_id = o.opt("backgroundId")?;
+        let call = o.opt("call")?;
+        let call_number = o.opt("callNumber")?;
+        let color = o.opt("color")?;
+        let date_create = o.opt("dateCreate")?;
+        let entity_data1 = o.opt("entityData1")?;
+        let entity_data2 = o.opt("entityData2")?;
+        let entity_data3 = o.opt("entityData3")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_link = o.opt("entityLink")?;
+        let entity_type = o.opt("entityType")?;
+        let extranet = o.opt("extranet")?;
+        let id = o.opt("id")?;
+        let is_new = o.opt("isNew")?;
+        let manager_list = o.opt("managerList")?;
+        let message_count = o.opt("messageCount")?;
+        let message_type = o.opt("messageType")?;
+        let mute_list = o.opt("muteList")?;
+        let name = o.opt("name")?;
+        let owner = o.opt("owner")?;
+        let parent_chat_id = o.opt("parentChatId")?;
+        let parent_message_id = o.opt("parentMessageId")?;
+        let permissions = o.opt("permissions")?;
+        let public = o.opt("public")?;
+        let text_field_enabled = o.opt("textFieldEnabled")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "backgroundId",
+                    "call",
+                    "callNumber",
+                    "color",
+                    "dateCreate",
+                    "entityData1",
+                    "entityData2",
+                    "entityData3",
+                    "entityId",
+                    "entityLink",
+                    "entityType",
+                    "extranet",
+                    "id",
+                    "isNew",
+                    "managerList",
+                    "messageCount",
+                    "messageType",
+                    "muteList",
+                    "name",
+                    "owner",
+                    "parentChatId",
+                    "parentMessageId",
+                    "permissions",
+                    "public",
+                    "textFieldEnabled",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            avatar,
+            background_id,
+            call,
+            call_number,
+            color,
+            date_create,
+            entity_data1,
+            entity_data2,
+            entity_data3,
+            entity_id,
+            entity_link,
+            entity_type,
+            extranet,
+            id,
+            is_new,
+            manager_list,
+            message_count,
+            message_type,
+            mute_list,
+            name,
+            owner,
+            parent_chat_id,
+            parent_message_id,
+            permissions,
+            public,
+            text_field_enabled,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseChatValue);
+
+/// The type `imopenlines.entity_link`, defined once in `types`.
+pub type GetResponseChatValueEntityLink = super::super::super::types::imopenlines::EntityLink;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseChatValuePermissions {
+    /// Wire name "canPost": string, optional.
+    #[serde(rename = "canPost", skip_serializing_if = "Option::is_none")]
+    pub can_post: Option<String>,
+    /// Wire name "manageMessages": string, optional.
+    #[serde(rename = "manageMessages", skip_serializing_if = "Option::is_none")]
+    pub manage_messages: Option<String>,
+    /// Wire name "manageSettings": string, optional.
+    #[serde(rename = "manageSettings", skip_serializing_if = "Option::is_none")]
+    pub manage_settings: Option<String>,
+    /// Wire name "manageUi": string, optional.
+    #[serde(rename = "manageUi", skip_serializing_if = "Option::is_none")]
+    pub manage_ui: Option<String>,
+    /// Wire name "manageUsersAdd": string, optional.
+    #[serde(rename = "manageUsersAdd", skip_serializing_if = "Option::is_none")]
+    pub manage_users_add: Option<String>,
+    /// Wire name "manageUsersDelete": string, optional.
+    #[serde(rename = "manageUsersDelete", skip_serializing_if = "Option::is_none")]
+    pub manage_users_delete: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseChatValuePermissions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let can_post = o.opt("canPost")?;
+        let manage_messages = o.opt("manageMessages")?;
+        let manage_settings = o.opt("manageSettings")?;
+        let manage_ui = o.opt("manageUi")?;
+        let manage_users_add = o.opt("manageUsersAdd")?;
+        let manage_users_delete = o.opt("manageUsersDelete")?;
+        let additional = o
+            .rest(
+                &[
+                    "canPost",
+                    "manageMessages",
+                    "manageSettings",
+                    "manageUi",
+                    "manageUsersAdd",
+                    "manageUsersDelete",
+                ],
+            )?;
+        Ok(Self {
+            can_post,
+            manage_messages,
+            manage_settings,
+            manage_ui,
+            manage_users_add,
+            manage_users_delete,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseChatValuePermissions);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseFilesValue {
+    /// Wire name "authorid": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorid: Option<i64>,
+    /// Wire name "authorname": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorname: Option<String>,
+    /// Wire name "chatid": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chatid: Option<i64>,
+    /// Wire name "date": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Wire name "extension": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "image": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<GetResponseFilesValueImage>,
+    /// Wire name "istranscribable": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub istranscribable: Option<bool>,
+    /// Wire name "isvideonote": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isvideonote: Option<bool>,
+    /// Wire name "isvoicenote": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isvoicenote: Option<bool>,
+    /// Wire name "mediaurl": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mediaurl: Option<GetResponseFilesValueMediaurl>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "progress": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<i64>,
+    /// Wire name "size": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "urldownload": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urldownload: Option<String>,
+    /// Wire name "urlpreview": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urlpreview: Option<String>,
+    /// Wire name "urlshow": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urlshow: Option<String>,
+    /// Wire name "viewerattrs": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewerattrs: Option<GetResponseFilesValueViewerattrs>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let authorid = o.opt("authorid")?;
+        let authorname = o.opt("authorname")?;
+        let chatid = o.opt("chatid")?;
+        let date = o.opt("date")?;
+        let extension = o.opt("extension")?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let istranscribable = o.opt("istranscribable")?;
+        let isvideonote = o.opt("isvideonote")?;
+        let isvoicenote = o.opt("isvoicenote")?;
+        let mediaurl = o.opt("mediaurl")?;
+        let name = o.opt("name")?;
+        let progress = o.opt("progress")?;
+        let size = o.opt("size")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let urldownload = o.opt("urldownload")?;
+        let urlpreview = o.opt("urlpreview")?;
+        let urlshow = o.opt("urlshow")?;
+        let viewerattrs = o.opt("viewerattrs")?;
+        let additional = o
+            .rest(
+                &[
+                    "authorid",
+                    "authorname",
+                    "chatid",
+                    "date",
+                    "extension",
+                    "id",
+                    "image",
+                    "istranscribable",
+                    "isvideonote",
+                    "isvoicenote",
+                    "mediaurl",
+                    "name",
+                    "progress",
+                    "size",
+                    "status",
+                    "type",
+                    "urldownload",
+                    "urlpreview",
+                    "urlshow",
+                    "viewerattrs",
+                ],
+            )?;
+        Ok(Self {
+            authorid,
+            authorname,
+            chatid,
+            date,
+            extension,
+            id,
+            image,
+            istranscribable,
+            isvideonote,
+            isvoicenote,
+            mediaurl,
+            name,
+            progress,
+            size,
+            status,
+            type_,
+            urldownload,
+            urlpreview,
+            urlshow,
+            viewerattrs,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFilesValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseFilesValueImage {
+    /// Wire name "height": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// Wire name "width": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValueImage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let height = o.opt("height")?;
+        let width = o.opt("width")?;
+        let additional = o.rest(&["height", "width"])?;
+        Ok(Self { height, width, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFilesValueImage);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseFilesValueMediaurl {
+    /// Wire name "preview": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<::std::collections::BTreeMap<String, String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValueMediaurl {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let preview = o.opt("preview")?;
+        let additional = o.rest(&["preview"])?;
+        Ok(Self { preview, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFilesValueMediaurl);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseFilesValueViewerattrs {
+    /// Wire name "actions": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<String>,
+    /// Wire name "imchatid": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imchatid: Option<i64>,
+    /// Wire name "objectid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objectid: Option<String>,
+    /// Wire name "src": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "viewer": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewer: Option<String>,
+    /// Wire name "viewergroupby": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewergroupby: Option<String>,
+    /// Wire name "viewerresized": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewerresized: Option<String>,
+    /// Wire name "viewertype": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewertype: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValueViewerattrs {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actions = o.opt("actions")?;
+        let imchatid = o.opt("imchatid")?;
+        let objectid = o.opt("objectid")?;
+        let src = o.opt("src")?;
+        let title = o.opt("title")?;
+        let viewer = o.opt("viewer")?;
+        let viewergroupby = o.opt("viewergroupby")?;
+        let viewerresized = o.opt("viewerresized")?;
+        let viewertype = o.opt("viewertype")?;
+        let additional = o
+            .rest(
+                &[
+                    "actions",
+                    "imchatid",
+                    "objectid",
+                    "src",
+                    "title",
+                    "viewer",
+                    "viewergroupby",
+                    "viewerresized",
+                    "viewertype",
+                ],
+            )?;
+        Ok(Self {
+            actions,
+            imchatid,
+            objectid,
+            src,
+            title,
+            viewer,
+            viewergroupby,
+            viewerresized,
+            viewertype,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFilesValueViewerattrs);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseMessageValue {
+    /// Wire name "chatid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chatid: Option<String>,
+    /// Wire name "date": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "params": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<GetResponseMessageValueParams>,
+    /// Wire name "recipientid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipientid: Option<String>,
+    /// Wire name "senderid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub senderid: Option<String>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Wire name "textlegacy": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub textlegacy: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseMessageValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chatid = o.opt("chatid")?;
+        let date = o.opt("date")?;
+        let id = o.opt("id")?;
+        let params = o.opt("params")?;
+        let recipientid = o.opt("recipientid")?;
+        let senderid = o.opt("senderid")?;
+        let text = o.opt("text")?;
+        let textlegacy = o.opt("textlegacy")?;
+        let additional = o
+            .rest(
+                &[
+                    "chatid",
+                    "date",
+                    "id",
+                    "params",
+                    "recipientid",
+                    "senderid",
+                    "text",
+                    "textlegacy",
+                ],
+            )?;
+        Ok(Self {
+            chatid,
+            date,
+            id,
+            params,
+            recipientid,
+            senderid,
+            text,
+            textlegacy,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseMessageValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseMessageValueParams {
+    /// Wire name "attach": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach: Option<Vec<GetResponseMessageValueParamsAttachItem>>,
+    /// Wire name "connectorMid": array of string, optional.
+    #[serde(rename = "connectorMid", skip_serializing_if = "Option::is_none")]
+    pub connector_mid: Option<Vec<String>>,
+    /// Wire name "fileId": array of integer, optional.
+    #[serde(rename = "fileId", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<Vec<i64>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseMessageValueParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("attach")?;
+        let connector_mid = o.opt("connectorMid")?;
+        let file_id = o.opt("fileId")?;
+        let additional = o.rest(&["attach", "connectorMid", "fileId"])?;
+        Ok(Self {
+            attach,
+            connector_mid,
+            file_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseMessageValueParams);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseMessageValueParamsAttachItem {
+    /// Wire name "blocks": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<Vec<GetResponseMessageValueParamsAttachItemBlocksItem>>,
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseMessageValueParamsAttachItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("blocks")?;
+        let color = o.opt("color")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["blocks", "color", "description", "id"])?;
+        Ok(Self {
+            blocks,
+            color,
+            description,
+            id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseMessageValueParamsAttachItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseMessageValueParamsAttachItemBlocksItem {
+    /// Wire name "grid": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid: Option<Vec<GetResponseMessageValueParamsAttachItemBlocksItemGridItem>>,
+    /// Wire name "link": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<Vec<GetResponseMessageValueParamsAttachItemBlocksItemLinkItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetResponseMessageValueParamsAttachItemBlocksItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let grid = o.opt("grid")?;
+        let link = o.opt("link")?;
+        let additional = o.rest(&["grid", "link"])?;
+        Ok(Self { grid, link, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetResponseMessageValueParamsAttachItemBlocksItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseMessageValueParamsAttachItemBlocksItemGridItem {
+    /// Wire name "colorToken": string, optional.
+    #[serde(rename = "colorToken", skip_serializing_if = "Option::is_none")]
+    pub color_token: Option<String>,
+    /// Wire name "display": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "height": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetResponseMessageValueParamsAttachItemBlocksItemGridItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color_token = o.opt("colorToken")?;
+        let display = o.opt("display")?;
+        let height = o.opt("height")?;
+        let name = o.opt("name")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["colorToken", "display", "height", "name", "value"])?;
+        Ok(Self {
+            color_token,
+            display,
+            height,
+            name,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetResponseMessageValueParamsAttachItemBlocksItemGridItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseMessageValueParamsAttachItemBlocksItemLinkItem {
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetResponseMessageValueParamsAttachItemBlocksItemLinkItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let link = o.opt("link")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["link", "name"])?;
+        Ok(Self { link, name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    GetResponseMessageValueParamsAttachItemBlocksItemLinkItem
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
 pub struct GetResponseOpenlines {
-    /// Wire name "canvoteashead": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub canvoteashead: ::serde_json::Value,
+    /// Wire name "canvoteashead": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canvoteashead: Option<::std::collections::BTreeMap<String, bool>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -250,6 +1050,224 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOpenlines {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseOpenlines);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseUserInGroupValue {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "users": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseUserInGroupValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let users = o.opt("users")?;
+        let additional = o.rest(&["id", "users"])?;
+        Ok(Self { id, users, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseUserInGroupValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseUsersValue {
+    /// Wire name "absent": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub absent: Option<bool>,
+    /// Wire name "active": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "avatarId": string, optional.
+    #[serde(rename = "avatarId", skip_serializing_if = "Option::is_none")]
+    pub avatar_id: Option<String>,
+    /// Wire name "birthday": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birthday: Option<String>,
+    /// Wire name "bot": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot: Option<bool>,
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "connector": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector: Option<bool>,
+    /// Wire name "departments": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<i64>>,
+    /// Wire name "desktopLastDate": boolean, optional.
+    #[serde(rename = "desktopLastDate", skip_serializing_if = "Option::is_none")]
+    pub desktop_last_date: Option<bool>,
+    /// Wire name "externalAuthId": string, optional.
+    #[serde(rename = "externalAuthId", skip_serializing_if = "Option::is_none")]
+    pub external_auth_id: Option<String>,
+    /// Wire name "extranet": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extranet: Option<bool>,
+    /// Wire name "firstName": string, optional.
+    #[serde(rename = "firstName", skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Wire name "gender": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "idle": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle: Option<bool>,
+    /// Wire name "lastActivityDate": string, optional.
+    #[serde(rename = "lastActivityDate", skip_serializing_if = "Option::is_none")]
+    pub last_activity_date: Option<String>,
+    /// Wire name "lastName": string, optional.
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "mobileLastDate": boolean, optional.
+    #[serde(rename = "mobileLastDate", skip_serializing_if = "Option::is_none")]
+    pub mobile_last_date: Option<bool>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "network": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<bool>,
+    /// Wire name "phoneDevice": boolean, optional.
+    #[serde(rename = "phoneDevice", skip_serializing_if = "Option::is_none")]
+    pub phone_device: Option<bool>,
+    /// Wire name "phones": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phones: Option<bool>,
+    /// Wire name "profile": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "workPosition": string, optional.
+    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseUsersValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let absent = o.opt("absent")?;
+        let active = o.opt("active")?;
+        let avatar = o.opt("avatar")?;
+        let avatar_id = o.opt("avatarId")?;
+        let birthday = o.opt("birthday")?;
+        let bot = o.opt("bot")?;
+        let color = o.opt("color")?;
+        let connector = o.opt("connector")?;
+        let departments = o.opt("departments")?;
+        let desktop_last_date = o.opt("desktopLastDate")?;
+        let external_auth_id = o.opt("externalAuthId")?;
+        let extranet = o.opt("extranet")?;
+        let first_name = o.opt("firstName")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let idle = o.opt("idle")?;
+        let last_activity_date = o.opt("lastActivityDate")?;
+        let last_name = o.opt("lastName")?;
+        let mobile_last_date = o.opt("mobileLastDate")?;
+        let name = o.opt("name")?;
+        let network = o.opt("network")?;
+        let phone_device = o.opt("phoneDevice")?;
+        let phones = o.opt("phones")?;
+        let profile = o.opt("profile")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o
+            .rest(
+                &[
+                    "absent",
+                    "active",
+                    "avatar",
+                    "avatarId",
+                    "birthday",
+                    "bot",
+                    "color",
+                    "connector",
+                    "departments",
+                    "desktopLastDate",
+                    "externalAuthId",
+                    "extranet",
+                    "firstName",
+                    "gender",
+                    "id",
+                    "idle",
+                    "lastActivityDate",
+                    "lastName",
+                    "mobileLastDate",
+                    "name",
+                    "network",
+                    "phoneDevice",
+                    "phones",
+                    "profile",
+                    "status",
+                    "type",
+                    "workPosition",
+                ],
+            )?;
+        Ok(Self {
+            absent,
+            active,
+            avatar,
+            avatar_id,
+            birthday,
+            bot,
+            color,
+            connector,
+            departments,
+            desktop_last_date,
+            external_auth_id,
+            extranet,
+            first_name,
+            gender,
+            id,
+            idle,
+            last_activity_date,
+            last_name,
+            mobile_last_date,
+            name,
+            network,
+            phone_device,
+            phones,
+            profile,
+            status,
+            type_,
+            work_position,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseUsersValue);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imopenlines.session.history.get";

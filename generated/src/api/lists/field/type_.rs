@@ -30,9 +30,9 @@ pub struct GetRequest {
     /// Wire name "FIELD_ID": integer, optional.
     #[serde(rename = "FIELD_ID", skip_serializing_if = "Option::is_none")]
     pub field_id: Option<i64>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -50,13 +50,12 @@ pub struct GetRequest {
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<GetRequestIblockTypeId>,
     ) -> Self {
         Self {
             field_id: Default::default(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
@@ -65,6 +64,11 @@ impl GetRequest {
     /// Sets "FIELD_ID".
     pub fn field_id(mut self, value: impl Into<i64>) -> Self {
         self.field_id = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -85,12 +89,11 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let field_id = o.opt("FIELD_ID")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
             .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -130,9 +133,6 @@ pub struct GetResponse {
     /// Wire name "E": string, optional.
     #[serde(rename = "E", skip_serializing_if = "Option::is_none")]
     pub e: Option<String>,
-    /// Wire name "E:EList": string, optional.
-    #[serde(rename = "E:EList", skip_serializing_if = "Option::is_none")]
-    pub e_e_list: Option<String>,
     /// Wire name "F": string, optional.
     #[serde(rename = "F", skip_serializing_if = "Option::is_none")]
     pub f: Option<String>,
@@ -148,9 +148,6 @@ pub struct GetResponse {
     /// Wire name "N": string, optional.
     #[serde(rename = "N", skip_serializing_if = "Option::is_none")]
     pub n: Option<String>,
-    /// Wire name "N:Sequence": string, optional.
-    #[serde(rename = "N:Sequence", skip_serializing_if = "Option::is_none")]
-    pub n_sequence: Option<String>,
     /// Wire name "PREVIEW_PICTURE": string, optional.
     #[serde(rename = "PREVIEW_PICTURE", skip_serializing_if = "Option::is_none")]
     pub preview_picture: Option<String>,
@@ -160,30 +157,6 @@ pub struct GetResponse {
     /// Wire name "S": string, optional.
     #[serde(rename = "S", skip_serializing_if = "Option::is_none")]
     pub s: Option<String>,
-    /// Wire name "S:Date": string, optional.
-    #[serde(rename = "S:Date", skip_serializing_if = "Option::is_none")]
-    pub s_date: Option<String>,
-    /// Wire name "S:DateTime": string, optional.
-    #[serde(rename = "S:DateTime", skip_serializing_if = "Option::is_none")]
-    pub s_date_time: Option<String>,
-    /// Wire name "S:DiskFile": string, optional.
-    #[serde(rename = "S:DiskFile", skip_serializing_if = "Option::is_none")]
-    pub s_disk_file: Option<String>,
-    /// Wire name "S:ECrm": string, optional.
-    #[serde(rename = "S:ECrm", skip_serializing_if = "Option::is_none")]
-    pub s_e_crm: Option<String>,
-    /// Wire name "S:HTML": string, optional.
-    #[serde(rename = "S:HTML", skip_serializing_if = "Option::is_none")]
-    pub s_html: Option<String>,
-    /// Wire name "S:Money": string, optional.
-    #[serde(rename = "S:Money", skip_serializing_if = "Option::is_none")]
-    pub s_money: Option<String>,
-    /// Wire name "S:employee": string, optional.
-    #[serde(rename = "S:employee", skip_serializing_if = "Option::is_none")]
-    pub s_employee: Option<String>,
-    /// Wire name "S:map_yandex": string, optional.
-    #[serde(rename = "S:map_yandex", skip_serializing_if = "Option::is_none")]
-    pub s_map_yandex: Option<String>,
     /// Wire name "SORT": string, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
@@ -206,24 +179,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let detail_picture = o.opt("DETAIL_PICTURE")?;
         let detail_text = o.opt("DETAIL_TEXT")?;
         let e = o.opt("E")?;
-        let e_e_list = o.opt("E:EList")?;
         let f = o.opt("F")?;
         let g = o.opt("G")?;
         let l = o.opt("L")?;
         let modified_by = o.opt("MODIFIED_BY")?;
         let n = o.opt("N")?;
-        let n_sequence = o.opt("N:Sequence")?;
         let preview_picture = o.opt("PREVIEW_PICTURE")?;
         let preview_text = o.opt("PREVIEW_TEXT")?;
         let s = o.opt("S")?;
-        let s_date = o.opt("S:Date")?;
-        let s_date_time = o.opt("S:DateTime")?;
-        let s_disk_file = o.opt("S:DiskFile")?;
-        let s_e_crm = o.opt("S:ECrm")?;
-        let s_html = o.opt("S:HTML")?;
-        let s_money = o.opt("S:Money")?;
-        let s_employee = o.opt("S:employee")?;
-        let s_map_yandex = o.opt("S:map_yandex")?;
         let sort = o.opt("SORT")?;
         let timestamp_x = o.opt("TIMESTAMP_X")?;
         let additional = o
@@ -235,24 +198,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "DETAIL_PICTURE",
                     "DETAIL_TEXT",
                     "E",
-                    "E:EList",
                     "F",
                     "G",
                     "L",
                     "MODIFIED_BY",
                     "N",
-                    "N:Sequence",
                     "PREVIEW_PICTURE",
                     "PREVIEW_TEXT",
                     "S",
-                    "S:Date",
-                    "S:DateTime",
-                    "S:DiskFile",
-                    "S:ECrm",
-                    "S:HTML",
-                    "S:Money",
-                    "S:employee",
-                    "S:map_yandex",
                     "SORT",
                     "TIMESTAMP_X",
                 ],
@@ -264,24 +217,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             detail_picture,
             detail_text,
             e,
-            e_e_list,
             f,
             g,
             l,
             modified_by,
             n,
-            n_sequence,
             preview_picture,
             preview_text,
             s,
-            s_date,
-            s_date_time,
-            s_disk_file,
-            s_e_crm,
-            s_html,
-            s_money,
-            s_employee,
-            s_map_yandex,
             sort,
             timestamp_x,
             additional,

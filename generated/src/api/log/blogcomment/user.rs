@@ -107,12 +107,12 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "comments": array of any JSON, optional.
+    /// Wire name "comments": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub comments: Option<Vec<::serde_json::Value>>,
-    /// Wire name "files": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    pub comments: Option<Vec<GetResponseCommentsItem>>,
+    /// Wire name "files": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<::std::collections::BTreeMap<String, GetResponseFilesValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -135,6 +135,182 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseCommentsItem {
+    /// Wire name "attach": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach: Option<Vec<i64>>,
+    /// Wire name "comment_id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment_id: Option<i64>,
+    /// Wire name "date": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "log_id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_id: Option<i64>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseCommentsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("attach")?;
+        let comment_id = o.opt("comment_id")?;
+        let date = o.opt("date")?;
+        let id = o.opt("id")?;
+        let log_id = o.opt("log_id")?;
+        let text = o.opt("text")?;
+        let additional = o
+            .rest(&["attach", "comment_id", "date", "id", "log_id", "text"])?;
+        Ok(Self {
+            attach,
+            comment_id,
+            date,
+            id,
+            log_id,
+            text,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseCommentsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseFilesValue {
+    /// Wire name "authorId": integer, optional.
+    #[serde(rename = "authorId", skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<i64>,
+    /// Wire name "authorName": string, optional.
+    #[serde(rename = "authorName", skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
+    /// Wire name "date": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "image": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<GetResponseFilesValueImage>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "size": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "urlDownload": string, optional.
+    #[serde(rename = "urlDownload", skip_serializing_if = "Option::is_none")]
+    pub url_download: Option<String>,
+    /// Wire name "urlPreview": string, optional.
+    #[serde(rename = "urlPreview", skip_serializing_if = "Option::is_none")]
+    pub url_preview: Option<String>,
+    /// Wire name "urlShow": string, optional.
+    #[serde(rename = "urlShow", skip_serializing_if = "Option::is_none")]
+    pub url_show: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let author_name = o.opt("authorName")?;
+        let date = o.opt("date")?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let name = o.opt("name")?;
+        let size = o.opt("size")?;
+        let type_ = o.opt("type")?;
+        let url_download = o.opt("urlDownload")?;
+        let url_preview = o.opt("urlPreview")?;
+        let url_show = o.opt("urlShow")?;
+        let additional = o
+            .rest(
+                &[
+                    "authorId",
+                    "authorName",
+                    "date",
+                    "id",
+                    "image",
+                    "name",
+                    "size",
+                    "type",
+                    "urlDownload",
+                    "urlPreview",
+                    "urlShow",
+                ],
+            )?;
+        Ok(Self {
+            author_id,
+            author_name,
+            date,
+            id,
+            image,
+            name,
+            size,
+            type_,
+            url_download,
+            url_preview,
+            url_show,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFilesValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseFilesValueImage {
+    /// Wire name "height": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// Wire name "width": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValueImage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let height = o.opt("height")?;
+        let width = o.opt("width")?;
+        let additional = o.rest(&["height", "width"])?;
+        Ok(Self { height, width, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFilesValueImage);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "log.blogcomment.user.get";

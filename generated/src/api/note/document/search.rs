@@ -144,7 +144,7 @@ pub struct ListResponse {
     pub has_more: Option<bool>,
     /// Wire name "items": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub items: Option<Vec<ListResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -167,6 +167,69 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemsItem {
+    /// Wire name "collectionId": integer, optional.
+    #[serde(rename = "collectionId", skip_serializing_if = "Option::is_none")]
+    pub collection_id: Option<i64>,
+    /// Wire name "documentId": integer, optional.
+    #[serde(rename = "documentId", skip_serializing_if = "Option::is_none")]
+    pub document_id: Option<i64>,
+    /// Wire name "score": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// Wire name "sharedAccess": boolean, optional.
+    #[serde(rename = "sharedAccess", skip_serializing_if = "Option::is_none")]
+    pub shared_access: Option<bool>,
+    /// Wire name "snippet": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let collection_id = o.opt("collectionId")?;
+        let document_id = o.opt("documentId")?;
+        let score = o.opt("score")?;
+        let shared_access = o.opt("sharedAccess")?;
+        let snippet = o.opt("snippet")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "collectionId",
+                    "documentId",
+                    "score",
+                    "sharedAccess",
+                    "snippet",
+                    "title",
+                ],
+            )?;
+        Ok(Self {
+            collection_id,
+            document_id,
+            score,
+            shared_access,
+            snippet,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "note.document.search.list";

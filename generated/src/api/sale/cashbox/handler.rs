@@ -201,16 +201,22 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettingsConfig {
-    /// Wire name "ITEMS": object, required.
-    #[serde(rename = "ITEMS")]
-    pub items: AddRequestSettingsConfigItems,
-    /// Wire name "LABEL": string, required.
-    #[serde(rename = "LABEL")]
-    pub label: String,
+    /// Wire name "AUTH": object, optional.
+    #[serde(rename = "AUTH", skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AddRequestSettingsConfigAuth>,
+    /// Wire name "INTERACTION": object, optional.
+    #[serde(rename = "INTERACTION", skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<AddRequestSettingsConfigInteraction>,
+    /// Wire name "ITEMS": object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<AddRequestSettingsConfigItems>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -218,16 +224,32 @@ pub struct AddRequestSettingsConfig {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestSettingsConfig {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        items: impl Into<AddRequestSettingsConfigItems>,
-        label: impl Into<String>,
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "AUTH".
+    pub fn auth(mut self, value: impl Into<AddRequestSettingsConfigAuth>) -> Self {
+        self.auth = Some(value.into());
+        self
+    }
+    /// Sets "INTERACTION".
+    pub fn interaction(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigInteraction>,
     ) -> Self {
-        Self {
-            items: items.into(),
-            label: label.into(),
-            additional: Default::default(),
-        }
+        self.interaction = Some(value.into());
+        self
+    }
+    /// Sets "ITEMS".
+    pub fn items(mut self, value: impl Into<AddRequestSettingsConfigItems>) -> Self {
+        self.items = Some(value.into());
+        self
+    }
+    /// Sets "LABEL".
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -246,16 +268,475 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfig {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let items = o.req("ITEMS")?;
-        let label = o.req("LABEL")?;
-        let additional = o.rest(&["ITEMS", "LABEL"])?;
-        let items = o.need(items, "ITEMS")?;
-        let label = o.need(label, "LABEL")?;
-        Ok(Self { items, label, additional })
+        let auth = o.opt("AUTH")?;
+        let interaction = o.opt("INTERACTION")?;
+        let items = o.opt("ITEMS")?;
+        let label = o.opt("LABEL")?;
+        let additional = o.rest(&["AUTH", "INTERACTION", "ITEMS", "LABEL"])?;
+        Ok(Self {
+            auth,
+            interaction,
+            items,
+            label,
+            additional,
+        })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfig);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsConfigAuth {
+    /// Wire name "ITEMS": object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<AddRequestSettingsConfigAuthItems>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfigAuth {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ITEMS".
+    pub fn items(mut self, value: impl Into<AddRequestSettingsConfigAuthItems>) -> Self {
+        self.items = Some(value.into());
+        self
+    }
+    /// Sets "LABEL".
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigAuth {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("ITEMS")?;
+        let label = o.opt("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigAuth);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsConfigAuthItems {
+    /// Wire name "KEYWORD": object, optional.
+    #[serde(rename = "KEYWORD", skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<AddRequestSettingsConfigAuthItemsKeyword>,
+    /// Wire name "PREFERENCE": object, optional.
+    #[serde(rename = "PREFERENCE", skip_serializing_if = "Option::is_none")]
+    pub preference: Option<AddRequestSettingsConfigAuthItemsPreference>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfigAuthItems {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "KEYWORD".
+    pub fn keyword(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigAuthItemsKeyword>,
+    ) -> Self {
+        self.keyword = Some(value.into());
+        self
+    }
+    /// Sets "PREFERENCE".
+    pub fn preference(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigAuthItemsPreference>,
+    ) -> Self {
+        self.preference = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigAuthItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let keyword = o.opt("KEYWORD")?;
+        let preference = o.opt("PREFERENCE")?;
+        let additional = o.rest(&["KEYWORD", "PREFERENCE"])?;
+        Ok(Self {
+            keyword,
+            preference,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigAuthItems);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsConfigAuthItemsKeyword {
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfigAuthItemsKeyword {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "LABEL".
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigAuthItemsKeyword {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let label = o.opt("LABEL")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["LABEL", "TYPE"])?;
+        Ok(Self { label, type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigAuthItemsKeyword);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsConfigAuthItemsPreference {
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Wire name "OPTIONS": object, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<AddRequestSettingsConfigAuthItemsPreferenceOptions>,
+    /// Wire name "REQUIRED": string, optional.
+    #[serde(rename = "REQUIRED", skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfigAuthItemsPreference {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "LABEL".
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
+    /// Sets "OPTIONS".
+    pub fn options(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigAuthItemsPreferenceOptions>,
+    ) -> Self {
+        self.options = Some(value.into());
+        self
+    }
+    /// Sets "REQUIRED".
+    pub fn required(mut self, value: impl Into<String>) -> Self {
+        self.required = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigAuthItemsPreference {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let label = o.opt("LABEL")?;
+        let options = o.opt("OPTIONS")?;
+        let required = o.opt("REQUIRED")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["LABEL", "OPTIONS", "REQUIRED", "TYPE"])?;
+        Ok(Self {
+            label,
+            options,
+            required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigAuthItemsPreference);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsConfigAuthItemsPreferenceOptions {
+    /// Wire name "FIRST": string, optional.
+    #[serde(rename = "FIRST", skip_serializing_if = "Option::is_none")]
+    pub first: Option<String>,
+    /// Wire name "SECOND": string, optional.
+    #[serde(rename = "SECOND", skip_serializing_if = "Option::is_none")]
+    pub second: Option<String>,
+    /// Wire name "THIRD": string, optional.
+    #[serde(rename = "THIRD", skip_serializing_if = "Option::is_none")]
+    pub third: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfigAuthItemsPreferenceOptions {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "FIRST".
+    pub fn first(mut self, value: impl Into<String>) -> Self {
+        self.first = Some(value.into());
+        self
+    }
+    /// Sets "SECOND".
+    pub fn second(mut self, value: impl Into<String>) -> Self {
+        self.second = Some(value.into());
+        self
+    }
+    /// Sets "THIRD".
+    pub fn third(mut self, value: impl Into<String>) -> Self {
+        self.third = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for AddRequestSettingsConfigAuthItemsPreferenceOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let first = o.opt("FIRST")?;
+        let second = o.opt("SECOND")?;
+        let third = o.opt("THIRD")?;
+        let additional = o.rest(&["FIRST", "SECOND", "THIRD"])?;
+        Ok(Self {
+            first,
+            second,
+            third,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    AddRequestSettingsConfigAuthItemsPreferenceOptions
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsConfigInteraction {
+    /// Wire name "ITEMS": object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<AddRequestSettingsConfigInteractionItems>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfigInteraction {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ITEMS".
+    pub fn items(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigInteractionItems>,
+    ) -> Self {
+        self.items = Some(value.into());
+        self
+    }
+    /// Sets "LABEL".
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigInteraction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("ITEMS")?;
+        let label = o.opt("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigInteraction);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsConfigInteractionItems {
+    /// Wire name "MODE": object, optional.
+    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
+    pub mode: Option<AddRequestSettingsConfigInteractionItemsMode>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfigInteractionItems {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "MODE".
+    pub fn mode(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigInteractionItemsMode>,
+    ) -> Self {
+        self.mode = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigInteractionItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mode = o.opt("MODE")?;
+        let additional = o.rest(&["MODE"])?;
+        Ok(Self { mode, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigInteractionItems);
+
+/// The type `cashbox.mode`, defined once in `types`.
+pub type AddRequestSettingsConfigInteractionItemsMode = super::super::super::types::cashbox::Mode;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -581,7 +1062,371 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `sale.cashbox.handler.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<ListResponseItemSettings>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CODE", "ID", "NAME", "SETTINGS", "SORT"])?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            settings,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettings {
+    /// Wire name "CHECK_URL": string, optional.
+    #[serde(rename = "CHECK_URL", skip_serializing_if = "Option::is_none")]
+    pub check_url: Option<String>,
+    /// Wire name "CONFIG": object, optional.
+    #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
+    pub config: Option<ListResponseItemSettingsConfig>,
+    /// Wire name "PRINT_URL": string, optional.
+    #[serde(rename = "PRINT_URL", skip_serializing_if = "Option::is_none")]
+    pub print_url: Option<String>,
+    /// Wire name "SUPPORTS_FFD105": string, optional.
+    #[serde(rename = "SUPPORTS_FFD105", skip_serializing_if = "Option::is_none")]
+    pub supports_ffd105: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_url = o.opt("CHECK_URL")?;
+        let config = o.opt("CONFIG")?;
+        let print_url = o.opt("PRINT_URL")?;
+        let supports_ffd105 = o.opt("SUPPORTS_FFD105")?;
+        let additional = o
+            .rest(&["CHECK_URL", "CONFIG", "PRINT_URL", "SUPPORTS_FFD105"])?;
+        Ok(Self {
+            check_url,
+            config,
+            print_url,
+            supports_ffd105,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsConfig {
+    /// Wire name "AUTH": object, optional.
+    #[serde(rename = "AUTH", skip_serializing_if = "Option::is_none")]
+    pub auth: Option<ListResponseItemSettingsConfigAuth>,
+    /// Wire name "COMPANY": object, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<ListResponseItemSettingsConfigCompany>,
+    /// Wire name "INTERACTION": object, optional.
+    #[serde(rename = "INTERACTION", skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<ListResponseItemSettingsConfigInteraction>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsConfig {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth = o.opt("AUTH")?;
+        let company = o.opt("COMPANY")?;
+        let interaction = o.opt("INTERACTION")?;
+        let additional = o.rest(&["AUTH", "COMPANY", "INTERACTION"])?;
+        Ok(Self {
+            auth,
+            company,
+            interaction,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsConfig);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsConfigAuth {
+    /// Wire name "ITEMS": object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<ListResponseItemSettingsConfigAuthItems>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsConfigAuth {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("ITEMS")?;
+        let label = o.opt("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsConfigAuth);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsConfigAuthItems {
+    /// Wire name "LOGIN": object, optional.
+    #[serde(rename = "LOGIN", skip_serializing_if = "Option::is_none")]
+    pub login: Option<ListResponseItemSettingsConfigAuthItemsLogin>,
+    /// Wire name "PASSWORD": object, optional.
+    #[serde(rename = "PASSWORD", skip_serializing_if = "Option::is_none")]
+    pub password: Option<ListResponseItemSettingsConfigAuthItemsPassword>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsConfigAuthItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let login = o.opt("LOGIN")?;
+        let password = o.opt("PASSWORD")?;
+        let additional = o.rest(&["LOGIN", "PASSWORD"])?;
+        Ok(Self {
+            login,
+            password,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsConfigAuthItems);
+
+/// The type `cashbox.login`, defined once in `types`.
+pub type ListResponseItemSettingsConfigAuthItemsLogin = super::super::super::types::cashbox::Login;
+
+/// The type `cashbox.login`, defined once in `types`.
+pub type ListResponseItemSettingsConfigAuthItemsPassword = super::super::super::types::cashbox::Login;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsConfigCompany {
+    /// Wire name "ITEMS": object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<ListResponseItemSettingsConfigCompanyItems>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsConfigCompany {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("ITEMS")?;
+        let label = o.opt("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsConfigCompany);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsConfigCompanyItems {
+    /// Wire name "INN": object, optional.
+    #[serde(rename = "INN", skip_serializing_if = "Option::is_none")]
+    pub inn: Option<ListResponseItemSettingsConfigCompanyItemsInn>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsConfigCompanyItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let inn = o.opt("INN")?;
+        let additional = o.rest(&["INN"])?;
+        Ok(Self { inn, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsConfigCompanyItems);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsConfigCompanyItemsInn {
+    /// Wire name "DISABLED": string, optional.
+    #[serde(rename = "DISABLED", skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<String>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Wire name "MULTILINE": string, optional.
+    #[serde(rename = "MULTILINE", skip_serializing_if = "Option::is_none")]
+    pub multiline: Option<String>,
+    /// Wire name "MULTIPLE": string, optional.
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<String>,
+    /// Wire name "REQUIRED": string, optional.
+    #[serde(rename = "REQUIRED", skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsConfigCompanyItemsInn {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let disabled = o.opt("DISABLED")?;
+        let label = o.opt("LABEL")?;
+        let multiline = o.opt("MULTILINE")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let required = o.opt("REQUIRED")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(&["DISABLED", "LABEL", "MULTILINE", "MULTIPLE", "REQUIRED", "TYPE"])?;
+        Ok(Self {
+            disabled,
+            label,
+            multiline,
+            multiple,
+            required,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsConfigCompanyItemsInn);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsConfigInteraction {
+    /// Wire name "ITEMS": object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<ListResponseItemSettingsConfigInteractionItems>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsConfigInteraction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("ITEMS")?;
+        let label = o.opt("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsConfigInteraction);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsConfigInteractionItems {
+    /// Wire name "MODE": object, optional.
+    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
+    pub mode: Option<ListResponseItemSettingsConfigInteractionItemsMode>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for ListResponseItemSettingsConfigInteractionItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mode = o.opt("MODE")?;
+        let additional = o.rest(&["MODE"])?;
+        Ok(Self { mode, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsConfigInteractionItems);
+
+/// The type `cashbox.mode`, defined once in `types`.
+pub type ListResponseItemSettingsConfigInteractionItemsMode = super::super::super::types::cashbox::Mode;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.cashbox.handler.list";
@@ -614,9 +1459,9 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "FIELDS": any JSON, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: ::serde_json::Value,
+    pub fields: UpdateRequestFields,
     /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
@@ -628,7 +1473,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -662,6 +1507,606 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("NAME")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["NAME", "SETTINGS", "SORT"])?;
+        Ok(Self {
+            name,
+            settings,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettings {
+    /// Wire name "CHECK_URL": string, optional.
+    #[serde(rename = "CHECK_URL", skip_serializing_if = "Option::is_none")]
+    pub check_url: Option<String>,
+    /// Wire name "CONFIG": object, optional.
+    #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
+    pub config: Option<UpdateRequestFieldsSettingsConfig>,
+    /// Wire name "PRINT_URL": string, optional.
+    #[serde(rename = "PRINT_URL", skip_serializing_if = "Option::is_none")]
+    pub print_url: Option<String>,
+    /// Wire name "SUPPORTS_FFD105": string, optional.
+    #[serde(rename = "SUPPORTS_FFD105", skip_serializing_if = "Option::is_none")]
+    pub supports_ffd105: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CHECK_URL".
+    pub fn check_url(mut self, value: impl Into<String>) -> Self {
+        self.check_url = Some(value.into());
+        self
+    }
+    /// Sets "CONFIG".
+    pub fn config(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsConfig>,
+    ) -> Self {
+        self.config = Some(value.into());
+        self
+    }
+    /// Sets "PRINT_URL".
+    pub fn print_url(mut self, value: impl Into<String>) -> Self {
+        self.print_url = Some(value.into());
+        self
+    }
+    /// Sets "SUPPORTS_FFD105".
+    pub fn supports_ffd105(mut self, value: impl Into<String>) -> Self {
+        self.supports_ffd105 = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_url = o.opt("CHECK_URL")?;
+        let config = o.opt("CONFIG")?;
+        let print_url = o.opt("PRINT_URL")?;
+        let supports_ffd105 = o.opt("SUPPORTS_FFD105")?;
+        let additional = o
+            .rest(&["CHECK_URL", "CONFIG", "PRINT_URL", "SUPPORTS_FFD105"])?;
+        Ok(Self {
+            check_url,
+            config,
+            print_url,
+            supports_ffd105,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsConfig {
+    /// Wire name "AUTH": object, optional.
+    #[serde(rename = "AUTH", skip_serializing_if = "Option::is_none")]
+    pub auth: Option<UpdateRequestFieldsSettingsConfigAuth>,
+    /// Wire name "COMPANY": object, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<UpdateRequestFieldsSettingsConfigCompany>,
+    /// Wire name "INTERACTION": object, optional.
+    #[serde(rename = "INTERACTION", skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<UpdateRequestFieldsSettingsConfigInteraction>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsConfig {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "AUTH".
+    pub fn auth(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsConfigAuth>,
+    ) -> Self {
+        self.auth = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY".
+    pub fn company(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsConfigCompany>,
+    ) -> Self {
+        self.company = Some(value.into());
+        self
+    }
+    /// Sets "INTERACTION".
+    pub fn interaction(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsConfigInteraction>,
+    ) -> Self {
+        self.interaction = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfig {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth = o.opt("AUTH")?;
+        let company = o.opt("COMPANY")?;
+        let interaction = o.opt("INTERACTION")?;
+        let additional = o.rest(&["AUTH", "COMPANY", "INTERACTION"])?;
+        Ok(Self {
+            auth,
+            company,
+            interaction,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfig);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsConfigAuth {
+    /// Wire name "ITEMS": object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<UpdateRequestFieldsSettingsConfigAuthItems>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsConfigAuth {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ITEMS".
+    pub fn items(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsConfigAuthItems>,
+    ) -> Self {
+        self.items = Some(value.into());
+        self
+    }
+    /// Sets "LABEL".
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigAuth {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("ITEMS")?;
+        let label = o.opt("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigAuth);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsConfigAuthItems {
+    /// Wire name "LOGIN": object, optional.
+    #[serde(rename = "LOGIN", skip_serializing_if = "Option::is_none")]
+    pub login: Option<UpdateRequestFieldsSettingsConfigAuthItemsLogin>,
+    /// Wire name "PASSWORD": object, optional.
+    #[serde(rename = "PASSWORD", skip_serializing_if = "Option::is_none")]
+    pub password: Option<UpdateRequestFieldsSettingsConfigAuthItemsPassword>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsConfigAuthItems {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "LOGIN".
+    pub fn login(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsConfigAuthItemsLogin>,
+    ) -> Self {
+        self.login = Some(value.into());
+        self
+    }
+    /// Sets "PASSWORD".
+    pub fn password(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsConfigAuthItemsPassword>,
+    ) -> Self {
+        self.password = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigAuthItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let login = o.opt("LOGIN")?;
+        let password = o.opt("PASSWORD")?;
+        let additional = o.rest(&["LOGIN", "PASSWORD"])?;
+        Ok(Self {
+            login,
+            password,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigAuthItems);
+
+/// The type `cashbox.login`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsConfigAuthItemsLogin = super::super::super::types::cashbox::Login;
+
+/// The type `cashbox.login`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsConfigAuthItemsPassword = super::super::super::types::cashbox::Login;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsConfigCompany {
+    /// Wire name "ITEMS": object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<UpdateRequestFieldsSettingsConfigCompanyItems>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsConfigCompany {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ITEMS".
+    pub fn items(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsConfigCompanyItems>,
+    ) -> Self {
+        self.items = Some(value.into());
+        self
+    }
+    /// Sets "LABEL".
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigCompany {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("ITEMS")?;
+        let label = o.opt("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigCompany);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsConfigCompanyItems {
+    /// Wire name "INN": object, optional.
+    #[serde(rename = "INN", skip_serializing_if = "Option::is_none")]
+    pub inn: Option<UpdateRequestFieldsSettingsConfigCompanyItemsInn>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsConfigCompanyItems {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "INN".
+    pub fn inn(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsConfigCompanyItemsInn>,
+    ) -> Self {
+        self.inn = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigCompanyItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let inn = o.opt("INN")?;
+        let additional = o.rest(&["INN"])?;
+        Ok(Self { inn, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigCompanyItems);
+
+/// The type `cashbox.login`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsConfigCompanyItemsInn = super::super::super::types::cashbox::Login;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsConfigInteraction {
+    /// Wire name "ITEMS": object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<UpdateRequestFieldsSettingsConfigInteractionItems>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsConfigInteraction {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ITEMS".
+    pub fn items(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsConfigInteractionItems>,
+    ) -> Self {
+        self.items = Some(value.into());
+        self
+    }
+    /// Sets "LABEL".
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigInteraction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("ITEMS")?;
+        let label = o.opt("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigInteraction);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsConfigInteractionItems {
+    /// Wire name "MODE": object, optional.
+    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
+    pub mode: Option<UpdateRequestFieldsSettingsConfigInteractionItemsMode>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsConfigInteractionItems {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "MODE".
+    pub fn mode(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsConfigInteractionItemsMode>,
+    ) -> Self {
+        self.mode = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for UpdateRequestFieldsSettingsConfigInteractionItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mode = o.opt("MODE")?;
+        let additional = o.rest(&["MODE"])?;
+        Ok(Self { mode, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    UpdateRequestFieldsSettingsConfigInteractionItems
+);
+
+/// The type `cashbox.mode`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsConfigInteractionItemsMode = super::super::super::types::cashbox::Mode;
 
 /// The `result` of `sale.cashbox.handler.update`.
 pub type UpdateResponse = bool;

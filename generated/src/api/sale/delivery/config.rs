@@ -81,9 +81,9 @@ pub struct GetResponseItem {
     /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "VALUE": any JSON, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub value: ::serde_json::Value,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -201,9 +201,9 @@ pub struct UpdateRequestConfigItem {
     /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
-    /// Wire name "VALUE": any JSON, required.
+    /// Wire name "VALUE": string, required.
     #[serde(rename = "VALUE")]
-    pub value: ::serde_json::Value,
+    pub value: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -212,7 +212,7 @@ pub struct UpdateRequestConfigItem {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestConfigItem {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(code: impl Into<String>, value: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(code: impl Into<String>, value: impl Into<String>) -> Self {
         Self {
             code: code.into(),
             value: value.into(),

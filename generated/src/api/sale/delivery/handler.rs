@@ -33,9 +33,9 @@ pub struct AddRequest {
     /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
-    /// Wire name "DESCRIPTION": integer, optional.
+    /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<i64>,
+    pub description: Option<String>,
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
@@ -73,7 +73,7 @@ impl AddRequest {
         }
     }
     /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<i64>) -> Self {
+    pub fn description(mut self, value: impl Into<String>) -> Self {
         self.description = Some(value.into());
         self
     }
@@ -128,132 +128,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 /// The type `delivery.profile`, defined once in `types`.
 pub type AddRequestProfilesItem = super::super::super::types::delivery::Profile;
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestSettings {
-    /// Wire name "CALCULATE_URL": string, required.
-    #[serde(rename = "CALCULATE_URL")]
-    pub calculate_url: String,
-    /// Wire name "CANCEL_DELIVERY_REQUEST_URL": string, optional.
-    #[serde(
-        rename = "CANCEL_DELIVERY_REQUEST_URL",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub cancel_delivery_request_url: Option<String>,
-    /// Wire name "CONFIG": array of object, optional.
-    #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
-    pub config: Option<Vec<AddRequestSettingsConfigItem>>,
-    /// Wire name "CREATE_DELIVERY_REQUEST_URL": string, optional.
-    #[serde(
-        rename = "CREATE_DELIVERY_REQUEST_URL",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub create_delivery_request_url: Option<String>,
-    /// Wire name "HAS_CALLBACK_TRACKING_SUPPORT": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(
-        rename = "HAS_CALLBACK_TRACKING_SUPPORT",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub has_callback_tracking_support: Option<
-        AddRequestSettingsHasCallbackTrackingSupport,
-    >,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettings {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(calculate_url: impl Into<String>) -> Self {
-        Self {
-            calculate_url: calculate_url.into(),
-            cancel_delivery_request_url: Default::default(),
-            config: Default::default(),
-            create_delivery_request_url: Default::default(),
-            has_callback_tracking_support: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "CANCEL_DELIVERY_REQUEST_URL".
-    pub fn cancel_delivery_request_url(mut self, value: impl Into<String>) -> Self {
-        self.cancel_delivery_request_url = Some(value.into());
-        self
-    }
-    /// Sets "CONFIG".
-    pub fn config(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<AddRequestSettingsConfigItem>>,
-    ) -> Self {
-        self.config = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "CREATE_DELIVERY_REQUEST_URL".
-    pub fn create_delivery_request_url(mut self, value: impl Into<String>) -> Self {
-        self.create_delivery_request_url = Some(value.into());
-        self
-    }
-    /// Sets "HAS_CALLBACK_TRACKING_SUPPORT".
-    pub fn has_callback_tracking_support(
-        mut self,
-        value: impl Into<AddRequestSettingsHasCallbackTrackingSupport>,
-    ) -> Self {
-        self.has_callback_tracking_support = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let calculate_url = o.req("CALCULATE_URL")?;
-        let cancel_delivery_request_url = o.opt("CANCEL_DELIVERY_REQUEST_URL")?;
-        let config = o.opt("CONFIG")?;
-        let create_delivery_request_url = o.opt("CREATE_DELIVERY_REQUEST_URL")?;
-        let has_callback_tracking_support = o.opt("HAS_CALLBACK_TRACKING_SUPPORT")?;
-        let additional = o
-            .rest(
-                &[
-                    "CALCULATE_URL",
-                    "CANCEL_DELIVERY_REQUEST_URL",
-                    "CONFIG",
-                    "CREATE_DELIVERY_REQUEST_URL",
-                    "HAS_CALLBACK_TRACKING_SUPPORT",
-                ],
-            )?;
-        let calculate_url = o.need(calculate_url, "CALCULATE_URL")?;
-        Ok(Self {
-            calculate_url,
-            cancel_delivery_request_url,
-            config,
-            create_delivery_request_url,
-            has_callback_tracking_support,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
-
-/// The type `delivery.config`, defined once in `types`.
-pub type AddRequestSettingsConfigItem = super::super::super::types::delivery::Config;
-
-pub type AddRequestSettingsHasCallbackTrackingSupport = ::bitrix24_runtime::YesNo;
+/// The type `delivery.settings`, defined once in `types`.
+pub type AddRequestSettings = super::super::super::types::delivery::Settings;
 
 /// The `result` of `sale.delivery.handler.add`.
 pub type AddResponse = i64;
@@ -412,7 +288,218 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `sale.delivery.handler.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PROFILES": array of object, optional.
+    #[serde(rename = "PROFILES", skip_serializing_if = "Option::is_none")]
+    pub profiles: Option<Vec<ListResponseItemProfilesItem>>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<ListResponseItemSettings>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let profiles = o.opt("PROFILES")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(
+                &["CODE", "DESCRIPTION", "ID", "NAME", "PROFILES", "SETTINGS", "SORT"],
+            )?;
+        Ok(Self {
+            code,
+            description,
+            id,
+            name,
+            profiles,
+            settings,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemProfilesItem {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemProfilesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["CODE", "DESCRIPTION", "NAME"])?;
+        Ok(Self {
+            code,
+            description,
+            name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemProfilesItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettings {
+    /// Wire name "CALCULATE_URL": string, optional.
+    #[serde(rename = "CALCULATE_URL", skip_serializing_if = "Option::is_none")]
+    pub calculate_url: Option<String>,
+    /// Wire name "CANCEL_DELIVERY_REQUEST_URL": string, optional.
+    #[serde(
+        rename = "CANCEL_DELIVERY_REQUEST_URL",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cancel_delivery_request_url: Option<String>,
+    /// Wire name "CONFIG": array of object, optional.
+    #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
+    pub config: Option<Vec<ListResponseItemSettingsConfigItem>>,
+    /// Wire name "CREATE_DELIVERY_REQUEST_URL": string, optional.
+    #[serde(
+        rename = "CREATE_DELIVERY_REQUEST_URL",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub create_delivery_request_url: Option<String>,
+    /// Wire name "HAS_CALLBACK_TRACKING_SUPPORT": string, optional.
+    #[serde(
+        rename = "HAS_CALLBACK_TRACKING_SUPPORT",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub has_callback_tracking_support: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let calculate_url = o.opt("CALCULATE_URL")?;
+        let cancel_delivery_request_url = o.opt("CANCEL_DELIVERY_REQUEST_URL")?;
+        let config = o.opt("CONFIG")?;
+        let create_delivery_request_url = o.opt("CREATE_DELIVERY_REQUEST_URL")?;
+        let has_callback_tracking_support = o.opt("HAS_CALLBACK_TRACKING_SUPPORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "CALCULATE_URL",
+                    "CANCEL_DELIVERY_REQUEST_URL",
+                    "CONFIG",
+                    "CREATE_DELIVERY_REQUEST_URL",
+                    "HAS_CALLBACK_TRACKING_SUPPORT",
+                ],
+            )?;
+        Ok(Self {
+            calculate_url,
+            cancel_delivery_request_url,
+            config,
+            create_delivery_request_url,
+            has_callback_tracking_support,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsConfigItem {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "OPTIONS": object, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<ListResponseItemSettingsConfigItemOptions>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsConfigItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let name = o.opt("NAME")?;
+        let options = o.opt("OPTIONS")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["CODE", "NAME", "OPTIONS", "TYPE"])?;
+        Ok(Self {
+            code,
+            name,
+            options,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsConfigItem);
+
+/// The type `delivery.options`, defined once in `types`.
+pub type ListResponseItemSettingsConfigItemOptions = super::super::super::types::delivery::Options;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.delivery.handler.list";
@@ -566,129 +653,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 /// The type `delivery.profile`, defined once in `types`.
 pub type UpdateRequestProfilesItem = super::super::super::types::delivery::Profile;
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestSettings {
-    /// Wire name "CALCULATE_URL": string, required.
-    #[serde(rename = "CALCULATE_URL")]
-    pub calculate_url: String,
-    /// Wire name "CANCEL_DELIVERY_REQUEST_URL": string, optional.
-    #[serde(
-        rename = "CANCEL_DELIVERY_REQUEST_URL",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub cancel_delivery_request_url: Option<String>,
-    /// Wire name "CONFIG": object, optional.
-    #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
-    pub config: Option<UpdateRequestSettingsConfig>,
-    /// Wire name "CREATE_DELIVERY_REQUEST_URL": string, optional.
-    #[serde(
-        rename = "CREATE_DELIVERY_REQUEST_URL",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub create_delivery_request_url: Option<String>,
-    /// Wire name "HAS_CALLBACK_TRACKING_SUPPORT": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(
-        rename = "HAS_CALLBACK_TRACKING_SUPPORT",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub has_callback_tracking_support: Option<
-        UpdateRequestSettingsHasCallbackTrackingSupport,
-    >,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestSettings {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(calculate_url: impl Into<String>) -> Self {
-        Self {
-            calculate_url: calculate_url.into(),
-            cancel_delivery_request_url: Default::default(),
-            config: Default::default(),
-            create_delivery_request_url: Default::default(),
-            has_callback_tracking_support: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "CANCEL_DELIVERY_REQUEST_URL".
-    pub fn cancel_delivery_request_url(mut self, value: impl Into<String>) -> Self {
-        self.cancel_delivery_request_url = Some(value.into());
-        self
-    }
-    /// Sets "CONFIG".
-    pub fn config(mut self, value: impl Into<UpdateRequestSettingsConfig>) -> Self {
-        self.config = Some(value.into());
-        self
-    }
-    /// Sets "CREATE_DELIVERY_REQUEST_URL".
-    pub fn create_delivery_request_url(mut self, value: impl Into<String>) -> Self {
-        self.create_delivery_request_url = Some(value.into());
-        self
-    }
-    /// Sets "HAS_CALLBACK_TRACKING_SUPPORT".
-    pub fn has_callback_tracking_support(
-        mut self,
-        value: impl Into<UpdateRequestSettingsHasCallbackTrackingSupport>,
-    ) -> Self {
-        self.has_callback_tracking_support = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let calculate_url = o.req("CALCULATE_URL")?;
-        let cancel_delivery_request_url = o.opt("CANCEL_DELIVERY_REQUEST_URL")?;
-        let config = o.opt("CONFIG")?;
-        let create_delivery_request_url = o.opt("CREATE_DELIVERY_REQUEST_URL")?;
-        let has_callback_tracking_support = o.opt("HAS_CALLBACK_TRACKING_SUPPORT")?;
-        let additional = o
-            .rest(
-                &[
-                    "CALCULATE_URL",
-                    "CANCEL_DELIVERY_REQUEST_URL",
-                    "CONFIG",
-                    "CREATE_DELIVERY_REQUEST_URL",
-                    "HAS_CALLBACK_TRACKING_SUPPORT",
-                ],
-            )?;
-        let calculate_url = o.need(calculate_url, "CALCULATE_URL")?;
-        Ok(Self {
-            calculate_url,
-            cancel_delivery_request_url,
-            config,
-            create_delivery_request_url,
-            has_callback_tracking_support,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestSettings);
-
-/// The type `delivery.config`, defined once in `types`.
-pub type UpdateRequestSettingsConfig = super::super::super::types::delivery::Config;
-
-pub type UpdateRequestSettingsHasCallbackTrackingSupport = ::bitrix24_runtime::YesNo;
+/// The type `delivery.settings`, defined once in `types`.
+pub type UpdateRequestSettings = super::super::super::types::delivery::Settings;
 
 /// The `result` of `sale.delivery.handler.update`.
 pub type UpdateResponse = bool;

@@ -206,12 +206,9 @@ pub struct SendmessageRequestMessage {
     /// Wire name "BODY": string, required.
     #[serde(rename = "BODY")]
     pub body: String,
-    /// Wire name "MONEY_VALUES": any JSON, optional.
-    #[serde(
-        rename = "MONEY_VALUES",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub money_values: ::serde_json::Value,
+    /// Wire name "MONEY_VALUES": object, optional.
+    #[serde(rename = "MONEY_VALUES", skip_serializing_if = "Option::is_none")]
+    pub money_values: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "STATUS": object, optional.
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<SendmessageRequestMessageStatus>,
@@ -236,8 +233,11 @@ impl SendmessageRequestMessage {
         }
     }
     /// Sets "MONEY_VALUES".
-    pub fn money_values(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.money_values = value.into();
+    pub fn money_values(
+        mut self,
+        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        self.money_values = Some(value.into());
         self
     }
     /// Sets "STATUS".

@@ -795,7 +795,461 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `sale.paysystem.handler.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<ListResponseItemSettings>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CODE", "ID", "NAME", "SETTINGS", "SORT"])?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            settings,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettings {
+    /// Wire name "CODES": object, optional.
+    #[serde(rename = "CODES", skip_serializing_if = "Option::is_none")]
+    pub codes: Option<ListResponseItemSettingsCodes>,
+    /// Wire name "CURRENCY": array of string, optional.
+    #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Vec<String>>,
+    /// Wire name "FORM_DATA": object, optional.
+    #[serde(rename = "FORM_DATA", skip_serializing_if = "Option::is_none")]
+    pub form_data: Option<ListResponseItemSettingsFormData>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let codes = o.opt("CODES")?;
+        let currency = o.opt("CURRENCY")?;
+        let form_data = o.opt("FORM_DATA")?;
+        let additional = o.rest(&["CODES", "CURRENCY", "FORM_DATA"])?;
+        Ok(Self {
+            codes,
+            currency,
+            form_data,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsCodes {
+    /// Wire name "PAYMENT_BUYER_ID": object, optional.
+    #[serde(rename = "PAYMENT_BUYER_ID", skip_serializing_if = "Option::is_none")]
+    pub payment_buyer_id: Option<ListResponseItemSettingsCodesPaymentBuyerId>,
+    /// Wire name "PAYMENT_ID": object, optional.
+    #[serde(rename = "PAYMENT_ID", skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<ListResponseItemSettingsCodesPaymentId>,
+    /// Wire name "PS_CHANGE_STATUS_PAY": object, optional.
+    #[serde(rename = "PS_CHANGE_STATUS_PAY", skip_serializing_if = "Option::is_none")]
+    pub ps_change_status_pay: Option<ListResponseItemSettingsCodesPsChangeStatusPay>,
+    /// Wire name "PS_WORK_MODE": object, optional.
+    #[serde(rename = "PS_WORK_MODE", skip_serializing_if = "Option::is_none")]
+    pub ps_work_mode: Option<ListResponseItemSettingsCodesPsWorkMode>,
+    /// Wire name "REST_SERVICE_ID": object, optional.
+    #[serde(rename = "REST_SERVICE_ID", skip_serializing_if = "Option::is_none")]
+    pub rest_service_id: Option<ListResponseItemSettingsCodesRestServiceId>,
+    /// Wire name "REST_SERVICE_KEY": object, optional.
+    #[serde(rename = "REST_SERVICE_KEY", skip_serializing_if = "Option::is_none")]
+    pub rest_service_key: Option<ListResponseItemSettingsCodesRestServiceKey>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodes {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_buyer_id = o.opt("PAYMENT_BUYER_ID")?;
+        let payment_id = o.opt("PAYMENT_ID")?;
+        let ps_change_status_pay = o.opt("PS_CHANGE_STATUS_PAY")?;
+        let ps_work_mode = o.opt("PS_WORK_MODE")?;
+        let rest_service_id = o.opt("REST_SERVICE_ID")?;
+        let rest_service_key = o.opt("REST_SERVICE_KEY")?;
+        let additional = o
+            .rest(
+                &[
+                    "PAYMENT_BUYER_ID",
+                    "PAYMENT_ID",
+                    "PS_CHANGE_STATUS_PAY",
+                    "PS_WORK_MODE",
+                    "REST_SERVICE_ID",
+                    "REST_SERVICE_KEY",
+                ],
+            )?;
+        Ok(Self {
+            payment_buyer_id,
+            payment_id,
+            ps_change_status_pay,
+            ps_work_mode,
+            rest_service_id,
+            rest_service_key,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodes);
+
+/// The type `pay_system.payment_buyer_id`, defined once in `types`.
+pub type ListResponseItemSettingsCodesPaymentBuyerId = super::super::super::types::pay_system::PaymentBuyerId;
+
+/// The type `pay_system.payment_buyer_id`, defined once in `types`.
+pub type ListResponseItemSettingsCodesPaymentId = super::super::super::types::pay_system::PaymentBuyerId;
+
+/// The type `pay_system.ps_change_status_pay`, defined once in `types`.
+pub type ListResponseItemSettingsCodesPsChangeStatusPay = super::super::super::types::pay_system::PsChangeStatusPay;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsCodesPsWorkMode {
+    /// Wire name "INPUT": object, optional.
+    #[serde(rename = "INPUT", skip_serializing_if = "Option::is_none")]
+    pub input: Option<ListResponseItemSettingsCodesPsWorkModeInput>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodesPsWorkMode {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let input = o.opt("INPUT")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["INPUT", "NAME", "SORT"])?;
+        Ok(Self {
+            input,
+            name,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesPsWorkMode);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsCodesPsWorkModeInput {
+    /// Wire name "OPTIONS": object, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
+    pub options: Option<ListResponseItemSettingsCodesPsWorkModeInputOptions>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodesPsWorkModeInput {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let options = o.opt("OPTIONS")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["OPTIONS", "TYPE"])?;
+        Ok(Self { options, type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesPsWorkModeInput);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsCodesPsWorkModeInputOptions {
+    /// Wire name "REGULAR": string, optional.
+    #[serde(rename = "REGULAR", skip_serializing_if = "Option::is_none")]
+    pub regular: Option<String>,
+    /// Wire name "TEST": string, optional.
+    #[serde(rename = "TEST", skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for ListResponseItemSettingsCodesPsWorkModeInputOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let regular = o.opt("REGULAR")?;
+        let test = o.opt("TEST")?;
+        let additional = o.rest(&["REGULAR", "TEST"])?;
+        Ok(Self { regular, test, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    ListResponseItemSettingsCodesPsWorkModeInputOptions
+);
+
+/// The type `pay_system.rest_service_id`, defined once in `types`.
+pub type ListResponseItemSettingsCodesRestServiceId = super::super::super::types::pay_system::RestServiceId;
+
+/// The type `pay_system.rest_service_id`, defined once in `types`.
+pub type ListResponseItemSettingsCodesRestServiceKey = super::super::super::types::pay_system::RestServiceId;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsFormData {
+    /// Wire name "ACTION_URI": string, optional.
+    #[serde(rename = "ACTION_URI", skip_serializing_if = "Option::is_none")]
+    pub action_uri: Option<String>,
+    /// Wire name "FIELDS": object, optional.
+    #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
+    pub fields: Option<ListResponseItemSettingsFormDataFields>,
+    /// Wire name "METHOD": string, optional.
+    #[serde(rename = "METHOD", skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsFormData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action_uri = o.opt("ACTION_URI")?;
+        let fields = o.opt("FIELDS")?;
+        let method = o.opt("METHOD")?;
+        let additional = o.rest(&["ACTION_URI", "FIELDS", "METHOD"])?;
+        Ok(Self {
+            action_uri,
+            fields,
+            method,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsFormData);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsFormDataFields {
+    /// Wire name "paymentId": object, optional.
+    #[serde(rename = "paymentId", skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<ListResponseItemSettingsFormDataFieldsPaymentId>,
+    /// Wire name "phone": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<ListResponseItemSettingsFormDataFieldsPhone>,
+    /// Wire name "serviceid": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serviceid: Option<ListResponseItemSettingsFormDataFieldsServiceid>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsFormDataFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_id = o.opt("paymentId")?;
+        let phone = o.opt("phone")?;
+        let serviceid = o.opt("serviceid")?;
+        let additional = o.rest(&["paymentId", "phone", "serviceid"])?;
+        Ok(Self {
+            payment_id,
+            phone,
+            serviceid,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsFormDataFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsFormDataFieldsPaymentId {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "VISIBLE": string, optional.
+    #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
+    pub visible: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for ListResponseItemSettingsFormDataFieldsPaymentId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let visible = o.opt("VISIBLE")?;
+        let additional = o.rest(&["CODE", "VISIBLE"])?;
+        Ok(Self { code, visible, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsFormDataFieldsPaymentId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsFormDataFieldsPhone {
+    /// Wire name "CODE": object, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<ListResponseItemSettingsFormDataFieldsPhoneCode>,
+    /// Wire name "VISIBLE": string, optional.
+    #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
+    pub visible: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsFormDataFieldsPhone {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let visible = o.opt("VISIBLE")?;
+        let additional = o.rest(&["CODE", "VISIBLE"])?;
+        Ok(Self { code, visible, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsFormDataFieldsPhone);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsFormDataFieldsPhoneCode {
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for ListResponseItemSettingsFormDataFieldsPhoneCode {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("NAME")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["NAME", "TYPE"])?;
+        Ok(Self { name, type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsFormDataFieldsPhoneCode);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsFormDataFieldsServiceid {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for ListResponseItemSettingsFormDataFieldsServiceid {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let additional = o.rest(&["CODE"])?;
+        Ok(Self { code, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsFormDataFieldsServiceid);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.paysystem.handler.list";
@@ -887,9 +1341,9 @@ pub struct UpdateRequestFields {
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -915,8 +1369,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -957,6 +1411,387 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettings {
+    /// Wire name "CODES": object, optional.
+    #[serde(rename = "CODES", skip_serializing_if = "Option::is_none")]
+    pub codes: Option<UpdateRequestFieldsSettingsCodes>,
+    /// Wire name "CURRENCY": array of string, optional.
+    #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Vec<String>>,
+    /// Wire name "FORM_DATA": object, optional.
+    #[serde(rename = "FORM_DATA", skip_serializing_if = "Option::is_none")]
+    pub form_data: Option<UpdateRequestFieldsSettingsFormData>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CODES".
+    pub fn codes(mut self, value: impl Into<UpdateRequestFieldsSettingsCodes>) -> Self {
+        self.codes = Some(value.into());
+        self
+    }
+    /// Sets "CURRENCY".
+    pub fn currency(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.currency = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "FORM_DATA".
+    pub fn form_data(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsFormData>,
+    ) -> Self {
+        self.form_data = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let codes = o.opt("CODES")?;
+        let currency = o.opt("CURRENCY")?;
+        let form_data = o.opt("FORM_DATA")?;
+        let additional = o.rest(&["CODES", "CURRENCY", "FORM_DATA"])?;
+        Ok(Self {
+            codes,
+            currency,
+            form_data,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsCodes {
+    /// Wire name "PAYMENT_BUYER_ID_2": object, optional.
+    #[serde(rename = "PAYMENT_BUYER_ID_2", skip_serializing_if = "Option::is_none")]
+    pub payment_buyer_id_2: Option<UpdateRequestFieldsSettingsCodesPaymentBuyerId2>,
+    /// Wire name "PAYMENT_ID_2": object, optional.
+    #[serde(rename = "PAYMENT_ID_2", skip_serializing_if = "Option::is_none")]
+    pub payment_id_2: Option<UpdateRequestFieldsSettingsCodesPaymentId2>,
+    /// Wire name "PAYMENT_SHOULD_PAY_2": object, optional.
+    #[serde(rename = "PAYMENT_SHOULD_PAY_2", skip_serializing_if = "Option::is_none")]
+    pub payment_should_pay_2: Option<UpdateRequestFieldsSettingsCodesPaymentShouldPay2>,
+    /// Wire name "PS_CHANGE_STATUS_PAY_2": object, optional.
+    #[serde(rename = "PS_CHANGE_STATUS_PAY_2", skip_serializing_if = "Option::is_none")]
+    pub ps_change_status_pay_2: Option<
+        UpdateRequestFieldsSettingsCodesPsChangeStatusPay2,
+    >,
+    /// Wire name "REST_SERVICE_ID_2": object, optional.
+    #[serde(rename = "REST_SERVICE_ID_2", skip_serializing_if = "Option::is_none")]
+    pub rest_service_id_2: Option<UpdateRequestFieldsSettingsCodesRestServiceId2>,
+    /// Wire name "REST_SERVICE_KEY_2": object, optional.
+    #[serde(rename = "REST_SERVICE_KEY_2", skip_serializing_if = "Option::is_none")]
+    pub rest_service_key_2: Option<UpdateRequestFieldsSettingsCodesRestServiceKey2>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsCodes {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "PAYMENT_BUYER_ID_2".
+    pub fn payment_buyer_id_2(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsCodesPaymentBuyerId2>,
+    ) -> Self {
+        self.payment_buyer_id_2 = Some(value.into());
+        self
+    }
+    /// Sets "PAYMENT_ID_2".
+    pub fn payment_id_2(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsCodesPaymentId2>,
+    ) -> Self {
+        self.payment_id_2 = Some(value.into());
+        self
+    }
+    /// Sets "PAYMENT_SHOULD_PAY_2".
+    pub fn payment_should_pay_2(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsCodesPaymentShouldPay2>,
+    ) -> Self {
+        self.payment_should_pay_2 = Some(value.into());
+        self
+    }
+    /// Sets "PS_CHANGE_STATUS_PAY_2".
+    pub fn ps_change_status_pay_2(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsCodesPsChangeStatusPay2>,
+    ) -> Self {
+        self.ps_change_status_pay_2 = Some(value.into());
+        self
+    }
+    /// Sets "REST_SERVICE_ID_2".
+    pub fn rest_service_id_2(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsCodesRestServiceId2>,
+    ) -> Self {
+        self.rest_service_id_2 = Some(value.into());
+        self
+    }
+    /// Sets "REST_SERVICE_KEY_2".
+    pub fn rest_service_key_2(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsCodesRestServiceKey2>,
+    ) -> Self {
+        self.rest_service_key_2 = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsCodes {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_buyer_id_2 = o.opt("PAYMENT_BUYER_ID_2")?;
+        let payment_id_2 = o.opt("PAYMENT_ID_2")?;
+        let payment_should_pay_2 = o.opt("PAYMENT_SHOULD_PAY_2")?;
+        let ps_change_status_pay_2 = o.opt("PS_CHANGE_STATUS_PAY_2")?;
+        let rest_service_id_2 = o.opt("REST_SERVICE_ID_2")?;
+        let rest_service_key_2 = o.opt("REST_SERVICE_KEY_2")?;
+        let additional = o
+            .rest(
+                &[
+                    "PAYMENT_BUYER_ID_2",
+                    "PAYMENT_ID_2",
+                    "PAYMENT_SHOULD_PAY_2",
+                    "PS_CHANGE_STATUS_PAY_2",
+                    "REST_SERVICE_ID_2",
+                    "REST_SERVICE_KEY_2",
+                ],
+            )?;
+        Ok(Self {
+            payment_buyer_id_2,
+            payment_id_2,
+            payment_should_pay_2,
+            ps_change_status_pay_2,
+            rest_service_id_2,
+            rest_service_key_2,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsCodes);
+
+/// The type `pay_system.payment_buyer_id`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsCodesPaymentBuyerId2 = super::super::super::types::pay_system::PaymentBuyerId;
+
+/// The type `pay_system.payment_buyer_id`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsCodesPaymentId2 = super::super::super::types::pay_system::PaymentBuyerId;
+
+/// The type `pay_system.payment_buyer_id`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsCodesPaymentShouldPay2 = super::super::super::types::pay_system::PaymentBuyerId;
+
+/// The type `pay_system.ps_change_status_pay`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsCodesPsChangeStatusPay2 = super::super::super::types::pay_system::PsChangeStatusPay;
+
+/// The type `pay_system.rest_service_id`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsCodesRestServiceId2 = super::super::super::types::pay_system::RestServiceId;
+
+/// The type `pay_system.rest_service_id`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsCodesRestServiceKey2 = super::super::super::types::pay_system::RestServiceId;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsFormData {
+    /// Wire name "ACTION_URI": string, optional.
+    #[serde(rename = "ACTION_URI", skip_serializing_if = "Option::is_none")]
+    pub action_uri: Option<String>,
+    /// Wire name "METHOD": string, optional.
+    #[serde(rename = "METHOD", skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Wire name "PARAMS": object, optional.
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
+    pub params: Option<UpdateRequestFieldsSettingsFormDataParams>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsFormData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACTION_URI".
+    pub fn action_uri(mut self, value: impl Into<String>) -> Self {
+        self.action_uri = Some(value.into());
+        self
+    }
+    /// Sets "METHOD".
+    pub fn method(mut self, value: impl Into<String>) -> Self {
+        self.method = Some(value.into());
+        self
+    }
+    /// Sets "PARAMS".
+    pub fn params(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsFormDataParams>,
+    ) -> Self {
+        self.params = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsFormData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action_uri = o.opt("ACTION_URI")?;
+        let method = o.opt("METHOD")?;
+        let params = o.opt("PARAMS")?;
+        let additional = o.rest(&["ACTION_URI", "METHOD", "PARAMS"])?;
+        Ok(Self {
+            action_uri,
+            method,
+            params,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsFormData);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsFormDataParams {
+    /// Wire name "Sum": string, optional.
+    #[serde(rename = "Sum", skip_serializing_if = "Option::is_none")]
+    pub sum: Option<String>,
+    /// Wire name "customer": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    /// Wire name "invoiceNumber": string, optional.
+    #[serde(rename = "invoiceNumber", skip_serializing_if = "Option::is_none")]
+    pub invoice_number: Option<String>,
+    /// Wire name "serviceid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serviceid: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsFormDataParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "Sum".
+    pub fn sum(mut self, value: impl Into<String>) -> Self {
+        self.sum = Some(value.into());
+        self
+    }
+    /// Sets "customer".
+    pub fn customer(mut self, value: impl Into<String>) -> Self {
+        self.customer = Some(value.into());
+        self
+    }
+    /// Sets "invoiceNumber".
+    pub fn invoice_number(mut self, value: impl Into<String>) -> Self {
+        self.invoice_number = Some(value.into());
+        self
+    }
+    /// Sets "serviceid".
+    pub fn serviceid(mut self, value: impl Into<String>) -> Self {
+        self.serviceid = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsFormDataParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let sum = o.opt("Sum")?;
+        let customer = o.opt("customer")?;
+        let invoice_number = o.opt("invoiceNumber")?;
+        let serviceid = o.opt("serviceid")?;
+        let additional = o.rest(&["Sum", "customer", "invoiceNumber", "serviceid"])?;
+        Ok(Self {
+            sum,
+            customer,
+            invoice_number,
+            serviceid,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsFormDataParams);
 
 /// The `result` of `sale.paysystem.handler.update`.
 pub type UpdateResponse = bool;

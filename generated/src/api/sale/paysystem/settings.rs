@@ -232,6 +232,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestSettings {
+    /// Wire name "REST_SERVICE_KEY_IFRAME": object, optional.
+    #[serde(rename = "REST_SERVICE_KEY_IFRAME", skip_serializing_if = "Option::is_none")]
+    pub rest_service_key_iframe: Option<UpdateRequestSettingsRestServiceKeyIframe>,
     /// Wire name "TYPE": string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -248,6 +251,14 @@ impl UpdateRequestSettings {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "REST_SERVICE_KEY_IFRAME".
+    pub fn rest_service_key_iframe(
+        mut self,
+        value: impl Into<UpdateRequestSettingsRestServiceKeyIframe>,
+    ) -> Self {
+        self.rest_service_key_iframe = Some(value.into());
+        self
     }
     /// Sets "TYPE".
     pub fn type_(mut self, value: impl Into<String>) -> Self {
@@ -276,6 +287,69 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let rest_service_key_iframe = o.opt("REST_SERVICE_KEY_IFRAME")?;
+        let type_ = o.opt("TYPE")?;
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["REST_SERVICE_KEY_IFRAME", "TYPE", "VALUE"])?;
+        Ok(Self {
+            rest_service_key_iframe,
+            type_,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestSettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestSettingsRestServiceKeyIframe {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestSettingsRestServiceKeyIframe {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "VALUE".
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsRestServiceKeyIframe {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let type_ = o.opt("TYPE")?;
         let value = o.opt("VALUE")?;
         let additional = o.rest(&["TYPE", "VALUE"])?;
@@ -283,7 +357,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestSettings);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestSettingsRestServiceKeyIframe);
 
 /// The `result` of `sale.paysystem.settings.update`.
 pub type UpdateResponse = bool;

@@ -80,7 +80,7 @@ pub struct GetRequestParams {
     /// Wire name "mode": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
-    /// Wire name "select": array of object, optional.
+    /// Wire name "select": array of one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<GetRequestParamsSelectItem>>,
     /// Keys not declared in the spec, kept as received.
@@ -145,10 +145,42 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequestParams);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetRequestParamsSelectItem {
+    Object(Box<GetRequestParamsSelectItemObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItem {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetRequestParamsSelectItemObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetRequestParamsSelectItem",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestParamsSelectItem);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetRequestParamsSelectItem {
+pub struct GetRequestParamsSelectItemObject {
     /// Wire name "ACTIONS": string, optional.
     #[serde(rename = "ACTIONS", skip_serializing_if = "Option::is_none")]
     pub actions: Option<String>,
@@ -212,7 +244,7 @@ pub struct GetRequestParamsSelectItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetRequestParamsSelectItem {
+impl GetRequestParamsSelectItemObject {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -319,7 +351,7 @@ impl GetRequestParamsSelectItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItem {
+impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -389,7 +421,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetRequestParamsSelectItem);
+::bitrix24_runtime::loose_deserialize!(GetRequestParamsSelectItemObject);
 
 /// The `result` of `socialnetwork.api.workgroup.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -435,12 +467,9 @@ pub struct GetResponse {
     /// Wire name "DATE_UPDATE": string, optional.
     #[serde(rename = "DATE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
-    /// Wire name "DEPARTMENTS": any JSON, optional.
-    #[serde(
-        rename = "DEPARTMENTS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub departments: ::serde_json::Value,
+    /// Wire name "DEPARTMENTS": array of integer, optional.
+    #[serde(rename = "DEPARTMENTS", skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<i64>>,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -467,12 +496,9 @@ pub struct GetResponse {
     /// Allowed values: "A", "E", "K".
     #[serde(rename = "INITIATE_PERMS", skip_serializing_if = "Option::is_none")]
     pub initiate_perms: Option<GetResponseInitiatePerms>,
-    /// Wire name "INVITED_MEMBERS": any JSON, optional.
-    #[serde(
-        rename = "INVITED_MEMBERS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub invited_members: ::serde_json::Value,
+    /// Wire name "INVITED_MEMBERS": array of integer, optional.
+    #[serde(rename = "INVITED_MEMBERS", skip_serializing_if = "Option::is_none")]
+    pub invited_members: Option<Vec<i64>>,
     /// Wire name "IS_PIN": boolean, optional.
     #[serde(rename = "IS_PIN", skip_serializing_if = "Option::is_none")]
     pub is_pin: Option<bool>,
@@ -491,33 +517,33 @@ pub struct GetResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub list_of_members_awaiting_invite: Option<GetResponseListOfMembersAwaitingInvite>,
-    /// Wire name "MEMBERS": any JSON, optional.
-    #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub members: ::serde_json::Value,
-    /// Wire name "MODERATOR_MEMBERS": any JSON, optional.
-    #[serde(
-        rename = "MODERATOR_MEMBERS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub moderator_members: ::serde_json::Value,
+    /// Wire name "MEMBERS": array of integer, optional.
+    #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<i64>>,
+    /// Wire name "MODERATOR_MEMBERS": array of integer, optional.
+    #[serde(rename = "MODERATOR_MEMBERS", skip_serializing_if = "Option::is_none")]
+    pub moderator_members: Option<Vec<i64>>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Wire name "NUMBER_OF_MEMBERS": integer, optional.
     #[serde(rename = "NUMBER_OF_MEMBERS", skip_serializing_if = "Option::is_none")]
     pub number_of_members: Option<i64>,
+    /// Wire name "NUMBER_OF_MEMBERS_PLURAL": integer, optional.
+    #[serde(
+        rename = "NUMBER_OF_MEMBERS_PLURAL",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub number_of_members_plural: Option<i64>,
     /// Wire name "NUMBER_OF_MODERATORS": integer, optional.
     #[serde(rename = "NUMBER_OF_MODERATORS", skip_serializing_if = "Option::is_none")]
     pub number_of_moderators: Option<i64>,
     /// Wire name "OPENED": boolean, optional.
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
-    /// Wire name "ORDINARY_MEMBERS": any JSON, optional.
-    #[serde(
-        rename = "ORDINARY_MEMBERS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub ordinary_members: ::serde_json::Value,
+    /// Wire name "ORDINARY_MEMBERS": array of integer, optional.
+    #[serde(rename = "ORDINARY_MEMBERS", skip_serializing_if = "Option::is_none")]
+    pub ordinary_members: Option<Vec<i64>>,
     /// Wire name "OWNER_DATA": object, optional.
     #[serde(rename = "OWNER_DATA", skip_serializing_if = "Option::is_none")]
     pub owner_data: Option<GetResponseOwnerData>,
@@ -532,21 +558,12 @@ pub struct GetResponse {
     /// Wire name "PROJECT": boolean, optional.
     #[serde(rename = "PROJECT", skip_serializing_if = "Option::is_none")]
     pub project: Option<bool>,
-    /// Wire name "PROJECT_DATE_FINISH": any JSON, optional.
-    #[serde(
-        rename = "PROJECT_DATE_FINISH",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub project_date_finish: ::serde_json::Value,
-    /// Wire name "PROJECT_DATE_START": any JSON, optional.
-    #[serde(
-        rename = "PROJECT_DATE_START",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub project_date_start: ::serde_json::Value,
     /// Wire name "SCRUM_MASTER_ID": integer, optional.
     #[serde(rename = "SCRUM_MASTER_ID", skip_serializing_if = "Option::is_none")]
     pub scrum_master_id: Option<i64>,
+    /// Wire name "SCRUM_OWNER_ID": integer, optional.
+    #[serde(rename = "SCRUM_OWNER_ID", skip_serializing_if = "Option::is_none")]
+    pub scrum_owner_id: Option<i64>,
     /// Wire name "SCRUM_SPRINT_DURATION": integer, optional.
     #[serde(rename = "SCRUM_SPRINT_DURATION", skip_serializing_if = "Option::is_none")]
     pub scrum_sprint_duration: Option<i64>,
@@ -559,18 +576,18 @@ pub struct GetResponse {
     /// Wire name "SITE_ID": string, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    /// Wire name "SITE_IDS": any JSON, optional.
-    #[serde(rename = "SITE_IDS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub site_ids: ::serde_json::Value,
+    /// Wire name "SITE_IDS": array of string, optional.
+    #[serde(rename = "SITE_IDS", skip_serializing_if = "Option::is_none")]
+    pub site_ids: Option<Vec<String>>,
     /// Wire name "SUBJECT_DATA": object, optional.
     #[serde(rename = "SUBJECT_DATA", skip_serializing_if = "Option::is_none")]
     pub subject_data: Option<GetResponseSubjectData>,
     /// Wire name "SUBJECT_ID": integer, optional.
     #[serde(rename = "SUBJECT_ID", skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<i64>,
-    /// Wire name "TAGS": any JSON, optional.
-    #[serde(rename = "TAGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub tags: ::serde_json::Value,
+    /// Wire name "TAGS": array of string, optional.
+    #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
     /// Wire name "TYPE": string, optional.
     ///
     /// Allowed values: "group", "project", "scrum", "collab".
@@ -624,6 +641,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let moderator_members = o.opt("MODERATOR_MEMBERS")?;
         let name = o.opt("NAME")?;
         let number_of_members = o.opt("NUMBER_OF_MEMBERS")?;
+        let number_of_members_plural = o.opt("NUMBER_OF_MEMBERS_PLURAL")?;
         let number_of_moderators = o.opt("NUMBER_OF_MODERATORS")?;
         let opened = o.opt("OPENED")?;
         let ordinary_members = o.opt("ORDINARY_MEMBERS")?;
@@ -631,9 +649,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let owner_id = o.opt("OWNER_ID")?;
         let privacy_code = o.opt("PRIVACY_CODE")?;
         let project = o.opt("PROJECT")?;
-        let project_date_finish = o.opt("PROJECT_DATE_FINISH")?;
-        let project_date_start = o.opt("PROJECT_DATE_START")?;
         let scrum_master_id = o.opt("SCRUM_MASTER_ID")?;
+        let scrum_owner_id = o.opt("SCRUM_OWNER_ID")?;
         let scrum_sprint_duration = o.opt("SCRUM_SPRINT_DURATION")?;
         let scrum_task_responsible = o.opt("SCRUM_TASK_RESPONSIBLE")?;
         let search_index = o.opt("SEARCH_INDEX")?;
@@ -680,6 +697,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "MODERATOR_MEMBERS",
                     "NAME",
                     "NUMBER_OF_MEMBERS",
+                    "NUMBER_OF_MEMBERS_PLURAL",
                     "NUMBER_OF_MODERATORS",
                     "OPENED",
                     "ORDINARY_MEMBERS",
@@ -687,9 +705,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "OWNER_ID",
                     "PRIVACY_CODE",
                     "PROJECT",
-                    "PROJECT_DATE_FINISH",
-                    "PROJECT_DATE_START",
                     "SCRUM_MASTER_ID",
+                    "SCRUM_OWNER_ID",
                     "SCRUM_SPRINT_DURATION",
                     "SCRUM_TASK_RESPONSIBLE",
                     "SEARCH_INDEX",
@@ -736,6 +753,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             moderator_members,
             name,
             number_of_members,
+            number_of_members_plural,
             number_of_moderators,
             opened,
             ordinary_members,
@@ -743,9 +761,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             owner_id,
             privacy_code,
             project,
-            project_date_finish,
-            project_date_start,
             scrum_master_id,
+            scrum_owner_id,
             scrum_sprint_duration,
             scrum_task_responsible,
             search_index,
@@ -1349,7 +1366,7 @@ pub struct ListRequest {
     /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<ListRequestParams>,
-    /// Wire name "select": array of object, optional.
+    /// Wire name "select": array of one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
     /// Wire name "start": integer, optional.
@@ -1739,10 +1756,42 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
 
 pub type ListRequestParamsShouldSelectDialogId = ::bitrix24_runtime::YesNo;
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListRequestSelectItem {
+    Object(Box<ListRequestSelectItemObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            ListRequestSelectItemObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListRequestSelectItem",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListRequestSelectItem {
+pub struct ListRequestSelectItemObject {
     /// Wire name "ACTIVE": string, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
@@ -1833,7 +1882,7 @@ pub struct ListRequestSelectItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItem {
+impl ListRequestSelectItemObject {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -1990,7 +2039,7 @@ impl ListRequestSelectItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
+impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -2090,7 +2139,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemObject);
 
 /// The `result` of `socialnetwork.api.workgroup.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2099,7 +2148,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
 pub struct ListResponse {
     /// Wire name "workgroups": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub workgroups: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub workgroups: Option<Vec<ListResponseWorkgroupsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2118,18 +2167,148 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseWorkgroupsItem {
+    /// Wire name "additionalData": object, optional.
+    #[serde(rename = "additionalData", skip_serializing_if = "Option::is_none")]
+    pub additional_data: Option<ListResponseWorkgroupsItemAdditionalData>,
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "dialogId": string, optional.
+    #[serde(rename = "dialogId", skip_serializing_if = "Option::is_none")]
+    pub dialog_id: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "imageId": string, optional.
+    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseWorkgroupsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_data = o.opt("additionalData")?;
+        let avatar = o.opt("avatar")?;
+        let dialog_id = o.opt("dialogId")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let name = o.opt("name")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalData",
+                    "avatar",
+                    "dialogId",
+                    "id",
+                    "imageId",
+                    "name",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            additional_data,
+            avatar,
+            dialog_id,
+            id,
+            image_id,
+            name,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseWorkgroupsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseWorkgroupsItemAdditionalData {
+    /// Wire name "initiatedByType": string, optional.
+    #[serde(rename = "initiatedByType", skip_serializing_if = "Option::is_none")]
+    pub initiated_by_type: Option<String>,
+    /// Wire name "role": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseWorkgroupsItemAdditionalData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let initiated_by_type = o.opt("initiatedByType")?;
+        let role = o.opt("role")?;
+        let additional = o.rest(&["initiatedByType", "role"])?;
+        Ok(Self {
+            initiated_by_type,
+            role,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseWorkgroupsItemAdditionalData);
+
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "socialnetwork.api.workgroup.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ITEMS_KEY: Option<&'static str> = Some("workgroups");
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
 
 impl ::std::iter::IntoIterator for ListResponse {
-    type Item = ::serde_json::Map<String, ::serde_json::Value>;
-    type IntoIter = ::std::vec::IntoIter<::serde_json::Map<String, ::serde_json::Value>>;
+    type Item = ListResponseWorkgroupsItem;
+    type IntoIter = ::std::vec::IntoIter<ListResponseWorkgroupsItem>;
     fn into_iter(self) -> Self::IntoIter {
         self.workgroups.unwrap_or_default().into_iter()
     }
 }
+
+/// The fields of `socialnetwork.api.workgroup.list`'s rows (`ListResponseWorkgroupsItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "additionalData".
+    AdditionalData,
+    /// The field "avatar".
+    Avatar,
+    /// The field "dialogId".
+    DialogId,
+    /// The field "id".
+    Id,
+    /// The field "imageId".
+    ImageId,
+    /// The field "name".
+    Name,
+    /// The field "type".
+    Type,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { AdditionalData = "additionalData", Avatar = "avatar", DialogId =
+    "dialogId", Id = "id", ImageId = "imageId", Name = "name", Type = "type" }
+);

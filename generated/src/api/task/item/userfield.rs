@@ -82,7 +82,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 pub struct AddRequestParams {
     /// Wire name "EDIT_FORM_LABEL": object, optional.
     #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<AddRequestParamsEditFormLabel>,
+    pub edit_form_label: Option<
+        ::std::collections::BTreeMap<String, AddRequestParamsEditFormLabelValue>,
+    >,
     /// Wire name "FIELD_NAME": string, required.
     #[serde(rename = "FIELD_NAME")]
     pub field_name: String,
@@ -99,9 +101,9 @@ pub struct AddRequestParams {
     /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<AddRequestParamsMultiple>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddRequestParamsSettings>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -141,7 +143,9 @@ impl AddRequestParams {
     /// Sets "EDIT_FORM_LABEL".
     pub fn edit_form_label(
         mut self,
-        value: impl Into<AddRequestParamsEditFormLabel>,
+        value: impl Into<
+            ::std::collections::BTreeMap<String, AddRequestParamsEditFormLabelValue>,
+        >,
     ) -> Self {
         self.edit_form_label = Some(value.into());
         self
@@ -162,8 +166,8 @@ impl AddRequestParams {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<AddRequestParamsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -235,10 +239,42 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestParams);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestParamsEditFormLabelValue {
+    Object(Box<AddRequestParamsEditFormLabelValueObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsEditFormLabelValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            AddRequestParamsEditFormLabelValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestParamsEditFormLabelValue",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestParamsEditFormLabelValue);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestParamsEditFormLabel {
+pub struct AddRequestParamsEditFormLabelValueObject {
     /// Wire name "en": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
@@ -251,7 +287,7 @@ pub struct AddRequestParamsEditFormLabel {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestParamsEditFormLabel {
+impl AddRequestParamsEditFormLabelValueObject {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -278,7 +314,7 @@ impl AddRequestParamsEditFormLabel {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsEditFormLabel {
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsEditFormLabelValueObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -290,11 +326,72 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParamsEditFormLabel {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestParamsEditFormLabel);
+::bitrix24_runtime::loose_deserialize!(AddRequestParamsEditFormLabelValueObject);
 
 pub type AddRequestParamsMandatory = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestParamsMultiple = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestParamsSettings {
+    /// Wire name "DEFAULT_VALUE": string, optional.
+    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestParamsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DEFAULT_VALUE".
+    pub fn default_value(mut self, value: impl Into<String>) -> Self {
+        self.default_value = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
+        Ok(Self {
+            default_value,
+            rows,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestParamsSettings);
 
 pub type AddRequestParamsUserTypeId = super::super::super::enums::StringDoubleDatetimeBoolean;
 
@@ -471,51 +568,36 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "EDIT_FORM_LABEL": any JSON, optional.
-    #[serde(
-        rename = "EDIT_FORM_LABEL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub edit_form_label: ::serde_json::Value,
+    /// Wire name "EDIT_FORM_LABEL": object, optional.
+    #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<::std::collections::BTreeMap<String, String>>,
     /// Wire name "EDIT_IN_LIST": string, optional.
     #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<String>,
     /// Wire name "ENTITY_ID": string, optional.
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    /// Wire name "ERROR_MESSAGE": any JSON, optional.
-    #[serde(
-        rename = "ERROR_MESSAGE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub error_message: ::serde_json::Value,
+    /// Wire name "ERROR_MESSAGE": object, optional.
+    #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<GetResponseErrorMessage>,
     /// Wire name "FIELD_NAME": string, optional.
     #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    /// Wire name "HELP_MESSAGE": any JSON, optional.
-    #[serde(
-        rename = "HELP_MESSAGE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub help_message: ::serde_json::Value,
+    /// Wire name "HELP_MESSAGE": object, optional.
+    #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<GetResponseHelpMessage>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// Wire name "IS_SEARCHABLE": string, optional.
     #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<String>,
-    /// Wire name "LIST_COLUMN_LABEL": any JSON, optional.
-    #[serde(
-        rename = "LIST_COLUMN_LABEL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_column_label: ::serde_json::Value,
-    /// Wire name "LIST_FILTER_LABEL": any JSON, optional.
-    #[serde(
-        rename = "LIST_FILTER_LABEL",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub list_filter_label: ::serde_json::Value,
+    /// Wire name "LIST_COLUMN_LABEL": object, optional.
+    #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<GetResponseListColumnLabel>,
+    /// Wire name "LIST_FILTER_LABEL": object, optional.
+    #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<GetResponseListFilterLabel>,
     /// Wire name "MANDATORY": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -620,6 +702,122 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseErrorMessage {
+    /// Wire name "ar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ar: Option<String>,
+    /// Wire name "br": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub br: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ar = o.opt("ar")?;
+        let br = o.opt("br")?;
+        let additional = o.rest(&["ar", "br"])?;
+        Ok(Self { ar, br, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseErrorMessage);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseHelpMessage {
+    /// Wire name "ar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ar: Option<String>,
+    /// Wire name "br": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub br: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ar = o.opt("ar")?;
+        let br = o.opt("br")?;
+        let additional = o.rest(&["ar", "br"])?;
+        Ok(Self { ar, br, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseHelpMessage);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseListColumnLabel {
+    /// Wire name "ar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ar: Option<String>,
+    /// Wire name "br": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub br: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabel {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ar = o.opt("ar")?;
+        let br = o.opt("br")?;
+        let additional = o.rest(&["ar", "br"])?;
+        Ok(Self { ar, br, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseListColumnLabel);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseListFilterLabel {
+    /// Wire name "ar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ar: Option<String>,
+    /// Wire name "br": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub br: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabel {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ar = o.opt("ar")?;
+        let br = o.opt("br")?;
+        let additional = o.rest(&["ar", "br"])?;
+        Ok(Self { ar, br, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseListFilterLabel);
 
 pub type GetResponseMandatory = ::bitrix24_runtime::YesNo;
 
@@ -898,9 +1096,9 @@ pub struct GetlistResponseItem {
     /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<GetlistResponseItemMultiple>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<GetlistResponseItemSettings>,
     /// Wire name "SHOW_FILTER": string, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
@@ -981,6 +1179,153 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
 pub type GetlistResponseItemMandatory = ::bitrix24_runtime::YesNo;
 
 pub type GetlistResponseItemMultiple = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetlistResponseItemSettings {
+    /// Wire name "COMPANY": string, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    /// Wire name "CONTACT": string, optional.
+    #[serde(rename = "CONTACT", skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// Wire name "DEAL": string, optional.
+    #[serde(rename = "DEAL", skip_serializing_if = "Option::is_none")]
+    pub deal: Option<String>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "IBLOCK_ID": integer, optional.
+    #[serde(rename = "IBLOCK_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_id: Option<i64>,
+    /// Wire name "LABEL": array of string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<Vec<String>>,
+    /// Wire name "LABEL_CHECKBOX": string, optional.
+    #[serde(rename = "LABEL_CHECKBOX", skip_serializing_if = "Option::is_none")]
+    pub label_checkbox: Option<String>,
+    /// Wire name "LEAD": string, optional.
+    #[serde(rename = "LEAD", skip_serializing_if = "Option::is_none")]
+    pub lead: Option<String>,
+    /// Wire name "MAX_LENGTH": integer, optional.
+    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<i64>,
+    /// Wire name "MAX_VALUE": integer, optional.
+    #[serde(rename = "MAX_VALUE", skip_serializing_if = "Option::is_none")]
+    pub max_value: Option<i64>,
+    /// Wire name "MIN_LENGTH": integer, optional.
+    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<i64>,
+    /// Wire name "MIN_VALUE": integer, optional.
+    #[serde(rename = "MIN_VALUE", skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<i64>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
+    /// Wire name "REGEXP": string, optional.
+    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
+    pub regexp: Option<String>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Wire name "SECTION_ID": integer, optional.
+    #[serde(rename = "SECTION_ID", skip_serializing_if = "Option::is_none")]
+    pub section_id: Option<i64>,
+    /// Wire name "SIZE": integer, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "UF_TO_SAVE_ALLOW_EDIT": string, optional.
+    #[serde(rename = "UF_TO_SAVE_ALLOW_EDIT", skip_serializing_if = "Option::is_none")]
+    pub uf_to_save_allow_edit: Option<String>,
+    /// Wire name "USE_SECOND": string, optional.
+    #[serde(rename = "USE_SECOND", skip_serializing_if = "Option::is_none")]
+    pub use_second: Option<String>,
+    /// Wire name "USE_TIMEZONE": string, optional.
+    #[serde(rename = "USE_TIMEZONE", skip_serializing_if = "Option::is_none")]
+    pub use_timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.opt("COMPANY")?;
+        let contact = o.opt("CONTACT")?;
+        let deal = o.opt("DEAL")?;
+        let display = o.opt("DISPLAY")?;
+        let iblock_id = o.opt("IBLOCK_ID")?;
+        let label = o.opt("LABEL")?;
+        let label_checkbox = o.opt("LABEL_CHECKBOX")?;
+        let lead = o.opt("LEAD")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let max_value = o.opt("MAX_VALUE")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let min_value = o.opt("MIN_VALUE")?;
+        let precision = o.opt("PRECISION")?;
+        let regexp = o.opt("REGEXP")?;
+        let rows = o.opt("ROWS")?;
+        let section_id = o.opt("SECTION_ID")?;
+        let size = o.opt("SIZE")?;
+        let uf_to_save_allow_edit = o.opt("UF_TO_SAVE_ALLOW_EDIT")?;
+        let use_second = o.opt("USE_SECOND")?;
+        let use_timezone = o.opt("USE_TIMEZONE")?;
+        let additional = o
+            .rest(
+                &[
+                    "COMPANY",
+                    "CONTACT",
+                    "DEAL",
+                    "DISPLAY",
+                    "IBLOCK_ID",
+                    "LABEL",
+                    "LABEL_CHECKBOX",
+                    "LEAD",
+                    "MAX_LENGTH",
+                    "MAX_VALUE",
+                    "MIN_LENGTH",
+                    "MIN_VALUE",
+                    "PRECISION",
+                    "REGEXP",
+                    "ROWS",
+                    "SECTION_ID",
+                    "SIZE",
+                    "UF_TO_SAVE_ALLOW_EDIT",
+                    "USE_SECOND",
+                    "USE_TIMEZONE",
+                ],
+            )?;
+        Ok(Self {
+            company,
+            contact,
+            deal,
+            display,
+            iblock_id,
+            label,
+            label_checkbox,
+            lead,
+            max_length,
+            max_value,
+            min_length,
+            min_value,
+            precision,
+            regexp,
+            rows,
+            section_id,
+            size,
+            uf_to_save_allow_edit,
+            use_second,
+            use_timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItemSettings);
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.item.userfield.getlist";
@@ -1230,7 +1575,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 pub struct UpdateRequestData {
     /// Wire name "EDIT_FORM_LABEL": object, optional.
     #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<UpdateRequestDataEditFormLabel>,
+    pub edit_form_label: Option<
+        ::std::collections::BTreeMap<String, UpdateRequestDataEditFormLabelValue>,
+    >,
     /// Wire name "LABEL": string, optional.
     #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -1267,7 +1614,9 @@ impl UpdateRequestData {
     /// Sets "EDIT_FORM_LABEL".
     pub fn edit_form_label(
         mut self,
-        value: impl Into<UpdateRequestDataEditFormLabel>,
+        value: impl Into<
+            ::std::collections::BTreeMap<String, UpdateRequestDataEditFormLabelValue>,
+        >,
     ) -> Self {
         self.edit_form_label = Some(value.into());
         self
@@ -1353,10 +1702,42 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestData {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestData);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestDataEditFormLabelValue {
+    Object(Box<UpdateRequestDataEditFormLabelValueObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestDataEditFormLabelValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            UpdateRequestDataEditFormLabelValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestDataEditFormLabelValue",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestDataEditFormLabelValue);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestDataEditFormLabel {
+pub struct UpdateRequestDataEditFormLabelValueObject {
     /// Wire name "en": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
@@ -1369,7 +1750,7 @@ pub struct UpdateRequestDataEditFormLabel {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestDataEditFormLabel {
+impl UpdateRequestDataEditFormLabelValueObject {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -1396,7 +1777,7 @@ impl UpdateRequestDataEditFormLabel {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestDataEditFormLabel {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestDataEditFormLabelValueObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1408,7 +1789,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestDataEditFormLabel {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestDataEditFormLabel);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestDataEditFormLabelValueObject);
 
 pub type UpdateRequestDataMandatory = ::bitrix24_runtime::YesNo;
 

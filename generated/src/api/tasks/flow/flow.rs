@@ -203,18 +203,15 @@ pub struct CreateRequestFlowData {
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<i64>,
-    /// Wire name "responsibleList": any JSON, required.
+    /// Wire name "responsibleList": array of array of string, required.
     #[serde(rename = "responsibleList")]
-    pub responsible_list: ::serde_json::Value,
+    pub responsible_list: Vec<Vec<String>>,
     /// Wire name "taskControl": integer, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<i64>,
-    /// Wire name "taskCreators": any JSON, optional.
-    #[serde(
-        rename = "taskCreators",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub task_creators: ::serde_json::Value,
+    /// Wire name "taskCreators": array of array of string, optional.
+    #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
+    pub task_creators: Option<Vec<Vec<String>>>,
     /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
@@ -230,7 +227,7 @@ impl CreateRequestFlowData {
         distribution_type: impl Into<CreateRequestFlowDataDistributionType>,
         name: impl Into<String>,
         planned_completion_time: impl Into<i64>,
-        responsible_list: impl Into<::serde_json::Value>,
+        responsible_list: impl IntoIterator<Item = impl Into<Vec<String>>>,
     ) -> Self {
         Self {
             description: Default::default(),
@@ -245,7 +242,7 @@ impl CreateRequestFlowData {
             owner_id: Default::default(),
             planned_completion_time: planned_completion_time.into(),
             responsible_can_change_deadline: Default::default(),
-            responsible_list: responsible_list.into(),
+            responsible_list: responsible_list.into_iter().map(Into::into).collect(),
             task_control: Default::default(),
             task_creators: Default::default(),
             template_id: Default::default(),
@@ -306,8 +303,11 @@ impl CreateRequestFlowData {
         self
     }
     /// Sets "taskCreators".
-    pub fn task_creators(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.task_creators = value.into();
+    pub fn task_creators(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Vec<String>>>,
+    ) -> Self {
+        self.task_creators = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "templateId".
@@ -451,12 +451,6 @@ pub struct CreateResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_on_tasks_in_progress_overflow: Option<i64>,
-    /// Wire name "notifyWhenEfficiencyDecreases": any JSON, optional.
-    #[serde(
-        rename = "notifyWhenEfficiencyDecreases",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub notify_when_efficiency_decreases: ::serde_json::Value,
     /// Wire name "ownerId": integer, optional.
     #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
@@ -469,18 +463,18 @@ pub struct CreateResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<bool>,
-    /// Wire name "responsibleList": array of array of any JSON, optional.
+    /// Wire name "responsibleList": array of array of string, optional.
     #[serde(rename = "responsibleList", skip_serializing_if = "Option::is_none")]
-    pub responsible_list: Option<Vec<Vec<::serde_json::Value>>>,
+    pub responsible_list: Option<Vec<Vec<String>>>,
     /// Wire name "taskControl": boolean, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<bool>,
-    /// Wire name "taskCreators": array of array of any JSON, optional.
+    /// Wire name "taskCreators": array of array of string, optional.
     #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
-    pub task_creators: Option<Vec<Vec<::serde_json::Value>>>,
-    /// Wire name "team": array of array of any JSON, optional.
+    pub task_creators: Option<Vec<Vec<String>>>,
+    /// Wire name "team": array of array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub team: Option<Vec<Vec<::serde_json::Value>>>,
+    pub team: Option<Vec<Vec<String>>>,
     /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
@@ -512,7 +506,6 @@ impl ::bitrix24_runtime::loose::Loose for CreateResponse {
         let notify_on_queue_overflow = o.opt("notifyOnQueueOverflow")?;
         let notify_on_tasks_in_progress_overflow = o
             .opt("notifyOnTasksInProgressOverflow")?;
-        let notify_when_efficiency_decreases = o.opt("notifyWhenEfficiencyDecreases")?;
         let owner_id = o.opt("ownerId")?;
         let planned_completion_time = o.opt("plannedCompletionTime")?;
         let responsible_can_change_deadline = o.opt("responsibleCanChangeDeadline")?;
@@ -539,7 +532,6 @@ impl ::bitrix24_runtime::loose::Loose for CreateResponse {
                     "notifyAtHalfTime",
                     "notifyOnQueueOverflow",
                     "notifyOnTasksInProgressOverflow",
-                    "notifyWhenEfficiencyDecreases",
                     "ownerId",
                     "plannedCompletionTime",
                     "responsibleCanChangeDeadline",
@@ -566,7 +558,6 @@ impl ::bitrix24_runtime::loose::Loose for CreateResponse {
             notify_at_half_time,
             notify_on_queue_overflow,
             notify_on_tasks_in_progress_overflow,
-            notify_when_efficiency_decreases,
             owner_id,
             planned_completion_time,
             responsible_can_change_deadline,
@@ -614,12 +605,12 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "flowData": any JSON, required.
+    /// Wire name "flowData": object, required.
     #[serde(rename = "flowData")]
-    pub flow_data: ::serde_json::Value,
-    /// Wire name "flowData.id": integer, required.
-    #[serde(rename = "flowData.id")]
-    pub flow_data_id: i64,
+    pub flow_data: DeleteRequestFlowData,
+    /// Wire name "flowData.id": integer, optional.
+    #[serde(rename = "flowData.id", skip_serializing_if = "Option::is_none")]
+    pub flow_data_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -628,15 +619,17 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        flow_data: impl Into<::serde_json::Value>,
-        flow_data_id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(flow_data: impl Into<DeleteRequestFlowData>) -> Self {
         Self {
             flow_data: flow_data.into(),
-            flow_data_id: flow_data_id.into(),
+            flow_data_id: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "flowData.id".
+    pub fn flow_data_id(mut self, value: impl Into<i64>) -> Self {
+        self.flow_data_id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -656,10 +649,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let flow_data = o.req("flowData")?;
-        let flow_data_id = o.req("flowData.id")?;
+        let flow_data_id = o.opt("flowData.id")?;
         let additional = o.rest(&["flowData", "flowData.id"])?;
         let flow_data = o.need(flow_data, "flowData")?;
-        let flow_data_id = o.need(flow_data_id, "flowData.id")?;
         Ok(Self {
             flow_data,
             flow_data_id,
@@ -669,6 +661,54 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct DeleteRequestFlowData {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequestFlowData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for DeleteRequestFlowData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(DeleteRequestFlowData);
 
 /// The `result` of `tasks.flow.Flow.delete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -820,12 +860,6 @@ pub struct GetResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_on_tasks_in_progress_overflow: Option<i64>,
-    /// Wire name "notifyWhenEfficiencyDecreases": any JSON, optional.
-    #[serde(
-        rename = "notifyWhenEfficiencyDecreases",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub notify_when_efficiency_decreases: ::serde_json::Value,
     /// Wire name "ownerId": integer, optional.
     #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
@@ -838,18 +872,18 @@ pub struct GetResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<bool>,
-    /// Wire name "responsibleList": array of array of any JSON, optional.
+    /// Wire name "responsibleList": array of array of string, optional.
     #[serde(rename = "responsibleList", skip_serializing_if = "Option::is_none")]
-    pub responsible_list: Option<Vec<Vec<::serde_json::Value>>>,
+    pub responsible_list: Option<Vec<Vec<String>>>,
     /// Wire name "taskControl": boolean, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<bool>,
-    /// Wire name "taskCreators": array of array of any JSON, optional.
+    /// Wire name "taskCreators": array of array of string, optional.
     #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
-    pub task_creators: Option<Vec<Vec<::serde_json::Value>>>,
-    /// Wire name "team": array of array of any JSON, optional.
+    pub task_creators: Option<Vec<Vec<String>>>,
+    /// Wire name "team": array of array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub team: Option<Vec<Vec<::serde_json::Value>>>,
+    pub team: Option<Vec<Vec<String>>>,
     /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
@@ -881,7 +915,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         let notify_on_queue_overflow = o.opt("notifyOnQueueOverflow")?;
         let notify_on_tasks_in_progress_overflow = o
             .opt("notifyOnTasksInProgressOverflow")?;
-        let notify_when_efficiency_decreases = o.opt("notifyWhenEfficiencyDecreases")?;
         let owner_id = o.opt("ownerId")?;
         let planned_completion_time = o.opt("plannedCompletionTime")?;
         let responsible_can_change_deadline = o.opt("responsibleCanChangeDeadline")?;
@@ -908,7 +941,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
                     "notifyAtHalfTime",
                     "notifyOnQueueOverflow",
                     "notifyOnTasksInProgressOverflow",
-                    "notifyWhenEfficiencyDecreases",
                     "ownerId",
                     "plannedCompletionTime",
                     "responsibleCanChangeDeadline",
@@ -935,7 +967,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
             notify_at_half_time,
             notify_on_queue_overflow,
             notify_on_tasks_in_progress_overflow,
-            notify_when_efficiency_decreases,
             owner_id,
             planned_completion_time,
             responsible_can_change_deadline,
@@ -983,14 +1014,15 @@ pub async fn is_exists(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct IsExistsRequest {
-    /// Wire name "flowData": any JSON, required.
+    /// Wire name "flowData": object, required.
     #[serde(rename = "flowData")]
-    pub flow_data: ::serde_json::Value,
+    pub flow_data: IsExistsRequestFlowData,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "name": string, required.
-    pub name: String,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -999,20 +1031,22 @@ pub struct IsExistsRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl IsExistsRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        flow_data: impl Into<::serde_json::Value>,
-        name: impl Into<String>,
-    ) -> Self {
+    pub fn new(flow_data: impl Into<IsExistsRequestFlowData>) -> Self {
         Self {
             flow_data: flow_data.into(),
             id: Default::default(),
-            name: name.into(),
+            name: Default::default(),
             additional: Default::default(),
         }
     }
     /// Sets "id".
     pub fn id(mut self, value: impl Into<i64>) -> Self {
         self.id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1034,10 +1068,9 @@ impl ::bitrix24_runtime::loose::Loose for IsExistsRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let flow_data = o.req("flowData")?;
         let id = o.opt("id")?;
-        let name = o.req("name")?;
+        let name = o.opt("name")?;
         let additional = o.rest(&["flowData", "id", "name"])?;
         let flow_data = o.need(flow_data, "flowData")?;
-        let name = o.need(name, "name")?;
         Ok(Self {
             flow_data,
             id,
@@ -1048,6 +1081,54 @@ impl ::bitrix24_runtime::loose::Loose for IsExistsRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(IsExistsRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct IsExistsRequestFlowData {
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl IsExistsRequestFlowData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for IsExistsRequestFlowData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["name"])?;
+        Ok(Self { name, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(IsExistsRequestFlowData);
 
 /// The `result` of `tasks.flow.Flow.isExists`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1279,18 +1360,15 @@ pub struct UpdateRequestFlowData {
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<i64>,
-    /// Wire name "responsibleList": any JSON, required.
+    /// Wire name "responsibleList": array of array of string, required.
     #[serde(rename = "responsibleList")]
-    pub responsible_list: ::serde_json::Value,
+    pub responsible_list: Vec<Vec<String>>,
     /// Wire name "taskControl": integer, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<i64>,
-    /// Wire name "taskCreators": any JSON, optional.
-    #[serde(
-        rename = "taskCreators",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub task_creators: ::serde_json::Value,
+    /// Wire name "taskCreators": array of array of string, optional.
+    #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
+    pub task_creators: Option<Vec<Vec<String>>>,
     /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
@@ -1306,7 +1384,7 @@ impl UpdateRequestFlowData {
         distribution_type: impl Into<UpdateRequestFlowDataDistributionType>,
         id: impl Into<i64>,
         planned_completion_time: impl Into<i64>,
-        responsible_list: impl Into<::serde_json::Value>,
+        responsible_list: impl IntoIterator<Item = impl Into<Vec<String>>>,
     ) -> Self {
         Self {
             description: Default::default(),
@@ -1322,7 +1400,7 @@ impl UpdateRequestFlowData {
             owner_id: Default::default(),
             planned_completion_time: planned_completion_time.into(),
             responsible_can_change_deadline: Default::default(),
-            responsible_list: responsible_list.into(),
+            responsible_list: responsible_list.into_iter().map(Into::into).collect(),
             task_control: Default::default(),
             task_creators: Default::default(),
             template_id: Default::default(),
@@ -1388,8 +1466,11 @@ impl UpdateRequestFlowData {
         self
     }
     /// Sets "taskCreators".
-    pub fn task_creators(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.task_creators = value.into();
+    pub fn task_creators(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Vec<String>>>,
+    ) -> Self {
+        self.task_creators = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "templateId".
@@ -1536,12 +1617,6 @@ pub struct UpdateResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub notify_on_tasks_in_progress_overflow: Option<i64>,
-    /// Wire name "notifyWhenEfficiencyDecreases": any JSON, optional.
-    #[serde(
-        rename = "notifyWhenEfficiencyDecreases",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub notify_when_efficiency_decreases: ::serde_json::Value,
     /// Wire name "ownerId": integer, optional.
     #[serde(rename = "ownerId", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
@@ -1554,18 +1629,18 @@ pub struct UpdateResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub responsible_can_change_deadline: Option<bool>,
-    /// Wire name "responsibleList": array of array of any JSON, optional.
+    /// Wire name "responsibleList": array of array of string, optional.
     #[serde(rename = "responsibleList", skip_serializing_if = "Option::is_none")]
-    pub responsible_list: Option<Vec<Vec<::serde_json::Value>>>,
+    pub responsible_list: Option<Vec<Vec<String>>>,
     /// Wire name "taskControl": boolean, optional.
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<bool>,
-    /// Wire name "taskCreators": array of array of any JSON, optional.
+    /// Wire name "taskCreators": array of array of string, optional.
     #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
-    pub task_creators: Option<Vec<Vec<::serde_json::Value>>>,
-    /// Wire name "team": array of array of any JSON, optional.
+    pub task_creators: Option<Vec<Vec<String>>>,
+    /// Wire name "team": array of array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub team: Option<Vec<Vec<::serde_json::Value>>>,
+    pub team: Option<Vec<Vec<String>>>,
     /// Wire name "templateId": integer, optional.
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
@@ -1597,7 +1672,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         let notify_on_queue_overflow = o.opt("notifyOnQueueOverflow")?;
         let notify_on_tasks_in_progress_overflow = o
             .opt("notifyOnTasksInProgressOverflow")?;
-        let notify_when_efficiency_decreases = o.opt("notifyWhenEfficiencyDecreases")?;
         let owner_id = o.opt("ownerId")?;
         let planned_completion_time = o.opt("plannedCompletionTime")?;
         let responsible_can_change_deadline = o.opt("responsibleCanChangeDeadline")?;
@@ -1624,7 +1698,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
                     "notifyAtHalfTime",
                     "notifyOnQueueOverflow",
                     "notifyOnTasksInProgressOverflow",
-                    "notifyWhenEfficiencyDecreases",
                     "ownerId",
                     "plannedCompletionTime",
                     "responsibleCanChangeDeadline",
@@ -1651,7 +1724,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
             notify_at_half_time,
             notify_on_queue_overflow,
             notify_on_tasks_in_progress_overflow,
-            notify_when_efficiency_decreases,
             owner_id,
             planned_completion_time,
             responsible_can_change_deadline,

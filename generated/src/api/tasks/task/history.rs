@@ -297,6 +297,9 @@ pub struct ListResponse {
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "list": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list: Option<Vec<ListResponseListItem>>,
     /// Wire name "user": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<ListResponseUser>,
@@ -309,6 +312,59 @@ pub struct ListResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_date = o.opt("createdDate")?;
+        let field = o.opt("field")?;
+        let id = o.opt("id")?;
+        let list = o.opt("list")?;
+        let user = o.opt("user")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(&["createdDate", "field", "id", "list", "user", "value"])?;
+        Ok(Self {
+            created_date,
+            field,
+            id,
+            list,
+            user,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+pub type ListResponseField = super::super::super::enums::TitleDescriptionRealStatusEtc;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseListItem {
+    /// Wire name "createdDate": string, optional.
+    #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<String>,
+    /// Wire name "field": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "user": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<ListResponseListItemUser>,
+    /// Wire name "value": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<ListResponseListItemValue>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseListItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -330,9 +386,84 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponse);
+::bitrix24_runtime::loose_deserialize!(ListResponseListItem);
 
-pub type ListResponseField = super::super::super::enums::TitleDescriptionRealStatusEtc;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseListItemUser {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "lastName": string, optional.
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "login": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "secondName": string, optional.
+    #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseListItemUser {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let last_name = o.opt("lastName")?;
+        let login = o.opt("login")?;
+        let name = o.opt("name")?;
+        let second_name = o.opt("secondName")?;
+        let additional = o.rest(&["id", "lastName", "login", "name", "secondName"])?;
+        Ok(Self {
+            id,
+            last_name,
+            login,
+            name,
+            second_name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseListItemUser);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseListItemValue {
+    /// Wire name "from": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Wire name "to": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseListItemValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from = o.opt("from")?;
+        let to = o.opt("to")?;
+        let additional = o.rest(&["from", "to"])?;
+        Ok(Self { from, to, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseListItemValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

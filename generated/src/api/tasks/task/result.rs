@@ -183,12 +183,12 @@ pub struct AddResponseItem {
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "messageId": any JSON, optional.
-    #[serde(rename = "messageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub message_id: ::serde_json::Value,
+    /// Wire name "messageId": integer, optional.
+    #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<i64>,
     /// Wire name "rights": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rights: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub rights: Option<AddResponseItemRights>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -198,9 +198,9 @@ pub struct AddResponseItem {
     /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// Wire name "updatedAt": any JSON, optional.
-    #[serde(rename = "updatedAt", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub updated_at: ::serde_json::Value,
+    /// Wire name "updatedAt": string, optional.
+    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -255,6 +255,38 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(AddResponseItem);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseItemRights {
+    /// Wire name "edit": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit: Option<bool>,
+    /// Wire name "remove": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for AddResponseItemRights {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit = o.opt("edit")?;
+        let remove = o.opt("remove")?;
+        let additional = o.rest(&["edit", "remove"])?;
+        Ok(Self { edit, remove, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(AddResponseItemRights);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for AddRequest {
@@ -356,9 +388,6 @@ pub struct AddFromCommentResponse {
     /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
-    /// Wire name "files": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
     /// Wire name "formattedText": string, optional.
     #[serde(rename = "formattedText", skip_serializing_if = "Option::is_none")]
     pub formatted_text: Option<String>,
@@ -391,7 +420,6 @@ impl ::bitrix24_runtime::loose::Loose for AddFromCommentResponse {
         let comment_id = o.opt("commentId")?;
         let created_at = o.opt("createdAt")?;
         let created_by = o.opt("createdBy")?;
-        let files = o.opt("files")?;
         let formatted_text = o.opt("formattedText")?;
         let id = o.opt("id")?;
         let status = o.opt("status")?;
@@ -404,7 +432,6 @@ impl ::bitrix24_runtime::loose::Loose for AddFromCommentResponse {
                     "commentId",
                     "createdAt",
                     "createdBy",
-                    "files",
                     "formattedText",
                     "id",
                     "status",
@@ -417,7 +444,6 @@ impl ::bitrix24_runtime::loose::Loose for AddFromCommentResponse {
             comment_id,
             created_at,
             created_by,
-            files,
             formatted_text,
             id,
             status,
@@ -613,7 +639,7 @@ pub struct AddfromchatmessageResponseItem {
     pub message_id: Option<i64>,
     /// Wire name "rights": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rights: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub rights: Option<AddfromchatmessageResponseItemRights>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -623,9 +649,9 @@ pub struct AddfromchatmessageResponseItem {
     /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// Wire name "updatedAt": any JSON, optional.
-    #[serde(rename = "updatedAt", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub updated_at: ::serde_json::Value,
+    /// Wire name "updatedAt": string, optional.
+    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -680,6 +706,38 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageResponseItem {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(AddfromchatmessageResponseItem);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddfromchatmessageResponseItemRights {
+    /// Wire name "edit": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit: Option<bool>,
+    /// Wire name "remove": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageResponseItemRights {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit = o.opt("edit")?;
+        let remove = o.opt("remove")?;
+        let additional = o.rest(&["edit", "remove"])?;
+        Ok(Self { edit, remove, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(AddfromchatmessageResponseItemRights);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for AddfromchatmessageRequest {
@@ -981,9 +1039,9 @@ pub struct ListResponseItem {
     /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
-    /// Wire name "files": array of any JSON, optional.
+    /// Wire name "files": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub files: Option<Vec<::serde_json::Value>>,
+    pub files: Option<Vec<i64>>,
     /// Wire name "formattedText": string, optional.
     #[serde(rename = "formattedText", skip_serializing_if = "Option::is_none")]
     pub formatted_text: Option<String>,
@@ -1096,12 +1154,12 @@ pub struct ListV3Request {
     /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
-    /// Wire name "pagination": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub pagination: ::serde_json::Value,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "pagination": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<ListV3RequestPagination>,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1126,13 +1184,13 @@ impl ListV3Request {
         self
     }
     /// Sets "pagination".
-    pub fn pagination(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.pagination = value.into();
+    pub fn pagination(mut self, value: impl Into<ListV3RequestPagination>) -> Self {
+        self.pagination = Some(value.into());
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1172,15 +1230,76 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Request {
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ListV3Request);
 
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestPagination {
+    /// Wire name "limit": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// Wire name "offset": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestPagination {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "limit".
+    pub fn limit(mut self, value: impl Into<i64>) -> Self {
+        self.limit = Some(value.into());
+        self
+    }
+    /// Sets "offset".
+    pub fn offset(mut self, value: impl Into<i64>) -> Self {
+        self.offset = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestPagination {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let additional = o.rest(&["limit", "offset"])?;
+        Ok(Self { limit, offset, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestPagination);
+
 /// The `result` of `tasks.task.result.list`.
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListV3Response {
-    /// Wire name "items": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub items: ::serde_json::Value,
+    /// Wire name "items": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<ListV3ResponseItemsItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1200,6 +1319,70 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Response {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ListV3Response);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3ResponseItemsItem {
+    /// Wire name "authorId": integer, optional.
+    #[serde(rename = "authorId", skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<i64>,
+    /// Wire name "createdAt": string, optional.
+    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "messageId": integer, optional.
+    #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<i64>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "taskId": integer, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3ResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let created_at = o.opt("createdAt")?;
+        let id = o.opt("id")?;
+        let message_id = o.opt("messageId")?;
+        let status = o.opt("status")?;
+        let task_id = o.opt("taskId")?;
+        let text = o.opt("text")?;
+        let additional = o
+            .rest(
+                &["authorId", "createdAt", "id", "messageId", "status", "taskId", "text"],
+            )?;
+        Ok(Self {
+            author_id,
+            created_at,
+            id,
+            message_id,
+            status,
+            task_id,
+            text,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3ResponseItemsItem);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for ListV3Request {
@@ -1391,12 +1574,12 @@ pub struct UpdateResponseItem {
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "messageId": any JSON, optional.
-    #[serde(rename = "messageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub message_id: ::serde_json::Value,
+    /// Wire name "messageId": integer, optional.
+    #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<i64>,
     /// Wire name "rights": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rights: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub rights: Option<UpdateResponseItemRights>,
     /// Wire name "status": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -1463,6 +1646,38 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseItem);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateResponseItemRights {
+    /// Wire name "edit": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit: Option<bool>,
+    /// Wire name "remove": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseItemRights {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit = o.opt("edit")?;
+        let remove = o.opt("remove")?;
+        let additional = o.rest(&["edit", "remove"])?;
+        Ok(Self { edit, remove, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateResponseItemRights);
 
 #[cfg(feature = "tasks")]
 impl ::bitrix24_runtime::Method for UpdateRequest {

@@ -103,9 +103,11 @@ pub struct AddRequestFields {
     /// Wire name "IS_IMPORTANT": boolean, optional.
     #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub is_important: Option<bool>,
-    /// Wire name "MEMBERS": any JSON, optional.
-    #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub members: ::serde_json::Value,
+    /// Wire name "MEMBERS": object, optional.
+    #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
+    pub members: Option<
+        ::std::collections::BTreeMap<String, AddRequestFieldsMembersValue>,
+    >,
     /// Wire name "PARENT_ID": integer, required.
     #[serde(rename = "PARENT_ID")]
     pub parent_id: i64,
@@ -145,8 +147,13 @@ impl AddRequestFields {
         self
     }
     /// Sets "MEMBERS".
-    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.members = value.into();
+    pub fn members(
+        mut self,
+        value: impl Into<
+            ::std::collections::BTreeMap<String, AddRequestFieldsMembersValue>,
+        >,
+    ) -> Self {
+        self.members = Some(value.into());
         self
     }
     /// Sets "SORT_INDEX".
@@ -204,17 +211,62 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsMembersValue {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsMembersValue {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsMembersValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["TYPE"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsMembersValue);
+
 /// The `result` of `tasks.template.checklist.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddResponse {
-    /// Wire name "checkListItem": any JSON, optional.
-    #[serde(
-        rename = "checkListItem",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub check_list_item: ::serde_json::Value,
+    /// Wire name "checkListItem": object, optional.
+    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
+    pub check_list_item: Option<AddResponseCheckListItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -235,6 +287,152 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseCheckListItem {
+    /// Wire name "attachments": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "completedCount": integer, optional.
+    #[serde(rename = "completedCount", skip_serializing_if = "Option::is_none")]
+    pub completed_count: Option<i64>,
+    /// Wire name "copiedId": string, optional.
+    #[serde(rename = "copiedId", skip_serializing_if = "Option::is_none")]
+    pub copied_id: Option<String>,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "displaySortIndex": string, optional.
+    #[serde(rename = "displaySortIndex", skip_serializing_if = "Option::is_none")]
+    pub display_sort_index: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isComplete": boolean, optional.
+    #[serde(rename = "isComplete", skip_serializing_if = "Option::is_none")]
+    pub is_complete: Option<bool>,
+    /// Wire name "isImportant": boolean, optional.
+    #[serde(rename = "isImportant", skip_serializing_if = "Option::is_none")]
+    pub is_important: Option<bool>,
+    /// Wire name "members": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<AddResponseCheckListItemMembersItem>>,
+    /// Wire name "nodeId": integer, optional.
+    #[serde(rename = "nodeId", skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<i64>,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "sortIndex": integer, optional.
+    #[serde(rename = "sortIndex", skip_serializing_if = "Option::is_none")]
+    pub sort_index: Option<i64>,
+    /// Wire name "templateId": integer, optional.
+    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseCheckListItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachments = o.opt("attachments")?;
+        let completed_count = o.opt("completedCount")?;
+        let copied_id = o.opt("copiedId")?;
+        let created_by = o.opt("createdBy")?;
+        let display_sort_index = o.opt("displaySortIndex")?;
+        let id = o.opt("id")?;
+        let is_complete = o.opt("isComplete")?;
+        let is_important = o.opt("isImportant")?;
+        let members = o.opt("members")?;
+        let node_id = o.opt("nodeId")?;
+        let parent_id = o.opt("parentId")?;
+        let sort_index = o.opt("sortIndex")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let additional = o
+            .rest(
+                &[
+                    "attachments",
+                    "completedCount",
+                    "copiedId",
+                    "createdBy",
+                    "displaySortIndex",
+                    "id",
+                    "isComplete",
+                    "isImportant",
+                    "members",
+                    "nodeId",
+                    "parentId",
+                    "sortIndex",
+                    "templateId",
+                    "title",
+                    "userId",
+                ],
+            )?;
+        Ok(Self {
+            attachments,
+            completed_count,
+            copied_id,
+            created_by,
+            display_sort_index,
+            id,
+            is_complete,
+            is_important,
+            members,
+            node_id,
+            parent_id,
+            sort_index,
+            template_id,
+            title,
+            user_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseCheckListItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddResponseCheckListItemMembersItem {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddResponseCheckListItemMembersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["id", "type"])?;
+        Ok(Self { id, type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddResponseCheckListItemMembersItem);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.template.checklist.add";
@@ -400,12 +598,9 @@ for AddAttachmentByContentRequestAttachmentParameters {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddAttachmentByContentResponse {
-    /// Wire name "checkListItem": any JSON, optional.
-    #[serde(
-        rename = "checkListItem",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub check_list_item: ::serde_json::Value,
+    /// Wire name "checkListItem": object, optional.
+    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
+    pub check_list_item: Option<AddAttachmentByContentResponseCheckListItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -426,6 +621,9 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentByContentResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddAttachmentByContentResponse);
+
+/// The type `task.check_list_item`, defined once in `types`.
+pub type AddAttachmentByContentResponseCheckListItem = super::super::super::types::task::CheckListItem;
 
 impl ::bitrix24_runtime::Method for AddAttachmentByContentRequest {
     const NAME: &'static str = "tasks.template.checklist.addAttachmentByContent";
@@ -461,9 +659,9 @@ pub struct AddAttachmentsFromDiskRequest {
     /// Wire name "checkListItemId": integer, required.
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
-    /// Wire name "filesIds": any JSON, required.
+    /// Wire name "filesIds": array of string, required.
     #[serde(rename = "filesIds")]
-    pub files_ids: ::serde_json::Value,
+    pub files_ids: Vec<String>,
     /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
@@ -477,12 +675,12 @@ impl AddAttachmentsFromDiskRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         check_list_item_id: impl Into<i64>,
-        files_ids: impl Into<::serde_json::Value>,
+        files_ids: impl IntoIterator<Item = impl Into<String>>,
         template_id: impl Into<i64>,
     ) -> Self {
         Self {
             check_list_item_id: check_list_item_id.into(),
-            files_ids: files_ids.into(),
+            files_ids: files_ids.into_iter().map(Into::into).collect(),
             template_id: template_id.into(),
             additional: Default::default(),
         }
@@ -527,12 +725,9 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentsFromDiskRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddAttachmentsFromDiskResponse {
-    /// Wire name "checkListItem": any JSON, optional.
-    #[serde(
-        rename = "checkListItem",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub check_list_item: ::serde_json::Value,
+    /// Wire name "checkListItem": object, optional.
+    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
+    pub check_list_item: Option<AddAttachmentsFromDiskResponseCheckListItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -553,6 +748,9 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentsFromDiskResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddAttachmentsFromDiskResponse);
+
+/// The type `task.check_list_item_3`, defined once in `types`.
+pub type AddAttachmentsFromDiskResponseCheckListItem = super::super::super::types::task::CheckListItem3;
 
 impl ::bitrix24_runtime::Method for AddAttachmentsFromDiskRequest {
     const NAME: &'static str = "tasks.template.checklist.addAttachmentsFromDisk";
@@ -643,12 +841,9 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct CompleteResponse {
-    /// Wire name "checkListItem": any JSON, optional.
-    #[serde(
-        rename = "checkListItem",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub check_list_item: ::serde_json::Value,
+    /// Wire name "checkListItem": object, optional.
+    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
+    pub check_list_item: Option<CompleteResponseCheckListItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -669,6 +864,9 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(CompleteResponse);
+
+/// The type `task.check_list_item_2`, defined once in `types`.
+pub type CompleteResponseCheckListItem = super::super::super::types::task::CheckListItem2;
 
 impl ::bitrix24_runtime::Method for CompleteRequest {
     const NAME: &'static str = "tasks.template.checklist.complete";
@@ -846,12 +1044,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "checkListItem": any JSON, optional.
-    #[serde(
-        rename = "checkListItem",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub check_list_item: ::serde_json::Value,
+    /// Wire name "checkListItem": object, optional.
+    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
+    pub check_list_item: Option<GetResponseCheckListItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -872,6 +1067,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+/// The type `task.check_list_item_3`, defined once in `types`.
+pub type GetResponseCheckListItem = super::super::super::types::task::CheckListItem3;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.template.checklist.get";
@@ -910,9 +1108,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "templateId": integer, required.
     #[serde(rename = "templateId")]
     pub template_id: i64,
@@ -944,8 +1142,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -988,12 +1186,11 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
-    /// Wire name "checkListItems": any JSON, optional.
-    #[serde(
-        rename = "checkListItems",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub check_list_items: ::serde_json::Value,
+    /// Wire name "checkListItems": object, optional.
+    #[serde(rename = "checkListItems", skip_serializing_if = "Option::is_none")]
+    pub check_list_items: Option<
+        ::std::collections::BTreeMap<String, ListResponseCheckListItemsValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1014,6 +1211,75 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseCheckListItemsValue {
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isComplete": string, optional.
+    #[serde(rename = "isComplete", skip_serializing_if = "Option::is_none")]
+    pub is_complete: Option<String>,
+    /// Wire name "isImportant": string, optional.
+    #[serde(rename = "isImportant", skip_serializing_if = "Option::is_none")]
+    pub is_important: Option<String>,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "sortIndex": string, optional.
+    #[serde(rename = "sortIndex", skip_serializing_if = "Option::is_none")]
+    pub sort_index: Option<String>,
+    /// Wire name "templateId": string, optional.
+    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseCheckListItemsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let is_complete = o.opt("isComplete")?;
+        let is_important = o.opt("isImportant")?;
+        let parent_id = o.opt("parentId")?;
+        let sort_index = o.opt("sortIndex")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "id",
+                    "isComplete",
+                    "isImportant",
+                    "parentId",
+                    "sortIndex",
+                    "templateId",
+                    "title",
+                ],
+            )?;
+        Ok(Self {
+            id,
+            is_complete,
+            is_important,
+            parent_id,
+            sort_index,
+            template_id,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseCheckListItemsValue);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.template.checklist.list";
@@ -1115,12 +1381,9 @@ impl ::bitrix24_runtime::loose::Loose for MoveAfterRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveAfterResponse {
-    /// Wire name "checkListItem": any JSON, optional.
-    #[serde(
-        rename = "checkListItem",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub check_list_item: ::serde_json::Value,
+    /// Wire name "checkListItem": object, optional.
+    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
+    pub check_list_item: Option<MoveAfterResponseCheckListItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1141,6 +1404,9 @@ impl ::bitrix24_runtime::loose::Loose for MoveAfterResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MoveAfterResponse);
+
+/// The type `task.check_list_item_2`, defined once in `types`.
+pub type MoveAfterResponseCheckListItem = super::super::super::types::task::CheckListItem2;
 
 impl ::bitrix24_runtime::Method for MoveAfterRequest {
     const NAME: &'static str = "tasks.template.checklist.moveAfter";
@@ -1242,12 +1508,9 @@ impl ::bitrix24_runtime::loose::Loose for MoveBeforeRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct MoveBeforeResponse {
-    /// Wire name "checkListItem": any JSON, optional.
-    #[serde(
-        rename = "checkListItem",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub check_list_item: ::serde_json::Value,
+    /// Wire name "checkListItem": object, optional.
+    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
+    pub check_list_item: Option<MoveBeforeResponseCheckListItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1268,6 +1531,9 @@ impl ::bitrix24_runtime::loose::Loose for MoveBeforeResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(MoveBeforeResponse);
+
+/// The type `task.check_list_item_3`, defined once in `types`.
+pub type MoveBeforeResponseCheckListItem = super::super::super::types::task::CheckListItem3;
 
 impl ::bitrix24_runtime::Method for MoveBeforeRequest {
     const NAME: &'static str = "tasks.template.checklist.moveBefore";
@@ -1300,9 +1566,9 @@ pub async fn remove_attachments(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveAttachmentsRequest {
-    /// Wire name "attachmentsIds": any JSON, required.
+    /// Wire name "attachmentsIds": array of integer, required.
     #[serde(rename = "attachmentsIds")]
-    pub attachments_ids: ::serde_json::Value,
+    pub attachments_ids: Vec<i64>,
     /// Wire name "checkListItemId": integer, required.
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
@@ -1318,12 +1584,12 @@ pub struct RemoveAttachmentsRequest {
 impl RemoveAttachmentsRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        attachments_ids: impl Into<::serde_json::Value>,
+        attachments_ids: impl IntoIterator<Item = impl Into<i64>>,
         check_list_item_id: impl Into<i64>,
         template_id: impl Into<i64>,
     ) -> Self {
         Self {
-            attachments_ids: attachments_ids.into(),
+            attachments_ids: attachments_ids.into_iter().map(Into::into).collect(),
             check_list_item_id: check_list_item_id.into(),
             template_id: template_id.into(),
             additional: Default::default(),
@@ -1369,12 +1635,9 @@ impl ::bitrix24_runtime::loose::Loose for RemoveAttachmentsRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RemoveAttachmentsResponse {
-    /// Wire name "checkListItem": any JSON, optional.
-    #[serde(
-        rename = "checkListItem",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub check_list_item: ::serde_json::Value,
+    /// Wire name "checkListItem": object, optional.
+    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
+    pub check_list_item: Option<RemoveAttachmentsResponseCheckListItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1395,6 +1658,9 @@ impl ::bitrix24_runtime::loose::Loose for RemoveAttachmentsResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RemoveAttachmentsResponse);
+
+/// The type `task.check_list_item`, defined once in `types`.
+pub type RemoveAttachmentsResponseCheckListItem = super::super::super::types::task::CheckListItem;
 
 impl ::bitrix24_runtime::Method for RemoveAttachmentsRequest {
     const NAME: &'static str = "tasks.template.checklist.removeAttachments";
@@ -1485,12 +1751,9 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewResponse {
-    /// Wire name "checkListItem": any JSON, optional.
-    #[serde(
-        rename = "checkListItem",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub check_list_item: ::serde_json::Value,
+    /// Wire name "checkListItem": object, optional.
+    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
+    pub check_list_item: Option<RenewResponseCheckListItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1511,6 +1774,9 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(RenewResponse);
+
+/// The type `task.check_list_item_2`, defined once in `types`.
+pub type RenewResponseCheckListItem = super::super::super::types::task::CheckListItem2;
 
 impl ::bitrix24_runtime::Method for RenewRequest {
     const NAME: &'static str = "tasks.template.checklist.renew";
@@ -1606,20 +1872,125 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `task.fields`, defined once in `types`.
-pub type UpdateRequestFields = super::super::super::types::task::Fields;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "IS_COMPLETE": boolean, optional.
+    #[serde(rename = "IS_COMPLETE", skip_serializing_if = "Option::is_none")]
+    pub is_complete: Option<bool>,
+    /// Wire name "IS_IMPORTANT": boolean, optional.
+    #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
+    pub is_important: Option<bool>,
+    /// Wire name "MEMBERS": any JSON, optional.
+    #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub members: ::serde_json::Value,
+    /// Wire name "PARENT_ID": integer, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "SORT_INDEX": integer, optional.
+    #[serde(rename = "SORT_INDEX", skip_serializing_if = "Option::is_none")]
+    pub sort_index: Option<i64>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "IS_COMPLETE".
+    pub fn is_complete(mut self, value: impl Into<bool>) -> Self {
+        self.is_complete = Some(value.into());
+        self
+    }
+    /// Sets "IS_IMPORTANT".
+    pub fn is_important(mut self, value: impl Into<bool>) -> Self {
+        self.is_important = Some(value.into());
+        self
+    }
+    /// Sets "MEMBERS".
+    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.members = value.into();
+        self
+    }
+    /// Sets "PARENT_ID".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "SORT_INDEX".
+    pub fn sort_index(mut self, value: impl Into<i64>) -> Self {
+        self.sort_index = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_complete = o.opt("IS_COMPLETE")?;
+        let is_important = o.opt("IS_IMPORTANT")?;
+        let members = o.opt("MEMBERS")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let sort_index = o.opt("SORT_INDEX")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "IS_COMPLETE",
+                    "IS_IMPORTANT",
+                    "MEMBERS",
+                    "PARENT_ID",
+                    "SORT_INDEX",
+                    "TITLE",
+                ],
+            )?;
+        Ok(Self {
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `tasks.template.checklist.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateResponse {
-    /// Wire name "checkListItem": any JSON, optional.
-    #[serde(
-        rename = "checkListItem",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub check_list_item: ::serde_json::Value,
+    /// Wire name "checkListItem": object, optional.
+    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
+    pub check_list_item: Option<UpdateResponseCheckListItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1640,6 +2011,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
+
+/// The type `task.check_list_item`, defined once in `types`.
+pub type UpdateResponseCheckListItem = super::super::super::types::task::CheckListItem;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.template.checklist.update";

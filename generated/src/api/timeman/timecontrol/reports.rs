@@ -169,9 +169,9 @@ pub struct GetResponseReport {
     /// Wire name "date_start": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
-    /// Wire name "days": array of any JSON, optional.
+    /// Wire name "days": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub days: Option<Vec<::serde_json::Value>>,
+    pub days: Option<Vec<GetResponseReportDaysItem>>,
     /// Wire name "month_title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub month_title: Option<String>,
@@ -201,6 +201,234 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReport {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseReport);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseReportDaysItem {
+    /// Wire name "day_title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day_title: Option<String>,
+    /// Wire name "index": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    /// Wire name "reports": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reports: Option<Vec<GetResponseReportDaysItemReportsItem>>,
+    /// Wire name "workday_complete": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workday_complete: Option<bool>,
+    /// Wire name "workday_date_finish": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workday_date_finish: Option<String>,
+    /// Wire name "workday_date_start": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workday_date_start: Option<String>,
+    /// Wire name "workday_duration": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workday_duration: Option<i64>,
+    /// Wire name "workday_duration_config": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workday_duration_config: Option<i64>,
+    /// Wire name "workday_duration_final": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workday_duration_final: Option<i64>,
+    /// Wire name "workday_time_leaks_final": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workday_time_leaks_final: Option<i64>,
+    /// Wire name "workday_time_leaks_real": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workday_time_leaks_real: Option<i64>,
+    /// Wire name "workday_time_leaks_user": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workday_time_leaks_user: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseReportDaysItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let day_title = o.opt("day_title")?;
+        let index = o.opt("index")?;
+        let reports = o.opt("reports")?;
+        let workday_complete = o.opt("workday_complete")?;
+        let workday_date_finish = o.opt("workday_date_finish")?;
+        let workday_date_start = o.opt("workday_date_start")?;
+        let workday_duration = o.opt("workday_duration")?;
+        let workday_duration_config = o.opt("workday_duration_config")?;
+        let workday_duration_final = o.opt("workday_duration_final")?;
+        let workday_time_leaks_final = o.opt("workday_time_leaks_final")?;
+        let workday_time_leaks_real = o.opt("workday_time_leaks_real")?;
+        let workday_time_leaks_user = o.opt("workday_time_leaks_user")?;
+        let additional = o
+            .rest(
+                &[
+                    "day_title",
+                    "index",
+                    "reports",
+                    "workday_complete",
+                    "workday_date_finish",
+                    "workday_date_start",
+                    "workday_duration",
+                    "workday_duration_config",
+                    "workday_duration_final",
+                    "workday_time_leaks_final",
+                    "workday_time_leaks_real",
+                    "workday_time_leaks_user",
+                ],
+            )?;
+        Ok(Self {
+            day_title,
+            index,
+            reports,
+            workday_complete,
+            workday_date_finish,
+            workday_date_start,
+            workday_duration,
+            workday_duration_config,
+            workday_duration_final,
+            workday_time_leaks_final,
+            workday_time_leaks_real,
+            workday_time_leaks_user,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseReportDaysItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseReportDaysItemReportsItem {
+    /// Wire name "active": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Wire name "date_finish": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_finish: Option<String>,
+    /// Wire name "date_start": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_start: Option<String>,
+    /// Wire name "duration": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<i64>,
+    /// Wire name "entry_id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "ip_finish": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_finish: Option<String>,
+    /// Wire name "ip_finish_network": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_finish_network: Option<bool>,
+    /// Wire name "ip_start": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_start: Option<String>,
+    /// Wire name "ip_start_network": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_start_network: Option<bool>,
+    /// Wire name "report_text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_text: Option<String>,
+    /// Wire name "report_type": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_type: Option<String>,
+    /// Wire name "source_finish": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_finish: Option<String>,
+    /// Wire name "source_start": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_start: Option<String>,
+    /// Wire name "system_text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_text: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "user_id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseReportDaysItemReportsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let entry_id = o.opt("entry_id")?;
+        let id = o.opt("id")?;
+        let ip_finish = o.opt("ip_finish")?;
+        let ip_finish_network = o.opt("ip_finish_network")?;
+        let ip_start = o.opt("ip_start")?;
+        let ip_start_network = o.opt("ip_start_network")?;
+        let report_text = o.opt("report_text")?;
+        let report_type = o.opt("report_type")?;
+        let source_finish = o.opt("source_finish")?;
+        let source_start = o.opt("source_start")?;
+        let system_text = o.opt("system_text")?;
+        let type_ = o.opt("type")?;
+        let user_id = o.opt("user_id")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "entry_id",
+                    "id",
+                    "ip_finish",
+                    "ip_finish_network",
+                    "ip_start",
+                    "ip_start_network",
+                    "report_text",
+                    "report_type",
+                    "source_finish",
+                    "source_start",
+                    "system_text",
+                    "type",
+                    "user_id",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            date_finish,
+            date_start,
+            duration,
+            entry_id,
+            id,
+            ip_finish,
+            ip_finish_network,
+            ip_start,
+            ip_start_network,
+            report_text,
+            report_type,
+            source_finish,
+            source_start,
+            system_text,
+            type_,
+            user_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseReportDaysItemReportsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

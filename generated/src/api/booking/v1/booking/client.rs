@@ -77,6 +77,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListResponse {
+    /// Wire name "bookingClient": array of object, optional.
+    #[serde(rename = "bookingClient", skip_serializing_if = "Option::is_none")]
+    pub booking_client: Option<Vec<ListResponseBookingClientItem>>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -93,6 +96,41 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let booking_client = o.opt("bookingClient")?;
+        let id = o.opt("id")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["bookingClient", "id", "type"])?;
+        Ok(Self {
+            booking_client,
+            id,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseBookingClientItem {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "type": object, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<ListResponseBookingClientItemType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseBookingClientItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.opt("id")?;
         let type_ = o.opt("type")?;
         let additional = o.rest(&["id", "type"])?;
@@ -100,7 +138,36 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponse);
+::bitrix24_runtime::loose_deserialize!(ListResponseBookingClientItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseBookingClientItemType {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "module": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseBookingClientItemType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let module = o.opt("module")?;
+        let additional = o.rest(&["code", "module"])?;
+        Ok(Self { code, module, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseBookingClientItemType);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.booking.client.list";
@@ -194,9 +261,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 pub struct SetRequestClientsItem {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "type": any JSON, required.
+    /// Wire name "type": object, required.
     #[serde(rename = "type")]
-    pub type_: ::serde_json::Value,
+    pub type_: SetRequestClientsItemType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -205,7 +272,7 @@ pub struct SetRequestClientsItem {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestClientsItem {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>, type_: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>, type_: impl Into<SetRequestClientsItemType>) -> Self {
         Self {
             id: id.into(),
             type_: type_.into(),
@@ -239,6 +306,63 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestClientsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestClientsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestClientsItemType {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "module": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestClientsItemType {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "module".
+    pub fn module(mut self, value: impl Into<String>) -> Self {
+        self.module = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestClientsItemType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let module = o.opt("module")?;
+        let additional = o.rest(&["code", "module"])?;
+        Ok(Self { code, module, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestClientsItemType);
 
 /// The `result` of `booking.v1.booking.client.set`.
 pub type SetResponse = bool;

@@ -80,6 +80,9 @@ pub struct ListResponse {
     /// Wire name "entityTypeId": string, optional.
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<String>,
+    /// Wire name "externalData": array of object, optional.
+    #[serde(rename = "externalData", skip_serializing_if = "Option::is_none")]
+    pub external_data: Option<Vec<ListResponseExternalDataItem>>,
     /// Wire name "moduleId": string, optional.
     #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
@@ -97,11 +100,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let entity_type_id = o.opt("entityTypeId")?;
+        let external_data = o.opt("externalData")?;
         let module_id = o.opt("moduleId")?;
         let value = o.opt("value")?;
-        let additional = o.rest(&["entityTypeId", "moduleId", "value"])?;
+        let additional = o.rest(&["entityTypeId", "externalData", "moduleId", "value"])?;
         Ok(Self {
             entity_type_id,
+            external_data,
             module_id,
             value,
             additional,
@@ -110,6 +115,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+/// The type `booking.external_data_2`, defined once in `types`.
+pub type ListResponseExternalDataItem = super::super::super::super::types::booking::ExternalData2;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.booking.externalData.list";

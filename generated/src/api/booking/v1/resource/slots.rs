@@ -86,6 +86,9 @@ pub struct ListResponse {
     /// Wire name "slotSize": integer, optional.
     #[serde(rename = "slotSize", skip_serializing_if = "Option::is_none")]
     pub slot_size: Option<i64>,
+    /// Wire name "slots": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slots: Option<Vec<ListResponseSlotsItem>>,
     /// Wire name "timezone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
@@ -101,6 +104,62 @@ pub struct ListResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from = o.opt("from")?;
+        let id = o.opt("id")?;
+        let slot_size = o.opt("slotSize")?;
+        let slots = o.opt("slots")?;
+        let timezone = o.opt("timezone")?;
+        let to = o.opt("to")?;
+        let week_days = o.opt("weekDays")?;
+        let additional = o
+            .rest(&["from", "id", "slotSize", "slots", "timezone", "to", "weekDays"])?;
+        Ok(Self {
+            from,
+            id,
+            slot_size,
+            slots,
+            timezone,
+            to,
+            week_days,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseSlotsItem {
+    /// Wire name "from": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "slotSize": integer, optional.
+    #[serde(rename = "slotSize", skip_serializing_if = "Option::is_none")]
+    pub slot_size: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Wire name "to": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<i64>,
+    /// Wire name "weekDays": array of string, optional.
+    #[serde(rename = "weekDays", skip_serializing_if = "Option::is_none")]
+    pub week_days: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseSlotsItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -125,7 +184,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponse);
+::bitrix24_runtime::loose_deserialize!(ListResponseSlotsItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.resource.slots.list";
@@ -226,9 +285,9 @@ pub struct SetRequestSlotsItem {
     pub timezone: String,
     /// Wire name "to": integer, required.
     pub to: i64,
-    /// Wire name "weekDays": any JSON, required.
+    /// Wire name "weekDays": array of string, required.
     #[serde(rename = "weekDays")]
-    pub week_days: ::serde_json::Value,
+    pub week_days: Vec<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -242,14 +301,14 @@ impl SetRequestSlotsItem {
         slot_size: impl Into<i64>,
         timezone: impl Into<String>,
         to: impl Into<i64>,
-        week_days: impl Into<::serde_json::Value>,
+        week_days: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             from: from.into(),
             slot_size: slot_size.into(),
             timezone: timezone.into(),
             to: to.into(),
-            week_days: week_days.into(),
+            week_days: week_days.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }

@@ -83,6 +83,9 @@ pub struct ListResponse {
     /// Wire name "type": any JSON, optional.
     #[serde(rename = "type", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_: ::serde_json::Value,
+    /// Wire name "waitListClient": array of object, optional.
+    #[serde(rename = "waitListClient", skip_serializing_if = "Option::is_none")]
+    pub wait_list_client: Option<Vec<ListResponseWaitListClientItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -95,12 +98,76 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.opt("id")?;
         let type_ = o.opt("type")?;
+        let wait_list_client = o.opt("waitListClient")?;
+        let additional = o.rest(&["id", "type", "waitListClient"])?;
+        Ok(Self {
+            id,
+            type_,
+            wait_list_client,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseWaitListClientItem {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "type": object, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<ListResponseWaitListClientItemType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseWaitListClientItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let type_ = o.opt("type")?;
         let additional = o.rest(&["id", "type"])?;
         Ok(Self { id, type_, additional })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponse);
+::bitrix24_runtime::loose_deserialize!(ListResponseWaitListClientItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseWaitListClientItemType {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "module": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseWaitListClientItemType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let module = o.opt("module")?;
+        let additional = o.rest(&["code", "module"])?;
+        Ok(Self { code, module, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseWaitListClientItemType);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.waitlist.client.list";
@@ -194,9 +261,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 pub struct SetRequestClientsItem {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "type": any JSON, required.
+    /// Wire name "type": object, required.
     #[serde(rename = "type")]
-    pub type_: ::serde_json::Value,
+    pub type_: SetRequestClientsItemType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -205,7 +272,7 @@ pub struct SetRequestClientsItem {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequestClientsItem {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>, type_: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>, type_: impl Into<SetRequestClientsItemType>) -> Self {
         Self {
             id: id.into(),
             type_: type_.into(),
@@ -239,6 +306,63 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestClientsItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestClientsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestClientsItemType {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "module": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestClientsItemType {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "module".
+    pub fn module(mut self, value: impl Into<String>) -> Self {
+        self.module = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestClientsItemType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let module = o.opt("module")?;
+        let additional = o.rest(&["code", "module"])?;
+        Ok(Self { code, module, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestClientsItemType);
 
 /// The `result` of `booking.v1.waitlist.client.set`.
 pub type SetResponse = bool;

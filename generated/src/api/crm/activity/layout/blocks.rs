@@ -94,7 +94,30 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `crm.activity.layout.blocks.delete`.
-pub type DeleteResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct DeleteResponse {
+    /// Wire name "success": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let success = o.opt("success")?;
+        let additional = o.rest(&["success"])?;
+        Ok(Self { success, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(DeleteResponse);
 
 impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.activity.layout.blocks.delete";
@@ -197,7 +220,58 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.activity.layout.blocks.get`.
-pub type GetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponse {
+    /// Wire name "layout": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<GetResponseLayout>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let layout = o.opt("layout")?;
+        let additional = o.rest(&["layout"])?;
+        Ok(Self { layout, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayout {
+    /// Wire name "blocks": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<GetResponseLayoutBlocks>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLayout {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("blocks")?;
+        let additional = o.rest(&["blocks"])?;
+        Ok(Self { blocks, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLayout);
+
+/// The type `crm.blocks`, defined once in `types`.
+pub type GetResponseLayoutBlocks = super::super::super::super::types::crm::Blocks;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.activity.layout.blocks.get";
@@ -244,8 +318,8 @@ pub struct SetRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "layout": any JSON, required.
-    pub layout: ::serde_json::Value,
+    /// Wire name "layout": object, required.
+    pub layout: SetRequestLayout,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -258,7 +332,7 @@ impl SetRequest {
         activity_id: impl Into<i64>,
         entity_id: impl Into<i64>,
         entity_type_id: impl Into<i64>,
-        layout: impl Into<::serde_json::Value>,
+        layout: impl Into<SetRequestLayout>,
     ) -> Self {
         Self {
             activity_id: activity_id.into(),
@@ -306,8 +380,82 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayout {
+    /// Wire name "blocks": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<SetRequestLayoutBlocks>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayout {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "blocks".
+    pub fn blocks(mut self, value: impl Into<SetRequestLayoutBlocks>) -> Self {
+        self.blocks = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLayout {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("blocks")?;
+        let additional = o.rest(&["blocks"])?;
+        Ok(Self { blocks, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLayout);
+
+/// The type `crm.blocks`, defined once in `types`.
+pub type SetRequestLayoutBlocks = super::super::super::super::types::crm::Blocks;
+
 /// The `result` of `crm.activity.layout.blocks.set`.
-pub type SetResponse = ::serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetResponse {
+    /// Wire name "success": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let success = o.opt("success")?;
+        let additional = o.rest(&["success"])?;
+        Ok(Self { success, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetResponse);
 
 impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "crm.activity.layout.blocks.set";

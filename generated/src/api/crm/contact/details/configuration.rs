@@ -156,9 +156,9 @@ pub type GetResponse = Vec<GetResponseItem>;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponseItem {
-    /// Wire name "elements": array of any JSON, optional.
+    /// Wire name "elements": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub elements: Option<Vec<::serde_json::Value>>,
+    pub elements: Option<Vec<GetResponseItemElementsItem>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -194,6 +194,72 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemElementsItem {
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "optionFlags": string, optional.
+    #[serde(rename = "optionFlags", skip_serializing_if = "Option::is_none")]
+    pub option_flags: Option<String>,
+    /// Wire name "options": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<GetResponseItemElementsItemOptions>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemElementsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let option_flags = o.opt("optionFlags")?;
+        let options = o.opt("options")?;
+        let additional = o.rest(&["name", "optionFlags", "options"])?;
+        Ok(Self {
+            name,
+            option_flags,
+            options,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemElementsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemElementsItemOptions {
+    /// Wire name "defaultCountry": string, optional.
+    #[serde(rename = "defaultCountry", skip_serializing_if = "Option::is_none")]
+    pub default_country: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemElementsItemOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_country = o.opt("defaultCountry")?;
+        let additional = o.rest(&["defaultCountry"])?;
+        Ok(Self {
+            default_country,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemElementsItemOptions);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.contact.details.configuration.get";

@@ -31,9 +31,9 @@ pub struct ForceCommonScopeForAllRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "extras": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub extras: ::serde_json::Value,
+    /// Wire name "extras": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extras: Option<ForceCommonScopeForAllRequestExtras>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -50,8 +50,11 @@ impl ForceCommonScopeForAllRequest {
         }
     }
     /// Sets "extras".
-    pub fn extras(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.extras = value.into();
+    pub fn extras(
+        mut self,
+        value: impl Into<ForceCommonScopeForAllRequestExtras>,
+    ) -> Self {
+        self.extras = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -84,6 +87,57 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ForceCommonScopeForAllRequestExtras {
+    /// Wire name "dealCategoryId": integer, optional.
+    #[serde(rename = "dealCategoryId", skip_serializing_if = "Option::is_none")]
+    pub deal_category_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ForceCommonScopeForAllRequestExtras {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "dealCategoryId".
+    pub fn deal_category_id(mut self, value: impl Into<i64>) -> Self {
+        self.deal_category_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequestExtras {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let deal_category_id = o.opt("dealCategoryId")?;
+        let additional = o.rest(&["dealCategoryId"])?;
+        Ok(Self {
+            deal_category_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequestExtras);
 
 /// The `result` of `crm.item.details.configuration.forceCommonScopeForAll`.
 pub type ForceCommonScopeForAllResponse = bool;
@@ -119,9 +173,9 @@ pub struct GetRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "extras": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub extras: ::serde_json::Value,
+    /// Wire name "extras": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extras: Option<GetRequestExtras>,
     /// Wire name "scope": string, optional.
     ///
     /// Allowed values: "P", "C".
@@ -148,8 +202,8 @@ impl GetRequest {
         }
     }
     /// Sets "extras".
-    pub fn extras(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.extras = value.into();
+    pub fn extras(mut self, value: impl Into<GetRequestExtras>) -> Self {
+        self.extras = Some(value.into());
         self
     }
     /// Sets "scope".
@@ -197,13 +251,184 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestExtras {
+    /// Wire name "categoryId": integer, optional.
+    #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// Wire name "dealCategoryId": integer, optional.
+    #[serde(rename = "dealCategoryId", skip_serializing_if = "Option::is_none")]
+    pub deal_category_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestExtras {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "categoryId".
+    pub fn category_id(mut self, value: impl Into<i64>) -> Self {
+        self.category_id = Some(value.into());
+        self
+    }
+    /// Sets "dealCategoryId".
+    pub fn deal_category_id(mut self, value: impl Into<i64>) -> Self {
+        self.deal_category_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let category_id = o.opt("categoryId")?;
+        let deal_category_id = o.opt("dealCategoryId")?;
+        let additional = o.rest(&["categoryId", "dealCategoryId"])?;
+        Ok(Self {
+            category_id,
+            deal_category_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestExtras);
+
 pub type GetRequestScope = super::super::super::super::enums::PC;
 
 /// The `result` of `crm.item.details.configuration.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-/// The type `crm.shape_4`, defined once in `types`.
-pub type GetResponseItem = super::super::super::super::types::crm::Shape4;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "elements": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements: Option<Vec<GetResponseItemElementsItem>>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let elements = o.opt("elements")?;
+        let name = o.opt("name")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["elements", "name", "title", "type"])?;
+        Ok(Self {
+            elements,
+            name,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemElementsItem {
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "optionFlags": string, optional.
+    ///
+    /// Allowed values: "1", "0".
+    #[serde(rename = "optionFlags", skip_serializing_if = "Option::is_none")]
+    pub option_flags: Option<GetResponseItemElementsItemOptionFlags>,
+    /// Wire name "options": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<GetResponseItemElementsItemOptions>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemElementsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let option_flags = o.opt("optionFlags")?;
+        let options = o.opt("options")?;
+        let additional = o.rest(&["name", "optionFlags", "options"])?;
+        Ok(Self {
+            name,
+            option_flags,
+            options,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemElementsItem);
+
+pub type GetResponseItemElementsItemOptionFlags = super::super::super::super::enums::V1V0;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemElementsItemOptions {
+    /// Wire name "defaultCountry": string, optional.
+    #[serde(rename = "defaultCountry", skip_serializing_if = "Option::is_none")]
+    pub default_country: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemElementsItemOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_country = o.opt("defaultCountry")?;
+        let additional = o.rest(&["defaultCountry"])?;
+        Ok(Self {
+            default_country,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemElementsItemOptions);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.item.details.configuration.get";
@@ -236,9 +461,9 @@ pub struct ResetRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "extras": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub extras: ::serde_json::Value,
+    /// Wire name "extras": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extras: Option<ResetRequestExtras>,
     /// Wire name "scope": string, optional.
     ///
     /// Allowed values: "P", "C".
@@ -265,8 +490,8 @@ impl ResetRequest {
         }
     }
     /// Sets "extras".
-    pub fn extras(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.extras = value.into();
+    pub fn extras(mut self, value: impl Into<ResetRequestExtras>) -> Self {
+        self.extras = Some(value.into());
         self
     }
     /// Sets "scope".
@@ -313,6 +538,57 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ResetRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ResetRequestExtras {
+    /// Wire name "dealCategoryId": integer, optional.
+    #[serde(rename = "dealCategoryId", skip_serializing_if = "Option::is_none")]
+    pub deal_category_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ResetRequestExtras {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "dealCategoryId".
+    pub fn deal_category_id(mut self, value: impl Into<i64>) -> Self {
+        self.deal_category_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for ResetRequestExtras {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let deal_category_id = o.opt("dealCategoryId")?;
+        let additional = o.rest(&["dealCategoryId"])?;
+        Ok(Self {
+            deal_category_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ResetRequestExtras);
 
 pub type ResetRequestScope = super::super::super::super::enums::PC;
 

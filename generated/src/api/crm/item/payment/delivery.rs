@@ -260,7 +260,50 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.item.payment.delivery.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "deliveryId": integer, optional.
+    #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "paymentId": integer, optional.
+    #[serde(rename = "paymentId", skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<i64>,
+    /// Wire name "quantity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let delivery_id = o.opt("deliveryId")?;
+        let id = o.opt("id")?;
+        let payment_id = o.opt("paymentId")?;
+        let quantity = o.opt("quantity")?;
+        let additional = o.rest(&["deliveryId", "id", "paymentId", "quantity"])?;
+        Ok(Self {
+            delivery_id,
+            id,
+            payment_id,
+            quantity,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.payment.delivery.list";

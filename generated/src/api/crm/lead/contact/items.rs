@@ -226,8 +226,8 @@ pub async fn set(
 pub struct SetRequest {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "items": any JSON, required.
-    pub items: ::serde_json::Value,
+    /// Wire name "items": array of object, required.
+    pub items: Vec<SetRequestItemsItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -236,10 +236,13 @@ pub struct SetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>, items: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(
+        id: impl Into<i64>,
+        items: impl IntoIterator<Item = impl Into<SetRequestItemsItem>>,
+    ) -> Self {
         Self {
             id: id.into(),
-            items: items.into(),
+            items: items.into_iter().map(Into::into).collect(),
             additional: Default::default(),
         }
     }
@@ -270,6 +273,77 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestItemsItem {
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "IS_PRIMARY": string, optional.
+    #[serde(rename = "IS_PRIMARY", skip_serializing_if = "Option::is_none")]
+    pub is_primary: Option<String>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestItemsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CONTACT_ID".
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
+        self
+    }
+    /// Sets "IS_PRIMARY".
+    pub fn is_primary(mut self, value: impl Into<String>) -> Self {
+        self.is_primary = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let is_primary = o.opt("IS_PRIMARY")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CONTACT_ID", "IS_PRIMARY", "SORT"])?;
+        Ok(Self {
+            contact_id,
+            is_primary,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestItemsItem);
 
 /// The `result` of `crm.lead.contact.items.set`.
 pub type SetResponse = bool;

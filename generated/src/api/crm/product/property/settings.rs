@@ -26,15 +26,12 @@ pub async fn fields(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FieldsRequest {
-    /// Wire name "propertyType": any JSON, optional.
-    #[serde(
-        rename = "propertyType",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub property_type: ::serde_json::Value,
-    /// Wire name "userType": any JSON, optional.
-    #[serde(rename = "userType", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_type: ::serde_json::Value,
+    /// Wire name "propertyType": string, optional.
+    #[serde(rename = "propertyType", skip_serializing_if = "Option::is_none")]
+    pub property_type: Option<String>,
+    /// Wire name "userType": string, optional.
+    #[serde(rename = "userType", skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -47,13 +44,13 @@ impl FieldsRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "propertyType".
-    pub fn property_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.property_type = value.into();
+    pub fn property_type(mut self, value: impl Into<String>) -> Self {
+        self.property_type = Some(value.into());
         self
     }
     /// Sets "userType".
-    pub fn user_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_type = value.into();
+    pub fn user_type(mut self, value: impl Into<String>) -> Self {
+        self.user_type = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

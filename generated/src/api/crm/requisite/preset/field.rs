@@ -33,8 +33,8 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "fields": object, required.
     pub fields: AddRequestFields,
-    /// Wire name "preset": any JSON, required.
-    pub preset: ::serde_json::Value,
+    /// Wire name "preset": object, required.
+    pub preset: AddRequestPreset,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -45,7 +45,7 @@ impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<AddRequestFields>,
-        preset: impl Into<::serde_json::Value>,
+        preset: impl Into<AddRequestPreset>,
     ) -> Self {
         Self {
             fields: fields.into(),
@@ -84,6 +84,54 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 /// The type `crm.fields_13`, defined once in `types`.
 pub type AddRequestFields = super::super::super::super::types::crm::Fields13;
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestPreset {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestPreset {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestPreset {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestPreset);
+
 /// The `result` of `crm.requisite.preset.field.add`.
 pub type AddResponse = i64;
 
@@ -115,8 +163,8 @@ pub async fn availabletoadd(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AvailabletoaddRequest {
-    /// Wire name "preset": any JSON, required.
-    pub preset: ::serde_json::Value,
+    /// Wire name "preset": object, required.
+    pub preset: AvailabletoaddRequestPreset,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -125,7 +173,7 @@ pub struct AvailabletoaddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AvailabletoaddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(preset: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(preset: impl Into<AvailabletoaddRequestPreset>) -> Self {
         Self {
             preset: preset.into(),
             additional: Default::default(),
@@ -156,6 +204,54 @@ impl ::bitrix24_runtime::loose::Loose for AvailabletoaddRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AvailabletoaddRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AvailabletoaddRequestPreset {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AvailabletoaddRequestPreset {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AvailabletoaddRequestPreset {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AvailabletoaddRequestPreset);
 
 /// The `result` of `crm.requisite.preset.field.availabletoadd`.
 pub type AvailabletoaddResponse = Vec<String>;
@@ -188,10 +284,11 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": integer, required.
-    pub id: i64,
-    /// Wire name "preset": any JSON, required.
-    pub preset: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "preset": object, required.
+    pub preset: DeleteRequestPreset,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -200,12 +297,17 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>, preset: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(preset: impl Into<DeleteRequestPreset>) -> Self {
         Self {
-            id: id.into(),
+            id: Default::default(),
             preset: preset.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -224,16 +326,63 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
+        let id = o.opt("id")?;
         let preset = o.req("preset")?;
         let additional = o.rest(&["id", "preset"])?;
-        let id = o.need(id, "id")?;
         let preset = o.need(preset, "preset")?;
         Ok(Self { id, preset, additional })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct DeleteRequestPreset {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl DeleteRequestPreset {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for DeleteRequestPreset {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(DeleteRequestPreset);
 
 /// The `result` of `crm.requisite.preset.field.delete`.
 pub type DeleteResponse = bool;
@@ -335,10 +484,11 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": integer, required.
-    pub id: i64,
-    /// Wire name "preset": any JSON, required.
-    pub preset: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "preset": object, required.
+    pub preset: GetRequestPreset,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -347,12 +497,17 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>, preset: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(preset: impl Into<GetRequestPreset>) -> Self {
         Self {
-            id: id.into(),
+            id: Default::default(),
             preset: preset.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -371,16 +526,63 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
+        let id = o.opt("id")?;
         let preset = o.req("preset")?;
         let additional = o.rest(&["id", "preset"])?;
-        let id = o.need(id, "id")?;
         let preset = o.need(preset, "preset")?;
         Ok(Self { id, preset, additional })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestPreset {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestPreset {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestPreset {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestPreset);
 
 /// The `result` of `crm.requisite.preset.field.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -460,8 +662,8 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "preset": any JSON, required.
-    pub preset: ::serde_json::Value,
+    /// Wire name "preset": object, required.
+    pub preset: ListRequestPreset,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -470,7 +672,7 @@ pub struct ListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(preset: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(preset: impl Into<ListRequestPreset>) -> Self {
         Self {
             preset: preset.into(),
             additional: Default::default(),
@@ -501,6 +703,54 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListRequestPreset {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequestPreset {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListRequestPreset {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListRequestPreset);
 
 /// The `result` of `crm.requisite.preset.field.list`.
 pub type ListResponse = Vec<ListResponseItem>;
@@ -584,10 +834,11 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": integer, required.
-    pub id: i64,
-    /// Wire name "preset": any JSON, required.
-    pub preset: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "preset": object, required.
+    pub preset: UpdateRequestPreset,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -598,15 +849,19 @@ impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         fields: impl Into<UpdateRequestFields>,
-        id: impl Into<i64>,
-        preset: impl Into<::serde_json::Value>,
+        preset: impl Into<UpdateRequestPreset>,
     ) -> Self {
         Self {
             fields: fields.into(),
-            id: id.into(),
+            id: Default::default(),
             preset: preset.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -626,11 +881,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
-        let id = o.req("id")?;
+        let id = o.opt("id")?;
         let preset = o.req("preset")?;
         let additional = o.rest(&["fields", "id", "preset"])?;
         let fields = o.need(fields, "fields")?;
-        let id = o.need(id, "id")?;
         let preset = o.need(preset, "preset")?;
         Ok(Self {
             fields,
@@ -645,6 +899,54 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 /// The type `crm.fields_13`, defined once in `types`.
 pub type UpdateRequestFields = super::super::super::super::types::crm::Fields13;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestPreset {
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestPreset {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestPreset {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestPreset);
 
 /// The `result` of `crm.requisite.preset.field.update`.
 pub type UpdateResponse = bool;

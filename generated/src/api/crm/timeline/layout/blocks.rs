@@ -224,9 +224,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetResponse {
-    /// Wire name "layout": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub layout: ::serde_json::Value,
+    /// Wire name "layout": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<GetResponseLayout>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -244,6 +244,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseLayout {
+    /// Wire name "blocks": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<GetResponseLayoutBlocks>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseLayout {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("blocks")?;
+        let additional = o.rest(&["blocks"])?;
+        Ok(Self { blocks, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseLayout);
+
+/// The type `crm.blocks`, defined once in `types`.
+pub type GetResponseLayoutBlocks = super::super::super::super::types::crm::Blocks;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.timeline.layout.blocks.get";
@@ -287,8 +315,8 @@ pub struct SetRequest {
     /// Wire name "entityTypeId": integer, required.
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    /// Wire name "layout": any JSON, required.
-    pub layout: ::serde_json::Value,
+    /// Wire name "layout": object, required.
+    pub layout: SetRequestLayout,
     /// Wire name "timelineId": integer, required.
     #[serde(rename = "timelineId")]
     pub timeline_id: i64,
@@ -303,7 +331,7 @@ impl SetRequest {
     pub fn new(
         entity_id: impl Into<i64>,
         entity_type_id: impl Into<i64>,
-        layout: impl Into<::serde_json::Value>,
+        layout: impl Into<SetRequestLayout>,
         timeline_id: impl Into<i64>,
     ) -> Self {
         Self {
@@ -351,6 +379,57 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLayout {
+    /// Wire name "blocks": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<SetRequestLayoutBlocks>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLayout {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "blocks".
+    pub fn blocks(mut self, value: impl Into<SetRequestLayoutBlocks>) -> Self {
+        self.blocks = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLayout {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("blocks")?;
+        let additional = o.rest(&["blocks"])?;
+        Ok(Self { blocks, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLayout);
+
+/// The type `crm.blocks`, defined once in `types`.
+pub type SetRequestLayoutBlocks = super::super::super::super::types::crm::Blocks;
 
 /// The `result` of `crm.timeline.layout.blocks.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -93,9 +93,9 @@ pub struct ListResponseItem {
     /// Wire name "crmCompanyId": integer, optional.
     #[serde(rename = "crmCompanyId", skip_serializing_if = "Option::is_none")]
     pub crm_company_id: Option<i64>,
-    /// Wire name "data": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub data: ::serde_json::Value,
+    /// Wire name "data": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<ListResponseItemData>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -136,6 +136,31 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemData {
+    /// Wire name "inn": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inn: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let inn = o.opt("inn")?;
+        let additional = o.rest(&["inn"])?;
+        Ok(Self { inn, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemData);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.hcmlink.company.user.list";

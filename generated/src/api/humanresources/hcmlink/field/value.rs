@@ -216,9 +216,9 @@ pub type SetRequestJobFields = super::super::super::super::types::humanresources
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetResponse {
-    /// Wire name "errors": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub errors: ::serde_json::Value,
+    /// Wire name "errors": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<::serde_json::Value>>,
     /// Wire name "status": string, optional.
     ///
     /// Allowed values: "ok", "error".

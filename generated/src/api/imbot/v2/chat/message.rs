@@ -280,9 +280,6 @@ pub struct GetResponseMessage {
     /// Wire name "date": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
-    /// Wire name "forward": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub forward: ::serde_json::Value,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -314,7 +311,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessage {
         let author_id = o.opt("authorId")?;
         let chat_id = o.opt("chatId")?;
         let date = o.opt("date")?;
-        let forward = o.opt("forward")?;
         let id = o.opt("id")?;
         let is_system = o.opt("isSystem")?;
         let params = o.opt("params")?;
@@ -327,7 +323,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessage {
                     "authorId",
                     "chatId",
                     "date",
-                    "forward",
                     "id",
                     "isSystem",
                     "params",
@@ -340,7 +335,6 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessage {
             author_id,
             chat_id,
             date,
-            forward,
             id,
             is_system,
             params,
@@ -354,53 +348,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessage {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseMessage);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseUser {
-    /// Wire name "active": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Wire name "bot": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot: Option<bool>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseUser {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let bot = o.opt("bot")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let type_ = o.opt("type")?;
-        let additional = o.rest(&["active", "bot", "id", "name", "type"])?;
-        Ok(Self {
-            active,
-            bot,
-            id,
-            name,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseUser);
+/// The type `imbot.user`, defined once in `types`.
+pub type GetResponseUser = super::super::super::super::types::imbot::User;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imbot.v2.Chat.Message.get";
@@ -527,10 +476,10 @@ pub struct GetContextResponse {
     pub has_prev_page: Option<bool>,
     /// Wire name "messages": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub messages: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub messages: Option<Vec<GetContextResponseMessagesItem>>,
     /// Wire name "users": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub users: Option<Vec<GetContextResponseUsersItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -557,6 +506,84 @@ impl ::bitrix24_runtime::loose::Loose for GetContextResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetContextResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetContextResponseMessagesItem {
+    /// Wire name "authorId": integer, optional.
+    #[serde(rename = "authorId", skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<i64>,
+    /// Wire name "chatId": integer, optional.
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+    /// Wire name "date": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "isSystem": boolean, optional.
+    #[serde(rename = "isSystem", skip_serializing_if = "Option::is_none")]
+    pub is_system: Option<bool>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Wire name "uuid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    /// Wire name "viewedByOthers": boolean, optional.
+    #[serde(rename = "viewedByOthers", skip_serializing_if = "Option::is_none")]
+    pub viewed_by_others: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetContextResponseMessagesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let chat_id = o.opt("chatId")?;
+        let date = o.opt("date")?;
+        let id = o.opt("id")?;
+        let is_system = o.opt("isSystem")?;
+        let text = o.opt("text")?;
+        let uuid = o.opt("uuid")?;
+        let viewed_by_others = o.opt("viewedByOthers")?;
+        let additional = o
+            .rest(
+                &[
+                    "authorId",
+                    "chatId",
+                    "date",
+                    "id",
+                    "isSystem",
+                    "text",
+                    "uuid",
+                    "viewedByOthers",
+                ],
+            )?;
+        Ok(Self {
+            author_id,
+            chat_id,
+            date,
+            id,
+            is_system,
+            text,
+            uuid,
+            viewed_by_others,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetContextResponseMessagesItem);
+
+/// The type `imbot.user`, defined once in `types`.
+pub type GetContextResponseUsersItem = super::super::super::super::types::imbot::User;
 
 impl ::bitrix24_runtime::Method for GetContextRequest {
     const NAME: &'static str = "imbot.v2.Chat.Message.getContext";
@@ -845,9 +872,9 @@ pub struct SendRequestFields {
     /// Wire name "forwardIds": any JSON, optional.
     #[serde(rename = "forwardIds", skip_serializing_if = "::serde_json::Value::is_null")]
     pub forward_ids: ::serde_json::Value,
-    /// Wire name "keyboard": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub keyboard: ::serde_json::Value,
+    /// Wire name "keyboard": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyboard: Option<Vec<SendRequestFieldsKeyboardItem>>,
     /// Wire name "message": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -885,8 +912,11 @@ impl SendRequestFields {
         self
     }
     /// Sets "keyboard".
-    pub fn keyboard(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.keyboard = value.into();
+    pub fn keyboard(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<SendRequestFieldsKeyboardItem>>,
+    ) -> Self {
+        self.keyboard = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "message".
@@ -967,6 +997,77 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SendRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SendRequestFieldsKeyboardItem {
+    /// Wire name "BG_COLOR_TOKEN": string, optional.
+    #[serde(rename = "BG_COLOR_TOKEN", skip_serializing_if = "Option::is_none")]
+    pub bg_color_token: Option<String>,
+    /// Wire name "LINK": string, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "TEXT": string, optional.
+    #[serde(rename = "TEXT", skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SendRequestFieldsKeyboardItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BG_COLOR_TOKEN".
+    pub fn bg_color_token(mut self, value: impl Into<String>) -> Self {
+        self.bg_color_token = Some(value.into());
+        self
+    }
+    /// Sets "LINK".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "TEXT".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsKeyboardItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bg_color_token = o.opt("BG_COLOR_TOKEN")?;
+        let link = o.opt("LINK")?;
+        let text = o.opt("TEXT")?;
+        let additional = o.rest(&["BG_COLOR_TOKEN", "LINK", "TEXT"])?;
+        Ok(Self {
+            bg_color_token,
+            link,
+            text,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SendRequestFieldsKeyboardItem);
 
 /// The `result` of `imbot.v2.Chat.Message.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -44,9 +44,9 @@ pub struct AddRequest {
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "ITEMS": array of object, required.
-    #[serde(rename = "ITEMS")]
-    pub items: Vec<AddRequestItemsItem>,
+    /// Wire name "ITEMS": array of object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<AddRequestItemsItem>>,
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
@@ -71,7 +71,6 @@ impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         delivery_id: impl Into<i64>,
-        items: impl IntoIterator<Item = impl Into<AddRequestItemsItem>>,
         name: impl Into<String>,
         type_: impl Into<AddRequestType>,
     ) -> Self {
@@ -80,7 +79,7 @@ impl AddRequest {
             code: Default::default(),
             delivery_id: delivery_id.into(),
             description: Default::default(),
-            items: items.into_iter().map(Into::into).collect(),
+            items: Default::default(),
             name: name.into(),
             price: Default::default(),
             sort: Default::default(),
@@ -101,6 +100,14 @@ impl AddRequest {
     /// Sets "DESCRIPTION".
     pub fn description(mut self, value: impl Into<String>) -> Self {
         self.description = Some(value.into());
+        self
+    }
+    /// Sets "ITEMS".
+    pub fn items(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestItemsItem>>,
+    ) -> Self {
+        self.items = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "PRICE".
@@ -134,7 +141,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let code = o.opt("CODE")?;
         let delivery_id = o.req("DELIVERY_ID")?;
         let description = o.opt("DESCRIPTION")?;
-        let items = o.req("ITEMS")?;
+        let items = o.opt("ITEMS")?;
         let name = o.req("NAME")?;
         let price = o.opt("PRICE")?;
         let sort = o.opt("SORT")?;
@@ -154,7 +161,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                 ],
             )?;
         let delivery_id = o.need(delivery_id, "DELIVERY_ID")?;
-        let items = o.need(items, "ITEMS")?;
         let name = o.need(name, "NAME")?;
         let type_ = o.need(type_, "TYPE")?;
         Ok(Self {
@@ -346,7 +352,126 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `sale.delivery.extra.service.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = Vec<GetResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItem {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "ITEMS": array of object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<GetResponseItemItemsItem>>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PRICE": number, optional.
+    #[serde(rename = "PRICE", skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let items = o.opt("ITEMS")?;
+        let name = o.opt("NAME")?;
+        let price = o.opt("PRICE")?;
+        let sort = o.opt("SORT")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "DESCRIPTION",
+                    "ID",
+                    "ITEMS",
+                    "NAME",
+                    "PRICE",
+                    "SORT",
+                    "TYPE",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            code,
+            description,
+            id,
+            items,
+            name,
+            price,
+            sort,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseItemItemsItem {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "PRICE": string, optional.
+    #[serde(rename = "PRICE", skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseItemItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let price = o.opt("PRICE")?;
+        let title = o.opt("TITLE")?;
+        let additional = o.rest(&["CODE", "PRICE", "TITLE"])?;
+        Ok(Self {
+            code,
+            price,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseItemItemsItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.delivery.extra.service.get";
@@ -409,6 +534,9 @@ pub struct UpdateRequest {
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -427,6 +555,7 @@ impl UpdateRequest {
             name: Default::default(),
             price: Default::default(),
             sort: Default::default(),
+            type_: Default::default(),
             additional: Default::default(),
         }
     }
@@ -468,6 +597,11 @@ impl UpdateRequest {
         self.sort = Some(value.into());
         self
     }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -493,6 +627,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let name = o.opt("NAME")?;
         let price = o.opt("PRICE")?;
         let sort = o.opt("SORT")?;
+        let type_ = o.opt("TYPE")?;
         let additional = o
             .rest(
                 &[
@@ -504,6 +639,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "NAME",
                     "PRICE",
                     "SORT",
+                    "TYPE",
                 ],
             )?;
         let id = o.need(id, "ID")?;
@@ -516,6 +652,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
             name,
             price,
             sort,
+            type_,
             additional,
         })
     }

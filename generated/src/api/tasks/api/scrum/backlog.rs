@@ -454,6 +454,9 @@ pub struct GetFieldsResponse {
     /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<GetFieldsResponseFields>,
     /// Wire name "groupId": integer, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
@@ -471,6 +474,46 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let created_by = o.opt("createdBy")?;
+        let fields = o.opt("fields")?;
+        let group_id = o.opt("groupId")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let additional = o.rest(&["createdBy", "fields", "groupId", "modifiedBy"])?;
+        Ok(Self {
+            created_by,
+            fields,
+            group_id,
+            modified_by,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFields {
+    /// Wire name "createdBy": object, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<GetFieldsResponseFieldsCreatedBy>,
+    /// Wire name "groupId": object, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<GetFieldsResponseFieldsGroupId>,
+    /// Wire name "modifiedBy": object, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<GetFieldsResponseFieldsModifiedBy>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
         let group_id = o.opt("groupId")?;
         let modified_by = o.opt("modifiedBy")?;
         let additional = o.rest(&["createdBy", "groupId", "modifiedBy"])?;
@@ -483,7 +526,82 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsCreatedBy {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsCreatedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsCreatedBy);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsGroupId {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsGroupId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsGroupId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsModifiedBy {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsModifiedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsModifiedBy);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.backlog.getFields";

@@ -87,9 +87,9 @@ pub struct AddRequestFields {
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "files": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    /// Wire name "files": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<String>>,
     /// Wire name "groupId": integer, required.
     #[serde(rename = "groupId")]
     pub group_id: i64,
@@ -134,8 +134,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "files".
-    pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.files = value.into();
+    pub fn files(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "modifiedBy".
@@ -429,9 +429,9 @@ pub struct GetResponse {
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "files": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
+    /// Wire name "files": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<GetResponseFiles>,
     /// Wire name "groupId": integer, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
@@ -490,6 +490,253 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseFiles {
+    /// Wire name "CUSTOM_DATA": object, optional.
+    #[serde(rename = "CUSTOM_DATA", skip_serializing_if = "Option::is_none")]
+    pub custom_data: Option<GetResponseFilesCustomData>,
+    /// Wire name "EDIT_FORM_LABEL": string, optional.
+    #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<String>,
+    /// Wire name "EDIT_IN_LIST": string, optional.
+    #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub edit_in_list: Option<String>,
+    /// Wire name "ENTITY_ID": string, optional.
+    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "ENTITY_VALUE_ID": integer, optional.
+    #[serde(rename = "ENTITY_VALUE_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_value_id: Option<i64>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "IS_SEARCHABLE": string, optional.
+    #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
+    pub is_searchable: Option<String>,
+    /// Wire name "MANDATORY": string, optional.
+    #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
+    pub mandatory: Option<String>,
+    /// Wire name "MULTIPLE": string, optional.
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<String>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<GetResponseFilesSettings>,
+    /// Wire name "SHOW_FILTER": string, optional.
+    #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
+    pub show_filter: Option<String>,
+    /// Wire name "SHOW_IN_LIST": string, optional.
+    #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "TAG": string, optional.
+    #[serde(rename = "TAG", skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Wire name "USER_TYPE": object, optional.
+    #[serde(rename = "USER_TYPE", skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<GetResponseFilesUserType>,
+    /// Wire name "USER_TYPE_ID": string, optional.
+    #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFiles {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let custom_data = o.opt("CUSTOM_DATA")?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_value_id = o.opt("ENTITY_VALUE_ID")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let id = o.opt("ID")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let tag = o.opt("TAG")?;
+        let user_type = o.opt("USER_TYPE")?;
+        let user_type_id = o.opt("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "CUSTOM_DATA",
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ENTITY_ID",
+                    "ENTITY_VALUE_ID",
+                    "FIELD_NAME",
+                    "ID",
+                    "IS_SEARCHABLE",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "TAG",
+                    "USER_TYPE",
+                    "USER_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            custom_data,
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            entity_value_id,
+            field_name,
+            id,
+            is_searchable,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            tag,
+            user_type,
+            user_type_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFiles);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseFilesCustomData {
+    /// Wire name "PHOTO_TEMPLATE": string, optional.
+    #[serde(rename = "PHOTO_TEMPLATE", skip_serializing_if = "Option::is_none")]
+    pub photo_template: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFilesCustomData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let photo_template = o.opt("PHOTO_TEMPLATE")?;
+        let additional = o.rest(&["PHOTO_TEMPLATE"])?;
+        Ok(Self { photo_template, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFilesCustomData);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseFilesSettings {
+    /// Wire name "IBLOCK_ID": string, optional.
+    #[serde(rename = "IBLOCK_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_id: Option<String>,
+    /// Wire name "SECTION_ID": string, optional.
+    #[serde(rename = "SECTION_ID", skip_serializing_if = "Option::is_none")]
+    pub section_id: Option<String>,
+    /// Wire name "UF_TO_SAVE_ALLOW_EDIT": boolean, optional.
+    #[serde(rename = "UF_TO_SAVE_ALLOW_EDIT", skip_serializing_if = "Option::is_none")]
+    pub uf_to_save_allow_edit: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFilesSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_id = o.opt("IBLOCK_ID")?;
+        let section_id = o.opt("SECTION_ID")?;
+        let uf_to_save_allow_edit = o.opt("UF_TO_SAVE_ALLOW_EDIT")?;
+        let additional = o.rest(&["IBLOCK_ID", "SECTION_ID", "UF_TO_SAVE_ALLOW_EDIT"])?;
+        Ok(Self {
+            iblock_id,
+            section_id,
+            uf_to_save_allow_edit,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFilesSettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetResponseFilesUserType {
+    /// Wire name "BASE_TYPE": string, optional.
+    #[serde(rename = "BASE_TYPE", skip_serializing_if = "Option::is_none")]
+    pub base_type: Option<String>,
+    /// Wire name "CLASS_NAME": string, optional.
+    #[serde(rename = "CLASS_NAME", skip_serializing_if = "Option::is_none")]
+    pub class_name: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "TAG": array of string, optional.
+    #[serde(rename = "TAG", skip_serializing_if = "Option::is_none")]
+    pub tag: Option<Vec<String>>,
+    /// Wire name "USER_TYPE_ID": string, optional.
+    #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetResponseFilesUserType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base_type = o.opt("BASE_TYPE")?;
+        let class_name = o.opt("CLASS_NAME")?;
+        let description = o.opt("DESCRIPTION")?;
+        let tag = o.opt("TAG")?;
+        let user_type_id = o.opt("USER_TYPE_ID")?;
+        let additional = o
+            .rest(&["BASE_TYPE", "CLASS_NAME", "DESCRIPTION", "TAG", "USER_TYPE_ID"])?;
+        Ok(Self {
+            base_type,
+            class_name,
+            description,
+            tag,
+            user_type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponseFilesUserType);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.get";
@@ -569,6 +816,9 @@ pub struct GetFieldsResponse {
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<GetFieldsResponseFields>,
     /// Wire name "files": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
@@ -587,6 +837,78 @@ pub struct GetFieldsResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let created_by = o.opt("createdBy")?;
+        let description = o.opt("description")?;
+        let fields = o.opt("fields")?;
+        let files = o.opt("files")?;
+        let group_id = o.opt("groupId")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let additional = o
+            .rest(
+                &[
+                    "color",
+                    "createdBy",
+                    "description",
+                    "fields",
+                    "files",
+                    "groupId",
+                    "modifiedBy",
+                    "name",
+                ],
+            )?;
+        Ok(Self {
+            color,
+            created_by,
+            description,
+            fields,
+            files,
+            group_id,
+            modified_by,
+            name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFields {
+    /// Wire name "color": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<GetFieldsResponseFieldsColor>,
+    /// Wire name "createdBy": object, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<GetFieldsResponseFieldsCreatedBy>,
+    /// Wire name "description": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<GetFieldsResponseFieldsDescription>,
+    /// Wire name "files": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<GetFieldsResponseFieldsFiles>,
+    /// Wire name "groupId": object, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<GetFieldsResponseFieldsGroupId>,
+    /// Wire name "modifiedBy": object, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<GetFieldsResponseFieldsModifiedBy>,
+    /// Wire name "name": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<GetFieldsResponseFieldsName>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -623,7 +945,182 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsColor {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsColor {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsColor);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsCreatedBy {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsCreatedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsCreatedBy);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsDescription {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsDescription {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsDescription);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsFiles {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsFiles {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsFiles);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsGroupId {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsGroupId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsGroupId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsModifiedBy {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsModifiedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsModifiedBy);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsName {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsName {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsName);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.getFields";
@@ -663,9 +1160,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -691,8 +1188,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -735,10 +1232,12 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `tasks.api.scrum.epic.list`.
+pub type ListResponse = Vec<ListResponseItem>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListResponse {
+pub struct ListResponseItem {
     /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -765,7 +1264,7 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -802,15 +1301,43 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponse);
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
+
+/// The fields of `tasks.api.scrum.epic.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "color".
+    Color,
+    /// The field "createdBy".
+    CreatedBy,
+    /// The field "description".
+    Description,
+    /// The field "groupId".
+    GroupId,
+    /// The field "id".
+    Id,
+    /// The field "modifiedBy".
+    ModifiedBy,
+    /// The field "name".
+    Name,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { Color = "color", CreatedBy = "createdBy", Description = "description",
+    GroupId = "groupId", Id = "id", ModifiedBy = "modifiedBy", Name = "name" }
+);
 
 /// Calls `tasks.api.scrum.epic.update`.
 ///
@@ -835,10 +1362,11 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": array of object, required.
-    pub fields: Vec<UpdateRequestFieldsItem>,
-    /// Wire name "id": integer, required.
-    pub id: i64,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -847,15 +1375,17 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
-            id: id.into(),
+            fields: fields.into(),
+            id: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -875,51 +1405,50 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
-        let id = o.req("id")?;
+        let id = o.opt("id")?;
         let additional = o.rest(&["fields", "id"])?;
         let fields = o.need(fields, "fields")?;
-        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItem {
+pub struct UpdateRequestFields {
     /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<UpdateRequestFieldsFields>,
     /// Wire name "files": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
-    /// Wire name "groupId": integer, required.
-    #[serde(rename = "groupId")]
-    pub group_id: i64,
-    /// Wire name "name": string, required.
-    pub name: String,
+    /// Wire name "groupId": integer, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(group_id: impl Into<i64>, name: impl Into<String>) -> Self {
-        Self {
-            color: Default::default(),
-            description: Default::default(),
-            files: Default::default(),
-            group_id: group_id.into(),
-            name: name.into(),
-            additional: Default::default(),
-        }
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "color".
     pub fn color(mut self, value: impl Into<String>) -> Self {
@@ -931,9 +1460,29 @@ impl UpdateRequestFieldsItem {
         self.description = Some(value.into());
         self
     }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<UpdateRequestFieldsFields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
     /// Sets "files".
     pub fn files(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.files = value.into();
+        self
+    }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -948,7 +1497,97 @@ impl UpdateRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let description = o.opt("description")?;
+        let fields = o.opt("fields")?;
+        let files = o.opt("files")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o
+            .rest(
+                &["color", "description", "fields", "files", "groupId", "id", "name"],
+            )?;
+        Ok(Self {
+            color,
+            description,
+            fields,
+            files,
+            group_id,
+            id,
+            name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsFields {
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "files": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<String>>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "files".
+    pub fn files(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -956,23 +1595,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         let color = o.opt("color")?;
         let description = o.opt("description")?;
         let files = o.opt("files")?;
-        let group_id = o.req("groupId")?;
-        let name = o.req("name")?;
-        let additional = o.rest(&["color", "description", "files", "groupId", "name"])?;
-        let group_id = o.need(group_id, "groupId")?;
-        let name = o.need(name, "name")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["color", "description", "files", "name"])?;
         Ok(Self {
             color,
             description,
             files,
-            group_id,
             name,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsFields);
 
 /// The `result` of `tasks.api.scrum.epic.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

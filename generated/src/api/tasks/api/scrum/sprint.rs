@@ -80,6 +80,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
     /// Wire name "dateEnd": string, optional.
     #[serde(rename = "dateEnd", skip_serializing_if = "Option::is_none")]
     pub date_end: Option<String>,
@@ -107,6 +110,7 @@ impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(group_id: impl Into<i64>, name: impl Into<String>) -> Self {
         Self {
+            created_by: Default::default(),
             date_end: Default::default(),
             date_start: Default::default(),
             group_id: group_id.into(),
@@ -115,6 +119,11 @@ impl AddRequestFields {
             status: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
     }
     /// Sets "dateEnd".
     pub fn date_end(mut self, value: impl Into<String>) -> Self {
@@ -153,6 +162,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
         let date_end = o.opt("dateEnd")?;
         let date_start = o.opt("dateStart")?;
         let group_id = o.req("groupId")?;
@@ -160,10 +170,21 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let sort = o.opt("sort")?;
         let status = o.opt("status")?;
         let additional = o
-            .rest(&["dateEnd", "dateStart", "groupId", "name", "sort", "status"])?;
+            .rest(
+                &[
+                    "createdBy",
+                    "dateEnd",
+                    "dateStart",
+                    "groupId",
+                    "name",
+                    "sort",
+                    "status",
+                ],
+            )?;
         let group_id = o.need(group_id, "groupId")?;
         let name = o.need(name, "name")?;
         Ok(Self {
+            created_by,
             date_end,
             date_start,
             group_id,
@@ -541,13 +562,16 @@ pub async fn get(
 /// Parameters of `tasks.api.scrum.sprint.get`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-get.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "sprintId": integer, required.
-    #[serde(rename = "sprintId")]
-    pub sprint_id: i64,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "sprintId": integer, optional.
+    #[serde(rename = "sprintId", skip_serializing_if = "Option::is_none")]
+    pub sprint_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -555,12 +579,19 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(sprint_id: impl Into<i64>) -> Self {
-        Self {
-            sprint_id: sprint_id.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "sprintId".
+    pub fn sprint_id(mut self, value: impl Into<i64>) -> Self {
+        self.sprint_id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -579,10 +610,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let sprint_id = o.req("sprintId")?;
-        let additional = o.rest(&["sprintId"])?;
-        let sprint_id = o.need(sprint_id, "sprintId")?;
-        Ok(Self { sprint_id, additional })
+        let id = o.opt("id")?;
+        let sprint_id = o.opt("sprintId")?;
+        let additional = o.rest(&["id", "sprintId"])?;
+        Ok(Self { id, sprint_id, additional })
     }
 }
 
@@ -760,6 +791,9 @@ pub struct GetFieldsResponse {
     /// Wire name "dateStart": string, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
     pub date_start: Option<String>,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<GetFieldsResponseFields>,
     /// Wire name "groupId": integer, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
@@ -781,6 +815,84 @@ pub struct GetFieldsResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let date_end = o.opt("dateEnd")?;
+        let date_start = o.opt("dateStart")?;
+        let fields = o.opt("fields")?;
+        let group_id = o.opt("groupId")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let status = o.opt("status")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdBy",
+                    "dateEnd",
+                    "dateStart",
+                    "fields",
+                    "groupId",
+                    "modifiedBy",
+                    "name",
+                    "sort",
+                    "status",
+                ],
+            )?;
+        Ok(Self {
+            created_by,
+            date_end,
+            date_start,
+            fields,
+            group_id,
+            modified_by,
+            name,
+            sort,
+            status,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFields {
+    /// Wire name "createdBy": object, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<GetFieldsResponseFieldsCreatedBy>,
+    /// Wire name "dateEnd": object, optional.
+    #[serde(rename = "dateEnd", skip_serializing_if = "Option::is_none")]
+    pub date_end: Option<GetFieldsResponseFieldsDateEnd>,
+    /// Wire name "dateStart": object, optional.
+    #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
+    pub date_start: Option<GetFieldsResponseFieldsDateStart>,
+    /// Wire name "groupId": object, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<GetFieldsResponseFieldsGroupId>,
+    /// Wire name "modifiedBy": object, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<GetFieldsResponseFieldsModifiedBy>,
+    /// Wire name "name": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<GetFieldsResponseFieldsName>,
+    /// Wire name "sort": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<GetFieldsResponseFieldsSort>,
+    /// Wire name "status": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<GetFieldsResponseFieldsStatus>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -820,7 +932,207 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsCreatedBy {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsCreatedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsCreatedBy);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsDateEnd {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsDateEnd {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsDateEnd);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsDateStart {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsDateStart {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsDateStart);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsGroupId {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsGroupId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsGroupId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsModifiedBy {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsModifiedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsModifiedBy);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsName {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsName {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsName);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsSort {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsSort {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsSort);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsStatus {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsStatus {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsStatus);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.getFields";
@@ -1098,15 +1410,145 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestOrder {
 ::bitrix24_runtime::loose_deserialize!(ListRequestOrder);
 
 /// The `result` of `tasks.api.scrum.sprint.list`.
-pub type ListResponse = ::serde_json::Value;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "dateEnd": string, optional.
+    #[serde(rename = "dateEnd", skip_serializing_if = "Option::is_none")]
+    pub date_end: Option<String>,
+    /// Wire name "dateStart": string, optional.
+    #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
+    pub date_start: Option<String>,
+    /// Wire name "entityType": string, optional.
+    #[serde(rename = "entityType", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "goal": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goal: Option<String>,
+    /// Wire name "groupId": integer, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "status": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let date_end = o.opt("dateEnd")?;
+        let date_start = o.opt("dateStart")?;
+        let entity_type = o.opt("entityType")?;
+        let goal = o.opt("goal")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let status = o.opt("status")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdBy",
+                    "dateEnd",
+                    "dateStart",
+                    "entityType",
+                    "goal",
+                    "groupId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "sort",
+                    "status",
+                ],
+            )?;
+        Ok(Self {
+            created_by,
+            date_end,
+            date_start,
+            entity_type,
+            goal,
+            group_id,
+            id,
+            modified_by,
+            name,
+            sort,
+            status,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::Start;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0"];
+    const ID_KEY: &'static str = "id";
     type Response = ListResponse;
 }
+
+/// The fields of `tasks.api.scrum.sprint.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+///
+/// Fields the spec does not declare (user fields `UF_*`) go in as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListField {
+    /// The field "createdBy".
+    CreatedBy,
+    /// The field "dateEnd".
+    DateEnd,
+    /// The field "dateStart".
+    DateStart,
+    /// The field "entityType".
+    EntityType,
+    /// The field "goal".
+    Goal,
+    /// The field "groupId".
+    GroupId,
+    /// The field "id".
+    Id,
+    /// The field "modifiedBy".
+    ModifiedBy,
+    /// The field "name".
+    Name,
+    /// The field "sort".
+    Sort,
+    /// The field "status".
+    Status,
+}
+
+::bitrix24_runtime::field_names!(
+    ListField { CreatedBy = "createdBy", DateEnd = "dateEnd", DateStart = "dateStart",
+    EntityType = "entityType", Goal = "goal", GroupId = "groupId", Id = "id", ModifiedBy
+    = "modifiedBy", Name = "name", Sort = "sort", Status = "status" }
+);
 
 /// Calls `tasks.api.scrum.sprint.start`.
 ///

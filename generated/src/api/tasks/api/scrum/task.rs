@@ -206,6 +206,9 @@ pub struct GetFieldsResponse {
     /// Wire name "epicId": integer, optional.
     #[serde(rename = "epicId", skip_serializing_if = "Option::is_none")]
     pub epic_id: Option<i64>,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<GetFieldsResponseFields>,
     /// Wire name "modifiedBy": integer, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<i64>,
@@ -221,6 +224,72 @@ pub struct GetFieldsResponse {
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let entity_id = o.opt("entityId")?;
+        let epic_id = o.opt("epicId")?;
+        let fields = o.opt("fields")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let sort = o.opt("sort")?;
+        let story_points = o.opt("storyPoints")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdBy",
+                    "entityId",
+                    "epicId",
+                    "fields",
+                    "modifiedBy",
+                    "sort",
+                    "storyPoints",
+                ],
+            )?;
+        Ok(Self {
+            created_by,
+            entity_id,
+            epic_id,
+            fields,
+            modified_by,
+            sort,
+            story_points,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFields {
+    /// Wire name "createdBy": object, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<GetFieldsResponseFieldsCreatedBy>,
+    /// Wire name "entityId": object, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<GetFieldsResponseFieldsEntityId>,
+    /// Wire name "epicId": object, optional.
+    #[serde(rename = "epicId", skip_serializing_if = "Option::is_none")]
+    pub epic_id: Option<GetFieldsResponseFieldsEpicId>,
+    /// Wire name "modifiedBy": object, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<GetFieldsResponseFieldsModifiedBy>,
+    /// Wire name "sort": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<GetFieldsResponseFieldsSort>,
+    /// Wire name "storyPoints": object, optional.
+    #[serde(rename = "storyPoints", skip_serializing_if = "Option::is_none")]
+    pub story_points: Option<GetFieldsResponseFieldsStoryPoints>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -247,7 +316,157 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsCreatedBy {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsCreatedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsCreatedBy);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsEntityId {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsEntityId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsEntityId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsEpicId {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsEpicId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsEpicId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsModifiedBy {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsModifiedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsModifiedBy);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsSort {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsSort {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsSort);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetFieldsResponseFieldsStoryPoints {
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsStoryPoints {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsStoryPoints);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.task.getFields";
@@ -415,9 +634,9 @@ pub struct UpdateResponse {
     /// Wire name "data": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<bool>,
-    /// Wire name "errors": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub errors: ::serde_json::Value,
+    /// Wire name "errors": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<::serde_json::Value>>,
     /// Wire name "status": string, optional.
     ///
     /// Allowed values: "success", "error".
