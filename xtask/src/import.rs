@@ -378,4 +378,52 @@ mod tests {
         // A method spec keeps crm.a, and crm.a keeps crm.b.
         assert_eq!(left_after_import(true, "held"), ["crm.a.md", "crm.b.md"]);
     }
+
+    /// Type specs of the share pass: new ones written, one edited by hand kept, an imported one
+    /// no longer made removed, unless a spec still refers to it.
+    #[test]
+    fn type_specs_are_written_kept_and_removed() {
+        let root = std::env::temp_dir().join(format!("xtask-import-types-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let specs = root.join("specs");
+        let types = specs.join("types");
+        fs::create_dir_all(&types).unwrap();
+        let schema = json!({"type": "object", "properties": {"A": {"type": "integer"}}});
+        let made = |name: &str| codegen::import::render_type(name, "crm", None, &schema);
+        // Edited by hand (its hash no longer matches): never overwritten.
+        let edited = made("crm.edited").replace("integer", "string");
+        fs::write(types.join("crm.edited.md"), &edited).unwrap();
+        // Imported earlier, no longer made: removed, unless referred to.
+        fs::write(types.join("crm.gone.md"), made("crm.gone")).unwrap();
+        fs::write(types.join("crm.used.md"), made("crm.used")).unwrap();
+        fs::write(
+            specs.join("crm.x.get.md"),
+            "---\nmethod: crm.x.get\nscope: crm\nreturns: {\"$ref\": \"types/crm.used\"}\n---\n",
+        )
+        .unwrap();
+        // Edited by hand and no longer made: kept.
+        fs::write(
+            types.join("crm.mine.md"),
+            "---\ntype: crm.mine\nscope: crm\nschema: {}\n---\n",
+        )
+        .unwrap();
+        let produced = vec![
+            ("crm.new".to_owned(), made("crm.new")),
+            ("crm.edited".to_owned(), made("crm.edited")),
+        ];
+        import_types(&root, &specs, &produced).unwrap();
+        let read = |n: &str| fs::read_to_string(types.join(format!("{n}.md"))).ok();
+        let result = (
+            read("crm.new"),
+            read("crm.edited"),
+            read("crm.gone"),
+            read("crm.used").is_some(),
+            read("crm.mine").is_some(),
+        );
+        let _ = fs::remove_dir_all(&root);
+        assert_eq!(
+            result,
+            (Some(made("crm.new")), Some(edited), None, true, true)
+        );
+    }
 }
