@@ -7,9 +7,13 @@
 //! 1. **Docs-named shapes.** An object schema with properties and `x-bitrix-type: T` becomes the
 //!    type `<scope>.<n>`, `n` being `T` in snake case without a leading `<scope>_`
 //!    (`crm_multifield` in scope `crm` → `crm.multifield`). Every occurrence of one name in one
-//!    scope is one type: differing shapes are merged (union of properties; for a property whose
-//!    schemas differ the one that types more wins — properties before a bare `type` before
-//!    neither — ties to the smaller canonical JSON; `required` keeps only what all require).
+//!    scope is one type: differing shapes are merged (union of properties; a property whose
+//!    schemas differ merges key by key for objects and by items for lists, `integer` and
+//!    `number` make `number`, any JSON gives way to a type, two kinds of value (a text on one
+//!    page, a list on another) make a `oneOf` of both, a struct that keeps no other keys joins
+//!    a map whose values it fits (one that keeps other keys makes a `oneOf` with the map), and
+//!    otherwise the one that types more wins, ties to the smaller canonical JSON; `required`
+//!    keeps only what all require).
 //! 2. **Identical unnamed shapes.** An object schema with at least 3 properties whose canonical
 //!    JSON ([`crate::json::sorted`]) occurs in two or more different specs of one scope becomes a
 //!    type named after the property key it appears under (snake case; an array's items take the
@@ -313,20 +317,38 @@ fn score(v: &Value) -> u8 {
 
 /// Merges the occurrences of one docs-named type (rule 1).
 fn merge(shapes: &[Value]) -> Value {
+    merge_at(shapes, 0)
+}
+
+/// How deep [`merge_prop`] follows nested objects and arrays before it calls two differing
+/// shapes a conflict.
+const MERGE_DEPTH: usize = 16;
+
+fn merge_at(shapes: &[Value], depth: usize) -> Value {
     let mut all: Vec<Value> = shapes.iter().map(sorted).collect();
     all.sort_by_key(|v| v.to_string());
     all.dedup();
     let mut out = all[0].clone();
     let mut properties: BTreeMap<String, Value> = BTreeMap::new();
+    // Keys whose occurrences disagree on the kind of value: left to the open map.
+    let mut conflicts: BTreeSet<String> = BTreeSet::new();
     let mut required: Option<BTreeSet<String>> = None;
     for s in &all {
         for (k, p) in props(s).into_iter().flatten() {
-            match properties.get(k) {
-                Some(old)
-                    if (score(old), std::cmp::Reverse(old.to_string()))
-                        >= (score(p), std::cmp::Reverse(p.to_string())) => {}
-                _ => {
-                    properties.insert(k.clone(), p.clone());
+            if conflicts.contains(k) {
+                continue;
+            }
+            let merged = match properties.get(k) {
+                Some(old) => merge_prop(old, p, depth),
+                None => Some(p.clone()),
+            };
+            match merged {
+                Some(v) => {
+                    properties.insert(k.clone(), v);
+                }
+                None => {
+                    properties.remove(k);
+                    conflicts.insert(k.clone());
                 }
             }
         }
@@ -342,12 +364,23 @@ fn merge(shapes: &[Value]) -> Value {
             Some(r) => r.intersection(&req).cloned().collect(),
         });
     }
+    // A key left out for a conflict goes to the open map, and so do other keys when some
+    // occurrence keeps them.
+    let keeps_others = |s: &Value| {
+        s.get("additionalProperties")
+            .is_some_and(|a| a != &json!(false))
+    };
+    let open = !conflicts.is_empty()
+        || (out.get("additionalProperties") == Some(&json!(false)) && all.iter().any(keeps_others));
     if let Some(o) = out.as_object_mut() {
         o.insert(
             "properties".into(),
             Value::Object(properties.into_iter().collect()),
         );
-        match required {
+        if open {
+            o.insert("additionalProperties".into(), json!(true));
+        }
+        match required.map(|r| &r - &conflicts) {
             Some(r) if !r.is_empty() => {
                 o.insert("required".into(), r.into_iter().map(Value::from).collect());
             }
@@ -357,6 +390,137 @@ fn merge(shapes: &[Value]) -> Value {
         }
     }
     sorted(&out)
+}
+
+/// One property of a docs-named type as two pages give it; `None` when they disagree on the
+/// kind of value (a text on one page, a list on another), which no one Rust type can hold.
+/// Objects merge key by key and lists by their items; `integer` and `number` make `number`;
+/// any JSON gives way to a typed schema; a union, reference or bare enum agrees only with
+/// itself; between two schemas of the same kind the one that
+/// types more wins, ties to the smaller canonical JSON.
+fn merge_prop(a: &Value, b: &Value, depth: usize) -> Option<Value> {
+    if a == b {
+        return Some(a.clone());
+    }
+    let (ka, kb) = (kind_of(a), kind_of(b));
+    let better = |x: &Value, y: &Value| {
+        if (score(x), std::cmp::Reverse(x.to_string()))
+            >= (score(y), std::cmp::Reverse(y.to_string()))
+        {
+            x.clone()
+        } else {
+            y.clone()
+        }
+    };
+    match (ka.as_deref(), kb.as_deref()) {
+        // Any JSON: the other one types more.
+        (None, _) | (_, None) => Some(better(a, b)),
+        (Some(x), Some(y)) if x == y => match x {
+            _ if depth >= MERGE_DEPTH => Some(better(a, b)),
+            "object" if props(a).is_some() && props(b).is_some() => {
+                Some(merge_at(&[a.clone(), b.clone()], depth + 1))
+            }
+            // A struct on one page, a map on another (`{Y: …, N: …}` beside a map of texts that
+            // may also come as a list): the map, when every property fits its values and the
+            // struct keeps no other keys (their values are unknown; they may not fit); else
+            // a `oneOf` of both.
+            "object" if props(a).is_some() != props(b).is_some() => {
+                let (map, st) = if props(a).is_some() { (b, a) } else { (a, b) };
+                match map.get("additionalProperties") {
+                    // The struct keeps other keys, whose values the map's may not fit: one of
+                    // the two.
+                    Some(_) if st.get("additionalProperties") != Some(&json!(false)) => {
+                        let mut both = vec![sorted(map), sorted(st)];
+                        both.sort_by_key(|v| v.to_string());
+                        Some(json!({ "oneOf": both }))
+                    }
+                    Some(v @ Value::Object(_)) => {
+                        let mut value = v.clone();
+                        for p in props(st).into_iter().flatten().map(|(_, p)| p) {
+                            value = merge_prop(&value, p, depth + 1)?;
+                        }
+                        let mut out = map.clone();
+                        out["additionalProperties"] = value;
+                        Some(out)
+                    }
+                    // An object of any keys: the struct types more, and keeps the other keys.
+                    _ => {
+                        let mut out = st.clone();
+                        if out.get("additionalProperties").is_none() {
+                            out["additionalProperties"] = json!(true);
+                        }
+                        Some(out)
+                    }
+                }
+            }
+            "array" => match (a.get("items"), b.get("items")) {
+                (Some(ia), Some(ib)) => {
+                    let mut out = better(a, b);
+                    match merge_prop(ia, ib, depth + 1) {
+                        Some(items) => out["items"] = items,
+                        None => {
+                            out.as_object_mut()?.remove("items");
+                        }
+                    }
+                    Some(out)
+                }
+                _ => Some(better(a, b)),
+            },
+            _ => Some(better(a, b)),
+        },
+        (Some("integer"), Some("number")) => Some(b.clone()),
+        (Some("number"), Some("integer")) => Some(a.clone()),
+        _ => union(a, b, depth),
+    }
+}
+
+/// The kind of value a schema describes, for [`merge_prop`]: its `type`, `object` for
+/// properties without one; a union, a reference or an enum without a `type` is a kind of its
+/// own (its canonical JSON), so it agrees only with itself; `None` for any JSON.
+fn kind_of(v: &Value) -> Option<String> {
+    match v.get("type") {
+        Some(Value::String(t)) => Some(t.clone()),
+        Some(other) => Some(other.to_string()),
+        None if props(v).is_some() => Some("object".to_owned()),
+        None if ["oneOf", "anyOf", "$ref", "enum", "const"]
+            .iter()
+            .any(|k| v.get(k).is_some()) =>
+        {
+            Some(v.to_string())
+        }
+        None => None,
+    }
+}
+
+/// Two schemas of different kinds (a text on one page, a list of texts on another) as one
+/// `oneOf`: the branches of both, those of one kind merged, sorted by canonical JSON. `None`
+/// when a branch is any JSON or two branches of one kind do not merge.
+fn union(a: &Value, b: &Value, depth: usize) -> Option<Value> {
+    if depth >= MERGE_DEPTH {
+        return None;
+    }
+    let branches = |v: &Value| match (v.get("type"), v.get("oneOf")) {
+        (None, Some(Value::Array(items))) => items.clone(),
+        _ => vec![v.clone()],
+    };
+    let mut out = branches(a);
+    for br in branches(b) {
+        let k = kind_of(&br)?;
+        match out
+            .iter()
+            .position(|o| kind_of(o).as_deref() == Some(k.as_str()))
+        {
+            Some(i) => out[i] = merge_prop(&out[i], &br, depth + 1)?,
+            None => out.push(br),
+        }
+    }
+    if out.iter().any(|o| kind_of(o).is_none()) {
+        return None;
+    }
+    let mut out: Vec<Value> = out.iter().map(sorted).collect();
+    out.sort_by_key(|v| v.to_string());
+    out.dedup();
+    Some(json!({ "oneOf": out }))
 }
 
 fn docs_named(schemas: &mut [Input], types: &mut BTreeMap<String, TypeSpec>) -> usize {
@@ -729,6 +893,63 @@ mod tests {
             json!({"$ref": "types/crm.multifield"})
         );
         assert_eq!(r.replaced, 3);
+    }
+
+    #[test]
+    fn docs_named_occurrences_that_disagree_on_a_kind_become_unions_or_stay_open() {
+        let a = json!({"type": "object", "x-bitrix-type": "field_descriptor", "required": ["statusType"],
+            "properties": {"statusType": {"type": "string"}, "size": {"type": "integer"},
+                "values": {"type": "object", "properties": {"Y": {"type": "string"}}},
+                "labels": {"type": "object", "properties": {"Y": {"type": "string"}},
+                    "additionalProperties": false},
+                "names": {"type": "object", "properties": {"Y": {"type": "string"}}},
+                "settings": {"type": "object", "properties": {"A": {"type": "string"}}}},
+            "additionalProperties": false});
+        let b = json!({"type": "object", "x-bitrix-type": "field_descriptor",
+            "properties": {"statusType": {"type": "array", "items": {"type": "string"}},
+                "size": {"type": "number"},
+                "settings": {"type": "object", "properties": {"A": {"type": "object",
+                    "properties": {"TYPE": {"type": "string"}}}, "B": {"type": "integer"}}},
+                "values": {"oneOf": [{"type": "array"}, {"type": "object"}]},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "names": {"type": "object", "additionalProperties": {"type": "string"}}}});
+        let r = share(&[
+            input("crm.deal.fields", "crm", wrap("X", a)),
+            input("crm.lead.fields", "crm", wrap("X", b)),
+        ]);
+        let m = &r.types[0].schema;
+        // A text on one page and a list on another: one of the two.
+        assert_eq!(
+            m["properties"]["statusType"],
+            json!({"oneOf": [{"items": {"type": "string"}, "type": "array"}, {"type": "string"}]})
+        );
+        assert_eq!(m.get("required"), None);
+        assert_eq!(m["properties"]["size"], json!({"type": "number"}));
+        // A union does not give way to one of its branches; a struct joins its object branch.
+        assert_eq!(
+            m["properties"]["values"],
+            json!({"oneOf": [{"additionalProperties": true,
+                "properties": {"Y": {"type": "string"}}, "type": "object"}, {"type": "array"}]})
+        );
+        // A struct that keeps other keys may hold values the map's do not fit: one of both.
+        assert_eq!(
+            m["properties"]["names"],
+            json!({"oneOf": [{"additionalProperties": {"type": "string"}, "type": "object"},
+                {"properties": {"Y": {"type": "string"}}, "type": "object"}]})
+        );
+        // A struct whose properties fit a map's values (and no other keys) becomes that map.
+        assert_eq!(
+            m["properties"]["labels"],
+            json!({"type": "object", "additionalProperties": {"type": "string"}})
+        );
+        // Nested objects merge key by key, with the same rule inside.
+        let settings = &m["properties"]["settings"];
+        assert_eq!(settings["properties"]["B"], json!({"type": "integer"}));
+        assert_eq!(
+            settings["properties"]["A"],
+            json!({"oneOf": [{"properties": {"TYPE": {"type": "string"}}, "type": "object"},
+                {"type": "string"}]})
+        );
     }
 
     #[test]

@@ -236,6 +236,20 @@ impl Emitter<'_> {
                         },
                     });
                 }
+                // A number that no branch took goes to the first string branch as its text,
+                // as a plain string field would take it: the union is never stricter than
+                // its string branch.
+                let text = variants.iter().find(|v| matches!(v.ty, Ty::String));
+                if let (false, Some(t)) = (total, text) {
+                    let tid = ident(&t.ident);
+                    tries.extend(quote! {
+                        if v.is_number() {
+                            if let Ok(s) = <String as #rt::loose::Loose>::from_loose(v) {
+                                return Ok(Self::#tid(s));
+                            }
+                        }
+                    });
+                }
                 if !total {
                     let msg = format!("data did not match any variant of untagged enum {name}");
                     tries.extend(quote!(Err(#rt::loose::Misfit::new(#msg))));

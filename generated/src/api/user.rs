@@ -791,6 +791,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestUfDepartment {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum AddRequestUfDepartment",

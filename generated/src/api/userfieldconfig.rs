@@ -319,6 +319,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEditFormLabel {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum AddRequestFieldEditFormLabel",
@@ -532,6 +537,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseFieldEditFormLabel {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum AddResponseFieldEditFormLabel",
@@ -568,6 +578,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseFieldHelpMessage {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -934,6 +949,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldEditFormLabel {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum GetResponseFieldEditFormLabel",
@@ -1022,6 +1042,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldErrorMessage {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum GetResponseFieldErrorMessage",
@@ -1055,6 +1080,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldHelpMessage {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -1090,6 +1120,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldListColumnLabel {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum GetResponseFieldListColumnLabel",
@@ -1123,6 +1158,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFieldListFilterLabel {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -2621,6 +2661,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemEditFormLabel {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum ListResponseFieldsItemEditFormLabel",
@@ -2654,6 +2699,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemErrorMessage {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -2689,6 +2739,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemHelpMessage {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum ListResponseFieldsItemHelpMessage",
@@ -2723,6 +2778,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemListColumnLabel 
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum ListResponseFieldsItemListColumnLabel",
@@ -2756,6 +2816,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItemListFilterLabel 
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -3116,6 +3181,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldEditFormLabel {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum UpdateRequestFieldEditFormLabel",
@@ -3152,6 +3222,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldHelpMessage {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -3360,6 +3435,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldEditFormLabel {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum UpdateResponseFieldEditFormLabel",
@@ -3396,6 +3476,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldHelpMessage {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(

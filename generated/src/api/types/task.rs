@@ -1414,7 +1414,7 @@ pub struct FieldDescriptor {
     /// Wire name "upperName": string, optional.
     #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
     pub upper_name: Option<String>,
-    /// Wire name "values": object, optional.
+    /// Wire name "values": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<FieldDescriptorValues>,
     /// Keys not declared in the spec, kept as received.
@@ -1488,10 +1488,48 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptor {
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptor);
 
 #[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum FieldDescriptorValues {
+    Object(Box<FieldDescriptorValuesObject>),
+    Object2(::std::collections::BTreeMap<String, String>),
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for FieldDescriptorValues {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            FieldDescriptorValuesObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object2(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum FieldDescriptorValues",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(FieldDescriptorValues);
+
+#[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct FieldDescriptorValues {
+pub struct FieldDescriptorValuesObject {
     /// Wire name "N": string, optional.
     #[serde(rename = "N", skip_serializing_if = "Option::is_none")]
     pub n: Option<String>,
@@ -1504,7 +1542,7 @@ pub struct FieldDescriptorValues {
 }
 
 #[cfg(feature = "task")]
-impl ::bitrix24_runtime::loose::Loose for FieldDescriptorValues {
+impl ::bitrix24_runtime::loose::Loose for FieldDescriptorValuesObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1517,7 +1555,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorValues {
 }
 
 #[cfg(feature = "task")]
-::bitrix24_runtime::loose_deserialize!(FieldDescriptorValues);
+::bitrix24_runtime::loose_deserialize!(FieldDescriptorValuesObject);
 
 /// The type `task.fields`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]

@@ -254,6 +254,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPurchasingPrice {
         if let Ok(x) = <bool as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
             return Ok(Self::Bool(x));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum AddRequestFieldsPurchasingPrice",

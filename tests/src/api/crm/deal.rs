@@ -227,6 +227,11 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterStatusId {
         if let Ok(x) = <Vec<String> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
             return Ok(Self::Array(x));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum ListRequestFilterStatusId",
@@ -256,6 +261,11 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterCategoryId {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -368,6 +378,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDealOpportunity {
         if let Ok(x) = <bool as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
             return Ok(Self::Bool(x));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum ListResponseDealOpportunity",
@@ -397,6 +412,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDealAssignedById {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -437,6 +457,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDealValue {
             ::serde_json::Value,
         > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
             return Ok(Self::Array(x));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -777,6 +802,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOpportunity {
         }
         if let Ok(x) = <bool as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
             return Ok(Self::Bool(x));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(

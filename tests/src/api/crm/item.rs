@@ -625,6 +625,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestId {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum AddRequestId",
@@ -1158,6 +1163,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestNestedId {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum AddRequestNestedId",
@@ -1635,6 +1645,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItemId {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum AddRequestRowsItemId",
@@ -2042,6 +2057,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItemId {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum AddResponseItemId",
@@ -2079,6 +2099,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItemValue {
         }
         if let Ok(x) = <bool as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
             return Ok(Self::Bool(x));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(

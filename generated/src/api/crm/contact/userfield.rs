@@ -370,6 +370,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsEditFormLabel {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum AddRequestFieldsEditFormLabel",
@@ -403,6 +408,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsErrorMessage {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -440,6 +450,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsHelpMessage {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum AddRequestFieldsHelpMessage",
@@ -476,6 +491,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListColumnLabel {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -815,6 +835,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabel {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum GetResponseEditFormLabel",
@@ -849,6 +874,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessage {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum GetResponseErrorMessage",
@@ -882,6 +912,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessage {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -920,6 +955,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabel {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum GetResponseListColumnLabel",
@@ -953,6 +993,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabel {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -1427,6 +1472,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemEditFormLabel {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum ListResponseItemEditFormLabel",
@@ -1461,6 +1511,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemErrorMessage {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum ListResponseItemErrorMessage",
@@ -1494,6 +1549,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemHelpMessage {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -1532,6 +1592,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemListColumnLabel {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum ListResponseItemListColumnLabel",
@@ -1565,6 +1630,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemListFilterLabel {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -2055,6 +2125,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsEditFormLabel {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum UpdateRequestFieldsEditFormLabel",
@@ -2089,6 +2164,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsErrorMessage {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum UpdateRequestFieldsErrorMessage",
@@ -2122,6 +2202,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsHelpMessage {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -2159,6 +2244,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsListColumnLabel {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(

@@ -678,6 +678,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabelValue {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum GetResponseEditFormLabelValue",
@@ -738,6 +743,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessageValue {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
@@ -800,6 +810,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessageValue {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum GetResponseHelpMessageValue",
@@ -861,6 +876,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabelValue {
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
         }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
                 "data did not match any variant of untagged enum GetResponseListColumnLabelValue",
@@ -921,6 +941,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabelValue {
         }
         if let Some(s) = v.as_str() {
             return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
         }
         Err(
             ::bitrix24_runtime::loose::Misfit::new(
