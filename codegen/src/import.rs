@@ -118,7 +118,9 @@ pub fn import_page_in(
             page.scope_line
         )));
     };
-    let api = if page.rest_v3 || stem.ends_with("-rest-v3") {
+    // A `*-rest-v3.md` page is REST 3.0 by its name too.
+    page.rest_v3 |= stem.ends_with("-rest-v3");
+    let api = if page.rest_v3 {
         ApiVersion::V3
     } else {
         ApiVersion::Classic
@@ -158,6 +160,10 @@ pub fn docs_url(rel_path: &str) -> String {
 /// The `params` schema of a page.
 pub fn params_schema(page: &Page) -> Value {
     let mut s = docs::object_schema(&page.params, true);
+    if !page.rest_v3 {
+        crate::import_params::query_params(&mut s);
+    }
+    crate::import_params::fit_requests(&mut s, page.requests.iter().map(|e| &e.value));
     if is_messenger_page(page) {
         mark_dialog_ids(&mut s, 0);
     }

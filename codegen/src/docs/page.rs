@@ -299,24 +299,72 @@ pub fn read_page_in(text: &str, rel: &str, pages: Option<Pages>) -> Page {
     page
 }
 
-/// The first parameter table after the heading at `line` and before the next heading whose
-/// index `free` accepts; `None` when the section holds tabbed alternatives (one table per
-/// variant) or its first free table is not a parameter table.
-fn table_under(doc: &Doc, line: usize, free: impl Fn(usize) -> bool) -> Option<usize> {
+/// The parameter tables after the heading at `line` and before the next heading whose
+/// indexes `free` accepts: the first one, or every one when the section gives them as
+/// `{% list tabs %}` alternatives (one table per variant). Empty when the first free table is
+/// not a parameter table.
+fn table_under(doc: &Doc, line: usize, free: impl Fn(usize) -> bool) -> Vec<usize> {
     let next = doc
         .headings
         .iter()
         .find(|h| h.line > line)
         .map_or(usize::MAX, |h| h.line);
-    if tabbed_alternatives(doc, line, next) {
-        return None;
-    }
-    doc.tables
+    let mut found = doc
+        .tables
         .iter()
         .enumerate()
-        .find(|(i, t)| t.line > line && t.line < next && free(*i))
+        .filter(|(i, t)| t.line > line && t.line < next && free(*i));
+    if tabbed_alternatives(doc, line, next) {
+        return found
+            .filter(|(_, t)| is_param_table(t))
+            .map(|(i, _)| i)
+            .collect();
+    }
+    found
+        .next()
         .filter(|(_, t)| is_param_table(t))
         .map(|(i, _)| i)
+        .into_iter()
+        .collect()
+}
+
+/// The rows of tables given as alternatives, as one object's: every name any table lists,
+/// required only where every table requires it; a name the tables give different types (or
+/// values, or nested rows) keeps no type of its own (it is left to the open map).
+fn merge_alternatives(tables: Vec<Vec<Param>>) -> Vec<Param> {
+    let n = tables.len();
+    if n == 1 {
+        return tables.into_iter().next().unwrap_or_default();
+    }
+    let mut out: Vec<Param> = Vec::new();
+    let mut count: Vec<usize> = Vec::new();
+    let mut conflict: BTreeSet<String> = BTreeSet::new();
+    for rows in tables {
+        for p in rows {
+            match out.iter().position(|q| q.name == p.name) {
+                Some(i) => {
+                    let q = &mut out[i];
+                    if q.doc_type != p.doc_type
+                        || q.enum_values != p.enum_values
+                        || q.children != p.children
+                    {
+                        conflict.insert(p.name.clone());
+                    }
+                    q.required &= p.required;
+                    count[i] += 1;
+                }
+                None => {
+                    out.push(p);
+                    count.push(1);
+                }
+            }
+        }
+    }
+    for (p, c) in out.iter_mut().zip(&count) {
+        p.required &= *c == n;
+    }
+    out.retain(|p| !conflict.contains(&p.name));
+    out
 }
 
 fn is_param_table(t: &Table) -> bool {
@@ -413,16 +461,27 @@ fn rows_to_params(
                 p.enum_values = values;
             }
         }
-        if depth < 4
-            && is_object_doc_type(&p.doc_type)
-            && let Some(nt) = nested_table(doc, t, desc, &p.name, used)
-        {
-            p.children = rows_to_params(doc, nt, used, problems, depth + 1, ctx);
+        let nested = if depth < 4 && is_object_doc_type(&p.doc_type) {
+            nested_table(doc, t, desc, &p.name, used)
+        } else {
+            Vec::new()
+        };
+        if !nested.is_empty() {
+            let tables = nested
+                .into_iter()
+                .map(|nt| rows_to_params(doc, nt, used, problems, depth + 1, ctx))
+                .collect();
+            p.children = merge_alternatives(tables);
         } else if depth < 4 && is_named_doc_type(&p.doc_type) {
             // A type defined on this page (`[`deal`](#deal)` → `#### Тип deal {#deal}`). One
             // type table may serve several rows, so it is not marked used; depth bounds cycles.
-            if let Some(nt) = type_table(doc, &anchor_links(&format!("{rest}\n{desc}"))) {
-                p.children = rows_to_params(doc, nt, &mut used.clone(), problems, depth + 1, ctx);
+            let here = type_table(doc, &anchor_links(&format!("{rest}\n{desc}")));
+            if !here.is_empty() {
+                let tables = here
+                    .into_iter()
+                    .map(|nt| rows_to_params(doc, nt, &mut used.clone(), problems, depth + 1, ctx))
+                    .collect();
+                p.children = merge_alternatives(tables);
             } else if let Some(pages) = ctx.pages
                 && let Some((other_rel, anchor)) = type_link(&rest, ctx.rel)
                 && let Some(text) = pages(&other_rel)
@@ -430,20 +489,24 @@ fn rows_to_params(
                 // A type defined on another page (`crm-deal-get.md#deal`); that page's
                 // irregularities are reported when it is imported itself.
                 let other = scan(&text);
-                if let Some(nt) = type_table(&other, &[anchor]) {
-                    let octx = Ctx {
-                        rel: &other_rel,
-                        pages: ctx.pages,
-                    };
-                    p.children = rows_to_params(
-                        &other,
-                        nt,
-                        &mut BTreeSet::new(),
-                        &mut Vec::new(),
-                        depth + 1,
-                        octx,
-                    );
-                }
+                let octx = Ctx {
+                    rel: &other_rel,
+                    pages: ctx.pages,
+                };
+                let tables = type_table(&other, &[anchor])
+                    .into_iter()
+                    .map(|nt| {
+                        rows_to_params(
+                            &other,
+                            nt,
+                            &mut BTreeSet::new(),
+                            &mut Vec::new(),
+                            depth + 1,
+                            octx,
+                        )
+                    })
+                    .collect();
+                p.children = merge_alternatives(tables);
             }
         }
         if out.iter().any(|q| q.name == p.name) {
@@ -501,9 +564,20 @@ fn nested_table(
     desc: &str,
     name: &str,
     used: &BTreeSet<usize>,
-) -> Option<usize> {
+) -> Vec<usize> {
     let anchors = anchor_links(desc);
     let lname = name.to_lowercase();
+    // A link to the heading's generated anchor, `(#parametr-fields)` for `## Параметр fields`.
+    let generated = anchors.iter().any(|a| {
+        ["parametr-", "parameter-", "parametry-"]
+            .iter()
+            .any(|p| a.strip_prefix(p) == Some(lname.as_str()))
+    });
+    let names_it = |h: &Heading| {
+        h.text
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|w| w.eq_ignore_ascii_case(name))
+    };
     let heading = doc
         .headings
         .iter()
@@ -512,13 +586,12 @@ fn nested_table(
             let a = h.anchor.as_deref().map(str::to_lowercase);
             a.as_ref().is_some_and(|a| anchors.contains(a))
                 || a.as_deref() == Some(lname.as_str())
-                || (h.level >= 3
-                    && h.line > parent.line
-                    && h.text
-                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                        .any(|w| w.eq_ignore_ascii_case(name)))
-        })?;
-    table_under(doc, heading.line, |i| !used.contains(&i))
+                || (h.level >= 3 && h.line > parent.line && names_it(h))
+                || (generated && h.level == 2 && h.line > parent.line && names_it(h))
+        });
+    heading.map_or_else(Vec::new, |h| {
+        table_under(doc, h.line, |i| !used.contains(&i))
+    })
 }
 
 /// Whether the section between lines `from` and `to` (1-based, exclusive) gives its tables as
@@ -580,9 +653,9 @@ fn type_link(cell: &str, rel: &str) -> Option<(String, String)> {
 /// The table of a type: the first parameter-like table under the heading one of `anchors`
 /// names, by its `{#anchor}` or, for headings without one, by its last word
 /// (`### contact`, `### Параметр fields`).
-fn type_table(doc: &Doc, anchors: &[String]) -> Option<usize> {
+fn type_table(doc: &Doc, anchors: &[String]) -> Vec<usize> {
     if anchors.is_empty() {
-        return None;
+        return Vec::new();
     }
     let heading = doc
         .headings
@@ -601,8 +674,8 @@ fn type_table(doc: &Doc, anchors: &[String]) -> Option<usize> {
                         .last()
                         .is_some_and(|w| anchors.contains(&w.to_lowercase()))
             })
-        })?;
-    table_under(doc, heading.line, |_| true)
+        });
+    heading.map_or_else(Vec::new, |h| table_under(doc, h.line, |_| true))
 }
 
 fn is_boolean_doc_type(t: &str) -> bool {
@@ -793,22 +866,62 @@ mod tests {
     }
 
     #[test]
-    fn tabbed_alternative_tables_leave_the_object_open() {
-        let table = |name: &str, ty: &str| {
-            format!(
-                "    #|\n    || **Название**\n    `тип` | **Описание** ||\n    || **{name}**\n    `{ty}` | x ||\n    |#\n"
-            )
+    fn tabbed_alternative_tables_are_merged() {
+        let table = |rows: &[(&str, &str)]| {
+            let rows: String = rows
+                .iter()
+                .map(|(n, t)| format!("    || **{n}**\n    `{t}` | x ||\n"))
+                .collect();
+            format!("    #|\n    || **Название**\n    `тип` | **Описание** ||\n{rows}    |#\n")
         };
         let head = "# Get x.y.get\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **SETTINGS**\n`object` | [ниже](#settings) ||\n|#\n\n### Параметр settings {#settings}\n\n";
         let tabs = format!(
             "{head}{{% list tabs %}}\n\n- double\n\n{}\n- boolean\n\n{}\n{{% endlist %}}\n",
-            table("PRECISION", "integer"),
-            table("DEFAULT_VALUE", "integer")
+            table(&[
+                ("PRECISION", "integer"),
+                ("DEFAULT_VALUE", "double"),
+                ("SIZE*", "integer")
+            ]),
+            table(&[
+                ("DEFAULT_VALUE", "integer"),
+                ("SIZE*", "integer"),
+                ("LABEL", "string")
+            ])
         );
-        assert!(read_page(&tabs).params[0].children.is_empty());
+        let p = read_page(&tabs);
+        // Every name of either table; a name typed differently is left out; required only
+        // where both tables require it.
+        let got: Vec<(&str, bool)> = p.params[0]
+            .children
+            .iter()
+            .map(|c| (c.name.as_str(), c.required))
+            .collect();
+        assert_eq!(
+            got,
+            [("PRECISION", false), ("SIZE", true), ("LABEL", false)]
+        );
         // One table under the heading is the shape.
-        let one = format!("{head}{}", table("PRECISION", "integer"));
+        let one = format!("{head}{}", table(&[("PRECISION", "integer")]));
         assert_eq!(read_page(&one).params[0].children.len(), 1);
+    }
+
+    #[test]
+    fn a_link_to_a_generated_anchor_finds_a_level_two_heading() {
+        let t = |name: &str, ty: &str| {
+            format!(
+                "#|\n|| **Название**\n`тип` | **Описание** ||\n|| **{name}**\n`{ty}` | x ||\n|#\n"
+            )
+        };
+        let page = |link: &str| {
+            read_page(&format!(
+                "# Get x.y.update\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **fields***\n`object` | [ниже]({link}) ||\n|#\n\n## Параметр fields\n\n{}",
+                t("paid", "string")
+            ))
+        };
+        assert_eq!(page("#parametr-fields").params[0].children.len(), 1);
+        assert_eq!(page("#parameter-fields").params[0].children.len(), 1);
+        // Without the link, a level-2 heading is a section of its own.
+        assert!(page("#other").params[0].children.is_empty());
     }
 
     #[test]
