@@ -25,7 +25,10 @@ pub(crate) fn query_params(schema: &mut Value) {
         return;
     };
     for (name, p) in props.iter_mut() {
-        if name.eq_ignore_ascii_case("filter") || name.eq_ignore_ascii_case("order") {
+        // An `order` the table types as a text is a direction (`user.get`'s `SORT` + `ORDER`).
+        let direction = kind(p).is_some_and(|k| k == "string");
+        if name.eq_ignore_ascii_case("filter") || (name.eq_ignore_ascii_case("order") && !direction)
+        {
             *p = open_map(p);
         }
     }
@@ -136,6 +139,23 @@ fn fit(schema: &mut Value, values: &[&Value], depth: usize) {
                 }
                 *schema = items;
                 fit_object(schema, &values, depth);
+                return;
+            }
+            // A list of names sent as a map (a PHP array with keys): either.
+            let scalar_items = schema
+                .get("items")
+                .and_then(kind)
+                .is_some_and(|k| k != "object" && k != "array");
+            if scalar_items
+                && values
+                    .iter()
+                    .all(|v| v.as_object().is_some_and(|m| !m.is_empty()))
+            {
+                let items = schema.get("items").cloned().unwrap_or_default();
+                *schema = either(
+                    schema.clone(),
+                    json!({"type": "object", "additionalProperties": items}),
+                );
                 return;
             }
             if values.iter().all(|v| v.is_array()) {
@@ -282,7 +302,7 @@ mod tests {
     fn query_parameters_are_open_maps_and_select_is_a_list_of_names() {
         let mut s = json!({"type": "object", "properties": {
             "filter": {"type": "object", "properties": {"ID": {"type": "integer"}}},
-            "ORDER": {"type": "string"},
+            "ORDER": {"type": "array", "items": {"type": "string"}},
             "select": {"type": "array", "items": {"type": "object", "properties": {"ID": {"type": "integer"}}}},
             "SELECT": {"x-bitrix-type": "array", "nullable": true},
             "params": {"type": "object", "properties": {"select": {"x-bitrix-type": "object"}}},
@@ -299,6 +319,10 @@ mod tests {
             json!({"type": "array", "items": {"type": "string"}, "nullable": true})
         );
         assert_eq!(p["params"]["properties"]["select"], names);
+        // An order typed as a text is a direction.
+        let mut d = json!({"type": "object", "properties": {"order": {"type": "string", "enum": ["ASC", "DESC"]}}});
+        query_params(&mut d);
+        assert_eq!(d["properties"]["order"]["type"], json!("string"));
         // Only top-level filters are open; a list of scalars is kept.
         assert_eq!(
             p["fields"]["properties"]["filter"],
@@ -326,6 +350,17 @@ mod tests {
         assert_eq!(
             fitted(s.clone(), &[json!({"FIELDS": {"0": {"NAME": "x"}}})]),
             s
+        );
+    }
+
+    #[test]
+    fn a_list_of_names_sent_as_a_map_is_either() {
+        let names = json!({"type": "array", "items": {"type": "string"}});
+        let s = json!({"type": "object", "properties": {"select": names}});
+        let got = fitted(s, &[json!({"select": {"0": "*", "language": "ru"}})]);
+        assert_eq!(
+            got["properties"]["select"],
+            json!({"oneOf": [names, {"type": "object", "additionalProperties": {"type": "string"}}]})
         );
     }
 

@@ -18,6 +18,9 @@ pub type Pages<'a> = &'a dyn Fn(&str) -> Option<String>;
 struct Ctx<'a> {
     rel: &'a str,
     pages: Option<Pages<'a>>,
+    /// Whether a description's plain link to another page may give rows (parameters only:
+    /// a result row linking to the method that takes the fields is not their output shape).
+    linked: bool,
 }
 
 /// Reads one page (a doc page or a spec body). Never panics; irregularities become problems.
@@ -28,7 +31,11 @@ pub fn read_page(text: &str) -> Page {
 /// [`read_page`] for the page at `rel` (inside `api-reference/`), following links to types
 /// defined on other pages through `pages`.
 pub fn read_page_in(text: &str, rel: &str, pages: Option<Pages>) -> Page {
-    let ctx = Ctx { rel, pages };
+    let ctx = Ctx {
+        rel,
+        pages,
+        linked: true,
+    };
     let doc = scan(text);
     let mut page = Page::default();
     let mut problems = Vec::new();
@@ -182,6 +189,10 @@ pub fn read_page_in(text: &str, rel: &str, pages: Option<Pages>) -> Page {
         let Some(h) = sub_of(t.line) else { continue };
         if h.text.to_lowercase().contains("возвращаемые данные") && is_param_table(t)
         {
+            let ctx = Ctx {
+                linked: false,
+                ..ctx
+            };
             page.returned = rows_to_params(&doc, ti, &mut BTreeSet::new(), &mut problems, 0, ctx);
             break;
         }
@@ -300,10 +311,16 @@ pub fn read_page_in(text: &str, rel: &str, pages: Option<Pages>) -> Page {
 }
 
 /// The parameter tables after the heading at `line` and before the next heading whose
-/// indexes `free` accepts: the first one, or every one when the section gives them as
-/// `{% list tabs %}` alternatives (one table per variant). Empty when the first free table is
-/// not a parameter table.
-fn table_under(doc: &Doc, line: usize, free: impl Fn(usize) -> bool) -> Vec<usize> {
+/// indexes `free` accepts: the first one, or, below the parameter table (`in_params`), every
+/// one when the section gives them as `{% list tabs %}` alternatives (one table per variant;
+/// elsewhere such a section gives none). Empty when the first free table is not a parameter
+/// table.
+fn table_under(
+    doc: &Doc,
+    line: usize,
+    free: impl Fn(usize) -> bool,
+    in_params: bool,
+) -> Vec<usize> {
     let next = doc
         .headings
         .iter()
@@ -314,15 +331,19 @@ fn table_under(doc: &Doc, line: usize, free: impl Fn(usize) -> bool) -> Vec<usiz
         .iter()
         .enumerate()
         .filter(|(i, t)| t.line > line && t.line < next && free(*i));
-    if tabbed_alternatives(doc, line, next) {
+    if tabbed_alternatives(doc, line, next, in_params) {
+        if !in_params {
+            // In returned data the alternatives stay open (the example shows the shape).
+            return Vec::new();
+        }
         return found
-            .filter(|(_, t)| is_param_table(t))
+            .filter(|(_, t)| is_type_table(t, in_params))
             .map(|(i, _)| i)
             .collect();
     }
     found
         .next()
-        .filter(|(_, t)| is_param_table(t))
+        .filter(|(_, t)| is_type_table(t, in_params))
         .map(|(i, _)| i)
         .into_iter()
         .collect()
@@ -368,23 +389,36 @@ fn merge_alternatives(tables: Vec<Vec<Param>>) -> Vec<Param> {
 }
 
 fn is_param_table(t: &Table) -> bool {
-    let Some(h) = t.rows.first() else {
-        return false;
-    };
-    let Some(first) = h.cells.first() else {
-        return false;
-    };
-    let f = plain(first).to_lowercase();
-    let header_ok = f.starts_with("название")
-        || f.starts_with("параметр")
-        || f.starts_with("поле")
-        || f.starts_with("name")
-        || f.starts_with("field");
-    header_ok
+    has_header(t)
         && t.rows
             .iter()
             .skip(1)
             .any(|r| r.cells.first().is_some_and(|c| c.trim().starts_with("**")))
+}
+
+/// Whether a table's first row is a header (`**Название**`, `Параметр`, `Поле`, `Значение`).
+fn has_header(t: &Table) -> bool {
+    let Some(first) = t.rows.first().and_then(|h| h.cells.first()) else {
+        return false;
+    };
+    let f = plain(first).to_lowercase();
+    ["название", "параметр", "поле", "значение", "name", "field"]
+        .iter()
+        .any(|h| f.starts_with(h))
+}
+
+/// A table of a type's fields under its heading: a parameter table, or (`in_params`, below
+/// the parameter table) one without a header whose every row is a bold name with a type.
+fn is_type_table(t: &Table, in_params: bool) -> bool {
+    is_param_table(t)
+        || (in_params
+            && !t.rows.is_empty()
+            && t.rows.iter().all(|r| {
+                r.cells.len() >= 2
+                    && r.cells.first().is_some_and(|c| {
+                        c.trim().starts_with("**") && !backtick_spans(c).is_empty()
+                    })
+            }))
 }
 
 /// Reads the rows of table `ti` as parameters and resolves their nested tables.
@@ -401,7 +435,7 @@ fn rows_to_params(
         return Vec::new();
     };
     let mut out: Vec<Param> = Vec::new();
-    for r in t.rows.iter().skip(1) {
+    for r in t.rows.iter().skip(usize::from(has_header(t))) {
         let Some(first) = r.cells.first() else {
             continue;
         };
@@ -462,7 +496,7 @@ fn rows_to_params(
             }
         }
         let nested = if depth < 4 && is_object_doc_type(&p.doc_type) {
-            nested_table(doc, t, desc, &p.name, used)
+            nested_table(doc, t, desc, &p.name, used, ctx.linked)
         } else {
             Vec::new()
         };
@@ -472,10 +506,13 @@ fn rows_to_params(
                 .map(|nt| rows_to_params(doc, nt, used, problems, depth + 1, ctx))
                 .collect();
             p.children = merge_alternatives(tables);
-        } else if depth < 4 && is_named_doc_type(&p.doc_type) {
+        } else if ctx.linked && depth < 2 && is_object_doc_type(&p.doc_type) {
+            p.children = linked_rows(desc, &p.name, ctx, depth);
+        }
+        if p.children.is_empty() && depth < 4 && is_named_doc_type(&p.doc_type) {
             // A type defined on this page (`[`deal`](#deal)` → `#### Тип deal {#deal}`). One
             // type table may serve several rows, so it is not marked used; depth bounds cycles.
-            let here = type_table(doc, &anchor_links(&format!("{rest}\n{desc}")));
+            let here = type_table(doc, &anchor_links(&format!("{rest}\n{desc}")), ctx.linked);
             if !here.is_empty() {
                 let tables = here
                     .into_iter()
@@ -491,9 +528,9 @@ fn rows_to_params(
                 let other = scan(&text);
                 let octx = Ctx {
                     rel: &other_rel,
-                    pages: ctx.pages,
+                    ..ctx
                 };
-                let tables = type_table(&other, &[anchor])
+                let tables = type_table(&other, &[anchor], ctx.linked)
                     .into_iter()
                     .map(|nt| {
                         rows_to_params(
@@ -564,6 +601,7 @@ fn nested_table(
     desc: &str,
     name: &str,
     used: &BTreeSet<usize>,
+    in_params: bool,
 ) -> Vec<usize> {
     let anchors = anchor_links(desc);
     let lname = name.to_lowercase();
@@ -587,17 +625,117 @@ fn nested_table(
             a.as_ref().is_some_and(|a| anchors.contains(a))
                 || a.as_deref() == Some(lname.as_str())
                 || (h.level >= 3 && h.line > parent.line && names_it(h))
-                || (generated && h.level == 2 && h.line > parent.line && names_it(h))
+                || (h.level == 2 && h.line > parent.line && (generated || param_heading(h, name)))
         });
     heading.map_or_else(Vec::new, |h| {
-        table_under(doc, h.line, |i| !used.contains(&i))
+        table_under(doc, h.line, |i| !used.contains(&i), in_params)
     })
+}
+
+/// Whether a heading is `Параметр <name>` / `Параметры <name>` / `Parameter <name>`.
+fn param_heading(h: &Heading, name: &str) -> bool {
+    let words: Vec<&str> = h.text.split_whitespace().collect();
+    matches!(words.as_slice(), [first, n]
+        if n.eq_ignore_ascii_case(name)
+            && ["параметр", "параметры", "parameter"].contains(&first.to_lowercase().as_str()))
+}
+
+/// The rows a parameter's description gives by a link to another page without an anchor
+/// (`[подробное описание](./fields.md)`, `описанный в методе [crm.item.import](crm-item-import.md)`):
+/// that page's parameter of the same name, else its `fields` parameter, with their nested
+/// rows; or, on a page that is no method's (a fields page), its first parameter table.
+fn linked_rows(desc: &str, name: &str, ctx: Ctx, depth: usize) -> Vec<Param> {
+    let Some(pages) = ctx.pages else {
+        return Vec::new();
+    };
+    for (other_rel, anchor) in page_links(desc, ctx.rel) {
+        if (anchor.is_empty() && other_rel.ends_with("data-types.md")) || other_rel == ctx.rel {
+            continue;
+        }
+        let Some(text) = pages(&other_rel) else {
+            continue;
+        };
+        let other = scan(&text);
+        let octx = Ctx {
+            rel: &other_rel,
+            ..ctx
+        };
+        if !anchor.is_empty() {
+            // A link to a type or parameter table of that page (`add.md#params`).
+            let tables: Vec<Vec<Param>> = type_table(&other, &[anchor], ctx.linked)
+                .into_iter()
+                .map(|nt| {
+                    rows_to_params(
+                        &other,
+                        nt,
+                        &mut BTreeSet::new(),
+                        &mut Vec::new(),
+                        depth + 1,
+                        octx,
+                    )
+                })
+                .collect();
+            let rows = merge_alternatives(tables);
+            if !rows.is_empty() {
+                return rows;
+            }
+            continue;
+        }
+        let Some(ti) = other.tables.iter().position(is_param_table) else {
+            continue;
+        };
+        let rows = rows_to_params(
+            &other,
+            ti,
+            &mut BTreeSet::new(),
+            &mut Vec::new(),
+            depth + 1,
+            octx,
+        );
+        let method_page = other
+            .headings
+            .iter()
+            .find(|h| h.level == 1)
+            .is_some_and(|h| !dotted_names(&h.text).is_empty());
+        if method_page {
+            let by = |n: &str| {
+                rows.iter()
+                    .find(|p| p.name.eq_ignore_ascii_case(n) && !p.children.is_empty())
+            };
+            if let Some(p) = by(name).or_else(|| by("fields")) {
+                return p.children.clone();
+            }
+        } else if !rows.is_empty() {
+            return rows;
+        }
+    }
+    Vec::new()
+}
+
+/// The links of a text to other pages (`](x.md)`, `](x.md#anchor)`), resolved against `rel`,
+/// with their anchors (lower-cased, empty when there is none).
+fn page_links(text: &str, rel: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(p) = rest.find("](") {
+        let after = rest.get(p + 2..).unwrap_or("");
+        let end = after.find(')').unwrap_or(after.len());
+        let target = after.get(..end).unwrap_or("");
+        let (path, anchor) = target.split_once('#').unwrap_or((target, ""));
+        if path.ends_with(".md")
+            && let Some((path, _)) = type_link(&format!("]({path}#x)"), rel)
+        {
+            out.push((path, anchor.to_lowercase()));
+        }
+        rest = after;
+    }
+    out
 }
 
 /// Whether the section between lines `from` and `to` (1-based, exclusive) gives its tables as
 /// `{% list tabs %}` alternatives (`SETTINGS`: one table per field type): no one table is the
 /// shape, so the object stays open.
-fn tabbed_alternatives(doc: &Doc, from: usize, to: usize) -> bool {
+fn tabbed_alternatives(doc: &Doc, from: usize, to: usize, in_params: bool) -> bool {
     let tabs = doc
         .lines
         .iter()
@@ -608,7 +746,7 @@ fn tabbed_alternatives(doc: &Doc, from: usize, to: usize) -> bool {
     tabs && doc
         .tables
         .iter()
-        .filter(|t| t.line > from && t.line < to && is_param_table(t))
+        .filter(|t| t.line > from && t.line < to && is_type_table(t, in_params))
         .count()
         > 1
 }
@@ -653,7 +791,7 @@ fn type_link(cell: &str, rel: &str) -> Option<(String, String)> {
 /// The table of a type: the first parameter-like table under the heading one of `anchors`
 /// names, by its `{#anchor}` or, for headings without one, by its last word
 /// (`### contact`, `### Параметр fields`).
-fn type_table(doc: &Doc, anchors: &[String]) -> Vec<usize> {
+fn type_table(doc: &Doc, anchors: &[String], in_params: bool) -> Vec<usize> {
     if anchors.is_empty() {
         return Vec::new();
     }
@@ -675,7 +813,7 @@ fn type_table(doc: &Doc, anchors: &[String]) -> Vec<usize> {
                         .is_some_and(|w| anchors.contains(&w.to_lowercase()))
             })
         });
-    heading.map_or_else(Vec::new, |h| table_under(doc, h.line, |_| true))
+    heading.map_or_else(Vec::new, |h| table_under(doc, h.line, |_| true, in_params))
 }
 
 fn is_boolean_doc_type(t: &str) -> bool {
@@ -906,22 +1044,107 @@ mod tests {
     }
 
     #[test]
-    fn a_link_to_a_generated_anchor_finds_a_level_two_heading() {
+    fn a_level_two_parameter_heading_gives_the_table() {
         let t = |name: &str, ty: &str| {
             format!(
                 "#|\n|| **Название**\n`тип` | **Описание** ||\n|| **{name}**\n`{ty}` | x ||\n|#\n"
             )
         };
-        let page = |link: &str| {
+        let page = |link: &str, heading: &str| {
             read_page(&format!(
-                "# Get x.y.update\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **fields***\n`object` | [ниже]({link}) ||\n|#\n\n## Параметр fields\n\n{}",
+                "# Get x.y.update\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **fields***\n`object` | [ниже]({link}) ||\n|#\n\n## {heading}\n\n{}",
                 t("paid", "string")
             ))
         };
-        assert_eq!(page("#parametr-fields").params[0].children.len(), 1);
-        assert_eq!(page("#parameter-fields").params[0].children.len(), 1);
-        // Without the link, a level-2 heading is a section of its own.
-        assert!(page("#other").params[0].children.is_empty());
+        // By the link to its generated anchor, or by its words alone.
+        assert_eq!(
+            page("#parametr-fields", "Параметр fields").params[0]
+                .children
+                .len(),
+            1
+        );
+        assert_eq!(
+            page("#parameter-fields", "Параметр fields").params[0]
+                .children
+                .len(),
+            1
+        );
+        assert_eq!(
+            page("#other", "Параметр fields").params[0].children.len(),
+            1
+        );
+        assert_eq!(
+            page("#parametr-fields", "Поля fields").params[0]
+                .children
+                .len(),
+            1
+        );
+        // Another level-2 section naming the parameter among other words is not its table.
+        assert!(
+            page("#other", "Примеры fields и другое").params[0]
+                .children
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_headerless_table_under_a_parameter_heading_gives_rows() {
+        let p = read_page(
+            "# Set x.y.set\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **settings***\n`object` | [x](#settings) ||\n|#\n\n### Параметр settings {#settings}\n\n#|\n|| **view**\n`string` | x ||\n|| **meetSection**\n`string` | x ||\n|#\n",
+        );
+        let names: Vec<&str> = p.params[0]
+            .children
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["view", "meetSection"]);
+    }
+
+    #[test]
+    fn a_plain_link_to_another_page_gives_its_fields() {
+        let table =
+            |rows: &str| format!("#|\n|| **Название**\n`тип` | **Описание** ||\n{rows}|#\n");
+        let batch = format!(
+            "# Import x.item.batchImport\n\n> Scope: [`crm`](x)\n\n## Параметры метода\n\n{}",
+            table(
+                "|| **data***\n[`array`](../data-types.md) | каждый элемент — `fields` метода [x.item.import](x-item-import.md) ||\n"
+            )
+        );
+        let import = format!(
+            "# Import x.item.import\n\n## Параметры метода\n\n{}\n### Параметр fields\n\n{}",
+            table("|| **fields***\n[`object`](x) | x ||\n"),
+            table("|| **title**\n`string` | x ||\n")
+        );
+        let template = format!(
+            "# x.template.add\n\n## Параметры метода\n\n{}",
+            table("|| **fields***\n[`object`](x) | [поля](./fields.md) ||\n")
+        );
+        let fields = format!(
+            "# Поля шаблона\n\n{}",
+            table("|| **TITLE**\n`string` | x ||\n")
+        );
+        let pages = |p: &str| match p {
+            "crm/x-item-import.md" => Some(import.clone()),
+            "crm/fields.md" => Some(fields.clone()),
+            _ => None,
+        };
+        let names = |p: &Page| -> Vec<String> {
+            p.params[0]
+                .children
+                .iter()
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        let b = read_page_in(&batch, "crm/x-item-batch-import.md", Some(&pages));
+        assert_eq!(names(&b), ["title"]);
+        assert_eq!(
+            crate::docs::param_schema(&b.params[0])["items"]["properties"]["title"],
+            json!({"type": "string"})
+        );
+        let t = read_page_in(&template, "crm/x-template-add.md", Some(&pages));
+        assert_eq!(names(&t), ["TITLE"]);
+        // Without the other pages, nothing.
+        assert!(read_page(&batch).params[0].children.is_empty());
     }
 
     #[test]
