@@ -220,14 +220,45 @@ fn either(mut first: Value, second: Value) -> Value {
     s
 }
 
+/// Whether every example object uses none of the declared names but holds objects that do:
+/// the table describes the values of a map keyed by something else (`LANG: {"en": {…}}`).
+fn map_of_it(props: &Map<String, Value>, objects: &[&Map<String, Value>]) -> bool {
+    let declared = |k: &String| props.keys().any(|p| p.eq_ignore_ascii_case(k));
+    !props.is_empty()
+        && !objects.is_empty()
+        && objects.iter().all(|o| {
+            !o.is_empty()
+                && o.iter().all(|(k, v)| {
+                    !declared(k)
+                        && v.as_object()
+                            .is_some_and(|inner| inner.keys().any(declared))
+                })
+        })
+}
+
 /// An object's properties against example objects: a property no example spells as the table
 /// does, but every example that has it spells alike in another case, takes that spelling; a
-/// required property some example leaves out is optional; then each property's examples.
+/// required property some example leaves out is optional; then each property's examples. An
+/// object whose examples are maps of it becomes that map.
 fn fit_object(schema: &mut Value, values: &[&Value], depth: usize) {
     let objects: Vec<&Map<String, Value>> = values.iter().filter_map(|v| v.as_object()).collect();
     let Some(props) = schema.get("properties").and_then(Value::as_object).cloned() else {
         return;
     };
+    if map_of_it(&props, &objects) {
+        let mut value = std::mem::take(schema);
+        let nullable = value
+            .as_object_mut()
+            .and_then(|o| o.remove("nullable"))
+            .is_some_and(|n| n == Value::Bool(true));
+        let inner: Vec<&Value> = objects.iter().flat_map(|o| o.values()).collect();
+        fit(&mut value, &inner, depth + 1);
+        *schema = json!({"type": "object", "additionalProperties": value});
+        if nullable {
+            schema["nullable"] = Value::Bool(true);
+        }
+        return;
+    }
     let mut renamed = Map::new();
     let mut renames: Vec<(String, String)> = Vec::new();
     for (name, p) in &props {
@@ -361,6 +392,34 @@ mod tests {
         assert_eq!(
             got["properties"]["select"],
             json!({"oneOf": [names, {"type": "object", "additionalProperties": {"type": "string"}}]})
+        );
+    }
+
+    #[test]
+    fn an_object_sent_as_a_map_of_it_is_that_map() {
+        let lang = json!({"type": "object", "required": ["DECIMALS"], "properties": {"DECIMALS": {"type": "integer"}, "FULL_NAME": {"type": "string"}}, "additionalProperties": true});
+        let s = json!({"type": "object", "properties": {"LANG": lang}});
+        let got = fitted(
+            s.clone(),
+            &[json!({"LANG": {"en": {"DECIMALS": 2}, "de": {"FULL_NAME": "x"}}})],
+        );
+        let mut value = lang.clone();
+        value.as_object_mut().unwrap().remove("required");
+        assert_eq!(
+            got["properties"]["LANG"],
+            json!({"type": "object", "additionalProperties": value})
+        );
+        // A declared name at the top, or inner objects that share no name, keep the object.
+        assert_eq!(
+            fitted(
+                s.clone(),
+                &[json!({"LANG": {"DECIMALS": 2, "en": {"DECIMALS": 2}}})]
+            )["properties"]["LANG"]["properties"],
+            lang["properties"]
+        );
+        assert_eq!(
+            fitted(s.clone(), &[json!({"LANG": {"en": {"X": 2}}})])["properties"]["LANG"]["properties"],
+            lang["properties"]
         );
     }
 

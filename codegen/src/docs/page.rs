@@ -365,10 +365,9 @@ fn merge_alternatives(tables: Vec<Vec<Param>>) -> Vec<Param> {
             match out.iter().position(|q| q.name == p.name) {
                 Some(i) => {
                     let q = &mut out[i];
-                    if q.doc_type != p.doc_type
-                        || q.enum_values != p.enum_values
-                        || q.children != p.children
-                    {
+                    // Types are compared by what they are on the wire (`crm_category` and
+                    // `integer` agree).
+                    if super::types::param_schema(q) != super::types::param_schema(&p) {
                         conflict.insert(p.name.clone());
                     }
                     q.required &= p.required;
@@ -544,6 +543,22 @@ fn rows_to_params(
                     })
                     .collect();
                 p.children = merge_alternatives(tables);
+            }
+            // `crm_currency.CURRENCY`: one field of the type, not the object; its type is that
+            // field's when the table gives it as a scalar.
+            if let [part] = type_parts(&p.doc_type).as_slice()
+                && let Some((_, field)) = part.split_once('.')
+            {
+                let scalar = p
+                    .children
+                    .iter()
+                    .find(|c| c.name.eq_ignore_ascii_case(field))
+                    .filter(|c| is_scalar_doc_type(&c.doc_type) || is_base_scalar(&c.doc_type))
+                    .map(|c| c.doc_type.clone());
+                if let Some(t) = scalar {
+                    p.doc_type = t;
+                }
+                p.children.clear();
             }
         }
         if out.iter().any(|q| q.name == p.name) {
@@ -816,6 +831,15 @@ fn type_table(doc: &Doc, anchors: &[String], in_params: bool) -> Vec<usize> {
     heading.map_or_else(Vec::new, |h| table_under(doc, h.line, |_| true, in_params))
 }
 
+/// Whether a doc type is one scalar base type (`double`, `boolean`, `datetime`, …).
+fn is_base_scalar(t: &str) -> bool {
+    let s = super::types::type_schema(t);
+    matches!(
+        s.get("type").and_then(Value::as_str),
+        Some("integer" | "number" | "string" | "boolean")
+    )
+}
+
 fn is_boolean_doc_type(t: &str) -> bool {
     let parts = type_parts(t);
     !parts.is_empty()
@@ -975,6 +999,33 @@ mod tests {
         assert_eq!(
             crate::docs::param_schema(&p.returned[0])["properties"]["ID"],
             json!({"type": "integer"})
+        );
+    }
+
+    #[test]
+    fn a_field_of_a_type_takes_the_fields_type() {
+        let table =
+            |rows: &str| format!("#|\n|| **Название**\n`тип` | **Описание** ||\n{rows}|#\n");
+        let p = read_page(&format!(
+            "# Get x.y.get\n\n## Параметры метода\n\n{}\n### Тип cur {{#cur}}\n\n{}",
+            table(
+                "|| **id**\n[`cur.CURRENCY`](#cur) | x ||\n|| **rate**\n[`cur.RATE`](#cur) | x ||\n|| **whole**\n[`cur`](#cur) | x ||\n|| **other**\n[`cur.NOPE`](#cur) | x ||\n"
+            ),
+            table("|| **CURRENCY**\n`string` | x ||\n|| **RATE**\n`double` | x ||\n"),
+        ));
+        let got: Vec<(&str, &str, usize)> = p
+            .params
+            .iter()
+            .map(|x| (x.name.as_str(), x.doc_type.as_str(), x.children.len()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("id", "string", 0),
+                ("rate", "double", 0),
+                ("whole", "cur", 2),
+                ("other", "cur.NOPE", 0)
+            ]
         );
     }
 
