@@ -59,6 +59,12 @@ pub fn type_schema(doc_type: &str) -> Value {
     let mut s = match schemas.len() {
         0 => json!({}),
         1 => schemas.pop().unwrap_or_else(|| json!({})),
+        // `integer | integer[]`, `string[] | string`: one value or a list of them.
+        2 if one_or_list(&schemas[0], &schemas[1]) => json!({"oneOf": schemas}),
+        2 if one_or_list(&schemas[1], &schemas[0]) => {
+            schemas.reverse();
+            json!({"oneOf": schemas})
+        }
         _ => {
             let mut x = Map::new();
             x.insert(
@@ -72,6 +78,13 @@ pub fn type_schema(doc_type: &str) -> Value {
         s["nullable"] = Value::Bool(true);
     }
     s
+}
+
+/// Whether `list` is a list of `one`, a typed schema.
+fn one_or_list(one: &Value, list: &Value) -> bool {
+    one.get("type").is_some()
+        && list.get("type") == Some(&json!("array"))
+        && list.get("items") == Some(one)
 }
 
 fn base_schema(p: &str) -> Value {
@@ -127,6 +140,7 @@ fn base_schema(p: &str) -> Value {
         | "crm_category"
         | "crm_entity"
         | "crm_dynamic_type.id"
+        | "user.id"
         | "location" => {
             json!({"type": "integer"})
         }
@@ -145,6 +159,8 @@ fn base_schema(p: &str) -> Value {
         | "userfieldentityid"
         | "sale_status"
         | "sale_lang"
+        | "sale_lang.lid"
+        | "crm_currency.currency"
         | "catalog_language.lid" => json!({"type": "string"}),
         // Language id to text (a text may be null); a method asked for one language sends
         // the text alone.
@@ -351,6 +367,18 @@ mod tests {
             type_schema("integer | string"),
             json!({"x-bitrix-type": "integer | string"})
         );
+        assert_eq!(
+            type_schema("integer | integer[]"),
+            json!({"oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]})
+        );
+        assert_eq!(
+            type_schema("string[] | string"),
+            json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})
+        );
+        assert_eq!(
+            type_schema("string[] | integer"),
+            json!({"x-bitrix-type": "string[] | integer"})
+        );
     }
 
     #[test]
@@ -472,6 +500,7 @@ mod tests {
             "crm_category",
             "crm_entity",
             "crm_dynamic_type.id",
+            "user.id",
             "location",
             "timestamp",
             "crm_enum_activitytype",
@@ -489,6 +518,8 @@ mod tests {
             "userFieldEntityId",
             "sale_status",
             "sale_lang",
+            "sale_lang.lid",
+            "crm_currency.CURRENCY",
             "catalog_language.lid",
         ] {
             assert_eq!(type_schema(t), string, "{t}");
