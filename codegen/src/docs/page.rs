@@ -395,15 +395,28 @@ fn is_param_table(t: &Table) -> bool {
             .any(|r| r.cells.first().is_some_and(|c| c.trim().starts_with("**")))
 }
 
-/// Whether a table's first row is a header (`**Название**`, `Параметр`, `Поле`, `Значение`).
+/// Whether a table's first row is a header: `**Название**`, `Параметр`, `Поле`, `Значение`,
+/// or any first cell over `` `тип` `` beside a bold `**Описание**`.
 fn has_header(t: &Table) -> bool {
-    let Some(first) = t.rows.first().and_then(|h| h.cells.first()) else {
+    let Some(row) = t.rows.first() else {
+        return false;
+    };
+    let Some(first) = row.cells.first() else {
         return false;
     };
     let f = plain(first).to_lowercase();
-    ["название", "параметр", "поле", "значение", "name", "field"]
+    let known = ["название", "параметр", "поле", "значение", "name", "field"]
         .iter()
-        .any(|h| f.starts_with(h))
+        .any(|h| f.starts_with(h));
+    let type_word = backtick_spans(first)
+        .first()
+        .is_some_and(|s| matches!(s.trim().to_lowercase().as_str(), "тип" | "type"));
+    let bold_last = row.cells.len() >= 2
+        && row.cells.last().is_some_and(|c| {
+            let c = c.trim();
+            c.len() > 4 && c.starts_with("**") && c.ends_with("**")
+        });
+    known || (type_word && bold_last)
 }
 
 /// A table of a type's fields under its heading: a parameter table, or (`in_params`, below
@@ -1149,6 +1162,16 @@ mod tests {
             .map(|c| c.name.as_str())
             .collect();
         assert_eq!(names, ["view", "meetSection"]);
+        // A header of another word (`**Ключ**` over `тип`) is still a header, not a row.
+        let keyed = read_page(
+            "# Set x.y.set\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **data***\n`object` | [x](#data) ||\n|#\n\n### Параметр data {#data}\n\n#|\n|| **Ключ**\n`тип` | **Описание** ||\n|| **sel**\n`string` | x ||\n|#\n",
+        );
+        let names: Vec<&str> = keyed.params[0]
+            .children
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["sel"]);
     }
 
     #[test]
