@@ -671,7 +671,8 @@ fn param_heading(h: &Heading, name: &str) -> bool {
 /// The rows a parameter's description gives by a link to another page without an anchor
 /// (`[подробное описание](./fields.md)`, `описанный в методе [crm.item.import](crm-item-import.md)`):
 /// that page's parameter of the same name, else its `fields` parameter, with their nested
-/// rows; or, on a page that is no method's (a fields page), its first parameter table.
+/// rows; or, on a page of an entity's fields (`fields.md`, a title "Поля …"), its first
+/// parameter table. A link with an anchor gives the table under that heading.
 fn linked_rows(desc: &str, name: &str, ctx: Ctx, depth: usize) -> Vec<Param> {
     let Some(pages) = ctx.pages else {
         return Vec::new();
@@ -720,11 +721,11 @@ fn linked_rows(desc: &str, name: &str, ctx: Ctx, depth: usize) -> Vec<Param> {
             depth + 1,
             octx,
         );
-        let method_page = other
-            .headings
-            .iter()
-            .find(|h| h.level == 1)
-            .is_some_and(|h| !dotted_names(&h.text).is_empty());
+        let title = other.headings.iter().find(|h| h.level == 1);
+        let method_page = title.is_some_and(|h| !dotted_names(&h.text).is_empty());
+        // A page of an entity's fields (`fields.md`, "Поля задачи"), not any article.
+        let fields_page = other_rel.ends_with("/fields.md")
+            || title.is_some_and(|h| h.text.trim().to_lowercase().starts_with("поля"));
         if method_page {
             let by = |n: &str| {
                 rows.iter()
@@ -733,7 +734,7 @@ fn linked_rows(desc: &str, name: &str, ctx: Ctx, depth: usize) -> Vec<Param> {
             if let Some(p) = by(name).or_else(|| by("fields")) {
                 return p.children.clone();
             }
-        } else if !rows.is_empty() {
+        } else if fields_page && !rows.is_empty() {
             return rows;
         }
     }
@@ -1219,6 +1220,15 @@ mod tests {
         assert_eq!(names(&t), ["TITLE"]);
         // Without the other pages, nothing.
         assert!(read_page(&batch).params[0].children.is_empty());
+        // An article that is not a fields page gives nothing.
+        let menu = template.replace("./fields.md", "./menu.md");
+        let article = format!(
+            "# Контекстное меню\n\n{}",
+            table("|| **TEXT**\n`string` | x ||\n")
+        );
+        let pages2 = |p: &str| (p == "crm/menu.md").then(|| article.clone());
+        let m = read_page_in(&menu, "crm/x-template-add.md", Some(&pages2));
+        assert!(m.params[0].children.is_empty());
     }
 
     #[test]

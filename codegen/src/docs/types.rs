@@ -205,10 +205,15 @@ fn base_schema(p: &str) -> Value {
 /// wire name every portal sends: `UF_CRM_...`, `PARENT_ID_…`, `DYNAMIC_XXX`, a user field with
 /// a generated id (`UF_CRM_1720019876534`, `ufCrm5_1721244707107`, `UF_CRM_577BBCE354F86`),
 /// or a name ending in an example record's id (`PARENT_ID_1222`, `parentId1222`,
-/// `property258`, `LANDING_ID_404`). Such keys go to the open map, never a named field.
+/// `property258`, `LANDING_ID_404`), or a prefix for a family of keys (`UF_`). Such keys go to
+/// the open map, never a named field.
 /// A digit run after an upper-case letter is part of a name (`SUPPORTS_FFD105`).
 pub fn is_placeholder_key(k: &str) -> bool {
     if k.contains("...") || k.contains('…') || k.to_ascii_lowercase().contains("xxx") {
+        return true;
+    }
+    // A prefix standing for a family of keys (`UF_`, `PROPERTY_`).
+    if k.len() > 1 && k.ends_with('_') {
         return true;
     }
     // A user field (`UF_…`, `uf_…`, `ufCrm…`) whose name has a segment with a digit that is
@@ -399,6 +404,8 @@ mod tests {
             "property258",
             "LANDING_ID_404",
             "reg151085",
+            "UF_",
+            "PROPERTY_",
         ] {
             assert!(is_placeholder_key(k), "{k}");
         }
