@@ -238,7 +238,7 @@ fn map_of_it(props: &Map<String, Value>, objects: &[&Map<String, Value>]) -> boo
 
 /// An object's properties against example objects: a property no example spells as the table
 /// does, but every example that has it spells alike in another case, takes that spelling; a
-/// required property some example leaves out is optional; then each property's examples. An
+/// required property some example leaves out (in every case) is optional; then each property's examples. An
 /// object whose examples are maps of it becomes that map.
 fn fit_object(schema: &mut Value, values: &[&Value], depth: usize) {
     let objects: Vec<&Map<String, Value>> = values.iter().filter_map(|v| v.as_object()).collect();
@@ -302,7 +302,12 @@ fn fit_object(schema: &mut Value, values: &[&Value], depth: usize) {
                 .find(|(from, _)| from == r)
                 .map_or(r.to_owned(), |(_, to)| to.clone())
         })
-        .filter(|r| objects.iter().all(|o| o.contains_key(r)))
+        // Given in another case (`ID` for `id`) is given: the method got it.
+        .filter(|r| {
+            objects
+                .iter()
+                .all(|o| o.keys().any(|k| k.eq_ignore_ascii_case(r)))
+        })
         .map(Value::String)
         .collect();
     for (name, p) in renamed.iter_mut() {
@@ -454,10 +459,12 @@ mod tests {
         assert_eq!(got["required"], json!(["id", "FIELDS", "CODE"]));
         // RATE is missing from one example's fields.
         assert!(got["properties"]["FIELDS"].get("required").is_none());
-        // Mixed spellings keep the table's name, and it is no longer required.
+        // Mixed spellings keep the table's name, still required (every example gives it).
         let t = json!({"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}});
-        let got = fitted(t, &[json!({"ID": 1}), json!({"Id": 2})]);
-        assert_eq!(got["properties"]["id"], json!({"type": "integer"}));
+        let got = fitted(t.clone(), &[json!({"ID": 1}), json!({"Id": 2})]);
+        assert_eq!(got, t);
+        // Left out by one example: optional.
+        let got = fitted(t, &[json!({"ID": 1}), json!({"X": 2})]);
         assert!(got.get("required").is_none());
     }
 
