@@ -220,6 +220,18 @@ fn either(mut first: Value, second: Value) -> Value {
     s
 }
 
+/// Whether two keys are one name in two spellings: cases and underscores aside (`ID` and `id`,
+/// `RESPONSIBLE_ID` and `responsibleId`, the request and response styles of one field).
+fn same_name(a: &str, b: &str) -> bool {
+    let fold = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '_')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    a.eq_ignore_ascii_case(b) || (!a.is_empty() && fold(a) == fold(b))
+}
+
 /// Whether every example object uses none of the declared names but holds objects that do:
 /// the table describes the values of a map keyed by something else (`LANG: {"en": {…}}`).
 fn map_of_it(props: &Map<String, Value>, objects: &[&Map<String, Value>]) -> bool {
@@ -237,7 +249,8 @@ fn map_of_it(props: &Map<String, Value>, objects: &[&Map<String, Value>]) -> boo
 }
 
 /// An object's properties against example objects: a property no example spells as the table
-/// does, but every example that has it spells alike in another case, takes that spelling; a
+/// does, but every example that has it spells alike in another case or style
+/// (`RESPONSIBLE_ID` for `responsibleId`), takes that spelling; a
 /// required property some example leaves out (in every case) is optional; then each property's examples. An
 /// object whose examples are maps of it becomes that map.
 fn fit_object(schema: &mut Value, values: &[&Value], depth: usize) {
@@ -269,7 +282,7 @@ fn fit_object(schema: &mut Value, values: &[&Value], depth: usize) {
             for k in o.keys() {
                 if k == name {
                     exact = true;
-                } else if k.eq_ignore_ascii_case(name) {
+                } else if same_name(k, name) {
                     match spelling {
                         None => spelling = Some(k),
                         Some(s) if s == k => {}
@@ -302,12 +315,8 @@ fn fit_object(schema: &mut Value, values: &[&Value], depth: usize) {
                 .find(|(from, _)| from == r)
                 .map_or(r.to_owned(), |(_, to)| to.clone())
         })
-        // Given in another case (`ID` for `id`) is given: the method got it.
-        .filter(|r| {
-            objects
-                .iter()
-                .all(|o| o.keys().any(|k| k.eq_ignore_ascii_case(r)))
-        })
+        // Given in another spelling (`ID` for `id`) is given: the method got it.
+        .filter(|r| objects.iter().all(|o| o.keys().any(|k| same_name(k, r))))
         .map(Value::String)
         .collect();
     for (name, p) in renamed.iter_mut() {
@@ -459,6 +468,12 @@ mod tests {
         assert_eq!(got["required"], json!(["id", "FIELDS", "CODE"]));
         // RATE is missing from one example's fields.
         assert!(got["properties"]["FIELDS"].get("required").is_none());
+        // Another style of the same name (the docs' response style in a request table).
+        let camel = json!({"type": "object", "required": ["responsibleId"], "properties": {"responsibleId": {"type": "integer"}, "title": {"type": "string"}, "resp": {"type": "string"}}});
+        let got = fitted(camel, &[json!({"RESPONSIBLE_ID": 1, "TITLE": "x"})]);
+        let keys: Vec<&String> = got["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["RESPONSIBLE_ID", "TITLE", "resp"]);
+        assert_eq!(got["required"], json!(["RESPONSIBLE_ID"]));
         // Mixed spellings keep the table's name, still required (every example gives it).
         let t = json!({"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}});
         let got = fitted(t.clone(), &[json!({"ID": 1}), json!({"Id": 2})]);
