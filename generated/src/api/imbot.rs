@@ -57,24 +57,24 @@ pub struct RegisterRequest {
     /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
-    /// Wire name "EVENT_BOT_DELETE": string, required.
-    #[serde(rename = "EVENT_BOT_DELETE")]
-    pub event_bot_delete: String,
+    /// Wire name "EVENT_BOT_DELETE": string, optional.
+    #[serde(rename = "EVENT_BOT_DELETE", skip_serializing_if = "Option::is_none")]
+    pub event_bot_delete: Option<String>,
     /// Wire name "EVENT_HANDLER": string, optional.
     #[serde(rename = "EVENT_HANDLER", skip_serializing_if = "Option::is_none")]
     pub event_handler: Option<String>,
-    /// Wire name "EVENT_MESSAGE_ADD": string, required.
-    #[serde(rename = "EVENT_MESSAGE_ADD")]
-    pub event_message_add: String,
+    /// Wire name "EVENT_MESSAGE_ADD": string, optional.
+    #[serde(rename = "EVENT_MESSAGE_ADD", skip_serializing_if = "Option::is_none")]
+    pub event_message_add: Option<String>,
     /// Wire name "EVENT_MESSAGE_DELETE": string, optional.
     #[serde(rename = "EVENT_MESSAGE_DELETE", skip_serializing_if = "Option::is_none")]
     pub event_message_delete: Option<String>,
     /// Wire name "EVENT_MESSAGE_UPDATE": string, optional.
     #[serde(rename = "EVENT_MESSAGE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub event_message_update: Option<String>,
-    /// Wire name "EVENT_WELCOME_MESSAGE": string, required.
-    #[serde(rename = "EVENT_WELCOME_MESSAGE")]
-    pub event_welcome_message: String,
+    /// Wire name "EVENT_WELCOME_MESSAGE": string, optional.
+    #[serde(rename = "EVENT_WELCOME_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub event_welcome_message: Option<String>,
     /// Wire name "OPENLINE": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -98,20 +98,17 @@ impl RegisterRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         code: impl Into<String>,
-        event_bot_delete: impl Into<String>,
-        event_message_add: impl Into<String>,
-        event_welcome_message: impl Into<String>,
         properties: impl Into<RegisterRequestProperties>,
     ) -> Self {
         Self {
             client_id: Default::default(),
             code: code.into(),
-            event_bot_delete: event_bot_delete.into(),
+            event_bot_delete: Default::default(),
             event_handler: Default::default(),
-            event_message_add: event_message_add.into(),
+            event_message_add: Default::default(),
             event_message_delete: Default::default(),
             event_message_update: Default::default(),
-            event_welcome_message: event_welcome_message.into(),
+            event_welcome_message: Default::default(),
             openline: Default::default(),
             properties: properties.into(),
             type_: Default::default(),
@@ -123,9 +120,19 @@ impl RegisterRequest {
         self.client_id = Some(value.into());
         self
     }
+    /// Sets "EVENT_BOT_DELETE".
+    pub fn event_bot_delete(mut self, value: impl Into<String>) -> Self {
+        self.event_bot_delete = Some(value.into());
+        self
+    }
     /// Sets "EVENT_HANDLER".
     pub fn event_handler(mut self, value: impl Into<String>) -> Self {
         self.event_handler = Some(value.into());
+        self
+    }
+    /// Sets "EVENT_MESSAGE_ADD".
+    pub fn event_message_add(mut self, value: impl Into<String>) -> Self {
+        self.event_message_add = Some(value.into());
         self
     }
     /// Sets "EVENT_MESSAGE_DELETE".
@@ -136,6 +143,11 @@ impl RegisterRequest {
     /// Sets "EVENT_MESSAGE_UPDATE".
     pub fn event_message_update(mut self, value: impl Into<String>) -> Self {
         self.event_message_update = Some(value.into());
+        self
+    }
+    /// Sets "EVENT_WELCOME_MESSAGE".
+    pub fn event_welcome_message(mut self, value: impl Into<String>) -> Self {
+        self.event_welcome_message = Some(value.into());
         self
     }
     /// Sets "OPENLINE".
@@ -167,12 +179,12 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let client_id = o.opt("CLIENT_ID")?;
         let code = o.req("CODE")?;
-        let event_bot_delete = o.req("EVENT_BOT_DELETE")?;
+        let event_bot_delete = o.opt("EVENT_BOT_DELETE")?;
         let event_handler = o.opt("EVENT_HANDLER")?;
-        let event_message_add = o.req("EVENT_MESSAGE_ADD")?;
+        let event_message_add = o.opt("EVENT_MESSAGE_ADD")?;
         let event_message_delete = o.opt("EVENT_MESSAGE_DELETE")?;
         let event_message_update = o.opt("EVENT_MESSAGE_UPDATE")?;
-        let event_welcome_message = o.req("EVENT_WELCOME_MESSAGE")?;
+        let event_welcome_message = o.opt("EVENT_WELCOME_MESSAGE")?;
         let openline = o.opt("OPENLINE")?;
         let properties = o.req("PROPERTIES")?;
         let type_ = o.opt("TYPE")?;
@@ -193,10 +205,6 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
                 ],
             )?;
         let code = o.need(code, "CODE")?;
-        let event_bot_delete = o.need(event_bot_delete, "EVENT_BOT_DELETE")?;
-        let event_message_add = o.need(event_message_add, "EVENT_MESSAGE_ADD")?;
-        let event_welcome_message = o
-            .need(event_welcome_message, "EVENT_WELCOME_MESSAGE")?;
         let properties = o.need(properties, "PROPERTIES")?;
         Ok(Self {
             client_id,
@@ -229,9 +237,9 @@ pub struct RegisterRequestProperties {
     /// Wire name "EMAIL": string, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// Wire name "LAST_NAME": string, required.
-    #[serde(rename = "LAST_NAME")]
-    pub last_name: String,
+    /// Wire name "LAST_NAME": string, optional.
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
@@ -261,11 +269,11 @@ pub struct RegisterRequestProperties {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RegisterRequestProperties {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(last_name: impl Into<String>, name: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<String>) -> Self {
         Self {
             color: Default::default(),
             email: Default::default(),
-            last_name: last_name.into(),
+            last_name: Default::default(),
             name: name.into(),
             personal_birthday: Default::default(),
             personal_gender: Default::default(),
@@ -283,6 +291,11 @@ impl RegisterRequestProperties {
     /// Sets "EMAIL".
     pub fn email(mut self, value: impl Into<String>) -> Self {
         self.email = Some(value.into());
+        self
+    }
+    /// Sets "LAST_NAME".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
         self
     }
     /// Sets "PERSONAL_BIRTHDAY".
@@ -329,7 +342,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestProperties {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let color = o.opt("COLOR")?;
         let email = o.opt("EMAIL")?;
-        let last_name = o.req("LAST_NAME")?;
+        let last_name = o.opt("LAST_NAME")?;
         let name = o.req("NAME")?;
         let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
         let personal_gender = o.opt("PERSONAL_GENDER")?;
@@ -350,7 +363,6 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestProperties {
                     "WORK_POSITION",
                 ],
             )?;
-        let last_name = o.need(last_name, "LAST_NAME")?;
         let name = o.need(name, "NAME")?;
         Ok(Self {
             color,

@@ -42,9 +42,9 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<AddRequestFieldsItem>,
+    pub fields: AddRequestFields,
     /// Wire name "IBLOCK_CODE": string, required.
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
@@ -71,12 +71,12 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
+        fields: impl Into<AddRequestFields>,
         iblock_code: impl Into<String>,
         iblock_type_id: impl Into<AddRequestIblockTypeId>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             iblock_code: iblock_code.into(),
             iblock_type_id: iblock_type_id.into(),
             messages: Default::default(),
@@ -154,12 +154,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsItem {
+pub struct AddRequestFields {
     /// Wire name "BIZPROC": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "BIZPROC", skip_serializing_if = "Option::is_none")]
-    pub bizproc: Option<AddRequestFieldsItemBizproc>,
+    pub bizproc: Option<AddRequestFieldsBizproc>,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -178,7 +178,7 @@ pub struct AddRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItem {
+impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
@@ -191,7 +191,7 @@ impl AddRequestFieldsItem {
         }
     }
     /// Sets "BIZPROC".
-    pub fn bizproc(mut self, value: impl Into<AddRequestFieldsItemBizproc>) -> Self {
+    pub fn bizproc(mut self, value: impl Into<AddRequestFieldsBizproc>) -> Self {
         self.bizproc = Some(value.into());
         self
     }
@@ -222,7 +222,7 @@ impl AddRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -245,9 +245,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-pub type AddRequestFieldsItemBizproc = ::bitrix24_runtime::YesNo;
+pub type AddRequestFieldsBizproc = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
 
@@ -290,9 +290,9 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -310,16 +310,20 @@ pub struct DeleteRequest {
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<DeleteRequestIblockTypeId>,
     ) -> Self {
         Self {
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -338,11 +342,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o.rest(&["IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -1020,12 +1023,12 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<UpdateRequestFieldsItem>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    pub fields: UpdateRequestFields,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -1052,14 +1055,13 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
-        iblock_code: impl Into<String>,
+        fields: impl Into<UpdateRequestFields>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
-            iblock_code: iblock_code.into(),
+            fields: fields.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             messages: Default::default(),
@@ -1067,6 +1069,11 @@ impl UpdateRequest {
             socnet_group_id: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Sets "MESSAGES".
     pub fn messages(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -1101,7 +1108,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("FIELDS")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let messages = o.opt("MESSAGES")?;
@@ -1120,7 +1127,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                 ],
             )?;
         let fields = o.need(fields, "FIELDS")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -1141,12 +1147,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItem {
+pub struct UpdateRequestFields {
     /// Wire name "BIZPROC": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "BIZPROC", skip_serializing_if = "Option::is_none")]
-    pub bizproc: Option<UpdateRequestFieldsItemBizproc>,
+    pub bizproc: Option<UpdateRequestFieldsBizproc>,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -1165,7 +1171,7 @@ pub struct UpdateRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItem {
+impl UpdateRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
@@ -1178,7 +1184,7 @@ impl UpdateRequestFieldsItem {
         }
     }
     /// Sets "BIZPROC".
-    pub fn bizproc(mut self, value: impl Into<UpdateRequestFieldsItemBizproc>) -> Self {
+    pub fn bizproc(mut self, value: impl Into<UpdateRequestFieldsBizproc>) -> Self {
         self.bizproc = Some(value.into());
         self
     }
@@ -1209,7 +1215,7 @@ impl UpdateRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1232,9 +1238,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
-pub type UpdateRequestFieldsItemBizproc = ::bitrix24_runtime::YesNo;
+pub type UpdateRequestFieldsBizproc = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
 

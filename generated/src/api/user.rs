@@ -189,9 +189,9 @@ pub struct AddRequest {
     /// Wire name "SECOND_NAME": string, optional.
     #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
-    /// Wire name "UF_DEPARTMENT": string, optional.
+    /// Wire name "UF_DEPARTMENT": one of several shapes, optional.
     #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
-    pub uf_department: Option<String>,
+    pub uf_department: Option<AddRequestUfDepartment>,
     /// Wire name "UF_DISTRICT": string, optional.
     #[serde(rename = "UF_DISTRICT", skip_serializing_if = "Option::is_none")]
     pub uf_district: Option<String>,
@@ -441,7 +441,7 @@ impl AddRequest {
         self
     }
     /// Sets "UF_DEPARTMENT".
-    pub fn uf_department(mut self, value: impl Into<String>) -> Self {
+    pub fn uf_department(mut self, value: impl Into<AddRequestUfDepartment>) -> Self {
         self.uf_department = Some(value.into());
         self
     }
@@ -767,6 +767,40 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 #[cfg(feature = "user")]
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[cfg(feature = "user")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestUfDepartment {
+    String(String),
+    Array(Vec<String>),
+}
+
+#[cfg(feature = "user")]
+impl ::bitrix24_runtime::loose::Loose for AddRequestUfDepartment {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <Vec<String> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestUfDepartment",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "user")]
+::bitrix24_runtime::loose_deserialize!(AddRequestUfDepartment);
 
 /// The `result` of `user.add`.
 #[cfg(feature = "user")]
@@ -1144,25 +1178,25 @@ pub struct GetRequest {
     /// Wire name "ADMIN_MODE": boolean, optional.
     #[serde(rename = "ADMIN_MODE", skip_serializing_if = "Option::is_none")]
     pub admin_mode: Option<bool>,
-    /// Wire name "FILTER": object (a `Filter`), optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "IMAGE_RESIZE": string, optional.
     ///
     /// Allowed values: "small", "medium", "large".
     #[serde(rename = "IMAGE_RESIZE", skip_serializing_if = "Option::is_none")]
     pub image_resize: Option<GetRequestImageResize>,
-    /// Wire name "order": string, optional.
+    /// Wire name "ORDER": string, optional.
     ///
     /// Allowed values: "ASC", "DESC".
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<GetRequestOrder>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
-    /// Wire name "sort": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1183,29 +1217,29 @@ impl GetRequest {
         self.admin_mode = Some(value.into());
         self
     }
-    /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
-        self.filter = Some(value.into());
-        self
-    }
     /// Sets "IMAGE_RESIZE".
     pub fn image_resize(mut self, value: impl Into<GetRequestImageResize>) -> Self {
         self.image_resize = Some(value.into());
         self
     }
-    /// Sets "order".
+    /// Sets "ORDER".
     pub fn order(mut self, value: impl Into<GetRequestOrder>) -> Self {
         self.order = Some(value.into());
         self
     }
-    /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
-        self
-    }
-    /// Sets "sort".
+    /// Sets "SORT".
     pub fn sort(mut self, value: impl Into<String>) -> Self {
         self.sort = Some(value.into());
+        self
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1232,31 +1266,31 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let admin_mode = o.opt("ADMIN_MODE")?;
-        let filter = o.opt("FILTER")?;
         let image_resize = o.opt("IMAGE_RESIZE")?;
-        let order = o.opt("order")?;
+        let order = o.opt("ORDER")?;
+        let sort = o.opt("SORT")?;
+        let filter = o.opt("filter")?;
         let select = o.opt("select")?;
-        let sort = o.opt("sort")?;
         let start = o.opt("start")?;
         let additional = o
             .rest(
                 &[
                     "ADMIN_MODE",
-                    "FILTER",
                     "IMAGE_RESIZE",
-                    "order",
+                    "ORDER",
+                    "SORT",
+                    "filter",
                     "select",
-                    "sort",
                     "start",
                 ],
             )?;
         Ok(Self {
             admin_mode,
-            filter,
             image_resize,
             order,
-            select,
             sort,
+            filter,
+            select,
             start,
             additional,
         })
@@ -1542,17 +1576,17 @@ pub struct SearchRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
-    /// Wire name "order": string, optional.
+    /// Wire name "ORDER": string, optional.
     ///
     /// Allowed values: "ASC", "DESC".
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<SearchRequestOrder>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
-    /// Wire name "sort": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1578,19 +1612,19 @@ impl SearchRequest {
         self.filter = Some(value.into());
         self
     }
-    /// Sets "order".
+    /// Sets "ORDER".
     pub fn order(mut self, value: impl Into<SearchRequestOrder>) -> Self {
         self.order = Some(value.into());
         self
     }
-    /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
-        self
-    }
-    /// Sets "sort".
+    /// Sets "SORT".
     pub fn sort(mut self, value: impl Into<String>) -> Self {
         self.sort = Some(value.into());
+        self
+    }
+    /// Sets "select".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1618,18 +1652,18 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let admin_mode = o.opt("ADMIN_MODE")?;
         let filter = o.opt("FILTER")?;
-        let order = o.opt("order")?;
+        let order = o.opt("ORDER")?;
+        let sort = o.opt("SORT")?;
         let select = o.opt("select")?;
-        let sort = o.opt("sort")?;
         let start = o.opt("start")?;
         let additional = o
-            .rest(&["ADMIN_MODE", "FILTER", "order", "select", "sort", "start"])?;
+            .rest(&["ADMIN_MODE", "FILTER", "ORDER", "SORT", "select", "start"])?;
         Ok(Self {
             admin_mode,
             filter,
             order,
-            select,
             sort,
+            select,
             start,
             additional,
         })

@@ -86,9 +86,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestField {
-    /// Wire name "editFormLabel": string, optional.
+    /// Wire name "editFormLabel": one of several shapes, optional.
     #[serde(rename = "editFormLabel", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<String>,
+    pub edit_form_label: Option<AddRequestFieldEditFormLabel>,
     /// Wire name "editInList": boolean, optional.
     #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
@@ -113,9 +113,9 @@ pub struct AddRequestField {
     /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddRequestFieldSettings>,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -160,7 +160,10 @@ impl AddRequestField {
         }
     }
     /// Sets "editFormLabel".
-    pub fn edit_form_label(mut self, value: impl Into<String>) -> Self {
+    pub fn edit_form_label(
+        mut self,
+        value: impl Into<AddRequestFieldEditFormLabel>,
+    ) -> Self {
         self.edit_form_label = Some(value.into());
         self
     }
@@ -198,8 +201,8 @@ impl AddRequestField {
         self
     }
     /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<AddRequestFieldSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "showFilter".
@@ -292,28 +295,62 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestField);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestFieldEditFormLabel {
+    String(String),
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestFieldEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldEditFormLabel);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFieldEnumItem {
-    /// Wire name "DEF": string, optional.
-    #[serde(rename = "DEF", skip_serializing_if = "Option::is_none")]
-    pub def: Option<String>,
     /// Wire name "DEL": string, optional.
     #[serde(rename = "DEL", skip_serializing_if = "Option::is_none")]
     pub del: Option<String>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Wire name "def": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub def: Option<String>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "value": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -325,11 +362,6 @@ impl AddRequestFieldEnumItem {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "DEF".
-    pub fn def(mut self, value: impl Into<String>) -> Self {
-        self.def = Some(value.into());
-        self
-    }
     /// Sets "DEL".
     pub fn del(mut self, value: impl Into<String>) -> Self {
         self.del = Some(value.into());
@@ -340,19 +372,24 @@ impl AddRequestFieldEnumItem {
         self.id = Some(value.into());
         self
     }
-    /// Sets "SORT".
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Sets "def".
+    pub fn def(mut self, value: impl Into<String>) -> Self {
+        self.def = Some(value.into());
+        self
+    }
+    /// Sets "sort".
     pub fn sort(mut self, value: impl Into<i64>) -> Self {
         self.sort = Some(value.into());
         self
     }
-    /// Sets "VALUE".
+    /// Sets "value".
     pub fn value(mut self, value: impl Into<String>) -> Self {
         self.value = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -372,26 +409,415 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEnumItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let def = o.opt("DEF")?;
         let del = o.opt("DEL")?;
         let id = o.opt("ID")?;
-        let sort = o.opt("SORT")?;
-        let value = o.opt("VALUE")?;
         let xml_id = o.opt("XML_ID")?;
-        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE", "XML_ID"])?;
+        let def = o.opt("def")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["DEL", "ID", "XML_ID", "def", "sort", "value"])?;
         Ok(Self {
-            def,
             del,
             id,
+            xml_id,
+            def,
             sort,
             value,
-            xml_id,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldEnumItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldSettings {
+    /// Wire name "ACTIVE_FILTER": boolean, optional.
+    #[serde(rename = "ACTIVE_FILTER", skip_serializing_if = "Option::is_none")]
+    pub active_filter: Option<bool>,
+    /// Wire name "CAPTION_NO_VALUE": string, optional.
+    #[serde(rename = "CAPTION_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub caption_no_value: Option<String>,
+    /// Wire name "COMPANY": boolean, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<bool>,
+    /// Wire name "CONTACT": boolean, optional.
+    #[serde(rename = "CONTACT", skip_serializing_if = "Option::is_none")]
+    pub contact: Option<bool>,
+    /// Wire name "DEAL": boolean, optional.
+    #[serde(rename = "DEAL", skip_serializing_if = "Option::is_none")]
+    pub deal: Option<bool>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "EXTENSIONS": array of string, optional.
+    #[serde(rename = "EXTENSIONS", skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<Vec<String>>,
+    /// Wire name "IBLOCK_ID": integer, optional.
+    #[serde(rename = "IBLOCK_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_id: Option<i64>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Wire name "LABEL_CHECKBOX": string, optional.
+    #[serde(rename = "LABEL_CHECKBOX", skip_serializing_if = "Option::is_none")]
+    pub label_checkbox: Option<String>,
+    /// Wire name "LEAD": boolean, optional.
+    #[serde(rename = "LEAD", skip_serializing_if = "Option::is_none")]
+    pub lead: Option<bool>,
+    /// Wire name "LIST_HEIGHT": integer, optional.
+    #[serde(rename = "LIST_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub list_height: Option<i64>,
+    /// Wire name "LIST_WIDTH": integer, optional.
+    #[serde(rename = "LIST_WIDTH", skip_serializing_if = "Option::is_none")]
+    pub list_width: Option<i64>,
+    /// Wire name "MAX_ALLOWED_SIZE": integer, optional.
+    #[serde(rename = "MAX_ALLOWED_SIZE", skip_serializing_if = "Option::is_none")]
+    pub max_allowed_size: Option<i64>,
+    /// Wire name "MAX_LENGTH": integer, optional.
+    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<i64>,
+    /// Wire name "MAX_SHOW_SIZE": integer, optional.
+    #[serde(rename = "MAX_SHOW_SIZE", skip_serializing_if = "Option::is_none")]
+    pub max_show_size: Option<i64>,
+    /// Wire name "MIN_LENGTH": integer, optional.
+    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<i64>,
+    /// Wire name "ORDER": boolean, optional.
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    pub order: Option<bool>,
+    /// Wire name "POPUP": boolean, optional.
+    #[serde(rename = "POPUP", skip_serializing_if = "Option::is_none")]
+    pub popup: Option<bool>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
+    /// Wire name "QUOTE": boolean, optional.
+    #[serde(rename = "QUOTE", skip_serializing_if = "Option::is_none")]
+    pub quote: Option<bool>,
+    /// Wire name "REGEXP": string, optional.
+    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
+    pub regexp: Option<String>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Wire name "SHOW_MAP": boolean, optional.
+    #[serde(rename = "SHOW_MAP", skip_serializing_if = "Option::is_none")]
+    pub show_map: Option<bool>,
+    /// Wire name "SHOW_NO_VALUE": boolean, optional.
+    #[serde(rename = "SHOW_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub show_no_value: Option<bool>,
+    /// Wire name "SIZE": integer, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "SMART_INVOICE": boolean, optional.
+    #[serde(rename = "SMART_INVOICE", skip_serializing_if = "Option::is_none")]
+    pub smart_invoice: Option<bool>,
+    /// Wire name "TARGET_BLANK": boolean, optional.
+    #[serde(rename = "TARGET_BLANK", skip_serializing_if = "Option::is_none")]
+    pub target_blank: Option<bool>,
+    /// Wire name "USE_SECOND": boolean, optional.
+    #[serde(rename = "USE_SECOND", skip_serializing_if = "Option::is_none")]
+    pub use_second: Option<bool>,
+    /// Wire name "USE_TIMEZONE": boolean, optional.
+    #[serde(rename = "USE_TIMEZONE", skip_serializing_if = "Option::is_none")]
+    pub use_timezone: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACTIVE_FILTER".
+    pub fn active_filter(mut self, value: impl Into<bool>) -> Self {
+        self.active_filter = Some(value.into());
+        self
+    }
+    /// Sets "CAPTION_NO_VALUE".
+    pub fn caption_no_value(mut self, value: impl Into<String>) -> Self {
+        self.caption_no_value = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY".
+    pub fn company(mut self, value: impl Into<bool>) -> Self {
+        self.company = Some(value.into());
+        self
+    }
+    /// Sets "CONTACT".
+    pub fn contact(mut self, value: impl Into<bool>) -> Self {
+        self.contact = Some(value.into());
+        self
+    }
+    /// Sets "DEAL".
+    pub fn deal(mut self, value: impl Into<bool>) -> Self {
+        self.deal = Some(value.into());
+        self
+    }
+    /// Sets "DISPLAY".
+    pub fn display(mut self, value: impl Into<String>) -> Self {
+        self.display = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "EXTENSIONS".
+    pub fn extensions(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.extensions = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "IBLOCK_ID".
+    pub fn iblock_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "LABEL".
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
+    /// Sets "LABEL_CHECKBOX".
+    pub fn label_checkbox(mut self, value: impl Into<String>) -> Self {
+        self.label_checkbox = Some(value.into());
+        self
+    }
+    /// Sets "LEAD".
+    pub fn lead(mut self, value: impl Into<bool>) -> Self {
+        self.lead = Some(value.into());
+        self
+    }
+    /// Sets "LIST_HEIGHT".
+    pub fn list_height(mut self, value: impl Into<i64>) -> Self {
+        self.list_height = Some(value.into());
+        self
+    }
+    /// Sets "LIST_WIDTH".
+    pub fn list_width(mut self, value: impl Into<i64>) -> Self {
+        self.list_width = Some(value.into());
+        self
+    }
+    /// Sets "MAX_ALLOWED_SIZE".
+    pub fn max_allowed_size(mut self, value: impl Into<i64>) -> Self {
+        self.max_allowed_size = Some(value.into());
+        self
+    }
+    /// Sets "MAX_LENGTH".
+    pub fn max_length(mut self, value: impl Into<i64>) -> Self {
+        self.max_length = Some(value.into());
+        self
+    }
+    /// Sets "MAX_SHOW_SIZE".
+    pub fn max_show_size(mut self, value: impl Into<i64>) -> Self {
+        self.max_show_size = Some(value.into());
+        self
+    }
+    /// Sets "MIN_LENGTH".
+    pub fn min_length(mut self, value: impl Into<i64>) -> Self {
+        self.min_length = Some(value.into());
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<bool>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "POPUP".
+    pub fn popup(mut self, value: impl Into<bool>) -> Self {
+        self.popup = Some(value.into());
+        self
+    }
+    /// Sets "PRECISION".
+    pub fn precision(mut self, value: impl Into<i64>) -> Self {
+        self.precision = Some(value.into());
+        self
+    }
+    /// Sets "QUOTE".
+    pub fn quote(mut self, value: impl Into<bool>) -> Self {
+        self.quote = Some(value.into());
+        self
+    }
+    /// Sets "REGEXP".
+    pub fn regexp(mut self, value: impl Into<String>) -> Self {
+        self.regexp = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_MAP".
+    pub fn show_map(mut self, value: impl Into<bool>) -> Self {
+        self.show_map = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_NO_VALUE".
+    pub fn show_no_value(mut self, value: impl Into<bool>) -> Self {
+        self.show_no_value = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<i64>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "SMART_INVOICE".
+    pub fn smart_invoice(mut self, value: impl Into<bool>) -> Self {
+        self.smart_invoice = Some(value.into());
+        self
+    }
+    /// Sets "TARGET_BLANK".
+    pub fn target_blank(mut self, value: impl Into<bool>) -> Self {
+        self.target_blank = Some(value.into());
+        self
+    }
+    /// Sets "USE_SECOND".
+    pub fn use_second(mut self, value: impl Into<bool>) -> Self {
+        self.use_second = Some(value.into());
+        self
+    }
+    /// Sets "USE_TIMEZONE".
+    pub fn use_timezone(mut self, value: impl Into<bool>) -> Self {
+        self.use_timezone = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active_filter = o.opt("ACTIVE_FILTER")?;
+        let caption_no_value = o.opt("CAPTION_NO_VALUE")?;
+        let company = o.opt("COMPANY")?;
+        let contact = o.opt("CONTACT")?;
+        let deal = o.opt("DEAL")?;
+        let display = o.opt("DISPLAY")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let extensions = o.opt("EXTENSIONS")?;
+        let iblock_id = o.opt("IBLOCK_ID")?;
+        let label = o.opt("LABEL")?;
+        let label_checkbox = o.opt("LABEL_CHECKBOX")?;
+        let lead = o.opt("LEAD")?;
+        let list_height = o.opt("LIST_HEIGHT")?;
+        let list_width = o.opt("LIST_WIDTH")?;
+        let max_allowed_size = o.opt("MAX_ALLOWED_SIZE")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let max_show_size = o.opt("MAX_SHOW_SIZE")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let order = o.opt("ORDER")?;
+        let popup = o.opt("POPUP")?;
+        let precision = o.opt("PRECISION")?;
+        let quote = o.opt("QUOTE")?;
+        let regexp = o.opt("REGEXP")?;
+        let rows = o.opt("ROWS")?;
+        let show_map = o.opt("SHOW_MAP")?;
+        let show_no_value = o.opt("SHOW_NO_VALUE")?;
+        let size = o.opt("SIZE")?;
+        let smart_invoice = o.opt("SMART_INVOICE")?;
+        let target_blank = o.opt("TARGET_BLANK")?;
+        let use_second = o.opt("USE_SECOND")?;
+        let use_timezone = o.opt("USE_TIMEZONE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE_FILTER",
+                    "CAPTION_NO_VALUE",
+                    "COMPANY",
+                    "CONTACT",
+                    "DEAL",
+                    "DISPLAY",
+                    "ENTITY_TYPE",
+                    "EXTENSIONS",
+                    "IBLOCK_ID",
+                    "LABEL",
+                    "LABEL_CHECKBOX",
+                    "LEAD",
+                    "LIST_HEIGHT",
+                    "LIST_WIDTH",
+                    "MAX_ALLOWED_SIZE",
+                    "MAX_LENGTH",
+                    "MAX_SHOW_SIZE",
+                    "MIN_LENGTH",
+                    "ORDER",
+                    "POPUP",
+                    "PRECISION",
+                    "QUOTE",
+                    "REGEXP",
+                    "ROWS",
+                    "SHOW_MAP",
+                    "SHOW_NO_VALUE",
+                    "SIZE",
+                    "SMART_INVOICE",
+                    "TARGET_BLANK",
+                    "USE_SECOND",
+                    "USE_TIMEZONE",
+                ],
+            )?;
+        Ok(Self {
+            active_filter,
+            caption_no_value,
+            company,
+            contact,
+            deal,
+            display,
+            entity_type,
+            extensions,
+            iblock_id,
+            label,
+            label_checkbox,
+            lead,
+            list_height,
+            list_width,
+            max_allowed_size,
+            max_length,
+            max_show_size,
+            min_length,
+            order,
+            popup,
+            precision,
+            quote,
+            regexp,
+            rows,
+            show_map,
+            show_no_value,
+            size,
+            smart_invoice,
+            target_blank,
+            use_second,
+            use_timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldSettings);
 
 /// The `result` of `userfieldconfig.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1211,16 +1637,16 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": object, optional.
+    /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<ListRequestFilter>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "moduleId": string, required.
     #[serde(rename = "moduleId")]
     pub module_id: String,
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": object, optional.
+    /// Wire name "select": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<ListRequestSelect>,
     /// Wire name "start": integer, optional.
@@ -1245,7 +1671,7 @@ impl ListRequest {
         }
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -1301,385 +1727,38 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
 #[non_exhaustive]
-pub struct ListRequestFilter {
-    /// Wire name "editInList": boolean, optional.
-    #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
-    pub edit_in_list: Option<bool>,
-    /// Wire name "fieldName": string, optional.
-    #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
-    pub field_name: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isSearchable": boolean, optional.
-    #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
-    pub is_searchable: Option<bool>,
-    /// Wire name "mandatory": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mandatory: Option<bool>,
-    /// Wire name "multiple": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<bool>,
-    /// Wire name "showFilter": string, optional.
-    #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
-    pub show_filter: Option<String>,
-    /// Wire name "showInList": boolean, optional.
-    #[serde(rename = "showInList", skip_serializing_if = "Option::is_none")]
-    pub show_in_list: Option<bool>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "userTypeId": string, optional.
-    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
-    pub user_type_id: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestFilter {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "editInList".
-    pub fn edit_in_list(mut self, value: impl Into<bool>) -> Self {
-        self.edit_in_list = Some(value.into());
-        self
-    }
-    /// Sets "fieldName".
-    pub fn field_name(mut self, value: impl Into<String>) -> Self {
-        self.field_name = Some(value.into());
-        self
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "isSearchable".
-    pub fn is_searchable(mut self, value: impl Into<bool>) -> Self {
-        self.is_searchable = Some(value.into());
-        self
-    }
-    /// Sets "mandatory".
-    pub fn mandatory(mut self, value: impl Into<bool>) -> Self {
-        self.mandatory = Some(value.into());
-        self
-    }
-    /// Sets "multiple".
-    pub fn multiple(mut self, value: impl Into<bool>) -> Self {
-        self.multiple = Some(value.into());
-        self
-    }
-    /// Sets "showFilter".
-    pub fn show_filter(mut self, value: impl Into<String>) -> Self {
-        self.show_filter = Some(value.into());
-        self
-    }
-    /// Sets "showInList".
-    pub fn show_in_list(mut self, value: impl Into<bool>) -> Self {
-        self.show_in_list = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "userTypeId".
-    pub fn user_type_id(mut self, value: impl Into<String>) -> Self {
-        self.user_type_id = Some(value.into());
-        self
-    }
-    /// Sets "xmlId".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let edit_in_list = o.opt("editInList")?;
-        let field_name = o.opt("fieldName")?;
-        let id = o.opt("id")?;
-        let is_searchable = o.opt("isSearchable")?;
-        let mandatory = o.opt("mandatory")?;
-        let multiple = o.opt("multiple")?;
-        let show_filter = o.opt("showFilter")?;
-        let show_in_list = o.opt("showInList")?;
-        let sort = o.opt("sort")?;
-        let user_type_id = o.opt("userTypeId")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "editInList",
-                    "fieldName",
-                    "id",
-                    "isSearchable",
-                    "mandatory",
-                    "multiple",
-                    "showFilter",
-                    "showInList",
-                    "sort",
-                    "userTypeId",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            edit_in_list,
-            field_name,
-            id,
-            is_searchable,
-            mandatory,
-            multiple,
-            show_filter,
-            show_in_list,
-            sort,
-            user_type_id,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestSelect {
-    /// Wire name "editInList": string, optional.
-    #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
-    pub edit_in_list: Option<String>,
-    /// Wire name "entityId": string, optional.
-    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<String>,
-    /// Wire name "fieldName": string, optional.
-    #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
-    pub field_name: Option<String>,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "isSearchable": string, optional.
-    #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
-    pub is_searchable: Option<String>,
-    /// Wire name "language": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
-    /// Wire name "languageId": string, optional.
-    ///
-    /// Allowed values: "editFormLabel", "listColumnLabel", "listFilterLabel", "errorMessage", "helpMessage".
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<ListRequestSelectLanguageId>,
-    /// Wire name "mandatory": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mandatory: Option<String>,
-    /// Wire name "multiple": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<String>,
-    /// Wire name "settings": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<String>,
-    /// Wire name "showFilter": string, optional.
-    #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
-    pub show_filter: Option<String>,
-    /// Wire name "showInList": string, optional.
-    #[serde(rename = "showInList", skip_serializing_if = "Option::is_none")]
-    pub show_in_list: Option<String>,
-    /// Wire name "sort": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<String>,
-    /// Wire name "userTypeId": string, optional.
-    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
-    pub user_type_id: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelect {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "editInList".
-    pub fn edit_in_list(mut self, value: impl Into<String>) -> Self {
-        self.edit_in_list = Some(value.into());
-        self
-    }
-    /// Sets "entityId".
-    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
-        self.entity_id = Some(value.into());
-        self
-    }
-    /// Sets "fieldName".
-    pub fn field_name(mut self, value: impl Into<String>) -> Self {
-        self.field_name = Some(value.into());
-        self
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<String>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "isSearchable".
-    pub fn is_searchable(mut self, value: impl Into<String>) -> Self {
-        self.is_searchable = Some(value.into());
-        self
-    }
-    /// Sets "language".
-    pub fn language(mut self, value: impl Into<String>) -> Self {
-        self.language = Some(value.into());
-        self
-    }
-    /// Sets "languageId".
-    pub fn language_id(mut self, value: impl Into<ListRequestSelectLanguageId>) -> Self {
-        self.language_id = Some(value.into());
-        self
-    }
-    /// Sets "mandatory".
-    pub fn mandatory(mut self, value: impl Into<String>) -> Self {
-        self.mandatory = Some(value.into());
-        self
-    }
-    /// Sets "multiple".
-    pub fn multiple(mut self, value: impl Into<String>) -> Self {
-        self.multiple = Some(value.into());
-        self
-    }
-    /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<String>) -> Self {
-        self.settings = Some(value.into());
-        self
-    }
-    /// Sets "showFilter".
-    pub fn show_filter(mut self, value: impl Into<String>) -> Self {
-        self.show_filter = Some(value.into());
-        self
-    }
-    /// Sets "showInList".
-    pub fn show_in_list(mut self, value: impl Into<String>) -> Self {
-        self.show_in_list = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<String>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "userTypeId".
-    pub fn user_type_id(mut self, value: impl Into<String>) -> Self {
-        self.user_type_id = Some(value.into());
-        self
-    }
-    /// Sets "xmlId".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
+pub enum ListRequestSelect {
+    Array(Vec<String>),
+    Object(::std::collections::BTreeMap<String, String>),
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelect {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let edit_in_list = o.opt("editInList")?;
-        let entity_id = o.opt("entityId")?;
-        let field_name = o.opt("fieldName")?;
-        let id = o.opt("id")?;
-        let is_searchable = o.opt("isSearchable")?;
-        let language = o.opt("language")?;
-        let language_id = o.opt("languageId")?;
-        let mandatory = o.opt("mandatory")?;
-        let multiple = o.opt("multiple")?;
-        let settings = o.opt("settings")?;
-        let show_filter = o.opt("showFilter")?;
-        let show_in_list = o.opt("showInList")?;
-        let sort = o.opt("sort")?;
-        let user_type_id = o.opt("userTypeId")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "editInList",
-                    "entityId",
-                    "fieldName",
-                    "id",
-                    "isSearchable",
-                    "language",
-                    "languageId",
-                    "mandatory",
-                    "multiple",
-                    "settings",
-                    "showFilter",
-                    "showInList",
-                    "sort",
-                    "userTypeId",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            edit_in_list,
-            entity_id,
-            field_name,
-            id,
-            is_searchable,
-            language,
-            language_id,
-            mandatory,
-            multiple,
-            settings,
-            show_filter,
-            show_in_list,
-            sort,
-            user_type_id,
-            xml_id,
-            additional,
-        })
+        if let Ok(x) = <Vec<String> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListRequestSelect",
+            ),
+        )
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestSelect);
-
-pub type ListRequestSelectLanguageId = super::enums::EditFormLabelListColumnLabelListFilterLabelEtcH2bbc950b;
 
 /// The `result` of `userfieldconfig.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2201,9 +2280,9 @@ pub struct UpdateRequestField {
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldSettings>,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -2262,8 +2341,8 @@ impl UpdateRequestField {
         self
     }
     /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "showFilter".
@@ -2514,6 +2593,395 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldHelpMessage {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldHelpMessage);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldSettings {
+    /// Wire name "ACTIVE_FILTER": boolean, optional.
+    #[serde(rename = "ACTIVE_FILTER", skip_serializing_if = "Option::is_none")]
+    pub active_filter: Option<bool>,
+    /// Wire name "CAPTION_NO_VALUE": string, optional.
+    #[serde(rename = "CAPTION_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub caption_no_value: Option<String>,
+    /// Wire name "COMPANY": boolean, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<bool>,
+    /// Wire name "CONTACT": boolean, optional.
+    #[serde(rename = "CONTACT", skip_serializing_if = "Option::is_none")]
+    pub contact: Option<bool>,
+    /// Wire name "DEAL": boolean, optional.
+    #[serde(rename = "DEAL", skip_serializing_if = "Option::is_none")]
+    pub deal: Option<bool>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "EXTENSIONS": array of string, optional.
+    #[serde(rename = "EXTENSIONS", skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<Vec<String>>,
+    /// Wire name "IBLOCK_ID": integer, optional.
+    #[serde(rename = "IBLOCK_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_id: Option<i64>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Wire name "LABEL_CHECKBOX": string, optional.
+    #[serde(rename = "LABEL_CHECKBOX", skip_serializing_if = "Option::is_none")]
+    pub label_checkbox: Option<String>,
+    /// Wire name "LEAD": boolean, optional.
+    #[serde(rename = "LEAD", skip_serializing_if = "Option::is_none")]
+    pub lead: Option<bool>,
+    /// Wire name "LIST_HEIGHT": integer, optional.
+    #[serde(rename = "LIST_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub list_height: Option<i64>,
+    /// Wire name "LIST_WIDTH": integer, optional.
+    #[serde(rename = "LIST_WIDTH", skip_serializing_if = "Option::is_none")]
+    pub list_width: Option<i64>,
+    /// Wire name "MAX_ALLOWED_SIZE": integer, optional.
+    #[serde(rename = "MAX_ALLOWED_SIZE", skip_serializing_if = "Option::is_none")]
+    pub max_allowed_size: Option<i64>,
+    /// Wire name "MAX_LENGTH": integer, optional.
+    #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<i64>,
+    /// Wire name "MAX_SHOW_SIZE": integer, optional.
+    #[serde(rename = "MAX_SHOW_SIZE", skip_serializing_if = "Option::is_none")]
+    pub max_show_size: Option<i64>,
+    /// Wire name "MIN_LENGTH": integer, optional.
+    #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<i64>,
+    /// Wire name "ORDER": boolean, optional.
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    pub order: Option<bool>,
+    /// Wire name "POPUP": boolean, optional.
+    #[serde(rename = "POPUP", skip_serializing_if = "Option::is_none")]
+    pub popup: Option<bool>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
+    /// Wire name "QUOTE": boolean, optional.
+    #[serde(rename = "QUOTE", skip_serializing_if = "Option::is_none")]
+    pub quote: Option<bool>,
+    /// Wire name "REGEXP": string, optional.
+    #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
+    pub regexp: Option<String>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Wire name "SHOW_MAP": boolean, optional.
+    #[serde(rename = "SHOW_MAP", skip_serializing_if = "Option::is_none")]
+    pub show_map: Option<bool>,
+    /// Wire name "SHOW_NO_VALUE": boolean, optional.
+    #[serde(rename = "SHOW_NO_VALUE", skip_serializing_if = "Option::is_none")]
+    pub show_no_value: Option<bool>,
+    /// Wire name "SIZE": integer, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "SMART_INVOICE": boolean, optional.
+    #[serde(rename = "SMART_INVOICE", skip_serializing_if = "Option::is_none")]
+    pub smart_invoice: Option<bool>,
+    /// Wire name "TARGET_BLANK": boolean, optional.
+    #[serde(rename = "TARGET_BLANK", skip_serializing_if = "Option::is_none")]
+    pub target_blank: Option<bool>,
+    /// Wire name "USE_SECOND": boolean, optional.
+    #[serde(rename = "USE_SECOND", skip_serializing_if = "Option::is_none")]
+    pub use_second: Option<bool>,
+    /// Wire name "USE_TIMEZONE": boolean, optional.
+    #[serde(rename = "USE_TIMEZONE", skip_serializing_if = "Option::is_none")]
+    pub use_timezone: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACTIVE_FILTER".
+    pub fn active_filter(mut self, value: impl Into<bool>) -> Self {
+        self.active_filter = Some(value.into());
+        self
+    }
+    /// Sets "CAPTION_NO_VALUE".
+    pub fn caption_no_value(mut self, value: impl Into<String>) -> Self {
+        self.caption_no_value = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY".
+    pub fn company(mut self, value: impl Into<bool>) -> Self {
+        self.company = Some(value.into());
+        self
+    }
+    /// Sets "CONTACT".
+    pub fn contact(mut self, value: impl Into<bool>) -> Self {
+        self.contact = Some(value.into());
+        self
+    }
+    /// Sets "DEAL".
+    pub fn deal(mut self, value: impl Into<bool>) -> Self {
+        self.deal = Some(value.into());
+        self
+    }
+    /// Sets "DISPLAY".
+    pub fn display(mut self, value: impl Into<String>) -> Self {
+        self.display = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "EXTENSIONS".
+    pub fn extensions(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.extensions = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "IBLOCK_ID".
+    pub fn iblock_id(mut self, value: impl Into<i64>) -> Self {
+        self.iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "LABEL".
+    pub fn label(mut self, value: impl Into<String>) -> Self {
+        self.label = Some(value.into());
+        self
+    }
+    /// Sets "LABEL_CHECKBOX".
+    pub fn label_checkbox(mut self, value: impl Into<String>) -> Self {
+        self.label_checkbox = Some(value.into());
+        self
+    }
+    /// Sets "LEAD".
+    pub fn lead(mut self, value: impl Into<bool>) -> Self {
+        self.lead = Some(value.into());
+        self
+    }
+    /// Sets "LIST_HEIGHT".
+    pub fn list_height(mut self, value: impl Into<i64>) -> Self {
+        self.list_height = Some(value.into());
+        self
+    }
+    /// Sets "LIST_WIDTH".
+    pub fn list_width(mut self, value: impl Into<i64>) -> Self {
+        self.list_width = Some(value.into());
+        self
+    }
+    /// Sets "MAX_ALLOWED_SIZE".
+    pub fn max_allowed_size(mut self, value: impl Into<i64>) -> Self {
+        self.max_allowed_size = Some(value.into());
+        self
+    }
+    /// Sets "MAX_LENGTH".
+    pub fn max_length(mut self, value: impl Into<i64>) -> Self {
+        self.max_length = Some(value.into());
+        self
+    }
+    /// Sets "MAX_SHOW_SIZE".
+    pub fn max_show_size(mut self, value: impl Into<i64>) -> Self {
+        self.max_show_size = Some(value.into());
+        self
+    }
+    /// Sets "MIN_LENGTH".
+    pub fn min_length(mut self, value: impl Into<i64>) -> Self {
+        self.min_length = Some(value.into());
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<bool>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "POPUP".
+    pub fn popup(mut self, value: impl Into<bool>) -> Self {
+        self.popup = Some(value.into());
+        self
+    }
+    /// Sets "PRECISION".
+    pub fn precision(mut self, value: impl Into<i64>) -> Self {
+        self.precision = Some(value.into());
+        self
+    }
+    /// Sets "QUOTE".
+    pub fn quote(mut self, value: impl Into<bool>) -> Self {
+        self.quote = Some(value.into());
+        self
+    }
+    /// Sets "REGEXP".
+    pub fn regexp(mut self, value: impl Into<String>) -> Self {
+        self.regexp = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_MAP".
+    pub fn show_map(mut self, value: impl Into<bool>) -> Self {
+        self.show_map = Some(value.into());
+        self
+    }
+    /// Sets "SHOW_NO_VALUE".
+    pub fn show_no_value(mut self, value: impl Into<bool>) -> Self {
+        self.show_no_value = Some(value.into());
+        self
+    }
+    /// Sets "SIZE".
+    pub fn size(mut self, value: impl Into<i64>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "SMART_INVOICE".
+    pub fn smart_invoice(mut self, value: impl Into<bool>) -> Self {
+        self.smart_invoice = Some(value.into());
+        self
+    }
+    /// Sets "TARGET_BLANK".
+    pub fn target_blank(mut self, value: impl Into<bool>) -> Self {
+        self.target_blank = Some(value.into());
+        self
+    }
+    /// Sets "USE_SECOND".
+    pub fn use_second(mut self, value: impl Into<bool>) -> Self {
+        self.use_second = Some(value.into());
+        self
+    }
+    /// Sets "USE_TIMEZONE".
+    pub fn use_timezone(mut self, value: impl Into<bool>) -> Self {
+        self.use_timezone = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active_filter = o.opt("ACTIVE_FILTER")?;
+        let caption_no_value = o.opt("CAPTION_NO_VALUE")?;
+        let company = o.opt("COMPANY")?;
+        let contact = o.opt("CONTACT")?;
+        let deal = o.opt("DEAL")?;
+        let display = o.opt("DISPLAY")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let extensions = o.opt("EXTENSIONS")?;
+        let iblock_id = o.opt("IBLOCK_ID")?;
+        let label = o.opt("LABEL")?;
+        let label_checkbox = o.opt("LABEL_CHECKBOX")?;
+        let lead = o.opt("LEAD")?;
+        let list_height = o.opt("LIST_HEIGHT")?;
+        let list_width = o.opt("LIST_WIDTH")?;
+        let max_allowed_size = o.opt("MAX_ALLOWED_SIZE")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let max_show_size = o.opt("MAX_SHOW_SIZE")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let order = o.opt("ORDER")?;
+        let popup = o.opt("POPUP")?;
+        let precision = o.opt("PRECISION")?;
+        let quote = o.opt("QUOTE")?;
+        let regexp = o.opt("REGEXP")?;
+        let rows = o.opt("ROWS")?;
+        let show_map = o.opt("SHOW_MAP")?;
+        let show_no_value = o.opt("SHOW_NO_VALUE")?;
+        let size = o.opt("SIZE")?;
+        let smart_invoice = o.opt("SMART_INVOICE")?;
+        let target_blank = o.opt("TARGET_BLANK")?;
+        let use_second = o.opt("USE_SECOND")?;
+        let use_timezone = o.opt("USE_TIMEZONE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE_FILTER",
+                    "CAPTION_NO_VALUE",
+                    "COMPANY",
+                    "CONTACT",
+                    "DEAL",
+                    "DISPLAY",
+                    "ENTITY_TYPE",
+                    "EXTENSIONS",
+                    "IBLOCK_ID",
+                    "LABEL",
+                    "LABEL_CHECKBOX",
+                    "LEAD",
+                    "LIST_HEIGHT",
+                    "LIST_WIDTH",
+                    "MAX_ALLOWED_SIZE",
+                    "MAX_LENGTH",
+                    "MAX_SHOW_SIZE",
+                    "MIN_LENGTH",
+                    "ORDER",
+                    "POPUP",
+                    "PRECISION",
+                    "QUOTE",
+                    "REGEXP",
+                    "ROWS",
+                    "SHOW_MAP",
+                    "SHOW_NO_VALUE",
+                    "SIZE",
+                    "SMART_INVOICE",
+                    "TARGET_BLANK",
+                    "USE_SECOND",
+                    "USE_TIMEZONE",
+                ],
+            )?;
+        Ok(Self {
+            active_filter,
+            caption_no_value,
+            company,
+            contact,
+            deal,
+            display,
+            entity_type,
+            extensions,
+            iblock_id,
+            label,
+            label_checkbox,
+            lead,
+            list_height,
+            list_width,
+            max_allowed_size,
+            max_length,
+            max_show_size,
+            min_length,
+            order,
+            popup,
+            precision,
+            quote,
+            regexp,
+            rows,
+            show_map,
+            show_no_value,
+            size,
+            smart_invoice,
+            target_blank,
+            use_second,
+            use_timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldSettings);
 
 /// The `result` of `userfieldconfig.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

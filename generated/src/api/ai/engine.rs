@@ -27,9 +27,9 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": array of object, optional.
+    /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<Vec<ListRequestFilterItem>>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "limit": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
@@ -45,11 +45,8 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<ListRequestFilterItem>>,
-    ) -> Self {
-        self.filter = Some(value.into_iter().map(Into::into).collect());
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "limit".
@@ -82,128 +79,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestFilterItem {
-    /// Wire name "APP_CODE": string, optional.
-    #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
-    pub app_code: Option<String>,
-    /// Wire name "CATEGORY": string, optional.
-    #[serde(rename = "CATEGORY", skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
-    /// Wire name "CODE": string, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "COMPLETIONS_URL": string, optional.
-    #[serde(rename = "COMPLETIONS_URL", skip_serializing_if = "Option::is_none")]
-    pub completions_url: Option<String>,
-    /// Wire name "DATE_CREATE": string (`date-time`), optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestFilterItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "APP_CODE".
-    pub fn app_code(mut self, value: impl Into<String>) -> Self {
-        self.app_code = Some(value.into());
-        self
-    }
-    /// Sets "CATEGORY".
-    pub fn category(mut self, value: impl Into<String>) -> Self {
-        self.category = Some(value.into());
-        self
-    }
-    /// Sets "CODE".
-    pub fn code(mut self, value: impl Into<String>) -> Self {
-        self.code = Some(value.into());
-        self
-    }
-    /// Sets "COMPLETIONS_URL".
-    pub fn completions_url(mut self, value: impl Into<String>) -> Self {
-        self.completions_url = Some(value.into());
-        self
-    }
-    /// Sets "DATE_CREATE".
-    pub fn date_create(mut self, value: impl Into<String>) -> Self {
-        self.date_create = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "NAME".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilterItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let app_code = o.opt("APP_CODE")?;
-        let category = o.opt("CATEGORY")?;
-        let code = o.opt("CODE")?;
-        let completions_url = o.opt("COMPLETIONS_URL")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let additional = o
-            .rest(
-                &[
-                    "APP_CODE",
-                    "CATEGORY",
-                    "CODE",
-                    "COMPLETIONS_URL",
-                    "DATE_CREATE",
-                    "ID",
-                    "NAME",
-                ],
-            )?;
-        Ok(Self {
-            app_code,
-            category,
-            code,
-            completions_url,
-            date_create,
-            id,
-            name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestFilterItem);
 
 /// The `result` of `ai.engine.list`.
 pub type ListResponse = Vec<ListResponseItem>;

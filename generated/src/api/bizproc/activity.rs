@@ -37,9 +37,9 @@ pub struct AddRequest {
     /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
-    /// Wire name "DESCRIPTION": string, optional.
+    /// Wire name "DESCRIPTION": one of several shapes, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<AddRequestDescription>,
     /// Wire name "DOCUMENT_TYPE": any JSON, optional.
     #[serde(
         rename = "DOCUMENT_TYPE",
@@ -52,15 +52,17 @@ pub struct AddRequest {
     /// Wire name "HANDLER": string, required.
     #[serde(rename = "HANDLER")]
     pub handler: String,
-    /// Wire name "NAME": string, required.
+    /// Wire name "NAME": one of several shapes, required.
     #[serde(rename = "NAME")]
-    pub name: String,
+    pub name: AddRequestName,
     /// Wire name "PLACEMENT_HANDLER": string, optional.
     #[serde(rename = "PLACEMENT_HANDLER", skip_serializing_if = "Option::is_none")]
     pub placement_handler: Option<String>,
     /// Wire name "PROPERTIES": object, optional.
     #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
-    pub properties: Option<AddRequestProperties>,
+    pub properties: Option<
+        ::std::collections::BTreeMap<String, AddRequestPropertiesValue>,
+    >,
     /// Wire name "RETURN_PROPERTIES": any JSON, optional.
     #[serde(
         rename = "RETURN_PROPERTIES",
@@ -84,7 +86,7 @@ impl AddRequest {
     pub fn new(
         code: impl Into<String>,
         handler: impl Into<String>,
-        name: impl Into<String>,
+        name: impl Into<AddRequestName>,
     ) -> Self {
         Self {
             auth_user_id: Default::default(),
@@ -108,7 +110,7 @@ impl AddRequest {
         self
     }
     /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
+    pub fn description(mut self, value: impl Into<AddRequestDescription>) -> Self {
         self.description = Some(value.into());
         self
     }
@@ -128,7 +130,10 @@ impl AddRequest {
         self
     }
     /// Sets "PROPERTIES".
-    pub fn properties(mut self, value: impl Into<AddRequestProperties>) -> Self {
+    pub fn properties(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, AddRequestPropertiesValue>>,
+    ) -> Self {
         self.properties = Some(value.into());
         self
     }
@@ -216,22 +221,90 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestDescription {
+    String(String),
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestDescription {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestDescription",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestDescription);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestName {
+    String(String),
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestName {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestName",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestName);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestProperties {
+pub struct AddRequestPropertiesValue {
     /// Wire name "Default": any JSON, optional.
     #[serde(rename = "Default", skip_serializing_if = "::serde_json::Value::is_null")]
     pub default: ::serde_json::Value,
-    /// Wire name "Description": string, optional.
+    /// Wire name "Description": one of several shapes, optional.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<AddRequestPropertiesValueDescription>,
     /// Wire name "Multiple": boolean, optional.
     #[serde(rename = "Multiple", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "Name": string, optional.
+    /// Wire name "Name": one of several shapes, optional.
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<AddRequestPropertiesValueName>,
     /// Wire name "Options": any JSON, optional.
     #[serde(rename = "Options", skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
@@ -247,7 +320,7 @@ pub struct AddRequestProperties {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestProperties {
+impl AddRequestPropertiesValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -258,7 +331,10 @@ impl AddRequestProperties {
         self
     }
     /// Sets "Description".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
+    pub fn description(
+        mut self,
+        value: impl Into<AddRequestPropertiesValueDescription>,
+    ) -> Self {
         self.description = Some(value.into());
         self
     }
@@ -268,7 +344,7 @@ impl AddRequestProperties {
         self
     }
     /// Sets "Name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
+    pub fn name(mut self, value: impl Into<AddRequestPropertiesValueName>) -> Self {
         self.name = Some(value.into());
         self
     }
@@ -299,7 +375,7 @@ impl AddRequestProperties {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
+impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -336,7 +412,75 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestProperties);
+::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesValue);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestPropertiesValueDescription {
+    String(String),
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesValueDescription {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestPropertiesValueDescription",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesValueDescription);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestPropertiesValueName {
+    String(String),
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesValueName {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestPropertiesValueName",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesValueName);
 
 /// The `result` of `bizproc.activity.add`.
 pub type AddResponse = bool;
@@ -379,8 +523,7 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "CODE": string, required.
-    #[serde(rename = "CODE")]
+    /// Wire name "code": string, required.
     pub code: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -413,9 +556,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("CODE")?;
-        let additional = o.rest(&["CODE"])?;
-        let code = o.need(code, "CODE")?;
+        let code = o.req("code")?;
+        let additional = o.rest(&["code"])?;
+        let code = o.need(code, "code")?;
         Ok(Self { code, additional })
     }
 }
@@ -529,11 +672,9 @@ pub async fn log(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LogRequest {
-    /// Wire name "EVENT_TOKEN": string, required.
-    #[serde(rename = "EVENT_TOKEN")]
+    /// Wire name "event_token": string, required.
     pub event_token: String,
-    /// Wire name "LOG_MESSAGE": string, required.
-    #[serde(rename = "LOG_MESSAGE")]
+    /// Wire name "log_message": string, required.
     pub log_message: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -567,11 +708,11 @@ impl ::bitrix24_runtime::loose::Loose for LogRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let event_token = o.req("EVENT_TOKEN")?;
-        let log_message = o.req("LOG_MESSAGE")?;
-        let additional = o.rest(&["EVENT_TOKEN", "LOG_MESSAGE"])?;
-        let event_token = o.need(event_token, "EVENT_TOKEN")?;
-        let log_message = o.need(log_message, "LOG_MESSAGE")?;
+        let event_token = o.req("event_token")?;
+        let log_message = o.req("log_message")?;
+        let additional = o.rest(&["event_token", "log_message"])?;
+        let event_token = o.need(event_token, "event_token")?;
+        let log_message = o.need(log_message, "log_message")?;
         Ok(Self {
             event_token,
             log_message,

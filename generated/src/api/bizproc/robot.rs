@@ -59,7 +59,9 @@ pub struct AddRequest {
     pub placement_handler: Option<String>,
     /// Wire name "PROPERTIES": object, optional.
     #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
-    pub properties: Option<AddRequestProperties>,
+    pub properties: Option<
+        ::std::collections::BTreeMap<String, AddRequestPropertiesValue>,
+    >,
     /// Wire name "RETURN_PROPERTIES": any JSON, optional.
     #[serde(
         rename = "RETURN_PROPERTIES",
@@ -127,7 +129,10 @@ impl AddRequest {
         self
     }
     /// Sets "PROPERTIES".
-    pub fn properties(mut self, value: impl Into<AddRequestProperties>) -> Self {
+    pub fn properties(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, AddRequestPropertiesValue>>,
+    ) -> Self {
         self.properties = Some(value.into());
         self
     }
@@ -218,7 +223,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestProperties {
+pub struct AddRequestPropertiesValue {
     /// Wire name "Default": any JSON, optional.
     #[serde(rename = "Default", skip_serializing_if = "::serde_json::Value::is_null")]
     pub default: ::serde_json::Value,
@@ -246,7 +251,7 @@ pub struct AddRequestProperties {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestProperties {
+impl AddRequestPropertiesValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -298,7 +303,7 @@ impl AddRequestProperties {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
+impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -335,7 +340,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestProperties);
+::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesValue);
 
 /// The `result` of `bizproc.robot.add`.
 pub type AddResponse = bool;

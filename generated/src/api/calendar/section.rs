@@ -430,9 +430,9 @@ pub struct UpdateRequest {
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "export": object, optional.
+    /// Wire name "export": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub export: Option<UpdateRequestExport>,
+    pub export: Option<Vec<UpdateRequestExportItem>>,
     /// Wire name "id": string, required.
     pub id: String,
     /// Wire name "name": string, optional.
@@ -485,8 +485,11 @@ impl UpdateRequest {
         self
     }
     /// Sets "export".
-    pub fn export(mut self, value: impl Into<UpdateRequestExport>) -> Self {
-        self.export = Some(value.into());
+    pub fn export(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestExportItem>>,
+    ) -> Self {
+        self.export = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "name".
@@ -559,7 +562,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestExport {
+pub struct UpdateRequestExportItem {
     /// Wire name "ALLOW": boolean, optional.
     #[serde(rename = "ALLOW", skip_serializing_if = "Option::is_none")]
     pub allow: Option<bool>,
@@ -567,14 +570,14 @@ pub struct UpdateRequestExport {
     ///
     /// Allowed values: "all", "3_9", "6_12".
     #[serde(rename = "SET", skip_serializing_if = "Option::is_none")]
-    pub set: Option<UpdateRequestExportSet>,
+    pub set: Option<UpdateRequestExportItemSet>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestExport {
+impl UpdateRequestExportItem {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -585,7 +588,7 @@ impl UpdateRequestExport {
         self
     }
     /// Sets "SET".
-    pub fn set(mut self, value: impl Into<UpdateRequestExportSet>) -> Self {
+    pub fn set(mut self, value: impl Into<UpdateRequestExportItemSet>) -> Self {
         self.set = Some(value.into());
         self
     }
@@ -601,7 +604,7 @@ impl UpdateRequestExport {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestExport {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestExportItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -613,9 +616,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestExport {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestExport);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestExportItem);
 
-pub type UpdateRequestExportSet = super::super::enums::AllV39V612;
+pub type UpdateRequestExportItemSet = super::super::enums::AllV39V612;
 
 pub type UpdateRequestType = super::super::enums::UserGroup;
 

@@ -94,11 +94,11 @@ pub struct AddRequestFields {
     /// Wire name "commentary": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commentary: Option<String>,
-    /// Wire name "createdBy": any JSON, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub created_by: ::serde_json::Value,
-    /// Wire name "currency": any JSON, required.
-    pub currency: ::serde_json::Value,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "currency": string, required.
+    pub currency: String,
     /// Wire name "dateDocument": string (`date-time`), optional.
     #[serde(rename = "dateDocument", skip_serializing_if = "Option::is_none")]
     pub date_document: Option<String>,
@@ -110,9 +110,9 @@ pub struct AddRequestFields {
     /// Allowed values: "A", "S", "M", "R", "D".
     #[serde(rename = "docType")]
     pub doc_type: AddRequestFieldsDocType,
-    /// Wire name "responsibleId": any JSON, required.
+    /// Wire name "responsibleId": integer, required.
     #[serde(rename = "responsibleId")]
-    pub responsible_id: ::serde_json::Value,
+    pub responsible_id: i64,
     /// Wire name "siteId": string, optional.
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
@@ -131,9 +131,9 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        currency: impl Into<::serde_json::Value>,
+        currency: impl Into<String>,
         doc_type: impl Into<AddRequestFieldsDocType>,
-        responsible_id: impl Into<::serde_json::Value>,
+        responsible_id: impl Into<i64>,
     ) -> Self {
         Self {
             commentary: Default::default(),
@@ -155,8 +155,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "createdBy".
-    pub fn created_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.created_by = value.into();
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
         self
     }
     /// Sets "dateDocument".
@@ -1239,9 +1239,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1267,8 +1267,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1516,15 +1516,12 @@ pub struct UpdateRequestFields {
     /// Wire name "docNumber": string, optional.
     #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
     pub doc_number: Option<String>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
-    /// Wire name "responsibleId": any JSON, optional.
-    #[serde(
-        rename = "responsibleId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub responsible_id: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -1563,13 +1560,13 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "responsibleId".
-    pub fn responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.responsible_id = value.into();
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
         self
     }
     /// Sets "title".

@@ -797,9 +797,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -825,8 +825,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -937,11 +937,10 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "Id": integer, required.
-    #[serde(rename = "Id")]
-    pub id: i64,
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -950,10 +949,10 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>, fields: impl Into<UpdateRequestFields>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
-            id: id.into(),
             fields: fields.into(),
+            id: id.into(),
             additional: Default::default(),
         }
     }
@@ -974,12 +973,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("Id")?;
         let fields = o.req("fields")?;
-        let additional = o.rest(&["Id", "fields"])?;
-        let id = o.need(id, "Id")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
         let fields = o.need(fields, "fields")?;
-        Ok(Self { id, fields, additional })
+        let id = o.need(id, "id")?;
+        Ok(Self { fields, id, additional })
     }
 }
 

@@ -114,9 +114,9 @@ pub struct AddRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<AddRequestFieldsIssuingCenter>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
@@ -129,9 +129,9 @@ pub struct AddRequestFields {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -220,8 +220,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "phone".
@@ -245,8 +245,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Sets "xmlId".
@@ -1060,9 +1060,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1088,8 +1088,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1285,9 +1285,9 @@ pub struct UpdateRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<UpdateRequestFieldsIssuingCenter>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "phone": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
@@ -1300,9 +1300,9 @@ pub struct UpdateRequestFields {
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -1376,8 +1376,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "phone".
@@ -1401,8 +1401,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Sets "xmlId".

@@ -55,8 +55,8 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "fields": array of object, required.
-    pub fields: Vec<AddRequestFieldsItem>,
+    /// Wire name "fields": object, required.
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -65,11 +65,9 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
-    ) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             additional: Default::default(),
         }
     }
@@ -102,7 +100,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsItem {
+pub struct AddRequestFields {
     /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
     #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub associated_entity_id: Option<i64>,
@@ -124,9 +122,9 @@ pub struct AddRequestFieldsItem {
     /// Wire name "END_TIME": string (`date-time`), optional.
     #[serde(rename = "END_TIME", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
-    /// Wire name "FILES": object, optional.
+    /// Wire name "FILES": array of object, optional.
     #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
-    pub files: Option<AddRequestFieldsItemFiles>,
+    pub files: Option<Vec<AddRequestFieldsFilesItem>>,
     /// Wire name "IS_INCOMING_CHANNEL": string, optional.
     #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
@@ -192,14 +190,14 @@ pub struct AddRequestFieldsItem {
     pub type_id: i64,
     /// Wire name "WEBDAV_ELEMENTS": object, optional.
     #[serde(rename = "WEBDAV_ELEMENTS", skip_serializing_if = "Option::is_none")]
-    pub webdav_elements: Option<AddRequestFieldsItemWebdavElements>,
+    pub webdav_elements: Option<AddRequestFieldsWebdavElements>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItem {
+impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         communications: impl Into<::serde_json::Value>,
@@ -272,8 +270,11 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "FILES".
-    pub fn files(mut self, value: impl Into<AddRequestFieldsItemFiles>) -> Self {
-        self.files = Some(value.into());
+    pub fn files(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsFilesItem>>,
+    ) -> Self {
+        self.files = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "IS_INCOMING_CHANNEL".
@@ -359,7 +360,7 @@ impl AddRequestFieldsItem {
     /// Sets "WEBDAV_ELEMENTS".
     pub fn webdav_elements(
         mut self,
-        value: impl Into<AddRequestFieldsItemWebdavElements>,
+        value: impl Into<AddRequestFieldsWebdavElements>,
     ) -> Self {
         self.webdav_elements = Some(value.into());
         self
@@ -376,7 +377,7 @@ impl AddRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -484,12 +485,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsItemFiles {
+pub struct AddRequestFieldsFilesItem {
     /// Wire name "BYTES": integer, optional.
     #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
     pub bytes: Option<i64>,
@@ -520,7 +521,7 @@ pub struct AddRequestFieldsItemFiles {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItemFiles {
+impl AddRequestFieldsFilesItem {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -577,7 +578,7 @@ impl AddRequestFieldsItemFiles {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItemFiles {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsFilesItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -617,12 +618,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItemFiles {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItemFiles);
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsFilesItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsItemWebdavElements {
+pub struct AddRequestFieldsWebdavElements {
     /// Wire name "BYTES": integer, optional.
     #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
     pub bytes: Option<i64>,
@@ -653,7 +654,7 @@ pub struct AddRequestFieldsItemWebdavElements {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItemWebdavElements {
+impl AddRequestFieldsWebdavElements {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -710,7 +711,7 @@ impl AddRequestFieldsItemWebdavElements {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItemWebdavElements {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsWebdavElements {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -750,7 +751,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItemWebdavElements {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItemWebdavElements);
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsWebdavElements);
 
 /// The `result` of `crm.activity.add`.
 pub type AddResponse = i64;
@@ -1373,9 +1374,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1401,8 +1402,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1859,8 +1860,8 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": array of object, required.
-    pub fields: Vec<UpdateRequestFieldsItem>,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -1871,12 +1872,9 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             id: id.into(),
             additional: Default::default(),
         }
@@ -1912,12 +1910,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItem {
+pub struct UpdateRequestFields {
     /// Wire name "ASSOCIATED_ENTITY_ID": integer, optional.
     #[serde(rename = "ASSOCIATED_ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub associated_entity_id: Option<i64>,
-    /// Wire name "COMMUNICATIONS": any JSON, required.
-    #[serde(rename = "COMMUNICATIONS")]
+    /// Wire name "COMMUNICATIONS": any JSON, optional.
+    #[serde(
+        rename = "COMMUNICATIONS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
     pub communications: ::serde_json::Value,
     /// Wire name "DEADLINE": string (`date-time`), optional.
     #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
@@ -1936,7 +1937,7 @@ pub struct UpdateRequestFieldsItem {
     pub end_time: Option<String>,
     /// Wire name "FILES": object, optional.
     #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
-    pub files: Option<UpdateRequestFieldsItemFiles>,
+    pub files: Option<UpdateRequestFieldsFiles>,
     /// Wire name "IS_INCOMING_CHANNEL": string, optional.
     #[serde(rename = "IS_INCOMING_CHANNEL", skip_serializing_if = "Option::is_none")]
     pub is_incoming_channel: Option<String>,
@@ -1955,12 +1956,12 @@ pub struct UpdateRequestFieldsItem {
     /// Wire name "ORIGIN_VERSION": string, optional.
     #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
     pub origin_version: Option<String>,
-    /// Wire name "OWNER_ID": integer, required.
-    #[serde(rename = "OWNER_ID")]
-    pub owner_id: i64,
-    /// Wire name "OWNER_TYPE_ID": integer, required.
-    #[serde(rename = "OWNER_TYPE_ID")]
-    pub owner_type_id: i64,
+    /// Wire name "OWNER_ID": integer, optional.
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    /// Wire name "OWNER_TYPE_ID": integer, optional.
+    #[serde(rename = "OWNER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_type_id: Option<i64>,
     /// Wire name "PRIORITY": integer, optional.
     #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
     pub priority: Option<i64>,
@@ -1997,30 +1998,24 @@ pub struct UpdateRequestFieldsItem {
     /// Wire name "SUBJECT": string, optional.
     #[serde(rename = "SUBJECT", skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// Wire name "TYPE_ID": integer, required.
-    #[serde(rename = "TYPE_ID")]
-    pub type_id: i64,
+    /// Wire name "TYPE_ID": integer, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<i64>,
     /// Wire name "WEBDAV_ELEMENTS": object, optional.
     #[serde(rename = "WEBDAV_ELEMENTS", skip_serializing_if = "Option::is_none")]
-    pub webdav_elements: Option<UpdateRequestFieldsItemWebdavElements>,
+    pub webdav_elements: Option<UpdateRequestFieldsWebdavElements>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItem {
+impl UpdateRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        communications: impl Into<::serde_json::Value>,
-        owner_id: impl Into<i64>,
-        owner_type_id: impl Into<i64>,
-        responsible_id: impl Into<i64>,
-        type_id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(responsible_id: impl Into<i64>) -> Self {
         Self {
             associated_entity_id: Default::default(),
-            communications: communications.into(),
+            communications: Default::default(),
             deadline: Default::default(),
             description: Default::default(),
             description_type: Default::default(),
@@ -2033,8 +2028,8 @@ impl UpdateRequestFieldsItem {
             originator_id: Default::default(),
             origin_id: Default::default(),
             origin_version: Default::default(),
-            owner_id: owner_id.into(),
-            owner_type_id: owner_type_id.into(),
+            owner_id: Default::default(),
+            owner_type_id: Default::default(),
             priority: Default::default(),
             provider_data: Default::default(),
             provider_group_id: Default::default(),
@@ -2046,7 +2041,7 @@ impl UpdateRequestFieldsItem {
             start_time: Default::default(),
             status: Default::default(),
             subject: Default::default(),
-            type_id: type_id.into(),
+            type_id: Default::default(),
             webdav_elements: Default::default(),
             additional: Default::default(),
         }
@@ -2054,6 +2049,11 @@ impl UpdateRequestFieldsItem {
     /// Sets "ASSOCIATED_ENTITY_ID".
     pub fn associated_entity_id(mut self, value: impl Into<i64>) -> Self {
         self.associated_entity_id = Some(value.into());
+        self
+    }
+    /// Sets "COMMUNICATIONS".
+    pub fn communications(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.communications = value.into();
         self
     }
     /// Sets "DEADLINE".
@@ -2082,7 +2082,7 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "FILES".
-    pub fn files(mut self, value: impl Into<UpdateRequestFieldsItemFiles>) -> Self {
+    pub fn files(mut self, value: impl Into<UpdateRequestFieldsFiles>) -> Self {
         self.files = Some(value.into());
         self
     }
@@ -2114,6 +2114,16 @@ impl UpdateRequestFieldsItem {
     /// Sets "ORIGIN_VERSION".
     pub fn origin_version(mut self, value: impl Into<String>) -> Self {
         self.origin_version = Some(value.into());
+        self
+    }
+    /// Sets "OWNER_ID".
+    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_id = Some(value.into());
+        self
+    }
+    /// Sets "OWNER_TYPE_ID".
+    pub fn owner_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.owner_type_id = Some(value.into());
         self
     }
     /// Sets "PRIORITY".
@@ -2166,10 +2176,15 @@ impl UpdateRequestFieldsItem {
         self.subject = Some(value.into());
         self
     }
+    /// Sets "TYPE_ID".
+    pub fn type_id(mut self, value: impl Into<i64>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
     /// Sets "WEBDAV_ELEMENTS".
     pub fn webdav_elements(
         mut self,
-        value: impl Into<UpdateRequestFieldsItemWebdavElements>,
+        value: impl Into<UpdateRequestFieldsWebdavElements>,
     ) -> Self {
         self.webdav_elements = Some(value.into());
         self
@@ -2186,13 +2201,13 @@ impl UpdateRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
-        let communications = o.req("COMMUNICATIONS")?;
+        let communications = o.opt("COMMUNICATIONS")?;
         let deadline = o.opt("DEADLINE")?;
         let description = o.opt("DESCRIPTION")?;
         let description_type = o.opt("DESCRIPTION_TYPE")?;
@@ -2205,8 +2220,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         let originator_id = o.opt("ORIGINATOR_ID")?;
         let origin_id = o.opt("ORIGIN_ID")?;
         let origin_version = o.opt("ORIGIN_VERSION")?;
-        let owner_id = o.req("OWNER_ID")?;
-        let owner_type_id = o.req("OWNER_TYPE_ID")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let owner_type_id = o.opt("OWNER_TYPE_ID")?;
         let priority = o.opt("PRIORITY")?;
         let provider_data = o.opt("PROVIDER_DATA")?;
         let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
@@ -2218,7 +2233,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         let start_time = o.opt("START_TIME")?;
         let status = o.opt("STATUS")?;
         let subject = o.opt("SUBJECT")?;
-        let type_id = o.req("TYPE_ID")?;
+        let type_id = o.opt("TYPE_ID")?;
         let webdav_elements = o.opt("WEBDAV_ELEMENTS")?;
         let additional = o
             .rest(
@@ -2254,11 +2269,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
                     "WEBDAV_ELEMENTS",
                 ],
             )?;
-        let communications = o.need(communications, "COMMUNICATIONS")?;
-        let owner_id = o.need(owner_id, "OWNER_ID")?;
-        let owner_type_id = o.need(owner_type_id, "OWNER_TYPE_ID")?;
         let responsible_id = o.need(responsible_id, "RESPONSIBLE_ID")?;
-        let type_id = o.need(type_id, "TYPE_ID")?;
         Ok(Self {
             associated_entity_id,
             communications,
@@ -2294,12 +2305,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItemFiles {
+pub struct UpdateRequestFieldsFiles {
     /// Wire name "BYTES": integer, optional.
     #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
     pub bytes: Option<i64>,
@@ -2330,7 +2341,7 @@ pub struct UpdateRequestFieldsItemFiles {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItemFiles {
+impl UpdateRequestFieldsFiles {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -2387,7 +2398,7 @@ impl UpdateRequestFieldsItemFiles {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItemFiles {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsFiles {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -2427,12 +2438,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItemFiles {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItemFiles);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsFiles);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItemWebdavElements {
+pub struct UpdateRequestFieldsWebdavElements {
     /// Wire name "BYTES": integer, optional.
     #[serde(rename = "BYTES", skip_serializing_if = "Option::is_none")]
     pub bytes: Option<i64>,
@@ -2463,7 +2474,7 @@ pub struct UpdateRequestFieldsItemWebdavElements {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItemWebdavElements {
+impl UpdateRequestFieldsWebdavElements {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -2520,7 +2531,7 @@ impl UpdateRequestFieldsItemWebdavElements {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItemWebdavElements {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsWebdavElements {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -2560,7 +2571,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItemWebdavElements 
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItemWebdavElements);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsWebdavElements);
 
 /// The `result` of `crm.activity.update`.
 pub type UpdateResponse = bool;

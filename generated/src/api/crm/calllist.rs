@@ -290,9 +290,9 @@ pub struct ListRequest {
     /// Wire name "ORDER": object (an `Order`), optional.
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "SELECT": any JSON, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -315,8 +315,8 @@ impl ListRequest {
         self
     }
     /// Sets "SELECT".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later

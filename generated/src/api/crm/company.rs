@@ -743,7 +743,8 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": integer, required.
+    /// Wire name "ID": integer, required.
+    #[serde(rename = "ID")]
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -776,9 +777,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
-        let additional = o.rest(&["id"])?;
-        let id = o.need(id, "id")?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -977,7 +978,8 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": integer, required.
+    /// Wire name "ID": integer, required.
+    #[serde(rename = "ID")]
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -1010,9 +1012,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
-        let additional = o.rest(&["id"])?;
-        let id = o.need(id, "id")?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -1561,12 +1563,14 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": object, required.
+    /// Wire name "FIELDS": object, required.
+    #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
-    /// Wire name "id": integer, required.
+    /// Wire name "ID": integer, required.
+    #[serde(rename = "ID")]
     pub id: i64,
-    /// Wire name "params": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    /// Wire name "PARAMS": any JSON, optional.
+    #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -1584,7 +1588,7 @@ impl UpdateRequest {
             additional: Default::default(),
         }
     }
-    /// Sets "params".
+    /// Sets "PARAMS".
     pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.params = value.into();
         self
@@ -1606,12 +1610,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let fields = o.req("fields")?;
-        let id = o.req("id")?;
-        let params = o.opt("params")?;
-        let additional = o.rest(&["fields", "id", "params"])?;
-        let fields = o.need(fields, "fields")?;
-        let id = o.need(id, "id")?;
+        let fields = o.req("FIELDS")?;
+        let id = o.req("ID")?;
+        let params = o.opt("PARAMS")?;
+        let additional = o.rest(&["FIELDS", "ID", "PARAMS"])?;
+        let fields = o.need(fields, "FIELDS")?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
             fields,
             id,

@@ -100,7 +100,7 @@ pub struct AddRequestFields {
     pub currency: String,
     /// Wire name "LANG": object, optional.
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<AddRequestFieldsLang>,
+    pub lang: Option<::std::collections::BTreeMap<String, AddRequestFieldsLangValue>>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -133,7 +133,10 @@ impl AddRequestFields {
         self
     }
     /// Sets "LANG".
-    pub fn lang(mut self, value: impl Into<AddRequestFieldsLang>) -> Self {
+    pub fn lang(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, AddRequestFieldsLangValue>>,
+    ) -> Self {
         self.lang = Some(value.into());
         self
     }
@@ -189,7 +192,7 @@ pub type AddRequestFieldsBase = ::bitrix24_runtime::YesNo;
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsLang {
+pub struct AddRequestFieldsLangValue {
     /// Wire name "DECIMALS": integer, required.
     #[serde(rename = "DECIMALS")]
     pub decimals: i64,
@@ -217,7 +220,7 @@ pub struct AddRequestFieldsLang {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsLang {
+impl AddRequestFieldsLangValue {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(decimals: impl Into<i64>) -> Self {
         Self {
@@ -273,7 +276,7 @@ impl AddRequestFieldsLang {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLang {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLangValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -311,10 +314,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLang {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsLang);
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsLangValue);
 
 /// The `result` of `crm.currency.add`.
-pub type AddResponse = ::serde_json::Value;
+pub type AddResponse = String;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.currency.add";
@@ -580,9 +583,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -595,8 +598,8 @@ impl GetRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "id".
-    pub fn id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.id = value.into();
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1068,16 +1071,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "AMOUNT": number, required.
-    #[serde(rename = "AMOUNT")]
-    pub amount: f64,
-    /// Wire name "AMOUNT_CNT": integer, required.
-    #[serde(rename = "AMOUNT_CNT")]
-    pub amount_cnt: i64,
+    /// Wire name "AMOUNT": number, optional.
+    #[serde(rename = "AMOUNT", skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    /// Wire name "AMOUNT_CNT": integer, optional.
+    #[serde(rename = "AMOUNT_CNT", skip_serializing_if = "Option::is_none")]
+    pub amount_cnt: Option<i64>,
     /// Wire name "BASE": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -1085,7 +1088,7 @@ pub struct UpdateRequestFields {
     pub base: Option<UpdateRequestFieldsBase>,
     /// Wire name "LANG": object, optional.
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<UpdateRequestFieldsLang>,
+    pub lang: Option<::std::collections::BTreeMap<String, UpdateRequestFieldsLangValue>>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -1096,16 +1099,19 @@ pub struct UpdateRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(amount: impl Into<f64>, amount_cnt: impl Into<i64>) -> Self {
-        Self {
-            amount: amount.into(),
-            amount_cnt: amount_cnt.into(),
-            base: Default::default(),
-            lang: Default::default(),
-            sort: Default::default(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "AMOUNT".
+    pub fn amount(mut self, value: impl Into<f64>) -> Self {
+        self.amount = Some(value.into());
+        self
+    }
+    /// Sets "AMOUNT_CNT".
+    pub fn amount_cnt(mut self, value: impl Into<i64>) -> Self {
+        self.amount_cnt = Some(value.into());
+        self
     }
     /// Sets "BASE".
     pub fn base(mut self, value: impl Into<UpdateRequestFieldsBase>) -> Self {
@@ -1113,7 +1119,12 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "LANG".
-    pub fn lang(mut self, value: impl Into<UpdateRequestFieldsLang>) -> Self {
+    pub fn lang(
+        mut self,
+        value: impl Into<
+            ::std::collections::BTreeMap<String, UpdateRequestFieldsLangValue>,
+        >,
+    ) -> Self {
         self.lang = Some(value.into());
         self
     }
@@ -1139,14 +1150,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let amount = o.req("AMOUNT")?;
-        let amount_cnt = o.req("AMOUNT_CNT")?;
+        let amount = o.opt("AMOUNT")?;
+        let amount_cnt = o.opt("AMOUNT_CNT")?;
         let base = o.opt("BASE")?;
         let lang = o.opt("LANG")?;
         let sort = o.opt("SORT")?;
         let additional = o.rest(&["AMOUNT", "AMOUNT_CNT", "BASE", "LANG", "SORT"])?;
-        let amount = o.need(amount, "AMOUNT")?;
-        let amount_cnt = o.need(amount_cnt, "AMOUNT_CNT")?;
         Ok(Self {
             amount,
             amount_cnt,
@@ -1165,7 +1174,7 @@ pub type UpdateRequestFieldsBase = ::bitrix24_runtime::YesNo;
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsLang {
+pub struct UpdateRequestFieldsLangValue {
     /// Wire name "DECIMALS": integer, required.
     #[serde(rename = "DECIMALS")]
     pub decimals: i64,
@@ -1193,7 +1202,7 @@ pub struct UpdateRequestFieldsLang {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsLang {
+impl UpdateRequestFieldsLangValue {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(decimals: impl Into<i64>) -> Self {
         Self {
@@ -1249,7 +1258,7 @@ impl UpdateRequestFieldsLang {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLang {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLangValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1287,7 +1296,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLang {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsLang);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsLangValue);
 
 /// The `result` of `crm.currency.update`.
 pub type UpdateResponse = bool;

@@ -31,8 +31,8 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "fields": array of object, required.
-    pub fields: Vec<AddRequestFieldsItem>,
+    /// Wire name "fields": object, required.
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -41,11 +41,9 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
-    ) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             additional: Default::default(),
         }
     }
@@ -78,7 +76,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsItem {
+pub struct AddRequestFields {
     /// Wire name "CODE": integer, required.
     #[serde(rename = "CODE")]
     pub code: i64,
@@ -103,7 +101,7 @@ pub struct AddRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItem {
+impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(code: impl Into<i64>, measure_title: impl Into<String>) -> Self {
         Self {
@@ -148,7 +146,7 @@ impl AddRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -184,7 +182,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `crm.measure.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -500,9 +498,9 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<UpdateRequestFields>,
     /// Wire name "id": any JSON, required.
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -521,8 +519,8 @@ impl UpdateRequest {
         }
     }
     /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.fields = value.into();
+    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
+        self.fields = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -551,6 +549,121 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "CODE": integer, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    /// Wire name "IS_DEFAULT": string, optional.
+    #[serde(rename = "IS_DEFAULT", skip_serializing_if = "Option::is_none")]
+    pub is_default: Option<String>,
+    /// Wire name "MEASURE_TITLE": string, required.
+    #[serde(rename = "MEASURE_TITLE")]
+    pub measure_title: String,
+    /// Wire name "SYMBOL_INTL": string, optional.
+    #[serde(rename = "SYMBOL_INTL", skip_serializing_if = "Option::is_none")]
+    pub symbol_intl: Option<String>,
+    /// Wire name "SYMBOL_LETTER_INTL": string, optional.
+    #[serde(rename = "SYMBOL_LETTER_INTL", skip_serializing_if = "Option::is_none")]
+    pub symbol_letter_intl: Option<String>,
+    /// Wire name "SYMBOL_RUS": string, optional.
+    #[serde(rename = "SYMBOL_RUS", skip_serializing_if = "Option::is_none")]
+    pub symbol_rus: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(measure_title: impl Into<String>) -> Self {
+        Self {
+            code: Default::default(),
+            is_default: Default::default(),
+            measure_title: measure_title.into(),
+            symbol_intl: Default::default(),
+            symbol_letter_intl: Default::default(),
+            symbol_rus: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<i64>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "IS_DEFAULT".
+    pub fn is_default(mut self, value: impl Into<String>) -> Self {
+        self.is_default = Some(value.into());
+        self
+    }
+    /// Sets "SYMBOL_INTL".
+    pub fn symbol_intl(mut self, value: impl Into<String>) -> Self {
+        self.symbol_intl = Some(value.into());
+        self
+    }
+    /// Sets "SYMBOL_LETTER_INTL".
+    pub fn symbol_letter_intl(mut self, value: impl Into<String>) -> Self {
+        self.symbol_letter_intl = Some(value.into());
+        self
+    }
+    /// Sets "SYMBOL_RUS".
+    pub fn symbol_rus(mut self, value: impl Into<String>) -> Self {
+        self.symbol_rus = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let is_default = o.opt("IS_DEFAULT")?;
+        let measure_title = o.req("MEASURE_TITLE")?;
+        let symbol_intl = o.opt("SYMBOL_INTL")?;
+        let symbol_letter_intl = o.opt("SYMBOL_LETTER_INTL")?;
+        let symbol_rus = o.opt("SYMBOL_RUS")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "IS_DEFAULT",
+                    "MEASURE_TITLE",
+                    "SYMBOL_INTL",
+                    "SYMBOL_LETTER_INTL",
+                    "SYMBOL_RUS",
+                ],
+            )?;
+        let measure_title = o.need(measure_title, "MEASURE_TITLE")?;
+        Ok(Self {
+            code,
+            is_default,
+            measure_title,
+            symbol_intl,
+            symbol_letter_intl,
+            symbol_rus,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `crm.measure.update`.
 pub type UpdateResponse = ::serde_json::Value;

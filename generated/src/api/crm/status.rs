@@ -215,9 +215,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "params": string, optional.
+    /// Wire name "params": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<String>,
+    pub params: Option<DeleteRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -234,7 +234,7 @@ impl DeleteRequest {
         }
     }
     /// Sets "params".
-    pub fn params(mut self, value: impl Into<String>) -> Self {
+    pub fn params(mut self, value: impl Into<DeleteRequestParams>) -> Self {
         self.params = Some(value.into());
         self
     }
@@ -264,6 +264,40 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum DeleteRequestParams {
+    String(String),
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for DeleteRequestParams {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum DeleteRequestParams",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(DeleteRequestParams);
 
 /// The `result` of `crm.status.delete`.
 pub type DeleteResponse = bool;

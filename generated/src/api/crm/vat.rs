@@ -561,9 +561,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -591,8 +591,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -780,9 +780,9 @@ pub struct UpdateRequestFields {
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
-    /// Wire name "RATE": number, required.
-    #[serde(rename = "RATE")]
-    pub rate: f64,
+    /// Wire name "RATE": number, optional.
+    #[serde(rename = "RATE", skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -791,12 +791,12 @@ pub struct UpdateRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>, rate: impl Into<f64>) -> Self {
+    pub fn new(name: impl Into<String>) -> Self {
         Self {
             active: Default::default(),
             c_sort: Default::default(),
             name: name.into(),
-            rate: rate.into(),
+            rate: Default::default(),
             additional: Default::default(),
         }
     }
@@ -808,6 +808,11 @@ impl UpdateRequestFields {
     /// Sets "C_SORT".
     pub fn c_sort(mut self, value: impl Into<i64>) -> Self {
         self.c_sort = Some(value.into());
+        self
+    }
+    /// Sets "RATE".
+    pub fn rate(mut self, value: impl Into<f64>) -> Self {
+        self.rate = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -830,10 +835,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let active = o.opt("ACTIVE")?;
         let c_sort = o.opt("C_SORT")?;
         let name = o.req("NAME")?;
-        let rate = o.req("RATE")?;
+        let rate = o.opt("RATE")?;
         let additional = o.rest(&["ACTIVE", "C_SORT", "NAME", "RATE"])?;
         let name = o.need(name, "NAME")?;
-        let rate = o.need(rate, "RATE")?;
         Ok(Self {
             active,
             c_sort,

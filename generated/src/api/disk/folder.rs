@@ -2710,7 +2710,8 @@ pub async fn upload_file(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UploadFileRequest {
-    /// Wire name "data": any JSON, required.
+    /// Wire name "data": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub data: ::serde_json::Value,
     /// Wire name "fileContent": any JSON, optional.
     #[serde(
@@ -2734,15 +2735,20 @@ pub struct UploadFileRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UploadFileRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(data: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
-            data: data.into(),
+            data: Default::default(),
             file_content: Default::default(),
             generate_unique_name: Default::default(),
             id: id.into(),
             rights: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.data = value.into();
+        self
     }
     /// Sets "fileContent".
     pub fn file_content(mut self, value: impl Into<::serde_json::Value>) -> Self {
@@ -2776,14 +2782,13 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let data = o.req("data")?;
+        let data = o.opt("data")?;
         let file_content = o.opt("fileContent")?;
         let generate_unique_name = o.opt("generateUniqueName")?;
         let id = o.req("id")?;
         let rights = o.opt("rights")?;
         let additional = o
             .rest(&["data", "fileContent", "generateUniqueName", "id", "rights"])?;
-        let data = o.need(data, "data")?;
         let id = o.need(id, "id")?;
         Ok(Self {
             data,

@@ -35,7 +35,7 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<AddRequestFields>,
+    pub fields: Option<::std::collections::BTreeMap<String, AddRequestFieldsValue>>,
     /// Wire name "providerClassName": string, optional.
     #[serde(rename = "providerClassName", skip_serializing_if = "Option::is_none")]
     pub provider_class_name: Option<String>,
@@ -72,7 +72,10 @@ impl AddRequest {
         }
     }
     /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
+    pub fn fields(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, AddRequestFieldsValue>>,
+    ) -> Self {
         self.fields = Some(value.into());
         self
     }
@@ -144,7 +147,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFields {
+pub struct AddRequestFieldsValue {
     /// Wire name "FORMAT": any JSON, optional.
     #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
     pub format: ::serde_json::Value,
@@ -158,14 +161,14 @@ pub struct AddRequestFields {
     ///
     /// Allowed values: "DATE", "NAME".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<AddRequestFieldsType>,
+    pub type_: Option<AddRequestFieldsValueType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
+impl AddRequestFieldsValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -186,7 +189,7 @@ impl AddRequestFields {
         self
     }
     /// Sets "TYPE".
-    pub fn type_(mut self, value: impl Into<AddRequestFieldsType>) -> Self {
+    pub fn type_(mut self, value: impl Into<AddRequestFieldsValueType>) -> Self {
         self.type_ = Some(value.into());
         self
     }
@@ -202,7 +205,7 @@ impl AddRequestFields {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -222,9 +225,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsValue);
 
-pub type AddRequestFieldsType = super::super::enums::DateName;
+pub type AddRequestFieldsValueType = super::super::enums::DateName;
 
 pub type AddRequestStampsEnabled = super::super::enums::IntV1V0;
 
@@ -1081,9 +1084,9 @@ pub async fn getfields(
 pub struct GetfieldsRequest {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
+    /// Wire name "values": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<GetfieldsRequestValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1100,8 +1103,8 @@ impl GetfieldsRequest {
         }
     }
     /// Sets "values".
-    pub fn values(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.values = value.into();
+    pub fn values(mut self, value: impl Into<GetfieldsRequestValues>) -> Self {
+        self.values = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1130,6 +1133,67 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetfieldsRequestValues {
+    /// Wire name "_creationMethod": string, optional.
+    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
+    pub creation_method: Option<String>,
+    /// Wire name "stampsEnabled": boolean, optional.
+    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
+    pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetfieldsRequestValues {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "_creationMethod".
+    pub fn creation_method(mut self, value: impl Into<String>) -> Self {
+        self.creation_method = Some(value.into());
+        self
+    }
+    /// Sets "stampsEnabled".
+    pub fn stamps_enabled(mut self, value: impl Into<bool>) -> Self {
+        self.stamps_enabled = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creation_method = o.opt("_creationMethod")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
+        Ok(Self {
+            creation_method,
+            stamps_enabled,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetfieldsRequestValues);
 
 /// The `result` of `documentgenerator.document.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1262,9 +1326,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": array of object, optional.
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<ListRequestSelectItem>>,
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1290,10 +1354,7 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
-    ) -> Self {
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
@@ -1335,266 +1396,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestSelectItem {
-    /// Wire name "createTime": string (`date-time`), optional.
-    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "fileId": integer, optional.
-    #[serde(rename = "fileId", skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "imageId": integer, optional.
-    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
-    pub image_id: Option<i64>,
-    /// Wire name "number": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub number: Option<String>,
-    /// Wire name "pdfId": integer, optional.
-    #[serde(rename = "pdfId", skip_serializing_if = "Option::is_none")]
-    pub pdf_id: Option<i64>,
-    /// Wire name "provider": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
-    /// Wire name "templateId": integer, optional.
-    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
-    pub template_id: Option<i64>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "updateTime": string (`date-time`), optional.
-    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
-    /// Wire name "updatedBy": integer, optional.
-    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<i64>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "values": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<ListRequestSelectItemValues>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "createTime".
-    pub fn create_time(mut self, value: impl Into<String>) -> Self {
-        self.create_time = Some(value.into());
-        self
-    }
-    /// Sets "createdBy".
-    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
-        self.created_by = Some(value.into());
-        self
-    }
-    /// Sets "fileId".
-    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
-        self.file_id = Some(value.into());
-        self
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "imageId".
-    pub fn image_id(mut self, value: impl Into<i64>) -> Self {
-        self.image_id = Some(value.into());
-        self
-    }
-    /// Sets "number".
-    pub fn number(mut self, value: impl Into<String>) -> Self {
-        self.number = Some(value.into());
-        self
-    }
-    /// Sets "pdfId".
-    pub fn pdf_id(mut self, value: impl Into<i64>) -> Self {
-        self.pdf_id = Some(value.into());
-        self
-    }
-    /// Sets "provider".
-    pub fn provider(mut self, value: impl Into<String>) -> Self {
-        self.provider = Some(value.into());
-        self
-    }
-    /// Sets "templateId".
-    pub fn template_id(mut self, value: impl Into<i64>) -> Self {
-        self.template_id = Some(value.into());
-        self
-    }
-    /// Sets "title".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Sets "updateTime".
-    pub fn update_time(mut self, value: impl Into<String>) -> Self {
-        self.update_time = Some(value.into());
-        self
-    }
-    /// Sets "updatedBy".
-    pub fn updated_by(mut self, value: impl Into<i64>) -> Self {
-        self.updated_by = Some(value.into());
-        self
-    }
-    /// Sets "value".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "values".
-    pub fn values(mut self, value: impl Into<ListRequestSelectItemValues>) -> Self {
-        self.values = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let create_time = o.opt("createTime")?;
-        let created_by = o.opt("createdBy")?;
-        let file_id = o.opt("fileId")?;
-        let id = o.opt("id")?;
-        let image_id = o.opt("imageId")?;
-        let number = o.opt("number")?;
-        let pdf_id = o.opt("pdfId")?;
-        let provider = o.opt("provider")?;
-        let template_id = o.opt("templateId")?;
-        let title = o.opt("title")?;
-        let update_time = o.opt("updateTime")?;
-        let updated_by = o.opt("updatedBy")?;
-        let value = o.opt("value")?;
-        let values = o.opt("values")?;
-        let additional = o
-            .rest(
-                &[
-                    "createTime",
-                    "createdBy",
-                    "fileId",
-                    "id",
-                    "imageId",
-                    "number",
-                    "pdfId",
-                    "provider",
-                    "templateId",
-                    "title",
-                    "updateTime",
-                    "updatedBy",
-                    "value",
-                    "values",
-                ],
-            )?;
-        Ok(Self {
-            create_time,
-            created_by,
-            file_id,
-            id,
-            image_id,
-            number,
-            pdf_id,
-            provider,
-            template_id,
-            title,
-            update_time,
-            updated_by,
-            value,
-            values,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestSelectItemValues {
-    /// Wire name "_creationMethod": string, optional.
-    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
-    pub creation_method: Option<String>,
-    /// Wire name "stampsEnabled": boolean, optional.
-    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
-    pub stamps_enabled: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItemValues {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "_creationMethod".
-    pub fn creation_method(mut self, value: impl Into<String>) -> Self {
-        self.creation_method = Some(value.into());
-        self
-    }
-    /// Sets "stampsEnabled".
-    pub fn stamps_enabled(mut self, value: impl Into<bool>) -> Self {
-        self.stamps_enabled = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemValues {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let creation_method = o.opt("_creationMethod")?;
-        let stamps_enabled = o.opt("stampsEnabled")?;
-        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
-        Ok(Self {
-            creation_method,
-            stamps_enabled,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemValues);
 
 /// The `result` of `documentgenerator.document.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

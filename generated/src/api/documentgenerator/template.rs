@@ -86,7 +86,8 @@ pub struct AddRequestFields {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "file": any JSON, required.
+    /// Wire name "file": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub file: ::serde_json::Value,
     /// Wire name "fileId": integer, required.
     #[serde(rename = "fileId")]
@@ -118,7 +119,6 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        file: impl Into<::serde_json::Value>,
         file_id: impl Into<i64>,
         name: impl Into<String>,
         numerator_id: impl Into<i64>,
@@ -127,7 +127,7 @@ impl AddRequestFields {
         Self {
             active: Default::default(),
             code: Default::default(),
-            file: file.into(),
+            file: Default::default(),
             file_id: file_id.into(),
             name: name.into(),
             numerator_id: numerator_id.into(),
@@ -146,6 +146,11 @@ impl AddRequestFields {
     /// Sets "code".
     pub fn code(mut self, value: impl Into<String>) -> Self {
         self.code = Some(value.into());
+        self
+    }
+    /// Sets "file".
+    pub fn file(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.file = value.into();
         self
     }
     /// Sets "sort".
@@ -182,7 +187,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let active = o.opt("active")?;
         let code = o.opt("code")?;
-        let file = o.req("file")?;
+        let file = o.opt("file")?;
         let file_id = o.req("fileId")?;
         let name = o.req("name")?;
         let numerator_id = o.req("numeratorId")?;
@@ -205,7 +210,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "withStamps",
                 ],
             )?;
-        let file = o.need(file, "file")?;
         let file_id = o.need(file_id, "fileId")?;
         let name = o.need(name, "name")?;
         let numerator_id = o.need(numerator_id, "numeratorId")?;
@@ -901,9 +905,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": array of object, optional.
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<ListRequestSelectItem>>,
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -929,10 +933,7 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
-    ) -> Self {
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
@@ -974,194 +975,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestSelectItem {
-    /// Wire name "active": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<ListRequestSelectItemActive>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "createTime": string (`date-time`), optional.
-    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "numeratorId": integer, optional.
-    #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
-    pub numerator_id: Option<i64>,
-    /// Wire name "providers": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub providers: ::serde_json::Value,
-    /// Wire name "region": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "updateTime": string (`date-time`), optional.
-    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
-    /// Wire name "users": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
-    /// Wire name "withStamps": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
-    pub with_stamps: Option<ListRequestSelectItemWithStamps>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "active".
-    pub fn active(mut self, value: impl Into<ListRequestSelectItemActive>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "code".
-    pub fn code(mut self, value: impl Into<String>) -> Self {
-        self.code = Some(value.into());
-        self
-    }
-    /// Sets "createTime".
-    pub fn create_time(mut self, value: impl Into<String>) -> Self {
-        self.create_time = Some(value.into());
-        self
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "numeratorId".
-    pub fn numerator_id(mut self, value: impl Into<i64>) -> Self {
-        self.numerator_id = Some(value.into());
-        self
-    }
-    /// Sets "providers".
-    pub fn providers(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.providers = value.into();
-        self
-    }
-    /// Sets "region".
-    pub fn region(mut self, value: impl Into<String>) -> Self {
-        self.region = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "updateTime".
-    pub fn update_time(mut self, value: impl Into<String>) -> Self {
-        self.update_time = Some(value.into());
-        self
-    }
-    /// Sets "users".
-    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.users = value.into();
-        self
-    }
-    /// Sets "withStamps".
-    pub fn with_stamps(
-        mut self,
-        value: impl Into<ListRequestSelectItemWithStamps>,
-    ) -> Self {
-        self.with_stamps = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let code = o.opt("code")?;
-        let create_time = o.opt("createTime")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let numerator_id = o.opt("numeratorId")?;
-        let providers = o.opt("providers")?;
-        let region = o.opt("region")?;
-        let sort = o.opt("sort")?;
-        let update_time = o.opt("updateTime")?;
-        let users = o.opt("users")?;
-        let with_stamps = o.opt("withStamps")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "code",
-                    "createTime",
-                    "id",
-                    "name",
-                    "numeratorId",
-                    "providers",
-                    "region",
-                    "sort",
-                    "updateTime",
-                    "users",
-                    "withStamps",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            code,
-            create_time,
-            id,
-            name,
-            numerator_id,
-            providers,
-            region,
-            sort,
-            update_time,
-            users,
-            with_stamps,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
-
-pub type ListRequestSelectItemActive = ::bitrix24_runtime::YesNo;
-
-pub type ListRequestSelectItemWithStamps = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `documentgenerator.template.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -62,9 +62,6 @@ pub struct AddRequest {
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "UF_": any JSON, optional.
-    #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -84,7 +81,6 @@ impl AddRequest {
             picture: Default::default(),
             section: Default::default(),
             sort: Default::default(),
-            uf: Default::default(),
             additional: Default::default(),
         }
     }
@@ -123,11 +119,6 @@ impl AddRequest {
         self.sort = Some(value.into());
         self
     }
-    /// Sets "UF_".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
-        self
-    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -154,7 +145,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let picture = o.opt("PICTURE")?;
         let section = o.opt("SECTION")?;
         let sort = o.opt("SORT")?;
-        let uf = o.opt("UF_")?;
         let additional = o
             .rest(
                 &[
@@ -167,7 +157,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "PICTURE",
                     "SECTION",
                     "SORT",
-                    "UF_",
                 ],
             )?;
         let entity = o.need(entity, "ENTITY")?;
@@ -182,7 +171,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
             picture,
             section,
             sort,
-            uf,
             additional,
         })
     }
@@ -884,9 +872,6 @@ pub struct UpdateRequest {
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "UF_": any JSON, optional.
-    #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -907,7 +892,6 @@ impl UpdateRequest {
             picture: Default::default(),
             section: Default::default(),
             sort: Default::default(),
-            uf: Default::default(),
             additional: Default::default(),
         }
     }
@@ -951,11 +935,6 @@ impl UpdateRequest {
         self.sort = Some(value.into());
         self
     }
-    /// Sets "UF_".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
-        self
-    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -983,7 +962,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let picture = o.opt("PICTURE")?;
         let section = o.opt("SECTION")?;
         let sort = o.opt("SORT")?;
-        let uf = o.opt("UF_")?;
         let additional = o
             .rest(
                 &[
@@ -997,7 +975,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "PICTURE",
                     "SECTION",
                     "SORT",
-                    "UF_",
                 ],
             )?;
         let entity = o.need(entity, "ENTITY")?;
@@ -1013,7 +990,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
             picture,
             section,
             sort,
-            uf,
             additional,
         })
     }

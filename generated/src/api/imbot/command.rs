@@ -37,9 +37,9 @@ pub struct AnswerRequest {
     /// Wire name "CLIENT_ID": string, optional.
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    /// Wire name "COMMAND": string, required.
-    #[serde(rename = "COMMAND")]
-    pub command: String,
+    /// Wire name "COMMAND": string, optional.
+    #[serde(rename = "COMMAND", skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
     /// Wire name "COMMAND_ID": integer, required.
     #[serde(rename = "COMMAND_ID")]
     pub command_id: i64,
@@ -74,7 +74,6 @@ pub struct AnswerRequest {
 impl AnswerRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        command: impl Into<String>,
         command_id: impl Into<i64>,
         message: impl Into<String>,
         message_id: impl Into<i64>,
@@ -82,7 +81,7 @@ impl AnswerRequest {
         Self {
             attach: Default::default(),
             client_id: Default::default(),
-            command: command.into(),
+            command: Default::default(),
             command_id: command_id.into(),
             keyboard: Default::default(),
             menu: Default::default(),
@@ -101,6 +100,11 @@ impl AnswerRequest {
     /// Sets "CLIENT_ID".
     pub fn client_id(mut self, value: impl Into<String>) -> Self {
         self.client_id = Some(value.into());
+        self
+    }
+    /// Sets "COMMAND".
+    pub fn command(mut self, value: impl Into<String>) -> Self {
+        self.command = Some(value.into());
         self
     }
     /// Sets "KEYBOARD".
@@ -142,7 +146,7 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let attach = o.opt("ATTACH")?;
         let client_id = o.opt("CLIENT_ID")?;
-        let command = o.req("COMMAND")?;
+        let command = o.opt("COMMAND")?;
         let command_id = o.req("COMMAND_ID")?;
         let keyboard = o.opt("KEYBOARD")?;
         let menu = o.opt("MENU")?;
@@ -165,7 +169,6 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
                     "URL_PREVIEW",
                 ],
             )?;
-        let command = o.need(command, "COMMAND")?;
         let command_id = o.need(command_id, "COMMAND_ID")?;
         let message = o.need(message, "MESSAGE")?;
         let message_id = o.need(message_id, "MESSAGE_ID")?;

@@ -3200,8 +3200,8 @@ pub struct UploadfileRequest {
     /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<UploadfileRequestParams>,
-    /// Wire name "picture": string, required.
-    pub picture: String,
+    /// Wire name "picture": one of several shapes, required.
+    pub picture: UploadfileRequestPicture,
     /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -3216,7 +3216,10 @@ pub struct UploadfileRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UploadfileRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(block: impl Into<i64>, picture: impl Into<String>) -> Self {
+    pub fn new(
+        block: impl Into<i64>,
+        picture: impl Into<UploadfileRequestPicture>,
+    ) -> Self {
         Self {
             block: block.into(),
             ext: Default::default(),
@@ -3358,6 +3361,37 @@ impl ::bitrix24_runtime::loose::Loose for UploadfileRequestParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UploadfileRequestParams);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UploadfileRequestPicture {
+    String(String),
+    Array(Vec<String>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UploadfileRequestPicture {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <Vec<String> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UploadfileRequestPicture",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UploadfileRequestPicture);
 
 /// The `result` of `landing.block.uploadfile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

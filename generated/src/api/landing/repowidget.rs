@@ -161,9 +161,9 @@ pub struct GetlistRequestParams {
     /// Wire name "order": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
-    /// Wire name "select": array of object, optional.
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<GetlistRequestParamsSelectItem>>,
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -191,10 +191,7 @@ impl GetlistRequestParams {
         self
     }
     /// Sets "select".
-    pub fn select(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<GetlistRequestParamsSelectItem>>,
-    ) -> Self {
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
@@ -231,237 +228,6 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequestParams);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetlistRequestParamsSelectItem {
-    /// Wire name "ACTIVE": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<GetlistRequestParamsSelectItemActive>,
-    /// Wire name "APP_CODE": string, optional.
-    #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
-    pub app_code: Option<String>,
-    /// Wire name "CONTENT": string, optional.
-    #[serde(rename = "CONTENT", skip_serializing_if = "Option::is_none")]
-    pub content: Option<String>,
-    /// Wire name "CREATED_BY_ID": integer, optional.
-    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub created_by_id: Option<i64>,
-    /// Wire name "DATE_CREATE": string (`date`), optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "DATE_MODIFY": string (`date`), optional.
-    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "MANIFEST": any JSON, optional.
-    #[serde(rename = "MANIFEST", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub manifest: ::serde_json::Value,
-    /// Wire name "MODIFIED_BY_ID": integer, optional.
-    #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub modified_by_id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PREVIEW": string, optional.
-    #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
-    pub preview: Option<String>,
-    /// Wire name "SECTIONS": string, optional.
-    #[serde(rename = "SECTIONS", skip_serializing_if = "Option::is_none")]
-    pub sections: Option<String>,
-    /// Wire name "SITE_TEMPLATE_ID": string, optional.
-    #[serde(rename = "SITE_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
-    pub site_template_id: Option<String>,
-    /// Wire name "WIDGET_PARAMS": any JSON, optional.
-    #[serde(
-        rename = "WIDGET_PARAMS",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub widget_params: ::serde_json::Value,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetlistRequestParamsSelectItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ACTIVE".
-    pub fn active(
-        mut self,
-        value: impl Into<GetlistRequestParamsSelectItemActive>,
-    ) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "APP_CODE".
-    pub fn app_code(mut self, value: impl Into<String>) -> Self {
-        self.app_code = Some(value.into());
-        self
-    }
-    /// Sets "CONTENT".
-    pub fn content(mut self, value: impl Into<String>) -> Self {
-        self.content = Some(value.into());
-        self
-    }
-    /// Sets "CREATED_BY_ID".
-    pub fn created_by_id(mut self, value: impl Into<i64>) -> Self {
-        self.created_by_id = Some(value.into());
-        self
-    }
-    /// Sets "DATE_CREATE".
-    pub fn date_create(mut self, value: impl Into<String>) -> Self {
-        self.date_create = Some(value.into());
-        self
-    }
-    /// Sets "DATE_MODIFY".
-    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
-        self.date_modify = Some(value.into());
-        self
-    }
-    /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "MANIFEST".
-    pub fn manifest(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.manifest = value.into();
-        self
-    }
-    /// Sets "MODIFIED_BY_ID".
-    pub fn modified_by_id(mut self, value: impl Into<i64>) -> Self {
-        self.modified_by_id = Some(value.into());
-        self
-    }
-    /// Sets "NAME".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "PREVIEW".
-    pub fn preview(mut self, value: impl Into<String>) -> Self {
-        self.preview = Some(value.into());
-        self
-    }
-    /// Sets "SECTIONS".
-    pub fn sections(mut self, value: impl Into<String>) -> Self {
-        self.sections = Some(value.into());
-        self
-    }
-    /// Sets "SITE_TEMPLATE_ID".
-    pub fn site_template_id(mut self, value: impl Into<String>) -> Self {
-        self.site_template_id = Some(value.into());
-        self
-    }
-    /// Sets "WIDGET_PARAMS".
-    pub fn widget_params(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.widget_params = value.into();
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetlistRequestParamsSelectItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let app_code = o.opt("APP_CODE")?;
-        let content = o.opt("CONTENT")?;
-        let created_by_id = o.opt("CREATED_BY_ID")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let date_modify = o.opt("DATE_MODIFY")?;
-        let description = o.opt("DESCRIPTION")?;
-        let id = o.opt("ID")?;
-        let manifest = o.opt("MANIFEST")?;
-        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
-        let name = o.opt("NAME")?;
-        let preview = o.opt("PREVIEW")?;
-        let sections = o.opt("SECTIONS")?;
-        let site_template_id = o.opt("SITE_TEMPLATE_ID")?;
-        let widget_params = o.opt("WIDGET_PARAMS")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "APP_CODE",
-                    "CONTENT",
-                    "CREATED_BY_ID",
-                    "DATE_CREATE",
-                    "DATE_MODIFY",
-                    "DESCRIPTION",
-                    "ID",
-                    "MANIFEST",
-                    "MODIFIED_BY_ID",
-                    "NAME",
-                    "PREVIEW",
-                    "SECTIONS",
-                    "SITE_TEMPLATE_ID",
-                    "WIDGET_PARAMS",
-                    "XML_ID",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            app_code,
-            content,
-            created_by_id,
-            date_create,
-            date_modify,
-            description,
-            id,
-            manifest,
-            modified_by_id,
-            name,
-            preview,
-            sections,
-            site_template_id,
-            widget_params,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetlistRequestParamsSelectItem);
-
-pub type GetlistRequestParamsSelectItemActive = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `landing.repowidget.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;
@@ -622,14 +388,16 @@ pub async fn register(
 /// Parameters of `landing.repowidget.register`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vibe/landing-repowidget-register.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequest {
-    /// Wire name "code": string, required.
-    pub code: String,
-    /// Wire name "fields": object, required.
-    pub fields: RegisterRequestFields,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<RegisterRequestFields>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -637,16 +405,19 @@ pub struct RegisterRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl RegisterRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        code: impl Into<String>,
-        fields: impl Into<RegisterRequestFields>,
-    ) -> Self {
-        Self {
-            code: code.into(),
-            fields: fields.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<RegisterRequestFields>) -> Self {
+        self.fields = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -665,11 +436,9 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.req("code")?;
-        let fields = o.req("fields")?;
+        let code = o.opt("code")?;
+        let fields = o.opt("fields")?;
         let additional = o.rest(&["code", "fields"])?;
-        let code = o.need(code, "code")?;
-        let fields = o.need(fields, "fields")?;
         Ok(Self { code, fields, additional })
     }
 }

@@ -36,12 +36,12 @@ pub struct AddRequest {
     /// Wire name "ELEMENT_CODE": string, required.
     #[serde(rename = "ELEMENT_CODE")]
     pub element_code: String,
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<AddRequestFieldsItem>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    pub fields: AddRequestFields,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -66,21 +66,25 @@ impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         element_code: impl Into<String>,
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
-        iblock_code: impl Into<String>,
+        fields: impl Into<AddRequestFields>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<AddRequestIblockTypeId>,
     ) -> Self {
         Self {
             element_code: element_code.into(),
-            fields: fields.into_iter().map(Into::into).collect(),
-            iblock_code: iblock_code.into(),
+            fields: fields.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_section_id: Default::default(),
             iblock_type_id: iblock_type_id.into(),
             list_element_url: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Sets "IBLOCK_SECTION_ID".
     pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
@@ -111,7 +115,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let element_code = o.req("ELEMENT_CODE")?;
         let fields = o.req("FIELDS")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_section_id = o.opt("IBLOCK_SECTION_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
@@ -130,7 +134,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
             )?;
         let element_code = o.need(element_code, "ELEMENT_CODE")?;
         let fields = o.need(fields, "FIELDS")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -151,7 +154,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsItem {
+pub struct AddRequestFields {
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
@@ -167,7 +170,7 @@ pub struct AddRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItem {
+impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
@@ -196,7 +199,7 @@ impl AddRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -213,7 +216,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
@@ -258,15 +261,15 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "ELEMENT_CODE": string, required.
-    #[serde(rename = "ELEMENT_CODE")]
-    pub element_code: String,
+    /// Wire name "ELEMENT_CODE": string, optional.
+    #[serde(rename = "ELEMENT_CODE", skip_serializing_if = "Option::is_none")]
+    pub element_code: Option<String>,
     /// Wire name "ELEMENT_ID": integer, required.
     #[serde(rename = "ELEMENT_ID")]
     pub element_id: i64,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -284,20 +287,28 @@ pub struct DeleteRequest {
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        element_code: impl Into<String>,
         element_id: impl Into<i64>,
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<DeleteRequestIblockTypeId>,
     ) -> Self {
         Self {
-            element_code: element_code.into(),
+            element_code: Default::default(),
             element_id: element_id.into(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "ELEMENT_CODE".
+    pub fn element_code(mut self, value: impl Into<String>) -> Self {
+        self.element_code = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -316,9 +327,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let element_code = o.req("ELEMENT_CODE")?;
+        let element_code = o.opt("ELEMENT_CODE")?;
         let element_id = o.req("ELEMENT_ID")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
@@ -331,9 +342,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
                     "IBLOCK_TYPE_ID",
                 ],
             )?;
-        let element_code = o.need(element_code, "ELEMENT_CODE")?;
         let element_id = o.need(element_id, "ELEMENT_ID")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -408,9 +417,9 @@ pub struct GetRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -419,9 +428,9 @@ pub struct GetRequest {
     /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
-    /// Wire name "SELECT": any JSON, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -434,7 +443,6 @@ pub struct GetRequest {
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<GetRequestIblockTypeId>,
     ) -> Self {
@@ -443,7 +451,7 @@ impl GetRequest {
             element_id: Default::default(),
             element_order: Default::default(),
             filter: Default::default(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             select: Default::default(),
@@ -471,9 +479,14 @@ impl GetRequest {
         self.filter = Some(value.into());
         self
     }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
+    }
     /// Sets "SELECT".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -502,7 +515,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let element_id = o.opt("ELEMENT_ID")?;
         let element_order = o.opt("ELEMENT_ORDER")?;
         let filter = o.opt("FILTER")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let select = o.opt("SELECT")?;
@@ -521,7 +534,6 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
                     "start",
                 ],
             )?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -656,18 +668,18 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "ELEMENT_CODE": string, required.
-    #[serde(rename = "ELEMENT_CODE")]
-    pub element_code: String,
+    /// Wire name "ELEMENT_CODE": string, optional.
+    #[serde(rename = "ELEMENT_CODE", skip_serializing_if = "Option::is_none")]
+    pub element_code: Option<String>,
     /// Wire name "ELEMENT_ID": integer, required.
     #[serde(rename = "ELEMENT_ID")]
     pub element_id: i64,
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<UpdateRequestFieldsItem>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    pub fields: UpdateRequestFields,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -685,22 +697,30 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        element_code: impl Into<String>,
         element_id: impl Into<i64>,
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
-        iblock_code: impl Into<String>,
+        fields: impl Into<UpdateRequestFields>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
     ) -> Self {
         Self {
-            element_code: element_code.into(),
+            element_code: Default::default(),
             element_id: element_id.into(),
-            fields: fields.into_iter().map(Into::into).collect(),
-            iblock_code: iblock_code.into(),
+            fields: fields.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "ELEMENT_CODE".
+    pub fn element_code(mut self, value: impl Into<String>) -> Self {
+        self.element_code = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -719,10 +739,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let element_code = o.req("ELEMENT_CODE")?;
+        let element_code = o.opt("ELEMENT_CODE")?;
         let element_id = o.req("ELEMENT_ID")?;
         let fields = o.req("FIELDS")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
@@ -736,10 +756,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "IBLOCK_TYPE_ID",
                 ],
             )?;
-        let element_code = o.need(element_code, "ELEMENT_CODE")?;
         let element_id = o.need(element_id, "ELEMENT_ID")?;
         let fields = o.need(fields, "FIELDS")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -759,7 +777,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItem {
+pub struct UpdateRequestFields {
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
@@ -775,7 +793,7 @@ pub struct UpdateRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItem {
+impl UpdateRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
@@ -804,7 +822,7 @@ impl UpdateRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -821,7 +839,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 pub type UpdateRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 

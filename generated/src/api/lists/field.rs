@@ -33,12 +33,12 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<AddRequestFieldsItem>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    pub fields: AddRequestFields,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -56,18 +56,22 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
-        iblock_code: impl Into<String>,
+        fields: impl Into<AddRequestFields>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<AddRequestIblockTypeId>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
-            iblock_code: iblock_code.into(),
+            fields: fields.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -87,13 +91,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("FIELDS")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
             .rest(&["FIELDS", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
         let fields = o.need(fields, "FIELDS")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -111,7 +114,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsItem {
+pub struct AddRequestFields {
     /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -128,7 +131,7 @@ pub struct AddRequestFieldsItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "IS_REQUIRED", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<AddRequestFieldsItemIsRequired>,
+    pub is_required: Option<AddRequestFieldsIsRequired>,
     /// Wire name "LINK_IBLOCK_ID": integer, optional.
     #[serde(rename = "LINK_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub link_iblock_id: Option<i64>,
@@ -145,7 +148,7 @@ pub struct AddRequestFieldsItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<AddRequestFieldsItemMultiple>,
+    pub multiple: Option<AddRequestFieldsMultiple>,
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
@@ -162,7 +165,7 @@ pub struct AddRequestFieldsItem {
     ///
     /// Allowed values: "S", "N", "L", "F", "G", "E", "S:Date", "S:DateTime", "S:HTML", "E:EList", "N:Sequence", "S:ECrm", and 4 more.
     #[serde(rename = "TYPE")]
-    pub type_: AddRequestFieldsItemType,
+    pub type_: AddRequestFieldsType,
     /// Wire name "USER_TYPE_SETTINGS": any JSON, optional.
     #[serde(
         rename = "USER_TYPE_SETTINGS",
@@ -175,12 +178,9 @@ pub struct AddRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItem {
+impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        name: impl Into<String>,
-        type_: impl Into<AddRequestFieldsItemType>,
-    ) -> Self {
+    pub fn new(name: impl Into<String>, type_: impl Into<AddRequestFieldsType>) -> Self {
         Self {
             code: Default::default(),
             col_count: Default::default(),
@@ -216,10 +216,7 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "IS_REQUIRED".
-    pub fn is_required(
-        mut self,
-        value: impl Into<AddRequestFieldsItemIsRequired>,
-    ) -> Self {
+    pub fn is_required(mut self, value: impl Into<AddRequestFieldsIsRequired>) -> Self {
         self.is_required = Some(value.into());
         self
     }
@@ -244,7 +241,7 @@ impl AddRequestFieldsItem {
         self
     }
     /// Sets "MULTIPLE".
-    pub fn multiple(mut self, value: impl Into<AddRequestFieldsItemMultiple>) -> Self {
+    pub fn multiple(mut self, value: impl Into<AddRequestFieldsMultiple>) -> Self {
         self.multiple = Some(value.into());
         self
     }
@@ -280,7 +277,7 @@ impl AddRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -343,13 +340,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-pub type AddRequestFieldsItemIsRequired = ::bitrix24_runtime::YesNo;
+pub type AddRequestFieldsIsRequired = ::bitrix24_runtime::YesNo;
 
-pub type AddRequestFieldsItemMultiple = ::bitrix24_runtime::YesNo;
+pub type AddRequestFieldsMultiple = ::bitrix24_runtime::YesNo;
 
-pub type AddRequestFieldsItemType = super::super::enums::SNLEtc;
+pub type AddRequestFieldsType = super::super::enums::SNLEtc;
 
 pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
@@ -395,9 +392,9 @@ pub struct DeleteRequest {
     /// Wire name "FIELD_ID": string, required.
     #[serde(rename = "FIELD_ID")]
     pub field_id: String,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -416,17 +413,21 @@ impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         field_id: impl Into<String>,
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<DeleteRequestIblockTypeId>,
     ) -> Self {
         Self {
             field_id: field_id.into(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -446,13 +447,12 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let field_id = o.req("FIELD_ID")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
             .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
         let field_id = o.need(field_id, "FIELD_ID")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -510,9 +510,9 @@ pub struct GetRequest {
     /// Wire name "FIELD_ID": string, optional.
     #[serde(rename = "FIELD_ID", skip_serializing_if = "Option::is_none")]
     pub field_id: Option<String>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -530,13 +530,12 @@ pub struct GetRequest {
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<GetRequestIblockTypeId>,
     ) -> Self {
         Self {
             field_id: Default::default(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
@@ -545,6 +544,11 @@ impl GetRequest {
     /// Sets "FIELD_ID".
     pub fn field_id(mut self, value: impl Into<String>) -> Self {
         self.field_id = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -565,12 +569,11 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let field_id = o.opt("FIELD_ID")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
             .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -783,15 +786,15 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<UpdateRequestFieldsItem>,
+    pub fields: UpdateRequestFields,
     /// Wire name "FIELD_ID": string, required.
     #[serde(rename = "FIELD_ID")]
     pub field_id: String,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -809,20 +812,24 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
+        fields: impl Into<UpdateRequestFields>,
         field_id: impl Into<String>,
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             field_id: field_id.into(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -843,7 +850,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("FIELDS")?;
         let field_id = o.req("FIELD_ID")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
@@ -852,7 +859,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
             )?;
         let fields = o.need(fields, "FIELDS")?;
         let field_id = o.need(field_id, "FIELD_ID")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -871,7 +877,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItem {
+pub struct UpdateRequestFields {
     /// Wire name "CODE": string, optional.
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -888,7 +894,7 @@ pub struct UpdateRequestFieldsItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "IS_REQUIRED", skip_serializing_if = "Option::is_none")]
-    pub is_required: Option<UpdateRequestFieldsItemIsRequired>,
+    pub is_required: Option<UpdateRequestFieldsIsRequired>,
     /// Wire name "LINK_IBLOCK_ID": integer, optional.
     #[serde(rename = "LINK_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub link_iblock_id: Option<i64>,
@@ -905,7 +911,7 @@ pub struct UpdateRequestFieldsItem {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<UpdateRequestFieldsItemMultiple>,
+    pub multiple: Option<UpdateRequestFieldsMultiple>,
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
@@ -922,7 +928,7 @@ pub struct UpdateRequestFieldsItem {
     ///
     /// Allowed values: "S", "N", "L", "F", "G", "E", "S:Date", "S:DateTime", "S:HTML", "E:EList", "N:Sequence", "S:ECrm", and 4 more.
     #[serde(rename = "TYPE")]
-    pub type_: UpdateRequestFieldsItemType,
+    pub type_: UpdateRequestFieldsType,
     /// Wire name "USER_TYPE_SETTINGS": any JSON, optional.
     #[serde(
         rename = "USER_TYPE_SETTINGS",
@@ -935,11 +941,11 @@ pub struct UpdateRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItem {
+impl UpdateRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         name: impl Into<String>,
-        type_: impl Into<UpdateRequestFieldsItemType>,
+        type_: impl Into<UpdateRequestFieldsType>,
     ) -> Self {
         Self {
             code: Default::default(),
@@ -978,7 +984,7 @@ impl UpdateRequestFieldsItem {
     /// Sets "IS_REQUIRED".
     pub fn is_required(
         mut self,
-        value: impl Into<UpdateRequestFieldsItemIsRequired>,
+        value: impl Into<UpdateRequestFieldsIsRequired>,
     ) -> Self {
         self.is_required = Some(value.into());
         self
@@ -1004,10 +1010,7 @@ impl UpdateRequestFieldsItem {
         self
     }
     /// Sets "MULTIPLE".
-    pub fn multiple(
-        mut self,
-        value: impl Into<UpdateRequestFieldsItemMultiple>,
-    ) -> Self {
+    pub fn multiple(mut self, value: impl Into<UpdateRequestFieldsMultiple>) -> Self {
         self.multiple = Some(value.into());
         self
     }
@@ -1043,7 +1046,7 @@ impl UpdateRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1106,13 +1109,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
-pub type UpdateRequestFieldsItemIsRequired = ::bitrix24_runtime::YesNo;
+pub type UpdateRequestFieldsIsRequired = ::bitrix24_runtime::YesNo;
 
-pub type UpdateRequestFieldsItemMultiple = ::bitrix24_runtime::YesNo;
+pub type UpdateRequestFieldsMultiple = ::bitrix24_runtime::YesNo;
 
-pub type UpdateRequestFieldsItemType = super::super::enums::SNLEtc;
+pub type UpdateRequestFieldsType = super::super::enums::SNLEtc;
 
 pub type UpdateRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 

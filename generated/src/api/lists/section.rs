@@ -30,12 +30,12 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<AddRequestFieldsItem>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    pub fields: AddRequestFields,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -59,21 +59,25 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
-        iblock_code: impl Into<String>,
+        fields: impl Into<AddRequestFields>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<AddRequestIblockTypeId>,
         section_code: impl Into<String>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
-            iblock_code: iblock_code.into(),
+            fields: fields.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_section_id: Default::default(),
             iblock_type_id: iblock_type_id.into(),
             section_code: section_code.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Sets "IBLOCK_SECTION_ID".
     pub fn iblock_section_id(mut self, value: impl Into<i64>) -> Self {
@@ -98,7 +102,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("FIELDS")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_section_id = o.opt("IBLOCK_SECTION_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
@@ -115,7 +119,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                 ],
             )?;
         let fields = o.need(fields, "FIELDS")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         let section_code = o.need(section_code, "SECTION_CODE")?;
@@ -136,12 +139,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsItem {
+pub struct AddRequestFields {
     /// Wire name "ACTIVE": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<AddRequestFieldsItemActive>,
+    pub active: Option<AddRequestFieldsActive>,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -149,7 +152,7 @@ pub struct AddRequestFieldsItem {
     ///
     /// Allowed values: "text", "html".
     #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
-    pub description_type: Option<AddRequestFieldsItemDescriptionType>,
+    pub description_type: Option<AddRequestFieldsDescriptionType>,
     /// Wire name "DETAIL_PICTURE": any JSON, optional.
     #[serde(
         rename = "DETAIL_PICTURE",
@@ -183,7 +186,7 @@ pub struct AddRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItem {
+impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
@@ -201,7 +204,7 @@ impl AddRequestFieldsItem {
         }
     }
     /// Sets "ACTIVE".
-    pub fn active(mut self, value: impl Into<AddRequestFieldsItemActive>) -> Self {
+    pub fn active(mut self, value: impl Into<AddRequestFieldsActive>) -> Self {
         self.active = Some(value.into());
         self
     }
@@ -213,7 +216,7 @@ impl AddRequestFieldsItem {
     /// Sets "DESCRIPTION_TYPE".
     pub fn description_type(
         mut self,
-        value: impl Into<AddRequestFieldsItemDescriptionType>,
+        value: impl Into<AddRequestFieldsDescriptionType>,
     ) -> Self {
         self.description_type = Some(value.into());
         self
@@ -260,7 +263,7 @@ impl AddRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -307,11 +310,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-pub type AddRequestFieldsItemActive = ::bitrix24_runtime::YesNo;
+pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
-pub type AddRequestFieldsItemDescriptionType = super::super::enums::TextHtml;
+pub type AddRequestFieldsDescriptionType = super::super::enums::TextHtml;
 
 pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
@@ -353,9 +356,9 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -364,9 +367,9 @@ pub struct DeleteRequest {
     /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: DeleteRequestIblockTypeId,
-    /// Wire name "SECTION_CODE": string, required.
-    #[serde(rename = "SECTION_CODE")]
-    pub section_code: String,
+    /// Wire name "SECTION_CODE": string, optional.
+    #[serde(rename = "SECTION_CODE", skip_serializing_if = "Option::is_none")]
+    pub section_code: Option<String>,
     /// Wire name "SECTION_ID": integer, required.
     #[serde(rename = "SECTION_ID")]
     pub section_id: i64,
@@ -379,20 +382,28 @@ pub struct DeleteRequest {
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<DeleteRequestIblockTypeId>,
-        section_code: impl Into<String>,
         section_id: impl Into<i64>,
     ) -> Self {
         Self {
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
-            section_code: section_code.into(),
+            section_code: Default::default(),
             section_id: section_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
+    }
+    /// Sets "SECTION_CODE".
+    pub fn section_code(mut self, value: impl Into<String>) -> Self {
+        self.section_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -411,10 +422,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
-        let section_code = o.req("SECTION_CODE")?;
+        let section_code = o.opt("SECTION_CODE")?;
         let section_id = o.req("SECTION_ID")?;
         let additional = o
             .rest(
@@ -426,10 +437,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
                     "SECTION_ID",
                 ],
             )?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
-        let section_code = o.need(section_code, "SECTION_CODE")?;
         let section_id = o.need(section_id, "SECTION_ID")?;
         Ok(Self {
             iblock_code,
@@ -490,9 +499,9 @@ pub struct GetRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -501,9 +510,9 @@ pub struct GetRequest {
     /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
-    /// Wire name "SELECT": any JSON, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -518,13 +527,12 @@ pub struct GetRequest {
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<GetRequestIblockTypeId>,
     ) -> Self {
         Self {
             filter: Default::default(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             select: Default::default(),
@@ -537,9 +545,14 @@ impl GetRequest {
         self.filter = Some(value.into());
         self
     }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
+    }
     /// Sets "SELECT".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -565,7 +578,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let filter = o.opt("FILTER")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let select = o.opt("SELECT")?;
@@ -581,7 +594,6 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
                     "start",
                 ],
             )?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
@@ -820,12 +832,12 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "FIELDS": array of object, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: Vec<UpdateRequestFieldsItem>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    pub fields: UpdateRequestFields,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -834,9 +846,9 @@ pub struct UpdateRequest {
     /// Allowed values: "lists", "bitrix_processes", "lists_socnet".
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UpdateRequestIblockTypeId,
-    /// Wire name "SECTION_CODE": string, required.
-    #[serde(rename = "SECTION_CODE")]
-    pub section_code: String,
+    /// Wire name "SECTION_CODE": string, optional.
+    #[serde(rename = "SECTION_CODE", skip_serializing_if = "Option::is_none")]
+    pub section_code: Option<String>,
     /// Wire name "SECTION_ID": integer, required.
     #[serde(rename = "SECTION_ID")]
     pub section_id: i64,
@@ -849,22 +861,30 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
-        iblock_code: impl Into<String>,
+        fields: impl Into<UpdateRequestFields>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<UpdateRequestIblockTypeId>,
-        section_code: impl Into<String>,
         section_id: impl Into<i64>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
-            iblock_code: iblock_code.into(),
+            fields: fields.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
-            section_code: section_code.into(),
+            section_code: Default::default(),
             section_id: section_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
+    }
+    /// Sets "SECTION_CODE".
+    pub fn section_code(mut self, value: impl Into<String>) -> Self {
+        self.section_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -884,10 +904,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("FIELDS")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
-        let section_code = o.req("SECTION_CODE")?;
+        let section_code = o.opt("SECTION_CODE")?;
         let section_id = o.req("SECTION_ID")?;
         let additional = o
             .rest(
@@ -901,10 +921,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                 ],
             )?;
         let fields = o.need(fields, "FIELDS")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
-        let section_code = o.need(section_code, "SECTION_CODE")?;
         let section_id = o.need(section_id, "SECTION_ID")?;
         Ok(Self {
             fields,
@@ -923,12 +941,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItem {
+pub struct UpdateRequestFields {
     /// Wire name "ACTIVE": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<UpdateRequestFieldsItemActive>,
+    pub active: Option<UpdateRequestFieldsActive>,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -936,7 +954,7 @@ pub struct UpdateRequestFieldsItem {
     ///
     /// Allowed values: "text", "html".
     #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
-    pub description_type: Option<UpdateRequestFieldsItemDescriptionType>,
+    pub description_type: Option<UpdateRequestFieldsDescriptionType>,
     /// Wire name "DETAIL_PICTURE": any JSON, optional.
     #[serde(
         rename = "DETAIL_PICTURE",
@@ -970,7 +988,7 @@ pub struct UpdateRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItem {
+impl UpdateRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
@@ -988,7 +1006,7 @@ impl UpdateRequestFieldsItem {
         }
     }
     /// Sets "ACTIVE".
-    pub fn active(mut self, value: impl Into<UpdateRequestFieldsItemActive>) -> Self {
+    pub fn active(mut self, value: impl Into<UpdateRequestFieldsActive>) -> Self {
         self.active = Some(value.into());
         self
     }
@@ -1000,7 +1018,7 @@ impl UpdateRequestFieldsItem {
     /// Sets "DESCRIPTION_TYPE".
     pub fn description_type(
         mut self,
-        value: impl Into<UpdateRequestFieldsItemDescriptionType>,
+        value: impl Into<UpdateRequestFieldsDescriptionType>,
     ) -> Self {
         self.description_type = Some(value.into());
         self
@@ -1047,7 +1065,7 @@ impl UpdateRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1094,11 +1112,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
-pub type UpdateRequestFieldsItemActive = ::bitrix24_runtime::YesNo;
+pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
-pub type UpdateRequestFieldsItemDescriptionType = super::super::enums::TextHtml;
+pub type UpdateRequestFieldsDescriptionType = super::super::enums::TextHtml;
 
 pub type UpdateRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 

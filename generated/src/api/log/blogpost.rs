@@ -71,9 +71,6 @@ pub struct AddRequest {
     /// Wire name "TAGS": string, optional.
     #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
-    /// Wire name "UF_": any JSON, required.
-    #[serde(rename = "UF_")]
-    pub uf: ::serde_json::Value,
     /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
@@ -85,10 +82,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        post_message: impl Into<String>,
-        uf: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(post_message: impl Into<String>) -> Self {
         Self {
             background_code: Default::default(),
             dest: Default::default(),
@@ -101,7 +95,6 @@ impl AddRequest {
             site_id: Default::default(),
             sperm: Default::default(),
             tags: Default::default(),
-            uf: uf.into(),
             user_id: Default::default(),
             additional: Default::default(),
         }
@@ -189,7 +182,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let site_id = o.opt("SITE_ID")?;
         let sperm = o.opt("SPERM")?;
         let tags = o.opt("TAGS")?;
-        let uf = o.req("UF_")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o
             .rest(
@@ -205,12 +197,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "SITE_ID",
                     "SPERM",
                     "TAGS",
-                    "UF_",
                     "USER_ID",
                 ],
             )?;
         let post_message = o.need(post_message, "POST_MESSAGE")?;
-        let uf = o.need(uf, "UF_")?;
         Ok(Self {
             background_code,
             dest,
@@ -223,7 +213,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
             site_id,
             sperm,
             tags,
-            uf,
             user_id,
             additional,
         })
@@ -637,9 +626,6 @@ pub struct UpdateRequest {
     /// Wire name "SPERM": any JSON, optional.
     #[serde(rename = "SPERM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sperm: ::serde_json::Value,
-    /// Wire name "UF_": any JSON, required.
-    #[serde(rename = "UF_")]
-    pub uf: ::serde_json::Value,
     /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
@@ -651,7 +637,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(post_id: impl Into<i64>, uf: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(post_id: impl Into<i64>) -> Self {
         Self {
             dest: Default::default(),
             files: Default::default(),
@@ -662,7 +648,6 @@ impl UpdateRequest {
             post_title: Default::default(),
             site_id: Default::default(),
             sperm: Default::default(),
-            uf: uf.into(),
             user_id: Default::default(),
             additional: Default::default(),
         }
@@ -738,7 +723,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let post_title = o.opt("POST_TITLE")?;
         let site_id = o.opt("SITE_ID")?;
         let sperm = o.opt("SPERM")?;
-        let uf = o.req("UF_")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o
             .rest(
@@ -752,12 +736,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "POST_TITLE",
                     "SITE_ID",
                     "SPERM",
-                    "UF_",
                     "USER_ID",
                 ],
             )?;
         let post_id = o.need(post_id, "POST_ID")?;
-        let uf = o.need(uf, "UF_")?;
         Ok(Self {
             dest,
             files,
@@ -768,7 +750,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
             post_title,
             site_id,
             sperm,
-            uf,
             user_id,
             additional,
         })

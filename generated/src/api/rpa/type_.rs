@@ -396,9 +396,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -424,8 +424,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -499,9 +499,9 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<UpdateRequestFieldsItem>>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -517,8 +517,11 @@ impl UpdateRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.fields = value.into();
+    pub fn fields(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
+    ) -> Self {
+        self.fields = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "id".
@@ -551,6 +554,88 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsItem {
+    /// Wire name "image": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Wire name "permissions": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub permissions: ::serde_json::Value,
+    /// Wire name "settings": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
+    /// Wire name "title": string, required.
+    pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsItem {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            image: Default::default(),
+            permissions: Default::default(),
+            settings: Default::default(),
+            title: title.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "image".
+    pub fn image(mut self, value: impl Into<String>) -> Self {
+        self.image = Some(value.into());
+        self
+    }
+    /// Sets "permissions".
+    pub fn permissions(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.permissions = value.into();
+        self
+    }
+    /// Sets "settings".
+    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.settings = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let image = o.opt("image")?;
+        let permissions = o.opt("permissions")?;
+        let settings = o.opt("settings")?;
+        let title = o.req("title")?;
+        let additional = o.rest(&["image", "permissions", "settings", "title"])?;
+        let title = o.need(title, "title")?;
+        Ok(Self {
+            image,
+            permissions,
+            settings,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
 
 /// The `result` of `rpa.type.update`.
 pub type UpdateResponse = ::serde_json::Value;

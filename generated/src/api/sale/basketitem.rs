@@ -98,60 +98,64 @@ pub struct AddRequestFields {
     /// Wire name "basePrice": number, optional.
     #[serde(rename = "basePrice", skip_serializing_if = "Option::is_none")]
     pub base_price: Option<f64>,
-    /// Wire name "canBuy": string, required.
+    /// Wire name "canBuy": string, optional.
     ///
     /// Allowed values: "Y", "N".
-    #[serde(rename = "canBuy")]
-    pub can_buy: AddRequestFieldsCanBuy,
-    /// Wire name "catalogXmlId": string, required.
-    #[serde(rename = "catalogXmlId")]
-    pub catalog_xml_id: String,
-    /// Wire name "currency": any JSON, required.
-    pub currency: ::serde_json::Value,
+    #[serde(rename = "canBuy", skip_serializing_if = "Option::is_none")]
+    pub can_buy: Option<AddRequestFieldsCanBuy>,
+    /// Wire name "catalogXmlId": string, optional.
+    #[serde(rename = "catalogXmlId", skip_serializing_if = "Option::is_none")]
+    pub catalog_xml_id: Option<String>,
+    /// Wire name "currency": string, required.
+    pub currency: String,
     /// Wire name "customPrice": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "customPrice", skip_serializing_if = "Option::is_none")]
     pub custom_price: Option<AddRequestFieldsCustomPrice>,
-    /// Wire name "dimensions": string, required.
-    pub dimensions: String,
+    /// Wire name "dimensions": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<String>,
     /// Wire name "discountPrice": number, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<f64>,
-    /// Wire name "measureCode": any JSON, required.
-    #[serde(rename = "measureCode")]
-    pub measure_code: ::serde_json::Value,
-    /// Wire name "measureName": any JSON, required.
-    #[serde(rename = "measureName")]
-    pub measure_name: ::serde_json::Value,
-    /// Wire name "name": string, required.
-    pub name: String,
+    /// Wire name "measureCode": integer, optional.
+    #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
+    /// Wire name "measureName": string, optional.
+    #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
+    pub measure_name: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
     pub order_id: i64,
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// Wire name "productXmlId": string, required.
-    #[serde(rename = "productXmlId")]
-    pub product_xml_id: String,
-    /// Wire name "productid": integer, required.
-    pub productid: i64,
+    /// Wire name "productId": integer, required.
+    #[serde(rename = "productId")]
+    pub product_id: i64,
+    /// Wire name "productXmlId": string, optional.
+    #[serde(rename = "productXmlId", skip_serializing_if = "Option::is_none")]
+    pub product_xml_id: Option<String>,
     /// Wire name "quantity": number, required.
     pub quantity: f64,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "vatIncluded": string, required.
+    /// Wire name "vatIncluded": string, optional.
     ///
     /// Allowed values: "Y", "N".
-    #[serde(rename = "vatIncluded")]
-    pub vat_included: AddRequestFieldsVatIncluded,
-    /// Wire name "vatRate": number, required.
-    #[serde(rename = "vatRate")]
-    pub vat_rate: f64,
-    /// Wire name "weight": integer, required.
-    pub weight: i64,
+    #[serde(rename = "vatIncluded", skip_serializing_if = "Option::is_none")]
+    pub vat_included: Option<AddRequestFieldsVatIncluded>,
+    /// Wire name "vatRate": number, optional.
+    #[serde(rename = "vatRate", skip_serializing_if = "Option::is_none")]
+    pub vat_rate: Option<f64>,
+    /// Wire name "weight": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i64>,
     /// Wire name "xmlId": string, optional.
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -163,43 +167,32 @@ pub struct AddRequestFields {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        can_buy: impl Into<AddRequestFieldsCanBuy>,
-        catalog_xml_id: impl Into<String>,
-        currency: impl Into<::serde_json::Value>,
-        dimensions: impl Into<String>,
-        measure_code: impl Into<::serde_json::Value>,
-        measure_name: impl Into<::serde_json::Value>,
-        name: impl Into<String>,
+        currency: impl Into<String>,
         order_id: impl Into<i64>,
-        product_xml_id: impl Into<String>,
-        productid: impl Into<i64>,
+        product_id: impl Into<i64>,
         quantity: impl Into<f64>,
-        vat_included: impl Into<AddRequestFieldsVatIncluded>,
-        vat_rate: impl Into<f64>,
-        weight: impl Into<i64>,
     ) -> Self {
         Self {
             base_price: Default::default(),
-            can_buy: can_buy.into(),
-            catalog_xml_id: catalog_xml_id.into(),
+            can_buy: Default::default(),
+            catalog_xml_id: Default::default(),
             currency: currency.into(),
             custom_price: Default::default(),
-            dimensions: dimensions.into(),
+            dimensions: Default::default(),
             discount_price: Default::default(),
-            measure_code: measure_code.into(),
-            measure_name: measure_name.into(),
-            name: name.into(),
+            measure_code: Default::default(),
+            measure_name: Default::default(),
+            name: Default::default(),
             order_id: order_id.into(),
             price: Default::default(),
-            product_xml_id: product_xml_id.into(),
-            productid: productid.into(),
+            product_id: product_id.into(),
+            product_xml_id: Default::default(),
             quantity: quantity.into(),
             sort: Default::default(),
-            vat_included: vat_included.into(),
-            vat_rate: vat_rate.into(),
-            weight: weight.into(),
+            vat_included: Default::default(),
+            vat_rate: Default::default(),
+            weight: Default::default(),
             xml_id: Default::default(),
             additional: Default::default(),
         }
@@ -207,6 +200,16 @@ impl AddRequestFields {
     /// Sets "basePrice".
     pub fn base_price(mut self, value: impl Into<f64>) -> Self {
         self.base_price = Some(value.into());
+        self
+    }
+    /// Sets "canBuy".
+    pub fn can_buy(mut self, value: impl Into<AddRequestFieldsCanBuy>) -> Self {
+        self.can_buy = Some(value.into());
+        self
+    }
+    /// Sets "catalogXmlId".
+    pub fn catalog_xml_id(mut self, value: impl Into<String>) -> Self {
+        self.catalog_xml_id = Some(value.into());
         self
     }
     /// Sets "customPrice".
@@ -217,9 +220,29 @@ impl AddRequestFields {
         self.custom_price = Some(value.into());
         self
     }
+    /// Sets "dimensions".
+    pub fn dimensions(mut self, value: impl Into<String>) -> Self {
+        self.dimensions = Some(value.into());
+        self
+    }
     /// Sets "discountPrice".
     pub fn discount_price(mut self, value: impl Into<f64>) -> Self {
         self.discount_price = Some(value.into());
+        self
+    }
+    /// Sets "measureCode".
+    pub fn measure_code(mut self, value: impl Into<i64>) -> Self {
+        self.measure_code = Some(value.into());
+        self
+    }
+    /// Sets "measureName".
+    pub fn measure_name(mut self, value: impl Into<String>) -> Self {
+        self.measure_name = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
         self
     }
     /// Sets "price".
@@ -227,9 +250,32 @@ impl AddRequestFields {
         self.price = Some(value.into());
         self
     }
+    /// Sets "productXmlId".
+    pub fn product_xml_id(mut self, value: impl Into<String>) -> Self {
+        self.product_xml_id = Some(value.into());
+        self
+    }
     /// Sets "sort".
     pub fn sort(mut self, value: impl Into<i64>) -> Self {
         self.sort = Some(value.into());
+        self
+    }
+    /// Sets "vatIncluded".
+    pub fn vat_included(
+        mut self,
+        value: impl Into<AddRequestFieldsVatIncluded>,
+    ) -> Self {
+        self.vat_included = Some(value.into());
+        self
+    }
+    /// Sets "vatRate".
+    pub fn vat_rate(mut self, value: impl Into<f64>) -> Self {
+        self.vat_rate = Some(value.into());
+        self
+    }
+    /// Sets "weight".
+    pub fn weight(mut self, value: impl Into<i64>) -> Self {
+        self.weight = Some(value.into());
         self
     }
     /// Sets "xmlId".
@@ -255,24 +301,24 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let base_price = o.opt("basePrice")?;
-        let can_buy = o.req("canBuy")?;
-        let catalog_xml_id = o.req("catalogXmlId")?;
+        let can_buy = o.opt("canBuy")?;
+        let catalog_xml_id = o.opt("catalogXmlId")?;
         let currency = o.req("currency")?;
         let custom_price = o.opt("customPrice")?;
-        let dimensions = o.req("dimensions")?;
+        let dimensions = o.opt("dimensions")?;
         let discount_price = o.opt("discountPrice")?;
-        let measure_code = o.req("measureCode")?;
-        let measure_name = o.req("measureName")?;
-        let name = o.req("name")?;
+        let measure_code = o.opt("measureCode")?;
+        let measure_name = o.opt("measureName")?;
+        let name = o.opt("name")?;
         let order_id = o.req("orderId")?;
         let price = o.opt("price")?;
-        let product_xml_id = o.req("productXmlId")?;
-        let productid = o.req("productid")?;
+        let product_id = o.req("productId")?;
+        let product_xml_id = o.opt("productXmlId")?;
         let quantity = o.req("quantity")?;
         let sort = o.opt("sort")?;
-        let vat_included = o.req("vatIncluded")?;
-        let vat_rate = o.req("vatRate")?;
-        let weight = o.req("weight")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let vat_rate = o.opt("vatRate")?;
+        let weight = o.opt("weight")?;
         let xml_id = o.opt("xmlId")?;
         let additional = o
             .rest(
@@ -289,8 +335,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "name",
                     "orderId",
                     "price",
+                    "productId",
                     "productXmlId",
-                    "productid",
                     "quantity",
                     "sort",
                     "vatIncluded",
@@ -299,20 +345,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "xmlId",
                 ],
             )?;
-        let can_buy = o.need(can_buy, "canBuy")?;
-        let catalog_xml_id = o.need(catalog_xml_id, "catalogXmlId")?;
         let currency = o.need(currency, "currency")?;
-        let dimensions = o.need(dimensions, "dimensions")?;
-        let measure_code = o.need(measure_code, "measureCode")?;
-        let measure_name = o.need(measure_name, "measureName")?;
-        let name = o.need(name, "name")?;
         let order_id = o.need(order_id, "orderId")?;
-        let product_xml_id = o.need(product_xml_id, "productXmlId")?;
-        let productid = o.need(productid, "productid")?;
+        let product_id = o.need(product_id, "productId")?;
         let quantity = o.need(quantity, "quantity")?;
-        let vat_included = o.need(vat_included, "vatIncluded")?;
-        let vat_rate = o.need(vat_rate, "vatRate")?;
-        let weight = o.need(weight, "weight")?;
         Ok(Self {
             base_price,
             can_buy,
@@ -326,8 +362,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             name,
             order_id,
             price,
+            product_id,
             product_xml_id,
-            productid,
             quantity,
             sort,
             vat_included,
@@ -655,8 +691,8 @@ pub struct AddCatalogProductRequestFields {
     /// Wire name "basePrice": number, optional.
     #[serde(rename = "basePrice", skip_serializing_if = "Option::is_none")]
     pub base_price: Option<f64>,
-    /// Wire name "currency": any JSON, required.
-    pub currency: ::serde_json::Value,
+    /// Wire name "currency": string, required.
+    pub currency: String,
     /// Wire name "customPrice": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -665,16 +701,18 @@ pub struct AddCatalogProductRequestFields {
     /// Wire name "discountPrice": number, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<f64>,
-    /// Wire name "name": string, required.
-    pub name: String,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
     pub order_id: i64,
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// Wire name "productid": integer, required.
-    pub productid: i64,
+    /// Wire name "productId": integer, required.
+    #[serde(rename = "productId")]
+    pub product_id: i64,
     /// Wire name "quantity": number, required.
     pub quantity: f64,
     /// Wire name "sort": integer, optional.
@@ -692,10 +730,9 @@ pub struct AddCatalogProductRequestFields {
 impl AddCatalogProductRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        currency: impl Into<::serde_json::Value>,
-        name: impl Into<String>,
+        currency: impl Into<String>,
         order_id: impl Into<i64>,
-        productid: impl Into<i64>,
+        product_id: impl Into<i64>,
         quantity: impl Into<f64>,
     ) -> Self {
         Self {
@@ -703,10 +740,10 @@ impl AddCatalogProductRequestFields {
             currency: currency.into(),
             custom_price: Default::default(),
             discount_price: Default::default(),
-            name: name.into(),
+            name: Default::default(),
             order_id: order_id.into(),
             price: Default::default(),
-            productid: productid.into(),
+            product_id: product_id.into(),
             quantity: quantity.into(),
             sort: Default::default(),
             xml_id: Default::default(),
@@ -729,6 +766,11 @@ impl AddCatalogProductRequestFields {
     /// Sets "discountPrice".
     pub fn discount_price(mut self, value: impl Into<f64>) -> Self {
         self.discount_price = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
         self
     }
     /// Sets "price".
@@ -767,10 +809,10 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequestFields {
         let currency = o.req("currency")?;
         let custom_price = o.opt("customPrice")?;
         let discount_price = o.opt("discountPrice")?;
-        let name = o.req("name")?;
+        let name = o.opt("name")?;
         let order_id = o.req("orderId")?;
         let price = o.opt("price")?;
-        let productid = o.req("productid")?;
+        let product_id = o.req("productId")?;
         let quantity = o.req("quantity")?;
         let sort = o.opt("sort")?;
         let xml_id = o.opt("xmlId")?;
@@ -784,16 +826,15 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequestFields {
                     "name",
                     "orderId",
                     "price",
-                    "productid",
+                    "productId",
                     "quantity",
                     "sort",
                     "xmlId",
                 ],
             )?;
         let currency = o.need(currency, "currency")?;
-        let name = o.need(name, "name")?;
         let order_id = o.need(order_id, "orderId")?;
-        let productid = o.need(productid, "productid")?;
+        let product_id = o.need(product_id, "productId")?;
         let quantity = o.need(quantity, "quantity")?;
         Ok(Self {
             base_price,
@@ -803,7 +844,7 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequestFields {
             name,
             order_id,
             price,
-            productid,
+            product_id,
             quantity,
             sort,
             xml_id,
@@ -1752,9 +1793,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1780,8 +1821,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1976,18 +2017,12 @@ pub struct UpdateRequestFields {
     /// Wire name "discountPrice": number, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<f64>,
-    /// Wire name "measureCode": any JSON, optional.
-    #[serde(
-        rename = "measureCode",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_code: ::serde_json::Value,
-    /// Wire name "measureName": any JSON, optional.
-    #[serde(
-        rename = "measureName",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_name: ::serde_json::Value,
+    /// Wire name "measureCode": integer, optional.
+    #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
+    /// Wire name "measureName": string, optional.
+    #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
+    pub measure_name: Option<String>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -2054,13 +2089,13 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "measureCode".
-    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_code = value.into();
+    pub fn measure_code(mut self, value: impl Into<i64>) -> Self {
+        self.measure_code = Some(value.into());
         self
     }
     /// Sets "measureName".
-    pub fn measure_name(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_name = value.into();
+    pub fn measure_name(mut self, value: impl Into<String>) -> Self {
+        self.measure_name = Some(value.into());
         self
     }
     /// Sets "name".

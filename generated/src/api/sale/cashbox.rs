@@ -58,12 +58,12 @@ pub struct AddRequest {
     /// Wire name "OFD_SETTINGS": object, optional.
     #[serde(rename = "OFD_SETTINGS", skip_serializing_if = "Option::is_none")]
     pub ofd_settings: Option<AddRequestOfdSettings>,
-    /// Wire name "REST_CODE": any JSON, required.
+    /// Wire name "REST_CODE": string, required.
     #[serde(rename = "REST_CODE")]
-    pub rest_code: ::serde_json::Value,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    pub rest_code: String,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddRequestSettings>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -83,7 +83,7 @@ impl AddRequest {
     pub fn new(
         email: impl Into<String>,
         name: impl Into<String>,
-        rest_code: impl Into<::serde_json::Value>,
+        rest_code: impl Into<String>,
     ) -> Self {
         Self {
             active: Default::default(),
@@ -120,8 +120,8 @@ impl AddRequest {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<AddRequestSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -275,6 +275,308 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestOfdSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestOfdSettings);
 
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettings {
+    /// Wire name "CHECK_URL": string, optional.
+    #[serde(rename = "CHECK_URL", skip_serializing_if = "Option::is_none")]
+    pub check_url: Option<String>,
+    /// Wire name "CONFIG": object, optional.
+    #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
+    pub config: Option<AddRequestSettingsConfig>,
+    /// Wire name "HTTP_VERSION": string, optional.
+    #[serde(rename = "HTTP_VERSION", skip_serializing_if = "Option::is_none")]
+    pub http_version: Option<String>,
+    /// Wire name "PRINT_URL": string, optional.
+    #[serde(rename = "PRINT_URL", skip_serializing_if = "Option::is_none")]
+    pub print_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CHECK_URL".
+    pub fn check_url(mut self, value: impl Into<String>) -> Self {
+        self.check_url = Some(value.into());
+        self
+    }
+    /// Sets "CONFIG".
+    pub fn config(mut self, value: impl Into<AddRequestSettingsConfig>) -> Self {
+        self.config = Some(value.into());
+        self
+    }
+    /// Sets "HTTP_VERSION".
+    pub fn http_version(mut self, value: impl Into<String>) -> Self {
+        self.http_version = Some(value.into());
+        self
+    }
+    /// Sets "PRINT_URL".
+    pub fn print_url(mut self, value: impl Into<String>) -> Self {
+        self.print_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_url = o.opt("CHECK_URL")?;
+        let config = o.opt("CONFIG")?;
+        let http_version = o.opt("HTTP_VERSION")?;
+        let print_url = o.opt("PRINT_URL")?;
+        let additional = o.rest(&["CHECK_URL", "CONFIG", "HTTP_VERSION", "PRINT_URL"])?;
+        Ok(Self {
+            check_url,
+            config,
+            http_version,
+            print_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsConfig {
+    /// Wire name "ITEMS": object, required.
+    #[serde(rename = "ITEMS")]
+    pub items: AddRequestSettingsConfigItems,
+    /// Wire name "LABEL": string, required.
+    #[serde(rename = "LABEL")]
+    pub label: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfig {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        items: impl Into<AddRequestSettingsConfigItems>,
+        label: impl Into<String>,
+    ) -> Self {
+        Self {
+            items: items.into(),
+            label: label.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfig {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.req("ITEMS")?;
+        let label = o.req("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        let items = o.need(items, "ITEMS")?;
+        let label = o.need(label, "LABEL")?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfig);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsConfigItems {
+    /// Wire name "DISABLED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "DISABLED", skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<AddRequestSettingsConfigItemsDisabled>,
+    /// Wire name "LABEL": string, required.
+    #[serde(rename = "LABEL")]
+    pub label: String,
+    /// Wire name "MULTILINE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "MULTILINE", skip_serializing_if = "Option::is_none")]
+    pub multiline: Option<AddRequestSettingsConfigItemsMultiline>,
+    /// Wire name "MULTIPLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<AddRequestSettingsConfigItemsMultiple>,
+    /// Wire name "OPTIONS": any JSON, required.
+    #[serde(rename = "OPTIONS")]
+    pub options: ::serde_json::Value,
+    /// Wire name "REQUIRED": string, required.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "REQUIRED")]
+    pub required: AddRequestSettingsConfigItemsRequired,
+    /// Wire name "TIME": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "TIME", skip_serializing_if = "Option::is_none")]
+    pub time: Option<AddRequestSettingsConfigItemsTime>,
+    /// Wire name "TYPE": string, required.
+    ///
+    /// Allowed values: "STRING", "NUMBER", "Y/N", "ENUM", "DATE".
+    #[serde(rename = "TYPE")]
+    pub type_: AddRequestSettingsConfigItemsType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfigItems {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        label: impl Into<String>,
+        options: impl Into<::serde_json::Value>,
+        required: impl Into<AddRequestSettingsConfigItemsRequired>,
+        type_: impl Into<AddRequestSettingsConfigItemsType>,
+    ) -> Self {
+        Self {
+            disabled: Default::default(),
+            label: label.into(),
+            multiline: Default::default(),
+            multiple: Default::default(),
+            options: options.into(),
+            required: required.into(),
+            time: Default::default(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "DISABLED".
+    pub fn disabled(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigItemsDisabled>,
+    ) -> Self {
+        self.disabled = Some(value.into());
+        self
+    }
+    /// Sets "MULTILINE".
+    pub fn multiline(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigItemsMultiline>,
+    ) -> Self {
+        self.multiline = Some(value.into());
+        self
+    }
+    /// Sets "MULTIPLE".
+    pub fn multiple(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigItemsMultiple>,
+    ) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "TIME".
+    pub fn time(mut self, value: impl Into<AddRequestSettingsConfigItemsTime>) -> Self {
+        self.time = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let disabled = o.opt("DISABLED")?;
+        let label = o.req("LABEL")?;
+        let multiline = o.opt("MULTILINE")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let options = o.req("OPTIONS")?;
+        let required = o.req("REQUIRED")?;
+        let time = o.opt("TIME")?;
+        let type_ = o.req("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "DISABLED",
+                    "LABEL",
+                    "MULTILINE",
+                    "MULTIPLE",
+                    "OPTIONS",
+                    "REQUIRED",
+                    "TIME",
+                    "TYPE",
+                ],
+            )?;
+        let label = o.need(label, "LABEL")?;
+        let options = o.need(options, "OPTIONS")?;
+        let required = o.need(required, "REQUIRED")?;
+        let type_ = o.need(type_, "TYPE")?;
+        Ok(Self {
+            disabled,
+            label,
+            multiline,
+            multiple,
+            options,
+            required,
+            time,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigItems);
+
+pub type AddRequestSettingsConfigItemsDisabled = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestSettingsConfigItemsMultiline = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestSettingsConfigItemsMultiple = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestSettingsConfigItemsRequired = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestSettingsConfigItemsTime = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestSettingsConfigItemsType = super::super::enums::StringNumberYNEtc;
+
 pub type AddRequestUseOffline = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.cashbox.add`.
@@ -403,9 +705,9 @@ pub struct ListRequest {
     /// Wire name "ORDER": object (an `Order`), optional.
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "SELECT": any JSON, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -428,8 +730,8 @@ impl ListRequest {
         self
     }
     /// Sets "SELECT".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -465,7 +767,104 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `sale.cashbox.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<ListResponseItemActive>,
+    /// Wire name "EMAIL": string, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "ENABLED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "ENABLED", skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<ListResponseItemEnabled>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "KKM_ID": string, optional.
+    #[serde(rename = "KKM_ID", skip_serializing_if = "Option::is_none")]
+    pub kkm_id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "OFD": string, optional.
+    ///
+    /// Allowed values: "bx_firstofd", "bx_platformaofd", "bx_yarusofd", "bx_taxcomofd", "bx_ofdruofd", "bx_tenzorofd", "bx_conturofd".
+    #[serde(rename = "OFD", skip_serializing_if = "Option::is_none")]
+    pub ofd: Option<ListResponseItemOfd>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "USE_OFFLINE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "USE_OFFLINE", skip_serializing_if = "Option::is_none")]
+    pub use_offline: Option<ListResponseItemUseOffline>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let email = o.opt("EMAIL")?;
+        let enabled = o.opt("ENABLED")?;
+        let id = o.opt("ID")?;
+        let kkm_id = o.opt("KKM_ID")?;
+        let name = o.opt("NAME")?;
+        let ofd = o.opt("OFD")?;
+        let sort = o.opt("SORT")?;
+        let use_offline = o.opt("USE_OFFLINE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "EMAIL",
+                    "ENABLED",
+                    "ID",
+                    "KKM_ID",
+                    "NAME",
+                    "OFD",
+                    "SORT",
+                    "USE_OFFLINE",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            email,
+            enabled,
+            id,
+            kkm_id,
+            name,
+            ofd,
+            sort,
+            use_offline,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+pub type ListResponseItemActive = ::bitrix24_runtime::YesNo;
+
+pub type ListResponseItemEnabled = ::bitrix24_runtime::YesNo;
+
+pub type ListResponseItemOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
+
+pub type ListResponseItemUseOffline = ::bitrix24_runtime::YesNo;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.cashbox.list";
@@ -573,9 +972,9 @@ pub struct UpdateRequestFields {
     /// Wire name "OFD_SETTINGS": object, optional.
     #[serde(rename = "OFD_SETTINGS", skip_serializing_if = "Option::is_none")]
     pub ofd_settings: Option<UpdateRequestFieldsOfdSettings>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -629,8 +1028,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -780,6 +1179,138 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOfdSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsOfdSettings);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettings {
+    /// Wire name "CHECK_URL": string, required.
+    #[serde(rename = "CHECK_URL")]
+    pub check_url: String,
+    /// Wire name "CONFIG": object, required.
+    #[serde(rename = "CONFIG")]
+    pub config: UpdateRequestFieldsSettingsConfig,
+    /// Wire name "HTTP_VERSION": string, optional.
+    #[serde(rename = "HTTP_VERSION", skip_serializing_if = "Option::is_none")]
+    pub http_version: Option<String>,
+    /// Wire name "PRINT_URL": string, required.
+    #[serde(rename = "PRINT_URL")]
+    pub print_url: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettings {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        check_url: impl Into<String>,
+        config: impl Into<UpdateRequestFieldsSettingsConfig>,
+        print_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            check_url: check_url.into(),
+            config: config.into(),
+            http_version: Default::default(),
+            print_url: print_url.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "HTTP_VERSION".
+    pub fn http_version(mut self, value: impl Into<String>) -> Self {
+        self.http_version = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_url = o.req("CHECK_URL")?;
+        let config = o.req("CONFIG")?;
+        let http_version = o.opt("HTTP_VERSION")?;
+        let print_url = o.req("PRINT_URL")?;
+        let additional = o.rest(&["CHECK_URL", "CONFIG", "HTTP_VERSION", "PRINT_URL"])?;
+        let check_url = o.need(check_url, "CHECK_URL")?;
+        let config = o.need(config, "CONFIG")?;
+        let print_url = o.need(print_url, "PRINT_URL")?;
+        Ok(Self {
+            check_url,
+            config,
+            http_version,
+            print_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsConfig {
+    /// Wire name "ITEMS": any JSON, required.
+    #[serde(rename = "ITEMS")]
+    pub items: ::serde_json::Value,
+    /// Wire name "LABEL": string, required.
+    #[serde(rename = "LABEL")]
+    pub label: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsConfig {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(items: impl Into<::serde_json::Value>, label: impl Into<String>) -> Self {
+        Self {
+            items: items.into(),
+            label: label.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfig {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.req("ITEMS")?;
+        let label = o.req("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        let items = o.need(items, "ITEMS")?;
+        let label = o.need(label, "LABEL")?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfig);
 
 pub type UpdateRequestFieldsUseOffline = ::bitrix24_runtime::YesNo;
 

@@ -50,9 +50,9 @@ pub struct AddRequest {
     /// Wire name "CONFIG": array of object, optional.
     #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<AddRequestConfigItem>>,
-    /// Wire name "CURRENCY": any JSON, required.
+    /// Wire name "CURRENCY": string, required.
     #[serde(rename = "CURRENCY")]
-    pub currency: ::serde_json::Value,
+    pub currency: String,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -77,7 +77,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        currency: impl Into<::serde_json::Value>,
+        currency: impl Into<String>,
         name: impl Into<String>,
         rest_code: impl Into<String>,
     ) -> Self {
@@ -466,9 +466,9 @@ pub struct GetlistRequest {
     /// Wire name "ORDER": object (an `Order`), optional.
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "SELECT": any JSON, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -491,8 +491,8 @@ impl GetlistRequest {
         self
     }
     /// Sets "SELECT".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -566,9 +566,9 @@ pub struct UpdateRequest {
     /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestActive>,
-    /// Wire name "CURRENCY": any JSON, optional.
-    #[serde(rename = "CURRENCY", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub currency: ::serde_json::Value,
+    /// Wire name "CURRENCY": string, optional.
+    #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -610,8 +610,8 @@ impl UpdateRequest {
         self
     }
     /// Sets "CURRENCY".
-    pub fn currency(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.currency = value.into();
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
         self
     }
     /// Sets "DESCRIPTION".

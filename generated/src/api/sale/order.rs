@@ -100,24 +100,15 @@ pub struct AddRequestFields {
     /// Wire name "discountValue": number, optional.
     #[serde(rename = "discountValue", skip_serializing_if = "Option::is_none")]
     pub discount_value: Option<f64>,
-    /// Wire name "empCanceledId": any JSON, optional.
-    #[serde(
-        rename = "empCanceledId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_canceled_id: ::serde_json::Value,
-    /// Wire name "empMarkedId": any JSON, optional.
-    #[serde(
-        rename = "empMarkedId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_marked_id: ::serde_json::Value,
-    /// Wire name "empStatusId": any JSON, optional.
-    #[serde(
-        rename = "empStatusId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_status_id: ::serde_json::Value,
+    /// Wire name "empCanceledId": integer, optional.
+    #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
+    pub emp_canceled_id: Option<i64>,
+    /// Wire name "empMarkedId": integer, optional.
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
+    pub emp_marked_id: Option<i64>,
+    /// Wire name "empStatusId": integer, optional.
+    #[serde(rename = "empStatusId", skip_serializing_if = "Option::is_none")]
+    pub emp_status_id: Option<i64>,
     /// Wire name "externalOrder": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -128,9 +119,9 @@ pub struct AddRequestFields {
     pub id1c: Option<String>,
     /// Wire name "lid": string, required.
     pub lid: String,
-    /// Wire name "lockedBy": any JSON, optional.
-    #[serde(rename = "lockedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub locked_by: ::serde_json::Value,
+    /// Wire name "lockedBy": integer, optional.
+    #[serde(rename = "lockedBy", skip_serializing_if = "Option::is_none")]
+    pub locked_by: Option<i64>,
     /// Wire name "marked": string, optional.
     ///
     /// Allowed values: "Y", "N".
@@ -159,12 +150,9 @@ pub struct AddRequestFields {
     /// Wire name "recurringId": integer, optional.
     #[serde(rename = "recurringId", skip_serializing_if = "Option::is_none")]
     pub recurring_id: Option<i64>,
-    /// Wire name "responsibleId": any JSON, optional.
-    #[serde(
-        rename = "responsibleId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub responsible_id: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
     /// Wire name "statusId": string, optional.
     #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
@@ -176,9 +164,9 @@ pub struct AddRequestFields {
     /// Wire name "userDescription": string, optional.
     #[serde(rename = "userDescription", skip_serializing_if = "Option::is_none")]
     pub user_description: Option<String>,
-    /// Wire name "userId": any JSON, optional.
-    #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// Wire name "version1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
@@ -262,18 +250,18 @@ impl AddRequestFields {
         self
     }
     /// Sets "empCanceledId".
-    pub fn emp_canceled_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.emp_canceled_id = value.into();
+    pub fn emp_canceled_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_canceled_id = Some(value.into());
         self
     }
     /// Sets "empMarkedId".
-    pub fn emp_marked_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.emp_marked_id = value.into();
+    pub fn emp_marked_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_marked_id = Some(value.into());
         self
     }
     /// Sets "empStatusId".
-    pub fn emp_status_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.emp_status_id = value.into();
+    pub fn emp_status_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_status_id = Some(value.into());
         self
     }
     /// Sets "externalOrder".
@@ -290,8 +278,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "lockedBy".
-    pub fn locked_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.locked_by = value.into();
+    pub fn locked_by(mut self, value: impl Into<i64>) -> Self {
+        self.locked_by = Some(value.into());
         self
     }
     /// Sets "marked".
@@ -333,8 +321,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "responsibleId".
-    pub fn responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.responsible_id = value.into();
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
         self
     }
     /// Sets "statusId".
@@ -353,8 +341,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "userId".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Sets "version1c".
@@ -1551,9 +1539,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1579,8 +1567,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1688,8 +1676,8 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -1700,7 +1688,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -1734,6 +1722,352 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "additionalInfo": string, optional.
+    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
+    pub additional_info: Option<String>,
+    /// Wire name "affiliateId": integer, optional.
+    #[serde(rename = "affiliateId", skip_serializing_if = "Option::is_none")]
+    pub affiliate_id: Option<i64>,
+    /// Wire name "canceled": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canceled: Option<UpdateRequestFieldsCanceled>,
+    /// Wire name "comments": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "dateInsert": string (`date-time`), optional.
+    #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
+    pub date_insert: Option<String>,
+    /// Wire name "discountValue": number, optional.
+    #[serde(rename = "discountValue", skip_serializing_if = "Option::is_none")]
+    pub discount_value: Option<f64>,
+    /// Wire name "empCanceledId": integer, optional.
+    #[serde(rename = "empCanceledId", skip_serializing_if = "Option::is_none")]
+    pub emp_canceled_id: Option<i64>,
+    /// Wire name "empMarkedId": integer, optional.
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
+    pub emp_marked_id: Option<i64>,
+    /// Wire name "empStatusId": integer, optional.
+    #[serde(rename = "empStatusId", skip_serializing_if = "Option::is_none")]
+    pub emp_status_id: Option<i64>,
+    /// Wire name "externalOrder": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "externalOrder", skip_serializing_if = "Option::is_none")]
+    pub external_order: Option<UpdateRequestFieldsExternalOrder>,
+    /// Wire name "id1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id1c: Option<String>,
+    /// Wire name "lockedBy": integer, optional.
+    #[serde(rename = "lockedBy", skip_serializing_if = "Option::is_none")]
+    pub locked_by: Option<i64>,
+    /// Wire name "marked": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marked: Option<UpdateRequestFieldsMarked>,
+    /// Wire name "orderTopic": string, optional.
+    #[serde(rename = "orderTopic", skip_serializing_if = "Option::is_none")]
+    pub order_topic: Option<String>,
+    /// Wire name "price": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "reasonCanceled": string, optional.
+    #[serde(rename = "reasonCanceled", skip_serializing_if = "Option::is_none")]
+    pub reason_canceled: Option<String>,
+    /// Wire name "reasonMarked": string, optional.
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
+    pub reason_marked: Option<String>,
+    /// Wire name "recountFlag": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "recountFlag", skip_serializing_if = "Option::is_none")]
+    pub recount_flag: Option<UpdateRequestFieldsRecountFlag>,
+    /// Wire name "recurringId": integer, optional.
+    #[serde(rename = "recurringId", skip_serializing_if = "Option::is_none")]
+    pub recurring_id: Option<i64>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "statusId": string, optional.
+    #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
+    /// Wire name "updated1c": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated1c: Option<UpdateRequestFieldsUpdated1c>,
+    /// Wire name "userDescription": string, optional.
+    #[serde(rename = "userDescription", skip_serializing_if = "Option::is_none")]
+    pub user_description: Option<String>,
+    /// Wire name "version1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "additionalInfo".
+    pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        self.additional_info = Some(value.into());
+        self
+    }
+    /// Sets "affiliateId".
+    pub fn affiliate_id(mut self, value: impl Into<i64>) -> Self {
+        self.affiliate_id = Some(value.into());
+        self
+    }
+    /// Sets "canceled".
+    pub fn canceled(mut self, value: impl Into<UpdateRequestFieldsCanceled>) -> Self {
+        self.canceled = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "dateInsert".
+    pub fn date_insert(mut self, value: impl Into<String>) -> Self {
+        self.date_insert = Some(value.into());
+        self
+    }
+    /// Sets "discountValue".
+    pub fn discount_value(mut self, value: impl Into<f64>) -> Self {
+        self.discount_value = Some(value.into());
+        self
+    }
+    /// Sets "empCanceledId".
+    pub fn emp_canceled_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_canceled_id = Some(value.into());
+        self
+    }
+    /// Sets "empMarkedId".
+    pub fn emp_marked_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_marked_id = Some(value.into());
+        self
+    }
+    /// Sets "empStatusId".
+    pub fn emp_status_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_status_id = Some(value.into());
+        self
+    }
+    /// Sets "externalOrder".
+    pub fn external_order(
+        mut self,
+        value: impl Into<UpdateRequestFieldsExternalOrder>,
+    ) -> Self {
+        self.external_order = Some(value.into());
+        self
+    }
+    /// Sets "id1c".
+    pub fn id1c(mut self, value: impl Into<String>) -> Self {
+        self.id1c = Some(value.into());
+        self
+    }
+    /// Sets "lockedBy".
+    pub fn locked_by(mut self, value: impl Into<i64>) -> Self {
+        self.locked_by = Some(value.into());
+        self
+    }
+    /// Sets "marked".
+    pub fn marked(mut self, value: impl Into<UpdateRequestFieldsMarked>) -> Self {
+        self.marked = Some(value.into());
+        self
+    }
+    /// Sets "orderTopic".
+    pub fn order_topic(mut self, value: impl Into<String>) -> Self {
+        self.order_topic = Some(value.into());
+        self
+    }
+    /// Sets "price".
+    pub fn price(mut self, value: impl Into<f64>) -> Self {
+        self.price = Some(value.into());
+        self
+    }
+    /// Sets "reasonCanceled".
+    pub fn reason_canceled(mut self, value: impl Into<String>) -> Self {
+        self.reason_canceled = Some(value.into());
+        self
+    }
+    /// Sets "reasonMarked".
+    pub fn reason_marked(mut self, value: impl Into<String>) -> Self {
+        self.reason_marked = Some(value.into());
+        self
+    }
+    /// Sets "recountFlag".
+    pub fn recount_flag(
+        mut self,
+        value: impl Into<UpdateRequestFieldsRecountFlag>,
+    ) -> Self {
+        self.recount_flag = Some(value.into());
+        self
+    }
+    /// Sets "recurringId".
+    pub fn recurring_id(mut self, value: impl Into<i64>) -> Self {
+        self.recurring_id = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "statusId".
+    pub fn status_id(mut self, value: impl Into<String>) -> Self {
+        self.status_id = Some(value.into());
+        self
+    }
+    /// Sets "updated1c".
+    pub fn updated1c(mut self, value: impl Into<UpdateRequestFieldsUpdated1c>) -> Self {
+        self.updated1c = Some(value.into());
+        self
+    }
+    /// Sets "userDescription".
+    pub fn user_description(mut self, value: impl Into<String>) -> Self {
+        self.user_description = Some(value.into());
+        self
+    }
+    /// Sets "version1c".
+    pub fn version1c(mut self, value: impl Into<String>) -> Self {
+        self.version1c = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("additionalInfo")?;
+        let affiliate_id = o.opt("affiliateId")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let date_insert = o.opt("dateInsert")?;
+        let discount_value = o.opt("discountValue")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_status_id = o.opt("empStatusId")?;
+        let external_order = o.opt("externalOrder")?;
+        let id1c = o.opt("id1c")?;
+        let locked_by = o.opt("lockedBy")?;
+        let marked = o.opt("marked")?;
+        let order_topic = o.opt("orderTopic")?;
+        let price = o.opt("price")?;
+        let reason_canceled = o.opt("reasonCanceled")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let recount_flag = o.opt("recountFlag")?;
+        let recurring_id = o.opt("recurringId")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status_id = o.opt("statusId")?;
+        let updated1c = o.opt("updated1c")?;
+        let user_description = o.opt("userDescription")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalInfo",
+                    "affiliateId",
+                    "canceled",
+                    "comments",
+                    "dateInsert",
+                    "discountValue",
+                    "empCanceledId",
+                    "empMarkedId",
+                    "empStatusId",
+                    "externalOrder",
+                    "id1c",
+                    "lockedBy",
+                    "marked",
+                    "orderTopic",
+                    "price",
+                    "reasonCanceled",
+                    "reasonMarked",
+                    "recountFlag",
+                    "recurringId",
+                    "responsibleId",
+                    "statusId",
+                    "updated1c",
+                    "userDescription",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            additional_info,
+            affiliate_id,
+            canceled,
+            comments,
+            date_insert,
+            discount_value,
+            emp_canceled_id,
+            emp_marked_id,
+            emp_status_id,
+            external_order,
+            id1c,
+            locked_by,
+            marked,
+            order_topic,
+            price,
+            reason_canceled,
+            reason_marked,
+            recount_flag,
+            recurring_id,
+            responsible_id,
+            status_id,
+            updated1c,
+            user_description,
+            version1c,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+pub type UpdateRequestFieldsCanceled = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsExternalOrder = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsMarked = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsRecountFlag = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsUpdated1c = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.order.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -93,27 +93,18 @@ pub struct AddRequestFields {
     /// Wire name "datePayBefore": string (`date-time`), optional.
     #[serde(rename = "datePayBefore", skip_serializing_if = "Option::is_none")]
     pub date_pay_before: Option<String>,
-    /// Wire name "empMarkedId": any JSON, optional.
-    #[serde(
-        rename = "empMarkedId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_marked_id: ::serde_json::Value,
-    /// Wire name "empPaidId": any JSON, optional.
-    #[serde(rename = "empPaidId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub emp_paid_id: ::serde_json::Value,
-    /// Wire name "empResponsibleId": any JSON, optional.
-    #[serde(
-        rename = "empResponsibleId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_responsible_id: ::serde_json::Value,
-    /// Wire name "empReturnId": any JSON, optional.
-    #[serde(
-        rename = "empReturnId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub emp_return_id: ::serde_json::Value,
+    /// Wire name "empMarkedId": integer, optional.
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
+    pub emp_marked_id: Option<i64>,
+    /// Wire name "empPaidId": integer, optional.
+    #[serde(rename = "empPaidId", skip_serializing_if = "Option::is_none")]
+    pub emp_paid_id: Option<i64>,
+    /// Wire name "empResponsibleId": integer, optional.
+    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
+    pub emp_responsible_id: Option<i64>,
+    /// Wire name "empReturnId": integer, optional.
+    #[serde(rename = "empReturnId", skip_serializing_if = "Option::is_none")]
+    pub emp_return_id: Option<i64>,
     /// Wire name "externalPayment": string, optional.
     ///
     /// Allowed values: "Y", "F", "N".
@@ -190,12 +181,9 @@ pub struct AddRequestFields {
     /// Wire name "reasonMarked": string, optional.
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
-    /// Wire name "responsibleId": any JSON, optional.
-    #[serde(
-        rename = "responsibleId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub responsible_id: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
     /// Wire name "sum": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<f64>,
@@ -285,23 +273,23 @@ impl AddRequestFields {
         self
     }
     /// Sets "empMarkedId".
-    pub fn emp_marked_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.emp_marked_id = value.into();
+    pub fn emp_marked_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_marked_id = Some(value.into());
         self
     }
     /// Sets "empPaidId".
-    pub fn emp_paid_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.emp_paid_id = value.into();
+    pub fn emp_paid_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_paid_id = Some(value.into());
         self
     }
     /// Sets "empResponsibleId".
-    pub fn emp_responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.emp_responsible_id = value.into();
+    pub fn emp_responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_responsible_id = Some(value.into());
         self
     }
     /// Sets "empReturnId".
-    pub fn emp_return_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.emp_return_id = value.into();
+    pub fn emp_return_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_return_id = Some(value.into());
         self
     }
     /// Sets "externalPayment".
@@ -408,8 +396,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "responsibleId".
-    pub fn responsible_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.responsible_id = value.into();
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
         self
     }
     /// Sets "sum".
@@ -1624,9 +1612,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1652,8 +1640,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1761,8 +1749,8 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -1773,7 +1761,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -1807,6 +1795,496 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "comments": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "dateBill": string (`date-time`), optional.
+    #[serde(rename = "dateBill", skip_serializing_if = "Option::is_none")]
+    pub date_bill: Option<String>,
+    /// Wire name "datePaid": string (`date-time`), optional.
+    #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
+    pub date_paid: Option<String>,
+    /// Wire name "datePayBefore": string (`date-time`), optional.
+    #[serde(rename = "datePayBefore", skip_serializing_if = "Option::is_none")]
+    pub date_pay_before: Option<String>,
+    /// Wire name "empMarkedId": integer, optional.
+    #[serde(rename = "empMarkedId", skip_serializing_if = "Option::is_none")]
+    pub emp_marked_id: Option<i64>,
+    /// Wire name "empPaidId": integer, optional.
+    #[serde(rename = "empPaidId", skip_serializing_if = "Option::is_none")]
+    pub emp_paid_id: Option<i64>,
+    /// Wire name "empResponsibleId": integer, optional.
+    #[serde(rename = "empResponsibleId", skip_serializing_if = "Option::is_none")]
+    pub emp_responsible_id: Option<i64>,
+    /// Wire name "empReturnId": integer, optional.
+    #[serde(rename = "empReturnId", skip_serializing_if = "Option::is_none")]
+    pub emp_return_id: Option<i64>,
+    /// Wire name "externalPayment": string, optional.
+    ///
+    /// Allowed values: "Y", "F", "N".
+    #[serde(rename = "externalPayment", skip_serializing_if = "Option::is_none")]
+    pub external_payment: Option<UpdateRequestFieldsExternalPayment>,
+    /// Wire name "id1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id1c: Option<String>,
+    /// Wire name "isReturn": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isReturn", skip_serializing_if = "Option::is_none")]
+    pub is_return: Option<UpdateRequestFieldsIsReturn>,
+    /// Wire name "marked": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marked: Option<UpdateRequestFieldsMarked>,
+    /// Wire name "paid": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid: Option<UpdateRequestFieldsPaid>,
+    /// Wire name "payReturnComment": string, optional.
+    #[serde(rename = "payReturnComment", skip_serializing_if = "Option::is_none")]
+    pub pay_return_comment: Option<String>,
+    /// Wire name "payReturnDate": string (`date`), optional.
+    #[serde(rename = "payReturnDate", skip_serializing_if = "Option::is_none")]
+    pub pay_return_date: Option<String>,
+    /// Wire name "payReturnNum": string, optional.
+    #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
+    pub pay_return_num: Option<String>,
+    /// Wire name "paySystemId": integer, required.
+    #[serde(rename = "paySystemId")]
+    pub pay_system_id: i64,
+    /// Wire name "payVoucherDate": string (`date-time`), optional.
+    #[serde(rename = "payVoucherDate", skip_serializing_if = "Option::is_none")]
+    pub pay_voucher_date: Option<String>,
+    /// Wire name "payVoucherNum": string, optional.
+    #[serde(rename = "payVoucherNum", skip_serializing_if = "Option::is_none")]
+    pub pay_voucher_num: Option<String>,
+    /// Wire name "priceCod": number, optional.
+    #[serde(rename = "priceCod", skip_serializing_if = "Option::is_none")]
+    pub price_cod: Option<f64>,
+    /// Wire name "psCurrency": string, optional.
+    #[serde(rename = "psCurrency", skip_serializing_if = "Option::is_none")]
+    pub ps_currency: Option<String>,
+    /// Wire name "psInvoiceId": string, optional.
+    #[serde(rename = "psInvoiceId", skip_serializing_if = "Option::is_none")]
+    pub ps_invoice_id: Option<String>,
+    /// Wire name "psResponseDate": string (`date-time`), optional.
+    #[serde(rename = "psResponseDate", skip_serializing_if = "Option::is_none")]
+    pub ps_response_date: Option<String>,
+    /// Wire name "psStatus": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "psStatus", skip_serializing_if = "Option::is_none")]
+    pub ps_status: Option<UpdateRequestFieldsPsStatus>,
+    /// Wire name "psStatusCode": string, optional.
+    #[serde(rename = "psStatusCode", skip_serializing_if = "Option::is_none")]
+    pub ps_status_code: Option<String>,
+    /// Wire name "psStatusDescription": string, optional.
+    #[serde(rename = "psStatusDescription", skip_serializing_if = "Option::is_none")]
+    pub ps_status_description: Option<String>,
+    /// Wire name "psStatusMessage": string, optional.
+    #[serde(rename = "psStatusMessage", skip_serializing_if = "Option::is_none")]
+    pub ps_status_message: Option<String>,
+    /// Wire name "psSum": number, optional.
+    #[serde(rename = "psSum", skip_serializing_if = "Option::is_none")]
+    pub ps_sum: Option<f64>,
+    /// Wire name "reasonMarked": string, optional.
+    #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
+    pub reason_marked: Option<String>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "sum": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum: Option<f64>,
+    /// Wire name "updated1c": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated1c: Option<UpdateRequestFieldsUpdated1c>,
+    /// Wire name "version1c": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version1c: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(pay_system_id: impl Into<i64>) -> Self {
+        Self {
+            comments: Default::default(),
+            company_id: Default::default(),
+            date_bill: Default::default(),
+            date_paid: Default::default(),
+            date_pay_before: Default::default(),
+            emp_marked_id: Default::default(),
+            emp_paid_id: Default::default(),
+            emp_responsible_id: Default::default(),
+            emp_return_id: Default::default(),
+            external_payment: Default::default(),
+            id1c: Default::default(),
+            is_return: Default::default(),
+            marked: Default::default(),
+            paid: Default::default(),
+            pay_return_comment: Default::default(),
+            pay_return_date: Default::default(),
+            pay_return_num: Default::default(),
+            pay_system_id: pay_system_id.into(),
+            pay_voucher_date: Default::default(),
+            pay_voucher_num: Default::default(),
+            price_cod: Default::default(),
+            ps_currency: Default::default(),
+            ps_invoice_id: Default::default(),
+            ps_response_date: Default::default(),
+            ps_status: Default::default(),
+            ps_status_code: Default::default(),
+            ps_status_description: Default::default(),
+            ps_status_message: Default::default(),
+            ps_sum: Default::default(),
+            reason_marked: Default::default(),
+            responsible_id: Default::default(),
+            sum: Default::default(),
+            updated1c: Default::default(),
+            version1c: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
+        self
+    }
+    /// Sets "dateBill".
+    pub fn date_bill(mut self, value: impl Into<String>) -> Self {
+        self.date_bill = Some(value.into());
+        self
+    }
+    /// Sets "datePaid".
+    pub fn date_paid(mut self, value: impl Into<String>) -> Self {
+        self.date_paid = Some(value.into());
+        self
+    }
+    /// Sets "datePayBefore".
+    pub fn date_pay_before(mut self, value: impl Into<String>) -> Self {
+        self.date_pay_before = Some(value.into());
+        self
+    }
+    /// Sets "empMarkedId".
+    pub fn emp_marked_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_marked_id = Some(value.into());
+        self
+    }
+    /// Sets "empPaidId".
+    pub fn emp_paid_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_paid_id = Some(value.into());
+        self
+    }
+    /// Sets "empResponsibleId".
+    pub fn emp_responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "empReturnId".
+    pub fn emp_return_id(mut self, value: impl Into<i64>) -> Self {
+        self.emp_return_id = Some(value.into());
+        self
+    }
+    /// Sets "externalPayment".
+    pub fn external_payment(
+        mut self,
+        value: impl Into<UpdateRequestFieldsExternalPayment>,
+    ) -> Self {
+        self.external_payment = Some(value.into());
+        self
+    }
+    /// Sets "id1c".
+    pub fn id1c(mut self, value: impl Into<String>) -> Self {
+        self.id1c = Some(value.into());
+        self
+    }
+    /// Sets "isReturn".
+    pub fn is_return(mut self, value: impl Into<UpdateRequestFieldsIsReturn>) -> Self {
+        self.is_return = Some(value.into());
+        self
+    }
+    /// Sets "marked".
+    pub fn marked(mut self, value: impl Into<UpdateRequestFieldsMarked>) -> Self {
+        self.marked = Some(value.into());
+        self
+    }
+    /// Sets "paid".
+    pub fn paid(mut self, value: impl Into<UpdateRequestFieldsPaid>) -> Self {
+        self.paid = Some(value.into());
+        self
+    }
+    /// Sets "payReturnComment".
+    pub fn pay_return_comment(mut self, value: impl Into<String>) -> Self {
+        self.pay_return_comment = Some(value.into());
+        self
+    }
+    /// Sets "payReturnDate".
+    pub fn pay_return_date(mut self, value: impl Into<String>) -> Self {
+        self.pay_return_date = Some(value.into());
+        self
+    }
+    /// Sets "payReturnNum".
+    pub fn pay_return_num(mut self, value: impl Into<String>) -> Self {
+        self.pay_return_num = Some(value.into());
+        self
+    }
+    /// Sets "payVoucherDate".
+    pub fn pay_voucher_date(mut self, value: impl Into<String>) -> Self {
+        self.pay_voucher_date = Some(value.into());
+        self
+    }
+    /// Sets "payVoucherNum".
+    pub fn pay_voucher_num(mut self, value: impl Into<String>) -> Self {
+        self.pay_voucher_num = Some(value.into());
+        self
+    }
+    /// Sets "priceCod".
+    pub fn price_cod(mut self, value: impl Into<f64>) -> Self {
+        self.price_cod = Some(value.into());
+        self
+    }
+    /// Sets "psCurrency".
+    pub fn ps_currency(mut self, value: impl Into<String>) -> Self {
+        self.ps_currency = Some(value.into());
+        self
+    }
+    /// Sets "psInvoiceId".
+    pub fn ps_invoice_id(mut self, value: impl Into<String>) -> Self {
+        self.ps_invoice_id = Some(value.into());
+        self
+    }
+    /// Sets "psResponseDate".
+    pub fn ps_response_date(mut self, value: impl Into<String>) -> Self {
+        self.ps_response_date = Some(value.into());
+        self
+    }
+    /// Sets "psStatus".
+    pub fn ps_status(mut self, value: impl Into<UpdateRequestFieldsPsStatus>) -> Self {
+        self.ps_status = Some(value.into());
+        self
+    }
+    /// Sets "psStatusCode".
+    pub fn ps_status_code(mut self, value: impl Into<String>) -> Self {
+        self.ps_status_code = Some(value.into());
+        self
+    }
+    /// Sets "psStatusDescription".
+    pub fn ps_status_description(mut self, value: impl Into<String>) -> Self {
+        self.ps_status_description = Some(value.into());
+        self
+    }
+    /// Sets "psStatusMessage".
+    pub fn ps_status_message(mut self, value: impl Into<String>) -> Self {
+        self.ps_status_message = Some(value.into());
+        self
+    }
+    /// Sets "psSum".
+    pub fn ps_sum(mut self, value: impl Into<f64>) -> Self {
+        self.ps_sum = Some(value.into());
+        self
+    }
+    /// Sets "reasonMarked".
+    pub fn reason_marked(mut self, value: impl Into<String>) -> Self {
+        self.reason_marked = Some(value.into());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "sum".
+    pub fn sum(mut self, value: impl Into<f64>) -> Self {
+        self.sum = Some(value.into());
+        self
+    }
+    /// Sets "updated1c".
+    pub fn updated1c(mut self, value: impl Into<UpdateRequestFieldsUpdated1c>) -> Self {
+        self.updated1c = Some(value.into());
+        self
+    }
+    /// Sets "version1c".
+    pub fn version1c(mut self, value: impl Into<String>) -> Self {
+        self.version1c = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let date_bill = o.opt("dateBill")?;
+        let date_paid = o.opt("datePaid")?;
+        let date_pay_before = o.opt("datePayBefore")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_paid_id = o.opt("empPaidId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let emp_return_id = o.opt("empReturnId")?;
+        let external_payment = o.opt("externalPayment")?;
+        let id1c = o.opt("id1c")?;
+        let is_return = o.opt("isReturn")?;
+        let marked = o.opt("marked")?;
+        let paid = o.opt("paid")?;
+        let pay_return_comment = o.opt("payReturnComment")?;
+        let pay_return_date = o.opt("payReturnDate")?;
+        let pay_return_num = o.opt("payReturnNum")?;
+        let pay_system_id = o.req("paySystemId")?;
+        let pay_voucher_date = o.opt("payVoucherDate")?;
+        let pay_voucher_num = o.opt("payVoucherNum")?;
+        let price_cod = o.opt("priceCod")?;
+        let ps_currency = o.opt("psCurrency")?;
+        let ps_invoice_id = o.opt("psInvoiceId")?;
+        let ps_response_date = o.opt("psResponseDate")?;
+        let ps_status = o.opt("psStatus")?;
+        let ps_status_code = o.opt("psStatusCode")?;
+        let ps_status_description = o.opt("psStatusDescription")?;
+        let ps_status_message = o.opt("psStatusMessage")?;
+        let ps_sum = o.opt("psSum")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let sum = o.opt("sum")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "comments",
+                    "companyId",
+                    "dateBill",
+                    "datePaid",
+                    "datePayBefore",
+                    "empMarkedId",
+                    "empPaidId",
+                    "empResponsibleId",
+                    "empReturnId",
+                    "externalPayment",
+                    "id1c",
+                    "isReturn",
+                    "marked",
+                    "paid",
+                    "payReturnComment",
+                    "payReturnDate",
+                    "payReturnNum",
+                    "paySystemId",
+                    "payVoucherDate",
+                    "payVoucherNum",
+                    "priceCod",
+                    "psCurrency",
+                    "psInvoiceId",
+                    "psResponseDate",
+                    "psStatus",
+                    "psStatusCode",
+                    "psStatusDescription",
+                    "psStatusMessage",
+                    "psSum",
+                    "reasonMarked",
+                    "responsibleId",
+                    "sum",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
+        let pay_system_id = o.need(pay_system_id, "paySystemId")?;
+        Ok(Self {
+            comments,
+            company_id,
+            date_bill,
+            date_paid,
+            date_pay_before,
+            emp_marked_id,
+            emp_paid_id,
+            emp_responsible_id,
+            emp_return_id,
+            external_payment,
+            id1c,
+            is_return,
+            marked,
+            paid,
+            pay_return_comment,
+            pay_return_date,
+            pay_return_num,
+            pay_system_id,
+            pay_voucher_date,
+            pay_voucher_num,
+            price_cod,
+            ps_currency,
+            ps_invoice_id,
+            ps_response_date,
+            ps_status,
+            ps_status_code,
+            ps_status_description,
+            ps_status_message,
+            ps_sum,
+            reason_marked,
+            responsible_id,
+            sum,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+pub type UpdateRequestFieldsExternalPayment = super::super::enums::YFN;
+
+pub type UpdateRequestFieldsIsReturn = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsMarked = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsPaid = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsPsStatus = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsUpdated1c = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.payment.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -44,9 +44,9 @@ pub struct AddRequest {
     /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestActive>,
-    /// Wire name "BX_REST_HANDLER": any JSON, required.
+    /// Wire name "BX_REST_HANDLER": string, required.
     #[serde(rename = "BX_REST_HANDLER")]
-    pub bx_rest_handler: ::serde_json::Value,
+    pub bx_rest_handler: String,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -69,9 +69,9 @@ pub struct AddRequest {
     /// Wire name "PERSON_TYPE_ID": integer, required.
     #[serde(rename = "PERSON_TYPE_ID")]
     pub person_type_id: i64,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddRequestSettings>,
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -84,7 +84,7 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        bx_rest_handler: impl Into<::serde_json::Value>,
+        bx_rest_handler: impl Into<String>,
         name: impl Into<String>,
         person_type_id: impl Into<i64>,
     ) -> Self {
@@ -131,8 +131,8 @@ impl AddRequest {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<AddRequestSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "XML_ID".
@@ -208,6 +208,535 @@ pub type AddRequestActive = ::bitrix24_runtime::YesNo;
 pub type AddRequestEntityRegistryType = super::super::enums::OrderCrmInvoiceCrmQuote;
 
 pub type AddRequestNewWindow = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettings {
+    /// Wire name "CHECKOUT_DATA": object, optional.
+    #[serde(rename = "CHECKOUT_DATA", skip_serializing_if = "Option::is_none")]
+    pub checkout_data: Option<AddRequestSettingsCheckoutData>,
+    /// Wire name "CLIENT_TYPE": string, optional.
+    ///
+    /// Allowed values: "b2c", "b2b".
+    #[serde(rename = "CLIENT_TYPE", skip_serializing_if = "Option::is_none")]
+    pub client_type: Option<AddRequestSettingsClientType>,
+    /// Wire name "CODES": object, optional.
+    #[serde(rename = "CODES", skip_serializing_if = "Option::is_none")]
+    pub codes: Option<AddRequestSettingsCodes>,
+    /// Wire name "CURRENCY": array of string, optional.
+    #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Vec<String>>,
+    /// Wire name "FORM_DATA": object, optional.
+    #[serde(rename = "FORM_DATA", skip_serializing_if = "Option::is_none")]
+    pub form_data: Option<AddRequestSettingsFormData>,
+    /// Wire name "IFRAME_DATA": object, optional.
+    #[serde(rename = "IFRAME_DATA", skip_serializing_if = "Option::is_none")]
+    pub iframe_data: Option<AddRequestSettingsIframeData>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CHECKOUT_DATA".
+    pub fn checkout_data(
+        mut self,
+        value: impl Into<AddRequestSettingsCheckoutData>,
+    ) -> Self {
+        self.checkout_data = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_TYPE".
+    pub fn client_type(
+        mut self,
+        value: impl Into<AddRequestSettingsClientType>,
+    ) -> Self {
+        self.client_type = Some(value.into());
+        self
+    }
+    /// Sets "CODES".
+    pub fn codes(mut self, value: impl Into<AddRequestSettingsCodes>) -> Self {
+        self.codes = Some(value.into());
+        self
+    }
+    /// Sets "CURRENCY".
+    pub fn currency(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.currency = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "FORM_DATA".
+    pub fn form_data(mut self, value: impl Into<AddRequestSettingsFormData>) -> Self {
+        self.form_data = Some(value.into());
+        self
+    }
+    /// Sets "IFRAME_DATA".
+    pub fn iframe_data(
+        mut self,
+        value: impl Into<AddRequestSettingsIframeData>,
+    ) -> Self {
+        self.iframe_data = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let checkout_data = o.opt("CHECKOUT_DATA")?;
+        let client_type = o.opt("CLIENT_TYPE")?;
+        let codes = o.opt("CODES")?;
+        let currency = o.opt("CURRENCY")?;
+        let form_data = o.opt("FORM_DATA")?;
+        let iframe_data = o.opt("IFRAME_DATA")?;
+        let additional = o
+            .rest(
+                &[
+                    "CHECKOUT_DATA",
+                    "CLIENT_TYPE",
+                    "CODES",
+                    "CURRENCY",
+                    "FORM_DATA",
+                    "IFRAME_DATA",
+                ],
+            )?;
+        Ok(Self {
+            checkout_data,
+            client_type,
+            codes,
+            currency,
+            form_data,
+            iframe_data,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsCheckoutData {
+    /// Wire name "CURRENCY": string, optional.
+    #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "EXTERNAL_PAYMENT_ID": string, optional.
+    #[serde(rename = "EXTERNAL_PAYMENT_ID", skip_serializing_if = "Option::is_none")]
+    pub external_payment_id: Option<String>,
+    /// Wire name "PAYMENT_ID": integer, optional.
+    #[serde(rename = "PAYMENT_ID", skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<i64>,
+    /// Wire name "PAYSYSTEM_ID": integer, optional.
+    #[serde(rename = "PAYSYSTEM_ID", skip_serializing_if = "Option::is_none")]
+    pub paysystem_id: Option<i64>,
+    /// Wire name "RETURN_URL": string, optional.
+    #[serde(rename = "RETURN_URL", skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+    /// Wire name "SUM": number, optional.
+    #[serde(rename = "SUM", skip_serializing_if = "Option::is_none")]
+    pub sum: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsCheckoutData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CURRENCY".
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
+        self
+    }
+    /// Sets "EXTERNAL_PAYMENT_ID".
+    pub fn external_payment_id(mut self, value: impl Into<String>) -> Self {
+        self.external_payment_id = Some(value.into());
+        self
+    }
+    /// Sets "PAYMENT_ID".
+    pub fn payment_id(mut self, value: impl Into<i64>) -> Self {
+        self.payment_id = Some(value.into());
+        self
+    }
+    /// Sets "PAYSYSTEM_ID".
+    pub fn paysystem_id(mut self, value: impl Into<i64>) -> Self {
+        self.paysystem_id = Some(value.into());
+        self
+    }
+    /// Sets "RETURN_URL".
+    pub fn return_url(mut self, value: impl Into<String>) -> Self {
+        self.return_url = Some(value.into());
+        self
+    }
+    /// Sets "SUM".
+    pub fn sum(mut self, value: impl Into<f64>) -> Self {
+        self.sum = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCheckoutData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let currency = o.opt("CURRENCY")?;
+        let external_payment_id = o.opt("EXTERNAL_PAYMENT_ID")?;
+        let payment_id = o.opt("PAYMENT_ID")?;
+        let paysystem_id = o.opt("PAYSYSTEM_ID")?;
+        let return_url = o.opt("RETURN_URL")?;
+        let sum = o.opt("SUM")?;
+        let additional = o
+            .rest(
+                &[
+                    "CURRENCY",
+                    "EXTERNAL_PAYMENT_ID",
+                    "PAYMENT_ID",
+                    "PAYSYSTEM_ID",
+                    "RETURN_URL",
+                    "SUM",
+                ],
+            )?;
+        Ok(Self {
+            currency,
+            external_payment_id,
+            payment_id,
+            paysystem_id,
+            return_url,
+            sum,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsCheckoutData);
+
+pub type AddRequestSettingsClientType = super::super::enums::B2cB2b;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsCodes {
+    /// Wire name "DEFAULT": object, optional.
+    #[serde(rename = "DEFAULT", skip_serializing_if = "Option::is_none")]
+    pub default: Option<AddRequestSettingsCodesDefault>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "GROUP": string, optional.
+    #[serde(rename = "GROUP", skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Wire name "INPUT": any JSON, optional.
+    #[serde(rename = "INPUT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub input: ::serde_json::Value,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsCodes {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DEFAULT".
+    pub fn default(mut self, value: impl Into<AddRequestSettingsCodesDefault>) -> Self {
+        self.default = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "GROUP".
+    pub fn group(mut self, value: impl Into<String>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Sets "INPUT".
+    pub fn input(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.input = value.into();
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCodes {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("DEFAULT")?;
+        let description = o.opt("DESCRIPTION")?;
+        let group = o.opt("GROUP")?;
+        let input = o.opt("INPUT")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(&["DEFAULT", "DESCRIPTION", "GROUP", "INPUT", "NAME", "SORT"])?;
+        Ok(Self {
+            default,
+            description,
+            group,
+            input,
+            name,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsCodes);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsCodesDefault {
+    /// Wire name "PROVIDER_KEY": string, optional.
+    #[serde(rename = "PROVIDER_KEY", skip_serializing_if = "Option::is_none")]
+    pub provider_key: Option<String>,
+    /// Wire name "PROVIDER_VALUE": string, optional.
+    #[serde(rename = "PROVIDER_VALUE", skip_serializing_if = "Option::is_none")]
+    pub provider_value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsCodesDefault {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "PROVIDER_KEY".
+    pub fn provider_key(mut self, value: impl Into<String>) -> Self {
+        self.provider_key = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_VALUE".
+    pub fn provider_value(mut self, value: impl Into<String>) -> Self {
+        self.provider_value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCodesDefault {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let provider_key = o.opt("PROVIDER_KEY")?;
+        let provider_value = o.opt("PROVIDER_VALUE")?;
+        let additional = o.rest(&["PROVIDER_KEY", "PROVIDER_VALUE"])?;
+        Ok(Self {
+            provider_key,
+            provider_value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsCodesDefault);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsFormData {
+    /// Wire name "BX_PAYSYSTEM_ID": integer, optional.
+    #[serde(rename = "BX_PAYSYSTEM_ID", skip_serializing_if = "Option::is_none")]
+    pub bx_paysystem_id: Option<i64>,
+    /// Wire name "BX_RETURN_URL": string, optional.
+    #[serde(rename = "BX_RETURN_URL", skip_serializing_if = "Option::is_none")]
+    pub bx_return_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsFormData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BX_PAYSYSTEM_ID".
+    pub fn bx_paysystem_id(mut self, value: impl Into<i64>) -> Self {
+        self.bx_paysystem_id = Some(value.into());
+        self
+    }
+    /// Sets "BX_RETURN_URL".
+    pub fn bx_return_url(mut self, value: impl Into<String>) -> Self {
+        self.bx_return_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsFormData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bx_paysystem_id = o.opt("BX_PAYSYSTEM_ID")?;
+        let bx_return_url = o.opt("BX_RETURN_URL")?;
+        let additional = o.rest(&["BX_PAYSYSTEM_ID", "BX_RETURN_URL"])?;
+        Ok(Self {
+            bx_paysystem_id,
+            bx_return_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsFormData);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsIframeData {
+    /// Wire name "BX_COMPUTED_STYLE": any JSON, optional.
+    #[serde(
+        rename = "BX_COMPUTED_STYLE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub bx_computed_style: ::serde_json::Value,
+    /// Wire name "BX_SYSTEM_PARAMS": any JSON, optional.
+    #[serde(
+        rename = "BX_SYSTEM_PARAMS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub bx_system_params: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsIframeData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BX_COMPUTED_STYLE".
+    pub fn bx_computed_style(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bx_computed_style = value.into();
+        self
+    }
+    /// Sets "BX_SYSTEM_PARAMS".
+    pub fn bx_system_params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bx_system_params = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsIframeData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bx_computed_style = o.opt("BX_COMPUTED_STYLE")?;
+        let bx_system_params = o.opt("BX_SYSTEM_PARAMS")?;
+        let additional = o.rest(&["BX_COMPUTED_STYLE", "BX_SYSTEM_PARAMS"])?;
+        Ok(Self {
+            bx_computed_style,
+            bx_system_params,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsIframeData);
 
 /// The `result` of `sale.paysystem.add`.
 pub type AddResponse = i64;
@@ -336,9 +865,9 @@ pub struct ListRequest {
     /// Wire name "ORDER": object (an `Order`), optional.
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "SELECT": any JSON, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -361,8 +890,8 @@ impl ListRequest {
         self
     }
     /// Sets "SELECT".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -493,12 +1022,9 @@ pub struct UpdateRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
-    /// Wire name "BX_REST_HANDLER": any JSON, optional.
-    #[serde(
-        rename = "BX_REST_HANDLER",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub bx_rest_handler: ::serde_json::Value,
+    /// Wire name "BX_REST_HANDLER": string, optional.
+    #[serde(rename = "BX_REST_HANDLER", skip_serializing_if = "Option::is_none")]
+    pub bx_rest_handler: Option<String>,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -536,8 +1062,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "BX_REST_HANDLER".
-    pub fn bx_rest_handler(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.bx_rest_handler = value.into();
+    pub fn bx_rest_handler(mut self, value: impl Into<String>) -> Self {
+        self.bx_rest_handler = Some(value.into());
         self
     }
     /// Sets "DESCRIPTION".

@@ -669,9 +669,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -699,8 +699,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -811,8 +811,8 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -823,7 +823,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -857,6 +857,73 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "name": string, required.
+    pub name: String,
+    /// Wire name "personTypeId": integer, required.
+    #[serde(rename = "personTypeId")]
+    pub person_type_id: i64,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(name: impl Into<String>, person_type_id: impl Into<i64>) -> Self {
+        Self {
+            name: name.into(),
+            person_type_id: person_type_id.into(),
+            sort: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("name")?;
+        let person_type_id = o.req("personTypeId")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["name", "personTypeId", "sort"])?;
+        let name = o.need(name, "name")?;
+        let person_type_id = o.need(person_type_id, "personTypeId")?;
+        Ok(Self {
+            name,
+            person_type_id,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `sale.propertygroup.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

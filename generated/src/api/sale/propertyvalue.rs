@@ -459,9 +459,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -487,8 +487,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -693,9 +693,9 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
 pub struct ModifyRequestFieldsOrder {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "propertyValues": array of any JSON, required.
+    /// Wire name "propertyValues": array of object, required.
     #[serde(rename = "propertyValues")]
-    pub property_values: Vec<::serde_json::Value>,
+    pub property_values: Vec<ModifyRequestFieldsOrderPropertyValuesItem>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -706,7 +706,9 @@ impl ModifyRequestFieldsOrder {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         id: impl Into<i64>,
-        property_values: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        property_values: impl IntoIterator<
+            Item = impl Into<ModifyRequestFieldsOrderPropertyValuesItem>,
+        >,
     ) -> Self {
         Self {
             id: id.into(),
@@ -745,6 +747,65 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsOrder {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ModifyRequestFieldsOrder);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ModifyRequestFieldsOrderPropertyValuesItem {
+    /// Wire name "orderPropsId": integer, required.
+    #[serde(rename = "orderPropsId")]
+    pub order_props_id: i64,
+    /// Wire name "value": any JSON, required.
+    pub value: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ModifyRequestFieldsOrderPropertyValuesItem {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        order_props_id: impl Into<i64>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        Self {
+            order_props_id: order_props_id.into(),
+            value: value.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsOrderPropertyValuesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order_props_id = o.req("orderPropsId")?;
+        let value = o.req("value")?;
+        let additional = o.rest(&["orderPropsId", "value"])?;
+        let order_props_id = o.need(order_props_id, "orderPropsId")?;
+        let value = o.need(value, "value")?;
+        Ok(Self {
+            order_props_id,
+            value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ModifyRequestFieldsOrderPropertyValuesItem);
 
 /// The `result` of `sale.propertyvalue.modify`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

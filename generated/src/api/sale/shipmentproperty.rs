@@ -1057,9 +1057,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1085,8 +1085,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1279,9 +1279,9 @@ pub struct UpdateRequestFields {
     /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<UpdateRequestFieldsRequired>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
     /// Wire name "sort": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -1363,8 +1363,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "sort".
@@ -1464,6 +1464,354 @@ pub type UpdateRequestFieldsIsFiltered = ::bitrix24_runtime::YesNo;
 pub type UpdateRequestFieldsMultiple = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsRequired = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettings {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<UpdateRequestFieldsSettingsActive>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "defaultValue": any JSON, optional.
+    #[serde(
+        rename = "defaultValue",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub default_value: ::serde_json::Value,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "isFiltered": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isFiltered", skip_serializing_if = "Option::is_none")]
+    pub is_filtered: Option<UpdateRequestFieldsSettingsIsFiltered>,
+    /// Wire name "multiple": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<UpdateRequestFieldsSettingsMultiple>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "personTypeId": integer, optional.
+    #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
+    pub person_type_id: Option<i64>,
+    /// Wire name "propsGroupId": integer, optional.
+    #[serde(rename = "propsGroupId", skip_serializing_if = "Option::is_none")]
+    pub props_group_id: Option<i64>,
+    /// Wire name "required": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<UpdateRequestFieldsSettingsRequired>,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettingsSettings>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "type": string, optional.
+    ///
+    /// Allowed values: "STRING", "Y/N", "NUMBER", "ENUM", "FILE", "DATE", "LOCATION", "ADDRESS".
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<UpdateRequestFieldsSettingsType>,
+    /// Wire name "userProps": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "userProps", skip_serializing_if = "Option::is_none")]
+    pub user_props: Option<UpdateRequestFieldsSettingsUserProps>,
+    /// Wire name "util": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub util: Option<UpdateRequestFieldsSettingsUtil>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "active".
+    pub fn active(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsActive>,
+    ) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "defaultValue".
+    pub fn default_value(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.default_value = value.into();
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "isFiltered".
+    pub fn is_filtered(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsIsFiltered>,
+    ) -> Self {
+        self.is_filtered = Some(value.into());
+        self
+    }
+    /// Sets "multiple".
+    pub fn multiple(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsMultiple>,
+    ) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "personTypeId".
+    pub fn person_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.person_type_id = Some(value.into());
+        self
+    }
+    /// Sets "propsGroupId".
+    pub fn props_group_id(mut self, value: impl Into<i64>) -> Self {
+        self.props_group_id = Some(value.into());
+        self
+    }
+    /// Sets "required".
+    pub fn required(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsRequired>,
+    ) -> Self {
+        self.required = Some(value.into());
+        self
+    }
+    /// Sets "settings".
+    pub fn settings(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsSettings>,
+    ) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<UpdateRequestFieldsSettingsType>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "userProps".
+    pub fn user_props(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsUserProps>,
+    ) -> Self {
+        self.user_props = Some(value.into());
+        self
+    }
+    /// Sets "util".
+    pub fn util(mut self, value: impl Into<UpdateRequestFieldsSettingsUtil>) -> Self {
+        self.util = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let default_value = o.opt("defaultValue")?;
+        let description = o.opt("description")?;
+        let is_filtered = o.opt("isFiltered")?;
+        let multiple = o.opt("multiple")?;
+        let name = o.opt("name")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let props_group_id = o.opt("propsGroupId")?;
+        let required = o.opt("required")?;
+        let settings = o.opt("settings")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.opt("type")?;
+        let user_props = o.opt("userProps")?;
+        let util = o.opt("util")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "defaultValue",
+                    "description",
+                    "isFiltered",
+                    "multiple",
+                    "name",
+                    "personTypeId",
+                    "propsGroupId",
+                    "required",
+                    "settings",
+                    "sort",
+                    "type",
+                    "userProps",
+                    "util",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            code,
+            default_value,
+            description,
+            is_filtered,
+            multiple,
+            name,
+            person_type_id,
+            props_group_id,
+            required,
+            settings,
+            sort,
+            type_,
+            user_props,
+            util,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
+
+pub type UpdateRequestFieldsSettingsActive = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsSettingsIsFiltered = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsSettingsMultiple = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsSettingsRequired = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsSettings {
+    /// Wire name "maxlength": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxlength: Option<i64>,
+    /// Wire name "minlength": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minlength: Option<i64>,
+    /// Wire name "pattern": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<UpdateRequestFieldsSettingsSettingsPattern>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "maxlength".
+    pub fn maxlength(mut self, value: impl Into<i64>) -> Self {
+        self.maxlength = Some(value.into());
+        self
+    }
+    /// Sets "minlength".
+    pub fn minlength(mut self, value: impl Into<i64>) -> Self {
+        self.minlength = Some(value.into());
+        self
+    }
+    /// Sets "pattern".
+    pub fn pattern(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsSettingsPattern>,
+    ) -> Self {
+        self.pattern = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let maxlength = o.opt("maxlength")?;
+        let minlength = o.opt("minlength")?;
+        let pattern = o.opt("pattern")?;
+        let additional = o.rest(&["maxlength", "minlength", "pattern"])?;
+        Ok(Self {
+            maxlength,
+            minlength,
+            pattern,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsSettings);
+
+pub type UpdateRequestFieldsSettingsSettingsPattern = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsSettingsType = super::super::enums::StringYNNumberEtcH2d79b729;
+
+pub type UpdateRequestFieldsSettingsUserProps = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsSettingsUtil = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestFieldsUserProps = ::bitrix24_runtime::YesNo;
 

@@ -80,8 +80,8 @@ pub struct AddRequestFields {
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "lid": any JSON, required.
-    pub lid: ::serde_json::Value,
+    /// Wire name "lid": string, required.
+    pub lid: String,
     /// Wire name "name": string, required.
     pub name: String,
     /// Wire name "statusId": string, required.
@@ -96,7 +96,7 @@ pub struct AddRequestFields {
 impl AddRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        lid: impl Into<::serde_json::Value>,
+        lid: impl Into<String>,
         name: impl Into<String>,
         status_id: impl Into<String>,
     ) -> Self {
@@ -302,8 +302,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteByFilterRequestFields {
-    /// Wire name "lid": any JSON, required.
-    pub lid: ::serde_json::Value,
+    /// Wire name "lid": string, required.
+    pub lid: String,
     /// Wire name "name": string, required.
     pub name: String,
     /// Wire name "statusId": string, required.
@@ -318,7 +318,7 @@ pub struct DeleteByFilterRequestFields {
 impl DeleteByFilterRequestFields {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        lid: impl Into<::serde_json::Value>,
+        lid: impl Into<String>,
         name: impl Into<String>,
         status_id: impl Into<String>,
     ) -> Self {
@@ -716,9 +716,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -744,8 +744,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".

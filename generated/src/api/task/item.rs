@@ -1612,18 +1612,18 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "FILTER": object (a `Filter`), optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
-    /// Wire name "ORDER": object (an `Order`), optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "PARAMS": any JSON, optional.
-    #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
+    /// Wire name "params": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
-    /// Wire name "SELECT": any JSON, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1635,24 +1635,24 @@ impl ListRequest {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "FILTER".
+    /// Sets "SELECT".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
-    /// Sets "ORDER".
+    /// Sets "order".
     pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
         self.order = Some(value.into());
         self
     }
-    /// Sets "PARAMS".
+    /// Sets "params".
     pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.params = value.into();
-        self
-    }
-    /// Sets "SELECT".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1672,16 +1672,16 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter = o.opt("FILTER")?;
-        let order = o.opt("ORDER")?;
-        let params = o.opt("PARAMS")?;
         let select = o.opt("SELECT")?;
-        let additional = o.rest(&["FILTER", "ORDER", "PARAMS", "SELECT"])?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["SELECT", "filter", "order", "params"])?;
         Ok(Self {
+            select,
             filter,
             order,
             params,
-            select,
             additional,
         })
     }
@@ -1721,9 +1721,9 @@ pub async fn renew(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewRequest {
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "taskId": any JSON, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub task_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1735,9 +1735,9 @@ impl RenewRequest {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.task_id = value.into();
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1757,9 +1757,9 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let taskid = o.opt("TASKID")?;
-        let additional = o.rest(&["TASKID"])?;
-        Ok(Self { taskid, additional })
+        let task_id = o.opt("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -1797,9 +1797,9 @@ pub async fn startexecution(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartexecutionRequest {
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "taskId": any JSON, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub task_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1811,9 +1811,9 @@ impl StartexecutionRequest {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.task_id = value.into();
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1833,9 +1833,9 @@ impl ::bitrix24_runtime::loose::Loose for StartexecutionRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let taskid = o.opt("TASKID")?;
-        let additional = o.rest(&["TASKID"])?;
-        Ok(Self { taskid, additional })
+        let task_id = o.opt("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -1876,9 +1876,9 @@ pub struct UpdateRequest {
     /// Wire name "TASKDATA": any JSON, optional.
     #[serde(rename = "TASKDATA", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskdata: ::serde_json::Value,
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
+    /// Wire name "taskId": any JSON, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub task_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1895,9 +1895,9 @@ impl UpdateRequest {
         self.taskdata = value.into();
         self
     }
-    /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.task_id = value.into();
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1918,11 +1918,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let taskdata = o.opt("TASKDATA")?;
-        let taskid = o.opt("TASKID")?;
-        let additional = o.rest(&["TASKDATA", "TASKID"])?;
+        let task_id = o.opt("taskId")?;
+        let additional = o.rest(&["TASKDATA", "taskId"])?;
         Ok(Self {
             taskdata,
-            taskid,
+            task_id,
             additional,
         })
     }

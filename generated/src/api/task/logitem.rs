@@ -22,12 +22,12 @@ pub async fn list(
 /// Parameters of `task.logitem.list`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-log-item-list.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "ID": any JSON, required.
-    #[serde(rename = "ID")]
+    /// Wire name "ID": any JSON, optional.
+    #[serde(rename = "ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -36,12 +36,14 @@ pub struct ListRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
-        Self {
-            id: id.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.id = value.into();
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -60,9 +62,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("ID")?;
+        let id = o.opt("ID")?;
         let additional = o.rest(&["ID"])?;
-        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }

@@ -590,8 +590,8 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": array of object, required.
-    pub fields: Vec<UpdateRequestFieldsItem>,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Wire name "isAdmin": boolean, optional.
@@ -605,12 +605,9 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             id: id.into(),
             is_admin: Default::default(),
             additional: Default::default(),
@@ -658,7 +655,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItem {
+pub struct UpdateRequestFields {
     /// Wire name "AFTER_ID": integer, optional.
     #[serde(rename = "AFTER_ID", skip_serializing_if = "Option::is_none")]
     pub after_id: Option<i64>,
@@ -674,7 +671,7 @@ pub struct UpdateRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItem {
+impl UpdateRequestFields {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -706,7 +703,7 @@ impl UpdateRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -724,7 +721,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `task.stages.update`.
 pub type UpdateResponse = bool;

@@ -81,8 +81,8 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: AddRequestFields,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -92,7 +92,7 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(fields: impl Into<AddRequestFields>) -> Self {
         Self {
             fields: fields.into(),
             additional: Default::default(),
@@ -125,6 +125,1820 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "CREATED_BY": string, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "DEADLINE": string, optional.
+    #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "RESPONSIBLE_ID": string, optional.
+    #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "UF_CRM_TASK": any JSON, optional.
+    #[serde(
+        rename = "UF_CRM_TASK",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub uf_crm_task: ::serde_json::Value,
+    /// Wire name "UF_TASK_WEBDAV_FILES": any JSON, optional.
+    #[serde(
+        rename = "UF_TASK_WEBDAV_FILES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub uf_task_webdav_files: ::serde_json::Value,
+    /// Wire name "accomplices": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub accomplices: ::serde_json::Value,
+    /// Wire name "accomplicesData": any JSON, optional.
+    #[serde(
+        rename = "accomplicesData",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub accomplices_data: ::serde_json::Value,
+    /// Wire name "action": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub action: ::serde_json::Value,
+    /// Wire name "activityDate": string, optional.
+    #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
+    pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
+    pub add_in_report: Option<AddRequestFieldsAddInReport>,
+    /// Wire name "allowChangeDeadline": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
+    pub allow_change_deadline: Option<AddRequestFieldsAllowChangeDeadline>,
+    /// Wire name "allowTimeTracking": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
+    pub allow_time_tracking: Option<AddRequestFieldsAllowTimeTracking>,
+    /// Wire name "auditors": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub auditors: ::serde_json::Value,
+    /// Wire name "auditorsData": any JSON, optional.
+    #[serde(
+        rename = "auditorsData",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub auditors_data: ::serde_json::Value,
+    /// Wire name "backlogId": string, optional.
+    #[serde(rename = "backlogId", skip_serializing_if = "Option::is_none")]
+    pub backlog_id: Option<String>,
+    /// Wire name "changedBy": string, optional.
+    #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
+    #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
+    pub changed_date: Option<String>,
+    /// Wire name "chatId": integer, optional.
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+    /// Wire name "checkListCanAdd": boolean, optional.
+    #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
+    pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
+    #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
+    pub check_list_tree: Option<AddRequestFieldsCheckListTree>,
+    /// Wire name "checklist": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checklist: Option<AddRequestFieldsChecklist>,
+    /// Wire name "closedBy": string, optional.
+    #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
+    pub closed_by: Option<String>,
+    /// Wire name "closedDate": string, optional.
+    #[serde(rename = "closedDate", skip_serializing_if = "Option::is_none")]
+    pub closed_date: Option<String>,
+    /// Wire name "commentsCount": string, optional.
+    #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
+    pub comments_count: Option<String>,
+    /// Wire name "createdDate": string, optional.
+    #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<AddRequestFieldsCreator>,
+    /// Wire name "dateStart": string, optional.
+    #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
+    pub date_start: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
+    pub description_in_bbcode: Option<AddRequestFieldsDescriptionInBbcode>,
+    /// Wire name "durationFact": string, optional.
+    #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
+    pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
+    #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
+    pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
+    #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
+    pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": string, optional.
+    #[serde(rename = "endDatePlan", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan: Option<String>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
+    /// Wire name "exchangeModified": string, optional.
+    #[serde(rename = "exchangeModified", skip_serializing_if = "Option::is_none")]
+    pub exchange_modified: Option<String>,
+    /// Wire name "favorite": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub favorite: Option<AddRequestFieldsFavorite>,
+    /// Wire name "flowId": string, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<String>,
+    /// Wire name "forkedByTemplateId": string, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<String>,
+    /// Wire name "forumId": string, optional.
+    #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
+    pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
+    #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
+    pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<AddRequestFieldsGroup>,
+    /// Wire name "groupId": string, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
+    pub is_muted: Option<AddRequestFieldsIsMuted>,
+    /// Wire name "isPinned": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
+    pub is_pinned: Option<AddRequestFieldsIsPinned>,
+    /// Wire name "isPinnedInGroup": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
+    pub is_pinned_in_group: Option<AddRequestFieldsIsPinnedInGroup>,
+    /// Wire name "mark": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
+    pub match_work_time: Option<AddRequestFieldsMatchWorkTime>,
+    /// Wire name "multitask": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multitask: Option<AddRequestFieldsMultitask>,
+    /// Wire name "newCommentsCount": integer, optional.
+    #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
+    pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
+    pub not_viewed: Option<AddRequestFieldsNotViewed>,
+    /// Wire name "outlookVersion": string, optional.
+    #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
+    pub outlook_version: Option<String>,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "priority": string, optional.
+    ///
+    /// Allowed values: "2", "1", "0".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<AddRequestFieldsPriority>,
+    /// Wire name "replicate": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<AddRequestFieldsReplicate>,
+    /// Wire name "responsible": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub responsible: ::serde_json::Value,
+    /// Wire name "serviceCommentsCount": string, optional.
+    #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
+    pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "sorting": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sorting: Option<String>,
+    /// Wire name "sprintId": string, optional.
+    #[serde(rename = "sprintId", skip_serializing_if = "Option::is_none")]
+    pub sprint_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": string, optional.
+    #[serde(rename = "startDatePlan", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "2", "3", "4", "5", "6".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<AddRequestFieldsStatus>,
+    /// Wire name "statusChangedBy": string, optional.
+    #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
+    pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
+    #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
+    pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subordinate: Option<AddRequestFieldsSubordinate>,
+    /// Wire name "taskControl": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
+    pub task_control: Option<AddRequestFieldsTaskControl>,
+    /// Wire name "timeEstimate": string, optional.
+    #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
+    pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
+    #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
+    pub time_spent_in_logs: Option<String>,
+    /// Wire name "ufMailMessage": string, optional.
+    #[serde(rename = "ufMailMessage", skip_serializing_if = "Option::is_none")]
+    pub uf_mail_message: Option<String>,
+    /// Wire name "viewedDate": string, optional.
+    #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
+    pub viewed_date: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CREATED_BY".
+    pub fn created_by(mut self, value: impl Into<String>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "DEADLINE".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "RESPONSIBLE_ID".
+    pub fn responsible_id(mut self, value: impl Into<String>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "UF_CRM_TASK".
+    pub fn uf_crm_task(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf_crm_task = value.into();
+        self
+    }
+    /// Sets "UF_TASK_WEBDAV_FILES".
+    pub fn uf_task_webdav_files(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.uf_task_webdav_files = value.into();
+        self
+    }
+    /// Sets "accomplices".
+    pub fn accomplices(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.accomplices = value.into();
+        self
+    }
+    /// Sets "accomplicesData".
+    pub fn accomplices_data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.accomplices_data = value.into();
+        self
+    }
+    /// Sets "action".
+    pub fn action(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.action = value.into();
+        self
+    }
+    /// Sets "activityDate".
+    pub fn activity_date(mut self, value: impl Into<String>) -> Self {
+        self.activity_date = Some(value.into());
+        self
+    }
+    /// Sets "addInReport".
+    pub fn add_in_report(
+        mut self,
+        value: impl Into<AddRequestFieldsAddInReport>,
+    ) -> Self {
+        self.add_in_report = Some(value.into());
+        self
+    }
+    /// Sets "allowChangeDeadline".
+    pub fn allow_change_deadline(
+        mut self,
+        value: impl Into<AddRequestFieldsAllowChangeDeadline>,
+    ) -> Self {
+        self.allow_change_deadline = Some(value.into());
+        self
+    }
+    /// Sets "allowTimeTracking".
+    pub fn allow_time_tracking(
+        mut self,
+        value: impl Into<AddRequestFieldsAllowTimeTracking>,
+    ) -> Self {
+        self.allow_time_tracking = Some(value.into());
+        self
+    }
+    /// Sets "auditors".
+    pub fn auditors(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auditors = value.into();
+        self
+    }
+    /// Sets "auditorsData".
+    pub fn auditors_data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auditors_data = value.into();
+        self
+    }
+    /// Sets "backlogId".
+    pub fn backlog_id(mut self, value: impl Into<String>) -> Self {
+        self.backlog_id = Some(value.into());
+        self
+    }
+    /// Sets "changedBy".
+    pub fn changed_by(mut self, value: impl Into<String>) -> Self {
+        self.changed_by = Some(value.into());
+        self
+    }
+    /// Sets "changedDate".
+    pub fn changed_date(mut self, value: impl Into<String>) -> Self {
+        self.changed_date = Some(value.into());
+        self
+    }
+    /// Sets "chatId".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "checkListCanAdd".
+    pub fn check_list_can_add(mut self, value: impl Into<bool>) -> Self {
+        self.check_list_can_add = Some(value.into());
+        self
+    }
+    /// Sets "checkListTree".
+    pub fn check_list_tree(
+        mut self,
+        value: impl Into<AddRequestFieldsCheckListTree>,
+    ) -> Self {
+        self.check_list_tree = Some(value.into());
+        self
+    }
+    /// Sets "checklist".
+    pub fn checklist(mut self, value: impl Into<AddRequestFieldsChecklist>) -> Self {
+        self.checklist = Some(value.into());
+        self
+    }
+    /// Sets "closedBy".
+    pub fn closed_by(mut self, value: impl Into<String>) -> Self {
+        self.closed_by = Some(value.into());
+        self
+    }
+    /// Sets "closedDate".
+    pub fn closed_date(mut self, value: impl Into<String>) -> Self {
+        self.closed_date = Some(value.into());
+        self
+    }
+    /// Sets "commentsCount".
+    pub fn comments_count(mut self, value: impl Into<String>) -> Self {
+        self.comments_count = Some(value.into());
+        self
+    }
+    /// Sets "createdDate".
+    pub fn created_date(mut self, value: impl Into<String>) -> Self {
+        self.created_date = Some(value.into());
+        self
+    }
+    /// Sets "creator".
+    pub fn creator(mut self, value: impl Into<AddRequestFieldsCreator>) -> Self {
+        self.creator = Some(value.into());
+        self
+    }
+    /// Sets "dateStart".
+    pub fn date_start(mut self, value: impl Into<String>) -> Self {
+        self.date_start = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "descriptionInBbcode".
+    pub fn description_in_bbcode(
+        mut self,
+        value: impl Into<AddRequestFieldsDescriptionInBbcode>,
+    ) -> Self {
+        self.description_in_bbcode = Some(value.into());
+        self
+    }
+    /// Sets "durationFact".
+    pub fn duration_fact(mut self, value: impl Into<String>) -> Self {
+        self.duration_fact = Some(value.into());
+        self
+    }
+    /// Sets "durationPlan".
+    pub fn duration_plan(mut self, value: impl Into<String>) -> Self {
+        self.duration_plan = Some(value.into());
+        self
+    }
+    /// Sets "durationType".
+    pub fn duration_type(mut self, value: impl Into<String>) -> Self {
+        self.duration_type = Some(value.into());
+        self
+    }
+    /// Sets "endDatePlan".
+    pub fn end_date_plan(mut self, value: impl Into<String>) -> Self {
+        self.end_date_plan = Some(value.into());
+        self
+    }
+    /// Sets "exchangeId".
+    pub fn exchange_id(mut self, value: impl Into<String>) -> Self {
+        self.exchange_id = Some(value.into());
+        self
+    }
+    /// Sets "exchangeModified".
+    pub fn exchange_modified(mut self, value: impl Into<String>) -> Self {
+        self.exchange_modified = Some(value.into());
+        self
+    }
+    /// Sets "favorite".
+    pub fn favorite(mut self, value: impl Into<AddRequestFieldsFavorite>) -> Self {
+        self.favorite = Some(value.into());
+        self
+    }
+    /// Sets "flowId".
+    pub fn flow_id(mut self, value: impl Into<String>) -> Self {
+        self.flow_id = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplateId".
+    pub fn forked_by_template_id(mut self, value: impl Into<String>) -> Self {
+        self.forked_by_template_id = Some(value.into());
+        self
+    }
+    /// Sets "forumId".
+    pub fn forum_id(mut self, value: impl Into<String>) -> Self {
+        self.forum_id = Some(value.into());
+        self
+    }
+    /// Sets "forumTopicId".
+    pub fn forum_topic_id(mut self, value: impl Into<String>) -> Self {
+        self.forum_topic_id = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<AddRequestFieldsGroup>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<String>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "guid".
+    pub fn guid(mut self, value: impl Into<String>) -> Self {
+        self.guid = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "isMuted".
+    pub fn is_muted(mut self, value: impl Into<AddRequestFieldsIsMuted>) -> Self {
+        self.is_muted = Some(value.into());
+        self
+    }
+    /// Sets "isPinned".
+    pub fn is_pinned(mut self, value: impl Into<AddRequestFieldsIsPinned>) -> Self {
+        self.is_pinned = Some(value.into());
+        self
+    }
+    /// Sets "isPinnedInGroup".
+    pub fn is_pinned_in_group(
+        mut self,
+        value: impl Into<AddRequestFieldsIsPinnedInGroup>,
+    ) -> Self {
+        self.is_pinned_in_group = Some(value.into());
+        self
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<String>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "matchWorkTime".
+    pub fn match_work_time(
+        mut self,
+        value: impl Into<AddRequestFieldsMatchWorkTime>,
+    ) -> Self {
+        self.match_work_time = Some(value.into());
+        self
+    }
+    /// Sets "multitask".
+    pub fn multitask(mut self, value: impl Into<AddRequestFieldsMultitask>) -> Self {
+        self.multitask = Some(value.into());
+        self
+    }
+    /// Sets "newCommentsCount".
+    pub fn new_comments_count(mut self, value: impl Into<i64>) -> Self {
+        self.new_comments_count = Some(value.into());
+        self
+    }
+    /// Sets "notViewed".
+    pub fn not_viewed(mut self, value: impl Into<AddRequestFieldsNotViewed>) -> Self {
+        self.not_viewed = Some(value.into());
+        self
+    }
+    /// Sets "outlookVersion".
+    pub fn outlook_version(mut self, value: impl Into<String>) -> Self {
+        self.outlook_version = Some(value.into());
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<String>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "priority".
+    pub fn priority(mut self, value: impl Into<AddRequestFieldsPriority>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "replicate".
+    pub fn replicate(mut self, value: impl Into<AddRequestFieldsReplicate>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "responsible".
+    pub fn responsible(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsible = value.into();
+        self
+    }
+    /// Sets "serviceCommentsCount".
+    pub fn service_comments_count(mut self, value: impl Into<String>) -> Self {
+        self.service_comments_count = Some(value.into());
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "sorting".
+    pub fn sorting(mut self, value: impl Into<String>) -> Self {
+        self.sorting = Some(value.into());
+        self
+    }
+    /// Sets "sprintId".
+    pub fn sprint_id(mut self, value: impl Into<String>) -> Self {
+        self.sprint_id = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "startDatePlan".
+    pub fn start_date_plan(mut self, value: impl Into<String>) -> Self {
+        self.start_date_plan = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<AddRequestFieldsStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusChangedBy".
+    pub fn status_changed_by(mut self, value: impl Into<String>) -> Self {
+        self.status_changed_by = Some(value.into());
+        self
+    }
+    /// Sets "statusChangedDate".
+    pub fn status_changed_date(mut self, value: impl Into<String>) -> Self {
+        self.status_changed_date = Some(value.into());
+        self
+    }
+    /// Sets "subordinate".
+    pub fn subordinate(mut self, value: impl Into<AddRequestFieldsSubordinate>) -> Self {
+        self.subordinate = Some(value.into());
+        self
+    }
+    /// Sets "taskControl".
+    pub fn task_control(
+        mut self,
+        value: impl Into<AddRequestFieldsTaskControl>,
+    ) -> Self {
+        self.task_control = Some(value.into());
+        self
+    }
+    /// Sets "timeEstimate".
+    pub fn time_estimate(mut self, value: impl Into<String>) -> Self {
+        self.time_estimate = Some(value.into());
+        self
+    }
+    /// Sets "timeSpentInLogs".
+    pub fn time_spent_in_logs(mut self, value: impl Into<String>) -> Self {
+        self.time_spent_in_logs = Some(value.into());
+        self
+    }
+    /// Sets "ufMailMessage".
+    pub fn uf_mail_message(mut self, value: impl Into<String>) -> Self {
+        self.uf_mail_message = Some(value.into());
+        self
+    }
+    /// Sets "viewedDate".
+    pub fn viewed_date(mut self, value: impl Into<String>) -> Self {
+        self.viewed_date = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("CREATED_BY")?;
+        let deadline = o.opt("DEADLINE")?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let title = o.opt("TITLE")?;
+        let uf_crm_task = o.opt("UF_CRM_TASK")?;
+        let uf_task_webdav_files = o.opt("UF_TASK_WEBDAV_FILES")?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let chat_id = o.opt("chatId")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let uf_mail_message = o.opt("ufMailMessage")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "CREATED_BY",
+                    "DEADLINE",
+                    "RESPONSIBLE_ID",
+                    "TITLE",
+                    "UF_CRM_TASK",
+                    "UF_TASK_WEBDAV_FILES",
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "chatId",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "ufMailMessage",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            created_by,
+            deadline,
+            responsible_id,
+            title,
+            uf_crm_task,
+            uf_task_webdav_files,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            chat_id,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_date,
+            creator,
+            date_start,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            uf_mail_message,
+            viewed_date,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsAddInReport = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsAllowChangeDeadline = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsAllowTimeTracking = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsCheckListTree {
+    /// Wire name "action": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub action: ::serde_json::Value,
+    /// Wire name "descendants": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub descendants: ::serde_json::Value,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<AddRequestFieldsCheckListTreeFields>,
+    /// Wire name "nodeId": integer, optional.
+    #[serde(rename = "nodeId", skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsCheckListTree {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "action".
+    pub fn action(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.action = value.into();
+        self
+    }
+    /// Sets "descendants".
+    pub fn descendants(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.descendants = value.into();
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(
+        mut self,
+        value: impl Into<AddRequestFieldsCheckListTreeFields>,
+    ) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "nodeId".
+    pub fn node_id(mut self, value: impl Into<i64>) -> Self {
+        self.node_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCheckListTree {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let descendants = o.opt("descendants")?;
+        let fields = o.opt("fields")?;
+        let node_id = o.opt("nodeId")?;
+        let additional = o.rest(&["action", "descendants", "fields", "nodeId"])?;
+        Ok(Self {
+            action,
+            descendants,
+            fields,
+            node_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCheckListTree);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsCheckListTreeFields {
+    /// Wire name "attachments": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attachments: ::serde_json::Value,
+    /// Wire name "completedCount": integer, optional.
+    #[serde(rename = "completedCount", skip_serializing_if = "Option::is_none")]
+    pub completed_count: Option<i64>,
+    /// Wire name "copiedId": string, optional.
+    #[serde(rename = "copiedId", skip_serializing_if = "Option::is_none")]
+    pub copied_id: Option<String>,
+    /// Wire name "createdBy": string, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "displaySortIndex": string, optional.
+    #[serde(rename = "displaySortIndex", skip_serializing_if = "Option::is_none")]
+    pub display_sort_index: Option<String>,
+    /// Wire name "entityId": string, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isComplete": boolean, optional.
+    #[serde(rename = "isComplete", skip_serializing_if = "Option::is_none")]
+    pub is_complete: Option<bool>,
+    /// Wire name "isImportant": boolean, optional.
+    #[serde(rename = "isImportant", skip_serializing_if = "Option::is_none")]
+    pub is_important: Option<bool>,
+    /// Wire name "members": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub members: ::serde_json::Value,
+    /// Wire name "nodeId": string, optional.
+    #[serde(rename = "nodeId", skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "sortIndex": string, optional.
+    #[serde(rename = "sortIndex", skip_serializing_if = "Option::is_none")]
+    pub sort_index: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsCheckListTreeFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "attachments".
+    pub fn attachments(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attachments = value.into();
+        self
+    }
+    /// Sets "completedCount".
+    pub fn completed_count(mut self, value: impl Into<i64>) -> Self {
+        self.completed_count = Some(value.into());
+        self
+    }
+    /// Sets "copiedId".
+    pub fn copied_id(mut self, value: impl Into<String>) -> Self {
+        self.copied_id = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<String>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "displaySortIndex".
+    pub fn display_sort_index(mut self, value: impl Into<String>) -> Self {
+        self.display_sort_index = Some(value.into());
+        self
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "isComplete".
+    pub fn is_complete(mut self, value: impl Into<bool>) -> Self {
+        self.is_complete = Some(value.into());
+        self
+    }
+    /// Sets "isImportant".
+    pub fn is_important(mut self, value: impl Into<bool>) -> Self {
+        self.is_important = Some(value.into());
+        self
+    }
+    /// Sets "members".
+    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.members = value.into();
+        self
+    }
+    /// Sets "nodeId".
+    pub fn node_id(mut self, value: impl Into<String>) -> Self {
+        self.node_id = Some(value.into());
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<String>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "sortIndex".
+    pub fn sort_index(mut self, value: impl Into<String>) -> Self {
+        self.sort_index = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCheckListTreeFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachments = o.opt("attachments")?;
+        let completed_count = o.opt("completedCount")?;
+        let copied_id = o.opt("copiedId")?;
+        let created_by = o.opt("createdBy")?;
+        let display_sort_index = o.opt("displaySortIndex")?;
+        let entity_id = o.opt("entityId")?;
+        let id = o.opt("id")?;
+        let is_complete = o.opt("isComplete")?;
+        let is_important = o.opt("isImportant")?;
+        let members = o.opt("members")?;
+        let node_id = o.opt("nodeId")?;
+        let parent_id = o.opt("parentId")?;
+        let sort_index = o.opt("sortIndex")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let additional = o
+            .rest(
+                &[
+                    "attachments",
+                    "completedCount",
+                    "copiedId",
+                    "createdBy",
+                    "displaySortIndex",
+                    "entityId",
+                    "id",
+                    "isComplete",
+                    "isImportant",
+                    "members",
+                    "nodeId",
+                    "parentId",
+                    "sortIndex",
+                    "title",
+                    "userId",
+                ],
+            )?;
+        Ok(Self {
+            attachments,
+            completed_count,
+            copied_id,
+            created_by,
+            display_sort_index,
+            entity_id,
+            id,
+            is_complete,
+            is_important,
+            members,
+            node_id,
+            parent_id,
+            sort_index,
+            title,
+            user_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCheckListTreeFields);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsChecklist {
+    /// Wire name "action": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<AddRequestFieldsChecklistAction>,
+    /// Wire name "attachments": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attachments: ::serde_json::Value,
+    /// Wire name "createdBy": string, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "entityId": string, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isComplete": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isComplete", skip_serializing_if = "Option::is_none")]
+    pub is_complete: Option<AddRequestFieldsChecklistIsComplete>,
+    /// Wire name "isImportant": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isImportant", skip_serializing_if = "Option::is_none")]
+    pub is_important: Option<AddRequestFieldsChecklistIsImportant>,
+    /// Wire name "members": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub members: ::serde_json::Value,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "sortIndex": string, optional.
+    #[serde(rename = "sortIndex", skip_serializing_if = "Option::is_none")]
+    pub sort_index: Option<String>,
+    /// Wire name "taskId": string, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "toggledBy": string, optional.
+    #[serde(rename = "toggledBy", skip_serializing_if = "Option::is_none")]
+    pub toggled_by: Option<String>,
+    /// Wire name "toggledDate": string, optional.
+    #[serde(rename = "toggledDate", skip_serializing_if = "Option::is_none")]
+    pub toggled_date: Option<String>,
+    /// Wire name "ufChecklistFiles": boolean, optional.
+    #[serde(rename = "ufChecklistFiles", skip_serializing_if = "Option::is_none")]
+    pub uf_checklist_files: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsChecklist {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "action".
+    pub fn action(mut self, value: impl Into<AddRequestFieldsChecklistAction>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Sets "attachments".
+    pub fn attachments(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attachments = value.into();
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<String>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "isComplete".
+    pub fn is_complete(
+        mut self,
+        value: impl Into<AddRequestFieldsChecklistIsComplete>,
+    ) -> Self {
+        self.is_complete = Some(value.into());
+        self
+    }
+    /// Sets "isImportant".
+    pub fn is_important(
+        mut self,
+        value: impl Into<AddRequestFieldsChecklistIsImportant>,
+    ) -> Self {
+        self.is_important = Some(value.into());
+        self
+    }
+    /// Sets "members".
+    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.members = value.into();
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<String>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "sortIndex".
+    pub fn sort_index(mut self, value: impl Into<String>) -> Self {
+        self.sort_index = Some(value.into());
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<String>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "toggledBy".
+    pub fn toggled_by(mut self, value: impl Into<String>) -> Self {
+        self.toggled_by = Some(value.into());
+        self
+    }
+    /// Sets "toggledDate".
+    pub fn toggled_date(mut self, value: impl Into<String>) -> Self {
+        self.toggled_date = Some(value.into());
+        self
+    }
+    /// Sets "ufChecklistFiles".
+    pub fn uf_checklist_files(mut self, value: impl Into<bool>) -> Self {
+        self.uf_checklist_files = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsChecklist {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let attachments = o.opt("attachments")?;
+        let created_by = o.opt("createdBy")?;
+        let entity_id = o.opt("entityId")?;
+        let id = o.opt("id")?;
+        let is_complete = o.opt("isComplete")?;
+        let is_important = o.opt("isImportant")?;
+        let members = o.opt("members")?;
+        let parent_id = o.opt("parentId")?;
+        let sort_index = o.opt("sortIndex")?;
+        let task_id = o.opt("taskId")?;
+        let title = o.opt("title")?;
+        let toggled_by = o.opt("toggledBy")?;
+        let toggled_date = o.opt("toggledDate")?;
+        let uf_checklist_files = o.opt("ufChecklistFiles")?;
+        let additional = o
+            .rest(
+                &[
+                    "action",
+                    "attachments",
+                    "createdBy",
+                    "entityId",
+                    "id",
+                    "isComplete",
+                    "isImportant",
+                    "members",
+                    "parentId",
+                    "sortIndex",
+                    "taskId",
+                    "title",
+                    "toggledBy",
+                    "toggledDate",
+                    "ufChecklistFiles",
+                ],
+            )?;
+        Ok(Self {
+            action,
+            attachments,
+            created_by,
+            entity_id,
+            id,
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            task_id,
+            title,
+            toggled_by,
+            toggled_date,
+            uf_checklist_files,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsChecklist);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsChecklistAction {
+    /// Wire name "add": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub add: Option<bool>,
+    /// Wire name "addAccomplice": boolean, optional.
+    #[serde(rename = "addAccomplice", skip_serializing_if = "Option::is_none")]
+    pub add_accomplice: Option<bool>,
+    /// Wire name "modify": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modify: Option<bool>,
+    /// Wire name "remove": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove: Option<bool>,
+    /// Wire name "toggle": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toggle: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsChecklistAction {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "add".
+    pub fn add(mut self, value: impl Into<bool>) -> Self {
+        self.add = Some(value.into());
+        self
+    }
+    /// Sets "addAccomplice".
+    pub fn add_accomplice(mut self, value: impl Into<bool>) -> Self {
+        self.add_accomplice = Some(value.into());
+        self
+    }
+    /// Sets "modify".
+    pub fn modify(mut self, value: impl Into<bool>) -> Self {
+        self.modify = Some(value.into());
+        self
+    }
+    /// Sets "remove".
+    pub fn remove(mut self, value: impl Into<bool>) -> Self {
+        self.remove = Some(value.into());
+        self
+    }
+    /// Sets "toggle".
+    pub fn toggle(mut self, value: impl Into<bool>) -> Self {
+        self.toggle = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsChecklistAction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add = o.opt("add")?;
+        let add_accomplice = o.opt("addAccomplice")?;
+        let modify = o.opt("modify")?;
+        let remove = o.opt("remove")?;
+        let toggle = o.opt("toggle")?;
+        let additional = o
+            .rest(&["add", "addAccomplice", "modify", "remove", "toggle"])?;
+        Ok(Self {
+            add,
+            add_accomplice,
+            modify,
+            remove,
+            toggle,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsChecklistAction);
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsChecklistIsComplete = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsChecklistIsImportant = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsCreator {
+    /// Wire name "icon": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "workPosition": string, optional.
+    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsCreator {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "icon".
+    pub fn icon(mut self, value: impl Into<String>) -> Self {
+        self.icon = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "link".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "workPosition".
+    pub fn work_position(mut self, value: impl Into<String>) -> Self {
+        self.work_position = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCreator {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let icon = o.opt("icon")?;
+        let id = o.opt("id")?;
+        let link = o.opt("link")?;
+        let name = o.opt("name")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o.rest(&["icon", "id", "link", "name", "workPosition"])?;
+        Ok(Self {
+            icon,
+            id,
+            link,
+            name,
+            work_position,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCreator);
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsDescriptionInBbcode = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsFavorite = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsGroup {
+    /// Wire name "additionalData": any JSON, optional.
+    #[serde(
+        rename = "additionalData",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub additional_data: ::serde_json::Value,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "image": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Wire name "membersCount": integer, optional.
+    #[serde(rename = "membersCount", skip_serializing_if = "Option::is_none")]
+    pub members_count: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "opened": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsGroup {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "additionalData".
+    pub fn additional_data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.additional_data = value.into();
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "image".
+    pub fn image(mut self, value: impl Into<String>) -> Self {
+        self.image = Some(value.into());
+        self
+    }
+    /// Sets "membersCount".
+    pub fn members_count(mut self, value: impl Into<i64>) -> Self {
+        self.members_count = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "opened".
+    pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsGroup {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_data = o.opt("additionalData")?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let members_count = o.opt("membersCount")?;
+        let name = o.opt("name")?;
+        let opened = o.opt("opened")?;
+        let additional = o
+            .rest(&["additionalData", "id", "image", "membersCount", "name", "opened"])?;
+        Ok(Self {
+            additional_data,
+            id,
+            image,
+            members_count,
+            name,
+            opened,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsGroup);
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsIsMuted = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsIsPinned = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsIsPinnedInGroup = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsMatchWorkTime = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsMultitask = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsNotViewed = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsPriority = super::super::enums::V2V1V0;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsReplicate = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsStatus = super::super::enums::V2V3V4Etc;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsSubordinate = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsTaskControl = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `tasks.task.add`.
 #[cfg(feature = "task")]
@@ -4700,9 +6514,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "taskId": integer, optional.
     #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
     pub task_id: Option<i64>,
@@ -4719,8 +6533,8 @@ impl GetRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "taskId".
@@ -4948,9 +6762,9 @@ pub async fn get_v3(
 pub struct GetV3Request {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<GetV3RequestSelectItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4968,8 +6782,11 @@ impl GetV3Request {
         }
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GetV3RequestSelectItem>>,
+    ) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -5000,6 +6817,2532 @@ impl ::bitrix24_runtime::loose::Loose for GetV3Request {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(GetV3Request);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetV3RequestSelectItem {
+    /// Wire name "accomplices": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "activity": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
+    /// Wire name "actualDuration": integer, optional.
+    #[serde(rename = "actualDuration", skip_serializing_if = "Option::is_none")]
+    pub actual_duration: Option<i64>,
+    /// Wire name "addInReport": boolean, optional.
+    #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
+    pub add_in_report: Option<bool>,
+    /// Wire name "allowsChangeDatePlan": boolean, optional.
+    #[serde(rename = "allowsChangeDatePlan", skip_serializing_if = "Option::is_none")]
+    pub allows_change_date_plan: Option<bool>,
+    /// Wire name "allowsChangeDeadline": boolean, optional.
+    #[serde(rename = "allowsChangeDeadline", skip_serializing_if = "Option::is_none")]
+    pub allows_change_deadline: Option<bool>,
+    /// Wire name "allowsTimeTracking": boolean, optional.
+    #[serde(rename = "allowsTimeTracking", skip_serializing_if = "Option::is_none")]
+    pub allows_time_tracking: Option<bool>,
+    /// Wire name "archiveLink": string, optional.
+    #[serde(rename = "archiveLink", skip_serializing_if = "Option::is_none")]
+    pub archive_link: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "autocompleteSubTasks": boolean, optional.
+    #[serde(rename = "autocompleteSubTasks", skip_serializing_if = "Option::is_none")]
+    pub autocomplete_sub_tasks: Option<bool>,
+    /// Wire name "changed": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<String>,
+    /// Wire name "changedBy": any JSON, optional.
+    #[serde(rename = "changedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub changed_by: ::serde_json::Value,
+    /// Wire name "changedById": integer, optional.
+    #[serde(rename = "changedById", skip_serializing_if = "Option::is_none")]
+    pub changed_by_id: Option<i64>,
+    /// Wire name "chat": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat: Option<GetV3RequestSelectItemChat>,
+    /// Wire name "chatId": integer, optional.
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+    /// Wire name "checklist": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub checklist: ::serde_json::Value,
+    /// Wire name "closed": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<String>,
+    /// Wire name "closedBy": any JSON, optional.
+    #[serde(rename = "closedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub closed_by: ::serde_json::Value,
+    /// Wire name "closedById": integer, optional.
+    #[serde(rename = "closedById", skip_serializing_if = "Option::is_none")]
+    pub closed_by_id: Option<i64>,
+    /// Wire name "containsChecklist": boolean, optional.
+    #[serde(rename = "containsChecklist", skip_serializing_if = "Option::is_none")]
+    pub contains_checklist: Option<bool>,
+    /// Wire name "containsGanttLinks": boolean, optional.
+    #[serde(rename = "containsGanttLinks", skip_serializing_if = "Option::is_none")]
+    pub contains_gantt_links: Option<bool>,
+    /// Wire name "containsPlacements": boolean, optional.
+    #[serde(rename = "containsPlacements", skip_serializing_if = "Option::is_none")]
+    pub contains_placements: Option<bool>,
+    /// Wire name "containsRelatedTasks": boolean, optional.
+    #[serde(rename = "containsRelatedTasks", skip_serializing_if = "Option::is_none")]
+    pub contains_related_tasks: Option<bool>,
+    /// Wire name "containsResults": boolean, optional.
+    #[serde(rename = "containsResults", skip_serializing_if = "Option::is_none")]
+    pub contains_results: Option<bool>,
+    /// Wire name "containsSubTasks": boolean, optional.
+    #[serde(rename = "containsSubTasks", skip_serializing_if = "Option::is_none")]
+    pub contains_sub_tasks: Option<bool>,
+    /// Wire name "created": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Wire name "creator": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<GetV3RequestSelectItemCreator>,
+    /// Wire name "creatorId": integer, optional.
+    #[serde(rename = "creatorId", skip_serializing_if = "Option::is_none")]
+    pub creator_id: Option<i64>,
+    /// Wire name "crmItemIds": any JSON, optional.
+    #[serde(rename = "crmItemIds", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub crm_item_ids: ::serde_json::Value,
+    /// Wire name "deadline": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "dependsOn": any JSON, optional.
+    #[serde(rename = "dependsOn", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub depends_on: ::serde_json::Value,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "durationType": string, optional.
+    #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
+    pub duration_type: Option<String>,
+    /// Wire name "elapsedTime": object, optional.
+    #[serde(rename = "elapsedTime", skip_serializing_if = "Option::is_none")]
+    pub elapsed_time: Option<GetV3RequestSelectItemElapsedTime>,
+    /// Wire name "email": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<GetV3RequestSelectItemEmail>,
+    /// Wire name "emailId": integer, optional.
+    #[serde(rename = "emailId", skip_serializing_if = "Option::is_none")]
+    pub email_id: Option<i64>,
+    /// Wire name "endPlan": string (`date-time`), optional.
+    #[serde(rename = "endPlan", skip_serializing_if = "Option::is_none")]
+    pub end_plan: Option<String>,
+    /// Wire name "epicId": integer, optional.
+    #[serde(rename = "epicId", skip_serializing_if = "Option::is_none")]
+    pub epic_id: Option<i64>,
+    /// Wire name "estimatedTime": integer, optional.
+    #[serde(rename = "estimatedTime", skip_serializing_if = "Option::is_none")]
+    pub estimated_time: Option<i64>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
+    /// Wire name "exchangeModified": string, optional.
+    #[serde(rename = "exchangeModified", skip_serializing_if = "Option::is_none")]
+    pub exchange_modified: Option<String>,
+    /// Wire name "flow": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<GetV3RequestSelectItemFlow>,
+    /// Wire name "flowId": integer, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<i64>,
+    /// Wire name "forkedByTemplate": object, optional.
+    #[serde(rename = "forkedByTemplate", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template: Option<GetV3RequestSelectItemForkedByTemplate>,
+    /// Wire name "forkedByTemplateId": integer, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<i64>,
+    /// Wire name "group": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<GetV3RequestSelectItemGroup>,
+    /// Wire name "groupId": integer, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
+    /// Wire name "guid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "inFavorite": any JSON, optional.
+    #[serde(rename = "inFavorite", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_favorite: ::serde_json::Value,
+    /// Wire name "inGroupPin": any JSON, optional.
+    #[serde(rename = "inGroupPin", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_group_pin: ::serde_json::Value,
+    /// Wire name "inMute": any JSON, optional.
+    #[serde(rename = "inMute", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_mute: ::serde_json::Value,
+    /// Wire name "inPin": any JSON, optional.
+    #[serde(rename = "inPin", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_pin: ::serde_json::Value,
+    /// Wire name "isMultitask": boolean, optional.
+    #[serde(rename = "isMultitask", skip_serializing_if = "Option::is_none")]
+    pub is_multitask: Option<bool>,
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "mark": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+    /// Wire name "matchesSubTasksTime": boolean, optional.
+    #[serde(rename = "matchesSubTasksTime", skip_serializing_if = "Option::is_none")]
+    pub matches_sub_tasks_time: Option<bool>,
+    /// Wire name "matchesWorkTime": boolean, optional.
+    #[serde(rename = "matchesWorkTime", skip_serializing_if = "Option::is_none")]
+    pub matches_work_time: Option<bool>,
+    /// Wire name "maxDeadlineChangeDate": string (`date-time`), optional.
+    #[serde(rename = "maxDeadlineChangeDate", skip_serializing_if = "Option::is_none")]
+    pub max_deadline_change_date: Option<String>,
+    /// Wire name "maxDeadlineChanges": integer, optional.
+    #[serde(rename = "maxDeadlineChanges", skip_serializing_if = "Option::is_none")]
+    pub max_deadline_changes: Option<i64>,
+    /// Wire name "needsControl": boolean, optional.
+    #[serde(rename = "needsControl", skip_serializing_if = "Option::is_none")]
+    pub needs_control: Option<bool>,
+    /// Wire name "numberOfReminders": integer, optional.
+    #[serde(rename = "numberOfReminders", skip_serializing_if = "Option::is_none")]
+    pub number_of_reminders: Option<i64>,
+    /// Wire name "outlookVersion": integer, optional.
+    #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
+    pub outlook_version: Option<i64>,
+    /// Wire name "parent": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub parent: ::serde_json::Value,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "plannedDuration": integer, optional.
+    #[serde(rename = "plannedDuration", skip_serializing_if = "Option::is_none")]
+    pub planned_duration: Option<i64>,
+    /// Wire name "priority": string, optional.
+    ///
+    /// Allowed values: "high", "average", "low".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<GetV3RequestSelectItemPriority>,
+    /// Wire name "replicate": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<bool>,
+    /// Wire name "requireDeadlineChangeReason": boolean, optional.
+    #[serde(
+        rename = "requireDeadlineChangeReason",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub require_deadline_change_reason: Option<bool>,
+    /// Wire name "requireResult": boolean, optional.
+    #[serde(rename = "requireResult", skip_serializing_if = "Option::is_none")]
+    pub require_result: Option<bool>,
+    /// Wire name "responsible": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub responsible: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "rights": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
+    /// Wire name "scenarios": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub scenarios: ::serde_json::Value,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "source": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<GetV3RequestSelectItemSource>,
+    /// Wire name "stage": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<GetV3RequestSelectItemStage>,
+    /// Wire name "stageId": integer, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<i64>,
+    /// Wire name "startPlan": string (`date-time`), optional.
+    #[serde(rename = "startPlan", skip_serializing_if = "Option::is_none")]
+    pub start_plan: Option<String>,
+    /// Wire name "started": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "pending", "in_progress", "supposedly_completed", "completed", "deferred", "declined".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<GetV3RequestSelectItemStatus>,
+    /// Wire name "statusChanged": string (`date-time`), optional.
+    #[serde(rename = "statusChanged", skip_serializing_if = "Option::is_none")]
+    pub status_changed: Option<String>,
+    /// Wire name "statusChangedBy": any JSON, optional.
+    #[serde(
+        rename = "statusChangedBy",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub status_changed_by: ::serde_json::Value,
+    /// Wire name "statusChangedById": integer, optional.
+    #[serde(rename = "statusChangedById", skip_serializing_if = "Option::is_none")]
+    pub status_changed_by_id: Option<i64>,
+    /// Wire name "storyPoints": integer, optional.
+    #[serde(rename = "storyPoints", skip_serializing_if = "Option::is_none")]
+    pub story_points: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetV3RequestSelectItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "accomplices".
+    pub fn accomplices(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.accomplices = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "activity".
+    pub fn activity(mut self, value: impl Into<String>) -> Self {
+        self.activity = Some(value.into());
+        self
+    }
+    /// Sets "actualDuration".
+    pub fn actual_duration(mut self, value: impl Into<i64>) -> Self {
+        self.actual_duration = Some(value.into());
+        self
+    }
+    /// Sets "addInReport".
+    pub fn add_in_report(mut self, value: impl Into<bool>) -> Self {
+        self.add_in_report = Some(value.into());
+        self
+    }
+    /// Sets "allowsChangeDatePlan".
+    pub fn allows_change_date_plan(mut self, value: impl Into<bool>) -> Self {
+        self.allows_change_date_plan = Some(value.into());
+        self
+    }
+    /// Sets "allowsChangeDeadline".
+    pub fn allows_change_deadline(mut self, value: impl Into<bool>) -> Self {
+        self.allows_change_deadline = Some(value.into());
+        self
+    }
+    /// Sets "allowsTimeTracking".
+    pub fn allows_time_tracking(mut self, value: impl Into<bool>) -> Self {
+        self.allows_time_tracking = Some(value.into());
+        self
+    }
+    /// Sets "archiveLink".
+    pub fn archive_link(mut self, value: impl Into<String>) -> Self {
+        self.archive_link = Some(value.into());
+        self
+    }
+    /// Sets "auditors".
+    pub fn auditors(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.auditors = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "autocompleteSubTasks".
+    pub fn autocomplete_sub_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.autocomplete_sub_tasks = Some(value.into());
+        self
+    }
+    /// Sets "changed".
+    pub fn changed(mut self, value: impl Into<String>) -> Self {
+        self.changed = Some(value.into());
+        self
+    }
+    /// Sets "changedBy".
+    pub fn changed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.changed_by = value.into();
+        self
+    }
+    /// Sets "changedById".
+    pub fn changed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.changed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "chat".
+    pub fn chat(mut self, value: impl Into<GetV3RequestSelectItemChat>) -> Self {
+        self.chat = Some(value.into());
+        self
+    }
+    /// Sets "chatId".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "checklist".
+    pub fn checklist(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.checklist = value.into();
+        self
+    }
+    /// Sets "closed".
+    pub fn closed(mut self, value: impl Into<String>) -> Self {
+        self.closed = Some(value.into());
+        self
+    }
+    /// Sets "closedBy".
+    pub fn closed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.closed_by = value.into();
+        self
+    }
+    /// Sets "closedById".
+    pub fn closed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.closed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "containsChecklist".
+    pub fn contains_checklist(mut self, value: impl Into<bool>) -> Self {
+        self.contains_checklist = Some(value.into());
+        self
+    }
+    /// Sets "containsGanttLinks".
+    pub fn contains_gantt_links(mut self, value: impl Into<bool>) -> Self {
+        self.contains_gantt_links = Some(value.into());
+        self
+    }
+    /// Sets "containsPlacements".
+    pub fn contains_placements(mut self, value: impl Into<bool>) -> Self {
+        self.contains_placements = Some(value.into());
+        self
+    }
+    /// Sets "containsRelatedTasks".
+    pub fn contains_related_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.contains_related_tasks = Some(value.into());
+        self
+    }
+    /// Sets "containsResults".
+    pub fn contains_results(mut self, value: impl Into<bool>) -> Self {
+        self.contains_results = Some(value.into());
+        self
+    }
+    /// Sets "containsSubTasks".
+    pub fn contains_sub_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.contains_sub_tasks = Some(value.into());
+        self
+    }
+    /// Sets "created".
+    pub fn created(mut self, value: impl Into<String>) -> Self {
+        self.created = Some(value.into());
+        self
+    }
+    /// Sets "creator".
+    pub fn creator(mut self, value: impl Into<GetV3RequestSelectItemCreator>) -> Self {
+        self.creator = Some(value.into());
+        self
+    }
+    /// Sets "creatorId".
+    pub fn creator_id(mut self, value: impl Into<i64>) -> Self {
+        self.creator_id = Some(value.into());
+        self
+    }
+    /// Sets "crmItemIds".
+    pub fn crm_item_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.crm_item_ids = value.into();
+        self
+    }
+    /// Sets "deadline".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "dependsOn".
+    pub fn depends_on(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.depends_on = value.into();
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "durationType".
+    pub fn duration_type(mut self, value: impl Into<String>) -> Self {
+        self.duration_type = Some(value.into());
+        self
+    }
+    /// Sets "elapsedTime".
+    pub fn elapsed_time(
+        mut self,
+        value: impl Into<GetV3RequestSelectItemElapsedTime>,
+    ) -> Self {
+        self.elapsed_time = Some(value.into());
+        self
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<GetV3RequestSelectItemEmail>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "emailId".
+    pub fn email_id(mut self, value: impl Into<i64>) -> Self {
+        self.email_id = Some(value.into());
+        self
+    }
+    /// Sets "endPlan".
+    pub fn end_plan(mut self, value: impl Into<String>) -> Self {
+        self.end_plan = Some(value.into());
+        self
+    }
+    /// Sets "epicId".
+    pub fn epic_id(mut self, value: impl Into<i64>) -> Self {
+        self.epic_id = Some(value.into());
+        self
+    }
+    /// Sets "estimatedTime".
+    pub fn estimated_time(mut self, value: impl Into<i64>) -> Self {
+        self.estimated_time = Some(value.into());
+        self
+    }
+    /// Sets "exchangeId".
+    pub fn exchange_id(mut self, value: impl Into<String>) -> Self {
+        self.exchange_id = Some(value.into());
+        self
+    }
+    /// Sets "exchangeModified".
+    pub fn exchange_modified(mut self, value: impl Into<String>) -> Self {
+        self.exchange_modified = Some(value.into());
+        self
+    }
+    /// Sets "flow".
+    pub fn flow(mut self, value: impl Into<GetV3RequestSelectItemFlow>) -> Self {
+        self.flow = Some(value.into());
+        self
+    }
+    /// Sets "flowId".
+    pub fn flow_id(mut self, value: impl Into<i64>) -> Self {
+        self.flow_id = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplate".
+    pub fn forked_by_template(
+        mut self,
+        value: impl Into<GetV3RequestSelectItemForkedByTemplate>,
+    ) -> Self {
+        self.forked_by_template = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplateId".
+    pub fn forked_by_template_id(mut self, value: impl Into<i64>) -> Self {
+        self.forked_by_template_id = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<GetV3RequestSelectItemGroup>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "guid".
+    pub fn guid(mut self, value: impl Into<String>) -> Self {
+        self.guid = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "inFavorite".
+    pub fn in_favorite(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_favorite = value.into();
+        self
+    }
+    /// Sets "inGroupPin".
+    pub fn in_group_pin(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_group_pin = value.into();
+        self
+    }
+    /// Sets "inMute".
+    pub fn in_mute(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_mute = value.into();
+        self
+    }
+    /// Sets "inPin".
+    pub fn in_pin(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_pin = value.into();
+        self
+    }
+    /// Sets "isMultitask".
+    pub fn is_multitask(mut self, value: impl Into<bool>) -> Self {
+        self.is_multitask = Some(value.into());
+        self
+    }
+    /// Sets "link".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<String>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "matchesSubTasksTime".
+    pub fn matches_sub_tasks_time(mut self, value: impl Into<bool>) -> Self {
+        self.matches_sub_tasks_time = Some(value.into());
+        self
+    }
+    /// Sets "matchesWorkTime".
+    pub fn matches_work_time(mut self, value: impl Into<bool>) -> Self {
+        self.matches_work_time = Some(value.into());
+        self
+    }
+    /// Sets "maxDeadlineChangeDate".
+    pub fn max_deadline_change_date(mut self, value: impl Into<String>) -> Self {
+        self.max_deadline_change_date = Some(value.into());
+        self
+    }
+    /// Sets "maxDeadlineChanges".
+    pub fn max_deadline_changes(mut self, value: impl Into<i64>) -> Self {
+        self.max_deadline_changes = Some(value.into());
+        self
+    }
+    /// Sets "needsControl".
+    pub fn needs_control(mut self, value: impl Into<bool>) -> Self {
+        self.needs_control = Some(value.into());
+        self
+    }
+    /// Sets "numberOfReminders".
+    pub fn number_of_reminders(mut self, value: impl Into<i64>) -> Self {
+        self.number_of_reminders = Some(value.into());
+        self
+    }
+    /// Sets "outlookVersion".
+    pub fn outlook_version(mut self, value: impl Into<i64>) -> Self {
+        self.outlook_version = Some(value.into());
+        self
+    }
+    /// Sets "parent".
+    pub fn parent(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent = value.into();
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "plannedDuration".
+    pub fn planned_duration(mut self, value: impl Into<i64>) -> Self {
+        self.planned_duration = Some(value.into());
+        self
+    }
+    /// Sets "priority".
+    pub fn priority(mut self, value: impl Into<GetV3RequestSelectItemPriority>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "replicate".
+    pub fn replicate(mut self, value: impl Into<bool>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "requireDeadlineChangeReason".
+    pub fn require_deadline_change_reason(mut self, value: impl Into<bool>) -> Self {
+        self.require_deadline_change_reason = Some(value.into());
+        self
+    }
+    /// Sets "requireResult".
+    pub fn require_result(mut self, value: impl Into<bool>) -> Self {
+        self.require_result = Some(value.into());
+        self
+    }
+    /// Sets "responsible".
+    pub fn responsible(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsible = value.into();
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "rights".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Sets "scenarios".
+    pub fn scenarios(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.scenarios = value.into();
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "source".
+    pub fn source(mut self, value: impl Into<GetV3RequestSelectItemSource>) -> Self {
+        self.source = Some(value.into());
+        self
+    }
+    /// Sets "stage".
+    pub fn stage(mut self, value: impl Into<GetV3RequestSelectItemStage>) -> Self {
+        self.stage = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<i64>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "startPlan".
+    pub fn start_plan(mut self, value: impl Into<String>) -> Self {
+        self.start_plan = Some(value.into());
+        self
+    }
+    /// Sets "started".
+    pub fn started(mut self, value: impl Into<String>) -> Self {
+        self.started = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<GetV3RequestSelectItemStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusChanged".
+    pub fn status_changed(mut self, value: impl Into<String>) -> Self {
+        self.status_changed = Some(value.into());
+        self
+    }
+    /// Sets "statusChangedBy".
+    pub fn status_changed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.status_changed_by = value.into();
+        self
+    }
+    /// Sets "statusChangedById".
+    pub fn status_changed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.status_changed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "storyPoints".
+    pub fn story_points(mut self, value: impl Into<i64>) -> Self {
+        self.story_points = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for GetV3RequestSelectItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let activity = o.opt("activity")?;
+        let actual_duration = o.opt("actualDuration")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allows_change_date_plan = o.opt("allowsChangeDatePlan")?;
+        let allows_change_deadline = o.opt("allowsChangeDeadline")?;
+        let allows_time_tracking = o.opt("allowsTimeTracking")?;
+        let archive_link = o.opt("archiveLink")?;
+        let auditors = o.opt("auditors")?;
+        let autocomplete_sub_tasks = o.opt("autocompleteSubTasks")?;
+        let changed = o.opt("changed")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_by_id = o.opt("changedById")?;
+        let chat = o.opt("chat")?;
+        let chat_id = o.opt("chatId")?;
+        let checklist = o.opt("checklist")?;
+        let closed = o.opt("closed")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_by_id = o.opt("closedById")?;
+        let contains_checklist = o.opt("containsChecklist")?;
+        let contains_gantt_links = o.opt("containsGanttLinks")?;
+        let contains_placements = o.opt("containsPlacements")?;
+        let contains_related_tasks = o.opt("containsRelatedTasks")?;
+        let contains_results = o.opt("containsResults")?;
+        let contains_sub_tasks = o.opt("containsSubTasks")?;
+        let created = o.opt("created")?;
+        let creator = o.opt("creator")?;
+        let creator_id = o.opt("creatorId")?;
+        let crm_item_ids = o.opt("crmItemIds")?;
+        let deadline = o.opt("deadline")?;
+        let depends_on = o.opt("dependsOn")?;
+        let description = o.opt("description")?;
+        let duration_type = o.opt("durationType")?;
+        let elapsed_time = o.opt("elapsedTime")?;
+        let email = o.opt("email")?;
+        let email_id = o.opt("emailId")?;
+        let end_plan = o.opt("endPlan")?;
+        let epic_id = o.opt("epicId")?;
+        let estimated_time = o.opt("estimatedTime")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let flow = o.opt("flow")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template = o.opt("forkedByTemplate")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let in_favorite = o.opt("inFavorite")?;
+        let in_group_pin = o.opt("inGroupPin")?;
+        let in_mute = o.opt("inMute")?;
+        let in_pin = o.opt("inPin")?;
+        let is_multitask = o.opt("isMultitask")?;
+        let link = o.opt("link")?;
+        let mark = o.opt("mark")?;
+        let matches_sub_tasks_time = o.opt("matchesSubTasksTime")?;
+        let matches_work_time = o.opt("matchesWorkTime")?;
+        let max_deadline_change_date = o.opt("maxDeadlineChangeDate")?;
+        let max_deadline_changes = o.opt("maxDeadlineChanges")?;
+        let needs_control = o.opt("needsControl")?;
+        let number_of_reminders = o.opt("numberOfReminders")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent = o.opt("parent")?;
+        let parent_id = o.opt("parentId")?;
+        let planned_duration = o.opt("plannedDuration")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let require_deadline_change_reason = o.opt("requireDeadlineChangeReason")?;
+        let require_result = o.opt("requireResult")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let rights = o.opt("rights")?;
+        let scenarios = o.opt("scenarios")?;
+        let site_id = o.opt("siteId")?;
+        let source = o.opt("source")?;
+        let stage = o.opt("stage")?;
+        let stage_id = o.opt("stageId")?;
+        let start_plan = o.opt("startPlan")?;
+        let started = o.opt("started")?;
+        let status = o.opt("status")?;
+        let status_changed = o.opt("statusChanged")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_by_id = o.opt("statusChangedById")?;
+        let story_points = o.opt("storyPoints")?;
+        let title = o.opt("title")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "activity",
+                    "actualDuration",
+                    "addInReport",
+                    "allowsChangeDatePlan",
+                    "allowsChangeDeadline",
+                    "allowsTimeTracking",
+                    "archiveLink",
+                    "auditors",
+                    "autocompleteSubTasks",
+                    "changed",
+                    "changedBy",
+                    "changedById",
+                    "chat",
+                    "chatId",
+                    "checklist",
+                    "closed",
+                    "closedBy",
+                    "closedById",
+                    "containsChecklist",
+                    "containsGanttLinks",
+                    "containsPlacements",
+                    "containsRelatedTasks",
+                    "containsResults",
+                    "containsSubTasks",
+                    "created",
+                    "creator",
+                    "creatorId",
+                    "crmItemIds",
+                    "deadline",
+                    "dependsOn",
+                    "description",
+                    "durationType",
+                    "elapsedTime",
+                    "email",
+                    "emailId",
+                    "endPlan",
+                    "epicId",
+                    "estimatedTime",
+                    "exchangeId",
+                    "exchangeModified",
+                    "flow",
+                    "flowId",
+                    "forkedByTemplate",
+                    "forkedByTemplateId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "inFavorite",
+                    "inGroupPin",
+                    "inMute",
+                    "inPin",
+                    "isMultitask",
+                    "link",
+                    "mark",
+                    "matchesSubTasksTime",
+                    "matchesWorkTime",
+                    "maxDeadlineChangeDate",
+                    "maxDeadlineChanges",
+                    "needsControl",
+                    "numberOfReminders",
+                    "outlookVersion",
+                    "parent",
+                    "parentId",
+                    "plannedDuration",
+                    "priority",
+                    "replicate",
+                    "requireDeadlineChangeReason",
+                    "requireResult",
+                    "responsible",
+                    "responsibleId",
+                    "rights",
+                    "scenarios",
+                    "siteId",
+                    "source",
+                    "stage",
+                    "stageId",
+                    "startPlan",
+                    "started",
+                    "status",
+                    "statusChanged",
+                    "statusChangedBy",
+                    "statusChangedById",
+                    "storyPoints",
+                    "title",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            accomplices,
+            activity,
+            actual_duration,
+            add_in_report,
+            allows_change_date_plan,
+            allows_change_deadline,
+            allows_time_tracking,
+            archive_link,
+            auditors,
+            autocomplete_sub_tasks,
+            changed,
+            changed_by,
+            changed_by_id,
+            chat,
+            chat_id,
+            checklist,
+            closed,
+            closed_by,
+            closed_by_id,
+            contains_checklist,
+            contains_gantt_links,
+            contains_placements,
+            contains_related_tasks,
+            contains_results,
+            contains_sub_tasks,
+            created,
+            creator,
+            creator_id,
+            crm_item_ids,
+            deadline,
+            depends_on,
+            description,
+            duration_type,
+            elapsed_time,
+            email,
+            email_id,
+            end_plan,
+            epic_id,
+            estimated_time,
+            exchange_id,
+            exchange_modified,
+            flow,
+            flow_id,
+            forked_by_template,
+            forked_by_template_id,
+            group,
+            group_id,
+            guid,
+            id,
+            in_favorite,
+            in_group_pin,
+            in_mute,
+            in_pin,
+            is_multitask,
+            link,
+            mark,
+            matches_sub_tasks_time,
+            matches_work_time,
+            max_deadline_change_date,
+            max_deadline_changes,
+            needs_control,
+            number_of_reminders,
+            outlook_version,
+            parent,
+            parent_id,
+            planned_duration,
+            priority,
+            replicate,
+            require_deadline_change_reason,
+            require_result,
+            responsible,
+            responsible_id,
+            rights,
+            scenarios,
+            site_id,
+            source,
+            stage,
+            stage_id,
+            start_plan,
+            started,
+            status,
+            status_changed,
+            status_changed_by,
+            status_changed_by_id,
+            story_points,
+            title,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(GetV3RequestSelectItem);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetV3RequestSelectItemChat {
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "entityType": string, optional.
+    #[serde(rename = "entityType", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetV3RequestSelectItemChat {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "entityType".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for GetV3RequestSelectItemChat {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type = o.opt("entityType")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["entityId", "entityType", "id"])?;
+        Ok(Self {
+            entity_id,
+            entity_type,
+            id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(GetV3RequestSelectItemChat);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetV3RequestSelectItemCreator {
+    /// Wire name "email": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "externalAuthId": string, optional.
+    #[serde(rename = "externalAuthId", skip_serializing_if = "Option::is_none")]
+    pub external_auth_id: Option<String>,
+    /// Wire name "gender": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "image": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<GetV3RequestSelectItemCreatorImage>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "rights": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
+    /// Wire name "role": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetV3RequestSelectItemCreator {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "externalAuthId".
+    pub fn external_auth_id(mut self, value: impl Into<String>) -> Self {
+        self.external_auth_id = Some(value.into());
+        self
+    }
+    /// Sets "gender".
+    pub fn gender(mut self, value: impl Into<String>) -> Self {
+        self.gender = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "image".
+    pub fn image(
+        mut self,
+        value: impl Into<GetV3RequestSelectItemCreatorImage>,
+    ) -> Self {
+        self.image = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "rights".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Sets "role".
+    pub fn role(mut self, value: impl Into<String>) -> Self {
+        self.role = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for GetV3RequestSelectItemCreator {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let email = o.opt("email")?;
+        let external_auth_id = o.opt("externalAuthId")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let name = o.opt("name")?;
+        let rights = o.opt("rights")?;
+        let role = o.opt("role")?;
+        let additional = o
+            .rest(
+                &[
+                    "email",
+                    "externalAuthId",
+                    "gender",
+                    "id",
+                    "image",
+                    "name",
+                    "rights",
+                    "role",
+                ],
+            )?;
+        Ok(Self {
+            email,
+            external_auth_id,
+            gender,
+            id,
+            image,
+            name,
+            rights,
+            role,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(GetV3RequestSelectItemCreator);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetV3RequestSelectItemCreatorImage {
+    /// Wire name "contentType": string, optional.
+    #[serde(rename = "contentType", skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Wire name "file": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub file: ::serde_json::Value,
+    /// Wire name "height": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "size": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "src": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    /// Wire name "subDir": string, optional.
+    #[serde(rename = "subDir", skip_serializing_if = "Option::is_none")]
+    pub sub_dir: Option<String>,
+    /// Wire name "width": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetV3RequestSelectItemCreatorImage {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "contentType".
+    pub fn content_type(mut self, value: impl Into<String>) -> Self {
+        self.content_type = Some(value.into());
+        self
+    }
+    /// Sets "file".
+    pub fn file(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.file = value.into();
+        self
+    }
+    /// Sets "height".
+    pub fn height(mut self, value: impl Into<i64>) -> Self {
+        self.height = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "size".
+    pub fn size(mut self, value: impl Into<i64>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "src".
+    pub fn src(mut self, value: impl Into<String>) -> Self {
+        self.src = Some(value.into());
+        self
+    }
+    /// Sets "subDir".
+    pub fn sub_dir(mut self, value: impl Into<String>) -> Self {
+        self.sub_dir = Some(value.into());
+        self
+    }
+    /// Sets "width".
+    pub fn width(mut self, value: impl Into<i64>) -> Self {
+        self.width = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for GetV3RequestSelectItemCreatorImage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let content_type = o.opt("contentType")?;
+        let file = o.opt("file")?;
+        let height = o.opt("height")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let size = o.opt("size")?;
+        let src = o.opt("src")?;
+        let sub_dir = o.opt("subDir")?;
+        let width = o.opt("width")?;
+        let additional = o
+            .rest(
+                &[
+                    "contentType",
+                    "file",
+                    "height",
+                    "id",
+                    "name",
+                    "size",
+                    "src",
+                    "subDir",
+                    "width",
+                ],
+            )?;
+        Ok(Self {
+            content_type,
+            file,
+            height,
+            id,
+            name,
+            size,
+            src,
+            sub_dir,
+            width,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(GetV3RequestSelectItemCreatorImage);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetV3RequestSelectItemElapsedTime {
+    /// Wire name "createdAtTs": integer, optional.
+    #[serde(rename = "createdAtTs", skip_serializing_if = "Option::is_none")]
+    pub created_at_ts: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "minutes": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<i64>,
+    /// Wire name "seconds": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<i64>,
+    /// Wire name "source": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Wire name "startTs": integer, optional.
+    #[serde(rename = "startTs", skip_serializing_if = "Option::is_none")]
+    pub start_ts: Option<i64>,
+    /// Wire name "stopTs": integer, optional.
+    #[serde(rename = "stopTs", skip_serializing_if = "Option::is_none")]
+    pub stop_ts: Option<i64>,
+    /// Wire name "taskId": integer, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetV3RequestSelectItemElapsedTime {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "createdAtTs".
+    pub fn created_at_ts(mut self, value: impl Into<i64>) -> Self {
+        self.created_at_ts = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "minutes".
+    pub fn minutes(mut self, value: impl Into<i64>) -> Self {
+        self.minutes = Some(value.into());
+        self
+    }
+    /// Sets "seconds".
+    pub fn seconds(mut self, value: impl Into<i64>) -> Self {
+        self.seconds = Some(value.into());
+        self
+    }
+    /// Sets "source".
+    pub fn source(mut self, value: impl Into<String>) -> Self {
+        self.source = Some(value.into());
+        self
+    }
+    /// Sets "startTs".
+    pub fn start_ts(mut self, value: impl Into<i64>) -> Self {
+        self.start_ts = Some(value.into());
+        self
+    }
+    /// Sets "stopTs".
+    pub fn stop_ts(mut self, value: impl Into<i64>) -> Self {
+        self.stop_ts = Some(value.into());
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Sets "text".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for GetV3RequestSelectItemElapsedTime {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_at_ts = o.opt("createdAtTs")?;
+        let id = o.opt("id")?;
+        let minutes = o.opt("minutes")?;
+        let seconds = o.opt("seconds")?;
+        let source = o.opt("source")?;
+        let start_ts = o.opt("startTs")?;
+        let stop_ts = o.opt("stopTs")?;
+        let task_id = o.opt("taskId")?;
+        let text = o.opt("text")?;
+        let user_id = o.opt("userId")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdAtTs",
+                    "id",
+                    "minutes",
+                    "seconds",
+                    "source",
+                    "startTs",
+                    "stopTs",
+                    "taskId",
+                    "text",
+                    "userId",
+                ],
+            )?;
+        Ok(Self {
+            created_at_ts,
+            id,
+            minutes,
+            seconds,
+            source,
+            start_ts,
+            stop_ts,
+            task_id,
+            text,
+            user_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(GetV3RequestSelectItemElapsedTime);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetV3RequestSelectItemEmail {
+    /// Wire name "body": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Wire name "dateTs": integer, optional.
+    #[serde(rename = "dateTs", skip_serializing_if = "Option::is_none")]
+    pub date_ts: Option<i64>,
+    /// Wire name "from": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "mailboxId": integer, optional.
+    #[serde(rename = "mailboxId", skip_serializing_if = "Option::is_none")]
+    pub mailbox_id: Option<i64>,
+    /// Wire name "taskId": integer, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetV3RequestSelectItemEmail {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "body".
+    pub fn body(mut self, value: impl Into<String>) -> Self {
+        self.body = Some(value.into());
+        self
+    }
+    /// Sets "dateTs".
+    pub fn date_ts(mut self, value: impl Into<i64>) -> Self {
+        self.date_ts = Some(value.into());
+        self
+    }
+    /// Sets "from".
+    pub fn from(mut self, value: impl Into<String>) -> Self {
+        self.from = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "link".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "mailboxId".
+    pub fn mailbox_id(mut self, value: impl Into<i64>) -> Self {
+        self.mailbox_id = Some(value.into());
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for GetV3RequestSelectItemEmail {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let body = o.opt("body")?;
+        let date_ts = o.opt("dateTs")?;
+        let from = o.opt("from")?;
+        let id = o.opt("id")?;
+        let link = o.opt("link")?;
+        let mailbox_id = o.opt("mailboxId")?;
+        let task_id = o.opt("taskId")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &["body", "dateTs", "from", "id", "link", "mailboxId", "taskId", "title"],
+            )?;
+        Ok(Self {
+            body,
+            date_ts,
+            from,
+            id,
+            link,
+            mailbox_id,
+            task_id,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(GetV3RequestSelectItemEmail);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetV3RequestSelectItemFlow {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetV3RequestSelectItemFlow {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for GetV3RequestSelectItemFlow {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["id", "name"])?;
+        Ok(Self { id, name, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(GetV3RequestSelectItemFlow);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetV3RequestSelectItemForkedByTemplate {
+    /// Wire name "accomplices": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub accomplices: ::serde_json::Value,
+    /// Wire name "auditors": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub auditors: ::serde_json::Value,
+    /// Wire name "checklist": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub checklist: ::serde_json::Value,
+    /// Wire name "creator": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub creator: ::serde_json::Value,
+    /// Wire name "deadlineAfterTs": integer, optional.
+    #[serde(rename = "deadlineAfterTs", skip_serializing_if = "Option::is_none")]
+    pub deadline_after_ts: Option<i64>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "endDatePlanTs": integer, optional.
+    #[serde(rename = "endDatePlanTs", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan_ts: Option<i64>,
+    /// Wire name "group": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "parent": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub parent: ::serde_json::Value,
+    /// Wire name "priority": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// Wire name "replicate": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<bool>,
+    /// Wire name "replicateParams": object, optional.
+    #[serde(rename = "replicateParams", skip_serializing_if = "Option::is_none")]
+    pub replicate_params: Option<GetV3RequestSelectItemForkedByTemplateReplicateParams>,
+    /// Wire name "responsibleCollection": any JSON, optional.
+    #[serde(
+        rename = "responsibleCollection",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub responsible_collection: ::serde_json::Value,
+    /// Wire name "startDatePlanTs": integer, optional.
+    #[serde(rename = "startDatePlanTs", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan_ts: Option<i64>,
+    /// Wire name "task": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub task: ::serde_json::Value,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetV3RequestSelectItemForkedByTemplate {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "accomplices".
+    pub fn accomplices(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.accomplices = value.into();
+        self
+    }
+    /// Sets "auditors".
+    pub fn auditors(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auditors = value.into();
+        self
+    }
+    /// Sets "checklist".
+    pub fn checklist(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.checklist = value.into();
+        self
+    }
+    /// Sets "creator".
+    pub fn creator(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.creator = value.into();
+        self
+    }
+    /// Sets "deadlineAfterTs".
+    pub fn deadline_after_ts(mut self, value: impl Into<i64>) -> Self {
+        self.deadline_after_ts = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "endDatePlanTs".
+    pub fn end_date_plan_ts(mut self, value: impl Into<i64>) -> Self {
+        self.end_date_plan_ts = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.group = value.into();
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "parent".
+    pub fn parent(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent = value.into();
+        self
+    }
+    /// Sets "priority".
+    pub fn priority(mut self, value: impl Into<String>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "replicate".
+    pub fn replicate(mut self, value: impl Into<bool>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "replicateParams".
+    pub fn replicate_params(
+        mut self,
+        value: impl Into<GetV3RequestSelectItemForkedByTemplateReplicateParams>,
+    ) -> Self {
+        self.replicate_params = Some(value.into());
+        self
+    }
+    /// Sets "responsibleCollection".
+    pub fn responsible_collection(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.responsible_collection = value.into();
+        self
+    }
+    /// Sets "startDatePlanTs".
+    pub fn start_date_plan_ts(mut self, value: impl Into<i64>) -> Self {
+        self.start_date_plan_ts = Some(value.into());
+        self
+    }
+    /// Sets "task".
+    pub fn task(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.task = value.into();
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for GetV3RequestSelectItemForkedByTemplate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let auditors = o.opt("auditors")?;
+        let checklist = o.opt("checklist")?;
+        let creator = o.opt("creator")?;
+        let deadline_after_ts = o.opt("deadlineAfterTs")?;
+        let description = o.opt("description")?;
+        let end_date_plan_ts = o.opt("endDatePlanTs")?;
+        let group = o.opt("group")?;
+        let id = o.opt("id")?;
+        let parent = o.opt("parent")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let replicate_params = o.opt("replicateParams")?;
+        let responsible_collection = o.opt("responsibleCollection")?;
+        let start_date_plan_ts = o.opt("startDatePlanTs")?;
+        let task = o.opt("task")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "auditors",
+                    "checklist",
+                    "creator",
+                    "deadlineAfterTs",
+                    "description",
+                    "endDatePlanTs",
+                    "group",
+                    "id",
+                    "parent",
+                    "priority",
+                    "replicate",
+                    "replicateParams",
+                    "responsibleCollection",
+                    "startDatePlanTs",
+                    "task",
+                    "title",
+                ],
+            )?;
+        Ok(Self {
+            accomplices,
+            auditors,
+            checklist,
+            creator,
+            deadline_after_ts,
+            description,
+            end_date_plan_ts,
+            group,
+            id,
+            parent,
+            priority,
+            replicate,
+            replicate_params,
+            responsible_collection,
+            start_date_plan_ts,
+            task,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(GetV3RequestSelectItemForkedByTemplate);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetV3RequestSelectItemForkedByTemplateReplicateParams {
+    /// Wire name "dailyMonthInterval": string, optional.
+    #[serde(rename = "dailyMonthInterval", skip_serializing_if = "Option::is_none")]
+    pub daily_month_interval: Option<String>,
+    /// Wire name "endDate": string, optional.
+    #[serde(rename = "endDate", skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<String>,
+    /// Wire name "everyDay": string, optional.
+    #[serde(rename = "everyDay", skip_serializing_if = "Option::is_none")]
+    pub every_day: Option<String>,
+    /// Wire name "everyWeek": string, optional.
+    #[serde(rename = "everyWeek", skip_serializing_if = "Option::is_none")]
+    pub every_week: Option<String>,
+    /// Wire name "monthlyDayNum": string, optional.
+    #[serde(rename = "monthlyDayNum", skip_serializing_if = "Option::is_none")]
+    pub monthly_day_num: Option<String>,
+    /// Wire name "monthlyMonthNum1": string, optional.
+    #[serde(rename = "monthlyMonthNum1", skip_serializing_if = "Option::is_none")]
+    pub monthly_month_num1: Option<String>,
+    /// Wire name "monthlyMonthNum2": string, optional.
+    #[serde(rename = "monthlyMonthNum2", skip_serializing_if = "Option::is_none")]
+    pub monthly_month_num2: Option<String>,
+    /// Wire name "monthlyType": string, optional.
+    #[serde(rename = "monthlyType", skip_serializing_if = "Option::is_none")]
+    pub monthly_type: Option<String>,
+    /// Wire name "monthlyWeekDay": string, optional.
+    #[serde(rename = "monthlyWeekDay", skip_serializing_if = "Option::is_none")]
+    pub monthly_week_day: Option<String>,
+    /// Wire name "monthlyWeekDayNum": string, optional.
+    #[serde(rename = "monthlyWeekDayNum", skip_serializing_if = "Option::is_none")]
+    pub monthly_week_day_num: Option<String>,
+    /// Wire name "period": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+    /// Wire name "repeatTill": string, optional.
+    #[serde(rename = "repeatTill", skip_serializing_if = "Option::is_none")]
+    pub repeat_till: Option<String>,
+    /// Wire name "startDate": string, optional.
+    #[serde(rename = "startDate", skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// Wire name "time": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Wire name "times": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub times: Option<String>,
+    /// Wire name "timezoneOffset": string, optional.
+    #[serde(rename = "timezoneOffset", skip_serializing_if = "Option::is_none")]
+    pub timezone_offset: Option<String>,
+    /// Wire name "workdayOnly": string, optional.
+    #[serde(rename = "workdayOnly", skip_serializing_if = "Option::is_none")]
+    pub workday_only: Option<String>,
+    /// Wire name "yearlyDayNum": string, optional.
+    #[serde(rename = "yearlyDayNum", skip_serializing_if = "Option::is_none")]
+    pub yearly_day_num: Option<String>,
+    /// Wire name "yearlyMonth1": string, optional.
+    #[serde(rename = "yearlyMonth1", skip_serializing_if = "Option::is_none")]
+    pub yearly_month1: Option<String>,
+    /// Wire name "yearlyMonth2": string, optional.
+    #[serde(rename = "yearlyMonth2", skip_serializing_if = "Option::is_none")]
+    pub yearly_month2: Option<String>,
+    /// Wire name "yearlyType": string, optional.
+    #[serde(rename = "yearlyType", skip_serializing_if = "Option::is_none")]
+    pub yearly_type: Option<String>,
+    /// Wire name "yearlyWeekDay": string, optional.
+    #[serde(rename = "yearlyWeekDay", skip_serializing_if = "Option::is_none")]
+    pub yearly_week_day: Option<String>,
+    /// Wire name "yearlyWeekDayNum": string, optional.
+    #[serde(rename = "yearlyWeekDayNum", skip_serializing_if = "Option::is_none")]
+    pub yearly_week_day_num: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetV3RequestSelectItemForkedByTemplateReplicateParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "dailyMonthInterval".
+    pub fn daily_month_interval(mut self, value: impl Into<String>) -> Self {
+        self.daily_month_interval = Some(value.into());
+        self
+    }
+    /// Sets "endDate".
+    pub fn end_date(mut self, value: impl Into<String>) -> Self {
+        self.end_date = Some(value.into());
+        self
+    }
+    /// Sets "everyDay".
+    pub fn every_day(mut self, value: impl Into<String>) -> Self {
+        self.every_day = Some(value.into());
+        self
+    }
+    /// Sets "everyWeek".
+    pub fn every_week(mut self, value: impl Into<String>) -> Self {
+        self.every_week = Some(value.into());
+        self
+    }
+    /// Sets "monthlyDayNum".
+    pub fn monthly_day_num(mut self, value: impl Into<String>) -> Self {
+        self.monthly_day_num = Some(value.into());
+        self
+    }
+    /// Sets "monthlyMonthNum1".
+    pub fn monthly_month_num1(mut self, value: impl Into<String>) -> Self {
+        self.monthly_month_num1 = Some(value.into());
+        self
+    }
+    /// Sets "monthlyMonthNum2".
+    pub fn monthly_month_num2(mut self, value: impl Into<String>) -> Self {
+        self.monthly_month_num2 = Some(value.into());
+        self
+    }
+    /// Sets "monthlyType".
+    pub fn monthly_type(mut self, value: impl Into<String>) -> Self {
+        self.monthly_type = Some(value.into());
+        self
+    }
+    /// Sets "monthlyWeekDay".
+    pub fn monthly_week_day(mut self, value: impl Into<String>) -> Self {
+        self.monthly_week_day = Some(value.into());
+        self
+    }
+    /// Sets "monthlyWeekDayNum".
+    pub fn monthly_week_day_num(mut self, value: impl Into<String>) -> Self {
+        self.monthly_week_day_num = Some(value.into());
+        self
+    }
+    /// Sets "period".
+    pub fn period(mut self, value: impl Into<String>) -> Self {
+        self.period = Some(value.into());
+        self
+    }
+    /// Sets "repeatTill".
+    pub fn repeat_till(mut self, value: impl Into<String>) -> Self {
+        self.repeat_till = Some(value.into());
+        self
+    }
+    /// Sets "startDate".
+    pub fn start_date(mut self, value: impl Into<String>) -> Self {
+        self.start_date = Some(value.into());
+        self
+    }
+    /// Sets "time".
+    pub fn time(mut self, value: impl Into<String>) -> Self {
+        self.time = Some(value.into());
+        self
+    }
+    /// Sets "times".
+    pub fn times(mut self, value: impl Into<String>) -> Self {
+        self.times = Some(value.into());
+        self
+    }
+    /// Sets "timezoneOffset".
+    pub fn timezone_offset(mut self, value: impl Into<String>) -> Self {
+        self.timezone_offset = Some(value.into());
+        self
+    }
+    /// Sets "workdayOnly".
+    pub fn workday_only(mut self, value: impl Into<String>) -> Self {
+        self.workday_only = Some(value.into());
+        self
+    }
+    /// Sets "yearlyDayNum".
+    pub fn yearly_day_num(mut self, value: impl Into<String>) -> Self {
+        self.yearly_day_num = Some(value.into());
+        self
+    }
+    /// Sets "yearlyMonth1".
+    pub fn yearly_month1(mut self, value: impl Into<String>) -> Self {
+        self.yearly_month1 = Some(value.into());
+        self
+    }
+    /// Sets "yearlyMonth2".
+    pub fn yearly_month2(mut self, value: impl Into<String>) -> Self {
+        self.yearly_month2 = Some(value.into());
+        self
+    }
+    /// Sets "yearlyType".
+    pub fn yearly_type(mut self, value: impl Into<String>) -> Self {
+        self.yearly_type = Some(value.into());
+        self
+    }
+    /// Sets "yearlyWeekDay".
+    pub fn yearly_week_day(mut self, value: impl Into<String>) -> Self {
+        self.yearly_week_day = Some(value.into());
+        self
+    }
+    /// Sets "yearlyWeekDayNum".
+    pub fn yearly_week_day_num(mut self, value: impl Into<String>) -> Self {
+        self.yearly_week_day_num = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose
+for GetV3RequestSelectItemForkedByTemplateReplicateParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let daily_month_interval = o.opt("dailyMonthInterval")?;
+        let end_date = o.opt("endDate")?;
+        let every_day = o.opt("everyDay")?;
+        let every_week = o.opt("everyWeek")?;
+        let monthly_day_num = o.opt("monthlyDayNum")?;
+        let monthly_month_num1 = o.opt("monthlyMonthNum1")?;
+        let monthly_month_num2 = o.opt("monthlyMonthNum2")?;
+        let monthly_type = o.opt("monthlyType")?;
+        let monthly_week_day = o.opt("monthlyWeekDay")?;
+        let monthly_week_day_num = o.opt("monthlyWeekDayNum")?;
+        let period = o.opt("period")?;
+        let repeat_till = o.opt("repeatTill")?;
+        let start_date = o.opt("startDate")?;
+        let time = o.opt("time")?;
+        let times = o.opt("times")?;
+        let timezone_offset = o.opt("timezoneOffset")?;
+        let workday_only = o.opt("workdayOnly")?;
+        let yearly_day_num = o.opt("yearlyDayNum")?;
+        let yearly_month1 = o.opt("yearlyMonth1")?;
+        let yearly_month2 = o.opt("yearlyMonth2")?;
+        let yearly_type = o.opt("yearlyType")?;
+        let yearly_week_day = o.opt("yearlyWeekDay")?;
+        let yearly_week_day_num = o.opt("yearlyWeekDayNum")?;
+        let additional = o
+            .rest(
+                &[
+                    "dailyMonthInterval",
+                    "endDate",
+                    "everyDay",
+                    "everyWeek",
+                    "monthlyDayNum",
+                    "monthlyMonthNum1",
+                    "monthlyMonthNum2",
+                    "monthlyType",
+                    "monthlyWeekDay",
+                    "monthlyWeekDayNum",
+                    "period",
+                    "repeatTill",
+                    "startDate",
+                    "time",
+                    "times",
+                    "timezoneOffset",
+                    "workdayOnly",
+                    "yearlyDayNum",
+                    "yearlyMonth1",
+                    "yearlyMonth2",
+                    "yearlyType",
+                    "yearlyWeekDay",
+                    "yearlyWeekDayNum",
+                ],
+            )?;
+        Ok(Self {
+            daily_month_interval,
+            end_date,
+            every_day,
+            every_week,
+            monthly_day_num,
+            monthly_month_num1,
+            monthly_month_num2,
+            monthly_type,
+            monthly_week_day,
+            monthly_week_day_num,
+            period,
+            repeat_till,
+            start_date,
+            time,
+            times,
+            timezone_offset,
+            workday_only,
+            yearly_day_num,
+            yearly_month1,
+            yearly_month2,
+            yearly_type,
+            yearly_week_day,
+            yearly_week_day_num,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(
+    GetV3RequestSelectItemForkedByTemplateReplicateParams
+);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetV3RequestSelectItemGroup {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "image": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub image: ::serde_json::Value,
+    /// Wire name "isVisible": boolean, optional.
+    #[serde(rename = "isVisible", skip_serializing_if = "Option::is_none")]
+    pub is_visible: Option<bool>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetV3RequestSelectItemGroup {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "image".
+    pub fn image(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.image = value.into();
+        self
+    }
+    /// Sets "isVisible".
+    pub fn is_visible(mut self, value: impl Into<bool>) -> Self {
+        self.is_visible = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for GetV3RequestSelectItemGroup {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let is_visible = o.opt("isVisible")?;
+        let name = o.opt("name")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["id", "image", "isVisible", "name", "type"])?;
+        Ok(Self {
+            id,
+            image,
+            is_visible,
+            name,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(GetV3RequestSelectItemGroup);
+
+#[cfg(feature = "tasks")]
+pub type GetV3RequestSelectItemPriority = super::super::enums::HighAverageLow;
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetV3RequestSelectItemSource {
+    /// Wire name "data": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetV3RequestSelectItemSource {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.data = value.into();
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for GetV3RequestSelectItemSource {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.opt("data")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["data", "type"])?;
+        Ok(Self { data, type_, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(GetV3RequestSelectItemSource);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetV3RequestSelectItemStage {
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetV3RequestSelectItemStage {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for GetV3RequestSelectItemStage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["color", "id", "title"])?;
+        Ok(Self {
+            color,
+            id,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(GetV3RequestSelectItemStage);
+
+#[cfg(feature = "tasks")]
+pub type GetV3RequestSelectItemStatus = super::super::enums::PendingInProgressSupposedlyCompletedEtc;
 
 /// The `result` of `tasks.task.get`.
 #[cfg(feature = "tasks")]
@@ -5845,9 +10188,9 @@ pub struct ListRequest {
     /// Wire name "params": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -5879,8 +10222,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -6002,15 +10345,15 @@ pub struct ListV3Request {
     /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "order": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListV3RequestOrder>,
     /// Wire name "pagination": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub pagination: ::serde_json::Value,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<ListV3RequestSelectItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6029,8 +10372,8 @@ impl ListV3Request {
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<ListV3RequestOrder>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "pagination".
@@ -6039,8 +10382,11 @@ impl ListV3Request {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ListV3RequestSelectItem>>,
+    ) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -6078,6 +10424,5058 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Request {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ListV3Request);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrder {
+    /// Wire name "accomplices": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "activity": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
+    /// Wire name "actualDuration": integer, optional.
+    #[serde(rename = "actualDuration", skip_serializing_if = "Option::is_none")]
+    pub actual_duration: Option<i64>,
+    /// Wire name "addInReport": boolean, optional.
+    #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
+    pub add_in_report: Option<bool>,
+    /// Wire name "allowsChangeDatePlan": boolean, optional.
+    #[serde(rename = "allowsChangeDatePlan", skip_serializing_if = "Option::is_none")]
+    pub allows_change_date_plan: Option<bool>,
+    /// Wire name "allowsChangeDeadline": boolean, optional.
+    #[serde(rename = "allowsChangeDeadline", skip_serializing_if = "Option::is_none")]
+    pub allows_change_deadline: Option<bool>,
+    /// Wire name "allowsTimeTracking": boolean, optional.
+    #[serde(rename = "allowsTimeTracking", skip_serializing_if = "Option::is_none")]
+    pub allows_time_tracking: Option<bool>,
+    /// Wire name "archiveLink": string, optional.
+    #[serde(rename = "archiveLink", skip_serializing_if = "Option::is_none")]
+    pub archive_link: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "autocompleteSubTasks": boolean, optional.
+    #[serde(rename = "autocompleteSubTasks", skip_serializing_if = "Option::is_none")]
+    pub autocomplete_sub_tasks: Option<bool>,
+    /// Wire name "changed": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<String>,
+    /// Wire name "changedBy": any JSON, optional.
+    #[serde(rename = "changedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub changed_by: ::serde_json::Value,
+    /// Wire name "changedById": integer, optional.
+    #[serde(rename = "changedById", skip_serializing_if = "Option::is_none")]
+    pub changed_by_id: Option<i64>,
+    /// Wire name "chat": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ListV3RequestOrderChat>,
+    /// Wire name "chatId": integer, optional.
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+    /// Wire name "checklist": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub checklist: ::serde_json::Value,
+    /// Wire name "closed": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<String>,
+    /// Wire name "closedBy": any JSON, optional.
+    #[serde(rename = "closedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub closed_by: ::serde_json::Value,
+    /// Wire name "closedById": integer, optional.
+    #[serde(rename = "closedById", skip_serializing_if = "Option::is_none")]
+    pub closed_by_id: Option<i64>,
+    /// Wire name "containsChecklist": boolean, optional.
+    #[serde(rename = "containsChecklist", skip_serializing_if = "Option::is_none")]
+    pub contains_checklist: Option<bool>,
+    /// Wire name "containsGanttLinks": boolean, optional.
+    #[serde(rename = "containsGanttLinks", skip_serializing_if = "Option::is_none")]
+    pub contains_gantt_links: Option<bool>,
+    /// Wire name "containsPlacements": boolean, optional.
+    #[serde(rename = "containsPlacements", skip_serializing_if = "Option::is_none")]
+    pub contains_placements: Option<bool>,
+    /// Wire name "containsRelatedTasks": boolean, optional.
+    #[serde(rename = "containsRelatedTasks", skip_serializing_if = "Option::is_none")]
+    pub contains_related_tasks: Option<bool>,
+    /// Wire name "containsResults": boolean, optional.
+    #[serde(rename = "containsResults", skip_serializing_if = "Option::is_none")]
+    pub contains_results: Option<bool>,
+    /// Wire name "containsSubTasks": boolean, optional.
+    #[serde(rename = "containsSubTasks", skip_serializing_if = "Option::is_none")]
+    pub contains_sub_tasks: Option<bool>,
+    /// Wire name "created": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Wire name "creator": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<ListV3RequestOrderCreator>,
+    /// Wire name "creatorId": integer, optional.
+    #[serde(rename = "creatorId", skip_serializing_if = "Option::is_none")]
+    pub creator_id: Option<i64>,
+    /// Wire name "crmItemIds": any JSON, optional.
+    #[serde(rename = "crmItemIds", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub crm_item_ids: ::serde_json::Value,
+    /// Wire name "deadline": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "dependsOn": any JSON, optional.
+    #[serde(rename = "dependsOn", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub depends_on: ::serde_json::Value,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "durationType": string, optional.
+    #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
+    pub duration_type: Option<String>,
+    /// Wire name "elapsedTime": object, optional.
+    #[serde(rename = "elapsedTime", skip_serializing_if = "Option::is_none")]
+    pub elapsed_time: Option<ListV3RequestOrderElapsedTime>,
+    /// Wire name "email": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<ListV3RequestOrderEmail>,
+    /// Wire name "emailId": integer, optional.
+    #[serde(rename = "emailId", skip_serializing_if = "Option::is_none")]
+    pub email_id: Option<i64>,
+    /// Wire name "endPlan": string (`date-time`), optional.
+    #[serde(rename = "endPlan", skip_serializing_if = "Option::is_none")]
+    pub end_plan: Option<String>,
+    /// Wire name "epicId": integer, optional.
+    #[serde(rename = "epicId", skip_serializing_if = "Option::is_none")]
+    pub epic_id: Option<i64>,
+    /// Wire name "estimatedTime": integer, optional.
+    #[serde(rename = "estimatedTime", skip_serializing_if = "Option::is_none")]
+    pub estimated_time: Option<i64>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
+    /// Wire name "exchangeModified": string, optional.
+    #[serde(rename = "exchangeModified", skip_serializing_if = "Option::is_none")]
+    pub exchange_modified: Option<String>,
+    /// Wire name "flow": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<ListV3RequestOrderFlow>,
+    /// Wire name "flowId": integer, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<i64>,
+    /// Wire name "forkedByTemplate": object, optional.
+    #[serde(rename = "forkedByTemplate", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template: Option<ListV3RequestOrderForkedByTemplate>,
+    /// Wire name "forkedByTemplateId": integer, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<i64>,
+    /// Wire name "group": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<ListV3RequestOrderGroup>,
+    /// Wire name "groupId": integer, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
+    /// Wire name "guid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "inFavorite": any JSON, optional.
+    #[serde(rename = "inFavorite", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_favorite: ::serde_json::Value,
+    /// Wire name "inGroupPin": any JSON, optional.
+    #[serde(rename = "inGroupPin", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_group_pin: ::serde_json::Value,
+    /// Wire name "inMute": any JSON, optional.
+    #[serde(rename = "inMute", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_mute: ::serde_json::Value,
+    /// Wire name "inPin": any JSON, optional.
+    #[serde(rename = "inPin", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_pin: ::serde_json::Value,
+    /// Wire name "isMultitask": boolean, optional.
+    #[serde(rename = "isMultitask", skip_serializing_if = "Option::is_none")]
+    pub is_multitask: Option<bool>,
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "mark": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+    /// Wire name "matchesSubTasksTime": boolean, optional.
+    #[serde(rename = "matchesSubTasksTime", skip_serializing_if = "Option::is_none")]
+    pub matches_sub_tasks_time: Option<bool>,
+    /// Wire name "matchesWorkTime": boolean, optional.
+    #[serde(rename = "matchesWorkTime", skip_serializing_if = "Option::is_none")]
+    pub matches_work_time: Option<bool>,
+    /// Wire name "maxDeadlineChangeDate": string (`date-time`), optional.
+    #[serde(rename = "maxDeadlineChangeDate", skip_serializing_if = "Option::is_none")]
+    pub max_deadline_change_date: Option<String>,
+    /// Wire name "maxDeadlineChanges": integer, optional.
+    #[serde(rename = "maxDeadlineChanges", skip_serializing_if = "Option::is_none")]
+    pub max_deadline_changes: Option<i64>,
+    /// Wire name "needsControl": boolean, optional.
+    #[serde(rename = "needsControl", skip_serializing_if = "Option::is_none")]
+    pub needs_control: Option<bool>,
+    /// Wire name "numberOfReminders": integer, optional.
+    #[serde(rename = "numberOfReminders", skip_serializing_if = "Option::is_none")]
+    pub number_of_reminders: Option<i64>,
+    /// Wire name "outlookVersion": integer, optional.
+    #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
+    pub outlook_version: Option<i64>,
+    /// Wire name "parent": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub parent: ::serde_json::Value,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "plannedDuration": integer, optional.
+    #[serde(rename = "plannedDuration", skip_serializing_if = "Option::is_none")]
+    pub planned_duration: Option<i64>,
+    /// Wire name "priority": string, optional.
+    ///
+    /// Allowed values: "high", "average", "low".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<ListV3RequestOrderPriority>,
+    /// Wire name "replicate": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<bool>,
+    /// Wire name "requireDeadlineChangeReason": boolean, optional.
+    #[serde(
+        rename = "requireDeadlineChangeReason",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub require_deadline_change_reason: Option<bool>,
+    /// Wire name "requireResult": boolean, optional.
+    #[serde(rename = "requireResult", skip_serializing_if = "Option::is_none")]
+    pub require_result: Option<bool>,
+    /// Wire name "responsible": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub responsible: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "rights": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
+    /// Wire name "scenarios": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub scenarios: ::serde_json::Value,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "source": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<ListV3RequestOrderSource>,
+    /// Wire name "stage": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<ListV3RequestOrderStage>,
+    /// Wire name "stageId": integer, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<i64>,
+    /// Wire name "startPlan": string (`date-time`), optional.
+    #[serde(rename = "startPlan", skip_serializing_if = "Option::is_none")]
+    pub start_plan: Option<String>,
+    /// Wire name "started": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "pending", "in_progress", "supposedly_completed", "completed", "deferred", "declined".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<ListV3RequestOrderStatus>,
+    /// Wire name "statusChanged": string (`date-time`), optional.
+    #[serde(rename = "statusChanged", skip_serializing_if = "Option::is_none")]
+    pub status_changed: Option<String>,
+    /// Wire name "statusChangedBy": any JSON, optional.
+    #[serde(
+        rename = "statusChangedBy",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub status_changed_by: ::serde_json::Value,
+    /// Wire name "statusChangedById": integer, optional.
+    #[serde(rename = "statusChangedById", skip_serializing_if = "Option::is_none")]
+    pub status_changed_by_id: Option<i64>,
+    /// Wire name "storyPoints": integer, optional.
+    #[serde(rename = "storyPoints", skip_serializing_if = "Option::is_none")]
+    pub story_points: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrder {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "accomplices".
+    pub fn accomplices(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.accomplices = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "activity".
+    pub fn activity(mut self, value: impl Into<String>) -> Self {
+        self.activity = Some(value.into());
+        self
+    }
+    /// Sets "actualDuration".
+    pub fn actual_duration(mut self, value: impl Into<i64>) -> Self {
+        self.actual_duration = Some(value.into());
+        self
+    }
+    /// Sets "addInReport".
+    pub fn add_in_report(mut self, value: impl Into<bool>) -> Self {
+        self.add_in_report = Some(value.into());
+        self
+    }
+    /// Sets "allowsChangeDatePlan".
+    pub fn allows_change_date_plan(mut self, value: impl Into<bool>) -> Self {
+        self.allows_change_date_plan = Some(value.into());
+        self
+    }
+    /// Sets "allowsChangeDeadline".
+    pub fn allows_change_deadline(mut self, value: impl Into<bool>) -> Self {
+        self.allows_change_deadline = Some(value.into());
+        self
+    }
+    /// Sets "allowsTimeTracking".
+    pub fn allows_time_tracking(mut self, value: impl Into<bool>) -> Self {
+        self.allows_time_tracking = Some(value.into());
+        self
+    }
+    /// Sets "archiveLink".
+    pub fn archive_link(mut self, value: impl Into<String>) -> Self {
+        self.archive_link = Some(value.into());
+        self
+    }
+    /// Sets "auditors".
+    pub fn auditors(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.auditors = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "autocompleteSubTasks".
+    pub fn autocomplete_sub_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.autocomplete_sub_tasks = Some(value.into());
+        self
+    }
+    /// Sets "changed".
+    pub fn changed(mut self, value: impl Into<String>) -> Self {
+        self.changed = Some(value.into());
+        self
+    }
+    /// Sets "changedBy".
+    pub fn changed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.changed_by = value.into();
+        self
+    }
+    /// Sets "changedById".
+    pub fn changed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.changed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "chat".
+    pub fn chat(mut self, value: impl Into<ListV3RequestOrderChat>) -> Self {
+        self.chat = Some(value.into());
+        self
+    }
+    /// Sets "chatId".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "checklist".
+    pub fn checklist(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.checklist = value.into();
+        self
+    }
+    /// Sets "closed".
+    pub fn closed(mut self, value: impl Into<String>) -> Self {
+        self.closed = Some(value.into());
+        self
+    }
+    /// Sets "closedBy".
+    pub fn closed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.closed_by = value.into();
+        self
+    }
+    /// Sets "closedById".
+    pub fn closed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.closed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "containsChecklist".
+    pub fn contains_checklist(mut self, value: impl Into<bool>) -> Self {
+        self.contains_checklist = Some(value.into());
+        self
+    }
+    /// Sets "containsGanttLinks".
+    pub fn contains_gantt_links(mut self, value: impl Into<bool>) -> Self {
+        self.contains_gantt_links = Some(value.into());
+        self
+    }
+    /// Sets "containsPlacements".
+    pub fn contains_placements(mut self, value: impl Into<bool>) -> Self {
+        self.contains_placements = Some(value.into());
+        self
+    }
+    /// Sets "containsRelatedTasks".
+    pub fn contains_related_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.contains_related_tasks = Some(value.into());
+        self
+    }
+    /// Sets "containsResults".
+    pub fn contains_results(mut self, value: impl Into<bool>) -> Self {
+        self.contains_results = Some(value.into());
+        self
+    }
+    /// Sets "containsSubTasks".
+    pub fn contains_sub_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.contains_sub_tasks = Some(value.into());
+        self
+    }
+    /// Sets "created".
+    pub fn created(mut self, value: impl Into<String>) -> Self {
+        self.created = Some(value.into());
+        self
+    }
+    /// Sets "creator".
+    pub fn creator(mut self, value: impl Into<ListV3RequestOrderCreator>) -> Self {
+        self.creator = Some(value.into());
+        self
+    }
+    /// Sets "creatorId".
+    pub fn creator_id(mut self, value: impl Into<i64>) -> Self {
+        self.creator_id = Some(value.into());
+        self
+    }
+    /// Sets "crmItemIds".
+    pub fn crm_item_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.crm_item_ids = value.into();
+        self
+    }
+    /// Sets "deadline".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "dependsOn".
+    pub fn depends_on(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.depends_on = value.into();
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "durationType".
+    pub fn duration_type(mut self, value: impl Into<String>) -> Self {
+        self.duration_type = Some(value.into());
+        self
+    }
+    /// Sets "elapsedTime".
+    pub fn elapsed_time(
+        mut self,
+        value: impl Into<ListV3RequestOrderElapsedTime>,
+    ) -> Self {
+        self.elapsed_time = Some(value.into());
+        self
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<ListV3RequestOrderEmail>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "emailId".
+    pub fn email_id(mut self, value: impl Into<i64>) -> Self {
+        self.email_id = Some(value.into());
+        self
+    }
+    /// Sets "endPlan".
+    pub fn end_plan(mut self, value: impl Into<String>) -> Self {
+        self.end_plan = Some(value.into());
+        self
+    }
+    /// Sets "epicId".
+    pub fn epic_id(mut self, value: impl Into<i64>) -> Self {
+        self.epic_id = Some(value.into());
+        self
+    }
+    /// Sets "estimatedTime".
+    pub fn estimated_time(mut self, value: impl Into<i64>) -> Self {
+        self.estimated_time = Some(value.into());
+        self
+    }
+    /// Sets "exchangeId".
+    pub fn exchange_id(mut self, value: impl Into<String>) -> Self {
+        self.exchange_id = Some(value.into());
+        self
+    }
+    /// Sets "exchangeModified".
+    pub fn exchange_modified(mut self, value: impl Into<String>) -> Self {
+        self.exchange_modified = Some(value.into());
+        self
+    }
+    /// Sets "flow".
+    pub fn flow(mut self, value: impl Into<ListV3RequestOrderFlow>) -> Self {
+        self.flow = Some(value.into());
+        self
+    }
+    /// Sets "flowId".
+    pub fn flow_id(mut self, value: impl Into<i64>) -> Self {
+        self.flow_id = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplate".
+    pub fn forked_by_template(
+        mut self,
+        value: impl Into<ListV3RequestOrderForkedByTemplate>,
+    ) -> Self {
+        self.forked_by_template = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplateId".
+    pub fn forked_by_template_id(mut self, value: impl Into<i64>) -> Self {
+        self.forked_by_template_id = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<ListV3RequestOrderGroup>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "guid".
+    pub fn guid(mut self, value: impl Into<String>) -> Self {
+        self.guid = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "inFavorite".
+    pub fn in_favorite(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_favorite = value.into();
+        self
+    }
+    /// Sets "inGroupPin".
+    pub fn in_group_pin(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_group_pin = value.into();
+        self
+    }
+    /// Sets "inMute".
+    pub fn in_mute(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_mute = value.into();
+        self
+    }
+    /// Sets "inPin".
+    pub fn in_pin(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_pin = value.into();
+        self
+    }
+    /// Sets "isMultitask".
+    pub fn is_multitask(mut self, value: impl Into<bool>) -> Self {
+        self.is_multitask = Some(value.into());
+        self
+    }
+    /// Sets "link".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<String>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "matchesSubTasksTime".
+    pub fn matches_sub_tasks_time(mut self, value: impl Into<bool>) -> Self {
+        self.matches_sub_tasks_time = Some(value.into());
+        self
+    }
+    /// Sets "matchesWorkTime".
+    pub fn matches_work_time(mut self, value: impl Into<bool>) -> Self {
+        self.matches_work_time = Some(value.into());
+        self
+    }
+    /// Sets "maxDeadlineChangeDate".
+    pub fn max_deadline_change_date(mut self, value: impl Into<String>) -> Self {
+        self.max_deadline_change_date = Some(value.into());
+        self
+    }
+    /// Sets "maxDeadlineChanges".
+    pub fn max_deadline_changes(mut self, value: impl Into<i64>) -> Self {
+        self.max_deadline_changes = Some(value.into());
+        self
+    }
+    /// Sets "needsControl".
+    pub fn needs_control(mut self, value: impl Into<bool>) -> Self {
+        self.needs_control = Some(value.into());
+        self
+    }
+    /// Sets "numberOfReminders".
+    pub fn number_of_reminders(mut self, value: impl Into<i64>) -> Self {
+        self.number_of_reminders = Some(value.into());
+        self
+    }
+    /// Sets "outlookVersion".
+    pub fn outlook_version(mut self, value: impl Into<i64>) -> Self {
+        self.outlook_version = Some(value.into());
+        self
+    }
+    /// Sets "parent".
+    pub fn parent(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent = value.into();
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "plannedDuration".
+    pub fn planned_duration(mut self, value: impl Into<i64>) -> Self {
+        self.planned_duration = Some(value.into());
+        self
+    }
+    /// Sets "priority".
+    pub fn priority(mut self, value: impl Into<ListV3RequestOrderPriority>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "replicate".
+    pub fn replicate(mut self, value: impl Into<bool>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "requireDeadlineChangeReason".
+    pub fn require_deadline_change_reason(mut self, value: impl Into<bool>) -> Self {
+        self.require_deadline_change_reason = Some(value.into());
+        self
+    }
+    /// Sets "requireResult".
+    pub fn require_result(mut self, value: impl Into<bool>) -> Self {
+        self.require_result = Some(value.into());
+        self
+    }
+    /// Sets "responsible".
+    pub fn responsible(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsible = value.into();
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "rights".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Sets "scenarios".
+    pub fn scenarios(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.scenarios = value.into();
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "source".
+    pub fn source(mut self, value: impl Into<ListV3RequestOrderSource>) -> Self {
+        self.source = Some(value.into());
+        self
+    }
+    /// Sets "stage".
+    pub fn stage(mut self, value: impl Into<ListV3RequestOrderStage>) -> Self {
+        self.stage = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<i64>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "startPlan".
+    pub fn start_plan(mut self, value: impl Into<String>) -> Self {
+        self.start_plan = Some(value.into());
+        self
+    }
+    /// Sets "started".
+    pub fn started(mut self, value: impl Into<String>) -> Self {
+        self.started = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<ListV3RequestOrderStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusChanged".
+    pub fn status_changed(mut self, value: impl Into<String>) -> Self {
+        self.status_changed = Some(value.into());
+        self
+    }
+    /// Sets "statusChangedBy".
+    pub fn status_changed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.status_changed_by = value.into();
+        self
+    }
+    /// Sets "statusChangedById".
+    pub fn status_changed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.status_changed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "storyPoints".
+    pub fn story_points(mut self, value: impl Into<i64>) -> Self {
+        self.story_points = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrder {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let activity = o.opt("activity")?;
+        let actual_duration = o.opt("actualDuration")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allows_change_date_plan = o.opt("allowsChangeDatePlan")?;
+        let allows_change_deadline = o.opt("allowsChangeDeadline")?;
+        let allows_time_tracking = o.opt("allowsTimeTracking")?;
+        let archive_link = o.opt("archiveLink")?;
+        let auditors = o.opt("auditors")?;
+        let autocomplete_sub_tasks = o.opt("autocompleteSubTasks")?;
+        let changed = o.opt("changed")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_by_id = o.opt("changedById")?;
+        let chat = o.opt("chat")?;
+        let chat_id = o.opt("chatId")?;
+        let checklist = o.opt("checklist")?;
+        let closed = o.opt("closed")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_by_id = o.opt("closedById")?;
+        let contains_checklist = o.opt("containsChecklist")?;
+        let contains_gantt_links = o.opt("containsGanttLinks")?;
+        let contains_placements = o.opt("containsPlacements")?;
+        let contains_related_tasks = o.opt("containsRelatedTasks")?;
+        let contains_results = o.opt("containsResults")?;
+        let contains_sub_tasks = o.opt("containsSubTasks")?;
+        let created = o.opt("created")?;
+        let creator = o.opt("creator")?;
+        let creator_id = o.opt("creatorId")?;
+        let crm_item_ids = o.opt("crmItemIds")?;
+        let deadline = o.opt("deadline")?;
+        let depends_on = o.opt("dependsOn")?;
+        let description = o.opt("description")?;
+        let duration_type = o.opt("durationType")?;
+        let elapsed_time = o.opt("elapsedTime")?;
+        let email = o.opt("email")?;
+        let email_id = o.opt("emailId")?;
+        let end_plan = o.opt("endPlan")?;
+        let epic_id = o.opt("epicId")?;
+        let estimated_time = o.opt("estimatedTime")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let flow = o.opt("flow")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template = o.opt("forkedByTemplate")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let in_favorite = o.opt("inFavorite")?;
+        let in_group_pin = o.opt("inGroupPin")?;
+        let in_mute = o.opt("inMute")?;
+        let in_pin = o.opt("inPin")?;
+        let is_multitask = o.opt("isMultitask")?;
+        let link = o.opt("link")?;
+        let mark = o.opt("mark")?;
+        let matches_sub_tasks_time = o.opt("matchesSubTasksTime")?;
+        let matches_work_time = o.opt("matchesWorkTime")?;
+        let max_deadline_change_date = o.opt("maxDeadlineChangeDate")?;
+        let max_deadline_changes = o.opt("maxDeadlineChanges")?;
+        let needs_control = o.opt("needsControl")?;
+        let number_of_reminders = o.opt("numberOfReminders")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent = o.opt("parent")?;
+        let parent_id = o.opt("parentId")?;
+        let planned_duration = o.opt("plannedDuration")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let require_deadline_change_reason = o.opt("requireDeadlineChangeReason")?;
+        let require_result = o.opt("requireResult")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let rights = o.opt("rights")?;
+        let scenarios = o.opt("scenarios")?;
+        let site_id = o.opt("siteId")?;
+        let source = o.opt("source")?;
+        let stage = o.opt("stage")?;
+        let stage_id = o.opt("stageId")?;
+        let start_plan = o.opt("startPlan")?;
+        let started = o.opt("started")?;
+        let status = o.opt("status")?;
+        let status_changed = o.opt("statusChanged")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_by_id = o.opt("statusChangedById")?;
+        let story_points = o.opt("storyPoints")?;
+        let title = o.opt("title")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "activity",
+                    "actualDuration",
+                    "addInReport",
+                    "allowsChangeDatePlan",
+                    "allowsChangeDeadline",
+                    "allowsTimeTracking",
+                    "archiveLink",
+                    "auditors",
+                    "autocompleteSubTasks",
+                    "changed",
+                    "changedBy",
+                    "changedById",
+                    "chat",
+                    "chatId",
+                    "checklist",
+                    "closed",
+                    "closedBy",
+                    "closedById",
+                    "containsChecklist",
+                    "containsGanttLinks",
+                    "containsPlacements",
+                    "containsRelatedTasks",
+                    "containsResults",
+                    "containsSubTasks",
+                    "created",
+                    "creator",
+                    "creatorId",
+                    "crmItemIds",
+                    "deadline",
+                    "dependsOn",
+                    "description",
+                    "durationType",
+                    "elapsedTime",
+                    "email",
+                    "emailId",
+                    "endPlan",
+                    "epicId",
+                    "estimatedTime",
+                    "exchangeId",
+                    "exchangeModified",
+                    "flow",
+                    "flowId",
+                    "forkedByTemplate",
+                    "forkedByTemplateId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "inFavorite",
+                    "inGroupPin",
+                    "inMute",
+                    "inPin",
+                    "isMultitask",
+                    "link",
+                    "mark",
+                    "matchesSubTasksTime",
+                    "matchesWorkTime",
+                    "maxDeadlineChangeDate",
+                    "maxDeadlineChanges",
+                    "needsControl",
+                    "numberOfReminders",
+                    "outlookVersion",
+                    "parent",
+                    "parentId",
+                    "plannedDuration",
+                    "priority",
+                    "replicate",
+                    "requireDeadlineChangeReason",
+                    "requireResult",
+                    "responsible",
+                    "responsibleId",
+                    "rights",
+                    "scenarios",
+                    "siteId",
+                    "source",
+                    "stage",
+                    "stageId",
+                    "startPlan",
+                    "started",
+                    "status",
+                    "statusChanged",
+                    "statusChangedBy",
+                    "statusChangedById",
+                    "storyPoints",
+                    "title",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            accomplices,
+            activity,
+            actual_duration,
+            add_in_report,
+            allows_change_date_plan,
+            allows_change_deadline,
+            allows_time_tracking,
+            archive_link,
+            auditors,
+            autocomplete_sub_tasks,
+            changed,
+            changed_by,
+            changed_by_id,
+            chat,
+            chat_id,
+            checklist,
+            closed,
+            closed_by,
+            closed_by_id,
+            contains_checklist,
+            contains_gantt_links,
+            contains_placements,
+            contains_related_tasks,
+            contains_results,
+            contains_sub_tasks,
+            created,
+            creator,
+            creator_id,
+            crm_item_ids,
+            deadline,
+            depends_on,
+            description,
+            duration_type,
+            elapsed_time,
+            email,
+            email_id,
+            end_plan,
+            epic_id,
+            estimated_time,
+            exchange_id,
+            exchange_modified,
+            flow,
+            flow_id,
+            forked_by_template,
+            forked_by_template_id,
+            group,
+            group_id,
+            guid,
+            id,
+            in_favorite,
+            in_group_pin,
+            in_mute,
+            in_pin,
+            is_multitask,
+            link,
+            mark,
+            matches_sub_tasks_time,
+            matches_work_time,
+            max_deadline_change_date,
+            max_deadline_changes,
+            needs_control,
+            number_of_reminders,
+            outlook_version,
+            parent,
+            parent_id,
+            planned_duration,
+            priority,
+            replicate,
+            require_deadline_change_reason,
+            require_result,
+            responsible,
+            responsible_id,
+            rights,
+            scenarios,
+            site_id,
+            source,
+            stage,
+            stage_id,
+            start_plan,
+            started,
+            status,
+            status_changed,
+            status_changed_by,
+            status_changed_by_id,
+            story_points,
+            title,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestOrder);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrderChat {
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "entityType": string, optional.
+    #[serde(rename = "entityType", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrderChat {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "entityType".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrderChat {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type = o.opt("entityType")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["entityId", "entityType", "id"])?;
+        Ok(Self {
+            entity_id,
+            entity_type,
+            id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestOrderChat);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrderCreator {
+    /// Wire name "email": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "externalAuthId": string, optional.
+    #[serde(rename = "externalAuthId", skip_serializing_if = "Option::is_none")]
+    pub external_auth_id: Option<String>,
+    /// Wire name "gender": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "image": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ListV3RequestOrderCreatorImage>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "rights": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
+    /// Wire name "role": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrderCreator {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "externalAuthId".
+    pub fn external_auth_id(mut self, value: impl Into<String>) -> Self {
+        self.external_auth_id = Some(value.into());
+        self
+    }
+    /// Sets "gender".
+    pub fn gender(mut self, value: impl Into<String>) -> Self {
+        self.gender = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "image".
+    pub fn image(mut self, value: impl Into<ListV3RequestOrderCreatorImage>) -> Self {
+        self.image = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "rights".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Sets "role".
+    pub fn role(mut self, value: impl Into<String>) -> Self {
+        self.role = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrderCreator {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let email = o.opt("email")?;
+        let external_auth_id = o.opt("externalAuthId")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let name = o.opt("name")?;
+        let rights = o.opt("rights")?;
+        let role = o.opt("role")?;
+        let additional = o
+            .rest(
+                &[
+                    "email",
+                    "externalAuthId",
+                    "gender",
+                    "id",
+                    "image",
+                    "name",
+                    "rights",
+                    "role",
+                ],
+            )?;
+        Ok(Self {
+            email,
+            external_auth_id,
+            gender,
+            id,
+            image,
+            name,
+            rights,
+            role,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestOrderCreator);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrderCreatorImage {
+    /// Wire name "contentType": string, optional.
+    #[serde(rename = "contentType", skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Wire name "file": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub file: ::serde_json::Value,
+    /// Wire name "height": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "size": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "src": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    /// Wire name "subDir": string, optional.
+    #[serde(rename = "subDir", skip_serializing_if = "Option::is_none")]
+    pub sub_dir: Option<String>,
+    /// Wire name "width": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrderCreatorImage {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "contentType".
+    pub fn content_type(mut self, value: impl Into<String>) -> Self {
+        self.content_type = Some(value.into());
+        self
+    }
+    /// Sets "file".
+    pub fn file(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.file = value.into();
+        self
+    }
+    /// Sets "height".
+    pub fn height(mut self, value: impl Into<i64>) -> Self {
+        self.height = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "size".
+    pub fn size(mut self, value: impl Into<i64>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "src".
+    pub fn src(mut self, value: impl Into<String>) -> Self {
+        self.src = Some(value.into());
+        self
+    }
+    /// Sets "subDir".
+    pub fn sub_dir(mut self, value: impl Into<String>) -> Self {
+        self.sub_dir = Some(value.into());
+        self
+    }
+    /// Sets "width".
+    pub fn width(mut self, value: impl Into<i64>) -> Self {
+        self.width = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrderCreatorImage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let content_type = o.opt("contentType")?;
+        let file = o.opt("file")?;
+        let height = o.opt("height")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let size = o.opt("size")?;
+        let src = o.opt("src")?;
+        let sub_dir = o.opt("subDir")?;
+        let width = o.opt("width")?;
+        let additional = o
+            .rest(
+                &[
+                    "contentType",
+                    "file",
+                    "height",
+                    "id",
+                    "name",
+                    "size",
+                    "src",
+                    "subDir",
+                    "width",
+                ],
+            )?;
+        Ok(Self {
+            content_type,
+            file,
+            height,
+            id,
+            name,
+            size,
+            src,
+            sub_dir,
+            width,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestOrderCreatorImage);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrderElapsedTime {
+    /// Wire name "createdAtTs": integer, optional.
+    #[serde(rename = "createdAtTs", skip_serializing_if = "Option::is_none")]
+    pub created_at_ts: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "minutes": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<i64>,
+    /// Wire name "seconds": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<i64>,
+    /// Wire name "source": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Wire name "startTs": integer, optional.
+    #[serde(rename = "startTs", skip_serializing_if = "Option::is_none")]
+    pub start_ts: Option<i64>,
+    /// Wire name "stopTs": integer, optional.
+    #[serde(rename = "stopTs", skip_serializing_if = "Option::is_none")]
+    pub stop_ts: Option<i64>,
+    /// Wire name "taskId": integer, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrderElapsedTime {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "createdAtTs".
+    pub fn created_at_ts(mut self, value: impl Into<i64>) -> Self {
+        self.created_at_ts = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "minutes".
+    pub fn minutes(mut self, value: impl Into<i64>) -> Self {
+        self.minutes = Some(value.into());
+        self
+    }
+    /// Sets "seconds".
+    pub fn seconds(mut self, value: impl Into<i64>) -> Self {
+        self.seconds = Some(value.into());
+        self
+    }
+    /// Sets "source".
+    pub fn source(mut self, value: impl Into<String>) -> Self {
+        self.source = Some(value.into());
+        self
+    }
+    /// Sets "startTs".
+    pub fn start_ts(mut self, value: impl Into<i64>) -> Self {
+        self.start_ts = Some(value.into());
+        self
+    }
+    /// Sets "stopTs".
+    pub fn stop_ts(mut self, value: impl Into<i64>) -> Self {
+        self.stop_ts = Some(value.into());
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Sets "text".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrderElapsedTime {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_at_ts = o.opt("createdAtTs")?;
+        let id = o.opt("id")?;
+        let minutes = o.opt("minutes")?;
+        let seconds = o.opt("seconds")?;
+        let source = o.opt("source")?;
+        let start_ts = o.opt("startTs")?;
+        let stop_ts = o.opt("stopTs")?;
+        let task_id = o.opt("taskId")?;
+        let text = o.opt("text")?;
+        let user_id = o.opt("userId")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdAtTs",
+                    "id",
+                    "minutes",
+                    "seconds",
+                    "source",
+                    "startTs",
+                    "stopTs",
+                    "taskId",
+                    "text",
+                    "userId",
+                ],
+            )?;
+        Ok(Self {
+            created_at_ts,
+            id,
+            minutes,
+            seconds,
+            source,
+            start_ts,
+            stop_ts,
+            task_id,
+            text,
+            user_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestOrderElapsedTime);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrderEmail {
+    /// Wire name "body": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Wire name "dateTs": integer, optional.
+    #[serde(rename = "dateTs", skip_serializing_if = "Option::is_none")]
+    pub date_ts: Option<i64>,
+    /// Wire name "from": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "mailboxId": integer, optional.
+    #[serde(rename = "mailboxId", skip_serializing_if = "Option::is_none")]
+    pub mailbox_id: Option<i64>,
+    /// Wire name "taskId": integer, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrderEmail {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "body".
+    pub fn body(mut self, value: impl Into<String>) -> Self {
+        self.body = Some(value.into());
+        self
+    }
+    /// Sets "dateTs".
+    pub fn date_ts(mut self, value: impl Into<i64>) -> Self {
+        self.date_ts = Some(value.into());
+        self
+    }
+    /// Sets "from".
+    pub fn from(mut self, value: impl Into<String>) -> Self {
+        self.from = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "link".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "mailboxId".
+    pub fn mailbox_id(mut self, value: impl Into<i64>) -> Self {
+        self.mailbox_id = Some(value.into());
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrderEmail {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let body = o.opt("body")?;
+        let date_ts = o.opt("dateTs")?;
+        let from = o.opt("from")?;
+        let id = o.opt("id")?;
+        let link = o.opt("link")?;
+        let mailbox_id = o.opt("mailboxId")?;
+        let task_id = o.opt("taskId")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &["body", "dateTs", "from", "id", "link", "mailboxId", "taskId", "title"],
+            )?;
+        Ok(Self {
+            body,
+            date_ts,
+            from,
+            id,
+            link,
+            mailbox_id,
+            task_id,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestOrderEmail);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrderFlow {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrderFlow {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrderFlow {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["id", "name"])?;
+        Ok(Self { id, name, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestOrderFlow);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrderForkedByTemplate {
+    /// Wire name "accomplices": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub accomplices: ::serde_json::Value,
+    /// Wire name "auditors": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub auditors: ::serde_json::Value,
+    /// Wire name "checklist": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub checklist: ::serde_json::Value,
+    /// Wire name "creator": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub creator: ::serde_json::Value,
+    /// Wire name "deadlineAfterTs": integer, optional.
+    #[serde(rename = "deadlineAfterTs", skip_serializing_if = "Option::is_none")]
+    pub deadline_after_ts: Option<i64>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "endDatePlanTs": integer, optional.
+    #[serde(rename = "endDatePlanTs", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan_ts: Option<i64>,
+    /// Wire name "group": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "parent": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub parent: ::serde_json::Value,
+    /// Wire name "priority": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// Wire name "replicate": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<bool>,
+    /// Wire name "replicateParams": object, optional.
+    #[serde(rename = "replicateParams", skip_serializing_if = "Option::is_none")]
+    pub replicate_params: Option<ListV3RequestOrderForkedByTemplateReplicateParams>,
+    /// Wire name "responsibleCollection": any JSON, optional.
+    #[serde(
+        rename = "responsibleCollection",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub responsible_collection: ::serde_json::Value,
+    /// Wire name "startDatePlanTs": integer, optional.
+    #[serde(rename = "startDatePlanTs", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan_ts: Option<i64>,
+    /// Wire name "task": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub task: ::serde_json::Value,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrderForkedByTemplate {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "accomplices".
+    pub fn accomplices(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.accomplices = value.into();
+        self
+    }
+    /// Sets "auditors".
+    pub fn auditors(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auditors = value.into();
+        self
+    }
+    /// Sets "checklist".
+    pub fn checklist(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.checklist = value.into();
+        self
+    }
+    /// Sets "creator".
+    pub fn creator(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.creator = value.into();
+        self
+    }
+    /// Sets "deadlineAfterTs".
+    pub fn deadline_after_ts(mut self, value: impl Into<i64>) -> Self {
+        self.deadline_after_ts = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "endDatePlanTs".
+    pub fn end_date_plan_ts(mut self, value: impl Into<i64>) -> Self {
+        self.end_date_plan_ts = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.group = value.into();
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "parent".
+    pub fn parent(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent = value.into();
+        self
+    }
+    /// Sets "priority".
+    pub fn priority(mut self, value: impl Into<String>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "replicate".
+    pub fn replicate(mut self, value: impl Into<bool>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "replicateParams".
+    pub fn replicate_params(
+        mut self,
+        value: impl Into<ListV3RequestOrderForkedByTemplateReplicateParams>,
+    ) -> Self {
+        self.replicate_params = Some(value.into());
+        self
+    }
+    /// Sets "responsibleCollection".
+    pub fn responsible_collection(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.responsible_collection = value.into();
+        self
+    }
+    /// Sets "startDatePlanTs".
+    pub fn start_date_plan_ts(mut self, value: impl Into<i64>) -> Self {
+        self.start_date_plan_ts = Some(value.into());
+        self
+    }
+    /// Sets "task".
+    pub fn task(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.task = value.into();
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrderForkedByTemplate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let auditors = o.opt("auditors")?;
+        let checklist = o.opt("checklist")?;
+        let creator = o.opt("creator")?;
+        let deadline_after_ts = o.opt("deadlineAfterTs")?;
+        let description = o.opt("description")?;
+        let end_date_plan_ts = o.opt("endDatePlanTs")?;
+        let group = o.opt("group")?;
+        let id = o.opt("id")?;
+        let parent = o.opt("parent")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let replicate_params = o.opt("replicateParams")?;
+        let responsible_collection = o.opt("responsibleCollection")?;
+        let start_date_plan_ts = o.opt("startDatePlanTs")?;
+        let task = o.opt("task")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "auditors",
+                    "checklist",
+                    "creator",
+                    "deadlineAfterTs",
+                    "description",
+                    "endDatePlanTs",
+                    "group",
+                    "id",
+                    "parent",
+                    "priority",
+                    "replicate",
+                    "replicateParams",
+                    "responsibleCollection",
+                    "startDatePlanTs",
+                    "task",
+                    "title",
+                ],
+            )?;
+        Ok(Self {
+            accomplices,
+            auditors,
+            checklist,
+            creator,
+            deadline_after_ts,
+            description,
+            end_date_plan_ts,
+            group,
+            id,
+            parent,
+            priority,
+            replicate,
+            replicate_params,
+            responsible_collection,
+            start_date_plan_ts,
+            task,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestOrderForkedByTemplate);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrderForkedByTemplateReplicateParams {
+    /// Wire name "dailyMonthInterval": string, optional.
+    #[serde(rename = "dailyMonthInterval", skip_serializing_if = "Option::is_none")]
+    pub daily_month_interval: Option<String>,
+    /// Wire name "endDate": string, optional.
+    #[serde(rename = "endDate", skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<String>,
+    /// Wire name "everyDay": string, optional.
+    #[serde(rename = "everyDay", skip_serializing_if = "Option::is_none")]
+    pub every_day: Option<String>,
+    /// Wire name "everyWeek": string, optional.
+    #[serde(rename = "everyWeek", skip_serializing_if = "Option::is_none")]
+    pub every_week: Option<String>,
+    /// Wire name "monthlyDayNum": string, optional.
+    #[serde(rename = "monthlyDayNum", skip_serializing_if = "Option::is_none")]
+    pub monthly_day_num: Option<String>,
+    /// Wire name "monthlyMonthNum1": string, optional.
+    #[serde(rename = "monthlyMonthNum1", skip_serializing_if = "Option::is_none")]
+    pub monthly_month_num1: Option<String>,
+    /// Wire name "monthlyMonthNum2": string, optional.
+    #[serde(rename = "monthlyMonthNum2", skip_serializing_if = "Option::is_none")]
+    pub monthly_month_num2: Option<String>,
+    /// Wire name "monthlyType": string, optional.
+    #[serde(rename = "monthlyType", skip_serializing_if = "Option::is_none")]
+    pub monthly_type: Option<String>,
+    /// Wire name "monthlyWeekDay": string, optional.
+    #[serde(rename = "monthlyWeekDay", skip_serializing_if = "Option::is_none")]
+    pub monthly_week_day: Option<String>,
+    /// Wire name "monthlyWeekDayNum": string, optional.
+    #[serde(rename = "monthlyWeekDayNum", skip_serializing_if = "Option::is_none")]
+    pub monthly_week_day_num: Option<String>,
+    /// Wire name "period": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+    /// Wire name "repeatTill": string, optional.
+    #[serde(rename = "repeatTill", skip_serializing_if = "Option::is_none")]
+    pub repeat_till: Option<String>,
+    /// Wire name "startDate": string, optional.
+    #[serde(rename = "startDate", skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// Wire name "time": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Wire name "times": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub times: Option<String>,
+    /// Wire name "timezoneOffset": string, optional.
+    #[serde(rename = "timezoneOffset", skip_serializing_if = "Option::is_none")]
+    pub timezone_offset: Option<String>,
+    /// Wire name "workdayOnly": string, optional.
+    #[serde(rename = "workdayOnly", skip_serializing_if = "Option::is_none")]
+    pub workday_only: Option<String>,
+    /// Wire name "yearlyDayNum": string, optional.
+    #[serde(rename = "yearlyDayNum", skip_serializing_if = "Option::is_none")]
+    pub yearly_day_num: Option<String>,
+    /// Wire name "yearlyMonth1": string, optional.
+    #[serde(rename = "yearlyMonth1", skip_serializing_if = "Option::is_none")]
+    pub yearly_month1: Option<String>,
+    /// Wire name "yearlyMonth2": string, optional.
+    #[serde(rename = "yearlyMonth2", skip_serializing_if = "Option::is_none")]
+    pub yearly_month2: Option<String>,
+    /// Wire name "yearlyType": string, optional.
+    #[serde(rename = "yearlyType", skip_serializing_if = "Option::is_none")]
+    pub yearly_type: Option<String>,
+    /// Wire name "yearlyWeekDay": string, optional.
+    #[serde(rename = "yearlyWeekDay", skip_serializing_if = "Option::is_none")]
+    pub yearly_week_day: Option<String>,
+    /// Wire name "yearlyWeekDayNum": string, optional.
+    #[serde(rename = "yearlyWeekDayNum", skip_serializing_if = "Option::is_none")]
+    pub yearly_week_day_num: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrderForkedByTemplateReplicateParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "dailyMonthInterval".
+    pub fn daily_month_interval(mut self, value: impl Into<String>) -> Self {
+        self.daily_month_interval = Some(value.into());
+        self
+    }
+    /// Sets "endDate".
+    pub fn end_date(mut self, value: impl Into<String>) -> Self {
+        self.end_date = Some(value.into());
+        self
+    }
+    /// Sets "everyDay".
+    pub fn every_day(mut self, value: impl Into<String>) -> Self {
+        self.every_day = Some(value.into());
+        self
+    }
+    /// Sets "everyWeek".
+    pub fn every_week(mut self, value: impl Into<String>) -> Self {
+        self.every_week = Some(value.into());
+        self
+    }
+    /// Sets "monthlyDayNum".
+    pub fn monthly_day_num(mut self, value: impl Into<String>) -> Self {
+        self.monthly_day_num = Some(value.into());
+        self
+    }
+    /// Sets "monthlyMonthNum1".
+    pub fn monthly_month_num1(mut self, value: impl Into<String>) -> Self {
+        self.monthly_month_num1 = Some(value.into());
+        self
+    }
+    /// Sets "monthlyMonthNum2".
+    pub fn monthly_month_num2(mut self, value: impl Into<String>) -> Self {
+        self.monthly_month_num2 = Some(value.into());
+        self
+    }
+    /// Sets "monthlyType".
+    pub fn monthly_type(mut self, value: impl Into<String>) -> Self {
+        self.monthly_type = Some(value.into());
+        self
+    }
+    /// Sets "monthlyWeekDay".
+    pub fn monthly_week_day(mut self, value: impl Into<String>) -> Self {
+        self.monthly_week_day = Some(value.into());
+        self
+    }
+    /// Sets "monthlyWeekDayNum".
+    pub fn monthly_week_day_num(mut self, value: impl Into<String>) -> Self {
+        self.monthly_week_day_num = Some(value.into());
+        self
+    }
+    /// Sets "period".
+    pub fn period(mut self, value: impl Into<String>) -> Self {
+        self.period = Some(value.into());
+        self
+    }
+    /// Sets "repeatTill".
+    pub fn repeat_till(mut self, value: impl Into<String>) -> Self {
+        self.repeat_till = Some(value.into());
+        self
+    }
+    /// Sets "startDate".
+    pub fn start_date(mut self, value: impl Into<String>) -> Self {
+        self.start_date = Some(value.into());
+        self
+    }
+    /// Sets "time".
+    pub fn time(mut self, value: impl Into<String>) -> Self {
+        self.time = Some(value.into());
+        self
+    }
+    /// Sets "times".
+    pub fn times(mut self, value: impl Into<String>) -> Self {
+        self.times = Some(value.into());
+        self
+    }
+    /// Sets "timezoneOffset".
+    pub fn timezone_offset(mut self, value: impl Into<String>) -> Self {
+        self.timezone_offset = Some(value.into());
+        self
+    }
+    /// Sets "workdayOnly".
+    pub fn workday_only(mut self, value: impl Into<String>) -> Self {
+        self.workday_only = Some(value.into());
+        self
+    }
+    /// Sets "yearlyDayNum".
+    pub fn yearly_day_num(mut self, value: impl Into<String>) -> Self {
+        self.yearly_day_num = Some(value.into());
+        self
+    }
+    /// Sets "yearlyMonth1".
+    pub fn yearly_month1(mut self, value: impl Into<String>) -> Self {
+        self.yearly_month1 = Some(value.into());
+        self
+    }
+    /// Sets "yearlyMonth2".
+    pub fn yearly_month2(mut self, value: impl Into<String>) -> Self {
+        self.yearly_month2 = Some(value.into());
+        self
+    }
+    /// Sets "yearlyType".
+    pub fn yearly_type(mut self, value: impl Into<String>) -> Self {
+        self.yearly_type = Some(value.into());
+        self
+    }
+    /// Sets "yearlyWeekDay".
+    pub fn yearly_week_day(mut self, value: impl Into<String>) -> Self {
+        self.yearly_week_day = Some(value.into());
+        self
+    }
+    /// Sets "yearlyWeekDayNum".
+    pub fn yearly_week_day_num(mut self, value: impl Into<String>) -> Self {
+        self.yearly_week_day_num = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose
+for ListV3RequestOrderForkedByTemplateReplicateParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let daily_month_interval = o.opt("dailyMonthInterval")?;
+        let end_date = o.opt("endDate")?;
+        let every_day = o.opt("everyDay")?;
+        let every_week = o.opt("everyWeek")?;
+        let monthly_day_num = o.opt("monthlyDayNum")?;
+        let monthly_month_num1 = o.opt("monthlyMonthNum1")?;
+        let monthly_month_num2 = o.opt("monthlyMonthNum2")?;
+        let monthly_type = o.opt("monthlyType")?;
+        let monthly_week_day = o.opt("monthlyWeekDay")?;
+        let monthly_week_day_num = o.opt("monthlyWeekDayNum")?;
+        let period = o.opt("period")?;
+        let repeat_till = o.opt("repeatTill")?;
+        let start_date = o.opt("startDate")?;
+        let time = o.opt("time")?;
+        let times = o.opt("times")?;
+        let timezone_offset = o.opt("timezoneOffset")?;
+        let workday_only = o.opt("workdayOnly")?;
+        let yearly_day_num = o.opt("yearlyDayNum")?;
+        let yearly_month1 = o.opt("yearlyMonth1")?;
+        let yearly_month2 = o.opt("yearlyMonth2")?;
+        let yearly_type = o.opt("yearlyType")?;
+        let yearly_week_day = o.opt("yearlyWeekDay")?;
+        let yearly_week_day_num = o.opt("yearlyWeekDayNum")?;
+        let additional = o
+            .rest(
+                &[
+                    "dailyMonthInterval",
+                    "endDate",
+                    "everyDay",
+                    "everyWeek",
+                    "monthlyDayNum",
+                    "monthlyMonthNum1",
+                    "monthlyMonthNum2",
+                    "monthlyType",
+                    "monthlyWeekDay",
+                    "monthlyWeekDayNum",
+                    "period",
+                    "repeatTill",
+                    "startDate",
+                    "time",
+                    "times",
+                    "timezoneOffset",
+                    "workdayOnly",
+                    "yearlyDayNum",
+                    "yearlyMonth1",
+                    "yearlyMonth2",
+                    "yearlyType",
+                    "yearlyWeekDay",
+                    "yearlyWeekDayNum",
+                ],
+            )?;
+        Ok(Self {
+            daily_month_interval,
+            end_date,
+            every_day,
+            every_week,
+            monthly_day_num,
+            monthly_month_num1,
+            monthly_month_num2,
+            monthly_type,
+            monthly_week_day,
+            monthly_week_day_num,
+            period,
+            repeat_till,
+            start_date,
+            time,
+            times,
+            timezone_offset,
+            workday_only,
+            yearly_day_num,
+            yearly_month1,
+            yearly_month2,
+            yearly_type,
+            yearly_week_day,
+            yearly_week_day_num,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(
+    ListV3RequestOrderForkedByTemplateReplicateParams
+);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrderGroup {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "image": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub image: ::serde_json::Value,
+    /// Wire name "isVisible": boolean, optional.
+    #[serde(rename = "isVisible", skip_serializing_if = "Option::is_none")]
+    pub is_visible: Option<bool>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrderGroup {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "image".
+    pub fn image(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.image = value.into();
+        self
+    }
+    /// Sets "isVisible".
+    pub fn is_visible(mut self, value: impl Into<bool>) -> Self {
+        self.is_visible = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrderGroup {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let is_visible = o.opt("isVisible")?;
+        let name = o.opt("name")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["id", "image", "isVisible", "name", "type"])?;
+        Ok(Self {
+            id,
+            image,
+            is_visible,
+            name,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestOrderGroup);
+
+#[cfg(feature = "tasks")]
+pub type ListV3RequestOrderPriority = super::super::enums::HighAverageLow;
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrderSource {
+    /// Wire name "data": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrderSource {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.data = value.into();
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrderSource {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.opt("data")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["data", "type"])?;
+        Ok(Self { data, type_, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestOrderSource);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrderStage {
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrderStage {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrderStage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["color", "id", "title"])?;
+        Ok(Self {
+            color,
+            id,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestOrderStage);
+
+#[cfg(feature = "tasks")]
+pub type ListV3RequestOrderStatus = super::super::enums::PendingInProgressSupposedlyCompletedEtc;
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestSelectItem {
+    /// Wire name "accomplices": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "activity": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
+    /// Wire name "actualDuration": integer, optional.
+    #[serde(rename = "actualDuration", skip_serializing_if = "Option::is_none")]
+    pub actual_duration: Option<i64>,
+    /// Wire name "addInReport": boolean, optional.
+    #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
+    pub add_in_report: Option<bool>,
+    /// Wire name "allowsChangeDatePlan": boolean, optional.
+    #[serde(rename = "allowsChangeDatePlan", skip_serializing_if = "Option::is_none")]
+    pub allows_change_date_plan: Option<bool>,
+    /// Wire name "allowsChangeDeadline": boolean, optional.
+    #[serde(rename = "allowsChangeDeadline", skip_serializing_if = "Option::is_none")]
+    pub allows_change_deadline: Option<bool>,
+    /// Wire name "allowsTimeTracking": boolean, optional.
+    #[serde(rename = "allowsTimeTracking", skip_serializing_if = "Option::is_none")]
+    pub allows_time_tracking: Option<bool>,
+    /// Wire name "archiveLink": string, optional.
+    #[serde(rename = "archiveLink", skip_serializing_if = "Option::is_none")]
+    pub archive_link: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "autocompleteSubTasks": boolean, optional.
+    #[serde(rename = "autocompleteSubTasks", skip_serializing_if = "Option::is_none")]
+    pub autocomplete_sub_tasks: Option<bool>,
+    /// Wire name "changed": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<String>,
+    /// Wire name "changedBy": any JSON, optional.
+    #[serde(rename = "changedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub changed_by: ::serde_json::Value,
+    /// Wire name "changedById": integer, optional.
+    #[serde(rename = "changedById", skip_serializing_if = "Option::is_none")]
+    pub changed_by_id: Option<i64>,
+    /// Wire name "chat": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ListV3RequestSelectItemChat>,
+    /// Wire name "chatId": integer, optional.
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+    /// Wire name "checklist": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub checklist: ::serde_json::Value,
+    /// Wire name "closed": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<String>,
+    /// Wire name "closedBy": any JSON, optional.
+    #[serde(rename = "closedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub closed_by: ::serde_json::Value,
+    /// Wire name "closedById": integer, optional.
+    #[serde(rename = "closedById", skip_serializing_if = "Option::is_none")]
+    pub closed_by_id: Option<i64>,
+    /// Wire name "containsChecklist": boolean, optional.
+    #[serde(rename = "containsChecklist", skip_serializing_if = "Option::is_none")]
+    pub contains_checklist: Option<bool>,
+    /// Wire name "containsGanttLinks": boolean, optional.
+    #[serde(rename = "containsGanttLinks", skip_serializing_if = "Option::is_none")]
+    pub contains_gantt_links: Option<bool>,
+    /// Wire name "containsPlacements": boolean, optional.
+    #[serde(rename = "containsPlacements", skip_serializing_if = "Option::is_none")]
+    pub contains_placements: Option<bool>,
+    /// Wire name "containsRelatedTasks": boolean, optional.
+    #[serde(rename = "containsRelatedTasks", skip_serializing_if = "Option::is_none")]
+    pub contains_related_tasks: Option<bool>,
+    /// Wire name "containsResults": boolean, optional.
+    #[serde(rename = "containsResults", skip_serializing_if = "Option::is_none")]
+    pub contains_results: Option<bool>,
+    /// Wire name "containsSubTasks": boolean, optional.
+    #[serde(rename = "containsSubTasks", skip_serializing_if = "Option::is_none")]
+    pub contains_sub_tasks: Option<bool>,
+    /// Wire name "created": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Wire name "creator": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<ListV3RequestSelectItemCreator>,
+    /// Wire name "creatorId": integer, optional.
+    #[serde(rename = "creatorId", skip_serializing_if = "Option::is_none")]
+    pub creator_id: Option<i64>,
+    /// Wire name "crmItemIds": any JSON, optional.
+    #[serde(rename = "crmItemIds", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub crm_item_ids: ::serde_json::Value,
+    /// Wire name "deadline": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "dependsOn": any JSON, optional.
+    #[serde(rename = "dependsOn", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub depends_on: ::serde_json::Value,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "durationType": string, optional.
+    #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
+    pub duration_type: Option<String>,
+    /// Wire name "elapsedTime": object, optional.
+    #[serde(rename = "elapsedTime", skip_serializing_if = "Option::is_none")]
+    pub elapsed_time: Option<ListV3RequestSelectItemElapsedTime>,
+    /// Wire name "email": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<ListV3RequestSelectItemEmail>,
+    /// Wire name "emailId": integer, optional.
+    #[serde(rename = "emailId", skip_serializing_if = "Option::is_none")]
+    pub email_id: Option<i64>,
+    /// Wire name "endPlan": string (`date-time`), optional.
+    #[serde(rename = "endPlan", skip_serializing_if = "Option::is_none")]
+    pub end_plan: Option<String>,
+    /// Wire name "epicId": integer, optional.
+    #[serde(rename = "epicId", skip_serializing_if = "Option::is_none")]
+    pub epic_id: Option<i64>,
+    /// Wire name "estimatedTime": integer, optional.
+    #[serde(rename = "estimatedTime", skip_serializing_if = "Option::is_none")]
+    pub estimated_time: Option<i64>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
+    /// Wire name "exchangeModified": string, optional.
+    #[serde(rename = "exchangeModified", skip_serializing_if = "Option::is_none")]
+    pub exchange_modified: Option<String>,
+    /// Wire name "flow": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<ListV3RequestSelectItemFlow>,
+    /// Wire name "flowId": integer, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<i64>,
+    /// Wire name "forkedByTemplate": object, optional.
+    #[serde(rename = "forkedByTemplate", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template: Option<ListV3RequestSelectItemForkedByTemplate>,
+    /// Wire name "forkedByTemplateId": integer, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<i64>,
+    /// Wire name "group": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<ListV3RequestSelectItemGroup>,
+    /// Wire name "groupId": integer, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
+    /// Wire name "guid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "inFavorite": any JSON, optional.
+    #[serde(rename = "inFavorite", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_favorite: ::serde_json::Value,
+    /// Wire name "inGroupPin": any JSON, optional.
+    #[serde(rename = "inGroupPin", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_group_pin: ::serde_json::Value,
+    /// Wire name "inMute": any JSON, optional.
+    #[serde(rename = "inMute", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_mute: ::serde_json::Value,
+    /// Wire name "inPin": any JSON, optional.
+    #[serde(rename = "inPin", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_pin: ::serde_json::Value,
+    /// Wire name "isMultitask": boolean, optional.
+    #[serde(rename = "isMultitask", skip_serializing_if = "Option::is_none")]
+    pub is_multitask: Option<bool>,
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "mark": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+    /// Wire name "matchesSubTasksTime": boolean, optional.
+    #[serde(rename = "matchesSubTasksTime", skip_serializing_if = "Option::is_none")]
+    pub matches_sub_tasks_time: Option<bool>,
+    /// Wire name "matchesWorkTime": boolean, optional.
+    #[serde(rename = "matchesWorkTime", skip_serializing_if = "Option::is_none")]
+    pub matches_work_time: Option<bool>,
+    /// Wire name "maxDeadlineChangeDate": string (`date-time`), optional.
+    #[serde(rename = "maxDeadlineChangeDate", skip_serializing_if = "Option::is_none")]
+    pub max_deadline_change_date: Option<String>,
+    /// Wire name "maxDeadlineChanges": integer, optional.
+    #[serde(rename = "maxDeadlineChanges", skip_serializing_if = "Option::is_none")]
+    pub max_deadline_changes: Option<i64>,
+    /// Wire name "needsControl": boolean, optional.
+    #[serde(rename = "needsControl", skip_serializing_if = "Option::is_none")]
+    pub needs_control: Option<bool>,
+    /// Wire name "numberOfReminders": integer, optional.
+    #[serde(rename = "numberOfReminders", skip_serializing_if = "Option::is_none")]
+    pub number_of_reminders: Option<i64>,
+    /// Wire name "outlookVersion": integer, optional.
+    #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
+    pub outlook_version: Option<i64>,
+    /// Wire name "parent": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub parent: ::serde_json::Value,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "plannedDuration": integer, optional.
+    #[serde(rename = "plannedDuration", skip_serializing_if = "Option::is_none")]
+    pub planned_duration: Option<i64>,
+    /// Wire name "priority": string, optional.
+    ///
+    /// Allowed values: "high", "average", "low".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<ListV3RequestSelectItemPriority>,
+    /// Wire name "replicate": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<bool>,
+    /// Wire name "requireDeadlineChangeReason": boolean, optional.
+    #[serde(
+        rename = "requireDeadlineChangeReason",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub require_deadline_change_reason: Option<bool>,
+    /// Wire name "requireResult": boolean, optional.
+    #[serde(rename = "requireResult", skip_serializing_if = "Option::is_none")]
+    pub require_result: Option<bool>,
+    /// Wire name "responsible": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub responsible: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "rights": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
+    /// Wire name "scenarios": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub scenarios: ::serde_json::Value,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "source": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<ListV3RequestSelectItemSource>,
+    /// Wire name "stage": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<ListV3RequestSelectItemStage>,
+    /// Wire name "stageId": integer, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<i64>,
+    /// Wire name "startPlan": string (`date-time`), optional.
+    #[serde(rename = "startPlan", skip_serializing_if = "Option::is_none")]
+    pub start_plan: Option<String>,
+    /// Wire name "started": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "pending", "in_progress", "supposedly_completed", "completed", "deferred", "declined".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<ListV3RequestSelectItemStatus>,
+    /// Wire name "statusChanged": string (`date-time`), optional.
+    #[serde(rename = "statusChanged", skip_serializing_if = "Option::is_none")]
+    pub status_changed: Option<String>,
+    /// Wire name "statusChangedBy": any JSON, optional.
+    #[serde(
+        rename = "statusChangedBy",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub status_changed_by: ::serde_json::Value,
+    /// Wire name "statusChangedById": integer, optional.
+    #[serde(rename = "statusChangedById", skip_serializing_if = "Option::is_none")]
+    pub status_changed_by_id: Option<i64>,
+    /// Wire name "storyPoints": integer, optional.
+    #[serde(rename = "storyPoints", skip_serializing_if = "Option::is_none")]
+    pub story_points: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestSelectItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "accomplices".
+    pub fn accomplices(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.accomplices = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "activity".
+    pub fn activity(mut self, value: impl Into<String>) -> Self {
+        self.activity = Some(value.into());
+        self
+    }
+    /// Sets "actualDuration".
+    pub fn actual_duration(mut self, value: impl Into<i64>) -> Self {
+        self.actual_duration = Some(value.into());
+        self
+    }
+    /// Sets "addInReport".
+    pub fn add_in_report(mut self, value: impl Into<bool>) -> Self {
+        self.add_in_report = Some(value.into());
+        self
+    }
+    /// Sets "allowsChangeDatePlan".
+    pub fn allows_change_date_plan(mut self, value: impl Into<bool>) -> Self {
+        self.allows_change_date_plan = Some(value.into());
+        self
+    }
+    /// Sets "allowsChangeDeadline".
+    pub fn allows_change_deadline(mut self, value: impl Into<bool>) -> Self {
+        self.allows_change_deadline = Some(value.into());
+        self
+    }
+    /// Sets "allowsTimeTracking".
+    pub fn allows_time_tracking(mut self, value: impl Into<bool>) -> Self {
+        self.allows_time_tracking = Some(value.into());
+        self
+    }
+    /// Sets "archiveLink".
+    pub fn archive_link(mut self, value: impl Into<String>) -> Self {
+        self.archive_link = Some(value.into());
+        self
+    }
+    /// Sets "auditors".
+    pub fn auditors(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.auditors = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "autocompleteSubTasks".
+    pub fn autocomplete_sub_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.autocomplete_sub_tasks = Some(value.into());
+        self
+    }
+    /// Sets "changed".
+    pub fn changed(mut self, value: impl Into<String>) -> Self {
+        self.changed = Some(value.into());
+        self
+    }
+    /// Sets "changedBy".
+    pub fn changed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.changed_by = value.into();
+        self
+    }
+    /// Sets "changedById".
+    pub fn changed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.changed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "chat".
+    pub fn chat(mut self, value: impl Into<ListV3RequestSelectItemChat>) -> Self {
+        self.chat = Some(value.into());
+        self
+    }
+    /// Sets "chatId".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "checklist".
+    pub fn checklist(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.checklist = value.into();
+        self
+    }
+    /// Sets "closed".
+    pub fn closed(mut self, value: impl Into<String>) -> Self {
+        self.closed = Some(value.into());
+        self
+    }
+    /// Sets "closedBy".
+    pub fn closed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.closed_by = value.into();
+        self
+    }
+    /// Sets "closedById".
+    pub fn closed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.closed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "containsChecklist".
+    pub fn contains_checklist(mut self, value: impl Into<bool>) -> Self {
+        self.contains_checklist = Some(value.into());
+        self
+    }
+    /// Sets "containsGanttLinks".
+    pub fn contains_gantt_links(mut self, value: impl Into<bool>) -> Self {
+        self.contains_gantt_links = Some(value.into());
+        self
+    }
+    /// Sets "containsPlacements".
+    pub fn contains_placements(mut self, value: impl Into<bool>) -> Self {
+        self.contains_placements = Some(value.into());
+        self
+    }
+    /// Sets "containsRelatedTasks".
+    pub fn contains_related_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.contains_related_tasks = Some(value.into());
+        self
+    }
+    /// Sets "containsResults".
+    pub fn contains_results(mut self, value: impl Into<bool>) -> Self {
+        self.contains_results = Some(value.into());
+        self
+    }
+    /// Sets "containsSubTasks".
+    pub fn contains_sub_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.contains_sub_tasks = Some(value.into());
+        self
+    }
+    /// Sets "created".
+    pub fn created(mut self, value: impl Into<String>) -> Self {
+        self.created = Some(value.into());
+        self
+    }
+    /// Sets "creator".
+    pub fn creator(mut self, value: impl Into<ListV3RequestSelectItemCreator>) -> Self {
+        self.creator = Some(value.into());
+        self
+    }
+    /// Sets "creatorId".
+    pub fn creator_id(mut self, value: impl Into<i64>) -> Self {
+        self.creator_id = Some(value.into());
+        self
+    }
+    /// Sets "crmItemIds".
+    pub fn crm_item_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.crm_item_ids = value.into();
+        self
+    }
+    /// Sets "deadline".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "dependsOn".
+    pub fn depends_on(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.depends_on = value.into();
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "durationType".
+    pub fn duration_type(mut self, value: impl Into<String>) -> Self {
+        self.duration_type = Some(value.into());
+        self
+    }
+    /// Sets "elapsedTime".
+    pub fn elapsed_time(
+        mut self,
+        value: impl Into<ListV3RequestSelectItemElapsedTime>,
+    ) -> Self {
+        self.elapsed_time = Some(value.into());
+        self
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<ListV3RequestSelectItemEmail>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "emailId".
+    pub fn email_id(mut self, value: impl Into<i64>) -> Self {
+        self.email_id = Some(value.into());
+        self
+    }
+    /// Sets "endPlan".
+    pub fn end_plan(mut self, value: impl Into<String>) -> Self {
+        self.end_plan = Some(value.into());
+        self
+    }
+    /// Sets "epicId".
+    pub fn epic_id(mut self, value: impl Into<i64>) -> Self {
+        self.epic_id = Some(value.into());
+        self
+    }
+    /// Sets "estimatedTime".
+    pub fn estimated_time(mut self, value: impl Into<i64>) -> Self {
+        self.estimated_time = Some(value.into());
+        self
+    }
+    /// Sets "exchangeId".
+    pub fn exchange_id(mut self, value: impl Into<String>) -> Self {
+        self.exchange_id = Some(value.into());
+        self
+    }
+    /// Sets "exchangeModified".
+    pub fn exchange_modified(mut self, value: impl Into<String>) -> Self {
+        self.exchange_modified = Some(value.into());
+        self
+    }
+    /// Sets "flow".
+    pub fn flow(mut self, value: impl Into<ListV3RequestSelectItemFlow>) -> Self {
+        self.flow = Some(value.into());
+        self
+    }
+    /// Sets "flowId".
+    pub fn flow_id(mut self, value: impl Into<i64>) -> Self {
+        self.flow_id = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplate".
+    pub fn forked_by_template(
+        mut self,
+        value: impl Into<ListV3RequestSelectItemForkedByTemplate>,
+    ) -> Self {
+        self.forked_by_template = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplateId".
+    pub fn forked_by_template_id(mut self, value: impl Into<i64>) -> Self {
+        self.forked_by_template_id = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<ListV3RequestSelectItemGroup>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "guid".
+    pub fn guid(mut self, value: impl Into<String>) -> Self {
+        self.guid = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "inFavorite".
+    pub fn in_favorite(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_favorite = value.into();
+        self
+    }
+    /// Sets "inGroupPin".
+    pub fn in_group_pin(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_group_pin = value.into();
+        self
+    }
+    /// Sets "inMute".
+    pub fn in_mute(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_mute = value.into();
+        self
+    }
+    /// Sets "inPin".
+    pub fn in_pin(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_pin = value.into();
+        self
+    }
+    /// Sets "isMultitask".
+    pub fn is_multitask(mut self, value: impl Into<bool>) -> Self {
+        self.is_multitask = Some(value.into());
+        self
+    }
+    /// Sets "link".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<String>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "matchesSubTasksTime".
+    pub fn matches_sub_tasks_time(mut self, value: impl Into<bool>) -> Self {
+        self.matches_sub_tasks_time = Some(value.into());
+        self
+    }
+    /// Sets "matchesWorkTime".
+    pub fn matches_work_time(mut self, value: impl Into<bool>) -> Self {
+        self.matches_work_time = Some(value.into());
+        self
+    }
+    /// Sets "maxDeadlineChangeDate".
+    pub fn max_deadline_change_date(mut self, value: impl Into<String>) -> Self {
+        self.max_deadline_change_date = Some(value.into());
+        self
+    }
+    /// Sets "maxDeadlineChanges".
+    pub fn max_deadline_changes(mut self, value: impl Into<i64>) -> Self {
+        self.max_deadline_changes = Some(value.into());
+        self
+    }
+    /// Sets "needsControl".
+    pub fn needs_control(mut self, value: impl Into<bool>) -> Self {
+        self.needs_control = Some(value.into());
+        self
+    }
+    /// Sets "numberOfReminders".
+    pub fn number_of_reminders(mut self, value: impl Into<i64>) -> Self {
+        self.number_of_reminders = Some(value.into());
+        self
+    }
+    /// Sets "outlookVersion".
+    pub fn outlook_version(mut self, value: impl Into<i64>) -> Self {
+        self.outlook_version = Some(value.into());
+        self
+    }
+    /// Sets "parent".
+    pub fn parent(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent = value.into();
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "plannedDuration".
+    pub fn planned_duration(mut self, value: impl Into<i64>) -> Self {
+        self.planned_duration = Some(value.into());
+        self
+    }
+    /// Sets "priority".
+    pub fn priority(
+        mut self,
+        value: impl Into<ListV3RequestSelectItemPriority>,
+    ) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "replicate".
+    pub fn replicate(mut self, value: impl Into<bool>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "requireDeadlineChangeReason".
+    pub fn require_deadline_change_reason(mut self, value: impl Into<bool>) -> Self {
+        self.require_deadline_change_reason = Some(value.into());
+        self
+    }
+    /// Sets "requireResult".
+    pub fn require_result(mut self, value: impl Into<bool>) -> Self {
+        self.require_result = Some(value.into());
+        self
+    }
+    /// Sets "responsible".
+    pub fn responsible(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsible = value.into();
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "rights".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Sets "scenarios".
+    pub fn scenarios(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.scenarios = value.into();
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "source".
+    pub fn source(mut self, value: impl Into<ListV3RequestSelectItemSource>) -> Self {
+        self.source = Some(value.into());
+        self
+    }
+    /// Sets "stage".
+    pub fn stage(mut self, value: impl Into<ListV3RequestSelectItemStage>) -> Self {
+        self.stage = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<i64>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "startPlan".
+    pub fn start_plan(mut self, value: impl Into<String>) -> Self {
+        self.start_plan = Some(value.into());
+        self
+    }
+    /// Sets "started".
+    pub fn started(mut self, value: impl Into<String>) -> Self {
+        self.started = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<ListV3RequestSelectItemStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusChanged".
+    pub fn status_changed(mut self, value: impl Into<String>) -> Self {
+        self.status_changed = Some(value.into());
+        self
+    }
+    /// Sets "statusChangedBy".
+    pub fn status_changed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.status_changed_by = value.into();
+        self
+    }
+    /// Sets "statusChangedById".
+    pub fn status_changed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.status_changed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "storyPoints".
+    pub fn story_points(mut self, value: impl Into<i64>) -> Self {
+        self.story_points = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestSelectItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let activity = o.opt("activity")?;
+        let actual_duration = o.opt("actualDuration")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allows_change_date_plan = o.opt("allowsChangeDatePlan")?;
+        let allows_change_deadline = o.opt("allowsChangeDeadline")?;
+        let allows_time_tracking = o.opt("allowsTimeTracking")?;
+        let archive_link = o.opt("archiveLink")?;
+        let auditors = o.opt("auditors")?;
+        let autocomplete_sub_tasks = o.opt("autocompleteSubTasks")?;
+        let changed = o.opt("changed")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_by_id = o.opt("changedById")?;
+        let chat = o.opt("chat")?;
+        let chat_id = o.opt("chatId")?;
+        let checklist = o.opt("checklist")?;
+        let closed = o.opt("closed")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_by_id = o.opt("closedById")?;
+        let contains_checklist = o.opt("containsChecklist")?;
+        let contains_gantt_links = o.opt("containsGanttLinks")?;
+        let contains_placements = o.opt("containsPlacements")?;
+        let contains_related_tasks = o.opt("containsRelatedTasks")?;
+        let contains_results = o.opt("containsResults")?;
+        let contains_sub_tasks = o.opt("containsSubTasks")?;
+        let created = o.opt("created")?;
+        let creator = o.opt("creator")?;
+        let creator_id = o.opt("creatorId")?;
+        let crm_item_ids = o.opt("crmItemIds")?;
+        let deadline = o.opt("deadline")?;
+        let depends_on = o.opt("dependsOn")?;
+        let description = o.opt("description")?;
+        let duration_type = o.opt("durationType")?;
+        let elapsed_time = o.opt("elapsedTime")?;
+        let email = o.opt("email")?;
+        let email_id = o.opt("emailId")?;
+        let end_plan = o.opt("endPlan")?;
+        let epic_id = o.opt("epicId")?;
+        let estimated_time = o.opt("estimatedTime")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let flow = o.opt("flow")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template = o.opt("forkedByTemplate")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let in_favorite = o.opt("inFavorite")?;
+        let in_group_pin = o.opt("inGroupPin")?;
+        let in_mute = o.opt("inMute")?;
+        let in_pin = o.opt("inPin")?;
+        let is_multitask = o.opt("isMultitask")?;
+        let link = o.opt("link")?;
+        let mark = o.opt("mark")?;
+        let matches_sub_tasks_time = o.opt("matchesSubTasksTime")?;
+        let matches_work_time = o.opt("matchesWorkTime")?;
+        let max_deadline_change_date = o.opt("maxDeadlineChangeDate")?;
+        let max_deadline_changes = o.opt("maxDeadlineChanges")?;
+        let needs_control = o.opt("needsControl")?;
+        let number_of_reminders = o.opt("numberOfReminders")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent = o.opt("parent")?;
+        let parent_id = o.opt("parentId")?;
+        let planned_duration = o.opt("plannedDuration")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let require_deadline_change_reason = o.opt("requireDeadlineChangeReason")?;
+        let require_result = o.opt("requireResult")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let rights = o.opt("rights")?;
+        let scenarios = o.opt("scenarios")?;
+        let site_id = o.opt("siteId")?;
+        let source = o.opt("source")?;
+        let stage = o.opt("stage")?;
+        let stage_id = o.opt("stageId")?;
+        let start_plan = o.opt("startPlan")?;
+        let started = o.opt("started")?;
+        let status = o.opt("status")?;
+        let status_changed = o.opt("statusChanged")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_by_id = o.opt("statusChangedById")?;
+        let story_points = o.opt("storyPoints")?;
+        let title = o.opt("title")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "activity",
+                    "actualDuration",
+                    "addInReport",
+                    "allowsChangeDatePlan",
+                    "allowsChangeDeadline",
+                    "allowsTimeTracking",
+                    "archiveLink",
+                    "auditors",
+                    "autocompleteSubTasks",
+                    "changed",
+                    "changedBy",
+                    "changedById",
+                    "chat",
+                    "chatId",
+                    "checklist",
+                    "closed",
+                    "closedBy",
+                    "closedById",
+                    "containsChecklist",
+                    "containsGanttLinks",
+                    "containsPlacements",
+                    "containsRelatedTasks",
+                    "containsResults",
+                    "containsSubTasks",
+                    "created",
+                    "creator",
+                    "creatorId",
+                    "crmItemIds",
+                    "deadline",
+                    "dependsOn",
+                    "description",
+                    "durationType",
+                    "elapsedTime",
+                    "email",
+                    "emailId",
+                    "endPlan",
+                    "epicId",
+                    "estimatedTime",
+                    "exchangeId",
+                    "exchangeModified",
+                    "flow",
+                    "flowId",
+                    "forkedByTemplate",
+                    "forkedByTemplateId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "inFavorite",
+                    "inGroupPin",
+                    "inMute",
+                    "inPin",
+                    "isMultitask",
+                    "link",
+                    "mark",
+                    "matchesSubTasksTime",
+                    "matchesWorkTime",
+                    "maxDeadlineChangeDate",
+                    "maxDeadlineChanges",
+                    "needsControl",
+                    "numberOfReminders",
+                    "outlookVersion",
+                    "parent",
+                    "parentId",
+                    "plannedDuration",
+                    "priority",
+                    "replicate",
+                    "requireDeadlineChangeReason",
+                    "requireResult",
+                    "responsible",
+                    "responsibleId",
+                    "rights",
+                    "scenarios",
+                    "siteId",
+                    "source",
+                    "stage",
+                    "stageId",
+                    "startPlan",
+                    "started",
+                    "status",
+                    "statusChanged",
+                    "statusChangedBy",
+                    "statusChangedById",
+                    "storyPoints",
+                    "title",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            accomplices,
+            activity,
+            actual_duration,
+            add_in_report,
+            allows_change_date_plan,
+            allows_change_deadline,
+            allows_time_tracking,
+            archive_link,
+            auditors,
+            autocomplete_sub_tasks,
+            changed,
+            changed_by,
+            changed_by_id,
+            chat,
+            chat_id,
+            checklist,
+            closed,
+            closed_by,
+            closed_by_id,
+            contains_checklist,
+            contains_gantt_links,
+            contains_placements,
+            contains_related_tasks,
+            contains_results,
+            contains_sub_tasks,
+            created,
+            creator,
+            creator_id,
+            crm_item_ids,
+            deadline,
+            depends_on,
+            description,
+            duration_type,
+            elapsed_time,
+            email,
+            email_id,
+            end_plan,
+            epic_id,
+            estimated_time,
+            exchange_id,
+            exchange_modified,
+            flow,
+            flow_id,
+            forked_by_template,
+            forked_by_template_id,
+            group,
+            group_id,
+            guid,
+            id,
+            in_favorite,
+            in_group_pin,
+            in_mute,
+            in_pin,
+            is_multitask,
+            link,
+            mark,
+            matches_sub_tasks_time,
+            matches_work_time,
+            max_deadline_change_date,
+            max_deadline_changes,
+            needs_control,
+            number_of_reminders,
+            outlook_version,
+            parent,
+            parent_id,
+            planned_duration,
+            priority,
+            replicate,
+            require_deadline_change_reason,
+            require_result,
+            responsible,
+            responsible_id,
+            rights,
+            scenarios,
+            site_id,
+            source,
+            stage,
+            stage_id,
+            start_plan,
+            started,
+            status,
+            status_changed,
+            status_changed_by,
+            status_changed_by_id,
+            story_points,
+            title,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestSelectItem);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestSelectItemChat {
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "entityType": string, optional.
+    #[serde(rename = "entityType", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestSelectItemChat {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "entityType".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestSelectItemChat {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type = o.opt("entityType")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["entityId", "entityType", "id"])?;
+        Ok(Self {
+            entity_id,
+            entity_type,
+            id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestSelectItemChat);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestSelectItemCreator {
+    /// Wire name "email": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "externalAuthId": string, optional.
+    #[serde(rename = "externalAuthId", skip_serializing_if = "Option::is_none")]
+    pub external_auth_id: Option<String>,
+    /// Wire name "gender": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "image": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ListV3RequestSelectItemCreatorImage>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "rights": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
+    /// Wire name "role": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestSelectItemCreator {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "externalAuthId".
+    pub fn external_auth_id(mut self, value: impl Into<String>) -> Self {
+        self.external_auth_id = Some(value.into());
+        self
+    }
+    /// Sets "gender".
+    pub fn gender(mut self, value: impl Into<String>) -> Self {
+        self.gender = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "image".
+    pub fn image(
+        mut self,
+        value: impl Into<ListV3RequestSelectItemCreatorImage>,
+    ) -> Self {
+        self.image = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "rights".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Sets "role".
+    pub fn role(mut self, value: impl Into<String>) -> Self {
+        self.role = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestSelectItemCreator {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let email = o.opt("email")?;
+        let external_auth_id = o.opt("externalAuthId")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let name = o.opt("name")?;
+        let rights = o.opt("rights")?;
+        let role = o.opt("role")?;
+        let additional = o
+            .rest(
+                &[
+                    "email",
+                    "externalAuthId",
+                    "gender",
+                    "id",
+                    "image",
+                    "name",
+                    "rights",
+                    "role",
+                ],
+            )?;
+        Ok(Self {
+            email,
+            external_auth_id,
+            gender,
+            id,
+            image,
+            name,
+            rights,
+            role,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestSelectItemCreator);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestSelectItemCreatorImage {
+    /// Wire name "contentType": string, optional.
+    #[serde(rename = "contentType", skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Wire name "file": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub file: ::serde_json::Value,
+    /// Wire name "height": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "size": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "src": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    /// Wire name "subDir": string, optional.
+    #[serde(rename = "subDir", skip_serializing_if = "Option::is_none")]
+    pub sub_dir: Option<String>,
+    /// Wire name "width": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestSelectItemCreatorImage {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "contentType".
+    pub fn content_type(mut self, value: impl Into<String>) -> Self {
+        self.content_type = Some(value.into());
+        self
+    }
+    /// Sets "file".
+    pub fn file(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.file = value.into();
+        self
+    }
+    /// Sets "height".
+    pub fn height(mut self, value: impl Into<i64>) -> Self {
+        self.height = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "size".
+    pub fn size(mut self, value: impl Into<i64>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "src".
+    pub fn src(mut self, value: impl Into<String>) -> Self {
+        self.src = Some(value.into());
+        self
+    }
+    /// Sets "subDir".
+    pub fn sub_dir(mut self, value: impl Into<String>) -> Self {
+        self.sub_dir = Some(value.into());
+        self
+    }
+    /// Sets "width".
+    pub fn width(mut self, value: impl Into<i64>) -> Self {
+        self.width = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestSelectItemCreatorImage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let content_type = o.opt("contentType")?;
+        let file = o.opt("file")?;
+        let height = o.opt("height")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let size = o.opt("size")?;
+        let src = o.opt("src")?;
+        let sub_dir = o.opt("subDir")?;
+        let width = o.opt("width")?;
+        let additional = o
+            .rest(
+                &[
+                    "contentType",
+                    "file",
+                    "height",
+                    "id",
+                    "name",
+                    "size",
+                    "src",
+                    "subDir",
+                    "width",
+                ],
+            )?;
+        Ok(Self {
+            content_type,
+            file,
+            height,
+            id,
+            name,
+            size,
+            src,
+            sub_dir,
+            width,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestSelectItemCreatorImage);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestSelectItemElapsedTime {
+    /// Wire name "createdAtTs": integer, optional.
+    #[serde(rename = "createdAtTs", skip_serializing_if = "Option::is_none")]
+    pub created_at_ts: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "minutes": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<i64>,
+    /// Wire name "seconds": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<i64>,
+    /// Wire name "source": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Wire name "startTs": integer, optional.
+    #[serde(rename = "startTs", skip_serializing_if = "Option::is_none")]
+    pub start_ts: Option<i64>,
+    /// Wire name "stopTs": integer, optional.
+    #[serde(rename = "stopTs", skip_serializing_if = "Option::is_none")]
+    pub stop_ts: Option<i64>,
+    /// Wire name "taskId": integer, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestSelectItemElapsedTime {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "createdAtTs".
+    pub fn created_at_ts(mut self, value: impl Into<i64>) -> Self {
+        self.created_at_ts = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "minutes".
+    pub fn minutes(mut self, value: impl Into<i64>) -> Self {
+        self.minutes = Some(value.into());
+        self
+    }
+    /// Sets "seconds".
+    pub fn seconds(mut self, value: impl Into<i64>) -> Self {
+        self.seconds = Some(value.into());
+        self
+    }
+    /// Sets "source".
+    pub fn source(mut self, value: impl Into<String>) -> Self {
+        self.source = Some(value.into());
+        self
+    }
+    /// Sets "startTs".
+    pub fn start_ts(mut self, value: impl Into<i64>) -> Self {
+        self.start_ts = Some(value.into());
+        self
+    }
+    /// Sets "stopTs".
+    pub fn stop_ts(mut self, value: impl Into<i64>) -> Self {
+        self.stop_ts = Some(value.into());
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Sets "text".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestSelectItemElapsedTime {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_at_ts = o.opt("createdAtTs")?;
+        let id = o.opt("id")?;
+        let minutes = o.opt("minutes")?;
+        let seconds = o.opt("seconds")?;
+        let source = o.opt("source")?;
+        let start_ts = o.opt("startTs")?;
+        let stop_ts = o.opt("stopTs")?;
+        let task_id = o.opt("taskId")?;
+        let text = o.opt("text")?;
+        let user_id = o.opt("userId")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdAtTs",
+                    "id",
+                    "minutes",
+                    "seconds",
+                    "source",
+                    "startTs",
+                    "stopTs",
+                    "taskId",
+                    "text",
+                    "userId",
+                ],
+            )?;
+        Ok(Self {
+            created_at_ts,
+            id,
+            minutes,
+            seconds,
+            source,
+            start_ts,
+            stop_ts,
+            task_id,
+            text,
+            user_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestSelectItemElapsedTime);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestSelectItemEmail {
+    /// Wire name "body": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Wire name "dateTs": integer, optional.
+    #[serde(rename = "dateTs", skip_serializing_if = "Option::is_none")]
+    pub date_ts: Option<i64>,
+    /// Wire name "from": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "mailboxId": integer, optional.
+    #[serde(rename = "mailboxId", skip_serializing_if = "Option::is_none")]
+    pub mailbox_id: Option<i64>,
+    /// Wire name "taskId": integer, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestSelectItemEmail {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "body".
+    pub fn body(mut self, value: impl Into<String>) -> Self {
+        self.body = Some(value.into());
+        self
+    }
+    /// Sets "dateTs".
+    pub fn date_ts(mut self, value: impl Into<i64>) -> Self {
+        self.date_ts = Some(value.into());
+        self
+    }
+    /// Sets "from".
+    pub fn from(mut self, value: impl Into<String>) -> Self {
+        self.from = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "link".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "mailboxId".
+    pub fn mailbox_id(mut self, value: impl Into<i64>) -> Self {
+        self.mailbox_id = Some(value.into());
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestSelectItemEmail {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let body = o.opt("body")?;
+        let date_ts = o.opt("dateTs")?;
+        let from = o.opt("from")?;
+        let id = o.opt("id")?;
+        let link = o.opt("link")?;
+        let mailbox_id = o.opt("mailboxId")?;
+        let task_id = o.opt("taskId")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &["body", "dateTs", "from", "id", "link", "mailboxId", "taskId", "title"],
+            )?;
+        Ok(Self {
+            body,
+            date_ts,
+            from,
+            id,
+            link,
+            mailbox_id,
+            task_id,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestSelectItemEmail);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestSelectItemFlow {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestSelectItemFlow {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestSelectItemFlow {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["id", "name"])?;
+        Ok(Self { id, name, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestSelectItemFlow);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestSelectItemForkedByTemplate {
+    /// Wire name "accomplices": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub accomplices: ::serde_json::Value,
+    /// Wire name "auditors": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub auditors: ::serde_json::Value,
+    /// Wire name "checklist": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub checklist: ::serde_json::Value,
+    /// Wire name "creator": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub creator: ::serde_json::Value,
+    /// Wire name "deadlineAfterTs": integer, optional.
+    #[serde(rename = "deadlineAfterTs", skip_serializing_if = "Option::is_none")]
+    pub deadline_after_ts: Option<i64>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "endDatePlanTs": integer, optional.
+    #[serde(rename = "endDatePlanTs", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan_ts: Option<i64>,
+    /// Wire name "group": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "parent": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub parent: ::serde_json::Value,
+    /// Wire name "priority": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// Wire name "replicate": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<bool>,
+    /// Wire name "replicateParams": object, optional.
+    #[serde(rename = "replicateParams", skip_serializing_if = "Option::is_none")]
+    pub replicate_params: Option<ListV3RequestSelectItemForkedByTemplateReplicateParams>,
+    /// Wire name "responsibleCollection": any JSON, optional.
+    #[serde(
+        rename = "responsibleCollection",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub responsible_collection: ::serde_json::Value,
+    /// Wire name "startDatePlanTs": integer, optional.
+    #[serde(rename = "startDatePlanTs", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan_ts: Option<i64>,
+    /// Wire name "task": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub task: ::serde_json::Value,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestSelectItemForkedByTemplate {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "accomplices".
+    pub fn accomplices(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.accomplices = value.into();
+        self
+    }
+    /// Sets "auditors".
+    pub fn auditors(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auditors = value.into();
+        self
+    }
+    /// Sets "checklist".
+    pub fn checklist(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.checklist = value.into();
+        self
+    }
+    /// Sets "creator".
+    pub fn creator(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.creator = value.into();
+        self
+    }
+    /// Sets "deadlineAfterTs".
+    pub fn deadline_after_ts(mut self, value: impl Into<i64>) -> Self {
+        self.deadline_after_ts = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "endDatePlanTs".
+    pub fn end_date_plan_ts(mut self, value: impl Into<i64>) -> Self {
+        self.end_date_plan_ts = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.group = value.into();
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "parent".
+    pub fn parent(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent = value.into();
+        self
+    }
+    /// Sets "priority".
+    pub fn priority(mut self, value: impl Into<String>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "replicate".
+    pub fn replicate(mut self, value: impl Into<bool>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "replicateParams".
+    pub fn replicate_params(
+        mut self,
+        value: impl Into<ListV3RequestSelectItemForkedByTemplateReplicateParams>,
+    ) -> Self {
+        self.replicate_params = Some(value.into());
+        self
+    }
+    /// Sets "responsibleCollection".
+    pub fn responsible_collection(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.responsible_collection = value.into();
+        self
+    }
+    /// Sets "startDatePlanTs".
+    pub fn start_date_plan_ts(mut self, value: impl Into<i64>) -> Self {
+        self.start_date_plan_ts = Some(value.into());
+        self
+    }
+    /// Sets "task".
+    pub fn task(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.task = value.into();
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestSelectItemForkedByTemplate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let auditors = o.opt("auditors")?;
+        let checklist = o.opt("checklist")?;
+        let creator = o.opt("creator")?;
+        let deadline_after_ts = o.opt("deadlineAfterTs")?;
+        let description = o.opt("description")?;
+        let end_date_plan_ts = o.opt("endDatePlanTs")?;
+        let group = o.opt("group")?;
+        let id = o.opt("id")?;
+        let parent = o.opt("parent")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let replicate_params = o.opt("replicateParams")?;
+        let responsible_collection = o.opt("responsibleCollection")?;
+        let start_date_plan_ts = o.opt("startDatePlanTs")?;
+        let task = o.opt("task")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "auditors",
+                    "checklist",
+                    "creator",
+                    "deadlineAfterTs",
+                    "description",
+                    "endDatePlanTs",
+                    "group",
+                    "id",
+                    "parent",
+                    "priority",
+                    "replicate",
+                    "replicateParams",
+                    "responsibleCollection",
+                    "startDatePlanTs",
+                    "task",
+                    "title",
+                ],
+            )?;
+        Ok(Self {
+            accomplices,
+            auditors,
+            checklist,
+            creator,
+            deadline_after_ts,
+            description,
+            end_date_plan_ts,
+            group,
+            id,
+            parent,
+            priority,
+            replicate,
+            replicate_params,
+            responsible_collection,
+            start_date_plan_ts,
+            task,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestSelectItemForkedByTemplate);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestSelectItemForkedByTemplateReplicateParams {
+    /// Wire name "dailyMonthInterval": string, optional.
+    #[serde(rename = "dailyMonthInterval", skip_serializing_if = "Option::is_none")]
+    pub daily_month_interval: Option<String>,
+    /// Wire name "endDate": string, optional.
+    #[serde(rename = "endDate", skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<String>,
+    /// Wire name "everyDay": string, optional.
+    #[serde(rename = "everyDay", skip_serializing_if = "Option::is_none")]
+    pub every_day: Option<String>,
+    /// Wire name "everyWeek": string, optional.
+    #[serde(rename = "everyWeek", skip_serializing_if = "Option::is_none")]
+    pub every_week: Option<String>,
+    /// Wire name "monthlyDayNum": string, optional.
+    #[serde(rename = "monthlyDayNum", skip_serializing_if = "Option::is_none")]
+    pub monthly_day_num: Option<String>,
+    /// Wire name "monthlyMonthNum1": string, optional.
+    #[serde(rename = "monthlyMonthNum1", skip_serializing_if = "Option::is_none")]
+    pub monthly_month_num1: Option<String>,
+    /// Wire name "monthlyMonthNum2": string, optional.
+    #[serde(rename = "monthlyMonthNum2", skip_serializing_if = "Option::is_none")]
+    pub monthly_month_num2: Option<String>,
+    /// Wire name "monthlyType": string, optional.
+    #[serde(rename = "monthlyType", skip_serializing_if = "Option::is_none")]
+    pub monthly_type: Option<String>,
+    /// Wire name "monthlyWeekDay": string, optional.
+    #[serde(rename = "monthlyWeekDay", skip_serializing_if = "Option::is_none")]
+    pub monthly_week_day: Option<String>,
+    /// Wire name "monthlyWeekDayNum": string, optional.
+    #[serde(rename = "monthlyWeekDayNum", skip_serializing_if = "Option::is_none")]
+    pub monthly_week_day_num: Option<String>,
+    /// Wire name "period": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+    /// Wire name "repeatTill": string, optional.
+    #[serde(rename = "repeatTill", skip_serializing_if = "Option::is_none")]
+    pub repeat_till: Option<String>,
+    /// Wire name "startDate": string, optional.
+    #[serde(rename = "startDate", skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// Wire name "time": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Wire name "times": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub times: Option<String>,
+    /// Wire name "timezoneOffset": string, optional.
+    #[serde(rename = "timezoneOffset", skip_serializing_if = "Option::is_none")]
+    pub timezone_offset: Option<String>,
+    /// Wire name "workdayOnly": string, optional.
+    #[serde(rename = "workdayOnly", skip_serializing_if = "Option::is_none")]
+    pub workday_only: Option<String>,
+    /// Wire name "yearlyDayNum": string, optional.
+    #[serde(rename = "yearlyDayNum", skip_serializing_if = "Option::is_none")]
+    pub yearly_day_num: Option<String>,
+    /// Wire name "yearlyMonth1": string, optional.
+    #[serde(rename = "yearlyMonth1", skip_serializing_if = "Option::is_none")]
+    pub yearly_month1: Option<String>,
+    /// Wire name "yearlyMonth2": string, optional.
+    #[serde(rename = "yearlyMonth2", skip_serializing_if = "Option::is_none")]
+    pub yearly_month2: Option<String>,
+    /// Wire name "yearlyType": string, optional.
+    #[serde(rename = "yearlyType", skip_serializing_if = "Option::is_none")]
+    pub yearly_type: Option<String>,
+    /// Wire name "yearlyWeekDay": string, optional.
+    #[serde(rename = "yearlyWeekDay", skip_serializing_if = "Option::is_none")]
+    pub yearly_week_day: Option<String>,
+    /// Wire name "yearlyWeekDayNum": string, optional.
+    #[serde(rename = "yearlyWeekDayNum", skip_serializing_if = "Option::is_none")]
+    pub yearly_week_day_num: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestSelectItemForkedByTemplateReplicateParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "dailyMonthInterval".
+    pub fn daily_month_interval(mut self, value: impl Into<String>) -> Self {
+        self.daily_month_interval = Some(value.into());
+        self
+    }
+    /// Sets "endDate".
+    pub fn end_date(mut self, value: impl Into<String>) -> Self {
+        self.end_date = Some(value.into());
+        self
+    }
+    /// Sets "everyDay".
+    pub fn every_day(mut self, value: impl Into<String>) -> Self {
+        self.every_day = Some(value.into());
+        self
+    }
+    /// Sets "everyWeek".
+    pub fn every_week(mut self, value: impl Into<String>) -> Self {
+        self.every_week = Some(value.into());
+        self
+    }
+    /// Sets "monthlyDayNum".
+    pub fn monthly_day_num(mut self, value: impl Into<String>) -> Self {
+        self.monthly_day_num = Some(value.into());
+        self
+    }
+    /// Sets "monthlyMonthNum1".
+    pub fn monthly_month_num1(mut self, value: impl Into<String>) -> Self {
+        self.monthly_month_num1 = Some(value.into());
+        self
+    }
+    /// Sets "monthlyMonthNum2".
+    pub fn monthly_month_num2(mut self, value: impl Into<String>) -> Self {
+        self.monthly_month_num2 = Some(value.into());
+        self
+    }
+    /// Sets "monthlyType".
+    pub fn monthly_type(mut self, value: impl Into<String>) -> Self {
+        self.monthly_type = Some(value.into());
+        self
+    }
+    /// Sets "monthlyWeekDay".
+    pub fn monthly_week_day(mut self, value: impl Into<String>) -> Self {
+        self.monthly_week_day = Some(value.into());
+        self
+    }
+    /// Sets "monthlyWeekDayNum".
+    pub fn monthly_week_day_num(mut self, value: impl Into<String>) -> Self {
+        self.monthly_week_day_num = Some(value.into());
+        self
+    }
+    /// Sets "period".
+    pub fn period(mut self, value: impl Into<String>) -> Self {
+        self.period = Some(value.into());
+        self
+    }
+    /// Sets "repeatTill".
+    pub fn repeat_till(mut self, value: impl Into<String>) -> Self {
+        self.repeat_till = Some(value.into());
+        self
+    }
+    /// Sets "startDate".
+    pub fn start_date(mut self, value: impl Into<String>) -> Self {
+        self.start_date = Some(value.into());
+        self
+    }
+    /// Sets "time".
+    pub fn time(mut self, value: impl Into<String>) -> Self {
+        self.time = Some(value.into());
+        self
+    }
+    /// Sets "times".
+    pub fn times(mut self, value: impl Into<String>) -> Self {
+        self.times = Some(value.into());
+        self
+    }
+    /// Sets "timezoneOffset".
+    pub fn timezone_offset(mut self, value: impl Into<String>) -> Self {
+        self.timezone_offset = Some(value.into());
+        self
+    }
+    /// Sets "workdayOnly".
+    pub fn workday_only(mut self, value: impl Into<String>) -> Self {
+        self.workday_only = Some(value.into());
+        self
+    }
+    /// Sets "yearlyDayNum".
+    pub fn yearly_day_num(mut self, value: impl Into<String>) -> Self {
+        self.yearly_day_num = Some(value.into());
+        self
+    }
+    /// Sets "yearlyMonth1".
+    pub fn yearly_month1(mut self, value: impl Into<String>) -> Self {
+        self.yearly_month1 = Some(value.into());
+        self
+    }
+    /// Sets "yearlyMonth2".
+    pub fn yearly_month2(mut self, value: impl Into<String>) -> Self {
+        self.yearly_month2 = Some(value.into());
+        self
+    }
+    /// Sets "yearlyType".
+    pub fn yearly_type(mut self, value: impl Into<String>) -> Self {
+        self.yearly_type = Some(value.into());
+        self
+    }
+    /// Sets "yearlyWeekDay".
+    pub fn yearly_week_day(mut self, value: impl Into<String>) -> Self {
+        self.yearly_week_day = Some(value.into());
+        self
+    }
+    /// Sets "yearlyWeekDayNum".
+    pub fn yearly_week_day_num(mut self, value: impl Into<String>) -> Self {
+        self.yearly_week_day_num = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose
+for ListV3RequestSelectItemForkedByTemplateReplicateParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let daily_month_interval = o.opt("dailyMonthInterval")?;
+        let end_date = o.opt("endDate")?;
+        let every_day = o.opt("everyDay")?;
+        let every_week = o.opt("everyWeek")?;
+        let monthly_day_num = o.opt("monthlyDayNum")?;
+        let monthly_month_num1 = o.opt("monthlyMonthNum1")?;
+        let monthly_month_num2 = o.opt("monthlyMonthNum2")?;
+        let monthly_type = o.opt("monthlyType")?;
+        let monthly_week_day = o.opt("monthlyWeekDay")?;
+        let monthly_week_day_num = o.opt("monthlyWeekDayNum")?;
+        let period = o.opt("period")?;
+        let repeat_till = o.opt("repeatTill")?;
+        let start_date = o.opt("startDate")?;
+        let time = o.opt("time")?;
+        let times = o.opt("times")?;
+        let timezone_offset = o.opt("timezoneOffset")?;
+        let workday_only = o.opt("workdayOnly")?;
+        let yearly_day_num = o.opt("yearlyDayNum")?;
+        let yearly_month1 = o.opt("yearlyMonth1")?;
+        let yearly_month2 = o.opt("yearlyMonth2")?;
+        let yearly_type = o.opt("yearlyType")?;
+        let yearly_week_day = o.opt("yearlyWeekDay")?;
+        let yearly_week_day_num = o.opt("yearlyWeekDayNum")?;
+        let additional = o
+            .rest(
+                &[
+                    "dailyMonthInterval",
+                    "endDate",
+                    "everyDay",
+                    "everyWeek",
+                    "monthlyDayNum",
+                    "monthlyMonthNum1",
+                    "monthlyMonthNum2",
+                    "monthlyType",
+                    "monthlyWeekDay",
+                    "monthlyWeekDayNum",
+                    "period",
+                    "repeatTill",
+                    "startDate",
+                    "time",
+                    "times",
+                    "timezoneOffset",
+                    "workdayOnly",
+                    "yearlyDayNum",
+                    "yearlyMonth1",
+                    "yearlyMonth2",
+                    "yearlyType",
+                    "yearlyWeekDay",
+                    "yearlyWeekDayNum",
+                ],
+            )?;
+        Ok(Self {
+            daily_month_interval,
+            end_date,
+            every_day,
+            every_week,
+            monthly_day_num,
+            monthly_month_num1,
+            monthly_month_num2,
+            monthly_type,
+            monthly_week_day,
+            monthly_week_day_num,
+            period,
+            repeat_till,
+            start_date,
+            time,
+            times,
+            timezone_offset,
+            workday_only,
+            yearly_day_num,
+            yearly_month1,
+            yearly_month2,
+            yearly_type,
+            yearly_week_day,
+            yearly_week_day_num,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(
+    ListV3RequestSelectItemForkedByTemplateReplicateParams
+);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestSelectItemGroup {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "image": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub image: ::serde_json::Value,
+    /// Wire name "isVisible": boolean, optional.
+    #[serde(rename = "isVisible", skip_serializing_if = "Option::is_none")]
+    pub is_visible: Option<bool>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestSelectItemGroup {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "image".
+    pub fn image(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.image = value.into();
+        self
+    }
+    /// Sets "isVisible".
+    pub fn is_visible(mut self, value: impl Into<bool>) -> Self {
+        self.is_visible = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestSelectItemGroup {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let is_visible = o.opt("isVisible")?;
+        let name = o.opt("name")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["id", "image", "isVisible", "name", "type"])?;
+        Ok(Self {
+            id,
+            image,
+            is_visible,
+            name,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestSelectItemGroup);
+
+#[cfg(feature = "tasks")]
+pub type ListV3RequestSelectItemPriority = super::super::enums::HighAverageLow;
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestSelectItemSource {
+    /// Wire name "data": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestSelectItemSource {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.data = value.into();
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestSelectItemSource {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.opt("data")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["data", "type"])?;
+        Ok(Self { data, type_, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestSelectItemSource);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestSelectItemStage {
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestSelectItemStage {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestSelectItemStage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["color", "id", "title"])?;
+        Ok(Self {
+            color,
+            id,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestSelectItemStage);
+
+#[cfg(feature = "tasks")]
+pub type ListV3RequestSelectItemStatus = super::super::enums::PendingInProgressSupposedlyCompletedEtc;
 
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "tasks")]
@@ -11911,8 +21309,8 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "taskId": integer, required.
     #[serde(rename = "taskId")]
     pub task_id: i64,
@@ -11925,7 +21323,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>, task_id: impl Into<i64>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, task_id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             task_id: task_id.into(),
@@ -11965,6 +21363,1826 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "RESPONSIBLE_ID": string, optional.
+    #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<String>,
+    /// Wire name "UF_CRM_TASK": any JSON, optional.
+    #[serde(
+        rename = "UF_CRM_TASK",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub uf_crm_task: ::serde_json::Value,
+    /// Wire name "UF_TASK_WEBDAV_FILES": any JSON, optional.
+    #[serde(
+        rename = "UF_TASK_WEBDAV_FILES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub uf_task_webdav_files: ::serde_json::Value,
+    /// Wire name "accomplices": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub accomplices: ::serde_json::Value,
+    /// Wire name "accomplicesData": any JSON, optional.
+    #[serde(
+        rename = "accomplicesData",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub accomplices_data: ::serde_json::Value,
+    /// Wire name "action": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub action: ::serde_json::Value,
+    /// Wire name "activityDate": string, optional.
+    #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
+    pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
+    pub add_in_report: Option<UpdateRequestFieldsAddInReport>,
+    /// Wire name "allowChangeDeadline": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
+    pub allow_change_deadline: Option<UpdateRequestFieldsAllowChangeDeadline>,
+    /// Wire name "allowTimeTracking": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
+    pub allow_time_tracking: Option<UpdateRequestFieldsAllowTimeTracking>,
+    /// Wire name "auditors": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub auditors: ::serde_json::Value,
+    /// Wire name "auditorsData": any JSON, optional.
+    #[serde(
+        rename = "auditorsData",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub auditors_data: ::serde_json::Value,
+    /// Wire name "backlogId": string, optional.
+    #[serde(rename = "backlogId", skip_serializing_if = "Option::is_none")]
+    pub backlog_id: Option<String>,
+    /// Wire name "changedBy": string, optional.
+    #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
+    #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
+    pub changed_date: Option<String>,
+    /// Wire name "chatId": integer, optional.
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+    /// Wire name "checkListCanAdd": boolean, optional.
+    #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
+    pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
+    #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
+    pub check_list_tree: Option<UpdateRequestFieldsCheckListTree>,
+    /// Wire name "checklist": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checklist: Option<UpdateRequestFieldsChecklist>,
+    /// Wire name "closedBy": string, optional.
+    #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
+    pub closed_by: Option<String>,
+    /// Wire name "closedDate": string, optional.
+    #[serde(rename = "closedDate", skip_serializing_if = "Option::is_none")]
+    pub closed_date: Option<String>,
+    /// Wire name "commentsCount": string, optional.
+    #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
+    pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
+    #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<UpdateRequestFieldsCreator>,
+    /// Wire name "dateStart": string, optional.
+    #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
+    pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
+    pub description_in_bbcode: Option<UpdateRequestFieldsDescriptionInBbcode>,
+    /// Wire name "durationFact": string, optional.
+    #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
+    pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
+    #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
+    pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
+    #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
+    pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": string, optional.
+    #[serde(rename = "endDatePlan", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan: Option<String>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
+    /// Wire name "exchangeModified": string, optional.
+    #[serde(rename = "exchangeModified", skip_serializing_if = "Option::is_none")]
+    pub exchange_modified: Option<String>,
+    /// Wire name "favorite": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub favorite: Option<UpdateRequestFieldsFavorite>,
+    /// Wire name "flowId": string, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<String>,
+    /// Wire name "forkedByTemplateId": string, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<String>,
+    /// Wire name "forumId": string, optional.
+    #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
+    pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
+    #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
+    pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<UpdateRequestFieldsGroup>,
+    /// Wire name "groupId": string, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
+    pub is_muted: Option<UpdateRequestFieldsIsMuted>,
+    /// Wire name "isPinned": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
+    pub is_pinned: Option<UpdateRequestFieldsIsPinned>,
+    /// Wire name "isPinnedInGroup": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
+    pub is_pinned_in_group: Option<UpdateRequestFieldsIsPinnedInGroup>,
+    /// Wire name "mark": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
+    pub match_work_time: Option<UpdateRequestFieldsMatchWorkTime>,
+    /// Wire name "multitask": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multitask: Option<UpdateRequestFieldsMultitask>,
+    /// Wire name "newCommentsCount": integer, optional.
+    #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
+    pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
+    pub not_viewed: Option<UpdateRequestFieldsNotViewed>,
+    /// Wire name "outlookVersion": string, optional.
+    #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
+    pub outlook_version: Option<String>,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "priority": string, optional.
+    ///
+    /// Allowed values: "2", "1", "0".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<UpdateRequestFieldsPriority>,
+    /// Wire name "replicate": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<UpdateRequestFieldsReplicate>,
+    /// Wire name "responsible": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub responsible: ::serde_json::Value,
+    /// Wire name "serviceCommentsCount": string, optional.
+    #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
+    pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "sorting": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sorting: Option<String>,
+    /// Wire name "sprintId": string, optional.
+    #[serde(rename = "sprintId", skip_serializing_if = "Option::is_none")]
+    pub sprint_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": string, optional.
+    #[serde(rename = "startDatePlan", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "2", "3", "4", "5", "6".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<UpdateRequestFieldsStatus>,
+    /// Wire name "statusChangedBy": string, optional.
+    #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
+    pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
+    #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
+    pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subordinate: Option<UpdateRequestFieldsSubordinate>,
+    /// Wire name "taskControl": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
+    pub task_control: Option<UpdateRequestFieldsTaskControl>,
+    /// Wire name "timeEstimate": string, optional.
+    #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
+    pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
+    #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
+    pub time_spent_in_logs: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "ufMailMessage": string, optional.
+    #[serde(rename = "ufMailMessage", skip_serializing_if = "Option::is_none")]
+    pub uf_mail_message: Option<String>,
+    /// Wire name "viewedDate": string, optional.
+    #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
+    pub viewed_date: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "RESPONSIBLE_ID".
+    pub fn responsible_id(mut self, value: impl Into<String>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "UF_CRM_TASK".
+    pub fn uf_crm_task(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.uf_crm_task = value.into();
+        self
+    }
+    /// Sets "UF_TASK_WEBDAV_FILES".
+    pub fn uf_task_webdav_files(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.uf_task_webdav_files = value.into();
+        self
+    }
+    /// Sets "accomplices".
+    pub fn accomplices(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.accomplices = value.into();
+        self
+    }
+    /// Sets "accomplicesData".
+    pub fn accomplices_data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.accomplices_data = value.into();
+        self
+    }
+    /// Sets "action".
+    pub fn action(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.action = value.into();
+        self
+    }
+    /// Sets "activityDate".
+    pub fn activity_date(mut self, value: impl Into<String>) -> Self {
+        self.activity_date = Some(value.into());
+        self
+    }
+    /// Sets "addInReport".
+    pub fn add_in_report(
+        mut self,
+        value: impl Into<UpdateRequestFieldsAddInReport>,
+    ) -> Self {
+        self.add_in_report = Some(value.into());
+        self
+    }
+    /// Sets "allowChangeDeadline".
+    pub fn allow_change_deadline(
+        mut self,
+        value: impl Into<UpdateRequestFieldsAllowChangeDeadline>,
+    ) -> Self {
+        self.allow_change_deadline = Some(value.into());
+        self
+    }
+    /// Sets "allowTimeTracking".
+    pub fn allow_time_tracking(
+        mut self,
+        value: impl Into<UpdateRequestFieldsAllowTimeTracking>,
+    ) -> Self {
+        self.allow_time_tracking = Some(value.into());
+        self
+    }
+    /// Sets "auditors".
+    pub fn auditors(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auditors = value.into();
+        self
+    }
+    /// Sets "auditorsData".
+    pub fn auditors_data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auditors_data = value.into();
+        self
+    }
+    /// Sets "backlogId".
+    pub fn backlog_id(mut self, value: impl Into<String>) -> Self {
+        self.backlog_id = Some(value.into());
+        self
+    }
+    /// Sets "changedBy".
+    pub fn changed_by(mut self, value: impl Into<String>) -> Self {
+        self.changed_by = Some(value.into());
+        self
+    }
+    /// Sets "changedDate".
+    pub fn changed_date(mut self, value: impl Into<String>) -> Self {
+        self.changed_date = Some(value.into());
+        self
+    }
+    /// Sets "chatId".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "checkListCanAdd".
+    pub fn check_list_can_add(mut self, value: impl Into<bool>) -> Self {
+        self.check_list_can_add = Some(value.into());
+        self
+    }
+    /// Sets "checkListTree".
+    pub fn check_list_tree(
+        mut self,
+        value: impl Into<UpdateRequestFieldsCheckListTree>,
+    ) -> Self {
+        self.check_list_tree = Some(value.into());
+        self
+    }
+    /// Sets "checklist".
+    pub fn checklist(mut self, value: impl Into<UpdateRequestFieldsChecklist>) -> Self {
+        self.checklist = Some(value.into());
+        self
+    }
+    /// Sets "closedBy".
+    pub fn closed_by(mut self, value: impl Into<String>) -> Self {
+        self.closed_by = Some(value.into());
+        self
+    }
+    /// Sets "closedDate".
+    pub fn closed_date(mut self, value: impl Into<String>) -> Self {
+        self.closed_date = Some(value.into());
+        self
+    }
+    /// Sets "commentsCount".
+    pub fn comments_count(mut self, value: impl Into<String>) -> Self {
+        self.comments_count = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<String>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "createdDate".
+    pub fn created_date(mut self, value: impl Into<String>) -> Self {
+        self.created_date = Some(value.into());
+        self
+    }
+    /// Sets "creator".
+    pub fn creator(mut self, value: impl Into<UpdateRequestFieldsCreator>) -> Self {
+        self.creator = Some(value.into());
+        self
+    }
+    /// Sets "dateStart".
+    pub fn date_start(mut self, value: impl Into<String>) -> Self {
+        self.date_start = Some(value.into());
+        self
+    }
+    /// Sets "deadline".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "descriptionInBbcode".
+    pub fn description_in_bbcode(
+        mut self,
+        value: impl Into<UpdateRequestFieldsDescriptionInBbcode>,
+    ) -> Self {
+        self.description_in_bbcode = Some(value.into());
+        self
+    }
+    /// Sets "durationFact".
+    pub fn duration_fact(mut self, value: impl Into<String>) -> Self {
+        self.duration_fact = Some(value.into());
+        self
+    }
+    /// Sets "durationPlan".
+    pub fn duration_plan(mut self, value: impl Into<String>) -> Self {
+        self.duration_plan = Some(value.into());
+        self
+    }
+    /// Sets "durationType".
+    pub fn duration_type(mut self, value: impl Into<String>) -> Self {
+        self.duration_type = Some(value.into());
+        self
+    }
+    /// Sets "endDatePlan".
+    pub fn end_date_plan(mut self, value: impl Into<String>) -> Self {
+        self.end_date_plan = Some(value.into());
+        self
+    }
+    /// Sets "exchangeId".
+    pub fn exchange_id(mut self, value: impl Into<String>) -> Self {
+        self.exchange_id = Some(value.into());
+        self
+    }
+    /// Sets "exchangeModified".
+    pub fn exchange_modified(mut self, value: impl Into<String>) -> Self {
+        self.exchange_modified = Some(value.into());
+        self
+    }
+    /// Sets "favorite".
+    pub fn favorite(mut self, value: impl Into<UpdateRequestFieldsFavorite>) -> Self {
+        self.favorite = Some(value.into());
+        self
+    }
+    /// Sets "flowId".
+    pub fn flow_id(mut self, value: impl Into<String>) -> Self {
+        self.flow_id = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplateId".
+    pub fn forked_by_template_id(mut self, value: impl Into<String>) -> Self {
+        self.forked_by_template_id = Some(value.into());
+        self
+    }
+    /// Sets "forumId".
+    pub fn forum_id(mut self, value: impl Into<String>) -> Self {
+        self.forum_id = Some(value.into());
+        self
+    }
+    /// Sets "forumTopicId".
+    pub fn forum_topic_id(mut self, value: impl Into<String>) -> Self {
+        self.forum_topic_id = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<UpdateRequestFieldsGroup>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<String>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "guid".
+    pub fn guid(mut self, value: impl Into<String>) -> Self {
+        self.guid = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "isMuted".
+    pub fn is_muted(mut self, value: impl Into<UpdateRequestFieldsIsMuted>) -> Self {
+        self.is_muted = Some(value.into());
+        self
+    }
+    /// Sets "isPinned".
+    pub fn is_pinned(mut self, value: impl Into<UpdateRequestFieldsIsPinned>) -> Self {
+        self.is_pinned = Some(value.into());
+        self
+    }
+    /// Sets "isPinnedInGroup".
+    pub fn is_pinned_in_group(
+        mut self,
+        value: impl Into<UpdateRequestFieldsIsPinnedInGroup>,
+    ) -> Self {
+        self.is_pinned_in_group = Some(value.into());
+        self
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<String>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "matchWorkTime".
+    pub fn match_work_time(
+        mut self,
+        value: impl Into<UpdateRequestFieldsMatchWorkTime>,
+    ) -> Self {
+        self.match_work_time = Some(value.into());
+        self
+    }
+    /// Sets "multitask".
+    pub fn multitask(mut self, value: impl Into<UpdateRequestFieldsMultitask>) -> Self {
+        self.multitask = Some(value.into());
+        self
+    }
+    /// Sets "newCommentsCount".
+    pub fn new_comments_count(mut self, value: impl Into<i64>) -> Self {
+        self.new_comments_count = Some(value.into());
+        self
+    }
+    /// Sets "notViewed".
+    pub fn not_viewed(mut self, value: impl Into<UpdateRequestFieldsNotViewed>) -> Self {
+        self.not_viewed = Some(value.into());
+        self
+    }
+    /// Sets "outlookVersion".
+    pub fn outlook_version(mut self, value: impl Into<String>) -> Self {
+        self.outlook_version = Some(value.into());
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<String>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "priority".
+    pub fn priority(mut self, value: impl Into<UpdateRequestFieldsPriority>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "replicate".
+    pub fn replicate(mut self, value: impl Into<UpdateRequestFieldsReplicate>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "responsible".
+    pub fn responsible(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsible = value.into();
+        self
+    }
+    /// Sets "serviceCommentsCount".
+    pub fn service_comments_count(mut self, value: impl Into<String>) -> Self {
+        self.service_comments_count = Some(value.into());
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "sorting".
+    pub fn sorting(mut self, value: impl Into<String>) -> Self {
+        self.sorting = Some(value.into());
+        self
+    }
+    /// Sets "sprintId".
+    pub fn sprint_id(mut self, value: impl Into<String>) -> Self {
+        self.sprint_id = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "startDatePlan".
+    pub fn start_date_plan(mut self, value: impl Into<String>) -> Self {
+        self.start_date_plan = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<UpdateRequestFieldsStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusChangedBy".
+    pub fn status_changed_by(mut self, value: impl Into<String>) -> Self {
+        self.status_changed_by = Some(value.into());
+        self
+    }
+    /// Sets "statusChangedDate".
+    pub fn status_changed_date(mut self, value: impl Into<String>) -> Self {
+        self.status_changed_date = Some(value.into());
+        self
+    }
+    /// Sets "subordinate".
+    pub fn subordinate(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSubordinate>,
+    ) -> Self {
+        self.subordinate = Some(value.into());
+        self
+    }
+    /// Sets "taskControl".
+    pub fn task_control(
+        mut self,
+        value: impl Into<UpdateRequestFieldsTaskControl>,
+    ) -> Self {
+        self.task_control = Some(value.into());
+        self
+    }
+    /// Sets "timeEstimate".
+    pub fn time_estimate(mut self, value: impl Into<String>) -> Self {
+        self.time_estimate = Some(value.into());
+        self
+    }
+    /// Sets "timeSpentInLogs".
+    pub fn time_spent_in_logs(mut self, value: impl Into<String>) -> Self {
+        self.time_spent_in_logs = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "ufMailMessage".
+    pub fn uf_mail_message(mut self, value: impl Into<String>) -> Self {
+        self.uf_mail_message = Some(value.into());
+        self
+    }
+    /// Sets "viewedDate".
+    pub fn viewed_date(mut self, value: impl Into<String>) -> Self {
+        self.viewed_date = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let uf_crm_task = o.opt("UF_CRM_TASK")?;
+        let uf_task_webdav_files = o.opt("UF_TASK_WEBDAV_FILES")?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let chat_id = o.opt("chatId")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let uf_mail_message = o.opt("ufMailMessage")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "RESPONSIBLE_ID",
+                    "UF_CRM_TASK",
+                    "UF_TASK_WEBDAV_FILES",
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "chatId",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "ufMailMessage",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            responsible_id,
+            uf_crm_task,
+            uf_task_webdav_files,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            chat_id,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            uf_mail_message,
+            viewed_date,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsAddInReport = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsAllowChangeDeadline = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsAllowTimeTracking = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsCheckListTree {
+    /// Wire name "action": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub action: ::serde_json::Value,
+    /// Wire name "descendants": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub descendants: ::serde_json::Value,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<UpdateRequestFieldsCheckListTreeFields>,
+    /// Wire name "nodeId": integer, optional.
+    #[serde(rename = "nodeId", skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsCheckListTree {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "action".
+    pub fn action(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.action = value.into();
+        self
+    }
+    /// Sets "descendants".
+    pub fn descendants(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.descendants = value.into();
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(
+        mut self,
+        value: impl Into<UpdateRequestFieldsCheckListTreeFields>,
+    ) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "nodeId".
+    pub fn node_id(mut self, value: impl Into<i64>) -> Self {
+        self.node_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsCheckListTree {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let descendants = o.opt("descendants")?;
+        let fields = o.opt("fields")?;
+        let node_id = o.opt("nodeId")?;
+        let additional = o.rest(&["action", "descendants", "fields", "nodeId"])?;
+        Ok(Self {
+            action,
+            descendants,
+            fields,
+            node_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsCheckListTree);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsCheckListTreeFields {
+    /// Wire name "attachments": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attachments: ::serde_json::Value,
+    /// Wire name "completedCount": integer, optional.
+    #[serde(rename = "completedCount", skip_serializing_if = "Option::is_none")]
+    pub completed_count: Option<i64>,
+    /// Wire name "copiedId": string, optional.
+    #[serde(rename = "copiedId", skip_serializing_if = "Option::is_none")]
+    pub copied_id: Option<String>,
+    /// Wire name "createdBy": string, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "displaySortIndex": string, optional.
+    #[serde(rename = "displaySortIndex", skip_serializing_if = "Option::is_none")]
+    pub display_sort_index: Option<String>,
+    /// Wire name "entityId": string, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isComplete": boolean, optional.
+    #[serde(rename = "isComplete", skip_serializing_if = "Option::is_none")]
+    pub is_complete: Option<bool>,
+    /// Wire name "isImportant": boolean, optional.
+    #[serde(rename = "isImportant", skip_serializing_if = "Option::is_none")]
+    pub is_important: Option<bool>,
+    /// Wire name "members": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub members: ::serde_json::Value,
+    /// Wire name "nodeId": string, optional.
+    #[serde(rename = "nodeId", skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "sortIndex": string, optional.
+    #[serde(rename = "sortIndex", skip_serializing_if = "Option::is_none")]
+    pub sort_index: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsCheckListTreeFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "attachments".
+    pub fn attachments(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attachments = value.into();
+        self
+    }
+    /// Sets "completedCount".
+    pub fn completed_count(mut self, value: impl Into<i64>) -> Self {
+        self.completed_count = Some(value.into());
+        self
+    }
+    /// Sets "copiedId".
+    pub fn copied_id(mut self, value: impl Into<String>) -> Self {
+        self.copied_id = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<String>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "displaySortIndex".
+    pub fn display_sort_index(mut self, value: impl Into<String>) -> Self {
+        self.display_sort_index = Some(value.into());
+        self
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "isComplete".
+    pub fn is_complete(mut self, value: impl Into<bool>) -> Self {
+        self.is_complete = Some(value.into());
+        self
+    }
+    /// Sets "isImportant".
+    pub fn is_important(mut self, value: impl Into<bool>) -> Self {
+        self.is_important = Some(value.into());
+        self
+    }
+    /// Sets "members".
+    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.members = value.into();
+        self
+    }
+    /// Sets "nodeId".
+    pub fn node_id(mut self, value: impl Into<String>) -> Self {
+        self.node_id = Some(value.into());
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<String>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "sortIndex".
+    pub fn sort_index(mut self, value: impl Into<String>) -> Self {
+        self.sort_index = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsCheckListTreeFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachments = o.opt("attachments")?;
+        let completed_count = o.opt("completedCount")?;
+        let copied_id = o.opt("copiedId")?;
+        let created_by = o.opt("createdBy")?;
+        let display_sort_index = o.opt("displaySortIndex")?;
+        let entity_id = o.opt("entityId")?;
+        let id = o.opt("id")?;
+        let is_complete = o.opt("isComplete")?;
+        let is_important = o.opt("isImportant")?;
+        let members = o.opt("members")?;
+        let node_id = o.opt("nodeId")?;
+        let parent_id = o.opt("parentId")?;
+        let sort_index = o.opt("sortIndex")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let additional = o
+            .rest(
+                &[
+                    "attachments",
+                    "completedCount",
+                    "copiedId",
+                    "createdBy",
+                    "displaySortIndex",
+                    "entityId",
+                    "id",
+                    "isComplete",
+                    "isImportant",
+                    "members",
+                    "nodeId",
+                    "parentId",
+                    "sortIndex",
+                    "title",
+                    "userId",
+                ],
+            )?;
+        Ok(Self {
+            attachments,
+            completed_count,
+            copied_id,
+            created_by,
+            display_sort_index,
+            entity_id,
+            id,
+            is_complete,
+            is_important,
+            members,
+            node_id,
+            parent_id,
+            sort_index,
+            title,
+            user_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsCheckListTreeFields);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsChecklist {
+    /// Wire name "action": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<UpdateRequestFieldsChecklistAction>,
+    /// Wire name "attachments": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attachments: ::serde_json::Value,
+    /// Wire name "createdBy": string, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "entityId": string, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isComplete": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isComplete", skip_serializing_if = "Option::is_none")]
+    pub is_complete: Option<UpdateRequestFieldsChecklistIsComplete>,
+    /// Wire name "isImportant": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isImportant", skip_serializing_if = "Option::is_none")]
+    pub is_important: Option<UpdateRequestFieldsChecklistIsImportant>,
+    /// Wire name "members": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub members: ::serde_json::Value,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "sortIndex": string, optional.
+    #[serde(rename = "sortIndex", skip_serializing_if = "Option::is_none")]
+    pub sort_index: Option<String>,
+    /// Wire name "taskId": string, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "toggledBy": string, optional.
+    #[serde(rename = "toggledBy", skip_serializing_if = "Option::is_none")]
+    pub toggled_by: Option<String>,
+    /// Wire name "toggledDate": string, optional.
+    #[serde(rename = "toggledDate", skip_serializing_if = "Option::is_none")]
+    pub toggled_date: Option<String>,
+    /// Wire name "ufChecklistFiles": boolean, optional.
+    #[serde(rename = "ufChecklistFiles", skip_serializing_if = "Option::is_none")]
+    pub uf_checklist_files: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsChecklist {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "action".
+    pub fn action(
+        mut self,
+        value: impl Into<UpdateRequestFieldsChecklistAction>,
+    ) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Sets "attachments".
+    pub fn attachments(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attachments = value.into();
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<String>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "isComplete".
+    pub fn is_complete(
+        mut self,
+        value: impl Into<UpdateRequestFieldsChecklistIsComplete>,
+    ) -> Self {
+        self.is_complete = Some(value.into());
+        self
+    }
+    /// Sets "isImportant".
+    pub fn is_important(
+        mut self,
+        value: impl Into<UpdateRequestFieldsChecklistIsImportant>,
+    ) -> Self {
+        self.is_important = Some(value.into());
+        self
+    }
+    /// Sets "members".
+    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.members = value.into();
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<String>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "sortIndex".
+    pub fn sort_index(mut self, value: impl Into<String>) -> Self {
+        self.sort_index = Some(value.into());
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<String>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "toggledBy".
+    pub fn toggled_by(mut self, value: impl Into<String>) -> Self {
+        self.toggled_by = Some(value.into());
+        self
+    }
+    /// Sets "toggledDate".
+    pub fn toggled_date(mut self, value: impl Into<String>) -> Self {
+        self.toggled_date = Some(value.into());
+        self
+    }
+    /// Sets "ufChecklistFiles".
+    pub fn uf_checklist_files(mut self, value: impl Into<bool>) -> Self {
+        self.uf_checklist_files = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsChecklist {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let attachments = o.opt("attachments")?;
+        let created_by = o.opt("createdBy")?;
+        let entity_id = o.opt("entityId")?;
+        let id = o.opt("id")?;
+        let is_complete = o.opt("isComplete")?;
+        let is_important = o.opt("isImportant")?;
+        let members = o.opt("members")?;
+        let parent_id = o.opt("parentId")?;
+        let sort_index = o.opt("sortIndex")?;
+        let task_id = o.opt("taskId")?;
+        let title = o.opt("title")?;
+        let toggled_by = o.opt("toggledBy")?;
+        let toggled_date = o.opt("toggledDate")?;
+        let uf_checklist_files = o.opt("ufChecklistFiles")?;
+        let additional = o
+            .rest(
+                &[
+                    "action",
+                    "attachments",
+                    "createdBy",
+                    "entityId",
+                    "id",
+                    "isComplete",
+                    "isImportant",
+                    "members",
+                    "parentId",
+                    "sortIndex",
+                    "taskId",
+                    "title",
+                    "toggledBy",
+                    "toggledDate",
+                    "ufChecklistFiles",
+                ],
+            )?;
+        Ok(Self {
+            action,
+            attachments,
+            created_by,
+            entity_id,
+            id,
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            task_id,
+            title,
+            toggled_by,
+            toggled_date,
+            uf_checklist_files,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsChecklist);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsChecklistAction {
+    /// Wire name "add": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub add: Option<bool>,
+    /// Wire name "addAccomplice": boolean, optional.
+    #[serde(rename = "addAccomplice", skip_serializing_if = "Option::is_none")]
+    pub add_accomplice: Option<bool>,
+    /// Wire name "modify": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modify: Option<bool>,
+    /// Wire name "remove": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove: Option<bool>,
+    /// Wire name "toggle": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toggle: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsChecklistAction {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "add".
+    pub fn add(mut self, value: impl Into<bool>) -> Self {
+        self.add = Some(value.into());
+        self
+    }
+    /// Sets "addAccomplice".
+    pub fn add_accomplice(mut self, value: impl Into<bool>) -> Self {
+        self.add_accomplice = Some(value.into());
+        self
+    }
+    /// Sets "modify".
+    pub fn modify(mut self, value: impl Into<bool>) -> Self {
+        self.modify = Some(value.into());
+        self
+    }
+    /// Sets "remove".
+    pub fn remove(mut self, value: impl Into<bool>) -> Self {
+        self.remove = Some(value.into());
+        self
+    }
+    /// Sets "toggle".
+    pub fn toggle(mut self, value: impl Into<bool>) -> Self {
+        self.toggle = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsChecklistAction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add = o.opt("add")?;
+        let add_accomplice = o.opt("addAccomplice")?;
+        let modify = o.opt("modify")?;
+        let remove = o.opt("remove")?;
+        let toggle = o.opt("toggle")?;
+        let additional = o
+            .rest(&["add", "addAccomplice", "modify", "remove", "toggle"])?;
+        Ok(Self {
+            add,
+            add_accomplice,
+            modify,
+            remove,
+            toggle,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsChecklistAction);
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsChecklistIsComplete = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsChecklistIsImportant = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsCreator {
+    /// Wire name "icon": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "workPosition": string, optional.
+    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsCreator {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "icon".
+    pub fn icon(mut self, value: impl Into<String>) -> Self {
+        self.icon = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "link".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "workPosition".
+    pub fn work_position(mut self, value: impl Into<String>) -> Self {
+        self.work_position = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsCreator {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let icon = o.opt("icon")?;
+        let id = o.opt("id")?;
+        let link = o.opt("link")?;
+        let name = o.opt("name")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o.rest(&["icon", "id", "link", "name", "workPosition"])?;
+        Ok(Self {
+            icon,
+            id,
+            link,
+            name,
+            work_position,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsCreator);
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsDescriptionInBbcode = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsFavorite = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsGroup {
+    /// Wire name "additionalData": any JSON, optional.
+    #[serde(
+        rename = "additionalData",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub additional_data: ::serde_json::Value,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "image": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Wire name "membersCount": integer, optional.
+    #[serde(rename = "membersCount", skip_serializing_if = "Option::is_none")]
+    pub members_count: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "opened": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsGroup {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "additionalData".
+    pub fn additional_data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.additional_data = value.into();
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "image".
+    pub fn image(mut self, value: impl Into<String>) -> Self {
+        self.image = Some(value.into());
+        self
+    }
+    /// Sets "membersCount".
+    pub fn members_count(mut self, value: impl Into<i64>) -> Self {
+        self.members_count = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "opened".
+    pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsGroup {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_data = o.opt("additionalData")?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let members_count = o.opt("membersCount")?;
+        let name = o.opt("name")?;
+        let opened = o.opt("opened")?;
+        let additional = o
+            .rest(&["additionalData", "id", "image", "membersCount", "name", "opened"])?;
+        Ok(Self {
+            additional_data,
+            id,
+            image,
+            members_count,
+            name,
+            opened,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsGroup);
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsIsMuted = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsIsPinned = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsIsPinnedInGroup = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsMatchWorkTime = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsMultitask = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsNotViewed = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsPriority = super::super::enums::V2V1V0;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsReplicate = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsStatus = super::super::enums::V2V3V4Etc;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsSubordinate = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsTaskControl = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `tasks.task.update`.
 #[cfg(feature = "task")]
@@ -12485,8 +23703,8 @@ pub async fn update_v3(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateV3Request {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateV3RequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -12498,7 +23716,7 @@ pub struct UpdateV3Request {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateV3Request {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(fields: impl Into<UpdateV3RequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -12534,6 +23752,2529 @@ impl ::bitrix24_runtime::loose::Loose for UpdateV3Request {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(UpdateV3Request);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFields {
+    /// Wire name "accomplices": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "activity": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
+    /// Wire name "actualDuration": integer, optional.
+    #[serde(rename = "actualDuration", skip_serializing_if = "Option::is_none")]
+    pub actual_duration: Option<i64>,
+    /// Wire name "addInReport": boolean, optional.
+    #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
+    pub add_in_report: Option<bool>,
+    /// Wire name "allowsChangeDatePlan": boolean, optional.
+    #[serde(rename = "allowsChangeDatePlan", skip_serializing_if = "Option::is_none")]
+    pub allows_change_date_plan: Option<bool>,
+    /// Wire name "allowsChangeDeadline": boolean, optional.
+    #[serde(rename = "allowsChangeDeadline", skip_serializing_if = "Option::is_none")]
+    pub allows_change_deadline: Option<bool>,
+    /// Wire name "allowsTimeTracking": boolean, optional.
+    #[serde(rename = "allowsTimeTracking", skip_serializing_if = "Option::is_none")]
+    pub allows_time_tracking: Option<bool>,
+    /// Wire name "archiveLink": string, optional.
+    #[serde(rename = "archiveLink", skip_serializing_if = "Option::is_none")]
+    pub archive_link: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "autocompleteSubTasks": boolean, optional.
+    #[serde(rename = "autocompleteSubTasks", skip_serializing_if = "Option::is_none")]
+    pub autocomplete_sub_tasks: Option<bool>,
+    /// Wire name "changed": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<String>,
+    /// Wire name "changedBy": any JSON, optional.
+    #[serde(rename = "changedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub changed_by: ::serde_json::Value,
+    /// Wire name "changedById": integer, optional.
+    #[serde(rename = "changedById", skip_serializing_if = "Option::is_none")]
+    pub changed_by_id: Option<i64>,
+    /// Wire name "chat": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat: Option<UpdateV3RequestFieldsChat>,
+    /// Wire name "chatId": integer, optional.
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+    /// Wire name "checklist": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub checklist: ::serde_json::Value,
+    /// Wire name "closed": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<String>,
+    /// Wire name "closedBy": any JSON, optional.
+    #[serde(rename = "closedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub closed_by: ::serde_json::Value,
+    /// Wire name "closedById": integer, optional.
+    #[serde(rename = "closedById", skip_serializing_if = "Option::is_none")]
+    pub closed_by_id: Option<i64>,
+    /// Wire name "containsChecklist": boolean, optional.
+    #[serde(rename = "containsChecklist", skip_serializing_if = "Option::is_none")]
+    pub contains_checklist: Option<bool>,
+    /// Wire name "containsGanttLinks": boolean, optional.
+    #[serde(rename = "containsGanttLinks", skip_serializing_if = "Option::is_none")]
+    pub contains_gantt_links: Option<bool>,
+    /// Wire name "containsPlacements": boolean, optional.
+    #[serde(rename = "containsPlacements", skip_serializing_if = "Option::is_none")]
+    pub contains_placements: Option<bool>,
+    /// Wire name "containsRelatedTasks": boolean, optional.
+    #[serde(rename = "containsRelatedTasks", skip_serializing_if = "Option::is_none")]
+    pub contains_related_tasks: Option<bool>,
+    /// Wire name "containsResults": boolean, optional.
+    #[serde(rename = "containsResults", skip_serializing_if = "Option::is_none")]
+    pub contains_results: Option<bool>,
+    /// Wire name "containsSubTasks": boolean, optional.
+    #[serde(rename = "containsSubTasks", skip_serializing_if = "Option::is_none")]
+    pub contains_sub_tasks: Option<bool>,
+    /// Wire name "created": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Wire name "creator": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<UpdateV3RequestFieldsCreator>,
+    /// Wire name "creatorId": integer, optional.
+    #[serde(rename = "creatorId", skip_serializing_if = "Option::is_none")]
+    pub creator_id: Option<i64>,
+    /// Wire name "crmItemIds": any JSON, optional.
+    #[serde(rename = "crmItemIds", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub crm_item_ids: ::serde_json::Value,
+    /// Wire name "deadline": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "dependsOn": any JSON, optional.
+    #[serde(rename = "dependsOn", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub depends_on: ::serde_json::Value,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "durationType": string, optional.
+    #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
+    pub duration_type: Option<String>,
+    /// Wire name "elapsedTime": object, optional.
+    #[serde(rename = "elapsedTime", skip_serializing_if = "Option::is_none")]
+    pub elapsed_time: Option<UpdateV3RequestFieldsElapsedTime>,
+    /// Wire name "email": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<UpdateV3RequestFieldsEmail>,
+    /// Wire name "emailId": integer, optional.
+    #[serde(rename = "emailId", skip_serializing_if = "Option::is_none")]
+    pub email_id: Option<i64>,
+    /// Wire name "endPlan": string (`date-time`), optional.
+    #[serde(rename = "endPlan", skip_serializing_if = "Option::is_none")]
+    pub end_plan: Option<String>,
+    /// Wire name "epicId": integer, optional.
+    #[serde(rename = "epicId", skip_serializing_if = "Option::is_none")]
+    pub epic_id: Option<i64>,
+    /// Wire name "estimatedTime": integer, optional.
+    #[serde(rename = "estimatedTime", skip_serializing_if = "Option::is_none")]
+    pub estimated_time: Option<i64>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
+    /// Wire name "exchangeModified": string, optional.
+    #[serde(rename = "exchangeModified", skip_serializing_if = "Option::is_none")]
+    pub exchange_modified: Option<String>,
+    /// Wire name "flow": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<UpdateV3RequestFieldsFlow>,
+    /// Wire name "flowId": integer, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<i64>,
+    /// Wire name "forkedByTemplate": object, optional.
+    #[serde(rename = "forkedByTemplate", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template: Option<UpdateV3RequestFieldsForkedByTemplate>,
+    /// Wire name "forkedByTemplateId": integer, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<i64>,
+    /// Wire name "group": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<UpdateV3RequestFieldsGroup>,
+    /// Wire name "groupId": integer, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
+    /// Wire name "guid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "inFavorite": any JSON, optional.
+    #[serde(rename = "inFavorite", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_favorite: ::serde_json::Value,
+    /// Wire name "inGroupPin": any JSON, optional.
+    #[serde(rename = "inGroupPin", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_group_pin: ::serde_json::Value,
+    /// Wire name "inMute": any JSON, optional.
+    #[serde(rename = "inMute", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_mute: ::serde_json::Value,
+    /// Wire name "inPin": any JSON, optional.
+    #[serde(rename = "inPin", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_pin: ::serde_json::Value,
+    /// Wire name "isMultitask": boolean, optional.
+    #[serde(rename = "isMultitask", skip_serializing_if = "Option::is_none")]
+    pub is_multitask: Option<bool>,
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "mark": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+    /// Wire name "matchesSubTasksTime": boolean, optional.
+    #[serde(rename = "matchesSubTasksTime", skip_serializing_if = "Option::is_none")]
+    pub matches_sub_tasks_time: Option<bool>,
+    /// Wire name "matchesWorkTime": boolean, optional.
+    #[serde(rename = "matchesWorkTime", skip_serializing_if = "Option::is_none")]
+    pub matches_work_time: Option<bool>,
+    /// Wire name "maxDeadlineChangeDate": string (`date-time`), optional.
+    #[serde(rename = "maxDeadlineChangeDate", skip_serializing_if = "Option::is_none")]
+    pub max_deadline_change_date: Option<String>,
+    /// Wire name "maxDeadlineChanges": integer, optional.
+    #[serde(rename = "maxDeadlineChanges", skip_serializing_if = "Option::is_none")]
+    pub max_deadline_changes: Option<i64>,
+    /// Wire name "needsControl": boolean, optional.
+    #[serde(rename = "needsControl", skip_serializing_if = "Option::is_none")]
+    pub needs_control: Option<bool>,
+    /// Wire name "numberOfReminders": integer, optional.
+    #[serde(rename = "numberOfReminders", skip_serializing_if = "Option::is_none")]
+    pub number_of_reminders: Option<i64>,
+    /// Wire name "outlookVersion": integer, optional.
+    #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
+    pub outlook_version: Option<i64>,
+    /// Wire name "parent": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub parent: ::serde_json::Value,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "plannedDuration": integer, optional.
+    #[serde(rename = "plannedDuration", skip_serializing_if = "Option::is_none")]
+    pub planned_duration: Option<i64>,
+    /// Wire name "priority": string, optional.
+    ///
+    /// Allowed values: "high", "average", "low".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<UpdateV3RequestFieldsPriority>,
+    /// Wire name "replicate": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<bool>,
+    /// Wire name "requireDeadlineChangeReason": boolean, optional.
+    #[serde(
+        rename = "requireDeadlineChangeReason",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub require_deadline_change_reason: Option<bool>,
+    /// Wire name "requireResult": boolean, optional.
+    #[serde(rename = "requireResult", skip_serializing_if = "Option::is_none")]
+    pub require_result: Option<bool>,
+    /// Wire name "responsible": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub responsible: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "rights": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
+    /// Wire name "scenarios": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub scenarios: ::serde_json::Value,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "source": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<UpdateV3RequestFieldsSource>,
+    /// Wire name "stage": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<UpdateV3RequestFieldsStage>,
+    /// Wire name "stageId": integer, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<i64>,
+    /// Wire name "startPlan": string (`date-time`), optional.
+    #[serde(rename = "startPlan", skip_serializing_if = "Option::is_none")]
+    pub start_plan: Option<String>,
+    /// Wire name "started": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "pending", "in_progress", "supposedly_completed", "completed", "deferred", "declined".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<UpdateV3RequestFieldsStatus>,
+    /// Wire name "statusChanged": string (`date-time`), optional.
+    #[serde(rename = "statusChanged", skip_serializing_if = "Option::is_none")]
+    pub status_changed: Option<String>,
+    /// Wire name "statusChangedBy": any JSON, optional.
+    #[serde(
+        rename = "statusChangedBy",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub status_changed_by: ::serde_json::Value,
+    /// Wire name "statusChangedById": integer, optional.
+    #[serde(rename = "statusChangedById", skip_serializing_if = "Option::is_none")]
+    pub status_changed_by_id: Option<i64>,
+    /// Wire name "storyPoints": integer, optional.
+    #[serde(rename = "storyPoints", skip_serializing_if = "Option::is_none")]
+    pub story_points: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "accomplices".
+    pub fn accomplices(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.accomplices = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "activity".
+    pub fn activity(mut self, value: impl Into<String>) -> Self {
+        self.activity = Some(value.into());
+        self
+    }
+    /// Sets "actualDuration".
+    pub fn actual_duration(mut self, value: impl Into<i64>) -> Self {
+        self.actual_duration = Some(value.into());
+        self
+    }
+    /// Sets "addInReport".
+    pub fn add_in_report(mut self, value: impl Into<bool>) -> Self {
+        self.add_in_report = Some(value.into());
+        self
+    }
+    /// Sets "allowsChangeDatePlan".
+    pub fn allows_change_date_plan(mut self, value: impl Into<bool>) -> Self {
+        self.allows_change_date_plan = Some(value.into());
+        self
+    }
+    /// Sets "allowsChangeDeadline".
+    pub fn allows_change_deadline(mut self, value: impl Into<bool>) -> Self {
+        self.allows_change_deadline = Some(value.into());
+        self
+    }
+    /// Sets "allowsTimeTracking".
+    pub fn allows_time_tracking(mut self, value: impl Into<bool>) -> Self {
+        self.allows_time_tracking = Some(value.into());
+        self
+    }
+    /// Sets "archiveLink".
+    pub fn archive_link(mut self, value: impl Into<String>) -> Self {
+        self.archive_link = Some(value.into());
+        self
+    }
+    /// Sets "auditors".
+    pub fn auditors(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.auditors = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "autocompleteSubTasks".
+    pub fn autocomplete_sub_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.autocomplete_sub_tasks = Some(value.into());
+        self
+    }
+    /// Sets "changed".
+    pub fn changed(mut self, value: impl Into<String>) -> Self {
+        self.changed = Some(value.into());
+        self
+    }
+    /// Sets "changedBy".
+    pub fn changed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.changed_by = value.into();
+        self
+    }
+    /// Sets "changedById".
+    pub fn changed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.changed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "chat".
+    pub fn chat(mut self, value: impl Into<UpdateV3RequestFieldsChat>) -> Self {
+        self.chat = Some(value.into());
+        self
+    }
+    /// Sets "chatId".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "checklist".
+    pub fn checklist(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.checklist = value.into();
+        self
+    }
+    /// Sets "closed".
+    pub fn closed(mut self, value: impl Into<String>) -> Self {
+        self.closed = Some(value.into());
+        self
+    }
+    /// Sets "closedBy".
+    pub fn closed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.closed_by = value.into();
+        self
+    }
+    /// Sets "closedById".
+    pub fn closed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.closed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "containsChecklist".
+    pub fn contains_checklist(mut self, value: impl Into<bool>) -> Self {
+        self.contains_checklist = Some(value.into());
+        self
+    }
+    /// Sets "containsGanttLinks".
+    pub fn contains_gantt_links(mut self, value: impl Into<bool>) -> Self {
+        self.contains_gantt_links = Some(value.into());
+        self
+    }
+    /// Sets "containsPlacements".
+    pub fn contains_placements(mut self, value: impl Into<bool>) -> Self {
+        self.contains_placements = Some(value.into());
+        self
+    }
+    /// Sets "containsRelatedTasks".
+    pub fn contains_related_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.contains_related_tasks = Some(value.into());
+        self
+    }
+    /// Sets "containsResults".
+    pub fn contains_results(mut self, value: impl Into<bool>) -> Self {
+        self.contains_results = Some(value.into());
+        self
+    }
+    /// Sets "containsSubTasks".
+    pub fn contains_sub_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.contains_sub_tasks = Some(value.into());
+        self
+    }
+    /// Sets "created".
+    pub fn created(mut self, value: impl Into<String>) -> Self {
+        self.created = Some(value.into());
+        self
+    }
+    /// Sets "creator".
+    pub fn creator(mut self, value: impl Into<UpdateV3RequestFieldsCreator>) -> Self {
+        self.creator = Some(value.into());
+        self
+    }
+    /// Sets "creatorId".
+    pub fn creator_id(mut self, value: impl Into<i64>) -> Self {
+        self.creator_id = Some(value.into());
+        self
+    }
+    /// Sets "crmItemIds".
+    pub fn crm_item_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.crm_item_ids = value.into();
+        self
+    }
+    /// Sets "deadline".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "dependsOn".
+    pub fn depends_on(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.depends_on = value.into();
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "durationType".
+    pub fn duration_type(mut self, value: impl Into<String>) -> Self {
+        self.duration_type = Some(value.into());
+        self
+    }
+    /// Sets "elapsedTime".
+    pub fn elapsed_time(
+        mut self,
+        value: impl Into<UpdateV3RequestFieldsElapsedTime>,
+    ) -> Self {
+        self.elapsed_time = Some(value.into());
+        self
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<UpdateV3RequestFieldsEmail>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "emailId".
+    pub fn email_id(mut self, value: impl Into<i64>) -> Self {
+        self.email_id = Some(value.into());
+        self
+    }
+    /// Sets "endPlan".
+    pub fn end_plan(mut self, value: impl Into<String>) -> Self {
+        self.end_plan = Some(value.into());
+        self
+    }
+    /// Sets "epicId".
+    pub fn epic_id(mut self, value: impl Into<i64>) -> Self {
+        self.epic_id = Some(value.into());
+        self
+    }
+    /// Sets "estimatedTime".
+    pub fn estimated_time(mut self, value: impl Into<i64>) -> Self {
+        self.estimated_time = Some(value.into());
+        self
+    }
+    /// Sets "exchangeId".
+    pub fn exchange_id(mut self, value: impl Into<String>) -> Self {
+        self.exchange_id = Some(value.into());
+        self
+    }
+    /// Sets "exchangeModified".
+    pub fn exchange_modified(mut self, value: impl Into<String>) -> Self {
+        self.exchange_modified = Some(value.into());
+        self
+    }
+    /// Sets "flow".
+    pub fn flow(mut self, value: impl Into<UpdateV3RequestFieldsFlow>) -> Self {
+        self.flow = Some(value.into());
+        self
+    }
+    /// Sets "flowId".
+    pub fn flow_id(mut self, value: impl Into<i64>) -> Self {
+        self.flow_id = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplate".
+    pub fn forked_by_template(
+        mut self,
+        value: impl Into<UpdateV3RequestFieldsForkedByTemplate>,
+    ) -> Self {
+        self.forked_by_template = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplateId".
+    pub fn forked_by_template_id(mut self, value: impl Into<i64>) -> Self {
+        self.forked_by_template_id = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<UpdateV3RequestFieldsGroup>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "guid".
+    pub fn guid(mut self, value: impl Into<String>) -> Self {
+        self.guid = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "inFavorite".
+    pub fn in_favorite(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_favorite = value.into();
+        self
+    }
+    /// Sets "inGroupPin".
+    pub fn in_group_pin(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_group_pin = value.into();
+        self
+    }
+    /// Sets "inMute".
+    pub fn in_mute(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_mute = value.into();
+        self
+    }
+    /// Sets "inPin".
+    pub fn in_pin(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_pin = value.into();
+        self
+    }
+    /// Sets "isMultitask".
+    pub fn is_multitask(mut self, value: impl Into<bool>) -> Self {
+        self.is_multitask = Some(value.into());
+        self
+    }
+    /// Sets "link".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<String>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "matchesSubTasksTime".
+    pub fn matches_sub_tasks_time(mut self, value: impl Into<bool>) -> Self {
+        self.matches_sub_tasks_time = Some(value.into());
+        self
+    }
+    /// Sets "matchesWorkTime".
+    pub fn matches_work_time(mut self, value: impl Into<bool>) -> Self {
+        self.matches_work_time = Some(value.into());
+        self
+    }
+    /// Sets "maxDeadlineChangeDate".
+    pub fn max_deadline_change_date(mut self, value: impl Into<String>) -> Self {
+        self.max_deadline_change_date = Some(value.into());
+        self
+    }
+    /// Sets "maxDeadlineChanges".
+    pub fn max_deadline_changes(mut self, value: impl Into<i64>) -> Self {
+        self.max_deadline_changes = Some(value.into());
+        self
+    }
+    /// Sets "needsControl".
+    pub fn needs_control(mut self, value: impl Into<bool>) -> Self {
+        self.needs_control = Some(value.into());
+        self
+    }
+    /// Sets "numberOfReminders".
+    pub fn number_of_reminders(mut self, value: impl Into<i64>) -> Self {
+        self.number_of_reminders = Some(value.into());
+        self
+    }
+    /// Sets "outlookVersion".
+    pub fn outlook_version(mut self, value: impl Into<i64>) -> Self {
+        self.outlook_version = Some(value.into());
+        self
+    }
+    /// Sets "parent".
+    pub fn parent(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent = value.into();
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "plannedDuration".
+    pub fn planned_duration(mut self, value: impl Into<i64>) -> Self {
+        self.planned_duration = Some(value.into());
+        self
+    }
+    /// Sets "priority".
+    pub fn priority(mut self, value: impl Into<UpdateV3RequestFieldsPriority>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "replicate".
+    pub fn replicate(mut self, value: impl Into<bool>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "requireDeadlineChangeReason".
+    pub fn require_deadline_change_reason(mut self, value: impl Into<bool>) -> Self {
+        self.require_deadline_change_reason = Some(value.into());
+        self
+    }
+    /// Sets "requireResult".
+    pub fn require_result(mut self, value: impl Into<bool>) -> Self {
+        self.require_result = Some(value.into());
+        self
+    }
+    /// Sets "responsible".
+    pub fn responsible(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsible = value.into();
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "rights".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Sets "scenarios".
+    pub fn scenarios(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.scenarios = value.into();
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "source".
+    pub fn source(mut self, value: impl Into<UpdateV3RequestFieldsSource>) -> Self {
+        self.source = Some(value.into());
+        self
+    }
+    /// Sets "stage".
+    pub fn stage(mut self, value: impl Into<UpdateV3RequestFieldsStage>) -> Self {
+        self.stage = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<i64>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "startPlan".
+    pub fn start_plan(mut self, value: impl Into<String>) -> Self {
+        self.start_plan = Some(value.into());
+        self
+    }
+    /// Sets "started".
+    pub fn started(mut self, value: impl Into<String>) -> Self {
+        self.started = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<UpdateV3RequestFieldsStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusChanged".
+    pub fn status_changed(mut self, value: impl Into<String>) -> Self {
+        self.status_changed = Some(value.into());
+        self
+    }
+    /// Sets "statusChangedBy".
+    pub fn status_changed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.status_changed_by = value.into();
+        self
+    }
+    /// Sets "statusChangedById".
+    pub fn status_changed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.status_changed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "storyPoints".
+    pub fn story_points(mut self, value: impl Into<i64>) -> Self {
+        self.story_points = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let activity = o.opt("activity")?;
+        let actual_duration = o.opt("actualDuration")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allows_change_date_plan = o.opt("allowsChangeDatePlan")?;
+        let allows_change_deadline = o.opt("allowsChangeDeadline")?;
+        let allows_time_tracking = o.opt("allowsTimeTracking")?;
+        let archive_link = o.opt("archiveLink")?;
+        let auditors = o.opt("auditors")?;
+        let autocomplete_sub_tasks = o.opt("autocompleteSubTasks")?;
+        let changed = o.opt("changed")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_by_id = o.opt("changedById")?;
+        let chat = o.opt("chat")?;
+        let chat_id = o.opt("chatId")?;
+        let checklist = o.opt("checklist")?;
+        let closed = o.opt("closed")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_by_id = o.opt("closedById")?;
+        let contains_checklist = o.opt("containsChecklist")?;
+        let contains_gantt_links = o.opt("containsGanttLinks")?;
+        let contains_placements = o.opt("containsPlacements")?;
+        let contains_related_tasks = o.opt("containsRelatedTasks")?;
+        let contains_results = o.opt("containsResults")?;
+        let contains_sub_tasks = o.opt("containsSubTasks")?;
+        let created = o.opt("created")?;
+        let creator = o.opt("creator")?;
+        let creator_id = o.opt("creatorId")?;
+        let crm_item_ids = o.opt("crmItemIds")?;
+        let deadline = o.opt("deadline")?;
+        let depends_on = o.opt("dependsOn")?;
+        let description = o.opt("description")?;
+        let duration_type = o.opt("durationType")?;
+        let elapsed_time = o.opt("elapsedTime")?;
+        let email = o.opt("email")?;
+        let email_id = o.opt("emailId")?;
+        let end_plan = o.opt("endPlan")?;
+        let epic_id = o.opt("epicId")?;
+        let estimated_time = o.opt("estimatedTime")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let flow = o.opt("flow")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template = o.opt("forkedByTemplate")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let in_favorite = o.opt("inFavorite")?;
+        let in_group_pin = o.opt("inGroupPin")?;
+        let in_mute = o.opt("inMute")?;
+        let in_pin = o.opt("inPin")?;
+        let is_multitask = o.opt("isMultitask")?;
+        let link = o.opt("link")?;
+        let mark = o.opt("mark")?;
+        let matches_sub_tasks_time = o.opt("matchesSubTasksTime")?;
+        let matches_work_time = o.opt("matchesWorkTime")?;
+        let max_deadline_change_date = o.opt("maxDeadlineChangeDate")?;
+        let max_deadline_changes = o.opt("maxDeadlineChanges")?;
+        let needs_control = o.opt("needsControl")?;
+        let number_of_reminders = o.opt("numberOfReminders")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent = o.opt("parent")?;
+        let parent_id = o.opt("parentId")?;
+        let planned_duration = o.opt("plannedDuration")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let require_deadline_change_reason = o.opt("requireDeadlineChangeReason")?;
+        let require_result = o.opt("requireResult")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let rights = o.opt("rights")?;
+        let scenarios = o.opt("scenarios")?;
+        let site_id = o.opt("siteId")?;
+        let source = o.opt("source")?;
+        let stage = o.opt("stage")?;
+        let stage_id = o.opt("stageId")?;
+        let start_plan = o.opt("startPlan")?;
+        let started = o.opt("started")?;
+        let status = o.opt("status")?;
+        let status_changed = o.opt("statusChanged")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_by_id = o.opt("statusChangedById")?;
+        let story_points = o.opt("storyPoints")?;
+        let title = o.opt("title")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "activity",
+                    "actualDuration",
+                    "addInReport",
+                    "allowsChangeDatePlan",
+                    "allowsChangeDeadline",
+                    "allowsTimeTracking",
+                    "archiveLink",
+                    "auditors",
+                    "autocompleteSubTasks",
+                    "changed",
+                    "changedBy",
+                    "changedById",
+                    "chat",
+                    "chatId",
+                    "checklist",
+                    "closed",
+                    "closedBy",
+                    "closedById",
+                    "containsChecklist",
+                    "containsGanttLinks",
+                    "containsPlacements",
+                    "containsRelatedTasks",
+                    "containsResults",
+                    "containsSubTasks",
+                    "created",
+                    "creator",
+                    "creatorId",
+                    "crmItemIds",
+                    "deadline",
+                    "dependsOn",
+                    "description",
+                    "durationType",
+                    "elapsedTime",
+                    "email",
+                    "emailId",
+                    "endPlan",
+                    "epicId",
+                    "estimatedTime",
+                    "exchangeId",
+                    "exchangeModified",
+                    "flow",
+                    "flowId",
+                    "forkedByTemplate",
+                    "forkedByTemplateId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "inFavorite",
+                    "inGroupPin",
+                    "inMute",
+                    "inPin",
+                    "isMultitask",
+                    "link",
+                    "mark",
+                    "matchesSubTasksTime",
+                    "matchesWorkTime",
+                    "maxDeadlineChangeDate",
+                    "maxDeadlineChanges",
+                    "needsControl",
+                    "numberOfReminders",
+                    "outlookVersion",
+                    "parent",
+                    "parentId",
+                    "plannedDuration",
+                    "priority",
+                    "replicate",
+                    "requireDeadlineChangeReason",
+                    "requireResult",
+                    "responsible",
+                    "responsibleId",
+                    "rights",
+                    "scenarios",
+                    "siteId",
+                    "source",
+                    "stage",
+                    "stageId",
+                    "startPlan",
+                    "started",
+                    "status",
+                    "statusChanged",
+                    "statusChangedBy",
+                    "statusChangedById",
+                    "storyPoints",
+                    "title",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            accomplices,
+            activity,
+            actual_duration,
+            add_in_report,
+            allows_change_date_plan,
+            allows_change_deadline,
+            allows_time_tracking,
+            archive_link,
+            auditors,
+            autocomplete_sub_tasks,
+            changed,
+            changed_by,
+            changed_by_id,
+            chat,
+            chat_id,
+            checklist,
+            closed,
+            closed_by,
+            closed_by_id,
+            contains_checklist,
+            contains_gantt_links,
+            contains_placements,
+            contains_related_tasks,
+            contains_results,
+            contains_sub_tasks,
+            created,
+            creator,
+            creator_id,
+            crm_item_ids,
+            deadline,
+            depends_on,
+            description,
+            duration_type,
+            elapsed_time,
+            email,
+            email_id,
+            end_plan,
+            epic_id,
+            estimated_time,
+            exchange_id,
+            exchange_modified,
+            flow,
+            flow_id,
+            forked_by_template,
+            forked_by_template_id,
+            group,
+            group_id,
+            guid,
+            id,
+            in_favorite,
+            in_group_pin,
+            in_mute,
+            in_pin,
+            is_multitask,
+            link,
+            mark,
+            matches_sub_tasks_time,
+            matches_work_time,
+            max_deadline_change_date,
+            max_deadline_changes,
+            needs_control,
+            number_of_reminders,
+            outlook_version,
+            parent,
+            parent_id,
+            planned_duration,
+            priority,
+            replicate,
+            require_deadline_change_reason,
+            require_result,
+            responsible,
+            responsible_id,
+            rights,
+            scenarios,
+            site_id,
+            source,
+            stage,
+            stage_id,
+            start_plan,
+            started,
+            status,
+            status_changed,
+            status_changed_by,
+            status_changed_by_id,
+            story_points,
+            title,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFields);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFieldsChat {
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
+    /// Wire name "entityType": string, optional.
+    #[serde(rename = "entityType", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFieldsChat {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "entityType".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFieldsChat {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type = o.opt("entityType")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["entityId", "entityType", "id"])?;
+        Ok(Self {
+            entity_id,
+            entity_type,
+            id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFieldsChat);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFieldsCreator {
+    /// Wire name "email": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "externalAuthId": string, optional.
+    #[serde(rename = "externalAuthId", skip_serializing_if = "Option::is_none")]
+    pub external_auth_id: Option<String>,
+    /// Wire name "gender": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "image": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<UpdateV3RequestFieldsCreatorImage>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "rights": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
+    /// Wire name "role": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFieldsCreator {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<String>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "externalAuthId".
+    pub fn external_auth_id(mut self, value: impl Into<String>) -> Self {
+        self.external_auth_id = Some(value.into());
+        self
+    }
+    /// Sets "gender".
+    pub fn gender(mut self, value: impl Into<String>) -> Self {
+        self.gender = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "image".
+    pub fn image(mut self, value: impl Into<UpdateV3RequestFieldsCreatorImage>) -> Self {
+        self.image = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "rights".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Sets "role".
+    pub fn role(mut self, value: impl Into<String>) -> Self {
+        self.role = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFieldsCreator {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let email = o.opt("email")?;
+        let external_auth_id = o.opt("externalAuthId")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let name = o.opt("name")?;
+        let rights = o.opt("rights")?;
+        let role = o.opt("role")?;
+        let additional = o
+            .rest(
+                &[
+                    "email",
+                    "externalAuthId",
+                    "gender",
+                    "id",
+                    "image",
+                    "name",
+                    "rights",
+                    "role",
+                ],
+            )?;
+        Ok(Self {
+            email,
+            external_auth_id,
+            gender,
+            id,
+            image,
+            name,
+            rights,
+            role,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFieldsCreator);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFieldsCreatorImage {
+    /// Wire name "contentType": string, optional.
+    #[serde(rename = "contentType", skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Wire name "file": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub file: ::serde_json::Value,
+    /// Wire name "height": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "size": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "src": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    /// Wire name "subDir": string, optional.
+    #[serde(rename = "subDir", skip_serializing_if = "Option::is_none")]
+    pub sub_dir: Option<String>,
+    /// Wire name "width": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFieldsCreatorImage {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "contentType".
+    pub fn content_type(mut self, value: impl Into<String>) -> Self {
+        self.content_type = Some(value.into());
+        self
+    }
+    /// Sets "file".
+    pub fn file(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.file = value.into();
+        self
+    }
+    /// Sets "height".
+    pub fn height(mut self, value: impl Into<i64>) -> Self {
+        self.height = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "size".
+    pub fn size(mut self, value: impl Into<i64>) -> Self {
+        self.size = Some(value.into());
+        self
+    }
+    /// Sets "src".
+    pub fn src(mut self, value: impl Into<String>) -> Self {
+        self.src = Some(value.into());
+        self
+    }
+    /// Sets "subDir".
+    pub fn sub_dir(mut self, value: impl Into<String>) -> Self {
+        self.sub_dir = Some(value.into());
+        self
+    }
+    /// Sets "width".
+    pub fn width(mut self, value: impl Into<i64>) -> Self {
+        self.width = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFieldsCreatorImage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let content_type = o.opt("contentType")?;
+        let file = o.opt("file")?;
+        let height = o.opt("height")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let size = o.opt("size")?;
+        let src = o.opt("src")?;
+        let sub_dir = o.opt("subDir")?;
+        let width = o.opt("width")?;
+        let additional = o
+            .rest(
+                &[
+                    "contentType",
+                    "file",
+                    "height",
+                    "id",
+                    "name",
+                    "size",
+                    "src",
+                    "subDir",
+                    "width",
+                ],
+            )?;
+        Ok(Self {
+            content_type,
+            file,
+            height,
+            id,
+            name,
+            size,
+            src,
+            sub_dir,
+            width,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFieldsCreatorImage);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFieldsElapsedTime {
+    /// Wire name "createdAtTs": integer, optional.
+    #[serde(rename = "createdAtTs", skip_serializing_if = "Option::is_none")]
+    pub created_at_ts: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "minutes": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<i64>,
+    /// Wire name "seconds": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<i64>,
+    /// Wire name "source": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Wire name "startTs": integer, optional.
+    #[serde(rename = "startTs", skip_serializing_if = "Option::is_none")]
+    pub start_ts: Option<i64>,
+    /// Wire name "stopTs": integer, optional.
+    #[serde(rename = "stopTs", skip_serializing_if = "Option::is_none")]
+    pub stop_ts: Option<i64>,
+    /// Wire name "taskId": integer, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFieldsElapsedTime {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "createdAtTs".
+    pub fn created_at_ts(mut self, value: impl Into<i64>) -> Self {
+        self.created_at_ts = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "minutes".
+    pub fn minutes(mut self, value: impl Into<i64>) -> Self {
+        self.minutes = Some(value.into());
+        self
+    }
+    /// Sets "seconds".
+    pub fn seconds(mut self, value: impl Into<i64>) -> Self {
+        self.seconds = Some(value.into());
+        self
+    }
+    /// Sets "source".
+    pub fn source(mut self, value: impl Into<String>) -> Self {
+        self.source = Some(value.into());
+        self
+    }
+    /// Sets "startTs".
+    pub fn start_ts(mut self, value: impl Into<i64>) -> Self {
+        self.start_ts = Some(value.into());
+        self
+    }
+    /// Sets "stopTs".
+    pub fn stop_ts(mut self, value: impl Into<i64>) -> Self {
+        self.stop_ts = Some(value.into());
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Sets "text".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFieldsElapsedTime {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_at_ts = o.opt("createdAtTs")?;
+        let id = o.opt("id")?;
+        let minutes = o.opt("minutes")?;
+        let seconds = o.opt("seconds")?;
+        let source = o.opt("source")?;
+        let start_ts = o.opt("startTs")?;
+        let stop_ts = o.opt("stopTs")?;
+        let task_id = o.opt("taskId")?;
+        let text = o.opt("text")?;
+        let user_id = o.opt("userId")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdAtTs",
+                    "id",
+                    "minutes",
+                    "seconds",
+                    "source",
+                    "startTs",
+                    "stopTs",
+                    "taskId",
+                    "text",
+                    "userId",
+                ],
+            )?;
+        Ok(Self {
+            created_at_ts,
+            id,
+            minutes,
+            seconds,
+            source,
+            start_ts,
+            stop_ts,
+            task_id,
+            text,
+            user_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFieldsElapsedTime);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFieldsEmail {
+    /// Wire name "body": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Wire name "dateTs": integer, optional.
+    #[serde(rename = "dateTs", skip_serializing_if = "Option::is_none")]
+    pub date_ts: Option<i64>,
+    /// Wire name "from": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "mailboxId": integer, optional.
+    #[serde(rename = "mailboxId", skip_serializing_if = "Option::is_none")]
+    pub mailbox_id: Option<i64>,
+    /// Wire name "taskId": integer, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFieldsEmail {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "body".
+    pub fn body(mut self, value: impl Into<String>) -> Self {
+        self.body = Some(value.into());
+        self
+    }
+    /// Sets "dateTs".
+    pub fn date_ts(mut self, value: impl Into<i64>) -> Self {
+        self.date_ts = Some(value.into());
+        self
+    }
+    /// Sets "from".
+    pub fn from(mut self, value: impl Into<String>) -> Self {
+        self.from = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "link".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "mailboxId".
+    pub fn mailbox_id(mut self, value: impl Into<i64>) -> Self {
+        self.mailbox_id = Some(value.into());
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<i64>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFieldsEmail {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let body = o.opt("body")?;
+        let date_ts = o.opt("dateTs")?;
+        let from = o.opt("from")?;
+        let id = o.opt("id")?;
+        let link = o.opt("link")?;
+        let mailbox_id = o.opt("mailboxId")?;
+        let task_id = o.opt("taskId")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &["body", "dateTs", "from", "id", "link", "mailboxId", "taskId", "title"],
+            )?;
+        Ok(Self {
+            body,
+            date_ts,
+            from,
+            id,
+            link,
+            mailbox_id,
+            task_id,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFieldsEmail);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFieldsFlow {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFieldsFlow {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFieldsFlow {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["id", "name"])?;
+        Ok(Self { id, name, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFieldsFlow);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFieldsForkedByTemplate {
+    /// Wire name "accomplices": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub accomplices: ::serde_json::Value,
+    /// Wire name "auditors": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub auditors: ::serde_json::Value,
+    /// Wire name "checklist": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub checklist: ::serde_json::Value,
+    /// Wire name "creator": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub creator: ::serde_json::Value,
+    /// Wire name "deadlineAfterTs": integer, optional.
+    #[serde(rename = "deadlineAfterTs", skip_serializing_if = "Option::is_none")]
+    pub deadline_after_ts: Option<i64>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "endDatePlanTs": integer, optional.
+    #[serde(rename = "endDatePlanTs", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan_ts: Option<i64>,
+    /// Wire name "group": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "parent": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub parent: ::serde_json::Value,
+    /// Wire name "priority": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// Wire name "replicate": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<bool>,
+    /// Wire name "replicateParams": object, optional.
+    #[serde(rename = "replicateParams", skip_serializing_if = "Option::is_none")]
+    pub replicate_params: Option<UpdateV3RequestFieldsForkedByTemplateReplicateParams>,
+    /// Wire name "responsibleCollection": any JSON, optional.
+    #[serde(
+        rename = "responsibleCollection",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub responsible_collection: ::serde_json::Value,
+    /// Wire name "startDatePlanTs": integer, optional.
+    #[serde(rename = "startDatePlanTs", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan_ts: Option<i64>,
+    /// Wire name "task": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub task: ::serde_json::Value,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFieldsForkedByTemplate {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "accomplices".
+    pub fn accomplices(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.accomplices = value.into();
+        self
+    }
+    /// Sets "auditors".
+    pub fn auditors(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auditors = value.into();
+        self
+    }
+    /// Sets "checklist".
+    pub fn checklist(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.checklist = value.into();
+        self
+    }
+    /// Sets "creator".
+    pub fn creator(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.creator = value.into();
+        self
+    }
+    /// Sets "deadlineAfterTs".
+    pub fn deadline_after_ts(mut self, value: impl Into<i64>) -> Self {
+        self.deadline_after_ts = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "endDatePlanTs".
+    pub fn end_date_plan_ts(mut self, value: impl Into<i64>) -> Self {
+        self.end_date_plan_ts = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.group = value.into();
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "parent".
+    pub fn parent(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent = value.into();
+        self
+    }
+    /// Sets "priority".
+    pub fn priority(mut self, value: impl Into<String>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "replicate".
+    pub fn replicate(mut self, value: impl Into<bool>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "replicateParams".
+    pub fn replicate_params(
+        mut self,
+        value: impl Into<UpdateV3RequestFieldsForkedByTemplateReplicateParams>,
+    ) -> Self {
+        self.replicate_params = Some(value.into());
+        self
+    }
+    /// Sets "responsibleCollection".
+    pub fn responsible_collection(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.responsible_collection = value.into();
+        self
+    }
+    /// Sets "startDatePlanTs".
+    pub fn start_date_plan_ts(mut self, value: impl Into<i64>) -> Self {
+        self.start_date_plan_ts = Some(value.into());
+        self
+    }
+    /// Sets "task".
+    pub fn task(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.task = value.into();
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFieldsForkedByTemplate {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let auditors = o.opt("auditors")?;
+        let checklist = o.opt("checklist")?;
+        let creator = o.opt("creator")?;
+        let deadline_after_ts = o.opt("deadlineAfterTs")?;
+        let description = o.opt("description")?;
+        let end_date_plan_ts = o.opt("endDatePlanTs")?;
+        let group = o.opt("group")?;
+        let id = o.opt("id")?;
+        let parent = o.opt("parent")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let replicate_params = o.opt("replicateParams")?;
+        let responsible_collection = o.opt("responsibleCollection")?;
+        let start_date_plan_ts = o.opt("startDatePlanTs")?;
+        let task = o.opt("task")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "auditors",
+                    "checklist",
+                    "creator",
+                    "deadlineAfterTs",
+                    "description",
+                    "endDatePlanTs",
+                    "group",
+                    "id",
+                    "parent",
+                    "priority",
+                    "replicate",
+                    "replicateParams",
+                    "responsibleCollection",
+                    "startDatePlanTs",
+                    "task",
+                    "title",
+                ],
+            )?;
+        Ok(Self {
+            accomplices,
+            auditors,
+            checklist,
+            creator,
+            deadline_after_ts,
+            description,
+            end_date_plan_ts,
+            group,
+            id,
+            parent,
+            priority,
+            replicate,
+            replicate_params,
+            responsible_collection,
+            start_date_plan_ts,
+            task,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFieldsForkedByTemplate);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFieldsForkedByTemplateReplicateParams {
+    /// Wire name "dailyMonthInterval": string, optional.
+    #[serde(rename = "dailyMonthInterval", skip_serializing_if = "Option::is_none")]
+    pub daily_month_interval: Option<String>,
+    /// Wire name "endDate": string, optional.
+    #[serde(rename = "endDate", skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<String>,
+    /// Wire name "everyDay": string, optional.
+    #[serde(rename = "everyDay", skip_serializing_if = "Option::is_none")]
+    pub every_day: Option<String>,
+    /// Wire name "everyWeek": string, optional.
+    #[serde(rename = "everyWeek", skip_serializing_if = "Option::is_none")]
+    pub every_week: Option<String>,
+    /// Wire name "monthlyDayNum": string, optional.
+    #[serde(rename = "monthlyDayNum", skip_serializing_if = "Option::is_none")]
+    pub monthly_day_num: Option<String>,
+    /// Wire name "monthlyMonthNum1": string, optional.
+    #[serde(rename = "monthlyMonthNum1", skip_serializing_if = "Option::is_none")]
+    pub monthly_month_num1: Option<String>,
+    /// Wire name "monthlyMonthNum2": string, optional.
+    #[serde(rename = "monthlyMonthNum2", skip_serializing_if = "Option::is_none")]
+    pub monthly_month_num2: Option<String>,
+    /// Wire name "monthlyType": string, optional.
+    #[serde(rename = "monthlyType", skip_serializing_if = "Option::is_none")]
+    pub monthly_type: Option<String>,
+    /// Wire name "monthlyWeekDay": string, optional.
+    #[serde(rename = "monthlyWeekDay", skip_serializing_if = "Option::is_none")]
+    pub monthly_week_day: Option<String>,
+    /// Wire name "monthlyWeekDayNum": string, optional.
+    #[serde(rename = "monthlyWeekDayNum", skip_serializing_if = "Option::is_none")]
+    pub monthly_week_day_num: Option<String>,
+    /// Wire name "period": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+    /// Wire name "repeatTill": string, optional.
+    #[serde(rename = "repeatTill", skip_serializing_if = "Option::is_none")]
+    pub repeat_till: Option<String>,
+    /// Wire name "startDate": string, optional.
+    #[serde(rename = "startDate", skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// Wire name "time": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Wire name "times": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub times: Option<String>,
+    /// Wire name "timezoneOffset": string, optional.
+    #[serde(rename = "timezoneOffset", skip_serializing_if = "Option::is_none")]
+    pub timezone_offset: Option<String>,
+    /// Wire name "workdayOnly": string, optional.
+    #[serde(rename = "workdayOnly", skip_serializing_if = "Option::is_none")]
+    pub workday_only: Option<String>,
+    /// Wire name "yearlyDayNum": string, optional.
+    #[serde(rename = "yearlyDayNum", skip_serializing_if = "Option::is_none")]
+    pub yearly_day_num: Option<String>,
+    /// Wire name "yearlyMonth1": string, optional.
+    #[serde(rename = "yearlyMonth1", skip_serializing_if = "Option::is_none")]
+    pub yearly_month1: Option<String>,
+    /// Wire name "yearlyMonth2": string, optional.
+    #[serde(rename = "yearlyMonth2", skip_serializing_if = "Option::is_none")]
+    pub yearly_month2: Option<String>,
+    /// Wire name "yearlyType": string, optional.
+    #[serde(rename = "yearlyType", skip_serializing_if = "Option::is_none")]
+    pub yearly_type: Option<String>,
+    /// Wire name "yearlyWeekDay": string, optional.
+    #[serde(rename = "yearlyWeekDay", skip_serializing_if = "Option::is_none")]
+    pub yearly_week_day: Option<String>,
+    /// Wire name "yearlyWeekDayNum": string, optional.
+    #[serde(rename = "yearlyWeekDayNum", skip_serializing_if = "Option::is_none")]
+    pub yearly_week_day_num: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFieldsForkedByTemplateReplicateParams {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "dailyMonthInterval".
+    pub fn daily_month_interval(mut self, value: impl Into<String>) -> Self {
+        self.daily_month_interval = Some(value.into());
+        self
+    }
+    /// Sets "endDate".
+    pub fn end_date(mut self, value: impl Into<String>) -> Self {
+        self.end_date = Some(value.into());
+        self
+    }
+    /// Sets "everyDay".
+    pub fn every_day(mut self, value: impl Into<String>) -> Self {
+        self.every_day = Some(value.into());
+        self
+    }
+    /// Sets "everyWeek".
+    pub fn every_week(mut self, value: impl Into<String>) -> Self {
+        self.every_week = Some(value.into());
+        self
+    }
+    /// Sets "monthlyDayNum".
+    pub fn monthly_day_num(mut self, value: impl Into<String>) -> Self {
+        self.monthly_day_num = Some(value.into());
+        self
+    }
+    /// Sets "monthlyMonthNum1".
+    pub fn monthly_month_num1(mut self, value: impl Into<String>) -> Self {
+        self.monthly_month_num1 = Some(value.into());
+        self
+    }
+    /// Sets "monthlyMonthNum2".
+    pub fn monthly_month_num2(mut self, value: impl Into<String>) -> Self {
+        self.monthly_month_num2 = Some(value.into());
+        self
+    }
+    /// Sets "monthlyType".
+    pub fn monthly_type(mut self, value: impl Into<String>) -> Self {
+        self.monthly_type = Some(value.into());
+        self
+    }
+    /// Sets "monthlyWeekDay".
+    pub fn monthly_week_day(mut self, value: impl Into<String>) -> Self {
+        self.monthly_week_day = Some(value.into());
+        self
+    }
+    /// Sets "monthlyWeekDayNum".
+    pub fn monthly_week_day_num(mut self, value: impl Into<String>) -> Self {
+        self.monthly_week_day_num = Some(value.into());
+        self
+    }
+    /// Sets "period".
+    pub fn period(mut self, value: impl Into<String>) -> Self {
+        self.period = Some(value.into());
+        self
+    }
+    /// Sets "repeatTill".
+    pub fn repeat_till(mut self, value: impl Into<String>) -> Self {
+        self.repeat_till = Some(value.into());
+        self
+    }
+    /// Sets "startDate".
+    pub fn start_date(mut self, value: impl Into<String>) -> Self {
+        self.start_date = Some(value.into());
+        self
+    }
+    /// Sets "time".
+    pub fn time(mut self, value: impl Into<String>) -> Self {
+        self.time = Some(value.into());
+        self
+    }
+    /// Sets "times".
+    pub fn times(mut self, value: impl Into<String>) -> Self {
+        self.times = Some(value.into());
+        self
+    }
+    /// Sets "timezoneOffset".
+    pub fn timezone_offset(mut self, value: impl Into<String>) -> Self {
+        self.timezone_offset = Some(value.into());
+        self
+    }
+    /// Sets "workdayOnly".
+    pub fn workday_only(mut self, value: impl Into<String>) -> Self {
+        self.workday_only = Some(value.into());
+        self
+    }
+    /// Sets "yearlyDayNum".
+    pub fn yearly_day_num(mut self, value: impl Into<String>) -> Self {
+        self.yearly_day_num = Some(value.into());
+        self
+    }
+    /// Sets "yearlyMonth1".
+    pub fn yearly_month1(mut self, value: impl Into<String>) -> Self {
+        self.yearly_month1 = Some(value.into());
+        self
+    }
+    /// Sets "yearlyMonth2".
+    pub fn yearly_month2(mut self, value: impl Into<String>) -> Self {
+        self.yearly_month2 = Some(value.into());
+        self
+    }
+    /// Sets "yearlyType".
+    pub fn yearly_type(mut self, value: impl Into<String>) -> Self {
+        self.yearly_type = Some(value.into());
+        self
+    }
+    /// Sets "yearlyWeekDay".
+    pub fn yearly_week_day(mut self, value: impl Into<String>) -> Self {
+        self.yearly_week_day = Some(value.into());
+        self
+    }
+    /// Sets "yearlyWeekDayNum".
+    pub fn yearly_week_day_num(mut self, value: impl Into<String>) -> Self {
+        self.yearly_week_day_num = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose
+for UpdateV3RequestFieldsForkedByTemplateReplicateParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let daily_month_interval = o.opt("dailyMonthInterval")?;
+        let end_date = o.opt("endDate")?;
+        let every_day = o.opt("everyDay")?;
+        let every_week = o.opt("everyWeek")?;
+        let monthly_day_num = o.opt("monthlyDayNum")?;
+        let monthly_month_num1 = o.opt("monthlyMonthNum1")?;
+        let monthly_month_num2 = o.opt("monthlyMonthNum2")?;
+        let monthly_type = o.opt("monthlyType")?;
+        let monthly_week_day = o.opt("monthlyWeekDay")?;
+        let monthly_week_day_num = o.opt("monthlyWeekDayNum")?;
+        let period = o.opt("period")?;
+        let repeat_till = o.opt("repeatTill")?;
+        let start_date = o.opt("startDate")?;
+        let time = o.opt("time")?;
+        let times = o.opt("times")?;
+        let timezone_offset = o.opt("timezoneOffset")?;
+        let workday_only = o.opt("workdayOnly")?;
+        let yearly_day_num = o.opt("yearlyDayNum")?;
+        let yearly_month1 = o.opt("yearlyMonth1")?;
+        let yearly_month2 = o.opt("yearlyMonth2")?;
+        let yearly_type = o.opt("yearlyType")?;
+        let yearly_week_day = o.opt("yearlyWeekDay")?;
+        let yearly_week_day_num = o.opt("yearlyWeekDayNum")?;
+        let additional = o
+            .rest(
+                &[
+                    "dailyMonthInterval",
+                    "endDate",
+                    "everyDay",
+                    "everyWeek",
+                    "monthlyDayNum",
+                    "monthlyMonthNum1",
+                    "monthlyMonthNum2",
+                    "monthlyType",
+                    "monthlyWeekDay",
+                    "monthlyWeekDayNum",
+                    "period",
+                    "repeatTill",
+                    "startDate",
+                    "time",
+                    "times",
+                    "timezoneOffset",
+                    "workdayOnly",
+                    "yearlyDayNum",
+                    "yearlyMonth1",
+                    "yearlyMonth2",
+                    "yearlyType",
+                    "yearlyWeekDay",
+                    "yearlyWeekDayNum",
+                ],
+            )?;
+        Ok(Self {
+            daily_month_interval,
+            end_date,
+            every_day,
+            every_week,
+            monthly_day_num,
+            monthly_month_num1,
+            monthly_month_num2,
+            monthly_type,
+            monthly_week_day,
+            monthly_week_day_num,
+            period,
+            repeat_till,
+            start_date,
+            time,
+            times,
+            timezone_offset,
+            workday_only,
+            yearly_day_num,
+            yearly_month1,
+            yearly_month2,
+            yearly_type,
+            yearly_week_day,
+            yearly_week_day_num,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(
+    UpdateV3RequestFieldsForkedByTemplateReplicateParams
+);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFieldsGroup {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "image": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub image: ::serde_json::Value,
+    /// Wire name "isVisible": boolean, optional.
+    #[serde(rename = "isVisible", skip_serializing_if = "Option::is_none")]
+    pub is_visible: Option<bool>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFieldsGroup {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "image".
+    pub fn image(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.image = value.into();
+        self
+    }
+    /// Sets "isVisible".
+    pub fn is_visible(mut self, value: impl Into<bool>) -> Self {
+        self.is_visible = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFieldsGroup {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let is_visible = o.opt("isVisible")?;
+        let name = o.opt("name")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["id", "image", "isVisible", "name", "type"])?;
+        Ok(Self {
+            id,
+            image,
+            is_visible,
+            name,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFieldsGroup);
+
+#[cfg(feature = "tasks")]
+pub type UpdateV3RequestFieldsPriority = super::super::enums::HighAverageLow;
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFieldsSource {
+    /// Wire name "data": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFieldsSource {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.data = value.into();
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFieldsSource {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.opt("data")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["data", "type"])?;
+        Ok(Self { data, type_, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFieldsSource);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFieldsStage {
+    /// Wire name "color": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFieldsStage {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "color".
+    pub fn color(mut self, value: impl Into<String>) -> Self {
+        self.color = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFieldsStage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["color", "id", "title"])?;
+        Ok(Self {
+            color,
+            id,
+            title,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFieldsStage);
+
+#[cfg(feature = "tasks")]
+pub type UpdateV3RequestFieldsStatus = super::super::enums::PendingInProgressSupposedlyCompletedEtc;
 
 /// The `result` of `tasks.task.update`.
 #[cfg(feature = "tasks")]

@@ -203,9 +203,9 @@ pub struct FinishRequest {
     /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
-    /// Wire name "USER_PHONE_INNER": string, required.
-    #[serde(rename = "USER_PHONE_INNER")]
-    pub user_phone_inner: String,
+    /// Wire name "USER_PHONE_INNER": string, optional.
+    #[serde(rename = "USER_PHONE_INNER", skip_serializing_if = "Option::is_none")]
+    pub user_phone_inner: Option<String>,
     /// Wire name "VOTE": integer, optional.
     #[serde(rename = "VOTE", skip_serializing_if = "Option::is_none")]
     pub vote: Option<i64>,
@@ -217,11 +217,7 @@ pub struct FinishRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl FinishRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        call_id: impl Into<String>,
-        user_id: impl Into<i64>,
-        user_phone_inner: impl Into<String>,
-    ) -> Self {
+    pub fn new(call_id: impl Into<String>, user_id: impl Into<i64>) -> Self {
         Self {
             add_to_chat: Default::default(),
             call_id: call_id.into(),
@@ -232,7 +228,7 @@ impl FinishRequest {
             record_url: Default::default(),
             status_code: Default::default(),
             user_id: user_id.into(),
-            user_phone_inner: user_phone_inner.into(),
+            user_phone_inner: Default::default(),
             vote: Default::default(),
             additional: Default::default(),
         }
@@ -272,6 +268,11 @@ impl FinishRequest {
         self.status_code = Some(value.into());
         self
     }
+    /// Sets "USER_PHONE_INNER".
+    pub fn user_phone_inner(mut self, value: impl Into<String>) -> Self {
+        self.user_phone_inner = Some(value.into());
+        self
+    }
     /// Sets "VOTE".
     pub fn vote(mut self, value: impl Into<i64>) -> Self {
         self.vote = Some(value.into());
@@ -303,7 +304,7 @@ impl ::bitrix24_runtime::loose::Loose for FinishRequest {
         let record_url = o.opt("RECORD_URL")?;
         let status_code = o.opt("STATUS_CODE")?;
         let user_id = o.req("USER_ID")?;
-        let user_phone_inner = o.req("USER_PHONE_INNER")?;
+        let user_phone_inner = o.opt("USER_PHONE_INNER")?;
         let vote = o.opt("VOTE")?;
         let additional = o
             .rest(
@@ -323,7 +324,6 @@ impl ::bitrix24_runtime::loose::Loose for FinishRequest {
             )?;
         let call_id = o.need(call_id, "CALL_ID")?;
         let user_id = o.need(user_id, "USER_ID")?;
-        let user_phone_inner = o.need(user_phone_inner, "USER_PHONE_INNER")?;
         Ok(Self {
             add_to_chat,
             call_id,
@@ -540,9 +540,9 @@ pub struct HideRequest {
     /// Wire name "CALL_ID": string, required.
     #[serde(rename = "CALL_ID")]
     pub call_id: String,
-    /// Wire name "USER_ID": any JSON, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "USER_ID": one of several shapes, optional.
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<HideRequestUserId>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -559,8 +559,8 @@ impl HideRequest {
         }
     }
     /// Sets "USER_ID".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<HideRequestUserId>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -593,6 +593,36 @@ impl ::bitrix24_runtime::loose::Loose for HideRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(HideRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum HideRequestUserId {
+    Integer(i64),
+    Array(Vec<i64>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for HideRequestUserId {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum HideRequestUserId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(HideRequestUserId);
 
 /// The `result` of `telephony.externalCall.hide`.
 pub type HideResponse = bool;
@@ -676,9 +706,9 @@ pub struct RegisterRequest {
     /// Wire name "USER_ID": integer, required.
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
-    /// Wire name "USER_PHONE_INNER": string, required.
-    #[serde(rename = "USER_PHONE_INNER")]
-    pub user_phone_inner: String,
+    /// Wire name "USER_PHONE_INNER": string, optional.
+    #[serde(rename = "USER_PHONE_INNER", skip_serializing_if = "Option::is_none")]
+    pub user_phone_inner: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -691,7 +721,6 @@ impl RegisterRequest {
         phone_number: impl Into<String>,
         type_: impl Into<RegisterRequestType>,
         user_id: impl Into<i64>,
-        user_phone_inner: impl Into<String>,
     ) -> Self {
         Self {
             add_to_chat: Default::default(),
@@ -707,7 +736,7 @@ impl RegisterRequest {
             show: Default::default(),
             type_: type_.into(),
             user_id: user_id.into(),
-            user_phone_inner: user_phone_inner.into(),
+            user_phone_inner: Default::default(),
             additional: Default::default(),
         }
     }
@@ -764,6 +793,11 @@ impl RegisterRequest {
         self.show = Some(value.into());
         self
     }
+    /// Sets "USER_PHONE_INNER".
+    pub fn user_phone_inner(mut self, value: impl Into<String>) -> Self {
+        self.user_phone_inner = Some(value.into());
+        self
+    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -794,7 +828,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         let show = o.opt("SHOW")?;
         let type_ = o.req("TYPE")?;
         let user_id = o.req("USER_ID")?;
-        let user_phone_inner = o.req("USER_PHONE_INNER")?;
+        let user_phone_inner = o.opt("USER_PHONE_INNER")?;
         let additional = o
             .rest(
                 &[
@@ -817,7 +851,6 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         let phone_number = o.need(phone_number, "PHONE_NUMBER")?;
         let type_ = o.need(type_, "TYPE")?;
         let user_id = o.need(user_id, "USER_ID")?;
-        let user_phone_inner = o.need(user_phone_inner, "USER_PHONE_INNER")?;
         Ok(Self {
             add_to_chat,
             call_list_id,
@@ -1077,9 +1110,9 @@ pub struct ShowRequest {
     /// Wire name "CALL_ID": string, required.
     #[serde(rename = "CALL_ID")]
     pub call_id: String,
-    /// Wire name "USER_ID": any JSON, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub user_id: ::serde_json::Value,
+    /// Wire name "USER_ID": one of several shapes, optional.
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<ShowRequestUserId>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1096,8 +1129,8 @@ impl ShowRequest {
         }
     }
     /// Sets "USER_ID".
-    pub fn user_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.user_id = value.into();
+    pub fn user_id(mut self, value: impl Into<ShowRequestUserId>) -> Self {
+        self.user_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1130,6 +1163,36 @@ impl ::bitrix24_runtime::loose::Loose for ShowRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ShowRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ShowRequestUserId {
+    Integer(i64),
+    Array(Vec<i64>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ShowRequestUserId {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ShowRequestUserId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ShowRequestUserId);
 
 /// The `result` of `telephony.externalCall.show`.
 pub type ShowResponse = bool;

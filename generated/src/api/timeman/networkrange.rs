@@ -241,8 +241,7 @@ pub async fn set(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
-    /// Wire name "RANGES": string, required.
-    #[serde(rename = "RANGES")]
+    /// Wire name "ranges": string, required.
     pub ranges: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -275,9 +274,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let ranges = o.req("RANGES")?;
-        let additional = o.rest(&["RANGES"])?;
-        let ranges = o.need(ranges, "RANGES")?;
+        let ranges = o.req("ranges")?;
+        let additional = o.rest(&["ranges"])?;
+        let ranges = o.need(ranges, "ranges")?;
         Ok(Self { ranges, additional })
     }
 }

@@ -79,9 +79,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "EDIT_FORM_LABEL": string, optional.
+    /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
     #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<String>,
+    pub edit_form_label: Option<AddRequestFieldsEditFormLabel>,
     /// Wire name "ERROR_MESSAGE": string, optional.
     #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
@@ -108,9 +108,9 @@ pub struct AddRequestFields {
     /// Wire name "MULTIPLE": boolean, optional.
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddRequestFieldsSettings>,
     /// Wire name "SHOW_FILTER": boolean, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -160,7 +160,10 @@ impl AddRequestFields {
         }
     }
     /// Sets "EDIT_FORM_LABEL".
-    pub fn edit_form_label(mut self, value: impl Into<String>) -> Self {
+    pub fn edit_form_label(
+        mut self,
+        value: impl Into<AddRequestFieldsEditFormLabel>,
+    ) -> Self {
         self.edit_form_label = Some(value.into());
         self
     }
@@ -200,8 +203,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<AddRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SHOW_FILTER".
@@ -301,7 +304,207 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestFieldsEditFormLabel {
+    String(String),
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestFieldsEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsEditFormLabel);
+
 pub type AddRequestFieldsFieldName = super::super::enums::DealsUfUsrDeals;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsSettings {
+    /// Wire name "ACTIVE_FILTER": boolean, optional.
+    #[serde(rename = "ACTIVE_FILTER", skip_serializing_if = "Option::is_none")]
+    pub active_filter: Option<bool>,
+    /// Wire name "COMPANY": boolean, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<bool>,
+    /// Wire name "CONTACT": boolean, optional.
+    #[serde(rename = "CONTACT", skip_serializing_if = "Option::is_none")]
+    pub contact: Option<bool>,
+    /// Wire name "DEAL": boolean, optional.
+    #[serde(rename = "DEAL", skip_serializing_if = "Option::is_none")]
+    pub deal: Option<bool>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "IBLOCK_ID": string, optional.
+    #[serde(rename = "IBLOCK_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_id: Option<String>,
+    /// Wire name "IBLOCK_TYPE_ID": string, optional.
+    #[serde(rename = "IBLOCK_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_type_id: Option<String>,
+    /// Wire name "LEAD": boolean, optional.
+    #[serde(rename = "LEAD", skip_serializing_if = "Option::is_none")]
+    pub lead: Option<bool>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACTIVE_FILTER".
+    pub fn active_filter(mut self, value: impl Into<bool>) -> Self {
+        self.active_filter = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY".
+    pub fn company(mut self, value: impl Into<bool>) -> Self {
+        self.company = Some(value.into());
+        self
+    }
+    /// Sets "CONTACT".
+    pub fn contact(mut self, value: impl Into<bool>) -> Self {
+        self.contact = Some(value.into());
+        self
+    }
+    /// Sets "DEAL".
+    pub fn deal(mut self, value: impl Into<bool>) -> Self {
+        self.deal = Some(value.into());
+        self
+    }
+    /// Sets "DISPLAY".
+    pub fn display(mut self, value: impl Into<String>) -> Self {
+        self.display = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_ID".
+    pub fn iblock_id(mut self, value: impl Into<String>) -> Self {
+        self.iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_TYPE_ID".
+    pub fn iblock_type_id(mut self, value: impl Into<String>) -> Self {
+        self.iblock_type_id = Some(value.into());
+        self
+    }
+    /// Sets "LEAD".
+    pub fn lead(mut self, value: impl Into<bool>) -> Self {
+        self.lead = Some(value.into());
+        self
+    }
+    /// Sets "PRECISION".
+    pub fn precision(mut self, value: impl Into<i64>) -> Self {
+        self.precision = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active_filter = o.opt("ACTIVE_FILTER")?;
+        let company = o.opt("COMPANY")?;
+        let contact = o.opt("CONTACT")?;
+        let deal = o.opt("DEAL")?;
+        let display = o.opt("DISPLAY")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let iblock_id = o.opt("IBLOCK_ID")?;
+        let iblock_type_id = o.opt("IBLOCK_TYPE_ID")?;
+        let lead = o.opt("LEAD")?;
+        let precision = o.opt("PRECISION")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE_FILTER",
+                    "COMPANY",
+                    "CONTACT",
+                    "DEAL",
+                    "DISPLAY",
+                    "ENTITY_TYPE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                    "LEAD",
+                    "PRECISION",
+                    "ROWS",
+                ],
+            )?;
+        Ok(Self {
+            active_filter,
+            company,
+            contact,
+            deal,
+            display,
+            entity_type,
+            iblock_id,
+            iblock_type_id,
+            lead,
+            precision,
+            rows,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
 
 pub type AddRequestFieldsUserTypeId = super::super::enums::StringIntegerDoubleEtc;
 
@@ -748,9 +951,9 @@ pub struct UpdateRequestFields {
     /// Wire name "MANDATORY": boolean, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
     /// Wire name "SHOW_FILTER": boolean, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -810,8 +1013,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SHOW_FILTER".
@@ -899,6 +1102,172 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettings {
+    /// Wire name "ACTIVE_FILTER": boolean, optional.
+    #[serde(rename = "ACTIVE_FILTER", skip_serializing_if = "Option::is_none")]
+    pub active_filter: Option<bool>,
+    /// Wire name "COMPANY": boolean, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<bool>,
+    /// Wire name "CONTACT": boolean, optional.
+    #[serde(rename = "CONTACT", skip_serializing_if = "Option::is_none")]
+    pub contact: Option<bool>,
+    /// Wire name "DEAL": boolean, optional.
+    #[serde(rename = "DEAL", skip_serializing_if = "Option::is_none")]
+    pub deal: Option<bool>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "IBLOCK_ID": string, optional.
+    #[serde(rename = "IBLOCK_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_id: Option<String>,
+    /// Wire name "IBLOCK_TYPE_ID": string, optional.
+    #[serde(rename = "IBLOCK_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_type_id: Option<String>,
+    /// Wire name "LEAD": boolean, optional.
+    #[serde(rename = "LEAD", skip_serializing_if = "Option::is_none")]
+    pub lead: Option<bool>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACTIVE_FILTER".
+    pub fn active_filter(mut self, value: impl Into<bool>) -> Self {
+        self.active_filter = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY".
+    pub fn company(mut self, value: impl Into<bool>) -> Self {
+        self.company = Some(value.into());
+        self
+    }
+    /// Sets "CONTACT".
+    pub fn contact(mut self, value: impl Into<bool>) -> Self {
+        self.contact = Some(value.into());
+        self
+    }
+    /// Sets "DEAL".
+    pub fn deal(mut self, value: impl Into<bool>) -> Self {
+        self.deal = Some(value.into());
+        self
+    }
+    /// Sets "DISPLAY".
+    pub fn display(mut self, value: impl Into<String>) -> Self {
+        self.display = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_ID".
+    pub fn iblock_id(mut self, value: impl Into<String>) -> Self {
+        self.iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_TYPE_ID".
+    pub fn iblock_type_id(mut self, value: impl Into<String>) -> Self {
+        self.iblock_type_id = Some(value.into());
+        self
+    }
+    /// Sets "LEAD".
+    pub fn lead(mut self, value: impl Into<bool>) -> Self {
+        self.lead = Some(value.into());
+        self
+    }
+    /// Sets "PRECISION".
+    pub fn precision(mut self, value: impl Into<i64>) -> Self {
+        self.precision = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active_filter = o.opt("ACTIVE_FILTER")?;
+        let company = o.opt("COMPANY")?;
+        let contact = o.opt("CONTACT")?;
+        let deal = o.opt("DEAL")?;
+        let display = o.opt("DISPLAY")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let iblock_id = o.opt("IBLOCK_ID")?;
+        let iblock_type_id = o.opt("IBLOCK_TYPE_ID")?;
+        let lead = o.opt("LEAD")?;
+        let precision = o.opt("PRECISION")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE_FILTER",
+                    "COMPANY",
+                    "CONTACT",
+                    "DEAL",
+                    "DISPLAY",
+                    "ENTITY_TYPE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                    "LEAD",
+                    "PRECISION",
+                    "ROWS",
+                ],
+            )?;
+        Ok(Self {
+            active_filter,
+            company,
+            contact,
+            deal,
+            display,
+            entity_type,
+            iblock_id,
+            iblock_type_id,
+            lead,
+            precision,
+            rows,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
 /// The `result` of `user.userfield.update`.
 pub type UpdateResponse = bool;

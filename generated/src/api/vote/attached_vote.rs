@@ -112,13 +112,13 @@ pub async fn get(
 /// Parameters of `vote.AttachedVote.get`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.get.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "attachId": integer, required.
-    #[serde(rename = "attachId")]
-    pub attach_id: i64,
+    /// Wire name "attachId": integer, optional.
+    #[serde(rename = "attachId", skip_serializing_if = "Option::is_none")]
+    pub attach_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -126,12 +126,14 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(attach_id: impl Into<i64>) -> Self {
-        Self {
-            attach_id: attach_id.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "attachId".
+    pub fn attach_id(mut self, value: impl Into<i64>) -> Self {
+        self.attach_id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -150,9 +152,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let attach_id = o.req("attachId")?;
+        let attach_id = o.opt("attachId")?;
         let additional = o.rest(&["attachId"])?;
-        let attach_id = o.need(attach_id, "attachId")?;
         Ok(Self { attach_id, additional })
     }
 }
@@ -503,9 +504,9 @@ pub async fn get_many(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetManyRequest {
-    /// Wire name "entityId": integer, required.
-    #[serde(rename = "entityId")]
-    pub entity_id: i64,
+    /// Wire name "entityId": integer, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<i64>,
     /// Wire name "entityType": string, required.
     #[serde(rename = "entityType")]
     pub entity_type: String,
@@ -523,16 +524,20 @@ pub struct GetManyRequest {
 impl GetManyRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        entity_id: impl Into<i64>,
         entity_type: impl Into<String>,
         module_id: impl Into<GetManyRequestModuleId>,
     ) -> Self {
         Self {
-            entity_id: entity_id.into(),
+            entity_id: Default::default(),
             entity_type: entity_type.into(),
             module_id: module_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
+        self.entity_id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -551,11 +556,10 @@ impl ::bitrix24_runtime::loose::Loose for GetManyRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let entity_id = o.req("entityId")?;
+        let entity_id = o.opt("entityId")?;
         let entity_type = o.req("entityType")?;
         let module_id = o.req("moduleId")?;
         let additional = o.rest(&["entityId", "entityType", "moduleId"])?;
-        let entity_id = o.need(entity_id, "entityId")?;
         let entity_type = o.need(entity_type, "entityType")?;
         let module_id = o.need(module_id, "moduleId")?;
         Ok(Self {

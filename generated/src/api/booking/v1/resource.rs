@@ -898,6 +898,45 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ListRequestValue>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<ListRequestValue>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListRequestValue {
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -905,7 +944,7 @@ pub struct ListRequest {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "isMain", skip_serializing_if = "Option::is_none")]
-    pub is_main: Option<ListRequestIsMain>,
+    pub is_main: Option<ListRequestValueIsMain>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -921,7 +960,7 @@ pub struct ListRequest {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequest {
+impl ListRequestValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -932,7 +971,7 @@ impl ListRequest {
         self
     }
     /// Sets "isMain".
-    pub fn is_main(mut self, value: impl Into<ListRequestIsMain>) -> Self {
+    pub fn is_main(mut self, value: impl Into<ListRequestValueIsMain>) -> Self {
         self.is_main = Some(value.into());
         self
     }
@@ -963,7 +1002,7 @@ impl ListRequest {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequestValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -986,9 +1025,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListRequest);
+::bitrix24_runtime::loose_deserialize!(ListRequestValue);
 
-pub type ListRequestIsMain = ::bitrix24_runtime::YesNo;
+pub type ListRequestValueIsMain = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `booking.v1.resource.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

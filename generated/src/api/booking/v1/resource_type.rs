@@ -842,6 +842,45 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ListRequestValue>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListRequest {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<ListRequestValue>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListRequestValue {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -860,7 +899,7 @@ pub struct ListRequest {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequest {
+impl ListRequestValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -897,7 +936,7 @@ impl ListRequest {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
+impl ::bitrix24_runtime::loose::Loose for ListRequestValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -917,7 +956,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListRequest);
+::bitrix24_runtime::loose_deserialize!(ListRequestValue);
 
 /// The `result` of `booking.v1.resourceType.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -25,8 +25,8 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": object, required.
-    pub filter: ListRequestFilter,
+    /// Wire name "filter": object (a `Filter`), required.
+    pub filter: ::bitrix24_runtime::Filter,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -35,7 +35,7 @@ pub struct ListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(filter: impl Into<ListRequestFilter>) -> Self {
+    pub fn new(filter: impl Into<::bitrix24_runtime::Filter>) -> Self {
         Self {
             filter: filter.into(),
             additional: Default::default(),
@@ -66,89 +66,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestFilter {
-    /// Wire name "from": string (`date`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    /// Wire name "resourceIdList": any JSON, required.
-    #[serde(rename = "resourceIdList")]
-    pub resource_id_list: ::serde_json::Value,
-    /// Wire name "resourceTypeIdList": any JSON, required.
-    #[serde(rename = "resourceTypeIdList")]
-    pub resource_type_id_list: ::serde_json::Value,
-    /// Wire name "to": string (`date`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestFilter {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        resource_id_list: impl Into<::serde_json::Value>,
-        resource_type_id_list: impl Into<::serde_json::Value>,
-    ) -> Self {
-        Self {
-            from: Default::default(),
-            resource_id_list: resource_id_list.into(),
-            resource_type_id_list: resource_type_id_list.into(),
-            to: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "from".
-    pub fn from(mut self, value: impl Into<String>) -> Self {
-        self.from = Some(value.into());
-        self
-    }
-    /// Sets "to".
-    pub fn to(mut self, value: impl Into<String>) -> Self {
-        self.to = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let from = o.opt("from")?;
-        let resource_id_list = o.req("resourceIdList")?;
-        let resource_type_id_list = o.req("resourceTypeIdList")?;
-        let to = o.opt("to")?;
-        let additional = o
-            .rest(&["from", "resourceIdList", "resourceTypeIdList", "to"])?;
-        let resource_id_list = o.need(resource_id_list, "resourceIdList")?;
-        let resource_type_id_list = o.need(resource_type_id_list, "resourceTypeIdList")?;
-        Ok(Self {
-            from,
-            resource_id_list,
-            resource_type_id_list,
-            to,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
 /// The `result` of `calendar.resource.booking.list`.
 pub type ListResponse = Vec<ListResponseItem>;

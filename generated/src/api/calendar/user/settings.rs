@@ -305,8 +305,8 @@ pub async fn set(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
-    /// Wire name "settings": any JSON, required.
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, required.
+    pub settings: SetRequestSettings,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -315,7 +315,7 @@ pub struct SetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(settings: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(settings: impl Into<SetRequestSettings>) -> Self {
         Self {
             settings: settings.into(),
             additional: Default::default(),
@@ -346,6 +346,396 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestSettings {
+    /// Wire name "collapseOffHours": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "collapseOffHours", skip_serializing_if = "Option::is_none")]
+    pub collapse_off_hours: Option<SetRequestSettingsCollapseOffHours>,
+    /// Wire name "crmSection": string, optional.
+    #[serde(rename = "crmSection", skip_serializing_if = "Option::is_none")]
+    pub crm_section: Option<String>,
+    /// Wire name "defaultReminders": object, optional.
+    #[serde(rename = "defaultReminders", skip_serializing_if = "Option::is_none")]
+    pub default_reminders: Option<SetRequestSettingsDefaultReminders>,
+    /// Wire name "defaultSections": any JSON, optional.
+    #[serde(
+        rename = "defaultSections",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub default_sections: ::serde_json::Value,
+    /// Wire name "denyBusyInvitation": boolean, optional.
+    #[serde(rename = "denyBusyInvitation", skip_serializing_if = "Option::is_none")]
+    pub deny_busy_invitation: Option<bool>,
+    /// Wire name "lastUsedSection": string, optional.
+    #[serde(rename = "lastUsedSection", skip_serializing_if = "Option::is_none")]
+    pub last_used_section: Option<String>,
+    /// Wire name "meetSection": string, optional.
+    #[serde(rename = "meetSection", skip_serializing_if = "Option::is_none")]
+    pub meet_section: Option<String>,
+    /// Wire name "sendFromEmail": string, optional.
+    #[serde(rename = "sendFromEmail", skip_serializing_if = "Option::is_none")]
+    pub send_from_email: Option<String>,
+    /// Wire name "showCompletedTasks": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "showCompletedTasks", skip_serializing_if = "Option::is_none")]
+    pub show_completed_tasks: Option<SetRequestSettingsShowCompletedTasks>,
+    /// Wire name "showDeclined": boolean, optional.
+    #[serde(rename = "showDeclined", skip_serializing_if = "Option::is_none")]
+    pub show_declined: Option<bool>,
+    /// Wire name "showTasks": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "showTasks", skip_serializing_if = "Option::is_none")]
+    pub show_tasks: Option<SetRequestSettingsShowTasks>,
+    /// Wire name "showWeekNumbers": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "showWeekNumbers", skip_serializing_if = "Option::is_none")]
+    pub show_week_numbers: Option<SetRequestSettingsShowWeekNumbers>,
+    /// Wire name "syncPeriodFuture": string, optional.
+    #[serde(rename = "syncPeriodFuture", skip_serializing_if = "Option::is_none")]
+    pub sync_period_future: Option<String>,
+    /// Wire name "syncPeriodPast": string, optional.
+    #[serde(rename = "syncPeriodPast", skip_serializing_if = "Option::is_none")]
+    pub sync_period_past: Option<String>,
+    /// Wire name "syncTasks": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "syncTasks", skip_serializing_if = "Option::is_none")]
+    pub sync_tasks: Option<SetRequestSettingsSyncTasks>,
+    /// Wire name "view": string, optional.
+    ///
+    /// Allowed values: "day", "week", "month", "list".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view: Option<SetRequestSettingsView>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "collapseOffHours".
+    pub fn collapse_off_hours(
+        mut self,
+        value: impl Into<SetRequestSettingsCollapseOffHours>,
+    ) -> Self {
+        self.collapse_off_hours = Some(value.into());
+        self
+    }
+    /// Sets "crmSection".
+    pub fn crm_section(mut self, value: impl Into<String>) -> Self {
+        self.crm_section = Some(value.into());
+        self
+    }
+    /// Sets "defaultReminders".
+    pub fn default_reminders(
+        mut self,
+        value: impl Into<SetRequestSettingsDefaultReminders>,
+    ) -> Self {
+        self.default_reminders = Some(value.into());
+        self
+    }
+    /// Sets "defaultSections".
+    pub fn default_sections(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.default_sections = value.into();
+        self
+    }
+    /// Sets "denyBusyInvitation".
+    pub fn deny_busy_invitation(mut self, value: impl Into<bool>) -> Self {
+        self.deny_busy_invitation = Some(value.into());
+        self
+    }
+    /// Sets "lastUsedSection".
+    pub fn last_used_section(mut self, value: impl Into<String>) -> Self {
+        self.last_used_section = Some(value.into());
+        self
+    }
+    /// Sets "meetSection".
+    pub fn meet_section(mut self, value: impl Into<String>) -> Self {
+        self.meet_section = Some(value.into());
+        self
+    }
+    /// Sets "sendFromEmail".
+    pub fn send_from_email(mut self, value: impl Into<String>) -> Self {
+        self.send_from_email = Some(value.into());
+        self
+    }
+    /// Sets "showCompletedTasks".
+    pub fn show_completed_tasks(
+        mut self,
+        value: impl Into<SetRequestSettingsShowCompletedTasks>,
+    ) -> Self {
+        self.show_completed_tasks = Some(value.into());
+        self
+    }
+    /// Sets "showDeclined".
+    pub fn show_declined(mut self, value: impl Into<bool>) -> Self {
+        self.show_declined = Some(value.into());
+        self
+    }
+    /// Sets "showTasks".
+    pub fn show_tasks(mut self, value: impl Into<SetRequestSettingsShowTasks>) -> Self {
+        self.show_tasks = Some(value.into());
+        self
+    }
+    /// Sets "showWeekNumbers".
+    pub fn show_week_numbers(
+        mut self,
+        value: impl Into<SetRequestSettingsShowWeekNumbers>,
+    ) -> Self {
+        self.show_week_numbers = Some(value.into());
+        self
+    }
+    /// Sets "syncPeriodFuture".
+    pub fn sync_period_future(mut self, value: impl Into<String>) -> Self {
+        self.sync_period_future = Some(value.into());
+        self
+    }
+    /// Sets "syncPeriodPast".
+    pub fn sync_period_past(mut self, value: impl Into<String>) -> Self {
+        self.sync_period_past = Some(value.into());
+        self
+    }
+    /// Sets "syncTasks".
+    pub fn sync_tasks(mut self, value: impl Into<SetRequestSettingsSyncTasks>) -> Self {
+        self.sync_tasks = Some(value.into());
+        self
+    }
+    /// Sets "view".
+    pub fn view(mut self, value: impl Into<SetRequestSettingsView>) -> Self {
+        self.view = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let collapse_off_hours = o.opt("collapseOffHours")?;
+        let crm_section = o.opt("crmSection")?;
+        let default_reminders = o.opt("defaultReminders")?;
+        let default_sections = o.opt("defaultSections")?;
+        let deny_busy_invitation = o.opt("denyBusyInvitation")?;
+        let last_used_section = o.opt("lastUsedSection")?;
+        let meet_section = o.opt("meetSection")?;
+        let send_from_email = o.opt("sendFromEmail")?;
+        let show_completed_tasks = o.opt("showCompletedTasks")?;
+        let show_declined = o.opt("showDeclined")?;
+        let show_tasks = o.opt("showTasks")?;
+        let show_week_numbers = o.opt("showWeekNumbers")?;
+        let sync_period_future = o.opt("syncPeriodFuture")?;
+        let sync_period_past = o.opt("syncPeriodPast")?;
+        let sync_tasks = o.opt("syncTasks")?;
+        let view = o.opt("view")?;
+        let additional = o
+            .rest(
+                &[
+                    "collapseOffHours",
+                    "crmSection",
+                    "defaultReminders",
+                    "defaultSections",
+                    "denyBusyInvitation",
+                    "lastUsedSection",
+                    "meetSection",
+                    "sendFromEmail",
+                    "showCompletedTasks",
+                    "showDeclined",
+                    "showTasks",
+                    "showWeekNumbers",
+                    "syncPeriodFuture",
+                    "syncPeriodPast",
+                    "syncTasks",
+                    "view",
+                ],
+            )?;
+        Ok(Self {
+            collapse_off_hours,
+            crm_section,
+            default_reminders,
+            default_sections,
+            deny_busy_invitation,
+            last_used_section,
+            meet_section,
+            send_from_email,
+            show_completed_tasks,
+            show_declined,
+            show_tasks,
+            show_week_numbers,
+            sync_period_future,
+            sync_period_past,
+            sync_tasks,
+            view,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestSettings);
+
+pub type SetRequestSettingsCollapseOffHours = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestSettingsDefaultReminders {
+    /// Wire name "fullDay": array of object, optional.
+    #[serde(rename = "fullDay", skip_serializing_if = "Option::is_none")]
+    pub full_day: Option<Vec<SetRequestSettingsDefaultRemindersFullDayItem>>,
+    /// Wire name "withTime": any JSON, optional.
+    #[serde(rename = "withTime", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub with_time: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestSettingsDefaultReminders {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "fullDay".
+    pub fn full_day(
+        mut self,
+        value: impl IntoIterator<
+            Item = impl Into<SetRequestSettingsDefaultRemindersFullDayItem>,
+        >,
+    ) -> Self {
+        self.full_day = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "withTime".
+    pub fn with_time(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.with_time = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestSettingsDefaultReminders {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let full_day = o.opt("fullDay")?;
+        let with_time = o.opt("withTime")?;
+        let additional = o.rest(&["fullDay", "withTime"])?;
+        Ok(Self {
+            full_day,
+            with_time,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestSettingsDefaultReminders);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestSettingsDefaultRemindersFullDayItem {
+    /// Wire name "count": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    /// Wire name "type": string, optional.
+    ///
+    /// Allowed values: "min", "hour", "day".
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<SetRequestSettingsDefaultRemindersFullDayItemType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestSettingsDefaultRemindersFullDayItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "count".
+    pub fn count(mut self, value: impl Into<i64>) -> Self {
+        self.count = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(
+        mut self,
+        value: impl Into<SetRequestSettingsDefaultRemindersFullDayItemType>,
+    ) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestSettingsDefaultRemindersFullDayItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let count = o.opt("count")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["count", "type"])?;
+        Ok(Self { count, type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestSettingsDefaultRemindersFullDayItem);
+
+pub type SetRequestSettingsDefaultRemindersFullDayItemType = super::super::super::enums::MinHourDay;
+
+pub type SetRequestSettingsShowCompletedTasks = ::bitrix24_runtime::YesNo;
+
+pub type SetRequestSettingsShowTasks = ::bitrix24_runtime::YesNo;
+
+pub type SetRequestSettingsShowWeekNumbers = ::bitrix24_runtime::YesNo;
+
+pub type SetRequestSettingsSyncTasks = ::bitrix24_runtime::YesNo;
+
+pub type SetRequestSettingsView = super::super::super::enums::DayWeekMonthList;
 
 /// The `result` of `calendar.user.settings.set`.
 pub type SetResponse = bool;

@@ -93,9 +93,9 @@ pub struct AddRequestFields {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "createdBy": any JSON, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub created_by: ::serde_json::Value,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
     /// Wire name "dateActiveFrom": string (`date-time`), optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
@@ -128,9 +128,9 @@ pub struct AddRequestFields {
     /// Wire name "measure": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<i64>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "name": string, required.
     pub name: String,
     /// Wire name "previewPicture": any JSON, optional.
@@ -216,8 +216,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "createdBy".
-    pub fn created_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.created_by = value.into();
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
         self
     }
     /// Sets "dateActiveFrom".
@@ -264,8 +264,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "previewPicture".
@@ -1182,8 +1182,8 @@ pub async fn get_fields_by_filter(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterRequest {
-    /// Wire name "filter": object, required.
-    pub filter: GetFieldsByFilterRequestFilter,
+    /// Wire name "filter": object (a `Filter`), required.
+    pub filter: ::bitrix24_runtime::Filter,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1192,7 +1192,7 @@ pub struct GetFieldsByFilterRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetFieldsByFilterRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(filter: impl Into<GetFieldsByFilterRequestFilter>) -> Self {
+    pub fn new(filter: impl Into<::bitrix24_runtime::Filter>) -> Self {
         Self {
             filter: filter.into(),
             additional: Default::default(),
@@ -1223,53 +1223,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsByFilterRequestFilter {
-    /// Wire name "iblockId": integer, required.
-    #[serde(rename = "iblockId")]
-    pub iblock_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetFieldsByFilterRequestFilter {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(iblock_id: impl Into<i64>) -> Self {
-        Self {
-            iblock_id: iblock_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let iblock_id = o.req("iblockId")?;
-        let additional = o.rest(&["iblockId"])?;
-        let iblock_id = o.need(iblock_id, "iblockId")?;
-        Ok(Self { iblock_id, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterRequestFilter);
 
 /// The `result` of `catalog.product.service.getFieldsByFilter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1431,9 +1384,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1459,8 +1412,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1633,9 +1586,9 @@ pub struct UpdateRequestFields {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "createdBy": any JSON, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub created_by: ::serde_json::Value,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
     /// Wire name "dateActiveFrom": string (`date-time`), optional.
     #[serde(rename = "dateActiveFrom", skip_serializing_if = "Option::is_none")]
     pub date_active_from: Option<String>,
@@ -1665,9 +1618,9 @@ pub struct UpdateRequestFields {
     /// Wire name "measure": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<i64>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1729,8 +1682,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "createdBy".
-    pub fn created_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.created_by = value.into();
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
         self
     }
     /// Sets "dateActiveFrom".
@@ -1777,8 +1730,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "name".

@@ -35,8 +35,8 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, required.
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, required.
+    pub select: Vec<String>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -50,12 +50,12 @@ impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         filter: impl Into<::bitrix24_runtime::Filter>,
-        select: impl Into<::serde_json::Value>,
+        select: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
             filter: filter.into(),
             order: Default::default(),
-            select: select.into(),
+            select: select.into_iter().map(Into::into).collect(),
             start: Default::default(),
             additional: Default::default(),
         }

@@ -29,8 +29,8 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "fields": array of object, required.
-    pub fields: Vec<AddRequestFieldsItem>,
+    /// Wire name "fields": object, required.
+    pub fields: AddRequestFields,
     /// Wire name "layout": any JSON, required.
     pub layout: ::serde_json::Value,
     /// Wire name "ownerId": integer, required.
@@ -48,13 +48,13 @@ pub struct AddRequest {
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl IntoIterator<Item = impl Into<AddRequestFieldsItem>>,
+        fields: impl Into<AddRequestFields>,
         layout: impl Into<::serde_json::Value>,
         owner_id: impl Into<i64>,
         owner_type_id: impl Into<i64>,
     ) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
+            fields: fields.into(),
             layout: layout.into(),
             owner_id: owner_id.into(),
             owner_type_id: owner_type_id.into(),
@@ -102,7 +102,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsItem {
+pub struct AddRequestFields {
     /// Wire name "badgeCode": string, optional.
     #[serde(rename = "badgeCode", skip_serializing_if = "Option::is_none")]
     pub badge_code: Option<String>,
@@ -139,7 +139,7 @@ pub struct AddRequestFieldsItem {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItem {
+impl AddRequestFields {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -201,7 +201,7 @@ impl AddRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -244,7 +244,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `crm.activity.configurable.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -495,8 +495,8 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": any JSON, required.
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Wire name "layout": any JSON, required.
@@ -510,7 +510,7 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl Into<::serde_json::Value>,
+        fields: impl Into<UpdateRequestFields>,
         id: impl Into<i64>,
         layout: impl Into<::serde_json::Value>,
     ) -> Self {
@@ -555,6 +555,153 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "badgeCode": string, optional.
+    #[serde(rename = "badgeCode", skip_serializing_if = "Option::is_none")]
+    pub badge_code: Option<String>,
+    /// Wire name "completed": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed: Option<bool>,
+    /// Wire name "deadline": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "isIncomingChannel": boolean, optional.
+    #[serde(rename = "isIncomingChannel", skip_serializing_if = "Option::is_none")]
+    pub is_incoming_channel: Option<bool>,
+    /// Wire name "originId": string, optional.
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "originatorId": string, optional.
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "pingOffsets": any JSON, optional.
+    #[serde(
+        rename = "pingOffsets",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub ping_offsets: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "typeId": string, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "badgeCode".
+    pub fn badge_code(mut self, value: impl Into<String>) -> Self {
+        self.badge_code = Some(value.into());
+        self
+    }
+    /// Sets "completed".
+    pub fn completed(mut self, value: impl Into<bool>) -> Self {
+        self.completed = Some(value.into());
+        self
+    }
+    /// Sets "deadline".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "isIncomingChannel".
+    pub fn is_incoming_channel(mut self, value: impl Into<bool>) -> Self {
+        self.is_incoming_channel = Some(value.into());
+        self
+    }
+    /// Sets "originId".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "originatorId".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "pingOffsets".
+    pub fn ping_offsets(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.ping_offsets = value.into();
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let badge_code = o.opt("badgeCode")?;
+        let completed = o.opt("completed")?;
+        let deadline = o.opt("deadline")?;
+        let is_incoming_channel = o.opt("isIncomingChannel")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let ping_offsets = o.opt("pingOffsets")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o
+            .rest(
+                &[
+                    "badgeCode",
+                    "completed",
+                    "deadline",
+                    "isIncomingChannel",
+                    "originId",
+                    "originatorId",
+                    "pingOffsets",
+                    "responsibleId",
+                    "typeId",
+                ],
+            )?;
+        Ok(Self {
+            badge_code,
+            completed,
+            deadline,
+            is_incoming_channel,
+            origin_id,
+            originator_id,
+            ping_offsets,
+            responsible_id,
+            type_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `crm.activity.configurable.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

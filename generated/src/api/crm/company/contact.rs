@@ -191,9 +191,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
-    /// Wire name "fields.CONTACT_ID": integer, required.
-    #[serde(rename = "fields.CONTACT_ID")]
-    pub fields_contact_id: i64,
+    /// Wire name "fields.CONTACT_ID": integer, optional.
+    #[serde(rename = "fields.CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub fields_contact_id: Option<i64>,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -204,17 +204,18 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<::serde_json::Value>,
-        fields_contact_id: impl Into<i64>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
-            fields_contact_id: fields_contact_id.into(),
+            fields_contact_id: Default::default(),
             id: id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "fields.CONTACT_ID".
+    pub fn fields_contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.fields_contact_id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -234,11 +235,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
-        let fields_contact_id = o.req("fields.CONTACT_ID")?;
+        let fields_contact_id = o.opt("fields.CONTACT_ID")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "fields.CONTACT_ID", "id"])?;
         let fields = o.need(fields, "fields")?;
-        let fields_contact_id = o.need(fields_contact_id, "fields.CONTACT_ID")?;
         let id = o.need(id, "id")?;
         Ok(Self {
             fields,

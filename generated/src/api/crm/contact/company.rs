@@ -187,9 +187,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     /// Wire name "fields": any JSON, required.
     pub fields: ::serde_json::Value,
-    /// Wire name "fields.COMPANY_ID": integer, required.
-    #[serde(rename = "fields.COMPANY_ID")]
-    pub fields_company_id: i64,
+    /// Wire name "fields.COMPANY_ID": integer, optional.
+    #[serde(rename = "fields.COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub fields_company_id: Option<i64>,
     /// Wire name "id": integer, required.
     pub id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -200,17 +200,18 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<::serde_json::Value>,
-        fields_company_id: impl Into<i64>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
-            fields_company_id: fields_company_id.into(),
+            fields_company_id: Default::default(),
             id: id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "fields.COMPANY_ID".
+    pub fn fields_company_id(mut self, value: impl Into<i64>) -> Self {
+        self.fields_company_id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -230,11 +231,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
-        let fields_company_id = o.req("fields.COMPANY_ID")?;
+        let fields_company_id = o.opt("fields.COMPANY_ID")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "fields.COMPANY_ID", "id"])?;
         let fields = o.need(fields, "fields")?;
-        let fields_company_id = o.need(fields_company_id, "fields.COMPANY_ID")?;
         let id = o.need(id, "id")?;
         Ok(Self {
             fields,

@@ -62,7 +62,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.currency.base.get`.
-pub type GetResponse = ::serde_json::Value;
+pub type GetResponse = String;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.currency.base.get";

@@ -510,8 +510,11 @@ pub async fn set(
 pub struct SetRequest {
     /// Wire name "id": string, required.
     pub id: String,
-    /// Wire name "localizations": any JSON, required.
-    pub localizations: ::serde_json::Value,
+    /// Wire name "localizations": object, required.
+    pub localizations: ::std::collections::BTreeMap<
+        String,
+        SetRequestLocalizationsValue,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -522,7 +525,9 @@ impl SetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         id: impl Into<String>,
-        localizations: impl Into<::serde_json::Value>,
+        localizations: impl Into<
+            ::std::collections::BTreeMap<String, SetRequestLocalizationsValue>,
+        >,
     ) -> Self {
         Self {
             id: id.into(),
@@ -561,6 +566,135 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SetRequestLocalizationsValue {
+    /// Wire name "DECIMALS": integer, optional.
+    #[serde(rename = "DECIMALS", skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<i64>,
+    /// Wire name "DEC_POINT": string, optional.
+    #[serde(rename = "DEC_POINT", skip_serializing_if = "Option::is_none")]
+    pub dec_point: Option<String>,
+    /// Wire name "FORMAT_STRING": string, optional.
+    #[serde(rename = "FORMAT_STRING", skip_serializing_if = "Option::is_none")]
+    pub format_string: Option<String>,
+    /// Wire name "FULL_NAME": string, optional.
+    #[serde(rename = "FULL_NAME", skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    /// Wire name "HIDE_ZERO": string, optional.
+    #[serde(rename = "HIDE_ZERO", skip_serializing_if = "Option::is_none")]
+    pub hide_zero: Option<String>,
+    /// Wire name "THOUSANDS_SEP": string, optional.
+    #[serde(rename = "THOUSANDS_SEP", skip_serializing_if = "Option::is_none")]
+    pub thousands_sep: Option<String>,
+    /// Wire name "THOUSANDS_VARIANT": string, optional.
+    ///
+    /// Allowed values: "N", "C", "D", "S", "B".
+    #[serde(rename = "THOUSANDS_VARIANT", skip_serializing_if = "Option::is_none")]
+    pub thousands_variant: Option<SetRequestLocalizationsValueThousandsVariant>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl SetRequestLocalizationsValue {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DECIMALS".
+    pub fn decimals(mut self, value: impl Into<i64>) -> Self {
+        self.decimals = Some(value.into());
+        self
+    }
+    /// Sets "DEC_POINT".
+    pub fn dec_point(mut self, value: impl Into<String>) -> Self {
+        self.dec_point = Some(value.into());
+        self
+    }
+    /// Sets "FORMAT_STRING".
+    pub fn format_string(mut self, value: impl Into<String>) -> Self {
+        self.format_string = Some(value.into());
+        self
+    }
+    /// Sets "FULL_NAME".
+    pub fn full_name(mut self, value: impl Into<String>) -> Self {
+        self.full_name = Some(value.into());
+        self
+    }
+    /// Sets "HIDE_ZERO".
+    pub fn hide_zero(mut self, value: impl Into<String>) -> Self {
+        self.hide_zero = Some(value.into());
+        self
+    }
+    /// Sets "THOUSANDS_SEP".
+    pub fn thousands_sep(mut self, value: impl Into<String>) -> Self {
+        self.thousands_sep = Some(value.into());
+        self
+    }
+    /// Sets "THOUSANDS_VARIANT".
+    pub fn thousands_variant(
+        mut self,
+        value: impl Into<SetRequestLocalizationsValueThousandsVariant>,
+    ) -> Self {
+        self.thousands_variant = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for SetRequestLocalizationsValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let decimals = o.opt("DECIMALS")?;
+        let dec_point = o.opt("DEC_POINT")?;
+        let format_string = o.opt("FORMAT_STRING")?;
+        let full_name = o.opt("FULL_NAME")?;
+        let hide_zero = o.opt("HIDE_ZERO")?;
+        let thousands_sep = o.opt("THOUSANDS_SEP")?;
+        let thousands_variant = o.opt("THOUSANDS_VARIANT")?;
+        let additional = o
+            .rest(
+                &[
+                    "DECIMALS",
+                    "DEC_POINT",
+                    "FORMAT_STRING",
+                    "FULL_NAME",
+                    "HIDE_ZERO",
+                    "THOUSANDS_SEP",
+                    "THOUSANDS_VARIANT",
+                ],
+            )?;
+        Ok(Self {
+            decimals,
+            dec_point,
+            format_string,
+            full_name,
+            hide_zero,
+            thousands_sep,
+            thousands_variant,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(SetRequestLocalizationsValue);
+
+pub type SetRequestLocalizationsValueThousandsVariant = super::super::super::enums::NCDEtc;
 
 /// The `result` of `crm.currency.localizations.set`.
 pub type SetResponse = bool;

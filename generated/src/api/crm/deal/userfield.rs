@@ -113,9 +113,9 @@ pub struct AddRequestFields {
     /// Wire name "MULTIPLE": boolean, optional.
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddRequestFieldsSettings>,
     /// Wire name "SHOW_FILTER": boolean, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -224,8 +224,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<AddRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SHOW_FILTER".
@@ -436,6 +436,77 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsListItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsSettings {
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DISPLAY".
+    pub fn display(mut self, value: impl Into<String>) -> Self {
+        self.display = Some(value.into());
+        self
+    }
+    /// Sets "PRECISION".
+    pub fn precision(mut self, value: impl Into<i64>) -> Self {
+        self.precision = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let display = o.opt("DISPLAY")?;
+        let precision = o.opt("PRECISION")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o.rest(&["DISPLAY", "PRECISION", "ROWS"])?;
+        Ok(Self {
+            display,
+            precision,
+            rows,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
 
 /// The `result` of `crm.deal.userfield.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -1578,9 +1649,9 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": object, optional.
+    /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<ListRequestFilter>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
@@ -1601,7 +1672,7 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -1646,191 +1717,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestFilter {
-    /// Wire name "EDIT_IN_LIST": boolean, optional.
-    #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
-    pub edit_in_list: Option<bool>,
-    /// Wire name "FIELD_NAME": string, optional.
-    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-    pub field_name: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "IS_SEARCHABLE": boolean, optional.
-    #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
-    pub is_searchable: Option<bool>,
-    /// Wire name "LANG": string, optional.
-    ///
-    /// Allowed values: "EDIT_FORM_LABEL", "LIST_COLUMN_LABEL", "LIST_FILTER_LABEL", "ERROR_MESSAGE", "HELP_MESSAGE".
-    #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<ListRequestFilterLang>,
-    /// Wire name "MANDATORY": boolean, optional.
-    #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
-    pub mandatory: Option<bool>,
-    /// Wire name "MULTIPLE": boolean, optional.
-    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<bool>,
-    /// Wire name "SHOW_FILTER": string, optional.
-    ///
-    /// Allowed values: "N", "I", "E", "S".
-    #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
-    pub show_filter: Option<ListRequestFilterShowFilter>,
-    /// Wire name "SHOW_IN_LIST": boolean, optional.
-    #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
-    pub show_in_list: Option<bool>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "USER_TYPE_ID": string, optional.
-    #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub user_type_id: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestFilter {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "EDIT_IN_LIST".
-    pub fn edit_in_list(mut self, value: impl Into<bool>) -> Self {
-        self.edit_in_list = Some(value.into());
-        self
-    }
-    /// Sets "FIELD_NAME".
-    pub fn field_name(mut self, value: impl Into<String>) -> Self {
-        self.field_name = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "IS_SEARCHABLE".
-    pub fn is_searchable(mut self, value: impl Into<bool>) -> Self {
-        self.is_searchable = Some(value.into());
-        self
-    }
-    /// Sets "LANG".
-    pub fn lang(mut self, value: impl Into<ListRequestFilterLang>) -> Self {
-        self.lang = Some(value.into());
-        self
-    }
-    /// Sets "MANDATORY".
-    pub fn mandatory(mut self, value: impl Into<bool>) -> Self {
-        self.mandatory = Some(value.into());
-        self
-    }
-    /// Sets "MULTIPLE".
-    pub fn multiple(mut self, value: impl Into<bool>) -> Self {
-        self.multiple = Some(value.into());
-        self
-    }
-    /// Sets "SHOW_FILTER".
-    pub fn show_filter(mut self, value: impl Into<ListRequestFilterShowFilter>) -> Self {
-        self.show_filter = Some(value.into());
-        self
-    }
-    /// Sets "SHOW_IN_LIST".
-    pub fn show_in_list(mut self, value: impl Into<bool>) -> Self {
-        self.show_in_list = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "USER_TYPE_ID".
-    pub fn user_type_id(mut self, value: impl Into<String>) -> Self {
-        self.user_type_id = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let edit_in_list = o.opt("EDIT_IN_LIST")?;
-        let field_name = o.opt("FIELD_NAME")?;
-        let id = o.opt("ID")?;
-        let is_searchable = o.opt("IS_SEARCHABLE")?;
-        let lang = o.opt("LANG")?;
-        let mandatory = o.opt("MANDATORY")?;
-        let multiple = o.opt("MULTIPLE")?;
-        let show_filter = o.opt("SHOW_FILTER")?;
-        let show_in_list = o.opt("SHOW_IN_LIST")?;
-        let sort = o.opt("SORT")?;
-        let user_type_id = o.opt("USER_TYPE_ID")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "EDIT_IN_LIST",
-                    "FIELD_NAME",
-                    "ID",
-                    "IS_SEARCHABLE",
-                    "LANG",
-                    "MANDATORY",
-                    "MULTIPLE",
-                    "SHOW_FILTER",
-                    "SHOW_IN_LIST",
-                    "SORT",
-                    "USER_TYPE_ID",
-                    "XML_ID",
-                ],
-            )?;
-        Ok(Self {
-            edit_in_list,
-            field_name,
-            id,
-            is_searchable,
-            lang,
-            mandatory,
-            multiple,
-            show_filter,
-            show_in_list,
-            sort,
-            user_type_id,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
-
-pub type ListRequestFilterLang = super::super::super::enums::EditFormLabelListColumnLabelListFilterLabelEtcH7c0fef63;
-
-pub type ListRequestFilterShowFilter = super::super::super::enums::NIES;
 
 /// The `result` of `crm.deal.userfield.list`.
 pub type ListResponse = Vec<ListResponseItem>;
@@ -2111,36 +1997,36 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "EDIT_FORM_LABEL": string, optional.
+    /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
     #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<String>,
+    pub edit_form_label: Option<UpdateRequestFieldsEditFormLabel>,
     /// Wire name "EDIT_IN_LIST": boolean, optional.
     #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<bool>,
-    /// Wire name "ERROR_MESSAGE": string, optional.
+    /// Wire name "ERROR_MESSAGE": one of several shapes, optional.
     #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-    /// Wire name "HELP_MESSAGE": string, optional.
+    pub error_message: Option<UpdateRequestFieldsErrorMessage>,
+    /// Wire name "HELP_MESSAGE": one of several shapes, optional.
     #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<String>,
+    pub help_message: Option<UpdateRequestFieldsHelpMessage>,
     /// Wire name "IS_SEARCHABLE": boolean, optional.
     #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
     /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<UpdateRequestFieldsListItem>>,
-    /// Wire name "LIST_COLUMN_LABEL": string, optional.
+    /// Wire name "LIST_COLUMN_LABEL": one of several shapes, optional.
     #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_column_label: Option<String>,
+    pub list_column_label: Option<UpdateRequestFieldsListColumnLabel>,
     /// Wire name "LIST_FILTER_LABEL": string, optional.
     #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
     pub list_filter_label: Option<String>,
     /// Wire name "MANDATORY": boolean, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
     /// Wire name "SHOW_FILTER": boolean, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -2165,7 +2051,10 @@ impl UpdateRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "EDIT_FORM_LABEL".
-    pub fn edit_form_label(mut self, value: impl Into<String>) -> Self {
+    pub fn edit_form_label(
+        mut self,
+        value: impl Into<UpdateRequestFieldsEditFormLabel>,
+    ) -> Self {
         self.edit_form_label = Some(value.into());
         self
     }
@@ -2175,12 +2064,18 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "ERROR_MESSAGE".
-    pub fn error_message(mut self, value: impl Into<String>) -> Self {
+    pub fn error_message(
+        mut self,
+        value: impl Into<UpdateRequestFieldsErrorMessage>,
+    ) -> Self {
         self.error_message = Some(value.into());
         self
     }
     /// Sets "HELP_MESSAGE".
-    pub fn help_message(mut self, value: impl Into<String>) -> Self {
+    pub fn help_message(
+        mut self,
+        value: impl Into<UpdateRequestFieldsHelpMessage>,
+    ) -> Self {
         self.help_message = Some(value.into());
         self
     }
@@ -2198,7 +2093,10 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "LIST_COLUMN_LABEL".
-    pub fn list_column_label(mut self, value: impl Into<String>) -> Self {
+    pub fn list_column_label(
+        mut self,
+        value: impl Into<UpdateRequestFieldsListColumnLabel>,
+    ) -> Self {
         self.list_column_label = Some(value.into());
         self
     }
@@ -2213,8 +2111,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SHOW_FILTER".
@@ -2308,6 +2206,108 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldsEditFormLabel {
+    String(String),
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldsEditFormLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsEditFormLabel);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldsErrorMessage {
+    String(String),
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsErrorMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldsErrorMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsErrorMessage);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldsHelpMessage {
+    String(String),
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldsHelpMessage",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsHelpMessage);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -2409,6 +2409,206 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsListItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsListItem);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestFieldsListColumnLabel {
+    String(String),
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsListColumnLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestFieldsListColumnLabel",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsListColumnLabel);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettings {
+    /// Wire name "ACTIVE_FILTER": boolean, optional.
+    #[serde(rename = "ACTIVE_FILTER", skip_serializing_if = "Option::is_none")]
+    pub active_filter: Option<bool>,
+    /// Wire name "COMPANY": boolean, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<bool>,
+    /// Wire name "CONTACT": boolean, optional.
+    #[serde(rename = "CONTACT", skip_serializing_if = "Option::is_none")]
+    pub contact: Option<bool>,
+    /// Wire name "DEAL": boolean, optional.
+    #[serde(rename = "DEAL", skip_serializing_if = "Option::is_none")]
+    pub deal: Option<bool>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "IBLOCK_ID": string, optional.
+    #[serde(rename = "IBLOCK_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_id: Option<String>,
+    /// Wire name "IBLOCK_TYPE_ID": string, optional.
+    #[serde(rename = "IBLOCK_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_type_id: Option<String>,
+    /// Wire name "LEAD": boolean, optional.
+    #[serde(rename = "LEAD", skip_serializing_if = "Option::is_none")]
+    pub lead: Option<bool>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACTIVE_FILTER".
+    pub fn active_filter(mut self, value: impl Into<bool>) -> Self {
+        self.active_filter = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY".
+    pub fn company(mut self, value: impl Into<bool>) -> Self {
+        self.company = Some(value.into());
+        self
+    }
+    /// Sets "CONTACT".
+    pub fn contact(mut self, value: impl Into<bool>) -> Self {
+        self.contact = Some(value.into());
+        self
+    }
+    /// Sets "DEAL".
+    pub fn deal(mut self, value: impl Into<bool>) -> Self {
+        self.deal = Some(value.into());
+        self
+    }
+    /// Sets "DISPLAY".
+    pub fn display(mut self, value: impl Into<String>) -> Self {
+        self.display = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_ID".
+    pub fn iblock_id(mut self, value: impl Into<String>) -> Self {
+        self.iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_TYPE_ID".
+    pub fn iblock_type_id(mut self, value: impl Into<String>) -> Self {
+        self.iblock_type_id = Some(value.into());
+        self
+    }
+    /// Sets "LEAD".
+    pub fn lead(mut self, value: impl Into<bool>) -> Self {
+        self.lead = Some(value.into());
+        self
+    }
+    /// Sets "PRECISION".
+    pub fn precision(mut self, value: impl Into<i64>) -> Self {
+        self.precision = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active_filter = o.opt("ACTIVE_FILTER")?;
+        let company = o.opt("COMPANY")?;
+        let contact = o.opt("CONTACT")?;
+        let deal = o.opt("DEAL")?;
+        let display = o.opt("DISPLAY")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let iblock_id = o.opt("IBLOCK_ID")?;
+        let iblock_type_id = o.opt("IBLOCK_TYPE_ID")?;
+        let lead = o.opt("LEAD")?;
+        let precision = o.opt("PRECISION")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE_FILTER",
+                    "COMPANY",
+                    "CONTACT",
+                    "DEAL",
+                    "DISPLAY",
+                    "ENTITY_TYPE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                    "LEAD",
+                    "PRECISION",
+                    "ROWS",
+                ],
+            )?;
+        Ok(Self {
+            active_filter,
+            company,
+            contact,
+            deal,
+            display,
+            entity_type,
+            iblock_id,
+            iblock_type_id,
+            lead,
+            precision,
+            rows,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
 /// The `result` of `crm.deal.userfield.update`.
 pub type UpdateResponse = bool;

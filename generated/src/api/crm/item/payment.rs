@@ -258,9 +258,9 @@ pub struct GetResponse {
     /// Wire name "datePaid": string (`date-time`), optional.
     #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
     pub date_paid: Option<String>,
-    /// Wire name "empPaidId": any JSON, optional.
-    #[serde(rename = "empPaidId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub emp_paid_id: ::serde_json::Value,
+    /// Wire name "empPaidId": integer, optional.
+    #[serde(rename = "empPaidId", skip_serializing_if = "Option::is_none")]
+    pub emp_paid_id: Option<i64>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -452,9 +452,9 @@ pub struct ListResponseItem {
     /// Wire name "datePaid": string (`date-time`), optional.
     #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
     pub date_paid: Option<String>,
-    /// Wire name "empPaidId": any JSON, optional.
-    #[serde(rename = "empPaidId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub emp_paid_id: ::serde_json::Value,
+    /// Wire name "empPaidId": integer, optional.
+    #[serde(rename = "empPaidId", skip_serializing_if = "Option::is_none")]
+    pub emp_paid_id: Option<i64>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,

@@ -91,12 +91,9 @@ pub struct AddRequestFields {
     /// Allowed values: 1, 2.
     #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<AddRequestFieldsDiscountTypeId>,
-    /// Wire name "measureCode": any JSON, optional.
-    #[serde(
-        rename = "measureCode",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_code: ::serde_json::Value,
+    /// Wire name "measureCode": integer, optional.
+    #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
     /// Wire name "ownerId": integer, required.
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
@@ -171,8 +168,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "measureCode".
-    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_code = value.into();
+    pub fn measure_code(mut self, value: impl Into<i64>) -> Self {
+        self.measure_code = Some(value.into());
         self
     }
     /// Sets "price".
@@ -510,8 +507,8 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -520,7 +517,7 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -777,8 +774,8 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -787,7 +784,7 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<::serde_json::Value>) -> Self {
+    pub fn new(id: impl Into<i64>) -> Self {
         Self {
             id: id.into(),
             additional: Default::default(),
@@ -1376,12 +1373,9 @@ pub struct SetRequestProductRowsItem {
     /// Allowed values: 1, 2.
     #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<SetRequestProductRowsItemDiscountTypeId>,
-    /// Wire name "measureCode": any JSON, optional.
-    #[serde(
-        rename = "measureCode",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_code: ::serde_json::Value,
+    /// Wire name "measureCode": integer, optional.
+    #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
@@ -1435,8 +1429,8 @@ impl SetRequestProductRowsItem {
         self
     }
     /// Sets "measureCode".
-    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_code = value.into();
+    pub fn measure_code(mut self, value: impl Into<i64>) -> Self {
+        self.measure_code = Some(value.into());
         self
     }
     /// Sets "price".
@@ -1609,8 +1603,8 @@ pub async fn update(
 pub struct UpdateRequest {
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": any JSON, required.
-    pub id: ::serde_json::Value,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1619,10 +1613,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl Into<UpdateRequestFields>,
-        id: impl Into<::serde_json::Value>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -1672,12 +1663,9 @@ pub struct UpdateRequestFields {
     /// Allowed values: 1, 2.
     #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<UpdateRequestFieldsDiscountTypeId>,
-    /// Wire name "measureCode": any JSON, optional.
-    #[serde(
-        rename = "measureCode",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_code: ::serde_json::Value,
+    /// Wire name "measureCode": integer, optional.
+    #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
@@ -1731,8 +1719,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "measureCode".
-    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_code = value.into();
+    pub fn measure_code(mut self, value: impl Into<i64>) -> Self {
+        self.measure_code = Some(value.into());
         self
     }
     /// Sets "price".

@@ -98,12 +98,9 @@ pub struct GetResponseItem {
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "MEASURE_CODE": any JSON, optional.
-    #[serde(
-        rename = "MEASURE_CODE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_code: ::serde_json::Value,
+    /// Wire name "MEASURE_CODE": integer, optional.
+    #[serde(rename = "MEASURE_CODE", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
     /// Wire name "MEASURE_NAME": string, optional.
     #[serde(rename = "MEASURE_NAME", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
@@ -385,12 +382,9 @@ pub struct SetRequestRowsItem {
     /// Allowed values: 1, 2.
     #[serde(rename = "DISCOUNT_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub discount_type_id: Option<SetRequestRowsItemDiscountTypeId>,
-    /// Wire name "MEASURE_CODE": any JSON, optional.
-    #[serde(
-        rename = "MEASURE_CODE",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_code: ::serde_json::Value,
+    /// Wire name "MEASURE_CODE": integer, optional.
+    #[serde(rename = "MEASURE_CODE", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
     /// Wire name "MEASURE_NAME": string, optional.
     #[serde(rename = "MEASURE_NAME", skip_serializing_if = "Option::is_none")]
     pub measure_name: Option<String>,
@@ -450,8 +444,8 @@ impl SetRequestRowsItem {
         self
     }
     /// Sets "MEASURE_CODE".
-    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_code = value.into();
+    pub fn measure_code(mut self, value: impl Into<i64>) -> Self {
+        self.measure_code = Some(value.into());
         self
     }
     /// Sets "MEASURE_NAME".

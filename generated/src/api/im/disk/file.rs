@@ -37,12 +37,12 @@ pub struct CommitRequest {
     /// Wire name "CHAT_ID": integer, required.
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
-    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
-    #[serde(rename = "DIALOG_ID")]
-    pub dialog_id: ::bitrix24_runtime::DialogId,
-    /// Wire name "FILE_ID": integer, required.
+    /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), optional.
+    #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
+    pub dialog_id: Option<::bitrix24_runtime::DialogId>,
+    /// Wire name "FILE_ID": one of several shapes, required.
     #[serde(rename = "FILE_ID")]
-    pub file_id: i64,
+    pub file_id: CommitRequestFileId,
     /// Wire name "MESSAGE": string, optional.
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -51,9 +51,9 @@ pub struct CommitRequest {
     /// Allowed values: "Y", "N".
     #[serde(rename = "SILENT_MODE", skip_serializing_if = "Option::is_none")]
     pub silent_mode: Option<CommitRequestSilentMode>,
-    /// Wire name "UPLOAD_ID": integer, required.
-    #[serde(rename = "UPLOAD_ID")]
-    pub upload_id: i64,
+    /// Wire name "UPLOAD_ID": integer, optional.
+    #[serde(rename = "UPLOAD_ID", skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -64,24 +64,27 @@ impl CommitRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         chat_id: impl Into<i64>,
-        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
-        file_id: impl Into<i64>,
-        upload_id: impl Into<i64>,
+        file_id: impl Into<CommitRequestFileId>,
     ) -> Self {
         Self {
             as_file: Default::default(),
             chat_id: chat_id.into(),
-            dialog_id: dialog_id.into(),
+            dialog_id: Default::default(),
             file_id: file_id.into(),
             message: Default::default(),
             silent_mode: Default::default(),
-            upload_id: upload_id.into(),
+            upload_id: Default::default(),
             additional: Default::default(),
         }
     }
     /// Sets "AS_FILE".
     pub fn as_file(mut self, value: impl Into<CommitRequestAsFile>) -> Self {
         self.as_file = Some(value.into());
+        self
+    }
+    /// Sets "DIALOG_ID".
+    pub fn dialog_id(mut self, value: impl Into<::bitrix24_runtime::DialogId>) -> Self {
+        self.dialog_id = Some(value.into());
         self
     }
     /// Sets "MESSAGE".
@@ -92,6 +95,11 @@ impl CommitRequest {
     /// Sets "SILENT_MODE".
     pub fn silent_mode(mut self, value: impl Into<CommitRequestSilentMode>) -> Self {
         self.silent_mode = Some(value.into());
+        self
+    }
+    /// Sets "UPLOAD_ID".
+    pub fn upload_id(mut self, value: impl Into<i64>) -> Self {
+        self.upload_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -113,11 +121,11 @@ impl ::bitrix24_runtime::loose::Loose for CommitRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let as_file = o.opt("AS_FILE")?;
         let chat_id = o.req("CHAT_ID")?;
-        let dialog_id = o.req("DIALOG_ID")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
         let file_id = o.req("FILE_ID")?;
         let message = o.opt("MESSAGE")?;
         let silent_mode = o.opt("SILENT_MODE")?;
-        let upload_id = o.req("UPLOAD_ID")?;
+        let upload_id = o.opt("UPLOAD_ID")?;
         let additional = o
             .rest(
                 &[
@@ -131,9 +139,7 @@ impl ::bitrix24_runtime::loose::Loose for CommitRequest {
                 ],
             )?;
         let chat_id = o.need(chat_id, "CHAT_ID")?;
-        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
         let file_id = o.need(file_id, "FILE_ID")?;
-        let upload_id = o.need(upload_id, "UPLOAD_ID")?;
         Ok(Self {
             as_file,
             chat_id,
@@ -150,6 +156,36 @@ impl ::bitrix24_runtime::loose::Loose for CommitRequest {
 ::bitrix24_runtime::loose_deserialize!(CommitRequest);
 
 pub type CommitRequestAsFile = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum CommitRequestFileId {
+    Integer(i64),
+    Array(Vec<i64>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for CommitRequestFileId {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum CommitRequestFileId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(CommitRequestFileId);
 
 pub type CommitRequestSilentMode = ::bitrix24_runtime::YesNo;
 

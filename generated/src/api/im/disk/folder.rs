@@ -27,9 +27,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "CHAT_ID": integer, required.
-    #[serde(rename = "CHAT_ID")]
-    pub chat_id: i64,
+    /// Wire name "CHAT_ID": integer, optional.
+    #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
     /// Wire name "DIALOG_ID": dialog id (a `DialogId`: `chat42`, `sg7` or a user id), required.
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: ::bitrix24_runtime::DialogId,
@@ -41,15 +41,17 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        chat_id: impl Into<i64>,
-        dialog_id: impl Into<::bitrix24_runtime::DialogId>,
-    ) -> Self {
+    pub fn new(dialog_id: impl Into<::bitrix24_runtime::DialogId>) -> Self {
         Self {
-            chat_id: chat_id.into(),
+            chat_id: Default::default(),
             dialog_id: dialog_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "CHAT_ID".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -68,10 +70,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let chat_id = o.req("CHAT_ID")?;
+        let chat_id = o.opt("CHAT_ID")?;
         let dialog_id = o.req("DIALOG_ID")?;
         let additional = o.rest(&["CHAT_ID", "DIALOG_ID"])?;
-        let chat_id = o.need(chat_id, "CHAT_ID")?;
         let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
         Ok(Self {
             chat_id,

@@ -23,22 +23,22 @@ pub async fn set(
 /// Parameters of `imconnector.chat.name.set`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-chat-name-set.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
-    /// Wire name "CHAT_ID": string, required.
-    #[serde(rename = "CHAT_ID")]
-    pub chat_id: String,
-    /// Wire name "CONNECTOR": string, required.
-    #[serde(rename = "CONNECTOR")]
-    pub connector: String,
-    /// Wire name "LINE": integer, required.
-    #[serde(rename = "LINE")]
-    pub line: i64,
-    /// Wire name "NAME": string, required.
-    #[serde(rename = "NAME")]
-    pub name: String,
+    /// Wire name "CHAT_ID": string, optional.
+    #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<String>,
+    /// Wire name "CONNECTOR": string, optional.
+    #[serde(rename = "CONNECTOR", skip_serializing_if = "Option::is_none")]
+    pub connector: Option<String>,
+    /// Wire name "LINE": integer, optional.
+    #[serde(rename = "LINE", skip_serializing_if = "Option::is_none")]
+    pub line: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Wire name "USER_ID": string, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
@@ -49,21 +49,29 @@ pub struct SetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        chat_id: impl Into<String>,
-        connector: impl Into<String>,
-        line: impl Into<i64>,
-        name: impl Into<String>,
-    ) -> Self {
-        Self {
-            chat_id: chat_id.into(),
-            connector: connector.into(),
-            line: line.into(),
-            name: name.into(),
-            user_id: Default::default(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CHAT_ID".
+    pub fn chat_id(mut self, value: impl Into<String>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "CONNECTOR".
+    pub fn connector(mut self, value: impl Into<String>) -> Self {
+        self.connector = Some(value.into());
+        self
+    }
+    /// Sets "LINE".
+    pub fn line(mut self, value: impl Into<i64>) -> Self {
+        self.line = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
     }
     /// Sets "USER_ID".
     pub fn user_id(mut self, value: impl Into<String>) -> Self {
@@ -87,16 +95,12 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let chat_id = o.req("CHAT_ID")?;
-        let connector = o.req("CONNECTOR")?;
-        let line = o.req("LINE")?;
-        let name = o.req("NAME")?;
+        let chat_id = o.opt("CHAT_ID")?;
+        let connector = o.opt("CONNECTOR")?;
+        let line = o.opt("LINE")?;
+        let name = o.opt("NAME")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o.rest(&["CHAT_ID", "CONNECTOR", "LINE", "NAME", "USER_ID"])?;
-        let chat_id = o.need(chat_id, "CHAT_ID")?;
-        let connector = o.need(connector, "CONNECTOR")?;
-        let line = o.need(line, "LINE")?;
-        let name = o.need(name, "NAME")?;
         Ok(Self {
             chat_id,
             connector,

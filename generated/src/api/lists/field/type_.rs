@@ -30,9 +30,9 @@ pub struct GetRequest {
     /// Wire name "FIELD_ID": integer, optional.
     #[serde(rename = "FIELD_ID", skip_serializing_if = "Option::is_none")]
     pub field_id: Option<i64>,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -50,13 +50,12 @@ pub struct GetRequest {
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<GetRequestIblockTypeId>,
     ) -> Self {
         Self {
             field_id: Default::default(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
@@ -65,6 +64,11 @@ impl GetRequest {
     /// Sets "FIELD_ID".
     pub fn field_id(mut self, value: impl Into<i64>) -> Self {
         self.field_id = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -85,12 +89,11 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let field_id = o.opt("FIELD_ID")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
             .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {

@@ -131,7 +131,7 @@ pub struct AddRequestSettings {
     pub check_url: String,
     /// Wire name "CONFIG": object, required.
     #[serde(rename = "CONFIG")]
-    pub config: AddRequestSettingsConfig,
+    pub config: ::std::collections::BTreeMap<String, AddRequestSettingsConfigValue>,
     /// Wire name "HTTP_VERSION": string, optional.
     #[serde(rename = "HTTP_VERSION", skip_serializing_if = "Option::is_none")]
     pub http_version: Option<String>,
@@ -148,7 +148,9 @@ impl AddRequestSettings {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         check_url: impl Into<String>,
-        config: impl Into<AddRequestSettingsConfig>,
+        config: impl Into<
+            ::std::collections::BTreeMap<String, AddRequestSettingsConfigValue>,
+        >,
         print_url: impl Into<String>,
     ) -> Self {
         Self {
@@ -204,10 +206,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestSettingsConfig {
+pub struct AddRequestSettingsConfigValue {
     /// Wire name "ITEMS": object, required.
     #[serde(rename = "ITEMS")]
-    pub items: AddRequestSettingsConfigItems,
+    pub items: ::std::collections::BTreeMap<
+        String,
+        AddRequestSettingsConfigValueItemsValue,
+    >,
     /// Wire name "LABEL": string, required.
     #[serde(rename = "LABEL")]
     pub label: String,
@@ -217,10 +222,12 @@ pub struct AddRequestSettingsConfig {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsConfig {
+impl AddRequestSettingsConfigValue {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        items: impl Into<AddRequestSettingsConfigItems>,
+        items: impl Into<
+            ::std::collections::BTreeMap<String, AddRequestSettingsConfigValueItemsValue>,
+        >,
         label: impl Into<String>,
     ) -> Self {
         Self {
@@ -241,7 +248,7 @@ impl AddRequestSettingsConfig {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfig {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -255,17 +262,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfig {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfig);
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigValue);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestSettingsConfigItems {
+pub struct AddRequestSettingsConfigValueItemsValue {
     /// Wire name "DISABLED": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "DISABLED", skip_serializing_if = "Option::is_none")]
-    pub disabled: Option<AddRequestSettingsConfigItemsDisabled>,
+    pub disabled: Option<AddRequestSettingsConfigValueItemsValueDisabled>,
     /// Wire name "LABEL": string, required.
     #[serde(rename = "LABEL")]
     pub label: String,
@@ -273,51 +280,49 @@ pub struct AddRequestSettingsConfigItems {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "MULTILINE", skip_serializing_if = "Option::is_none")]
-    pub multiline: Option<AddRequestSettingsConfigItemsMultiline>,
+    pub multiline: Option<AddRequestSettingsConfigValueItemsValueMultiline>,
     /// Wire name "MULTIPLE": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<AddRequestSettingsConfigItemsMultiple>,
-    /// Wire name "OPTIONS": any JSON, required.
-    #[serde(rename = "OPTIONS")]
+    pub multiple: Option<AddRequestSettingsConfigValueItemsValueMultiple>,
+    /// Wire name "OPTIONS": any JSON, optional.
+    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
-    /// Wire name "REQUIRED": string, required.
+    /// Wire name "REQUIRED": string, optional.
     ///
     /// Allowed values: "Y", "N".
-    #[serde(rename = "REQUIRED")]
-    pub required: AddRequestSettingsConfigItemsRequired,
+    #[serde(rename = "REQUIRED", skip_serializing_if = "Option::is_none")]
+    pub required: Option<AddRequestSettingsConfigValueItemsValueRequired>,
     /// Wire name "TIME": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "TIME", skip_serializing_if = "Option::is_none")]
-    pub time: Option<AddRequestSettingsConfigItemsTime>,
+    pub time: Option<AddRequestSettingsConfigValueItemsValueTime>,
     /// Wire name "TYPE": string, required.
     ///
     /// Allowed values: "STRING", "NUMBER", "Y/N", "ENUM", "DATE".
     #[serde(rename = "TYPE")]
-    pub type_: AddRequestSettingsConfigItemsType,
+    pub type_: AddRequestSettingsConfigValueItemsValueType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsConfigItems {
+impl AddRequestSettingsConfigValueItemsValue {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         label: impl Into<String>,
-        options: impl Into<::serde_json::Value>,
-        required: impl Into<AddRequestSettingsConfigItemsRequired>,
-        type_: impl Into<AddRequestSettingsConfigItemsType>,
+        type_: impl Into<AddRequestSettingsConfigValueItemsValueType>,
     ) -> Self {
         Self {
             disabled: Default::default(),
             label: label.into(),
             multiline: Default::default(),
             multiple: Default::default(),
-            options: options.into(),
-            required: required.into(),
+            options: Default::default(),
+            required: Default::default(),
             time: Default::default(),
             type_: type_.into(),
             additional: Default::default(),
@@ -326,7 +331,7 @@ impl AddRequestSettingsConfigItems {
     /// Sets "DISABLED".
     pub fn disabled(
         mut self,
-        value: impl Into<AddRequestSettingsConfigItemsDisabled>,
+        value: impl Into<AddRequestSettingsConfigValueItemsValueDisabled>,
     ) -> Self {
         self.disabled = Some(value.into());
         self
@@ -334,7 +339,7 @@ impl AddRequestSettingsConfigItems {
     /// Sets "MULTILINE".
     pub fn multiline(
         mut self,
-        value: impl Into<AddRequestSettingsConfigItemsMultiline>,
+        value: impl Into<AddRequestSettingsConfigValueItemsValueMultiline>,
     ) -> Self {
         self.multiline = Some(value.into());
         self
@@ -342,13 +347,29 @@ impl AddRequestSettingsConfigItems {
     /// Sets "MULTIPLE".
     pub fn multiple(
         mut self,
-        value: impl Into<AddRequestSettingsConfigItemsMultiple>,
+        value: impl Into<AddRequestSettingsConfigValueItemsValueMultiple>,
     ) -> Self {
         self.multiple = Some(value.into());
         self
     }
+    /// Sets "OPTIONS".
+    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.options = value.into();
+        self
+    }
+    /// Sets "REQUIRED".
+    pub fn required(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigValueItemsValueRequired>,
+    ) -> Self {
+        self.required = Some(value.into());
+        self
+    }
     /// Sets "TIME".
-    pub fn time(mut self, value: impl Into<AddRequestSettingsConfigItemsTime>) -> Self {
+    pub fn time(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigValueItemsValueTime>,
+    ) -> Self {
         self.time = Some(value.into());
         self
     }
@@ -364,7 +385,7 @@ impl AddRequestSettingsConfigItems {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItems {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigValueItemsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -373,8 +394,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItems {
         let label = o.req("LABEL")?;
         let multiline = o.opt("MULTILINE")?;
         let multiple = o.opt("MULTIPLE")?;
-        let options = o.req("OPTIONS")?;
-        let required = o.req("REQUIRED")?;
+        let options = o.opt("OPTIONS")?;
+        let required = o.opt("REQUIRED")?;
         let time = o.opt("TIME")?;
         let type_ = o.req("TYPE")?;
         let additional = o
@@ -391,8 +412,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItems {
                 ],
             )?;
         let label = o.need(label, "LABEL")?;
-        let options = o.need(options, "OPTIONS")?;
-        let required = o.need(required, "REQUIRED")?;
         let type_ = o.need(type_, "TYPE")?;
         Ok(Self {
             disabled,
@@ -408,19 +427,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItems {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigItems);
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigValueItemsValue);
 
-pub type AddRequestSettingsConfigItemsDisabled = ::bitrix24_runtime::YesNo;
+pub type AddRequestSettingsConfigValueItemsValueDisabled = ::bitrix24_runtime::YesNo;
 
-pub type AddRequestSettingsConfigItemsMultiline = ::bitrix24_runtime::YesNo;
+pub type AddRequestSettingsConfigValueItemsValueMultiline = ::bitrix24_runtime::YesNo;
 
-pub type AddRequestSettingsConfigItemsMultiple = ::bitrix24_runtime::YesNo;
+pub type AddRequestSettingsConfigValueItemsValueMultiple = ::bitrix24_runtime::YesNo;
 
-pub type AddRequestSettingsConfigItemsRequired = ::bitrix24_runtime::YesNo;
+pub type AddRequestSettingsConfigValueItemsValueRequired = ::bitrix24_runtime::YesNo;
 
-pub type AddRequestSettingsConfigItemsTime = ::bitrix24_runtime::YesNo;
+pub type AddRequestSettingsConfigValueItemsValueTime = ::bitrix24_runtime::YesNo;
 
-pub type AddRequestSettingsConfigItemsType = super::super::super::enums::StringNumberYNEtc;
+pub type AddRequestSettingsConfigValueItemsValueType = super::super::super::enums::StringNumberYNEtc;
 
 pub type AddRequestSupportsFfd105 = ::bitrix24_runtime::YesNo;
 
@@ -581,7 +600,55 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `sale.cashbox.handler.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = Vec<ListResponseItem>;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItem {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SETTINGS": any JSON, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CODE", "ID", "NAME", "SETTINGS", "SORT"])?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            settings,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.cashbox.handler.list";
@@ -614,9 +681,9 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "FIELDS": any JSON, required.
+    /// Wire name "FIELDS": object, required.
     #[serde(rename = "FIELDS")]
-    pub fields: ::serde_json::Value,
+    pub fields: UpdateRequestFields,
     /// Wire name "ID": integer, required.
     #[serde(rename = "ID")]
     pub id: i64,
@@ -628,7 +695,7 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<::serde_json::Value>, id: impl Into<i64>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
             fields: fields.into(),
             id: id.into(),
@@ -662,6 +729,234 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFields {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "SETTINGS".
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<String>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CODE", "ID", "NAME", "SETTINGS", "SORT"])?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            settings,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettings {
+    /// Wire name "CHECK_URL": string, required.
+    #[serde(rename = "CHECK_URL")]
+    pub check_url: String,
+    /// Wire name "CONFIG": object, required.
+    #[serde(rename = "CONFIG")]
+    pub config: ::std::collections::BTreeMap<
+        String,
+        UpdateRequestFieldsSettingsConfigValue,
+    >,
+    /// Wire name "HTTP_VERSION": string, optional.
+    #[serde(rename = "HTTP_VERSION", skip_serializing_if = "Option::is_none")]
+    pub http_version: Option<String>,
+    /// Wire name "PRINT_URL": string, required.
+    #[serde(rename = "PRINT_URL")]
+    pub print_url: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettings {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        check_url: impl Into<String>,
+        config: impl Into<
+            ::std::collections::BTreeMap<String, UpdateRequestFieldsSettingsConfigValue>,
+        >,
+        print_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            check_url: check_url.into(),
+            config: config.into(),
+            http_version: Default::default(),
+            print_url: print_url.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "HTTP_VERSION".
+    pub fn http_version(mut self, value: impl Into<String>) -> Self {
+        self.http_version = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_url = o.req("CHECK_URL")?;
+        let config = o.req("CONFIG")?;
+        let http_version = o.opt("HTTP_VERSION")?;
+        let print_url = o.req("PRINT_URL")?;
+        let additional = o.rest(&["CHECK_URL", "CONFIG", "HTTP_VERSION", "PRINT_URL"])?;
+        let check_url = o.need(check_url, "CHECK_URL")?;
+        let config = o.need(config, "CONFIG")?;
+        let print_url = o.need(print_url, "PRINT_URL")?;
+        Ok(Self {
+            check_url,
+            config,
+            http_version,
+            print_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsConfigValue {
+    /// Wire name "ITEMS": any JSON, required.
+    #[serde(rename = "ITEMS")]
+    pub items: ::serde_json::Value,
+    /// Wire name "LABEL": string, required.
+    #[serde(rename = "LABEL")]
+    pub label: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsConfigValue {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(items: impl Into<::serde_json::Value>, label: impl Into<String>) -> Self {
+        Self {
+            items: items.into(),
+            label: label.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.req("ITEMS")?;
+        let label = o.req("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        let items = o.need(items, "ITEMS")?;
+        let label = o.need(label, "LABEL")?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigValue);
 
 /// The `result` of `sale.cashbox.handler.update`.
 pub type UpdateResponse = bool;

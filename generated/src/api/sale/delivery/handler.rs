@@ -789,9 +789,9 @@ pub struct UpdateRequestSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub cancel_delivery_request_url: Option<String>,
-    /// Wire name "CONFIG": object, optional.
+    /// Wire name "CONFIG": array of object, optional.
     #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
-    pub config: Option<UpdateRequestSettingsConfig>,
+    pub config: Option<Vec<UpdateRequestSettingsConfigItem>>,
     /// Wire name "CREATE_DELIVERY_REQUEST_URL": string, optional.
     #[serde(
         rename = "CREATE_DELIVERY_REQUEST_URL",
@@ -832,8 +832,11 @@ impl UpdateRequestSettings {
         self
     }
     /// Sets "CONFIG".
-    pub fn config(mut self, value: impl Into<UpdateRequestSettingsConfig>) -> Self {
-        self.config = Some(value.into());
+    pub fn config(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestSettingsConfigItem>>,
+    ) -> Self {
+        self.config = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "CREATE_DELIVERY_REQUEST_URL".
@@ -898,7 +901,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestSettingsConfig {
+pub struct UpdateRequestSettingsConfigItem {
     /// Wire name "CODE": string, required.
     #[serde(rename = "CODE")]
     pub code: String,
@@ -912,19 +915,19 @@ pub struct UpdateRequestSettingsConfig {
     ///
     /// Allowed values: "STRING", "Y/N", "NUMBER", "ENUM", "DATE", "LOCATION".
     #[serde(rename = "TYPE")]
-    pub type_: UpdateRequestSettingsConfigType,
+    pub type_: UpdateRequestSettingsConfigItemType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestSettingsConfig {
+impl UpdateRequestSettingsConfigItem {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         code: impl Into<String>,
         name: impl Into<String>,
-        type_: impl Into<UpdateRequestSettingsConfigType>,
+        type_: impl Into<UpdateRequestSettingsConfigItemType>,
     ) -> Self {
         Self {
             code: code.into(),
@@ -951,7 +954,7 @@ impl UpdateRequestSettingsConfig {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfig {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfigItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -974,9 +977,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfig {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestSettingsConfig);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestSettingsConfigItem);
 
-pub type UpdateRequestSettingsConfigType = super::super::super::enums::StringYNNumberEtcHe6b4e3e9;
+pub type UpdateRequestSettingsConfigItemType = super::super::super::enums::StringYNNumberEtcHe6b4e3e9;
 
 pub type UpdateRequestSettingsHasCallbackTrackingSupport = ::bitrix24_runtime::YesNo;
 

@@ -120,9 +120,9 @@ pub struct AddRequestSettings {
     /// Wire name "CODES": object, required.
     #[serde(rename = "CODES")]
     pub codes: AddRequestSettingsCodes,
-    /// Wire name "CURRENCY": array of any JSON, optional.
+    /// Wire name "CURRENCY": array of string, optional.
     #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
-    pub currency: Option<Vec<::serde_json::Value>>,
+    pub currency: Option<Vec<String>>,
     /// Wire name "FORM_DATA": object, optional.
     #[serde(rename = "FORM_DATA", skip_serializing_if = "Option::is_none")]
     pub form_data: Option<AddRequestSettingsFormData>,
@@ -167,7 +167,7 @@ impl AddRequestSettings {
     /// Sets "CURRENCY".
     pub fn currency(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         self.currency = Some(value.into_iter().map(Into::into).collect());
         self
@@ -887,9 +887,9 @@ pub struct UpdateRequestFields {
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -915,8 +915,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -957,6 +957,488 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettings {
+    /// Wire name "CHECKOUT_DATA": object, optional.
+    #[serde(rename = "CHECKOUT_DATA", skip_serializing_if = "Option::is_none")]
+    pub checkout_data: Option<UpdateRequestFieldsSettingsCheckoutData>,
+    /// Wire name "CLIENT_TYPE": string, optional.
+    ///
+    /// Allowed values: "b2c", "b2b".
+    #[serde(rename = "CLIENT_TYPE", skip_serializing_if = "Option::is_none")]
+    pub client_type: Option<UpdateRequestFieldsSettingsClientType>,
+    /// Wire name "CODES": object, required.
+    #[serde(rename = "CODES")]
+    pub codes: ::std::collections::BTreeMap<
+        String,
+        UpdateRequestFieldsSettingsCodesValue,
+    >,
+    /// Wire name "CURRENCY": array of string, optional.
+    #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Vec<String>>,
+    /// Wire name "FORM_DATA": object, optional.
+    #[serde(rename = "FORM_DATA", skip_serializing_if = "Option::is_none")]
+    pub form_data: Option<UpdateRequestFieldsSettingsFormData>,
+    /// Wire name "IFRAME_DATA": object, optional.
+    #[serde(rename = "IFRAME_DATA", skip_serializing_if = "Option::is_none")]
+    pub iframe_data: Option<UpdateRequestFieldsSettingsIframeData>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettings {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        codes: impl Into<
+            ::std::collections::BTreeMap<String, UpdateRequestFieldsSettingsCodesValue>,
+        >,
+    ) -> Self {
+        Self {
+            checkout_data: Default::default(),
+            client_type: Default::default(),
+            codes: codes.into(),
+            currency: Default::default(),
+            form_data: Default::default(),
+            iframe_data: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "CHECKOUT_DATA".
+    pub fn checkout_data(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsCheckoutData>,
+    ) -> Self {
+        self.checkout_data = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_TYPE".
+    pub fn client_type(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsClientType>,
+    ) -> Self {
+        self.client_type = Some(value.into());
+        self
+    }
+    /// Sets "CURRENCY".
+    pub fn currency(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.currency = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "FORM_DATA".
+    pub fn form_data(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsFormData>,
+    ) -> Self {
+        self.form_data = Some(value.into());
+        self
+    }
+    /// Sets "IFRAME_DATA".
+    pub fn iframe_data(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsIframeData>,
+    ) -> Self {
+        self.iframe_data = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let checkout_data = o.opt("CHECKOUT_DATA")?;
+        let client_type = o.opt("CLIENT_TYPE")?;
+        let codes = o.req("CODES")?;
+        let currency = o.opt("CURRENCY")?;
+        let form_data = o.opt("FORM_DATA")?;
+        let iframe_data = o.opt("IFRAME_DATA")?;
+        let additional = o
+            .rest(
+                &[
+                    "CHECKOUT_DATA",
+                    "CLIENT_TYPE",
+                    "CODES",
+                    "CURRENCY",
+                    "FORM_DATA",
+                    "IFRAME_DATA",
+                ],
+            )?;
+        let codes = o.need(codes, "CODES")?;
+        Ok(Self {
+            checkout_data,
+            client_type,
+            codes,
+            currency,
+            form_data,
+            iframe_data,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsCheckoutData {
+    /// Wire name "CURRENCY": string, optional.
+    #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "EXTERNAL_PAYMENT_ID": string, optional.
+    #[serde(rename = "EXTERNAL_PAYMENT_ID", skip_serializing_if = "Option::is_none")]
+    pub external_payment_id: Option<String>,
+    /// Wire name "PAYMENT_ID": integer, optional.
+    #[serde(rename = "PAYMENT_ID", skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<i64>,
+    /// Wire name "PAYSYSTEM_ID": integer, optional.
+    #[serde(rename = "PAYSYSTEM_ID", skip_serializing_if = "Option::is_none")]
+    pub paysystem_id: Option<i64>,
+    /// Wire name "RETURN_URL": string, optional.
+    #[serde(rename = "RETURN_URL", skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+    /// Wire name "SUM": number, optional.
+    #[serde(rename = "SUM", skip_serializing_if = "Option::is_none")]
+    pub sum: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsCheckoutData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CURRENCY".
+    pub fn currency(mut self, value: impl Into<String>) -> Self {
+        self.currency = Some(value.into());
+        self
+    }
+    /// Sets "EXTERNAL_PAYMENT_ID".
+    pub fn external_payment_id(mut self, value: impl Into<String>) -> Self {
+        self.external_payment_id = Some(value.into());
+        self
+    }
+    /// Sets "PAYMENT_ID".
+    pub fn payment_id(mut self, value: impl Into<i64>) -> Self {
+        self.payment_id = Some(value.into());
+        self
+    }
+    /// Sets "PAYSYSTEM_ID".
+    pub fn paysystem_id(mut self, value: impl Into<i64>) -> Self {
+        self.paysystem_id = Some(value.into());
+        self
+    }
+    /// Sets "RETURN_URL".
+    pub fn return_url(mut self, value: impl Into<String>) -> Self {
+        self.return_url = Some(value.into());
+        self
+    }
+    /// Sets "SUM".
+    pub fn sum(mut self, value: impl Into<f64>) -> Self {
+        self.sum = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsCheckoutData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let currency = o.opt("CURRENCY")?;
+        let external_payment_id = o.opt("EXTERNAL_PAYMENT_ID")?;
+        let payment_id = o.opt("PAYMENT_ID")?;
+        let paysystem_id = o.opt("PAYSYSTEM_ID")?;
+        let return_url = o.opt("RETURN_URL")?;
+        let sum = o.opt("SUM")?;
+        let additional = o
+            .rest(
+                &[
+                    "CURRENCY",
+                    "EXTERNAL_PAYMENT_ID",
+                    "PAYMENT_ID",
+                    "PAYSYSTEM_ID",
+                    "RETURN_URL",
+                    "SUM",
+                ],
+            )?;
+        Ok(Self {
+            currency,
+            external_payment_id,
+            payment_id,
+            paysystem_id,
+            return_url,
+            sum,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsCheckoutData);
+
+pub type UpdateRequestFieldsSettingsClientType = super::super::super::enums::B2cB2b;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsCodesValue {
+    /// Wire name "DEFAULT": any JSON, optional.
+    #[serde(rename = "DEFAULT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub default: ::serde_json::Value,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "GROUP": string, optional.
+    #[serde(rename = "GROUP", skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Wire name "INPUT": any JSON, optional.
+    #[serde(rename = "INPUT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub input: ::serde_json::Value,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsCodesValue {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DEFAULT".
+    pub fn default(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.default = value.into();
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "GROUP".
+    pub fn group(mut self, value: impl Into<String>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Sets "INPUT".
+    pub fn input(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.input = value.into();
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsCodesValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("DEFAULT")?;
+        let description = o.opt("DESCRIPTION")?;
+        let group = o.opt("GROUP")?;
+        let input = o.opt("INPUT")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(&["DEFAULT", "DESCRIPTION", "GROUP", "INPUT", "NAME", "SORT"])?;
+        Ok(Self {
+            default,
+            description,
+            group,
+            input,
+            name,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsCodesValue);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsFormData {
+    /// Wire name "BX_PAYSYSTEM_ID": integer, optional.
+    #[serde(rename = "BX_PAYSYSTEM_ID", skip_serializing_if = "Option::is_none")]
+    pub bx_paysystem_id: Option<i64>,
+    /// Wire name "BX_RETURN_URL": string, optional.
+    #[serde(rename = "BX_RETURN_URL", skip_serializing_if = "Option::is_none")]
+    pub bx_return_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsFormData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BX_PAYSYSTEM_ID".
+    pub fn bx_paysystem_id(mut self, value: impl Into<i64>) -> Self {
+        self.bx_paysystem_id = Some(value.into());
+        self
+    }
+    /// Sets "BX_RETURN_URL".
+    pub fn bx_return_url(mut self, value: impl Into<String>) -> Self {
+        self.bx_return_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsFormData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bx_paysystem_id = o.opt("BX_PAYSYSTEM_ID")?;
+        let bx_return_url = o.opt("BX_RETURN_URL")?;
+        let additional = o.rest(&["BX_PAYSYSTEM_ID", "BX_RETURN_URL"])?;
+        Ok(Self {
+            bx_paysystem_id,
+            bx_return_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsFormData);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsIframeData {
+    /// Wire name "BX_COMPUTED_STYLE": any JSON, optional.
+    #[serde(
+        rename = "BX_COMPUTED_STYLE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub bx_computed_style: ::serde_json::Value,
+    /// Wire name "BX_SYSTEM_PARAMS": any JSON, optional.
+    #[serde(
+        rename = "BX_SYSTEM_PARAMS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub bx_system_params: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsIframeData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BX_COMPUTED_STYLE".
+    pub fn bx_computed_style(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bx_computed_style = value.into();
+        self
+    }
+    /// Sets "BX_SYSTEM_PARAMS".
+    pub fn bx_system_params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bx_system_params = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsIframeData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bx_computed_style = o.opt("BX_COMPUTED_STYLE")?;
+        let bx_system_params = o.opt("BX_SYSTEM_PARAMS")?;
+        let additional = o.rest(&["BX_COMPUTED_STYLE", "BX_SYSTEM_PARAMS"])?;
+        Ok(Self {
+            bx_computed_style,
+            bx_system_params,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsIframeData);
 
 /// The `result` of `sale.paysystem.handler.update`.
 pub type UpdateResponse = bool;

@@ -172,7 +172,7 @@ pub struct UpdateRequest {
     pub person_type_id: Option<i64>,
     /// Wire name "SETTINGS": object, required.
     #[serde(rename = "SETTINGS")]
-    pub settings: UpdateRequestSettings,
+    pub settings: ::std::collections::BTreeMap<String, UpdateRequestSettingsValue>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -181,7 +181,12 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>, settings: impl Into<UpdateRequestSettings>) -> Self {
+    pub fn new(
+        id: impl Into<i64>,
+        settings: impl Into<
+            ::std::collections::BTreeMap<String, UpdateRequestSettingsValue>,
+        >,
+    ) -> Self {
         Self {
             id: id.into(),
             person_type_id: Default::default(),
@@ -231,7 +236,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestSettings {
+pub struct UpdateRequestSettingsValue {
     /// Wire name "TYPE": string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -244,7 +249,7 @@ pub struct UpdateRequestSettings {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestSettings {
+impl UpdateRequestSettingsValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -271,7 +276,7 @@ impl UpdateRequestSettings {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -283,7 +288,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestSettings);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestSettingsValue);
 
 /// The `result` of `sale.paysystem.settings.update`.
 pub type UpdateResponse = bool;

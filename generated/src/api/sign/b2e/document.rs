@@ -482,8 +482,9 @@ pub struct SendRequestFieldsCompany {
     /// Wire name "crmId": integer, required.
     #[serde(rename = "crmId")]
     pub crm_id: i64,
-    /// Wire name "uuid": string, required.
-    pub uuid: String,
+    /// Wire name "uuid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -492,12 +493,17 @@ pub struct SendRequestFieldsCompany {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequestFieldsCompany {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(crm_id: impl Into<i64>, uuid: impl Into<String>) -> Self {
+    pub fn new(crm_id: impl Into<i64>) -> Self {
         Self {
             crm_id: crm_id.into(),
-            uuid: uuid.into(),
+            uuid: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "uuid".
+    pub fn uuid(mut self, value: impl Into<String>) -> Self {
+        self.uuid = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -517,10 +523,9 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsCompany {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let crm_id = o.req("crmId")?;
-        let uuid = o.req("uuid")?;
+        let uuid = o.opt("uuid")?;
         let additional = o.rest(&["crmId", "uuid"])?;
         let crm_id = o.need(crm_id, "crmId")?;
-        let uuid = o.need(uuid, "uuid")?;
         Ok(Self { crm_id, uuid, additional })
     }
 }
@@ -659,12 +664,12 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsFilesItem {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFieldsMembersItem {
-    /// Wire name "employeeCode": string, required.
-    #[serde(rename = "employeeCode")]
-    pub employee_code: String,
-    /// Wire name "employeeId": integer, required.
-    #[serde(rename = "employeeId")]
-    pub employee_id: i64,
+    /// Wire name "employeeCode": string, optional.
+    #[serde(rename = "employeeCode", skip_serializing_if = "Option::is_none")]
+    pub employee_code: Option<String>,
+    /// Wire name "employeeId": integer, optional.
+    #[serde(rename = "employeeId", skip_serializing_if = "Option::is_none")]
+    pub employee_id: Option<i64>,
     /// Wire name "role": string, required.
     ///
     /// Allowed values: "signer", "assignee", "reviewer", "editor".
@@ -681,18 +686,26 @@ pub struct SendRequestFieldsMembersItem {
 impl SendRequestFieldsMembersItem {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        employee_code: impl Into<String>,
-        employee_id: impl Into<i64>,
         role: impl Into<SendRequestFieldsMembersItemRole>,
         user_id: impl Into<i64>,
     ) -> Self {
         Self {
-            employee_code: employee_code.into(),
-            employee_id: employee_id.into(),
+            employee_code: Default::default(),
+            employee_id: Default::default(),
             role: role.into(),
             user_id: user_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "employeeCode".
+    pub fn employee_code(mut self, value: impl Into<String>) -> Self {
+        self.employee_code = Some(value.into());
+        self
+    }
+    /// Sets "employeeId".
+    pub fn employee_id(mut self, value: impl Into<i64>) -> Self {
+        self.employee_id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -711,13 +724,11 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsMembersItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let employee_code = o.req("employeeCode")?;
-        let employee_id = o.req("employeeId")?;
+        let employee_code = o.opt("employeeCode")?;
+        let employee_id = o.opt("employeeId")?;
         let role = o.req("role")?;
         let user_id = o.req("userId")?;
         let additional = o.rest(&["employeeCode", "employeeId", "role", "userId"])?;
-        let employee_code = o.need(employee_code, "employeeCode")?;
-        let employee_id = o.need(employee_id, "employeeId")?;
         let role = o.need(role, "role")?;
         let user_id = o.need(user_id, "userId")?;
         Ok(Self {
@@ -738,12 +749,12 @@ pub type SendRequestFieldsMembersItemRole = super::super::super::enums::SignerAs
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestFieldsResponsible {
-    /// Wire name "employeeCode": string, required.
-    #[serde(rename = "employeeCode")]
-    pub employee_code: String,
-    /// Wire name "employeeId": integer, required.
-    #[serde(rename = "employeeId")]
-    pub employee_id: i64,
+    /// Wire name "employeeCode": string, optional.
+    #[serde(rename = "employeeCode", skip_serializing_if = "Option::is_none")]
+    pub employee_code: Option<String>,
+    /// Wire name "employeeId": integer, optional.
+    #[serde(rename = "employeeId", skip_serializing_if = "Option::is_none")]
+    pub employee_id: Option<i64>,
     /// Wire name "role": string, optional.
     ///
     /// Allowed values: "signer", "assignee", "reviewer", "editor".
@@ -760,18 +771,24 @@ pub struct SendRequestFieldsResponsible {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequestFieldsResponsible {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        employee_code: impl Into<String>,
-        employee_id: impl Into<i64>,
-        user_id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(user_id: impl Into<i64>) -> Self {
         Self {
-            employee_code: employee_code.into(),
-            employee_id: employee_id.into(),
+            employee_code: Default::default(),
+            employee_id: Default::default(),
             role: Default::default(),
             user_id: user_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "employeeCode".
+    pub fn employee_code(mut self, value: impl Into<String>) -> Self {
+        self.employee_code = Some(value.into());
+        self
+    }
+    /// Sets "employeeId".
+    pub fn employee_id(mut self, value: impl Into<i64>) -> Self {
+        self.employee_id = Some(value.into());
+        self
     }
     /// Sets "role".
     pub fn role(mut self, value: impl Into<SendRequestFieldsResponsibleRole>) -> Self {
@@ -795,13 +812,11 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsResponsible {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let employee_code = o.req("employeeCode")?;
-        let employee_id = o.req("employeeId")?;
+        let employee_code = o.opt("employeeCode")?;
+        let employee_id = o.opt("employeeId")?;
         let role = o.opt("role")?;
         let user_id = o.req("userId")?;
         let additional = o.rest(&["employeeCode", "employeeId", "role", "userId"])?;
-        let employee_code = o.need(employee_code, "employeeCode")?;
-        let employee_id = o.need(employee_id, "employeeId")?;
         let user_id = o.need(user_id, "userId")?;
         Ok(Self {
             employee_code,

@@ -99,9 +99,9 @@ pub struct AddRequestParams {
     /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<AddRequestParamsMultiple>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddRequestParamsSettings>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -162,8 +162,8 @@ impl AddRequestParams {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<AddRequestParamsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -295,6 +295,63 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParamsEditFormLabel {
 pub type AddRequestParamsMandatory = ::bitrix24_runtime::YesNo;
 
 pub type AddRequestParamsMultiple = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestParamsSettings {
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestParamsSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DISPLAY".
+    pub fn display(mut self, value: impl Into<String>) -> Self {
+        self.display = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestParamsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let display = o.opt("DISPLAY")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o.rest(&["DISPLAY", "ROWS"])?;
+        Ok(Self { display, rows, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestParamsSettings);
 
 pub type AddRequestParamsUserTypeId = super::super::super::enums::StringDoubleDatetimeBoolean;
 
@@ -1334,9 +1391,9 @@ pub struct UpdateRequestData {
     /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<UpdateRequestDataMultiple>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestDataSettings>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -1378,8 +1435,8 @@ impl UpdateRequestData {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestDataSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -1503,6 +1560,63 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestDataEditFormLabel {
 pub type UpdateRequestDataMandatory = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestDataMultiple = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestDataSettings {
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestDataSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DISPLAY".
+    pub fn display(mut self, value: impl Into<String>) -> Self {
+        self.display = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestDataSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let display = o.opt("DISPLAY")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o.rest(&["DISPLAY", "ROWS"])?;
+        Ok(Self { display, rows, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestDataSettings);
 
 /// The `result` of `task.item.userfield.update`.
 pub type UpdateResponse = bool;

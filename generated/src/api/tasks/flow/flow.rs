@@ -617,9 +617,9 @@ pub struct DeleteRequest {
     /// Wire name "flowData": any JSON, required.
     #[serde(rename = "flowData")]
     pub flow_data: ::serde_json::Value,
-    /// Wire name "flowData.id": integer, required.
-    #[serde(rename = "flowData.id")]
-    pub flow_data_id: i64,
+    /// Wire name "flowData.id": integer, optional.
+    #[serde(rename = "flowData.id", skip_serializing_if = "Option::is_none")]
+    pub flow_data_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -628,15 +628,17 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        flow_data: impl Into<::serde_json::Value>,
-        flow_data_id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(flow_data: impl Into<::serde_json::Value>) -> Self {
         Self {
             flow_data: flow_data.into(),
-            flow_data_id: flow_data_id.into(),
+            flow_data_id: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "flowData.id".
+    pub fn flow_data_id(mut self, value: impl Into<i64>) -> Self {
+        self.flow_data_id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -656,10 +658,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let flow_data = o.req("flowData")?;
-        let flow_data_id = o.req("flowData.id")?;
+        let flow_data_id = o.opt("flowData.id")?;
         let additional = o.rest(&["flowData", "flowData.id"])?;
         let flow_data = o.need(flow_data, "flowData")?;
-        let flow_data_id = o.need(flow_data_id, "flowData.id")?;
         Ok(Self {
             flow_data,
             flow_data_id,
@@ -989,8 +990,9 @@ pub struct IsExistsRequest {
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "name": string, required.
-    pub name: String,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -999,20 +1001,22 @@ pub struct IsExistsRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl IsExistsRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        flow_data: impl Into<::serde_json::Value>,
-        name: impl Into<String>,
-    ) -> Self {
+    pub fn new(flow_data: impl Into<::serde_json::Value>) -> Self {
         Self {
             flow_data: flow_data.into(),
             id: Default::default(),
-            name: name.into(),
+            name: Default::default(),
             additional: Default::default(),
         }
     }
     /// Sets "id".
     pub fn id(mut self, value: impl Into<i64>) -> Self {
         self.id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1034,10 +1038,9 @@ impl ::bitrix24_runtime::loose::Loose for IsExistsRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let flow_data = o.req("flowData")?;
         let id = o.opt("id")?;
-        let name = o.req("name")?;
+        let name = o.opt("name")?;
         let additional = o.rest(&["flowData", "id", "name"])?;
         let flow_data = o.need(flow_data, "flowData")?;
-        let name = o.need(name, "name")?;
         Ok(Self {
             flow_data,
             id,

@@ -269,7 +269,8 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": integer, required.
+    /// Wire name "ID": integer, required.
+    #[serde(rename = "ID")]
     pub id: i64,
     /// Wire name "preset": any JSON, required.
     pub preset: ::serde_json::Value,
@@ -305,10 +306,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
+        let id = o.req("ID")?;
         let preset = o.req("preset")?;
-        let additional = o.rest(&["id", "preset"])?;
-        let id = o.need(id, "id")?;
+        let additional = o.rest(&["ID", "preset"])?;
+        let id = o.need(id, "ID")?;
         let preset = o.need(preset, "preset")?;
         Ok(Self { id, preset, additional })
     }
@@ -506,7 +507,8 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": integer, required.
+    /// Wire name "ID": integer, required.
+    #[serde(rename = "ID")]
     pub id: i64,
     /// Wire name "preset": any JSON, required.
     pub preset: ::serde_json::Value,
@@ -542,10 +544,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
+        let id = o.req("ID")?;
         let preset = o.req("preset")?;
-        let additional = o.rest(&["id", "preset"])?;
-        let id = o.need(id, "id")?;
+        let additional = o.rest(&["ID", "preset"])?;
+        let id = o.need(id, "ID")?;
         let preset = o.need(preset, "preset")?;
         Ok(Self { id, preset, additional })
     }
@@ -753,10 +755,11 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "ID": integer, required.
+    #[serde(rename = "ID")]
+    pub id: i64,
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": integer, required.
-    pub id: i64,
     /// Wire name "preset": any JSON, required.
     pub preset: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -768,13 +771,13 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        fields: impl Into<UpdateRequestFields>,
         id: impl Into<i64>,
+        fields: impl Into<UpdateRequestFields>,
         preset: impl Into<::serde_json::Value>,
     ) -> Self {
         Self {
-            fields: fields.into(),
             id: id.into(),
+            fields: fields.into(),
             preset: preset.into(),
             additional: Default::default(),
         }
@@ -796,16 +799,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("ID")?;
         let fields = o.req("fields")?;
-        let id = o.req("id")?;
         let preset = o.req("preset")?;
-        let additional = o.rest(&["fields", "id", "preset"])?;
+        let additional = o.rest(&["ID", "fields", "preset"])?;
+        let id = o.need(id, "ID")?;
         let fields = o.need(fields, "fields")?;
-        let id = o.need(id, "id")?;
         let preset = o.need(preset, "preset")?;
         Ok(Self {
-            fields,
             id,
+            fields,
             preset,
             additional,
         })

@@ -27,18 +27,18 @@ pub async fn url(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UrlRequest {
-    /// Wire name "ELEMENT_CODE": string, required.
-    #[serde(rename = "ELEMENT_CODE")]
-    pub element_code: String,
+    /// Wire name "ELEMENT_CODE": string, optional.
+    #[serde(rename = "ELEMENT_CODE", skip_serializing_if = "Option::is_none")]
+    pub element_code: Option<String>,
     /// Wire name "ELEMENT_ID": integer, required.
     #[serde(rename = "ELEMENT_ID")]
     pub element_id: i64,
     /// Wire name "FIELD_ID": integer, required.
     #[serde(rename = "FIELD_ID")]
     pub field_id: i64,
-    /// Wire name "IBLOCK_CODE": string, required.
-    #[serde(rename = "IBLOCK_CODE")]
-    pub iblock_code: String,
+    /// Wire name "IBLOCK_CODE": string, optional.
+    #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
+    pub iblock_code: Option<String>,
     /// Wire name "IBLOCK_ID": integer, required.
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
@@ -56,22 +56,30 @@ pub struct UrlRequest {
 impl UrlRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
-        element_code: impl Into<String>,
         element_id: impl Into<i64>,
         field_id: impl Into<i64>,
-        iblock_code: impl Into<String>,
         iblock_id: impl Into<i64>,
         iblock_type_id: impl Into<UrlRequestIblockTypeId>,
     ) -> Self {
         Self {
-            element_code: element_code.into(),
+            element_code: Default::default(),
             element_id: element_id.into(),
             field_id: field_id.into(),
-            iblock_code: iblock_code.into(),
+            iblock_code: Default::default(),
             iblock_id: iblock_id.into(),
             iblock_type_id: iblock_type_id.into(),
             additional: Default::default(),
         }
+    }
+    /// Sets "ELEMENT_CODE".
+    pub fn element_code(mut self, value: impl Into<String>) -> Self {
+        self.element_code = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_CODE".
+    pub fn iblock_code(mut self, value: impl Into<String>) -> Self {
+        self.iblock_code = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -90,10 +98,10 @@ impl ::bitrix24_runtime::loose::Loose for UrlRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let element_code = o.req("ELEMENT_CODE")?;
+        let element_code = o.opt("ELEMENT_CODE")?;
         let element_id = o.req("ELEMENT_ID")?;
         let field_id = o.req("FIELD_ID")?;
-        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
@@ -107,10 +115,8 @@ impl ::bitrix24_runtime::loose::Loose for UrlRequest {
                     "IBLOCK_TYPE_ID",
                 ],
             )?;
-        let element_code = o.need(element_code, "ELEMENT_CODE")?;
         let element_id = o.need(element_id, "ELEMENT_ID")?;
         let field_id = o.need(field_id, "FIELD_ID")?;
-        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
         let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {

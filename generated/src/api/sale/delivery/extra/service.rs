@@ -44,9 +44,9 @@ pub struct AddRequest {
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "ITEMS": array of object, required.
-    #[serde(rename = "ITEMS")]
-    pub items: Vec<AddRequestItemsItem>,
+    /// Wire name "ITEMS": array of object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<AddRequestItemsItem>>,
     /// Wire name "NAME": string, required.
     #[serde(rename = "NAME")]
     pub name: String,
@@ -71,7 +71,6 @@ impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         delivery_id: impl Into<i64>,
-        items: impl IntoIterator<Item = impl Into<AddRequestItemsItem>>,
         name: impl Into<String>,
         type_: impl Into<AddRequestType>,
     ) -> Self {
@@ -80,7 +79,7 @@ impl AddRequest {
             code: Default::default(),
             delivery_id: delivery_id.into(),
             description: Default::default(),
-            items: items.into_iter().map(Into::into).collect(),
+            items: Default::default(),
             name: name.into(),
             price: Default::default(),
             sort: Default::default(),
@@ -101,6 +100,14 @@ impl AddRequest {
     /// Sets "DESCRIPTION".
     pub fn description(mut self, value: impl Into<String>) -> Self {
         self.description = Some(value.into());
+        self
+    }
+    /// Sets "ITEMS".
+    pub fn items(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestItemsItem>>,
+    ) -> Self {
+        self.items = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "PRICE".
@@ -134,7 +141,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let code = o.opt("CODE")?;
         let delivery_id = o.req("DELIVERY_ID")?;
         let description = o.opt("DESCRIPTION")?;
-        let items = o.req("ITEMS")?;
+        let items = o.opt("ITEMS")?;
         let name = o.req("NAME")?;
         let price = o.opt("PRICE")?;
         let sort = o.opt("SORT")?;
@@ -154,7 +161,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                 ],
             )?;
         let delivery_id = o.need(delivery_id, "DELIVERY_ID")?;
-        let items = o.need(items, "ITEMS")?;
         let name = o.need(name, "NAME")?;
         let type_ = o.need(type_, "TYPE")?;
         Ok(Self {

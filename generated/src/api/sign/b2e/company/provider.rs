@@ -30,9 +30,9 @@ pub struct ListRequest {
     /// Wire name "companyCrmId": integer, required.
     #[serde(rename = "companyCrmId")]
     pub company_crm_id: i64,
-    /// Wire name "companyUuid": string, required.
-    #[serde(rename = "companyUuid")]
-    pub company_uuid: String,
+    /// Wire name "companyUuid": string, optional.
+    #[serde(rename = "companyUuid", skip_serializing_if = "Option::is_none")]
+    pub company_uuid: Option<String>,
     /// Wire name "language": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
@@ -50,15 +50,20 @@ pub struct ListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(company_crm_id: impl Into<i64>, company_uuid: impl Into<String>) -> Self {
+    pub fn new(company_crm_id: impl Into<i64>) -> Self {
         Self {
             company_crm_id: company_crm_id.into(),
-            company_uuid: company_uuid.into(),
+            company_uuid: Default::default(),
             language: Default::default(),
             limit: Default::default(),
             offset: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "companyUuid".
+    pub fn company_uuid(mut self, value: impl Into<String>) -> Self {
+        self.company_uuid = Some(value.into());
+        self
     }
     /// Sets "language".
     pub fn language(mut self, value: impl Into<String>) -> Self {
@@ -93,14 +98,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let company_crm_id = o.req("companyCrmId")?;
-        let company_uuid = o.req("companyUuid")?;
+        let company_uuid = o.opt("companyUuid")?;
         let language = o.opt("language")?;
         let limit = o.opt("limit")?;
         let offset = o.opt("offset")?;
         let additional = o
             .rest(&["companyCrmId", "companyUuid", "language", "limit", "offset"])?;
         let company_crm_id = o.need(company_crm_id, "companyCrmId")?;
-        let company_uuid = o.need(company_uuid, "companyUuid")?;
         Ok(Self {
             company_crm_id,
             company_uuid,

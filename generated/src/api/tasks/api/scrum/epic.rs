@@ -663,9 +663,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -691,8 +691,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -835,10 +835,11 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": array of object, required.
-    pub fields: Vec<UpdateRequestFieldsItem>,
-    /// Wire name "id": integer, required.
-    pub id: i64,
+    /// Wire name "fields": object, required.
+    pub fields: UpdateRequestFields,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -847,15 +848,17 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        fields: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
-        id: impl Into<i64>,
-    ) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>) -> Self {
         Self {
-            fields: fields.into_iter().map(Into::into).collect(),
-            id: id.into(),
+            fields: fields.into(),
+            id: Default::default(),
             additional: Default::default(),
         }
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -875,20 +878,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
-        let id = o.req("id")?;
+        let id = o.opt("id")?;
         let additional = o.rest(&["fields", "id"])?;
         let fields = o.need(fields, "fields")?;
-        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsItem {
+pub struct UpdateRequestFields {
     /// Wire name "color": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -898,28 +900,22 @@ pub struct UpdateRequestFieldsItem {
     /// Wire name "files": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub files: ::serde_json::Value,
-    /// Wire name "groupId": integer, required.
-    #[serde(rename = "groupId")]
-    pub group_id: i64,
-    /// Wire name "name": string, required.
-    pub name: String,
+    /// Wire name "groupId": integer, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(group_id: impl Into<i64>, name: impl Into<String>) -> Self {
-        Self {
-            color: Default::default(),
-            description: Default::default(),
-            files: Default::default(),
-            group_id: group_id.into(),
-            name: name.into(),
-            additional: Default::default(),
-        }
+impl UpdateRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
     }
     /// Sets "color".
     pub fn color(mut self, value: impl Into<String>) -> Self {
@@ -936,6 +932,16 @@ impl UpdateRequestFieldsItem {
         self.files = value.into();
         self
     }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -948,7 +954,7 @@ impl UpdateRequestFieldsItem {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -956,11 +962,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         let color = o.opt("color")?;
         let description = o.opt("description")?;
         let files = o.opt("files")?;
-        let group_id = o.req("groupId")?;
-        let name = o.req("name")?;
+        let group_id = o.opt("groupId")?;
+        let name = o.opt("name")?;
         let additional = o.rest(&["color", "description", "files", "groupId", "name"])?;
-        let group_id = o.need(group_id, "groupId")?;
-        let name = o.need(name, "name")?;
         Ok(Self {
             color,
             description,
@@ -972,7 +976,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `tasks.api.scrum.epic.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -541,13 +541,13 @@ pub async fn get(
 /// Parameters of `tasks.api.scrum.sprint.get`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/scrum/sprint/tasks-api-scrum-sprint-get.html>.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "sprintId": integer, required.
-    #[serde(rename = "sprintId")]
-    pub sprint_id: i64,
+    /// Wire name "sprintId": integer, optional.
+    #[serde(rename = "sprintId", skip_serializing_if = "Option::is_none")]
+    pub sprint_id: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -555,12 +555,14 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(sprint_id: impl Into<i64>) -> Self {
-        Self {
-            sprint_id: sprint_id.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "sprintId".
+    pub fn sprint_id(mut self, value: impl Into<i64>) -> Self {
+        self.sprint_id = Some(value.into());
+        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -579,9 +581,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let sprint_id = o.req("sprintId")?;
+        let sprint_id = o.opt("sprintId")?;
         let additional = o.rest(&["sprintId"])?;
-        let sprint_id = o.need(sprint_id, "sprintId")?;
         Ok(Self { sprint_id, additional })
     }
 }
@@ -857,12 +858,12 @@ pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
-    /// Wire name "order": object, optional.
+    /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListRequestOrder>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    pub order: Option<::bitrix24_runtime::Order>,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -883,13 +884,13 @@ impl ListRequest {
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<ListRequestOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
         self.order = Some(value.into());
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -930,172 +931,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestOrder {
-    /// Wire name "CREATED_BY": integer, optional.
-    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "DATE_END": string, optional.
-    #[serde(rename = "DATE_END", skip_serializing_if = "Option::is_none")]
-    pub date_end: Option<String>,
-    /// Wire name "DATE_START": string, optional.
-    #[serde(rename = "DATE_START", skip_serializing_if = "Option::is_none")]
-    pub date_start: Option<String>,
-    /// Wire name "ENTITY_TYPE": string, optional.
-    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
-    pub entity_type: Option<String>,
-    /// Wire name "GROUP_ID": integer, optional.
-    #[serde(rename = "GROUP_ID", skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<i64>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "INFO": any JSON, optional.
-    #[serde(rename = "INFO", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub info: ::serde_json::Value,
-    /// Wire name "MODIFIED_BY": integer, optional.
-    #[serde(rename = "MODIFIED_BY", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "STATUS": string, optional.
-    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestOrder {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "CREATED_BY".
-    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
-        self.created_by = Some(value.into());
-        self
-    }
-    /// Sets "DATE_END".
-    pub fn date_end(mut self, value: impl Into<String>) -> Self {
-        self.date_end = Some(value.into());
-        self
-    }
-    /// Sets "DATE_START".
-    pub fn date_start(mut self, value: impl Into<String>) -> Self {
-        self.date_start = Some(value.into());
-        self
-    }
-    /// Sets "ENTITY_TYPE".
-    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
-        self.entity_type = Some(value.into());
-        self
-    }
-    /// Sets "GROUP_ID".
-    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
-        self.group_id = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "INFO".
-    pub fn info(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.info = value.into();
-        self
-    }
-    /// Sets "MODIFIED_BY".
-    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
-        self.modified_by = Some(value.into());
-        self
-    }
-    /// Sets "NAME".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "STATUS".
-    pub fn status(mut self, value: impl Into<String>) -> Self {
-        self.status = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestOrder {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let created_by = o.opt("CREATED_BY")?;
-        let date_end = o.opt("DATE_END")?;
-        let date_start = o.opt("DATE_START")?;
-        let entity_type = o.opt("ENTITY_TYPE")?;
-        let group_id = o.opt("GROUP_ID")?;
-        let id = o.opt("ID")?;
-        let info = o.opt("INFO")?;
-        let modified_by = o.opt("MODIFIED_BY")?;
-        let name = o.opt("NAME")?;
-        let sort = o.opt("SORT")?;
-        let status = o.opt("STATUS")?;
-        let additional = o
-            .rest(
-                &[
-                    "CREATED_BY",
-                    "DATE_END",
-                    "DATE_START",
-                    "ENTITY_TYPE",
-                    "GROUP_ID",
-                    "ID",
-                    "INFO",
-                    "MODIFIED_BY",
-                    "NAME",
-                    "SORT",
-                    "STATUS",
-                ],
-            )?;
-        Ok(Self {
-            created_by,
-            date_end,
-            date_start,
-            entity_type,
-            group_id,
-            id,
-            info,
-            modified_by,
-            name,
-            sort,
-            status,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestOrder);
 
 /// The `result` of `tasks.api.scrum.sprint.list`.
 pub type ListResponse = ::serde_json::Value;
