@@ -1106,6 +1106,14 @@ mod tests {
         // One table under the heading is the shape.
         let one = format!("{head}{}", table(&[("PRECISION", "integer")]));
         assert_eq!(read_page(&one).params[0].children.len(), 1);
+        // In returned data the alternatives stay open (the response example decides).
+        let returned = tabs.replace(
+            "## Параметры метода",
+            "## Обработка ответа\n\n### Возвращаемые данные",
+        );
+        let r = read_page(&returned);
+        assert_eq!(r.returned.len(), 1);
+        assert!(r.returned[0].children.is_empty());
     }
 
     #[test]
