@@ -9,7 +9,8 @@
 //!    (`crm_multifield` in scope `crm` → `crm.multifield`). Every occurrence of one name in one
 //!    scope is one type: differing shapes are merged (union of properties; for a property whose
 //!    schemas differ the one that types more wins — properties before a bare `type` before
-//!    neither — ties to the smaller canonical JSON; `required` keeps only what all require).
+//!    neither — ties to the smaller canonical JSON, except that a list or an object against
+//!    another kind is a union of both; `required` keeps only what all require).
 //! 2. **Identical unnamed shapes.** An object schema with at least 3 properties whose canonical
 //!    JSON ([`crate::json::sorted`]) occurs in two or more different specs of one scope becomes a
 //!    type named after the property key it appears under (snake case; an array's items take the
@@ -311,24 +312,89 @@ fn score(v: &Value) -> u8 {
     }
 }
 
+/// One property's schemas, by JSON kind, as one schema: where the shapes disagree on a list or
+/// an object against another kind (`statusType` a text on most pages, a list on one), a union
+/// of them (a `nullable` one makes the union nullable); else the one that types most.
+fn merge_kinds(seen: BTreeMap<String, Vec<Value>>, depth: usize) -> Value {
+    let container = |k: &str| k == "array" || k == "object";
+    // Per kind the one that types most; objects with properties merged as a whole.
+    let kinds: BTreeMap<String, Value> = seen
+        .into_iter()
+        .map(|(k, vs)| {
+            let with_props = vs.iter().filter(|v| props(v).is_some()).count();
+            let one = if k == "object" && with_props >= 2 && depth < MAX_MERGE_DEPTH {
+                merge_at(&vs, depth + 1)
+            } else {
+                best(vs)
+            };
+            (k, one)
+        })
+        .collect();
+    let typed: Vec<&String> = kinds.keys().filter(|k| !k.is_empty()).collect();
+    if typed.len() >= 2 && typed.iter().any(|k| container(k)) {
+        let mut nullable = false;
+        let mut branches: Vec<Value> = kinds
+            .iter()
+            .filter(|(k, _)| !k.is_empty())
+            .map(|(_, v)| {
+                let mut v = v.clone();
+                if let Some(o) = v.as_object_mut() {
+                    nullable |= o.remove("nullable") == Some(Value::Bool(true));
+                }
+                v
+            })
+            .collect();
+        branches.sort_by_key(|v| v.to_string());
+        let mut u = json!({"oneOf": branches});
+        if nullable {
+            u["nullable"] = Value::Bool(true);
+        }
+        return u;
+    }
+    best(kinds.into_values().collect())
+}
+
+/// The schema that types most (properties before a bare `type` before neither), ties to the
+/// smaller canonical JSON.
+fn best(vs: Vec<Value>) -> Value {
+    vs.into_iter()
+        .max_by(|a, b| {
+            (score(a), std::cmp::Reverse(a.to_string()))
+                .cmp(&(score(b), std::cmp::Reverse(b.to_string())))
+        })
+        .unwrap_or(Value::Null)
+}
+
+/// How deep [`merge`] merges nested objects' properties.
+const MAX_MERGE_DEPTH: usize = 8;
+
 /// Merges the occurrences of one docs-named type (rule 1).
 fn merge(shapes: &[Value]) -> Value {
+    merge_at(shapes, 0)
+}
+
+fn merge_at(shapes: &[Value], depth: usize) -> Value {
     let mut all: Vec<Value> = shapes.iter().map(sorted).collect();
     all.sort_by_key(|v| v.to_string());
     all.dedup();
     let mut out = all[0].clone();
     let mut properties: BTreeMap<String, Value> = BTreeMap::new();
     let mut required: Option<BTreeSet<String>> = None;
+    // Per property and JSON kind (`type`; "" when none), every schema seen.
+    let mut by_kind: BTreeMap<String, BTreeMap<String, Vec<Value>>> = BTreeMap::new();
     for s in &all {
         for (k, p) in props(s).into_iter().flatten() {
-            match properties.get(k) {
-                Some(old)
-                    if (score(old), std::cmp::Reverse(old.to_string()))
-                        >= (score(p), std::cmp::Reverse(p.to_string())) => {}
-                _ => {
-                    properties.insert(k.clone(), p.clone());
-                }
-            }
+            let kind = p
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            by_kind
+                .entry(k.clone())
+                .or_default()
+                .entry(kind)
+                .or_default()
+                .push(p.clone());
         }
         let req: BTreeSet<String> = s
             .get("required")
@@ -341,6 +407,9 @@ fn merge(shapes: &[Value]) -> Value {
             None => req,
             Some(r) => r.intersection(&req).cloned().collect(),
         });
+    }
+    for (k, kinds) in by_kind {
+        properties.insert(k, merge_kinds(kinds, depth));
     }
     if let Some(o) = out.as_object_mut() {
         o.insert(
@@ -696,6 +765,31 @@ mod tests {
             input("x.d", "x", wrap("filter", row())),
         ]);
         assert!(r.types.is_empty(), "{:?}", r.types);
+    }
+
+    #[test]
+    fn a_list_or_object_against_another_kind_merges_to_a_union() {
+        let a = json!({"type": "object", "x-bitrix-type": "field_descriptor", "properties": {
+            "statusType": {"type": "string"},
+            "settings": {"type": "object", "properties": {"A": {"type": "string"}}}}});
+        let b = json!({"type": "object", "x-bitrix-type": "field_descriptor", "properties": {
+            "statusType": {"type": "array", "items": {"type": "string"}, "nullable": true},
+            "settings": {"type": "object", "properties": {"A": {"type": "object", "properties": {"X": {"type": "string"}}}, "B": {"type": "integer"}}}}});
+        let r = share(&[
+            input("crm.deal.fields", "crm", wrap("F", a)),
+            input("crm.requisite.fields", "crm", wrap("F", b)),
+        ]);
+        let m = &r.types[0].schema["properties"];
+        assert_eq!(
+            m["statusType"],
+            json!({"oneOf": [{"items": {"type": "string"}, "type": "array"}, {"type": "string"}], "nullable": true})
+        );
+        // Nested objects merge property by property, by the same rule.
+        assert_eq!(m["settings"]["properties"]["B"], json!({"type": "integer"}));
+        assert_eq!(
+            m["settings"]["properties"]["A"]["oneOf"][1],
+            json!({"type": "string"})
+        );
     }
 
     #[test]

@@ -2585,9 +2585,9 @@ pub struct FieldDescriptor {
     /// Wire name "size": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
-    /// Wire name "statusType": array of string, optional.
+    /// Wire name "statusType": one of several shapes, optional.
     #[serde(rename = "statusType", skip_serializing_if = "Option::is_none")]
-    pub status_type: Option<Vec<String>>,
+    pub status_type: Option<FieldDescriptorStatusType>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -3426,15 +3426,33 @@ pub struct FieldDescriptorSettings {
     /// Wire name "COMPANY": string, optional.
     #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
-    /// Wire name "DEFAULT_VALUE": string, optional.
+    /// Wire name "DEFAULT_VALUE": one of several shapes, optional.
     #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
+    pub default_value: Option<FieldDescriptorSettingsDefaultValue>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "LABEL": array of string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<Vec<String>>,
+    /// Wire name "LABEL_CHECKBOX": string, optional.
+    #[serde(rename = "LABEL_CHECKBOX", skip_serializing_if = "Option::is_none")]
+    pub label_checkbox: Option<String>,
     /// Wire name "MAX_LENGTH": integer, optional.
     #[serde(rename = "MAX_LENGTH", skip_serializing_if = "Option::is_none")]
     pub max_length: Option<i64>,
+    /// Wire name "MAX_VALUE": integer, optional.
+    #[serde(rename = "MAX_VALUE", skip_serializing_if = "Option::is_none")]
+    pub max_value: Option<i64>,
     /// Wire name "MIN_LENGTH": integer, optional.
     #[serde(rename = "MIN_LENGTH", skip_serializing_if = "Option::is_none")]
     pub min_length: Option<i64>,
+    /// Wire name "MIN_VALUE": integer, optional.
+    #[serde(rename = "MIN_VALUE", skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<i64>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
     /// Wire name "REGEXP": string, optional.
     #[serde(rename = "REGEXP", skip_serializing_if = "Option::is_none")]
     pub regexp: Option<String>,
@@ -3444,6 +3462,18 @@ pub struct FieldDescriptorSettings {
     /// Wire name "SIZE": integer, optional.
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// Wire name "USE_SECOND": string, optional.
+    #[serde(rename = "USE_SECOND", skip_serializing_if = "Option::is_none")]
+    pub use_second: Option<String>,
+    /// Wire name "USE_TIMEZONE": string, optional.
+    #[serde(rename = "USE_TIMEZONE", skip_serializing_if = "Option::is_none")]
+    pub use_timezone: Option<String>,
+    /// Wire name "isEmbeddedEditorEnabled": boolean, optional.
+    #[serde(rename = "isEmbeddedEditorEnabled", skip_serializing_if = "Option::is_none")]
+    pub is_embedded_editor_enabled: Option<bool>,
+    /// Wire name "isMyCompany": boolean, optional.
+    #[serde(rename = "isMyCompany", skip_serializing_if = "Option::is_none")]
+    pub is_my_company: Option<bool>,
     /// Wire name "parentEntityTypeId": integer, optional.
     #[serde(rename = "parentEntityTypeId", skip_serializing_if = "Option::is_none")]
     pub parent_entity_type_id: Option<i64>,
@@ -3460,33 +3490,63 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorSettings {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let company = o.opt("COMPANY")?;
         let default_value = o.opt("DEFAULT_VALUE")?;
+        let display = o.opt("DISPLAY")?;
+        let label = o.opt("LABEL")?;
+        let label_checkbox = o.opt("LABEL_CHECKBOX")?;
         let max_length = o.opt("MAX_LENGTH")?;
+        let max_value = o.opt("MAX_VALUE")?;
         let min_length = o.opt("MIN_LENGTH")?;
+        let min_value = o.opt("MIN_VALUE")?;
+        let precision = o.opt("PRECISION")?;
         let regexp = o.opt("REGEXP")?;
         let rows = o.opt("ROWS")?;
         let size = o.opt("SIZE")?;
+        let use_second = o.opt("USE_SECOND")?;
+        let use_timezone = o.opt("USE_TIMEZONE")?;
+        let is_embedded_editor_enabled = o.opt("isEmbeddedEditorEnabled")?;
+        let is_my_company = o.opt("isMyCompany")?;
         let parent_entity_type_id = o.opt("parentEntityTypeId")?;
         let additional = o
             .rest(
                 &[
                     "COMPANY",
                     "DEFAULT_VALUE",
+                    "DISPLAY",
+                    "LABEL",
+                    "LABEL_CHECKBOX",
                     "MAX_LENGTH",
+                    "MAX_VALUE",
                     "MIN_LENGTH",
+                    "MIN_VALUE",
+                    "PRECISION",
                     "REGEXP",
                     "ROWS",
                     "SIZE",
+                    "USE_SECOND",
+                    "USE_TIMEZONE",
+                    "isEmbeddedEditorEnabled",
+                    "isMyCompany",
                     "parentEntityTypeId",
                 ],
             )?;
         Ok(Self {
             company,
             default_value,
+            display,
+            label,
+            label_checkbox,
             max_length,
+            max_value,
             min_length,
+            min_value,
+            precision,
             regexp,
             rows,
             size,
+            use_second,
+            use_timezone,
+            is_embedded_editor_enabled,
+            is_my_company,
             parent_entity_type_id,
             additional,
         })
@@ -3495,6 +3555,107 @@ impl ::bitrix24_runtime::loose::Loose for FieldDescriptorSettings {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(FieldDescriptorSettings);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum FieldDescriptorSettingsDefaultValue {
+    Object(Box<FieldDescriptorSettingsDefaultValueObject>),
+    String(String),
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for FieldDescriptorSettingsDefaultValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            FieldDescriptorSettingsDefaultValueObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum FieldDescriptorSettingsDefaultValue",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(FieldDescriptorSettingsDefaultValue);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct FieldDescriptorSettingsDefaultValueObject {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "VALUE": string, optional.
+    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for FieldDescriptorSettingsDefaultValueObject {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["TYPE", "VALUE"])?;
+        Ok(Self { type_, value, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(FieldDescriptorSettingsDefaultValueObject);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum FieldDescriptorStatusType {
+    Array(Vec<String>),
+    String(String),
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for FieldDescriptorStatusType {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<String> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum FieldDescriptorStatusType",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(FieldDescriptorStatusType);
 
 /// The type `crm.fields`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
