@@ -52,10 +52,53 @@ pub fn tally(set: &SchemaSet, value: &Value) -> Tally {
 
 /// [`tally`], with references to type specs followed into `types`.
 pub fn tally_in(set: &SchemaSet, types: &Types, value: &Value) -> Tally {
-    let mut t = Tally::default();
-    let at = At { set, types };
-    walk(at, &set.root, value, &mut t);
-    t
+    let mut w = Walker::default();
+    w.walk(At { set, types }, &set.root, value);
+    w.t
+}
+
+/// Why leaves are open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reason {
+    /// The schema at the place is any JSON.
+    Any,
+    /// A key the object's schema does not declare (it goes to the catch-all map).
+    Undeclared,
+    /// A value of another JSON kind than the schema's (a scalar for an object, …), or no
+    /// union branch fits it.
+    Mismatch,
+}
+
+impl Reason {
+    /// A short name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Any => "any",
+            Reason::Undeclared => "undeclared",
+            Reason::Mismatch => "mismatch",
+        }
+    }
+}
+
+/// Open leaves at one place of a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Open {
+    /// The JSON path of the place (`fields.PHONE[]`: array positions are written `[]`).
+    pub path: String,
+    /// Why its leaves are open.
+    pub reason: Reason,
+    /// How many leaves.
+    pub leaves: u64,
+}
+
+/// [`tally_in`], and where the open leaves are and why, in the value's order.
+pub fn tally_open(set: &SchemaSet, types: &Types, value: &Value) -> (Tally, Vec<Open>) {
+    let mut w = Walker {
+        found: Some(Vec::new()),
+        ..Walker::default()
+    };
+    w.walk(At { set, types }, &set.root, value);
+    (w.t, w.found.unwrap_or_default())
 }
 
 /// Whether a schema is any JSON at its root (after following `$ref`s).
@@ -100,10 +143,6 @@ fn resolve<'a>(mut at: At<'a>, mut schema: &'a Schema) -> (At<'a>, &'a Schema) {
     (at, schema)
 }
 
-fn open(value: &Value, t: &mut Tally) {
-    t.total += leaves(value);
-}
-
 fn leaves(value: &Value) -> u64 {
     match value {
         Value::Array(items) if !items.is_empty() => items.iter().map(leaves).sum(),
@@ -112,62 +151,89 @@ fn leaves(value: &Value) -> u64 {
     }
 }
 
-fn walk(at: At<'_>, schema: &Schema, value: &Value, t: &mut Tally) {
-    let (at, schema) = resolve(at, schema);
-    if value.is_null() {
-        t.total += 1;
-        if schema.nullable || !matches!(schema.kind, Kind::Any) {
-            t.typed += 1;
+/// The walk: the tally, and the open places when asked for them.
+#[derive(Default)]
+struct Walker {
+    t: Tally,
+    path: Vec<String>,
+    found: Option<Vec<Open>>,
+}
+
+impl Walker {
+    fn open(&mut self, value: &Value, reason: Reason) {
+        let n = leaves(value);
+        self.t.total += n;
+        if let Some(found) = &mut self.found {
+            found.push(Open {
+                path: self.path.concat(),
+                reason,
+                leaves: n,
+            });
         }
-        return;
     }
-    match (&schema.kind, value) {
-        (Kind::Any, _) | (Kind::Ref(_) | Kind::Shared(_), _) => open(value, t),
-        (Kind::Bool | Kind::Integer | Kind::Number | Kind::String | Kind::Enum(_), v) => {
-            t.total += 1;
-            if !v.is_array() && !v.is_object() {
-                t.typed += 1;
+
+    fn typed(&mut self) {
+        self.t.total += 1;
+        self.t.typed += 1;
+    }
+
+    fn walk(&mut self, at: At<'_>, schema: &Schema, value: &Value) {
+        let (at, schema) = resolve(at, schema);
+        if value.is_null() {
+            if schema.nullable || !matches!(schema.kind, Kind::Any) {
+                self.typed();
             } else {
-                t.total += leaves(v) - 1;
+                self.open(value, Reason::Any);
             }
+            return;
         }
-        (Kind::Array(items), Value::Array(values)) => {
-            if values.is_empty() {
-                t.total += 1;
-                t.typed += 1;
-            }
-            for v in values {
-                walk(at, items, v, t);
-            }
-        }
-        (Kind::Object(obj), Value::Object(map)) => {
-            if map.is_empty() {
-                t.total += 1;
-                t.typed += 1;
-            }
-            for (key, v) in map {
-                match obj.properties.iter().find(|p| &p.name == key) {
-                    Some(p) => walk(at, &p.schema, v, t),
-                    None => match &obj.additional {
-                        Additional::Schema(s) => walk(at, s, v, t),
-                        Additional::Unspecified | Additional::Any | Additional::Forbidden => {
-                            open(v, t)
-                        }
-                    },
+        match (&schema.kind, value) {
+            (Kind::Any, _) | (Kind::Ref(_) | Kind::Shared(_), _) => self.open(value, Reason::Any),
+            (Kind::Bool | Kind::Integer | Kind::Number | Kind::String | Kind::Enum(_), v) => {
+                if !v.is_array() && !v.is_object() {
+                    self.typed();
+                } else {
+                    self.open(v, Reason::Mismatch);
                 }
             }
+            (Kind::Array(items), Value::Array(values)) => {
+                if values.is_empty() {
+                    self.typed();
+                }
+                self.path.push("[]".into());
+                for v in values {
+                    self.walk(at, items, v);
+                }
+                self.path.pop();
+            }
+            (Kind::Object(obj), Value::Object(map)) => {
+                if map.is_empty() {
+                    self.typed();
+                }
+                for (key, v) in map {
+                    let sep = if self.path.is_empty() { "" } else { "." };
+                    self.path.push(format!("{sep}{key}"));
+                    match obj.properties.iter().find(|p| &p.name == key) {
+                        Some(p) => self.walk(at, &p.schema, v),
+                        None => match &obj.additional {
+                            Additional::Schema(s) => self.walk(at, s, v),
+                            Additional::Unspecified | Additional::Any | Additional::Forbidden => {
+                                self.open(v, Reason::Undeclared)
+                            }
+                        },
+                    }
+                    self.path.pop();
+                }
+            }
+            (Kind::Union(variants), v) => match variants.iter().find(|s| fits(at, s, v)) {
+                Some(s) => self.walk(at, s, v),
+                None => self.open(v, Reason::Mismatch),
+            },
+            // PHP's empty array: the loose decoder reads `[]` as an empty object and `{}` as
+            // an empty list.
+            (Kind::Array(_) | Kind::Object(_), v) if is_empty_container(v) => self.typed(),
+            (Kind::Array(_) | Kind::Object(_), v) => self.open(v, Reason::Mismatch),
         }
-        (Kind::Union(variants), v) => match variants.iter().find(|s| fits(at, s, v)) {
-            Some(s) => walk(at, s, v, t),
-            None => open(v, t),
-        },
-        // PHP's empty array: the loose decoder reads `[]` as an empty object and `{}` as an
-        // empty list.
-        (Kind::Array(_) | Kind::Object(_), v) if is_empty_container(v) => {
-            t.total += 1;
-            t.typed += 1;
-        }
-        (Kind::Array(_) | Kind::Object(_), v) => open(v, t),
     }
 }
 
@@ -264,8 +330,46 @@ mod tests {
             s(Kind::Array(Box::new(s(Kind::Integer)))),
         ]));
         let u = set(union, vec![]);
+        // An empty list for an object and an empty object for a list decode (PHP's `[]`).
+        let obj = set(three_fields(), vec![]);
+        assert_eq!(tally(&obj, &json!([])), Tally { typed: 1, total: 1 });
+        assert_eq!(tally(&obj, &json!([1])), Tally { typed: 0, total: 1 });
+        let list = set(s(Kind::Array(Box::new(s(Kind::Integer)))), vec![]);
+        assert_eq!(tally(&list, &json!({})), Tally { typed: 1, total: 1 });
         assert_eq!(tally(&u, &json!([1, 2])), Tally { typed: 2, total: 2 });
         assert_eq!(tally(&u, &json!({"k": 1})), Tally { typed: 0, total: 1 });
+    }
+
+    fn three_fields() -> Schema {
+        s(Kind::Object(Object {
+            properties: vec![
+                prop("ID", s(Kind::Integer)),
+                prop("TAGS", s(Kind::Array(Box::new(s(Kind::String))))),
+                prop("X", s(Kind::Any)),
+            ],
+            additional: Additional::Any,
+        }))
+    }
+
+    #[test]
+    fn open_places_are_named_with_their_reason() {
+        let obj = three_fields();
+        let value = json!({"ID": {"a": 1, "b": 2}, "TAGS": ["a"], "X": [1, 2], "UF": 1});
+        let (t, open) = tally_open(&set(obj, vec![]), &Types::new(), &value);
+        assert_eq!(t, tally(&set(three_fields(), vec![]), &value));
+        assert_eq!(t, Tally { typed: 1, total: 6 });
+        let got: Vec<(&str, Reason, u64)> = open
+            .iter()
+            .map(|o| (o.path.as_str(), o.reason, o.leaves))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("ID", Reason::Mismatch, 2),
+                ("X", Reason::Any, 2),
+                ("UF", Reason::Undeclared, 1),
+            ]
+        );
     }
 
     #[test]
@@ -345,5 +449,16 @@ mod tests {
         );
         // Without the type specs the reference types nothing.
         assert_eq!(tally(&method, &value), Tally { typed: 0, total: 2 });
+        // `--open` follows the reference too, and names the place inside the type.
+        let (t, open) = tally_open(&method, &types, &value);
+        assert_eq!(t, Tally { typed: 1, total: 2 });
+        assert_eq!(
+            open,
+            [Open {
+                path: "[].Y".to_owned(),
+                reason: Reason::Undeclared,
+                leaves: 1
+            }]
+        );
     }
 }

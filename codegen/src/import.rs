@@ -130,7 +130,9 @@ pub fn import_page_with(
             page.scope_line
         )));
     };
-    let api = if page.rest_v3 || stem.ends_with("-rest-v3") {
+    // A `*-rest-v3.md` page is REST 3.0 by its name too.
+    page.rest_v3 |= stem.ends_with("-rest-v3");
+    let api = if page.rest_v3 {
         ApiVersion::V3
     } else {
         ApiVersion::Classic
@@ -170,17 +172,23 @@ pub fn docs_url(rel_path: &str) -> String {
 /// The `params` schema of a page.
 pub fn params_schema(page: &Page) -> Value {
     let mut s = docs::object_schema(&page.params, true);
+    if !page.rest_v3 {
+        crate::import_params::query_params(&mut s);
+    }
     if is_messenger_page(page) {
         mark_dialog_ids(&mut s, 0);
     }
     s
 }
 
-/// [`params_schema`] reconciled with every request example of the page
-/// ([`crate::reconcile`]); the spec's `params`.
+/// [`params_schema`] with the examples' spellings ([`crate::import_params::respell`]),
+/// reconciled with every request example of the page ([`crate::reconcile`]); the spec's
+/// `params`.
 pub fn params_reconciled(page: &Page) -> Value {
     let examples: Vec<&Value> = page.requests.iter().map(|e| &e.value).collect();
-    let mut s = crate::reconcile::request(params_schema(page), &examples);
+    let mut s = params_schema(page);
+    crate::import_params::respell(&mut s, &examples);
+    let mut s = crate::reconcile::request(s, &examples);
     if is_messenger_page(page) {
         mark_dialog_ids(&mut s, 0);
     }

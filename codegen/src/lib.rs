@@ -13,6 +13,7 @@ pub mod docs;
 mod emit;
 pub mod import;
 pub mod import_event;
+mod import_params;
 pub mod ir;
 pub mod json;
 pub mod lint;

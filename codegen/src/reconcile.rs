@@ -44,7 +44,8 @@
 //!    - an object beside a list of such objects becomes a list of it; a list beside an object
 //!      keyed by ids becomes a map of its items (a map also reads a list); a list beside an
 //!      object with named keys becomes the object (the docs wrote `object[]` for one object);
-//!    - a declared object beside objects keyed by ids or codes becomes a map of it;
+//!    - a declared object beside objects keyed by ids or codes, or holding none of its keys
+//!      but only objects that do (`items: {"ftmlt": {"code": …}}`), becomes a map of it;
 //!    - a key marked required that an example leaves out, sends as `null` or as a PHP
 //!      "absent" the type does not read, or spells in another case (`ID` for `id`), is no
 //!      longer required; the other spelling becomes a property of the declared type only
@@ -55,7 +56,9 @@
 //!    types them (fields of their own, a direction `ASC`/`DESC` that the examples fit); when
 //!    the table types them as something the example does not fit (a list for a map), or
 //!    leaves them out, they become open objects. `select` is typed only as a list of names,
-//!    never a struct.
+//!    never a struct (also sent as a map of names, `{"0": "*", "language": "ru"}`: either).
+//!    The table-side request rules that run before this walk (a classic `filter` open without
+//!    examples too, the examples' spelling of a declared key) are in `import_params`.
 //! 6. **What a page shows only as `null`** (or `[]`) is typed from the other pages
 //!    ([`Evidence`]): the kind the examples of the method's scope show for that key under the
 //!    same parent key, else anywhere in the scope, when one type reads them all (a list or map
@@ -981,7 +984,9 @@ fn fit_object(s: Value, vals: &[&Value], depth: usize, place: Place) -> Value {
     } else if has_props
         && place != Place::Params
         && maps.iter().any(|m| !m.is_empty())
-        && maps.iter().all(|m| m.is_empty() || keyed_by_ids(m))
+        && maps
+            .iter()
+            .all(|m| m.is_empty() || keyed_by_ids(m) || map_of_declared(&declared, m))
         && !declared
             .keys()
             .any(|k| is_int_key(k) || is_code_key(k) || is_group_code(k))
@@ -1007,6 +1012,23 @@ fn fit_object(s: Value, vals: &[&Value], depth: usize, place: Place) -> Value {
         }
     }
     out
+}
+
+/// Whether a schema is a list of strings (`select`'s list of names).
+fn is_names(s: &Value) -> bool {
+    kind_of(s) == Some("array") && s.get("items").and_then(|i| kind_of(i)) == Some("string")
+}
+
+/// Whether an example object holds none of the declared names, only objects that do: the
+/// table describes the values of a map keyed by something else (`items: {"ftmlt": {…}}`).
+fn map_of_declared(declared: &Map<String, Value>, m: &Map<String, Value>) -> bool {
+    let is_declared = |k: &String| declared.keys().any(|d| d.eq_ignore_ascii_case(k));
+    !m.is_empty()
+        && m.iter().all(|(k, v)| {
+            !is_declared(k)
+                && v.as_object()
+                    .is_some_and(|inner| inner.keys().any(is_declared))
+        })
 }
 
 fn fit_properties(s: &mut Value, maps: &[&Map<String, Value>], depth: usize, place: Place) {
@@ -1070,7 +1092,20 @@ fn fit_properties(s: &mut Value, maps: &[&Map<String, Value>], depth: usize, pla
             let names = inner
                 .iter()
                 .all(|v| v.as_array().is_some_and(|a| a.iter().all(Value::is_string)));
+            // A list of names also sent as a map of them (PHP keys: `{"0": "*", "language":
+            // "ru"}`): either.
+            let as_map = inner.iter().any(|v| {
+                v.as_object()
+                    .is_some_and(|m| !m.is_empty() && m.values().all(Value::is_string))
+            });
+            let names_or_map = json!({"oneOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "object", "additionalProperties": {"type": "string"}}
+            ]});
             match props.remove(k.as_str()) {
+                Some(p) if as_map && is_names(&p) => {
+                    props.insert(k.clone(), names_or_map);
+                }
                 Some(p) if !is_open(&p) => {
                     props.insert(k.clone(), fit(p, &inner, depth + 1, Place::Property));
                 }
@@ -1478,6 +1513,62 @@ mod tests {
         assert_eq!(s["required"], json!(["id"]));
         // `n` beside a declared `N` sorts after it: a property of `N`'s type, widened.
         assert_eq!(s["properties"]["n"], json!({"type": "string"}));
+    }
+
+    #[test]
+    fn a_select_also_sent_as_a_map_of_names_is_either() {
+        let declared = json!({"type": "object", "properties": {
+            "select": {"type": "array", "items": {"type": "string"}}
+        }});
+        let s = req(
+            declared.clone(),
+            &[json!({"select": {"0": "*", "language": "ru"}})],
+        );
+        assert_eq!(
+            s["properties"]["select"],
+            json!({"oneOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "object", "additionalProperties": {"type": "string"}}
+            ]})
+        );
+        // Sent as a list, it stays the list.
+        let s = req(declared, &[json!({"select": ["ID"]})]);
+        assert_eq!(
+            s["properties"]["select"],
+            json!({"type": "array", "items": {"type": "string"}})
+        );
+    }
+
+    #[test]
+    fn an_object_sent_as_a_map_of_it_is_that_map() {
+        let page = json!({"type": "object", "additionalProperties": true,
+            "required": ["code"],
+            "properties": {"code": {"type": "string"}, "name": {"type": "string"}}});
+        let declared = json!({"type": "object", "properties": {"items": page}});
+        let s = req(
+            declared.clone(),
+            &[json!({"items": {"ftmlt": {"code": "ftmlt", "name": "x"}, "b": {"code": "b"}}})],
+        );
+        let items = &s["properties"]["items"];
+        assert_eq!(items["type"], json!("object"));
+        assert_eq!(
+            items["additionalProperties"]["properties"]["code"],
+            json!({"type": "string"})
+        );
+        // An object holding a declared key, or objects that hold none, stays the object.
+        let s = req(
+            declared.clone(),
+            &[json!({"items": {"code": "a", "x": {"code": "b"}}})],
+        );
+        assert!(
+            s["properties"]["items"]["properties"].get("code").is_some(),
+            "{s}"
+        );
+        let s = req(declared, &[json!({"items": {"x": {"other": 1}}})]);
+        assert!(
+            s["properties"]["items"]["properties"].get("code").is_some(),
+            "{s}"
+        );
     }
 
     #[test]

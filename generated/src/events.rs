@@ -3581,8 +3581,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmAddressRegisterData);
-    /// The type `crm.fields_10`, defined once in `types`.
-    pub type CrmAddressRegisterDataFields = super::super::api::types::crm::Fields10;
+    /// The type `crm.fields_9`, defined once in `types`.
+    pub type CrmAddressRegisterDataFields = super::super::api::types::crm::Fields9;
     /// The `data` of the event `onCrmAddressUnregister`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-address-unregister.html>.
@@ -3609,8 +3609,8 @@ pub mod crm {
         }
     }
     ::bitrix24_runtime::loose_deserialize!(CrmAddressUnregisterData);
-    /// The type `crm.fields_10`, defined once in `types`.
-    pub type CrmAddressUnregisterDataFields = super::super::api::types::crm::Fields10;
+    /// The type `crm.fields_9`, defined once in `types`.
+    pub type CrmAddressUnregisterDataFields = super::super::api::types::crm::Fields9;
     /// The `data` of the event `onCrmBankDetailAdd`.
     ///
     /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/requisites/events/on-crm-bank-detail-add.html>.

@@ -173,23 +173,24 @@ fn the_table_describes_parameters_results_and_lists() {
     );
     let add = find("crm.deal.add").unwrap();
     assert_eq!(add.result, "integer");
-    // Members of an object parameter are listed under it, as `outer.inner`.
+    // Members of an object parameter are listed under it, as `outer.inner` (the wire name
+    // `FIELDS`: every request example of the page spells it so; the table writes `fields`).
     let title = add
         .params
         .iter()
-        .find(|p| p.name == "fields.TITLE")
+        .find(|p| p.name == "FIELDS.TITLE")
         .unwrap();
     assert_eq!(title.ty, "string");
     let begin = add
         .params
         .iter()
-        .find(|p| p.name == "fields.BEGINDATE")
+        .find(|p| p.name == "FIELDS.BEGINDATE")
         .unwrap();
     assert_eq!(begin.ty, "string (date)");
     let closed = add
         .params
         .iter()
-        .find(|p| p.name == "fields.CLOSED")
+        .find(|p| p.name == "FIELDS.CLOSED")
         .unwrap();
     assert_eq!(closed.ty, "\"Y\" | \"N\"");
     // The list keys are those of the typed requests.

@@ -7,7 +7,7 @@
 //! generator turns into types; see that module for what "typed" means.
 
 use crate::{examples, read_specs, read_type_specs};
-use codegen::coverage::{Tally, is_any_in, tally_in};
+use codegen::coverage::{Open, Tally, is_any_in, tally_open};
 use codegen::{ApiVersion, Spec};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -30,9 +30,10 @@ struct Row {
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let all = args.iter().any(|a| a == "--methods");
-    if let Some(other) = args.iter().find(|a| *a != "--methods") {
+    let show_open = args.iter().any(|a| a == "--open");
+    if let Some(other) = args.iter().find(|a| *a != "--methods" && *a != "--open") {
         return Err(format!(
-            "coverage: unknown argument `{other}`; usage: cargo xtask coverage [--methods]"
+            "coverage: unknown argument `{other}`; usage: cargo xtask coverage [--methods] [--open]"
         ));
     }
     let mut sources = read_specs(root, &root.join("specs"))?;
@@ -58,6 +59,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let text =
         fs::read_to_string(&path).map_err(|e| format!("{}: cannot read: {e}", examples::OUT))?;
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
+    let mut opens = OpenLeaves::default();
     let mut no_spec = 0usize;
     for (n, line) in text.lines().enumerate().skip(1) {
         let page: Value = serde_json::from_str(line)
@@ -79,15 +81,78 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                 .any(|at| at.as_str().is_some_and(|s| s.starts_with("response:")));
             let value = &ex["value"];
             if is_response {
-                row.result.add(tally_in(&spec.returns, &types, value));
+                let (t, open) = tally_open(&spec.returns, &types, value);
+                row.result.add(t);
                 row.result_examples += 1;
+                opens.results.push((method.to_owned(), open));
             } else {
-                row.request.add(tally_in(&spec.params, &types, value));
+                let (t, open) = tally_open(&spec.params, &types, value);
+                row.request.add(t);
+                opens.requests.push((method.to_owned(), open));
             }
         }
     }
     print!("{}", report(&rows, no_spec, all));
+    if show_open {
+        print!("{}", opens.report());
+    }
     Ok(())
+}
+
+/// How many places `--open` lists per section.
+const OPEN_TOP: usize = 60;
+
+/// The open leaves of every example, by method, for `--open`.
+#[derive(Default)]
+struct OpenLeaves {
+    requests: Vec<(String, Vec<Open>)>,
+    results: Vec<(String, Vec<Open>)>,
+}
+
+impl OpenLeaves {
+    fn report(&self) -> String {
+        let mut out = String::new();
+        for (what, list) in [("requests", &self.requests), ("results", &self.results)] {
+            let mut by_reason: BTreeMap<&str, u64> = BTreeMap::new();
+            let mut by_top: BTreeMap<(String, &str), u64> = BTreeMap::new();
+            let mut by_place: BTreeMap<(&str, &str, &str), u64> = BTreeMap::new();
+            for (method, open) in list {
+                for o in open {
+                    *by_reason.entry(o.reason.as_str()).or_default() += o.leaves;
+                    let top = o.path.split(['.', '[']).next().unwrap_or("").to_owned();
+                    *by_top.entry((top, o.reason.as_str())).or_default() += o.leaves;
+                    *by_place
+                        .entry((method.as_str(), o.path.as_str(), o.reason.as_str()))
+                        .or_default() += o.leaves;
+                }
+            }
+            let _ = writeln!(out, "open {what} leaves by reason:");
+            for (reason, n) in &by_reason {
+                let _ = writeln!(out, "  {reason}  {n}");
+            }
+            let mut tops: Vec<_> = by_top.into_iter().collect();
+            tops.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let _ = writeln!(
+                out,
+                "open {what} leaves by top-level key and reason, most first:"
+            );
+            for ((top, reason), n) in tops.iter().take(OPEN_TOP) {
+                let top = if top.is_empty() { "(root)" } else { top };
+                let _ = writeln!(out, "  {top}  {reason}  {n}");
+            }
+            let mut places: Vec<_> = by_place.into_iter().collect();
+            places.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let _ = writeln!(
+                out,
+                "open {what} places (method, path, reason), most first:"
+            );
+            for ((method, path, reason), n) in places.iter().take(OPEN_TOP) {
+                let path = if path.is_empty() { "(root)" } else { path };
+                let _ = writeln!(out, "  {method}  {path}  {reason}  {n}");
+            }
+        }
+        out
+    }
 }
 
 fn report(rows: &BTreeMap<String, Row>, no_spec: usize, all: bool) -> String {

@@ -31,10 +31,11 @@ commands:
              extract the docs' JSON examples (response results, request bodies) into
              tests/fidelity/examples.jsonl for the fidelity test; `--check` writes
              nothing and fails when the file is not up to date
-  coverage [--methods]
+  coverage [--methods] [--open]
              over the docs' examples, the share of values that land in typed
              fields (results, requests, per method with --methods) and the
-             methods whose result is still any JSON
+             methods whose result is still any JSON; --open: where the open
+             leaves are and why (any JSON, undeclared key, kind mismatch)
   bench [--baseline <dir>] [--builds <text>]
              time generation and the generated crate's builds, wall and CPU (run with
              --release: `cargo run --release -p xtask -- bench`); with --baseline, the

@@ -40,7 +40,8 @@ pub struct Param {
     /// 1-based line of the row.
     pub line: usize,
     /// The doc type as written (`integer`, `string[]`, `crm_status`, `object`, `string | null`),
-    /// empty when the row has none.
+    /// empty when the row has none; a field of a type (`crm_currency.CURRENCY`) whose table
+    /// the reader found is that field's type.
     pub doc_type: String,
     /// A `*` mark beside the name (inside or outside the bold, `\*`, `^*^`).
     pub required: bool,

@@ -18,6 +18,9 @@ pub type Pages<'a> = &'a dyn Fn(&str) -> Option<String>;
 struct Ctx<'a> {
     rel: &'a str,
     pages: Option<Pages<'a>>,
+    /// Whether a description's plain link to another page may give rows (parameters only:
+    /// a result row linking to the method that takes the fields is not their output shape).
+    linked: bool,
 }
 
 /// Reads one page (a doc page or a spec body). Never panics; irregularities become problems.
@@ -28,7 +31,11 @@ pub fn read_page(text: &str) -> Page {
 /// [`read_page`] for the page at `rel` (inside `api-reference/`), following links to types
 /// defined on other pages through `pages`.
 pub fn read_page_in(text: &str, rel: &str, pages: Option<Pages>) -> Page {
-    let ctx = Ctx { rel, pages };
+    let ctx = Ctx {
+        rel,
+        pages,
+        linked: true,
+    };
     let doc = scan(text);
     let mut page = Page::default();
     let mut problems = Vec::new();
@@ -182,6 +189,10 @@ pub fn read_page_in(text: &str, rel: &str, pages: Option<Pages>) -> Page {
         let Some(h) = sub_of(t.line) else { continue };
         if h.text.to_lowercase().contains("возвращаемые данные") && is_param_table(t)
         {
+            let ctx = Ctx {
+                linked: false,
+                ..ctx
+            };
             page.returned = rows_to_params(&doc, ti, &mut BTreeSet::new(), &mut problems, 0, ctx);
             break;
         }
@@ -299,44 +310,127 @@ pub fn read_page_in(text: &str, rel: &str, pages: Option<Pages>) -> Page {
     page
 }
 
-/// The first parameter table after the heading at `line` and before the next heading whose
-/// index `free` accepts; `None` when the section holds tabbed alternatives (one table per
-/// variant) or its first free table is not a parameter table.
-fn table_under(doc: &Doc, line: usize, free: impl Fn(usize) -> bool) -> Option<usize> {
+/// The parameter tables after the heading at `line` and before the next heading whose
+/// indexes `free` accepts: the first one, or, below the parameter table (`in_params`), every
+/// one when the section gives them as `{% list tabs %}` alternatives (one table per variant;
+/// elsewhere such a section gives none). Empty when the first free table is not a parameter
+/// table.
+fn table_under(
+    doc: &Doc,
+    line: usize,
+    free: impl Fn(usize) -> bool,
+    in_params: bool,
+) -> Vec<usize> {
     let next = doc
         .headings
         .iter()
         .find(|h| h.line > line)
         .map_or(usize::MAX, |h| h.line);
-    if tabbed_alternatives(doc, line, next) {
-        return None;
-    }
-    doc.tables
+    let mut found = doc
+        .tables
         .iter()
         .enumerate()
-        .find(|(i, t)| t.line > line && t.line < next && free(*i))
-        .filter(|(_, t)| is_param_table(t))
+        .filter(|(i, t)| t.line > line && t.line < next && free(*i));
+    if tabbed_alternatives(doc, line, next, in_params) {
+        if !in_params {
+            // In returned data the alternatives stay open (the example shows the shape).
+            return Vec::new();
+        }
+        return found
+            .filter(|(_, t)| is_type_table(t, in_params))
+            .map(|(i, _)| i)
+            .collect();
+    }
+    found
+        .next()
+        .filter(|(_, t)| is_type_table(t, in_params))
         .map(|(i, _)| i)
+        .into_iter()
+        .collect()
+}
+
+/// The rows of tables given as alternatives, as one object's: every name any table lists,
+/// required only where every table requires it; a name the tables give different types (or
+/// values, or nested rows) keeps no type of its own (it is left to the open map).
+fn merge_alternatives(tables: Vec<Vec<Param>>) -> Vec<Param> {
+    let n = tables.len();
+    if n == 1 {
+        return tables.into_iter().next().unwrap_or_default();
+    }
+    let mut out: Vec<Param> = Vec::new();
+    let mut count: Vec<usize> = Vec::new();
+    let mut conflict: BTreeSet<String> = BTreeSet::new();
+    for rows in tables {
+        for p in rows {
+            match out.iter().position(|q| q.name == p.name) {
+                Some(i) => {
+                    let q = &mut out[i];
+                    // Types are compared by what they are on the wire (`crm_category` and
+                    // `integer` agree).
+                    if super::types::param_schema(q) != super::types::param_schema(&p) {
+                        conflict.insert(p.name.clone());
+                    }
+                    q.required &= p.required;
+                    count[i] += 1;
+                }
+                None => {
+                    out.push(p);
+                    count.push(1);
+                }
+            }
+        }
+    }
+    for (p, c) in out.iter_mut().zip(&count) {
+        p.required &= *c == n;
+    }
+    out.retain(|p| !conflict.contains(&p.name));
+    out
 }
 
 fn is_param_table(t: &Table) -> bool {
-    let Some(h) = t.rows.first() else {
-        return false;
-    };
-    let Some(first) = h.cells.first() else {
-        return false;
-    };
-    let f = plain(first).to_lowercase();
-    let header_ok = f.starts_with("название")
-        || f.starts_with("параметр")
-        || f.starts_with("поле")
-        || f.starts_with("name")
-        || f.starts_with("field");
-    header_ok
+    has_header(t)
         && t.rows
             .iter()
             .skip(1)
             .any(|r| r.cells.first().is_some_and(|c| c.trim().starts_with("**")))
+}
+
+/// Whether a table's first row is a header: `**Название**`, `Параметр`, `Поле`, `Значение`,
+/// or any first cell over `` `тип` `` beside a bold `**Описание**`.
+fn has_header(t: &Table) -> bool {
+    let Some(row) = t.rows.first() else {
+        return false;
+    };
+    let Some(first) = row.cells.first() else {
+        return false;
+    };
+    let f = plain(first).to_lowercase();
+    let known = ["название", "параметр", "поле", "значение", "name", "field"]
+        .iter()
+        .any(|h| f.starts_with(h));
+    let type_word = backtick_spans(first)
+        .first()
+        .is_some_and(|s| matches!(s.trim().to_lowercase().as_str(), "тип" | "type"));
+    let bold_last = row.cells.len() >= 2
+        && row.cells.last().is_some_and(|c| {
+            let c = c.trim();
+            c.len() > 4 && c.starts_with("**") && c.ends_with("**")
+        });
+    known || (type_word && bold_last)
+}
+
+/// A table of a type's fields under its heading: a parameter table, or (`in_params`, below
+/// the parameter table) one without a header whose every row is a bold name with a type.
+fn is_type_table(t: &Table, in_params: bool) -> bool {
+    is_param_table(t)
+        || (in_params
+            && !t.rows.is_empty()
+            && t.rows.iter().all(|r| {
+                r.cells.len() >= 2
+                    && r.cells.first().is_some_and(|c| {
+                        c.trim().starts_with("**") && !backtick_spans(c).is_empty()
+                    })
+            }))
 }
 
 /// Reads the rows of table `ti` as parameters and resolves their nested tables.
@@ -353,7 +447,7 @@ fn rows_to_params(
         return Vec::new();
     };
     let mut out: Vec<Param> = Vec::new();
-    for r in t.rows.iter().skip(1) {
+    for r in t.rows.iter().skip(usize::from(has_header(t))) {
         let Some(first) = r.cells.first() else {
             continue;
         };
@@ -413,16 +507,30 @@ fn rows_to_params(
                 p.enum_values = values;
             }
         }
-        if depth < 4
-            && is_object_doc_type(&p.doc_type)
-            && let Some(nt) = nested_table(doc, t, desc, &p.name, used)
-        {
-            p.children = rows_to_params(doc, nt, used, problems, depth + 1, ctx);
-        } else if depth < 4 && is_named_doc_type(&p.doc_type) {
+        let nested = if depth < 4 && is_object_doc_type(&p.doc_type) {
+            nested_table(doc, t, desc, &p.name, used, ctx.linked)
+        } else {
+            Vec::new()
+        };
+        if !nested.is_empty() {
+            let tables = nested
+                .into_iter()
+                .map(|nt| rows_to_params(doc, nt, used, problems, depth + 1, ctx))
+                .collect();
+            p.children = merge_alternatives(tables);
+        } else if ctx.linked && depth < 2 && is_object_doc_type(&p.doc_type) {
+            p.children = linked_rows(desc, &p.name, ctx, depth);
+        }
+        if p.children.is_empty() && depth < 4 && is_named_doc_type(&p.doc_type) {
             // A type defined on this page (`[`deal`](#deal)` → `#### Тип deal {#deal}`). One
             // type table may serve several rows, so it is not marked used; depth bounds cycles.
-            if let Some(nt) = type_table(doc, &anchor_links(&format!("{rest}\n{desc}"))) {
-                p.children = rows_to_params(doc, nt, &mut used.clone(), problems, depth + 1, ctx);
+            let here = type_table(doc, &anchor_links(&format!("{rest}\n{desc}")), ctx.linked);
+            if !here.is_empty() {
+                let tables = here
+                    .into_iter()
+                    .map(|nt| rows_to_params(doc, nt, &mut used.clone(), problems, depth + 1, ctx))
+                    .collect();
+                p.children = merge_alternatives(tables);
             } else if let Some(pages) = ctx.pages
                 && let Some((other_rel, anchor)) = type_link(&rest, ctx.rel)
                 && let Some(text) = pages(&other_rel)
@@ -430,20 +538,40 @@ fn rows_to_params(
                 // A type defined on another page (`crm-deal-get.md#deal`); that page's
                 // irregularities are reported when it is imported itself.
                 let other = scan(&text);
-                if let Some(nt) = type_table(&other, &[anchor]) {
-                    let octx = Ctx {
-                        rel: &other_rel,
-                        pages: ctx.pages,
-                    };
-                    p.children = rows_to_params(
-                        &other,
-                        nt,
-                        &mut BTreeSet::new(),
-                        &mut Vec::new(),
-                        depth + 1,
-                        octx,
-                    );
+                let octx = Ctx {
+                    rel: &other_rel,
+                    ..ctx
+                };
+                let tables = type_table(&other, &[anchor], ctx.linked)
+                    .into_iter()
+                    .map(|nt| {
+                        rows_to_params(
+                            &other,
+                            nt,
+                            &mut BTreeSet::new(),
+                            &mut Vec::new(),
+                            depth + 1,
+                            octx,
+                        )
+                    })
+                    .collect();
+                p.children = merge_alternatives(tables);
+            }
+            // `crm_currency.CURRENCY`: one field of the type, not the object; its type is that
+            // field's when the table gives it as a scalar.
+            if let [part] = type_parts(&p.doc_type).as_slice()
+                && let Some((_, field)) = part.split_once('.')
+            {
+                let scalar = p
+                    .children
+                    .iter()
+                    .find(|c| c.name.eq_ignore_ascii_case(field))
+                    .filter(|c| is_scalar_doc_type(&c.doc_type) || is_base_scalar(&c.doc_type))
+                    .map(|c| c.doc_type.clone());
+                if let Some(t) = scalar {
+                    p.doc_type = t;
                 }
+                p.children.clear();
             }
         }
         if out.iter().any(|q| q.name == p.name) {
@@ -501,9 +629,21 @@ fn nested_table(
     desc: &str,
     name: &str,
     used: &BTreeSet<usize>,
-) -> Option<usize> {
+    in_params: bool,
+) -> Vec<usize> {
     let anchors = anchor_links(desc);
     let lname = name.to_lowercase();
+    // A link to the heading's generated anchor, `(#parametr-fields)` for `## Параметр fields`.
+    let generated = anchors.iter().any(|a| {
+        ["parametr-", "parameter-", "parametry-"]
+            .iter()
+            .any(|p| a.strip_prefix(p) == Some(lname.as_str()))
+    });
+    let names_it = |h: &Heading| {
+        h.text
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|w| w.eq_ignore_ascii_case(name))
+    };
     let heading = doc
         .headings
         .iter()
@@ -512,19 +652,119 @@ fn nested_table(
             let a = h.anchor.as_deref().map(str::to_lowercase);
             a.as_ref().is_some_and(|a| anchors.contains(a))
                 || a.as_deref() == Some(lname.as_str())
-                || (h.level >= 3
-                    && h.line > parent.line
-                    && h.text
-                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                        .any(|w| w.eq_ignore_ascii_case(name)))
-        })?;
-    table_under(doc, heading.line, |i| !used.contains(&i))
+                || (h.level >= 3 && h.line > parent.line && names_it(h))
+                || (h.level == 2 && h.line > parent.line && (generated || param_heading(h, name)))
+        });
+    heading.map_or_else(Vec::new, |h| {
+        table_under(doc, h.line, |i| !used.contains(&i), in_params)
+    })
+}
+
+/// Whether a heading is `Параметр <name>` / `Параметры <name>` / `Parameter <name>`.
+fn param_heading(h: &Heading, name: &str) -> bool {
+    let words: Vec<&str> = h.text.split_whitespace().collect();
+    matches!(words.as_slice(), [first, n]
+        if n.eq_ignore_ascii_case(name)
+            && ["параметр", "параметры", "parameter"].contains(&first.to_lowercase().as_str()))
+}
+
+/// The rows a parameter's description gives by a link to another page without an anchor
+/// (`[подробное описание](./fields.md)`, `описанный в методе [crm.item.import](crm-item-import.md)`):
+/// that page's parameter of the same name, else its `fields` parameter, with their nested
+/// rows; or, on a page of an entity's fields (`fields.md`, a title "Поля …"), its first
+/// parameter table. A link with an anchor gives the table under that heading.
+fn linked_rows(desc: &str, name: &str, ctx: Ctx, depth: usize) -> Vec<Param> {
+    let Some(pages) = ctx.pages else {
+        return Vec::new();
+    };
+    for (other_rel, anchor) in page_links(desc, ctx.rel) {
+        if (anchor.is_empty() && other_rel.ends_with("data-types.md")) || other_rel == ctx.rel {
+            continue;
+        }
+        let Some(text) = pages(&other_rel) else {
+            continue;
+        };
+        let other = scan(&text);
+        let octx = Ctx {
+            rel: &other_rel,
+            ..ctx
+        };
+        if !anchor.is_empty() {
+            // A link to a type or parameter table of that page (`add.md#params`).
+            let tables: Vec<Vec<Param>> = type_table(&other, &[anchor], ctx.linked)
+                .into_iter()
+                .map(|nt| {
+                    rows_to_params(
+                        &other,
+                        nt,
+                        &mut BTreeSet::new(),
+                        &mut Vec::new(),
+                        depth + 1,
+                        octx,
+                    )
+                })
+                .collect();
+            let rows = merge_alternatives(tables);
+            if !rows.is_empty() {
+                return rows;
+            }
+            continue;
+        }
+        let Some(ti) = other.tables.iter().position(is_param_table) else {
+            continue;
+        };
+        let rows = rows_to_params(
+            &other,
+            ti,
+            &mut BTreeSet::new(),
+            &mut Vec::new(),
+            depth + 1,
+            octx,
+        );
+        let title = other.headings.iter().find(|h| h.level == 1);
+        let method_page = title.is_some_and(|h| !dotted_names(&h.text).is_empty());
+        // A page of an entity's fields (`fields.md`, "Поля задачи"), not any article.
+        let fields_page = other_rel.ends_with("/fields.md")
+            || title.is_some_and(|h| h.text.trim().to_lowercase().starts_with("поля"));
+        if method_page {
+            let by = |n: &str| {
+                rows.iter()
+                    .find(|p| p.name.eq_ignore_ascii_case(n) && !p.children.is_empty())
+            };
+            if let Some(p) = by(name).or_else(|| by("fields")) {
+                return p.children.clone();
+            }
+        } else if fields_page && !rows.is_empty() {
+            return rows;
+        }
+    }
+    Vec::new()
+}
+
+/// The links of a text to other pages (`](x.md)`, `](x.md#anchor)`), resolved against `rel`,
+/// with their anchors (lower-cased, empty when there is none).
+fn page_links(text: &str, rel: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(p) = rest.find("](") {
+        let after = rest.get(p + 2..).unwrap_or("");
+        let end = after.find(')').unwrap_or(after.len());
+        let target = after.get(..end).unwrap_or("");
+        let (path, anchor) = target.split_once('#').unwrap_or((target, ""));
+        if path.ends_with(".md")
+            && let Some((path, _)) = type_link(&format!("]({path}#x)"), rel)
+        {
+            out.push((path, anchor.to_lowercase()));
+        }
+        rest = after;
+    }
+    out
 }
 
 /// Whether the section between lines `from` and `to` (1-based, exclusive) gives its tables as
 /// `{% list tabs %}` alternatives (`SETTINGS`: one table per field type): no one table is the
 /// shape, so the object stays open.
-fn tabbed_alternatives(doc: &Doc, from: usize, to: usize) -> bool {
+fn tabbed_alternatives(doc: &Doc, from: usize, to: usize, in_params: bool) -> bool {
     let tabs = doc
         .lines
         .iter()
@@ -535,7 +775,7 @@ fn tabbed_alternatives(doc: &Doc, from: usize, to: usize) -> bool {
     tabs && doc
         .tables
         .iter()
-        .filter(|t| t.line > from && t.line < to && is_param_table(t))
+        .filter(|t| t.line > from && t.line < to && is_type_table(t, in_params))
         .count()
         > 1
 }
@@ -580,9 +820,9 @@ fn type_link(cell: &str, rel: &str) -> Option<(String, String)> {
 /// The table of a type: the first parameter-like table under the heading one of `anchors`
 /// names, by its `{#anchor}` or, for headings without one, by its last word
 /// (`### contact`, `### Параметр fields`).
-fn type_table(doc: &Doc, anchors: &[String]) -> Option<usize> {
+fn type_table(doc: &Doc, anchors: &[String], in_params: bool) -> Vec<usize> {
     if anchors.is_empty() {
-        return None;
+        return Vec::new();
     }
     let heading = doc
         .headings
@@ -601,8 +841,17 @@ fn type_table(doc: &Doc, anchors: &[String]) -> Option<usize> {
                         .last()
                         .is_some_and(|w| anchors.contains(&w.to_lowercase()))
             })
-        })?;
-    table_under(doc, heading.line, |_| true)
+        });
+    heading.map_or_else(Vec::new, |h| table_under(doc, h.line, |_| true, in_params))
+}
+
+/// Whether a doc type is one scalar base type (`double`, `boolean`, `datetime`, …).
+fn is_base_scalar(t: &str) -> bool {
+    let s = super::types::type_schema(t);
+    matches!(
+        s.get("type").and_then(Value::as_str),
+        Some("integer" | "number" | "string" | "boolean")
+    )
 }
 
 fn is_boolean_doc_type(t: &str) -> bool {
@@ -768,6 +1017,33 @@ mod tests {
     }
 
     #[test]
+    fn a_field_of_a_type_takes_the_fields_type() {
+        let table =
+            |rows: &str| format!("#|\n|| **Название**\n`тип` | **Описание** ||\n{rows}|#\n");
+        let p = read_page(&format!(
+            "# Get x.y.get\n\n## Параметры метода\n\n{}\n### Тип cur {{#cur}}\n\n{}",
+            table(
+                "|| **id**\n[`cur.CURRENCY`](#cur) | x ||\n|| **rate**\n[`cur.RATE`](#cur) | x ||\n|| **whole**\n[`cur`](#cur) | x ||\n|| **other**\n[`cur.NOPE`](#cur) | x ||\n"
+            ),
+            table("|| **CURRENCY**\n`string` | x ||\n|| **RATE**\n`double` | x ||\n"),
+        ));
+        let got: Vec<(&str, &str, usize)> = p
+            .params
+            .iter()
+            .map(|x| (x.name.as_str(), x.doc_type.as_str(), x.children.len()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("id", "string", 0),
+                ("rate", "double", 0),
+                ("whole", "cur", 2),
+                ("other", "cur.NOPE", 0)
+            ]
+        );
+    }
+
+    #[test]
     fn a_boolean_with_more_than_two_values_is_a_string_enum() {
         let page = |ty: &str, bullets: &str| {
             read_page(&format!(
@@ -793,22 +1069,174 @@ mod tests {
     }
 
     #[test]
-    fn tabbed_alternative_tables_leave_the_object_open() {
-        let table = |name: &str, ty: &str| {
-            format!(
-                "    #|\n    || **Название**\n    `тип` | **Описание** ||\n    || **{name}**\n    `{ty}` | x ||\n    |#\n"
-            )
+    fn tabbed_alternative_tables_are_merged() {
+        let table = |rows: &[(&str, &str)]| {
+            let rows: String = rows
+                .iter()
+                .map(|(n, t)| format!("    || **{n}**\n    `{t}` | x ||\n"))
+                .collect();
+            format!("    #|\n    || **Название**\n    `тип` | **Описание** ||\n{rows}    |#\n")
         };
         let head = "# Get x.y.get\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **SETTINGS**\n`object` | [ниже](#settings) ||\n|#\n\n### Параметр settings {#settings}\n\n";
         let tabs = format!(
             "{head}{{% list tabs %}}\n\n- double\n\n{}\n- boolean\n\n{}\n{{% endlist %}}\n",
-            table("PRECISION", "integer"),
-            table("DEFAULT_VALUE", "integer")
+            table(&[
+                ("PRECISION", "integer"),
+                ("DEFAULT_VALUE", "double"),
+                ("SIZE*", "integer")
+            ]),
+            table(&[
+                ("DEFAULT_VALUE", "integer"),
+                ("SIZE*", "integer"),
+                ("LABEL", "string")
+            ])
         );
-        assert!(read_page(&tabs).params[0].children.is_empty());
+        let p = read_page(&tabs);
+        // Every name of either table; a name typed differently is left out; required only
+        // where both tables require it.
+        let got: Vec<(&str, bool)> = p.params[0]
+            .children
+            .iter()
+            .map(|c| (c.name.as_str(), c.required))
+            .collect();
+        assert_eq!(
+            got,
+            [("PRECISION", false), ("SIZE", true), ("LABEL", false)]
+        );
         // One table under the heading is the shape.
-        let one = format!("{head}{}", table("PRECISION", "integer"));
+        let one = format!("{head}{}", table(&[("PRECISION", "integer")]));
         assert_eq!(read_page(&one).params[0].children.len(), 1);
+        // In returned data the alternatives stay open (the response example decides).
+        let returned = tabs.replace(
+            "## Параметры метода",
+            "## Обработка ответа\n\n### Возвращаемые данные",
+        );
+        let r = read_page(&returned);
+        assert_eq!(r.returned.len(), 1);
+        assert!(r.returned[0].children.is_empty());
+    }
+
+    #[test]
+    fn a_level_two_parameter_heading_gives_the_table() {
+        let t = |name: &str, ty: &str| {
+            format!(
+                "#|\n|| **Название**\n`тип` | **Описание** ||\n|| **{name}**\n`{ty}` | x ||\n|#\n"
+            )
+        };
+        let page = |link: &str, heading: &str| {
+            read_page(&format!(
+                "# Get x.y.update\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **fields***\n`object` | [ниже]({link}) ||\n|#\n\n## {heading}\n\n{}",
+                t("paid", "string")
+            ))
+        };
+        // By the link to its generated anchor, or by its words alone.
+        assert_eq!(
+            page("#parametr-fields", "Параметр fields").params[0]
+                .children
+                .len(),
+            1
+        );
+        assert_eq!(
+            page("#parameter-fields", "Параметр fields").params[0]
+                .children
+                .len(),
+            1
+        );
+        assert_eq!(
+            page("#other", "Параметр fields").params[0].children.len(),
+            1
+        );
+        assert_eq!(
+            page("#parametr-fields", "Поля fields").params[0]
+                .children
+                .len(),
+            1
+        );
+        // Another level-2 section naming the parameter among other words is not its table.
+        assert!(
+            page("#other", "Примеры fields и другое").params[0]
+                .children
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_headerless_table_under_a_parameter_heading_gives_rows() {
+        let p = read_page(
+            "# Set x.y.set\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **settings***\n`object` | [x](#settings) ||\n|#\n\n### Параметр settings {#settings}\n\n#|\n|| **view**\n`string` | x ||\n|| **meetSection**\n`string` | x ||\n|#\n",
+        );
+        let names: Vec<&str> = p.params[0]
+            .children
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["view", "meetSection"]);
+        // A header of another word (`**Ключ**` over `тип`) is still a header, not a row.
+        let keyed = read_page(
+            "# Set x.y.set\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **data***\n`object` | [x](#data) ||\n|#\n\n### Параметр data {#data}\n\n#|\n|| **Ключ**\n`тип` | **Описание** ||\n|| **sel**\n`string` | x ||\n|#\n",
+        );
+        let names: Vec<&str> = keyed.params[0]
+            .children
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["sel"]);
+    }
+
+    #[test]
+    fn a_plain_link_to_another_page_gives_its_fields() {
+        let table =
+            |rows: &str| format!("#|\n|| **Название**\n`тип` | **Описание** ||\n{rows}|#\n");
+        let batch = format!(
+            "# Import x.item.batchImport\n\n> Scope: [`crm`](x)\n\n## Параметры метода\n\n{}",
+            table(
+                "|| **data***\n[`array`](../data-types.md) | каждый элемент — `fields` метода [x.item.import](x-item-import.md) ||\n"
+            )
+        );
+        let import = format!(
+            "# Import x.item.import\n\n## Параметры метода\n\n{}\n### Параметр fields\n\n{}",
+            table("|| **fields***\n[`object`](x) | x ||\n"),
+            table("|| **title**\n`string` | x ||\n")
+        );
+        let template = format!(
+            "# x.template.add\n\n## Параметры метода\n\n{}",
+            table("|| **fields***\n[`object`](x) | [поля](./fields.md) ||\n")
+        );
+        let fields = format!(
+            "# Поля шаблона\n\n{}",
+            table("|| **TITLE**\n`string` | x ||\n")
+        );
+        let pages = |p: &str| match p {
+            "crm/x-item-import.md" => Some(import.clone()),
+            "crm/fields.md" => Some(fields.clone()),
+            _ => None,
+        };
+        let names = |p: &Page| -> Vec<String> {
+            p.params[0]
+                .children
+                .iter()
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        let b = read_page_in(&batch, "crm/x-item-batch-import.md", Some(&pages));
+        assert_eq!(names(&b), ["title"]);
+        assert_eq!(
+            crate::docs::param_schema(&b.params[0])["items"]["properties"]["title"],
+            json!({"type": "string"})
+        );
+        let t = read_page_in(&template, "crm/x-template-add.md", Some(&pages));
+        assert_eq!(names(&t), ["TITLE"]);
+        // Without the other pages, nothing.
+        assert!(read_page(&batch).params[0].children.is_empty());
+        // An article that is not a fields page gives nothing.
+        let menu = template.replace("./fields.md", "./menu.md");
+        let article = format!(
+            "# Контекстное меню\n\n{}",
+            table("|| **TEXT**\n`string` | x ||\n")
+        );
+        let pages2 = |p: &str| (p == "crm/menu.md").then(|| article.clone());
+        let m = read_page_in(&menu, "crm/x-template-add.md", Some(&pages2));
+        assert!(m.params[0].children.is_empty());
     }
 
     #[test]

@@ -59,6 +59,12 @@ pub fn type_schema(doc_type: &str) -> Value {
     let mut s = match schemas.len() {
         0 => json!({}),
         1 => schemas.pop().unwrap_or_else(|| json!({})),
+        // `integer | integer[]`, `string[] | string`: one value or a list of them.
+        2 if one_or_list(&schemas[0], &schemas[1]) => json!({"oneOf": schemas}),
+        2 if one_or_list(&schemas[1], &schemas[0]) => {
+            schemas.reverse();
+            json!({"oneOf": schemas})
+        }
         _ => {
             let mut x = Map::new();
             x.insert(
@@ -72,6 +78,13 @@ pub fn type_schema(doc_type: &str) -> Value {
         s["nullable"] = Value::Bool(true);
     }
     s
+}
+
+/// Whether `list` is a list of `one`, a typed schema.
+fn one_or_list(one: &Value, list: &Value) -> bool {
+    one.get("type").is_some()
+        && list.get("type") == Some(&json!("array"))
+        && list.get("items") == Some(one)
 }
 
 fn base_schema(p: &str) -> Value {
@@ -127,6 +140,7 @@ fn base_schema(p: &str) -> Value {
         | "crm_category"
         | "crm_entity"
         | "crm_dynamic_type.id"
+        | "user.id"
         | "location" => {
             json!({"type": "integer"})
         }
@@ -145,6 +159,8 @@ fn base_schema(p: &str) -> Value {
         | "userfieldentityid"
         | "sale_status"
         | "sale_lang"
+        | "sale_lang.lid"
+        | "crm_currency.currency"
         | "catalog_language.lid" => json!({"type": "string"}),
         // Language id to text (a text may be null); a method asked for one language sends
         // the text alone.
@@ -189,10 +205,15 @@ fn base_schema(p: &str) -> Value {
 /// wire name every portal sends: `UF_CRM_...`, `PARENT_ID_…`, `DYNAMIC_XXX`, a user field with
 /// a generated id (`UF_CRM_1720019876534`, `ufCrm5_1721244707107`, `UF_CRM_577BBCE354F86`),
 /// or a name ending in an example record's id (`PARENT_ID_1222`, `parentId1222`,
-/// `property258`, `LANDING_ID_404`). Such keys go to the open map, never a named field.
+/// `property258`, `LANDING_ID_404`), or a prefix for a family of keys (`UF_`). Such keys go to
+/// the open map, never a named field.
 /// A digit run after an upper-case letter is part of a name (`SUPPORTS_FFD105`).
 pub fn is_placeholder_key(k: &str) -> bool {
     if k.contains("...") || k.contains('…') || k.to_ascii_lowercase().contains("xxx") {
+        return true;
+    }
+    // A prefix standing for a family of keys (`UF_`, `PROPERTY_`).
+    if k.len() > 1 && k.ends_with('_') {
         return true;
     }
     // A user field (`UF_…`, `uf_…`, `ufCrm…`) whose name has a segment with a digit that is
@@ -351,6 +372,18 @@ mod tests {
             type_schema("integer | string"),
             json!({"x-bitrix-type": "integer | string"})
         );
+        assert_eq!(
+            type_schema("integer | integer[]"),
+            json!({"oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]})
+        );
+        assert_eq!(
+            type_schema("string[] | string"),
+            json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})
+        );
+        assert_eq!(
+            type_schema("string[] | integer"),
+            json!({"x-bitrix-type": "string[] | integer"})
+        );
     }
 
     #[test]
@@ -371,6 +404,8 @@ mod tests {
             "property258",
             "LANDING_ID_404",
             "reg151085",
+            "UF_",
+            "PROPERTY_",
         ] {
             assert!(is_placeholder_key(k), "{k}");
         }
@@ -472,6 +507,7 @@ mod tests {
             "crm_category",
             "crm_entity",
             "crm_dynamic_type.id",
+            "user.id",
             "location",
             "timestamp",
             "crm_enum_activitytype",
@@ -489,6 +525,8 @@ mod tests {
             "userFieldEntityId",
             "sale_status",
             "sale_lang",
+            "sale_lang.lid",
+            "crm_currency.CURRENCY",
             "catalog_language.lid",
         ] {
             assert_eq!(type_schema(t), string, "{t}");

@@ -140,7 +140,7 @@ pub enum ApproveActivityReviewActivityRequestInformationActivityEtc {
     "RequestInformationOptionalActivity" } Other
 );
 
-#[cfg(any(feature = "call", feature = "task"))]
+#[cfg(feature = "call")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AscDescH35027119 {
@@ -152,7 +152,7 @@ pub enum AscDescH35027119 {
     Other(String),
 }
 
-#[cfg(any(feature = "call", feature = "task"))]
+#[cfg(feature = "call")]
 ::bitrix24_runtime::string_enum!(AscDescH35027119 { Asc = "asc", Desc = "desc" } Other);
 
 #[cfg(any(feature = "department", feature = "telephony", feature = "user"))]
@@ -582,6 +582,27 @@ pub enum DateTimeMoneySkuEtc {
     "ECrm", BoolEnum = "BoolEnum" } Other
 );
 
+#[cfg(feature = "calendar")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DayWeekMonthList {
+    /// The value "day".
+    Day,
+    /// The value "week".
+    Week,
+    /// The value "month".
+    Month,
+    /// The value "list".
+    List,
+    /// A value the spec does not list, kept as received.
+    Other(String),
+}
+
+#[cfg(feature = "calendar")]
+::bitrix24_runtime::string_enum!(
+    DayWeekMonthList { Day = "day", Week = "week", Month = "month", List = "list" } Other
+);
+
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -741,57 +762,6 @@ pub enum EK {
 
 #[cfg(feature = "sonet")]
 ::bitrix24_runtime::string_enum!(EK { E = "E", K = "K" } Other);
-
-#[cfg(feature = "userfieldconfig")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum EditFormLabelListColumnLabelListFilterLabelEtcH2bbc950b {
-    /// The value "editFormLabel".
-    EditFormLabel,
-    /// The value "listColumnLabel".
-    ListColumnLabel,
-    /// The value "listFilterLabel".
-    ListFilterLabel,
-    /// The value "errorMessage".
-    ErrorMessage,
-    /// The value "helpMessage".
-    HelpMessage,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "userfieldconfig")]
-::bitrix24_runtime::string_enum!(
-    EditFormLabelListColumnLabelListFilterLabelEtcH2bbc950b { EditFormLabel =
-    "editFormLabel", ListColumnLabel = "listColumnLabel", ListFilterLabel =
-    "listFilterLabel", ErrorMessage = "errorMessage", HelpMessage = "helpMessage" } Other
-);
-
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum EditFormLabelListColumnLabelListFilterLabelEtcH7c0fef63 {
-    /// The value "EDIT_FORM_LABEL".
-    EditFormLabel,
-    /// The value "LIST_COLUMN_LABEL".
-    ListColumnLabel,
-    /// The value "LIST_FILTER_LABEL".
-    ListFilterLabel,
-    /// The value "ERROR_MESSAGE".
-    ErrorMessage,
-    /// The value "HELP_MESSAGE".
-    HelpMessage,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::string_enum!(
-    EditFormLabelListColumnLabelListFilterLabelEtcH7c0fef63 { EditFormLabel =
-    "EDIT_FORM_LABEL", ListColumnLabel = "LIST_COLUMN_LABEL", ListFilterLabel =
-    "LIST_FILTER_LABEL", ErrorMessage = "ERROR_MESSAGE", HelpMessage = "HELP_MESSAGE" }
-    Other
-);
 
 #[cfg(feature = "sign.b2e")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -986,6 +956,25 @@ pub enum HDWEtc {
 #[cfg(feature = "catalog")]
 ::bitrix24_runtime::string_enum!(
     HDWEtc { H = "H", D = "D", W = "W", M = "M", Q = "Q", S = "S", Y = "Y" } Other
+);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HighAverageLow {
+    /// The value "high".
+    High,
+    /// The value "average".
+    Average,
+    /// The value "low".
+    Low,
+    /// A value the spec does not list, kept as received.
+    Other(String),
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::string_enum!(
+    HighAverageLow { High = "high", Average = "average", Low = "low" } Other
 );
 
 #[cfg(feature = "calendar")]
@@ -1479,7 +1468,7 @@ pub enum IntV1V2 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::int_enum!(IntV1V2 { V1 = 1, V2 = 2 } Other);
 
-#[cfg(feature = "task")]
+#[cfg(any(feature = "call", feature = "task"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum IntV1V2V3 {
@@ -1493,7 +1482,7 @@ pub enum IntV1V2V3 {
     Other(i64),
 }
 
-#[cfg(feature = "task")]
+#[cfg(any(feature = "call", feature = "task"))]
 ::bitrix24_runtime::int_enum!(IntV1V2V3 { V1 = 1, V2 = 2, V3 = 3 } Other);
 
 #[cfg(feature = "crm")]
@@ -1682,6 +1671,21 @@ pub enum IntV1V4V7 {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::int_enum!(IntV1V4V7 { V1 = 1, V4 = 4, V7 = 7 } Other);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IntV3V4 {
+    /// The value 3.
+    V3,
+    /// The value 4.
+    V4,
+    /// A value the spec does not list, kept as received.
+    Other(i64),
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::int_enum!(IntV3V4 { V3 = 3, V4 = 4 } Other);
 
 #[cfg(feature = "catalog")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -1942,6 +1946,29 @@ pub enum MoveSpamDelete {
 #[cfg(feature = "mail")]
 ::bitrix24_runtime::string_enum!(
     MoveSpamDelete { Move = "move", Spam = "spam", Delete = "delete" } Other
+);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NCDEtc {
+    /// The value "N".
+    N,
+    /// The value "C".
+    C,
+    /// The value "D".
+    D,
+    /// The value "S".
+    S,
+    /// The value "B".
+    B,
+    /// A value the spec does not list, kept as received.
+    Other(String),
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::string_enum!(
+    NCDEtc { N = "N", C = "C", D = "D", S = "S", B = "B" } Other
 );
 
 #[cfg(feature = "crm")]
@@ -2220,6 +2247,33 @@ pub enum PageStoreKnowledgeEtc {
 ::bitrix24_runtime::string_enum!(
     PageStoreKnowledgeEtc { Page = "page", Store = "store", Knowledge = "knowledge",
     Group = "group", Mainpage = "mainpage" } Other
+);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PendingInProgressSupposedlyCompletedEtc {
+    /// The value "pending".
+    Pending,
+    /// The value "in_progress".
+    InProgress,
+    /// The value "supposedly_completed".
+    SupposedlyCompleted,
+    /// The value "completed".
+    Completed,
+    /// The value "deferred".
+    Deferred,
+    /// The value "declined".
+    Declined,
+    /// A value the spec does not list, kept as received.
+    Other(String),
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::string_enum!(
+    PendingInProgressSupposedlyCompletedEtc { Pending = "pending", InProgress =
+    "in_progress", SupposedlyCompleted = "supposedly_completed", Completed = "completed",
+    Deferred = "deferred", Declined = "declined" } Other
 );
 
 #[cfg(feature = "sonet")]
@@ -3200,6 +3254,46 @@ pub enum V200V304V603Etc {
     V200V304V603Etc { V200 = "200", V304 = "304", V603 = "603", V603S = "603-S", V403 =
     "403", V404 = "404", V486 = "486", V484 = "484", V503 = "503", V480 = "480", V402 =
     "402", V423 = "423", Other2 = "OTHER" } Other
+);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum V2V1V0 {
+    /// The value "2".
+    V2,
+    /// The value "1".
+    V1,
+    /// The value "0".
+    V0,
+    /// A value the spec does not list, kept as received.
+    Other(String),
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::string_enum!(V2V1V0 { V2 = "2", V1 = "1", V0 = "0" } Other);
+
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum V2V3V4Etc {
+    /// The value "2".
+    V2,
+    /// The value "3".
+    V3,
+    /// The value "4".
+    V4,
+    /// The value "5".
+    V5,
+    /// The value "6".
+    V6,
+    /// A value the spec does not list, kept as received.
+    Other(String),
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::string_enum!(
+    V2V3V4Etc { V2 = "2", V3 = "3", V4 = "4", V5 = "5", V6 = "6" } Other
 );
 
 #[cfg(feature = "im")]

@@ -45,6 +45,7 @@ pub mod registry;
         feature = "tasks",
         feature = "timeman",
         feature = "user",
+        feature = "user.userfield",
         feature = "userfieldconfig",
         feature = "vote"
     )

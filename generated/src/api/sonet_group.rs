@@ -399,9 +399,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "FILTER": object, optional.
+    /// Wire name "FILTER": object (a `Filter`), optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<GetRequestFilter>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "GROUP_ID": integer, optional.
     #[serde(rename = "GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
@@ -426,7 +426,7 @@ impl GetRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<GetRequestFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -485,192 +485,6 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetRequestFilter {
-    /// Wire name "ACTIVE": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<GetRequestFilterActive>,
-    /// Wire name "CLOSED": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
-    pub closed: Option<GetRequestFilterClosed>,
-    /// Wire name "DATE_ACTIVITY": string (`date-time`), optional.
-    #[serde(rename = "DATE_ACTIVITY", skip_serializing_if = "Option::is_none")]
-    pub date_activity: Option<String>,
-    /// Wire name "DATE_CREATE": string (`date-time`), optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "DATE_UPDATE": string (`date-time`), optional.
-    #[serde(rename = "DATE_UPDATE", skip_serializing_if = "Option::is_none")]
-    pub date_update: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "IS_EXTRANET": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "IS_EXTRANET", skip_serializing_if = "Option::is_none")]
-    pub is_extranet: Option<GetRequestFilterIsExtranet>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "OPENED": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
-    pub opened: Option<GetRequestFilterOpened>,
-    /// Wire name "OWNER_ID": integer, optional.
-    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<i64>,
-    /// Wire name "VISIBLE": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
-    pub visible: Option<GetRequestFilterVisible>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetRequestFilter {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ACTIVE".
-    pub fn active(mut self, value: impl Into<GetRequestFilterActive>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "CLOSED".
-    pub fn closed(mut self, value: impl Into<GetRequestFilterClosed>) -> Self {
-        self.closed = Some(value.into());
-        self
-    }
-    /// Sets "DATE_ACTIVITY".
-    pub fn date_activity(mut self, value: impl Into<String>) -> Self {
-        self.date_activity = Some(value.into());
-        self
-    }
-    /// Sets "DATE_CREATE".
-    pub fn date_create(mut self, value: impl Into<String>) -> Self {
-        self.date_create = Some(value.into());
-        self
-    }
-    /// Sets "DATE_UPDATE".
-    pub fn date_update(mut self, value: impl Into<String>) -> Self {
-        self.date_update = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "IS_EXTRANET".
-    pub fn is_extranet(mut self, value: impl Into<GetRequestFilterIsExtranet>) -> Self {
-        self.is_extranet = Some(value.into());
-        self
-    }
-    /// Sets "NAME".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "OPENED".
-    pub fn opened(mut self, value: impl Into<GetRequestFilterOpened>) -> Self {
-        self.opened = Some(value.into());
-        self
-    }
-    /// Sets "OWNER_ID".
-    pub fn owner_id(mut self, value: impl Into<i64>) -> Self {
-        self.owner_id = Some(value.into());
-        self
-    }
-    /// Sets "VISIBLE".
-    pub fn visible(mut self, value: impl Into<GetRequestFilterVisible>) -> Self {
-        self.visible = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let closed = o.opt("CLOSED")?;
-        let date_activity = o.opt("DATE_ACTIVITY")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let date_update = o.opt("DATE_UPDATE")?;
-        let id = o.opt("ID")?;
-        let is_extranet = o.opt("IS_EXTRANET")?;
-        let name = o.opt("NAME")?;
-        let opened = o.opt("OPENED")?;
-        let owner_id = o.opt("OWNER_ID")?;
-        let visible = o.opt("VISIBLE")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "CLOSED",
-                    "DATE_ACTIVITY",
-                    "DATE_CREATE",
-                    "DATE_UPDATE",
-                    "ID",
-                    "IS_EXTRANET",
-                    "NAME",
-                    "OPENED",
-                    "OWNER_ID",
-                    "VISIBLE",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            closed,
-            date_activity,
-            date_create,
-            date_update,
-            id,
-            is_extranet,
-            name,
-            opened,
-            owner_id,
-            visible,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetRequestFilter);
-
-pub type GetRequestFilterActive = ::bitrix24_runtime::YesNo;
-
-pub type GetRequestFilterClosed = ::bitrix24_runtime::YesNo;
-
-pub type GetRequestFilterIsExtranet = ::bitrix24_runtime::YesNo;
-
-pub type GetRequestFilterOpened = ::bitrix24_runtime::YesNo;
-
-pub type GetRequestFilterVisible = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sonet_group.get`.
 pub type GetResponse = Vec<GetResponseItem>;

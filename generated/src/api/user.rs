@@ -1183,28 +1183,28 @@ pub struct GetRequest {
     /// Wire name "ADMIN_MODE": boolean, optional.
     #[serde(rename = "ADMIN_MODE", skip_serializing_if = "Option::is_none")]
     pub admin_mode: Option<bool>,
-    /// Wire name "FILTER": object (a `Filter`), optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "IMAGE_RESIZE": string, optional.
     ///
     /// Allowed values: "small", "medium", "large".
     #[serde(rename = "IMAGE_RESIZE", skip_serializing_if = "Option::is_none")]
     pub image_resize: Option<GetRequestImageResize>,
+    /// Wire name "ORDER": string, optional.
+    ///
+    /// Allowed values: "ASC", "DESC".
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    pub order: Option<GetRequestOrder>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
     /// Wire name "UF_DEPARTMENT": integer, optional.
     #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub uf_department: Option<i64>,
-    /// Wire name "order": string, optional.
-    ///
-    /// Allowed values: "ASC", "DESC".
+    /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<GetRequestOrder>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
-    /// Wire name "sort": string, optional.
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<String>,
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1225,14 +1225,19 @@ impl GetRequest {
         self.admin_mode = Some(value.into());
         self
     }
-    /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
-        self.filter = Some(value.into());
-        self
-    }
     /// Sets "IMAGE_RESIZE".
     pub fn image_resize(mut self, value: impl Into<GetRequestImageResize>) -> Self {
         self.image_resize = Some(value.into());
+        self
+    }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<GetRequestOrder>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<String>) -> Self {
+        self.sort = Some(value.into());
         self
     }
     /// Sets "UF_DEPARTMENT".
@@ -1240,19 +1245,14 @@ impl GetRequest {
         self.uf_department = Some(value.into());
         self
     }
-    /// Sets "order".
-    pub fn order(mut self, value: impl Into<GetRequestOrder>) -> Self {
-        self.order = Some(value.into());
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<String>) -> Self {
-        self.sort = Some(value.into());
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1279,34 +1279,34 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let admin_mode = o.opt("ADMIN_MODE")?;
-        let filter = o.opt("FILTER")?;
         let image_resize = o.opt("IMAGE_RESIZE")?;
+        let order = o.opt("ORDER")?;
+        let sort = o.opt("SORT")?;
         let uf_department = o.opt("UF_DEPARTMENT")?;
-        let order = o.opt("order")?;
+        let filter = o.opt("filter")?;
         let select = o.opt("select")?;
-        let sort = o.opt("sort")?;
         let start = o.opt("start")?;
         let additional = o
             .rest(
                 &[
                     "ADMIN_MODE",
-                    "FILTER",
                     "IMAGE_RESIZE",
+                    "ORDER",
+                    "SORT",
                     "UF_DEPARTMENT",
-                    "order",
+                    "filter",
                     "select",
-                    "sort",
                     "start",
                 ],
             )?;
         Ok(Self {
             admin_mode,
-            filter,
             image_resize,
-            uf_department,
             order,
-            select,
             sort,
+            uf_department,
+            filter,
+            select,
             start,
             additional,
         })
@@ -1434,20 +1434,20 @@ pub struct SearchRequest {
     /// Wire name "FILTER": object (a `Filter`), optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "ORDER": string, optional.
+    ///
+    /// Allowed values: "ASC", "DESC".
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    pub order: Option<SearchRequestOrder>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
     /// Wire name "UF_DEPARTMENT": integer, optional.
     #[serde(rename = "UF_DEPARTMENT", skip_serializing_if = "Option::is_none")]
     pub uf_department: Option<i64>,
-    /// Wire name "order": string, optional.
-    ///
-    /// Allowed values: "ASC", "DESC".
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<SearchRequestOrder>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
-    /// Wire name "sort": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<String>,
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1473,24 +1473,24 @@ impl SearchRequest {
         self.filter = Some(value.into());
         self
     }
+    /// Sets "ORDER".
+    pub fn order(mut self, value: impl Into<SearchRequestOrder>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<String>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
     /// Sets "UF_DEPARTMENT".
     pub fn uf_department(mut self, value: impl Into<i64>) -> Self {
         self.uf_department = Some(value.into());
         self
     }
-    /// Sets "order".
-    pub fn order(mut self, value: impl Into<SearchRequestOrder>) -> Self {
-        self.order = Some(value.into());
-        self
-    }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<String>) -> Self {
-        self.sort = Some(value.into());
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1518,30 +1518,30 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let admin_mode = o.opt("ADMIN_MODE")?;
         let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let sort = o.opt("SORT")?;
         let uf_department = o.opt("UF_DEPARTMENT")?;
-        let order = o.opt("order")?;
         let select = o.opt("select")?;
-        let sort = o.opt("sort")?;
         let start = o.opt("start")?;
         let additional = o
             .rest(
                 &[
                     "ADMIN_MODE",
                     "FILTER",
+                    "ORDER",
+                    "SORT",
                     "UF_DEPARTMENT",
-                    "order",
                     "select",
-                    "sort",
                     "start",
                 ],
             )?;
         Ok(Self {
             admin_mode,
             filter,
-            uf_department,
             order,
-            select,
             sort,
+            uf_department,
+            select,
             start,
             additional,
         })

@@ -113,9 +113,9 @@ pub struct AddRequestField {
     /// Wire name "multiple": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AddRequestFieldSettings>,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -201,8 +201,8 @@ impl AddRequestField {
         self
     }
     /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<AddRequestFieldSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "showFilter".
@@ -336,6 +336,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldEditFormLabel {
 
 /// The type `userfieldconfig.uf_enum_element`, defined once in `types`.
 pub type AddRequestFieldEnumItem = super::types::userfieldconfig::UfEnumElement;
+
+/// The type `userfieldconfig.settings_2`, defined once in `types`.
+pub type AddRequestFieldSettings = super::types::userfieldconfig::Settings2;
 
 /// The `result` of `userfieldconfig.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1994,16 +1997,16 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": object, optional.
+    /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<ListRequestFilter>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "moduleId": string, required.
     #[serde(rename = "moduleId")]
     pub module_id: String,
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": object, optional.
+    /// Wire name "select": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<ListRequestSelect>,
     /// Wire name "start": integer, optional.
@@ -2028,7 +2031,7 @@ impl ListRequest {
         }
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -2084,385 +2087,38 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
 #[non_exhaustive]
-pub struct ListRequestFilter {
-    /// Wire name "editInList": boolean, optional.
-    #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
-    pub edit_in_list: Option<bool>,
-    /// Wire name "fieldName": string, optional.
-    #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
-    pub field_name: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "isSearchable": boolean, optional.
-    #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
-    pub is_searchable: Option<bool>,
-    /// Wire name "mandatory": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mandatory: Option<bool>,
-    /// Wire name "multiple": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<bool>,
-    /// Wire name "showFilter": string, optional.
-    #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
-    pub show_filter: Option<String>,
-    /// Wire name "showInList": boolean, optional.
-    #[serde(rename = "showInList", skip_serializing_if = "Option::is_none")]
-    pub show_in_list: Option<bool>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "userTypeId": string, optional.
-    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
-    pub user_type_id: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestFilter {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "editInList".
-    pub fn edit_in_list(mut self, value: impl Into<bool>) -> Self {
-        self.edit_in_list = Some(value.into());
-        self
-    }
-    /// Sets "fieldName".
-    pub fn field_name(mut self, value: impl Into<String>) -> Self {
-        self.field_name = Some(value.into());
-        self
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "isSearchable".
-    pub fn is_searchable(mut self, value: impl Into<bool>) -> Self {
-        self.is_searchable = Some(value.into());
-        self
-    }
-    /// Sets "mandatory".
-    pub fn mandatory(mut self, value: impl Into<bool>) -> Self {
-        self.mandatory = Some(value.into());
-        self
-    }
-    /// Sets "multiple".
-    pub fn multiple(mut self, value: impl Into<bool>) -> Self {
-        self.multiple = Some(value.into());
-        self
-    }
-    /// Sets "showFilter".
-    pub fn show_filter(mut self, value: impl Into<String>) -> Self {
-        self.show_filter = Some(value.into());
-        self
-    }
-    /// Sets "showInList".
-    pub fn show_in_list(mut self, value: impl Into<bool>) -> Self {
-        self.show_in_list = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "userTypeId".
-    pub fn user_type_id(mut self, value: impl Into<String>) -> Self {
-        self.user_type_id = Some(value.into());
-        self
-    }
-    /// Sets "xmlId".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let edit_in_list = o.opt("editInList")?;
-        let field_name = o.opt("fieldName")?;
-        let id = o.opt("id")?;
-        let is_searchable = o.opt("isSearchable")?;
-        let mandatory = o.opt("mandatory")?;
-        let multiple = o.opt("multiple")?;
-        let show_filter = o.opt("showFilter")?;
-        let show_in_list = o.opt("showInList")?;
-        let sort = o.opt("sort")?;
-        let user_type_id = o.opt("userTypeId")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "editInList",
-                    "fieldName",
-                    "id",
-                    "isSearchable",
-                    "mandatory",
-                    "multiple",
-                    "showFilter",
-                    "showInList",
-                    "sort",
-                    "userTypeId",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            edit_in_list,
-            field_name,
-            id,
-            is_searchable,
-            mandatory,
-            multiple,
-            show_filter,
-            show_in_list,
-            sort,
-            user_type_id,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestSelect {
-    /// Wire name "editInList": string, optional.
-    #[serde(rename = "editInList", skip_serializing_if = "Option::is_none")]
-    pub edit_in_list: Option<String>,
-    /// Wire name "entityId": string, optional.
-    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<String>,
-    /// Wire name "fieldName": string, optional.
-    #[serde(rename = "fieldName", skip_serializing_if = "Option::is_none")]
-    pub field_name: Option<String>,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "isSearchable": string, optional.
-    #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
-    pub is_searchable: Option<String>,
-    /// Wire name "language": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
-    /// Wire name "languageId": string, optional.
-    ///
-    /// Allowed values: "editFormLabel", "listColumnLabel", "listFilterLabel", "errorMessage", "helpMessage".
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<ListRequestSelectLanguageId>,
-    /// Wire name "mandatory": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mandatory: Option<String>,
-    /// Wire name "multiple": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<String>,
-    /// Wire name "settings": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<String>,
-    /// Wire name "showFilter": string, optional.
-    #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
-    pub show_filter: Option<String>,
-    /// Wire name "showInList": string, optional.
-    #[serde(rename = "showInList", skip_serializing_if = "Option::is_none")]
-    pub show_in_list: Option<String>,
-    /// Wire name "sort": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<String>,
-    /// Wire name "userTypeId": string, optional.
-    #[serde(rename = "userTypeId", skip_serializing_if = "Option::is_none")]
-    pub user_type_id: Option<String>,
-    /// Wire name "xmlId": string, optional.
-    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelect {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "editInList".
-    pub fn edit_in_list(mut self, value: impl Into<String>) -> Self {
-        self.edit_in_list = Some(value.into());
-        self
-    }
-    /// Sets "entityId".
-    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
-        self.entity_id = Some(value.into());
-        self
-    }
-    /// Sets "fieldName".
-    pub fn field_name(mut self, value: impl Into<String>) -> Self {
-        self.field_name = Some(value.into());
-        self
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<String>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "isSearchable".
-    pub fn is_searchable(mut self, value: impl Into<String>) -> Self {
-        self.is_searchable = Some(value.into());
-        self
-    }
-    /// Sets "language".
-    pub fn language(mut self, value: impl Into<String>) -> Self {
-        self.language = Some(value.into());
-        self
-    }
-    /// Sets "languageId".
-    pub fn language_id(mut self, value: impl Into<ListRequestSelectLanguageId>) -> Self {
-        self.language_id = Some(value.into());
-        self
-    }
-    /// Sets "mandatory".
-    pub fn mandatory(mut self, value: impl Into<String>) -> Self {
-        self.mandatory = Some(value.into());
-        self
-    }
-    /// Sets "multiple".
-    pub fn multiple(mut self, value: impl Into<String>) -> Self {
-        self.multiple = Some(value.into());
-        self
-    }
-    /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<String>) -> Self {
-        self.settings = Some(value.into());
-        self
-    }
-    /// Sets "showFilter".
-    pub fn show_filter(mut self, value: impl Into<String>) -> Self {
-        self.show_filter = Some(value.into());
-        self
-    }
-    /// Sets "showInList".
-    pub fn show_in_list(mut self, value: impl Into<String>) -> Self {
-        self.show_in_list = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<String>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "userTypeId".
-    pub fn user_type_id(mut self, value: impl Into<String>) -> Self {
-        self.user_type_id = Some(value.into());
-        self
-    }
-    /// Sets "xmlId".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
+pub enum ListRequestSelect {
+    Array(Vec<String>),
+    Object(::std::collections::BTreeMap<String, String>),
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelect {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let edit_in_list = o.opt("editInList")?;
-        let entity_id = o.opt("entityId")?;
-        let field_name = o.opt("fieldName")?;
-        let id = o.opt("id")?;
-        let is_searchable = o.opt("isSearchable")?;
-        let language = o.opt("language")?;
-        let language_id = o.opt("languageId")?;
-        let mandatory = o.opt("mandatory")?;
-        let multiple = o.opt("multiple")?;
-        let settings = o.opt("settings")?;
-        let show_filter = o.opt("showFilter")?;
-        let show_in_list = o.opt("showInList")?;
-        let sort = o.opt("sort")?;
-        let user_type_id = o.opt("userTypeId")?;
-        let xml_id = o.opt("xmlId")?;
-        let additional = o
-            .rest(
-                &[
-                    "editInList",
-                    "entityId",
-                    "fieldName",
-                    "id",
-                    "isSearchable",
-                    "language",
-                    "languageId",
-                    "mandatory",
-                    "multiple",
-                    "settings",
-                    "showFilter",
-                    "showInList",
-                    "sort",
-                    "userTypeId",
-                    "xmlId",
-                ],
-            )?;
-        Ok(Self {
-            edit_in_list,
-            entity_id,
-            field_name,
-            id,
-            is_searchable,
-            language,
-            language_id,
-            mandatory,
-            multiple,
-            settings,
-            show_filter,
-            show_in_list,
-            sort,
-            user_type_id,
-            xml_id,
-            additional,
-        })
+        if let Ok(x) = <Vec<String> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListRequestSelect",
+            ),
+        )
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequestSelect);
-
-pub type ListRequestSelectLanguageId = super::enums::EditFormLabelListColumnLabelListFilterLabelEtcH2bbc950b;
 
 /// The `result` of `userfieldconfig.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -3012,9 +2668,9 @@ pub struct UpdateRequestField {
     /// Wire name "mandatory": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldSettings>,
     /// Wire name "showFilter": boolean, optional.
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -3073,8 +2729,8 @@ impl UpdateRequestField {
         self
     }
     /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "showFilter".
@@ -3237,6 +2893,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldHelpMessage {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldHelpMessage);
+
+/// The type `userfieldconfig.settings_2`, defined once in `types`.
+pub type UpdateRequestFieldSettings = super::types::userfieldconfig::Settings2;
 
 /// The `result` of `userfieldconfig.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -180,8 +180,107 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-/// The type `biconnector.add`, defined once in `types`.
-pub type AddRequestFieldsFieldsItem = super::super::types::biconnector::Add;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFieldsFieldsItem {
+    /// Wire name "datasetId": any JSON, optional.
+    #[serde(rename = "datasetId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub dataset_id: ::serde_json::Value,
+    /// Wire name "externalCode": string, optional.
+    #[serde(rename = "externalCode", skip_serializing_if = "Option::is_none")]
+    pub external_code: Option<String>,
+    /// Wire name "id": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub id: ::serde_json::Value,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "visible": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub visible: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFieldsFieldsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "datasetId".
+    pub fn dataset_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.dataset_id = value.into();
+        self
+    }
+    /// Sets "externalCode".
+    pub fn external_code(mut self, value: impl Into<String>) -> Self {
+        self.external_code = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.id = value.into();
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "visible".
+    pub fn visible(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.visible = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsFieldsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dataset_id = o.opt("datasetId")?;
+        let external_code = o.opt("externalCode")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let type_ = o.opt("type")?;
+        let visible = o.opt("visible")?;
+        let additional = o
+            .rest(&["datasetId", "externalCode", "id", "name", "type", "visible"])?;
+        Ok(Self {
+            dataset_id,
+            external_code,
+            id,
+            name,
+            type_,
+            visible,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsFieldsItem);
 
 /// The `result` of `biconnector.dataset.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -57,7 +57,9 @@ pub struct AddRequest {
     pub placement_handler: Option<String>,
     /// Wire name "PROPERTIES": object, optional.
     #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
-    pub properties: Option<AddRequestProperties>,
+    pub properties: Option<
+        ::std::collections::BTreeMap<String, AddRequestPropertiesValue>,
+    >,
     /// Wire name "RETURN_PROPERTIES": object, optional.
     #[serde(rename = "RETURN_PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub return_properties: Option<AddRequestReturnProperties>,
@@ -125,7 +127,10 @@ impl AddRequest {
         self
     }
     /// Sets "PROPERTIES".
-    pub fn properties(mut self, value: impl Into<AddRequestProperties>) -> Self {
+    pub fn properties(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, AddRequestPropertiesValue>>,
+    ) -> Self {
         self.properties = Some(value.into());
         self
     }
@@ -297,19 +302,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestName {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestProperties {
-    /// Wire name "Default": any JSON, optional.
-    #[serde(rename = "Default", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub default: ::serde_json::Value,
-    /// Wire name "Description": string, optional.
+pub struct AddRequestPropertiesValue {
+    /// Wire name "Default": string, optional.
+    #[serde(rename = "Default", skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Wire name "Description": one of several shapes, optional.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<AddRequestPropertiesValueDescription>,
     /// Wire name "Multiple": boolean, optional.
     #[serde(rename = "Multiple", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "Name": string, optional.
+    /// Wire name "Name": one of several shapes, optional.
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<AddRequestPropertiesValueName>,
     /// Wire name "Options": any JSON, optional.
     #[serde(rename = "Options", skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
@@ -319,27 +324,27 @@ pub struct AddRequestProperties {
     /// Wire name "Type": string, optional.
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Wire name "inputString": object, optional.
-    #[serde(rename = "inputString", skip_serializing_if = "Option::is_none")]
-    pub input_string: Option<AddRequestPropertiesInputString>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestProperties {
+impl AddRequestPropertiesValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "Default".
-    pub fn default(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.default = value.into();
+    pub fn default(mut self, value: impl Into<String>) -> Self {
+        self.default = Some(value.into());
         self
     }
     /// Sets "Description".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
+    pub fn description(
+        mut self,
+        value: impl Into<AddRequestPropertiesValueDescription>,
+    ) -> Self {
         self.description = Some(value.into());
         self
     }
@@ -349,7 +354,7 @@ impl AddRequestProperties {
         self
     }
     /// Sets "Name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
+    pub fn name(mut self, value: impl Into<AddRequestPropertiesValueName>) -> Self {
         self.name = Some(value.into());
         self
     }
@@ -368,14 +373,6 @@ impl AddRequestProperties {
         self.type_ = Some(value.into());
         self
     }
-    /// Sets "inputString".
-    pub fn input_string(
-        mut self,
-        value: impl Into<AddRequestPropertiesInputString>,
-    ) -> Self {
-        self.input_string = Some(value.into());
-        self
-    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -388,7 +385,7 @@ impl AddRequestProperties {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
+impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -400,7 +397,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
         let options = o.opt("Options")?;
         let required = o.opt("Required")?;
         let type_ = o.opt("Type")?;
-        let input_string = o.opt("inputString")?;
         let additional = o
             .rest(
                 &[
@@ -411,7 +407,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
                     "Options",
                     "Required",
                     "Type",
-                    "inputString",
                 ],
             )?;
         Ok(Self {
@@ -422,121 +417,90 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
             options,
             required,
             type_,
-            input_string,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestProperties);
+::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesValue);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
 #[non_exhaustive]
-pub struct AddRequestPropertiesInputString {
-    /// Wire name "Default": string, optional.
-    #[serde(rename = "Default", skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-    /// Wire name "Description": object, optional.
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<::std::collections::BTreeMap<String, String>>,
-    /// Wire name "Multiple": string, optional.
-    #[serde(rename = "Multiple", skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<String>,
-    /// Wire name "Name": object, optional.
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<::std::collections::BTreeMap<String, String>>,
-    /// Wire name "Required": string, optional.
-    #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
-    pub required: Option<String>,
-    /// Wire name "Type": string, optional.
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+pub enum AddRequestPropertiesValueDescription {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
 }
 
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestPropertiesInputString {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "Default".
-    pub fn default(mut self, value: impl Into<String>) -> Self {
-        self.default = Some(value.into());
-        self
-    }
-    /// Sets "Description".
-    pub fn description(
-        mut self,
-        value: impl Into<::std::collections::BTreeMap<String, String>>,
-    ) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "Multiple".
-    pub fn multiple(mut self, value: impl Into<String>) -> Self {
-        self.multiple = Some(value.into());
-        self
-    }
-    /// Sets "Name".
-    pub fn name(
-        mut self,
-        value: impl Into<::std::collections::BTreeMap<String, String>>,
-    ) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "Required".
-    pub fn required(mut self, value: impl Into<String>) -> Self {
-        self.required = Some(value.into());
-        self
-    }
-    /// Sets "Type".
-    pub fn type_(mut self, value: impl Into<String>) -> Self {
-        self.type_ = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesInputString {
+impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesValueDescription {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default = o.opt("Default")?;
-        let description = o.opt("Description")?;
-        let multiple = o.opt("Multiple")?;
-        let name = o.opt("Name")?;
-        let required = o.opt("Required")?;
-        let type_ = o.opt("Type")?;
-        let additional = o
-            .rest(&["Default", "Description", "Multiple", "Name", "Required", "Type"])?;
-        Ok(Self {
-            default,
-            description,
-            multiple,
-            name,
-            required,
-            type_,
-            additional,
-        })
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestPropertiesValueDescription",
+            ),
+        )
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesInputString);
+::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesValueDescription);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestPropertiesValueName {
+    Object(::std::collections::BTreeMap<String, String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesValueName {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            String,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestPropertiesValueName",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesValueName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -700,16 +664,12 @@ pub async fn delete(
 /// Parameters of `bizproc.activity.delete`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-delete.html>.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "CODE": string, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(rename = "code", skip_serializing_if = "Option::is_none")]
-    pub code_2: Option<String>,
+    /// Wire name "code": string, required.
+    pub code: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -717,19 +677,12 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "CODE".
-    pub fn code(mut self, value: impl Into<String>) -> Self {
-        self.code = Some(value.into());
-        self
-    }
-    /// Sets "code".
-    pub fn code_2(mut self, value: impl Into<String>) -> Self {
-        self.code_2 = Some(value.into());
-        self
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            additional: Default::default(),
+        }
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -748,10 +701,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("CODE")?;
-        let code_2 = o.opt("code")?;
-        let additional = o.rest(&["CODE", "code"])?;
-        Ok(Self { code, code_2, additional })
+        let code = o.req("code")?;
+        let additional = o.rest(&["code"])?;
+        let code = o.need(code, "code")?;
+        Ok(Self { code, additional })
     }
 }
 
@@ -860,22 +813,14 @@ pub async fn log(
 /// Parameters of `bizproc.activity.log`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-log.html>.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct LogRequest {
-    /// Wire name "EVENT_TOKEN": string, optional.
-    #[serde(rename = "EVENT_TOKEN", skip_serializing_if = "Option::is_none")]
-    pub event_token: Option<String>,
-    /// Wire name "LOG_MESSAGE": string, optional.
-    #[serde(rename = "LOG_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub log_message: Option<String>,
-    /// Wire name "event_token": string, optional.
-    #[serde(rename = "event_token", skip_serializing_if = "Option::is_none")]
-    pub event_token_2: Option<String>,
-    /// Wire name "log_message": string, optional.
-    #[serde(rename = "log_message", skip_serializing_if = "Option::is_none")]
-    pub log_message_2: Option<String>,
+    /// Wire name "event_token": string, required.
+    pub event_token: String,
+    /// Wire name "log_message": string, required.
+    pub log_message: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -883,29 +828,13 @@ pub struct LogRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl LogRequest {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "EVENT_TOKEN".
-    pub fn event_token(mut self, value: impl Into<String>) -> Self {
-        self.event_token = Some(value.into());
-        self
-    }
-    /// Sets "LOG_MESSAGE".
-    pub fn log_message(mut self, value: impl Into<String>) -> Self {
-        self.log_message = Some(value.into());
-        self
-    }
-    /// Sets "event_token".
-    pub fn event_token_2(mut self, value: impl Into<String>) -> Self {
-        self.event_token_2 = Some(value.into());
-        self
-    }
-    /// Sets "log_message".
-    pub fn log_message_2(mut self, value: impl Into<String>) -> Self {
-        self.log_message_2 = Some(value.into());
-        self
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(event_token: impl Into<String>, log_message: impl Into<String>) -> Self {
+        Self {
+            event_token: event_token.into(),
+            log_message: log_message.into(),
+            additional: Default::default(),
+        }
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -924,17 +853,14 @@ impl ::bitrix24_runtime::loose::Loose for LogRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let event_token = o.opt("EVENT_TOKEN")?;
-        let log_message = o.opt("LOG_MESSAGE")?;
-        let event_token_2 = o.opt("event_token")?;
-        let log_message_2 = o.opt("log_message")?;
-        let additional = o
-            .rest(&["EVENT_TOKEN", "LOG_MESSAGE", "event_token", "log_message"])?;
+        let event_token = o.req("event_token")?;
+        let log_message = o.req("log_message")?;
+        let additional = o.rest(&["event_token", "log_message"])?;
+        let event_token = o.need(event_token, "event_token")?;
+        let log_message = o.need(log_message, "log_message")?;
         Ok(Self {
             event_token,
             log_message,
-            event_token_2,
-            log_message_2,
             additional,
         })
     }

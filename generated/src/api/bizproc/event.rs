@@ -23,28 +23,18 @@ pub async fn send(
 /// Parameters of `bizproc.event.send`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-event-send.html>.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequest {
-    /// Wire name "EVENT_TOKEN": string, optional.
-    #[serde(rename = "EVENT_TOKEN", skip_serializing_if = "Option::is_none")]
-    pub event_token: Option<String>,
     /// Wire name "LOG_MESSAGE": string, optional.
     #[serde(rename = "LOG_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub log_message: Option<String>,
-    /// Wire name "RETURN_VALUES": any JSON, optional.
-    #[serde(
-        rename = "RETURN_VALUES",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub return_values: ::serde_json::Value,
-    /// Wire name "event_token": string, optional.
-    #[serde(rename = "event_token", skip_serializing_if = "Option::is_none")]
-    pub event_token_2: Option<String>,
+    /// Wire name "event_token": string, required.
+    pub event_token: String,
     /// Wire name "return_values": object, optional.
-    #[serde(rename = "return_values", skip_serializing_if = "Option::is_none")]
-    pub return_values_2: Option<SendRequestReturnValues>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_values: Option<SendRequestReturnValues>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -52,33 +42,23 @@ pub struct SendRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SendRequest {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "EVENT_TOKEN".
-    pub fn event_token(mut self, value: impl Into<String>) -> Self {
-        self.event_token = Some(value.into());
-        self
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(event_token: impl Into<String>) -> Self {
+        Self {
+            log_message: Default::default(),
+            event_token: event_token.into(),
+            return_values: Default::default(),
+            additional: Default::default(),
+        }
     }
     /// Sets "LOG_MESSAGE".
     pub fn log_message(mut self, value: impl Into<String>) -> Self {
         self.log_message = Some(value.into());
         self
     }
-    /// Sets "RETURN_VALUES".
-    pub fn return_values(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.return_values = value.into();
-        self
-    }
-    /// Sets "event_token".
-    pub fn event_token_2(mut self, value: impl Into<String>) -> Self {
-        self.event_token_2 = Some(value.into());
-        self
-    }
     /// Sets "return_values".
-    pub fn return_values_2(mut self, value: impl Into<SendRequestReturnValues>) -> Self {
-        self.return_values_2 = Some(value.into());
+    pub fn return_values(mut self, value: impl Into<SendRequestReturnValues>) -> Self {
+        self.return_values = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -98,27 +78,15 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let event_token = o.opt("EVENT_TOKEN")?;
         let log_message = o.opt("LOG_MESSAGE")?;
-        let return_values = o.opt("RETURN_VALUES")?;
-        let event_token_2 = o.opt("event_token")?;
-        let return_values_2 = o.opt("return_values")?;
-        let additional = o
-            .rest(
-                &[
-                    "EVENT_TOKEN",
-                    "LOG_MESSAGE",
-                    "RETURN_VALUES",
-                    "event_token",
-                    "return_values",
-                ],
-            )?;
+        let event_token = o.req("event_token")?;
+        let return_values = o.opt("return_values")?;
+        let additional = o.rest(&["LOG_MESSAGE", "event_token", "return_values"])?;
+        let event_token = o.need(event_token, "event_token")?;
         Ok(Self {
-            event_token,
             log_message,
+            event_token,
             return_values,
-            event_token_2,
-            return_values_2,
             additional,
         })
     }
@@ -130,6 +98,45 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SendRequestReturnValues {
+    /// Wire name "AUTH_USER_ID": integer, optional.
+    #[serde(rename = "AUTH_USER_ID", skip_serializing_if = "Option::is_none")]
+    pub auth_user_id: Option<i64>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "DOCUMENT_TYPE": any JSON, optional.
+    #[serde(
+        rename = "DOCUMENT_TYPE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub document_type: ::serde_json::Value,
+    /// Wire name "FILTER": any JSON, optional.
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    /// Wire name "HANDLER": string, optional.
+    #[serde(rename = "HANDLER", skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "PLACEMENT_HANDLER": string, optional.
+    #[serde(rename = "PLACEMENT_HANDLER", skip_serializing_if = "Option::is_none")]
+    pub placement_handler: Option<String>,
+    /// Wire name "PROPERTIES": object, optional.
+    #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
+    pub properties: Option<SendRequestReturnValuesProperties>,
+    /// Wire name "RETURN_PROPERTIES": any JSON, optional.
+    #[serde(
+        rename = "RETURN_PROPERTIES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub return_properties: ::serde_json::Value,
+    /// Wire name "USE_PLACEMENT": boolean, optional.
+    #[serde(rename = "USE_PLACEMENT", skip_serializing_if = "Option::is_none")]
+    pub use_placement: Option<bool>,
+    /// Wire name "USE_SUBSCRIPTION": boolean, optional.
+    #[serde(rename = "USE_SUBSCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub use_subscription: Option<bool>,
     /// Wire name "outputString": string, optional.
     #[serde(rename = "outputString", skip_serializing_if = "Option::is_none")]
     pub output_string: Option<String>,
@@ -143,6 +150,64 @@ impl SendRequestReturnValues {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "AUTH_USER_ID".
+    pub fn auth_user_id(mut self, value: impl Into<i64>) -> Self {
+        self.auth_user_id = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DOCUMENT_TYPE".
+    pub fn document_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.document_type = value.into();
+        self
+    }
+    /// Sets "FILTER".
+    pub fn filter(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.filter = value.into();
+        self
+    }
+    /// Sets "HANDLER".
+    pub fn handler(mut self, value: impl Into<String>) -> Self {
+        self.handler = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "PLACEMENT_HANDLER".
+    pub fn placement_handler(mut self, value: impl Into<String>) -> Self {
+        self.placement_handler = Some(value.into());
+        self
+    }
+    /// Sets "PROPERTIES".
+    pub fn properties(
+        mut self,
+        value: impl Into<SendRequestReturnValuesProperties>,
+    ) -> Self {
+        self.properties = Some(value.into());
+        self
+    }
+    /// Sets "RETURN_PROPERTIES".
+    pub fn return_properties(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.return_properties = value.into();
+        self
+    }
+    /// Sets "USE_PLACEMENT".
+    pub fn use_placement(mut self, value: impl Into<bool>) -> Self {
+        self.use_placement = Some(value.into());
+        self
+    }
+    /// Sets "USE_SUBSCRIPTION".
+    pub fn use_subscription(mut self, value: impl Into<bool>) -> Self {
+        self.use_subscription = Some(value.into());
+        self
     }
     /// Sets "outputString".
     pub fn output_string(mut self, value: impl Into<String>) -> Self {
@@ -166,13 +231,57 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestReturnValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth_user_id = o.opt("AUTH_USER_ID")?;
+        let description = o.opt("DESCRIPTION")?;
+        let document_type = o.opt("DOCUMENT_TYPE")?;
+        let filter = o.opt("FILTER")?;
+        let handler = o.opt("HANDLER")?;
+        let name = o.opt("NAME")?;
+        let placement_handler = o.opt("PLACEMENT_HANDLER")?;
+        let properties = o.opt("PROPERTIES")?;
+        let return_properties = o.opt("RETURN_PROPERTIES")?;
+        let use_placement = o.opt("USE_PLACEMENT")?;
+        let use_subscription = o.opt("USE_SUBSCRIPTION")?;
         let output_string = o.opt("outputString")?;
-        let additional = o.rest(&["outputString"])?;
-        Ok(Self { output_string, additional })
+        let additional = o
+            .rest(
+                &[
+                    "AUTH_USER_ID",
+                    "DESCRIPTION",
+                    "DOCUMENT_TYPE",
+                    "FILTER",
+                    "HANDLER",
+                    "NAME",
+                    "PLACEMENT_HANDLER",
+                    "PROPERTIES",
+                    "RETURN_PROPERTIES",
+                    "USE_PLACEMENT",
+                    "USE_SUBSCRIPTION",
+                    "outputString",
+                ],
+            )?;
+        Ok(Self {
+            auth_user_id,
+            description,
+            document_type,
+            filter,
+            handler,
+            name,
+            placement_handler,
+            properties,
+            return_properties,
+            use_placement,
+            use_subscription,
+            output_string,
+            additional,
+        })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(SendRequestReturnValues);
+
+/// The type `bizproc.properties`, defined once in `types`.
+pub type SendRequestReturnValuesProperties = super::super::types::bizproc::Properties;
 
 /// The `result` of `bizproc.event.send`.
 pub type SendResponse = bool;

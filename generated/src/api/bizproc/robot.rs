@@ -59,7 +59,9 @@ pub struct AddRequest {
     pub placement_handler: Option<String>,
     /// Wire name "PROPERTIES": object, optional.
     #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
-    pub properties: Option<AddRequestProperties>,
+    pub properties: Option<
+        ::std::collections::BTreeMap<String, AddRequestPropertiesValue>,
+    >,
     /// Wire name "RETURN_PROPERTIES": any JSON, optional.
     #[serde(
         rename = "RETURN_PROPERTIES",
@@ -127,7 +129,10 @@ impl AddRequest {
         self
     }
     /// Sets "PROPERTIES".
-    pub fn properties(mut self, value: impl Into<AddRequestProperties>) -> Self {
+    pub fn properties(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, AddRequestPropertiesValue>>,
+    ) -> Self {
         self.properties = Some(value.into());
         self
     }
@@ -218,10 +223,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestProperties {
-    /// Wire name "Default": any JSON, optional.
-    #[serde(rename = "Default", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub default: ::serde_json::Value,
+pub struct AddRequestPropertiesValue {
+    /// Wire name "Default": string, optional.
+    #[serde(rename = "Default", skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
     /// Wire name "Description": string, optional.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -240,29 +245,20 @@ pub struct AddRequestProperties {
     /// Wire name "Type": string, optional.
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Wire name "datetime": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub datetime: Option<AddRequestPropertiesDatetime>,
-    /// Wire name "text": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<AddRequestPropertiesText>,
-    /// Wire name "user": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<AddRequestPropertiesUser>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestProperties {
+impl AddRequestPropertiesValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "Default".
-    pub fn default(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.default = value.into();
+    pub fn default(mut self, value: impl Into<String>) -> Self {
+        self.default = Some(value.into());
         self
     }
     /// Sets "Description".
@@ -295,21 +291,6 @@ impl AddRequestProperties {
         self.type_ = Some(value.into());
         self
     }
-    /// Sets "datetime".
-    pub fn datetime(mut self, value: impl Into<AddRequestPropertiesDatetime>) -> Self {
-        self.datetime = Some(value.into());
-        self
-    }
-    /// Sets "text".
-    pub fn text(mut self, value: impl Into<AddRequestPropertiesText>) -> Self {
-        self.text = Some(value.into());
-        self
-    }
-    /// Sets "user".
-    pub fn user(mut self, value: impl Into<AddRequestPropertiesUser>) -> Self {
-        self.user = Some(value.into());
-        self
-    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -322,7 +303,7 @@ impl AddRequestProperties {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
+impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -334,9 +315,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
         let options = o.opt("Options")?;
         let required = o.opt("Required")?;
         let type_ = o.opt("Type")?;
-        let datetime = o.opt("datetime")?;
-        let text = o.opt("text")?;
-        let user = o.opt("user")?;
         let additional = o
             .rest(
                 &[
@@ -347,9 +325,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
                     "Options",
                     "Required",
                     "Type",
-                    "datetime",
-                    "text",
-                    "user",
                 ],
             )?;
         Ok(Self {
@@ -360,200 +335,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
             options,
             required,
             type_,
-            datetime,
-            text,
-            user,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestProperties);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestPropertiesDatetime {
-    /// Wire name "Name": string, optional.
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "Type": string, optional.
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestPropertiesDatetime {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "Name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "Type".
-    pub fn type_(mut self, value: impl Into<String>) -> Self {
-        self.type_ = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesDatetime {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let name = o.opt("Name")?;
-        let type_ = o.opt("Type")?;
-        let additional = o.rest(&["Name", "Type"])?;
-        Ok(Self { name, type_, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesDatetime);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestPropertiesText {
-    /// Wire name "Name": string, optional.
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "Type": string, optional.
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestPropertiesText {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "Name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "Type".
-    pub fn type_(mut self, value: impl Into<String>) -> Self {
-        self.type_ = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesText {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let name = o.opt("Name")?;
-        let type_ = o.opt("Type")?;
-        let additional = o.rest(&["Name", "Type"])?;
-        Ok(Self { name, type_, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesText);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestPropertiesUser {
-    /// Wire name "Default": string, optional.
-    #[serde(rename = "Default", skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-    /// Wire name "Name": string, optional.
-    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "Type": string, optional.
-    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestPropertiesUser {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "Default".
-    pub fn default(mut self, value: impl Into<String>) -> Self {
-        self.default = Some(value.into());
-        self
-    }
-    /// Sets "Name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "Type".
-    pub fn type_(mut self, value: impl Into<String>) -> Self {
-        self.type_ = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestPropertiesUser {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default = o.opt("Default")?;
-        let name = o.opt("Name")?;
-        let type_ = o.opt("Type")?;
-        let additional = o.rest(&["Default", "Name", "Type"])?;
-        Ok(Self {
-            default,
-            name,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesUser);
+::bitrix24_runtime::loose_deserialize!(AddRequestPropertiesValue);
 
 /// The `result` of `bizproc.robot.add`.
 pub type AddResponse = bool;

@@ -316,21 +316,18 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "FILTER": object (a `Filter`), optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::bitrix24_runtime::Filter>,
-    /// Wire name "ORDER": object (an `Order`), optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "SELECT": array of object, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<ListRequestSelectItem>>,
     /// Wire name "START": integer, optional.
     #[serde(rename = "START", skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": array of string, optional.
-    #[serde(rename = "select", skip_serializing_if = "Option::is_none")]
-    pub select_2: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Offset of the first row to return; pages hold 50 rows.
     ///
     /// Wire name "start": integer, optional.
@@ -347,35 +344,24 @@ impl ListRequest {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
-        self.filter = Some(value.into());
-        self
-    }
-    /// Sets "ORDER".
-    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
-        self.order = Some(value.into());
-        self
-    }
-    /// Sets "SELECT".
-    pub fn select(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
-    ) -> Self {
-        self.select = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
     /// Sets "START".
     pub fn start(mut self, value: impl Into<i64>) -> Self {
         self.start = Some(value.into());
         self
     }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
+        self
+    }
     /// Sets "select".
-    pub fn select_2(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.select_2 = Some(value.into_iter().map(Into::into).collect());
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -400,20 +386,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter = o.opt("FILTER")?;
-        let order = o.opt("ORDER")?;
-        let select = o.opt("SELECT")?;
         let start = o.opt("START")?;
-        let select_2 = o.opt("select")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
         let start_2 = o.opt("start")?;
-        let additional = o
-            .rest(&["FILTER", "ORDER", "SELECT", "START", "select", "start"])?;
+        let additional = o.rest(&["START", "filter", "order", "select", "start"])?;
         Ok(Self {
+            start,
             filter,
             order,
             select,
-            start,
-            select_2,
             start_2,
             additional,
         })
@@ -421,440 +404,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestSelectItem {
-    /// Wire name "ACTIVITY": string, optional.
-    ///
-    /// Allowed values: "ApproveActivity", "ReviewActivity", "RequestInformationActivity", "RequestInformationOptionalActivity".
-    #[serde(rename = "ACTIVITY", skip_serializing_if = "Option::is_none")]
-    pub activity: Option<ListRequestSelectItemActivity>,
-    /// Wire name "ACTIVITY_NAME": string, optional.
-    #[serde(rename = "ACTIVITY_NAME", skip_serializing_if = "Option::is_none")]
-    pub activity_name: Option<String>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "DOCUMENT_ID": integer, optional.
-    #[serde(rename = "DOCUMENT_ID", skip_serializing_if = "Option::is_none")]
-    pub document_id: Option<i64>,
-    /// Wire name "DOCUMENT_NAME": string, optional.
-    #[serde(rename = "DOCUMENT_NAME", skip_serializing_if = "Option::is_none")]
-    pub document_name: Option<String>,
-    /// Wire name "DOCUMENT_URL": string, optional.
-    #[serde(rename = "DOCUMENT_URL", skip_serializing_if = "Option::is_none")]
-    pub document_url: Option<String>,
-    /// Wire name "ENTITY": string, optional.
-    #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
-    pub entity: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "MODIFIED": string (`date-time`), optional.
-    #[serde(rename = "MODIFIED", skip_serializing_if = "Option::is_none")]
-    pub modified: Option<String>,
-    /// Wire name "MODULE_ID": string, optional.
-    #[serde(rename = "MODULE_ID", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "OVERDUE_DATE": string (`date-time`), optional.
-    #[serde(rename = "OVERDUE_DATE", skip_serializing_if = "Option::is_none")]
-    pub overdue_date: Option<String>,
-    /// Wire name "PARAMETERS": object, optional.
-    #[serde(rename = "PARAMETERS", skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<ListRequestSelectItemParameters>,
-    /// Wire name "STATUS": integer, optional.
-    ///
-    /// Allowed values: 0, 1, 2, 3, 4.
-    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
-    pub status: Option<ListRequestSelectItemStatus>,
-    /// Wire name "USER_ID": integer, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
-    /// Wire name "USER_STATUS": integer, optional.
-    ///
-    /// Allowed values: 0, 1, 2, 3.
-    #[serde(rename = "USER_STATUS", skip_serializing_if = "Option::is_none")]
-    pub user_status: Option<ListRequestSelectItemUserStatus>,
-    /// Wire name "WORKFLOW_ID": string, optional.
-    #[serde(rename = "WORKFLOW_ID", skip_serializing_if = "Option::is_none")]
-    pub workflow_id: Option<String>,
-    /// Wire name "WORKFLOW_STARTED": string (`date-time`), optional.
-    #[serde(rename = "WORKFLOW_STARTED", skip_serializing_if = "Option::is_none")]
-    pub workflow_started: Option<String>,
-    /// Wire name "WORKFLOW_STARTED_BY": integer, optional.
-    #[serde(rename = "WORKFLOW_STARTED_BY", skip_serializing_if = "Option::is_none")]
-    pub workflow_started_by: Option<i64>,
-    /// Wire name "WORKFLOW_STATE": string, optional.
-    #[serde(rename = "WORKFLOW_STATE", skip_serializing_if = "Option::is_none")]
-    pub workflow_state: Option<String>,
-    /// Wire name "WORKFLOW_TEMPLATE_ID": integer, optional.
-    #[serde(rename = "WORKFLOW_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
-    pub workflow_template_id: Option<i64>,
-    /// Wire name "WORKFLOW_TEMPLATE_NAME": string, optional.
-    #[serde(rename = "WORKFLOW_TEMPLATE_NAME", skip_serializing_if = "Option::is_none")]
-    pub workflow_template_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ACTIVITY".
-    pub fn activity(mut self, value: impl Into<ListRequestSelectItemActivity>) -> Self {
-        self.activity = Some(value.into());
-        self
-    }
-    /// Sets "ACTIVITY_NAME".
-    pub fn activity_name(mut self, value: impl Into<String>) -> Self {
-        self.activity_name = Some(value.into());
-        self
-    }
-    /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "DOCUMENT_ID".
-    pub fn document_id(mut self, value: impl Into<i64>) -> Self {
-        self.document_id = Some(value.into());
-        self
-    }
-    /// Sets "DOCUMENT_NAME".
-    pub fn document_name(mut self, value: impl Into<String>) -> Self {
-        self.document_name = Some(value.into());
-        self
-    }
-    /// Sets "DOCUMENT_URL".
-    pub fn document_url(mut self, value: impl Into<String>) -> Self {
-        self.document_url = Some(value.into());
-        self
-    }
-    /// Sets "ENTITY".
-    pub fn entity(mut self, value: impl Into<String>) -> Self {
-        self.entity = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "MODIFIED".
-    pub fn modified(mut self, value: impl Into<String>) -> Self {
-        self.modified = Some(value.into());
-        self
-    }
-    /// Sets "MODULE_ID".
-    pub fn module_id(mut self, value: impl Into<String>) -> Self {
-        self.module_id = Some(value.into());
-        self
-    }
-    /// Sets "NAME".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "OVERDUE_DATE".
-    pub fn overdue_date(mut self, value: impl Into<String>) -> Self {
-        self.overdue_date = Some(value.into());
-        self
-    }
-    /// Sets "PARAMETERS".
-    pub fn parameters(
-        mut self,
-        value: impl Into<ListRequestSelectItemParameters>,
-    ) -> Self {
-        self.parameters = Some(value.into());
-        self
-    }
-    /// Sets "STATUS".
-    pub fn status(mut self, value: impl Into<ListRequestSelectItemStatus>) -> Self {
-        self.status = Some(value.into());
-        self
-    }
-    /// Sets "USER_ID".
-    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
-        self.user_id = Some(value.into());
-        self
-    }
-    /// Sets "USER_STATUS".
-    pub fn user_status(
-        mut self,
-        value: impl Into<ListRequestSelectItemUserStatus>,
-    ) -> Self {
-        self.user_status = Some(value.into());
-        self
-    }
-    /// Sets "WORKFLOW_ID".
-    pub fn workflow_id(mut self, value: impl Into<String>) -> Self {
-        self.workflow_id = Some(value.into());
-        self
-    }
-    /// Sets "WORKFLOW_STARTED".
-    pub fn workflow_started(mut self, value: impl Into<String>) -> Self {
-        self.workflow_started = Some(value.into());
-        self
-    }
-    /// Sets "WORKFLOW_STARTED_BY".
-    pub fn workflow_started_by(mut self, value: impl Into<i64>) -> Self {
-        self.workflow_started_by = Some(value.into());
-        self
-    }
-    /// Sets "WORKFLOW_STATE".
-    pub fn workflow_state(mut self, value: impl Into<String>) -> Self {
-        self.workflow_state = Some(value.into());
-        self
-    }
-    /// Sets "WORKFLOW_TEMPLATE_ID".
-    pub fn workflow_template_id(mut self, value: impl Into<i64>) -> Self {
-        self.workflow_template_id = Some(value.into());
-        self
-    }
-    /// Sets "WORKFLOW_TEMPLATE_NAME".
-    pub fn workflow_template_name(mut self, value: impl Into<String>) -> Self {
-        self.workflow_template_name = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let activity = o.opt("ACTIVITY")?;
-        let activity_name = o.opt("ACTIVITY_NAME")?;
-        let description = o.opt("DESCRIPTION")?;
-        let document_id = o.opt("DOCUMENT_ID")?;
-        let document_name = o.opt("DOCUMENT_NAME")?;
-        let document_url = o.opt("DOCUMENT_URL")?;
-        let entity = o.opt("ENTITY")?;
-        let id = o.opt("ID")?;
-        let modified = o.opt("MODIFIED")?;
-        let module_id = o.opt("MODULE_ID")?;
-        let name = o.opt("NAME")?;
-        let overdue_date = o.opt("OVERDUE_DATE")?;
-        let parameters = o.opt("PARAMETERS")?;
-        let status = o.opt("STATUS")?;
-        let user_id = o.opt("USER_ID")?;
-        let user_status = o.opt("USER_STATUS")?;
-        let workflow_id = o.opt("WORKFLOW_ID")?;
-        let workflow_started = o.opt("WORKFLOW_STARTED")?;
-        let workflow_started_by = o.opt("WORKFLOW_STARTED_BY")?;
-        let workflow_state = o.opt("WORKFLOW_STATE")?;
-        let workflow_template_id = o.opt("WORKFLOW_TEMPLATE_ID")?;
-        let workflow_template_name = o.opt("WORKFLOW_TEMPLATE_NAME")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVITY",
-                    "ACTIVITY_NAME",
-                    "DESCRIPTION",
-                    "DOCUMENT_ID",
-                    "DOCUMENT_NAME",
-                    "DOCUMENT_URL",
-                    "ENTITY",
-                    "ID",
-                    "MODIFIED",
-                    "MODULE_ID",
-                    "NAME",
-                    "OVERDUE_DATE",
-                    "PARAMETERS",
-                    "STATUS",
-                    "USER_ID",
-                    "USER_STATUS",
-                    "WORKFLOW_ID",
-                    "WORKFLOW_STARTED",
-                    "WORKFLOW_STARTED_BY",
-                    "WORKFLOW_STATE",
-                    "WORKFLOW_TEMPLATE_ID",
-                    "WORKFLOW_TEMPLATE_NAME",
-                ],
-            )?;
-        Ok(Self {
-            activity,
-            activity_name,
-            description,
-            document_id,
-            document_name,
-            document_url,
-            entity,
-            id,
-            modified,
-            module_id,
-            name,
-            overdue_date,
-            parameters,
-            status,
-            user_id,
-            user_status,
-            workflow_id,
-            workflow_started,
-            workflow_started_by,
-            workflow_state,
-            workflow_template_id,
-            workflow_template_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
-
-pub type ListRequestSelectItemActivity = super::super::enums::ApproveActivityReviewActivityRequestInformationActivityEtc;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestSelectItemParameters {
-    /// Wire name "CommentLabel": string, optional.
-    #[serde(rename = "CommentLabel", skip_serializing_if = "Option::is_none")]
-    pub comment_label: Option<String>,
-    /// Wire name "CommentRequired": string, optional.
-    ///
-    /// Allowed values: "N", "Y", "YA", "YR".
-    #[serde(rename = "CommentRequired", skip_serializing_if = "Option::is_none")]
-    pub comment_required: Option<ListRequestSelectItemParametersCommentRequired>,
-    /// Wire name "Fields": any JSON, optional.
-    #[serde(rename = "Fields", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub fields: ::serde_json::Value,
-    /// Wire name "ShowComment": boolean, optional.
-    #[serde(rename = "ShowComment", skip_serializing_if = "Option::is_none")]
-    pub show_comment: Option<bool>,
-    /// Wire name "StatusNoLabel": string, optional.
-    #[serde(rename = "StatusNoLabel", skip_serializing_if = "Option::is_none")]
-    pub status_no_label: Option<String>,
-    /// Wire name "StatusOkLabel": string, optional.
-    #[serde(rename = "StatusOkLabel", skip_serializing_if = "Option::is_none")]
-    pub status_ok_label: Option<String>,
-    /// Wire name "StatusYesLabel": string, optional.
-    #[serde(rename = "StatusYesLabel", skip_serializing_if = "Option::is_none")]
-    pub status_yes_label: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItemParameters {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "CommentLabel".
-    pub fn comment_label(mut self, value: impl Into<String>) -> Self {
-        self.comment_label = Some(value.into());
-        self
-    }
-    /// Sets "CommentRequired".
-    pub fn comment_required(
-        mut self,
-        value: impl Into<ListRequestSelectItemParametersCommentRequired>,
-    ) -> Self {
-        self.comment_required = Some(value.into());
-        self
-    }
-    /// Sets "Fields".
-    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.fields = value.into();
-        self
-    }
-    /// Sets "ShowComment".
-    pub fn show_comment(mut self, value: impl Into<bool>) -> Self {
-        self.show_comment = Some(value.into());
-        self
-    }
-    /// Sets "StatusNoLabel".
-    pub fn status_no_label(mut self, value: impl Into<String>) -> Self {
-        self.status_no_label = Some(value.into());
-        self
-    }
-    /// Sets "StatusOkLabel".
-    pub fn status_ok_label(mut self, value: impl Into<String>) -> Self {
-        self.status_ok_label = Some(value.into());
-        self
-    }
-    /// Sets "StatusYesLabel".
-    pub fn status_yes_label(mut self, value: impl Into<String>) -> Self {
-        self.status_yes_label = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemParameters {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let comment_label = o.opt("CommentLabel")?;
-        let comment_required = o.opt("CommentRequired")?;
-        let fields = o.opt("Fields")?;
-        let show_comment = o.opt("ShowComment")?;
-        let status_no_label = o.opt("StatusNoLabel")?;
-        let status_ok_label = o.opt("StatusOkLabel")?;
-        let status_yes_label = o.opt("StatusYesLabel")?;
-        let additional = o
-            .rest(
-                &[
-                    "CommentLabel",
-                    "CommentRequired",
-                    "Fields",
-                    "ShowComment",
-                    "StatusNoLabel",
-                    "StatusOkLabel",
-                    "StatusYesLabel",
-                ],
-            )?;
-        Ok(Self {
-            comment_label,
-            comment_required,
-            fields,
-            show_comment,
-            status_no_label,
-            status_ok_label,
-            status_yes_label,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemParameters);
-
-pub type ListRequestSelectItemParametersCommentRequired = super::super::enums::NYYaYr;
-
-pub type ListRequestSelectItemStatus = super::super::enums::IntV0V1V2Etc;
-
-pub type ListRequestSelectItemUserStatus = super::super::enums::IntV0V1V2V3;
 
 /// The `result` of `bizproc.task.list`.
 pub type ListResponse = Vec<ListResponseItem>;

@@ -40,18 +40,15 @@ pub async fn instances(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct InstancesRequest {
-    /// Wire name "FILTER": object (a `Filter`), optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
-    /// Wire name "ORDER": object (an `Order`), optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "SELECT": any JSON, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
     /// Wire name "select": array of string, optional.
-    #[serde(rename = "select", skip_serializing_if = "Option::is_none")]
-    pub select_2: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -66,27 +63,19 @@ impl InstancesRequest {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "FILTER".
+    /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
-    /// Sets "ORDER".
+    /// Sets "order".
     pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
         self.order = Some(value.into());
         self
     }
-    /// Sets "SELECT".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
-        self
-    }
     /// Sets "select".
-    pub fn select_2(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.select_2 = Some(value.into_iter().map(Into::into).collect());
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -111,17 +100,15 @@ impl ::bitrix24_runtime::loose::Loose for InstancesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter = o.opt("FILTER")?;
-        let order = o.opt("ORDER")?;
-        let select = o.opt("SELECT")?;
-        let select_2 = o.opt("select")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
         let start = o.opt("start")?;
-        let additional = o.rest(&["FILTER", "ORDER", "SELECT", "select", "start"])?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
             filter,
             order,
             select,
-            select_2,
             start,
             additional,
         })

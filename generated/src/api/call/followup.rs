@@ -39,9 +39,9 @@ pub struct GetRequest {
     /// Allowed values: "bb", "html", "none".
     #[serde(rename = "mentionFormat", skip_serializing_if = "Option::is_none")]
     pub mention_format: Option<GetRequestMentionFormat>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<GetRequestSelectItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -64,8 +64,11 @@ impl GetRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GetRequestSelectItem>>,
+    ) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -102,6 +105,1297 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 pub type GetRequestMentionFormat = super::super::enums::BbHtmlNone;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestSelectItem {
+    /// Wire name "callId": integer, optional.
+    #[serde(rename = "callId", skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<i64>,
+    /// Wire name "callType": integer, optional.
+    ///
+    /// Allowed values: 1, 2, 3.
+    #[serde(rename = "callType", skip_serializing_if = "Option::is_none")]
+    pub call_type: Option<GetRequestSelectItemCallType>,
+    /// Wire name "createdAt": string, optional.
+    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Wire name "durationSeconds": integer, optional.
+    #[serde(rename = "durationSeconds", skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<i64>,
+    /// Wire name "endDate": string, optional.
+    #[serde(rename = "endDate", skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<String>,
+    /// Wire name "evaluation": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<GetRequestSelectItemEvaluation>,
+    /// Wire name "initiatorId": integer, optional.
+    #[serde(rename = "initiatorId", skip_serializing_if = "Option::is_none")]
+    pub initiator_id: Option<i64>,
+    /// Wire name "insights": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insights: Option<GetRequestSelectItemInsights>,
+    /// Wire name "language": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Wire name "outcomes": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub outcomes: ::serde_json::Value,
+    /// Wire name "overview": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overview: Option<GetRequestSelectItemOverview>,
+    /// Wire name "participants": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participants: Option<Vec<GetRequestSelectItemParticipantsItem>>,
+    /// Wire name "startDate": string, optional.
+    #[serde(rename = "startDate", skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// Wire name "summary": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<GetRequestSelectItemSummary>,
+    /// Wire name "tracks": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracks: Option<Vec<GetRequestSelectItemTracksItem>>,
+    /// Wire name "transcription": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcription: Option<GetRequestSelectItemTranscription>,
+    /// Wire name "uuid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    /// Wire name "version": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestSelectItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "callId".
+    pub fn call_id(mut self, value: impl Into<i64>) -> Self {
+        self.call_id = Some(value.into());
+        self
+    }
+    /// Sets "callType".
+    pub fn call_type(mut self, value: impl Into<GetRequestSelectItemCallType>) -> Self {
+        self.call_type = Some(value.into());
+        self
+    }
+    /// Sets "createdAt".
+    pub fn created_at(mut self, value: impl Into<String>) -> Self {
+        self.created_at = Some(value.into());
+        self
+    }
+    /// Sets "durationSeconds".
+    pub fn duration_seconds(mut self, value: impl Into<i64>) -> Self {
+        self.duration_seconds = Some(value.into());
+        self
+    }
+    /// Sets "endDate".
+    pub fn end_date(mut self, value: impl Into<String>) -> Self {
+        self.end_date = Some(value.into());
+        self
+    }
+    /// Sets "evaluation".
+    pub fn evaluation(
+        mut self,
+        value: impl Into<GetRequestSelectItemEvaluation>,
+    ) -> Self {
+        self.evaluation = Some(value.into());
+        self
+    }
+    /// Sets "initiatorId".
+    pub fn initiator_id(mut self, value: impl Into<i64>) -> Self {
+        self.initiator_id = Some(value.into());
+        self
+    }
+    /// Sets "insights".
+    pub fn insights(mut self, value: impl Into<GetRequestSelectItemInsights>) -> Self {
+        self.insights = Some(value.into());
+        self
+    }
+    /// Sets "language".
+    pub fn language(mut self, value: impl Into<String>) -> Self {
+        self.language = Some(value.into());
+        self
+    }
+    /// Sets "outcomes".
+    pub fn outcomes(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.outcomes = value.into();
+        self
+    }
+    /// Sets "overview".
+    pub fn overview(mut self, value: impl Into<GetRequestSelectItemOverview>) -> Self {
+        self.overview = Some(value.into());
+        self
+    }
+    /// Sets "participants".
+    pub fn participants(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GetRequestSelectItemParticipantsItem>>,
+    ) -> Self {
+        self.participants = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "startDate".
+    pub fn start_date(mut self, value: impl Into<String>) -> Self {
+        self.start_date = Some(value.into());
+        self
+    }
+    /// Sets "summary".
+    pub fn summary(mut self, value: impl Into<GetRequestSelectItemSummary>) -> Self {
+        self.summary = Some(value.into());
+        self
+    }
+    /// Sets "tracks".
+    pub fn tracks(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GetRequestSelectItemTracksItem>>,
+    ) -> Self {
+        self.tracks = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "transcription".
+    pub fn transcription(
+        mut self,
+        value: impl Into<GetRequestSelectItemTranscription>,
+    ) -> Self {
+        self.transcription = Some(value.into());
+        self
+    }
+    /// Sets "uuid".
+    pub fn uuid(mut self, value: impl Into<String>) -> Self {
+        self.uuid = Some(value.into());
+        self
+    }
+    /// Sets "version".
+    pub fn version(mut self, value: impl Into<i64>) -> Self {
+        self.version = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.opt("callId")?;
+        let call_type = o.opt("callType")?;
+        let created_at = o.opt("createdAt")?;
+        let duration_seconds = o.opt("durationSeconds")?;
+        let end_date = o.opt("endDate")?;
+        let evaluation = o.opt("evaluation")?;
+        let initiator_id = o.opt("initiatorId")?;
+        let insights = o.opt("insights")?;
+        let language = o.opt("language")?;
+        let outcomes = o.opt("outcomes")?;
+        let overview = o.opt("overview")?;
+        let participants = o.opt("participants")?;
+        let start_date = o.opt("startDate")?;
+        let summary = o.opt("summary")?;
+        let tracks = o.opt("tracks")?;
+        let transcription = o.opt("transcription")?;
+        let uuid = o.opt("uuid")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "callId",
+                    "callType",
+                    "createdAt",
+                    "durationSeconds",
+                    "endDate",
+                    "evaluation",
+                    "initiatorId",
+                    "insights",
+                    "language",
+                    "outcomes",
+                    "overview",
+                    "participants",
+                    "startDate",
+                    "summary",
+                    "tracks",
+                    "transcription",
+                    "uuid",
+                    "version",
+                ],
+            )?;
+        Ok(Self {
+            call_id,
+            call_type,
+            created_at,
+            duration_seconds,
+            end_date,
+            evaluation,
+            initiator_id,
+            insights,
+            language,
+            outcomes,
+            overview,
+            participants,
+            start_date,
+            summary,
+            tracks,
+            transcription,
+            uuid,
+            version,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestSelectItem);
+
+pub type GetRequestSelectItemCallType = super::super::enums::IntV1V2V3;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestSelectItemEvaluation {
+    /// Wire name "calendar": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub calendar: ::serde_json::Value,
+    /// Wire name "criteria": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub criteria: ::serde_json::Value,
+    /// Wire name "efficiencyValue": integer, optional.
+    #[serde(rename = "efficiencyValue", skip_serializing_if = "Option::is_none")]
+    pub efficiency_value: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestSelectItemEvaluation {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "calendar".
+    pub fn calendar(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.calendar = value.into();
+        self
+    }
+    /// Sets "criteria".
+    pub fn criteria(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.criteria = value.into();
+        self
+    }
+    /// Sets "efficiencyValue".
+    pub fn efficiency_value(mut self, value: impl Into<i64>) -> Self {
+        self.efficiency_value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemEvaluation {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let calendar = o.opt("calendar")?;
+        let criteria = o.opt("criteria")?;
+        let efficiency_value = o.opt("efficiencyValue")?;
+        let additional = o.rest(&["calendar", "criteria", "efficiencyValue"])?;
+        Ok(Self {
+            calendar,
+            criteria,
+            efficiency_value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemEvaluation);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestSelectItemInsights {
+    /// Wire name "areasOfResponsibility": string, optional.
+    #[serde(rename = "areasOfResponsibility", skip_serializing_if = "Option::is_none")]
+    pub areas_of_responsibility: Option<String>,
+    /// Wire name "engagementLevel": string, optional.
+    #[serde(rename = "engagementLevel", skip_serializing_if = "Option::is_none")]
+    pub engagement_level: Option<String>,
+    /// Wire name "finalRecommendations": string, optional.
+    #[serde(rename = "finalRecommendations", skip_serializing_if = "Option::is_none")]
+    pub final_recommendations: Option<String>,
+    /// Wire name "meetingStrengths": any JSON, optional.
+    #[serde(
+        rename = "meetingStrengths",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub meeting_strengths: ::serde_json::Value,
+    /// Wire name "meetingWeaknesses": any JSON, optional.
+    #[serde(
+        rename = "meetingWeaknesses",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub meeting_weaknesses: ::serde_json::Value,
+    /// Wire name "speakerAnalysis": array of object, optional.
+    #[serde(rename = "speakerAnalysis", skip_serializing_if = "Option::is_none")]
+    pub speaker_analysis: Option<Vec<GetRequestSelectItemInsightsSpeakerAnalysisItem>>,
+    /// Wire name "speakerEvaluationAvailable": boolean, optional.
+    #[serde(
+        rename = "speakerEvaluationAvailable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub speaker_evaluation_available: Option<bool>,
+    /// Wire name "speechStyleInfluence": string, optional.
+    #[serde(rename = "speechStyleInfluence", skip_serializing_if = "Option::is_none")]
+    pub speech_style_influence: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestSelectItemInsights {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "areasOfResponsibility".
+    pub fn areas_of_responsibility(mut self, value: impl Into<String>) -> Self {
+        self.areas_of_responsibility = Some(value.into());
+        self
+    }
+    /// Sets "engagementLevel".
+    pub fn engagement_level(mut self, value: impl Into<String>) -> Self {
+        self.engagement_level = Some(value.into());
+        self
+    }
+    /// Sets "finalRecommendations".
+    pub fn final_recommendations(mut self, value: impl Into<String>) -> Self {
+        self.final_recommendations = Some(value.into());
+        self
+    }
+    /// Sets "meetingStrengths".
+    pub fn meeting_strengths(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.meeting_strengths = value.into();
+        self
+    }
+    /// Sets "meetingWeaknesses".
+    pub fn meeting_weaknesses(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.meeting_weaknesses = value.into();
+        self
+    }
+    /// Sets "speakerAnalysis".
+    pub fn speaker_analysis(
+        mut self,
+        value: impl IntoIterator<
+            Item = impl Into<GetRequestSelectItemInsightsSpeakerAnalysisItem>,
+        >,
+    ) -> Self {
+        self.speaker_analysis = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "speakerEvaluationAvailable".
+    pub fn speaker_evaluation_available(mut self, value: impl Into<bool>) -> Self {
+        self.speaker_evaluation_available = Some(value.into());
+        self
+    }
+    /// Sets "speechStyleInfluence".
+    pub fn speech_style_influence(mut self, value: impl Into<String>) -> Self {
+        self.speech_style_influence = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemInsights {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let areas_of_responsibility = o.opt("areasOfResponsibility")?;
+        let engagement_level = o.opt("engagementLevel")?;
+        let final_recommendations = o.opt("finalRecommendations")?;
+        let meeting_strengths = o.opt("meetingStrengths")?;
+        let meeting_weaknesses = o.opt("meetingWeaknesses")?;
+        let speaker_analysis = o.opt("speakerAnalysis")?;
+        let speaker_evaluation_available = o.opt("speakerEvaluationAvailable")?;
+        let speech_style_influence = o.opt("speechStyleInfluence")?;
+        let additional = o
+            .rest(
+                &[
+                    "areasOfResponsibility",
+                    "engagementLevel",
+                    "finalRecommendations",
+                    "meetingStrengths",
+                    "meetingWeaknesses",
+                    "speakerAnalysis",
+                    "speakerEvaluationAvailable",
+                    "speechStyleInfluence",
+                ],
+            )?;
+        Ok(Self {
+            areas_of_responsibility,
+            engagement_level,
+            final_recommendations,
+            meeting_strengths,
+            meeting_weaknesses,
+            speaker_analysis,
+            speaker_evaluation_available,
+            speech_style_influence,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemInsights);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestSelectItemInsightsSpeakerAnalysisItem {
+    /// Wire name "detailedInsight": string, optional.
+    #[serde(rename = "detailedInsight", skip_serializing_if = "Option::is_none")]
+    pub detailed_insight: Option<String>,
+    /// Wire name "duration": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<i64>,
+    /// Wire name "durationFormat": string, optional.
+    #[serde(rename = "durationFormat", skip_serializing_if = "Option::is_none")]
+    pub duration_format: Option<String>,
+    /// Wire name "efficiencyValue": integer, optional.
+    #[serde(rename = "efficiencyValue", skip_serializing_if = "Option::is_none")]
+    pub efficiency_value: Option<i64>,
+    /// Wire name "evaluationCriteria": any JSON, optional.
+    #[serde(
+        rename = "evaluationCriteria",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub evaluation_criteria: ::serde_json::Value,
+    /// Wire name "talkPercentage": integer, optional.
+    #[serde(rename = "talkPercentage", skip_serializing_if = "Option::is_none")]
+    pub talk_percentage: Option<i64>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestSelectItemInsightsSpeakerAnalysisItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "detailedInsight".
+    pub fn detailed_insight(mut self, value: impl Into<String>) -> Self {
+        self.detailed_insight = Some(value.into());
+        self
+    }
+    /// Sets "duration".
+    pub fn duration(mut self, value: impl Into<i64>) -> Self {
+        self.duration = Some(value.into());
+        self
+    }
+    /// Sets "durationFormat".
+    pub fn duration_format(mut self, value: impl Into<String>) -> Self {
+        self.duration_format = Some(value.into());
+        self
+    }
+    /// Sets "efficiencyValue".
+    pub fn efficiency_value(mut self, value: impl Into<i64>) -> Self {
+        self.efficiency_value = Some(value.into());
+        self
+    }
+    /// Sets "evaluationCriteria".
+    pub fn evaluation_criteria(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.evaluation_criteria = value.into();
+        self
+    }
+    /// Sets "talkPercentage".
+    pub fn talk_percentage(mut self, value: impl Into<i64>) -> Self {
+        self.talk_percentage = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for GetRequestSelectItemInsightsSpeakerAnalysisItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let detailed_insight = o.opt("detailedInsight")?;
+        let duration = o.opt("duration")?;
+        let duration_format = o.opt("durationFormat")?;
+        let efficiency_value = o.opt("efficiencyValue")?;
+        let evaluation_criteria = o.opt("evaluationCriteria")?;
+        let talk_percentage = o.opt("talkPercentage")?;
+        let user_id = o.opt("userId")?;
+        let additional = o
+            .rest(
+                &[
+                    "detailedInsight",
+                    "duration",
+                    "durationFormat",
+                    "efficiencyValue",
+                    "evaluationCriteria",
+                    "talkPercentage",
+                    "userId",
+                ],
+            )?;
+        Ok(Self {
+            detailed_insight,
+            duration,
+            duration_format,
+            efficiency_value,
+            evaluation_criteria,
+            talk_percentage,
+            user_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemInsightsSpeakerAnalysisItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestSelectItemOverview {
+    /// Wire name "actionItems": any JSON, optional.
+    #[serde(
+        rename = "actionItems",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub action_items: ::serde_json::Value,
+    /// Wire name "agenda": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub agenda: ::serde_json::Value,
+    /// Wire name "agreements": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub agreements: ::serde_json::Value,
+    /// Wire name "detailedTakeaways": string, optional.
+    #[serde(rename = "detailedTakeaways", skip_serializing_if = "Option::is_none")]
+    pub detailed_takeaways: Option<String>,
+    /// Wire name "meetingType": any JSON, optional.
+    #[serde(
+        rename = "meetingType",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub meeting_type: ::serde_json::Value,
+    /// Wire name "meetings": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub meetings: ::serde_json::Value,
+    /// Wire name "topic": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestSelectItemOverview {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "actionItems".
+    pub fn action_items(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.action_items = value.into();
+        self
+    }
+    /// Sets "agenda".
+    pub fn agenda(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.agenda = value.into();
+        self
+    }
+    /// Sets "agreements".
+    pub fn agreements(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.agreements = value.into();
+        self
+    }
+    /// Sets "detailedTakeaways".
+    pub fn detailed_takeaways(mut self, value: impl Into<String>) -> Self {
+        self.detailed_takeaways = Some(value.into());
+        self
+    }
+    /// Sets "meetingType".
+    pub fn meeting_type(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.meeting_type = value.into();
+        self
+    }
+    /// Sets "meetings".
+    pub fn meetings(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.meetings = value.into();
+        self
+    }
+    /// Sets "topic".
+    pub fn topic(mut self, value: impl Into<String>) -> Self {
+        self.topic = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemOverview {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action_items = o.opt("actionItems")?;
+        let agenda = o.opt("agenda")?;
+        let agreements = o.opt("agreements")?;
+        let detailed_takeaways = o.opt("detailedTakeaways")?;
+        let meeting_type = o.opt("meetingType")?;
+        let meetings = o.opt("meetings")?;
+        let topic = o.opt("topic")?;
+        let additional = o
+            .rest(
+                &[
+                    "actionItems",
+                    "agenda",
+                    "agreements",
+                    "detailedTakeaways",
+                    "meetingType",
+                    "meetings",
+                    "topic",
+                ],
+            )?;
+        Ok(Self {
+            action_items,
+            agenda,
+            agreements,
+            detailed_takeaways,
+            meeting_type,
+            meetings,
+            topic,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemOverview);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestSelectItemParticipantsItem {
+    /// Wire name "avatar": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "talkedSeconds": integer, optional.
+    #[serde(rename = "talkedSeconds", skip_serializing_if = "Option::is_none")]
+    pub talked_seconds: Option<i64>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Wire name "workPosition": string, optional.
+    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestSelectItemParticipantsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "avatar".
+    pub fn avatar(mut self, value: impl Into<String>) -> Self {
+        self.avatar = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "talkedSeconds".
+    pub fn talked_seconds(mut self, value: impl Into<i64>) -> Self {
+        self.talked_seconds = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Sets "workPosition".
+    pub fn work_position(mut self, value: impl Into<String>) -> Self {
+        self.work_position = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemParticipantsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let name = o.opt("name")?;
+        let talked_seconds = o.opt("talkedSeconds")?;
+        let user_id = o.opt("userId")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o
+            .rest(&["avatar", "name", "talkedSeconds", "userId", "workPosition"])?;
+        Ok(Self {
+            avatar,
+            name,
+            talked_seconds,
+            user_id,
+            work_position,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemParticipantsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestSelectItemSummary {
+    /// Wire name "segments": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments: Option<Vec<GetRequestSelectItemSummarySegmentsItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestSelectItemSummary {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "segments".
+    pub fn segments(
+        mut self,
+        value: impl IntoIterator<
+            Item = impl Into<GetRequestSelectItemSummarySegmentsItem>,
+        >,
+    ) -> Self {
+        self.segments = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemSummary {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let segments = o.opt("segments")?;
+        let additional = o.rest(&["segments"])?;
+        Ok(Self { segments, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemSummary);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestSelectItemSummarySegmentsItem {
+    /// Wire name "end": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// Wire name "start": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Wire name "summary": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestSelectItemSummarySegmentsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "end".
+    pub fn end(mut self, value: impl Into<String>) -> Self {
+        self.end = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<String>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Sets "summary".
+    pub fn summary(mut self, value: impl Into<String>) -> Self {
+        self.summary = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemSummarySegmentsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let end = o.opt("end")?;
+        let start = o.opt("start")?;
+        let summary = o.opt("summary")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["end", "start", "summary", "title"])?;
+        Ok(Self {
+            end,
+            start,
+            summary,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemSummarySegmentsItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestSelectItemTracksItem {
+    /// Wire name "callId": integer, optional.
+    #[serde(rename = "callId", skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<i64>,
+    /// Wire name "dateCreate": string, optional.
+    #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "diskFileId": integer, optional.
+    #[serde(rename = "diskFileId", skip_serializing_if = "Option::is_none")]
+    pub disk_file_id: Option<i64>,
+    /// Wire name "duration": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<i64>,
+    /// Wire name "fileId": integer, optional.
+    #[serde(rename = "fileId", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<i64>,
+    /// Wire name "fileName": string, optional.
+    #[serde(rename = "fileName", skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// Wire name "fileSize": integer, optional.
+    #[serde(rename = "fileSize", skip_serializing_if = "Option::is_none")]
+    pub file_size: Option<i64>,
+    /// Wire name "mimeType": string, optional.
+    #[serde(rename = "mimeType", skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// Wire name "relUrl": string, optional.
+    #[serde(rename = "relUrl", skip_serializing_if = "Option::is_none")]
+    pub rel_url: Option<String>,
+    /// Wire name "trackId": integer, optional.
+    #[serde(rename = "trackId", skip_serializing_if = "Option::is_none")]
+    pub track_id: Option<i64>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestSelectItemTracksItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "callId".
+    pub fn call_id(mut self, value: impl Into<i64>) -> Self {
+        self.call_id = Some(value.into());
+        self
+    }
+    /// Sets "dateCreate".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "diskFileId".
+    pub fn disk_file_id(mut self, value: impl Into<i64>) -> Self {
+        self.disk_file_id = Some(value.into());
+        self
+    }
+    /// Sets "duration".
+    pub fn duration(mut self, value: impl Into<i64>) -> Self {
+        self.duration = Some(value.into());
+        self
+    }
+    /// Sets "fileId".
+    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
+        self.file_id = Some(value.into());
+        self
+    }
+    /// Sets "fileName".
+    pub fn file_name(mut self, value: impl Into<String>) -> Self {
+        self.file_name = Some(value.into());
+        self
+    }
+    /// Sets "fileSize".
+    pub fn file_size(mut self, value: impl Into<i64>) -> Self {
+        self.file_size = Some(value.into());
+        self
+    }
+    /// Sets "mimeType".
+    pub fn mime_type(mut self, value: impl Into<String>) -> Self {
+        self.mime_type = Some(value.into());
+        self
+    }
+    /// Sets "relUrl".
+    pub fn rel_url(mut self, value: impl Into<String>) -> Self {
+        self.rel_url = Some(value.into());
+        self
+    }
+    /// Sets "trackId".
+    pub fn track_id(mut self, value: impl Into<i64>) -> Self {
+        self.track_id = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "url".
+    pub fn url(mut self, value: impl Into<String>) -> Self {
+        self.url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemTracksItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.opt("callId")?;
+        let date_create = o.opt("dateCreate")?;
+        let disk_file_id = o.opt("diskFileId")?;
+        let duration = o.opt("duration")?;
+        let file_id = o.opt("fileId")?;
+        let file_name = o.opt("fileName")?;
+        let file_size = o.opt("fileSize")?;
+        let mime_type = o.opt("mimeType")?;
+        let rel_url = o.opt("relUrl")?;
+        let track_id = o.opt("trackId")?;
+        let type_ = o.opt("type")?;
+        let url = o.opt("url")?;
+        let additional = o
+            .rest(
+                &[
+                    "callId",
+                    "dateCreate",
+                    "diskFileId",
+                    "duration",
+                    "fileId",
+                    "fileName",
+                    "fileSize",
+                    "mimeType",
+                    "relUrl",
+                    "trackId",
+                    "type",
+                    "url",
+                ],
+            )?;
+        Ok(Self {
+            call_id,
+            date_create,
+            disk_file_id,
+            duration,
+            file_id,
+            file_name,
+            file_size,
+            mime_type,
+            rel_url,
+            track_id,
+            type_,
+            url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemTracksItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestSelectItemTranscription {
+    /// Wire name "language": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Wire name "segments": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments: Option<Vec<GetRequestSelectItemTranscriptionSegmentsItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestSelectItemTranscription {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "language".
+    pub fn language(mut self, value: impl Into<String>) -> Self {
+        self.language = Some(value.into());
+        self
+    }
+    /// Sets "segments".
+    pub fn segments(
+        mut self,
+        value: impl IntoIterator<
+            Item = impl Into<GetRequestSelectItemTranscriptionSegmentsItem>,
+        >,
+    ) -> Self {
+        self.segments = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemTranscription {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let language = o.opt("language")?;
+        let segments = o.opt("segments")?;
+        let additional = o.rest(&["language", "segments"])?;
+        Ok(Self {
+            language,
+            segments,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemTranscription);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetRequestSelectItemTranscriptionSegmentsItem {
+    /// Wire name "end": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// Wire name "start": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Wire name "text": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Wire name "userName": string, optional.
+    #[serde(rename = "userName", skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetRequestSelectItemTranscriptionSegmentsItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "end".
+    pub fn end(mut self, value: impl Into<String>) -> Self {
+        self.end = Some(value.into());
+        self
+    }
+    /// Sets "start".
+    pub fn start(mut self, value: impl Into<String>) -> Self {
+        self.start = Some(value.into());
+        self
+    }
+    /// Sets "text".
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.text = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Sets "userName".
+    pub fn user_name(mut self, value: impl Into<String>) -> Self {
+        self.user_name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestSelectItemTranscriptionSegmentsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let end = o.opt("end")?;
+        let start = o.opt("start")?;
+        let text = o.opt("text")?;
+        let user_id = o.opt("userId")?;
+        let user_name = o.opt("userName")?;
+        let additional = o.rest(&["end", "start", "text", "userId", "userName"])?;
+        Ok(Self {
+            end,
+            start,
+            text,
+            user_id,
+            user_name,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestSelectItemTranscriptionSegmentsItem);
 
 /// The `result` of `call.followup.get`.
 pub type GetResponse = ::serde_json::Value;

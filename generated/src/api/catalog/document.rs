@@ -94,9 +94,9 @@ pub struct AddRequestFields {
     /// Wire name "commentary": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commentary: Option<String>,
-    /// Wire name "createdBy": any JSON, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub created_by: ::serde_json::Value,
+    /// Wire name "createdBy": integer, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
     /// Wire name "currency": string, required.
     pub currency: String,
     /// Wire name "dateDocument": string (`date-time`), optional.
@@ -155,8 +155,8 @@ impl AddRequestFields {
         self
     }
     /// Sets "createdBy".
-    pub fn created_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.created_by = value.into();
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
         self
     }
     /// Sets "dateDocument".
@@ -1389,9 +1389,9 @@ pub struct UpdateRequestFields {
     /// Wire name "docNumber": string, optional.
     #[serde(rename = "docNumber", skip_serializing_if = "Option::is_none")]
     pub doc_number: Option<String>,
-    /// Wire name "modifiedBy": any JSON, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub modified_by: ::serde_json::Value,
+    /// Wire name "modifiedBy": integer, optional.
+    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<i64>,
     /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
@@ -1433,8 +1433,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "modifiedBy".
-    pub fn modified_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.modified_by = value.into();
+    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by = Some(value.into());
         self
     }
     /// Sets "responsibleId".

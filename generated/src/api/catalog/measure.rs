@@ -749,14 +749,10 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "Id": integer, optional.
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": integer, optional.
-    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
-    pub id_2: Option<i64>,
+    /// Wire name "id": integer, required.
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -765,23 +761,12 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(fields: impl Into<UpdateRequestFields>) -> Self {
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
         Self {
-            id: Default::default(),
             fields: fields.into(),
-            id_2: Default::default(),
+            id: id.into(),
             additional: Default::default(),
         }
-    }
-    /// Sets "Id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "id".
-    pub fn id_2(mut self, value: impl Into<i64>) -> Self {
-        self.id_2 = Some(value.into());
-        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -800,17 +785,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("Id")?;
         let fields = o.req("fields")?;
-        let id_2 = o.opt("id")?;
-        let additional = o.rest(&["Id", "fields", "id"])?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
         let fields = o.need(fields, "fields")?;
-        Ok(Self {
-            id,
-            fields,
-            id_2,
-            additional,
-        })
+        let id = o.need(id, "id")?;
+        Ok(Self { fields, id, additional })
     }
 }
 

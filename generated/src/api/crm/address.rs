@@ -71,8 +71,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `crm.fields_9`, defined once in `types`.
-pub type AddRequestFields = super::super::types::crm::Fields9;
+/// The type `crm.fields_8`, defined once in `types`.
+pub type AddRequestFields = super::super::types::crm::Fields8;
 
 /// The `result` of `crm.address.add`.
 pub type AddResponse = bool;
@@ -326,9 +326,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": array of object, optional.
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<ListRequestSelectItem>>,
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -359,10 +359,7 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
-    ) -> Self {
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
@@ -406,205 +403,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestSelectItem {
-    /// Wire name "ADDRESS_1": string, optional.
-    #[serde(rename = "ADDRESS_1", skip_serializing_if = "Option::is_none")]
-    pub address_1: Option<String>,
-    /// Wire name "ADDRESS_2": string, optional.
-    #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
-    pub address_2: Option<String>,
-    /// Wire name "ANCHOR_ID": integer, optional.
-    #[serde(rename = "ANCHOR_ID", skip_serializing_if = "Option::is_none")]
-    pub anchor_id: Option<i64>,
-    /// Wire name "ANCHOR_TYPE_ID": integer, optional.
-    #[serde(rename = "ANCHOR_TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub anchor_type_id: Option<i64>,
-    /// Wire name "CITY": string, optional.
-    #[serde(rename = "CITY", skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
-    /// Wire name "COUNTRY": string, optional.
-    #[serde(rename = "COUNTRY", skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
-    /// Wire name "COUNTRY_CODE": string, optional.
-    #[serde(rename = "COUNTRY_CODE", skip_serializing_if = "Option::is_none")]
-    pub country_code: Option<String>,
-    /// Wire name "ENTITY_ID": string, optional.
-    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<String>,
-    /// Wire name "ENTITY_TYPE_ID": integer, optional.
-    #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<i64>,
-    /// Wire name "LOC_ADDR_ID": integer, optional.
-    #[serde(rename = "LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
-    pub loc_addr_id: Option<i64>,
-    /// Wire name "POSTAL_CODE": string, optional.
-    #[serde(rename = "POSTAL_CODE", skip_serializing_if = "Option::is_none")]
-    pub postal_code: Option<String>,
-    /// Wire name "PROVINCE": string, optional.
-    #[serde(rename = "PROVINCE", skip_serializing_if = "Option::is_none")]
-    pub province: Option<String>,
-    /// Wire name "REGION": string, optional.
-    #[serde(rename = "REGION", skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Wire name "TYPE_ID": integer, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ADDRESS_1".
-    pub fn address_1(mut self, value: impl Into<String>) -> Self {
-        self.address_1 = Some(value.into());
-        self
-    }
-    /// Sets "ADDRESS_2".
-    pub fn address_2(mut self, value: impl Into<String>) -> Self {
-        self.address_2 = Some(value.into());
-        self
-    }
-    /// Sets "ANCHOR_ID".
-    pub fn anchor_id(mut self, value: impl Into<i64>) -> Self {
-        self.anchor_id = Some(value.into());
-        self
-    }
-    /// Sets "ANCHOR_TYPE_ID".
-    pub fn anchor_type_id(mut self, value: impl Into<i64>) -> Self {
-        self.anchor_type_id = Some(value.into());
-        self
-    }
-    /// Sets "CITY".
-    pub fn city(mut self, value: impl Into<String>) -> Self {
-        self.city = Some(value.into());
-        self
-    }
-    /// Sets "COUNTRY".
-    pub fn country(mut self, value: impl Into<String>) -> Self {
-        self.country = Some(value.into());
-        self
-    }
-    /// Sets "COUNTRY_CODE".
-    pub fn country_code(mut self, value: impl Into<String>) -> Self {
-        self.country_code = Some(value.into());
-        self
-    }
-    /// Sets "ENTITY_ID".
-    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
-        self.entity_id = Some(value.into());
-        self
-    }
-    /// Sets "ENTITY_TYPE_ID".
-    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
-        self.entity_type_id = Some(value.into());
-        self
-    }
-    /// Sets "LOC_ADDR_ID".
-    pub fn loc_addr_id(mut self, value: impl Into<i64>) -> Self {
-        self.loc_addr_id = Some(value.into());
-        self
-    }
-    /// Sets "POSTAL_CODE".
-    pub fn postal_code(mut self, value: impl Into<String>) -> Self {
-        self.postal_code = Some(value.into());
-        self
-    }
-    /// Sets "PROVINCE".
-    pub fn province(mut self, value: impl Into<String>) -> Self {
-        self.province = Some(value.into());
-        self
-    }
-    /// Sets "REGION".
-    pub fn region(mut self, value: impl Into<String>) -> Self {
-        self.region = Some(value.into());
-        self
-    }
-    /// Sets "TYPE_ID".
-    pub fn type_id(mut self, value: impl Into<i64>) -> Self {
-        self.type_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let address_1 = o.opt("ADDRESS_1")?;
-        let address_2 = o.opt("ADDRESS_2")?;
-        let anchor_id = o.opt("ANCHOR_ID")?;
-        let anchor_type_id = o.opt("ANCHOR_TYPE_ID")?;
-        let city = o.opt("CITY")?;
-        let country = o.opt("COUNTRY")?;
-        let country_code = o.opt("COUNTRY_CODE")?;
-        let entity_id = o.opt("ENTITY_ID")?;
-        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
-        let loc_addr_id = o.opt("LOC_ADDR_ID")?;
-        let postal_code = o.opt("POSTAL_CODE")?;
-        let province = o.opt("PROVINCE")?;
-        let region = o.opt("REGION")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ADDRESS_1",
-                    "ADDRESS_2",
-                    "ANCHOR_ID",
-                    "ANCHOR_TYPE_ID",
-                    "CITY",
-                    "COUNTRY",
-                    "COUNTRY_CODE",
-                    "ENTITY_ID",
-                    "ENTITY_TYPE_ID",
-                    "LOC_ADDR_ID",
-                    "POSTAL_CODE",
-                    "PROVINCE",
-                    "REGION",
-                    "TYPE_ID",
-                ],
-            )?;
-        Ok(Self {
-            address_1,
-            address_2,
-            anchor_id,
-            anchor_type_id,
-            city,
-            country,
-            country_code,
-            entity_id,
-            entity_type_id,
-            loc_addr_id,
-            postal_code,
-            province,
-            region,
-            type_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
 
 /// The `result` of `crm.address.list`.
 pub type ListResponse = Vec<ListResponseItem>;
@@ -834,8 +632,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `crm.fields_9`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::crm::Fields9;
+/// The type `crm.fields_8`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::crm::Fields8;
 
 /// The `result` of `crm.address.update`.
 pub type UpdateResponse = bool;

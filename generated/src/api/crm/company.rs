@@ -478,13 +478,13 @@ pub async fn delete(
 /// Parameters of `crm.company.delete`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-delete.html>.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
+    /// Wire name "ID": integer, required.
+    #[serde(rename = "ID")]
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -492,14 +492,12 @@ pub struct DeleteRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -518,8 +516,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let additional = o.rest(&["id"])?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -624,13 +623,13 @@ pub async fn get(
 /// Parameters of `crm.company.get`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-get.html>.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
+    /// Wire name "ID": integer, required.
+    #[serde(rename = "ID")]
+    pub id: i64,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -638,14 +637,12 @@ pub struct GetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(id: impl Into<i64>) -> Self {
+        Self {
+            id: id.into(),
+            additional: Default::default(),
+        }
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -664,8 +661,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let additional = o.rest(&["id"])?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -1261,18 +1259,18 @@ pub async fn update(
 /// Parameters of `crm.company.update`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-update.html>.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<UpdateRequestFields>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "params": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wire name "FIELDS": object, required.
+    #[serde(rename = "FIELDS")]
+    pub fields: UpdateRequestFields,
+    /// Wire name "ID": integer, required.
+    #[serde(rename = "ID")]
+    pub id: i64,
+    /// Wire name "PARAMS": object, optional.
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<UpdateRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -1281,21 +1279,16 @@ pub struct UpdateRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(fields: impl Into<UpdateRequestFields>, id: impl Into<i64>) -> Self {
+        Self {
+            fields: fields.into(),
+            id: id.into(),
+            params: Default::default(),
+            additional: Default::default(),
+        }
     }
-    /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<UpdateRequestFields>) -> Self {
-        self.fields = Some(value.into());
-        self
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "params".
+    /// Sets "PARAMS".
     pub fn params(mut self, value: impl Into<UpdateRequestParams>) -> Self {
         self.params = Some(value.into());
         self
@@ -1317,10 +1310,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let fields = o.opt("fields")?;
-        let id = o.opt("id")?;
-        let params = o.opt("params")?;
-        let additional = o.rest(&["fields", "id", "params"])?;
+        let fields = o.req("FIELDS")?;
+        let id = o.req("ID")?;
+        let params = o.opt("PARAMS")?;
+        let additional = o.rest(&["FIELDS", "ID", "PARAMS"])?;
+        let fields = o.need(fields, "FIELDS")?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
             fields,
             id,

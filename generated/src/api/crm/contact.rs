@@ -42,8 +42,8 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "fields": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wire name "FIELDS": object, optional.
+    #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
     pub fields: Option<AddRequestFields>,
     /// Wire name "params": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,7 +59,7 @@ impl AddRequest {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "fields".
+    /// Sets "FIELDS".
     pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
         self.fields = Some(value.into());
         self
@@ -86,9 +86,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let fields = o.opt("fields")?;
+        let fields = o.opt("FIELDS")?;
         let params = o.opt("params")?;
-        let additional = o.rest(&["fields", "params"])?;
+        let additional = o.rest(&["FIELDS", "params"])?;
         Ok(Self { fields, params, additional })
     }
 }
@@ -1175,18 +1175,15 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
+    /// Wire name "FILTER": object (a `Filter`), optional.
+    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "ORDER": object (an `Order`), optional.
+    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "SELECT": array of string, optional.
     #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
-    /// Wire name "filter": object (a `Filter`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::bitrix24_runtime::Filter>,
-    /// Wire name "order": object (an `Order`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": array of string, optional.
-    #[serde(rename = "select", skip_serializing_if = "Option::is_none")]
-    pub select_2: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1201,27 +1198,19 @@ impl ListRequest {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "SELECT".
-    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.select = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "filter".
+    /// Sets "FILTER".
     pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
-    /// Sets "order".
+    /// Sets "ORDER".
     pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
         self.order = Some(value.into());
         self
     }
-    /// Sets "select".
-    pub fn select_2(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.select_2 = Some(value.into_iter().map(Into::into).collect());
+    /// Sets "SELECT".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1246,17 +1235,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
         let select = o.opt("SELECT")?;
-        let filter = o.opt("filter")?;
-        let order = o.opt("order")?;
-        let select_2 = o.opt("select")?;
         let start = o.opt("start")?;
-        let additional = o.rest(&["SELECT", "filter", "order", "select", "start"])?;
+        let additional = o.rest(&["FILTER", "ORDER", "SELECT", "start"])?;
         Ok(Self {
-            select,
             filter,
             order,
-            select_2,
+            select,
             start,
             additional,
         })

@@ -46,11 +46,11 @@ pub async fn add(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequest {
-    /// Wire name "fields": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wire name "FIELDS": object, optional.
+    #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
     pub fields: Option<AddRequestFields>,
-    /// Wire name "params": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Wire name "PARAMS": object, optional.
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<AddRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
@@ -63,12 +63,12 @@ impl AddRequest {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "fields".
+    /// Sets "FIELDS".
     pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
         self.fields = Some(value.into());
         self
     }
-    /// Sets "params".
+    /// Sets "PARAMS".
     pub fn params(mut self, value: impl Into<AddRequestParams>) -> Self {
         self.params = Some(value.into());
         self
@@ -90,9 +90,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let fields = o.opt("fields")?;
-        let params = o.opt("params")?;
-        let additional = o.rest(&["fields", "params"])?;
+        let fields = o.opt("FIELDS")?;
+        let params = o.opt("PARAMS")?;
+        let additional = o.rest(&["FIELDS", "PARAMS"])?;
         Ok(Self { fields, params, additional })
     }
 }

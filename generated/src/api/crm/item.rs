@@ -112,8 +112,730 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `crm.fields_7`, defined once in `types`.
-pub type AddRequestFields = super::super::types::crm::Fields7;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestFields {
+    /// Wire name "actualDate": string (`date`), optional.
+    #[serde(rename = "actualDate", skip_serializing_if = "Option::is_none")]
+    pub actual_date: Option<String>,
+    /// Wire name "additionalInfo": string, optional.
+    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
+    pub additional_info: Option<String>,
+    /// Wire name "assignedById": integer, optional.
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
+    /// Wire name "bankingDetails": string, optional.
+    #[serde(rename = "bankingDetails", skip_serializing_if = "Option::is_none")]
+    pub banking_details: Option<String>,
+    /// Wire name "begindate": string (`date`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub begindate: Option<String>,
+    /// Wire name "birthdate": string (`date`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    /// Wire name "categoryId": integer, optional.
+    #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// Wire name "closedate": string (`date`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closedate: Option<String>,
+    /// Wire name "comments": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "companyIds": integer, optional.
+    #[serde(rename = "companyIds", skip_serializing_if = "Option::is_none")]
+    pub company_ids: Option<i64>,
+    /// Wire name "companyTitle": string, optional.
+    #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
+    pub company_title: Option<String>,
+    /// Wire name "contactId": integer, optional.
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "contactIds": array of integer, optional.
+    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "content": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "dealId": integer, optional.
+    #[serde(rename = "dealId", skip_serializing_if = "Option::is_none")]
+    pub deal_id: Option<i64>,
+    /// Wire name "employees": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employees: Option<String>,
+    /// Wire name "export": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<bool>,
+    /// Wire name "fm": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fm: Option<Vec<AddRequestFieldsFmItem>>,
+    /// Wire name "honorific": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
+    /// Wire name "industry": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
+    /// Wire name "isManualOpportunity": boolean, optional.
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<bool>,
+    /// Wire name "isMyCompany": boolean, optional.
+    #[serde(rename = "isMyCompany", skip_serializing_if = "Option::is_none")]
+    pub is_my_company: Option<bool>,
+    /// Wire name "isReccurring": string, optional.
+    #[serde(rename = "isReccurring", skip_serializing_if = "Option::is_none")]
+    pub is_reccurring: Option<String>,
+    /// Wire name "isRecurring": boolean, optional.
+    #[serde(rename = "isRecurring", skip_serializing_if = "Option::is_none")]
+    pub is_recurring: Option<bool>,
+    /// Wire name "lastName": string, optional.
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "leadId": integer, optional.
+    #[serde(rename = "leadId", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "locationId": integer, optional.
+    #[serde(rename = "locationId", skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<i64>,
+    /// Wire name "logo": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub logo: ::serde_json::Value,
+    /// Wire name "mycompanyId": integer, optional.
+    #[serde(rename = "mycompanyId", skip_serializing_if = "Option::is_none")]
+    pub mycompany_id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "observers": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observers: Option<Vec<i64>>,
+    /// Wire name "opened": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened: Option<bool>,
+    /// Wire name "opportunity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "originId": string, optional.
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "originVersion": string, optional.
+    #[serde(rename = "originVersion", skip_serializing_if = "Option::is_none")]
+    pub origin_version: Option<String>,
+    /// Wire name "originatorId": string, optional.
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "photo": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub photo: ::serde_json::Value,
+    /// Wire name "post": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+    /// Wire name "probability": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability: Option<i64>,
+    /// Wire name "quoteId": integer, optional.
+    #[serde(rename = "quoteId", skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<i64>,
+    /// Wire name "revenue": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<f64>,
+    /// Wire name "secondName": string, optional.
+    #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
+    /// Wire name "sourceDescription": string, optional.
+    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "sourceId": string, optional.
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "statusDescription": string, optional.
+    #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
+    pub status_description: Option<String>,
+    /// Wire name "storageElementIds": integer, optional.
+    #[serde(rename = "storageElementIds", skip_serializing_if = "Option::is_none")]
+    pub storage_element_ids: Option<i64>,
+    /// Wire name "storageTypeId": integer, optional.
+    #[serde(rename = "storageTypeId", skip_serializing_if = "Option::is_none")]
+    pub storage_type_id: Option<i64>,
+    /// Wire name "taxValue": number, optional.
+    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
+    pub tax_value: Option<f64>,
+    /// Wire name "terms": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terms: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "typeId": string, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "utmCampaign": string, optional.
+    #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Wire name "utmContent": string, optional.
+    #[serde(rename = "utmContent", skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// Wire name "utmMedium": string, optional.
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "utmSource": string, optional.
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Wire name "utmTerm": string, optional.
+    #[serde(rename = "utmTerm", skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    /// Wire name "webformId": integer, optional.
+    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
+    pub webform_id: Option<i64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "actualDate".
+    pub fn actual_date(mut self, value: impl Into<String>) -> Self {
+        self.actual_date = Some(value.into());
+        self
+    }
+    /// Sets "additionalInfo".
+    pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        self.additional_info = Some(value.into());
+        self
+    }
+    /// Sets "assignedById".
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
+        self
+    }
+    /// Sets "bankingDetails".
+    pub fn banking_details(mut self, value: impl Into<String>) -> Self {
+        self.banking_details = Some(value.into());
+        self
+    }
+    /// Sets "begindate".
+    pub fn begindate(mut self, value: impl Into<String>) -> Self {
+        self.begindate = Some(value.into());
+        self
+    }
+    /// Sets "birthdate".
+    pub fn birthdate(mut self, value: impl Into<String>) -> Self {
+        self.birthdate = Some(value.into());
+        self
+    }
+    /// Sets "categoryId".
+    pub fn category_id(mut self, value: impl Into<i64>) -> Self {
+        self.category_id = Some(value.into());
+        self
+    }
+    /// Sets "closedate".
+    pub fn closedate(mut self, value: impl Into<String>) -> Self {
+        self.closedate = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
+        self
+    }
+    /// Sets "companyIds".
+    pub fn company_ids(mut self, value: impl Into<i64>) -> Self {
+        self.company_ids = Some(value.into());
+        self
+    }
+    /// Sets "companyTitle".
+    pub fn company_title(mut self, value: impl Into<String>) -> Self {
+        self.company_title = Some(value.into());
+        self
+    }
+    /// Sets "contactId".
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
+        self
+    }
+    /// Sets "contactIds".
+    pub fn contact_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "content".
+    pub fn content(mut self, value: impl Into<String>) -> Self {
+        self.content = Some(value.into());
+        self
+    }
+    /// Sets "currencyId".
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
+        self
+    }
+    /// Sets "dealId".
+    pub fn deal_id(mut self, value: impl Into<i64>) -> Self {
+        self.deal_id = Some(value.into());
+        self
+    }
+    /// Sets "employees".
+    pub fn employees(mut self, value: impl Into<String>) -> Self {
+        self.employees = Some(value.into());
+        self
+    }
+    /// Sets "export".
+    pub fn export(mut self, value: impl Into<bool>) -> Self {
+        self.export = Some(value.into());
+        self
+    }
+    /// Sets "fm".
+    pub fn fm(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<AddRequestFieldsFmItem>>,
+    ) -> Self {
+        self.fm = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "honorific".
+    pub fn honorific(mut self, value: impl Into<String>) -> Self {
+        self.honorific = Some(value.into());
+        self
+    }
+    /// Sets "industry".
+    pub fn industry(mut self, value: impl Into<String>) -> Self {
+        self.industry = Some(value.into());
+        self
+    }
+    /// Sets "isManualOpportunity".
+    pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+        self.is_manual_opportunity = Some(value.into());
+        self
+    }
+    /// Sets "isMyCompany".
+    pub fn is_my_company(mut self, value: impl Into<bool>) -> Self {
+        self.is_my_company = Some(value.into());
+        self
+    }
+    /// Sets "isReccurring".
+    pub fn is_reccurring(mut self, value: impl Into<String>) -> Self {
+        self.is_reccurring = Some(value.into());
+        self
+    }
+    /// Sets "isRecurring".
+    pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+        self.is_recurring = Some(value.into());
+        self
+    }
+    /// Sets "lastName".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "leadId".
+    pub fn lead_id(mut self, value: impl Into<i64>) -> Self {
+        self.lead_id = Some(value.into());
+        self
+    }
+    /// Sets "locationId".
+    pub fn location_id(mut self, value: impl Into<i64>) -> Self {
+        self.location_id = Some(value.into());
+        self
+    }
+    /// Sets "logo".
+    pub fn logo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.logo = value.into();
+        self
+    }
+    /// Sets "mycompanyId".
+    pub fn mycompany_id(mut self, value: impl Into<i64>) -> Self {
+        self.mycompany_id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "observers".
+    pub fn observers(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.observers = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "opened".
+    pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "opportunity".
+    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
+        self.opportunity = Some(value.into());
+        self
+    }
+    /// Sets "originId".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "originVersion".
+    pub fn origin_version(mut self, value: impl Into<String>) -> Self {
+        self.origin_version = Some(value.into());
+        self
+    }
+    /// Sets "originatorId".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "photo".
+    pub fn photo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.photo = value.into();
+        self
+    }
+    /// Sets "post".
+    pub fn post(mut self, value: impl Into<String>) -> Self {
+        self.post = Some(value.into());
+        self
+    }
+    /// Sets "probability".
+    pub fn probability(mut self, value: impl Into<i64>) -> Self {
+        self.probability = Some(value.into());
+        self
+    }
+    /// Sets "quoteId".
+    pub fn quote_id(mut self, value: impl Into<i64>) -> Self {
+        self.quote_id = Some(value.into());
+        self
+    }
+    /// Sets "revenue".
+    pub fn revenue(mut self, value: impl Into<f64>) -> Self {
+        self.revenue = Some(value.into());
+        self
+    }
+    /// Sets "secondName".
+    pub fn second_name(mut self, value: impl Into<String>) -> Self {
+        self.second_name = Some(value.into());
+        self
+    }
+    /// Sets "sourceDescription".
+    pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        self.source_description = Some(value.into());
+        self
+    }
+    /// Sets "sourceId".
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "statusDescription".
+    pub fn status_description(mut self, value: impl Into<String>) -> Self {
+        self.status_description = Some(value.into());
+        self
+    }
+    /// Sets "storageElementIds".
+    pub fn storage_element_ids(mut self, value: impl Into<i64>) -> Self {
+        self.storage_element_ids = Some(value.into());
+        self
+    }
+    /// Sets "storageTypeId".
+    pub fn storage_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.storage_type_id = Some(value.into());
+        self
+    }
+    /// Sets "taxValue".
+    pub fn tax_value(mut self, value: impl Into<f64>) -> Self {
+        self.tax_value = Some(value.into());
+        self
+    }
+    /// Sets "terms".
+    pub fn terms(mut self, value: impl Into<String>) -> Self {
+        self.terms = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "utmCampaign".
+    pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        self.utm_campaign = Some(value.into());
+        self
+    }
+    /// Sets "utmContent".
+    pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        self.utm_content = Some(value.into());
+        self
+    }
+    /// Sets "utmMedium".
+    pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        self.utm_medium = Some(value.into());
+        self
+    }
+    /// Sets "utmSource".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
+        self
+    }
+    /// Sets "utmTerm".
+    pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        self.utm_term = Some(value.into());
+        self
+    }
+    /// Sets "webformId".
+    pub fn webform_id(mut self, value: impl Into<i64>) -> Self {
+        self.webform_id = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actual_date = o.opt("actualDate")?;
+        let additional_info = o.opt("additionalInfo")?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let banking_details = o.opt("bankingDetails")?;
+        let begindate = o.opt("begindate")?;
+        let birthdate = o.opt("birthdate")?;
+        let category_id = o.opt("categoryId")?;
+        let closedate = o.opt("closedate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let company_ids = o.opt("companyIds")?;
+        let company_title = o.opt("companyTitle")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let content = o.opt("content")?;
+        let currency_id = o.opt("currencyId")?;
+        let deal_id = o.opt("dealId")?;
+        let employees = o.opt("employees")?;
+        let export = o.opt("export")?;
+        let fm = o.opt("fm")?;
+        let honorific = o.opt("honorific")?;
+        let industry = o.opt("industry")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let is_my_company = o.opt("isMyCompany")?;
+        let is_reccurring = o.opt("isReccurring")?;
+        let is_recurring = o.opt("isRecurring")?;
+        let last_name = o.opt("lastName")?;
+        let lead_id = o.opt("leadId")?;
+        let location_id = o.opt("locationId")?;
+        let logo = o.opt("logo")?;
+        let mycompany_id = o.opt("mycompanyId")?;
+        let name = o.opt("name")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let origin_id = o.opt("originId")?;
+        let origin_version = o.opt("originVersion")?;
+        let originator_id = o.opt("originatorId")?;
+        let photo = o.opt("photo")?;
+        let post = o.opt("post")?;
+        let probability = o.opt("probability")?;
+        let quote_id = o.opt("quoteId")?;
+        let revenue = o.opt("revenue")?;
+        let second_name = o.opt("secondName")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let status_description = o.opt("statusDescription")?;
+        let storage_element_ids = o.opt("storageElementIds")?;
+        let storage_type_id = o.opt("storageTypeId")?;
+        let tax_value = o.opt("taxValue")?;
+        let terms = o.opt("terms")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "actualDate",
+                    "additionalInfo",
+                    "assignedById",
+                    "bankingDetails",
+                    "begindate",
+                    "birthdate",
+                    "categoryId",
+                    "closedate",
+                    "comments",
+                    "companyId",
+                    "companyIds",
+                    "companyTitle",
+                    "contactId",
+                    "contactIds",
+                    "content",
+                    "currencyId",
+                    "dealId",
+                    "employees",
+                    "export",
+                    "fm",
+                    "honorific",
+                    "industry",
+                    "isManualOpportunity",
+                    "isMyCompany",
+                    "isReccurring",
+                    "isRecurring",
+                    "lastName",
+                    "leadId",
+                    "locationId",
+                    "logo",
+                    "mycompanyId",
+                    "name",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "originId",
+                    "originVersion",
+                    "originatorId",
+                    "photo",
+                    "post",
+                    "probability",
+                    "quoteId",
+                    "revenue",
+                    "secondName",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "statusDescription",
+                    "storageElementIds",
+                    "storageTypeId",
+                    "taxValue",
+                    "terms",
+                    "title",
+                    "typeId",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
+                    "utmSource",
+                    "utmTerm",
+                    "webformId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            actual_date,
+            additional_info,
+            assigned_by_id,
+            banking_details,
+            begindate,
+            birthdate,
+            category_id,
+            closedate,
+            comments,
+            company_id,
+            company_ids,
+            company_title,
+            contact_id,
+            contact_ids,
+            content,
+            currency_id,
+            deal_id,
+            employees,
+            export,
+            fm,
+            honorific,
+            industry,
+            is_manual_opportunity,
+            is_my_company,
+            is_reccurring,
+            is_recurring,
+            last_name,
+            lead_id,
+            location_id,
+            logo,
+            mycompany_id,
+            name,
+            observers,
+            opened,
+            opportunity,
+            origin_id,
+            origin_version,
+            originator_id,
+            photo,
+            post,
+            probability,
+            quote_id,
+            revenue,
+            second_name,
+            source_description,
+            source_id,
+            stage_id,
+            status_description,
+            storage_element_ids,
+            storage_type_id,
+            tax_value,
+            terms,
+            title,
+            type_id,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            webform_id,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type AddRequestFieldsFmItem = super::super::types::crm::Multifield;
 
 /// The `result` of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -572,8 +1294,8 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportRequest {
 
 ::bitrix24_runtime::loose_deserialize!(BatchImportRequest);
 
-/// The type `crm.fields_7`, defined once in `types`.
-pub type BatchImportRequestDataItem = super::super::types::crm::Fields7;
+/// The type `crm.data`, defined once in `types`.
+pub type BatchImportRequestDataItem = super::super::types::crm::Data;
 
 /// The `result` of `crm.item.batchImport`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1505,8 +2227,8 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequest {
 
 ::bitrix24_runtime::loose_deserialize!(ImportRequest);
 
-/// The type `crm.fields_7`, defined once in `types`.
-pub type ImportRequestFields = super::super::types::crm::Fields7;
+/// The type `crm.data`, defined once in `types`.
+pub type ImportRequestFields = super::super::types::crm::Data;
 
 /// The `result` of `crm.item.import`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1977,39 +2699,186 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "actualDate": string (`date`), optional.
+    #[serde(rename = "actualDate", skip_serializing_if = "Option::is_none")]
+    pub actual_date: Option<String>,
     /// Wire name "additionalInfo": string, optional.
     #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<String>,
     /// Wire name "assignedById": integer, optional.
     #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
     pub assigned_by_id: Option<i64>,
+    /// Wire name "bankingDetails": string, optional.
+    #[serde(rename = "bankingDetails", skip_serializing_if = "Option::is_none")]
+    pub banking_details: Option<String>,
+    /// Wire name "begindate": string (`date`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub begindate: Option<String>,
+    /// Wire name "birthdate": string (`date`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    /// Wire name "categoryId": integer, optional.
+    #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// Wire name "closedate": string (`date`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closedate: Option<String>,
+    /// Wire name "comments": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "companyIds": integer, optional.
+    #[serde(rename = "companyIds", skip_serializing_if = "Option::is_none")]
+    pub company_ids: Option<i64>,
+    /// Wire name "companyTitle": string, optional.
+    #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
+    pub company_title: Option<String>,
+    /// Wire name "contactId": integer, optional.
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "contactIds": array of integer, optional.
+    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "content": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
     /// Wire name "currencyId": string, optional.
     #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
     pub currency_id: Option<String>,
-    /// Wire name "isManualOpportunity": string, optional.
+    /// Wire name "dealId": integer, optional.
+    #[serde(rename = "dealId", skip_serializing_if = "Option::is_none")]
+    pub deal_id: Option<i64>,
+    /// Wire name "employees": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employees: Option<String>,
+    /// Wire name "export": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<bool>,
+    /// Wire name "fm": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fm: Option<Vec<UpdateRequestFieldsFmItem>>,
+    /// Wire name "honorific": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
+    /// Wire name "industry": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
+    /// Wire name "isManualOpportunity": boolean, optional.
     #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
-    pub is_manual_opportunity: Option<String>,
+    pub is_manual_opportunity: Option<bool>,
+    /// Wire name "isMyCompany": boolean, optional.
+    #[serde(rename = "isMyCompany", skip_serializing_if = "Option::is_none")]
+    pub is_my_company: Option<bool>,
+    /// Wire name "isRecurring": boolean, optional.
+    #[serde(rename = "isRecurring", skip_serializing_if = "Option::is_none")]
+    pub is_recurring: Option<bool>,
+    /// Wire name "lastName": string, optional.
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "leadId": integer, optional.
+    #[serde(rename = "leadId", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "locationId": integer, optional.
+    #[serde(rename = "locationId", skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<i64>,
+    /// Wire name "logo": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub logo: ::serde_json::Value,
+    /// Wire name "mycompanyId": integer, optional.
+    #[serde(rename = "mycompanyId", skip_serializing_if = "Option::is_none")]
+    pub mycompany_id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Wire name "observers": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<Vec<i64>>,
-    /// Wire name "opened": string, optional.
+    /// Wire name "opened": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub opened: Option<String>,
+    pub opened: Option<bool>,
     /// Wire name "opportunity": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<f64>,
+    /// Wire name "originId": string, optional.
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "originVersion": string, optional.
+    #[serde(rename = "originVersion", skip_serializing_if = "Option::is_none")]
+    pub origin_version: Option<String>,
+    /// Wire name "originatorId": string, optional.
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "photo": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub photo: ::serde_json::Value,
+    /// Wire name "post": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+    /// Wire name "probability": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability: Option<i64>,
+    /// Wire name "quoteId": integer, optional.
+    #[serde(rename = "quoteId", skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<i64>,
+    /// Wire name "revenue": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<f64>,
+    /// Wire name "secondName": string, optional.
+    #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
+    /// Wire name "sourceDescription": string, optional.
+    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "sourceId": string, optional.
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
     /// Wire name "stageId": string, optional.
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<String>,
+    /// Wire name "statusDescription": string, optional.
+    #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
+    pub status_description: Option<String>,
+    /// Wire name "storageElementIds": integer, optional.
+    #[serde(rename = "storageElementIds", skip_serializing_if = "Option::is_none")]
+    pub storage_element_ids: Option<i64>,
+    /// Wire name "storageTypeId": integer, optional.
+    #[serde(rename = "storageTypeId", skip_serializing_if = "Option::is_none")]
+    pub storage_type_id: Option<i64>,
+    /// Wire name "taxValue": number, optional.
+    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
+    pub tax_value: Option<f64>,
+    /// Wire name "terms": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terms: Option<String>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Wire name "typeId": string, optional.
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
+    /// Wire name "utmCampaign": string, optional.
+    #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Wire name "utmContent": string, optional.
+    #[serde(rename = "utmContent", skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// Wire name "utmMedium": string, optional.
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
     /// Wire name "utmSource": string, optional.
     #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
     pub utm_source: Option<String>,
+    /// Wire name "utmTerm": string, optional.
+    #[serde(rename = "utmTerm", skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    /// Wire name "webformId": integer, optional.
+    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
+    pub webform_id: Option<i64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2021,6 +2890,11 @@ impl UpdateRequestFields {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
+    /// Sets "actualDate".
+    pub fn actual_date(mut self, value: impl Into<String>) -> Self {
+        self.actual_date = Some(value.into());
+        self
+    }
     /// Sets "additionalInfo".
     pub fn additional_info(mut self, value: impl Into<String>) -> Self {
         self.additional_info = Some(value.into());
@@ -2031,14 +2905,150 @@ impl UpdateRequestFields {
         self.assigned_by_id = Some(value.into());
         self
     }
+    /// Sets "bankingDetails".
+    pub fn banking_details(mut self, value: impl Into<String>) -> Self {
+        self.banking_details = Some(value.into());
+        self
+    }
+    /// Sets "begindate".
+    pub fn begindate(mut self, value: impl Into<String>) -> Self {
+        self.begindate = Some(value.into());
+        self
+    }
+    /// Sets "birthdate".
+    pub fn birthdate(mut self, value: impl Into<String>) -> Self {
+        self.birthdate = Some(value.into());
+        self
+    }
+    /// Sets "categoryId".
+    pub fn category_id(mut self, value: impl Into<i64>) -> Self {
+        self.category_id = Some(value.into());
+        self
+    }
+    /// Sets "closedate".
+    pub fn closedate(mut self, value: impl Into<String>) -> Self {
+        self.closedate = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
+        self
+    }
+    /// Sets "companyIds".
+    pub fn company_ids(mut self, value: impl Into<i64>) -> Self {
+        self.company_ids = Some(value.into());
+        self
+    }
+    /// Sets "companyTitle".
+    pub fn company_title(mut self, value: impl Into<String>) -> Self {
+        self.company_title = Some(value.into());
+        self
+    }
+    /// Sets "contactId".
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
+        self
+    }
+    /// Sets "contactIds".
+    pub fn contact_ids(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "content".
+    pub fn content(mut self, value: impl Into<String>) -> Self {
+        self.content = Some(value.into());
+        self
+    }
     /// Sets "currencyId".
     pub fn currency_id(mut self, value: impl Into<String>) -> Self {
         self.currency_id = Some(value.into());
         self
     }
+    /// Sets "dealId".
+    pub fn deal_id(mut self, value: impl Into<i64>) -> Self {
+        self.deal_id = Some(value.into());
+        self
+    }
+    /// Sets "employees".
+    pub fn employees(mut self, value: impl Into<String>) -> Self {
+        self.employees = Some(value.into());
+        self
+    }
+    /// Sets "export".
+    pub fn export(mut self, value: impl Into<bool>) -> Self {
+        self.export = Some(value.into());
+        self
+    }
+    /// Sets "fm".
+    pub fn fm(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsFmItem>>,
+    ) -> Self {
+        self.fm = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "honorific".
+    pub fn honorific(mut self, value: impl Into<String>) -> Self {
+        self.honorific = Some(value.into());
+        self
+    }
+    /// Sets "industry".
+    pub fn industry(mut self, value: impl Into<String>) -> Self {
+        self.industry = Some(value.into());
+        self
+    }
     /// Sets "isManualOpportunity".
-    pub fn is_manual_opportunity(mut self, value: impl Into<String>) -> Self {
+    pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
         self.is_manual_opportunity = Some(value.into());
+        self
+    }
+    /// Sets "isMyCompany".
+    pub fn is_my_company(mut self, value: impl Into<bool>) -> Self {
+        self.is_my_company = Some(value.into());
+        self
+    }
+    /// Sets "isRecurring".
+    pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+        self.is_recurring = Some(value.into());
+        self
+    }
+    /// Sets "lastName".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "leadId".
+    pub fn lead_id(mut self, value: impl Into<i64>) -> Self {
+        self.lead_id = Some(value.into());
+        self
+    }
+    /// Sets "locationId".
+    pub fn location_id(mut self, value: impl Into<i64>) -> Self {
+        self.location_id = Some(value.into());
+        self
+    }
+    /// Sets "logo".
+    pub fn logo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.logo = value.into();
+        self
+    }
+    /// Sets "mycompanyId".
+    pub fn mycompany_id(mut self, value: impl Into<i64>) -> Self {
+        self.mycompany_id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
         self
     }
     /// Sets "observers".
@@ -2047,7 +3057,7 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "opened".
-    pub fn opened(mut self, value: impl Into<String>) -> Self {
+    pub fn opened(mut self, value: impl Into<bool>) -> Self {
         self.opened = Some(value.into());
         self
     }
@@ -2056,9 +3066,89 @@ impl UpdateRequestFields {
         self.opportunity = Some(value.into());
         self
     }
+    /// Sets "originId".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "originVersion".
+    pub fn origin_version(mut self, value: impl Into<String>) -> Self {
+        self.origin_version = Some(value.into());
+        self
+    }
+    /// Sets "originatorId".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "photo".
+    pub fn photo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.photo = value.into();
+        self
+    }
+    /// Sets "post".
+    pub fn post(mut self, value: impl Into<String>) -> Self {
+        self.post = Some(value.into());
+        self
+    }
+    /// Sets "probability".
+    pub fn probability(mut self, value: impl Into<i64>) -> Self {
+        self.probability = Some(value.into());
+        self
+    }
+    /// Sets "quoteId".
+    pub fn quote_id(mut self, value: impl Into<i64>) -> Self {
+        self.quote_id = Some(value.into());
+        self
+    }
+    /// Sets "revenue".
+    pub fn revenue(mut self, value: impl Into<f64>) -> Self {
+        self.revenue = Some(value.into());
+        self
+    }
+    /// Sets "secondName".
+    pub fn second_name(mut self, value: impl Into<String>) -> Self {
+        self.second_name = Some(value.into());
+        self
+    }
+    /// Sets "sourceDescription".
+    pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        self.source_description = Some(value.into());
+        self
+    }
+    /// Sets "sourceId".
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
+        self
+    }
     /// Sets "stageId".
     pub fn stage_id(mut self, value: impl Into<String>) -> Self {
         self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "statusDescription".
+    pub fn status_description(mut self, value: impl Into<String>) -> Self {
+        self.status_description = Some(value.into());
+        self
+    }
+    /// Sets "storageElementIds".
+    pub fn storage_element_ids(mut self, value: impl Into<i64>) -> Self {
+        self.storage_element_ids = Some(value.into());
+        self
+    }
+    /// Sets "storageTypeId".
+    pub fn storage_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.storage_type_id = Some(value.into());
+        self
+    }
+    /// Sets "taxValue".
+    pub fn tax_value(mut self, value: impl Into<f64>) -> Self {
+        self.tax_value = Some(value.into());
+        self
+    }
+    /// Sets "terms".
+    pub fn terms(mut self, value: impl Into<String>) -> Self {
+        self.terms = Some(value.into());
         self
     }
     /// Sets "title".
@@ -2071,9 +3161,39 @@ impl UpdateRequestFields {
         self.type_id = Some(value.into());
         self
     }
+    /// Sets "utmCampaign".
+    pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        self.utm_campaign = Some(value.into());
+        self
+    }
+    /// Sets "utmContent".
+    pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        self.utm_content = Some(value.into());
+        self
+    }
+    /// Sets "utmMedium".
+    pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        self.utm_medium = Some(value.into());
+        self
+    }
     /// Sets "utmSource".
     pub fn utm_source(mut self, value: impl Into<String>) -> Self {
         self.utm_source = Some(value.into());
+        self
+    }
+    /// Sets "utmTerm".
+    pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        self.utm_term = Some(value.into());
+        self
+    }
+    /// Sets "webformId".
+    pub fn webform_id(mut self, value: impl Into<i64>) -> Self {
+        self.webform_id = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -2093,51 +3213,201 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actual_date = o.opt("actualDate")?;
         let additional_info = o.opt("additionalInfo")?;
         let assigned_by_id = o.opt("assignedById")?;
+        let banking_details = o.opt("bankingDetails")?;
+        let begindate = o.opt("begindate")?;
+        let birthdate = o.opt("birthdate")?;
+        let category_id = o.opt("categoryId")?;
+        let closedate = o.opt("closedate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let company_ids = o.opt("companyIds")?;
+        let company_title = o.opt("companyTitle")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let content = o.opt("content")?;
         let currency_id = o.opt("currencyId")?;
+        let deal_id = o.opt("dealId")?;
+        let employees = o.opt("employees")?;
+        let export = o.opt("export")?;
+        let fm = o.opt("fm")?;
+        let honorific = o.opt("honorific")?;
+        let industry = o.opt("industry")?;
         let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let is_my_company = o.opt("isMyCompany")?;
+        let is_recurring = o.opt("isRecurring")?;
+        let last_name = o.opt("lastName")?;
+        let lead_id = o.opt("leadId")?;
+        let location_id = o.opt("locationId")?;
+        let logo = o.opt("logo")?;
+        let mycompany_id = o.opt("mycompanyId")?;
+        let name = o.opt("name")?;
         let observers = o.opt("observers")?;
         let opened = o.opt("opened")?;
         let opportunity = o.opt("opportunity")?;
+        let origin_id = o.opt("originId")?;
+        let origin_version = o.opt("originVersion")?;
+        let originator_id = o.opt("originatorId")?;
+        let photo = o.opt("photo")?;
+        let post = o.opt("post")?;
+        let probability = o.opt("probability")?;
+        let quote_id = o.opt("quoteId")?;
+        let revenue = o.opt("revenue")?;
+        let second_name = o.opt("secondName")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
         let stage_id = o.opt("stageId")?;
+        let status_description = o.opt("statusDescription")?;
+        let storage_element_ids = o.opt("storageElementIds")?;
+        let storage_type_id = o.opt("storageTypeId")?;
+        let tax_value = o.opt("taxValue")?;
+        let terms = o.opt("terms")?;
         let title = o.opt("title")?;
         let type_id = o.opt("typeId")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
         let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let xml_id = o.opt("xmlId")?;
         let additional = o
             .rest(
                 &[
+                    "actualDate",
                     "additionalInfo",
                     "assignedById",
+                    "bankingDetails",
+                    "begindate",
+                    "birthdate",
+                    "categoryId",
+                    "closedate",
+                    "comments",
+                    "companyId",
+                    "companyIds",
+                    "companyTitle",
+                    "contactId",
+                    "contactIds",
+                    "content",
                     "currencyId",
+                    "dealId",
+                    "employees",
+                    "export",
+                    "fm",
+                    "honorific",
+                    "industry",
                     "isManualOpportunity",
+                    "isMyCompany",
+                    "isRecurring",
+                    "lastName",
+                    "leadId",
+                    "locationId",
+                    "logo",
+                    "mycompanyId",
+                    "name",
                     "observers",
                     "opened",
                     "opportunity",
+                    "originId",
+                    "originVersion",
+                    "originatorId",
+                    "photo",
+                    "post",
+                    "probability",
+                    "quoteId",
+                    "revenue",
+                    "secondName",
+                    "sourceDescription",
+                    "sourceId",
                     "stageId",
+                    "statusDescription",
+                    "storageElementIds",
+                    "storageTypeId",
+                    "taxValue",
+                    "terms",
                     "title",
                     "typeId",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
                     "utmSource",
+                    "utmTerm",
+                    "webformId",
+                    "xmlId",
                 ],
             )?;
         Ok(Self {
+            actual_date,
             additional_info,
             assigned_by_id,
+            banking_details,
+            begindate,
+            birthdate,
+            category_id,
+            closedate,
+            comments,
+            company_id,
+            company_ids,
+            company_title,
+            contact_id,
+            contact_ids,
+            content,
             currency_id,
+            deal_id,
+            employees,
+            export,
+            fm,
+            honorific,
+            industry,
             is_manual_opportunity,
+            is_my_company,
+            is_recurring,
+            last_name,
+            lead_id,
+            location_id,
+            logo,
+            mycompany_id,
+            name,
             observers,
             opened,
             opportunity,
+            origin_id,
+            origin_version,
+            originator_id,
+            photo,
+            post,
+            probability,
+            quote_id,
+            revenue,
+            second_name,
+            source_description,
+            source_id,
             stage_id,
+            status_description,
+            storage_element_ids,
+            storage_type_id,
+            tax_value,
+            terms,
             title,
             type_id,
+            utm_campaign,
+            utm_content,
+            utm_medium,
             utm_source,
+            utm_term,
+            webform_id,
+            xml_id,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+/// The type `crm.multifield`, defined once in `types`.
+pub type UpdateRequestFieldsFmItem = super::super::types::crm::Multifield;
 
 /// The `result` of `crm.item.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

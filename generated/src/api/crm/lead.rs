@@ -96,8 +96,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `crm.fields_8`, defined once in `types`.
-pub type AddRequestFields = super::super::types::crm::Fields8;
+/// The type `crm.fields_7`, defined once in `types`.
+pub type AddRequestFields = super::super::types::crm::Fields7;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -929,8 +929,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `crm.fields_8`, defined once in `types`.
-pub type UpdateRequestFields = super::super::types::crm::Fields8;
+/// The type `crm.fields_7`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::crm::Fields7;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

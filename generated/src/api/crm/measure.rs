@@ -582,13 +582,28 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "MEASURE_TITLE": string, optional.
-    #[serde(rename = "MEASURE_TITLE", skip_serializing_if = "Option::is_none")]
-    pub measure_title: Option<String>,
+    /// Wire name "CODE": integer, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    /// Wire name "IS_DEFAULT": string, optional.
+    #[serde(rename = "IS_DEFAULT", skip_serializing_if = "Option::is_none")]
+    pub is_default: Option<String>,
+    /// Wire name "MEASURE_TITLE": string, required.
+    #[serde(rename = "MEASURE_TITLE")]
+    pub measure_title: String,
+    /// Wire name "SYMBOL_INTL": string, optional.
+    #[serde(rename = "SYMBOL_INTL", skip_serializing_if = "Option::is_none")]
+    pub symbol_intl: Option<String>,
+    /// Wire name "SYMBOL_LETTER_INTL": string, optional.
+    #[serde(rename = "SYMBOL_LETTER_INTL", skip_serializing_if = "Option::is_none")]
+    pub symbol_letter_intl: Option<String>,
+    /// Wire name "SYMBOL_RUS": string, optional.
+    #[serde(rename = "SYMBOL_RUS", skip_serializing_if = "Option::is_none")]
+    pub symbol_rus: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -596,13 +611,41 @@ pub struct UpdateRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(measure_title: impl Into<String>) -> Self {
+        Self {
+            code: Default::default(),
+            is_default: Default::default(),
+            measure_title: measure_title.into(),
+            symbol_intl: Default::default(),
+            symbol_letter_intl: Default::default(),
+            symbol_rus: Default::default(),
+            additional: Default::default(),
+        }
     }
-    /// Sets "MEASURE_TITLE".
-    pub fn measure_title(mut self, value: impl Into<String>) -> Self {
-        self.measure_title = Some(value.into());
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<i64>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "IS_DEFAULT".
+    pub fn is_default(mut self, value: impl Into<String>) -> Self {
+        self.is_default = Some(value.into());
+        self
+    }
+    /// Sets "SYMBOL_INTL".
+    pub fn symbol_intl(mut self, value: impl Into<String>) -> Self {
+        self.symbol_intl = Some(value.into());
+        self
+    }
+    /// Sets "SYMBOL_LETTER_INTL".
+    pub fn symbol_letter_intl(mut self, value: impl Into<String>) -> Self {
+        self.symbol_letter_intl = Some(value.into());
+        self
+    }
+    /// Sets "SYMBOL_RUS".
+    pub fn symbol_rus(mut self, value: impl Into<String>) -> Self {
+        self.symbol_rus = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -622,9 +665,33 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let measure_title = o.opt("MEASURE_TITLE")?;
-        let additional = o.rest(&["MEASURE_TITLE"])?;
-        Ok(Self { measure_title, additional })
+        let code = o.opt("CODE")?;
+        let is_default = o.opt("IS_DEFAULT")?;
+        let measure_title = o.req("MEASURE_TITLE")?;
+        let symbol_intl = o.opt("SYMBOL_INTL")?;
+        let symbol_letter_intl = o.opt("SYMBOL_LETTER_INTL")?;
+        let symbol_rus = o.opt("SYMBOL_RUS")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "IS_DEFAULT",
+                    "MEASURE_TITLE",
+                    "SYMBOL_INTL",
+                    "SYMBOL_LETTER_INTL",
+                    "SYMBOL_RUS",
+                ],
+            )?;
+        let measure_title = o.need(measure_title, "MEASURE_TITLE")?;
+        Ok(Self {
+            code,
+            is_default,
+            measure_title,
+            symbol_intl,
+            symbol_letter_intl,
+            symbol_rus,
+            additional,
+        })
     }
 }
 

@@ -72,8 +72,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `crm.fields_14`, defined once in `types`.
-pub type AddRequestFields = super::super::types::crm::Fields14;
+/// The type `crm.fields_15`, defined once in `types`.
+pub type AddRequestFields = super::super::types::crm::Fields15;
 
 /// The `result` of `crm.orderentity.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -217,8 +217,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
 
 ::bitrix24_runtime::loose_deserialize!(DeleteByFilterRequest);
 
-/// The type `crm.fields_14`, defined once in `types`.
-pub type DeleteByFilterRequestFields = super::super::types::crm::Fields14;
+/// The type `crm.fields_15`, defined once in `types`.
+pub type DeleteByFilterRequestFields = super::super::types::crm::Fields15;
 
 /// The `result` of `crm.orderentity.deleteByFilter`.
 pub type DeleteByFilterResponse = bool;

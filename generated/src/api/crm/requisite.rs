@@ -84,7 +84,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
@@ -94,39 +94,206 @@ pub struct AddRequestFields {
     /// Wire name "ADDRESS_ONLY": string, optional.
     #[serde(rename = "ADDRESS_ONLY", skip_serializing_if = "Option::is_none")]
     pub address_only: Option<String>,
-    /// Wire name "ENTITY_ID": integer, optional.
-    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<i64>,
-    /// Wire name "ENTITY_TYPE_ID": integer, optional.
-    #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PRESET_ID": integer, optional.
-    #[serde(rename = "PRESET_ID", skip_serializing_if = "Option::is_none")]
-    pub preset_id: Option<i64>,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "ENTITY_ID": integer, required.
+    #[serde(rename = "ENTITY_ID")]
+    pub entity_id: i64,
+    /// Wire name "ENTITY_TYPE_ID": integer, required.
+    ///
+    /// Allowed values: 3, 4.
+    #[serde(rename = "ENTITY_TYPE_ID")]
+    pub entity_type_id: AddRequestFieldsEntityTypeId,
+    /// Wire name "NAME": string, required.
+    #[serde(rename = "NAME")]
+    pub name: String,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "PRESET_ID": integer, required.
+    #[serde(rename = "PRESET_ID")]
+    pub preset_id: i64,
+    /// Wire name "RQ_ACCOUNTANT": string, optional.
+    #[serde(rename = "RQ_ACCOUNTANT", skip_serializing_if = "Option::is_none")]
+    pub rq_accountant: Option<String>,
+    /// Wire name "RQ_BASE_DOC": string, optional.
+    #[serde(rename = "RQ_BASE_DOC", skip_serializing_if = "Option::is_none")]
+    pub rq_base_doc: Option<String>,
+    /// Wire name "RQ_BIN": string, optional.
+    #[serde(rename = "RQ_BIN", skip_serializing_if = "Option::is_none")]
+    pub rq_bin: Option<String>,
+    /// Wire name "RQ_CAPITAL": string, optional.
+    #[serde(rename = "RQ_CAPITAL", skip_serializing_if = "Option::is_none")]
+    pub rq_capital: Option<String>,
+    /// Wire name "RQ_CEO_NAME": string, optional.
+    #[serde(rename = "RQ_CEO_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_ceo_name: Option<String>,
+    /// Wire name "RQ_CEO_WORK_POS": string, optional.
+    #[serde(rename = "RQ_CEO_WORK_POS", skip_serializing_if = "Option::is_none")]
+    pub rq_ceo_work_pos: Option<String>,
+    /// Wire name "RQ_CNPJ": string, optional.
+    #[serde(rename = "RQ_CNPJ", skip_serializing_if = "Option::is_none")]
+    pub rq_cnpj: Option<String>,
     /// Wire name "RQ_COMPANY_FULL_NAME": string, optional.
     #[serde(rename = "RQ_COMPANY_FULL_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_company_full_name: Option<String>,
+    /// Wire name "RQ_COMPANY_ID": string, optional.
+    #[serde(rename = "RQ_COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub rq_company_id: Option<String>,
     /// Wire name "RQ_COMPANY_NAME": string, optional.
     #[serde(rename = "RQ_COMPANY_NAME", skip_serializing_if = "Option::is_none")]
     pub rq_company_name: Option<String>,
     /// Wire name "RQ_COMPANY_REG_DATE": string, optional.
     #[serde(rename = "RQ_COMPANY_REG_DATE", skip_serializing_if = "Option::is_none")]
     pub rq_company_reg_date: Option<String>,
+    /// Wire name "RQ_CONTACT": string, optional.
+    #[serde(rename = "RQ_CONTACT", skip_serializing_if = "Option::is_none")]
+    pub rq_contact: Option<String>,
+    /// Wire name "RQ_CPF": string, optional.
+    #[serde(rename = "RQ_CPF", skip_serializing_if = "Option::is_none")]
+    pub rq_cpf: Option<String>,
     /// Wire name "RQ_DIRECTOR": string, optional.
     #[serde(rename = "RQ_DIRECTOR", skip_serializing_if = "Option::is_none")]
     pub rq_director: Option<String>,
+    /// Wire name "RQ_DRFO": string, optional.
+    #[serde(rename = "RQ_DRFO", skip_serializing_if = "Option::is_none")]
+    pub rq_drfo: Option<String>,
+    /// Wire name "RQ_EDRPOU": string, optional.
+    #[serde(rename = "RQ_EDRPOU", skip_serializing_if = "Option::is_none")]
+    pub rq_edrpou: Option<String>,
+    /// Wire name "RQ_EMAIL": string, optional.
+    #[serde(rename = "RQ_EMAIL", skip_serializing_if = "Option::is_none")]
+    pub rq_email: Option<String>,
+    /// Wire name "RQ_FAX": string, optional.
+    #[serde(rename = "RQ_FAX", skip_serializing_if = "Option::is_none")]
+    pub rq_fax: Option<String>,
+    /// Wire name "RQ_FIRST_NAME": string, optional.
+    #[serde(rename = "RQ_FIRST_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_first_name: Option<String>,
+    /// Wire name "RQ_IDENT_DOC": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_DATE": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_DATE", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_date: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_DEP_CODE": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_DEP_CODE", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_dep_code: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_ISSUED_BY": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_ISSUED_BY", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_issued_by: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_NUM": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_NUM", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_num: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_PERS_NUM": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_PERS_NUM", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_pers_num: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_SER": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_SER", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_ser: Option<String>,
+    /// Wire name "RQ_IDENT_TYPE": string, optional.
+    #[serde(rename = "RQ_IDENT_TYPE", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_type: Option<String>,
+    /// Wire name "RQ_IFNS": string, optional.
+    #[serde(rename = "RQ_IFNS", skip_serializing_if = "Option::is_none")]
+    pub rq_ifns: Option<String>,
+    /// Wire name "RQ_IIN": string, optional.
+    #[serde(rename = "RQ_IIN", skip_serializing_if = "Option::is_none")]
+    pub rq_iin: Option<String>,
     /// Wire name "RQ_INN": string, optional.
     #[serde(rename = "RQ_INN", skip_serializing_if = "Option::is_none")]
     pub rq_inn: Option<String>,
+    /// Wire name "RQ_KBE": string, optional.
+    #[serde(rename = "RQ_KBE", skip_serializing_if = "Option::is_none")]
+    pub rq_kbe: Option<String>,
     /// Wire name "RQ_KPP": string, optional.
     #[serde(rename = "RQ_KPP", skip_serializing_if = "Option::is_none")]
     pub rq_kpp: Option<String>,
+    /// Wire name "RQ_KRS": string, optional.
+    #[serde(rename = "RQ_KRS", skip_serializing_if = "Option::is_none")]
+    pub rq_krs: Option<String>,
+    /// Wire name "RQ_LAST_NAME": string, optional.
+    #[serde(rename = "RQ_LAST_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_last_name: Option<String>,
+    /// Wire name "RQ_LEGAL_FORM": string, optional.
+    #[serde(rename = "RQ_LEGAL_FORM", skip_serializing_if = "Option::is_none")]
+    pub rq_legal_form: Option<String>,
+    /// Wire name "RQ_MNPL_REG": string, optional.
+    #[serde(rename = "RQ_MNPL_REG", skip_serializing_if = "Option::is_none")]
+    pub rq_mnpl_reg: Option<String>,
+    /// Wire name "RQ_NAME": string, optional.
+    #[serde(rename = "RQ_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_name: Option<String>,
     /// Wire name "RQ_OGRN": string, optional.
     #[serde(rename = "RQ_OGRN", skip_serializing_if = "Option::is_none")]
     pub rq_ogrn: Option<String>,
+    /// Wire name "RQ_OGRNIP": string, optional.
+    #[serde(rename = "RQ_OGRNIP", skip_serializing_if = "Option::is_none")]
+    pub rq_ogrnip: Option<String>,
+    /// Wire name "RQ_OKPO": string, optional.
+    #[serde(rename = "RQ_OKPO", skip_serializing_if = "Option::is_none")]
+    pub rq_okpo: Option<String>,
+    /// Wire name "RQ_OKTMO": string, optional.
+    #[serde(rename = "RQ_OKTMO", skip_serializing_if = "Option::is_none")]
+    pub rq_oktmo: Option<String>,
+    /// Wire name "RQ_OKVED": string, optional.
+    #[serde(rename = "RQ_OKVED", skip_serializing_if = "Option::is_none")]
+    pub rq_okved: Option<String>,
+    /// Wire name "RQ_PESEL": string, optional.
+    #[serde(rename = "RQ_PESEL", skip_serializing_if = "Option::is_none")]
+    pub rq_pesel: Option<String>,
+    /// Wire name "RQ_PHONE": string, optional.
+    #[serde(rename = "RQ_PHONE", skip_serializing_if = "Option::is_none")]
+    pub rq_phone: Option<String>,
+    /// Wire name "RQ_RCS": string, optional.
+    #[serde(rename = "RQ_RCS", skip_serializing_if = "Option::is_none")]
+    pub rq_rcs: Option<String>,
+    /// Wire name "RQ_REGON": string, optional.
+    #[serde(rename = "RQ_REGON", skip_serializing_if = "Option::is_none")]
+    pub rq_regon: Option<String>,
+    /// Wire name "RQ_RESIDENCE_COUNTRY": string, optional.
+    #[serde(rename = "RQ_RESIDENCE_COUNTRY", skip_serializing_if = "Option::is_none")]
+    pub rq_residence_country: Option<String>,
+    /// Wire name "RQ_SECOND_NAME": string, optional.
+    #[serde(rename = "RQ_SECOND_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_second_name: Option<String>,
+    /// Wire name "RQ_SIREN": string, optional.
+    #[serde(rename = "RQ_SIREN", skip_serializing_if = "Option::is_none")]
+    pub rq_siren: Option<String>,
+    /// Wire name "RQ_SIRET": string, optional.
+    #[serde(rename = "RQ_SIRET", skip_serializing_if = "Option::is_none")]
+    pub rq_siret: Option<String>,
+    /// Wire name "RQ_STATE_REG": string, optional.
+    #[serde(rename = "RQ_STATE_REG", skip_serializing_if = "Option::is_none")]
+    pub rq_state_reg: Option<String>,
+    /// Wire name "RQ_ST_CERT_DATE": string, optional.
+    #[serde(rename = "RQ_ST_CERT_DATE", skip_serializing_if = "Option::is_none")]
+    pub rq_st_cert_date: Option<String>,
+    /// Wire name "RQ_ST_CERT_NUM": string, optional.
+    #[serde(rename = "RQ_ST_CERT_NUM", skip_serializing_if = "Option::is_none")]
+    pub rq_st_cert_num: Option<String>,
+    /// Wire name "RQ_ST_CERT_SER": string, optional.
+    #[serde(rename = "RQ_ST_CERT_SER", skip_serializing_if = "Option::is_none")]
+    pub rq_st_cert_ser: Option<String>,
+    /// Wire name "RQ_USRLE": string, optional.
+    #[serde(rename = "RQ_USRLE", skip_serializing_if = "Option::is_none")]
+    pub rq_usrle: Option<String>,
+    /// Wire name "RQ_VAT_CERT_DATE": string, optional.
+    #[serde(rename = "RQ_VAT_CERT_DATE", skip_serializing_if = "Option::is_none")]
+    pub rq_vat_cert_date: Option<String>,
+    /// Wire name "RQ_VAT_CERT_NUM": string, optional.
+    #[serde(rename = "RQ_VAT_CERT_NUM", skip_serializing_if = "Option::is_none")]
+    pub rq_vat_cert_num: Option<String>,
+    /// Wire name "RQ_VAT_CERT_SER": string, optional.
+    #[serde(rename = "RQ_VAT_CERT_SER", skip_serializing_if = "Option::is_none")]
+    pub rq_vat_cert_ser: Option<String>,
+    /// Wire name "RQ_VAT_ID": string, optional.
+    #[serde(rename = "RQ_VAT_ID", skip_serializing_if = "Option::is_none")]
+    pub rq_vat_id: Option<String>,
+    /// Wire name "RQ_VAT_PAYER": string, optional.
+    #[serde(rename = "RQ_VAT_PAYER", skip_serializing_if = "Option::is_none")]
+    pub rq_vat_payer: Option<String>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -140,9 +307,86 @@ pub struct AddRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequestFields {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        entity_id: impl Into<i64>,
+        entity_type_id: impl Into<AddRequestFieldsEntityTypeId>,
+        name: impl Into<String>,
+        preset_id: impl Into<i64>,
+    ) -> Self {
+        Self {
+            active: Default::default(),
+            address_only: Default::default(),
+            code: Default::default(),
+            entity_id: entity_id.into(),
+            entity_type_id: entity_type_id.into(),
+            name: name.into(),
+            originator_id: Default::default(),
+            preset_id: preset_id.into(),
+            rq_accountant: Default::default(),
+            rq_base_doc: Default::default(),
+            rq_bin: Default::default(),
+            rq_capital: Default::default(),
+            rq_ceo_name: Default::default(),
+            rq_ceo_work_pos: Default::default(),
+            rq_cnpj: Default::default(),
+            rq_company_full_name: Default::default(),
+            rq_company_id: Default::default(),
+            rq_company_name: Default::default(),
+            rq_company_reg_date: Default::default(),
+            rq_contact: Default::default(),
+            rq_cpf: Default::default(),
+            rq_director: Default::default(),
+            rq_drfo: Default::default(),
+            rq_edrpou: Default::default(),
+            rq_email: Default::default(),
+            rq_fax: Default::default(),
+            rq_first_name: Default::default(),
+            rq_ident_doc: Default::default(),
+            rq_ident_doc_date: Default::default(),
+            rq_ident_doc_dep_code: Default::default(),
+            rq_ident_doc_issued_by: Default::default(),
+            rq_ident_doc_num: Default::default(),
+            rq_ident_doc_pers_num: Default::default(),
+            rq_ident_doc_ser: Default::default(),
+            rq_ident_type: Default::default(),
+            rq_ifns: Default::default(),
+            rq_iin: Default::default(),
+            rq_inn: Default::default(),
+            rq_kbe: Default::default(),
+            rq_kpp: Default::default(),
+            rq_krs: Default::default(),
+            rq_last_name: Default::default(),
+            rq_legal_form: Default::default(),
+            rq_mnpl_reg: Default::default(),
+            rq_name: Default::default(),
+            rq_ogrn: Default::default(),
+            rq_ogrnip: Default::default(),
+            rq_okpo: Default::default(),
+            rq_oktmo: Default::default(),
+            rq_okved: Default::default(),
+            rq_pesel: Default::default(),
+            rq_phone: Default::default(),
+            rq_rcs: Default::default(),
+            rq_regon: Default::default(),
+            rq_residence_country: Default::default(),
+            rq_second_name: Default::default(),
+            rq_siren: Default::default(),
+            rq_siret: Default::default(),
+            rq_state_reg: Default::default(),
+            rq_st_cert_date: Default::default(),
+            rq_st_cert_num: Default::default(),
+            rq_st_cert_ser: Default::default(),
+            rq_usrle: Default::default(),
+            rq_vat_cert_date: Default::default(),
+            rq_vat_cert_num: Default::default(),
+            rq_vat_cert_ser: Default::default(),
+            rq_vat_id: Default::default(),
+            rq_vat_payer: Default::default(),
+            sort: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
     }
     /// Sets "ACTIVE".
     pub fn active(mut self, value: impl Into<String>) -> Self {
@@ -154,29 +398,59 @@ impl AddRequestFields {
         self.address_only = Some(value.into());
         self
     }
-    /// Sets "ENTITY_ID".
-    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
-        self.entity_id = Some(value.into());
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
         self
     }
-    /// Sets "ENTITY_TYPE_ID".
-    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
-        self.entity_type_id = Some(value.into());
+    /// Sets "ORIGINATOR_ID".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
         self
     }
-    /// Sets "NAME".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
+    /// Sets "RQ_ACCOUNTANT".
+    pub fn rq_accountant(mut self, value: impl Into<String>) -> Self {
+        self.rq_accountant = Some(value.into());
         self
     }
-    /// Sets "PRESET_ID".
-    pub fn preset_id(mut self, value: impl Into<i64>) -> Self {
-        self.preset_id = Some(value.into());
+    /// Sets "RQ_BASE_DOC".
+    pub fn rq_base_doc(mut self, value: impl Into<String>) -> Self {
+        self.rq_base_doc = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BIN".
+    pub fn rq_bin(mut self, value: impl Into<String>) -> Self {
+        self.rq_bin = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CAPITAL".
+    pub fn rq_capital(mut self, value: impl Into<String>) -> Self {
+        self.rq_capital = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CEO_NAME".
+    pub fn rq_ceo_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_ceo_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CEO_WORK_POS".
+    pub fn rq_ceo_work_pos(mut self, value: impl Into<String>) -> Self {
+        self.rq_ceo_work_pos = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CNPJ".
+    pub fn rq_cnpj(mut self, value: impl Into<String>) -> Self {
+        self.rq_cnpj = Some(value.into());
         self
     }
     /// Sets "RQ_COMPANY_FULL_NAME".
     pub fn rq_company_full_name(mut self, value: impl Into<String>) -> Self {
         self.rq_company_full_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_COMPANY_ID".
+    pub fn rq_company_id(mut self, value: impl Into<String>) -> Self {
+        self.rq_company_id = Some(value.into());
         self
     }
     /// Sets "RQ_COMPANY_NAME".
@@ -189,9 +463,94 @@ impl AddRequestFields {
         self.rq_company_reg_date = Some(value.into());
         self
     }
+    /// Sets "RQ_CONTACT".
+    pub fn rq_contact(mut self, value: impl Into<String>) -> Self {
+        self.rq_contact = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CPF".
+    pub fn rq_cpf(mut self, value: impl Into<String>) -> Self {
+        self.rq_cpf = Some(value.into());
+        self
+    }
     /// Sets "RQ_DIRECTOR".
     pub fn rq_director(mut self, value: impl Into<String>) -> Self {
         self.rq_director = Some(value.into());
+        self
+    }
+    /// Sets "RQ_DRFO".
+    pub fn rq_drfo(mut self, value: impl Into<String>) -> Self {
+        self.rq_drfo = Some(value.into());
+        self
+    }
+    /// Sets "RQ_EDRPOU".
+    pub fn rq_edrpou(mut self, value: impl Into<String>) -> Self {
+        self.rq_edrpou = Some(value.into());
+        self
+    }
+    /// Sets "RQ_EMAIL".
+    pub fn rq_email(mut self, value: impl Into<String>) -> Self {
+        self.rq_email = Some(value.into());
+        self
+    }
+    /// Sets "RQ_FAX".
+    pub fn rq_fax(mut self, value: impl Into<String>) -> Self {
+        self.rq_fax = Some(value.into());
+        self
+    }
+    /// Sets "RQ_FIRST_NAME".
+    pub fn rq_first_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_first_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_DOC".
+    pub fn rq_ident_doc(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_doc = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_DOC_DATE".
+    pub fn rq_ident_doc_date(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_doc_date = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_DOC_DEP_CODE".
+    pub fn rq_ident_doc_dep_code(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_doc_dep_code = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_DOC_ISSUED_BY".
+    pub fn rq_ident_doc_issued_by(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_doc_issued_by = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_DOC_NUM".
+    pub fn rq_ident_doc_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_doc_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_DOC_PERS_NUM".
+    pub fn rq_ident_doc_pers_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_doc_pers_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_DOC_SER".
+    pub fn rq_ident_doc_ser(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_doc_ser = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_TYPE".
+    pub fn rq_ident_type(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_type = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IFNS".
+    pub fn rq_ifns(mut self, value: impl Into<String>) -> Self {
+        self.rq_ifns = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IIN".
+    pub fn rq_iin(mut self, value: impl Into<String>) -> Self {
+        self.rq_iin = Some(value.into());
         self
     }
     /// Sets "RQ_INN".
@@ -199,14 +558,154 @@ impl AddRequestFields {
         self.rq_inn = Some(value.into());
         self
     }
+    /// Sets "RQ_KBE".
+    pub fn rq_kbe(mut self, value: impl Into<String>) -> Self {
+        self.rq_kbe = Some(value.into());
+        self
+    }
     /// Sets "RQ_KPP".
     pub fn rq_kpp(mut self, value: impl Into<String>) -> Self {
         self.rq_kpp = Some(value.into());
         self
     }
+    /// Sets "RQ_KRS".
+    pub fn rq_krs(mut self, value: impl Into<String>) -> Self {
+        self.rq_krs = Some(value.into());
+        self
+    }
+    /// Sets "RQ_LAST_NAME".
+    pub fn rq_last_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_last_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_LEGAL_FORM".
+    pub fn rq_legal_form(mut self, value: impl Into<String>) -> Self {
+        self.rq_legal_form = Some(value.into());
+        self
+    }
+    /// Sets "RQ_MNPL_REG".
+    pub fn rq_mnpl_reg(mut self, value: impl Into<String>) -> Self {
+        self.rq_mnpl_reg = Some(value.into());
+        self
+    }
+    /// Sets "RQ_NAME".
+    pub fn rq_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_name = Some(value.into());
+        self
+    }
     /// Sets "RQ_OGRN".
     pub fn rq_ogrn(mut self, value: impl Into<String>) -> Self {
         self.rq_ogrn = Some(value.into());
+        self
+    }
+    /// Sets "RQ_OGRNIP".
+    pub fn rq_ogrnip(mut self, value: impl Into<String>) -> Self {
+        self.rq_ogrnip = Some(value.into());
+        self
+    }
+    /// Sets "RQ_OKPO".
+    pub fn rq_okpo(mut self, value: impl Into<String>) -> Self {
+        self.rq_okpo = Some(value.into());
+        self
+    }
+    /// Sets "RQ_OKTMO".
+    pub fn rq_oktmo(mut self, value: impl Into<String>) -> Self {
+        self.rq_oktmo = Some(value.into());
+        self
+    }
+    /// Sets "RQ_OKVED".
+    pub fn rq_okved(mut self, value: impl Into<String>) -> Self {
+        self.rq_okved = Some(value.into());
+        self
+    }
+    /// Sets "RQ_PESEL".
+    pub fn rq_pesel(mut self, value: impl Into<String>) -> Self {
+        self.rq_pesel = Some(value.into());
+        self
+    }
+    /// Sets "RQ_PHONE".
+    pub fn rq_phone(mut self, value: impl Into<String>) -> Self {
+        self.rq_phone = Some(value.into());
+        self
+    }
+    /// Sets "RQ_RCS".
+    pub fn rq_rcs(mut self, value: impl Into<String>) -> Self {
+        self.rq_rcs = Some(value.into());
+        self
+    }
+    /// Sets "RQ_REGON".
+    pub fn rq_regon(mut self, value: impl Into<String>) -> Self {
+        self.rq_regon = Some(value.into());
+        self
+    }
+    /// Sets "RQ_RESIDENCE_COUNTRY".
+    pub fn rq_residence_country(mut self, value: impl Into<String>) -> Self {
+        self.rq_residence_country = Some(value.into());
+        self
+    }
+    /// Sets "RQ_SECOND_NAME".
+    pub fn rq_second_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_second_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_SIREN".
+    pub fn rq_siren(mut self, value: impl Into<String>) -> Self {
+        self.rq_siren = Some(value.into());
+        self
+    }
+    /// Sets "RQ_SIRET".
+    pub fn rq_siret(mut self, value: impl Into<String>) -> Self {
+        self.rq_siret = Some(value.into());
+        self
+    }
+    /// Sets "RQ_STATE_REG".
+    pub fn rq_state_reg(mut self, value: impl Into<String>) -> Self {
+        self.rq_state_reg = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ST_CERT_DATE".
+    pub fn rq_st_cert_date(mut self, value: impl Into<String>) -> Self {
+        self.rq_st_cert_date = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ST_CERT_NUM".
+    pub fn rq_st_cert_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_st_cert_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ST_CERT_SER".
+    pub fn rq_st_cert_ser(mut self, value: impl Into<String>) -> Self {
+        self.rq_st_cert_ser = Some(value.into());
+        self
+    }
+    /// Sets "RQ_USRLE".
+    pub fn rq_usrle(mut self, value: impl Into<String>) -> Self {
+        self.rq_usrle = Some(value.into());
+        self
+    }
+    /// Sets "RQ_VAT_CERT_DATE".
+    pub fn rq_vat_cert_date(mut self, value: impl Into<String>) -> Self {
+        self.rq_vat_cert_date = Some(value.into());
+        self
+    }
+    /// Sets "RQ_VAT_CERT_NUM".
+    pub fn rq_vat_cert_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_vat_cert_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_VAT_CERT_SER".
+    pub fn rq_vat_cert_ser(mut self, value: impl Into<String>) -> Self {
+        self.rq_vat_cert_ser = Some(value.into());
+        self
+    }
+    /// Sets "RQ_VAT_ID".
+    pub fn rq_vat_id(mut self, value: impl Into<String>) -> Self {
+        self.rq_vat_id = Some(value.into());
+        self
+    }
+    /// Sets "RQ_VAT_PAYER".
+    pub fn rq_vat_payer(mut self, value: impl Into<String>) -> Self {
+        self.rq_vat_payer = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -238,17 +737,72 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let active = o.opt("ACTIVE")?;
         let address_only = o.opt("ADDRESS_ONLY")?;
-        let entity_id = o.opt("ENTITY_ID")?;
-        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
-        let name = o.opt("NAME")?;
-        let preset_id = o.opt("PRESET_ID")?;
+        let code = o.opt("CODE")?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type_id = o.req("ENTITY_TYPE_ID")?;
+        let name = o.req("NAME")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let preset_id = o.req("PRESET_ID")?;
+        let rq_accountant = o.opt("RQ_ACCOUNTANT")?;
+        let rq_base_doc = o.opt("RQ_BASE_DOC")?;
+        let rq_bin = o.opt("RQ_BIN")?;
+        let rq_capital = o.opt("RQ_CAPITAL")?;
+        let rq_ceo_name = o.opt("RQ_CEO_NAME")?;
+        let rq_ceo_work_pos = o.opt("RQ_CEO_WORK_POS")?;
+        let rq_cnpj = o.opt("RQ_CNPJ")?;
         let rq_company_full_name = o.opt("RQ_COMPANY_FULL_NAME")?;
+        let rq_company_id = o.opt("RQ_COMPANY_ID")?;
         let rq_company_name = o.opt("RQ_COMPANY_NAME")?;
         let rq_company_reg_date = o.opt("RQ_COMPANY_REG_DATE")?;
+        let rq_contact = o.opt("RQ_CONTACT")?;
+        let rq_cpf = o.opt("RQ_CPF")?;
         let rq_director = o.opt("RQ_DIRECTOR")?;
+        let rq_drfo = o.opt("RQ_DRFO")?;
+        let rq_edrpou = o.opt("RQ_EDRPOU")?;
+        let rq_email = o.opt("RQ_EMAIL")?;
+        let rq_fax = o.opt("RQ_FAX")?;
+        let rq_first_name = o.opt("RQ_FIRST_NAME")?;
+        let rq_ident_doc = o.opt("RQ_IDENT_DOC")?;
+        let rq_ident_doc_date = o.opt("RQ_IDENT_DOC_DATE")?;
+        let rq_ident_doc_dep_code = o.opt("RQ_IDENT_DOC_DEP_CODE")?;
+        let rq_ident_doc_issued_by = o.opt("RQ_IDENT_DOC_ISSUED_BY")?;
+        let rq_ident_doc_num = o.opt("RQ_IDENT_DOC_NUM")?;
+        let rq_ident_doc_pers_num = o.opt("RQ_IDENT_DOC_PERS_NUM")?;
+        let rq_ident_doc_ser = o.opt("RQ_IDENT_DOC_SER")?;
+        let rq_ident_type = o.opt("RQ_IDENT_TYPE")?;
+        let rq_ifns = o.opt("RQ_IFNS")?;
+        let rq_iin = o.opt("RQ_IIN")?;
         let rq_inn = o.opt("RQ_INN")?;
+        let rq_kbe = o.opt("RQ_KBE")?;
         let rq_kpp = o.opt("RQ_KPP")?;
+        let rq_krs = o.opt("RQ_KRS")?;
+        let rq_last_name = o.opt("RQ_LAST_NAME")?;
+        let rq_legal_form = o.opt("RQ_LEGAL_FORM")?;
+        let rq_mnpl_reg = o.opt("RQ_MNPL_REG")?;
+        let rq_name = o.opt("RQ_NAME")?;
         let rq_ogrn = o.opt("RQ_OGRN")?;
+        let rq_ogrnip = o.opt("RQ_OGRNIP")?;
+        let rq_okpo = o.opt("RQ_OKPO")?;
+        let rq_oktmo = o.opt("RQ_OKTMO")?;
+        let rq_okved = o.opt("RQ_OKVED")?;
+        let rq_pesel = o.opt("RQ_PESEL")?;
+        let rq_phone = o.opt("RQ_PHONE")?;
+        let rq_rcs = o.opt("RQ_RCS")?;
+        let rq_regon = o.opt("RQ_REGON")?;
+        let rq_residence_country = o.opt("RQ_RESIDENCE_COUNTRY")?;
+        let rq_second_name = o.opt("RQ_SECOND_NAME")?;
+        let rq_siren = o.opt("RQ_SIREN")?;
+        let rq_siret = o.opt("RQ_SIRET")?;
+        let rq_state_reg = o.opt("RQ_STATE_REG")?;
+        let rq_st_cert_date = o.opt("RQ_ST_CERT_DATE")?;
+        let rq_st_cert_num = o.opt("RQ_ST_CERT_NUM")?;
+        let rq_st_cert_ser = o.opt("RQ_ST_CERT_SER")?;
+        let rq_usrle = o.opt("RQ_USRLE")?;
+        let rq_vat_cert_date = o.opt("RQ_VAT_CERT_DATE")?;
+        let rq_vat_cert_num = o.opt("RQ_VAT_CERT_NUM")?;
+        let rq_vat_cert_ser = o.opt("RQ_VAT_CERT_SER")?;
+        let rq_vat_id = o.opt("RQ_VAT_ID")?;
+        let rq_vat_payer = o.opt("RQ_VAT_PAYER")?;
         let sort = o.opt("SORT")?;
         let xml_id = o.opt("XML_ID")?;
         let additional = o
@@ -256,35 +810,149 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                 &[
                     "ACTIVE",
                     "ADDRESS_ONLY",
+                    "CODE",
                     "ENTITY_ID",
                     "ENTITY_TYPE_ID",
                     "NAME",
+                    "ORIGINATOR_ID",
                     "PRESET_ID",
+                    "RQ_ACCOUNTANT",
+                    "RQ_BASE_DOC",
+                    "RQ_BIN",
+                    "RQ_CAPITAL",
+                    "RQ_CEO_NAME",
+                    "RQ_CEO_WORK_POS",
+                    "RQ_CNPJ",
                     "RQ_COMPANY_FULL_NAME",
+                    "RQ_COMPANY_ID",
                     "RQ_COMPANY_NAME",
                     "RQ_COMPANY_REG_DATE",
+                    "RQ_CONTACT",
+                    "RQ_CPF",
                     "RQ_DIRECTOR",
+                    "RQ_DRFO",
+                    "RQ_EDRPOU",
+                    "RQ_EMAIL",
+                    "RQ_FAX",
+                    "RQ_FIRST_NAME",
+                    "RQ_IDENT_DOC",
+                    "RQ_IDENT_DOC_DATE",
+                    "RQ_IDENT_DOC_DEP_CODE",
+                    "RQ_IDENT_DOC_ISSUED_BY",
+                    "RQ_IDENT_DOC_NUM",
+                    "RQ_IDENT_DOC_PERS_NUM",
+                    "RQ_IDENT_DOC_SER",
+                    "RQ_IDENT_TYPE",
+                    "RQ_IFNS",
+                    "RQ_IIN",
                     "RQ_INN",
+                    "RQ_KBE",
                     "RQ_KPP",
+                    "RQ_KRS",
+                    "RQ_LAST_NAME",
+                    "RQ_LEGAL_FORM",
+                    "RQ_MNPL_REG",
+                    "RQ_NAME",
                     "RQ_OGRN",
+                    "RQ_OGRNIP",
+                    "RQ_OKPO",
+                    "RQ_OKTMO",
+                    "RQ_OKVED",
+                    "RQ_PESEL",
+                    "RQ_PHONE",
+                    "RQ_RCS",
+                    "RQ_REGON",
+                    "RQ_RESIDENCE_COUNTRY",
+                    "RQ_SECOND_NAME",
+                    "RQ_SIREN",
+                    "RQ_SIRET",
+                    "RQ_STATE_REG",
+                    "RQ_ST_CERT_DATE",
+                    "RQ_ST_CERT_NUM",
+                    "RQ_ST_CERT_SER",
+                    "RQ_USRLE",
+                    "RQ_VAT_CERT_DATE",
+                    "RQ_VAT_CERT_NUM",
+                    "RQ_VAT_CERT_SER",
+                    "RQ_VAT_ID",
+                    "RQ_VAT_PAYER",
                     "SORT",
                     "XML_ID",
                 ],
             )?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type_id = o.need(entity_type_id, "ENTITY_TYPE_ID")?;
+        let name = o.need(name, "NAME")?;
+        let preset_id = o.need(preset_id, "PRESET_ID")?;
         Ok(Self {
             active,
             address_only,
+            code,
             entity_id,
             entity_type_id,
             name,
+            originator_id,
             preset_id,
+            rq_accountant,
+            rq_base_doc,
+            rq_bin,
+            rq_capital,
+            rq_ceo_name,
+            rq_ceo_work_pos,
+            rq_cnpj,
             rq_company_full_name,
+            rq_company_id,
             rq_company_name,
             rq_company_reg_date,
+            rq_contact,
+            rq_cpf,
             rq_director,
+            rq_drfo,
+            rq_edrpou,
+            rq_email,
+            rq_fax,
+            rq_first_name,
+            rq_ident_doc,
+            rq_ident_doc_date,
+            rq_ident_doc_dep_code,
+            rq_ident_doc_issued_by,
+            rq_ident_doc_num,
+            rq_ident_doc_pers_num,
+            rq_ident_doc_ser,
+            rq_ident_type,
+            rq_ifns,
+            rq_iin,
             rq_inn,
+            rq_kbe,
             rq_kpp,
+            rq_krs,
+            rq_last_name,
+            rq_legal_form,
+            rq_mnpl_reg,
+            rq_name,
             rq_ogrn,
+            rq_ogrnip,
+            rq_okpo,
+            rq_oktmo,
+            rq_okved,
+            rq_pesel,
+            rq_phone,
+            rq_rcs,
+            rq_regon,
+            rq_residence_country,
+            rq_second_name,
+            rq_siren,
+            rq_siret,
+            rq_state_reg,
+            rq_st_cert_date,
+            rq_st_cert_num,
+            rq_st_cert_ser,
+            rq_usrle,
+            rq_vat_cert_date,
+            rq_vat_cert_num,
+            rq_vat_cert_ser,
+            rq_vat_id,
+            rq_vat_payer,
             sort,
             xml_id,
             additional,
@@ -293,6 +961,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+pub type AddRequestFieldsEntityTypeId = super::super::enums::IntV3V4;
 
 /// The `result` of `crm.requisite.add`.
 pub type AddResponse = i64;
@@ -1243,12 +1913,207 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "ADDRESS_ONLY": string, optional.
+    #[serde(rename = "ADDRESS_ONLY", skip_serializing_if = "Option::is_none")]
+    pub address_only: Option<String>,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "RQ_ACCOUNTANT": string, optional.
+    #[serde(rename = "RQ_ACCOUNTANT", skip_serializing_if = "Option::is_none")]
+    pub rq_accountant: Option<String>,
+    /// Wire name "RQ_BASE_DOC": string, optional.
+    #[serde(rename = "RQ_BASE_DOC", skip_serializing_if = "Option::is_none")]
+    pub rq_base_doc: Option<String>,
+    /// Wire name "RQ_BIN": string, optional.
+    #[serde(rename = "RQ_BIN", skip_serializing_if = "Option::is_none")]
+    pub rq_bin: Option<String>,
+    /// Wire name "RQ_CAPITAL": string, optional.
+    #[serde(rename = "RQ_CAPITAL", skip_serializing_if = "Option::is_none")]
+    pub rq_capital: Option<String>,
+    /// Wire name "RQ_CEO_NAME": string, optional.
+    #[serde(rename = "RQ_CEO_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_ceo_name: Option<String>,
+    /// Wire name "RQ_CEO_WORK_POS": string, optional.
+    #[serde(rename = "RQ_CEO_WORK_POS", skip_serializing_if = "Option::is_none")]
+    pub rq_ceo_work_pos: Option<String>,
+    /// Wire name "RQ_CNPJ": string, optional.
+    #[serde(rename = "RQ_CNPJ", skip_serializing_if = "Option::is_none")]
+    pub rq_cnpj: Option<String>,
+    /// Wire name "RQ_COMPANY_FULL_NAME": string, optional.
+    #[serde(rename = "RQ_COMPANY_FULL_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_company_full_name: Option<String>,
+    /// Wire name "RQ_COMPANY_ID": string, optional.
+    #[serde(rename = "RQ_COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub rq_company_id: Option<String>,
+    /// Wire name "RQ_COMPANY_NAME": string, optional.
+    #[serde(rename = "RQ_COMPANY_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_company_name: Option<String>,
+    /// Wire name "RQ_COMPANY_REG_DATE": string, optional.
+    #[serde(rename = "RQ_COMPANY_REG_DATE", skip_serializing_if = "Option::is_none")]
+    pub rq_company_reg_date: Option<String>,
+    /// Wire name "RQ_CONTACT": string, optional.
+    #[serde(rename = "RQ_CONTACT", skip_serializing_if = "Option::is_none")]
+    pub rq_contact: Option<String>,
+    /// Wire name "RQ_CPF": string, optional.
+    #[serde(rename = "RQ_CPF", skip_serializing_if = "Option::is_none")]
+    pub rq_cpf: Option<String>,
+    /// Wire name "RQ_DIRECTOR": string, optional.
+    #[serde(rename = "RQ_DIRECTOR", skip_serializing_if = "Option::is_none")]
+    pub rq_director: Option<String>,
+    /// Wire name "RQ_DRFO": string, optional.
+    #[serde(rename = "RQ_DRFO", skip_serializing_if = "Option::is_none")]
+    pub rq_drfo: Option<String>,
+    /// Wire name "RQ_EDRPOU": string, optional.
+    #[serde(rename = "RQ_EDRPOU", skip_serializing_if = "Option::is_none")]
+    pub rq_edrpou: Option<String>,
+    /// Wire name "RQ_EMAIL": string, optional.
+    #[serde(rename = "RQ_EMAIL", skip_serializing_if = "Option::is_none")]
+    pub rq_email: Option<String>,
+    /// Wire name "RQ_FAX": string, optional.
+    #[serde(rename = "RQ_FAX", skip_serializing_if = "Option::is_none")]
+    pub rq_fax: Option<String>,
+    /// Wire name "RQ_FIRST_NAME": string, optional.
+    #[serde(rename = "RQ_FIRST_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_first_name: Option<String>,
+    /// Wire name "RQ_IDENT_DOC": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_DATE": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_DATE", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_date: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_DEP_CODE": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_DEP_CODE", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_dep_code: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_ISSUED_BY": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_ISSUED_BY", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_issued_by: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_NUM": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_NUM", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_num: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_PERS_NUM": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_PERS_NUM", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_pers_num: Option<String>,
+    /// Wire name "RQ_IDENT_DOC_SER": string, optional.
+    #[serde(rename = "RQ_IDENT_DOC_SER", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_doc_ser: Option<String>,
+    /// Wire name "RQ_IDENT_TYPE": string, optional.
+    #[serde(rename = "RQ_IDENT_TYPE", skip_serializing_if = "Option::is_none")]
+    pub rq_ident_type: Option<String>,
+    /// Wire name "RQ_IFNS": string, optional.
+    #[serde(rename = "RQ_IFNS", skip_serializing_if = "Option::is_none")]
+    pub rq_ifns: Option<String>,
+    /// Wire name "RQ_IIN": string, optional.
+    #[serde(rename = "RQ_IIN", skip_serializing_if = "Option::is_none")]
+    pub rq_iin: Option<String>,
+    /// Wire name "RQ_INN": string, optional.
+    #[serde(rename = "RQ_INN", skip_serializing_if = "Option::is_none")]
+    pub rq_inn: Option<String>,
+    /// Wire name "RQ_KBE": string, optional.
+    #[serde(rename = "RQ_KBE", skip_serializing_if = "Option::is_none")]
+    pub rq_kbe: Option<String>,
+    /// Wire name "RQ_KPP": string, optional.
+    #[serde(rename = "RQ_KPP", skip_serializing_if = "Option::is_none")]
+    pub rq_kpp: Option<String>,
+    /// Wire name "RQ_KRS": string, optional.
+    #[serde(rename = "RQ_KRS", skip_serializing_if = "Option::is_none")]
+    pub rq_krs: Option<String>,
+    /// Wire name "RQ_LAST_NAME": string, optional.
+    #[serde(rename = "RQ_LAST_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_last_name: Option<String>,
+    /// Wire name "RQ_LEGAL_FORM": string, optional.
+    #[serde(rename = "RQ_LEGAL_FORM", skip_serializing_if = "Option::is_none")]
+    pub rq_legal_form: Option<String>,
+    /// Wire name "RQ_MNPL_REG": string, optional.
+    #[serde(rename = "RQ_MNPL_REG", skip_serializing_if = "Option::is_none")]
+    pub rq_mnpl_reg: Option<String>,
+    /// Wire name "RQ_NAME": string, optional.
+    #[serde(rename = "RQ_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_name: Option<String>,
+    /// Wire name "RQ_OGRN": string, optional.
+    #[serde(rename = "RQ_OGRN", skip_serializing_if = "Option::is_none")]
+    pub rq_ogrn: Option<String>,
+    /// Wire name "RQ_OGRNIP": string, optional.
+    #[serde(rename = "RQ_OGRNIP", skip_serializing_if = "Option::is_none")]
+    pub rq_ogrnip: Option<String>,
     /// Wire name "RQ_OKPO": string, optional.
     #[serde(rename = "RQ_OKPO", skip_serializing_if = "Option::is_none")]
     pub rq_okpo: Option<String>,
     /// Wire name "RQ_OKTMO": string, optional.
     #[serde(rename = "RQ_OKTMO", skip_serializing_if = "Option::is_none")]
     pub rq_oktmo: Option<String>,
+    /// Wire name "RQ_OKVED": string, optional.
+    #[serde(rename = "RQ_OKVED", skip_serializing_if = "Option::is_none")]
+    pub rq_okved: Option<String>,
+    /// Wire name "RQ_PESEL": string, optional.
+    #[serde(rename = "RQ_PESEL", skip_serializing_if = "Option::is_none")]
+    pub rq_pesel: Option<String>,
+    /// Wire name "RQ_PHONE": string, optional.
+    #[serde(rename = "RQ_PHONE", skip_serializing_if = "Option::is_none")]
+    pub rq_phone: Option<String>,
+    /// Wire name "RQ_RCS": string, optional.
+    #[serde(rename = "RQ_RCS", skip_serializing_if = "Option::is_none")]
+    pub rq_rcs: Option<String>,
+    /// Wire name "RQ_REGON": string, optional.
+    #[serde(rename = "RQ_REGON", skip_serializing_if = "Option::is_none")]
+    pub rq_regon: Option<String>,
+    /// Wire name "RQ_RESIDENCE_COUNTRY": string, optional.
+    #[serde(rename = "RQ_RESIDENCE_COUNTRY", skip_serializing_if = "Option::is_none")]
+    pub rq_residence_country: Option<String>,
+    /// Wire name "RQ_SECOND_NAME": string, optional.
+    #[serde(rename = "RQ_SECOND_NAME", skip_serializing_if = "Option::is_none")]
+    pub rq_second_name: Option<String>,
+    /// Wire name "RQ_SIREN": string, optional.
+    #[serde(rename = "RQ_SIREN", skip_serializing_if = "Option::is_none")]
+    pub rq_siren: Option<String>,
+    /// Wire name "RQ_SIRET": string, optional.
+    #[serde(rename = "RQ_SIRET", skip_serializing_if = "Option::is_none")]
+    pub rq_siret: Option<String>,
+    /// Wire name "RQ_STATE_REG": string, optional.
+    #[serde(rename = "RQ_STATE_REG", skip_serializing_if = "Option::is_none")]
+    pub rq_state_reg: Option<String>,
+    /// Wire name "RQ_ST_CERT_DATE": string, optional.
+    #[serde(rename = "RQ_ST_CERT_DATE", skip_serializing_if = "Option::is_none")]
+    pub rq_st_cert_date: Option<String>,
+    /// Wire name "RQ_ST_CERT_NUM": string, optional.
+    #[serde(rename = "RQ_ST_CERT_NUM", skip_serializing_if = "Option::is_none")]
+    pub rq_st_cert_num: Option<String>,
+    /// Wire name "RQ_ST_CERT_SER": string, optional.
+    #[serde(rename = "RQ_ST_CERT_SER", skip_serializing_if = "Option::is_none")]
+    pub rq_st_cert_ser: Option<String>,
+    /// Wire name "RQ_USRLE": string, optional.
+    #[serde(rename = "RQ_USRLE", skip_serializing_if = "Option::is_none")]
+    pub rq_usrle: Option<String>,
+    /// Wire name "RQ_VAT_CERT_DATE": string, optional.
+    #[serde(rename = "RQ_VAT_CERT_DATE", skip_serializing_if = "Option::is_none")]
+    pub rq_vat_cert_date: Option<String>,
+    /// Wire name "RQ_VAT_CERT_NUM": string, optional.
+    #[serde(rename = "RQ_VAT_CERT_NUM", skip_serializing_if = "Option::is_none")]
+    pub rq_vat_cert_num: Option<String>,
+    /// Wire name "RQ_VAT_CERT_SER": string, optional.
+    #[serde(rename = "RQ_VAT_CERT_SER", skip_serializing_if = "Option::is_none")]
+    pub rq_vat_cert_ser: Option<String>,
+    /// Wire name "RQ_VAT_ID": string, optional.
+    #[serde(rename = "RQ_VAT_ID", skip_serializing_if = "Option::is_none")]
+    pub rq_vat_id: Option<String>,
+    /// Wire name "RQ_VAT_PAYER": string, optional.
+    #[serde(rename = "RQ_VAT_PAYER", skip_serializing_if = "Option::is_none")]
+    pub rq_vat_payer: Option<String>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1260,6 +2125,226 @@ impl UpdateRequestFields {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "ADDRESS_ONLY".
+    pub fn address_only(mut self, value: impl Into<String>) -> Self {
+        self.address_only = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "ORIGINATOR_ID".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ACCOUNTANT".
+    pub fn rq_accountant(mut self, value: impl Into<String>) -> Self {
+        self.rq_accountant = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BASE_DOC".
+    pub fn rq_base_doc(mut self, value: impl Into<String>) -> Self {
+        self.rq_base_doc = Some(value.into());
+        self
+    }
+    /// Sets "RQ_BIN".
+    pub fn rq_bin(mut self, value: impl Into<String>) -> Self {
+        self.rq_bin = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CAPITAL".
+    pub fn rq_capital(mut self, value: impl Into<String>) -> Self {
+        self.rq_capital = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CEO_NAME".
+    pub fn rq_ceo_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_ceo_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CEO_WORK_POS".
+    pub fn rq_ceo_work_pos(mut self, value: impl Into<String>) -> Self {
+        self.rq_ceo_work_pos = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CNPJ".
+    pub fn rq_cnpj(mut self, value: impl Into<String>) -> Self {
+        self.rq_cnpj = Some(value.into());
+        self
+    }
+    /// Sets "RQ_COMPANY_FULL_NAME".
+    pub fn rq_company_full_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_company_full_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_COMPANY_ID".
+    pub fn rq_company_id(mut self, value: impl Into<String>) -> Self {
+        self.rq_company_id = Some(value.into());
+        self
+    }
+    /// Sets "RQ_COMPANY_NAME".
+    pub fn rq_company_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_company_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_COMPANY_REG_DATE".
+    pub fn rq_company_reg_date(mut self, value: impl Into<String>) -> Self {
+        self.rq_company_reg_date = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CONTACT".
+    pub fn rq_contact(mut self, value: impl Into<String>) -> Self {
+        self.rq_contact = Some(value.into());
+        self
+    }
+    /// Sets "RQ_CPF".
+    pub fn rq_cpf(mut self, value: impl Into<String>) -> Self {
+        self.rq_cpf = Some(value.into());
+        self
+    }
+    /// Sets "RQ_DIRECTOR".
+    pub fn rq_director(mut self, value: impl Into<String>) -> Self {
+        self.rq_director = Some(value.into());
+        self
+    }
+    /// Sets "RQ_DRFO".
+    pub fn rq_drfo(mut self, value: impl Into<String>) -> Self {
+        self.rq_drfo = Some(value.into());
+        self
+    }
+    /// Sets "RQ_EDRPOU".
+    pub fn rq_edrpou(mut self, value: impl Into<String>) -> Self {
+        self.rq_edrpou = Some(value.into());
+        self
+    }
+    /// Sets "RQ_EMAIL".
+    pub fn rq_email(mut self, value: impl Into<String>) -> Self {
+        self.rq_email = Some(value.into());
+        self
+    }
+    /// Sets "RQ_FAX".
+    pub fn rq_fax(mut self, value: impl Into<String>) -> Self {
+        self.rq_fax = Some(value.into());
+        self
+    }
+    /// Sets "RQ_FIRST_NAME".
+    pub fn rq_first_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_first_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_DOC".
+    pub fn rq_ident_doc(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_doc = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_DOC_DATE".
+    pub fn rq_ident_doc_date(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_doc_date = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_DOC_DEP_CODE".
+    pub fn rq_ident_doc_dep_code(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_doc_dep_code = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_DOC_ISSUED_BY".
+    pub fn rq_ident_doc_issued_by(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_doc_issued_by = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_DOC_NUM".
+    pub fn rq_ident_doc_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_doc_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_DOC_PERS_NUM".
+    pub fn rq_ident_doc_pers_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_doc_pers_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_DOC_SER".
+    pub fn rq_ident_doc_ser(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_doc_ser = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IDENT_TYPE".
+    pub fn rq_ident_type(mut self, value: impl Into<String>) -> Self {
+        self.rq_ident_type = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IFNS".
+    pub fn rq_ifns(mut self, value: impl Into<String>) -> Self {
+        self.rq_ifns = Some(value.into());
+        self
+    }
+    /// Sets "RQ_IIN".
+    pub fn rq_iin(mut self, value: impl Into<String>) -> Self {
+        self.rq_iin = Some(value.into());
+        self
+    }
+    /// Sets "RQ_INN".
+    pub fn rq_inn(mut self, value: impl Into<String>) -> Self {
+        self.rq_inn = Some(value.into());
+        self
+    }
+    /// Sets "RQ_KBE".
+    pub fn rq_kbe(mut self, value: impl Into<String>) -> Self {
+        self.rq_kbe = Some(value.into());
+        self
+    }
+    /// Sets "RQ_KPP".
+    pub fn rq_kpp(mut self, value: impl Into<String>) -> Self {
+        self.rq_kpp = Some(value.into());
+        self
+    }
+    /// Sets "RQ_KRS".
+    pub fn rq_krs(mut self, value: impl Into<String>) -> Self {
+        self.rq_krs = Some(value.into());
+        self
+    }
+    /// Sets "RQ_LAST_NAME".
+    pub fn rq_last_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_last_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_LEGAL_FORM".
+    pub fn rq_legal_form(mut self, value: impl Into<String>) -> Self {
+        self.rq_legal_form = Some(value.into());
+        self
+    }
+    /// Sets "RQ_MNPL_REG".
+    pub fn rq_mnpl_reg(mut self, value: impl Into<String>) -> Self {
+        self.rq_mnpl_reg = Some(value.into());
+        self
+    }
+    /// Sets "RQ_NAME".
+    pub fn rq_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_OGRN".
+    pub fn rq_ogrn(mut self, value: impl Into<String>) -> Self {
+        self.rq_ogrn = Some(value.into());
+        self
+    }
+    /// Sets "RQ_OGRNIP".
+    pub fn rq_ogrnip(mut self, value: impl Into<String>) -> Self {
+        self.rq_ogrnip = Some(value.into());
+        self
+    }
     /// Sets "RQ_OKPO".
     pub fn rq_okpo(mut self, value: impl Into<String>) -> Self {
         self.rq_okpo = Some(value.into());
@@ -1268,6 +2353,111 @@ impl UpdateRequestFields {
     /// Sets "RQ_OKTMO".
     pub fn rq_oktmo(mut self, value: impl Into<String>) -> Self {
         self.rq_oktmo = Some(value.into());
+        self
+    }
+    /// Sets "RQ_OKVED".
+    pub fn rq_okved(mut self, value: impl Into<String>) -> Self {
+        self.rq_okved = Some(value.into());
+        self
+    }
+    /// Sets "RQ_PESEL".
+    pub fn rq_pesel(mut self, value: impl Into<String>) -> Self {
+        self.rq_pesel = Some(value.into());
+        self
+    }
+    /// Sets "RQ_PHONE".
+    pub fn rq_phone(mut self, value: impl Into<String>) -> Self {
+        self.rq_phone = Some(value.into());
+        self
+    }
+    /// Sets "RQ_RCS".
+    pub fn rq_rcs(mut self, value: impl Into<String>) -> Self {
+        self.rq_rcs = Some(value.into());
+        self
+    }
+    /// Sets "RQ_REGON".
+    pub fn rq_regon(mut self, value: impl Into<String>) -> Self {
+        self.rq_regon = Some(value.into());
+        self
+    }
+    /// Sets "RQ_RESIDENCE_COUNTRY".
+    pub fn rq_residence_country(mut self, value: impl Into<String>) -> Self {
+        self.rq_residence_country = Some(value.into());
+        self
+    }
+    /// Sets "RQ_SECOND_NAME".
+    pub fn rq_second_name(mut self, value: impl Into<String>) -> Self {
+        self.rq_second_name = Some(value.into());
+        self
+    }
+    /// Sets "RQ_SIREN".
+    pub fn rq_siren(mut self, value: impl Into<String>) -> Self {
+        self.rq_siren = Some(value.into());
+        self
+    }
+    /// Sets "RQ_SIRET".
+    pub fn rq_siret(mut self, value: impl Into<String>) -> Self {
+        self.rq_siret = Some(value.into());
+        self
+    }
+    /// Sets "RQ_STATE_REG".
+    pub fn rq_state_reg(mut self, value: impl Into<String>) -> Self {
+        self.rq_state_reg = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ST_CERT_DATE".
+    pub fn rq_st_cert_date(mut self, value: impl Into<String>) -> Self {
+        self.rq_st_cert_date = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ST_CERT_NUM".
+    pub fn rq_st_cert_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_st_cert_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_ST_CERT_SER".
+    pub fn rq_st_cert_ser(mut self, value: impl Into<String>) -> Self {
+        self.rq_st_cert_ser = Some(value.into());
+        self
+    }
+    /// Sets "RQ_USRLE".
+    pub fn rq_usrle(mut self, value: impl Into<String>) -> Self {
+        self.rq_usrle = Some(value.into());
+        self
+    }
+    /// Sets "RQ_VAT_CERT_DATE".
+    pub fn rq_vat_cert_date(mut self, value: impl Into<String>) -> Self {
+        self.rq_vat_cert_date = Some(value.into());
+        self
+    }
+    /// Sets "RQ_VAT_CERT_NUM".
+    pub fn rq_vat_cert_num(mut self, value: impl Into<String>) -> Self {
+        self.rq_vat_cert_num = Some(value.into());
+        self
+    }
+    /// Sets "RQ_VAT_CERT_SER".
+    pub fn rq_vat_cert_ser(mut self, value: impl Into<String>) -> Self {
+        self.rq_vat_cert_ser = Some(value.into());
+        self
+    }
+    /// Sets "RQ_VAT_ID".
+    pub fn rq_vat_id(mut self, value: impl Into<String>) -> Self {
+        self.rq_vat_id = Some(value.into());
+        self
+    }
+    /// Sets "RQ_VAT_PAYER".
+    pub fn rq_vat_payer(mut self, value: impl Into<String>) -> Self {
+        self.rq_vat_payer = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1287,12 +2477,213 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let address_only = o.opt("ADDRESS_ONLY")?;
+        let code = o.opt("CODE")?;
+        let name = o.opt("NAME")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let rq_accountant = o.opt("RQ_ACCOUNTANT")?;
+        let rq_base_doc = o.opt("RQ_BASE_DOC")?;
+        let rq_bin = o.opt("RQ_BIN")?;
+        let rq_capital = o.opt("RQ_CAPITAL")?;
+        let rq_ceo_name = o.opt("RQ_CEO_NAME")?;
+        let rq_ceo_work_pos = o.opt("RQ_CEO_WORK_POS")?;
+        let rq_cnpj = o.opt("RQ_CNPJ")?;
+        let rq_company_full_name = o.opt("RQ_COMPANY_FULL_NAME")?;
+        let rq_company_id = o.opt("RQ_COMPANY_ID")?;
+        let rq_company_name = o.opt("RQ_COMPANY_NAME")?;
+        let rq_company_reg_date = o.opt("RQ_COMPANY_REG_DATE")?;
+        let rq_contact = o.opt("RQ_CONTACT")?;
+        let rq_cpf = o.opt("RQ_CPF")?;
+        let rq_director = o.opt("RQ_DIRECTOR")?;
+        let rq_drfo = o.opt("RQ_DRFO")?;
+        let rq_edrpou = o.opt("RQ_EDRPOU")?;
+        let rq_email = o.opt("RQ_EMAIL")?;
+        let rq_fax = o.opt("RQ_FAX")?;
+        let rq_first_name = o.opt("RQ_FIRST_NAME")?;
+        let rq_ident_doc = o.opt("RQ_IDENT_DOC")?;
+        let rq_ident_doc_date = o.opt("RQ_IDENT_DOC_DATE")?;
+        let rq_ident_doc_dep_code = o.opt("RQ_IDENT_DOC_DEP_CODE")?;
+        let rq_ident_doc_issued_by = o.opt("RQ_IDENT_DOC_ISSUED_BY")?;
+        let rq_ident_doc_num = o.opt("RQ_IDENT_DOC_NUM")?;
+        let rq_ident_doc_pers_num = o.opt("RQ_IDENT_DOC_PERS_NUM")?;
+        let rq_ident_doc_ser = o.opt("RQ_IDENT_DOC_SER")?;
+        let rq_ident_type = o.opt("RQ_IDENT_TYPE")?;
+        let rq_ifns = o.opt("RQ_IFNS")?;
+        let rq_iin = o.opt("RQ_IIN")?;
+        let rq_inn = o.opt("RQ_INN")?;
+        let rq_kbe = o.opt("RQ_KBE")?;
+        let rq_kpp = o.opt("RQ_KPP")?;
+        let rq_krs = o.opt("RQ_KRS")?;
+        let rq_last_name = o.opt("RQ_LAST_NAME")?;
+        let rq_legal_form = o.opt("RQ_LEGAL_FORM")?;
+        let rq_mnpl_reg = o.opt("RQ_MNPL_REG")?;
+        let rq_name = o.opt("RQ_NAME")?;
+        let rq_ogrn = o.opt("RQ_OGRN")?;
+        let rq_ogrnip = o.opt("RQ_OGRNIP")?;
         let rq_okpo = o.opt("RQ_OKPO")?;
         let rq_oktmo = o.opt("RQ_OKTMO")?;
-        let additional = o.rest(&["RQ_OKPO", "RQ_OKTMO"])?;
+        let rq_okved = o.opt("RQ_OKVED")?;
+        let rq_pesel = o.opt("RQ_PESEL")?;
+        let rq_phone = o.opt("RQ_PHONE")?;
+        let rq_rcs = o.opt("RQ_RCS")?;
+        let rq_regon = o.opt("RQ_REGON")?;
+        let rq_residence_country = o.opt("RQ_RESIDENCE_COUNTRY")?;
+        let rq_second_name = o.opt("RQ_SECOND_NAME")?;
+        let rq_siren = o.opt("RQ_SIREN")?;
+        let rq_siret = o.opt("RQ_SIRET")?;
+        let rq_state_reg = o.opt("RQ_STATE_REG")?;
+        let rq_st_cert_date = o.opt("RQ_ST_CERT_DATE")?;
+        let rq_st_cert_num = o.opt("RQ_ST_CERT_NUM")?;
+        let rq_st_cert_ser = o.opt("RQ_ST_CERT_SER")?;
+        let rq_usrle = o.opt("RQ_USRLE")?;
+        let rq_vat_cert_date = o.opt("RQ_VAT_CERT_DATE")?;
+        let rq_vat_cert_num = o.opt("RQ_VAT_CERT_NUM")?;
+        let rq_vat_cert_ser = o.opt("RQ_VAT_CERT_SER")?;
+        let rq_vat_id = o.opt("RQ_VAT_ID")?;
+        let rq_vat_payer = o.opt("RQ_VAT_PAYER")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "ADDRESS_ONLY",
+                    "CODE",
+                    "NAME",
+                    "ORIGINATOR_ID",
+                    "RQ_ACCOUNTANT",
+                    "RQ_BASE_DOC",
+                    "RQ_BIN",
+                    "RQ_CAPITAL",
+                    "RQ_CEO_NAME",
+                    "RQ_CEO_WORK_POS",
+                    "RQ_CNPJ",
+                    "RQ_COMPANY_FULL_NAME",
+                    "RQ_COMPANY_ID",
+                    "RQ_COMPANY_NAME",
+                    "RQ_COMPANY_REG_DATE",
+                    "RQ_CONTACT",
+                    "RQ_CPF",
+                    "RQ_DIRECTOR",
+                    "RQ_DRFO",
+                    "RQ_EDRPOU",
+                    "RQ_EMAIL",
+                    "RQ_FAX",
+                    "RQ_FIRST_NAME",
+                    "RQ_IDENT_DOC",
+                    "RQ_IDENT_DOC_DATE",
+                    "RQ_IDENT_DOC_DEP_CODE",
+                    "RQ_IDENT_DOC_ISSUED_BY",
+                    "RQ_IDENT_DOC_NUM",
+                    "RQ_IDENT_DOC_PERS_NUM",
+                    "RQ_IDENT_DOC_SER",
+                    "RQ_IDENT_TYPE",
+                    "RQ_IFNS",
+                    "RQ_IIN",
+                    "RQ_INN",
+                    "RQ_KBE",
+                    "RQ_KPP",
+                    "RQ_KRS",
+                    "RQ_LAST_NAME",
+                    "RQ_LEGAL_FORM",
+                    "RQ_MNPL_REG",
+                    "RQ_NAME",
+                    "RQ_OGRN",
+                    "RQ_OGRNIP",
+                    "RQ_OKPO",
+                    "RQ_OKTMO",
+                    "RQ_OKVED",
+                    "RQ_PESEL",
+                    "RQ_PHONE",
+                    "RQ_RCS",
+                    "RQ_REGON",
+                    "RQ_RESIDENCE_COUNTRY",
+                    "RQ_SECOND_NAME",
+                    "RQ_SIREN",
+                    "RQ_SIRET",
+                    "RQ_STATE_REG",
+                    "RQ_ST_CERT_DATE",
+                    "RQ_ST_CERT_NUM",
+                    "RQ_ST_CERT_SER",
+                    "RQ_USRLE",
+                    "RQ_VAT_CERT_DATE",
+                    "RQ_VAT_CERT_NUM",
+                    "RQ_VAT_CERT_SER",
+                    "RQ_VAT_ID",
+                    "RQ_VAT_PAYER",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
+            active,
+            address_only,
+            code,
+            name,
+            originator_id,
+            rq_accountant,
+            rq_base_doc,
+            rq_bin,
+            rq_capital,
+            rq_ceo_name,
+            rq_ceo_work_pos,
+            rq_cnpj,
+            rq_company_full_name,
+            rq_company_id,
+            rq_company_name,
+            rq_company_reg_date,
+            rq_contact,
+            rq_cpf,
+            rq_director,
+            rq_drfo,
+            rq_edrpou,
+            rq_email,
+            rq_fax,
+            rq_first_name,
+            rq_ident_doc,
+            rq_ident_doc_date,
+            rq_ident_doc_dep_code,
+            rq_ident_doc_issued_by,
+            rq_ident_doc_num,
+            rq_ident_doc_pers_num,
+            rq_ident_doc_ser,
+            rq_ident_type,
+            rq_ifns,
+            rq_iin,
+            rq_inn,
+            rq_kbe,
+            rq_kpp,
+            rq_krs,
+            rq_last_name,
+            rq_legal_form,
+            rq_mnpl_reg,
+            rq_name,
+            rq_ogrn,
+            rq_ogrnip,
             rq_okpo,
             rq_oktmo,
+            rq_okved,
+            rq_pesel,
+            rq_phone,
+            rq_rcs,
+            rq_regon,
+            rq_residence_country,
+            rq_second_name,
+            rq_siren,
+            rq_siret,
+            rq_state_reg,
+            rq_st_cert_date,
+            rq_st_cert_num,
+            rq_st_cert_ser,
+            rq_usrle,
+            rq_vat_cert_date,
+            rq_vat_cert_num,
+            rq_vat_cert_ser,
+            rq_vat_id,
+            rq_vat_payer,
+            sort,
+            xml_id,
             additional,
         })
     }

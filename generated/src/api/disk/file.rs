@@ -2183,9 +2183,9 @@ pub async fn search(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SearchRequest {
-    /// Wire name "FILTER": object, optional.
+    /// Wire name "FILTER": object (a `Filter`), optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<SearchRequestFilter>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "QUERY": string, required.
     #[serde(rename = "QUERY")]
     pub query: String,
@@ -2215,7 +2215,7 @@ impl SearchRequest {
         }
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<SearchRequestFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -2263,67 +2263,6 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SearchRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct SearchRequestFilter {
-    /// Wire name "FOLDER_ID": integer, optional.
-    #[serde(rename = "FOLDER_ID", skip_serializing_if = "Option::is_none")]
-    pub folder_id: Option<i64>,
-    /// Wire name "STORAGE_ID": integer, optional.
-    #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
-    pub storage_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl SearchRequestFilter {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "FOLDER_ID".
-    pub fn folder_id(mut self, value: impl Into<i64>) -> Self {
-        self.folder_id = Some(value.into());
-        self
-    }
-    /// Sets "STORAGE_ID".
-    pub fn storage_id(mut self, value: impl Into<i64>) -> Self {
-        self.storage_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SearchRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let folder_id = o.opt("FOLDER_ID")?;
-        let storage_id = o.opt("STORAGE_ID")?;
-        let additional = o.rest(&["FOLDER_ID", "STORAGE_ID"])?;
-        Ok(Self {
-            folder_id,
-            storage_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(SearchRequestFilter);
 
 pub type SearchRequestType = super::super::enums::FileFolderAll;
 

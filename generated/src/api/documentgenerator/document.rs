@@ -35,7 +35,7 @@ pub async fn add(
 pub struct AddRequest {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<AddRequestFields>,
+    pub fields: Option<::std::collections::BTreeMap<String, AddRequestFieldsValue>>,
     /// Wire name "providerClassName": string, optional.
     #[serde(rename = "providerClassName", skip_serializing_if = "Option::is_none")]
     pub provider_class_name: Option<String>,
@@ -72,7 +72,10 @@ impl AddRequest {
         }
     }
     /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<AddRequestFields>) -> Self {
+    pub fn fields(
+        mut self,
+        value: impl Into<::std::collections::BTreeMap<String, AddRequestFieldsValue>>,
+    ) -> Self {
         self.fields = Some(value.into());
         self
     }
@@ -144,13 +147,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "CurrentDate": object, optional.
-    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
-    pub current_date: Option<AddRequestFieldsCurrentDate>,
-    /// Wire name "FORMAT": any JSON, optional.
-    #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub format: ::serde_json::Value,
+pub struct AddRequestFieldsValue {
+    /// Wire name "FORMAT": object, optional.
+    #[serde(rename = "FORMAT", skip_serializing_if = "Option::is_none")]
+    pub format: Option<AddRequestFieldsValueFormat>,
     /// Wire name "PROVIDER": string, optional.
     #[serde(rename = "PROVIDER", skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
@@ -161,29 +161,21 @@ pub struct AddRequestFields {
     ///
     /// Allowed values: "DATE", "NAME".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<AddRequestFieldsType>,
+    pub type_: Option<AddRequestFieldsValueType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
+impl AddRequestFieldsValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "CurrentDate".
-    pub fn current_date(
-        mut self,
-        value: impl Into<AddRequestFieldsCurrentDate>,
-    ) -> Self {
-        self.current_date = Some(value.into());
-        self
-    }
     /// Sets "FORMAT".
-    pub fn format(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.format = value.into();
+    pub fn format(mut self, value: impl Into<AddRequestFieldsValueFormat>) -> Self {
+        self.format = Some(value.into());
         self
     }
     /// Sets "PROVIDER".
@@ -197,7 +189,7 @@ impl AddRequestFields {
         self
     }
     /// Sets "TYPE".
-    pub fn type_(mut self, value: impl Into<AddRequestFieldsType>) -> Self {
+    pub fn type_(mut self, value: impl Into<AddRequestFieldsValueType>) -> Self {
         self.type_ = Some(value.into());
         self
     }
@@ -213,20 +205,17 @@ impl AddRequestFields {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let current_date = o.opt("CurrentDate")?;
         let format = o.opt("FORMAT")?;
         let provider = o.opt("PROVIDER")?;
         let title = o.opt("TITLE")?;
         let type_ = o.opt("TYPE")?;
-        let additional = o
-            .rest(&["CurrentDate", "FORMAT", "PROVIDER", "TITLE", "TYPE"])?;
+        let additional = o.rest(&["FORMAT", "PROVIDER", "TITLE", "TYPE"])?;
         Ok(Self {
-            current_date,
             format,
             provider,
             title,
@@ -236,86 +225,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestFieldsCurrentDate {
-    /// Wire name "FORMAT": object, optional.
-    #[serde(rename = "FORMAT", skip_serializing_if = "Option::is_none")]
-    pub format: Option<AddRequestFieldsCurrentDateFormat>,
-    /// Wire name "TITLE": string, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "TYPE": string, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsCurrentDate {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "FORMAT".
-    pub fn format(
-        mut self,
-        value: impl Into<AddRequestFieldsCurrentDateFormat>,
-    ) -> Self {
-        self.format = Some(value.into());
-        self
-    }
-    /// Sets "TITLE".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Sets "TYPE".
-    pub fn type_(mut self, value: impl Into<String>) -> Self {
-        self.type_ = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCurrentDate {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let format = o.opt("FORMAT")?;
-        let title = o.opt("TITLE")?;
-        let type_ = o.opt("TYPE")?;
-        let additional = o.rest(&["FORMAT", "TITLE", "TYPE"])?;
-        Ok(Self {
-            format,
-            title,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCurrentDate);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsCurrentDateFormat {
+pub struct AddRequestFieldsValueFormat {
     /// Wire name "format": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
@@ -325,7 +240,7 @@ pub struct AddRequestFieldsCurrentDateFormat {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsCurrentDateFormat {
+impl AddRequestFieldsValueFormat {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -347,7 +262,7 @@ impl AddRequestFieldsCurrentDateFormat {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCurrentDateFormat {
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsValueFormat {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -358,155 +273,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCurrentDateFormat {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCurrentDateFormat);
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsValueFormat);
 
-pub type AddRequestFieldsType = super::super::enums::DateName;
+pub type AddRequestFieldsValueType = super::super::enums::DateName;
 
 pub type AddRequestStampsEnabled = super::super::enums::IntV1V0;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestValues {
-    /// Wire name "ClientName": string, optional.
-    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
-    pub client_name: Option<String>,
-    /// Wire name "ClientPhone": string, optional.
-    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
-    pub client_phone: Option<String>,
-    /// Wire name "Comment": string, optional.
-    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    /// Wire name "CurrentDate": string, optional.
-    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
-    pub current_date: Option<String>,
-    /// Wire name "DocumentNumber": string, optional.
-    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
-    pub document_number: Option<String>,
-    /// Wire name "Total": string, optional.
-    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
-    pub total: Option<String>,
-    /// Wire name "UserName": string, optional.
-    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<String>,
-    /// Wire name "_creationMethod": string, optional.
-    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
-    pub creation_method: Option<String>,
-    /// Wire name "stampsEnabled": boolean, optional.
-    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
-    pub stamps_enabled: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestValues {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ClientName".
-    pub fn client_name(mut self, value: impl Into<String>) -> Self {
-        self.client_name = Some(value.into());
-        self
-    }
-    /// Sets "ClientPhone".
-    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
-        self.client_phone = Some(value.into());
-        self
-    }
-    /// Sets "Comment".
-    pub fn comment(mut self, value: impl Into<String>) -> Self {
-        self.comment = Some(value.into());
-        self
-    }
-    /// Sets "CurrentDate".
-    pub fn current_date(mut self, value: impl Into<String>) -> Self {
-        self.current_date = Some(value.into());
-        self
-    }
-    /// Sets "DocumentNumber".
-    pub fn document_number(mut self, value: impl Into<String>) -> Self {
-        self.document_number = Some(value.into());
-        self
-    }
-    /// Sets "Total".
-    pub fn total(mut self, value: impl Into<String>) -> Self {
-        self.total = Some(value.into());
-        self
-    }
-    /// Sets "UserName".
-    pub fn user_name(mut self, value: impl Into<String>) -> Self {
-        self.user_name = Some(value.into());
-        self
-    }
-    /// Sets "_creationMethod".
-    pub fn creation_method(mut self, value: impl Into<String>) -> Self {
-        self.creation_method = Some(value.into());
-        self
-    }
-    /// Sets "stampsEnabled".
-    pub fn stamps_enabled(mut self, value: impl Into<bool>) -> Self {
-        self.stamps_enabled = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestValues {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let client_name = o.opt("ClientName")?;
-        let client_phone = o.opt("ClientPhone")?;
-        let comment = o.opt("Comment")?;
-        let current_date = o.opt("CurrentDate")?;
-        let document_number = o.opt("DocumentNumber")?;
-        let total = o.opt("Total")?;
-        let user_name = o.opt("UserName")?;
-        let creation_method = o.opt("_creationMethod")?;
-        let stamps_enabled = o.opt("stampsEnabled")?;
-        let additional = o
-            .rest(
-                &[
-                    "ClientName",
-                    "ClientPhone",
-                    "Comment",
-                    "CurrentDate",
-                    "DocumentNumber",
-                    "Total",
-                    "UserName",
-                    "_creationMethod",
-                    "stampsEnabled",
-                ],
-            )?;
-        Ok(Self {
-            client_name,
-            client_phone,
-            comment,
-            current_date,
-            document_number,
-            total,
-            user_name,
-            creation_method,
-            stamps_enabled,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestValues);
+/// The type `documentgenerator.values_2`, defined once in `types`.
+pub type AddRequestValues = super::super::types::documentgenerator::Values2;
 
 /// The `result` of `documentgenerator.document.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1204,8 +978,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentPublicUrlView {
 
 ::bitrix24_runtime::loose_deserialize!(GetResponseDocumentPublicUrlView);
 
-/// The type `documentgenerator.values_2`, defined once in `types`.
-pub type GetResponseDocumentValues = super::super::types::documentgenerator::Values2;
+/// The type `documentgenerator.values_3`, defined once in `types`.
+pub type GetResponseDocumentValues = super::super::types::documentgenerator::Values3;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.document.get";
@@ -1290,127 +1064,8 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetfieldsRequestValues {
-    /// Wire name "ClientName": string, optional.
-    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
-    pub client_name: Option<String>,
-    /// Wire name "ClientPhone": string, optional.
-    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
-    pub client_phone: Option<String>,
-    /// Wire name "Comment": string, optional.
-    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    /// Wire name "CurrentDate": string, optional.
-    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
-    pub current_date: Option<String>,
-    /// Wire name "DocumentNumber": string, optional.
-    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
-    pub document_number: Option<String>,
-    /// Wire name "Total": string, optional.
-    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
-    pub total: Option<String>,
-    /// Wire name "UserName": string, optional.
-    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetfieldsRequestValues {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ClientName".
-    pub fn client_name(mut self, value: impl Into<String>) -> Self {
-        self.client_name = Some(value.into());
-        self
-    }
-    /// Sets "ClientPhone".
-    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
-        self.client_phone = Some(value.into());
-        self
-    }
-    /// Sets "Comment".
-    pub fn comment(mut self, value: impl Into<String>) -> Self {
-        self.comment = Some(value.into());
-        self
-    }
-    /// Sets "CurrentDate".
-    pub fn current_date(mut self, value: impl Into<String>) -> Self {
-        self.current_date = Some(value.into());
-        self
-    }
-    /// Sets "DocumentNumber".
-    pub fn document_number(mut self, value: impl Into<String>) -> Self {
-        self.document_number = Some(value.into());
-        self
-    }
-    /// Sets "Total".
-    pub fn total(mut self, value: impl Into<String>) -> Self {
-        self.total = Some(value.into());
-        self
-    }
-    /// Sets "UserName".
-    pub fn user_name(mut self, value: impl Into<String>) -> Self {
-        self.user_name = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let client_name = o.opt("ClientName")?;
-        let client_phone = o.opt("ClientPhone")?;
-        let comment = o.opt("Comment")?;
-        let current_date = o.opt("CurrentDate")?;
-        let document_number = o.opt("DocumentNumber")?;
-        let total = o.opt("Total")?;
-        let user_name = o.opt("UserName")?;
-        let additional = o
-            .rest(
-                &[
-                    "ClientName",
-                    "ClientPhone",
-                    "Comment",
-                    "CurrentDate",
-                    "DocumentNumber",
-                    "Total",
-                    "UserName",
-                ],
-            )?;
-        Ok(Self {
-            client_name,
-            client_phone,
-            comment,
-            current_date,
-            document_number,
-            total,
-            user_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetfieldsRequestValues);
+/// The type `documentgenerator.values_2`, defined once in `types`.
+pub type GetfieldsRequestValues = super::super::types::documentgenerator::Values2;
 
 /// The `result` of `documentgenerator.document.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1419,7 +1074,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
 pub struct GetfieldsResponse {
     /// Wire name "documentFields": object, optional.
     #[serde(rename = "documentFields", skip_serializing_if = "Option::is_none")]
-    pub document_fields: Option<GetfieldsResponseDocumentFields>,
+    pub document_fields: Option<
+        ::std::collections::BTreeMap<String, GetfieldsResponseDocumentFieldsValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1441,306 +1098,8 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetfieldsResponseDocumentFields {
-    /// Wire name "ClientName": object, optional.
-    #[serde(rename = "ClientName", skip_serializing_if = "Option::is_none")]
-    pub client_name: Option<GetfieldsResponseDocumentFieldsClientName>,
-    /// Wire name "ClientPhone": object, optional.
-    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
-    pub client_phone: Option<GetfieldsResponseDocumentFieldsClientPhone>,
-    /// Wire name "Comment": object, optional.
-    #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
-    pub comment: Option<GetfieldsResponseDocumentFieldsComment>,
-    /// Wire name "CurrentDate": object, optional.
-    #[serde(rename = "CurrentDate", skip_serializing_if = "Option::is_none")]
-    pub current_date: Option<GetfieldsResponseDocumentFieldsCurrentDate>,
-    /// Wire name "DocumentNumber": object, optional.
-    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
-    pub document_number: Option<GetfieldsResponseDocumentFieldsDocumentNumber>,
-    /// Wire name "DocumentTitle": object, optional.
-    #[serde(rename = "DocumentTitle", skip_serializing_if = "Option::is_none")]
-    pub document_title: Option<GetfieldsResponseDocumentFieldsDocumentTitle>,
-    /// Wire name "Total": object, optional.
-    #[serde(rename = "Total", skip_serializing_if = "Option::is_none")]
-    pub total: Option<GetfieldsResponseDocumentFieldsTotal>,
-    /// Wire name "UserName": object, optional.
-    #[serde(rename = "UserName", skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<GetfieldsResponseDocumentFieldsUserName>,
-    /// Wire name "chain": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chain: Option<String>,
-    /// Wire name "default": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-    /// Wire name "group": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub group: ::serde_json::Value,
-    /// Wire name "required": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub required: Option<GetfieldsResponseDocumentFieldsRequired>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let client_name = o.opt("ClientName")?;
-        let client_phone = o.opt("ClientPhone")?;
-        let comment = o.opt("Comment")?;
-        let current_date = o.opt("CurrentDate")?;
-        let document_number = o.opt("DocumentNumber")?;
-        let document_title = o.opt("DocumentTitle")?;
-        let total = o.opt("Total")?;
-        let user_name = o.opt("UserName")?;
-        let chain = o.opt("chain")?;
-        let default = o.opt("default")?;
-        let group = o.opt("group")?;
-        let required = o.opt("required")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let value = o.opt("value")?;
-        let additional = o
-            .rest(
-                &[
-                    "ClientName",
-                    "ClientPhone",
-                    "Comment",
-                    "CurrentDate",
-                    "DocumentNumber",
-                    "DocumentTitle",
-                    "Total",
-                    "UserName",
-                    "chain",
-                    "default",
-                    "group",
-                    "required",
-                    "title",
-                    "type",
-                    "value",
-                ],
-            )?;
-        Ok(Self {
-            client_name,
-            client_phone,
-            comment,
-            current_date,
-            document_number,
-            document_title,
-            total,
-            user_name,
-            chain,
-            default,
-            group,
-            required,
-            title,
-            type_,
-            value,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFields);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetfieldsResponseDocumentFieldsClientName {
-    /// Wire name "default": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsClientName {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default = o.opt("default")?;
-        let value = o.opt("value")?;
-        let additional = o.rest(&["default", "value"])?;
-        Ok(Self { default, value, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsClientName);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetfieldsResponseDocumentFieldsClientPhone {
-    /// Wire name "default": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsClientPhone {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default = o.opt("default")?;
-        let value = o.opt("value")?;
-        let additional = o.rest(&["default", "value"])?;
-        Ok(Self { default, value, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsClientPhone);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetfieldsResponseDocumentFieldsComment {
-    /// Wire name "default": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsComment {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default = o.opt("default")?;
-        let value = o.opt("value")?;
-        let additional = o.rest(&["default", "value"])?;
-        Ok(Self { default, value, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsComment);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetfieldsResponseDocumentFieldsCurrentDate {
-    /// Wire name "default": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsCurrentDate {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default = o.opt("default")?;
-        let value = o.opt("value")?;
-        let additional = o.rest(&["default", "value"])?;
-        Ok(Self { default, value, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsCurrentDate);
-
-/// The type `documentgenerator.document_number`, defined once in `types`.
-pub type GetfieldsResponseDocumentFieldsDocumentNumber = super::super::types::documentgenerator::DocumentNumber;
-
-/// The type `documentgenerator.document_title`, defined once in `types`.
-pub type GetfieldsResponseDocumentFieldsDocumentTitle = super::super::types::documentgenerator::DocumentTitle;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetfieldsResponseDocumentFieldsTotal {
-    /// Wire name "default": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsTotal {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default = o.opt("default")?;
-        let value = o.opt("value")?;
-        let additional = o.rest(&["default", "value"])?;
-        Ok(Self { default, value, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsTotal);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetfieldsResponseDocumentFieldsUserName {
-    /// Wire name "default": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsUserName {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default = o.opt("default")?;
-        let value = o.opt("value")?;
-        let additional = o.rest(&["default", "value"])?;
-        Ok(Self { default, value, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsUserName);
-
-pub type GetfieldsResponseDocumentFieldsRequired = ::bitrix24_runtime::YesNo;
+/// The type `documentgenerator.document_fields`, defined once in `types`.
+pub type GetfieldsResponseDocumentFieldsValue = super::super::types::documentgenerator::DocumentFields;
 
 impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "documentgenerator.document.getfields";
@@ -1781,9 +1140,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": array of one of several shapes, optional.
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<ListRequestSelectItem>>,
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1809,10 +1168,7 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
-    ) -> Self {
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
@@ -1854,306 +1210,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[serde(untagged)]
-#[non_exhaustive]
-pub enum ListRequestSelectItem {
-    Object(Box<ListRequestSelectItemObject>),
-    String(String),
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
-    const EMPTY_STRING_IS_VALUE: bool = true;
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        if let Ok(x) = <Box<
-            ListRequestSelectItemObject,
-        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
-            return Ok(Self::Object(x));
-        }
-        if let Some(s) = v.as_str() {
-            return Ok(Self::String(s.to_owned()));
-        }
-        if v.is_number() {
-            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
-                return Ok(Self::String(s));
-            }
-        }
-        Err(
-            ::bitrix24_runtime::loose::Misfit::new(
-                "data did not match any variant of untagged enum ListRequestSelectItem",
-            ),
-        )
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestSelectItemObject {
-    /// Wire name "createTime": string (`date-time`), optional.
-    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "fileId": integer, optional.
-    #[serde(rename = "fileId", skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<i64>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "imageId": integer, optional.
-    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
-    pub image_id: Option<i64>,
-    /// Wire name "number": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub number: Option<String>,
-    /// Wire name "pdfId": integer, optional.
-    #[serde(rename = "pdfId", skip_serializing_if = "Option::is_none")]
-    pub pdf_id: Option<i64>,
-    /// Wire name "provider": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
-    /// Wire name "templateId": integer, optional.
-    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
-    pub template_id: Option<i64>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "updateTime": string (`date-time`), optional.
-    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
-    /// Wire name "updatedBy": integer, optional.
-    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<i64>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Wire name "values": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<ListRequestSelectItemObjectValues>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItemObject {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "createTime".
-    pub fn create_time(mut self, value: impl Into<String>) -> Self {
-        self.create_time = Some(value.into());
-        self
-    }
-    /// Sets "createdBy".
-    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
-        self.created_by = Some(value.into());
-        self
-    }
-    /// Sets "fileId".
-    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
-        self.file_id = Some(value.into());
-        self
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "imageId".
-    pub fn image_id(mut self, value: impl Into<i64>) -> Self {
-        self.image_id = Some(value.into());
-        self
-    }
-    /// Sets "number".
-    pub fn number(mut self, value: impl Into<String>) -> Self {
-        self.number = Some(value.into());
-        self
-    }
-    /// Sets "pdfId".
-    pub fn pdf_id(mut self, value: impl Into<i64>) -> Self {
-        self.pdf_id = Some(value.into());
-        self
-    }
-    /// Sets "provider".
-    pub fn provider(mut self, value: impl Into<String>) -> Self {
-        self.provider = Some(value.into());
-        self
-    }
-    /// Sets "templateId".
-    pub fn template_id(mut self, value: impl Into<i64>) -> Self {
-        self.template_id = Some(value.into());
-        self
-    }
-    /// Sets "title".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Sets "updateTime".
-    pub fn update_time(mut self, value: impl Into<String>) -> Self {
-        self.update_time = Some(value.into());
-        self
-    }
-    /// Sets "updatedBy".
-    pub fn updated_by(mut self, value: impl Into<i64>) -> Self {
-        self.updated_by = Some(value.into());
-        self
-    }
-    /// Sets "value".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Sets "values".
-    pub fn values(
-        mut self,
-        value: impl Into<ListRequestSelectItemObjectValues>,
-    ) -> Self {
-        self.values = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemObject {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let create_time = o.opt("createTime")?;
-        let created_by = o.opt("createdBy")?;
-        let file_id = o.opt("fileId")?;
-        let id = o.opt("id")?;
-        let image_id = o.opt("imageId")?;
-        let number = o.opt("number")?;
-        let pdf_id = o.opt("pdfId")?;
-        let provider = o.opt("provider")?;
-        let template_id = o.opt("templateId")?;
-        let title = o.opt("title")?;
-        let update_time = o.opt("updateTime")?;
-        let updated_by = o.opt("updatedBy")?;
-        let value = o.opt("value")?;
-        let values = o.opt("values")?;
-        let additional = o
-            .rest(
-                &[
-                    "createTime",
-                    "createdBy",
-                    "fileId",
-                    "id",
-                    "imageId",
-                    "number",
-                    "pdfId",
-                    "provider",
-                    "templateId",
-                    "title",
-                    "updateTime",
-                    "updatedBy",
-                    "value",
-                    "values",
-                ],
-            )?;
-        Ok(Self {
-            create_time,
-            created_by,
-            file_id,
-            id,
-            image_id,
-            number,
-            pdf_id,
-            provider,
-            template_id,
-            title,
-            update_time,
-            updated_by,
-            value,
-            values,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemObject);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestSelectItemObjectValues {
-    /// Wire name "_creationMethod": string, optional.
-    #[serde(rename = "_creationMethod", skip_serializing_if = "Option::is_none")]
-    pub creation_method: Option<String>,
-    /// Wire name "stampsEnabled": boolean, optional.
-    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
-    pub stamps_enabled: Option<bool>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItemObjectValues {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "_creationMethod".
-    pub fn creation_method(mut self, value: impl Into<String>) -> Self {
-        self.creation_method = Some(value.into());
-        self
-    }
-    /// Sets "stampsEnabled".
-    pub fn stamps_enabled(mut self, value: impl Into<bool>) -> Self {
-        self.stamps_enabled = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemObjectValues {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let creation_method = o.opt("_creationMethod")?;
-        let stamps_enabled = o.opt("stampsEnabled")?;
-        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
-        Ok(Self {
-            creation_method,
-            stamps_enabled,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemObjectValues);
 
 /// The `result` of `documentgenerator.document.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2887,8 +1943,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentPublicUrlView {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponseDocumentPublicUrlView);
 
-/// The type `documentgenerator.values_2`, defined once in `types`.
-pub type UpdateResponseDocumentValues = super::super::types::documentgenerator::Values2;
+/// The type `documentgenerator.values_3`, defined once in `types`.
+pub type UpdateResponseDocumentValues = super::super::types::documentgenerator::Values3;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.document.update";

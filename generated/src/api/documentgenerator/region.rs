@@ -528,7 +528,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     /// Wire name "regions": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub regions: Option<ListResponseRegions>,
+    pub regions: Option<::std::collections::BTreeMap<String, ListResponseRegionsValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -550,19 +550,10 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct ListResponseRegions {
-    /// Wire name "br": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub br: Option<ListResponseRegionsBr>,
-    /// Wire name "by": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub by: Option<ListResponseRegionsBy>,
+pub struct ListResponseRegionsValue {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Wire name "de": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub de: Option<ListResponseRegionsDe>,
     /// Wire name "formatDate": string, optional.
     #[serde(rename = "formatDate", skip_serializing_if = "Option::is_none")]
     pub format_date: Option<String>,
@@ -572,145 +563,50 @@ pub struct ListResponseRegions {
     /// Wire name "formatName": string, optional.
     #[serde(rename = "formatName", skip_serializing_if = "Option::is_none")]
     pub format_name: Option<String>,
-    /// Wire name "fr": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fr: Option<ListResponseRegionsFr>,
     /// Wire name "id": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Wire name "kz": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kz: Option<ListResponseRegionsKz>,
     /// Wire name "languageId": string, optional.
     #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
-    /// Wire name "mx": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mx: Option<ListResponseRegionsMx>,
-    /// Wire name "pl": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pl: Option<ListResponseRegionsPl>,
-    /// Wire name "ru": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ru: Option<ListResponseRegionsRu>,
-    /// Wire name "sp": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sp: Option<ListResponseRegionsSp>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Wire name "ua": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ua: Option<ListResponseRegionsUa>,
-    /// Wire name "uk": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uk: Option<ListResponseRegionsUk>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponseRegions {
+impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let br = o.opt("br")?;
-        let by = o.opt("by")?;
         let code = o.opt("code")?;
-        let de = o.opt("de")?;
         let format_date = o.opt("formatDate")?;
         let format_datetime = o.opt("formatDatetime")?;
         let format_name = o.opt("formatName")?;
-        let fr = o.opt("fr")?;
         let id = o.opt("id")?;
-        let kz = o.opt("kz")?;
         let language_id = o.opt("languageId")?;
-        let mx = o.opt("mx")?;
-        let pl = o.opt("pl")?;
-        let ru = o.opt("ru")?;
-        let sp = o.opt("sp")?;
         let title = o.opt("title")?;
-        let ua = o.opt("ua")?;
-        let uk = o.opt("uk")?;
         let additional = o
             .rest(
                 &[
-                    "br",
-                    "by",
                     "code",
-                    "de",
                     "formatDate",
                     "formatDatetime",
                     "formatName",
-                    "fr",
                     "id",
-                    "kz",
                     "languageId",
-                    "mx",
-                    "pl",
-                    "ru",
-                    "sp",
                     "title",
-                    "ua",
-                    "uk",
                 ],
             )?;
         Ok(Self {
-            br,
-            by,
             code,
-            de,
             format_date,
             format_datetime,
             format_name,
-            fr,
             id,
-            kz,
-            language_id,
-            mx,
-            pl,
-            ru,
-            sp,
-            title,
-            ua,
-            uk,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseRegions);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseRegionsBr {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "languageId": string, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsBr {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let language_id = o.opt("languageId")?;
-        let title = o.opt("title")?;
-        let additional = o.rest(&["code", "languageId", "title"])?;
-        Ok(Self {
-            code,
             language_id,
             title,
             additional,
@@ -718,387 +614,7 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsBr {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(ListResponseRegionsBr);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseRegionsBy {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "languageId": string, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsBy {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let language_id = o.opt("languageId")?;
-        let title = o.opt("title")?;
-        let additional = o.rest(&["code", "languageId", "title"])?;
-        Ok(Self {
-            code,
-            language_id,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseRegionsBy);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseRegionsDe {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "languageId": string, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsDe {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let language_id = o.opt("languageId")?;
-        let title = o.opt("title")?;
-        let additional = o.rest(&["code", "languageId", "title"])?;
-        Ok(Self {
-            code,
-            language_id,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseRegionsDe);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseRegionsFr {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "languageId": string, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsFr {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let language_id = o.opt("languageId")?;
-        let title = o.opt("title")?;
-        let additional = o.rest(&["code", "languageId", "title"])?;
-        Ok(Self {
-            code,
-            language_id,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseRegionsFr);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseRegionsKz {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "languageId": string, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsKz {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let language_id = o.opt("languageId")?;
-        let title = o.opt("title")?;
-        let additional = o.rest(&["code", "languageId", "title"])?;
-        Ok(Self {
-            code,
-            language_id,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseRegionsKz);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseRegionsMx {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "languageId": string, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsMx {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let language_id = o.opt("languageId")?;
-        let title = o.opt("title")?;
-        let additional = o.rest(&["code", "languageId", "title"])?;
-        Ok(Self {
-            code,
-            language_id,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseRegionsMx);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseRegionsPl {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "languageId": string, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsPl {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let language_id = o.opt("languageId")?;
-        let title = o.opt("title")?;
-        let additional = o.rest(&["code", "languageId", "title"])?;
-        Ok(Self {
-            code,
-            language_id,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseRegionsPl);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseRegionsRu {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "languageId": string, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsRu {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let language_id = o.opt("languageId")?;
-        let title = o.opt("title")?;
-        let additional = o.rest(&["code", "languageId", "title"])?;
-        Ok(Self {
-            code,
-            language_id,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseRegionsRu);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseRegionsSp {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "languageId": string, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsSp {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let language_id = o.opt("languageId")?;
-        let title = o.opt("title")?;
-        let additional = o.rest(&["code", "languageId", "title"])?;
-        Ok(Self {
-            code,
-            language_id,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseRegionsSp);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseRegionsUa {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "languageId": string, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsUa {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let language_id = o.opt("languageId")?;
-        let title = o.opt("title")?;
-        let additional = o.rest(&["code", "languageId", "title"])?;
-        Ok(Self {
-            code,
-            language_id,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseRegionsUa);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseRegionsUk {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "languageId": string, optional.
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseRegionsUk {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let language_id = o.opt("languageId")?;
-        let title = o.opt("title")?;
-        let additional = o.rest(&["code", "languageId", "title"])?;
-        Ok(Self {
-            code,
-            language_id,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseRegionsUk);
+::bitrix24_runtime::loose_deserialize!(ListResponseRegionsValue);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.region.list";

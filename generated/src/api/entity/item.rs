@@ -63,9 +63,6 @@ pub struct AddRequest {
     /// Wire name "SECTION": integer, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
-    /// Wire name "UF_": any JSON, optional.
-    #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -84,7 +81,6 @@ impl AddRequest {
             preview_picture: Default::default(),
             property_values: Default::default(),
             section: Default::default(),
-            uf: Default::default(),
             additional: Default::default(),
         }
     }
@@ -126,11 +122,6 @@ impl AddRequest {
         self.section = Some(value.into());
         self
     }
-    /// Sets "UF_".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
-        self
-    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -156,7 +147,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let preview_picture = o.opt("PREVIEW_PICTURE")?;
         let property_values = o.opt("PROPERTY_VALUES")?;
         let section = o.opt("SECTION")?;
-        let uf = o.opt("UF_")?;
         let additional = o
             .rest(
                 &[
@@ -168,7 +158,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "PREVIEW_PICTURE",
                     "PROPERTY_VALUES",
                     "SECTION",
-                    "UF_",
                 ],
             )?;
         let entity = o.need(entity, "ENTITY")?;
@@ -181,7 +170,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
             preview_picture,
             property_values,
             section,
-            uf,
             additional,
         })
     }
@@ -963,9 +951,6 @@ pub struct UpdateRequest {
     /// Wire name "SECTION": integer, optional.
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
-    /// Wire name "UF_": any JSON, optional.
-    #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -985,7 +970,6 @@ impl UpdateRequest {
             preview_picture: Default::default(),
             property_values: Default::default(),
             section: Default::default(),
-            uf: Default::default(),
             additional: Default::default(),
         }
     }
@@ -1027,11 +1011,6 @@ impl UpdateRequest {
         self.section = Some(value.into());
         self
     }
-    /// Sets "UF_".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
-        self
-    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -1058,7 +1037,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let preview_picture = o.opt("PREVIEW_PICTURE")?;
         let property_values = o.opt("PROPERTY_VALUES")?;
         let section = o.opt("SECTION")?;
-        let uf = o.opt("UF_")?;
         let additional = o
             .rest(
                 &[
@@ -1071,7 +1049,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "PREVIEW_PICTURE",
                     "PROPERTY_VALUES",
                     "SECTION",
-                    "UF_",
                 ],
             )?;
         let entity = o.need(entity, "ENTITY")?;
@@ -1086,7 +1063,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
             preview_picture,
             property_values,
             section,
-            uf,
             additional,
         })
     }

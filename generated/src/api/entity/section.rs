@@ -59,9 +59,6 @@ pub struct AddRequest {
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "UF_": any JSON, optional.
-    #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -81,7 +78,6 @@ impl AddRequest {
             picture: Default::default(),
             section: Default::default(),
             sort: Default::default(),
-            uf: Default::default(),
             additional: Default::default(),
         }
     }
@@ -126,11 +122,6 @@ impl AddRequest {
         self.sort = Some(value.into());
         self
     }
-    /// Sets "UF_".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
-        self
-    }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
     pub fn additional(
@@ -157,7 +148,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let picture = o.opt("PICTURE")?;
         let section = o.opt("SECTION")?;
         let sort = o.opt("SORT")?;
-        let uf = o.opt("UF_")?;
         let additional = o
             .rest(
                 &[
@@ -170,7 +160,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "PICTURE",
                     "SECTION",
                     "SORT",
-                    "UF_",
                 ],
             )?;
         let entity = o.need(entity, "ENTITY")?;
@@ -185,7 +174,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
             picture,
             section,
             sort,
-            uf,
             additional,
         })
     }
@@ -884,9 +872,6 @@ pub struct UpdateRequest {
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    /// Wire name "UF_": any JSON, optional.
-    #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Wire name "UF_COLOR": string, optional.
     #[serde(rename = "UF_COLOR", skip_serializing_if = "Option::is_none")]
     pub uf_color: Option<String>,
@@ -910,7 +895,6 @@ impl UpdateRequest {
             picture: Default::default(),
             section: Default::default(),
             sort: Default::default(),
-            uf: Default::default(),
             uf_color: Default::default(),
             additional: Default::default(),
         }
@@ -961,11 +945,6 @@ impl UpdateRequest {
         self.sort = Some(value.into());
         self
     }
-    /// Sets "UF_".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
-        self
-    }
     /// Sets "UF_COLOR".
     pub fn uf_color(mut self, value: impl Into<String>) -> Self {
         self.uf_color = Some(value.into());
@@ -998,7 +977,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let picture = o.opt("PICTURE")?;
         let section = o.opt("SECTION")?;
         let sort = o.opt("SORT")?;
-        let uf = o.opt("UF_")?;
         let uf_color = o.opt("UF_COLOR")?;
         let additional = o
             .rest(
@@ -1013,7 +991,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "PICTURE",
                     "SECTION",
                     "SORT",
-                    "UF_",
                     "UF_COLOR",
                 ],
             )?;
@@ -1030,7 +1007,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
             picture,
             section,
             sort,
-            uf,
             uf_color,
             additional,
         })

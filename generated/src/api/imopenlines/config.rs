@@ -2448,12 +2448,192 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestParams {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<UpdateRequestParamsActive>,
+    /// Wire name "AUTO_CLOSE_BOT_ID": integer, optional.
+    #[serde(rename = "AUTO_CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
+    pub auto_close_bot_id: Option<i64>,
+    /// Wire name "AUTO_CLOSE_FORM_ID": integer, optional.
+    #[serde(rename = "AUTO_CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
+    pub auto_close_form_id: Option<i64>,
+    /// Wire name "AUTO_CLOSE_RULE": string, optional.
+    ///
+    /// Allowed values: "none", "text".
+    #[serde(rename = "AUTO_CLOSE_RULE", skip_serializing_if = "Option::is_none")]
+    pub auto_close_rule: Option<UpdateRequestParamsAutoCloseRule>,
+    /// Wire name "AUTO_CLOSE_TEXT": string, optional.
+    #[serde(rename = "AUTO_CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
+    pub auto_close_text: Option<String>,
+    /// Wire name "AUTO_CLOSE_TIME": integer, optional.
+    #[serde(rename = "AUTO_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
+    pub auto_close_time: Option<i64>,
+    /// Wire name "AUTO_EXPIRE_TIME": integer, optional.
+    #[serde(rename = "AUTO_EXPIRE_TIME", skip_serializing_if = "Option::is_none")]
+    pub auto_expire_time: Option<i64>,
+    /// Wire name "CATEGORY_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "CATEGORY_ENABLE", skip_serializing_if = "Option::is_none")]
+    pub category_enable: Option<UpdateRequestParamsCategoryEnable>,
+    /// Wire name "CATEGORY_ID": integer, optional.
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// Wire name "CHECK_AVAILABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "CHECK_AVAILABLE", skip_serializing_if = "Option::is_none")]
+    pub check_available: Option<UpdateRequestParamsCheckAvailable>,
+    /// Wire name "CLOSE_BOT_ID": integer, optional.
+    #[serde(rename = "CLOSE_BOT_ID", skip_serializing_if = "Option::is_none")]
+    pub close_bot_id: Option<i64>,
+    /// Wire name "CLOSE_FORM_ID": integer, optional.
+    #[serde(rename = "CLOSE_FORM_ID", skip_serializing_if = "Option::is_none")]
+    pub close_form_id: Option<i64>,
+    /// Wire name "CLOSE_RULE": string, optional.
+    ///
+    /// Allowed values: "none", "text".
+    #[serde(rename = "CLOSE_RULE", skip_serializing_if = "Option::is_none")]
+    pub close_rule: Option<UpdateRequestParamsCloseRule>,
+    /// Wire name "CLOSE_TEXT": string, optional.
+    #[serde(rename = "CLOSE_TEXT", skip_serializing_if = "Option::is_none")]
+    pub close_text: Option<String>,
+    /// Wire name "CONFIRM_CLOSE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "CONFIRM_CLOSE", skip_serializing_if = "Option::is_none")]
+    pub confirm_close: Option<UpdateRequestParamsConfirmClose>,
+    /// Wire name "CRM": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "CRM", skip_serializing_if = "Option::is_none")]
+    pub crm: Option<UpdateRequestParamsCrm>,
+    /// Wire name "CRM_CHAT_TRACKER": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "CRM_CHAT_TRACKER", skip_serializing_if = "Option::is_none")]
+    pub crm_chat_tracker: Option<UpdateRequestParamsCrmChatTracker>,
+    /// Wire name "CRM_CREATE": string, optional.
+    #[serde(rename = "CRM_CREATE", skip_serializing_if = "Option::is_none")]
+    pub crm_create: Option<String>,
+    /// Wire name "CRM_CREATE_SECOND": string, optional.
+    #[serde(rename = "CRM_CREATE_SECOND", skip_serializing_if = "Option::is_none")]
+    pub crm_create_second: Option<String>,
+    /// Wire name "CRM_CREATE_THIRD": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "CRM_CREATE_THIRD", skip_serializing_if = "Option::is_none")]
+    pub crm_create_third: Option<UpdateRequestParamsCrmCreateThird>,
+    /// Wire name "CRM_FORWARD": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "CRM_FORWARD", skip_serializing_if = "Option::is_none")]
+    pub crm_forward: Option<UpdateRequestParamsCrmForward>,
+    /// Wire name "CRM_SOURCE": string, optional.
+    #[serde(rename = "CRM_SOURCE", skip_serializing_if = "Option::is_none")]
+    pub crm_source: Option<String>,
+    /// Wire name "CRM_TRANSFER_CHANGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
+    pub crm_transfer_change: Option<UpdateRequestParamsCrmTransferChange>,
+    /// Wire name "DEFAULT_OPERATOR_DATA": any JSON, optional.
+    #[serde(
+        rename = "DEFAULT_OPERATOR_DATA",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub default_operator_data: ::serde_json::Value,
+    /// Wire name "FULL_CLOSE_TIME": integer, optional.
+    #[serde(rename = "FULL_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
+    pub full_close_time: Option<i64>,
+    /// Wire name "IGNORE_WELCOME_FORM_RESPONSIBLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(
+        rename = "IGNORE_WELCOME_FORM_RESPONSIBLE",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ignore_welcome_form_responsible: Option<
+        UpdateRequestParamsIgnoreWelcomeFormResponsible,
+    >,
+    /// Wire name "KPI_CHECK_OPERATOR_ACTIVITY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(
+        rename = "KPI_CHECK_OPERATOR_ACTIVITY",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub kpi_check_operator_activity: Option<UpdateRequestParamsKpiCheckOperatorActivity>,
+    /// Wire name "KPI_FIRST_ANSWER_ALERT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "KPI_FIRST_ANSWER_ALERT", skip_serializing_if = "Option::is_none")]
+    pub kpi_first_answer_alert: Option<UpdateRequestParamsKpiFirstAnswerAlert>,
+    /// Wire name "KPI_FIRST_ANSWER_LIST": any JSON, optional.
+    #[serde(
+        rename = "KPI_FIRST_ANSWER_LIST",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub kpi_first_answer_list: ::serde_json::Value,
+    /// Wire name "KPI_FIRST_ANSWER_TEXT": string, optional.
+    #[serde(rename = "KPI_FIRST_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
+    pub kpi_first_answer_text: Option<String>,
+    /// Wire name "KPI_FIRST_ANSWER_TIME": integer, optional.
+    #[serde(rename = "KPI_FIRST_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
+    pub kpi_first_answer_time: Option<i64>,
+    /// Wire name "KPI_FURTHER_ANSWER_ALERT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(
+        rename = "KPI_FURTHER_ANSWER_ALERT",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub kpi_further_answer_alert: Option<UpdateRequestParamsKpiFurtherAnswerAlert>,
+    /// Wire name "KPI_FURTHER_ANSWER_LIST": any JSON, optional.
+    #[serde(
+        rename = "KPI_FURTHER_ANSWER_LIST",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub kpi_further_answer_list: ::serde_json::Value,
+    /// Wire name "KPI_FURTHER_ANSWER_TEXT": string, optional.
+    #[serde(rename = "KPI_FURTHER_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
+    pub kpi_further_answer_text: Option<String>,
+    /// Wire name "KPI_FURTHER_ANSWER_TIME": integer, optional.
+    #[serde(rename = "KPI_FURTHER_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
+    pub kpi_further_answer_time: Option<i64>,
+    /// Wire name "LANGUAGE_ID": string, optional.
+    #[serde(rename = "LANGUAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub language_id: Option<String>,
     /// Wire name "LINE_NAME": string, optional.
     #[serde(rename = "LINE_NAME", skip_serializing_if = "Option::is_none")]
     pub line_name: Option<String>,
+    /// Wire name "MAX_CHAT": integer, optional.
+    #[serde(rename = "MAX_CHAT", skip_serializing_if = "Option::is_none")]
+    pub max_chat: Option<i64>,
+    /// Wire name "NO_ANSWER_BOT_ID": integer, optional.
+    #[serde(rename = "NO_ANSWER_BOT_ID", skip_serializing_if = "Option::is_none")]
+    pub no_answer_bot_id: Option<i64>,
+    /// Wire name "NO_ANSWER_FORM_ID": integer, optional.
+    #[serde(rename = "NO_ANSWER_FORM_ID", skip_serializing_if = "Option::is_none")]
+    pub no_answer_form_id: Option<i64>,
+    /// Wire name "NO_ANSWER_RULE": string, optional.
+    ///
+    /// Allowed values: "none", "text".
+    #[serde(rename = "NO_ANSWER_RULE", skip_serializing_if = "Option::is_none")]
+    pub no_answer_rule: Option<UpdateRequestParamsNoAnswerRule>,
+    /// Wire name "NO_ANSWER_TEXT": string, optional.
+    #[serde(rename = "NO_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
+    pub no_answer_text: Option<String>,
     /// Wire name "NO_ANSWER_TIME": integer, optional.
     #[serde(rename = "NO_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
     pub no_answer_time: Option<i64>,
+    /// Wire name "OPERATOR_DATA": string, optional.
+    ///
+    /// Allowed values: "profile", "queue", "hide".
+    #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
+    pub operator_data: Option<UpdateRequestParamsOperatorData>,
     /// Wire name "QUEUE": array of object, optional.
     #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
     pub queue: Option<Vec<UpdateRequestParamsQueueItem>>,
@@ -2461,20 +2641,148 @@ pub struct UpdateRequestParams {
     #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<i64>,
     /// Wire name "QUEUE_TYPE": string, optional.
+    ///
+    /// Allowed values: "evenly", "strictly", "all".
     #[serde(rename = "QUEUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub queue_type: Option<String>,
+    pub queue_type: Option<UpdateRequestParamsQueueType>,
+    /// Wire name "QUICK_ANSWERS_IBLOCK_ID": integer, optional.
+    #[serde(rename = "QUICK_ANSWERS_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
+    pub quick_answers_iblock_id: Option<i64>,
+    /// Wire name "SEND_WELCOME_EACH_SESSION": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(
+        rename = "SEND_WELCOME_EACH_SESSION",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub send_welcome_each_session: Option<UpdateRequestParamsSendWelcomeEachSession>,
+    /// Wire name "SESSION_PRIORITY": integer, optional.
+    #[serde(rename = "SESSION_PRIORITY", skip_serializing_if = "Option::is_none")]
+    pub session_priority: Option<i64>,
+    /// Wire name "TEMPORARY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "TEMPORARY", skip_serializing_if = "Option::is_none")]
+    pub temporary: Option<UpdateRequestParamsTemporary>,
+    /// Wire name "TYPE_MAX_CHAT": string, optional.
+    ///
+    /// Allowed values: "answered", "answered_new", "closed".
+    #[serde(rename = "TYPE_MAX_CHAT", skip_serializing_if = "Option::is_none")]
+    pub type_max_chat: Option<UpdateRequestParamsTypeMaxChat>,
+    /// Wire name "USE_WELCOME_FORM": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "USE_WELCOME_FORM", skip_serializing_if = "Option::is_none")]
+    pub use_welcome_form: Option<UpdateRequestParamsUseWelcomeForm>,
+    /// Wire name "VOTE_BEFORE_FINISH": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "VOTE_BEFORE_FINISH", skip_serializing_if = "Option::is_none")]
+    pub vote_before_finish: Option<UpdateRequestParamsVoteBeforeFinish>,
+    /// Wire name "VOTE_CLOSING_DELAY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "VOTE_CLOSING_DELAY", skip_serializing_if = "Option::is_none")]
+    pub vote_closing_delay: Option<UpdateRequestParamsVoteClosingDelay>,
+    /// Wire name "VOTE_MESSAGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "VOTE_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub vote_message: Option<UpdateRequestParamsVoteMessage>,
+    /// Wire name "VOTE_MESSAGE_1_DISLIKE": string, optional.
+    #[serde(rename = "VOTE_MESSAGE_1_DISLIKE", skip_serializing_if = "Option::is_none")]
+    pub vote_message_1_dislike: Option<String>,
+    /// Wire name "VOTE_MESSAGE_1_LIKE": string, optional.
+    #[serde(rename = "VOTE_MESSAGE_1_LIKE", skip_serializing_if = "Option::is_none")]
+    pub vote_message_1_like: Option<String>,
+    /// Wire name "VOTE_MESSAGE_1_TEXT": string, optional.
+    #[serde(rename = "VOTE_MESSAGE_1_TEXT", skip_serializing_if = "Option::is_none")]
+    pub vote_message_1_text: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_DISLIKE": string, optional.
+    #[serde(rename = "VOTE_MESSAGE_2_DISLIKE", skip_serializing_if = "Option::is_none")]
+    pub vote_message_2_dislike: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_LIKE": string, optional.
+    #[serde(rename = "VOTE_MESSAGE_2_LIKE", skip_serializing_if = "Option::is_none")]
+    pub vote_message_2_like: Option<String>,
+    /// Wire name "VOTE_MESSAGE_2_TEXT": string, optional.
+    #[serde(rename = "VOTE_MESSAGE_2_TEXT", skip_serializing_if = "Option::is_none")]
+    pub vote_message_2_text: Option<String>,
+    /// Wire name "VOTE_TIME_LIMIT": integer, optional.
+    #[serde(rename = "VOTE_TIME_LIMIT", skip_serializing_if = "Option::is_none")]
+    pub vote_time_limit: Option<i64>,
+    /// Wire name "WATCH_TYPING": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "WATCH_TYPING", skip_serializing_if = "Option::is_none")]
+    pub watch_typing: Option<UpdateRequestParamsWatchTyping>,
+    /// Wire name "WELCOME_BOT_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "WELCOME_BOT_ENABLE", skip_serializing_if = "Option::is_none")]
+    pub welcome_bot_enable: Option<UpdateRequestParamsWelcomeBotEnable>,
+    /// Wire name "WELCOME_BOT_ID": integer, optional.
+    #[serde(rename = "WELCOME_BOT_ID", skip_serializing_if = "Option::is_none")]
+    pub welcome_bot_id: Option<i64>,
+    /// Wire name "WELCOME_BOT_JOIN": string, optional.
+    ///
+    /// Allowed values: "first", "always".
+    #[serde(rename = "WELCOME_BOT_JOIN", skip_serializing_if = "Option::is_none")]
+    pub welcome_bot_join: Option<UpdateRequestParamsWelcomeBotJoin>,
+    /// Wire name "WELCOME_BOT_LEFT": string, optional.
+    ///
+    /// Allowed values: "queue", "close".
+    #[serde(rename = "WELCOME_BOT_LEFT", skip_serializing_if = "Option::is_none")]
+    pub welcome_bot_left: Option<UpdateRequestParamsWelcomeBotLeft>,
+    /// Wire name "WELCOME_BOT_TIME": integer, optional.
+    #[serde(rename = "WELCOME_BOT_TIME", skip_serializing_if = "Option::is_none")]
+    pub welcome_bot_time: Option<i64>,
+    /// Wire name "WELCOME_FORM_DELAY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "WELCOME_FORM_DELAY", skip_serializing_if = "Option::is_none")]
+    pub welcome_form_delay: Option<UpdateRequestParamsWelcomeFormDelay>,
+    /// Wire name "WELCOME_FORM_ID": integer, optional.
+    #[serde(rename = "WELCOME_FORM_ID", skip_serializing_if = "Option::is_none")]
+    pub welcome_form_id: Option<i64>,
     /// Wire name "WELCOME_MESSAGE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WELCOME_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub welcome_message: Option<String>,
+    pub welcome_message: Option<UpdateRequestParamsWelcomeMessage>,
     /// Wire name "WELCOME_MESSAGE_TEXT": string, optional.
     #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
+    /// Wire name "WORKTIME_DAYOFF": any JSON, optional.
+    #[serde(
+        rename = "WORKTIME_DAYOFF",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub worktime_dayoff: ::serde_json::Value,
+    /// Wire name "WORKTIME_DAYOFF_BOT_ID": integer, optional.
+    #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
+    pub worktime_dayoff_bot_id: Option<i64>,
+    /// Wire name "WORKTIME_DAYOFF_FORM_ID": integer, optional.
+    #[serde(rename = "WORKTIME_DAYOFF_FORM_ID", skip_serializing_if = "Option::is_none")]
+    pub worktime_dayoff_form_id: Option<i64>,
+    /// Wire name "WORKTIME_DAYOFF_RULE": string, optional.
+    ///
+    /// Allowed values: "none", "text".
+    #[serde(rename = "WORKTIME_DAYOFF_RULE", skip_serializing_if = "Option::is_none")]
+    pub worktime_dayoff_rule: Option<UpdateRequestParamsWorktimeDayoffRule>,
+    /// Wire name "WORKTIME_DAYOFF_TEXT": string, optional.
+    #[serde(rename = "WORKTIME_DAYOFF_TEXT", skip_serializing_if = "Option::is_none")]
+    pub worktime_dayoff_text: Option<String>,
     /// Wire name "WORKTIME_ENABLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "WORKTIME_ENABLE", skip_serializing_if = "Option::is_none")]
-    pub worktime_enable: Option<String>,
+    pub worktime_enable: Option<UpdateRequestParamsWorktimeEnable>,
     /// Wire name "WORKTIME_FROM": string, optional.
     #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
     pub worktime_from: Option<String>,
+    /// Wire name "WORKTIME_HOLIDAYS": string, optional.
+    #[serde(rename = "WORKTIME_HOLIDAYS", skip_serializing_if = "Option::is_none")]
+    pub worktime_holidays: Option<String>,
     /// Wire name "WORKTIME_TIMEZONE": string, optional.
     #[serde(rename = "WORKTIME_TIMEZONE", skip_serializing_if = "Option::is_none")]
     pub worktime_timezone: Option<String>,
@@ -2492,14 +2800,275 @@ impl UpdateRequestParams {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<UpdateRequestParamsActive>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_BOT_ID".
+    pub fn auto_close_bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.auto_close_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_FORM_ID".
+    pub fn auto_close_form_id(mut self, value: impl Into<i64>) -> Self {
+        self.auto_close_form_id = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_RULE".
+    pub fn auto_close_rule(
+        mut self,
+        value: impl Into<UpdateRequestParamsAutoCloseRule>,
+    ) -> Self {
+        self.auto_close_rule = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_TEXT".
+    pub fn auto_close_text(mut self, value: impl Into<String>) -> Self {
+        self.auto_close_text = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_CLOSE_TIME".
+    pub fn auto_close_time(mut self, value: impl Into<i64>) -> Self {
+        self.auto_close_time = Some(value.into());
+        self
+    }
+    /// Sets "AUTO_EXPIRE_TIME".
+    pub fn auto_expire_time(mut self, value: impl Into<i64>) -> Self {
+        self.auto_expire_time = Some(value.into());
+        self
+    }
+    /// Sets "CATEGORY_ENABLE".
+    pub fn category_enable(
+        mut self,
+        value: impl Into<UpdateRequestParamsCategoryEnable>,
+    ) -> Self {
+        self.category_enable = Some(value.into());
+        self
+    }
+    /// Sets "CATEGORY_ID".
+    pub fn category_id(mut self, value: impl Into<i64>) -> Self {
+        self.category_id = Some(value.into());
+        self
+    }
+    /// Sets "CHECK_AVAILABLE".
+    pub fn check_available(
+        mut self,
+        value: impl Into<UpdateRequestParamsCheckAvailable>,
+    ) -> Self {
+        self.check_available = Some(value.into());
+        self
+    }
+    /// Sets "CLOSE_BOT_ID".
+    pub fn close_bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.close_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "CLOSE_FORM_ID".
+    pub fn close_form_id(mut self, value: impl Into<i64>) -> Self {
+        self.close_form_id = Some(value.into());
+        self
+    }
+    /// Sets "CLOSE_RULE".
+    pub fn close_rule(mut self, value: impl Into<UpdateRequestParamsCloseRule>) -> Self {
+        self.close_rule = Some(value.into());
+        self
+    }
+    /// Sets "CLOSE_TEXT".
+    pub fn close_text(mut self, value: impl Into<String>) -> Self {
+        self.close_text = Some(value.into());
+        self
+    }
+    /// Sets "CONFIRM_CLOSE".
+    pub fn confirm_close(
+        mut self,
+        value: impl Into<UpdateRequestParamsConfirmClose>,
+    ) -> Self {
+        self.confirm_close = Some(value.into());
+        self
+    }
+    /// Sets "CRM".
+    pub fn crm(mut self, value: impl Into<UpdateRequestParamsCrm>) -> Self {
+        self.crm = Some(value.into());
+        self
+    }
+    /// Sets "CRM_CHAT_TRACKER".
+    pub fn crm_chat_tracker(
+        mut self,
+        value: impl Into<UpdateRequestParamsCrmChatTracker>,
+    ) -> Self {
+        self.crm_chat_tracker = Some(value.into());
+        self
+    }
+    /// Sets "CRM_CREATE".
+    pub fn crm_create(mut self, value: impl Into<String>) -> Self {
+        self.crm_create = Some(value.into());
+        self
+    }
+    /// Sets "CRM_CREATE_SECOND".
+    pub fn crm_create_second(mut self, value: impl Into<String>) -> Self {
+        self.crm_create_second = Some(value.into());
+        self
+    }
+    /// Sets "CRM_CREATE_THIRD".
+    pub fn crm_create_third(
+        mut self,
+        value: impl Into<UpdateRequestParamsCrmCreateThird>,
+    ) -> Self {
+        self.crm_create_third = Some(value.into());
+        self
+    }
+    /// Sets "CRM_FORWARD".
+    pub fn crm_forward(
+        mut self,
+        value: impl Into<UpdateRequestParamsCrmForward>,
+    ) -> Self {
+        self.crm_forward = Some(value.into());
+        self
+    }
+    /// Sets "CRM_SOURCE".
+    pub fn crm_source(mut self, value: impl Into<String>) -> Self {
+        self.crm_source = Some(value.into());
+        self
+    }
+    /// Sets "CRM_TRANSFER_CHANGE".
+    pub fn crm_transfer_change(
+        mut self,
+        value: impl Into<UpdateRequestParamsCrmTransferChange>,
+    ) -> Self {
+        self.crm_transfer_change = Some(value.into());
+        self
+    }
+    /// Sets "DEFAULT_OPERATOR_DATA".
+    pub fn default_operator_data(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.default_operator_data = value.into();
+        self
+    }
+    /// Sets "FULL_CLOSE_TIME".
+    pub fn full_close_time(mut self, value: impl Into<i64>) -> Self {
+        self.full_close_time = Some(value.into());
+        self
+    }
+    /// Sets "IGNORE_WELCOME_FORM_RESPONSIBLE".
+    pub fn ignore_welcome_form_responsible(
+        mut self,
+        value: impl Into<UpdateRequestParamsIgnoreWelcomeFormResponsible>,
+    ) -> Self {
+        self.ignore_welcome_form_responsible = Some(value.into());
+        self
+    }
+    /// Sets "KPI_CHECK_OPERATOR_ACTIVITY".
+    pub fn kpi_check_operator_activity(
+        mut self,
+        value: impl Into<UpdateRequestParamsKpiCheckOperatorActivity>,
+    ) -> Self {
+        self.kpi_check_operator_activity = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FIRST_ANSWER_ALERT".
+    pub fn kpi_first_answer_alert(
+        mut self,
+        value: impl Into<UpdateRequestParamsKpiFirstAnswerAlert>,
+    ) -> Self {
+        self.kpi_first_answer_alert = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FIRST_ANSWER_LIST".
+    pub fn kpi_first_answer_list(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.kpi_first_answer_list = value.into();
+        self
+    }
+    /// Sets "KPI_FIRST_ANSWER_TEXT".
+    pub fn kpi_first_answer_text(mut self, value: impl Into<String>) -> Self {
+        self.kpi_first_answer_text = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FIRST_ANSWER_TIME".
+    pub fn kpi_first_answer_time(mut self, value: impl Into<i64>) -> Self {
+        self.kpi_first_answer_time = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FURTHER_ANSWER_ALERT".
+    pub fn kpi_further_answer_alert(
+        mut self,
+        value: impl Into<UpdateRequestParamsKpiFurtherAnswerAlert>,
+    ) -> Self {
+        self.kpi_further_answer_alert = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FURTHER_ANSWER_LIST".
+    pub fn kpi_further_answer_list(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.kpi_further_answer_list = value.into();
+        self
+    }
+    /// Sets "KPI_FURTHER_ANSWER_TEXT".
+    pub fn kpi_further_answer_text(mut self, value: impl Into<String>) -> Self {
+        self.kpi_further_answer_text = Some(value.into());
+        self
+    }
+    /// Sets "KPI_FURTHER_ANSWER_TIME".
+    pub fn kpi_further_answer_time(mut self, value: impl Into<i64>) -> Self {
+        self.kpi_further_answer_time = Some(value.into());
+        self
+    }
+    /// Sets "LANGUAGE_ID".
+    pub fn language_id(mut self, value: impl Into<String>) -> Self {
+        self.language_id = Some(value.into());
+        self
+    }
     /// Sets "LINE_NAME".
     pub fn line_name(mut self, value: impl Into<String>) -> Self {
         self.line_name = Some(value.into());
         self
     }
+    /// Sets "MAX_CHAT".
+    pub fn max_chat(mut self, value: impl Into<i64>) -> Self {
+        self.max_chat = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_BOT_ID".
+    pub fn no_answer_bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.no_answer_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_FORM_ID".
+    pub fn no_answer_form_id(mut self, value: impl Into<i64>) -> Self {
+        self.no_answer_form_id = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_RULE".
+    pub fn no_answer_rule(
+        mut self,
+        value: impl Into<UpdateRequestParamsNoAnswerRule>,
+    ) -> Self {
+        self.no_answer_rule = Some(value.into());
+        self
+    }
+    /// Sets "NO_ANSWER_TEXT".
+    pub fn no_answer_text(mut self, value: impl Into<String>) -> Self {
+        self.no_answer_text = Some(value.into());
+        self
+    }
     /// Sets "NO_ANSWER_TIME".
     pub fn no_answer_time(mut self, value: impl Into<i64>) -> Self {
         self.no_answer_time = Some(value.into());
+        self
+    }
+    /// Sets "OPERATOR_DATA".
+    pub fn operator_data(
+        mut self,
+        value: impl Into<UpdateRequestParamsOperatorData>,
+    ) -> Self {
+        self.operator_data = Some(value.into());
         self
     }
     /// Sets "QUEUE".
@@ -2516,12 +3085,168 @@ impl UpdateRequestParams {
         self
     }
     /// Sets "QUEUE_TYPE".
-    pub fn queue_type(mut self, value: impl Into<String>) -> Self {
+    pub fn queue_type(mut self, value: impl Into<UpdateRequestParamsQueueType>) -> Self {
         self.queue_type = Some(value.into());
         self
     }
+    /// Sets "QUICK_ANSWERS_IBLOCK_ID".
+    pub fn quick_answers_iblock_id(mut self, value: impl Into<i64>) -> Self {
+        self.quick_answers_iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "SEND_WELCOME_EACH_SESSION".
+    pub fn send_welcome_each_session(
+        mut self,
+        value: impl Into<UpdateRequestParamsSendWelcomeEachSession>,
+    ) -> Self {
+        self.send_welcome_each_session = Some(value.into());
+        self
+    }
+    /// Sets "SESSION_PRIORITY".
+    pub fn session_priority(mut self, value: impl Into<i64>) -> Self {
+        self.session_priority = Some(value.into());
+        self
+    }
+    /// Sets "TEMPORARY".
+    pub fn temporary(mut self, value: impl Into<UpdateRequestParamsTemporary>) -> Self {
+        self.temporary = Some(value.into());
+        self
+    }
+    /// Sets "TYPE_MAX_CHAT".
+    pub fn type_max_chat(
+        mut self,
+        value: impl Into<UpdateRequestParamsTypeMaxChat>,
+    ) -> Self {
+        self.type_max_chat = Some(value.into());
+        self
+    }
+    /// Sets "USE_WELCOME_FORM".
+    pub fn use_welcome_form(
+        mut self,
+        value: impl Into<UpdateRequestParamsUseWelcomeForm>,
+    ) -> Self {
+        self.use_welcome_form = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_BEFORE_FINISH".
+    pub fn vote_before_finish(
+        mut self,
+        value: impl Into<UpdateRequestParamsVoteBeforeFinish>,
+    ) -> Self {
+        self.vote_before_finish = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_CLOSING_DELAY".
+    pub fn vote_closing_delay(
+        mut self,
+        value: impl Into<UpdateRequestParamsVoteClosingDelay>,
+    ) -> Self {
+        self.vote_closing_delay = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE".
+    pub fn vote_message(
+        mut self,
+        value: impl Into<UpdateRequestParamsVoteMessage>,
+    ) -> Self {
+        self.vote_message = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_1_DISLIKE".
+    pub fn vote_message_1_dislike(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_1_dislike = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_1_LIKE".
+    pub fn vote_message_1_like(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_1_like = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_1_TEXT".
+    pub fn vote_message_1_text(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_1_text = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_2_DISLIKE".
+    pub fn vote_message_2_dislike(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_2_dislike = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_2_LIKE".
+    pub fn vote_message_2_like(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_2_like = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_MESSAGE_2_TEXT".
+    pub fn vote_message_2_text(mut self, value: impl Into<String>) -> Self {
+        self.vote_message_2_text = Some(value.into());
+        self
+    }
+    /// Sets "VOTE_TIME_LIMIT".
+    pub fn vote_time_limit(mut self, value: impl Into<i64>) -> Self {
+        self.vote_time_limit = Some(value.into());
+        self
+    }
+    /// Sets "WATCH_TYPING".
+    pub fn watch_typing(
+        mut self,
+        value: impl Into<UpdateRequestParamsWatchTyping>,
+    ) -> Self {
+        self.watch_typing = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_ENABLE".
+    pub fn welcome_bot_enable(
+        mut self,
+        value: impl Into<UpdateRequestParamsWelcomeBotEnable>,
+    ) -> Self {
+        self.welcome_bot_enable = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_ID".
+    pub fn welcome_bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.welcome_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_JOIN".
+    pub fn welcome_bot_join(
+        mut self,
+        value: impl Into<UpdateRequestParamsWelcomeBotJoin>,
+    ) -> Self {
+        self.welcome_bot_join = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_LEFT".
+    pub fn welcome_bot_left(
+        mut self,
+        value: impl Into<UpdateRequestParamsWelcomeBotLeft>,
+    ) -> Self {
+        self.welcome_bot_left = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_BOT_TIME".
+    pub fn welcome_bot_time(mut self, value: impl Into<i64>) -> Self {
+        self.welcome_bot_time = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_FORM_DELAY".
+    pub fn welcome_form_delay(
+        mut self,
+        value: impl Into<UpdateRequestParamsWelcomeFormDelay>,
+    ) -> Self {
+        self.welcome_form_delay = Some(value.into());
+        self
+    }
+    /// Sets "WELCOME_FORM_ID".
+    pub fn welcome_form_id(mut self, value: impl Into<i64>) -> Self {
+        self.welcome_form_id = Some(value.into());
+        self
+    }
     /// Sets "WELCOME_MESSAGE".
-    pub fn welcome_message(mut self, value: impl Into<String>) -> Self {
+    pub fn welcome_message(
+        mut self,
+        value: impl Into<UpdateRequestParamsWelcomeMessage>,
+    ) -> Self {
         self.welcome_message = Some(value.into());
         self
     }
@@ -2530,14 +3255,50 @@ impl UpdateRequestParams {
         self.welcome_message_text = Some(value.into());
         self
     }
+    /// Sets "WORKTIME_DAYOFF".
+    pub fn worktime_dayoff(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.worktime_dayoff = value.into();
+        self
+    }
+    /// Sets "WORKTIME_DAYOFF_BOT_ID".
+    pub fn worktime_dayoff_bot_id(mut self, value: impl Into<i64>) -> Self {
+        self.worktime_dayoff_bot_id = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_DAYOFF_FORM_ID".
+    pub fn worktime_dayoff_form_id(mut self, value: impl Into<i64>) -> Self {
+        self.worktime_dayoff_form_id = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_DAYOFF_RULE".
+    pub fn worktime_dayoff_rule(
+        mut self,
+        value: impl Into<UpdateRequestParamsWorktimeDayoffRule>,
+    ) -> Self {
+        self.worktime_dayoff_rule = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_DAYOFF_TEXT".
+    pub fn worktime_dayoff_text(mut self, value: impl Into<String>) -> Self {
+        self.worktime_dayoff_text = Some(value.into());
+        self
+    }
     /// Sets "WORKTIME_ENABLE".
-    pub fn worktime_enable(mut self, value: impl Into<String>) -> Self {
+    pub fn worktime_enable(
+        mut self,
+        value: impl Into<UpdateRequestParamsWorktimeEnable>,
+    ) -> Self {
         self.worktime_enable = Some(value.into());
         self
     }
     /// Sets "WORKTIME_FROM".
     pub fn worktime_from(mut self, value: impl Into<String>) -> Self {
         self.worktime_from = Some(value.into());
+        self
+    }
+    /// Sets "WORKTIME_HOLIDAYS".
+    pub fn worktime_holidays(mut self, value: impl Into<String>) -> Self {
+        self.worktime_holidays = Some(value.into());
         self
     }
     /// Sets "WORKTIME_TIMEZONE".
@@ -2567,43 +3328,259 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let auto_close_bot_id = o.opt("AUTO_CLOSE_BOT_ID")?;
+        let auto_close_form_id = o.opt("AUTO_CLOSE_FORM_ID")?;
+        let auto_close_rule = o.opt("AUTO_CLOSE_RULE")?;
+        let auto_close_text = o.opt("AUTO_CLOSE_TEXT")?;
+        let auto_close_time = o.opt("AUTO_CLOSE_TIME")?;
+        let auto_expire_time = o.opt("AUTO_EXPIRE_TIME")?;
+        let category_enable = o.opt("CATEGORY_ENABLE")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let check_available = o.opt("CHECK_AVAILABLE")?;
+        let close_bot_id = o.opt("CLOSE_BOT_ID")?;
+        let close_form_id = o.opt("CLOSE_FORM_ID")?;
+        let close_rule = o.opt("CLOSE_RULE")?;
+        let close_text = o.opt("CLOSE_TEXT")?;
+        let confirm_close = o.opt("CONFIRM_CLOSE")?;
+        let crm = o.opt("CRM")?;
+        let crm_chat_tracker = o.opt("CRM_CHAT_TRACKER")?;
+        let crm_create = o.opt("CRM_CREATE")?;
+        let crm_create_second = o.opt("CRM_CREATE_SECOND")?;
+        let crm_create_third = o.opt("CRM_CREATE_THIRD")?;
+        let crm_forward = o.opt("CRM_FORWARD")?;
+        let crm_source = o.opt("CRM_SOURCE")?;
+        let crm_transfer_change = o.opt("CRM_TRANSFER_CHANGE")?;
+        let default_operator_data = o.opt("DEFAULT_OPERATOR_DATA")?;
+        let full_close_time = o.opt("FULL_CLOSE_TIME")?;
+        let ignore_welcome_form_responsible = o.opt("IGNORE_WELCOME_FORM_RESPONSIBLE")?;
+        let kpi_check_operator_activity = o.opt("KPI_CHECK_OPERATOR_ACTIVITY")?;
+        let kpi_first_answer_alert = o.opt("KPI_FIRST_ANSWER_ALERT")?;
+        let kpi_first_answer_list = o.opt("KPI_FIRST_ANSWER_LIST")?;
+        let kpi_first_answer_text = o.opt("KPI_FIRST_ANSWER_TEXT")?;
+        let kpi_first_answer_time = o.opt("KPI_FIRST_ANSWER_TIME")?;
+        let kpi_further_answer_alert = o.opt("KPI_FURTHER_ANSWER_ALERT")?;
+        let kpi_further_answer_list = o.opt("KPI_FURTHER_ANSWER_LIST")?;
+        let kpi_further_answer_text = o.opt("KPI_FURTHER_ANSWER_TEXT")?;
+        let kpi_further_answer_time = o.opt("KPI_FURTHER_ANSWER_TIME")?;
+        let language_id = o.opt("LANGUAGE_ID")?;
         let line_name = o.opt("LINE_NAME")?;
+        let max_chat = o.opt("MAX_CHAT")?;
+        let no_answer_bot_id = o.opt("NO_ANSWER_BOT_ID")?;
+        let no_answer_form_id = o.opt("NO_ANSWER_FORM_ID")?;
+        let no_answer_rule = o.opt("NO_ANSWER_RULE")?;
+        let no_answer_text = o.opt("NO_ANSWER_TEXT")?;
         let no_answer_time = o.opt("NO_ANSWER_TIME")?;
+        let operator_data = o.opt("OPERATOR_DATA")?;
         let queue = o.opt("QUEUE")?;
         let queue_time = o.opt("QUEUE_TIME")?;
         let queue_type = o.opt("QUEUE_TYPE")?;
+        let quick_answers_iblock_id = o.opt("QUICK_ANSWERS_IBLOCK_ID")?;
+        let send_welcome_each_session = o.opt("SEND_WELCOME_EACH_SESSION")?;
+        let session_priority = o.opt("SESSION_PRIORITY")?;
+        let temporary = o.opt("TEMPORARY")?;
+        let type_max_chat = o.opt("TYPE_MAX_CHAT")?;
+        let use_welcome_form = o.opt("USE_WELCOME_FORM")?;
+        let vote_before_finish = o.opt("VOTE_BEFORE_FINISH")?;
+        let vote_closing_delay = o.opt("VOTE_CLOSING_DELAY")?;
+        let vote_message = o.opt("VOTE_MESSAGE")?;
+        let vote_message_1_dislike = o.opt("VOTE_MESSAGE_1_DISLIKE")?;
+        let vote_message_1_like = o.opt("VOTE_MESSAGE_1_LIKE")?;
+        let vote_message_1_text = o.opt("VOTE_MESSAGE_1_TEXT")?;
+        let vote_message_2_dislike = o.opt("VOTE_MESSAGE_2_DISLIKE")?;
+        let vote_message_2_like = o.opt("VOTE_MESSAGE_2_LIKE")?;
+        let vote_message_2_text = o.opt("VOTE_MESSAGE_2_TEXT")?;
+        let vote_time_limit = o.opt("VOTE_TIME_LIMIT")?;
+        let watch_typing = o.opt("WATCH_TYPING")?;
+        let welcome_bot_enable = o.opt("WELCOME_BOT_ENABLE")?;
+        let welcome_bot_id = o.opt("WELCOME_BOT_ID")?;
+        let welcome_bot_join = o.opt("WELCOME_BOT_JOIN")?;
+        let welcome_bot_left = o.opt("WELCOME_BOT_LEFT")?;
+        let welcome_bot_time = o.opt("WELCOME_BOT_TIME")?;
+        let welcome_form_delay = o.opt("WELCOME_FORM_DELAY")?;
+        let welcome_form_id = o.opt("WELCOME_FORM_ID")?;
         let welcome_message = o.opt("WELCOME_MESSAGE")?;
         let welcome_message_text = o.opt("WELCOME_MESSAGE_TEXT")?;
+        let worktime_dayoff = o.opt("WORKTIME_DAYOFF")?;
+        let worktime_dayoff_bot_id = o.opt("WORKTIME_DAYOFF_BOT_ID")?;
+        let worktime_dayoff_form_id = o.opt("WORKTIME_DAYOFF_FORM_ID")?;
+        let worktime_dayoff_rule = o.opt("WORKTIME_DAYOFF_RULE")?;
+        let worktime_dayoff_text = o.opt("WORKTIME_DAYOFF_TEXT")?;
         let worktime_enable = o.opt("WORKTIME_ENABLE")?;
         let worktime_from = o.opt("WORKTIME_FROM")?;
+        let worktime_holidays = o.opt("WORKTIME_HOLIDAYS")?;
         let worktime_timezone = o.opt("WORKTIME_TIMEZONE")?;
         let worktime_to = o.opt("WORKTIME_TO")?;
         let additional = o
             .rest(
                 &[
+                    "ACTIVE",
+                    "AUTO_CLOSE_BOT_ID",
+                    "AUTO_CLOSE_FORM_ID",
+                    "AUTO_CLOSE_RULE",
+                    "AUTO_CLOSE_TEXT",
+                    "AUTO_CLOSE_TIME",
+                    "AUTO_EXPIRE_TIME",
+                    "CATEGORY_ENABLE",
+                    "CATEGORY_ID",
+                    "CHECK_AVAILABLE",
+                    "CLOSE_BOT_ID",
+                    "CLOSE_FORM_ID",
+                    "CLOSE_RULE",
+                    "CLOSE_TEXT",
+                    "CONFIRM_CLOSE",
+                    "CRM",
+                    "CRM_CHAT_TRACKER",
+                    "CRM_CREATE",
+                    "CRM_CREATE_SECOND",
+                    "CRM_CREATE_THIRD",
+                    "CRM_FORWARD",
+                    "CRM_SOURCE",
+                    "CRM_TRANSFER_CHANGE",
+                    "DEFAULT_OPERATOR_DATA",
+                    "FULL_CLOSE_TIME",
+                    "IGNORE_WELCOME_FORM_RESPONSIBLE",
+                    "KPI_CHECK_OPERATOR_ACTIVITY",
+                    "KPI_FIRST_ANSWER_ALERT",
+                    "KPI_FIRST_ANSWER_LIST",
+                    "KPI_FIRST_ANSWER_TEXT",
+                    "KPI_FIRST_ANSWER_TIME",
+                    "KPI_FURTHER_ANSWER_ALERT",
+                    "KPI_FURTHER_ANSWER_LIST",
+                    "KPI_FURTHER_ANSWER_TEXT",
+                    "KPI_FURTHER_ANSWER_TIME",
+                    "LANGUAGE_ID",
                     "LINE_NAME",
+                    "MAX_CHAT",
+                    "NO_ANSWER_BOT_ID",
+                    "NO_ANSWER_FORM_ID",
+                    "NO_ANSWER_RULE",
+                    "NO_ANSWER_TEXT",
                     "NO_ANSWER_TIME",
+                    "OPERATOR_DATA",
                     "QUEUE",
                     "QUEUE_TIME",
                     "QUEUE_TYPE",
+                    "QUICK_ANSWERS_IBLOCK_ID",
+                    "SEND_WELCOME_EACH_SESSION",
+                    "SESSION_PRIORITY",
+                    "TEMPORARY",
+                    "TYPE_MAX_CHAT",
+                    "USE_WELCOME_FORM",
+                    "VOTE_BEFORE_FINISH",
+                    "VOTE_CLOSING_DELAY",
+                    "VOTE_MESSAGE",
+                    "VOTE_MESSAGE_1_DISLIKE",
+                    "VOTE_MESSAGE_1_LIKE",
+                    "VOTE_MESSAGE_1_TEXT",
+                    "VOTE_MESSAGE_2_DISLIKE",
+                    "VOTE_MESSAGE_2_LIKE",
+                    "VOTE_MESSAGE_2_TEXT",
+                    "VOTE_TIME_LIMIT",
+                    "WATCH_TYPING",
+                    "WELCOME_BOT_ENABLE",
+                    "WELCOME_BOT_ID",
+                    "WELCOME_BOT_JOIN",
+                    "WELCOME_BOT_LEFT",
+                    "WELCOME_BOT_TIME",
+                    "WELCOME_FORM_DELAY",
+                    "WELCOME_FORM_ID",
                     "WELCOME_MESSAGE",
                     "WELCOME_MESSAGE_TEXT",
+                    "WORKTIME_DAYOFF",
+                    "WORKTIME_DAYOFF_BOT_ID",
+                    "WORKTIME_DAYOFF_FORM_ID",
+                    "WORKTIME_DAYOFF_RULE",
+                    "WORKTIME_DAYOFF_TEXT",
                     "WORKTIME_ENABLE",
                     "WORKTIME_FROM",
+                    "WORKTIME_HOLIDAYS",
                     "WORKTIME_TIMEZONE",
                     "WORKTIME_TO",
                 ],
             )?;
         Ok(Self {
+            active,
+            auto_close_bot_id,
+            auto_close_form_id,
+            auto_close_rule,
+            auto_close_text,
+            auto_close_time,
+            auto_expire_time,
+            category_enable,
+            category_id,
+            check_available,
+            close_bot_id,
+            close_form_id,
+            close_rule,
+            close_text,
+            confirm_close,
+            crm,
+            crm_chat_tracker,
+            crm_create,
+            crm_create_second,
+            crm_create_third,
+            crm_forward,
+            crm_source,
+            crm_transfer_change,
+            default_operator_data,
+            full_close_time,
+            ignore_welcome_form_responsible,
+            kpi_check_operator_activity,
+            kpi_first_answer_alert,
+            kpi_first_answer_list,
+            kpi_first_answer_text,
+            kpi_first_answer_time,
+            kpi_further_answer_alert,
+            kpi_further_answer_list,
+            kpi_further_answer_text,
+            kpi_further_answer_time,
+            language_id,
             line_name,
+            max_chat,
+            no_answer_bot_id,
+            no_answer_form_id,
+            no_answer_rule,
+            no_answer_text,
             no_answer_time,
+            operator_data,
             queue,
             queue_time,
             queue_type,
+            quick_answers_iblock_id,
+            send_welcome_each_session,
+            session_priority,
+            temporary,
+            type_max_chat,
+            use_welcome_form,
+            vote_before_finish,
+            vote_closing_delay,
+            vote_message,
+            vote_message_1_dislike,
+            vote_message_1_like,
+            vote_message_1_text,
+            vote_message_2_dislike,
+            vote_message_2_like,
+            vote_message_2_text,
+            vote_time_limit,
+            watch_typing,
+            welcome_bot_enable,
+            welcome_bot_id,
+            welcome_bot_join,
+            welcome_bot_left,
+            welcome_bot_time,
+            welcome_form_delay,
+            welcome_form_id,
             welcome_message,
             welcome_message_text,
+            worktime_dayoff,
+            worktime_dayoff_bot_id,
+            worktime_dayoff_form_id,
+            worktime_dayoff_rule,
+            worktime_dayoff_text,
             worktime_enable,
             worktime_from,
+            worktime_holidays,
             worktime_timezone,
             worktime_to,
             additional,
@@ -2612,6 +3589,40 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestParams);
+
+pub type UpdateRequestParamsActive = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsAutoCloseRule = super::super::enums::NoneText;
+
+pub type UpdateRequestParamsCategoryEnable = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsCheckAvailable = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsCloseRule = super::super::enums::NoneText;
+
+pub type UpdateRequestParamsConfirmClose = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsCrm = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsCrmChatTracker = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsCrmCreateThird = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsCrmForward = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsCrmTransferChange = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsIgnoreWelcomeFormResponsible = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsKpiCheckOperatorActivity = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsKpiFirstAnswerAlert = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsNoAnswerRule = super::super::enums::NoneText;
+
+pub type UpdateRequestParamsOperatorData = super::super::enums::ProfileQueueHide;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -2673,6 +3684,38 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParamsQueueItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestParamsQueueItem);
+
+pub type UpdateRequestParamsQueueType = super::super::enums::EvenlyStrictlyAll;
+
+pub type UpdateRequestParamsSendWelcomeEachSession = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsTemporary = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsTypeMaxChat = super::super::enums::AnsweredAnsweredNewClosed;
+
+pub type UpdateRequestParamsUseWelcomeForm = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsVoteBeforeFinish = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsVoteClosingDelay = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsVoteMessage = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsWatchTyping = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsWelcomeBotEnable = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsWelcomeBotJoin = super::super::enums::FirstAlways;
+
+pub type UpdateRequestParamsWelcomeBotLeft = super::super::enums::QueueClose;
+
+pub type UpdateRequestParamsWelcomeFormDelay = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsWelcomeMessage = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestParamsWorktimeDayoffRule = super::super::enums::NoneText;
+
+pub type UpdateRequestParamsWorktimeEnable = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `imopenlines.config.update`.
 pub type UpdateResponse = bool;

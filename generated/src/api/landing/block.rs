@@ -2122,7 +2122,9 @@ pub struct GetrepositoryResponse {
     pub app_code: Option<String>,
     /// Wire name "items": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<GetrepositoryResponseItems>,
+    pub items: Option<
+        ::std::collections::BTreeMap<String, GetrepositoryResponseItemsValue>,
+    >,
     /// Wire name "meta": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meta: Option<GetrepositoryResponseMeta>,
@@ -2191,7 +2193,7 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetrepositoryResponseItems {
+pub struct GetrepositoryResponseItemsValue {
     /// Wire name "app_code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_code: Option<String>,
@@ -2234,15 +2236,15 @@ pub struct GetrepositoryResponseItems {
     /// Wire name "restricted": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restricted: Option<bool>,
-    /// Wire name "section": string, optional.
+    /// Wire name "section": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub section: Option<String>,
+    pub section: Option<GetrepositoryResponseItemsValueSection>,
     /// Wire name "system": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<bool>,
-    /// Wire name "type": any JSON, optional.
-    #[serde(rename = "type", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub type_: ::serde_json::Value,
+    /// Wire name "type": array of any JSON, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<Vec<::serde_json::Value>>,
     /// Wire name "version": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
@@ -2251,7 +2253,7 @@ pub struct GetrepositoryResponseItems {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseItems {
+impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseItemsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -2321,7 +2323,43 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseItems {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetrepositoryResponseItems);
+::bitrix24_runtime::loose_deserialize!(GetrepositoryResponseItemsValue);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetrepositoryResponseItemsValueSection {
+    Array(Vec<String>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseItemsValueSection {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<String> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetrepositoryResponseItemsValueSection",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetrepositoryResponseItemsValueSection);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -695,9 +695,9 @@ pub async fn get_page_list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetPageListRequest {
-    /// Wire name "filter": object, optional.
+    /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<GetPageListRequestFilter>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "type": string, required.
     ///
     /// Allowed values: "page", "store", "knowledge", "group", "mainpage".
@@ -719,7 +719,7 @@ impl GetPageListRequest {
         }
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<GetPageListRequestFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -750,640 +750,18 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetPageListRequest);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetPageListRequestFilter {
-    /// Wire name "ACTIVE": boolean, optional.
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Wire name "APP_CODE": string, optional.
-    #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
-    pub app_code: Option<String>,
-    /// Wire name "AVAILABLE": boolean, optional.
-    #[serde(rename = "AVAILABLE", skip_serializing_if = "Option::is_none")]
-    pub available: Option<bool>,
-    /// Wire name "DATA": object, optional.
-    #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
-    pub data: Option<GetPageListRequestFilterData>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "LOCK_DELETE": boolean, optional.
-    #[serde(rename = "LOCK_DELETE", skip_serializing_if = "Option::is_none")]
-    pub lock_delete: Option<bool>,
-    /// Wire name "PREVIEW": string, optional.
-    #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
-    pub preview: Option<String>,
-    /// Wire name "PREVIEW2X": string, optional.
-    #[serde(rename = "PREVIEW2X", skip_serializing_if = "Option::is_none")]
-    pub preview2x: Option<String>,
-    /// Wire name "PREVIEW3X": string, optional.
-    #[serde(rename = "PREVIEW3X", skip_serializing_if = "Option::is_none")]
-    pub preview3x: Option<String>,
-    /// Wire name "PUBLICATION": boolean, optional.
-    #[serde(rename = "PUBLICATION", skip_serializing_if = "Option::is_none")]
-    pub publication: Option<bool>,
-    /// Wire name "REST": integer, optional.
-    #[serde(rename = "REST", skip_serializing_if = "Option::is_none")]
-    pub rest: Option<i64>,
-    /// Wire name "SECTION": array of string, optional.
-    #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
-    pub section: Option<Vec<String>>,
-    /// Wire name "SINGLETON": boolean, optional.
-    #[serde(rename = "SINGLETON", skip_serializing_if = "Option::is_none")]
-    pub singleton: Option<bool>,
-    /// Wire name "TITLE": string, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "TYPE": one of several shapes, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<GetPageListRequestFilterType>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetPageListRequestFilter {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ACTIVE".
-    pub fn active(mut self, value: impl Into<bool>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "APP_CODE".
-    pub fn app_code(mut self, value: impl Into<String>) -> Self {
-        self.app_code = Some(value.into());
-        self
-    }
-    /// Sets "AVAILABLE".
-    pub fn available(mut self, value: impl Into<bool>) -> Self {
-        self.available = Some(value.into());
-        self
-    }
-    /// Sets "DATA".
-    pub fn data(mut self, value: impl Into<GetPageListRequestFilterData>) -> Self {
-        self.data = Some(value.into());
-        self
-    }
-    /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<String>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "LOCK_DELETE".
-    pub fn lock_delete(mut self, value: impl Into<bool>) -> Self {
-        self.lock_delete = Some(value.into());
-        self
-    }
-    /// Sets "PREVIEW".
-    pub fn preview(mut self, value: impl Into<String>) -> Self {
-        self.preview = Some(value.into());
-        self
-    }
-    /// Sets "PREVIEW2X".
-    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
-        self.preview2x = Some(value.into());
-        self
-    }
-    /// Sets "PREVIEW3X".
-    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
-        self.preview3x = Some(value.into());
-        self
-    }
-    /// Sets "PUBLICATION".
-    pub fn publication(mut self, value: impl Into<bool>) -> Self {
-        self.publication = Some(value.into());
-        self
-    }
-    /// Sets "REST".
-    pub fn rest(mut self, value: impl Into<i64>) -> Self {
-        self.rest = Some(value.into());
-        self
-    }
-    /// Sets "SECTION".
-    pub fn section(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.section = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "SINGLETON".
-    pub fn singleton(mut self, value: impl Into<bool>) -> Self {
-        self.singleton = Some(value.into());
-        self
-    }
-    /// Sets "TITLE".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Sets "TYPE".
-    pub fn type_(mut self, value: impl Into<GetPageListRequestFilterType>) -> Self {
-        self.type_ = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let app_code = o.opt("APP_CODE")?;
-        let available = o.opt("AVAILABLE")?;
-        let data = o.opt("DATA")?;
-        let description = o.opt("DESCRIPTION")?;
-        let id = o.opt("ID")?;
-        let lock_delete = o.opt("LOCK_DELETE")?;
-        let preview = o.opt("PREVIEW")?;
-        let preview2x = o.opt("PREVIEW2X")?;
-        let preview3x = o.opt("PREVIEW3X")?;
-        let publication = o.opt("PUBLICATION")?;
-        let rest = o.opt("REST")?;
-        let section = o.opt("SECTION")?;
-        let singleton = o.opt("SINGLETON")?;
-        let title = o.opt("TITLE")?;
-        let type_ = o.opt("TYPE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "APP_CODE",
-                    "AVAILABLE",
-                    "DATA",
-                    "DESCRIPTION",
-                    "ID",
-                    "LOCK_DELETE",
-                    "PREVIEW",
-                    "PREVIEW2X",
-                    "PREVIEW3X",
-                    "PUBLICATION",
-                    "REST",
-                    "SECTION",
-                    "SINGLETON",
-                    "TITLE",
-                    "TYPE",
-                    "XML_ID",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            app_code,
-            available,
-            data,
-            description,
-            id,
-            lock_delete,
-            preview,
-            preview2x,
-            preview3x,
-            publication,
-            rest,
-            section,
-            singleton,
-            title,
-            type_,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetPageListRequestFilter);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetPageListRequestFilterData {
-    /// Wire name "active": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Wire name "charset": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub charset: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "disable_import": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub disable_import: Option<String>,
-    /// Wire name "encoded": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encoded: Option<bool>,
-    /// Wire name "fields": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub fields: ::serde_json::Value,
-    /// Wire name "folders": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub folders: ::serde_json::Value,
-    /// Wire name "is_webform_page": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_webform_page: Option<String>,
-    /// Wire name "items": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub items: ::serde_json::Value,
-    /// Wire name "layout": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub layout: ::serde_json::Value,
-    /// Wire name "lock_delete": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lock_delete: Option<bool>,
-    /// Wire name "master_pages": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub master_pages: ::serde_json::Value,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "old_id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub old_id: Option<i64>,
-    /// Wire name "parent": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent: Option<String>,
-    /// Wire name "preview": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview: Option<String>,
-    /// Wire name "preview2x": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview2x: Option<String>,
-    /// Wire name "preview3x": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview3x: Option<String>,
-    /// Wire name "preview_url": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview_url: Option<String>,
-    /// Wire name "publication": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub publication: Option<bool>,
-    /// Wire name "section": array of string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub section: Option<Vec<String>>,
-    /// Wire name "show_in_list": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub show_in_list: Option<String>,
-    /// Wire name "singleton": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub singleton: Option<bool>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "syspages": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub syspages: ::serde_json::Value,
-    /// Wire name "type": array of string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<Vec<String>>,
-    /// Wire name "version": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetPageListRequestFilterData {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "active".
-    pub fn active(mut self, value: impl Into<bool>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "charset".
-    pub fn charset(mut self, value: impl Into<String>) -> Self {
-        self.charset = Some(value.into());
-        self
-    }
-    /// Sets "code".
-    pub fn code(mut self, value: impl Into<String>) -> Self {
-        self.code = Some(value.into());
-        self
-    }
-    /// Sets "description".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "disable_import".
-    pub fn disable_import(mut self, value: impl Into<String>) -> Self {
-        self.disable_import = Some(value.into());
-        self
-    }
-    /// Sets "encoded".
-    pub fn encoded(mut self, value: impl Into<bool>) -> Self {
-        self.encoded = Some(value.into());
-        self
-    }
-    /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.fields = value.into();
-        self
-    }
-    /// Sets "folders".
-    pub fn folders(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.folders = value.into();
-        self
-    }
-    /// Sets "is_webform_page".
-    pub fn is_webform_page(mut self, value: impl Into<String>) -> Self {
-        self.is_webform_page = Some(value.into());
-        self
-    }
-    /// Sets "items".
-    pub fn items(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.items = value.into();
-        self
-    }
-    /// Sets "layout".
-    pub fn layout(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.layout = value.into();
-        self
-    }
-    /// Sets "lock_delete".
-    pub fn lock_delete(mut self, value: impl Into<bool>) -> Self {
-        self.lock_delete = Some(value.into());
-        self
-    }
-    /// Sets "master_pages".
-    pub fn master_pages(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.master_pages = value.into();
-        self
-    }
-    /// Sets "name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "old_id".
-    pub fn old_id(mut self, value: impl Into<i64>) -> Self {
-        self.old_id = Some(value.into());
-        self
-    }
-    /// Sets "parent".
-    pub fn parent(mut self, value: impl Into<String>) -> Self {
-        self.parent = Some(value.into());
-        self
-    }
-    /// Sets "preview".
-    pub fn preview(mut self, value: impl Into<String>) -> Self {
-        self.preview = Some(value.into());
-        self
-    }
-    /// Sets "preview2x".
-    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
-        self.preview2x = Some(value.into());
-        self
-    }
-    /// Sets "preview3x".
-    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
-        self.preview3x = Some(value.into());
-        self
-    }
-    /// Sets "preview_url".
-    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
-        self.preview_url = Some(value.into());
-        self
-    }
-    /// Sets "publication".
-    pub fn publication(mut self, value: impl Into<bool>) -> Self {
-        self.publication = Some(value.into());
-        self
-    }
-    /// Sets "section".
-    pub fn section(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.section = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "show_in_list".
-    pub fn show_in_list(mut self, value: impl Into<String>) -> Self {
-        self.show_in_list = Some(value.into());
-        self
-    }
-    /// Sets "singleton".
-    pub fn singleton(mut self, value: impl Into<bool>) -> Self {
-        self.singleton = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "syspages".
-    pub fn syspages(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.syspages = value.into();
-        self
-    }
-    /// Sets "type".
-    pub fn type_(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.type_ = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "version".
-    pub fn version(mut self, value: impl Into<i64>) -> Self {
-        self.version = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilterData {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let charset = o.opt("charset")?;
-        let code = o.opt("code")?;
-        let description = o.opt("description")?;
-        let disable_import = o.opt("disable_import")?;
-        let encoded = o.opt("encoded")?;
-        let fields = o.opt("fields")?;
-        let folders = o.opt("folders")?;
-        let is_webform_page = o.opt("is_webform_page")?;
-        let items = o.opt("items")?;
-        let layout = o.opt("layout")?;
-        let lock_delete = o.opt("lock_delete")?;
-        let master_pages = o.opt("master_pages")?;
-        let name = o.opt("name")?;
-        let old_id = o.opt("old_id")?;
-        let parent = o.opt("parent")?;
-        let preview = o.opt("preview")?;
-        let preview2x = o.opt("preview2x")?;
-        let preview3x = o.opt("preview3x")?;
-        let preview_url = o.opt("preview_url")?;
-        let publication = o.opt("publication")?;
-        let section = o.opt("section")?;
-        let show_in_list = o.opt("show_in_list")?;
-        let singleton = o.opt("singleton")?;
-        let sort = o.opt("sort")?;
-        let syspages = o.opt("syspages")?;
-        let type_ = o.opt("type")?;
-        let version = o.opt("version")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "charset",
-                    "code",
-                    "description",
-                    "disable_import",
-                    "encoded",
-                    "fields",
-                    "folders",
-                    "is_webform_page",
-                    "items",
-                    "layout",
-                    "lock_delete",
-                    "master_pages",
-                    "name",
-                    "old_id",
-                    "parent",
-                    "preview",
-                    "preview2x",
-                    "preview3x",
-                    "preview_url",
-                    "publication",
-                    "section",
-                    "show_in_list",
-                    "singleton",
-                    "sort",
-                    "syspages",
-                    "type",
-                    "version",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            charset,
-            code,
-            description,
-            disable_import,
-            encoded,
-            fields,
-            folders,
-            is_webform_page,
-            items,
-            layout,
-            lock_delete,
-            master_pages,
-            name,
-            old_id,
-            parent,
-            preview,
-            preview2x,
-            preview3x,
-            preview_url,
-            publication,
-            section,
-            show_in_list,
-            singleton,
-            sort,
-            syspages,
-            type_,
-            version,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetPageListRequestFilterData);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[serde(untagged)]
-#[non_exhaustive]
-pub enum GetPageListRequestFilterType {
-    Array(Vec<String>),
-    String(String),
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilterType {
-    const EMPTY_STRING_IS_VALUE: bool = true;
-    const EMPTY_ARRAY_IS_VALUE: bool = true;
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        if let Ok(x) = <Vec<String> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
-            return Ok(Self::Array(x));
-        }
-        if let Some(s) = v.as_str() {
-            return Ok(Self::String(s.to_owned()));
-        }
-        if v.is_number() {
-            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
-                return Ok(Self::String(s));
-            }
-        }
-        Err(
-            ::bitrix24_runtime::loose::Misfit::new(
-                "data did not match any variant of untagged enum GetPageListRequestFilterType",
-            ),
-        )
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetPageListRequestFilterType);
-
 pub type GetPageListRequestType = super::super::enums::PageStoreKnowledgeEtc;
 
 /// The `result` of `landing.demos.getPageList`.
+pub type GetPageListResponse = ::std::collections::BTreeMap<
+    String,
+    GetPageListResponseValue,
+>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetPageListResponse {
+pub struct GetPageListResponseValue {
     /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
@@ -1395,7 +773,7 @@ pub struct GetPageListResponse {
     pub available: Option<bool>,
     /// Wire name "DATA": object, optional.
     #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
-    pub data: Option<GetPageListResponseData>,
+    pub data: Option<GetPageListResponseValueData>,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -1435,18 +813,12 @@ pub struct GetPageListResponse {
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
-    /// Wire name "empty": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub empty: Option<GetPageListResponseEmpty>,
-    /// Wire name "search-result": object, optional.
-    #[serde(rename = "search-result", skip_serializing_if = "Option::is_none")]
-    pub search_result: Option<GetPageListResponseSearchResult>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetPageListResponse {
+impl ::bitrix24_runtime::loose::Loose for GetPageListResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1468,8 +840,6 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponse {
         let title = o.opt("TITLE")?;
         let type_ = o.opt("TYPE")?;
         let xml_id = o.opt("XML_ID")?;
-        let empty = o.opt("empty")?;
-        let search_result = o.opt("search-result")?;
         let additional = o
             .rest(
                 &[
@@ -1490,8 +860,6 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponse {
                     "TITLE",
                     "TYPE",
                     "XML_ID",
-                    "empty",
-                    "search-result",
                 ],
             )?;
         Ok(Self {
@@ -1512,19 +880,17 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponse {
             title,
             type_,
             xml_id,
-            empty,
-            search_result,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetPageListResponse);
+::bitrix24_runtime::loose_deserialize!(GetPageListResponseValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetPageListResponseData {
+pub struct GetPageListResponseValueData {
     /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
@@ -1552,12 +918,14 @@ pub struct GetPageListResponseData {
     /// Wire name "is_webform_page": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_webform_page: Option<String>,
-    /// Wire name "items": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub items: ::serde_json::Value,
-    /// Wire name "layout": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub layout: ::serde_json::Value,
+    /// Wire name "items": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<
+        ::std::collections::BTreeMap<String, GetPageListResponseValueDataItemsValue>,
+    >,
+    /// Wire name "layout": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<Vec<::serde_json::Value>>,
     /// Wire name "lock_delete": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_delete: Option<bool>,
@@ -1614,7 +982,7 @@ pub struct GetPageListResponseData {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetPageListResponseData {
+impl ::bitrix24_runtime::loose::Loose for GetPageListResponseValueData {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1714,344 +1082,12 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponseData {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetPageListResponseData);
+::bitrix24_runtime::loose_deserialize!(GetPageListResponseValueData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetPageListResponseEmpty {
-    /// Wire name "ACTIVE": boolean, optional.
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Wire name "APP_CODE": string, optional.
-    #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
-    pub app_code: Option<String>,
-    /// Wire name "AVAILABLE": boolean, optional.
-    #[serde(rename = "AVAILABLE", skip_serializing_if = "Option::is_none")]
-    pub available: Option<bool>,
-    /// Wire name "DATA": object, optional.
-    #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
-    pub data: Option<GetPageListResponseEmptyData>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "LOCK_DELETE": boolean, optional.
-    #[serde(rename = "LOCK_DELETE", skip_serializing_if = "Option::is_none")]
-    pub lock_delete: Option<bool>,
-    /// Wire name "PREVIEW": string, optional.
-    #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
-    pub preview: Option<String>,
-    /// Wire name "PREVIEW2X": string, optional.
-    #[serde(rename = "PREVIEW2X", skip_serializing_if = "Option::is_none")]
-    pub preview2x: Option<String>,
-    /// Wire name "PREVIEW3X": string, optional.
-    #[serde(rename = "PREVIEW3X", skip_serializing_if = "Option::is_none")]
-    pub preview3x: Option<String>,
-    /// Wire name "PUBLICATION": boolean, optional.
-    #[serde(rename = "PUBLICATION", skip_serializing_if = "Option::is_none")]
-    pub publication: Option<bool>,
-    /// Wire name "REST": integer, optional.
-    #[serde(rename = "REST", skip_serializing_if = "Option::is_none")]
-    pub rest: Option<i64>,
-    /// Wire name "SINGLETON": boolean, optional.
-    #[serde(rename = "SINGLETON", skip_serializing_if = "Option::is_none")]
-    pub singleton: Option<bool>,
-    /// Wire name "TITLE": string, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "TYPE": array of string, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<Vec<String>>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetPageListResponseEmpty {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let app_code = o.opt("APP_CODE")?;
-        let available = o.opt("AVAILABLE")?;
-        let data = o.opt("DATA")?;
-        let description = o.opt("DESCRIPTION")?;
-        let id = o.opt("ID")?;
-        let lock_delete = o.opt("LOCK_DELETE")?;
-        let preview = o.opt("PREVIEW")?;
-        let preview2x = o.opt("PREVIEW2X")?;
-        let preview3x = o.opt("PREVIEW3X")?;
-        let publication = o.opt("PUBLICATION")?;
-        let rest = o.opt("REST")?;
-        let singleton = o.opt("SINGLETON")?;
-        let title = o.opt("TITLE")?;
-        let type_ = o.opt("TYPE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "APP_CODE",
-                    "AVAILABLE",
-                    "DATA",
-                    "DESCRIPTION",
-                    "ID",
-                    "LOCK_DELETE",
-                    "PREVIEW",
-                    "PREVIEW2X",
-                    "PREVIEW3X",
-                    "PUBLICATION",
-                    "REST",
-                    "SINGLETON",
-                    "TITLE",
-                    "TYPE",
-                    "XML_ID",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            app_code,
-            available,
-            data,
-            description,
-            id,
-            lock_delete,
-            preview,
-            preview2x,
-            preview3x,
-            publication,
-            rest,
-            singleton,
-            title,
-            type_,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetPageListResponseEmpty);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetPageListResponseEmptyData {
-    /// Wire name "active": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Wire name "charset": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub charset: Option<String>,
-    /// Wire name "encoded": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encoded: Option<bool>,
-    /// Wire name "items": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "old_id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub old_id: Option<i64>,
-    /// Wire name "type": array of string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<Vec<String>>,
-    /// Wire name "version": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetPageListResponseEmptyData {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let charset = o.opt("charset")?;
-        let encoded = o.opt("encoded")?;
-        let items = o.opt("items")?;
-        let name = o.opt("name")?;
-        let old_id = o.opt("old_id")?;
-        let type_ = o.opt("type")?;
-        let version = o.opt("version")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "charset",
-                    "encoded",
-                    "items",
-                    "name",
-                    "old_id",
-                    "type",
-                    "version",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            charset,
-            encoded,
-            items,
-            name,
-            old_id,
-            type_,
-            version,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetPageListResponseEmptyData);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetPageListResponseSearchResult {
-    /// Wire name "ACTIVE": boolean, optional.
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Wire name "DATA": object, optional.
-    #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
-    pub data: Option<GetPageListResponseSearchResultData>,
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "PUBLICATION": boolean, optional.
-    #[serde(rename = "PUBLICATION", skip_serializing_if = "Option::is_none")]
-    pub publication: Option<bool>,
-    /// Wire name "SECTION": array of string, optional.
-    #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
-    pub section: Option<Vec<String>>,
-    /// Wire name "TITLE": string, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "TYPE": array of string, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<Vec<String>>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetPageListResponseSearchResult {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let data = o.opt("DATA")?;
-        let id = o.opt("ID")?;
-        let publication = o.opt("PUBLICATION")?;
-        let section = o.opt("SECTION")?;
-        let title = o.opt("TITLE")?;
-        let type_ = o.opt("TYPE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "DATA",
-                    "ID",
-                    "PUBLICATION",
-                    "SECTION",
-                    "TITLE",
-                    "TYPE",
-                    "XML_ID",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            data,
-            id,
-            publication,
-            section,
-            title,
-            type_,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetPageListResponseSearchResult);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetPageListResponseSearchResultData {
-    /// Wire name "charset": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub charset: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "encoded": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encoded: Option<bool>,
-    /// Wire name "items": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<
-        ::std::collections::BTreeMap<
-            String,
-            GetPageListResponseSearchResultDataItemsValue,
-        >,
-    >,
-    /// Wire name "publication": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub publication: Option<bool>,
-    /// Wire name "section": array of string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub section: Option<Vec<String>>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetPageListResponseSearchResultData {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let charset = o.opt("charset")?;
-        let code = o.opt("code")?;
-        let encoded = o.opt("encoded")?;
-        let items = o.opt("items")?;
-        let publication = o.opt("publication")?;
-        let section = o.opt("section")?;
-        let additional = o
-            .rest(&["charset", "code", "encoded", "items", "publication", "section"])?;
-        Ok(Self {
-            charset,
-            code,
-            encoded,
-            items,
-            publication,
-            section,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetPageListResponseSearchResultData);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetPageListResponseSearchResultDataItemsValue {
+pub struct GetPageListResponseValueDataItemsValue {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -2060,7 +1096,7 @@ pub struct GetPageListResponseSearchResultDataItemsValue {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetPageListResponseSearchResultDataItemsValue {
+impl ::bitrix24_runtime::loose::Loose for GetPageListResponseValueDataItemsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -2071,7 +1107,7 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponseSearchResultDataIte
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetPageListResponseSearchResultDataItemsValue);
+::bitrix24_runtime::loose_deserialize!(GetPageListResponseValueDataItemsValue);
 
 impl ::bitrix24_runtime::Method for GetPageListRequest {
     const NAME: &'static str = "landing.demos.getPageList";
@@ -2110,9 +1146,9 @@ pub async fn get_site_list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetSiteListRequest {
-    /// Wire name "filter": object, optional.
+    /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<GetSiteListRequestFilter>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "type": string, required.
     ///
     /// Allowed values: "page", "store", "knowledge", "group", "mainpage".
@@ -2134,7 +1170,7 @@ impl GetSiteListRequest {
         }
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<GetSiteListRequestFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -2165,582 +1201,18 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetSiteListRequest);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetSiteListRequestFilter {
-    /// Wire name "ACTIVE": boolean, optional.
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Wire name "APP_CODE": string, optional.
-    #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
-    pub app_code: Option<String>,
-    /// Wire name "AVAILABLE": boolean, optional.
-    #[serde(rename = "AVAILABLE", skip_serializing_if = "Option::is_none")]
-    pub available: Option<bool>,
-    /// Wire name "DATA": object, optional.
-    #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
-    pub data: Option<GetSiteListRequestFilterData>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "LOCK_DELETE": boolean, optional.
-    #[serde(rename = "LOCK_DELETE", skip_serializing_if = "Option::is_none")]
-    pub lock_delete: Option<bool>,
-    /// Wire name "PREVIEW": string, optional.
-    #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
-    pub preview: Option<String>,
-    /// Wire name "PREVIEW2X": string, optional.
-    #[serde(rename = "PREVIEW2X", skip_serializing_if = "Option::is_none")]
-    pub preview2x: Option<String>,
-    /// Wire name "PREVIEW3X": string, optional.
-    #[serde(rename = "PREVIEW3X", skip_serializing_if = "Option::is_none")]
-    pub preview3x: Option<String>,
-    /// Wire name "PUBLICATION": boolean, optional.
-    #[serde(rename = "PUBLICATION", skip_serializing_if = "Option::is_none")]
-    pub publication: Option<bool>,
-    /// Wire name "REST": integer, optional.
-    #[serde(rename = "REST", skip_serializing_if = "Option::is_none")]
-    pub rest: Option<i64>,
-    /// Wire name "SECTION": array of string, optional.
-    #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
-    pub section: Option<Vec<String>>,
-    /// Wire name "SINGLETON": boolean, optional.
-    #[serde(rename = "SINGLETON", skip_serializing_if = "Option::is_none")]
-    pub singleton: Option<bool>,
-    /// Wire name "TITLE": string, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "TYPE": one of several shapes, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<GetSiteListRequestFilterType>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetSiteListRequestFilter {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ACTIVE".
-    pub fn active(mut self, value: impl Into<bool>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "APP_CODE".
-    pub fn app_code(mut self, value: impl Into<String>) -> Self {
-        self.app_code = Some(value.into());
-        self
-    }
-    /// Sets "AVAILABLE".
-    pub fn available(mut self, value: impl Into<bool>) -> Self {
-        self.available = Some(value.into());
-        self
-    }
-    /// Sets "DATA".
-    pub fn data(mut self, value: impl Into<GetSiteListRequestFilterData>) -> Self {
-        self.data = Some(value.into());
-        self
-    }
-    /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<String>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "LOCK_DELETE".
-    pub fn lock_delete(mut self, value: impl Into<bool>) -> Self {
-        self.lock_delete = Some(value.into());
-        self
-    }
-    /// Sets "PREVIEW".
-    pub fn preview(mut self, value: impl Into<String>) -> Self {
-        self.preview = Some(value.into());
-        self
-    }
-    /// Sets "PREVIEW2X".
-    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
-        self.preview2x = Some(value.into());
-        self
-    }
-    /// Sets "PREVIEW3X".
-    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
-        self.preview3x = Some(value.into());
-        self
-    }
-    /// Sets "PUBLICATION".
-    pub fn publication(mut self, value: impl Into<bool>) -> Self {
-        self.publication = Some(value.into());
-        self
-    }
-    /// Sets "REST".
-    pub fn rest(mut self, value: impl Into<i64>) -> Self {
-        self.rest = Some(value.into());
-        self
-    }
-    /// Sets "SECTION".
-    pub fn section(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.section = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "SINGLETON".
-    pub fn singleton(mut self, value: impl Into<bool>) -> Self {
-        self.singleton = Some(value.into());
-        self
-    }
-    /// Sets "TITLE".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Sets "TYPE".
-    pub fn type_(mut self, value: impl Into<GetSiteListRequestFilterType>) -> Self {
-        self.type_ = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let app_code = o.opt("APP_CODE")?;
-        let available = o.opt("AVAILABLE")?;
-        let data = o.opt("DATA")?;
-        let description = o.opt("DESCRIPTION")?;
-        let id = o.opt("ID")?;
-        let lock_delete = o.opt("LOCK_DELETE")?;
-        let preview = o.opt("PREVIEW")?;
-        let preview2x = o.opt("PREVIEW2X")?;
-        let preview3x = o.opt("PREVIEW3X")?;
-        let publication = o.opt("PUBLICATION")?;
-        let rest = o.opt("REST")?;
-        let section = o.opt("SECTION")?;
-        let singleton = o.opt("SINGLETON")?;
-        let title = o.opt("TITLE")?;
-        let type_ = o.opt("TYPE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "APP_CODE",
-                    "AVAILABLE",
-                    "DATA",
-                    "DESCRIPTION",
-                    "ID",
-                    "LOCK_DELETE",
-                    "PREVIEW",
-                    "PREVIEW2X",
-                    "PREVIEW3X",
-                    "PUBLICATION",
-                    "REST",
-                    "SECTION",
-                    "SINGLETON",
-                    "TITLE",
-                    "TYPE",
-                    "XML_ID",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            app_code,
-            available,
-            data,
-            description,
-            id,
-            lock_delete,
-            preview,
-            preview2x,
-            preview3x,
-            publication,
-            rest,
-            section,
-            singleton,
-            title,
-            type_,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetSiteListRequestFilter);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetSiteListRequestFilterData {
-    /// Wire name "active": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Wire name "charset": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub charset: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "encoded": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encoded: Option<bool>,
-    /// Wire name "fields": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub fields: ::serde_json::Value,
-    /// Wire name "folders": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub folders: ::serde_json::Value,
-    /// Wire name "items": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub items: ::serde_json::Value,
-    /// Wire name "layout": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub layout: ::serde_json::Value,
-    /// Wire name "lock_delete": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lock_delete: Option<bool>,
-    /// Wire name "master_pages": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub master_pages: ::serde_json::Value,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "old_id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub old_id: Option<i64>,
-    /// Wire name "preview": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview: Option<String>,
-    /// Wire name "preview2x": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview2x: Option<String>,
-    /// Wire name "preview3x": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview3x: Option<String>,
-    /// Wire name "preview_url": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview_url: Option<String>,
-    /// Wire name "show_in_list": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub show_in_list: Option<String>,
-    /// Wire name "singleton": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub singleton: Option<bool>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "syspages": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub syspages: ::serde_json::Value,
-    /// Wire name "type": array of string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<Vec<String>>,
-    /// Wire name "version": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetSiteListRequestFilterData {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "active".
-    pub fn active(mut self, value: impl Into<bool>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "charset".
-    pub fn charset(mut self, value: impl Into<String>) -> Self {
-        self.charset = Some(value.into());
-        self
-    }
-    /// Sets "code".
-    pub fn code(mut self, value: impl Into<String>) -> Self {
-        self.code = Some(value.into());
-        self
-    }
-    /// Sets "description".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "encoded".
-    pub fn encoded(mut self, value: impl Into<bool>) -> Self {
-        self.encoded = Some(value.into());
-        self
-    }
-    /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.fields = value.into();
-        self
-    }
-    /// Sets "folders".
-    pub fn folders(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.folders = value.into();
-        self
-    }
-    /// Sets "items".
-    pub fn items(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.items = value.into();
-        self
-    }
-    /// Sets "layout".
-    pub fn layout(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.layout = value.into();
-        self
-    }
-    /// Sets "lock_delete".
-    pub fn lock_delete(mut self, value: impl Into<bool>) -> Self {
-        self.lock_delete = Some(value.into());
-        self
-    }
-    /// Sets "master_pages".
-    pub fn master_pages(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.master_pages = value.into();
-        self
-    }
-    /// Sets "name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "old_id".
-    pub fn old_id(mut self, value: impl Into<i64>) -> Self {
-        self.old_id = Some(value.into());
-        self
-    }
-    /// Sets "preview".
-    pub fn preview(mut self, value: impl Into<String>) -> Self {
-        self.preview = Some(value.into());
-        self
-    }
-    /// Sets "preview2x".
-    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
-        self.preview2x = Some(value.into());
-        self
-    }
-    /// Sets "preview3x".
-    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
-        self.preview3x = Some(value.into());
-        self
-    }
-    /// Sets "preview_url".
-    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
-        self.preview_url = Some(value.into());
-        self
-    }
-    /// Sets "show_in_list".
-    pub fn show_in_list(mut self, value: impl Into<String>) -> Self {
-        self.show_in_list = Some(value.into());
-        self
-    }
-    /// Sets "singleton".
-    pub fn singleton(mut self, value: impl Into<bool>) -> Self {
-        self.singleton = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "syspages".
-    pub fn syspages(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.syspages = value.into();
-        self
-    }
-    /// Sets "type".
-    pub fn type_(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.type_ = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "version".
-    pub fn version(mut self, value: impl Into<i64>) -> Self {
-        self.version = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilterData {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let charset = o.opt("charset")?;
-        let code = o.opt("code")?;
-        let description = o.opt("description")?;
-        let encoded = o.opt("encoded")?;
-        let fields = o.opt("fields")?;
-        let folders = o.opt("folders")?;
-        let items = o.opt("items")?;
-        let layout = o.opt("layout")?;
-        let lock_delete = o.opt("lock_delete")?;
-        let master_pages = o.opt("master_pages")?;
-        let name = o.opt("name")?;
-        let old_id = o.opt("old_id")?;
-        let preview = o.opt("preview")?;
-        let preview2x = o.opt("preview2x")?;
-        let preview3x = o.opt("preview3x")?;
-        let preview_url = o.opt("preview_url")?;
-        let show_in_list = o.opt("show_in_list")?;
-        let singleton = o.opt("singleton")?;
-        let sort = o.opt("sort")?;
-        let syspages = o.opt("syspages")?;
-        let type_ = o.opt("type")?;
-        let version = o.opt("version")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "charset",
-                    "code",
-                    "description",
-                    "encoded",
-                    "fields",
-                    "folders",
-                    "items",
-                    "layout",
-                    "lock_delete",
-                    "master_pages",
-                    "name",
-                    "old_id",
-                    "preview",
-                    "preview2x",
-                    "preview3x",
-                    "preview_url",
-                    "show_in_list",
-                    "singleton",
-                    "sort",
-                    "syspages",
-                    "type",
-                    "version",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            charset,
-            code,
-            description,
-            encoded,
-            fields,
-            folders,
-            items,
-            layout,
-            lock_delete,
-            master_pages,
-            name,
-            old_id,
-            preview,
-            preview2x,
-            preview3x,
-            preview_url,
-            show_in_list,
-            singleton,
-            sort,
-            syspages,
-            type_,
-            version,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetSiteListRequestFilterData);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[serde(untagged)]
-#[non_exhaustive]
-pub enum GetSiteListRequestFilterType {
-    Array(Vec<String>),
-    String(String),
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilterType {
-    const EMPTY_STRING_IS_VALUE: bool = true;
-    const EMPTY_ARRAY_IS_VALUE: bool = true;
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        if let Ok(x) = <Vec<String> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
-            return Ok(Self::Array(x));
-        }
-        if let Some(s) = v.as_str() {
-            return Ok(Self::String(s.to_owned()));
-        }
-        if v.is_number() {
-            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
-                return Ok(Self::String(s));
-            }
-        }
-        Err(
-            ::bitrix24_runtime::loose::Misfit::new(
-                "data did not match any variant of untagged enum GetSiteListRequestFilterType",
-            ),
-        )
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetSiteListRequestFilterType);
-
 pub type GetSiteListRequestType = super::super::enums::PageStoreKnowledgeEtc;
 
 /// The `result` of `landing.demos.getSiteList`.
+pub type GetSiteListResponse = ::std::collections::BTreeMap<
+    String,
+    GetSiteListResponseValue,
+>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetSiteListResponse {
+pub struct GetSiteListResponseValue {
     /// Wire name "ACTIVE": boolean, optional.
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
@@ -2752,7 +1224,7 @@ pub struct GetSiteListResponse {
     pub available: Option<bool>,
     /// Wire name "DATA": object, optional.
     #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
-    pub data: Option<GetSiteListResponseData>,
+    pub data: Option<GetSiteListResponseValueData>,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -2792,15 +1264,12 @@ pub struct GetSiteListResponse {
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
-    /// Wire name "empty": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub empty: Option<GetSiteListResponseEmpty>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetSiteListResponse {
+impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -2822,7 +1291,6 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListResponse {
         let title = o.opt("TITLE")?;
         let type_ = o.opt("TYPE")?;
         let xml_id = o.opt("XML_ID")?;
-        let empty = o.opt("empty")?;
         let additional = o
             .rest(
                 &[
@@ -2843,7 +1311,6 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListResponse {
                     "TITLE",
                     "TYPE",
                     "XML_ID",
-                    "empty",
                 ],
             )?;
         Ok(Self {
@@ -2864,18 +1331,17 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListResponse {
             title,
             type_,
             xml_id,
-            empty,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetSiteListResponse);
+::bitrix24_runtime::loose_deserialize!(GetSiteListResponseValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetSiteListResponseData {
+pub struct GetSiteListResponseValueData {
     /// Wire name "active": boolean, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
@@ -2897,9 +1363,9 @@ pub struct GetSiteListResponseData {
     /// Wire name "folders": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub folders: ::serde_json::Value,
-    /// Wire name "items": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub items: ::serde_json::Value,
+    /// Wire name "items": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<::serde_json::Value>>,
     /// Wire name "layout": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub layout: ::serde_json::Value,
@@ -2950,7 +1416,7 @@ pub struct GetSiteListResponseData {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseData {
+impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseValueData {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -3035,173 +1501,7 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseData {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetSiteListResponseData);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetSiteListResponseEmpty {
-    /// Wire name "ACTIVE": boolean, optional.
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Wire name "APP_CODE": string, optional.
-    #[serde(rename = "APP_CODE", skip_serializing_if = "Option::is_none")]
-    pub app_code: Option<String>,
-    /// Wire name "AVAILABLE": boolean, optional.
-    #[serde(rename = "AVAILABLE", skip_serializing_if = "Option::is_none")]
-    pub available: Option<bool>,
-    /// Wire name "DATA": object, optional.
-    #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
-    pub data: Option<GetSiteListResponseEmptyData>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "LOCK_DELETE": boolean, optional.
-    #[serde(rename = "LOCK_DELETE", skip_serializing_if = "Option::is_none")]
-    pub lock_delete: Option<bool>,
-    /// Wire name "PREVIEW": string, optional.
-    #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
-    pub preview: Option<String>,
-    /// Wire name "PREVIEW2X": string, optional.
-    #[serde(rename = "PREVIEW2X", skip_serializing_if = "Option::is_none")]
-    pub preview2x: Option<String>,
-    /// Wire name "PREVIEW3X": string, optional.
-    #[serde(rename = "PREVIEW3X", skip_serializing_if = "Option::is_none")]
-    pub preview3x: Option<String>,
-    /// Wire name "PUBLICATION": boolean, optional.
-    #[serde(rename = "PUBLICATION", skip_serializing_if = "Option::is_none")]
-    pub publication: Option<bool>,
-    /// Wire name "REST": integer, optional.
-    #[serde(rename = "REST", skip_serializing_if = "Option::is_none")]
-    pub rest: Option<i64>,
-    /// Wire name "SINGLETON": boolean, optional.
-    #[serde(rename = "SINGLETON", skip_serializing_if = "Option::is_none")]
-    pub singleton: Option<bool>,
-    /// Wire name "TITLE": string, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "TYPE": array of string, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<Vec<String>>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseEmpty {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let app_code = o.opt("APP_CODE")?;
-        let available = o.opt("AVAILABLE")?;
-        let data = o.opt("DATA")?;
-        let description = o.opt("DESCRIPTION")?;
-        let id = o.opt("ID")?;
-        let lock_delete = o.opt("LOCK_DELETE")?;
-        let preview = o.opt("PREVIEW")?;
-        let preview2x = o.opt("PREVIEW2X")?;
-        let preview3x = o.opt("PREVIEW3X")?;
-        let publication = o.opt("PUBLICATION")?;
-        let rest = o.opt("REST")?;
-        let singleton = o.opt("SINGLETON")?;
-        let title = o.opt("TITLE")?;
-        let type_ = o.opt("TYPE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "APP_CODE",
-                    "AVAILABLE",
-                    "DATA",
-                    "DESCRIPTION",
-                    "ID",
-                    "LOCK_DELETE",
-                    "PREVIEW",
-                    "PREVIEW2X",
-                    "PREVIEW3X",
-                    "PUBLICATION",
-                    "REST",
-                    "SINGLETON",
-                    "TITLE",
-                    "TYPE",
-                    "XML_ID",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            app_code,
-            available,
-            data,
-            description,
-            id,
-            lock_delete,
-            preview,
-            preview2x,
-            preview3x,
-            publication,
-            rest,
-            singleton,
-            title,
-            type_,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetSiteListResponseEmpty);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetSiteListResponseEmptyData {
-    /// Wire name "charset": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub charset: Option<String>,
-    /// Wire name "encoded": boolean, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encoded: Option<bool>,
-    /// Wire name "items": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseEmptyData {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let charset = o.opt("charset")?;
-        let encoded = o.opt("encoded")?;
-        let items = o.opt("items")?;
-        let name = o.opt("name")?;
-        let additional = o.rest(&["charset", "encoded", "items", "name"])?;
-        Ok(Self {
-            charset,
-            encoded,
-            items,
-            name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetSiteListResponseEmptyData);
+::bitrix24_runtime::loose_deserialize!(GetSiteListResponseValueData);
 
 impl ::bitrix24_runtime::Method for GetSiteListRequest {
     const NAME: &'static str = "landing.demos.getSiteList";
@@ -3307,15 +1607,17 @@ pub struct RegisterRequestData {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<RegisterRequestDataFields>,
-    /// Wire name "folders": array of any JSON, optional.
+    /// Wire name "folders": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub folders: Option<Vec<::serde_json::Value>>,
+    pub folders: Option<Vec<RegisterRequestDataFoldersItem>>,
     /// Wire name "items": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<RegisterRequestDataItems>,
-    /// Wire name "layout": array of any JSON, optional.
+    pub items: Option<
+        ::std::collections::BTreeMap<String, RegisterRequestDataItemsValue>,
+    >,
+    /// Wire name "layout": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub layout: Option<Vec<::serde_json::Value>>,
+    pub layout: Option<Vec<RegisterRequestDataLayoutItem>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -3337,9 +1639,9 @@ pub struct RegisterRequestData {
     /// Wire name "site_code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site_code: Option<String>,
-    /// Wire name "syspages": array of any JSON, optional.
+    /// Wire name "syspages": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub syspages: Option<Vec<::serde_json::Value>>,
+    pub syspages: Option<Vec<RegisterRequestDataSyspagesItem>>,
     /// Wire name "tpl_type": string, optional.
     ///
     /// Allowed values: "S", "P".
@@ -3402,20 +1704,25 @@ impl RegisterRequestData {
     /// Sets "folders".
     pub fn folders(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<RegisterRequestDataFoldersItem>>,
     ) -> Self {
         self.folders = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "items".
-    pub fn items(mut self, value: impl Into<RegisterRequestDataItems>) -> Self {
+    pub fn items(
+        mut self,
+        value: impl Into<
+            ::std::collections::BTreeMap<String, RegisterRequestDataItemsValue>,
+        >,
+    ) -> Self {
         self.items = Some(value.into());
         self
     }
     /// Sets "layout".
     pub fn layout(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<RegisterRequestDataLayoutItem>>,
     ) -> Self {
         self.layout = Some(value.into_iter().map(Into::into).collect());
         self
@@ -3458,7 +1765,7 @@ impl RegisterRequestData {
     /// Sets "syspages".
     pub fn syspages(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<RegisterRequestDataSyspagesItem>>,
     ) -> Self {
         self.syspages = Some(value.into_iter().map(Into::into).collect());
         self
@@ -3567,6 +1874,9 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestData {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RegisterRequestDataFields {
+    /// Wire name "ADDITIONAL_FIELDS": object, optional.
+    #[serde(rename = "ADDITIONAL_FIELDS", skip_serializing_if = "Option::is_none")]
+    pub additional_fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
     /// Wire name "LANDING_ID_INDEX": string, optional.
     #[serde(rename = "LANDING_ID_INDEX", skip_serializing_if = "Option::is_none")]
     pub landing_id_index: Option<String>,
@@ -3583,6 +1893,14 @@ impl RegisterRequestDataFields {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ADDITIONAL_FIELDS".
+    pub fn additional_fields(
+        mut self,
+        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
+    ) -> Self {
+        self.additional_fields = Some(value.into());
+        self
     }
     /// Sets "LANDING_ID_INDEX".
     pub fn landing_id_index(mut self, value: impl Into<String>) -> Self {
@@ -3611,10 +1929,12 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_fields = o.opt("ADDITIONAL_FIELDS")?;
         let landing_id_index = o.opt("LANDING_ID_INDEX")?;
         let title = o.opt("TITLE")?;
-        let additional = o.rest(&["LANDING_ID_INDEX", "TITLE"])?;
+        let additional = o.rest(&["ADDITIONAL_FIELDS", "LANDING_ID_INDEX", "TITLE"])?;
         Ok(Self {
+            additional_fields,
             landing_id_index,
             title,
             additional,
@@ -3627,25 +1947,391 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataFields {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct RegisterRequestDataItems {
+pub struct RegisterRequestDataFoldersItem {
+    /// Wire name "charset": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charset: Option<String>,
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// Wire name "description": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "fields": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub fields: ::serde_json::Value,
-    /// Wire name "ftmlt": object, optional.
+    /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ftmlt: Option<RegisterRequestDataItemsFtmlt>,
+    pub fields: Option<RegisterRequestDataFoldersItemFields>,
+    /// Wire name "folders": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub folders: ::serde_json::Value,
+    /// Wire name "items": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub items: ::serde_json::Value,
+    /// Wire name "layout": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<RegisterRequestDataFoldersItemLayout>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "preview": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// Wire name "preview2x": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview2x: Option<String>,
+    /// Wire name "preview3x": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview3x: Option<String>,
+    /// Wire name "preview_url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "show_in_list": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<String>,
+    /// Wire name "site_code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_code: Option<String>,
+    /// Wire name "syspages": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub syspages: ::serde_json::Value,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "version": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestDataFoldersItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "charset".
+    pub fn charset(mut self, value: impl Into<String>) -> Self {
+        self.charset = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(
+        mut self,
+        value: impl Into<RegisterRequestDataFoldersItemFields>,
+    ) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "folders".
+    pub fn folders(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.folders = value.into();
+        self
+    }
+    /// Sets "items".
+    pub fn items(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.items = value.into();
+        self
+    }
+    /// Sets "layout".
+    pub fn layout(
+        mut self,
+        value: impl Into<RegisterRequestDataFoldersItemLayout>,
+    ) -> Self {
+        self.layout = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "preview".
+    pub fn preview(mut self, value: impl Into<String>) -> Self {
+        self.preview = Some(value.into());
+        self
+    }
+    /// Sets "preview2x".
+    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
+        self.preview2x = Some(value.into());
+        self
+    }
+    /// Sets "preview3x".
+    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
+        self.preview3x = Some(value.into());
+        self
+    }
+    /// Sets "preview_url".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "show_in_list".
+    pub fn show_in_list(mut self, value: impl Into<String>) -> Self {
+        self.show_in_list = Some(value.into());
+        self
+    }
+    /// Sets "site_code".
+    pub fn site_code(mut self, value: impl Into<String>) -> Self {
+        self.site_code = Some(value.into());
+        self
+    }
+    /// Sets "syspages".
+    pub fn syspages(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.syspages = value.into();
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "version".
+    pub fn version(mut self, value: impl Into<i64>) -> Self {
+        self.version = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataFoldersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let charset = o.opt("charset")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let fields = o.opt("fields")?;
+        let folders = o.opt("folders")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let name = o.opt("name")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let site_code = o.opt("site_code")?;
+        let syspages = o.opt("syspages")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "charset",
+                    "code",
+                    "description",
+                    "fields",
+                    "folders",
+                    "items",
+                    "layout",
+                    "name",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "show_in_list",
+                    "site_code",
+                    "syspages",
+                    "type",
+                    "version",
+                ],
+            )?;
+        Ok(Self {
+            charset,
+            code,
+            description,
+            fields,
+            folders,
+            items,
+            layout,
+            name,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            site_code,
+            syspages,
+            type_,
+            version,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataFoldersItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RegisterRequestDataFoldersItemFields {
+    /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
+    #[serde(
+        rename = "ADDITIONAL_FIELDS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub additional_fields: ::serde_json::Value,
+    /// Wire name "LANDING_ID_INDEX": string, optional.
+    #[serde(rename = "LANDING_ID_INDEX", skip_serializing_if = "Option::is_none")]
+    pub landing_id_index: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestDataFoldersItemFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ADDITIONAL_FIELDS".
+    pub fn additional_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.additional_fields = value.into();
+        self
+    }
+    /// Sets "LANDING_ID_INDEX".
+    pub fn landing_id_index(mut self, value: impl Into<String>) -> Self {
+        self.landing_id_index = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataFoldersItemFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_fields = o.opt("ADDITIONAL_FIELDS")?;
+        let landing_id_index = o.opt("LANDING_ID_INDEX")?;
+        let title = o.opt("TITLE")?;
+        let additional = o.rest(&["ADDITIONAL_FIELDS", "LANDING_ID_INDEX", "TITLE"])?;
+        Ok(Self {
+            additional_fields,
+            landing_id_index,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataFoldersItemFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RegisterRequestDataFoldersItemLayout {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "ref": array of string, optional.
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub ref_: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestDataFoldersItemLayout {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "ref".
+    pub fn ref_(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.ref_ = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataFoldersItemLayout {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let ref_ = o.opt("ref")?;
+        let additional = o.rest(&["code", "ref"])?;
+        Ok(Self { code, ref_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataFoldersItemLayout);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RegisterRequestDataItemsValue {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<RegisterRequestDataItemsValueFields>,
     /// Wire name "items": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<RegisterRequestDataItemsItems>,
-    /// Wire name "layout": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub layout: ::serde_json::Value,
+    pub items: Option<RegisterRequestDataItemsValueItems>,
+    /// Wire name "layout": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<Vec<::serde_json::Value>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -3671,12 +2357,12 @@ pub struct RegisterRequestDataItems {
     ///
     /// Allowed values: "S", "P".
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tpl_type: Option<RegisterRequestDataItemsTplType>,
+    pub tpl_type: Option<RegisterRequestDataItemsValueTplType>,
     /// Wire name "type": string, optional.
     ///
     /// Allowed values: "page", "store", "knowledge", "group", "mainpage".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<RegisterRequestDataItemsType>,
+    pub type_: Option<RegisterRequestDataItemsValueType>,
     /// Wire name "version": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
@@ -3686,7 +2372,7 @@ pub struct RegisterRequestDataItems {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl RegisterRequestDataItems {
+impl RegisterRequestDataItemsValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -3702,23 +2388,27 @@ impl RegisterRequestDataItems {
         self
     }
     /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.fields = value.into();
-        self
-    }
-    /// Sets "ftmlt".
-    pub fn ftmlt(mut self, value: impl Into<RegisterRequestDataItemsFtmlt>) -> Self {
-        self.ftmlt = Some(value.into());
+    pub fn fields(
+        mut self,
+        value: impl Into<RegisterRequestDataItemsValueFields>,
+    ) -> Self {
+        self.fields = Some(value.into());
         self
     }
     /// Sets "items".
-    pub fn items(mut self, value: impl Into<RegisterRequestDataItemsItems>) -> Self {
+    pub fn items(
+        mut self,
+        value: impl Into<RegisterRequestDataItemsValueItems>,
+    ) -> Self {
         self.items = Some(value.into());
         self
     }
     /// Sets "layout".
-    pub fn layout(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.layout = value.into();
+    pub fn layout(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.layout = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "name".
@@ -3759,13 +2449,13 @@ impl RegisterRequestDataItems {
     /// Sets "tpl_type".
     pub fn tpl_type(
         mut self,
-        value: impl Into<RegisterRequestDataItemsTplType>,
+        value: impl Into<RegisterRequestDataItemsValueTplType>,
     ) -> Self {
         self.tpl_type = Some(value.into());
         self
     }
     /// Sets "type".
-    pub fn type_(mut self, value: impl Into<RegisterRequestDataItemsType>) -> Self {
+    pub fn type_(mut self, value: impl Into<RegisterRequestDataItemsValueType>) -> Self {
         self.type_ = Some(value.into());
         self
     }
@@ -3786,7 +2476,7 @@ impl RegisterRequestDataItems {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -3794,7 +2484,6 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
         let code = o.opt("code")?;
         let description = o.opt("description")?;
         let fields = o.opt("fields")?;
-        let ftmlt = o.opt("ftmlt")?;
         let items = o.opt("items")?;
         let layout = o.opt("layout")?;
         let name = o.opt("name")?;
@@ -3813,7 +2502,6 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
                     "code",
                     "description",
                     "fields",
-                    "ftmlt",
                     "items",
                     "layout",
                     "name",
@@ -3832,7 +2520,6 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
             code,
             description,
             fields,
-            ftmlt,
             items,
             layout,
             name,
@@ -3850,192 +2537,12 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItems);
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItemsValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct RegisterRequestDataItemsFtmlt {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "fields": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<RegisterRequestDataItemsFtmltFields>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "old_id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub old_id: Option<String>,
-    /// Wire name "preview": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview: Option<String>,
-    /// Wire name "preview2x": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview2x: Option<String>,
-    /// Wire name "preview3x": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview3x: Option<String>,
-    /// Wire name "preview_url": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview_url: Option<String>,
-    /// Wire name "show_in_list": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub show_in_list: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "version": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl RegisterRequestDataItemsFtmlt {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "code".
-    pub fn code(mut self, value: impl Into<String>) -> Self {
-        self.code = Some(value.into());
-        self
-    }
-    /// Sets "description".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "fields".
-    pub fn fields(
-        mut self,
-        value: impl Into<RegisterRequestDataItemsFtmltFields>,
-    ) -> Self {
-        self.fields = Some(value.into());
-        self
-    }
-    /// Sets "name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "old_id".
-    pub fn old_id(mut self, value: impl Into<String>) -> Self {
-        self.old_id = Some(value.into());
-        self
-    }
-    /// Sets "preview".
-    pub fn preview(mut self, value: impl Into<String>) -> Self {
-        self.preview = Some(value.into());
-        self
-    }
-    /// Sets "preview2x".
-    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
-        self.preview2x = Some(value.into());
-        self
-    }
-    /// Sets "preview3x".
-    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
-        self.preview3x = Some(value.into());
-        self
-    }
-    /// Sets "preview_url".
-    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
-        self.preview_url = Some(value.into());
-        self
-    }
-    /// Sets "show_in_list".
-    pub fn show_in_list(mut self, value: impl Into<String>) -> Self {
-        self.show_in_list = Some(value.into());
-        self
-    }
-    /// Sets "type".
-    pub fn type_(mut self, value: impl Into<String>) -> Self {
-        self.type_ = Some(value.into());
-        self
-    }
-    /// Sets "version".
-    pub fn version(mut self, value: impl Into<i64>) -> Self {
-        self.version = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsFtmlt {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let description = o.opt("description")?;
-        let fields = o.opt("fields")?;
-        let name = o.opt("name")?;
-        let old_id = o.opt("old_id")?;
-        let preview = o.opt("preview")?;
-        let preview2x = o.opt("preview2x")?;
-        let preview3x = o.opt("preview3x")?;
-        let preview_url = o.opt("preview_url")?;
-        let show_in_list = o.opt("show_in_list")?;
-        let type_ = o.opt("type")?;
-        let version = o.opt("version")?;
-        let additional = o
-            .rest(
-                &[
-                    "code",
-                    "description",
-                    "fields",
-                    "name",
-                    "old_id",
-                    "preview",
-                    "preview2x",
-                    "preview3x",
-                    "preview_url",
-                    "show_in_list",
-                    "type",
-                    "version",
-                ],
-            )?;
-        Ok(Self {
-            code,
-            description,
-            fields,
-            name,
-            old_id,
-            preview,
-            preview2x,
-            preview3x,
-            preview_url,
-            show_in_list,
-            type_,
-            version,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItemsFtmlt);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct RegisterRequestDataItemsFtmltFields {
+pub struct RegisterRequestDataItemsValueFields {
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -4045,7 +2552,7 @@ pub struct RegisterRequestDataItemsFtmltFields {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl RegisterRequestDataItemsFtmltFields {
+impl RegisterRequestDataItemsValueFields {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -4067,7 +2574,7 @@ impl RegisterRequestDataItemsFtmltFields {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsFtmltFields {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsValueFields {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -4078,12 +2585,12 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsFtmltFields {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItemsFtmltFields);
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItemsValueFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct RegisterRequestDataItemsItems {
+pub struct RegisterRequestDataItemsValueItems {
     /// Wire name "access": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<String>,
@@ -4114,7 +2621,7 @@ pub struct RegisterRequestDataItemsItems {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl RegisterRequestDataItemsItems {
+impl RegisterRequestDataItemsValueItems {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -4171,7 +2678,7 @@ impl RegisterRequestDataItemsItems {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsItems {
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsValueItems {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -4211,11 +2718,437 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsItems {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItemsItems);
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItemsValueItems);
 
-pub type RegisterRequestDataItemsTplType = super::super::enums::SP;
+pub type RegisterRequestDataItemsValueTplType = super::super::enums::SP;
 
-pub type RegisterRequestDataItemsType = super::super::enums::PageStoreKnowledgeEtc;
+pub type RegisterRequestDataItemsValueType = super::super::enums::PageStoreKnowledgeEtc;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RegisterRequestDataLayoutItem {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "ref": array of string, optional.
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub ref_: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestDataLayoutItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "ref".
+    pub fn ref_(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.ref_ = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataLayoutItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let ref_ = o.opt("ref")?;
+        let additional = o.rest(&["code", "ref"])?;
+        Ok(Self { code, ref_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataLayoutItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RegisterRequestDataSyspagesItem {
+    /// Wire name "charset": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charset: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<RegisterRequestDataSyspagesItemFields>,
+    /// Wire name "folders": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub folders: ::serde_json::Value,
+    /// Wire name "items": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub items: ::serde_json::Value,
+    /// Wire name "layout": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<RegisterRequestDataSyspagesItemLayout>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "preview": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// Wire name "preview2x": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview2x: Option<String>,
+    /// Wire name "preview3x": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview3x: Option<String>,
+    /// Wire name "preview_url": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
+    /// Wire name "show_in_list": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<String>,
+    /// Wire name "site_code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_code: Option<String>,
+    /// Wire name "syspages": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub syspages: ::serde_json::Value,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "version": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestDataSyspagesItem {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "charset".
+    pub fn charset(mut self, value: impl Into<String>) -> Self {
+        self.charset = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(
+        mut self,
+        value: impl Into<RegisterRequestDataSyspagesItemFields>,
+    ) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "folders".
+    pub fn folders(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.folders = value.into();
+        self
+    }
+    /// Sets "items".
+    pub fn items(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.items = value.into();
+        self
+    }
+    /// Sets "layout".
+    pub fn layout(
+        mut self,
+        value: impl Into<RegisterRequestDataSyspagesItemLayout>,
+    ) -> Self {
+        self.layout = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "preview".
+    pub fn preview(mut self, value: impl Into<String>) -> Self {
+        self.preview = Some(value.into());
+        self
+    }
+    /// Sets "preview2x".
+    pub fn preview2x(mut self, value: impl Into<String>) -> Self {
+        self.preview2x = Some(value.into());
+        self
+    }
+    /// Sets "preview3x".
+    pub fn preview3x(mut self, value: impl Into<String>) -> Self {
+        self.preview3x = Some(value.into());
+        self
+    }
+    /// Sets "preview_url".
+    pub fn preview_url(mut self, value: impl Into<String>) -> Self {
+        self.preview_url = Some(value.into());
+        self
+    }
+    /// Sets "show_in_list".
+    pub fn show_in_list(mut self, value: impl Into<String>) -> Self {
+        self.show_in_list = Some(value.into());
+        self
+    }
+    /// Sets "site_code".
+    pub fn site_code(mut self, value: impl Into<String>) -> Self {
+        self.site_code = Some(value.into());
+        self
+    }
+    /// Sets "syspages".
+    pub fn syspages(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.syspages = value.into();
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "version".
+    pub fn version(mut self, value: impl Into<i64>) -> Self {
+        self.version = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataSyspagesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let charset = o.opt("charset")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let fields = o.opt("fields")?;
+        let folders = o.opt("folders")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let name = o.opt("name")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let site_code = o.opt("site_code")?;
+        let syspages = o.opt("syspages")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "charset",
+                    "code",
+                    "description",
+                    "fields",
+                    "folders",
+                    "items",
+                    "layout",
+                    "name",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "show_in_list",
+                    "site_code",
+                    "syspages",
+                    "type",
+                    "version",
+                ],
+            )?;
+        Ok(Self {
+            charset,
+            code,
+            description,
+            fields,
+            folders,
+            items,
+            layout,
+            name,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            site_code,
+            syspages,
+            type_,
+            version,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataSyspagesItem);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RegisterRequestDataSyspagesItemFields {
+    /// Wire name "ADDITIONAL_FIELDS": any JSON, optional.
+    #[serde(
+        rename = "ADDITIONAL_FIELDS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub additional_fields: ::serde_json::Value,
+    /// Wire name "LANDING_ID_INDEX": string, optional.
+    #[serde(rename = "LANDING_ID_INDEX", skip_serializing_if = "Option::is_none")]
+    pub landing_id_index: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestDataSyspagesItemFields {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ADDITIONAL_FIELDS".
+    pub fn additional_fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.additional_fields = value.into();
+        self
+    }
+    /// Sets "LANDING_ID_INDEX".
+    pub fn landing_id_index(mut self, value: impl Into<String>) -> Self {
+        self.landing_id_index = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataSyspagesItemFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_fields = o.opt("ADDITIONAL_FIELDS")?;
+        let landing_id_index = o.opt("LANDING_ID_INDEX")?;
+        let title = o.opt("TITLE")?;
+        let additional = o.rest(&["ADDITIONAL_FIELDS", "LANDING_ID_INDEX", "TITLE"])?;
+        Ok(Self {
+            additional_fields,
+            landing_id_index,
+            title,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataSyspagesItemFields);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RegisterRequestDataSyspagesItemLayout {
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "ref": array of string, optional.
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub ref_: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl RegisterRequestDataSyspagesItemLayout {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "ref".
+    pub fn ref_(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.ref_ = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataSyspagesItemLayout {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let ref_ = o.opt("ref")?;
+        let additional = o.rest(&["code", "ref"])?;
+        Ok(Self { code, ref_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataSyspagesItemLayout);
 
 pub type RegisterRequestDataTplType = super::super::enums::SP;
 

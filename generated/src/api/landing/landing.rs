@@ -1933,9 +1933,60 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetListRequestParamsFilter {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "DATE_PUBLIC": string (`date-time`), optional.
+    #[serde(rename = "DATE_PUBLIC", skip_serializing_if = "Option::is_none")]
+    pub date_public: Option<String>,
+    /// Wire name "DELETED": string, optional.
+    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "FOLDER": string, optional.
+    #[serde(rename = "FOLDER", skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    /// Wire name "FOLDER_ID": integer, optional.
+    #[serde(rename = "FOLDER_ID", skip_serializing_if = "Option::is_none")]
+    pub folder_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "MODIFIED_BY_ID": integer, optional.
+    #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modified_by_id: Option<i64>,
+    /// Wire name "RULE": string, optional.
+    #[serde(rename = "RULE", skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Wire name "SITEMAP": string, optional.
+    #[serde(rename = "SITEMAP", skip_serializing_if = "Option::is_none")]
+    pub sitemap: Option<String>,
     /// Wire name "SITE_ID": integer, optional.
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<i64>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TPL_ID": integer, optional.
+    #[serde(rename = "TPL_ID", skip_serializing_if = "Option::is_none")]
+    pub tpl_id: Option<i64>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1947,9 +1998,94 @@ impl GetListRequestParamsFilter {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "CREATED_BY_ID".
+    pub fn created_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.created_by_id = Some(value.into());
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "DATE_MODIFY".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "DATE_PUBLIC".
+    pub fn date_public(mut self, value: impl Into<String>) -> Self {
+        self.date_public = Some(value.into());
+        self
+    }
+    /// Sets "DELETED".
+    pub fn deleted(mut self, value: impl Into<String>) -> Self {
+        self.deleted = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "FOLDER".
+    pub fn folder(mut self, value: impl Into<String>) -> Self {
+        self.folder = Some(value.into());
+        self
+    }
+    /// Sets "FOLDER_ID".
+    pub fn folder_id(mut self, value: impl Into<i64>) -> Self {
+        self.folder_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "MODIFIED_BY_ID".
+    pub fn modified_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by_id = Some(value.into());
+        self
+    }
+    /// Sets "RULE".
+    pub fn rule(mut self, value: impl Into<String>) -> Self {
+        self.rule = Some(value.into());
+        self
+    }
+    /// Sets "SITEMAP".
+    pub fn sitemap(mut self, value: impl Into<String>) -> Self {
+        self.sitemap = Some(value.into());
+        self
+    }
     /// Sets "SITE_ID".
     pub fn site_id(mut self, value: impl Into<i64>) -> Self {
         self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TPL_ID".
+    pub fn tpl_id(mut self, value: impl Into<i64>) -> Self {
+        self.tpl_id = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1969,9 +2105,68 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let date_public = o.opt("DATE_PUBLIC")?;
+        let deleted = o.opt("DELETED")?;
+        let description = o.opt("DESCRIPTION")?;
+        let folder = o.opt("FOLDER")?;
+        let folder_id = o.opt("FOLDER_ID")?;
+        let id = o.opt("ID")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let rule = o.opt("RULE")?;
+        let sitemap = o.opt("SITEMAP")?;
         let site_id = o.opt("SITE_ID")?;
-        let additional = o.rest(&["SITE_ID"])?;
-        Ok(Self { site_id, additional })
+        let title = o.opt("TITLE")?;
+        let tpl_id = o.opt("TPL_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DATE_PUBLIC",
+                    "DELETED",
+                    "DESCRIPTION",
+                    "FOLDER",
+                    "FOLDER_ID",
+                    "ID",
+                    "MODIFIED_BY_ID",
+                    "RULE",
+                    "SITEMAP",
+                    "SITE_ID",
+                    "TITLE",
+                    "TPL_ID",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            code,
+            created_by_id,
+            date_create,
+            date_modify,
+            date_public,
+            deleted,
+            description,
+            folder,
+            folder_id,
+            id,
+            modified_by_id,
+            rule,
+            sitemap,
+            site_id,
+            title,
+            tpl_id,
+            xml_id,
+            additional,
+        })
     }
 }
 

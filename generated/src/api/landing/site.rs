@@ -1462,9 +1462,9 @@ pub async fn get_folders(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFoldersRequest {
-    /// Wire name "filter": object, optional.
+    /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<GetFoldersRequestFilter>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "scope": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -1488,7 +1488,7 @@ impl GetFoldersRequest {
         }
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<GetFoldersRequestFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -1529,172 +1529,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFoldersRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFoldersRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFoldersRequestFilter {
-    /// Wire name "ACTIVE": string, optional.
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "CODE": string, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "CREATED_BY_ID": integer, optional.
-    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub created_by_id: Option<i64>,
-    /// Wire name "DATE_CREATE": string (`date-time`), optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
-    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "DELETED": string, optional.
-    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
-    pub deleted: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "INDEX_ID": integer, optional.
-    #[serde(rename = "INDEX_ID", skip_serializing_if = "Option::is_none")]
-    pub index_id: Option<i64>,
-    /// Wire name "MODIFIED_BY_ID": integer, optional.
-    #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub modified_by_id: Option<i64>,
-    /// Wire name "PARENT_ID": integer, optional.
-    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<i64>,
-    /// Wire name "TITLE": string, optional.
-    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetFoldersRequestFilter {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ACTIVE".
-    pub fn active(mut self, value: impl Into<String>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "CODE".
-    pub fn code(mut self, value: impl Into<String>) -> Self {
-        self.code = Some(value.into());
-        self
-    }
-    /// Sets "CREATED_BY_ID".
-    pub fn created_by_id(mut self, value: impl Into<i64>) -> Self {
-        self.created_by_id = Some(value.into());
-        self
-    }
-    /// Sets "DATE_CREATE".
-    pub fn date_create(mut self, value: impl Into<String>) -> Self {
-        self.date_create = Some(value.into());
-        self
-    }
-    /// Sets "DATE_MODIFY".
-    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
-        self.date_modify = Some(value.into());
-        self
-    }
-    /// Sets "DELETED".
-    pub fn deleted(mut self, value: impl Into<String>) -> Self {
-        self.deleted = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "INDEX_ID".
-    pub fn index_id(mut self, value: impl Into<i64>) -> Self {
-        self.index_id = Some(value.into());
-        self
-    }
-    /// Sets "MODIFIED_BY_ID".
-    pub fn modified_by_id(mut self, value: impl Into<i64>) -> Self {
-        self.modified_by_id = Some(value.into());
-        self
-    }
-    /// Sets "PARENT_ID".
-    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
-        self.parent_id = Some(value.into());
-        self
-    }
-    /// Sets "TITLE".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFoldersRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let code = o.opt("CODE")?;
-        let created_by_id = o.opt("CREATED_BY_ID")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let date_modify = o.opt("DATE_MODIFY")?;
-        let deleted = o.opt("DELETED")?;
-        let id = o.opt("ID")?;
-        let index_id = o.opt("INDEX_ID")?;
-        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
-        let parent_id = o.opt("PARENT_ID")?;
-        let title = o.opt("TITLE")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "CODE",
-                    "CREATED_BY_ID",
-                    "DATE_CREATE",
-                    "DATE_MODIFY",
-                    "DELETED",
-                    "ID",
-                    "INDEX_ID",
-                    "MODIFIED_BY_ID",
-                    "PARENT_ID",
-                    "TITLE",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            code,
-            created_by_id,
-            date_create,
-            date_modify,
-            deleted,
-            id,
-            index_id,
-            modified_by_id,
-            parent_id,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFoldersRequestFilter);
 
 /// The `result` of `landing.site.getFolders`.
 pub type GetFoldersResponse = Vec<GetFoldersResponseItem>;
@@ -2020,7 +1854,7 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
 pub struct GetListRequestParams {
     /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub filter: Option<GetListRequestParamsFilter>,
     /// Wire name "group": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub group: ::serde_json::Value,
@@ -2048,10 +1882,7 @@ impl GetListRequestParams {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(
-        mut self,
-        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
-    ) -> Self {
+    pub fn filter(mut self, value: impl Into<GetListRequestParamsFilter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -2118,6 +1949,227 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetListRequestParams);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetListRequestParamsFilter {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "DELETED": string, optional.
+    #[serde(rename = "DELETED", skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<String>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "DOMAIN_ID": integer, optional.
+    #[serde(rename = "DOMAIN_ID", skip_serializing_if = "Option::is_none")]
+    pub domain_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "LANDING_ID_INDEX": integer, optional.
+    #[serde(rename = "LANDING_ID_INDEX", skip_serializing_if = "Option::is_none")]
+    pub landing_id_index: Option<i64>,
+    /// Wire name "LANG": string, optional.
+    #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// Wire name "MODIFIED_BY_ID": integer, optional.
+    #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modified_by_id: Option<i64>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TPL_ID": integer, optional.
+    #[serde(rename = "TPL_ID", skip_serializing_if = "Option::is_none")]
+    pub tpl_id: Option<i64>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetListRequestParamsFilter {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "CREATED_BY_ID".
+    pub fn created_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.created_by_id = Some(value.into());
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "DATE_MODIFY".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "DELETED".
+    pub fn deleted(mut self, value: impl Into<String>) -> Self {
+        self.deleted = Some(value.into());
+        self
+    }
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "DOMAIN_ID".
+    pub fn domain_id(mut self, value: impl Into<i64>) -> Self {
+        self.domain_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "LANDING_ID_INDEX".
+    pub fn landing_id_index(mut self, value: impl Into<i64>) -> Self {
+        self.landing_id_index = Some(value.into());
+        self
+    }
+    /// Sets "LANG".
+    pub fn lang(mut self, value: impl Into<String>) -> Self {
+        self.lang = Some(value.into());
+        self
+    }
+    /// Sets "MODIFIED_BY_ID".
+    pub fn modified_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by_id = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "TPL_ID".
+    pub fn tpl_id(mut self, value: impl Into<i64>) -> Self {
+        self.tpl_id = Some(value.into());
+        self
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let deleted = o.opt("DELETED")?;
+        let description = o.opt("DESCRIPTION")?;
+        let domain_id = o.opt("DOMAIN_ID")?;
+        let id = o.opt("ID")?;
+        let landing_id_index = o.opt("LANDING_ID_INDEX")?;
+        let lang = o.opt("LANG")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let title = o.opt("TITLE")?;
+        let tpl_id = o.opt("TPL_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DELETED",
+                    "DESCRIPTION",
+                    "DOMAIN_ID",
+                    "ID",
+                    "LANDING_ID_INDEX",
+                    "LANG",
+                    "MODIFIED_BY_ID",
+                    "TITLE",
+                    "TPL_ID",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            code,
+            created_by_id,
+            date_create,
+            date_modify,
+            deleted,
+            description,
+            domain_id,
+            id,
+            landing_id_index,
+            lang,
+            modified_by_id,
+            title,
+            tpl_id,
+            type_,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetListRequestParamsFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

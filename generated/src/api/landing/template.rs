@@ -241,7 +241,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 pub struct GetlistRequestParams {
     /// Wire name "filter": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub filter: Option<GetlistRequestParamsFilter>,
     /// Wire name "group": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub group: ::serde_json::Value,
@@ -269,10 +269,7 @@ impl GetlistRequestParams {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(
-        mut self,
-        value: impl Into<::serde_json::Map<String, ::serde_json::Value>>,
-    ) -> Self {
+    pub fn filter(mut self, value: impl Into<GetlistRequestParamsFilter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -339,6 +336,172 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequestParams);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct GetlistRequestParamsFilter {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "AREA_COUNT": integer, optional.
+    #[serde(rename = "AREA_COUNT", skip_serializing_if = "Option::is_none")]
+    pub area_count: Option<i64>,
+    /// Wire name "CONTENT": string, optional.
+    #[serde(rename = "CONTENT", skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "MODIFIED_BY_ID": integer, optional.
+    #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modified_by_id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl GetlistRequestParamsFilter {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "AREA_COUNT".
+    pub fn area_count(mut self, value: impl Into<i64>) -> Self {
+        self.area_count = Some(value.into());
+        self
+    }
+    /// Sets "CONTENT".
+    pub fn content(mut self, value: impl Into<String>) -> Self {
+        self.content = Some(value.into());
+        self
+    }
+    /// Sets "CREATED_BY_ID".
+    pub fn created_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.created_by_id = Some(value.into());
+        self
+    }
+    /// Sets "DATE_CREATE".
+    pub fn date_create(mut self, value: impl Into<String>) -> Self {
+        self.date_create = Some(value.into());
+        self
+    }
+    /// Sets "DATE_MODIFY".
+    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
+        self.date_modify = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "MODIFIED_BY_ID".
+    pub fn modified_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.modified_by_id = Some(value.into());
+        self
+    }
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "TITLE".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestParamsFilter {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let area_count = o.opt("AREA_COUNT")?;
+        let content = o.opt("CONTENT")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let id = o.opt("ID")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let sort = o.opt("SORT")?;
+        let title = o.opt("TITLE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "AREA_COUNT",
+                    "CONTENT",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "ID",
+                    "MODIFIED_BY_ID",
+                    "SORT",
+                    "TITLE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            area_count,
+            content,
+            created_by_id,
+            date_create,
+            date_modify,
+            id,
+            modified_by_id,
+            sort,
+            title,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetlistRequestParamsFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

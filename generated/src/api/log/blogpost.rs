@@ -71,9 +71,6 @@ pub struct AddRequest {
     /// Wire name "TAGS": string, optional.
     #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
-    /// Wire name "UF_": any JSON, optional.
-    #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
@@ -98,7 +95,6 @@ impl AddRequest {
             site_id: Default::default(),
             sperm: Default::default(),
             tags: Default::default(),
-            uf: Default::default(),
             user_id: Default::default(),
             additional: Default::default(),
         }
@@ -156,11 +152,6 @@ impl AddRequest {
         self.tags = Some(value.into());
         self
     }
-    /// Sets "UF_".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
-        self
-    }
     /// Sets "USER_ID".
     pub fn user_id(mut self, value: impl Into<i64>) -> Self {
         self.user_id = Some(value.into());
@@ -194,7 +185,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let site_id = o.opt("SITE_ID")?;
         let sperm = o.opt("SPERM")?;
         let tags = o.opt("TAGS")?;
-        let uf = o.opt("UF_")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o
             .rest(
@@ -210,7 +200,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "SITE_ID",
                     "SPERM",
                     "TAGS",
-                    "UF_",
                     "USER_ID",
                 ],
             )?;
@@ -227,7 +216,6 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
             site_id,
             sperm,
             tags,
-            uf,
             user_id,
             additional,
         })
@@ -644,9 +632,6 @@ pub struct UpdateRequest {
     /// Wire name "SPERM": any JSON, optional.
     #[serde(rename = "SPERM", skip_serializing_if = "::serde_json::Value::is_null")]
     pub sperm: ::serde_json::Value,
-    /// Wire name "UF_": any JSON, optional.
-    #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub uf: ::serde_json::Value,
     /// Wire name "USER_ID": integer, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
@@ -669,7 +654,6 @@ impl UpdateRequest {
             post_title: Default::default(),
             site_id: Default::default(),
             sperm: Default::default(),
-            uf: Default::default(),
             user_id: Default::default(),
             additional: Default::default(),
         }
@@ -717,11 +701,6 @@ impl UpdateRequest {
         self.sperm = value.into();
         self
     }
-    /// Sets "UF_".
-    pub fn uf(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.uf = value.into();
-        self
-    }
     /// Sets "USER_ID".
     pub fn user_id(mut self, value: impl Into<i64>) -> Self {
         self.user_id = Some(value.into());
@@ -753,7 +732,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let post_title = o.opt("POST_TITLE")?;
         let site_id = o.opt("SITE_ID")?;
         let sperm = o.opt("SPERM")?;
-        let uf = o.opt("UF_")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o
             .rest(
@@ -767,7 +745,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "POST_TITLE",
                     "SITE_ID",
                     "SPERM",
-                    "UF_",
                     "USER_ID",
                 ],
             )?;
@@ -782,7 +759,6 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
             post_title,
             site_id,
             sperm,
-            uf,
             user_id,
             additional,
         })

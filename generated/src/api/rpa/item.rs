@@ -254,139 +254,12 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `rpa.item.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponse {
-    /// Wire name "createdBy": any JSON, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub created_by: ::serde_json::Value,
-    /// Wire name "createdTime": any JSON, optional.
-    #[serde(
-        rename = "createdTime",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub created_time: ::serde_json::Value,
-    /// Wire name "detailUrl": any JSON, optional.
-    #[serde(rename = "detailUrl", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub detail_url: ::serde_json::Value,
-    /// Wire name "item": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<GetResponseItem>,
-    /// Wire name "movedBy": any JSON, optional.
-    #[serde(rename = "movedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub moved_by: ::serde_json::Value,
-    /// Wire name "movedTime": any JSON, optional.
-    #[serde(rename = "movedTime", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub moved_time: ::serde_json::Value,
-    /// Wire name "name": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub name: ::serde_json::Value,
-    /// Wire name "previousStageId": any JSON, optional.
-    #[serde(
-        rename = "previousStageId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub previous_stage_id: ::serde_json::Value,
-    /// Wire name "stageId": any JSON, optional.
-    #[serde(rename = "stageId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub stage_id: ::serde_json::Value,
-    /// Wire name "tasksCounter": any JSON, optional.
-    #[serde(
-        rename = "tasksCounter",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub tasks_counter: ::serde_json::Value,
-    /// Wire name "tasksFaces": any JSON, optional.
-    #[serde(rename = "tasksFaces", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub tasks_faces: ::serde_json::Value,
-    /// Wire name "typeId": any JSON, optional.
-    #[serde(rename = "typeId", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub type_id: ::serde_json::Value,
-    /// Wire name "updatedBy": any JSON, optional.
-    #[serde(rename = "updatedBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub updated_by: ::serde_json::Value,
-    /// Wire name "updatedTime": any JSON, optional.
-    #[serde(
-        rename = "updatedTime",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub updated_time: ::serde_json::Value,
-    /// Wire name "users": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let created_by = o.opt("createdBy")?;
-        let created_time = o.opt("createdTime")?;
-        let detail_url = o.opt("detailUrl")?;
-        let item = o.opt("item")?;
-        let moved_by = o.opt("movedBy")?;
-        let moved_time = o.opt("movedTime")?;
-        let name = o.opt("name")?;
-        let previous_stage_id = o.opt("previousStageId")?;
-        let stage_id = o.opt("stageId")?;
-        let tasks_counter = o.opt("tasksCounter")?;
-        let tasks_faces = o.opt("tasksFaces")?;
-        let type_id = o.opt("typeId")?;
-        let updated_by = o.opt("updatedBy")?;
-        let updated_time = o.opt("updatedTime")?;
-        let users = o.opt("users")?;
-        let additional = o
-            .rest(
-                &[
-                    "createdBy",
-                    "createdTime",
-                    "detailUrl",
-                    "item",
-                    "movedBy",
-                    "movedTime",
-                    "name",
-                    "previousStageId",
-                    "stageId",
-                    "tasksCounter",
-                    "tasksFaces",
-                    "typeId",
-                    "updatedBy",
-                    "updatedTime",
-                    "users",
-                ],
-            )?;
-        Ok(Self {
-            created_by,
-            created_time,
-            detail_url,
-            item,
-            moved_by,
-            moved_time,
-            name,
-            previous_stage_id,
-            stage_id,
-            tasks_counter,
-            tasks_faces,
-            type_id,
-            updated_by,
-            updated_time,
-            users,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponse);
+pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseItem {
+pub struct GetResponseValue {
     /// Wire name "UF_RPA_1_NAME": string, optional.
     #[serde(rename = "UF_RPA_1_NAME", skip_serializing_if = "Option::is_none")]
     pub uf_rpa_1_name: Option<String>,
@@ -422,7 +295,7 @@ pub struct GetResponseItem {
     pub tasks_counter: Option<i64>,
     /// Wire name "tasksFaces": object, optional.
     #[serde(rename = "tasksFaces", skip_serializing_if = "Option::is_none")]
-    pub tasks_faces: Option<GetResponseItemTasksFaces>,
+    pub tasks_faces: Option<GetResponseValueTasksFaces>,
     /// Wire name "typeId": integer, optional.
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
@@ -434,13 +307,13 @@ pub struct GetResponseItem {
     pub updated_time: Option<String>,
     /// Wire name "users": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<::std::collections::BTreeMap<String, GetResponseItemUsersValue>>,
+    pub users: Option<::std::collections::BTreeMap<String, GetResponseValueUsersValue>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -504,12 +377,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+::bitrix24_runtime::loose_deserialize!(GetResponseValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseItemTasksFaces {
+pub struct GetResponseValueTasksFaces {
     /// Wire name "all": array of integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub all: Option<Vec<i64>>,
@@ -521,7 +394,7 @@ pub struct GetResponseItemTasksFaces {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemTasksFaces {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValueTasksFaces {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -533,12 +406,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemTasksFaces {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseItemTasksFaces);
+::bitrix24_runtime::loose_deserialize!(GetResponseValueTasksFaces);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseItemUsersValue {
+pub struct GetResponseValueUsersValue {
     /// Wire name "fullName": string, optional.
     #[serde(rename = "fullName", skip_serializing_if = "Option::is_none")]
     pub full_name: Option<String>,
@@ -568,7 +441,7 @@ pub struct GetResponseItemUsersValue {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemUsersValue {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValueUsersValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -608,7 +481,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemUsersValue {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseItemUsersValue);
+::bitrix24_runtime::loose_deserialize!(GetResponseValueUsersValue);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "rpa.item.get";

@@ -74,87 +74,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsItem {
-    /// Wire name "image": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-    /// Wire name "permissions": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub permissions: ::serde_json::Value,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
-    /// Wire name "title": string, required.
-    pub title: String,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsItem {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(title: impl Into<String>) -> Self {
-        Self {
-            image: Default::default(),
-            permissions: Default::default(),
-            settings: Default::default(),
-            title: title.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "image".
-    pub fn image(mut self, value: impl Into<String>) -> Self {
-        self.image = Some(value.into());
-        self
-    }
-    /// Sets "permissions".
-    pub fn permissions(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.permissions = value.into();
-        self
-    }
-    /// Sets "settings".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let image = o.opt("image")?;
-        let permissions = o.opt("permissions")?;
-        let settings = o.opt("settings")?;
-        let title = o.req("title")?;
-        let additional = o.rest(&["image", "permissions", "settings", "title"])?;
-        let title = o.need(title, "title")?;
-        Ok(Self {
-            image,
-            permissions,
-            settings,
-            title,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
+/// The type `rpa.field`, defined once in `types`.
+pub type AddRequestFieldsItem = super::super::types::rpa::Field;
 
 /// The `result` of `rpa.type.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -305,71 +226,12 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `rpa.type.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponse {
-    /// Wire name "createdBy": any JSON, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub created_by: ::serde_json::Value,
-    /// Wire name "id": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub id: ::serde_json::Value,
-    /// Wire name "image": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub image: ::serde_json::Value,
-    /// Wire name "permissions": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub permissions: ::serde_json::Value,
-    /// Wire name "settings": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
-    /// Wire name "title": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub title: ::serde_json::Value,
-    /// Wire name "type": object, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<GetResponseType>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let created_by = o.opt("createdBy")?;
-        let id = o.opt("id")?;
-        let image = o.opt("image")?;
-        let permissions = o.opt("permissions")?;
-        let settings = o.opt("settings")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let additional = o
-            .rest(
-                &["createdBy", "id", "image", "permissions", "settings", "title", "type"],
-            )?;
-        Ok(Self {
-            created_by,
-            id,
-            image,
-            permissions,
-            settings,
-            title,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponse);
+pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseType {
+pub struct GetResponseValue {
     /// Wire name "createdBy": integer, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
@@ -381,7 +243,7 @@ pub struct GetResponseType {
     pub image: Option<String>,
     /// Wire name "permissions": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<Vec<GetResponseTypePermissionsItem>>,
+    pub permissions: Option<Vec<GetResponseValuePermissionsItem>>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -390,7 +252,7 @@ pub struct GetResponseType {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseType {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -412,12 +274,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseType {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseType);
+::bitrix24_runtime::loose_deserialize!(GetResponseValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseTypePermissionsItem {
+pub struct GetResponseValuePermissionsItem {
     /// Wire name "accessCode": string, optional.
     #[serde(rename = "accessCode", skip_serializing_if = "Option::is_none")]
     pub access_code: Option<String>,
@@ -441,7 +303,7 @@ pub struct GetResponseTypePermissionsItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseTypePermissionsItem {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValuePermissionsItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -466,7 +328,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTypePermissionsItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseTypePermissionsItem);
+::bitrix24_runtime::loose_deserialize!(GetResponseValuePermissionsItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "rpa.type.get";
@@ -505,9 +367,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -533,8 +395,8 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -640,9 +502,9 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
-    /// Wire name "fields": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub fields: ::serde_json::Value,
+    /// Wire name "fields": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<UpdateRequestFieldsItem>>,
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -658,8 +520,11 @@ impl UpdateRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "fields".
-    pub fn fields(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.fields = value.into();
+    pub fn fields(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<UpdateRequestFieldsItem>>,
+    ) -> Self {
+        self.fields = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "id".
@@ -692,6 +557,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
+
+/// The type `rpa.field`, defined once in `types`.
+pub type UpdateRequestFieldsItem = super::super::types::rpa::Field;
 
 /// The `result` of `rpa.type.update`.
 pub type UpdateResponse = ::serde_json::Value;

@@ -119,18 +119,12 @@ pub struct AddRequestFields {
     /// Wire name "discountPrice": number, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<f64>,
-    /// Wire name "measureCode": any JSON, optional.
-    #[serde(
-        rename = "measureCode",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_code: ::serde_json::Value,
-    /// Wire name "measureName": any JSON, optional.
-    #[serde(
-        rename = "measureName",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_name: ::serde_json::Value,
+    /// Wire name "measureCode": integer, optional.
+    #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
+    /// Wire name "measureName": string, optional.
+    #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
+    pub measure_name: Option<String>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -140,12 +134,12 @@ pub struct AddRequestFields {
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
+    /// Wire name "productId": integer, required.
+    #[serde(rename = "productId")]
+    pub product_id: i64,
     /// Wire name "productXmlId": string, optional.
     #[serde(rename = "productXmlId", skip_serializing_if = "Option::is_none")]
     pub product_xml_id: Option<String>,
-    /// Wire name "productid": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub productid: Option<i64>,
     /// Wire name "quantity": number, required.
     pub quantity: f64,
     /// Wire name "sort": integer, optional.
@@ -176,6 +170,7 @@ impl AddRequestFields {
     pub fn new(
         currency: impl Into<String>,
         order_id: impl Into<i64>,
+        product_id: impl Into<i64>,
         quantity: impl Into<f64>,
     ) -> Self {
         Self {
@@ -191,8 +186,8 @@ impl AddRequestFields {
             name: Default::default(),
             order_id: order_id.into(),
             price: Default::default(),
+            product_id: product_id.into(),
             product_xml_id: Default::default(),
-            productid: Default::default(),
             quantity: quantity.into(),
             sort: Default::default(),
             vat_included: Default::default(),
@@ -236,13 +231,13 @@ impl AddRequestFields {
         self
     }
     /// Sets "measureCode".
-    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_code = value.into();
+    pub fn measure_code(mut self, value: impl Into<i64>) -> Self {
+        self.measure_code = Some(value.into());
         self
     }
     /// Sets "measureName".
-    pub fn measure_name(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_name = value.into();
+    pub fn measure_name(mut self, value: impl Into<String>) -> Self {
+        self.measure_name = Some(value.into());
         self
     }
     /// Sets "name".
@@ -258,11 +253,6 @@ impl AddRequestFields {
     /// Sets "productXmlId".
     pub fn product_xml_id(mut self, value: impl Into<String>) -> Self {
         self.product_xml_id = Some(value.into());
-        self
-    }
-    /// Sets "productid".
-    pub fn productid(mut self, value: impl Into<i64>) -> Self {
-        self.productid = Some(value.into());
         self
     }
     /// Sets "sort".
@@ -322,8 +312,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let name = o.opt("name")?;
         let order_id = o.req("orderId")?;
         let price = o.opt("price")?;
+        let product_id = o.req("productId")?;
         let product_xml_id = o.opt("productXmlId")?;
-        let productid = o.opt("productid")?;
         let quantity = o.req("quantity")?;
         let sort = o.opt("sort")?;
         let vat_included = o.opt("vatIncluded")?;
@@ -345,8 +335,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "name",
                     "orderId",
                     "price",
+                    "productId",
                     "productXmlId",
-                    "productid",
                     "quantity",
                     "sort",
                     "vatIncluded",
@@ -357,6 +347,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             )?;
         let currency = o.need(currency, "currency")?;
         let order_id = o.need(order_id, "orderId")?;
+        let product_id = o.need(product_id, "productId")?;
         let quantity = o.need(quantity, "quantity")?;
         Ok(Self {
             base_price,
@@ -371,8 +362,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             name,
             order_id,
             price,
+            product_id,
             product_xml_id,
-            productid,
             quantity,
             sort,
             vat_included,
@@ -545,9 +536,9 @@ pub struct AddCatalogProductRequestFields {
     /// Wire name "price": number, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// Wire name "productid": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub productid: Option<i64>,
+    /// Wire name "productId": integer, required.
+    #[serde(rename = "productId")]
+    pub product_id: i64,
     /// Wire name "quantity": number, required.
     pub quantity: f64,
     /// Wire name "sort": integer, optional.
@@ -567,6 +558,7 @@ impl AddCatalogProductRequestFields {
     pub fn new(
         currency: impl Into<String>,
         order_id: impl Into<i64>,
+        product_id: impl Into<i64>,
         quantity: impl Into<f64>,
     ) -> Self {
         Self {
@@ -577,7 +569,7 @@ impl AddCatalogProductRequestFields {
             name: Default::default(),
             order_id: order_id.into(),
             price: Default::default(),
-            productid: Default::default(),
+            product_id: product_id.into(),
             quantity: quantity.into(),
             sort: Default::default(),
             xml_id: Default::default(),
@@ -610,11 +602,6 @@ impl AddCatalogProductRequestFields {
     /// Sets "price".
     pub fn price(mut self, value: impl Into<f64>) -> Self {
         self.price = Some(value.into());
-        self
-    }
-    /// Sets "productid".
-    pub fn productid(mut self, value: impl Into<i64>) -> Self {
-        self.productid = Some(value.into());
         self
     }
     /// Sets "sort".
@@ -651,7 +638,7 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequestFields {
         let name = o.opt("name")?;
         let order_id = o.req("orderId")?;
         let price = o.opt("price")?;
-        let productid = o.opt("productid")?;
+        let product_id = o.req("productId")?;
         let quantity = o.req("quantity")?;
         let sort = o.opt("sort")?;
         let xml_id = o.opt("xmlId")?;
@@ -665,7 +652,7 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequestFields {
                     "name",
                     "orderId",
                     "price",
-                    "productid",
+                    "productId",
                     "quantity",
                     "sort",
                     "xmlId",
@@ -673,6 +660,7 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequestFields {
             )?;
         let currency = o.need(currency, "currency")?;
         let order_id = o.need(order_id, "orderId")?;
+        let product_id = o.need(product_id, "productId")?;
         let quantity = o.need(quantity, "quantity")?;
         Ok(Self {
             base_price,
@@ -682,7 +670,7 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequestFields {
             name,
             order_id,
             price,
-            productid,
+            product_id,
             quantity,
             sort,
             xml_id,
@@ -1680,18 +1668,12 @@ pub struct UpdateRequestFields {
     /// Wire name "discountPrice": number, optional.
     #[serde(rename = "discountPrice", skip_serializing_if = "Option::is_none")]
     pub discount_price: Option<f64>,
-    /// Wire name "measureCode": any JSON, optional.
-    #[serde(
-        rename = "measureCode",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_code: ::serde_json::Value,
-    /// Wire name "measureName": any JSON, optional.
-    #[serde(
-        rename = "measureName",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub measure_name: ::serde_json::Value,
+    /// Wire name "measureCode": integer, optional.
+    #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
+    /// Wire name "measureName": string, optional.
+    #[serde(rename = "measureName", skip_serializing_if = "Option::is_none")]
+    pub measure_name: Option<String>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -1758,13 +1740,13 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "measureCode".
-    pub fn measure_code(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_code = value.into();
+    pub fn measure_code(mut self, value: impl Into<i64>) -> Self {
+        self.measure_code = Some(value.into());
         self
     }
     /// Sets "measureName".
-    pub fn measure_name(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.measure_name = value.into();
+    pub fn measure_name(mut self, value: impl Into<String>) -> Self {
+        self.measure_name = Some(value.into());
         self
     }
     /// Sets "name".

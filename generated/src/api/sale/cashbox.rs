@@ -330,9 +330,21 @@ pub struct AddRequestSettings {
     /// Wire name "AUTH": object, optional.
     #[serde(rename = "AUTH", skip_serializing_if = "Option::is_none")]
     pub auth: Option<AddRequestSettingsAuth>,
+    /// Wire name "CHECK_URL": string, optional.
+    #[serde(rename = "CHECK_URL", skip_serializing_if = "Option::is_none")]
+    pub check_url: Option<String>,
+    /// Wire name "CONFIG": object, optional.
+    #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
+    pub config: Option<AddRequestSettingsConfig>,
+    /// Wire name "HTTP_VERSION": string, optional.
+    #[serde(rename = "HTTP_VERSION", skip_serializing_if = "Option::is_none")]
+    pub http_version: Option<String>,
     /// Wire name "INTERACTION": object, optional.
     #[serde(rename = "INTERACTION", skip_serializing_if = "Option::is_none")]
     pub interaction: Option<AddRequestSettingsInteraction>,
+    /// Wire name "PRINT_URL": string, optional.
+    #[serde(rename = "PRINT_URL", skip_serializing_if = "Option::is_none")]
+    pub print_url: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -349,12 +361,32 @@ impl AddRequestSettings {
         self.auth = Some(value.into());
         self
     }
+    /// Sets "CHECK_URL".
+    pub fn check_url(mut self, value: impl Into<String>) -> Self {
+        self.check_url = Some(value.into());
+        self
+    }
+    /// Sets "CONFIG".
+    pub fn config(mut self, value: impl Into<AddRequestSettingsConfig>) -> Self {
+        self.config = Some(value.into());
+        self
+    }
+    /// Sets "HTTP_VERSION".
+    pub fn http_version(mut self, value: impl Into<String>) -> Self {
+        self.http_version = Some(value.into());
+        self
+    }
     /// Sets "INTERACTION".
     pub fn interaction(
         mut self,
         value: impl Into<AddRequestSettingsInteraction>,
     ) -> Self {
         self.interaction = Some(value.into());
+        self
+    }
+    /// Sets "PRINT_URL".
+    pub fn print_url(mut self, value: impl Into<String>) -> Self {
+        self.print_url = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -375,11 +407,29 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let auth = o.opt("AUTH")?;
+        let check_url = o.opt("CHECK_URL")?;
+        let config = o.opt("CONFIG")?;
+        let http_version = o.opt("HTTP_VERSION")?;
         let interaction = o.opt("INTERACTION")?;
-        let additional = o.rest(&["AUTH", "INTERACTION"])?;
+        let print_url = o.opt("PRINT_URL")?;
+        let additional = o
+            .rest(
+                &[
+                    "AUTH",
+                    "CHECK_URL",
+                    "CONFIG",
+                    "HTTP_VERSION",
+                    "INTERACTION",
+                    "PRINT_URL",
+                ],
+            )?;
         Ok(Self {
             auth,
+            check_url,
+            config,
+            http_version,
             interaction,
+            print_url,
             additional,
         })
     }
@@ -447,6 +497,227 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsAuth {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettingsAuth);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsConfig {
+    /// Wire name "ITEMS": object, required.
+    #[serde(rename = "ITEMS")]
+    pub items: AddRequestSettingsConfigItems,
+    /// Wire name "LABEL": string, required.
+    #[serde(rename = "LABEL")]
+    pub label: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfig {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        items: impl Into<AddRequestSettingsConfigItems>,
+        label: impl Into<String>,
+    ) -> Self {
+        Self {
+            items: items.into(),
+            label: label.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfig {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.req("ITEMS")?;
+        let label = o.req("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        let items = o.need(items, "ITEMS")?;
+        let label = o.need(label, "LABEL")?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfig);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsConfigItems {
+    /// Wire name "DISABLED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "DISABLED", skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<AddRequestSettingsConfigItemsDisabled>,
+    /// Wire name "LABEL": string, required.
+    #[serde(rename = "LABEL")]
+    pub label: String,
+    /// Wire name "MULTILINE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "MULTILINE", skip_serializing_if = "Option::is_none")]
+    pub multiline: Option<AddRequestSettingsConfigItemsMultiline>,
+    /// Wire name "MULTIPLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<AddRequestSettingsConfigItemsMultiple>,
+    /// Wire name "OPTIONS": any JSON, required.
+    #[serde(rename = "OPTIONS")]
+    pub options: ::serde_json::Value,
+    /// Wire name "REQUIRED": string, required.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "REQUIRED")]
+    pub required: AddRequestSettingsConfigItemsRequired,
+    /// Wire name "TIME": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "TIME", skip_serializing_if = "Option::is_none")]
+    pub time: Option<AddRequestSettingsConfigItemsTime>,
+    /// Wire name "TYPE": string, required.
+    ///
+    /// Allowed values: "STRING", "NUMBER", "Y/N", "ENUM", "DATE".
+    #[serde(rename = "TYPE")]
+    pub type_: AddRequestSettingsConfigItemsType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsConfigItems {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        label: impl Into<String>,
+        options: impl Into<::serde_json::Value>,
+        required: impl Into<AddRequestSettingsConfigItemsRequired>,
+        type_: impl Into<AddRequestSettingsConfigItemsType>,
+    ) -> Self {
+        Self {
+            disabled: Default::default(),
+            label: label.into(),
+            multiline: Default::default(),
+            multiple: Default::default(),
+            options: options.into(),
+            required: required.into(),
+            time: Default::default(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "DISABLED".
+    pub fn disabled(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigItemsDisabled>,
+    ) -> Self {
+        self.disabled = Some(value.into());
+        self
+    }
+    /// Sets "MULTILINE".
+    pub fn multiline(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigItemsMultiline>,
+    ) -> Self {
+        self.multiline = Some(value.into());
+        self
+    }
+    /// Sets "MULTIPLE".
+    pub fn multiple(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigItemsMultiple>,
+    ) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "TIME".
+    pub fn time(mut self, value: impl Into<AddRequestSettingsConfigItemsTime>) -> Self {
+        self.time = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let disabled = o.opt("DISABLED")?;
+        let label = o.req("LABEL")?;
+        let multiline = o.opt("MULTILINE")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let options = o.req("OPTIONS")?;
+        let required = o.req("REQUIRED")?;
+        let time = o.opt("TIME")?;
+        let type_ = o.req("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "DISABLED",
+                    "LABEL",
+                    "MULTILINE",
+                    "MULTIPLE",
+                    "OPTIONS",
+                    "REQUIRED",
+                    "TIME",
+                    "TYPE",
+                ],
+            )?;
+        let label = o.need(label, "LABEL")?;
+        let options = o.need(options, "OPTIONS")?;
+        let required = o.need(required, "REQUIRED")?;
+        let type_ = o.need(type_, "TYPE")?;
+        Ok(Self {
+            disabled,
+            label,
+            multiline,
+            multiple,
+            options,
+            required,
+            time,
+            type_,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigItems);
+
+pub type AddRequestSettingsConfigItemsDisabled = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestSettingsConfigItemsMultiline = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestSettingsConfigItemsMultiple = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestSettingsConfigItemsRequired = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestSettingsConfigItemsTime = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestSettingsConfigItemsType = super::super::enums::StringNumberYNEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -693,14 +964,18 @@ pub type ListResponse = Vec<ListResponseItem>;
 #[non_exhaustive]
 pub struct ListResponseItem {
     /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
+    pub active: Option<ListResponseItemActive>,
     /// Wire name "EMAIL": string, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// Wire name "ENABLED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ENABLED", skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<String>,
+    pub enabled: Option<ListResponseItemEnabled>,
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -714,14 +989,18 @@ pub struct ListResponseItem {
     #[serde(rename = "NUMBER_KKM", skip_serializing_if = "Option::is_none")]
     pub number_kkm: Option<String>,
     /// Wire name "OFD": string, optional.
+    ///
+    /// Allowed values: "bx_firstofd", "bx_platformaofd", "bx_yarusofd", "bx_taxcomofd", "bx_ofdruofd", "bx_tenzorofd", "bx_conturofd".
     #[serde(rename = "OFD", skip_serializing_if = "Option::is_none")]
-    pub ofd: Option<String>,
+    pub ofd: Option<ListResponseItemOfd>,
     /// Wire name "SORT": string, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
     /// Wire name "USE_OFFLINE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "USE_OFFLINE", skip_serializing_if = "Option::is_none")]
-    pub use_offline: Option<String>,
+    pub use_offline: Option<ListResponseItemUseOffline>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -774,6 +1053,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItem);
+
+pub type ListResponseItemActive = ::bitrix24_runtime::YesNo;
+
+pub type ListResponseItemEnabled = ::bitrix24_runtime::YesNo;
+
+pub type ListResponseItemOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
+
+pub type ListResponseItemUseOffline = ::bitrix24_runtime::YesNo;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.cashbox.list";
@@ -881,9 +1168,9 @@ pub struct UpdateRequestFields {
     /// Wire name "OFD_SETTINGS": object, optional.
     #[serde(rename = "OFD_SETTINGS", skip_serializing_if = "Option::is_none")]
     pub ofd_settings: Option<UpdateRequestFieldsOfdSettings>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -937,8 +1224,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -1088,6 +1375,138 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOfdSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsOfdSettings);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettings {
+    /// Wire name "CHECK_URL": string, required.
+    #[serde(rename = "CHECK_URL")]
+    pub check_url: String,
+    /// Wire name "CONFIG": object, required.
+    #[serde(rename = "CONFIG")]
+    pub config: UpdateRequestFieldsSettingsConfig,
+    /// Wire name "HTTP_VERSION": string, optional.
+    #[serde(rename = "HTTP_VERSION", skip_serializing_if = "Option::is_none")]
+    pub http_version: Option<String>,
+    /// Wire name "PRINT_URL": string, required.
+    #[serde(rename = "PRINT_URL")]
+    pub print_url: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettings {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        check_url: impl Into<String>,
+        config: impl Into<UpdateRequestFieldsSettingsConfig>,
+        print_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            check_url: check_url.into(),
+            config: config.into(),
+            http_version: Default::default(),
+            print_url: print_url.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "HTTP_VERSION".
+    pub fn http_version(mut self, value: impl Into<String>) -> Self {
+        self.http_version = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_url = o.req("CHECK_URL")?;
+        let config = o.req("CONFIG")?;
+        let http_version = o.opt("HTTP_VERSION")?;
+        let print_url = o.req("PRINT_URL")?;
+        let additional = o.rest(&["CHECK_URL", "CONFIG", "HTTP_VERSION", "PRINT_URL"])?;
+        let check_url = o.need(check_url, "CHECK_URL")?;
+        let config = o.need(config, "CONFIG")?;
+        let print_url = o.need(print_url, "PRINT_URL")?;
+        Ok(Self {
+            check_url,
+            config,
+            http_version,
+            print_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsConfig {
+    /// Wire name "ITEMS": any JSON, required.
+    #[serde(rename = "ITEMS")]
+    pub items: ::serde_json::Value,
+    /// Wire name "LABEL": string, required.
+    #[serde(rename = "LABEL")]
+    pub label: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsConfig {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(items: impl Into<::serde_json::Value>, label: impl Into<String>) -> Self {
+        Self {
+            items: items.into(),
+            label: label.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfig {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.req("ITEMS")?;
+        let label = o.req("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        let items = o.need(items, "ITEMS")?;
+        let label = o.need(label, "LABEL")?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfig);
 
 pub type UpdateRequestFieldsUseOffline = ::bitrix24_runtime::YesNo;
 

@@ -3214,15 +3214,17 @@ pub struct UpdateRequestFields {
     #[serde(rename = "affiliateId", skip_serializing_if = "Option::is_none")]
     pub affiliate_id: Option<i64>,
     /// Wire name "canceled": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub canceled: Option<String>,
+    pub canceled: Option<UpdateRequestFieldsCanceled>,
     /// Wire name "comments": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comments: Option<String>,
     /// Wire name "companyId": integer, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
-    /// Wire name "dateInsert": string, optional.
+    /// Wire name "dateInsert": string (`date-time`), optional.
     #[serde(rename = "dateInsert", skip_serializing_if = "Option::is_none")]
     pub date_insert: Option<String>,
     /// Wire name "discountValue": number, optional.
@@ -3238,8 +3240,10 @@ pub struct UpdateRequestFields {
     #[serde(rename = "empStatusId", skip_serializing_if = "Option::is_none")]
     pub emp_status_id: Option<i64>,
     /// Wire name "externalOrder": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "externalOrder", skip_serializing_if = "Option::is_none")]
-    pub external_order: Option<String>,
+    pub external_order: Option<UpdateRequestFieldsExternalOrder>,
     /// Wire name "id1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
@@ -3247,8 +3251,10 @@ pub struct UpdateRequestFields {
     #[serde(rename = "lockedBy", skip_serializing_if = "Option::is_none")]
     pub locked_by: Option<i64>,
     /// Wire name "marked": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub marked: Option<String>,
+    pub marked: Option<UpdateRequestFieldsMarked>,
     /// Wire name "orderTopic": string, optional.
     #[serde(rename = "orderTopic", skip_serializing_if = "Option::is_none")]
     pub order_topic: Option<String>,
@@ -3262,8 +3268,10 @@ pub struct UpdateRequestFields {
     #[serde(rename = "reasonMarked", skip_serializing_if = "Option::is_none")]
     pub reason_marked: Option<String>,
     /// Wire name "recountFlag": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "recountFlag", skip_serializing_if = "Option::is_none")]
-    pub recount_flag: Option<String>,
+    pub recount_flag: Option<UpdateRequestFieldsRecountFlag>,
     /// Wire name "recurringId": integer, optional.
     #[serde(rename = "recurringId", skip_serializing_if = "Option::is_none")]
     pub recurring_id: Option<i64>,
@@ -3274,8 +3282,10 @@ pub struct UpdateRequestFields {
     #[serde(rename = "statusId", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
     /// Wire name "updated1c": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub updated1c: Option<String>,
+    pub updated1c: Option<UpdateRequestFieldsUpdated1c>,
     /// Wire name "userDescription": string, optional.
     #[serde(rename = "userDescription", skip_serializing_if = "Option::is_none")]
     pub user_description: Option<String>,
@@ -3307,7 +3317,7 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "canceled".
-    pub fn canceled(mut self, value: impl Into<String>) -> Self {
+    pub fn canceled(mut self, value: impl Into<UpdateRequestFieldsCanceled>) -> Self {
         self.canceled = Some(value.into());
         self
     }
@@ -3347,7 +3357,10 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "externalOrder".
-    pub fn external_order(mut self, value: impl Into<String>) -> Self {
+    pub fn external_order(
+        mut self,
+        value: impl Into<UpdateRequestFieldsExternalOrder>,
+    ) -> Self {
         self.external_order = Some(value.into());
         self
     }
@@ -3362,7 +3375,7 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "marked".
-    pub fn marked(mut self, value: impl Into<String>) -> Self {
+    pub fn marked(mut self, value: impl Into<UpdateRequestFieldsMarked>) -> Self {
         self.marked = Some(value.into());
         self
     }
@@ -3387,7 +3400,10 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "recountFlag".
-    pub fn recount_flag(mut self, value: impl Into<String>) -> Self {
+    pub fn recount_flag(
+        mut self,
+        value: impl Into<UpdateRequestFieldsRecountFlag>,
+    ) -> Self {
         self.recount_flag = Some(value.into());
         self
     }
@@ -3407,7 +3423,7 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "updated1c".
-    pub fn updated1c(mut self, value: impl Into<String>) -> Self {
+    pub fn updated1c(mut self, value: impl Into<UpdateRequestFieldsUpdated1c>) -> Self {
         self.updated1c = Some(value.into());
         self
     }
@@ -3533,6 +3549,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+pub type UpdateRequestFieldsCanceled = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsExternalOrder = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsMarked = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsRecountFlag = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsUpdated1c = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.order.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

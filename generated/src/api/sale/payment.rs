@@ -1804,7 +1804,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
@@ -1814,13 +1814,13 @@ pub struct UpdateRequestFields {
     /// Wire name "companyId": integer, optional.
     #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
-    /// Wire name "dateBill": string, optional.
+    /// Wire name "dateBill": string (`date-time`), optional.
     #[serde(rename = "dateBill", skip_serializing_if = "Option::is_none")]
     pub date_bill: Option<String>,
-    /// Wire name "datePaid": string, optional.
+    /// Wire name "datePaid": string (`date-time`), optional.
     #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
     pub date_paid: Option<String>,
-    /// Wire name "datePayBefore": string, optional.
+    /// Wire name "datePayBefore": string (`date-time`), optional.
     #[serde(rename = "datePayBefore", skip_serializing_if = "Option::is_none")]
     pub date_pay_before: Option<String>,
     /// Wire name "empMarkedId": integer, optional.
@@ -1836,33 +1836,41 @@ pub struct UpdateRequestFields {
     #[serde(rename = "empReturnId", skip_serializing_if = "Option::is_none")]
     pub emp_return_id: Option<i64>,
     /// Wire name "externalPayment": string, optional.
+    ///
+    /// Allowed values: "Y", "F", "N".
     #[serde(rename = "externalPayment", skip_serializing_if = "Option::is_none")]
-    pub external_payment: Option<String>,
+    pub external_payment: Option<UpdateRequestFieldsExternalPayment>,
     /// Wire name "id1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id1c: Option<String>,
     /// Wire name "isReturn": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "isReturn", skip_serializing_if = "Option::is_none")]
-    pub is_return: Option<String>,
+    pub is_return: Option<UpdateRequestFieldsIsReturn>,
     /// Wire name "marked": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub marked: Option<String>,
+    pub marked: Option<UpdateRequestFieldsMarked>,
     /// Wire name "paid": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub paid: Option<String>,
+    pub paid: Option<UpdateRequestFieldsPaid>,
     /// Wire name "payReturnComment": string, optional.
     #[serde(rename = "payReturnComment", skip_serializing_if = "Option::is_none")]
     pub pay_return_comment: Option<String>,
-    /// Wire name "payReturnDate": string, optional.
+    /// Wire name "payReturnDate": string (`date`), optional.
     #[serde(rename = "payReturnDate", skip_serializing_if = "Option::is_none")]
     pub pay_return_date: Option<String>,
     /// Wire name "payReturnNum": string, optional.
     #[serde(rename = "payReturnNum", skip_serializing_if = "Option::is_none")]
     pub pay_return_num: Option<String>,
-    /// Wire name "paySystemId": integer, optional.
-    #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
-    pub pay_system_id: Option<i64>,
-    /// Wire name "payVoucherDate": string, optional.
+    /// Wire name "paySystemId": integer, required.
+    #[serde(rename = "paySystemId")]
+    pub pay_system_id: i64,
+    /// Wire name "payVoucherDate": string (`date-time`), optional.
     #[serde(rename = "payVoucherDate", skip_serializing_if = "Option::is_none")]
     pub pay_voucher_date: Option<String>,
     /// Wire name "payVoucherNum": string, optional.
@@ -1874,15 +1882,17 @@ pub struct UpdateRequestFields {
     /// Wire name "psCurrency": string, optional.
     #[serde(rename = "psCurrency", skip_serializing_if = "Option::is_none")]
     pub ps_currency: Option<String>,
-    /// Wire name "psInvoiceId": integer, optional.
+    /// Wire name "psInvoiceId": string, optional.
     #[serde(rename = "psInvoiceId", skip_serializing_if = "Option::is_none")]
-    pub ps_invoice_id: Option<i64>,
-    /// Wire name "psResponseDate": string, optional.
+    pub ps_invoice_id: Option<String>,
+    /// Wire name "psResponseDate": string (`date-time`), optional.
     #[serde(rename = "psResponseDate", skip_serializing_if = "Option::is_none")]
     pub ps_response_date: Option<String>,
     /// Wire name "psStatus": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "psStatus", skip_serializing_if = "Option::is_none")]
-    pub ps_status: Option<String>,
+    pub ps_status: Option<UpdateRequestFieldsPsStatus>,
     /// Wire name "psStatusCode": string, optional.
     #[serde(rename = "psStatusCode", skip_serializing_if = "Option::is_none")]
     pub ps_status_code: Option<String>,
@@ -1905,8 +1915,10 @@ pub struct UpdateRequestFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<f64>,
     /// Wire name "updated1c": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub updated1c: Option<String>,
+    pub updated1c: Option<UpdateRequestFieldsUpdated1c>,
     /// Wire name "version1c": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version1c: Option<String>,
@@ -1920,9 +1932,46 @@ pub struct UpdateRequestFields {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFields {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(pay_system_id: impl Into<i64>) -> Self {
+        Self {
+            comments: Default::default(),
+            company_id: Default::default(),
+            date_bill: Default::default(),
+            date_paid: Default::default(),
+            date_pay_before: Default::default(),
+            emp_marked_id: Default::default(),
+            emp_paid_id: Default::default(),
+            emp_responsible_id: Default::default(),
+            emp_return_id: Default::default(),
+            external_payment: Default::default(),
+            id1c: Default::default(),
+            is_return: Default::default(),
+            marked: Default::default(),
+            paid: Default::default(),
+            pay_return_comment: Default::default(),
+            pay_return_date: Default::default(),
+            pay_return_num: Default::default(),
+            pay_system_id: pay_system_id.into(),
+            pay_voucher_date: Default::default(),
+            pay_voucher_num: Default::default(),
+            price_cod: Default::default(),
+            ps_currency: Default::default(),
+            ps_invoice_id: Default::default(),
+            ps_response_date: Default::default(),
+            ps_status: Default::default(),
+            ps_status_code: Default::default(),
+            ps_status_description: Default::default(),
+            ps_status_message: Default::default(),
+            ps_sum: Default::default(),
+            reason_marked: Default::default(),
+            responsible_id: Default::default(),
+            sum: Default::default(),
+            updated1c: Default::default(),
+            version1c: Default::default(),
+            xml_id: Default::default(),
+            additional: Default::default(),
+        }
     }
     /// Sets "comments".
     pub fn comments(mut self, value: impl Into<String>) -> Self {
@@ -1970,7 +2019,10 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "externalPayment".
-    pub fn external_payment(mut self, value: impl Into<String>) -> Self {
+    pub fn external_payment(
+        mut self,
+        value: impl Into<UpdateRequestFieldsExternalPayment>,
+    ) -> Self {
         self.external_payment = Some(value.into());
         self
     }
@@ -1980,17 +2032,17 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "isReturn".
-    pub fn is_return(mut self, value: impl Into<String>) -> Self {
+    pub fn is_return(mut self, value: impl Into<UpdateRequestFieldsIsReturn>) -> Self {
         self.is_return = Some(value.into());
         self
     }
     /// Sets "marked".
-    pub fn marked(mut self, value: impl Into<String>) -> Self {
+    pub fn marked(mut self, value: impl Into<UpdateRequestFieldsMarked>) -> Self {
         self.marked = Some(value.into());
         self
     }
     /// Sets "paid".
-    pub fn paid(mut self, value: impl Into<String>) -> Self {
+    pub fn paid(mut self, value: impl Into<UpdateRequestFieldsPaid>) -> Self {
         self.paid = Some(value.into());
         self
     }
@@ -2007,11 +2059,6 @@ impl UpdateRequestFields {
     /// Sets "payReturnNum".
     pub fn pay_return_num(mut self, value: impl Into<String>) -> Self {
         self.pay_return_num = Some(value.into());
-        self
-    }
-    /// Sets "paySystemId".
-    pub fn pay_system_id(mut self, value: impl Into<i64>) -> Self {
-        self.pay_system_id = Some(value.into());
         self
     }
     /// Sets "payVoucherDate".
@@ -2035,7 +2082,7 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "psInvoiceId".
-    pub fn ps_invoice_id(mut self, value: impl Into<i64>) -> Self {
+    pub fn ps_invoice_id(mut self, value: impl Into<String>) -> Self {
         self.ps_invoice_id = Some(value.into());
         self
     }
@@ -2045,7 +2092,7 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "psStatus".
-    pub fn ps_status(mut self, value: impl Into<String>) -> Self {
+    pub fn ps_status(mut self, value: impl Into<UpdateRequestFieldsPsStatus>) -> Self {
         self.ps_status = Some(value.into());
         self
     }
@@ -2085,7 +2132,7 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "updated1c".
-    pub fn updated1c(mut self, value: impl Into<String>) -> Self {
+    pub fn updated1c(mut self, value: impl Into<UpdateRequestFieldsUpdated1c>) -> Self {
         self.updated1c = Some(value.into());
         self
     }
@@ -2133,7 +2180,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let pay_return_comment = o.opt("payReturnComment")?;
         let pay_return_date = o.opt("payReturnDate")?;
         let pay_return_num = o.opt("payReturnNum")?;
-        let pay_system_id = o.opt("paySystemId")?;
+        let pay_system_id = o.req("paySystemId")?;
         let pay_voucher_date = o.opt("payVoucherDate")?;
         let pay_voucher_num = o.opt("payVoucherNum")?;
         let price_cod = o.opt("priceCod")?;
@@ -2191,6 +2238,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "xmlId",
                 ],
             )?;
+        let pay_system_id = o.need(pay_system_id, "paySystemId")?;
         Ok(Self {
             comments,
             company_id,
@@ -2233,6 +2281,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+pub type UpdateRequestFieldsExternalPayment = super::super::enums::YFN;
+
+pub type UpdateRequestFieldsIsReturn = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsMarked = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsPaid = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsPsStatus = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsUpdated1c = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.payment.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -213,6 +213,26 @@ pub type AddRequestNewWindow = ::bitrix24_runtime::YesNo;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestSettings {
+    /// Wire name "CHECKOUT_DATA": object, optional.
+    #[serde(rename = "CHECKOUT_DATA", skip_serializing_if = "Option::is_none")]
+    pub checkout_data: Option<AddRequestSettingsCheckoutData>,
+    /// Wire name "CLIENT_TYPE": string, optional.
+    ///
+    /// Allowed values: "b2c", "b2b".
+    #[serde(rename = "CLIENT_TYPE", skip_serializing_if = "Option::is_none")]
+    pub client_type: Option<AddRequestSettingsClientType>,
+    /// Wire name "CODES": object, optional.
+    #[serde(rename = "CODES", skip_serializing_if = "Option::is_none")]
+    pub codes: Option<AddRequestSettingsCodes>,
+    /// Wire name "CURRENCY": array of string, optional.
+    #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Vec<String>>,
+    /// Wire name "FORM_DATA": object, optional.
+    #[serde(rename = "FORM_DATA", skip_serializing_if = "Option::is_none")]
+    pub form_data: Option<AddRequestSettingsFormData>,
+    /// Wire name "IFRAME_DATA": object, optional.
+    #[serde(rename = "IFRAME_DATA", skip_serializing_if = "Option::is_none")]
+    pub iframe_data: Option<AddRequestSettingsIframeData>,
     /// Wire name "PAYMENT_ID": object, optional.
     #[serde(rename = "PAYMENT_ID", skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<AddRequestSettingsPaymentId>,
@@ -232,6 +252,48 @@ impl AddRequestSettings {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CHECKOUT_DATA".
+    pub fn checkout_data(
+        mut self,
+        value: impl Into<AddRequestSettingsCheckoutData>,
+    ) -> Self {
+        self.checkout_data = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_TYPE".
+    pub fn client_type(
+        mut self,
+        value: impl Into<AddRequestSettingsClientType>,
+    ) -> Self {
+        self.client_type = Some(value.into());
+        self
+    }
+    /// Sets "CODES".
+    pub fn codes(mut self, value: impl Into<AddRequestSettingsCodes>) -> Self {
+        self.codes = Some(value.into());
+        self
+    }
+    /// Sets "CURRENCY".
+    pub fn currency(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.currency = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "FORM_DATA".
+    pub fn form_data(mut self, value: impl Into<AddRequestSettingsFormData>) -> Self {
+        self.form_data = Some(value.into());
+        self
+    }
+    /// Sets "IFRAME_DATA".
+    pub fn iframe_data(
+        mut self,
+        value: impl Into<AddRequestSettingsIframeData>,
+    ) -> Self {
+        self.iframe_data = Some(value.into());
+        self
     }
     /// Sets "PAYMENT_ID".
     pub fn payment_id(mut self, value: impl Into<AddRequestSettingsPaymentId>) -> Self {
@@ -271,11 +333,36 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let checkout_data = o.opt("CHECKOUT_DATA")?;
+        let client_type = o.opt("CLIENT_TYPE")?;
+        let codes = o.opt("CODES")?;
+        let currency = o.opt("CURRENCY")?;
+        let form_data = o.opt("FORM_DATA")?;
+        let iframe_data = o.opt("IFRAME_DATA")?;
         let payment_id = o.opt("PAYMENT_ID")?;
         let rest_service_id = o.opt("REST_SERVICE_ID")?;
         let rest_service_key = o.opt("REST_SERVICE_KEY")?;
-        let additional = o.rest(&["PAYMENT_ID", "REST_SERVICE_ID", "REST_SERVICE_KEY"])?;
+        let additional = o
+            .rest(
+                &[
+                    "CHECKOUT_DATA",
+                    "CLIENT_TYPE",
+                    "CODES",
+                    "CURRENCY",
+                    "FORM_DATA",
+                    "IFRAME_DATA",
+                    "PAYMENT_ID",
+                    "REST_SERVICE_ID",
+                    "REST_SERVICE_KEY",
+                ],
+            )?;
         Ok(Self {
+            checkout_data,
+            client_type,
+            codes,
+            currency,
+            form_data,
+            iframe_data,
             payment_id,
             rest_service_id,
             rest_service_key,
@@ -285,6 +372,142 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
+
+/// The type `pay_system.checkout_data`, defined once in `types`.
+pub type AddRequestSettingsCheckoutData = super::super::types::pay_system::CheckoutData;
+
+pub type AddRequestSettingsClientType = super::super::enums::B2cB2b;
+
+/// The type `pay_system.codes`, defined once in `types`.
+pub type AddRequestSettingsCodes = super::super::types::pay_system::Codes;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsFormData {
+    /// Wire name "BX_PAYSYSTEM_ID": integer, optional.
+    #[serde(rename = "BX_PAYSYSTEM_ID", skip_serializing_if = "Option::is_none")]
+    pub bx_paysystem_id: Option<i64>,
+    /// Wire name "BX_RETURN_URL": string, optional.
+    #[serde(rename = "BX_RETURN_URL", skip_serializing_if = "Option::is_none")]
+    pub bx_return_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsFormData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BX_PAYSYSTEM_ID".
+    pub fn bx_paysystem_id(mut self, value: impl Into<i64>) -> Self {
+        self.bx_paysystem_id = Some(value.into());
+        self
+    }
+    /// Sets "BX_RETURN_URL".
+    pub fn bx_return_url(mut self, value: impl Into<String>) -> Self {
+        self.bx_return_url = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsFormData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bx_paysystem_id = o.opt("BX_PAYSYSTEM_ID")?;
+        let bx_return_url = o.opt("BX_RETURN_URL")?;
+        let additional = o.rest(&["BX_PAYSYSTEM_ID", "BX_RETURN_URL"])?;
+        Ok(Self {
+            bx_paysystem_id,
+            bx_return_url,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsFormData);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct AddRequestSettingsIframeData {
+    /// Wire name "BX_COMPUTED_STYLE": any JSON, optional.
+    #[serde(
+        rename = "BX_COMPUTED_STYLE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub bx_computed_style: ::serde_json::Value,
+    /// Wire name "BX_SYSTEM_PARAMS": any JSON, optional.
+    #[serde(
+        rename = "BX_SYSTEM_PARAMS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub bx_system_params: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl AddRequestSettingsIframeData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BX_COMPUTED_STYLE".
+    pub fn bx_computed_style(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bx_computed_style = value.into();
+        self
+    }
+    /// Sets "BX_SYSTEM_PARAMS".
+    pub fn bx_system_params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bx_system_params = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsIframeData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bx_computed_style = o.opt("BX_COMPUTED_STYLE")?;
+        let bx_system_params = o.opt("BX_SYSTEM_PARAMS")?;
+        let additional = o.rest(&["BX_COMPUTED_STYLE", "BX_SYSTEM_PARAMS"])?;
+        Ok(Self {
+            bx_computed_style,
+            bx_system_params,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsIframeData);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -74,72 +74,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFields {
-    /// Wire name "name": string, required.
-    pub name: String,
-    /// Wire name "personTypeId": integer, required.
-    #[serde(rename = "personTypeId")]
-    pub person_type_id: i64,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFields {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>, person_type_id: impl Into<i64>) -> Self {
-        Self {
-            name: name.into(),
-            person_type_id: person_type_id.into(),
-            sort: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let name = o.req("name")?;
-        let person_type_id = o.req("personTypeId")?;
-        let sort = o.opt("sort")?;
-        let additional = o.rest(&["name", "personTypeId", "sort"])?;
-        let name = o.need(name, "name")?;
-        let person_type_id = o.need(person_type_id, "personTypeId")?;
-        Ok(Self {
-            name,
-            person_type_id,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+/// The type `sale.fields_7`, defined once in `types`.
+pub type AddRequestFields = super::super::types::sale::Fields7;
 
 /// The `result` of `sale.propertygroup.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -712,76 +648,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFields {
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "personTypeId": integer, optional.
-    #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
-    pub person_type_id: Option<i64>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFields {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "personTypeId".
-    pub fn person_type_id(mut self, value: impl Into<i64>) -> Self {
-        self.person_type_id = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let name = o.opt("name")?;
-        let person_type_id = o.opt("personTypeId")?;
-        let sort = o.opt("sort")?;
-        let additional = o.rest(&["name", "personTypeId", "sort"])?;
-        Ok(Self {
-            name,
-            person_type_id,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+/// The type `sale.fields_7`, defined once in `types`.
+pub type UpdateRequestFields = super::super::types::sale::Fields7;
 
 /// The `result` of `sale.propertygroup.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

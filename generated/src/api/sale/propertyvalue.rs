@@ -755,16 +755,15 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsOrder {
 
 ::bitrix24_runtime::loose_deserialize!(ModifyRequestFieldsOrder);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ModifyRequestFieldsOrderPropertyValuesItem {
-    /// Wire name "orderPropsId": integer, optional.
-    #[serde(rename = "orderPropsId", skip_serializing_if = "Option::is_none")]
-    pub order_props_id: Option<i64>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    /// Wire name "orderPropsId": integer, required.
+    #[serde(rename = "orderPropsId")]
+    pub order_props_id: i64,
+    /// Wire name "value": string, required.
+    pub value: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -772,19 +771,13 @@ pub struct ModifyRequestFieldsOrderPropertyValuesItem {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ModifyRequestFieldsOrderPropertyValuesItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "orderPropsId".
-    pub fn order_props_id(mut self, value: impl Into<i64>) -> Self {
-        self.order_props_id = Some(value.into());
-        self
-    }
-    /// Sets "value".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(order_props_id: impl Into<i64>, value: impl Into<String>) -> Self {
+        Self {
+            order_props_id: order_props_id.into(),
+            value: value.into(),
+            additional: Default::default(),
+        }
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -803,9 +796,11 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsOrderPropertyValues
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let order_props_id = o.opt("orderPropsId")?;
-        let value = o.opt("value")?;
+        let order_props_id = o.req("orderPropsId")?;
+        let value = o.req("value")?;
         let additional = o.rest(&["orderPropsId", "value"])?;
+        let order_props_id = o.need(order_props_id, "orderPropsId")?;
+        let value = o.need(value, "value")?;
         Ok(Self {
             order_props_id,
             value,

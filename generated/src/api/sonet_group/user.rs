@@ -34,9 +34,9 @@ pub struct AddRequest {
     /// Wire name "GROUP_ID": integer, required.
     #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
-    /// Wire name "USER_ID": array of integer, required.
+    /// Wire name "USER_ID": one of several shapes, required.
     #[serde(rename = "USER_ID")]
-    pub user_id: Vec<i64>,
+    pub user_id: AddRequestUserId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -45,13 +45,10 @@ pub struct AddRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl AddRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        group_id: impl Into<i64>,
-        user_id: impl IntoIterator<Item = impl Into<i64>>,
-    ) -> Self {
+    pub fn new(group_id: impl Into<i64>, user_id: impl Into<AddRequestUserId>) -> Self {
         Self {
             group_id: group_id.into(),
-            user_id: user_id.into_iter().map(Into::into).collect(),
+            user_id: user_id.into(),
             additional: Default::default(),
         }
     }
@@ -87,6 +84,36 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AddRequestUserId {
+    Integer(i64),
+    Array(Vec<i64>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for AddRequestUserId {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestUserId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestUserId);
+
 /// The `result` of `sonet_group.user.add`.
 pub type AddResponse = Vec<String>;
 
@@ -121,9 +148,9 @@ pub struct DeleteRequest {
     /// Wire name "GROUP_ID": integer, required.
     #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
-    /// Wire name "USER_ID": array of integer, required.
+    /// Wire name "USER_ID": one of several shapes, required.
     #[serde(rename = "USER_ID")]
-    pub user_id: Vec<i64>,
+    pub user_id: DeleteRequestUserId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -134,11 +161,11 @@ impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         group_id: impl Into<i64>,
-        user_id: impl IntoIterator<Item = impl Into<i64>>,
+        user_id: impl Into<DeleteRequestUserId>,
     ) -> Self {
         Self {
             group_id: group_id.into(),
-            user_id: user_id.into_iter().map(Into::into).collect(),
+            user_id: user_id.into(),
             additional: Default::default(),
         }
     }
@@ -173,6 +200,36 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(DeleteRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum DeleteRequestUserId {
+    Integer(i64),
+    Array(Vec<i64>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for DeleteRequestUserId {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum DeleteRequestUserId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(DeleteRequestUserId);
 
 /// The `result` of `sonet_group.user.delete`.
 pub type DeleteResponse = Vec<String>;
@@ -429,9 +486,9 @@ pub struct InviteRequest {
     /// Wire name "MESSAGE": string, optional.
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// Wire name "USER_ID": integer, required.
+    /// Wire name "USER_ID": one of several shapes, required.
     #[serde(rename = "USER_ID")]
-    pub user_id: i64,
+    pub user_id: InviteRequestUserId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -440,7 +497,10 @@ pub struct InviteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl InviteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(group_id: impl Into<i64>, user_id: impl Into<i64>) -> Self {
+    pub fn new(
+        group_id: impl Into<i64>,
+        user_id: impl Into<InviteRequestUserId>,
+    ) -> Self {
         Self {
             group_id: group_id.into(),
             message: Default::default(),
@@ -486,6 +546,36 @@ impl ::bitrix24_runtime::loose::Loose for InviteRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(InviteRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum InviteRequestUserId {
+    Integer(i64),
+    Array(Vec<i64>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for InviteRequestUserId {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum InviteRequestUserId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(InviteRequestUserId);
 
 /// The `result` of `sonet_group.user.invite`.
 pub type InviteResponse = Vec<String>;
@@ -614,9 +704,9 @@ pub struct UpdateRequest {
     /// Allowed values: "E", "K".
     #[serde(rename = "ROLE")]
     pub role: UpdateRequestRole,
-    /// Wire name "USER_ID": array of integer, required.
+    /// Wire name "USER_ID": one of several shapes, required.
     #[serde(rename = "USER_ID")]
-    pub user_id: Vec<i64>,
+    pub user_id: UpdateRequestUserId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -628,12 +718,12 @@ impl UpdateRequest {
     pub fn new(
         group_id: impl Into<i64>,
         role: impl Into<UpdateRequestRole>,
-        user_id: impl IntoIterator<Item = impl Into<i64>>,
+        user_id: impl Into<UpdateRequestUserId>,
     ) -> Self {
         Self {
             group_id: group_id.into(),
             role: role.into(),
-            user_id: user_id.into_iter().map(Into::into).collect(),
+            user_id: user_id.into(),
             additional: Default::default(),
         }
     }
@@ -673,6 +763,36 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 pub type UpdateRequestRole = super::super::enums::EK;
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UpdateRequestUserId {
+    Integer(i64),
+    Array(Vec<i64>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestUserId {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UpdateRequestUserId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestUserId);
 
 /// The `result` of `sonet_group.user.update`.
 pub type UpdateResponse = Vec<String>;

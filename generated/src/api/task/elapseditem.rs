@@ -309,18 +309,18 @@ pub async fn getlist(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
-    /// Wire name "FILTER": object, optional.
+    /// Wire name "FILTER": object (a `Filter`), optional.
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<GetlistRequestFilter>,
-    /// Wire name "ORDER": object, optional.
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "ORDER": object (an `Order`), optional.
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<GetlistRequestOrder>,
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "PARAMS": any JSON, optional.
     #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub params: ::serde_json::Value,
-    /// Wire name "SELECT": any JSON, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "TASKID": integer, optional.
     #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
     pub taskid: Option<i64>,
@@ -341,12 +341,12 @@ impl GetlistRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<GetlistRequestFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
     /// Sets "ORDER".
-    pub fn order(mut self, value: impl Into<GetlistRequestOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
         self.order = Some(value.into());
         self
     }
@@ -356,8 +356,8 @@ impl GetlistRequest {
         self
     }
     /// Sets "SELECT".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "TASKID".
@@ -408,230 +408,6 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetlistRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetlistRequestFilter {
-    /// Wire name "CREATED_DATE": string (`date-time`), optional.
-    #[serde(rename = "CREATED_DATE", skip_serializing_if = "Option::is_none")]
-    pub created_date: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "USER_ID": integer, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetlistRequestFilter {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "CREATED_DATE".
-    pub fn created_date(mut self, value: impl Into<String>) -> Self {
-        self.created_date = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "USER_ID".
-    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
-        self.user_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetlistRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let created_date = o.opt("CREATED_DATE")?;
-        let id = o.opt("ID")?;
-        let user_id = o.opt("USER_ID")?;
-        let additional = o.rest(&["CREATED_DATE", "ID", "USER_ID"])?;
-        Ok(Self {
-            created_date,
-            id,
-            user_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetlistRequestFilter);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetlistRequestOrder {
-    /// Wire name "CREATED_DATE": string, optional.
-    ///
-    /// Allowed values: "asc", "desc".
-    #[serde(rename = "CREATED_DATE", skip_serializing_if = "Option::is_none")]
-    pub created_date: Option<GetlistRequestOrderCreatedDate>,
-    /// Wire name "DATE_START": string, optional.
-    ///
-    /// Allowed values: "asc", "desc".
-    #[serde(rename = "DATE_START", skip_serializing_if = "Option::is_none")]
-    pub date_start: Option<GetlistRequestOrderDateStart>,
-    /// Wire name "DATE_STOP": string, optional.
-    ///
-    /// Allowed values: "asc", "desc".
-    #[serde(rename = "DATE_STOP", skip_serializing_if = "Option::is_none")]
-    pub date_stop: Option<GetlistRequestOrderDateStop>,
-    /// Wire name "ID": string, optional.
-    ///
-    /// Allowed values: "asc", "desc".
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<GetlistRequestOrderId>,
-    /// Wire name "MINUTES": string, optional.
-    ///
-    /// Allowed values: "asc", "desc".
-    #[serde(rename = "MINUTES", skip_serializing_if = "Option::is_none")]
-    pub minutes: Option<GetlistRequestOrderMinutes>,
-    /// Wire name "SECONDS": string, optional.
-    ///
-    /// Allowed values: "asc", "desc".
-    #[serde(rename = "SECONDS", skip_serializing_if = "Option::is_none")]
-    pub seconds: Option<GetlistRequestOrderSeconds>,
-    /// Wire name "USER_ID": string, optional.
-    ///
-    /// Allowed values: "asc", "desc".
-    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<GetlistRequestOrderUserId>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetlistRequestOrder {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "CREATED_DATE".
-    pub fn created_date(
-        mut self,
-        value: impl Into<GetlistRequestOrderCreatedDate>,
-    ) -> Self {
-        self.created_date = Some(value.into());
-        self
-    }
-    /// Sets "DATE_START".
-    pub fn date_start(mut self, value: impl Into<GetlistRequestOrderDateStart>) -> Self {
-        self.date_start = Some(value.into());
-        self
-    }
-    /// Sets "DATE_STOP".
-    pub fn date_stop(mut self, value: impl Into<GetlistRequestOrderDateStop>) -> Self {
-        self.date_stop = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<GetlistRequestOrderId>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "MINUTES".
-    pub fn minutes(mut self, value: impl Into<GetlistRequestOrderMinutes>) -> Self {
-        self.minutes = Some(value.into());
-        self
-    }
-    /// Sets "SECONDS".
-    pub fn seconds(mut self, value: impl Into<GetlistRequestOrderSeconds>) -> Self {
-        self.seconds = Some(value.into());
-        self
-    }
-    /// Sets "USER_ID".
-    pub fn user_id(mut self, value: impl Into<GetlistRequestOrderUserId>) -> Self {
-        self.user_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetlistRequestOrder {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let created_date = o.opt("CREATED_DATE")?;
-        let date_start = o.opt("DATE_START")?;
-        let date_stop = o.opt("DATE_STOP")?;
-        let id = o.opt("ID")?;
-        let minutes = o.opt("MINUTES")?;
-        let seconds = o.opt("SECONDS")?;
-        let user_id = o.opt("USER_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "CREATED_DATE",
-                    "DATE_START",
-                    "DATE_STOP",
-                    "ID",
-                    "MINUTES",
-                    "SECONDS",
-                    "USER_ID",
-                ],
-            )?;
-        Ok(Self {
-            created_date,
-            date_start,
-            date_stop,
-            id,
-            minutes,
-            seconds,
-            user_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetlistRequestOrder);
-
-pub type GetlistRequestOrderCreatedDate = super::super::enums::AscDescH35027119;
-
-pub type GetlistRequestOrderDateStart = super::super::enums::AscDescH35027119;
-
-pub type GetlistRequestOrderDateStop = super::super::enums::AscDescH35027119;
-
-pub type GetlistRequestOrderId = super::super::enums::AscDescH35027119;
-
-pub type GetlistRequestOrderMinutes = super::super::enums::AscDescH35027119;
-
-pub type GetlistRequestOrderSeconds = super::super::enums::AscDescH35027119;
-
-pub type GetlistRequestOrderUserId = super::super::enums::AscDescH35027119;
 
 /// The `result` of `task.elapseditem.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;

@@ -1886,21 +1886,18 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "FILTER": object (a `Filter`), optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    /// Wire name "SELECT": array of string, optional.
+    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
-    /// Wire name "ORDER": object (an `Order`), optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "PARAMS": any JSON, optional.
-    #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub params: ::serde_json::Value,
-    /// Wire name "SELECT": any JSON, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
     /// Wire name "params": object, optional.
-    #[serde(rename = "params", skip_serializing_if = "Option::is_none")]
-    pub params_2: Option<ListRequestParams>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<ListRequestParams>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1912,29 +1909,24 @@ impl ListRequest {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "FILTER".
+    /// Sets "SELECT".
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
-    /// Sets "ORDER".
+    /// Sets "order".
     pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
         self.order = Some(value.into());
         self
     }
-    /// Sets "PARAMS".
-    pub fn params(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.params = value.into();
-        self
-    }
-    /// Sets "SELECT".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
-        self
-    }
     /// Sets "params".
-    pub fn params_2(mut self, value: impl Into<ListRequestParams>) -> Self {
-        self.params_2 = Some(value.into());
+    pub fn params(mut self, value: impl Into<ListRequestParams>) -> Self {
+        self.params = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1954,18 +1946,16 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter = o.opt("FILTER")?;
-        let order = o.opt("ORDER")?;
-        let params = o.opt("PARAMS")?;
         let select = o.opt("SELECT")?;
-        let params_2 = o.opt("params")?;
-        let additional = o.rest(&["FILTER", "ORDER", "PARAMS", "SELECT", "params"])?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["SELECT", "filter", "order", "params"])?;
         Ok(Self {
+            select,
             filter,
             order,
             params,
-            select,
-            params_2,
             additional,
         })
     }
@@ -2114,9 +2104,6 @@ pub async fn renew(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RenewRequest {
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
     /// Wire name "taskId": integer, optional.
     #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
     pub task_id: Option<i64>,
@@ -2130,11 +2117,6 @@ impl RenewRequest {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
-    }
-    /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
-        self
     }
     /// Sets "taskId".
     pub fn task_id(mut self, value: impl Into<i64>) -> Self {
@@ -2158,14 +2140,9 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let taskid = o.opt("TASKID")?;
         let task_id = o.opt("taskId")?;
-        let additional = o.rest(&["TASKID", "taskId"])?;
-        Ok(Self {
-            taskid,
-            task_id,
-            additional,
-        })
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -2203,9 +2180,6 @@ pub async fn startexecution(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct StartexecutionRequest {
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
     /// Wire name "taskId": integer, optional.
     #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
     pub task_id: Option<i64>,
@@ -2219,11 +2193,6 @@ impl StartexecutionRequest {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
-    }
-    /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
-        self
     }
     /// Sets "taskId".
     pub fn task_id(mut self, value: impl Into<i64>) -> Self {
@@ -2247,14 +2216,9 @@ impl ::bitrix24_runtime::loose::Loose for StartexecutionRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let taskid = o.opt("TASKID")?;
         let task_id = o.opt("taskId")?;
-        let additional = o.rest(&["TASKID", "taskId"])?;
-        Ok(Self {
-            taskid,
-            task_id,
-            additional,
-        })
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -2295,9 +2259,6 @@ pub struct UpdateRequest {
     /// Wire name "TASKDATA": any JSON, optional.
     #[serde(rename = "TASKDATA", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskdata: ::serde_json::Value,
-    /// Wire name "TASKID": any JSON, optional.
-    #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub taskid: ::serde_json::Value,
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<UpdateRequestFields>,
@@ -2318,11 +2279,6 @@ impl UpdateRequest {
     /// Sets "TASKDATA".
     pub fn taskdata(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.taskdata = value.into();
-        self
-    }
-    /// Sets "TASKID".
-    pub fn taskid(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.taskid = value.into();
         self
     }
     /// Sets "fields".
@@ -2353,13 +2309,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let taskdata = o.opt("TASKDATA")?;
-        let taskid = o.opt("TASKID")?;
         let fields = o.opt("fields")?;
         let task_id = o.opt("taskId")?;
-        let additional = o.rest(&["TASKDATA", "TASKID", "fields", "taskId"])?;
+        let additional = o.rest(&["TASKDATA", "fields", "taskId"])?;
         Ok(Self {
             taskdata,
-            taskid,
             fields,
             task_id,
             additional,

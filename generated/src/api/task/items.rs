@@ -26,18 +26,18 @@ pub async fn getlist(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetlistRequest {
-    /// Wire name "FILTER": object (a `Filter`), optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "NAV_PARAMS": object, optional.
     #[serde(rename = "NAV_PARAMS", skip_serializing_if = "Option::is_none")]
     pub nav_params: Option<GetlistRequestNavParams>,
-    /// Wire name "ORDER": object (an `Order`), optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "TASKDATA": any JSON, optional.
     #[serde(rename = "TASKDATA", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskdata: ::serde_json::Value,
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<::bitrix24_runtime::Filter>,
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<::bitrix24_runtime::Order>,
     /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
@@ -52,24 +52,24 @@ impl GetlistRequest {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "FILTER".
-    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
-        self.filter = Some(value.into());
-        self
-    }
     /// Sets "NAV_PARAMS".
     pub fn nav_params(mut self, value: impl Into<GetlistRequestNavParams>) -> Self {
         self.nav_params = Some(value.into());
         self
     }
-    /// Sets "ORDER".
-    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
-        self.order = Some(value.into());
-        self
-    }
     /// Sets "TASKDATA".
     pub fn taskdata(mut self, value: impl Into<::serde_json::Value>) -> Self {
         self.taskdata = value.into();
+        self
+    }
+    /// Sets "filter".
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
+        self.filter = Some(value.into());
+        self
+    }
+    /// Sets "order".
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "select".
@@ -94,18 +94,18 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter = o.opt("FILTER")?;
         let nav_params = o.opt("NAV_PARAMS")?;
-        let order = o.opt("ORDER")?;
         let taskdata = o.opt("TASKDATA")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
         let select = o.opt("select")?;
         let additional = o
-            .rest(&["FILTER", "NAV_PARAMS", "ORDER", "TASKDATA", "select"])?;
+            .rest(&["NAV_PARAMS", "TASKDATA", "filter", "order", "select"])?;
         Ok(Self {
-            filter,
             nav_params,
-            order,
             taskdata,
+            filter,
+            order,
             select,
             additional,
         })

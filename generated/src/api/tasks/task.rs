@@ -131,15 +131,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
-    /// Wire name "CREATED_BY": integer, optional.
+    /// Wire name "CREATED_BY": string, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
+    pub created_by: Option<String>,
     /// Wire name "DEADLINE": string, optional.
     #[serde(rename = "DEADLINE", skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
-    /// Wire name "RESPONSIBLE_ID": integer, optional.
+    /// Wire name "RESPONSIBLE_ID": string, optional.
     #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
-    pub responsible_id: Option<i64>,
+    pub responsible_id: Option<String>,
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -149,6 +149,248 @@ pub struct AddRequestFields {
     /// Wire name "UF_TASK_WEBDAV_FILES": array of string, optional.
     #[serde(rename = "UF_TASK_WEBDAV_FILES", skip_serializing_if = "Option::is_none")]
     pub uf_task_webdav_files: Option<Vec<String>>,
+    /// Wire name "accomplices": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub accomplices: ::serde_json::Value,
+    /// Wire name "accomplicesData": any JSON, optional.
+    #[serde(
+        rename = "accomplicesData",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub accomplices_data: ::serde_json::Value,
+    /// Wire name "action": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub action: ::serde_json::Value,
+    /// Wire name "activityDate": string, optional.
+    #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
+    pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
+    pub add_in_report: Option<AddRequestFieldsAddInReport>,
+    /// Wire name "allowChangeDeadline": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
+    pub allow_change_deadline: Option<AddRequestFieldsAllowChangeDeadline>,
+    /// Wire name "allowTimeTracking": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
+    pub allow_time_tracking: Option<AddRequestFieldsAllowTimeTracking>,
+    /// Wire name "auditors": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub auditors: ::serde_json::Value,
+    /// Wire name "auditorsData": any JSON, optional.
+    #[serde(
+        rename = "auditorsData",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub auditors_data: ::serde_json::Value,
+    /// Wire name "backlogId": string, optional.
+    #[serde(rename = "backlogId", skip_serializing_if = "Option::is_none")]
+    pub backlog_id: Option<String>,
+    /// Wire name "changedBy": string, optional.
+    #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
+    #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
+    pub changed_date: Option<String>,
+    /// Wire name "chatId": integer, optional.
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+    /// Wire name "checkListCanAdd": boolean, optional.
+    #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
+    pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
+    #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
+    pub check_list_tree: Option<AddRequestFieldsCheckListTree>,
+    /// Wire name "checklist": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checklist: Option<AddRequestFieldsChecklist>,
+    /// Wire name "closedBy": string, optional.
+    #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
+    pub closed_by: Option<String>,
+    /// Wire name "closedDate": string, optional.
+    #[serde(rename = "closedDate", skip_serializing_if = "Option::is_none")]
+    pub closed_date: Option<String>,
+    /// Wire name "commentsCount": string, optional.
+    #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
+    pub comments_count: Option<String>,
+    /// Wire name "createdDate": string, optional.
+    #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<AddRequestFieldsCreator>,
+    /// Wire name "dateStart": string, optional.
+    #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
+    pub date_start: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
+    pub description_in_bbcode: Option<AddRequestFieldsDescriptionInBbcode>,
+    /// Wire name "durationFact": string, optional.
+    #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
+    pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
+    #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
+    pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
+    #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
+    pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": string, optional.
+    #[serde(rename = "endDatePlan", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan: Option<String>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
+    /// Wire name "exchangeModified": string, optional.
+    #[serde(rename = "exchangeModified", skip_serializing_if = "Option::is_none")]
+    pub exchange_modified: Option<String>,
+    /// Wire name "favorite": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub favorite: Option<AddRequestFieldsFavorite>,
+    /// Wire name "flowId": string, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<String>,
+    /// Wire name "forkedByTemplateId": string, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<String>,
+    /// Wire name "forumId": string, optional.
+    #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
+    pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
+    #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
+    pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<AddRequestFieldsGroup>,
+    /// Wire name "groupId": string, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
+    pub is_muted: Option<AddRequestFieldsIsMuted>,
+    /// Wire name "isPinned": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
+    pub is_pinned: Option<AddRequestFieldsIsPinned>,
+    /// Wire name "isPinnedInGroup": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
+    pub is_pinned_in_group: Option<AddRequestFieldsIsPinnedInGroup>,
+    /// Wire name "mark": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
+    pub match_work_time: Option<AddRequestFieldsMatchWorkTime>,
+    /// Wire name "multitask": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multitask: Option<AddRequestFieldsMultitask>,
+    /// Wire name "newCommentsCount": integer, optional.
+    #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
+    pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
+    pub not_viewed: Option<AddRequestFieldsNotViewed>,
+    /// Wire name "outlookVersion": string, optional.
+    #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
+    pub outlook_version: Option<String>,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "priority": string, optional.
+    ///
+    /// Allowed values: "2", "1", "0".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<AddRequestFieldsPriority>,
+    /// Wire name "replicate": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<AddRequestFieldsReplicate>,
+    /// Wire name "responsible": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub responsible: ::serde_json::Value,
+    /// Wire name "serviceCommentsCount": string, optional.
+    #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
+    pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "sorting": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sorting: Option<String>,
+    /// Wire name "sprintId": string, optional.
+    #[serde(rename = "sprintId", skip_serializing_if = "Option::is_none")]
+    pub sprint_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": string, optional.
+    #[serde(rename = "startDatePlan", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "2", "3", "4", "5", "6".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<AddRequestFieldsStatus>,
+    /// Wire name "statusChangedBy": string, optional.
+    #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
+    pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
+    #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
+    pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subordinate: Option<AddRequestFieldsSubordinate>,
+    /// Wire name "taskControl": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
+    pub task_control: Option<AddRequestFieldsTaskControl>,
+    /// Wire name "timeEstimate": string, optional.
+    #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
+    pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
+    #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
+    pub time_spent_in_logs: Option<String>,
+    /// Wire name "ufMailMessage": string, optional.
+    #[serde(rename = "ufMailMessage", skip_serializing_if = "Option::is_none")]
+    pub uf_mail_message: Option<String>,
+    /// Wire name "viewedDate": string, optional.
+    #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
+    pub viewed_date: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -162,7 +404,7 @@ impl AddRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "CREATED_BY".
-    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+    pub fn created_by(mut self, value: impl Into<String>) -> Self {
         self.created_by = Some(value.into());
         self
     }
@@ -172,7 +414,7 @@ impl AddRequestFields {
         self
     }
     /// Sets "RESPONSIBLE_ID".
-    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+    pub fn responsible_id(mut self, value: impl Into<String>) -> Self {
         self.responsible_id = Some(value.into());
         self
     }
@@ -195,6 +437,370 @@ impl AddRequestFields {
         value: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         self.uf_task_webdav_files = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "accomplices".
+    pub fn accomplices(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.accomplices = value.into();
+        self
+    }
+    /// Sets "accomplicesData".
+    pub fn accomplices_data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.accomplices_data = value.into();
+        self
+    }
+    /// Sets "action".
+    pub fn action(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.action = value.into();
+        self
+    }
+    /// Sets "activityDate".
+    pub fn activity_date(mut self, value: impl Into<String>) -> Self {
+        self.activity_date = Some(value.into());
+        self
+    }
+    /// Sets "addInReport".
+    pub fn add_in_report(
+        mut self,
+        value: impl Into<AddRequestFieldsAddInReport>,
+    ) -> Self {
+        self.add_in_report = Some(value.into());
+        self
+    }
+    /// Sets "allowChangeDeadline".
+    pub fn allow_change_deadline(
+        mut self,
+        value: impl Into<AddRequestFieldsAllowChangeDeadline>,
+    ) -> Self {
+        self.allow_change_deadline = Some(value.into());
+        self
+    }
+    /// Sets "allowTimeTracking".
+    pub fn allow_time_tracking(
+        mut self,
+        value: impl Into<AddRequestFieldsAllowTimeTracking>,
+    ) -> Self {
+        self.allow_time_tracking = Some(value.into());
+        self
+    }
+    /// Sets "auditors".
+    pub fn auditors(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auditors = value.into();
+        self
+    }
+    /// Sets "auditorsData".
+    pub fn auditors_data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auditors_data = value.into();
+        self
+    }
+    /// Sets "backlogId".
+    pub fn backlog_id(mut self, value: impl Into<String>) -> Self {
+        self.backlog_id = Some(value.into());
+        self
+    }
+    /// Sets "changedBy".
+    pub fn changed_by(mut self, value: impl Into<String>) -> Self {
+        self.changed_by = Some(value.into());
+        self
+    }
+    /// Sets "changedDate".
+    pub fn changed_date(mut self, value: impl Into<String>) -> Self {
+        self.changed_date = Some(value.into());
+        self
+    }
+    /// Sets "chatId".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "checkListCanAdd".
+    pub fn check_list_can_add(mut self, value: impl Into<bool>) -> Self {
+        self.check_list_can_add = Some(value.into());
+        self
+    }
+    /// Sets "checkListTree".
+    pub fn check_list_tree(
+        mut self,
+        value: impl Into<AddRequestFieldsCheckListTree>,
+    ) -> Self {
+        self.check_list_tree = Some(value.into());
+        self
+    }
+    /// Sets "checklist".
+    pub fn checklist(mut self, value: impl Into<AddRequestFieldsChecklist>) -> Self {
+        self.checklist = Some(value.into());
+        self
+    }
+    /// Sets "closedBy".
+    pub fn closed_by(mut self, value: impl Into<String>) -> Self {
+        self.closed_by = Some(value.into());
+        self
+    }
+    /// Sets "closedDate".
+    pub fn closed_date(mut self, value: impl Into<String>) -> Self {
+        self.closed_date = Some(value.into());
+        self
+    }
+    /// Sets "commentsCount".
+    pub fn comments_count(mut self, value: impl Into<String>) -> Self {
+        self.comments_count = Some(value.into());
+        self
+    }
+    /// Sets "createdDate".
+    pub fn created_date(mut self, value: impl Into<String>) -> Self {
+        self.created_date = Some(value.into());
+        self
+    }
+    /// Sets "creator".
+    pub fn creator(mut self, value: impl Into<AddRequestFieldsCreator>) -> Self {
+        self.creator = Some(value.into());
+        self
+    }
+    /// Sets "dateStart".
+    pub fn date_start(mut self, value: impl Into<String>) -> Self {
+        self.date_start = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "descriptionInBbcode".
+    pub fn description_in_bbcode(
+        mut self,
+        value: impl Into<AddRequestFieldsDescriptionInBbcode>,
+    ) -> Self {
+        self.description_in_bbcode = Some(value.into());
+        self
+    }
+    /// Sets "durationFact".
+    pub fn duration_fact(mut self, value: impl Into<String>) -> Self {
+        self.duration_fact = Some(value.into());
+        self
+    }
+    /// Sets "durationPlan".
+    pub fn duration_plan(mut self, value: impl Into<String>) -> Self {
+        self.duration_plan = Some(value.into());
+        self
+    }
+    /// Sets "durationType".
+    pub fn duration_type(mut self, value: impl Into<String>) -> Self {
+        self.duration_type = Some(value.into());
+        self
+    }
+    /// Sets "endDatePlan".
+    pub fn end_date_plan(mut self, value: impl Into<String>) -> Self {
+        self.end_date_plan = Some(value.into());
+        self
+    }
+    /// Sets "exchangeId".
+    pub fn exchange_id(mut self, value: impl Into<String>) -> Self {
+        self.exchange_id = Some(value.into());
+        self
+    }
+    /// Sets "exchangeModified".
+    pub fn exchange_modified(mut self, value: impl Into<String>) -> Self {
+        self.exchange_modified = Some(value.into());
+        self
+    }
+    /// Sets "favorite".
+    pub fn favorite(mut self, value: impl Into<AddRequestFieldsFavorite>) -> Self {
+        self.favorite = Some(value.into());
+        self
+    }
+    /// Sets "flowId".
+    pub fn flow_id(mut self, value: impl Into<String>) -> Self {
+        self.flow_id = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplateId".
+    pub fn forked_by_template_id(mut self, value: impl Into<String>) -> Self {
+        self.forked_by_template_id = Some(value.into());
+        self
+    }
+    /// Sets "forumId".
+    pub fn forum_id(mut self, value: impl Into<String>) -> Self {
+        self.forum_id = Some(value.into());
+        self
+    }
+    /// Sets "forumTopicId".
+    pub fn forum_topic_id(mut self, value: impl Into<String>) -> Self {
+        self.forum_topic_id = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<AddRequestFieldsGroup>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<String>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "guid".
+    pub fn guid(mut self, value: impl Into<String>) -> Self {
+        self.guid = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "isMuted".
+    pub fn is_muted(mut self, value: impl Into<AddRequestFieldsIsMuted>) -> Self {
+        self.is_muted = Some(value.into());
+        self
+    }
+    /// Sets "isPinned".
+    pub fn is_pinned(mut self, value: impl Into<AddRequestFieldsIsPinned>) -> Self {
+        self.is_pinned = Some(value.into());
+        self
+    }
+    /// Sets "isPinnedInGroup".
+    pub fn is_pinned_in_group(
+        mut self,
+        value: impl Into<AddRequestFieldsIsPinnedInGroup>,
+    ) -> Self {
+        self.is_pinned_in_group = Some(value.into());
+        self
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<String>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "matchWorkTime".
+    pub fn match_work_time(
+        mut self,
+        value: impl Into<AddRequestFieldsMatchWorkTime>,
+    ) -> Self {
+        self.match_work_time = Some(value.into());
+        self
+    }
+    /// Sets "multitask".
+    pub fn multitask(mut self, value: impl Into<AddRequestFieldsMultitask>) -> Self {
+        self.multitask = Some(value.into());
+        self
+    }
+    /// Sets "newCommentsCount".
+    pub fn new_comments_count(mut self, value: impl Into<i64>) -> Self {
+        self.new_comments_count = Some(value.into());
+        self
+    }
+    /// Sets "notViewed".
+    pub fn not_viewed(mut self, value: impl Into<AddRequestFieldsNotViewed>) -> Self {
+        self.not_viewed = Some(value.into());
+        self
+    }
+    /// Sets "outlookVersion".
+    pub fn outlook_version(mut self, value: impl Into<String>) -> Self {
+        self.outlook_version = Some(value.into());
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<String>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "priority".
+    pub fn priority(mut self, value: impl Into<AddRequestFieldsPriority>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "replicate".
+    pub fn replicate(mut self, value: impl Into<AddRequestFieldsReplicate>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "responsible".
+    pub fn responsible(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsible = value.into();
+        self
+    }
+    /// Sets "serviceCommentsCount".
+    pub fn service_comments_count(mut self, value: impl Into<String>) -> Self {
+        self.service_comments_count = Some(value.into());
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "sorting".
+    pub fn sorting(mut self, value: impl Into<String>) -> Self {
+        self.sorting = Some(value.into());
+        self
+    }
+    /// Sets "sprintId".
+    pub fn sprint_id(mut self, value: impl Into<String>) -> Self {
+        self.sprint_id = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "startDatePlan".
+    pub fn start_date_plan(mut self, value: impl Into<String>) -> Self {
+        self.start_date_plan = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<AddRequestFieldsStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusChangedBy".
+    pub fn status_changed_by(mut self, value: impl Into<String>) -> Self {
+        self.status_changed_by = Some(value.into());
+        self
+    }
+    /// Sets "statusChangedDate".
+    pub fn status_changed_date(mut self, value: impl Into<String>) -> Self {
+        self.status_changed_date = Some(value.into());
+        self
+    }
+    /// Sets "subordinate".
+    pub fn subordinate(mut self, value: impl Into<AddRequestFieldsSubordinate>) -> Self {
+        self.subordinate = Some(value.into());
+        self
+    }
+    /// Sets "taskControl".
+    pub fn task_control(
+        mut self,
+        value: impl Into<AddRequestFieldsTaskControl>,
+    ) -> Self {
+        self.task_control = Some(value.into());
+        self
+    }
+    /// Sets "timeEstimate".
+    pub fn time_estimate(mut self, value: impl Into<String>) -> Self {
+        self.time_estimate = Some(value.into());
+        self
+    }
+    /// Sets "timeSpentInLogs".
+    pub fn time_spent_in_logs(mut self, value: impl Into<String>) -> Self {
+        self.time_spent_in_logs = Some(value.into());
+        self
+    }
+    /// Sets "ufMailMessage".
+    pub fn uf_mail_message(mut self, value: impl Into<String>) -> Self {
+        self.uf_mail_message = Some(value.into());
+        self
+    }
+    /// Sets "viewedDate".
+    pub fn viewed_date(mut self, value: impl Into<String>) -> Self {
+        self.viewed_date = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -221,6 +827,74 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let title = o.opt("TITLE")?;
         let uf_crm_task = o.opt("UF_CRM_TASK")?;
         let uf_task_webdav_files = o.opt("UF_TASK_WEBDAV_FILES")?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let chat_id = o.opt("chatId")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let uf_mail_message = o.opt("ufMailMessage")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
         let additional = o
             .rest(
                 &[
@@ -230,6 +904,74 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "TITLE",
                     "UF_CRM_TASK",
                     "UF_TASK_WEBDAV_FILES",
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "chatId",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "ufMailMessage",
+                    "viewedDate",
+                    "xmlId",
                 ],
             )?;
         Ok(Self {
@@ -239,6 +981,74 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             title,
             uf_crm_task,
             uf_task_webdav_files,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            chat_id,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_date,
+            creator,
+            date_start,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            uf_mail_message,
+            viewed_date,
+            xml_id,
             additional,
         })
     }
@@ -246,6 +1056,70 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsAddInReport = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsAllowChangeDeadline = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsAllowTimeTracking = ::bitrix24_runtime::YesNo;
+
+/// The type `task.check_list_tree_3`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type AddRequestFieldsCheckListTree = super::super::types::task::CheckListTree3;
+
+/// The type `task.checklist_2`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type AddRequestFieldsChecklist = super::super::types::task::Checklist2;
+
+/// The type `task.creator`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type AddRequestFieldsCreator = super::super::types::task::Creator;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsDescriptionInBbcode = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsFavorite = ::bitrix24_runtime::YesNo;
+
+/// The type `task.group_2`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type AddRequestFieldsGroup = super::super::types::task::Group2;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsIsMuted = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsIsPinned = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsIsPinnedInGroup = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsMatchWorkTime = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsMultitask = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsNotViewed = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsPriority = super::super::enums::V2V1V0;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsReplicate = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsStatus = super::super::enums::V2V3V4Etc;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsSubordinate = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type AddRequestFieldsTaskControl = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `tasks.task.add`.
 #[cfg(feature = "task")]
@@ -1048,13 +1922,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTaskCheckListTreeFields {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(AddResponseTaskCheckListTreeFields);
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type AddResponseTaskCreator = super::super::types::task::Responsible;
+pub type AddResponseTaskCreator = super::super::types::task::Creator;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type AddResponseTaskResponsible = super::super::types::task::Responsible;
+pub type AddResponseTaskResponsible = super::super::types::task::Creator;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for AddRequest {
@@ -2202,9 +3076,9 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
 #[cfg(feature = "task")]
 pub type ApproveResponseTaskAction = super::super::types::task::Action;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type ApproveResponseTaskAuditorsDataValue = super::super::types::task::Responsible;
+pub type ApproveResponseTaskAuditorsDataValue = super::super::types::task::Creator;
 
 /// The type `task.check_list_tree`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -2214,17 +3088,17 @@ pub type ApproveResponseTaskCheckListTree = super::super::types::task::CheckList
 #[cfg(feature = "task")]
 pub type ApproveResponseTaskChecklistValue = super::super::types::task::Checklist;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type ApproveResponseTaskCreator = super::super::types::task::Responsible;
+pub type ApproveResponseTaskCreator = super::super::types::task::Creator;
 
 /// The type `task.group`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type ApproveResponseTaskGroup = super::super::types::task::Group;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type ApproveResponseTaskResponsible = super::super::types::task::Responsible;
+pub type ApproveResponseTaskResponsible = super::super::types::task::Creator;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -2783,17 +3657,17 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponseTask {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(CompleteResponseTask);
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type CompleteResponseTaskAccomplicesDataValue = super::super::types::task::Responsible;
+pub type CompleteResponseTaskAccomplicesDataValue = super::super::types::task::Creator;
 
 /// The type `task.action`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type CompleteResponseTaskAction = super::super::types::task::Action;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type CompleteResponseTaskAuditorsDataValue = super::super::types::task::Responsible;
+pub type CompleteResponseTaskAuditorsDataValue = super::super::types::task::Creator;
 
 /// The type `task.check_list_tree`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -2803,17 +3677,17 @@ pub type CompleteResponseTaskCheckListTree = super::super::types::task::CheckLis
 #[cfg(feature = "task")]
 pub type CompleteResponseTaskChecklistValue = super::super::types::task::Checklist;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type CompleteResponseTaskCreator = super::super::types::task::Responsible;
+pub type CompleteResponseTaskCreator = super::super::types::task::Creator;
 
 /// The type `task.group`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type CompleteResponseTaskGroup = super::super::types::task::Group;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type CompleteResponseTaskResponsible = super::super::types::task::Responsible;
+pub type CompleteResponseTaskResponsible = super::super::types::task::Creator;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for CompleteRequest {
@@ -3503,17 +4377,17 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(DelegateResponseTask);
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type DelegateResponseTaskAccomplicesDataValue = super::super::types::task::Responsible;
+pub type DelegateResponseTaskAccomplicesDataValue = super::super::types::task::Creator;
 
 /// The type `task.action`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type DelegateResponseTaskAction = super::super::types::task::Action;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type DelegateResponseTaskAuditorsDataValue = super::super::types::task::Responsible;
+pub type DelegateResponseTaskAuditorsDataValue = super::super::types::task::Creator;
 
 /// The type `task.check_list_tree`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -3523,17 +4397,17 @@ pub type DelegateResponseTaskCheckListTree = super::super::types::task::CheckLis
 #[cfg(feature = "task")]
 pub type DelegateResponseTaskChecklistValue = super::super::types::task::Checklist;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type DelegateResponseTaskCreator = super::super::types::task::Responsible;
+pub type DelegateResponseTaskCreator = super::super::types::task::Creator;
 
 /// The type `task.group`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type DelegateResponseTaskGroup = super::super::types::task::Group;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type DelegateResponseTaskResponsible = super::super::types::task::Responsible;
+pub type DelegateResponseTaskResponsible = super::super::types::task::Creator;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -4319,9 +5193,9 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
 #[cfg(feature = "task")]
 pub type DisapproveResponseTaskAction = super::super::types::task::Action;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type DisapproveResponseTaskAuditorsDataValue = super::super::types::task::Responsible;
+pub type DisapproveResponseTaskAuditorsDataValue = super::super::types::task::Creator;
 
 /// The type `task.check_list_tree`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -4331,17 +5205,17 @@ pub type DisapproveResponseTaskCheckListTree = super::super::types::task::CheckL
 #[cfg(feature = "task")]
 pub type DisapproveResponseTaskChecklistValue = super::super::types::task::Checklist;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type DisapproveResponseTaskCreator = super::super::types::task::Responsible;
+pub type DisapproveResponseTaskCreator = super::super::types::task::Creator;
 
 /// The type `task.group`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type DisapproveResponseTaskGroup = super::super::types::task::Group;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type DisapproveResponseTaskResponsible = super::super::types::task::Responsible;
+pub type DisapproveResponseTaskResponsible = super::super::types::task::Creator;
 
 /// The type `task.time`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -4588,13 +5462,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTask {
 #[cfg(feature = "task")]
 pub type GetResponseTaskAction = super::super::types::task::Action;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type GetResponseTaskCreator = super::super::types::task::Responsible;
+pub type GetResponseTaskCreator = super::super::types::task::Creator;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type GetResponseTaskResponsible = super::super::types::task::Responsible;
+pub type GetResponseTaskResponsible = super::super::types::task::Creator;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for GetRequest {
@@ -4632,9 +5506,9 @@ pub async fn get_v3(
 pub struct GetV3Request {
     /// Wire name "id": integer, required.
     pub id: i64,
-    /// Wire name "select": array of string, optional.
+    /// Wire name "select": array of one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<String>>,
+    pub select: Option<Vec<GetV3RequestSelectItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4652,7 +5526,10 @@ impl GetV3Request {
         }
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<GetV3RequestSelectItem>>,
+    ) -> Self {
         self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
@@ -4684,6 +5561,50 @@ impl ::bitrix24_runtime::loose::Loose for GetV3Request {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(GetV3Request);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetV3RequestSelectItem {
+    Select(Box<GetV3RequestSelectItemSelect>),
+    String(String),
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for GetV3RequestSelectItem {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetV3RequestSelectItemSelect,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Select(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetV3RequestSelectItem",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(GetV3RequestSelectItem);
+
+/// The type `tasks.select`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type GetV3RequestSelectItemSelect = super::super::types::tasks::Select;
 
 /// The `result` of `tasks.task.get`.
 #[cfg(feature = "tasks")]
@@ -5974,9 +6895,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItem {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(ListResponseTasksItem);
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type ListResponseTasksItemAuditorsDataValue = super::super::types::task::Responsible;
+pub type ListResponseTasksItemAuditorsDataValue = super::super::types::task::Creator;
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -6085,9 +7006,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItemCounterCounters {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(ListResponseTasksItemCounterCounters);
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type ListResponseTasksItemResponsible = super::super::types::task::Responsible;
+pub type ListResponseTasksItemResponsible = super::super::types::task::Creator;
 
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -6242,15 +7163,15 @@ pub struct ListV3Request {
     /// Wire name "filter": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub filter: ::serde_json::Value,
-    /// Wire name "order": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub order: ::serde_json::Value,
+    /// Wire name "order": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<ListV3RequestOrder>,
     /// Wire name "pagination": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<ListV3RequestPagination>,
-    /// Wire name "select": array of string, optional.
+    /// Wire name "select": array of one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<String>>,
+    pub select: Option<Vec<ListV3RequestSelectItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -6269,8 +7190,8 @@ impl ListV3Request {
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.order = value.into();
+    pub fn order(mut self, value: impl Into<ListV3RequestOrder>) -> Self {
+        self.order = Some(value.into());
         self
     }
     /// Sets "pagination".
@@ -6279,7 +7200,10 @@ impl ListV3Request {
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+    pub fn select(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<ListV3RequestSelectItem>>,
+    ) -> Self {
         self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
@@ -6318,6 +7242,1190 @@ impl ::bitrix24_runtime::loose::Loose for ListV3Request {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ListV3Request);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrder {
+    /// Wire name "accomplices": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "activity": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
+    /// Wire name "actualDuration": integer, optional.
+    #[serde(rename = "actualDuration", skip_serializing_if = "Option::is_none")]
+    pub actual_duration: Option<i64>,
+    /// Wire name "addInReport": boolean, optional.
+    #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
+    pub add_in_report: Option<bool>,
+    /// Wire name "allowsChangeDatePlan": boolean, optional.
+    #[serde(rename = "allowsChangeDatePlan", skip_serializing_if = "Option::is_none")]
+    pub allows_change_date_plan: Option<bool>,
+    /// Wire name "allowsChangeDeadline": boolean, optional.
+    #[serde(rename = "allowsChangeDeadline", skip_serializing_if = "Option::is_none")]
+    pub allows_change_deadline: Option<bool>,
+    /// Wire name "allowsTimeTracking": boolean, optional.
+    #[serde(rename = "allowsTimeTracking", skip_serializing_if = "Option::is_none")]
+    pub allows_time_tracking: Option<bool>,
+    /// Wire name "archiveLink": string, optional.
+    #[serde(rename = "archiveLink", skip_serializing_if = "Option::is_none")]
+    pub archive_link: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "autocompleteSubTasks": boolean, optional.
+    #[serde(rename = "autocompleteSubTasks", skip_serializing_if = "Option::is_none")]
+    pub autocomplete_sub_tasks: Option<bool>,
+    /// Wire name "changed": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<String>,
+    /// Wire name "changedBy": any JSON, optional.
+    #[serde(rename = "changedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub changed_by: ::serde_json::Value,
+    /// Wire name "changedById": integer, optional.
+    #[serde(rename = "changedById", skip_serializing_if = "Option::is_none")]
+    pub changed_by_id: Option<i64>,
+    /// Wire name "chat": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ListV3RequestOrderChat>,
+    /// Wire name "chatId": integer, optional.
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+    /// Wire name "checklist": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub checklist: ::serde_json::Value,
+    /// Wire name "closed": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<String>,
+    /// Wire name "closedBy": any JSON, optional.
+    #[serde(rename = "closedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub closed_by: ::serde_json::Value,
+    /// Wire name "closedById": integer, optional.
+    #[serde(rename = "closedById", skip_serializing_if = "Option::is_none")]
+    pub closed_by_id: Option<i64>,
+    /// Wire name "containsChecklist": boolean, optional.
+    #[serde(rename = "containsChecklist", skip_serializing_if = "Option::is_none")]
+    pub contains_checklist: Option<bool>,
+    /// Wire name "containsGanttLinks": boolean, optional.
+    #[serde(rename = "containsGanttLinks", skip_serializing_if = "Option::is_none")]
+    pub contains_gantt_links: Option<bool>,
+    /// Wire name "containsPlacements": boolean, optional.
+    #[serde(rename = "containsPlacements", skip_serializing_if = "Option::is_none")]
+    pub contains_placements: Option<bool>,
+    /// Wire name "containsRelatedTasks": boolean, optional.
+    #[serde(rename = "containsRelatedTasks", skip_serializing_if = "Option::is_none")]
+    pub contains_related_tasks: Option<bool>,
+    /// Wire name "containsResults": boolean, optional.
+    #[serde(rename = "containsResults", skip_serializing_if = "Option::is_none")]
+    pub contains_results: Option<bool>,
+    /// Wire name "containsSubTasks": boolean, optional.
+    #[serde(rename = "containsSubTasks", skip_serializing_if = "Option::is_none")]
+    pub contains_sub_tasks: Option<bool>,
+    /// Wire name "created": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Wire name "creator": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<ListV3RequestOrderCreator>,
+    /// Wire name "creatorId": integer, optional.
+    #[serde(rename = "creatorId", skip_serializing_if = "Option::is_none")]
+    pub creator_id: Option<i64>,
+    /// Wire name "crmItemIds": any JSON, optional.
+    #[serde(rename = "crmItemIds", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub crm_item_ids: ::serde_json::Value,
+    /// Wire name "deadline": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "dependsOn": any JSON, optional.
+    #[serde(rename = "dependsOn", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub depends_on: ::serde_json::Value,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "durationType": string, optional.
+    #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
+    pub duration_type: Option<String>,
+    /// Wire name "elapsedTime": object, optional.
+    #[serde(rename = "elapsedTime", skip_serializing_if = "Option::is_none")]
+    pub elapsed_time: Option<ListV3RequestOrderElapsedTime>,
+    /// Wire name "email": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<ListV3RequestOrderEmail>,
+    /// Wire name "emailId": integer, optional.
+    #[serde(rename = "emailId", skip_serializing_if = "Option::is_none")]
+    pub email_id: Option<i64>,
+    /// Wire name "endPlan": string (`date-time`), optional.
+    #[serde(rename = "endPlan", skip_serializing_if = "Option::is_none")]
+    pub end_plan: Option<String>,
+    /// Wire name "epicId": integer, optional.
+    #[serde(rename = "epicId", skip_serializing_if = "Option::is_none")]
+    pub epic_id: Option<i64>,
+    /// Wire name "estimatedTime": integer, optional.
+    #[serde(rename = "estimatedTime", skip_serializing_if = "Option::is_none")]
+    pub estimated_time: Option<i64>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
+    /// Wire name "exchangeModified": string, optional.
+    #[serde(rename = "exchangeModified", skip_serializing_if = "Option::is_none")]
+    pub exchange_modified: Option<String>,
+    /// Wire name "flow": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<ListV3RequestOrderFlow>,
+    /// Wire name "flowId": integer, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<i64>,
+    /// Wire name "forkedByTemplate": object, optional.
+    #[serde(rename = "forkedByTemplate", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template: Option<ListV3RequestOrderForkedByTemplate>,
+    /// Wire name "forkedByTemplateId": integer, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<i64>,
+    /// Wire name "group": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<ListV3RequestOrderGroup>,
+    /// Wire name "groupId": integer, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
+    /// Wire name "guid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "inFavorite": any JSON, optional.
+    #[serde(rename = "inFavorite", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_favorite: ::serde_json::Value,
+    /// Wire name "inGroupPin": any JSON, optional.
+    #[serde(rename = "inGroupPin", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_group_pin: ::serde_json::Value,
+    /// Wire name "inMute": any JSON, optional.
+    #[serde(rename = "inMute", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_mute: ::serde_json::Value,
+    /// Wire name "inPin": any JSON, optional.
+    #[serde(rename = "inPin", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_pin: ::serde_json::Value,
+    /// Wire name "isMultitask": boolean, optional.
+    #[serde(rename = "isMultitask", skip_serializing_if = "Option::is_none")]
+    pub is_multitask: Option<bool>,
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "mark": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+    /// Wire name "matchesSubTasksTime": boolean, optional.
+    #[serde(rename = "matchesSubTasksTime", skip_serializing_if = "Option::is_none")]
+    pub matches_sub_tasks_time: Option<bool>,
+    /// Wire name "matchesWorkTime": boolean, optional.
+    #[serde(rename = "matchesWorkTime", skip_serializing_if = "Option::is_none")]
+    pub matches_work_time: Option<bool>,
+    /// Wire name "maxDeadlineChangeDate": string (`date-time`), optional.
+    #[serde(rename = "maxDeadlineChangeDate", skip_serializing_if = "Option::is_none")]
+    pub max_deadline_change_date: Option<String>,
+    /// Wire name "maxDeadlineChanges": integer, optional.
+    #[serde(rename = "maxDeadlineChanges", skip_serializing_if = "Option::is_none")]
+    pub max_deadline_changes: Option<i64>,
+    /// Wire name "needsControl": boolean, optional.
+    #[serde(rename = "needsControl", skip_serializing_if = "Option::is_none")]
+    pub needs_control: Option<bool>,
+    /// Wire name "numberOfReminders": integer, optional.
+    #[serde(rename = "numberOfReminders", skip_serializing_if = "Option::is_none")]
+    pub number_of_reminders: Option<i64>,
+    /// Wire name "outlookVersion": integer, optional.
+    #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
+    pub outlook_version: Option<i64>,
+    /// Wire name "parent": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub parent: ::serde_json::Value,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "plannedDuration": integer, optional.
+    #[serde(rename = "plannedDuration", skip_serializing_if = "Option::is_none")]
+    pub planned_duration: Option<i64>,
+    /// Wire name "priority": string, optional.
+    ///
+    /// Allowed values: "high", "average", "low".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<ListV3RequestOrderPriority>,
+    /// Wire name "replicate": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<bool>,
+    /// Wire name "requireDeadlineChangeReason": boolean, optional.
+    #[serde(
+        rename = "requireDeadlineChangeReason",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub require_deadline_change_reason: Option<bool>,
+    /// Wire name "requireResult": boolean, optional.
+    #[serde(rename = "requireResult", skip_serializing_if = "Option::is_none")]
+    pub require_result: Option<bool>,
+    /// Wire name "responsible": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub responsible: ::serde_json::Value,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "rights": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
+    /// Wire name "scenarios": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub scenarios: ::serde_json::Value,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "source": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<ListV3RequestOrderSource>,
+    /// Wire name "stage": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<ListV3RequestOrderStage>,
+    /// Wire name "stageId": integer, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<i64>,
+    /// Wire name "startPlan": string (`date-time`), optional.
+    #[serde(rename = "startPlan", skip_serializing_if = "Option::is_none")]
+    pub start_plan: Option<String>,
+    /// Wire name "started": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "pending", "in_progress", "supposedly_completed", "completed", "deferred", "declined".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<ListV3RequestOrderStatus>,
+    /// Wire name "statusChanged": string (`date-time`), optional.
+    #[serde(rename = "statusChanged", skip_serializing_if = "Option::is_none")]
+    pub status_changed: Option<String>,
+    /// Wire name "statusChangedBy": any JSON, optional.
+    #[serde(
+        rename = "statusChangedBy",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub status_changed_by: ::serde_json::Value,
+    /// Wire name "statusChangedById": integer, optional.
+    #[serde(rename = "statusChangedById", skip_serializing_if = "Option::is_none")]
+    pub status_changed_by_id: Option<i64>,
+    /// Wire name "storyPoints": integer, optional.
+    #[serde(rename = "storyPoints", skip_serializing_if = "Option::is_none")]
+    pub story_points: Option<i64>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrder {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "accomplices".
+    pub fn accomplices(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.accomplices = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "activity".
+    pub fn activity(mut self, value: impl Into<String>) -> Self {
+        self.activity = Some(value.into());
+        self
+    }
+    /// Sets "actualDuration".
+    pub fn actual_duration(mut self, value: impl Into<i64>) -> Self {
+        self.actual_duration = Some(value.into());
+        self
+    }
+    /// Sets "addInReport".
+    pub fn add_in_report(mut self, value: impl Into<bool>) -> Self {
+        self.add_in_report = Some(value.into());
+        self
+    }
+    /// Sets "allowsChangeDatePlan".
+    pub fn allows_change_date_plan(mut self, value: impl Into<bool>) -> Self {
+        self.allows_change_date_plan = Some(value.into());
+        self
+    }
+    /// Sets "allowsChangeDeadline".
+    pub fn allows_change_deadline(mut self, value: impl Into<bool>) -> Self {
+        self.allows_change_deadline = Some(value.into());
+        self
+    }
+    /// Sets "allowsTimeTracking".
+    pub fn allows_time_tracking(mut self, value: impl Into<bool>) -> Self {
+        self.allows_time_tracking = Some(value.into());
+        self
+    }
+    /// Sets "archiveLink".
+    pub fn archive_link(mut self, value: impl Into<String>) -> Self {
+        self.archive_link = Some(value.into());
+        self
+    }
+    /// Sets "auditors".
+    pub fn auditors(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.auditors = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "autocompleteSubTasks".
+    pub fn autocomplete_sub_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.autocomplete_sub_tasks = Some(value.into());
+        self
+    }
+    /// Sets "changed".
+    pub fn changed(mut self, value: impl Into<String>) -> Self {
+        self.changed = Some(value.into());
+        self
+    }
+    /// Sets "changedBy".
+    pub fn changed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.changed_by = value.into();
+        self
+    }
+    /// Sets "changedById".
+    pub fn changed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.changed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "chat".
+    pub fn chat(mut self, value: impl Into<ListV3RequestOrderChat>) -> Self {
+        self.chat = Some(value.into());
+        self
+    }
+    /// Sets "chatId".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "checklist".
+    pub fn checklist(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.checklist = value.into();
+        self
+    }
+    /// Sets "closed".
+    pub fn closed(mut self, value: impl Into<String>) -> Self {
+        self.closed = Some(value.into());
+        self
+    }
+    /// Sets "closedBy".
+    pub fn closed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.closed_by = value.into();
+        self
+    }
+    /// Sets "closedById".
+    pub fn closed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.closed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "containsChecklist".
+    pub fn contains_checklist(mut self, value: impl Into<bool>) -> Self {
+        self.contains_checklist = Some(value.into());
+        self
+    }
+    /// Sets "containsGanttLinks".
+    pub fn contains_gantt_links(mut self, value: impl Into<bool>) -> Self {
+        self.contains_gantt_links = Some(value.into());
+        self
+    }
+    /// Sets "containsPlacements".
+    pub fn contains_placements(mut self, value: impl Into<bool>) -> Self {
+        self.contains_placements = Some(value.into());
+        self
+    }
+    /// Sets "containsRelatedTasks".
+    pub fn contains_related_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.contains_related_tasks = Some(value.into());
+        self
+    }
+    /// Sets "containsResults".
+    pub fn contains_results(mut self, value: impl Into<bool>) -> Self {
+        self.contains_results = Some(value.into());
+        self
+    }
+    /// Sets "containsSubTasks".
+    pub fn contains_sub_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.contains_sub_tasks = Some(value.into());
+        self
+    }
+    /// Sets "created".
+    pub fn created(mut self, value: impl Into<String>) -> Self {
+        self.created = Some(value.into());
+        self
+    }
+    /// Sets "creator".
+    pub fn creator(mut self, value: impl Into<ListV3RequestOrderCreator>) -> Self {
+        self.creator = Some(value.into());
+        self
+    }
+    /// Sets "creatorId".
+    pub fn creator_id(mut self, value: impl Into<i64>) -> Self {
+        self.creator_id = Some(value.into());
+        self
+    }
+    /// Sets "crmItemIds".
+    pub fn crm_item_ids(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.crm_item_ids = value.into();
+        self
+    }
+    /// Sets "deadline".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "dependsOn".
+    pub fn depends_on(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.depends_on = value.into();
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "durationType".
+    pub fn duration_type(mut self, value: impl Into<String>) -> Self {
+        self.duration_type = Some(value.into());
+        self
+    }
+    /// Sets "elapsedTime".
+    pub fn elapsed_time(
+        mut self,
+        value: impl Into<ListV3RequestOrderElapsedTime>,
+    ) -> Self {
+        self.elapsed_time = Some(value.into());
+        self
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<ListV3RequestOrderEmail>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "emailId".
+    pub fn email_id(mut self, value: impl Into<i64>) -> Self {
+        self.email_id = Some(value.into());
+        self
+    }
+    /// Sets "endPlan".
+    pub fn end_plan(mut self, value: impl Into<String>) -> Self {
+        self.end_plan = Some(value.into());
+        self
+    }
+    /// Sets "epicId".
+    pub fn epic_id(mut self, value: impl Into<i64>) -> Self {
+        self.epic_id = Some(value.into());
+        self
+    }
+    /// Sets "estimatedTime".
+    pub fn estimated_time(mut self, value: impl Into<i64>) -> Self {
+        self.estimated_time = Some(value.into());
+        self
+    }
+    /// Sets "exchangeId".
+    pub fn exchange_id(mut self, value: impl Into<String>) -> Self {
+        self.exchange_id = Some(value.into());
+        self
+    }
+    /// Sets "exchangeModified".
+    pub fn exchange_modified(mut self, value: impl Into<String>) -> Self {
+        self.exchange_modified = Some(value.into());
+        self
+    }
+    /// Sets "flow".
+    pub fn flow(mut self, value: impl Into<ListV3RequestOrderFlow>) -> Self {
+        self.flow = Some(value.into());
+        self
+    }
+    /// Sets "flowId".
+    pub fn flow_id(mut self, value: impl Into<i64>) -> Self {
+        self.flow_id = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplate".
+    pub fn forked_by_template(
+        mut self,
+        value: impl Into<ListV3RequestOrderForkedByTemplate>,
+    ) -> Self {
+        self.forked_by_template = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplateId".
+    pub fn forked_by_template_id(mut self, value: impl Into<i64>) -> Self {
+        self.forked_by_template_id = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<ListV3RequestOrderGroup>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "guid".
+    pub fn guid(mut self, value: impl Into<String>) -> Self {
+        self.guid = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "inFavorite".
+    pub fn in_favorite(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_favorite = value.into();
+        self
+    }
+    /// Sets "inGroupPin".
+    pub fn in_group_pin(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_group_pin = value.into();
+        self
+    }
+    /// Sets "inMute".
+    pub fn in_mute(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_mute = value.into();
+        self
+    }
+    /// Sets "inPin".
+    pub fn in_pin(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_pin = value.into();
+        self
+    }
+    /// Sets "isMultitask".
+    pub fn is_multitask(mut self, value: impl Into<bool>) -> Self {
+        self.is_multitask = Some(value.into());
+        self
+    }
+    /// Sets "link".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<String>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "matchesSubTasksTime".
+    pub fn matches_sub_tasks_time(mut self, value: impl Into<bool>) -> Self {
+        self.matches_sub_tasks_time = Some(value.into());
+        self
+    }
+    /// Sets "matchesWorkTime".
+    pub fn matches_work_time(mut self, value: impl Into<bool>) -> Self {
+        self.matches_work_time = Some(value.into());
+        self
+    }
+    /// Sets "maxDeadlineChangeDate".
+    pub fn max_deadline_change_date(mut self, value: impl Into<String>) -> Self {
+        self.max_deadline_change_date = Some(value.into());
+        self
+    }
+    /// Sets "maxDeadlineChanges".
+    pub fn max_deadline_changes(mut self, value: impl Into<i64>) -> Self {
+        self.max_deadline_changes = Some(value.into());
+        self
+    }
+    /// Sets "needsControl".
+    pub fn needs_control(mut self, value: impl Into<bool>) -> Self {
+        self.needs_control = Some(value.into());
+        self
+    }
+    /// Sets "numberOfReminders".
+    pub fn number_of_reminders(mut self, value: impl Into<i64>) -> Self {
+        self.number_of_reminders = Some(value.into());
+        self
+    }
+    /// Sets "outlookVersion".
+    pub fn outlook_version(mut self, value: impl Into<i64>) -> Self {
+        self.outlook_version = Some(value.into());
+        self
+    }
+    /// Sets "parent".
+    pub fn parent(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent = value.into();
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "plannedDuration".
+    pub fn planned_duration(mut self, value: impl Into<i64>) -> Self {
+        self.planned_duration = Some(value.into());
+        self
+    }
+    /// Sets "priority".
+    pub fn priority(mut self, value: impl Into<ListV3RequestOrderPriority>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "replicate".
+    pub fn replicate(mut self, value: impl Into<bool>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "requireDeadlineChangeReason".
+    pub fn require_deadline_change_reason(mut self, value: impl Into<bool>) -> Self {
+        self.require_deadline_change_reason = Some(value.into());
+        self
+    }
+    /// Sets "requireResult".
+    pub fn require_result(mut self, value: impl Into<bool>) -> Self {
+        self.require_result = Some(value.into());
+        self
+    }
+    /// Sets "responsible".
+    pub fn responsible(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsible = value.into();
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "rights".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Sets "scenarios".
+    pub fn scenarios(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.scenarios = value.into();
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "source".
+    pub fn source(mut self, value: impl Into<ListV3RequestOrderSource>) -> Self {
+        self.source = Some(value.into());
+        self
+    }
+    /// Sets "stage".
+    pub fn stage(mut self, value: impl Into<ListV3RequestOrderStage>) -> Self {
+        self.stage = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<i64>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "startPlan".
+    pub fn start_plan(mut self, value: impl Into<String>) -> Self {
+        self.start_plan = Some(value.into());
+        self
+    }
+    /// Sets "started".
+    pub fn started(mut self, value: impl Into<String>) -> Self {
+        self.started = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<ListV3RequestOrderStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusChanged".
+    pub fn status_changed(mut self, value: impl Into<String>) -> Self {
+        self.status_changed = Some(value.into());
+        self
+    }
+    /// Sets "statusChangedBy".
+    pub fn status_changed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.status_changed_by = value.into();
+        self
+    }
+    /// Sets "statusChangedById".
+    pub fn status_changed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.status_changed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "storyPoints".
+    pub fn story_points(mut self, value: impl Into<i64>) -> Self {
+        self.story_points = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrder {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let activity = o.opt("activity")?;
+        let actual_duration = o.opt("actualDuration")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allows_change_date_plan = o.opt("allowsChangeDatePlan")?;
+        let allows_change_deadline = o.opt("allowsChangeDeadline")?;
+        let allows_time_tracking = o.opt("allowsTimeTracking")?;
+        let archive_link = o.opt("archiveLink")?;
+        let auditors = o.opt("auditors")?;
+        let autocomplete_sub_tasks = o.opt("autocompleteSubTasks")?;
+        let changed = o.opt("changed")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_by_id = o.opt("changedById")?;
+        let chat = o.opt("chat")?;
+        let chat_id = o.opt("chatId")?;
+        let checklist = o.opt("checklist")?;
+        let closed = o.opt("closed")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_by_id = o.opt("closedById")?;
+        let contains_checklist = o.opt("containsChecklist")?;
+        let contains_gantt_links = o.opt("containsGanttLinks")?;
+        let contains_placements = o.opt("containsPlacements")?;
+        let contains_related_tasks = o.opt("containsRelatedTasks")?;
+        let contains_results = o.opt("containsResults")?;
+        let contains_sub_tasks = o.opt("containsSubTasks")?;
+        let created = o.opt("created")?;
+        let creator = o.opt("creator")?;
+        let creator_id = o.opt("creatorId")?;
+        let crm_item_ids = o.opt("crmItemIds")?;
+        let deadline = o.opt("deadline")?;
+        let depends_on = o.opt("dependsOn")?;
+        let description = o.opt("description")?;
+        let duration_type = o.opt("durationType")?;
+        let elapsed_time = o.opt("elapsedTime")?;
+        let email = o.opt("email")?;
+        let email_id = o.opt("emailId")?;
+        let end_plan = o.opt("endPlan")?;
+        let epic_id = o.opt("epicId")?;
+        let estimated_time = o.opt("estimatedTime")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let flow = o.opt("flow")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template = o.opt("forkedByTemplate")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let in_favorite = o.opt("inFavorite")?;
+        let in_group_pin = o.opt("inGroupPin")?;
+        let in_mute = o.opt("inMute")?;
+        let in_pin = o.opt("inPin")?;
+        let is_multitask = o.opt("isMultitask")?;
+        let link = o.opt("link")?;
+        let mark = o.opt("mark")?;
+        let matches_sub_tasks_time = o.opt("matchesSubTasksTime")?;
+        let matches_work_time = o.opt("matchesWorkTime")?;
+        let max_deadline_change_date = o.opt("maxDeadlineChangeDate")?;
+        let max_deadline_changes = o.opt("maxDeadlineChanges")?;
+        let needs_control = o.opt("needsControl")?;
+        let number_of_reminders = o.opt("numberOfReminders")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent = o.opt("parent")?;
+        let parent_id = o.opt("parentId")?;
+        let planned_duration = o.opt("plannedDuration")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let require_deadline_change_reason = o.opt("requireDeadlineChangeReason")?;
+        let require_result = o.opt("requireResult")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let rights = o.opt("rights")?;
+        let scenarios = o.opt("scenarios")?;
+        let site_id = o.opt("siteId")?;
+        let source = o.opt("source")?;
+        let stage = o.opt("stage")?;
+        let stage_id = o.opt("stageId")?;
+        let start_plan = o.opt("startPlan")?;
+        let started = o.opt("started")?;
+        let status = o.opt("status")?;
+        let status_changed = o.opt("statusChanged")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_by_id = o.opt("statusChangedById")?;
+        let story_points = o.opt("storyPoints")?;
+        let title = o.opt("title")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "activity",
+                    "actualDuration",
+                    "addInReport",
+                    "allowsChangeDatePlan",
+                    "allowsChangeDeadline",
+                    "allowsTimeTracking",
+                    "archiveLink",
+                    "auditors",
+                    "autocompleteSubTasks",
+                    "changed",
+                    "changedBy",
+                    "changedById",
+                    "chat",
+                    "chatId",
+                    "checklist",
+                    "closed",
+                    "closedBy",
+                    "closedById",
+                    "containsChecklist",
+                    "containsGanttLinks",
+                    "containsPlacements",
+                    "containsRelatedTasks",
+                    "containsResults",
+                    "containsSubTasks",
+                    "created",
+                    "creator",
+                    "creatorId",
+                    "crmItemIds",
+                    "deadline",
+                    "dependsOn",
+                    "description",
+                    "durationType",
+                    "elapsedTime",
+                    "email",
+                    "emailId",
+                    "endPlan",
+                    "epicId",
+                    "estimatedTime",
+                    "exchangeId",
+                    "exchangeModified",
+                    "flow",
+                    "flowId",
+                    "forkedByTemplate",
+                    "forkedByTemplateId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "inFavorite",
+                    "inGroupPin",
+                    "inMute",
+                    "inPin",
+                    "isMultitask",
+                    "link",
+                    "mark",
+                    "matchesSubTasksTime",
+                    "matchesWorkTime",
+                    "maxDeadlineChangeDate",
+                    "maxDeadlineChanges",
+                    "needsControl",
+                    "numberOfReminders",
+                    "outlookVersion",
+                    "parent",
+                    "parentId",
+                    "plannedDuration",
+                    "priority",
+                    "replicate",
+                    "requireDeadlineChangeReason",
+                    "requireResult",
+                    "responsible",
+                    "responsibleId",
+                    "rights",
+                    "scenarios",
+                    "siteId",
+                    "source",
+                    "stage",
+                    "stageId",
+                    "startPlan",
+                    "started",
+                    "status",
+                    "statusChanged",
+                    "statusChangedBy",
+                    "statusChangedById",
+                    "storyPoints",
+                    "title",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            accomplices,
+            activity,
+            actual_duration,
+            add_in_report,
+            allows_change_date_plan,
+            allows_change_deadline,
+            allows_time_tracking,
+            archive_link,
+            auditors,
+            autocomplete_sub_tasks,
+            changed,
+            changed_by,
+            changed_by_id,
+            chat,
+            chat_id,
+            checklist,
+            closed,
+            closed_by,
+            closed_by_id,
+            contains_checklist,
+            contains_gantt_links,
+            contains_placements,
+            contains_related_tasks,
+            contains_results,
+            contains_sub_tasks,
+            created,
+            creator,
+            creator_id,
+            crm_item_ids,
+            deadline,
+            depends_on,
+            description,
+            duration_type,
+            elapsed_time,
+            email,
+            email_id,
+            end_plan,
+            epic_id,
+            estimated_time,
+            exchange_id,
+            exchange_modified,
+            flow,
+            flow_id,
+            forked_by_template,
+            forked_by_template_id,
+            group,
+            group_id,
+            guid,
+            id,
+            in_favorite,
+            in_group_pin,
+            in_mute,
+            in_pin,
+            is_multitask,
+            link,
+            mark,
+            matches_sub_tasks_time,
+            matches_work_time,
+            max_deadline_change_date,
+            max_deadline_changes,
+            needs_control,
+            number_of_reminders,
+            outlook_version,
+            parent,
+            parent_id,
+            planned_duration,
+            priority,
+            replicate,
+            require_deadline_change_reason,
+            require_result,
+            responsible,
+            responsible_id,
+            rights,
+            scenarios,
+            site_id,
+            source,
+            stage,
+            stage_id,
+            start_plan,
+            started,
+            status,
+            status_changed,
+            status_changed_by,
+            status_changed_by_id,
+            story_points,
+            title,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestOrder);
+
+/// The type `tasks.chat`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type ListV3RequestOrderChat = super::super::types::tasks::Chat;
+
+/// The type `tasks.creator`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type ListV3RequestOrderCreator = super::super::types::tasks::Creator;
+
+/// The type `tasks.elapsed_time`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type ListV3RequestOrderElapsedTime = super::super::types::tasks::ElapsedTime;
+
+/// The type `tasks.email`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type ListV3RequestOrderEmail = super::super::types::tasks::Email;
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrderFlow {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrderFlow {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrderFlow {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["id", "name"])?;
+        Ok(Self { id, name, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestOrderFlow);
+
+/// The type `tasks.forked_by_template`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type ListV3RequestOrderForkedByTemplate = super::super::types::tasks::ForkedByTemplate;
+
+/// The type `tasks.group`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type ListV3RequestOrderGroup = super::super::types::tasks::Group;
+
+#[cfg(feature = "tasks")]
+pub type ListV3RequestOrderPriority = super::super::enums::HighAverageLow;
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListV3RequestOrderSource {
+    /// Wire name "data": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl ListV3RequestOrderSource {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.data = value.into();
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestOrderSource {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.opt("data")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["data", "type"])?;
+        Ok(Self { data, type_, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestOrderSource);
+
+/// The type `tasks.stage`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type ListV3RequestOrderStage = super::super::types::tasks::Stage;
+
+#[cfg(feature = "tasks")]
+pub type ListV3RequestOrderStatus = super::super::enums::PendingInProgressSupposedlyCompletedEtc;
 
 #[cfg(feature = "tasks")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -6393,6 +8501,50 @@ impl ::bitrix24_runtime::loose::Loose for ListV3RequestPagination {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(ListV3RequestPagination);
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ListV3RequestSelectItem {
+    Select(Box<ListV3RequestSelectItemSelect>),
+    String(String),
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3RequestSelectItem {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            ListV3RequestSelectItemSelect,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Select(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListV3RequestSelectItem",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(ListV3RequestSelectItem);
+
+/// The type `tasks.select`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type ListV3RequestSelectItemSelect = super::super::types::tasks::Select;
 
 /// The `result` of `tasks.task.list`.
 #[cfg(feature = "tasks")]
@@ -7644,15 +9796,266 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
-    /// Wire name "RESPONSIBLE_ID": integer, optional.
+    /// Wire name "RESPONSIBLE_ID": string, optional.
     #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
-    pub responsible_id: Option<i64>,
+    pub responsible_id: Option<String>,
     /// Wire name "UF_CRM_TASK": array of string, optional.
     #[serde(rename = "UF_CRM_TASK", skip_serializing_if = "Option::is_none")]
     pub uf_crm_task: Option<Vec<String>>,
     /// Wire name "UF_TASK_WEBDAV_FILES": array of string, optional.
     #[serde(rename = "UF_TASK_WEBDAV_FILES", skip_serializing_if = "Option::is_none")]
     pub uf_task_webdav_files: Option<Vec<String>>,
+    /// Wire name "accomplices": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub accomplices: ::serde_json::Value,
+    /// Wire name "accomplicesData": any JSON, optional.
+    #[serde(
+        rename = "accomplicesData",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub accomplices_data: ::serde_json::Value,
+    /// Wire name "action": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub action: ::serde_json::Value,
+    /// Wire name "activityDate": string, optional.
+    #[serde(rename = "activityDate", skip_serializing_if = "Option::is_none")]
+    pub activity_date: Option<String>,
+    /// Wire name "addInReport": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
+    pub add_in_report: Option<UpdateRequestFieldsAddInReport>,
+    /// Wire name "allowChangeDeadline": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "allowChangeDeadline", skip_serializing_if = "Option::is_none")]
+    pub allow_change_deadline: Option<UpdateRequestFieldsAllowChangeDeadline>,
+    /// Wire name "allowTimeTracking": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "allowTimeTracking", skip_serializing_if = "Option::is_none")]
+    pub allow_time_tracking: Option<UpdateRequestFieldsAllowTimeTracking>,
+    /// Wire name "auditors": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub auditors: ::serde_json::Value,
+    /// Wire name "auditorsData": any JSON, optional.
+    #[serde(
+        rename = "auditorsData",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub auditors_data: ::serde_json::Value,
+    /// Wire name "backlogId": string, optional.
+    #[serde(rename = "backlogId", skip_serializing_if = "Option::is_none")]
+    pub backlog_id: Option<String>,
+    /// Wire name "changedBy": string, optional.
+    #[serde(rename = "changedBy", skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
+    /// Wire name "changedDate": string, optional.
+    #[serde(rename = "changedDate", skip_serializing_if = "Option::is_none")]
+    pub changed_date: Option<String>,
+    /// Wire name "chatId": integer, optional.
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+    /// Wire name "checkListCanAdd": boolean, optional.
+    #[serde(rename = "checkListCanAdd", skip_serializing_if = "Option::is_none")]
+    pub check_list_can_add: Option<bool>,
+    /// Wire name "checkListTree": object, optional.
+    #[serde(rename = "checkListTree", skip_serializing_if = "Option::is_none")]
+    pub check_list_tree: Option<UpdateRequestFieldsCheckListTree>,
+    /// Wire name "checklist": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checklist: Option<UpdateRequestFieldsChecklist>,
+    /// Wire name "closedBy": string, optional.
+    #[serde(rename = "closedBy", skip_serializing_if = "Option::is_none")]
+    pub closed_by: Option<String>,
+    /// Wire name "closedDate": string, optional.
+    #[serde(rename = "closedDate", skip_serializing_if = "Option::is_none")]
+    pub closed_date: Option<String>,
+    /// Wire name "commentsCount": string, optional.
+    #[serde(rename = "commentsCount", skip_serializing_if = "Option::is_none")]
+    pub comments_count: Option<String>,
+    /// Wire name "createdBy": string, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "createdDate": string, optional.
+    #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<String>,
+    /// Wire name "creator": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<UpdateRequestFieldsCreator>,
+    /// Wire name "dateStart": string, optional.
+    #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
+    pub date_start: Option<String>,
+    /// Wire name "deadline": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "descriptionInBbcode": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "descriptionInBbcode", skip_serializing_if = "Option::is_none")]
+    pub description_in_bbcode: Option<UpdateRequestFieldsDescriptionInBbcode>,
+    /// Wire name "durationFact": string, optional.
+    #[serde(rename = "durationFact", skip_serializing_if = "Option::is_none")]
+    pub duration_fact: Option<String>,
+    /// Wire name "durationPlan": string, optional.
+    #[serde(rename = "durationPlan", skip_serializing_if = "Option::is_none")]
+    pub duration_plan: Option<String>,
+    /// Wire name "durationType": string, optional.
+    #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
+    pub duration_type: Option<String>,
+    /// Wire name "endDatePlan": string, optional.
+    #[serde(rename = "endDatePlan", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan: Option<String>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
+    /// Wire name "exchangeModified": string, optional.
+    #[serde(rename = "exchangeModified", skip_serializing_if = "Option::is_none")]
+    pub exchange_modified: Option<String>,
+    /// Wire name "favorite": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub favorite: Option<UpdateRequestFieldsFavorite>,
+    /// Wire name "flowId": string, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<String>,
+    /// Wire name "forkedByTemplateId": string, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<String>,
+    /// Wire name "forumId": string, optional.
+    #[serde(rename = "forumId", skip_serializing_if = "Option::is_none")]
+    pub forum_id: Option<String>,
+    /// Wire name "forumTopicId": string, optional.
+    #[serde(rename = "forumTopicId", skip_serializing_if = "Option::is_none")]
+    pub forum_topic_id: Option<String>,
+    /// Wire name "group": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<UpdateRequestFieldsGroup>,
+    /// Wire name "groupId": string, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// Wire name "guid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isMuted": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isMuted", skip_serializing_if = "Option::is_none")]
+    pub is_muted: Option<UpdateRequestFieldsIsMuted>,
+    /// Wire name "isPinned": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isPinned", skip_serializing_if = "Option::is_none")]
+    pub is_pinned: Option<UpdateRequestFieldsIsPinned>,
+    /// Wire name "isPinnedInGroup": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isPinnedInGroup", skip_serializing_if = "Option::is_none")]
+    pub is_pinned_in_group: Option<UpdateRequestFieldsIsPinnedInGroup>,
+    /// Wire name "mark": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+    /// Wire name "matchWorkTime": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "matchWorkTime", skip_serializing_if = "Option::is_none")]
+    pub match_work_time: Option<UpdateRequestFieldsMatchWorkTime>,
+    /// Wire name "multitask": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multitask: Option<UpdateRequestFieldsMultitask>,
+    /// Wire name "newCommentsCount": integer, optional.
+    #[serde(rename = "newCommentsCount", skip_serializing_if = "Option::is_none")]
+    pub new_comments_count: Option<i64>,
+    /// Wire name "notViewed": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "notViewed", skip_serializing_if = "Option::is_none")]
+    pub not_viewed: Option<UpdateRequestFieldsNotViewed>,
+    /// Wire name "outlookVersion": string, optional.
+    #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
+    pub outlook_version: Option<String>,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "priority": string, optional.
+    ///
+    /// Allowed values: "2", "1", "0".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<UpdateRequestFieldsPriority>,
+    /// Wire name "replicate": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<UpdateRequestFieldsReplicate>,
+    /// Wire name "responsible": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub responsible: ::serde_json::Value,
+    /// Wire name "serviceCommentsCount": string, optional.
+    #[serde(rename = "serviceCommentsCount", skip_serializing_if = "Option::is_none")]
+    pub service_comments_count: Option<String>,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "sorting": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sorting: Option<String>,
+    /// Wire name "sprintId": string, optional.
+    #[serde(rename = "sprintId", skip_serializing_if = "Option::is_none")]
+    pub sprint_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "startDatePlan": string, optional.
+    #[serde(rename = "startDatePlan", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "2", "3", "4", "5", "6".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<UpdateRequestFieldsStatus>,
+    /// Wire name "statusChangedBy": string, optional.
+    #[serde(rename = "statusChangedBy", skip_serializing_if = "Option::is_none")]
+    pub status_changed_by: Option<String>,
+    /// Wire name "statusChangedDate": string, optional.
+    #[serde(rename = "statusChangedDate", skip_serializing_if = "Option::is_none")]
+    pub status_changed_date: Option<String>,
+    /// Wire name "subordinate": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subordinate: Option<UpdateRequestFieldsSubordinate>,
+    /// Wire name "taskControl": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
+    pub task_control: Option<UpdateRequestFieldsTaskControl>,
+    /// Wire name "timeEstimate": string, optional.
+    #[serde(rename = "timeEstimate", skip_serializing_if = "Option::is_none")]
+    pub time_estimate: Option<String>,
+    /// Wire name "timeSpentInLogs": string, optional.
+    #[serde(rename = "timeSpentInLogs", skip_serializing_if = "Option::is_none")]
+    pub time_spent_in_logs: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "ufMailMessage": string, optional.
+    #[serde(rename = "ufMailMessage", skip_serializing_if = "Option::is_none")]
+    pub uf_mail_message: Option<String>,
+    /// Wire name "viewedDate": string, optional.
+    #[serde(rename = "viewedDate", skip_serializing_if = "Option::is_none")]
+    pub viewed_date: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -7666,7 +10069,7 @@ impl UpdateRequestFields {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "RESPONSIBLE_ID".
-    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+    pub fn responsible_id(mut self, value: impl Into<String>) -> Self {
         self.responsible_id = Some(value.into());
         self
     }
@@ -7684,6 +10087,388 @@ impl UpdateRequestFields {
         value: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         self.uf_task_webdav_files = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "accomplices".
+    pub fn accomplices(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.accomplices = value.into();
+        self
+    }
+    /// Sets "accomplicesData".
+    pub fn accomplices_data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.accomplices_data = value.into();
+        self
+    }
+    /// Sets "action".
+    pub fn action(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.action = value.into();
+        self
+    }
+    /// Sets "activityDate".
+    pub fn activity_date(mut self, value: impl Into<String>) -> Self {
+        self.activity_date = Some(value.into());
+        self
+    }
+    /// Sets "addInReport".
+    pub fn add_in_report(
+        mut self,
+        value: impl Into<UpdateRequestFieldsAddInReport>,
+    ) -> Self {
+        self.add_in_report = Some(value.into());
+        self
+    }
+    /// Sets "allowChangeDeadline".
+    pub fn allow_change_deadline(
+        mut self,
+        value: impl Into<UpdateRequestFieldsAllowChangeDeadline>,
+    ) -> Self {
+        self.allow_change_deadline = Some(value.into());
+        self
+    }
+    /// Sets "allowTimeTracking".
+    pub fn allow_time_tracking(
+        mut self,
+        value: impl Into<UpdateRequestFieldsAllowTimeTracking>,
+    ) -> Self {
+        self.allow_time_tracking = Some(value.into());
+        self
+    }
+    /// Sets "auditors".
+    pub fn auditors(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auditors = value.into();
+        self
+    }
+    /// Sets "auditorsData".
+    pub fn auditors_data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auditors_data = value.into();
+        self
+    }
+    /// Sets "backlogId".
+    pub fn backlog_id(mut self, value: impl Into<String>) -> Self {
+        self.backlog_id = Some(value.into());
+        self
+    }
+    /// Sets "changedBy".
+    pub fn changed_by(mut self, value: impl Into<String>) -> Self {
+        self.changed_by = Some(value.into());
+        self
+    }
+    /// Sets "changedDate".
+    pub fn changed_date(mut self, value: impl Into<String>) -> Self {
+        self.changed_date = Some(value.into());
+        self
+    }
+    /// Sets "chatId".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "checkListCanAdd".
+    pub fn check_list_can_add(mut self, value: impl Into<bool>) -> Self {
+        self.check_list_can_add = Some(value.into());
+        self
+    }
+    /// Sets "checkListTree".
+    pub fn check_list_tree(
+        mut self,
+        value: impl Into<UpdateRequestFieldsCheckListTree>,
+    ) -> Self {
+        self.check_list_tree = Some(value.into());
+        self
+    }
+    /// Sets "checklist".
+    pub fn checklist(mut self, value: impl Into<UpdateRequestFieldsChecklist>) -> Self {
+        self.checklist = Some(value.into());
+        self
+    }
+    /// Sets "closedBy".
+    pub fn closed_by(mut self, value: impl Into<String>) -> Self {
+        self.closed_by = Some(value.into());
+        self
+    }
+    /// Sets "closedDate".
+    pub fn closed_date(mut self, value: impl Into<String>) -> Self {
+        self.closed_date = Some(value.into());
+        self
+    }
+    /// Sets "commentsCount".
+    pub fn comments_count(mut self, value: impl Into<String>) -> Self {
+        self.comments_count = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<String>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "createdDate".
+    pub fn created_date(mut self, value: impl Into<String>) -> Self {
+        self.created_date = Some(value.into());
+        self
+    }
+    /// Sets "creator".
+    pub fn creator(mut self, value: impl Into<UpdateRequestFieldsCreator>) -> Self {
+        self.creator = Some(value.into());
+        self
+    }
+    /// Sets "dateStart".
+    pub fn date_start(mut self, value: impl Into<String>) -> Self {
+        self.date_start = Some(value.into());
+        self
+    }
+    /// Sets "deadline".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "descriptionInBbcode".
+    pub fn description_in_bbcode(
+        mut self,
+        value: impl Into<UpdateRequestFieldsDescriptionInBbcode>,
+    ) -> Self {
+        self.description_in_bbcode = Some(value.into());
+        self
+    }
+    /// Sets "durationFact".
+    pub fn duration_fact(mut self, value: impl Into<String>) -> Self {
+        self.duration_fact = Some(value.into());
+        self
+    }
+    /// Sets "durationPlan".
+    pub fn duration_plan(mut self, value: impl Into<String>) -> Self {
+        self.duration_plan = Some(value.into());
+        self
+    }
+    /// Sets "durationType".
+    pub fn duration_type(mut self, value: impl Into<String>) -> Self {
+        self.duration_type = Some(value.into());
+        self
+    }
+    /// Sets "endDatePlan".
+    pub fn end_date_plan(mut self, value: impl Into<String>) -> Self {
+        self.end_date_plan = Some(value.into());
+        self
+    }
+    /// Sets "exchangeId".
+    pub fn exchange_id(mut self, value: impl Into<String>) -> Self {
+        self.exchange_id = Some(value.into());
+        self
+    }
+    /// Sets "exchangeModified".
+    pub fn exchange_modified(mut self, value: impl Into<String>) -> Self {
+        self.exchange_modified = Some(value.into());
+        self
+    }
+    /// Sets "favorite".
+    pub fn favorite(mut self, value: impl Into<UpdateRequestFieldsFavorite>) -> Self {
+        self.favorite = Some(value.into());
+        self
+    }
+    /// Sets "flowId".
+    pub fn flow_id(mut self, value: impl Into<String>) -> Self {
+        self.flow_id = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplateId".
+    pub fn forked_by_template_id(mut self, value: impl Into<String>) -> Self {
+        self.forked_by_template_id = Some(value.into());
+        self
+    }
+    /// Sets "forumId".
+    pub fn forum_id(mut self, value: impl Into<String>) -> Self {
+        self.forum_id = Some(value.into());
+        self
+    }
+    /// Sets "forumTopicId".
+    pub fn forum_topic_id(mut self, value: impl Into<String>) -> Self {
+        self.forum_topic_id = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<UpdateRequestFieldsGroup>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<String>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "guid".
+    pub fn guid(mut self, value: impl Into<String>) -> Self {
+        self.guid = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "isMuted".
+    pub fn is_muted(mut self, value: impl Into<UpdateRequestFieldsIsMuted>) -> Self {
+        self.is_muted = Some(value.into());
+        self
+    }
+    /// Sets "isPinned".
+    pub fn is_pinned(mut self, value: impl Into<UpdateRequestFieldsIsPinned>) -> Self {
+        self.is_pinned = Some(value.into());
+        self
+    }
+    /// Sets "isPinnedInGroup".
+    pub fn is_pinned_in_group(
+        mut self,
+        value: impl Into<UpdateRequestFieldsIsPinnedInGroup>,
+    ) -> Self {
+        self.is_pinned_in_group = Some(value.into());
+        self
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<String>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "matchWorkTime".
+    pub fn match_work_time(
+        mut self,
+        value: impl Into<UpdateRequestFieldsMatchWorkTime>,
+    ) -> Self {
+        self.match_work_time = Some(value.into());
+        self
+    }
+    /// Sets "multitask".
+    pub fn multitask(mut self, value: impl Into<UpdateRequestFieldsMultitask>) -> Self {
+        self.multitask = Some(value.into());
+        self
+    }
+    /// Sets "newCommentsCount".
+    pub fn new_comments_count(mut self, value: impl Into<i64>) -> Self {
+        self.new_comments_count = Some(value.into());
+        self
+    }
+    /// Sets "notViewed".
+    pub fn not_viewed(mut self, value: impl Into<UpdateRequestFieldsNotViewed>) -> Self {
+        self.not_viewed = Some(value.into());
+        self
+    }
+    /// Sets "outlookVersion".
+    pub fn outlook_version(mut self, value: impl Into<String>) -> Self {
+        self.outlook_version = Some(value.into());
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<String>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "priority".
+    pub fn priority(mut self, value: impl Into<UpdateRequestFieldsPriority>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "replicate".
+    pub fn replicate(mut self, value: impl Into<UpdateRequestFieldsReplicate>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "responsible".
+    pub fn responsible(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsible = value.into();
+        self
+    }
+    /// Sets "serviceCommentsCount".
+    pub fn service_comments_count(mut self, value: impl Into<String>) -> Self {
+        self.service_comments_count = Some(value.into());
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "sorting".
+    pub fn sorting(mut self, value: impl Into<String>) -> Self {
+        self.sorting = Some(value.into());
+        self
+    }
+    /// Sets "sprintId".
+    pub fn sprint_id(mut self, value: impl Into<String>) -> Self {
+        self.sprint_id = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "startDatePlan".
+    pub fn start_date_plan(mut self, value: impl Into<String>) -> Self {
+        self.start_date_plan = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<UpdateRequestFieldsStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusChangedBy".
+    pub fn status_changed_by(mut self, value: impl Into<String>) -> Self {
+        self.status_changed_by = Some(value.into());
+        self
+    }
+    /// Sets "statusChangedDate".
+    pub fn status_changed_date(mut self, value: impl Into<String>) -> Self {
+        self.status_changed_date = Some(value.into());
+        self
+    }
+    /// Sets "subordinate".
+    pub fn subordinate(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSubordinate>,
+    ) -> Self {
+        self.subordinate = Some(value.into());
+        self
+    }
+    /// Sets "taskControl".
+    pub fn task_control(
+        mut self,
+        value: impl Into<UpdateRequestFieldsTaskControl>,
+    ) -> Self {
+        self.task_control = Some(value.into());
+        self
+    }
+    /// Sets "timeEstimate".
+    pub fn time_estimate(mut self, value: impl Into<String>) -> Self {
+        self.time_estimate = Some(value.into());
+        self
+    }
+    /// Sets "timeSpentInLogs".
+    pub fn time_spent_in_logs(mut self, value: impl Into<String>) -> Self {
+        self.time_spent_in_logs = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "ufMailMessage".
+    pub fn uf_mail_message(mut self, value: impl Into<String>) -> Self {
+        self.uf_mail_message = Some(value.into());
+        self
+    }
+    /// Sets "viewedDate".
+    pub fn viewed_date(mut self, value: impl Into<String>) -> Self {
+        self.viewed_date = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -7707,12 +10492,231 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let responsible_id = o.opt("RESPONSIBLE_ID")?;
         let uf_crm_task = o.opt("UF_CRM_TASK")?;
         let uf_task_webdav_files = o.opt("UF_TASK_WEBDAV_FILES")?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let chat_id = o.opt("chatId")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let uf_mail_message = o.opt("ufMailMessage")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
         let additional = o
-            .rest(&["RESPONSIBLE_ID", "UF_CRM_TASK", "UF_TASK_WEBDAV_FILES"])?;
+            .rest(
+                &[
+                    "RESPONSIBLE_ID",
+                    "UF_CRM_TASK",
+                    "UF_TASK_WEBDAV_FILES",
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "chatId",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "ufMailMessage",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
             responsible_id,
             uf_crm_task,
             uf_task_webdav_files,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            chat_id,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            uf_mail_message,
+            viewed_date,
+            xml_id,
             additional,
         })
     }
@@ -7720,6 +10724,70 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsAddInReport = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsAllowChangeDeadline = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsAllowTimeTracking = ::bitrix24_runtime::YesNo;
+
+/// The type `task.check_list_tree_3`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsCheckListTree = super::super::types::task::CheckListTree3;
+
+/// The type `task.checklist_2`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsChecklist = super::super::types::task::Checklist2;
+
+/// The type `task.creator`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsCreator = super::super::types::task::Creator;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsDescriptionInBbcode = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsFavorite = ::bitrix24_runtime::YesNo;
+
+/// The type `task.group_2`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsGroup = super::super::types::task::Group2;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsIsMuted = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsIsPinned = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsIsPinnedInGroup = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsMatchWorkTime = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsMultitask = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsNotViewed = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsPriority = super::super::enums::V2V1V0;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsReplicate = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsStatus = super::super::enums::V2V3V4Etc;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsSubordinate = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type UpdateRequestFieldsTaskControl = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `tasks.task.update`.
 #[cfg(feature = "task")]
@@ -8188,21 +11256,21 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseTask {
 #[cfg(feature = "task")]
 pub type UpdateResponseTaskAction = super::super::types::task::Action;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type UpdateResponseTaskAuditorsDataValue = super::super::types::task::Responsible;
+pub type UpdateResponseTaskAuditorsDataValue = super::super::types::task::Creator;
 
 /// The type `task.check_list_tree_2`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type UpdateResponseTaskCheckListTree = super::super::types::task::CheckListTree2;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type UpdateResponseTaskCreator = super::super::types::task::Responsible;
+pub type UpdateResponseTaskCreator = super::super::types::task::Creator;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type UpdateResponseTaskResponsible = super::super::types::task::Responsible;
+pub type UpdateResponseTaskResponsible = super::super::types::task::Creator;
 
 #[cfg(feature = "task")]
 impl ::bitrix24_runtime::Method for UpdateRequest {
@@ -8293,21 +11361,277 @@ impl ::bitrix24_runtime::loose::Loose for UpdateV3Request {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateV3RequestFields {
+    /// Wire name "accomplices": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accomplices: Option<Vec<::serde_json::Value>>,
+    /// Wire name "activity": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
+    /// Wire name "actualDuration": integer, optional.
+    #[serde(rename = "actualDuration", skip_serializing_if = "Option::is_none")]
+    pub actual_duration: Option<i64>,
+    /// Wire name "addInReport": boolean, optional.
+    #[serde(rename = "addInReport", skip_serializing_if = "Option::is_none")]
+    pub add_in_report: Option<bool>,
+    /// Wire name "allowsChangeDatePlan": boolean, optional.
+    #[serde(rename = "allowsChangeDatePlan", skip_serializing_if = "Option::is_none")]
+    pub allows_change_date_plan: Option<bool>,
+    /// Wire name "allowsChangeDeadline": boolean, optional.
+    #[serde(rename = "allowsChangeDeadline", skip_serializing_if = "Option::is_none")]
+    pub allows_change_deadline: Option<bool>,
+    /// Wire name "allowsTimeTracking": boolean, optional.
+    #[serde(rename = "allowsTimeTracking", skip_serializing_if = "Option::is_none")]
+    pub allows_time_tracking: Option<bool>,
+    /// Wire name "archiveLink": string, optional.
+    #[serde(rename = "archiveLink", skip_serializing_if = "Option::is_none")]
+    pub archive_link: Option<String>,
+    /// Wire name "auditors": array of any JSON, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auditors: Option<Vec<::serde_json::Value>>,
+    /// Wire name "autocompleteSubTasks": boolean, optional.
+    #[serde(rename = "autocompleteSubTasks", skip_serializing_if = "Option::is_none")]
+    pub autocomplete_sub_tasks: Option<bool>,
+    /// Wire name "changed": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<String>,
+    /// Wire name "changedBy": any JSON, optional.
+    #[serde(rename = "changedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub changed_by: ::serde_json::Value,
+    /// Wire name "changedById": integer, optional.
+    #[serde(rename = "changedById", skip_serializing_if = "Option::is_none")]
+    pub changed_by_id: Option<i64>,
+    /// Wire name "chat": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat: Option<UpdateV3RequestFieldsChat>,
+    /// Wire name "chatId": integer, optional.
+    #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+    /// Wire name "checklist": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub checklist: ::serde_json::Value,
+    /// Wire name "closed": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<String>,
+    /// Wire name "closedBy": any JSON, optional.
+    #[serde(rename = "closedBy", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub closed_by: ::serde_json::Value,
+    /// Wire name "closedById": integer, optional.
+    #[serde(rename = "closedById", skip_serializing_if = "Option::is_none")]
+    pub closed_by_id: Option<i64>,
+    /// Wire name "containsChecklist": boolean, optional.
+    #[serde(rename = "containsChecklist", skip_serializing_if = "Option::is_none")]
+    pub contains_checklist: Option<bool>,
+    /// Wire name "containsGanttLinks": boolean, optional.
+    #[serde(rename = "containsGanttLinks", skip_serializing_if = "Option::is_none")]
+    pub contains_gantt_links: Option<bool>,
+    /// Wire name "containsPlacements": boolean, optional.
+    #[serde(rename = "containsPlacements", skip_serializing_if = "Option::is_none")]
+    pub contains_placements: Option<bool>,
+    /// Wire name "containsRelatedTasks": boolean, optional.
+    #[serde(rename = "containsRelatedTasks", skip_serializing_if = "Option::is_none")]
+    pub contains_related_tasks: Option<bool>,
+    /// Wire name "containsResults": boolean, optional.
+    #[serde(rename = "containsResults", skip_serializing_if = "Option::is_none")]
+    pub contains_results: Option<bool>,
+    /// Wire name "containsSubTasks": boolean, optional.
+    #[serde(rename = "containsSubTasks", skip_serializing_if = "Option::is_none")]
+    pub contains_sub_tasks: Option<bool>,
+    /// Wire name "created": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Wire name "creator": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<UpdateV3RequestFieldsCreator>,
     /// Wire name "creatorId": integer, optional.
     #[serde(rename = "creatorId", skip_serializing_if = "Option::is_none")]
     pub creator_id: Option<i64>,
     /// Wire name "crmItemIds": array of string, optional.
     #[serde(rename = "crmItemIds", skip_serializing_if = "Option::is_none")]
     pub crm_item_ids: Option<Vec<String>>,
-    /// Wire name "deadline": string, optional.
+    /// Wire name "deadline": string (`date-time`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// Wire name "dependsOn": any JSON, optional.
+    #[serde(rename = "dependsOn", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub depends_on: ::serde_json::Value,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "durationType": string, optional.
+    #[serde(rename = "durationType", skip_serializing_if = "Option::is_none")]
+    pub duration_type: Option<String>,
+    /// Wire name "elapsedTime": object, optional.
+    #[serde(rename = "elapsedTime", skip_serializing_if = "Option::is_none")]
+    pub elapsed_time: Option<UpdateV3RequestFieldsElapsedTime>,
+    /// Wire name "email": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<UpdateV3RequestFieldsEmail>,
+    /// Wire name "emailId": integer, optional.
+    #[serde(rename = "emailId", skip_serializing_if = "Option::is_none")]
+    pub email_id: Option<i64>,
+    /// Wire name "endPlan": string (`date-time`), optional.
+    #[serde(rename = "endPlan", skip_serializing_if = "Option::is_none")]
+    pub end_plan: Option<String>,
+    /// Wire name "epicId": integer, optional.
+    #[serde(rename = "epicId", skip_serializing_if = "Option::is_none")]
+    pub epic_id: Option<i64>,
+    /// Wire name "estimatedTime": integer, optional.
+    #[serde(rename = "estimatedTime", skip_serializing_if = "Option::is_none")]
+    pub estimated_time: Option<i64>,
+    /// Wire name "exchangeId": string, optional.
+    #[serde(rename = "exchangeId", skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
+    /// Wire name "exchangeModified": string, optional.
+    #[serde(rename = "exchangeModified", skip_serializing_if = "Option::is_none")]
+    pub exchange_modified: Option<String>,
+    /// Wire name "flow": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<UpdateV3RequestFieldsFlow>,
+    /// Wire name "flowId": integer, optional.
+    #[serde(rename = "flowId", skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<i64>,
+    /// Wire name "forkedByTemplate": object, optional.
+    #[serde(rename = "forkedByTemplate", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template: Option<UpdateV3RequestFieldsForkedByTemplate>,
+    /// Wire name "forkedByTemplateId": integer, optional.
+    #[serde(rename = "forkedByTemplateId", skip_serializing_if = "Option::is_none")]
+    pub forked_by_template_id: Option<i64>,
+    /// Wire name "group": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<UpdateV3RequestFieldsGroup>,
+    /// Wire name "groupId": integer, optional.
+    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
+    /// Wire name "guid": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "inFavorite": any JSON, optional.
+    #[serde(rename = "inFavorite", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_favorite: ::serde_json::Value,
+    /// Wire name "inGroupPin": any JSON, optional.
+    #[serde(rename = "inGroupPin", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_group_pin: ::serde_json::Value,
+    /// Wire name "inMute": any JSON, optional.
+    #[serde(rename = "inMute", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_mute: ::serde_json::Value,
+    /// Wire name "inPin": any JSON, optional.
+    #[serde(rename = "inPin", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub in_pin: ::serde_json::Value,
+    /// Wire name "isMultitask": boolean, optional.
+    #[serde(rename = "isMultitask", skip_serializing_if = "Option::is_none")]
+    pub is_multitask: Option<bool>,
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "mark": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+    /// Wire name "matchesSubTasksTime": boolean, optional.
+    #[serde(rename = "matchesSubTasksTime", skip_serializing_if = "Option::is_none")]
+    pub matches_sub_tasks_time: Option<bool>,
+    /// Wire name "matchesWorkTime": boolean, optional.
+    #[serde(rename = "matchesWorkTime", skip_serializing_if = "Option::is_none")]
+    pub matches_work_time: Option<bool>,
+    /// Wire name "maxDeadlineChangeDate": string (`date-time`), optional.
+    #[serde(rename = "maxDeadlineChangeDate", skip_serializing_if = "Option::is_none")]
+    pub max_deadline_change_date: Option<String>,
+    /// Wire name "maxDeadlineChanges": integer, optional.
+    #[serde(rename = "maxDeadlineChanges", skip_serializing_if = "Option::is_none")]
+    pub max_deadline_changes: Option<i64>,
+    /// Wire name "needsControl": boolean, optional.
+    #[serde(rename = "needsControl", skip_serializing_if = "Option::is_none")]
+    pub needs_control: Option<bool>,
+    /// Wire name "numberOfReminders": integer, optional.
+    #[serde(rename = "numberOfReminders", skip_serializing_if = "Option::is_none")]
+    pub number_of_reminders: Option<i64>,
+    /// Wire name "outlookVersion": integer, optional.
+    #[serde(rename = "outlookVersion", skip_serializing_if = "Option::is_none")]
+    pub outlook_version: Option<i64>,
+    /// Wire name "parent": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub parent: ::serde_json::Value,
+    /// Wire name "parentId": integer, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "plannedDuration": integer, optional.
+    #[serde(rename = "plannedDuration", skip_serializing_if = "Option::is_none")]
+    pub planned_duration: Option<i64>,
+    /// Wire name "priority": string, optional.
+    ///
+    /// Allowed values: "high", "average", "low".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<UpdateV3RequestFieldsPriority>,
+    /// Wire name "replicate": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<bool>,
+    /// Wire name "requireDeadlineChangeReason": boolean, optional.
+    #[serde(
+        rename = "requireDeadlineChangeReason",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub require_deadline_change_reason: Option<bool>,
+    /// Wire name "requireResult": boolean, optional.
+    #[serde(rename = "requireResult", skip_serializing_if = "Option::is_none")]
+    pub require_result: Option<bool>,
+    /// Wire name "responsible": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub responsible: ::serde_json::Value,
     /// Wire name "responsibleId": integer, optional.
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
+    /// Wire name "rights": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
+    /// Wire name "scenarios": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub scenarios: ::serde_json::Value,
+    /// Wire name "siteId": string, optional.
+    #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "source": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<UpdateV3RequestFieldsSource>,
+    /// Wire name "stage": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<UpdateV3RequestFieldsStage>,
+    /// Wire name "stageId": integer, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<i64>,
+    /// Wire name "startPlan": string (`date-time`), optional.
+    #[serde(rename = "startPlan", skip_serializing_if = "Option::is_none")]
+    pub start_plan: Option<String>,
+    /// Wire name "started": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    /// Wire name "status": string, optional.
+    ///
+    /// Allowed values: "pending", "in_progress", "supposedly_completed", "completed", "deferred", "declined".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<UpdateV3RequestFieldsStatus>,
+    /// Wire name "statusChanged": string (`date-time`), optional.
+    #[serde(rename = "statusChanged", skip_serializing_if = "Option::is_none")]
+    pub status_changed: Option<String>,
+    /// Wire name "statusChangedBy": any JSON, optional.
+    #[serde(
+        rename = "statusChangedBy",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub status_changed_by: ::serde_json::Value,
+    /// Wire name "statusChangedById": integer, optional.
+    #[serde(rename = "statusChangedById", skip_serializing_if = "Option::is_none")]
+    pub status_changed_by_id: Option<i64>,
+    /// Wire name "storyPoints": integer, optional.
+    #[serde(rename = "storyPoints", skip_serializing_if = "Option::is_none")]
+    pub story_points: Option<i64>,
     /// Wire name "title": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -8319,6 +11643,147 @@ impl UpdateV3RequestFields {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "accomplices".
+    pub fn accomplices(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.accomplices = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "activity".
+    pub fn activity(mut self, value: impl Into<String>) -> Self {
+        self.activity = Some(value.into());
+        self
+    }
+    /// Sets "actualDuration".
+    pub fn actual_duration(mut self, value: impl Into<i64>) -> Self {
+        self.actual_duration = Some(value.into());
+        self
+    }
+    /// Sets "addInReport".
+    pub fn add_in_report(mut self, value: impl Into<bool>) -> Self {
+        self.add_in_report = Some(value.into());
+        self
+    }
+    /// Sets "allowsChangeDatePlan".
+    pub fn allows_change_date_plan(mut self, value: impl Into<bool>) -> Self {
+        self.allows_change_date_plan = Some(value.into());
+        self
+    }
+    /// Sets "allowsChangeDeadline".
+    pub fn allows_change_deadline(mut self, value: impl Into<bool>) -> Self {
+        self.allows_change_deadline = Some(value.into());
+        self
+    }
+    /// Sets "allowsTimeTracking".
+    pub fn allows_time_tracking(mut self, value: impl Into<bool>) -> Self {
+        self.allows_time_tracking = Some(value.into());
+        self
+    }
+    /// Sets "archiveLink".
+    pub fn archive_link(mut self, value: impl Into<String>) -> Self {
+        self.archive_link = Some(value.into());
+        self
+    }
+    /// Sets "auditors".
+    pub fn auditors(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+    ) -> Self {
+        self.auditors = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "autocompleteSubTasks".
+    pub fn autocomplete_sub_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.autocomplete_sub_tasks = Some(value.into());
+        self
+    }
+    /// Sets "changed".
+    pub fn changed(mut self, value: impl Into<String>) -> Self {
+        self.changed = Some(value.into());
+        self
+    }
+    /// Sets "changedBy".
+    pub fn changed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.changed_by = value.into();
+        self
+    }
+    /// Sets "changedById".
+    pub fn changed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.changed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "chat".
+    pub fn chat(mut self, value: impl Into<UpdateV3RequestFieldsChat>) -> Self {
+        self.chat = Some(value.into());
+        self
+    }
+    /// Sets "chatId".
+    pub fn chat_id(mut self, value: impl Into<i64>) -> Self {
+        self.chat_id = Some(value.into());
+        self
+    }
+    /// Sets "checklist".
+    pub fn checklist(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.checklist = value.into();
+        self
+    }
+    /// Sets "closed".
+    pub fn closed(mut self, value: impl Into<String>) -> Self {
+        self.closed = Some(value.into());
+        self
+    }
+    /// Sets "closedBy".
+    pub fn closed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.closed_by = value.into();
+        self
+    }
+    /// Sets "closedById".
+    pub fn closed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.closed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "containsChecklist".
+    pub fn contains_checklist(mut self, value: impl Into<bool>) -> Self {
+        self.contains_checklist = Some(value.into());
+        self
+    }
+    /// Sets "containsGanttLinks".
+    pub fn contains_gantt_links(mut self, value: impl Into<bool>) -> Self {
+        self.contains_gantt_links = Some(value.into());
+        self
+    }
+    /// Sets "containsPlacements".
+    pub fn contains_placements(mut self, value: impl Into<bool>) -> Self {
+        self.contains_placements = Some(value.into());
+        self
+    }
+    /// Sets "containsRelatedTasks".
+    pub fn contains_related_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.contains_related_tasks = Some(value.into());
+        self
+    }
+    /// Sets "containsResults".
+    pub fn contains_results(mut self, value: impl Into<bool>) -> Self {
+        self.contains_results = Some(value.into());
+        self
+    }
+    /// Sets "containsSubTasks".
+    pub fn contains_sub_tasks(mut self, value: impl Into<bool>) -> Self {
+        self.contains_sub_tasks = Some(value.into());
+        self
+    }
+    /// Sets "created".
+    pub fn created(mut self, value: impl Into<String>) -> Self {
+        self.created = Some(value.into());
+        self
+    }
+    /// Sets "creator".
+    pub fn creator(mut self, value: impl Into<UpdateV3RequestFieldsCreator>) -> Self {
+        self.creator = Some(value.into());
+        self
     }
     /// Sets "creatorId".
     pub fn creator_id(mut self, value: impl Into<i64>) -> Self {
@@ -8338,14 +11803,295 @@ impl UpdateV3RequestFields {
         self.deadline = Some(value.into());
         self
     }
+    /// Sets "dependsOn".
+    pub fn depends_on(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.depends_on = value.into();
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "durationType".
+    pub fn duration_type(mut self, value: impl Into<String>) -> Self {
+        self.duration_type = Some(value.into());
+        self
+    }
+    /// Sets "elapsedTime".
+    pub fn elapsed_time(
+        mut self,
+        value: impl Into<UpdateV3RequestFieldsElapsedTime>,
+    ) -> Self {
+        self.elapsed_time = Some(value.into());
+        self
+    }
+    /// Sets "email".
+    pub fn email(mut self, value: impl Into<UpdateV3RequestFieldsEmail>) -> Self {
+        self.email = Some(value.into());
+        self
+    }
+    /// Sets "emailId".
+    pub fn email_id(mut self, value: impl Into<i64>) -> Self {
+        self.email_id = Some(value.into());
+        self
+    }
+    /// Sets "endPlan".
+    pub fn end_plan(mut self, value: impl Into<String>) -> Self {
+        self.end_plan = Some(value.into());
+        self
+    }
+    /// Sets "epicId".
+    pub fn epic_id(mut self, value: impl Into<i64>) -> Self {
+        self.epic_id = Some(value.into());
+        self
+    }
+    /// Sets "estimatedTime".
+    pub fn estimated_time(mut self, value: impl Into<i64>) -> Self {
+        self.estimated_time = Some(value.into());
+        self
+    }
+    /// Sets "exchangeId".
+    pub fn exchange_id(mut self, value: impl Into<String>) -> Self {
+        self.exchange_id = Some(value.into());
+        self
+    }
+    /// Sets "exchangeModified".
+    pub fn exchange_modified(mut self, value: impl Into<String>) -> Self {
+        self.exchange_modified = Some(value.into());
+        self
+    }
+    /// Sets "flow".
+    pub fn flow(mut self, value: impl Into<UpdateV3RequestFieldsFlow>) -> Self {
+        self.flow = Some(value.into());
+        self
+    }
+    /// Sets "flowId".
+    pub fn flow_id(mut self, value: impl Into<i64>) -> Self {
+        self.flow_id = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplate".
+    pub fn forked_by_template(
+        mut self,
+        value: impl Into<UpdateV3RequestFieldsForkedByTemplate>,
+    ) -> Self {
+        self.forked_by_template = Some(value.into());
+        self
+    }
+    /// Sets "forkedByTemplateId".
+    pub fn forked_by_template_id(mut self, value: impl Into<i64>) -> Self {
+        self.forked_by_template_id = Some(value.into());
+        self
+    }
+    /// Sets "group".
+    pub fn group(mut self, value: impl Into<UpdateV3RequestFieldsGroup>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Sets "groupId".
+    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "guid".
+    pub fn guid(mut self, value: impl Into<String>) -> Self {
+        self.guid = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "inFavorite".
+    pub fn in_favorite(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_favorite = value.into();
+        self
+    }
+    /// Sets "inGroupPin".
+    pub fn in_group_pin(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_group_pin = value.into();
+        self
+    }
+    /// Sets "inMute".
+    pub fn in_mute(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_mute = value.into();
+        self
+    }
+    /// Sets "inPin".
+    pub fn in_pin(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.in_pin = value.into();
+        self
+    }
+    /// Sets "isMultitask".
+    pub fn is_multitask(mut self, value: impl Into<bool>) -> Self {
+        self.is_multitask = Some(value.into());
+        self
+    }
+    /// Sets "link".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "mark".
+    pub fn mark(mut self, value: impl Into<String>) -> Self {
+        self.mark = Some(value.into());
+        self
+    }
+    /// Sets "matchesSubTasksTime".
+    pub fn matches_sub_tasks_time(mut self, value: impl Into<bool>) -> Self {
+        self.matches_sub_tasks_time = Some(value.into());
+        self
+    }
+    /// Sets "matchesWorkTime".
+    pub fn matches_work_time(mut self, value: impl Into<bool>) -> Self {
+        self.matches_work_time = Some(value.into());
+        self
+    }
+    /// Sets "maxDeadlineChangeDate".
+    pub fn max_deadline_change_date(mut self, value: impl Into<String>) -> Self {
+        self.max_deadline_change_date = Some(value.into());
+        self
+    }
+    /// Sets "maxDeadlineChanges".
+    pub fn max_deadline_changes(mut self, value: impl Into<i64>) -> Self {
+        self.max_deadline_changes = Some(value.into());
+        self
+    }
+    /// Sets "needsControl".
+    pub fn needs_control(mut self, value: impl Into<bool>) -> Self {
+        self.needs_control = Some(value.into());
+        self
+    }
+    /// Sets "numberOfReminders".
+    pub fn number_of_reminders(mut self, value: impl Into<i64>) -> Self {
+        self.number_of_reminders = Some(value.into());
+        self
+    }
+    /// Sets "outlookVersion".
+    pub fn outlook_version(mut self, value: impl Into<i64>) -> Self {
+        self.outlook_version = Some(value.into());
+        self
+    }
+    /// Sets "parent".
+    pub fn parent(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.parent = value.into();
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "plannedDuration".
+    pub fn planned_duration(mut self, value: impl Into<i64>) -> Self {
+        self.planned_duration = Some(value.into());
+        self
+    }
+    /// Sets "priority".
+    pub fn priority(mut self, value: impl Into<UpdateV3RequestFieldsPriority>) -> Self {
+        self.priority = Some(value.into());
+        self
+    }
+    /// Sets "replicate".
+    pub fn replicate(mut self, value: impl Into<bool>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "requireDeadlineChangeReason".
+    pub fn require_deadline_change_reason(mut self, value: impl Into<bool>) -> Self {
+        self.require_deadline_change_reason = Some(value.into());
+        self
+    }
+    /// Sets "requireResult".
+    pub fn require_result(mut self, value: impl Into<bool>) -> Self {
+        self.require_result = Some(value.into());
+        self
+    }
+    /// Sets "responsible".
+    pub fn responsible(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsible = value.into();
+        self
+    }
     /// Sets "responsibleId".
     pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
         self.responsible_id = Some(value.into());
         self
     }
+    /// Sets "rights".
+    pub fn rights(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.rights = value.into();
+        self
+    }
+    /// Sets "scenarios".
+    pub fn scenarios(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.scenarios = value.into();
+        self
+    }
+    /// Sets "siteId".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "source".
+    pub fn source(mut self, value: impl Into<UpdateV3RequestFieldsSource>) -> Self {
+        self.source = Some(value.into());
+        self
+    }
+    /// Sets "stage".
+    pub fn stage(mut self, value: impl Into<UpdateV3RequestFieldsStage>) -> Self {
+        self.stage = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<i64>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "startPlan".
+    pub fn start_plan(mut self, value: impl Into<String>) -> Self {
+        self.start_plan = Some(value.into());
+        self
+    }
+    /// Sets "started".
+    pub fn started(mut self, value: impl Into<String>) -> Self {
+        self.started = Some(value.into());
+        self
+    }
+    /// Sets "status".
+    pub fn status(mut self, value: impl Into<UpdateV3RequestFieldsStatus>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "statusChanged".
+    pub fn status_changed(mut self, value: impl Into<String>) -> Self {
+        self.status_changed = Some(value.into());
+        self
+    }
+    /// Sets "statusChangedBy".
+    pub fn status_changed_by(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.status_changed_by = value.into();
+        self
+    }
+    /// Sets "statusChangedById".
+    pub fn status_changed_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.status_changed_by_id = Some(value.into());
+        self
+    }
+    /// Sets "storyPoints".
+    pub fn story_points(mut self, value: impl Into<i64>) -> Self {
+        self.story_points = Some(value.into());
+        self
+    }
     /// Sets "title".
     pub fn title(mut self, value: impl Into<String>) -> Self {
         self.title = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -8366,19 +12112,273 @@ impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let activity = o.opt("activity")?;
+        let actual_duration = o.opt("actualDuration")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allows_change_date_plan = o.opt("allowsChangeDatePlan")?;
+        let allows_change_deadline = o.opt("allowsChangeDeadline")?;
+        let allows_time_tracking = o.opt("allowsTimeTracking")?;
+        let archive_link = o.opt("archiveLink")?;
+        let auditors = o.opt("auditors")?;
+        let autocomplete_sub_tasks = o.opt("autocompleteSubTasks")?;
+        let changed = o.opt("changed")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_by_id = o.opt("changedById")?;
+        let chat = o.opt("chat")?;
+        let chat_id = o.opt("chatId")?;
+        let checklist = o.opt("checklist")?;
+        let closed = o.opt("closed")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_by_id = o.opt("closedById")?;
+        let contains_checklist = o.opt("containsChecklist")?;
+        let contains_gantt_links = o.opt("containsGanttLinks")?;
+        let contains_placements = o.opt("containsPlacements")?;
+        let contains_related_tasks = o.opt("containsRelatedTasks")?;
+        let contains_results = o.opt("containsResults")?;
+        let contains_sub_tasks = o.opt("containsSubTasks")?;
+        let created = o.opt("created")?;
+        let creator = o.opt("creator")?;
         let creator_id = o.opt("creatorId")?;
         let crm_item_ids = o.opt("crmItemIds")?;
         let deadline = o.opt("deadline")?;
+        let depends_on = o.opt("dependsOn")?;
+        let description = o.opt("description")?;
+        let duration_type = o.opt("durationType")?;
+        let elapsed_time = o.opt("elapsedTime")?;
+        let email = o.opt("email")?;
+        let email_id = o.opt("emailId")?;
+        let end_plan = o.opt("endPlan")?;
+        let epic_id = o.opt("epicId")?;
+        let estimated_time = o.opt("estimatedTime")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let flow = o.opt("flow")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template = o.opt("forkedByTemplate")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let in_favorite = o.opt("inFavorite")?;
+        let in_group_pin = o.opt("inGroupPin")?;
+        let in_mute = o.opt("inMute")?;
+        let in_pin = o.opt("inPin")?;
+        let is_multitask = o.opt("isMultitask")?;
+        let link = o.opt("link")?;
+        let mark = o.opt("mark")?;
+        let matches_sub_tasks_time = o.opt("matchesSubTasksTime")?;
+        let matches_work_time = o.opt("matchesWorkTime")?;
+        let max_deadline_change_date = o.opt("maxDeadlineChangeDate")?;
+        let max_deadline_changes = o.opt("maxDeadlineChanges")?;
+        let needs_control = o.opt("needsControl")?;
+        let number_of_reminders = o.opt("numberOfReminders")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent = o.opt("parent")?;
+        let parent_id = o.opt("parentId")?;
+        let planned_duration = o.opt("plannedDuration")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let require_deadline_change_reason = o.opt("requireDeadlineChangeReason")?;
+        let require_result = o.opt("requireResult")?;
+        let responsible = o.opt("responsible")?;
         let responsible_id = o.opt("responsibleId")?;
+        let rights = o.opt("rights")?;
+        let scenarios = o.opt("scenarios")?;
+        let site_id = o.opt("siteId")?;
+        let source = o.opt("source")?;
+        let stage = o.opt("stage")?;
+        let stage_id = o.opt("stageId")?;
+        let start_plan = o.opt("startPlan")?;
+        let started = o.opt("started")?;
+        let status = o.opt("status")?;
+        let status_changed = o.opt("statusChanged")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_by_id = o.opt("statusChangedById")?;
+        let story_points = o.opt("storyPoints")?;
         let title = o.opt("title")?;
+        let xml_id = o.opt("xmlId")?;
         let additional = o
-            .rest(&["creatorId", "crmItemIds", "deadline", "responsibleId", "title"])?;
+            .rest(
+                &[
+                    "accomplices",
+                    "activity",
+                    "actualDuration",
+                    "addInReport",
+                    "allowsChangeDatePlan",
+                    "allowsChangeDeadline",
+                    "allowsTimeTracking",
+                    "archiveLink",
+                    "auditors",
+                    "autocompleteSubTasks",
+                    "changed",
+                    "changedBy",
+                    "changedById",
+                    "chat",
+                    "chatId",
+                    "checklist",
+                    "closed",
+                    "closedBy",
+                    "closedById",
+                    "containsChecklist",
+                    "containsGanttLinks",
+                    "containsPlacements",
+                    "containsRelatedTasks",
+                    "containsResults",
+                    "containsSubTasks",
+                    "created",
+                    "creator",
+                    "creatorId",
+                    "crmItemIds",
+                    "deadline",
+                    "dependsOn",
+                    "description",
+                    "durationType",
+                    "elapsedTime",
+                    "email",
+                    "emailId",
+                    "endPlan",
+                    "epicId",
+                    "estimatedTime",
+                    "exchangeId",
+                    "exchangeModified",
+                    "flow",
+                    "flowId",
+                    "forkedByTemplate",
+                    "forkedByTemplateId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "inFavorite",
+                    "inGroupPin",
+                    "inMute",
+                    "inPin",
+                    "isMultitask",
+                    "link",
+                    "mark",
+                    "matchesSubTasksTime",
+                    "matchesWorkTime",
+                    "maxDeadlineChangeDate",
+                    "maxDeadlineChanges",
+                    "needsControl",
+                    "numberOfReminders",
+                    "outlookVersion",
+                    "parent",
+                    "parentId",
+                    "plannedDuration",
+                    "priority",
+                    "replicate",
+                    "requireDeadlineChangeReason",
+                    "requireResult",
+                    "responsible",
+                    "responsibleId",
+                    "rights",
+                    "scenarios",
+                    "siteId",
+                    "source",
+                    "stage",
+                    "stageId",
+                    "startPlan",
+                    "started",
+                    "status",
+                    "statusChanged",
+                    "statusChangedBy",
+                    "statusChangedById",
+                    "storyPoints",
+                    "title",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
+            accomplices,
+            activity,
+            actual_duration,
+            add_in_report,
+            allows_change_date_plan,
+            allows_change_deadline,
+            allows_time_tracking,
+            archive_link,
+            auditors,
+            autocomplete_sub_tasks,
+            changed,
+            changed_by,
+            changed_by_id,
+            chat,
+            chat_id,
+            checklist,
+            closed,
+            closed_by,
+            closed_by_id,
+            contains_checklist,
+            contains_gantt_links,
+            contains_placements,
+            contains_related_tasks,
+            contains_results,
+            contains_sub_tasks,
+            created,
+            creator,
             creator_id,
             crm_item_ids,
             deadline,
+            depends_on,
+            description,
+            duration_type,
+            elapsed_time,
+            email,
+            email_id,
+            end_plan,
+            epic_id,
+            estimated_time,
+            exchange_id,
+            exchange_modified,
+            flow,
+            flow_id,
+            forked_by_template,
+            forked_by_template_id,
+            group,
+            group_id,
+            guid,
+            id,
+            in_favorite,
+            in_group_pin,
+            in_mute,
+            in_pin,
+            is_multitask,
+            link,
+            mark,
+            matches_sub_tasks_time,
+            matches_work_time,
+            max_deadline_change_date,
+            max_deadline_changes,
+            needs_control,
+            number_of_reminders,
+            outlook_version,
+            parent,
+            parent_id,
+            planned_duration,
+            priority,
+            replicate,
+            require_deadline_change_reason,
+            require_result,
+            responsible,
             responsible_id,
+            rights,
+            scenarios,
+            site_id,
+            source,
+            stage,
+            stage_id,
+            start_plan,
+            started,
+            status,
+            status_changed,
+            status_changed_by,
+            status_changed_by_id,
+            story_points,
             title,
+            xml_id,
             additional,
         })
     }
@@ -8386,6 +12386,162 @@ impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFields {
 
 #[cfg(feature = "tasks")]
 ::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFields);
+
+/// The type `tasks.chat`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type UpdateV3RequestFieldsChat = super::super::types::tasks::Chat;
+
+/// The type `tasks.creator`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type UpdateV3RequestFieldsCreator = super::super::types::tasks::Creator;
+
+/// The type `tasks.elapsed_time`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type UpdateV3RequestFieldsElapsedTime = super::super::types::tasks::ElapsedTime;
+
+/// The type `tasks.email`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type UpdateV3RequestFieldsEmail = super::super::types::tasks::Email;
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFieldsFlow {
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFieldsFlow {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFieldsFlow {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["id", "name"])?;
+        Ok(Self { id, name, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFieldsFlow);
+
+/// The type `tasks.forked_by_template`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type UpdateV3RequestFieldsForkedByTemplate = super::super::types::tasks::ForkedByTemplate;
+
+/// The type `tasks.group`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type UpdateV3RequestFieldsGroup = super::super::types::tasks::Group;
+
+#[cfg(feature = "tasks")]
+pub type UpdateV3RequestFieldsPriority = super::super::enums::HighAverageLow;
+
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateV3RequestFieldsSource {
+    /// Wire name "data": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateV3RequestFieldsSource {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "data".
+    pub fn data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.data = value.into();
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for UpdateV3RequestFieldsSource {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.opt("data")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["data", "type"])?;
+        Ok(Self { data, type_, additional })
+    }
+}
+
+#[cfg(feature = "tasks")]
+::bitrix24_runtime::loose_deserialize!(UpdateV3RequestFieldsSource);
+
+/// The type `tasks.stage`, defined once in `types`.
+#[cfg(feature = "tasks")]
+pub type UpdateV3RequestFieldsStage = super::super::types::tasks::Stage;
+
+#[cfg(feature = "tasks")]
+pub type UpdateV3RequestFieldsStatus = super::super::enums::PendingInProgressSupposedlyCompletedEtc;
 
 /// The `result` of `tasks.task.update`.
 #[cfg(feature = "tasks")]

@@ -80,39 +80,110 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct AddRequestFields {
+    /// Wire name "ACCOMPLICES": any JSON, optional.
+    #[serde(
+        rename = "ACCOMPLICES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub accomplices: ::serde_json::Value,
+    /// Wire name "ADD_IN_REPORT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "ADD_IN_REPORT", skip_serializing_if = "Option::is_none")]
+    pub add_in_report: Option<AddRequestFieldsAddInReport>,
+    /// Wire name "AUDITORS": any JSON, optional.
+    #[serde(rename = "AUDITORS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub auditors: ::serde_json::Value,
+    /// Wire name "BASE_TEMPLATE_ID": integer, optional.
+    #[serde(rename = "BASE_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
+    pub base_template_id: Option<i64>,
     /// Wire name "CREATED_BY": integer, optional.
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
+    /// Wire name "DEADLINE_AFTER": string (`date-time`), optional.
+    #[serde(rename = "DEADLINE_AFTER", skip_serializing_if = "Option::is_none")]
+    pub deadline_after: Option<String>,
+    /// Wire name "DEPENDS_ON": any JSON, optional.
+    #[serde(rename = "DEPENDS_ON", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub depends_on: ::serde_json::Value,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "END_DATE_PLAN_AFTER": string, optional.
+    /// Wire name "END_DATE_PLAN_AFTER": string (`date-time`), optional.
     #[serde(rename = "END_DATE_PLAN_AFTER", skip_serializing_if = "Option::is_none")]
     pub end_date_plan_after: Option<String>,
+    /// Wire name "GROUP_ID": integer, optional.
+    #[serde(rename = "GROUP_ID", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "MULTITASK": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "MULTITASK", skip_serializing_if = "Option::is_none")]
+    pub multitask: Option<AddRequestFieldsMultitask>,
     /// Wire name "PARENT_ID": integer, optional.
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
-    /// Wire name "PRIORITY": integer, optional.
+    /// Wire name "PRIORITY": string, optional.
     #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
-    pub priority: Option<i64>,
+    pub priority: Option<String>,
     /// Wire name "REPLICATE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "REPLICATE", skip_serializing_if = "Option::is_none")]
-    pub replicate: Option<String>,
+    pub replicate: Option<AddRequestFieldsReplicate>,
     /// Wire name "REPLICATE_PARAMS": object, optional.
     #[serde(rename = "REPLICATE_PARAMS", skip_serializing_if = "Option::is_none")]
     pub replicate_params: Option<AddRequestFieldsReplicateParams>,
+    /// Wire name "RESPONSIBLES": any JSON, optional.
+    #[serde(
+        rename = "RESPONSIBLES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub responsibles: ::serde_json::Value,
     /// Wire name "RESPONSIBLE_ID": integer, optional.
     #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
-    /// Wire name "START_DATE_PLAN_AFTER": string, optional.
+    /// Wire name "SITE_ID": string, optional.
+    #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "STAGE_ID": integer, optional.
+    #[serde(rename = "STAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<i64>,
+    /// Wire name "START_DATE_PLAN_AFTER": string (`date-time`), optional.
     #[serde(rename = "START_DATE_PLAN_AFTER", skip_serializing_if = "Option::is_none")]
     pub start_date_plan_after: Option<String>,
+    /// Wire name "STATUS": string, optional.
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Wire name "TASK_CONTROL": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "TASK_CONTROL", skip_serializing_if = "Option::is_none")]
+    pub task_control: Option<AddRequestFieldsTaskControl>,
+    /// Wire name "TEMPLATE_CHILDREN_COUNT": integer, optional.
+    #[serde(rename = "TEMPLATE_CHILDREN_COUNT", skip_serializing_if = "Option::is_none")]
+    pub template_children_count: Option<i64>,
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TPARAM_REPLICATION_COUNT": integer, optional.
+    #[serde(
+        rename = "TPARAM_REPLICATION_COUNT",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tparam_replication_count: Option<i64>,
+    /// Wire name "TPARAM_TYPE": string, optional.
+    #[serde(rename = "TPARAM_TYPE", skip_serializing_if = "Option::is_none")]
+    pub tparam_type: Option<String>,
     /// Wire name "UF_CRM_TASK": array of string, optional.
     #[serde(rename = "UF_CRM_TASK", skip_serializing_if = "Option::is_none")]
     pub uf_crm_task: Option<Vec<String>>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -124,9 +195,42 @@ impl AddRequestFields {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
+    /// Sets "ACCOMPLICES".
+    pub fn accomplices(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.accomplices = value.into();
+        self
+    }
+    /// Sets "ADD_IN_REPORT".
+    pub fn add_in_report(
+        mut self,
+        value: impl Into<AddRequestFieldsAddInReport>,
+    ) -> Self {
+        self.add_in_report = Some(value.into());
+        self
+    }
+    /// Sets "AUDITORS".
+    pub fn auditors(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auditors = value.into();
+        self
+    }
+    /// Sets "BASE_TEMPLATE_ID".
+    pub fn base_template_id(mut self, value: impl Into<i64>) -> Self {
+        self.base_template_id = Some(value.into());
+        self
+    }
     /// Sets "CREATED_BY".
     pub fn created_by(mut self, value: impl Into<i64>) -> Self {
         self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "DEADLINE_AFTER".
+    pub fn deadline_after(mut self, value: impl Into<String>) -> Self {
+        self.deadline_after = Some(value.into());
+        self
+    }
+    /// Sets "DEPENDS_ON".
+    pub fn depends_on(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.depends_on = value.into();
         self
     }
     /// Sets "DESCRIPTION".
@@ -139,18 +243,33 @@ impl AddRequestFields {
         self.end_date_plan_after = Some(value.into());
         self
     }
+    /// Sets "GROUP_ID".
+    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "MULTITASK".
+    pub fn multitask(mut self, value: impl Into<AddRequestFieldsMultitask>) -> Self {
+        self.multitask = Some(value.into());
+        self
+    }
     /// Sets "PARENT_ID".
     pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
         self.parent_id = Some(value.into());
         self
     }
     /// Sets "PRIORITY".
-    pub fn priority(mut self, value: impl Into<i64>) -> Self {
+    pub fn priority(mut self, value: impl Into<String>) -> Self {
         self.priority = Some(value.into());
         self
     }
     /// Sets "REPLICATE".
-    pub fn replicate(mut self, value: impl Into<String>) -> Self {
+    pub fn replicate(mut self, value: impl Into<AddRequestFieldsReplicate>) -> Self {
         self.replicate = Some(value.into());
         self
     }
@@ -162,9 +281,24 @@ impl AddRequestFields {
         self.replicate_params = Some(value.into());
         self
     }
+    /// Sets "RESPONSIBLES".
+    pub fn responsibles(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsibles = value.into();
+        self
+    }
     /// Sets "RESPONSIBLE_ID".
     pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
         self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "SITE_ID".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "STAGE_ID".
+    pub fn stage_id(mut self, value: impl Into<i64>) -> Self {
+        self.stage_id = Some(value.into());
         self
     }
     /// Sets "START_DATE_PLAN_AFTER".
@@ -172,9 +306,37 @@ impl AddRequestFields {
         self.start_date_plan_after = Some(value.into());
         self
     }
+    /// Sets "STATUS".
+    pub fn status(mut self, value: impl Into<String>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Sets "TASK_CONTROL".
+    pub fn task_control(
+        mut self,
+        value: impl Into<AddRequestFieldsTaskControl>,
+    ) -> Self {
+        self.task_control = Some(value.into());
+        self
+    }
+    /// Sets "TEMPLATE_CHILDREN_COUNT".
+    pub fn template_children_count(mut self, value: impl Into<i64>) -> Self {
+        self.template_children_count = Some(value.into());
+        self
+    }
     /// Sets "TITLE".
     pub fn title(mut self, value: impl Into<String>) -> Self {
         self.title = Some(value.into());
+        self
+    }
+    /// Sets "TPARAM_REPLICATION_COUNT".
+    pub fn tparam_replication_count(mut self, value: impl Into<i64>) -> Self {
+        self.tparam_replication_count = Some(value.into());
+        self
+    }
+    /// Sets "TPARAM_TYPE".
+    pub fn tparam_type(mut self, value: impl Into<String>) -> Self {
+        self.tparam_type = Some(value.into());
         self
     }
     /// Sets "UF_CRM_TASK".
@@ -183,6 +345,11 @@ impl AddRequestFields {
         value: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         self.uf_crm_task = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -202,51 +369,111 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("ACCOMPLICES")?;
+        let add_in_report = o.opt("ADD_IN_REPORT")?;
+        let auditors = o.opt("AUDITORS")?;
+        let base_template_id = o.opt("BASE_TEMPLATE_ID")?;
         let created_by = o.opt("CREATED_BY")?;
+        let deadline_after = o.opt("DEADLINE_AFTER")?;
+        let depends_on = o.opt("DEPENDS_ON")?;
         let description = o.opt("DESCRIPTION")?;
         let end_date_plan_after = o.opt("END_DATE_PLAN_AFTER")?;
+        let group_id = o.opt("GROUP_ID")?;
+        let id = o.opt("ID")?;
+        let multitask = o.opt("MULTITASK")?;
         let parent_id = o.opt("PARENT_ID")?;
         let priority = o.opt("PRIORITY")?;
         let replicate = o.opt("REPLICATE")?;
         let replicate_params = o.opt("REPLICATE_PARAMS")?;
+        let responsibles = o.opt("RESPONSIBLES")?;
         let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let site_id = o.opt("SITE_ID")?;
+        let stage_id = o.opt("STAGE_ID")?;
         let start_date_plan_after = o.opt("START_DATE_PLAN_AFTER")?;
+        let status = o.opt("STATUS")?;
+        let task_control = o.opt("TASK_CONTROL")?;
+        let template_children_count = o.opt("TEMPLATE_CHILDREN_COUNT")?;
         let title = o.opt("TITLE")?;
+        let tparam_replication_count = o.opt("TPARAM_REPLICATION_COUNT")?;
+        let tparam_type = o.opt("TPARAM_TYPE")?;
         let uf_crm_task = o.opt("UF_CRM_TASK")?;
+        let xml_id = o.opt("XML_ID")?;
         let additional = o
             .rest(
                 &[
+                    "ACCOMPLICES",
+                    "ADD_IN_REPORT",
+                    "AUDITORS",
+                    "BASE_TEMPLATE_ID",
                     "CREATED_BY",
+                    "DEADLINE_AFTER",
+                    "DEPENDS_ON",
                     "DESCRIPTION",
                     "END_DATE_PLAN_AFTER",
+                    "GROUP_ID",
+                    "ID",
+                    "MULTITASK",
                     "PARENT_ID",
                     "PRIORITY",
                     "REPLICATE",
                     "REPLICATE_PARAMS",
+                    "RESPONSIBLES",
                     "RESPONSIBLE_ID",
+                    "SITE_ID",
+                    "STAGE_ID",
                     "START_DATE_PLAN_AFTER",
+                    "STATUS",
+                    "TASK_CONTROL",
+                    "TEMPLATE_CHILDREN_COUNT",
                     "TITLE",
+                    "TPARAM_REPLICATION_COUNT",
+                    "TPARAM_TYPE",
                     "UF_CRM_TASK",
+                    "XML_ID",
                 ],
             )?;
         Ok(Self {
+            accomplices,
+            add_in_report,
+            auditors,
+            base_template_id,
             created_by,
+            deadline_after,
+            depends_on,
             description,
             end_date_plan_after,
+            group_id,
+            id,
+            multitask,
             parent_id,
             priority,
             replicate,
             replicate_params,
+            responsibles,
             responsible_id,
+            site_id,
+            stage_id,
             start_date_plan_after,
+            status,
+            task_control,
+            template_children_count,
             title,
+            tparam_replication_count,
+            tparam_type,
             uf_crm_task,
+            xml_id,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
+
+pub type AddRequestFieldsAddInReport = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestFieldsMultitask = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestFieldsReplicate = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -358,6 +585,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsReplicateParams {
 }
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsReplicateParams);
+
+pub type AddRequestFieldsTaskControl = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `tasks.template.add`.
 pub type AddResponse = i64;
@@ -600,9 +829,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequestParams {
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -615,8 +844,8 @@ impl GetRequestParams {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1071,24 +1300,113 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "ACCOMPLICES": any JSON, optional.
+    #[serde(
+        rename = "ACCOMPLICES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub accomplices: ::serde_json::Value,
     /// Wire name "ADD_IN_REPORT": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "ADD_IN_REPORT", skip_serializing_if = "Option::is_none")]
-    pub add_in_report: Option<String>,
+    pub add_in_report: Option<UpdateRequestFieldsAddInReport>,
+    /// Wire name "AUDITORS": any JSON, optional.
+    #[serde(rename = "AUDITORS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub auditors: ::serde_json::Value,
+    /// Wire name "BASE_TEMPLATE_ID": integer, optional.
+    #[serde(rename = "BASE_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
+    pub base_template_id: Option<i64>,
+    /// Wire name "CREATED_BY": integer, optional.
+    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<i64>,
+    /// Wire name "DEADLINE_AFTER": string (`date-time`), optional.
+    #[serde(rename = "DEADLINE_AFTER", skip_serializing_if = "Option::is_none")]
+    pub deadline_after: Option<String>,
+    /// Wire name "DEPENDS_ON": any JSON, optional.
+    #[serde(rename = "DEPENDS_ON", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub depends_on: ::serde_json::Value,
     /// Wire name "DESCRIPTION": string, optional.
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Wire name "PRIORITY": integer, optional.
+    /// Wire name "END_DATE_PLAN_AFTER": string (`date-time`), optional.
+    #[serde(rename = "END_DATE_PLAN_AFTER", skip_serializing_if = "Option::is_none")]
+    pub end_date_plan_after: Option<String>,
+    /// Wire name "GROUP_ID": integer, optional.
+    #[serde(rename = "GROUP_ID", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "MULTITASK": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "MULTITASK", skip_serializing_if = "Option::is_none")]
+    pub multitask: Option<UpdateRequestFieldsMultitask>,
+    /// Wire name "PARENT_ID": integer, optional.
+    #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+    /// Wire name "PRIORITY": string, optional.
     #[serde(rename = "PRIORITY", skip_serializing_if = "Option::is_none")]
-    pub priority: Option<i64>,
+    pub priority: Option<String>,
+    /// Wire name "REPLICATE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "REPLICATE", skip_serializing_if = "Option::is_none")]
+    pub replicate: Option<UpdateRequestFieldsReplicate>,
+    /// Wire name "REPLICATE_PARAMS": any JSON, optional.
+    #[serde(
+        rename = "REPLICATE_PARAMS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub replicate_params: ::serde_json::Value,
+    /// Wire name "RESPONSIBLES": any JSON, optional.
+    #[serde(
+        rename = "RESPONSIBLES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub responsibles: ::serde_json::Value,
+    /// Wire name "RESPONSIBLE_ID": integer, optional.
+    #[serde(rename = "RESPONSIBLE_ID", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "SITE_ID": string, optional.
+    #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// Wire name "STAGE_ID": integer, optional.
+    #[serde(rename = "STAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<i64>,
+    /// Wire name "START_DATE_PLAN_AFTER": string (`date-time`), optional.
+    #[serde(rename = "START_DATE_PLAN_AFTER", skip_serializing_if = "Option::is_none")]
+    pub start_date_plan_after: Option<String>,
+    /// Wire name "STATUS": string, optional.
+    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// Wire name "TASK_CONTROL": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "TASK_CONTROL", skip_serializing_if = "Option::is_none")]
-    pub task_control: Option<String>,
+    pub task_control: Option<UpdateRequestFieldsTaskControl>,
+    /// Wire name "TEMPLATE_CHILDREN_COUNT": integer, optional.
+    #[serde(rename = "TEMPLATE_CHILDREN_COUNT", skip_serializing_if = "Option::is_none")]
+    pub template_children_count: Option<i64>,
     /// Wire name "TITLE": string, optional.
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TPARAM_REPLICATION_COUNT": integer, optional.
+    #[serde(
+        rename = "TPARAM_REPLICATION_COUNT",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tparam_replication_count: Option<i64>,
+    /// Wire name "TPARAM_TYPE": string, optional.
+    #[serde(rename = "TPARAM_TYPE", skip_serializing_if = "Option::is_none")]
+    pub tparam_type: Option<String>,
     /// Wire name "UF_CRM_TASK": array of string, optional.
     #[serde(rename = "UF_CRM_TASK", skip_serializing_if = "Option::is_none")]
     pub uf_crm_task: Option<Vec<String>>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1100,9 +1418,42 @@ impl UpdateRequestFields {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
+    /// Sets "ACCOMPLICES".
+    pub fn accomplices(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.accomplices = value.into();
+        self
+    }
     /// Sets "ADD_IN_REPORT".
-    pub fn add_in_report(mut self, value: impl Into<String>) -> Self {
+    pub fn add_in_report(
+        mut self,
+        value: impl Into<UpdateRequestFieldsAddInReport>,
+    ) -> Self {
         self.add_in_report = Some(value.into());
+        self
+    }
+    /// Sets "AUDITORS".
+    pub fn auditors(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.auditors = value.into();
+        self
+    }
+    /// Sets "BASE_TEMPLATE_ID".
+    pub fn base_template_id(mut self, value: impl Into<i64>) -> Self {
+        self.base_template_id = Some(value.into());
+        self
+    }
+    /// Sets "CREATED_BY".
+    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "DEADLINE_AFTER".
+    pub fn deadline_after(mut self, value: impl Into<String>) -> Self {
+        self.deadline_after = Some(value.into());
+        self
+    }
+    /// Sets "DEPENDS_ON".
+    pub fn depends_on(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.depends_on = value.into();
         self
     }
     /// Sets "DESCRIPTION".
@@ -1110,19 +1461,102 @@ impl UpdateRequestFields {
         self.description = Some(value.into());
         self
     }
+    /// Sets "END_DATE_PLAN_AFTER".
+    pub fn end_date_plan_after(mut self, value: impl Into<String>) -> Self {
+        self.end_date_plan_after = Some(value.into());
+        self
+    }
+    /// Sets "GROUP_ID".
+    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
+        self.group_id = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<i64>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "MULTITASK".
+    pub fn multitask(mut self, value: impl Into<UpdateRequestFieldsMultitask>) -> Self {
+        self.multitask = Some(value.into());
+        self
+    }
+    /// Sets "PARENT_ID".
+    pub fn parent_id(mut self, value: impl Into<i64>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
     /// Sets "PRIORITY".
-    pub fn priority(mut self, value: impl Into<i64>) -> Self {
+    pub fn priority(mut self, value: impl Into<String>) -> Self {
         self.priority = Some(value.into());
         self
     }
+    /// Sets "REPLICATE".
+    pub fn replicate(mut self, value: impl Into<UpdateRequestFieldsReplicate>) -> Self {
+        self.replicate = Some(value.into());
+        self
+    }
+    /// Sets "REPLICATE_PARAMS".
+    pub fn replicate_params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.replicate_params = value.into();
+        self
+    }
+    /// Sets "RESPONSIBLES".
+    pub fn responsibles(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.responsibles = value.into();
+        self
+    }
+    /// Sets "RESPONSIBLE_ID".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "SITE_ID".
+    pub fn site_id(mut self, value: impl Into<String>) -> Self {
+        self.site_id = Some(value.into());
+        self
+    }
+    /// Sets "STAGE_ID".
+    pub fn stage_id(mut self, value: impl Into<i64>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "START_DATE_PLAN_AFTER".
+    pub fn start_date_plan_after(mut self, value: impl Into<String>) -> Self {
+        self.start_date_plan_after = Some(value.into());
+        self
+    }
+    /// Sets "STATUS".
+    pub fn status(mut self, value: impl Into<String>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
     /// Sets "TASK_CONTROL".
-    pub fn task_control(mut self, value: impl Into<String>) -> Self {
+    pub fn task_control(
+        mut self,
+        value: impl Into<UpdateRequestFieldsTaskControl>,
+    ) -> Self {
         self.task_control = Some(value.into());
+        self
+    }
+    /// Sets "TEMPLATE_CHILDREN_COUNT".
+    pub fn template_children_count(mut self, value: impl Into<i64>) -> Self {
+        self.template_children_count = Some(value.into());
         self
     }
     /// Sets "TITLE".
     pub fn title(mut self, value: impl Into<String>) -> Self {
         self.title = Some(value.into());
+        self
+    }
+    /// Sets "TPARAM_REPLICATION_COUNT".
+    pub fn tparam_replication_count(mut self, value: impl Into<i64>) -> Self {
+        self.tparam_replication_count = Some(value.into());
+        self
+    }
+    /// Sets "TPARAM_TYPE".
+    pub fn tparam_type(mut self, value: impl Into<String>) -> Self {
+        self.tparam_type = Some(value.into());
         self
     }
     /// Sets "UF_CRM_TASK".
@@ -1131,6 +1565,11 @@ impl UpdateRequestFields {
         value: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         self.uf_crm_task = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "XML_ID".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1150,36 +1589,113 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("ACCOMPLICES")?;
         let add_in_report = o.opt("ADD_IN_REPORT")?;
+        let auditors = o.opt("AUDITORS")?;
+        let base_template_id = o.opt("BASE_TEMPLATE_ID")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let deadline_after = o.opt("DEADLINE_AFTER")?;
+        let depends_on = o.opt("DEPENDS_ON")?;
         let description = o.opt("DESCRIPTION")?;
+        let end_date_plan_after = o.opt("END_DATE_PLAN_AFTER")?;
+        let group_id = o.opt("GROUP_ID")?;
+        let id = o.opt("ID")?;
+        let multitask = o.opt("MULTITASK")?;
+        let parent_id = o.opt("PARENT_ID")?;
         let priority = o.opt("PRIORITY")?;
+        let replicate = o.opt("REPLICATE")?;
+        let replicate_params = o.opt("REPLICATE_PARAMS")?;
+        let responsibles = o.opt("RESPONSIBLES")?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let site_id = o.opt("SITE_ID")?;
+        let stage_id = o.opt("STAGE_ID")?;
+        let start_date_plan_after = o.opt("START_DATE_PLAN_AFTER")?;
+        let status = o.opt("STATUS")?;
         let task_control = o.opt("TASK_CONTROL")?;
+        let template_children_count = o.opt("TEMPLATE_CHILDREN_COUNT")?;
         let title = o.opt("TITLE")?;
+        let tparam_replication_count = o.opt("TPARAM_REPLICATION_COUNT")?;
+        let tparam_type = o.opt("TPARAM_TYPE")?;
         let uf_crm_task = o.opt("UF_CRM_TASK")?;
+        let xml_id = o.opt("XML_ID")?;
         let additional = o
             .rest(
                 &[
+                    "ACCOMPLICES",
                     "ADD_IN_REPORT",
+                    "AUDITORS",
+                    "BASE_TEMPLATE_ID",
+                    "CREATED_BY",
+                    "DEADLINE_AFTER",
+                    "DEPENDS_ON",
                     "DESCRIPTION",
+                    "END_DATE_PLAN_AFTER",
+                    "GROUP_ID",
+                    "ID",
+                    "MULTITASK",
+                    "PARENT_ID",
                     "PRIORITY",
+                    "REPLICATE",
+                    "REPLICATE_PARAMS",
+                    "RESPONSIBLES",
+                    "RESPONSIBLE_ID",
+                    "SITE_ID",
+                    "STAGE_ID",
+                    "START_DATE_PLAN_AFTER",
+                    "STATUS",
                     "TASK_CONTROL",
+                    "TEMPLATE_CHILDREN_COUNT",
                     "TITLE",
+                    "TPARAM_REPLICATION_COUNT",
+                    "TPARAM_TYPE",
                     "UF_CRM_TASK",
+                    "XML_ID",
                 ],
             )?;
         Ok(Self {
+            accomplices,
             add_in_report,
+            auditors,
+            base_template_id,
+            created_by,
+            deadline_after,
+            depends_on,
             description,
+            end_date_plan_after,
+            group_id,
+            id,
+            multitask,
+            parent_id,
             priority,
+            replicate,
+            replicate_params,
+            responsibles,
+            responsible_id,
+            site_id,
+            stage_id,
+            start_date_plan_after,
+            status,
             task_control,
+            template_children_count,
             title,
+            tparam_replication_count,
+            tparam_type,
             uf_crm_task,
+            xml_id,
             additional,
         })
     }
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+pub type UpdateRequestFieldsAddInReport = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsMultitask = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsReplicate = ::bitrix24_runtime::YesNo;
+
+pub type UpdateRequestFieldsTaskControl = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `tasks.template.update`.
 pub type UpdateResponse = bool;

@@ -537,9 +537,9 @@ pub struct HideRequest {
     /// Wire name "CALL_ID": string, required.
     #[serde(rename = "CALL_ID")]
     pub call_id: String,
-    /// Wire name "USER_ID": integer, optional.
+    /// Wire name "USER_ID": one of several shapes, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
+    pub user_id: Option<HideRequestUserId>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -556,7 +556,7 @@ impl HideRequest {
         }
     }
     /// Sets "USER_ID".
-    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+    pub fn user_id(mut self, value: impl Into<HideRequestUserId>) -> Self {
         self.user_id = Some(value.into());
         self
     }
@@ -590,6 +590,36 @@ impl ::bitrix24_runtime::loose::Loose for HideRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(HideRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum HideRequestUserId {
+    Integer(i64),
+    Array(Vec<i64>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for HideRequestUserId {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum HideRequestUserId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(HideRequestUserId);
 
 /// The `result` of `telephony.externalCall.hide`.
 pub type HideResponse = bool;
@@ -1101,9 +1131,9 @@ pub struct ShowRequest {
     /// Wire name "CALL_ID": string, required.
     #[serde(rename = "CALL_ID")]
     pub call_id: String,
-    /// Wire name "USER_ID": integer, optional.
+    /// Wire name "USER_ID": one of several shapes, optional.
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
+    pub user_id: Option<ShowRequestUserId>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1120,7 +1150,7 @@ impl ShowRequest {
         }
     }
     /// Sets "USER_ID".
-    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+    pub fn user_id(mut self, value: impl Into<ShowRequestUserId>) -> Self {
         self.user_id = Some(value.into());
         self
     }
@@ -1154,6 +1184,36 @@ impl ::bitrix24_runtime::loose::Loose for ShowRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ShowRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ShowRequestUserId {
+    Integer(i64),
+    Array(Vec<i64>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for ShowRequestUserId {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ShowRequestUserId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ShowRequestUserId);
 
 /// The `result` of `telephony.externalCall.show`.
 pub type ShowResponse = bool;

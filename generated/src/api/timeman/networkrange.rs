@@ -237,16 +237,12 @@ pub async fn set(
 /// Parameters of `timeman.networkrange.set`.
 ///
 /// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/networkrange/timeman-networkrange-set.html>.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct SetRequest {
-    /// Wire name "RANGES": string, optional.
-    #[serde(rename = "RANGES", skip_serializing_if = "Option::is_none")]
-    pub ranges: Option<String>,
-    /// Wire name "ranges": one of several shapes, optional.
-    #[serde(rename = "ranges", skip_serializing_if = "Option::is_none")]
-    pub ranges_2: Option<SetRequestRanges>,
+    /// Wire name "ranges": one of several shapes, required.
+    pub ranges: SetRequestRanges,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -254,19 +250,12 @@ pub struct SetRequest {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl SetRequest {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "RANGES".
-    pub fn ranges(mut self, value: impl Into<String>) -> Self {
-        self.ranges = Some(value.into());
-        self
-    }
-    /// Sets "ranges".
-    pub fn ranges_2(mut self, value: impl Into<SetRequestRanges>) -> Self {
-        self.ranges_2 = Some(value.into());
-        self
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(ranges: impl Into<SetRequestRanges>) -> Self {
+        Self {
+            ranges: ranges.into(),
+            additional: Default::default(),
+        }
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -285,14 +274,10 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let ranges = o.opt("RANGES")?;
-        let ranges_2 = o.opt("ranges")?;
-        let additional = o.rest(&["RANGES", "ranges"])?;
-        Ok(Self {
-            ranges,
-            ranges_2,
-            additional,
-        })
+        let ranges = o.req("ranges")?;
+        let additional = o.rest(&["ranges"])?;
+        let ranges = o.need(ranges, "ranges")?;
+        Ok(Self { ranges, additional })
     }
 }
 

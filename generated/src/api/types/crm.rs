@@ -2,16 +2,15 @@
 // Source:
 //   specs/types/crm.automated_solution.md
 //   specs/types/crm.badge.md
-//   specs/types/crm.bitrix_main_numerator_generator_sequent_number_generator.md
 //   specs/types/crm.blocks.md
 //   specs/types/crm.categorie.md
 //   specs/types/crm.category.md
 //   specs/types/crm.child.md
 //   specs/types/crm.data.md
 //   specs/types/crm.data_2.md
+//   specs/types/crm.data_3.md
 //   specs/types/crm.diskfile.md
 //   specs/types/crm.document.md
-//   specs/types/crm.document_number.md
 //   specs/types/crm.edit_form_label.md
 //   specs/types/crm.element.md
 //   specs/types/crm.element_2.md
@@ -23,6 +22,7 @@
 //   specs/types/crm.fields_12.md
 //   specs/types/crm.fields_13.md
 //   specs/types/crm.fields_14.md
+//   specs/types/crm.fields_15.md
 //   specs/types/crm.fields_2.md
 //   specs/types/crm.fields_3.md
 //   specs/types/crm.fields_4.md
@@ -38,8 +38,6 @@
 //   specs/types/crm.list.md
 //   specs/types/crm.log_message.md
 //   specs/types/crm.multifield.md
-//   specs/types/crm.my_company.md
-//   specs/types/crm.my_company_uf_logo.md
 //   specs/types/crm.options.md
 //   specs/types/crm.params.md
 //   specs/types/crm.product_row.md
@@ -54,18 +52,21 @@
 //   specs/types/crm.settings_2.md
 //   specs/types/crm.settings_3.md
 //   specs/types/crm.settings_4.md
+//   specs/types/crm.settings_5.md
+//   specs/types/crm.settings_6.md
 //   specs/types/crm.shape.md
 //   specs/types/crm.shape_2.md
 //   specs/types/crm.shape_3.md
 //   specs/types/crm.shape_4.md
 //   specs/types/crm.shape_5.md
+//   specs/types/crm.shape_6.md
 //   specs/types/crm.start_call.md
-//   specs/types/crm.template.md
 //   specs/types/crm.time.md
 //   specs/types/crm.type.md
 //   specs/types/crm.uf_enum_element.md
 //   specs/types/crm.value.md
 //   specs/types/crm.values.md
+//   specs/types/crm.values_2.md
 
 //! Types of the type specs of the scope `crm`.
 
@@ -157,82 +158,6 @@ impl ::bitrix24_runtime::loose::Loose for Badge {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Badge);
-
-/// The type `crm.bitrix_main_numerator_generator_sequent_number_generator`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct BitrixMainNumeratorGeneratorSequentNumberGenerator {
-    /// Wire name "isDirectNumeration": boolean, optional.
-    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
-    pub is_direct_numeration: Option<bool>,
-    /// Wire name "length": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    /// Wire name "padString": string, optional.
-    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
-    pub pad_string: Option<String>,
-    /// Wire name "periodicBy": string, optional.
-    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
-    pub periodic_by: Option<String>,
-    /// Wire name "start": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    /// Wire name "step": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// Wire name "timezone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose
-for BitrixMainNumeratorGeneratorSequentNumberGenerator {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let is_direct_numeration = o.opt("isDirectNumeration")?;
-        let length = o.opt("length")?;
-        let pad_string = o.opt("padString")?;
-        let periodic_by = o.opt("periodicBy")?;
-        let start = o.opt("start")?;
-        let step = o.opt("step")?;
-        let timezone = o.opt("timezone")?;
-        let additional = o
-            .rest(
-                &[
-                    "isDirectNumeration",
-                    "length",
-                    "padString",
-                    "periodicBy",
-                    "start",
-                    "step",
-                    "timezone",
-                ],
-            )?;
-        Ok(Self {
-            is_direct_numeration,
-            length,
-            pad_string,
-            periodic_by,
-            start,
-            step,
-            timezone,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(
-    BitrixMainNumeratorGeneratorSequentNumberGenerator
-);
 
 /// The type `crm.blocks`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -991,20 +916,190 @@ impl ::bitrix24_runtime::loose::Loose for Child {
 
 /// The type `crm.data`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Data {
-    /// Wire name "elements": array of object, optional.
+    /// Wire name "actualDate": string (`date`), optional.
+    #[serde(rename = "actualDate", skip_serializing_if = "Option::is_none")]
+    pub actual_date: Option<String>,
+    /// Wire name "additionalInfo": string, optional.
+    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
+    pub additional_info: Option<String>,
+    /// Wire name "assignedById": integer, optional.
+    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
+    /// Wire name "bankingDetails": string, optional.
+    #[serde(rename = "bankingDetails", skip_serializing_if = "Option::is_none")]
+    pub banking_details: Option<String>,
+    /// Wire name "begindate": string (`date`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub elements: Option<Vec<DataElementsItem>>,
-    /// Wire name "name": string, required.
-    pub name: String,
-    /// Wire name "title": string, required.
-    pub title: String,
-    /// Wire name "type": string, required.
-    #[serde(rename = "type")]
-    pub type_: String,
+    pub begindate: Option<String>,
+    /// Wire name "birthdate": string (`date`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    /// Wire name "categoryId": integer, optional.
+    #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// Wire name "closedate": string (`date`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closedate: Option<String>,
+    /// Wire name "comments": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "companyId": integer, optional.
+    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "companyIds": integer, optional.
+    #[serde(rename = "companyIds", skip_serializing_if = "Option::is_none")]
+    pub company_ids: Option<i64>,
+    /// Wire name "companyTitle": string, optional.
+    #[serde(rename = "companyTitle", skip_serializing_if = "Option::is_none")]
+    pub company_title: Option<String>,
+    /// Wire name "contactId": integer, optional.
+    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "contactIds": array of integer, optional.
+    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
+    pub contact_ids: Option<Vec<i64>>,
+    /// Wire name "content": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Wire name "currencyId": string, optional.
+    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "dealId": integer, optional.
+    #[serde(rename = "dealId", skip_serializing_if = "Option::is_none")]
+    pub deal_id: Option<i64>,
+    /// Wire name "employees": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employees: Option<String>,
+    /// Wire name "export": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<bool>,
+    /// Wire name "honorific": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
+    /// Wire name "industry": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
+    /// Wire name "isManualOpportunity": boolean, optional.
+    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<bool>,
+    /// Wire name "isMyCompany": boolean, optional.
+    #[serde(rename = "isMyCompany", skip_serializing_if = "Option::is_none")]
+    pub is_my_company: Option<bool>,
+    /// Wire name "isReccurring": string, optional.
+    #[serde(rename = "isReccurring", skip_serializing_if = "Option::is_none")]
+    pub is_reccurring: Option<String>,
+    /// Wire name "isRecurring": boolean, optional.
+    #[serde(rename = "isRecurring", skip_serializing_if = "Option::is_none")]
+    pub is_recurring: Option<bool>,
+    /// Wire name "lastName": string, optional.
+    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "leadId": integer, optional.
+    #[serde(rename = "leadId", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "locationId": integer, optional.
+    #[serde(rename = "locationId", skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<i64>,
+    /// Wire name "logo": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub logo: ::serde_json::Value,
+    /// Wire name "mycompanyId": integer, optional.
+    #[serde(rename = "mycompanyId", skip_serializing_if = "Option::is_none")]
+    pub mycompany_id: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "observers": array of integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observers: Option<Vec<i64>>,
+    /// Wire name "opened": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened: Option<bool>,
+    /// Wire name "opportunity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "originId": string, optional.
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "originVersion": string, optional.
+    #[serde(rename = "originVersion", skip_serializing_if = "Option::is_none")]
+    pub origin_version: Option<String>,
+    /// Wire name "originatorId": string, optional.
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "photo": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub photo: ::serde_json::Value,
+    /// Wire name "post": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+    /// Wire name "probability": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability: Option<i64>,
+    /// Wire name "quoteId": integer, optional.
+    #[serde(rename = "quoteId", skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<i64>,
+    /// Wire name "revenue": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<f64>,
+    /// Wire name "secondName": string, optional.
+    #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
+    /// Wire name "sourceDescription": string, optional.
+    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "sourceId": string, optional.
+    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "stageId": string, optional.
+    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "statusDescription": string, optional.
+    #[serde(rename = "statusDescription", skip_serializing_if = "Option::is_none")]
+    pub status_description: Option<String>,
+    /// Wire name "storageElementIds": integer, optional.
+    #[serde(rename = "storageElementIds", skip_serializing_if = "Option::is_none")]
+    pub storage_element_ids: Option<i64>,
+    /// Wire name "storageTypeId": integer, optional.
+    #[serde(rename = "storageTypeId", skip_serializing_if = "Option::is_none")]
+    pub storage_type_id: Option<i64>,
+    /// Wire name "taxValue": number, optional.
+    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
+    pub tax_value: Option<f64>,
+    /// Wire name "terms": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terms: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "typeId": string, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "utmCampaign": string, optional.
+    #[serde(rename = "utmCampaign", skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Wire name "utmContent": string, optional.
+    #[serde(rename = "utmContent", skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// Wire name "utmMedium": string, optional.
+    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "utmSource": string, optional.
+    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Wire name "utmTerm": string, optional.
+    #[serde(rename = "utmTerm", skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    /// Wire name "webformId": integer, optional.
+    #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
+    pub webform_id: Option<i64>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1013,26 +1108,311 @@ pub struct Data {
 #[cfg(feature = "crm")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl Data {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        name: impl Into<String>,
-        title: impl Into<String>,
-        type_: impl Into<String>,
-    ) -> Self {
-        Self {
-            elements: Default::default(),
-            name: name.into(),
-            title: title.into(),
-            type_: type_.into(),
-            additional: Default::default(),
-        }
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
     }
-    /// Sets "elements".
-    pub fn elements(
+    /// Sets "actualDate".
+    pub fn actual_date(mut self, value: impl Into<String>) -> Self {
+        self.actual_date = Some(value.into());
+        self
+    }
+    /// Sets "additionalInfo".
+    pub fn additional_info(mut self, value: impl Into<String>) -> Self {
+        self.additional_info = Some(value.into());
+        self
+    }
+    /// Sets "assignedById".
+    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
+        self.assigned_by_id = Some(value.into());
+        self
+    }
+    /// Sets "bankingDetails".
+    pub fn banking_details(mut self, value: impl Into<String>) -> Self {
+        self.banking_details = Some(value.into());
+        self
+    }
+    /// Sets "begindate".
+    pub fn begindate(mut self, value: impl Into<String>) -> Self {
+        self.begindate = Some(value.into());
+        self
+    }
+    /// Sets "birthdate".
+    pub fn birthdate(mut self, value: impl Into<String>) -> Self {
+        self.birthdate = Some(value.into());
+        self
+    }
+    /// Sets "categoryId".
+    pub fn category_id(mut self, value: impl Into<i64>) -> Self {
+        self.category_id = Some(value.into());
+        self
+    }
+    /// Sets "closedate".
+    pub fn closedate(mut self, value: impl Into<String>) -> Self {
+        self.closedate = Some(value.into());
+        self
+    }
+    /// Sets "comments".
+    pub fn comments(mut self, value: impl Into<String>) -> Self {
+        self.comments = Some(value.into());
+        self
+    }
+    /// Sets "companyId".
+    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
+        self.company_id = Some(value.into());
+        self
+    }
+    /// Sets "companyIds".
+    pub fn company_ids(mut self, value: impl Into<i64>) -> Self {
+        self.company_ids = Some(value.into());
+        self
+    }
+    /// Sets "companyTitle".
+    pub fn company_title(mut self, value: impl Into<String>) -> Self {
+        self.company_title = Some(value.into());
+        self
+    }
+    /// Sets "contactId".
+    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
+        self.contact_id = Some(value.into());
+        self
+    }
+    /// Sets "contactIds".
+    pub fn contact_ids(
         mut self,
-        value: impl IntoIterator<Item = impl Into<DataElementsItem>>,
+        value: impl IntoIterator<Item = impl Into<i64>>,
     ) -> Self {
-        self.elements = Some(value.into_iter().map(Into::into).collect());
+        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "content".
+    pub fn content(mut self, value: impl Into<String>) -> Self {
+        self.content = Some(value.into());
+        self
+    }
+    /// Sets "currencyId".
+    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
+        self.currency_id = Some(value.into());
+        self
+    }
+    /// Sets "dealId".
+    pub fn deal_id(mut self, value: impl Into<i64>) -> Self {
+        self.deal_id = Some(value.into());
+        self
+    }
+    /// Sets "employees".
+    pub fn employees(mut self, value: impl Into<String>) -> Self {
+        self.employees = Some(value.into());
+        self
+    }
+    /// Sets "export".
+    pub fn export(mut self, value: impl Into<bool>) -> Self {
+        self.export = Some(value.into());
+        self
+    }
+    /// Sets "honorific".
+    pub fn honorific(mut self, value: impl Into<String>) -> Self {
+        self.honorific = Some(value.into());
+        self
+    }
+    /// Sets "industry".
+    pub fn industry(mut self, value: impl Into<String>) -> Self {
+        self.industry = Some(value.into());
+        self
+    }
+    /// Sets "isManualOpportunity".
+    pub fn is_manual_opportunity(mut self, value: impl Into<bool>) -> Self {
+        self.is_manual_opportunity = Some(value.into());
+        self
+    }
+    /// Sets "isMyCompany".
+    pub fn is_my_company(mut self, value: impl Into<bool>) -> Self {
+        self.is_my_company = Some(value.into());
+        self
+    }
+    /// Sets "isReccurring".
+    pub fn is_reccurring(mut self, value: impl Into<String>) -> Self {
+        self.is_reccurring = Some(value.into());
+        self
+    }
+    /// Sets "isRecurring".
+    pub fn is_recurring(mut self, value: impl Into<bool>) -> Self {
+        self.is_recurring = Some(value.into());
+        self
+    }
+    /// Sets "lastName".
+    pub fn last_name(mut self, value: impl Into<String>) -> Self {
+        self.last_name = Some(value.into());
+        self
+    }
+    /// Sets "leadId".
+    pub fn lead_id(mut self, value: impl Into<i64>) -> Self {
+        self.lead_id = Some(value.into());
+        self
+    }
+    /// Sets "locationId".
+    pub fn location_id(mut self, value: impl Into<i64>) -> Self {
+        self.location_id = Some(value.into());
+        self
+    }
+    /// Sets "logo".
+    pub fn logo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.logo = value.into();
+        self
+    }
+    /// Sets "mycompanyId".
+    pub fn mycompany_id(mut self, value: impl Into<i64>) -> Self {
+        self.mycompany_id = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "observers".
+    pub fn observers(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        self.observers = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "opened".
+    pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Sets "opportunity".
+    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
+        self.opportunity = Some(value.into());
+        self
+    }
+    /// Sets "originId".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "originVersion".
+    pub fn origin_version(mut self, value: impl Into<String>) -> Self {
+        self.origin_version = Some(value.into());
+        self
+    }
+    /// Sets "originatorId".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "photo".
+    pub fn photo(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.photo = value.into();
+        self
+    }
+    /// Sets "post".
+    pub fn post(mut self, value: impl Into<String>) -> Self {
+        self.post = Some(value.into());
+        self
+    }
+    /// Sets "probability".
+    pub fn probability(mut self, value: impl Into<i64>) -> Self {
+        self.probability = Some(value.into());
+        self
+    }
+    /// Sets "quoteId".
+    pub fn quote_id(mut self, value: impl Into<i64>) -> Self {
+        self.quote_id = Some(value.into());
+        self
+    }
+    /// Sets "revenue".
+    pub fn revenue(mut self, value: impl Into<f64>) -> Self {
+        self.revenue = Some(value.into());
+        self
+    }
+    /// Sets "secondName".
+    pub fn second_name(mut self, value: impl Into<String>) -> Self {
+        self.second_name = Some(value.into());
+        self
+    }
+    /// Sets "sourceDescription".
+    pub fn source_description(mut self, value: impl Into<String>) -> Self {
+        self.source_description = Some(value.into());
+        self
+    }
+    /// Sets "sourceId".
+    pub fn source_id(mut self, value: impl Into<String>) -> Self {
+        self.source_id = Some(value.into());
+        self
+    }
+    /// Sets "stageId".
+    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
+        self.stage_id = Some(value.into());
+        self
+    }
+    /// Sets "statusDescription".
+    pub fn status_description(mut self, value: impl Into<String>) -> Self {
+        self.status_description = Some(value.into());
+        self
+    }
+    /// Sets "storageElementIds".
+    pub fn storage_element_ids(mut self, value: impl Into<i64>) -> Self {
+        self.storage_element_ids = Some(value.into());
+        self
+    }
+    /// Sets "storageTypeId".
+    pub fn storage_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.storage_type_id = Some(value.into());
+        self
+    }
+    /// Sets "taxValue".
+    pub fn tax_value(mut self, value: impl Into<f64>) -> Self {
+        self.tax_value = Some(value.into());
+        self
+    }
+    /// Sets "terms".
+    pub fn terms(mut self, value: impl Into<String>) -> Self {
+        self.terms = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Sets "utmCampaign".
+    pub fn utm_campaign(mut self, value: impl Into<String>) -> Self {
+        self.utm_campaign = Some(value.into());
+        self
+    }
+    /// Sets "utmContent".
+    pub fn utm_content(mut self, value: impl Into<String>) -> Self {
+        self.utm_content = Some(value.into());
+        self
+    }
+    /// Sets "utmMedium".
+    pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
+        self.utm_medium = Some(value.into());
+        self
+    }
+    /// Sets "utmSource".
+    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
+        self.utm_source = Some(value.into());
+        self
+    }
+    /// Sets "utmTerm".
+    pub fn utm_term(mut self, value: impl Into<String>) -> Self {
+        self.utm_term = Some(value.into());
+        self
+    }
+    /// Sets "webformId".
+    pub fn webform_id(mut self, value: impl Into<i64>) -> Self {
+        self.webform_id = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1053,19 +1433,192 @@ impl ::bitrix24_runtime::loose::Loose for Data {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let elements = o.opt("elements")?;
-        let name = o.req("name")?;
-        let title = o.req("title")?;
-        let type_ = o.req("type")?;
-        let additional = o.rest(&["elements", "name", "title", "type"])?;
-        let name = o.need(name, "name")?;
-        let title = o.need(title, "title")?;
-        let type_ = o.need(type_, "type")?;
+        let actual_date = o.opt("actualDate")?;
+        let additional_info = o.opt("additionalInfo")?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let banking_details = o.opt("bankingDetails")?;
+        let begindate = o.opt("begindate")?;
+        let birthdate = o.opt("birthdate")?;
+        let category_id = o.opt("categoryId")?;
+        let closedate = o.opt("closedate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let company_ids = o.opt("companyIds")?;
+        let company_title = o.opt("companyTitle")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let content = o.opt("content")?;
+        let currency_id = o.opt("currencyId")?;
+        let deal_id = o.opt("dealId")?;
+        let employees = o.opt("employees")?;
+        let export = o.opt("export")?;
+        let honorific = o.opt("honorific")?;
+        let industry = o.opt("industry")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let is_my_company = o.opt("isMyCompany")?;
+        let is_reccurring = o.opt("isReccurring")?;
+        let is_recurring = o.opt("isRecurring")?;
+        let last_name = o.opt("lastName")?;
+        let lead_id = o.opt("leadId")?;
+        let location_id = o.opt("locationId")?;
+        let logo = o.opt("logo")?;
+        let mycompany_id = o.opt("mycompanyId")?;
+        let name = o.opt("name")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let origin_id = o.opt("originId")?;
+        let origin_version = o.opt("originVersion")?;
+        let originator_id = o.opt("originatorId")?;
+        let photo = o.opt("photo")?;
+        let post = o.opt("post")?;
+        let probability = o.opt("probability")?;
+        let quote_id = o.opt("quoteId")?;
+        let revenue = o.opt("revenue")?;
+        let second_name = o.opt("secondName")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let status_description = o.opt("statusDescription")?;
+        let storage_element_ids = o.opt("storageElementIds")?;
+        let storage_type_id = o.opt("storageTypeId")?;
+        let tax_value = o.opt("taxValue")?;
+        let terms = o.opt("terms")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "actualDate",
+                    "additionalInfo",
+                    "assignedById",
+                    "bankingDetails",
+                    "begindate",
+                    "birthdate",
+                    "categoryId",
+                    "closedate",
+                    "comments",
+                    "companyId",
+                    "companyIds",
+                    "companyTitle",
+                    "contactId",
+                    "contactIds",
+                    "content",
+                    "currencyId",
+                    "dealId",
+                    "employees",
+                    "export",
+                    "honorific",
+                    "industry",
+                    "isManualOpportunity",
+                    "isMyCompany",
+                    "isReccurring",
+                    "isRecurring",
+                    "lastName",
+                    "leadId",
+                    "locationId",
+                    "logo",
+                    "mycompanyId",
+                    "name",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "originId",
+                    "originVersion",
+                    "originatorId",
+                    "photo",
+                    "post",
+                    "probability",
+                    "quoteId",
+                    "revenue",
+                    "secondName",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "statusDescription",
+                    "storageElementIds",
+                    "storageTypeId",
+                    "taxValue",
+                    "terms",
+                    "title",
+                    "typeId",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
+                    "utmSource",
+                    "utmTerm",
+                    "webformId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            elements,
+            actual_date,
+            additional_info,
+            assigned_by_id,
+            banking_details,
+            begindate,
+            birthdate,
+            category_id,
+            closedate,
+            comments,
+            company_id,
+            company_ids,
+            company_title,
+            contact_id,
+            contact_ids,
+            content,
+            currency_id,
+            deal_id,
+            employees,
+            export,
+            honorific,
+            industry,
+            is_manual_opportunity,
+            is_my_company,
+            is_reccurring,
+            is_recurring,
+            last_name,
+            lead_id,
+            location_id,
+            logo,
+            mycompany_id,
             name,
+            observers,
+            opened,
+            opportunity,
+            origin_id,
+            origin_version,
+            originator_id,
+            photo,
+            post,
+            probability,
+            quote_id,
+            revenue,
+            second_name,
+            source_description,
+            source_id,
+            stage_id,
+            status_description,
+            storage_element_ids,
+            storage_type_id,
+            tax_value,
+            terms,
             title,
-            type_,
+            type_id,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            webform_id,
+            xml_id,
             additional,
         })
     }
@@ -1073,10 +1626,6 @@ impl ::bitrix24_runtime::loose::Loose for Data {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Data);
-
-/// The type `crm.element_2`, defined once in `types`.
-#[cfg(feature = "crm")]
-pub type DataElementsItem = super::super::types::crm::Element2;
 
 /// The type `crm.data_2`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -1163,9 +1712,98 @@ impl ::bitrix24_runtime::loose::Loose for Data2 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Data2);
 
+/// The type `crm.element_2`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Data2ElementsItem = super::super::types::crm::Element2;
+
+/// The type `crm.data_3`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Data3 {
+    /// Wire name "elements": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements: Option<Vec<Data3ElementsItem>>,
+    /// Wire name "name": string, required.
+    pub name: String,
+    /// Wire name "title": string, required.
+    pub title: String,
+    /// Wire name "type": string, required.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Data3 {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        name: impl Into<String>,
+        title: impl Into<String>,
+        type_: impl Into<String>,
+    ) -> Self {
+        Self {
+            elements: Default::default(),
+            name: name.into(),
+            title: title.into(),
+            type_: type_.into(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "elements".
+    pub fn elements(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<Data3ElementsItem>>,
+    ) -> Self {
+        self.elements = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Data3 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let elements = o.opt("elements")?;
+        let name = o.req("name")?;
+        let title = o.req("title")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["elements", "name", "title", "type"])?;
+        let name = o.need(name, "name")?;
+        let title = o.need(title, "title")?;
+        let type_ = o.need(type_, "type")?;
+        Ok(Self {
+            elements,
+            name,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Data3);
+
 /// The type `crm.element_3`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type Data2ElementsItem = super::super::types::crm::Element3;
+pub type Data3ElementsItem = super::super::types::crm::Element3;
 
 /// The type `crm.diskfile`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -1531,67 +2169,9 @@ impl ::bitrix24_runtime::loose::Loose for Document {
 #[cfg(feature = "crm")]
 pub type DocumentProducts = super::super::types::crm::Products;
 
-/// The type `crm.values`, defined once in `types`.
+/// The type `crm.values_2`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type DocumentValues = super::super::types::crm::Values;
-
-/// The type `crm.document_number`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct DocumentNumber {
-    /// Wire name "chain": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chain: Option<String>,
-    /// Wire name "default": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-    /// Wire name "group": array of string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<Vec<String>>,
-    /// Wire name "required": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub required: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for DocumentNumber {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let chain = o.opt("chain")?;
-        let default = o.opt("default")?;
-        let group = o.opt("group")?;
-        let required = o.opt("required")?;
-        let title = o.opt("title")?;
-        let value = o.opt("value")?;
-        let additional = o
-            .rest(&["chain", "default", "group", "required", "title", "value"])?;
-        Ok(Self {
-            chain,
-            default,
-            group,
-            required,
-            title,
-            value,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(DocumentNumber);
+pub type DocumentValues = super::super::types::crm::Values2;
 
 /// The type `crm.edit_form_label`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -3135,72 +3715,6 @@ impl ::bitrix24_runtime::loose::Loose for Fields {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields10 {
-    /// Wire name "ANCHOR_ID": integer, required.
-    #[serde(rename = "ANCHOR_ID")]
-    pub anchor_id: i64,
-    /// Wire name "ANCHOR_TYPE_ID": integer, required.
-    #[serde(rename = "ANCHOR_TYPE_ID")]
-    pub anchor_type_id: i64,
-    /// Wire name "ENTITY_ID": integer, required.
-    #[serde(rename = "ENTITY_ID")]
-    pub entity_id: i64,
-    /// Wire name "ENTITY_TYPE_ID": integer, required.
-    #[serde(rename = "ENTITY_TYPE_ID")]
-    pub entity_type_id: i64,
-    /// Wire name "TYPE_ID": integer, required.
-    #[serde(rename = "TYPE_ID")]
-    pub type_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Fields10 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let anchor_id = o.req("ANCHOR_ID")?;
-        let anchor_type_id = o.req("ANCHOR_TYPE_ID")?;
-        let entity_id = o.req("ENTITY_ID")?;
-        let entity_type_id = o.req("ENTITY_TYPE_ID")?;
-        let type_id = o.req("TYPE_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ANCHOR_ID",
-                    "ANCHOR_TYPE_ID",
-                    "ENTITY_ID",
-                    "ENTITY_TYPE_ID",
-                    "TYPE_ID",
-                ],
-            )?;
-        let anchor_id = o.need(anchor_id, "ANCHOR_ID")?;
-        let anchor_type_id = o.need(anchor_type_id, "ANCHOR_TYPE_ID")?;
-        let entity_id = o.need(entity_id, "ENTITY_ID")?;
-        let entity_type_id = o.need(entity_type_id, "ENTITY_TYPE_ID")?;
-        let type_id = o.need(type_id, "TYPE_ID")?;
-        Ok(Self {
-            anchor_id,
-            anchor_type_id,
-            entity_id,
-            entity_type_id,
-            type_id,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Fields10);
-
-/// The type `crm.fields_11`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Fields11 {
     /// Wire name "COMPANY_ID": integer, required.
     #[serde(rename = "COMPANY_ID")]
     pub company_id: i64,
@@ -3217,7 +3731,7 @@ pub struct Fields11 {
 
 #[cfg(feature = "crm")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields11 {
+impl Fields10 {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(company_id: impl Into<i64>) -> Self {
         Self {
@@ -3250,7 +3764,7 @@ impl Fields11 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Fields11 {
+impl ::bitrix24_runtime::loose::Loose for Fields10 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -3270,14 +3784,14 @@ impl ::bitrix24_runtime::loose::Loose for Fields11 {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Fields11);
+::bitrix24_runtime::loose_deserialize!(Fields10);
 
-/// The type `crm.fields_12`, defined once for every spec that refers to it.
+/// The type `crm.fields_11`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct Fields12 {
+pub struct Fields11 {
     /// Wire name "ENTITY_ID": integer, required.
     #[serde(rename = "ENTITY_ID")]
     pub entity_id: i64,
@@ -3285,7 +3799,7 @@ pub struct Fields12 {
     ///
     /// Allowed values: "lead", "deal", "contact", "company", "order".
     #[serde(rename = "ENTITY_TYPE")]
-    pub entity_type: Fields12EntityType,
+    pub entity_type: Fields11EntityType,
     /// Wire name "OWNER_ID": integer, required.
     #[serde(rename = "OWNER_ID")]
     pub owner_id: i64,
@@ -3296,11 +3810,11 @@ pub struct Fields12 {
 
 #[cfg(feature = "crm")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields12 {
+impl Fields11 {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_id: impl Into<i64>,
-        entity_type: impl Into<Fields12EntityType>,
+        entity_type: impl Into<Fields11EntityType>,
         owner_id: impl Into<i64>,
     ) -> Self {
         Self {
@@ -3323,7 +3837,7 @@ impl Fields12 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Fields12 {
+impl ::bitrix24_runtime::loose::Loose for Fields11 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -3345,17 +3859,17 @@ impl ::bitrix24_runtime::loose::Loose for Fields12 {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Fields12);
+::bitrix24_runtime::loose_deserialize!(Fields11);
 
 #[cfg(feature = "crm")]
-pub type Fields12EntityType = super::super::enums::LeadDealContactEtc;
+pub type Fields11EntityType = super::super::enums::LeadDealContactEtc;
 
-/// The type `crm.fields_13`, defined once for every spec that refers to it.
+/// The type `crm.fields_12`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct Fields13 {
+pub struct Fields12 {
     /// Wire name "FIELD_NAME": string, required.
     #[serde(rename = "FIELD_NAME")]
     pub field_name: String,
@@ -3375,7 +3889,7 @@ pub struct Fields13 {
 
 #[cfg(feature = "crm")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields13 {
+impl Fields12 {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(field_name: impl Into<String>) -> Self {
         Self {
@@ -3414,7 +3928,7 @@ impl Fields13 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Fields13 {
+impl ::bitrix24_runtime::loose::Loose for Fields12 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -3437,14 +3951,347 @@ impl ::bitrix24_runtime::loose::Loose for Fields13 {
 }
 
 #[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Fields12);
+
+/// The type `crm.fields_13`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Fields13 {
+    /// Wire name "badgeCode": string, optional.
+    #[serde(rename = "badgeCode", skip_serializing_if = "Option::is_none")]
+    pub badge_code: Option<String>,
+    /// Wire name "completed": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed: Option<bool>,
+    /// Wire name "deadline": string (`date-time`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Wire name "isIncomingChannel": boolean, optional.
+    #[serde(rename = "isIncomingChannel", skip_serializing_if = "Option::is_none")]
+    pub is_incoming_channel: Option<bool>,
+    /// Wire name "originId": string, optional.
+    #[serde(rename = "originId", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "originatorId": string, optional.
+    #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "pingOffsets": array of integer, optional.
+    #[serde(rename = "pingOffsets", skip_serializing_if = "Option::is_none")]
+    pub ping_offsets: Option<Vec<i64>>,
+    /// Wire name "responsibleId": integer, optional.
+    #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
+    pub responsible_id: Option<i64>,
+    /// Wire name "typeId": string, optional.
+    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Fields13 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "badgeCode".
+    pub fn badge_code(mut self, value: impl Into<String>) -> Self {
+        self.badge_code = Some(value.into());
+        self
+    }
+    /// Sets "completed".
+    pub fn completed(mut self, value: impl Into<bool>) -> Self {
+        self.completed = Some(value.into());
+        self
+    }
+    /// Sets "deadline".
+    pub fn deadline(mut self, value: impl Into<String>) -> Self {
+        self.deadline = Some(value.into());
+        self
+    }
+    /// Sets "isIncomingChannel".
+    pub fn is_incoming_channel(mut self, value: impl Into<bool>) -> Self {
+        self.is_incoming_channel = Some(value.into());
+        self
+    }
+    /// Sets "originId".
+    pub fn origin_id(mut self, value: impl Into<String>) -> Self {
+        self.origin_id = Some(value.into());
+        self
+    }
+    /// Sets "originatorId".
+    pub fn originator_id(mut self, value: impl Into<String>) -> Self {
+        self.originator_id = Some(value.into());
+        self
+    }
+    /// Sets "pingOffsets".
+    pub fn ping_offsets(
+        mut self,
+        value: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        self.ping_offsets = Some(value.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets "responsibleId".
+    pub fn responsible_id(mut self, value: impl Into<i64>) -> Self {
+        self.responsible_id = Some(value.into());
+        self
+    }
+    /// Sets "typeId".
+    pub fn type_id(mut self, value: impl Into<String>) -> Self {
+        self.type_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Fields13 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let badge_code = o.opt("badgeCode")?;
+        let completed = o.opt("completed")?;
+        let deadline = o.opt("deadline")?;
+        let is_incoming_channel = o.opt("isIncomingChannel")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let ping_offsets = o.opt("pingOffsets")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o
+            .rest(
+                &[
+                    "badgeCode",
+                    "completed",
+                    "deadline",
+                    "isIncomingChannel",
+                    "originId",
+                    "originatorId",
+                    "pingOffsets",
+                    "responsibleId",
+                    "typeId",
+                ],
+            )?;
+        Ok(Self {
+            badge_code,
+            completed,
+            deadline,
+            is_incoming_channel,
+            origin_id,
+            originator_id,
+            ping_offsets,
+            responsible_id,
+            type_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields13);
 
 /// The type `crm.fields_14`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields14 {
+    /// Wire name "discountRate": number, optional.
+    #[serde(rename = "discountRate", skip_serializing_if = "Option::is_none")]
+    pub discount_rate: Option<f64>,
+    /// Wire name "discountSum": number, optional.
+    #[serde(rename = "discountSum", skip_serializing_if = "Option::is_none")]
+    pub discount_sum: Option<f64>,
+    /// Wire name "discountTypeId": integer, optional.
+    ///
+    /// Allowed values: 1, 2.
+    #[serde(rename = "discountTypeId", skip_serializing_if = "Option::is_none")]
+    pub discount_type_id: Option<Fields14DiscountTypeId>,
+    /// Wire name "measureCode": integer, optional.
+    #[serde(rename = "measureCode", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
+    /// Wire name "price": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "productId": integer, optional.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// Wire name "productName": string, optional.
+    #[serde(rename = "productName", skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// Wire name "quantity": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "taxIncluded": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "taxIncluded", skip_serializing_if = "Option::is_none")]
+    pub tax_included: Option<Fields14TaxIncluded>,
+    /// Wire name "taxRate": number, optional.
+    #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
+    pub tax_rate: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Fields14 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "discountRate".
+    pub fn discount_rate(mut self, value: impl Into<f64>) -> Self {
+        self.discount_rate = Some(value.into());
+        self
+    }
+    /// Sets "discountSum".
+    pub fn discount_sum(mut self, value: impl Into<f64>) -> Self {
+        self.discount_sum = Some(value.into());
+        self
+    }
+    /// Sets "discountTypeId".
+    pub fn discount_type_id(mut self, value: impl Into<Fields14DiscountTypeId>) -> Self {
+        self.discount_type_id = Some(value.into());
+        self
+    }
+    /// Sets "measureCode".
+    pub fn measure_code(mut self, value: impl Into<i64>) -> Self {
+        self.measure_code = Some(value.into());
+        self
+    }
+    /// Sets "price".
+    pub fn price(mut self, value: impl Into<f64>) -> Self {
+        self.price = Some(value.into());
+        self
+    }
+    /// Sets "productId".
+    pub fn product_id(mut self, value: impl Into<i64>) -> Self {
+        self.product_id = Some(value.into());
+        self
+    }
+    /// Sets "productName".
+    pub fn product_name(mut self, value: impl Into<String>) -> Self {
+        self.product_name = Some(value.into());
+        self
+    }
+    /// Sets "quantity".
+    pub fn quantity(mut self, value: impl Into<f64>) -> Self {
+        self.quantity = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "taxIncluded".
+    pub fn tax_included(mut self, value: impl Into<Fields14TaxIncluded>) -> Self {
+        self.tax_included = Some(value.into());
+        self
+    }
+    /// Sets "taxRate".
+    pub fn tax_rate(mut self, value: impl Into<f64>) -> Self {
+        self.tax_rate = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Fields14 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let discount_rate = o.opt("discountRate")?;
+        let discount_sum = o.opt("discountSum")?;
+        let discount_type_id = o.opt("discountTypeId")?;
+        let measure_code = o.opt("measureCode")?;
+        let price = o.opt("price")?;
+        let product_id = o.opt("productId")?;
+        let product_name = o.opt("productName")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let tax_included = o.opt("taxIncluded")?;
+        let tax_rate = o.opt("taxRate")?;
+        let additional = o
+            .rest(
+                &[
+                    "discountRate",
+                    "discountSum",
+                    "discountTypeId",
+                    "measureCode",
+                    "price",
+                    "productId",
+                    "productName",
+                    "quantity",
+                    "sort",
+                    "taxIncluded",
+                    "taxRate",
+                ],
+            )?;
+        Ok(Self {
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            measure_code,
+            price,
+            product_id,
+            product_name,
+            quantity,
+            sort,
+            tax_included,
+            tax_rate,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Fields14);
+
+#[cfg(feature = "crm")]
+pub type Fields14DiscountTypeId = super::super::enums::IntV1V2;
+
+#[cfg(feature = "crm")]
+pub type Fields14TaxIncluded = ::bitrix24_runtime::YesNo;
+
+/// The type `crm.fields_15`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Fields15 {
     /// Wire name "orderId": integer, required.
     #[serde(rename = "orderId")]
     pub order_id: i64,
@@ -3461,7 +4308,7 @@ pub struct Fields14 {
 
 #[cfg(feature = "crm")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields14 {
+impl Fields15 {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         order_id: impl Into<i64>,
@@ -3488,7 +4335,7 @@ impl Fields14 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Fields14 {
+impl ::bitrix24_runtime::loose::Loose for Fields15 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -3510,7 +4357,7 @@ impl ::bitrix24_runtime::loose::Loose for Fields14 {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Fields14);
+::bitrix24_runtime::loose_deserialize!(Fields15);
 
 /// The type `crm.fields_2`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -3976,70 +4823,9 @@ impl ::bitrix24_runtime::loose::Loose for Fields3ListColumnLabel {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Fields3ListColumnLabel);
 
+/// The type `crm.settings_2`, defined once in `types`.
 #[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Fields3Settings {
-    /// Wire name "DEFAULT_VALUE": string, optional.
-    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    /// Wire name "ROWS": integer, optional.
-    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields3Settings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEFAULT_VALUE".
-    pub fn default_value(mut self, value: impl Into<String>) -> Self {
-        self.default_value = Some(value.into());
-        self
-    }
-    /// Sets "ROWS".
-    pub fn rows(mut self, value: impl Into<i64>) -> Self {
-        self.rows = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Fields3Settings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default_value = o.opt("DEFAULT_VALUE")?;
-        let rows = o.opt("ROWS")?;
-        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
-        Ok(Self {
-            default_value,
-            rows,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Fields3Settings);
+pub type Fields3Settings = super::super::types::crm::Settings2;
 
 /// The type `crm.fields_4`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -4085,9 +4871,9 @@ pub struct Fields4 {
     /// Wire name "MULTIPLE": boolean, optional.
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Fields4Settings>,
     /// Wire name "SHOW_FILTER": boolean, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -4197,8 +4983,8 @@ impl Fields4 {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<Fields4Settings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SHOW_FILTER".
@@ -4316,6 +5102,10 @@ pub type Fields4FieldName = super::super::enums::ManagerNoteUfManagerNoteUfCrmMa
 #[cfg(feature = "crm")]
 pub type Fields4ListItem = super::super::types::crm::UfEnumElement;
 
+/// The type `crm.settings_4`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type Fields4Settings = super::super::types::crm::Settings4;
+
 /// The type `crm.fields_5`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
@@ -4409,345 +5199,6 @@ impl ::bitrix24_runtime::loose::Loose for Fields6 {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Fields7 {
-    /// Wire name "additionalInfo": string, optional.
-    #[serde(rename = "additionalInfo", skip_serializing_if = "Option::is_none")]
-    pub additional_info: Option<String>,
-    /// Wire name "assignedById": integer, optional.
-    #[serde(rename = "assignedById", skip_serializing_if = "Option::is_none")]
-    pub assigned_by_id: Option<i64>,
-    /// Wire name "begindate": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub begindate: Option<String>,
-    /// Wire name "categoryId": integer, optional.
-    #[serde(rename = "categoryId", skip_serializing_if = "Option::is_none")]
-    pub category_id: Option<i64>,
-    /// Wire name "closedate": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub closedate: Option<String>,
-    /// Wire name "comments": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comments: Option<String>,
-    /// Wire name "companyId": integer, optional.
-    #[serde(rename = "companyId", skip_serializing_if = "Option::is_none")]
-    pub company_id: Option<i64>,
-    /// Wire name "contactId": integer, optional.
-    #[serde(rename = "contactId", skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<i64>,
-    /// Wire name "contactIds": array of integer, optional.
-    #[serde(rename = "contactIds", skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<i64>>,
-    /// Wire name "currencyId": string, optional.
-    #[serde(rename = "currencyId", skip_serializing_if = "Option::is_none")]
-    pub currency_id: Option<String>,
-    /// Wire name "isManualOpportunity": string, optional.
-    #[serde(rename = "isManualOpportunity", skip_serializing_if = "Option::is_none")]
-    pub is_manual_opportunity: Option<String>,
-    /// Wire name "isReccurring": string, optional.
-    #[serde(rename = "isReccurring", skip_serializing_if = "Option::is_none")]
-    pub is_reccurring: Option<String>,
-    /// Wire name "leadId": integer, optional.
-    #[serde(rename = "leadId", skip_serializing_if = "Option::is_none")]
-    pub lead_id: Option<i64>,
-    /// Wire name "observers": array of integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub observers: Option<Vec<i64>>,
-    /// Wire name "opened": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub opened: Option<String>,
-    /// Wire name "opportunity": number, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub opportunity: Option<f64>,
-    /// Wire name "probability": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub probability: Option<i64>,
-    /// Wire name "quoteId": integer, optional.
-    #[serde(rename = "quoteId", skip_serializing_if = "Option::is_none")]
-    pub quote_id: Option<i64>,
-    /// Wire name "sourceDescription": string, optional.
-    #[serde(rename = "sourceDescription", skip_serializing_if = "Option::is_none")]
-    pub source_description: Option<String>,
-    /// Wire name "sourceId": string, optional.
-    #[serde(rename = "sourceId", skip_serializing_if = "Option::is_none")]
-    pub source_id: Option<String>,
-    /// Wire name "stageId": string, optional.
-    #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
-    pub stage_id: Option<String>,
-    /// Wire name "taxValue": number, optional.
-    #[serde(rename = "taxValue", skip_serializing_if = "Option::is_none")]
-    pub tax_value: Option<f64>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "typeId": string, optional.
-    #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "utmMedium": string, optional.
-    #[serde(rename = "utmMedium", skip_serializing_if = "Option::is_none")]
-    pub utm_medium: Option<String>,
-    /// Wire name "utmSource": string, optional.
-    #[serde(rename = "utmSource", skip_serializing_if = "Option::is_none")]
-    pub utm_source: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields7 {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "additionalInfo".
-    pub fn additional_info(mut self, value: impl Into<String>) -> Self {
-        self.additional_info = Some(value.into());
-        self
-    }
-    /// Sets "assignedById".
-    pub fn assigned_by_id(mut self, value: impl Into<i64>) -> Self {
-        self.assigned_by_id = Some(value.into());
-        self
-    }
-    /// Sets "begindate".
-    pub fn begindate(mut self, value: impl Into<String>) -> Self {
-        self.begindate = Some(value.into());
-        self
-    }
-    /// Sets "categoryId".
-    pub fn category_id(mut self, value: impl Into<i64>) -> Self {
-        self.category_id = Some(value.into());
-        self
-    }
-    /// Sets "closedate".
-    pub fn closedate(mut self, value: impl Into<String>) -> Self {
-        self.closedate = Some(value.into());
-        self
-    }
-    /// Sets "comments".
-    pub fn comments(mut self, value: impl Into<String>) -> Self {
-        self.comments = Some(value.into());
-        self
-    }
-    /// Sets "companyId".
-    pub fn company_id(mut self, value: impl Into<i64>) -> Self {
-        self.company_id = Some(value.into());
-        self
-    }
-    /// Sets "contactId".
-    pub fn contact_id(mut self, value: impl Into<i64>) -> Self {
-        self.contact_id = Some(value.into());
-        self
-    }
-    /// Sets "contactIds".
-    pub fn contact_ids(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<i64>>,
-    ) -> Self {
-        self.contact_ids = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "currencyId".
-    pub fn currency_id(mut self, value: impl Into<String>) -> Self {
-        self.currency_id = Some(value.into());
-        self
-    }
-    /// Sets "isManualOpportunity".
-    pub fn is_manual_opportunity(mut self, value: impl Into<String>) -> Self {
-        self.is_manual_opportunity = Some(value.into());
-        self
-    }
-    /// Sets "isReccurring".
-    pub fn is_reccurring(mut self, value: impl Into<String>) -> Self {
-        self.is_reccurring = Some(value.into());
-        self
-    }
-    /// Sets "leadId".
-    pub fn lead_id(mut self, value: impl Into<i64>) -> Self {
-        self.lead_id = Some(value.into());
-        self
-    }
-    /// Sets "observers".
-    pub fn observers(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
-        self.observers = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "opened".
-    pub fn opened(mut self, value: impl Into<String>) -> Self {
-        self.opened = Some(value.into());
-        self
-    }
-    /// Sets "opportunity".
-    pub fn opportunity(mut self, value: impl Into<f64>) -> Self {
-        self.opportunity = Some(value.into());
-        self
-    }
-    /// Sets "probability".
-    pub fn probability(mut self, value: impl Into<i64>) -> Self {
-        self.probability = Some(value.into());
-        self
-    }
-    /// Sets "quoteId".
-    pub fn quote_id(mut self, value: impl Into<i64>) -> Self {
-        self.quote_id = Some(value.into());
-        self
-    }
-    /// Sets "sourceDescription".
-    pub fn source_description(mut self, value: impl Into<String>) -> Self {
-        self.source_description = Some(value.into());
-        self
-    }
-    /// Sets "sourceId".
-    pub fn source_id(mut self, value: impl Into<String>) -> Self {
-        self.source_id = Some(value.into());
-        self
-    }
-    /// Sets "stageId".
-    pub fn stage_id(mut self, value: impl Into<String>) -> Self {
-        self.stage_id = Some(value.into());
-        self
-    }
-    /// Sets "taxValue".
-    pub fn tax_value(mut self, value: impl Into<f64>) -> Self {
-        self.tax_value = Some(value.into());
-        self
-    }
-    /// Sets "title".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Sets "typeId".
-    pub fn type_id(mut self, value: impl Into<String>) -> Self {
-        self.type_id = Some(value.into());
-        self
-    }
-    /// Sets "utmMedium".
-    pub fn utm_medium(mut self, value: impl Into<String>) -> Self {
-        self.utm_medium = Some(value.into());
-        self
-    }
-    /// Sets "utmSource".
-    pub fn utm_source(mut self, value: impl Into<String>) -> Self {
-        self.utm_source = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Fields7 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let additional_info = o.opt("additionalInfo")?;
-        let assigned_by_id = o.opt("assignedById")?;
-        let begindate = o.opt("begindate")?;
-        let category_id = o.opt("categoryId")?;
-        let closedate = o.opt("closedate")?;
-        let comments = o.opt("comments")?;
-        let company_id = o.opt("companyId")?;
-        let contact_id = o.opt("contactId")?;
-        let contact_ids = o.opt("contactIds")?;
-        let currency_id = o.opt("currencyId")?;
-        let is_manual_opportunity = o.opt("isManualOpportunity")?;
-        let is_reccurring = o.opt("isReccurring")?;
-        let lead_id = o.opt("leadId")?;
-        let observers = o.opt("observers")?;
-        let opened = o.opt("opened")?;
-        let opportunity = o.opt("opportunity")?;
-        let probability = o.opt("probability")?;
-        let quote_id = o.opt("quoteId")?;
-        let source_description = o.opt("sourceDescription")?;
-        let source_id = o.opt("sourceId")?;
-        let stage_id = o.opt("stageId")?;
-        let tax_value = o.opt("taxValue")?;
-        let title = o.opt("title")?;
-        let type_id = o.opt("typeId")?;
-        let utm_medium = o.opt("utmMedium")?;
-        let utm_source = o.opt("utmSource")?;
-        let additional = o
-            .rest(
-                &[
-                    "additionalInfo",
-                    "assignedById",
-                    "begindate",
-                    "categoryId",
-                    "closedate",
-                    "comments",
-                    "companyId",
-                    "contactId",
-                    "contactIds",
-                    "currencyId",
-                    "isManualOpportunity",
-                    "isReccurring",
-                    "leadId",
-                    "observers",
-                    "opened",
-                    "opportunity",
-                    "probability",
-                    "quoteId",
-                    "sourceDescription",
-                    "sourceId",
-                    "stageId",
-                    "taxValue",
-                    "title",
-                    "typeId",
-                    "utmMedium",
-                    "utmSource",
-                ],
-            )?;
-        Ok(Self {
-            additional_info,
-            assigned_by_id,
-            begindate,
-            category_id,
-            closedate,
-            comments,
-            company_id,
-            contact_id,
-            contact_ids,
-            currency_id,
-            is_manual_opportunity,
-            is_reccurring,
-            lead_id,
-            observers,
-            opened,
-            opportunity,
-            probability,
-            quote_id,
-            source_description,
-            source_id,
-            stage_id,
-            tax_value,
-            title,
-            type_id,
-            utm_medium,
-            utm_source,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Fields7);
-
-/// The type `crm.fields_8`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Fields8 {
     /// Wire name "ADDRESS": string, optional.
     #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
@@ -4798,13 +5249,13 @@ pub struct Fields8 {
     pub currency_id: Option<String>,
     /// Wire name "EMAIL": array of object, optional.
     #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<Fields8EmailItem>>,
+    pub email: Option<Vec<Fields7EmailItem>>,
     /// Wire name "HONORIFIC": string, optional.
     #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
     pub honorific: Option<String>,
     /// Wire name "IM": array of object, optional.
     #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<Fields8ImItem>>,
+    pub im: Option<Vec<Fields7ImItem>>,
     /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
     #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
     pub is_manual_opportunity: Option<String>,
@@ -4813,7 +5264,7 @@ pub struct Fields8 {
     pub last_name: Option<String>,
     /// Wire name "LINK": array of object, optional.
     #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<Fields8LinkItem>>,
+    pub link: Option<Vec<Fields7LinkItem>>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -4831,7 +5282,7 @@ pub struct Fields8 {
     pub origin_id: Option<String>,
     /// Wire name "PHONE": array of object, optional.
     #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<Fields8PhoneItem>>,
+    pub phone: Option<Vec<Fields7PhoneItem>>,
     /// Wire name "POST": string, optional.
     #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
     pub post: Option<String>,
@@ -4870,7 +5321,7 @@ pub struct Fields8 {
     pub utm_term: Option<String>,
     /// Wire name "WEB": array of object, optional.
     #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<Fields8WebItem>>,
+    pub web: Option<Vec<Fields7WebItem>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4878,7 +5329,7 @@ pub struct Fields8 {
 
 #[cfg(feature = "crm")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields8 {
+impl Fields7 {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -4966,7 +5417,7 @@ impl Fields8 {
     /// Sets "EMAIL".
     pub fn email(
         mut self,
-        value: impl IntoIterator<Item = impl Into<Fields8EmailItem>>,
+        value: impl IntoIterator<Item = impl Into<Fields7EmailItem>>,
     ) -> Self {
         self.email = Some(value.into_iter().map(Into::into).collect());
         self
@@ -4979,7 +5430,7 @@ impl Fields8 {
     /// Sets "IM".
     pub fn im(
         mut self,
-        value: impl IntoIterator<Item = impl Into<Fields8ImItem>>,
+        value: impl IntoIterator<Item = impl Into<Fields7ImItem>>,
     ) -> Self {
         self.im = Some(value.into_iter().map(Into::into).collect());
         self
@@ -4997,7 +5448,7 @@ impl Fields8 {
     /// Sets "LINK".
     pub fn link(
         mut self,
-        value: impl IntoIterator<Item = impl Into<Fields8LinkItem>>,
+        value: impl IntoIterator<Item = impl Into<Fields7LinkItem>>,
     ) -> Self {
         self.link = Some(value.into_iter().map(Into::into).collect());
         self
@@ -5030,7 +5481,7 @@ impl Fields8 {
     /// Sets "PHONE".
     pub fn phone(
         mut self,
-        value: impl IntoIterator<Item = impl Into<Fields8PhoneItem>>,
+        value: impl IntoIterator<Item = impl Into<Fields7PhoneItem>>,
     ) -> Self {
         self.phone = Some(value.into_iter().map(Into::into).collect());
         self
@@ -5098,7 +5549,7 @@ impl Fields8 {
     /// Sets "WEB".
     pub fn web(
         mut self,
-        value: impl IntoIterator<Item = impl Into<Fields8WebItem>>,
+        value: impl IntoIterator<Item = impl Into<Fields7WebItem>>,
     ) -> Self {
         self.web = Some(value.into_iter().map(Into::into).collect());
         self
@@ -5116,7 +5567,7 @@ impl Fields8 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Fields8 {
+impl ::bitrix24_runtime::loose::Loose for Fields7 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -5256,34 +5707,34 @@ impl ::bitrix24_runtime::loose::Loose for Fields8 {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Fields8);
+::bitrix24_runtime::loose_deserialize!(Fields7);
 
 /// The type `crm.multifield`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type Fields8EmailItem = super::super::types::crm::Multifield;
+pub type Fields7EmailItem = super::super::types::crm::Multifield;
 
 /// The type `crm.multifield`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type Fields8ImItem = super::super::types::crm::Multifield;
+pub type Fields7ImItem = super::super::types::crm::Multifield;
 
 /// The type `crm.multifield`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type Fields8LinkItem = super::super::types::crm::Multifield;
+pub type Fields7LinkItem = super::super::types::crm::Multifield;
 
 /// The type `crm.multifield`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type Fields8PhoneItem = super::super::types::crm::Multifield;
+pub type Fields7PhoneItem = super::super::types::crm::Multifield;
 
 /// The type `crm.multifield`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type Fields8WebItem = super::super::types::crm::Multifield;
+pub type Fields7WebItem = super::super::types::crm::Multifield;
 
-/// The type `crm.fields_9`, defined once for every spec that refers to it.
+/// The type `crm.fields_8`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct Fields9 {
+pub struct Fields8 {
     /// Wire name "ADDRESS_1": string, optional.
     #[serde(rename = "ADDRESS_1", skip_serializing_if = "Option::is_none")]
     pub address_1: Option<String>,
@@ -5327,7 +5778,7 @@ pub struct Fields9 {
 
 #[cfg(feature = "crm")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields9 {
+impl Fields8 {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         entity_id: impl Into<String>,
@@ -5408,7 +5859,7 @@ impl Fields9 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Fields9 {
+impl ::bitrix24_runtime::loose::Loose for Fields8 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -5457,6 +5908,72 @@ impl ::bitrix24_runtime::loose::Loose for Fields9 {
             postal_code,
             province,
             region,
+            type_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Fields8);
+
+/// The type `crm.fields_9`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Fields9 {
+    /// Wire name "ANCHOR_ID": integer, required.
+    #[serde(rename = "ANCHOR_ID")]
+    pub anchor_id: i64,
+    /// Wire name "ANCHOR_TYPE_ID": integer, required.
+    #[serde(rename = "ANCHOR_TYPE_ID")]
+    pub anchor_type_id: i64,
+    /// Wire name "ENTITY_ID": integer, required.
+    #[serde(rename = "ENTITY_ID")]
+    pub entity_id: i64,
+    /// Wire name "ENTITY_TYPE_ID": integer, required.
+    #[serde(rename = "ENTITY_TYPE_ID")]
+    pub entity_type_id: i64,
+    /// Wire name "TYPE_ID": integer, required.
+    #[serde(rename = "TYPE_ID")]
+    pub type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Fields9 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anchor_id = o.req("ANCHOR_ID")?;
+        let anchor_type_id = o.req("ANCHOR_TYPE_ID")?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type_id = o.req("ENTITY_TYPE_ID")?;
+        let type_id = o.req("TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANCHOR_ID",
+                    "ANCHOR_TYPE_ID",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE_ID",
+                    "TYPE_ID",
+                ],
+            )?;
+        let anchor_id = o.need(anchor_id, "ANCHOR_ID")?;
+        let anchor_type_id = o.need(anchor_type_id, "ANCHOR_TYPE_ID")?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type_id = o.need(entity_type_id, "ENTITY_TYPE_ID")?;
+        let type_id = o.need(type_id, "TYPE_ID")?;
+        Ok(Self {
+            anchor_id,
+            anchor_type_id,
+            entity_id,
+            entity_type_id,
             type_id,
             additional,
         })
@@ -6812,110 +7329,6 @@ impl ::bitrix24_runtime::loose::Loose for Multifield {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Multifield);
 
-/// The type `crm.my_company`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct MyCompany {
-    /// Wire name "group": array of string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<Vec<String>>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "value": array of object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<MyCompanyValueItem>>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for MyCompany {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let group = o.opt("group")?;
-        let title = o.opt("title")?;
-        let value = o.opt("value")?;
-        let additional = o.rest(&["group", "title", "value"])?;
-        Ok(Self {
-            group,
-            title,
-            value,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(MyCompany);
-
-/// The type `crm.value`, defined once in `types`.
-#[cfg(feature = "crm")]
-pub type MyCompanyValueItem = super::super::types::crm::Value;
-
-/// The type `crm.my_company_uf_logo`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct MyCompanyUfLogo {
-    /// Wire name "chain": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chain: Option<String>,
-    /// Wire name "default": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-    /// Wire name "group": array of string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<Vec<String>>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "value": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for MyCompanyUfLogo {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let chain = o.opt("chain")?;
-        let default = o.opt("default")?;
-        let group = o.opt("group")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let value = o.opt("value")?;
-        let additional = o
-            .rest(&["chain", "default", "group", "title", "type", "value"])?;
-        Ok(Self {
-            chain,
-            default,
-            group,
-            title,
-            type_,
-            value,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(MyCompanyUfLogo);
-
 /// The type `crm.options`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -8051,6 +8464,188 @@ impl ::bitrix24_runtime::loose::Loose for Settings {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings2 {
+    /// Wire name "ACTIVE_FILTER": boolean, optional.
+    #[serde(rename = "ACTIVE_FILTER", skip_serializing_if = "Option::is_none")]
+    pub active_filter: Option<bool>,
+    /// Wire name "COMPANY": boolean, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<bool>,
+    /// Wire name "CONTACT": boolean, optional.
+    #[serde(rename = "CONTACT", skip_serializing_if = "Option::is_none")]
+    pub contact: Option<bool>,
+    /// Wire name "DEAL": boolean, optional.
+    #[serde(rename = "DEAL", skip_serializing_if = "Option::is_none")]
+    pub deal: Option<bool>,
+    /// Wire name "DEFAULT_VALUE": string, optional.
+    #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "IBLOCK_ID": string, optional.
+    #[serde(rename = "IBLOCK_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_id: Option<String>,
+    /// Wire name "IBLOCK_TYPE_ID": string, optional.
+    #[serde(rename = "IBLOCK_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_type_id: Option<String>,
+    /// Wire name "LEAD": boolean, optional.
+    #[serde(rename = "LEAD", skip_serializing_if = "Option::is_none")]
+    pub lead: Option<bool>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Settings2 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACTIVE_FILTER".
+    pub fn active_filter(mut self, value: impl Into<bool>) -> Self {
+        self.active_filter = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY".
+    pub fn company(mut self, value: impl Into<bool>) -> Self {
+        self.company = Some(value.into());
+        self
+    }
+    /// Sets "CONTACT".
+    pub fn contact(mut self, value: impl Into<bool>) -> Self {
+        self.contact = Some(value.into());
+        self
+    }
+    /// Sets "DEAL".
+    pub fn deal(mut self, value: impl Into<bool>) -> Self {
+        self.deal = Some(value.into());
+        self
+    }
+    /// Sets "DEFAULT_VALUE".
+    pub fn default_value(mut self, value: impl Into<String>) -> Self {
+        self.default_value = Some(value.into());
+        self
+    }
+    /// Sets "DISPLAY".
+    pub fn display(mut self, value: impl Into<String>) -> Self {
+        self.display = Some(value.into());
+        self
+    }
+    /// Sets "ENTITY_TYPE".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_ID".
+    pub fn iblock_id(mut self, value: impl Into<String>) -> Self {
+        self.iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_TYPE_ID".
+    pub fn iblock_type_id(mut self, value: impl Into<String>) -> Self {
+        self.iblock_type_id = Some(value.into());
+        self
+    }
+    /// Sets "LEAD".
+    pub fn lead(mut self, value: impl Into<bool>) -> Self {
+        self.lead = Some(value.into());
+        self
+    }
+    /// Sets "PRECISION".
+    pub fn precision(mut self, value: impl Into<i64>) -> Self {
+        self.precision = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Settings2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active_filter = o.opt("ACTIVE_FILTER")?;
+        let company = o.opt("COMPANY")?;
+        let contact = o.opt("CONTACT")?;
+        let deal = o.opt("DEAL")?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let display = o.opt("DISPLAY")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let iblock_id = o.opt("IBLOCK_ID")?;
+        let iblock_type_id = o.opt("IBLOCK_TYPE_ID")?;
+        let lead = o.opt("LEAD")?;
+        let precision = o.opt("PRECISION")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE_FILTER",
+                    "COMPANY",
+                    "CONTACT",
+                    "DEAL",
+                    "DEFAULT_VALUE",
+                    "DISPLAY",
+                    "ENTITY_TYPE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                    "LEAD",
+                    "PRECISION",
+                    "ROWS",
+                ],
+            )?;
+        Ok(Self {
+            active_filter,
+            company,
+            contact,
+            deal,
+            default_value,
+            display,
+            entity_type,
+            iblock_id,
+            iblock_type_id,
+            lead,
+            precision,
+            rows,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Settings2);
+
+/// The type `crm.settings_3`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Settings3 {
     /// Wire name "ALLOW_OVERBOOKING": string, optional.
     #[serde(rename = "ALLOW_OVERBOOKING", skip_serializing_if = "Option::is_none")]
     pub allow_overbooking: Option<String>,
@@ -8092,7 +8687,7 @@ pub struct Settings2 {
     pub regexp: Option<String>,
     /// Wire name "RESOURCES": object, optional.
     #[serde(rename = "RESOURCES", skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Settings2Resources>,
+    pub resources: Option<Settings3Resources>,
     /// Wire name "RESOURCE_LIMIT": integer, optional.
     #[serde(rename = "RESOURCE_LIMIT", skip_serializing_if = "Option::is_none")]
     pub resource_limit: Option<i64>,
@@ -8101,10 +8696,10 @@ pub struct Settings2 {
     pub rows: Option<i64>,
     /// Wire name "SELECTED_RESOURCES": array of object, optional.
     #[serde(rename = "SELECTED_RESOURCES", skip_serializing_if = "Option::is_none")]
-    pub selected_resources: Option<Vec<Settings2SelectedResourcesItem>>,
+    pub selected_resources: Option<Vec<Settings3SelectedResourcesItem>>,
     /// Wire name "SERVICE_LIST": array of object, optional.
     #[serde(rename = "SERVICE_LIST", skip_serializing_if = "Option::is_none")]
-    pub service_list: Option<Vec<Settings2ServiceListItem>>,
+    pub service_list: Option<Vec<Settings3ServiceListItem>>,
     /// Wire name "SHOW_NO_VALUE": string, optional.
     #[serde(rename = "SHOW_NO_VALUE", skip_serializing_if = "Option::is_none")]
     pub show_no_value: Option<String>,
@@ -8135,7 +8730,7 @@ pub struct Settings2 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Settings2 {
+impl ::bitrix24_runtime::loose::Loose for Settings3 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -8230,23 +8825,23 @@ impl ::bitrix24_runtime::loose::Loose for Settings2 {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Settings2);
+::bitrix24_runtime::loose_deserialize!(Settings3);
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct Settings2Resources {
+pub struct Settings3Resources {
     /// Wire name "resource": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<Settings2ResourcesResource>,
+    pub resource: Option<Settings3ResourcesResource>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Settings2Resources {
+impl ::bitrix24_runtime::loose::Loose for Settings3Resources {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -8258,21 +8853,21 @@ impl ::bitrix24_runtime::loose::Loose for Settings2Resources {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Settings2Resources);
+::bitrix24_runtime::loose_deserialize!(Settings3Resources);
 
 /// The type `crm.resource`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type Settings2ResourcesResource = super::super::types::crm::Resource;
+pub type Settings3ResourcesResource = super::super::types::crm::Resource;
 
 /// The type `crm.selected_resource`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type Settings2SelectedResourcesItem = super::super::types::crm::SelectedResource;
+pub type Settings3SelectedResourcesItem = super::super::types::crm::SelectedResource;
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct Settings2ServiceListItem {
+pub struct Settings3ServiceListItem {
     /// Wire name "duration": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
@@ -8285,7 +8880,7 @@ pub struct Settings2ServiceListItem {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Settings2ServiceListItem {
+impl ::bitrix24_runtime::loose::Loose for Settings3ServiceListItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -8298,14 +8893,90 @@ impl ::bitrix24_runtime::loose::Loose for Settings2ServiceListItem {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Settings2ServiceListItem);
+::bitrix24_runtime::loose_deserialize!(Settings3ServiceListItem);
 
-/// The type `crm.settings_3`, defined once for every spec that refers to it.
+/// The type `crm.settings_4`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct Settings3 {
+pub struct Settings4 {
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Settings4 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DISPLAY".
+    pub fn display(mut self, value: impl Into<String>) -> Self {
+        self.display = Some(value.into());
+        self
+    }
+    /// Sets "PRECISION".
+    pub fn precision(mut self, value: impl Into<i64>) -> Self {
+        self.precision = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Settings4 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let display = o.opt("DISPLAY")?;
+        let precision = o.opt("PRECISION")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o.rest(&["DISPLAY", "PRECISION", "ROWS"])?;
+        Ok(Self {
+            display,
+            precision,
+            rows,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Settings4);
+
+/// The type `crm.settings_5`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Settings5 {
     /// Wire name "isDirectNumeration": boolean, optional.
     #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
     pub is_direct_numeration: Option<bool>,
@@ -8334,7 +9005,7 @@ pub struct Settings3 {
 
 #[cfg(feature = "crm")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Settings3 {
+impl Settings5 {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -8387,7 +9058,7 @@ impl Settings3 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Settings3 {
+impl ::bitrix24_runtime::loose::Loose for Settings5 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -8425,23 +9096,50 @@ impl ::bitrix24_runtime::loose::Loose for Settings3 {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Settings3);
+::bitrix24_runtime::loose_deserialize!(Settings5);
 
-/// The type `crm.settings_4`, defined once for every spec that refers to it.
+/// The type `crm.settings_6`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct Settings4 {
+pub struct Settings6 {
+    /// Wire name "ACTIVE_FILTER": boolean, optional.
+    #[serde(rename = "ACTIVE_FILTER", skip_serializing_if = "Option::is_none")]
+    pub active_filter: Option<bool>,
+    /// Wire name "COMPANY": boolean, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<bool>,
+    /// Wire name "CONTACT": boolean, optional.
+    #[serde(rename = "CONTACT", skip_serializing_if = "Option::is_none")]
+    pub contact: Option<bool>,
+    /// Wire name "DEAL": boolean, optional.
+    #[serde(rename = "DEAL", skip_serializing_if = "Option::is_none")]
+    pub deal: Option<bool>,
     /// Wire name "DEFAULT_VALUE": string, optional.
     #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
     pub default_value: Option<String>,
     /// Wire name "DISPLAY": string, optional.
     #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
     pub display: Option<String>,
+    /// Wire name "ENTITY_TYPE": string, optional.
+    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// Wire name "IBLOCK_ID": string, optional.
+    #[serde(rename = "IBLOCK_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_id: Option<String>,
+    /// Wire name "IBLOCK_TYPE_ID": string, optional.
+    #[serde(rename = "IBLOCK_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub iblock_type_id: Option<String>,
+    /// Wire name "LEAD": boolean, optional.
+    #[serde(rename = "LEAD", skip_serializing_if = "Option::is_none")]
+    pub lead: Option<bool>,
     /// Wire name "LIST_HEIGHT": integer, optional.
     #[serde(rename = "LIST_HEIGHT", skip_serializing_if = "Option::is_none")]
     pub list_height: Option<i64>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
     /// Wire name "ROWS": integer, optional.
     #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
     pub rows: Option<i64>,
@@ -8452,10 +9150,30 @@ pub struct Settings4 {
 
 #[cfg(feature = "crm")]
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Settings4 {
+impl Settings6 {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACTIVE_FILTER".
+    pub fn active_filter(mut self, value: impl Into<bool>) -> Self {
+        self.active_filter = Some(value.into());
+        self
+    }
+    /// Sets "COMPANY".
+    pub fn company(mut self, value: impl Into<bool>) -> Self {
+        self.company = Some(value.into());
+        self
+    }
+    /// Sets "CONTACT".
+    pub fn contact(mut self, value: impl Into<bool>) -> Self {
+        self.contact = Some(value.into());
+        self
+    }
+    /// Sets "DEAL".
+    pub fn deal(mut self, value: impl Into<bool>) -> Self {
+        self.deal = Some(value.into());
+        self
     }
     /// Sets "DEFAULT_VALUE".
     pub fn default_value(mut self, value: impl Into<String>) -> Self {
@@ -8467,9 +9185,34 @@ impl Settings4 {
         self.display = Some(value.into());
         self
     }
+    /// Sets "ENTITY_TYPE".
+    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
+        self.entity_type = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_ID".
+    pub fn iblock_id(mut self, value: impl Into<String>) -> Self {
+        self.iblock_id = Some(value.into());
+        self
+    }
+    /// Sets "IBLOCK_TYPE_ID".
+    pub fn iblock_type_id(mut self, value: impl Into<String>) -> Self {
+        self.iblock_type_id = Some(value.into());
+        self
+    }
+    /// Sets "LEAD".
+    pub fn lead(mut self, value: impl Into<bool>) -> Self {
+        self.lead = Some(value.into());
+        self
+    }
     /// Sets "LIST_HEIGHT".
     pub fn list_height(mut self, value: impl Into<i64>) -> Self {
         self.list_height = Some(value.into());
+        self
+    }
+    /// Sets "PRECISION".
+    pub fn precision(mut self, value: impl Into<i64>) -> Self {
+        self.precision = Some(value.into());
         self
     }
     /// Sets "ROWS".
@@ -8490,20 +9233,55 @@ impl Settings4 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Settings4 {
+impl ::bitrix24_runtime::loose::Loose for Settings6 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active_filter = o.opt("ACTIVE_FILTER")?;
+        let company = o.opt("COMPANY")?;
+        let contact = o.opt("CONTACT")?;
+        let deal = o.opt("DEAL")?;
         let default_value = o.opt("DEFAULT_VALUE")?;
         let display = o.opt("DISPLAY")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let iblock_id = o.opt("IBLOCK_ID")?;
+        let iblock_type_id = o.opt("IBLOCK_TYPE_ID")?;
+        let lead = o.opt("LEAD")?;
         let list_height = o.opt("LIST_HEIGHT")?;
+        let precision = o.opt("PRECISION")?;
         let rows = o.opt("ROWS")?;
-        let additional = o.rest(&["DEFAULT_VALUE", "DISPLAY", "LIST_HEIGHT", "ROWS"])?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE_FILTER",
+                    "COMPANY",
+                    "CONTACT",
+                    "DEAL",
+                    "DEFAULT_VALUE",
+                    "DISPLAY",
+                    "ENTITY_TYPE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                    "LEAD",
+                    "LIST_HEIGHT",
+                    "PRECISION",
+                    "ROWS",
+                ],
+            )?;
         Ok(Self {
+            active_filter,
+            company,
+            contact,
+            deal,
             default_value,
             display,
+            entity_type,
+            iblock_id,
+            iblock_type_id,
+            lead,
             list_height,
+            precision,
             rows,
             additional,
         })
@@ -8511,7 +9289,7 @@ impl ::bitrix24_runtime::loose::Loose for Settings4 {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Settings4);
+::bitrix24_runtime::loose_deserialize!(Settings6);
 
 /// The type `crm.shape`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -8709,9 +9487,9 @@ impl ::bitrix24_runtime::loose::Loose for Shape2 {
 #[cfg(feature = "crm")]
 pub type Shape2ListItem = super::super::types::crm::List;
 
-/// The type `crm.settings_2`, defined once in `types`.
+/// The type `crm.settings_3`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type Shape2Settings = super::super::types::crm::Settings2;
+pub type Shape2Settings = super::super::types::crm::Settings3;
 
 /// The type `crm.shape_3`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -8771,11 +9549,166 @@ pub type Shape3IsPrimary = ::bitrix24_runtime::YesNo;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Shape4 {
+    /// Wire name "active": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "createTime": string (`date-time`), optional.
+    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    /// Wire name "download": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download: Option<String>,
+    /// Wire name "downloadMachine": string, optional.
+    #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
+    pub download_machine: Option<String>,
+    /// Wire name "entityTypeId": array of string, optional.
+    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
+    pub entity_type_id: Option<Vec<String>>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isDeleted": string, optional.
+    #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
+    pub is_deleted: Option<String>,
+    /// Wire name "moduleId": string, optional.
+    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
+    pub module_id: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "numeratorId": string, optional.
+    #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
+    pub numerator_id: Option<String>,
+    /// Wire name "region": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Wire name "sort": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "updateTime": string (`date-time`), optional.
+    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    /// Wire name "users": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Shape4Users>,
+    /// Wire name "withStamps": string, optional.
+    #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
+    pub with_stamps: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Shape4 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let create_time = o.opt("createTime")?;
+        let download = o.opt("download")?;
+        let download_machine = o.opt("downloadMachine")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_deleted = o.opt("isDeleted")?;
+        let module_id = o.opt("moduleId")?;
+        let name = o.opt("name")?;
+        let numerator_id = o.opt("numeratorId")?;
+        let region = o.opt("region")?;
+        let sort = o.opt("sort")?;
+        let update_time = o.opt("updateTime")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "createTime",
+                    "download",
+                    "downloadMachine",
+                    "entityTypeId",
+                    "id",
+                    "isDeleted",
+                    "moduleId",
+                    "name",
+                    "numeratorId",
+                    "region",
+                    "sort",
+                    "updateTime",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            code,
+            create_time,
+            download,
+            download_machine,
+            entity_type_id,
+            id,
+            is_deleted,
+            module_id,
+            name,
+            numerator_id,
+            region,
+            sort,
+            update_time,
+            users,
+            with_stamps,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Shape4);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Shape4Users {
+    /// Wire name "UA": string, optional.
+    #[serde(rename = "UA", skip_serializing_if = "Option::is_none")]
+    pub ua: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Shape4Users {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ua = o.opt("UA")?;
+        let additional = o.rest(&["UA"])?;
+        Ok(Self { ua, additional })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Shape4Users);
+
+/// The type `crm.shape_5`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Shape5 {
     /// Wire name "CUSTOMIZED": string, optional.
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "CUSTOMIZED", skip_serializing_if = "Option::is_none")]
-    pub customized: Option<Shape4Customized>,
+    pub customized: Option<Shape5Customized>,
     /// Wire name "DATE_RESERVE_END": string (`date`), optional.
     #[serde(rename = "DATE_RESERVE_END", skip_serializing_if = "Option::is_none")]
     pub date_reserve_end: Option<String>,
@@ -8789,7 +9722,7 @@ pub struct Shape4 {
     ///
     /// Allowed values: 1, 2.
     #[serde(rename = "DISCOUNT_TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub discount_type_id: Option<Shape4DiscountTypeId>,
+    pub discount_type_id: Option<Shape5DiscountTypeId>,
     /// Wire name "ID": integer, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -8851,7 +9784,7 @@ pub struct Shape4 {
     ///
     /// Allowed values: "Y", "N".
     #[serde(rename = "TAX_INCLUDED", skip_serializing_if = "Option::is_none")]
-    pub tax_included: Option<Shape4TaxIncluded>,
+    pub tax_included: Option<Shape5TaxIncluded>,
     /// Wire name "TAX_RATE": number, optional.
     #[serde(rename = "TAX_RATE", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<f64>,
@@ -8859,7 +9792,7 @@ pub struct Shape4 {
     ///
     /// Allowed values: 1, 4, 7.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<Shape4Type>,
+    pub type_: Option<Shape5Type>,
     /// Wire name "XML_ID": string, optional.
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
@@ -8869,7 +9802,7 @@ pub struct Shape4 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Shape4 {
+impl ::bitrix24_runtime::loose::Loose for Shape5 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -8970,29 +9903,29 @@ impl ::bitrix24_runtime::loose::Loose for Shape4 {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Shape4);
+::bitrix24_runtime::loose_deserialize!(Shape5);
 
 #[cfg(feature = "crm")]
-pub type Shape4Customized = ::bitrix24_runtime::YesNo;
+pub type Shape5Customized = ::bitrix24_runtime::YesNo;
 
 #[cfg(feature = "crm")]
-pub type Shape4DiscountTypeId = super::super::enums::IntV1V2;
+pub type Shape5DiscountTypeId = super::super::enums::IntV1V2;
 
 #[cfg(feature = "crm")]
-pub type Shape4TaxIncluded = ::bitrix24_runtime::YesNo;
+pub type Shape5TaxIncluded = ::bitrix24_runtime::YesNo;
 
 #[cfg(feature = "crm")]
-pub type Shape4Type = super::super::enums::IntV1V4V7;
+pub type Shape5Type = super::super::enums::IntV1V4V7;
 
-/// The type `crm.shape_5`, defined once for every spec that refers to it.
+/// The type `crm.shape_6`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct Shape5 {
+pub struct Shape6 {
     /// Wire name "elements": array of object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub elements: Option<Vec<Shape5ElementsItem>>,
+    pub elements: Option<Vec<Shape6ElementsItem>>,
     /// Wire name "name": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -9008,7 +9941,7 @@ pub struct Shape5 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Shape5 {
+impl ::bitrix24_runtime::loose::Loose for Shape6 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -9029,11 +9962,11 @@ impl ::bitrix24_runtime::loose::Loose for Shape5 {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Shape5);
+::bitrix24_runtime::loose_deserialize!(Shape6);
 
 /// The type `crm.element`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type Shape5ElementsItem = super::super::types::crm::Element;
+pub type Shape6ElementsItem = super::super::types::crm::Element;
 
 /// The type `crm.start_call`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -9230,161 +10163,6 @@ impl ::bitrix24_runtime::loose::Loose for StartCallActionActionParams {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(StartCallActionActionParams);
-
-/// The type `crm.template`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Template {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "createTime": string, optional.
-    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// Wire name "download": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub download: Option<String>,
-    /// Wire name "downloadMachine": string, optional.
-    #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
-    pub download_machine: Option<String>,
-    /// Wire name "entityTypeId": array of string, optional.
-    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<Vec<String>>,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "isDeleted": string, optional.
-    #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<String>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "numeratorId": string, optional.
-    #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
-    pub numerator_id: Option<String>,
-    /// Wire name "region": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Wire name "sort": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<String>,
-    /// Wire name "updateTime": string, optional.
-    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
-    /// Wire name "users": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<TemplateUsers>,
-    /// Wire name "withStamps": string, optional.
-    #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
-    pub with_stamps: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Template {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let code = o.opt("code")?;
-        let create_time = o.opt("createTime")?;
-        let download = o.opt("download")?;
-        let download_machine = o.opt("downloadMachine")?;
-        let entity_type_id = o.opt("entityTypeId")?;
-        let id = o.opt("id")?;
-        let is_deleted = o.opt("isDeleted")?;
-        let module_id = o.opt("moduleId")?;
-        let name = o.opt("name")?;
-        let numerator_id = o.opt("numeratorId")?;
-        let region = o.opt("region")?;
-        let sort = o.opt("sort")?;
-        let update_time = o.opt("updateTime")?;
-        let users = o.opt("users")?;
-        let with_stamps = o.opt("withStamps")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "code",
-                    "createTime",
-                    "download",
-                    "downloadMachine",
-                    "entityTypeId",
-                    "id",
-                    "isDeleted",
-                    "moduleId",
-                    "name",
-                    "numeratorId",
-                    "region",
-                    "sort",
-                    "updateTime",
-                    "users",
-                    "withStamps",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            code,
-            create_time,
-            download,
-            download_machine,
-            entity_type_id,
-            id,
-            is_deleted,
-            module_id,
-            name,
-            numerator_id,
-            region,
-            sort,
-            update_time,
-            users,
-            with_stamps,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Template);
-
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct TemplateUsers {
-    /// Wire name "UA": string, optional.
-    #[serde(rename = "UA", skip_serializing_if = "Option::is_none")]
-    pub ua: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for TemplateUsers {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let ua = o.opt("UA")?;
-        let additional = o.rest(&["UA"])?;
-        Ok(Self { ua, additional })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(TemplateUsers);
 
 /// The type `crm.time`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -9858,6 +10636,156 @@ impl ::bitrix24_runtime::loose::Loose for Value {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Values {
+    /// Wire name "ClientEmail": string, optional.
+    #[serde(rename = "ClientEmail", skip_serializing_if = "Option::is_none")]
+    pub client_email: Option<String>,
+    /// Wire name "ClientPhone": string, optional.
+    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
+    pub client_phone: Option<String>,
+    /// Wire name "DocumentCreateTime": string, optional.
+    #[serde(rename = "DocumentCreateTime", skip_serializing_if = "Option::is_none")]
+    pub document_create_time: Option<String>,
+    /// Wire name "DocumentNumber": string, optional.
+    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    /// Wire name "DocumentTitle": string, optional.
+    #[serde(rename = "DocumentTitle", skip_serializing_if = "Option::is_none")]
+    pub document_title: Option<String>,
+    /// Wire name "ProductsProductName": any JSON, optional.
+    #[serde(
+        rename = "ProductsProductName",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub products_product_name: ::serde_json::Value,
+    /// Wire name "ProductsProductQuantity": any JSON, optional.
+    #[serde(
+        rename = "ProductsProductQuantity",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub products_product_quantity: ::serde_json::Value,
+    /// Wire name "TotalSum": string, optional.
+    #[serde(rename = "TotalSum", skip_serializing_if = "Option::is_none")]
+    pub total_sum: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Values {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ClientEmail".
+    pub fn client_email(mut self, value: impl Into<String>) -> Self {
+        self.client_email = Some(value.into());
+        self
+    }
+    /// Sets "ClientPhone".
+    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
+        self.client_phone = Some(value.into());
+        self
+    }
+    /// Sets "DocumentCreateTime".
+    pub fn document_create_time(mut self, value: impl Into<String>) -> Self {
+        self.document_create_time = Some(value.into());
+        self
+    }
+    /// Sets "DocumentNumber".
+    pub fn document_number(mut self, value: impl Into<String>) -> Self {
+        self.document_number = Some(value.into());
+        self
+    }
+    /// Sets "DocumentTitle".
+    pub fn document_title(mut self, value: impl Into<String>) -> Self {
+        self.document_title = Some(value.into());
+        self
+    }
+    /// Sets "ProductsProductName".
+    pub fn products_product_name(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.products_product_name = value.into();
+        self
+    }
+    /// Sets "ProductsProductQuantity".
+    pub fn products_product_quantity(
+        mut self,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.products_product_quantity = value.into();
+        self
+    }
+    /// Sets "TotalSum".
+    pub fn total_sum(mut self, value: impl Into<String>) -> Self {
+        self.total_sum = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Values {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_email = o.opt("ClientEmail")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let document_create_time = o.opt("DocumentCreateTime")?;
+        let document_number = o.opt("DocumentNumber")?;
+        let document_title = o.opt("DocumentTitle")?;
+        let products_product_name = o.opt("ProductsProductName")?;
+        let products_product_quantity = o.opt("ProductsProductQuantity")?;
+        let total_sum = o.opt("TotalSum")?;
+        let additional = o
+            .rest(
+                &[
+                    "ClientEmail",
+                    "ClientPhone",
+                    "DocumentCreateTime",
+                    "DocumentNumber",
+                    "DocumentTitle",
+                    "ProductsProductName",
+                    "ProductsProductQuantity",
+                    "TotalSum",
+                ],
+            )?;
+        Ok(Self {
+            client_email,
+            client_phone,
+            document_create_time,
+            document_number,
+            document_title,
+            products_product_name,
+            products_product_quantity,
+            total_sum,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Values);
+
+/// The type `crm.values_2`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Values2 {
     /// Wire name "DocumentNumber": string, optional.
     #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
     pub document_number: Option<String>,
@@ -9876,7 +10804,7 @@ pub struct Values {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Values {
+impl ::bitrix24_runtime::loose::Loose for Values2 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -9905,4 +10833,4 @@ impl ::bitrix24_runtime::loose::Loose for Values {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Values);
+::bitrix24_runtime::loose_deserialize!(Values2);

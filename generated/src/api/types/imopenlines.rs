@@ -188,48 +188,6 @@ pub struct QueueUsersFields {
 }
 
 #[cfg(feature = "imopenlines")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl QueueUsersFields {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "USER_AVATAR".
-    pub fn user_avatar(mut self, value: impl Into<QueueUsersFieldsUserAvatar>) -> Self {
-        self.user_avatar = Some(value.into());
-        self
-    }
-    /// Sets "USER_AVATAR_ID".
-    pub fn user_avatar_id(mut self, value: impl Into<String>) -> Self {
-        self.user_avatar_id = Some(value.into());
-        self
-    }
-    /// Sets "USER_NAME".
-    pub fn user_name(mut self, value: impl Into<QueueUsersFieldsUserName>) -> Self {
-        self.user_name = Some(value.into());
-        self
-    }
-    /// Sets "USER_WORK_POSITION".
-    pub fn user_work_position(
-        mut self,
-        value: impl Into<QueueUsersFieldsUserWorkPosition>,
-    ) -> Self {
-        self.user_work_position = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "imopenlines")]
 impl ::bitrix24_runtime::loose::Loose for QueueUsersFields {
     fn from_loose(
         v: &::serde_json::Value,

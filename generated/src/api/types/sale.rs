@@ -10,6 +10,7 @@
 //   specs/types/sale.fields_4.md
 //   specs/types/sale.fields_5.md
 //   specs/types/sale.fields_6.md
+//   specs/types/sale.fields_7.md
 //   specs/types/sale.payment.md
 //   specs/types/sale.payment_item_basket.md
 //   specs/types/sale.payment_item_shipment.md
@@ -23,6 +24,7 @@
 //   specs/types/sale.property_variant.md
 //   specs/types/sale.settings.md
 //   specs/types/sale.settings_2.md
+//   specs/types/sale.settings_3.md
 //   specs/types/sale.shipment_item.md
 //   specs/types/sale.shipment_item_2.md
 //   specs/types/sale.status.md
@@ -796,70 +798,9 @@ pub type Fields2Multiple = ::bitrix24_runtime::YesNo;
 #[cfg(feature = "sale")]
 pub type Fields2Required = ::bitrix24_runtime::YesNo;
 
+/// The type `sale.settings_2`, defined once in `types`.
 #[cfg(feature = "sale")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Fields2Settings {
-    /// Wire name "maxlength": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub maxlength: Option<i64>,
-    /// Wire name "multiline": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub multiline: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "sale")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Fields2Settings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "maxlength".
-    pub fn maxlength(mut self, value: impl Into<i64>) -> Self {
-        self.maxlength = Some(value.into());
-        self
-    }
-    /// Sets "multiline".
-    pub fn multiline(mut self, value: impl Into<String>) -> Self {
-        self.multiline = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "sale")]
-impl ::bitrix24_runtime::loose::Loose for Fields2Settings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let maxlength = o.opt("maxlength")?;
-        let multiline = o.opt("multiline")?;
-        let additional = o.rest(&["maxlength", "multiline"])?;
-        Ok(Self {
-            maxlength,
-            multiline,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "sale")]
-::bitrix24_runtime::loose_deserialize!(Fields2Settings);
+pub type Fields2Settings = super::super::types::sale::Settings2;
 
 #[cfg(feature = "sale")]
 pub type Fields2UserProps = ::bitrix24_runtime::YesNo;
@@ -1128,9 +1069,9 @@ pub type Fields3Multiple = ::bitrix24_runtime::YesNo;
 #[cfg(feature = "sale")]
 pub type Fields3Required = ::bitrix24_runtime::YesNo;
 
-/// The type `sale.settings_2`, defined once in `types`.
+/// The type `sale.settings`, defined once in `types`.
 #[cfg(feature = "sale")]
-pub type Fields3Settings = super::super::types::sale::Settings2;
+pub type Fields3Settings = super::super::types::sale::Settings;
 
 #[cfg(feature = "sale")]
 pub type Fields3Type = super::super::enums::StringYNNumberEtcH2d79b729;
@@ -1365,6 +1306,78 @@ pub type Fields6Min = super::super::types::sale::Active;
 /// The type `sale.active`, defined once in `types`.
 #[cfg(feature = "sale")]
 pub type Fields6Step = super::super::types::sale::Active;
+
+/// The type `sale.fields_7`, defined once for every spec that refers to it.
+#[cfg(feature = "sale")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Fields7 {
+    /// Wire name "name": string, required.
+    pub name: String,
+    /// Wire name "personTypeId": integer, required.
+    #[serde(rename = "personTypeId")]
+    pub person_type_id: i64,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "sale")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Fields7 {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(name: impl Into<String>, person_type_id: impl Into<i64>) -> Self {
+        Self {
+            name: name.into(),
+            person_type_id: person_type_id.into(),
+            sort: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "sale")]
+impl ::bitrix24_runtime::loose::Loose for Fields7 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("name")?;
+        let person_type_id = o.req("personTypeId")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["name", "personTypeId", "sort"])?;
+        let name = o.need(name, "name")?;
+        let person_type_id = o.need(person_type_id, "personTypeId")?;
+        Ok(Self {
+            name,
+            person_type_id,
+            sort,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "sale")]
+::bitrix24_runtime::loose_deserialize!(Fields7);
 
 /// The type `sale.payment`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]
@@ -2227,9 +2240,9 @@ pub type PropertyPropsGroupId = super::super::types::sale::Active;
 #[cfg(feature = "sale")]
 pub type PropertyRequired = super::super::types::sale::Active;
 
-/// The type `sale.settings`, defined once in `types`.
+/// The type `sale.settings_3`, defined once in `types`.
 #[cfg(feature = "sale")]
-pub type PropertySettings = super::super::types::sale::Settings;
+pub type PropertySettings = super::super::types::sale::Settings3;
 
 /// The type `sale.active`, defined once in `types`.
 #[cfg(feature = "sale")]
@@ -2838,9 +2851,380 @@ impl ::bitrix24_runtime::loose::Loose for PropertyVariant {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Settings {
+    /// Wire name "maxlength": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxlength: Option<i64>,
+    /// Wire name "minlength": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minlength: Option<i64>,
+    /// Wire name "pattern": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<SettingsPattern>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "sale")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Settings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "maxlength".
+    pub fn maxlength(mut self, value: impl Into<i64>) -> Self {
+        self.maxlength = Some(value.into());
+        self
+    }
+    /// Sets "minlength".
+    pub fn minlength(mut self, value: impl Into<i64>) -> Self {
+        self.minlength = Some(value.into());
+        self
+    }
+    /// Sets "pattern".
+    pub fn pattern(mut self, value: impl Into<SettingsPattern>) -> Self {
+        self.pattern = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "sale")]
+impl ::bitrix24_runtime::loose::Loose for Settings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let maxlength = o.opt("maxlength")?;
+        let minlength = o.opt("minlength")?;
+        let pattern = o.opt("pattern")?;
+        let additional = o.rest(&["maxlength", "minlength", "pattern"])?;
+        Ok(Self {
+            maxlength,
+            minlength,
+            pattern,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "sale")]
+::bitrix24_runtime::loose_deserialize!(Settings);
+
+#[cfg(feature = "sale")]
+pub type SettingsPattern = ::bitrix24_runtime::YesNo;
+
+/// The type `sale.settings_2`, defined once for every spec that refers to it.
+#[cfg(feature = "sale")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Settings2 {
+    /// Wire name "active": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<Settings2Active>,
+    /// Wire name "code": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "defaultValue": any JSON, optional.
+    #[serde(
+        rename = "defaultValue",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub default_value: ::serde_json::Value,
+    /// Wire name "description": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "isFiltered": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isFiltered", skip_serializing_if = "Option::is_none")]
+    pub is_filtered: Option<Settings2IsFiltered>,
+    /// Wire name "maxlength": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxlength: Option<i64>,
+    /// Wire name "multiline": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiline: Option<String>,
+    /// Wire name "multiple": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<Settings2Multiple>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "personTypeId": integer, optional.
+    #[serde(rename = "personTypeId", skip_serializing_if = "Option::is_none")]
+    pub person_type_id: Option<i64>,
+    /// Wire name "propsGroupId": integer, optional.
+    #[serde(rename = "propsGroupId", skip_serializing_if = "Option::is_none")]
+    pub props_group_id: Option<i64>,
+    /// Wire name "required": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<Settings2Required>,
+    /// Wire name "settings": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Settings2Settings>,
+    /// Wire name "sort": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "type": string, optional.
+    ///
+    /// Allowed values: "STRING", "Y/N", "NUMBER", "ENUM", "FILE", "DATE", "LOCATION", "ADDRESS".
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<Settings2Type>,
+    /// Wire name "userProps": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "userProps", skip_serializing_if = "Option::is_none")]
+    pub user_props: Option<Settings2UserProps>,
+    /// Wire name "util": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub util: Option<Settings2Util>,
+    /// Wire name "xmlId": string, optional.
+    #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "sale")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Settings2 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "active".
+    pub fn active(mut self, value: impl Into<Settings2Active>) -> Self {
+        self.active = Some(value.into());
+        self
+    }
+    /// Sets "code".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "defaultValue".
+    pub fn default_value(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.default_value = value.into();
+        self
+    }
+    /// Sets "description".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Sets "isFiltered".
+    pub fn is_filtered(mut self, value: impl Into<Settings2IsFiltered>) -> Self {
+        self.is_filtered = Some(value.into());
+        self
+    }
+    /// Sets "maxlength".
+    pub fn maxlength(mut self, value: impl Into<i64>) -> Self {
+        self.maxlength = Some(value.into());
+        self
+    }
+    /// Sets "multiline".
+    pub fn multiline(mut self, value: impl Into<String>) -> Self {
+        self.multiline = Some(value.into());
+        self
+    }
+    /// Sets "multiple".
+    pub fn multiple(mut self, value: impl Into<Settings2Multiple>) -> Self {
+        self.multiple = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "personTypeId".
+    pub fn person_type_id(mut self, value: impl Into<i64>) -> Self {
+        self.person_type_id = Some(value.into());
+        self
+    }
+    /// Sets "propsGroupId".
+    pub fn props_group_id(mut self, value: impl Into<i64>) -> Self {
+        self.props_group_id = Some(value.into());
+        self
+    }
+    /// Sets "required".
+    pub fn required(mut self, value: impl Into<Settings2Required>) -> Self {
+        self.required = Some(value.into());
+        self
+    }
+    /// Sets "settings".
+    pub fn settings(mut self, value: impl Into<Settings2Settings>) -> Self {
+        self.settings = Some(value.into());
+        self
+    }
+    /// Sets "sort".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
+        self
+    }
+    /// Sets "type".
+    pub fn type_(mut self, value: impl Into<Settings2Type>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Sets "userProps".
+    pub fn user_props(mut self, value: impl Into<Settings2UserProps>) -> Self {
+        self.user_props = Some(value.into());
+        self
+    }
+    /// Sets "util".
+    pub fn util(mut self, value: impl Into<Settings2Util>) -> Self {
+        self.util = Some(value.into());
+        self
+    }
+    /// Sets "xmlId".
+    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
+        self.xml_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "sale")]
+impl ::bitrix24_runtime::loose::Loose for Settings2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let default_value = o.opt("defaultValue")?;
+        let description = o.opt("description")?;
+        let is_filtered = o.opt("isFiltered")?;
+        let maxlength = o.opt("maxlength")?;
+        let multiline = o.opt("multiline")?;
+        let multiple = o.opt("multiple")?;
+        let name = o.opt("name")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let props_group_id = o.opt("propsGroupId")?;
+        let required = o.opt("required")?;
+        let settings = o.opt("settings")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.opt("type")?;
+        let user_props = o.opt("userProps")?;
+        let util = o.opt("util")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "defaultValue",
+                    "description",
+                    "isFiltered",
+                    "maxlength",
+                    "multiline",
+                    "multiple",
+                    "name",
+                    "personTypeId",
+                    "propsGroupId",
+                    "required",
+                    "settings",
+                    "sort",
+                    "type",
+                    "userProps",
+                    "util",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            code,
+            default_value,
+            description,
+            is_filtered,
+            maxlength,
+            multiline,
+            multiple,
+            name,
+            person_type_id,
+            props_group_id,
+            required,
+            settings,
+            sort,
+            type_,
+            user_props,
+            util,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "sale")]
+::bitrix24_runtime::loose_deserialize!(Settings2);
+
+#[cfg(feature = "sale")]
+pub type Settings2Active = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "sale")]
+pub type Settings2IsFiltered = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "sale")]
+pub type Settings2Multiple = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "sale")]
+pub type Settings2Required = ::bitrix24_runtime::YesNo;
+
+/// The type `sale.settings`, defined once in `types`.
+#[cfg(feature = "sale")]
+pub type Settings2Settings = super::super::types::sale::Settings;
+
+#[cfg(feature = "sale")]
+pub type Settings2Type = super::super::enums::StringYNNumberEtcH2d79b729;
+
+#[cfg(feature = "sale")]
+pub type Settings2UserProps = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "sale")]
+pub type Settings2Util = ::bitrix24_runtime::YesNo;
+
+/// The type `sale.settings_3`, defined once for every spec that refers to it.
+#[cfg(feature = "sale")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Settings3 {
     /// Wire name "fields": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<SettingsFields>,
+    pub fields: Option<Settings3Fields>,
     /// Wire name "isImmutable": boolean, optional.
     #[serde(rename = "isImmutable", skip_serializing_if = "Option::is_none")]
     pub is_immutable: Option<bool>,
@@ -2859,7 +3243,7 @@ pub struct Settings {
 }
 
 #[cfg(feature = "sale")]
-impl ::bitrix24_runtime::loose::Loose for Settings {
+impl ::bitrix24_runtime::loose::Loose for Settings3 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -2883,92 +3267,11 @@ impl ::bitrix24_runtime::loose::Loose for Settings {
 }
 
 #[cfg(feature = "sale")]
-::bitrix24_runtime::loose_deserialize!(Settings);
+::bitrix24_runtime::loose_deserialize!(Settings3);
 
 /// The type `sale.fields_6`, defined once in `types`.
 #[cfg(feature = "sale")]
-pub type SettingsFields = super::super::types::sale::Fields6;
-
-/// The type `sale.settings_2`, defined once for every spec that refers to it.
-#[cfg(feature = "sale")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Settings2 {
-    /// Wire name "maxlength": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub maxlength: Option<i64>,
-    /// Wire name "minlength": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub minlength: Option<i64>,
-    /// Wire name "pattern": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pattern: Option<Settings2Pattern>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "sale")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Settings2 {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "maxlength".
-    pub fn maxlength(mut self, value: impl Into<i64>) -> Self {
-        self.maxlength = Some(value.into());
-        self
-    }
-    /// Sets "minlength".
-    pub fn minlength(mut self, value: impl Into<i64>) -> Self {
-        self.minlength = Some(value.into());
-        self
-    }
-    /// Sets "pattern".
-    pub fn pattern(mut self, value: impl Into<Settings2Pattern>) -> Self {
-        self.pattern = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "sale")]
-impl ::bitrix24_runtime::loose::Loose for Settings2 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let maxlength = o.opt("maxlength")?;
-        let minlength = o.opt("minlength")?;
-        let pattern = o.opt("pattern")?;
-        let additional = o.rest(&["maxlength", "minlength", "pattern"])?;
-        Ok(Self {
-            maxlength,
-            minlength,
-            pattern,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "sale")]
-::bitrix24_runtime::loose_deserialize!(Settings2);
-
-#[cfg(feature = "sale")]
-pub type Settings2Pattern = ::bitrix24_runtime::YesNo;
+pub type Settings3Fields = super::super::types::sale::Fields6;
 
 /// The type `sale.shipment_item`, defined once for every spec that refers to it.
 #[cfg(feature = "sale")]

@@ -11,21 +11,25 @@
 //   specs/types/task.check_list_item_3.md
 //   specs/types/task.check_list_tree.md
 //   specs/types/task.check_list_tree_2.md
+//   specs/types/task.check_list_tree_3.md
 //   specs/types/task.checklist.md
+//   specs/types/task.checklist_2.md
 //   specs/types/task.creator.md
+//   specs/types/task.creator_2.md
 //   specs/types/task.delete.md
 //   specs/types/task.descendant.md
 //   specs/types/task.descendant_2.md
 //   specs/types/task.field_descriptor.md
 //   specs/types/task.fields.md
 //   specs/types/task.fields_2.md
+//   specs/types/task.fields_3.md
 //   specs/types/task.fields_after.md
 //   specs/types/task.get.md
 //   specs/types/task.group.md
+//   specs/types/task.group_2.md
 //   specs/types/task.member.md
 //   specs/types/task.member_2.md
 //   specs/types/task.param.md
-//   specs/types/task.responsible.md
 //   specs/types/task.shape.md
 //   specs/types/task.task.md
 //   specs/types/task.task_2.md
@@ -252,6 +256,50 @@ pub struct Action2 {
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Action2 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "add".
+    pub fn add(mut self, value: impl Into<bool>) -> Self {
+        self.add = Some(value.into());
+        self
+    }
+    /// Sets "addAccomplice".
+    pub fn add_accomplice(mut self, value: impl Into<bool>) -> Self {
+        self.add_accomplice = Some(value.into());
+        self
+    }
+    /// Sets "modify".
+    pub fn modify(mut self, value: impl Into<bool>) -> Self {
+        self.modify = Some(value.into());
+        self
+    }
+    /// Sets "remove".
+    pub fn remove(mut self, value: impl Into<bool>) -> Self {
+        self.remove = Some(value.into());
+        self
+    }
+    /// Sets "toggle".
+    pub fn toggle(mut self, value: impl Into<bool>) -> Self {
+        self.toggle = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "task")]
@@ -997,6 +1045,96 @@ impl ::bitrix24_runtime::loose::Loose for CheckListTree2 {
 #[cfg(feature = "task")]
 pub type CheckListTree2Fields = super::super::types::task::Fields;
 
+/// The type `task.check_list_tree_3`, defined once for every spec that refers to it.
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct CheckListTree3 {
+    /// Wire name "action": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub action: ::serde_json::Value,
+    /// Wire name "descendants": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub descendants: ::serde_json::Value,
+    /// Wire name "fields": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<CheckListTree3Fields>,
+    /// Wire name "nodeId": integer, optional.
+    #[serde(rename = "nodeId", skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl CheckListTree3 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "action".
+    pub fn action(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.action = value.into();
+        self
+    }
+    /// Sets "descendants".
+    pub fn descendants(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.descendants = value.into();
+        self
+    }
+    /// Sets "fields".
+    pub fn fields(mut self, value: impl Into<CheckListTree3Fields>) -> Self {
+        self.fields = Some(value.into());
+        self
+    }
+    /// Sets "nodeId".
+    pub fn node_id(mut self, value: impl Into<i64>) -> Self {
+        self.node_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for CheckListTree3 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let descendants = o.opt("descendants")?;
+        let fields = o.opt("fields")?;
+        let node_id = o.opt("nodeId")?;
+        let additional = o.rest(&["action", "descendants", "fields", "nodeId"])?;
+        Ok(Self {
+            action,
+            descendants,
+            fields,
+            node_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(CheckListTree3);
+
+/// The type `task.fields_3`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type CheckListTree3Fields = super::super::types::task::Fields3;
+
 /// The type `task.checklist`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1122,6 +1260,235 @@ impl ::bitrix24_runtime::loose::Loose for Checklist {
 #[cfg(feature = "task")]
 pub type ChecklistAction = super::super::types::task::Action2;
 
+/// The type `task.checklist_2`, defined once for every spec that refers to it.
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Checklist2 {
+    /// Wire name "action": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<Checklist2Action>,
+    /// Wire name "attachments": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attachments: ::serde_json::Value,
+    /// Wire name "createdBy": string, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "entityId": string, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isComplete": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isComplete", skip_serializing_if = "Option::is_none")]
+    pub is_complete: Option<Checklist2IsComplete>,
+    /// Wire name "isImportant": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "isImportant", skip_serializing_if = "Option::is_none")]
+    pub is_important: Option<Checklist2IsImportant>,
+    /// Wire name "members": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub members: ::serde_json::Value,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "sortIndex": string, optional.
+    #[serde(rename = "sortIndex", skip_serializing_if = "Option::is_none")]
+    pub sort_index: Option<String>,
+    /// Wire name "taskId": string, optional.
+    #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "toggledBy": string, optional.
+    #[serde(rename = "toggledBy", skip_serializing_if = "Option::is_none")]
+    pub toggled_by: Option<String>,
+    /// Wire name "toggledDate": string, optional.
+    #[serde(rename = "toggledDate", skip_serializing_if = "Option::is_none")]
+    pub toggled_date: Option<String>,
+    /// Wire name "ufChecklistFiles": boolean, optional.
+    #[serde(rename = "ufChecklistFiles", skip_serializing_if = "Option::is_none")]
+    pub uf_checklist_files: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Checklist2 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "action".
+    pub fn action(mut self, value: impl Into<Checklist2Action>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Sets "attachments".
+    pub fn attachments(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attachments = value.into();
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<String>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "isComplete".
+    pub fn is_complete(mut self, value: impl Into<Checklist2IsComplete>) -> Self {
+        self.is_complete = Some(value.into());
+        self
+    }
+    /// Sets "isImportant".
+    pub fn is_important(mut self, value: impl Into<Checklist2IsImportant>) -> Self {
+        self.is_important = Some(value.into());
+        self
+    }
+    /// Sets "members".
+    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.members = value.into();
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<String>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "sortIndex".
+    pub fn sort_index(mut self, value: impl Into<String>) -> Self {
+        self.sort_index = Some(value.into());
+        self
+    }
+    /// Sets "taskId".
+    pub fn task_id(mut self, value: impl Into<String>) -> Self {
+        self.task_id = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "toggledBy".
+    pub fn toggled_by(mut self, value: impl Into<String>) -> Self {
+        self.toggled_by = Some(value.into());
+        self
+    }
+    /// Sets "toggledDate".
+    pub fn toggled_date(mut self, value: impl Into<String>) -> Self {
+        self.toggled_date = Some(value.into());
+        self
+    }
+    /// Sets "ufChecklistFiles".
+    pub fn uf_checklist_files(mut self, value: impl Into<bool>) -> Self {
+        self.uf_checklist_files = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for Checklist2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let attachments = o.opt("attachments")?;
+        let created_by = o.opt("createdBy")?;
+        let entity_id = o.opt("entityId")?;
+        let id = o.opt("id")?;
+        let is_complete = o.opt("isComplete")?;
+        let is_important = o.opt("isImportant")?;
+        let members = o.opt("members")?;
+        let parent_id = o.opt("parentId")?;
+        let sort_index = o.opt("sortIndex")?;
+        let task_id = o.opt("taskId")?;
+        let title = o.opt("title")?;
+        let toggled_by = o.opt("toggledBy")?;
+        let toggled_date = o.opt("toggledDate")?;
+        let uf_checklist_files = o.opt("ufChecklistFiles")?;
+        let additional = o
+            .rest(
+                &[
+                    "action",
+                    "attachments",
+                    "createdBy",
+                    "entityId",
+                    "id",
+                    "isComplete",
+                    "isImportant",
+                    "members",
+                    "parentId",
+                    "sortIndex",
+                    "taskId",
+                    "title",
+                    "toggledBy",
+                    "toggledDate",
+                    "ufChecklistFiles",
+                ],
+            )?;
+        Ok(Self {
+            action,
+            attachments,
+            created_by,
+            entity_id,
+            id,
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            task_id,
+            title,
+            toggled_by,
+            toggled_date,
+            uf_checklist_files,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(Checklist2);
+
+/// The type `task.action_2`, defined once in `types`.
+#[cfg(feature = "task")]
+pub type Checklist2Action = super::super::types::task::Action2;
+
+#[cfg(feature = "task")]
+pub type Checklist2IsComplete = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "task")]
+pub type Checklist2IsImportant = ::bitrix24_runtime::YesNo;
+
 /// The type `task.creator`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1149,6 +1516,50 @@ pub struct Creator {
 }
 
 #[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Creator {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "icon".
+    pub fn icon(mut self, value: impl Into<String>) -> Self {
+        self.icon = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "link".
+    pub fn link(mut self, value: impl Into<String>) -> Self {
+        self.link = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "workPosition".
+    pub fn work_position(mut self, value: impl Into<String>) -> Self {
+        self.work_position = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
 impl ::bitrix24_runtime::loose::Loose for Creator {
     fn from_loose(
         v: &::serde_json::Value,
@@ -1173,6 +1584,58 @@ impl ::bitrix24_runtime::loose::Loose for Creator {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Creator);
+
+/// The type `task.creator_2`, defined once for every spec that refers to it.
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Creator2 {
+    /// Wire name "icon": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "link": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "workPosition": string, optional.
+    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
+    pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for Creator2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let icon = o.opt("icon")?;
+        let id = o.opt("id")?;
+        let link = o.opt("link")?;
+        let name = o.opt("name")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o.rest(&["icon", "id", "link", "name", "workPosition"])?;
+        Ok(Self {
+            icon,
+            id,
+            link,
+            name,
+            work_position,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(Creator2);
 
 /// The type `task.delete`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
@@ -1799,6 +2262,221 @@ impl ::bitrix24_runtime::loose::Loose for Fields2 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Fields2);
 
+/// The type `task.fields_3`, defined once for every spec that refers to it.
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Fields3 {
+    /// Wire name "attachments": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attachments: ::serde_json::Value,
+    /// Wire name "completedCount": integer, optional.
+    #[serde(rename = "completedCount", skip_serializing_if = "Option::is_none")]
+    pub completed_count: Option<i64>,
+    /// Wire name "copiedId": string, optional.
+    #[serde(rename = "copiedId", skip_serializing_if = "Option::is_none")]
+    pub copied_id: Option<String>,
+    /// Wire name "createdBy": string, optional.
+    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Wire name "displaySortIndex": string, optional.
+    #[serde(rename = "displaySortIndex", skip_serializing_if = "Option::is_none")]
+    pub display_sort_index: Option<String>,
+    /// Wire name "entityId": string, optional.
+    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "isComplete": boolean, optional.
+    #[serde(rename = "isComplete", skip_serializing_if = "Option::is_none")]
+    pub is_complete: Option<bool>,
+    /// Wire name "isImportant": boolean, optional.
+    #[serde(rename = "isImportant", skip_serializing_if = "Option::is_none")]
+    pub is_important: Option<bool>,
+    /// Wire name "members": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub members: ::serde_json::Value,
+    /// Wire name "nodeId": string, optional.
+    #[serde(rename = "nodeId", skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+    /// Wire name "parentId": string, optional.
+    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Wire name "sortIndex": string, optional.
+    #[serde(rename = "sortIndex", skip_serializing_if = "Option::is_none")]
+    pub sort_index: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "userId": integer, optional.
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Fields3 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "attachments".
+    pub fn attachments(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.attachments = value.into();
+        self
+    }
+    /// Sets "completedCount".
+    pub fn completed_count(mut self, value: impl Into<i64>) -> Self {
+        self.completed_count = Some(value.into());
+        self
+    }
+    /// Sets "copiedId".
+    pub fn copied_id(mut self, value: impl Into<String>) -> Self {
+        self.copied_id = Some(value.into());
+        self
+    }
+    /// Sets "createdBy".
+    pub fn created_by(mut self, value: impl Into<String>) -> Self {
+        self.created_by = Some(value.into());
+        self
+    }
+    /// Sets "displaySortIndex".
+    pub fn display_sort_index(mut self, value: impl Into<String>) -> Self {
+        self.display_sort_index = Some(value.into());
+        self
+    }
+    /// Sets "entityId".
+    pub fn entity_id(mut self, value: impl Into<String>) -> Self {
+        self.entity_id = Some(value.into());
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "isComplete".
+    pub fn is_complete(mut self, value: impl Into<bool>) -> Self {
+        self.is_complete = Some(value.into());
+        self
+    }
+    /// Sets "isImportant".
+    pub fn is_important(mut self, value: impl Into<bool>) -> Self {
+        self.is_important = Some(value.into());
+        self
+    }
+    /// Sets "members".
+    pub fn members(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.members = value.into();
+        self
+    }
+    /// Sets "nodeId".
+    pub fn node_id(mut self, value: impl Into<String>) -> Self {
+        self.node_id = Some(value.into());
+        self
+    }
+    /// Sets "parentId".
+    pub fn parent_id(mut self, value: impl Into<String>) -> Self {
+        self.parent_id = Some(value.into());
+        self
+    }
+    /// Sets "sortIndex".
+    pub fn sort_index(mut self, value: impl Into<String>) -> Self {
+        self.sort_index = Some(value.into());
+        self
+    }
+    /// Sets "title".
+    pub fn title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Sets "userId".
+    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
+        self.user_id = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for Fields3 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachments = o.opt("attachments")?;
+        let completed_count = o.opt("completedCount")?;
+        let copied_id = o.opt("copiedId")?;
+        let created_by = o.opt("createdBy")?;
+        let display_sort_index = o.opt("displaySortIndex")?;
+        let entity_id = o.opt("entityId")?;
+        let id = o.opt("id")?;
+        let is_complete = o.opt("isComplete")?;
+        let is_important = o.opt("isImportant")?;
+        let members = o.opt("members")?;
+        let node_id = o.opt("nodeId")?;
+        let parent_id = o.opt("parentId")?;
+        let sort_index = o.opt("sortIndex")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let additional = o
+            .rest(
+                &[
+                    "attachments",
+                    "completedCount",
+                    "copiedId",
+                    "createdBy",
+                    "displaySortIndex",
+                    "entityId",
+                    "id",
+                    "isComplete",
+                    "isImportant",
+                    "members",
+                    "nodeId",
+                    "parentId",
+                    "sortIndex",
+                    "title",
+                    "userId",
+                ],
+            )?;
+        Ok(Self {
+            attachments,
+            completed_count,
+            copied_id,
+            created_by,
+            display_sort_index,
+            entity_id,
+            id,
+            is_complete,
+            is_important,
+            members,
+            node_id,
+            parent_id,
+            sort_index,
+            title,
+            user_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(Fields3);
+
 /// The type `task.fields_after`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1974,6 +2652,116 @@ impl ::bitrix24_runtime::loose::Loose for Group {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Group);
+
+/// The type `task.group_2`, defined once for every spec that refers to it.
+#[cfg(feature = "task")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Group2 {
+    /// Wire name "additionalData": any JSON, optional.
+    #[serde(
+        rename = "additionalData",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub additional_data: ::serde_json::Value,
+    /// Wire name "id": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "image": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Wire name "membersCount": integer, optional.
+    #[serde(rename = "membersCount", skip_serializing_if = "Option::is_none")]
+    pub members_count: Option<i64>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "opened": boolean, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "task")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Group2 {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "additionalData".
+    pub fn additional_data(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.additional_data = value.into();
+        self
+    }
+    /// Sets "id".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Sets "image".
+    pub fn image(mut self, value: impl Into<String>) -> Self {
+        self.image = Some(value.into());
+        self
+    }
+    /// Sets "membersCount".
+    pub fn members_count(mut self, value: impl Into<i64>) -> Self {
+        self.members_count = Some(value.into());
+        self
+    }
+    /// Sets "name".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Sets "opened".
+    pub fn opened(mut self, value: impl Into<bool>) -> Self {
+        self.opened = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+#[cfg(feature = "task")]
+impl ::bitrix24_runtime::loose::Loose for Group2 {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_data = o.opt("additionalData")?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let members_count = o.opt("membersCount")?;
+        let name = o.opt("name")?;
+        let opened = o.opt("opened")?;
+        let additional = o
+            .rest(&["additionalData", "id", "image", "membersCount", "name", "opened"])?;
+        Ok(Self {
+            additional_data,
+            id,
+            image,
+            members_count,
+            name,
+            opened,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "task")]
+::bitrix24_runtime::loose_deserialize!(Group2);
 
 /// The type `task.member`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
@@ -2172,58 +2960,6 @@ impl ::bitrix24_runtime::loose::Loose for Param {
 
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Param);
-
-/// The type `task.responsible`, defined once for every spec that refers to it.
-#[cfg(feature = "task")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Responsible {
-    /// Wire name "icon": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub icon: Option<String>,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "link": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub link: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "workPosition": string, optional.
-    #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
-    pub work_position: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "task")]
-impl ::bitrix24_runtime::loose::Loose for Responsible {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let icon = o.opt("icon")?;
-        let id = o.opt("id")?;
-        let link = o.opt("link")?;
-        let name = o.opt("name")?;
-        let work_position = o.opt("workPosition")?;
-        let additional = o.rest(&["icon", "id", "link", "name", "workPosition"])?;
-        Ok(Self {
-            icon,
-            id,
-            link,
-            name,
-            work_position,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "task")]
-::bitrix24_runtime::loose_deserialize!(Responsible);
 
 /// The type `task.shape`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
@@ -2759,17 +3495,17 @@ impl ::bitrix24_runtime::loose::Loose for Task {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Task);
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type TaskAccomplicesDataValue = super::super::types::task::Responsible;
+pub type TaskAccomplicesDataValue = super::super::types::task::Creator;
 
 /// The type `task.action`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type TaskAction = super::super::types::task::Action;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type TaskAuditorsDataValue = super::super::types::task::Responsible;
+pub type TaskAuditorsDataValue = super::super::types::task::Creator;
 
 /// The type `task.check_list_tree`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -2779,17 +3515,17 @@ pub type TaskCheckListTree = super::super::types::task::CheckListTree;
 #[cfg(feature = "task")]
 pub type TaskChecklistValue = super::super::types::task::Checklist;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type TaskCreator = super::super::types::task::Responsible;
+pub type TaskCreator = super::super::types::task::Creator;
 
 /// The type `task.group`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type TaskGroup = super::super::types::task::Group;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type TaskResponsible = super::super::types::task::Responsible;
+pub type TaskResponsible = super::super::types::task::Creator;
 
 /// The type `task.task_2`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
@@ -3234,17 +3970,17 @@ impl ::bitrix24_runtime::loose::Loose for Task2 {
 #[cfg(feature = "task")]
 ::bitrix24_runtime::loose_deserialize!(Task2);
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type Task2AccomplicesDataValue = super::super::types::task::Responsible;
+pub type Task2AccomplicesDataValue = super::super::types::task::Creator;
 
 /// The type `task.action`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type Task2Action = super::super::types::task::Action;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type Task2AuditorsDataValue = super::super::types::task::Responsible;
+pub type Task2AuditorsDataValue = super::super::types::task::Creator;
 
 /// The type `task.check_list_tree`, defined once in `types`.
 #[cfg(feature = "task")]
@@ -3254,17 +3990,17 @@ pub type Task2CheckListTree = super::super::types::task::CheckListTree;
 #[cfg(feature = "task")]
 pub type Task2ChecklistValue = super::super::types::task::Checklist;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type Task2Creator = super::super::types::task::Responsible;
+pub type Task2Creator = super::super::types::task::Creator;
 
 /// The type `task.group`, defined once in `types`.
 #[cfg(feature = "task")]
 pub type Task2Group = super::super::types::task::Group;
 
-/// The type `task.responsible`, defined once in `types`.
+/// The type `task.creator`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type Task2Responsible = super::super::types::task::Responsible;
+pub type Task2Responsible = super::super::types::task::Creator;
 
 /// The type `task.task_3`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]
@@ -3719,13 +4455,13 @@ pub type Task3Action = super::super::types::task::Action;
 #[cfg(feature = "task")]
 pub type Task3CheckListTree = super::super::types::task::CheckListTree2;
 
-/// The type `task.creator`, defined once in `types`.
+/// The type `task.creator_2`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type Task3Creator = super::super::types::task::Creator;
+pub type Task3Creator = super::super::types::task::Creator2;
 
-/// The type `task.creator`, defined once in `types`.
+/// The type `task.creator_2`, defined once in `types`.
 #[cfg(feature = "task")]
-pub type Task3Responsible = super::super::types::task::Creator;
+pub type Task3Responsible = super::super::types::task::Creator2;
 
 /// The type `task.time`, defined once for every spec that refers to it.
 #[cfg(feature = "task")]

@@ -357,53 +357,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsEditFormLabel {
 
 pub type AddRequestFieldsFieldName = super::super::enums::DealsUfUsrDeals;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestFieldsSettings {
-    /// Wire name "DEAL": string, optional.
-    #[serde(rename = "DEAL", skip_serializing_if = "Option::is_none")]
-    pub deal: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestFieldsSettings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEAL".
-    pub fn deal(mut self, value: impl Into<String>) -> Self {
-        self.deal = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let deal = o.opt("DEAL")?;
-        let additional = o.rest(&["DEAL"])?;
-        Ok(Self { deal, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
+/// The type `user.userfield.settings`, defined once in `types`.
+pub type AddRequestFieldsSettings = super::super::types::user_userfield::Settings;
 
 pub type AddRequestFieldsUserTypeId = super::super::enums::StringIntegerDoubleEtc;
 
@@ -951,9 +906,9 @@ pub struct UpdateRequestFields {
     /// Wire name "MANDATORY": boolean, optional.
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<bool>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestFieldsSettings>,
     /// Wire name "SHOW_FILTER": boolean, optional.
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
@@ -1013,8 +968,8 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestFieldsSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SHOW_FILTER".
@@ -1102,6 +1057,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
+
+/// The type `user.userfield.settings`, defined once in `types`.
+pub type UpdateRequestFieldsSettings = super::super::types::user_userfield::Settings;
 
 /// The `result` of `user.userfield.update`.
 pub type UpdateResponse = bool;

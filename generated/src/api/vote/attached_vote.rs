@@ -194,140 +194,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `vote.AttachedVote.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponse {
-    /// Wire name "ANONYMITY": integer, optional.
-    #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
-    pub anonymity: Option<i64>,
-    /// Wire name "COUNTER": integer, optional.
-    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
-    pub counter: Option<i64>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "OPTIONS": integer, optional.
-    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
-    pub options: Option<i64>,
-    /// Wire name "QUESTIONS": any JSON, optional.
-    #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub questions: ::serde_json::Value,
-    /// Wire name "VOTE_ID": integer, optional.
-    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
-    pub vote_id: Option<i64>,
-    /// Wire name "attach": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attach: Option<GetResponseAttach>,
-    /// Wire name "canEdit": boolean, optional.
-    #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
-    pub can_edit: Option<bool>,
-    /// Wire name "canRevote": boolean, optional.
-    #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
-    pub can_revote: Option<bool>,
-    /// Wire name "canVote": boolean, optional.
-    #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
-    pub can_vote: Option<bool>,
-    /// Wire name "downloadUrl": string, optional.
-    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
-    pub download_url: Option<String>,
-    /// Wire name "entityId": integer, optional.
-    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<i64>,
-    /// Wire name "isFinished": boolean, optional.
-    #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
-    pub is_finished: Option<bool>,
-    /// Wire name "isVoted": boolean, optional.
-    #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
-    pub is_voted: Option<bool>,
-    /// Wire name "resultUrl": string, optional.
-    #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
-    pub result_url: Option<String>,
-    /// Wire name "signedAttachId": string, optional.
-    #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
-    pub signed_attach_id: Option<String>,
-    /// Wire name "userAnswerMap": any JSON, optional.
-    #[serde(
-        rename = "userAnswerMap",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub user_answer_map: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let anonymity = o.opt("ANONYMITY")?;
-        let counter = o.opt("COUNTER")?;
-        let id = o.opt("ID")?;
-        let options = o.opt("OPTIONS")?;
-        let questions = o.opt("QUESTIONS")?;
-        let vote_id = o.opt("VOTE_ID")?;
-        let attach = o.opt("attach")?;
-        let can_edit = o.opt("canEdit")?;
-        let can_revote = o.opt("canRevote")?;
-        let can_vote = o.opt("canVote")?;
-        let download_url = o.opt("downloadUrl")?;
-        let entity_id = o.opt("entityId")?;
-        let is_finished = o.opt("isFinished")?;
-        let is_voted = o.opt("isVoted")?;
-        let result_url = o.opt("resultUrl")?;
-        let signed_attach_id = o.opt("signedAttachId")?;
-        let user_answer_map = o.opt("userAnswerMap")?;
-        let additional = o
-            .rest(
-                &[
-                    "ANONYMITY",
-                    "COUNTER",
-                    "ID",
-                    "OPTIONS",
-                    "QUESTIONS",
-                    "VOTE_ID",
-                    "attach",
-                    "canEdit",
-                    "canRevote",
-                    "canVote",
-                    "downloadUrl",
-                    "entityId",
-                    "isFinished",
-                    "isVoted",
-                    "resultUrl",
-                    "signedAttachId",
-                    "userAnswerMap",
-                ],
-            )?;
-        Ok(Self {
-            anonymity,
-            counter,
-            id,
-            options,
-            questions,
-            vote_id,
-            attach,
-            can_edit,
-            can_revote,
-            can_vote,
-            download_url,
-            entity_id,
-            is_finished,
-            is_voted,
-            result_url,
-            signed_attach_id,
-            user_answer_map,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponse);
+pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
 
 /// The type `vote.attach`, defined once in `types`.
-pub type GetResponseAttach = super::super::types::vote::Attach;
+pub type GetResponseValue = super::super::types::vote::Attach;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "vote.AttachedVote.get";
@@ -1022,142 +892,12 @@ impl ::bitrix24_runtime::loose::Loose for RecallRequest {
 ::bitrix24_runtime::loose_deserialize!(RecallRequest);
 
 /// The `result` of `vote.AttachedVote.recall`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct RecallResponse {
-    /// Wire name "ANONYMITY": integer, optional.
-    #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
-    pub anonymity: Option<i64>,
-    /// Wire name "COUNTER": integer, optional.
-    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
-    pub counter: Option<i64>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "OPTIONS": integer, optional.
-    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
-    pub options: Option<i64>,
-    /// Wire name "QUESTIONS": any JSON, optional.
-    #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub questions: ::serde_json::Value,
-    /// Wire name "VOTE_ID": integer, optional.
-    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
-    pub vote_id: Option<i64>,
-    /// Wire name "attach": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attach: Option<RecallResponseAttach>,
-    /// Wire name "canEdit": boolean, optional.
-    #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
-    pub can_edit: Option<bool>,
-    /// Wire name "canRevote": boolean, optional.
-    #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
-    pub can_revote: Option<bool>,
-    /// Wire name "canVote": boolean, optional.
-    #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
-    pub can_vote: Option<bool>,
-    /// Wire name "downloadUrl": string, optional.
-    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
-    pub download_url: Option<String>,
-    /// Wire name "entityId": integer, optional.
-    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<i64>,
-    /// Wire name "isFinished": boolean, optional.
-    #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
-    pub is_finished: Option<bool>,
-    /// Wire name "isVoted": boolean, optional.
-    #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
-    pub is_voted: Option<bool>,
-    /// Wire name "resultUrl": string, optional.
-    #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
-    pub result_url: Option<String>,
-    /// Wire name "signedAttachId": string, optional.
-    #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
-    pub signed_attach_id: Option<String>,
-    /// Wire name "userAnswerMap": any JSON, optional.
-    #[serde(
-        rename = "userAnswerMap",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub user_answer_map: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for RecallResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let anonymity = o.opt("ANONYMITY")?;
-        let counter = o.opt("COUNTER")?;
-        let id = o.opt("ID")?;
-        let options = o.opt("OPTIONS")?;
-        let questions = o.opt("QUESTIONS")?;
-        let vote_id = o.opt("VOTE_ID")?;
-        let attach = o.opt("attach")?;
-        let can_edit = o.opt("canEdit")?;
-        let can_revote = o.opt("canRevote")?;
-        let can_vote = o.opt("canVote")?;
-        let download_url = o.opt("downloadUrl")?;
-        let entity_id = o.opt("entityId")?;
-        let is_finished = o.opt("isFinished")?;
-        let is_voted = o.opt("isVoted")?;
-        let result_url = o.opt("resultUrl")?;
-        let signed_attach_id = o.opt("signedAttachId")?;
-        let user_answer_map = o.opt("userAnswerMap")?;
-        let additional = o
-            .rest(
-                &[
-                    "ANONYMITY",
-                    "COUNTER",
-                    "ID",
-                    "OPTIONS",
-                    "QUESTIONS",
-                    "VOTE_ID",
-                    "attach",
-                    "canEdit",
-                    "canRevote",
-                    "canVote",
-                    "downloadUrl",
-                    "entityId",
-                    "isFinished",
-                    "isVoted",
-                    "resultUrl",
-                    "signedAttachId",
-                    "userAnswerMap",
-                ],
-            )?;
-        Ok(Self {
-            anonymity,
-            counter,
-            id,
-            options,
-            questions,
-            vote_id,
-            attach,
-            can_edit,
-            can_revote,
-            can_vote,
-            download_url,
-            entity_id,
-            is_finished,
-            is_voted,
-            result_url,
-            signed_attach_id,
-            user_answer_map,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(RecallResponse);
+pub type RecallResponse = ::std::collections::BTreeMap<String, RecallResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct RecallResponseAttach {
+pub struct RecallResponseValue {
     /// Wire name "ANONYMITY": integer, optional.
     #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
     pub anonymity: Option<i64>,
@@ -1173,7 +913,7 @@ pub struct RecallResponseAttach {
     /// Wire name "QUESTIONS": object, optional.
     #[serde(rename = "QUESTIONS", skip_serializing_if = "Option::is_none")]
     pub questions: Option<
-        ::std::collections::BTreeMap<String, RecallResponseAttachQuestionsValue>,
+        ::std::collections::BTreeMap<String, RecallResponseValueQuestionsValue>,
     >,
     /// Wire name "VOTE_ID": integer, optional.
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
@@ -1205,15 +945,15 @@ pub struct RecallResponseAttach {
     /// Wire name "signedAttachId": string, optional.
     #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
     pub signed_attach_id: Option<String>,
-    /// Wire name "userAnswerMap": object, optional.
+    /// Wire name "userAnswerMap": array of any JSON, optional.
     #[serde(rename = "userAnswerMap", skip_serializing_if = "Option::is_none")]
-    pub user_answer_map: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub user_answer_map: Option<Vec<::serde_json::Value>>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for RecallResponseAttach {
+impl ::bitrix24_runtime::loose::Loose for RecallResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1277,10 +1017,10 @@ impl ::bitrix24_runtime::loose::Loose for RecallResponseAttach {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(RecallResponseAttach);
+::bitrix24_runtime::loose_deserialize!(RecallResponseValue);
 
 /// The type `vote.questions_2`, defined once in `types`.
-pub type RecallResponseAttachQuestionsValue = super::super::types::vote::Questions2;
+pub type RecallResponseValueQuestionsValue = super::super::types::vote::Questions2;
 
 impl ::bitrix24_runtime::Method for RecallRequest {
     const NAME: &'static str = "vote.AttachedVote.recall";
@@ -1535,142 +1275,12 @@ impl ::bitrix24_runtime::loose::Loose for VoteRequest {
 ::bitrix24_runtime::loose_deserialize!(VoteRequest);
 
 /// The `result` of `vote.AttachedVote.vote`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct VoteResponse {
-    /// Wire name "ANONYMITY": integer, optional.
-    #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
-    pub anonymity: Option<i64>,
-    /// Wire name "COUNTER": integer, optional.
-    #[serde(rename = "COUNTER", skip_serializing_if = "Option::is_none")]
-    pub counter: Option<i64>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "OPTIONS": integer, optional.
-    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
-    pub options: Option<i64>,
-    /// Wire name "QUESTIONS": any JSON, optional.
-    #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub questions: ::serde_json::Value,
-    /// Wire name "VOTE_ID": integer, optional.
-    #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
-    pub vote_id: Option<i64>,
-    /// Wire name "attach": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attach: Option<VoteResponseAttach>,
-    /// Wire name "canEdit": boolean, optional.
-    #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
-    pub can_edit: Option<bool>,
-    /// Wire name "canRevote": boolean, optional.
-    #[serde(rename = "canRevote", skip_serializing_if = "Option::is_none")]
-    pub can_revote: Option<bool>,
-    /// Wire name "canVote": boolean, optional.
-    #[serde(rename = "canVote", skip_serializing_if = "Option::is_none")]
-    pub can_vote: Option<bool>,
-    /// Wire name "downloadUrl": string, optional.
-    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
-    pub download_url: Option<String>,
-    /// Wire name "entityId": integer, optional.
-    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<i64>,
-    /// Wire name "isFinished": boolean, optional.
-    #[serde(rename = "isFinished", skip_serializing_if = "Option::is_none")]
-    pub is_finished: Option<bool>,
-    /// Wire name "isVoted": boolean, optional.
-    #[serde(rename = "isVoted", skip_serializing_if = "Option::is_none")]
-    pub is_voted: Option<bool>,
-    /// Wire name "resultUrl": string, optional.
-    #[serde(rename = "resultUrl", skip_serializing_if = "Option::is_none")]
-    pub result_url: Option<String>,
-    /// Wire name "signedAttachId": string, optional.
-    #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
-    pub signed_attach_id: Option<String>,
-    /// Wire name "userAnswerMap": any JSON, optional.
-    #[serde(
-        rename = "userAnswerMap",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub user_answer_map: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for VoteResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let anonymity = o.opt("ANONYMITY")?;
-        let counter = o.opt("COUNTER")?;
-        let id = o.opt("ID")?;
-        let options = o.opt("OPTIONS")?;
-        let questions = o.opt("QUESTIONS")?;
-        let vote_id = o.opt("VOTE_ID")?;
-        let attach = o.opt("attach")?;
-        let can_edit = o.opt("canEdit")?;
-        let can_revote = o.opt("canRevote")?;
-        let can_vote = o.opt("canVote")?;
-        let download_url = o.opt("downloadUrl")?;
-        let entity_id = o.opt("entityId")?;
-        let is_finished = o.opt("isFinished")?;
-        let is_voted = o.opt("isVoted")?;
-        let result_url = o.opt("resultUrl")?;
-        let signed_attach_id = o.opt("signedAttachId")?;
-        let user_answer_map = o.opt("userAnswerMap")?;
-        let additional = o
-            .rest(
-                &[
-                    "ANONYMITY",
-                    "COUNTER",
-                    "ID",
-                    "OPTIONS",
-                    "QUESTIONS",
-                    "VOTE_ID",
-                    "attach",
-                    "canEdit",
-                    "canRevote",
-                    "canVote",
-                    "downloadUrl",
-                    "entityId",
-                    "isFinished",
-                    "isVoted",
-                    "resultUrl",
-                    "signedAttachId",
-                    "userAnswerMap",
-                ],
-            )?;
-        Ok(Self {
-            anonymity,
-            counter,
-            id,
-            options,
-            questions,
-            vote_id,
-            attach,
-            can_edit,
-            can_revote,
-            can_vote,
-            download_url,
-            entity_id,
-            is_finished,
-            is_voted,
-            result_url,
-            signed_attach_id,
-            user_answer_map,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(VoteResponse);
+pub type VoteResponse = ::std::collections::BTreeMap<String, VoteResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct VoteResponseAttach {
+pub struct VoteResponseValue {
     /// Wire name "ANONYMITY": integer, optional.
     #[serde(rename = "ANONYMITY", skip_serializing_if = "Option::is_none")]
     pub anonymity: Option<i64>,
@@ -1686,7 +1296,7 @@ pub struct VoteResponseAttach {
     /// Wire name "QUESTIONS": object, optional.
     #[serde(rename = "QUESTIONS", skip_serializing_if = "Option::is_none")]
     pub questions: Option<
-        ::std::collections::BTreeMap<String, VoteResponseAttachQuestionsValue>,
+        ::std::collections::BTreeMap<String, VoteResponseValueQuestionsValue>,
     >,
     /// Wire name "VOTE_ID": integer, optional.
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
@@ -1725,7 +1335,7 @@ pub struct VoteResponseAttach {
             String,
             ::std::collections::BTreeMap<
                 String,
-                VoteResponseAttachUserAnswerMapValueValue,
+                VoteResponseValueUserAnswerMapValueValue,
             >,
         >,
     >,
@@ -1734,7 +1344,7 @@ pub struct VoteResponseAttach {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for VoteResponseAttach {
+impl ::bitrix24_runtime::loose::Loose for VoteResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1798,15 +1408,15 @@ impl ::bitrix24_runtime::loose::Loose for VoteResponseAttach {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(VoteResponseAttach);
+::bitrix24_runtime::loose_deserialize!(VoteResponseValue);
 
 /// The type `vote.questions_2`, defined once in `types`.
-pub type VoteResponseAttachQuestionsValue = super::super::types::vote::Questions2;
+pub type VoteResponseValueQuestionsValue = super::super::types::vote::Questions2;
 
 /// The type `vote.user_answer_map`, defined once in `types`.
 ///
-/// Wire name "userAnswerMap" (a property of `VoteResponseAttach`).
-pub type VoteResponseAttachUserAnswerMapValueValue = super::super::types::vote::UserAnswerMap;
+/// Wire name "userAnswerMap" (a property of `VoteResponseValue`).
+pub type VoteResponseValueUserAnswerMapValueValue = super::super::types::vote::UserAnswerMap;
 
 impl ::bitrix24_runtime::Method for VoteRequest {
     const NAME: &'static str = "vote.AttachedVote.vote";

@@ -177,9 +177,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "USER_ID": array of integer, required.
+    /// Wire name "USER_ID": one of several shapes, required.
     #[serde(rename = "USER_ID")]
-    pub user_id: Vec<i64>,
+    pub user_id: GetRequestUserId,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -188,9 +188,9 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(user_id: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+    pub fn new(user_id: impl Into<GetRequestUserId>) -> Self {
         Self {
-            user_id: user_id.into_iter().map(Into::into).collect(),
+            user_id: user_id.into(),
             additional: Default::default(),
         }
     }
@@ -219,6 +219,36 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetRequestUserId {
+    Integer(i64),
+    Array(Vec<i64>),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetRequestUserId {
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        if let Ok(x) = <Vec<i64> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetRequestUserId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetRequestUserId);
 
 /// The `result` of `voximplant.user.get`.
 pub type GetResponse = Vec<GetResponseItem>;

@@ -248,18 +248,15 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "FILTER": object (a `Filter`), optional.
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
+    /// Wire name "filter": object (a `Filter`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
-    /// Wire name "ORDER": object (an `Order`), optional.
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
+    /// Wire name "order": object (an `Order`), optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "SELECT": array of object, optional.
-    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<ListRequestSelectItem>>,
     /// Wire name "select": array of string, optional.
-    #[serde(rename = "select", skip_serializing_if = "Option::is_none")]
-    pub select_2: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -274,30 +271,19 @@ impl ListRequest {
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "FILTER".
+    /// Sets "filter".
     pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
-    /// Sets "ORDER".
+    /// Sets "order".
     pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
         self.order = Some(value.into());
         self
     }
-    /// Sets "SELECT".
-    pub fn select(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
-    ) -> Self {
-        self.select = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
     /// Sets "select".
-    pub fn select_2(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.select_2 = Some(value.into_iter().map(Into::into).collect());
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -322,17 +308,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let filter = o.opt("FILTER")?;
-        let order = o.opt("ORDER")?;
-        let select = o.opt("SELECT")?;
-        let select_2 = o.opt("select")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
         let start = o.opt("start")?;
-        let additional = o.rest(&["FILTER", "ORDER", "SELECT", "select", "start"])?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
             filter,
             order,
             select,
-            select_2,
             start,
             additional,
         })
@@ -340,216 +324,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestSelectItem {
-    /// Wire name "AUTO_EXECUTE": integer, optional.
-    ///
-    /// Allowed values: 0, 1, 2, 3.
-    #[serde(rename = "AUTO_EXECUTE", skip_serializing_if = "Option::is_none")]
-    pub auto_execute: Option<ListRequestSelectItemAutoExecute>,
-    /// Wire name "CONSTANTS": any JSON, optional.
-    #[serde(rename = "CONSTANTS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub constants: ::serde_json::Value,
-    /// Wire name "DOCUMENT_TYPE": string, optional.
-    #[serde(rename = "DOCUMENT_TYPE", skip_serializing_if = "Option::is_none")]
-    pub document_type: Option<String>,
-    /// Wire name "ENTITY": string, optional.
-    #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
-    pub entity: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "IS_MODIFIED": boolean, optional.
-    #[serde(rename = "IS_MODIFIED", skip_serializing_if = "Option::is_none")]
-    pub is_modified: Option<bool>,
-    /// Wire name "MODIFIED": string (`date-time`), optional.
-    #[serde(rename = "MODIFIED", skip_serializing_if = "Option::is_none")]
-    pub modified: Option<String>,
-    /// Wire name "MODULE_ID": string, optional.
-    ///
-    /// Allowed values: "crm", "lists", "disk".
-    #[serde(rename = "MODULE_ID", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<ListRequestSelectItemModuleId>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PARAMETERS": any JSON, optional.
-    #[serde(rename = "PARAMETERS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub parameters: ::serde_json::Value,
-    /// Wire name "SYSTEM_CODE": string, optional.
-    #[serde(rename = "SYSTEM_CODE", skip_serializing_if = "Option::is_none")]
-    pub system_code: Option<String>,
-    /// Wire name "TEMPLATE": any JSON, optional.
-    #[serde(rename = "TEMPLATE", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub template: ::serde_json::Value,
-    /// Wire name "USER_ID": integer, optional.
-    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
-    /// Wire name "VARIABLES": any JSON, optional.
-    #[serde(rename = "VARIABLES", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub variables: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "AUTO_EXECUTE".
-    pub fn auto_execute(
-        mut self,
-        value: impl Into<ListRequestSelectItemAutoExecute>,
-    ) -> Self {
-        self.auto_execute = Some(value.into());
-        self
-    }
-    /// Sets "CONSTANTS".
-    pub fn constants(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.constants = value.into();
-        self
-    }
-    /// Sets "DOCUMENT_TYPE".
-    pub fn document_type(mut self, value: impl Into<String>) -> Self {
-        self.document_type = Some(value.into());
-        self
-    }
-    /// Sets "ENTITY".
-    pub fn entity(mut self, value: impl Into<String>) -> Self {
-        self.entity = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "IS_MODIFIED".
-    pub fn is_modified(mut self, value: impl Into<bool>) -> Self {
-        self.is_modified = Some(value.into());
-        self
-    }
-    /// Sets "MODIFIED".
-    pub fn modified(mut self, value: impl Into<String>) -> Self {
-        self.modified = Some(value.into());
-        self
-    }
-    /// Sets "MODULE_ID".
-    pub fn module_id(mut self, value: impl Into<ListRequestSelectItemModuleId>) -> Self {
-        self.module_id = Some(value.into());
-        self
-    }
-    /// Sets "NAME".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "PARAMETERS".
-    pub fn parameters(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.parameters = value.into();
-        self
-    }
-    /// Sets "SYSTEM_CODE".
-    pub fn system_code(mut self, value: impl Into<String>) -> Self {
-        self.system_code = Some(value.into());
-        self
-    }
-    /// Sets "TEMPLATE".
-    pub fn template(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.template = value.into();
-        self
-    }
-    /// Sets "USER_ID".
-    pub fn user_id(mut self, value: impl Into<i64>) -> Self {
-        self.user_id = Some(value.into());
-        self
-    }
-    /// Sets "VARIABLES".
-    pub fn variables(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.variables = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let auto_execute = o.opt("AUTO_EXECUTE")?;
-        let constants = o.opt("CONSTANTS")?;
-        let document_type = o.opt("DOCUMENT_TYPE")?;
-        let entity = o.opt("ENTITY")?;
-        let id = o.opt("ID")?;
-        let is_modified = o.opt("IS_MODIFIED")?;
-        let modified = o.opt("MODIFIED")?;
-        let module_id = o.opt("MODULE_ID")?;
-        let name = o.opt("NAME")?;
-        let parameters = o.opt("PARAMETERS")?;
-        let system_code = o.opt("SYSTEM_CODE")?;
-        let template = o.opt("TEMPLATE")?;
-        let user_id = o.opt("USER_ID")?;
-        let variables = o.opt("VARIABLES")?;
-        let additional = o
-            .rest(
-                &[
-                    "AUTO_EXECUTE",
-                    "CONSTANTS",
-                    "DOCUMENT_TYPE",
-                    "ENTITY",
-                    "ID",
-                    "IS_MODIFIED",
-                    "MODIFIED",
-                    "MODULE_ID",
-                    "NAME",
-                    "PARAMETERS",
-                    "SYSTEM_CODE",
-                    "TEMPLATE",
-                    "USER_ID",
-                    "VARIABLES",
-                ],
-            )?;
-        Ok(Self {
-            auto_execute,
-            constants,
-            document_type,
-            entity,
-            id,
-            is_modified,
-            modified,
-            module_id,
-            name,
-            parameters,
-            system_code,
-            template,
-            user_id,
-            variables,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
-
-pub type ListRequestSelectItemAutoExecute = super::super::super::enums::IntV0V1V2V3;
-
-pub type ListRequestSelectItemModuleId = super::super::super::enums::CrmListsDisk;
 
 /// The `result` of `bizproc.workflow.template.list`.
 pub type ListResponse = Vec<ListResponseItem>;

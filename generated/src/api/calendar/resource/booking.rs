@@ -25,8 +25,8 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": object, required.
-    pub filter: ListRequestFilter,
+    /// Wire name "filter": object (a `Filter`), required.
+    pub filter: ::bitrix24_runtime::Filter,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -35,7 +35,7 @@ pub struct ListRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl ListRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(filter: impl Into<ListRequestFilter>) -> Self {
+    pub fn new(filter: impl Into<::bitrix24_runtime::Filter>) -> Self {
         Self {
             filter: filter.into(),
             additional: Default::default(),
@@ -66,94 +66,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestFilter {
-    /// Wire name "from": string (`date`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    /// Wire name "resourceIdList": array of integer, optional.
-    #[serde(rename = "resourceIdList", skip_serializing_if = "Option::is_none")]
-    pub resource_id_list: Option<Vec<i64>>,
-    /// Wire name "resourceTypeIdList": array of integer, optional.
-    #[serde(rename = "resourceTypeIdList", skip_serializing_if = "Option::is_none")]
-    pub resource_type_id_list: Option<Vec<i64>>,
-    /// Wire name "to": string (`date`), optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestFilter {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "from".
-    pub fn from(mut self, value: impl Into<String>) -> Self {
-        self.from = Some(value.into());
-        self
-    }
-    /// Sets "resourceIdList".
-    pub fn resource_id_list(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<i64>>,
-    ) -> Self {
-        self.resource_id_list = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "resourceTypeIdList".
-    pub fn resource_type_id_list(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<i64>>,
-    ) -> Self {
-        self.resource_type_id_list = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets "to".
-    pub fn to(mut self, value: impl Into<String>) -> Self {
-        self.to = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let from = o.opt("from")?;
-        let resource_id_list = o.opt("resourceIdList")?;
-        let resource_type_id_list = o.opt("resourceTypeIdList")?;
-        let to = o.opt("to")?;
-        let additional = o
-            .rest(&["from", "resourceIdList", "resourceTypeIdList", "to"])?;
-        Ok(Self {
-            from,
-            resource_id_list,
-            resource_type_id_list,
-            to,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
 /// The `result` of `calendar.resource.booking.list`.
 pub type ListResponse = Vec<ListResponseItem>;

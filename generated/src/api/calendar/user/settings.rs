@@ -410,8 +410,10 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 #[non_exhaustive]
 pub struct SetRequestSettings {
     /// Wire name "collapseOffHours": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "collapseOffHours", skip_serializing_if = "Option::is_none")]
-    pub collapse_off_hours: Option<String>,
+    pub collapse_off_hours: Option<SetRequestSettingsCollapseOffHours>,
     /// Wire name "crmSection": string, optional.
     #[serde(rename = "crmSection", skip_serializing_if = "Option::is_none")]
     pub crm_section: Option<String>,
@@ -434,17 +436,23 @@ pub struct SetRequestSettings {
     #[serde(rename = "sendFromEmail", skip_serializing_if = "Option::is_none")]
     pub send_from_email: Option<String>,
     /// Wire name "showCompletedTasks": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "showCompletedTasks", skip_serializing_if = "Option::is_none")]
-    pub show_completed_tasks: Option<String>,
+    pub show_completed_tasks: Option<SetRequestSettingsShowCompletedTasks>,
     /// Wire name "showDeclined": boolean, optional.
     #[serde(rename = "showDeclined", skip_serializing_if = "Option::is_none")]
     pub show_declined: Option<bool>,
     /// Wire name "showTasks": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "showTasks", skip_serializing_if = "Option::is_none")]
-    pub show_tasks: Option<String>,
+    pub show_tasks: Option<SetRequestSettingsShowTasks>,
     /// Wire name "showWeekNumbers": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "showWeekNumbers", skip_serializing_if = "Option::is_none")]
-    pub show_week_numbers: Option<String>,
+    pub show_week_numbers: Option<SetRequestSettingsShowWeekNumbers>,
     /// Wire name "syncPeriodFuture": string, optional.
     #[serde(rename = "syncPeriodFuture", skip_serializing_if = "Option::is_none")]
     pub sync_period_future: Option<String>,
@@ -452,11 +460,15 @@ pub struct SetRequestSettings {
     #[serde(rename = "syncPeriodPast", skip_serializing_if = "Option::is_none")]
     pub sync_period_past: Option<String>,
     /// Wire name "syncTasks": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "syncTasks", skip_serializing_if = "Option::is_none")]
-    pub sync_tasks: Option<String>,
+    pub sync_tasks: Option<SetRequestSettingsSyncTasks>,
     /// Wire name "view": string, optional.
+    ///
+    /// Allowed values: "day", "week", "month", "list".
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub view: Option<String>,
+    pub view: Option<SetRequestSettingsView>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -469,7 +481,10 @@ impl SetRequestSettings {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "collapseOffHours".
-    pub fn collapse_off_hours(mut self, value: impl Into<String>) -> Self {
+    pub fn collapse_off_hours(
+        mut self,
+        value: impl Into<SetRequestSettingsCollapseOffHours>,
+    ) -> Self {
         self.collapse_off_hours = Some(value.into());
         self
     }
@@ -515,7 +530,10 @@ impl SetRequestSettings {
         self
     }
     /// Sets "showCompletedTasks".
-    pub fn show_completed_tasks(mut self, value: impl Into<String>) -> Self {
+    pub fn show_completed_tasks(
+        mut self,
+        value: impl Into<SetRequestSettingsShowCompletedTasks>,
+    ) -> Self {
         self.show_completed_tasks = Some(value.into());
         self
     }
@@ -525,12 +543,15 @@ impl SetRequestSettings {
         self
     }
     /// Sets "showTasks".
-    pub fn show_tasks(mut self, value: impl Into<String>) -> Self {
+    pub fn show_tasks(mut self, value: impl Into<SetRequestSettingsShowTasks>) -> Self {
         self.show_tasks = Some(value.into());
         self
     }
     /// Sets "showWeekNumbers".
-    pub fn show_week_numbers(mut self, value: impl Into<String>) -> Self {
+    pub fn show_week_numbers(
+        mut self,
+        value: impl Into<SetRequestSettingsShowWeekNumbers>,
+    ) -> Self {
         self.show_week_numbers = Some(value.into());
         self
     }
@@ -545,12 +566,12 @@ impl SetRequestSettings {
         self
     }
     /// Sets "syncTasks".
-    pub fn sync_tasks(mut self, value: impl Into<String>) -> Self {
+    pub fn sync_tasks(mut self, value: impl Into<SetRequestSettingsSyncTasks>) -> Self {
         self.sync_tasks = Some(value.into());
         self
     }
     /// Sets "view".
-    pub fn view(mut self, value: impl Into<String>) -> Self {
+    pub fn view(mut self, value: impl Into<SetRequestSettingsView>) -> Self {
         self.view = Some(value.into());
         self
     }
@@ -632,6 +653,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestSettings {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestSettings);
 
+pub type SetRequestSettingsCollapseOffHours = ::bitrix24_runtime::YesNo;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
@@ -711,8 +734,10 @@ pub struct SetRequestSettingsDefaultRemindersFullDayItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// Wire name "type": string, optional.
+    ///
+    /// Allowed values: "min", "hour", "day".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<SetRequestSettingsDefaultRemindersFullDayItemType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -730,7 +755,10 @@ impl SetRequestSettingsDefaultRemindersFullDayItem {
         self
     }
     /// Sets "type".
-    pub fn type_(mut self, value: impl Into<String>) -> Self {
+    pub fn type_(
+        mut self,
+        value: impl Into<SetRequestSettingsDefaultRemindersFullDayItemType>,
+    ) -> Self {
         self.type_ = Some(value.into());
         self
     }
@@ -759,6 +787,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestSettingsDefaultRemindersFull
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestSettingsDefaultRemindersFullDayItem);
+
+pub type SetRequestSettingsDefaultRemindersFullDayItemType = super::super::super::enums::MinHourDay;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -874,6 +904,16 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestSettingsDefaultSections {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestSettingsDefaultSections);
+
+pub type SetRequestSettingsShowCompletedTasks = ::bitrix24_runtime::YesNo;
+
+pub type SetRequestSettingsShowTasks = ::bitrix24_runtime::YesNo;
+
+pub type SetRequestSettingsShowWeekNumbers = ::bitrix24_runtime::YesNo;
+
+pub type SetRequestSettingsSyncTasks = ::bitrix24_runtime::YesNo;
+
+pub type SetRequestSettingsView = super::super::super::enums::DayWeekMonthList;
 
 /// The `result` of `calendar.user.settings.set`.
 pub type SetResponse = bool;

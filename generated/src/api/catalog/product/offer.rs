@@ -1101,8 +1101,8 @@ pub async fn get_fields_by_filter(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetFieldsByFilterRequest {
-    /// Wire name "filter": object, required.
-    pub filter: GetFieldsByFilterRequestFilter,
+    /// Wire name "filter": object (a `Filter`), required.
+    pub filter: ::bitrix24_runtime::Filter,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1111,7 +1111,7 @@ pub struct GetFieldsByFilterRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetFieldsByFilterRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(filter: impl Into<GetFieldsByFilterRequestFilter>) -> Self {
+    pub fn new(filter: impl Into<::bitrix24_runtime::Filter>) -> Self {
         Self {
             filter: filter.into(),
             additional: Default::default(),
@@ -1142,53 +1142,6 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsByFilterRequestFilter {
-    /// Wire name "iblockId": integer, required.
-    #[serde(rename = "iblockId")]
-    pub iblock_id: i64,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetFieldsByFilterRequestFilter {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(iblock_id: impl Into<i64>) -> Self {
-        Self {
-            iblock_id: iblock_id.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let iblock_id = o.req("iblockId")?;
-        let additional = o.rest(&["iblockId"])?;
-        let iblock_id = o.need(iblock_id, "iblockId")?;
-        Ok(Self { iblock_id, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsByFilterRequestFilter);
 
 /// The `result` of `catalog.product.offer.getFieldsByFilter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

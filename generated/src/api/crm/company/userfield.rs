@@ -412,9 +412,9 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": object, optional.
+    /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<ListRequestFilter>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
@@ -435,7 +435,7 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -480,191 +480,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestFilter {
-    /// Wire name "EDIT_IN_LIST": boolean, optional.
-    #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
-    pub edit_in_list: Option<bool>,
-    /// Wire name "FIELD_NAME": string, optional.
-    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
-    pub field_name: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "IS_SEARCHABLE": boolean, optional.
-    #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
-    pub is_searchable: Option<bool>,
-    /// Wire name "LANG": string, optional.
-    ///
-    /// Allowed values: "EDIT_FORM_LABEL", "LIST_COLUMN_LABEL", "LIST_FILTER_LABEL", "ERROR_MESSAGE", "HELP_MESSAGE".
-    #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<ListRequestFilterLang>,
-    /// Wire name "MANDATORY": boolean, optional.
-    #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
-    pub mandatory: Option<bool>,
-    /// Wire name "MULTIPLE": boolean, optional.
-    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<bool>,
-    /// Wire name "SHOW_FILTER": string, optional.
-    ///
-    /// Allowed values: "N", "I", "E", "S".
-    #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
-    pub show_filter: Option<ListRequestFilterShowFilter>,
-    /// Wire name "SHOW_IN_LIST": boolean, optional.
-    #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
-    pub show_in_list: Option<bool>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "USER_TYPE_ID": string, optional.
-    #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub user_type_id: Option<String>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestFilter {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "EDIT_IN_LIST".
-    pub fn edit_in_list(mut self, value: impl Into<bool>) -> Self {
-        self.edit_in_list = Some(value.into());
-        self
-    }
-    /// Sets "FIELD_NAME".
-    pub fn field_name(mut self, value: impl Into<String>) -> Self {
-        self.field_name = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "IS_SEARCHABLE".
-    pub fn is_searchable(mut self, value: impl Into<bool>) -> Self {
-        self.is_searchable = Some(value.into());
-        self
-    }
-    /// Sets "LANG".
-    pub fn lang(mut self, value: impl Into<ListRequestFilterLang>) -> Self {
-        self.lang = Some(value.into());
-        self
-    }
-    /// Sets "MANDATORY".
-    pub fn mandatory(mut self, value: impl Into<bool>) -> Self {
-        self.mandatory = Some(value.into());
-        self
-    }
-    /// Sets "MULTIPLE".
-    pub fn multiple(mut self, value: impl Into<bool>) -> Self {
-        self.multiple = Some(value.into());
-        self
-    }
-    /// Sets "SHOW_FILTER".
-    pub fn show_filter(mut self, value: impl Into<ListRequestFilterShowFilter>) -> Self {
-        self.show_filter = Some(value.into());
-        self
-    }
-    /// Sets "SHOW_IN_LIST".
-    pub fn show_in_list(mut self, value: impl Into<bool>) -> Self {
-        self.show_in_list = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "USER_TYPE_ID".
-    pub fn user_type_id(mut self, value: impl Into<String>) -> Self {
-        self.user_type_id = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let edit_in_list = o.opt("EDIT_IN_LIST")?;
-        let field_name = o.opt("FIELD_NAME")?;
-        let id = o.opt("ID")?;
-        let is_searchable = o.opt("IS_SEARCHABLE")?;
-        let lang = o.opt("LANG")?;
-        let mandatory = o.opt("MANDATORY")?;
-        let multiple = o.opt("MULTIPLE")?;
-        let show_filter = o.opt("SHOW_FILTER")?;
-        let show_in_list = o.opt("SHOW_IN_LIST")?;
-        let sort = o.opt("SORT")?;
-        let user_type_id = o.opt("USER_TYPE_ID")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "EDIT_IN_LIST",
-                    "FIELD_NAME",
-                    "ID",
-                    "IS_SEARCHABLE",
-                    "LANG",
-                    "MANDATORY",
-                    "MULTIPLE",
-                    "SHOW_FILTER",
-                    "SHOW_IN_LIST",
-                    "SORT",
-                    "USER_TYPE_ID",
-                    "XML_ID",
-                ],
-            )?;
-        Ok(Self {
-            edit_in_list,
-            field_name,
-            id,
-            is_searchable,
-            lang,
-            mandatory,
-            multiple,
-            show_filter,
-            show_in_list,
-            sort,
-            user_type_id,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
-
-pub type ListRequestFilterLang = super::super::super::enums::EditFormLabelListColumnLabelListFilterLabelEtcH7c0fef63;
-
-pub type ListRequestFilterShowFilter = super::super::super::enums::NIES;
 
 /// The `result` of `crm.company.userfield.list`.
 pub type ListResponse = Vec<ListResponseItem>;

@@ -79,8 +79,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `crm.fields_11`, defined once in `types`.
-pub type AddRequestFields = super::super::super::types::crm::Fields11;
+/// The type `crm.fields_10`, defined once in `types`.
+pub type AddRequestFields = super::super::super::types::crm::Fields10;
 
 /// The `result` of `crm.contact.company.add`.
 pub type AddResponse = bool;

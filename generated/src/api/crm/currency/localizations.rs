@@ -550,9 +550,17 @@ pub struct SetRequestLocalizationsValue {
     /// Wire name "FULL_NAME": string, optional.
     #[serde(rename = "FULL_NAME", skip_serializing_if = "Option::is_none")]
     pub full_name: Option<String>,
+    /// Wire name "HIDE_ZERO": string, optional.
+    #[serde(rename = "HIDE_ZERO", skip_serializing_if = "Option::is_none")]
+    pub hide_zero: Option<String>,
+    /// Wire name "THOUSANDS_SEP": string, optional.
+    #[serde(rename = "THOUSANDS_SEP", skip_serializing_if = "Option::is_none")]
+    pub thousands_sep: Option<String>,
     /// Wire name "THOUSANDS_VARIANT": string, optional.
+    ///
+    /// Allowed values: "N", "C", "D", "S", "B".
     #[serde(rename = "THOUSANDS_VARIANT", skip_serializing_if = "Option::is_none")]
-    pub thousands_variant: Option<String>,
+    pub thousands_variant: Option<SetRequestLocalizationsValueThousandsVariant>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -584,8 +592,21 @@ impl SetRequestLocalizationsValue {
         self.full_name = Some(value.into());
         self
     }
+    /// Sets "HIDE_ZERO".
+    pub fn hide_zero(mut self, value: impl Into<String>) -> Self {
+        self.hide_zero = Some(value.into());
+        self
+    }
+    /// Sets "THOUSANDS_SEP".
+    pub fn thousands_sep(mut self, value: impl Into<String>) -> Self {
+        self.thousands_sep = Some(value.into());
+        self
+    }
     /// Sets "THOUSANDS_VARIANT".
-    pub fn thousands_variant(mut self, value: impl Into<String>) -> Self {
+    pub fn thousands_variant(
+        mut self,
+        value: impl Into<SetRequestLocalizationsValueThousandsVariant>,
+    ) -> Self {
         self.thousands_variant = Some(value.into());
         self
     }
@@ -610,6 +631,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestLocalizationsValue {
         let dec_point = o.opt("DEC_POINT")?;
         let format_string = o.opt("FORMAT_STRING")?;
         let full_name = o.opt("FULL_NAME")?;
+        let hide_zero = o.opt("HIDE_ZERO")?;
+        let thousands_sep = o.opt("THOUSANDS_SEP")?;
         let thousands_variant = o.opt("THOUSANDS_VARIANT")?;
         let additional = o
             .rest(
@@ -618,6 +641,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestLocalizationsValue {
                     "DEC_POINT",
                     "FORMAT_STRING",
                     "FULL_NAME",
+                    "HIDE_ZERO",
+                    "THOUSANDS_SEP",
                     "THOUSANDS_VARIANT",
                 ],
             )?;
@@ -626,6 +651,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestLocalizationsValue {
             dec_point,
             format_string,
             full_name,
+            hide_zero,
+            thousands_sep,
             thousands_variant,
             additional,
         })
@@ -633,6 +660,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestLocalizationsValue {
 }
 
 ::bitrix24_runtime::loose_deserialize!(SetRequestLocalizationsValue);
+
+pub type SetRequestLocalizationsValueThousandsVariant = super::super::super::enums::NCDEtc;
 
 /// The `result` of `crm.currency.localizations.set`.
 pub type SetResponse = bool;

@@ -345,56 +345,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDocumentTitleChainItem
 
 pub type AddRequestStampsEnabled = super::super::super::enums::IntV1V0;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestValues {
-    /// Wire name "DocumentNumber": string, optional.
-    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
-    pub document_number: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestValues {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DocumentNumber".
-    pub fn document_number(mut self, value: impl Into<String>) -> Self {
-        self.document_number = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestValues {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let document_number = o.opt("DocumentNumber")?;
-        let additional = o.rest(&["DocumentNumber"])?;
-        Ok(Self {
-            document_number,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestValues);
+/// The type `crm.values`, defined once in `types`.
+pub type AddRequestValues = super::super::super::types::crm::Values;
 
 /// The `result` of `crm.documentgenerator.document.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1059,150 +1011,8 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
 
 ::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetfieldsRequestValues {
-    /// Wire name "ClientEmail": string, optional.
-    #[serde(rename = "ClientEmail", skip_serializing_if = "Option::is_none")]
-    pub client_email: Option<String>,
-    /// Wire name "ClientPhone": string, optional.
-    #[serde(rename = "ClientPhone", skip_serializing_if = "Option::is_none")]
-    pub client_phone: Option<String>,
-    /// Wire name "DocumentCreateTime": string, optional.
-    #[serde(rename = "DocumentCreateTime", skip_serializing_if = "Option::is_none")]
-    pub document_create_time: Option<String>,
-    /// Wire name "DocumentNumber": string, optional.
-    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
-    pub document_number: Option<String>,
-    /// Wire name "DocumentTitle": string, optional.
-    #[serde(rename = "DocumentTitle", skip_serializing_if = "Option::is_none")]
-    pub document_title: Option<String>,
-    /// Wire name "ProductsProductName": any JSON, optional.
-    #[serde(
-        rename = "ProductsProductName",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub products_product_name: ::serde_json::Value,
-    /// Wire name "ProductsProductQuantity": any JSON, optional.
-    #[serde(
-        rename = "ProductsProductQuantity",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub products_product_quantity: ::serde_json::Value,
-    /// Wire name "TotalSum": string, optional.
-    #[serde(rename = "TotalSum", skip_serializing_if = "Option::is_none")]
-    pub total_sum: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl GetfieldsRequestValues {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ClientEmail".
-    pub fn client_email(mut self, value: impl Into<String>) -> Self {
-        self.client_email = Some(value.into());
-        self
-    }
-    /// Sets "ClientPhone".
-    pub fn client_phone(mut self, value: impl Into<String>) -> Self {
-        self.client_phone = Some(value.into());
-        self
-    }
-    /// Sets "DocumentCreateTime".
-    pub fn document_create_time(mut self, value: impl Into<String>) -> Self {
-        self.document_create_time = Some(value.into());
-        self
-    }
-    /// Sets "DocumentNumber".
-    pub fn document_number(mut self, value: impl Into<String>) -> Self {
-        self.document_number = Some(value.into());
-        self
-    }
-    /// Sets "DocumentTitle".
-    pub fn document_title(mut self, value: impl Into<String>) -> Self {
-        self.document_title = Some(value.into());
-        self
-    }
-    /// Sets "ProductsProductName".
-    pub fn products_product_name(
-        mut self,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.products_product_name = value.into();
-        self
-    }
-    /// Sets "ProductsProductQuantity".
-    pub fn products_product_quantity(
-        mut self,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.products_product_quantity = value.into();
-        self
-    }
-    /// Sets "TotalSum".
-    pub fn total_sum(mut self, value: impl Into<String>) -> Self {
-        self.total_sum = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let client_email = o.opt("ClientEmail")?;
-        let client_phone = o.opt("ClientPhone")?;
-        let document_create_time = o.opt("DocumentCreateTime")?;
-        let document_number = o.opt("DocumentNumber")?;
-        let document_title = o.opt("DocumentTitle")?;
-        let products_product_name = o.opt("ProductsProductName")?;
-        let products_product_quantity = o.opt("ProductsProductQuantity")?;
-        let total_sum = o.opt("TotalSum")?;
-        let additional = o
-            .rest(
-                &[
-                    "ClientEmail",
-                    "ClientPhone",
-                    "DocumentCreateTime",
-                    "DocumentNumber",
-                    "DocumentTitle",
-                    "ProductsProductName",
-                    "ProductsProductQuantity",
-                    "TotalSum",
-                ],
-            )?;
-        Ok(Self {
-            client_email,
-            client_phone,
-            document_create_time,
-            document_number,
-            document_title,
-            products_product_name,
-            products_product_quantity,
-            total_sum,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetfieldsRequestValues);
+/// The type `crm.values`, defined once in `types`.
+pub type GetfieldsRequestValues = super::super::super::types::crm::Values;
 
 /// The `result` of `crm.documentgenerator.document.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1211,7 +1021,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
 pub struct GetfieldsResponse {
     /// Wire name "documentFields": object, optional.
     #[serde(rename = "documentFields", skip_serializing_if = "Option::is_none")]
-    pub document_fields: Option<GetfieldsResponseDocumentFields>,
+    pub document_fields: Option<
+        ::std::collections::BTreeMap<String, GetfieldsResponseDocumentFieldsValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1236,16 +1048,7 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetfieldsResponseDocumentFields {
-    /// Wire name "DocumentNumber": object, optional.
-    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
-    pub document_number: Option<GetfieldsResponseDocumentFieldsDocumentNumber>,
-    /// Wire name "MY_COMPANY": object, optional.
-    #[serde(rename = "MY_COMPANY", skip_serializing_if = "Option::is_none")]
-    pub my_company: Option<GetfieldsResponseDocumentFieldsMyCompany>,
-    /// Wire name "MyCompanyUfLogo": object, optional.
-    #[serde(rename = "MyCompanyUfLogo", skip_serializing_if = "Option::is_none")]
-    pub my_company_uf_logo: Option<GetfieldsResponseDocumentFieldsMyCompanyUfLogo>,
+pub struct GetfieldsResponseDocumentFieldsValue {
     /// Wire name "chain": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
@@ -1255,9 +1058,9 @@ pub struct GetfieldsResponseDocumentFields {
     /// Wire name "format": any JSON, optional.
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub format: ::serde_json::Value,
-    /// Wire name "group": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub group: ::serde_json::Value,
+    /// Wire name "group": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<String>>,
     /// Wire name "hideRow": string, optional.
     #[serde(rename = "hideRow", skip_serializing_if = "Option::is_none")]
     pub hide_row: Option<String>,
@@ -1273,22 +1076,19 @@ pub struct GetfieldsResponseDocumentFields {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Wire name "value": string, optional.
+    /// Wire name "value": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub value: Option<GetfieldsResponseDocumentFieldsValueValue>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let document_number = o.opt("DocumentNumber")?;
-        let my_company = o.opt("MY_COMPANY")?;
-        let my_company_uf_logo = o.opt("MyCompanyUfLogo")?;
         let chain = o.opt("chain")?;
         let default = o.opt("default")?;
         let format = o.opt("format")?;
@@ -1302,9 +1102,6 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
         let additional = o
             .rest(
                 &[
-                    "DocumentNumber",
-                    "MY_COMPANY",
-                    "MyCompanyUfLogo",
                     "chain",
                     "default",
                     "format",
@@ -1318,9 +1115,6 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
                 ],
             )?;
         Ok(Self {
-            document_number,
-            my_company,
-            my_company_uf_logo,
             chain,
             default,
             format,
@@ -1336,16 +1130,48 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFields);
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsValue);
 
-/// The type `crm.document_number`, defined once in `types`.
-pub type GetfieldsResponseDocumentFieldsDocumentNumber = super::super::super::types::crm::DocumentNumber;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetfieldsResponseDocumentFieldsValueValue {
+    Array(Vec<GetfieldsResponseDocumentFieldsValueValueArrayItem>),
+    String(String),
+}
 
-/// The type `crm.my_company`, defined once in `types`.
-pub type GetfieldsResponseDocumentFieldsMyCompany = super::super::super::types::crm::MyCompany;
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFieldsValueValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<
+            GetfieldsResponseDocumentFieldsValueValueArrayItem,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetfieldsResponseDocumentFieldsValueValue",
+            ),
+        )
+    }
+}
 
-/// The type `crm.my_company_uf_logo`, defined once in `types`.
-pub type GetfieldsResponseDocumentFieldsMyCompanyUfLogo = super::super::super::types::crm::MyCompanyUfLogo;
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseDocumentFieldsValueValue);
+
+/// The type `crm.value`, defined once in `types`.
+pub type GetfieldsResponseDocumentFieldsValueValueArrayItem = super::super::super::types::crm::Value;
 
 impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "crm.documentgenerator.document.getfields";
@@ -1380,9 +1206,9 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": object, optional.
+    /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<ListRequestFilter>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
@@ -1404,7 +1230,7 @@ impl ListRequest {
         <Self as ::core::default::Default>::default()
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -1456,282 +1282,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestFilter {
-    /// Wire name "createTime": string (`date-time`), optional.
-    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "downloadUrl": string, optional.
-    #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
-    pub download_url: Option<String>,
-    /// Wire name "downloadUrlMachine": string, optional.
-    #[serde(rename = "downloadUrlMachine", skip_serializing_if = "Option::is_none")]
-    pub download_url_machine: Option<String>,
-    /// Wire name "entityId": integer, optional.
-    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<i64>,
-    /// Wire name "entityTypeId": integer, optional.
-    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<i64>,
-    /// Wire name "fileId": integer, optional.
-    #[serde(rename = "fileId", skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<i64>,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "imageId": integer, optional.
-    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
-    pub image_id: Option<i64>,
-    /// Wire name "imageUrl": string, optional.
-    #[serde(rename = "imageUrl", skip_serializing_if = "Option::is_none")]
-    pub image_url: Option<String>,
-    /// Wire name "imageUrlMachine": string, optional.
-    #[serde(rename = "imageUrlMachine", skip_serializing_if = "Option::is_none")]
-    pub image_url_machine: Option<String>,
-    /// Wire name "number": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub number: Option<String>,
-    /// Wire name "pdfId": integer, optional.
-    #[serde(rename = "pdfId", skip_serializing_if = "Option::is_none")]
-    pub pdf_id: Option<i64>,
-    /// Wire name "pdfUrl": string, optional.
-    #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
-    pub pdf_url: Option<String>,
-    /// Wire name "pdfUrlMachine": string, optional.
-    #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
-    pub pdf_url_machine: Option<String>,
-    /// Wire name "stampsEnabled": boolean, optional.
-    #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
-    pub stamps_enabled: Option<bool>,
-    /// Wire name "templateId": integer, optional.
-    #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
-    pub template_id: Option<i64>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "updateTime": string (`date-time`), optional.
-    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
-    /// Wire name "updatedBy": integer, optional.
-    #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<i64>,
-    /// Wire name "values": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub values: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestFilter {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "createTime".
-    pub fn create_time(mut self, value: impl Into<String>) -> Self {
-        self.create_time = Some(value.into());
-        self
-    }
-    /// Sets "createdBy".
-    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
-        self.created_by = Some(value.into());
-        self
-    }
-    /// Sets "downloadUrl".
-    pub fn download_url(mut self, value: impl Into<String>) -> Self {
-        self.download_url = Some(value.into());
-        self
-    }
-    /// Sets "downloadUrlMachine".
-    pub fn download_url_machine(mut self, value: impl Into<String>) -> Self {
-        self.download_url_machine = Some(value.into());
-        self
-    }
-    /// Sets "entityId".
-    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
-        self.entity_id = Some(value.into());
-        self
-    }
-    /// Sets "entityTypeId".
-    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
-        self.entity_type_id = Some(value.into());
-        self
-    }
-    /// Sets "fileId".
-    pub fn file_id(mut self, value: impl Into<i64>) -> Self {
-        self.file_id = Some(value.into());
-        self
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<String>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "imageId".
-    pub fn image_id(mut self, value: impl Into<i64>) -> Self {
-        self.image_id = Some(value.into());
-        self
-    }
-    /// Sets "imageUrl".
-    pub fn image_url(mut self, value: impl Into<String>) -> Self {
-        self.image_url = Some(value.into());
-        self
-    }
-    /// Sets "imageUrlMachine".
-    pub fn image_url_machine(mut self, value: impl Into<String>) -> Self {
-        self.image_url_machine = Some(value.into());
-        self
-    }
-    /// Sets "number".
-    pub fn number(mut self, value: impl Into<String>) -> Self {
-        self.number = Some(value.into());
-        self
-    }
-    /// Sets "pdfId".
-    pub fn pdf_id(mut self, value: impl Into<i64>) -> Self {
-        self.pdf_id = Some(value.into());
-        self
-    }
-    /// Sets "pdfUrl".
-    pub fn pdf_url(mut self, value: impl Into<String>) -> Self {
-        self.pdf_url = Some(value.into());
-        self
-    }
-    /// Sets "pdfUrlMachine".
-    pub fn pdf_url_machine(mut self, value: impl Into<String>) -> Self {
-        self.pdf_url_machine = Some(value.into());
-        self
-    }
-    /// Sets "stampsEnabled".
-    pub fn stamps_enabled(mut self, value: impl Into<bool>) -> Self {
-        self.stamps_enabled = Some(value.into());
-        self
-    }
-    /// Sets "templateId".
-    pub fn template_id(mut self, value: impl Into<i64>) -> Self {
-        self.template_id = Some(value.into());
-        self
-    }
-    /// Sets "title".
-    pub fn title(mut self, value: impl Into<String>) -> Self {
-        self.title = Some(value.into());
-        self
-    }
-    /// Sets "updateTime".
-    pub fn update_time(mut self, value: impl Into<String>) -> Self {
-        self.update_time = Some(value.into());
-        self
-    }
-    /// Sets "updatedBy".
-    pub fn updated_by(mut self, value: impl Into<i64>) -> Self {
-        self.updated_by = Some(value.into());
-        self
-    }
-    /// Sets "values".
-    pub fn values(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.values = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let create_time = o.opt("createTime")?;
-        let created_by = o.opt("createdBy")?;
-        let download_url = o.opt("downloadUrl")?;
-        let download_url_machine = o.opt("downloadUrlMachine")?;
-        let entity_id = o.opt("entityId")?;
-        let entity_type_id = o.opt("entityTypeId")?;
-        let file_id = o.opt("fileId")?;
-        let id = o.opt("id")?;
-        let image_id = o.opt("imageId")?;
-        let image_url = o.opt("imageUrl")?;
-        let image_url_machine = o.opt("imageUrlMachine")?;
-        let number = o.opt("number")?;
-        let pdf_id = o.opt("pdfId")?;
-        let pdf_url = o.opt("pdfUrl")?;
-        let pdf_url_machine = o.opt("pdfUrlMachine")?;
-        let stamps_enabled = o.opt("stampsEnabled")?;
-        let template_id = o.opt("templateId")?;
-        let title = o.opt("title")?;
-        let update_time = o.opt("updateTime")?;
-        let updated_by = o.opt("updatedBy")?;
-        let values = o.opt("values")?;
-        let additional = o
-            .rest(
-                &[
-                    "createTime",
-                    "createdBy",
-                    "downloadUrl",
-                    "downloadUrlMachine",
-                    "entityId",
-                    "entityTypeId",
-                    "fileId",
-                    "id",
-                    "imageId",
-                    "imageUrl",
-                    "imageUrlMachine",
-                    "number",
-                    "pdfId",
-                    "pdfUrl",
-                    "pdfUrlMachine",
-                    "stampsEnabled",
-                    "templateId",
-                    "title",
-                    "updateTime",
-                    "updatedBy",
-                    "values",
-                ],
-            )?;
-        Ok(Self {
-            create_time,
-            created_by,
-            download_url,
-            download_url_machine,
-            entity_id,
-            entity_type_id,
-            file_id,
-            id,
-            image_id,
-            image_url,
-            image_url_machine,
-            number,
-            pdf_id,
-            pdf_url,
-            pdf_url_machine,
-            stamps_enabled,
-            template_id,
-            title,
-            update_time,
-            updated_by,
-            values,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
 /// The `result` of `crm.documentgenerator.document.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2120,56 +1670,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 pub type UpdateRequestStampsEnabled = super::super::super::enums::IntV1V0;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestValues {
-    /// Wire name "DocumentNumber": string, optional.
-    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
-    pub document_number: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestValues {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DocumentNumber".
-    pub fn document_number(mut self, value: impl Into<String>) -> Self {
-        self.document_number = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestValues {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let document_number = o.opt("DocumentNumber")?;
-        let additional = o.rest(&["DocumentNumber"])?;
-        Ok(Self {
-            document_number,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestValues);
+/// The type `crm.values`, defined once in `types`.
+pub type UpdateRequestValues = super::super::super::types::crm::Values;
 
 /// The `result` of `crm.documentgenerator.document.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

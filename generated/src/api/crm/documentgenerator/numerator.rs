@@ -204,68 +204,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestFieldsSettings);
 
-/// The type `crm.settings_3`, defined once in `types`.
-pub type AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::Settings3;
+/// The type `crm.settings_5`, defined once in `types`.
+pub type AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::Settings5;
 
 /// The `result` of `crm.documentgenerator.numerator.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponse {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "numerator": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub numerator: Option<AddResponseNumerator>,
-    /// Wire name "settings": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<AddResponseSettings>,
-    /// Wire name "template": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let numerator = o.opt("numerator")?;
-        let settings = o.opt("settings")?;
-        let template = o.opt("template")?;
-        let additional = o
-            .rest(&["code", "id", "name", "numerator", "settings", "template"])?;
-        Ok(Self {
-            code,
-            id,
-            name,
-            numerator,
-            settings,
-            template,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponse);
+pub type AddResponse = ::std::collections::BTreeMap<String, AddResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddResponseNumerator {
+pub struct AddResponseValue {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -277,7 +225,9 @@ pub struct AddResponseNumerator {
     pub name: Option<String>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<AddResponseNumeratorSettings>,
+    pub settings: Option<
+        ::std::collections::BTreeMap<String, AddResponseValueSettingsValue>,
+    >,
     /// Wire name "template": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
@@ -286,7 +236,7 @@ pub struct AddResponseNumerator {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponseNumerator {
+impl ::bitrix24_runtime::loose::Loose for AddResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -308,48 +258,10 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseNumerator {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddResponseNumerator);
+::bitrix24_runtime::loose_deserialize!(AddResponseValue);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponseNumeratorSettings {
-    /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
-    #[serde(
-        rename = "Bitrix_Main_Numerator_Generator_SequentNumberGenerator",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
-    >,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseNumeratorSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let bitrix_main_numerator_generator_sequent_number_generator = o
-            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
-        let additional = o
-            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
-        Ok(Self {
-            bitrix_main_numerator_generator_sequent_number_generator,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponseNumeratorSettings);
-
-/// The type `crm.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
-pub type AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::BitrixMainNumeratorGeneratorSequentNumberGenerator;
-
-/// The type `crm.settings_3`, defined once in `types`.
-pub type AddResponseSettings = super::super::super::types::crm::Settings3;
+/// The type `crm.settings_5`, defined once in `types`.
+pub type AddResponseValueSettingsValue = super::super::super::types::crm::Settings5;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.add";
@@ -501,64 +413,12 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.documentgenerator.numerator.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponse {
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "numerator": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub numerator: Option<GetResponseNumerator>,
-    /// Wire name "settings": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<GetResponseSettings>,
-    /// Wire name "template": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let id = o.opt("id")?;
-        let name = o.opt("name")?;
-        let numerator = o.opt("numerator")?;
-        let settings = o.opt("settings")?;
-        let template = o.opt("template")?;
-        let additional = o
-            .rest(&["code", "id", "name", "numerator", "settings", "template"])?;
-        Ok(Self {
-            code,
-            id,
-            name,
-            numerator,
-            settings,
-            template,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponse);
+pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseNumerator {
+pub struct GetResponseValue {
     /// Wire name "code": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -570,7 +430,9 @@ pub struct GetResponseNumerator {
     pub name: Option<String>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<GetResponseNumeratorSettings>,
+    pub settings: Option<
+        ::std::collections::BTreeMap<String, GetResponseValueSettingsValue>,
+    >,
     /// Wire name "template": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
@@ -579,7 +441,7 @@ pub struct GetResponseNumerator {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseNumerator {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -601,48 +463,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseNumerator {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseNumerator);
+::bitrix24_runtime::loose_deserialize!(GetResponseValue);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseNumeratorSettings {
-    /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
-    #[serde(
-        rename = "Bitrix_Main_Numerator_Generator_SequentNumberGenerator",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
-    >,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseNumeratorSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let bitrix_main_numerator_generator_sequent_number_generator = o
-            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
-        let additional = o
-            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
-        Ok(Self {
-            bitrix_main_numerator_generator_sequent_number_generator,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseNumeratorSettings);
-
-/// The type `crm.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
-pub type GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::BitrixMainNumeratorGeneratorSequentNumberGenerator;
-
-/// The type `crm.settings_3`, defined once in `types`.
-pub type GetResponseSettings = super::super::super::types::crm::Settings3;
+/// The type `crm.settings_5`, defined once in `types`.
+pub type GetResponseValueSettingsValue = super::super::super::types::crm::Settings5;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.get";
@@ -846,11 +670,80 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseNumeratorsItemSettings {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseNumeratorsItemSettings);
 
-/// The type `crm.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
-pub type ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::BitrixMainNumeratorGeneratorSequentNumberGenerator;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
+    /// Wire name "isDirectNumeration": boolean, optional.
+    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
+    pub is_direct_numeration: Option<bool>,
+    /// Wire name "length": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<i64>,
+    /// Wire name "padString": string, optional.
+    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
+    pub pad_string: Option<String>,
+    /// Wire name "periodicBy": string, optional.
+    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
+    pub periodic_by: Option<String>,
+    /// Wire name "start": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<i64>,
+    /// Wire name "step": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<i64>,
+    /// Wire name "timezone": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
-/// The type `crm.settings_3`, defined once in `types`.
-pub type ListResponseSettings = super::super::super::types::crm::Settings3;
+impl ::bitrix24_runtime::loose::Loose
+for ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
+        Ok(Self {
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator
+);
+
+/// The type `crm.settings_5`, defined once in `types`.
+pub type ListResponseSettings = super::super::super::types::crm::Settings5;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.list";
@@ -1095,8 +988,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
-/// The type `crm.settings_3`, defined once in `types`.
-pub type UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::Settings3;
+/// The type `crm.settings_5`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::Settings5;
 
 /// The `result` of `crm.documentgenerator.numerator.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1114,7 +1007,9 @@ pub struct UpdateResponse {
     pub name: Option<String>,
     /// Wire name "settings": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<UpdateResponseSettings>,
+    pub settings: Option<
+        ::std::collections::BTreeMap<String, UpdateResponseSettingsValue>,
+    >,
     /// Wire name "template": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
@@ -1147,89 +1042,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponseSettings {
-    /// Wire name "Bitrix_Main_Numerator_Generator_SequentNumberGenerator": object, optional.
-    #[serde(
-        rename = "Bitrix_Main_Numerator_Generator_SequentNumberGenerator",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub bitrix_main_numerator_generator_sequent_number_generator: Option<
-        UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
-    >,
-    /// Wire name "isDirectNumeration": boolean, optional.
-    #[serde(rename = "isDirectNumeration", skip_serializing_if = "Option::is_none")]
-    pub is_direct_numeration: Option<bool>,
-    /// Wire name "length": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    /// Wire name "padString": string, optional.
-    #[serde(rename = "padString", skip_serializing_if = "Option::is_none")]
-    pub pad_string: Option<String>,
-    /// Wire name "periodicBy": string, optional.
-    #[serde(rename = "periodicBy", skip_serializing_if = "Option::is_none")]
-    pub periodic_by: Option<String>,
-    /// Wire name "start": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    /// Wire name "step": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// Wire name "timezone": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let bitrix_main_numerator_generator_sequent_number_generator = o
-            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
-        let is_direct_numeration = o.opt("isDirectNumeration")?;
-        let length = o.opt("length")?;
-        let pad_string = o.opt("padString")?;
-        let periodic_by = o.opt("periodicBy")?;
-        let start = o.opt("start")?;
-        let step = o.opt("step")?;
-        let timezone = o.opt("timezone")?;
-        let additional = o
-            .rest(
-                &[
-                    "Bitrix_Main_Numerator_Generator_SequentNumberGenerator",
-                    "isDirectNumeration",
-                    "length",
-                    "padString",
-                    "periodicBy",
-                    "start",
-                    "step",
-                    "timezone",
-                ],
-            )?;
-        Ok(Self {
-            bitrix_main_numerator_generator_sequent_number_generator,
-            is_direct_numeration,
-            length,
-            pad_string,
-            periodic_by,
-            start,
-            step,
-            timezone,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponseSettings);
-
-/// The type `crm.bitrix_main_numerator_generator_sequent_number_generator`, defined once in `types`.
-pub type UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator = super::super::super::types::crm::BitrixMainNumeratorGeneratorSequentNumberGenerator;
+/// The type `crm.settings_5`, defined once in `types`.
+pub type UpdateResponseSettingsValue = super::super::super::types::crm::Settings5;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.update";

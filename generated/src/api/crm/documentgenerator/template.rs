@@ -213,140 +213,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `crm.documentgenerator.template.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponse {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "createTime": string (`date-time`), optional.
-    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// Wire name "download": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub download: Option<String>,
-    /// Wire name "downloadMachine": string, optional.
-    #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
-    pub download_machine: Option<String>,
-    /// Wire name "entityTypeId": any JSON, optional.
-    #[serde(
-        rename = "entityTypeId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub entity_type_id: ::serde_json::Value,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "isDeleted": string, optional.
-    #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<String>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "numeratorId": string, optional.
-    #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
-    pub numerator_id: Option<String>,
-    /// Wire name "region": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Wire name "sort": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<String>,
-    /// Wire name "template": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<AddResponseTemplate>,
-    /// Wire name "updateTime": string (`date-time`), optional.
-    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
-    /// Wire name "users": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
-    /// Wire name "withStamps": string, optional.
-    #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
-    pub with_stamps: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
+pub type AddResponse = ::std::collections::BTreeMap<String, AddResponseValue>;
 
-impl ::bitrix24_runtime::loose::Loose for AddResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let code = o.opt("code")?;
-        let create_time = o.opt("createTime")?;
-        let download = o.opt("download")?;
-        let download_machine = o.opt("downloadMachine")?;
-        let entity_type_id = o.opt("entityTypeId")?;
-        let id = o.opt("id")?;
-        let is_deleted = o.opt("isDeleted")?;
-        let module_id = o.opt("moduleId")?;
-        let name = o.opt("name")?;
-        let numerator_id = o.opt("numeratorId")?;
-        let region = o.opt("region")?;
-        let sort = o.opt("sort")?;
-        let template = o.opt("template")?;
-        let update_time = o.opt("updateTime")?;
-        let users = o.opt("users")?;
-        let with_stamps = o.opt("withStamps")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "code",
-                    "createTime",
-                    "download",
-                    "downloadMachine",
-                    "entityTypeId",
-                    "id",
-                    "isDeleted",
-                    "moduleId",
-                    "name",
-                    "numeratorId",
-                    "region",
-                    "sort",
-                    "template",
-                    "updateTime",
-                    "users",
-                    "withStamps",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            code,
-            create_time,
-            download,
-            download_machine,
-            entity_type_id,
-            id,
-            is_deleted,
-            module_id,
-            name,
-            numerator_id,
-            region,
-            sort,
-            template,
-            update_time,
-            users,
-            with_stamps,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponse);
-
-/// The type `crm.template`, defined once in `types`.
-pub type AddResponseTemplate = super::super::super::types::crm::Template;
+/// The type `crm.shape_4`, defined once in `types`.
+pub type AddResponseValue = super::super::super::types::crm::Shape4;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.documentgenerator.template.add";
@@ -498,140 +368,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.documentgenerator.template.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponse {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "createTime": string (`date-time`), optional.
-    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// Wire name "download": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub download: Option<String>,
-    /// Wire name "downloadMachine": string, optional.
-    #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
-    pub download_machine: Option<String>,
-    /// Wire name "entityTypeId": any JSON, optional.
-    #[serde(
-        rename = "entityTypeId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub entity_type_id: ::serde_json::Value,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "isDeleted": string, optional.
-    #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<String>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "numeratorId": string, optional.
-    #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
-    pub numerator_id: Option<String>,
-    /// Wire name "region": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Wire name "sort": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<String>,
-    /// Wire name "template": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<GetResponseTemplate>,
-    /// Wire name "updateTime": string (`date-time`), optional.
-    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
-    /// Wire name "users": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
-    /// Wire name "withStamps": string, optional.
-    #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
-    pub with_stamps: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
+pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let code = o.opt("code")?;
-        let create_time = o.opt("createTime")?;
-        let download = o.opt("download")?;
-        let download_machine = o.opt("downloadMachine")?;
-        let entity_type_id = o.opt("entityTypeId")?;
-        let id = o.opt("id")?;
-        let is_deleted = o.opt("isDeleted")?;
-        let module_id = o.opt("moduleId")?;
-        let name = o.opt("name")?;
-        let numerator_id = o.opt("numeratorId")?;
-        let region = o.opt("region")?;
-        let sort = o.opt("sort")?;
-        let template = o.opt("template")?;
-        let update_time = o.opt("updateTime")?;
-        let users = o.opt("users")?;
-        let with_stamps = o.opt("withStamps")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "code",
-                    "createTime",
-                    "download",
-                    "downloadMachine",
-                    "entityTypeId",
-                    "id",
-                    "isDeleted",
-                    "moduleId",
-                    "name",
-                    "numeratorId",
-                    "region",
-                    "sort",
-                    "template",
-                    "updateTime",
-                    "users",
-                    "withStamps",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            code,
-            create_time,
-            download,
-            download_machine,
-            entity_type_id,
-            id,
-            is_deleted,
-            module_id,
-            name,
-            numerator_id,
-            region,
-            sort,
-            template,
-            update_time,
-            users,
-            with_stamps,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-/// The type `crm.template`, defined once in `types`.
-pub type GetResponseTemplate = super::super::super::types::crm::Template;
+/// The type `crm.shape_4`, defined once in `types`.
+pub type GetResponseValue = super::super::super::types::crm::Shape4;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.template.get";
@@ -1189,7 +929,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
 pub struct GetfieldsResponse {
     /// Wire name "templateFields": object, optional.
     #[serde(rename = "templateFields", skip_serializing_if = "Option::is_none")]
-    pub template_fields: Option<GetfieldsResponseTemplateFields>,
+    pub template_fields: Option<
+        ::std::collections::BTreeMap<String, GetfieldsResponseTemplateFieldsValue>,
+    >,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1214,25 +956,16 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetfieldsResponseTemplateFields {
-    /// Wire name "DocumentNumber": object, optional.
-    #[serde(rename = "DocumentNumber", skip_serializing_if = "Option::is_none")]
-    pub document_number: Option<GetfieldsResponseTemplateFieldsDocumentNumber>,
-    /// Wire name "MY_COMPANY": object, optional.
-    #[serde(rename = "MY_COMPANY", skip_serializing_if = "Option::is_none")]
-    pub my_company: Option<GetfieldsResponseTemplateFieldsMyCompany>,
-    /// Wire name "MyCompanyUfLogo": object, optional.
-    #[serde(rename = "MyCompanyUfLogo", skip_serializing_if = "Option::is_none")]
-    pub my_company_uf_logo: Option<GetfieldsResponseTemplateFieldsMyCompanyUfLogo>,
+pub struct GetfieldsResponseTemplateFieldsValue {
     /// Wire name "chain": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<String>,
     /// Wire name "default": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
-    /// Wire name "group": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub group: ::serde_json::Value,
+    /// Wire name "group": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<Vec<String>>,
     /// Wire name "required": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<String>,
@@ -1242,22 +975,19 @@ pub struct GetfieldsResponseTemplateFields {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Wire name "value": string, optional.
+    /// Wire name "value": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub value: Option<GetfieldsResponseTemplateFieldsValueValue>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFields {
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFieldsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let document_number = o.opt("DocumentNumber")?;
-        let my_company = o.opt("MY_COMPANY")?;
-        let my_company_uf_logo = o.opt("MyCompanyUfLogo")?;
         let chain = o.opt("chain")?;
         let default = o.opt("default")?;
         let group = o.opt("group")?;
@@ -1266,24 +996,8 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFields {
         let type_ = o.opt("type")?;
         let value = o.opt("value")?;
         let additional = o
-            .rest(
-                &[
-                    "DocumentNumber",
-                    "MY_COMPANY",
-                    "MyCompanyUfLogo",
-                    "chain",
-                    "default",
-                    "group",
-                    "required",
-                    "title",
-                    "type",
-                    "value",
-                ],
-            )?;
+            .rest(&["chain", "default", "group", "required", "title", "type", "value"])?;
         Ok(Self {
-            document_number,
-            my_company,
-            my_company_uf_logo,
             chain,
             default,
             group,
@@ -1296,16 +1010,48 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFields {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetfieldsResponseTemplateFields);
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseTemplateFieldsValue);
 
-/// The type `crm.document_number`, defined once in `types`.
-pub type GetfieldsResponseTemplateFieldsDocumentNumber = super::super::super::types::crm::DocumentNumber;
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetfieldsResponseTemplateFieldsValueValue {
+    Array(Vec<GetfieldsResponseTemplateFieldsValueValueArrayItem>),
+    String(String),
+}
 
-/// The type `crm.my_company`, defined once in `types`.
-pub type GetfieldsResponseTemplateFieldsMyCompany = super::super::super::types::crm::MyCompany;
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFieldsValueValue {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Vec<
+            GetfieldsResponseTemplateFieldsValueValueArrayItem,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetfieldsResponseTemplateFieldsValueValue",
+            ),
+        )
+    }
+}
 
-/// The type `crm.my_company_uf_logo`, defined once in `types`.
-pub type GetfieldsResponseTemplateFieldsMyCompanyUfLogo = super::super::super::types::crm::MyCompanyUfLogo;
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponseTemplateFieldsValueValue);
+
+/// The type `crm.value`, defined once in `types`.
+pub type GetfieldsResponseTemplateFieldsValueValueArrayItem = super::super::super::types::crm::Value;
 
 impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "crm.documentgenerator.template.getfields";
@@ -1346,9 +1092,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": array of one of several shapes, optional.
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<ListRequestSelectItem>>,
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1374,10 +1120,7 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
-    ) -> Self {
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
@@ -1419,267 +1162,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[serde(untagged)]
-#[non_exhaustive]
-pub enum ListRequestSelectItem {
-    Object(Box<ListRequestSelectItemObject>),
-    String(String),
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
-    const EMPTY_STRING_IS_VALUE: bool = true;
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        if let Ok(x) = <Box<
-            ListRequestSelectItemObject,
-        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
-            return Ok(Self::Object(x));
-        }
-        if let Some(s) = v.as_str() {
-            return Ok(Self::String(s.to_owned()));
-        }
-        if v.is_number() {
-            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
-                return Ok(Self::String(s));
-            }
-        }
-        Err(
-            ::bitrix24_runtime::loose::Misfit::new(
-                "data did not match any variant of untagged enum ListRequestSelectItem",
-            ),
-        )
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestSelectItemObject {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "createTime": string (`date-time`), optional.
-    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// Wire name "download": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub download: Option<String>,
-    /// Wire name "downloadMachine": string, optional.
-    #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
-    pub download_machine: Option<String>,
-    /// Wire name "entityTypeId": any JSON, optional.
-    #[serde(
-        rename = "entityTypeId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub entity_type_id: ::serde_json::Value,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "isDeleted": string, optional.
-    #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<String>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "numeratorId": integer, optional.
-    #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
-    pub numerator_id: Option<i64>,
-    /// Wire name "region": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Wire name "sort": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "updateTime": string (`date-time`), optional.
-    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
-    /// Wire name "users": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
-    /// Wire name "withStamps": string, optional.
-    #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
-    pub with_stamps: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItemObject {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "active".
-    pub fn active(mut self, value: impl Into<String>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "code".
-    pub fn code(mut self, value: impl Into<String>) -> Self {
-        self.code = Some(value.into());
-        self
-    }
-    /// Sets "createTime".
-    pub fn create_time(mut self, value: impl Into<String>) -> Self {
-        self.create_time = Some(value.into());
-        self
-    }
-    /// Sets "download".
-    pub fn download(mut self, value: impl Into<String>) -> Self {
-        self.download = Some(value.into());
-        self
-    }
-    /// Sets "downloadMachine".
-    pub fn download_machine(mut self, value: impl Into<String>) -> Self {
-        self.download_machine = Some(value.into());
-        self
-    }
-    /// Sets "entityTypeId".
-    pub fn entity_type_id(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.entity_type_id = value.into();
-        self
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<String>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "isDeleted".
-    pub fn is_deleted(mut self, value: impl Into<String>) -> Self {
-        self.is_deleted = Some(value.into());
-        self
-    }
-    /// Sets "moduleId".
-    pub fn module_id(mut self, value: impl Into<String>) -> Self {
-        self.module_id = Some(value.into());
-        self
-    }
-    /// Sets "name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "numeratorId".
-    pub fn numerator_id(mut self, value: impl Into<i64>) -> Self {
-        self.numerator_id = Some(value.into());
-        self
-    }
-    /// Sets "region".
-    pub fn region(mut self, value: impl Into<String>) -> Self {
-        self.region = Some(value.into());
-        self
-    }
-    /// Sets "sort".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "updateTime".
-    pub fn update_time(mut self, value: impl Into<String>) -> Self {
-        self.update_time = Some(value.into());
-        self
-    }
-    /// Sets "users".
-    pub fn users(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.users = value.into();
-        self
-    }
-    /// Sets "withStamps".
-    pub fn with_stamps(mut self, value: impl Into<String>) -> Self {
-        self.with_stamps = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemObject {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let code = o.opt("code")?;
-        let create_time = o.opt("createTime")?;
-        let download = o.opt("download")?;
-        let download_machine = o.opt("downloadMachine")?;
-        let entity_type_id = o.opt("entityTypeId")?;
-        let id = o.opt("id")?;
-        let is_deleted = o.opt("isDeleted")?;
-        let module_id = o.opt("moduleId")?;
-        let name = o.opt("name")?;
-        let numerator_id = o.opt("numeratorId")?;
-        let region = o.opt("region")?;
-        let sort = o.opt("sort")?;
-        let update_time = o.opt("updateTime")?;
-        let users = o.opt("users")?;
-        let with_stamps = o.opt("withStamps")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "code",
-                    "createTime",
-                    "download",
-                    "downloadMachine",
-                    "entityTypeId",
-                    "id",
-                    "isDeleted",
-                    "moduleId",
-                    "name",
-                    "numeratorId",
-                    "region",
-                    "sort",
-                    "updateTime",
-                    "users",
-                    "withStamps",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            code,
-            create_time,
-            download,
-            download_machine,
-            entity_type_id,
-            id,
-            is_deleted,
-            module_id,
-            name,
-            numerator_id,
-            region,
-            sort,
-            update_time,
-            users,
-            with_stamps,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemObject);
 
 /// The `result` of `crm.documentgenerator.template.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2004,140 +1486,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `crm.documentgenerator.template.update`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateResponse {
-    /// Wire name "active": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "code": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "createTime": string (`date-time`), optional.
-    #[serde(rename = "createTime", skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<String>,
-    /// Wire name "download": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub download: Option<String>,
-    /// Wire name "downloadMachine": string, optional.
-    #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
-    pub download_machine: Option<String>,
-    /// Wire name "entityTypeId": any JSON, optional.
-    #[serde(
-        rename = "entityTypeId",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub entity_type_id: ::serde_json::Value,
-    /// Wire name "id": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "isDeleted": string, optional.
-    #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<String>,
-    /// Wire name "moduleId": string, optional.
-    #[serde(rename = "moduleId", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "numeratorId": string, optional.
-    #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
-    pub numerator_id: Option<String>,
-    /// Wire name "region": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// Wire name "sort": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<String>,
-    /// Wire name "template": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<UpdateResponseTemplate>,
-    /// Wire name "updateTime": string (`date-time`), optional.
-    #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<String>,
-    /// Wire name "users": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub users: ::serde_json::Value,
-    /// Wire name "withStamps": string, optional.
-    #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
-    pub with_stamps: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
+pub type UpdateResponse = ::std::collections::BTreeMap<String, UpdateResponseValue>;
 
-impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("active")?;
-        let code = o.opt("code")?;
-        let create_time = o.opt("createTime")?;
-        let download = o.opt("download")?;
-        let download_machine = o.opt("downloadMachine")?;
-        let entity_type_id = o.opt("entityTypeId")?;
-        let id = o.opt("id")?;
-        let is_deleted = o.opt("isDeleted")?;
-        let module_id = o.opt("moduleId")?;
-        let name = o.opt("name")?;
-        let numerator_id = o.opt("numeratorId")?;
-        let region = o.opt("region")?;
-        let sort = o.opt("sort")?;
-        let template = o.opt("template")?;
-        let update_time = o.opt("updateTime")?;
-        let users = o.opt("users")?;
-        let with_stamps = o.opt("withStamps")?;
-        let additional = o
-            .rest(
-                &[
-                    "active",
-                    "code",
-                    "createTime",
-                    "download",
-                    "downloadMachine",
-                    "entityTypeId",
-                    "id",
-                    "isDeleted",
-                    "moduleId",
-                    "name",
-                    "numeratorId",
-                    "region",
-                    "sort",
-                    "template",
-                    "updateTime",
-                    "users",
-                    "withStamps",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            code,
-            create_time,
-            download,
-            download_machine,
-            entity_type_id,
-            id,
-            is_deleted,
-            module_id,
-            name,
-            numerator_id,
-            region,
-            sort,
-            template,
-            update_time,
-            users,
-            with_stamps,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateResponse);
-
-/// The type `crm.template`, defined once in `types`.
-pub type UpdateResponseTemplate = super::super::super::types::crm::Template;
+/// The type `crm.shape_4`, defined once in `types`.
+pub type UpdateResponseValue = super::super::super::types::crm::Shape4;
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.documentgenerator.template.update";

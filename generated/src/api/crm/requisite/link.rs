@@ -251,9 +251,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": array of object, optional.
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<ListRequestSelectItem>>,
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -279,10 +279,7 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
-    ) -> Self {
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
@@ -324,117 +321,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestSelectItem {
-    /// Wire name "BANK_DETAIL_ID": integer, optional.
-    #[serde(rename = "BANK_DETAIL_ID", skip_serializing_if = "Option::is_none")]
-    pub bank_detail_id: Option<i64>,
-    /// Wire name "ENTITY_ID": integer, optional.
-    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<i64>,
-    /// Wire name "ENTITY_TYPE_ID": integer, optional.
-    #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<i64>,
-    /// Wire name "MC_BANK_DETAIL_ID": integer, optional.
-    #[serde(rename = "MC_BANK_DETAIL_ID", skip_serializing_if = "Option::is_none")]
-    pub mc_bank_detail_id: Option<i64>,
-    /// Wire name "MC_REQUISITE_ID": integer, optional.
-    #[serde(rename = "MC_REQUISITE_ID", skip_serializing_if = "Option::is_none")]
-    pub mc_requisite_id: Option<i64>,
-    /// Wire name "REQUISITE_ID": integer, optional.
-    #[serde(rename = "REQUISITE_ID", skip_serializing_if = "Option::is_none")]
-    pub requisite_id: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItem {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "BANK_DETAIL_ID".
-    pub fn bank_detail_id(mut self, value: impl Into<i64>) -> Self {
-        self.bank_detail_id = Some(value.into());
-        self
-    }
-    /// Sets "ENTITY_ID".
-    pub fn entity_id(mut self, value: impl Into<i64>) -> Self {
-        self.entity_id = Some(value.into());
-        self
-    }
-    /// Sets "ENTITY_TYPE_ID".
-    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
-        self.entity_type_id = Some(value.into());
-        self
-    }
-    /// Sets "MC_BANK_DETAIL_ID".
-    pub fn mc_bank_detail_id(mut self, value: impl Into<i64>) -> Self {
-        self.mc_bank_detail_id = Some(value.into());
-        self
-    }
-    /// Sets "MC_REQUISITE_ID".
-    pub fn mc_requisite_id(mut self, value: impl Into<i64>) -> Self {
-        self.mc_requisite_id = Some(value.into());
-        self
-    }
-    /// Sets "REQUISITE_ID".
-    pub fn requisite_id(mut self, value: impl Into<i64>) -> Self {
-        self.requisite_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let bank_detail_id = o.opt("BANK_DETAIL_ID")?;
-        let entity_id = o.opt("ENTITY_ID")?;
-        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
-        let mc_bank_detail_id = o.opt("MC_BANK_DETAIL_ID")?;
-        let mc_requisite_id = o.opt("MC_REQUISITE_ID")?;
-        let requisite_id = o.opt("REQUISITE_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "BANK_DETAIL_ID",
-                    "ENTITY_ID",
-                    "ENTITY_TYPE_ID",
-                    "MC_BANK_DETAIL_ID",
-                    "MC_REQUISITE_ID",
-                    "REQUISITE_ID",
-                ],
-            )?;
-        Ok(Self {
-            bank_detail_id,
-            entity_id,
-            entity_type_id,
-            mc_bank_detail_id,
-            mc_requisite_id,
-            requisite_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
 
 /// The `result` of `crm.requisite.link.list`.
 pub type ListResponse = Vec<ListResponseItem>;

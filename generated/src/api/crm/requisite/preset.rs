@@ -629,9 +629,9 @@ pub struct ListRequest {
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
-    /// Wire name "select": array of one of several shapes, optional.
+    /// Wire name "select": array of string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<ListRequestSelectItem>>,
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -657,10 +657,7 @@ impl ListRequest {
         self
     }
     /// Sets "select".
-    pub fn select(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<ListRequestSelectItem>>,
-    ) -> Self {
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
@@ -702,209 +699,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[serde(untagged)]
-#[non_exhaustive]
-pub enum ListRequestSelectItem {
-    Object(Box<ListRequestSelectItemObject>),
-    String(String),
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
-    const EMPTY_STRING_IS_VALUE: bool = true;
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        if let Ok(x) = <Box<
-            ListRequestSelectItemObject,
-        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
-            return Ok(Self::Object(x));
-        }
-        if let Some(s) = v.as_str() {
-            return Ok(Self::String(s.to_owned()));
-        }
-        if v.is_number() {
-            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
-                return Ok(Self::String(s));
-            }
-        }
-        Err(
-            ::bitrix24_runtime::loose::Misfit::new(
-                "data did not match any variant of untagged enum ListRequestSelectItem",
-            ),
-        )
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestSelectItemObject {
-    /// Wire name "ACTIVE": string, optional.
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "COUNTRY_ID": integer, optional.
-    #[serde(rename = "COUNTRY_ID", skip_serializing_if = "Option::is_none")]
-    pub country_id: Option<i64>,
-    /// Wire name "CREATED_BY_ID": integer, optional.
-    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub created_by_id: Option<i64>,
-    /// Wire name "DATE_CREATE": string (`date-time`), optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
-    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "ENTITY_TYPE_ID": integer, optional.
-    #[serde(rename = "ENTITY_TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<i64>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "MODIFY_BY_ID": integer, optional.
-    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub modify_by_id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestSelectItemObject {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ACTIVE".
-    pub fn active(mut self, value: impl Into<String>) -> Self {
-        self.active = Some(value.into());
-        self
-    }
-    /// Sets "COUNTRY_ID".
-    pub fn country_id(mut self, value: impl Into<i64>) -> Self {
-        self.country_id = Some(value.into());
-        self
-    }
-    /// Sets "CREATED_BY_ID".
-    pub fn created_by_id(mut self, value: impl Into<i64>) -> Self {
-        self.created_by_id = Some(value.into());
-        self
-    }
-    /// Sets "DATE_CREATE".
-    pub fn date_create(mut self, value: impl Into<String>) -> Self {
-        self.date_create = Some(value.into());
-        self
-    }
-    /// Sets "DATE_MODIFY".
-    pub fn date_modify(mut self, value: impl Into<String>) -> Self {
-        self.date_modify = Some(value.into());
-        self
-    }
-    /// Sets "ENTITY_TYPE_ID".
-    pub fn entity_type_id(mut self, value: impl Into<i64>) -> Self {
-        self.entity_type_id = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "MODIFY_BY_ID".
-    pub fn modify_by_id(mut self, value: impl Into<i64>) -> Self {
-        self.modify_by_id = Some(value.into());
-        self
-    }
-    /// Sets "NAME".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "XML_ID".
-    pub fn xml_id(mut self, value: impl Into<String>) -> Self {
-        self.xml_id = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemObject {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let country_id = o.opt("COUNTRY_ID")?;
-        let created_by_id = o.opt("CREATED_BY_ID")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let date_modify = o.opt("DATE_MODIFY")?;
-        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
-        let id = o.opt("ID")?;
-        let modify_by_id = o.opt("MODIFY_BY_ID")?;
-        let name = o.opt("NAME")?;
-        let sort = o.opt("SORT")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "COUNTRY_ID",
-                    "CREATED_BY_ID",
-                    "DATE_CREATE",
-                    "DATE_MODIFY",
-                    "ENTITY_TYPE_ID",
-                    "ID",
-                    "MODIFY_BY_ID",
-                    "NAME",
-                    "SORT",
-                    "XML_ID",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            country_id,
-            created_by_id,
-            date_create,
-            date_modify,
-            entity_type_id,
-            id,
-            modify_by_id,
-            name,
-            sort,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemObject);
 
 /// The `result` of `crm.requisite.preset.list`.
 pub type ListResponse = Vec<ListResponseItem>;

@@ -70,8 +70,8 @@ impl ::bitrix24_runtime::loose::Loose for BindRequest {
 
 ::bitrix24_runtime::loose_deserialize!(BindRequest);
 
-/// The type `crm.fields_12`, defined once in `types`.
-pub type BindRequestFields = super::super::super::types::crm::Fields12;
+/// The type `crm.fields_11`, defined once in `types`.
+pub type BindRequestFields = super::super::super::types::crm::Fields11;
 
 /// The `result` of `crm.timeline.bindings.bind`.
 pub type BindResponse = bool;
@@ -362,8 +362,8 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UnbindRequest);
 
-/// The type `crm.fields_12`, defined once in `types`.
-pub type UnbindRequestFields = super::super::super::types::crm::Fields12;
+/// The type `crm.fields_11`, defined once in `types`.
+pub type UnbindRequestFields = super::super::super::types::crm::Fields11;
 
 /// The `result` of `crm.timeline.bindings.unbind`.
 pub type UnbindResponse = bool;

@@ -83,51 +83,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 /// The `result` of `crm.timeline.icon.add`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddResponse {
-    /// Wire name "code": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub code: ::serde_json::Value,
-    /// Wire name "fileUri": any JSON, optional.
-    #[serde(rename = "fileUri", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub file_uri: ::serde_json::Value,
-    /// Wire name "icon": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub icon: Option<AddResponseIcon>,
-    /// Wire name "isSystem": any JSON, optional.
-    #[serde(rename = "isSystem", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub is_system: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let file_uri = o.opt("fileUri")?;
-        let icon = o.opt("icon")?;
-        let is_system = o.opt("isSystem")?;
-        let additional = o.rest(&["code", "fileUri", "icon", "isSystem"])?;
-        Ok(Self {
-            code,
-            file_uri,
-            icon,
-            is_system,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddResponse);
+pub type AddResponse = ::std::collections::BTreeMap<String, AddResponseValue>;
 
 /// The type `crm.icon`, defined once in `types`.
-pub type AddResponseIcon = super::super::super::types::crm::Icon;
+pub type AddResponseValue = super::super::super::types::crm::Icon;
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.timeline.icon.add";

@@ -156,10 +156,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
 ::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `crm.timeline.logmessage.add`.
+pub type AddResponse = ::std::collections::BTreeMap<String, AddResponseValue>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddResponse {
+pub struct AddResponseValue {
     /// Wire name "authorId": integer, optional.
     #[serde(rename = "authorId", skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
@@ -172,9 +174,6 @@ pub struct AddResponse {
     /// Wire name "id": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Wire name "logMessage": object, optional.
-    #[serde(rename = "logMessage", skip_serializing_if = "Option::is_none")]
-    pub log_message: Option<AddResponseLogMessage>,
     /// Wire name "text": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
@@ -186,7 +185,7 @@ pub struct AddResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponse {
+impl ::bitrix24_runtime::loose::Loose for AddResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -195,19 +194,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         let created = o.opt("created")?;
         let icon_code = o.opt("iconCode")?;
         let id = o.opt("id")?;
-        let log_message = o.opt("logMessage")?;
         let text = o.opt("text")?;
         let title = o.opt("title")?;
         let additional = o
-            .rest(
-                &["authorId", "created", "iconCode", "id", "logMessage", "text", "title"],
-            )?;
+            .rest(&["authorId", "created", "iconCode", "id", "text", "title"])?;
         Ok(Self {
             author_id,
             created,
             icon_code,
             id,
-            log_message,
             text,
             title,
             additional,
@@ -215,10 +210,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddResponse);
-
-/// The type `crm.log_message`, defined once in `types`.
-pub type AddResponseLogMessage = super::super::super::types::crm::LogMessage;
+::bitrix24_runtime::loose_deserialize!(AddResponseValue);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.timeline.logmessage.add";

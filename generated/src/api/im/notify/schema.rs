@@ -61,85 +61,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `im.notify.schema.get`.
+pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponse {
+pub struct GetResponseValue {
     /// Wire name "LIST": array of object, optional.
     #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<Vec<GetResponseListItem>>,
-    /// Wire name "MODULE_ID": string, optional.
-    #[serde(rename = "MODULE_ID", skip_serializing_if = "Option::is_none")]
-    pub module_id: Option<String>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "tasks": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tasks: Option<GetResponseTasks>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let list = o.opt("LIST")?;
-        let module_id = o.opt("MODULE_ID")?;
-        let name = o.opt("NAME")?;
-        let tasks = o.opt("tasks")?;
-        let additional = o.rest(&["LIST", "MODULE_ID", "NAME", "tasks"])?;
-        Ok(Self {
-            list,
-            module_id,
-            name,
-            tasks,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseListItem {
-    /// Wire name "ID": string, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseListItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let additional = o.rest(&["ID", "NAME"])?;
-        Ok(Self { id, name, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseListItem);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseTasks {
-    /// Wire name "LIST": array of object, optional.
-    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<Vec<GetResponseTasksListItem>>,
+    pub list: Option<Vec<GetResponseValueListItem>>,
     /// Wire name "MODULE_ID": string, optional.
     #[serde(rename = "MODULE_ID", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
@@ -151,7 +81,7 @@ pub struct GetResponseTasks {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseTasks {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -169,12 +99,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTasks {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseTasks);
+::bitrix24_runtime::loose_deserialize!(GetResponseValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseTasksListItem {
+pub struct GetResponseValueListItem {
     /// Wire name "ID": string, optional.
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -186,7 +116,7 @@ pub struct GetResponseTasksListItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseTasksListItem {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValueListItem {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -198,7 +128,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTasksListItem {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseTasksListItem);
+::bitrix24_runtime::loose_deserialize!(GetResponseValueListItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.notify.schema.get";

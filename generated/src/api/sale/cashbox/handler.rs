@@ -131,7 +131,7 @@ pub struct AddRequestSettings {
     pub check_url: String,
     /// Wire name "CONFIG": object, required.
     #[serde(rename = "CONFIG")]
-    pub config: AddRequestSettingsConfig,
+    pub config: ::std::collections::BTreeMap<String, AddRequestSettingsConfigValue>,
     /// Wire name "HTTP_VERSION": string, optional.
     #[serde(rename = "HTTP_VERSION", skip_serializing_if = "Option::is_none")]
     pub http_version: Option<String>,
@@ -148,7 +148,9 @@ impl AddRequestSettings {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
         check_url: impl Into<String>,
-        config: impl Into<AddRequestSettingsConfig>,
+        config: impl Into<
+            ::std::collections::BTreeMap<String, AddRequestSettingsConfigValue>,
+        >,
         print_url: impl Into<String>,
     ) -> Self {
         Self {
@@ -204,16 +206,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestSettingsConfig {
-    /// Wire name "AUTH": object, optional.
-    #[serde(rename = "AUTH", skip_serializing_if = "Option::is_none")]
-    pub auth: Option<AddRequestSettingsConfigAuth>,
-    /// Wire name "INTERACTION": object, optional.
-    #[serde(rename = "INTERACTION", skip_serializing_if = "Option::is_none")]
-    pub interaction: Option<AddRequestSettingsConfigInteraction>,
+pub struct AddRequestSettingsConfigValue {
     /// Wire name "ITEMS": object, optional.
     #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
-    pub items: Option<AddRequestSettingsConfigItems>,
+    pub items: Option<
+        ::std::collections::BTreeMap<String, AddRequestSettingsConfigValueItemsValue>,
+    >,
     /// Wire name "LABEL": string, optional.
     #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -223,26 +221,18 @@ pub struct AddRequestSettingsConfig {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsConfig {
+impl AddRequestSettingsConfigValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "AUTH".
-    pub fn auth(mut self, value: impl Into<AddRequestSettingsConfigAuth>) -> Self {
-        self.auth = Some(value.into());
-        self
-    }
-    /// Sets "INTERACTION".
-    pub fn interaction(
-        mut self,
-        value: impl Into<AddRequestSettingsConfigInteraction>,
-    ) -> Self {
-        self.interaction = Some(value.into());
-        self
-    }
     /// Sets "ITEMS".
-    pub fn items(mut self, value: impl Into<AddRequestSettingsConfigItems>) -> Self {
+    pub fn items(
+        mut self,
+        value: impl Into<
+            ::std::collections::BTreeMap<String, AddRequestSettingsConfigValueItemsValue>,
+        >,
+    ) -> Self {
         self.items = Some(value.into());
         self
     }
@@ -263,72 +253,7 @@ impl AddRequestSettingsConfig {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfig {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let auth = o.opt("AUTH")?;
-        let interaction = o.opt("INTERACTION")?;
-        let items = o.opt("ITEMS")?;
-        let label = o.opt("LABEL")?;
-        let additional = o.rest(&["AUTH", "INTERACTION", "ITEMS", "LABEL"])?;
-        Ok(Self {
-            auth,
-            interaction,
-            items,
-            label,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfig);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestSettingsConfigAuth {
-    /// Wire name "ITEMS": object, optional.
-    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
-    pub items: Option<AddRequestSettingsConfigAuthItems>,
-    /// Wire name "LABEL": string, optional.
-    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsConfigAuth {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ITEMS".
-    pub fn items(mut self, value: impl Into<AddRequestSettingsConfigAuthItems>) -> Self {
-        self.items = Some(value.into());
-        self
-    }
-    /// Sets "LABEL".
-    pub fn label(mut self, value: impl Into<String>) -> Self {
-        self.label = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigAuth {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -340,179 +265,117 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigAuth {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigAuth);
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestSettingsConfigAuthItems {
-    /// Wire name "KEYWORD": object, optional.
-    #[serde(rename = "KEYWORD", skip_serializing_if = "Option::is_none")]
-    pub keyword: Option<AddRequestSettingsConfigAuthItemsKeyword>,
-    /// Wire name "PREFERENCE": object, optional.
-    #[serde(rename = "PREFERENCE", skip_serializing_if = "Option::is_none")]
-    pub preference: Option<AddRequestSettingsConfigAuthItemsPreference>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsConfigAuthItems {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "KEYWORD".
-    pub fn keyword(
-        mut self,
-        value: impl Into<AddRequestSettingsConfigAuthItemsKeyword>,
-    ) -> Self {
-        self.keyword = Some(value.into());
-        self
-    }
-    /// Sets "PREFERENCE".
-    pub fn preference(
-        mut self,
-        value: impl Into<AddRequestSettingsConfigAuthItemsPreference>,
-    ) -> Self {
-        self.preference = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigAuthItems {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let keyword = o.opt("KEYWORD")?;
-        let preference = o.opt("PREFERENCE")?;
-        let additional = o.rest(&["KEYWORD", "PREFERENCE"])?;
-        Ok(Self {
-            keyword,
-            preference,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigAuthItems);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestSettingsConfigAuthItemsKeyword {
+pub struct AddRequestSettingsConfigValueItemsValue {
+    /// Wire name "DISABLED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "DISABLED", skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<AddRequestSettingsConfigValueItemsValueDisabled>,
     /// Wire name "LABEL": string, optional.
     #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// Wire name "TYPE": string, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsConfigAuthItemsKeyword {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "LABEL".
-    pub fn label(mut self, value: impl Into<String>) -> Self {
-        self.label = Some(value.into());
-        self
-    }
-    /// Sets "TYPE".
-    pub fn type_(mut self, value: impl Into<String>) -> Self {
-        self.type_ = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigAuthItemsKeyword {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let label = o.opt("LABEL")?;
-        let type_ = o.opt("TYPE")?;
-        let additional = o.rest(&["LABEL", "TYPE"])?;
-        Ok(Self { label, type_, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigAuthItemsKeyword);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestSettingsConfigAuthItemsPreference {
-    /// Wire name "LABEL": string, optional.
-    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+    /// Wire name "MULTILINE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "MULTILINE", skip_serializing_if = "Option::is_none")]
+    pub multiline: Option<AddRequestSettingsConfigValueItemsValueMultiline>,
+    /// Wire name "MULTIPLE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<AddRequestSettingsConfigValueItemsValueMultiple>,
     /// Wire name "OPTIONS": object, optional.
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
-    pub options: Option<AddRequestSettingsConfigAuthItemsPreferenceOptions>,
+    pub options: Option<AddRequestSettingsConfigValueItemsValueOptions>,
     /// Wire name "REQUIRED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
     #[serde(rename = "REQUIRED", skip_serializing_if = "Option::is_none")]
-    pub required: Option<String>,
+    pub required: Option<AddRequestSettingsConfigValueItemsValueRequired>,
+    /// Wire name "TIME": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "TIME", skip_serializing_if = "Option::is_none")]
+    pub time: Option<AddRequestSettingsConfigValueItemsValueTime>,
     /// Wire name "TYPE": string, optional.
+    ///
+    /// Allowed values: "STRING", "NUMBER", "Y/N", "ENUM", "DATE".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<AddRequestSettingsConfigValueItemsValueType>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsConfigAuthItemsPreference {
+impl AddRequestSettingsConfigValueItemsValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
+    /// Sets "DISABLED".
+    pub fn disabled(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigValueItemsValueDisabled>,
+    ) -> Self {
+        self.disabled = Some(value.into());
+        self
+    }
     /// Sets "LABEL".
     pub fn label(mut self, value: impl Into<String>) -> Self {
         self.label = Some(value.into());
+        self
+    }
+    /// Sets "MULTILINE".
+    pub fn multiline(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigValueItemsValueMultiline>,
+    ) -> Self {
+        self.multiline = Some(value.into());
+        self
+    }
+    /// Sets "MULTIPLE".
+    pub fn multiple(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigValueItemsValueMultiple>,
+    ) -> Self {
+        self.multiple = Some(value.into());
         self
     }
     /// Sets "OPTIONS".
     pub fn options(
         mut self,
-        value: impl Into<AddRequestSettingsConfigAuthItemsPreferenceOptions>,
+        value: impl Into<AddRequestSettingsConfigValueItemsValueOptions>,
     ) -> Self {
         self.options = Some(value.into());
         self
     }
     /// Sets "REQUIRED".
-    pub fn required(mut self, value: impl Into<String>) -> Self {
+    pub fn required(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigValueItemsValueRequired>,
+    ) -> Self {
         self.required = Some(value.into());
         self
     }
+    /// Sets "TIME".
+    pub fn time(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigValueItemsValueTime>,
+    ) -> Self {
+        self.time = Some(value.into());
+        self
+    }
     /// Sets "TYPE".
-    pub fn type_(mut self, value: impl Into<String>) -> Self {
+    pub fn type_(
+        mut self,
+        value: impl Into<AddRequestSettingsConfigValueItemsValueType>,
+    ) -> Self {
         self.type_ = Some(value.into());
         self
     }
@@ -528,38 +391,70 @@ impl AddRequestSettingsConfigAuthItemsPreference {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigAuthItemsPreference {
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigValueItemsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let disabled = o.opt("DISABLED")?;
         let label = o.opt("LABEL")?;
+        let multiline = o.opt("MULTILINE")?;
+        let multiple = o.opt("MULTIPLE")?;
         let options = o.opt("OPTIONS")?;
         let required = o.opt("REQUIRED")?;
+        let time = o.opt("TIME")?;
         let type_ = o.opt("TYPE")?;
-        let additional = o.rest(&["LABEL", "OPTIONS", "REQUIRED", "TYPE"])?;
+        let additional = o
+            .rest(
+                &[
+                    "DISABLED",
+                    "LABEL",
+                    "MULTILINE",
+                    "MULTIPLE",
+                    "OPTIONS",
+                    "REQUIRED",
+                    "TIME",
+                    "TYPE",
+                ],
+            )?;
         Ok(Self {
+            disabled,
             label,
+            multiline,
+            multiple,
             options,
             required,
+            time,
             type_,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigAuthItemsPreference);
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigValueItemsValue);
+
+pub type AddRequestSettingsConfigValueItemsValueDisabled = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestSettingsConfigValueItemsValueMultiline = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestSettingsConfigValueItemsValueMultiple = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct AddRequestSettingsConfigAuthItemsPreferenceOptions {
+pub struct AddRequestSettingsConfigValueItemsValueOptions {
+    /// Wire name "ACTIVE": string, optional.
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
     /// Wire name "FIRST": string, optional.
     #[serde(rename = "FIRST", skip_serializing_if = "Option::is_none")]
     pub first: Option<String>,
     /// Wire name "SECOND": string, optional.
     #[serde(rename = "SECOND", skip_serializing_if = "Option::is_none")]
     pub second: Option<String>,
+    /// Wire name "TEST": string, optional.
+    #[serde(rename = "TEST", skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
     /// Wire name "THIRD": string, optional.
     #[serde(rename = "THIRD", skip_serializing_if = "Option::is_none")]
     pub third: Option<String>,
@@ -569,10 +464,15 @@ pub struct AddRequestSettingsConfigAuthItemsPreferenceOptions {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsConfigAuthItemsPreferenceOptions {
+impl AddRequestSettingsConfigValueItemsValueOptions {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "ACTIVE".
+    pub fn active(mut self, value: impl Into<String>) -> Self {
+        self.active = Some(value.into());
+        self
     }
     /// Sets "FIRST".
     pub fn first(mut self, value: impl Into<String>) -> Self {
@@ -582,6 +482,11 @@ impl AddRequestSettingsConfigAuthItemsPreferenceOptions {
     /// Sets "SECOND".
     pub fn second(mut self, value: impl Into<String>) -> Self {
         self.second = Some(value.into());
+        self
+    }
+    /// Sets "TEST".
+    pub fn test(mut self, value: impl Into<String>) -> Self {
+        self.test = Some(value.into());
         self
     }
     /// Sets "THIRD".
@@ -602,306 +507,35 @@ impl AddRequestSettingsConfigAuthItemsPreferenceOptions {
 }
 
 impl ::bitrix24_runtime::loose::Loose
-for AddRequestSettingsConfigAuthItemsPreferenceOptions {
+for AddRequestSettingsConfigValueItemsValueOptions {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
         let first = o.opt("FIRST")?;
         let second = o.opt("SECOND")?;
+        let test = o.opt("TEST")?;
         let third = o.opt("THIRD")?;
-        let additional = o.rest(&["FIRST", "SECOND", "THIRD"])?;
+        let additional = o.rest(&["ACTIVE", "FIRST", "SECOND", "TEST", "THIRD"])?;
         Ok(Self {
+            active,
             first,
             second,
+            test,
             third,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(
-    AddRequestSettingsConfigAuthItemsPreferenceOptions
-);
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigValueItemsValueOptions);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestSettingsConfigInteraction {
-    /// Wire name "ITEMS": object, optional.
-    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
-    pub items: Option<AddRequestSettingsConfigInteractionItems>,
-    /// Wire name "LABEL": string, optional.
-    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
+pub type AddRequestSettingsConfigValueItemsValueRequired = ::bitrix24_runtime::YesNo;
 
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsConfigInteraction {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ITEMS".
-    pub fn items(
-        mut self,
-        value: impl Into<AddRequestSettingsConfigInteractionItems>,
-    ) -> Self {
-        self.items = Some(value.into());
-        self
-    }
-    /// Sets "LABEL".
-    pub fn label(mut self, value: impl Into<String>) -> Self {
-        self.label = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
+pub type AddRequestSettingsConfigValueItemsValueTime = ::bitrix24_runtime::YesNo;
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigInteraction {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let items = o.opt("ITEMS")?;
-        let label = o.opt("LABEL")?;
-        let additional = o.rest(&["ITEMS", "LABEL"])?;
-        Ok(Self { items, label, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigInteraction);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestSettingsConfigInteractionItems {
-    /// Wire name "MODE": object, optional.
-    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
-    pub mode: Option<AddRequestSettingsConfigInteractionItemsMode>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsConfigInteractionItems {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "MODE".
-    pub fn mode(
-        mut self,
-        value: impl Into<AddRequestSettingsConfigInteractionItemsMode>,
-    ) -> Self {
-        self.mode = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigInteractionItems {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let mode = o.opt("MODE")?;
-        let additional = o.rest(&["MODE"])?;
-        Ok(Self { mode, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigInteractionItems);
-
-/// The type `cashbox.mode`, defined once in `types`.
-pub type AddRequestSettingsConfigInteractionItemsMode = super::super::super::types::cashbox::Mode;
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestSettingsConfigItems {
-    /// Wire name "DISABLED": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "DISABLED", skip_serializing_if = "Option::is_none")]
-    pub disabled: Option<AddRequestSettingsConfigItemsDisabled>,
-    /// Wire name "LABEL": string, required.
-    #[serde(rename = "LABEL")]
-    pub label: String,
-    /// Wire name "MULTILINE": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "MULTILINE", skip_serializing_if = "Option::is_none")]
-    pub multiline: Option<AddRequestSettingsConfigItemsMultiline>,
-    /// Wire name "MULTIPLE": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
-    pub multiple: Option<AddRequestSettingsConfigItemsMultiple>,
-    /// Wire name "OPTIONS": any JSON, required.
-    #[serde(rename = "OPTIONS")]
-    pub options: ::serde_json::Value,
-    /// Wire name "REQUIRED": string, required.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "REQUIRED")]
-    pub required: AddRequestSettingsConfigItemsRequired,
-    /// Wire name "TIME": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "TIME", skip_serializing_if = "Option::is_none")]
-    pub time: Option<AddRequestSettingsConfigItemsTime>,
-    /// Wire name "TYPE": string, required.
-    ///
-    /// Allowed values: "STRING", "NUMBER", "Y/N", "ENUM", "DATE".
-    #[serde(rename = "TYPE")]
-    pub type_: AddRequestSettingsConfigItemsType,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsConfigItems {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(
-        label: impl Into<String>,
-        options: impl Into<::serde_json::Value>,
-        required: impl Into<AddRequestSettingsConfigItemsRequired>,
-        type_: impl Into<AddRequestSettingsConfigItemsType>,
-    ) -> Self {
-        Self {
-            disabled: Default::default(),
-            label: label.into(),
-            multiline: Default::default(),
-            multiple: Default::default(),
-            options: options.into(),
-            required: required.into(),
-            time: Default::default(),
-            type_: type_.into(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "DISABLED".
-    pub fn disabled(
-        mut self,
-        value: impl Into<AddRequestSettingsConfigItemsDisabled>,
-    ) -> Self {
-        self.disabled = Some(value.into());
-        self
-    }
-    /// Sets "MULTILINE".
-    pub fn multiline(
-        mut self,
-        value: impl Into<AddRequestSettingsConfigItemsMultiline>,
-    ) -> Self {
-        self.multiline = Some(value.into());
-        self
-    }
-    /// Sets "MULTIPLE".
-    pub fn multiple(
-        mut self,
-        value: impl Into<AddRequestSettingsConfigItemsMultiple>,
-    ) -> Self {
-        self.multiple = Some(value.into());
-        self
-    }
-    /// Sets "TIME".
-    pub fn time(mut self, value: impl Into<AddRequestSettingsConfigItemsTime>) -> Self {
-        self.time = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItems {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let disabled = o.opt("DISABLED")?;
-        let label = o.req("LABEL")?;
-        let multiline = o.opt("MULTILINE")?;
-        let multiple = o.opt("MULTIPLE")?;
-        let options = o.req("OPTIONS")?;
-        let required = o.req("REQUIRED")?;
-        let time = o.opt("TIME")?;
-        let type_ = o.req("TYPE")?;
-        let additional = o
-            .rest(
-                &[
-                    "DISABLED",
-                    "LABEL",
-                    "MULTILINE",
-                    "MULTIPLE",
-                    "OPTIONS",
-                    "REQUIRED",
-                    "TIME",
-                    "TYPE",
-                ],
-            )?;
-        let label = o.need(label, "LABEL")?;
-        let options = o.need(options, "OPTIONS")?;
-        let required = o.need(required, "REQUIRED")?;
-        let type_ = o.need(type_, "TYPE")?;
-        Ok(Self {
-            disabled,
-            label,
-            multiline,
-            multiple,
-            options,
-            required,
-            time,
-            type_,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigItems);
-
-pub type AddRequestSettingsConfigItemsDisabled = ::bitrix24_runtime::YesNo;
-
-pub type AddRequestSettingsConfigItemsMultiline = ::bitrix24_runtime::YesNo;
-
-pub type AddRequestSettingsConfigItemsMultiple = ::bitrix24_runtime::YesNo;
-
-pub type AddRequestSettingsConfigItemsRequired = ::bitrix24_runtime::YesNo;
-
-pub type AddRequestSettingsConfigItemsTime = ::bitrix24_runtime::YesNo;
-
-pub type AddRequestSettingsConfigItemsType = super::super::super::enums::StringNumberYNEtc;
+pub type AddRequestSettingsConfigValueItemsValueType = super::super::super::enums::StringNumberYNEtc;
 
 pub type AddRequestSupportsFfd105 = ::bitrix24_runtime::YesNo;
 
@@ -1512,15 +1146,21 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFields {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Wire name "NAME": string, optional.
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Wire name "SETTINGS": object, optional.
     #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
     pub settings: Option<UpdateRequestFieldsSettings>,
-    /// Wire name "SORT": integer, optional.
+    /// Wire name "SORT": string, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
+    pub sort: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1531,6 +1171,16 @@ impl UpdateRequestFields {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
+    }
+    /// Sets "CODE".
+    pub fn code(mut self, value: impl Into<String>) -> Self {
+        self.code = Some(value.into());
+        self
+    }
+    /// Sets "ID".
+    pub fn id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
     }
     /// Sets "NAME".
     pub fn name(mut self, value: impl Into<String>) -> Self {
@@ -1543,7 +1193,7 @@ impl UpdateRequestFields {
         self
     }
     /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+    pub fn sort(mut self, value: impl Into<String>) -> Self {
         self.sort = Some(value.into());
         self
     }
@@ -1564,11 +1214,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let id = o.opt("ID")?;
         let name = o.opt("NAME")?;
         let settings = o.opt("SETTINGS")?;
         let sort = o.opt("SORT")?;
-        let additional = o.rest(&["NAME", "SETTINGS", "SORT"])?;
+        let additional = o.rest(&["CODE", "ID", "NAME", "SETTINGS", "SORT"])?;
         Ok(Self {
+            code,
+            id,
             name,
             settings,
             sort,
@@ -1579,19 +1233,25 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettings {
-    /// Wire name "CHECK_URL": string, optional.
-    #[serde(rename = "CHECK_URL", skip_serializing_if = "Option::is_none")]
-    pub check_url: Option<String>,
-    /// Wire name "CONFIG": object, optional.
-    #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
-    pub config: Option<UpdateRequestFieldsSettingsConfig>,
-    /// Wire name "PRINT_URL": string, optional.
-    #[serde(rename = "PRINT_URL", skip_serializing_if = "Option::is_none")]
-    pub print_url: Option<String>,
+    /// Wire name "CHECK_URL": string, required.
+    #[serde(rename = "CHECK_URL")]
+    pub check_url: String,
+    /// Wire name "CONFIG": object, required.
+    #[serde(rename = "CONFIG")]
+    pub config: ::std::collections::BTreeMap<
+        String,
+        UpdateRequestFieldsSettingsConfigValue,
+    >,
+    /// Wire name "HTTP_VERSION": string, optional.
+    #[serde(rename = "HTTP_VERSION", skip_serializing_if = "Option::is_none")]
+    pub http_version: Option<String>,
+    /// Wire name "PRINT_URL": string, required.
+    #[serde(rename = "PRINT_URL")]
+    pub print_url: String,
     /// Wire name "SUPPORTS_FFD105": string, optional.
     #[serde(rename = "SUPPORTS_FFD105", skip_serializing_if = "Option::is_none")]
     pub supports_ffd105: Option<String>,
@@ -1602,26 +1262,26 @@ pub struct UpdateRequestFieldsSettings {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFieldsSettings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "CHECK_URL".
-    pub fn check_url(mut self, value: impl Into<String>) -> Self {
-        self.check_url = Some(value.into());
-        self
-    }
-    /// Sets "CONFIG".
-    pub fn config(
-        mut self,
-        value: impl Into<UpdateRequestFieldsSettingsConfig>,
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        check_url: impl Into<String>,
+        config: impl Into<
+            ::std::collections::BTreeMap<String, UpdateRequestFieldsSettingsConfigValue>,
+        >,
+        print_url: impl Into<String>,
     ) -> Self {
-        self.config = Some(value.into());
-        self
+        Self {
+            check_url: check_url.into(),
+            config: config.into(),
+            http_version: Default::default(),
+            print_url: print_url.into(),
+            supports_ffd105: Default::default(),
+            additional: Default::default(),
+        }
     }
-    /// Sets "PRINT_URL".
-    pub fn print_url(mut self, value: impl Into<String>) -> Self {
-        self.print_url = Some(value.into());
+    /// Sets "HTTP_VERSION".
+    pub fn http_version(mut self, value: impl Into<String>) -> Self {
+        self.http_version = Some(value.into());
         self
     }
     /// Sets "SUPPORTS_FFD105".
@@ -1646,15 +1306,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let check_url = o.opt("CHECK_URL")?;
-        let config = o.opt("CONFIG")?;
-        let print_url = o.opt("PRINT_URL")?;
+        let check_url = o.req("CHECK_URL")?;
+        let config = o.req("CONFIG")?;
+        let http_version = o.opt("HTTP_VERSION")?;
+        let print_url = o.req("PRINT_URL")?;
         let supports_ffd105 = o.opt("SUPPORTS_FFD105")?;
         let additional = o
-            .rest(&["CHECK_URL", "CONFIG", "PRINT_URL", "SUPPORTS_FFD105"])?;
+            .rest(
+                &["CHECK_URL", "CONFIG", "HTTP_VERSION", "PRINT_URL", "SUPPORTS_FFD105"],
+            )?;
+        let check_url = o.need(check_url, "CHECK_URL")?;
+        let config = o.need(config, "CONFIG")?;
+        let print_url = o.need(print_url, "PRINT_URL")?;
         Ok(Self {
             check_url,
             config,
+            http_version,
             print_url,
             supports_ffd105,
             additional,
@@ -1667,90 +1334,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsSettingsConfig {
-    /// Wire name "AUTH": object, optional.
-    #[serde(rename = "AUTH", skip_serializing_if = "Option::is_none")]
-    pub auth: Option<UpdateRequestFieldsSettingsConfigAuth>,
-    /// Wire name "COMPANY": object, optional.
-    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
-    pub company: Option<UpdateRequestFieldsSettingsConfigCompany>,
-    /// Wire name "INTERACTION": object, optional.
-    #[serde(rename = "INTERACTION", skip_serializing_if = "Option::is_none")]
-    pub interaction: Option<UpdateRequestFieldsSettingsConfigInteraction>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsSettingsConfig {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "AUTH".
-    pub fn auth(
-        mut self,
-        value: impl Into<UpdateRequestFieldsSettingsConfigAuth>,
-    ) -> Self {
-        self.auth = Some(value.into());
-        self
-    }
-    /// Sets "COMPANY".
-    pub fn company(
-        mut self,
-        value: impl Into<UpdateRequestFieldsSettingsConfigCompany>,
-    ) -> Self {
-        self.company = Some(value.into());
-        self
-    }
-    /// Sets "INTERACTION".
-    pub fn interaction(
-        mut self,
-        value: impl Into<UpdateRequestFieldsSettingsConfigInteraction>,
-    ) -> Self {
-        self.interaction = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfig {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let auth = o.opt("AUTH")?;
-        let company = o.opt("COMPANY")?;
-        let interaction = o.opt("INTERACTION")?;
-        let additional = o.rest(&["AUTH", "COMPANY", "INTERACTION"])?;
-        Ok(Self {
-            auth,
-            company,
-            interaction,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfig);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsSettingsConfigAuth {
+pub struct UpdateRequestFieldsSettingsConfigValue {
     /// Wire name "ITEMS": object, optional.
     #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
-    pub items: Option<UpdateRequestFieldsSettingsConfigAuthItems>,
+    pub items: Option<UpdateRequestFieldsSettingsConfigValueItems>,
     /// Wire name "LABEL": string, optional.
     #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -1760,7 +1347,7 @@ pub struct UpdateRequestFieldsSettingsConfigAuth {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsSettingsConfigAuth {
+impl UpdateRequestFieldsSettingsConfigValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -1768,7 +1355,7 @@ impl UpdateRequestFieldsSettingsConfigAuth {
     /// Sets "ITEMS".
     pub fn items(
         mut self,
-        value: impl Into<UpdateRequestFieldsSettingsConfigAuthItems>,
+        value: impl Into<UpdateRequestFieldsSettingsConfigValueItems>,
     ) -> Self {
         self.items = Some(value.into());
         self
@@ -1790,7 +1377,7 @@ impl UpdateRequestFieldsSettingsConfigAuth {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigAuth {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1802,41 +1389,63 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigAuth 
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigAuth);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigValue);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsSettingsConfigAuthItems {
+pub struct UpdateRequestFieldsSettingsConfigValueItems {
+    /// Wire name "INN": object, optional.
+    #[serde(rename = "INN", skip_serializing_if = "Option::is_none")]
+    pub inn: Option<UpdateRequestFieldsSettingsConfigValueItemsInn>,
     /// Wire name "LOGIN": object, optional.
     #[serde(rename = "LOGIN", skip_serializing_if = "Option::is_none")]
-    pub login: Option<UpdateRequestFieldsSettingsConfigAuthItemsLogin>,
+    pub login: Option<UpdateRequestFieldsSettingsConfigValueItemsLogin>,
+    /// Wire name "MODE": object, optional.
+    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
+    pub mode: Option<UpdateRequestFieldsSettingsConfigValueItemsMode>,
     /// Wire name "PASSWORD": object, optional.
     #[serde(rename = "PASSWORD", skip_serializing_if = "Option::is_none")]
-    pub password: Option<UpdateRequestFieldsSettingsConfigAuthItemsPassword>,
+    pub password: Option<UpdateRequestFieldsSettingsConfigValueItemsPassword>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsSettingsConfigAuthItems {
+impl UpdateRequestFieldsSettingsConfigValueItems {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
+    /// Sets "INN".
+    pub fn inn(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsConfigValueItemsInn>,
+    ) -> Self {
+        self.inn = Some(value.into());
+        self
+    }
     /// Sets "LOGIN".
     pub fn login(
         mut self,
-        value: impl Into<UpdateRequestFieldsSettingsConfigAuthItemsLogin>,
+        value: impl Into<UpdateRequestFieldsSettingsConfigValueItemsLogin>,
     ) -> Self {
         self.login = Some(value.into());
+        self
+    }
+    /// Sets "MODE".
+    pub fn mode(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsConfigValueItemsMode>,
+    ) -> Self {
+        self.mode = Some(value.into());
         self
     }
     /// Sets "PASSWORD".
     pub fn password(
         mut self,
-        value: impl Into<UpdateRequestFieldsSettingsConfigAuthItemsPassword>,
+        value: impl Into<UpdateRequestFieldsSettingsConfigValueItemsPassword>,
     ) -> Self {
         self.password = Some(value.into());
         self
@@ -1853,260 +1462,39 @@ impl UpdateRequestFieldsSettingsConfigAuthItems {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigAuthItems {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigValueItems {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let inn = o.opt("INN")?;
         let login = o.opt("LOGIN")?;
+        let mode = o.opt("MODE")?;
         let password = o.opt("PASSWORD")?;
-        let additional = o.rest(&["LOGIN", "PASSWORD"])?;
+        let additional = o.rest(&["INN", "LOGIN", "MODE", "PASSWORD"])?;
         Ok(Self {
+            inn,
             login,
+            mode,
             password,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigAuthItems);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigValueItems);
 
 /// The type `cashbox.login`, defined once in `types`.
-pub type UpdateRequestFieldsSettingsConfigAuthItemsLogin = super::super::super::types::cashbox::Login;
+pub type UpdateRequestFieldsSettingsConfigValueItemsInn = super::super::super::types::cashbox::Login;
 
 /// The type `cashbox.login`, defined once in `types`.
-pub type UpdateRequestFieldsSettingsConfigAuthItemsPassword = super::super::super::types::cashbox::Login;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsSettingsConfigCompany {
-    /// Wire name "ITEMS": object, optional.
-    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
-    pub items: Option<UpdateRequestFieldsSettingsConfigCompanyItems>,
-    /// Wire name "LABEL": string, optional.
-    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsSettingsConfigCompany {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ITEMS".
-    pub fn items(
-        mut self,
-        value: impl Into<UpdateRequestFieldsSettingsConfigCompanyItems>,
-    ) -> Self {
-        self.items = Some(value.into());
-        self
-    }
-    /// Sets "LABEL".
-    pub fn label(mut self, value: impl Into<String>) -> Self {
-        self.label = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigCompany {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let items = o.opt("ITEMS")?;
-        let label = o.opt("LABEL")?;
-        let additional = o.rest(&["ITEMS", "LABEL"])?;
-        Ok(Self { items, label, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigCompany);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsSettingsConfigCompanyItems {
-    /// Wire name "INN": object, optional.
-    #[serde(rename = "INN", skip_serializing_if = "Option::is_none")]
-    pub inn: Option<UpdateRequestFieldsSettingsConfigCompanyItemsInn>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsSettingsConfigCompanyItems {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "INN".
-    pub fn inn(
-        mut self,
-        value: impl Into<UpdateRequestFieldsSettingsConfigCompanyItemsInn>,
-    ) -> Self {
-        self.inn = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigCompanyItems {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let inn = o.opt("INN")?;
-        let additional = o.rest(&["INN"])?;
-        Ok(Self { inn, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigCompanyItems);
-
-/// The type `cashbox.login`, defined once in `types`.
-pub type UpdateRequestFieldsSettingsConfigCompanyItemsInn = super::super::super::types::cashbox::Login;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsSettingsConfigInteraction {
-    /// Wire name "ITEMS": object, optional.
-    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
-    pub items: Option<UpdateRequestFieldsSettingsConfigInteractionItems>,
-    /// Wire name "LABEL": string, optional.
-    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsSettingsConfigInteraction {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "ITEMS".
-    pub fn items(
-        mut self,
-        value: impl Into<UpdateRequestFieldsSettingsConfigInteractionItems>,
-    ) -> Self {
-        self.items = Some(value.into());
-        self
-    }
-    /// Sets "LABEL".
-    pub fn label(mut self, value: impl Into<String>) -> Self {
-        self.label = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsConfigInteraction {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let items = o.opt("ITEMS")?;
-        let label = o.opt("LABEL")?;
-        let additional = o.rest(&["ITEMS", "LABEL"])?;
-        Ok(Self { items, label, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsConfigInteraction);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestFieldsSettingsConfigInteractionItems {
-    /// Wire name "MODE": object, optional.
-    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
-    pub mode: Option<UpdateRequestFieldsSettingsConfigInteractionItemsMode>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsSettingsConfigInteractionItems {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "MODE".
-    pub fn mode(
-        mut self,
-        value: impl Into<UpdateRequestFieldsSettingsConfigInteractionItemsMode>,
-    ) -> Self {
-        self.mode = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for UpdateRequestFieldsSettingsConfigInteractionItems {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let mode = o.opt("MODE")?;
-        let additional = o.rest(&["MODE"])?;
-        Ok(Self { mode, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(
-    UpdateRequestFieldsSettingsConfigInteractionItems
-);
+pub type UpdateRequestFieldsSettingsConfigValueItemsLogin = super::super::super::types::cashbox::Login;
 
 /// The type `cashbox.mode`, defined once in `types`.
-pub type UpdateRequestFieldsSettingsConfigInteractionItemsMode = super::super::super::types::cashbox::Mode;
+pub type UpdateRequestFieldsSettingsConfigValueItemsMode = super::super::super::types::cashbox::Mode;
+
+/// The type `cashbox.login`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsConfigValueItemsPassword = super::super::super::types::cashbox::Login;
 
 /// The `result` of `sale.cashbox.handler.update`.
 pub type UpdateResponse = bool;

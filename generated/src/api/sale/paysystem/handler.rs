@@ -120,9 +120,9 @@ pub struct AddRequestSettings {
     /// Wire name "CODES": object, required.
     #[serde(rename = "CODES")]
     pub codes: AddRequestSettingsCodes,
-    /// Wire name "CURRENCY": array of any JSON, optional.
+    /// Wire name "CURRENCY": array of string, optional.
     #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
-    pub currency: Option<Vec<::serde_json::Value>>,
+    pub currency: Option<Vec<String>>,
     /// Wire name "FORM_DATA": object, optional.
     #[serde(rename = "FORM_DATA", skip_serializing_if = "Option::is_none")]
     pub form_data: Option<AddRequestSettingsFormData>,
@@ -167,7 +167,7 @@ impl AddRequestSettings {
     /// Sets "CURRENCY".
     pub fn currency(
         mut self,
-        value: impl IntoIterator<Item = impl Into<::serde_json::Value>>,
+        value: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         self.currency = Some(value.into_iter().map(Into::into).collect());
         self
@@ -234,281 +234,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestSettingsCheckoutData {
-    /// Wire name "CURRENCY": string, optional.
-    #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    /// Wire name "EXTERNAL_PAYMENT_ID": string, optional.
-    #[serde(rename = "EXTERNAL_PAYMENT_ID", skip_serializing_if = "Option::is_none")]
-    pub external_payment_id: Option<String>,
-    /// Wire name "PAYMENT_ID": integer, optional.
-    #[serde(rename = "PAYMENT_ID", skip_serializing_if = "Option::is_none")]
-    pub payment_id: Option<i64>,
-    /// Wire name "PAYSYSTEM_ID": integer, optional.
-    #[serde(rename = "PAYSYSTEM_ID", skip_serializing_if = "Option::is_none")]
-    pub paysystem_id: Option<i64>,
-    /// Wire name "RETURN_URL": string, optional.
-    #[serde(rename = "RETURN_URL", skip_serializing_if = "Option::is_none")]
-    pub return_url: Option<String>,
-    /// Wire name "SUM": number, optional.
-    #[serde(rename = "SUM", skip_serializing_if = "Option::is_none")]
-    pub sum: Option<f64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsCheckoutData {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "CURRENCY".
-    pub fn currency(mut self, value: impl Into<String>) -> Self {
-        self.currency = Some(value.into());
-        self
-    }
-    /// Sets "EXTERNAL_PAYMENT_ID".
-    pub fn external_payment_id(mut self, value: impl Into<String>) -> Self {
-        self.external_payment_id = Some(value.into());
-        self
-    }
-    /// Sets "PAYMENT_ID".
-    pub fn payment_id(mut self, value: impl Into<i64>) -> Self {
-        self.payment_id = Some(value.into());
-        self
-    }
-    /// Sets "PAYSYSTEM_ID".
-    pub fn paysystem_id(mut self, value: impl Into<i64>) -> Self {
-        self.paysystem_id = Some(value.into());
-        self
-    }
-    /// Sets "RETURN_URL".
-    pub fn return_url(mut self, value: impl Into<String>) -> Self {
-        self.return_url = Some(value.into());
-        self
-    }
-    /// Sets "SUM".
-    pub fn sum(mut self, value: impl Into<f64>) -> Self {
-        self.sum = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCheckoutData {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let currency = o.opt("CURRENCY")?;
-        let external_payment_id = o.opt("EXTERNAL_PAYMENT_ID")?;
-        let payment_id = o.opt("PAYMENT_ID")?;
-        let paysystem_id = o.opt("PAYSYSTEM_ID")?;
-        let return_url = o.opt("RETURN_URL")?;
-        let sum = o.opt("SUM")?;
-        let additional = o
-            .rest(
-                &[
-                    "CURRENCY",
-                    "EXTERNAL_PAYMENT_ID",
-                    "PAYMENT_ID",
-                    "PAYSYSTEM_ID",
-                    "RETURN_URL",
-                    "SUM",
-                ],
-            )?;
-        Ok(Self {
-            currency,
-            external_payment_id,
-            payment_id,
-            paysystem_id,
-            return_url,
-            sum,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsCheckoutData);
+/// The type `pay_system.checkout_data`, defined once in `types`.
+pub type AddRequestSettingsCheckoutData = super::super::super::types::pay_system::CheckoutData;
 
 pub type AddRequestSettingsClientType = super::super::super::enums::B2cB2b;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestSettingsCodes {
-    /// Wire name "DEFAULT": object, optional.
-    #[serde(rename = "DEFAULT", skip_serializing_if = "Option::is_none")]
-    pub default: Option<AddRequestSettingsCodesDefault>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "GROUP": string, optional.
-    #[serde(rename = "GROUP", skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    /// Wire name "INPUT": any JSON, optional.
-    #[serde(rename = "INPUT", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub input: ::serde_json::Value,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsCodes {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "DEFAULT".
-    pub fn default(mut self, value: impl Into<AddRequestSettingsCodesDefault>) -> Self {
-        self.default = Some(value.into());
-        self
-    }
-    /// Sets "DESCRIPTION".
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
-    }
-    /// Sets "GROUP".
-    pub fn group(mut self, value: impl Into<String>) -> Self {
-        self.group = Some(value.into());
-        self
-    }
-    /// Sets "INPUT".
-    pub fn input(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.input = value.into();
-        self
-    }
-    /// Sets "NAME".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCodes {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let default = o.opt("DEFAULT")?;
-        let description = o.opt("DESCRIPTION")?;
-        let group = o.opt("GROUP")?;
-        let input = o.opt("INPUT")?;
-        let name = o.opt("NAME")?;
-        let sort = o.opt("SORT")?;
-        let additional = o
-            .rest(&["DEFAULT", "DESCRIPTION", "GROUP", "INPUT", "NAME", "SORT"])?;
-        Ok(Self {
-            default,
-            description,
-            group,
-            input,
-            name,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsCodes);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct AddRequestSettingsCodesDefault {
-    /// Wire name "PROVIDER_KEY": string, optional.
-    #[serde(rename = "PROVIDER_KEY", skip_serializing_if = "Option::is_none")]
-    pub provider_key: Option<String>,
-    /// Wire name "PROVIDER_VALUE": string, optional.
-    #[serde(rename = "PROVIDER_VALUE", skip_serializing_if = "Option::is_none")]
-    pub provider_value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl AddRequestSettingsCodesDefault {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "PROVIDER_KEY".
-    pub fn provider_key(mut self, value: impl Into<String>) -> Self {
-        self.provider_key = Some(value.into());
-        self
-    }
-    /// Sets "PROVIDER_VALUE".
-    pub fn provider_value(mut self, value: impl Into<String>) -> Self {
-        self.provider_value = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCodesDefault {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let provider_key = o.opt("PROVIDER_KEY")?;
-        let provider_value = o.opt("PROVIDER_VALUE")?;
-        let additional = o.rest(&["PROVIDER_KEY", "PROVIDER_VALUE"])?;
-        Ok(Self {
-            provider_key,
-            provider_value,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(AddRequestSettingsCodesDefault);
+/// The type `pay_system.codes`, defined once in `types`.
+pub type AddRequestSettingsCodes = super::super::super::types::pay_system::Codes;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -946,14 +678,227 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodes {
 
 ::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodes);
 
-/// The type `pay_system.payment_buyer_id`, defined once in `types`.
-pub type ListResponseItemSettingsCodesPaymentBuyerId = super::super::super::types::pay_system::PaymentBuyerId;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsCodesPaymentBuyerId {
+    /// Wire name "DEFAULT": object, optional.
+    #[serde(rename = "DEFAULT", skip_serializing_if = "Option::is_none")]
+    pub default: Option<ListResponseItemSettingsCodesPaymentBuyerIdDefault>,
+    /// Wire name "GROUP": string, optional.
+    #[serde(rename = "GROUP", skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
-/// The type `pay_system.payment_buyer_id`, defined once in `types`.
-pub type ListResponseItemSettingsCodesPaymentId = super::super::super::types::pay_system::PaymentBuyerId;
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodesPaymentBuyerId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("DEFAULT")?;
+        let group = o.opt("GROUP")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["DEFAULT", "GROUP", "NAME", "SORT"])?;
+        Ok(Self {
+            default,
+            group,
+            name,
+            sort,
+            additional,
+        })
+    }
+}
 
-/// The type `pay_system.ps_change_status_pay`, defined once in `types`.
-pub type ListResponseItemSettingsCodesPsChangeStatusPay = super::super::super::types::pay_system::PsChangeStatusPay;
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesPaymentBuyerId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsCodesPaymentBuyerIdDefault {
+    /// Wire name "PROVIDER_KEY": string, optional.
+    #[serde(rename = "PROVIDER_KEY", skip_serializing_if = "Option::is_none")]
+    pub provider_key: Option<String>,
+    /// Wire name "PROVIDER_VALUE": string, optional.
+    #[serde(rename = "PROVIDER_VALUE", skip_serializing_if = "Option::is_none")]
+    pub provider_value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for ListResponseItemSettingsCodesPaymentBuyerIdDefault {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let provider_key = o.opt("PROVIDER_KEY")?;
+        let provider_value = o.opt("PROVIDER_VALUE")?;
+        let additional = o.rest(&["PROVIDER_KEY", "PROVIDER_VALUE"])?;
+        Ok(Self {
+            provider_key,
+            provider_value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    ListResponseItemSettingsCodesPaymentBuyerIdDefault
+);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsCodesPaymentId {
+    /// Wire name "DEFAULT": object, optional.
+    #[serde(rename = "DEFAULT", skip_serializing_if = "Option::is_none")]
+    pub default: Option<ListResponseItemSettingsCodesPaymentIdDefault>,
+    /// Wire name "GROUP": string, optional.
+    #[serde(rename = "GROUP", skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodesPaymentId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("DEFAULT")?;
+        let group = o.opt("GROUP")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["DEFAULT", "GROUP", "NAME", "SORT"])?;
+        Ok(Self {
+            default,
+            group,
+            name,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesPaymentId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsCodesPaymentIdDefault {
+    /// Wire name "PROVIDER_KEY": string, optional.
+    #[serde(rename = "PROVIDER_KEY", skip_serializing_if = "Option::is_none")]
+    pub provider_key: Option<String>,
+    /// Wire name "PROVIDER_VALUE": string, optional.
+    #[serde(rename = "PROVIDER_VALUE", skip_serializing_if = "Option::is_none")]
+    pub provider_value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodesPaymentIdDefault {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let provider_key = o.opt("PROVIDER_KEY")?;
+        let provider_value = o.opt("PROVIDER_VALUE")?;
+        let additional = o.rest(&["PROVIDER_KEY", "PROVIDER_VALUE"])?;
+        Ok(Self {
+            provider_key,
+            provider_value,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesPaymentIdDefault);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsCodesPsChangeStatusPay {
+    /// Wire name "INPUT": object, optional.
+    #[serde(rename = "INPUT", skip_serializing_if = "Option::is_none")]
+    pub input: Option<ListResponseItemSettingsCodesPsChangeStatusPayInput>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for ListResponseItemSettingsCodesPsChangeStatusPay {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let input = o.opt("INPUT")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["INPUT", "NAME", "SORT"])?;
+        Ok(Self {
+            input,
+            name,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesPsChangeStatusPay);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsCodesPsChangeStatusPayInput {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose
+for ListResponseItemSettingsCodesPsChangeStatusPayInput {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["TYPE"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(
+    ListResponseItemSettingsCodesPsChangeStatusPayInput
+);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1054,11 +999,81 @@ for ListResponseItemSettingsCodesPsWorkModeInputOptions {
     ListResponseItemSettingsCodesPsWorkModeInputOptions
 );
 
-/// The type `pay_system.rest_service_id`, defined once in `types`.
-pub type ListResponseItemSettingsCodesRestServiceId = super::super::super::types::pay_system::RestServiceId;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsCodesRestServiceId {
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
-/// The type `pay_system.rest_service_id`, defined once in `types`.
-pub type ListResponseItemSettingsCodesRestServiceKey = super::super::super::types::pay_system::RestServiceId;
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodesRestServiceId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["DESCRIPTION", "NAME", "SORT"])?;
+        Ok(Self {
+            description,
+            name,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesRestServiceId);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ListResponseItemSettingsCodesRestServiceKey {
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemSettingsCodesRestServiceKey {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["DESCRIPTION", "NAME", "SORT"])?;
+        Ok(Self {
+            description,
+            name,
+            sort,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(ListResponseItemSettingsCodesRestServiceKey);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1412,19 +1427,33 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequestFieldsSettings {
-    /// Wire name "CODES": object, optional.
-    #[serde(rename = "CODES", skip_serializing_if = "Option::is_none")]
-    pub codes: Option<UpdateRequestFieldsSettingsCodes>,
+    /// Wire name "CHECKOUT_DATA": object, optional.
+    #[serde(rename = "CHECKOUT_DATA", skip_serializing_if = "Option::is_none")]
+    pub checkout_data: Option<UpdateRequestFieldsSettingsCheckoutData>,
+    /// Wire name "CLIENT_TYPE": string, optional.
+    ///
+    /// Allowed values: "b2c", "b2b".
+    #[serde(rename = "CLIENT_TYPE", skip_serializing_if = "Option::is_none")]
+    pub client_type: Option<UpdateRequestFieldsSettingsClientType>,
+    /// Wire name "CODES": object, required.
+    #[serde(rename = "CODES")]
+    pub codes: ::std::collections::BTreeMap<
+        String,
+        UpdateRequestFieldsSettingsCodesValue,
+    >,
     /// Wire name "CURRENCY": array of string, optional.
     #[serde(rename = "CURRENCY", skip_serializing_if = "Option::is_none")]
     pub currency: Option<Vec<String>>,
     /// Wire name "FORM_DATA": object, optional.
     #[serde(rename = "FORM_DATA", skip_serializing_if = "Option::is_none")]
     pub form_data: Option<UpdateRequestFieldsSettingsFormData>,
+    /// Wire name "IFRAME_DATA": object, optional.
+    #[serde(rename = "IFRAME_DATA", skip_serializing_if = "Option::is_none")]
+    pub iframe_data: Option<UpdateRequestFieldsSettingsIframeData>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -1432,13 +1461,36 @@ pub struct UpdateRequestFieldsSettings {
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequestFieldsSettings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(
+        codes: impl Into<
+            ::std::collections::BTreeMap<String, UpdateRequestFieldsSettingsCodesValue>,
+        >,
+    ) -> Self {
+        Self {
+            checkout_data: Default::default(),
+            client_type: Default::default(),
+            codes: codes.into(),
+            currency: Default::default(),
+            form_data: Default::default(),
+            iframe_data: Default::default(),
+            additional: Default::default(),
+        }
     }
-    /// Sets "CODES".
-    pub fn codes(mut self, value: impl Into<UpdateRequestFieldsSettingsCodes>) -> Self {
-        self.codes = Some(value.into());
+    /// Sets "CHECKOUT_DATA".
+    pub fn checkout_data(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsCheckoutData>,
+    ) -> Self {
+        self.checkout_data = Some(value.into());
+        self
+    }
+    /// Sets "CLIENT_TYPE".
+    pub fn client_type(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsClientType>,
+    ) -> Self {
+        self.client_type = Some(value.into());
         self
     }
     /// Sets "CURRENCY".
@@ -1455,6 +1507,14 @@ impl UpdateRequestFieldsSettings {
         value: impl Into<UpdateRequestFieldsSettingsFormData>,
     ) -> Self {
         self.form_data = Some(value.into());
+        self
+    }
+    /// Sets "IFRAME_DATA".
+    pub fn iframe_data(
+        mut self,
+        value: impl Into<UpdateRequestFieldsSettingsIframeData>,
+    ) -> Self {
+        self.iframe_data = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1474,14 +1534,31 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let codes = o.opt("CODES")?;
+        let checkout_data = o.opt("CHECKOUT_DATA")?;
+        let client_type = o.opt("CLIENT_TYPE")?;
+        let codes = o.req("CODES")?;
         let currency = o.opt("CURRENCY")?;
         let form_data = o.opt("FORM_DATA")?;
-        let additional = o.rest(&["CODES", "CURRENCY", "FORM_DATA"])?;
+        let iframe_data = o.opt("IFRAME_DATA")?;
+        let additional = o
+            .rest(
+                &[
+                    "CHECKOUT_DATA",
+                    "CLIENT_TYPE",
+                    "CODES",
+                    "CURRENCY",
+                    "FORM_DATA",
+                    "IFRAME_DATA",
+                ],
+            )?;
+        let codes = o.need(codes, "CODES")?;
         Ok(Self {
+            checkout_data,
+            client_type,
             codes,
             currency,
             form_data,
+            iframe_data,
             additional,
         })
     }
@@ -1489,87 +1566,78 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettings);
 
+/// The type `pay_system.checkout_data`, defined once in `types`.
+pub type UpdateRequestFieldsSettingsCheckoutData = super::super::super::types::pay_system::CheckoutData;
+
+pub type UpdateRequestFieldsSettingsClientType = super::super::super::enums::B2cB2b;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestFieldsSettingsCodes {
-    /// Wire name "PAYMENT_BUYER_ID_2": object, optional.
-    #[serde(rename = "PAYMENT_BUYER_ID_2", skip_serializing_if = "Option::is_none")]
-    pub payment_buyer_id_2: Option<UpdateRequestFieldsSettingsCodesPaymentBuyerId2>,
-    /// Wire name "PAYMENT_ID_2": object, optional.
-    #[serde(rename = "PAYMENT_ID_2", skip_serializing_if = "Option::is_none")]
-    pub payment_id_2: Option<UpdateRequestFieldsSettingsCodesPaymentId2>,
-    /// Wire name "PAYMENT_SHOULD_PAY_2": object, optional.
-    #[serde(rename = "PAYMENT_SHOULD_PAY_2", skip_serializing_if = "Option::is_none")]
-    pub payment_should_pay_2: Option<UpdateRequestFieldsSettingsCodesPaymentShouldPay2>,
-    /// Wire name "PS_CHANGE_STATUS_PAY_2": object, optional.
-    #[serde(rename = "PS_CHANGE_STATUS_PAY_2", skip_serializing_if = "Option::is_none")]
-    pub ps_change_status_pay_2: Option<
-        UpdateRequestFieldsSettingsCodesPsChangeStatusPay2,
-    >,
-    /// Wire name "REST_SERVICE_ID_2": object, optional.
-    #[serde(rename = "REST_SERVICE_ID_2", skip_serializing_if = "Option::is_none")]
-    pub rest_service_id_2: Option<UpdateRequestFieldsSettingsCodesRestServiceId2>,
-    /// Wire name "REST_SERVICE_KEY_2": object, optional.
-    #[serde(rename = "REST_SERVICE_KEY_2", skip_serializing_if = "Option::is_none")]
-    pub rest_service_key_2: Option<UpdateRequestFieldsSettingsCodesRestServiceKey2>,
+pub struct UpdateRequestFieldsSettingsCodesValue {
+    /// Wire name "DEFAULT": object, optional.
+    #[serde(rename = "DEFAULT", skip_serializing_if = "Option::is_none")]
+    pub default: Option<UpdateRequestFieldsSettingsCodesValueDefault>,
+    /// Wire name "DESCRIPTION": string, optional.
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Wire name "GROUP": string, optional.
+    #[serde(rename = "GROUP", skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Wire name "INPUT": object, optional.
+    #[serde(rename = "INPUT", skip_serializing_if = "Option::is_none")]
+    pub input: Option<UpdateRequestFieldsSettingsCodesValueInput>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestFieldsSettingsCodes {
+impl UpdateRequestFieldsSettingsCodesValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
     }
-    /// Sets "PAYMENT_BUYER_ID_2".
-    pub fn payment_buyer_id_2(
+    /// Sets "DEFAULT".
+    pub fn default(
         mut self,
-        value: impl Into<UpdateRequestFieldsSettingsCodesPaymentBuyerId2>,
+        value: impl Into<UpdateRequestFieldsSettingsCodesValueDefault>,
     ) -> Self {
-        self.payment_buyer_id_2 = Some(value.into());
+        self.default = Some(value.into());
         self
     }
-    /// Sets "PAYMENT_ID_2".
-    pub fn payment_id_2(
-        mut self,
-        value: impl Into<UpdateRequestFieldsSettingsCodesPaymentId2>,
-    ) -> Self {
-        self.payment_id_2 = Some(value.into());
+    /// Sets "DESCRIPTION".
+    pub fn description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
         self
     }
-    /// Sets "PAYMENT_SHOULD_PAY_2".
-    pub fn payment_should_pay_2(
-        mut self,
-        value: impl Into<UpdateRequestFieldsSettingsCodesPaymentShouldPay2>,
-    ) -> Self {
-        self.payment_should_pay_2 = Some(value.into());
+    /// Sets "GROUP".
+    pub fn group(mut self, value: impl Into<String>) -> Self {
+        self.group = Some(value.into());
         self
     }
-    /// Sets "PS_CHANGE_STATUS_PAY_2".
-    pub fn ps_change_status_pay_2(
+    /// Sets "INPUT".
+    pub fn input(
         mut self,
-        value: impl Into<UpdateRequestFieldsSettingsCodesPsChangeStatusPay2>,
+        value: impl Into<UpdateRequestFieldsSettingsCodesValueInput>,
     ) -> Self {
-        self.ps_change_status_pay_2 = Some(value.into());
+        self.input = Some(value.into());
         self
     }
-    /// Sets "REST_SERVICE_ID_2".
-    pub fn rest_service_id_2(
-        mut self,
-        value: impl Into<UpdateRequestFieldsSettingsCodesRestServiceId2>,
-    ) -> Self {
-        self.rest_service_id_2 = Some(value.into());
+    /// Sets "NAME".
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
         self
     }
-    /// Sets "REST_SERVICE_KEY_2".
-    pub fn rest_service_key_2(
-        mut self,
-        value: impl Into<UpdateRequestFieldsSettingsCodesRestServiceKey2>,
-    ) -> Self {
-        self.rest_service_key_2 = Some(value.into());
+    /// Sets "SORT".
+    pub fn sort(mut self, value: impl Into<i64>) -> Self {
+        self.sort = Some(value.into());
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -1584,59 +1652,141 @@ impl UpdateRequestFieldsSettingsCodes {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsCodes {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsCodesValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let payment_buyer_id_2 = o.opt("PAYMENT_BUYER_ID_2")?;
-        let payment_id_2 = o.opt("PAYMENT_ID_2")?;
-        let payment_should_pay_2 = o.opt("PAYMENT_SHOULD_PAY_2")?;
-        let ps_change_status_pay_2 = o.opt("PS_CHANGE_STATUS_PAY_2")?;
-        let rest_service_id_2 = o.opt("REST_SERVICE_ID_2")?;
-        let rest_service_key_2 = o.opt("REST_SERVICE_KEY_2")?;
+        let default = o.opt("DEFAULT")?;
+        let description = o.opt("DESCRIPTION")?;
+        let group = o.opt("GROUP")?;
+        let input = o.opt("INPUT")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
         let additional = o
-            .rest(
-                &[
-                    "PAYMENT_BUYER_ID_2",
-                    "PAYMENT_ID_2",
-                    "PAYMENT_SHOULD_PAY_2",
-                    "PS_CHANGE_STATUS_PAY_2",
-                    "REST_SERVICE_ID_2",
-                    "REST_SERVICE_KEY_2",
-                ],
-            )?;
+            .rest(&["DEFAULT", "DESCRIPTION", "GROUP", "INPUT", "NAME", "SORT"])?;
         Ok(Self {
-            payment_buyer_id_2,
-            payment_id_2,
-            payment_should_pay_2,
-            ps_change_status_pay_2,
-            rest_service_id_2,
-            rest_service_key_2,
+            default,
+            description,
+            group,
+            input,
+            name,
+            sort,
             additional,
         })
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsCodes);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsCodesValue);
 
-/// The type `pay_system.payment_buyer_id`, defined once in `types`.
-pub type UpdateRequestFieldsSettingsCodesPaymentBuyerId2 = super::super::super::types::pay_system::PaymentBuyerId;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsCodesValueDefault {
+    /// Wire name "PROVIDER_KEY": string, optional.
+    #[serde(rename = "PROVIDER_KEY", skip_serializing_if = "Option::is_none")]
+    pub provider_key: Option<String>,
+    /// Wire name "PROVIDER_VALUE": string, optional.
+    #[serde(rename = "PROVIDER_VALUE", skip_serializing_if = "Option::is_none")]
+    pub provider_value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
-/// The type `pay_system.payment_buyer_id`, defined once in `types`.
-pub type UpdateRequestFieldsSettingsCodesPaymentId2 = super::super::super::types::pay_system::PaymentBuyerId;
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsCodesValueDefault {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "PROVIDER_KEY".
+    pub fn provider_key(mut self, value: impl Into<String>) -> Self {
+        self.provider_key = Some(value.into());
+        self
+    }
+    /// Sets "PROVIDER_VALUE".
+    pub fn provider_value(mut self, value: impl Into<String>) -> Self {
+        self.provider_value = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
 
-/// The type `pay_system.payment_buyer_id`, defined once in `types`.
-pub type UpdateRequestFieldsSettingsCodesPaymentShouldPay2 = super::super::super::types::pay_system::PaymentBuyerId;
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsCodesValueDefault {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let provider_key = o.opt("PROVIDER_KEY")?;
+        let provider_value = o.opt("PROVIDER_VALUE")?;
+        let additional = o.rest(&["PROVIDER_KEY", "PROVIDER_VALUE"])?;
+        Ok(Self {
+            provider_key,
+            provider_value,
+            additional,
+        })
+    }
+}
 
-/// The type `pay_system.ps_change_status_pay`, defined once in `types`.
-pub type UpdateRequestFieldsSettingsCodesPsChangeStatusPay2 = super::super::super::types::pay_system::PsChangeStatusPay;
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsCodesValueDefault);
 
-/// The type `pay_system.rest_service_id`, defined once in `types`.
-pub type UpdateRequestFieldsSettingsCodesRestServiceId2 = super::super::super::types::pay_system::RestServiceId;
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsCodesValueInput {
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
-/// The type `pay_system.rest_service_id`, defined once in `types`.
-pub type UpdateRequestFieldsSettingsCodesRestServiceKey2 = super::super::super::types::pay_system::RestServiceId;
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsCodesValueInput {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "TYPE".
+    pub fn type_(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsCodesValueInput {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["TYPE"])?;
+        Ok(Self { type_, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsCodesValueInput);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1645,6 +1795,12 @@ pub struct UpdateRequestFieldsSettingsFormData {
     /// Wire name "ACTION_URI": string, optional.
     #[serde(rename = "ACTION_URI", skip_serializing_if = "Option::is_none")]
     pub action_uri: Option<String>,
+    /// Wire name "BX_PAYSYSTEM_ID": integer, optional.
+    #[serde(rename = "BX_PAYSYSTEM_ID", skip_serializing_if = "Option::is_none")]
+    pub bx_paysystem_id: Option<i64>,
+    /// Wire name "BX_RETURN_URL": string, optional.
+    #[serde(rename = "BX_RETURN_URL", skip_serializing_if = "Option::is_none")]
+    pub bx_return_url: Option<String>,
     /// Wire name "METHOD": string, optional.
     #[serde(rename = "METHOD", skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
@@ -1665,6 +1821,16 @@ impl UpdateRequestFieldsSettingsFormData {
     /// Sets "ACTION_URI".
     pub fn action_uri(mut self, value: impl Into<String>) -> Self {
         self.action_uri = Some(value.into());
+        self
+    }
+    /// Sets "BX_PAYSYSTEM_ID".
+    pub fn bx_paysystem_id(mut self, value: impl Into<i64>) -> Self {
+        self.bx_paysystem_id = Some(value.into());
+        self
+    }
+    /// Sets "BX_RETURN_URL".
+    pub fn bx_return_url(mut self, value: impl Into<String>) -> Self {
+        self.bx_return_url = Some(value.into());
         self
     }
     /// Sets "METHOD".
@@ -1698,11 +1864,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsFormData {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let action_uri = o.opt("ACTION_URI")?;
+        let bx_paysystem_id = o.opt("BX_PAYSYSTEM_ID")?;
+        let bx_return_url = o.opt("BX_RETURN_URL")?;
         let method = o.opt("METHOD")?;
         let params = o.opt("PARAMS")?;
-        let additional = o.rest(&["ACTION_URI", "METHOD", "PARAMS"])?;
+        let additional = o
+            .rest(
+                &["ACTION_URI", "BX_PAYSYSTEM_ID", "BX_RETURN_URL", "METHOD", "PARAMS"],
+            )?;
         Ok(Self {
             action_uri,
+            bx_paysystem_id,
+            bx_return_url,
             method,
             params,
             additional,
@@ -1792,6 +1965,73 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsFormDataPar
 }
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsFormDataParams);
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestFieldsSettingsIframeData {
+    /// Wire name "BX_COMPUTED_STYLE": any JSON, optional.
+    #[serde(
+        rename = "BX_COMPUTED_STYLE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub bx_computed_style: ::serde_json::Value,
+    /// Wire name "BX_SYSTEM_PARAMS": any JSON, optional.
+    #[serde(
+        rename = "BX_SYSTEM_PARAMS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub bx_system_params: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestFieldsSettingsIframeData {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "BX_COMPUTED_STYLE".
+    pub fn bx_computed_style(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bx_computed_style = value.into();
+        self
+    }
+    /// Sets "BX_SYSTEM_PARAMS".
+    pub fn bx_system_params(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.bx_system_params = value.into();
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettingsIframeData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bx_computed_style = o.opt("BX_COMPUTED_STYLE")?;
+        let bx_system_params = o.opt("BX_SYSTEM_PARAMS")?;
+        let additional = o.rest(&["BX_COMPUTED_STYLE", "BX_SYSTEM_PARAMS"])?;
+        Ok(Self {
+            bx_computed_style,
+            bx_system_params,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsSettingsIframeData);
 
 /// The `result` of `sale.paysystem.handler.update`.
 pub type UpdateResponse = bool;

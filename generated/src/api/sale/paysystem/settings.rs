@@ -172,7 +172,7 @@ pub struct UpdateRequest {
     pub person_type_id: Option<i64>,
     /// Wire name "SETTINGS": object, required.
     #[serde(rename = "SETTINGS")]
-    pub settings: UpdateRequestSettings,
+    pub settings: ::std::collections::BTreeMap<String, UpdateRequestSettingsValue>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -181,7 +181,12 @@ pub struct UpdateRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(id: impl Into<i64>, settings: impl Into<UpdateRequestSettings>) -> Self {
+    pub fn new(
+        id: impl Into<i64>,
+        settings: impl Into<
+            ::std::collections::BTreeMap<String, UpdateRequestSettingsValue>,
+        >,
+    ) -> Self {
         Self {
             id: id.into(),
             person_type_id: Default::default(),
@@ -231,10 +236,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct UpdateRequestSettings {
-    /// Wire name "REST_SERVICE_KEY_IFRAME": object, optional.
-    #[serde(rename = "REST_SERVICE_KEY_IFRAME", skip_serializing_if = "Option::is_none")]
-    pub rest_service_key_iframe: Option<UpdateRequestSettingsRestServiceKeyIframe>,
+pub struct UpdateRequestSettingsValue {
     /// Wire name "TYPE": string, optional.
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -247,78 +249,7 @@ pub struct UpdateRequestSettings {
 }
 
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestSettings {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "REST_SERVICE_KEY_IFRAME".
-    pub fn rest_service_key_iframe(
-        mut self,
-        value: impl Into<UpdateRequestSettingsRestServiceKeyIframe>,
-    ) -> Self {
-        self.rest_service_key_iframe = Some(value.into());
-        self
-    }
-    /// Sets "TYPE".
-    pub fn type_(mut self, value: impl Into<String>) -> Self {
-        self.type_ = Some(value.into());
-        self
-    }
-    /// Sets "VALUE".
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let rest_service_key_iframe = o.opt("REST_SERVICE_KEY_IFRAME")?;
-        let type_ = o.opt("TYPE")?;
-        let value = o.opt("VALUE")?;
-        let additional = o.rest(&["REST_SERVICE_KEY_IFRAME", "TYPE", "VALUE"])?;
-        Ok(Self {
-            rest_service_key_iframe,
-            type_,
-            value,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(UpdateRequestSettings);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct UpdateRequestSettingsRestServiceKeyIframe {
-    /// Wire name "TYPE": string, optional.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Wire name "VALUE": string, optional.
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl UpdateRequestSettingsRestServiceKeyIframe {
+impl UpdateRequestSettingsValue {
     /// Every field is optional: a value with none of them set (the same as `Default`).
     pub fn new() -> Self {
         <Self as ::core::default::Default>::default()
@@ -345,7 +276,7 @@ impl UpdateRequestSettingsRestServiceKeyIframe {
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsRestServiceKeyIframe {
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -357,7 +288,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsRestServiceKeyIfr
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(UpdateRequestSettingsRestServiceKeyIframe);
+::bitrix24_runtime::loose_deserialize!(UpdateRequestSettingsValue);
 
 /// The `result` of `sale.paysystem.settings.update`.
 pub type UpdateResponse = bool;

@@ -344,6 +344,9 @@ pub struct AddRequestParamsSettings {
     /// Wire name "DEFAULT_VALUE": string, optional.
     #[serde(rename = "DEFAULT_VALUE", skip_serializing_if = "Option::is_none")]
     pub default_value: Option<String>,
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
     /// Wire name "ROWS": integer, optional.
     #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
     pub rows: Option<i64>,
@@ -361,6 +364,11 @@ impl AddRequestParamsSettings {
     /// Sets "DEFAULT_VALUE".
     pub fn default_value(mut self, value: impl Into<String>) -> Self {
         self.default_value = Some(value.into());
+        self
+    }
+    /// Sets "DISPLAY".
+    pub fn display(mut self, value: impl Into<String>) -> Self {
+        self.display = Some(value.into());
         self
     }
     /// Sets "ROWS".
@@ -386,10 +394,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParamsSettings {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let default_value = o.opt("DEFAULT_VALUE")?;
+        let display = o.opt("DISPLAY")?;
         let rows = o.opt("ROWS")?;
-        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
+        let additional = o.rest(&["DEFAULT_VALUE", "DISPLAY", "ROWS"])?;
         Ok(Self {
             default_value,
+            display,
             rows,
             additional,
         })
@@ -1596,9 +1606,9 @@ pub struct UpdateRequestData {
     /// Allowed values: "Y", "N".
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<UpdateRequestDataMultiple>,
-    /// Wire name "SETTINGS": any JSON, optional.
-    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub settings: ::serde_json::Value,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UpdateRequestDataSettings>,
     /// Wire name "SORT": integer, optional.
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
@@ -1642,8 +1652,8 @@ impl UpdateRequestData {
         self
     }
     /// Sets "SETTINGS".
-    pub fn settings(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.settings = value.into();
+    pub fn settings(mut self, value: impl Into<UpdateRequestDataSettings>) -> Self {
+        self.settings = Some(value.into());
         self
     }
     /// Sets "SORT".
@@ -1804,6 +1814,63 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestDataEditFormLabelValueObj
 pub type UpdateRequestDataMandatory = ::bitrix24_runtime::YesNo;
 
 pub type UpdateRequestDataMultiple = ::bitrix24_runtime::YesNo;
+
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UpdateRequestDataSettings {
+    /// Wire name "DISPLAY": string, optional.
+    #[serde(rename = "DISPLAY", skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// Wire name "ROWS": integer, optional.
+    #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
+    pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl UpdateRequestDataSettings {
+    /// Every field is optional: a value with none of them set (the same as `Default`).
+    pub fn new() -> Self {
+        <Self as ::core::default::Default>::default()
+    }
+    /// Sets "DISPLAY".
+    pub fn display(mut self, value: impl Into<String>) -> Self {
+        self.display = Some(value.into());
+        self
+    }
+    /// Sets "ROWS".
+    pub fn rows(mut self, value: impl Into<i64>) -> Self {
+        self.rows = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
+}
+
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestDataSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let display = o.opt("DISPLAY")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o.rest(&["DISPLAY", "ROWS"])?;
+        Ok(Self { display, rows, additional })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(UpdateRequestDataSettings);
 
 /// The `result` of `task.item.userfield.update`.
 pub type UpdateResponse = bool;

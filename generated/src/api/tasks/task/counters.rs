@@ -113,53 +113,12 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 pub type GetRequestType = super::super::super::enums::ViewAllViewRoleResponsibleViewRoleAccompliceEtc;
 
 /// The `result` of `tasks.task.counters.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponse {
-    /// Wire name "code": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
-    /// Wire name "counter": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub counter: Option<i64>,
-    /// Wire name "expired": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expired: Option<GetResponseExpired>,
-    /// Wire name "new_comments": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub new_comments: Option<GetResponseNewComments>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let counter = o.opt("counter")?;
-        let expired = o.opt("expired")?;
-        let new_comments = o.opt("new_comments")?;
-        let additional = o.rest(&["code", "counter", "expired", "new_comments"])?;
-        Ok(Self {
-            code,
-            counter,
-            expired,
-            new_comments,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponse);
+pub type GetResponse = ::std::collections::BTreeMap<String, GetResponseValue>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetResponseExpired {
+pub struct GetResponseValue {
     /// Wire name "code": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
@@ -171,7 +130,7 @@ pub struct GetResponseExpired {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseExpired {
+impl ::bitrix24_runtime::loose::Loose for GetResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -183,36 +142,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseExpired {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetResponseExpired);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseNewComments {
-    /// Wire name "code": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
-    /// Wire name "counter": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub counter: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseNewComments {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let code = o.opt("code")?;
-        let counter = o.opt("counter")?;
-        let additional = o.rest(&["code", "counter"])?;
-        Ok(Self { code, counter, additional })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseNewComments);
+::bitrix24_runtime::loose_deserialize!(GetResponseValue);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.task.counters.get";

@@ -27,9 +27,9 @@ pub async fn list(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct ListRequest {
-    /// Wire name "filter": object, optional.
+    /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<ListRequestFilter>,
+    pub filter: Option<::bitrix24_runtime::Filter>,
     /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<::bitrix24_runtime::Order>,
@@ -53,7 +53,7 @@ impl ListRequest {
         }
     }
     /// Sets "filter".
-    pub fn filter(mut self, value: impl Into<ListRequestFilter>) -> Self {
+    pub fn filter(mut self, value: impl Into<::bitrix24_runtime::Filter>) -> Self {
         self.filter = Some(value.into());
         self
     }
@@ -94,192 +94,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestFilter {
-    /// Wire name "createdDate": string, optional.
-    #[serde(rename = "createdDate", skip_serializing_if = "Option::is_none")]
-    pub created_date: Option<String>,
-    /// Wire name "field": string, optional.
-    ///
-    /// Allowed values: "TITLE", "DESCRIPTION", "REAL_STATUS", "STATUS", "PRIORITY", "MARK", "COMMENT", "DELETE", "NEW", "RENEW", "MOVE_TO_BACKLOG", "MOVE_TO_SPRINT", and 29 more.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<ListRequestFilterField>,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "user": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<ListRequestFilterUser>,
-    /// Wire name "value": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub value: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestFilter {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "createdDate".
-    pub fn created_date(mut self, value: impl Into<String>) -> Self {
-        self.created_date = Some(value.into());
-        self
-    }
-    /// Sets "field".
-    pub fn field(mut self, value: impl Into<ListRequestFilterField>) -> Self {
-        self.field = Some(value.into());
-        self
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "user".
-    pub fn user(mut self, value: impl Into<ListRequestFilterUser>) -> Self {
-        self.user = Some(value.into());
-        self
-    }
-    /// Sets "value".
-    pub fn value(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.value = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let created_date = o.opt("createdDate")?;
-        let field = o.opt("field")?;
-        let id = o.opt("id")?;
-        let user = o.opt("user")?;
-        let value = o.opt("value")?;
-        let additional = o.rest(&["createdDate", "field", "id", "user", "value"])?;
-        Ok(Self {
-            created_date,
-            field,
-            id,
-            user,
-            value,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
-
-pub type ListRequestFilterField = super::super::super::enums::TitleDescriptionRealStatusEtc;
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestFilterUser {
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "lastName": string, optional.
-    #[serde(rename = "lastName", skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Wire name "login": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub login: Option<String>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "secondName": string, optional.
-    #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
-    pub second_name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestFilterUser {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "lastName".
-    pub fn last_name(mut self, value: impl Into<String>) -> Self {
-        self.last_name = Some(value.into());
-        self
-    }
-    /// Sets "login".
-    pub fn login(mut self, value: impl Into<String>) -> Self {
-        self.login = Some(value.into());
-        self
-    }
-    /// Sets "name".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "secondName".
-    pub fn second_name(mut self, value: impl Into<String>) -> Self {
-        self.second_name = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilterUser {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let last_name = o.opt("lastName")?;
-        let login = o.opt("login")?;
-        let name = o.opt("name")?;
-        let second_name = o.opt("secondName")?;
-        let additional = o.rest(&["id", "lastName", "login", "name", "secondName"])?;
-        Ok(Self {
-            id,
-            last_name,
-            login,
-            name,
-            second_name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestFilterUser);
 
 /// The `result` of `tasks.task.history.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]

@@ -274,8 +274,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
-/// The type `crm.fields_11`, defined once in `types`.
-pub type SetRequestItemsItem = super::super::super::super::types::crm::Fields11;
+/// The type `crm.fields_10`, defined once in `types`.
+pub type SetRequestItemsItem = super::super::super::super::types::crm::Fields10;
 
 /// The `result` of `crm.contact.company.items.set`.
 pub type SetResponse = bool;

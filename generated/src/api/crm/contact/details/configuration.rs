@@ -442,8 +442,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
-/// The type `crm.data`, defined once in `types`.
-pub type SetRequestDataItem = super::super::super::super::types::crm::Data;
+/// The type `crm.data_2`, defined once in `types`.
+pub type SetRequestDataItem = super::super::super::super::types::crm::Data2;
 
 /// The `result` of `crm.contact.details.configuration.set`.
 pub type SetResponse = bool;

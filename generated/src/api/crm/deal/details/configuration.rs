@@ -284,8 +284,8 @@ pub type GetRequestScope = super::super::super::super::enums::PC;
 /// The `result` of `crm.deal.details.configuration.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-/// The type `crm.shape_5`, defined once in `types`.
-pub type GetResponseItem = super::super::super::super::types::crm::Shape5;
+/// The type `crm.shape_6`, defined once in `types`.
+pub type GetResponseItem = super::super::super::super::types::crm::Shape6;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.deal.details.configuration.get";
@@ -550,8 +550,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
-/// The type `crm.data_2`, defined once in `types`.
-pub type SetRequestDataItem = super::super::super::super::types::crm::Data2;
+/// The type `crm.data_3`, defined once in `types`.
+pub type SetRequestDataItem = super::super::super::super::types::crm::Data3;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -713,8 +713,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
 
 ::bitrix24_runtime::loose_deserialize!(SetRequest);
 
-/// The type `crm.data`, defined once in `types`.
-pub type SetRequestDataItem = super::super::super::super::types::crm::Data;
+/// The type `crm.data_2`, defined once in `types`.
+pub type SetRequestDataItem = super::super::super::super::types::crm::Data2;
 
 pub type SetRequestScope = super::super::super::super::enums::PC;
 

@@ -81,8 +81,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
 
 ::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-/// The type `crm.fields_13`, defined once in `types`.
-pub type AddRequestFields = super::super::super::super::types::crm::Fields13;
+/// The type `crm.fields_12`, defined once in `types`.
+pub type AddRequestFields = super::super::super::super::types::crm::Fields12;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -284,9 +284,9 @@ pub async fn delete(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct DeleteRequest {
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
+    /// Wire name "ID": integer, required.
+    #[serde(rename = "ID")]
+    pub id: i64,
     /// Wire name "preset": object, required.
     pub preset: DeleteRequestPreset,
     /// Keys not declared in the spec, kept as received.
@@ -297,17 +297,12 @@ pub struct DeleteRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl DeleteRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(preset: impl Into<DeleteRequestPreset>) -> Self {
+    pub fn new(id: impl Into<i64>, preset: impl Into<DeleteRequestPreset>) -> Self {
         Self {
-            id: Default::default(),
+            id: id.into(),
             preset: preset.into(),
             additional: Default::default(),
         }
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -326,9 +321,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
+        let id = o.req("ID")?;
         let preset = o.req("preset")?;
-        let additional = o.rest(&["id", "preset"])?;
+        let additional = o.rest(&["ID", "preset"])?;
+        let id = o.need(id, "ID")?;
         let preset = o.need(preset, "preset")?;
         Ok(Self { id, preset, additional })
     }
@@ -484,9 +480,9 @@ pub async fn get(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct GetRequest {
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
+    /// Wire name "ID": integer, required.
+    #[serde(rename = "ID")]
+    pub id: i64,
     /// Wire name "preset": object, required.
     pub preset: GetRequestPreset,
     /// Keys not declared in the spec, kept as received.
@@ -497,17 +493,12 @@ pub struct GetRequest {
 #[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
 impl GetRequest {
     /// A value with its required fields; the optional ones start unset.
-    pub fn new(preset: impl Into<GetRequestPreset>) -> Self {
+    pub fn new(id: impl Into<i64>, preset: impl Into<GetRequestPreset>) -> Self {
         Self {
-            id: Default::default(),
+            id: id.into(),
             preset: preset.into(),
             additional: Default::default(),
         }
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -526,9 +517,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
+        let id = o.req("ID")?;
         let preset = o.req("preset")?;
-        let additional = o.rest(&["id", "preset"])?;
+        let additional = o.rest(&["ID", "preset"])?;
+        let id = o.need(id, "ID")?;
         let preset = o.need(preset, "preset")?;
         Ok(Self { id, preset, additional })
     }
@@ -832,11 +824,11 @@ pub async fn update(
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct UpdateRequest {
+    /// Wire name "ID": integer, required.
+    #[serde(rename = "ID")]
+    pub id: i64,
     /// Wire name "fields": object, required.
     pub fields: UpdateRequestFields,
-    /// Wire name "id": integer, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
     /// Wire name "preset": object, required.
     pub preset: UpdateRequestPreset,
     /// Keys not declared in the spec, kept as received.
@@ -848,20 +840,16 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     /// A value with its required fields; the optional ones start unset.
     pub fn new(
+        id: impl Into<i64>,
         fields: impl Into<UpdateRequestFields>,
         preset: impl Into<UpdateRequestPreset>,
     ) -> Self {
         Self {
+            id: id.into(),
             fields: fields.into(),
-            id: Default::default(),
             preset: preset.into(),
             additional: Default::default(),
         }
-    }
-    /// Sets "id".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
     /// call with the same key replaces the value.
@@ -880,15 +868,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("ID")?;
         let fields = o.req("fields")?;
-        let id = o.opt("id")?;
         let preset = o.req("preset")?;
-        let additional = o.rest(&["fields", "id", "preset"])?;
+        let additional = o.rest(&["ID", "fields", "preset"])?;
+        let id = o.need(id, "ID")?;
         let fields = o.need(fields, "fields")?;
         let preset = o.need(preset, "preset")?;
         Ok(Self {
-            fields,
             id,
+            fields,
             preset,
             additional,
         })
@@ -897,8 +886,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
 
 ::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-/// The type `crm.fields_13`, defined once in `types`.
-pub type UpdateRequestFields = super::super::super::super::types::crm::Fields13;
+/// The type `crm.fields_12`, defined once in `types`.
+pub type UpdateRequestFields = super::super::super::super::types::crm::Fields12;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]

@@ -447,68 +447,30 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
 /// The `result` of `tasks.api.scrum.backlog.getFields`.
+pub type GetFieldsResponse = ::std::collections::BTreeMap<
+    String,
+    GetFieldsResponseValue,
+>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponse {
-    /// Wire name "createdBy": integer, optional.
+pub struct GetFieldsResponseValue {
+    /// Wire name "createdBy": one of several shapes, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "fields": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<GetFieldsResponseFields>,
-    /// Wire name "groupId": integer, optional.
+    pub created_by: Option<GetFieldsResponseValueCreatedBy>,
+    /// Wire name "groupId": one of several shapes, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
+    pub group_id: Option<GetFieldsResponseValueGroupId>,
+    /// Wire name "modifiedBy": one of several shapes, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
+    pub modified_by: Option<GetFieldsResponseValueModifiedBy>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let created_by = o.opt("createdBy")?;
-        let fields = o.opt("fields")?;
-        let group_id = o.opt("groupId")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let additional = o.rest(&["createdBy", "fields", "groupId", "modifiedBy"])?;
-        Ok(Self {
-            created_by,
-            fields,
-            group_id,
-            modified_by,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseFields {
-    /// Wire name "createdBy": object, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<GetFieldsResponseFieldsCreatedBy>,
-    /// Wire name "groupId": object, optional.
-    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<GetFieldsResponseFieldsGroupId>,
-    /// Wire name "modifiedBy": object, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<GetFieldsResponseFieldsModifiedBy>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -526,12 +488,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFields);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValue);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueCreatedBy {
+    Object(Box<GetFieldsResponseValueCreatedByObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueCreatedByObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueCreatedBy",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsCreatedBy {
+pub struct GetFieldsResponseValueCreatedByObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -540,7 +533,7 @@ pub struct GetFieldsResponseFieldsCreatedBy {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsCreatedBy {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedByObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -551,12 +544,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsCreatedBy {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsCreatedBy);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedByObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueGroupId {
+    Object(Box<GetFieldsResponseValueGroupIdObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueGroupId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueGroupIdObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueGroupId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueGroupId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsGroupId {
+pub struct GetFieldsResponseValueGroupIdObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -565,7 +589,7 @@ pub struct GetFieldsResponseFieldsGroupId {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsGroupId {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueGroupIdObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -576,12 +600,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsGroupId {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsGroupId);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueGroupIdObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueModifiedBy {
+    Object(Box<GetFieldsResponseValueModifiedByObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueModifiedByObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueModifiedBy",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsModifiedBy {
+pub struct GetFieldsResponseValueModifiedByObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -590,7 +645,7 @@ pub struct GetFieldsResponseFieldsModifiedBy {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsModifiedBy {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedByObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -601,7 +656,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsModifiedBy {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsModifiedBy);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedByObject);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.backlog.getFields";

@@ -803,112 +803,42 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
 /// The `result` of `tasks.api.scrum.epic.getFields`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponse {
-    /// Wire name "color": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub color: Option<String>,
-    /// Wire name "createdBy": integer, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "description": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "fields": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<GetFieldsResponseFields>,
-    /// Wire name "files": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub files: ::serde_json::Value,
-    /// Wire name "groupId": integer, optional.
-    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let color = o.opt("color")?;
-        let created_by = o.opt("createdBy")?;
-        let description = o.opt("description")?;
-        let fields = o.opt("fields")?;
-        let files = o.opt("files")?;
-        let group_id = o.opt("groupId")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let name = o.opt("name")?;
-        let additional = o
-            .rest(
-                &[
-                    "color",
-                    "createdBy",
-                    "description",
-                    "fields",
-                    "files",
-                    "groupId",
-                    "modifiedBy",
-                    "name",
-                ],
-            )?;
-        Ok(Self {
-            color,
-            created_by,
-            description,
-            fields,
-            files,
-            group_id,
-            modified_by,
-            name,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
+pub type GetFieldsResponse = ::std::collections::BTreeMap<
+    String,
+    GetFieldsResponseValue,
+>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFields {
-    /// Wire name "color": object, optional.
+pub struct GetFieldsResponseValue {
+    /// Wire name "color": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub color: Option<GetFieldsResponseFieldsColor>,
-    /// Wire name "createdBy": object, optional.
+    pub color: Option<GetFieldsResponseValueColor>,
+    /// Wire name "createdBy": one of several shapes, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<GetFieldsResponseFieldsCreatedBy>,
-    /// Wire name "description": object, optional.
+    pub created_by: Option<GetFieldsResponseValueCreatedBy>,
+    /// Wire name "description": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<GetFieldsResponseFieldsDescription>,
+    pub description: Option<GetFieldsResponseValueDescription>,
     /// Wire name "files": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub files: Option<GetFieldsResponseFieldsFiles>,
-    /// Wire name "groupId": object, optional.
+    pub files: Option<GetFieldsResponseValueFiles>,
+    /// Wire name "groupId": one of several shapes, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<GetFieldsResponseFieldsGroupId>,
-    /// Wire name "modifiedBy": object, optional.
+    pub group_id: Option<GetFieldsResponseValueGroupId>,
+    /// Wire name "modifiedBy": one of several shapes, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<GetFieldsResponseFieldsModifiedBy>,
-    /// Wire name "name": object, optional.
+    pub modified_by: Option<GetFieldsResponseValueModifiedBy>,
+    /// Wire name "name": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<GetFieldsResponseFieldsName>,
+    pub name: Option<GetFieldsResponseValueName>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -945,12 +875,49 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFields);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValue);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueColor {
+    Object(Box<GetFieldsResponseValueColorObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueColor {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueColorObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueColor",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueColor);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsColor {
+pub struct GetFieldsResponseValueColorObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -959,7 +926,7 @@ pub struct GetFieldsResponseFieldsColor {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsColor {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueColorObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -970,12 +937,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsColor {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsColor);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueColorObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueCreatedBy {
+    Object(Box<GetFieldsResponseValueCreatedByObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueCreatedByObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueCreatedBy",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsCreatedBy {
+pub struct GetFieldsResponseValueCreatedByObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -984,7 +982,7 @@ pub struct GetFieldsResponseFieldsCreatedBy {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsCreatedBy {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedByObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -995,12 +993,49 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsCreatedBy {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsCreatedBy);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedByObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueDescription {
+    Object(Box<GetFieldsResponseValueDescriptionObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueDescription {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueDescriptionObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueDescription",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueDescription);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsDescription {
+pub struct GetFieldsResponseValueDescriptionObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -1009,7 +1044,7 @@ pub struct GetFieldsResponseFieldsDescription {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsDescription {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueDescriptionObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1020,12 +1055,12 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsDescription {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsDescription);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueDescriptionObject);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsFiles {
+pub struct GetFieldsResponseValueFiles {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -1034,7 +1069,7 @@ pub struct GetFieldsResponseFieldsFiles {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsFiles {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueFiles {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1045,12 +1080,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsFiles {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsFiles);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueFiles);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueGroupId {
+    Object(Box<GetFieldsResponseValueGroupIdObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueGroupId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueGroupIdObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueGroupId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueGroupId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsGroupId {
+pub struct GetFieldsResponseValueGroupIdObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -1059,7 +1125,7 @@ pub struct GetFieldsResponseFieldsGroupId {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsGroupId {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueGroupIdObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1070,12 +1136,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsGroupId {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsGroupId);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueGroupIdObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueModifiedBy {
+    Object(Box<GetFieldsResponseValueModifiedByObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueModifiedByObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueModifiedBy",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsModifiedBy {
+pub struct GetFieldsResponseValueModifiedByObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -1084,7 +1181,7 @@ pub struct GetFieldsResponseFieldsModifiedBy {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsModifiedBy {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedByObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1095,12 +1192,49 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsModifiedBy {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsModifiedBy);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedByObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueName {
+    Object(Box<GetFieldsResponseValueNameObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueName {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueNameObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueName",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsName {
+pub struct GetFieldsResponseValueNameObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -1109,7 +1243,7 @@ pub struct GetFieldsResponseFieldsName {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsName {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueNameObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1120,7 +1254,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsName {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsName);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueNameObject);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.getFields";

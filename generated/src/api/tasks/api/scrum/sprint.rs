@@ -778,121 +778,45 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
 /// The `result` of `tasks.api.scrum.sprint.getFields`.
+pub type GetFieldsResponse = ::std::collections::BTreeMap<
+    String,
+    GetFieldsResponseValue,
+>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponse {
-    /// Wire name "createdBy": integer, optional.
+pub struct GetFieldsResponseValue {
+    /// Wire name "createdBy": one of several shapes, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "dateEnd": string, optional.
+    pub created_by: Option<GetFieldsResponseValueCreatedBy>,
+    /// Wire name "dateEnd": one of several shapes, optional.
     #[serde(rename = "dateEnd", skip_serializing_if = "Option::is_none")]
-    pub date_end: Option<String>,
-    /// Wire name "dateStart": string, optional.
+    pub date_end: Option<GetFieldsResponseValueDateEnd>,
+    /// Wire name "dateStart": one of several shapes, optional.
     #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
-    pub date_start: Option<String>,
-    /// Wire name "fields": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<GetFieldsResponseFields>,
-    /// Wire name "groupId": integer, optional.
+    pub date_start: Option<GetFieldsResponseValueDateStart>,
+    /// Wire name "groupId": one of several shapes, optional.
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<i64>,
-    /// Wire name "modifiedBy": integer, optional.
+    pub group_id: Option<GetFieldsResponseValueGroupId>,
+    /// Wire name "modifiedBy": one of several shapes, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "name": string, optional.
+    pub modified_by: Option<GetFieldsResponseValueModifiedBy>,
+    /// Wire name "name": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "sort": integer, optional.
+    pub name: Option<GetFieldsResponseValueName>,
+    /// Wire name "sort": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "status": string, optional.
+    pub sort: Option<GetFieldsResponseValueSort>,
+    /// Wire name "status": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<GetFieldsResponseValueStatus>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let created_by = o.opt("createdBy")?;
-        let date_end = o.opt("dateEnd")?;
-        let date_start = o.opt("dateStart")?;
-        let fields = o.opt("fields")?;
-        let group_id = o.opt("groupId")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let name = o.opt("name")?;
-        let sort = o.opt("sort")?;
-        let status = o.opt("status")?;
-        let additional = o
-            .rest(
-                &[
-                    "createdBy",
-                    "dateEnd",
-                    "dateStart",
-                    "fields",
-                    "groupId",
-                    "modifiedBy",
-                    "name",
-                    "sort",
-                    "status",
-                ],
-            )?;
-        Ok(Self {
-            created_by,
-            date_end,
-            date_start,
-            fields,
-            group_id,
-            modified_by,
-            name,
-            sort,
-            status,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseFields {
-    /// Wire name "createdBy": object, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<GetFieldsResponseFieldsCreatedBy>,
-    /// Wire name "dateEnd": object, optional.
-    #[serde(rename = "dateEnd", skip_serializing_if = "Option::is_none")]
-    pub date_end: Option<GetFieldsResponseFieldsDateEnd>,
-    /// Wire name "dateStart": object, optional.
-    #[serde(rename = "dateStart", skip_serializing_if = "Option::is_none")]
-    pub date_start: Option<GetFieldsResponseFieldsDateStart>,
-    /// Wire name "groupId": object, optional.
-    #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<GetFieldsResponseFieldsGroupId>,
-    /// Wire name "modifiedBy": object, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<GetFieldsResponseFieldsModifiedBy>,
-    /// Wire name "name": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<GetFieldsResponseFieldsName>,
-    /// Wire name "sort": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<GetFieldsResponseFieldsSort>,
-    /// Wire name "status": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<GetFieldsResponseFieldsStatus>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -932,12 +856,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFields);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValue);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueCreatedBy {
+    Object(Box<GetFieldsResponseValueCreatedByObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueCreatedByObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueCreatedBy",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsCreatedBy {
+pub struct GetFieldsResponseValueCreatedByObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -946,7 +901,7 @@ pub struct GetFieldsResponseFieldsCreatedBy {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsCreatedBy {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedByObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -957,12 +912,49 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsCreatedBy {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsCreatedBy);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedByObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueDateEnd {
+    Object(Box<GetFieldsResponseValueDateEndObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueDateEnd {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueDateEndObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueDateEnd",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueDateEnd);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsDateEnd {
+pub struct GetFieldsResponseValueDateEndObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -971,7 +963,7 @@ pub struct GetFieldsResponseFieldsDateEnd {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsDateEnd {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueDateEndObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -982,12 +974,49 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsDateEnd {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsDateEnd);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueDateEndObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueDateStart {
+    Object(Box<GetFieldsResponseValueDateStartObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueDateStart {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueDateStartObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueDateStart",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueDateStart);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsDateStart {
+pub struct GetFieldsResponseValueDateStartObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -996,7 +1025,7 @@ pub struct GetFieldsResponseFieldsDateStart {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsDateStart {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueDateStartObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1007,12 +1036,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsDateStart {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsDateStart);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueDateStartObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueGroupId {
+    Object(Box<GetFieldsResponseValueGroupIdObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueGroupId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueGroupIdObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueGroupId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueGroupId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsGroupId {
+pub struct GetFieldsResponseValueGroupIdObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -1021,7 +1081,7 @@ pub struct GetFieldsResponseFieldsGroupId {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsGroupId {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueGroupIdObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1032,12 +1092,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsGroupId {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsGroupId);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueGroupIdObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueModifiedBy {
+    Object(Box<GetFieldsResponseValueModifiedByObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueModifiedByObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueModifiedBy",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsModifiedBy {
+pub struct GetFieldsResponseValueModifiedByObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -1046,7 +1137,7 @@ pub struct GetFieldsResponseFieldsModifiedBy {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsModifiedBy {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedByObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1057,12 +1148,49 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsModifiedBy {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsModifiedBy);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedByObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueName {
+    Object(Box<GetFieldsResponseValueNameObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueName {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueNameObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueName",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueName);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsName {
+pub struct GetFieldsResponseValueNameObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -1071,7 +1199,7 @@ pub struct GetFieldsResponseFieldsName {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsName {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueNameObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1082,12 +1210,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsName {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsName);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueNameObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueSort {
+    Object(Box<GetFieldsResponseValueSortObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueSort {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueSortObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueSort",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueSort);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsSort {
+pub struct GetFieldsResponseValueSortObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -1096,7 +1255,7 @@ pub struct GetFieldsResponseFieldsSort {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsSort {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueSortObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1107,12 +1266,49 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsSort {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsSort);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueSortObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueStatus {
+    Object(Box<GetFieldsResponseValueStatusObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueStatus {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueStatusObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueStatus",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueStatus);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsStatus {
+pub struct GetFieldsResponseValueStatusObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -1121,7 +1317,7 @@ pub struct GetFieldsResponseFieldsStatus {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsStatus {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueStatusObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -1132,7 +1328,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsStatus {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsStatus);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueStatusObject);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.getFields";
@@ -1169,12 +1365,12 @@ pub struct ListRequest {
     /// Wire name "filter": object (a `Filter`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<::bitrix24_runtime::Filter>,
-    /// Wire name "order": object, optional.
+    /// Wire name "order": object (an `Order`), optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListRequestOrder>,
-    /// Wire name "select": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub select: ::serde_json::Value,
+    pub order: Option<::bitrix24_runtime::Order>,
+    /// Wire name "select": array of string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
     /// Wire name "start": integer, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
@@ -1195,13 +1391,13 @@ impl ListRequest {
         self
     }
     /// Sets "order".
-    pub fn order(mut self, value: impl Into<ListRequestOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<::bitrix24_runtime::Order>) -> Self {
         self.order = Some(value.into());
         self
     }
     /// Sets "select".
-    pub fn select(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.select = value.into();
+    pub fn select(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.select = Some(value.into_iter().map(Into::into).collect());
         self
     }
     /// Sets "start".
@@ -1242,172 +1438,6 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 }
 
 ::bitrix24_runtime::loose_deserialize!(ListRequest);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListRequestOrder {
-    /// Wire name "CREATED_BY": integer, optional.
-    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "DATE_END": string, optional.
-    #[serde(rename = "DATE_END", skip_serializing_if = "Option::is_none")]
-    pub date_end: Option<String>,
-    /// Wire name "DATE_START": string, optional.
-    #[serde(rename = "DATE_START", skip_serializing_if = "Option::is_none")]
-    pub date_start: Option<String>,
-    /// Wire name "ENTITY_TYPE": string, optional.
-    #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
-    pub entity_type: Option<String>,
-    /// Wire name "GROUP_ID": integer, optional.
-    #[serde(rename = "GROUP_ID", skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<i64>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "INFO": any JSON, optional.
-    #[serde(rename = "INFO", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub info: ::serde_json::Value,
-    /// Wire name "MODIFIED_BY": integer, optional.
-    #[serde(rename = "MODIFIED_BY", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "STATUS": string, optional.
-    #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl ListRequestOrder {
-    /// Every field is optional: a value with none of them set (the same as `Default`).
-    pub fn new() -> Self {
-        <Self as ::core::default::Default>::default()
-    }
-    /// Sets "CREATED_BY".
-    pub fn created_by(mut self, value: impl Into<i64>) -> Self {
-        self.created_by = Some(value.into());
-        self
-    }
-    /// Sets "DATE_END".
-    pub fn date_end(mut self, value: impl Into<String>) -> Self {
-        self.date_end = Some(value.into());
-        self
-    }
-    /// Sets "DATE_START".
-    pub fn date_start(mut self, value: impl Into<String>) -> Self {
-        self.date_start = Some(value.into());
-        self
-    }
-    /// Sets "ENTITY_TYPE".
-    pub fn entity_type(mut self, value: impl Into<String>) -> Self {
-        self.entity_type = Some(value.into());
-        self
-    }
-    /// Sets "GROUP_ID".
-    pub fn group_id(mut self, value: impl Into<i64>) -> Self {
-        self.group_id = Some(value.into());
-        self
-    }
-    /// Sets "ID".
-    pub fn id(mut self, value: impl Into<i64>) -> Self {
-        self.id = Some(value.into());
-        self
-    }
-    /// Sets "INFO".
-    pub fn info(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.info = value.into();
-        self
-    }
-    /// Sets "MODIFIED_BY".
-    pub fn modified_by(mut self, value: impl Into<i64>) -> Self {
-        self.modified_by = Some(value.into());
-        self
-    }
-    /// Sets "NAME".
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets "SORT".
-    pub fn sort(mut self, value: impl Into<i64>) -> Self {
-        self.sort = Some(value.into());
-        self
-    }
-    /// Sets "STATUS".
-    pub fn status(mut self, value: impl Into<String>) -> Self {
-        self.status = Some(value.into());
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestOrder {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let created_by = o.opt("CREATED_BY")?;
-        let date_end = o.opt("DATE_END")?;
-        let date_start = o.opt("DATE_START")?;
-        let entity_type = o.opt("ENTITY_TYPE")?;
-        let group_id = o.opt("GROUP_ID")?;
-        let id = o.opt("ID")?;
-        let info = o.opt("INFO")?;
-        let modified_by = o.opt("MODIFIED_BY")?;
-        let name = o.opt("NAME")?;
-        let sort = o.opt("SORT")?;
-        let status = o.opt("STATUS")?;
-        let additional = o
-            .rest(
-                &[
-                    "CREATED_BY",
-                    "DATE_END",
-                    "DATE_START",
-                    "ENTITY_TYPE",
-                    "GROUP_ID",
-                    "ID",
-                    "INFO",
-                    "MODIFIED_BY",
-                    "NAME",
-                    "SORT",
-                    "STATUS",
-                ],
-            )?;
-        Ok(Self {
-            created_by,
-            date_end,
-            date_start,
-            entity_type,
-            group_id,
-            id,
-            info,
-            modified_by,
-            name,
-            sort,
-            status,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListRequestOrder);
 
 /// The `result` of `tasks.api.scrum.sprint.list`.
 pub type ListResponse = Vec<ListResponseItem>;

@@ -193,103 +193,39 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
 ::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
 /// The `result` of `tasks.api.scrum.task.getFields`.
+pub type GetFieldsResponse = ::std::collections::BTreeMap<
+    String,
+    GetFieldsResponseValue,
+>;
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponse {
-    /// Wire name "createdBy": integer, optional.
+pub struct GetFieldsResponseValue {
+    /// Wire name "createdBy": one of several shapes, optional.
     #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "entityId": integer, optional.
+    pub created_by: Option<GetFieldsResponseValueCreatedBy>,
+    /// Wire name "entityId": one of several shapes, optional.
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<i64>,
-    /// Wire name "epicId": integer, optional.
+    pub entity_id: Option<GetFieldsResponseValueEntityId>,
+    /// Wire name "epicId": one of several shapes, optional.
     #[serde(rename = "epicId", skip_serializing_if = "Option::is_none")]
-    pub epic_id: Option<i64>,
-    /// Wire name "fields": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<GetFieldsResponseFields>,
-    /// Wire name "modifiedBy": integer, optional.
+    pub epic_id: Option<GetFieldsResponseValueEpicId>,
+    /// Wire name "modifiedBy": one of several shapes, optional.
     #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "sort": integer, optional.
+    pub modified_by: Option<GetFieldsResponseValueModifiedBy>,
+    /// Wire name "sort": one of several shapes, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "storyPoints": string, optional.
+    pub sort: Option<GetFieldsResponseValueSort>,
+    /// Wire name "storyPoints": one of several shapes, optional.
     #[serde(rename = "storyPoints", skip_serializing_if = "Option::is_none")]
-    pub story_points: Option<String>,
+    pub story_points: Option<GetFieldsResponseValueStoryPoints>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let created_by = o.opt("createdBy")?;
-        let entity_id = o.opt("entityId")?;
-        let epic_id = o.opt("epicId")?;
-        let fields = o.opt("fields")?;
-        let modified_by = o.opt("modifiedBy")?;
-        let sort = o.opt("sort")?;
-        let story_points = o.opt("storyPoints")?;
-        let additional = o
-            .rest(
-                &[
-                    "createdBy",
-                    "entityId",
-                    "epicId",
-                    "fields",
-                    "modifiedBy",
-                    "sort",
-                    "storyPoints",
-                ],
-            )?;
-        Ok(Self {
-            created_by,
-            entity_id,
-            epic_id,
-            fields,
-            modified_by,
-            sort,
-            story_points,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
-
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetFieldsResponseFields {
-    /// Wire name "createdBy": object, optional.
-    #[serde(rename = "createdBy", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<GetFieldsResponseFieldsCreatedBy>,
-    /// Wire name "entityId": object, optional.
-    #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<GetFieldsResponseFieldsEntityId>,
-    /// Wire name "epicId": object, optional.
-    #[serde(rename = "epicId", skip_serializing_if = "Option::is_none")]
-    pub epic_id: Option<GetFieldsResponseFieldsEpicId>,
-    /// Wire name "modifiedBy": object, optional.
-    #[serde(rename = "modifiedBy", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<GetFieldsResponseFieldsModifiedBy>,
-    /// Wire name "sort": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort: Option<GetFieldsResponseFieldsSort>,
-    /// Wire name "storyPoints": object, optional.
-    #[serde(rename = "storyPoints", skip_serializing_if = "Option::is_none")]
-    pub story_points: Option<GetFieldsResponseFieldsStoryPoints>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValue {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -316,12 +252,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFields);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValue);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueCreatedBy {
+    Object(Box<GetFieldsResponseValueCreatedByObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueCreatedByObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueCreatedBy",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsCreatedBy {
+pub struct GetFieldsResponseValueCreatedByObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -330,7 +297,7 @@ pub struct GetFieldsResponseFieldsCreatedBy {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsCreatedBy {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueCreatedByObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -341,12 +308,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsCreatedBy {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsCreatedBy);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueCreatedByObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueEntityId {
+    Object(Box<GetFieldsResponseValueEntityIdObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueEntityId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueEntityIdObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueEntityId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueEntityId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsEntityId {
+pub struct GetFieldsResponseValueEntityIdObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -355,7 +353,7 @@ pub struct GetFieldsResponseFieldsEntityId {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsEntityId {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueEntityIdObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -366,12 +364,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsEntityId {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsEntityId);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueEntityIdObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueEpicId {
+    Object(Box<GetFieldsResponseValueEpicIdObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueEpicId {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueEpicIdObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueEpicId",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueEpicId);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsEpicId {
+pub struct GetFieldsResponseValueEpicIdObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -380,7 +409,7 @@ pub struct GetFieldsResponseFieldsEpicId {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsEpicId {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueEpicIdObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -391,12 +420,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsEpicId {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsEpicId);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueEpicIdObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueModifiedBy {
+    Object(Box<GetFieldsResponseValueModifiedByObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedBy {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueModifiedByObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueModifiedBy",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedBy);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsModifiedBy {
+pub struct GetFieldsResponseValueModifiedByObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -405,7 +465,7 @@ pub struct GetFieldsResponseFieldsModifiedBy {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsModifiedBy {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueModifiedByObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -416,12 +476,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsModifiedBy {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsModifiedBy);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueModifiedByObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueSort {
+    Object(Box<GetFieldsResponseValueSortObject>),
+    Integer(i64),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueSort {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueSortObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueSort",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueSort);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsSort {
+pub struct GetFieldsResponseValueSortObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -430,7 +521,7 @@ pub struct GetFieldsResponseFieldsSort {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsSort {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueSortObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -441,12 +532,49 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsSort {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsSort);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueSortObject);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum GetFieldsResponseValueStoryPoints {
+    Object(Box<GetFieldsResponseValueStoryPointsObject>),
+    String(String),
+}
+
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueStoryPoints {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <Box<
+            GetFieldsResponseValueStoryPointsObject,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetFieldsResponseValueStoryPoints",
+            ),
+        )
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueStoryPoints);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct GetFieldsResponseFieldsStoryPoints {
+pub struct GetFieldsResponseValueStoryPointsObject {
     /// Wire name "type": string, optional.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -455,7 +583,7 @@ pub struct GetFieldsResponseFieldsStoryPoints {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsStoryPoints {
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseValueStoryPointsObject {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -466,7 +594,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFieldsStoryPoints {
     }
 }
 
-::bitrix24_runtime::loose_deserialize!(GetFieldsResponseFieldsStoryPoints);
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseValueStoryPointsObject);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.task.getFields";
