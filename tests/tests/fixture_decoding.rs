@@ -145,3 +145,25 @@ fn params_round_trip_through_the_request_types() {
     let e = validate_params("crm.deal.update", &json!({ "fields": {} })).unwrap_err();
     assert!(e.to_string().contains("id"), "{e}");
 }
+
+#[test]
+fn a_union_takes_a_number_into_its_string_branch_as_a_plain_string_field_would() {
+    use bitrix24_runtime::loose::Loose;
+    use bitrix24_tests::api::crm::deal::ListRequestFilterStatusId as StatusId;
+    // No number branch: the number becomes the text branch, as a `String` field takes it.
+    assert_eq!(
+        StatusId::from_loose(&json!(5)).unwrap(),
+        StatusId::String("5".into())
+    );
+    assert_eq!(
+        StatusId::from_loose(&json!("NEW")).unwrap(),
+        StatusId::String("NEW".into())
+    );
+    assert_eq!(
+        StatusId::from_loose(&json!(["NEW", 7])).unwrap(),
+        StatusId::Array(vec!["NEW".into(), "7".into()])
+    );
+    // What no branch takes is still refused.
+    assert!(StatusId::from_loose(&json!({"a": 1})).is_err());
+    assert!(StatusId::from_loose(&json!(true)).is_err());
+}
