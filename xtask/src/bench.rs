@@ -9,7 +9,9 @@ use std::path::Path;
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     use std::time::{Duration, Instant};
     // The corpus (`specs/`); the fixtures describe some of the same methods.
-    let all = read_specs(root, &root.join(TARGETS[0].specs))?;
+    let mut all = read_specs(root, &root.join(TARGETS[0].specs))?;
+    // The type specs the method specs refer to are part of the input.
+    all.extend(crate::read_type_specs(root, &root.join(TARGETS[0].specs))?);
     let opts = Options::default();
     let runs = 10;
     let mut times: Vec<Duration> = Vec::new();
