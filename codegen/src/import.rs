@@ -172,6 +172,8 @@ pub fn docs_url(rel_path: &str) -> String {
 /// The `params` schema of a page.
 pub fn params_schema(page: &Page) -> Value {
     let mut s = docs::object_schema(&page.params, true);
+    // A request's objects are never one type with a response's (see `share`).
+    docs::unname_tables(&mut s);
     if !page.rest_v3 {
         crate::import_params::query_params(&mut s);
     }
@@ -727,8 +729,8 @@ mod tests {
         let l = import_page_in("crm/deals/x-deal-list.md", &list, Some(&pages)).expect("imported");
         let want = json!({"type": "array", "items": {"type": "object", "properties": {
             "ID": {"type": "integer"},
-            "FM": {"type": "array", "items": {"type": "object", "properties": {"VALUE": {"type": "string"}}, "additionalProperties": true}}
-        }, "additionalProperties": true}});
+            "FM": {"type": "array", "items": {"type": "object", "properties": {"VALUE": {"type": "string"}}, "additionalProperties": true, "x-bitrix-type": "multi"}}
+        }, "additionalProperties": true, "x-bitrix-type": "deal"}});
         assert_eq!(
             returns_schema(&docs::read_page_in(
                 &list,
@@ -753,6 +755,72 @@ mod tests {
             returns_schema(&docs::read_page(&list)),
             json!({"type": "array", "items": {"x-bitrix-type": "deal"}})
         );
+    }
+
+    /// A get page's result of a named type (`Тип deal {#deal}`), a list page linking to it and
+    /// an add page whose `fields` row links to it too: after the share pass the get's result
+    /// and the list's rows are one type `crm.deal`, and the request keeps its own object.
+    #[test]
+    fn a_named_result_type_is_one_type_for_get_and_list() {
+        let table =
+            |rows: &str| format!("#|\n|| **Название**\n`тип` | **Описание** ||\n{rows}|#\n");
+        let deal = table("|| **ID**\n`integer` | x ||\n|| **TITLE**\n`string` | x ||\n");
+        let get = format!(
+            "# Get crm.deal.get\n\n> Scope: [`crm`](x)\n\n## Обработка ответа\n\n### Возвращаемые данные\n\n{}\n#### Тип deal {{#deal}}\n\n{deal}",
+            table("|| **result**\n[`deal`](#deal) | x ||\n"),
+        );
+        let list = format!(
+            "# List crm.deal.list\n\n> Scope: [`crm`](x)\n\n## Обработка ответа\n\n### Возвращаемые данные\n\n{}",
+            table("|| **result**\n[`deal[]`](crm-deal-get.md#deal) | x ||\n"),
+        );
+        let add = format!(
+            "# Add crm.deal.add\n\n> Scope: [`crm`](x)\n\n## Параметры метода\n\n{}",
+            table("|| **fields**\n[`deal`](crm-deal-get.md#deal) | x ||\n"),
+        );
+        let pages = |p: &str| (p == "crm/deals/crm-deal-get.md").then(|| get.clone());
+        let import = |rel: &str, text: &str| {
+            let i = import_page_in(rel, text, Some(&pages)).expect("imported");
+            crate::share::Text {
+                owner: format!("method:{}", i.method),
+                text: i.text,
+            }
+        };
+        let texts = [
+            import("crm/deals/crm-deal-get.md", &get),
+            import("crm/deals/crm-deal-list.md", &list),
+            import("crm/deals/crm-deal-add.md", &add),
+        ];
+        // Before the share pass the objects carry the docs' name, the request's do not.
+        let field = |t: &str, f: &str| crate::share::field(t, f).expect("field");
+        assert_eq!(
+            field(&texts[0].text, "returns")["x-bitrix-type"],
+            json!("deal")
+        );
+        assert_eq!(
+            field(&texts[1].text, "returns")["items"]["x-bitrix-type"],
+            json!("deal")
+        );
+        let add_params = field(&texts[2].text, "params");
+        assert_eq!(
+            add_params["properties"]["fields"]["properties"]["ID"],
+            json!({"type": "integer"})
+        );
+        assert!(
+            add_params["properties"]["fields"]
+                .get("x-bitrix-type")
+                .is_none()
+        );
+        let (out, types) = crate::share::share_texts(&texts);
+        assert_eq!(
+            types.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(),
+            ["crm.deal"]
+        );
+        assert_eq!(field(&out[0], "returns"), json!({"$ref": "types/crm.deal"}));
+        assert_eq!(
+            field(&out[1], "returns"),
+            json!({"type": "array", "items": {"$ref": "types/crm.deal"}})
+        );
+        assert_eq!(field(&out[2], "params"), add_params);
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! 1. **Open places take the examples' shape.** Where the schema says nothing (any JSON, a
 //!    bare named type the importer could not resolve, an object without properties, an array
 //!    without items), the merged shape of every value seen there replaces it (`nullable` kept,
-//!    and the docs' name of the type, `x-bitrix-type: user.id`, when the shape is a scalar).
+//!    and the docs' name of the type, `x-bitrix-type: user.id`, when the shape is a scalar; an
+//!    object made from examples stays unnamed, while one the tables built from a named type,
+//!    `x-bitrix-type: deal`, is no open place and keeps its name under rule 4).
 //!    A bare `array` / `object` of the docs beside only empty ones is a list / map of any JSON.
 //! 2. **Shapes merge over all values.** Objects: the union of their keys, every key optional;
 //!    arrays: the shape of all their items (of all arrays); scalars by kind (`boolean`,

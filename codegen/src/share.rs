@@ -29,7 +29,8 @@
 //!    or types use is shared in a later round (at most [`MAX_ROUNDS`] rounds). A shape that
 //!    already has a type is replaced by a reference to it wherever it occurs.
 //! 3. **Never shared:** the top-level schema itself (`params`, `returns`, `payload`, a type's
-//!    own schema), the shapes under `filter`, `order` and `select`, any JSON (no properties),
+//!    own schema; the one exception is a `returns` that is a docs-named object, rule 1:
+//!    `crm.deal.get`'s `deal` becomes `{"$ref": "types/crm.deal"}`), the shapes under `filter`, `order` and `select`, any JSON (no properties),
 //!    scalars and enums (the generator shares those), and shapes that use the spec's own
 //!    `#/…` definitions (they mean nothing outside it).
 //! 4. **Scopes:** types are per scope; a shape used in two scopes gives one type in each, so
@@ -529,8 +530,8 @@ fn docs_named(schemas: &mut [Input], types: &mut BTreeMap<String, TypeSpec>) -> 
     let mut pending: Vec<String> = Vec::new();
     for round in 0..MAX_ROUNDS {
         let mut found: BTreeMap<String, (String, Vec<Value>)> = BTreeMap::new();
-        let mut collect = |scope: &str, v: &Value| {
-            walk(v, None, &mut |c, _| {
+        let mut collect = |scope: &str, v: &Value, returns: bool| {
+            let mut add = |c: &Value| {
                 let name = named(scope, c);
                 if let Some(n) = &name {
                     found
@@ -540,16 +541,22 @@ fn docs_named(schemas: &mut [Input], types: &mut BTreeMap<String, TypeSpec>) -> 
                         .push(c.clone());
                 }
                 name.is_some()
-            });
+            };
+            // A docs-named `returns` (`crm.deal.get`'s `deal`) is one of the type's
+            // occurrences itself (rule 3's one exception).
+            if returns && add(v) {
+                return;
+            }
+            walk(v, None, &mut |c, _| add(c));
         };
         if round == 0 {
             for s in schemas.iter() {
-                collect(&s.scope, &s.schema);
+                collect(&s.scope, &s.schema, s.field == "returns");
             }
         } else {
             for n in &pending {
                 let t = &types[n];
-                collect(&t.scope, &t.schema);
+                collect(&t.scope, &t.schema, false);
             }
         }
         let new: Vec<String> = found
@@ -575,6 +582,13 @@ fn docs_named(schemas: &mut [Input], types: &mut BTreeMap<String, TypeSpec>) -> 
         };
         if round == 0 {
             for s in schemas.iter_mut() {
+                if s.field == "returns"
+                    && let Some(n) = named(&s.scope, &s.schema)
+                {
+                    s.schema = type_ref(&n);
+                    replaced += 1;
+                    continue;
+                }
                 rewrite(&mut s.schema, None, &mut visit(&s.scope), &mut replaced);
             }
         } else {
@@ -860,6 +874,56 @@ mod tests {
             input("x.d", "x", wrap("filter", row())),
         ]);
         assert!(r.types.is_empty(), "{:?}", r.types);
+    }
+
+    /// A `returns` that is itself a docs-named object (`crm.deal.get`'s `deal`) is one of the
+    /// type's occurrences and becomes a reference; a named `params` or `payload` root stays
+    /// inline (its nested named objects are still shared).
+    #[test]
+    fn a_docs_named_returns_root_becomes_a_reference() {
+        let deal = |extra: &str| {
+            json!({"type": "object", "x-bitrix-type": "deal", "additionalProperties": true,
+                "properties": {"ID": {"type": "integer"}, extra: {"type": "string"}}})
+        };
+        let mut params = input("crm.deal.x", "crm", deal("X"));
+        params.field = "params".into();
+        let mut payload = input("event:OnX", "crm", deal("Y"));
+        payload.field = "payload".into();
+        let r = share(&[
+            input("crm.deal.get", "crm", deal("TITLE")),
+            input(
+                "crm.deal.list",
+                "crm",
+                json!({"type": "array", "items": deal("STAGE_ID")}),
+            ),
+            params.clone(),
+            payload.clone(),
+        ]);
+        let names: Vec<&str> = r.types.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["crm.deal"]);
+        // Merged over the get's result and the list's rows only.
+        let keys: Vec<&String> = r.types[0].schema["properties"]
+            .as_object()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["ID", "STAGE_ID", "TITLE"]);
+        let by = |owner: &str, field: &str| {
+            r.schemas
+                .iter()
+                .find(|i| i.owner == owner && i.field == field)
+                .map(|i| i.schema.clone())
+        };
+        assert_eq!(
+            by("crm.deal.get", "returns"),
+            Some(json!({"$ref": "types/crm.deal"}))
+        );
+        assert_eq!(
+            by("crm.deal.list", "returns"),
+            Some(json!({"type": "array", "items": {"$ref": "types/crm.deal"}}))
+        );
+        assert_eq!(by("crm.deal.x", "params"), Some(params.schema));
+        assert_eq!(by("event:OnX", "payload"), Some(payload.schema));
+        assert_eq!(r.replaced, 2);
     }
 
     #[test]

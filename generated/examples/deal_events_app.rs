@@ -62,7 +62,7 @@ async fn on_event(State(web): State<Web>, VerifiedEvent(received): VerifiedEvent
                 return StatusCode::INTERNAL_SERVER_ERROR;
             };
             #[allow(deprecated)] // crm.deal.get is marked deprecated in the docs
-            let found = deal::get(&client, &deal::GetRequest::new(id)).await;
+            let found = deal::get(&client, &deal::GetRequest::new().id(id)).await;
             match found {
                 Ok(d) => {
                     let title = d.title.unwrap_or_default();

@@ -70,7 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let id = client.call(&lead::AddRequest::new().fields(fields)).await?;
     println!("lead {id} added");
 
-    let lead = client.call(&lead::GetRequest::new(id)).await?;
+    let lead = client.call(&lead::GetRequest::new().id(id)).await?;
     println!(
         "read back: title {}, {uf} = {}",
         lead.title.unwrap_or_default(),

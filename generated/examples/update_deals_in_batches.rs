@@ -45,7 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let updates: Vec<deal::UpdateRequest> = ids
         .iter()
         .map(|&id| {
-            deal::UpdateRequest::new(id).fields(
+            deal::UpdateRequest::new().id(id).fields(
                 deal::UpdateRequestFields::new().title(format!("SDK batch example, renamed {id}")),
             )
         })
@@ -70,8 +70,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  deal {id} not updated: {why}");
     }
 
-    let deletes: Vec<deal::DeleteRequest> =
-        ids.iter().map(|&id| deal::DeleteRequest::new(id)).collect();
+    let deletes: Vec<deal::DeleteRequest> = ids
+        .iter()
+        .map(|&id| deal::DeleteRequest::new().id(id))
+        .collect();
     let deleted = client
         .batch_of(&deletes)
         .await?

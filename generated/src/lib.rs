@@ -71,7 +71,7 @@
 //!
 //! let client = Client::webhook(&webhook_url).build()?;
 //! let updates: Vec<_> = (1..=120)
-//!     .map(|id| deal::UpdateRequest::new(id).fields(deal::UpdateRequestFields::new().title("Renamed")))
+//!     .map(|id| deal::UpdateRequest::new().id(id).fields(deal::UpdateRequestFields::new().title("Renamed")))
 //!     .collect();
 //! // 120 calls, 3 requests of at most 50; one answer per call.
 //! let answers = client.batch_of(&updates).await?;

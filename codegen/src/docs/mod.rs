@@ -19,7 +19,9 @@ mod types;
 
 pub use literal::parse_json_loose;
 pub use page::{Pages, read_page, read_page_in};
-pub use types::{is_pattern_value, is_placeholder_key, object_schema, param_schema, type_schema};
+pub use types::{
+    is_pattern_value, is_placeholder_key, object_schema, param_schema, type_schema, unname_tables,
+};
 
 use serde_json::Value;
 

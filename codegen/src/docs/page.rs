@@ -1005,15 +1005,16 @@ mod tests {
         assert_eq!(names(&p.returned[0]), ["ID", "TITLE"]);
         assert_eq!(names(&p.returned[1]), ["ID", "TITLE"]);
         assert!(p.returned[2].children.is_empty());
+        // The objects keep the docs' name of the type (for the share pass), the list's items
+        // as the object itself.
         let s = crate::docs::param_schema(&p.returned[1]);
         assert_eq!(
             s,
-            json!({"type": "array", "items": {"type": "object", "properties": {"ID": {"type": "integer"}, "TITLE": {"type": "string"}}, "additionalProperties": true}})
+            json!({"type": "array", "items": {"type": "object", "properties": {"ID": {"type": "integer"}, "TITLE": {"type": "string"}}, "additionalProperties": true, "x-bitrix-type": "deal"}})
         );
-        assert_eq!(
-            crate::docs::param_schema(&p.returned[0])["properties"]["ID"],
-            json!({"type": "integer"})
-        );
+        let one = crate::docs::param_schema(&p.returned[0]);
+        assert_eq!(one["properties"]["ID"], json!({"type": "integer"}));
+        assert_eq!(one, s["items"]);
     }
 
     #[test]

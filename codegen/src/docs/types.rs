@@ -267,6 +267,46 @@ fn named_object(name: &str, props: Value) -> Value {
     })
 }
 
+/// Takes off the names [`param_schema`] gives objects built from a named type's table, at any
+/// depth up to 32 (for a request: a response type, with its read-only fields, is not what a
+/// method takes); the objects of the data-types pages (`crm_multifield`, `diskfile`) keep theirs.
+pub fn unname_tables(v: &mut Value) {
+    fn walk(v: &mut Value, depth: usize) {
+        if depth > 32 {
+            return;
+        }
+        match v {
+            Value::Object(m) => {
+                let table = m.get("properties").is_some_and(Value::is_object)
+                    && m.get("x-bitrix-type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| !data_types_object(n));
+                if table {
+                    m.remove("x-bitrix-type");
+                }
+                for c in m.values_mut() {
+                    walk(c, depth + 1);
+                }
+            }
+            Value::Array(a) => {
+                for c in a {
+                    walk(c, depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(v, 0);
+}
+
+/// Whether a doc type is one of the objects of the data-types pages (see [`base_schema`]).
+fn data_types_object(n: &str) -> bool {
+    let b = base_schema(&n.to_ascii_lowercase());
+    b.get("properties").is_some()
+        || b.get("items")
+            .is_some_and(|i| i.get("properties").is_some())
+}
+
 /// The JSON Schema of one parameter: its type, enum values and nested properties.
 pub fn param_schema(p: &Param) -> Value {
     if is_filter(p) && is_scalar_doc_type(&p.doc_type) {
@@ -301,14 +341,40 @@ pub fn param_schema(p: &Param) -> Value {
         let obj = object_schema(&p.children, true);
         let bare = s.get("x-bitrix-type").and_then(Value::as_str);
         match s.get("type").and_then(Value::as_str) {
-            Some("array") => s["items"] = obj,
+            // `deal[]`: a list of the type whose table the page gives, named as the docs name it.
+            Some("array") => {
+                let name = s["items"].get("x-bitrix-type").cloned();
+                s["items"] = with_type_name(obj, name.as_ref());
+            }
             _ if bare == Some("array") => s = json!({"type": "array", "items": obj}),
             // `object` or a named type (`deal`) whose table the page gives.
-            _ if bare.is_some_and(|b| !b.contains(['|', ','])) => s = merge_nullable(obj, &s),
+            _ if bare.is_some_and(|b| !b.contains(['|', ','])) => {
+                let name = s.get("x-bitrix-type").cloned();
+                s = merge_nullable(with_type_name(obj, name.as_ref()), &s);
+            }
             _ => {}
         }
     }
     s
+}
+
+/// An object built from a named type's table (`deal`, `Тип deal {#deal}` on this page or the
+/// linked one) keeps the docs' name in `x-bitrix-type`, so that the share pass makes every
+/// occurrence of it one type; `object`, `array` and type lists (`a | b`) name nothing, and an
+/// object without properties stays unnamed.
+fn with_type_name(mut obj: Value, name: Option<&Value>) -> Value {
+    let Some(n) = name.and_then(Value::as_str) else {
+        return obj;
+    };
+    let named = !matches!(n, "object" | "array" | "") && !n.contains(['|', ',', '[', '<']);
+    let has_props = obj
+        .get("properties")
+        .and_then(Value::as_object)
+        .is_some_and(|m| !m.is_empty());
+    if named && has_props {
+        obj["x-bitrix-type"] = Value::String(n.to_owned());
+    }
+    obj
 }
 
 fn merge_nullable(mut obj: Value, from: &Value) -> Value {

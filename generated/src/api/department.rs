@@ -436,48 +436,8 @@ pub type GetRequestSort = super::enums::IdNameSortEtc;
 /// The `result` of `department.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItem {
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PARENT": integer, optional.
-    #[serde(rename = "PARENT", skip_serializing_if = "Option::is_none")]
-    pub parent: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
-        let parent = o.opt("PARENT")?;
-        let sort = o.opt("SORT")?;
-        let additional = o.rest(&["ID", "NAME", "PARENT", "SORT"])?;
-        Ok(Self {
-            id,
-            name,
-            parent,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+/// The type `department.department`, defined once in `types`.
+pub type GetResponseItem = super::types::department::Department;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "department.get";
@@ -486,7 +446,7 @@ impl ::bitrix24_runtime::Method for GetRequest {
     type Response = GetResponse;
 }
 
-/// The fields of `department.get`'s rows (`GetResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+/// The fields of `department.get`'s rows (`Department`), by wire name: for `Filter`, `Order` and `select`.
 ///
 /// Fields the spec does not declare (user fields `UF_*`) go in as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -18,6 +18,8 @@
 //   specs/types/calendar.shape.md
 //   specs/types/cashbox.login.md
 //   specs/types/cashbox.mode.md
+//   specs/types/cashbox.sale_cashbox.md
+//   specs/types/cashbox.sale_cashbox_handler.md
 //   specs/types/catalog.detail_picture.md
 //   specs/types/catalog.document.md
 //   specs/types/catalog.element.md
@@ -53,15 +55,19 @@
 //   specs/types/crm.categorie.md
 //   specs/types/crm.category.md
 //   specs/types/crm.child.md
+//   specs/types/crm.company_contact_binding.md
+//   specs/types/crm.contact.md
+//   specs/types/crm.contact_company_binding.md
 //   specs/types/crm.data.md
 //   specs/types/crm.data_2.md
 //   specs/types/crm.data_3.md
+//   specs/types/crm.deal.md
+//   specs/types/crm.deal_contact_binding.md
 //   specs/types/crm.diskfile.md
 //   specs/types/crm.document.md
 //   specs/types/crm.edit_form_label.md
 //   specs/types/crm.element.md
 //   specs/types/crm.element_2.md
-//   specs/types/crm.element_3.md
 //   specs/types/crm.field_descriptor.md
 //   specs/types/crm.fields.md
 //   specs/types/crm.fields_10.md
@@ -82,18 +88,26 @@
 //   specs/types/crm.icon.md
 //   specs/types/crm.lang.md
 //   specs/types/crm.layout.md
+//   specs/types/crm.lead.md
 //   specs/types/crm.list.md
 //   specs/types/crm.log_message.md
 //   specs/types/crm.multifield.md
 //   specs/types/crm.options.md
 //   specs/types/crm.params.md
 //   specs/types/crm.product_row.md
+//   specs/types/crm.productrow.md
 //   specs/types/crm.products.md
 //   specs/types/crm.properties.md
 //   specs/types/crm.properties_2.md
+//   specs/types/crm.quote_contact_binding.md
+//   specs/types/crm.recurring_deal.md
 //   specs/types/crm.resource.md
 //   specs/types/crm.row.md
+//   specs/types/crm.sale_order_payment_crm_simple.md
+//   specs/types/crm.sale_order_shipment_crm_simple.md
 //   specs/types/crm.section.md
+//   specs/types/crm.section_2.md
+//   specs/types/crm.section_element.md
 //   specs/types/crm.selected_resource.md
 //   specs/types/crm.settings.md
 //   specs/types/crm.settings_2.md
@@ -104,13 +118,11 @@
 //   specs/types/crm.shape.md
 //   specs/types/crm.shape_2.md
 //   specs/types/crm.shape_3.md
-//   specs/types/crm.shape_4.md
-//   specs/types/crm.shape_5.md
-//   specs/types/crm.shape_6.md
 //   specs/types/crm.start_call.md
 //   specs/types/crm.time.md
 //   specs/types/crm.type.md
 //   specs/types/crm.uf_enum_element.md
+//   specs/types/crm.userfield.md
 //   specs/types/crm.value.md
 //   specs/types/crm.values.md
 //   specs/types/crm.values_2.md
@@ -119,6 +131,7 @@
 //   specs/types/delivery.options.md
 //   specs/types/delivery.profile.md
 //   specs/types/delivery.settings.md
+//   specs/types/department.department.md
 //   specs/types/disk.code.md
 //   specs/types/documentgenerator.bitrix_main_numerator_generator_sequent_number_generator.md
 //   specs/types/documentgenerator.document_fields.md
@@ -132,6 +145,8 @@
 //   specs/types/documentgenerator.values.md
 //   specs/types/documentgenerator.values_2.md
 //   specs/types/documentgenerator.values_3.md
+//   specs/types/entity.item.md
+//   specs/types/entity.section.md
 //   specs/types/humanresources.hcmlink.fields.md
 //   specs/types/humanresources.item.md
 //   specs/types/humanresources.item_2.md
@@ -299,11 +314,17 @@ pub mod crm;
 #[cfg(feature = "delivery")]
 pub mod delivery;
 
+#[cfg(feature = "department")]
+pub mod department;
+
 #[cfg(feature = "disk")]
 pub mod disk;
 
 #[cfg(feature = "documentgenerator")]
 pub mod documentgenerator;
+
+#[cfg(feature = "entity")]
+pub mod entity;
 
 #[cfg(feature = "humanresources")]
 pub mod humanresources;

@@ -810,339 +810,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 ::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.contact.get`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponse {
-    /// Wire name "ADDRESS": string, optional.
-    #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    /// Wire name "ADDRESS_2": string, optional.
-    #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
-    pub address_2: Option<String>,
-    /// Wire name "ADDRESS_CITY": string, optional.
-    #[serde(rename = "ADDRESS_CITY", skip_serializing_if = "Option::is_none")]
-    pub address_city: Option<String>,
-    /// Wire name "ADDRESS_COUNTRY": string, optional.
-    #[serde(rename = "ADDRESS_COUNTRY", skip_serializing_if = "Option::is_none")]
-    pub address_country: Option<String>,
-    /// Wire name "ADDRESS_LOC_ADDR_ID": integer, optional.
-    #[serde(rename = "ADDRESS_LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
-    pub address_loc_addr_id: Option<i64>,
-    /// Wire name "ADDRESS_POSTAL_CODE": string, optional.
-    #[serde(rename = "ADDRESS_POSTAL_CODE", skip_serializing_if = "Option::is_none")]
-    pub address_postal_code: Option<String>,
-    /// Wire name "ADDRESS_PROVINCE": string, optional.
-    #[serde(rename = "ADDRESS_PROVINCE", skip_serializing_if = "Option::is_none")]
-    pub address_province: Option<String>,
-    /// Wire name "ADDRESS_REGION": string, optional.
-    #[serde(rename = "ADDRESS_REGION", skip_serializing_if = "Option::is_none")]
-    pub address_region: Option<String>,
-    /// Wire name "ASSIGNED_BY_ID": integer, optional.
-    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub assigned_by_id: Option<i64>,
-    /// Wire name "BIRTHDATE": string (`date`), optional.
-    #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
-    pub birthdate: Option<String>,
-    /// Wire name "COMMENTS": string, optional.
-    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
-    pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": integer, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
-    pub company_id: Option<i64>,
-    /// Wire name "CREATED_BY_ID": integer, optional.
-    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub created_by_id: Option<i64>,
-    /// Wire name "DATE_CREATE": string (`date-time`), optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
-    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "EMAIL": array of object, optional.
-    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<GetResponseEmailItem>>,
-    /// Wire name "EXPORT": boolean, optional.
-    #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
-    pub export: Option<bool>,
-    /// Wire name "FACE_ID": integer, optional.
-    #[serde(rename = "FACE_ID", skip_serializing_if = "Option::is_none")]
-    pub face_id: Option<i64>,
-    /// Wire name "HAS_EMAIL": boolean, optional.
-    #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
-    pub has_email: Option<bool>,
-    /// Wire name "HAS_IMOL": boolean, optional.
-    #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
-    pub has_imol: Option<bool>,
-    /// Wire name "HAS_PHONE": boolean, optional.
-    #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
-    pub has_phone: Option<bool>,
-    /// Wire name "HONORIFIC": string, optional.
-    #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
-    pub honorific: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "IM": array of object, optional.
-    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<GetResponseImItem>>,
-    /// Wire name "LAST_ACTIVITY_BY": integer, optional.
-    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
-    pub last_activity_by: Option<i64>,
-    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
-    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
-    pub last_activity_time: Option<String>,
-    /// Wire name "LAST_NAME": string, optional.
-    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Wire name "LEAD_ID": integer, optional.
-    #[serde(rename = "LEAD_ID", skip_serializing_if = "Option::is_none")]
-    pub lead_id: Option<i64>,
-    /// Wire name "LINK": array of object, optional.
-    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<GetResponseLinkItem>>,
-    /// Wire name "MODIFY_BY_ID": integer, optional.
-    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub modify_by_id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "OPENED": boolean, optional.
-    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
-    pub opened: Option<bool>,
-    /// Wire name "ORIGINATOR_ID": string, optional.
-    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
-    pub originator_id: Option<String>,
-    /// Wire name "ORIGIN_ID": string, optional.
-    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
-    pub origin_id: Option<String>,
-    /// Wire name "ORIGIN_VERSION": string, optional.
-    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
-    pub origin_version: Option<String>,
-    /// Wire name "PHONE": array of object, optional.
-    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<GetResponsePhoneItem>>,
-    /// Wire name "PHOTO": object, optional.
-    #[serde(rename = "PHOTO", skip_serializing_if = "Option::is_none")]
-    pub photo: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    /// Wire name "POST": string, optional.
-    #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
-    pub post: Option<String>,
-    /// Wire name "SECOND_NAME": string, optional.
-    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
-    pub second_name: Option<String>,
-    /// Wire name "SOURCE_DESCRIPTION": string, optional.
-    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": string, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
-    pub source_id: Option<String>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "UTM_CAMPAIGN": string, optional.
-    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
-    pub utm_campaign: Option<String>,
-    /// Wire name "UTM_CONTENT": string, optional.
-    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
-    pub utm_content: Option<String>,
-    /// Wire name "UTM_MEDIUM": string, optional.
-    ///
-    /// Allowed values: "CPC", "CPM".
-    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
-    pub utm_medium: Option<GetResponseUtmMedium>,
-    /// Wire name "UTM_SOURCE": string, optional.
-    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
-    pub utm_source: Option<String>,
-    /// Wire name "UTM_TERM": string, optional.
-    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
-    pub utm_term: Option<String>,
-    /// Wire name "WEB": array of object, optional.
-    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<GetResponseWebItem>>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let address = o.opt("ADDRESS")?;
-        let address_2 = o.opt("ADDRESS_2")?;
-        let address_city = o.opt("ADDRESS_CITY")?;
-        let address_country = o.opt("ADDRESS_COUNTRY")?;
-        let address_loc_addr_id = o.opt("ADDRESS_LOC_ADDR_ID")?;
-        let address_postal_code = o.opt("ADDRESS_POSTAL_CODE")?;
-        let address_province = o.opt("ADDRESS_PROVINCE")?;
-        let address_region = o.opt("ADDRESS_REGION")?;
-        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
-        let birthdate = o.opt("BIRTHDATE")?;
-        let comments = o.opt("COMMENTS")?;
-        let company_id = o.opt("COMPANY_ID")?;
-        let created_by_id = o.opt("CREATED_BY_ID")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let date_modify = o.opt("DATE_MODIFY")?;
-        let email = o.opt("EMAIL")?;
-        let export = o.opt("EXPORT")?;
-        let face_id = o.opt("FACE_ID")?;
-        let has_email = o.opt("HAS_EMAIL")?;
-        let has_imol = o.opt("HAS_IMOL")?;
-        let has_phone = o.opt("HAS_PHONE")?;
-        let honorific = o.opt("HONORIFIC")?;
-        let id = o.opt("ID")?;
-        let im = o.opt("IM")?;
-        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
-        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
-        let last_name = o.opt("LAST_NAME")?;
-        let lead_id = o.opt("LEAD_ID")?;
-        let link = o.opt("LINK")?;
-        let modify_by_id = o.opt("MODIFY_BY_ID")?;
-        let name = o.opt("NAME")?;
-        let opened = o.opt("OPENED")?;
-        let originator_id = o.opt("ORIGINATOR_ID")?;
-        let origin_id = o.opt("ORIGIN_ID")?;
-        let origin_version = o.opt("ORIGIN_VERSION")?;
-        let phone = o.opt("PHONE")?;
-        let photo = o.opt("PHOTO")?;
-        let post = o.opt("POST")?;
-        let second_name = o.opt("SECOND_NAME")?;
-        let source_description = o.opt("SOURCE_DESCRIPTION")?;
-        let source_id = o.opt("SOURCE_ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
-        let utm_content = o.opt("UTM_CONTENT")?;
-        let utm_medium = o.opt("UTM_MEDIUM")?;
-        let utm_source = o.opt("UTM_SOURCE")?;
-        let utm_term = o.opt("UTM_TERM")?;
-        let web = o.opt("WEB")?;
-        let additional = o
-            .rest(
-                &[
-                    "ADDRESS",
-                    "ADDRESS_2",
-                    "ADDRESS_CITY",
-                    "ADDRESS_COUNTRY",
-                    "ADDRESS_LOC_ADDR_ID",
-                    "ADDRESS_POSTAL_CODE",
-                    "ADDRESS_PROVINCE",
-                    "ADDRESS_REGION",
-                    "ASSIGNED_BY_ID",
-                    "BIRTHDATE",
-                    "COMMENTS",
-                    "COMPANY_ID",
-                    "CREATED_BY_ID",
-                    "DATE_CREATE",
-                    "DATE_MODIFY",
-                    "EMAIL",
-                    "EXPORT",
-                    "FACE_ID",
-                    "HAS_EMAIL",
-                    "HAS_IMOL",
-                    "HAS_PHONE",
-                    "HONORIFIC",
-                    "ID",
-                    "IM",
-                    "LAST_ACTIVITY_BY",
-                    "LAST_ACTIVITY_TIME",
-                    "LAST_NAME",
-                    "LEAD_ID",
-                    "LINK",
-                    "MODIFY_BY_ID",
-                    "NAME",
-                    "OPENED",
-                    "ORIGINATOR_ID",
-                    "ORIGIN_ID",
-                    "ORIGIN_VERSION",
-                    "PHONE",
-                    "PHOTO",
-                    "POST",
-                    "SECOND_NAME",
-                    "SOURCE_DESCRIPTION",
-                    "SOURCE_ID",
-                    "TYPE_ID",
-                    "UTM_CAMPAIGN",
-                    "UTM_CONTENT",
-                    "UTM_MEDIUM",
-                    "UTM_SOURCE",
-                    "UTM_TERM",
-                    "WEB",
-                ],
-            )?;
-        Ok(Self {
-            address,
-            address_2,
-            address_city,
-            address_country,
-            address_loc_addr_id,
-            address_postal_code,
-            address_province,
-            address_region,
-            assigned_by_id,
-            birthdate,
-            comments,
-            company_id,
-            created_by_id,
-            date_create,
-            date_modify,
-            email,
-            export,
-            face_id,
-            has_email,
-            has_imol,
-            has_phone,
-            honorific,
-            id,
-            im,
-            last_activity_by,
-            last_activity_time,
-            last_name,
-            lead_id,
-            link,
-            modify_by_id,
-            name,
-            opened,
-            originator_id,
-            origin_id,
-            origin_version,
-            phone,
-            photo,
-            post,
-            second_name,
-            source_description,
-            source_id,
-            type_id,
-            utm_campaign,
-            utm_content,
-            utm_medium,
-            utm_source,
-            utm_term,
-            web,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponse);
-
-/// The type `crm.multifield`, defined once in `types`.
-pub type GetResponseEmailItem = super::super::types::crm::Multifield;
-
-/// The type `crm.multifield`, defined once in `types`.
-pub type GetResponseImItem = super::super::types::crm::Multifield;
-
-/// The type `crm.multifield`, defined once in `types`.
-pub type GetResponseLinkItem = super::super::types::crm::Multifield;
-
-/// The type `crm.multifield`, defined once in `types`.
-pub type GetResponsePhoneItem = super::super::types::crm::Multifield;
-
-pub type GetResponseUtmMedium = super::super::enums::CpcCpm;
-
-/// The type `crm.multifield`, defined once in `types`.
-pub type GetResponseWebItem = super::super::types::crm::Multifield;
+pub type GetResponse = super::super::types::crm::Contact;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.contact.get";
@@ -1255,273 +923,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
 /// The `result` of `crm.contact.list`.
 pub type ListResponse = Vec<ListResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct ListResponseItem {
-    /// Wire name "ASSIGNED_BY_ID": integer, optional.
-    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub assigned_by_id: Option<i64>,
-    /// Wire name "BIRTHDATE": string (`date`), optional.
-    #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
-    pub birthdate: Option<String>,
-    /// Wire name "COMMENTS": string, optional.
-    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
-    pub comments: Option<String>,
-    /// Wire name "COMPANY_ID": integer, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
-    pub company_id: Option<i64>,
-    /// Wire name "CREATED_BY_ID": integer, optional.
-    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub created_by_id: Option<i64>,
-    /// Wire name "DATE_CREATE": string (`date-time`), optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
-    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<String>,
-    /// Wire name "EMAIL": array of object, optional.
-    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
-    pub email: Option<Vec<ListResponseItemEmailItem>>,
-    /// Wire name "EXPORT": boolean, optional.
-    #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
-    pub export: Option<bool>,
-    /// Wire name "FACE_ID": integer, optional.
-    #[serde(rename = "FACE_ID", skip_serializing_if = "Option::is_none")]
-    pub face_id: Option<i64>,
-    /// Wire name "HAS_EMAIL": boolean, optional.
-    #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
-    pub has_email: Option<bool>,
-    /// Wire name "HAS_IMOL": boolean, optional.
-    #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
-    pub has_imol: Option<bool>,
-    /// Wire name "HAS_PHONE": boolean, optional.
-    #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
-    pub has_phone: Option<bool>,
-    /// Wire name "HONORIFIC": string, optional.
-    #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
-    pub honorific: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "IM": array of object, optional.
-    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
-    pub im: Option<Vec<ListResponseItemImItem>>,
-    /// Wire name "LAST_ACTIVITY_BY": integer, optional.
-    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
-    pub last_activity_by: Option<i64>,
-    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
-    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
-    pub last_activity_time: Option<String>,
-    /// Wire name "LAST_NAME": string, optional.
-    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Wire name "LEAD_ID": integer, optional.
-    #[serde(rename = "LEAD_ID", skip_serializing_if = "Option::is_none")]
-    pub lead_id: Option<i64>,
-    /// Wire name "LINK": array of object, optional.
-    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
-    pub link: Option<Vec<ListResponseItemLinkItem>>,
-    /// Wire name "MODIFY_BY_ID": integer, optional.
-    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
-    pub modify_by_id: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "OPENED": boolean, optional.
-    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
-    pub opened: Option<bool>,
-    /// Wire name "PHONE": array of object, optional.
-    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
-    pub phone: Option<Vec<ListResponseItemPhoneItem>>,
-    /// Wire name "PHOTO": any JSON, optional.
-    #[serde(rename = "PHOTO", skip_serializing_if = "::serde_json::Value::is_null")]
-    pub photo: ::serde_json::Value,
-    /// Wire name "POST": string, optional.
-    #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
-    pub post: Option<String>,
-    /// Wire name "SECOND_NAME": string, optional.
-    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
-    pub second_name: Option<String>,
-    /// Wire name "SOURCE_DESCRIPTION": string, optional.
-    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub source_description: Option<String>,
-    /// Wire name "SOURCE_ID": string, optional.
-    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
-    pub source_id: Option<String>,
-    /// Wire name "TYPE_ID": string, optional.
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    /// Wire name "UTM_CAMPAIGN": string, optional.
-    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
-    pub utm_campaign: Option<String>,
-    /// Wire name "UTM_CONTENT": string, optional.
-    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
-    pub utm_content: Option<String>,
-    /// Wire name "UTM_MEDIUM": string, optional.
-    ///
-    /// Allowed values: "CPC", "CPM".
-    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
-    pub utm_medium: Option<ListResponseItemUtmMedium>,
-    /// Wire name "UTM_SOURCE": string, optional.
-    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
-    pub utm_source: Option<String>,
-    /// Wire name "UTM_TERM": string, optional.
-    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
-    pub utm_term: Option<String>,
-    /// Wire name "WEB": array of object, optional.
-    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
-    pub web: Option<Vec<ListResponseItemWebItem>>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
-        let birthdate = o.opt("BIRTHDATE")?;
-        let comments = o.opt("COMMENTS")?;
-        let company_id = o.opt("COMPANY_ID")?;
-        let created_by_id = o.opt("CREATED_BY_ID")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let date_modify = o.opt("DATE_MODIFY")?;
-        let email = o.opt("EMAIL")?;
-        let export = o.opt("EXPORT")?;
-        let face_id = o.opt("FACE_ID")?;
-        let has_email = o.opt("HAS_EMAIL")?;
-        let has_imol = o.opt("HAS_IMOL")?;
-        let has_phone = o.opt("HAS_PHONE")?;
-        let honorific = o.opt("HONORIFIC")?;
-        let id = o.opt("ID")?;
-        let im = o.opt("IM")?;
-        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
-        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
-        let last_name = o.opt("LAST_NAME")?;
-        let lead_id = o.opt("LEAD_ID")?;
-        let link = o.opt("LINK")?;
-        let modify_by_id = o.opt("MODIFY_BY_ID")?;
-        let name = o.opt("NAME")?;
-        let opened = o.opt("OPENED")?;
-        let phone = o.opt("PHONE")?;
-        let photo = o.opt("PHOTO")?;
-        let post = o.opt("POST")?;
-        let second_name = o.opt("SECOND_NAME")?;
-        let source_description = o.opt("SOURCE_DESCRIPTION")?;
-        let source_id = o.opt("SOURCE_ID")?;
-        let type_id = o.opt("TYPE_ID")?;
-        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
-        let utm_content = o.opt("UTM_CONTENT")?;
-        let utm_medium = o.opt("UTM_MEDIUM")?;
-        let utm_source = o.opt("UTM_SOURCE")?;
-        let utm_term = o.opt("UTM_TERM")?;
-        let web = o.opt("WEB")?;
-        let additional = o
-            .rest(
-                &[
-                    "ASSIGNED_BY_ID",
-                    "BIRTHDATE",
-                    "COMMENTS",
-                    "COMPANY_ID",
-                    "CREATED_BY_ID",
-                    "DATE_CREATE",
-                    "DATE_MODIFY",
-                    "EMAIL",
-                    "EXPORT",
-                    "FACE_ID",
-                    "HAS_EMAIL",
-                    "HAS_IMOL",
-                    "HAS_PHONE",
-                    "HONORIFIC",
-                    "ID",
-                    "IM",
-                    "LAST_ACTIVITY_BY",
-                    "LAST_ACTIVITY_TIME",
-                    "LAST_NAME",
-                    "LEAD_ID",
-                    "LINK",
-                    "MODIFY_BY_ID",
-                    "NAME",
-                    "OPENED",
-                    "PHONE",
-                    "PHOTO",
-                    "POST",
-                    "SECOND_NAME",
-                    "SOURCE_DESCRIPTION",
-                    "SOURCE_ID",
-                    "TYPE_ID",
-                    "UTM_CAMPAIGN",
-                    "UTM_CONTENT",
-                    "UTM_MEDIUM",
-                    "UTM_SOURCE",
-                    "UTM_TERM",
-                    "WEB",
-                ],
-            )?;
-        Ok(Self {
-            assigned_by_id,
-            birthdate,
-            comments,
-            company_id,
-            created_by_id,
-            date_create,
-            date_modify,
-            email,
-            export,
-            face_id,
-            has_email,
-            has_imol,
-            has_phone,
-            honorific,
-            id,
-            im,
-            last_activity_by,
-            last_activity_time,
-            last_name,
-            lead_id,
-            link,
-            modify_by_id,
-            name,
-            opened,
-            phone,
-            photo,
-            post,
-            second_name,
-            source_description,
-            source_id,
-            type_id,
-            utm_campaign,
-            utm_content,
-            utm_medium,
-            utm_source,
-            utm_term,
-            web,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(ListResponseItem);
-
-/// The type `crm.multifield`, defined once in `types`.
-pub type ListResponseItemEmailItem = super::super::types::crm::Multifield;
-
-/// The type `crm.multifield`, defined once in `types`.
-pub type ListResponseItemImItem = super::super::types::crm::Multifield;
-
-/// The type `crm.multifield`, defined once in `types`.
-pub type ListResponseItemLinkItem = super::super::types::crm::Multifield;
-
-/// The type `crm.multifield`, defined once in `types`.
-pub type ListResponseItemPhoneItem = super::super::types::crm::Multifield;
-
-pub type ListResponseItemUtmMedium = super::super::enums::CpcCpm;
-
-/// The type `crm.multifield`, defined once in `types`.
-pub type ListResponseItemWebItem = super::super::types::crm::Multifield;
+/// The type `crm.contact`, defined once in `types`.
+pub type ListResponseItem = super::super::types::crm::Contact;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.contact.list";
@@ -1530,12 +933,28 @@ impl ::bitrix24_runtime::Method for ListRequest {
     type Response = ListResponse;
 }
 
-/// The fields of `crm.contact.list`'s rows (`ListResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+/// The fields of `crm.contact.list`'s rows (`Contact`), by wire name: for `Filter`, `Order` and `select`.
 ///
 /// Fields the spec does not declare (user fields `UF_*`) go in as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ListField {
+    /// The field "ADDRESS".
+    Address,
+    /// The field "ADDRESS_2".
+    Address2,
+    /// The field "ADDRESS_CITY".
+    AddressCity,
+    /// The field "ADDRESS_COUNTRY".
+    AddressCountry,
+    /// The field "ADDRESS_LOC_ADDR_ID".
+    AddressLocAddrId,
+    /// The field "ADDRESS_POSTAL_CODE".
+    AddressPostalCode,
+    /// The field "ADDRESS_PROVINCE".
+    AddressProvince,
+    /// The field "ADDRESS_REGION".
+    AddressRegion,
     /// The field "ASSIGNED_BY_ID".
     AssignedById,
     /// The field "BIRTHDATE".
@@ -1584,6 +1003,12 @@ pub enum ListField {
     Name,
     /// The field "OPENED".
     Opened,
+    /// The field "ORIGINATOR_ID".
+    OriginatorId,
+    /// The field "ORIGIN_ID".
+    OriginId,
+    /// The field "ORIGIN_VERSION".
+    OriginVersion,
     /// The field "PHONE".
     Phone,
     /// The field "PHOTO".
@@ -1613,13 +1038,18 @@ pub enum ListField {
 }
 
 ::bitrix24_runtime::field_names!(
-    ListField { AssignedById = "ASSIGNED_BY_ID", Birthdate = "BIRTHDATE", Comments =
-    "COMMENTS", CompanyId = "COMPANY_ID", CreatedById = "CREATED_BY_ID", DateCreate =
-    "DATE_CREATE", DateModify = "DATE_MODIFY", Email = "EMAIL", Export = "EXPORT", FaceId
-    = "FACE_ID", HasEmail = "HAS_EMAIL", HasImol = "HAS_IMOL", HasPhone = "HAS_PHONE",
-    Honorific = "HONORIFIC", Id = "ID", Im = "IM", LastActivityBy = "LAST_ACTIVITY_BY",
-    LastActivityTime = "LAST_ACTIVITY_TIME", LastName = "LAST_NAME", LeadId = "LEAD_ID",
-    Link = "LINK", ModifyById = "MODIFY_BY_ID", Name = "NAME", Opened = "OPENED", Phone =
+    ListField { Address = "ADDRESS", Address2 = "ADDRESS_2", AddressCity =
+    "ADDRESS_CITY", AddressCountry = "ADDRESS_COUNTRY", AddressLocAddrId =
+    "ADDRESS_LOC_ADDR_ID", AddressPostalCode = "ADDRESS_POSTAL_CODE", AddressProvince =
+    "ADDRESS_PROVINCE", AddressRegion = "ADDRESS_REGION", AssignedById =
+    "ASSIGNED_BY_ID", Birthdate = "BIRTHDATE", Comments = "COMMENTS", CompanyId =
+    "COMPANY_ID", CreatedById = "CREATED_BY_ID", DateCreate = "DATE_CREATE", DateModify =
+    "DATE_MODIFY", Email = "EMAIL", Export = "EXPORT", FaceId = "FACE_ID", HasEmail =
+    "HAS_EMAIL", HasImol = "HAS_IMOL", HasPhone = "HAS_PHONE", Honorific = "HONORIFIC",
+    Id = "ID", Im = "IM", LastActivityBy = "LAST_ACTIVITY_BY", LastActivityTime =
+    "LAST_ACTIVITY_TIME", LastName = "LAST_NAME", LeadId = "LEAD_ID", Link = "LINK",
+    ModifyById = "MODIFY_BY_ID", Name = "NAME", Opened = "OPENED", OriginatorId =
+    "ORIGINATOR_ID", OriginId = "ORIGIN_ID", OriginVersion = "ORIGIN_VERSION", Phone =
     "PHONE", Photo = "PHOTO", Post = "POST", SecondName = "SECOND_NAME",
     SourceDescription = "SOURCE_DESCRIPTION", SourceId = "SOURCE_ID", TypeId = "TYPE_ID",
     UtmCampaign = "UTM_CAMPAIGN", UtmContent = "UTM_CONTENT", UtmMedium = "UTM_MEDIUM",

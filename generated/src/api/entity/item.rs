@@ -692,143 +692,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSort {
 /// The `result` of `entity.item.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItem {
-    /// Wire name "ACTIVE": string, optional.
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "CODE": string, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "CREATED_BY": integer, optional.
-    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "DATE_ACTIVE_FROM": string (`date-time`), optional.
-    #[serde(rename = "DATE_ACTIVE_FROM", skip_serializing_if = "Option::is_none")]
-    pub date_active_from: Option<String>,
-    /// Wire name "DATE_ACTIVE_TO": string (`date-time`), optional.
-    #[serde(rename = "DATE_ACTIVE_TO", skip_serializing_if = "Option::is_none")]
-    pub date_active_to: Option<String>,
-    /// Wire name "DATE_CREATE": string (`date-time`), optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "DETAIL_PICTURE": string, optional.
-    #[serde(rename = "DETAIL_PICTURE", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<String>,
-    /// Wire name "DETAIL_TEXT": string, optional.
-    #[serde(rename = "DETAIL_TEXT", skip_serializing_if = "Option::is_none")]
-    pub detail_text: Option<String>,
-    /// Wire name "ENTITY": string, optional.
-    #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
-    pub entity: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "MODIFIED_BY": integer, optional.
-    #[serde(rename = "MODIFIED_BY", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PREVIEW_PICTURE": string, optional.
-    #[serde(rename = "PREVIEW_PICTURE", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<String>,
-    /// Wire name "PREVIEW_TEXT": string, optional.
-    #[serde(rename = "PREVIEW_TEXT", skip_serializing_if = "Option::is_none")]
-    pub preview_text: Option<String>,
-    /// Wire name "PROPERTY_VALUES": any JSON, optional.
-    #[serde(
-        rename = "PROPERTY_VALUES",
-        skip_serializing_if = "::serde_json::Value::is_null"
-    )]
-    pub property_values: ::serde_json::Value,
-    /// Wire name "SECTION": integer, optional.
-    #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
-    pub section: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "TIMESTAMP_X": string (`date-time`), optional.
-    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let code = o.opt("CODE")?;
-        let created_by = o.opt("CREATED_BY")?;
-        let date_active_from = o.opt("DATE_ACTIVE_FROM")?;
-        let date_active_to = o.opt("DATE_ACTIVE_TO")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let detail_picture = o.opt("DETAIL_PICTURE")?;
-        let detail_text = o.opt("DETAIL_TEXT")?;
-        let entity = o.opt("ENTITY")?;
-        let id = o.opt("ID")?;
-        let modified_by = o.opt("MODIFIED_BY")?;
-        let name = o.opt("NAME")?;
-        let preview_picture = o.opt("PREVIEW_PICTURE")?;
-        let preview_text = o.opt("PREVIEW_TEXT")?;
-        let property_values = o.opt("PROPERTY_VALUES")?;
-        let section = o.opt("SECTION")?;
-        let sort = o.opt("SORT")?;
-        let timestamp_x = o.opt("TIMESTAMP_X")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "CODE",
-                    "CREATED_BY",
-                    "DATE_ACTIVE_FROM",
-                    "DATE_ACTIVE_TO",
-                    "DATE_CREATE",
-                    "DETAIL_PICTURE",
-                    "DETAIL_TEXT",
-                    "ENTITY",
-                    "ID",
-                    "MODIFIED_BY",
-                    "NAME",
-                    "PREVIEW_PICTURE",
-                    "PREVIEW_TEXT",
-                    "PROPERTY_VALUES",
-                    "SECTION",
-                    "SORT",
-                    "TIMESTAMP_X",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            code,
-            created_by,
-            date_active_from,
-            date_active_to,
-            date_create,
-            detail_picture,
-            detail_text,
-            entity,
-            id,
-            modified_by,
-            name,
-            preview_picture,
-            preview_text,
-            property_values,
-            section,
-            sort,
-            timestamp_x,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+/// The type `entity.item`, defined once in `types`.
+pub type GetResponseItem = super::super::types::entity::Item;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "entity.item.get";
@@ -842,7 +707,7 @@ impl ::bitrix24_runtime::Method for GetRequest {
     type Response = GetResponse;
 }
 
-/// The fields of `entity.item.get`'s rows (`GetResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+/// The fields of `entity.item.get`'s rows (`Item`), by wire name: for `Filter`, `Order` and `select`.
 ///
 /// Fields the spec does not declare (user fields `UF_*`) go in as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

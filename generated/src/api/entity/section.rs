@@ -627,134 +627,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSort {
 /// The `result` of `entity.section.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItem {
-    /// Wire name "ACTIVE": string, optional.
-    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
-    pub active: Option<String>,
-    /// Wire name "CODE": string, optional.
-    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Wire name "CREATED_BY": integer, optional.
-    #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<i64>,
-    /// Wire name "DATE_CREATE": string (`date-time`), optional.
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<String>,
-    /// Wire name "DEPTH_LEVEL": integer, optional.
-    #[serde(rename = "DEPTH_LEVEL", skip_serializing_if = "Option::is_none")]
-    pub depth_level: Option<i64>,
-    /// Wire name "DESCRIPTION": string, optional.
-    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Wire name "DETAIL_PICTURE": string, optional.
-    #[serde(rename = "DETAIL_PICTURE", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<String>,
-    /// Wire name "ENTITY": string, optional.
-    #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
-    pub entity: Option<String>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "LEFT_MARGIN": integer, optional.
-    #[serde(rename = "LEFT_MARGIN", skip_serializing_if = "Option::is_none")]
-    pub left_margin: Option<i64>,
-    /// Wire name "MODIFIED_BY": integer, optional.
-    #[serde(rename = "MODIFIED_BY", skip_serializing_if = "Option::is_none")]
-    pub modified_by: Option<i64>,
-    /// Wire name "NAME": string, optional.
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "PICTURE": string, optional.
-    #[serde(rename = "PICTURE", skip_serializing_if = "Option::is_none")]
-    pub picture: Option<String>,
-    /// Wire name "RIGHT_MARGIN": integer, optional.
-    #[serde(rename = "RIGHT_MARGIN", skip_serializing_if = "Option::is_none")]
-    pub right_margin: Option<i64>,
-    /// Wire name "SECTION": integer, optional.
-    #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
-    pub section: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "TIMESTAMP_X": string (`date-time`), optional.
-    #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
-    pub timestamp_x: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let active = o.opt("ACTIVE")?;
-        let code = o.opt("CODE")?;
-        let created_by = o.opt("CREATED_BY")?;
-        let date_create = o.opt("DATE_CREATE")?;
-        let depth_level = o.opt("DEPTH_LEVEL")?;
-        let description = o.opt("DESCRIPTION")?;
-        let detail_picture = o.opt("DETAIL_PICTURE")?;
-        let entity = o.opt("ENTITY")?;
-        let id = o.opt("ID")?;
-        let left_margin = o.opt("LEFT_MARGIN")?;
-        let modified_by = o.opt("MODIFIED_BY")?;
-        let name = o.opt("NAME")?;
-        let picture = o.opt("PICTURE")?;
-        let right_margin = o.opt("RIGHT_MARGIN")?;
-        let section = o.opt("SECTION")?;
-        let sort = o.opt("SORT")?;
-        let timestamp_x = o.opt("TIMESTAMP_X")?;
-        let additional = o
-            .rest(
-                &[
-                    "ACTIVE",
-                    "CODE",
-                    "CREATED_BY",
-                    "DATE_CREATE",
-                    "DEPTH_LEVEL",
-                    "DESCRIPTION",
-                    "DETAIL_PICTURE",
-                    "ENTITY",
-                    "ID",
-                    "LEFT_MARGIN",
-                    "MODIFIED_BY",
-                    "NAME",
-                    "PICTURE",
-                    "RIGHT_MARGIN",
-                    "SECTION",
-                    "SORT",
-                    "TIMESTAMP_X",
-                ],
-            )?;
-        Ok(Self {
-            active,
-            code,
-            created_by,
-            date_create,
-            depth_level,
-            description,
-            detail_picture,
-            entity,
-            id,
-            left_margin,
-            modified_by,
-            name,
-            picture,
-            right_margin,
-            section,
-            sort,
-            timestamp_x,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+/// The type `entity.section`, defined once in `types`.
+pub type GetResponseItem = super::super::types::entity::Section;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "entity.section.get";
@@ -767,7 +641,7 @@ impl ::bitrix24_runtime::Method for GetRequest {
     type Response = GetResponse;
 }
 
-/// The fields of `entity.section.get`'s rows (`GetResponseItem`), by wire name: for `Filter`, `Order` and `select`.
+/// The fields of `entity.section.get`'s rows (`Section`), by wire name: for `Filter`, `Order` and `select`.
 ///
 /// Fields the spec does not declare (user fields `UF_*`) go in as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -2,6 +2,8 @@
 // Source:
 //   specs/types/cashbox.login.md
 //   specs/types/cashbox.mode.md
+//   specs/types/cashbox.sale_cashbox.md
+//   specs/types/cashbox.sale_cashbox_handler.md
 
 //! Types of the type specs of the scope `cashbox`.
 
@@ -217,3 +219,513 @@ impl ::bitrix24_runtime::loose::Loose for ModeOptions {
 
 #[cfg(feature = "cashbox")]
 ::bitrix24_runtime::loose_deserialize!(ModeOptions);
+
+/// The type `cashbox.sale_cashbox`, defined once for every spec that refers to it.
+#[cfg(feature = "cashbox")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SaleCashbox {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<SaleCashboxActive>,
+    /// Wire name "EMAIL": string, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Wire name "ENABLED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "ENABLED", skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<SaleCashboxEnabled>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "KKM_ID": string, optional.
+    #[serde(rename = "KKM_ID", skip_serializing_if = "Option::is_none")]
+    pub kkm_id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "NUMBER_KKM": string, optional.
+    #[serde(rename = "NUMBER_KKM", skip_serializing_if = "Option::is_none")]
+    pub number_kkm: Option<String>,
+    /// Wire name "OFD": string, optional.
+    ///
+    /// Allowed values: "bx_firstofd", "bx_platformaofd", "bx_yarusofd", "bx_taxcomofd", "bx_ofdruofd", "bx_tenzorofd", "bx_conturofd".
+    #[serde(rename = "OFD", skip_serializing_if = "Option::is_none")]
+    pub ofd: Option<SaleCashboxOfd>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Wire name "USE_OFFLINE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "USE_OFFLINE", skip_serializing_if = "Option::is_none")]
+    pub use_offline: Option<SaleCashboxUseOffline>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "cashbox")]
+impl ::bitrix24_runtime::loose::Loose for SaleCashbox {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let email = o.opt("EMAIL")?;
+        let enabled = o.opt("ENABLED")?;
+        let id = o.opt("ID")?;
+        let kkm_id = o.opt("KKM_ID")?;
+        let name = o.opt("NAME")?;
+        let number_kkm = o.opt("NUMBER_KKM")?;
+        let ofd = o.opt("OFD")?;
+        let sort = o.opt("SORT")?;
+        let use_offline = o.opt("USE_OFFLINE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "EMAIL",
+                    "ENABLED",
+                    "ID",
+                    "KKM_ID",
+                    "NAME",
+                    "NUMBER_KKM",
+                    "OFD",
+                    "SORT",
+                    "USE_OFFLINE",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            email,
+            enabled,
+            id,
+            kkm_id,
+            name,
+            number_kkm,
+            ofd,
+            sort,
+            use_offline,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "cashbox")]
+::bitrix24_runtime::loose_deserialize!(SaleCashbox);
+
+#[cfg(feature = "cashbox")]
+pub type SaleCashboxActive = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "cashbox")]
+pub type SaleCashboxEnabled = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "cashbox")]
+pub type SaleCashboxOfd = super::super::enums::BxFirstofdBxPlatformaofdBxYarusofdEtc;
+
+#[cfg(feature = "cashbox")]
+pub type SaleCashboxUseOffline = ::bitrix24_runtime::YesNo;
+
+/// The type `cashbox.sale_cashbox_handler`, defined once for every spec that refers to it.
+#[cfg(feature = "cashbox")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SaleCashboxHandler {
+    /// Wire name "CODE": string, optional.
+    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wire name "ID": string, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<SaleCashboxHandlerSettings>,
+    /// Wire name "SORT": string, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "cashbox")]
+impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandler {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CODE", "ID", "NAME", "SETTINGS", "SORT"])?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            settings,
+            sort,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "cashbox")]
+::bitrix24_runtime::loose_deserialize!(SaleCashboxHandler);
+
+#[cfg(feature = "cashbox")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SaleCashboxHandlerSettings {
+    /// Wire name "CHECK_URL": string, optional.
+    #[serde(rename = "CHECK_URL", skip_serializing_if = "Option::is_none")]
+    pub check_url: Option<String>,
+    /// Wire name "CONFIG": object, optional.
+    #[serde(rename = "CONFIG", skip_serializing_if = "Option::is_none")]
+    pub config: Option<SaleCashboxHandlerSettingsConfig>,
+    /// Wire name "PRINT_URL": string, optional.
+    #[serde(rename = "PRINT_URL", skip_serializing_if = "Option::is_none")]
+    pub print_url: Option<String>,
+    /// Wire name "SUPPORTS_FFD105": string, optional.
+    #[serde(rename = "SUPPORTS_FFD105", skip_serializing_if = "Option::is_none")]
+    pub supports_ffd105: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "cashbox")]
+impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandlerSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_url = o.opt("CHECK_URL")?;
+        let config = o.opt("CONFIG")?;
+        let print_url = o.opt("PRINT_URL")?;
+        let supports_ffd105 = o.opt("SUPPORTS_FFD105")?;
+        let additional = o
+            .rest(&["CHECK_URL", "CONFIG", "PRINT_URL", "SUPPORTS_FFD105"])?;
+        Ok(Self {
+            check_url,
+            config,
+            print_url,
+            supports_ffd105,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "cashbox")]
+::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettings);
+
+#[cfg(feature = "cashbox")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SaleCashboxHandlerSettingsConfig {
+    /// Wire name "AUTH": object, optional.
+    #[serde(rename = "AUTH", skip_serializing_if = "Option::is_none")]
+    pub auth: Option<SaleCashboxHandlerSettingsConfigAuth>,
+    /// Wire name "COMPANY": object, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<SaleCashboxHandlerSettingsConfigCompany>,
+    /// Wire name "INTERACTION": object, optional.
+    #[serde(rename = "INTERACTION", skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<SaleCashboxHandlerSettingsConfigInteraction>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "cashbox")]
+impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandlerSettingsConfig {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth = o.opt("AUTH")?;
+        let company = o.opt("COMPANY")?;
+        let interaction = o.opt("INTERACTION")?;
+        let additional = o.rest(&["AUTH", "COMPANY", "INTERACTION"])?;
+        Ok(Self {
+            auth,
+            company,
+            interaction,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "cashbox")]
+::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfig);
+
+#[cfg(feature = "cashbox")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SaleCashboxHandlerSettingsConfigAuth {
+    /// Wire name "ITEMS": object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<SaleCashboxHandlerSettingsConfigAuthItems>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "cashbox")]
+impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandlerSettingsConfigAuth {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("ITEMS")?;
+        let label = o.opt("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+#[cfg(feature = "cashbox")]
+::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfigAuth);
+
+#[cfg(feature = "cashbox")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SaleCashboxHandlerSettingsConfigAuthItems {
+    /// Wire name "LOGIN": object, optional.
+    #[serde(rename = "LOGIN", skip_serializing_if = "Option::is_none")]
+    pub login: Option<SaleCashboxHandlerSettingsConfigAuthItemsLogin>,
+    /// Wire name "PASSWORD": object, optional.
+    #[serde(rename = "PASSWORD", skip_serializing_if = "Option::is_none")]
+    pub password: Option<SaleCashboxHandlerSettingsConfigAuthItemsPassword>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "cashbox")]
+impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandlerSettingsConfigAuthItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let login = o.opt("LOGIN")?;
+        let password = o.opt("PASSWORD")?;
+        let additional = o.rest(&["LOGIN", "PASSWORD"])?;
+        Ok(Self {
+            login,
+            password,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "cashbox")]
+::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfigAuthItems);
+
+/// The type `cashbox.login`, defined once in `types`.
+#[cfg(feature = "cashbox")]
+pub type SaleCashboxHandlerSettingsConfigAuthItemsLogin = super::super::types::cashbox::Login;
+
+/// The type `cashbox.login`, defined once in `types`.
+#[cfg(feature = "cashbox")]
+pub type SaleCashboxHandlerSettingsConfigAuthItemsPassword = super::super::types::cashbox::Login;
+
+#[cfg(feature = "cashbox")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SaleCashboxHandlerSettingsConfigCompany {
+    /// Wire name "ITEMS": object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<SaleCashboxHandlerSettingsConfigCompanyItems>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "cashbox")]
+impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandlerSettingsConfigCompany {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("ITEMS")?;
+        let label = o.opt("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+#[cfg(feature = "cashbox")]
+::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfigCompany);
+
+#[cfg(feature = "cashbox")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SaleCashboxHandlerSettingsConfigCompanyItems {
+    /// Wire name "INN": object, optional.
+    #[serde(rename = "INN", skip_serializing_if = "Option::is_none")]
+    pub inn: Option<SaleCashboxHandlerSettingsConfigCompanyItemsInn>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "cashbox")]
+impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandlerSettingsConfigCompanyItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let inn = o.opt("INN")?;
+        let additional = o.rest(&["INN"])?;
+        Ok(Self { inn, additional })
+    }
+}
+
+#[cfg(feature = "cashbox")]
+::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfigCompanyItems);
+
+#[cfg(feature = "cashbox")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SaleCashboxHandlerSettingsConfigCompanyItemsInn {
+    /// Wire name "DISABLED": string, optional.
+    #[serde(rename = "DISABLED", skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<String>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Wire name "MULTILINE": string, optional.
+    #[serde(rename = "MULTILINE", skip_serializing_if = "Option::is_none")]
+    pub multiline: Option<String>,
+    /// Wire name "MULTIPLE": string, optional.
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<String>,
+    /// Wire name "REQUIRED": string, optional.
+    #[serde(rename = "REQUIRED", skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// Wire name "TYPE": string, optional.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "cashbox")]
+impl ::bitrix24_runtime::loose::Loose
+for SaleCashboxHandlerSettingsConfigCompanyItemsInn {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let disabled = o.opt("DISABLED")?;
+        let label = o.opt("LABEL")?;
+        let multiline = o.opt("MULTILINE")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let required = o.opt("REQUIRED")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(&["DISABLED", "LABEL", "MULTILINE", "MULTIPLE", "REQUIRED", "TYPE"])?;
+        Ok(Self {
+            disabled,
+            label,
+            multiline,
+            multiple,
+            required,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "cashbox")]
+::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfigCompanyItemsInn);
+
+#[cfg(feature = "cashbox")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SaleCashboxHandlerSettingsConfigInteraction {
+    /// Wire name "ITEMS": object, optional.
+    #[serde(rename = "ITEMS", skip_serializing_if = "Option::is_none")]
+    pub items: Option<SaleCashboxHandlerSettingsConfigInteractionItems>,
+    /// Wire name "LABEL": string, optional.
+    #[serde(rename = "LABEL", skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "cashbox")]
+impl ::bitrix24_runtime::loose::Loose for SaleCashboxHandlerSettingsConfigInteraction {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("ITEMS")?;
+        let label = o.opt("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        Ok(Self { items, label, additional })
+    }
+}
+
+#[cfg(feature = "cashbox")]
+::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfigInteraction);
+
+#[cfg(feature = "cashbox")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SaleCashboxHandlerSettingsConfigInteractionItems {
+    /// Wire name "MODE": object, optional.
+    #[serde(rename = "MODE", skip_serializing_if = "Option::is_none")]
+    pub mode: Option<SaleCashboxHandlerSettingsConfigInteractionItemsMode>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "cashbox")]
+impl ::bitrix24_runtime::loose::Loose
+for SaleCashboxHandlerSettingsConfigInteractionItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mode = o.opt("MODE")?;
+        let additional = o.rest(&["MODE"])?;
+        Ok(Self { mode, additional })
+    }
+}
+
+#[cfg(feature = "cashbox")]
+::bitrix24_runtime::loose_deserialize!(SaleCashboxHandlerSettingsConfigInteractionItems);
+
+/// The type `cashbox.mode`, defined once in `types`.
+#[cfg(feature = "cashbox")]
+pub type SaleCashboxHandlerSettingsConfigInteractionItemsMode = super::super::types::cashbox::Mode;

@@ -6,15 +6,19 @@
 //   specs/types/crm.categorie.md
 //   specs/types/crm.category.md
 //   specs/types/crm.child.md
+//   specs/types/crm.company_contact_binding.md
+//   specs/types/crm.contact.md
+//   specs/types/crm.contact_company_binding.md
 //   specs/types/crm.data.md
 //   specs/types/crm.data_2.md
 //   specs/types/crm.data_3.md
+//   specs/types/crm.deal.md
+//   specs/types/crm.deal_contact_binding.md
 //   specs/types/crm.diskfile.md
 //   specs/types/crm.document.md
 //   specs/types/crm.edit_form_label.md
 //   specs/types/crm.element.md
 //   specs/types/crm.element_2.md
-//   specs/types/crm.element_3.md
 //   specs/types/crm.field_descriptor.md
 //   specs/types/crm.fields.md
 //   specs/types/crm.fields_10.md
@@ -35,18 +39,26 @@
 //   specs/types/crm.icon.md
 //   specs/types/crm.lang.md
 //   specs/types/crm.layout.md
+//   specs/types/crm.lead.md
 //   specs/types/crm.list.md
 //   specs/types/crm.log_message.md
 //   specs/types/crm.multifield.md
 //   specs/types/crm.options.md
 //   specs/types/crm.params.md
 //   specs/types/crm.product_row.md
+//   specs/types/crm.productrow.md
 //   specs/types/crm.products.md
 //   specs/types/crm.properties.md
 //   specs/types/crm.properties_2.md
+//   specs/types/crm.quote_contact_binding.md
+//   specs/types/crm.recurring_deal.md
 //   specs/types/crm.resource.md
 //   specs/types/crm.row.md
+//   specs/types/crm.sale_order_payment_crm_simple.md
+//   specs/types/crm.sale_order_shipment_crm_simple.md
 //   specs/types/crm.section.md
+//   specs/types/crm.section_2.md
+//   specs/types/crm.section_element.md
 //   specs/types/crm.selected_resource.md
 //   specs/types/crm.settings.md
 //   specs/types/crm.settings_2.md
@@ -57,13 +69,11 @@
 //   specs/types/crm.shape.md
 //   specs/types/crm.shape_2.md
 //   specs/types/crm.shape_3.md
-//   specs/types/crm.shape_4.md
-//   specs/types/crm.shape_5.md
-//   specs/types/crm.shape_6.md
 //   specs/types/crm.start_call.md
 //   specs/types/crm.time.md
 //   specs/types/crm.type.md
 //   specs/types/crm.uf_enum_element.md
+//   specs/types/crm.userfield.md
 //   specs/types/crm.value.md
 //   specs/types/crm.values.md
 //   specs/types/crm.values_2.md
@@ -914,6 +924,449 @@ impl ::bitrix24_runtime::loose::Loose for Child {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Child);
 
+/// The type `crm.company_contact_binding`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct CompanyContactBinding {
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "IS_PRIMARY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_PRIMARY", skip_serializing_if = "Option::is_none")]
+    pub is_primary: Option<CompanyContactBindingIsPrimary>,
+    /// Wire name "ROLE_ID": integer, optional.
+    #[serde(rename = "ROLE_ID", skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for CompanyContactBinding {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let is_primary = o.opt("IS_PRIMARY")?;
+        let role_id = o.opt("ROLE_ID")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CONTACT_ID", "IS_PRIMARY", "ROLE_ID", "SORT"])?;
+        Ok(Self {
+            contact_id,
+            is_primary,
+            role_id,
+            sort,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(CompanyContactBinding);
+
+#[cfg(feature = "crm")]
+pub type CompanyContactBindingIsPrimary = ::bitrix24_runtime::YesNo;
+
+/// The type `crm.contact`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Contact {
+    /// Wire name "ADDRESS": string, optional.
+    #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Wire name "ADDRESS_2": string, optional.
+    #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
+    pub address_2: Option<String>,
+    /// Wire name "ADDRESS_CITY": string, optional.
+    #[serde(rename = "ADDRESS_CITY", skip_serializing_if = "Option::is_none")]
+    pub address_city: Option<String>,
+    /// Wire name "ADDRESS_COUNTRY": string, optional.
+    #[serde(rename = "ADDRESS_COUNTRY", skip_serializing_if = "Option::is_none")]
+    pub address_country: Option<String>,
+    /// Wire name "ADDRESS_LOC_ADDR_ID": integer, optional.
+    #[serde(rename = "ADDRESS_LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
+    pub address_loc_addr_id: Option<i64>,
+    /// Wire name "ADDRESS_POSTAL_CODE": string, optional.
+    #[serde(rename = "ADDRESS_POSTAL_CODE", skip_serializing_if = "Option::is_none")]
+    pub address_postal_code: Option<String>,
+    /// Wire name "ADDRESS_PROVINCE": string, optional.
+    #[serde(rename = "ADDRESS_PROVINCE", skip_serializing_if = "Option::is_none")]
+    pub address_province: Option<String>,
+    /// Wire name "ADDRESS_REGION": string, optional.
+    #[serde(rename = "ADDRESS_REGION", skip_serializing_if = "Option::is_none")]
+    pub address_region: Option<String>,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
+    /// Wire name "BIRTHDATE": string (`date`), optional.
+    #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "EMAIL": array of object, optional.
+    #[serde(rename = "EMAIL", skip_serializing_if = "Option::is_none")]
+    pub email: Option<Vec<ContactEmailItem>>,
+    /// Wire name "EXPORT": boolean, optional.
+    #[serde(rename = "EXPORT", skip_serializing_if = "Option::is_none")]
+    pub export: Option<bool>,
+    /// Wire name "FACE_ID": integer, optional.
+    #[serde(rename = "FACE_ID", skip_serializing_if = "Option::is_none")]
+    pub face_id: Option<i64>,
+    /// Wire name "HAS_EMAIL": boolean, optional.
+    #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
+    pub has_email: Option<bool>,
+    /// Wire name "HAS_IMOL": boolean, optional.
+    #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
+    pub has_imol: Option<bool>,
+    /// Wire name "HAS_PHONE": boolean, optional.
+    #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
+    pub has_phone: Option<bool>,
+    /// Wire name "HONORIFIC": string, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IM": array of object, optional.
+    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
+    pub im: Option<Vec<ContactImItem>>,
+    /// Wire name "LAST_ACTIVITY_BY": integer, optional.
+    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
+    pub last_activity_by: Option<i64>,
+    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
+    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
+    pub last_activity_time: Option<String>,
+    /// Wire name "LAST_NAME": string, optional.
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "LEAD_ID": integer, optional.
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "LINK": array of object, optional.
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
+    pub link: Option<Vec<ContactLinkItem>>,
+    /// Wire name "MODIFY_BY_ID": integer, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<i64>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "OPENED": boolean, optional.
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
+    pub opened: Option<bool>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "ORIGIN_VERSION": string, optional.
+    #[serde(rename = "ORIGIN_VERSION", skip_serializing_if = "Option::is_none")]
+    pub origin_version: Option<String>,
+    /// Wire name "PHONE": array of object, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Vec<ContactPhoneItem>>,
+    /// Wire name "PHOTO": object, optional.
+    #[serde(rename = "PHOTO", skip_serializing_if = "Option::is_none")]
+    pub photo: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Wire name "POST": string, optional.
+    #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+    /// Wire name "SECOND_NAME": string, optional.
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
+    /// Wire name "SOURCE_DESCRIPTION": string, optional.
+    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    ///
+    /// Allowed values: "CPC", "CPM".
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<ContactUtmMedium>,
+    /// Wire name "UTM_SOURCE": string, optional.
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    /// Wire name "WEB": array of object, optional.
+    #[serde(rename = "WEB", skip_serializing_if = "Option::is_none")]
+    pub web: Option<Vec<ContactWebItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Contact {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("ADDRESS")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let address_city = o.opt("ADDRESS_CITY")?;
+        let address_country = o.opt("ADDRESS_COUNTRY")?;
+        let address_loc_addr_id = o.opt("ADDRESS_LOC_ADDR_ID")?;
+        let address_postal_code = o.opt("ADDRESS_POSTAL_CODE")?;
+        let address_province = o.opt("ADDRESS_PROVINCE")?;
+        let address_region = o.opt("ADDRESS_REGION")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let email = o.opt("EMAIL")?;
+        let export = o.opt("EXPORT")?;
+        let face_id = o.opt("FACE_ID")?;
+        let has_email = o.opt("HAS_EMAIL")?;
+        let has_imol = o.opt("HAS_IMOL")?;
+        let has_phone = o.opt("HAS_PHONE")?;
+        let honorific = o.opt("HONORIFIC")?;
+        let id = o.opt("ID")?;
+        let im = o.opt("IM")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let lead_id = o.opt("LEAD_ID")?;
+        let link = o.opt("LINK")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let phone = o.opt("PHONE")?;
+        let photo = o.opt("PHOTO")?;
+        let post = o.opt("POST")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS",
+                    "ADDRESS_2",
+                    "ADDRESS_CITY",
+                    "ADDRESS_COUNTRY",
+                    "ADDRESS_LOC_ADDR_ID",
+                    "ADDRESS_POSTAL_CODE",
+                    "ADDRESS_PROVINCE",
+                    "ADDRESS_REGION",
+                    "ASSIGNED_BY_ID",
+                    "BIRTHDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "EMAIL",
+                    "EXPORT",
+                    "FACE_ID",
+                    "HAS_EMAIL",
+                    "HAS_IMOL",
+                    "HAS_PHONE",
+                    "HONORIFIC",
+                    "ID",
+                    "IM",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LAST_NAME",
+                    "LEAD_ID",
+                    "LINK",
+                    "MODIFY_BY_ID",
+                    "NAME",
+                    "OPENED",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "PHONE",
+                    "PHOTO",
+                    "POST",
+                    "SECOND_NAME",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "TYPE_ID",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
+        Ok(Self {
+            address,
+            address_2,
+            address_city,
+            address_country,
+            address_loc_addr_id,
+            address_postal_code,
+            address_province,
+            address_region,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            created_by_id,
+            date_create,
+            date_modify,
+            email,
+            export,
+            face_id,
+            has_email,
+            has_imol,
+            has_phone,
+            honorific,
+            id,
+            im,
+            last_activity_by,
+            last_activity_time,
+            last_name,
+            lead_id,
+            link,
+            modify_by_id,
+            name,
+            opened,
+            originator_id,
+            origin_id,
+            origin_version,
+            phone,
+            photo,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            type_id,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Contact);
+
+/// The type `crm.multifield`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type ContactEmailItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type ContactImItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type ContactLinkItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type ContactPhoneItem = super::super::types::crm::Multifield;
+
+#[cfg(feature = "crm")]
+pub type ContactUtmMedium = super::super::enums::CpcCpm;
+
+/// The type `crm.multifield`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type ContactWebItem = super::super::types::crm::Multifield;
+
+/// The type `crm.contact_company_binding`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct ContactCompanyBinding {
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "IS_PRIMARY": boolean, optional.
+    #[serde(rename = "IS_PRIMARY", skip_serializing_if = "Option::is_none")]
+    pub is_primary: Option<bool>,
+    /// Wire name "ROLE_ID": integer, optional.
+    #[serde(rename = "ROLE_ID", skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for ContactCompanyBinding {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let is_primary = o.opt("IS_PRIMARY")?;
+        let role_id = o.opt("ROLE_ID")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["COMPANY_ID", "IS_PRIMARY", "ROLE_ID", "SORT"])?;
+        Ok(Self {
+            company_id,
+            is_primary,
+            role_id,
+            sort,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(ContactCompanyBinding);
+
 /// The type `crm.data`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1712,9 +2165,9 @@ impl ::bitrix24_runtime::loose::Loose for Data2 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Data2);
 
-/// The type `crm.element_2`, defined once in `types`.
+/// The type `crm.element`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type Data2ElementsItem = super::super::types::crm::Element2;
+pub type Data2ElementsItem = super::super::types::crm::Element;
 
 /// The type `crm.data_3`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -1801,9 +2254,396 @@ impl ::bitrix24_runtime::loose::Loose for Data3 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Data3);
 
-/// The type `crm.element_3`, defined once in `types`.
+/// The type `crm.element_2`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type Data3ElementsItem = super::super::types::crm::Element3;
+pub type Data3ElementsItem = super::super::types::crm::Element2;
+
+/// The type `crm.deal`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Deal {
+    /// Wire name "ADDITIONAL_INFO": string, optional.
+    #[serde(rename = "ADDITIONAL_INFO", skip_serializing_if = "Option::is_none")]
+    pub additional_info: Option<String>,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
+    /// Wire name "BEGINDATE": string (`date`), optional.
+    #[serde(rename = "BEGINDATE", skip_serializing_if = "Option::is_none")]
+    pub begindate: Option<String>,
+    /// Wire name "CATEGORY_ID": integer, optional.
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<i64>,
+    /// Wire name "CLOSED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
+    pub closed: Option<DealClosed>,
+    /// Wire name "CLOSEDATE": string (`date`), optional.
+    #[serde(rename = "CLOSEDATE", skip_serializing_if = "Option::is_none")]
+    pub closedate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<DealIsManualOpportunity>,
+    /// Wire name "IS_NEW": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_NEW", skip_serializing_if = "Option::is_none")]
+    pub is_new: Option<DealIsNew>,
+    /// Wire name "IS_RECURRING": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_RECURRING", skip_serializing_if = "Option::is_none")]
+    pub is_recurring: Option<DealIsRecurring>,
+    /// Wire name "IS_REPEATED_APPROACH": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_REPEATED_APPROACH", skip_serializing_if = "Option::is_none")]
+    pub is_repeated_approach: Option<DealIsRepeatedApproach>,
+    /// Wire name "IS_RETURN_CUSTOMER": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_RETURN_CUSTOMER", skip_serializing_if = "Option::is_none")]
+    pub is_return_customer: Option<DealIsReturnCustomer>,
+    /// Wire name "LAST_ACTIVITY_BY": integer, optional.
+    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
+    pub last_activity_by: Option<i64>,
+    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
+    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
+    pub last_activity_time: Option<String>,
+    /// Wire name "LEAD_ID": integer, optional.
+    #[serde(rename = "LEAD_ID", skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<i64>,
+    /// Wire name "LOCATION_ID": integer, optional.
+    #[serde(rename = "LOCATION_ID", skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<i64>,
+    /// Wire name "MODIFY_BY_ID": integer, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<i64>,
+    /// Wire name "MOVED_BY_ID": integer, optional.
+    #[serde(rename = "MOVED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub moved_by_id: Option<i64>,
+    /// Wire name "MOVED_TIME": string (`date-time`), optional.
+    #[serde(rename = "MOVED_TIME", skip_serializing_if = "Option::is_none")]
+    pub moved_time: Option<String>,
+    /// Wire name "OPENED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
+    pub opened: Option<DealOpened>,
+    /// Wire name "OPPORTUNITY": number, optional.
+    #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "PROBABILITY": integer, optional.
+    #[serde(rename = "PROBABILITY", skip_serializing_if = "Option::is_none")]
+    pub probability: Option<i64>,
+    /// Wire name "QUOTE_ID": integer, optional.
+    #[serde(rename = "QUOTE_ID", skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<i64>,
+    /// Wire name "SOURCE_DESCRIPTION": string, optional.
+    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "STAGE_ID": string, optional.
+    #[serde(rename = "STAGE_ID", skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
+    /// Wire name "STAGE_SEMANTIC_ID": string, optional.
+    ///
+    /// Allowed values: "P", "S", "F".
+    #[serde(rename = "STAGE_SEMANTIC_ID", skip_serializing_if = "Option::is_none")]
+    pub stage_semantic_id: Option<DealStageSemanticId>,
+    /// Wire name "TAX_VALUE": number, optional.
+    #[serde(rename = "TAX_VALUE", skip_serializing_if = "Option::is_none")]
+    pub tax_value: Option<f64>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "TYPE_ID": string, optional.
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<String>,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "UTM_SOURCE": string, optional.
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Deal {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("ADDITIONAL_INFO")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let begindate = o.opt("BEGINDATE")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let closed = o.opt("CLOSED")?;
+        let closedate = o.opt("CLOSEDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let id = o.opt("ID")?;
+        let is_manual_opportunity = o.opt("IS_MANUAL_OPPORTUNITY")?;
+        let is_new = o.opt("IS_NEW")?;
+        let is_recurring = o.opt("IS_RECURRING")?;
+        let is_repeated_approach = o.opt("IS_REPEATED_APPROACH")?;
+        let is_return_customer = o.opt("IS_RETURN_CUSTOMER")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let lead_id = o.opt("LEAD_ID")?;
+        let location_id = o.opt("LOCATION_ID")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let moved_by_id = o.opt("MOVED_BY_ID")?;
+        let moved_time = o.opt("MOVED_TIME")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let probability = o.opt("PROBABILITY")?;
+        let quote_id = o.opt("QUOTE_ID")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let stage_id = o.opt("STAGE_ID")?;
+        let stage_semantic_id = o.opt("STAGE_SEMANTIC_ID")?;
+        let tax_value = o.opt("TAX_VALUE")?;
+        let title = o.opt("TITLE")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDITIONAL_INFO",
+                    "ASSIGNED_BY_ID",
+                    "BEGINDATE",
+                    "CATEGORY_ID",
+                    "CLOSED",
+                    "CLOSEDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CONTACT_ID",
+                    "CREATED_BY_ID",
+                    "CURRENCY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "ID",
+                    "IS_MANUAL_OPPORTUNITY",
+                    "IS_NEW",
+                    "IS_RECURRING",
+                    "IS_REPEATED_APPROACH",
+                    "IS_RETURN_CUSTOMER",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LEAD_ID",
+                    "LOCATION_ID",
+                    "MODIFY_BY_ID",
+                    "MOVED_BY_ID",
+                    "MOVED_TIME",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "PROBABILITY",
+                    "QUOTE_ID",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "STAGE_ID",
+                    "STAGE_SEMANTIC_ID",
+                    "TAX_VALUE",
+                    "TITLE",
+                    "TYPE_ID",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                ],
+            )?;
+        Ok(Self {
+            additional_info,
+            assigned_by_id,
+            begindate,
+            category_id,
+            closed,
+            closedate,
+            comments,
+            company_id,
+            contact_id,
+            created_by_id,
+            currency_id,
+            date_create,
+            date_modify,
+            id,
+            is_manual_opportunity,
+            is_new,
+            is_recurring,
+            is_repeated_approach,
+            is_return_customer,
+            last_activity_by,
+            last_activity_time,
+            lead_id,
+            location_id,
+            modify_by_id,
+            moved_by_id,
+            moved_time,
+            opened,
+            opportunity,
+            originator_id,
+            origin_id,
+            probability,
+            quote_id,
+            source_description,
+            source_id,
+            stage_id,
+            stage_semantic_id,
+            tax_value,
+            title,
+            type_id,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Deal);
+
+#[cfg(feature = "crm")]
+pub type DealClosed = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "crm")]
+pub type DealIsManualOpportunity = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "crm")]
+pub type DealIsNew = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "crm")]
+pub type DealIsRecurring = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "crm")]
+pub type DealIsRepeatedApproach = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "crm")]
+pub type DealIsReturnCustomer = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "crm")]
+pub type DealOpened = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "crm")]
+pub type DealStageSemanticId = super::super::enums::PSF;
+
+/// The type `crm.deal_contact_binding`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct DealContactBinding {
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "IS_PRIMARY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_PRIMARY", skip_serializing_if = "Option::is_none")]
+    pub is_primary: Option<DealContactBindingIsPrimary>,
+    /// Wire name "ROLE_ID": integer, optional.
+    #[serde(rename = "ROLE_ID", skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for DealContactBinding {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let is_primary = o.opt("IS_PRIMARY")?;
+        let role_id = o.opt("ROLE_ID")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CONTACT_ID", "IS_PRIMARY", "ROLE_ID", "SORT"])?;
+        Ok(Self {
+            contact_id,
+            is_primary,
+            role_id,
+            sort,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(DealContactBinding);
+
+#[cfg(feature = "crm")]
+pub type DealContactBindingIsPrimary = ::bitrix24_runtime::YesNo;
 
 /// The type `crm.diskfile`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -2332,24 +3172,57 @@ impl ::bitrix24_runtime::loose::Loose for EditFormLabel {
 
 /// The type `crm.element`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Element {
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "optionFlags": string, optional.
+    /// Wire name "name": string, required.
+    pub name: String,
+    /// Wire name "optionFlags": integer, optional.
     ///
-    /// Allowed values: "1", "0".
+    /// Allowed values: 1, 0.
     #[serde(rename = "optionFlags", skip_serializing_if = "Option::is_none")]
     pub option_flags: Option<ElementOptionFlags>,
-    /// Wire name "options": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
+    /// Wire name "options": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<ElementOptions>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
+impl Element {
+    /// A value with its required fields; the optional ones start unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            option_flags: Default::default(),
+            options: Default::default(),
+            additional: Default::default(),
+        }
+    }
+    /// Sets "optionFlags".
+    pub fn option_flags(mut self, value: impl Into<ElementOptionFlags>) -> Self {
+        self.option_flags = Some(value.into());
+        self
+    }
+    /// Sets "options".
+    pub fn options(mut self, value: impl Into<ElementOptions>) -> Self {
+        self.options = Some(value.into());
+        self
+    }
+    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
+    /// call with the same key replaces the value.
+    pub fn additional(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<::serde_json::Value>,
+    ) -> Self {
+        self.additional.insert(key.into(), value.into());
+        self
+    }
 }
 
 #[cfg(feature = "crm")]
@@ -2358,10 +3231,11 @@ impl ::bitrix24_runtime::loose::Loose for Element {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let name = o.opt("name")?;
+        let name = o.req("name")?;
         let option_flags = o.opt("optionFlags")?;
         let options = o.opt("options")?;
         let additional = o.rest(&["name", "optionFlags", "options"])?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             name,
             option_flags,
@@ -2375,7 +3249,11 @@ impl ::bitrix24_runtime::loose::Loose for Element {
 ::bitrix24_runtime::loose_deserialize!(Element);
 
 #[cfg(feature = "crm")]
-pub type ElementOptionFlags = super::super::enums::V1V0;
+pub type ElementOptionFlags = super::super::enums::IntV1V0;
+
+/// The type `crm.options`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type ElementOptions = super::super::types::crm::Options;
 
 /// The type `crm.element_2`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -2390,9 +3268,9 @@ pub struct Element2 {
     /// Allowed values: 1, 0.
     #[serde(rename = "optionFlags", skip_serializing_if = "Option::is_none")]
     pub option_flags: Option<Element2OptionFlags>,
-    /// Wire name "options": object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub options: Option<Element2Options>,
+    /// Wire name "options": any JSON, optional.
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub options: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2416,8 +3294,8 @@ impl Element2 {
         self
     }
     /// Sets "options".
-    pub fn options(mut self, value: impl Into<Element2Options>) -> Self {
-        self.options = Some(value.into());
+    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
+        self.options = value.into();
         self
     }
     /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
@@ -2457,91 +3335,6 @@ impl ::bitrix24_runtime::loose::Loose for Element2 {
 
 #[cfg(feature = "crm")]
 pub type Element2OptionFlags = super::super::enums::IntV1V0;
-
-/// The type `crm.options`, defined once in `types`.
-#[cfg(feature = "crm")]
-pub type Element2Options = super::super::types::crm::Options;
-
-/// The type `crm.element_3`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Element3 {
-    /// Wire name "name": string, required.
-    pub name: String,
-    /// Wire name "optionFlags": integer, optional.
-    ///
-    /// Allowed values: 1, 0.
-    #[serde(rename = "optionFlags", skip_serializing_if = "Option::is_none")]
-    pub option_flags: Option<Element3OptionFlags>,
-    /// Wire name "options": any JSON, optional.
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub options: ::serde_json::Value,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-#[allow(clippy::should_implement_trait, clippy::wrong_self_convention)]
-impl Element3 {
-    /// A value with its required fields; the optional ones start unset.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            option_flags: Default::default(),
-            options: Default::default(),
-            additional: Default::default(),
-        }
-    }
-    /// Sets "optionFlags".
-    pub fn option_flags(mut self, value: impl Into<Element3OptionFlags>) -> Self {
-        self.option_flags = Some(value.into());
-        self
-    }
-    /// Sets "options".
-    pub fn options(mut self, value: impl Into<::serde_json::Value>) -> Self {
-        self.options = value.into();
-        self
-    }
-    /// Adds a key the spec does not declare (a custom `UF_*` field, say); a later
-    /// call with the same key replaces the value.
-    pub fn additional(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<::serde_json::Value>,
-    ) -> Self {
-        self.additional.insert(key.into(), value.into());
-        self
-    }
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Element3 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let name = o.req("name")?;
-        let option_flags = o.opt("optionFlags")?;
-        let options = o.opt("options")?;
-        let additional = o.rest(&["name", "optionFlags", "options"])?;
-        let name = o.need(name, "name")?;
-        Ok(Self {
-            name,
-            option_flags,
-            options,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Element3);
-
-#[cfg(feature = "crm")]
-pub type Element3OptionFlags = super::super::enums::IntV1V0;
 
 /// The type `crm.field_descriptor`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -7133,6 +7926,363 @@ impl ::bitrix24_runtime::loose::Loose for LayoutIcon {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(LayoutIcon);
 
+/// The type `crm.lead`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Lead {
+    /// Wire name "ADDRESS": string, optional.
+    #[serde(rename = "ADDRESS", skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Wire name "ADDRESS_2": string, optional.
+    #[serde(rename = "ADDRESS_2", skip_serializing_if = "Option::is_none")]
+    pub address_2: Option<String>,
+    /// Wire name "ADDRESS_CITY": string, optional.
+    #[serde(rename = "ADDRESS_CITY", skip_serializing_if = "Option::is_none")]
+    pub address_city: Option<String>,
+    /// Wire name "ADDRESS_COUNTRY": string, optional.
+    #[serde(rename = "ADDRESS_COUNTRY", skip_serializing_if = "Option::is_none")]
+    pub address_country: Option<String>,
+    /// Wire name "ADDRESS_COUNTRY_CODE": string, optional.
+    #[serde(rename = "ADDRESS_COUNTRY_CODE", skip_serializing_if = "Option::is_none")]
+    pub address_country_code: Option<String>,
+    /// Wire name "ADDRESS_LOC_ADDR_ID": string, optional.
+    #[serde(rename = "ADDRESS_LOC_ADDR_ID", skip_serializing_if = "Option::is_none")]
+    pub address_loc_addr_id: Option<String>,
+    /// Wire name "ADDRESS_POSTAL_CODE": string, optional.
+    #[serde(rename = "ADDRESS_POSTAL_CODE", skip_serializing_if = "Option::is_none")]
+    pub address_postal_code: Option<String>,
+    /// Wire name "ADDRESS_PROVINCE": string, optional.
+    #[serde(rename = "ADDRESS_PROVINCE", skip_serializing_if = "Option::is_none")]
+    pub address_province: Option<String>,
+    /// Wire name "ADDRESS_REGION": string, optional.
+    #[serde(rename = "ADDRESS_REGION", skip_serializing_if = "Option::is_none")]
+    pub address_region: Option<String>,
+    /// Wire name "ASSIGNED_BY_ID": integer, optional.
+    #[serde(rename = "ASSIGNED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub assigned_by_id: Option<i64>,
+    /// Wire name "BIRTHDATE": string (`date`), optional.
+    #[serde(rename = "BIRTHDATE", skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    /// Wire name "COMMENTS": string, optional.
+    #[serde(rename = "COMMENTS", skip_serializing_if = "Option::is_none")]
+    pub comments: Option<String>,
+    /// Wire name "COMPANY_ID": integer, optional.
+    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<i64>,
+    /// Wire name "COMPANY_TITLE": string, optional.
+    #[serde(rename = "COMPANY_TITLE", skip_serializing_if = "Option::is_none")]
+    pub company_title: Option<String>,
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "CREATED_BY_ID": integer, optional.
+    #[serde(rename = "CREATED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub created_by_id: Option<i64>,
+    /// Wire name "CURRENCY_ID": string, optional.
+    #[serde(rename = "CURRENCY_ID", skip_serializing_if = "Option::is_none")]
+    pub currency_id: Option<String>,
+    /// Wire name "DATE_CLOSED": string (`date-time`), optional.
+    #[serde(rename = "DATE_CLOSED", skip_serializing_if = "Option::is_none")]
+    pub date_closed: Option<String>,
+    /// Wire name "DATE_CREATE": string (`date-time`), optional.
+    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
+    pub date_create: Option<String>,
+    /// Wire name "DATE_MODIFY": string (`date-time`), optional.
+    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
+    pub date_modify: Option<String>,
+    /// Wire name "HAS_EMAIL": string, optional.
+    #[serde(rename = "HAS_EMAIL", skip_serializing_if = "Option::is_none")]
+    pub has_email: Option<String>,
+    /// Wire name "HAS_IMOL": string, optional.
+    #[serde(rename = "HAS_IMOL", skip_serializing_if = "Option::is_none")]
+    pub has_imol: Option<String>,
+    /// Wire name "HAS_PHONE": string, optional.
+    #[serde(rename = "HAS_PHONE", skip_serializing_if = "Option::is_none")]
+    pub has_phone: Option<String>,
+    /// Wire name "HONORIFIC": string, optional.
+    #[serde(rename = "HONORIFIC", skip_serializing_if = "Option::is_none")]
+    pub honorific: Option<String>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IM": array of object, optional.
+    #[serde(rename = "IM", skip_serializing_if = "Option::is_none")]
+    pub im: Option<Vec<LeadImItem>>,
+    /// Wire name "IS_MANUAL_OPPORTUNITY": string, optional.
+    #[serde(rename = "IS_MANUAL_OPPORTUNITY", skip_serializing_if = "Option::is_none")]
+    pub is_manual_opportunity: Option<String>,
+    /// Wire name "IS_RETURN_CUSTOMER": string, optional.
+    #[serde(rename = "IS_RETURN_CUSTOMER", skip_serializing_if = "Option::is_none")]
+    pub is_return_customer: Option<String>,
+    /// Wire name "LAST_ACTIVITY_BY": string, optional.
+    #[serde(rename = "LAST_ACTIVITY_BY", skip_serializing_if = "Option::is_none")]
+    pub last_activity_by: Option<String>,
+    /// Wire name "LAST_ACTIVITY_TIME": string (`date-time`), optional.
+    #[serde(rename = "LAST_ACTIVITY_TIME", skip_serializing_if = "Option::is_none")]
+    pub last_activity_time: Option<String>,
+    /// Wire name "LAST_NAME": string, optional.
+    #[serde(rename = "LAST_NAME", skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Wire name "MODIFY_BY_ID": integer, optional.
+    #[serde(rename = "MODIFY_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub modify_by_id: Option<i64>,
+    /// Wire name "MOVED_BY_ID": integer, optional.
+    #[serde(rename = "MOVED_BY_ID", skip_serializing_if = "Option::is_none")]
+    pub moved_by_id: Option<i64>,
+    /// Wire name "MOVED_TIME": string (`date-time`), optional.
+    #[serde(rename = "MOVED_TIME", skip_serializing_if = "Option::is_none")]
+    pub moved_time: Option<String>,
+    /// Wire name "NAME": string, optional.
+    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "OPENED": string, optional.
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
+    pub opened: Option<String>,
+    /// Wire name "OPPORTUNITY": number, optional.
+    #[serde(rename = "OPPORTUNITY", skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<f64>,
+    /// Wire name "ORIGINATOR_ID": string, optional.
+    #[serde(rename = "ORIGINATOR_ID", skip_serializing_if = "Option::is_none")]
+    pub originator_id: Option<String>,
+    /// Wire name "ORIGIN_ID": string, optional.
+    #[serde(rename = "ORIGIN_ID", skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+    /// Wire name "PHONE": array of object, optional.
+    #[serde(rename = "PHONE", skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Vec<LeadPhoneItem>>,
+    /// Wire name "POST": string, optional.
+    #[serde(rename = "POST", skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+    /// Wire name "SECOND_NAME": string, optional.
+    #[serde(rename = "SECOND_NAME", skip_serializing_if = "Option::is_none")]
+    pub second_name: Option<String>,
+    /// Wire name "SOURCE_DESCRIPTION": string, optional.
+    #[serde(rename = "SOURCE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub source_description: Option<String>,
+    /// Wire name "SOURCE_ID": string, optional.
+    #[serde(rename = "SOURCE_ID", skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// Wire name "STATUS_DESCRIPTION": string, optional.
+    #[serde(rename = "STATUS_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub status_description: Option<String>,
+    /// Wire name "STATUS_ID": string, optional.
+    #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
+    /// Wire name "STATUS_SEMANTIC_ID": string, optional.
+    #[serde(rename = "STATUS_SEMANTIC_ID", skip_serializing_if = "Option::is_none")]
+    pub status_semantic_id: Option<String>,
+    /// Wire name "TITLE": string, optional.
+    #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "UTM_CAMPAIGN": string, optional.
+    #[serde(rename = "UTM_CAMPAIGN", skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    /// Wire name "UTM_CONTENT": string, optional.
+    #[serde(rename = "UTM_CONTENT", skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    /// Wire name "UTM_MEDIUM": string, optional.
+    #[serde(rename = "UTM_MEDIUM", skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    /// Wire name "UTM_SOURCE": string, optional.
+    #[serde(rename = "UTM_SOURCE", skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    /// Wire name "UTM_TERM": string, optional.
+    #[serde(rename = "UTM_TERM", skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Lead {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("ADDRESS")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let address_city = o.opt("ADDRESS_CITY")?;
+        let address_country = o.opt("ADDRESS_COUNTRY")?;
+        let address_country_code = o.opt("ADDRESS_COUNTRY_CODE")?;
+        let address_loc_addr_id = o.opt("ADDRESS_LOC_ADDR_ID")?;
+        let address_postal_code = o.opt("ADDRESS_POSTAL_CODE")?;
+        let address_province = o.opt("ADDRESS_PROVINCE")?;
+        let address_region = o.opt("ADDRESS_REGION")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let company_title = o.opt("COMPANY_TITLE")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let date_closed = o.opt("DATE_CLOSED")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let has_email = o.opt("HAS_EMAIL")?;
+        let has_imol = o.opt("HAS_IMOL")?;
+        let has_phone = o.opt("HAS_PHONE")?;
+        let honorific = o.opt("HONORIFIC")?;
+        let id = o.opt("ID")?;
+        let im = o.opt("IM")?;
+        let is_manual_opportunity = o.opt("IS_MANUAL_OPPORTUNITY")?;
+        let is_return_customer = o.opt("IS_RETURN_CUSTOMER")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let moved_by_id = o.opt("MOVED_BY_ID")?;
+        let moved_time = o.opt("MOVED_TIME")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let phone = o.opt("PHONE")?;
+        let post = o.opt("POST")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let status_description = o.opt("STATUS_DESCRIPTION")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let status_semantic_id = o.opt("STATUS_SEMANTIC_ID")?;
+        let title = o.opt("TITLE")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS",
+                    "ADDRESS_2",
+                    "ADDRESS_CITY",
+                    "ADDRESS_COUNTRY",
+                    "ADDRESS_COUNTRY_CODE",
+                    "ADDRESS_LOC_ADDR_ID",
+                    "ADDRESS_POSTAL_CODE",
+                    "ADDRESS_PROVINCE",
+                    "ADDRESS_REGION",
+                    "ASSIGNED_BY_ID",
+                    "BIRTHDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "COMPANY_TITLE",
+                    "CONTACT_ID",
+                    "CREATED_BY_ID",
+                    "CURRENCY_ID",
+                    "DATE_CLOSED",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "HAS_EMAIL",
+                    "HAS_IMOL",
+                    "HAS_PHONE",
+                    "HONORIFIC",
+                    "ID",
+                    "IM",
+                    "IS_MANUAL_OPPORTUNITY",
+                    "IS_RETURN_CUSTOMER",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LAST_NAME",
+                    "MODIFY_BY_ID",
+                    "MOVED_BY_ID",
+                    "MOVED_TIME",
+                    "NAME",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "PHONE",
+                    "POST",
+                    "SECOND_NAME",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "STATUS_DESCRIPTION",
+                    "STATUS_ID",
+                    "STATUS_SEMANTIC_ID",
+                    "TITLE",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                ],
+            )?;
+        Ok(Self {
+            address,
+            address_2,
+            address_city,
+            address_country,
+            address_country_code,
+            address_loc_addr_id,
+            address_postal_code,
+            address_province,
+            address_region,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            created_by_id,
+            currency_id,
+            date_closed,
+            date_create,
+            date_modify,
+            has_email,
+            has_imol,
+            has_phone,
+            honorific,
+            id,
+            im,
+            is_manual_opportunity,
+            is_return_customer,
+            last_activity_by,
+            last_activity_time,
+            last_name,
+            modify_by_id,
+            moved_by_id,
+            moved_time,
+            name,
+            opened,
+            opportunity,
+            originator_id,
+            origin_id,
+            phone,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            status_description,
+            status_id,
+            status_semantic_id,
+            title,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Lead);
+
+/// The type `crm.multifield`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type LeadImItem = super::super::types::crm::Multifield;
+
+/// The type `crm.multifield`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type LeadPhoneItem = super::super::types::crm::Multifield;
+
 /// The type `crm.list`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -7778,6 +8928,225 @@ impl ::bitrix24_runtime::loose::Loose for ProductRow {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(ProductRow);
 
+/// The type `crm.productrow`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Productrow {
+    /// Wire name "CUSTOMIZED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "CUSTOMIZED", skip_serializing_if = "Option::is_none")]
+    pub customized: Option<ProductrowCustomized>,
+    /// Wire name "DATE_RESERVE_END": string (`date`), optional.
+    #[serde(rename = "DATE_RESERVE_END", skip_serializing_if = "Option::is_none")]
+    pub date_reserve_end: Option<String>,
+    /// Wire name "DISCOUNT_RATE": number, optional.
+    #[serde(rename = "DISCOUNT_RATE", skip_serializing_if = "Option::is_none")]
+    pub discount_rate: Option<f64>,
+    /// Wire name "DISCOUNT_SUM": number, optional.
+    #[serde(rename = "DISCOUNT_SUM", skip_serializing_if = "Option::is_none")]
+    pub discount_sum: Option<f64>,
+    /// Wire name "DISCOUNT_TYPE_ID": integer, optional.
+    ///
+    /// Allowed values: 1, 2.
+    #[serde(rename = "DISCOUNT_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub discount_type_id: Option<ProductrowDiscountTypeId>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "MEASURE_CODE": integer, optional.
+    #[serde(rename = "MEASURE_CODE", skip_serializing_if = "Option::is_none")]
+    pub measure_code: Option<i64>,
+    /// Wire name "MEASURE_NAME": string, optional.
+    #[serde(rename = "MEASURE_NAME", skip_serializing_if = "Option::is_none")]
+    pub measure_name: Option<String>,
+    /// Wire name "ORIGINAL_PRODUCT_NAME": string, optional.
+    #[serde(rename = "ORIGINAL_PRODUCT_NAME", skip_serializing_if = "Option::is_none")]
+    pub original_product_name: Option<String>,
+    /// Wire name "OWNER_ID": integer, optional.
+    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    /// Wire name "OWNER_TYPE": string, optional.
+    #[serde(rename = "OWNER_TYPE", skip_serializing_if = "Option::is_none")]
+    pub owner_type: Option<String>,
+    /// Wire name "PRICE": number, optional.
+    #[serde(rename = "PRICE", skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    /// Wire name "PRICE_ACCOUNT": string, optional.
+    #[serde(rename = "PRICE_ACCOUNT", skip_serializing_if = "Option::is_none")]
+    pub price_account: Option<String>,
+    /// Wire name "PRICE_BRUTTO": number, optional.
+    #[serde(rename = "PRICE_BRUTTO", skip_serializing_if = "Option::is_none")]
+    pub price_brutto: Option<f64>,
+    /// Wire name "PRICE_EXCLUSIVE": number, optional.
+    #[serde(rename = "PRICE_EXCLUSIVE", skip_serializing_if = "Option::is_none")]
+    pub price_exclusive: Option<f64>,
+    /// Wire name "PRICE_NETTO": number, optional.
+    #[serde(rename = "PRICE_NETTO", skip_serializing_if = "Option::is_none")]
+    pub price_netto: Option<f64>,
+    /// Wire name "PRODUCT_DESCRIPTION": string, optional.
+    #[serde(rename = "PRODUCT_DESCRIPTION", skip_serializing_if = "Option::is_none")]
+    pub product_description: Option<String>,
+    /// Wire name "PRODUCT_ID": integer, optional.
+    #[serde(rename = "PRODUCT_ID", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<i64>,
+    /// Wire name "PRODUCT_NAME": string, optional.
+    #[serde(rename = "PRODUCT_NAME", skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// Wire name "QUANTITY": number, optional.
+    #[serde(rename = "QUANTITY", skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    /// Wire name "RESERVE_ID": integer, optional.
+    #[serde(rename = "RESERVE_ID", skip_serializing_if = "Option::is_none")]
+    pub reserve_id: Option<i64>,
+    /// Wire name "RESERVE_QUANTITY": number, optional.
+    #[serde(rename = "RESERVE_QUANTITY", skip_serializing_if = "Option::is_none")]
+    pub reserve_quantity: Option<f64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "STORE_ID": integer, optional.
+    #[serde(rename = "STORE_ID", skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<i64>,
+    /// Wire name "TAX_INCLUDED": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "TAX_INCLUDED", skip_serializing_if = "Option::is_none")]
+    pub tax_included: Option<ProductrowTaxIncluded>,
+    /// Wire name "TAX_RATE": number, optional.
+    #[serde(rename = "TAX_RATE", skip_serializing_if = "Option::is_none")]
+    pub tax_rate: Option<f64>,
+    /// Wire name "TYPE": integer, optional.
+    ///
+    /// Allowed values: 1, 4, 7.
+    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<ProductrowType>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Productrow {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let customized = o.opt("CUSTOMIZED")?;
+        let date_reserve_end = o.opt("DATE_RESERVE_END")?;
+        let discount_rate = o.opt("DISCOUNT_RATE")?;
+        let discount_sum = o.opt("DISCOUNT_SUM")?;
+        let discount_type_id = o.opt("DISCOUNT_TYPE_ID")?;
+        let id = o.opt("ID")?;
+        let measure_code = o.opt("MEASURE_CODE")?;
+        let measure_name = o.opt("MEASURE_NAME")?;
+        let original_product_name = o.opt("ORIGINAL_PRODUCT_NAME")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let owner_type = o.opt("OWNER_TYPE")?;
+        let price = o.opt("PRICE")?;
+        let price_account = o.opt("PRICE_ACCOUNT")?;
+        let price_brutto = o.opt("PRICE_BRUTTO")?;
+        let price_exclusive = o.opt("PRICE_EXCLUSIVE")?;
+        let price_netto = o.opt("PRICE_NETTO")?;
+        let product_description = o.opt("PRODUCT_DESCRIPTION")?;
+        let product_id = o.opt("PRODUCT_ID")?;
+        let product_name = o.opt("PRODUCT_NAME")?;
+        let quantity = o.opt("QUANTITY")?;
+        let reserve_id = o.opt("RESERVE_ID")?;
+        let reserve_quantity = o.opt("RESERVE_QUANTITY")?;
+        let sort = o.opt("SORT")?;
+        let store_id = o.opt("STORE_ID")?;
+        let tax_included = o.opt("TAX_INCLUDED")?;
+        let tax_rate = o.opt("TAX_RATE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "CUSTOMIZED",
+                    "DATE_RESERVE_END",
+                    "DISCOUNT_RATE",
+                    "DISCOUNT_SUM",
+                    "DISCOUNT_TYPE_ID",
+                    "ID",
+                    "MEASURE_CODE",
+                    "MEASURE_NAME",
+                    "ORIGINAL_PRODUCT_NAME",
+                    "OWNER_ID",
+                    "OWNER_TYPE",
+                    "PRICE",
+                    "PRICE_ACCOUNT",
+                    "PRICE_BRUTTO",
+                    "PRICE_EXCLUSIVE",
+                    "PRICE_NETTO",
+                    "PRODUCT_DESCRIPTION",
+                    "PRODUCT_ID",
+                    "PRODUCT_NAME",
+                    "QUANTITY",
+                    "RESERVE_ID",
+                    "RESERVE_QUANTITY",
+                    "SORT",
+                    "STORE_ID",
+                    "TAX_INCLUDED",
+                    "TAX_RATE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            customized,
+            date_reserve_end,
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            id,
+            measure_code,
+            measure_name,
+            original_product_name,
+            owner_id,
+            owner_type,
+            price,
+            price_account,
+            price_brutto,
+            price_exclusive,
+            price_netto,
+            product_description,
+            product_id,
+            product_name,
+            quantity,
+            reserve_id,
+            reserve_quantity,
+            sort,
+            store_id,
+            tax_included,
+            tax_rate,
+            type_,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Productrow);
+
+#[cfg(feature = "crm")]
+pub type ProductrowCustomized = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "crm")]
+pub type ProductrowDiscountTypeId = super::super::enums::IntV1V2;
+
+#[cfg(feature = "crm")]
+pub type ProductrowTaxIncluded = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "crm")]
+pub type ProductrowType = super::super::enums::IntV1V4V7;
+
 /// The type `crm.products`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -8043,6 +9412,205 @@ impl ::bitrix24_runtime::loose::Loose for Properties2 {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Properties2);
 
+/// The type `crm.quote_contact_binding`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct QuoteContactBinding {
+    /// Wire name "CONTACT_ID": integer, optional.
+    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+    /// Wire name "IS_PRIMARY": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "IS_PRIMARY", skip_serializing_if = "Option::is_none")]
+    pub is_primary: Option<QuoteContactBindingIsPrimary>,
+    /// Wire name "ROLE_ID": integer, optional.
+    #[serde(rename = "ROLE_ID", skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<i64>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for QuoteContactBinding {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let is_primary = o.opt("IS_PRIMARY")?;
+        let role_id = o.opt("ROLE_ID")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CONTACT_ID", "IS_PRIMARY", "ROLE_ID", "SORT"])?;
+        Ok(Self {
+            contact_id,
+            is_primary,
+            role_id,
+            sort,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(QuoteContactBinding);
+
+#[cfg(feature = "crm")]
+pub type QuoteContactBindingIsPrimary = ::bitrix24_runtime::YesNo;
+
+/// The type `crm.recurring_deal`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct RecurringDeal {
+    /// Wire name "ACTIVE": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(rename = "ACTIVE", skip_serializing_if = "Option::is_none")]
+    pub active: Option<RecurringDealActive>,
+    /// Wire name "BASED_ID": integer, optional.
+    #[serde(rename = "BASED_ID", skip_serializing_if = "Option::is_none")]
+    pub based_id: Option<i64>,
+    /// Wire name "CATEGORY_ID": string, optional.
+    #[serde(rename = "CATEGORY_ID", skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<String>,
+    /// Wire name "COUNTER_REPEAT": integer, optional.
+    #[serde(rename = "COUNTER_REPEAT", skip_serializing_if = "Option::is_none")]
+    pub counter_repeat: Option<i64>,
+    /// Wire name "DEAL_ID": integer, optional.
+    #[serde(rename = "DEAL_ID", skip_serializing_if = "Option::is_none")]
+    pub deal_id: Option<i64>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IS_LIMIT": string, optional.
+    ///
+    /// Allowed values: "N", "D", "T".
+    #[serde(rename = "IS_LIMIT", skip_serializing_if = "Option::is_none")]
+    pub is_limit: Option<RecurringDealIsLimit>,
+    /// Wire name "LAST_EXECUTION": string (`date-time`), optional.
+    #[serde(rename = "LAST_EXECUTION", skip_serializing_if = "Option::is_none")]
+    pub last_execution: Option<String>,
+    /// Wire name "LIMIT_DATE": string (`date-time`), optional.
+    #[serde(rename = "LIMIT_DATE", skip_serializing_if = "Option::is_none")]
+    pub limit_date: Option<String>,
+    /// Wire name "LIMIT_REPEAT": integer, optional.
+    #[serde(rename = "LIMIT_REPEAT", skip_serializing_if = "Option::is_none")]
+    pub limit_repeat: Option<i64>,
+    /// Wire name "NEXT_EXECUTION": string (`date-time`), optional.
+    #[serde(rename = "NEXT_EXECUTION", skip_serializing_if = "Option::is_none")]
+    pub next_execution: Option<String>,
+    /// Wire name "PARAMS": object, optional.
+    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
+    pub params: Option<RecurringDealParams>,
+    /// Wire name "START_DATE": string (`date-time`), optional.
+    #[serde(rename = "START_DATE", skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// Wire name "based_id": integer, optional.
+    #[serde(rename = "based_id", skip_serializing_if = "Option::is_none")]
+    pub based_id_2: Option<i64>,
+    /// Wire name "category_id": string, optional.
+    #[serde(rename = "category_id", skip_serializing_if = "Option::is_none")]
+    pub category_id_2: Option<String>,
+    /// Wire name "deal_id": integer, optional.
+    #[serde(rename = "deal_id", skip_serializing_if = "Option::is_none")]
+    pub deal_id_2: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
+    pub id_2: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for RecurringDeal {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let based_id = o.opt("BASED_ID")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let counter_repeat = o.opt("COUNTER_REPEAT")?;
+        let deal_id = o.opt("DEAL_ID")?;
+        let id = o.opt("ID")?;
+        let is_limit = o.opt("IS_LIMIT")?;
+        let last_execution = o.opt("LAST_EXECUTION")?;
+        let limit_date = o.opt("LIMIT_DATE")?;
+        let limit_repeat = o.opt("LIMIT_REPEAT")?;
+        let next_execution = o.opt("NEXT_EXECUTION")?;
+        let params = o.opt("PARAMS")?;
+        let start_date = o.opt("START_DATE")?;
+        let based_id_2 = o.opt("based_id")?;
+        let category_id_2 = o.opt("category_id")?;
+        let deal_id_2 = o.opt("deal_id")?;
+        let id_2 = o.opt("id")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "BASED_ID",
+                    "CATEGORY_ID",
+                    "COUNTER_REPEAT",
+                    "DEAL_ID",
+                    "ID",
+                    "IS_LIMIT",
+                    "LAST_EXECUTION",
+                    "LIMIT_DATE",
+                    "LIMIT_REPEAT",
+                    "NEXT_EXECUTION",
+                    "PARAMS",
+                    "START_DATE",
+                    "based_id",
+                    "category_id",
+                    "deal_id",
+                    "id",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            based_id,
+            category_id,
+            counter_repeat,
+            deal_id,
+            id,
+            is_limit,
+            last_execution,
+            limit_date,
+            limit_repeat,
+            next_execution,
+            params,
+            start_date,
+            based_id_2,
+            category_id_2,
+            deal_id_2,
+            id_2,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(RecurringDeal);
+
+#[cfg(feature = "crm")]
+pub type RecurringDealActive = ::bitrix24_runtime::YesNo;
+
+#[cfg(feature = "crm")]
+pub type RecurringDealIsLimit = super::super::enums::NDT;
+
+/// The type `crm.params`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type RecurringDealParams = super::super::types::crm::Params;
+
 /// The type `crm.resource`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -8085,9 +9653,9 @@ impl ::bitrix24_runtime::loose::Loose for Resource {
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(Resource);
 
-/// The type `crm.section`, defined once in `types`.
+/// The type `crm.section_2`, defined once in `types`.
 #[cfg(feature = "crm")]
-pub type ResourceSectionsItem = super::super::types::crm::Section;
+pub type ResourceSectionsItem = super::super::types::crm::Section2;
 
 /// The type `crm.row`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -8314,12 +9882,237 @@ pub type RowDiscountTypeId = super::super::enums::IntV1V2;
 #[cfg(feature = "crm")]
 pub type RowTaxIncluded = ::bitrix24_runtime::YesNo;
 
+/// The type `crm.sale_order_payment_crm_simple`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SaleOrderPaymentCrmSimple {
+    /// Wire name "accountNumber": string, optional.
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<String>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "datePaid": string (`date-time`), optional.
+    #[serde(rename = "datePaid", skip_serializing_if = "Option::is_none")]
+    pub date_paid: Option<String>,
+    /// Wire name "empPaidId": integer, optional.
+    #[serde(rename = "empPaidId", skip_serializing_if = "Option::is_none")]
+    pub emp_paid_id: Option<i64>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "paid": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid: Option<SaleOrderPaymentCrmSimplePaid>,
+    /// Wire name "paySystemId": integer, optional.
+    #[serde(rename = "paySystemId", skip_serializing_if = "Option::is_none")]
+    pub pay_system_id: Option<i64>,
+    /// Wire name "paySystemName": string, optional.
+    #[serde(rename = "paySystemName", skip_serializing_if = "Option::is_none")]
+    pub pay_system_name: Option<String>,
+    /// Wire name "sum": number, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for SaleOrderPaymentCrmSimple {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let currency = o.opt("currency")?;
+        let date_paid = o.opt("datePaid")?;
+        let emp_paid_id = o.opt("empPaidId")?;
+        let id = o.opt("id")?;
+        let paid = o.opt("paid")?;
+        let pay_system_id = o.opt("paySystemId")?;
+        let pay_system_name = o.opt("paySystemName")?;
+        let sum = o.opt("sum")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "currency",
+                    "datePaid",
+                    "empPaidId",
+                    "id",
+                    "paid",
+                    "paySystemId",
+                    "paySystemName",
+                    "sum",
+                ],
+            )?;
+        Ok(Self {
+            account_number,
+            currency,
+            date_paid,
+            emp_paid_id,
+            id,
+            paid,
+            pay_system_id,
+            pay_system_name,
+            sum,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(SaleOrderPaymentCrmSimple);
+
+#[cfg(feature = "crm")]
+pub type SaleOrderPaymentCrmSimplePaid = ::bitrix24_runtime::YesNo;
+
+/// The type `crm.sale_order_shipment_crm_simple`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SaleOrderShipmentCrmSimple {
+    /// Wire name "accountNumber": string, optional.
+    #[serde(rename = "accountNumber", skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<String>,
+    /// Wire name "currency": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Wire name "dateDeducted": string (`date-time`), optional.
+    #[serde(rename = "dateDeducted", skip_serializing_if = "Option::is_none")]
+    pub date_deducted: Option<String>,
+    /// Wire name "deducted": string, optional.
+    ///
+    /// Allowed values: "Y", "N".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deducted: Option<SaleOrderShipmentCrmSimpleDeducted>,
+    /// Wire name "deliveryId": integer, optional.
+    #[serde(rename = "deliveryId", skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<i64>,
+    /// Wire name "deliveryName": string, optional.
+    #[serde(rename = "deliveryName", skip_serializing_if = "Option::is_none")]
+    pub delivery_name: Option<String>,
+    /// Wire name "id": integer, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "priceDelivery": number, optional.
+    #[serde(rename = "priceDelivery", skip_serializing_if = "Option::is_none")]
+    pub price_delivery: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for SaleOrderShipmentCrmSimple {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let currency = o.opt("currency")?;
+        let date_deducted = o.opt("dateDeducted")?;
+        let deducted = o.opt("deducted")?;
+        let delivery_id = o.opt("deliveryId")?;
+        let delivery_name = o.opt("deliveryName")?;
+        let id = o.opt("id")?;
+        let price_delivery = o.opt("priceDelivery")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "currency",
+                    "dateDeducted",
+                    "deducted",
+                    "deliveryId",
+                    "deliveryName",
+                    "id",
+                    "priceDelivery",
+                ],
+            )?;
+        Ok(Self {
+            account_number,
+            currency,
+            date_deducted,
+            deducted,
+            delivery_id,
+            delivery_name,
+            id,
+            price_delivery,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(SaleOrderShipmentCrmSimple);
+
+#[cfg(feature = "crm")]
+pub type SaleOrderShipmentCrmSimpleDeducted = ::bitrix24_runtime::YesNo;
+
 /// The type `crm.section`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Section {
+    /// Wire name "elements": array of object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elements: Option<Vec<SectionElementsItem>>,
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "title": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Wire name "type": string, optional.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Section {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let elements = o.opt("elements")?;
+        let name = o.opt("name")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["elements", "name", "title", "type"])?;
+        Ok(Self {
+            elements,
+            name,
+            title,
+            type_,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Section);
+
+/// The type `crm.section_element`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type SectionElementsItem = super::super::types::crm::SectionElement;
+
+/// The type `crm.section_2`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Section2 {
     /// Wire name "CAL_TYPE": string, optional.
     #[serde(rename = "CAL_TYPE", skip_serializing_if = "Option::is_none")]
     pub cal_type: Option<String>,
@@ -8335,7 +10128,7 @@ pub struct Section {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Section {
+impl ::bitrix24_runtime::loose::Loose for Section2 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -8354,7 +10147,123 @@ impl ::bitrix24_runtime::loose::Loose for Section {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Section);
+::bitrix24_runtime::loose_deserialize!(Section2);
+
+/// The type `crm.section_element`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SectionElement {
+    /// Wire name "name": string, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Wire name "optionFlags": one of several shapes, optional.
+    #[serde(rename = "optionFlags", skip_serializing_if = "Option::is_none")]
+    pub option_flags: Option<SectionElementOptionFlags>,
+    /// Wire name "options": object, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<SectionElementOptions>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for SectionElement {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let option_flags = o.opt("optionFlags")?;
+        let options = o.opt("options")?;
+        let additional = o.rest(&["name", "optionFlags", "options"])?;
+        Ok(Self {
+            name,
+            option_flags,
+            options,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(SectionElement);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum SectionElementOptionFlags {
+    Enum(SectionElementOptionFlagsEnum),
+    Bool(bool),
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for SectionElementOptionFlags {
+    const FALSE_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <SectionElementOptionFlagsEnum as ::bitrix24_runtime::loose::Loose>::from_loose(
+            v,
+        ) {
+            return Ok(Self::Enum(x));
+        }
+        if let Ok(x) = <bool as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Bool(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum SectionElementOptionFlags",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(SectionElementOptionFlags);
+
+#[cfg(feature = "crm")]
+pub type SectionElementOptionFlagsEnum = super::super::enums::V1V0;
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct SectionElementOptions {
+    /// Wire name "defaultAddressType": integer, optional.
+    #[serde(rename = "defaultAddressType", skip_serializing_if = "Option::is_none")]
+    pub default_address_type: Option<i64>,
+    /// Wire name "defaultCountry": string, optional.
+    #[serde(rename = "defaultCountry", skip_serializing_if = "Option::is_none")]
+    pub default_country: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for SectionElementOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_address_type = o.opt("defaultAddressType")?;
+        let default_country = o.opt("defaultCountry")?;
+        let additional = o.rest(&["defaultAddressType", "defaultCountry"])?;
+        Ok(Self {
+            default_address_type,
+            default_country,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(SectionElementOptions);
 
 /// The type `crm.selected_resource`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -9497,58 +11406,6 @@ pub type Shape2Settings = super::super::types::crm::Settings3;
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct Shape3 {
-    /// Wire name "CONTACT_ID": integer, optional.
-    #[serde(rename = "CONTACT_ID", skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<i64>,
-    /// Wire name "IS_PRIMARY": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "IS_PRIMARY", skip_serializing_if = "Option::is_none")]
-    pub is_primary: Option<Shape3IsPrimary>,
-    /// Wire name "ROLE_ID": integer, optional.
-    #[serde(rename = "ROLE_ID", skip_serializing_if = "Option::is_none")]
-    pub role_id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Shape3 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let contact_id = o.opt("CONTACT_ID")?;
-        let is_primary = o.opt("IS_PRIMARY")?;
-        let role_id = o.opt("ROLE_ID")?;
-        let sort = o.opt("SORT")?;
-        let additional = o.rest(&["CONTACT_ID", "IS_PRIMARY", "ROLE_ID", "SORT"])?;
-        Ok(Self {
-            contact_id,
-            is_primary,
-            role_id,
-            sort,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Shape3);
-
-#[cfg(feature = "crm")]
-pub type Shape3IsPrimary = ::bitrix24_runtime::YesNo;
-
-/// The type `crm.shape_4`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Shape4 {
     /// Wire name "active": string, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
@@ -9593,7 +11450,7 @@ pub struct Shape4 {
     pub update_time: Option<String>,
     /// Wire name "users": object, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Shape4Users>,
+    pub users: Option<Shape3Users>,
     /// Wire name "withStamps": string, optional.
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
@@ -9603,7 +11460,7 @@ pub struct Shape4 {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Shape4 {
+impl ::bitrix24_runtime::loose::Loose for Shape3 {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -9668,13 +11525,13 @@ impl ::bitrix24_runtime::loose::Loose for Shape4 {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Shape4);
+::bitrix24_runtime::loose_deserialize!(Shape3);
 
 #[cfg(feature = "crm")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
 #[non_exhaustive]
-pub struct Shape4Users {
+pub struct Shape3Users {
     /// Wire name "UA": string, optional.
     #[serde(rename = "UA", skip_serializing_if = "Option::is_none")]
     pub ua: Option<String>,
@@ -9684,7 +11541,7 @@ pub struct Shape4Users {
 }
 
 #[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Shape4Users {
+impl ::bitrix24_runtime::loose::Loose for Shape3Users {
     fn from_loose(
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
@@ -9696,277 +11553,7 @@ impl ::bitrix24_runtime::loose::Loose for Shape4Users {
 }
 
 #[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Shape4Users);
-
-/// The type `crm.shape_5`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Shape5 {
-    /// Wire name "CUSTOMIZED": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "CUSTOMIZED", skip_serializing_if = "Option::is_none")]
-    pub customized: Option<Shape5Customized>,
-    /// Wire name "DATE_RESERVE_END": string (`date`), optional.
-    #[serde(rename = "DATE_RESERVE_END", skip_serializing_if = "Option::is_none")]
-    pub date_reserve_end: Option<String>,
-    /// Wire name "DISCOUNT_RATE": number, optional.
-    #[serde(rename = "DISCOUNT_RATE", skip_serializing_if = "Option::is_none")]
-    pub discount_rate: Option<f64>,
-    /// Wire name "DISCOUNT_SUM": number, optional.
-    #[serde(rename = "DISCOUNT_SUM", skip_serializing_if = "Option::is_none")]
-    pub discount_sum: Option<f64>,
-    /// Wire name "DISCOUNT_TYPE_ID": integer, optional.
-    ///
-    /// Allowed values: 1, 2.
-    #[serde(rename = "DISCOUNT_TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub discount_type_id: Option<Shape5DiscountTypeId>,
-    /// Wire name "ID": integer, optional.
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// Wire name "MEASURE_CODE": integer, optional.
-    #[serde(rename = "MEASURE_CODE", skip_serializing_if = "Option::is_none")]
-    pub measure_code: Option<i64>,
-    /// Wire name "MEASURE_NAME": string, optional.
-    #[serde(rename = "MEASURE_NAME", skip_serializing_if = "Option::is_none")]
-    pub measure_name: Option<String>,
-    /// Wire name "ORIGINAL_PRODUCT_NAME": string, optional.
-    #[serde(rename = "ORIGINAL_PRODUCT_NAME", skip_serializing_if = "Option::is_none")]
-    pub original_product_name: Option<String>,
-    /// Wire name "OWNER_ID": integer, optional.
-    #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<i64>,
-    /// Wire name "OWNER_TYPE": string, optional.
-    #[serde(rename = "OWNER_TYPE", skip_serializing_if = "Option::is_none")]
-    pub owner_type: Option<String>,
-    /// Wire name "PRICE": number, optional.
-    #[serde(rename = "PRICE", skip_serializing_if = "Option::is_none")]
-    pub price: Option<f64>,
-    /// Wire name "PRICE_ACCOUNT": string, optional.
-    #[serde(rename = "PRICE_ACCOUNT", skip_serializing_if = "Option::is_none")]
-    pub price_account: Option<String>,
-    /// Wire name "PRICE_BRUTTO": number, optional.
-    #[serde(rename = "PRICE_BRUTTO", skip_serializing_if = "Option::is_none")]
-    pub price_brutto: Option<f64>,
-    /// Wire name "PRICE_EXCLUSIVE": number, optional.
-    #[serde(rename = "PRICE_EXCLUSIVE", skip_serializing_if = "Option::is_none")]
-    pub price_exclusive: Option<f64>,
-    /// Wire name "PRICE_NETTO": number, optional.
-    #[serde(rename = "PRICE_NETTO", skip_serializing_if = "Option::is_none")]
-    pub price_netto: Option<f64>,
-    /// Wire name "PRODUCT_DESCRIPTION": string, optional.
-    #[serde(rename = "PRODUCT_DESCRIPTION", skip_serializing_if = "Option::is_none")]
-    pub product_description: Option<String>,
-    /// Wire name "PRODUCT_ID": integer, optional.
-    #[serde(rename = "PRODUCT_ID", skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<i64>,
-    /// Wire name "PRODUCT_NAME": string, optional.
-    #[serde(rename = "PRODUCT_NAME", skip_serializing_if = "Option::is_none")]
-    pub product_name: Option<String>,
-    /// Wire name "QUANTITY": number, optional.
-    #[serde(rename = "QUANTITY", skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<f64>,
-    /// Wire name "RESERVE_ID": integer, optional.
-    #[serde(rename = "RESERVE_ID", skip_serializing_if = "Option::is_none")]
-    pub reserve_id: Option<i64>,
-    /// Wire name "RESERVE_QUANTITY": number, optional.
-    #[serde(rename = "RESERVE_QUANTITY", skip_serializing_if = "Option::is_none")]
-    pub reserve_quantity: Option<f64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Wire name "STORE_ID": integer, optional.
-    #[serde(rename = "STORE_ID", skip_serializing_if = "Option::is_none")]
-    pub store_id: Option<i64>,
-    /// Wire name "TAX_INCLUDED": string, optional.
-    ///
-    /// Allowed values: "Y", "N".
-    #[serde(rename = "TAX_INCLUDED", skip_serializing_if = "Option::is_none")]
-    pub tax_included: Option<Shape5TaxIncluded>,
-    /// Wire name "TAX_RATE": number, optional.
-    #[serde(rename = "TAX_RATE", skip_serializing_if = "Option::is_none")]
-    pub tax_rate: Option<f64>,
-    /// Wire name "TYPE": integer, optional.
-    ///
-    /// Allowed values: 1, 4, 7.
-    #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<Shape5Type>,
-    /// Wire name "XML_ID": string, optional.
-    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
-    pub xml_id: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Shape5 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let customized = o.opt("CUSTOMIZED")?;
-        let date_reserve_end = o.opt("DATE_RESERVE_END")?;
-        let discount_rate = o.opt("DISCOUNT_RATE")?;
-        let discount_sum = o.opt("DISCOUNT_SUM")?;
-        let discount_type_id = o.opt("DISCOUNT_TYPE_ID")?;
-        let id = o.opt("ID")?;
-        let measure_code = o.opt("MEASURE_CODE")?;
-        let measure_name = o.opt("MEASURE_NAME")?;
-        let original_product_name = o.opt("ORIGINAL_PRODUCT_NAME")?;
-        let owner_id = o.opt("OWNER_ID")?;
-        let owner_type = o.opt("OWNER_TYPE")?;
-        let price = o.opt("PRICE")?;
-        let price_account = o.opt("PRICE_ACCOUNT")?;
-        let price_brutto = o.opt("PRICE_BRUTTO")?;
-        let price_exclusive = o.opt("PRICE_EXCLUSIVE")?;
-        let price_netto = o.opt("PRICE_NETTO")?;
-        let product_description = o.opt("PRODUCT_DESCRIPTION")?;
-        let product_id = o.opt("PRODUCT_ID")?;
-        let product_name = o.opt("PRODUCT_NAME")?;
-        let quantity = o.opt("QUANTITY")?;
-        let reserve_id = o.opt("RESERVE_ID")?;
-        let reserve_quantity = o.opt("RESERVE_QUANTITY")?;
-        let sort = o.opt("SORT")?;
-        let store_id = o.opt("STORE_ID")?;
-        let tax_included = o.opt("TAX_INCLUDED")?;
-        let tax_rate = o.opt("TAX_RATE")?;
-        let type_ = o.opt("TYPE")?;
-        let xml_id = o.opt("XML_ID")?;
-        let additional = o
-            .rest(
-                &[
-                    "CUSTOMIZED",
-                    "DATE_RESERVE_END",
-                    "DISCOUNT_RATE",
-                    "DISCOUNT_SUM",
-                    "DISCOUNT_TYPE_ID",
-                    "ID",
-                    "MEASURE_CODE",
-                    "MEASURE_NAME",
-                    "ORIGINAL_PRODUCT_NAME",
-                    "OWNER_ID",
-                    "OWNER_TYPE",
-                    "PRICE",
-                    "PRICE_ACCOUNT",
-                    "PRICE_BRUTTO",
-                    "PRICE_EXCLUSIVE",
-                    "PRICE_NETTO",
-                    "PRODUCT_DESCRIPTION",
-                    "PRODUCT_ID",
-                    "PRODUCT_NAME",
-                    "QUANTITY",
-                    "RESERVE_ID",
-                    "RESERVE_QUANTITY",
-                    "SORT",
-                    "STORE_ID",
-                    "TAX_INCLUDED",
-                    "TAX_RATE",
-                    "TYPE",
-                    "XML_ID",
-                ],
-            )?;
-        Ok(Self {
-            customized,
-            date_reserve_end,
-            discount_rate,
-            discount_sum,
-            discount_type_id,
-            id,
-            measure_code,
-            measure_name,
-            original_product_name,
-            owner_id,
-            owner_type,
-            price,
-            price_account,
-            price_brutto,
-            price_exclusive,
-            price_netto,
-            product_description,
-            product_id,
-            product_name,
-            quantity,
-            reserve_id,
-            reserve_quantity,
-            sort,
-            store_id,
-            tax_included,
-            tax_rate,
-            type_,
-            xml_id,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Shape5);
-
-#[cfg(feature = "crm")]
-pub type Shape5Customized = ::bitrix24_runtime::YesNo;
-
-#[cfg(feature = "crm")]
-pub type Shape5DiscountTypeId = super::super::enums::IntV1V2;
-
-#[cfg(feature = "crm")]
-pub type Shape5TaxIncluded = ::bitrix24_runtime::YesNo;
-
-#[cfg(feature = "crm")]
-pub type Shape5Type = super::super::enums::IntV1V4V7;
-
-/// The type `crm.shape_6`, defined once for every spec that refers to it.
-#[cfg(feature = "crm")]
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct Shape6 {
-    /// Wire name "elements": array of object, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub elements: Option<Vec<Shape6ElementsItem>>,
-    /// Wire name "name": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Wire name "title": string, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Wire name "type": string, optional.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-#[cfg(feature = "crm")]
-impl ::bitrix24_runtime::loose::Loose for Shape6 {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let elements = o.opt("elements")?;
-        let name = o.opt("name")?;
-        let title = o.opt("title")?;
-        let type_ = o.opt("type")?;
-        let additional = o.rest(&["elements", "name", "title", "type"])?;
-        Ok(Self {
-            elements,
-            name,
-            title,
-            type_,
-            additional,
-        })
-    }
-}
-
-#[cfg(feature = "crm")]
-::bitrix24_runtime::loose_deserialize!(Shape6);
-
-/// The type `crm.element`, defined once in `types`.
-#[cfg(feature = "crm")]
-pub type Shape6ElementsItem = super::super::types::crm::Element;
+::bitrix24_runtime::loose_deserialize!(Shape3Users);
 
 /// The type `crm.start_call`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]
@@ -10587,6 +12174,478 @@ impl ::bitrix24_runtime::loose::Loose for UfEnumElement {
 
 #[cfg(feature = "crm")]
 ::bitrix24_runtime::loose_deserialize!(UfEnumElement);
+
+/// The type `crm.userfield`, defined once for every spec that refers to it.
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct Userfield {
+    /// Wire name "EDIT_FORM_LABEL": one of several shapes, optional.
+    #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
+    pub edit_form_label: Option<UserfieldEditFormLabel>,
+    /// Wire name "EDIT_IN_LIST": boolean, optional.
+    #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub edit_in_list: Option<bool>,
+    /// Wire name "ENTITY_ID": string, optional.
+    #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    /// Wire name "ERROR_MESSAGE": one of several shapes, optional.
+    #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<UserfieldErrorMessage>,
+    /// Wire name "FIELD_NAME": string, optional.
+    #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
+    pub field_name: Option<String>,
+    /// Wire name "HELP_MESSAGE": one of several shapes, optional.
+    #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
+    pub help_message: Option<UserfieldHelpMessage>,
+    /// Wire name "ID": integer, optional.
+    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Wire name "IS_SEARCHABLE": boolean, optional.
+    #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
+    pub is_searchable: Option<bool>,
+    /// Wire name "LIST": array of object, optional.
+    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
+    pub list: Option<Vec<UserfieldListItem>>,
+    /// Wire name "LIST_COLUMN_LABEL": one of several shapes, optional.
+    #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_column_label: Option<UserfieldListColumnLabel>,
+    /// Wire name "LIST_FILTER_LABEL": one of several shapes, optional.
+    #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
+    pub list_filter_label: Option<UserfieldListFilterLabel>,
+    /// Wire name "MANDATORY": boolean, optional.
+    #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
+    pub mandatory: Option<bool>,
+    /// Wire name "MULTIPLE": boolean, optional.
+    #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
+    pub multiple: Option<bool>,
+    /// Wire name "SETTINGS": object, optional.
+    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
+    pub settings: Option<UserfieldSettings>,
+    /// Wire name "SHOW_FILTER": string, optional.
+    ///
+    /// Allowed values: "N", "I", "E", "S".
+    #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
+    pub show_filter: Option<UserfieldShowFilter>,
+    /// Wire name "SHOW_IN_LIST": boolean, optional.
+    #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
+    pub show_in_list: Option<bool>,
+    /// Wire name "SORT": integer, optional.
+    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
+    pub sort: Option<i64>,
+    /// Wire name "USER_TYPE_ID": string, optional.
+    #[serde(rename = "USER_TYPE_ID", skip_serializing_if = "Option::is_none")]
+    pub user_type_id: Option<String>,
+    /// Wire name "USER_TYPE_OWNER": string, optional.
+    #[serde(rename = "USER_TYPE_OWNER", skip_serializing_if = "Option::is_none")]
+    pub user_type_owner: Option<String>,
+    /// Wire name "XML_ID": string, optional.
+    #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
+    pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for Userfield {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let id = o.opt("ID")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list = o.opt("LIST")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let user_type_id = o.opt("USER_TYPE_ID")?;
+        let user_type_owner = o.opt("USER_TYPE_OWNER")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ENTITY_ID",
+                    "ERROR_MESSAGE",
+                    "FIELD_NAME",
+                    "HELP_MESSAGE",
+                    "ID",
+                    "IS_SEARCHABLE",
+                    "LIST",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "USER_TYPE_ID",
+                    "USER_TYPE_OWNER",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            error_message,
+            field_name,
+            help_message,
+            id,
+            is_searchable,
+            list,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            user_type_owner,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(Userfield);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UserfieldEditFormLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for UserfieldEditFormLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UserfieldEditFormLabel",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(UserfieldEditFormLabel);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UserfieldErrorMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for UserfieldErrorMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UserfieldErrorMessage",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(UserfieldErrorMessage);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UserfieldHelpMessage {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for UserfieldHelpMessage {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UserfieldHelpMessage",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(UserfieldHelpMessage);
+
+/// The type `crm.uf_enum_element`, defined once in `types`.
+#[cfg(feature = "crm")]
+pub type UserfieldListItem = super::super::types::crm::UfEnumElement;
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UserfieldListColumnLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for UserfieldListColumnLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UserfieldListColumnLabel",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(UserfieldListColumnLabel);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum UserfieldListFilterLabel {
+    Object(::std::collections::BTreeMap<String, Option<String>>),
+    String(String),
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for UserfieldListFilterLabel {
+    const EMPTY_STRING_IS_VALUE: bool = true;
+    const EMPTY_ARRAY_IS_VALUE: bool = true;
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::std::collections::BTreeMap<
+            String,
+            Option<String>,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if v.is_number() {
+            if let Ok(s) = <String as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+                return Ok(Self::String(s));
+            }
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum UserfieldListFilterLabel",
+            ),
+        )
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(UserfieldListFilterLabel);
+
+#[cfg(feature = "crm")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+#[non_exhaustive]
+pub struct UserfieldSettings {
+    /// Wire name "COMPANY": string, optional.
+    #[serde(rename = "COMPANY", skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    /// Wire name "CONTACT": string, optional.
+    #[serde(rename = "CONTACT", skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// Wire name "LIST_HEIGHT": integer, optional.
+    #[serde(rename = "LIST_HEIGHT", skip_serializing_if = "Option::is_none")]
+    pub list_height: Option<i64>,
+    /// Wire name "LIST_WIDTH": integer, optional.
+    #[serde(rename = "LIST_WIDTH", skip_serializing_if = "Option::is_none")]
+    pub list_width: Option<i64>,
+    /// Wire name "MAX_ALLOWED_SIZE": integer, optional.
+    #[serde(rename = "MAX_ALLOWED_SIZE", skip_serializing_if = "Option::is_none")]
+    pub max_allowed_size: Option<i64>,
+    /// Wire name "MAX_SHOW_SIZE": integer, optional.
+    #[serde(rename = "MAX_SHOW_SIZE", skip_serializing_if = "Option::is_none")]
+    pub max_show_size: Option<i64>,
+    /// Wire name "MAX_VALUE": integer, optional.
+    #[serde(rename = "MAX_VALUE", skip_serializing_if = "Option::is_none")]
+    pub max_value: Option<i64>,
+    /// Wire name "MIN_VALUE": integer, optional.
+    #[serde(rename = "MIN_VALUE", skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<i64>,
+    /// Wire name "PRECISION": integer, optional.
+    #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
+    pub precision: Option<i64>,
+    /// Wire name "SHOW_MAP": string, optional.
+    #[serde(rename = "SHOW_MAP", skip_serializing_if = "Option::is_none")]
+    pub show_map: Option<String>,
+    /// Wire name "SIZE": integer, optional.
+    #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Wire name "TARGET_BLANK": string, optional.
+    #[serde(rename = "TARGET_BLANK", skip_serializing_if = "Option::is_none")]
+    pub target_blank: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "crm")]
+impl ::bitrix24_runtime::loose::Loose for UserfieldSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.opt("COMPANY")?;
+        let contact = o.opt("CONTACT")?;
+        let list_height = o.opt("LIST_HEIGHT")?;
+        let list_width = o.opt("LIST_WIDTH")?;
+        let max_allowed_size = o.opt("MAX_ALLOWED_SIZE")?;
+        let max_show_size = o.opt("MAX_SHOW_SIZE")?;
+        let max_value = o.opt("MAX_VALUE")?;
+        let min_value = o.opt("MIN_VALUE")?;
+        let precision = o.opt("PRECISION")?;
+        let show_map = o.opt("SHOW_MAP")?;
+        let size = o.opt("SIZE")?;
+        let target_blank = o.opt("TARGET_BLANK")?;
+        let additional = o
+            .rest(
+                &[
+                    "COMPANY",
+                    "CONTACT",
+                    "LIST_HEIGHT",
+                    "LIST_WIDTH",
+                    "MAX_ALLOWED_SIZE",
+                    "MAX_SHOW_SIZE",
+                    "MAX_VALUE",
+                    "MIN_VALUE",
+                    "PRECISION",
+                    "SHOW_MAP",
+                    "SIZE",
+                    "TARGET_BLANK",
+                ],
+            )?;
+        Ok(Self {
+            company,
+            contact,
+            list_height,
+            list_width,
+            max_allowed_size,
+            max_show_size,
+            max_value,
+            min_value,
+            precision,
+            show_map,
+            size,
+            target_blank,
+            additional,
+        })
+    }
+}
+
+#[cfg(feature = "crm")]
+::bitrix24_runtime::loose_deserialize!(UserfieldSettings);
+
+#[cfg(feature = "crm")]
+pub type UserfieldShowFilter = super::super::enums::NIES;
 
 /// The type `crm.value`, defined once for every spec that refers to it.
 #[cfg(feature = "crm")]

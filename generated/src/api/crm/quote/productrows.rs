@@ -72,8 +72,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 /// The `result` of `crm.quote.productrows.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-/// The type `crm.shape_5`, defined once in `types`.
-pub type GetResponseItem = super::super::super::types::crm::Shape5;
+/// The type `crm.productrow`, defined once in `types`.
+pub type GetResponseItem = super::super::super::types::crm::Productrow;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.quote.productrows.get";

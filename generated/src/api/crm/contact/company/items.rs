@@ -150,48 +150,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 /// The `result` of `crm.contact.company.items.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
-#[non_exhaustive]
-pub struct GetResponseItem {
-    /// Wire name "COMPANY_ID": integer, optional.
-    #[serde(rename = "COMPANY_ID", skip_serializing_if = "Option::is_none")]
-    pub company_id: Option<i64>,
-    /// Wire name "IS_PRIMARY": boolean, optional.
-    #[serde(rename = "IS_PRIMARY", skip_serializing_if = "Option::is_none")]
-    pub is_primary: Option<bool>,
-    /// Wire name "ROLE_ID": integer, optional.
-    #[serde(rename = "ROLE_ID", skip_serializing_if = "Option::is_none")]
-    pub role_id: Option<i64>,
-    /// Wire name "SORT": integer, optional.
-    #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
-    pub sort: Option<i64>,
-    /// Keys not declared in the spec, kept as received.
-    #[serde(flatten)]
-    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn from_loose(
-        v: &::serde_json::Value,
-    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
-        let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let company_id = o.opt("COMPANY_ID")?;
-        let is_primary = o.opt("IS_PRIMARY")?;
-        let role_id = o.opt("ROLE_ID")?;
-        let sort = o.opt("SORT")?;
-        let additional = o.rest(&["COMPANY_ID", "IS_PRIMARY", "ROLE_ID", "SORT"])?;
-        Ok(Self {
-            company_id,
-            is_primary,
-            role_id,
-            sort,
-            additional,
-        })
-    }
-}
-
-::bitrix24_runtime::loose_deserialize!(GetResponseItem);
+/// The type `crm.contact_company_binding`, defined once in `types`.
+pub type GetResponseItem = super::super::super::super::types::crm::ContactCompanyBinding;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.contact.company.items.get";

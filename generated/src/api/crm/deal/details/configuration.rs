@@ -284,8 +284,8 @@ pub type GetRequestScope = super::super::super::super::enums::PC;
 /// The `result` of `crm.deal.details.configuration.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-/// The type `crm.shape_6`, defined once in `types`.
-pub type GetResponseItem = super::super::super::super::types::crm::Shape6;
+/// The type `crm.section`, defined once in `types`.
+pub type GetResponseItem = super::super::super::super::types::crm::Section;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.deal.details.configuration.get";

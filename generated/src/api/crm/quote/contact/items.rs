@@ -150,8 +150,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
 /// The `result` of `crm.quote.contact.items.get`.
 pub type GetResponse = Vec<GetResponseItem>;
 
-/// The type `crm.shape_3`, defined once in `types`.
-pub type GetResponseItem = super::super::super::super::types::crm::Shape3;
+/// The type `crm.quote_contact_binding`, defined once in `types`.
+pub type GetResponseItem = super::super::super::super::types::crm::QuoteContactBinding;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.quote.contact.items.get";
